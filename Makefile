@@ -1,0 +1,35 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+# Cargo builds are cached outside the clone so repeated clean clones build fast.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/flowsight/target
+
+.PHONY: setup demo test test-rust test-python bench clean
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+
+setup: $(VPY)
+	bash scripts/ensure-system-packages.sh
+	$(VPY) -m pip install --quiet "maturin>=1.8,<2" -e '.[dev]'
+	$(VPY) -c "import flowsight._native"
+
+demo: setup
+	$(VENV)/bin/flowsight index examples/vulnerable_app
+
+test: setup test-rust test-python
+
+test-rust:
+	cargo test --workspace --exclude flowsight-python --quiet
+
+test-python:
+	$(VPY) -m pytest -q
+
+bench: setup
+	$(VPY) bench/run.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,17 @@
+//! Errors as plain data. The binding crate maps each variant to a Python exception class.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("invalid edit: {0}")]
+    InvalidEdit(String),
+    #[error("unknown file: {0}")]
+    UnknownFile(String),
+    #[error("{file}:{line}: {message}")]
+    Config { file: String, line: usize, message: String },
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

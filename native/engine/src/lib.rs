@@ -1,0 +1,14 @@
+//! flowsight's analysis engine. Pure Rust: no pyo3 and no LSP in this crate.
+//!
+//! Stages, each a module named after what it does:
+//! `parse` (tree-sitter, incremental) → `chunks` (ChunkBuilder) → `pdg` → `taint` → `slice`.
+//! `line_index` converts between byte offsets and (line, UTF-16/UTF-8 column) positions.
+//!
+//! Invariant: no function here panics or returns an error because of the *content* of user
+//! code. Broken syntax degrades the result; errors are only for I/O and configuration.
+
+pub mod chunks;
+pub mod error;
+pub mod line_index;
+pub mod parse;
+pub mod workspace;

@@ -1,0 +1,28 @@
+"""The exception hierarchy of flowsight. The native core raises these (see native/python/src/errors.rs)."""
+
+
+class FlowsightError(Exception):
+    """Base class of every error flowsight raises on purpose."""
+
+
+class FileReadError(FlowsightError, OSError):
+    """A file could not be read (missing, unreadable, a broken symlink)."""
+
+
+class InvalidEditError(FlowsightError, ValueError):
+    """An edit's range lies outside the document or is otherwise malformed."""
+
+
+class UnknownFileError(FlowsightError, KeyError):
+    """An operation named a file the workspace does not hold."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we don't want that
+        return str(self.args[0]) if self.args else ""
+
+
+class RuleConfigError(FlowsightError, ValueError):
+    """A rule pack or configuration file is invalid; the message names file, line and problem."""
+
+
+class UsageError(FlowsightError):
+    """Bad command-line arguments."""
