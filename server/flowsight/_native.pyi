@@ -1,3 +1,73 @@
-"""Typed surface of the native core (native/python). Keep in sync: tests/test_native_stub.py checks it."""
+"""Typed surface of the native core (`native/python`). `tests/test_native_stub.py` checks it
+against the compiled module. All classes are immutable values unless said otherwise.
+See docs/CONTRACTS.md for the meaning of every field."""
+
+from collections.abc import Sequence
+from typing import Literal
 
 __version__: str
+
+Encoding = Literal["utf-8", "utf-16", "utf-32"]
+
+class Chunk:
+    id: str
+    parent_id: str | None
+    kind: Literal["repository", "module", "class", "function", "method", "module_code", "fragment"]
+    path: str
+    qualified_name: str
+    start_byte: int
+    end_byte: int
+    start_line: int
+    end_line: int
+    signature: str
+    docstring: str | None
+    content_hash: str
+
+class FileError:
+    """A per-file problem: the file is still indexed as far as it could be read."""
+    path: str
+    kind: Literal["io", "not_utf8", "binary", "syntax", "too_large", "too_deep"]
+    message: str
+
+class ChunkDiff:
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    unchanged: int
+
+class IndexResult:
+    chunks: list[Chunk]
+    errors: list[FileError]
+    files: int
+    parse_seconds: float
+    chunk_seconds: float
+
+class TextEdit:
+    start_line: int
+    start_character: int
+    end_line: int
+    end_character: int
+    text: str
+    def __init__(self, start_line: int, start_character: int, end_line: int, end_character: int, text: str) -> None: ...
+    @staticmethod
+    def full(text: str) -> TextEdit: ...
+
+def build_chunks(paths: Sequence[str], root: str | None = None) -> list[Chunk]: ...
+def index_paths(paths: Sequence[str], root: str | None = None) -> IndexResult: ...
+
+class Workspace:
+    """An incremental, in-memory view of one repository. Not thread-safe: the caller serialises
+    calls (the server does so on one worker). Heavy methods release the GIL."""
+    root: str
+    def __init__(self, root: str) -> None: ...
+    def update_file(self, path: str, text: str) -> ChunkDiff: ...
+    def apply_edits(self, path: str, version: int, edits: Sequence[TextEdit], encoding: Encoding = "utf-16") -> ChunkDiff: ...
+    def remove_file(self, path: str) -> ChunkDiff: ...
+    def chunks(self, path: str) -> list[Chunk]: ...
+    def files(self) -> list[str]: ...
+    def text(self, path: str) -> str: ...
+    def version(self, path: str) -> int | None: ...
+    def errors(self, path: str) -> list[FileError]: ...
+    def sexp(self, path: str) -> str: ...
+    def position_to_offset(self, path: str, line: int, character: int, encoding: Encoding = "utf-16") -> int: ...
+    def offset_to_position(self, path: str, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]: ...
