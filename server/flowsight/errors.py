@@ -24,5 +24,9 @@ class RuleConfigError(FlowsightError, ValueError):
     """A rule pack or configuration file is invalid; the message names file, line and problem."""
 
 
+class ConfigError(FlowsightError, ValueError):
+    """The project or editor configuration is invalid; the message names the file and key."""
+
+
 class UsageError(FlowsightError):
     """Bad command-line arguments."""

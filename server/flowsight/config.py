@@ -1,0 +1,95 @@
+"""Project configuration: the `[tool.flowsight]` table of a `pyproject.toml`.
+
+    [tool.flowsight]
+    rules = "security/rules.toml"     # extra rule pack, relative to the pyproject's directory
+    disable = ["PY-LOG-INJECTION"]    # rule ids switched off
+    exclude = ["tests/**", "build/**"]  # glob patterns of paths not analysed
+    severity = { "PY-SSRF" = "warning" }  # per-rule severity override
+
+Invalid configuration raises `flowsight.errors.ConfigError` naming the file and the key;
+nothing is half-applied.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flowsight.errors import ConfigError
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    rules_file: str | None = None
+    disabled_rules: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    severity_overrides: dict[str, str] = field(default_factory=dict)
+    source: str | None = None  # the pyproject.toml it came from, if any
+
+    def is_excluded(self, relative_path: str) -> bool:
+        return any(fnmatch.fnmatch(relative_path, pattern) for pattern in self.exclude)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start` (a file or directory)."""
+    directory = start if start.is_dir() else start.parent
+    for candidate in [directory, *directory.parents]:
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            return pyproject
+    return None
+
+
+def load_project_config(pyproject: Path | None) -> ProjectConfig:
+    if pyproject is None:
+        return ProjectConfig()
+    try:
+        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{pyproject}: cannot read: {error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{pyproject}: invalid TOML: {error}") from error
+    table = document.get("tool", {}).get("flowsight")
+    if table is None:
+        return ProjectConfig(source=str(pyproject))
+    return config_from_table(table, origin=str(pyproject), base_directory=pyproject.parent)
+
+
+def config_from_table(table: object, origin: str, base_directory: Path) -> ProjectConfig:
+    """Validates a `[tool.flowsight]`-shaped mapping (also used for editor settings)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: [tool.flowsight] must be a table")
+    known = {"rules", "disable", "exclude", "severity"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key(s) in [tool.flowsight]: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+    rules = table.get("rules")
+    if rules is not None and not isinstance(rules, str):
+        raise ConfigError(f"{origin}: tool.flowsight.rules must be a path string")
+    rules_file = str((base_directory / rules).resolve()) if rules else None
+
+    def string_list(key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{origin}: tool.flowsight.{key} must be a list of strings")
+        return tuple(value)
+
+    severity = table.get("severity", {})
+    if not isinstance(severity, dict):
+        raise ConfigError(f"{origin}: tool.flowsight.severity must be a table of rule id = severity")
+    for rule_id, level in severity.items():
+        if level not in SEVERITIES:
+            raise ConfigError(f"{origin}: tool.flowsight.severity.{rule_id} = {level!r}: expected one of {', '.join(SEVERITIES)}")
+
+    return ProjectConfig(
+        rules_file=rules_file,
+        disabled_rules=string_list("disable"),
+        exclude=string_list("exclude"),
+        severity_overrides=dict(severity),
+        source=origin,
+    )
