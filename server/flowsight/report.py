@@ -23,6 +23,21 @@ SECURITY_SEVERITY = {"error": "8.0", "warning": "5.0", "info": "2.0"}
 ColumnConverter = Callable[[str, int, int], int]
 
 
+class FindingWithSeverity:
+    """A finding whose severity a user setting overrides; every other attribute is the finding's."""
+
+    def __init__(self, finding: Any, severity: str) -> None:
+        self._finding = finding
+        self.severity = severity
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._finding, name)
+
+
+def with_severity(finding: Any, severity: str | None) -> Any:
+    return finding if severity is None or severity == finding.severity else FindingWithSeverity(finding, severity)
+
+
 def identity_columns(path: str, line: int, byte_column: int) -> int:
     return byte_column
 

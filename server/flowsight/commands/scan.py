@@ -1,0 +1,69 @@
+"""`flowsight scan PATH… [--format text|json|sarif] [--rules FILE] [--output FILE]`.
+
+Exit 0 when there are no findings, 1 when there are, 2 on usage or input errors.
+Configuration comes from the nearest `pyproject.toml` `[tool.flowsight]` (see flowsight.config);
+command-line flags add to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from flowsight import report
+from flowsight.commands.common import ColumnCache, fail, resolve_targets
+from flowsight.config import find_pyproject, load_project_config
+from flowsight.errors import FlowsightError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("scan", help="find taint paths (untrusted input reaching a dangerous sink)")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to analyse together")
+    parser.add_argument("--format", choices=["text", "json", "sarif"], default="text")
+    parser.add_argument("--rules", metavar="FILE", help="an extra TOML rule pack")
+    parser.add_argument("--disable", metavar="RULE", action="append", default=[], help="switch off a rule id (repeatable)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    parser.add_argument("--root", metavar="DIR", help="project root (default: the common directory of PATHs)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import flowsight
+
+    try:
+        root, files = resolve_targets(args.paths, args.root)
+        config = load_project_config(find_pyproject(root))
+        files = [path for path in files if not config.is_excluded(path.relative_to(root).as_posix())]
+        rules_file = args.rules or config.rules_file
+        if rules_file is not None and not Path(rules_file).is_file():
+            return fail(f"rules file not found: {rules_file}")
+        analysis = flowsight.analyze_taint(
+            [str(path) for path in files],
+            root=str(root),
+            rules_file=rules_file,
+            disabled_rules=[*config.disabled_rules, *args.disable],
+        )
+    except FlowsightError as error:
+        return fail(str(error))
+
+    findings = sorted(analysis.findings, key=lambda f: (f.sink.path, f.sink.start_line, f.sink.start_column, f.rule_id))
+    findings = [report.with_severity(f, config.severity_overrides.get(f.rule_id)) for f in findings]
+    for error in analysis.errors:
+        print(f"flowsight: {error.path}: {error.kind}: {error.message}", file=sys.stderr)
+
+    columns = ColumnCache(root)
+    if args.format == "text":
+        text = report.findings_to_text(findings, columns.code_points)
+    elif args.format == "json":
+        document = report.findings_to_json(findings, columns.code_points)
+        document["errors"] = [{"path": e.path, "kind": e.kind, "message": e.message} for e in analysis.errors]
+        text = report.dumps(document)
+    else:
+        text = report.dumps(report.findings_to_sarif(findings, root.as_uri() + "/", columns.utf16))
+
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 1 if findings else 0
