@@ -1,1 +1,711 @@
-//! TODO(skeleton)
+//! ChunkBuilder: the hierarchy repository → module → class → function/method (nested too),
+//! module-level code runs, and fragments of oversized chunks. See docs/CONTRACTS.md.
+//!
+//! Invariants:
+//! - A chunk's id depends only on (repository, path, kind, qualified name, disambiguator); the
+//!   disambiguator is the ordinal among siblings with the same kind and qualified name in
+//!   document order. Ids never depend on line numbers or on the order files arrive in.
+//! - A chunk's content hash depends only on its own text modulo line endings, trailing
+//!   whitespace and common indentation: moving or re-indenting a chunk keeps its hash.
+//! - The walk is iterative and visits only statement containers, so deeply nested code cannot
+//!   overflow the stack and expressions cost nothing.
+//! - Output order is pre-order: a parent before its children, siblings in document order.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use sha2::{Digest, Sha256};
+use tree_sitter::{Node, Tree};
+
+use crate::line_index::LineIndex;
+
+/// Chunks whose text is longer than this many bytes are split into fragments.
+pub const FRAGMENT_BUDGET_BYTES: usize = 2000;
+
+/// Statement nesting beyond this depth is reported as `too_deep` (CPython stops at 100).
+pub const MAX_STATEMENT_DEPTH: usize = 100;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChunkKind {
+    Repository,
+    Module,
+    Class,
+    Function,
+    Method,
+    ModuleCode,
+    Fragment,
+}
+
+impl ChunkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChunkKind::Repository => "repository",
+            ChunkKind::Module => "module",
+            ChunkKind::Class => "class",
+            ChunkKind::Function => "function",
+            ChunkKind::Method => "method",
+            ChunkKind::ModuleCode => "module_code",
+            ChunkKind::Fragment => "fragment",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub kind: ChunkKind,
+    pub path: String,
+    pub qualified_name: String,
+    pub start_byte: usize,
+    pub end_byte: usize,
+    /// 1-based, inclusive.
+    pub start_line: usize,
+    /// 1-based, inclusive: the line holding the chunk's last byte.
+    pub end_line: usize,
+    pub signature: String,
+    pub docstring: Option<String>,
+    pub content_hash: String,
+}
+
+/// First 32 hex digits of SHA-256 over the identity tuple (docs/CONTRACTS.md).
+pub fn chunk_id(repository: &str, path: &str, kind: ChunkKind, qualified_name: &str, disambiguator: usize) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"flowsight-chunk-v1\0");
+    for part in [repository, path, kind.as_str(), qualified_name] {
+        hasher.update(part.as_bytes());
+        hasher.update(b"\0");
+    }
+    hasher.update(disambiguator.to_string().as_bytes());
+    let mut id = hex(&hasher.finalize());
+    id.truncate(32);
+    id
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// The chunk of a whole repository: parent of every module chunk.
+pub fn repository_chunk(repository: &str) -> Chunk {
+    Chunk {
+        id: chunk_id(repository, "", ChunkKind::Repository, repository, 0),
+        parent_id: None,
+        kind: ChunkKind::Repository,
+        path: String::new(),
+        qualified_name: repository.to_string(),
+        start_byte: 0,
+        end_byte: 0,
+        start_line: 0,
+        end_line: 0,
+        signature: String::new(),
+        docstring: None,
+        content_hash: hex(&Sha256::digest(b"")),
+    }
+}
+
+/// Dotted module name of a path relative to the root (`pkg/sub/mod.py` → `pkg.sub.mod`,
+/// `pkg/__init__.py` → `pkg`). An absolute path (a file outside the root) gives its stem.
+pub fn module_name(relative_path: &str) -> String {
+    let is_outside = relative_path.starts_with('/') || relative_path.contains(':');
+    let without_extension = match relative_path.rfind('.') {
+        Some(dot) if dot > relative_path.rfind('/').map_or(0, |slash| slash + 1) => &relative_path[..dot],
+        _ => relative_path,
+    };
+    if is_outside {
+        return without_extension.rsplit('/').next().unwrap_or(without_extension).to_string();
+    }
+    let mut parts: Vec<&str> = without_extension.split('/').filter(|part| !part.is_empty() && *part != ".").collect();
+    if parts.len() > 1 && parts.last() == Some(&"__init__") {
+        parts.pop();
+    }
+    parts.join(".")
+}
+
+/// What the builder found besides chunks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChunkReport {
+    /// Deepest nesting of statement blocks seen.
+    pub max_statement_depth: usize,
+}
+
+/// Builds the chunks of one parsed file (everything below the repository chunk).
+pub struct ChunkBuilder<'a> {
+    pub repository: &'a str,
+    pub repository_id: &'a str,
+    pub path: &'a str,
+    pub module_name: &'a str,
+    pub text: &'a str,
+    pub line_index: &'a LineIndex,
+    pub tree: &'a Tree,
+    /// Trees of definitions recovered after syntax errors (`parse::recover_definitions`).
+    pub recovered: &'a [Tree],
+}
+
+/// A chunk before ids are assigned: identity comes from the sorted tree.
+struct Draft {
+    kind: ChunkKind,
+    parent: Option<usize>,
+    qualified_name: String,
+    start_byte: usize,
+    end_byte: usize,
+    signature: String,
+    docstring: Option<String>,
+    /// Child drafts (sorted into document order by `finish`).
+    children: Vec<usize>,
+}
+
+fn is_definition(kind: &str) -> bool {
+    matches!(kind, "function_definition" | "class_definition" | "decorated_definition")
+}
+
+/// Nodes whose children may include statements (and hence definitions).
+fn contains_statements(kind: &str) -> bool {
+    matches!(
+        kind,
+        "module"
+            | "block"
+            | "if_statement"
+            | "elif_clause"
+            | "else_clause"
+            | "for_statement"
+            | "while_statement"
+            | "try_statement"
+            | "except_clause"
+            | "except_group_clause"
+            | "finally_clause"
+            | "with_statement"
+            | "match_statement"
+            | "case_clause"
+            | "decorated_definition"
+            | "ERROR"
+    )
+}
+
+/// End of a node's last byte that is not a trailing comment (tree-sitter attaches comments at
+/// the end of a block to the block; Python's `ast` does not count them).
+pub fn effective_end(node: Node<'_>) -> usize {
+    let mut current = node;
+    loop {
+        let mut cursor = current.walk();
+        let mut last = None;
+        if cursor.goto_first_child() {
+            loop {
+                let child = cursor.node();
+                if child.kind() != "comment" && child.end_byte() > child.start_byte() {
+                    last = Some(child);
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        match last {
+            Some(child) => current = child,
+            None => return current.end_byte(),
+        }
+    }
+}
+
+/// Statements directly inside a block-like node (comments excluded).
+fn statements(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).filter(|child| child.kind() != "comment").collect()
+}
+
+impl<'a> ChunkBuilder<'a> {
+    pub fn build(&self) -> (Vec<Chunk>, ChunkReport) {
+        let root = self.tree.root_node();
+        let mut drafts: Vec<Draft> = Vec::new();
+        let mut report = ChunkReport::default();
+        let module_statements = statements(root);
+        drafts.push(Draft {
+            kind: ChunkKind::Module,
+            parent: None,
+            qualified_name: self.module_name.to_string(),
+            start_byte: 0,
+            end_byte: self.text.len(),
+            signature: String::new(),
+            docstring: docstring(self.text, module_statements.first().copied()),
+            children: Vec::new(),
+        });
+
+        // Module-level code: maximal runs of top-level statements that are not definitions.
+        let mut run: Vec<Node<'_>> = Vec::new();
+        let flush = |run: &mut Vec<Node<'_>>, drafts: &mut Vec<Draft>| {
+            if let (Some(first), Some(last)) = (run.first(), run.last()) {
+                let draft = Draft {
+                    kind: ChunkKind::ModuleCode,
+                    parent: Some(0),
+                    qualified_name: format!("{}.<module>", self.module_name),
+                    start_byte: first.start_byte(),
+                    end_byte: effective_end(*last),
+                    signature: String::new(),
+                    docstring: None,
+                    children: Vec::new(),
+                };
+                let index = drafts.len();
+                drafts.push(draft);
+                drafts[0].children.push(index);
+                self.add_fragments(drafts, index, run);
+                run.clear();
+            }
+        };
+        for statement in &module_statements {
+            if is_definition(statement.kind()) {
+                flush(&mut run, &mut drafts);
+            } else {
+                run.push(*statement);
+            }
+        }
+        flush(&mut run, &mut drafts);
+
+        // Definitions anywhere: an explicit stack of (node, parent draft, statement depth).
+        let mut stack: Vec<(Node<'_>, usize, usize)> = vec![(root, 0, 0)];
+        stack.extend(self.recovered.iter().map(|tree| (tree.root_node(), 0, 0)));
+        while let Some((node, parent, depth)) = stack.pop() {
+            report.max_statement_depth = report.max_statement_depth.max(depth);
+            let mut cursor = node.walk();
+            let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+            for child in children.into_iter().rev() {
+                let kind = child.kind();
+                if kind == "function_definition" || kind == "class_definition" {
+                    let index = self.add_definition(&mut drafts, child, parent);
+                    if let Some(body) = child.child_by_field_name("body") {
+                        stack.push((body, index, depth + 1));
+                    }
+                } else if contains_statements(kind) {
+                    let deeper = if kind == "block" { depth + 1 } else { depth };
+                    stack.push((child, parent, deeper));
+                }
+            }
+        }
+        (self.finish(drafts), report)
+    }
+
+    fn add_definition(&self, drafts: &mut Vec<Draft>, node: Node<'_>, parent: usize) -> usize {
+        let outer = match node.parent() {
+            Some(decorated) if decorated.kind() == "decorated_definition" => decorated,
+            _ => node,
+        };
+        let kind = if node.kind() == "class_definition" {
+            ChunkKind::Class
+        } else if drafts[parent].kind == ChunkKind::Class {
+            ChunkKind::Method
+        } else {
+            ChunkKind::Function
+        };
+        let name = node
+            .child_by_field_name("name")
+            .map(|name| &self.text[name.byte_range()])
+            .filter(|name| !name.is_empty())
+            .unwrap_or("<anonymous>");
+        let body = node.child_by_field_name("body");
+        let body_statements = body.map(statements).unwrap_or_default();
+        let draft = Draft {
+            kind,
+            parent: Some(parent),
+            qualified_name: format!("{}.{}", drafts[parent].qualified_name, name),
+            start_byte: outer.start_byte(),
+            end_byte: effective_end(node).max(outer.start_byte()),
+            signature: signature(self.text, node),
+            docstring: docstring(self.text, body_statements.first().copied()),
+            children: Vec::new(),
+        };
+        let index = drafts.len();
+        drafts.push(draft);
+        drafts[parent].children.push(index);
+        self.add_fragments(drafts, index, &body_statements);
+        index
+    }
+
+    /// Splits an oversized chunk into fragments of its direct statements, greedily in order.
+    fn add_fragments(&self, drafts: &mut Vec<Draft>, index: usize, body: &[Node<'_>]) {
+        let draft = &drafts[index];
+        if draft.end_byte - draft.start_byte <= FRAGMENT_BUDGET_BYTES || body.is_empty() {
+            return;
+        }
+        let parent_name = draft.qualified_name.clone();
+        let mut pieces: Vec<(usize, usize)> = Vec::new();
+        for statement in body {
+            let (start, end) = (statement.start_byte(), effective_end(*statement).max(statement.start_byte()));
+            match pieces.last_mut() {
+                Some(piece) if end - piece.0 <= FRAGMENT_BUDGET_BYTES => piece.1 = end,
+                _ => pieces.push((start, end)),
+            }
+        }
+        for (ordinal, (start, end)) in pieces.into_iter().enumerate() {
+            let fragment = drafts.len();
+            drafts.push(Draft {
+                kind: ChunkKind::Fragment,
+                parent: Some(index),
+                qualified_name: format!("{parent_name}#{ordinal}"),
+                start_byte: start,
+                end_byte: end,
+                signature: String::new(),
+                docstring: None,
+                children: Vec::new(),
+            });
+            drafts[index].children.push(fragment);
+        }
+    }
+
+    /// Orders the draft tree (pre-order, siblings by start), assigns disambiguators and ids.
+    fn finish(&self, mut drafts: Vec<Draft>) -> Vec<Chunk> {
+        for index in 0..drafts.len() {
+            let mut children = std::mem::take(&mut drafts[index].children);
+            children.sort_by_key(|&child| {
+                let draft = &drafts[child];
+                (draft.start_byte, draft.kind != ChunkKind::Fragment)
+            });
+            drafts[index].children = children;
+        }
+        let mut chunks = Vec::with_capacity(drafts.len());
+        let mut ids: Vec<String> = vec![String::new(); drafts.len()];
+        let mut disambiguators: Vec<usize> = vec![0; drafts.len()];
+        for index in 0..drafts.len() {
+            let mut seen: HashMap<(ChunkKind, &str), usize> = HashMap::new();
+            for &child in &drafts[index].children {
+                let counter = seen.entry((drafts[child].kind, drafts[child].qualified_name.as_str())).or_insert(0);
+                disambiguators[child] = *counter;
+                *counter += 1;
+            }
+        }
+        let mut stack = vec![0usize];
+        while let Some(index) = stack.pop() {
+            let draft = &drafts[index];
+            ids[index] = chunk_id(self.repository, self.path, draft.kind, &draft.qualified_name, disambiguators[index]);
+            let parent_id = match draft.parent {
+                Some(parent) => ids[parent].clone(),
+                None => self.repository_id.to_string(),
+            };
+            let last_byte = if draft.end_byte > draft.start_byte { draft.end_byte - 1 } else { draft.start_byte };
+            chunks.push(Chunk {
+                id: ids[index].clone(),
+                parent_id: Some(parent_id),
+                kind: draft.kind,
+                path: self.path.to_string(),
+                qualified_name: draft.qualified_name.clone(),
+                start_byte: draft.start_byte,
+                end_byte: draft.end_byte,
+                start_line: self.line_index.line_of(draft.start_byte) + 1,
+                end_line: self.line_index.line_of(last_byte) + 1,
+                signature: draft.signature.clone(),
+                docstring: draft.docstring.clone(),
+                content_hash: content_hash(self.text, self.line_index, draft.start_byte, draft.end_byte),
+            });
+            stack.extend(draft.children.iter().rev());
+        }
+        chunks
+    }
+}
+
+/// `def f(a, b=1) -> int:`: the header up to its `:`, comments dropped, whitespace outside
+/// string literals collapsed to single spaces.
+pub fn signature(text: &str, definition: Node<'_>) -> String {
+    let start = definition.start_byte();
+    let mut cursor = definition.walk();
+    let colon = definition.children(&mut cursor).find(|child| child.kind() == ":" && !child.is_missing());
+    let end = match (colon, definition.child_by_field_name("body")) {
+        (Some(colon), _) => colon.end_byte(),
+        (None, Some(body)) => body.start_byte(),
+        (None, None) => definition.end_byte(),
+    };
+    collapse_header(&text[start..end.max(start)])
+}
+
+fn collapse_header(header: &str) -> String {
+    let mut out = String::with_capacity(header.len());
+    let mut pending_space = false;
+    let mut chars = header.chars().peekable();
+    let push = |out: &mut String, pending: &mut bool, c: char| {
+        if *pending && !out.is_empty() {
+            out.push(' ');
+        }
+        *pending = false;
+        out.push(c);
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => {
+                while chars.peek().is_some_and(|&c| c != '\n' && c != '\r') {
+                    chars.next();
+                }
+            }
+            '\\' if matches!(chars.peek(), Some('\n') | Some('\r')) => pending_space = true,
+            c if c.is_whitespace() => pending_space = true,
+            '"' | '\'' => {
+                // Copy a string literal verbatim (prefix letters were already copied).
+                push(&mut out, &mut pending_space, c);
+                let triple = {
+                    let mut lookahead = chars.clone();
+                    lookahead.next() == Some(c) && lookahead.next() == Some(c)
+                };
+                if triple {
+                    out.push(chars.next().unwrap_or(c));
+                    out.push(chars.next().unwrap_or(c));
+                }
+                let mut closing = 0;
+                while let Some(d) = chars.next() {
+                    out.push(d);
+                    if d == '\\' {
+                        if let Some(escaped) = chars.next() {
+                            out.push(escaped);
+                        }
+                        closing = 0;
+                        continue;
+                    }
+                    if d == c {
+                        closing += 1;
+                        if !triple || closing == 3 {
+                            break;
+                        }
+                    } else {
+                        closing = 0;
+                        if !triple && (d == '\n' || d == '\r') {
+                            break;
+                        }
+                    }
+                }
+            }
+            c => push(&mut out, &mut pending_space, c),
+        }
+    }
+    out
+}
+
+/// The docstring of a body whose first statement is `first`, cleaned like `inspect.cleandoc`.
+pub fn docstring(text: &str, first: Option<Node<'_>>) -> Option<String> {
+    let statement = first?;
+    if statement.kind() != "expression_statement" || statement.named_child_count() != 1 {
+        return None;
+    }
+    let literal = statement.named_child(0)?;
+    let parts: Vec<Node<'_>> = match literal.kind() {
+        "string" => vec![literal],
+        "concatenated_string" => {
+            let mut cursor = literal.walk();
+            literal.named_children(&mut cursor).filter(|part| part.kind() == "string").collect()
+        }
+        _ => return None,
+    };
+    let mut value = String::new();
+    for part in parts {
+        value.push_str(&string_value(text, part)?);
+    }
+    Some(cleandoc(&value))
+}
+
+/// The value of a plain (non-f, non-bytes) string literal; None for f-strings and bytes.
+fn string_value(text: &str, string: Node<'_>) -> Option<String> {
+    let mut cursor = string.walk();
+    let children: Vec<Node<'_>> = string.children(&mut cursor).collect();
+    let start = children.iter().find(|child| child.kind() == "string_start")?;
+    let end = children.iter().rev().find(|child| child.kind() == "string_end")?;
+    let opener = &text[start.byte_range()];
+    let prefix: String = opener.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
+    if prefix.contains('f') || prefix.contains('b') || prefix.contains('t') {
+        return None;
+    }
+    let raw_content = text.get(start.end_byte()..end.start_byte())?;
+    let content = raw_content.replace("\r\n", "\n").replace('\r', "\n");
+    Some(if prefix.contains('r') { content } else { unescape(&content) })
+}
+
+/// Python string escape sequences (`\N{...}` is kept as written).
+fn unescape(content: &str) -> String {
+    let mut out = String::with_capacity(content.len());
+    let mut chars = content.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(next) = chars.next() else {
+            out.push('\\');
+            break;
+        };
+        match next {
+            '\n' => {}
+            '\\' => out.push('\\'),
+            '\'' => out.push('\''),
+            '"' => out.push('"'),
+            'a' => out.push('\x07'),
+            'b' => out.push('\x08'),
+            'f' => out.push('\x0c'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'v' => out.push('\x0b'),
+            '0'..='7' => {
+                let mut value = next.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match chars.peek().and_then(|d| d.to_digit(8)) {
+                        Some(digit) => {
+                            value = value * 8 + digit;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                out.push(char::from_u32(value).unwrap_or('\u{fffd}'));
+            }
+            'x' | 'u' | 'U' => {
+                let width = match next {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let digits: String = chars.clone().take(width).collect();
+                match (digits.len() == width).then(|| u32::from_str_radix(&digits, 16).ok()).flatten().and_then(char::from_u32) {
+                    Some(decoded) => {
+                        out.push(decoded);
+                        for _ in 0..width {
+                            chars.next();
+                        }
+                    }
+                    None => {
+                        out.push('\\');
+                        out.push(next);
+                    }
+                }
+            }
+            other => {
+                out.push('\\');
+                out.push(other);
+            }
+        }
+    }
+    out
+}
+
+fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// `str.expandtabs(8)`: columns restart after `\n` and `\r`.
+fn expand_tabs(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut column = 0;
+    for c in line.chars() {
+        match c {
+            '\t' => {
+                let spaces = 8 - column % 8;
+                out.extend(std::iter::repeat_n(' ', spaces));
+                column += spaces;
+            }
+            '\n' | '\r' => {
+                out.push(c);
+                column = 0;
+            }
+            c => {
+                out.push(c);
+                column += 1;
+            }
+        }
+    }
+    out
+}
+
+/// `inspect.cleandoc` (Python 3.11 semantics).
+pub fn cleandoc(doc: &str) -> String {
+    let expanded = expand_tabs(doc);
+    let mut lines: Vec<&str> = expanded.split('\n').collect();
+    let margin = lines
+        .iter()
+        .skip(1)
+        .filter_map(|line| {
+            let content = line.trim_start_matches(is_python_space);
+            (!content.is_empty()).then(|| line.chars().count() - content.chars().count())
+        })
+        .min();
+    let mut cleaned: Vec<String> = Vec::with_capacity(lines.len());
+    if let Some(first) = lines.first_mut() {
+        *first = first.trim_start_matches(is_python_space);
+    }
+    for (i, line) in lines.iter().enumerate() {
+        match (i, margin) {
+            (0, _) | (_, None) => cleaned.push(line.to_string()),
+            (_, Some(margin)) => cleaned.push(line.chars().skip(margin).collect()),
+        }
+    }
+    while cleaned.last().is_some_and(|line| line.is_empty()) {
+        cleaned.pop();
+    }
+    let leading = cleaned.iter().take_while(|line| line.is_empty()).count();
+    cleaned.drain(..leading);
+    cleaned.join("\n")
+}
+
+fn is_trailing_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\x0b' | '\x0c')
+}
+
+fn leading_indent(line: &str) -> &str {
+    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
+}
+
+/// Lines of `text` split at `\r\n`, `\r` and `\n`.
+fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\n', '\r']) {
+            Some(i) => {
+                let terminator = if current[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&current[i + terminator..]);
+                Some(&current[..i])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+/// SHA-256 (hex) of the normalised text of `text[start..end]` (docs/CONTRACTS.md): line
+/// endings → LF, trailing whitespace removed, common indentation removed, where the first line
+/// is taken as indented by its start column.
+pub fn content_hash(text: &str, line_index: &LineIndex, start: usize, end: usize) -> String {
+    let line_start = line_index.line_start(line_index.line_of(start)).min(start);
+    let prefix = &text[line_start..start];
+    let virtual_prefix: String = if prefix.chars().all(|c| c == ' ' || c == '\t') {
+        prefix.to_string()
+    } else {
+        " ".repeat(prefix.chars().count())
+    };
+    let body = &text[start..end];
+    let mut lines = split_lines(body);
+    let first_line = format!("{virtual_prefix}{}", lines.next().unwrap_or(""));
+    let first_line = first_line.trim_end_matches(is_trailing_space);
+    // Pass 1: the common indentation of non-blank lines (a common prefix, like textwrap.dedent).
+    let mut common: Option<&str> = None;
+    for line in std::iter::once(first_line).chain(lines.map(|line| line.trim_end_matches(is_trailing_space))) {
+        if line.is_empty() {
+            continue;
+        }
+        let indent = leading_indent(line);
+        common = Some(match common {
+            None => indent,
+            Some(current) => {
+                let shared = current.bytes().zip(indent.bytes()).take_while(|(a, b)| a == b).count();
+                &current[..shared]
+            }
+        });
+    }
+    let common = common.unwrap_or("").to_string();
+    // Pass 2: hash the normalised lines.
+    let mut hasher = Sha256::new();
+    hasher.update(first_line.strip_prefix(common.as_str()).unwrap_or(first_line).as_bytes());
+    for raw in split_lines(body).skip(1) {
+        let line = raw.trim_end_matches(is_trailing_space);
+        hasher.update(b"\n");
+        hasher.update(line.strip_prefix(common.as_str()).unwrap_or(line).as_bytes());
+    }
+    hex(&hasher.finalize())
+}

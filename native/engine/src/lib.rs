@@ -2,13 +2,17 @@
 //!
 //! Stages, each a module named after what it does:
 //! `parse` (tree-sitter, incremental) → `chunks` (ChunkBuilder) → `pdg` → `taint` → `slice`.
-//! `line_index` converts between byte offsets and (line, UTF-16/UTF-8 column) positions.
+//! `line_index` converts between byte offsets and (line, UTF-16/UTF-8 column) positions;
+//! `source` reads files and names per-file problems; `index` runs the stages over many files
+//! in parallel; `workspace` keeps them incrementally for an editor session.
 //!
 //! Invariant: no function here panics or returns an error because of the *content* of user
 //! code. Broken syntax degrades the result; errors are only for I/O and configuration.
 
 pub mod chunks;
 pub mod error;
+pub mod index;
 pub mod line_index;
 pub mod parse;
+pub mod source;
 pub mod workspace;

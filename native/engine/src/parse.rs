@@ -1,1 +1,351 @@
-//! TODO(skeleton)
+//! Parsing with tree-sitter-python, from scratch or incrementally.
+//!
+//! Invariants:
+//! - Parsing never fails on user code: broken syntax yields a tree with `ERROR`/`MISSING`
+//!   nodes, never an error or a panic.
+//! - After `Document::apply_edit` + `Document::reparse`, `text`, `line_index` and `tree`
+//!   describe the same text, and the tree equals a from-scratch parse of that text
+//!   (checked by `tests/incremental.rs`). Where tree-sitter's error recovery could make an
+//!   incremental tree differ from a fresh one (the old or the new tree holds syntax errors),
+//!   the document is re-parsed from scratch instead.
+//! - NUL bytes never reach tree-sitter (its lexer treats them as end of input): they are parsed
+//!   as spaces, which keeps every byte offset valid.
+
+use std::cell::RefCell;
+
+use tree_sitter::{InputEdit, Language, Node, Parser, Range, Tree};
+
+use crate::line_index::{tree_sitter_point, Encoding, LineIndex};
+
+pub fn python_language() -> Language {
+    tree_sitter_python::LANGUAGE.into()
+}
+
+thread_local! {
+    static PARSER: RefCell<Parser> = RefCell::new({
+        let mut parser = Parser::new();
+        parser
+            .set_language(&python_language())
+            .expect("the bundled tree-sitter-python grammar matches the tree-sitter ABI");
+        parser
+    });
+}
+
+/// Parses `text`, reusing `old_tree` (already `edit`ed to match `text`) when given.
+pub fn parse_python(text: &str, old_tree: Option<&Tree>) -> Tree {
+    let bytes = text.as_bytes();
+    let sanitized;
+    let input: &[u8] = if bytes.contains(&0) {
+        sanitized = bytes.iter().map(|&b| if b == 0 { b' ' } else { b }).collect::<Vec<u8>>();
+        &sanitized
+    } else {
+        bytes
+    };
+    PARSER.with(|parser| {
+        let mut parser = parser.borrow_mut();
+        match parser.parse(input, old_tree) {
+            Some(tree) => tree,
+            // Only possible after a cancelled or timed-out parse; we set neither, but a fresh
+            // parse is the safe answer.
+            None => {
+                parser.reset();
+                parser.parse(input, None).expect("tree-sitter parses without timeout or cancellation")
+            }
+        }
+    })
+}
+
+/// Starts of lines within `node` (not its first line) that begin a top-level definition.
+fn definition_line_starts(text: &str, node: Node<'_>) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let (start, end) = (node.start_byte(), node.end_byte().min(bytes.len()));
+    let mut starts = Vec::new();
+    for i in start..end {
+        if bytes[i] != b'\n' || i + 1 >= end {
+            continue;
+        }
+        let line = &bytes[i + 1..end];
+        if [&b"def "[..], b"class ", b"async def ", b"@"].iter().any(|keyword| line.starts_with(keyword)) {
+            starts.push(i + 1);
+        }
+    }
+    starts
+}
+
+fn starts_a_definition(root: Node<'_>, offset: usize) -> bool {
+    let mut node = root.descendant_for_byte_range(offset, offset);
+    while let Some(current) = node {
+        if current.start_byte() != offset {
+            return false;
+        }
+        if matches!(current.kind(), "function_definition" | "class_definition" | "decorated_definition") {
+            return true;
+        }
+        node = current.parent();
+    }
+    false
+}
+
+/// Error recovery beyond tree-sitter's: when a top-level `ERROR` node swallowed the code after
+/// a syntax error, each following top-level definition (a line starting with `def`, `class`,
+/// `async def` or `@` at column 0) is parsed on its own, over the same text (included ranges,
+/// so byte offsets stay those of the document). Returns one tree per recovered segment.
+pub fn recover_definitions(text: &str, tree: &Tree) -> Vec<Tree> {
+    let root = tree.root_node();
+    if !root.has_error() {
+        return Vec::new();
+    }
+    let mut segments: Vec<(usize, usize)> = Vec::new();
+    let mut cursor = root.walk();
+    for child in root.children(&mut cursor).filter(|child| child.is_error()) {
+        let starts: Vec<usize> =
+            definition_line_starts(text, child).into_iter().filter(|&s| !starts_a_definition(root, s)).collect();
+        for (i, &start) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(child.end_byte());
+            segments.push((start, end));
+        }
+    }
+    if segments.is_empty() {
+        return Vec::new();
+    }
+    let bytes = text.as_bytes();
+    let input: Vec<u8> = bytes.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+    PARSER.with(|parser| {
+        let mut parser = parser.borrow_mut();
+        let trees = segments
+            .into_iter()
+            .filter_map(|(start, end)| {
+                let range = Range {
+                    start_byte: start,
+                    end_byte: end,
+                    start_point: tree_sitter_point(bytes, start),
+                    end_point: tree_sitter_point(bytes, end),
+                };
+                parser.set_included_ranges(&[range]).ok()?;
+                parser.parse(&input, None)
+            })
+            .collect();
+        let _ = parser.set_included_ranges(&[]);
+        parser.reset();
+        trees
+    })
+}
+
+/// One edit in byte offsets of the text it applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ByteEdit {
+    pub start: usize,
+    pub old_end: usize,
+    pub new_text: String,
+}
+
+/// An edit in (line, column) positions, LSP style. `range == None` replaces the whole text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionEdit {
+    pub range: Option<((usize, usize), (usize, usize))>,
+    pub new_text: String,
+}
+
+/// A parsed source text with its line index.
+pub struct Document {
+    text: String,
+    tree: Tree,
+    /// Definitions recovered from top-level `ERROR` nodes (`recover_definitions`).
+    recovered: Vec<Tree>,
+    line_index: LineIndex,
+    /// Set by `apply_edit` until the next `reparse`: the tree has been edited but not reparsed.
+    tree_is_stale: bool,
+    /// Whether the tree before the pending edits held syntax errors.
+    edited_tree_had_errors: bool,
+}
+
+impl Document {
+    pub fn new(text: String) -> Document {
+        let tree = parse_python(&text, None);
+        let recovered = recover_definitions(&text, &tree);
+        let line_index = LineIndex::new(&text);
+        Document { text, tree, recovered, line_index, tree_is_stale: false, edited_tree_had_errors: false }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn tree(&self) -> &Tree {
+        debug_assert!(!self.tree_is_stale, "reparse() after apply_edit()");
+        &self.tree
+    }
+
+    pub fn recovered(&self) -> &[Tree] {
+        &self.recovered
+    }
+
+    pub fn line_index(&self) -> &LineIndex {
+        &self.line_index
+    }
+
+    pub fn root(&self) -> Node<'_> {
+        self.tree().root_node()
+    }
+
+    /// Converts a position edit against the current text into byte offsets (clamped).
+    pub fn to_byte_edit(&self, edit: &PositionEdit, encoding: Encoding) -> ByteEdit {
+        match edit.range {
+            None => ByteEdit { start: 0, old_end: self.text.len(), new_text: edit.new_text.clone() },
+            Some(((start_line, start_col), (end_line, end_col))) => {
+                let a = self.line_index.offset(&self.text, start_line, start_col, encoding);
+                let b = self.line_index.offset(&self.text, end_line, end_col, encoding);
+                // A reversed range is treated as the range between its two ends.
+                ByteEdit { start: a.min(b), old_end: a.max(b), new_text: edit.new_text.clone() }
+            }
+        }
+    }
+
+    /// Applies one edit to the text and to the tree (not yet reparsed: call `reparse`).
+    /// Offsets are clamped to the text and moved back to character boundaries.
+    pub fn apply_edit(&mut self, edit: &ByteEdit) {
+        let clamp = |offset: usize| {
+            let mut offset = offset.min(self.text.len());
+            while !self.text.is_char_boundary(offset) {
+                offset -= 1;
+            }
+            offset
+        };
+        let start = clamp(edit.start);
+        let old_end = clamp(edit.old_end).max(start);
+        if !self.tree_is_stale {
+            self.edited_tree_had_errors = self.tree.root_node().has_error();
+        }
+        let start_position = tree_sitter_point(self.text.as_bytes(), start);
+        let old_end_position = tree_sitter_point(self.text.as_bytes(), old_end);
+        self.text.replace_range(start..old_end, &edit.new_text);
+        let new_end = start + edit.new_text.len();
+        let new_end_position = tree_sitter_point(self.text.as_bytes(), new_end);
+        self.tree.edit(&InputEdit {
+            start_byte: start,
+            old_end_byte: old_end,
+            new_end_byte: new_end,
+            start_position,
+            old_end_position,
+            new_end_position,
+        });
+        self.tree_is_stale = true;
+    }
+
+    /// Re-parses after `apply_edit`s, incrementally when that is known to be exact.
+    pub fn reparse(&mut self) {
+        if !self.tree_is_stale {
+            return;
+        }
+        self.line_index = LineIndex::new(&self.text);
+        let incremental = parse_python(&self.text, Some(&self.tree));
+        self.tree = if self.edited_tree_had_errors || incremental.root_node().has_error() {
+            parse_python(&self.text, None)
+        } else {
+            incremental
+        };
+        self.recovered = recover_definitions(&self.text, &self.tree);
+        self.tree_is_stale = false;
+    }
+
+    /// Replaces the whole text (a fresh parse).
+    pub fn replace(&mut self, text: String) {
+        *self = Document::new(text);
+    }
+
+    /// The tree as an S-expression (for tests and debugging).
+    pub fn sexp(&self) -> String {
+        self.root().to_sexp()
+    }
+}
+
+/// The first syntax error of a tree, as (byte offset, description), found without recursion.
+pub fn first_syntax_error(tree: &Tree) -> Option<(usize, String)> {
+    let root = tree.root_node();
+    if !root.has_error() {
+        return None;
+    }
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        if node.is_error() {
+            return Some((node.start_byte(), "invalid syntax".to_string()));
+        }
+        if node.is_missing() {
+            return Some((node.start_byte(), format!("missing `{}`", node.kind())));
+        }
+        // Descend only into subtrees that contain an error.
+        if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return Some((root.start_byte(), "invalid syntax".to_string()));
+            }
+        }
+    }
+}
+
+/// Counts `ERROR` and `MISSING` nodes (iteratively; only subtrees holding errors are visited).
+pub fn syntax_error_count(tree: &Tree) -> usize {
+    let root = tree.root_node();
+    if !root.has_error() {
+        return 0;
+    }
+    let mut count = 0;
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            count += 1;
+        }
+        if node.has_error() && !node.is_missing() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incremental_edit_matches_fresh_parse() {
+        let mut doc = Document::new("def f(a):\n    return a\n\nx = f(1)\n".to_string());
+        let edit = doc.to_byte_edit(
+            &PositionEdit { range: Some(((3, 6), (3, 7))), new_text: "42".into() },
+            Encoding::Utf16,
+        );
+        doc.apply_edit(&edit);
+        doc.reparse();
+        assert_eq!(doc.text(), "def f(a):\n    return a\n\nx = f(42)\n");
+        assert_eq!(doc.sexp(), Document::new(doc.text().to_string()).sexp());
+    }
+
+    #[test]
+    fn broken_code_parses_with_error_nodes() {
+        let doc = Document::new("def f(:\n    return\nclass C:\n    pass\n".to_string());
+        assert!(doc.root().has_error());
+        let (offset, _) = first_syntax_error(doc.tree()).unwrap();
+        assert!(offset < 10);
+        assert!(syntax_error_count(doc.tree()) >= 1);
+    }
+
+    #[test]
+    fn nul_bytes_do_not_end_the_input() {
+        let doc = Document::new("x = 1\0\ndef after():\n    pass\n".to_string());
+        assert!(doc.sexp().contains("function_definition"));
+    }
+}

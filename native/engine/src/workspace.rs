@@ -1,1 +1,206 @@
-//! TODO(skeleton)
+//! The incremental, in-memory view of one repository: documents, trees and chunks per file.
+//!
+//! Invariants:
+//! - After every call, each file's chunks equal `ChunkBuilder` run on a from-scratch parse of
+//!   the file's current text (incremental parsing is an optimisation, never a different answer).
+//! - A rejected call (stale version, unknown file) changes nothing.
+//! - Paths are keys relative to the root with `/` separators; files outside the root are keyed
+//!   by their absolute path (their module name is their stem).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::chunks::{module_name, repository_chunk, Chunk, ChunkBuilder};
+use crate::error::{EngineError, Result};
+use crate::index::{absolute_path, relative_path, repository_name};
+use crate::line_index::Encoding;
+use crate::parse::{Document, PositionEdit};
+use crate::source::{load_source, parse_problems, FileError};
+
+/// What an update did to a file's chunks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChunkDiff {
+    /// Ids present now but not before (document order).
+    pub added: Vec<String>,
+    /// Ids present before but not now (their previous document order).
+    pub removed: Vec<String>,
+    /// Ids present before and now whose content hash changed.
+    pub changed: Vec<String>,
+    /// Ids present before and now with the same content hash (they may have moved).
+    pub unchanged: usize,
+}
+
+impl ChunkDiff {
+    pub fn between(before: &[Chunk], after: &[Chunk]) -> ChunkDiff {
+        let old: HashMap<&str, &str> = before.iter().map(|c| (c.id.as_str(), c.content_hash.as_str())).collect();
+        let new: HashMap<&str, &str> = after.iter().map(|c| (c.id.as_str(), c.content_hash.as_str())).collect();
+        let mut diff = ChunkDiff::default();
+        for chunk in after {
+            match old.get(chunk.id.as_str()) {
+                None => diff.added.push(chunk.id.clone()),
+                Some(&hash) if hash != chunk.content_hash => diff.changed.push(chunk.id.clone()),
+                Some(_) => diff.unchanged += 1,
+            }
+        }
+        diff.removed = before.iter().filter(|c| !new.contains_key(c.id.as_str())).map(|c| c.id.clone()).collect();
+        diff
+    }
+}
+
+struct FileState {
+    document: Document,
+    version: Option<i64>,
+    chunks: Vec<Chunk>,
+    errors: Vec<FileError>,
+}
+
+pub struct Workspace {
+    root: PathBuf,
+    repository: String,
+    repository_chunk: Chunk,
+    files: BTreeMap<String, FileState>,
+}
+
+impl Workspace {
+    pub fn new(root: &Path) -> Workspace {
+        let root = absolute_path(root);
+        let repository = repository_name(&root);
+        let repository_chunk = repository_chunk(&repository);
+        Workspace { root, repository, repository_chunk, files: BTreeMap::new() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn repository_chunk(&self) -> &Chunk {
+        &self.repository_chunk
+    }
+
+    /// The key of `path` (absolute, or relative to the root).
+    pub fn key(&self, path: &str) -> String {
+        let path = Path::new(path);
+        let absolute = if path.is_absolute() { path.to_path_buf() } else { self.root.join(path) };
+        relative_path(&self.root, &absolute)
+    }
+
+    fn chunk(&self, key: &str, document: &Document) -> (Vec<Chunk>, Vec<FileError>) {
+        let module = module_name(key);
+        let builder = ChunkBuilder {
+            repository: &self.repository,
+            repository_id: &self.repository_chunk.id,
+            path: key,
+            module_name: &module,
+            text: document.text(),
+            line_index: document.line_index(),
+            tree: document.tree(),
+            recovered: document.recovered(),
+        };
+        let (chunks, report) = builder.build();
+        let errors = parse_problems(key, document.text(), document.line_index(), document.tree(), &report);
+        (chunks, errors)
+    }
+
+    fn store(&mut self, key: String, document: Document, version: Option<i64>, mut extra_errors: Vec<FileError>) -> ChunkDiff {
+        let (chunks, errors) = self.chunk(&key, &document);
+        extra_errors.extend(errors);
+        let before = self.files.get(&key).map(|state| state.chunks.as_slice()).unwrap_or(&[]);
+        let diff = ChunkDiff::between(before, &chunks);
+        self.files.insert(key, FileState { document, version, chunks, errors: extra_errors });
+        diff
+    }
+
+    /// Sets a file's whole text (from disk or an editor's `didOpen`).
+    pub fn update_file(&mut self, path: &str, text: String, version: Option<i64>) -> ChunkDiff {
+        let key = self.key(path);
+        self.store(key, Document::new(text), version, Vec::new())
+    }
+
+    /// Reads a file from disk. A file that cannot be read keeps no chunks and reports why.
+    pub fn load_file(&mut self, path: &str) -> ChunkDiff {
+        let key = self.key(path);
+        let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { self.root.join(path) };
+        let (text, errors) = load_source(&absolute, &key);
+        match text {
+            Some(text) => self.store(key, Document::new(text), None, errors),
+            None => {
+                let before = self.files.remove(&key).map(|state| state.chunks).unwrap_or_default();
+                self.files.insert(
+                    key,
+                    FileState { document: Document::new(String::new()), version: None, chunks: Vec::new(), errors },
+                );
+                ChunkDiff::between(&before, &[])
+            }
+        }
+    }
+
+    /// Applies LSP-style edits in order, then re-parses incrementally and re-chunks.
+    pub fn apply_edits(&mut self, path: &str, version: i64, edits: &[PositionEdit], encoding: Encoding) -> Result<ChunkDiff> {
+        let key = self.key(path);
+        let state = self.files.get_mut(&key).ok_or_else(|| EngineError::UnknownFile(key.clone()))?;
+        if let Some(current) = state.version {
+            if version <= current {
+                return Err(EngineError::InvalidEdit(format!(
+                    "{key}: version {version} is not newer than the current version {current}"
+                )));
+            }
+        }
+        for edit in edits {
+            let byte_edit = state.document.to_byte_edit(edit, encoding);
+            state.document.apply_edit(&byte_edit);
+        }
+        state.document.reparse();
+        state.version = Some(version);
+        let key_for_chunks = key.clone();
+        let (chunks, errors) = {
+            let state = &self.files[&key];
+            self.chunk(&key_for_chunks, &state.document)
+        };
+        let state = self.files.get_mut(&key).expect("checked above");
+        let diff = ChunkDiff::between(&state.chunks, &chunks);
+        state.chunks = chunks;
+        state.errors = errors;
+        Ok(diff)
+    }
+
+    pub fn remove_file(&mut self, path: &str) -> Result<ChunkDiff> {
+        let key = self.key(path);
+        let state = self.files.remove(&key).ok_or(EngineError::UnknownFile(key))?;
+        Ok(ChunkDiff::between(&state.chunks, &[]))
+    }
+
+    fn state(&self, path: &str) -> Result<&FileState> {
+        let key = self.key(path);
+        self.files.get(&key).ok_or(EngineError::UnknownFile(key))
+    }
+
+    pub fn chunks(&self, path: &str) -> Result<&[Chunk]> {
+        Ok(&self.state(path)?.chunks)
+    }
+
+    pub fn document(&self, path: &str) -> Result<&Document> {
+        Ok(&self.state(path)?.document)
+    }
+
+    pub fn files(&self) -> Vec<String> {
+        self.files.keys().cloned().collect()
+    }
+
+    pub fn version(&self, path: &str) -> Result<Option<i64>> {
+        Ok(self.state(path)?.version)
+    }
+
+    pub fn errors(&self, path: &str) -> Result<&[FileError]> {
+        Ok(&self.state(path)?.errors)
+    }
+
+    pub fn position_to_offset(&self, path: &str, line: usize, column: usize, encoding: Encoding) -> Result<usize> {
+        let document = self.document(path)?;
+        Ok(document.line_index().offset(document.text(), line, column, encoding))
+    }
+
+    pub fn offset_to_position(&self, path: &str, offset: usize, encoding: Encoding) -> Result<(usize, usize)> {
+        let document = self.document(path)?;
+        Ok(document.line_index().position(document.text(), offset, encoding))
+    }
+}
