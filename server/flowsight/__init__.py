@@ -5,6 +5,27 @@ The public Python API re-exports the native core's types; everything LSP lives i
 """
 
 from flowsight import errors
-from flowsight._native import __version__
+from flowsight._native import (
+    Chunk,
+    ChunkDiff,
+    FileError,
+    IndexResult,
+    TextEdit,
+    Workspace,
+    __version__,
+    build_chunks,
+    index_paths,
+)
 
-__all__ = ["__version__", "errors"]
+__all__ = [
+    "Chunk",
+    "ChunkDiff",
+    "FileError",
+    "IndexResult",
+    "TextEdit",
+    "Workspace",
+    "__version__",
+    "build_chunks",
+    "errors",
+    "index_paths",
+]

@@ -22,11 +22,12 @@ class Chunk:
     signature: str
     docstring: str | None
     content_hash: str
+    def as_dict(self) -> dict[str, str | int | None]: ...
 
 class FileError:
     """A per-file problem: the file is still indexed as far as it could be read."""
     path: str
-    kind: Literal["io", "not_utf8", "binary", "syntax", "too_large", "too_deep"]
+    kind: Literal["io", "not_utf8", "binary", "syntax", "too_large", "too_deep", "internal"]
     message: str
 
 class ChunkDiff:
@@ -43,10 +44,11 @@ class IndexResult:
     chunk_seconds: float
 
 class TextEdit:
-    start_line: int
-    start_character: int
-    end_line: int
-    end_character: int
+    """A range replacement; the range fields are None for a whole-document replacement."""
+    start_line: int | None
+    start_character: int | None
+    end_line: int | None
+    end_character: int | None
     text: str
     def __init__(self, start_line: int, start_character: int, end_line: int, end_character: int, text: str) -> None: ...
     @staticmethod
@@ -54,16 +56,20 @@ class TextEdit:
 
 def build_chunks(paths: Sequence[str], root: str | None = None) -> list[Chunk]: ...
 def index_paths(paths: Sequence[str], root: str | None = None) -> IndexResult: ...
+def parse_only(paths: Sequence[str]) -> tuple[int, float]:
+    """Reads and parses without chunking: (files parsed, wall seconds). For benchmarks."""
 
 class Workspace:
     """An incremental, in-memory view of one repository. Not thread-safe: the caller serialises
     calls (the server does so on one worker). Heavy methods release the GIL."""
     root: str
     def __init__(self, root: str) -> None: ...
-    def update_file(self, path: str, text: str) -> ChunkDiff: ...
+    def update_file(self, path: str, text: str, version: int | None = None) -> ChunkDiff: ...
+    def load_file(self, path: str) -> ChunkDiff: ...
     def apply_edits(self, path: str, version: int, edits: Sequence[TextEdit], encoding: Encoding = "utf-16") -> ChunkDiff: ...
     def remove_file(self, path: str) -> ChunkDiff: ...
     def chunks(self, path: str) -> list[Chunk]: ...
+    def repository_chunk(self) -> Chunk: ...
     def files(self) -> list[str]: ...
     def text(self, path: str) -> str: ...
     def version(self, path: str) -> int | None: ...

@@ -87,6 +87,10 @@ pub fn load_source(path: &Path, display_path: &str) -> (Option<String>, Vec<File
     if metadata.is_dir() {
         return io_error("is a directory, not a file".to_string());
     }
+    if !metadata.is_file() {
+        // FIFOs, sockets and devices could block or never end: never opened.
+        return io_error("not a regular file (a pipe, socket or device); not read".to_string());
+    }
     if metadata.len() > MAX_FILE_BYTES {
         let message = format!(
             "file is {:.1} MiB, over the {} MiB limit; not indexed",

@@ -1,14 +1,365 @@
 //! The one binding module: `flowsight._native`. Only this crate imports pyo3.
-//! Conversion rules: engine types become frozen pyclasses; `EngineError` becomes an exception
-//! from `flowsight.errors` (see `errors.rs`); heavy calls release the GIL.
+//!
+//! Conversion rules: engine values become frozen pyclasses (plain data, `__eq__`, `__repr__`);
+//! `EngineError` becomes an exception from `flowsight.errors` (see `errors.rs`); calls that
+//! parse or chunk release the GIL. The typed surface is `server/flowsight/_native.pyi`.
 
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use flowsight_engine::chunks::Chunk as EngineChunk;
+use flowsight_engine::error::EngineError;
+use flowsight_engine::index;
+use flowsight_engine::line_index::Encoding;
+use flowsight_engine::parse::PositionEdit;
+use flowsight_engine::source::FileError as EngineFileError;
+use flowsight_engine::workspace::{ChunkDiff as EngineChunkDiff, Workspace as EngineWorkspace};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 mod errors;
+
+use errors::to_py_err;
+
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+struct Chunk {
+    id: String,
+    parent_id: Option<String>,
+    kind: &'static str,
+    path: String,
+    qualified_name: String,
+    start_byte: usize,
+    end_byte: usize,
+    start_line: usize,
+    end_line: usize,
+    signature: String,
+    docstring: Option<String>,
+    content_hash: String,
+}
+
+impl From<&EngineChunk> for Chunk {
+    fn from(chunk: &EngineChunk) -> Chunk {
+        Chunk {
+            id: chunk.id.clone(),
+            parent_id: chunk.parent_id.clone(),
+            kind: chunk.kind.as_str(),
+            path: chunk.path.clone(),
+            qualified_name: chunk.qualified_name.clone(),
+            start_byte: chunk.start_byte,
+            end_byte: chunk.end_byte,
+            start_line: chunk.start_line,
+            end_line: chunk.end_line,
+            signature: chunk.signature.clone(),
+            docstring: chunk.docstring.clone(),
+            content_hash: chunk.content_hash.clone(),
+        }
+    }
+}
+
+#[pymethods]
+impl Chunk {
+    fn __repr__(&self) -> String {
+        format!(
+            "Chunk(kind={:?}, qualified_name={:?}, path={:?}, lines={}-{}, id={:?})",
+            self.kind, self.qualified_name, self.path, self.start_line, self.end_line, self.id
+        )
+    }
+
+    fn __hash__(&self) -> u64 {
+        u64::from_str_radix(&self.id[..16.min(self.id.len())], 16).unwrap_or(0)
+    }
+
+    /// All fields as a dict (JSON-ready).
+    fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("id", &self.id)?;
+        dict.set_item("parent_id", &self.parent_id)?;
+        dict.set_item("kind", self.kind)?;
+        dict.set_item("path", &self.path)?;
+        dict.set_item("qualified_name", &self.qualified_name)?;
+        dict.set_item("start_byte", self.start_byte)?;
+        dict.set_item("end_byte", self.end_byte)?;
+        dict.set_item("start_line", self.start_line)?;
+        dict.set_item("end_line", self.end_line)?;
+        dict.set_item("signature", &self.signature)?;
+        dict.set_item("docstring", &self.docstring)?;
+        dict.set_item("content_hash", &self.content_hash)?;
+        Ok(dict)
+    }
+}
+
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+struct FileError {
+    path: String,
+    kind: &'static str,
+    message: String,
+}
+
+impl From<&EngineFileError> for FileError {
+    fn from(error: &EngineFileError) -> FileError {
+        FileError { path: error.path.clone(), kind: error.kind.as_str(), message: error.message.clone() }
+    }
+}
+
+#[pymethods]
+impl FileError {
+    fn __repr__(&self) -> String {
+        format!("FileError(path={:?}, kind={:?}, message={:?})", self.path, self.kind, self.message)
+    }
+
+    fn __str__(&self) -> String {
+        format!("{}: {} ({})", self.path, self.message, self.kind)
+    }
+}
+
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+struct ChunkDiff {
+    added: Vec<String>,
+    removed: Vec<String>,
+    changed: Vec<String>,
+    unchanged: usize,
+}
+
+impl From<EngineChunkDiff> for ChunkDiff {
+    fn from(diff: EngineChunkDiff) -> ChunkDiff {
+        ChunkDiff { added: diff.added, removed: diff.removed, changed: diff.changed, unchanged: diff.unchanged }
+    }
+}
+
+#[pymethods]
+impl ChunkDiff {
+    fn __repr__(&self) -> String {
+        format!(
+            "ChunkDiff(added={}, removed={}, changed={}, unchanged={})",
+            self.added.len(),
+            self.removed.len(),
+            self.changed.len(),
+            self.unchanged
+        )
+    }
+}
+
+#[pyclass(frozen, module = "flowsight._native", get_all)]
+struct IndexResult {
+    chunks: Vec<Chunk>,
+    errors: Vec<FileError>,
+    files: usize,
+    parse_seconds: f64,
+    chunk_seconds: f64,
+}
+
+#[pymethods]
+impl IndexResult {
+    fn __repr__(&self) -> String {
+        format!(
+            "IndexResult(files={}, chunks={}, errors={}, parse_seconds={:.3}, chunk_seconds={:.3})",
+            self.files,
+            self.chunks.len(),
+            self.errors.len(),
+            self.parse_seconds,
+            self.chunk_seconds
+        )
+    }
+}
+
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+struct TextEdit {
+    start_line: Option<usize>,
+    start_character: Option<usize>,
+    end_line: Option<usize>,
+    end_character: Option<usize>,
+    text: String,
+}
+
+#[pymethods]
+impl TextEdit {
+    #[new]
+    fn new(start_line: usize, start_character: usize, end_line: usize, end_character: usize, text: String) -> TextEdit {
+        TextEdit {
+            start_line: Some(start_line),
+            start_character: Some(start_character),
+            end_line: Some(end_line),
+            end_character: Some(end_character),
+            text,
+        }
+    }
+
+    /// A whole-document replacement.
+    #[staticmethod]
+    fn full(text: String) -> TextEdit {
+        TextEdit { start_line: None, start_character: None, end_line: None, end_character: None, text }
+    }
+
+    fn __repr__(&self) -> String {
+        match (self.start_line, self.start_character, self.end_line, self.end_character) {
+            (Some(a), Some(b), Some(c), Some(d)) => format!("TextEdit({a}, {b}, {c}, {d}, {:?})", self.text),
+            _ => format!("TextEdit.full({:?})", self.text),
+        }
+    }
+}
+
+impl TextEdit {
+    fn to_engine(&self) -> PositionEdit {
+        let range = match (self.start_line, self.start_character, self.end_line, self.end_character) {
+            (Some(a), Some(b), Some(c), Some(d)) => Some(((a, b), (c, d))),
+            _ => None,
+        };
+        PositionEdit { range, new_text: self.text.clone() }
+    }
+}
+
+fn encoding(name: &str) -> PyResult<Encoding> {
+    Encoding::parse(name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown encoding {name:?}: expected \"utf-8\", \"utf-16\" or \"utf-32\"")))
+}
+
+fn chunks_to_py(chunks: &[EngineChunk]) -> Vec<Chunk> {
+    chunks.iter().map(Chunk::from).collect()
+}
+
+/// Reads, parses and chunks `paths` (files or directories) in parallel.
+#[pyfunction]
+#[pyo3(signature = (paths, root=None))]
+fn index_paths(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> IndexResult {
+    let result = py.allow_threads(|| index::index_paths(&paths, root.as_deref()));
+    IndexResult {
+        chunks: chunks_to_py(&result.chunks),
+        errors: result.errors.iter().map(FileError::from).collect(),
+        files: result.files,
+        parse_seconds: result.parse_seconds,
+        chunk_seconds: result.chunk_seconds,
+    }
+}
+
+/// The chunks of `paths` (files or directories), the repository chunk first.
+#[pyfunction]
+#[pyo3(signature = (paths, root=None))]
+fn build_chunks(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> Vec<Chunk> {
+    let result = py.allow_threads(|| index::index_paths(&paths, root.as_deref()));
+    chunks_to_py(&result.chunks)
+}
+
+/// Reads and parses `paths` without chunking: (files parsed, wall seconds). For benchmarks.
+#[pyfunction]
+fn parse_only(py: Python<'_>, paths: Vec<PathBuf>) -> (usize, f64) {
+    py.allow_threads(|| index::parse_only(&paths))
+}
+
+/// An incremental view of one repository; see the `.pyi` for the contract.
+#[pyclass(frozen, module = "flowsight._native")]
+struct Workspace {
+    root: String,
+    inner: Mutex<EngineWorkspace>,
+}
+
+impl Workspace {
+    fn with<T: Send>(&self, py: Python<'_>, work: impl FnOnce(&mut EngineWorkspace) -> T + Send) -> T {
+        py.allow_threads(|| {
+            let mut guard = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut guard)
+        })
+    }
+}
+
+fn engine<T>(result: Result<T, EngineError>) -> PyResult<T> {
+    result.map_err(to_py_err)
+}
+
+#[pymethods]
+impl Workspace {
+    #[new]
+    fn new(root: PathBuf) -> Workspace {
+        let inner = EngineWorkspace::new(&root);
+        Workspace { root: inner.root().to_string_lossy().into_owned(), inner: Mutex::new(inner) }
+    }
+
+    #[getter]
+    fn root(&self) -> &str {
+        &self.root
+    }
+
+    #[pyo3(signature = (path, text, version=None))]
+    fn update_file(&self, py: Python<'_>, path: &str, text: String, version: Option<i64>) -> ChunkDiff {
+        self.with(py, |ws| ws.update_file(path, text, version)).into()
+    }
+
+    fn load_file(&self, py: Python<'_>, path: &str) -> ChunkDiff {
+        self.with(py, |ws| ws.load_file(path)).into()
+    }
+
+    #[pyo3(signature = (path, version, edits, encoding="utf-16"))]
+    fn apply_edits(&self, py: Python<'_>, path: &str, version: i64, edits: Vec<TextEdit>, encoding: &str) -> PyResult<ChunkDiff> {
+        let encoding = self::encoding(encoding)?;
+        let edits: Vec<PositionEdit> = edits.iter().map(TextEdit::to_engine).collect();
+        engine(self.with(py, |ws| ws.apply_edits(path, version, &edits, encoding))).map(ChunkDiff::from)
+    }
+
+    fn remove_file(&self, py: Python<'_>, path: &str) -> PyResult<ChunkDiff> {
+        engine(self.with(py, |ws| ws.remove_file(path))).map(ChunkDiff::from)
+    }
+
+    fn chunks(&self, py: Python<'_>, path: &str) -> PyResult<Vec<Chunk>> {
+        engine(self.with(py, |ws| ws.chunks(path).map(chunks_to_py)))
+    }
+
+    fn repository_chunk(&self, py: Python<'_>) -> Chunk {
+        self.with(py, |ws| Chunk::from(ws.repository_chunk()))
+    }
+
+    fn files(&self, py: Python<'_>) -> Vec<String> {
+        self.with(py, |ws| ws.files())
+    }
+
+    fn text(&self, py: Python<'_>, path: &str) -> PyResult<String> {
+        engine(self.with(py, |ws| ws.document(path).map(|d| d.text().to_string())))
+    }
+
+    fn version(&self, py: Python<'_>, path: &str) -> PyResult<Option<i64>> {
+        engine(self.with(py, |ws| ws.version(path)))
+    }
+
+    fn errors(&self, py: Python<'_>, path: &str) -> PyResult<Vec<FileError>> {
+        engine(self.with(py, |ws| ws.errors(path).map(|errors| errors.iter().map(FileError::from).collect())))
+    }
+
+    fn sexp(&self, py: Python<'_>, path: &str) -> PyResult<String> {
+        engine(self.with(py, |ws| ws.document(path).map(|d| d.sexp())))
+    }
+
+    #[pyo3(signature = (path, line, character, encoding="utf-16"))]
+    fn position_to_offset(&self, py: Python<'_>, path: &str, line: usize, character: usize, encoding: &str) -> PyResult<usize> {
+        let encoding = self::encoding(encoding)?;
+        engine(self.with(py, |ws| ws.position_to_offset(path, line, character, encoding)))
+    }
+
+    #[pyo3(signature = (path, offset, encoding="utf-16"))]
+    fn offset_to_position(&self, py: Python<'_>, path: &str, offset: usize, encoding: &str) -> PyResult<(usize, usize)> {
+        let encoding = self::encoding(encoding)?;
+        engine(self.with(py, |ws| ws.offset_to_position(path, offset, encoding)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Workspace(root={:?})", self.root)
+    }
+}
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<Chunk>()?;
+    m.add_class::<FileError>()?;
+    m.add_class::<ChunkDiff>()?;
+    m.add_class::<IndexResult>()?;
+    m.add_class::<TextEdit>()?;
+    m.add_class::<Workspace>()?;
+    m.add_function(wrap_pyfunction!(index_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(build_chunks, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_only, m)?)?;
     errors::register(m)?;
     Ok(())
 }

@@ -1,0 +1,79 @@
+"""Property: after every edit of a random sequence (including ones that leave the file broken),
+the workspace's incremental state (tree, chunks, ids, hashes) equals a from-scratch build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import flowsight
+
+BASE = '''import os
+
+class Handler:
+    """Doc."""
+    def get(self, request):
+        value = request.args["q"]
+        return value
+
+def helper(a, b=1):
+    if a:
+        return a + b
+    return b
+'''
+
+PIECES = [
+    "def ", "class ", "(", ")", ":", "\n", "\n    ", "    ", "return x", "'", '"""', "#", "@dec\n",
+    "😀", "中", "e\u0301", "\r\n", "\r", "if x:\n    pass\n", "async def g():\n    await h()\n", "f'{x!r}'", "lambda: 0",
+    "", "x = [1,\n", "]", "\t",
+]
+
+
+@st.composite
+def edits(draw: st.DrawFn) -> list[tuple[float, float, str, bool]]:
+    count = draw(st.integers(min_value=1, max_value=12))
+    return [
+        (
+            draw(st.floats(min_value=0, max_value=1)),
+            draw(st.floats(min_value=0, max_value=0.2)),
+            draw(st.sampled_from(PIECES)) + draw(st.sampled_from(PIECES)),
+            draw(st.booleans()),
+        )
+        for _ in range(count)
+    ]
+
+
+def utf16_position(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    line_start = max(before.rfind("\n"), before.rfind("\r")) + 1
+    # "\r\n" ends a line: a position cannot sit between its two characters.
+    line = before.count("\n") + before.count("\r") - before.count("\r\n")
+    return line, len(before[line_start:].encode("utf-16-le")) // 2
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=edits())
+def test_incremental_equals_from_scratch(tmp_path: Path, sequence: list[tuple[float, float, str, bool]]) -> None:
+    ws = flowsight.Workspace(str(tmp_path))
+    ws.update_file("m.py", BASE, 0)
+    text = BASE
+    for version, (where, length, insert, use_utf8) in enumerate(sequence, start=1):
+        start = int(where * len(text))
+        end = min(len(text), start + int(length * len(text)))
+        if text[start - 1 : start + 1] == "\r\n":
+            start -= 1
+        if text[end - 1 : end + 1] == "\r\n":
+            end -= 1
+        (sl, sc), (el, ec) = utf16_position(text, start), utf16_position(text, end)
+        if use_utf8:
+            sc = len(text[: start].split("\n")[-1].split("\r")[-1].encode())
+            ec = len(text[: end].split("\n")[-1].split("\r")[-1].encode())
+        ws.apply_edits("m.py", version, [flowsight.TextEdit(sl, sc, el, ec, insert)], "utf-8" if use_utf8 else "utf-16")
+        text = text[:start] + insert + text[end:]
+        assert ws.text("m.py") == text
+        scratch = flowsight.Workspace(str(tmp_path))
+        scratch.update_file("m.py", text)
+        assert ws.sexp("m.py") == scratch.sexp("m.py")
+        assert ws.chunks("m.py") == scratch.chunks("m.py")
+        assert ws.errors("m.py") == scratch.errors("m.py")
