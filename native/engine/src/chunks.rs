@@ -338,6 +338,10 @@ impl<'a> ChunkBuilder<'a> {
                 _ => pieces.push((start, end)),
             }
         }
+        if pieces.len() < 2 {
+            // One piece would only repeat the chunk itself.
+            return;
+        }
         for (ordinal, (start, end)) in pieces.into_iter().enumerate() {
             let fragment = drafts.len();
             drafts.push(Draft {
