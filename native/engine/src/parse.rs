@@ -219,6 +219,8 @@ impl Document {
         let start_position = tree_sitter_point(self.text.as_bytes(), start);
         let old_end_position = tree_sitter_point(self.text.as_bytes(), old_end);
         self.text.replace_range(start..old_end, &edit.new_text);
+        // The next edit's positions refer to this text: the index must follow every edit.
+        self.line_index = LineIndex::new(&self.text);
         let new_end = start + edit.new_text.len();
         let new_end_position = tree_sitter_point(self.text.as_bytes(), new_end);
         self.tree.edit(&InputEdit {
@@ -237,7 +239,6 @@ impl Document {
         if !self.tree_is_stale {
             return;
         }
-        self.line_index = LineIndex::new(&self.text);
         let incremental = parse_python(&self.text, Some(&self.tree));
         self.tree = if self.edited_tree_had_errors || incremental.root_node().has_error() {
             parse_python(&self.text, None)
