@@ -188,3 +188,15 @@ def test_workspace_chunks_match_build_chunks(tmp_path: Path) -> None:
     built = [c for c in flowsight.build_chunks([str(path)], root=str(tmp_path)) if c.kind != "repository"]
     assert ws.chunks("pkg/service.py") == built
     assert ws.repository_chunk() == flowsight.build_chunks([str(path)], root=str(tmp_path))[0]
+
+
+def test_several_edits_in_one_call_apply_in_order(tmp_path: Path) -> None:
+    ws = flowsight.Workspace(str(tmp_path))
+    ws.update_file("m.py", "a = 1\nb = 2\n", 1)
+    edits = [
+        flowsight.TextEdit(0, 4, 0, 5, "10"),
+        flowsight.TextEdit(0, 6, 0, 6, " + 1"),  # against "a = 10", the text after the first edit
+        flowsight.TextEdit(1, 0, 1, 1, "c"),
+    ]
+    ws.apply_edits("m.py", 2, edits)
+    assert ws.text("m.py") == "a = 10 + 1\nc = 2\n"
