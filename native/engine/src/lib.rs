@@ -9,10 +9,13 @@
 //! Invariant: no function here panics or returns an error because of the *content* of user
 //! code. Broken syntax degrades the result; errors are only for I/O and configuration.
 
+pub mod cfg;
 pub mod chunks;
 pub mod error;
 pub mod index;
 pub mod line_index;
 pub mod parse;
+pub mod program;
+pub mod rules;
 pub mod source;
 pub mod workspace;

@@ -1,0 +1,527 @@
+//! The whole-program view the analyses share: modules with their imports and constants,
+//! scopes (module bodies, functions, methods) with parameters, and the tables that resolve a
+//! qualified name to a function or class anywhere in the workspace.
+//!
+//! Invariants:
+//! - Built from parsed documents only; never executes or imports analysed code.
+//! - Name resolution is syntactic (imports, definitions, simple aliases); what cannot be
+//!   resolved stays unresolved and the analyses treat it conservatively.
+//! - Walks are iterative or bounded by `MAX_STATEMENT_DEPTH`.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use crate::chunks::{module_name, MAX_STATEMENT_DEPTH};
+use crate::parse::Document;
+
+/// A compile-time constant, for constant propagation and dead-branch pruning.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Constant {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl Constant {
+    pub fn truthy(&self) -> bool {
+        match self {
+            Constant::None => false,
+            Constant::Bool(b) => *b,
+            Constant::Int(i) => *i != 0,
+            Constant::Float(f) => *f != 0.0,
+            Constant::Str(s) => !s.is_empty(),
+        }
+    }
+}
+
+/// Frameworks a module imports: decides what a `request` parameter refers to.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Frameworks {
+    pub django: bool,
+    pub rest_framework: bool,
+    pub flask: bool,
+    pub fastapi: bool,
+    pub aiohttp: bool,
+    pub tornado: bool,
+}
+
+pub struct ModuleInfo {
+    pub name: String,
+    pub file: usize,
+    /// Local name → qualified name (`request` → `flask.request`, `np` → `numpy`).
+    pub imports: HashMap<String, String>,
+    /// Module-level names assigned exactly once to a constant.
+    pub constants: HashMap<String, Constant>,
+    /// Module-level names assigned exactly once to a reference (`run = subprocess.run`).
+    pub aliases: HashMap<String, String>,
+    pub frameworks: Frameworks,
+    /// Whether this module is a package's `__init__`.
+    pub is_package: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Param<'t> {
+    pub name: String,
+    pub node: Node<'t>,
+    pub annotation: Option<Node<'t>>,
+    pub default: Option<Node<'t>>,
+    /// `*args` or `**kwargs`.
+    pub variadic: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module,
+    Function,
+}
+
+pub struct Scope<'t> {
+    pub kind: ScopeKind,
+    pub qualified_name: String,
+    pub module: usize,
+    pub file: usize,
+    /// `function_definition` or `module`.
+    pub node: Node<'t>,
+    /// The statements: a function's body block, or the module node.
+    pub body: Node<'t>,
+    /// Explicit parameters, including `self`/`cls` (see `implicit_receiver`).
+    pub params: Vec<Param<'t>>,
+    /// The class a method belongs to (qualified name).
+    pub class: Option<String>,
+    /// Whether the first parameter receives the instance or class (not a staticmethod).
+    pub implicit_receiver: bool,
+    pub decorators: Vec<Node<'t>>,
+    /// The nesting depth of the definition; beyond `MAX_STATEMENT_DEPTH` the scope is skipped.
+    pub depth: usize,
+}
+
+pub struct ClassInfo {
+    pub qualified_name: String,
+    pub module: usize,
+    /// Base classes as written, resolved through imports where possible.
+    pub bases: Vec<String>,
+    pub methods: HashMap<String, usize>,
+}
+
+pub struct SourceFile<'a> {
+    pub path: String,
+    pub document: &'a Document,
+}
+
+pub struct Program<'t> {
+    pub files: Vec<SourceFile<'t>>,
+    pub modules: Vec<ModuleInfo>,
+    pub scopes: Vec<Scope<'t>>,
+    /// Qualified name → scope (functions and methods).
+    pub functions: HashMap<String, usize>,
+    /// Qualified name → class.
+    pub classes: HashMap<String, ClassInfo>,
+    /// Module name → module index.
+    pub module_index: HashMap<String, usize>,
+}
+
+pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
+    text.get(node.byte_range()).unwrap_or("")
+}
+
+/// Dotted text of a `dotted_name` / `identifier` / `attribute` chain, if it is one.
+pub fn dotted(text: &str, node: Node<'_>) -> Option<String> {
+    match node.kind() {
+        "identifier" | "dotted_name" => Some(text_of(text, node).split_whitespace().collect()),
+        "attribute" => {
+            let object = node.child_by_field_name("object")?;
+            let attribute = node.child_by_field_name("attribute")?;
+            Some(format!("{}.{}", dotted(text, object)?, text_of(text, attribute)))
+        }
+        _ => None,
+    }
+}
+
+/// Evaluates literal expressions (and module constants) to a constant.
+pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> Option<Constant> {
+    match node.kind() {
+        "true" => Some(Constant::Bool(true)),
+        "false" => Some(Constant::Bool(false)),
+        "none" => Some(Constant::None),
+        "integer" => {
+            let raw = text_of(text, node).replace('_', "");
+            let value = if let Some(hex) = raw.strip_prefix("0x").or_else(|| raw.strip_prefix("0X")) {
+                i64::from_str_radix(hex, 16).ok()
+            } else {
+                raw.parse::<i64>().ok()
+            };
+            value.map(Constant::Int)
+        }
+        "float" => text_of(text, node).replace('_', "").parse::<f64>().ok().map(Constant::Float),
+        "string" => {
+            let mut cursor = node.walk();
+            if node.named_children(&mut cursor).any(|child| child.kind() == "interpolation") {
+                return None;
+            }
+            let start = node.child(0)?;
+            let end = node.child(node.child_count().checked_sub(1)?)?;
+            let content = text.get(start.end_byte()..end.start_byte())?;
+            Some(Constant::Str(content.to_string()))
+        }
+        "parenthesized_expression" => literal(text, node.named_child(0)?, constants),
+        "identifier" => constants.get(text_of(text, node)).cloned(),
+        "unary_operator" => {
+            let operand = literal(text, node.child_by_field_name("argument")?, constants)?;
+            match (text_of(text, node.child_by_field_name("operator")?), operand) {
+                ("-", Constant::Int(i)) => Some(Constant::Int(-i)),
+                ("-", Constant::Float(f)) => Some(Constant::Float(-f)),
+                ("+", value) => Some(value),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn is_definition_kind(kind: &str) -> bool {
+    matches!(kind, "function_definition" | "class_definition")
+}
+
+fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, imports: &mut HashMap<String, String>) {
+    let package: Vec<&str> = {
+        let mut parts: Vec<&str> = module.split('.').collect();
+        if !is_package {
+            parts.pop();
+        }
+        parts
+    };
+    // Imports anywhere in the file (function-local imports included), iteratively.
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "import_statement" => {
+                let mut cursor = node.walk();
+                for name in node.children_by_field_name("name", &mut cursor) {
+                    match name.kind() {
+                        "dotted_name" => {
+                            let full = text_of(text, name).to_string();
+                            let first = full.split('.').next().unwrap_or(&full).to_string();
+                            imports.insert(first.clone(), first);
+                        }
+                        "aliased_import" => {
+                            if let (Some(target), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                                imports.insert(text_of(text, alias).to_string(), text_of(text, target).to_string());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "import_from_statement" => {
+                let Some(module_node) = node.child_by_field_name("module_name") else { continue };
+                let raw = text_of(text, module_node);
+                let base = if module_node.kind() == "relative_import" {
+                    let dots = raw.chars().take_while(|&c| c == '.').count();
+                    let rest = raw[dots..].trim();
+                    let keep = package.len().saturating_sub(dots - 1);
+                    let mut parts: Vec<&str> = package[..keep].to_vec();
+                    if !rest.is_empty() {
+                        parts.push(rest);
+                    }
+                    parts.join(".")
+                } else {
+                    raw.to_string()
+                };
+                let mut cursor = node.walk();
+                for name in node.children_by_field_name("name", &mut cursor) {
+                    let (target, alias) = match name.kind() {
+                        "aliased_import" => match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                            (Some(target), Some(alias)) => (text_of(text, target), text_of(text, alias)),
+                            _ => continue,
+                        },
+                        _ => (text_of(text, name), text_of(text, name)),
+                    };
+                    let qualified = if base.is_empty() { target.to_string() } else { format!("{base}.{target}") };
+                    imports.insert(alias.to_string(), qualified);
+                }
+            }
+            kind if is_definition_kind(kind) || kind == "module" || kind == "block" || kind.ends_with("_statement") || kind.ends_with("_clause") || kind == "decorated_definition" => {
+                let mut cursor = node.walk();
+                stack.extend(
+                    node.named_children(&mut cursor)
+                        .filter(|child| !matches!(child.kind(), "expression_statement" | "comment" | "identifier" | "string")),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<'t> Program<'t> {
+    /// Builds the program from (relative path, document) pairs.
+    pub fn new(files: Vec<(String, &'t Document)>) -> Program<'t> {
+        let mut program = Program {
+            files: Vec::new(),
+            modules: Vec::new(),
+            scopes: Vec::new(),
+            functions: HashMap::new(),
+            classes: HashMap::new(),
+            module_index: HashMap::new(),
+        };
+        for (file_index, (path, document)) in files.into_iter().enumerate() {
+            let module = module_name(&path);
+            let is_package = path.ends_with("__init__.py") || path.ends_with("__init__.pyi");
+            program.files.push(SourceFile { path, document });
+            program.add_module(file_index, module, is_package);
+        }
+        program
+    }
+
+    fn add_module(&mut self, file: usize, name: String, is_package: bool) {
+        let document = self.files[file].document;
+        let text = document.text();
+        let root = document.root();
+        let mut imports = HashMap::new();
+        collect_imports(text, root, &name, is_package, &mut imports);
+        let frameworks = {
+            let any = |prefix: &str| imports.values().any(|q| q == prefix || q.starts_with(&format!("{prefix}.")));
+            Frameworks {
+                django: any("django"),
+                rest_framework: any("rest_framework"),
+                flask: any("flask"),
+                fastapi: any("fastapi") || any("starlette"),
+                aiohttp: any("aiohttp"),
+                tornado: any("tornado"),
+            }
+        };
+        // Module-level constants and aliases: names assigned exactly once at the top level.
+        let mut assignments: HashMap<String, (usize, Option<Node<'t>>)> = HashMap::new();
+        let mut cursor = root.walk();
+        for statement in root.named_children(&mut cursor) {
+            if statement.kind() != "expression_statement" {
+                continue;
+            }
+            let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
+            let (Some(left), right) = (assignment.child_by_field_name("left"), assignment.child_by_field_name("right")) else {
+                continue;
+            };
+            if left.kind() == "identifier" {
+                let entry = assignments.entry(text_of(text, left).to_string()).or_insert((0, right));
+                entry.0 += 1;
+            }
+        }
+        let module_index = self.modules.len();
+        let mut constants = HashMap::new();
+        let mut aliases = HashMap::new();
+        for (name, (count, right)) in &assignments {
+            let Some(right) = right else { continue };
+            if *count != 1 {
+                continue;
+            }
+            if let Some(constant) = literal(text, *right, &HashMap::new()) {
+                constants.insert(name.clone(), constant);
+            } else if let Some(reference) = dotted(text, *right) {
+                let head = reference.split('.').next().unwrap_or("");
+                if let Some(qualified) = imports.get(head) {
+                    aliases.insert(name.clone(), format!("{qualified}{}", &reference[head.len()..]));
+                }
+            }
+        }
+        self.module_index.insert(name.clone(), module_index);
+        self.modules.push(ModuleInfo { name: name.clone(), file, imports, constants, aliases, frameworks, is_package });
+        // The module body is a scope of its own.
+        self.scopes.push(Scope {
+            kind: ScopeKind::Module,
+            qualified_name: name.clone(),
+            module: module_index,
+            file,
+            node: root,
+            body: root,
+            params: Vec::new(),
+            class: None,
+            implicit_receiver: false,
+            decorators: Vec::new(),
+            depth: 0,
+        });
+        // Definitions anywhere: (node, enclosing qualified name, enclosing class, depth).
+        let mut stack: Vec<(Node<'t>, String, Option<String>, usize)> = vec![(root, name.clone(), None, 0)];
+        while let Some((node, prefix, class, depth)) = stack.pop() {
+            if depth > MAX_STATEMENT_DEPTH {
+                continue;
+            }
+            let mut cursor = node.walk();
+            let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+            for child in children {
+                match child.kind() {
+                    "function_definition" => {
+                        let Some(name_node) = child.child_by_field_name("name") else { continue };
+                        let qualified = format!("{prefix}.{}", text_of(text, name_node));
+                        let decorators = decorators_of(child);
+                        let is_static = decorators.iter().any(|d| text_of(text, *d).trim_start_matches('@').trim() == "staticmethod");
+                        let params = parameters(text, child);
+                        let scope = Scope {
+                            kind: ScopeKind::Function,
+                            qualified_name: qualified.clone(),
+                            module: module_index,
+                            file,
+                            node: child,
+                            body: child.child_by_field_name("body").unwrap_or(child),
+                            params,
+                            class: class.clone(),
+                            implicit_receiver: class.is_some() && !is_static,
+                            decorators,
+                            depth,
+                        };
+                        let index = self.scopes.len();
+                        self.scopes.push(scope);
+                        self.functions.insert(qualified.clone(), index);
+                        if let Some(class_name) = &class {
+                            if let Some(info) = self.classes.get_mut(class_name) {
+                                info.methods.insert(text_of(text, name_node).to_string(), index);
+                            }
+                        }
+                        if let Some(body) = child.child_by_field_name("body") {
+                            stack.push((body, qualified, None, depth + 1));
+                        }
+                    }
+                    "class_definition" => {
+                        let Some(name_node) = child.child_by_field_name("name") else { continue };
+                        let qualified = format!("{prefix}.{}", text_of(text, name_node));
+                        let mut bases = Vec::new();
+                        if let Some(arguments) = child.child_by_field_name("superclasses") {
+                            let mut inner = arguments.walk();
+                            for base in arguments.named_children(&mut inner) {
+                                if let Some(reference) = dotted(text, base) {
+                                    let head = reference.split('.').next().unwrap_or("");
+                                    let resolved = match self.modules[module_index].imports.get(head) {
+                                        Some(q) => format!("{q}{}", &reference[head.len()..]),
+                                        None => format!("{name}.{reference}"),
+                                    };
+                                    bases.push(resolved);
+                                }
+                            }
+                        }
+                        self.classes.insert(
+                            qualified.clone(),
+                            ClassInfo { qualified_name: qualified.clone(), module: module_index, bases, methods: HashMap::new() },
+                        );
+                        if let Some(body) = child.child_by_field_name("body") {
+                            stack.push((body, qualified.clone(), Some(qualified), depth + 1));
+                        }
+                    }
+                    kind if kind == "decorated_definition"
+                        || kind == "block"
+                        || kind == "ERROR"
+                        || matches!(
+                            kind,
+                            "if_statement" | "elif_clause" | "else_clause" | "for_statement" | "while_statement" | "try_statement"
+                                | "except_clause" | "except_group_clause" | "finally_clause" | "with_statement" | "match_statement"
+                                | "case_clause"
+                        ) =>
+                    {
+                        stack.push((child, prefix.clone(), class.clone(), depth + usize::from(kind == "block")));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    pub fn text(&self, file: usize) -> &'t str {
+        self.files[file].document.text()
+    }
+
+    /// Resolves a dotted name used in `module` to a qualified reference.
+    pub fn resolve_name(&self, module: usize, name: &str) -> Option<String> {
+        let info = &self.modules[module];
+        let head = name.split('.').next().unwrap_or(name);
+        let rest = &name[head.len()..];
+        if let Some(qualified) = info.imports.get(head) {
+            return Some(format!("{qualified}{rest}"));
+        }
+        if let Some(alias) = info.aliases.get(head) {
+            return Some(format!("{alias}{rest}"));
+        }
+        let local = format!("{}.{head}", info.name);
+        if self.functions.contains_key(&local) || self.classes.contains_key(&local) {
+            return Some(format!("{local}{rest}"));
+        }
+        None
+    }
+
+    /// A method `name` of class `class` or of one of its bases in the workspace.
+    pub fn method(&self, class: &str, name: &str) -> Option<usize> {
+        let mut pending = vec![class.to_string()];
+        let mut seen = 0;
+        while let Some(current) = pending.pop() {
+            seen += 1;
+            if seen > 32 {
+                break;
+            }
+            if let Some(info) = self.classes.get(&current) {
+                if let Some(&scope) = info.methods.get(name) {
+                    return Some(scope);
+                }
+                pending.extend(info.bases.iter().rev().cloned());
+            }
+        }
+        None
+    }
+
+    /// Whether `class` derives (transitively, by name) from a base whose name ends with one
+    /// of `suffixes` (`View`, `RequestHandler`, …).
+    pub fn class_derives_from(&self, class: &str, suffixes: &[&str]) -> bool {
+        let mut pending = vec![class.to_string()];
+        let mut seen = 0;
+        while let Some(current) = pending.pop() {
+            seen += 1;
+            if seen > 32 {
+                break;
+            }
+            if let Some(info) = self.classes.get(&current) {
+                for base in &info.bases {
+                    if suffixes.iter().any(|suffix| base.ends_with(suffix)) {
+                        return true;
+                    }
+                    pending.push(base.clone());
+                }
+            }
+        }
+        false
+    }
+}
+
+fn decorators_of(function: Node<'_>) -> Vec<Node<'_>> {
+    match function.parent() {
+        Some(parent) if parent.kind() == "decorated_definition" => {
+            let mut cursor = parent.walk();
+            parent.named_children(&mut cursor).filter(|child| child.kind() == "decorator").collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn parameters<'t>(text: &str, function: Node<'t>) -> Vec<Param<'t>> {
+    let Some(list) = function.child_by_field_name("parameters") else { return Vec::new() };
+    let mut cursor = list.walk();
+    let mut params = Vec::new();
+    for child in list.named_children(&mut cursor) {
+        let (name_node, annotation, default, variadic) = match child.kind() {
+            "identifier" => (Some(child), None, None, false),
+            "typed_parameter" => {
+                let inner = child.named_child(0);
+                let variadic = inner.is_some_and(|n| matches!(n.kind(), "list_splat_pattern" | "dictionary_splat_pattern"));
+                let name = inner.map(|n| if variadic { n.named_child(0).unwrap_or(n) } else { n });
+                (name, child.child_by_field_name("type"), None, variadic)
+            }
+            "default_parameter" => (child.child_by_field_name("name"), None, child.child_by_field_name("value"), false),
+            "typed_default_parameter" => {
+                (child.child_by_field_name("name"), child.child_by_field_name("type"), child.child_by_field_name("value"), false)
+            }
+            "list_splat_pattern" | "dictionary_splat_pattern" => (child.named_child(0), None, None, true),
+            _ => (None, None, None, false),
+        };
+        if let Some(name_node) = name_node {
+            params.push(Param { name: text_of(text, name_node).to_string(), node: name_node, annotation, default, variadic });
+        }
+    }
+    params
+}
