@@ -17,5 +17,7 @@ pub mod line_index;
 pub mod parse;
 pub mod program;
 pub mod rules;
+pub mod scan;
 pub mod source;
+pub mod taint;
 pub mod workspace;

@@ -1,0 +1,1813 @@
+//! Inter-procedural taint analysis: a flow-sensitive dataflow over each scope's CFG, with
+//! per-function summaries solved to a fixpoint, producing findings with full step paths.
+//!
+//! Values are abstract: a set of labels (where the taint came from — a source, or a parameter
+//! of the function being summarised — which sink kinds it has been sanitised for, and the steps
+//! it took), an optional constant (constant propagation, dead-branch pruning), an optional
+//! qualified reference (what the expression names: `flask.request.args`, `pkg.db.query`), and
+//! whether it is string-shaped (for views returning HTML).
+//!
+//! Invariants:
+//! - Never executes analysed code; never panics on user code (unknown syntax evaluates to a
+//!   conservative value: the union of its operands).
+//! - Summaries are compared by content without traces, so the fixpoint terminates; after the
+//!   first round only callers of functions whose summary changed are re-analysed.
+//! - A finding's steps start at the source and end at the sink, in execution order.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use tree_sitter::Node;
+
+use crate::cfg::{build_cfg, Cfg, NoConstants, StepKind, ENTRY, EXIT};
+use crate::program::{dotted, literal, text_of, Constant, Program, ScopeKind};
+use crate::rules::{sink_kind_bit, RuleSet, Sink, SourceKind, ALL_KINDS};
+
+const MAX_LABELS: usize = 12;
+const MAX_TRACE: usize = 40;
+const MAX_ROUNDS: usize = 12;
+const MAX_VISITS_PER_STEP: usize = 40;
+const MAX_EVAL_DEPTH: usize = 200;
+
+/// One step of a taint path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TraceStep {
+    pub file: usize,
+    pub start: usize,
+    pub end: usize,
+    /// `source`, `assignment`, `call`, `argument`, `return`, `sink`.
+    pub kind: &'static str,
+    pub description: String,
+}
+
+#[derive(Debug)]
+struct TraceNode {
+    step: TraceStep,
+    previous: Option<Arc<TraceNode>>,
+    length: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Trace(Option<Arc<TraceNode>>);
+
+impl Trace {
+    fn push(&self, step: TraceStep) -> Trace {
+        let length = self.0.as_ref().map_or(0, |node| node.length);
+        if length >= MAX_TRACE {
+            return self.clone();
+        }
+        Trace(Some(Arc::new(TraceNode { step, previous: self.0.clone(), length: length + 1 })))
+    }
+
+    fn extend(&self, steps: &[TraceStep]) -> Trace {
+        steps.iter().fold(self.clone(), |trace, step| trace.push(step.clone()))
+    }
+
+    fn steps(&self) -> Vec<TraceStep> {
+        let mut steps = Vec::new();
+        let mut current = self.0.clone();
+        while let Some(node) = current {
+            steps.push(node.step.clone());
+            current = node.previous.clone();
+        }
+        steps.reverse();
+        steps
+    }
+
+    fn last_location(&self) -> Option<(usize, usize, usize)> {
+        self.0.as_ref().map(|node| (node.step.file, node.step.start, node.step.end))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Origin {
+    Source { kind: SourceKind, file: usize, start: usize, end: usize },
+    Param(usize),
+}
+
+#[derive(Clone, Debug)]
+struct Label {
+    origin: Origin,
+    /// Sink kinds this value has been sanitised for.
+    cleared: u32,
+    /// Passed through path normalisation (`realpath`): a prefix check then clears `FilePath`.
+    normalized: bool,
+    trace: Trace,
+}
+
+impl Label {
+    fn key(&self) -> (Origin, u32, bool) {
+        (self.origin.clone(), self.cleared, self.normalized)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Value {
+    labels: Vec<Label>,
+    constant: Option<Constant>,
+    reference: Option<Arc<str>>,
+    stringy: bool,
+}
+
+impl Value {
+    fn constant(constant: Constant) -> Value {
+        let stringy = matches!(constant, Constant::Str(_));
+        Value { constant: Some(constant), stringy, ..Value::default() }
+    }
+
+    fn reference(reference: String) -> Value {
+        Value { reference: Some(reference.into()), ..Value::default() }
+    }
+
+    fn add_label(&mut self, label: Label) {
+        if self.labels.iter().any(|existing| existing.key() == label.key()) || self.labels.len() >= MAX_LABELS {
+            return;
+        }
+        self.labels.push(label);
+    }
+
+    /// Union of taint (constants and references are dropped: the result is computed).
+    fn absorb(&mut self, other: &Value) {
+        for label in &other.labels {
+            self.add_label(label.clone());
+        }
+        self.stringy |= other.stringy;
+    }
+
+    fn join(&self, other: &Value) -> Value {
+        let mut joined = self.clone();
+        for label in &other.labels {
+            joined.add_label(label.clone());
+        }
+        if joined.constant != other.constant {
+            joined.constant = None;
+        }
+        if joined.reference != other.reference {
+            joined.reference = None;
+        }
+        joined.stringy |= other.stringy;
+        joined
+    }
+
+    fn same(&self, other: &Value) -> bool {
+        self.constant == other.constant
+            && self.reference == other.reference
+            && self.stringy == other.stringy
+            && self.labels.len() == other.labels.len()
+            && self.labels.iter().all(|label| other.labels.iter().any(|o| o.key() == label.key()))
+    }
+
+    fn is_tainted(&self) -> bool {
+        !self.labels.is_empty()
+    }
+
+    /// The value with every label sanitised for `kinds`.
+    fn cleared(mut self, kinds: u32) -> Value {
+        if kinds == ALL_KINDS {
+            self.labels.clear();
+        }
+        for label in &mut self.labels {
+            label.cleared |= kinds;
+        }
+        self.dedupe();
+        self
+    }
+
+    fn dedupe(&mut self) {
+        let mut seen = HashSet::new();
+        self.labels.retain(|label| seen.insert(label.key()));
+    }
+
+    fn traced(mut self, step: &TraceStep) -> Value {
+        for label in &mut self.labels {
+            label.trace = label.trace.push(step.clone());
+        }
+        self
+    }
+}
+
+/// Abstract state: access path (`x`, `self.x`, `d['k']`) → value.
+#[derive(Clone, Debug, Default)]
+struct State {
+    values: BTreeMap<String, Value>,
+}
+
+impl State {
+    fn join(&self, other: &State) -> State {
+        let mut values = BTreeMap::new();
+        for (path, value) in &self.values {
+            match other.values.get(path) {
+                Some(other_value) => values.insert(path.clone(), value.join(other_value)),
+                // Unassigned on the other path: keep the taint, lose the constant.
+                None => values.insert(path.clone(), value.join(&Value::default())),
+            };
+        }
+        for (path, value) in &other.values {
+            values.entry(path.clone()).or_insert_with(|| value.join(&Value::default()));
+        }
+        State { values }
+    }
+
+    fn same(&self, other: &State) -> bool {
+        self.values.len() == other.values.len()
+            && self.values.iter().all(|(path, value)| other.values.get(path).is_some_and(|o| value.same(o)))
+    }
+
+    /// Strong update: `path` and everything below it are replaced.
+    fn assign(&mut self, path: &str, value: Value) {
+        let prefix_dot = format!("{path}.");
+        let prefix_index = format!("{path}[");
+        self.values.retain(|key, _| !(key.starts_with(&prefix_dot) || key.starts_with(&prefix_index)));
+        self.values.insert(path.to_string(), value);
+    }
+
+    /// Weak update: `path` may now also hold `value`.
+    fn add(&mut self, path: &str, value: &Value) {
+        let entry = self.values.entry(path.to_string()).or_default();
+        entry.absorb(value);
+        entry.constant = None;
+    }
+
+    /// The value at `path` including everything stored below it (a container read whole).
+    fn read_whole(&self, path: &str) -> Option<Value> {
+        let mut result: Option<Value> = self.values.get(path).cloned();
+        let prefix_dot = format!("{path}.");
+        let prefix_index = format!("{path}[");
+        for (key, value) in self.values.range(path.to_string()..) {
+            if !(key.starts_with(&prefix_dot) || key.starts_with(&prefix_index)) {
+                if key.as_str() > prefix_index.as_str() && !key.starts_with(path) {
+                    break;
+                }
+                continue;
+            }
+            result.get_or_insert_with(Value::default).absorb(value);
+        }
+        result
+    }
+}
+
+/// What a function does with taint, as seen by its callers.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Parameter → return value, with the kinds cleared on the way and the steps inside.
+    param_returns: Vec<(usize, u32, bool, Vec<TraceStep>)>,
+    /// Sources read inside and returned.
+    source_returns: Vec<Label>,
+    /// Parameter → sink inside (or deeper): kind, CWE, cleared kinds, sink location, steps.
+    param_sinks: Vec<ParamSink>,
+    returns_stringy: bool,
+    returns_reference: Option<Arc<str>>,
+    /// Parameters whose taint flows into the receiver (`self.items.append(p)`), unused for now
+    /// beyond the signature.
+    resolved_callees: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+struct ParamSink {
+    param: usize,
+    kind: u32,
+    cwe: u32,
+    cleared: u32,
+    sink: (usize, usize, usize),
+    callee: String,
+    steps: Vec<TraceStep>,
+}
+
+type SummarySignature = (Vec<(usize, u32, bool)>, Vec<(Origin, u32, bool)>, Vec<(usize, u32, u32, u32, (usize, usize, usize))>, bool, Option<Arc<str>>);
+
+impl Summary {
+    fn signature(&self) -> SummarySignature {
+        let mut returns: Vec<_> = self.param_returns.iter().map(|(p, c, n, _)| (*p, *c, *n)).collect();
+        returns.sort();
+        returns.dedup();
+        let mut sources: Vec<_> = self.source_returns.iter().map(Label::key).collect();
+        sources.sort();
+        sources.dedup();
+        let mut sinks: Vec<_> = self.param_sinks.iter().map(|s| (s.param, s.kind, s.cwe, s.cleared, s.sink)).collect();
+        sinks.sort();
+        sinks.dedup();
+        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone())
+    }
+}
+
+/// A location: 0-based lines, UTF-8 byte columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub path: String,
+    pub start_line: usize,
+    pub start_column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingStep {
+    pub location: Location,
+    pub kind: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub cwe: u32,
+    pub severity: String,
+    pub message: String,
+    pub source: Location,
+    pub sink: Location,
+    pub steps: Vec<FindingStep>,
+}
+
+struct RawFinding {
+    kind: u32,
+    cwe: u32,
+    source_kind: SourceKind,
+    source: (usize, usize, usize),
+    sink: (usize, usize, usize),
+    callee: String,
+    steps: Vec<TraceStep>,
+}
+
+struct Analysis<'p, 't> {
+    program: &'p Program<'t>,
+    rules: &'p RuleSet,
+    summaries: &'p [Summary],
+    scope: usize,
+    file: usize,
+    text: &'t str,
+    module: usize,
+    constants: &'p HashMap<String, Constant>,
+    // Outputs.
+    summary: Summary,
+    raw_findings: Vec<RawFinding>,
+    seen_hits: HashSet<(Origin, u32, (usize, usize, usize))>,
+    return_value: Option<Value>,
+    is_route: bool,
+    callees: HashSet<usize>,
+}
+
+fn location_of(file: usize, node: Node<'_>) -> (usize, usize, usize) {
+    (file, node.start_byte(), node.end_byte())
+}
+
+fn short(text: &str) -> String {
+    let single: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if single.chars().count() > 60 {
+        format!("{}…", single.chars().take(59).collect::<String>())
+    } else {
+        single
+    }
+}
+
+/// Converters in Flask route strings that type a parameter (no injection taint).
+const TYPED_CONVERTERS: &[&str] = &["int", "float", "uuid"];
+/// Annotations of FastAPI parameters that carry no injection taint.
+const TYPED_ANNOTATIONS: &[&str] = &[
+    "int", "float", "bool", "UUID", "uuid.UUID", "datetime", "date", "time", "timedelta", "datetime.datetime", "datetime.date",
+    "Decimal", "decimal.Decimal", "PositiveInt", "conint", "confloat", "StrictInt", "StrictBool", "IPv4Address",
+];
+const ROUTE_DECORATORS: &[&str] = &["route", "get", "post", "put", "delete", "patch", "head", "options", "api_route", "websocket"];
+
+impl<'p, 't> Analysis<'p, 't> {
+    fn text_of(&self, node: Node<'_>) -> &'t str {
+        text_of(self.text, node)
+    }
+
+    fn step(&self, node: Node<'_>, kind: &'static str, description: String) -> TraceStep {
+        TraceStep { file: self.file, start: node.start_byte(), end: node.end_byte(), kind, description }
+    }
+
+    /// Route information: the route string's parameters, if this scope is a route handler.
+    fn route_parameters(&self) -> Option<Vec<(String, Option<String>)>> {
+        let scope = &self.program.scopes[self.scope];
+        for decorator in &scope.decorators {
+            let Some(call) = decorator.named_child(0).filter(|n| n.kind() == "call") else { continue };
+            let Some(function) = call.child_by_field_name("function") else { continue };
+            let method = match function.kind() {
+                "attribute" => function.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or(""),
+                _ => continue,
+            };
+            if !ROUTE_DECORATORS.contains(&method) {
+                continue;
+            }
+            let route = call
+                .child_by_field_name("arguments")
+                .and_then(|args| args.named_child(0))
+                .and_then(|first| literal(self.text, first, &HashMap::new()));
+            let route = match route {
+                Some(Constant::Str(route)) => route,
+                _ => String::new(),
+            };
+            // `<conv:name>` (Flask) and `{name}` / `{name:conv}` (FastAPI, Starlette).
+            let mut params = Vec::new();
+            let mut rest = route.as_str();
+            while let Some(open) = rest.find(['<', '{']) {
+                let close_char = if rest.as_bytes()[open] == b'<' { '>' } else { '}' };
+                let Some(close) = rest[open..].find(close_char) else { break };
+                let inside = &rest[open + 1..open + close];
+                let (converter, name) = match inside.split_once(':') {
+                    Some((a, b)) if close_char == '>' => (Some(a.trim().to_string()), b.trim().to_string()),
+                    Some((a, b)) => (Some(b.trim().to_string()), a.trim().to_string()),
+                    None => (None, inside.trim().to_string()),
+                };
+                params.push((name, converter));
+                rest = &rest[open + close + 1..];
+            }
+            return Some(params);
+        }
+        None
+    }
+
+    fn annotation_reference(&self, annotation: Node<'_>) -> Option<String> {
+        let name = dotted(self.text, annotation)?;
+        Some(self.program.resolve_name(self.module, &name).unwrap_or(name))
+    }
+
+    fn initial_state(&mut self) -> State {
+        let mut state = State::default();
+        let scope = &self.program.scopes[self.scope];
+        if scope.kind == ScopeKind::Module {
+            return state;
+        }
+        let route = self.route_parameters();
+        self.is_route = route.is_some();
+        let frameworks = self.program.modules[self.module].frameworks;
+        let is_django_view = frameworks.django || frameworks.rest_framework;
+        let class_is_view = scope.class.as_deref().is_some_and(|class| {
+            self.program.class_derives_from(class, &["View", "APIView", "ViewSet", "GenericAPIView", "RequestHandler", "ModelViewSet"])
+        });
+        if class_is_view && is_django_view {
+            self.is_route = true;
+        }
+        let explicit_start = usize::from(scope.implicit_receiver);
+        for (index, param) in scope.params.iter().enumerate() {
+            let mut value = Value::default();
+            if index < explicit_start {
+                // `self` / `cls`: refers to the class.
+                if let Some(class) = &scope.class {
+                    value.reference = Some(class.as_str().into());
+                }
+                state.assign(&param.name, value);
+                continue;
+            }
+            let position = index - explicit_start;
+            value.add_label(Label { origin: Origin::Param(position), cleared: 0, normalized: false, trace: Trace::default() });
+            let annotation = param.annotation.and_then(|a| self.annotation_reference(a));
+            if let Some(reference) = &annotation {
+                value.reference = Some(reference.as_str().into());
+            }
+            // What a `request` parameter is, from the framework the module uses.
+            if param.name == "request" && annotation.is_none() {
+                let reference = if frameworks.rest_framework {
+                    Some("rest_framework.request.Request")
+                } else if frameworks.django {
+                    Some("django.http.HttpRequest")
+                } else if frameworks.aiohttp {
+                    Some("aiohttp.web.Request")
+                } else {
+                    None
+                };
+                if let Some(reference) = reference {
+                    value.reference = Some(reference.into());
+                    if reference != "aiohttp.web.Request" {
+                        self.is_route = true;
+                    }
+                }
+            }
+            if let Some(reference) = &annotation {
+                if reference.ends_with("HttpRequest") || reference.ends_with("rest_framework.request.Request") {
+                    self.is_route = true;
+                }
+            }
+            let source = if let Some(route) = &route {
+                let annotated_typed = annotation.as_deref().is_some_and(|a| {
+                    TYPED_ANNOTATIONS.iter().any(|t| a == *t || a.ends_with(&format!(".{t}")))
+                        || self.program.classes.get(a).is_some_and(|c| c.bases.iter().any(|b| b.ends_with("Enum")))
+                });
+                let is_request_object = annotation.as_deref().is_some_and(|a| a.ends_with("Request") || a.ends_with("Response") || a.ends_with("BackgroundTasks"));
+                match route.iter().find(|(name, _)| *name == param.name) {
+                    Some((_, Some(converter))) if TYPED_CONVERTERS.contains(&converter.as_str()) => false,
+                    Some(_) => !annotated_typed,
+                    // FastAPI: any other non-request parameter is a query/body/header parameter.
+                    None => frameworks.fastapi && !annotated_typed && !is_request_object && param.name != "request",
+                }
+            } else {
+                // Django function views: positional URL arguments after `request`.
+                is_django_view && self.is_route && position > 0 && !param.variadic && annotation.is_none()
+            };
+            if source {
+                let step = self.step(param.node, "source", format!("route parameter `{}`", param.name));
+                value.add_label(Label {
+                    origin: Origin::Source {
+                        kind: SourceKind::UserInput,
+                        file: self.file,
+                        start: param.node.start_byte(),
+                        end: param.node.end_byte(),
+                    },
+                    cleared: 0,
+                    normalized: false,
+                    trace: Trace::default().push(step),
+                });
+            }
+            state.assign(&param.name, value);
+        }
+        state
+    }
+
+    /// The access path an expression denotes, if it is one (`x`, `self.x`, `d['k']`).
+    fn path_of(&self, node: Node<'_>, state: &State) -> Option<String> {
+        match node.kind() {
+            "identifier" => Some(self.text_of(node).to_string()),
+            "attribute" => {
+                let object = self.path_of(node.child_by_field_name("object")?, state)?;
+                if object.matches(['.', '[']).count() >= 3 {
+                    return None;
+                }
+                Some(format!("{object}.{}", self.text_of(node.child_by_field_name("attribute")?)))
+            }
+            "subscript" => {
+                let object = self.path_of(node.child_by_field_name("value")?, state)?;
+                let index = node.child_by_field_name("subscript")?;
+                let key = literal(self.text, index, self.constants).or_else(|| {
+                    let path = self.path_of(index, state)?;
+                    state.values.get(&path)?.constant.clone()
+                })?;
+                let key = match key {
+                    Constant::Str(s) => format!("{s:?}"),
+                    Constant::Int(i) => i.to_string(),
+                    _ => return None,
+                };
+                if object.matches(['.', '[']).count() >= 3 {
+                    return None;
+                }
+                Some(format!("{object}[{key}]"))
+            }
+            "parenthesized_expression" => self.path_of(node.named_child(0)?, state),
+            _ => None,
+        }
+    }
+
+    fn source_label(&self, kind: SourceKind, node: Node<'_>, what: &str) -> Label {
+        let step = self.step(node, "source", format!("{} `{}`", kind.as_str(), short(what)));
+        Label {
+            origin: Origin::Source { kind, file: self.file, start: node.start_byte(), end: node.end_byte() },
+            cleared: 0,
+            normalized: false,
+            trace: Trace::default().push(step),
+        }
+    }
+
+    fn eval(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        if depth > MAX_EVAL_DEPTH {
+            return Value::default();
+        }
+        match node.kind() {
+            "identifier" => {
+                let name = self.text_of(node);
+                if let Some(value) = state.values.get(name) {
+                    return value.clone();
+                }
+                if let Some(constant) = self.constants.get(name) {
+                    return Value::constant(constant.clone());
+                }
+                if let Some(reference) = self.program.resolve_name(self.module, name) {
+                    return Value::reference(reference);
+                }
+                // Builtins keep their own name as a reference (`eval`, `open`, `input`).
+                Value::reference(name.to_string())
+            }
+            "true" | "false" | "none" | "integer" | "float" => {
+                literal(self.text, node, self.constants).map(Value::constant).unwrap_or_default()
+            }
+            "string" | "concatenated_string" => {
+                if let Some(constant) = literal(self.text, node, self.constants) {
+                    return Value::constant(constant);
+                }
+                let mut value = Value { stringy: true, ..Value::default() };
+                let mut stack = vec![node];
+                while let Some(current) = stack.pop() {
+                    let mut cursor = current.walk();
+                    for child in current.named_children(&mut cursor) {
+                        match child.kind() {
+                            "interpolation" => {
+                                if let Some(expression) = child.child_by_field_name("expression").or_else(|| child.named_child(0)) {
+                                    let inner = self.eval(expression, state, depth + 1);
+                                    value.absorb(&inner);
+                                }
+                            }
+                            "string" => stack.push(child),
+                            _ => {}
+                        }
+                    }
+                }
+                value.stringy = true;
+                value
+            }
+            "attribute" => self.eval_attribute(node, state, depth),
+            "subscript" => {
+                if let Some(path) = self.path_of(node, state) {
+                    if let Some(value) = state.values.get(&path) {
+                        return value.clone();
+                    }
+                }
+                let object = node.child_by_field_name("value").map(|o| self.eval(o, state, depth + 1)).unwrap_or_default();
+                if let Some(index) = node.child_by_field_name("subscript") {
+                    let _ = self.eval(index, state, depth + 1);
+                }
+                let mut value = Value { labels: object.labels.clone(), stringy: false, ..Value::default() };
+                // A container read whole when its key is unknown.
+                if let Some(path) = node.child_by_field_name("value").and_then(|o| self.path_of(o, state)) {
+                    if let Some(whole) = state.read_whole(&path) {
+                        value.absorb(&whole);
+                        value.stringy = false;
+                    }
+                }
+                value
+            }
+            "call" => self.eval_call(node, state, depth),
+            "binary_operator" => {
+                let left = node.child_by_field_name("left").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let right = node.child_by_field_name("right").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let operator = node.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+                let constant = match (&left.constant, &right.constant, operator) {
+                    (Some(Constant::Int(a)), Some(Constant::Int(b)), "+") => a.checked_add(*b).map(Constant::Int),
+                    (Some(Constant::Int(a)), Some(Constant::Int(b)), "-") => a.checked_sub(*b).map(Constant::Int),
+                    (Some(Constant::Int(a)), Some(Constant::Int(b)), "*") => a.checked_mul(*b).map(Constant::Int),
+                    (Some(Constant::Str(a)), Some(Constant::Str(b)), "+") => Some(Constant::Str(format!("{a}{b}"))),
+                    _ => None,
+                };
+                let mut value = Value::default();
+                value.absorb(&left);
+                value.absorb(&right);
+                value.stringy = left.stringy || right.stringy;
+                value.constant = constant;
+                value
+            }
+            "boolean_operator" => {
+                let left = node.child_by_field_name("left").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let right = node.child_by_field_name("right").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let operator = node.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+                let constant = match (left.constant.as_ref().map(Constant::truthy), operator) {
+                    (Some(false), "and") | (Some(true), "or") => left.constant.clone(),
+                    (Some(true), "and") | (Some(false), "or") => right.constant.clone(),
+                    _ => None,
+                };
+                let mut value = left.join(&right);
+                value.constant = constant;
+                value
+            }
+            "not_operator" => {
+                let operand = node.child_by_field_name("argument").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                match operand.constant {
+                    Some(constant) => Value::constant(Constant::Bool(!constant.truthy())),
+                    None => Value::default(),
+                }
+            }
+            "comparison_operator" => self.eval_comparison(node, state, depth),
+            "unary_operator" => {
+                let operand = node.child_by_field_name("argument").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let mut value = Value { labels: operand.labels, ..Value::default() };
+                value.constant = literal(self.text, node, self.constants);
+                value
+            }
+            "conditional_expression" => {
+                let mut cursor = node.walk();
+                let parts: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                if parts.len() == 3 {
+                    let condition = self.eval(parts[1], state, depth + 1);
+                    match condition.constant.as_ref().map(Constant::truthy) {
+                        Some(true) => return self.eval(parts[0], state, depth + 1),
+                        Some(false) => return self.eval(parts[2], state, depth + 1),
+                        None => {
+                            let a = self.eval(parts[0], state, depth + 1);
+                            let b = self.eval(parts[2], state, depth + 1);
+                            return a.join(&b);
+                        }
+                    }
+                }
+                self.union_of_children(node, state, depth)
+            }
+            "parenthesized_expression" => match node.named_child(0) {
+                Some(inner) => self.eval(inner, state, depth + 1),
+                None => Value::default(),
+            },
+            "await" => match node.named_child(0) {
+                Some(inner) => self.eval(inner, state, depth + 1),
+                None => Value::default(),
+            },
+            "named_expression" => {
+                let value = node.child_by_field_name("value").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                if let Some(name) = node.child_by_field_name("name") {
+                    self.assign_target(name, value.clone(), state, depth);
+                }
+                value
+            }
+            "lambda" => Value::default(),
+            "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension" => {
+                self.eval_comprehension(node, state, depth)
+            }
+            "keyword_argument" => match node.child_by_field_name("value") {
+                Some(value) => self.eval(value, state, depth + 1),
+                None => Value::default(),
+            },
+            _ => {
+                let mut value = self.union_of_children(node, state, depth);
+                value.constant = None;
+                value.reference = None;
+                value.stringy = false;
+                value
+            }
+        }
+    }
+
+    fn union_of_children(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut value = Value::default();
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        for child in children {
+            if child.kind() == "comment" {
+                continue;
+            }
+            let inner = self.eval(child, state, depth + 1);
+            value.absorb(&inner);
+        }
+        value
+    }
+
+    fn eval_comprehension(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut inner_state = state.clone();
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        for clause in children.iter().filter(|c| c.kind() == "for_in_clause") {
+            let iterable = clause.child_by_field_name("right").map(|r| self.eval(r, &mut inner_state, depth + 1)).unwrap_or_default();
+            if let Some(left) = clause.child_by_field_name("left") {
+                let element = Value { labels: iterable.labels.clone(), ..Value::default() };
+                self.assign_target(left, element, &mut inner_state, depth);
+            }
+        }
+        let mut value = Value::default();
+        if let Some(body) = node.child_by_field_name("body") {
+            let element = self.eval(body, &mut inner_state, depth + 1);
+            value.absorb(&element);
+        }
+        value.stringy = false;
+        value
+    }
+
+    fn eval_comparison(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut cursor = node.walk();
+        let operands: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        let values: Vec<Value> = operands.iter().map(|&o| self.eval(o, state, depth + 1)).collect();
+        let operators: Vec<&str> = {
+            let mut cursor = node.walk();
+            node.children(&mut cursor).filter(|c| !c.is_named()).map(|c| self.text_of(c)).collect()
+        };
+        if values.len() == 2 && operators.len() == 1 {
+            if let (Some(a), Some(b)) = (&values[0].constant, &values[1].constant) {
+                let result = match (operators[0], a, b) {
+                    ("==", a, b) => Some(a == b),
+                    ("!=", a, b) => Some(a != b),
+                    (op, Constant::Int(a), Constant::Int(b)) => match op {
+                        "<" => Some(a < b),
+                        "<=" => Some(a <= b),
+                        ">" => Some(a > b),
+                        ">=" => Some(a >= b),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(result) = result {
+                    return Value::constant(Constant::Bool(result));
+                }
+            }
+        }
+        Value::default()
+    }
+
+    fn eval_attribute(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        if let Some(path) = self.path_of(node, state) {
+            if let Some(value) = state.values.get(&path) {
+                return value.clone();
+            }
+        }
+        let Some(object_node) = node.child_by_field_name("object") else { return Value::default() };
+        let attribute = node.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or("");
+        let object = self.eval(object_node, state, depth + 1);
+        let reference = object.reference.as_ref().map(|r| format!("{r}.{attribute}"));
+        let mut value = Value { labels: object.labels.clone(), ..Value::default() };
+        if let Some(reference) = &reference {
+            if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
+                value.add_label(self.source_label(kind, node, self.text_of(node)));
+            }
+            // Class-based views: `self.request` is the request, `self.kwargs` the URL arguments.
+            let frameworks = self.program.modules[self.module].frameworks;
+            if attribute == "request" && object_node.kind() == "identifier" && self.text_of(object_node) == "self" {
+                if frameworks.django || frameworks.rest_framework {
+                    value.reference = Some("django.http.HttpRequest".into());
+                    return value;
+                }
+                if frameworks.tornado {
+                    value.reference = Some("tornado.web.RequestHandler.request".into());
+                    return value;
+                }
+            }
+            if attribute == "kwargs" && self.text_of(object_node) == "self" && (frameworks.django || frameworks.rest_framework) {
+                value.add_label(self.source_label(SourceKind::UserInput, node, self.text_of(node)));
+            }
+            value.reference = Some(reference.as_str().into());
+        }
+        value
+    }
+
+    fn keyword_argument<'a>(&self, keywords: &'a [(String, Node<'t>, Value)], name: &str) -> Option<&'a (String, Node<'t>, Value)> {
+        keywords.iter().find(|(keyword, _, _)| keyword == name)
+    }
+
+    fn sink_applies(&self, sink: &Sink, receiver_text: Option<&str>, positional: &[(Node<'t>, Value)], keywords: &[(String, Node<'t>, Value)]) -> bool {
+        let keyword_equals = |name: &str, expected: &toml::Value| {
+            self.keyword_argument(keywords, name).is_some_and(|(_, _, value)| match (&value.constant, expected) {
+                (Some(Constant::Bool(a)), toml::Value::Boolean(b)) => a == b,
+                (Some(Constant::Int(a)), toml::Value::Integer(b)) => a == b,
+                (Some(Constant::Str(a)), toml::Value::String(b)) => a == b,
+                _ => false,
+            })
+        };
+        if let Some((name, expected)) = &sink.when {
+            if !keyword_equals(name, expected) {
+                return false;
+            }
+        }
+        if let Some((name, expected)) = &sink.unless {
+            if keyword_equals(name, expected) {
+                return false;
+            }
+        }
+        for (name, safe) in &sink.safe_keywords {
+            if let Some((_, _, value)) = self.keyword_argument(keywords, name) {
+                if value.reference.as_deref().is_some_and(|r| safe.iter().any(|s| s == r)) {
+                    return false;
+                }
+            }
+        }
+        if sink.shell_argv {
+            let Some((first, _)) = positional.first() else { return false };
+            if first.kind() != "list" {
+                return false;
+            }
+            let Some(program) = first.named_child(0).and_then(|p| literal(self.text, p, self.constants)) else { return false };
+            let Constant::Str(program) = program else { return false };
+            let base = program.rsplit('/').next().unwrap_or(&program);
+            if !matches!(base, "sh" | "bash" | "zsh" | "dash" | "cmd" | "cmd.exe" | "powershell" | "pwsh") {
+                return false;
+            }
+        }
+        if !sink.receiver_contains.is_empty() {
+            let Some(receiver) = receiver_text else { return false };
+            let receiver = receiver.to_ascii_lowercase();
+            if !sink.receiver_contains.iter().any(|needle| receiver.contains(needle.as_str())) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Records a sink hit: a finding for source labels, a summary entry for parameter labels.
+    fn hit(&mut self, sink_kind: u32, cwe: u32, value: &Value, argument: Node<'t>, call: Node<'t>, callee: &str) {
+        let sink_location = location_of(self.file, call);
+        for label in &value.labels {
+            if label.cleared & sink_kind != 0 {
+                continue;
+            }
+            if sink_kind == sink_kind_bit("FilePath").unwrap_or(0) && label.normalized && label.cleared & sink_kind != 0 {
+                continue;
+            }
+            if !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location)) {
+                continue;
+            }
+            let mut trace = label.trace.clone();
+            if trace.last_location() != Some(location_of(self.file, argument)) && argument != call {
+                trace = trace.push(self.step(argument, "argument", format!("passed to `{callee}`")));
+            }
+            trace = trace.push(self.step(call, "sink", format!("`{callee}`")));
+            match &label.origin {
+                Origin::Source { kind, file, start, end } => self.raw_findings.push(RawFinding {
+                    kind: sink_kind,
+                    cwe,
+                    source_kind: *kind,
+                    source: (*file, *start, *end),
+                    sink: sink_location,
+                    callee: callee.to_string(),
+                    steps: trace.steps(),
+                }),
+                Origin::Param(param) => self.summary.param_sinks.push(ParamSink {
+                    param: *param,
+                    kind: sink_kind,
+                    cwe,
+                    cleared: label.cleared,
+                    sink: sink_location,
+                    callee: callee.to_string(),
+                    steps: trace.steps(),
+                }),
+            }
+        }
+    }
+
+    fn eval_call(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let Some(function) = node.child_by_field_name("function") else { return Value::default() };
+        // The callee: a reference, and the receiver for method calls.
+        let (callee_value, receiver, method_name) = match function.kind() {
+            "attribute" => {
+                let object = function.child_by_field_name("object");
+                let receiver = object.map(|o| (o, self.eval(o, state, depth + 1)));
+                let name = function.child_by_field_name("attribute").map(|a| self.text_of(a).to_string());
+                let reference = receiver
+                    .as_ref()
+                    .and_then(|(_, r)| r.reference.as_ref())
+                    .zip(name.as_ref())
+                    .map(|(r, n)| format!("{r}.{n}"));
+                let mut value = Value::default();
+                value.reference = reference.map(|r| r.into());
+                (value, receiver, name)
+            }
+            _ => (self.eval(function, state, depth + 1), None, None),
+        };
+        let reference: Option<String> = callee_value.reference.as_deref().map(str::to_string);
+        // Arguments.
+        let mut positional: Vec<(Node<'t>, Value)> = Vec::new();
+        let mut keywords: Vec<(String, Node<'t>, Value)> = Vec::new();
+        let mut spread = Value::default();
+        if let Some(arguments) = node.child_by_field_name("arguments") {
+            let mut cursor = arguments.walk();
+            let children: Vec<Node<'t>> = arguments.named_children(&mut cursor).collect();
+            for argument in children {
+                match argument.kind() {
+                    "keyword_argument" => {
+                        let name = argument.child_by_field_name("name").map(|n| self.text_of(n).to_string()).unwrap_or_default();
+                        let value_node = argument.child_by_field_name("value").unwrap_or(argument);
+                        let value = self.eval(value_node, state, depth + 1);
+                        keywords.push((name, value_node, value));
+                    }
+                    "list_splat" | "dictionary_splat" => {
+                        let value = self.eval(argument, state, depth + 1);
+                        spread.absorb(&value);
+                        positional.push((argument, value));
+                    }
+                    "comment" => {}
+                    _ => {
+                        let value = self.eval(argument, state, depth + 1);
+                        positional.push((argument, value));
+                    }
+                }
+            }
+        }
+        let callee_text = short(self.text_of(function));
+        let receiver_is_module = receiver.as_ref().is_some_and(|(node, value)| {
+            node.kind() == "identifier" && value.reference.as_deref().is_some_and(|r| self.program.modules[self.module].imports.values().any(|q| q == r))
+        });
+
+        // Sinks.
+        let mut sinks: Vec<Sink> = Vec::new();
+        if let Some(reference) = &reference {
+            if let Some(found) = self.rules.sink_calls.get(reference.as_str()) {
+                sinks.extend(found.iter().cloned());
+            }
+        }
+        if sinks.is_empty() && !receiver_is_module {
+            if let Some(name) = &method_name {
+                if let Some(found) = self.rules.sink_methods.get(name.as_str()) {
+                    sinks.extend(found.iter().cloned());
+                }
+            }
+        }
+        let receiver_text = receiver.as_ref().map(|(n, _)| self.text_of(*n));
+        for sink in &sinks {
+            if !self.sink_applies(sink, receiver_text, &positional, &keywords) {
+                continue;
+            }
+            let Some(rule) = self.rules.rule_for(sink.kind) else { continue };
+            let cwe = sink.cwe.unwrap_or(rule.cwe);
+            let mut checked: Vec<(Node<'t>, Value)> = Vec::new();
+            for (index, (argument, value)) in positional.iter().enumerate() {
+                if sink.all_args || sink.args.contains(&index) {
+                    checked.push((*argument, value.clone()));
+                }
+            }
+            for (name, argument, value) in &keywords {
+                if sink.all_args || sink.keywords.contains(name) {
+                    checked.push((*argument, value.clone()));
+                }
+            }
+            for (argument, value) in checked {
+                self.hit(sink.kind, cwe, &value, argument, node, &callee_text);
+            }
+        }
+
+        // Sanitizers.
+        let sanitizer = reference
+            .as_deref()
+            .and_then(|r| self.rules.sanitizer_calls.get(r))
+            .or_else(|| method_name.as_deref().and_then(|m| self.rules.sanitizer_methods.get(m)))
+            .cloned();
+        let mut arguments_value = Value::default();
+        for (_, value) in &positional {
+            arguments_value.absorb(value);
+        }
+        for (_, _, value) in &keywords {
+            arguments_value.absorb(value);
+        }
+        if let Some(sanitizer) = sanitizer {
+            let mut value = arguments_value.clone();
+            if let Some((_, receiver_value)) = &receiver {
+                if positional.is_empty() {
+                    value.absorb(receiver_value);
+                }
+            }
+            let mut value = value.cleared(sanitizer.clears);
+            if sanitizer.normalizes {
+                for label in &mut value.labels {
+                    label.normalized = true;
+                }
+                value.dedupe();
+            }
+            value.constant = None;
+            value.stringy = true;
+            return value;
+        }
+        if reference.as_deref().is_some_and(|r| self.rules.clean_calls.contains(r)) {
+            return Value::default();
+        }
+
+        // Sources.
+        let mut result = Value::default();
+        if let Some(reference) = &reference {
+            if let Some(&kind) = self.rules.source_calls.get(reference.as_str()) {
+                result.add_label(self.source_label(kind, node, self.text_of(node)));
+            }
+        }
+        if let Some(name) = &method_name {
+            if let Some(&kind) = self.rules.source_methods.get(name.as_str()) {
+                result.add_label(self.source_label(kind, node, self.text_of(node)));
+            }
+        }
+
+        // User functions: apply their summaries.
+        if let Some(scope) = self.resolve_callee(reference.as_deref(), receiver.as_ref().map(|(_, v)| v)) {
+            self.callees.insert(scope);
+            let callee_scope = &self.program.scopes[scope];
+            let through_instance = receiver.is_some() && callee_scope.implicit_receiver
+                || reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r));
+            let offset = usize::from(callee_scope.implicit_receiver && !through_instance);
+            let explicit: Vec<&str> = callee_scope
+                .params
+                .iter()
+                .skip(usize::from(callee_scope.implicit_receiver))
+                .map(|p| p.name.as_str())
+                .collect();
+            let variadic_index = callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).position(|p| p.variadic);
+            let argument_for = |param: usize| -> Value {
+                let mut value = Value::default();
+                if let Some(index) = param.checked_add(offset) {
+                    if let Some((_, v)) = positional.get(index) {
+                        value.absorb(v);
+                    }
+                }
+                if variadic_index == Some(param) {
+                    for (_, v) in positional.iter().skip(param + offset) {
+                        value.absorb(v);
+                    }
+                    for (_, _, v) in &keywords {
+                        value.absorb(v);
+                    }
+                }
+                if let Some(name) = explicit.get(param) {
+                    for (keyword, _, v) in &keywords {
+                        if keyword == name {
+                            value.absorb(v);
+                        }
+                    }
+                }
+                value
+            };
+            let summary = self.summaries.get(scope).cloned().unwrap_or_default();
+            let callee_name = callee_scope.qualified_name.rsplit('.').next().unwrap_or("").to_string();
+            let call_step = self.step(node, "call", format!("through `{callee_name}`"));
+            for (param, cleared, normalized, steps) in &summary.param_returns {
+                let argument = argument_for(*param);
+                for label in &argument.labels {
+                    let mut label = label.clone();
+                    label.cleared |= cleared;
+                    label.normalized |= normalized;
+                    label.trace = label.trace.extend(steps).push(self.step(node, "return", format!("returned from `{callee_name}`")));
+                    result.add_label(label);
+                }
+            }
+            for label in &summary.source_returns {
+                let mut label = label.clone();
+                label.trace = label.trace.push(self.step(node, "return", format!("returned from `{callee_name}`")));
+                result.add_label(label);
+            }
+            for sink in &summary.param_sinks {
+                let argument = argument_for(sink.param);
+                for label in &argument.labels {
+                    if (label.cleared | sink.cleared) & sink.kind != 0 {
+                        continue;
+                    }
+                    if !self.seen_hits.insert((label.origin.clone(), sink.kind, sink.sink)) {
+                        continue;
+                    }
+                    let trace = label.trace.push(call_step.clone()).extend(&sink.steps);
+                    match &label.origin {
+                        Origin::Source { kind, file, start, end } => self.raw_findings.push(RawFinding {
+                            kind: sink.kind,
+                            cwe: sink.cwe,
+                            source_kind: *kind,
+                            source: (*file, *start, *end),
+                            sink: sink.sink,
+                            callee: sink.callee.clone(),
+                            steps: trace.steps(),
+                        }),
+                        Origin::Param(param) => self.summary.param_sinks.push(ParamSink {
+                            param: *param,
+                            kind: sink.kind,
+                            cwe: sink.cwe,
+                            cleared: label.cleared | sink.cleared,
+                            sink: sink.sink,
+                            callee: sink.callee.clone(),
+                            steps: trace.steps(),
+                        }),
+                    }
+                }
+            }
+            result.stringy = summary.returns_stringy;
+            if reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r)) {
+                result.reference = reference.as_deref().map(Into::into);
+            } else {
+                result.reference = summary.returns_reference.clone();
+            }
+            return result;
+        }
+
+        // Mutating methods copy argument taint into their receiver.
+        if let (Some(name), Some((receiver_node, _))) = (&method_name, &receiver) {
+            if self.rules.mutators.contains(name.as_str()) && arguments_value.is_tainted() {
+                if let Some(path) = self.path_of(*receiver_node, state) {
+                    state.add(&path, &arguments_value);
+                }
+            }
+        }
+
+        // Anything else propagates: the result depends on the receiver and the arguments.
+        if reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r)) {
+            result.reference = reference.as_deref().map(Into::into);
+        } else if let Some(reference) = &reference {
+            // Instances of library classes keep the class as their reference
+            // (`requests.Session()` → `requests.Session`), so their methods resolve.
+            let last = reference.rsplit('.').next().unwrap_or("");
+            if last.chars().next().is_some_and(char::is_uppercase) {
+                result.reference = Some(reference.as_str().into());
+            }
+        }
+        result.absorb(&arguments_value);
+        if let Some((_, receiver_value)) = &receiver {
+            result.absorb(receiver_value);
+            let stringy_methods = ["format", "join", "replace", "strip", "lower", "upper", "lstrip", "rstrip", "title", "capitalize", "decode", "format_map"];
+            result.stringy = receiver_value.stringy || method_name.as_deref().is_some_and(|m| stringy_methods.contains(&m));
+        } else {
+            result.stringy = reference.as_deref() == Some("str");
+        }
+        result
+    }
+
+    fn resolve_callee(&self, reference: Option<&str>, receiver: Option<&Value>) -> Option<usize> {
+        let reference = reference?;
+        if let Some(&scope) = self.program.functions.get(reference) {
+            return Some(scope);
+        }
+        // A class: its constructor.
+        if self.program.classes.contains_key(reference) {
+            return self.program.method(reference, "__init__");
+        }
+        // A method on an instance of a workspace class (or inherited).
+        if let Some((class, method)) = reference.rsplit_once('.') {
+            if self.program.classes.contains_key(class) {
+                return self.program.method(class, method);
+            }
+        }
+        let _ = receiver;
+        None
+    }
+
+    fn assign_target(&mut self, target: Node<'t>, value: Value, state: &mut State, depth: usize) {
+        match target.kind() {
+            "identifier" | "attribute" | "subscript" => {
+                match self.path_of(target, state) {
+                    Some(path) => {
+                        let traced = if value.is_tainted() {
+                            value.clone().traced(&self.step(target, "assignment", format!("assigned to `{}`", short(self.text_of(target)))))
+                        } else {
+                            value.clone()
+                        };
+                        state.assign(&path, traced);
+                    }
+                    None => {
+                        // Unknown key or deep path: a weak update of the container.
+                        if let Some(base) = target.child_by_field_name("value").or_else(|| target.child_by_field_name("object")) {
+                            let _ = self.eval(base, state, depth + 1);
+                            if let Some(path) = self.path_of(base, state) {
+                                state.add(&path, &value);
+                            }
+                        }
+                        if let Some(index) = target.child_by_field_name("subscript") {
+                            let _ = self.eval(index, state, depth + 1);
+                        }
+                    }
+                }
+                // Writes into sinks by assignment: `session[k] = v`, `response.headers[k] = v`.
+                if target.kind() == "subscript" && value.is_tainted() {
+                    if let Some(base) = target.child_by_field_name("value") {
+                        let base_value = self.eval(base, state, depth + 1);
+                        let base_reference = base_value.reference.as_deref().unwrap_or("").to_string();
+                        let base_text = self.text_of(base).to_string();
+                        if base_reference == "flask.session" || base_text.ends_with("request.session") {
+                            if let Some(kind) = sink_kind_bit("TrustBoundary") {
+                                self.hit(kind, 501, &value, target, target, &short(&base_text));
+                            }
+                        } else if base_text.ends_with(".headers") && !base_text.contains("request") {
+                            if let Some(kind) = sink_kind_bit("HeaderInjection") {
+                                self.hit(kind, 113, &value, target, target, &short(&base_text));
+                            }
+                        }
+                    }
+                }
+            }
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list" => {
+                let mut cursor = target.walk();
+                let elements: Vec<Node<'t>> = target.named_children(&mut cursor).collect();
+                for element in elements {
+                    let element_value = Value { labels: value.labels.clone(), ..Value::default() };
+                    self.assign_target(element, element_value, state, depth);
+                }
+            }
+            "list_splat_pattern" | "parenthesized_expression" => {
+                if let Some(inner) = target.named_child(0) {
+                    self.assign_target(inner, value, state, depth);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn assignment(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
+        let right = node.child_by_field_name("right");
+        let Some(left) = node.child_by_field_name("left") else {
+            if let Some(right) = right {
+                let _ = self.eval(right, state, depth + 1);
+            }
+            return;
+        };
+        let Some(right) = right else { return };
+        // `a = b = value`: the right side is itself an assignment.
+        let value = if right.kind() == "assignment" {
+            self.assignment(right, state, depth + 1);
+            right.child_by_field_name("left").map(|l| self.eval(l, state, depth + 1)).unwrap_or_default()
+        } else {
+            self.eval(right, state, depth + 1)
+        };
+        // Literal containers assigned to a name: remember element paths (key/index sensitivity).
+        if let Some(path) = self.path_of(left, state) {
+            match right.kind() {
+                "dictionary" => {
+                    let mut base = Value::default();
+                    let mut elements = Vec::new();
+                    let mut cursor = right.walk();
+                    let pairs: Vec<Node<'t>> = right.named_children(&mut cursor).collect();
+                    for pair in pairs {
+                        if pair.kind() != "pair" {
+                            let v = self.eval(pair, state, depth + 1);
+                            base.absorb(&v);
+                            continue;
+                        }
+                        let key = pair.child_by_field_name("key").and_then(|k| literal(self.text, k, self.constants));
+                        let v = pair.child_by_field_name("value").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                        match key {
+                            Some(Constant::Str(k)) => elements.push((format!("{path}[{k:?}]"), v)),
+                            Some(Constant::Int(i)) => elements.push((format!("{path}[{i}]"), v)),
+                            _ => base.absorb(&v),
+                        }
+                    }
+                    state.assign(&path, base);
+                    for (element_path, v) in elements {
+                        state.values.insert(element_path, v);
+                    }
+                    return;
+                }
+                "list" | "tuple" => {
+                    let mut cursor = right.walk();
+                    let items: Vec<Node<'t>> = right.named_children(&mut cursor).collect();
+                    if items.iter().all(|i| !matches!(i.kind(), "list_splat" | "comment")) {
+                        let values: Vec<Value> = items.iter().map(|&i| self.eval(i, state, depth + 1)).collect();
+                        state.assign(&path, Value::default());
+                        for (index, v) in values.into_iter().enumerate() {
+                            state.values.insert(format!("{path}[{index}]"), v);
+                        }
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.assign_target(left, value, state, depth);
+    }
+
+    fn augmented_assignment(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
+        let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else { return };
+        let old = self.eval(left, state, depth + 1);
+        let new = self.eval(right, state, depth + 1);
+        let mut value = old.clone();
+        value.absorb(&new);
+        value.constant = None;
+        value.reference = None;
+        if new.is_tainted() {
+            let traced = new.traced(&self.step(left, "assignment", format!("appended to `{}`", short(self.text_of(left)))));
+            let mut combined = old;
+            combined.absorb(&traced);
+            combined.constant = None;
+            combined.reference = None;
+            value = combined;
+        }
+        if let Some(path) = self.path_of(left, state) {
+            state.values.insert(path, value);
+        }
+    }
+
+    /// Executes one CFG step on `state`.
+    fn transfer(&mut self, cfg: &Cfg<'t>, step: usize, state: &mut State) {
+        let Some(node) = cfg.steps[step].node else { return };
+        match cfg.steps[step].kind {
+            StepKind::Statement => self.statement(node, state),
+            StepKind::Condition => {
+                let _ = self.eval(node, state, 0);
+            }
+            StepKind::ForTarget => {
+                let iterable = node.child_by_field_name("right").map(|r| self.eval(r, state, 0)).unwrap_or_default();
+                if let Some(left) = node.child_by_field_name("left") {
+                    let element = Value { labels: iterable.labels.clone(), ..Value::default() };
+                    self.assign_target(left, element, state, 0);
+                }
+            }
+            StepKind::WithItem => {
+                if let Some(value) = node.child_by_field_name("value") {
+                    if value.kind() == "as_pattern" {
+                        let expression = value.named_child(0);
+                        let evaluated = expression.map(|e| self.eval(e, state, 0)).unwrap_or_default();
+                        let alias = value.child_by_field_name("alias").and_then(|a| a.named_child(0).or(Some(a)));
+                        if let Some(alias) = alias {
+                            self.assign_target(alias, evaluated, state, 0);
+                        }
+                    } else {
+                        let _ = self.eval(value, state, 0);
+                    }
+                }
+            }
+            StepKind::ExceptHandler => {
+                let mut cursor = node.walk();
+                let alias = node.named_children(&mut cursor).find(|c| c.kind() == "as_pattern");
+                if let Some(alias) = alias.and_then(|a| a.child_by_field_name("alias")).and_then(|a| a.named_child(0).or(Some(a))) {
+                    self.assign_target(alias, Value::default(), state, 0);
+                }
+            }
+            StepKind::MatchSubject => {
+                let subject = node.child_by_field_name("subject").map(|s| self.eval(s, state, 0)).unwrap_or_default();
+                state.assign("$match", subject);
+            }
+            StepKind::CasePattern => {
+                let subject = state.values.get("$match").cloned().unwrap_or_default();
+                let mut stack = vec![node];
+                while let Some(current) = stack.pop() {
+                    let mut cursor = current.walk();
+                    for child in current.named_children(&mut cursor) {
+                        match child.kind() {
+                            "block" | "if_clause" => {}
+                            "identifier" if current.kind() != "dotted_name" => {
+                                let element = Value { labels: subject.labels.clone(), ..Value::default() };
+                                state.assign(self.text_of(child), element);
+                            }
+                            _ => stack.push(child),
+                        }
+                    }
+                }
+            }
+            StepKind::Definition => {
+                let definition = if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
+                if let Some(name) = definition.child_by_field_name("name") {
+                    let scope_name = &self.program.scopes[self.scope].qualified_name;
+                    let qualified = format!("{scope_name}.{}", self.text_of(name));
+                    state.assign(self.text_of(name), Value::reference(qualified));
+                }
+            }
+            StepKind::Entry | StepKind::Exit => {}
+        }
+    }
+
+    fn statement(&mut self, node: Node<'t>, state: &mut State) {
+        match node.kind() {
+            "expression_statement" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    match child.kind() {
+                        "assignment" => self.assignment(child, state, 0),
+                        "augmented_assignment" => self.augmented_assignment(child, state, 0),
+                        _ => {
+                            let _ = self.eval(child, state, 0);
+                        }
+                    }
+                }
+            }
+            "return_statement" => {
+                let value = match node.named_child(0) {
+                    Some(expression) => self.eval(expression, state, 0),
+                    None => Value::default(),
+                };
+                if self.is_route && value.stringy {
+                    if let (Some(kind), Some(expression)) = (sink_kind_bit("XSS"), node.named_child(0)) {
+                        self.hit(kind, 79, &value, expression, node, "the view's HTML response");
+                    }
+                }
+                let returned = match node.named_child(0) {
+                    Some(expression) if value.is_tainted() => value.traced(&self.step(expression, "return", "returned".to_string())),
+                    _ => value,
+                };
+                self.return_value = Some(match &self.return_value {
+                    Some(previous) => previous.join(&returned),
+                    None => returned,
+                });
+            }
+            "delete_statement" => {
+                if let Some(target) = node.named_child(0) {
+                    if let Some(path) = self.path_of(target, state) {
+                        state.values.remove(&path);
+                    }
+                }
+            }
+            "raise_statement" | "assert_statement" | "print_statement" | "exec_statement" => {
+                let _ = self.union_of_children(node, state, 0);
+            }
+            _ => {}
+        }
+    }
+
+    /// Narrows `state` on the edge where `condition` evaluated to `polarity` (guards).
+    fn refine(&mut self, condition: Node<'t>, polarity: bool, state: &mut State) {
+        match condition.kind() {
+            "not_operator" => {
+                if let Some(argument) = condition.child_by_field_name("argument") {
+                    self.refine(argument, !polarity, state);
+                }
+            }
+            "parenthesized_expression" => {
+                if let Some(inner) = condition.named_child(0) {
+                    self.refine(inner, polarity, state);
+                }
+            }
+            "boolean_operator" => {
+                let operator = condition.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+                if (operator == "and" && polarity) || (operator == "or" && !polarity) {
+                    for side in ["left", "right"] {
+                        if let Some(node) = condition.child_by_field_name(side) {
+                            self.refine(node, polarity, state);
+                        }
+                    }
+                }
+            }
+            "comparison_operator" if polarity => {
+                let mut cursor = condition.walk();
+                let operands: Vec<Node<'t>> = condition.named_children(&mut cursor).collect();
+                let operators: Vec<&str> = {
+                    let mut cursor = condition.walk();
+                    condition.children(&mut cursor).filter(|c| !c.is_named()).map(|c| self.text_of(c)).collect()
+                };
+                if operands.len() == 2 && operators.len() == 1 {
+                    let (left, right) = (operands[0], operands[1]);
+                    let right_is_constant = literal(self.text, right, self.constants).is_some()
+                        || matches!(right.kind(), "list" | "tuple" | "set" | "dictionary")
+                        || (right.kind() == "identifier" && self.text_of(right).chars().all(|c| c.is_uppercase() || c == '_' || c.is_ascii_digit()));
+                    if matches!(operators[0], "==" | "in") && right_is_constant {
+                        if let Some(path) = self.path_of(left, state) {
+                            let mut value = state.values.get(&path).cloned().unwrap_or_default();
+                            value = value.cleared(ALL_KINDS);
+                            if operators[0] == "==" {
+                                value.constant = literal(self.text, right, self.constants);
+                            }
+                            state.values.insert(path, value);
+                        }
+                    }
+                }
+            }
+            "call" => {
+                let Some(function) = condition.child_by_field_name("function") else { return };
+                let arguments: Vec<Node<'t>> = condition
+                    .child_by_field_name("arguments")
+                    .map(|a| {
+                        let mut cursor = a.walk();
+                        a.named_children(&mut cursor).collect()
+                    })
+                    .unwrap_or_default();
+                if function.kind() == "attribute" && polarity {
+                    let method = function.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or("");
+                    let Some(object) = function.child_by_field_name("object") else { return };
+                    let Some(path) = self.path_of(object, state) else { return };
+                    let Some(mut value) = state.values.get(&path).cloned() else { return };
+                    match method {
+                        "startswith" | "is_relative_to" => {
+                            if let Some(kind) = sink_kind_bit("FilePath") {
+                                if value.labels.iter().all(|l| l.normalized) {
+                                    value = value.cleared(kind);
+                                }
+                            }
+                        }
+                        "isdigit" | "isdecimal" | "isnumeric" | "isalnum" | "isalpha" | "isidentifier" => value = value.cleared(ALL_KINDS),
+                        _ => return,
+                    }
+                    state.values.insert(path, value);
+                    return;
+                }
+                // Guard functions: `url_has_allowed_host_and_scheme(url, ...)`, `re.fullmatch(p, x)`.
+                let reference = dotted(self.text, function).map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name));
+                let (kinds, argument_index) = match reference.as_deref() {
+                    Some("django.utils.http.url_has_allowed_host_and_scheme" | "django.utils.http.is_safe_url") => (sink_kind_bit("Redirect").unwrap_or(0), 0),
+                    Some("re.fullmatch" | "re.match") => (ALL_KINDS, 1),
+                    Some("os.path.isfile" | "os.path.exists") => (0, 0),
+                    _ => return,
+                };
+                if !polarity || kinds == 0 {
+                    return;
+                }
+                if let Some(path) = arguments.get(argument_index).and_then(|a| self.path_of(*a, state)) {
+                    if let Some(value) = state.values.get(&path).cloned() {
+                        state.values.insert(path, value.cleared(kinds));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn run(&mut self) {
+        let scope = &self.program.scopes[self.scope];
+        if scope.depth > crate::chunks::MAX_STATEMENT_DEPTH {
+            return;
+        }
+        let cfg = build_cfg(scope.body, &NoConstants);
+        let initial = self.initial_state();
+        let mut states: Vec<Option<State>> = vec![None; cfg.steps.len()];
+        let mut visits = vec![0usize; cfg.steps.len()];
+        states[ENTRY] = Some(initial);
+        let mut worklist: std::collections::VecDeque<usize> = std::collections::VecDeque::from([ENTRY]);
+        let mut queued = vec![false; cfg.steps.len()];
+        queued[ENTRY] = true;
+        while let Some(step) = worklist.pop_front() {
+            queued[step] = false;
+            visits[step] += 1;
+            if visits[step] > MAX_VISITS_PER_STEP {
+                continue;
+            }
+            let Some(mut state) = states[step].clone() else { continue };
+            self.transfer(&cfg, step, &mut state);
+            for edge in &cfg.successors[step] {
+                let mut next = state.clone();
+                if let Some((condition_step, polarity)) = edge.guard {
+                    if let Some(condition) = cfg.steps[condition_step].node {
+                        let condition = if cfg.steps[condition_step].kind == StepKind::Statement {
+                            // `assert`: the asserted expression.
+                            condition.named_child(0).unwrap_or(condition)
+                        } else {
+                            condition
+                        };
+                        if cfg.steps[condition_step].kind != StepKind::CasePattern {
+                            let mut probe = next.clone();
+                            let evaluated = self.eval(condition, &mut probe, 0);
+                            if let Some(constant) = evaluated.constant {
+                                if constant.truthy() != polarity {
+                                    continue;
+                                }
+                            }
+                            self.refine(condition, polarity, &mut next);
+                        }
+                    }
+                }
+                let merged = match &states[edge.to] {
+                    Some(existing) => {
+                        let joined = existing.join(&next);
+                        if joined.same(existing) {
+                            continue;
+                        }
+                        joined
+                    }
+                    None => next,
+                };
+                states[edge.to] = Some(merged);
+                if !queued[edge.to] {
+                    queued[edge.to] = true;
+                    worklist.push_back(edge.to);
+                }
+            }
+        }
+        let _ = EXIT;
+        // The summary's return part.
+        if let Some(value) = self.return_value.take() {
+            for label in &value.labels {
+                match &label.origin {
+                    Origin::Param(param) => self.summary.param_returns.push((*param, label.cleared, label.normalized, label.trace.steps())),
+                    Origin::Source { .. } => self.summary.source_returns.push(label.clone()),
+                }
+            }
+            self.summary.returns_stringy = value.stringy;
+            self.summary.returns_reference = value.reference.clone();
+        }
+        self.summary.resolved_callees = self.callees.iter().copied().collect();
+        self.summary.resolved_callees.sort_unstable();
+    }
+}
+
+/// Result of a whole-program taint analysis.
+pub struct TaintResult {
+    pub findings: Vec<Finding>,
+    pub summaries: Vec<Summary>,
+    pub rounds: usize,
+}
+
+fn analyze_scope(program: &Program<'_>, rules: &RuleSet, summaries: &[Summary], scope: usize) -> (Summary, Vec<RawFinding>) {
+    let info = &program.scopes[scope];
+    let mut analysis = Analysis {
+        program,
+        rules,
+        summaries,
+        scope,
+        file: info.file,
+        text: program.text(info.file),
+        module: info.module,
+        constants: &program.modules[info.module].constants,
+        summary: Summary::default(),
+        raw_findings: Vec::new(),
+        seen_hits: HashSet::new(),
+        return_value: None,
+        is_route: false,
+        callees: HashSet::new(),
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        analysis.run();
+    }));
+    if outcome.is_err() {
+        return (Summary::default(), Vec::new());
+    }
+    (analysis.summary, analysis.raw_findings)
+}
+
+/// Runs the analysis over every scope: summaries to a fixpoint (re-analysing only callers of
+/// changed summaries), then findings.
+pub fn analyze(program: &Program<'_>, rules: &RuleSet) -> TaintResult {
+    let count = program.scopes.len();
+    let mut summaries: Vec<Summary> = vec![Summary::default(); count];
+    let mut dirty: Vec<usize> = (0..count).collect();
+    let mut callers: Vec<HashSet<usize>> = vec![HashSet::new(); count];
+    let mut raw: Vec<Vec<RawFinding>> = (0..count).map(|_| Vec::new()).collect();
+    let mut rounds = 0;
+    while !dirty.is_empty() && rounds < MAX_ROUNDS {
+        rounds += 1;
+        let results: Vec<(usize, Summary, Vec<RawFinding>)> = dirty
+            .par_iter()
+            .map(|&scope| {
+                let (summary, findings) = analyze_scope(program, rules, &summaries, scope);
+                (scope, summary, findings)
+            })
+            .collect();
+        let mut changed = Vec::new();
+        for (scope, summary, findings) in results {
+            for &callee in &summary.resolved_callees {
+                callers[callee].insert(scope);
+            }
+            if summary.signature() != summaries[scope].signature() {
+                changed.push(scope);
+            }
+            summaries[scope] = summary;
+            raw[scope] = findings;
+        }
+        let mut next: Vec<usize> = changed.iter().flat_map(|&scope| callers[scope].iter().copied()).collect();
+        next.sort_unstable();
+        next.dedup();
+        dirty = next;
+    }
+    let findings = finalize(program, rules, raw.into_iter().flatten().collect());
+    TaintResult { findings, summaries, rounds }
+}
+
+fn location(program: &Program<'_>, (file, start, end): (usize, usize, usize)) -> Location {
+    let document = program.files[file].document;
+    let (start_line, start_column) = document.line_index().position(document.text(), start, crate::line_index::Encoding::Utf8);
+    let (end_line, end_column) = document.line_index().position(document.text(), end, crate::line_index::Encoding::Utf8);
+    Location { path: program.files[file].path.clone(), start_line, start_column, end_line, end_column }
+}
+
+/// Suppression comments on the sink's first line: `# flowsight: ignore` or
+/// `# flowsight: ignore[rule-id, CWE-89]`.
+fn suppressed(program: &Program<'_>, sink: (usize, usize, usize), rule_id: &str, cwe: u32) -> bool {
+    let document = program.files[sink.0].document;
+    let index = document.line_index();
+    let line = index.line_of(sink.1);
+    let text = &document.text()[index.line_start(line)..index.line_end(document.text(), line)];
+    let Some(position) = text.find("flowsight: ignore") else { return false };
+    let rest = &text[position + "flowsight: ignore".len()..];
+    match rest.strip_prefix('[') {
+        None => true,
+        Some(list) => {
+            let list = list.split(']').next().unwrap_or("");
+            list.split(',').map(str::trim).any(|item| item == rule_id || item.eq_ignore_ascii_case(&format!("CWE-{cwe}")))
+        }
+    }
+}
+
+fn finalize(program: &Program<'_>, rules: &RuleSet, raw: Vec<RawFinding>) -> Vec<Finding> {
+    let mut best: BTreeMap<(String, (usize, usize, usize), (usize, usize, usize)), RawFinding> = BTreeMap::new();
+    for finding in raw {
+        let Some(rule) = rules.rule_for(finding.kind) else { continue };
+        let key = (rule.id.clone(), finding.sink, finding.source);
+        match best.get(&key) {
+            Some(existing) if existing.steps.len() <= finding.steps.len() => {}
+            _ => {
+                best.insert(key, finding);
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    for ((rule_id, sink, source), raw) in best {
+        let Some(rule) = rules.rules.iter().find(|r| r.id == rule_id) else { continue };
+        if suppressed(program, sink, &rule.id, raw.cwe) {
+            continue;
+        }
+        let severity = match raw.source_kind {
+            SourceKind::UserInput => rule.severity.clone(),
+            SourceKind::Session | SourceKind::Local => if rule.severity == "error" { "warning".to_string() } else { "info".to_string() },
+        };
+        let source_text = {
+            let text = program.text(source.0);
+            short(text.get(source.1..source.2).unwrap_or(""))
+        };
+        let step_count = raw.steps.len();
+        let message = format!(
+            "{} from `{}` reaches {} ({}, CWE-{}) in {} step{}",
+            raw.source_kind.as_str(),
+            source_text,
+            if raw.callee.starts_with("the view") { raw.callee.clone() } else { format!("`{}`", raw.callee) },
+            rule.name,
+            raw.cwe,
+            step_count,
+            if step_count == 1 { "" } else { "s" }
+        );
+        let steps: Vec<FindingStep> = raw
+            .steps
+            .iter()
+            .map(|step| FindingStep {
+                location: location(program, (step.file, step.start, step.end)),
+                kind: step.kind.to_string(),
+                description: step.description.clone(),
+            })
+            .collect();
+        let source_location = location(program, source);
+        let sink_location = location(program, sink);
+        let id = {
+            use sha2::{Digest, Sha256};
+            let digest = Sha256::digest(
+                format!(
+                    "{}\0{}\0{}\0{}\0{}",
+                    rule.id,
+                    sink_location.path,
+                    short(program.text(sink.0).get(sink.1..sink.2).unwrap_or("")),
+                    source_location.path,
+                    source_text
+                )
+                .as_bytes(),
+            );
+            digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        findings.push(Finding {
+            id,
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            cwe: raw.cwe,
+            severity,
+            message,
+            source: source_location,
+            sink: sink_location,
+            steps,
+        });
+    }
+    findings.sort_by(|a, b| {
+        (a.sink.path.as_str(), a.sink.start_line, a.sink.start_column, a.rule_id.as_str())
+            .cmp(&(b.sink.path.as_str(), b.sink.start_line, b.sink.start_column, b.rule_id.as_str()))
+    });
+    findings
+}
