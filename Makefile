@@ -19,6 +19,7 @@ setup: $(VPY)
 
 demo: setup
 	$(VENV)/bin/flowsight index examples/vulnerable_app
+	$(VENV)/bin/flowsight scan examples/vulnerable_app; status=$$?; test $$status -le 1
 
 test: setup test-rust test-python
 

@@ -77,3 +77,50 @@ class Workspace:
     def sexp(self, path: str) -> str: ...
     def position_to_offset(self, path: str, line: int, character: int, encoding: Encoding = "utf-16") -> int: ...
     def offset_to_position(self, path: str, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]: ...
+
+
+class Location:
+    """A source range: 0-based lines, UTF-8 byte columns."""
+    path: str
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+
+class PathStep:
+    """One step of a taint path: where, and what happened there."""
+    path: str
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+    kind: Literal["source", "assignment", "argument", "call", "return", "sink"]
+    description: str
+
+class Finding:
+    id: str
+    rule_id: str
+    rule_name: str
+    cwe: int
+    severity: Literal["error", "warning", "info"]
+    message: str
+    source: Location
+    sink: Location
+    steps: list[PathStep]
+
+class TaintAnalysis:
+    findings: list[Finding]
+    errors: list[FileError]
+    files: int
+    functions: int
+    parse_seconds: float
+    analysis_seconds: float
+
+def analyze_taint(
+    paths: Sequence[str],
+    root: str | None = None,
+    rules_file: str | None = None,
+    disabled_rules: Sequence[str] = ...,
+) -> TaintAnalysis:
+    """Reads, parses and analyses `paths` as one program with the built-in rule packs, plus
+    `rules_file`, minus `disabled_rules`. A bad rule file raises RuleConfigError."""

@@ -11,10 +11,10 @@ DEBUG_CONSOLE = False
 def admin_eval():
     expression = request.form["expression"]
     if DEBUG_CONSOLE:
-        return str(eval(expression))
+        return str(eval(expression))  # ok
     return "disabled"
 
 
 @app.route("/admin/calc", methods=["POST"])
 def admin_calc():
-    return str(eval(request.form["expression"]))
+    return str(eval(request.form["expression"]))  # sink: CWE-95, CWE-79

@@ -13,18 +13,18 @@ def find_products(term):
     connection = connect()
     cursor = connection.cursor()
     query = "SELECT id, name FROM products WHERE name LIKE '%" + term + "%'"
-    cursor.execute(query)
+    cursor.execute(query)  # sink: CWE-89
     return cursor.fetchall()
 
 
 def find_product_safely(term):
     connection = connect()
     cursor = connection.cursor()
-    cursor.execute("SELECT id, name FROM products WHERE name LIKE ?", (f"%{term}%",))
+    cursor.execute("SELECT id, name FROM products WHERE name LIKE ?", (f"%{term}%",))  # ok
     return cursor.fetchall()
 
 
 def order_count(customer_id: int):
     cursor = connect().cursor()
-    cursor.execute(f"SELECT COUNT(*) FROM orders WHERE customer = {int(customer_id)}")
+    cursor.execute(f"SELECT COUNT(*) FROM orders WHERE customer = {int(customer_id)}")  # ok
     return cursor.fetchone()[0]

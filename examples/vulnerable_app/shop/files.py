@@ -9,7 +9,7 @@ INVOICE_DIRECTORY = Path("/srv/shop/invoices")
 
 
 def read_invoice(name):
-    with open(os.path.join(INVOICE_DIRECTORY, name)) as invoice:
+    with open(os.path.join(INVOICE_DIRECTORY, name)) as invoice:  # sink: CWE-22
         return invoice.read()
 
 
@@ -18,13 +18,13 @@ def read_invoice_safely(name):
     path = os.path.realpath(os.path.join(base, name))
     if not path.startswith(base + os.sep):
         raise ValueError("outside the invoice directory")
-    with open(path) as invoice:
+    with open(path) as invoice:  # ok
         return invoice.read()
 
 
 def compress(name):
-    os.system("gzip -k " + name)
+    os.system("gzip -k " + name)  # sink: CWE-78
 
 
 def compress_safely(name):
-    subprocess.run("gzip -k " + shlex.quote(name), shell=True, check=True)
+    subprocess.run("gzip -k " + shlex.quote(name), shell=True, check=True)  # ok

@@ -49,20 +49,20 @@ def archive():
 @app.route("/hello")
 def hello():
     name = request.args.get("name", "guest")
-    return render_template_string("<h1>Hello " + name + "</h1>")
+    return render_template_string("<h1>Hello " + name + "</h1>")  # sink: CWE-1336
 
 
 @app.route("/greet")
 def greet():
-    return "<p>Hello " + str(escape(request.args.get("name", ""))) + "</p>"
+    return "<p>Hello " + str(escape(request.args.get("name", ""))) + "</p>"  # ok
 
 
 @app.route("/next")
 def next_page():
-    return redirect(request.args["next"])
+    return redirect(request.args["next"])  # sink: CWE-601
 
 
 @app.route("/cart", methods=["POST"])
 def restore_cart():
-    cart = pickle.loads(base64.b64decode(request.cookies["cart"]))
+    cart = pickle.loads(base64.b64decode(request.cookies["cart"]))  # sink: CWE-502
     return {"items": len(cart)}

@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 mod errors;
+mod analysis;
 
 use errors::to_py_err;
 
@@ -92,7 +93,7 @@ impl Chunk {
 
 #[pyclass(frozen, eq, module = "flowsight._native", get_all)]
 #[derive(Clone, PartialEq)]
-struct FileError {
+pub struct FileError {
     path: String,
     kind: &'static str,
     message: String,
@@ -360,6 +361,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(index_paths, m)?)?;
     m.add_function(wrap_pyfunction!(build_chunks, m)?)?;
     m.add_function(wrap_pyfunction!(parse_only, m)?)?;
+    analysis::register(m)?;
     errors::register(m)?;
     Ok(())
 }

@@ -1,0 +1,167 @@
+//! Taint analysis (and later slicing) results as frozen Python values.
+
+use std::path::PathBuf;
+
+use flowsight_engine::error::EngineError;
+use flowsight_engine::rules::RuleSet;
+use flowsight_engine::scan::scan_paths;
+use flowsight_engine::taint::{Finding as EngineFinding, Location as EngineLocation};
+use pyo3::prelude::*;
+
+use crate::errors::to_py_err;
+use crate::FileError;
+
+/// A source range: 0-based lines, UTF-8 byte columns.
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+pub struct Location {
+    path: String,
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+impl From<&EngineLocation> for Location {
+    fn from(l: &EngineLocation) -> Location {
+        Location { path: l.path.clone(), start_line: l.start_line, start_column: l.start_column, end_line: l.end_line, end_column: l.end_column }
+    }
+}
+
+#[pymethods]
+impl Location {
+    fn __repr__(&self) -> String {
+        format!("Location({}:{}:{}-{}:{})", self.path, self.start_line, self.start_column, self.end_line, self.end_column)
+    }
+}
+
+/// One step of a taint path, with its location flattened in.
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+pub struct PathStep {
+    path: String,
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+    kind: String,
+    description: String,
+}
+
+#[pymethods]
+impl PathStep {
+    fn __repr__(&self) -> String {
+        format!("PathStep({}:{} {}: {})", self.path, self.start_line, self.kind, self.description)
+    }
+}
+
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+pub struct Finding {
+    id: String,
+    rule_id: String,
+    rule_name: String,
+    cwe: u32,
+    severity: String,
+    message: String,
+    source: Location,
+    sink: Location,
+    steps: Vec<PathStep>,
+}
+
+impl From<&EngineFinding> for Finding {
+    fn from(f: &EngineFinding) -> Finding {
+        Finding {
+            id: f.id.clone(),
+            rule_id: f.rule_id.clone(),
+            rule_name: f.rule_name.clone(),
+            cwe: f.cwe,
+            severity: f.severity.clone(),
+            message: f.message.clone(),
+            source: Location::from(&f.source),
+            sink: Location::from(&f.sink),
+            steps: f
+                .steps
+                .iter()
+                .map(|s| PathStep {
+                    path: s.location.path.clone(),
+                    start_line: s.location.start_line,
+                    start_column: s.location.start_column,
+                    end_line: s.location.end_line,
+                    end_column: s.location.end_column,
+                    kind: s.kind.clone(),
+                    description: s.description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[pymethods]
+impl Finding {
+    fn __repr__(&self) -> String {
+        format!("Finding({} CWE-{} at {}:{}: {})", self.rule_id, self.cwe, self.sink.path, self.sink.start_line, self.message)
+    }
+}
+
+#[pyclass(frozen, module = "flowsight._native", get_all)]
+pub struct TaintAnalysis {
+    findings: Vec<Finding>,
+    errors: Vec<FileError>,
+    files: usize,
+    functions: usize,
+    parse_seconds: f64,
+    analysis_seconds: f64,
+}
+
+#[pymethods]
+impl TaintAnalysis {
+    fn __repr__(&self) -> String {
+        format!("TaintAnalysis(files={}, functions={}, findings={}, errors={})", self.files, self.functions, self.findings.len(), self.errors.len())
+    }
+}
+
+/// Loads the built-in packs plus `rules_file`, minus `disabled_rules`.
+pub fn load_rules(rules_file: Option<PathBuf>, disabled_rules: &[String]) -> Result<RuleSet, EngineError> {
+    let mut extra = Vec::new();
+    if let Some(path) = rules_file {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| EngineError::Config { file: path.display().to_string(), line: 0, message: format!("cannot read: {error}") })?;
+        extra.push((path.display().to_string(), text));
+    }
+    RuleSet::load(&extra, disabled_rules)
+}
+
+/// Reads, parses and analyses `paths` (files or directories) as one program.
+#[pyfunction]
+#[pyo3(signature = (paths, root=None, rules_file=None, disabled_rules=Vec::new()))]
+fn analyze_taint(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    root: Option<PathBuf>,
+    rules_file: Option<PathBuf>,
+    disabled_rules: Vec<String>,
+) -> PyResult<TaintAnalysis> {
+    let result = py.allow_threads(|| {
+        let rules = load_rules(rules_file, &disabled_rules)?;
+        scan_paths(&paths, root.as_deref(), &rules)
+    });
+    let result = result.map_err(to_py_err)?;
+    Ok(TaintAnalysis {
+        findings: result.findings.iter().map(Finding::from).collect(),
+        errors: result.errors.iter().map(FileError::from).collect(),
+        files: result.files,
+        functions: result.functions,
+        parse_seconds: result.parse_seconds,
+        analysis_seconds: result.analysis_seconds,
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Location>()?;
+    m.add_class::<PathStep>()?;
+    m.add_class::<Finding>()?;
+    m.add_class::<TaintAnalysis>()?;
+    m.add_function(wrap_pyfunction!(analyze_taint, m)?)?;
+    Ok(())
+}
