@@ -40,8 +40,9 @@ class IndexResult:
     chunks: list[Chunk]
     errors: list[FileError]
     files: int
-    parse_seconds: float
-    chunk_seconds: float
+    parse_seconds: float  # reading + parsing, summed over files (work across worker threads)
+    chunk_seconds: float  # chunking, summed over files
+    wall_seconds: float  # wall-clock time of the call
 
 class TextEdit:
     """A range replacement; the range fields are None for a whole-document replacement."""

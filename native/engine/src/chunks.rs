@@ -12,7 +12,6 @@
 //! - Output order is pre-order: a parent before its children, siblings in document order.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 use tree_sitter::{Node, Tree};
@@ -83,9 +82,11 @@ pub fn chunk_id(repository: &str, path: &str, kind: ChunkKind, qualified_name: &
 }
 
 fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
+    for &byte in bytes {
+        out.push(DIGITS[(byte >> 4) as usize] as char);
+        out.push(DIGITS[(byte & 15) as usize] as char);
     }
     out
 }
@@ -159,6 +160,41 @@ struct Draft {
     children: Vec<usize>,
 }
 
+/// Node kind ids of the grammar that the walk tests, looked up once.
+struct Kinds {
+    comment: u16,
+    function_definition: u16,
+    class_definition: u16,
+    decorated_definition: u16,
+    block: u16,
+    /// Kinds whose children may include statements (`contains_statements`), as a bitset.
+    containers: Vec<bool>,
+}
+
+fn kinds() -> &'static Kinds {
+    static KINDS: std::sync::OnceLock<Kinds> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| {
+        let language = crate::parse::python_language();
+        let id = |name: &str| language.id_for_node_kind(name, true);
+        let mut containers = vec![false; language.node_kind_count() + 1];
+        for kind_id in 0..language.node_kind_count() as u16 {
+            if let Some(name) = language.node_kind_for_id(kind_id) {
+                if language.node_kind_is_named(kind_id) && contains_statements(name) {
+                    containers[kind_id as usize] = true;
+                }
+            }
+        }
+        Kinds {
+            comment: id("comment"),
+            function_definition: id("function_definition"),
+            class_definition: id("class_definition"),
+            decorated_definition: id("decorated_definition"),
+            block: id("block"),
+            containers,
+        }
+    })
+}
+
 fn is_definition(kind: &str) -> bool {
     matches!(kind, "function_definition" | "class_definition" | "decorated_definition")
 }
@@ -189,6 +225,15 @@ fn contains_statements(kind: &str) -> bool {
 /// End of a node's last byte that is not a trailing comment (tree-sitter attaches comments at
 /// the end of a block to the block; Python's `ast` does not count them).
 pub fn effective_end(node: Node<'_>) -> usize {
+    // Fast path: the node's last byte belongs to a token that is not a comment.
+    let end = node.end_byte();
+    if end == node.start_byte() {
+        return end;
+    }
+    match node.descendant_for_byte_range(end - 1, end) {
+        Some(last) if last.kind_id() != kinds().comment && !last.is_extra() => return end,
+        _ => {}
+    }
     let mut current = node;
     loop {
         let mut cursor = current.walk();
@@ -264,34 +309,64 @@ impl<'a> ChunkBuilder<'a> {
         }
         flush(&mut run, &mut drafts);
 
-        // Definitions anywhere: an explicit stack of (node, parent draft, statement depth).
-        let mut stack: Vec<(Node<'_>, usize, usize)> = vec![(root, 0, 0)];
-        stack.extend(self.recovered.iter().map(|tree| (tree.root_node(), 0, 0)));
-        while let Some((node, parent, depth)) = stack.pop() {
+        // Definitions anywhere: one cursor walk, descending only into statement containers.
+        // `context` holds, per cursor depth, (parent draft, statement depth, decorated node).
+        let kinds = kinds();
+        let mut context: Vec<(usize, usize, Option<Node<'_>>)> = vec![(0, 0, None)];
+        let mut cursor = root.walk();
+        'walk: loop {
+            let node = cursor.node();
+            let (parent, depth, decorated) = *context.last().expect("the root context is never popped");
             report.max_statement_depth = report.max_statement_depth.max(depth);
-            let mut cursor = node.walk();
-            let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
-            for child in children.into_iter().rev() {
-                let kind = child.kind();
-                if kind == "function_definition" || kind == "class_definition" {
-                    let index = self.add_definition(&mut drafts, child, parent);
-                    if let Some(body) = child.child_by_field_name("body") {
-                        stack.push((body, index, depth + 1));
+            let kind_id = node.kind_id();
+            let mut descend: Option<(usize, usize, Option<Node<'_>>)> = None;
+            if kind_id == kinds.function_definition || kind_id == kinds.class_definition {
+                let index = self.add_definition(&mut drafts, node, decorated.unwrap_or(node), parent);
+                descend = Some((index, depth, None));
+            } else if kind_id == kinds.decorated_definition {
+                descend = Some((parent, depth, Some(node)));
+            } else if node.is_error() || kinds.containers.get(kind_id as usize).copied().unwrap_or(false) {
+                descend = Some((parent, depth + usize::from(kind_id == kinds.block), None));
+            }
+            if let Some(inner) = descend {
+                if cursor.goto_first_child() {
+                    context.push(inner);
+                    continue;
+                }
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    continue 'walk;
+                }
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+                context.pop();
+            }
+        }
+        for tree in self.recovered {
+            let mut stack: Vec<(Node<'_>, usize)> = vec![(tree.root_node(), 0)];
+            while let Some((node, parent)) = stack.pop() {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+                for child in children.into_iter().rev() {
+                    if child.kind_id() == kinds.function_definition || child.kind_id() == kinds.class_definition {
+                        let outer = if node.kind_id() == kinds.decorated_definition { node } else { child };
+                        let index = self.add_definition(&mut drafts, child, outer, parent);
+                        if let Some(body) = child.child_by_field_name("body") {
+                            stack.push((body, index));
+                        }
+                    } else if child.is_error() || kinds.containers.get(child.kind_id() as usize).copied().unwrap_or(false) {
+                        stack.push((child, parent));
                     }
-                } else if contains_statements(kind) {
-                    let deeper = if kind == "block" { depth + 1 } else { depth };
-                    stack.push((child, parent, deeper));
                 }
             }
         }
         (self.finish(drafts), report)
     }
 
-    fn add_definition(&self, drafts: &mut Vec<Draft>, node: Node<'_>, parent: usize) -> usize {
-        let outer = match node.parent() {
-            Some(decorated) if decorated.kind() == "decorated_definition" => decorated,
-            _ => node,
-        };
+    /// `outer` is the `decorated_definition` around `node`, or `node` itself.
+    fn add_definition(&self, drafts: &mut Vec<Draft>, node: Node<'_>, outer: Node<'_>, parent: usize) -> usize {
         let kind = if node.kind() == "class_definition" {
             ChunkKind::Class
         } else if drafts[parent].kind == ChunkKind::Class {
@@ -305,7 +380,11 @@ impl<'a> ChunkBuilder<'a> {
             .filter(|name| !name.is_empty())
             .unwrap_or("<anonymous>");
         let body = node.child_by_field_name("body");
-        let body_statements = body.map(statements).unwrap_or_default();
+        let first_statement = body.and_then(|body| {
+            let mut cursor = body.walk();
+            let first = body.named_children(&mut cursor).find(|child| child.kind_id() != kinds().comment);
+            first
+        });
         let draft = Draft {
             kind,
             parent: Some(parent),
@@ -313,13 +392,17 @@ impl<'a> ChunkBuilder<'a> {
             start_byte: outer.start_byte(),
             end_byte: effective_end(node).max(outer.start_byte()),
             signature: signature(self.text, node),
-            docstring: docstring(self.text, body_statements.first().copied()),
+            docstring: docstring(self.text, first_statement),
             children: Vec::new(),
         };
+        let oversized = draft.end_byte - draft.start_byte > FRAGMENT_BUDGET_BYTES;
         let index = drafts.len();
         drafts.push(draft);
         drafts[parent].children.push(index);
-        self.add_fragments(drafts, index, &body_statements);
+        if oversized {
+            let body_statements = body.map(statements).unwrap_or_default();
+            self.add_fragments(drafts, index, &body_statements);
+        }
         index
     }
 
@@ -645,71 +728,91 @@ pub fn cleandoc(doc: &str) -> String {
     cleaned.join("\n")
 }
 
-fn is_trailing_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\x0b' | '\x0c')
+fn is_trailing_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | 0x0b | 0x0c)
 }
 
-fn leading_indent(line: &str) -> &str {
-    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
+/// Length of the leading run of spaces and tabs.
+fn indent_length(line: &[u8]) -> usize {
+    line.iter().take_while(|&&b| b == b' ' || b == b'\t').count()
 }
 
-/// Lines of `text` split at `\r\n`, `\r` and `\n`.
-fn split_lines(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = Some(text);
-    std::iter::from_fn(move || {
-        let current = rest?;
-        match current.find(['\n', '\r']) {
-            Some(i) => {
-                let terminator = if current[i..].starts_with("\r\n") { 2 } else { 1 };
-                rest = Some(&current[i + terminator..]);
-                Some(&current[..i])
+/// (start, end without trailing whitespace) of each line of `bytes`, split at CRLF, CR, LF.
+fn line_ranges(bytes: &[u8], ranges: &mut Vec<(usize, usize)>) {
+    ranges.clear();
+    let mut start = 0;
+    loop {
+        match memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
+            Some(offset) => {
+                let end = start + offset;
+                ranges.push((start, end));
+                let terminator = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') { 2 } else { 1 };
+                start = end + terminator;
             }
             None => {
-                rest = None;
-                Some(current)
+                ranges.push((start, bytes.len()));
+                break;
             }
         }
-    })
+    }
+    for range in ranges.iter_mut() {
+        while range.1 > range.0 && is_trailing_space(bytes[range.1 - 1]) {
+            range.1 -= 1;
+        }
+    }
 }
 
 /// SHA-256 (hex) of the normalised text of `text[start..end]` (docs/CONTRACTS.md): line
 /// endings → LF, trailing whitespace removed, common indentation removed, where the first line
 /// is taken as indented by its start column.
 pub fn content_hash(text: &str, line_index: &LineIndex, start: usize, end: usize) -> String {
+    thread_local! {
+        static RANGES: std::cell::RefCell<Vec<(usize, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let line_start = line_index.line_start(line_index.line_of(start)).min(start);
-    let prefix = &text[line_start..start];
-    let virtual_prefix: String = if prefix.chars().all(|c| c == ' ' || c == '\t') {
-        prefix.to_string()
+    let prefix = &text.as_bytes()[line_start..start];
+    let virtual_prefix: Vec<u8> = if prefix.iter().all(|&b| b == b' ' || b == b'\t') {
+        prefix.to_vec()
     } else {
-        " ".repeat(prefix.chars().count())
+        vec![b' '; text[line_start..start].chars().count()]
     };
-    let body = &text[start..end];
-    let mut lines = split_lines(body);
-    let first_line = format!("{virtual_prefix}{}", lines.next().unwrap_or(""));
-    let first_line = first_line.trim_end_matches(is_trailing_space);
-    // Pass 1: the common indentation of non-blank lines (a common prefix, like textwrap.dedent).
-    let mut common: Option<&str> = None;
-    for line in std::iter::once(first_line).chain(lines.map(|line| line.trim_end_matches(is_trailing_space))) {
-        if line.is_empty() {
-            continue;
+    let body = &text.as_bytes()[start..end];
+    RANGES.with(|ranges| {
+        let mut ranges = ranges.borrow_mut();
+        line_ranges(body, &mut ranges);
+        // The first line, with its virtual prefix, trailing whitespace removed.
+        let (first_start, first_end) = ranges[0];
+        let mut first_line = virtual_prefix;
+        first_line.extend_from_slice(&body[first_start..first_end]);
+        while first_line.last().is_some_and(|&b| is_trailing_space(b)) {
+            first_line.pop();
         }
-        let indent = leading_indent(line);
-        common = Some(match common {
-            None => indent,
-            Some(current) => {
-                let shared = current.bytes().zip(indent.bytes()).take_while(|(a, b)| a == b).count();
-                &current[..shared]
+        // The common indentation of non-blank lines, as a byte prefix (like textwrap.dedent).
+        let mut common: Option<&[u8]> = None;
+        let lines = std::iter::once(first_line.as_slice()).chain(ranges[1..].iter().map(|&(s, e)| &body[s..e]));
+        for line in lines {
+            if line.is_empty() {
+                continue;
             }
-        });
-    }
-    let common = common.unwrap_or("").to_string();
-    // Pass 2: hash the normalised lines.
-    let mut hasher = Sha256::new();
-    hasher.update(first_line.strip_prefix(common.as_str()).unwrap_or(first_line).as_bytes());
-    for raw in split_lines(body).skip(1) {
-        let line = raw.trim_end_matches(is_trailing_space);
-        hasher.update(b"\n");
-        hasher.update(line.strip_prefix(common.as_str()).unwrap_or(line).as_bytes());
-    }
-    hex(&hasher.finalize())
+            let indent = &line[..indent_length(line)];
+            common = Some(match common {
+                None => indent,
+                Some(current) => {
+                    let shared = current.iter().zip(indent).take_while(|(a, b)| a == b).count();
+                    &current[..shared]
+                }
+            });
+        }
+        let common_length = common.map_or(0, <[u8]>::len);
+        let mut hasher = Sha256::new();
+        fn strip(line: &[u8], common_length: usize) -> &[u8] {
+            line.get(common_length..).unwrap_or_default()
+        }
+        hasher.update(strip(&first_line, common_length));
+        for &(s, e) in &ranges[1..] {
+            hasher.update(b"\n");
+            hasher.update(strip(&body[s..e], common_length));
+        }
+        hex(&hasher.finalize())
+    })
 }

@@ -149,15 +149,12 @@ pub struct IndexResult {
     pub chunks: Vec<Chunk>,
     pub errors: Vec<FileError>,
     pub files: usize,
-    /// Wall time of reading and parsing every file (the parse stage alone).
+    /// Reading and parsing, summed over files (work time across worker threads).
     pub parse_seconds: f64,
-    /// Wall time of chunking every parsed file.
+    /// Chunking, summed over files (work time across worker threads).
     pub chunk_seconds: f64,
-}
-
-struct ParsedFile {
-    relative: String,
-    document: Document,
+    /// Wall-clock time of the whole call.
+    pub wall_seconds: f64,
 }
 
 fn catch<T>(relative: &str, work: impl FnOnce() -> T) -> Result<T, FileError> {
@@ -179,35 +176,36 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
     let repository = repository_name(&root);
     let repository_chunk = repository_chunk(&repository);
     pool().install(|| {
-        let parse_started = Instant::now();
-        let parsed: Vec<(Option<ParsedFile>, Vec<FileError>)> = files
+        let started = Instant::now();
+        // One task per file: read, parse, chunk (no barrier between stages, so the pool stays busy).
+        let per_file: Vec<(Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>)> = files
             .par_iter()
             .map(|path| {
                 let relative = relative_path(&root, path);
-                let outcome = catch(&relative, || {
-                    let (text, errors) = load_source(path, &relative);
-                    let parsed = text.map(|text| ParsedFile { relative: relative.clone(), document: Document::new(text) });
-                    (parsed, errors)
-                });
-                outcome.unwrap_or_else(|error| (None, vec![error]))
-            })
-            .collect();
-        let parse_seconds = parse_started.elapsed().as_secs_f64();
-
-        let chunk_started = Instant::now();
-        let per_file: Vec<(Vec<Chunk>, Vec<FileError>)> = parsed
-            .into_par_iter()
-            .map(|(parsed, mut errors)| {
-                let Some(file) = parsed else {
-                    return (Vec::new(), errors);
+                let parse_started = Instant::now();
+                let parsed = catch(&relative, || load_source(path, &relative));
+                let (text, mut errors) = match parsed {
+                    Ok(loaded) => loaded,
+                    Err(error) => (None, vec![error]),
                 };
-                let outcome = catch(&file.relative, || {
-                    let document = &file.document;
-                    let module = module_name(&file.relative);
+                let Some(text) = text else {
+                    return (Vec::new(), errors, parse_started.elapsed().as_secs_f64(), 0.0, None);
+                };
+                let document = match catch(&relative, || Document::new(text)) {
+                    Ok(document) => document,
+                    Err(error) => {
+                        errors.push(error);
+                        return (Vec::new(), errors, parse_started.elapsed().as_secs_f64(), 0.0, None);
+                    }
+                };
+                let parse_seconds = parse_started.elapsed().as_secs_f64();
+                let chunk_started = Instant::now();
+                let outcome = catch(&relative, || {
+                    let module = module_name(&relative);
                     let builder = ChunkBuilder {
                         repository: &repository,
                         repository_id: &repository_chunk.id,
-                        path: &file.relative,
+                        path: &relative,
                         module_name: &module,
                         text: document.text(),
                         line_index: document.line_index(),
@@ -215,31 +213,37 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
                         recovered: document.recovered(),
                     };
                     let (chunks, report) = builder.build();
-                    let problems =
-                        parse_problems(&file.relative, document.text(), document.line_index(), document.tree(), &report);
+                    let problems = parse_problems(&relative, document.text(), document.line_index(), document.tree(), &report);
                     (chunks, problems)
                 });
-                match outcome {
+                let chunks = match outcome {
                     Ok((chunks, problems)) => {
                         errors.extend(problems);
-                        (chunks, errors)
+                        chunks
                     }
                     Err(error) => {
                         errors.push(error);
-                        (Vec::new(), errors)
+                        Vec::new()
                     }
-                }
+                };
+                (chunks, errors, parse_seconds, chunk_started.elapsed().as_secs_f64(), Some(document))
             })
             .collect();
-        let chunk_seconds = chunk_started.elapsed().as_secs_f64();
-
+        let wall_seconds = started.elapsed().as_secs_f64();
         let mut chunks = vec![repository_chunk.clone()];
-        chunks.reserve(per_file.iter().map(|(c, _)| c.len()).sum());
-        for (file_chunks, file_errors) in per_file {
+        chunks.reserve(per_file.iter().map(|(c, ..)| c.len()).sum());
+        let (mut parse_seconds, mut chunk_seconds) = (0.0, 0.0);
+        let mut documents = Vec::with_capacity(per_file.len());
+        for (file_chunks, file_errors, parse, chunk, document) in per_file {
             chunks.extend(file_chunks);
             errors.extend(file_errors);
+            parse_seconds += parse;
+            chunk_seconds += chunk;
+            documents.push(document);
         }
-        IndexResult { chunks, errors, files: files.len(), parse_seconds, chunk_seconds }
+        // Freeing hundreds of syntax trees takes a while: do it off the caller's path.
+        std::thread::spawn(move || drop(documents));
+        IndexResult { chunks, errors, files: files.len(), parse_seconds, chunk_seconds, wall_seconds }
     })
 }
 

@@ -23,70 +23,104 @@ mod analysis;
 
 use errors::to_py_err;
 
-#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+/// A chunk; fields are converted to Python objects when read (most chunks are never read whole).
+#[pyclass(frozen, eq, module = "flowsight._native")]
 #[derive(Clone, PartialEq)]
 struct Chunk {
-    id: String,
-    parent_id: Option<String>,
-    kind: &'static str,
-    path: String,
-    qualified_name: String,
-    start_byte: usize,
-    end_byte: usize,
-    start_line: usize,
-    end_line: usize,
-    signature: String,
-    docstring: Option<String>,
-    content_hash: String,
+    inner: EngineChunk,
 }
 
 impl From<&EngineChunk> for Chunk {
     fn from(chunk: &EngineChunk) -> Chunk {
-        Chunk {
-            id: chunk.id.clone(),
-            parent_id: chunk.parent_id.clone(),
-            kind: chunk.kind.as_str(),
-            path: chunk.path.clone(),
-            qualified_name: chunk.qualified_name.clone(),
-            start_byte: chunk.start_byte,
-            end_byte: chunk.end_byte,
-            start_line: chunk.start_line,
-            end_line: chunk.end_line,
-            signature: chunk.signature.clone(),
-            docstring: chunk.docstring.clone(),
-            content_hash: chunk.content_hash.clone(),
-        }
+        Chunk { inner: chunk.clone() }
+    }
+}
+
+impl From<EngineChunk> for Chunk {
+    fn from(inner: EngineChunk) -> Chunk {
+        Chunk { inner }
     }
 }
 
 #[pymethods]
 impl Chunk {
+    #[getter]
+    fn id(&self) -> &str {
+        &self.inner.id
+    }
+    #[getter]
+    fn parent_id(&self) -> Option<&str> {
+        self.inner.parent_id.as_deref()
+    }
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.inner.kind.as_str()
+    }
+    #[getter]
+    fn path(&self) -> &str {
+        &self.inner.path
+    }
+    #[getter]
+    fn qualified_name(&self) -> &str {
+        &self.inner.qualified_name
+    }
+    #[getter]
+    fn start_byte(&self) -> usize {
+        self.inner.start_byte
+    }
+    #[getter]
+    fn end_byte(&self) -> usize {
+        self.inner.end_byte
+    }
+    #[getter]
+    fn start_line(&self) -> usize {
+        self.inner.start_line
+    }
+    #[getter]
+    fn end_line(&self) -> usize {
+        self.inner.end_line
+    }
+    #[getter]
+    fn signature(&self) -> &str {
+        &self.inner.signature
+    }
+    #[getter]
+    fn docstring(&self) -> Option<&str> {
+        self.inner.docstring.as_deref()
+    }
+    #[getter]
+    fn content_hash(&self) -> &str {
+        &self.inner.content_hash
+    }
+
     fn __repr__(&self) -> String {
+        let c = &self.inner;
         format!(
             "Chunk(kind={:?}, qualified_name={:?}, path={:?}, lines={}-{}, id={:?})",
-            self.kind, self.qualified_name, self.path, self.start_line, self.end_line, self.id
+            c.kind.as_str(), c.qualified_name, c.path, c.start_line, c.end_line, c.id
         )
     }
 
     fn __hash__(&self) -> u64 {
-        u64::from_str_radix(&self.id[..16.min(self.id.len())], 16).unwrap_or(0)
+        u64::from_str_radix(&self.inner.id[..16.min(self.inner.id.len())], 16).unwrap_or(0)
     }
 
     /// All fields as a dict (JSON-ready).
     fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = &self.inner;
         let dict = PyDict::new(py);
-        dict.set_item("id", &self.id)?;
-        dict.set_item("parent_id", &self.parent_id)?;
-        dict.set_item("kind", self.kind)?;
-        dict.set_item("path", &self.path)?;
-        dict.set_item("qualified_name", &self.qualified_name)?;
-        dict.set_item("start_byte", self.start_byte)?;
-        dict.set_item("end_byte", self.end_byte)?;
-        dict.set_item("start_line", self.start_line)?;
-        dict.set_item("end_line", self.end_line)?;
-        dict.set_item("signature", &self.signature)?;
-        dict.set_item("docstring", &self.docstring)?;
-        dict.set_item("content_hash", &self.content_hash)?;
+        dict.set_item("id", &c.id)?;
+        dict.set_item("parent_id", &c.parent_id)?;
+        dict.set_item("kind", c.kind.as_str())?;
+        dict.set_item("path", &c.path)?;
+        dict.set_item("qualified_name", &c.qualified_name)?;
+        dict.set_item("start_byte", c.start_byte)?;
+        dict.set_item("end_byte", c.end_byte)?;
+        dict.set_item("start_line", c.start_line)?;
+        dict.set_item("end_line", c.end_line)?;
+        dict.set_item("signature", &c.signature)?;
+        dict.set_item("docstring", &c.docstring)?;
+        dict.set_item("content_hash", &c.content_hash)?;
         Ok(dict)
     }
 }
@@ -151,6 +185,7 @@ struct IndexResult {
     files: usize,
     parse_seconds: f64,
     chunk_seconds: f64,
+    wall_seconds: f64,
 }
 
 #[pymethods]
@@ -229,11 +264,12 @@ fn chunks_to_py(chunks: &[EngineChunk]) -> Vec<Chunk> {
 fn index_paths(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> IndexResult {
     let result = py.allow_threads(|| index::index_paths(&paths, root.as_deref()));
     IndexResult {
-        chunks: chunks_to_py(&result.chunks),
+        chunks: result.chunks.into_iter().map(Chunk::from).collect(),
         errors: result.errors.iter().map(FileError::from).collect(),
         files: result.files,
         parse_seconds: result.parse_seconds,
         chunk_seconds: result.chunk_seconds,
+        wall_seconds: result.wall_seconds,
     }
 }
 
@@ -242,7 +278,7 @@ fn index_paths(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> In
 #[pyo3(signature = (paths, root=None))]
 fn build_chunks(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> Vec<Chunk> {
     let result = py.allow_threads(|| index::index_paths(&paths, root.as_deref()));
-    chunks_to_py(&result.chunks)
+    result.chunks.into_iter().map(Chunk::from).collect()
 }
 
 /// Reads and parses `paths` without chunking: (files parsed, wall seconds). For benchmarks.
