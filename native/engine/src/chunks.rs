@@ -222,6 +222,22 @@ fn contains_statements(kind: &str) -> bool {
     )
 }
 
+/// Whether `bytes` may contain a `def` or `class` keyword (false positives are fine: the caller
+/// then walks the syntax tree; false negatives are not).
+fn may_contain_definition(bytes: &[u8]) -> bool {
+    let is_boundary = |b: u8| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80);
+    for keyword in [&b"def"[..], &b"class"[..]] {
+        for position in memchr::memmem::find_iter(bytes, keyword) {
+            let before = position.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(position + keyword.len()).copied();
+            if before.is_none_or(is_boundary) && after.is_none_or(is_boundary) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// End of a node's last byte that is not a trailing comment (tree-sitter attaches comments at
 /// the end of a block to the block; Python's `ast` does not count them).
 pub fn effective_end(node: Node<'_>) -> usize {
@@ -322,7 +338,13 @@ impl<'a> ChunkBuilder<'a> {
             let mut descend: Option<(usize, usize, Option<Node<'_>>)> = None;
             if kind_id == kinds.function_definition || kind_id == kinds.class_definition {
                 let index = self.add_definition(&mut drafts, node, decorated.unwrap_or(node), parent);
-                descend = Some((index, depth, None));
+                // Most function bodies define nothing: skip their statements unless the text
+                // could hold a nested `def` or `class`.
+                let body_may_define = kind_id == kinds.class_definition
+                    || node.child_by_field_name("body").is_none_or(|body| may_contain_definition(&self.text.as_bytes()[body.byte_range()]));
+                if body_may_define {
+                    descend = Some((index, depth, None));
+                }
             } else if kind_id == kinds.decorated_definition {
                 descend = Some((parent, depth, Some(node)));
             } else if node.is_error() || kinds.containers.get(kind_id as usize).copied().unwrap_or(false) {

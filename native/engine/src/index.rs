@@ -226,23 +226,22 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
                         Vec::new()
                     }
                 };
-                (chunks, errors, parse_seconds, chunk_started.elapsed().as_secs_f64(), Some(document))
+                let chunk_seconds = chunk_started.elapsed().as_secs_f64();
+                // Freed here, while the pool is busy, so the memory is reused by the next file.
+                drop(document);
+                (chunks, errors, parse_seconds, chunk_seconds, None::<Document>)
             })
             .collect();
         let wall_seconds = started.elapsed().as_secs_f64();
         let mut chunks = vec![repository_chunk.clone()];
         chunks.reserve(per_file.iter().map(|(c, ..)| c.len()).sum());
         let (mut parse_seconds, mut chunk_seconds) = (0.0, 0.0);
-        let mut documents = Vec::with_capacity(per_file.len());
-        for (file_chunks, file_errors, parse, chunk, document) in per_file {
+        for (file_chunks, file_errors, parse, chunk, _) in per_file {
             chunks.extend(file_chunks);
             errors.extend(file_errors);
             parse_seconds += parse;
             chunk_seconds += chunk;
-            documents.push(document);
         }
-        // Freeing hundreds of syntax trees takes a while: do it off the caller's path.
-        std::thread::spawn(move || drop(documents));
         IndexResult { chunks, errors, files: files.len(), parse_seconds, chunk_seconds, wall_seconds }
     })
 }

@@ -1,0 +1,246 @@
+"""flowsight benchmarks on the Django 5.1.4 corpus: `make bench` or `python bench/run.py`.
+
+Each workload runs in a fresh subprocess per run (so peak RSS is its own and no garbage from
+another run competes), ≥5 runs, the median reported. Prints a table and writes
+`bench/results/<suite>.json`.
+
+Suites:
+  chunks  parse+chunk of the corpus (native) vs parse only (native) vs the pure-Python `ast`
+          baseline (bench/ast_chunker.py, tested to produce the same chunks); one small edit
+          re-chunked incrementally in a 2,000-line file.
+  taint   cold analysis (parse, PDG-free dataflow, summaries, findings) of the corpus; Semgrep
+          and Bandit on the same corpus when installed (`make bench-peers` installs them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPOSITORY = BENCH.parent
+sys.path.insert(0, str(REPOSITORY))
+
+from bench.corpus import django_corpus, python_files  # noqa: E402
+
+EDIT_FILE = "django/db/models/fields/related.py"  # 1,995 lines
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- workers (one per subprocess)
+
+def worker_index(root: Path) -> dict:
+    import flowsight
+
+    started = time.perf_counter()
+    result = flowsight.index_paths([str(root / "django")], root=str(root))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "chunks": len(result.chunks), "files": result.files, "errors": len(result.errors),
+            "parse_work_seconds": result.parse_seconds, "chunk_work_seconds": result.chunk_seconds}
+
+
+def worker_parse_only(root: Path) -> dict:
+    from flowsight import _native
+
+    started = time.perf_counter()
+    files, _ = _native.parse_only([str(root / "django")])
+    return {"seconds": time.perf_counter() - started, "files": files}
+
+
+def worker_ast(root: Path) -> dict:
+    from bench.ast_chunker import chunk_paths
+
+    files = python_files(root / "django")
+    started = time.perf_counter()
+    chunks = chunk_paths(files, root)
+    return {"seconds": time.perf_counter() - started, "chunks": len(chunks)}
+
+
+def worker_edit(root: Path) -> dict:
+    """Typing one character into a function name (the file stays valid), 60 times across the
+    file; and, separately, edits that leave the file broken (re-parsed from scratch, see
+    parse.rs), reported as `broken_*`."""
+    import flowsight
+
+    path = root / EDIT_FILE
+    text = path.read_text()
+    lines = text.splitlines()
+    workspace = flowsight.Workspace(str(root))
+    workspace.update_file(EDIT_FILE, text, 0)
+    targets = [i for i, line in enumerate(lines) if line.lstrip().startswith("def ")]
+    step = max(1, len(targets) // 60)
+    version = 0
+    timings, broken = [], []
+    for line in targets[::step][:60]:
+        column = len(lines[line]) - len(lines[line].lstrip()) + len("def ")
+        version += 1
+        started = time.perf_counter()
+        workspace.apply_edits(EDIT_FILE, version, [flowsight.TextEdit(line, column, line, column, "x")])
+        timings.append(time.perf_counter() - started)
+    for line in targets[::step][:20]:
+        column = len(lines[line]) - len(lines[line].lstrip()) + len("def ")
+        version += 1
+        started = time.perf_counter()
+        workspace.apply_edits(EDIT_FILE, version, [flowsight.TextEdit(line, column, line, column, "(")])
+        broken.append(time.perf_counter() - started)
+        version += 1
+        workspace.apply_edits(EDIT_FILE, version, [flowsight.TextEdit(line, column, line, column + 1, "")])
+    return {"seconds": statistics.median(timings), "p95_seconds": sorted(timings)[int(0.95 * len(timings))],
+            "broken_seconds": statistics.median(broken), "edits": len(timings), "lines": len(lines)}
+
+
+def worker_taint(root: Path) -> dict:
+    import flowsight
+
+    started = time.perf_counter()
+    analysis = flowsight.analyze_taint([str(root / "django")], root=str(root))
+    return {"seconds": time.perf_counter() - started, "findings": len(analysis.findings), "functions": analysis.functions,
+            "parse_seconds": analysis.parse_seconds, "analysis_seconds": analysis.analysis_seconds}
+
+
+WORKERS = {"index": worker_index, "parse_only": worker_parse_only, "ast": worker_ast, "edit": worker_edit, "taint": worker_taint}
+
+
+def run_worker(name: str, root: Path) -> dict:
+    completed = subprocess.run(
+        [sys.executable, __file__, "--worker", name, "--root", str(root)], capture_output=True, text=True, timeout=600
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"bench: worker {name} failed:\n{completed.stderr}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def measure(name: str, root: Path, runs: int) -> dict:
+    samples = [run_worker(name, root) for _ in range(runs)]
+    seconds = [s["seconds"] for s in samples]
+    result = dict(samples[-1])
+    result.update({"median_seconds": statistics.median(seconds), "min_seconds": min(seconds), "max_seconds": max(seconds),
+                   "runs": runs, "peak_rss_mb": max(s["peak_rss_mb"] for s in samples)})
+    return result
+
+
+# ---------------------------------------------------------------- peers
+
+def measure_command(command: list[str], runs: int) -> dict:
+    timings, rss = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        completed = subprocess.run(command, capture_output=True, text=True)
+        timings.append(time.perf_counter() - started)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rss.append(usage.ru_maxrss / 1024)
+        if completed.returncode not in (0, 1):
+            return {"error": completed.stderr[-500:]}
+    return {"median_seconds": statistics.median(timings), "min_seconds": min(timings), "max_seconds": max(timings),
+            "runs": runs, "peak_rss_mb": max(rss)}
+
+
+# ---------------------------------------------------------------- suites
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+def suite_chunks(root: Path, runs: int) -> dict:
+    files = python_files(root / "django")
+    lines = sum(len(path.read_bytes().splitlines()) for path in files)
+    index = measure("index", root, runs)
+    parse = measure("parse_only", root, runs)
+    baseline = measure("ast", root, runs)
+    edit = measure("edit", root, runs)
+    speedup = baseline["median_seconds"] / index["median_seconds"]
+    overhead = index["median_seconds"] / parse["median_seconds"] - 1
+    rows = [
+        ("workload", "median s", "min s", "max s", "peak RSS MB", "target", "result"),
+        ("parse+chunk corpus (native, end to end)", f"{index['median_seconds']:.3f}", f"{index['min_seconds']:.3f}", f"{index['max_seconds']:.3f}",
+         f"{index['peak_rss_mb']:.0f}", "≤ 0.35 s", verdict(index["median_seconds"] <= 0.35)),
+        ("parse only (native)", f"{parse['median_seconds']:.3f}", f"{parse['min_seconds']:.3f}", f"{parse['max_seconds']:.3f}",
+         f"{parse['peak_rss_mb']:.0f}", "floor", ""),
+        ("chunking overhead over parse", f"{overhead:+.1%}", "", "", "", "≤ +15%", verdict(overhead <= 0.15)),
+        ("ast baseline (pure Python)", f"{baseline['median_seconds']:.3f}", f"{baseline['min_seconds']:.3f}", f"{baseline['max_seconds']:.3f}",
+         f"{baseline['peak_rss_mb']:.0f}", "", ""),
+        ("speed-up over the baseline", f"{speedup:.1f}x", "", "", "", "≥ 4x", verdict(speedup >= 4)),
+        (f"incremental edit, {edit['lines']}-line file (median of {edit['edits']})", f"{edit['median_seconds'] * 1000:.2f} ms",
+         "", f"p95 {edit['p95_seconds'] * 1000:.2f} ms", f"{edit['peak_rss_mb']:.0f}", "≤ 2 ms", verdict(edit["median_seconds"] <= 0.002)),
+        ("  same, an edit that breaks the syntax", f"{edit['broken_seconds'] * 1000:.2f} ms", "", "", "", "", ""),
+    ]
+    print(f"Django 5.1.4: {len(files)} files, {lines} lines; native chunks {index['chunks']}, baseline chunks {baseline['chunks']}")
+    print(table(rows))
+    return {"corpus": {"name": "django-5.1.4", "files": len(files), "lines": lines}, "index": index, "parse_only": parse,
+            "ast_baseline": baseline, "edit": edit, "speedup": speedup, "chunking_overhead": overhead}
+
+
+def suite_taint(root: Path, runs: int) -> dict:
+    taint = measure("taint", root, runs)
+    rows = [("tool", "median s", "peak RSS MB", "findings", "ratio to flowsight"),
+            ("flowsight (cold analysis)", f"{taint['median_seconds']:.3f}", f"{taint['peak_rss_mb']:.0f}", str(taint["findings"]), "1.0")]
+    peers: dict[str, dict] = {}
+    semgrep = shutil.which("semgrep") or str(Path(sys.executable).with_name("semgrep"))
+    if Path(semgrep).exists():
+        rule = BENCH / "semgrep-taint.yml"
+        peers["semgrep"] = measure_command([semgrep, "scan", "--metrics=off", "--quiet", "--config", str(rule), "--json",
+                                            str(root / "django")], 1)
+    bandit = shutil.which("bandit") or str(Path(sys.executable).with_name("bandit"))
+    if Path(bandit).exists():
+        peers["bandit"] = measure_command([bandit, "-q", "-r", "-f", "json", str(root / "django")], 1)
+    for name, result in peers.items():
+        if "error" in result:
+            rows.append((name, "error", "", "", result["error"][:60]))
+        else:
+            rows.append((name, f"{result['median_seconds']:.3f}", f"{result['peak_rss_mb']:.0f}", "",
+                         f"{result['median_seconds'] / taint['median_seconds']:.1f}x slower"))
+    print(table(rows))
+    print(f"targets: cold analysis ≤ 1.5 s: {verdict(taint['median_seconds'] <= 1.5)}; ≤ 300 MB: {verdict(taint['peak_rss_mb'] <= 300)}")
+    return {"flowsight": taint, "peers": peers}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--suite", choices=["chunks", "taint", "all"], default="all")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        result = WORKERS[args.worker](Path(args.root))
+        result["peak_rss_mb"] = peak_rss_mb()
+        print(json.dumps(result))
+        return 0
+    root = django_corpus()
+    results_directory = BENCH / "results"
+    results_directory.mkdir(exist_ok=True)
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    for suite, function in [("chunks", suite_chunks), ("taint", suite_taint)]:
+        if args.suite in (suite, "all"):
+            print(f"\n== {suite} ==")
+            result = function(root, args.runs)
+            result["machine"] = machine
+            (results_directory / f"{suite}.json").write_text(json.dumps(result, indent=2))
+            print(f"wrote {results_directory / f'{suite}.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
