@@ -316,8 +316,19 @@ impl<'t> Program<'t> {
             if *count != 1 {
                 continue;
             }
+            let instance_of = (right.kind() == "call")
+                .then(|| right.child_by_field_name("function"))
+                .flatten()
+                .and_then(|function| dotted(text, function))
+                .filter(|callee| callee.rsplit('.').next().is_some_and(|last| last.starts_with(|c: char| c.is_uppercase())));
             if let Some(constant) = literal(text, *right, &HashMap::new()) {
                 constants.insert(name.clone(), constant);
+            } else if let Some(callee) = instance_of {
+                // `session = requests.Session()`: the name refers to an instance of that class.
+                let head = callee.split('.').next().unwrap_or("");
+                if let Some(qualified) = imports.get(head) {
+                    aliases.insert(name.clone(), format!("{qualified}{}", &callee[head.len()..]));
+                }
             } else if let Some(reference) = dotted(text, *right) {
                 let head = reference.split('.').next().unwrap_or("");
                 if let Some(qualified) = imports.get(head) {
@@ -466,6 +477,33 @@ impl<'t> Program<'t> {
         None
     }
 
+    /// For `Class.member` where `Class` is a workspace class that does not define `member`:
+    /// the same member on its first base outside the workspace (`tornado.web.RequestHandler.get_argument`).
+    pub fn library_member(&self, reference: &str) -> Option<String> {
+        let (class, member) = reference.rsplit_once('.')?;
+        if !self.classes.contains_key(class) || self.method(class, member).is_some() {
+            return None;
+        }
+        let mut pending = vec![class.to_string()];
+        let mut seen = 0;
+        while let Some(current) = pending.pop() {
+            seen += 1;
+            if seen > 32 {
+                break;
+            }
+            if let Some(info) = self.classes.get(&current) {
+                for base in &info.bases {
+                    if self.classes.contains_key(base) {
+                        pending.push(base.clone());
+                    } else {
+                        return Some(format!("{base}.{member}"));
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// Whether `class` derives (transitively, by name) from a base whose name ends with one
     /// of `suffixes` (`View`, `RequestHandler`, …).
     pub fn class_derives_from(&self, class: &str, suffixes: &[&str]) -> bool {
@@ -519,6 +557,8 @@ fn parameters<'t>(text: &str, function: Node<'t>) -> Vec<Param<'t>> {
             "list_splat_pattern" | "dictionary_splat_pattern" => (child.named_child(0), None, None, true),
             _ => (None, None, None, false),
         };
+        // The annotation is a `type` node wrapping the expression.
+        let annotation = annotation.map(|a| if a.kind() == "type" { a.named_child(0).unwrap_or(a) } else { a });
         if let Some(name_node) = name_node {
             params.push(Param { name: text_of(text, name_node).to_string(), node: name_node, annotation, default, variadic });
         }

@@ -567,14 +567,26 @@ impl<'p, 't> Analysis<'p, 't> {
         match node.kind() {
             "identifier" => {
                 let name = self.text_of(node);
-                if let Some(value) = state.values.get(name) {
-                    return value.clone();
+                if state.values.contains_key(name) {
+                    // A container read whole includes what is stored under its keys.
+                    let mut value = state.values[name].clone();
+                    if let Some(whole) = state.read_whole(name) {
+                        for label in whole.labels {
+                            value.add_label(label);
+                        }
+                    }
+                    return value;
                 }
                 if let Some(constant) = self.constants.get(name) {
                     return Value::constant(constant.clone());
                 }
                 if let Some(reference) = self.program.resolve_name(self.module, name) {
-                    return Value::reference(reference);
+                    let mut value = Value::reference(reference.clone());
+                    // `from flask import session`: the name itself is a source.
+                    if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
+                        value.add_label(self.source_label(kind, node, name));
+                    }
+                    return value;
                 }
                 // Builtins keep their own name as a reference (`eval`, `open`, `input`).
                 Value::reference(name.to_string())
@@ -797,6 +809,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let attribute = node.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or("");
         let object = self.eval(object_node, state, depth + 1);
         let reference = object.reference.as_ref().map(|r| format!("{r}.{attribute}"));
+        let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
         let mut value = Value { labels: object.labels.clone(), ..Value::default() };
         if let Some(reference) = &reference {
             if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
@@ -928,6 +941,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     .and_then(|(_, r)| r.reference.as_ref())
                     .zip(name.as_ref())
                     .map(|(r, n)| format!("{r}.{n}"));
+                let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
                 let mut value = Value::default();
                 value.reference = reference.map(|r| r.into());
                 (value, receiver, name)
@@ -964,8 +978,12 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         let callee_text = short(self.text_of(function));
-        let receiver_is_module = receiver.as_ref().is_some_and(|(node, value)| {
-            node.kind() == "identifier" && value.reference.as_deref().is_some_and(|r| self.program.modules[self.module].imports.values().any(|q| q == r))
+        // `re.search(...)` is a module function, not a method: method-name sinks do not apply.
+        let receiver_is_module = receiver.as_ref().is_some_and(|(node, _)| {
+            node.kind() == "identifier"
+                && self.program.modules[self.module].imports.get(self.text_of(*node)).is_some_and(|q| {
+                    !q.rsplit('.').next().unwrap_or("").starts_with(|c: char| c.is_uppercase())
+                })
         });
 
         // Sinks.
@@ -1001,6 +1019,11 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
             for (argument, value) in checked {
+                let value = if Some(sink.kind) == sink_kind_bit("NoSQL") && argument.kind() == "dictionary" {
+                    self.operator_values(argument, state, depth)
+                } else {
+                    value
+                };
                 self.hit(sink.kind, cwe, &value, argument, node, &callee_text);
             }
         }
@@ -1033,7 +1056,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 value.dedupe();
             }
             value.constant = None;
-            value.stringy = true;
+            value.stringy = arguments_value.stringy || sanitizer.clears & sink_kind_bit("XSS").unwrap_or(0) != 0;
             return value;
         }
         if reference.as_deref().is_some_and(|r| self.rules.clean_calls.contains(r)) {
@@ -1177,6 +1200,23 @@ impl<'p, 't> Analysis<'p, 't> {
             result.stringy = receiver_value.stringy || method_name.as_deref().is_some_and(|m| stringy_methods.contains(&m));
         } else {
             result.stringy = reference.as_deref() == Some("str");
+        }
+        result
+    }
+
+    /// A query document given as a dict literal: only values under operator keys (`$where`,
+    /// `$function`, …) or unknown keys can inject; `{"name": value}` is an equality match.
+    fn operator_values(&mut self, dictionary: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut result = Value::default();
+        let mut cursor = dictionary.walk();
+        let pairs: Vec<Node<'t>> = dictionary.named_children(&mut cursor).collect();
+        for pair in pairs {
+            let key = pair.child_by_field_name("key").and_then(|k| literal(self.text, k, self.constants));
+            let value = pair.child_by_field_name("value").map(|v| self.eval(v, state, depth + 1)).unwrap_or_default();
+            match key {
+                Some(Constant::Str(key)) if !key.starts_with('$') => {}
+                _ => result.absorb(&value),
+            }
         }
         result
     }
@@ -1391,7 +1431,13 @@ impl<'p, 't> Analysis<'p, 't> {
                     for child in current.named_children(&mut cursor) {
                         match child.kind() {
                             "block" | "if_clause" => {}
-                            "identifier" if current.kind() != "dotted_name" => {
+                            // A capture is a one-part dotted name (`case [x]`); `Color.RED` is a value.
+                            "dotted_name" if child.named_child_count() == 1 => {
+                                let element = Value { labels: subject.labels.clone(), ..Value::default() };
+                                state.assign(self.text_of(child), element);
+                            }
+                            "dotted_name" => {}
+                            "identifier" => {
                                 let element = Value { labels: subject.labels.clone(), ..Value::default() };
                                 state.assign(self.text_of(child), element);
                             }
