@@ -495,8 +495,15 @@ impl<'p, 't> Analysis<'p, 't> {
                     None => frameworks.fastapi && !annotated_typed && !is_request_object && param.name != "request",
                 }
             } else {
-                // Django function views: positional URL arguments after `request`.
-                is_django_view && self.is_route && position > 0 && !param.variadic && annotation.is_none()
+                // Django function views (module-level functions whose first parameter is
+                // `request`): positional URL arguments after it. Methods get theirs via self.kwargs.
+                is_django_view
+                    && scope.class.is_none()
+                    && scope.params.first().is_some_and(|p| p.name == "request")
+                    && position > 0
+                    && !param.variadic
+                    && param.default.is_none()
+                    && annotation.is_none()
             };
             if source {
                 let step = self.step(param.node, "source", format!("route parameter `{}`", param.name));
