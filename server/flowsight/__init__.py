@@ -12,6 +12,7 @@ from flowsight._native import (
     Finding,
     IndexResult,
     PathStep,
+    Slice,
     TaintAnalysis,
     TextEdit,
     Workspace,
@@ -19,6 +20,7 @@ from flowsight._native import (
     analyze_taint,
     build_chunks,
     index_paths,
+    slice_code,
 )
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "FileError",
     "Finding",
     "PathStep",
+    "Slice",
+    "slice_code",
     "TaintAnalysis",
     "analyze_taint",
     "IndexResult",

@@ -125,3 +125,23 @@ def analyze_taint(
 ) -> TaintAnalysis:
     """Reads, parses and analyses `paths` as one program with the built-in rule packs, plus
     `rules_file`, minus `disabled_rules`. A bad rule file raises RuleConfigError."""
+
+class Slice:
+    files: dict[str, list[int]]
+    """Path (relative to the root) → sorted 1-based line numbers in the slice."""
+    criterion_lines: list[int]
+    nodes: int
+
+def slice_code(
+    paths: Sequence[str],
+    file: str,
+    line: int,
+    column: int | None = None,
+    root: str | None = None,
+    forward: bool = False,
+    thin: bool = False,
+) -> Slice:
+    """Backward (or forward) slice of the program made of `paths` from `file` at 0-based `line`
+    and optional UTF-8 byte `column` (a variable there narrows a backward slice to it).
+    Two-phase inter-procedural slicing; `thin` follows data dependences only.
+    A criterion outside the program or on a line without code raises UsageError."""

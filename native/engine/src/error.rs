@@ -12,6 +12,8 @@ pub enum EngineError {
     UnknownFile(String),
     #[error("{file}:{line}: {message}")]
     Config { file: String, line: usize, message: String },
+    #[error("{0}")]
+    Criterion(String),
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

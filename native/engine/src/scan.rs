@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, common_root, discover_files, pool, relative_path};
 use crate::parse::Document;
 use crate::program::Program;
 use crate::rules::RuleSet;
 use crate::source::{load_source, parse_problems, FileError};
+use crate::slice::{slice_at, SliceResult};
 use crate::taint::{analyze, Finding};
 
 pub struct ScanResult {
@@ -70,4 +71,26 @@ pub fn scan_paths(paths: &[PathBuf], root: Option<&Path>, rules: &RuleSet) -> Re
         analysis_seconds,
         rounds: result.rounds,
     })
+}
+
+/// Reads and parses `paths`, then slices from `file` (a path among them) at a 0-based line and
+/// optional byte column.
+pub fn slice_paths(
+    paths: &[PathBuf],
+    root: Option<&Path>,
+    file: &Path,
+    line: usize,
+    column: Option<usize>,
+    forward: bool,
+    thin: bool,
+) -> Result<SliceResult> {
+    let root = root.map(absolute_path).unwrap_or_else(|| common_root(paths));
+    let mut all = paths.to_vec();
+    all.push(file.to_path_buf());
+    let (mut documents, _errors) = load_documents(&all, &root);
+    let mut seen = std::collections::HashSet::new();
+    documents.retain(|(path, _)| seen.insert(path.clone()));
+    let program = Program::new(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+    let key = relative_path(&root, file);
+    slice_at(&program, &key, line, column, forward, thin).map_err(EngineError::Criterion)
 }

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use flowsight_engine::error::EngineError;
 use flowsight_engine::rules::RuleSet;
-use flowsight_engine::scan::scan_paths;
+use flowsight_engine::scan::{scan_paths, slice_paths};
+use std::collections::BTreeMap;
 use flowsight_engine::taint::{Finding as EngineFinding, Location as EngineLocation};
 use pyo3::prelude::*;
 
@@ -157,7 +158,46 @@ fn analyze_taint(
     })
 }
 
+/// A slice: the lines of each file that belong to it.
+#[pyclass(frozen, module = "flowsight._native", get_all)]
+pub struct Slice {
+    /// Path (relative to the root) → sorted 1-based line numbers.
+    files: BTreeMap<String, Vec<usize>>,
+    /// 1-based lines of the criterion's statements in its file.
+    criterion_lines: Vec<usize>,
+    /// Number of SDG nodes in the slice.
+    nodes: usize,
+}
+
+#[pymethods]
+impl Slice {
+    fn __repr__(&self) -> String {
+        format!("Slice(files={}, lines={}, nodes={})", self.files.len(), self.files.values().map(Vec::len).sum::<usize>(), self.nodes)
+    }
+}
+
+/// Slices the program made of `paths` from `file` at 0-based `line` (and byte `column`).
+#[pyfunction]
+#[pyo3(signature = (paths, file, line, column=None, root=None, forward=false, thin=false))]
+#[allow(clippy::too_many_arguments)]
+fn slice_code(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    file: PathBuf,
+    line: usize,
+    column: Option<usize>,
+    root: Option<PathBuf>,
+    forward: bool,
+    thin: bool,
+) -> PyResult<Slice> {
+    let result = py.allow_threads(|| slice_paths(&paths, root.as_deref(), &file, line, column, forward, thin));
+    let result = result.map_err(to_py_err)?;
+    Ok(Slice { files: result.files, criterion_lines: result.criterion_lines, nodes: result.nodes })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Slice>()?;
+    m.add_function(wrap_pyfunction!(slice_code, m)?)?;
     m.add_class::<Location>()?;
     m.add_class::<PathStep>()?;
     m.add_class::<Finding>()?;

@@ -23,6 +23,7 @@ pub fn to_py_err(err: EngineError) -> PyErr {
             EngineError::InvalidEdit(_) => "InvalidEditError",
             EngineError::UnknownFile(_) => "UnknownFileError",
             EngineError::Config { .. } => "RuleConfigError",
+            EngineError::Criterion(_) => "UsageError",
         };
         match exception_class(py, class_name) {
             Ok(class) => PyErr::from_type(class, err.to_string()),

@@ -1,0 +1,694 @@
+//! Program dependence graphs per scope: definitions and uses of access paths per CFG step,
+//! reaching definitions (data dependence), post-dominators (control dependence).
+//!
+//! Invariants:
+//! - Access paths are `x`, `x.attr`, `x[key]` (at most three parts). A use of `p` depends on a
+//!   reaching definition of `q` when one is a prefix of the other (`x` vs `x.a`, weak updates
+//!   for containers). Only a plain assignment to a name, or to an exact path, kills.
+//! - Parameters are defined at the entry step; their definitions are reported separately so
+//!   the SDG can link them to call sites.
+//! - Expression walks use explicit stacks (no recursion on user-controlled depth).
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use crate::cfg::{build_cfg, Cfg, ConstantConditions, StepKind, ENTRY, EXIT};
+use crate::program::{literal, text_of, Constant, Program};
+
+/// One definition: which step, which path, and whether it replaces older values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Definition {
+    pub step: usize,
+    pub path: String,
+    pub strong: bool,
+    /// For definitions at the entry step: the parameter index (explicit parameters only).
+    pub parameter: Option<usize>,
+}
+
+pub struct Pdg<'t> {
+    pub cfg: Cfg<'t>,
+    pub definitions: Vec<Definition>,
+    /// Per step: the paths it reads.
+    pub uses: Vec<Vec<String>>,
+    /// Per step: definitions (indices into `definitions`) its uses depend on.
+    pub data_dependences: Vec<Vec<usize>>,
+    /// Per step: the steps it is control dependent on.
+    pub control_dependences: Vec<Vec<usize>>,
+    /// Per step: call expressions in it.
+    pub calls: Vec<Vec<Node<'t>>>,
+}
+
+fn overlaps(a: &str, b: &str) -> bool {
+    let extends = |long: &str, short: &str| {
+        long.len() > short.len() && long.starts_with(short) && matches!(long.as_bytes()[short.len()], b'.' | b'[')
+    };
+    a == b || extends(a, b) || extends(b, a)
+}
+
+/// Immediate post-dominators of a graph given by successor lists, with `exit` as the root.
+/// Nodes that cannot reach `exit` get `None`. (Cooper, Harvey, Kennedy on the reverse graph.)
+pub fn immediate_postdominators(successors: &[Vec<usize>], exit: usize) -> Vec<Option<usize>> {
+    let count = successors.len();
+    let mut predecessors_in_reverse = vec![Vec::new(); count]; // reverse graph: successors → predecessors
+    for (from, targets) in successors.iter().enumerate() {
+        for &to in targets {
+            predecessors_in_reverse[to].push(from);
+        }
+    }
+    // Post-order of the reverse graph from `exit` (iterative DFS).
+    let mut order = Vec::with_capacity(count);
+    let mut visited = vec![false; count];
+    let mut stack: Vec<(usize, usize)> = vec![(exit, 0)];
+    visited[exit] = true;
+    while let Some((node, next)) = stack.pop() {
+        if next < predecessors_in_reverse[node].len() {
+            stack.push((node, next + 1));
+            let child = predecessors_in_reverse[node][next];
+            if !visited[child] {
+                visited[child] = true;
+                stack.push((child, 0));
+            }
+        } else {
+            order.push(node);
+        }
+    }
+    let mut position = vec![usize::MAX; count];
+    for (index, &node) in order.iter().enumerate() {
+        position[node] = index;
+    }
+    let mut ipdom: Vec<Option<usize>> = vec![None; count];
+    ipdom[exit] = Some(exit);
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &node in order.iter().rev() {
+            if node == exit {
+                continue;
+            }
+            // In the reverse graph, a node's predecessors are its successors in the CFG.
+            let mut new: Option<usize> = None;
+            for &successor in &successors[node] {
+                if ipdom[successor].is_none() {
+                    continue;
+                }
+                new = Some(match new {
+                    None => successor,
+                    Some(current) => {
+                        let (mut a, mut b) = (current, successor);
+                        while a != b {
+                            while position[a] < position[b] {
+                                a = ipdom[a].expect("processed");
+                            }
+                            while position[b] < position[a] {
+                                b = ipdom[b].expect("processed");
+                            }
+                        }
+                        a
+                    }
+                });
+            }
+            if new.is_some() && ipdom[node] != new {
+                ipdom[node] = new;
+                changed = true;
+            }
+        }
+    }
+    ipdom[exit] = None;
+    ipdom
+}
+
+/// Control dependences (Ferrante et al.): `result[b]` lists the branch nodes `b` depends on.
+pub fn control_dependences(successors: &[Vec<usize>], exit: usize) -> Vec<Vec<usize>> {
+    let ipdom = immediate_postdominators(successors, exit);
+    let mut result = vec![Vec::new(); successors.len()];
+    for (a, targets) in successors.iter().enumerate() {
+        for &b in targets {
+            // Walk from b up the post-dominator tree to ipdom(a), exclusive.
+            let stop = ipdom[a];
+            let mut runner = Some(b);
+            let mut guard = 0;
+            while let Some(node) = runner {
+                if Some(node) == stop || node == a && stop.is_none() {
+                    break;
+                }
+                if node == a {
+                    // A loop header controls itself.
+                    if !result[node].contains(&a) {
+                        result[node].push(a);
+                    }
+                    break;
+                }
+                if !result[node].contains(&a) {
+                    result[node].push(a);
+                }
+                runner = ipdom[node];
+                guard += 1;
+                if guard > successors.len() {
+                    break;
+                }
+            }
+        }
+    }
+    result
+}
+
+/// Conditions decided by literals and module constants (`if False:`, `if DEBUG:`).
+pub struct ModuleConstants<'a> {
+    pub text: &'a str,
+    pub constants: &'a HashMap<String, Constant>,
+}
+
+impl ConstantConditions for ModuleConstants<'_> {
+    fn evaluate(&self, condition: Node<'_>) -> Option<bool> {
+        match condition.kind() {
+            "not_operator" => self.evaluate(condition.child_by_field_name("argument")?).map(|b| !b),
+            "comparison_operator" => {
+                let left = literal(self.text, condition.named_child(0)?, self.constants)?;
+                let right = literal(self.text, condition.named_child(1)?, self.constants)?;
+                let mut cursor = condition.walk();
+                let operator = condition.children(&mut cursor).find(|c| !c.is_named()).map(|c| text_of(self.text, c))?;
+                match (operator, &left, &right) {
+                    ("==", a, b) => Some(a == b),
+                    ("!=", a, b) => Some(a != b),
+                    (op, Constant::Int(a), Constant::Int(b)) => match op {
+                        "<" => Some(a < b),
+                        "<=" => Some(a <= b),
+                        ">" => Some(a > b),
+                        ">=" => Some(a >= b),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            "binary_operator" => None,
+            _ => literal(self.text, condition, self.constants).map(|c| c.truthy()),
+        }
+    }
+}
+
+/// The access path an expression denotes (`x`, `self.a`, `d['k']`).
+pub fn access_path(text: &str, node: Node<'_>) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(text_of(text, node).to_string()),
+        "attribute" => {
+            let object = access_path(text, node.child_by_field_name("object")?)?;
+            if object.matches(['.', '[']).count() >= 2 {
+                return Some(object);
+            }
+            Some(format!("{object}.{}", text_of(text, node.child_by_field_name("attribute")?)))
+        }
+        "subscript" => {
+            let object = access_path(text, node.child_by_field_name("value")?)?;
+            let key = match node.child_by_field_name("subscript").and_then(|k| literal(text, k, &HashMap::new())) {
+                Some(Constant::Str(s)) => format!("{s:?}"),
+                Some(Constant::Int(i)) => i.to_string(),
+                _ => return Some(object),
+            };
+            if object.matches(['.', '[']).count() >= 2 {
+                return Some(object);
+            }
+            Some(format!("{object}[{key}]"))
+        }
+        "parenthesized_expression" => access_path(text, node.named_child(0)?),
+        _ => None,
+    }
+}
+
+struct Extractor<'a, 't> {
+    text: &'a str,
+    defs: Vec<(String, bool)>,
+    uses: Vec<String>,
+    calls: Vec<Node<'t>>,
+}
+
+const MUTATORS: &[&str] = &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
+
+impl<'a, 't> Extractor<'a, 't> {
+    /// Records every read in an expression (iteratively).
+    fn read(&mut self, root: Node<'t>) {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "identifier" => self.uses.push(text_of(self.text, node).to_string()),
+                "attribute" | "subscript" => {
+                    if let Some(path) = access_path(self.text, node) {
+                        self.uses.push(path);
+                    }
+                    // The object (and index) may contain further reads, e.g. calls.
+                    if let Some(object) = node.child_by_field_name("object").or_else(|| node.child_by_field_name("value")) {
+                        if !matches!(object.kind(), "identifier") {
+                            stack.push(object);
+                        }
+                    }
+                    if let Some(index) = node.child_by_field_name("subscript") {
+                        stack.push(index);
+                    }
+                }
+                "keyword_argument" => {
+                    if let Some(value) = node.child_by_field_name("value") {
+                        stack.push(value);
+                    }
+                }
+                "call" => {
+                    self.calls.push(node);
+                    if let Some(function) = node.child_by_field_name("function") {
+                        // `x.append(v)`: a weak definition of x.
+                        if function.kind() == "attribute" {
+                            let method = function.child_by_field_name("attribute").map(|a| text_of(self.text, a)).unwrap_or("");
+                            if MUTATORS.contains(&method) {
+                                if let Some(path) = function.child_by_field_name("object").and_then(|o| access_path(self.text, o)) {
+                                    self.defs.push((path, false));
+                                }
+                            }
+                        }
+                        stack.push(function);
+                    }
+                    if let Some(arguments) = node.child_by_field_name("arguments") {
+                        stack.push(arguments);
+                    }
+                }
+                "named_expression" => {
+                    if let Some(name) = node.child_by_field_name("name") {
+                        self.defs.push((text_of(self.text, name).to_string(), true));
+                    }
+                    if let Some(value) = node.child_by_field_name("value") {
+                        stack.push(value);
+                    }
+                }
+                "string_content" | "string_start" | "string_end" | "comment" | "integer" | "float" | "true" | "false" | "none" => {}
+                _ => {
+                    let mut cursor = node.walk();
+                    for child in node.named_children(&mut cursor) {
+                        stack.push(child);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records the definitions of an assignment target (and reads inside it).
+    fn write(&mut self, target: Node<'t>, strong: bool) {
+        let mut stack = vec![target];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "identifier" => self.defs.push((text_of(self.text, node).to_string(), strong)),
+                "attribute" => {
+                    if let Some(path) = access_path(self.text, node) {
+                        self.defs.push((path, strong));
+                    }
+                    if let Some(object) = node.child_by_field_name("object") {
+                        if object.kind() != "identifier" {
+                            self.read(object);
+                        }
+                    }
+                }
+                "subscript" => {
+                    match access_path(self.text, node) {
+                        Some(path) if path.ends_with(']') => self.defs.push((path, strong)),
+                        Some(path) => self.defs.push((path, false)),
+                        None => {}
+                    }
+                    if let Some(index) = node.child_by_field_name("subscript") {
+                        self.read(index);
+                    }
+                    if let Some(value) = node.child_by_field_name("value") {
+                        if value.kind() != "identifier" {
+                            self.read(value);
+                        }
+                    }
+                }
+                "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list" | "parenthesized_expression" | "list_splat_pattern" => {
+                    let mut cursor = node.walk();
+                    for child in node.named_children(&mut cursor) {
+                        stack.push(child);
+                    }
+                }
+                _ => self.read(node),
+            }
+        }
+    }
+
+    fn statement(&mut self, node: Node<'t>) {
+        match node.kind() {
+            "expression_statement" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.expression_or_assignment(child);
+                }
+            }
+            "import_statement" | "import_from_statement" | "future_import_statement" => {
+                let mut cursor = node.walk();
+                for name in node.children_by_field_name("name", &mut cursor) {
+                    let bound = match name.kind() {
+                        "aliased_import" => name.child_by_field_name("alias").map(|a| text_of(self.text, a).to_string()),
+                        _ => text_of(self.text, name).split('.').next().map(str::to_string),
+                    };
+                    if let Some(bound) = bound {
+                        self.defs.push((bound, true));
+                    }
+                }
+            }
+            "delete_statement" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.write(child, false);
+                }
+            }
+            "global_statement" | "nonlocal_statement" | "pass_statement" | "break_statement" | "continue_statement" => {}
+            _ => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.expression_or_assignment(child);
+                }
+            }
+        }
+    }
+
+    fn expression_or_assignment(&mut self, node: Node<'t>) {
+        match node.kind() {
+            "assignment" => {
+                // `a = b = value` nests assignments on the right.
+                let mut current = Some(node);
+                while let Some(assignment) = current {
+                    if let Some(left) = assignment.child_by_field_name("left") {
+                        self.write(left, true);
+                    }
+                    if let Some(annotation) = assignment.child_by_field_name("type") {
+                        let _ = annotation;
+                    }
+                    match assignment.child_by_field_name("right") {
+                        Some(right) if right.kind() == "assignment" => current = Some(right),
+                        Some(right) => {
+                            self.read(right);
+                            current = None;
+                        }
+                        None => current = None,
+                    }
+                }
+            }
+            "augmented_assignment" => {
+                if let Some(left) = node.child_by_field_name("left") {
+                    self.read(left);
+                    self.write(left, false);
+                }
+                if let Some(right) = node.child_by_field_name("right") {
+                    self.read(right);
+                }
+            }
+            _ => self.read(node),
+        }
+    }
+}
+
+/// Builds the PDG of scope `scope` of `program`.
+pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let constants = &program.modules[info.module].constants;
+    let cfg = build_cfg(info.body, &ModuleConstants { text, constants });
+    let count = cfg.steps.len();
+    let mut definitions: Vec<Definition> = Vec::new();
+    let mut uses: Vec<Vec<String>> = vec![Vec::new(); count];
+    let mut calls: Vec<Vec<Node<'t>>> = vec![Vec::new(); count];
+    let explicit_start = usize::from(info.implicit_receiver);
+    for (index, param) in info.params.iter().enumerate() {
+        definitions.push(Definition {
+            step: ENTRY,
+            path: param.name.clone(),
+            strong: true,
+            parameter: index.checked_sub(explicit_start),
+        });
+    }
+    for (step, data) in cfg.steps.iter().enumerate() {
+        let Some(node) = data.node else { continue };
+        let mut extractor = Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new() };
+        match data.kind {
+            StepKind::Statement => extractor.statement(node),
+            StepKind::Condition => extractor.read(node),
+            StepKind::ForTarget => {
+                if let Some(right) = node.child_by_field_name("right") {
+                    extractor.read(right);
+                }
+                if let Some(left) = node.child_by_field_name("left") {
+                    extractor.write(left, true);
+                }
+            }
+            StepKind::WithItem => {
+                if let Some(value) = node.child_by_field_name("value") {
+                    if value.kind() == "as_pattern" {
+                        if let Some(expression) = value.named_child(0) {
+                            extractor.read(expression);
+                        }
+                        if let Some(alias) = value.child_by_field_name("alias") {
+                            extractor.write(alias.named_child(0).unwrap_or(alias), true);
+                        }
+                    } else {
+                        extractor.read(value);
+                    }
+                }
+            }
+            StepKind::ExceptHandler => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() != "block").collect();
+                for child in children {
+                    if child.kind() == "as_pattern" {
+                        if let Some(expression) = child.named_child(0) {
+                            extractor.read(expression);
+                        }
+                        if let Some(alias) = child.child_by_field_name("alias") {
+                            extractor.write(alias.named_child(0).unwrap_or(alias), true);
+                        }
+                    } else {
+                        extractor.read(child);
+                    }
+                }
+            }
+            StepKind::MatchSubject => {
+                let mut cursor = node.walk();
+                let subjects: Vec<Node<'t>> = node.children_by_field_name("subject", &mut cursor).collect();
+                for subject in subjects {
+                    extractor.read(subject);
+                }
+                extractor.defs.push(("$match".to_string(), true));
+            }
+            StepKind::CasePattern => {
+                extractor.uses.push("$match".to_string());
+                let mut stack = vec![node];
+                while let Some(current) = stack.pop() {
+                    let mut cursor = current.walk();
+                    for child in current.named_children(&mut cursor) {
+                        match child.kind() {
+                            "block" => {}
+                            "if_clause" => extractor.read(child),
+                            "dotted_name" if child.named_child_count() == 1 => extractor.defs.push((text_of(text, child).to_string(), true)),
+                            "dotted_name" => extractor.uses.push(text_of(text, child).to_string()),
+                            "identifier" => extractor.defs.push((text_of(text, child).to_string(), true)),
+                            _ => stack.push(child),
+                        }
+                    }
+                }
+            }
+            StepKind::Definition => {
+                let definition = if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
+                if let Some(name) = definition.child_by_field_name("name") {
+                    extractor.defs.push((text_of(text, name).to_string(), true));
+                }
+                let mut cursor = node.walk();
+                let decorators: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() == "decorator").collect();
+                for decorator in decorators {
+                    extractor.read(decorator);
+                }
+                if let Some(parameters) = definition.child_by_field_name("parameters") {
+                    let mut cursor = parameters.walk();
+                    let defaults: Vec<Node<'t>> = parameters
+                        .named_children(&mut cursor)
+                        .filter_map(|p| p.child_by_field_name("value"))
+                        .collect();
+                    for default in defaults {
+                        extractor.read(default);
+                    }
+                }
+                if let Some(superclasses) = definition.child_by_field_name("superclasses") {
+                    extractor.read(superclasses);
+                }
+            }
+            StepKind::Entry | StepKind::Exit => {}
+        }
+        for (path, strong) in extractor.defs {
+            definitions.push(Definition { step, path, strong, parameter: None });
+        }
+        uses[step] = extractor.uses;
+        uses[step].sort();
+        uses[step].dedup();
+        calls[step] = extractor.calls;
+    }
+    let data_dependences = reaching_definitions(&cfg, &definitions, &uses);
+    let successors: Vec<Vec<usize>> = cfg.successors.iter().map(|edges| edges.iter().map(|e| e.to).collect()).collect();
+    let mut control = control_dependences(&successors, EXIT);
+    for list in &mut control {
+        list.retain(|&step| step != ENTRY);
+    }
+    Pdg { cfg, definitions, uses, data_dependences, control_dependences: control, calls }
+}
+
+/// Per step, the definitions reaching it that its uses overlap (iterative bit-vector dataflow).
+fn reaching_definitions(cfg: &Cfg<'_>, definitions: &[Definition], uses: &[Vec<String>]) -> Vec<Vec<usize>> {
+    let count = cfg.steps.len();
+    let words = definitions.len().div_ceil(64).max(1);
+    let mut generated = vec![vec![0u64; words]; count];
+    let mut killed = vec![vec![0u64; words]; count];
+    for (index, definition) in definitions.iter().enumerate() {
+        generated[definition.step][index / 64] |= 1 << (index % 64);
+    }
+    for (index, definition) in definitions.iter().enumerate() {
+        if !definition.strong {
+            continue;
+        }
+        // A strong definition kills other definitions of the same path and of paths below it.
+        for (other, candidate) in definitions.iter().enumerate() {
+            if other != index && candidate.step != definition.step {
+                let below = candidate.path == definition.path
+                    || candidate.path.len() > definition.path.len()
+                        && candidate.path.starts_with(&definition.path)
+                        && matches!(candidate.path.as_bytes()[definition.path.len()], b'.' | b'[');
+                if below {
+                    killed[definition.step][other / 64] |= 1 << (other % 64);
+                }
+            }
+        }
+    }
+    let predecessors = cfg.predecessors();
+    let mut incoming = vec![vec![0u64; words]; count];
+    let mut outgoing = vec![vec![0u64; words]; count];
+    let mut changed = true;
+    let mut rounds = 0;
+    while changed && rounds < 1000 {
+        changed = false;
+        rounds += 1;
+        for step in 0..count {
+            let mut input = vec![0u64; words];
+            for &predecessor in &predecessors[step] {
+                for (word, value) in input.iter_mut().zip(&outgoing[predecessor]) {
+                    *word |= value;
+                }
+            }
+            let output: Vec<u64> = (0..words).map(|w| generated[step][w] | (input[w] & !killed[step][w])).collect();
+            if output != outgoing[step] {
+                outgoing[step] = output;
+                changed = true;
+            }
+            incoming[step] = input;
+        }
+    }
+    let mut dependences = vec![Vec::new(); count];
+    for step in 0..count {
+        for used in &uses[step] {
+            for (index, definition) in definitions.iter().enumerate() {
+                if incoming[step][index / 64] & (1 << (index % 64)) != 0 && overlaps(used, &definition.path) {
+                    dependences[step].push(index);
+                }
+            }
+        }
+        dependences[step].sort_unstable();
+        dependences[step].dedup();
+    }
+    dependences
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Brute force: `d` post-dominates `n` iff every path from `n` to `exit` passes `d`,
+    /// i.e. `exit` is unreachable from `n` once `d` is removed (and `n` reaches `exit`).
+    fn brute_force_postdominates(successors: &[Vec<usize>], exit: usize, d: usize, n: usize) -> bool {
+        if d == n {
+            return true;
+        }
+        let mut seen = vec![false; successors.len()];
+        let mut stack = vec![n];
+        while let Some(node) = stack.pop() {
+            if node == d || std::mem::replace(&mut seen[node], true) {
+                continue;
+            }
+            if node == exit {
+                return false;
+            }
+            stack.extend(&successors[node]);
+        }
+        true
+    }
+
+    fn reaches(successors: &[Vec<usize>], from: usize, to: usize) -> bool {
+        let mut seen = vec![false; successors.len()];
+        let mut stack = vec![from];
+        while let Some(node) = stack.pop() {
+            if node == to {
+                return true;
+            }
+            if !std::mem::replace(&mut seen[node], true) {
+                stack.extend(&successors[node]);
+            }
+        }
+        false
+    }
+
+    fn graphs() -> impl Strategy<Value = Vec<Vec<usize>>> {
+        (2usize..12).prop_flat_map(|n| proptest::collection::vec(proptest::collection::vec(0..n, 0..3), n))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, .. ProptestConfig::default() })]
+
+        #[test]
+        fn postdominators_agree_with_brute_force(successors in graphs()) {
+            let exit = successors.len() - 1;
+            let mut successors = successors;
+            successors[exit].clear();
+            let ipdom = immediate_postdominators(&successors, exit);
+            for n in 0..successors.len() {
+                if n == exit || !reaches(&successors, n, exit) {
+                    prop_assert!(ipdom[n].is_none() || n == exit);
+                    continue;
+                }
+                // The post-dominators of n are exactly the ipdom chain from n to exit.
+                let mut chain = vec![n];
+                let mut current = n;
+                while let Some(next) = ipdom[current] {
+                    chain.push(next);
+                    current = next;
+                    prop_assert!(chain.len() <= successors.len() + 1);
+                }
+                prop_assert_eq!(*chain.last().unwrap(), exit);
+                for d in 0..successors.len() {
+                    prop_assert_eq!(chain.contains(&d), brute_force_postdominates(&successors, exit, d, n), "d={} n={}", d, n);
+                }
+            }
+        }
+
+        #[test]
+        fn control_dependence_agrees_with_definition(successors in graphs()) {
+            // b is control dependent on a iff a has a successor s with b post-dominating s,
+            // and b does not strictly post-dominate a.
+            let exit = successors.len() - 1;
+            let mut successors = successors;
+            successors[exit].clear();
+            let control = control_dependences(&successors, exit);
+            for b in 0..successors.len() {
+                for a in 0..successors.len() {
+                    if !reaches(&successors, a, exit) || !reaches(&successors, b, exit) {
+                        continue;
+                    }
+                    let expected = successors[a].iter().any(|&s| reaches(&successors, s, exit) && brute_force_postdominates(&successors, exit, b, s))
+                        && !(a != b && brute_force_postdominates(&successors, exit, b, a));
+                    prop_assert_eq!(control[b].contains(&a), expected, "b={} a={} {:?}", b, a, successors);
+                }
+            }
+        }
+    }
+}
