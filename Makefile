@@ -30,6 +30,7 @@ test-python:
 	$(VPY) -m pytest -q
 
 bench: setup
+	$(VPY) -m pip install --quiet "semgrep==1.185.0" "bandit==1.9.4"
 	$(VPY) bench/run.py
 
 clean:

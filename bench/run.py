@@ -110,7 +110,16 @@ def worker_taint(root: Path) -> dict:
             "parse_seconds": analysis.parse_seconds, "analysis_seconds": analysis.analysis_seconds}
 
 
-WORKERS = {"index": worker_index, "parse_only": worker_parse_only, "ast": worker_ast, "edit": worker_edit, "taint": worker_taint}
+def worker_slices(root: Path) -> dict:
+    from flowsight import _native
+
+    started = time.perf_counter()
+    stats = _native.slice_statistics([str(root / "django")], root=str(root), samples=300)
+    stats["seconds"] = time.perf_counter() - started
+    return stats
+
+
+WORKERS = {"slices": worker_slices, "index": worker_index, "parse_only": worker_parse_only, "ast": worker_ast, "edit": worker_edit, "taint": worker_taint}
 
 
 def run_worker(name: str, root: Path) -> dict:
@@ -133,18 +142,30 @@ def measure(name: str, root: Path, runs: int) -> dict:
 
 # ---------------------------------------------------------------- peers
 
+MEASURE_CHILD = (
+    "import json, resource, subprocess, sys, time\n"
+    "started = time.perf_counter()\n"
+    "completed = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "seconds = time.perf_counter() - started\n"
+    "try:\n    findings = len(json.loads(completed.stdout).get('results', []))\n"
+    "except ValueError:\n    findings = None\n"
+    "print(json.dumps({'returncode': completed.returncode, 'seconds': seconds, 'findings': findings,"
+    " 'peak_rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 'stderr': completed.stderr[-500:]}))\n"
+)
+
+
 def measure_command(command: list[str], runs: int) -> dict:
-    timings, rss = [], []
+    """Runs a peer tool through a small Python parent, so its peak RSS is its own."""
+    samples = []
     for _ in range(runs):
-        started = time.perf_counter()
-        completed = subprocess.run(command, capture_output=True, text=True)
-        timings.append(time.perf_counter() - started)
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        rss.append(usage.ru_maxrss / 1024)
-        if completed.returncode not in (0, 1):
-            return {"error": completed.stderr[-500:]}
+        completed = subprocess.run([sys.executable, "-c", MEASURE_CHILD, *command], capture_output=True, text=True)
+        sample = json.loads(completed.stdout.strip().splitlines()[-1])
+        if sample["returncode"] not in (0, 1):
+            return {"error": sample["stderr"]}
+        samples.append(sample)
+    timings = [s["seconds"] for s in samples]
     return {"median_seconds": statistics.median(timings), "min_seconds": min(timings), "max_seconds": max(timings),
-            "runs": runs, "peak_rss_mb": max(rss)}
+            "runs": runs, "peak_rss_mb": max(s["peak_rss_mb"] for s in samples), "findings": samples[-1]["findings"]}
 
 
 # ---------------------------------------------------------------- suites
@@ -209,11 +230,15 @@ def suite_taint(root: Path, runs: int) -> dict:
         if "error" in result:
             rows.append((name, "error", "", "", result["error"][:60]))
         else:
-            rows.append((name, f"{result['median_seconds']:.3f}", f"{result['peak_rss_mb']:.0f}", "",
+            rows.append((name, f"{result['median_seconds']:.3f}", f"{result['peak_rss_mb']:.0f}", str(result["findings"]),
                          f"{result['median_seconds'] / taint['median_seconds']:.1f}x slower"))
     print(table(rows))
     print(f"targets: cold analysis ≤ 1.5 s: {verdict(taint['median_seconds'] <= 1.5)}; ≤ 300 MB: {verdict(taint['peak_rss_mb'] <= 300)}")
-    return {"flowsight": taint, "peers": peers}
+    slices = run_worker("slices", root)
+    print(f"slices on Django ({int(slices['slices'])} functions of {int(slices['functions'])} with ≥ 5 statements, backward from the last "
+          f"statement): mean {slices['mean_function_share']:.1%} of the function, {slices['mean_program_share']:.3%} of the program; "
+          f"SDG built in {slices['sdg_seconds']:.2f} s, {slices['mean_slice_seconds'] * 1e6:.0f} µs a slice")
+    return {"flowsight": taint, "peers": peers, "slices": slices}
 
 
 def main() -> int:

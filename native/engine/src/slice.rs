@@ -73,7 +73,8 @@ fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>) -> Option<u
 
 impl<'p, 't> Sdg<'p, 't> {
     pub fn new(program: &'p Program<'t>) -> Sdg<'p, 't> {
-        let pdgs: Vec<Pdg<'t>> = (0..program.scopes.len()).map(|scope| build_pdg(program, scope)).collect();
+        use rayon::prelude::*;
+        let pdgs: Vec<Pdg<'t>> = (0..program.scopes.len()).into_par_iter().map(|scope| build_pdg(program, scope)).collect();
         let mut sdg = Sdg { program, pdgs, depends_on: HashMap::new(), dependents: HashMap::new() };
         for scope in 0..program.scopes.len() {
             sdg.link_scope(scope);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use flowsight_engine::error::EngineError;
 use flowsight_engine::rules::RuleSet;
-use flowsight_engine::scan::{scan_paths, slice_paths};
+use flowsight_engine::scan::{scan_paths, slice_paths, slice_statistics as engine_slice_statistics};
 use std::collections::BTreeMap;
 use flowsight_engine::taint::{Finding as EngineFinding, Location as EngineLocation};
 use pyo3::prelude::*;
@@ -195,7 +195,23 @@ fn slice_code(
     Ok(Slice { files: result.files, criterion_lines: result.criterion_lines, nodes: result.nodes })
 }
 
+/// Slice sizes over a program (for benchmarks): a dict of statistics.
+#[pyfunction]
+#[pyo3(signature = (paths, root=None, samples=200))]
+fn slice_statistics(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>, samples: usize) -> PyResult<std::collections::HashMap<&'static str, f64>> {
+    let stats = py.allow_threads(|| engine_slice_statistics(&paths, root.as_deref(), samples));
+    Ok(std::collections::HashMap::from([
+        ("functions", stats.functions as f64),
+        ("slices", stats.slices as f64),
+        ("mean_function_share", stats.mean_function_share),
+        ("mean_program_share", stats.mean_program_share),
+        ("sdg_seconds", stats.sdg_seconds),
+        ("mean_slice_seconds", stats.mean_slice_seconds),
+    ]))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(slice_statistics, m)?)?;
     m.add_class::<Slice>()?;
     m.add_function(wrap_pyfunction!(slice_code, m)?)?;
     m.add_class::<Location>()?;
