@@ -40,9 +40,9 @@ def compare(root: Path, findings: list) -> list[str]:
     problems = []
     for key in sorted(set(expected) | set(actual)):
         path, line, cwe = key
-        if key in expected and key not in actual:
+        if expected[key] > actual[key]:
             problems.append(f"missed   {path}:{line + 1} CWE-{cwe}")
-        elif key in actual and key not in expected:
-            kind = "ok-line" if (path, line) in ok else "unexpected"
+        elif actual[key] > expected[key]:
+            kind = "ok-line" if (path, line) in ok else "unexpected" if key not in expected else "repeated"
             problems.append(f"{kind:8} {path}:{line + 1} CWE-{cwe}")
     return problems

@@ -1785,19 +1785,22 @@ fn suppressed(program: &Program<'_>, sink: (usize, usize, usize), rule_id: &str,
 }
 
 fn finalize(program: &Program<'_>, rules: &RuleSet, raw: Vec<RawFinding>) -> Vec<Finding> {
-    let mut best: BTreeMap<(String, (usize, usize, usize), (usize, usize, usize)), RawFinding> = BTreeMap::new();
+    // One finding per rule and sink line: the shortest path wins (ties: the earliest source).
+    let mut best: BTreeMap<(String, usize, usize), RawFinding> = BTreeMap::new();
     for finding in raw {
         let Some(rule) = rules.rule_for(finding.kind) else { continue };
-        let key = (rule.id.clone(), finding.sink, finding.source);
+        let sink_line = program.files[finding.sink.0].document.line_index().line_of(finding.sink.1);
+        let key = (rule.id.clone(), finding.sink.0, sink_line);
         match best.get(&key) {
-            Some(existing) if existing.steps.len() <= finding.steps.len() => {}
+            Some(existing) if (existing.steps.len(), existing.source) <= (finding.steps.len(), finding.source) => {}
             _ => {
                 best.insert(key, finding);
             }
         }
     }
     let mut findings = Vec::new();
-    for ((rule_id, sink, source), raw) in best {
+    for ((rule_id, _, _), raw) in best {
+        let (sink, source) = (raw.sink, raw.source);
         let Some(rule) = rules.rules.iter().find(|r| r.id == rule_id) else { continue };
         if suppressed(program, sink, &rule.id, raw.cwe) {
             continue;
