@@ -78,6 +78,9 @@ class Workspace:
     def sexp(self, path: str) -> str: ...
     def position_to_offset(self, path: str, line: int, character: int, encoding: Encoding = "utf-16") -> int: ...
     def offset_to_position(self, path: str, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]: ...
+    def analyze_taint(self, rules_file: str | None = None, disabled_rules: Sequence[str] = ...) -> list[Finding]: ...
+    def slice_code(self, path: str, line: int, column: int | None = None, forward: bool = False, thin: bool = False) -> Slice: ...
+    def build_pdg(self, path: str) -> list[Pdg]: ...
 
 
 class Location:
@@ -149,3 +152,17 @@ def slice_code(
 def slice_statistics(paths: Sequence[str], root: str | None = None, samples: int = 200) -> dict[str, float]:
     """Backward slices from the last statement of up to `samples` functions: mean share of the
     function's and of the program's statements in the slice, SDG build and slice times."""
+
+class Pdg:
+    """The program dependence graph of one scope (module body or function)."""
+    qualified_name: str
+    path: str
+    steps: list[tuple[str, int, int]]
+    """Per step: (kind, first line, last line), 1-based; steps 0 and 1 are the entry and exit."""
+    data_edges: list[tuple[int, int, str]]
+    """(defining step, using step, access path)."""
+    control_edges: list[tuple[int, int]]
+    """(branch step, dependent step)."""
+
+def build_pdg(file: str, root: str | None = None) -> list[Pdg]:
+    """PDGs of every scope of `file`, module body first."""

@@ -692,3 +692,45 @@ mod tests {
         }
     }
 }
+
+/// A PDG as plain data (for the Python API and tests): steps with their kind and 1-based lines,
+/// data edges (definition step → use step, path) and control edges (branch → dependent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PdgSummary {
+    pub qualified_name: String,
+    pub path: String,
+    pub steps: Vec<(String, usize, usize)>,
+    pub data_edges: Vec<(usize, usize, String)>,
+    pub control_edges: Vec<(usize, usize)>,
+}
+
+pub fn summarize_pdg(program: &Program<'_>, scope: usize) -> PdgSummary {
+    let pdg = build_pdg(program, scope);
+    let info = &program.scopes[scope];
+    let steps = pdg
+        .cfg
+        .steps
+        .iter()
+        .map(|step| {
+            let kind = format!("{:?}", step.kind).to_lowercase();
+            match step.node {
+                Some(node) => (kind, node.start_position().row + 1, node.end_position().row + 1),
+                None => (kind, 0, 0),
+            }
+        })
+        .collect();
+    let mut data_edges = Vec::new();
+    for (step, dependences) in pdg.data_dependences.iter().enumerate() {
+        for &definition in dependences {
+            let definition = &pdg.definitions[definition];
+            data_edges.push((definition.step, step, definition.path.clone()));
+        }
+    }
+    let mut control_edges = Vec::new();
+    for (step, controllers) in pdg.control_dependences.iter().enumerate() {
+        for &controller in controllers {
+            control_edges.push((controller, step));
+        }
+    }
+    PdgSummary { qualified_name: info.qualified_name.clone(), path: program.files[info.file].path.clone(), steps, data_edges, control_edges }
+}

@@ -15,7 +15,12 @@ use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, relative_path, repository_name};
 use crate::line_index::Encoding;
 use crate::parse::{Document, PositionEdit};
+use crate::pdg::{summarize_pdg, PdgSummary};
+use crate::program::Program;
+use crate::rules::RuleSet;
+use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
+use crate::taint::{analyze, Finding};
 
 /// What an update did to a file's chunks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -202,5 +207,35 @@ impl Workspace {
     pub fn offset_to_position(&self, path: &str, offset: usize, encoding: Encoding) -> Result<(usize, usize)> {
         let document = self.document(path)?;
         Ok(document.line_index().position(document.text(), offset, encoding))
+    }
+
+    /// The whole-program view over every file's current text.
+    pub fn program(&self) -> Program<'_> {
+        Program::new(self.files.iter().map(|(path, state)| (path.clone(), &state.document)).collect())
+    }
+
+    /// Taint findings over the current texts (the same analysis as `scan::scan_paths`).
+    pub fn analyze_taint(&self, rules: &RuleSet) -> Vec<Finding> {
+        let program = self.program();
+        crate::index::pool().install(|| analyze(&program, rules)).findings
+    }
+
+    /// A slice from `path` at a 0-based line and optional byte column.
+    pub fn slice(&self, path: &str, line: usize, column: Option<usize>, forward: bool, thin: bool) -> Result<SliceResult> {
+        let key = self.key(path);
+        self.state(&key)?;
+        let program = self.program();
+        slice_at(&program, &key, line, column, forward, thin).map_err(EngineError::Criterion)
+    }
+
+    /// PDGs of the scopes of one file (module body first, then functions in document order).
+    pub fn pdgs(&self, path: &str) -> Result<Vec<PdgSummary>> {
+        let key = self.key(path);
+        self.state(&key)?;
+        let program = self.program();
+        Ok((0..program.scopes.len())
+            .filter(|&scope| program.files[program.scopes[scope].file].path == key)
+            .map(|scope| summarize_pdg(&program, scope))
+            .collect())
     }
 }

@@ -169,6 +169,12 @@ pub struct Slice {
     nodes: usize,
 }
 
+impl From<flowsight_engine::slice::SliceResult> for Slice {
+    fn from(result: flowsight_engine::slice::SliceResult) -> Slice {
+        Slice { files: result.files, criterion_lines: result.criterion_lines, nodes: result.nodes }
+    }
+}
+
 #[pymethods]
 impl Slice {
     fn __repr__(&self) -> String {
@@ -191,8 +197,7 @@ fn slice_code(
     thin: bool,
 ) -> PyResult<Slice> {
     let result = py.allow_threads(|| slice_paths(&paths, root.as_deref(), &file, line, column, forward, thin));
-    let result = result.map_err(to_py_err)?;
-    Ok(Slice { files: result.files, criterion_lines: result.criterion_lines, nodes: result.nodes })
+    Ok(Slice::from(result.map_err(to_py_err)?))
 }
 
 /// Slice sizes over a program (for benchmarks): a dict of statistics.
@@ -210,7 +215,49 @@ fn slice_statistics(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>, 
     ]))
 }
 
+/// The program dependence graph of one scope, as plain data.
+#[pyclass(frozen, module = "flowsight._native", get_all)]
+pub struct Pdg {
+    qualified_name: String,
+    path: String,
+    /// Per step: (kind, first line, last line); steps 0 and 1 are the entry and the exit.
+    steps: Vec<(String, usize, usize)>,
+    /// (defining step, using step, access path).
+    data_edges: Vec<(usize, usize, String)>,
+    /// (branch step, dependent step).
+    control_edges: Vec<(usize, usize)>,
+}
+
+#[pymethods]
+impl Pdg {
+    fn __repr__(&self) -> String {
+        format!("Pdg({}, steps={}, data_edges={}, control_edges={})", self.qualified_name, self.steps.len(), self.data_edges.len(), self.control_edges.len())
+    }
+}
+
+impl From<flowsight_engine::pdg::PdgSummary> for Pdg {
+    fn from(p: flowsight_engine::pdg::PdgSummary) -> Pdg {
+        Pdg { qualified_name: p.qualified_name, path: p.path, steps: p.steps, data_edges: p.data_edges, control_edges: p.control_edges }
+    }
+}
+
+/// PDGs of every scope of `file` (read from disk), module body first.
+#[pyfunction]
+#[pyo3(signature = (file, root=None))]
+fn build_pdg(py: Python<'_>, file: PathBuf, root: Option<PathBuf>) -> PyResult<Vec<Pdg>> {
+    let result = py.allow_threads(|| {
+        let root = root.clone().unwrap_or_else(|| file.parent().map(PathBuf::from).unwrap_or_default());
+        let mut workspace = flowsight_engine::workspace::Workspace::new(&root);
+        let path = file.to_string_lossy().into_owned();
+        workspace.load_file(&path);
+        workspace.pdgs(&path)
+    });
+    Ok(result.map_err(to_py_err)?.into_iter().map(Pdg::from).collect())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Pdg>()?;
+    m.add_function(wrap_pyfunction!(build_pdg, m)?)?;
     m.add_function(wrap_pyfunction!(slice_statistics, m)?)?;
     m.add_class::<Slice>()?;
     m.add_function(wrap_pyfunction!(slice_code, m)?)?;

@@ -380,6 +380,25 @@ impl Workspace {
         engine(self.with(py, |ws| ws.offset_to_position(path, offset, encoding)))
     }
 
+    /// Taint findings over the workspace's current texts.
+    #[pyo3(signature = (rules_file=None, disabled_rules=Vec::new()))]
+    fn analyze_taint(&self, py: Python<'_>, rules_file: Option<PathBuf>, disabled_rules: Vec<String>) -> PyResult<Vec<analysis::Finding>> {
+        let rules = analysis::load_rules(rules_file, &disabled_rules).map_err(to_py_err)?;
+        Ok(self.with(py, |ws| ws.analyze_taint(&rules)).iter().map(analysis::Finding::from).collect())
+    }
+
+    /// A slice from `path` at a 0-based line (and byte column) over the current texts.
+    #[pyo3(signature = (path, line, column=None, forward=false, thin=false))]
+    fn slice_code(&self, py: Python<'_>, path: &str, line: usize, column: Option<usize>, forward: bool, thin: bool) -> PyResult<analysis::Slice> {
+        let result = engine(self.with(py, |ws| ws.slice(path, line, column, forward, thin)))?;
+        Ok(analysis::Slice::from(result))
+    }
+
+    /// PDGs of the scopes of one file.
+    fn build_pdg(&self, py: Python<'_>, path: &str) -> PyResult<Vec<analysis::Pdg>> {
+        Ok(engine(self.with(py, |ws| ws.pdgs(path)))?.into_iter().map(analysis::Pdg::from).collect())
+    }
+
     fn __repr__(&self) -> String {
         format!("Workspace(root={:?})", self.root)
     }
