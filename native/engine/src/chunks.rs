@@ -147,6 +147,22 @@ pub struct ChunkBuilder<'a> {
     pub recovered: &'a [Tree],
 }
 
+/// The chunks of a parsed document below the repository chunk `repository_id`.
+pub fn chunk_document(repository: &str, repository_id: &str, path: &str, document: &crate::parse::Document) -> (Vec<Chunk>, ChunkReport) {
+    let module = module_name(path);
+    ChunkBuilder {
+        repository,
+        repository_id,
+        path,
+        module_name: &module,
+        text: document.text(),
+        line_index: document.line_index(),
+        tree: document.tree(),
+        recovered: document.recovered(),
+    }
+    .build()
+}
+
 /// A chunk before ids are assigned: identity comes from the sorted tree.
 struct Draft {
     kind: ChunkKind,

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::chunks::{module_name, repository_chunk, Chunk, ChunkBuilder};
+use crate::chunks::{chunk_document, repository_chunk, Chunk};
 use crate::parse::{parse_python, Document};
 use crate::source::{load_source, parse_problems, FileError, FileErrorKind};
 
@@ -201,18 +201,7 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
                 let parse_seconds = parse_started.elapsed().as_secs_f64();
                 let chunk_started = Instant::now();
                 let outcome = catch(&relative, || {
-                    let module = module_name(&relative);
-                    let builder = ChunkBuilder {
-                        repository: &repository,
-                        repository_id: &repository_chunk.id,
-                        path: &relative,
-                        module_name: &module,
-                        text: document.text(),
-                        line_index: document.line_index(),
-                        tree: document.tree(),
-                        recovered: document.recovered(),
-                    };
-                    let (chunks, report) = builder.build();
+                    let (chunks, report) = chunk_document(&repository, &repository_chunk.id, &relative, &document);
                     let problems = parse_problems(&relative, document.text(), document.line_index(), document.tree(), &report);
                     (chunks, problems)
                 });

@@ -168,18 +168,7 @@ impl ConstantConditions for ModuleConstants<'_> {
                 let right = literal(self.text, condition.named_child(1)?, self.constants)?;
                 let mut cursor = condition.walk();
                 let operator = condition.children(&mut cursor).find(|c| !c.is_named()).map(|c| text_of(self.text, c))?;
-                match (operator, &left, &right) {
-                    ("==", a, b) => Some(a == b),
-                    ("!=", a, b) => Some(a != b),
-                    (op, Constant::Int(a), Constant::Int(b)) => match op {
-                        "<" => Some(a < b),
-                        "<=" => Some(a <= b),
-                        ">" => Some(a > b),
-                        ">=" => Some(a >= b),
-                        _ => None,
-                    },
-                    _ => None,
-                }
+                Constant::compare(operator, &left, &right)
             }
             "binary_operator" => None,
             _ => literal(self.text, condition, self.constants).map(|c| c.truthy()),

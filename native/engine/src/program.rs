@@ -26,6 +26,22 @@ pub enum Constant {
 }
 
 impl Constant {
+    /// `a <op> b` for comparison operators over constants, when decidable.
+    pub fn compare(operator: &str, a: &Constant, b: &Constant) -> Option<bool> {
+        match (operator, a, b) {
+            ("==", a, b) => Some(a == b),
+            ("!=", a, b) => Some(a != b),
+            (op, Constant::Int(a), Constant::Int(b)) => match op {
+                "<" => Some(a < b),
+                "<=" => Some(a <= b),
+                ">" => Some(a > b),
+                ">=" => Some(a >= b),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn truthy(&self) -> bool {
         match self {
             Constant::None => false,
@@ -458,23 +474,27 @@ impl<'t> Program<'t> {
         None
     }
 
+    /// `class` and its bases, breadth first by name (bases outside the workspace included, not
+    /// expanded); bounded, so cyclic or huge hierarchies cannot loop.
+    pub fn ancestors(&self, class: &str) -> Vec<String> {
+        let mut order = vec![class.to_string()];
+        let mut next = 0;
+        while next < order.len() && order.len() < 64 {
+            if let Some(info) = self.classes.get(&order[next]) {
+                for base in &info.bases {
+                    if !order.contains(base) {
+                        order.push(base.clone());
+                    }
+                }
+            }
+            next += 1;
+        }
+        order
+    }
+
     /// A method `name` of class `class` or of one of its bases in the workspace.
     pub fn method(&self, class: &str, name: &str) -> Option<usize> {
-        let mut pending = vec![class.to_string()];
-        let mut seen = 0;
-        while let Some(current) = pending.pop() {
-            seen += 1;
-            if seen > 32 {
-                break;
-            }
-            if let Some(info) = self.classes.get(&current) {
-                if let Some(&scope) = info.methods.get(name) {
-                    return Some(scope);
-                }
-                pending.extend(info.bases.iter().rev().cloned());
-            }
-        }
-        None
+        self.ancestors(class).iter().find_map(|ancestor| self.classes.get(ancestor)?.methods.get(name).copied())
     }
 
     /// For `Class.member` where `Class` is a workspace class that does not define `member`:
@@ -484,46 +504,14 @@ impl<'t> Program<'t> {
         if !self.classes.contains_key(class) || self.method(class, member).is_some() {
             return None;
         }
-        let mut pending = vec![class.to_string()];
-        let mut seen = 0;
-        while let Some(current) = pending.pop() {
-            seen += 1;
-            if seen > 32 {
-                break;
-            }
-            if let Some(info) = self.classes.get(&current) {
-                for base in &info.bases {
-                    if self.classes.contains_key(base) {
-                        pending.push(base.clone());
-                    } else {
-                        return Some(format!("{base}.{member}"));
-                    }
-                }
-            }
-        }
-        None
+        let base = self.ancestors(class).into_iter().find(|ancestor| !self.classes.contains_key(ancestor))?;
+        Some(format!("{base}.{member}"))
     }
 
     /// Whether `class` derives (transitively, by name) from a base whose name ends with one
     /// of `suffixes` (`View`, `RequestHandler`, …).
     pub fn class_derives_from(&self, class: &str, suffixes: &[&str]) -> bool {
-        let mut pending = vec![class.to_string()];
-        let mut seen = 0;
-        while let Some(current) = pending.pop() {
-            seen += 1;
-            if seen > 32 {
-                break;
-            }
-            if let Some(info) = self.classes.get(&current) {
-                for base in &info.bases {
-                    if suffixes.iter().any(|suffix| base.ends_with(suffix)) {
-                        return true;
-                    }
-                    pending.push(base.clone());
-                }
-            }
-        }
-        false
+        self.ancestors(class).iter().skip(1).any(|base| suffixes.iter().any(|suffix| base.ends_with(suffix)))
     }
 }
 

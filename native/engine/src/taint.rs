@@ -786,18 +786,7 @@ impl<'p, 't> Analysis<'p, 't> {
         };
         if values.len() == 2 && operators.len() == 1 {
             if let (Some(a), Some(b)) = (&values[0].constant, &values[1].constant) {
-                let result = match (operators[0], a, b) {
-                    ("==", a, b) => Some(a == b),
-                    ("!=", a, b) => Some(a != b),
-                    (op, Constant::Int(a), Constant::Int(b)) => match op {
-                        "<" => Some(a < b),
-                        "<=" => Some(a <= b),
-                        ">" => Some(a > b),
-                        ">=" => Some(a >= b),
-                        _ => None,
-                    },
-                    _ => None,
-                };
+                let result = Constant::compare(operators[0], a, b);
                 if let Some(result) = result {
                     return Value::constant(Constant::Bool(result));
                 }

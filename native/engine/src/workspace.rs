@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::chunks::{module_name, repository_chunk, Chunk, ChunkBuilder};
+use crate::chunks::{chunk_document, repository_chunk, Chunk};
 use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, relative_path, repository_name};
 use crate::line_index::Encoding;
@@ -90,18 +90,7 @@ impl Workspace {
     }
 
     fn chunk(&self, key: &str, document: &Document) -> (Vec<Chunk>, Vec<FileError>) {
-        let module = module_name(key);
-        let builder = ChunkBuilder {
-            repository: &self.repository,
-            repository_id: &self.repository_chunk.id,
-            path: key,
-            module_name: &module,
-            text: document.text(),
-            line_index: document.line_index(),
-            tree: document.tree(),
-            recovered: document.recovered(),
-        };
-        let (chunks, report) = builder.build();
+        let (chunks, report) = chunk_document(&self.repository, &self.repository_chunk.id, key, document);
         let errors = parse_problems(key, document.text(), document.line_index(), document.tree(), &report);
         (chunks, errors)
     }

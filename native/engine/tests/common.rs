@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use flowsight_engine::chunks::{module_name, repository_chunk, Chunk, ChunkBuilder};
+use flowsight_engine::chunks::{chunk_document, repository_chunk, Chunk};
 use flowsight_engine::parse::Document;
 
 /// `tests/` at the repository root: fixtures shared by Rust and Python tests.
@@ -14,19 +14,7 @@ pub fn shared_tests_dir() -> PathBuf {
 /// Chunks of one document, as the workspace would build them for `path` in repository `repo`.
 pub fn chunks_of(document: &Document, path: &str) -> Vec<Chunk> {
     let repository = "repo";
-    let repository_id = repository_chunk(repository).id;
-    let module = module_name(path);
-    let builder = ChunkBuilder {
-        repository,
-        repository_id: &repository_id,
-        path,
-        module_name: &module,
-        text: document.text(),
-        line_index: document.line_index(),
-        tree: document.tree(),
-        recovered: document.recovered(),
-    };
-    builder.build().0
+    chunk_document(repository, &repository_chunk(repository).id, path, document).0
 }
 
 /// A readable rendering of a chunk tree: one line per chunk, indented by depth.
