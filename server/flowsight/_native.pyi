@@ -166,3 +166,7 @@ class Pdg:
 
 def build_pdg(file: str, root: str | None = None) -> list[Pdg]:
     """PDGs of every scope of `file`, module body first."""
+
+def symbol_tables(text: str) -> list[tuple[str, str, int, dict[str, Literal["parameter", "local", "free", "global_explicit", "global_implicit"]]]]:
+    """Every scope of a module (module, class, function, lambda, comprehension) with how each
+    of its names resolves, following CPython's symtable rules."""

@@ -19,6 +19,7 @@ pub mod pdg;
 pub mod program;
 pub mod rules;
 pub mod scan;
+pub mod scopes;
 pub mod slice;
 pub mod source;
 pub mod taint;

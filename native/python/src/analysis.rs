@@ -255,7 +255,25 @@ fn build_pdg(py: Python<'_>, file: PathBuf, root: Option<PathBuf>) -> PyResult<V
     Ok(result.map_err(to_py_err)?.into_iter().map(Pdg::from).collect())
 }
 
+/// Symbol tables of a module's source, as `symtable` would give them: for each scope
+/// (kind, name, line, {symbol: "parameter" | "local" | "free" | "global_explicit" | "global_implicit"}).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn symbol_tables(py: Python<'_>, text: String) -> Vec<(String, String, usize, BTreeMap<String, &'static str>)> {
+    py.allow_threads(|| {
+        let document = flowsight_engine::parse::Document::new(text);
+        flowsight_engine::scopes::symbol_tables(document.text(), document.tree())
+            .into_iter()
+            .map(|table| {
+                let symbols = table.symbols.iter().map(|(name, scope)| (name.clone(), scope.as_str())).collect();
+                (format!("{:?}", table.kind).to_lowercase(), table.name, table.line, symbols)
+            })
+            .collect()
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(symbol_tables, m)?)?;
     m.add_class::<Pdg>()?;
     m.add_function(wrap_pyfunction!(build_pdg, m)?)?;
     m.add_function(wrap_pyfunction!(slice_statistics, m)?)?;
