@@ -15,7 +15,8 @@ use tree_sitter::Node;
 
 use crate::cfg::{StepKind, ENTRY};
 use crate::pdg::{build_pdg, Pdg};
-use crate::program::{dotted, text_of, Program};
+use crate::program::{dotted, text_of, Program, ScopeKind};
+use crate::scopes::{symbol_tables, ScopeType, SymbolScope, SymbolTable};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SliceNode {
@@ -79,7 +80,66 @@ impl<'p, 't> Sdg<'p, 't> {
         for scope in 0..program.scopes.len() {
             sdg.link_scope(scope);
         }
+        sdg.link_nonlocal_names();
         sdg
+    }
+
+    /// Names a function reads but does not bind: globals depend on the module body's
+    /// definitions of that name, free variables on the enclosing function's (symtable rules).
+    fn link_nonlocal_names(&mut self) {
+        let program = self.program;
+        let mut edges: Vec<(SliceNode, SliceNode)> = Vec::new();
+        for file in 0..program.files.len() {
+            let document = program.files[file].document;
+            let tables = symbol_tables(document.text(), document.tree());
+            let by_position: HashMap<(usize, &str), &SymbolTable> = tables
+                .iter()
+                .filter(|t| t.kind == ScopeType::Function)
+                .map(|t| ((t.line, t.name.as_str()), t))
+                .collect();
+            let Some(module_scope) = (0..program.scopes.len()).find(|&s| program.scopes[s].file == file && program.scopes[s].kind == ScopeKind::Module) else {
+                continue;
+            };
+            for scope in 0..program.scopes.len() {
+                let info = &program.scopes[scope];
+                if info.file != file || info.kind != ScopeKind::Function {
+                    continue;
+                }
+                let name = info.qualified_name.rsplit('.').next().unwrap_or("");
+                let Some(table) = by_position.get(&(info.node.start_position().row + 1, name)) else { continue };
+                let enclosing = info.qualified_name.rsplit_once('.').and_then(|(parent, _)| program.functions.get(parent).copied());
+                let pdg = &self.pdgs[scope];
+                for step in 0..pdg.cfg.steps.len() {
+                    for used in &pdg.uses[step] {
+                        let head = used.split(['.', '[']).next().unwrap_or(used);
+                        let target = match table.symbols.get(head) {
+                            Some(SymbolScope::GlobalImplicit | SymbolScope::GlobalExplicit) => module_scope,
+                            Some(SymbolScope::Free) => match enclosing {
+                                Some(enclosing) => enclosing,
+                                None => continue,
+                            },
+                            _ => continue,
+                        };
+                        let target_pdg = &self.pdgs[target];
+                        for definition in &target_pdg.definitions {
+                            let head_matches = definition.path == head || definition.path.starts_with(&format!("{head}.")) || definition.path.starts_with(&format!("{head}["));
+                            if !head_matches {
+                                continue;
+                            }
+                            let on = match (definition.step, definition.parameter) {
+                                (ENTRY, Some(parameter)) => SliceNode::Param(target, parameter),
+                                (ENTRY, None) => continue,
+                                (other, _) => SliceNode::Step(target, other),
+                            };
+                            edges.push((SliceNode::Step(scope, step), on));
+                        }
+                    }
+                }
+            }
+        }
+        for (from, on) in edges {
+            self.edge(from, on, EdgeKind::Data);
+        }
     }
 
     fn edge(&mut self, from: SliceNode, on: SliceNode, kind: EdgeKind) {
