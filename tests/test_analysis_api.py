@@ -42,7 +42,7 @@ def test_workspace_findings_equal_a_scan() -> None:
 EDITS = ["", "x", "\n", "    return term\n", "os.system(term)\n    ", "(", ":", "# comment\n", "term = 'constant'\n    "]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(["shop/db.py", "shop/views.py", "shop/files.py"]), st.integers(0, 60), st.integers(0, 30), st.sampled_from(EDITS)), min_size=1, max_size=6))
 def test_incremental_findings_and_slices_equal_from_scratch(tmp_path: Path, edits: list[tuple[str, int, int, str]]) -> None:
     ws = load(EXAMPLE)
@@ -62,3 +62,30 @@ def test_incremental_findings_and_slices_equal_from_scratch(tmp_path: Path, edit
         except flowsight.errors.UsageError:
             fresh = None
         assert incremental == fresh
+
+
+def test_only_changed_functions_and_affected_callers_are_reanalysed() -> None:
+    ws = load(EXAMPLE)
+    first = ws.analyze_taint()
+    stats = ws.last_analysis()
+    assert stats["reused"] == 0 and stats["analysed"] >= stats["scopes"]
+    # Nothing changed: everything is reused.
+    assert ws.analyze_taint() == first
+    assert ws.last_analysis()["analysed"] == 0 and ws.last_analysis()["reused"] == stats["scopes"]
+    # An edit inside the last function of db.py that changes no summary: only it is analysed.
+    text = ws.text("shop/db.py")
+    line = text.splitlines().index("    return cursor.fetchone()[0]")
+    ws.apply_edits("shop/db.py", 1, [flowsight.TextEdit(line, 4, line, 4, "count = 1\n    ")])
+    assert len(ws.analyze_taint()) == len(first)
+    assert ws.last_analysis()["analysed"] == 1
+    # An edit that sanitises a helper's sink changes its summary: its callers are re-analysed
+    # too, and the cross-file finding disappears.
+    text = ws.text("shop/files.py")
+    sink = '    os.system("gzip -k " + name)  # sink: CWE-78'
+    line = text.splitlines().index(sink)
+    column = sink.index("name)")
+    ws.apply_edits("shop/files.py", 2, [flowsight.TextEdit(line, column, line, column + 4, "shlex.quote(name)")])
+    findings = ws.analyze_taint()
+    assert len(findings) == len(first) - 1
+    stats = ws.last_analysis()
+    assert 2 <= stats["analysed"] < stats["scopes"]

@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
+use sha2::Digest as _;
 
 use crate::error::{EngineError, Result};
 
@@ -237,6 +238,8 @@ pub struct RuleSet {
     pub sanitizer_methods: HashMap<String, Sanitizer>,
     pub clean_calls: HashSet<String>,
     pub mutators: HashSet<String>,
+    /// SHA-256 over the pack texts and disabled rule ids: equal fingerprints, equal rules.
+    pub fingerprint: String,
 }
 
 fn config_error(file: &str, text: &str, span: Option<std::ops::Range<usize>>, message: String) -> EngineError {
@@ -284,6 +287,15 @@ impl RuleSet {
             }
         }
         set.rules.retain(|rule| !disabled.contains(&rule.id));
+        let mut hasher = sha2::Sha256::new();
+        for (name, text) in BUILTIN_PACKS.iter().map(|(n, t)| (n.to_string(), t.to_string())).chain(extra.iter().cloned()) {
+            sha2::Digest::update(&mut hasher, name.as_bytes());
+            sha2::Digest::update(&mut hasher, text.as_bytes());
+        }
+        for id in disabled {
+            sha2::Digest::update(&mut hasher, id.as_bytes());
+        }
+        set.fingerprint = sha2::Digest::finalize(hasher).iter().map(|b| format!("{b:02x}")).collect();
         Ok(set)
     }
 

@@ -274,17 +274,35 @@ struct ParamSink {
     steps: Vec<TraceStep>,
 }
 
-type SummarySignature = (Vec<(usize, u32, bool)>, Vec<(Origin, u32, bool)>, Vec<(usize, u32, u32, u32, (usize, usize, usize))>, bool, Option<Arc<str>>);
+type SummarySignature = (
+    Vec<(usize, u32, bool, Vec<(usize, usize)>)>,
+    Vec<(Origin, u32, bool, Vec<(usize, usize)>)>,
+    Vec<(usize, u32, u32, u32, (usize, usize, usize), Vec<(usize, usize)>)>,
+    bool,
+    Option<Arc<str>>,
+);
+
+/// Where the steps of a trace are (so a moved callee changes its callers' summaries too).
+fn step_places(steps: &[TraceStep]) -> Vec<(usize, usize)> {
+    steps.iter().map(|step| (step.file, step.start)).collect()
+}
 
 impl Summary {
     fn signature(&self) -> SummarySignature {
-        let mut returns: Vec<_> = self.param_returns.iter().map(|(p, c, n, _)| (*p, *c, *n)).collect();
+        let mut returns: Vec<_> = self.param_returns.iter().map(|(p, c, n, steps)| (*p, *c, *n, step_places(steps))).collect();
         returns.sort();
         returns.dedup();
-        let mut sources: Vec<_> = self.source_returns.iter().map(Label::key).collect();
+        let mut sources: Vec<_> = self
+            .source_returns
+            .iter()
+            .map(|label| {
+                let (origin, cleared, normalized) = label.key();
+                (origin, cleared, normalized, step_places(&label.trace.steps()))
+            })
+            .collect();
         sources.sort();
         sources.dedup();
-        let mut sinks: Vec<_> = self.param_sinks.iter().map(|s| (s.param, s.kind, s.cwe, s.cleared, s.sink)).collect();
+        let mut sinks: Vec<_> = self.param_sinks.iter().map(|s| (s.param, s.kind, s.cwe, s.cleared, s.sink, step_places(&s.steps))).collect();
         sinks.sort();
         sinks.dedup();
         (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone())
@@ -321,6 +339,7 @@ pub struct Finding {
     pub steps: Vec<FindingStep>,
 }
 
+#[derive(Clone)]
 struct RawFinding {
     kind: u32,
     cwe: u32,
@@ -1713,14 +1732,149 @@ fn analyze_scope(program: &Program<'_>, rules: &RuleSet, summaries: &[Summary], 
 /// Runs the analysis over every scope: summaries to a fixpoint (re-analysing only callers of
 /// changed summaries), then findings.
 pub fn analyze(program: &Program<'_>, rules: &RuleSet) -> TaintResult {
+    analyze_incrementally(program, rules, None).0
+}
+
+/// What a scope's cached analysis is valid for: same rules, same file list, same function
+/// text at the same place, same module-level names (imports, constants, aliases).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ScopeKey {
+    qualified_name: String,
+    path: String,
+    start: usize,
+    text_hash: [u8; 32],
+    module_hash: [u8; 32],
+}
+
+/// The analysis of one run, kept to seed the next (`Workspace::analyze_taint`).
+pub struct AnalysisCache {
+    rules: String,
+    files: Vec<String>,
+    keys: HashMap<ScopeKey, usize>,
+    summaries: Vec<Summary>,
+    raw: Vec<Vec<RawFinding>>,
+    callers: Vec<HashSet<usize>>,
+}
+
+/// Counts of the last incremental run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AnalysisStats {
+    pub scopes: usize,
+    pub reused: usize,
+    pub analysed: usize,
+    pub rounds: usize,
+}
+
+fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
+    use sha2::{Digest, Sha256};
+    let module_hashes: Vec<[u8; 32]> = program
+        .modules
+        .iter()
+        .map(|module| {
+            let mut entries: Vec<String> = module.imports.iter().map(|(k, v)| format!("i{k}={v}")).collect();
+            entries.extend(module.constants.iter().map(|(k, v)| format!("c{k}={v:?}")));
+            entries.extend(module.aliases.iter().map(|(k, v)| format!("a{k}={v}")));
+            entries.sort();
+            Sha256::digest(entries.join("\n").as_bytes()).into()
+        })
+        .collect();
+    program
+        .scopes
+        .iter()
+        .map(|scope| {
+            let text = program.text(scope.file);
+            let (start, end) = (scope.node.start_byte(), scope.node.end_byte());
+            let text_hash: [u8; 32] = if scope.kind == crate::program::ScopeKind::Module {
+                // A module body's analysis sees its top-level statements (and only the names of
+                // definitions): their text and places.
+                let mut hasher = Sha256::new();
+                let mut cursor = scope.node.walk();
+                for statement in scope.node.named_children(&mut cursor) {
+                    hasher.update(statement.start_byte().to_le_bytes());
+                    let definition = matches!(statement.kind(), "function_definition" | "class_definition" | "decorated_definition");
+                    let shown = if definition {
+                        statement.child_by_field_name("name").or_else(|| statement.child_by_field_name("definition")).unwrap_or(statement)
+                    } else {
+                        statement
+                    };
+                    hasher.update(text.as_bytes().get(shown.byte_range()).unwrap_or_default());
+                }
+                hasher.finalize().into()
+            } else {
+                Sha256::digest(text.as_bytes().get(start..end).unwrap_or_default()).into()
+            };
+            ScopeKey {
+                qualified_name: scope.qualified_name.clone(),
+                path: program.files[scope.file].path.clone(),
+                start,
+                text_hash,
+                module_hash: module_hashes[scope.module],
+            }
+        })
+        .collect()
+}
+
+/// `analyze`, reusing `previous` for scopes whose key is unchanged: only changed scopes, the
+/// callers of scopes that changed or disappeared, and then callers of changed summaries are
+/// analysed. Equal to a from-scratch analysis (property-tested).
+pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: Option<AnalysisCache>) -> (TaintResult, AnalysisCache, AnalysisStats) {
     let count = program.scopes.len();
+    let keys = scope_keys(program);
+    let files: Vec<String> = program.files.iter().map(|f| f.path.clone()).collect();
     let mut summaries: Vec<Summary> = vec![Summary::default(); count];
-    let mut dirty: Vec<usize> = (0..count).collect();
-    let mut callers: Vec<HashSet<usize>> = vec![HashSet::new(); count];
     let mut raw: Vec<Vec<RawFinding>> = (0..count).map(|_| Vec::new()).collect();
+    let mut callers: Vec<HashSet<usize>> = vec![HashSet::new(); count];
+    let mut dirty: Vec<usize> = (0..count).collect();
+    let mut reused = 0;
+    let previous = previous.filter(|cache| cache.rules == rules.fingerprint && cache.files == files);
+    if let Some(mut cache) = previous {
+        let same_names = cache.keys.len() == count && {
+            let old: HashSet<&str> = cache.keys.keys().map(|k| k.qualified_name.as_str()).collect();
+            keys.iter().all(|k| old.contains(k.qualified_name.as_str()))
+        };
+        if same_names {
+            let mut mapping: Vec<Option<usize>> = vec![None; count];
+            for (scope, key) in keys.iter().enumerate() {
+                mapping[scope] = cache.keys.get(key).copied();
+            }
+            let old_to_new: HashMap<usize, usize> = mapping.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
+            // Changed scopes are analysed; their callers only if their summary changes (the
+            // names are the same, so every call still resolves to the same scope).
+            let old_by_name: HashMap<&str, usize> = cache.keys.iter().map(|(key, &old)| (key.qualified_name.as_str(), old)).collect();
+            let initial: HashSet<usize> = (0..count).filter(|&s| mapping[s].is_none()).collect();
+            let mut previous_index: Vec<Option<usize>> = vec![None; count];
+            for scope in 0..count {
+                previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(keys[scope].qualified_name.as_str()).copied());
+            }
+            let new_by_old: HashMap<usize, usize> = previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
+            for (new, old) in previous_index.iter().enumerate() {
+                let Some(old) = old else { continue };
+                // The previous summary, so a re-analysis is compared against it.
+                summaries[new] = cache.summaries[*old].clone();
+                if mapping[new].is_some() {
+                    raw[new] = std::mem::take(&mut cache.raw[*old]);
+                }
+                for caller in &cache.callers[*old] {
+                    if let Some(&caller) = new_by_old.get(caller) {
+                        callers[new].insert(caller);
+                    }
+                }
+            }
+            let _ = old_to_new;
+            // Changed scopes may call anything: their callee edges are rebuilt when analysed.
+            reused = count - initial.len();
+            dirty = initial.into_iter().collect();
+            dirty.sort_unstable();
+        }
+    }
+    let mut analysed = 0;
     let mut rounds = 0;
     while !dirty.is_empty() && rounds < MAX_ROUNDS {
         rounds += 1;
+        analysed += dirty.len();
+        if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+            eprintln!("round {rounds}: {:?}", dirty.iter().map(|&s| &program.scopes[s].qualified_name).collect::<Vec<_>>());
+        }
         let results: Vec<(usize, Summary, Vec<RawFinding>)> = dirty
             .par_iter()
             .map(|&scope| {
@@ -1744,8 +1898,17 @@ pub fn analyze(program: &Program<'_>, rules: &RuleSet) -> TaintResult {
         next.dedup();
         dirty = next;
     }
-    let findings = finalize(program, rules, raw.into_iter().flatten().collect());
-    TaintResult { findings, summaries, rounds }
+    let findings = finalize(program, rules, raw.iter().flatten().cloned().collect());
+    let stats = AnalysisStats { scopes: count, reused, analysed, rounds };
+    let cache = AnalysisCache {
+        rules: rules.fingerprint.clone(),
+        files,
+        keys: keys.into_iter().enumerate().map(|(scope, key)| (key, scope)).collect(),
+        summaries: summaries.clone(),
+        raw,
+        callers,
+    };
+    (TaintResult { findings, summaries, rounds }, cache, stats)
 }
 
 fn location(program: &Program<'_>, (file, start, end): (usize, usize, usize)) -> Location {

@@ -20,7 +20,7 @@ use crate::program::Program;
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
-use crate::taint::{analyze, Finding};
+use crate::taint::{analyze_incrementally, AnalysisCache, AnalysisStats, Finding};
 
 /// What an update did to a file's chunks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,6 +60,9 @@ struct FileState {
 }
 
 pub struct Workspace {
+    /// The last analysis, reused for functions whose text, place and module did not change.
+    analysis_cache: Option<AnalysisCache>,
+    last_analysis: AnalysisStats,
     root: PathBuf,
     repository: String,
     repository_chunk: Chunk,
@@ -71,7 +74,7 @@ impl Workspace {
         let root = absolute_path(root);
         let repository = repository_name(&root);
         let repository_chunk = repository_chunk(&repository);
-        Workspace { root, repository, repository_chunk, files: BTreeMap::new() }
+        Workspace { analysis_cache: None, last_analysis: AnalysisStats::default(), root, repository, repository_chunk, files: BTreeMap::new() }
     }
 
     pub fn root(&self) -> &Path {
@@ -203,10 +206,21 @@ impl Workspace {
         Program::new(self.files.iter().map(|(path, state)| (path.clone(), &state.document)).collect())
     }
 
-    /// Taint findings over the current texts (the same analysis as `scan::scan_paths`).
-    pub fn analyze_taint(&self, rules: &RuleSet) -> Vec<Finding> {
-        let program = self.program();
-        crate::index::pool().install(|| analyze(&program, rules)).findings
+    /// Taint findings over the current texts (the same analysis as `scan::scan_paths`),
+    /// re-analysing only what changed since the last call.
+    pub fn analyze_taint(&mut self, rules: &RuleSet) -> Vec<Finding> {
+        let previous = self.analysis_cache.take();
+        let program = Program::new(self.files.iter().map(|(path, state)| (path.clone(), &state.document)).collect());
+        let (result, cache, stats) = crate::index::pool().install(|| analyze_incrementally(&program, rules, previous));
+        drop(program);
+        self.analysis_cache = Some(cache);
+        self.last_analysis = stats;
+        result.findings
+    }
+
+    /// What the last `analyze_taint` did: scopes in total, reused from the cache, analysed.
+    pub fn last_analysis(&self) -> AnalysisStats {
+        self.last_analysis
     }
 
     /// A slice from `path` at a 0-based line and optional byte column.

@@ -387,6 +387,12 @@ impl Workspace {
         Ok(self.with(py, |ws| ws.analyze_taint(&rules)).iter().map(analysis::Finding::from).collect())
     }
 
+    /// What the last analyze_taint did: {"scopes", "reused", "analysed", "rounds"}.
+    fn last_analysis(&self, py: Python<'_>) -> std::collections::HashMap<&'static str, usize> {
+        let stats = self.with(py, |ws| ws.last_analysis());
+        std::collections::HashMap::from([("scopes", stats.scopes), ("reused", stats.reused), ("analysed", stats.analysed), ("rounds", stats.rounds)])
+    }
+
     /// A slice from `path` at a 0-based line (and byte column) over the current texts.
     #[pyo3(signature = (path, line, column=None, forward=false, thin=false))]
     fn slice_code(&self, py: Python<'_>, path: &str, line: usize, column: Option<usize>, forward: bool, thin: bool) -> PyResult<analysis::Slice> {
