@@ -164,9 +164,7 @@ impl Value {
 
     /// The value with every label sanitised for `kinds`.
     fn cleared(mut self, kinds: u32) -> Value {
-        if kinds == ALL_KINDS {
-            self.labels.clear();
-        }
+        // Labels stay (with every kind cleared) so guards can tell a checked parameter apart.
         for label in &mut self.labels {
             label.cleared |= kinds;
         }
@@ -258,6 +256,12 @@ pub struct Summary {
     param_sinks: Vec<ParamSink>,
     returns_stringy: bool,
     returns_reference: Option<Arc<str>>,
+    /// On a normal return, parameter `.0`'s path with suffix `.1` (`""` for the parameter
+    /// itself, `["name"]` for a key) has been sanitised for kinds `.2`: a validating helper
+    /// that raises otherwise, or one that cleans a container in place.
+    param_effects: Vec<(usize, String, u32)>,
+    /// When the function returns true, parameter `.0` is safe for kinds `.1` (a boolean guard).
+    guards_when_true: Vec<(usize, u32)>,
     /// Parameters whose taint flows into the receiver (`self.items.append(p)`), unused for now
     /// beyond the signature.
     resolved_callees: Vec<usize>,
@@ -280,6 +284,8 @@ type SummarySignature = (
     Vec<(usize, u32, u32, u32, (usize, usize, usize), Vec<(usize, usize)>)>,
     bool,
     Option<Arc<str>>,
+    Vec<(usize, String, u32)>,
+    Vec<(usize, u32)>,
 );
 
 /// Where the steps of a trace are (so a moved callee changes its callers' summaries too).
@@ -305,7 +311,11 @@ impl Summary {
         let mut sinks: Vec<_> = self.param_sinks.iter().map(|s| (s.param, s.kind, s.cwe, s.cleared, s.sink, step_places(&s.steps))).collect();
         sinks.sort();
         sinks.dedup();
-        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone())
+        let mut effects = self.param_effects.clone();
+        effects.sort();
+        let mut guards = self.guards_when_true.clone();
+        guards.sort();
+        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone(), effects, guards)
     }
 }
 
@@ -364,6 +374,10 @@ struct Analysis<'p, 't> {
     raw_findings: Vec<RawFinding>,
     seen_hits: HashSet<(Origin, u32, (usize, usize, usize))>,
     return_value: Option<Value>,
+    /// Per return statement: kinds each parameter is safe for when the returned value is true.
+    return_guards: Vec<Vec<(usize, u32)>>,
+    /// Names assigned anywhere in the scope: rebinding a parameter does not affect the caller.
+    rebound: HashSet<String>,
     is_route: bool,
     callees: HashSet<usize>,
 }
@@ -1179,6 +1193,17 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                 }
             }
+            // Validation and in-place cleaning by the callee.
+            for (param, suffix, kinds) in &summary.param_effects {
+                let Some(index) = param.checked_add(offset) else { continue };
+                let Some((argument, _)) = positional.get(index) else { continue };
+                let Some(path) = self.path_of(*argument, state) else { continue };
+                let target = format!("{path}{suffix}");
+                let value = state.values.get(&target).cloned().or_else(|| (!suffix.is_empty()).then(|| state.values.get(&path).cloned()).flatten());
+                if let Some(value) = value {
+                    state.values.insert(target, value.cleared(*kinds));
+                }
+            }
             result.stringy = summary.returns_stringy;
             if reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r)) {
                 result.reference = reference.as_deref().map(Into::into);
@@ -1258,6 +1283,9 @@ impl<'p, 't> Analysis<'p, 't> {
     fn assign_target(&mut self, target: Node<'t>, value: Value, state: &mut State, depth: usize) {
         match target.kind() {
             "identifier" | "attribute" | "subscript" => {
+                if target.kind() == "identifier" {
+                    self.rebound.insert(self.text_of(target).to_string());
+                }
                 match self.path_of(target, state) {
                     Some(path) => {
                         let traced = if value.is_tainted() {
@@ -1499,6 +1527,15 @@ impl<'p, 't> Analysis<'p, 't> {
                         self.hit(kind, 79, &value, node, node, "the view's HTML response");
                     }
                 }
+                if let Some(expression) = node.named_child(0) {
+                    // Returning `False` says nothing; any other return is a candidate guard.
+                    if value.constant.as_ref().is_none_or(Constant::truthy) {
+                        let mut refined = state.clone();
+                        self.refine(expression, true, &mut refined);
+                        let guards = self.parameter_clearances(&refined);
+                        self.return_guards.push(guards);
+                    }
+                }
                 let returned = match node.named_child(0) {
                     Some(expression) if value.is_tainted() => value.traced(&self.step(expression, "return", "returned".to_string())),
                     _ => value,
@@ -1520,6 +1557,27 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             _ => {}
         }
+    }
+
+    /// For each parameter, the kinds its own value is sanitised for in `state` (relative to the
+    /// entry, where it carries a bare `Param` label).
+    fn parameter_clearances(&self, state: &State) -> Vec<(usize, u32)> {
+        let scope = &self.program.scopes[self.scope];
+        let explicit = usize::from(scope.implicit_receiver);
+        let mut result = Vec::new();
+        for (index, param) in scope.params.iter().enumerate().skip(explicit) {
+            let position = index - explicit;
+            if self.rebound.contains(&param.name) {
+                continue;
+            }
+            let Some(value) = state.values.get(&param.name) else { continue };
+            let own: Vec<&Label> = value.labels.iter().filter(|l| l.origin == Origin::Param(position)).collect();
+            let cleared = own.iter().fold(ALL_KINDS, |kinds, l| kinds & l.cleared);
+            if !own.is_empty() && cleared != 0 {
+                result.push((position, cleared));
+            }
+        }
+        result
     }
 
     /// Narrows `state` on the edge where `condition` evaluated to `polarity` (guards).
@@ -1581,6 +1639,22 @@ impl<'p, 't> Analysis<'p, 't> {
                 if function.kind() == "attribute" && polarity {
                     let method = function.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or("");
                     let Some(object) = function.child_by_field_name("object") else { return };
+                    // `realpath(p).startswith(base)`: the check validates `p` itself.
+                    if matches!(method, "startswith" | "is_relative_to") && object.kind() == "call" {
+                        let normalizer = object
+                            .child_by_field_name("function")
+                            .and_then(|f| dotted(self.text, f))
+                            .map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name))
+                            .and_then(|reference| self.rules.sanitizer_calls.get(&reference).map(|s| s.normalizes))
+                            .unwrap_or(false);
+                        let argument = object.child_by_field_name("arguments").and_then(|a| a.named_child(0));
+                        if let (true, Some(path)) = (normalizer, argument.and_then(|a| self.path_of(a, state))) {
+                            if let (Some(value), Some(kind)) = (state.values.get(&path).cloned(), sink_kind_bit("FilePath")) {
+                                state.values.insert(path, value.cleared(kind));
+                            }
+                        }
+                        return;
+                    }
                     let Some(path) = self.path_of(object, state) else { return };
                     let Some(mut value) = state.values.get(&path).cloned() else { return };
                     match method {
@@ -1599,6 +1673,20 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
                 // Guard functions: `url_has_allowed_host_and_scheme(url, ...)`, `re.fullmatch(p, x)`.
                 let reference = dotted(self.text, function).map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name));
+                // A workspace function that guards its parameters when it returns true.
+                if polarity {
+                    if let Some(callee) = self.resolve_callee(reference.as_deref(), None) {
+                        let guards = self.summaries.get(callee).map(|s| s.guards_when_true.clone()).unwrap_or_default();
+                        for (param, kinds) in guards {
+                            if let Some(path) = arguments.get(param).and_then(|a| self.path_of(*a, state)) {
+                                if let Some(value) = state.values.get(&path).cloned() {
+                                    state.values.insert(path, value.cleared(kinds));
+                                }
+                            }
+                        }
+                        return;
+                    }
+                }
                 let (kinds, argument_index) = match reference.as_deref() {
                     Some("django.utils.http.url_has_allowed_host_and_scheme" | "django.utils.http.is_safe_url") => (sink_kind_bit("Redirect").unwrap_or(0), 0),
                     Some("re.fullmatch" | "re.match") => (ALL_KINDS, 1),
@@ -1631,6 +1719,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut worklist: std::collections::VecDeque<usize> = std::collections::VecDeque::from([ENTRY]);
         let mut queued = vec![false; cfg.steps.len()];
         queued[ENTRY] = true;
+        let mut normal_exit: Option<State> = None;
         while let Some(step) = worklist.pop_front() {
             queued[step] = false;
             visits[step] += 1;
@@ -1661,6 +1750,17 @@ impl<'p, 't> Analysis<'p, 't> {
                         }
                     }
                 }
+                // Normal returns reach the exit from anything but `raise` and failed asserts.
+                if edge.to == EXIT {
+                    let raises = cfg.steps[step].node.is_some_and(|n| n.kind() == "raise_statement")
+                        || (cfg.steps[step].node.is_some_and(|n| n.kind() == "assert_statement") && edge.guard.is_some_and(|(_, p)| !p));
+                    if !raises {
+                        normal_exit = Some(match normal_exit.take() {
+                            Some(existing) => existing.join(&next),
+                            None => next.clone(),
+                        });
+                    }
+                }
                 let merged = match &states[edge.to] {
                     Some(existing) => {
                         let joined = existing.join(&next);
@@ -1678,7 +1778,43 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
-        let _ = EXIT;
+        // Effects on parameters visible after a normal return.
+        if let Some(exit_state) = &normal_exit {
+            let scope = &self.program.scopes[self.scope];
+            let explicit = usize::from(scope.implicit_receiver);
+            for (index, param) in scope.params.iter().enumerate().skip(explicit) {
+                let position = index - explicit;
+                for (path, value) in &exit_state.values {
+                    let suffix = match path.strip_prefix(param.name.as_str()) {
+                        Some("") if self.rebound.contains(&param.name) => continue,
+                        Some(suffix) if suffix.is_empty() || suffix.starts_with(['.', '[']) => suffix,
+                        _ => continue,
+                    };
+                    let own: Vec<&Label> = value.labels.iter().filter(|l| l.origin == Origin::Param(position)).collect();
+                    let cleared = own.iter().fold(ALL_KINDS, |kinds, l| kinds & l.cleared);
+                    if !own.is_empty() && cleared != 0 && value.labels.len() == own.len() {
+                        self.summary.param_effects.push((position, suffix.to_string(), cleared));
+                    }
+                }
+            }
+        }
+        // A boolean guard: every (non-false) return establishes the same clearance.
+        if !self.return_guards.is_empty() {
+            let mut common: HashMap<usize, u32> = self.return_guards[0].iter().copied().collect();
+            for guards in &self.return_guards[1..] {
+                let these: HashMap<usize, u32> = guards.iter().copied().collect();
+                common.retain(|param, kinds| match these.get(param) {
+                    Some(other) => {
+                        *kinds &= other;
+                        *kinds != 0
+                    }
+                    None => false,
+                });
+            }
+            let mut guards: Vec<(usize, u32)> = common.into_iter().collect();
+            guards.sort_unstable();
+            self.summary.guards_when_true = guards;
+        }
         // The summary's return part.
         if let Some(value) = self.return_value.take() {
             for label in &value.labels {
@@ -1717,6 +1853,8 @@ fn analyze_scope(program: &Program<'_>, rules: &RuleSet, summaries: &[Summary], 
         raw_findings: Vec::new(),
         seen_hits: HashSet::new(),
         return_value: None,
+        return_guards: Vec::new(),
+        rebound: HashSet::new(),
         is_route: false,
         callees: HashSet::new(),
     };
