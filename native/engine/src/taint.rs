@@ -262,6 +262,9 @@ pub struct Summary {
     param_effects: Vec<(usize, String, u32)>,
     /// When the function returns true, parameter `.0` is safe for kinds `.1` (a boolean guard).
     guards_when_true: Vec<(usize, u32)>,
+    /// On return, parameter `.0`'s path with suffix `.1` holds taint of parameter `.2`
+    /// (`items.append(value)`).
+    param_flows: Vec<(usize, String, usize)>,
     /// Parameters whose taint flows into the receiver (`self.items.append(p)`), unused for now
     /// beyond the signature.
     resolved_callees: Vec<usize>,
@@ -286,6 +289,7 @@ type SummarySignature = (
     Option<Arc<str>>,
     Vec<(usize, String, u32)>,
     Vec<(usize, u32)>,
+    Vec<(usize, String, usize)>,
 );
 
 /// Where the steps of a trace are (so a moved callee changes its callers' summaries too).
@@ -315,7 +319,10 @@ impl Summary {
         effects.sort();
         let mut guards = self.guards_when_true.clone();
         guards.sort();
-        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone(), effects, guards)
+        let mut flows = self.param_flows.clone();
+        flows.sort();
+        flows.dedup();
+        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone(), effects, guards, flows)
     }
 }
 
@@ -1105,105 +1112,13 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
 
-        // User functions: apply their summaries.
+        // User functions (and every candidate of `getattr(obj, name)(...)`): apply their summaries.
+        let through_instance_of = |this: &Self, scope: usize| {
+            receiver.is_some() && this.program.scopes[scope].implicit_receiver || reference.as_deref().is_some_and(|r| this.program.classes.contains_key(r))
+        };
         if let Some(scope) = self.resolve_callee(reference.as_deref(), receiver.as_ref().map(|(_, v)| v)) {
-            self.callees.insert(scope);
-            let callee_scope = &self.program.scopes[scope];
-            let through_instance = receiver.is_some() && callee_scope.implicit_receiver
-                || reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r));
-            let offset = usize::from(callee_scope.implicit_receiver && !through_instance);
-            let explicit: Vec<&str> = callee_scope
-                .params
-                .iter()
-                .skip(usize::from(callee_scope.implicit_receiver))
-                .map(|p| p.name.as_str())
-                .collect();
-            let variadic_index = callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).position(|p| p.variadic);
-            let argument_for = |param: usize| -> Value {
-                let mut value = Value::default();
-                if let Some(index) = param.checked_add(offset) {
-                    if let Some((_, v)) = positional.get(index) {
-                        value.absorb(v);
-                    }
-                }
-                if variadic_index == Some(param) {
-                    for (_, v) in positional.iter().skip(param + offset) {
-                        value.absorb(v);
-                    }
-                    for (_, _, v) in &keywords {
-                        value.absorb(v);
-                    }
-                }
-                if let Some(name) = explicit.get(param) {
-                    for (keyword, _, v) in &keywords {
-                        if keyword == name {
-                            value.absorb(v);
-                        }
-                    }
-                }
-                value
-            };
-            let summary = self.summaries.get(scope).cloned().unwrap_or_default();
-            let callee_name = callee_scope.qualified_name.rsplit('.').next().unwrap_or("").to_string();
-            let call_step = self.step(node, "call", format!("through `{callee_name}`"));
-            for (param, cleared, normalized, steps) in &summary.param_returns {
-                let argument = argument_for(*param);
-                for label in &argument.labels {
-                    let mut label = label.clone();
-                    label.cleared |= cleared;
-                    label.normalized |= normalized;
-                    label.trace = label.trace.extend(steps).push(self.step(node, "return", format!("returned from `{callee_name}`")));
-                    result.add_label(label);
-                }
-            }
-            for label in &summary.source_returns {
-                let mut label = label.clone();
-                label.trace = label.trace.push(self.step(node, "return", format!("returned from `{callee_name}`")));
-                result.add_label(label);
-            }
-            for sink in &summary.param_sinks {
-                let argument = argument_for(sink.param);
-                for label in &argument.labels {
-                    if (label.cleared | sink.cleared) & sink.kind != 0 {
-                        continue;
-                    }
-                    if !self.seen_hits.insert((label.origin.clone(), sink.kind, sink.sink)) {
-                        continue;
-                    }
-                    let trace = label.trace.push(call_step.clone()).extend(&sink.steps);
-                    match &label.origin {
-                        Origin::Source { kind, file, start, end } => self.raw_findings.push(RawFinding {
-                            kind: sink.kind,
-                            cwe: sink.cwe,
-                            source_kind: *kind,
-                            source: (*file, *start, *end),
-                            sink: sink.sink,
-                            callee: sink.callee.clone(),
-                            steps: trace.steps(),
-                        }),
-                        Origin::Param(param) => self.summary.param_sinks.push(ParamSink {
-                            param: *param,
-                            kind: sink.kind,
-                            cwe: sink.cwe,
-                            cleared: label.cleared | sink.cleared,
-                            sink: sink.sink,
-                            callee: sink.callee.clone(),
-                            steps: trace.steps(),
-                        }),
-                    }
-                }
-            }
-            // Validation and in-place cleaning by the callee.
-            for (param, suffix, kinds) in &summary.param_effects {
-                let Some(index) = param.checked_add(offset) else { continue };
-                let Some((argument, _)) = positional.get(index) else { continue };
-                let Some(path) = self.path_of(*argument, state) else { continue };
-                let target = format!("{path}{suffix}");
-                let value = state.values.get(&target).cloned().or_else(|| (!suffix.is_empty()).then(|| state.values.get(&path).cloned()).flatten());
-                if let Some(value) = value {
-                    state.values.insert(target, value.cleared(*kinds));
-                }
-            }
+            let through_instance = through_instance_of(self, scope);
+            let summary = self.apply_summary(scope, node, through_instance, &positional, &keywords, state, &mut result);
             result.stringy = summary.returns_stringy;
             if reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r)) {
                 result.reference = reference.as_deref().map(Into::into);
@@ -1212,6 +1127,71 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             return result;
         }
+        let candidates = reference.as_deref().map(|r| self.getattr_candidates(r)).unwrap_or_default();
+        if !candidates.is_empty() {
+            for scope in candidates {
+                let summary = self.apply_summary(scope, node, true, &positional, &keywords, state, &mut result);
+                result.stringy |= summary.returns_stringy;
+            }
+            return result;
+        }
+
+        // Lists with known elements stay index-sensitive through append/pop; configparser
+        // sections and options stay key-sensitive through set/get.
+        if let (Some(name), Some((receiver_node, receiver_value))) = (&method_name, &receiver) {
+            if let Some(path) = self.path_of(*receiver_node, state) {
+                let length_path = format!("{path}.__len__");
+                let length = match state.values.get(&length_path).and_then(|v| v.constant.clone()) {
+                    Some(Constant::Int(n)) if n >= 0 => Some(n as usize),
+                    _ => None,
+                };
+                let is_config = receiver_value.reference.as_deref().is_some_and(|r| r.starts_with("configparser.") && r.ends_with("ConfigParser"));
+                let constant_at = |index: usize| positional.get(index).and_then(|(_, v)| match &v.constant {
+                    Some(Constant::Str(s)) => Some(format!("{s:?}")),
+                    Some(Constant::Int(i)) => Some(i.to_string()),
+                    _ => None,
+                });
+                match (name.as_str(), length) {
+                    ("append", Some(n)) if positional.len() == 1 => {
+                        state.values.insert(format!("{path}[{n}]"), positional[0].1.clone());
+                        state.values.insert(length_path, Value::constant(Constant::Int(n as i64 + 1)));
+                        return Value::default();
+                    }
+                    ("pop", Some(n)) if positional.is_empty() && n > 0 => {
+                        let last = state.values.remove(&format!("{path}[{}]", n - 1)).unwrap_or_default();
+                        state.values.insert(length_path, Value::constant(Constant::Int(n as i64 - 1)));
+                        return last;
+                    }
+                    ("pop" | "insert" | "remove" | "extend" | "sort" | "reverse" | "clear", Some(_)) => {
+                        // Positions are no longer known: fold the elements into the list.
+                        let whole = state.read_whole(&path).unwrap_or_default();
+                        let mut merged = Value { labels: whole.labels, ..Value::default() };
+                        merged.absorb(&arguments_value);
+                        state.assign(&path, merged.clone());
+                        if name == "pop" {
+                            return Value { labels: merged.labels, ..Value::default() };
+                        }
+                        return Value::default();
+                    }
+                    ("set", _) if is_config && positional.len() == 3 => {
+                        if let (Some(section), Some(option)) = (constant_at(0), constant_at(1)) {
+                            state.values.insert(format!("{path}[{section}][{option}]"), positional[2].1.clone());
+                            return Value::default();
+                        }
+                    }
+                    ("get", _) if is_config && positional.len() >= 2 => {
+                        if let (Some(section), Some(option)) = (constant_at(0), constant_at(1)) {
+                            if let Some(value) = state.values.get(&format!("{path}[{section}][{option}]")) {
+                                return value.clone();
+                            }
+                            // An option never set here carries what the parser as a whole carries.
+                            return Value { labels: state.values.get(&path).map(|v| v.labels.clone()).unwrap_or_default(), ..Value::default() };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
 
         // Mutating methods copy argument taint into their receiver.
         if let (Some(name), Some((receiver_node, _))) = (&method_name, &receiver) {
@@ -1219,6 +1199,14 @@ impl<'p, 't> Analysis<'p, 't> {
                 if let Some(path) = self.path_of(*receiver_node, state) {
                     state.add(&path, &arguments_value);
                 }
+            }
+        }
+
+        if reference.as_deref() == Some("getattr") {
+            if let Some(dispatch) = self.getattr_reference(node, state, depth) {
+                result.reference = Some(dispatch.into());
+                result.absorb(&arguments_value);
+                return result;
             }
         }
 
@@ -1242,6 +1230,178 @@ impl<'p, 't> Analysis<'p, 't> {
             result.stringy = reference.as_deref() == Some("str");
         }
         result
+    }
+
+    /// Applies the summary of workspace function `scope` at call `node`: return taint, sinks
+    /// reached inside (findings or this function's own summary), effects on arguments.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_summary(
+        &mut self,
+        scope: usize,
+        node: Node<'t>,
+        through_instance: bool,
+        positional: &[(Node<'t>, Value)],
+        keywords: &[(String, Node<'t>, Value)],
+        state: &mut State,
+        result: &mut Value,
+    ) -> Summary {
+        self.callees.insert(scope);
+        let callee_scope = &self.program.scopes[scope];
+        let offset = usize::from(callee_scope.implicit_receiver && !through_instance);
+        let explicit: Vec<&str> = callee_scope
+            .params
+            .iter()
+            .skip(usize::from(callee_scope.implicit_receiver))
+            .map(|p| p.name.as_str())
+            .collect();
+        let variadic_index = callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).position(|p| p.variadic);
+        let argument_for = |param: usize| -> Value {
+            let mut value = Value::default();
+            if let Some(index) = param.checked_add(offset) {
+                if let Some((_, v)) = positional.get(index) {
+                    value.absorb(v);
+                }
+            }
+            if variadic_index == Some(param) {
+                for (_, v) in positional.iter().skip(param + offset) {
+                    value.absorb(v);
+                }
+                for (_, _, v) in keywords {
+                    value.absorb(v);
+                }
+            }
+            if let Some(name) = explicit.get(param) {
+                for (keyword, _, v) in keywords {
+                    if keyword == name {
+                        value.absorb(v);
+                    }
+                }
+            }
+            value
+        };
+        let summary = self.summaries.get(scope).cloned().unwrap_or_default();
+        let callee_name = callee_scope.qualified_name.rsplit('.').next().unwrap_or("").to_string();
+        let call_step = self.step(node, "call", format!("through `{callee_name}`"));
+        for (param, cleared, normalized, steps) in &summary.param_returns {
+            let argument = argument_for(*param);
+            for label in &argument.labels {
+                let mut label = label.clone();
+                label.cleared |= cleared;
+                label.normalized |= normalized;
+                label.trace = label.trace.extend(steps).push(self.step(node, "return", format!("returned from `{callee_name}`")));
+                result.add_label(label);
+            }
+        }
+        for label in &summary.source_returns {
+            let mut label = label.clone();
+            label.trace = label.trace.push(self.step(node, "return", format!("returned from `{callee_name}`")));
+            result.add_label(label);
+        }
+        for sink in &summary.param_sinks {
+            let argument = argument_for(sink.param);
+            for label in &argument.labels {
+                if (label.cleared | sink.cleared) & sink.kind != 0 {
+                    continue;
+                }
+                if !self.seen_hits.insert((label.origin.clone(), sink.kind, sink.sink)) {
+                    continue;
+                }
+                let trace = label.trace.push(call_step.clone()).extend(&sink.steps);
+                match &label.origin {
+                    Origin::Source { kind, file, start, end } => self.raw_findings.push(RawFinding {
+                        kind: sink.kind,
+                        cwe: sink.cwe,
+                        source_kind: *kind,
+                        source: (*file, *start, *end),
+                        sink: sink.sink,
+                        callee: sink.callee.clone(),
+                        steps: trace.steps(),
+                    }),
+                    Origin::Param(param) => self.summary.param_sinks.push(ParamSink {
+                        param: *param,
+                        kind: sink.kind,
+                        cwe: sink.cwe,
+                        cleared: label.cleared | sink.cleared,
+                        sink: sink.sink,
+                        callee: sink.callee.clone(),
+                        steps: trace.steps(),
+                    }),
+                }
+            }
+        }
+        // Validation and in-place cleaning by the callee.
+        for (param, suffix, kinds) in &summary.param_effects {
+            let Some(index) = param.checked_add(offset) else { continue };
+            let Some((argument, _)) = positional.get(index) else { continue };
+            let Some(path) = self.path_of(*argument, state) else { continue };
+            let target = format!("{path}{suffix}");
+            let value = state.values.get(&target).cloned().or_else(|| (!suffix.is_empty()).then(|| state.values.get(&path).cloned()).flatten());
+            if let Some(value) = value {
+                state.values.insert(target, value.cleared(*kinds));
+            }
+        }
+        // Taint flowing into an argument's container (`def add(items, x): items.append(x)`).
+        for (target, suffix, source) in &summary.param_flows {
+            let Some(index) = target.checked_add(offset) else { continue };
+            let Some((argument, _)) = positional.get(index) else { continue };
+            let Some(path) = self.path_of(*argument, state) else { continue };
+            let incoming = argument_for(*source);
+            if incoming.is_tainted() {
+                let traced = incoming.traced(&call_step);
+                state.add(&format!("{path}{suffix}"), &traced);
+            }
+        }
+        summary
+    }
+
+    /// For `getattr(obj, name)` on an instance of a workspace class: a reference naming the
+    /// methods `name` may denote, `getattr:{class}:{prefix}` (the constant prefix of a
+    /// concatenation, or the whole constant, or empty: every method).
+    fn getattr_reference(&mut self, call: Node<'t>, state: &mut State, depth: usize) -> Option<String> {
+        let inner = call.child_by_field_name("function")?;
+        if self.text_of(inner) != "getattr" {
+            return None;
+        }
+        let arguments = call.child_by_field_name("arguments")?;
+        let object = arguments.named_child(0)?;
+        let name = arguments.named_child(1)?;
+        let object_value = self.eval(object, state, depth + 1);
+        let class = object_value.reference.as_deref().filter(|r| self.program.classes.contains_key(*r))?.to_string();
+        let (exact, prefix) = match literal(self.text, name, self.constants) {
+            Some(Constant::Str(exact)) => (true, exact),
+            _ => {
+                let prefix = (name.kind() == "binary_operator")
+                    .then(|| name.child_by_field_name("left"))
+                    .flatten()
+                    .and_then(|l| literal(self.text, l, self.constants))
+                    .and_then(|c| match c {
+                        Constant::Str(s) => Some(s),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                (false, prefix)
+            }
+        };
+        Some(format!("getattr:{class}:{}{prefix}", if exact { "=" } else { "" }))
+    }
+
+    /// The methods a `getattr:` reference may denote.
+    fn getattr_candidates(&self, reference: &str) -> Vec<usize> {
+        let Some(rest) = reference.strip_prefix("getattr:") else { return Vec::new() };
+        let Some((class, pattern)) = rest.split_once(':') else { return Vec::new() };
+        if let Some(exact) = pattern.strip_prefix('=') {
+            return self.program.method(class, exact).into_iter().collect();
+        }
+        let mut candidates: Vec<usize> = Vec::new();
+        for ancestor in self.program.ancestors(class) {
+            if let Some(info) = self.program.classes.get(&ancestor) {
+                let mut methods: Vec<(&String, &usize)> = info.methods.iter().filter(|(n, _)| n.starts_with(pattern)).collect();
+                methods.sort();
+                candidates.extend(methods.into_iter().map(|(_, &scope)| scope));
+            }
+        }
+        candidates.dedup();
+        candidates
     }
 
     /// A query document given as a dict literal: only values under operator keys (`$where`,
@@ -1393,8 +1553,12 @@ impl<'p, 't> Analysis<'p, 't> {
                     if items.iter().all(|i| !matches!(i.kind(), "list_splat" | "comment")) {
                         let values: Vec<Value> = items.iter().map(|&i| self.eval(i, state, depth + 1)).collect();
                         state.assign(&path, Value::default());
+                        let length = values.len();
                         for (index, v) in values.into_iter().enumerate() {
                             state.values.insert(format!("{path}[{index}]"), v);
+                        }
+                        if right.kind() == "list" {
+                            state.values.insert(format!("{path}.__len__"), Value::constant(Constant::Int(length as i64)));
                         }
                         return;
                     }
@@ -1794,6 +1958,16 @@ impl<'p, 't> Analysis<'p, 't> {
                     let cleared = own.iter().fold(ALL_KINDS, |kinds, l| kinds & l.cleared);
                     if !own.is_empty() && cleared != 0 && value.labels.len() == own.len() {
                         self.summary.param_effects.push((position, suffix.to_string(), cleared));
+                    }
+                    // Other parameters' taint stored into this one's container.
+                    if !(suffix.is_empty() && self.rebound.contains(&param.name)) {
+                        for label in &value.labels {
+                            if let Origin::Param(other) = label.origin {
+                                if other != position && label.cleared == 0 {
+                                    self.summary.param_flows.push((position, suffix.to_string(), other));
+                                }
+                            }
+                        }
                     }
                 }
             }
