@@ -141,3 +141,72 @@ def test_renaming_and_dead_code_keep_findings(tmp_path: Path) -> None:
     after = flowsight.analyze_taint([str(target)], root=str(target)).findings
     assert [(f.rule_id, f.sink.path, f.cwe) for f in before] == [(f.rule_id, f.sink.path, f.cwe) for f in after]
     assert len(before) == 8
+
+
+def line_facts(source: str) -> dict[int, tuple[set[str], set[str]]]:
+    """Per line of the generated program: (names it defines, names it reads)."""
+    import ast
+
+    facts: dict[int, tuple[set[str], set[str]]] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.For, ast.If, ast.Return, ast.Expr)):
+            defines: set[str] = set()
+            reads: set[str] = set()
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AugAssign, ast.For)) else []
+            for target in targets:
+                defines |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+            if isinstance(node, ast.AugAssign):
+                reads |= defines
+            value = node.iter if isinstance(node, ast.For) else node.test if isinstance(node, ast.If) else getattr(node, "value", None)
+            if value is not None:
+                reads |= {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+            facts[node.lineno] = (defines, reads)
+    return facts
+
+
+def dynamic_data_slice(source: str, criterion_line: int) -> set[int]:
+    """Lines the criterion's value depends on in one traced run (data dependences only):
+    walking the trace backwards, a line that defines a needed name joins the slice with
+    every line executed inside the calls it made."""
+    import sys
+
+    trace: list[tuple[int, list[int]]] = []  # (line in main, lines run inside its calls)
+    facts = line_facts(source)
+
+    def tracer(frame, event, argument):  # noqa: ANN001, ANN202
+        if frame.f_code.co_filename != "<generated>":
+            return None
+        if event == "line":
+            if frame.f_code.co_name == "main":
+                trace.append((frame.f_lineno, []))
+            elif frame.f_code.co_name in ("double_plus", "pick") and trace:
+                trace[-1][1].append(frame.f_lineno)
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        run(source)
+    finally:
+        sys.settrace(None)
+    position = max(i for i, (line, _) in enumerate(trace) if line == criterion_line)
+    needed = set(facts[criterion_line][1])
+    sliced = {criterion_line}
+    for line, inner in reversed(trace[:position]):
+        defines, reads = facts.get(line, (set(), set()))
+        if defines & needed:
+            sliced.add(line)
+            sliced.update(inner)
+            needed = (needed - defines) | reads
+    return sliced
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=statements(), printed=st.sampled_from(VARIABLES))
+def test_traced_dynamic_slices_are_inside_static_slices(tmp_path: Path, body: list[str], printed: str) -> None:
+    source = program(body, printed)
+    path = tmp_path / "generated.py"
+    path.write_text(source)
+    criterion = source.splitlines().index(f"    print({printed})") + 1
+    static = set(flowsight.slice_code([str(path)], file=str(path), line=criterion - 1, root=str(tmp_path)).files["generated.py"])
+    dynamic = dynamic_data_slice(source, criterion)
+    assert dynamic <= static, f"\n{source}\ndynamic {sorted(dynamic)} static {sorted(static)}"
