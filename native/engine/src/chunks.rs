@@ -256,12 +256,17 @@ fn may_contain_definition(bytes: &[u8]) -> bool {
 
 /// End of a node's last byte that is not a trailing comment (tree-sitter attaches comments at
 /// the end of a block to the block; Python's `ast` does not count them).
-pub fn effective_end(node: Node<'_>) -> usize {
-    // Fast path: the node's last byte belongs to a token that is not a comment.
+pub fn effective_end(text: &[u8], node: Node<'_>) -> usize {
     let end = node.end_byte();
     if end == node.start_byte() {
         return end;
     }
+    // Fastest path: no `#` on the node's last line, so its last token is no comment.
+    let last_line_start = memchr::memrchr(b'\n', &text[node.start_byte()..end]).map_or(node.start_byte(), |i| node.start_byte() + i);
+    if memchr::memchr(b'#', &text[last_line_start..end]).is_none() {
+        return end;
+    }
+    // Fast path: the node's last byte belongs to a token that is not a comment.
     match node.descendant_for_byte_range(end - 1, end) {
         Some(last) if last.kind_id() != kinds().comment && !last.is_extra() => return end,
         _ => {}
@@ -320,7 +325,7 @@ impl<'a> ChunkBuilder<'a> {
                     parent: Some(0),
                     qualified_name: format!("{}.<module>", self.module_name),
                     start_byte: first.start_byte(),
-                    end_byte: effective_end(*last),
+                    end_byte: effective_end(self.text.as_bytes(), *last),
                     signature: String::new(),
                     docstring: None,
                     children: Vec::new(),
@@ -428,7 +433,7 @@ impl<'a> ChunkBuilder<'a> {
             parent: Some(parent),
             qualified_name: format!("{}.{}", drafts[parent].qualified_name, name),
             start_byte: outer.start_byte(),
-            end_byte: effective_end(node).max(outer.start_byte()),
+            end_byte: effective_end(self.text.as_bytes(), node).max(outer.start_byte()),
             signature: signature(self.text, node),
             docstring: docstring(self.text, first_statement),
             children: Vec::new(),
@@ -453,7 +458,7 @@ impl<'a> ChunkBuilder<'a> {
         let parent_name = draft.qualified_name.clone();
         let mut pieces: Vec<(usize, usize)> = Vec::new();
         for statement in body {
-            let (start, end) = (statement.start_byte(), effective_end(*statement).max(statement.start_byte()));
+            let (start, end) = (statement.start_byte(), effective_end(self.text.as_bytes(), *statement).max(statement.start_byte()));
             match pieces.last_mut() {
                 Some(piece) if end - piece.0 <= FRAGMENT_BUDGET_BYTES => piece.1 = end,
                 _ => pieces.push((start, end)),
@@ -806,6 +811,7 @@ fn line_ranges(bytes: &[u8], ranges: &mut Vec<(usize, usize)>) {
 pub fn content_hash(text: &str, line_index: &LineIndex, start: usize, end: usize) -> String {
     thread_local! {
         static RANGES: std::cell::RefCell<Vec<(usize, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+        static NORMALISED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     let line_start = line_index.line_start(line_index.line_of(start)).min(start);
     let prefix = &text.as_bytes()[line_start..start];
@@ -842,15 +848,21 @@ pub fn content_hash(text: &str, line_index: &LineIndex, start: usize, end: usize
             });
         }
         let common_length = common.map_or(0, <[u8]>::len);
-        let mut hasher = Sha256::new();
         fn strip(line: &[u8], common_length: usize) -> &[u8] {
             line.get(common_length..).unwrap_or_default()
         }
-        hasher.update(strip(&first_line, common_length));
-        for &(s, e) in &ranges[1..] {
-            hasher.update(b"\n");
-            hasher.update(strip(&body[s..e], common_length));
-        }
-        hex(&hasher.finalize())
+        // One contiguous buffer, one hash update: many small updates cost more than the copy.
+        NORMALISED.with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            buffer.clear();
+            buffer.extend_from_slice(strip(&first_line, common_length));
+            for &(s, e) in &ranges[1..] {
+                buffer.push(b'\n');
+                buffer.extend_from_slice(strip(&body[s..e], common_length));
+            }
+            let mut hasher = Sha256::new();
+            hasher.update(&buffer[..]);
+            hex(&hasher.finalize())
+        })
     })
 }
