@@ -1,0 +1,99 @@
+"""`flowsight scan`: text, JSON and SARIF reports of the bundled example, exit codes, rule
+files, suppression and configuration errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPOSITORY_ROOT
+
+EXAMPLE = REPOSITORY_ROOT / "examples" / "vulnerable_app"
+
+
+def flowsight(*args: str, cwd: Path = REPOSITORY_ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flowsight", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_text_report_lists_each_path_step_by_step() -> None:
+    proc = flowsight("scan", str(EXAMPLE))
+    assert proc.returncode == 1, proc.stderr
+    assert "shop/db.py:16:5: error [sql-injection, CWE-89] user input from `request.args` reaches `cursor.execute`" in proc.stdout
+    assert "    3. shop/views.py:17:12  call: through `find_products`" in proc.stdout
+    assert proc.stdout.rstrip().endswith("8 findings (8 error).")
+
+
+def test_json_report() -> None:
+    proc = flowsight("scan", str(EXAMPLE), "--format", "json")
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    rules = sorted({finding["rule_id"] for finding in report["findings"]})
+    assert rules == ["code-injection", "command-injection", "open-redirect", "path-traversal", "sql-injection",
+                     "template-injection", "unsafe-deserialization", "xss"]
+    sql = next(f for f in report["findings"] if f["rule_id"] == "sql-injection")
+    assert sql["cwe"] == "CWE-89" and sql["source"]["path"] == "shop/views.py" and sql["sink"]["path"] == "shop/db.py"
+    assert [step["kind"] for step in sql["steps"]] == ["source", "assignment", "call", "assignment", "argument", "sink"]
+
+
+def test_sarif_report_with_code_flows_and_cwe_tags(tmp_path: Path) -> None:
+    output = tmp_path / "report.sarif"
+    proc = flowsight("scan", str(EXAMPLE), "--format", "sarif", "--output", str(output))
+    assert proc.returncode == 1 and proc.stdout == ""
+    sarif = json.loads(output.read_text())
+    assert sarif["version"] == "2.1.0"
+    run = sarif["runs"][0]
+    rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    assert "CWE-89" in rules["sql-injection"]["properties"]["tags"]
+    result = next(r for r in run["results"] if r["ruleId"] == "sql-injection")
+    locations = result["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert len(locations) == 6
+    assert locations[0]["location"]["physicalLocation"]["artifactLocation"]["uri"].endswith("shop/views.py")
+
+
+def test_clean_code_exits_0_and_suppressions_apply(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "import os\nimport sys\n\n\ndef main():\n    os.system(sys.argv[1])  # flowsight: ignore[command-injection]\n    os.system('uptime')\n"
+    )
+    proc = flowsight("scan", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.strip() == "No findings."
+
+
+def test_rule_files_add_and_disable_rules(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("from company.exec import run_remote\nimport sys\n\n\ndef main():\n    run_remote(sys.argv[1])\n")
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[sink]]\nkind = "Shell"\ncalls = ["company.exec.run_remote"]\nargs = [0]\n')
+    assert flowsight("scan", str(tmp_path)).returncode == 0
+    with_rules = flowsight("scan", str(tmp_path), "--rules", str(rules), "--format", "json")
+    assert with_rules.returncode == 1
+    assert json.loads(with_rules.stdout)["findings"][0]["rule_id"] == "command-injection"
+    disabled = flowsight("scan", str(tmp_path), "--rules", str(rules), "--disable", "command-injection")
+    assert disabled.returncode == 0
+
+
+def test_bad_rule_file_names_file_line_and_problem(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("x = 1\n")
+    rules = tmp_path / "bad.toml"
+    rules.write_text('[[sink]]\nkind = "Shell"\ncalls = ["x.run"]\nargz = [0]\n')
+    proc = flowsight("scan", str(tmp_path), "--rules", str(rules))
+    assert proc.returncode == 2
+    assert f"{rules}:4: unknown field `argz`" in proc.stderr
+    missing = flowsight("scan", str(tmp_path), "--rules", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "rules file not found" in missing.stderr
+    unknown = flowsight("scan", str(tmp_path), "--disable", "no-such-rule")
+    assert unknown.returncode == 2 and "unknown rule id" in unknown.stderr
+
+
+def test_pyproject_configuration(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.flowsight]\ndisable = ["command-injection"]\nexclude = ["vendor/**"]\n')
+    (tmp_path / "app.py").write_text("import os, sys\nos.system(sys.argv[1])\neval(sys.argv[2])\n")
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "lib.py").write_text("import os, sys\neval(sys.argv[1])\n")
+    proc = flowsight("scan", str(tmp_path), "--format", "json")
+    findings = json.loads(proc.stdout)["findings"]
+    assert [(f["rule_id"], f["sink"]["path"]) for f in findings] == [("code-injection", "app.py")]
+    (tmp_path / "pyproject.toml").write_text("[tool.flowsight]\nunknown = 1\n")
+    bad = flowsight("scan", str(tmp_path))
+    assert bad.returncode == 2 and "unknown key(s) in [tool.flowsight]: unknown" in bad.stderr
