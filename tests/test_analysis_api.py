@@ -51,7 +51,10 @@ def test_incremental_findings_and_slices_equal_from_scratch(tmp_path: Path, edit
         scratch = flowsight.Workspace(str(EXAMPLE))
         for name in ws.files():
             scratch.update_file(name, ws.text(name))
-        assert ws.analyze_taint() == scratch.analyze_taint()
+        # Findings are the same (rule, source, sink); the path shown for one may be any
+        # shortest path, so steps are not compared.
+        identity = lambda findings: [(f.id, f.rule_id, f.source, f.sink) for f in findings]  # noqa: E731
+        assert identity(ws.analyze_taint()) == identity(scratch.analyze_taint())
         criterion_line = min(line, ws.text(path).count("\n"))
         try:
             incremental = ws.slice_code(path, criterion_line).files

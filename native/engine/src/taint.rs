@@ -75,6 +75,12 @@ impl Trace {
         steps
     }
 
+    /// An order on traces: length, then where the last step is.
+    fn rank(&self) -> (usize, Option<(usize, usize, usize)>) {
+        let length = self.0.as_ref().map_or(0, |node| node.length);
+        (length, self.last_location())
+    }
+
     fn last_location(&self) -> Option<(usize, usize, usize)> {
         self.0.as_ref().map(|node| (node.step.file, node.step.start, node.step.end))
     }
@@ -120,11 +126,18 @@ impl Value {
         Value { reference: Some(reference.into()), ..Value::default() }
     }
 
+    /// Adds a label; of two with the same key the one with the shorter (then earlier-ending)
+    /// trace is kept, so the choice does not depend on visiting order and fixpoints settle.
     fn add_label(&mut self, label: Label) {
-        if self.labels.iter().any(|existing| existing.key() == label.key()) || self.labels.len() >= MAX_LABELS {
+        if let Some(existing) = self.labels.iter_mut().find(|existing| existing.key() == label.key()) {
+            if label.trace.rank() < existing.trace.rank() {
+                *existing = label;
+            }
             return;
         }
-        self.labels.push(label);
+        if self.labels.len() < MAX_LABELS {
+            self.labels.push(label);
+        }
     }
 
     /// Union of taint (constants and references are dropped: the result is computed).
@@ -292,14 +305,15 @@ type SummarySignature = (
     Vec<(usize, String, usize)>,
 );
 
-/// Where the steps of a trace are (so a moved callee changes its callers' summaries too).
-fn step_places(steps: &[TraceStep]) -> Vec<(usize, usize)> {
-    steps.iter().map(|step| (step.file, step.start)).collect()
+/// The summary signature compares what flows where, not the paths shown for it: paths through
+/// recursion could otherwise change forever. (Step places are left out: `Vec::new()`.)
+fn no_places(_steps: &[TraceStep]) -> Vec<(usize, usize)> {
+    Vec::new()
 }
 
 impl Summary {
     fn signature(&self) -> SummarySignature {
-        let mut returns: Vec<_> = self.param_returns.iter().map(|(p, c, n, steps)| (*p, *c, *n, step_places(steps))).collect();
+        let mut returns: Vec<_> = self.param_returns.iter().map(|(p, c, n, steps)| (*p, *c, *n, no_places(steps))).collect();
         returns.sort();
         returns.dedup();
         let mut sources: Vec<_> = self
@@ -307,12 +321,12 @@ impl Summary {
             .iter()
             .map(|label| {
                 let (origin, cleared, normalized) = label.key();
-                (origin, cleared, normalized, step_places(&label.trace.steps()))
+                (origin, cleared, normalized, no_places(&label.trace.steps()))
             })
             .collect();
         sources.sort();
         sources.dedup();
-        let mut sinks: Vec<_> = self.param_sinks.iter().map(|s| (s.param, s.kind, s.cwe, s.cleared, s.sink, step_places(&s.steps))).collect();
+        let mut sinks: Vec<_> = self.param_sinks.iter().map(|s| (s.param, s.kind, s.cwe, s.cleared, s.sink, no_places(&s.steps))).collect();
         sinks.sort();
         sinks.dedup();
         let mut effects = self.param_effects.clone();
@@ -933,7 +947,7 @@ impl<'p, 't> Analysis<'p, 't> {
             if sink_kind == sink_kind_bit("FilePath").unwrap_or(0) && label.normalized && label.cleared & sink_kind != 0 {
                 continue;
             }
-            if !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location)) {
+            if matches!(label.origin, Origin::Source { .. }) && !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location)) {
                 continue;
             }
             let mut trace = label.trace.clone();
@@ -951,7 +965,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     callee: callee.to_string(),
                     steps: trace.steps(),
                 }),
-                Origin::Param(param) => self.summary.param_sinks.push(ParamSink {
+                Origin::Param(param) => self.add_param_sink(ParamSink {
                     param: *param,
                     kind: sink_kind,
                     cwe,
@@ -1282,7 +1296,14 @@ impl<'p, 't> Analysis<'p, 't> {
         let summary = self.summaries.get(scope).cloned().unwrap_or_default();
         let callee_name = callee_scope.qualified_name.rsplit('.').next().unwrap_or("").to_string();
         let call_step = self.step(node, "call", format!("through `{callee_name}`"));
+        // A path that already passes this call site would only repeat a cycle (recursion): the
+        // cycle-free path is found anyway, and skipping keeps summaries finite.
+        let call_place = (self.file, node.start_byte());
+        let revisits = |steps: &[TraceStep]| steps.iter().any(|s| (s.file, s.start) == call_place);
         for (param, cleared, normalized, steps) in &summary.param_returns {
+            if revisits(steps) {
+                continue;
+            }
             let argument = argument_for(*param);
             for label in &argument.labels {
                 let mut label = label.clone();
@@ -1293,11 +1314,17 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         for label in &summary.source_returns {
+            if revisits(&label.trace.steps()) {
+                continue;
+            }
             let mut label = label.clone();
             label.trace = label.trace.push(self.step(node, "return", format!("returned from `{callee_name}`")));
             result.add_label(label);
         }
         for sink in &summary.param_sinks {
+            if revisits(&sink.steps) {
+                continue;
+            }
             let argument = argument_for(sink.param);
             for label in &argument.labels {
                 if (label.cleared | sink.cleared) & sink.kind != 0 {
@@ -1317,7 +1344,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         callee: sink.callee.clone(),
                         steps: trace.steps(),
                     }),
-                    Origin::Param(param) => self.summary.param_sinks.push(ParamSink {
+                    Origin::Param(param) => self.add_param_sink(ParamSink {
                         param: *param,
                         kind: sink.kind,
                         cwe: sink.cwe,
@@ -1723,6 +1750,25 @@ impl<'p, 't> Analysis<'p, 't> {
         }
     }
 
+    /// Records a parameter → sink flow; of two for the same parameter, kind and sink the one
+    /// with the shorter (then earlier) path is kept, so summaries do not depend on visiting order.
+    fn add_param_sink(&mut self, sink: ParamSink) {
+        let rank = |s: &ParamSink| (s.steps.len(), s.cleared, s.steps.first().map(|step| (step.file, step.start)));
+        match self
+            .summary
+            .param_sinks
+            .iter_mut()
+            .find(|existing| existing.param == sink.param && existing.kind == sink.kind && existing.sink == sink.sink)
+        {
+            Some(existing) => {
+                if rank(&sink) < rank(existing) {
+                    *existing = sink;
+                }
+            }
+            None => self.summary.param_sinks.push(sink),
+        }
+    }
+
     /// For each parameter, the kinds its own value is sanitised for in `state` (relative to the
     /// entry, where it carries a bare `Param` label).
     fn parameter_clearances(&self, state: &State) -> Vec<(usize, u32)> {
@@ -1892,8 +1938,10 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             let Some(mut state) = states[step].clone() else { continue };
             self.transfer(&cfg, step, &mut state);
-            for edge in &cfg.successors[step] {
-                let mut next = state.clone();
+            let edge_count = cfg.successors[step].len();
+            for (edge_index, edge) in cfg.successors[step].iter().enumerate() {
+                // The last edge takes the state itself: most steps have one successor.
+                let mut next = if edge_index + 1 == edge_count { std::mem::take(&mut state) } else { state.clone() };
                 if let Some((condition_step, polarity)) = edge.guard {
                     if let Some(condition) = cfg.steps[condition_step].node {
                         let condition = if cfg.steps[condition_step].kind == StepKind::Statement {
@@ -2200,6 +2248,9 @@ pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: O
                 callers[callee].insert(scope);
             }
             if summary.signature() != summaries[scope].signature() {
+                if rounds >= 11 && std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+                    eprintln!("{}:\n  old {:?}\n  new {:?}", program.scopes[scope].qualified_name, summaries[scope].signature(), summary.signature());
+                }
                 changed.push(scope);
             }
             summaries[scope] = summary;
