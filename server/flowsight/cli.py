@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from flowsight import __version__
 
 # Order shown in --help. A module listed here must exist.
-COMMAND_MODULES = ["scan", "slice", "index"]
+COMMAND_MODULES = ["scan", "slice", "index", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

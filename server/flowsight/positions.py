@@ -51,3 +51,21 @@ def column_to_byte(line: str, column: int, encoding: Encoding) -> int:
         units += width
         byte_offset += len(character.encode("utf-8", errors="surrogatepass"))
     return byte_offset
+
+
+class TextLines:
+    """The lines of one text as bytes (split at CRLF, CR and LF, as the core does), for
+    converting the core's (line, byte column) positions into another encoding."""
+
+    def __init__(self, text: str) -> None:
+        import re
+
+        self.lines = [line.encode("utf-8", errors="surrogatepass") for line in re.split(r"\r\n|\r|\n", text)]
+
+    def column(self, line: int, byte_column: int, encoding: Encoding) -> int:
+        raw = self.lines[line] if 0 <= line < len(self.lines) else b""
+        return byte_column_to(raw, byte_column, encoding)
+
+    def line_length(self, line: int, encoding: Encoding) -> int:
+        raw = self.lines[line] if 0 <= line < len(self.lines) else b""
+        return byte_column_to(raw, len(raw), encoding)

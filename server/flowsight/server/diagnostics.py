@@ -1,0 +1,49 @@
+"""Findings → LSP diagnostics. The message summarises the path (Neovim and Helix do not show
+related information); every step is also a `relatedInformation` entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+
+from flowsight import positions
+
+SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "info": types.DiagnosticSeverity.Information,
+}
+
+
+def lsp_range(lines: positions.TextLines, start_line: int, start_byte: int, end_line: int, end_byte: int, encoding: positions.Encoding) -> types.Range:
+    return types.Range(
+        start=types.Position(line=start_line, character=lines.column(start_line, start_byte, encoding)),
+        end=types.Position(line=end_line, character=lines.column(end_line, end_byte, encoding)),
+    )
+
+
+def to_diagnostic(finding, root: Path, texts: dict[str, positions.TextLines], encoding: positions.Encoding) -> types.Diagnostic:
+    sink = finding.sink
+    related = []
+    for number, step in enumerate(finding.steps, start=1):
+        lines = texts[step.path]
+        related.append(
+            types.DiagnosticRelatedInformation(
+                location=types.Location(
+                    uri=(root / step.path).as_uri(),
+                    range=lsp_range(lines, step.start_line, step.start_column, step.end_line, step.end_column, encoding),
+                ),
+                message=f"{number}. {step.kind}: {step.description}",
+            )
+        )
+    return types.Diagnostic(
+        range=lsp_range(texts[sink.path], sink.start_line, sink.start_column, sink.end_line, sink.end_column, encoding),
+        message=finding.message,
+        severity=SEVERITY.get(finding.severity, types.DiagnosticSeverity.Warning),
+        code=finding.rule_id,
+        code_description=types.CodeDescription(href=f"https://cwe.mitre.org/data/definitions/{finding.cwe}.html"),
+        source="flowsight",
+        related_information=related,
+        data={"findingId": finding.id},
+    )

@@ -1,0 +1,31 @@
+"""`textDocument/didChange`: incremental edits are queued for the core (applied in order, in
+the client's position encoding); the analysis is coalesced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+
+import flowsight
+from flowsight.server.session import PendingChange, uri_to_path
+
+
+def to_edit(change: types.TextDocumentContentChangeEvent) -> flowsight.TextEdit:
+    if isinstance(change, types.TextDocumentContentChangePartial):
+        start, end = change.range.start, change.range.end
+        return flowsight.TextEdit(start.line, start.character, end.line, end.character, change.text)
+    return flowsight.TextEdit.full(change.text)
+
+
+def register(server) -> None:  # noqa: ANN001
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        if not uri.startswith("file:") or not uri.endswith((".py", ".pyi")):
+            return
+        edits = [to_edit(change) for change in params.content_changes]
+        # pygls has applied the same changes to its copy: kept as a fallback if an edit is refused.
+        text = server.workspace.get_text_document(uri).source
+        server.session.queue(Path(uri_to_path(uri)), PendingChange(params.text_document.version, edits, text))
+        server.session.schedule()

@@ -1,0 +1,195 @@
+"""The live index behind the server: one native `Workspace` per workspace folder, the edits
+waiting to be applied, and the analysis loop.
+
+Invariants:
+- The event loop never calls into the core: edits are queued and applied by the analysis job
+  in a worker thread, so typing never waits for an analysis.
+- Analyses are coalesced: a change starts one after a short window; changes during a run make
+  exactly one more run on the newest text. Results computed while newer edits were waiting are
+  not published; the final state always is (an empty list clears a file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lsprotocol import types
+
+import flowsight
+from flowsight import positions
+from flowsight.commands.common import python_files
+from flowsight.server.diagnostics import to_diagnostic
+
+log = logging.getLogger("flowsight.server")
+
+COALESCE_SECONDS = 0.05
+
+
+@dataclass
+class PendingChange:
+    version: int | None
+    edits: list[flowsight.TextEdit] | None  # None: replace with `text`
+    text: str | None = None
+
+
+@dataclass
+class Folder:
+    root: Path
+    workspace: flowsight.Workspace
+    pending: dict[str, list[PendingChange]] = field(default_factory=dict)
+    published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)
+
+
+class Session:
+    def __init__(self, publish: Callable[[str, int | None, list[types.Diagnostic]], None]) -> None:
+        self.publish = publish
+        self.folders: list[Folder] = []
+        self.encoding: positions.Encoding = "utf-16"
+        self.open_versions: dict[str, int] = {}
+        self.generation = 0
+        self.running: asyncio.Task | None = None
+        self.rerun = False
+        self.settings: dict = {}
+        # Serialises every call into the core made from worker threads.
+        self.lock = threading.Lock()
+
+    # ------------------------------------------------------------------ folders and documents
+    def add_folder(self, root: Path) -> Folder:
+        folder = Folder(root=root, workspace=flowsight.Workspace(str(root)))
+        self.folders.append(folder)
+        self.folders.sort(key=lambda f: len(str(f.root)), reverse=True)
+        return folder
+
+    def folder_for(self, path: Path) -> Folder:
+        for folder in self.folders:
+            if path.is_relative_to(folder.root):
+                return folder
+        # A file outside every folder gets a folder of its own (its directory).
+        return self.add_folder(path.parent)
+
+    def index_folder(self, folder: Folder) -> int:
+        """Reads every Python file of a folder (worker thread); open documents keep their text."""
+        files = python_files(folder.root)
+        with self.lock:
+            known = set(folder.workspace.files())
+            for path in files:
+                if path.relative_to(folder.root).as_posix() not in known:
+                    folder.workspace.load_file(str(path))
+        return len(files)
+
+    def queue(self, path: Path, change: PendingChange) -> None:
+        folder = self.folder_for(path)
+        key = path.relative_to(folder.root).as_posix()
+        folder.pending.setdefault(key, []).append(change)
+        self.generation += 1
+
+    # ------------------------------------------------------------------ analysis
+    def schedule(self) -> None:
+        """Coalesces: one run soon, or one more run after the current one."""
+        if self.running is not None and not self.running.done():
+            self.rerun = True
+            return
+        self.running = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        await asyncio.sleep(COALESCE_SECONDS)
+        loop = asyncio.get_running_loop()
+        while True:
+            self.rerun = False
+            generation = self.generation
+            try:
+                results = await loop.run_in_executor(None, self.analyse)
+            except Exception:  # noqa: BLE001 - logged, the server keeps running
+                log.exception("analysis failed")
+                results = []
+            if self.generation == generation:
+                for uri, version, diagnostics in results:
+                    self.publish(uri, version, diagnostics)
+            else:
+                self.rerun = True
+            if not self.rerun:
+                return
+            await asyncio.sleep(COALESCE_SECONDS)
+
+    def _apply_pending(self, folder: Folder) -> None:
+        pending, folder.pending = folder.pending, {}
+        for key, changes in pending.items():
+            for change in changes:
+                try:
+                    if change.edits is None:
+                        folder.workspace.update_file(key, change.text or "", change.version)
+                    else:
+                        folder.workspace.apply_edits(key, change.version, change.edits, self.encoding)
+                except flowsight.errors.FlowsightError as error:
+                    log.warning("%s: %s; re-reading the document", key, error)
+                    if change.text is not None:
+                        folder.workspace.update_file(key, change.text, change.version)
+
+    def analyse(self) -> list[tuple[str, int | None, list[types.Diagnostic]]]:
+        with self.lock:
+            return self._analyse()
+
+    def _analyse(self) -> list[tuple[str, int | None, list[types.Diagnostic]]]:
+        """Applies queued edits, analyses every folder, returns the publishes that changed."""
+        results = []
+        for folder in list(self.folders):
+            self._apply_pending(folder)
+            findings = folder.workspace.analyze_taint()
+            texts: dict[str, positions.TextLines] = {}
+            by_file: dict[str, list[types.Diagnostic]] = {}
+            for finding in findings:
+                for path in {finding.sink.path, *(step.path for step in finding.steps)}:
+                    if path not in texts:
+                        texts[path] = positions.TextLines(folder.workspace.text(path))
+                by_file.setdefault(finding.sink.path, []).append(to_diagnostic(finding, folder.root, texts, self.encoding))
+            for path in set(by_file) | set(folder.published):
+                diagnostics = by_file.get(path, [])
+                if folder.published.get(path) == diagnostics:
+                    continue
+                folder.published[path] = diagnostics
+                uri = (folder.root / path).as_uri()
+                results.append((uri, folder.workspace.version(path), diagnostics))
+        return results
+
+    # ------------------------------------------------------------------ queries
+    def document(self, uri: str) -> tuple[Folder, str]:
+        path = Path(uri_to_path(uri))
+        folder = self.folder_for(path)
+        key = path.relative_to(folder.root).as_posix()
+        if key not in folder.workspace.files():
+            raise KeyError(uri)
+        return folder, key
+
+    def slice(self, uri: str, line: int, character: int, forward: bool, thin: bool) -> dict:
+        with self.lock:
+            return self._slice(uri, line, character, forward, thin)
+
+    def _slice(self, uri: str, line: int, character: int, forward: bool, thin: bool) -> dict:
+        folder, key = self.document(uri)
+        self._apply_pending(folder)
+        offset = folder.workspace.position_to_offset(key, line, character, self.encoding)
+        line_start = folder.workspace.position_to_offset(key, line, 0, self.encoding)
+        result = folder.workspace.slice_code(key, line, offset - line_start, forward, thin)
+        files = {}
+        for path, lines in result.files.items():
+            text = positions.TextLines(folder.workspace.text(path))
+            files[(folder.root / path).as_uri()] = [
+                types.Range(start=types.Position(line=n - 1, character=0), end=types.Position(line=n - 1, character=text.line_length(n - 1, self.encoding)))
+                for n in lines
+            ]
+        return {"files": files, "criterion": {"uri": uri, "line": line, "character": character}, "direction": "forward" if forward else "backward"}
+
+
+def uri_to_path(uri: str) -> str:
+    from pygls.uris import to_fs_path
+
+    path = to_fs_path(uri)
+    if path is None:
+        raise ValueError(f"not a file URI: {uri}")
+    return os.path.abspath(path)

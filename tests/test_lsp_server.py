@@ -1,0 +1,129 @@
+"""The language server end to end over stdio with pytest-lsp, as VS Code and Neovim 0.7 would
+drive it (their declared capabilities; LspSpecificationWarning is an error, see pyproject)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from conftest import REPOSITORY_ROOT
+
+EXAMPLE = REPOSITORY_ROOT / "examples" / "vulnerable_app"
+PROFILES = ["visual-studio-code", "neovim@0.7.0"]
+
+
+@pytest_lsp.fixture(params=PROFILES, config=ClientServerConfig(server_command=[sys.executable, "-m", "flowsight", "serve"]))
+async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):
+    project = tmp_path_factory.mktemp("project") / "vulnerable_app"
+    shutil.copytree(EXAMPLE, project)
+    params = types.InitializeParams(
+        capabilities=client_capabilities(request.param),
+        root_uri=project.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="vulnerable_app")],
+    )
+    await lsp_client.initialize_session(params)
+    lsp_client.project = project  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def wait_for(condition, timeout: float = 20.0) -> None:  # noqa: ANN001
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting for the server")
+        await asyncio.sleep(0.05)
+
+
+def uri(client: LanguageClient, relative: str) -> str:
+    return (client.project / relative).as_uri()  # type: ignore[attr-defined]
+
+
+async def test_diagnostics_after_indexing_carry_the_path(client: LanguageClient) -> None:
+    db = uri(client, "shop/db.py")
+    await wait_for(lambda: db in client.diagnostics)
+    [diagnostic] = client.diagnostics[db]
+    assert diagnostic.code == "sql-injection" and diagnostic.source == "flowsight"
+    assert diagnostic.severity == types.DiagnosticSeverity.Error
+    assert "reaches `cursor.execute` (SQL injection, CWE-89) in 6 steps" in diagnostic.message
+    assert diagnostic.range.start == types.Position(line=15, character=4)
+    steps = diagnostic.related_information
+    assert [step.message.split(":")[0] for step in steps] == ["1. source", "2. assignment", "3. call", "4. assignment", "5. argument", "6. sink"]
+    assert steps[0].location.uri == uri(client, "shop/views.py")
+    assert diagnostic.data == {"findingId": diagnostic.data["findingId"]} and len(diagnostic.data["findingId"]) == 16
+
+
+async def test_a_cross_file_path_disappears_when_the_sink_is_sanitised(client: LanguageClient) -> None:
+    files = uri(client, "shop/files.py")
+    await wait_for(lambda: files in client.diagnostics and len(client.diagnostics[files]) == 2)
+    path = client.project / "shop" / "files.py"  # type: ignore[attr-defined]
+    text = path.read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=files, language_id="python", version=1, text=text)))
+    line = text.splitlines().index('    os.system("gzip -k " + name)  # sink: CWE-78')
+    column = text.splitlines()[line].index("name)")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=files, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(line=line, character=column), end=types.Position(line=line, character=column + 4)),
+            text="shlex.quote(name)")],
+    ))
+    await wait_for(lambda: len(client.diagnostics.get(files, [])) == 1)
+    [remaining] = client.diagnostics[files]
+    assert remaining.code == "path-traversal"
+
+
+async def test_a_burst_of_edits_publishes_once_for_the_final_version(client: LanguageClient) -> None:
+    views = uri(client, "shop/views.py")
+    db = uri(client, "shop/db.py")
+    await wait_for(lambda: db in client.diagnostics)
+    text = (client.project / "shop" / "views.py").read_text()  # type: ignore[attr-defined]
+    published: list[types.PublishDiagnosticsParams] = []
+    features = client.protocol.fm.features
+    original = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = lambda *args: (published.append(args[-1]), original(*args))[1]
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=views, language_id="python", version=1, text=text)))
+    for version in range(2, 22):
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=views, version=version),
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="#")],
+        ))
+    await asyncio.sleep(1.0)
+    for_views = [p for p in published if p.uri == views]
+    assert all(p.version == 21 for p in for_views)
+    assert len(for_views) <= 1
+
+
+async def test_slice_command_and_custom_request(client: LanguageClient) -> None:
+    views = uri(client, "shop/views.py")
+    await wait_for(lambda: uri(client, "shop/db.py") in client.diagnostics)
+    arguments = {"uri": views, "position": {"line": 16, "character": 11}, "direction": "backward", "thin": False}
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="flowsight.slice", arguments=[arguments]))
+    # `find_products(term)` depends on `term` (line 16), and, through module-level names, on the
+    # imports of `request` (line 6) and `find_products` (line 10).
+    lines = sorted(r["start"]["line"] for r in result["files"][views])
+    assert lines == [5, 9, 15, 16]
+    assert result["direction"] == "backward"
+    # The slice also descends into `find_products` in shop/db.py (the call's return value).
+    assert sorted(r["start"]["line"] for r in result["files"][uri(client, "shop/db.py")])[:2] == [2, 4]
+    custom = await client.protocol.send_request_async("flowsight/slice", arguments)
+    assert custom.direction == "backward"
+    per_file = [sorted(r.start.line for r in ranges) for ranges in custom.files._asdict().values()]
+    assert [5, 9, 15, 16] in per_file and len(per_file) == 2
+
+
+async def test_bad_command_arguments_get_an_error_and_the_server_keeps_running(client: LanguageClient) -> None:
+    with pytest.raises(Exception, match="position"):
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="flowsight.slice", arguments=[{"uri": "file:///x.py"}]))
+    with pytest.raises(Exception, match="unknown document"):
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="flowsight.slice", arguments=[{"uri": "file:///elsewhere/x.py", "position": {"line": 0, "character": 0}}]))
+    db = uri(client, "shop/db.py")
+    await wait_for(lambda: db in client.diagnostics)
