@@ -127,3 +127,62 @@ async def test_bad_command_arguments_get_an_error_and_the_server_keeps_running(c
             command="flowsight.slice", arguments=[{"uri": "file:///elsewhere/x.py", "position": {"line": 0, "character": 0}}]))
     db = uri(client, "shop/db.py")
     await wait_for(lambda: db in client.diagnostics)
+
+
+async def test_capabilities_announce_commands_and_the_custom_request(client: LanguageClient) -> None:
+    capabilities = client.protocol._server_capabilities if hasattr(client.protocol, "_server_capabilities") else None
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="flowsight.reindex", arguments=[]))
+    assert result["files"] == 5
+    assert capabilities is None or capabilities.experimental["flowsight"]["requests"] == ["flowsight/slice"]
+
+
+async def test_code_actions_explain_and_suppress(client: LanguageClient) -> None:
+    db = uri(client, "shop/db.py")
+    await wait_for(lambda: db in client.diagnostics)
+    text = (client.project / "shop" / "db.py").read_text()  # type: ignore[attr-defined]
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=db, language_id="python", version=1, text=text)))
+    [diagnostic] = client.diagnostics[db]
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=db), range=diagnostic.range,
+        context=types.CodeActionContext(diagnostics=[diagnostic]),
+    ))
+    titles = [action.title for action in actions]
+    assert "flowsight: Backward slice from here" in titles and "flowsight: Forward slice from here" in titles
+    assert "flowsight: Show taint path (sql-injection)" in titles
+    suppress = next(a for a in actions if a.title == "flowsight: Suppress sql-injection on this line")
+    [edit] = suppress.edit.changes[db]
+    assert edit.new_text == "  # flowsight: ignore[sql-injection]" and edit.range.start.line == 15
+    explained = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="flowsight.explainTaint", arguments=[diagnostic.data["findingId"]]))
+    assert [step["kind"] for step in explained["steps"]] == ["source", "assignment", "call", "assignment", "argument", "sink"]
+    # Applying the suppression clears the diagnostic.
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=db, version=2), content_changes=[types.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text)]))
+    await wait_for(lambda: len(client.diagnostics[db]) == 0)
+
+
+async def test_symbols_highlight_and_hover(client: LanguageClient) -> None:
+    views = uri(client, "shop/views.py")
+    await wait_for(lambda: uri(client, "shop/db.py") in client.diagnostics)
+    symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=views)))
+    names = [symbol.name for symbol in symbols]
+    assert names[:3] == ["search", "search_safe", "orders"]
+    found = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="read_invoice"))
+    assert sorted(s.name for s in found) == ["read_invoice", "read_invoice_safely"]
+    highlights = await client.text_document_document_highlight_async(types.DocumentHighlightParams(
+        text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=16, character=4)))
+    assert sorted(h.range.start.line for h in highlights) == [5, 9, 15, 16]
+    hover = await client.text_document_hover_async(types.HoverParams(text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=16, character=4)))
+    assert hover is not None and "user input `request.args`" in hover.contents.value
+
+
+async def test_watched_file_changes_and_deletions(client: LanguageClient) -> None:
+    files = uri(client, "shop/files.py")
+    await wait_for(lambda: len(client.diagnostics.get(files, [])) == 2)
+    path = client.project / "shop" / "files.py"  # type: ignore[attr-defined]
+    path.write_text(path.read_text().replace('os.system("gzip -k " + name)', 'os.system("gzip -k " + shlex.quote(name))'))
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=files, type=types.FileChangeType.Changed)]))
+    await wait_for(lambda: len(client.diagnostics.get(files, [])) == 1)
+    path.unlink()
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=files, type=types.FileChangeType.Deleted)]))
+    await wait_for(lambda: len(client.diagnostics[files]) == 0)

@@ -6,6 +6,7 @@ import logging
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from flowsight import __version__
 from flowsight.server.handlers import MODULES
@@ -14,9 +15,28 @@ from flowsight.server.session import Session
 log = logging.getLogger("flowsight.server")
 
 
+EXPERIMENTAL = {"flowsight": {"requests": ["flowsight/slice"], "commands": ["flowsight.slice", "flowsight.showSlice", "flowsight.explainTaint", "flowsight.reindex"]}}
+
+
+class FlowsightProtocol(LanguageServerProtocol):
+    """Announces the custom `flowsight/slice` request under `experimental` capabilities."""
+
+    @property
+    def server_capabilities(self) -> types.ServerCapabilities:
+        return getattr(self, "_flowsight_capabilities", None)  # type: ignore[return-value]
+
+    @server_capabilities.setter
+    def server_capabilities(self, capabilities: types.ServerCapabilities) -> None:
+        if capabilities is not None:
+            capabilities.experimental = EXPERIMENTAL
+        self._flowsight_capabilities = capabilities
+
+
 class FlowsightServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("flowsight", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "flowsight", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental, protocol_cls=FlowsightProtocol
+        )
         self.session = Session(self.publish_diagnostics)
 
     def publish_diagnostics(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:

@@ -24,7 +24,7 @@ from lsprotocol import types
 import flowsight
 from flowsight import positions
 from flowsight.commands.common import python_files
-from flowsight.server.diagnostics import to_diagnostic
+from flowsight.server.diagnostics import SEVERITY, to_diagnostic
 
 log = logging.getLogger("flowsight.server")
 
@@ -44,6 +44,7 @@ class Folder:
     workspace: flowsight.Workspace
     pending: dict[str, list[PendingChange]] = field(default_factory=dict)
     published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)
+    findings: list = field(default_factory=list)
 
 
 class Session:
@@ -140,14 +141,24 @@ class Session:
         results = []
         for folder in list(self.folders):
             self._apply_pending(folder)
-            findings = folder.workspace.analyze_taint()
+            findings = folder.workspace.analyze_taint(self.settings.get("rules"), list(self.settings.get("disable", [])))
+            excluded = self.settings.get("exclude", [])
+            if excluded:
+                import fnmatch
+
+                findings = [f for f in findings if not any(fnmatch.fnmatch(f.sink.path, pattern) for pattern in excluded)]
+            folder.findings = findings
             texts: dict[str, positions.TextLines] = {}
             by_file: dict[str, list[types.Diagnostic]] = {}
             for finding in findings:
                 for path in {finding.sink.path, *(step.path for step in finding.steps)}:
                     if path not in texts:
                         texts[path] = positions.TextLines(folder.workspace.text(path))
-                by_file.setdefault(finding.sink.path, []).append(to_diagnostic(finding, folder.root, texts, self.encoding))
+                diagnostic = to_diagnostic(finding, folder.root, texts, self.encoding)
+                override = self.settings.get("severity", {}).get(finding.rule_id)
+                if override in SEVERITY:
+                    diagnostic.severity = SEVERITY[override]
+                by_file.setdefault(finding.sink.path, []).append(diagnostic)
             for path in set(by_file) | set(folder.published):
                 diagnostics = by_file.get(path, [])
                 if folder.published.get(path) == diagnostics:
@@ -156,6 +167,52 @@ class Session:
                 uri = (folder.root / path).as_uri()
                 results.append((uri, folder.workspace.version(path), diagnostics))
         return results
+
+    def column(self, line_text: str, byte_column: int) -> int:
+        """A UTF-8 byte column of a line as a column in the negotiated encoding."""
+        return positions.byte_column_to(line_text.encode("utf-8", errors="surrogatepass"), byte_column, self.encoding)
+
+    def remove(self, path: Path) -> None:
+        folder = self.folder_for(path)
+        key = path.relative_to(folder.root).as_posix()
+        folder.pending.pop(key, None)
+        with self.lock:
+            if key in folder.workspace.files():
+                folder.workspace.remove_file(key)
+        self.generation += 1
+
+    def remove_folder(self, root: Path) -> list[str]:
+        """Drops a folder; returns the URIs whose diagnostics must be cleared."""
+        cleared = []
+        for folder in list(self.folders):
+            if folder.root == root:
+                self.folders.remove(folder)
+                cleared = [(folder.root / path).as_uri() for path, diagnostics in folder.published.items() if diagnostics]
+        return cleared
+
+    def finding(self, finding_id: str):  # noqa: ANN201
+        for folder in self.folders:
+            for finding in folder.findings:
+                if finding.id == finding_id:
+                    return folder, finding
+        raise KeyError(finding_id)
+
+    def findings_at(self, uri: str, line: int):  # noqa: ANN201
+        path = Path(uri_to_path(uri))
+        folder = self.folder_for(path)
+        key = path.relative_to(folder.root).as_posix()
+        return folder, [f for f in folder.findings if f.sink.path == key and f.sink.start_line <= line <= f.sink.end_line]
+
+    def chunks(self, uri: str):  # noqa: ANN201
+        with self.lock:
+            folder, key = self.document(uri)
+            return folder, key, folder.workspace.chunks(key), folder.workspace.text(key)
+
+    def all_chunks(self):  # noqa: ANN201
+        with self.lock:
+            for folder in self.folders:
+                for key in folder.workspace.files():
+                    yield folder, key, folder.workspace.chunks(key)
 
     # ------------------------------------------------------------------ queries
     def document(self, uri: str) -> tuple[Folder, str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from flowsight.server.handlers.configuration import apply_settings
 from flowsight.server.session import uri_to_path
 
 
@@ -16,8 +17,7 @@ def register(server) -> None:  # noqa: ANN001
         session = server.session
         encoding = server.workspace.position_encoding or types.PositionEncodingKind.Utf16
         session.encoding = {"utf-8": "utf-8", "utf-16": "utf-16", "utf-32": "utf-32"}.get(str(getattr(encoding, "value", encoding)), "utf-16")
-        if isinstance(params.initialization_options, dict):
-            session.settings = dict(params.initialization_options)
+        apply_settings(server, params.initialization_options)
         folders = [uri_to_path(folder.uri) for folder in params.workspace_folders or []]
         if not folders and params.root_uri:
             folders = [uri_to_path(params.root_uri)]

@@ -8,11 +8,14 @@ import uuid
 
 from lsprotocol import types
 
+from flowsight.server.handlers.configuration import fetch_configuration
+
 
 def register(server) -> None:  # noqa: ANN001
     @server.feature(types.INITIALIZED)
     async def initialized(params: types.InitializedParams) -> None:
         session = server.session
+        await fetch_configuration(server)
         capabilities = server.client_capabilities
         progress = bool(capabilities.window and capabilities.window.work_done_progress)
         token = str(uuid.uuid4())

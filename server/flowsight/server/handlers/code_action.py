@@ -1,0 +1,84 @@
+"""`textDocument/codeAction`: slice from here (backward, forward), show the taint path,
+suppress a finding with `# flowsight: ignore[RULE]`, and wrap the tainted argument in the
+rule's canonical sanitiser when there is one."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+SANITIZERS = {
+    "command-injection": ("shlex", "shlex.quote"),
+    "xss": ("html", "html.escape"),
+    "path-traversal": ("werkzeug.utils", "werkzeug.utils.secure_filename"),
+    "ldap-injection": ("ldap3.utils.conv", "ldap3.utils.conv.escape_filter_chars"),
+}
+
+
+def insertion_line(lines: list[str]) -> int:
+    """The line after the last top-level import (so `from __future__` stays first)."""
+    last = -1
+    for number, line in enumerate(lines[:400]):
+        if line.startswith(("import ", "from ")):
+            last = number
+    return last + 1
+
+
+def register(server) -> None:  # noqa: ANN001
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Empty]),
+    )
+    def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        position = params.range.start
+        arguments = {"uri": uri, "position": {"line": position.line, "character": position.character}, "thin": False}
+        actions = [
+            types.CodeAction(
+                title=f"flowsight: {direction.capitalize()} slice from here",
+                kind=types.CodeActionKind.Empty,
+                command=types.Command(title=f"{direction.capitalize()} slice", command="flowsight.showSlice", arguments=[{**arguments, "direction": direction}]),
+            )
+            for direction in ("backward", "forward")
+        ]
+        try:
+            _, findings = server.session.findings_at(uri, position.line)
+        except (KeyError, ValueError):
+            return actions
+        document = server.workspace.get_text_document(uri)
+        for finding in findings:
+            actions.append(types.CodeAction(
+                title=f"flowsight: Show taint path ({finding.rule_id})",
+                kind=types.CodeActionKind.Empty,
+                command=types.Command(title="Show taint path", command="flowsight.explainTaint", arguments=[finding.id]),
+            ))
+            line = finding.sink.start_line
+            line_text = document.lines[line].rstrip("\r\n") if line < len(document.lines) else ""
+            end = server.session.column(line_text, len(line_text.encode()))
+            actions.append(types.CodeAction(
+                title=f"flowsight: Suppress {finding.rule_id} on this line",
+                kind=types.CodeActionKind.QuickFix,
+                edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(
+                    range=types.Range(start=types.Position(line=line, character=end), end=types.Position(line=line, character=end)),
+                    new_text=f"  # flowsight: ignore[{finding.rule_id}]",
+                )]}),
+            ))
+            if finding.rule_id in SANITIZERS:
+                argument = next((step for step in reversed(finding.steps) if step.kind == "argument"), None)
+                if argument is not None and argument.start_line == argument.end_line and argument.path == finding.sink.path:
+                    module, call = SANITIZERS[finding.rule_id]
+                    raw = line_text.encode()
+                    inner = raw[argument.start_column : argument.end_column].decode(errors="replace")
+                    # Only a plain name is wrapped: quoting a whole command string would be wrong.
+                    if inner.isidentifier():
+                        start = server.session.column(line_text, argument.start_column)
+                        end_column = server.session.column(line_text, argument.end_column)
+                        import_line = insertion_line(document.lines)
+                        actions.append(types.CodeAction(
+                            title=f"flowsight: Sanitise with {call}",
+                            kind=types.CodeActionKind.QuickFix,
+                            edit=types.WorkspaceEdit(changes={uri: [
+                                types.TextEdit(range=types.Range(start=types.Position(line=import_line, character=0), end=types.Position(line=import_line, character=0)), new_text=f"import {module}\n"),
+                                types.TextEdit(range=types.Range(start=types.Position(line=argument.start_line, character=start), end=types.Position(line=argument.start_line, character=end_column)), new_text=f"{call}({inner})"),
+                            ]}),
+                        ))
+        return actions
