@@ -30,6 +30,7 @@ async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient, tmp
     )
     await lsp_client.initialize_session(params)
     lsp_client.project = project  # type: ignore[attr-defined]
+    lsp_client.declared = params.capabilities  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
 
@@ -186,3 +187,28 @@ async def test_watched_file_changes_and_deletions(client: LanguageClient) -> Non
     path.unlink()
     client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=files, type=types.FileChangeType.Deleted)]))
     await wait_for(lambda: len(client.diagnostics[files]) == 0)
+
+
+async def test_indexing_reports_progress_when_the_client_supports_it(client: LanguageClient) -> None:
+    await wait_for(lambda: uri(client, "shop/db.py") in client.diagnostics)
+    declared = client.declared  # type: ignore[attr-defined]
+    supports = bool(declared.window and declared.window.work_done_progress)
+    reports = [report for reports in client.progress_reports.values() for report in reports]
+    if supports:
+        assert reports[0].kind == "begin" and reports[0].title == "flowsight: indexing"
+        assert reports[-1].kind == "end" and reports[-1].message == "indexed 5 files"
+    else:
+        assert reports == []
+
+
+async def test_settings_change_what_is_reported(client: LanguageClient) -> None:
+    db = uri(client, "shop/db.py")
+    await wait_for(lambda: db in client.diagnostics)
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"disable": ["sql-injection"], "severity": {"open-redirect": "info"}}}))
+    await wait_for(lambda: len(client.diagnostics[db]) == 0)
+    views = client.diagnostics[uri(client, "shop/views.py")]
+    assert any(d.code == "open-redirect" and d.severity == types.DiagnosticSeverity.Information for d in views)
+    # A bad setting is logged, not fatal: the server keeps publishing.
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"disable": "not a list"}}))
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {}}))
+    await wait_for(lambda: len(client.diagnostics[db]) == 1)
