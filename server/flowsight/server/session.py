@@ -44,6 +44,7 @@ class Folder:
     workspace: flowsight.Workspace
     pending: dict[str, list[PendingChange]] = field(default_factory=dict)
     published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)
+    published_versions: dict[str, int | None] = field(default_factory=dict)
     findings: list = field(default_factory=list)
 
 
@@ -132,6 +133,15 @@ class Session:
                     if change.text is not None:
                         folder.workspace.update_file(key, change.text, change.version)
 
+    def edited_versions(self, folder: Folder) -> dict[str, int]:
+        """Versions of the documents the editor has open (they carry one)."""
+        versions = {}
+        for path in folder.workspace.files():
+            version = folder.workspace.version(path)
+            if version is not None:
+                versions[path] = version
+        return versions
+
     def analyse(self) -> list[tuple[str, int | None, list[types.Diagnostic]]]:
         with self.lock:
             return self._analyse()
@@ -159,13 +169,17 @@ class Session:
                 if override in SEVERITY:
                     diagnostic.severity = SEVERITY[override]
                 by_file.setdefault(finding.sink.path, []).append(diagnostic)
-            for path in set(by_file) | set(folder.published):
+            # Files whose diagnostics changed, and edited documents (their new version).
+            edited = [path for path, version in self.edited_versions(folder).items() if folder.published_versions.get(path) != version]
+            for path in set(by_file) | set(folder.published) | set(edited):
                 diagnostics = by_file.get(path, [])
-                if folder.published.get(path) == diagnostics:
+                version = folder.workspace.version(path) if path in folder.workspace.files() else None
+                if folder.published.get(path) == diagnostics and folder.published_versions.get(path) == version:
                     continue
                 folder.published[path] = diagnostics
+                folder.published_versions[path] = version
                 uri = (folder.root / path).as_uri()
-                results.append((uri, folder.workspace.version(path), diagnostics))
+                results.append((uri, version, diagnostics))
         return results
 
     def column(self, line_text: str, byte_column: int) -> int:
