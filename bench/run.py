@@ -213,6 +213,25 @@ def suite_chunks(root: Path, runs: int) -> dict:
             "ast_baseline": baseline, "edit": edit, "speedup": speedup, "chunking_overhead": overhead}
 
 
+def suite_server(root: Path, runs: int) -> dict:
+    from bench.lsp import run as run_server
+
+    samples = [run_server(root) for _ in range(max(1, min(runs, 3)))]
+    key = lambda name: statistics.median(s[name] for s in samples)  # noqa: E731
+    rows = [
+        ("measurement (client side, includes transport)", "median", "target", "result"),
+        ("initialize → first diagnostics of the open file", f"{key('first_diagnostics_seconds'):.2f} s", "≤ 1 s", verdict(key("first_diagnostics_seconds") <= 1)),
+        ("initialize → full index (progress end)", f"{key('full_index_seconds'):.2f} s", "", ""),
+        ("one-line edit in a 1,995-line file (function body), p50", f"{key('edit_p50_seconds') * 1000:.0f} ms", "", ""),
+        ("one-line edit in a 1,995-line file (function body), p95", f"{key('edit_p95_seconds') * 1000:.0f} ms", "≤ 50 ms", verdict(key("edit_p95_seconds") <= 0.05)),
+        ("typing into a function name, p50", f"{key('rename_p50_seconds') * 1000:.0f} ms", "", ""),
+        ("10 files changed on disk at once", f"{key('ten_files_seconds') * 1000:.0f} ms", "≤ 150 ms", verdict(key("ten_files_seconds") <= 0.15)),
+        ("server RSS after indexing", f"{key('rss_after_index_mb'):.0f} MB", "≤ 300 MB", verdict(key("rss_after_index_mb") <= 300)),
+    ]
+    print(table(rows))
+    return {"samples": samples}
+
+
 def suite_taint(root: Path, runs: int) -> dict:
     taint = measure("taint", root, runs)
     rows = [("tool", "median s", "peak RSS MB", "findings", "ratio to flowsight"),
@@ -244,7 +263,7 @@ def suite_taint(root: Path, runs: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--suite", choices=["chunks", "taint", "all"], default="all")
+    parser.add_argument("--suite", choices=["chunks", "taint", "server", "all"], default="all")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -257,7 +276,7 @@ def main() -> int:
     results_directory = BENCH / "results"
     results_directory.mkdir(exist_ok=True)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-    for suite, function in [("chunks", suite_chunks), ("taint", suite_taint)]:
+    for suite, function in [("chunks", suite_chunks), ("taint", suite_taint), ("server", suite_server)]:
         if args.suite in (suite, "all"):
             print(f"\n== {suite} ==")
             result = function(root, args.runs)

@@ -2056,7 +2056,6 @@ impl<'p, 't> Analysis<'p, 't> {
 /// Result of a whole-program taint analysis.
 pub struct TaintResult {
     pub findings: Vec<Finding>,
-    pub summaries: Vec<Summary>,
     pub rounds: usize,
 }
 
@@ -2179,7 +2178,11 @@ fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
 /// analysed. Equal to a from-scratch analysis (property-tested).
 pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: Option<AnalysisCache>) -> (TaintResult, AnalysisCache, AnalysisStats) {
     let count = program.scopes.len();
+    let timer = std::time::Instant::now();
     let keys = scope_keys(program);
+    if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+        eprintln!("keys {:?}", timer.elapsed());
+    }
     let files: Vec<String> = program.files.iter().map(|f| f.path.clone()).collect();
     let mut summaries: Vec<Summary> = vec![Summary::default(); count];
     let mut raw: Vec<Vec<RawFinding>> = (0..count).map(|_| Vec::new()).collect();
@@ -2261,17 +2264,21 @@ pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: O
         next.dedup();
         dirty = next;
     }
-    let findings = finalize(program, rules, raw.iter().flatten().cloned().collect());
+    let timer = std::time::Instant::now();
+    let findings = finalize(program, rules, raw.iter().flatten());
+    if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+        eprintln!("finalize {:?}", timer.elapsed());
+    }
     let stats = AnalysisStats { scopes: count, reused, analysed, rounds };
     let cache = AnalysisCache {
         rules: rules.fingerprint.clone(),
         files,
         keys: keys.into_iter().enumerate().map(|(scope, key)| (key, scope)).collect(),
-        summaries: summaries.clone(),
+        summaries,
         raw,
         callers,
     };
-    (TaintResult { findings, summaries, rounds }, cache, stats)
+    (TaintResult { findings, rounds }, cache, stats)
 }
 
 fn location(program: &Program<'_>, (file, start, end): (usize, usize, usize)) -> Location {
@@ -2299,9 +2306,9 @@ fn suppressed(program: &Program<'_>, sink: (usize, usize, usize), rule_id: &str,
     }
 }
 
-fn finalize(program: &Program<'_>, rules: &RuleSet, raw: Vec<RawFinding>) -> Vec<Finding> {
+fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item = &'r RawFinding>) -> Vec<Finding> {
     // One finding per rule and sink line: the shortest path wins (ties: the earliest source).
-    let mut best: BTreeMap<(String, usize, usize), RawFinding> = BTreeMap::new();
+    let mut best: BTreeMap<(String, usize, usize), &RawFinding> = BTreeMap::new();
     for finding in raw {
         let Some(rule) = rules.rule_for(finding.kind) else { continue };
         let sink_line = program.files[finding.sink.0].document.line_index().line_of(finding.sink.1);

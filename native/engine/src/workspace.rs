@@ -210,7 +210,11 @@ impl Workspace {
     /// re-analysing only what changed since the last call.
     pub fn analyze_taint(&mut self, rules: &RuleSet) -> Vec<Finding> {
         let previous = self.analysis_cache.take();
+        let timer = std::time::Instant::now();
         let program = Program::new(self.files.iter().map(|(path, state)| (path.clone(), &state.document)).collect());
+        if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+            eprintln!("program {:?}", timer.elapsed());
+        }
         let (result, cache, stats) = crate::index::pool().install(|| analyze_incrementally(&program, rules, previous));
         drop(program);
         self.analysis_cache = Some(cache);

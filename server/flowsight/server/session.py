@@ -111,7 +111,10 @@ class Session:
                 log.exception("analysis failed")
                 results = []
             if self.generation == generation:
-                for uri, version, diagnostics in results:
+                for folder, path, uri, version, diagnostics in results:
+                    # Recorded only once sent: a discarded result must not count as published.
+                    folder.published[path] = diagnostics
+                    folder.published_versions[path] = version
                     self.publish(uri, version, diagnostics)
             else:
                 self.rerun = True
@@ -142,11 +145,11 @@ class Session:
                 versions[path] = version
         return versions
 
-    def analyse(self) -> list[tuple[str, int | None, list[types.Diagnostic]]]:
+    def analyse(self) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
         with self.lock:
             return self._analyse()
 
-    def _analyse(self) -> list[tuple[str, int | None, list[types.Diagnostic]]]:
+    def _analyse(self) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
         """Applies queued edits, analyses every folder, returns the publishes that changed."""
         results = []
         for folder in list(self.folders):
@@ -176,10 +179,8 @@ class Session:
                 version = folder.workspace.version(path) if path in folder.workspace.files() else None
                 if folder.published.get(path) == diagnostics and folder.published_versions.get(path) == version:
                     continue
-                folder.published[path] = diagnostics
-                folder.published_versions[path] = version
                 uri = (folder.root / path).as_uri()
-                results.append((uri, version, diagnostics))
+                results.append((folder, path, uri, version, diagnostics))
         return results
 
     def column(self, line_text: str, byte_column: int) -> int:

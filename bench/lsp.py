@@ -1,0 +1,132 @@
+"""Language-server latency on the Django corpus opened as a workspace (`bench/run.py --suite
+server`). A client (pygls) drives `flowsight serve` over stdio; times are measured at the
+client, from sending a change to receiving the publish for that version, so they include the
+JSON-RPC transport and are an upper bound of the server's own time."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.client import BaseLanguageClient
+
+
+class Client(BaseLanguageClient):
+    def __init__(self) -> None:
+        super().__init__("flowsight-bench", "0")
+        self.published: dict[str, list[tuple[int | None, float]]] = {}
+        self.progress_end: float | None = None
+
+        @self.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def publish(params: types.PublishDiagnosticsParams) -> None:
+            self.published.setdefault(params.uri, []).append((params.version, time.perf_counter()))
+
+        @self.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def create(params: types.WorkDoneProgressCreateParams) -> None:
+            return None
+
+        @self.feature(types.PROGRESS)
+        def progress(params: types.ProgressParams) -> None:
+            if getattr(params.value, "kind", None) == "end" or (isinstance(params.value, dict) and params.value.get("kind") == "end"):
+                self.progress_end = time.perf_counter()
+
+
+async def wait(condition, timeout: float = 120.0) -> None:  # noqa: ANN001
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the server did not answer in time")
+        await asyncio.sleep(0.001)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def measure(root: Path, edits: int = 20) -> dict:
+    client = Client()
+    await client.start_io(sys.executable, "-m", "flowsight", "serve")
+    started = time.perf_counter()
+    capabilities = types.ClientCapabilities(
+        window=types.WindowClientCapabilities(work_done_progress=True),
+        text_document=types.TextDocumentClientCapabilities(publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True)),
+    )
+    await client.initialize_async(types.InitializeParams(
+        capabilities=capabilities, root_uri=root.as_uri(), workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+    client.initialized(types.InitializedParams())
+    large = root / "django" / "db" / "models" / "fields" / "related.py"
+    large_uri = large.as_uri()
+    text = large.read_text()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=large_uri, language_id="python", version=1, text=text)))
+    await wait(lambda: any(v == 1 for v, _ in client.published.get(large_uri, [])))
+    first_diagnostics = min(t for v, t in client.published[large_uri] if v == 1) - started
+    await wait(lambda: client.progress_end is not None)
+    full_index = client.progress_end - started  # type: ignore[operator]
+    rss_after_index = rss_mb(client._server.pid)  # type: ignore[attr-defined]
+
+    lines = text.splitlines()
+    version = 1
+
+    async def edit_and_wait(line: int, column: int, new_text: str) -> float:
+        nonlocal version
+        version += 1
+        sent = time.perf_counter()
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=large_uri, version=version),
+            content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=types.Position(line=line, character=column), end=types.Position(line=line, character=column)), text=new_text)]))
+        await wait(lambda: any(v == version for v, _ in client.published.get(large_uri, [])))
+        latency = max(t for v, t in client.published[large_uri] if v == version) - sent
+        await asyncio.sleep(0.05)
+        return latency
+
+    # Typing inside function bodies: a space at the end of `return` lines.
+    returns = [i for i, line in enumerate(lines) if line.lstrip().startswith("return ")][:edits]
+    latencies = [await edit_and_wait(line, len(lines[line]), " ") for line in returns]
+    # Typing into a function name (renames change which calls resolve).
+    definitions = [i for i, line in enumerate(lines) if line.lstrip().startswith("def ")][:5]
+    renames = [await edit_and_wait(line, len(lines[line]) - len(lines[line].lstrip()) + len("def "), "x") for line in definitions]
+    # Ten files changed on disk at once.
+    changed = sorted((root / "django" / "utils").glob("*.py"))[:10]
+    for path in changed:
+        path.write_text(path.read_text() + "\n# touched\n")
+    published_before = sum(len(v) for v in client.published.values())
+    sent = time.perf_counter()
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=p.as_uri(), type=types.FileChangeType.Changed) for p in changed]))
+    # The analysis finishes when the server is idle again: measured by a round trip after it.
+    await asyncio.sleep(0)
+    version += 1
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=large_uri, version=version),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="")]))
+    await wait(lambda: any(v == version for v, _ in client.published.get(large_uri, [])))
+    ten_files = max(t for v, t in client.published[large_uri] if v == version) - sent
+    for path in changed:
+        path.write_text(path.read_text().removesuffix("\n# touched\n"))
+    rss_end = rss_mb(client._server.pid)  # type: ignore[attr-defined]
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    ordered = sorted(latencies)
+    return {
+        "first_diagnostics_seconds": first_diagnostics,
+        "full_index_seconds": full_index,
+        "edit_p50_seconds": statistics.median(ordered),
+        "edit_p95_seconds": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+        "ten_files_seconds": ten_files,
+        "rename_p50_seconds": statistics.median(renames),
+        "rss_after_index_mb": rss_after_index,
+        "rss_end_mb": rss_end,
+        "edits": len(latencies),
+        "published_before_ten_files": published_before,
+    }
+
+
+def run(root: Path) -> dict:
+    return asyncio.run(measure(root))
