@@ -6,7 +6,7 @@ VPY := $(VENV)/bin/python
 # Cargo builds are cached outside the clone so repeated clean clones build fast.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/flowsight/target
 
-.PHONY: setup demo test test-rust test-python bench clean
+.PHONY: setup demo test test-rust test-python test-vscode bench clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,20 @@ demo: setup
 	$(VENV)/bin/flowsight index examples/vulnerable_app
 	$(VENV)/bin/flowsight scan examples/vulnerable_app; status=$$?; test $$status -le 1
 
-test: setup test-rust test-python
+test: setup test-rust test-python test-vscode
 
 test-rust:
 	cargo test --workspace --exclude flowsight-python --quiet
 
 test-python:
 	$(VPY) -m pytest -q
+
+# The VS Code extension: dependencies from npm, bundle, type check, wire-contract test, .vsix.
+test-vscode:
+	cd editors/vscode && npm ci --no-audit --no-fund --silent
+	cd editors/vscode && npm run --silent build && npx tsc -p .
+	cd editors/vscode && FLOWSIGHT_PYTHON=$(abspath $(VPY)) npm test --silent
+	cd editors/vscode && npm run --silent package
 
 bench: setup
 	$(VPY) -m pip install --quiet "semgrep==1.185.0" "bandit==1.9.4"
