@@ -274,20 +274,55 @@ fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, i
 impl<'t> Program<'t> {
     /// Builds the program from (relative path, document) pairs.
     pub fn new(files: Vec<(String, &'t Document)>) -> Program<'t> {
-        let mut program = Program {
+        use rayon::prelude::*;
+        // Each file is read on its own (in parallel), then the parts are numbered into one.
+        let parts: Vec<Program<'t>> = files.into_par_iter().map(|(path, document)| Program::single(path, document)).collect();
+        let mut program = Program::empty();
+        for (file_index, part) in parts.into_iter().enumerate() {
+            let offset = program.scopes.len();
+            program.files.extend(part.files);
+            for mut module in part.modules {
+                module.file = file_index;
+                program.module_index.insert(module.name.clone(), file_index);
+                program.modules.push(module);
+            }
+            for mut scope in part.scopes {
+                scope.file = file_index;
+                scope.module = file_index;
+                program.scopes.push(scope);
+            }
+            for (name, scope) in part.functions {
+                program.functions.insert(name, scope + offset);
+            }
+            for (name, mut class) in part.classes {
+                class.module = file_index;
+                for scope in class.methods.values_mut() {
+                    *scope += offset;
+                }
+                program.classes.insert(name, class);
+            }
+        }
+        program
+    }
+
+    fn empty() -> Program<'t> {
+        Program {
             files: Vec::new(),
             modules: Vec::new(),
             scopes: Vec::new(),
             functions: HashMap::new(),
             classes: HashMap::new(),
             module_index: HashMap::new(),
-        };
-        for (file_index, (path, document)) in files.into_iter().enumerate() {
-            let module = module_name(&path);
-            let is_package = path.ends_with("__init__.py") || path.ends_with("__init__.pyi");
-            program.files.push(SourceFile { path, document });
-            program.add_module(file_index, module, is_package);
         }
+    }
+
+    /// The program of one file (file and module index 0).
+    fn single(path: String, document: &'t Document) -> Program<'t> {
+        let mut program = Program::empty();
+        let module = module_name(&path);
+        let is_package = path.ends_with("__init__.py") || path.ends_with("__init__.pyi");
+        program.files.push(SourceFile { path, document });
+        program.add_module(0, module, is_package);
         program
     }
 

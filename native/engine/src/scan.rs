@@ -59,7 +59,7 @@ pub fn scan_paths(paths: &[PathBuf], root: Option<&Path>, rules: &RuleSet) -> Re
     let (documents, errors) = load_documents(paths, &root);
     let parse_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let program = Program::new(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+    let program = pool().install(|| Program::new(documents.iter().map(|(path, document)| (path.clone(), document)).collect()));
     let result = pool().install(|| analyze(&program, rules));
     let analysis_seconds = started.elapsed().as_secs_f64();
     Ok(ScanResult {

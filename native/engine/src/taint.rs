@@ -2139,7 +2139,7 @@ fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
         .collect();
     program
         .scopes
-        .iter()
+        .par_iter()
         .map(|scope| {
             let text = program.text(scope.file);
             let (start, end) = (scope.node.start_byte(), scope.node.end_byte());
@@ -2212,8 +2212,9 @@ pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: O
             let new_by_old: HashMap<usize, usize> = previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
             for (new, old) in previous_index.iter().enumerate() {
                 let Some(old) = old else { continue };
-                // The previous summary, so a re-analysis is compared against it.
-                summaries[new] = cache.summaries[*old].clone();
+                // The previous summary, so a re-analysis is compared against it (moved when the
+                // scope is unchanged: no other new scope maps to the same old one then).
+                summaries[new] = if mapping[new].is_some() { std::mem::take(&mut cache.summaries[*old]) } else { cache.summaries[*old].clone() };
                 if mapping[new].is_some() {
                     raw[new] = std::mem::take(&mut cache.raw[*old]);
                 }

@@ -211,7 +211,8 @@ impl Workspace {
     pub fn analyze_taint(&mut self, rules: &RuleSet) -> Vec<Finding> {
         let previous = self.analysis_cache.take();
         let timer = std::time::Instant::now();
-        let program = Program::new(self.files.iter().map(|(path, state)| (path.clone(), &state.document)).collect());
+        let files: Vec<(String, &crate::parse::Document)> = self.files.iter().map(|(path, state)| (path.clone(), &state.document)).collect();
+        let program = crate::index::pool().install(|| Program::new(files));
         if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
             eprintln!("program {:?}", timer.elapsed());
         }
