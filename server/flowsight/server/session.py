@@ -78,11 +78,14 @@ class Session:
     def index_folder(self, folder: Folder) -> int:
         """Reads every Python file of a folder (worker thread); open documents keep their text."""
         files = python_files(folder.root)
-        with self.lock:
-            known = set(folder.workspace.files())
-            for path in files:
-                if path.relative_to(folder.root).as_posix() not in known:
-                    folder.workspace.load_file(str(path))
+        # In batches, releasing the core between them: an analysis of the documents already
+        # open can run meanwhile, so open files get diagnostics first.
+        for start in range(0, len(files), 25):
+            with self.lock:
+                known = set(folder.workspace.files())
+                for path in files[start : start + 25]:
+                    if path.relative_to(folder.root).as_posix() not in known:
+                        folder.workspace.load_file(str(path))
         return len(files)
 
     def queue(self, path: Path, change: PendingChange) -> None:
