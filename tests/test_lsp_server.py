@@ -96,7 +96,8 @@ async def test_a_burst_of_edits_publishes_once_for_the_final_version(client: Lan
             content_changes=[types.TextDocumentContentChangePartial(
                 range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="#")],
         ))
-    await asyncio.sleep(1.0)
+    await wait_for(lambda: any(p.uri == views and p.version == 21 for p in published))
+    await asyncio.sleep(0.5)  # nothing else may follow
     for_views = [p for p in published if p.uri == views]
     assert all(p.version == 21 for p in for_views)
     assert len(for_views) == 1
@@ -212,3 +213,14 @@ async def test_settings_change_what_is_reported(client: LanguageClient) -> None:
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"disable": "not a list"}}))
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {}}))
     await wait_for(lambda: len(client.diagnostics[db]) == 1)
+
+
+async def test_a_bad_rules_setting_is_logged_and_the_server_recovers(client: LanguageClient, tmp_path: Path) -> None:
+    db = uri(client, "shop/db.py")
+    await wait_for(lambda: db in client.diagnostics)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sink]]\nkind = "Sequel"\ncalls = ["x"]\nargs = [0]\n')
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"rules": str(bad)}}))
+    await wait_for(lambda: any("unknown sink kind" in m.message for m in client.log_messages))
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"disable": ["sql-injection"]}}))
+    await wait_for(lambda: len(client.diagnostics[db]) == 0)

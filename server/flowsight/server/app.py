@@ -37,10 +37,13 @@ class FlowsightServer(LanguageServer):
         super().__init__(
             "flowsight", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental, protocol_cls=FlowsightProtocol
         )
-        self.session = Session(self.publish_diagnostics)
+        self.session = Session(self.publish_diagnostics, self.log_to_client)
 
     def publish_diagnostics(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=diagnostics))
+
+    def log_to_client(self, message: str) -> None:
+        self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=message))
 
     def report_server_error(self, error: Exception, source) -> None:  # noqa: ANN001
         # Logged to the client's log, never a pop-up per keystroke.

@@ -49,8 +49,13 @@ class Folder:
 
 
 class Session:
-    def __init__(self, publish: Callable[[str, int | None, list[types.Diagnostic]], None]) -> None:
+    def __init__(
+        self,
+        publish: Callable[[str, int | None, list[types.Diagnostic]], None],
+        report: Callable[[str], None] = lambda message: None,
+    ) -> None:
         self.publish = publish
+        self.report = report
         self.folders: list[Folder] = []
         self.encoding: positions.Encoding = "utf-16"
         self.open_versions: dict[str, int] = {}
@@ -110,8 +115,14 @@ class Session:
             generation = self.generation
             try:
                 results = await loop.run_in_executor(None, self.analyse)
+            except flowsight.errors.FlowsightError as error:
+                # A bad rules file or setting: said in the client's log, the server keeps running.
+                log.error("analysis failed: %s", error)
+                self.report(f"flowsight: {error}")
+                results = []
             except Exception:  # noqa: BLE001 - logged, the server keeps running
                 log.exception("analysis failed")
+                self.report("flowsight: internal error during analysis (see the server log)")
                 results = []
             if self.generation == generation:
                 for folder, path, uri, version, diagnostics in results:
