@@ -242,11 +242,24 @@ fn contains_statements(kind: &str) -> bool {
 /// then walks the syntax tree; false negatives are not).
 fn may_contain_definition(bytes: &[u8]) -> bool {
     let is_boundary = |b: u8| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80);
+    // Only spaces or tabs between the line start and `position`.
+    let starts_line = |position: usize| {
+        let mut i = position;
+        while i > 0 && matches!(bytes[i - 1], b' ' | b'\t') {
+            i -= 1;
+        }
+        i == 0 || matches!(bytes[i - 1], b'\n' | b'\r' | b';' | b':')
+    };
     for keyword in [&b"def"[..], &b"class"[..]] {
         for position in memchr::memmem::find_iter(bytes, keyword) {
             let before = position.checked_sub(1).map(|i| bytes[i]);
             let after = bytes.get(position + keyword.len()).copied();
-            if before.is_none_or(is_boundary) && after.is_none_or(is_boundary) {
+            if !(before.is_none_or(is_boundary) && after.is_none_or(is_boundary)) {
+                continue;
+            }
+            // A definition starts a line (after indentation), possibly after `async`.
+            let async_start = position.checked_sub(6).filter(|&start| &bytes[start..position] == b"async ");
+            if starts_line(position) || async_start.is_some_and(starts_line) {
                 return true;
             }
         }
@@ -848,6 +861,16 @@ pub fn content_hash(text: &str, line_index: &LineIndex, start: usize, end: usize
             });
         }
         let common_length = common.map_or(0, <[u8]>::len);
+        // Fast path: nothing to normalise (no indentation to remove, no CR, no trailing
+        // whitespace): the text itself is the normalised text.
+        let untouched = common_length == 0
+            && first_line.len() == ranges[0].1 - ranges[0].0
+            && memchr::memchr(b'\r', body).is_none()
+            && ranges.windows(2).all(|pair| pair[1].0 == pair[0].1 + 1)
+            && ranges.last().is_some_and(|last| last.1 == body.len());
+        if untouched {
+            return hex(&Sha256::digest(body));
+        }
         fn strip(line: &[u8], common_length: usize) -> &[u8] {
             line.get(common_length..).unwrap_or_default()
         }
