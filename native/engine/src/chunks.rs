@@ -240,7 +240,7 @@ fn contains_statements(kind: &str) -> bool {
 
 /// Whether `bytes` may contain a `def` or `class` keyword (false positives are fine: the caller
 /// then walks the syntax tree; false negatives are not).
-fn may_contain_definition(bytes: &[u8]) -> bool {
+pub(crate) fn may_contain_definition(bytes: &[u8]) -> bool {
     let is_boundary = |b: u8| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80);
     // Only spaces or tabs between the line start and `position`.
     let starts_line = |position: usize| {

@@ -259,6 +259,11 @@ fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, i
                     imports.insert(alias.to_string(), qualified);
                 }
             }
+            // Function and class bodies without the word `import` hold no import.
+            kind if is_definition_kind(kind)
+                && node.child_by_field_name("body").is_some_and(|body| {
+                    memchr::memmem::find(&text.as_bytes()[body.byte_range()], b"import").is_none()
+                }) => {}
             kind if is_definition_kind(kind) || kind == "module" || kind == "block" || kind.ends_with("_statement") || kind.ends_with("_clause") || kind == "decorated_definition" => {
                 let mut cursor = node.walk();
                 stack.extend(
@@ -440,8 +445,11 @@ impl<'t> Program<'t> {
                                 info.methods.insert(text_of(text, name_node).to_string(), index);
                             }
                         }
+                        // Most function bodies define nothing: skip them unless they may.
                         if let Some(body) = child.child_by_field_name("body") {
-                            stack.push((body, qualified, None, depth + 1));
+                            if crate::chunks::may_contain_definition(&text.as_bytes()[body.byte_range()]) {
+                                stack.push((body, qualified, None, depth + 1));
+                            }
                         }
                     }
                     "class_definition" => {

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,8 @@ class Session:
         self.settings: dict = {}
         # Serialises every call into the core made from worker threads.
         self.lock = threading.Lock()
+        # Set while an analysis waits for the lock: indexing steps aside between batches.
+        self.analysis_waiting = threading.Event()
 
     # ------------------------------------------------------------------ folders and documents
     def add_folder(self, root: Path) -> Folder:
@@ -86,6 +89,10 @@ class Session:
         # In batches, releasing the core between them: an analysis of the documents already
         # open can run meanwhile, so open files get diagnostics first.
         for start in range(0, len(files), 25):
+            waited = 0.0
+            while self.analysis_waiting.is_set() and waited < 5.0:
+                time.sleep(0.005)
+                waited += 0.005
             with self.lock:
                 known = set(folder.workspace.files())
                 for path in files[start : start + 25]:
@@ -160,7 +167,9 @@ class Session:
         return versions
 
     def analyse(self) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
+        self.analysis_waiting.set()
         with self.lock:
+            self.analysis_waiting.clear()
             return self._analyse()
 
     def _analyse(self) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
