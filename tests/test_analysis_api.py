@@ -92,3 +92,19 @@ def test_only_changed_functions_and_affected_callers_are_reanalysed() -> None:
     assert len(findings) == len(first) - 1
     stats = ws.last_analysis()
     assert 2 <= stats["analysed"] < stats["scopes"]
+
+
+def test_renaming_a_function_reanalyses_its_module_and_importers_only() -> None:
+    ws = load(EXAMPLE)
+    ws.analyze_taint()
+    text = ws.text("shop/db.py")
+    line = text.splitlines().index("def find_products(term):")
+    ws.apply_edits("shop/db.py", 1, [flowsight.TextEdit(line, 4, line, 4, "old_")])
+    findings = ws.analyze_taint()
+    stats = ws.last_analysis()
+    assert 0 < stats["analysed"] < stats["scopes"] + 5 and stats["reused"] > 0
+    scratch = load(EXAMPLE)
+    scratch.update_file("shop/db.py", ws.text("shop/db.py"))
+    assert [(f.id, f.rule_id) for f in findings] == [(f.id, f.rule_id) for f in scratch.analyze_taint()]
+    # The view's call no longer resolves: the SQL finding through it is gone.
+    assert "sql-injection" not in {f.rule_id for f in findings}

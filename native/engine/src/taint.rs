@@ -2191,20 +2191,56 @@ pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: O
     let mut reused = 0;
     let previous = previous.filter(|cache| cache.rules == rules.fingerprint && cache.files == files);
     if let Some(mut cache) = previous {
-        let same_names = cache.keys.len() == count && {
-            let old: HashSet<&str> = cache.keys.keys().map(|k| k.qualified_name.as_str()).collect();
-            keys.iter().all(|k| old.contains(k.qualified_name.as_str()))
-        };
-        if same_names {
+        // Names that appeared or disappeared change what calls resolve to: every function of
+        // their modules and of the modules importing them is analysed again.
+        let old_names: HashMap<&str, &str> = cache.keys.keys().map(|k| (k.qualified_name.as_str(), k.path.as_str())).collect();
+        let new_names: HashSet<&str> = keys.iter().map(|k| k.qualified_name.as_str()).collect();
+        let mut affected_modules: HashSet<String> = HashSet::new();
+        for (scope, key) in keys.iter().enumerate() {
+            if !old_names.contains_key(key.qualified_name.as_str()) {
+                affected_modules.insert(program.modules[program.scopes[scope].module].name.clone());
+            }
+        }
+        for (name, path) in &old_names {
+            if !new_names.contains(name) {
+                affected_modules.insert(crate::chunks::module_name(path));
+            }
+        }
+        let module_affected: Vec<bool> = program
+            .modules
+            .iter()
+            .map(|module| {
+                affected_modules.contains(&module.name)
+                    || module.imports.values().any(|imported| {
+                        affected_modules.iter().any(|m| imported == m || imported.starts_with(&format!("{m}.")))
+                    })
+            })
+            .collect();
+        {
             let mut mapping: Vec<Option<usize>> = vec![None; count];
             for (scope, key) in keys.iter().enumerate() {
-                mapping[scope] = cache.keys.get(key).copied();
+                if !module_affected[program.scopes[scope].module] {
+                    mapping[scope] = cache.keys.get(key).copied();
+                }
             }
             let old_to_new: HashMap<usize, usize> = mapping.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
             // Changed scopes are analysed; their callers only if their summary changes (the
             // names are the same, so every call still resolves to the same scope).
             let old_by_name: HashMap<&str, usize> = cache.keys.iter().map(|(key, &old)| (key.qualified_name.as_str(), old)).collect();
-            let initial: HashSet<usize> = (0..count).filter(|&s| mapping[s].is_none()).collect();
+            let mut initial: HashSet<usize> = (0..count).filter(|&s| mapping[s].is_none()).collect();
+            // Callers of functions that disappeared (e.g. methods reached through instances).
+            let new_by_name: HashMap<&str, usize> = keys.iter().enumerate().map(|(scope, key)| (key.qualified_name.as_str(), scope)).collect();
+            let old_name_of: HashMap<usize, &str> = cache.keys.iter().map(|(key, &old)| (old, key.qualified_name.as_str())).collect();
+            for (key, &old) in &cache.keys {
+                if new_by_name.contains_key(key.qualified_name.as_str()) {
+                    continue;
+                }
+                for caller in &cache.callers[old] {
+                    if let Some(&new) = old_name_of.get(caller).and_then(|name| new_by_name.get(name)) {
+                        initial.insert(new);
+                    }
+                }
+            }
             let mut previous_index: Vec<Option<usize>> = vec![None; count];
             for scope in 0..count {
                 previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(keys[scope].qualified_name.as_str()).copied());
