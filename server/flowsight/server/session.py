@@ -29,7 +29,7 @@ from flowsight.server.diagnostics import SEVERITY, to_diagnostic
 
 log = logging.getLogger("flowsight.server")
 
-COALESCE_SECONDS = 0.05
+COALESCE_SECONDS = 0.03
 
 
 @dataclass
