@@ -224,3 +224,20 @@ async def test_a_bad_rules_setting_is_logged_and_the_server_recovers(client: Lan
     await wait_for(lambda: any("unknown sink kind" in m.message for m in client.log_messages))
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"disable": ["sql-injection"]}}))
     await wait_for(lambda: len(client.diagnostics[db]) == 0)
+
+
+async def test_a_cancelled_request_answers_request_cancelled_and_the_server_goes_on(client: LanguageClient) -> None:
+    await wait_for(lambda: uri(client, "shop/db.py") in client.diagnostics)
+    generated = client.project / "generated"  # type: ignore[attr-defined]
+    generated.mkdir()
+    for number in range(600):
+        (generated / f"module_{number}.py").write_text("".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(20)))
+    request = client.protocol.send_request(
+        types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command="flowsight.reindex", arguments=[]), msg_id="slow-reindex"
+    )
+    client.protocol.notify("$/cancelRequest", types.CancelParams(id="slow-reindex"))
+    with pytest.raises(Exception, match="(?i)cancel"):
+        await asyncio.wrap_future(request)
+    # The server keeps answering.
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="flowsight.reindex", arguments=[]))
+    assert result["files"] == 605
