@@ -951,7 +951,12 @@ impl<'p, 't> Analysis<'p, 't> {
                 continue;
             }
             let mut trace = label.trace.clone();
-            if trace.last_location() != Some(location_of(self.file, argument)) && argument != call {
+            // An argument step only when it says something new: not when the previous step
+            // already points inside the argument (`request.args` in `request.args["q"]`).
+            let inside_argument = trace.last_location().is_some_and(|(file, start, end)| {
+                file == self.file && start >= argument.start_byte() && end <= argument.end_byte()
+            });
+            if !inside_argument && argument != call {
                 trace = trace.push(self.step(argument, "argument", format!("passed to `{callee}`")));
             }
             trace = trace.push(self.step(call, "sink", format!("`{callee}`")));
