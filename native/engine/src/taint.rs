@@ -2096,7 +2096,7 @@ fn analyze_scope(program: &Program<'_>, rules: &RuleSet, summaries: &[Summary], 
 /// Runs the analysis over every scope: summaries to a fixpoint (re-analysing only callers of
 /// changed summaries), then findings.
 pub fn analyze(program: &Program<'_>, rules: &RuleSet) -> TaintResult {
-    analyze_incrementally(program, rules, None).0
+    analyze_incrementally_with(program, rules, None, None).0
 }
 
 /// What a scope's cached analysis is valid for: same rules, same file list, same function
@@ -2114,7 +2114,8 @@ struct ScopeKey {
 pub struct AnalysisCache {
     rules: String,
     files: Vec<String>,
-    keys: HashMap<ScopeKey, usize>,
+    /// Keys of the scopes in program order.
+    keys: Vec<ScopeKey>,
     summaries: Vec<Summary>,
     raw: Vec<Vec<RawFinding>>,
     callers: Vec<HashSet<usize>>,
@@ -2129,7 +2130,28 @@ pub struct AnalysisStats {
     pub rounds: usize,
 }
 
+/// Keys of every scope; for files not in `changed` whose scopes line up with `previous`
+/// (same names in the same places), the previous keys are taken instead of re-hashing.
+fn scope_keys_reusing(program: &Program<'_>, previous: Option<&AnalysisCache>, changed: Option<&HashSet<String>>) -> Vec<ScopeKey> {
+    let (Some(previous), Some(changed)) = (previous, changed) else { return scope_keys(program) };
+    if previous.keys.len() != program.scopes.len() {
+        return scope_keys(program);
+    }
+    let aligned = program.scopes.iter().zip(&previous.keys).all(|(scope, key)| {
+        key.qualified_name == scope.qualified_name && key.path == program.files[scope.file].path
+    });
+    if !aligned {
+        return scope_keys(program);
+    }
+    let fresh = scope_keys_where(program, |scope| changed.contains(&program.files[scope.file].path));
+    fresh.into_iter().zip(&previous.keys).map(|(new, old)| new.unwrap_or_else(|| old.clone())).collect()
+}
+
 fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
+    scope_keys_where(program, |_| true).into_iter().map(|key| key.expect("every key computed")).collect()
+}
+
+fn scope_keys_where(program: &Program<'_>, compute: impl Fn(&crate::program::Scope<'_>) -> bool + Sync) -> Vec<Option<ScopeKey>> {
     use sha2::{Digest, Sha256};
     let module_hashes: Vec<[u8; 32]> = program
         .modules
@@ -2146,6 +2168,9 @@ fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
         .scopes
         .par_iter()
         .map(|scope| {
+            if !compute(scope) {
+                return None;
+            }
             let text = program.text(scope.file);
             let (start, end) = (scope.node.start_byte(), scope.node.end_byte());
             let text_hash: [u8; 32] = if scope.kind == crate::program::ScopeKind::Module {
@@ -2167,13 +2192,13 @@ fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
             } else {
                 Sha256::digest(text.as_bytes().get(start..end).unwrap_or_default()).into()
             };
-            ScopeKey {
+            Some(ScopeKey {
                 qualified_name: scope.qualified_name.clone(),
                 path: program.files[scope.file].path.clone(),
                 start,
                 text_hash,
                 module_hash: module_hashes[scope.module],
-            }
+            })
         })
         .collect()
 }
@@ -2182,9 +2207,21 @@ fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
 /// callers of scopes that changed or disappeared, and then callers of changed summaries are
 /// analysed. Equal to a from-scratch analysis (property-tested).
 pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: Option<AnalysisCache>) -> (TaintResult, AnalysisCache, AnalysisStats) {
+    analyze_incrementally_with(program, rules, previous, None)
+}
+
+/// `analyze_incrementally`, told which files changed since `previous` (their keys are the only
+/// ones hashed again).
+pub fn analyze_incrementally_with(
+    program: &Program<'_>,
+    rules: &RuleSet,
+    previous: Option<AnalysisCache>,
+    changed_files: Option<&HashSet<String>>,
+) -> (TaintResult, AnalysisCache, AnalysisStats) {
     let count = program.scopes.len();
     let timer = std::time::Instant::now();
-    let keys = scope_keys(program);
+    let valid_previous = previous.as_ref().filter(|cache| cache.rules == rules.fingerprint);
+    let keys = scope_keys_reusing(program, valid_previous, changed_files);
     if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
         eprintln!("keys {:?}", timer.elapsed());
     }
@@ -2195,10 +2232,32 @@ pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: O
     let mut dirty: Vec<usize> = (0..count).collect();
     let mut reused = 0;
     let previous = previous.filter(|cache| cache.rules == rules.fingerprint && cache.files == files);
+    // Fast path: the same scopes in the same order (no function added, removed or renamed):
+    // everything lines up by index, only changed keys are analysed.
+    let previous = match previous {
+        Some(mut cache)
+            if cache.keys.len() == count
+                && cache.keys.iter().zip(&keys).all(|(old, new)| old.qualified_name == new.qualified_name && old.path == new.path) =>
+        {
+            let changed: Vec<usize> = (0..count).filter(|&s| cache.keys[s] != keys[s]).collect();
+            summaries = std::mem::take(&mut cache.summaries);
+            raw = std::mem::take(&mut cache.raw);
+            callers = std::mem::take(&mut cache.callers);
+            for &scope in &changed {
+                raw[scope].clear();
+            }
+            reused = count - changed.len();
+            dirty = changed;
+            None
+        }
+        other => other,
+    };
     if let Some(mut cache) = previous {
+        // Slow path: match scopes by key.
+        let cache_keys: HashMap<ScopeKey, usize> = std::mem::take(&mut cache.keys).into_iter().enumerate().map(|(index, key)| (key, index)).collect();
         // Names that appeared or disappeared change what calls resolve to: every function of
         // their modules and of the modules importing them is analysed again.
-        let old_names: HashMap<&str, &str> = cache.keys.keys().map(|k| (k.qualified_name.as_str(), k.path.as_str())).collect();
+        let old_names: HashMap<&str, &str> = cache_keys.keys().map(|k| (k.qualified_name.as_str(), k.path.as_str())).collect();
         let new_names: HashSet<&str> = keys.iter().map(|k| k.qualified_name.as_str()).collect();
         let mut affected_modules: HashSet<String> = HashSet::new();
         for (scope, key) in keys.iter().enumerate() {
@@ -2225,18 +2284,18 @@ pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: O
             let mut mapping: Vec<Option<usize>> = vec![None; count];
             for (scope, key) in keys.iter().enumerate() {
                 if !module_affected[program.scopes[scope].module] {
-                    mapping[scope] = cache.keys.get(key).copied();
+                    mapping[scope] = cache_keys.get(key).copied();
                 }
             }
             let old_to_new: HashMap<usize, usize> = mapping.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
             // Changed scopes are analysed; their callers only if their summary changes (the
             // names are the same, so every call still resolves to the same scope).
-            let old_by_name: HashMap<&str, usize> = cache.keys.iter().map(|(key, &old)| (key.qualified_name.as_str(), old)).collect();
+            let old_by_name: HashMap<&str, usize> = cache_keys.iter().map(|(key, &old)| (key.qualified_name.as_str(), old)).collect();
             let mut initial: HashSet<usize> = (0..count).filter(|&s| mapping[s].is_none()).collect();
             // Callers of functions that disappeared (e.g. methods reached through instances).
             let new_by_name: HashMap<&str, usize> = keys.iter().enumerate().map(|(scope, key)| (key.qualified_name.as_str(), scope)).collect();
-            let old_name_of: HashMap<usize, &str> = cache.keys.iter().map(|(key, &old)| (old, key.qualified_name.as_str())).collect();
-            for (key, &old) in &cache.keys {
+            let old_name_of: HashMap<usize, &str> = cache_keys.iter().map(|(key, &old)| (old, key.qualified_name.as_str())).collect();
+            for (key, &old) in &cache_keys {
                 if new_by_name.contains_key(key.qualified_name.as_str()) {
                     continue;
                 }
@@ -2272,6 +2331,9 @@ pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: O
             dirty.sort_unstable();
         }
     }
+    if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+        eprintln!("reuse prepared {:?}", timer.elapsed());
+    }
     let mut analysed = 0;
     let mut rounds = 0;
     while !dirty.is_empty() && rounds < MAX_ROUNDS {
@@ -2306,7 +2368,9 @@ pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: O
         next.dedup();
         dirty = next;
     }
-    let timer = std::time::Instant::now();
+    if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+        eprintln!("analysed {:?}", timer.elapsed());
+    }
     let findings = finalize(program, rules, raw.iter().flatten());
     if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
         eprintln!("finalize {:?}", timer.elapsed());
@@ -2315,7 +2379,7 @@ pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: O
     let cache = AnalysisCache {
         rules: rules.fingerprint.clone(),
         files,
-        keys: keys.into_iter().enumerate().map(|(scope, key)| (key, scope)).collect(),
+        keys,
         summaries,
         raw,
         callers,

@@ -20,7 +20,7 @@ use crate::program::Program;
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
-use crate::taint::{analyze_incrementally, AnalysisCache, AnalysisStats, Finding};
+use crate::taint::{analyze_incrementally_with, AnalysisCache, AnalysisStats, Finding};
 
 /// What an update did to a file's chunks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -63,6 +63,8 @@ pub struct Workspace {
     /// The last analysis, reused for functions whose text, place and module did not change.
     analysis_cache: Option<AnalysisCache>,
     last_analysis: AnalysisStats,
+    /// Files changed since the last analysis.
+    changed_since_analysis: std::collections::HashSet<String>,
     root: PathBuf,
     repository: String,
     repository_chunk: Chunk,
@@ -74,7 +76,15 @@ impl Workspace {
         let root = absolute_path(root);
         let repository = repository_name(&root);
         let repository_chunk = repository_chunk(&repository);
-        Workspace { analysis_cache: None, last_analysis: AnalysisStats::default(), root, repository, repository_chunk, files: BTreeMap::new() }
+        Workspace {
+            analysis_cache: None,
+            last_analysis: AnalysisStats::default(),
+            changed_since_analysis: Default::default(),
+            root,
+            repository,
+            repository_chunk,
+            files: BTreeMap::new(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -99,6 +109,7 @@ impl Workspace {
     }
 
     fn store(&mut self, key: String, document: Document, version: Option<i64>, mut extra_errors: Vec<FileError>) -> ChunkDiff {
+        self.changed_since_analysis.insert(key.clone());
         let (chunks, errors) = self.chunk(&key, &document);
         extra_errors.extend(errors);
         let before = self.files.get(&key).map(|state| state.chunks.as_slice()).unwrap_or(&[]);
@@ -118,6 +129,7 @@ impl Workspace {
         let key = self.key(path);
         let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { self.root.join(path) };
         let (text, errors) = load_source(&absolute, &key);
+        self.changed_since_analysis.insert(key.clone());
         match text {
             Some(text) => self.store(key, Document::new(text), None, errors),
             None => {
@@ -142,6 +154,8 @@ impl Workspace {
                 )));
             }
         }
+        self.changed_since_analysis.insert(key.clone());
+        let state = self.files.get_mut(&key).expect("checked above");
         for edit in edits {
             let byte_edit = state.document.to_byte_edit(edit, encoding);
             state.document.apply_edit(&byte_edit);
@@ -162,6 +176,7 @@ impl Workspace {
 
     pub fn remove_file(&mut self, path: &str) -> Result<ChunkDiff> {
         let key = self.key(path);
+        self.changed_since_analysis.insert(key.clone());
         let state = self.files.remove(&key).ok_or(EngineError::UnknownFile(key))?;
         Ok(ChunkDiff::between(&state.chunks, &[]))
     }
@@ -216,10 +231,14 @@ impl Workspace {
         if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
             eprintln!("program {:?}", timer.elapsed());
         }
-        let (result, cache, stats) = crate::index::pool().install(|| analyze_incrementally(&program, rules, previous));
+        let changed = std::mem::take(&mut self.changed_since_analysis);
+        let (result, cache, stats) = crate::index::pool().install(|| analyze_incrementally_with(&program, rules, previous, Some(&changed)));
         drop(program);
         self.analysis_cache = Some(cache);
         self.last_analysis = stats;
+        if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+            eprintln!("workspace total {:?}", timer.elapsed());
+        }
         result.findings
     }
 
