@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+
+import attrs
 import os
 import threading
 import time
@@ -47,6 +49,8 @@ class Folder:
     published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)
     published_versions: dict[str, int | None] = field(default_factory=dict)
     findings: list = field(default_factory=list)
+    # Converted diagnostics by finding identity and places (reused while nothing moved).
+    diagnostic_cache: dict[tuple, types.Diagnostic] = field(default_factory=dict)
 
 
 class Session:
@@ -186,14 +190,22 @@ class Session:
             folder.findings = findings
             texts: dict[str, positions.TextLines] = {}
             by_file: dict[str, list[types.Diagnostic]] = {}
+            previous_cache, folder.diagnostic_cache = folder.diagnostic_cache, {}
             for finding in findings:
-                for path in {finding.sink.path, *(step.path for step in finding.steps)}:
-                    if path not in texts:
-                        texts[path] = positions.TextLines(folder.workspace.text(path))
-                diagnostic = to_diagnostic(finding, folder.root, texts, self.encoding)
+                # A finding whose places did not change keeps its converted diagnostic.
+                sink = finding.sink
+                key = (finding.id, sink.path, sink.start_line, sink.start_column, sink.end_line, sink.end_column,
+                       tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps))
+                diagnostic = previous_cache.get(key)
+                if diagnostic is None:
+                    for path in {finding.sink.path, *(step.path for step in finding.steps)}:
+                        if path not in texts:
+                            texts[path] = positions.TextLines(folder.workspace.text(path))
+                    diagnostic = to_diagnostic(finding, folder.root, texts, self.encoding)
+                folder.diagnostic_cache[key] = diagnostic
                 override = self.settings.get("severity", {}).get(finding.rule_id)
-                if override in SEVERITY:
-                    diagnostic.severity = SEVERITY[override]
+                if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
+                    diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
                 by_file.setdefault(finding.sink.path, []).append(diagnostic)
             # Files whose diagnostics changed, and edited documents (their new version).
             edited = [path for path, version in self.edited_versions(folder).items() if folder.published_versions.get(path) != version]
