@@ -178,9 +178,10 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
     pool().install(|| {
         let started = Instant::now();
         // One task per file: read, parse, chunk (no barrier between stages, so the pool stays busy).
-        let per_file: Vec<(Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>)> = files
-            .par_iter()
-            .map(|path| {
+        // Largest files first, so no thread is left with a big file at the end; results go
+        // back to the given order below.
+        let order = largest_first(&files);
+        let process = |path: &PathBuf| -> (Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>) {
                 let relative = relative_path(&root, path);
                 let parse_started = Instant::now();
                 let parsed = catch(&relative, || load_source(path, &relative));
@@ -219,8 +220,11 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
                 // Freed here, while the pool is busy, so the memory is reused by the next file.
                 drop(document);
                 (chunks, errors, parse_seconds, chunk_seconds, None::<Document>)
-            })
-            .collect();
+        };
+        let mut per_file: Vec<(usize, (Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>))> =
+            order.par_iter().with_max_len(1).map(|&index| (index, process(&files[index]))).collect();
+        per_file.sort_unstable_by_key(|(index, _)| *index);
+        let per_file: Vec<(Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>)> = per_file.into_iter().map(|(_, result)| result).collect();
         let wall_seconds = started.elapsed().as_secs_f64();
         let mut chunks = vec![repository_chunk.clone()];
         chunks.reserve(per_file.iter().map(|(c, ..)| c.len()).sum());
@@ -235,16 +239,27 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
     })
 }
 
+/// Indices of `files`, largest first (a file's size from its metadata; unreadable ones last).
+fn largest_first(files: &[PathBuf]) -> Vec<usize> {
+    let sizes: Vec<u64> = files.iter().map(|path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)).collect();
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));
+    order
+}
+
 /// Reads and parses `paths` without chunking; returns (files parsed, wall seconds).
 /// Used by the benchmark to report the parse-only floor beside parse + chunk.
 pub fn parse_only(paths: &[PathBuf]) -> (usize, f64) {
     let (files, _) = discover_files(paths);
     pool().install(|| {
         let started = Instant::now();
-        let parsed = files
+        // The same scheduling as `index_paths` (largest files first), so the floor is fair.
+        let order = largest_first(&files);
+        let parsed = order
             .par_iter()
-            .filter_map(|path| {
-                let (text, _) = load_source(path, "");
+            .with_max_len(1)
+            .filter_map(|&index| {
+                let (text, _) = load_source(&files[index], "");
                 text.map(|text| parse_python(&text, None))
             })
             .count();
