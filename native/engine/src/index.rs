@@ -240,7 +240,7 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
 }
 
 /// Indices of `files`, largest first (a file's size from its metadata; unreadable ones last).
-fn largest_first(files: &[PathBuf]) -> Vec<usize> {
+pub(crate) fn largest_first(files: &[PathBuf]) -> Vec<usize> {
     let sizes: Vec<u64> = files.iter().map(|path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)).collect();
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));

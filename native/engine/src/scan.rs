@@ -28,10 +28,13 @@ pub struct ScanResult {
 /// Loaded documents of `paths` (files or directories): (relative path, document) in order.
 pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)>, Vec<FileError>) {
     let (files, mut errors) = discover_files(paths);
+    let order = crate::index::largest_first(&files);
     let loaded: Vec<(Option<(String, Document)>, Vec<FileError>)> = pool().install(|| {
-        files
+        let mut loaded: Vec<(usize, (Option<(String, Document)>, Vec<FileError>))> = order
             .par_iter()
-            .map(|path| {
+            .with_max_len(1)
+            .map(|&index| (index, &files[index]))
+            .map(|(index, path)| {
                 let relative = relative_path(root, path);
                 let (text, mut errors) = load_source(path, &relative);
                 let document = text.map(|text| {
@@ -40,9 +43,11 @@ pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)
                     errors.extend(parse_problems(&relative, document.text(), document.line_index(), document.tree(), &report));
                     (relative.clone(), document)
                 });
-                (document, errors)
+                (index, (document, errors))
             })
-            .collect()
+            .collect();
+        loaded.sort_unstable_by_key(|(index, _)| *index);
+        loaded.into_iter().map(|(_, result)| result).collect()
     });
     let mut documents = Vec::with_capacity(loaded.len());
     for (document, file_errors) in loaded {
