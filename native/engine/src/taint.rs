@@ -2058,6 +2058,12 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 }
 
+/// `FLOWSIGHT_DEBUG_ANALYSIS` set: timings and the scopes of each round go to stderr.
+pub fn debug_analysis() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some())
+}
+
 /// Result of a whole-program taint analysis.
 pub struct TaintResult {
     pub findings: Vec<Finding>,
@@ -2222,7 +2228,7 @@ pub fn analyze_incrementally_with(
     let timer = std::time::Instant::now();
     let valid_previous = previous.as_ref().filter(|cache| cache.rules == rules.fingerprint);
     let keys = scope_keys_reusing(program, valid_previous, changed_files);
-    if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+    if debug_analysis() {
         eprintln!("keys {:?}", timer.elapsed());
     }
     let files: Vec<String> = program.files.iter().map(|f| f.path.clone()).collect();
@@ -2331,7 +2337,7 @@ pub fn analyze_incrementally_with(
             dirty.sort_unstable();
         }
     }
-    if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+    if debug_analysis() {
         eprintln!("reuse prepared {:?}", timer.elapsed());
     }
     let mut analysed = 0;
@@ -2339,7 +2345,7 @@ pub fn analyze_incrementally_with(
     while !dirty.is_empty() && rounds < MAX_ROUNDS {
         rounds += 1;
         analysed += dirty.len();
-        if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+        if debug_analysis() {
             eprintln!("round {rounds}: {:?}", dirty.iter().map(|&s| &program.scopes[s].qualified_name).collect::<Vec<_>>());
         }
         let results: Vec<(usize, Summary, Vec<RawFinding>)> = dirty
@@ -2355,7 +2361,7 @@ pub fn analyze_incrementally_with(
                 callers[callee].insert(scope);
             }
             if summary.signature() != summaries[scope].signature() {
-                if rounds >= 11 && std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+                if rounds >= 11 && debug_analysis() {
                     eprintln!("{}:\n  old {:?}\n  new {:?}", program.scopes[scope].qualified_name, summaries[scope].signature(), summary.signature());
                 }
                 changed.push(scope);
@@ -2368,11 +2374,11 @@ pub fn analyze_incrementally_with(
         next.dedup();
         dirty = next;
     }
-    if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+    if debug_analysis() {
         eprintln!("analysed {:?}", timer.elapsed());
     }
     let findings = finalize(program, rules, raw.iter().flatten());
-    if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+    if debug_analysis() {
         eprintln!("finalize {:?}", timer.elapsed());
     }
     let stats = AnalysisStats { scopes: count, reused, analysed, rounds };

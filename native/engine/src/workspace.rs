@@ -198,6 +198,11 @@ impl Workspace {
         self.files.keys().cloned().collect()
     }
 
+    /// Every file with its version (None for files read from disk), in one call.
+    pub fn versions(&self) -> Vec<(String, Option<i64>)> {
+        self.files.iter().map(|(path, state)| (path.clone(), state.version)).collect()
+    }
+
     pub fn version(&self, path: &str) -> Result<Option<i64>> {
         Ok(self.state(path)?.version)
     }
@@ -228,7 +233,7 @@ impl Workspace {
         let timer = std::time::Instant::now();
         let files: Vec<(String, &crate::parse::Document)> = self.files.iter().map(|(path, state)| (path.clone(), &state.document)).collect();
         let program = crate::index::pool().install(|| Program::new(files));
-        if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+        if crate::taint::debug_analysis() {
             eprintln!("program {:?}", timer.elapsed());
         }
         let changed = std::mem::take(&mut self.changed_since_analysis);
@@ -236,7 +241,7 @@ impl Workspace {
         drop(program);
         self.analysis_cache = Some(cache);
         self.last_analysis = stats;
-        if std::env::var_os("FLOWSIGHT_DEBUG_ANALYSIS").is_some() {
+        if crate::taint::debug_analysis() {
             eprintln!("workspace total {:?}", timer.elapsed());
         }
         result.findings

@@ -356,6 +356,10 @@ impl Workspace {
         engine(self.with(py, |ws| ws.document(path).map(|d| d.text().to_string())))
     }
 
+    fn versions(&self, py: Python<'_>) -> std::collections::HashMap<String, Option<i64>> {
+        self.with(py, |ws| ws.versions()).into_iter().collect()
+    }
+
     fn version(&self, py: Python<'_>, path: &str) -> PyResult<Option<i64>> {
         engine(self.with(py, |ws| ws.version(path)))
     }

@@ -161,15 +161,6 @@ class Session:
                     if change.text is not None:
                         folder.workspace.update_file(key, change.text, change.version)
 
-    def edited_versions(self, folder: Folder) -> dict[str, int]:
-        """Versions of the documents the editor has open (they carry one)."""
-        versions = {}
-        for path in folder.workspace.files():
-            version = folder.workspace.version(path)
-            if version is not None:
-                versions[path] = version
-        return versions
-
     def analyse(self) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
         self.analysis_waiting.set()
         with self.lock:
@@ -208,10 +199,11 @@ class Session:
                     diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
                 by_file.setdefault(finding.sink.path, []).append(diagnostic)
             # Files whose diagnostics changed, and edited documents (their new version).
-            edited = [path for path, version in self.edited_versions(folder).items() if folder.published_versions.get(path) != version]
+            versions = folder.workspace.versions()
+            edited = [path for path, version in versions.items() if version is not None and folder.published_versions.get(path) != version]
             for path in set(by_file) | set(folder.published) | set(edited):
                 diagnostics = by_file.get(path, [])
-                version = folder.workspace.version(path) if path in folder.workspace.files() else None
+                version = versions.get(path)
                 if folder.published.get(path) == diagnostics and folder.published_versions.get(path) == version:
                     continue
                 uri = (folder.root / path).as_uri()
@@ -227,7 +219,7 @@ class Session:
         key = path.relative_to(folder.root).as_posix()
         folder.pending.pop(key, None)
         with self.lock:
-            if key in folder.workspace.files():
+            if key in folder.workspace.versions():
                 folder.workspace.remove_file(key)
         self.generation += 1
 
@@ -269,7 +261,7 @@ class Session:
         path = Path(uri_to_path(uri))
         folder = self.folder_for(path)
         key = path.relative_to(folder.root).as_posix()
-        if key not in folder.workspace.files():
+        if key not in folder.workspace.versions():
             raise KeyError(uri)
         return folder, key
 
