@@ -76,6 +76,20 @@ pub struct ModuleInfo {
     pub frameworks: Frameworks,
     /// Whether this module is a package's `__init__`.
     pub is_package: bool,
+    /// SHA-256 over the sorted imports, constants and aliases: what a scope's analysis sees
+    /// of its module besides its own text.
+    pub names_hash: [u8; 32],
+}
+
+impl ModuleInfo {
+    fn hash_names(imports: &HashMap<String, String>, constants: &HashMap<String, Constant>, aliases: &HashMap<String, String>) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut entries: Vec<String> = imports.iter().map(|(k, v)| format!("i{k}={v}")).collect();
+        entries.extend(constants.iter().map(|(k, v)| format!("c{k}={v:?}")));
+        entries.extend(aliases.iter().map(|(k, v)| format!("a{k}={v}")));
+        entries.sort();
+        Sha256::digest(entries.join("\n").as_bytes()).into()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -127,16 +141,38 @@ pub struct SourceFile<'a> {
     pub document: &'a Document,
 }
 
-pub struct Program<'t> {
-    pub files: Vec<SourceFile<'t>>,
-    pub modules: Vec<ModuleInfo>,
+/// One file's share of the program, numbered for its place in a whole program: its file and
+/// module index and the index of its first scope. Parts are built independently (in parallel,
+/// and only again when their document changes); `renumber` moves a part to another place
+/// without walking its tree.
+pub struct FileProgram<'t> {
+    pub file: SourceFile<'t>,
+    pub module: ModuleInfo,
     pub scopes: Vec<Scope<'t>>,
-    /// Qualified name → scope (functions and methods).
+    /// Qualified name → scope index in the whole program (this file's functions and methods).
     pub functions: HashMap<String, usize>,
-    /// Qualified name → class.
+    /// Qualified name → class (method indices in the whole program).
     pub classes: HashMap<String, ClassInfo>,
+    pub file_index: usize,
+    pub scope_offset: usize,
+}
+
+/// The whole program: a view over consecutively numbered `FileProgram`s.
+///
+/// Invariant: `files[i]`, `modules[i]` come from the i-th part, whose scopes are
+/// `scopes[part.scope_offset..][..part.scopes.len()]`; every index stored in a part
+/// (`Scope::file`, `Scope::module`, `functions`, `ClassInfo::methods`) is an index of this view.
+/// Lookups by name take the last definition in file order (as one merged table would).
+pub struct Program<'p> {
+    pub files: Vec<&'p SourceFile<'p>>,
+    pub modules: Vec<&'p ModuleInfo>,
+    pub scopes: Vec<&'p Scope<'p>>,
+    /// Qualified name → scope (functions and methods).
+    pub functions: HashMap<&'p str, usize>,
+    /// Qualified name → class.
+    pub classes: HashMap<&'p str, &'p ClassInfo>,
     /// Module name → module index.
-    pub module_index: HashMap<String, usize>,
+    pub module_index: HashMap<&'p str, usize>,
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -276,63 +312,119 @@ fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, i
     }
 }
 
-impl<'t> Program<'t> {
-    /// Builds the program from (relative path, document) pairs.
-    pub fn new(files: Vec<(String, &'t Document)>) -> Program<'t> {
-        use rayon::prelude::*;
-        // Each file is read on its own (in parallel), then the parts are numbered into one.
-        let parts: Vec<Program<'t>> = files.into_par_iter().map(|(path, document)| Program::single(path, document)).collect();
-        let mut program = Program::empty();
-        for (file_index, part) in parts.into_iter().enumerate() {
-            let offset = program.scopes.len();
-            program.files.extend(part.files);
-            for mut module in part.modules {
-                module.file = file_index;
-                program.module_index.insert(module.name.clone(), file_index);
-                program.modules.push(module);
-            }
-            for mut scope in part.scopes {
-                scope.file = file_index;
-                scope.module = file_index;
-                program.scopes.push(scope);
-            }
-            for (name, scope) in part.functions {
-                program.functions.insert(name, scope + offset);
-            }
-            for (name, mut class) in part.classes {
-                class.module = file_index;
-                for scope in class.methods.values_mut() {
-                    *scope += offset;
-                }
-                program.classes.insert(name, class);
-            }
-        }
-        program
-    }
+/// Builds the parts of the program of (relative path, document) pairs, in parallel, numbered
+/// in the given order.
+pub fn build_parts<'t>(files: Vec<(String, &'t Document)>) -> Vec<FileProgram<'t>> {
+    use rayon::prelude::*;
+    let mut parts: Vec<FileProgram<'t>> =
+        files.into_par_iter().enumerate().map(|(index, (path, document))| FileProgram::build(path, document, index, 0)).collect();
+    place_parts(parts.iter_mut());
+    parts
+}
 
-    fn empty() -> Program<'t> {
-        Program {
-            files: Vec::new(),
-            modules: Vec::new(),
+/// Numbers parts consecutively in iteration order (renumbering only those that moved).
+pub fn place_parts<'a, 't: 'a>(parts: impl Iterator<Item = &'a mut FileProgram<'t>>) {
+    let mut offset = 0;
+    for (index, part) in parts.enumerate() {
+        part.renumber(index, offset);
+        offset += part.scopes.len();
+    }
+}
+
+impl<'t> FileProgram<'t> {
+    /// The part of one file, numbered as file `file_index` whose first scope is `scope_offset`.
+    pub fn build(path: String, document: &'t Document, file_index: usize, scope_offset: usize) -> FileProgram<'t> {
+        let module = module_name(&path);
+        let is_package = path.ends_with("__init__.py") || path.ends_with("__init__.pyi");
+        let mut builder = PartBuilder {
+            file_index,
+            scope_offset,
+            document,
+            module: None,
             scopes: Vec::new(),
             functions: HashMap::new(),
             classes: HashMap::new(),
-            module_index: HashMap::new(),
+        };
+        builder.add_module(file_index, module, is_package);
+        FileProgram {
+            file: SourceFile { path, document },
+            module: builder.module.expect("add_module sets the module"),
+            scopes: builder.scopes,
+            functions: builder.functions,
+            classes: builder.classes,
+            file_index,
+            scope_offset,
         }
     }
 
-    /// The program of one file (file and module index 0).
-    fn single(path: String, document: &'t Document) -> Program<'t> {
-        let mut program = Program::empty();
-        let module = module_name(&path);
-        let is_package = path.ends_with("__init__.py") || path.ends_with("__init__.pyi");
-        program.files.push(SourceFile { path, document });
-        program.add_module(0, module, is_package);
+    /// Moves the part to file index `file_index` with its first scope at `scope_offset`.
+    pub fn renumber(&mut self, file_index: usize, scope_offset: usize) {
+        if (file_index, scope_offset) == (self.file_index, self.scope_offset) {
+            return;
+        }
+        let shift = |index: &mut usize| *index = *index - self.scope_offset + scope_offset;
+        self.module.file = file_index;
+        for scope in &mut self.scopes {
+            scope.file = file_index;
+            scope.module = file_index;
+        }
+        self.functions.values_mut().for_each(shift);
+        for class in self.classes.values_mut() {
+            class.module = file_index;
+            class.methods.values_mut().for_each(shift);
+        }
+        self.file_index = file_index;
+        self.scope_offset = scope_offset;
+    }
+}
+
+impl<'p> Program<'p> {
+    /// The view over `parts`, which must be numbered consecutively (`build_parts`, `place_parts`).
+    pub fn from_parts(parts: impl IntoIterator<Item = &'p FileProgram<'p>>) -> Program<'p> {
+        let parts: Vec<&'p FileProgram<'p>> = parts.into_iter().collect();
+        let scope_count: usize = parts.iter().map(|part| part.scopes.len()).sum();
+        let mut program = Program {
+            files: Vec::with_capacity(parts.len()),
+            modules: Vec::with_capacity(parts.len()),
+            scopes: Vec::with_capacity(scope_count),
+            functions: HashMap::with_capacity(scope_count),
+            classes: HashMap::new(),
+            module_index: HashMap::with_capacity(parts.len()),
+        };
+        for (index, part) in parts.into_iter().enumerate() {
+            assert!(
+                part.file_index == index && part.scope_offset == program.scopes.len(),
+                "program parts must be numbered consecutively"
+            );
+            program.files.push(&part.file);
+            program.module_index.insert(part.module.name.as_str(), index);
+            program.modules.push(&part.module);
+            program.scopes.extend(part.scopes.iter());
+            program.functions.extend(part.functions.iter().map(|(name, &scope)| (name.as_str(), scope)));
+            program.classes.extend(part.classes.iter().map(|(name, class)| (name.as_str(), class)));
+        }
         program
     }
 
+    pub fn text(&self, file: usize) -> &'p str {
+        self.files[file].document.text()
+    }
+}
+
+/// Collects one file's module, scopes, functions and classes.
+struct PartBuilder<'t> {
+    file_index: usize,
+    scope_offset: usize,
+    document: &'t Document,
+    module: Option<ModuleInfo>,
+    scopes: Vec<Scope<'t>>,
+    functions: HashMap<String, usize>,
+    classes: HashMap<String, ClassInfo>,
+}
+
+impl<'t> PartBuilder<'t> {
     fn add_module(&mut self, file: usize, name: String, is_package: bool) {
-        let document = self.files[file].document;
+        let document = self.document;
         let text = document.text();
         let root = document.root();
         let mut imports = HashMap::new();
@@ -364,7 +456,7 @@ impl<'t> Program<'t> {
                 entry.0 += 1;
             }
         }
-        let module_index = self.modules.len();
+        let module_index = self.file_index;
         let mut constants = HashMap::new();
         let mut aliases = HashMap::new();
         for (name, (count, right)) in &assignments {
@@ -392,8 +484,8 @@ impl<'t> Program<'t> {
                 }
             }
         }
-        self.module_index.insert(name.clone(), module_index);
-        self.modules.push(ModuleInfo { name: name.clone(), file, imports, constants, aliases, frameworks, is_package });
+        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases);
+        self.module = Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, frameworks, is_package, names_hash });
         // The module body is a scope of its own.
         self.scopes.push(Scope {
             kind: ScopeKind::Module,
@@ -437,7 +529,7 @@ impl<'t> Program<'t> {
                             decorators,
                             depth,
                         };
-                        let index = self.scopes.len();
+                        let index = self.scope_offset + self.scopes.len();
                         self.scopes.push(scope);
                         self.functions.insert(qualified.clone(), index);
                         if let Some(class_name) = &class {
@@ -461,7 +553,7 @@ impl<'t> Program<'t> {
                             for base in arguments.named_children(&mut inner) {
                                 if let Some(reference) = dotted(text, base) {
                                     let head = reference.split('.').next().unwrap_or("");
-                                    let resolved = match self.modules[module_index].imports.get(head) {
+                                    let resolved = match self.module.as_ref().and_then(|module| module.imports.get(head)) {
                                         Some(q) => format!("{q}{}", &reference[head.len()..]),
                                         None => format!("{name}.{reference}"),
                                     };
@@ -495,10 +587,9 @@ impl<'t> Program<'t> {
         }
     }
 
-    pub fn text(&self, file: usize) -> &'t str {
-        self.files[file].document.text()
-    }
+}
 
+impl Program<'_> {
     /// Resolves a dotted name used in `module` to a qualified reference.
     pub fn resolve_name(&self, module: usize, name: &str) -> Option<String> {
         let info = &self.modules[module];
@@ -511,7 +602,7 @@ impl<'t> Program<'t> {
             return Some(format!("{alias}{rest}"));
         }
         let local = format!("{}.{head}", info.name);
-        if self.functions.contains_key(&local) || self.classes.contains_key(&local) {
+        if self.functions.contains_key(local.as_str()) || self.classes.contains_key(local.as_str()) {
             return Some(format!("{local}{rest}"));
         }
         None
@@ -523,7 +614,7 @@ impl<'t> Program<'t> {
         let mut order = vec![class.to_string()];
         let mut next = 0;
         while next < order.len() && order.len() < 64 {
-            if let Some(info) = self.classes.get(&order[next]) {
+            if let Some(info) = self.classes.get(order[next].as_str()) {
                 for base in &info.bases {
                     if !order.contains(base) {
                         order.push(base.clone());
@@ -537,7 +628,7 @@ impl<'t> Program<'t> {
 
     /// A method `name` of class `class` or of one of its bases in the workspace.
     pub fn method(&self, class: &str, name: &str) -> Option<usize> {
-        self.ancestors(class).iter().find_map(|ancestor| self.classes.get(ancestor)?.methods.get(name).copied())
+        self.ancestors(class).iter().find_map(|ancestor| self.classes.get(ancestor.as_str())?.methods.get(name).copied())
     }
 
     /// For `Class.member` where `Class` is a workspace class that does not define `member`:
@@ -547,7 +638,7 @@ impl<'t> Program<'t> {
         if !self.classes.contains_key(class) || self.method(class, member).is_some() {
             return None;
         }
-        let base = self.ancestors(class).into_iter().find(|ancestor| !self.classes.contains_key(ancestor))?;
+        let base = self.ancestors(class).into_iter().find(|ancestor| !self.classes.contains_key(ancestor.as_str()))?;
         Some(format!("{base}.{member}"))
     }
 

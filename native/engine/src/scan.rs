@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, common_root, discover_files, pool, relative_path};
 use crate::parse::Document;
-use crate::program::Program;
+use crate::program::{build_parts, Program};
 use crate::rules::RuleSet;
 use crate::source::{load_source, parse_problems, FileError};
 use crate::slice::{slice_at, SliceResult};
@@ -64,7 +64,8 @@ pub fn scan_paths(paths: &[PathBuf], root: Option<&Path>, rules: &RuleSet) -> Re
     let (documents, errors) = load_documents(paths, &root);
     let parse_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let program = pool().install(|| Program::new(documents.iter().map(|(path, document)| (path.clone(), document)).collect()));
+    let parts = pool().install(|| build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect()));
+    let program = Program::from_parts(&parts);
     let result = pool().install(|| analyze(&program, rules));
     let analysis_seconds = started.elapsed().as_secs_f64();
     Ok(ScanResult {
@@ -95,7 +96,8 @@ pub fn slice_paths(
     let (mut documents, _errors) = load_documents(&all, &root);
     let mut seen = std::collections::HashSet::new();
     documents.retain(|(path, _)| seen.insert(path.clone()));
-    let program = Program::new(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+    let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+    let program = Program::from_parts(&parts);
     let key = relative_path(&root, file);
     slice_at(&program, &key, line, column, forward, thin).map_err(EngineError::Criterion)
 }
@@ -118,7 +120,8 @@ pub fn slice_statistics(paths: &[PathBuf], root: Option<&Path>, samples: usize) 
     use crate::slice::{Sdg, SliceNode};
     let root = root.map(absolute_path).unwrap_or_else(|| common_root(paths));
     let (documents, _) = load_documents(paths, &root);
-    let program = Program::new(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+    let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+    let program = Program::from_parts(&parts);
     let started = Instant::now();
     let sdg = pool().install(|| Sdg::new(&program));
     let sdg_seconds = started.elapsed().as_secs_f64();

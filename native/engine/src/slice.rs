@@ -58,15 +58,15 @@ fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>) -> Option<u
     }
     // A function nested in this one.
     if rest.is_empty() {
-        if let Some(&nested) = program.functions.get(&format!("{}.{head}", info.qualified_name)) {
+        if let Some(&nested) = program.functions.get(format!("{}.{head}", info.qualified_name).as_str()) {
             return Some(nested);
         }
     }
     let qualified = program.resolve_name(info.module, &name)?;
-    if let Some(&target) = program.functions.get(&qualified) {
+    if let Some(&target) = program.functions.get(qualified.as_str()) {
         return Some(target);
     }
-    if program.classes.contains_key(&qualified) {
+    if program.classes.contains_key(qualified.as_str()) {
         return program.method(&qualified, "__init__");
     }
     None

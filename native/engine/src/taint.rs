@@ -1426,7 +1426,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let mut candidates: Vec<usize> = Vec::new();
         for ancestor in self.program.ancestors(class) {
-            if let Some(info) = self.program.classes.get(&ancestor) {
+            if let Some(info) = self.program.classes.get(ancestor.as_str()) {
                 let mut methods: Vec<(&String, &usize)> = info.methods.iter().filter(|(n, _)| n.starts_with(pattern)).collect();
                 methods.sort();
                 candidates.extend(methods.into_iter().map(|(_, &scope)| scope));
@@ -2109,8 +2109,8 @@ pub fn analyze(program: &Program<'_>, rules: &RuleSet) -> TaintResult {
 /// text at the same place, same module-level names (imports, constants, aliases).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ScopeKey {
-    qualified_name: String,
-    path: String,
+    qualified_name: std::sync::Arc<str>,
+    path: std::sync::Arc<str>,
     start: usize,
     text_hash: [u8; 32],
     module_hash: [u8; 32],
@@ -2144,7 +2144,7 @@ fn scope_keys_reusing(program: &Program<'_>, previous: Option<&AnalysisCache>, c
         return scope_keys(program);
     }
     let aligned = program.scopes.iter().zip(&previous.keys).all(|(scope, key)| {
-        key.qualified_name == scope.qualified_name && key.path == program.files[scope.file].path
+        *key.qualified_name == *scope.qualified_name && *key.path == *program.files[scope.file].path
     });
     if !aligned {
         return scope_keys(program);
@@ -2159,17 +2159,6 @@ fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
 
 fn scope_keys_where(program: &Program<'_>, compute: impl Fn(&crate::program::Scope<'_>) -> bool + Sync) -> Vec<Option<ScopeKey>> {
     use sha2::{Digest, Sha256};
-    let module_hashes: Vec<[u8; 32]> = program
-        .modules
-        .iter()
-        .map(|module| {
-            let mut entries: Vec<String> = module.imports.iter().map(|(k, v)| format!("i{k}={v}")).collect();
-            entries.extend(module.constants.iter().map(|(k, v)| format!("c{k}={v:?}")));
-            entries.extend(module.aliases.iter().map(|(k, v)| format!("a{k}={v}")));
-            entries.sort();
-            Sha256::digest(entries.join("\n").as_bytes()).into()
-        })
-        .collect();
     program
         .scopes
         .par_iter()
@@ -2199,11 +2188,11 @@ fn scope_keys_where(program: &Program<'_>, compute: impl Fn(&crate::program::Sco
                 Sha256::digest(text.as_bytes().get(start..end).unwrap_or_default()).into()
             };
             Some(ScopeKey {
-                qualified_name: scope.qualified_name.clone(),
-                path: program.files[scope.file].path.clone(),
+                qualified_name: scope.qualified_name.as_str().into(),
+                path: program.files[scope.file].path.as_str().into(),
                 start,
                 text_hash,
-                module_hash: module_hashes[scope.module],
+                module_hash: program.modules[scope.module].names_hash,
             })
         })
         .collect()
@@ -2263,11 +2252,11 @@ pub fn analyze_incrementally_with(
         let cache_keys: HashMap<ScopeKey, usize> = std::mem::take(&mut cache.keys).into_iter().enumerate().map(|(index, key)| (key, index)).collect();
         // Names that appeared or disappeared change what calls resolve to: every function of
         // their modules and of the modules importing them is analysed again.
-        let old_names: HashMap<&str, &str> = cache_keys.keys().map(|k| (k.qualified_name.as_str(), k.path.as_str())).collect();
-        let new_names: HashSet<&str> = keys.iter().map(|k| k.qualified_name.as_str()).collect();
+        let old_names: HashMap<&str, &str> = cache_keys.keys().map(|k| (&*k.qualified_name, &*k.path)).collect();
+        let new_names: HashSet<&str> = keys.iter().map(|k| &*k.qualified_name).collect();
         let mut affected_modules: HashSet<String> = HashSet::new();
         for (scope, key) in keys.iter().enumerate() {
-            if !old_names.contains_key(key.qualified_name.as_str()) {
+            if !old_names.contains_key(&*key.qualified_name) {
                 affected_modules.insert(program.modules[program.scopes[scope].module].name.clone());
             }
         }
@@ -2296,13 +2285,13 @@ pub fn analyze_incrementally_with(
             let old_to_new: HashMap<usize, usize> = mapping.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
             // Changed scopes are analysed; their callers only if their summary changes (the
             // names are the same, so every call still resolves to the same scope).
-            let old_by_name: HashMap<&str, usize> = cache_keys.iter().map(|(key, &old)| (key.qualified_name.as_str(), old)).collect();
+            let old_by_name: HashMap<&str, usize> = cache_keys.iter().map(|(key, &old)| (&*key.qualified_name, old)).collect();
             let mut initial: HashSet<usize> = (0..count).filter(|&s| mapping[s].is_none()).collect();
             // Callers of functions that disappeared (e.g. methods reached through instances).
-            let new_by_name: HashMap<&str, usize> = keys.iter().enumerate().map(|(scope, key)| (key.qualified_name.as_str(), scope)).collect();
-            let old_name_of: HashMap<usize, &str> = cache_keys.iter().map(|(key, &old)| (old, key.qualified_name.as_str())).collect();
+            let new_by_name: HashMap<&str, usize> = keys.iter().enumerate().map(|(scope, key)| (&*key.qualified_name, scope)).collect();
+            let old_name_of: HashMap<usize, &str> = cache_keys.iter().map(|(key, &old)| (old, &*key.qualified_name)).collect();
             for (key, &old) in &cache_keys {
-                if new_by_name.contains_key(key.qualified_name.as_str()) {
+                if new_by_name.contains_key(&*key.qualified_name) {
                     continue;
                 }
                 for caller in &cache.callers[old] {
@@ -2313,7 +2302,7 @@ pub fn analyze_incrementally_with(
             }
             let mut previous_index: Vec<Option<usize>> = vec![None; count];
             for scope in 0..count {
-                previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(keys[scope].qualified_name.as_str()).copied());
+                previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(&*keys[scope].qualified_name).copied());
             }
             let new_by_old: HashMap<usize, usize> = previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
             for (new, old) in previous_index.iter().enumerate() {

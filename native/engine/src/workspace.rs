@@ -16,7 +16,7 @@ use crate::index::{absolute_path, relative_path, repository_name};
 use crate::line_index::Encoding;
 use crate::parse::{Document, PositionEdit};
 use crate::pdg::{summarize_pdg, PdgSummary};
-use crate::program::Program;
+use crate::program::{FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
@@ -52,8 +52,26 @@ impl ChunkDiff {
     }
 }
 
+self_cell::self_cell!(
+    /// A document and its share of the program, built on demand and kept while the text is
+    /// unchanged (an edit makes a new cell without one).
+    struct AnalysedDocument {
+        owner: Document,
+        #[covariant]
+        dependent: ProgramPart,
+    }
+);
+
+type ProgramPart<'a> = Option<FileProgram<'a>>;
+
+impl AnalysedDocument {
+    fn unanalysed(document: Document) -> AnalysedDocument {
+        AnalysedDocument::new(document, |_| None)
+    }
+}
+
 struct FileState {
-    document: Document,
+    source: AnalysedDocument,
     version: Option<i64>,
     chunks: Vec<Chunk>,
     errors: Vec<FileError>,
@@ -114,7 +132,7 @@ impl Workspace {
         extra_errors.extend(errors);
         let before = self.files.get(&key).map(|state| state.chunks.as_slice()).unwrap_or(&[]);
         let diff = ChunkDiff::between(before, &chunks);
-        self.files.insert(key, FileState { document, version, chunks, errors: extra_errors });
+        self.files.insert(key, FileState { source: AnalysedDocument::unanalysed(document), version, chunks, errors: extra_errors });
         diff
     }
 
@@ -136,7 +154,12 @@ impl Workspace {
                 let before = self.files.remove(&key).map(|state| state.chunks).unwrap_or_default();
                 self.files.insert(
                     key,
-                    FileState { document: Document::new(String::new()), version: None, chunks: Vec::new(), errors },
+                    FileState {
+                        source: AnalysedDocument::unanalysed(Document::new(String::new())),
+                        version: None,
+                        chunks: Vec::new(),
+                        errors,
+                    },
                 );
                 ChunkDiff::between(&before, &[])
             }
@@ -156,16 +179,18 @@ impl Workspace {
         }
         self.changed_since_analysis.insert(key.clone());
         let state = self.files.get_mut(&key).expect("checked above");
+        let mut document = std::mem::replace(&mut state.source, AnalysedDocument::unanalysed(Document::new(String::new()))).into_owner();
         for edit in edits {
-            let byte_edit = state.document.to_byte_edit(edit, encoding);
-            state.document.apply_edit(&byte_edit);
+            let byte_edit = document.to_byte_edit(edit, encoding);
+            document.apply_edit(&byte_edit);
         }
-        state.document.reparse();
+        document.reparse();
+        state.source = AnalysedDocument::unanalysed(document);
         state.version = Some(version);
         let key_for_chunks = key.clone();
         let (chunks, errors) = {
             let state = &self.files[&key];
-            self.chunk(&key_for_chunks, &state.document)
+            self.chunk(&key_for_chunks, state.source.borrow_owner())
         };
         let state = self.files.get_mut(&key).expect("checked above");
         let diff = ChunkDiff::between(&state.chunks, &chunks);
@@ -191,7 +216,7 @@ impl Workspace {
     }
 
     pub fn document(&self, path: &str) -> Result<&Document> {
-        Ok(&self.state(path)?.document)
+        Ok(self.state(path)?.source.borrow_owner())
     }
 
     pub fn files(&self) -> Vec<String> {
@@ -221,9 +246,42 @@ impl Workspace {
         Ok(document.line_index().position(document.text(), offset, encoding))
     }
 
+    /// Builds the program parts of documents changed since they were last built (in parallel)
+    /// and numbers every part by its place in the key order.
+    fn prepare_program(&mut self) {
+        use rayon::prelude::*;
+        let unbuilt: Vec<(usize, &String, &mut FileState)> = self
+            .files
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, (_, state))| state.source.borrow_dependent().is_none())
+            .map(|(index, (path, state))| (index, path, state))
+            .collect();
+        crate::index::pool().install(|| {
+            unbuilt.into_par_iter().for_each(|(index, path, state)| {
+                let document = std::mem::replace(&mut state.source, AnalysedDocument::unanalysed(Document::new(String::new()))).into_owner();
+                state.source = AnalysedDocument::new(document, |document| Some(FileProgram::build(path.clone(), document, index, 0)));
+            })
+        });
+        let mut offset = 0;
+        for (index, state) in self.files.values_mut().enumerate() {
+            state.source.with_dependent_mut(|_, part| {
+                let part = part.as_mut().expect("built above");
+                part.renumber(index, offset);
+                offset += part.scopes.len();
+            });
+        }
+    }
+
+    /// The whole-program view over every file's current text (after `prepare_program`).
+    fn program_view(&self) -> Program<'_> {
+        Program::from_parts(self.files.values().map(|state| state.source.borrow_dependent().as_ref().expect("program prepared")))
+    }
+
     /// The whole-program view over every file's current text.
-    pub fn program(&self) -> Program<'_> {
-        Program::new(self.files.iter().map(|(path, state)| (path.clone(), &state.document)).collect())
+    pub fn program(&mut self) -> Program<'_> {
+        self.prepare_program();
+        self.program_view()
     }
 
     /// Taint findings over the current texts (the same analysis as `scan::scan_paths`),
@@ -231,12 +289,12 @@ impl Workspace {
     pub fn analyze_taint(&mut self, rules: &RuleSet) -> Vec<Finding> {
         let previous = self.analysis_cache.take();
         let timer = std::time::Instant::now();
-        let files: Vec<(String, &crate::parse::Document)> = self.files.iter().map(|(path, state)| (path.clone(), &state.document)).collect();
-        let program = crate::index::pool().install(|| Program::new(files));
+        self.prepare_program();
+        let changed = std::mem::take(&mut self.changed_since_analysis);
+        let program = self.program_view();
         if crate::taint::debug_analysis() {
             eprintln!("program {:?}", timer.elapsed());
         }
-        let changed = std::mem::take(&mut self.changed_since_analysis);
         let (result, cache, stats) = crate::index::pool().install(|| analyze_incrementally_with(&program, rules, previous, Some(&changed)));
         drop(program);
         self.analysis_cache = Some(cache);
@@ -253,7 +311,7 @@ impl Workspace {
     }
 
     /// A slice from `path` at a 0-based line and optional byte column.
-    pub fn slice(&self, path: &str, line: usize, column: Option<usize>, forward: bool, thin: bool) -> Result<SliceResult> {
+    pub fn slice(&mut self, path: &str, line: usize, column: Option<usize>, forward: bool, thin: bool) -> Result<SliceResult> {
         let key = self.key(path);
         self.state(&key)?;
         let program = self.program();
@@ -261,7 +319,7 @@ impl Workspace {
     }
 
     /// PDGs of the scopes of one file (module body first, then functions in document order).
-    pub fn pdgs(&self, path: &str) -> Result<Vec<PdgSummary>> {
+    pub fn pdgs(&mut self, path: &str) -> Result<Vec<PdgSummary>> {
         let key = self.key(path);
         self.state(&key)?;
         let program = self.program();
