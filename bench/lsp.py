@@ -1,7 +1,10 @@
 """Language-server latency on the Django corpus opened as a workspace (`bench/run.py --suite
-server`). A client (pygls) drives `flowsight serve` over stdio; times are measured at the
-client, from sending a change to receiving the publish for that version, so they include the
-JSON-RPC transport and are an upper bound of the server's own time."""
+server`). A client (pygls) drives `flowsight serve` over stdio.
+
+Two clocks: the server's own (`flowsight/status` reports, for every change, the time from
+entering its notification handler to having written the publish of its results), and the
+client's (from sending a change to receiving the publish for that version, so including the
+JSON-RPC transport both ways)."""
 
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def measure(root: Path, edits: int = 20) -> dict:
+async def measure(root: Path, edits: int = 40) -> dict:
     client = Client()
     await client.start_io(sys.executable, "-m", "flowsight", "serve")
     started = time.perf_counter()
@@ -71,6 +74,12 @@ async def measure(root: Path, edits: int = 20) -> dict:
     full_index = client.progress_end - started  # type: ignore[operator]
     rss_after_index = rss_mb(client._server.pid)  # type: ignore[attr-defined]
 
+    async def server_latencies(event: str) -> list[float]:
+        """Server-side milliseconds of the served changes of `event`, then forgets them."""
+        status = await client.protocol.send_request_async("flowsight/status", {})
+        samples = [sample.milliseconds / 1000 for sample in status.latencies if sample.event == event]
+        return samples
+
     lines = text.splitlines()
     version = 1
 
@@ -90,10 +99,45 @@ async def measure(root: Path, edits: int = 20) -> dict:
     # for the analysis of the freshly indexed workspace and is not counted.
     returns = [i for i, line in enumerate(lines) if line.lstrip().startswith("return ")][: edits + 1]
     await edit_and_wait(returns.pop(0), 0, "")
+    served_before = len(await server_latencies("textDocument/didChange"))
     latencies = [await edit_and_wait(line, len(lines[line]), " ") for line in returns]
+    server_edits = (await server_latencies("textDocument/didChange"))[served_before:]
     # Typing into a function name (renames change which calls resolve).
     definitions = [i for i, line in enumerate(lines) if line.lstrip().startswith("def ")][:5]
     renames = [await edit_and_wait(line, len(lines[line]) - len(lines[line].lstrip()) + len("def "), "x") for line in definitions]
+    server_renames = (await server_latencies("textDocument/didChange"))[served_before + len(latencies):]
+
+    # An edit that changes a summary used in other files: `iri_to_uri` (called from
+    # django/http, django/templatetags, django/utils/feedgenerator, …) gains a code-injection
+    # sink on its parameter, so callers' tainted arguments become findings; then loses it.
+    helper = root / "django" / "utils" / "encoding.py"
+    helper_uri = helper.as_uri()
+    helper_lines = helper.read_text().splitlines()
+    body_line = next(i for i, line in enumerate(helper_lines) if line.strip() == "if iri is None:")
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=helper_uri, language_id="python", version=1, text=helper.read_text())))
+    await wait(lambda: any(v == 1 for v, _ in client.published.get(helper_uri, [])))
+    helper_version = 1
+
+    async def helper_edit(insert: bool) -> float:
+        nonlocal helper_version
+        helper_version += 1
+        line = "    eval(iri)\n"
+        end = types.Position(line=body_line, character=0) if insert else types.Position(line=body_line + 1, character=0)
+        sent = time.perf_counter()
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=helper_uri, version=helper_version),
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(start=types.Position(line=body_line, character=0), end=end), text=line if insert else "")]))
+        await wait(lambda: any(v == helper_version for v, _ in client.published.get(helper_uri, [])))
+        latency = max(t for v, t in client.published[helper_uri] if v == helper_version) - sent
+        await asyncio.sleep(0.05)
+        return latency
+
+    served_before = len(await server_latencies("textDocument/didChange"))
+    summary_edits = [await helper_edit(insert=index % 2 == 0) for index in range(10)]
+    server_summary_edits = (await server_latencies("textDocument/didChange"))[served_before:]
+    cross_file_publishes = sum(1 for uri, publishes in client.published.items() if uri not in (large_uri, helper_uri) and len(publishes) > 1)
     # Ten files changed on disk at once.
     changed = sorted((root / "django" / "utils").glob("*.py"))[:10]
     for path in changed:
@@ -109,25 +153,42 @@ async def measure(root: Path, edits: int = 20) -> dict:
         content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="")]))
     await wait(lambda: any(v == version for v, _ in client.published.get(large_uri, [])))
     ten_files = max(t for v, t in client.published[large_uri] if v == version) - sent
+    watched = await server_latencies("workspace/didChangeWatchedFiles")
+    server_ten_files = watched[-1] if watched else float("nan")
     for path in changed:
         path.write_text(path.read_text().removesuffix("\n# touched\n"))
     rss_end = rss_mb(client._server.pid)  # type: ignore[attr-defined]
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-    ordered = sorted(latencies)
     return {
         "first_diagnostics_seconds": first_diagnostics,
         "full_index_seconds": full_index,
-        "edit_p50_seconds": statistics.median(ordered),
-        "edit_p95_seconds": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
-        "ten_files_seconds": ten_files,
-        "rename_p50_seconds": statistics.median(renames),
+        "client_edit_p50_seconds": percentile(latencies, 50),
+        "client_edit_p95_seconds": percentile(latencies, 95),
+        "edit_p50_seconds": percentile(server_edits, 50),
+        "edit_p95_seconds": percentile(server_edits, 95),
+        "summary_edit_p50_seconds": percentile(server_summary_edits, 50),
+        "summary_edit_p95_seconds": percentile(server_summary_edits, 95),
+        "client_summary_edit_p95_seconds": percentile(summary_edits, 95),
+        "cross_file_publishes": cross_file_publishes,
+        "ten_files_seconds": server_ten_files,
+        "client_ten_files_seconds": ten_files,
+        "rename_p50_seconds": percentile(server_renames, 50),
+        "client_rename_p50_seconds": percentile(renames, 50),
         "rss_after_index_mb": rss_after_index,
         "rss_end_mb": rss_end,
         "edits": len(latencies),
         "published_before_ten_files": published_before,
     }
+
+
+def percentile(samples: list[float], q: int) -> float:
+    """The q-th percentile (nearest rank) of samples."""
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, -(-q * len(ordered) // 100) - 1))]
 
 
 def run(root: Path) -> dict:

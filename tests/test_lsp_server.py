@@ -99,8 +99,34 @@ async def test_a_burst_of_edits_publishes_once_for_the_final_version(client: Lan
     await wait_for(lambda: any(p.uri == views and p.version == 21 for p in published))
     await asyncio.sleep(0.5)  # nothing else may follow
     for_views = [p for p in published if p.uri == views]
-    assert all(p.version == 21 for p in for_views)
+    assert all(p.version == 21 for p in for_views), [p.version for p in for_views]
     assert len(for_views) == 1
+
+
+async def test_status_reports_what_is_indexed_and_the_latency_of_each_change(client: LanguageClient) -> None:
+    views = uri(client, "shop/views.py")
+    await wait_for(lambda: uri(client, "shop/db.py") in client.diagnostics)
+    text = (client.project / "shop" / "views.py").read_text()  # type: ignore[attr-defined]
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=views, language_id="python", version=1, text=text)))
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=views, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="# edited\n")],
+    ))
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        status = await client.protocol.send_request_async("flowsight/status", {})
+        changes = [sample for sample in status.latencies if sample.event == "textDocument/didChange"]
+        if changes:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the edit was never served"
+        await asyncio.sleep(0.05)
+    python_files = sorted(client.project.rglob("*.py"))  # type: ignore[attr-defined]
+    [folder] = status.folders
+    assert folder.root == client.project.as_uri() and folder.files == len(python_files)  # type: ignore[attr-defined]
+    assert 0 < changes[0].milliseconds < 20_000 and changes[0].publishes >= 1
+    assert status.lastAnalysis.scopes > 0 and status.lastAnalysis.analysed >= 1
+    assert status.openDocuments == 1
 
 
 async def test_slice_command_and_custom_request(client: LanguageClient) -> None:
@@ -135,7 +161,7 @@ async def test_capabilities_announce_commands_and_the_custom_request(client: Lan
     capabilities = client.protocol._server_capabilities if hasattr(client.protocol, "_server_capabilities") else None
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="flowsight.reindex", arguments=[]))
     assert result["files"] == 5
-    assert capabilities is None or capabilities.experimental["flowsight"]["requests"] == ["flowsight/slice"]
+    assert capabilities is None or capabilities.experimental["flowsight"]["requests"] == ["flowsight/slice", "flowsight/status"]
 
 
 async def test_code_actions_explain_and_suppress(client: LanguageClient) -> None:

@@ -4,8 +4,9 @@ waiting to be applied, and the analysis loop.
 Invariants:
 - The event loop never calls into the core: edits are queued and applied by the analysis job
   in a worker thread, so typing never waits for an analysis.
-- Analyses are coalesced: a change starts one after a short window; changes during a run make
-  exactly one more run on the newest text. Results computed while newer edits were waiting are
+- Analyses are coalesced: a change starts one once changes pause briefly (QUIET_SECONDS, at
+  most MAX_WAIT_SECONDS after the first); changes during a run make exactly one more run on
+  the newest text. Results computed while newer edits were waiting are
   not published; the final state always is (an empty list clears a file).
 """
 
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
-import attrs
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+
+import attrs
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,13 @@ from flowsight.server.diagnostics import SEVERITY, to_diagnostic
 
 log = logging.getLogger("flowsight.server")
 
-COALESCE_SECONDS = 0.03
+# If idle, an analysis starts once no change has arrived for QUIET_SECONDS (a burst sent
+# together — a multi-cursor edit, a formatter, a paste — is one run), and at the latest
+# MAX_WAIT_SECONDS after the first change (continuous changes never starve the analysis).
+QUIET_SECONDS = 0.01
+MAX_WAIT_SECONDS = 0.05
+# Latency samples kept for `flowsight/status` (change received → its results published).
+LATENCY_SAMPLES = 2000
 
 
 @dataclass
@@ -63,15 +71,20 @@ class Session:
         self.report = report
         self.folders: list[Folder] = []
         self.encoding: positions.Encoding = "utf-16"
-        self.open_versions: dict[str, int] = {}
         self.generation = 0
         self.running: asyncio.Task | None = None
+        self.last_change = 0.0
         self.rerun = False
         self.settings: dict = {}
         # Serialises every call into the core made from worker threads.
         self.lock = threading.Lock()
         # Set while an analysis waits for the lock: indexing steps aside between batches.
         self.analysis_waiting = threading.Event()
+        # Changes not yet served by a published analysis: (received at, what), and the
+        # measured latencies of served ones (server time: handler entry → publish written).
+        self.unserved: list[tuple[float, str]] = []
+        self.latencies: deque[dict] = deque(maxlen=LATENCY_SAMPLES)
+        self.last_analysis: dict = {}
 
     # ------------------------------------------------------------------ folders and documents
     def add_folder(self, root: Path) -> Folder:
@@ -111,15 +124,29 @@ class Session:
         self.generation += 1
 
     # ------------------------------------------------------------------ analysis
-    def schedule(self) -> None:
-        """Coalesces: one run soon, or one more run after the current one."""
+    def schedule(self, event: str | None = None) -> None:
+        """Coalesces: one run soon, or one more run after the current one. `event` names the
+        change that asked for it (measured until its results are published)."""
+        self.last_change = time.perf_counter()
+        if event is not None:
+            self.unserved.append((self.last_change, event))
         if self.running is not None and not self.running.done():
             self.rerun = True
             return
         self.running = asyncio.get_running_loop().create_task(self._run())
 
+    async def _settle(self) -> None:
+        """Waits until changes pause for QUIET_SECONDS, or MAX_WAIT_SECONDS have passed."""
+        started = time.perf_counter()
+        while True:
+            now = time.perf_counter()
+            wait = min(self.last_change + QUIET_SECONDS, started + MAX_WAIT_SECONDS) - now
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
     async def _run(self) -> None:
-        await asyncio.sleep(COALESCE_SECONDS)
+        await self._settle()
         loop = asyncio.get_running_loop()
         while True:
             self.rerun = False
@@ -141,11 +168,29 @@ class Session:
                     folder.published[path] = diagnostics
                     folder.published_versions[path] = version
                     self.publish(uri, version, diagnostics)
+                self._served(len(results))
             else:
                 self.rerun = True
             if not self.rerun:
                 return
-            await asyncio.sleep(COALESCE_SECONDS)
+            await self._settle()
+
+    def _served(self, publishes: int) -> None:
+        """Every change received so far is reflected in what was just published."""
+        now = time.perf_counter()
+        for received, event in self.unserved:
+            self.latencies.append({"event": event, "milliseconds": round((now - received) * 1000, 3), "publishes": publishes})
+        self.unserved.clear()
+
+    def status(self) -> dict:
+        """What `flowsight/status` reports: folders, files, the last analysis, latencies."""
+        return {
+            "folders": [{"root": folder.root.as_uri(), "files": len(folder.workspace.files())} for folder in self.folders],
+            # Documents whose text comes from the editor (a version) rather than from disk.
+            "openDocuments": sum(1 for folder in self.folders for version in folder.workspace.versions().values() if version is not None),
+            "lastAnalysis": self.last_analysis,
+            "latencies": list(self.latencies),
+        }
 
     def _apply_pending(self, folder: Folder) -> None:
         pending, folder.pending = folder.pending, {}
@@ -170,9 +215,13 @@ class Session:
     def _analyse(self) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
         """Applies queued edits, analyses every folder, returns the publishes that changed."""
         results = []
+        started = time.perf_counter()
+        stats = {"scopes": 0, "reused": 0, "analysed": 0, "rounds": 0}
         for folder in list(self.folders):
             self._apply_pending(folder)
             findings = folder.workspace.analyze_taint(self.settings.get("rules"), list(self.settings.get("disable", [])))
+            for name, count in folder.workspace.last_analysis().items():
+                stats[name] = stats.get(name, 0) + count
             excluded = self.settings.get("exclude", [])
             if excluded:
                 import fnmatch
@@ -208,6 +257,8 @@ class Session:
                     continue
                 uri = (folder.root / path).as_uri()
                 results.append((folder, path, uri, version, diagnostics))
+        stats["milliseconds"] = round((time.perf_counter() - started) * 1000, 3)
+        self.last_analysis = stats
         return results
 
     def column(self, line_text: str, byte_column: int) -> int:

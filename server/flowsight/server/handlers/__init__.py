@@ -16,6 +16,7 @@ from flowsight.server.handlers import (
     initialize,
     initialized,
     slice_request,
+    status_request,
     symbols,
 )
 
@@ -32,6 +33,7 @@ MODULES = [
     execute_command,
     explain_and_show,
     slice_request,
+    status_request,
     code_action,
     document_highlight,
     symbols,

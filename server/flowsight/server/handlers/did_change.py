@@ -28,4 +28,4 @@ def register(server) -> None:  # noqa: ANN001
         # pygls has applied the same changes to its copy: kept as a fallback if an edit is refused.
         text = server.workspace.get_text_document(uri).source
         server.session.queue(Path(uri_to_path(uri)), PendingChange(params.text_document.version, edits, text))
-        server.session.schedule()
+        server.session.schedule("textDocument/didChange")

@@ -29,4 +29,4 @@ def register(server) -> None:  # noqa: ANN001
             except OSError:
                 continue
             session.queue(path, PendingChange(None, None, text))
-        session.schedule()
+        session.schedule("workspace/didChangeWatchedFiles")

@@ -21,4 +21,4 @@ def register(server) -> None:  # noqa: ANN001
         except OSError:
             text = ""
         server.session.queue(path, PendingChange(None, None, text))
-        server.session.schedule()
+        server.session.schedule("textDocument/didClose")

@@ -16,4 +16,4 @@ def register(server) -> None:  # noqa: ANN001
         if not document.uri.startswith("file:") or not document.uri.endswith((".py", ".pyi")):
             return
         server.session.queue(Path(uri_to_path(document.uri)), PendingChange(document.version, None, document.text))
-        server.session.schedule()
+        server.session.schedule("textDocument/didOpen")

@@ -9,4 +9,4 @@ from lsprotocol import types
 def register(server) -> None:  # noqa: ANN001
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(params: types.DidSaveTextDocumentParams) -> None:
-        server.session.schedule()
+        server.session.schedule("textDocument/didSave")

@@ -1,0 +1,14 @@
+"""`flowsight/status` (announced under `experimental`): what the server holds and how fast it
+answered: folders and file counts, the last analysis (scopes reused and analysed), and the
+latency of each change from the moment its notification was handled to the moment its results
+were published (server time). Editors show it; `bench/lsp.py` measures with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(server) -> None:  # noqa: ANN001
+    @server.feature("flowsight/status")
+    def status_request(params: Any) -> dict:
+        return server.session.status()
