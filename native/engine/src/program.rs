@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use tree_sitter::Node;
 
 use crate::chunks::{module_name, MAX_STATEMENT_DEPTH};
@@ -168,11 +170,11 @@ pub struct Program<'p> {
     pub modules: Vec<&'p ModuleInfo>,
     pub scopes: Vec<&'p Scope<'p>>,
     /// Qualified name → scope (functions and methods).
-    pub functions: HashMap<&'p str, usize>,
+    pub functions: FxHashMap<&'p str, usize>,
     /// Qualified name → class.
-    pub classes: HashMap<&'p str, &'p ClassInfo>,
+    pub classes: FxHashMap<&'p str, &'p ClassInfo>,
     /// Module name → module index.
-    pub module_index: HashMap<&'p str, usize>,
+    pub module_index: FxHashMap<&'p str, usize>,
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -383,13 +385,14 @@ impl<'p> Program<'p> {
     pub fn from_parts(parts: impl IntoIterator<Item = &'p FileProgram<'p>>) -> Program<'p> {
         let parts: Vec<&'p FileProgram<'p>> = parts.into_iter().collect();
         let scope_count: usize = parts.iter().map(|part| part.scopes.len()).sum();
+        let class_count: usize = parts.iter().map(|part| part.classes.len()).sum();
         let mut program = Program {
             files: Vec::with_capacity(parts.len()),
             modules: Vec::with_capacity(parts.len()),
             scopes: Vec::with_capacity(scope_count),
-            functions: HashMap::with_capacity(scope_count),
-            classes: HashMap::new(),
-            module_index: HashMap::with_capacity(parts.len()),
+            functions: FxHashMap::with_capacity_and_hasher(scope_count, Default::default()),
+            classes: FxHashMap::with_capacity_and_hasher(class_count, Default::default()),
+            module_index: FxHashMap::with_capacity_and_hasher(parts.len(), Default::default()),
         };
         for (index, part) in parts.into_iter().enumerate() {
             assert!(

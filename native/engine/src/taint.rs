@@ -2149,7 +2149,8 @@ fn scope_keys_reusing(program: &Program<'_>, previous: Option<&AnalysisCache>, c
     if !aligned {
         return scope_keys(program);
     }
-    let fresh = scope_keys_where(program, |scope| changed.contains(&program.files[scope.file].path));
+    let changed_files: Vec<bool> = program.files.iter().map(|file| changed.contains(&file.path)).collect();
+    let fresh = scope_keys_where(program, |scope| changed_files[scope.file]);
     fresh.into_iter().zip(&previous.keys).map(|(new, old)| new.unwrap_or_else(|| old.clone())).collect()
 }
 

@@ -290,6 +290,9 @@ impl Workspace {
         let previous = self.analysis_cache.take();
         let timer = std::time::Instant::now();
         self.prepare_program();
+        if crate::taint::debug_analysis() {
+            eprintln!("parts {:?}", timer.elapsed());
+        }
         let changed = std::mem::take(&mut self.changed_since_analysis);
         let program = self.program_view();
         if crate::taint::debug_analysis() {

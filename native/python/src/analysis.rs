@@ -124,13 +124,40 @@ impl TaintAnalysis {
 
 /// Loads the built-in packs plus `rules_file`, minus `disabled_rules`.
 pub fn load_rules(rules_file: Option<PathBuf>, disabled_rules: &[String]) -> Result<RuleSet, EngineError> {
+    let extra = read_rules_file(rules_file.as_ref())?;
+    RuleSet::load(&extra, disabled_rules)
+}
+
+/// The user's rules file as (name, text), if one is given.
+pub fn read_rules_file(rules_file: Option<&PathBuf>) -> Result<Vec<(String, String)>, EngineError> {
     let mut extra = Vec::new();
     if let Some(path) = rules_file {
-        let text = std::fs::read_to_string(&path)
+        let text = std::fs::read_to_string(path)
             .map_err(|error| EngineError::Config { file: path.display().to_string(), line: 0, message: format!("cannot read: {error}") })?;
         extra.push((path.display().to_string(), text));
     }
-    RuleSet::load(&extra, disabled_rules)
+    Ok(extra)
+}
+
+/// The rules of the last `Workspace.analyze_taint`, reused while the rules file's text and the
+/// disabled rules are the same (loading the built-in packs takes longer than a small analysis).
+#[derive(Default)]
+pub struct RulesCache {
+    last: Option<((Vec<(String, String)>, Vec<String>), std::sync::Arc<RuleSet>)>,
+}
+
+impl RulesCache {
+    pub fn get(&mut self, rules_file: Option<&PathBuf>, disabled_rules: &[String]) -> Result<std::sync::Arc<RuleSet>, EngineError> {
+        let key = (read_rules_file(rules_file)?, disabled_rules.to_vec());
+        if let Some((cached, rules)) = &self.last {
+            if *cached == key {
+                return Ok(rules.clone());
+            }
+        }
+        let rules = std::sync::Arc::new(RuleSet::load(&key.0, disabled_rules)?);
+        self.last = Some((key, rules.clone()));
+        Ok(rules)
+    }
 }
 
 /// Reads, parses and analyses `paths` (files or directories) as one program.

@@ -292,6 +292,7 @@ fn parse_only(py: Python<'_>, paths: Vec<PathBuf>) -> (usize, f64) {
 struct Workspace {
     root: String,
     inner: Mutex<EngineWorkspace>,
+    rules: Mutex<analysis::RulesCache>,
 }
 
 impl Workspace {
@@ -312,7 +313,7 @@ impl Workspace {
     #[new]
     fn new(root: PathBuf) -> Workspace {
         let inner = EngineWorkspace::new(&root);
-        Workspace { root: inner.root().to_string_lossy().into_owned(), inner: Mutex::new(inner) }
+        Workspace { root: inner.root().to_string_lossy().into_owned(), inner: Mutex::new(inner), rules: Mutex::default() }
     }
 
     #[getter]
@@ -387,7 +388,9 @@ impl Workspace {
     /// Taint findings over the workspace's current texts.
     #[pyo3(signature = (rules_file=None, disabled_rules=Vec::new()))]
     fn analyze_taint(&self, py: Python<'_>, rules_file: Option<PathBuf>, disabled_rules: Vec<String>) -> PyResult<Vec<analysis::Finding>> {
-        let rules = analysis::load_rules(rules_file, &disabled_rules).map_err(to_py_err)?;
+        let rules = py
+            .allow_threads(|| self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(rules_file.as_ref(), &disabled_rules))
+            .map_err(to_py_err)?;
         Ok(self.with(py, |ws| ws.analyze_taint(&rules)).iter().map(analysis::Finding::from).collect())
     }
 
