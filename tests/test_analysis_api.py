@@ -42,7 +42,7 @@ def test_workspace_findings_equal_a_scan() -> None:
 EDITS = ["", "x", "\n", "    return term\n", "os.system(term)\n    ", "(", ":", "# comment\n", "term = 'constant'\n    "]
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(["shop/db.py", "shop/views.py", "shop/files.py"]), st.integers(0, 60), st.integers(0, 30), st.sampled_from(EDITS)), min_size=1, max_size=6))
 def test_incremental_findings_and_slices_equal_from_scratch(tmp_path: Path, edits: list[tuple[str, int, int, str]]) -> None:
     ws = load(EXAMPLE)
@@ -51,9 +51,9 @@ def test_incremental_findings_and_slices_equal_from_scratch(tmp_path: Path, edit
         scratch = flowsight.Workspace(str(EXAMPLE))
         for name in ws.files():
             scratch.update_file(name, ws.text(name))
-        # Findings are the same (rule, source, sink); the path shown for one may be any
-        # shortest path, so steps are not compared.
-        identity = lambda findings: [(f.id, f.rule_id, f.source, f.sink) for f in findings]  # noqa: E731
+        # Findings are the same (rule, source, sink) and show the same steps: none points at a
+        # place of an older text.
+        identity = lambda findings: [(f.id, f.rule_id, f.source, f.sink, [(s.path, s.start_line, s.start_column, s.kind) for s in f.steps]) for f in findings]  # noqa: E731
         assert identity(ws.analyze_taint()) == identity(scratch.analyze_taint())
         criterion_line = min(line, ws.text(path).count("\n"))
         try:
@@ -65,6 +65,20 @@ def test_incremental_findings_and_slices_equal_from_scratch(tmp_path: Path, edit
         except flowsight.errors.UsageError:
             fresh = None
         assert incremental == fresh
+
+
+def test_a_callee_edited_without_changing_its_summary_moves_its_steps_in_callers_findings(tmp_path: Path) -> None:
+    helper = "def f(x):\n    y = x\n    return y\n"
+    view = "import os\nfrom flask import request\nfrom a import f\n\ndef view():\n    q = request.args['q']\n    os.system(f(q))\n"
+    ws = flowsight.Workspace(str(tmp_path))
+    ws.update_file("a.py", helper, 1)
+    ws.update_file("b.py", view, 1)
+    ws.analyze_taint()
+    ws.apply_edits("a.py", 2, [flowsight.TextEdit(1, 0, 1, 0, "    # a comment above `y = x`\n")])
+    [finding] = ws.analyze_taint()
+    assert [(s.path, s.start_line, s.kind) for s in finding.steps if s.path == "a.py"] == [("a.py", 2, "assignment"), ("a.py", 3, "return")]
+    # Only the edited function and its caller ran again.
+    assert ws.last_analysis()["analysed"] == 2
 
 
 def test_only_changed_functions_and_affected_callers_are_reanalysed() -> None:

@@ -312,6 +312,26 @@ fn no_places(_steps: &[TraceStep]) -> Vec<(usize, usize)> {
 }
 
 impl Summary {
+    /// Every place the summary's steps, sources and sinks point at, in order.
+    fn places(&self) -> Vec<(usize, usize, usize)> {
+        let of = |steps: &[TraceStep]| steps.iter().map(|step| (step.file, step.start, step.end)).collect::<Vec<_>>();
+        let mut places = Vec::new();
+        for (_, _, _, steps) in &self.param_returns {
+            places.extend(of(steps));
+        }
+        for label in &self.source_returns {
+            if let Origin::Source { file, start, end, .. } = label.origin {
+                places.push((file, start, end));
+            }
+            places.extend(of(&label.trace.steps()));
+        }
+        for sink in &self.param_sinks {
+            places.push(sink.sink);
+            places.extend(of(&sink.steps));
+        }
+        places
+    }
+
     fn signature(&self) -> SummarySignature {
         let mut returns: Vec<_> = self.param_returns.iter().map(|(p, c, n, steps)| (*p, *c, *n, no_places(steps))).collect();
         returns.sort();
@@ -2332,6 +2352,11 @@ pub fn analyze_incrementally_with(
     }
     let mut analysed = 0;
     let mut rounds = 0;
+    // Reused results may show steps at places of an older text: when a summary keeps its
+    // signature but its places change (its function moved or was edited), its callers are
+    // analysed once more so that no step points at an old place. (A from-scratch run has only
+    // current places.) Each caller is refreshed at most once per run, so this terminates.
+    let mut refreshed: Option<HashSet<usize>> = (reused > 0).then(HashSet::new);
     while !dirty.is_empty() && rounds < MAX_ROUNDS {
         rounds += 1;
         analysed += dirty.len();
@@ -2346,6 +2371,7 @@ pub fn analyze_incrementally_with(
             })
             .collect();
         let mut changed = Vec::new();
+        let mut moved = Vec::new();
         for (scope, summary, findings) in results {
             for &callee in &summary.resolved_callees {
                 callers[callee].insert(scope);
@@ -2355,11 +2381,16 @@ pub fn analyze_incrementally_with(
                     eprintln!("{}:\n  old {:?}\n  new {:?}", program.scopes[scope].qualified_name, summaries[scope].signature(), summary.signature());
                 }
                 changed.push(scope);
+            } else if refreshed.is_some() && summary.places() != summaries[scope].places() {
+                moved.push(scope);
             }
             summaries[scope] = summary;
             raw[scope] = findings;
         }
         let mut next: Vec<usize> = changed.iter().flat_map(|&scope| callers[scope].iter().copied()).collect();
+        if let Some(refreshed) = refreshed.as_mut() {
+            next.extend(moved.iter().flat_map(|&scope| callers[scope].iter().copied()).filter(|&caller| refreshed.insert(caller)));
+        }
         next.sort_unstable();
         next.dedup();
         dirty = next;
