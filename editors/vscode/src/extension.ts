@@ -4,6 +4,7 @@ import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 
 let client: LanguageClient | undefined;
+let statusChannel: vscode.OutputChannel | undefined;
 const sliceDecoration = vscode.window.createTextEditorDecorationType({
   backgroundColor: new vscode.ThemeColor("editor.findMatchHighlightBackground"),
   isWholeLine: true,
@@ -36,6 +37,31 @@ async function showSlice(direction: "backward" | "forward"): Promise<void> {
   }
 }
 
+interface ServerStatus {
+  folders: { root: string; files: number }[];
+  openDocuments: number;
+  lastAnalysis: { scopes?: number; reused?: number; analysed?: number; milliseconds?: number };
+  latencies: { event: string; milliseconds: number; publishes: number }[];
+}
+
+// `flowsight/status` in an output channel: what is indexed, what the last analysis re-ran,
+// and how long recent changes took to reach the editor (server time).
+async function showStatus(): Promise<void> {
+  if (!client) return;
+  const status: ServerStatus = await client.sendRequest("flowsight/status", {});
+  statusChannel ??= vscode.window.createOutputChannel("flowsight status");
+  const recent = status.latencies.slice(-20).map((sample) => `  ${sample.event}: ${sample.milliseconds.toFixed(1)} ms`);
+  const analysis = status.lastAnalysis;
+  statusChannel.clear();
+  statusChannel.appendLine(status.folders.map((folder) => `${folder.root}: ${folder.files} files`).join("\n"));
+  statusChannel.appendLine(`open documents: ${status.openDocuments}`);
+  statusChannel.appendLine(
+    `last analysis: ${analysis.analysed ?? 0} of ${analysis.scopes ?? 0} functions analysed, ${analysis.reused ?? 0} reused, ${(analysis.milliseconds ?? 0).toFixed(1)} ms`,
+  );
+  statusChannel.appendLine(["recent changes → diagnostics published:", ...recent].join("\n"));
+  statusChannel.show(true);
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const [command, ...args] = vscode.workspace.getConfiguration("flowsight").get<string[]>("serverCommand", ["flowsight", "serve"]);
   const serverOptions: ServerOptions = { command, args };
@@ -48,6 +74,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     vscode.commands.registerCommand("flowsight.backwardSlice", () => showSlice("backward")),
     vscode.commands.registerCommand("flowsight.forwardSlice", () => showSlice("forward")),
+    vscode.commands.registerCommand("flowsight.showStatus", showStatus),
     vscode.commands.registerCommand("flowsight.clearSlice", () => {
       for (const editor of vscode.window.visibleTextEditors) editor.setDecorations(sliceDecoration, []);
     }),

@@ -44,6 +44,11 @@ test("diagnostics, slice command and capabilities over stdio", async () => {
     arguments: [{ uri: views, position: { line: 16, character: 4 }, direction: "backward", thin: false }],
   });
   assert.deepEqual(slice.files[views].map((r) => r.start.line), [5, 9, 15, 16]);
+  // The status the "Show server status" command displays.
+  const status = await connection.sendRequest("flowsight/status", {});
+  assert.deepEqual(status.folders, [{ root, files: 5 }]);
+  assert.ok(status.lastAnalysis.scopes > 0);
+  assert.ok(status.latencies.every((sample) => typeof sample.event === "string" && sample.milliseconds >= 0));
   await connection.sendRequest("shutdown");
   await connection.sendNotification("exit");
   connection.dispose();
