@@ -228,6 +228,7 @@ def suite_server(root: Path, runs: int) -> dict:
         ("  the same, client side (incl. transport), p95", ms("client_edit_p95_seconds"), "", ""),
         ("edit changing a summary used in other files, p50", ms("summary_edit_p50_seconds"), "", ""),
         ("edit changing a summary used in other files, p95", ms("summary_edit_p95_seconds"), "≤ 50 ms", verdict(key("summary_edit_p95_seconds") <= 0.05)),
+        ("  functions it re-analysed (rounds)", f"{key('summary_edit_analysed'):.0f} ({key('summary_edit_rounds'):.0f})", "", ""),
         ("typing into a function name (calls re-resolve), p50", ms("rename_p50_seconds"), "", ""),
         ("10 files changed on disk at once → publish", ms("ten_files_seconds"), "≤ 150 ms", verdict(key("ten_files_seconds") <= 0.15)),
         ("  the same, client side (incl. a round trip)", ms("client_ten_files_seconds"), "", ""),
