@@ -53,7 +53,7 @@ async def test_diagnostics_after_indexing_carry_the_path(client: LanguageClient)
     [diagnostic] = client.diagnostics[db]
     assert diagnostic.code == "sql-injection" and diagnostic.source == "flowsight"
     assert diagnostic.severity == types.DiagnosticSeverity.Error
-    assert "reaches `cursor.execute` (SQL injection, CWE-89) in 6 steps" in diagnostic.message
+    assert "reaches `cursor.execute` (SQL injection, CWE-89) via `find_products` in 6 steps" in diagnostic.message
     assert diagnostic.range.start == types.Position(line=15, character=4)
     steps = diagnostic.related_information
     assert [step.message.split(":")[0] for step in steps] == ["1. source", "2. assignment", "3. call", "4. assignment", "5. argument", "6. sink"]

@@ -2469,13 +2469,28 @@ fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item 
             short(text.get(source.1..source.2).unwrap_or(""))
         };
         let step_count = raw.steps.len();
+        // The functions the path passes through, as the editors that show no related
+        // information (Neovim, Helix) need the path's gist in the message itself.
+        let mut through: Vec<&str> = Vec::new();
+        for step in raw.steps.iter().filter(|step| step.kind == "call") {
+            let name = step.description.strip_prefix("through ").unwrap_or(&step.description);
+            if !through.contains(&name) {
+                through.push(name);
+            }
+        }
+        let via = match through.len() {
+            0 => String::new(),
+            1..=3 => format!(" via {}", through.join(", ")),
+            more => format!(" via {} and {} more", through[..2].join(", "), more - 2),
+        };
         let message = format!(
-            "{} from `{}` reaches {} ({}, CWE-{}) in {} step{}",
+            "{} from `{}` reaches {} ({}, CWE-{}){} in {} step{}",
             raw.source_kind.as_str(),
             source_text,
             if raw.callee.starts_with("the view") { raw.callee.clone() } else { format!("`{}`", raw.callee) },
             rule.name,
             raw.cwe,
+            via,
             step_count,
             if step_count == 1 { "" } else { "s" }
         );
