@@ -67,6 +67,24 @@ def test_incremental_findings_and_slices_equal_from_scratch(tmp_path: Path, edit
         assert incremental == fresh
 
 
+def test_files_added_and_removed_between_analyses_equal_from_scratch() -> None:
+    # New keys sort before and between the existing ones, so every later file's program part
+    # moves to another place.
+    ws = load(EXAMPLE)
+    ws.analyze_taint()
+    ws.update_file("aaa_first.py", "import os\nfrom flask import request\n\ndef run():\n    os.system(request.args['c'])\n", 1)
+    ws.update_file("shop/cache.py", "from shop.db import find_products\n\ndef cached(term):\n    return find_products(term)\n", 1)
+    ws.remove_file("shop/files.py")
+    incremental = ws.analyze_taint()
+    scratch = flowsight.Workspace(str(EXAMPLE))
+    for name in ws.files():
+        scratch.update_file(name, ws.text(name))
+    steps = lambda findings: [(f.id, f.rule_id, [(s.path, s.start_line, s.kind) for s in f.steps]) for f in findings]  # noqa: E731
+    assert steps(incremental) == steps(scratch.analyze_taint())
+    assert any(f.sink.path == "aaa_first.py" for f in incremental)
+    assert not any(f.sink.path == "shop/files.py" for f in incremental)
+
+
 def test_a_callee_edited_without_changing_its_summary_moves_its_steps_in_callers_findings(tmp_path: Path) -> None:
     helper = "def f(x):\n    y = x\n    return y\n"
     view = "import os\nfrom flask import request\nfrom a import f\n\ndef view():\n    q = request.args['q']\n    os.system(f(q))\n"

@@ -690,3 +690,66 @@ fn parameters<'t>(text: &str, function: Node<'t>) -> Vec<Param<'t>> {
     }
     params
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILES: [(&str, &str); 3] = [
+        ("a.py", "import os\n\ndef f(x):\n    return x\n"),
+        ("pkg/b.py", "from a import f\n\nclass C(Base):\n    def m(self):\n        return f(1)\n\n    @staticmethod\n    def s():\n        pass\n"),
+        ("c.py", "def g():\n    def inner():\n        pass\n    return inner\n"),
+    ];
+
+    /// Everything a part numbers, in a comparable form.
+    fn numbering(part: &FileProgram<'_>) -> (usize, Vec<(String, usize, usize)>, Vec<(String, usize)>, Vec<(String, usize, Vec<(String, usize)>)>) {
+        let scopes = part.scopes.iter().map(|scope| (scope.qualified_name.clone(), scope.file, scope.module)).collect();
+        let mut functions: Vec<(String, usize)> = part.functions.iter().map(|(name, &scope)| (name.clone(), scope)).collect();
+        functions.sort();
+        let mut classes: Vec<(String, usize, Vec<(String, usize)>)> = part
+            .classes
+            .values()
+            .map(|class| {
+                let mut methods: Vec<(String, usize)> = class.methods.iter().map(|(name, &scope)| (name.clone(), scope)).collect();
+                methods.sort();
+                (class.qualified_name.clone(), class.module, methods)
+            })
+            .collect();
+        classes.sort();
+        (part.module.file, scopes, functions, classes)
+    }
+
+    #[test]
+    fn a_renumbered_part_equals_one_built_in_its_new_place() {
+        let documents: Vec<(String, Document)> = FILES.iter().map(|(path, text)| (path.to_string(), Document::new(text.to_string()))).collect();
+        let mut parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        assert_eq!(parts.iter().map(|part| (part.file_index, part.scope_offset)).collect::<Vec<_>>(), [(0, 0), (1, 2), (2, 5)]);
+        let (path, document) = &documents[1];
+        let fresh = FileProgram::build(path.clone(), document, 7, 40);
+        parts[1].renumber(7, 40);
+        assert_eq!(numbering(&parts[1]), numbering(&fresh));
+        assert_eq!(parts[1].functions["pkg.b.C.m"], 41);
+        assert_eq!(parts[1].classes["pkg.b.C"].methods["s"], 42);
+    }
+
+    #[test]
+    fn the_view_resolves_names_across_parts() {
+        let documents: Vec<(String, Document)> = FILES.iter().map(|(path, text)| (path.to_string(), Document::new(text.to_string()))).collect();
+        let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        let program = Program::from_parts(&parts);
+        assert_eq!(program.scopes.len(), 8);
+        let scope = program.functions["c.g.inner"];
+        assert_eq!((program.scopes[scope].qualified_name.as_str(), program.scopes[scope].file), ("c.g.inner", 2));
+        assert_eq!(program.method("pkg.b.C", "m"), Some(program.functions["pkg.b.C.m"]));
+        assert_eq!(program.resolve_name(program.module_index["pkg.b"], "f.attr").as_deref(), Some("a.f.attr"));
+        assert_eq!(program.modules[program.module_index["a"]].imports["os"], "os");
+    }
+
+    #[test]
+    #[should_panic(expected = "numbered consecutively")]
+    fn the_view_refuses_parts_out_of_place() {
+        let document = Document::new(FILES[0].1.to_string());
+        let part = FileProgram::build(FILES[0].0.to_string(), &document, 1, 0);
+        Program::from_parts([&part]);
+    }
+}
