@@ -128,6 +128,30 @@ pub struct Scope<'t> {
     pub decorators: Vec<Node<'t>>,
     /// The nesting depth of the definition; beyond `MAX_STATEMENT_DEPTH` the scope is skipped.
     pub depth: usize,
+    /// SHA-256 of what the scope's analysis reads of its own file (`scope_text_hash`).
+    pub text_hash: [u8; 32],
+}
+
+/// SHA-256 of what a scope's analysis reads of its own file: a function's text; for a module
+/// body, its top-level statements with their places (definitions by their names only).
+fn scope_text_hash(text: &str, kind: ScopeKind, node: Node<'_>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    if kind == ScopeKind::Function {
+        return Sha256::digest(text.as_bytes().get(node.byte_range()).unwrap_or_default()).into();
+    }
+    let mut hasher = Sha256::new();
+    let mut cursor = node.walk();
+    for statement in node.named_children(&mut cursor) {
+        hasher.update(statement.start_byte().to_le_bytes());
+        let definition = matches!(statement.kind(), "function_definition" | "class_definition" | "decorated_definition");
+        let shown = if definition {
+            statement.child_by_field_name("name").or_else(|| statement.child_by_field_name("definition")).unwrap_or(statement)
+        } else {
+            statement
+        };
+        hasher.update(text.as_bytes().get(shown.byte_range()).unwrap_or_default());
+    }
+    hasher.finalize().into()
 }
 
 pub struct ClassInfo {
@@ -502,6 +526,7 @@ impl<'t> PartBuilder<'t> {
             implicit_receiver: false,
             decorators: Vec::new(),
             depth: 0,
+            text_hash: scope_text_hash(text, ScopeKind::Module, root),
         });
         // Definitions anywhere: (node, enclosing qualified name, enclosing class, depth).
         let mut stack: Vec<(Node<'t>, String, Option<String>, usize)> = vec![(root, name.clone(), None, 0)];
@@ -531,6 +556,7 @@ impl<'t> PartBuilder<'t> {
                             implicit_receiver: class.is_some() && !is_static,
                             decorators,
                             depth,
+                            text_hash: scope_text_hash(text, ScopeKind::Function, child),
                         };
                         let index = self.scope_offset + self.scopes.len();
                         self.scopes.push(scope);

@@ -14,6 +14,7 @@
 //!   first round only callers of functions whose summary changed are re-analysed.
 //! - A finding's steps start at the source and end at the sink, in execution order.
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -2179,7 +2180,6 @@ fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
 }
 
 fn scope_keys_where(program: &Program<'_>, compute: impl Fn(&crate::program::Scope<'_>) -> bool + Sync) -> Vec<Option<ScopeKey>> {
-    use sha2::{Digest, Sha256};
     program
         .scopes
         .par_iter()
@@ -2187,27 +2187,8 @@ fn scope_keys_where(program: &Program<'_>, compute: impl Fn(&crate::program::Sco
             if !compute(scope) {
                 return None;
             }
-            let text = program.text(scope.file);
-            let (start, end) = (scope.node.start_byte(), scope.node.end_byte());
-            let text_hash: [u8; 32] = if scope.kind == crate::program::ScopeKind::Module {
-                // A module body's analysis sees its top-level statements (and only the names of
-                // definitions): their text and places.
-                let mut hasher = Sha256::new();
-                let mut cursor = scope.node.walk();
-                for statement in scope.node.named_children(&mut cursor) {
-                    hasher.update(statement.start_byte().to_le_bytes());
-                    let definition = matches!(statement.kind(), "function_definition" | "class_definition" | "decorated_definition");
-                    let shown = if definition {
-                        statement.child_by_field_name("name").or_else(|| statement.child_by_field_name("definition")).unwrap_or(statement)
-                    } else {
-                        statement
-                    };
-                    hasher.update(text.as_bytes().get(shown.byte_range()).unwrap_or_default());
-                }
-                hasher.finalize().into()
-            } else {
-                Sha256::digest(text.as_bytes().get(start..end).unwrap_or_default()).into()
-            };
+            let start = scope.node.start_byte();
+            let text_hash = scope.text_hash;
             Some(ScopeKey {
                 qualified_name: scope.qualified_name.as_str().into(),
                 path: program.files[scope.file].path.as_str().into(),
@@ -2270,11 +2251,11 @@ pub fn analyze_incrementally_with(
     };
     if let Some(mut cache) = previous {
         // Slow path: match scopes by key.
-        let cache_keys: HashMap<ScopeKey, usize> = std::mem::take(&mut cache.keys).into_iter().enumerate().map(|(index, key)| (key, index)).collect();
+        let cache_keys: FxHashMap<ScopeKey, usize> = std::mem::take(&mut cache.keys).into_iter().enumerate().map(|(index, key)| (key, index)).collect();
         // Names that appeared or disappeared change what calls resolve to: every function of
         // their modules and of the modules importing them is analysed again.
-        let old_names: HashMap<&str, &str> = cache_keys.keys().map(|k| (&*k.qualified_name, &*k.path)).collect();
-        let new_names: HashSet<&str> = keys.iter().map(|k| &*k.qualified_name).collect();
+        let old_names: FxHashMap<&str, &str> = cache_keys.keys().map(|k| (&*k.qualified_name, &*k.path)).collect();
+        let new_names: FxHashSet<&str> = keys.iter().map(|k| &*k.qualified_name).collect();
         let mut affected_modules: HashSet<String> = HashSet::new();
         for (scope, key) in keys.iter().enumerate() {
             if !old_names.contains_key(&*key.qualified_name) {
@@ -2303,14 +2284,14 @@ pub fn analyze_incrementally_with(
                     mapping[scope] = cache_keys.get(key).copied();
                 }
             }
-            let old_to_new: HashMap<usize, usize> = mapping.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
+            let old_to_new: FxHashMap<usize, usize> = mapping.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
             // Changed scopes are analysed; their callers only if their summary changes (the
             // names are the same, so every call still resolves to the same scope).
-            let old_by_name: HashMap<&str, usize> = cache_keys.iter().map(|(key, &old)| (&*key.qualified_name, old)).collect();
+            let old_by_name: FxHashMap<&str, usize> = cache_keys.iter().map(|(key, &old)| (&*key.qualified_name, old)).collect();
             let mut initial: HashSet<usize> = (0..count).filter(|&s| mapping[s].is_none()).collect();
             // Callers of functions that disappeared (e.g. methods reached through instances).
-            let new_by_name: HashMap<&str, usize> = keys.iter().enumerate().map(|(scope, key)| (&*key.qualified_name, scope)).collect();
-            let old_name_of: HashMap<usize, &str> = cache_keys.iter().map(|(key, &old)| (old, &*key.qualified_name)).collect();
+            let new_by_name: FxHashMap<&str, usize> = keys.iter().enumerate().map(|(scope, key)| (&*key.qualified_name, scope)).collect();
+            let old_name_of: FxHashMap<usize, &str> = cache_keys.iter().map(|(key, &old)| (old, &*key.qualified_name)).collect();
             for (key, &old) in &cache_keys {
                 if new_by_name.contains_key(&*key.qualified_name) {
                     continue;
@@ -2325,7 +2306,7 @@ pub fn analyze_incrementally_with(
             for scope in 0..count {
                 previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(&*keys[scope].qualified_name).copied());
             }
-            let new_by_old: HashMap<usize, usize> = previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
+            let new_by_old: FxHashMap<usize, usize> = previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
             for (new, old) in previous_index.iter().enumerate() {
                 let Some(old) = old else { continue };
                 // The previous summary, so a re-analysis is compared against it (moved when the
