@@ -80,15 +80,33 @@ async def test_a_cross_file_path_disappears_when_the_sink_is_sanitised(client: L
     assert remaining.code == "path-traversal"
 
 
+class BatchedWriter:
+    """Holds what the client writes, then sends it as one write: a burst that arrives together
+    (as a multi-cursor edit or a formatter's changes do), however slowly the test runs."""
+
+    def __init__(self, writer) -> None:  # noqa: ANN001
+        self.writer = writer
+        self.pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.pending.append(data)
+
+    def send(self) -> None:
+        self.writer.write(b"".join(self.pending))
+
+
 async def test_a_burst_of_edits_publishes_once_for_the_final_version(client: LanguageClient) -> None:
     views = uri(client, "shop/views.py")
     db = uri(client, "shop/db.py")
-    await wait_for(lambda: db in client.diagnostics)
+    # views.py has findings of its own: its first publish (no version) must be in before the burst.
+    await wait_for(lambda: db in client.diagnostics and views in client.diagnostics)
     text = (client.project / "shop" / "views.py").read_text()  # type: ignore[attr-defined]
     published: list[types.PublishDiagnosticsParams] = []
     features = client.protocol.fm.features
     original = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = lambda *args: (published.append(args[-1]), original(*args))[1]
+    batch = BatchedWriter(client.protocol.writer)
+    client.protocol.writer = batch
     client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=views, language_id="python", version=1, text=text)))
     for version in range(2, 22):
         client.text_document_did_change(types.DidChangeTextDocumentParams(
@@ -96,11 +114,13 @@ async def test_a_burst_of_edits_publishes_once_for_the_final_version(client: Lan
             content_changes=[types.TextDocumentContentChangePartial(
                 range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="#")],
         ))
+    client.protocol.writer = batch.writer
+    assert len(batch.pending) == 21
+    batch.send()
     await wait_for(lambda: any(p.uri == views and p.version == 21 for p in published))
     await asyncio.sleep(0.5)  # nothing else may follow
     for_views = [p for p in published if p.uri == views]
-    assert all(p.version == 21 for p in for_views), [p.version for p in for_views]
-    assert len(for_views) == 1
+    assert [p.version for p in for_views] == [21]
 
 
 async def test_status_reports_what_is_indexed_and_the_latency_of_each_change(client: LanguageClient) -> None:
@@ -125,7 +145,9 @@ async def test_status_reports_what_is_indexed_and_the_latency_of_each_change(cli
     [folder] = status.folders
     assert folder.root == client.project.as_uri() and folder.files == len(python_files)  # type: ignore[attr-defined]
     assert 0 < changes[0].milliseconds < 20_000 and changes[0].publishes >= 1
-    assert status.lastAnalysis.scopes > 0 and status.lastAnalysis.analysed >= 1
+    # The last analysis (the edit's, or a later one): every function reused or analysed.
+    last = status.lastAnalysis
+    assert last.scopes > 0 and last.reused + last.analysed >= last.scopes
     assert status.openDocuments == 1
 
 
