@@ -13,6 +13,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+import flowsight
 from conftest import REPOSITORY_ROOT
 
 EXAMPLE = REPOSITORY_ROOT / "examples" / "vulnerable_app"
@@ -289,3 +290,46 @@ async def test_a_cancelled_request_answers_request_cancelled_and_the_server_goes
     # The server keeps answering.
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="flowsight.reindex", arguments=[]))
     assert result["files"] == 605
+
+
+NON_ASCII = 'import os\nfrom flask import request\n\n\ndef run():\n    command = request.args["c"]\n    face = "😀中é"; os.system(command)  # flowsight: the sink follows non-ASCII text\n'
+
+
+@pytest_lsp.fixture(params=["utf-8", "utf-16"], config=ClientServerConfig(server_command=[sys.executable, "-m", "flowsight", "serve"]))
+async def encoding_client(request: pytest.FixtureRequest, lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):
+    project = tmp_path_factory.mktemp("encoding")
+    (project / "app.py").write_text(NON_ASCII, encoding="utf-8")
+    capabilities = client_capabilities("visual-studio-code")
+    capabilities.general = types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind(request.param)])
+    result = await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=capabilities, root_uri=project.as_uri(), workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="encoding")]))
+    lsp_client.project = project  # type: ignore[attr-defined]
+    lsp_client.negotiated = result.capabilities.position_encoding  # type: ignore[attr-defined]
+    lsp_client.offered = request.param  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_positions_are_exact_after_non_ascii_text_in_the_negotiated_encoding(encoding_client: LanguageClient) -> None:
+    client = encoding_client
+    app = (client.project / "app.py").as_uri()  # type: ignore[attr-defined]
+    await wait_for(lambda: app in client.diagnostics)
+    [diagnostic] = client.diagnostics[app]
+    encoding = str(getattr(client.negotiated, "value", client.negotiated))  # type: ignore[attr-defined]
+    assert encoding == client.offered  # type: ignore[attr-defined]
+    line = NON_ASCII.splitlines()[6]
+    # The engine's own answer, in UTF-8 bytes, converted by hand into the negotiated encoding.
+    [finding] = flowsight.analyze_taint([str(client.project)], root=str(client.project)).findings  # type: ignore[attr-defined]
+    prefix = line.encode("utf-8")[: finding.sink.start_column].decode("utf-8")
+    expected = len(prefix.encode("utf-8")) if encoding == "utf-8" else len(prefix.encode("utf-16-le")) // 2
+    assert diagnostic.range.start == types.Position(line=6, character=expected)
+    assert prefix.startswith('    face = "😀中é"; ') and expected != len(prefix)  # really past the non-ASCII text
+    # An edit given in the same encoding, right before the sink, lands where the client meant
+    # it: the sink moves right by exactly what was inserted.
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=app, language_id="python", version=1, text=NON_ASCII)))
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=app, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(
+            start=types.Position(line=6, character=expected), end=types.Position(line=6, character=expected)), text="x = 1; ")]))
+    moved = types.Position(line=6, character=expected + len("x = 1; "))
+    await wait_for(lambda: [d.range.start for d in client.diagnostics.get(app, [])] == [moved])
