@@ -2273,10 +2273,13 @@ pub fn analyze_incrementally_with(
             .map(|module| {
                 affected_modules.contains(&module.name)
                     || module.imports.values().any(|imported| {
-                        affected_modules.iter().any(|m| imported == m || imported.starts_with(&format!("{m}.")))
+                        affected_modules.iter().any(|m| imported.strip_prefix(m.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
                     })
             })
             .collect();
+        if debug_analysis() {
+            eprintln!("affected modules {:?}", timer.elapsed());
+        }
         {
             let mut mapping: Vec<Option<usize>> = vec![None; count];
             for (scope, key) in keys.iter().enumerate() {
@@ -2301,6 +2304,9 @@ pub fn analyze_incrementally_with(
                         initial.insert(new);
                     }
                 }
+            }
+            if debug_analysis() {
+                eprintln!("initial {:?}", timer.elapsed());
             }
             let mut previous_index: Vec<Option<usize>> = vec![None; count];
             for scope in 0..count {
