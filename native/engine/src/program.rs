@@ -132,13 +132,54 @@ pub struct Scope<'t> {
     pub text_hash: [u8; 32],
 }
 
-/// SHA-256 of what a scope's analysis reads of its own file: a function's text; for a module
-/// body, its top-level statements with their places (definitions by their names only).
-fn scope_text_hash(text: &str, kind: ScopeKind, node: Node<'_>) -> [u8; 32] {
+/// SHA-256 of what a function's analysis reads of its own file: its text with its decorators
+/// (routes make parameters sources) and, for a method, its class's header (bases decide what
+/// `self.request` is).
+fn function_text_hash(text: &str, function: Node<'_>, decorators: &[Node<'_>], class_header: Option<(usize, usize)>, broken: bool) -> [u8; 32] {
     use sha2::{Digest, Sha256};
-    if kind == ScopeKind::Function {
-        return Sha256::digest(text.as_bytes().get(node.byte_range()).unwrap_or_default()).into();
+    let start = decorators.first().map_or(function.start_byte(), |decorator| decorator.start_byte().min(function.start_byte()));
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes().get(start..function.end_byte()).unwrap_or_default());
+    if let Some((header_start, header_end)) = class_header {
+        hasher.update(b"\0class\0");
+        hasher.update(text.as_bytes().get(header_start..header_end).unwrap_or_default());
     }
+    if broken {
+        hash_shape(&mut hasher, function);
+    }
+    hasher.finalize().into()
+}
+
+/// In a file with syntax errors, the same text can parse differently after an edit elsewhere
+/// (error recovery is not local): there a scope's key also covers its parse, node by node.
+fn hash_shape(hasher: &mut sha2::Sha256, node: Node<'_>) {
+    use sha2::Digest;
+    let base = node.start_byte();
+    let mut cursor = node.walk();
+    loop {
+        let current = cursor.node();
+        hasher.update(current.kind_id().to_le_bytes());
+        hasher.update((current.start_byte() - base).to_le_bytes());
+        hasher.update((current.end_byte() - base).to_le_bytes());
+        hasher.update([u8::from(current.is_missing())]);
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() || cursor.node() == node {
+                return;
+            }
+        }
+    }
+}
+
+/// SHA-256 of what a module body's analysis reads: its top-level statements with their places
+/// (definitions by their names only).
+fn module_text_hash(text: &str, node: Node<'_>, broken: bool) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     let mut cursor = node.walk();
     for statement in node.named_children(&mut cursor) {
@@ -150,6 +191,9 @@ fn scope_text_hash(text: &str, kind: ScopeKind, node: Node<'_>) -> [u8; 32] {
             statement
         };
         hasher.update(text.as_bytes().get(shown.byte_range()).unwrap_or_default());
+    }
+    if broken {
+        hash_shape(&mut hasher, node);
     }
     hasher.finalize().into()
 }
@@ -454,6 +498,7 @@ impl<'t> PartBuilder<'t> {
         let document = self.document;
         let text = document.text();
         let root = document.root();
+        let broken = root.has_error();
         let mut imports = HashMap::new();
         collect_imports(text, root, &name, is_package, &mut imports);
         let frameworks = {
@@ -526,11 +571,13 @@ impl<'t> PartBuilder<'t> {
             implicit_receiver: false,
             decorators: Vec::new(),
             depth: 0,
-            text_hash: scope_text_hash(text, ScopeKind::Module, root),
+            text_hash: module_text_hash(text, root, broken),
         });
         // Definitions anywhere: (node, enclosing qualified name, enclosing class, depth).
-        let mut stack: Vec<(Node<'t>, String, Option<String>, usize)> = vec![(root, name.clone(), None, 0)];
-        while let Some((node, prefix, class, depth)) = stack.pop() {
+        // The last element is the enclosing class's header (definition start to body start).
+        type Pending<'t> = (Node<'t>, String, Option<String>, usize, Option<(usize, usize)>);
+        let mut stack: Vec<Pending<'t>> = vec![(root, name.clone(), None, 0, None)];
+        while let Some((node, prefix, class, depth, class_header)) = stack.pop() {
             if depth > MAX_STATEMENT_DEPTH {
                 continue;
             }
@@ -544,6 +591,7 @@ impl<'t> PartBuilder<'t> {
                         let decorators = decorators_of(child);
                         let is_static = decorators.iter().any(|d| text_of(text, *d).trim_start_matches('@').trim() == "staticmethod");
                         let params = parameters(text, child);
+                        let text_hash = function_text_hash(text, child, &decorators, class_header, broken);
                         let scope = Scope {
                             kind: ScopeKind::Function,
                             qualified_name: qualified.clone(),
@@ -556,7 +604,7 @@ impl<'t> PartBuilder<'t> {
                             implicit_receiver: class.is_some() && !is_static,
                             decorators,
                             depth,
-                            text_hash: scope_text_hash(text, ScopeKind::Function, child),
+                            text_hash,
                         };
                         let index = self.scope_offset + self.scopes.len();
                         self.scopes.push(scope);
@@ -569,7 +617,7 @@ impl<'t> PartBuilder<'t> {
                         // Most function bodies define nothing: skip them unless they may.
                         if let Some(body) = child.child_by_field_name("body") {
                             if crate::chunks::may_contain_definition(&text.as_bytes()[body.byte_range()]) {
-                                stack.push((body, qualified, None, depth + 1));
+                                stack.push((body, qualified, None, depth + 1, None));
                             }
                         }
                     }
@@ -595,7 +643,7 @@ impl<'t> PartBuilder<'t> {
                             ClassInfo { qualified_name: qualified.clone(), module: module_index, bases, methods: HashMap::new() },
                         );
                         if let Some(body) = child.child_by_field_name("body") {
-                            stack.push((body, qualified.clone(), Some(qualified), depth + 1));
+                            stack.push((body, qualified.clone(), Some(qualified), depth + 1, Some((child.start_byte(), body.start_byte()))));
                         }
                     }
                     kind if kind == "decorated_definition"
@@ -608,7 +656,7 @@ impl<'t> PartBuilder<'t> {
                                 | "case_clause"
                         ) =>
                     {
-                        stack.push((child, prefix.clone(), class.clone(), depth + usize::from(kind == "block")));
+                        stack.push((child, prefix.clone(), class.clone(), depth + usize::from(kind == "block"), class_header));
                     }
                     _ => {}
                 }
