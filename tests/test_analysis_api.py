@@ -88,6 +88,22 @@ def test_files_added_and_removed_between_analyses_equal_from_scratch() -> None:
     assert not any(f.sink.path == "shop/files.py" for f in incremental)
 
 
+def test_a_base_class_changed_in_another_file_changes_what_subclass_methods_call(tmp_path: Path) -> None:
+    base = (
+        "import os\n\n\nclass Runner:\n    def run(self, x):\n        os.system(x)\n\n\n"
+        "class Quiet:\n    def run(self, x):\n        pass\n\n\nclass Mid(Runner):\n    pass\n"
+    )
+    views = "from flask import request\nfrom base import Mid\n\n\nclass Page(Mid):\n    def get(self):\n        self.run(request.args['c'])\n"
+    ws = flowsight.Workspace(str(tmp_path))
+    ws.update_file("base.py", base, 1)
+    ws.update_file("views.py", views, 1)
+    [finding] = ws.analyze_taint()
+    assert finding.rule_id == "command-injection"
+    # `Page.get` is unchanged, but `self.run` now means `Quiet.run`.
+    ws.update_file("base.py", base.replace("class Mid(Runner)", "class Mid(Quiet)"), 2)
+    assert ws.analyze_taint() == []
+
+
 def test_a_callee_edited_without_changing_its_summary_moves_its_steps_in_callers_findings(tmp_path: Path) -> None:
     helper = "def f(x):\n    y = x\n    return y\n"
     view = "import os\nfrom flask import request\nfrom a import f\n\ndef view():\n    q = request.args['q']\n    os.system(f(q))\n"

@@ -243,6 +243,8 @@ pub struct Program<'p> {
     pub classes: FxHashMap<&'p str, &'p ClassInfo>,
     /// Module name → module index.
     pub module_index: FxHashMap<&'p str, usize>,
+    /// Each file's own classes (by file index).
+    pub file_classes: Vec<&'p HashMap<String, ClassInfo>>,
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -461,6 +463,7 @@ impl<'p> Program<'p> {
             functions: FxHashMap::with_capacity_and_hasher(scope_count, Default::default()),
             classes: FxHashMap::with_capacity_and_hasher(class_count, Default::default()),
             module_index: FxHashMap::with_capacity_and_hasher(parts.len(), Default::default()),
+            file_classes: Vec::with_capacity(parts.len()),
         };
         for (index, part) in parts.into_iter().enumerate() {
             assert!(
@@ -473,6 +476,7 @@ impl<'p> Program<'p> {
             program.scopes.extend(part.scopes.iter());
             program.functions.extend(part.functions.iter().map(|(name, &scope)| (name.as_str(), scope)));
             program.classes.extend(part.classes.iter().map(|(name, class)| (name.as_str(), class)));
+            program.file_classes.push(&part.classes);
         }
         program
     }

@@ -2146,6 +2146,9 @@ pub struct AnalysisCache {
     summaries: Vec<Summary>,
     raw: Vec<Vec<RawFinding>>,
     callers: Vec<HashSet<usize>>,
+    /// Each file's classes with their bases, sorted: a change of bases anywhere changes what
+    /// methods and `self` mean in every subclass (in any file), so nothing is reused then.
+    class_bases: FxHashMap<String, Vec<(String, Vec<String>)>>,
 }
 
 /// Counts of the last incremental run.
@@ -2228,7 +2231,24 @@ pub fn analyze_incrementally_with(
     let mut callers: Vec<HashSet<usize>> = vec![HashSet::new(); count];
     let mut dirty: Vec<usize> = (0..count).collect();
     let mut reused = 0;
-    let previous = previous.filter(|cache| cache.rules == rules.fingerprint && cache.files == files);
+    let mut previous = previous.filter(|cache| cache.rules == rules.fingerprint && cache.files == files);
+    let mut class_bases = previous.as_mut().map(|cache| std::mem::take(&mut cache.class_bases)).unwrap_or_default();
+    let mut hierarchy_changed = false;
+    for (file, source) in program.files.iter().enumerate() {
+        let refresh = previous.is_none() || changed_files.is_none_or(|changed| changed.contains(&source.path));
+        if !refresh {
+            continue;
+        }
+        let mut bases: Vec<(String, Vec<String>)> = program.file_classes[file].iter().map(|(name, class)| (name.clone(), class.bases.clone())).collect();
+        bases.sort();
+        if class_bases.get(&source.path).is_some_and(|old| *old != bases) {
+            hierarchy_changed = true;
+        }
+        class_bases.insert(source.path.clone(), bases);
+    }
+    if hierarchy_changed {
+        previous = None;
+    }
     // Fast path: the same scopes in the same order (no function added, removed or renamed):
     // everything lines up by index, only changed keys are analysed.
     let previous = match previous {
@@ -2397,6 +2417,7 @@ pub fn analyze_incrementally_with(
         summaries,
         raw,
         callers,
+        class_bases,
     };
     (TaintResult { findings, rounds }, cache, stats)
 }
