@@ -507,7 +507,7 @@ impl<'a> ChunkBuilder<'a> {
             });
             drafts[index].children = children;
         }
-        let mut chunks = Vec::with_capacity(drafts.len());
+        let mut chunks: Vec<Chunk> = Vec::with_capacity(drafts.len());
         let mut ids: Vec<String> = vec![String::new(); drafts.len()];
         let mut disambiguators: Vec<usize> = vec![0; drafts.len()];
         for index in 0..drafts.len() {
@@ -518,9 +518,18 @@ impl<'a> ChunkBuilder<'a> {
                 *counter += 1;
             }
         }
+        let mut hasher = ContentHasher::new(self.text, self.line_index);
         let mut stack = vec![0usize];
         while let Some(index) = stack.pop() {
             let draft = &drafts[index];
+            // The hash depends only on the byte range. Equal ranges are adjacent in pre-order: a
+            // fragment made of one definition statement comes right before that definition.
+            let content_hash = match chunks.last() {
+                Some(previous) if (previous.start_byte, previous.end_byte) == (draft.start_byte, draft.end_byte) => {
+                    previous.content_hash.clone()
+                }
+                _ => hasher.hash(draft.start_byte, draft.end_byte),
+            };
             ids[index] = chunk_id(self.repository, self.path, draft.kind, &draft.qualified_name, disambiguators[index]);
             let parent_id = match draft.parent {
                 Some(parent) => ids[parent].clone(),
@@ -539,7 +548,7 @@ impl<'a> ChunkBuilder<'a> {
                 end_line: self.line_index.line_of(last_byte) + 1,
                 signature: draft.signature.clone(),
                 docstring: draft.docstring.clone(),
-                content_hash: content_hash(self.text, self.line_index, draft.start_byte, draft.end_byte),
+                content_hash,
             });
             stack.extend(draft.children.iter().rev());
         }
@@ -888,4 +897,215 @@ pub fn content_hash(text: &str, line_index: &LineIndex, start: usize, end: usize
             hex(&hasher.finalize())
         })
     })
+}
+
+/// What the content hash's normalisation needs to know about one line of a file, computed once
+/// per file: nested chunks cover the same lines again, and must not rescan them.
+#[derive(Clone, Copy)]
+struct LineShape {
+    start: usize,
+    /// End of the line's content, before its terminator.
+    end: usize,
+    /// `end` with trailing whitespace (`is_trailing_space`) removed; `start` for a blank line.
+    trimmed_end: usize,
+    /// Length of the leading run of spaces and tabs of `start..trimmed_end`.
+    indent: usize,
+    /// The leading run holds a tab (common indentation then needs a byte-wise comparison).
+    tab_in_indent: bool,
+    /// No trailing whitespace, and the terminator is `\n` or the end of the text.
+    normal: bool,
+}
+
+/// Content hashes of chunks of one text; equal to `content_hash` for every range.
+struct ContentHasher<'a> {
+    text: &'a str,
+    line_index: &'a LineIndex,
+    lines: Vec<LineShape>,
+    first_line: Vec<u8>,
+    normalised: Vec<u8>,
+}
+
+impl<'a> ContentHasher<'a> {
+    fn new(text: &'a str, line_index: &'a LineIndex) -> ContentHasher<'a> {
+        let bytes = text.as_bytes();
+        let count = line_index.line_count();
+        let mut lines = Vec::with_capacity(count);
+        for line in 0..count {
+            let start = line_index.line_start(line);
+            let (end, normal_terminator) = if line + 1 < count {
+                let next = line_index.line_start(line + 1);
+                if bytes[next - 1] == b'\n' && next >= start + 2 && bytes[next - 2] == b'\r' {
+                    (next - 2, false)
+                } else {
+                    (next - 1, bytes[next - 1] == b'\n')
+                }
+            } else {
+                (bytes.len(), true)
+            };
+            let mut trimmed_end = end;
+            while trimmed_end > start && is_trailing_space(bytes[trimmed_end - 1]) {
+                trimmed_end -= 1;
+            }
+            let indent = indent_length(&bytes[start..trimmed_end]);
+            lines.push(LineShape {
+                start,
+                end,
+                trimmed_end,
+                indent,
+                tab_in_indent: bytes[start..start + indent].contains(&b'\t'),
+                normal: normal_terminator && trimmed_end == end,
+            });
+        }
+        ContentHasher { text, line_index, lines, first_line: Vec::new(), normalised: Vec::new() }
+    }
+
+    /// `content_hash(text, line_index, start, end)`.
+    fn hash(&mut self, start: usize, end: usize) -> String {
+        let bytes = self.text.as_bytes();
+        let first = self.line_index.line_of(start);
+        let last = if end > start { self.line_index.line_of(end) } else { first };
+        let (Some(&first_shape), Some(&last_shape)) = (self.lines.get(first), self.lines.get(last)) else {
+            return content_hash(self.text, self.line_index, start, end);
+        };
+        // A range starting inside a line terminator, or ending in `\r` (possibly half of a
+        // CRLF), splits lines differently from the text: the general path handles it.
+        if start > first_shape.end || (end > start && bytes[end - 1] == b'\r') {
+            return content_hash(self.text, self.line_index, start, end);
+        }
+
+        // The first line, taken as indented by its start column, trailing whitespace removed.
+        let prefix = &bytes[first_shape.start..start];
+        let first_end = if first == last { end } else { first_shape.end };
+        let first_trimmed = trim_end(bytes, start, first_end.min(first_shape.trimmed_end.max(start)).max(start));
+        self.first_line.clear();
+        if first_trimmed > start {
+            if prefix.iter().all(|&b| b == b' ' || b == b'\t') {
+                self.first_line.extend_from_slice(prefix);
+            } else {
+                let columns = self.text[first_shape.start..start].chars().count();
+                self.first_line.resize(columns, b' ');
+            }
+            self.first_line.extend_from_slice(&bytes[start..first_trimmed]);
+        }
+        // The other lines as (start, end without trailing whitespace, indentation length).
+        let last_line = |shape: LineShape| {
+            let line_end = trim_end(bytes, shape.start, end.min(shape.trimmed_end));
+            (line_end, shape.indent.min(line_end - shape.start))
+        };
+
+        // The common indentation of non-blank lines (a byte prefix, like textwrap.dedent).
+        let first_indent = indent_length(&self.first_line);
+        let mut any_tab = self.first_line[..first_indent].contains(&b'\t');
+        let mut common_length = if self.first_line.is_empty() { usize::MAX } else { first_indent };
+        let mut all_normal = true;
+        for shape in &self.lines[first + 1..last.max(first + 1)] {
+            if shape.trimmed_end > shape.start {
+                common_length = common_length.min(shape.indent);
+                any_tab |= shape.tab_in_indent;
+            }
+            all_normal &= shape.normal;
+        }
+        let (last_end, last_indent) = last_line(last_shape);
+        if last > first && last_end > last_shape.start {
+            common_length = common_length.min(last_indent);
+            any_tab |= last_shape.tab_in_indent;
+        }
+        if common_length == usize::MAX {
+            common_length = 0;
+        }
+        if any_tab && common_length > 0 {
+            common_length = self.common_indentation_bytes(first, last, last_end);
+        }
+
+        // Nothing to normalise: the text itself is the normalised text.
+        let untouched = common_length == 0
+            && prefix.is_empty()
+            && if first == last { first_trimmed == end } else { first_shape.normal && all_normal && last_end == end };
+        if untouched {
+            return hex(&Sha256::digest(&bytes[start..end]));
+        }
+        // One contiguous buffer, one hash update: many small updates cost more than the copy.
+        let buffer = &mut self.normalised;
+        buffer.clear();
+        buffer.extend_from_slice(self.first_line.get(common_length..).unwrap_or_default());
+        for line in first + 1..=last {
+            let shape = self.lines[line];
+            let line_end = if line == last { last_end } else { shape.trimmed_end };
+            buffer.push(b'\n');
+            buffer.extend_from_slice(bytes.get(shape.start + common_length..line_end).unwrap_or_default());
+        }
+        hex(&Sha256::digest(&buffer[..]))
+    }
+
+    /// The common leading byte prefix of the indentation of non-blank lines `first..=last`
+    /// (the first line as in `first_line`, the last ending at `last_end`).
+    fn common_indentation_bytes(&self, first: usize, last: usize, last_end: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        let mut common: Option<&[u8]> = None;
+        let first_line = std::iter::once(&self.first_line[..]);
+        let others = (first + 1..=last).map(|line| {
+            let shape = self.lines[line];
+            &bytes[shape.start..if line == last { last_end } else { shape.trimmed_end }]
+        });
+        for line in first_line.chain(others) {
+            if line.is_empty() {
+                continue;
+            }
+            let indent = &line[..indent_length(line)];
+            common = Some(match common {
+                None => indent,
+                Some(current) => {
+                    let shared = current.iter().zip(indent).take_while(|(a, b)| a == b).count();
+                    &current[..shared]
+                }
+            });
+        }
+        common.map_or(0, <[u8]>::len)
+    }
+}
+
+/// `end` moved back over trailing whitespace, not before `start`.
+fn trim_end(bytes: &[u8], start: usize, mut end: usize) -> usize {
+    while end > start && is_trailing_space(bytes[end - 1]) {
+        end -= 1;
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text_strategy() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(" ".to_string()),
+            Just("    ".to_string()),
+            Just("\t".to_string()),
+            Just("\n".to_string()),
+            Just("\r\n".to_string()),
+            Just("\r".to_string()),
+            Just("\x0b".to_string()),
+            Just("\x0c".to_string()),
+            Just("x".to_string()),
+            Just("def f():".to_string()),
+            Just("é".to_string()),
+            Just("日本".to_string()),
+            Just("#".to_string()),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn line_shapes_hash_like_the_general_path(text in text_strategy(), a in 0usize..200, b in 0usize..200) {
+            let boundaries: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            let (a, b) = (boundaries[a % boundaries.len()], boundaries[b % boundaries.len()]);
+            let (start, end) = (a.min(b), a.max(b));
+            let line_index = LineIndex::new(&text);
+            let mut hasher = ContentHasher::new(&text, &line_index);
+            prop_assert_eq!(hasher.hash(start, end), content_hash(&text, &line_index, start, end));
+        }
+    }
 }
