@@ -69,26 +69,53 @@ pub struct Chunk {
 
 /// First 32 hex digits of SHA-256 over the identity tuple (docs/CONTRACTS.md).
 pub fn chunk_id(repository: &str, path: &str, kind: ChunkKind, qualified_name: &str, disambiguator: usize) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(b"flowsight-chunk-v1\0");
-    for part in [repository, path, kind.as_str(), qualified_name] {
-        hasher.update(part.as_bytes());
-        hasher.update(b"\0");
+    ChunkIds::new(repository, path).id(kind, qualified_name, disambiguator)
+}
+
+/// `chunk_id` for many chunks of one file: the hash state after the shared
+/// `repository\0path\0` prefix is computed once.
+struct ChunkIds {
+    prefix: Sha256,
+}
+
+impl ChunkIds {
+    fn new(repository: &str, path: &str) -> ChunkIds {
+        let mut prefix = Sha256::new();
+        prefix.update(b"flowsight-chunk-v1\0");
+        for part in [repository, path] {
+            prefix.update(part.as_bytes());
+            prefix.update(b"\0");
+        }
+        ChunkIds { prefix }
     }
-    hasher.update(disambiguator.to_string().as_bytes());
-    let mut id = hex(&hasher.finalize());
-    id.truncate(32);
-    id
+
+    fn id(&self, kind: ChunkKind, qualified_name: &str, disambiguator: usize) -> String {
+        let mut hasher = self.prefix.clone();
+        for part in [kind.as_str(), qualified_name] {
+            hasher.update(part.as_bytes());
+            hasher.update(b"\0");
+        }
+        // The disambiguator in decimal.
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut value = disambiguator;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        hasher.update(&digits[start..]);
+        hex(&hasher.finalize()[..16])
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &byte in bytes {
-        out.push(DIGITS[(byte >> 4) as usize] as char);
-        out.push(DIGITS[(byte & 15) as usize] as char);
-    }
-    out
+    let out: Vec<u8> = bytes.iter().flat_map(|&byte| [DIGITS[(byte >> 4) as usize], DIGITS[(byte & 15) as usize]]).collect();
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// The chunk of a whole repository: parent of every module chunk.
@@ -510,18 +537,25 @@ impl<'a> ChunkBuilder<'a> {
         let mut chunks: Vec<Chunk> = Vec::with_capacity(drafts.len());
         let mut ids: Vec<String> = vec![String::new(); drafts.len()];
         let mut disambiguators: Vec<usize> = vec![0; drafts.len()];
-        for index in 0..drafts.len() {
-            let mut seen: HashMap<(ChunkKind, &str), usize> = HashMap::new();
-            for &child in &drafts[index].children {
+        let mut seen: HashMap<(ChunkKind, &str), usize> = HashMap::new();
+        for draft in &drafts {
+            // Siblings are few, and mostly distinct: count with a map only when names repeat.
+            if draft.children.len() < 2 {
+                continue;
+            }
+            seen.clear();
+            for &child in &draft.children {
                 let counter = seen.entry((drafts[child].kind, drafts[child].qualified_name.as_str())).or_insert(0);
                 disambiguators[child] = *counter;
                 *counter += 1;
             }
         }
+        drop(seen);
+        let chunk_ids = ChunkIds::new(self.repository, self.path);
         let mut hasher = ContentHasher::new(self.text, self.line_index);
         let mut stack = vec![0usize];
         while let Some(index) = stack.pop() {
-            let draft = &drafts[index];
+            let draft = &mut drafts[index];
             // The hash depends only on the byte range. Equal ranges are adjacent in pre-order: a
             // fragment made of one definition statement comes right before that definition.
             let content_hash = match chunks.last() {
@@ -530,24 +564,27 @@ impl<'a> ChunkBuilder<'a> {
                 }
                 _ => hasher.hash(draft.start_byte, draft.end_byte),
             };
-            ids[index] = chunk_id(self.repository, self.path, draft.kind, &draft.qualified_name, disambiguators[index]);
+            let id = chunk_ids.id(draft.kind, &draft.qualified_name, disambiguators[index]);
             let parent_id = match draft.parent {
                 Some(parent) => ids[parent].clone(),
                 None => self.repository_id.to_string(),
             };
+            if !draft.children.is_empty() {
+                ids[index] = id.clone();
+            }
             let last_byte = if draft.end_byte > draft.start_byte { draft.end_byte - 1 } else { draft.start_byte };
             chunks.push(Chunk {
-                id: ids[index].clone(),
+                id,
                 parent_id: Some(parent_id),
                 kind: draft.kind,
                 path: self.path.to_string(),
-                qualified_name: draft.qualified_name.clone(),
+                qualified_name: std::mem::take(&mut draft.qualified_name),
                 start_byte: draft.start_byte,
                 end_byte: draft.end_byte,
                 start_line: self.line_index.line_of(draft.start_byte) + 1,
                 end_line: self.line_index.line_of(last_byte) + 1,
-                signature: draft.signature.clone(),
-                docstring: draft.docstring.clone(),
+                signature: std::mem::take(&mut draft.signature),
+                docstring: draft.docstring.take(),
                 content_hash,
             });
             stack.extend(draft.children.iter().rev());
