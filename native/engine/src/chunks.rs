@@ -11,6 +11,7 @@
 //!   overflow the stack and expressions cost nothing.
 //! - Output order is pre-order: a parent before its children, siblings in document order.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
@@ -210,6 +211,14 @@ struct Kinds {
     class_definition: u16,
     decorated_definition: u16,
     block: u16,
+    expression_statement: u16,
+    string: u16,
+    concatenated_string: u16,
+    string_start: u16,
+    string_end: u16,
+    /// Field ids of `body` and `name` (0 matches no child).
+    body: u16,
+    name: u16,
     /// Kinds whose children may include statements (`contains_statements`), as a bitset.
     containers: Vec<bool>,
 }
@@ -233,6 +242,13 @@ fn kinds() -> &'static Kinds {
             class_definition: id("class_definition"),
             decorated_definition: id("decorated_definition"),
             block: id("block"),
+            expression_statement: id("expression_statement"),
+            string: id("string"),
+            concatenated_string: id("concatenated_string"),
+            string_start: id("string_start"),
+            string_end: id("string_end"),
+            body: language.field_id_for_name("body").map_or(0, |field| field.get()),
+            name: language.field_id_for_name("name").map_or(0, |field| field.get()),
             containers,
         }
     })
@@ -318,7 +334,7 @@ pub fn effective_end(text: &[u8], node: Node<'_>) -> usize {
         if cursor.goto_first_child() {
             loop {
                 let child = cursor.node();
-                if child.kind() != "comment" && child.end_byte() > child.start_byte() {
+                if child.kind_id() != kinds().comment && child.end_byte() > child.start_byte() {
                     last = Some(child);
                 }
                 if !cursor.goto_next_sibling() {
@@ -336,7 +352,8 @@ pub fn effective_end(text: &[u8], node: Node<'_>) -> usize {
 /// Statements directly inside a block-like node (comments excluded).
 fn statements(node: Node<'_>) -> Vec<Node<'_>> {
     let mut cursor = node.walk();
-    node.named_children(&mut cursor).filter(|child| child.kind() != "comment").collect()
+    let comment = kinds().comment;
+    node.named_children(&mut cursor).filter(|child| child.kind_id() != comment).collect()
 }
 
 impl<'a> ChunkBuilder<'a> {
@@ -402,7 +419,7 @@ impl<'a> ChunkBuilder<'a> {
                 // Most function bodies define nothing: skip their statements unless the text
                 // could hold a nested `def` or `class`.
                 let body_may_define = kind_id == kinds.class_definition
-                    || node.child_by_field_name("body").is_none_or(|body| may_contain_definition(&self.text.as_bytes()[body.byte_range()]));
+                    || node.child_by_field_id(kinds.body).is_none_or(|body| may_contain_definition(&self.text.as_bytes()[body.byte_range()]));
                 if body_may_define {
                     descend = Some((index, depth, None));
                 }
@@ -436,7 +453,7 @@ impl<'a> ChunkBuilder<'a> {
                     if child.kind_id() == kinds.function_definition || child.kind_id() == kinds.class_definition {
                         let outer = if node.kind_id() == kinds.decorated_definition { node } else { child };
                         let index = self.add_definition(&mut drafts, child, outer, parent);
-                        if let Some(body) = child.child_by_field_name("body") {
+                        if let Some(body) = child.child_by_field_id(kinds.body) {
                             stack.push((body, index));
                         }
                     } else if child.is_error() || kinds.containers.get(child.kind_id() as usize).copied().unwrap_or(false) {
@@ -450,7 +467,8 @@ impl<'a> ChunkBuilder<'a> {
 
     /// `outer` is the `decorated_definition` around `node`, or `node` itself.
     fn add_definition(&self, drafts: &mut Vec<Draft>, node: Node<'_>, outer: Node<'_>, parent: usize) -> usize {
-        let kind = if node.kind() == "class_definition" {
+        let kinds = kinds();
+        let kind = if node.kind_id() == kinds.class_definition {
             ChunkKind::Class
         } else if drafts[parent].kind == ChunkKind::Class {
             ChunkKind::Method
@@ -458,14 +476,14 @@ impl<'a> ChunkBuilder<'a> {
             ChunkKind::Function
         };
         let name = node
-            .child_by_field_name("name")
+            .child_by_field_id(kinds.name)
             .map(|name| &self.text[name.byte_range()])
             .filter(|name| !name.is_empty())
             .unwrap_or("<anonymous>");
-        let body = node.child_by_field_name("body");
+        let body = node.child_by_field_id(kinds.body);
         let first_statement = body.and_then(|body| {
             let mut cursor = body.walk();
-            let first = body.named_children(&mut cursor).find(|child| child.kind_id() != kinds().comment);
+            let first = body.named_children(&mut cursor).find(|child| child.kind_id() != kinds.comment);
             first
         });
         let draft = Draft {
@@ -474,7 +492,7 @@ impl<'a> ChunkBuilder<'a> {
             qualified_name: format!("{}.{}", drafts[parent].qualified_name, name),
             start_byte: outer.start_byte(),
             end_byte: effective_end(self.text.as_bytes(), node).max(outer.start_byte()),
-            signature: signature(self.text, node),
+            signature: header_signature(self.text, node, body),
             docstring: docstring(self.text, first_statement),
             children: Vec::new(),
         };
@@ -596,10 +614,15 @@ impl<'a> ChunkBuilder<'a> {
 /// `def f(a, b=1) -> int:`: the header up to its `:`, comments dropped, whitespace outside
 /// string literals collapsed to single spaces.
 pub fn signature(text: &str, definition: Node<'_>) -> String {
+    header_signature(text, definition, definition.child_by_field_id(kinds().body))
+}
+
+/// `signature` of a definition whose `body` field is `body`.
+fn header_signature(text: &str, definition: Node<'_>, body: Option<Node<'_>>) -> String {
     let start = definition.start_byte();
     let mut cursor = definition.walk();
     let colon = definition.children(&mut cursor).find(|child| child.kind() == ":" && !child.is_missing());
-    let end = match (colon, definition.child_by_field_name("body")) {
+    let end = match (colon, body) {
         (Some(colon), _) => colon.end_byte(),
         (None, Some(body)) => body.start_byte(),
         (None, None) => definition.end_byte(),
@@ -607,43 +630,48 @@ pub fn signature(text: &str, definition: Node<'_>) -> String {
     collapse_header(&text[start..end.max(start)])
 }
 
+/// Comments dropped, whitespace (Unicode's) and backslash-newlines outside string literals
+/// collapsed to single spaces, string literals copied verbatim.
 fn collapse_header(header: &str) -> String {
-    let mut out = String::with_capacity(header.len());
+    let bytes = header.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(header.len());
     let mut pending_space = false;
-    let mut chars = header.chars().peekable();
-    let push = |out: &mut String, pending: &mut bool, c: char| {
+    let mut i = 0;
+    let push = |out: &mut Vec<u8>, pending: &mut bool, piece: &[u8]| {
         if *pending && !out.is_empty() {
-            out.push(' ');
+            out.push(b' ');
         }
         *pending = false;
-        out.push(c);
+        out.extend_from_slice(piece);
     };
-    while let Some(c) = chars.next() {
+    while i < bytes.len() {
+        let c = bytes[i];
         match c {
-            '#' => {
-                while chars.peek().is_some_and(|&c| c != '\n' && c != '\r') {
-                    chars.next();
+            b'#' => {
+                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
+                    i += 1;
                 }
+                continue;
             }
-            '\\' if matches!(chars.peek(), Some('\n') | Some('\r')) => pending_space = true,
-            c if c.is_whitespace() => pending_space = true,
-            '"' | '\'' => {
-                // Copy a string literal verbatim (prefix letters were already copied).
-                push(&mut out, &mut pending_space, c);
-                let triple = {
-                    let mut lookahead = chars.clone();
-                    lookahead.next() == Some(c) && lookahead.next() == Some(c)
-                };
+            b'\\' if matches!(bytes.get(i + 1), Some(b'\n' | b'\r')) => pending_space = true,
+            b'"' | b'\'' => {
+                // A string literal, verbatim (prefix letters were already copied).
+                push(&mut out, &mut pending_space, &[c]);
+                i += 1;
+                let triple = bytes.get(i) == Some(&c) && bytes.get(i + 1) == Some(&c);
                 if triple {
-                    out.push(chars.next().unwrap_or(c));
-                    out.push(chars.next().unwrap_or(c));
+                    out.extend_from_slice(&[c, c]);
+                    i += 2;
                 }
                 let mut closing = 0;
-                while let Some(d) = chars.next() {
+                while i < bytes.len() {
+                    let d = bytes[i];
                     out.push(d);
-                    if d == '\\' {
-                        if let Some(escaped) = chars.next() {
-                            out.push(escaped);
+                    i += 1;
+                    if d == b'\\' {
+                        if i < bytes.len() {
+                            out.push(bytes[i]);
+                            i += 1;
                         }
                         closing = 0;
                         continue;
@@ -655,54 +683,91 @@ fn collapse_header(header: &str) -> String {
                         }
                     } else {
                         closing = 0;
-                        if !triple && (d == '\n' || d == '\r') {
+                        if !triple && (d == b'\n' || d == b'\r') {
                             break;
                         }
                     }
                 }
+                continue;
             }
-            c => push(&mut out, &mut pending_space, c),
+            c if c.is_ascii() => {
+                if c.is_ascii_whitespace() || c == 0x0b {
+                    pending_space = true;
+                } else {
+                    push(&mut out, &mut pending_space, &[c]);
+                }
+            }
+            _ => {
+                // A multi-byte character: whitespace by Unicode's definition, or copied.
+                let character = header[i..].chars().next().expect("`i` is on a character boundary");
+                let width = character.len_utf8();
+                if character.is_whitespace() {
+                    pending_space = true;
+                } else {
+                    push(&mut out, &mut pending_space, &bytes[i..i + width]);
+                }
+                i += width;
+                continue;
+            }
         }
+        i += 1;
     }
-    out
+    String::from_utf8(out).expect("whole characters of a str are copied")
 }
 
 /// The docstring of a body whose first statement is `first`, cleaned like `inspect.cleandoc`.
 pub fn docstring(text: &str, first: Option<Node<'_>>) -> Option<String> {
+    let kinds = kinds();
     let statement = first?;
-    if statement.kind() != "expression_statement" || statement.named_child_count() != 1 {
+    if statement.kind_id() != kinds.expression_statement || statement.named_child_count() != 1 {
         return None;
     }
     let literal = statement.named_child(0)?;
-    let parts: Vec<Node<'_>> = match literal.kind() {
-        "string" => vec![literal],
-        "concatenated_string" => {
-            let mut cursor = literal.walk();
-            literal.named_children(&mut cursor).filter(|part| part.kind() == "string").collect()
-        }
-        _ => return None,
-    };
+    if literal.kind_id() == kinds.string {
+        return Some(cleandoc(&string_value(text, literal)?));
+    }
+    if literal.kind_id() != kinds.concatenated_string {
+        return None;
+    }
     let mut value = String::new();
-    for part in parts {
-        value.push_str(&string_value(text, part)?);
+    let mut cursor = literal.walk();
+    for part in literal.named_children(&mut cursor) {
+        if part.kind_id() == kinds.string {
+            value.push_str(&string_value(text, part)?);
+        }
     }
     Some(cleandoc(&value))
 }
 
 /// The value of a plain (non-f, non-bytes) string literal; None for f-strings and bytes.
-fn string_value(text: &str, string: Node<'_>) -> Option<String> {
+fn string_value<'t>(text: &'t str, string: Node<'_>) -> Option<Cow<'t, str>> {
+    let kinds = kinds();
     let mut cursor = string.walk();
-    let children: Vec<Node<'_>> = string.children(&mut cursor).collect();
-    let start = children.iter().find(|child| child.kind() == "string_start")?;
-    let end = children.iter().rev().find(|child| child.kind() == "string_end")?;
-    let opener = &text[start.byte_range()];
-    let prefix: String = opener.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
-    if prefix.contains('f') || prefix.contains('b') || prefix.contains('t') {
-        return None;
+    let (mut start, mut end) = (None, None);
+    for child in string.children(&mut cursor) {
+        if child.kind_id() == kinds.string_start && start.is_none() {
+            start = Some(child);
+        } else if child.kind_id() == kinds.string_end {
+            end = Some(child);
+        }
+    }
+    let (start, end) = (start?, end?);
+    let prefix = text[start.byte_range()].bytes().take_while(u8::is_ascii_alphabetic).map(|b| b.to_ascii_lowercase());
+    let mut raw = false;
+    for letter in prefix {
+        match letter {
+            b'f' | b'b' | b't' => return None,
+            b'r' => raw = true,
+            _ => {}
+        }
     }
     let raw_content = text.get(start.end_byte()..end.start_byte())?;
-    let content = raw_content.replace("\r\n", "\n").replace('\r', "\n");
-    Some(if prefix.contains('r') { content } else { unescape(&content) })
+    let content = if raw_content.contains('\r') {
+        Cow::Owned(raw_content.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(raw_content)
+    };
+    Some(if raw || !content.contains('\\') { content } else { Cow::Owned(unescape(&content)) })
 }
 
 /// Python string escape sequences (`\N{...}` is kept as written).
@@ -802,32 +867,32 @@ fn expand_tabs(line: &str) -> String {
 
 /// `inspect.cleandoc` (Python 3.11 semantics).
 pub fn cleandoc(doc: &str) -> String {
-    let expanded = expand_tabs(doc);
-    let mut lines: Vec<&str> = expanded.split('\n').collect();
-    let margin = lines
-        .iter()
+    let expanded: Cow<'_, str> = if doc.contains('\t') { Cow::Owned(expand_tabs(doc)) } else { Cow::Borrowed(doc) };
+    // Columns are characters; in ASCII text, bytes.
+    let ascii = expanded.is_ascii();
+    let margin = expanded
+        .split('\n')
         .skip(1)
         .filter_map(|line| {
             let content = line.trim_start_matches(is_python_space);
-            (!content.is_empty()).then(|| line.chars().count() - content.chars().count())
+            let indent = &line[..line.len() - content.len()];
+            (!content.is_empty()).then(|| if ascii { indent.len() } else { indent.chars().count() })
         })
         .min();
-    let mut cleaned: Vec<String> = Vec::with_capacity(lines.len());
-    if let Some(first) = lines.first_mut() {
-        *first = first.trim_start_matches(is_python_space);
-    }
-    for (i, line) in lines.iter().enumerate() {
-        match (i, margin) {
-            (0, _) | (_, None) => cleaned.push(line.to_string()),
-            (_, Some(margin)) => cleaned.push(line.chars().skip(margin).collect()),
-        }
+    let mut cleaned: Vec<&str> = Vec::new();
+    for (i, line) in expanded.split('\n').enumerate() {
+        cleaned.push(match (i, margin) {
+            (0, _) => line.trim_start_matches(is_python_space),
+            (_, None) => line,
+            (_, Some(margin)) if ascii => line.get(margin..).unwrap_or_default(),
+            (_, Some(margin)) => line.char_indices().nth(margin).map_or("", |(at, _)| &line[at..]),
+        });
     }
     while cleaned.last().is_some_and(|line| line.is_empty()) {
         cleaned.pop();
     }
     let leading = cleaned.iter().take_while(|line| line.is_empty()).count();
-    cleaned.drain(..leading);
-    cleaned.join("\n")
+    cleaned[leading..].join("\n")
 }
 
 fn is_trailing_space(byte: u8) -> bool {
@@ -1133,6 +1198,114 @@ mod tests {
         proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
     }
 
+    /// The character-by-character implementation `collapse_header` replaced.
+    fn reference_collapse_header(header: &str) -> String {
+        let mut out = String::with_capacity(header.len());
+        let mut pending_space = false;
+        let mut chars = header.chars().peekable();
+        let push = |out: &mut String, pending: &mut bool, c: char| {
+            if *pending && !out.is_empty() {
+                out.push(' ');
+            }
+            *pending = false;
+            out.push(c);
+        };
+        while let Some(c) = chars.next() {
+            match c {
+                '#' => {
+                    while chars.peek().is_some_and(|&c| c != '\n' && c != '\r') {
+                        chars.next();
+                    }
+                }
+                '\\' if matches!(chars.peek(), Some('\n') | Some('\r')) => pending_space = true,
+                c if c.is_whitespace() => pending_space = true,
+                '"' | '\'' => {
+                    // Copy a string literal verbatim (prefix letters were already copied).
+                    push(&mut out, &mut pending_space, c);
+                    let triple = {
+                        let mut lookahead = chars.clone();
+                        lookahead.next() == Some(c) && lookahead.next() == Some(c)
+                    };
+                    if triple {
+                        out.push(chars.next().unwrap_or(c));
+                        out.push(chars.next().unwrap_or(c));
+                    }
+                    let mut closing = 0;
+                    while let Some(d) = chars.next() {
+                        out.push(d);
+                        if d == '\\' {
+                            if let Some(escaped) = chars.next() {
+                                out.push(escaped);
+                            }
+                            closing = 0;
+                            continue;
+                        }
+                        if d == c {
+                            closing += 1;
+                            if !triple || closing == 3 {
+                                break;
+                            }
+                        } else {
+                            closing = 0;
+                            if !triple && (d == '\n' || d == '\r') {
+                                break;
+                            }
+                        }
+                    }
+                }
+                c => push(&mut out, &mut pending_space, c),
+            }
+        }
+        out
+    }
+
+    /// The line-copying implementation `cleandoc` replaced.
+    fn reference_cleandoc(doc: &str) -> String {
+        let expanded = expand_tabs(doc);
+        let mut lines: Vec<&str> = expanded.split('\n').collect();
+        let margin = lines
+            .iter()
+            .skip(1)
+            .filter_map(|line| {
+                let content = line.trim_start_matches(is_python_space);
+                (!content.is_empty()).then(|| line.chars().count() - content.chars().count())
+            })
+            .min();
+        let mut cleaned: Vec<String> = Vec::with_capacity(lines.len());
+        if let Some(first) = lines.first_mut() {
+            *first = first.trim_start_matches(is_python_space);
+        }
+        for (i, line) in lines.iter().enumerate() {
+            match (i, margin) {
+                (0, _) | (_, None) => cleaned.push(line.to_string()),
+                (_, Some(margin)) => cleaned.push(line.chars().skip(margin).collect()),
+            }
+        }
+        while cleaned.last().is_some_and(|line| line.is_empty()) {
+            cleaned.pop();
+        }
+        let leading = cleaned.iter().take_while(|line| line.is_empty()).count();
+        cleaned.drain(..leading);
+        cleaned.join("\n")
+    }
+
+    fn header_strategy() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(" "), Just("  "), Just("\t"), Just("\n"), Just("\r"), Just("\x0b"), Just("\x0c"), Just("\u{a0}"),
+            Just("\u{3000}"), Just("\x1c"), Just("\\"), Just("\\\n"), Just("'"), Just("\""), Just("'''"), Just("\"\"\""),
+            Just("#"), Just("def"), Just("f(a,"), Just("b=1)"), Just("->"), Just(":"), Just("é"), Just("日本"),
+        ];
+        proptest::collection::vec(piece, 0..30).prop_map(|pieces| pieces.concat())
+    }
+
+    fn doc_strategy() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just(" "), Just("    "), Just("\t"), Just("\n"), Just("\r"), Just("\x0b"), Just("\x1c"), Just("\u{a0}"),
+            Just("text"), Just("é"), Just("日本"), Just("\n    "), Just("\n\t"),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
         #[test]
@@ -1143,6 +1316,16 @@ mod tests {
             let line_index = LineIndex::new(&text);
             let mut hasher = ContentHasher::new(&text, &line_index);
             prop_assert_eq!(hasher.hash(start, end), content_hash(&text, &line_index, start, end));
+        }
+
+        #[test]
+        fn collapse_header_like_the_reference(header in header_strategy()) {
+            prop_assert_eq!(collapse_header(&header), reference_collapse_header(&header));
+        }
+
+        #[test]
+        fn cleandoc_like_the_reference(doc in doc_strategy()) {
+            prop_assert_eq!(cleandoc(&doc), reference_cleandoc(&doc));
         }
     }
 }
