@@ -60,18 +60,13 @@ impl LineIndex {
         let mut line_starts = Vec::with_capacity(bytes.len() / 32 + 1);
         line_starts.push(0);
         let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => line_starts.push(i + 1),
-                b'\r' => {
-                    if bytes.get(i + 1) == Some(&b'\n') {
-                        i += 1;
-                    }
-                    line_starts.push(i + 1);
-                }
-                _ => {}
+        while let Some(offset) = memchr::memchr2(b'\n', b'\r', &bytes[i..]) {
+            i += offset;
+            if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                i += 1;
             }
             i += 1;
+            line_starts.push(i);
         }
         LineIndex { line_starts, len: bytes.len() }
     }
@@ -176,6 +171,15 @@ mod tests {
         assert_eq!(index.line_end(text, 1), 5);
         assert_eq!(index.line_end(text, 3), 8);
         assert_eq!(index.line_end(text, 4), 10);
+    }
+
+    #[test]
+    fn terminators_at_the_ends_of_the_text() {
+        for (text, starts) in [("", vec![0]), ("\r", vec![0, 1]), ("a\r", vec![0, 2]), ("\r\n", vec![0, 2]), ("\n\r", vec![0, 1, 2]), ("\r\r\n\n", vec![0, 1, 3, 4])] {
+            let index = LineIndex::new(text);
+            let actual: Vec<usize> = (0..index.line_count()).map(|line| index.line_start(line)).collect();
+            assert_eq!(actual, starts, "{text:?}");
+        }
     }
 
     #[test]
