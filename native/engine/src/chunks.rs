@@ -254,8 +254,17 @@ fn kinds() -> &'static Kinds {
     })
 }
 
-fn is_definition(kind: &str) -> bool {
-    matches!(kind, "function_definition" | "class_definition" | "decorated_definition")
+fn is_definition_kind(kinds: &Kinds, kind_id: u16) -> bool {
+    kind_id == kinds.function_definition || kind_id == kinds.class_definition || kind_id == kinds.decorated_definition
+}
+
+/// Whether a body starting at `at` may open with a string literal (optional prefix letters,
+/// then a quote) or with a comment (the first statement then comes later). When not, the body
+/// has no docstring.
+fn may_start_docstring(bytes: &[u8], at: usize) -> bool {
+    let rest = bytes.get(at..).unwrap_or_default();
+    let letters = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    matches!(rest.get(letters), Some(b'"' | b'\'')) || rest.first() == Some(&b'#')
 }
 
 /// Nodes whose children may include statements (and hence definitions).
@@ -361,7 +370,6 @@ impl<'a> ChunkBuilder<'a> {
         let root = self.tree.root_node();
         let mut drafts: Vec<Draft> = Vec::new();
         let mut report = ChunkReport::default();
-        let module_statements = statements(root);
         drafts.push(Draft {
             kind: ChunkKind::Module,
             parent: None,
@@ -369,39 +377,13 @@ impl<'a> ChunkBuilder<'a> {
             start_byte: 0,
             end_byte: self.text.len(),
             signature: String::new(),
-            docstring: docstring(self.text, module_statements.first().copied()),
+            docstring: None,
             children: Vec::new(),
         });
-
-        // Module-level code: maximal runs of top-level statements that are not definitions.
+        // Top-level statements, seen by the walk below: the first gives the module docstring;
+        // maximal runs of those that are not definitions are module-level code.
+        let mut first_statement: Option<Node<'_>> = None;
         let mut run: Vec<Node<'_>> = Vec::new();
-        let flush = |run: &mut Vec<Node<'_>>, drafts: &mut Vec<Draft>| {
-            if let (Some(first), Some(last)) = (run.first(), run.last()) {
-                let draft = Draft {
-                    kind: ChunkKind::ModuleCode,
-                    parent: Some(0),
-                    qualified_name: format!("{}.<module>", self.module_name),
-                    start_byte: first.start_byte(),
-                    end_byte: effective_end(self.text.as_bytes(), *last),
-                    signature: String::new(),
-                    docstring: None,
-                    children: Vec::new(),
-                };
-                let index = drafts.len();
-                drafts.push(draft);
-                drafts[0].children.push(index);
-                self.add_fragments(drafts, index, run);
-                run.clear();
-            }
-        };
-        for statement in &module_statements {
-            if is_definition(statement.kind()) {
-                flush(&mut run, &mut drafts);
-            } else {
-                run.push(*statement);
-            }
-        }
-        flush(&mut run, &mut drafts);
 
         // Definitions anywhere: one cursor walk, descending only into statement containers.
         // `context` holds, per cursor depth, (parent draft, statement depth, decorated node).
@@ -413,15 +395,26 @@ impl<'a> ChunkBuilder<'a> {
             let (parent, depth, decorated) = *context.last().expect("the root context is never popped");
             report.max_statement_depth = report.max_statement_depth.max(depth);
             let kind_id = node.kind_id();
+            if cursor.depth() == 1 && node.is_named() && kind_id != kinds.comment {
+                first_statement.get_or_insert(node);
+                if is_definition_kind(kinds, kind_id) {
+                    self.add_module_code(&mut drafts, &mut run);
+                } else {
+                    run.push(node);
+                }
+            }
             let mut descend: Option<(usize, usize, Option<Node<'_>>)> = None;
+            let mut body_start = None;
             if kind_id == kinds.function_definition || kind_id == kinds.class_definition {
-                let index = self.add_definition(&mut drafts, node, decorated.unwrap_or(node), parent);
+                let (index, body) = self.add_definition(&mut drafts, node, decorated.unwrap_or(node), parent);
                 // Most function bodies define nothing: skip their statements unless the text
                 // could hold a nested `def` or `class`.
                 let body_may_define = kind_id == kinds.class_definition
-                    || node.child_by_field_id(kinds.body).is_none_or(|body| may_contain_definition(&self.text.as_bytes()[body.byte_range()]));
+                    || body.is_none_or(|body| may_contain_definition(&self.text.as_bytes()[body.byte_range()]));
                 if body_may_define {
                     descend = Some((index, depth, None));
+                    // Without syntax errors the header holds no statements: go straight to the body.
+                    body_start = body.filter(|_| !node.has_error()).map(|body| body.start_byte());
                 }
             } else if kind_id == kinds.decorated_definition {
                 descend = Some((parent, depth, Some(node)));
@@ -429,7 +422,11 @@ impl<'a> ChunkBuilder<'a> {
                 descend = Some((parent, depth + usize::from(kind_id == kinds.block), None));
             }
             if let Some(inner) = descend {
-                if cursor.goto_first_child() {
+                let entered = match body_start {
+                    Some(start) => cursor.goto_first_child_for_byte(start).is_some(),
+                    None => cursor.goto_first_child(),
+                };
+                if entered {
                     context.push(inner);
                     continue;
                 }
@@ -444,6 +441,8 @@ impl<'a> ChunkBuilder<'a> {
                 context.pop();
             }
         }
+        self.add_module_code(&mut drafts, &mut run);
+        drafts[0].docstring = docstring(self.text, first_statement);
         for tree in self.recovered {
             let mut stack: Vec<(Node<'_>, usize)> = vec![(tree.root_node(), 0)];
             while let Some((node, parent)) = stack.pop() {
@@ -452,8 +451,8 @@ impl<'a> ChunkBuilder<'a> {
                 for child in children.into_iter().rev() {
                     if child.kind_id() == kinds.function_definition || child.kind_id() == kinds.class_definition {
                         let outer = if node.kind_id() == kinds.decorated_definition { node } else { child };
-                        let index = self.add_definition(&mut drafts, child, outer, parent);
-                        if let Some(body) = child.child_by_field_id(kinds.body) {
+                        let (index, body) = self.add_definition(&mut drafts, child, outer, parent);
+                        if let Some(body) = body {
                             stack.push((body, index));
                         }
                     } else if child.is_error() || kinds.containers.get(child.kind_id() as usize).copied().unwrap_or(false) {
@@ -465,8 +464,34 @@ impl<'a> ChunkBuilder<'a> {
         (self.finish(drafts), report)
     }
 
+    /// A module-level code chunk for the top-level statements in `run` (emptied), if any.
+    fn add_module_code(&self, drafts: &mut Vec<Draft>, run: &mut Vec<Node<'_>>) {
+        let (Some(first), Some(last)) = (run.first(), run.last()) else {
+            return;
+        };
+        let mut qualified_name = String::with_capacity(self.module_name.len() + 9);
+        qualified_name.push_str(self.module_name);
+        qualified_name.push_str(".<module>");
+        let draft = Draft {
+            kind: ChunkKind::ModuleCode,
+            parent: Some(0),
+            qualified_name,
+            start_byte: first.start_byte(),
+            end_byte: effective_end(self.text.as_bytes(), *last),
+            signature: String::new(),
+            docstring: None,
+            children: Vec::new(),
+        };
+        let index = drafts.len();
+        drafts.push(draft);
+        drafts[0].children.push(index);
+        self.add_fragments(drafts, index, run);
+        run.clear();
+    }
+
+    /// Adds the chunk of definition `node` (and its fragments); returns its draft and body.
     /// `outer` is the `decorated_definition` around `node`, or `node` itself.
-    fn add_definition(&self, drafts: &mut Vec<Draft>, node: Node<'_>, outer: Node<'_>, parent: usize) -> usize {
+    fn add_definition<'t>(&self, drafts: &mut Vec<Draft>, node: Node<'t>, outer: Node<'t>, parent: usize) -> (usize, Option<Node<'t>>) {
         let kinds = kinds();
         let kind = if node.kind_id() == kinds.class_definition {
             ChunkKind::Class
@@ -481,7 +506,7 @@ impl<'a> ChunkBuilder<'a> {
             .filter(|name| !name.is_empty())
             .unwrap_or("<anonymous>");
         let body = node.child_by_field_id(kinds.body);
-        let first_statement = body.and_then(|body| {
+        let first_statement = body.filter(|body| may_start_docstring(self.text.as_bytes(), body.start_byte())).and_then(|body| {
             let mut cursor = body.walk();
             let first = body.named_children(&mut cursor).find(|child| child.kind_id() != kinds.comment);
             first
@@ -489,7 +514,7 @@ impl<'a> ChunkBuilder<'a> {
         let draft = Draft {
             kind,
             parent: Some(parent),
-            qualified_name: format!("{}.{}", drafts[parent].qualified_name, name),
+            qualified_name: [drafts[parent].qualified_name.as_str(), name].join("."),
             start_byte: outer.start_byte(),
             end_byte: effective_end(self.text.as_bytes(), node).max(outer.start_byte()),
             signature: header_signature(self.text, node, body),
@@ -504,7 +529,7 @@ impl<'a> ChunkBuilder<'a> {
             let body_statements = body.map(statements).unwrap_or_default();
             self.add_fragments(drafts, index, &body_statements);
         }
-        index
+        (index, body)
     }
 
     /// Splits an oversized chunk into fragments of its direct statements, greedily in order.
