@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
-use tree_sitter::{Node, Tree};
+use tree_sitter::{Node, Tree, TreeCursor};
 
 use crate::line_index::LineIndex;
 
@@ -115,7 +115,11 @@ impl ChunkIds {
 
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let out: Vec<u8> = bytes.iter().flat_map(|&byte| [DIGITS[(byte >> 4) as usize], DIGITS[(byte & 15) as usize]]).collect();
+    let mut out = vec![0u8; bytes.len() * 2];
+    for (pair, &byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[(byte >> 4) as usize];
+        pair[1] = DIGITS[(byte & 15) as usize];
+    }
     String::from_utf8(out).expect("hex digits are ASCII")
 }
 
@@ -302,8 +306,11 @@ pub(crate) fn may_contain_definition(bytes: &[u8]) -> bool {
         }
         i == 0 || matches!(bytes[i - 1], b'\n' | b'\r' | b';' | b':')
     };
-    for keyword in [&b"def"[..], &b"class"[..]] {
-        for position in memchr::memmem::find_iter(bytes, keyword) {
+    static FINDERS: std::sync::OnceLock<[memchr::memmem::Finder<'static>; 2]> = std::sync::OnceLock::new();
+    let finders = FINDERS.get_or_init(|| [memchr::memmem::Finder::new(b"def"), memchr::memmem::Finder::new(b"class")]);
+    for finder in finders {
+        let keyword = finder.needle();
+        for position in finder.find_iter(bytes) {
             let before = position.checked_sub(1).map(|i| bytes[i]);
             let after = bytes.get(position + keyword.len()).copied();
             if !(before.is_none_or(is_boundary) && after.is_none_or(is_boundary)) {
@@ -359,10 +366,9 @@ pub fn effective_end(text: &[u8], node: Node<'_>) -> usize {
 }
 
 /// Statements directly inside a block-like node (comments excluded).
-fn statements(node: Node<'_>) -> Vec<Node<'_>> {
-    let mut cursor = node.walk();
+fn statements<'t>(node: Node<'t>, cursor: &mut TreeCursor<'t>) -> Vec<Node<'t>> {
     let comment = kinds().comment;
-    node.named_children(&mut cursor).filter(|child| child.kind_id() != comment).collect()
+    node.named_children(cursor).filter(|child| child.kind_id() != comment).collect()
 }
 
 impl<'a> ChunkBuilder<'a> {
@@ -380,8 +386,9 @@ impl<'a> ChunkBuilder<'a> {
             docstring: None,
             children: Vec::new(),
         });
-        // Top-level statements, seen by the walk below: the first gives the module docstring;
-        // maximal runs of those that are not definitions are module-level code.
+        // Top-level statements (named, non-comment children of the root, which the walk always
+        // enters: its context then has two entries), seen by the walk below: the first gives the
+        // module docstring; maximal runs of those that are not definitions are module-level code.
         let mut first_statement: Option<Node<'_>> = None;
         let mut run: Vec<Node<'_>> = Vec::new();
 
@@ -390,12 +397,14 @@ impl<'a> ChunkBuilder<'a> {
         let kinds = kinds();
         let mut context: Vec<(usize, usize, Option<Node<'_>>)> = vec![(0, 0, None)];
         let mut cursor = root.walk();
+        // For looking below definitions; the walk's own cursor keeps its place.
+        let mut scratch = root.walk();
         'walk: loop {
             let node = cursor.node();
             let (parent, depth, decorated) = *context.last().expect("the root context is never popped");
             report.max_statement_depth = report.max_statement_depth.max(depth);
             let kind_id = node.kind_id();
-            if cursor.depth() == 1 && node.is_named() && kind_id != kinds.comment {
+            if context.len() == 2 && node.is_named() && kind_id != kinds.comment {
                 first_statement.get_or_insert(node);
                 if is_definition_kind(kinds, kind_id) {
                     self.add_module_code(&mut drafts, &mut run);
@@ -406,7 +415,7 @@ impl<'a> ChunkBuilder<'a> {
             let mut descend: Option<(usize, usize, Option<Node<'_>>)> = None;
             let mut body_start = None;
             if kind_id == kinds.function_definition || kind_id == kinds.class_definition {
-                let (index, body) = self.add_definition(&mut drafts, node, decorated.unwrap_or(node), parent);
+                let (index, body) = self.add_definition(&mut drafts, node, decorated.unwrap_or(node), parent, &mut scratch);
                 // Most function bodies define nothing: skip their statements unless the text
                 // could hold a nested `def` or `class`.
                 let body_may_define = kind_id == kinds.class_definition
@@ -442,16 +451,15 @@ impl<'a> ChunkBuilder<'a> {
             }
         }
         self.add_module_code(&mut drafts, &mut run);
-        drafts[0].docstring = docstring(self.text, first_statement);
+        drafts[0].docstring = docstring_of(self.text, first_statement, &mut scratch);
         for tree in self.recovered {
             let mut stack: Vec<(Node<'_>, usize)> = vec![(tree.root_node(), 0)];
             while let Some((node, parent)) = stack.pop() {
-                let mut cursor = node.walk();
-                let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+                let children: Vec<Node<'_>> = node.children(&mut scratch).collect();
                 for child in children.into_iter().rev() {
                     if child.kind_id() == kinds.function_definition || child.kind_id() == kinds.class_definition {
                         let outer = if node.kind_id() == kinds.decorated_definition { node } else { child };
-                        let (index, body) = self.add_definition(&mut drafts, child, outer, parent);
+                        let (index, body) = self.add_definition(&mut drafts, child, outer, parent, &mut scratch);
                         if let Some(body) = body {
                             stack.push((body, index));
                         }
@@ -491,7 +499,15 @@ impl<'a> ChunkBuilder<'a> {
 
     /// Adds the chunk of definition `node` (and its fragments); returns its draft and body.
     /// `outer` is the `decorated_definition` around `node`, or `node` itself.
-    fn add_definition<'t>(&self, drafts: &mut Vec<Draft>, node: Node<'t>, outer: Node<'t>, parent: usize) -> (usize, Option<Node<'t>>) {
+    /// `cursor` is scratch space.
+    fn add_definition<'t>(
+        &self,
+        drafts: &mut Vec<Draft>,
+        node: Node<'t>,
+        outer: Node<'t>,
+        parent: usize,
+        cursor: &mut TreeCursor<'t>,
+    ) -> (usize, Option<Node<'t>>) {
         let kinds = kinds();
         let kind = if node.kind_id() == kinds.class_definition {
             ChunkKind::Class
@@ -506,19 +522,17 @@ impl<'a> ChunkBuilder<'a> {
             .filter(|name| !name.is_empty())
             .unwrap_or("<anonymous>");
         let body = node.child_by_field_id(kinds.body);
-        let first_statement = body.filter(|body| may_start_docstring(self.text.as_bytes(), body.start_byte())).and_then(|body| {
-            let mut cursor = body.walk();
-            let first = body.named_children(&mut cursor).find(|child| child.kind_id() != kinds.comment);
-            first
-        });
+        let first_statement = body
+            .filter(|body| may_start_docstring(self.text.as_bytes(), body.start_byte()))
+            .and_then(|body| body.named_children(cursor).find(|child| child.kind_id() != kinds.comment));
         let draft = Draft {
             kind,
             parent: Some(parent),
             qualified_name: [drafts[parent].qualified_name.as_str(), name].join("."),
             start_byte: outer.start_byte(),
             end_byte: effective_end(self.text.as_bytes(), node).max(outer.start_byte()),
-            signature: header_signature(self.text, node, body),
-            docstring: docstring(self.text, first_statement),
+            signature: header_signature(self.text, node, body, cursor),
+            docstring: docstring_of(self.text, first_statement, cursor),
             children: Vec::new(),
         };
         let oversized = draft.end_byte - draft.start_byte > FRAGMENT_BUDGET_BYTES;
@@ -526,7 +540,7 @@ impl<'a> ChunkBuilder<'a> {
         drafts.push(draft);
         drafts[parent].children.push(index);
         if oversized {
-            let body_statements = body.map(statements).unwrap_or_default();
+            let body_statements = body.map(|body| statements(body, cursor)).unwrap_or_default();
             self.add_fragments(drafts, index, &body_statements);
         }
         (index, body)
@@ -639,14 +653,13 @@ impl<'a> ChunkBuilder<'a> {
 /// `def f(a, b=1) -> int:`: the header up to its `:`, comments dropped, whitespace outside
 /// string literals collapsed to single spaces.
 pub fn signature(text: &str, definition: Node<'_>) -> String {
-    header_signature(text, definition, definition.child_by_field_id(kinds().body))
+    header_signature(text, definition, definition.child_by_field_id(kinds().body), &mut definition.walk())
 }
 
-/// `signature` of a definition whose `body` field is `body`.
-fn header_signature(text: &str, definition: Node<'_>, body: Option<Node<'_>>) -> String {
+/// `signature` of a definition whose `body` field is `body`; `cursor` is scratch space.
+fn header_signature<'t>(text: &str, definition: Node<'t>, body: Option<Node<'t>>, cursor: &mut TreeCursor<'t>) -> String {
     let start = definition.start_byte();
-    let mut cursor = definition.walk();
-    let colon = definition.children(&mut cursor).find(|child| child.kind() == ":" && !child.is_missing());
+    let colon = definition.children(cursor).find(|child| child.kind() == ":" && !child.is_missing());
     let end = match (colon, body) {
         (Some(colon), _) => colon.end_byte(),
         (None, Some(body)) => body.start_byte(),
@@ -742,6 +755,12 @@ fn collapse_header(header: &str) -> String {
 
 /// The docstring of a body whose first statement is `first`, cleaned like `inspect.cleandoc`.
 pub fn docstring(text: &str, first: Option<Node<'_>>) -> Option<String> {
+    let statement = first?;
+    docstring_of(text, Some(statement), &mut statement.walk())
+}
+
+/// `docstring`; `cursor` is scratch space.
+fn docstring_of<'t>(text: &str, first: Option<Node<'t>>, cursor: &mut TreeCursor<'t>) -> Option<String> {
     let kinds = kinds();
     let statement = first?;
     if statement.kind_id() != kinds.expression_statement || statement.named_child_count() != 1 {
@@ -749,27 +768,24 @@ pub fn docstring(text: &str, first: Option<Node<'_>>) -> Option<String> {
     }
     let literal = statement.named_child(0)?;
     if literal.kind_id() == kinds.string {
-        return Some(cleandoc(&string_value(text, literal)?));
+        return Some(cleandoc(&string_value(text, literal, cursor)?));
     }
     if literal.kind_id() != kinds.concatenated_string {
         return None;
     }
+    let parts: Vec<Node<'t>> = literal.named_children(cursor).filter(|part| part.kind_id() == kinds.string).collect();
     let mut value = String::new();
-    let mut cursor = literal.walk();
-    for part in literal.named_children(&mut cursor) {
-        if part.kind_id() == kinds.string {
-            value.push_str(&string_value(text, part)?);
-        }
+    for part in parts {
+        value.push_str(&string_value(text, part, cursor)?);
     }
     Some(cleandoc(&value))
 }
 
 /// The value of a plain (non-f, non-bytes) string literal; None for f-strings and bytes.
-fn string_value<'t>(text: &'t str, string: Node<'_>) -> Option<Cow<'t, str>> {
+fn string_value<'s, 't>(text: &'s str, string: Node<'t>, cursor: &mut TreeCursor<'t>) -> Option<Cow<'s, str>> {
     let kinds = kinds();
-    let mut cursor = string.walk();
     let (mut start, mut end) = (None, None);
-    for child in string.children(&mut cursor) {
+    for child in string.children(cursor) {
         if child.kind_id() == kinds.string_start && start.is_none() {
             start = Some(child);
         } else if child.kind_id() == kinds.string_end {
