@@ -262,13 +262,13 @@ fn is_definition_kind(kinds: &Kinds, kind_id: u16) -> bool {
     kind_id == kinds.function_definition || kind_id == kinds.class_definition || kind_id == kinds.decorated_definition
 }
 
-/// Whether a body starting at `at` may open with a string literal (optional prefix letters,
-/// then a quote) or with a comment (the first statement then comes later). When not, the body
-/// has no docstring.
+/// Whether a body starting at `at` may open with a string literal or with a comment (the
+/// first statement then comes later). When not, the body has no docstring. The grammar's
+/// `string_start` token is prefix letters, then `"`, `'` or a backtick (Python 2 repr).
 fn may_start_docstring(bytes: &[u8], at: usize) -> bool {
     let rest = bytes.get(at..).unwrap_or_default();
     let letters = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    matches!(rest.get(letters), Some(b'"' | b'\'')) || rest.first() == Some(&b'#')
+    matches!(rest.get(letters), Some(b'"' | b'\'' | b'`')) || rest.first() == Some(&b'#')
 }
 
 /// Nodes whose children may include statements (and hence definitions).
@@ -516,12 +516,9 @@ impl<'a> ChunkBuilder<'a> {
         } else {
             ChunkKind::Function
         };
-        let name = node
-            .child_by_field_id(kinds.name)
-            .map(|name| &self.text[name.byte_range()])
-            .filter(|name| !name.is_empty())
-            .unwrap_or("<anonymous>");
-        let body = node.child_by_field_id(kinds.body);
+        let header = DefinitionParts::of(node, cursor);
+        let name = header.name.map(|name| &self.text[name.byte_range()]).filter(|name| !name.is_empty()).unwrap_or("<anonymous>");
+        let body = header.body;
         let first_statement = body
             .filter(|body| may_start_docstring(self.text.as_bytes(), body.start_byte()))
             .and_then(|body| body.named_children(cursor).find(|child| child.kind_id() != kinds.comment));
@@ -531,7 +528,7 @@ impl<'a> ChunkBuilder<'a> {
             qualified_name: [drafts[parent].qualified_name.as_str(), name].join("."),
             start_byte: outer.start_byte(),
             end_byte: effective_end(self.text.as_bytes(), node).max(outer.start_byte()),
-            signature: header_signature(self.text, node, body, cursor),
+            signature: header.signature(self.text, node),
             docstring: docstring_of(self.text, first_statement, cursor),
             children: Vec::new(),
         };
@@ -585,9 +582,11 @@ impl<'a> ChunkBuilder<'a> {
     fn finish(&self, mut drafts: Vec<Draft>) -> Vec<Chunk> {
         for index in 0..drafts.len() {
             let mut children = std::mem::take(&mut drafts[index].children);
+            // Among siblings starting at the same byte (possible after syntax errors), fragments
+            // come first, then module code, then definitions in the order the walk met them.
             children.sort_by_key(|&child| {
                 let draft = &drafts[child];
-                (draft.start_byte, draft.kind != ChunkKind::Fragment)
+                (draft.start_byte, draft.kind != ChunkKind::Fragment, draft.kind != ChunkKind::ModuleCode)
             });
             drafts[index].children = children;
         }
@@ -653,19 +652,54 @@ impl<'a> ChunkBuilder<'a> {
 /// `def f(a, b=1) -> int:`: the header up to its `:`, comments dropped, whitespace outside
 /// string literals collapsed to single spaces.
 pub fn signature(text: &str, definition: Node<'_>) -> String {
-    header_signature(text, definition, definition.child_by_field_id(kinds().body), &mut definition.walk())
+    DefinitionParts::of(definition, &mut definition.walk()).signature(text, definition)
 }
 
-/// `signature` of a definition whose `body` field is `body`; `cursor` is scratch space.
-fn header_signature<'t>(text: &str, definition: Node<'t>, body: Option<Node<'t>>, cursor: &mut TreeCursor<'t>) -> String {
-    let start = definition.start_byte();
-    let colon = definition.children(cursor).find(|child| child.kind() == ":" && !child.is_missing());
-    let end = match (colon, body) {
-        (Some(colon), _) => colon.end_byte(),
-        (None, Some(body)) => body.start_byte(),
-        (None, None) => definition.end_byte(),
-    };
-    collapse_header(&text[start..end.max(start)])
+/// The children of a definition that chunks use, found in one pass over its children.
+struct DefinitionParts<'t> {
+    /// The first child in the `name` field.
+    name: Option<Node<'t>>,
+    /// The first child in the `body` field.
+    body: Option<Node<'t>>,
+    /// The first `:` child that is not missing.
+    colon: Option<Node<'t>>,
+}
+
+impl<'t> DefinitionParts<'t> {
+    /// `cursor` is scratch space.
+    fn of(definition: Node<'t>, cursor: &mut TreeCursor<'t>) -> DefinitionParts<'t> {
+        let kinds = kinds();
+        let mut parts = DefinitionParts { name: None, body: None, colon: None };
+        cursor.reset(definition);
+        if !cursor.goto_first_child() {
+            return parts;
+        }
+        loop {
+            let child = cursor.node();
+            match cursor.field_id().map(|field| field.get()) {
+                Some(field) if field == kinds.name && parts.name.is_none() => parts.name = Some(child),
+                Some(field) if field == kinds.body && parts.body.is_none() => parts.body = Some(child),
+                _ => {}
+            }
+            if parts.colon.is_none() && !child.is_named() && child.kind() == ":" && !child.is_missing() {
+                parts.colon = Some(child);
+            }
+            if !cursor.goto_next_sibling() {
+                return parts;
+            }
+        }
+    }
+
+    /// `signature(text, definition)`.
+    fn signature(&self, text: &str, definition: Node<'t>) -> String {
+        let start = definition.start_byte();
+        let end = match (self.colon, self.body) {
+            (Some(colon), _) => colon.end_byte(),
+            (None, Some(body)) => body.start_byte(),
+            (None, None) => definition.end_byte(),
+        };
+        collapse_header(&text[start..end.max(start)])
+    }
 }
 
 /// Comments dropped, whitespace (Unicode's) and backslash-newlines outside string literals
@@ -1237,6 +1271,29 @@ mod tests {
             Just("#".to_string()),
         ];
         proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+    }
+
+    fn chunks_of(text: &str) -> Vec<Chunk> {
+        let document = crate::parse::Document::new(text.to_string());
+        chunk_document("repo", "repo-id", "m.py", &document).0
+    }
+
+    #[test]
+    fn a_backtick_string_is_a_docstring() {
+        // tree-sitter-python reads Python 2 backtick repr as a string literal.
+        let chunks = chunks_of("def f():\n    `doc`\n");
+        assert_eq!(chunks[1].docstring.as_deref(), Some("doc"));
+    }
+
+    #[test]
+    fn module_code_precedes_a_definition_starting_at_the_same_byte() {
+        // The error swallows the class, so a module-code run and the class both start at 0.
+        let text = "class A:\n    def m(self, s, **k):\n        \"\"\"Doc.\"\"\"\n        if s == \"x\":\n            self.d.pop(\"a\", None)\n            \
+                    self.d.pop(\"b\", None)\n@dec\n\n        elif s == \"y\":\n            self.d.pop(\"c\", None)\n        \
+                    elif s == \"z\":\n            self.d.pop(\"e\", None)\n";
+        let chunks = chunks_of(text);
+        let kinds: Vec<(ChunkKind, usize)> = chunks.iter().map(|chunk| (chunk.kind, chunk.start_byte)).collect();
+        assert_eq!(&kinds[..3], &[(ChunkKind::Module, 0), (ChunkKind::ModuleCode, 0), (ChunkKind::Class, 0)]);
     }
 
     /// The character-by-character implementation `collapse_header` replaced.
