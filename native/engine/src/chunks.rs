@@ -1079,7 +1079,7 @@ pub fn content_hash(text: &str, line_index: &LineIndex, start: usize, end: usize
 /// What the content hash's normalisation needs to know about one line of a file, computed once
 /// per file: nested chunks cover the same lines again, and must not rescan them.
 #[derive(Clone, Copy)]
-struct LineShape {
+struct Line {
     start: usize,
     /// End of the line's content, before its terminator.
     end: usize,
@@ -1091,6 +1091,36 @@ struct LineShape {
     tab_in_indent: bool,
     /// No trailing whitespace, and the terminator is `\n` or the end of the text.
     normal: bool,
+}
+
+/// A `Line` as stored: offsets in 32 bits (texts longer than `u32::MAX` bytes take the general
+/// path), so that a file's table stays small.
+#[derive(Clone, Copy)]
+struct LineShape {
+    start: u32,
+    end: u32,
+    trimmed_end: u32,
+    indent: u32,
+    tab_in_indent: bool,
+    normal: bool,
+}
+
+impl LineShape {
+    fn line(self) -> Line {
+        Line {
+            start: self.start as usize,
+            end: self.end as usize,
+            trimmed_end: self.trimmed_end as usize,
+            indent: self.indent as usize,
+            tab_in_indent: self.tab_in_indent,
+            normal: self.normal,
+        }
+    }
+}
+
+thread_local! {
+    /// Buffers of `ContentHasher`, reused from file to file.
+    static HASHER_BUFFERS: std::cell::RefCell<(Vec<LineShape>, Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
 }
 
 /// Content hashes of chunks of one text; equal to `content_hash` for every range.
@@ -1105,8 +1135,11 @@ struct ContentHasher<'a> {
 impl<'a> ContentHasher<'a> {
     fn new(text: &'a str, line_index: &'a LineIndex) -> ContentHasher<'a> {
         let bytes = text.as_bytes();
-        let count = line_index.line_count();
-        let mut lines = Vec::with_capacity(count);
+        let (mut lines, first_line, normalised) = HASHER_BUFFERS.with_borrow_mut(std::mem::take);
+        lines.clear();
+        // Without a table, every range takes the general path.
+        let count = if u32::try_from(bytes.len()).is_ok() { line_index.line_count() } else { 0 };
+        lines.reserve(count);
         for line in 0..count {
             let start = line_index.line_start(line);
             let (end, normal_terminator) = if line + 1 < count {
@@ -1124,16 +1157,17 @@ impl<'a> ContentHasher<'a> {
                 trimmed_end -= 1;
             }
             let indent = indent_length(&bytes[start..trimmed_end]);
+            // Offsets fit: the text is shorter than `u32::MAX` bytes.
             lines.push(LineShape {
-                start,
-                end,
-                trimmed_end,
-                indent,
+                start: start as u32,
+                end: end as u32,
+                trimmed_end: trimmed_end as u32,
+                indent: indent as u32,
                 tab_in_indent: bytes[start..start + indent].contains(&b'\t'),
                 normal: normal_terminator && trimmed_end == end,
             });
         }
-        ContentHasher { text, line_index, lines, first_line: Vec::new(), normalised: Vec::new() }
+        ContentHasher { text, line_index, lines, first_line, normalised }
     }
 
     /// `content_hash(text, line_index, start, end)`.
@@ -1141,7 +1175,7 @@ impl<'a> ContentHasher<'a> {
         let bytes = self.text.as_bytes();
         let first = self.line_index.line_of(start);
         let last = if end > start { self.line_index.line_of(end) } else { first };
-        let (Some(&first_shape), Some(&last_shape)) = (self.lines.get(first), self.lines.get(last)) else {
+        let (Some(first_shape), Some(last_shape)) = (self.lines.get(first).map(|s| s.line()), self.lines.get(last).map(|s| s.line())) else {
             return content_hash(self.text, self.line_index, start, end);
         };
         // A range starting inside a line terminator, or ending in `\r` (possibly half of a
@@ -1165,7 +1199,7 @@ impl<'a> ContentHasher<'a> {
             self.first_line.extend_from_slice(&bytes[start..first_trimmed]);
         }
         // The other lines as (start, end without trailing whitespace, indentation length).
-        let last_line = |shape: LineShape| {
+        let last_line = |shape: Line| {
             let line_end = trim_end(bytes, shape.start, end.min(shape.trimmed_end));
             (line_end, shape.indent.min(line_end - shape.start))
         };
@@ -1175,7 +1209,7 @@ impl<'a> ContentHasher<'a> {
         let mut any_tab = self.first_line[..first_indent].contains(&b'\t');
         let mut common_length = if self.first_line.is_empty() { usize::MAX } else { first_indent };
         let mut all_normal = true;
-        for shape in &self.lines[first + 1..last.max(first + 1)] {
+        for shape in self.lines[first + 1..last.max(first + 1)].iter().map(|s| s.line()) {
             if shape.trimmed_end > shape.start {
                 common_length = common_length.min(shape.indent);
                 any_tab |= shape.tab_in_indent;
@@ -1206,7 +1240,7 @@ impl<'a> ContentHasher<'a> {
         buffer.clear();
         buffer.extend_from_slice(self.first_line.get(common_length..).unwrap_or_default());
         for line in first + 1..=last {
-            let shape = self.lines[line];
+            let shape = self.lines[line].line();
             let line_end = if line == last { last_end } else { shape.trimmed_end };
             buffer.push(b'\n');
             buffer.extend_from_slice(bytes.get(shape.start + common_length..line_end).unwrap_or_default());
@@ -1221,7 +1255,7 @@ impl<'a> ContentHasher<'a> {
         let mut common: Option<&[u8]> = None;
         let first_line = std::iter::once(&self.first_line[..]);
         let others = (first + 1..=last).map(|line| {
-            let shape = self.lines[line];
+            let shape = self.lines[line].line();
             &bytes[shape.start..if line == last { last_end } else { shape.trimmed_end }]
         });
         for line in first_line.chain(others) {
@@ -1238,6 +1272,13 @@ impl<'a> ContentHasher<'a> {
             });
         }
         common.map_or(0, <[u8]>::len)
+    }
+}
+
+impl Drop for ContentHasher<'_> {
+    fn drop(&mut self) {
+        let buffers = (std::mem::take(&mut self.lines), std::mem::take(&mut self.first_line), std::mem::take(&mut self.normalised));
+        HASHER_BUFFERS.with_borrow_mut(|kept| *kept = buffers);
     }
 }
 
