@@ -131,13 +131,27 @@ def run_worker(name: str, root: Path) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def measure(name: str, root: Path, runs: int) -> dict:
-    samples = [run_worker(name, root) for _ in range(runs)]
+def summarise(samples: list[dict]) -> dict:
+    runs = len(samples)
     seconds = [s["seconds"] for s in samples]
     result = dict(samples[-1])
     result.update({"median_seconds": statistics.median(seconds), "min_seconds": min(seconds), "max_seconds": max(seconds),
                    "runs": runs, "peak_rss_mb": max(s["peak_rss_mb"] for s in samples)})
     return result
+
+
+def measure(name: str, root: Path, runs: int) -> dict:
+    return summarise([run_worker(name, root) for _ in range(runs)])
+
+
+def measure_interleaved(names: list[str], root: Path, runs: int) -> list[dict]:
+    """Runs the workloads in turn, run by run, so a change of machine load between runs
+    weighs on each of them alike (their ratio is what a target compares)."""
+    samples: dict[str, list[dict]] = {name: [] for name in names}
+    for _ in range(runs):
+        for name in names:
+            samples[name].append(run_worker(name, root))
+    return [summarise(samples[name]) for name in names]
 
 
 # ---------------------------------------------------------------- peers
@@ -187,8 +201,7 @@ def verdict(ok: bool) -> str:
 def suite_chunks(root: Path, runs: int) -> dict:
     files = python_files(root / "django")
     lines = sum(len(path.read_bytes().splitlines()) for path in files)
-    index = measure("index", root, runs)
-    parse = measure("parse_only", root, runs)
+    index, parse = measure_interleaved(["index", "parse_only"], root, runs)
     baseline = measure("ast", root, runs)
     edit = measure("edit", root, runs)
     speedup = baseline["median_seconds"] / index["median_seconds"]
