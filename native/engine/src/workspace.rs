@@ -6,6 +6,9 @@
 //! - A rejected call (stale version, unknown file) changes nothing.
 //! - Paths are keys relative to the root with `/` separators; files outside the root are keyed
 //!   by their absolute path (their module name is their stem).
+//! - A file's program part, when present, was built from its current document (a new document
+//!   makes a new `AnalysedDocument` without one); before an analysis every part is numbered
+//!   by the file's place in key order.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
