@@ -2162,7 +2162,7 @@ pub struct AnalysisStats {
 
 /// Keys of every scope; for files not in `changed` whose scopes line up with `previous`
 /// (same names in the same places), the previous keys are taken instead of re-hashing.
-fn scope_keys_reusing(program: &Program<'_>, previous: Option<&AnalysisCache>, changed: Option<&HashSet<String>>) -> Vec<ScopeKey> {
+fn scope_keys_reusing(program: &Program<'_>, previous: Option<&AnalysisCache>, changed: Option<&[bool]>) -> Vec<ScopeKey> {
     let (Some(previous), Some(changed)) = (previous, changed) else { return scope_keys(program) };
     if previous.keys.len() != program.scopes.len() {
         return scope_keys(program);
@@ -2173,8 +2173,7 @@ fn scope_keys_reusing(program: &Program<'_>, previous: Option<&AnalysisCache>, c
     if !aligned {
         return scope_keys(program);
     }
-    let changed_files: Vec<bool> = program.files.iter().map(|file| changed.contains(&file.path)).collect();
-    let fresh = scope_keys_where(program, |scope| changed_files[scope.file]);
+    let fresh = scope_keys_where(program, |scope| changed[scope.file]);
     fresh.into_iter().zip(&previous.keys).map(|(new, old)| new.unwrap_or_else(|| old.clone())).collect()
 }
 
@@ -2221,7 +2220,9 @@ pub fn analyze_incrementally_with(
     let count = program.scopes.len();
     let timer = std::time::Instant::now();
     let valid_previous = previous.as_ref().filter(|cache| cache.rules == rules.fingerprint);
-    let keys = scope_keys_reusing(program, valid_previous, changed_files);
+    // Which files changed, by file index (None: treat every file as changed).
+    let changed_files: Option<Vec<bool>> = changed_files.map(|changed| program.files.iter().map(|file| changed.contains(&file.path)).collect());
+    let keys = scope_keys_reusing(program, valid_previous, changed_files.as_deref());
     if debug_analysis() {
         eprintln!("keys {:?}", timer.elapsed());
     }
@@ -2235,7 +2236,7 @@ pub fn analyze_incrementally_with(
     let mut class_bases = previous.as_mut().map(|cache| std::mem::take(&mut cache.class_bases)).unwrap_or_default();
     let mut hierarchy_changed = false;
     for (file, source) in program.files.iter().enumerate() {
-        let refresh = previous.is_none() || changed_files.is_none_or(|changed| changed.contains(&source.path));
+        let refresh = previous.is_none() || changed_files.as_ref().is_none_or(|changed| changed[file]);
         if !refresh {
             continue;
         }
@@ -2297,9 +2298,6 @@ pub fn analyze_incrementally_with(
                     })
             })
             .collect();
-        if debug_analysis() {
-            eprintln!("affected modules {:?}", timer.elapsed());
-        }
         {
             let mut mapping: Vec<Option<usize>> = vec![None; count];
             for (scope, key) in keys.iter().enumerate() {
@@ -2324,9 +2322,6 @@ pub fn analyze_incrementally_with(
                         initial.insert(new);
                     }
                 }
-            }
-            if debug_analysis() {
-                eprintln!("initial {:?}", timer.elapsed());
             }
             let mut previous_index: Vec<Option<usize>> = vec![None; count];
             for scope in 0..count {

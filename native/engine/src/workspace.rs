@@ -71,6 +71,11 @@ impl AnalysedDocument {
     fn unanalysed(document: Document) -> AnalysedDocument {
         AnalysedDocument::new(document, |_| None)
     }
+
+    /// Takes the document out of `cell` (dropping its part), leaving an empty one behind.
+    fn take_document(cell: &mut AnalysedDocument) -> Document {
+        std::mem::replace(cell, AnalysedDocument::unanalysed(Document::new(String::new()))).into_owner()
+    }
 }
 
 struct FileState {
@@ -182,7 +187,7 @@ impl Workspace {
         }
         self.changed_since_analysis.insert(key.clone());
         let state = self.files.get_mut(&key).expect("checked above");
-        let mut document = std::mem::replace(&mut state.source, AnalysedDocument::unanalysed(Document::new(String::new()))).into_owner();
+        let mut document = AnalysedDocument::take_document(&mut state.source);
         for edit in edits {
             let byte_edit = document.to_byte_edit(edit, encoding);
             document.apply_edit(&byte_edit);
@@ -262,7 +267,7 @@ impl Workspace {
             .collect();
         crate::index::pool().install(|| {
             unbuilt.into_par_iter().for_each(|(index, path, state)| {
-                let document = std::mem::replace(&mut state.source, AnalysedDocument::unanalysed(Document::new(String::new()))).into_owner();
+                let document = AnalysedDocument::take_document(&mut state.source);
                 state.source = AnalysedDocument::new(document, |document| Some(FileProgram::build(path.clone(), document, index, 0)));
             })
         });
