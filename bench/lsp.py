@@ -75,10 +75,9 @@ async def measure(root: Path, edits: int = 40) -> dict:
     rss_after_index = rss_mb(client._server.pid)  # type: ignore[attr-defined]
 
     async def server_latencies(event: str) -> list[float]:
-        """Server-side milliseconds of the served changes of `event`, then forgets them."""
+        """Server-side seconds of every served change of `event` so far, oldest first."""
         status = await client.protocol.send_request_async("flowsight/status", {})
-        samples = [sample.milliseconds / 1000 for sample in status.latencies if sample.event == event]
-        return samples
+        return [sample.milliseconds / 1000 for sample in status.latencies if sample.event == event]
 
     lines = text.splitlines()
     version = 1

@@ -6,8 +6,8 @@ Invariants:
   in a worker thread, so typing never waits for an analysis.
 - Analyses are coalesced: a change starts one once changes pause briefly (QUIET_SECONDS, at
   most MAX_WAIT_SECONDS after the first); changes during a run make exactly one more run on
-  the newest text. Results computed while newer edits were waiting are
-  not published; the final state always is (an empty list clears a file).
+  the newest text. Results computed while newer edits were waiting are not published; the
+  final state always is (an empty list clears a file).
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-
-import attrs
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import attrs
 from lsprotocol import types
 
 import flowsight
@@ -183,7 +182,12 @@ class Session:
         self.unserved.clear()
 
     def status(self) -> dict:
-        """What `flowsight/status` reports: folders, files, the last analysis, latencies."""
+        """What `flowsight/status` reports: folders, files, the last analysis, latencies
+        (worker thread: it reads the core)."""
+        with self.lock:
+            return self._status()
+
+    def _status(self) -> dict:
         return {
             "folders": [{"root": folder.root.as_uri(), "files": len(folder.workspace.files())} for folder in self.folders],
             # Documents whose text comes from the editor (a version) rather than from disk.

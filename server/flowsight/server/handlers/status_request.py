@@ -5,10 +5,12 @@ were published (server time). Editors show it; `bench/lsp.py` measures with it."
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 
 def register(server) -> None:  # noqa: ANN001
     @server.feature("flowsight/status")
-    def status_request(params: Any) -> dict:
-        return server.session.status()
+    async def status_request(params: Any) -> dict:
+        # Off the event loop: the core may be busy with an analysis.
+        return await asyncio.get_running_loop().run_in_executor(None, server.session.status)
