@@ -9,5 +9,14 @@ fn main() {
             println!("    {}:{} {} {}", step.location.path, step.location.start_line + 1, step.kind, step.description);
         }
     }
-    eprintln!("{} files, {} scopes, {} findings, {} errors, parse {:.3}s analysis {:.3}s rounds {}", result.files, result.functions, result.findings.len(), result.errors.len(), result.parse_seconds, result.analysis_seconds, result.rounds);
+    eprintln!(
+        "{} files, {} scopes, {} findings, {} errors, parse {:.3}s analysis {:.3}s rounds {}",
+        result.files,
+        result.functions,
+        result.findings.len(),
+        result.errors.len(),
+        result.parse_seconds,
+        result.analysis_seconds,
+        result.rounds
+    );
 }

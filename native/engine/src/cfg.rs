@@ -377,8 +377,7 @@ impl<'t, 'c> Builder<'t, 'c> {
 
 /// The CFG of a scope's body: a function's `block`, or a `module` node.
 pub fn build_cfg<'t>(body: Node<'t>, constants: &dyn ConstantConditions) -> Cfg<'t> {
-    let mut builder =
-        Builder { steps: Vec::new(), successors: Vec::new(), loops: Vec::new(), handlers: Vec::new(), constants };
+    let mut builder = Builder { steps: Vec::new(), successors: Vec::new(), loops: Vec::new(), handlers: Vec::new(), constants };
     builder.add(StepKind::Entry, None);
     builder.add(StepKind::Exit, None);
     let end = builder.block(Some(body), vec![(ENTRY, None)], 0);

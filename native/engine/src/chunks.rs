@@ -1014,11 +1014,8 @@ pub fn content_hash(text: &str, line_index: &LineIndex, start: usize, end: usize
     }
     let line_start = line_index.line_start(line_index.line_of(start)).min(start);
     let prefix = &text.as_bytes()[line_start..start];
-    let virtual_prefix: Vec<u8> = if prefix.iter().all(|&b| b == b' ' || b == b'\t') {
-        prefix.to_vec()
-    } else {
-        vec![b' '; text[line_start..start].chars().count()]
-    };
+    let virtual_prefix: Vec<u8> =
+        if prefix.iter().all(|&b| b == b' ' || b == b'\t') { prefix.to_vec() } else { vec![b' '; text[line_start..start].chars().count()] };
     let body = &text.as_bytes()[start..end];
     RANGES.with(|ranges| {
         let mut ranges = ranges.borrow_mut();
@@ -1175,7 +1172,8 @@ impl<'a> ContentHasher<'a> {
         let bytes = self.text.as_bytes();
         let first = self.line_index.line_of(start);
         let last = if end > start { self.line_index.line_of(end) } else { first };
-        let (Some(first_shape), Some(last_shape)) = (self.lines.get(first).map(|s| s.line()), self.lines.get(last).map(|s| s.line())) else {
+        let (Some(first_shape), Some(last_shape)) = (self.lines.get(first).map(|s| s.line()), self.lines.get(last).map(|s| s.line()))
+        else {
             return content_hash(self.text, self.line_index, start, end);
         };
         // A range starting inside a line terminator, or ending in `\r` (possibly half of a
@@ -1430,17 +1428,49 @@ mod tests {
 
     fn header_strategy() -> impl Strategy<Value = String> {
         let piece = prop_oneof![
-            Just(" "), Just("  "), Just("\t"), Just("\n"), Just("\r"), Just("\x0b"), Just("\x0c"), Just("\u{a0}"),
-            Just("\u{3000}"), Just("\x1c"), Just("\\"), Just("\\\n"), Just("'"), Just("\""), Just("'''"), Just("\"\"\""),
-            Just("#"), Just("def"), Just("f(a,"), Just("b=1)"), Just("->"), Just(":"), Just("é"), Just("日本"),
+            Just(" "),
+            Just("  "),
+            Just("\t"),
+            Just("\n"),
+            Just("\r"),
+            Just("\x0b"),
+            Just("\x0c"),
+            Just("\u{a0}"),
+            Just("\u{3000}"),
+            Just("\x1c"),
+            Just("\\"),
+            Just("\\\n"),
+            Just("'"),
+            Just("\""),
+            Just("'''"),
+            Just("\"\"\""),
+            Just("#"),
+            Just("def"),
+            Just("f(a,"),
+            Just("b=1)"),
+            Just("->"),
+            Just(":"),
+            Just("é"),
+            Just("日本"),
         ];
         proptest::collection::vec(piece, 0..30).prop_map(|pieces| pieces.concat())
     }
 
     fn doc_strategy() -> impl Strategy<Value = String> {
         let piece = prop_oneof![
-            Just(" "), Just("    "), Just("\t"), Just("\n"), Just("\r"), Just("\x0b"), Just("\x1c"), Just("\u{a0}"),
-            Just("text"), Just("é"), Just("日本"), Just("\n    "), Just("\n\t"),
+            Just(" "),
+            Just("    "),
+            Just("\t"),
+            Just("\n"),
+            Just("\r"),
+            Just("\x0b"),
+            Just("\x1c"),
+            Just("\u{a0}"),
+            Just("text"),
+            Just("é"),
+            Just("日本"),
+            Just("\n    "),
+            Just("\n\t"),
         ];
         proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
     }

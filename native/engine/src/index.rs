@@ -182,49 +182,50 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
         // back to the given order below.
         let order = largest_first(&files);
         let process = |path: &PathBuf| -> (Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>) {
-                let relative = relative_path(&root, path);
-                let parse_started = Instant::now();
-                let parsed = catch(&relative, || load_source(path, &relative));
-                let (text, mut errors) = match parsed {
-                    Ok(loaded) => loaded,
-                    Err(error) => (None, vec![error]),
-                };
-                let Some(text) = text else {
+            let relative = relative_path(&root, path);
+            let parse_started = Instant::now();
+            let parsed = catch(&relative, || load_source(path, &relative));
+            let (text, mut errors) = match parsed {
+                Ok(loaded) => loaded,
+                Err(error) => (None, vec![error]),
+            };
+            let Some(text) = text else {
+                return (Vec::new(), errors, parse_started.elapsed().as_secs_f64(), 0.0, None);
+            };
+            let document = match catch(&relative, || Document::new(text)) {
+                Ok(document) => document,
+                Err(error) => {
+                    errors.push(error);
                     return (Vec::new(), errors, parse_started.elapsed().as_secs_f64(), 0.0, None);
-                };
-                let document = match catch(&relative, || Document::new(text)) {
-                    Ok(document) => document,
-                    Err(error) => {
-                        errors.push(error);
-                        return (Vec::new(), errors, parse_started.elapsed().as_secs_f64(), 0.0, None);
-                    }
-                };
-                let parse_seconds = parse_started.elapsed().as_secs_f64();
-                let chunk_started = Instant::now();
-                let outcome = catch(&relative, || {
-                    let (chunks, report) = chunk_document(&repository, &repository_chunk.id, &relative, &document);
-                    let problems = parse_problems(&relative, document.text(), document.line_index(), document.tree(), &report);
-                    (chunks, problems)
-                });
-                let chunks = match outcome {
-                    Ok((chunks, problems)) => {
-                        errors.extend(problems);
-                        chunks
-                    }
-                    Err(error) => {
-                        errors.push(error);
-                        Vec::new()
-                    }
-                };
-                let chunk_seconds = chunk_started.elapsed().as_secs_f64();
-                // Freed here, while the pool is busy, so the memory is reused by the next file.
-                drop(document);
-                (chunks, errors, parse_seconds, chunk_seconds, None::<Document>)
+                }
+            };
+            let parse_seconds = parse_started.elapsed().as_secs_f64();
+            let chunk_started = Instant::now();
+            let outcome = catch(&relative, || {
+                let (chunks, report) = chunk_document(&repository, &repository_chunk.id, &relative, &document);
+                let problems = parse_problems(&relative, document.text(), document.line_index(), document.tree(), &report);
+                (chunks, problems)
+            });
+            let chunks = match outcome {
+                Ok((chunks, problems)) => {
+                    errors.extend(problems);
+                    chunks
+                }
+                Err(error) => {
+                    errors.push(error);
+                    Vec::new()
+                }
+            };
+            let chunk_seconds = chunk_started.elapsed().as_secs_f64();
+            // Freed here, while the pool is busy, so the memory is reused by the next file.
+            drop(document);
+            (chunks, errors, parse_seconds, chunk_seconds, None::<Document>)
         };
         let mut per_file: Vec<(usize, (Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>))> =
             order.par_iter().with_max_len(1).map(|&index| (index, process(&files[index]))).collect();
         per_file.sort_unstable_by_key(|(index, _)| *index);
-        let per_file: Vec<(Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>)> = per_file.into_iter().map(|(_, result)| result).collect();
+        let per_file: Vec<(Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>)> =
+            per_file.into_iter().map(|(_, result)| result).collect();
         let wall_seconds = started.elapsed().as_secs_f64();
         let mut chunks = vec![repository_chunk.clone()];
         chunks.reserve(per_file.iter().map(|(c, ..)| c.len()).sum());

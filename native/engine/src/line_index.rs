@@ -175,7 +175,14 @@ mod tests {
 
     #[test]
     fn terminators_at_the_ends_of_the_text() {
-        for (text, starts) in [("", vec![0]), ("\r", vec![0, 1]), ("a\r", vec![0, 2]), ("\r\n", vec![0, 2]), ("\n\r", vec![0, 1, 2]), ("\r\r\n\n", vec![0, 1, 3, 4])] {
+        for (text, starts) in [
+            ("", vec![0]),
+            ("\r", vec![0, 1]),
+            ("a\r", vec![0, 2]),
+            ("\r\n", vec![0, 2]),
+            ("\n\r", vec![0, 1, 2]),
+            ("\r\r\n\n", vec![0, 1, 3, 4]),
+        ] {
             let index = LineIndex::new(text);
             let actual: Vec<usize> = (0..index.line_count()).map(|line| index.line_start(line)).collect();
             assert_eq!(actual, starts, "{text:?}");

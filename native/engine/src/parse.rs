@@ -98,8 +98,7 @@ pub fn recover_definitions(text: &str, tree: &Tree) -> Vec<Tree> {
     let mut segments: Vec<(usize, usize)> = Vec::new();
     let mut cursor = root.walk();
     for child in root.children(&mut cursor).filter(|child| child.is_error()) {
-        let starts: Vec<usize> =
-            definition_line_starts(text, child).into_iter().filter(|&s| !starts_a_definition(root, s)).collect();
+        let starts: Vec<usize> = definition_line_starts(text, child).into_iter().filter(|&s| !starts_a_definition(root, s)).collect();
         for (i, &start) in starts.iter().enumerate() {
             let end = starts.get(i + 1).copied().unwrap_or(child.end_byte());
             segments.push((start, end));
@@ -240,11 +239,8 @@ impl Document {
             return;
         }
         let incremental = parse_python(&self.text, Some(&self.tree));
-        self.tree = if self.edited_tree_had_errors || incremental.root_node().has_error() {
-            parse_python(&self.text, None)
-        } else {
-            incremental
-        };
+        self.tree =
+            if self.edited_tree_had_errors || incremental.root_node().has_error() { parse_python(&self.text, None) } else { incremental };
         self.recovered = recover_definitions(&self.text, &self.tree);
         self.tree_is_stale = false;
     }
@@ -325,10 +321,7 @@ mod tests {
     #[test]
     fn incremental_edit_matches_fresh_parse() {
         let mut doc = Document::new("def f(a):\n    return a\n\nx = f(1)\n".to_string());
-        let edit = doc.to_byte_edit(
-            &PositionEdit { range: Some(((3, 6), (3, 7))), new_text: "42".into() },
-            Encoding::Utf16,
-        );
+        let edit = doc.to_byte_edit(&PositionEdit { range: Some(((3, 6), (3, 7))), new_text: "42".into() }, Encoding::Utf16);
         doc.apply_edit(&edit);
         doc.reparse();
         assert_eq!(doc.text(), "def f(a):\n    return a\n\nx = f(42)\n");

@@ -211,7 +211,8 @@ struct Extractor<'a, 't> {
     calls: Vec<Node<'t>>,
 }
 
-const MUTATORS: &[&str] = &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
+const MUTATORS: &[&str] =
+    &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
 
 impl<'a, 't> Extractor<'a, 't> {
     /// Records every read in an expression (iteratively).
@@ -307,7 +308,13 @@ impl<'a, 't> Extractor<'a, 't> {
                         }
                     }
                 }
-                "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list" | "parenthesized_expression" | "list_splat_pattern" => {
+                "pattern_list"
+                | "tuple_pattern"
+                | "list_pattern"
+                | "tuple"
+                | "list"
+                | "parenthesized_expression"
+                | "list_splat_pattern" => {
                     let mut cursor = node.walk();
                     for child in node.named_children(&mut cursor) {
                         stack.push(child);
@@ -405,12 +412,7 @@ pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
     let mut calls: Vec<Vec<Node<'t>>> = vec![Vec::new(); count];
     let explicit_start = usize::from(info.implicit_receiver);
     for (index, param) in info.params.iter().enumerate() {
-        definitions.push(Definition {
-            step: ENTRY,
-            path: param.name.clone(),
-            strong: true,
-            parameter: index.checked_sub(explicit_start),
-        });
+        definitions.push(Definition { step: ENTRY, path: param.name.clone(), strong: true, parameter: index.checked_sub(explicit_start) });
     }
     for (step, data) in cfg.steps.iter().enumerate() {
         let Some(node) = data.node else { continue };
@@ -473,7 +475,9 @@ pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
                         match child.kind() {
                             "block" => {}
                             "if_clause" => extractor.read(child),
-                            "dotted_name" if child.named_child_count() == 1 => extractor.defs.push((text_of(text, child).to_string(), true)),
+                            "dotted_name" if child.named_child_count() == 1 => {
+                                extractor.defs.push((text_of(text, child).to_string(), true))
+                            }
                             "dotted_name" => extractor.uses.push(text_of(text, child).to_string()),
                             "identifier" => extractor.defs.push((text_of(text, child).to_string(), true)),
                             _ => stack.push(child),
@@ -482,7 +486,8 @@ pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
                 }
             }
             StepKind::Definition => {
-                let definition = if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
+                let definition =
+                    if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
                 if let Some(name) = definition.child_by_field_name("name") {
                     extractor.defs.push((text_of(text, name).to_string(), true));
                 }
@@ -493,10 +498,8 @@ pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
                 }
                 if let Some(parameters) = definition.child_by_field_name("parameters") {
                     let mut cursor = parameters.walk();
-                    let defaults: Vec<Node<'t>> = parameters
-                        .named_children(&mut cursor)
-                        .filter_map(|p| p.child_by_field_name("value"))
-                        .collect();
+                    let defaults: Vec<Node<'t>> =
+                        parameters.named_children(&mut cursor).filter_map(|p| p.child_by_field_name("value")).collect();
                     for default in defaults {
                         extractor.read(default);
                     }
@@ -721,5 +724,11 @@ pub fn summarize_pdg(program: &Program<'_>, scope: usize) -> PdgSummary {
             control_edges.push((controller, step));
         }
     }
-    PdgSummary { qualified_name: info.qualified_name.clone(), path: program.files[info.file].path.clone(), steps, data_edges, control_edges }
+    PdgSummary {
+        qualified_name: info.qualified_name.clone(),
+        path: program.files[info.file].path.clone(),
+        steps,
+        data_edges,
+        control_edges,
+    }
 }

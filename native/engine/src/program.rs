@@ -135,7 +135,13 @@ pub struct Scope<'t> {
 /// SHA-256 of what a function's analysis reads of its own file: its text with its decorators
 /// (routes make parameters sources) and, for a method, its class's header (bases decide what
 /// `self.request` is).
-fn function_text_hash(text: &str, function: Node<'_>, decorators: &[Node<'_>], class_header: Option<(usize, usize)>, broken: bool) -> [u8; 32] {
+fn function_text_hash(
+    text: &str,
+    function: Node<'_>,
+    decorators: &[Node<'_>],
+    class_header: Option<(usize, usize)>,
+    broken: bool,
+) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let start = decorators.first().map_or(function.start_byte(), |decorator| decorator.start_byte().min(function.start_byte()));
     let mut hasher = Sha256::new();
@@ -369,10 +375,16 @@ fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, i
             }
             // Function and class bodies without the word `import` hold no import.
             kind if is_definition_kind(kind)
-                && node.child_by_field_name("body").is_some_and(|body| {
-                    memchr::memmem::find(&text.as_bytes()[body.byte_range()], b"import").is_none()
-                }) => {}
-            kind if is_definition_kind(kind) || kind == "module" || kind == "block" || kind.ends_with("_statement") || kind.ends_with("_clause") || kind == "decorated_definition" => {
+                && node
+                    .child_by_field_name("body")
+                    .is_some_and(|body| memchr::memmem::find(&text.as_bytes()[body.byte_range()], b"import").is_none()) => {}
+            kind if is_definition_kind(kind)
+                || kind == "module"
+                || kind == "block"
+                || kind.ends_with("_statement")
+                || kind.ends_with("_clause")
+                || kind == "decorated_definition" =>
+            {
                 let mut cursor = node.walk();
                 stack.extend(
                     node.named_children(&mut cursor)
@@ -466,10 +478,7 @@ impl<'p> Program<'p> {
             file_classes: Vec::with_capacity(parts.len()),
         };
         for (index, part) in parts.into_iter().enumerate() {
-            assert!(
-                part.file_index == index && part.scope_offset == program.scopes.len(),
-                "program parts must be numbered consecutively"
-            );
+            assert!(part.file_index == index && part.scope_offset == program.scopes.len(), "program parts must be numbered consecutively");
             program.files.push(&part.file);
             program.module_index.insert(part.module.name.as_str(), index);
             program.modules.push(&part.module);
@@ -647,7 +656,13 @@ impl<'t> PartBuilder<'t> {
                             ClassInfo { qualified_name: qualified.clone(), module: module_index, bases, methods: HashMap::new() },
                         );
                         if let Some(body) = child.child_by_field_name("body") {
-                            stack.push((body, qualified.clone(), Some(qualified), depth + 1, Some((child.start_byte(), body.start_byte()))));
+                            stack.push((
+                                body,
+                                qualified.clone(),
+                                Some(qualified),
+                                depth + 1,
+                                Some((child.start_byte(), body.start_byte())),
+                            ));
                         }
                     }
                     kind if kind == "decorated_definition"
@@ -655,8 +670,17 @@ impl<'t> PartBuilder<'t> {
                         || kind == "ERROR"
                         || matches!(
                             kind,
-                            "if_statement" | "elif_clause" | "else_clause" | "for_statement" | "while_statement" | "try_statement"
-                                | "except_clause" | "except_group_clause" | "finally_clause" | "with_statement" | "match_statement"
+                            "if_statement"
+                                | "elif_clause"
+                                | "else_clause"
+                                | "for_statement"
+                                | "while_statement"
+                                | "try_statement"
+                                | "except_clause"
+                                | "except_group_clause"
+                                | "finally_clause"
+                                | "with_statement"
+                                | "match_statement"
                                 | "case_clause"
                         ) =>
                     {
@@ -667,7 +691,6 @@ impl<'t> PartBuilder<'t> {
             }
         }
     }
-
 }
 
 impl Program<'_> {
@@ -775,12 +798,17 @@ mod tests {
 
     const FILES: [(&str, &str); 3] = [
         ("a.py", "import os\n\ndef f(x):\n    return x\n"),
-        ("pkg/b.py", "from a import f\n\nclass C(Base):\n    def m(self):\n        return f(1)\n\n    @staticmethod\n    def s():\n        pass\n"),
+        (
+            "pkg/b.py",
+            "from a import f\n\nclass C(Base):\n    def m(self):\n        return f(1)\n\n    @staticmethod\n    def s():\n        pass\n",
+        ),
         ("c.py", "def g():\n    def inner():\n        pass\n    return inner\n"),
     ];
 
     /// Everything a part numbers, in a comparable form.
-    fn numbering(part: &FileProgram<'_>) -> (usize, Vec<(String, usize, usize)>, Vec<(String, usize)>, Vec<(String, usize, Vec<(String, usize)>)>) {
+    fn numbering(
+        part: &FileProgram<'_>,
+    ) -> (usize, Vec<(String, usize, usize)>, Vec<(String, usize)>, Vec<(String, usize, Vec<(String, usize)>)>) {
         let scopes = part.scopes.iter().map(|scope| (scope.qualified_name.clone(), scope.file, scope.module)).collect();
         let mut functions: Vec<(String, usize)> = part.functions.iter().map(|(name, &scope)| (name.clone(), scope)).collect();
         functions.sort();
@@ -799,7 +827,8 @@ mod tests {
 
     #[test]
     fn a_renumbered_part_equals_one_built_in_its_new_place() {
-        let documents: Vec<(String, Document)> = FILES.iter().map(|(path, text)| (path.to_string(), Document::new(text.to_string()))).collect();
+        let documents: Vec<(String, Document)> =
+            FILES.iter().map(|(path, text)| (path.to_string(), Document::new(text.to_string()))).collect();
         let mut parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
         assert_eq!(parts.iter().map(|part| (part.file_index, part.scope_offset)).collect::<Vec<_>>(), [(0, 0), (1, 2), (2, 5)]);
         let (path, document) = &documents[1];
@@ -812,7 +841,8 @@ mod tests {
 
     #[test]
     fn the_view_resolves_names_across_parts() {
-        let documents: Vec<(String, Document)> = FILES.iter().map(|(path, text)| (path.to_string(), Document::new(text.to_string()))).collect();
+        let documents: Vec<(String, Document)> =
+            FILES.iter().map(|(path, text)| (path.to_string(), Document::new(text.to_string()))).collect();
         let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
         let program = Program::from_parts(&parts);
         assert_eq!(program.scopes.len(), 8);

@@ -260,7 +260,12 @@ fn kinds_mask(file: &str, text: &str, kinds: &[String]) -> Result<u32> {
             continue;
         }
         mask |= sink_kind_bit(kind).ok_or_else(|| {
-            config_error(file, text, line_of(text, &format!("\"{kind}\"")), format!("unknown sink kind {kind:?}; known kinds: {}", SINK_KINDS.join(", ")))
+            config_error(
+                file,
+                text,
+                line_of(text, &format!("\"{kind}\"")),
+                format!("unknown sink kind {kind:?}; known kinds: {}", SINK_KINDS.join(", ")),
+            )
         })?;
     }
     Ok(mask)
@@ -308,14 +313,31 @@ impl RuleSet {
         for spec in pack.rule {
             let sink_kind = kinds_mask(file, text, std::slice::from_ref(&spec.sink_kind))?;
             if !matches!(spec.severity.as_str(), "error" | "warning" | "info") {
-                return Err(config_error(file, text, line_of(text, &spec.severity), format!("severity must be error, warning or info, not {:?}", spec.severity)));
+                return Err(config_error(
+                    file,
+                    text,
+                    line_of(text, &spec.severity),
+                    format!("severity must be error, warning or info, not {:?}", spec.severity),
+                ));
             }
             self.rules.retain(|rule| rule.id != spec.id);
-            self.rules.push(Rule { id: spec.id, name: spec.name, sink_kind, cwe: spec.cwe, severity: spec.severity, message: spec.message });
+            self.rules.push(Rule {
+                id: spec.id,
+                name: spec.name,
+                sink_kind,
+                cwe: spec.cwe,
+                severity: spec.severity,
+                message: spec.message,
+            });
         }
         for spec in pack.source {
             let kind = SourceKind::parse(&spec.kind).ok_or_else(|| {
-                config_error(file, text, line_of(text, &spec.kind), format!("unknown source kind {:?}; known: UserInput, Session, Local", spec.kind))
+                config_error(
+                    file,
+                    text,
+                    line_of(text, &spec.kind),
+                    format!("unknown source kind {:?}; known: UserInput, Session, Local", spec.kind),
+                )
             })?;
             for name in spec.attributes {
                 self.source_attributes.insert(name, kind);
@@ -343,7 +365,12 @@ impl RuleSet {
                 receiver_contains: spec.receiver_contains.clone(),
             };
             if sink.args.is_empty() && sink.keywords.is_empty() && !sink.all_args {
-                return Err(config_error(file, text, line_of(text, spec.calls.first().or(spec.methods.first()).map_or("[[sink]]", |s| s.as_str())), "a sink needs `args`, `keywords` or `all_args = true`".to_string()));
+                return Err(config_error(
+                    file,
+                    text,
+                    line_of(text, spec.calls.first().or(spec.methods.first()).map_or("[[sink]]", |s| s.as_str())),
+                    "a sink needs `args`, `keywords` or `all_args = true`".to_string(),
+                ));
             }
             for name in spec.calls {
                 self.sink_calls.entry(name).or_default().push(sink.clone());

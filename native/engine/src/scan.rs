@@ -11,8 +11,8 @@ use crate::index::{absolute_path, common_root, discover_files, pool, relative_pa
 use crate::parse::Document;
 use crate::program::{build_parts, Program};
 use crate::rules::RuleSet;
-use crate::source::{load_source, parse_problems, FileError};
 use crate::slice::{slice_at, SliceResult};
+use crate::source::{load_source, parse_problems, FileError};
 use crate::taint::{analyze, Finding};
 
 pub struct ScanResult {

@@ -204,7 +204,12 @@ impl<'a> Collector<'a> {
                         stack.push((value, scope, Context::Load));
                     }
                 }
-                "as_pattern_target" | "pattern_list" | "tuple_pattern" | "list_pattern" | "list_splat_pattern" | "dictionary_splat_pattern" => {
+                "as_pattern_target"
+                | "pattern_list"
+                | "tuple_pattern"
+                | "list_pattern"
+                | "list_splat_pattern"
+                | "dictionary_splat_pattern" => {
                     push_children(&mut stack, node, context);
                 }
                 "tuple" | "list" | "parenthesized_expression" | "list_splat" if matches!(context, Context::Store) => {
@@ -226,7 +231,11 @@ impl<'a> Collector<'a> {
                 "global_statement" | "nonlocal_statement" => {
                     let flag = if node.kind() == "global_statement" { GLOBAL } else { NONLOCAL };
                     let mut cursor = node.walk();
-                    let names: Vec<String> = node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").map(|n| text_of(self.text, n).to_string()).collect();
+                    let names: Vec<String> = node
+                        .named_children(&mut cursor)
+                        .filter(|n| n.kind() == "identifier")
+                        .map(|n| text_of(self.text, n).to_string())
+                        .collect();
                     for name in names {
                         self.flag(scope, &name, flag);
                     }
@@ -312,7 +321,9 @@ impl<'a> Collector<'a> {
                                 }
                             }
                             "identifier" if node.kind() == "keyword_pattern" && child.prev_named_sibling().is_none() => {}
-                            "identifier" if node.kind() == "splat_pattern" || node.kind() == "dict_pattern" => stack.push((child, scope, Context::Store)),
+                            "identifier" if node.kind() == "splat_pattern" || node.kind() == "dict_pattern" => {
+                                stack.push((child, scope, Context::Store))
+                            }
                             _ => stack.push((child, scope, Context::Load)),
                         }
                     }
@@ -331,7 +342,8 @@ impl<'a> Collector<'a> {
             let (name, annotation, default) = match parameter.kind() {
                 "identifier" => (Some(parameter), None, None),
                 "typed_parameter" => {
-                    let inner_name = parameter.named_child(0).map(|n| if n.kind() == "identifier" { n } else { n.named_child(0).unwrap_or(n) });
+                    let inner_name =
+                        parameter.named_child(0).map(|n| if n.kind() == "identifier" { n } else { n.named_child(0).unwrap_or(n) });
                     (inner_name, parameter.child_by_field_name("type"), None)
                 }
                 "default_parameter" => (parameter.child_by_field_name("name"), None, parameter.child_by_field_name("value")),
@@ -362,9 +374,9 @@ pub fn symbol_tables(text: &str, tree: &Tree) -> Vec<SymbolTable> {
     let root = tree.root_node();
     let future_annotations = {
         let mut cursor = root.walk();
-        let found = root.named_children(&mut cursor).any(|statement| {
-            statement.kind() == "future_import_statement" && text_of(text, statement).contains("annotations")
-        });
+        let found = root
+            .named_children(&mut cursor)
+            .any(|statement| statement.kind() == "future_import_statement" && text_of(text, statement).contains("annotations"));
         found
     };
     let mut collector = Collector { text, tables: Vec::new(), future_annotations };

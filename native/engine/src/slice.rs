@@ -92,12 +92,11 @@ impl<'p, 't> Sdg<'p, 't> {
         for file in 0..program.files.len() {
             let document = program.files[file].document;
             let tables = symbol_tables(document.text(), document.tree());
-            let by_position: HashMap<(usize, &str), &SymbolTable> = tables
-                .iter()
-                .filter(|t| t.kind == ScopeType::Function)
-                .map(|t| ((t.line, t.name.as_str()), t))
-                .collect();
-            let Some(module_scope) = (0..program.scopes.len()).find(|&s| program.scopes[s].file == file && program.scopes[s].kind == ScopeKind::Module) else {
+            let by_position: HashMap<(usize, &str), &SymbolTable> =
+                tables.iter().filter(|t| t.kind == ScopeType::Function).map(|t| ((t.line, t.name.as_str()), t)).collect();
+            let Some(module_scope) =
+                (0..program.scopes.len()).find(|&s| program.scopes[s].file == file && program.scopes[s].kind == ScopeKind::Module)
+            else {
                 continue;
             };
             for scope in 0..program.scopes.len() {
@@ -122,7 +121,9 @@ impl<'p, 't> Sdg<'p, 't> {
                         };
                         let target_pdg = &self.pdgs[target];
                         for definition in &target_pdg.definitions {
-                            let head_matches = definition.path == head || definition.path.starts_with(&format!("{head}.")) || definition.path.starts_with(&format!("{head}["));
+                            let head_matches = definition.path == head
+                                || definition.path.starts_with(&format!("{head}."))
+                                || definition.path.starts_with(&format!("{head}["));
                             if !head_matches {
                                 continue;
                             }
@@ -246,9 +247,15 @@ impl<'p, 't> Sdg<'p, 't> {
                         last.map(|s| (syntax.start_position().row, s.end_position().row))
                     }
                     StepKind::Definition => {
-                        let definition =
-                            if syntax.kind() == "decorated_definition" { syntax.child_by_field_name("definition").unwrap_or(syntax) } else { syntax };
-                        let end = definition.child_by_field_name("body").map(|b| b.start_position().row.saturating_sub(1)).unwrap_or(definition.start_position().row);
+                        let definition = if syntax.kind() == "decorated_definition" {
+                            syntax.child_by_field_name("definition").unwrap_or(syntax)
+                        } else {
+                            syntax
+                        };
+                        let end = definition
+                            .child_by_field_name("body")
+                            .map(|b| b.start_position().row.saturating_sub(1))
+                            .unwrap_or(definition.start_position().row);
                         Some((syntax.start_position().row, end.max(definition.start_position().row)))
                     }
                     _ => None,
@@ -289,7 +296,14 @@ pub struct SliceResult {
 }
 
 /// Slices from (file path, 0-based line, optional byte column).
-pub fn slice_at(program: &Program<'_>, path: &str, line: usize, column: Option<usize>, forward: bool, thin: bool) -> Result<SliceResult, String> {
+pub fn slice_at(
+    program: &Program<'_>,
+    path: &str,
+    line: usize,
+    column: Option<usize>,
+    forward: bool,
+    thin: bool,
+) -> Result<SliceResult, String> {
     let file = program.files.iter().position(|f| f.path == path).ok_or_else(|| format!("{path} is not part of the analysed program"))?;
     let document = program.files[file].document;
     let text = document.text();
@@ -341,7 +355,10 @@ pub fn slice_at(program: &Program<'_>, path: &str, line: usize, column: Option<u
                 if let SliceNode::Step(s, step) = criterion {
                     for &definition in &sdg.pdgs[*s].data_dependences[*step] {
                         let definition_data = &sdg.pdgs[*s].definitions[definition];
-                        if definition_data.path == name || definition_data.path.starts_with(&format!("{name}.")) || definition_data.path.starts_with(&format!("{name}[")) {
+                        if definition_data.path == name
+                            || definition_data.path.starts_with(&format!("{name}."))
+                            || definition_data.path.starts_with(&format!("{name}["))
+                        {
                             narrowed.push(match (definition_data.step, definition_data.parameter) {
                                 (ENTRY, Some(parameter)) => SliceNode::Param(*s, parameter),
                                 (_, _) => SliceNode::Step(*s, definition_data.step),
@@ -356,7 +373,8 @@ pub fn slice_at(program: &Program<'_>, path: &str, line: usize, column: Option<u
                     }
                 }
             }
-            let defines_here = sdg.pdgs[scope].definitions.iter().any(|d| d.path == name && criteria.contains(&SliceNode::Step(scope, d.step)));
+            let defines_here =
+                sdg.pdgs[scope].definitions.iter().any(|d| d.path == name && criteria.contains(&SliceNode::Step(scope, d.step)));
             if !narrowed.is_empty() && !defines_here {
                 let mut slice = sdg.slice(&narrowed, false, thin);
                 slice.extend(criteria.iter().copied());

@@ -154,10 +154,8 @@ pub fn parse_problems(display_path: &str, text: &str, line_index: &LineIndex, tr
         errors.push(FileError::new(display_path, FileErrorKind::Syntax, message));
     }
     if report.max_statement_depth > MAX_STATEMENT_DEPTH {
-        let message = format!(
-            "blocks nested {} levels deep (limit {MAX_STATEMENT_DEPTH}); deeper code is not analysed",
-            report.max_statement_depth
-        );
+        let message =
+            format!("blocks nested {} levels deep (limit {MAX_STATEMENT_DEPTH}); deeper code is not analysed", report.max_statement_depth);
         errors.push(FileError::new(display_path, FileErrorKind::TooDeep, message));
     }
     errors

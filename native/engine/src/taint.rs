@@ -441,8 +441,25 @@ fn short(text: &str) -> String {
 const TYPED_CONVERTERS: &[&str] = &["int", "float", "uuid"];
 /// Annotations of FastAPI parameters that carry no injection taint.
 const TYPED_ANNOTATIONS: &[&str] = &[
-    "int", "float", "bool", "UUID", "uuid.UUID", "datetime", "date", "time", "timedelta", "datetime.datetime", "datetime.date",
-    "Decimal", "decimal.Decimal", "PositiveInt", "conint", "confloat", "StrictInt", "StrictBool", "IPv4Address",
+    "int",
+    "float",
+    "bool",
+    "UUID",
+    "uuid.UUID",
+    "datetime",
+    "date",
+    "time",
+    "timedelta",
+    "datetime.datetime",
+    "datetime.date",
+    "Decimal",
+    "decimal.Decimal",
+    "PositiveInt",
+    "conint",
+    "confloat",
+    "StrictInt",
+    "StrictBool",
+    "IPv4Address",
 ];
 const ROUTE_DECORATORS: &[&str] = &["route", "get", "post", "put", "delete", "patch", "head", "options", "api_route", "websocket"];
 
@@ -562,7 +579,9 @@ impl<'p, 't> Analysis<'p, 't> {
                     TYPED_ANNOTATIONS.iter().any(|t| a == *t || a.ends_with(&format!(".{t}")))
                         || self.program.classes.get(a).is_some_and(|c| c.bases.iter().any(|b| b.ends_with("Enum")))
                 });
-                let is_request_object = annotation.as_deref().is_some_and(|a| a.ends_with("Request") || a.ends_with("Response") || a.ends_with("BackgroundTasks"));
+                let is_request_object = annotation
+                    .as_deref()
+                    .is_some_and(|a| a.ends_with("Request") || a.ends_with("Response") || a.ends_with("BackgroundTasks"));
                 match route.iter().find(|(name, _)| *name == param.name) {
                     Some((_, Some(converter))) if TYPED_CONVERTERS.contains(&converter.as_str()) => false,
                     Some(_) => !annotated_typed,
@@ -910,7 +929,13 @@ impl<'p, 't> Analysis<'p, 't> {
         keywords.iter().find(|(keyword, _, _)| keyword == name)
     }
 
-    fn sink_applies(&self, sink: &Sink, receiver_text: Option<&str>, positional: &[(Node<'t>, Value)], keywords: &[(String, Node<'t>, Value)]) -> bool {
+    fn sink_applies(
+        &self,
+        sink: &Sink,
+        receiver_text: Option<&str>,
+        positional: &[(Node<'t>, Value)],
+        keywords: &[(String, Node<'t>, Value)],
+    ) -> bool {
         let keyword_equals = |name: &str, expected: &toml::Value| {
             self.keyword_argument(keywords, name).is_some_and(|(_, _, value)| match (&value.constant, expected) {
                 (Some(Constant::Bool(a)), toml::Value::Boolean(b)) => a == b,
@@ -974,9 +999,9 @@ impl<'p, 't> Analysis<'p, 't> {
             let mut trace = label.trace.clone();
             // An argument step only when it says something new: not when the previous step
             // already points inside the argument (`request.args` in `request.args["q"]`).
-            let inside_argument = trace.last_location().is_some_and(|(file, start, end)| {
-                file == self.file && start >= argument.start_byte() && end <= argument.end_byte()
-            });
+            let inside_argument = trace
+                .last_location()
+                .is_some_and(|(file, start, end)| file == self.file && start >= argument.start_byte() && end <= argument.end_byte());
             if !inside_argument && argument != call {
                 trace = trace.push(self.step(argument, "argument", format!("passed to `{callee}`")));
             }
@@ -1012,11 +1037,8 @@ impl<'p, 't> Analysis<'p, 't> {
                 let object = function.child_by_field_name("object");
                 let receiver = object.map(|o| (o, self.eval(o, state, depth + 1)));
                 let name = function.child_by_field_name("attribute").map(|a| self.text_of(a).to_string());
-                let reference = receiver
-                    .as_ref()
-                    .and_then(|(_, r)| r.reference.as_ref())
-                    .zip(name.as_ref())
-                    .map(|(r, n)| format!("{r}.{n}"));
+                let reference =
+                    receiver.as_ref().and_then(|(_, r)| r.reference.as_ref()).zip(name.as_ref()).map(|(r, n)| format!("{r}.{n}"));
                 let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
                 let mut value = Value::default();
                 value.reference = reference.map(|r| r.into());
@@ -1057,9 +1079,10 @@ impl<'p, 't> Analysis<'p, 't> {
         // `re.search(...)` is a module function, not a method: method-name sinks do not apply.
         let receiver_is_module = receiver.as_ref().is_some_and(|(node, _)| {
             node.kind() == "identifier"
-                && self.program.modules[self.module].imports.get(self.text_of(*node)).is_some_and(|q| {
-                    !q.rsplit('.').next().unwrap_or("").starts_with(|c: char| c.is_uppercase())
-                })
+                && self.program.modules[self.module]
+                    .imports
+                    .get(self.text_of(*node))
+                    .is_some_and(|q| !q.rsplit('.').next().unwrap_or("").starts_with(|c: char| c.is_uppercase()))
         });
 
         // Sinks.
@@ -1154,7 +1177,8 @@ impl<'p, 't> Analysis<'p, 't> {
 
         // User functions (and every candidate of `getattr(obj, name)(...)`): apply their summaries.
         let through_instance_of = |this: &Self, scope: usize| {
-            receiver.is_some() && this.program.scopes[scope].implicit_receiver || reference.as_deref().is_some_and(|r| this.program.classes.contains_key(r))
+            receiver.is_some() && this.program.scopes[scope].implicit_receiver
+                || reference.as_deref().is_some_and(|r| this.program.classes.contains_key(r))
         };
         if let Some(scope) = self.resolve_callee(reference.as_deref(), receiver.as_ref().map(|(_, v)| v)) {
             let through_instance = through_instance_of(self, scope);
@@ -1185,12 +1209,15 @@ impl<'p, 't> Analysis<'p, 't> {
                     Some(Constant::Int(n)) if n >= 0 => Some(n as usize),
                     _ => None,
                 };
-                let is_config = receiver_value.reference.as_deref().is_some_and(|r| r.starts_with("configparser.") && r.ends_with("ConfigParser"));
-                let constant_at = |index: usize| positional.get(index).and_then(|(_, v)| match &v.constant {
-                    Some(Constant::Str(s)) => Some(format!("{s:?}")),
-                    Some(Constant::Int(i)) => Some(i.to_string()),
-                    _ => None,
-                });
+                let is_config =
+                    receiver_value.reference.as_deref().is_some_and(|r| r.starts_with("configparser.") && r.ends_with("ConfigParser"));
+                let constant_at = |index: usize| {
+                    positional.get(index).and_then(|(_, v)| match &v.constant {
+                        Some(Constant::Str(s)) => Some(format!("{s:?}")),
+                        Some(Constant::Int(i)) => Some(i.to_string()),
+                        _ => None,
+                    })
+                };
                 match (name.as_str(), length) {
                     ("append", Some(n)) if positional.len() == 1 => {
                         state.values.insert(format!("{path}[{n}]"), positional[0].1.clone());
@@ -1225,7 +1252,10 @@ impl<'p, 't> Analysis<'p, 't> {
                                 return value.clone();
                             }
                             // An option never set here carries what the parser as a whole carries.
-                            return Value { labels: state.values.get(&path).map(|v| v.labels.clone()).unwrap_or_default(), ..Value::default() };
+                            return Value {
+                                labels: state.values.get(&path).map(|v| v.labels.clone()).unwrap_or_default(),
+                                ..Value::default()
+                            };
                         }
                     }
                     _ => {}
@@ -1264,7 +1294,8 @@ impl<'p, 't> Analysis<'p, 't> {
         result.absorb(&arguments_value);
         if let Some((_, receiver_value)) = &receiver {
             result.absorb(receiver_value);
-            let stringy_methods = ["format", "join", "replace", "strip", "lower", "upper", "lstrip", "rstrip", "title", "capitalize", "decode", "format_map"];
+            let stringy_methods =
+                ["format", "join", "replace", "strip", "lower", "upper", "lstrip", "rstrip", "title", "capitalize", "decode", "format_map"];
             result.stringy = receiver_value.stringy || method_name.as_deref().is_some_and(|m| stringy_methods.contains(&m));
         } else {
             result.stringy = reference.as_deref() == Some("str");
@@ -1288,12 +1319,8 @@ impl<'p, 't> Analysis<'p, 't> {
         self.callees.insert(scope);
         let callee_scope = &self.program.scopes[scope];
         let offset = usize::from(callee_scope.implicit_receiver && !through_instance);
-        let explicit: Vec<&str> = callee_scope
-            .params
-            .iter()
-            .skip(usize::from(callee_scope.implicit_receiver))
-            .map(|p| p.name.as_str())
-            .collect();
+        let explicit: Vec<&str> =
+            callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).map(|p| p.name.as_str()).collect();
         let variadic_index = callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).position(|p| p.variadic);
         let argument_for = |param: usize| -> Value {
             let mut value = Value::default();
@@ -1388,7 +1415,8 @@ impl<'p, 't> Analysis<'p, 't> {
             let Some((argument, _)) = positional.get(index) else { continue };
             let Some(path) = self.path_of(*argument, state) else { continue };
             let target = format!("{path}{suffix}");
-            let value = state.values.get(&target).cloned().or_else(|| (!suffix.is_empty()).then(|| state.values.get(&path).cloned()).flatten());
+            let value =
+                state.values.get(&target).cloned().or_else(|| (!suffix.is_empty()).then(|| state.values.get(&path).cloned()).flatten());
             if let Some(value) = value {
                 state.values.insert(target, value.cleared(*kinds));
             }
@@ -1707,7 +1735,8 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
             StepKind::Definition => {
-                let definition = if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
+                let definition =
+                    if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
                 if let Some(name) = definition.child_by_field_name("name") {
                     let scope_name = &self.program.scopes[self.scope].qualified_name;
                     let qualified = format!("{scope_name}.{}", self.text_of(name));
@@ -1850,7 +1879,8 @@ impl<'p, 't> Analysis<'p, 't> {
                     let (left, right) = (operands[0], operands[1]);
                     let right_is_constant = literal(self.text, right, self.constants).is_some()
                         || matches!(right.kind(), "list" | "tuple" | "set" | "dictionary")
-                        || (right.kind() == "identifier" && self.text_of(right).chars().all(|c| c.is_uppercase() || c == '_' || c.is_ascii_digit()));
+                        || (right.kind() == "identifier"
+                            && self.text_of(right).chars().all(|c| c.is_uppercase() || c == '_' || c.is_ascii_digit()));
                     if matches!(operators[0], "==" | "in") && right_is_constant {
                         if let Some(path) = self.path_of(left, state) {
                             let mut value = state.values.get(&path).cloned().unwrap_or_default();
@@ -1924,7 +1954,9 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                 }
                 let (kinds, argument_index) = match reference.as_deref() {
-                    Some("django.utils.http.url_has_allowed_host_and_scheme" | "django.utils.http.is_safe_url") => (sink_kind_bit("Redirect").unwrap_or(0), 0),
+                    Some("django.utils.http.url_has_allowed_host_and_scheme" | "django.utils.http.is_safe_url") => {
+                        (sink_kind_bit("Redirect").unwrap_or(0), 0)
+                    }
                     Some("re.fullmatch" | "re.match") => (ALL_KINDS, 1),
                     Some("os.path.isfile" | "os.path.exists") => (0, 0),
                     _ => return,
@@ -2167,9 +2199,11 @@ fn scope_keys_reusing(program: &Program<'_>, previous: Option<&AnalysisCache>, c
     if previous.keys.len() != program.scopes.len() {
         return scope_keys(program);
     }
-    let aligned = program.scopes.iter().zip(&previous.keys).all(|(scope, key)| {
-        *key.qualified_name == *scope.qualified_name && *key.path == *program.files[scope.file].path
-    });
+    let aligned = program
+        .scopes
+        .iter()
+        .zip(&previous.keys)
+        .all(|(scope, key)| *key.qualified_name == *scope.qualified_name && *key.path == *program.files[scope.file].path);
     if !aligned {
         return scope_keys(program);
     }
@@ -2205,7 +2239,11 @@ fn scope_keys_where(program: &Program<'_>, compute: impl Fn(&crate::program::Sco
 /// `analyze`, reusing `previous` for scopes whose key is unchanged: only changed scopes, the
 /// callers of scopes that changed or disappeared, and then callers of changed summaries are
 /// analysed. Equal to a from-scratch analysis (property-tested).
-pub fn analyze_incrementally(program: &Program<'_>, rules: &RuleSet, previous: Option<AnalysisCache>) -> (TaintResult, AnalysisCache, AnalysisStats) {
+pub fn analyze_incrementally(
+    program: &Program<'_>,
+    rules: &RuleSet,
+    previous: Option<AnalysisCache>,
+) -> (TaintResult, AnalysisCache, AnalysisStats) {
     analyze_incrementally_with(program, rules, previous, None)
 }
 
@@ -2221,7 +2259,8 @@ pub fn analyze_incrementally_with(
     let timer = std::time::Instant::now();
     let valid_previous = previous.as_ref().filter(|cache| cache.rules == rules.fingerprint);
     // Which files changed, by file index (None: treat every file as changed).
-    let changed_files: Option<Vec<bool>> = changed_files.map(|changed| program.files.iter().map(|file| changed.contains(&file.path)).collect());
+    let changed_files: Option<Vec<bool>> =
+        changed_files.map(|changed| program.files.iter().map(|file| changed.contains(&file.path)).collect());
     let keys = scope_keys_reusing(program, valid_previous, changed_files.as_deref());
     if debug_analysis() {
         eprintln!("keys {:?}", timer.elapsed());
@@ -2240,7 +2279,8 @@ pub fn analyze_incrementally_with(
         if !refresh {
             continue;
         }
-        let mut bases: Vec<(String, Vec<String>)> = program.file_classes[file].iter().map(|(name, class)| (name.clone(), class.bases.clone())).collect();
+        let mut bases: Vec<(String, Vec<String>)> =
+            program.file_classes[file].iter().map(|(name, class)| (name.clone(), class.bases.clone())).collect();
         bases.sort();
         if class_bases.get(&source.path).is_some_and(|old| *old != bases) {
             hierarchy_changed = true;
@@ -2272,7 +2312,8 @@ pub fn analyze_incrementally_with(
     };
     if let Some(mut cache) = previous {
         // Slow path: match scopes by key.
-        let cache_keys: FxHashMap<ScopeKey, usize> = std::mem::take(&mut cache.keys).into_iter().enumerate().map(|(index, key)| (key, index)).collect();
+        let cache_keys: FxHashMap<ScopeKey, usize> =
+            std::mem::take(&mut cache.keys).into_iter().enumerate().map(|(index, key)| (key, index)).collect();
         // Names that appeared or disappeared change what calls resolve to: every function of
         // their modules and of the modules importing them is analysed again.
         let old_names: FxHashMap<&str, &str> = cache_keys.keys().map(|k| (&*k.qualified_name, &*k.path)).collect();
@@ -2294,7 +2335,9 @@ pub fn analyze_incrementally_with(
             .map(|module| {
                 affected_modules.contains(&module.name)
                     || module.imports.values().any(|imported| {
-                        affected_modules.iter().any(|m| imported.strip_prefix(m.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
+                        affected_modules
+                            .iter()
+                            .any(|m| imported.strip_prefix(m.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
                     })
             })
             .collect();
@@ -2327,12 +2370,14 @@ pub fn analyze_incrementally_with(
             for scope in 0..count {
                 previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(&*keys[scope].qualified_name).copied());
             }
-            let new_by_old: FxHashMap<usize, usize> = previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
+            let new_by_old: FxHashMap<usize, usize> =
+                previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
             for (new, old) in previous_index.iter().enumerate() {
                 let Some(old) = old else { continue };
                 // The previous summary, so a re-analysis is compared against it (moved when the
                 // scope is unchanged: no other new scope maps to the same old one then).
-                summaries[new] = if mapping[new].is_some() { std::mem::take(&mut cache.summaries[*old]) } else { cache.summaries[*old].clone() };
+                summaries[new] =
+                    if mapping[new].is_some() { std::mem::take(&mut cache.summaries[*old]) } else { cache.summaries[*old].clone() };
                 if mapping[new].is_some() {
                     raw[new] = std::mem::take(&mut cache.raw[*old]);
                 }
@@ -2380,7 +2425,12 @@ pub fn analyze_incrementally_with(
             }
             if summary.signature() != summaries[scope].signature() {
                 if rounds >= 11 && debug_analysis() {
-                    eprintln!("{}:\n  old {:?}\n  new {:?}", program.scopes[scope].qualified_name, summaries[scope].signature(), summary.signature());
+                    eprintln!(
+                        "{}:\n  old {:?}\n  new {:?}",
+                        program.scopes[scope].qualified_name,
+                        summaries[scope].signature(),
+                        summary.signature()
+                    );
                 }
                 changed.push(scope);
             } else if refreshed.is_some() && summary.places() != summaries[scope].places() {
@@ -2405,15 +2455,7 @@ pub fn analyze_incrementally_with(
         eprintln!("finalize {:?}", timer.elapsed());
     }
     let stats = AnalysisStats { scopes: count, reused, analysed, rounds };
-    let cache = AnalysisCache {
-        rules: rules.fingerprint.clone(),
-        files,
-        keys,
-        summaries,
-        raw,
-        callers,
-        class_bases,
-    };
+    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, callers, class_bases };
     (TaintResult { findings, rounds }, cache, stats)
 }
 
@@ -2465,7 +2507,13 @@ fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item 
         }
         let severity = match raw.source_kind {
             SourceKind::UserInput => rule.severity.clone(),
-            SourceKind::Session | SourceKind::Local => if rule.severity == "error" { "warning".to_string() } else { "info".to_string() },
+            SourceKind::Session | SourceKind::Local => {
+                if rule.severity == "error" {
+                    "warning".to_string()
+                } else {
+                    "info".to_string()
+                }
+            }
         };
         let source_text = {
             let text = program.text(source.0);
@@ -2536,8 +2584,12 @@ fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item 
         });
     }
     findings.sort_by(|a, b| {
-        (a.sink.path.as_str(), a.sink.start_line, a.sink.start_column, a.rule_id.as_str())
-            .cmp(&(b.sink.path.as_str(), b.sink.start_line, b.sink.start_column, b.rule_id.as_str()))
+        (a.sink.path.as_str(), a.sink.start_line, a.sink.start_column, a.rule_id.as_str()).cmp(&(
+            b.sink.path.as_str(),
+            b.sink.start_line,
+            b.sink.start_column,
+            b.rule_id.as_str(),
+        ))
     });
     findings
 }

@@ -180,9 +180,7 @@ impl Workspace {
         let state = self.files.get_mut(&key).ok_or_else(|| EngineError::UnknownFile(key.clone()))?;
         if let Some(current) = state.version {
             if version <= current {
-                return Err(EngineError::InvalidEdit(format!(
-                    "{key}: version {version} is not newer than the current version {current}"
-                )));
+                return Err(EngineError::InvalidEdit(format!("{key}: version {version} is not newer than the current version {current}")));
             }
         }
         self.changed_since_analysis.insert(key.clone());

@@ -10,9 +10,33 @@ use proptest::prelude::*;
 const BASE: &str = "import os\n\nclass Handler:\n    \"\"\"Doc.\"\"\"\n    def get(self, request):\n        value = request.args[\"q\"]\n        return value\n\n\ndef helper(a, b=1):\n    if a:\n        return a + b\n    return b\n";
 
 const PIECES: &[&str] = &[
-    "def ", "class ", "(", ")", ":", "\n", "\n    ", "    ", "return x", "'", "\"\"\"", "#", "@dec\n", "😀", "中",
-    "e\u{301}", "\r\n", "\r", "if x:\n    pass\n", "async def g():\n    await h()\n", "f'{x!r}'", "lambda: 0", "", "x = [1,\n", "]",
-    "\t", "\0",
+    "def ",
+    "class ",
+    "(",
+    ")",
+    ":",
+    "\n",
+    "\n    ",
+    "    ",
+    "return x",
+    "'",
+    "\"\"\"",
+    "#",
+    "@dec\n",
+    "😀",
+    "中",
+    "e\u{301}",
+    "\r\n",
+    "\r",
+    "if x:\n    pass\n",
+    "async def g():\n    await h()\n",
+    "f'{x!r}'",
+    "lambda: 0",
+    "",
+    "x = [1,\n",
+    "]",
+    "\t",
+    "\0",
 ];
 
 fn edit_strategy() -> impl Strategy<Value = (usize, usize, usize, usize, usize, bool)> {

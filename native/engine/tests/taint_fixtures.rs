@@ -60,7 +60,14 @@ fn findings_match_inline_expectations_in_every_group() {
         if actual != expected {
             for key in expected.keys().chain(actual.keys()).collect::<std::collections::BTreeSet<_>>() {
                 if expected.get(key) != actual.get(key) {
-                    problems.push(format!("{}: {}:{} expected {:?}, found {:?}", group.display(), key.0, key.1, expected.get(key), actual.get(key)));
+                    problems.push(format!(
+                        "{}: {}:{} expected {:?}, found {:?}",
+                        group.display(),
+                        key.0,
+                        key.1,
+                        expected.get(key),
+                        actual.get(key)
+                    ));
                 }
             }
         }

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use flowsight_engine::error::EngineError;
 use flowsight_engine::rules::RuleSet;
 use flowsight_engine::scan::{scan_paths, slice_paths, slice_statistics as engine_slice_statistics};
-use std::collections::BTreeMap;
 use flowsight_engine::taint::{Finding as EngineFinding, Location as EngineLocation};
 use pyo3::prelude::*;
+use std::collections::BTreeMap;
 
 use crate::errors::to_py_err;
 use crate::FileError;
@@ -25,7 +25,13 @@ pub struct Location {
 
 impl From<&EngineLocation> for Location {
     fn from(l: &EngineLocation) -> Location {
-        Location { path: l.path.clone(), start_line: l.start_line, start_column: l.start_column, end_line: l.end_line, end_column: l.end_column }
+        Location {
+            path: l.path.clone(),
+            start_line: l.start_line,
+            start_column: l.start_column,
+            end_line: l.end_line,
+            end_column: l.end_column,
+        }
     }
 }
 
@@ -118,7 +124,13 @@ pub struct TaintAnalysis {
 #[pymethods]
 impl TaintAnalysis {
     fn __repr__(&self) -> String {
-        format!("TaintAnalysis(files={}, functions={}, findings={}, errors={})", self.files, self.functions, self.findings.len(), self.errors.len())
+        format!(
+            "TaintAnalysis(files={}, functions={}, findings={}, errors={})",
+            self.files,
+            self.functions,
+            self.findings.len(),
+            self.errors.len()
+        )
     }
 }
 
@@ -132,8 +144,11 @@ pub fn load_rules(rules_file: Option<PathBuf>, disabled_rules: &[String]) -> Res
 pub fn read_rules_file(rules_file: Option<&PathBuf>) -> Result<Vec<(String, String)>, EngineError> {
     let mut extra = Vec::new();
     if let Some(path) = rules_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| EngineError::Config { file: path.display().to_string(), line: 0, message: format!("cannot read: {error}") })?;
+        let text = std::fs::read_to_string(path).map_err(|error| EngineError::Config {
+            file: path.display().to_string(),
+            line: 0,
+            message: format!("cannot read: {error}"),
+        })?;
         extra.push((path.display().to_string(), text));
     }
     Ok(extra)
@@ -230,7 +245,12 @@ fn slice_code(
 /// Slice sizes over a program (for benchmarks): a dict of statistics.
 #[pyfunction]
 #[pyo3(signature = (paths, root=None, samples=200))]
-fn slice_statistics(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>, samples: usize) -> PyResult<std::collections::HashMap<&'static str, f64>> {
+fn slice_statistics(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    root: Option<PathBuf>,
+    samples: usize,
+) -> PyResult<std::collections::HashMap<&'static str, f64>> {
     let stats = py.allow_threads(|| engine_slice_statistics(&paths, root.as_deref(), samples));
     Ok(std::collections::HashMap::from([
         ("functions", stats.functions as f64),
@@ -258,7 +278,13 @@ pub struct Pdg {
 #[pymethods]
 impl Pdg {
     fn __repr__(&self) -> String {
-        format!("Pdg({}, steps={}, data_edges={}, control_edges={})", self.qualified_name, self.steps.len(), self.data_edges.len(), self.control_edges.len())
+        format!(
+            "Pdg({}, steps={}, data_edges={}, control_edges={})",
+            self.qualified_name,
+            self.steps.len(),
+            self.data_edges.len(),
+            self.control_edges.len()
+        )
     }
 }
 

@@ -9,9 +9,7 @@ use pyo3::types::PyType;
 static ERRORS_MODULE: GILOnceCell<Py<PyModule>> = GILOnceCell::new();
 
 fn exception_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
-    let module = ERRORS_MODULE.get_or_try_init(py, || {
-        PyModule::import(py, "flowsight.errors").map(|m| m.unbind())
-    })?;
+    let module = ERRORS_MODULE.get_or_try_init(py, || PyModule::import(py, "flowsight.errors").map(|m| m.unbind()))?;
     Ok(module.bind(py).getattr(name)?.downcast_into::<PyType>()?)
 }
 

@@ -18,8 +18,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-mod errors;
 mod analysis;
+mod errors;
 
 use errors::to_py_err;
 
@@ -97,7 +97,12 @@ impl Chunk {
         let c = &self.inner;
         format!(
             "Chunk(kind={:?}, qualified_name={:?}, path={:?}, lines={}-{}, id={:?})",
-            c.kind.as_str(), c.qualified_name, c.path, c.start_line, c.end_line, c.id
+            c.kind.as_str(),
+            c.qualified_name,
+            c.path,
+            c.start_line,
+            c.end_line,
+            c.id
         )
     }
 
@@ -397,12 +402,25 @@ impl Workspace {
     /// What the last analyze_taint did: {"scopes", "reused", "analysed", "rounds"}.
     fn last_analysis(&self, py: Python<'_>) -> std::collections::HashMap<&'static str, usize> {
         let stats = self.with(py, |ws| ws.last_analysis());
-        std::collections::HashMap::from([("scopes", stats.scopes), ("reused", stats.reused), ("analysed", stats.analysed), ("rounds", stats.rounds)])
+        std::collections::HashMap::from([
+            ("scopes", stats.scopes),
+            ("reused", stats.reused),
+            ("analysed", stats.analysed),
+            ("rounds", stats.rounds),
+        ])
     }
 
     /// A slice from `path` at a 0-based line (and byte column) over the current texts.
     #[pyo3(signature = (path, line, column=None, forward=false, thin=false))]
-    fn slice_code(&self, py: Python<'_>, path: &str, line: usize, column: Option<usize>, forward: bool, thin: bool) -> PyResult<analysis::Slice> {
+    fn slice_code(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        line: usize,
+        column: Option<usize>,
+        forward: bool,
+        thin: bool,
+    ) -> PyResult<analysis::Slice> {
         let result = engine(self.with(py, |ws| ws.slice(path, line, column, forward, thin)))?;
         Ok(analysis::Slice::from(result))
     }
