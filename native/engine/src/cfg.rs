@@ -1,4 +1,5 @@
-//! Control-flow graphs of Python scopes (a function body or a module body), from tree-sitter.
+//! Control-flow graphs of Python scopes (a function body or a module body), from tree-sitter,
+//! following the way CPython runs the code.
 //!
 //! A CFG node is one "step": a simple statement, or the header of a compound statement (an
 //! `if`/`while` condition, a `for` target binding, a `with` item, an `except` clause, a
@@ -6,17 +7,39 @@
 //! condition carry the condition and the polarity under which they are taken, so analyses can
 //! refine facts per branch (guards) and skip branches that constants rule out.
 //!
+//! Edges come in three kinds:
+//! - `Normal`: the step completed and control moves on.
+//! - `Exceptional`: an exception propagates from the step (an explicit `raise`, a failed
+//!   `assert`, or a step that may raise — it contains a call, `await`, subscript or import —
+//!   inside a `try`, `with suppress(…)` or generator). Data along such an edge is the state
+//!   after the step; analyses that kill definitions must not kill along it (see `pdg.rs`).
+//! - `Virtual`: not executable; exists only so that control dependence is right. Each jump
+//!   (`return`, `break`, `continue`, `raise`) is a pseudo-predicate with a virtual edge to the
+//!   step that would follow it lexically (Ball–Horwitz); ENTRY has a virtual edge to EXIT; every
+//!   loop that cannot reach EXIT gets a virtual edge from its header to EXIT, so post-dominance
+//!   is defined everywhere.
+//!
+//! Abrupt completions are routed as CPython routes them: `return`, `break`, `continue` and a
+//! propagating exception each pass through every enclosing `finally` (one copy of the finally
+//! block per kind of completion that enters it, as CPython's compiler duplicates it) before
+//! reaching their target; an exception goes to the innermost `try`'s first `except` clause,
+//! from clause to clause while they do not match, and onward to outer handlers, `finally`
+//! blocks and EXIT. A `yield` may not resume (the consumer stops): it is an exceptional exit
+//! (`GeneratorExit`) through the enclosing `finally` blocks.
+//!
 //! Invariants:
 //! - Node 0 is the entry, node 1 the exit; every other node has a syntax node.
 //! - Building never fails: unknown or broken syntax becomes an opaque `Statement` step.
 //! - Recursion follows statement nesting only, bounded by `MAX_STATEMENT_DEPTH`; deeper
 //!   compound statements become opaque steps (their inner code is not analysed).
+//! - Finally copies are bounded: past `MAX_FINALLY_COPY_DEPTH` nested copies, one shared copy
+//!   serves every completion (more paths, never fewer), counted in `Cfg::shared_finally_copies`.
 //! - Nested functions, lambdas, comprehensions and class bodies are not part of the enclosing
 //!   scope's graph; a `def`/`class` is one `Definition` step binding its name.
 
 use tree_sitter::Node;
 
-use crate::chunks::MAX_STATEMENT_DEPTH;
+use crate::syntax::MAX_STATEMENT_DEPTH;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepKind {
@@ -47,31 +70,64 @@ pub struct Step<'t> {
     pub node: Option<Node<'t>>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EdgeKind {
+    Normal,
+    Exceptional,
+    /// Not executable: only for control dependence.
+    Virtual,
+}
+
 /// How an edge is taken: unconditionally, or when a condition step evaluated to a polarity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Edge {
     pub to: usize,
     /// `Some((condition step, polarity))` for the two edges out of a condition.
     pub guard: Option<(usize, bool)>,
+    pub kind: EdgeKind,
+}
+
+impl Edge {
+    pub fn executable(&self) -> bool {
+        self.kind != EdgeKind::Virtual
+    }
 }
 
 pub struct Cfg<'t> {
     pub steps: Vec<Step<'t>>,
     pub successors: Vec<Vec<Edge>>,
+    /// Times a `finally` block got one shared copy for several completions (nesting too deep).
+    pub shared_finally_copies: usize,
 }
 
 pub const ENTRY: usize = 0;
 pub const EXIT: usize = 1;
+/// Nested `finally` copies deeper than this share one copy per `try`.
+pub const MAX_FINALLY_COPY_DEPTH: usize = 3;
 
 impl<'t> Cfg<'t> {
+    /// Executable predecessors (normal and exceptional edges).
     pub fn predecessors(&self) -> Vec<Vec<usize>> {
         let mut predecessors = vec![Vec::new(); self.steps.len()];
         for (from, edges) in self.successors.iter().enumerate() {
-            for edge in edges {
+            for edge in edges.iter().filter(|e| e.executable()) {
                 predecessors[edge.to].push(from);
             }
         }
         predecessors
+    }
+
+    /// Successor lists of the augmented graph (every edge kind), for control dependence.
+    pub fn augmented_successors(&self) -> Vec<Vec<usize>> {
+        self.successors
+            .iter()
+            .map(|edges| {
+                let mut targets: Vec<usize> = edges.iter().map(|e| e.to).collect();
+                targets.sort_unstable();
+                targets.dedup();
+                targets
+            })
+            .collect()
     }
 
     /// The step whose syntax contains byte `offset` most tightly.
@@ -85,7 +141,7 @@ impl<'t> Cfg<'t> {
             .map(|(i, _)| i)
     }
 
-    /// Steps reachable from the entry.
+    /// Steps reachable from the entry along executable edges.
     pub fn reachable(&self) -> Vec<bool> {
         let mut seen = vec![false; self.steps.len()];
         let mut stack = vec![ENTRY];
@@ -93,9 +149,44 @@ impl<'t> Cfg<'t> {
             if std::mem::replace(&mut seen[step], true) {
                 continue;
             }
-            stack.extend(self.successors[step].iter().map(|edge| edge.to));
+            stack.extend(self.successors[step].iter().filter(|e| e.executable()).map(|edge| edge.to));
         }
         seen
+    }
+
+    /// A readable rendering for snapshot tests: one line per step with its first source line and
+    /// its successors (`!` exceptional, `~` virtual, `T`/`F` guard polarity).
+    pub fn render(&self, text: &str) -> String {
+        let mut out = String::new();
+        for (index, step) in self.steps.iter().enumerate() {
+            let label = match step.node {
+                None => format!("{:?}", step.kind).to_uppercase(),
+                Some(node) => {
+                    let start = node.start_byte();
+                    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+                    let shown = &text[start..line_end.min(node.end_byte().max(start))];
+                    format!("{:?} `{}`", step.kind, shown.trim_end())
+                }
+            };
+            let edges: Vec<String> = self.successors[index]
+                .iter()
+                .map(|edge| {
+                    let marker = match edge.kind {
+                        EdgeKind::Normal => "",
+                        EdgeKind::Exceptional => "!",
+                        EdgeKind::Virtual => "~",
+                    };
+                    let guard = match edge.guard {
+                        Some((_, true)) => "T",
+                        Some((_, false)) => "F",
+                        None => "",
+                    };
+                    format!("{marker}{guard}{}", edge.to)
+                })
+                .collect();
+            out.push_str(&format!("{index}: {label} -> {}\n", edges.join(" ")));
+        }
+        out
     }
 }
 
@@ -114,57 +205,221 @@ impl ConstantConditions for NoConstants {
     }
 }
 
-type Pending = Vec<(usize, Option<(usize, bool)>)>;
-
-struct LoopContext {
-    continue_to: usize,
-    breaks: Pending,
+/// One loose end: an edge from `from`, not yet connected to its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Loose {
+    from: usize,
+    guard: Option<(usize, bool)>,
+    kind: EdgeKind,
 }
 
-struct Builder<'t, 'c> {
+type Pending = Vec<Loose>;
+
+fn normal(from: usize) -> Loose {
+    Loose { from, guard: None, kind: EdgeKind::Normal }
+}
+
+fn virtual_from(from: usize) -> Loose {
+    Loose { from, guard: None, kind: EdgeKind::Virtual }
+}
+
+/// How a statement completes abruptly (and the normal completion, for `finally` copies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Completion {
+    Normal = 0,
+    Return = 1,
+    Break = 2,
+    Continue = 3,
+    Raise = 4,
+}
+
+const COMPLETIONS: [Completion; 5] =
+    [Completion::Normal, Completion::Return, Completion::Break, Completion::Continue, Completion::Raise];
+
+/// What encloses the statement being built, innermost last.
+enum Context {
+    Loop { continue_to: usize, breaks: Pending },
+    /// Inside a `try` body with `except` clauses: exceptions go to the first clause.
+    Handlers { first: usize },
+    /// Inside a `try` (body, clauses, else) with a `finally`: completions are collected here.
+    Finally { collected: [Pending; 5] },
+    /// Inside `with suppress(…)`: exceptions continue after the `with`.
+    Suppress { caught: Pending },
+}
+
+struct Builder<'a, 't> {
+    text: &'a str,
     steps: Vec<Step<'t>>,
     successors: Vec<Vec<Edge>>,
-    loops: Vec<LoopContext>,
-    /// Handler entry steps of the enclosing `try` statements, innermost last.
-    handlers: Vec<Vec<usize>>,
-    constants: &'c dyn ConstantConditions,
+    has_predecessor: Vec<bool>,
+    contexts: Vec<Context>,
+    constants: &'a dyn ConstantConditions,
+    finally_copy_depth: usize,
+    shared_finally_copies: usize,
 }
 
-impl<'t, 'c> Builder<'t, 'c> {
+/// Whether evaluating `node` may raise: it calls, awaits, subscripts, imports or yields
+/// (nested scopes excluded). Plain arithmetic and attribute reads are taken not to raise.
+fn may_raise(node: Node<'_>) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        match current.kind() {
+            "call" | "await" | "subscript" | "yield" | "import_statement" | "import_from_statement" | "raise_statement"
+            | "assert_statement" => return true,
+            "lambda" | "function_definition" | "class_definition" | "list_comprehension" | "set_comprehension"
+            | "dictionary_comprehension" | "generator_expression" | "string" | "comment" => {}
+            _ => {
+                let mut cursor = current.walk();
+                stack.extend(current.named_children(&mut cursor));
+            }
+        }
+    }
+    false
+}
+
+/// Whether `node` contains a `yield` of its own scope.
+fn contains_yield(node: Node<'_>) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        match current.kind() {
+            "yield" => return true,
+            "lambda" | "function_definition" | "class_definition" | "list_comprehension" | "set_comprehension"
+            | "dictionary_comprehension" | "generator_expression" | "string" | "comment" => {}
+            _ => {
+                let mut cursor = current.walk();
+                stack.extend(current.named_children(&mut cursor));
+            }
+        }
+    }
+    false
+}
+
+/// The parts of a step's syntax that it evaluates (a `for` step evaluates its iterable, not
+/// its body).
+fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
+    match kind {
+        StepKind::ForTarget => node.child_by_field_name("right").into_iter().collect(),
+        StepKind::MatchSubject => {
+            let mut cursor = node.walk();
+            node.children_by_field_name("subject", &mut cursor).collect()
+        }
+        StepKind::ExceptHandler | StepKind::CasePattern | StepKind::Entry | StepKind::Exit => Vec::new(),
+        StepKind::Definition => {
+            let definition =
+                if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
+            let mut parts = Vec::new();
+            let mut cursor = node.walk();
+            parts.extend(node.named_children(&mut cursor).filter(|c| c.kind() == "decorator"));
+            if let Some(parameters) = definition.child_by_field_name("parameters") {
+                let mut cursor = parameters.walk();
+                parts.extend(parameters.named_children(&mut cursor).filter_map(|p| p.child_by_field_name("value")));
+            }
+            parts.extend(definition.child_by_field_name("superclasses"));
+            parts
+        }
+        StepKind::Statement | StepKind::Condition | StepKind::WithItem => vec![node],
+    }
+}
+
+impl<'a, 't> Builder<'a, 't> {
     fn add(&mut self, kind: StepKind, node: Option<Node<'t>>) -> usize {
         self.steps.push(Step { kind, node });
         self.successors.push(Vec::new());
+        self.has_predecessor.push(false);
         self.steps.len() - 1
     }
 
-    fn connect(&mut self, pending: &Pending, to: usize) {
-        for &(from, guard) in pending {
-            let edge = Edge { to, guard };
-            if !self.successors[from].contains(&edge) {
-                self.successors[from].push(edge);
+    fn connect(&mut self, pending: &[Loose], to: usize) {
+        if !pending.is_empty() {
+            self.has_predecessor[to] = true;
+        }
+        for loose in pending {
+            let edge = Edge { to, guard: loose.guard, kind: loose.kind };
+            if !self.successors[loose.from].contains(&edge) {
+                self.successors[loose.from].push(edge);
             }
         }
     }
 
-    /// Adds a step reached from `pending`; inside a `try`, the step may also raise into the
-    /// handlers.
-    fn step(&mut self, kind: StepKind, node: Node<'t>, pending: &Pending) -> usize {
+    /// Whether an exception raised here is caught by something in this scope.
+    fn exceptions_caught(&self) -> bool {
+        self.contexts.iter().any(|c| !matches!(c, Context::Loop { .. }))
+    }
+
+    /// Adds a step reached from `pending`. A step that may raise gets an exceptional edge to
+    /// where its exception goes when something in the scope catches it; a step holding a
+    /// `yield` always gets one (the generator may be closed there).
+    fn step(&mut self, kind: StepKind, node: Node<'t>, pending: &[Loose]) -> usize {
         let step = self.add(kind, Some(node));
         self.connect(pending, step);
-        if let Some(handlers) = self.handlers.last().cloned() {
-            for handler in handlers {
-                self.connect(&vec![(step, None)], handler);
-            }
+        let parts = evaluated_parts(kind, node);
+        let raises = if self.exceptions_caught() {
+            parts.iter().any(|&part| may_raise(part))
+        } else {
+            parts.iter().any(|&part| contains_yield(part))
+        };
+        if raises {
+            let loose = Loose { from: step, guard: None, kind: EdgeKind::Exceptional };
+            self.jump(Completion::Raise, vec![loose]);
         }
         step
     }
 
+    /// Routes an abrupt completion outward through the enclosing contexts to its target.
+    /// Returns the loose ends when nothing in the scope takes it (`break` outside a loop).
+    fn jump(&mut self, completion: Completion, pending: Pending) -> Option<Pending> {
+        let pending: Pending = pending
+            .into_iter()
+            .map(|loose| match (completion, loose.kind) {
+                (_, EdgeKind::Virtual) => loose,
+                (Completion::Raise, _) => Loose { kind: EdgeKind::Exceptional, ..loose },
+                _ => Loose { kind: EdgeKind::Normal, ..loose },
+            })
+            .collect();
+        for index in (0..self.contexts.len()).rev() {
+            match (&mut self.contexts[index], completion) {
+                (Context::Loop { breaks, .. }, Completion::Break) => {
+                    breaks.extend(pending);
+                    return None;
+                }
+                (Context::Loop { continue_to, .. }, Completion::Continue) => {
+                    let target = *continue_to;
+                    self.connect(&pending, target);
+                    return None;
+                }
+                (Context::Handlers { first }, Completion::Raise) => {
+                    let target = *first;
+                    self.connect(&pending, target);
+                    return None;
+                }
+                (Context::Suppress { caught }, Completion::Raise) => {
+                    caught.extend(pending);
+                    return None;
+                }
+                (Context::Finally { collected }, completion) => {
+                    collected[completion as usize].extend(pending);
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        match completion {
+            Completion::Return | Completion::Raise => {
+                self.connect(&pending, EXIT);
+                None
+            }
+            Completion::Break | Completion::Continue | Completion::Normal => Some(pending),
+        }
+    }
+
     /// Edges out of condition `step`, with constant conditions pruning the impossible side.
     fn branches(&self, step: usize, condition: Node<'t>) -> (Pending, Pending) {
+        let taken = Loose { from: step, guard: Some((step, true)), kind: EdgeKind::Normal };
+        let not_taken = Loose { from: step, guard: Some((step, false)), kind: EdgeKind::Normal };
         match self.constants.evaluate(condition) {
-            Some(true) => (vec![(step, Some((step, true)))], Vec::new()),
-            Some(false) => (Vec::new(), vec![(step, Some((step, false)))]),
-            None => (vec![(step, Some((step, true)))], vec![(step, Some((step, false)))]),
+            Some(true) => (vec![taken], Vec::new()),
+            Some(false) => (Vec::new(), vec![not_taken]),
+            None => (vec![taken], vec![not_taken]),
         }
     }
 
@@ -179,10 +434,21 @@ impl<'t, 'c> Builder<'t, 'c> {
         pending
     }
 
+    /// A jump statement: a step whose real edge goes to its target and whose virtual edge
+    /// falls through to the next step.
+    fn jump_statement(&mut self, node: Node<'t>, pending: Pending, completion: Completion) -> Pending {
+        let step = self.step(StepKind::Statement, node, &pending);
+        match self.jump(completion, vec![normal(step)]) {
+            // `break`/`continue` outside a loop (a syntax error): an ordinary statement.
+            Some(unrouted) => unrouted,
+            None => vec![virtual_from(step)],
+        }
+    }
+
     fn statement(&mut self, node: Node<'t>, pending: Pending, depth: usize) -> Pending {
         if depth > MAX_STATEMENT_DEPTH {
             let step = self.step(StepKind::Statement, node, &pending);
-            return vec![(step, None)];
+            return vec![normal(step)];
         }
         match node.kind() {
             "if_statement" => self.if_statement(node, pending, depth),
@@ -193,52 +459,37 @@ impl<'t, 'c> Builder<'t, 'c> {
             "match_statement" => self.match_statement(node, pending, depth),
             "function_definition" | "class_definition" | "decorated_definition" => {
                 let step = self.step(StepKind::Definition, node, &pending);
-                vec![(step, None)]
+                vec![normal(step)]
             }
-            "return_statement" => {
-                let step = self.step(StepKind::Statement, node, &pending);
-                self.connect(&vec![(step, None)], EXIT);
-                Vec::new()
-            }
+            "return_statement" => self.jump_statement(node, pending, Completion::Return),
+            "break_statement" => self.jump_statement(node, pending, Completion::Break),
+            "continue_statement" => self.jump_statement(node, pending, Completion::Continue),
             "raise_statement" => {
-                let step = self.step(StepKind::Statement, node, &pending);
-                if self.handlers.is_empty() {
-                    self.connect(&vec![(step, None)], EXIT);
-                }
-                Vec::new()
-            }
-            "break_statement" => {
-                let step = self.step(StepKind::Statement, node, &pending);
-                match self.loops.last_mut() {
-                    Some(context) => context.breaks.push((step, None)),
-                    None => return vec![(step, None)],
-                }
-                Vec::new()
-            }
-            "continue_statement" => {
-                let step = self.step(StepKind::Statement, node, &pending);
-                match self.loops.last().map(|context| context.continue_to) {
-                    Some(header) => self.connect(&vec![(step, None)], header),
-                    None => return vec![(step, None)],
-                }
-                Vec::new()
+                // `step` already routed the exception (a raise always may raise).
+                let step = self.add(StepKind::Statement, Some(node));
+                self.connect(&pending, step);
+                self.jump(Completion::Raise, vec![Loose { from: step, guard: None, kind: EdgeKind::Exceptional }]);
+                vec![virtual_from(step)]
             }
             "assert_statement" => {
-                let step = self.step(StepKind::Statement, node, &pending);
+                let step = self.add(StepKind::Statement, Some(node));
+                self.connect(&pending, step);
                 match node.named_child(0) {
                     Some(condition) => {
                         let (holds, fails) = self.branches(step, condition);
-                        if self.handlers.is_empty() {
-                            self.connect(&fails, EXIT);
+                        // The message and the condition may raise as well.
+                        if self.exceptions_caught() && may_raise(condition) {
+                            self.jump(Completion::Raise, vec![Loose { from: step, guard: None, kind: EdgeKind::Exceptional }]);
                         }
+                        self.jump(Completion::Raise, fails);
                         holds
                     }
-                    None => vec![(step, None)],
+                    None => vec![normal(step)],
                 }
             }
             _ => {
                 let step = self.step(StepKind::Statement, node, &pending);
-                vec![(step, None)]
+                vec![normal(step)]
             }
         }
     }
@@ -246,7 +497,7 @@ impl<'t, 'c> Builder<'t, 'c> {
     fn if_statement(&mut self, node: Node<'t>, pending: Pending, depth: usize) -> Pending {
         let Some(condition) = node.child_by_field_name("condition") else {
             let step = self.step(StepKind::Statement, node, &pending);
-            return vec![(step, None)];
+            return vec![normal(step)];
         };
         let test = self.step(StepKind::Condition, condition, &pending);
         let (taken, mut otherwise) = self.branches(test, condition);
@@ -271,33 +522,33 @@ impl<'t, 'c> Builder<'t, 'c> {
     fn while_statement(&mut self, node: Node<'t>, pending: Pending, depth: usize) -> Pending {
         let Some(condition) = node.child_by_field_name("condition") else {
             let step = self.step(StepKind::Statement, node, &pending);
-            return vec![(step, None)];
+            return vec![normal(step)];
         };
         let header = self.step(StepKind::Condition, condition, &pending);
         let (taken, done) = self.branches(header, condition);
-        self.loops.push(LoopContext { continue_to: header, breaks: Vec::new() });
+        self.contexts.push(Context::Loop { continue_to: header, breaks: Vec::new() });
         let body_end = self.block(node.child_by_field_name("body"), taken, depth + 1);
         self.connect(&body_end, header);
-        let context = self.loops.pop().expect("pushed above");
+        let Some(Context::Loop { breaks, .. }) = self.contexts.pop() else { unreachable!("pushed above") };
         let mut exits = match node.child_by_field_name("alternative") {
             Some(else_clause) => self.block(else_clause.child_by_field_name("body"), done, depth + 1),
             None => done,
         };
-        exits.extend(context.breaks);
+        exits.extend(breaks);
         exits
     }
 
     fn for_statement(&mut self, node: Node<'t>, pending: Pending, depth: usize) -> Pending {
         let header = self.step(StepKind::ForTarget, node, &pending);
-        self.loops.push(LoopContext { continue_to: header, breaks: Vec::new() });
-        let body_end = self.block(node.child_by_field_name("body"), vec![(header, None)], depth + 1);
+        self.contexts.push(Context::Loop { continue_to: header, breaks: Vec::new() });
+        let body_end = self.block(node.child_by_field_name("body"), vec![normal(header)], depth + 1);
         self.connect(&body_end, header);
-        let context = self.loops.pop().expect("pushed above");
+        let Some(Context::Loop { breaks, .. }) = self.contexts.pop() else { unreachable!("pushed above") };
         let mut exits = match node.child_by_field_name("alternative") {
-            Some(else_clause) => self.block(else_clause.child_by_field_name("body"), vec![(header, None)], depth + 1),
-            None => vec![(header, None)],
+            Some(else_clause) => self.block(else_clause.child_by_field_name("body"), vec![normal(header)], depth + 1),
+            None => vec![normal(header)],
         };
-        exits.extend(context.breaks);
+        exits.extend(breaks);
         exits
     }
 
@@ -306,35 +557,89 @@ impl<'t, 'c> Builder<'t, 'c> {
         let clauses: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
         let handlers: Vec<Node<'t>> =
             clauses.iter().copied().filter(|c| matches!(c.kind(), "except_clause" | "except_group_clause")).collect();
+        let finally = clauses.iter().copied().find(|c| c.kind() == "finally_clause");
+        if finally.is_some() {
+            self.contexts.push(Context::Finally { collected: Default::default() });
+        }
         // Handler steps exist before the body so body steps can raise into them.
         let handler_steps: Vec<usize> = handlers.iter().map(|&h| self.add(StepKind::ExceptHandler, Some(h))).collect();
-        // Raising before the first body step also reaches the handlers.
-        for &handler in &handler_steps {
-            self.connect(&pending, handler);
+        if let Some(&first) = handler_steps.first() {
+            self.contexts.push(Context::Handlers { first });
         }
-        if !handler_steps.is_empty() {
-            self.handlers.push(handler_steps.clone());
-        }
+        let body_start = self.steps.len();
         let body_end = self.block(node.child_by_field_name("body"), pending, depth + 1);
-        if !handler_steps.is_empty() {
-            self.handlers.pop();
+        if let Some(&first) = handler_steps.first() {
+            self.contexts.pop();
+            // Handlers nothing was seen to raise into (the body only reads attributes, say):
+            // every body step may raise, rather than the handlers being dead code.
+            if !self.has_predecessor[first] {
+                let body_steps: Pending = (body_start..self.steps.len())
+                    .filter(|&step| self.steps[step].kind != StepKind::ExceptHandler)
+                    .map(|from| Loose { from, guard: None, kind: EdgeKind::Exceptional })
+                    .collect();
+                self.connect(&body_steps, first);
+            }
         }
         let mut exits = match clauses.iter().find(|c| c.kind() == "else_clause") {
             Some(else_clause) => self.block(else_clause.child_by_field_name("body"), body_end, depth + 1),
             None => body_end,
         };
-        for (handler, &step) in handlers.iter().zip(&handler_steps) {
+        for (position, (handler, &step)) in handlers.iter().zip(&handler_steps).enumerate() {
             let mut inner = handler.walk();
             let body = handler.named_children(&mut inner).find(|c| c.kind() == "block");
-            exits.extend(self.block(body, vec![(step, None)], depth + 1));
-        }
-        match clauses.iter().find(|c| c.kind() == "finally_clause") {
-            Some(finally) => {
-                let mut inner = finally.walk();
-                let body = finally.named_children(&mut inner).find(|c| c.kind() == "block");
-                self.block(body, exits, depth + 1)
+            exits.extend(self.block(body, vec![normal(step)], depth + 1));
+            // An exception the clause does not match goes to the next clause, or onward.
+            let catches_everything = handler.kind() == "except_clause" && {
+                let mut inner = handler.walk();
+                let types: Vec<Node<'t>> = handler.named_children(&mut inner).filter(|c| c.kind() != "block").collect();
+                types.is_empty()
+                    || types.iter().all(|t| matches!(&self.text[t.byte_range()], "BaseException" | "builtins.BaseException"))
+            };
+            if catches_everything {
+                continue;
             }
-            None => exits,
+            match handler_steps.get(position + 1) {
+                Some(&next) => self.connect(&[normal(step)], next),
+                None => {
+                    self.jump(Completion::Raise, vec![Loose { from: step, guard: None, kind: EdgeKind::Exceptional }]);
+                }
+            }
+        }
+        let Some(finally) = finally else { return exits };
+        let Some(Context::Finally { mut collected }) = self.contexts.pop() else { unreachable!("pushed above") };
+        collected[Completion::Normal as usize] = exits;
+        let mut inner = finally.walk();
+        let body = finally.named_children(&mut inner).find(|c| c.kind() == "block");
+        let mut result = Vec::new();
+        let entered: Vec<Completion> =
+            COMPLETIONS.iter().copied().filter(|&c| !collected[c as usize].is_empty()).collect();
+        if self.finally_copy_depth >= MAX_FINALLY_COPY_DEPTH && entered.len() > 1 {
+            // One shared copy: every completion may leave towards every target (more paths).
+            self.shared_finally_copies += 1;
+            let all: Pending = entered.iter().flat_map(|&c| collected[c as usize].iter().copied()).collect();
+            self.finally_copy_depth += 1;
+            let end = self.block(body, all, depth + 1);
+            self.finally_copy_depth -= 1;
+            for completion in entered {
+                result.extend(self.leave_finally(completion, end.clone()));
+            }
+            return result;
+        }
+        for completion in entered {
+            let pending = std::mem::take(&mut collected[completion as usize]);
+            self.finally_copy_depth += 1;
+            let end = self.block(body, pending, depth + 1);
+            self.finally_copy_depth -= 1;
+            result.extend(self.leave_finally(completion, end));
+        }
+        result
+    }
+
+    /// Continues a completion after its copy of a `finally` block; returns what falls through.
+    fn leave_finally(&mut self, completion: Completion, end: Pending) -> Pending {
+        match completion {
+            Completion::Normal => end,
+            other => self.jump(other, end).unwrap_or_default(),
         }
     }
 
@@ -342,20 +647,50 @@ impl<'t, 'c> Builder<'t, 'c> {
         let mut pending = pending;
         let mut cursor = node.walk();
         let clause = node.named_children(&mut cursor).find(|c| c.kind() == "with_clause");
+        let mut suppresses = false;
         if let Some(clause) = clause {
             let mut inner = clause.walk();
             let items: Vec<Node<'t>> = clause.named_children(&mut inner).filter(|c| c.kind() == "with_item").collect();
             for item in items {
                 let step = self.step(StepKind::WithItem, item, &pending);
-                pending = vec![(step, None)];
+                pending = vec![normal(step)];
+                suppresses |= self.is_suppress(item);
             }
         }
-        self.block(node.child_by_field_name("body"), pending, depth + 1)
+        if !suppresses {
+            return self.block(node.child_by_field_name("body"), pending, depth + 1);
+        }
+        self.contexts.push(Context::Suppress { caught: Vec::new() });
+        let mut exits = self.block(node.child_by_field_name("body"), pending, depth + 1);
+        let Some(Context::Suppress { caught }) = self.contexts.pop() else { unreachable!("pushed above") };
+        exits.extend(caught.into_iter().map(|loose| Loose { kind: EdgeKind::Exceptional, ..loose }));
+        exits
+    }
+
+    /// `case _:` or `case name:` without a guard matches every subject.
+    fn is_irrefutable(&self, case: Node<'t>) -> bool {
+        let mut cursor = case.walk();
+        let children: Vec<Node<'t>> = case.named_children(&mut cursor).filter(|c| c.kind() != "block" && c.kind() != "comment").collect();
+        match children.as_slice() {
+            [pattern] if pattern.kind() == "case_pattern" => {
+                let text = self.text[pattern.byte_range()].trim();
+                text == "_" || (!text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_') && !text.starts_with(|c: char| c.is_ascii_digit()) && !matches!(text, "None" | "True" | "False"))
+            }
+            _ => false,
+        }
+    }
+
+    /// `with suppress(…)` / `with contextlib.suppress(…)`: exceptions end the block, not the scope.
+    fn is_suppress(&self, item: Node<'t>) -> bool {
+        let value = item.child_by_field_name("value");
+        let call = value.map(|v| if v.kind() == "as_pattern" { v.named_child(0).unwrap_or(v) } else { v });
+        let function = call.filter(|c| c.kind() == "call").and_then(|c| c.child_by_field_name("function"));
+        function.is_some_and(|f| matches!(&self.text[f.byte_range()], "suppress" | "contextlib.suppress"))
     }
 
     fn match_statement(&mut self, node: Node<'t>, pending: Pending, depth: usize) -> Pending {
         let subject = self.step(StepKind::MatchSubject, node, &pending);
-        let mut next = vec![(subject, None)];
+        let mut next = vec![normal(subject)];
         let mut exits = Vec::new();
         let body = node.child_by_field_name("body");
         let cases: Vec<Node<'t>> = match body {
@@ -367,20 +702,283 @@ impl<'t, 'c> Builder<'t, 'c> {
         };
         for case in cases {
             let pattern = self.step(StepKind::CasePattern, case, &next);
-            exits.extend(self.block(case.child_by_field_name("consequence"), vec![(pattern, Some((pattern, true)))], depth + 1));
-            next = vec![(pattern, Some((pattern, false)))];
+            let matched = Loose { from: pattern, guard: Some((pattern, true)), kind: EdgeKind::Normal };
+            exits.extend(self.block(case.child_by_field_name("consequence"), vec![matched], depth + 1));
+            next = if self.is_irrefutable(case) {
+                Vec::new()
+            } else {
+                vec![Loose { from: pattern, guard: Some((pattern, false)), kind: EdgeKind::Normal }]
+            };
         }
         exits.extend(next);
         exits
     }
 }
 
-/// The CFG of a scope's body: a function's `block`, or a `module` node.
-pub fn build_cfg<'t>(body: Node<'t>, constants: &dyn ConstantConditions) -> Cfg<'t> {
-    let mut builder = Builder { steps: Vec::new(), successors: Vec::new(), loops: Vec::new(), handlers: Vec::new(), constants };
+/// Adds virtual edges so that every step reaches EXIT: ENTRY → EXIT, and from the first step
+/// (in building order, i.e. the outermost loop header) of each region that cannot reach EXIT.
+fn add_virtual_exits(successors: &mut [Vec<Edge>]) {
+    let count = successors.len();
+    let virtual_exit = Edge { to: EXIT, guard: None, kind: EdgeKind::Virtual };
+    successors[ENTRY].push(virtual_exit);
+    let mut predecessors = vec![Vec::new(); count];
+    for (from, edges) in successors.iter().enumerate() {
+        for edge in edges {
+            predecessors[edge.to].push(from);
+        }
+    }
+    let mut reaches_exit = vec![false; count];
+    let mark = |start: usize, reaches_exit: &mut Vec<bool>, predecessors: &Vec<Vec<usize>>| {
+        let mut stack = vec![start];
+        while let Some(node) = stack.pop() {
+            if std::mem::replace(&mut reaches_exit[node], true) {
+                continue;
+            }
+            stack.extend(predecessors[node].iter().copied());
+        }
+    };
+    mark(EXIT, &mut reaches_exit, &predecessors);
+    for node in 2..count {
+        if reaches_exit[node] {
+            continue;
+        }
+        // Nothing reachable from `node` reaches EXIT; the earliest such step is the loop head.
+        successors[node].push(virtual_exit);
+        predecessors[EXIT].push(node);
+        mark(node, &mut reaches_exit, &predecessors);
+    }
+}
+
+/// The CFG of a scope's body: a function's `block`, or a `module` node. `text` is the file's text.
+pub fn build_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions) -> Cfg<'t> {
+    let mut builder = Builder {
+        text,
+        steps: Vec::new(),
+        successors: Vec::new(),
+        has_predecessor: Vec::new(),
+        contexts: Vec::new(),
+        constants,
+        finally_copy_depth: 0,
+        shared_finally_copies: 0,
+    };
     builder.add(StepKind::Entry, None);
     builder.add(StepKind::Exit, None);
-    let end = builder.block(Some(body), vec![(ENTRY, None)], 0);
+    let end = builder.block(Some(body), vec![normal(ENTRY)], 0);
     builder.connect(&end, EXIT);
-    Cfg { steps: builder.steps, successors: builder.successors }
+    let mut successors = builder.successors;
+    add_virtual_exits(&mut successors);
+    Cfg { steps: builder.steps, successors, shared_finally_copies: builder.shared_finally_copies }
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{expect, Expect};
+
+    use super::*;
+
+    /// `True` and `False` literals decide conditions (as module constants do in the PDG).
+    struct Literals;
+
+    impl ConstantConditions for Literals {
+        fn evaluate(&self, condition: Node<'_>) -> Option<bool> {
+            match condition.kind() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            }
+        }
+    }
+
+    /// Renders the CFG of `source` (a module body) in the `Cfg::render` format.
+    fn check_cfg(source: &str, expected: Expect) {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(source, None).expect("parses");
+        let cfg = build_cfg(source, tree.root_node(), &Literals);
+        expected.assert_eq(&cfg.render(source));
+    }
+
+    #[test]
+    fn straight_line_and_if() {
+        check_cfg(
+            "a = 1\nif a:\n    b = 2\nelse:\n    b = 3\nprint(b)\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: Statement `a = 1` -> 3
+                3: Condition `a` -> T4 F5
+                4: Statement `b = 2` -> 6
+                5: Statement `b = 3` -> 6
+                6: Statement `print(b)` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn statement_before_try_is_not_a_branch() {
+        check_cfg(
+            "x = 1\ntry:\n    y = f(x)\nexcept ValueError:\n    y = 0\nprint(y)\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: Statement `x = 1` -> 4
+                3: ExceptHandler `except ValueError:` -> 5 !1
+                4: Statement `y = f(x)` -> !3 6
+                5: Statement `y = 0` -> 6
+                6: Statement `print(y)` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn return_inside_try_finally_runs_the_finally() {
+        check_cfg(
+            "def g():\n    pass\ntry:\n    return 1\nfinally:\n    cleanup()\nafter()\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: Definition `def g():` -> 3
+                3: Statement `return 1` -> ~4 5
+                4: Statement `cleanup()` -> 6
+                5: Statement `cleanup()` -> 1
+                6: Statement `after()` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn break_and_continue_inside_try_finally_in_a_loop() {
+        check_cfg(
+            "for x in xs:\n    try:\n        if x:\n            break\n        continue\n    finally:\n        log(x)\ndone()\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: ForTarget `for x in xs:` -> 3 9
+                3: Condition `x` -> T4 F5
+                4: Statement `break` -> ~5 7
+                5: Statement `continue` -> ~6 8
+                6: Statement `log(x)` -> 2
+                7: Statement `log(x)` -> 9
+                8: Statement `log(x)` -> 2
+                9: Statement `done()` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn finally_after_a_bare_raise_is_reachable() {
+        check_cfg("try:\n    raise ValueError()\nfinally:\n    sink(x)\n", expect![[r#"
+            0: ENTRY -> 2 ~1
+            1: EXIT -> 
+            2: Statement `raise ValueError()` -> ~3 !4
+            3: Statement `sink(x)` -> 1
+            4: Statement `sink(x)` -> !1
+        "#]]);
+    }
+
+    #[test]
+    fn exceptions_go_from_clause_to_clause_and_to_outer_handlers() {
+        check_cfg(
+            "try:\n    try:\n        risky()\n    except KeyError:\n        a = 1\n    except ValueError:\n        a = 2\nexcept Exception:\n    a = 3\nuse(a)\n",
+            expect![[r#"
+                0: ENTRY -> 5 ~1
+                1: EXIT -> 
+                2: ExceptHandler `except Exception:` -> 8 !1
+                3: ExceptHandler `except KeyError:` -> 6 4
+                4: ExceptHandler `except ValueError:` -> 7 !2
+                5: Statement `risky()` -> !3 9
+                6: Statement `a = 1` -> 9
+                7: Statement `a = 2` -> 9
+                8: Statement `a = 3` -> 9
+                9: Statement `use(a)` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn while_true_without_break_gets_a_virtual_exit() {
+        check_cfg("while True:\n    x = step(x)\n", expect![[r#"
+            0: ENTRY -> 2 ~1
+            1: EXIT -> 
+            2: Condition `True` -> T3 ~1
+            3: Statement `x = step(x)` -> 2
+        "#]]);
+    }
+
+    #[test]
+    fn while_true_with_break() {
+        check_cfg("while True:\n    if done():\n        break\n    x = 1\nprint(x)\n", expect![[r#"
+            0: ENTRY -> 2 ~1
+            1: EXIT -> 
+            2: Condition `True` -> T3
+            3: Condition `done()` -> T4 F5
+            4: Statement `break` -> ~5 6
+            5: Statement `x = 1` -> 2
+            6: Statement `print(x)` -> 1
+        "#]]);
+    }
+
+    #[test]
+    fn with_suppress_continues_after_the_block() {
+        check_cfg("with suppress(KeyError):\n    v = d[k]\nprint(v)\n", expect![[r#"
+            0: ENTRY -> 2 ~1
+            1: EXIT -> 
+            2: WithItem `suppress(KeyError)` -> 3
+            3: Statement `v = d[k]` -> 4 !4
+            4: Statement `print(v)` -> 1
+        "#]]);
+    }
+
+    #[test]
+    fn for_else_and_match() {
+        check_cfg(
+            "for x in xs:\n    if x:\n        break\nelse:\n    x = 0\nmatch x:\n    case 1:\n        y = 1\n    case _:\n        y = 2\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: ForTarget `for x in xs:` -> 3 5
+                3: Condition `x` -> T4 F2
+                4: Statement `break` -> ~2 6
+                5: Statement `x = 0` -> 6
+                6: MatchSubject `match x:` -> 7
+                7: CasePattern `case 1:` -> T8 F9
+                8: Statement `y = 1` -> 1
+                9: CasePattern `case _:` -> T10
+                10: Statement `y = 2` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn yield_may_not_resume() {
+        check_cfg("a = 1\nyield a\nb = 2\n", expect![[r#"
+            0: ENTRY -> 2 ~1
+            1: EXIT -> 
+            2: Statement `a = 1` -> 3
+            3: Statement `yield a` -> !1 4
+            4: Statement `b = 2` -> 1
+        "#]]);
+    }
+
+    #[test]
+    fn finally_copies_nested_in_finally_blocks_are_bounded() {
+        // Each `finally` holds the next `try`: copies would multiply with every level.
+        let depth = 10;
+        let mut source = String::new();
+        for level in 0..depth {
+            let indent = "    ".repeat(level);
+            source.push_str(&format!("{indent}try:\n{indent}    if a{level}():\n{indent}        return f()\n{indent}finally:\n"));
+        }
+        source.push_str(&format!("{}g()\n", "    ".repeat(depth)));
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(&source, None).expect("parses");
+        let cfg = build_cfg(&source, tree.root_node(), &NoConstants);
+        assert!(cfg.shared_finally_copies > 0);
+        assert!(cfg.steps.len() < 5_000, "{} steps", cfg.steps.len());
+        // Every step still reaches EXIT on the augmented graph.
+        let successors = cfg.augmented_successors();
+        let ipdom = crate::pdg::immediate_postdominators(&successors, EXIT);
+        assert!((0..cfg.steps.len()).all(|s| s == EXIT || ipdom[s].is_some()));
+    }
 }

@@ -22,5 +22,6 @@ pub mod scan;
 pub mod scopes;
 pub mod slice;
 pub mod source;
+pub mod syntax;
 pub mod taint;
 pub mod workspace;

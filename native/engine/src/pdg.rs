@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use crate::cfg::{build_cfg, Cfg, ConstantConditions, StepKind, ENTRY, EXIT};
+use crate::cfg::{build_cfg, Cfg, ConstantConditions, EdgeKind, StepKind, ENTRY, EXIT};
 use crate::program::{literal, text_of, Constant, Program};
 
 /// One definition: which step, which path, and whether it replaces older values.
@@ -405,7 +405,7 @@ pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let constants = &program.modules[info.module].constants;
-    let cfg = build_cfg(info.body, &ModuleConstants { text, constants });
+    let cfg = build_cfg(text, info.body, &ModuleConstants { text, constants });
     let count = cfg.steps.len();
     let mut definitions: Vec<Definition> = Vec::new();
     let mut uses: Vec<Vec<String>> = vec![Vec::new(); count];
@@ -519,74 +519,141 @@ pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
         calls[step] = extractor.calls;
     }
     let data_dependences = reaching_definitions(&cfg, &definitions, &uses);
-    let successors: Vec<Vec<usize>> = cfg.successors.iter().map(|edges| edges.iter().map(|e| e.to).collect()).collect();
-    let mut control = control_dependences(&successors, EXIT);
+    // Control dependence on the augmented graph: jumps are pseudo-predicates (Ball–Horwitz).
+    let mut control = control_dependences(&cfg.augmented_successors(), EXIT);
     for list in &mut control {
         list.retain(|&step| step != ENTRY);
     }
     Pdg { cfg, definitions, uses, data_dependences, control_dependences: control, calls }
 }
 
-/// Per step, the definitions reaching it that its uses overlap (iterative bit-vector dataflow).
+/// The variable an access path starts from (`self` for `self.a.b`).
+fn base_of(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
+}
+
+/// Whether `path` is `prefix` or lies below it (`x.a` under `x`, `x["k"]` under `x`).
+fn under(path: &str, prefix: &str) -> bool {
+    path == prefix || path.len() > prefix.len() && path.starts_with(prefix) && matches!(path.as_bytes()[prefix.len()], b'.' | b'[')
+}
+
+/// Sorted-set union of `from` into `into`; whether `into` grew.
+fn union_into(into: &mut Vec<u32>, from: impl IntoIterator<Item = u32>) -> bool {
+    let before = into.len();
+    into.extend(from);
+    into.sort_unstable();
+    into.dedup();
+    into.len() != before
+}
+
+/// Per step, the definitions reaching it that its uses overlap.
+///
+/// Sparse, one variable at a time: for each variable some step reads, the dataflow runs only
+/// over the steps from which a read can be reached without passing a step that redefines the
+/// whole variable — linear in practice where a bit-vector over all definitions is quadratic.
+/// Along an exceptional edge nothing is killed (the step may have raised before its own
+/// assignment took effect); virtual edges carry no data.
 fn reaching_definitions(cfg: &Cfg<'_>, definitions: &[Definition], uses: &[Vec<String>]) -> Vec<Vec<usize>> {
+    use rustc_hash::FxHashMap;
     let count = cfg.steps.len();
-    let words = definitions.len().div_ceil(64).max(1);
-    let mut generated = vec![vec![0u64; words]; count];
-    let mut killed = vec![vec![0u64; words]; count];
-    for (index, definition) in definitions.iter().enumerate() {
-        generated[definition.step][index / 64] |= 1 << (index % 64);
-    }
-    for (index, definition) in definitions.iter().enumerate() {
-        if !definition.strong {
-            continue;
-        }
-        // A strong definition kills other definitions of the same path and of paths below it.
-        for (other, candidate) in definitions.iter().enumerate() {
-            if other != index && candidate.step != definition.step {
-                let below = candidate.path == definition.path
-                    || candidate.path.len() > definition.path.len()
-                        && candidate.path.starts_with(&definition.path)
-                        && matches!(candidate.path.as_bytes()[definition.path.len()], b'.' | b'[');
-                if below {
-                    killed[definition.step][other / 64] |= 1 << (other % 64);
-                }
+    let mut predecessors: Vec<Vec<(usize, bool)>> = vec![Vec::new(); count];
+    for (from, edges) in cfg.successors.iter().enumerate() {
+        for edge in edges.iter().filter(|e| e.executable()) {
+            let entry = (from, edge.kind == EdgeKind::Exceptional);
+            if !predecessors[edge.to].contains(&entry) {
+                predecessors[edge.to].push(entry);
             }
         }
     }
-    let predecessors = cfg.predecessors();
-    let mut incoming = vec![vec![0u64; words]; count];
-    let mut outgoing = vec![vec![0u64; words]; count];
-    let mut changed = true;
-    let mut rounds = 0;
-    while changed && rounds < 1000 {
-        changed = false;
-        rounds += 1;
-        for step in 0..count {
-            let mut input = vec![0u64; words];
-            for &predecessor in &predecessors[step] {
-                for (word, value) in input.iter_mut().zip(&outgoing[predecessor]) {
-                    *word |= value;
-                }
-            }
-            let output: Vec<u64> = (0..words).map(|w| generated[step][w] | (input[w] & !killed[step][w])).collect();
-            if output != outgoing[step] {
-                outgoing[step] = output;
-                changed = true;
-            }
-            incoming[step] = input;
+    let mut definitions_by_base: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+    for (index, definition) in definitions.iter().enumerate() {
+        definitions_by_base.entry(base_of(&definition.path)).or_default().push(index);
+    }
+    let mut uses_by_base: FxHashMap<&str, Vec<(usize, &str)>> = FxHashMap::default();
+    for (step, paths) in uses.iter().enumerate() {
+        for path in paths {
+            uses_by_base.entry(base_of(path)).or_default().push((step, path));
         }
     }
     let mut dependences = vec![Vec::new(); count];
-    for step in 0..count {
-        for used in &uses[step] {
-            for (index, definition) in definitions.iter().enumerate() {
-                if incoming[step][index / 64] & (1 << (index % 64)) != 0 && overlaps(used, &definition.path) {
+    let mut bases: Vec<&str> = uses_by_base.keys().copied().collect();
+    bases.sort_unstable();
+    for base in bases {
+        let Some(base_definitions) = definitions_by_base.get(base) else { continue };
+        let reads = &uses_by_base[base];
+        // Per step: the local ids it generates and the paths it strongly redefines.
+        let mut generated: FxHashMap<usize, Vec<u32>> = FxHashMap::default();
+        let mut strong: FxHashMap<usize, Vec<&str>> = FxHashMap::default();
+        for (local, &index) in base_definitions.iter().enumerate() {
+            let definition = &definitions[index];
+            generated.entry(definition.step).or_default().push(local as u32);
+            if definition.strong {
+                strong.entry(definition.step).or_default().push(&definition.path);
+            }
+        }
+        let kills_all = |step: usize| strong.get(&step).is_some_and(|paths| paths.contains(&base));
+        // The region: steps whose incoming definitions matter. `expanded` steps need their
+        // own incoming set; the others only generate (they redefine the whole variable).
+        let mut region: FxHashMap<usize, bool> = FxHashMap::default();
+        let mut stack: Vec<usize> = Vec::new();
+        for &(step, _) in reads {
+            if region.insert(step, true).is_none() {
+                stack.push(step);
+            }
+        }
+        while let Some(step) = stack.pop() {
+            for &(predecessor, exceptional) in &predecessors[step] {
+                let expand = exceptional || !kills_all(predecessor);
+                match region.get(&predecessor) {
+                    Some(true) => {}
+                    Some(false) if !expand => {}
+                    _ => {
+                        region.insert(predecessor, expand);
+                        if expand {
+                            stack.push(predecessor);
+                        }
+                    }
+                }
+            }
+        }
+        let mut order: Vec<usize> = region.iter().filter(|(_, &expanded)| expanded).map(|(&step, _)| step).collect();
+        order.sort_unstable();
+        let mut incoming: FxHashMap<usize, Vec<u32>> = order.iter().map(|&step| (step, Vec::new())).collect();
+        let outgoing = |step: usize, exceptional: bool, incoming: &FxHashMap<usize, Vec<u32>>| -> Vec<u32> {
+            let mut out: Vec<u32> = generated.get(&step).cloned().unwrap_or_default();
+            if let Some(reaching) = incoming.get(&step) {
+                let killers = if exceptional { None } else { strong.get(&step) };
+                out.extend(reaching.iter().copied().filter(|&local| {
+                    let definition = &definitions[base_definitions[local as usize]];
+                    definition.step == step || !killers.is_some_and(|paths| paths.iter().any(|p| under(&definition.path, p)))
+                }));
+            }
+            out
+        };
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &step in &order {
+                let mut gathered: Vec<u32> = Vec::new();
+                for &(predecessor, exceptional) in &predecessors[step] {
+                    gathered.extend(outgoing(predecessor, exceptional, &incoming));
+                }
+                let current = incoming.get_mut(&step).expect("every ordered step has a set");
+                changed |= union_into(current, gathered);
+            }
+        }
+        for &(step, path) in reads {
+            for &local in &incoming[&step] {
+                let index = base_definitions[local as usize];
+                if overlaps(path, &definitions[index].path) {
                     dependences[step].push(index);
                 }
             }
         }
-        dependences[step].sort_unstable();
-        dependences[step].dedup();
+    }
+    for list in &mut dependences {
+        list.sort_unstable();
+        list.dedup();
     }
     dependences
 }

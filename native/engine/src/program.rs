@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 
 use tree_sitter::Node;
 
-use crate::chunks::{module_name, MAX_STATEMENT_DEPTH};
+use crate::syntax::{module_name, MAX_STATEMENT_DEPTH};
 use crate::parse::Document;
 
 /// A compile-time constant, for constant propagation and dead-branch pruning.
@@ -629,7 +629,7 @@ impl<'t> PartBuilder<'t> {
                         }
                         // Most function bodies define nothing: skip them unless they may.
                         if let Some(body) = child.child_by_field_name("body") {
-                            if crate::chunks::may_contain_definition(&text.as_bytes()[body.byte_range()]) {
+                            if crate::syntax::may_contain_definition(&text.as_bytes()[body.byte_range()]) {
                                 stack.push((body, qualified, None, depth + 1, None));
                             }
                         }

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use tree_sitter::Tree;
 
-use crate::chunks::{ChunkReport, MAX_STATEMENT_DEPTH};
+use crate::chunks::ChunkReport;
+use crate::syntax::MAX_STATEMENT_DEPTH;
 use crate::line_index::LineIndex;
 use crate::parse::{first_syntax_error, syntax_error_count};
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use tree_sitter::Node;
 
-use crate::cfg::{build_cfg, Cfg, NoConstants, StepKind, ENTRY, EXIT};
+use crate::cfg::{build_cfg, Cfg, EdgeKind, NoConstants, StepKind, ENTRY, EXIT};
 use crate::program::{dotted, literal, text_of, Constant, Program, ScopeKind};
 use crate::rules::{sink_kind_bit, RuleSet, Sink, SourceKind, ALL_KINDS};
 
@@ -1976,10 +1976,10 @@ impl<'p, 't> Analysis<'p, 't> {
 
     fn run(&mut self) {
         let scope = &self.program.scopes[self.scope];
-        if scope.depth > crate::chunks::MAX_STATEMENT_DEPTH {
+        if scope.depth > crate::syntax::MAX_STATEMENT_DEPTH {
             return;
         }
-        let cfg = build_cfg(scope.body, &NoConstants);
+        let cfg = build_cfg(self.text, scope.body, &NoConstants);
         let initial = self.initial_state();
         let mut states: Vec<Option<State>> = vec![None; cfg.steps.len()];
         let mut visits = vec![0usize; cfg.steps.len()];
@@ -1995,11 +1995,22 @@ impl<'p, 't> Analysis<'p, 't> {
                 continue;
             }
             let Some(mut state) = states[step].clone() else { continue };
+            // An exception may leave the step before its effects: handlers see both states.
+            let before = cfg.successors[step]
+                .iter()
+                .any(|e| e.kind == EdgeKind::Exceptional)
+                .then(|| state.clone());
             self.transfer(&cfg, step, &mut state);
-            let edge_count = cfg.successors[step].len();
-            for (edge_index, edge) in cfg.successors[step].iter().enumerate() {
+            let edges: Vec<_> = cfg.successors[step].iter().filter(|e| e.executable()).collect();
+            let edge_count = edges.len();
+            for (edge_index, edge) in edges.into_iter().enumerate() {
                 // The last edge takes the state itself: most steps have one successor.
                 let mut next = if edge_index + 1 == edge_count { std::mem::take(&mut state) } else { state.clone() };
+                if edge.kind == EdgeKind::Exceptional {
+                    if let Some(before) = &before {
+                        next = next.join(before);
+                    }
+                }
                 if let Some((condition_step, polarity)) = edge.guard {
                     if let Some(condition) = cfg.steps[condition_step].node {
                         let condition = if cfg.steps[condition_step].kind == StepKind::Statement {
@@ -2020,11 +2031,9 @@ impl<'p, 't> Analysis<'p, 't> {
                         }
                     }
                 }
-                // Normal returns reach the exit from anything but `raise` and failed asserts.
+                // Normal returns reach the exit along normal edges; exceptions along exceptional ones.
                 if edge.to == EXIT {
-                    let raises = cfg.steps[step].node.is_some_and(|n| n.kind() == "raise_statement")
-                        || (cfg.steps[step].node.is_some_and(|n| n.kind() == "assert_statement") && edge.guard.is_some_and(|(_, p)| !p));
-                    if !raises {
+                    if edge.kind == EdgeKind::Normal {
                         normal_exit = Some(match normal_exit.take() {
                             Some(existing) => existing.join(&next),
                             None => next.clone(),
@@ -2326,7 +2335,7 @@ pub fn analyze_incrementally_with(
         }
         for (name, path) in &old_names {
             if !new_names.contains(name) {
-                affected_modules.insert(crate::chunks::module_name(path));
+                affected_modules.insert(crate::syntax::module_name(path));
             }
         }
         let module_affected: Vec<bool> = program
