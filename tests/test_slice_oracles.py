@@ -16,7 +16,18 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import flowsight
 
 VARIABLES = ["v0", "v1", "v2", "v3"]
-HELPERS = '''def double_plus(a, b):
+HELPERS = '''G = 0
+
+
+class Ctx:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def double_plus(a, b):
     c = a * 2
     return c + b
 
@@ -27,38 +38,102 @@ def pick(a, b):
     return b
 
 
+def risky(a):
+    if a > 3:
+        raise ValueError(a)
+    return a + 1
+
+
+def fill(xs, a):
+    xs.append(a)
+
+
+def bump(a):
+    global G
+    G = G + a
+
+
+def gen(a, b):
+    yield a
+    yield b + 1
+
+
 '''
+HELPER_NAMES = ("double_plus", "pick", "risky", "fill", "bump", "gen")
+SIMPLE = ["assign", "assign", "augment", "call", "mutate", "read_box", "bump", "read_global"]
 
 
 @st.composite
-def statements(draw: st.DrawFn, depth: int = 0) -> list[str]:
-    count = draw(st.integers(min_value=1, max_value=4 if depth else 7))
+def statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False, in_try: bool = False) -> list[str]:
+    """Statements of `main`: assignments, calls (returning, raising, mutating an argument,
+    writing a global, generators), if/for/while with break/continue/early return, try with
+    except/else/finally, with. Exceptions are raised only where a handler catches them and
+    every loop terminates."""
+    count = draw(st.integers(min_value=1, max_value=3 if depth else 6))
     lines: list[str] = []
+    compound = ["if", "for", "while", "try", "with", "generator"] if depth < 2 else []
+    jumps = (["return"] + (["break", "continue"] if in_loop else [])) if depth else []
+    raising = ["risky", "raise"] if in_try else []
     for _ in range(count):
         target = draw(st.sampled_from(VARIABLES))
         a, b = draw(st.sampled_from(VARIABLES)), draw(st.sampled_from(VARIABLES))
         k = draw(st.integers(min_value=0, max_value=5))
-        kind = draw(st.sampled_from(["assign", "assign", "augment", "call", "if", "for"] if depth < 2 else ["assign", "augment", "call"]))
+        kind = draw(st.sampled_from(SIMPLE + compound + jumps + raising))
+        block = lambda **kw: ["    " + line for line in draw(statements(depth + 1, **{"in_loop": in_loop, "in_try": in_try, **kw}))]  # noqa: E731
         if kind == "assign":
             lines.append(f"{target} = {draw(st.sampled_from([f'{a} + {k}', f'{a} * {b}', str(k), f'{a} - {b}']))}")
         elif kind == "augment":
             lines.append(f"{target} += {a}")
         elif kind == "call":
             lines.append(f"{target} = {draw(st.sampled_from(['double_plus', 'pick']))}({a}, {b})")
+        elif kind == "mutate":
+            lines.append(f"fill(box, {a})")
+        elif kind == "read_box":
+            lines.append(f"{target} = box[-1] + {k}")
+        elif kind == "bump":
+            lines.append(f"bump({a})")
+        elif kind == "read_global":
+            lines.append(f"{target} = G + {k}")
+        elif kind == "risky":
+            lines.append(f"{target} = risky({a})")
+        elif kind == "raise":
+            lines.extend([f"if {a} > {k}:", f"    raise ValueError({a})"])
+        elif kind in ("return", "break", "continue"):
+            lines.extend([f"if {a} > {k}:", f"    {kind}"])
         elif kind == "if":
             lines.append(f"if {a} > {k}:")
-            lines.extend("    " + line for line in draw(statements(depth + 1)))
+            lines.extend(block())
             if draw(st.booleans()):
                 lines.append("else:")
-                lines.extend("    " + line for line in draw(statements(depth + 1)))
+                lines.extend(block())
+        elif kind == "for":
+            lines.append(f"for i{depth} in range({k % 3}):")
+            lines.extend(block(in_loop=True))
+        elif kind == "while":
+            lines.extend([f"w{depth} = {k % 3}", f"while w{depth} > 0:", f"    w{depth} -= 1"])
+            lines.extend(block(in_loop=True))
+        elif kind == "generator":
+            lines.append(f"for x{depth} in gen({a}, {b}):")
+            lines.append(f"    {target} += x{depth}")
+        elif kind == "with":
+            lines.append("with Ctx():")
+            lines.extend(block())
         else:
-            lines.append(f"for i in range({k % 3}):")
-            lines.extend("    " + line for line in draw(statements(depth + 1)))
+            lines.append("try:")
+            lines.extend(block(in_try=True))
+            lines.append("except ValueError:")
+            lines.extend(block())
+            if draw(st.booleans()):
+                lines.append("else:")
+                lines.extend(block())
+            if draw(st.booleans()):
+                lines.append("finally:")
+                lines.extend(block())
     return lines
 
 
 def program(body: list[str], printed: str) -> str:
-    main = ["def main():", "    v0, v1, v2, v3 = 1, 2, 3, 4"] + ["    " + line for line in body] + [f"    print({printed})"]
+    main = ["def main():", "    v0, v1, v2, v3 = 1, 2, 3, 4", "    box = [0]"] + ["    " + line for line in body] + [f"    print({printed})"]
     return HELPERS + "\n".join(main) + "\n\n\nmain()\n"
 
 
@@ -68,7 +143,13 @@ def run(source: str) -> list[object]:
     return printed
 
 
+STRUCTURAL = re.compile(r"^(try:|finally:|else:|except\b.*:|global\b.*)$")
+
+
 def reduce_to(source: str, keep: set[int]) -> str:
+    """The program with only the slice's lines inside functions: other simple statements
+    become `pass`, other `if`/`for`/`while`/`with` headers `if True:`; `try`/`except`/
+    `else`/`finally` and `global` lines stay (they are structure, not steps)."""
     lines = source.splitlines()
     reduced = []
     in_function = False
@@ -80,11 +161,11 @@ def reduce_to(source: str, keep: set[int]) -> str:
             continue
         if not line.startswith(" "):
             in_function = False
-        if not in_function or not stripped or number in keep:
+        if not in_function or not stripped or number in keep or STRUCTURAL.match(stripped):
             reduced.append(line)
             continue
         indent = line[: len(line) - len(line.lstrip())]
-        reduced.append(indent + ("if True:" if stripped.endswith(":") and stripped != "else:" else "else:" if stripped == "else:" else "pass"))
+        reduced.append(indent + ("if True:" if stripped.endswith(":") else "pass"))
     return "\n".join(reduced) + "\n"
 
 
@@ -179,7 +260,7 @@ def dynamic_data_slice(source: str, criterion_line: int) -> set[int]:
         if event == "line":
             if frame.f_code.co_name == "main":
                 trace.append((frame.f_lineno, []))
-            elif frame.f_code.co_name in ("double_plus", "pick") and trace:
+            elif frame.f_code.co_name in HELPER_NAMES and trace:
                 trace[-1][1].append(frame.f_lineno)
         return tracer
 
@@ -188,7 +269,10 @@ def dynamic_data_slice(source: str, criterion_line: int) -> set[int]:
         run(source)
     finally:
         sys.settrace(None)
-    position = max(i for i, (line, _) in enumerate(trace) if line == criterion_line)
+    reached = [i for i, (line, _) in enumerate(trace) if line == criterion_line]
+    if not reached:  # an early return: the criterion never ran
+        return set()
+    position = max(reached)
     needed = set(facts[criterion_line][1])
     sliced = {criterion_line}
     for line, inner in reversed(trace[:position]):

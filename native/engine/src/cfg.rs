@@ -233,18 +233,26 @@ enum Completion {
     Raise = 4,
 }
 
-const COMPLETIONS: [Completion; 5] =
-    [Completion::Normal, Completion::Return, Completion::Break, Completion::Continue, Completion::Raise];
+const COMPLETIONS: [Completion; 5] = [Completion::Normal, Completion::Return, Completion::Break, Completion::Continue, Completion::Raise];
 
 /// What encloses the statement being built, innermost last.
 enum Context {
-    Loop { continue_to: usize, breaks: Pending },
+    Loop {
+        continue_to: usize,
+        breaks: Pending,
+    },
     /// Inside a `try` body with `except` clauses: exceptions go to the first clause.
-    Handlers { first: usize },
+    Handlers {
+        first: usize,
+    },
     /// Inside a `try` (body, clauses, else) with a `finally`: completions are collected here.
-    Finally { collected: [Pending; 5] },
+    Finally {
+        collected: [Pending; 5],
+    },
     /// Inside `with suppress(…)`: exceptions continue after the `with`.
-    Suppress { caught: Pending },
+    Suppress {
+        caught: Pending,
+    },
 }
 
 struct Builder<'a, 't> {
@@ -264,10 +272,23 @@ fn may_raise(node: Node<'_>) -> bool {
     let mut stack = vec![node];
     while let Some(current) = stack.pop() {
         match current.kind() {
-            "call" | "await" | "subscript" | "yield" | "import_statement" | "import_from_statement" | "raise_statement"
+            "call"
+            | "await"
+            | "subscript"
+            | "yield"
+            | "import_statement"
+            | "import_from_statement"
+            | "raise_statement"
             | "assert_statement" => return true,
-            "lambda" | "function_definition" | "class_definition" | "list_comprehension" | "set_comprehension"
-            | "dictionary_comprehension" | "generator_expression" | "string" | "comment" => {}
+            "lambda"
+            | "function_definition"
+            | "class_definition"
+            | "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression"
+            | "string"
+            | "comment" => {}
             _ => {
                 let mut cursor = current.walk();
                 stack.extend(current.named_children(&mut cursor));
@@ -278,13 +299,20 @@ fn may_raise(node: Node<'_>) -> bool {
 }
 
 /// Whether `node` contains a `yield` of its own scope.
-fn contains_yield(node: Node<'_>) -> bool {
+pub fn contains_yield(node: Node<'_>) -> bool {
     let mut stack = vec![node];
     while let Some(current) = stack.pop() {
         match current.kind() {
             "yield" => return true,
-            "lambda" | "function_definition" | "class_definition" | "list_comprehension" | "set_comprehension"
-            | "dictionary_comprehension" | "generator_expression" | "string" | "comment" => {}
+            "lambda"
+            | "function_definition"
+            | "class_definition"
+            | "list_comprehension"
+            | "set_comprehension"
+            | "dictionary_comprehension"
+            | "generator_expression"
+            | "string"
+            | "comment" => {}
             _ => {
                 let mut cursor = current.walk();
                 stack.extend(current.named_children(&mut cursor));
@@ -592,8 +620,7 @@ impl<'a, 't> Builder<'a, 't> {
             let catches_everything = handler.kind() == "except_clause" && {
                 let mut inner = handler.walk();
                 let types: Vec<Node<'t>> = handler.named_children(&mut inner).filter(|c| c.kind() != "block").collect();
-                types.is_empty()
-                    || types.iter().all(|t| matches!(&self.text[t.byte_range()], "BaseException" | "builtins.BaseException"))
+                types.is_empty() || types.iter().all(|t| matches!(&self.text[t.byte_range()], "BaseException" | "builtins.BaseException"))
             };
             if catches_everything {
                 continue;
@@ -611,8 +638,7 @@ impl<'a, 't> Builder<'a, 't> {
         let mut inner = finally.walk();
         let body = finally.named_children(&mut inner).find(|c| c.kind() == "block");
         let mut result = Vec::new();
-        let entered: Vec<Completion> =
-            COMPLETIONS.iter().copied().filter(|&c| !collected[c as usize].is_empty()).collect();
+        let entered: Vec<Completion> = COMPLETIONS.iter().copied().filter(|&c| !collected[c as usize].is_empty()).collect();
         if self.finally_copy_depth >= MAX_FINALLY_COPY_DEPTH && entered.len() > 1 {
             // One shared copy: every completion may leave towards every target (more paths).
             self.shared_finally_copies += 1;
@@ -674,7 +700,11 @@ impl<'a, 't> Builder<'a, 't> {
         match children.as_slice() {
             [pattern] if pattern.kind() == "case_pattern" => {
                 let text = self.text[pattern.byte_range()].trim();
-                text == "_" || (!text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_') && !text.starts_with(|c: char| c.is_ascii_digit()) && !matches!(text, "None" | "True" | "False"))
+                text == "_"
+                    || (!text.is_empty()
+                        && text.chars().all(|c| c.is_alphanumeric() || c == '_')
+                        && !text.starts_with(|c: char| c.is_ascii_digit())
+                        && !matches!(text, "None" | "True" | "False"))
             }
             _ => false,
         }
@@ -867,13 +897,16 @@ mod tests {
 
     #[test]
     fn finally_after_a_bare_raise_is_reachable() {
-        check_cfg("try:\n    raise ValueError()\nfinally:\n    sink(x)\n", expect![[r#"
+        check_cfg(
+            "try:\n    raise ValueError()\nfinally:\n    sink(x)\n",
+            expect![[r#"
             0: ENTRY -> 2 ~1
             1: EXIT -> 
             2: Statement `raise ValueError()` -> ~3 !4
             3: Statement `sink(x)` -> 1
             4: Statement `sink(x)` -> !1
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]
@@ -897,17 +930,22 @@ mod tests {
 
     #[test]
     fn while_true_without_break_gets_a_virtual_exit() {
-        check_cfg("while True:\n    x = step(x)\n", expect![[r#"
+        check_cfg(
+            "while True:\n    x = step(x)\n",
+            expect![[r#"
             0: ENTRY -> 2 ~1
             1: EXIT -> 
             2: Condition `True` -> T3 ~1
             3: Statement `x = step(x)` -> 2
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]
     fn while_true_with_break() {
-        check_cfg("while True:\n    if done():\n        break\n    x = 1\nprint(x)\n", expect![[r#"
+        check_cfg(
+            "while True:\n    if done():\n        break\n    x = 1\nprint(x)\n",
+            expect![[r#"
             0: ENTRY -> 2 ~1
             1: EXIT -> 
             2: Condition `True` -> T3
@@ -915,18 +953,22 @@ mod tests {
             4: Statement `break` -> ~5 6
             5: Statement `x = 1` -> 2
             6: Statement `print(x)` -> 1
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]
     fn with_suppress_continues_after_the_block() {
-        check_cfg("with suppress(KeyError):\n    v = d[k]\nprint(v)\n", expect![[r#"
+        check_cfg(
+            "with suppress(KeyError):\n    v = d[k]\nprint(v)\n",
+            expect![[r#"
             0: ENTRY -> 2 ~1
             1: EXIT -> 
             2: WithItem `suppress(KeyError)` -> 3
             3: Statement `v = d[k]` -> 4 !4
             4: Statement `print(v)` -> 1
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]
@@ -951,13 +993,16 @@ mod tests {
 
     #[test]
     fn yield_may_not_resume() {
-        check_cfg("a = 1\nyield a\nb = 2\n", expect![[r#"
+        check_cfg(
+            "a = 1\nyield a\nb = 2\n",
+            expect![[r#"
             0: ENTRY -> 2 ~1
             1: EXIT -> 
             2: Statement `a = 1` -> 3
             3: Statement `yield a` -> !1 4
             4: Statement `b = 2` -> 1
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]

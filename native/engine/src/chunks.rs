@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use tree_sitter::{Node, Tree, TreeCursor};
 
 use crate::line_index::LineIndex;
-pub use crate::syntax::{module_name, MAX_STATEMENT_DEPTH};
 use crate::syntax::may_contain_definition;
+pub use crate::syntax::{module_name, MAX_STATEMENT_DEPTH};
 
 /// Chunks whose text is longer than this many bytes are split into fragments.
 pub const FRAGMENT_BUDGET_BYTES: usize = 2000;
@@ -274,7 +274,6 @@ fn contains_statements(kind: &str) -> bool {
             | "ERROR"
     )
 }
-
 
 /// End of a node's last byte that is not a trailing comment (tree-sitter attaches comments at
 /// the end of a block to the block; Python's `ast` does not count them).

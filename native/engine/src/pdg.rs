@@ -402,6 +402,14 @@ impl<'a, 't> Extractor<'a, 't> {
 
 /// Builds the PDG of scope `scope` of `program`.
 pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
+    let mut pdg = extract_pdg(program, scope);
+    pdg.solve();
+    pdg
+}
+
+/// The CFG with each step's definitions, uses and calls; dependences not yet computed (the
+/// SDG adds the definitions that calls make through their callees first, then `solve`s).
+pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let constants = &program.modules[info.module].constants;
@@ -518,17 +526,24 @@ pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
         uses[step].dedup();
         calls[step] = extractor.calls;
     }
-    let data_dependences = reaching_definitions(&cfg, &definitions, &uses);
-    // Control dependence on the augmented graph: jumps are pseudo-predicates (Ball–Horwitz).
-    let mut control = control_dependences(&cfg.augmented_successors(), EXIT);
-    for list in &mut control {
-        list.retain(|&step| step != ENTRY);
+    Pdg { cfg, definitions, uses, data_dependences: Vec::new(), control_dependences: Vec::new(), calls }
+}
+
+impl Pdg<'_> {
+    /// Computes data dependences (reaching definitions) and control dependences.
+    pub fn solve(&mut self) {
+        self.data_dependences = reaching_definitions(&self.cfg, &self.definitions, &self.uses);
+        // Control dependence on the augmented graph: jumps are pseudo-predicates (Ball–Horwitz).
+        let mut control = control_dependences(&self.cfg.augmented_successors(), EXIT);
+        for list in &mut control {
+            list.retain(|&step| step != ENTRY);
+        }
+        self.control_dependences = control;
     }
-    Pdg { cfg, definitions, uses, data_dependences, control_dependences: control, calls }
 }
 
 /// The variable an access path starts from (`self` for `self.a.b`).
-fn base_of(path: &str) -> &str {
+pub fn base_of(path: &str) -> &str {
     path.split(['.', '[']).next().unwrap_or(path)
 }
 

@@ -14,8 +14,8 @@ use rustc_hash::FxHashMap;
 
 use tree_sitter::Node;
 
-use crate::syntax::{module_name, MAX_STATEMENT_DEPTH};
 use crate::parse::Document;
+use crate::syntax::{module_name, MAX_STATEMENT_DEPTH};
 
 /// A compile-time constant, for constant propagation and dead-branch pruning.
 #[derive(Clone, Debug, PartialEq)]

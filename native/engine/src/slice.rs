@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use crate::cfg::{StepKind, ENTRY};
-use crate::pdg::{build_pdg, Pdg};
+use crate::cfg::{contains_yield, StepKind, ENTRY};
+use crate::pdg::{access_path, base_of, extract_pdg, Definition, Pdg};
 use crate::program::{dotted, text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope, SymbolTable};
 
@@ -72,13 +72,219 @@ fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>) -> Option<u
     None
 }
 
+/// What a call to a scope does besides returning: parameters whose objects it mutates
+/// (positions among all parameters, the receiver included) and module globals it assigns
+/// (`global g` then `g = …`), directly or through the scopes it calls.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Effects {
+    mutated_parameters: Vec<usize>,
+    written_globals: Vec<String>,
+    /// Module globals whose value at the call the scope reads.
+    read_globals: Vec<String>,
+}
+
+/// The receiver and argument expressions of a call, by parameter position of `callee` (the
+/// receiver at 0 for a method called on an object).
+fn call_arguments<'t>(program: &Program<'t>, callee: usize, call: Node<'t>, text: &str) -> Vec<(usize, Node<'t>)> {
+    let info = &program.scopes[callee];
+    let mut bound = Vec::new();
+    let receiver = usize::from(info.implicit_receiver);
+    if info.implicit_receiver {
+        if let Some(object) = call.child_by_field_name("function").and_then(|f| f.child_by_field_name("object")) {
+            bound.push((0, object));
+        }
+    }
+    let Some(arguments) = call.child_by_field_name("arguments") else { return bound };
+    let mut cursor = arguments.walk();
+    let mut position = receiver;
+    for argument in arguments.named_children(&mut cursor) {
+        match argument.kind() {
+            "keyword_argument" => {
+                let name = argument.child_by_field_name("name").map(|n| text_of(text, n));
+                let value = argument.child_by_field_name("value");
+                if let (Some(name), Some(value)) = (name, value) {
+                    if let Some(index) = info.params.iter().position(|p| p.name == name) {
+                        bound.push((index, value));
+                    }
+                }
+            }
+            "list_splat" | "dictionary_splat" | "comment" => {}
+            _ => {
+                if position < info.params.len() && !info.params[position].variadic {
+                    bound.push((position, argument));
+                }
+                position += 1;
+            }
+        }
+    }
+    bound
+}
+
+/// Names a scope declares `global`.
+fn declared_globals(text: &str, pdg: &Pdg<'_>) -> Vec<String> {
+    let mut names = Vec::new();
+    for step in &pdg.cfg.steps {
+        if let Some(node) = step.node.filter(|n| n.kind() == "global_statement") {
+            let mut cursor = node.walk();
+            names.extend(node.named_children(&mut cursor).map(|n| text_of(text, n).to_string()));
+        }
+    }
+    names
+}
+
 impl<'p, 't> Sdg<'p, 't> {
     pub fn new(program: &'p Program<'t>) -> Sdg<'p, 't> {
         use rayon::prelude::*;
-        let pdgs: Vec<Pdg<'t>> = (0..program.scopes.len()).into_par_iter().map(|scope| build_pdg(program, scope)).collect();
+        let scope_count = program.scopes.len();
+        let mut pdgs: Vec<Pdg<'t>> = (0..scope_count).into_par_iter().map(|scope| extract_pdg(program, scope)).collect();
+        // Calls resolved once: per scope, (step, call, callee).
+        let resolved: Vec<Vec<(usize, Node<'t>, usize)>> = (0..scope_count)
+            .into_par_iter()
+            .map(|scope| {
+                let pdg = &pdgs[scope];
+                let mut calls = Vec::new();
+                for (step, step_calls) in pdg.calls.iter().enumerate() {
+                    for &call in step_calls {
+                        if let Some(callee) = resolve_call(program, scope, call) {
+                            calls.push((step, call, callee));
+                        }
+                    }
+                }
+                calls
+            })
+            .collect();
+        let globals: Vec<Vec<String>> =
+            (0..scope_count).map(|scope| declared_globals(program.text(program.scopes[scope].file), &pdgs[scope])).collect();
+        // Per module: the names its body defines or its functions assign as globals.
+        let mut module_names: Vec<std::collections::HashSet<String>> = vec![Default::default(); program.modules.len()];
+        for scope in 0..scope_count {
+            let info = &program.scopes[scope];
+            if info.kind == ScopeKind::Module {
+                module_names[info.module].extend(pdgs[scope].definitions.iter().map(|d| base_of(&d.path).to_string()));
+            }
+            module_names[info.module].extend(globals[scope].iter().cloned());
+        }
+        // Direct effects, then through calls until nothing changes (effects only grow).
+        let mut effects: Vec<Effects> = (0..scope_count)
+            .map(|scope| {
+                let info = &program.scopes[scope];
+                let pdg = &pdgs[scope];
+                let mut effect = Effects::default();
+                for (position, param) in info.params.iter().enumerate() {
+                    let mutated = pdg
+                        .definitions
+                        .iter()
+                        .any(|d| d.step != ENTRY && base_of(&d.path) == param.name && !(d.strong && d.path == param.name));
+                    if mutated {
+                        effect.mutated_parameters.push(position);
+                    }
+                }
+                for name in &globals[scope] {
+                    if pdg.definitions.iter().any(|d| d.step != ENTRY && base_of(&d.path) == name) {
+                        effect.written_globals.push(name.clone());
+                    }
+                }
+                if info.kind == ScopeKind::Function {
+                    let module_names = &module_names[info.module];
+                    for used in pdg.uses.iter().flatten() {
+                        let base = base_of(used);
+                        let local = !globals[scope].iter().any(|g| g == base) && pdg.definitions.iter().any(|d| base_of(&d.path) == base);
+                        if !local && module_names.contains(base) && !effect.read_globals.iter().any(|g| g == base) {
+                            effect.read_globals.push(base.to_string());
+                        }
+                    }
+                }
+                effect
+            })
+            .collect();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for scope in 0..scope_count {
+                let info = &program.scopes[scope];
+                let text = program.text(info.file);
+                let mut grown = effects[scope].clone();
+                for &(_, call, callee) in &resolved[scope] {
+                    for (position, argument) in call_arguments(program, callee, call, text) {
+                        if !effects[callee].mutated_parameters.contains(&position) {
+                            continue;
+                        }
+                        let Some(path) = access_path(text, argument) else { continue };
+                        if let Some(own) = info.params.iter().position(|p| p.name == base_of(&path)) {
+                            if !grown.mutated_parameters.contains(&own) {
+                                grown.mutated_parameters.push(own);
+                            }
+                        }
+                    }
+                    if program.scopes[callee].module == info.module {
+                        for name in &effects[callee].written_globals {
+                            if !grown.written_globals.contains(name) {
+                                grown.written_globals.push(name.clone());
+                            }
+                        }
+                        for name in &effects[callee].read_globals {
+                            let local = info.kind == ScopeKind::Function
+                                && !globals[scope].contains(name)
+                                && pdgs[scope].definitions.iter().any(|d| base_of(&d.path) == name);
+                            if info.kind == ScopeKind::Function && !local && !grown.read_globals.contains(name) {
+                                grown.read_globals.push(name.clone());
+                            }
+                        }
+                    }
+                }
+                if grown != effects[scope] {
+                    effects[scope] = grown;
+                    changed = true;
+                }
+            }
+        }
+        // A call defines (weakly) what its callee mutates or assigns, and reads the globals
+        // its callee reads.
+        for scope in 0..scope_count {
+            let info = &program.scopes[scope];
+            let text = program.text(info.file);
+            let mut added = Vec::new();
+            let mut read: Vec<(usize, String)> = Vec::new();
+            for &(step, call, callee) in &resolved[scope] {
+                for (position, argument) in call_arguments(program, callee, call, text) {
+                    if effects[callee].mutated_parameters.contains(&position) {
+                        if let Some(path) = access_path(text, argument) {
+                            added.push(Definition { step, path, strong: false, parameter: None });
+                        }
+                    }
+                }
+                if program.scopes[callee].module == info.module {
+                    for name in &effects[callee].written_globals {
+                        let local = info.kind == ScopeKind::Function
+                            && !globals[scope].contains(name)
+                            && pdgs[scope].definitions.iter().any(|d| base_of(&d.path) == name);
+                        if !local {
+                            added.push(Definition { step, path: name.clone(), strong: false, parameter: None });
+                        }
+                    }
+                    for name in &effects[callee].read_globals {
+                        let local = info.kind == ScopeKind::Function
+                            && !globals[scope].contains(name)
+                            && pdgs[scope].definitions.iter().any(|d| base_of(&d.path) == name);
+                        if !local {
+                            read.push((step, name.clone()));
+                        }
+                    }
+                }
+            }
+            pdgs[scope].definitions.extend(added);
+            for (step, name) in read {
+                let uses = &mut pdgs[scope].uses[step];
+                if !uses.contains(&name) {
+                    uses.push(name);
+                    uses.sort();
+                }
+            }
+        }
+        pdgs.par_iter_mut().for_each(|pdg| pdg.solve());
         let mut sdg = Sdg { program, pdgs, depends_on: HashMap::new(), dependents: HashMap::new() };
-        for scope in 0..program.scopes.len() {
-            sdg.link_scope(scope);
+        for scope in 0..scope_count {
+            sdg.link_scope(scope, &resolved[scope], &effects);
         }
         sdg.link_nonlocal_names();
         sdg
@@ -112,7 +318,8 @@ impl<'p, 't> Sdg<'p, 't> {
                     for used in &pdg.uses[step] {
                         let head = used.split(['.', '[']).next().unwrap_or(used);
                         let target = match table.symbols.get(head) {
-                            Some(SymbolScope::GlobalImplicit | SymbolScope::GlobalExplicit) => module_scope,
+                            // A name the function never mentions (read by a callee at a call) is global.
+                            Some(SymbolScope::GlobalImplicit | SymbolScope::GlobalExplicit) | None => module_scope,
                             Some(SymbolScope::Free) => match enclosing {
                                 Some(enclosing) => enclosing,
                                 None => continue,
@@ -148,7 +355,8 @@ impl<'p, 't> Sdg<'p, 't> {
         self.dependents.entry(on).or_default().push((from, kind));
     }
 
-    fn link_scope(&mut self, scope: usize) {
+    fn link_scope(&mut self, scope: usize, resolved: &[(usize, Node<'t>, usize)], effects: &[Effects]) {
+        let program = self.program;
         let mut edges: Vec<(SliceNode, SliceNode, EdgeKind)> = Vec::new();
         {
             let pdg = &self.pdgs[scope];
@@ -167,17 +375,49 @@ impl<'p, 't> Sdg<'p, 't> {
                     edges.push((here, SliceNode::Step(scope, controller), EdgeKind::Control));
                 }
                 if let Some(node) = pdg.cfg.steps[step].node {
-                    if pdg.cfg.steps[step].kind == StepKind::Statement && node.kind() == "return_statement" {
+                    let returns = pdg.cfg.steps[step].kind == StepKind::Statement && node.kind() == "return_statement";
+                    // A generator's values reach its caller through each `yield`.
+                    let yields = pdg.cfg.steps[step].kind != StepKind::Definition && contains_yield(node);
+                    if returns || yields {
                         edges.push((SliceNode::Return(scope), here, EdgeKind::Data));
                     }
                 }
-                for &call in &pdg.calls[step] {
-                    let Some(callee) = resolve_call(self.program, scope, call) else { continue };
-                    let explicit = self.program.scopes[callee].params.len() - usize::from(self.program.scopes[callee].implicit_receiver);
-                    for parameter in 0..explicit {
-                        edges.push((SliceNode::Param(callee, parameter), here, EdgeKind::ParameterIn));
+            }
+            for &(step, call, callee) in resolved {
+                let here = SliceNode::Step(scope, step);
+                let callee_info = &program.scopes[callee];
+                let explicit = callee_info.params.len() - usize::from(callee_info.implicit_receiver);
+                for parameter in 0..explicit {
+                    edges.push((SliceNode::Param(callee, parameter), here, EdgeKind::ParameterIn));
+                }
+                edges.push((here, SliceNode::Return(callee), EdgeKind::ParameterOut));
+                // Effects: the callee's steps that mutate a parameter or assign a global.
+                let callee_pdg = &self.pdgs[callee];
+                let text = program.text(program.scopes[scope].file);
+                let mutated: Vec<&str> = call_arguments(program, callee, call, text)
+                    .into_iter()
+                    .filter(|(position, _)| effects[callee].mutated_parameters.contains(position))
+                    .map(|(position, _)| callee_info.params[position].name.as_str())
+                    .collect();
+                let same_module = callee_info.module == program.scopes[scope].module;
+                for definition in &callee_pdg.definitions {
+                    if definition.step == ENTRY {
+                        continue;
                     }
-                    edges.push((here, SliceNode::Return(callee), EdgeKind::ParameterOut));
+                    let base = base_of(&definition.path);
+                    let mutation = mutated.contains(&base) && !(definition.strong && definition.path == base);
+                    let global = same_module && effects[callee].written_globals.iter().any(|g| g == base);
+                    if mutation || global {
+                        edges.push((here, SliceNode::Step(callee, definition.step), EdgeKind::ParameterOut));
+                    }
+                }
+                // Globals the callee reads get their value at this call.
+                if same_module && !effects[callee].read_globals.is_empty() {
+                    for (callee_step, uses) in callee_pdg.uses.iter().enumerate() {
+                        if uses.iter().any(|u| effects[callee].read_globals.iter().any(|g| g == base_of(u))) {
+                            edges.push((SliceNode::Step(callee, callee_step), here, EdgeKind::ParameterIn));
+                        }
+                    }
                 }
             }
         }

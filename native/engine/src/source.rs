@@ -10,9 +10,9 @@ use std::path::Path;
 use tree_sitter::Tree;
 
 use crate::chunks::ChunkReport;
-use crate::syntax::MAX_STATEMENT_DEPTH;
 use crate::line_index::LineIndex;
 use crate::parse::{first_syntax_error, syntax_error_count};
+use crate::syntax::MAX_STATEMENT_DEPTH;
 
 /// Files larger than this are not parsed (generated data, minified bundles, …).
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;

@@ -1996,10 +1996,7 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             let Some(mut state) = states[step].clone() else { continue };
             // An exception may leave the step before its effects: handlers see both states.
-            let before = cfg.successors[step]
-                .iter()
-                .any(|e| e.kind == EdgeKind::Exceptional)
-                .then(|| state.clone());
+            let before = cfg.successors[step].iter().any(|e| e.kind == EdgeKind::Exceptional).then(|| state.clone());
             self.transfer(&cfg, step, &mut state);
             let edges: Vec<_> = cfg.successors[step].iter().filter(|e| e.executable()).collect();
             let edge_count = edges.len();
