@@ -93,6 +93,7 @@ impl Edge {
     }
 }
 
+#[derive(Clone)]
 pub struct Cfg<'t> {
     pub steps: Vec<Step<'t>>,
     pub successors: Vec<Vec<Edge>>,

@@ -26,6 +26,7 @@ pub struct Definition {
     pub parameter: Option<usize>,
 }
 
+#[derive(Clone)]
 pub struct Pdg<'t> {
     pub cfg: Cfg<'t>,
     pub definitions: Vec<Definition>,

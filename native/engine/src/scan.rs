@@ -122,32 +122,35 @@ pub fn slice_statistics(paths: &[PathBuf], root: Option<&Path>, samples: usize) 
     let (documents, _) = load_documents(paths, &root);
     let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
     let program = Program::from_parts(&parts);
-    let started = Instant::now();
-    let sdg = pool().install(|| Sdg::new(&program));
-    let sdg_seconds = started.elapsed().as_secs_f64();
-    let statements = |scope: usize| sdg.pdgs[scope].cfg.steps.len().saturating_sub(2);
-    let program_statements: usize = (0..program.scopes.len()).map(statements).sum();
-    let candidates: Vec<usize> = (0..program.scopes.len())
-        .filter(|&s| program.scopes[s].kind == crate::program::ScopeKind::Function && statements(s) >= 5)
-        .collect();
-    let stride = (candidates.len() / samples.max(1)).max(1);
-    let (mut function_share, mut program_share, mut slices) = (0.0, 0.0, 0usize);
-    let started = Instant::now();
-    for &scope in candidates.iter().step_by(stride).take(samples) {
-        let last = sdg.pdgs[scope].cfg.steps.len() - 1;
-        let slice = sdg.slice(&[SliceNode::Step(scope, last)], false, false);
-        let in_function = slice.iter().filter(|n| matches!(n, SliceNode::Step(s, _) if *s == scope)).count();
-        let in_program = slice.iter().filter(|n| matches!(n, SliceNode::Step(..))).count();
-        function_share += in_function as f64 / statements(scope) as f64;
-        program_share += in_program as f64 / program_statements.max(1) as f64;
-        slices += 1;
-    }
-    SliceStatistics {
-        functions: candidates.len(),
-        slices,
-        mean_function_share: function_share / slices.max(1) as f64,
-        mean_program_share: program_share / slices.max(1) as f64,
-        sdg_seconds,
-        mean_slice_seconds: started.elapsed().as_secs_f64() / slices.max(1) as f64,
-    }
+    pool().install(|| {
+        let started = Instant::now();
+        let sdg = Sdg::new(&program);
+        let statements = |scope: usize| sdg.pdg(scope).cfg.steps.len().saturating_sub(2);
+        let program_statements: usize = (0..program.scopes.len()).map(statements).sum();
+        // Every PDG built (the SDG itself is demand-driven: slices build what they visit).
+        let sdg_seconds = started.elapsed().as_secs_f64();
+        let candidates: Vec<usize> = (0..program.scopes.len())
+            .filter(|&s| program.scopes[s].kind == crate::program::ScopeKind::Function && statements(s) >= 5)
+            .collect();
+        let stride = (candidates.len() / samples.max(1)).max(1);
+        let (mut function_share, mut program_share, mut slices) = (0.0, 0.0, 0usize);
+        let started = Instant::now();
+        for &scope in candidates.iter().step_by(stride).take(samples) {
+            let last = sdg.pdg(scope).cfg.steps.len() - 1;
+            let slice = sdg.slice(&[SliceNode::Step(scope, last)], false, false);
+            let in_function = slice.iter().filter(|n| matches!(n, SliceNode::Step(s, _) if *s == scope)).count();
+            let in_program = slice.iter().filter(|n| matches!(n, SliceNode::Step(..))).count();
+            function_share += in_function as f64 / statements(scope) as f64;
+            program_share += in_program as f64 / program_statements.max(1) as f64;
+            slices += 1;
+        }
+        SliceStatistics {
+            functions: candidates.len(),
+            slices,
+            mean_function_share: function_share / slices.max(1) as f64,
+            mean_program_share: program_share / slices.max(1) as f64,
+            sdg_seconds,
+            mean_slice_seconds: started.elapsed().as_secs_f64() / slices.max(1) as f64,
+        }
+    })
 }

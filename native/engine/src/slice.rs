@@ -6,17 +6,28 @@
 //!   *down* into callees; phase 2 goes down into callees (through their returns) but not up.
 //! - forward: the mirror image (phase 1 may go up through returns, phase 2 only down).
 //!
-//! Nodes are statement-level steps, parameters of scopes, and each scope's return value.
+//! Nodes are statement-level steps, parameters of scopes, and each scope's return value (every
+//! `return` and, for generators, every `yield`). A call is also a definition of what its callee
+//! (transitively) mutates through its parameters or assigns as module globals, and a use of the
+//! module globals its callee reads; those edges lead into the callee's defining steps.
 //! Thin slices follow data dependences only.
+//!
+//! The SDG is demand-driven: a scope's PDG, its resolved calls, its effects and its callers are
+//! computed the first time a slice reaches the scope, so a slice costs what it visits, not the
+//! size of the program. Callers are found by the names a call to the scope can be spelt with
+//! (its own name, and every import or alias bound to it) before calls are resolved, which finds
+//! every call site `resolve_call` can resolve.
 
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::cfg::{contains_yield, StepKind, ENTRY};
 use crate::pdg::{access_path, base_of, extract_pdg, Definition, Pdg};
 use crate::program::{dotted, text_of, Program, ScopeKind};
-use crate::scopes::{symbol_tables, ScopeType, SymbolScope, SymbolTable};
+use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SliceNode {
@@ -33,15 +44,6 @@ enum EdgeKind {
     ParameterIn,
     /// Callee return → caller's call step (going up).
     ParameterOut,
-}
-
-pub struct Sdg<'p, 't> {
-    pub program: &'p Program<'t>,
-    pub pdgs: Vec<Pdg<'t>>,
-    /// Dependences: node → the nodes it depends on, with the edge kind.
-    depends_on: HashMap<SliceNode, Vec<(SliceNode, EdgeKind)>>,
-    /// Reverse of `depends_on`.
-    dependents: HashMap<SliceNode, Vec<(SliceNode, EdgeKind)>>,
 }
 
 /// The scope a call resolves to, if it is a workspace function (syntactic resolution).
@@ -73,13 +75,13 @@ fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>) -> Option<u
 }
 
 /// What a call to a scope does besides returning: parameters whose objects it mutates
-/// (positions among all parameters, the receiver included) and module globals it assigns
-/// (`global g` then `g = …`), directly or through the scopes it calls.
+/// (positions among all parameters, the receiver included), module globals it assigns
+/// (`global g` then `g = …`) and module globals whose value at the call it reads — directly
+/// or through the scopes it calls.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Effects {
     mutated_parameters: Vec<usize>,
     written_globals: Vec<String>,
-    /// Module globals whose value at the call the scope reads.
     read_globals: Vec<String>,
 }
 
@@ -132,81 +134,195 @@ fn declared_globals(text: &str, pdg: &Pdg<'_>) -> Vec<String> {
     names
 }
 
+/// Byte offsets where `name` occurs as a whole identifier in `text`.
+fn identifier_occurrences(text: &str, name: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let is_identifier = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    memchr::memmem::find_iter(bytes, name.as_bytes())
+        .filter(|&at| {
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(at + name.len()).copied();
+            !before.is_some_and(is_identifier) && !after.is_some_and(is_identifier)
+        })
+        .collect()
+}
+
+/// A scope's CFG with definitions, uses and calls, before call effects and dependences.
+struct Extracted<'t> {
+    pdg: Pdg<'t>,
+    /// (step, call, callee) for every call that resolves to a workspace scope, by step.
+    calls: Vec<(usize, Node<'t>, usize)>,
+    globals: Vec<String>,
+    /// Variables the scope binds (definitions' bases, parameters included).
+    bound: FxHashSet<String>,
+}
+
+impl<'t> Extracted<'t> {
+    /// The resolved calls made at `step`.
+    fn calls_at(&self, step: usize) -> &[(usize, Node<'t>, usize)] {
+        let start = self.calls.partition_point(|&(s, _, _)| s < step);
+        let end = self.calls.partition_point(|&(s, _, _)| s <= step);
+        &self.calls[start..end]
+    }
+}
+
+/// Reverse dependences inside one scope, for forward slices.
+#[derive(Default)]
+struct Dependents {
+    /// Per step: steps whose data dependences include a definition made at it.
+    data: Vec<Vec<usize>>,
+    /// Per explicit parameter: steps that read it.
+    parameters: Vec<Vec<usize>>,
+    /// Per step: steps control dependent on it.
+    control: Vec<Vec<usize>>,
+}
+
+pub struct Sdg<'p, 't> {
+    pub program: &'p Program<'t>,
+    extracted: Vec<OnceCell<Extracted<'t>>>,
+    pdgs: Vec<OnceCell<Pdg<'t>>>,
+    dependents: Vec<OnceCell<Dependents>>,
+    effects: RefCell<Vec<Option<Effects>>>,
+    /// Callee → its call sites (caller scope, call step, call).
+    callers: RefCell<FxHashMap<usize, std::rc::Rc<Vec<(usize, usize, Node<'t>)>>>>,
+    /// Per module: names its body defines or its code declares `global`.
+    module_names: Vec<OnceCell<FxHashSet<String>>>,
+    module_scope: Vec<Option<usize>>,
+    /// Per file: its scopes, and each function's symbol table resolution (name → scope kind).
+    scopes_of_file: Vec<Vec<usize>>,
+    symbols: Vec<OnceCell<FxHashMap<usize, BTreeMap<String, SymbolScope>>>>,
+}
+
 impl<'p, 't> Sdg<'p, 't> {
     pub fn new(program: &'p Program<'t>) -> Sdg<'p, 't> {
-        use rayon::prelude::*;
         let scope_count = program.scopes.len();
-        let mut pdgs: Vec<Pdg<'t>> = (0..scope_count).into_par_iter().map(|scope| extract_pdg(program, scope)).collect();
-        // Calls resolved once: per scope, (step, call, callee).
-        let resolved: Vec<Vec<(usize, Node<'t>, usize)>> = (0..scope_count)
-            .into_par_iter()
-            .map(|scope| {
-                let pdg = &pdgs[scope];
-                let mut calls = Vec::new();
-                for (step, step_calls) in pdg.calls.iter().enumerate() {
-                    for &call in step_calls {
-                        if let Some(callee) = resolve_call(program, scope, call) {
-                            calls.push((step, call, callee));
-                        }
-                    }
-                }
-                calls
-            })
-            .collect();
-        let globals: Vec<Vec<String>> =
-            (0..scope_count).map(|scope| declared_globals(program.text(program.scopes[scope].file), &pdgs[scope])).collect();
-        // Per module: the names its body defines or its functions assign as globals.
-        let mut module_names: Vec<std::collections::HashSet<String>> = vec![Default::default(); program.modules.len()];
-        for scope in 0..scope_count {
-            let info = &program.scopes[scope];
+        let mut module_scope = vec![None; program.modules.len()];
+        let mut scopes_of_file = vec![Vec::new(); program.files.len()];
+        for (scope, info) in program.scopes.iter().enumerate() {
             if info.kind == ScopeKind::Module {
-                module_names[info.module].extend(pdgs[scope].definitions.iter().map(|d| base_of(&d.path).to_string()));
+                module_scope[info.module] = Some(scope);
             }
-            module_names[info.module].extend(globals[scope].iter().cloned());
+            scopes_of_file[info.file].push(scope);
         }
-        // Direct effects, then through calls until nothing changes (effects only grow).
-        let mut effects: Vec<Effects> = (0..scope_count)
-            .map(|scope| {
-                let info = &program.scopes[scope];
-                let pdg = &pdgs[scope];
-                let mut effect = Effects::default();
-                for (position, param) in info.params.iter().enumerate() {
-                    let mutated = pdg
-                        .definitions
-                        .iter()
-                        .any(|d| d.step != ENTRY && base_of(&d.path) == param.name && !(d.strong && d.path == param.name));
-                    if mutated {
-                        effect.mutated_parameters.push(position);
+        Sdg {
+            program,
+            extracted: (0..scope_count).map(|_| OnceCell::new()).collect(),
+            pdgs: (0..scope_count).map(|_| OnceCell::new()).collect(),
+            dependents: (0..scope_count).map(|_| OnceCell::new()).collect(),
+            effects: RefCell::new(vec![None; scope_count]),
+            callers: RefCell::new(FxHashMap::default()),
+            module_names: (0..program.modules.len()).map(|_| OnceCell::new()).collect(),
+            module_scope,
+            scopes_of_file,
+            symbols: (0..program.files.len()).map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    fn extracted(&self, scope: usize) -> &Extracted<'t> {
+        self.extracted[scope].get_or_init(|| {
+            let program = self.program;
+            let pdg = extract_pdg(program, scope);
+            let mut calls = Vec::new();
+            for (step, step_calls) in pdg.calls.iter().enumerate() {
+                for &call in step_calls {
+                    if let Some(callee) = resolve_call(program, scope, call) {
+                        calls.push((step, call, callee));
                     }
                 }
-                for name in &globals[scope] {
-                    if pdg.definitions.iter().any(|d| d.step != ENTRY && base_of(&d.path) == name) {
-                        effect.written_globals.push(name.clone());
-                    }
+            }
+            let globals = declared_globals(program.text(program.scopes[scope].file), &pdg);
+            let bound = pdg.definitions.iter().map(|d| base_of(&d.path).to_string()).collect();
+            Extracted { pdg, calls, globals, bound }
+        })
+    }
+
+    fn module_names(&self, module: usize) -> &FxHashSet<String> {
+        self.module_names[module].get_or_init(|| {
+            let mut names = FxHashSet::default();
+            if let Some(scope) = self.module_scope[module] {
+                names.extend(self.extracted(scope).pdg.definitions.iter().map(|d| base_of(&d.path).to_string()));
+                // Names functions of the module declare `global` (assigned there, maybe only there).
+                let file = self.program.modules[module].file;
+                let text = self.program.text(file);
+                for at in identifier_occurrences(text, "global") {
+                    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+                    let rest = text[at + "global".len()..line_end].split('#').next().unwrap_or("");
+                    names.extend(rest.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string));
                 }
-                if info.kind == ScopeKind::Function {
-                    let module_names = &module_names[info.module];
-                    for used in pdg.uses.iter().flatten() {
-                        let base = base_of(used);
-                        let local = !globals[scope].iter().any(|g| g == base) && pdg.definitions.iter().any(|d| base_of(&d.path) == base);
-                        if !local && module_names.contains(base) && !effect.read_globals.iter().any(|g| g == base) {
-                            effect.read_globals.push(base.to_string());
-                        }
-                    }
+            }
+            names
+        })
+    }
+
+    /// A name a scope binds itself (not declared global): assignments to it stay local.
+    fn is_local(&self, scope: usize, name: &str) -> bool {
+        let extracted = self.extracted(scope);
+        self.program.scopes[scope].kind == ScopeKind::Function
+            && extracted.bound.contains(name)
+            && !extracted.globals.iter().any(|g| g == name)
+    }
+
+    fn direct_effects(&self, scope: usize) -> Effects {
+        let info = &self.program.scopes[scope];
+        let extracted = self.extracted(scope);
+        let pdg = &extracted.pdg;
+        let mut effect = Effects::default();
+        for (position, param) in info.params.iter().enumerate() {
+            let mutated =
+                pdg.definitions.iter().any(|d| d.step != ENTRY && base_of(&d.path) == param.name && !(d.strong && d.path == param.name));
+            if mutated {
+                effect.mutated_parameters.push(position);
+            }
+        }
+        for name in &extracted.globals {
+            if pdg.definitions.iter().any(|d| d.step != ENTRY && base_of(&d.path) == name) {
+                effect.written_globals.push(name.clone());
+            }
+        }
+        if info.kind == ScopeKind::Function {
+            let module_names = self.module_names(info.module);
+            for used in pdg.uses.iter().flatten() {
+                let base = base_of(used);
+                if !self.is_local(scope, base) && module_names.contains(base) && !effect.read_globals.iter().any(|g| g == base) {
+                    effect.read_globals.push(base.to_string());
                 }
-                effect
-            })
-            .collect();
+            }
+        }
+        effect
+    }
+
+    /// A scope's effects, through its callees (fixpoint over the callees not yet known).
+    fn effects(&self, scope: usize) -> Effects {
+        if let Some(known) = self.effects.borrow()[scope].clone() {
+            return known;
+        }
+        let mut closure = vec![scope];
+        let mut seen: FxHashSet<usize> = FxHashSet::from_iter([scope]);
+        let mut next = 0;
+        while next < closure.len() {
+            let member = closure[next];
+            next += 1;
+            for &(_, _, callee) in &self.extracted(member).calls {
+                if self.effects.borrow()[callee].is_none() && seen.insert(callee) {
+                    closure.push(callee);
+                }
+            }
+        }
+        let mut current: FxHashMap<usize, Effects> = closure.iter().map(|&s| (s, self.direct_effects(s))).collect();
+        let known = |callee: usize, current: &FxHashMap<usize, Effects>| -> Effects {
+            current.get(&callee).cloned().or_else(|| self.effects.borrow()[callee].clone()).unwrap_or_default()
+        };
         let mut changed = true;
         while changed {
             changed = false;
-            for scope in 0..scope_count {
-                let info = &program.scopes[scope];
-                let text = program.text(info.file);
-                let mut grown = effects[scope].clone();
-                for &(_, call, callee) in &resolved[scope] {
-                    for (position, argument) in call_arguments(program, callee, call, text) {
-                        if !effects[callee].mutated_parameters.contains(&position) {
+            for &member in &closure {
+                let info = &self.program.scopes[member];
+                let text = self.program.text(info.file);
+                let mut grown = current[&member].clone();
+                for &(_, call, callee) in &self.extracted(member).calls {
+                    let callee_effects = known(callee, &current);
+                    for (position, argument) in call_arguments(self.program, callee, call, text) {
+                        if !callee_effects.mutated_parameters.contains(&position) {
                             continue;
                         }
                         let Some(path) = access_path(text, argument) else { continue };
@@ -216,219 +332,371 @@ impl<'p, 't> Sdg<'p, 't> {
                             }
                         }
                     }
-                    if program.scopes[callee].module == info.module {
-                        for name in &effects[callee].written_globals {
-                            if !grown.written_globals.contains(name) {
-                                grown.written_globals.push(name.clone());
-                            }
+                    if self.program.scopes[callee].module != info.module {
+                        continue;
+                    }
+                    for name in &callee_effects.written_globals {
+                        if !grown.written_globals.contains(name) {
+                            grown.written_globals.push(name.clone());
                         }
-                        for name in &effects[callee].read_globals {
-                            let local = info.kind == ScopeKind::Function
-                                && !globals[scope].contains(name)
-                                && pdgs[scope].definitions.iter().any(|d| base_of(&d.path) == name);
-                            if info.kind == ScopeKind::Function && !local && !grown.read_globals.contains(name) {
+                    }
+                    if info.kind == ScopeKind::Function {
+                        for name in &callee_effects.read_globals {
+                            if !self.is_local(member, name) && !grown.read_globals.contains(name) {
                                 grown.read_globals.push(name.clone());
                             }
                         }
                     }
                 }
-                if grown != effects[scope] {
-                    effects[scope] = grown;
+                if grown != current[&member] {
+                    current.insert(member, grown);
                     changed = true;
                 }
             }
         }
-        // A call defines (weakly) what its callee mutates or assigns, and reads the globals
-        // its callee reads.
-        for scope in 0..scope_count {
-            let info = &program.scopes[scope];
-            let text = program.text(info.file);
-            let mut added = Vec::new();
-            let mut read: Vec<(usize, String)> = Vec::new();
-            for &(step, call, callee) in &resolved[scope] {
-                for (position, argument) in call_arguments(program, callee, call, text) {
-                    if effects[callee].mutated_parameters.contains(&position) {
-                        if let Some(path) = access_path(text, argument) {
-                            added.push(Definition { step, path, strong: false, parameter: None });
-                        }
-                    }
-                }
-                if program.scopes[callee].module == info.module {
-                    for name in &effects[callee].written_globals {
-                        let local = info.kind == ScopeKind::Function
-                            && !globals[scope].contains(name)
-                            && pdgs[scope].definitions.iter().any(|d| base_of(&d.path) == name);
-                        if !local {
-                            added.push(Definition { step, path: name.clone(), strong: false, parameter: None });
-                        }
-                    }
-                    for name in &effects[callee].read_globals {
-                        let local = info.kind == ScopeKind::Function
-                            && !globals[scope].contains(name)
-                            && pdgs[scope].definitions.iter().any(|d| base_of(&d.path) == name);
-                        if !local {
-                            read.push((step, name.clone()));
-                        }
-                    }
-                }
-            }
-            pdgs[scope].definitions.extend(added);
-            for (step, name) in read {
-                let uses = &mut pdgs[scope].uses[step];
-                if !uses.contains(&name) {
-                    uses.push(name);
-                    uses.sort();
-                }
-            }
+        let mut store = self.effects.borrow_mut();
+        for (member, effect) in current {
+            store[member] = Some(effect);
         }
-        pdgs.par_iter_mut().for_each(|pdg| pdg.solve());
-        let mut sdg = Sdg { program, pdgs, depends_on: HashMap::new(), dependents: HashMap::new() };
-        for scope in 0..scope_count {
-            sdg.link_scope(scope, &resolved[scope], &effects);
-        }
-        sdg.link_nonlocal_names();
-        sdg
+        store[scope].clone().unwrap_or_default()
     }
 
-    /// Names a function reads but does not bind: globals depend on the module body's
-    /// definitions of that name, free variables on the enclosing function's (symtable rules).
-    fn link_nonlocal_names(&mut self) {
+    /// The solved PDG of a scope, with the definitions and uses its calls make through callees.
+    pub fn pdg(&self, scope: usize) -> &Pdg<'t> {
+        self.pdgs[scope].get_or_init(|| {
+            let program = self.program;
+            let info = &program.scopes[scope];
+            let text = program.text(info.file);
+            let extracted = self.extracted(scope);
+            let mut pdg = extracted.pdg.clone();
+            for &(step, call, callee) in &extracted.calls {
+                let effects = self.effects(callee);
+                for (position, argument) in call_arguments(program, callee, call, text) {
+                    if effects.mutated_parameters.contains(&position) {
+                        if let Some(path) = access_path(text, argument) {
+                            pdg.definitions.push(Definition { step, path, strong: false, parameter: None });
+                        }
+                    }
+                }
+                if program.scopes[callee].module != info.module {
+                    continue;
+                }
+                for name in &effects.written_globals {
+                    if !self.is_local(scope, name) {
+                        pdg.definitions.push(Definition { step, path: name.clone(), strong: false, parameter: None });
+                    }
+                }
+                for name in &effects.read_globals {
+                    if !self.is_local(scope, name) && !pdg.uses[step].contains(name) {
+                        pdg.uses[step].push(name.clone());
+                        pdg.uses[step].sort();
+                    }
+                }
+            }
+            pdg.solve();
+            pdg
+        })
+    }
+
+    fn dependents_in(&self, scope: usize) -> &Dependents {
+        self.dependents[scope].get_or_init(|| {
+            let pdg = self.pdg(scope);
+            let count = pdg.cfg.steps.len();
+            let info = &self.program.scopes[scope];
+            let explicit = info.params.len() - usize::from(info.implicit_receiver);
+            let mut result =
+                Dependents { data: vec![Vec::new(); count], parameters: vec![Vec::new(); explicit], control: vec![Vec::new(); count] };
+            for step in 0..count {
+                for &definition in &pdg.data_dependences[step] {
+                    let definition = &pdg.definitions[definition];
+                    match (definition.step, definition.parameter) {
+                        (ENTRY, Some(parameter)) => result.parameters[parameter].push(step),
+                        (ENTRY, None) => {}
+                        (other, _) => result.data[other].push(step),
+                    }
+                }
+                for &controller in &pdg.control_dependences[step] {
+                    result.control[controller].push(step);
+                }
+            }
+            result
+        })
+    }
+
+    /// Every call site of `callee`: (caller scope, call step, call).
+    fn callers(&self, callee: usize) -> std::rc::Rc<Vec<(usize, usize, Node<'t>)>> {
+        if let Some(known) = self.callers.borrow().get(&callee) {
+            return known.clone();
+        }
         let program = self.program;
-        let mut edges: Vec<(SliceNode, SliceNode)> = Vec::new();
-        for file in 0..program.files.len() {
+        let info = &program.scopes[callee];
+        // The qualified names a call can resolve through: the function, or the class of `__init__`.
+        let mut targets = vec![info.qualified_name.clone()];
+        if let (Some(class), Some("__init__")) = (&info.class, info.qualified_name.rsplit('.').next()) {
+            targets.push(class.clone());
+        }
+        let mut names: BTreeSet<String> = targets.iter().map(|t| t.rsplit('.').next().unwrap_or(t).to_string()).collect();
+        for module in &program.modules {
+            for (local, qualified) in module.imports.iter().chain(module.aliases.iter()) {
+                if targets.iter().any(|t| t == qualified) {
+                    names.insert(local.clone());
+                }
+            }
+        }
+        let mut candidates: BTreeSet<usize> = BTreeSet::new();
+        for (file, scopes) in self.scopes_of_file.iter().enumerate() {
+            let text = program.text(file);
+            for name in &names {
+                for at in identifier_occurrences(text, name) {
+                    let innermost = scopes
+                        .iter()
+                        .copied()
+                        .filter(|&s| program.scopes[s].body.start_byte() <= at && at < program.scopes[s].body.end_byte())
+                        .min_by_key(|&s| program.scopes[s].body.end_byte() - program.scopes[s].body.start_byte());
+                    candidates.extend(innermost);
+                }
+            }
+        }
+        let mut sites = Vec::new();
+        for caller in candidates {
+            for &(step, call, target) in &self.extracted(caller).calls {
+                if target == callee {
+                    sites.push((caller, step, call));
+                }
+            }
+        }
+        let sites = std::rc::Rc::new(sites);
+        self.callers.borrow_mut().insert(callee, sites.clone());
+        sites
+    }
+
+    /// How names used in a function resolve (CPython's symtable rules), by scope index.
+    fn symbols(&self, scope: usize) -> Option<&BTreeMap<String, SymbolScope>> {
+        let program = self.program;
+        let info = &program.scopes[scope];
+        let file = info.file;
+        let tables = self.symbols[file].get_or_init(|| {
             let document = program.files[file].document;
             let tables = symbol_tables(document.text(), document.tree());
-            let by_position: HashMap<(usize, &str), &SymbolTable> =
-                tables.iter().filter(|t| t.kind == ScopeType::Function).map(|t| ((t.line, t.name.as_str()), t)).collect();
-            let Some(module_scope) =
-                (0..program.scopes.len()).find(|&s| program.scopes[s].file == file && program.scopes[s].kind == ScopeKind::Module)
-            else {
-                continue;
-            };
-            for scope in 0..program.scopes.len() {
-                let info = &program.scopes[scope];
-                if info.file != file || info.kind != ScopeKind::Function {
+            let by_position: HashMap<(usize, &str), usize> = tables
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.kind == ScopeType::Function)
+                .map(|(index, t)| ((t.line, t.name.as_str()), index))
+                .collect();
+            let mut result = FxHashMap::default();
+            for &s in &self.scopes_of_file[file] {
+                let info = &program.scopes[s];
+                if info.kind != ScopeKind::Function {
                     continue;
                 }
                 let name = info.qualified_name.rsplit('.').next().unwrap_or("");
-                let Some(table) = by_position.get(&(info.node.start_position().row + 1, name)) else { continue };
-                let enclosing = info.qualified_name.rsplit_once('.').and_then(|(parent, _)| program.functions.get(parent).copied());
-                let pdg = &self.pdgs[scope];
-                for step in 0..pdg.cfg.steps.len() {
-                    for used in &pdg.uses[step] {
-                        let head = used.split(['.', '[']).next().unwrap_or(used);
-                        let target = match table.symbols.get(head) {
-                            // A name the function never mentions (read by a callee at a call) is global.
-                            Some(SymbolScope::GlobalImplicit | SymbolScope::GlobalExplicit) | None => module_scope,
-                            Some(SymbolScope::Free) => match enclosing {
-                                Some(enclosing) => enclosing,
-                                None => continue,
-                            },
-                            _ => continue,
-                        };
-                        let target_pdg = &self.pdgs[target];
-                        for definition in &target_pdg.definitions {
-                            let head_matches = definition.path == head
-                                || definition.path.starts_with(&format!("{head}."))
-                                || definition.path.starts_with(&format!("{head}["));
-                            if !head_matches {
-                                continue;
-                            }
-                            let on = match (definition.step, definition.parameter) {
-                                (ENTRY, Some(parameter)) => SliceNode::Param(target, parameter),
-                                (ENTRY, None) => continue,
-                                (other, _) => SliceNode::Step(target, other),
-                            };
-                            edges.push((SliceNode::Step(scope, step), on));
-                        }
-                    }
+                if let Some(&index) = by_position.get(&(info.node.start_position().row + 1, name)) {
+                    result.insert(s, tables[index].symbols.clone());
                 }
             }
-        }
-        for (from, on) in edges {
-            self.edge(from, on, EdgeKind::Data);
-        }
+            result
+        });
+        tables.get(&scope)
     }
 
-    fn edge(&mut self, from: SliceNode, on: SliceNode, kind: EdgeKind) {
-        self.depends_on.entry(from).or_default().push((on, kind));
-        self.dependents.entry(on).or_default().push((from, kind));
-    }
-
-    fn link_scope(&mut self, scope: usize, resolved: &[(usize, Node<'t>, usize)], effects: &[Effects]) {
+    /// Where a name read in function `scope` is bound when it is not bound there: the module
+    /// body for globals (and names the function never mentions, read by a callee at a call),
+    /// the enclosing function for free variables.
+    fn nonlocal_target(&self, scope: usize, head: &str) -> Option<usize> {
         let program = self.program;
-        let mut edges: Vec<(SliceNode, SliceNode, EdgeKind)> = Vec::new();
-        {
-            let pdg = &self.pdgs[scope];
-            for step in 0..pdg.cfg.steps.len() {
-                let here = SliceNode::Step(scope, step);
+        let info = &program.scopes[scope];
+        if info.kind != ScopeKind::Function {
+            return None;
+        }
+        let symbols = self.symbols(scope)?;
+        match symbols.get(head) {
+            Some(SymbolScope::GlobalImplicit | SymbolScope::GlobalExplicit) | None => self.module_scope[info.module],
+            Some(SymbolScope::Free) => info.qualified_name.rsplit_once('.').and_then(|(parent, _)| program.functions.get(parent).copied()),
+            _ => None,
+        }
+    }
+
+    /// The nodes `node` depends on.
+    fn depends_on(&self, node: SliceNode) -> Vec<(SliceNode, EdgeKind)> {
+        let program = self.program;
+        let mut edges = Vec::new();
+        match node {
+            SliceNode::Step(scope, step) => {
+                let pdg = self.pdg(scope);
                 for &definition in &pdg.data_dependences[step] {
                     let definition = &pdg.definitions[definition];
-                    let on = match (definition.step, definition.parameter) {
-                        (ENTRY, Some(parameter)) => SliceNode::Param(scope, parameter),
-                        (ENTRY, None) => continue,
-                        (other, _) => SliceNode::Step(scope, other),
-                    };
-                    edges.push((here, on, EdgeKind::Data));
+                    match (definition.step, definition.parameter) {
+                        (ENTRY, Some(parameter)) => edges.push((SliceNode::Param(scope, parameter), EdgeKind::Data)),
+                        (ENTRY, None) => {}
+                        (other, _) => edges.push((SliceNode::Step(scope, other), EdgeKind::Data)),
+                    }
                 }
                 for &controller in &pdg.control_dependences[step] {
-                    edges.push((here, SliceNode::Step(scope, controller), EdgeKind::Control));
+                    edges.push((SliceNode::Step(scope, controller), EdgeKind::Control));
                 }
-                if let Some(node) = pdg.cfg.steps[step].node {
-                    let returns = pdg.cfg.steps[step].kind == StepKind::Statement && node.kind() == "return_statement";
-                    // A generator's values reach its caller through each `yield`.
-                    let yields = pdg.cfg.steps[step].kind != StepKind::Definition && contains_yield(node);
-                    if returns || yields {
-                        edges.push((SliceNode::Return(scope), here, EdgeKind::Data));
-                    }
-                }
-            }
-            for &(step, call, callee) in resolved {
-                let here = SliceNode::Step(scope, step);
-                let callee_info = &program.scopes[callee];
-                let explicit = callee_info.params.len() - usize::from(callee_info.implicit_receiver);
-                for parameter in 0..explicit {
-                    edges.push((SliceNode::Param(callee, parameter), here, EdgeKind::ParameterIn));
-                }
-                edges.push((here, SliceNode::Return(callee), EdgeKind::ParameterOut));
-                // Effects: the callee's steps that mutate a parameter or assign a global.
-                let callee_pdg = &self.pdgs[callee];
+                // Calls: the callee's return and the callee's steps that define what the call does.
                 let text = program.text(program.scopes[scope].file);
-                let mutated: Vec<&str> = call_arguments(program, callee, call, text)
-                    .into_iter()
-                    .filter(|(position, _)| effects[callee].mutated_parameters.contains(position))
-                    .map(|(position, _)| callee_info.params[position].name.as_str())
-                    .collect();
-                let same_module = callee_info.module == program.scopes[scope].module;
-                for definition in &callee_pdg.definitions {
-                    if definition.step == ENTRY {
+                for &(_, call, callee) in self.extracted(scope).calls_at(step) {
+                    edges.push((SliceNode::Return(callee), EdgeKind::ParameterOut));
+                    let effects = self.effects(callee);
+                    let callee_info = &program.scopes[callee];
+                    let mutated: Vec<&str> = call_arguments(program, callee, call, text)
+                        .into_iter()
+                        .filter(|(position, _)| effects.mutated_parameters.contains(position))
+                        .map(|(position, _)| callee_info.params[position].name.as_str())
+                        .collect();
+                    let same_module = callee_info.module == program.scopes[scope].module;
+                    if mutated.is_empty() && !(same_module && !effects.written_globals.is_empty()) {
                         continue;
                     }
-                    let base = base_of(&definition.path);
-                    let mutation = mutated.contains(&base) && !(definition.strong && definition.path == base);
-                    let global = same_module && effects[callee].written_globals.iter().any(|g| g == base);
-                    if mutation || global {
-                        edges.push((here, SliceNode::Step(callee, definition.step), EdgeKind::ParameterOut));
+                    for definition in &self.pdg(callee).definitions {
+                        if definition.step == ENTRY {
+                            continue;
+                        }
+                        let base = base_of(&definition.path);
+                        let mutation = mutated.contains(&base) && !(definition.strong && definition.path == base);
+                        let global = same_module && effects.written_globals.iter().any(|g| g == base);
+                        if mutation || global {
+                            edges.push((SliceNode::Step(callee, definition.step), EdgeKind::ParameterOut));
+                        }
                     }
                 }
-                // Globals the callee reads get their value at this call.
-                if same_module && !effects[callee].read_globals.is_empty() {
-                    for (callee_step, uses) in callee_pdg.uses.iter().enumerate() {
-                        if uses.iter().any(|u| effects[callee].read_globals.iter().any(|g| g == base_of(u))) {
-                            edges.push((SliceNode::Step(callee, callee_step), here, EdgeKind::ParameterIn));
+                // Names bound outside the function: the module body's or the enclosing function's definitions.
+                let is_function = program.scopes[scope].kind == ScopeKind::Function;
+                for used in pdg.uses[step].iter().filter(|_| is_function) {
+                    let head = base_of(used);
+                    if self.is_local(scope, head) {
+                        continue;
+                    }
+                    let Some(target) = self.nonlocal_target(scope, head) else { continue };
+                    let target_pdg = self.pdg(target);
+                    for definition in &target_pdg.definitions {
+                        if base_of(&definition.path) != head {
+                            continue;
+                        }
+                        match (definition.step, definition.parameter) {
+                            (ENTRY, Some(parameter)) => edges.push((SliceNode::Param(target, parameter), EdgeKind::Data)),
+                            (ENTRY, None) => {}
+                            (other, _) => edges.push((SliceNode::Step(target, other), EdgeKind::Data)),
+                        }
+                    }
+                }
+                // Globals read here get their value at each call of this scope.
+                let effects = self.effects(scope);
+                if !effects.read_globals.is_empty() && pdg.uses[step].iter().any(|u| effects.read_globals.iter().any(|g| g == base_of(u))) {
+                    for &(caller, call_step, _) in self.callers(scope).iter() {
+                        if program.scopes[caller].module == program.scopes[scope].module {
+                            edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterIn));
                         }
                     }
                 }
             }
+            SliceNode::Param(scope, _) => {
+                for &(caller, call_step, _) in self.callers(scope).iter() {
+                    edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterIn));
+                }
+            }
+            SliceNode::Return(scope) => {
+                let pdg = self.pdg(scope);
+                for (step, data) in pdg.cfg.steps.iter().enumerate() {
+                    if data.node.is_some_and(|node| returns_or_yields(data.kind, node)) {
+                        edges.push((SliceNode::Step(scope, step), EdgeKind::Data));
+                    }
+                }
+            }
         }
-        for (from, on, kind) in edges {
-            self.edge(from, on, kind);
+        edges
+    }
+
+    /// The nodes that depend on `node`.
+    fn dependents_of(&self, node: SliceNode) -> Vec<(SliceNode, EdgeKind)> {
+        let program = self.program;
+        let mut edges = Vec::new();
+        match node {
+            SliceNode::Step(scope, step) => {
+                let pdg = self.pdg(scope);
+                let local = self.dependents_in(scope);
+                edges.extend(local.data[step].iter().map(|&s| (SliceNode::Step(scope, s), EdgeKind::Data)));
+                edges.extend(local.control[step].iter().map(|&s| (SliceNode::Step(scope, s), EdgeKind::Control)));
+                if let Some(syntax) = pdg.cfg.steps[step].node {
+                    if returns_or_yields(pdg.cfg.steps[step].kind, syntax) {
+                        edges.push((SliceNode::Return(scope), EdgeKind::Data));
+                    }
+                }
+                // A call step: the callee's parameters and the callee's reads of globals.
+                for &(_, _, callee) in self.extracted(scope).calls_at(step) {
+                    let callee_info = &program.scopes[callee];
+                    let explicit = callee_info.params.len() - usize::from(callee_info.implicit_receiver);
+                    edges.extend((0..explicit).map(|p| (SliceNode::Param(callee, p), EdgeKind::ParameterIn)));
+                    let effects = self.effects(callee);
+                    if callee_info.module == program.scopes[scope].module && !effects.read_globals.is_empty() {
+                        let callee_pdg = self.pdg(callee);
+                        for (callee_step, uses) in callee_pdg.uses.iter().enumerate() {
+                            if uses.iter().any(|u| effects.read_globals.iter().any(|g| g == base_of(u))) {
+                                edges.push((SliceNode::Step(callee, callee_step), EdgeKind::ParameterIn));
+                            }
+                        }
+                    }
+                }
+                // Definitions here that a call makes visible to its caller, or other scopes read.
+                let defined: Vec<&str> = pdg.definitions.iter().filter(|d| d.step == step).map(|d| base_of(&d.path)).collect();
+                if defined.is_empty() {
+                    return edges;
+                }
+                let info = &program.scopes[scope];
+                let effects = self.effects(scope);
+                let visible_to_callers = defined.iter().any(|base| {
+                    effects.written_globals.iter().any(|g| g == base)
+                        || effects.mutated_parameters.iter().any(|&p| info.params[p].name == *base)
+                });
+                if visible_to_callers {
+                    for &(caller, call_step, _) in self.callers(scope).iter() {
+                        edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterOut));
+                    }
+                }
+                // Functions of the same file reading these names as globals or free variables.
+                let text = program.text(info.file);
+                for &other in &self.scopes_of_file[info.file] {
+                    let other_info = &program.scopes[other];
+                    if other == scope || other_info.kind != ScopeKind::Function {
+                        continue;
+                    }
+                    let body = &text[other_info.body.byte_range()];
+                    let mentioned: Vec<&str> =
+                        defined.iter().copied().filter(|name| !identifier_occurrences(body, name).is_empty()).collect();
+                    if mentioned.is_empty() {
+                        continue;
+                    }
+                    let other_pdg = self.pdg(other);
+                    for (other_step, uses) in other_pdg.uses.iter().enumerate() {
+                        for used in uses {
+                            let head = base_of(used);
+                            if mentioned.contains(&head) && self.nonlocal_target(other, head) == Some(scope) {
+                                edges.push((SliceNode::Step(other, other_step), EdgeKind::Data));
+                            }
+                        }
+                    }
+                }
+            }
+            SliceNode::Param(scope, parameter) => {
+                let local = self.dependents_in(scope);
+                if let Some(steps) = local.parameters.get(parameter) {
+                    edges.extend(steps.iter().map(|&s| (SliceNode::Step(scope, s), EdgeKind::Data)));
+                }
+            }
+            SliceNode::Return(scope) => {
+                for &(caller, call_step, _) in self.callers(scope).iter() {
+                    edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterOut));
+                }
+            }
         }
+        edges
     }
 
     /// Two-phase slice from `criteria`.
     pub fn slice(&self, criteria: &[SliceNode], forward: bool, thin: bool) -> BTreeSet<SliceNode> {
-        let graph = if forward { &self.dependents } else { &self.depends_on };
+        let next_of = |node: SliceNode| if forward { self.dependents_of(node) } else { self.depends_on(node) };
         // Backward: phase 1 avoids going down (ParameterOut), phase 2 avoids going up (ParameterIn).
         // Forward: dependents of a Return are callers (going up through ParameterOut);
         // dependents of a call step are callee parameters (going down through ParameterIn).
@@ -439,7 +707,7 @@ impl<'p, 't> Sdg<'p, 't> {
         let mut stack: Vec<SliceNode> = criteria.to_vec();
         reached.extend(criteria.iter().copied());
         while let Some(node) = stack.pop() {
-            for &(next, kind) in graph.get(&node).map(Vec::as_slice).unwrap_or(&[]) {
+            for (next, kind) in next_of(node) {
                 if thin && kind == EdgeKind::Control {
                     continue;
                 }
@@ -461,7 +729,7 @@ impl<'p, 't> Sdg<'p, 't> {
             if !phase_two.insert(node) {
                 continue;
             }
-            for &(next, kind) in graph.get(&node).map(Vec::as_slice).unwrap_or(&[]) {
+            for (next, kind) in next_of(node) {
                 if (thin && kind == EdgeKind::Control) || kind == phase_two_skip {
                     continue;
                 }
@@ -476,7 +744,7 @@ impl<'p, 't> Sdg<'p, 't> {
     pub fn lines(&self, node: SliceNode) -> Option<(usize, Vec<usize>)> {
         let (scope, node) = match node {
             SliceNode::Step(scope, step) => {
-                let step_data = &self.pdgs[scope].cfg.steps[step];
+                let step_data = &self.pdg(scope).cfg.steps[step];
                 let syntax = step_data.node?;
                 let header = match step_data.kind {
                     StepKind::ForTarget => syntax.child_by_field_name("right").map(|r| (syntax.start_position().row, r.end_position().row)),
@@ -515,6 +783,11 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 }
 
+/// Whether a step hands a value to the caller: a `return`, or a statement holding a `yield`.
+fn returns_or_yields(kind: StepKind, node: Node<'_>) -> bool {
+    (kind == StepKind::Statement && node.kind() == "return_statement") || (kind != StepKind::Definition && contains_yield(node))
+}
+
 /// The innermost scope of `file` containing byte `offset` (functions before the module).
 pub fn scope_at(program: &Program<'_>, file: usize, offset: usize) -> Option<usize> {
     program
@@ -535,7 +808,6 @@ pub struct SliceResult {
     pub nodes: usize,
 }
 
-/// Slices from (file path, 0-based line, optional byte column).
 pub fn slice_at(
     program: &Program<'_>,
     path: &str,
@@ -557,7 +829,7 @@ pub fn slice_at(
     let offset = column.map_or(first_code, |c| (line_start + c).min(line_end));
     let scope = scope_at(program, file, offset).ok_or_else(|| format!("no code at {path}:{}", line + 1))?;
     let sdg = Sdg::new(program);
-    let pdg = &sdg.pdgs[scope];
+    let pdg = sdg.pdg(scope);
     // Steps on that line (the innermost ones): headers and statements.
     let mut criteria: Vec<SliceNode> = Vec::new();
     for (step, data) in pdg.cfg.steps.iter().enumerate() {
@@ -576,7 +848,7 @@ pub fn slice_at(
     }
     // Keep the innermost steps (a line inside a long statement belongs to that statement).
     let span = |node: &SliceNode| match node {
-        SliceNode::Step(s, step) => sdg.pdgs[*s].cfg.steps[*step].node.map_or(usize::MAX, |n| n.end_byte() - n.start_byte()),
+        SliceNode::Step(s, step) => sdg.pdg(*s).cfg.steps[*step].node.map_or(usize::MAX, |n| n.end_byte() - n.start_byte()),
         _ => usize::MAX,
     };
     if let Some(smallest) = criteria.iter().filter(|n| matches!(n, SliceNode::Step(..))).map(span).min() {
@@ -593,8 +865,8 @@ pub fn slice_at(
             let mut narrowed: Vec<SliceNode> = Vec::new();
             for criterion in &criteria {
                 if let SliceNode::Step(s, step) = criterion {
-                    for &definition in &sdg.pdgs[*s].data_dependences[*step] {
-                        let definition_data = &sdg.pdgs[*s].definitions[definition];
+                    for &definition in &sdg.pdg(*s).data_dependences[*step] {
+                        let definition_data = &sdg.pdg(*s).definitions[definition];
                         if definition_data.path == name
                             || definition_data.path.starts_with(&format!("{name}."))
                             || definition_data.path.starts_with(&format!("{name}["))
@@ -606,7 +878,7 @@ pub fn slice_at(
                         }
                     }
                     // The statement itself stays, with its control dependences.
-                    for &controller in &sdg.pdgs[*s].control_dependences[*step] {
+                    for &controller in &sdg.pdg(*s).control_dependences[*step] {
                         if !thin {
                             narrowed.push(SliceNode::Step(*s, controller));
                         }
@@ -614,7 +886,7 @@ pub fn slice_at(
                 }
             }
             let defines_here =
-                sdg.pdgs[scope].definitions.iter().any(|d| d.path == name && criteria.contains(&SliceNode::Step(scope, d.step)));
+                sdg.pdg(scope).definitions.iter().any(|d| d.path == name && criteria.contains(&SliceNode::Step(scope, d.step)));
             if !narrowed.is_empty() && !defines_here {
                 let mut slice = sdg.slice(&narrowed, false, thin);
                 slice.extend(criteria.iter().copied());
