@@ -50,7 +50,9 @@ def pick():
 ''',
     "unicode.py": 'label = "😀 中文 e\\u0301"  # é\n\n\ndef après(x):\n    """Docstring: ünïcödé 😀."""\n    return f"{x!r:>10}"\n',
     "crlf.py": "import sys\r\n\r\nclass C:\r\n    def m(self):\r\n        return 1\r\n\r\nX = C()\r\n",
-    "long.py": "def long(data):\n" + "".join(f"    value_{i} = data.get('key_{i}', {i}) * {i} + len(str(data))\n" for i in range(60)) + "    return value_0\n"
+    "long.py": "def long(data):\n"
+    + "".join(f"    value_{i} = data.get('key_{i}', {i}) * {i} + len(str(data))\n" for i in range(60))
+    + "    return value_0\n"
     + "".join(f"SETTING_{i} = {{'name': 'setting_{i}', 'enabled': {i % 2 == 0}}}\n" for i in range(50)),
     "pkg/__init__.py": "",
     "pkg/sub.py": "class A:\n    pass\nclass A:\n    x = 1\n",

@@ -30,8 +30,16 @@ def test_json_report() -> None:
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
     rules = sorted({finding["rule_id"] for finding in report["findings"]})
-    assert rules == ["code-injection", "command-injection", "open-redirect", "path-traversal", "sql-injection",
-                     "template-injection", "unsafe-deserialization", "xss"]
+    assert rules == [
+        "code-injection",
+        "command-injection",
+        "open-redirect",
+        "path-traversal",
+        "sql-injection",
+        "template-injection",
+        "unsafe-deserialization",
+        "xss",
+    ]
     sql = next(f for f in report["findings"] if f["rule_id"] == "sql-injection")
     assert sql["cwe"] == "CWE-89" and sql["source"]["path"] == "shop/views.py" and sql["sink"]["path"] == "shop/db.py"
     assert [step["kind"] for step in sql["steps"]] == ["source", "assignment", "call", "assignment", "argument", "sink"]
