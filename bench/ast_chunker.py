@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import inspect
 import io
 import tokenize
 from pathlib import Path

@@ -9,7 +9,6 @@ JSON-RPC transport both ways)."""
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 from pathlib import Path

@@ -65,11 +65,14 @@ def test_incremental_findings_and_slices_equal_from_scratch(tmp_path: Path, edit
         scratch = flowsight.Workspace(str(EXAMPLE))
         for name in ws.files():
             scratch.update_file(name, ws.text(name))
+
         # Findings are the same (rule, source, sink) and show the same steps: none points at a
         # place of an older text.
-        identity = lambda findings: [
-            (f.id, f.rule_id, f.source, f.sink, [(s.path, s.start_line, s.start_column, s.kind) for s in f.steps]) for f in findings
-        ]  # noqa: E731
+        def identity(findings: list[flowsight.Finding]) -> list[tuple]:
+            return [
+                (f.id, f.rule_id, f.source, f.sink, [(s.path, s.start_line, s.start_column, s.kind) for s in f.steps]) for f in findings
+            ]
+
         assert identity(ws.analyze_taint()) == identity(scratch.analyze_taint())
         criterion_line = min(line, ws.text(path).count("\n"))
         try:

@@ -63,7 +63,7 @@ def compare(paths: list[Path], root: Path) -> None:
     baseline = chunk_paths(paths, root)
     native = [chunk.as_dict() for chunk in flowsight.build_chunks([str(p) for p in paths], root=str(root))]
     assert len(native) == len(baseline)
-    for expected, actual in zip(baseline, native):
+    for expected, actual in zip(baseline, native, strict=True):
         assert actual == expected, f"{expected['path']} {expected['qualified_name']}"
 
 

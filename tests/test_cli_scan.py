@@ -62,7 +62,9 @@ def test_sarif_report_with_code_flows_and_cwe_tags(tmp_path: Path) -> None:
 
 def test_clean_code_exits_0_and_suppressions_apply(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(
-        "import os\nimport sys\n\n\ndef main():\n    os.system(sys.argv[1])  # flowsight: ignore[command-injection]\n    os.system('uptime')\n"
+        "import os\nimport sys\n\n\ndef main():\n"
+        "    os.system(sys.argv[1])  # flowsight: ignore[command-injection]\n"
+        "    os.system('uptime')\n"
     )
     proc = flowsight("scan", str(tmp_path))
     assert proc.returncode == 0, proc.stdout

@@ -348,7 +348,10 @@ async def test_a_cancelled_request_answers_request_cancelled_and_the_server_goes
     assert result["files"] == 605
 
 
-NON_ASCII = 'import os\nfrom flask import request\n\n\ndef run():\n    command = request.args["c"]\n    face = "😀中é"; os.system(command)  # flowsight: the sink follows non-ASCII text\n'
+NON_ASCII = (
+    'import os\nfrom flask import request\n\n\ndef run():\n    command = request.args["c"]\n'
+    '    face = "😀中é"; os.system(command)  # flowsight: the sink follows non-ASCII text\n'
+)
 
 
 @pytest_lsp.fixture(params=["utf-8", "utf-16"], config=ClientServerConfig(server_command=[sys.executable, "-m", "flowsight", "serve"]))

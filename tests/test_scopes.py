@@ -7,8 +7,8 @@ from __future__ import annotations
 import symtable
 import textwrap
 
-from flowsight import _native
 from bench.corpus import django_corpus, python_files
+from flowsight import _native
 
 
 def category(symbol: symtable.Symbol) -> str:
