@@ -6,7 +6,7 @@ VPY := $(VENV)/bin/python
 # Cargo builds are cached outside the clone so repeated clean clones build fast.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/flowsight/target
 
-.PHONY: setup demo test test-rust test-python test-vscode bench clean
+.PHONY: setup demo test test-rust test-python test-vscode lint bench clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test-vscode:
 	cd editors/vscode && npm run --silent build && npx tsc -p .
 	cd editors/vscode && FLOWSIGHT_PYTHON=$(abspath $(VPY)) npm test --silent
 	cd editors/vscode && npm run --silent package
+
+# Formatting and lints, Rust and Python (ruff comes with the `dev` extra; settings in pyproject.toml).
+lint: setup
+	cargo fmt --all --check
+	$(VENV)/bin/ruff format --check
+	$(VENV)/bin/ruff check
+	cargo clippy --workspace --all-targets -- -D warnings
 
 bench: setup
 	$(VPY) -m pip install --quiet "semgrep==1.185.0" "bandit==1.9.4"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import inspect
 import io
 import tokenize
 from pathlib import Path
@@ -202,7 +201,9 @@ class FileChunker:
 
         def flush() -> None:
             if run:
-                index = self.add(drafts, "module_code", 0, f"{module}.<module>", self.statement_start(run[0]), self.statement_end(run[-1]), "", None)
+                index = self.add(
+                    drafts, "module_code", 0, f"{module}.<module>", self.statement_start(run[0]), self.statement_end(run[-1]), "", None
+                )
                 self.fragments(drafts, index, list(run))
                 run.clear()
 
@@ -238,10 +239,20 @@ class FileChunker:
                 self.walk(drafts, child, parent)
 
     def draft(self, kind: str, parent: int | None, name: str, start: int, end: int, signature: str, docstring: str | None) -> dict:
-        return {"kind": kind, "parent": parent, "qualified_name": name, "start_byte": start, "end_byte": end,
-                "signature": signature, "docstring": docstring, "children": []}
+        return {
+            "kind": kind,
+            "parent": parent,
+            "qualified_name": name,
+            "start_byte": start,
+            "end_byte": end,
+            "signature": signature,
+            "docstring": docstring,
+            "children": [],
+        }
 
-    def add(self, drafts: list[dict], kind: str, parent: int, name: str, start: int, end: int, signature: str, docstring: str | None) -> int:
+    def add(
+        self, drafts: list[dict], kind: str, parent: int, name: str, start: int, end: int, signature: str, docstring: str | None
+    ) -> int:
         drafts.append(self.draft(kind, parent, name, start, end, signature, docstring))
         drafts[parent]["children"].append(len(drafts) - 1)
         return len(drafts) - 1
@@ -281,29 +292,40 @@ class FileChunker:
             ids[index] = chunk_id(self.repository, self.path, draft["kind"], draft["qualified_name"], disambiguators[index])
             start, end = draft["start_byte"], draft["end_byte"]
             last = end - 1 if end > start else start
-            chunks.append({
-                "id": ids[index],
-                "parent_id": ids[draft["parent"]] if draft["parent"] is not None else self.repository_id,
-                "kind": draft["kind"],
-                "path": self.path,
-                "qualified_name": draft["qualified_name"],
-                "start_byte": start,
-                "end_byte": end,
-                "start_line": _line_of(self.starts, start) + 1,
-                "end_line": _line_of(self.starts, last) + 1,
-                "signature": draft["signature"],
-                "docstring": draft["docstring"],
-                "content_hash": normalised_hash(self.raw, self.starts, start, end),
-            })
+            chunks.append(
+                {
+                    "id": ids[index],
+                    "parent_id": ids[draft["parent"]] if draft["parent"] is not None else self.repository_id,
+                    "kind": draft["kind"],
+                    "path": self.path,
+                    "qualified_name": draft["qualified_name"],
+                    "start_byte": start,
+                    "end_byte": end,
+                    "start_line": _line_of(self.starts, start) + 1,
+                    "end_line": _line_of(self.starts, last) + 1,
+                    "signature": draft["signature"],
+                    "docstring": draft["docstring"],
+                    "content_hash": normalised_hash(self.raw, self.starts, start, end),
+                }
+            )
             stack.extend(reversed(draft["children"]))
         return chunks
 
 
 def repository_chunk(repository: str) -> dict:
     return {
-        "id": chunk_id(repository, "", "repository", repository, 0), "parent_id": None, "kind": "repository",
-        "path": "", "qualified_name": repository, "start_byte": 0, "end_byte": 0, "start_line": 0, "end_line": 0,
-        "signature": "", "docstring": None, "content_hash": hashlib.sha256(b"").hexdigest(),
+        "id": chunk_id(repository, "", "repository", repository, 0),
+        "parent_id": None,
+        "kind": "repository",
+        "path": "",
+        "qualified_name": repository,
+        "start_byte": 0,
+        "end_byte": 0,
+        "start_line": 0,
+        "end_line": 0,
+        "signature": "",
+        "docstring": None,
+        "content_hash": hashlib.sha256(b"").hexdigest(),
     }
 
 

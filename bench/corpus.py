@@ -21,8 +21,17 @@ def fetch_wheel(project: str, version: str) -> Path:
         if existing.name.lower().startswith(f"{normalized}-{version}-"):
             return existing
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-        "--dest", str(CACHE), f"{project}=={version}",
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--dest",
+        str(CACHE),
+        f"{project}=={version}",
     ]
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:

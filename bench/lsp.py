@@ -9,7 +9,6 @@ JSON-RPC transport both ways)."""
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -59,15 +58,22 @@ async def measure(root: Path, edits: int = 40) -> dict:
     started = time.perf_counter()
     capabilities = types.ClientCapabilities(
         window=types.WindowClientCapabilities(work_done_progress=True),
-        text_document=types.TextDocumentClientCapabilities(publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True)),
+        text_document=types.TextDocumentClientCapabilities(
+            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True)
+        ),
     )
-    await client.initialize_async(types.InitializeParams(
-        capabilities=capabilities, root_uri=root.as_uri(), workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+    await client.initialize_async(
+        types.InitializeParams(
+            capabilities=capabilities, root_uri=root.as_uri(), workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]
+        )
+    )
     client.initialized(types.InitializedParams())
     large = root / "django" / "db" / "models" / "fields" / "related.py"
     large_uri = large.as_uri()
     text = large.read_text()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=large_uri, language_id="python", version=1, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=large_uri, language_id="python", version=1, text=text))
+    )
     await wait(lambda: any(v == 1 for v, _ in client.published.get(large_uri, [])))
     first_diagnostics = min(t for v, t in client.published[large_uri] if v == 1) - started
     await wait(lambda: client.progress_end is not None)
@@ -86,9 +92,19 @@ async def measure(root: Path, edits: int = 40) -> dict:
         nonlocal version
         version += 1
         sent = time.perf_counter()
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=large_uri, version=version),
-            content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=types.Position(line=line, character=column), end=types.Position(line=line, character=column)), text=new_text)]))
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=large_uri, version=version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(
+                            start=types.Position(line=line, character=column), end=types.Position(line=line, character=column)
+                        ),
+                        text=new_text,
+                    )
+                ],
+            )
+        )
         await wait(lambda: any(v == version for v, _ in client.published.get(large_uri, [])))
         latency = max(t for v, t in client.published[large_uri] if v == version) - sent
         await asyncio.sleep(0.05)
@@ -104,7 +120,7 @@ async def measure(root: Path, edits: int = 40) -> dict:
     # Typing into a function name (renames change which calls resolve).
     definitions = [i for i, line in enumerate(lines) if line.lstrip().startswith("def ")][:5]
     renames = [await edit_and_wait(line, len(lines[line]) - len(lines[line].lstrip()) + len("def "), "x") for line in definitions]
-    server_renames = (await server_latencies("textDocument/didChange"))[served_before + len(latencies):]
+    server_renames = (await server_latencies("textDocument/didChange"))[served_before + len(latencies) :]
 
     # An edit that changes a summary used in other files: `iri_to_uri` (called from
     # django/http, django/templatetags, django/utils/feedgenerator, …) gains a code-injection
@@ -113,8 +129,11 @@ async def measure(root: Path, edits: int = 40) -> dict:
     helper_uri = helper.as_uri()
     helper_lines = helper.read_text().splitlines()
     body_line = next(i for i, line in enumerate(helper_lines) if line.strip() == "if iri is None:")
-    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
-        uri=helper_uri, language_id="python", version=1, text=helper.read_text())))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=helper_uri, language_id="python", version=1, text=helper.read_text())
+        )
+    )
     await wait(lambda: any(v == 1 for v, _ in client.published.get(helper_uri, [])))
     helper_version = 1
 
@@ -124,10 +143,16 @@ async def measure(root: Path, edits: int = 40) -> dict:
         line = "    eval(iri)\n"
         end = types.Position(line=body_line, character=0) if insert else types.Position(line=body_line + 1, character=0)
         sent = time.perf_counter()
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=helper_uri, version=helper_version),
-            content_changes=[types.TextDocumentContentChangePartial(
-                range=types.Range(start=types.Position(line=body_line, character=0), end=end), text=line if insert else "")]))
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=helper_uri, version=helper_version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(start=types.Position(line=body_line, character=0), end=end), text=line if insert else ""
+                    )
+                ],
+            )
+        )
         await wait(lambda: any(v == helper_version for v, _ in client.published.get(helper_uri, [])))
         latency = max(t for v, t in client.published[helper_uri] if v == helper_version) - sent
         await asyncio.sleep(0.05)
@@ -145,13 +170,22 @@ async def measure(root: Path, edits: int = 40) -> dict:
         path.write_text(path.read_text() + "\n# touched\n")
     published_before = sum(len(v) for v in client.published.values())
     sent = time.perf_counter()
-    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=p.as_uri(), type=types.FileChangeType.Changed) for p in changed]))
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=p.as_uri(), type=types.FileChangeType.Changed) for p in changed])
+    )
     # The analysis finishes when the server is idle again: measured by a round trip after it.
     await asyncio.sleep(0)
     version += 1
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=large_uri, version=version),
-        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="")]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=large_uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text=""
+                )
+            ],
+        )
+    )
     await wait(lambda: any(v == version for v, _ in client.published.get(large_uri, [])))
     ten_files = max(t for v, t in client.published[large_uri] if v == version) - sent
     watched = await server_latencies("workspace/didChangeWatchedFiles")

@@ -41,14 +41,21 @@ def peak_rss_mb() -> float:
 
 # ---------------------------------------------------------------- workers (one per subprocess)
 
+
 def worker_index(root: Path) -> dict:
     import flowsight
 
     started = time.perf_counter()
     result = flowsight.index_paths([str(root / "django")], root=str(root))
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "chunks": len(result.chunks), "files": result.files, "errors": len(result.errors),
-            "parse_work_seconds": result.parse_seconds, "chunk_work_seconds": result.chunk_seconds}
+    return {
+        "seconds": seconds,
+        "chunks": len(result.chunks),
+        "files": result.files,
+        "errors": len(result.errors),
+        "parse_work_seconds": result.parse_seconds,
+        "chunk_work_seconds": result.chunk_seconds,
+    }
 
 
 def worker_parse_only(root: Path) -> dict:
@@ -97,8 +104,13 @@ def worker_edit(root: Path) -> dict:
         broken.append(time.perf_counter() - started)
         version += 1
         workspace.apply_edits(EDIT_FILE, version, [flowsight.TextEdit(line, column, line, column + 1, "")])
-    return {"seconds": statistics.median(timings), "p95_seconds": sorted(timings)[int(0.95 * len(timings))],
-            "broken_seconds": statistics.median(broken), "edits": len(timings), "lines": len(lines)}
+    return {
+        "seconds": statistics.median(timings),
+        "p95_seconds": sorted(timings)[int(0.95 * len(timings))],
+        "broken_seconds": statistics.median(broken),
+        "edits": len(timings),
+        "lines": len(lines),
+    }
 
 
 def worker_taint(root: Path) -> dict:
@@ -106,8 +118,13 @@ def worker_taint(root: Path) -> dict:
 
     started = time.perf_counter()
     analysis = flowsight.analyze_taint([str(root / "django")], root=str(root))
-    return {"seconds": time.perf_counter() - started, "findings": len(analysis.findings), "functions": analysis.functions,
-            "parse_seconds": analysis.parse_seconds, "analysis_seconds": analysis.analysis_seconds}
+    return {
+        "seconds": time.perf_counter() - started,
+        "findings": len(analysis.findings),
+        "functions": analysis.functions,
+        "parse_seconds": analysis.parse_seconds,
+        "analysis_seconds": analysis.analysis_seconds,
+    }
 
 
 def worker_slices(root: Path) -> dict:
@@ -119,7 +136,14 @@ def worker_slices(root: Path) -> dict:
     return stats
 
 
-WORKERS = {"slices": worker_slices, "index": worker_index, "parse_only": worker_parse_only, "ast": worker_ast, "edit": worker_edit, "taint": worker_taint}
+WORKERS = {
+    "slices": worker_slices,
+    "index": worker_index,
+    "parse_only": worker_parse_only,
+    "ast": worker_ast,
+    "edit": worker_edit,
+    "taint": worker_taint,
+}
 
 
 def run_worker(name: str, root: Path) -> dict:
@@ -135,8 +159,15 @@ def summarise(samples: list[dict]) -> dict:
     runs = len(samples)
     seconds = [s["seconds"] for s in samples]
     result = dict(samples[-1])
-    result.update({"median_seconds": statistics.median(seconds), "min_seconds": min(seconds), "max_seconds": max(seconds),
-                   "runs": runs, "peak_rss_mb": max(s["peak_rss_mb"] for s in samples)})
+    result.update(
+        {
+            "median_seconds": statistics.median(seconds),
+            "min_seconds": min(seconds),
+            "max_seconds": max(seconds),
+            "runs": runs,
+            "peak_rss_mb": max(s["peak_rss_mb"] for s in samples),
+        }
+    )
     return result
 
 
@@ -178,17 +209,24 @@ def measure_command(command: list[str], runs: int) -> dict:
             return {"error": sample["stderr"]}
         samples.append(sample)
     timings = [s["seconds"] for s in samples]
-    return {"median_seconds": statistics.median(timings), "min_seconds": min(timings), "max_seconds": max(timings),
-            "runs": runs, "peak_rss_mb": max(s["peak_rss_mb"] for s in samples), "findings": samples[-1]["findings"]}
+    return {
+        "median_seconds": statistics.median(timings),
+        "min_seconds": min(timings),
+        "max_seconds": max(timings),
+        "runs": runs,
+        "peak_rss_mb": max(s["peak_rss_mb"] for s in samples),
+        "findings": samples[-1]["findings"],
+    }
 
 
 # ---------------------------------------------------------------- suites
+
 
 def table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines)
@@ -208,22 +246,57 @@ def suite_chunks(root: Path, runs: int) -> dict:
     overhead = index["median_seconds"] / parse["median_seconds"] - 1
     rows = [
         ("workload", "median s", "min s", "max s", "peak RSS MB", "target", "result"),
-        ("parse+chunk corpus (native, end to end)", f"{index['median_seconds']:.3f}", f"{index['min_seconds']:.3f}", f"{index['max_seconds']:.3f}",
-         f"{index['peak_rss_mb']:.0f}", "≤ 0.35 s", verdict(index["median_seconds"] <= 0.35)),
-        ("parse only (native)", f"{parse['median_seconds']:.3f}", f"{parse['min_seconds']:.3f}", f"{parse['max_seconds']:.3f}",
-         f"{parse['peak_rss_mb']:.0f}", "floor", ""),
+        (
+            "parse+chunk corpus (native, end to end)",
+            f"{index['median_seconds']:.3f}",
+            f"{index['min_seconds']:.3f}",
+            f"{index['max_seconds']:.3f}",
+            f"{index['peak_rss_mb']:.0f}",
+            "≤ 0.35 s",
+            verdict(index["median_seconds"] <= 0.35),
+        ),
+        (
+            "parse only (native)",
+            f"{parse['median_seconds']:.3f}",
+            f"{parse['min_seconds']:.3f}",
+            f"{parse['max_seconds']:.3f}",
+            f"{parse['peak_rss_mb']:.0f}",
+            "floor",
+            "",
+        ),
         ("chunking overhead over parse", f"{overhead:+.1%}", "", "", "", "≤ +15%", verdict(overhead <= 0.15)),
-        ("ast baseline (pure Python)", f"{baseline['median_seconds']:.3f}", f"{baseline['min_seconds']:.3f}", f"{baseline['max_seconds']:.3f}",
-         f"{baseline['peak_rss_mb']:.0f}", "", ""),
+        (
+            "ast baseline (pure Python)",
+            f"{baseline['median_seconds']:.3f}",
+            f"{baseline['min_seconds']:.3f}",
+            f"{baseline['max_seconds']:.3f}",
+            f"{baseline['peak_rss_mb']:.0f}",
+            "",
+            "",
+        ),
         ("speed-up over the baseline", f"{speedup:.1f}x", "", "", "", "≥ 4x", verdict(speedup >= 4)),
-        (f"incremental edit, {edit['lines']}-line file (median of {edit['edits']})", f"{edit['median_seconds'] * 1000:.2f} ms",
-         "", f"p95 {edit['p95_seconds'] * 1000:.2f} ms", f"{edit['peak_rss_mb']:.0f}", "≤ 2 ms", verdict(edit["median_seconds"] <= 0.002)),
+        (
+            f"incremental edit, {edit['lines']}-line file (median of {edit['edits']})",
+            f"{edit['median_seconds'] * 1000:.2f} ms",
+            "",
+            f"p95 {edit['p95_seconds'] * 1000:.2f} ms",
+            f"{edit['peak_rss_mb']:.0f}",
+            "≤ 2 ms",
+            verdict(edit["median_seconds"] <= 0.002),
+        ),
         ("  same, an edit that breaks the syntax", f"{edit['broken_seconds'] * 1000:.2f} ms", "", "", "", "", ""),
     ]
     print(f"Django 5.1.4: {len(files)} files, {lines} lines; native chunks {index['chunks']}, baseline chunks {baseline['chunks']}")
     print(table(rows))
-    return {"corpus": {"name": "django-5.1.4", "files": len(files), "lines": lines}, "index": index, "parse_only": parse,
-            "ast_baseline": baseline, "edit": edit, "speedup": speedup, "chunking_overhead": overhead}
+    return {
+        "corpus": {"name": "django-5.1.4", "files": len(files), "lines": lines},
+        "index": index,
+        "parse_only": parse,
+        "ast_baseline": baseline,
+        "edit": edit,
+        "speedup": speedup,
+        "chunking_overhead": overhead,
+    }
 
 
 def suite_server(root: Path, runs: int) -> dict:
@@ -234,13 +307,23 @@ def suite_server(root: Path, runs: int) -> dict:
     ms = lambda name: f"{key(name) * 1000:.1f} ms"  # noqa: E731
     rows = [
         ("measurement (server time unless marked client)", "median of runs", "target", "result"),
-        ("initialize → first diagnostics of the open file (client)", f"{key('first_diagnostics_seconds'):.2f} s", "≤ 1 s", verdict(key("first_diagnostics_seconds") <= 1)),
+        (
+            "initialize → first diagnostics of the open file (client)",
+            f"{key('first_diagnostics_seconds'):.2f} s",
+            "≤ 1 s",
+            verdict(key("first_diagnostics_seconds") <= 1),
+        ),
         ("initialize → full index (progress end, client)", f"{key('full_index_seconds'):.2f} s", "", ""),
         ("one-line edit in a 1,995-line file → publish, p50", ms("edit_p50_seconds"), "", ""),
         ("one-line edit in a 1,995-line file → publish, p95", ms("edit_p95_seconds"), "≤ 50 ms", verdict(key("edit_p95_seconds") <= 0.05)),
         ("  the same, client side (incl. transport), p95", ms("client_edit_p95_seconds"), "", ""),
         ("edit changing a summary used in other files, p50", ms("summary_edit_p50_seconds"), "", ""),
-        ("edit changing a summary used in other files, p95", ms("summary_edit_p95_seconds"), "≤ 50 ms", verdict(key("summary_edit_p95_seconds") <= 0.05)),
+        (
+            "edit changing a summary used in other files, p95",
+            ms("summary_edit_p95_seconds"),
+            "≤ 50 ms",
+            verdict(key("summary_edit_p95_seconds") <= 0.05),
+        ),
         ("  functions it re-analysed (rounds)", f"{key('summary_edit_analysed'):.0f} ({key('summary_edit_rounds'):.0f})", "", ""),
         ("typing into a function name (calls re-resolve), p50", ms("rename_p50_seconds"), "", ""),
         ("10 files changed on disk at once → publish", ms("ten_files_seconds"), "≤ 150 ms", verdict(key("ten_files_seconds") <= 0.15)),
@@ -253,14 +336,17 @@ def suite_server(root: Path, runs: int) -> dict:
 
 def suite_taint(root: Path, runs: int) -> dict:
     taint = measure("taint", root, runs)
-    rows = [("tool", "median s", "peak RSS MB", "findings", "ratio to flowsight"),
-            ("flowsight (cold analysis)", f"{taint['median_seconds']:.3f}", f"{taint['peak_rss_mb']:.0f}", str(taint["findings"]), "1.0")]
+    rows = [
+        ("tool", "median s", "peak RSS MB", "findings", "ratio to flowsight"),
+        ("flowsight (cold analysis)", f"{taint['median_seconds']:.3f}", f"{taint['peak_rss_mb']:.0f}", str(taint["findings"]), "1.0"),
+    ]
     peers: dict[str, dict] = {}
     semgrep = shutil.which("semgrep") or str(Path(sys.executable).with_name("semgrep"))
     if Path(semgrep).exists():
         rule = BENCH / "semgrep-taint.yml"
-        peers["semgrep"] = measure_command([semgrep, "scan", "--metrics=off", "--quiet", "--config", str(rule), "--json",
-                                            str(root / "django")], 1)
+        peers["semgrep"] = measure_command(
+            [semgrep, "scan", "--metrics=off", "--quiet", "--config", str(rule), "--json", str(root / "django")], 1
+        )
     bandit = shutil.which("bandit") or str(Path(sys.executable).with_name("bandit"))
     if Path(bandit).exists():
         peers["bandit"] = measure_command([bandit, "-q", "-r", "-f", "json", str(root / "django")], 1)
@@ -268,14 +354,23 @@ def suite_taint(root: Path, runs: int) -> dict:
         if "error" in result:
             rows.append((name, "error", "", "", result["error"][:60]))
         else:
-            rows.append((name, f"{result['median_seconds']:.3f}", f"{result['peak_rss_mb']:.0f}", str(result["findings"]),
-                         f"{result['median_seconds'] / taint['median_seconds']:.1f}x slower"))
+            rows.append(
+                (
+                    name,
+                    f"{result['median_seconds']:.3f}",
+                    f"{result['peak_rss_mb']:.0f}",
+                    str(result["findings"]),
+                    f"{result['median_seconds'] / taint['median_seconds']:.1f}x slower",
+                )
+            )
     print(table(rows))
     print(f"targets: cold analysis ≤ 1.5 s: {verdict(taint['median_seconds'] <= 1.5)}; ≤ 300 MB: {verdict(taint['peak_rss_mb'] <= 300)}")
     slices = run_worker("slices", root)
-    print(f"slices on Django ({int(slices['slices'])} functions of {int(slices['functions'])} with ≥ 5 statements, backward from the last "
-          f"statement): mean {slices['mean_function_share']:.1%} of the function, {slices['mean_program_share']:.3%} of the program; "
-          f"SDG built in {slices['sdg_seconds']:.2f} s, {slices['mean_slice_seconds'] * 1e6:.0f} µs a slice")
+    print(
+        f"slices on Django ({int(slices['slices'])} functions of {int(slices['functions'])} with ≥ 5 statements, backward from the last "
+        f"statement): mean {slices['mean_function_share']:.1%} of the function, {slices['mean_program_share']:.3%} of the program; "
+        f"SDG built in {slices['sdg_seconds']:.2f} s, {slices['mean_slice_seconds'] * 1e6:.0f} µs a slice"
+    )
     return {"flowsight": taint, "peers": peers, "slices": slices}
 
 

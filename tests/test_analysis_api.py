@@ -43,7 +43,18 @@ EDITS = ["", "x", "\n", "    return term\n", "os.system(term)\n    ", "(", ":", 
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["shop/db.py", "shop/views.py", "shop/files.py"]), st.integers(0, 60), st.integers(0, 30), st.sampled_from(EDITS)), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["shop/db.py", "shop/views.py", "shop/files.py"]),
+            st.integers(0, 60),
+            st.integers(0, 30),
+            st.sampled_from(EDITS),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
 # A function whose text is unchanged but whose parse changes with an edit elsewhere in a broken
 # file (tree-sitter's error recovery is not local).
 @example(edits=[("shop/views.py", 33, 4, "x"), ("shop/views.py", 55, 0, "    return term\n")])
@@ -54,9 +65,14 @@ def test_incremental_findings_and_slices_equal_from_scratch(tmp_path: Path, edit
         scratch = flowsight.Workspace(str(EXAMPLE))
         for name in ws.files():
             scratch.update_file(name, ws.text(name))
+
         # Findings are the same (rule, source, sink) and show the same steps: none points at a
         # place of an older text.
-        identity = lambda findings: [(f.id, f.rule_id, f.source, f.sink, [(s.path, s.start_line, s.start_column, s.kind) for s in f.steps]) for f in findings]  # noqa: E731
+        def identity(findings: list[flowsight.Finding]) -> list[tuple]:
+            return [
+                (f.id, f.rule_id, f.source, f.sink, [(s.path, s.start_line, s.start_column, s.kind) for s in f.steps]) for f in findings
+            ]
+
         assert identity(ws.analyze_taint()) == identity(scratch.analyze_taint())
         criterion_line = min(line, ws.text(path).count("\n"))
         try:
@@ -93,7 +109,9 @@ def test_a_base_class_changed_in_another_file_changes_what_subclass_methods_call
         "import os\n\n\nclass Runner:\n    def run(self, x):\n        os.system(x)\n\n\n"
         "class Quiet:\n    def run(self, x):\n        pass\n\n\nclass Mid(Runner):\n    pass\n"
     )
-    views = "from flask import request\nfrom base import Mid\n\n\nclass Page(Mid):\n    def get(self):\n        self.run(request.args['c'])\n"
+    views = (
+        "from flask import request\nfrom base import Mid\n\n\nclass Page(Mid):\n    def get(self):\n        self.run(request.args['c'])\n"
+    )
     ws = flowsight.Workspace(str(tmp_path))
     ws.update_file("base.py", base, 1)
     ws.update_file("views.py", views, 1)

@@ -50,7 +50,9 @@ def pick():
 ''',
     "unicode.py": 'label = "😀 中文 e\\u0301"  # é\n\n\ndef après(x):\n    """Docstring: ünïcödé 😀."""\n    return f"{x!r:>10}"\n',
     "crlf.py": "import sys\r\n\r\nclass C:\r\n    def m(self):\r\n        return 1\r\n\r\nX = C()\r\n",
-    "long.py": "def long(data):\n" + "".join(f"    value_{i} = data.get('key_{i}', {i}) * {i} + len(str(data))\n" for i in range(60)) + "    return value_0\n"
+    "long.py": "def long(data):\n"
+    + "".join(f"    value_{i} = data.get('key_{i}', {i}) * {i} + len(str(data))\n" for i in range(60))
+    + "    return value_0\n"
     + "".join(f"SETTING_{i} = {{'name': 'setting_{i}', 'enabled': {i % 2 == 0}}}\n" for i in range(50)),
     "pkg/__init__.py": "",
     "pkg/sub.py": "class A:\n    pass\nclass A:\n    x = 1\n",
@@ -61,7 +63,7 @@ def compare(paths: list[Path], root: Path) -> None:
     baseline = chunk_paths(paths, root)
     native = [chunk.as_dict() for chunk in flowsight.build_chunks([str(p) for p in paths], root=str(root))]
     assert len(native) == len(baseline)
-    for expected, actual in zip(baseline, native):
+    for expected, actual in zip(baseline, native, strict=True):
         assert actual == expected, f"{expected['path']} {expected['qualified_name']}"
 
 

@@ -102,9 +102,7 @@ def test_explicit_missing_path_is_an_io_error(tmp_path: Path) -> None:
 
 
 def run_isolated(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
 
 
 def test_huge_file_is_skipped_with_an_error(tmp_path: Path) -> None:

@@ -30,8 +30,16 @@ def test_json_report() -> None:
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
     rules = sorted({finding["rule_id"] for finding in report["findings"]})
-    assert rules == ["code-injection", "command-injection", "open-redirect", "path-traversal", "sql-injection",
-                     "template-injection", "unsafe-deserialization", "xss"]
+    assert rules == [
+        "code-injection",
+        "command-injection",
+        "open-redirect",
+        "path-traversal",
+        "sql-injection",
+        "template-injection",
+        "unsafe-deserialization",
+        "xss",
+    ]
     sql = next(f for f in report["findings"] if f["rule_id"] == "sql-injection")
     assert sql["cwe"] == "CWE-89" and sql["source"]["path"] == "shop/views.py" and sql["sink"]["path"] == "shop/db.py"
     assert [step["kind"] for step in sql["steps"]] == ["source", "assignment", "call", "assignment", "argument", "sink"]
@@ -54,7 +62,9 @@ def test_sarif_report_with_code_flows_and_cwe_tags(tmp_path: Path) -> None:
 
 def test_clean_code_exits_0_and_suppressions_apply(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(
-        "import os\nimport sys\n\n\ndef main():\n    os.system(sys.argv[1])  # flowsight: ignore[command-injection]\n    os.system('uptime')\n"
+        "import os\nimport sys\n\n\ndef main():\n"
+        "    os.system(sys.argv[1])  # flowsight: ignore[command-injection]\n"
+        "    os.system('uptime')\n"
     )
     proc = flowsight("scan", str(tmp_path))
     assert proc.returncode == 0, proc.stdout

@@ -15,13 +15,16 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_full_table_loads(tmp_path: Path) -> None:
-    pyproject = write(tmp_path, """
+    pyproject = write(
+        tmp_path,
+        """
 [tool.flowsight]
 rules = "sec/rules.toml"
 disable = ["PY-LOG-INJECTION"]
 exclude = ["tests/**"]
 severity = { "PY-SSRF" = "warning" }
-""")
+""",
+    )
     config = load_project_config(pyproject)
     assert config.rules_file == str((tmp_path / "sec/rules.toml").resolve())
     assert config.disabled_rules == ("PY-LOG-INJECTION",)

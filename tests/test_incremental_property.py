@@ -24,9 +24,32 @@ def helper(a, b=1):
 '''
 
 PIECES = [
-    "def ", "class ", "(", ")", ":", "\n", "\n    ", "    ", "return x", "'", '"""', "#", "@dec\n",
-    "😀", "中", "e\u0301", "\r\n", "\r", "if x:\n    pass\n", "async def g():\n    await h()\n", "f'{x!r}'", "lambda: 0",
-    "", "x = [1,\n", "]", "\t",
+    "def ",
+    "class ",
+    "(",
+    ")",
+    ":",
+    "\n",
+    "\n    ",
+    "    ",
+    "return x",
+    "'",
+    '"""',
+    "#",
+    "@dec\n",
+    "😀",
+    "中",
+    "e\u0301",
+    "\r\n",
+    "\r",
+    "if x:\n    pass\n",
+    "async def g():\n    await h()\n",
+    "f'{x!r}'",
+    "lambda: 0",
+    "",
+    "x = [1,\n",
+    "]",
+    "\t",
 ]
 
 
@@ -67,8 +90,8 @@ def test_incremental_equals_from_scratch(tmp_path: Path, sequence: list[tuple[fl
             end -= 1
         (sl, sc), (el, ec) = utf16_position(text, start), utf16_position(text, end)
         if use_utf8:
-            sc = len(text[: start].split("\n")[-1].split("\r")[-1].encode())
-            ec = len(text[: end].split("\n")[-1].split("\r")[-1].encode())
+            sc = len(text[:start].split("\n")[-1].split("\r")[-1].encode())
+            ec = len(text[:end].split("\n")[-1].split("\r")[-1].encode())
         ws.apply_edits("m.py", version, [flowsight.TextEdit(sl, sc, el, ec, insert)], "utf-8" if use_utf8 else "utf-16")
         text = text[:start] + insert + text[end:]
         assert ws.text("m.py") == text

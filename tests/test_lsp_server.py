@@ -57,7 +57,14 @@ async def test_diagnostics_after_indexing_carry_the_path(client: LanguageClient)
     assert "reaches `cursor.execute` (SQL injection, CWE-89) via `find_products` in 6 steps" in diagnostic.message
     assert diagnostic.range.start == types.Position(line=15, character=4)
     steps = diagnostic.related_information
-    assert [step.message.split(":")[0] for step in steps] == ["1. source", "2. assignment", "3. call", "4. assignment", "5. argument", "6. sink"]
+    assert [step.message.split(":")[0] for step in steps] == [
+        "1. source",
+        "2. assignment",
+        "3. call",
+        "4. assignment",
+        "5. argument",
+        "6. sink",
+    ]
     assert steps[0].location.uri == uri(client, "shop/views.py")
     assert diagnostic.data == {"findingId": diagnostic.data["findingId"]} and len(diagnostic.data["findingId"]) == 16
 
@@ -67,15 +74,24 @@ async def test_a_cross_file_path_disappears_when_the_sink_is_sanitised(client: L
     await wait_for(lambda: files in client.diagnostics and len(client.diagnostics[files]) == 2)
     path = client.project / "shop" / "files.py"  # type: ignore[attr-defined]
     text = path.read_text()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=files, language_id="python", version=1, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=files, language_id="python", version=1, text=text))
+    )
     line = text.splitlines().index('    os.system("gzip -k " + name)  # sink: CWE-78')
     column = text.splitlines()[line].index("name)")
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=files, version=2),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(start=types.Position(line=line, character=column), end=types.Position(line=line, character=column + 4)),
-            text="shlex.quote(name)")],
-    ))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=files, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=line, character=column), end=types.Position(line=line, character=column + 4)
+                    ),
+                    text="shlex.quote(name)",
+                )
+            ],
+        )
+    )
     await wait_for(lambda: len(client.diagnostics.get(files, [])) == 1)
     [remaining] = client.diagnostics[files]
     assert remaining.code == "path-traversal"
@@ -108,13 +124,20 @@ async def test_a_burst_of_edits_publishes_once_for_the_final_version(client: Lan
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = lambda *args: (published.append(args[-1]), original(*args))[1]
     batch = BatchedWriter(client.protocol.writer)
     client.protocol.writer = batch
-    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=views, language_id="python", version=1, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=views, language_id="python", version=1, text=text))
+    )
     for version in range(2, 22):
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=views, version=version),
-            content_changes=[types.TextDocumentContentChangePartial(
-                range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="#")],
-        ))
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=views, version=version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="#"
+                    )
+                ],
+            )
+        )
     client.protocol.writer = batch.writer
     assert len(batch.pending) == 21
     batch.send()
@@ -128,12 +151,19 @@ async def test_status_reports_what_is_indexed_and_the_latency_of_each_change(cli
     views = uri(client, "shop/views.py")
     await wait_for(lambda: uri(client, "shop/db.py") in client.diagnostics)
     text = (client.project / "shop" / "views.py").read_text()  # type: ignore[attr-defined]
-    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=views, language_id="python", version=1, text=text)))
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=views, version=2),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="# edited\n")],
-    ))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=views, language_id="python", version=1, text=text))
+    )
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=views, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), text="# edited\n"
+                )
+            ],
+        )
+    )
     deadline = asyncio.get_running_loop().time() + 20
     while True:
         status = await client.protocol.send_request_async("flowsight/status", {})
@@ -172,10 +202,15 @@ async def test_slice_command_and_custom_request(client: LanguageClient) -> None:
 
 async def test_bad_command_arguments_get_an_error_and_the_server_keeps_running(client: LanguageClient) -> None:
     with pytest.raises(Exception, match="position"):
-        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="flowsight.slice", arguments=[{"uri": "file:///x.py"}]))
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="flowsight.slice", arguments=[{"uri": "file:///x.py"}])
+        )
     with pytest.raises(Exception, match="unknown document"):
-        await client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command="flowsight.slice", arguments=[{"uri": "file:///elsewhere/x.py", "position": {"line": 0, "character": 0}}]))
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="flowsight.slice", arguments=[{"uri": "file:///elsewhere/x.py", "position": {"line": 0, "character": 0}}]
+            )
+        )
     db = uri(client, "shop/db.py")
     await wait_for(lambda: db in client.diagnostics)
 
@@ -191,39 +226,54 @@ async def test_code_actions_explain_and_suppress(client: LanguageClient) -> None
     db = uri(client, "shop/db.py")
     await wait_for(lambda: db in client.diagnostics)
     text = (client.project / "shop" / "db.py").read_text()  # type: ignore[attr-defined]
-    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=db, language_id="python", version=1, text=text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=db, language_id="python", version=1, text=text))
+    )
     [diagnostic] = client.diagnostics[db]
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=db), range=diagnostic.range,
-        context=types.CodeActionContext(diagnostics=[diagnostic]),
-    ))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=db),
+            range=diagnostic.range,
+            context=types.CodeActionContext(diagnostics=[diagnostic]),
+        )
+    )
     titles = [action.title for action in actions]
     assert "flowsight: Backward slice from here" in titles and "flowsight: Forward slice from here" in titles
     assert "flowsight: Show taint path (sql-injection)" in titles
     suppress = next(a for a in actions if a.title == "flowsight: Suppress sql-injection on this line")
     [edit] = suppress.edit.changes[db]
     assert edit.new_text == "  # flowsight: ignore[sql-injection]" and edit.range.start.line == 15
-    explained = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="flowsight.explainTaint", arguments=[diagnostic.data["findingId"]]))
+    explained = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="flowsight.explainTaint", arguments=[diagnostic.data["findingId"]])
+    )
     assert [step["kind"] for step in explained["steps"]] == ["source", "assignment", "call", "assignment", "argument", "sink"]
     # Applying the suppression clears the diagnostic.
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=db, version=2), content_changes=[types.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=db, version=2),
+            content_changes=[types.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text)],
+        )
+    )
     await wait_for(lambda: len(client.diagnostics[db]) == 0)
 
 
 async def test_symbols_highlight_and_hover(client: LanguageClient) -> None:
     views = uri(client, "shop/views.py")
     await wait_for(lambda: uri(client, "shop/db.py") in client.diagnostics)
-    symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=views)))
+    symbols = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=views))
+    )
     names = [symbol.name for symbol in symbols]
     assert names[:3] == ["search", "search_safe", "orders"]
     found = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="read_invoice"))
     assert sorted(s.name for s in found) == ["read_invoice", "read_invoice_safely"]
-    highlights = await client.text_document_document_highlight_async(types.DocumentHighlightParams(
-        text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=16, character=4)))
+    highlights = await client.text_document_document_highlight_async(
+        types.DocumentHighlightParams(text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=16, character=4))
+    )
     assert sorted(h.range.start.line for h in highlights) == [5, 9, 15, 16]
-    hover = await client.text_document_hover_async(types.HoverParams(text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=16, character=4)))
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=16, character=4))
+    )
     assert hover is not None and "user input `request.args`" in hover.contents.value
 
 
@@ -232,10 +282,14 @@ async def test_watched_file_changes_and_deletions(client: LanguageClient) -> Non
     await wait_for(lambda: len(client.diagnostics.get(files, [])) == 2)
     path = client.project / "shop" / "files.py"  # type: ignore[attr-defined]
     path.write_text(path.read_text().replace('os.system("gzip -k " + name)', 'os.system("gzip -k " + shlex.quote(name))'))
-    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=files, type=types.FileChangeType.Changed)]))
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=files, type=types.FileChangeType.Changed)])
+    )
     await wait_for(lambda: len(client.diagnostics.get(files, [])) == 1)
     path.unlink()
-    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=files, type=types.FileChangeType.Deleted)]))
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=files, type=types.FileChangeType.Deleted)])
+    )
     await wait_for(lambda: len(client.diagnostics[files]) == 0)
 
 
@@ -254,7 +308,9 @@ async def test_indexing_reports_progress_when_the_client_supports_it(client: Lan
 async def test_settings_change_what_is_reported(client: LanguageClient) -> None:
     db = uri(client, "shop/db.py")
     await wait_for(lambda: db in client.diagnostics)
-    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"disable": ["sql-injection"], "severity": {"open-redirect": "info"}}}))
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"flowsight": {"disable": ["sql-injection"], "severity": {"open-redirect": "info"}}})
+    )
     await wait_for(lambda: len(client.diagnostics[db]) == 0)
     views = client.diagnostics[uri(client, "shop/views.py")]
     assert any(d.code == "open-redirect" and d.severity == types.DiagnosticSeverity.Information for d in views)
@@ -292,7 +348,10 @@ async def test_a_cancelled_request_answers_request_cancelled_and_the_server_goes
     assert result["files"] == 605
 
 
-NON_ASCII = 'import os\nfrom flask import request\n\n\ndef run():\n    command = request.args["c"]\n    face = "😀中é"; os.system(command)  # flowsight: the sink follows non-ASCII text\n'
+NON_ASCII = (
+    'import os\nfrom flask import request\n\n\ndef run():\n    command = request.args["c"]\n'
+    '    face = "😀中é"; os.system(command)  # flowsight: the sink follows non-ASCII text\n'
+)
 
 
 @pytest_lsp.fixture(params=["utf-8", "utf-16"], config=ClientServerConfig(server_command=[sys.executable, "-m", "flowsight", "serve"]))
@@ -301,8 +360,13 @@ async def encoding_client(request: pytest.FixtureRequest, lsp_client: LanguageCl
     (project / "app.py").write_text(NON_ASCII, encoding="utf-8")
     capabilities = client_capabilities("visual-studio-code")
     capabilities.general = types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind(request.param)])
-    result = await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=capabilities, root_uri=project.as_uri(), workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="encoding")]))
+    result = await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities,
+            root_uri=project.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="encoding")],
+        )
+    )
     lsp_client.project = project  # type: ignore[attr-defined]
     lsp_client.negotiated = result.capabilities.position_encoding  # type: ignore[attr-defined]
     lsp_client.offered = request.param  # type: ignore[attr-defined]
@@ -326,10 +390,19 @@ async def test_positions_are_exact_after_non_ascii_text_in_the_negotiated_encodi
     assert prefix.startswith('    face = "😀中é"; ') and expected != len(prefix)  # really past the non-ASCII text
     # An edit given in the same encoding, right before the sink, lands where the client meant
     # it: the sink moves right by exactly what was inserted.
-    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=app, language_id="python", version=1, text=NON_ASCII)))
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=app, version=2),
-        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(
-            start=types.Position(line=6, character=expected), end=types.Position(line=6, character=expected)), text="x = 1; ")]))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=app, language_id="python", version=1, text=NON_ASCII))
+    )
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=app, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(line=6, character=expected), end=types.Position(line=6, character=expected)),
+                    text="x = 1; ",
+                )
+            ],
+        )
+    )
     moved = types.Position(line=6, character=expected + len("x = 1; "))
     await wait_for(lambda: [d.range.start for d in client.diagnostics.get(app, [])] == [moved])

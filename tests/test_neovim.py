@@ -26,7 +26,11 @@ def test_neovim_shows_diagnostics_runs_a_slice_and_clears_after_an_edit(tmp_path
     environment = {**os.environ, "FLOWSIGHT_PYTHON": sys.executable, "FLOWSIGHT_ROOT": str(project), "FLOWSIGHT_RESULT": str(result)}
     completed = subprocess.run(
         [nvim, "--headless", "--clean", "-u", str(CHECK), str(project / "shop" / "files.py")],
-        cwd=project, env=environment, capture_output=True, text=True, timeout=120,
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     report = json.loads(result.read_text()) if result.exists() else {}
     assert completed.returncode == 0, f"{completed.returncode}\n{completed.stderr}\n{report}"

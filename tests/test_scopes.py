@@ -7,8 +7,8 @@ from __future__ import annotations
 import symtable
 import textwrap
 
-from flowsight import _native
 from bench.corpus import django_corpus, python_files
+from flowsight import _native
 
 
 def category(symbol: symtable.Symbol) -> str:
@@ -49,7 +49,7 @@ def compare(source: str, filename: str) -> list[str]:
     return problems
 
 
-EDGE_CASES = textwrap.dedent('''
+EDGE_CASES = textwrap.dedent("""
     import os.path as osp, sys
     counter = 0
 
@@ -100,7 +100,7 @@ EDGE_CASES = textwrap.dedent('''
             async for row in s:
                 yield row
         return [await f() async for f in session]
-''')
+""")
 
 
 def test_edge_cases_agree_with_symtable() -> None:

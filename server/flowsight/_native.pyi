@@ -26,6 +26,7 @@ class Chunk:
 
 class FileError:
     """A per-file problem: the file is still indexed as far as it could be read."""
+
     path: str
     kind: Literal["io", "not_utf8", "binary", "syntax", "too_large", "too_deep", "internal"]
     message: str
@@ -46,6 +47,7 @@ class IndexResult:
 
 class TextEdit:
     """A range replacement; the range fields are None for a whole-document replacement."""
+
     start_line: int | None
     start_character: int | None
     end_line: int | None
@@ -63,6 +65,7 @@ def parse_only(paths: Sequence[str]) -> tuple[int, float]:
 class Workspace:
     """An incremental, in-memory view of one repository. Not thread-safe: the caller serialises
     calls (the server does so on one worker). Heavy methods release the GIL."""
+
     root: str
     def __init__(self, root: str) -> None: ...
     def update_file(self, path: str, text: str, version: int | None = None) -> ChunkDiff: ...
@@ -86,9 +89,9 @@ class Workspace:
     def slice_code(self, path: str, line: int, column: int | None = None, forward: bool = False, thin: bool = False) -> Slice: ...
     def build_pdg(self, path: str) -> list[Pdg]: ...
 
-
 class Location:
     """A source range: 0-based lines, UTF-8 byte columns."""
+
     path: str
     start_line: int
     start_column: int
@@ -97,6 +100,7 @@ class Location:
 
 class PathStep:
     """One step of a taint path: where, and what happened there."""
+
     path: str
     start_line: int
     start_column: int
@@ -159,6 +163,7 @@ def slice_statistics(paths: Sequence[str], root: str | None = None, samples: int
 
 class Pdg:
     """The program dependence graph of one scope (module body or function)."""
+
     qualified_name: str
     path: str
     steps: list[tuple[str, int, int]]
@@ -171,6 +176,8 @@ class Pdg:
 def build_pdg(file: str, root: str | None = None) -> list[Pdg]:
     """PDGs of every scope of `file`, module body first."""
 
-def symbol_tables(text: str) -> list[tuple[str, str, int, dict[str, Literal["parameter", "local", "free", "global_explicit", "global_implicit"]]]]:
+def symbol_tables(
+    text: str,
+) -> list[tuple[str, str, int, dict[str, Literal["parameter", "local", "free", "global_explicit", "global_implicit"]]]]:
     """Every scope of a module (module, class, function, lambda, comprehension) with how each
     of its names resolves, following CPython's symtable rules."""

@@ -64,10 +64,7 @@ def findings_to_json(findings: Sequence[Any], convert: ColumnConverter = identit
                 "message": finding.message,
                 "source": location_json(finding.source, convert),
                 "sink": location_json(finding.sink, convert),
-                "steps": [
-                    {"kind": step.kind, "description": step.description, **location_json(step, convert)}
-                    for step in finding.steps
-                ],
+                "steps": [{"kind": step.kind, "description": step.description, **location_json(step, convert)} for step in finding.steps],
             }
             for finding in findings
         ],
@@ -142,9 +139,7 @@ def findings_to_sarif(findings: Sequence[Any], root_uri: str, convert: ColumnCon
                 "level": SARIF_LEVEL.get(finding.severity, "warning"),
                 "message": {"text": finding.message},
                 "locations": [sarif_location(finding.sink, convert)],
-                "relatedLocations": [
-                    {"id": 1, **sarif_location(finding.source, convert, "source")}
-                ],
+                "relatedLocations": [{"id": 1, **sarif_location(finding.source, convert, "source")}],
                 "partialFingerprints": {"flowsightFindingId/v1": finding.id},
                 "codeFlows": [
                     {

@@ -157,6 +157,10 @@ pub struct IndexResult {
     pub wall_seconds: f64,
 }
 
+/// What indexing one file yields: its chunks, its errors, parse and chunk seconds, and a document
+/// slot (always `None`: the document is dropped inside the worker).
+type FileOutcome = (Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>);
+
 fn catch<T>(relative: &str, work: impl FnOnce() -> T) -> Result<T, FileError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|panic| {
         let detail = panic
@@ -181,7 +185,7 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
         // Largest files first, so no thread is left with a big file at the end; results go
         // back to the given order below.
         let order = largest_first(&files);
-        let process = |path: &PathBuf| -> (Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>) {
+        let process = |path: &PathBuf| -> FileOutcome {
             let relative = relative_path(&root, path);
             let parse_started = Instant::now();
             let parsed = catch(&relative, || load_source(path, &relative));
@@ -221,11 +225,10 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
             drop(document);
             (chunks, errors, parse_seconds, chunk_seconds, None::<Document>)
         };
-        let mut per_file: Vec<(usize, (Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>))> =
+        let mut per_file: Vec<(usize, FileOutcome)> =
             order.par_iter().with_max_len(1).map(|&index| (index, process(&files[index]))).collect();
         per_file.sort_unstable_by_key(|(index, _)| *index);
-        let per_file: Vec<(Vec<Chunk>, Vec<FileError>, f64, f64, Option<Document>)> =
-            per_file.into_iter().map(|(_, result)| result).collect();
+        let per_file: Vec<FileOutcome> = per_file.into_iter().map(|(_, result)| result).collect();
         let wall_seconds = started.elapsed().as_secs_f64();
         let mut chunks = vec![repository_chunk.clone()];
         chunks.reserve(per_file.iter().map(|(c, ..)| c.len()).sum());

@@ -805,14 +805,17 @@ mod tests {
         ("c.py", "def g():\n    def inner():\n        pass\n    return inner\n"),
     ];
 
+    /// A class as numbered: (qualified name, module, methods with their scopes).
+    type NumberedClass = (String, usize, Vec<(String, usize)>);
+    /// Everything a part numbers: (file, scopes, functions, classes).
+    type Numbering = (usize, Vec<(String, usize, usize)>, Vec<(String, usize)>, Vec<NumberedClass>);
+
     /// Everything a part numbers, in a comparable form.
-    fn numbering(
-        part: &FileProgram<'_>,
-    ) -> (usize, Vec<(String, usize, usize)>, Vec<(String, usize)>, Vec<(String, usize, Vec<(String, usize)>)>) {
+    fn numbering(part: &FileProgram<'_>) -> Numbering {
         let scopes = part.scopes.iter().map(|scope| (scope.qualified_name.clone(), scope.file, scope.module)).collect();
         let mut functions: Vec<(String, usize)> = part.functions.iter().map(|(name, &scope)| (name.clone(), scope)).collect();
         functions.sort();
-        let mut classes: Vec<(String, usize, Vec<(String, usize)>)> = part
+        let mut classes: Vec<NumberedClass> = part
             .classes
             .values()
             .map(|class| {

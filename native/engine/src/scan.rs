@@ -25,12 +25,15 @@ pub struct ScanResult {
     pub rounds: usize,
 }
 
+/// One loaded file: (relative path, document) unless it could not be read, and its errors.
+type LoadedFile = (Option<(String, Document)>, Vec<FileError>);
+
 /// Loaded documents of `paths` (files or directories): (relative path, document) in order.
 pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)>, Vec<FileError>) {
     let (files, mut errors) = discover_files(paths);
     let order = crate::index::largest_first(&files);
-    let loaded: Vec<(Option<(String, Document)>, Vec<FileError>)> = pool().install(|| {
-        let mut loaded: Vec<(usize, (Option<(String, Document)>, Vec<FileError>))> = order
+    let loaded: Vec<LoadedFile> = pool().install(|| {
+        let mut loaded: Vec<(usize, LoadedFile)> = order
             .par_iter()
             .with_max_len(1)
             .map(|&index| (index, &files[index]))

@@ -1040,8 +1040,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 let reference =
                     receiver.as_ref().and_then(|(_, r)| r.reference.as_ref()).zip(name.as_ref()).map(|(r, n)| format!("{r}.{n}"));
                 let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
-                let mut value = Value::default();
-                value.reference = reference.map(|r| r.into());
+                let value = Value { reference: reference.map(|r| r.into()), ..Value::default() };
                 (value, receiver, name)
             }
             _ => (self.eval(function, state, depth + 1), None, None),

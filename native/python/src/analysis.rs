@@ -158,8 +158,11 @@ pub fn read_rules_file(rules_file: Option<&PathBuf>) -> Result<Vec<(String, Stri
 /// disabled rules are the same (loading the built-in packs takes longer than a small analysis).
 #[derive(Default)]
 pub struct RulesCache {
-    last: Option<((Vec<(String, String)>, Vec<String>), std::sync::Arc<RuleSet>)>,
+    last: Option<(RulesKey, std::sync::Arc<RuleSet>)>,
 }
+
+/// What the rules depend on: the rules file as (path, text), if any, and the disabled rules.
+type RulesKey = (Vec<(String, String)>, Vec<String>);
 
 impl RulesCache {
     pub fn get(&mut self, rules_file: Option<&PathBuf>, disabled_rules: &[String]) -> Result<std::sync::Arc<RuleSet>, EngineError> {

@@ -30,7 +30,7 @@ def resolve_targets(paths: list[str], root: str | None) -> tuple[Path, list[Path
 
     Raises UsageError for a PATH that does not exist or lies outside an explicit root."""
     targets = [Path(path).resolve() for path in paths]
-    for original, target in zip(paths, targets):
+    for original, target in zip(paths, targets, strict=True):
         if not target.exists():
             raise UsageError(f"no such file or directory: {original}")
     if root is not None:
@@ -41,7 +41,7 @@ def resolve_targets(paths: list[str], root: str | None) -> tuple[Path, list[Path
         directories = [target if target.is_dir() else target.parent for target in targets]
         project_root = Path(os.path.commonpath([str(d) for d in directories]))
     files: list[Path] = []
-    for original, target in zip(paths, targets):
+    for original, target in zip(paths, targets, strict=True):
         if not target.is_relative_to(project_root):
             raise UsageError(f"{original} lies outside the root {project_root}")
         files.extend(python_files(target) if target.is_dir() else [target])

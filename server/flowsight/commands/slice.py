@@ -72,8 +72,13 @@ def run(args: argparse.Namespace) -> int:
     except FlowsightError as error:
         return fail(str(error))
 
-    criterion = {"file": file.relative_to(root).as_posix(), "line": line, "column": column,
-                 "direction": "forward" if args.forward else "backward", "thin": args.thin}
+    criterion = {
+        "file": file.relative_to(root).as_posix(),
+        "line": line,
+        "column": column,
+        "direction": "forward" if args.forward else "backward",
+        "thin": args.thin,
+    }
     files_to_lines = {path: sorted(lines) for path, lines in sorted(result.files.items())}
     if args.format == "json":
         sys.stdout.write(json.dumps({"criterion": criterion, "files": files_to_lines}, indent=2) + "\n")

@@ -15,7 +15,12 @@ from flowsight.server.session import Session
 log = logging.getLogger("flowsight.server")
 
 
-EXPERIMENTAL = {"flowsight": {"requests": ["flowsight/slice", "flowsight/status"], "commands": ["flowsight.slice", "flowsight.showSlice", "flowsight.explainTaint", "flowsight.reindex"]}}
+EXPERIMENTAL = {
+    "flowsight": {
+        "requests": ["flowsight/slice", "flowsight/status"],
+        "commands": ["flowsight.slice", "flowsight.showSlice", "flowsight.explainTaint", "flowsight.reindex"],
+    }
+}
 
 
 class FlowsightProtocol(LanguageServerProtocol):

@@ -16,7 +16,9 @@ SEVERITY = {
 }
 
 
-def lsp_range(lines: positions.TextLines, start_line: int, start_byte: int, end_line: int, end_byte: int, encoding: positions.Encoding) -> types.Range:
+def lsp_range(
+    lines: positions.TextLines, start_line: int, start_byte: int, end_line: int, end_byte: int, encoding: positions.Encoding
+) -> types.Range:
     return types.Range(
         start=types.Position(line=start_line, character=lines.column(start_line, start_byte, encoding)),
         end=types.Position(line=end_line, character=lines.column(end_line, end_byte, encoding)),

@@ -238,8 +238,15 @@ class Session:
             for finding in findings:
                 # A finding whose places did not change keeps its converted diagnostic.
                 sink = finding.sink
-                key = (finding.id, sink.path, sink.start_line, sink.start_column, sink.end_line, sink.end_column,
-                       tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps))
+                key = (
+                    finding.id,
+                    sink.path,
+                    sink.start_line,
+                    sink.start_column,
+                    sink.end_line,
+                    sink.end_column,
+                    tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps),
+                )
                 diagnostic = previous_cache.get(key)
                 if diagnostic is None:
                     for path in {finding.sink.path, *(step.path for step in finding.steps)}:
@@ -334,10 +341,17 @@ class Session:
         for path, lines in result.files.items():
             text = positions.TextLines(folder.workspace.text(path))
             files[(folder.root / path).as_uri()] = [
-                types.Range(start=types.Position(line=n - 1, character=0), end=types.Position(line=n - 1, character=text.line_length(n - 1, self.encoding)))
+                types.Range(
+                    start=types.Position(line=n - 1, character=0),
+                    end=types.Position(line=n - 1, character=text.line_length(n - 1, self.encoding)),
+                )
                 for n in lines
             ]
-        return {"files": files, "criterion": {"uri": uri, "line": line, "character": character}, "direction": "forward" if forward else "backward"}
+        return {
+            "files": files,
+            "criterion": {"uri": uri, "line": line, "character": character},
+            "direction": "forward" if forward else "backward",
+        }
 
 
 def uri_to_path(uri: str) -> str:

@@ -36,7 +36,11 @@ def register(server) -> None:  # noqa: ANN001
             types.CodeAction(
                 title=f"flowsight: {direction.capitalize()} slice from here",
                 kind=types.CodeActionKind.Empty,
-                command=types.Command(title=f"{direction.capitalize()} slice", command="flowsight.showSlice", arguments=[{**arguments, "direction": direction}]),
+                command=types.Command(
+                    title=f"{direction.capitalize()} slice",
+                    command="flowsight.showSlice",
+                    arguments=[{**arguments, "direction": direction}],
+                ),
             )
             for direction in ("backward", "forward")
         ]
@@ -46,22 +50,34 @@ def register(server) -> None:  # noqa: ANN001
             return actions
         document = server.workspace.get_text_document(uri)
         for finding in findings:
-            actions.append(types.CodeAction(
-                title=f"flowsight: Show taint path ({finding.rule_id})",
-                kind=types.CodeActionKind.Empty,
-                command=types.Command(title="Show taint path", command="flowsight.explainTaint", arguments=[finding.id]),
-            ))
+            actions.append(
+                types.CodeAction(
+                    title=f"flowsight: Show taint path ({finding.rule_id})",
+                    kind=types.CodeActionKind.Empty,
+                    command=types.Command(title="Show taint path", command="flowsight.explainTaint", arguments=[finding.id]),
+                )
+            )
             line = finding.sink.start_line
             line_text = document.lines[line].rstrip("\r\n") if line < len(document.lines) else ""
             end = server.session.column(line_text, len(line_text.encode()))
-            actions.append(types.CodeAction(
-                title=f"flowsight: Suppress {finding.rule_id} on this line",
-                kind=types.CodeActionKind.QuickFix,
-                edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(
-                    range=types.Range(start=types.Position(line=line, character=end), end=types.Position(line=line, character=end)),
-                    new_text=f"  # flowsight: ignore[{finding.rule_id}]",
-                )]}),
-            ))
+            actions.append(
+                types.CodeAction(
+                    title=f"flowsight: Suppress {finding.rule_id} on this line",
+                    kind=types.CodeActionKind.QuickFix,
+                    edit=types.WorkspaceEdit(
+                        changes={
+                            uri: [
+                                types.TextEdit(
+                                    range=types.Range(
+                                        start=types.Position(line=line, character=end), end=types.Position(line=line, character=end)
+                                    ),
+                                    new_text=f"  # flowsight: ignore[{finding.rule_id}]",
+                                )
+                            ]
+                        }
+                    ),
+                )
+            )
             if finding.rule_id in SANITIZERS:
                 argument = next((step for step in reversed(finding.steps) if step.kind == "argument"), None)
                 if argument is not None and argument.start_line == argument.end_line and argument.path == finding.sink.path:
@@ -73,12 +89,30 @@ def register(server) -> None:  # noqa: ANN001
                         start = server.session.column(line_text, argument.start_column)
                         end_column = server.session.column(line_text, argument.end_column)
                         import_line = insertion_line(document.lines)
-                        actions.append(types.CodeAction(
-                            title=f"flowsight: Sanitise with {call}",
-                            kind=types.CodeActionKind.QuickFix,
-                            edit=types.WorkspaceEdit(changes={uri: [
-                                types.TextEdit(range=types.Range(start=types.Position(line=import_line, character=0), end=types.Position(line=import_line, character=0)), new_text=f"import {module}\n"),
-                                types.TextEdit(range=types.Range(start=types.Position(line=argument.start_line, character=start), end=types.Position(line=argument.start_line, character=end_column)), new_text=f"{call}({inner})"),
-                            ]}),
-                        ))
+                        actions.append(
+                            types.CodeAction(
+                                title=f"flowsight: Sanitise with {call}",
+                                kind=types.CodeActionKind.QuickFix,
+                                edit=types.WorkspaceEdit(
+                                    changes={
+                                        uri: [
+                                            types.TextEdit(
+                                                range=types.Range(
+                                                    start=types.Position(line=import_line, character=0),
+                                                    end=types.Position(line=import_line, character=0),
+                                                ),
+                                                new_text=f"import {module}\n",
+                                            ),
+                                            types.TextEdit(
+                                                range=types.Range(
+                                                    start=types.Position(line=argument.start_line, character=start),
+                                                    end=types.Position(line=argument.start_line, character=end_column),
+                                                ),
+                                                new_text=f"{call}({inner})",
+                                            ),
+                                        ]
+                                    }
+                                ),
+                            )
+                        )
         return actions

@@ -26,15 +26,17 @@ def register(server) -> None:  # noqa: ANN001
         for step in finding.steps:
             lines = positions.TextLines(folder.workspace.text(step.path))
             encoding = server.session.encoding
-            steps.append({
-                "uri": (folder.root / step.path).as_uri(),
-                "range": {
-                    "start": {"line": step.start_line, "character": lines.column(step.start_line, step.start_column, encoding)},
-                    "end": {"line": step.end_line, "character": lines.column(step.end_line, step.end_column, encoding)},
-                },
-                "kind": step.kind,
-                "description": step.description,
-            })
+            steps.append(
+                {
+                    "uri": (folder.root / step.path).as_uri(),
+                    "range": {
+                        "start": {"line": step.start_line, "character": lines.column(step.start_line, step.start_column, encoding)},
+                        "end": {"line": step.end_line, "character": lines.column(step.end_line, step.end_column, encoding)},
+                    },
+                    "kind": step.kind,
+                    "description": step.description,
+                }
+            )
         return {"id": finding.id, "ruleId": finding.rule_id, "cwe": finding.cwe, "message": finding.message, "steps": steps}
 
     @server.command("flowsight.showSlice")

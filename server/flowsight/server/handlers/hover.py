@@ -24,8 +24,13 @@ def register(server) -> None:  # noqa: ANN001
             for step in finding.steps:
                 if step.path == key and step.start_line <= line <= step.end_line and step.kind != "source":
                     source = finding.steps[0]
-                    notes.append(f"- tainted by **{source.description}** ({source.path}:{source.start_line + 1}) → {finding.rule_id} at {finding.sink.path}:{finding.sink.start_line + 1}")
+                    notes.append(
+                        f"- tainted by **{source.description}** ({source.path}:{source.start_line + 1})"
+                        f" → {finding.rule_id} at {finding.sink.path}:{finding.sink.start_line + 1}"
+                    )
                     break
         if not notes:
             return None
-        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="**flowsight**\n" + "\n".join(sorted(set(notes)))))
+        return types.Hover(
+            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="**flowsight**\n" + "\n".join(sorted(set(notes))))
+        )

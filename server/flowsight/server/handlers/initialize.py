@@ -16,7 +16,9 @@ def register(server) -> None:  # noqa: ANN001
     def initialize(params: types.InitializeParams) -> None:
         session = server.session
         encoding = server.workspace.position_encoding or types.PositionEncodingKind.Utf16
-        session.encoding = {"utf-8": "utf-8", "utf-16": "utf-16", "utf-32": "utf-32"}.get(str(getattr(encoding, "value", encoding)), "utf-16")
+        session.encoding = {"utf-8": "utf-8", "utf-16": "utf-16", "utf-32": "utf-32"}.get(
+            str(getattr(encoding, "value", encoding)), "utf-16"
+        )
         apply_settings(server, params.initialization_options)
         folders = [uri_to_path(folder.uri) for folder in params.workspace_folders or []]
         if not folders and params.root_uri:

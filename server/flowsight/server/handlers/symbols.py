@@ -11,7 +11,10 @@ KINDS = {"class": types.SymbolKind.Class, "function": types.SymbolKind.Function,
 
 def chunk_range(chunk, lines: positions.TextLines, encoding: positions.Encoding) -> types.Range:  # noqa: ANN001
     last = chunk.end_line - 1
-    return types.Range(start=types.Position(line=chunk.start_line - 1, character=0), end=types.Position(line=last, character=lines.line_length(last, encoding)))
+    return types.Range(
+        start=types.Position(line=chunk.start_line - 1, character=0),
+        end=types.Position(line=last, character=lines.line_length(last, encoding)),
+    )
 
 
 def register(server) -> None:  # noqa: ANN001
@@ -29,8 +32,12 @@ def register(server) -> None:  # noqa: ANN001
                 continue
             whole = chunk_range(chunk, lines, server.session.encoding)
             symbol = types.DocumentSymbol(
-                name=chunk.qualified_name.rsplit(".", 1)[-1], kind=KINDS[chunk.kind], range=whole, selection_range=whole,
-                detail=chunk.signature or None, children=[],
+                name=chunk.qualified_name.rsplit(".", 1)[-1],
+                kind=KINDS[chunk.kind],
+                range=whole,
+                selection_range=whole,
+                detail=chunk.signature or None,
+                children=[],
             )
             symbols[chunk.id] = symbol
             parent = symbols.get(chunk.parent_id or "")
@@ -44,12 +51,20 @@ def register(server) -> None:  # noqa: ANN001
         for folder, key, chunks in server.session.all_chunks():
             for chunk in chunks:
                 if chunk.kind in KINDS and query in chunk.qualified_name.lower():
-                    results.append(types.SymbolInformation(
-                        name=chunk.qualified_name.rsplit(".", 1)[-1], kind=KINDS[chunk.kind],
-                        location=types.Location(uri=(folder.root / key).as_uri(), range=types.Range(
-                            start=types.Position(line=chunk.start_line - 1, character=0), end=types.Position(line=chunk.end_line - 1, character=0))),
-                        container_name=chunk.qualified_name.rsplit(".", 1)[0],
-                    ))
+                    results.append(
+                        types.SymbolInformation(
+                            name=chunk.qualified_name.rsplit(".", 1)[-1],
+                            kind=KINDS[chunk.kind],
+                            location=types.Location(
+                                uri=(folder.root / key).as_uri(),
+                                range=types.Range(
+                                    start=types.Position(line=chunk.start_line - 1, character=0),
+                                    end=types.Position(line=chunk.end_line - 1, character=0),
+                                ),
+                            ),
+                            container_name=chunk.qualified_name.rsplit(".", 1)[0],
+                        )
+                    )
                     if len(results) >= 200:
                         return results
         return results
