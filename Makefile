@@ -21,7 +21,7 @@ demo: setup
 	$(VENV)/bin/flowsight index examples/vulnerable_app
 	$(VENV)/bin/flowsight scan examples/vulnerable_app; status=$$?; test $$status -le 1
 
-test: setup test-rust test-python test-vscode
+test: setup lint test-rust test-python test-vscode
 
 test-rust:
 	cargo test --workspace --exclude flowsight-python --quiet

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import flowsight
 
 VARIABLES = ["v0", "v1", "v2", "v3"]
-HELPERS = '''G = 0
+HELPERS = """G = 0
 
 
 class Ctx:
@@ -58,7 +58,7 @@ def gen(a, b):
     yield b + 1
 
 
-'''
+"""
 HELPER_NAMES = ("double_plus", "pick", "risky", "fill", "bump", "gen")
 SIMPLE = ["assign", "assign", "augment", "call", "mutate", "read_box", "bump", "read_global"]
 
@@ -133,7 +133,9 @@ def statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False, in_try: b
 
 
 def program(body: list[str], printed: str) -> str:
-    main = ["def main():", "    v0, v1, v2, v3 = 1, 2, 3, 4", "    box = [0]"] + ["    " + line for line in body] + [f"    print({printed})"]
+    main = (
+        ["def main():", "    v0, v1, v2, v3 = 1, 2, 3, 4", "    box = [0]"] + ["    " + line for line in body] + [f"    print({printed})"]
+    )
     return HELPERS + "\n".join(main) + "\n\n\nmain()\n"
 
 
@@ -204,7 +206,9 @@ def test_renaming_and_dead_code_keep_slices(tmp_path: Path, body: list[str], pri
     changed_lines[main_line + 1 : main_line + 1] = ["    if False:", "        unused = 42"]
     (tmp_path / "b" / "m.py").write_text("\n".join(changed_lines) + "\n")
     before = flowsight.slice_code([str(original)], file=str(original), line=criterion, root=str(tmp_path / "a"))
-    after = flowsight.slice_code([str(tmp_path / "b" / "m.py")], file=str(tmp_path / "b" / "m.py"), line=criterion + 2, root=str(tmp_path / "b"))
+    after = flowsight.slice_code(
+        [str(tmp_path / "b" / "m.py")], file=str(tmp_path / "b" / "m.py"), line=criterion + 2, root=str(tmp_path / "b")
+    )
     shift = lambda number: number + 2 if number > main_line + 1 else number  # noqa: E731
     assert sorted(shift(n) for n in before.files["m.py"]) == after.files["m.py"]
 
@@ -216,7 +220,7 @@ def test_renaming_and_dead_code_keep_findings(tmp_path: Path) -> None:
         destination = target / path.relative_to(example)
         destination.parent.mkdir(parents=True, exist_ok=True)
         text = rename(path.read_text(), {"term": "needle", "name": "item_name", "query": "statement"})
-        text = text.replace('\n\n\ndef ', '\n\n\nif False:\n    os_command = "unused"\n\n\ndef ', 1)
+        text = text.replace("\n\n\ndef ", '\n\n\nif False:\n    os_command = "unused"\n\n\ndef ', 1)
         destination.write_text(text)
     before = flowsight.analyze_taint([str(example)], root=str(example)).findings
     after = flowsight.analyze_taint([str(target)], root=str(target)).findings

@@ -32,8 +32,12 @@ def test_slice_matches_inline_expectations(fixture: Path) -> None:
     ]
     expected = {number for number, line in enumerate(lines, 1) if IN_SLICE.search(line)} | {criterion_line}
     result = flowsight.slice_code(
-        [str(SLICES)], file=str(fixture), line=criterion_line - 1, root=str(SLICES),
-        forward="forward" in options, thin="thin" in options,
+        [str(SLICES)],
+        file=str(fixture),
+        line=criterion_line - 1,
+        root=str(SLICES),
+        forward="forward" in options,
+        thin="thin" in options,
     )
     assert set(result.files.get(fixture.name, [])) == expected
     assert criterion_line in result.criterion_lines

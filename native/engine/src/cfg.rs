@@ -748,7 +748,7 @@ impl<'a, 't> Builder<'a, 't> {
 
 /// Adds virtual edges so that every step reaches EXIT: ENTRY → EXIT, and from the first step
 /// (in building order, i.e. the outermost loop header) of each region that cannot reach EXIT.
-fn add_virtual_exits(successors: &mut [Vec<Edge>]) {
+pub(crate) fn add_virtual_exits(successors: &mut [Vec<Edge>]) {
     let count = successors.len();
     let virtual_exit = Edge { to: EXIT, guard: None, kind: EdgeKind::Virtual };
     successors[ENTRY].push(virtual_exit);

@@ -754,14 +754,49 @@ mod tests {
             let mut successors = successors;
             successors[exit].clear();
             let control = control_dependences(&successors, exit);
-            for b in 0..successors.len() {
+            for (b, controllers) in control.iter().enumerate() {
                 for a in 0..successors.len() {
                     if !reaches(&successors, a, exit) || !reaches(&successors, b, exit) {
                         continue;
                     }
                     let expected = successors[a].iter().any(|&s| reaches(&successors, s, exit) && brute_force_postdominates(&successors, exit, b, s))
                         && !(a != b && brute_force_postdominates(&successors, exit, b, a));
-                    prop_assert_eq!(control[b].contains(&a), expected, "b={} a={} {:?}", b, a, successors);
+                    prop_assert_eq!(controllers.contains(&a), expected, "b={} a={} {:?}", b, a, successors);
+                }
+            }
+        }
+
+        #[test]
+        fn virtual_exits_give_every_node_a_postdominator(successors in graphs()) {
+            // Graphs with nodes that cannot reach EXIT (infinite loops, dead ends): once the
+            // CFG builder's virtual edges are added, every node reaches EXIT, has an immediate
+            // post-dominator, and control dependence still agrees with brute force.
+            let count = successors.len().max(2);
+            let mut edges: Vec<Vec<crate::cfg::Edge>> = (0..count)
+                .map(|from| {
+                    successors.get(from).map_or(Vec::new(), |targets| {
+                        targets
+                            .iter()
+                            .filter(|&&to| from != EXIT && to < count)
+                            .map(|&to| crate::cfg::Edge { to, guard: None, kind: crate::cfg::EdgeKind::Normal })
+                            .collect()
+                    })
+                })
+                .collect();
+            edges[EXIT].clear();
+            crate::cfg::add_virtual_exits(&mut edges);
+            let augmented: Vec<Vec<usize>> = edges.iter().map(|e| e.iter().map(|edge| edge.to).collect()).collect();
+            let ipdom = immediate_postdominators(&augmented, EXIT);
+            for (node, dominator) in ipdom.iter().enumerate() {
+                prop_assert!(reaches(&augmented, node, EXIT), "{} {:?}", node, augmented);
+                prop_assert!(node == EXIT || dominator.is_some());
+            }
+            let control = control_dependences(&augmented, EXIT);
+            for (b, controllers) in control.iter().enumerate() {
+                for a in 0..count {
+                    let expected = augmented[a].iter().any(|&s| brute_force_postdominates(&augmented, EXIT, b, s))
+                        && !(a != b && brute_force_postdominates(&augmented, EXIT, b, a));
+                    prop_assert_eq!(controllers.contains(&a), expected, "b={} a={} {:?}", b, a, augmented);
                 }
             }
         }

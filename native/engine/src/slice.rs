@@ -177,6 +177,9 @@ struct Dependents {
     control: Vec<Vec<usize>>,
 }
 
+/// Call sites of one scope: (caller scope, call step, call), shared between requests for it.
+type CallSites<'t> = std::rc::Rc<Vec<(usize, usize, Node<'t>)>>;
+
 pub struct Sdg<'p, 't> {
     pub program: &'p Program<'t>,
     extracted: Vec<OnceCell<Extracted<'t>>>,
@@ -184,7 +187,7 @@ pub struct Sdg<'p, 't> {
     dependents: Vec<OnceCell<Dependents>>,
     effects: RefCell<Vec<Option<Effects>>>,
     /// Callee → its call sites (caller scope, call step, call).
-    callers: RefCell<FxHashMap<usize, std::rc::Rc<Vec<(usize, usize, Node<'t>)>>>>,
+    callers: RefCell<FxHashMap<usize, CallSites<'t>>>,
     /// Per module: names its body defines or its code declares `global`.
     module_names: Vec<OnceCell<FxHashSet<String>>>,
     module_scope: Vec<Option<usize>>,
@@ -424,7 +427,7 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 
     /// Every call site of `callee`: (caller scope, call step, call).
-    fn callers(&self, callee: usize) -> std::rc::Rc<Vec<(usize, usize, Node<'t>)>> {
+    fn callers(&self, callee: usize) -> CallSites<'t> {
         if let Some(known) = self.callers.borrow().get(&callee) {
             return known.clone();
         }
@@ -547,7 +550,7 @@ impl<'p, 't> Sdg<'p, 't> {
                         .map(|(position, _)| callee_info.params[position].name.as_str())
                         .collect();
                     let same_module = callee_info.module == program.scopes[scope].module;
-                    if mutated.is_empty() && !(same_module && !effects.written_globals.is_empty()) {
+                    if mutated.is_empty() && (!same_module || effects.written_globals.is_empty()) {
                         continue;
                     }
                     for definition in &self.pdg(callee).definitions {

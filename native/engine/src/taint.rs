@@ -2028,13 +2028,11 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                 }
                 // Normal returns reach the exit along normal edges; exceptions along exceptional ones.
-                if edge.to == EXIT {
-                    if edge.kind == EdgeKind::Normal {
-                        normal_exit = Some(match normal_exit.take() {
-                            Some(existing) => existing.join(&next),
-                            None => next.clone(),
-                        });
-                    }
+                if edge.to == EXIT && edge.kind == EdgeKind::Normal {
+                    normal_exit = Some(match normal_exit.take() {
+                        Some(existing) => existing.join(&next),
+                        None => next.clone(),
+                    });
                 }
                 let merged = match &states[edge.to] {
                     Some(existing) => {
