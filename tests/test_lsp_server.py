@@ -24,6 +24,7 @@ PROFILES = ["visual-studio-code", "neovim@0.7.0"]
 async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):
     project = tmp_path_factory.mktemp("project") / "vulnerable_app"
     shutil.copytree(EXAMPLE, project)
+    accept_registrations(lsp_client)
     params = types.InitializeParams(
         capabilities=client_capabilities(request.param),
         root_uri=project.as_uri(),
@@ -34,6 +35,19 @@ async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient, tmp
     lsp_client.declared = params.capabilities  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
+
+
+def accept_registrations(client: LanguageClient) -> list[types.Registration]:
+    """Answers `client/registerCapability` as editors do (the server registers a pyproject.toml
+    watcher with clients that declare dynamic registration); returns what was registered."""
+    registered: list[types.Registration] = []
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        registered.extend(params.registrations)
+
+    client.registered = registered  # type: ignore[attr-defined]
+    return registered
 
 
 async def wait_for(condition, timeout: float = 20.0) -> None:  # noqa: ANN001
@@ -293,16 +307,27 @@ async def test_watched_file_changes_and_deletions(client: LanguageClient) -> Non
     await wait_for(lambda: len(client.diagnostics[files]) == 0)
 
 
-async def test_indexing_reports_progress_when_the_client_supports_it(client: LanguageClient) -> None:
+async def test_indexing_and_analysis_report_progress_when_the_client_supports_it(client: LanguageClient) -> None:
     await wait_for(lambda: uri(client, "shop/db.py") in client.diagnostics)
     declared = client.declared  # type: ignore[attr-defined]
     supports = bool(declared.window and declared.window.work_done_progress)
-    reports = [report for reports in client.progress_reports.values() for report in reports]
+
+    def by_title() -> dict[str, list]:
+        return {reports[0].title: reports for reports in client.progress_reports.values() if reports and reports[0].kind == "begin"}
+
     if supports:
-        assert reports[0].kind == "begin" and reports[0].title == "flowsight: indexing"
-        assert reports[-1].kind == "end" and reports[-1].message == "indexed 5 files"
+        # Each has its own token, begins and ends; the analysis after indexing reports too.
+        await wait_for(
+            lambda: by_title().get("flowsight: analysing", [None])[-1] is not None and by_title()["flowsight: analysing"][-1].kind == "end"
+        )
+        indexing, analysing = by_title()["flowsight: indexing"], by_title()["flowsight: analysing"]
+        assert indexing[-1].kind == "end" and indexing[-1].message == "indexed 5 files"
+        assert list(client.progress_reports).index(next(t for t, r in client.progress_reports.items() if r and r[0] is indexing[0])) < list(
+            client.progress_reports
+        ).index(next(t for t, r in client.progress_reports.items() if r and r[0] is analysing[0]))
+        assert analysing[-1].message == "8 findings"
     else:
-        assert reports == []
+        assert client.progress_reports == {}
 
 
 async def test_settings_change_what_is_reported(client: LanguageClient) -> None:
@@ -320,13 +345,18 @@ async def test_settings_change_what_is_reported(client: LanguageClient) -> None:
     await wait_for(lambda: len(client.diagnostics[db]) == 1)
 
 
-async def test_a_bad_rules_setting_is_logged_and_the_server_recovers(client: LanguageClient, tmp_path: Path) -> None:
+async def test_a_bad_rules_file_is_shown_and_ignored_and_the_server_recovers(client: LanguageClient, tmp_path: Path) -> None:
     db = uri(client, "shop/db.py")
     await wait_for(lambda: db in client.diagnostics)
     bad = tmp_path / "bad.toml"
     bad.write_text('[[sink]]\nkind = "Sequel"\ncalls = ["x"]\nargs = [0]\n')
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"rules": str(bad)}}))
-    await wait_for(lambda: any("unknown sink kind" in m.message for m in client.log_messages))
+    await wait_for(lambda: any("unknown sink kind" in m.message for m in client.messages))
+    [shown] = [m for m in client.messages if "unknown sink kind" in m.message]
+    assert shown.type == types.MessageType.Error and str(bad) in shown.message
+    # The built-in rules keep working meanwhile.
+    await asyncio.sleep(0.3)
+    assert [d.code for d in client.diagnostics[db]] == ["sql-injection"]
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"disable": ["sql-injection"]}}))
     await wait_for(lambda: len(client.diagnostics[db]) == 0)
 
@@ -360,6 +390,7 @@ async def encoding_client(request: pytest.FixtureRequest, lsp_client: LanguageCl
     (project / "app.py").write_text(NON_ASCII, encoding="utf-8")
     capabilities = client_capabilities("visual-studio-code")
     capabilities.general = types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind(request.param)])
+    accept_registrations(lsp_client)
     result = await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities,

@@ -31,6 +31,17 @@ class FileError:
     kind: Literal["io", "not_utf8", "binary", "syntax", "too_large", "too_deep", "internal"]
     message: str
 
+class SyntaxErrorLocation:
+    """One syntax error of a file (an outermost `ERROR` node or a `MISSING` one): 0-based
+    lines, UTF-8 byte columns; `message` is "invalid syntax" or "missing `X`"."""
+
+    path: str
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+    message: str
+
 class ChunkDiff:
     added: list[str]
     removed: list[str]
@@ -80,6 +91,8 @@ class Workspace:
     def versions(self) -> dict[str, int | None]:
         """Every file with its version (None for files read from disk), in one call."""
     def errors(self, path: str) -> list[FileError]: ...
+    def syntax_errors(self, path: str, limit: int = 100) -> list[SyntaxErrorLocation]:
+        """The syntax errors of the file's current text in document order, at most `limit`."""
     def sexp(self, path: str) -> str: ...
     def position_to_offset(self, path: str, line: int, character: int, encoding: Encoding = "utf-16") -> int: ...
     def offset_to_position(self, path: str, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]: ...
@@ -136,6 +149,10 @@ def analyze_taint(
 ) -> TaintAnalysis:
     """Reads, parses and analyses `paths` as one program with the built-in rule packs, plus
     `rules_file`, minus `disabled_rules`. A bad rule file raises RuleConfigError."""
+
+def rule_ids(rules_file: str | None = None) -> list[str]:
+    """The ids of the built-in rules plus those of `rules_file`, in pack order. A bad rule
+    file raises RuleConfigError."""
 
 class Slice:
     files: dict[str, list[int]]

@@ -286,6 +286,57 @@ pub fn first_syntax_error(tree: &Tree) -> Option<(usize, String)> {
     }
 }
 
+/// One syntax error in byte offsets of its document: an outermost `ERROR` node or a `MISSING` one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxErrorSpan {
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+}
+
+/// The syntax errors of a tree in document order, at most `limit` of them, found without
+/// recursion: each outermost `ERROR` node (nothing inside it) and each `MISSING` node.
+pub fn syntax_errors(tree: &Tree, limit: usize) -> Vec<SyntaxErrorSpan> {
+    let root = tree.root_node();
+    let mut errors = Vec::new();
+    if !root.has_error() || limit == 0 {
+        return errors;
+    }
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        let found = if node.is_missing() {
+            Some(format!("missing `{}`", node.kind()))
+        } else if node.is_error() {
+            Some("invalid syntax".to_string())
+        } else {
+            None
+        };
+        if let Some(message) = found {
+            errors.push(SyntaxErrorSpan { start: node.start_byte(), end: node.end_byte(), message });
+            if errors.len() == limit {
+                break 'walk;
+            }
+        } else if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    if errors.is_empty() {
+        // `has_error` without an ERROR or MISSING node below: report the root, as
+        // `first_syntax_error` does.
+        errors.push(SyntaxErrorSpan { start: root.start_byte(), end: root.start_byte(), message: "invalid syntax".to_string() });
+    }
+    errors
+}
+
 /// Counts `ERROR` and `MISSING` nodes (iteratively; only subtrees holding errors are visited).
 pub fn syntax_error_count(tree: &Tree) -> usize {
     let root = tree.root_node();
@@ -335,6 +386,21 @@ mod tests {
         let (offset, _) = first_syntax_error(doc.tree()).unwrap();
         assert!(offset < 10);
         assert!(syntax_error_count(doc.tree()) >= 1);
+    }
+
+    #[test]
+    fn syntax_errors_are_listed_in_order_outermost_only_and_bounded() {
+        let text = "def f(:\n    return\n\nx = (1,\ny = 2\nprint(\"ok\")\n";
+        let doc = Document::new(text.to_string());
+        let errors = syntax_errors(doc.tree(), 100);
+        assert!(!errors.is_empty());
+        // In document order, none inside another (outermost ERROR nodes only).
+        assert!(errors.windows(2).all(|pair| pair[0].end <= pair[1].start), "{errors:?}");
+        assert!(errors[0].start < 10, "{errors:?}");
+        assert_eq!(syntax_errors(doc.tree(), 1).len(), 1);
+        assert!(syntax_errors(Document::new("x = 1\n".to_string()).tree(), 100).is_empty());
+        let missing = Document::new("print((1)\n".to_string());
+        assert!(syntax_errors(missing.tree(), 100).iter().any(|e| e.message.starts_with("missing") || e.message == "invalid syntax"));
     }
 
     #[test]

@@ -178,6 +178,14 @@ impl RulesCache {
     }
 }
 
+/// The ids of the rules in effect with the built-in packs plus `rules_file`, in pack order.
+#[pyfunction]
+#[pyo3(signature = (rules_file=None))]
+fn rule_ids(py: Python<'_>, rules_file: Option<PathBuf>) -> PyResult<Vec<String>> {
+    let rules = py.allow_threads(|| load_rules(rules_file, &[])).map_err(to_py_err)?;
+    Ok(rules.rules.iter().map(|rule| rule.id.clone()).collect())
+}
+
 /// Reads, parses and analyses `paths` (files or directories) as one program.
 #[pyfunction]
 #[pyo3(signature = (paths, root=None, rules_file=None, disabled_rules=Vec::new()))]
@@ -340,5 +348,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Finding>()?;
     m.add_class::<TaintAnalysis>()?;
     m.add_function(wrap_pyfunction!(analyze_taint, m)?)?;
+    m.add_function(wrap_pyfunction!(rule_ids, m)?)?;
     Ok(())
 }

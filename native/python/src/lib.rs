@@ -11,7 +11,7 @@ use flowsight_engine::chunks::Chunk as EngineChunk;
 use flowsight_engine::error::EngineError;
 use flowsight_engine::index;
 use flowsight_engine::line_index::Encoding;
-use flowsight_engine::parse::PositionEdit;
+use flowsight_engine::parse::{syntax_errors, PositionEdit};
 use flowsight_engine::source::FileError as EngineFileError;
 use flowsight_engine::workspace::{ChunkDiff as EngineChunkDiff, Workspace as EngineWorkspace};
 use pyo3::exceptions::PyValueError;
@@ -152,6 +152,28 @@ impl FileError {
 
     fn __str__(&self) -> String {
         format!("{}: {} ({})", self.path, self.message, self.kind)
+    }
+}
+
+/// One syntax error of a file: 0-based lines, UTF-8 byte columns.
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+struct SyntaxErrorLocation {
+    path: String,
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+    message: String,
+}
+
+#[pymethods]
+impl SyntaxErrorLocation {
+    fn __repr__(&self) -> String {
+        format!(
+            "SyntaxErrorLocation({}:{}:{}-{}:{}: {})",
+            self.path, self.start_line, self.start_column, self.end_line, self.end_column, self.message
+        )
     }
 }
 
@@ -374,6 +396,29 @@ impl Workspace {
         engine(self.with(py, |ws| ws.errors(path).map(|errors| errors.iter().map(FileError::from).collect())))
     }
 
+    /// The syntax errors of a file's current text, in document order, at most `limit`.
+    #[pyo3(signature = (path, limit=100))]
+    fn syntax_errors(&self, py: Python<'_>, path: &str, limit: usize) -> PyResult<Vec<SyntaxErrorLocation>> {
+        engine(self.with(py, |ws| {
+            let key = ws.key(path);
+            ws.document(path).map(|document| {
+                let index = document.line_index();
+                let place = |offset: usize| {
+                    let line = index.line_of(offset);
+                    (line, offset - index.line_start(line))
+                };
+                syntax_errors(document.tree(), limit)
+                    .into_iter()
+                    .map(|error| {
+                        let (start_line, start_column) = place(error.start);
+                        let (end_line, end_column) = place(error.end);
+                        SyntaxErrorLocation { path: key.clone(), start_line, start_column, end_line, end_column, message: error.message }
+                    })
+                    .collect()
+            })
+        }))
+    }
+
     fn sexp(&self, py: Python<'_>, path: &str) -> PyResult<String> {
         engine(self.with(py, |ws| ws.document(path).map(|d| d.sexp())))
     }
@@ -440,6 +485,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Chunk>()?;
     m.add_class::<FileError>()?;
+    m.add_class::<SyntaxErrorLocation>()?;
     m.add_class::<ChunkDiff>()?;
     m.add_class::<IndexResult>()?;
     m.add_class::<TextEdit>()?;

@@ -1,5 +1,6 @@
-"""Findings → LSP diagnostics. The message summarises the path (Neovim and Helix do not show
-related information); every step is also a `relatedInformation` entry."""
+"""Findings and syntax errors → LSP diagnostics. A finding's message summarises the path (Neovim
+and Helix do not show related information); every step is also a `relatedInformation` entry.
+Syntax errors have the source "flowsight (syntax)"."""
 
 from __future__ import annotations
 
@@ -48,4 +49,26 @@ def to_diagnostic(finding, root: Path, texts: dict[str, positions.TextLines], en
         source="flowsight",
         related_information=related,
         data={"findingId": finding.id},
+    )
+
+
+SYNTAX_SOURCE = "flowsight (syntax)"
+
+
+def syntax_diagnostic(error, lines: positions.TextLines, encoding: positions.Encoding) -> types.Diagnostic:
+    """A syntax error as an Error diagnostic (the server applies the configured severity). An
+    error spanning lines (tree-sitter's ERROR node can swallow a block) is shown on its first
+    line only."""
+    end_line, end_column = error.end_line, error.end_column
+    if end_line > error.start_line:
+        end_line, end_column = (
+            error.start_line,
+            len(lines.lines[error.start_line]) if error.start_line < len(lines.lines) else error.start_column,
+        )
+    return types.Diagnostic(
+        range=lsp_range(lines, error.start_line, error.start_column, end_line, end_column, encoding),
+        message=f"syntax error: {error.message}",
+        severity=types.DiagnosticSeverity.Error,
+        code="syntax-error",
+        source=SYNTAX_SOURCE,
     )

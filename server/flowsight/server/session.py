@@ -8,11 +8,19 @@ Invariants:
   most MAX_WAIT_SECONDS after the first); changes during a run make exactly one more run on
   the newest text. Results computed while newer edits were waiting are not published; the
   final state always is (an empty list clears a file).
+- A folder's settings are its project's `[tool.flowsight]` combined with the client's
+  (`settings.py`); a rule id or rules file the core rejects is reported once through
+  `notify` (window/showMessage) and left out, and the analysis runs without it.
+- Diagnostics of a file are its findings' and (unless switched off) its syntax errors'. With
+  a client that pulls diagnostics, open documents are answered by `textDocument/diagnostic`
+  and every other file is pushed; otherwise every file is pushed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import fnmatch
 import logging
 import os
 import threading
@@ -27,8 +35,13 @@ from lsprotocol import types
 
 import flowsight
 from flowsight import positions
+from flowsight._native import rule_ids
 from flowsight.commands.common import python_files
-from flowsight.server.diagnostics import SEVERITY, to_diagnostic
+from flowsight.config import ProjectConfig, load_project_config
+from flowsight.errors import FlowsightError
+from flowsight.server.diagnostics import SEVERITY, syntax_diagnostic, to_diagnostic
+from flowsight.server.project import Project, find_project
+from flowsight.server.settings import ClientSettings, Settings, combine
 
 log = logging.getLogger("flowsight.server")
 
@@ -39,6 +52,11 @@ QUIET_SECONDS = 0.01
 MAX_WAIT_SECONDS = 0.05
 # Latency samples kept for `flowsight/status` (change received → its results published).
 LATENCY_SAMPLES = 2000
+# An analysis still running after this long reports work-done progress (whole-program runs —
+# after indexing, a settings change, a reindex — report it from the start).
+PROGRESS_AFTER_SECONDS = 0.2
+# Syntax errors shown per file.
+SYNTAX_ERRORS_PER_FILE = 100
 
 
 @dataclass
@@ -52,12 +70,35 @@ class PendingChange:
 class Folder:
     root: Path
     workspace: flowsight.Workspace
+    project: Project | None = None
+    # The project's [tool.flowsight] (None: none, or invalid — then reported) and the settings in effect.
+    config: ProjectConfig | None = None
+    settings: Settings = field(default_factory=Settings)
+    # Workspace folders of the client this folder serves (several package folders, one project).
+    client_folders: set[Path] = field(default_factory=set)
     pending: dict[str, list[PendingChange]] = field(default_factory=dict)
+    # The current diagnostics of each file (pushed, or answered to a pull), their versions,
+    # and a result id per file for pulls (changes whenever the diagnostics do).
     published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)
     published_versions: dict[str, int | None] = field(default_factory=dict)
+    result_ids: dict[str, str] = field(default_factory=dict)
+    # What was last pushed per file (a pull client's open documents are not pushed).
+    pushed: dict[str, list[types.Diagnostic]] = field(default_factory=dict)
+    # Files to publish after the next analysis even if nothing changed (a reopened document).
+    republish: set[str] = field(default_factory=set)
+    # Documents open in a client that pulls diagnostics.
+    pulled: set[str] = field(default_factory=set)
     findings: list = field(default_factory=list)
     # Converted diagnostics by finding identity and places (reused while nothing moved).
     diagnostic_cache: dict[tuple, types.Diagnostic] = field(default_factory=dict)
+    # Syntax-error diagnostics per file with errors, and files whose text changed since.
+    syntax: dict[str, list[types.Diagnostic]] = field(default_factory=dict)
+    syntax_stale: set[str] = field(default_factory=set)
+    # ((rules file, its text, disabled ids) the core rejected, (rules file, disabled ids) used instead).
+    rules_fallback: tuple | None = None
+
+    def key(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
 
 
 class Session:
@@ -65,16 +106,33 @@ class Session:
         self,
         publish: Callable[[str, int | None, list[types.Diagnostic]], None],
         report: Callable[[str], None] = lambda message: None,
+        notify: Callable[[types.MessageType, str], None] = lambda kind, message: None,
     ) -> None:
         self.publish = publish
         self.report = report
+        # window/showMessage: problems the user must fix (a bad rule id, a bad rules file).
+        self.notify = notify
         self.folders: list[Folder] = []
         self.encoding: positions.Encoding = "utf-16"
         self.generation = 0
         self.running: asyncio.Task | None = None
         self.last_change = 0.0
         self.rerun = False
-        self.settings: dict = {}
+        self.client_settings = ClientSettings()
+        # Problems already shown (each once until the settings change), and those found
+        # before the client could be told (during `initialize`).
+        self.shown: set[str] = set()
+        self.held_back: list[tuple[types.MessageType, str]] | None = []
+        # Pull diagnostics: set when the client pulls them (and can be asked to re-pull).
+        self.pull = False
+        self.refresh: Callable[[], None] | None = None
+        # Work-done progress for analyses: an async callable (title, message) → object with
+        # `end(message)`, or None when the client cannot show progress.
+        self.progress: Callable | None = None
+        self.announce = False
+        # Set whenever no analysis is due or running (pull requests wait for it).
+        self.idle = asyncio.Event()
+        self.idle.set()
         # Serialises every call into the core made from worker threads.
         self.lock = threading.Lock()
         # Set while an analysis waits for the lock: indexing steps aside between batches.
@@ -85,19 +143,78 @@ class Session:
         self.latencies: deque[dict] = deque(maxlen=LATENCY_SAMPLES)
         self.last_analysis: dict = {}
 
+    # ------------------------------------------------------------------ problems and settings
+    def problem(self, kind: types.MessageType, message: str) -> None:
+        """Shows `message` once (until the settings change); also logged."""
+        log.warning("%s", message)
+        if message in self.shown:
+            return
+        self.shown.add(message)
+        if self.held_back is not None:
+            self.held_back.append((kind, message))
+        else:
+            self.notify(kind, message)
+
+    def release_problems(self) -> None:
+        """The client is initialized: problems found so far are shown now, later ones at once."""
+        held, self.held_back = self.held_back or [], None
+        for kind, message in held:
+            self.notify(kind, message)
+
+    def set_client_settings(self, settings: ClientSettings) -> None:
+        self.client_settings = settings
+        self.shown.clear()
+        for folder in self.folders:
+            self._settle_settings(folder)
+
+    def reload_project_config(self, folder: Folder, pyproject: Path | None = None) -> None:
+        """Reads the folder's pyproject.toml `[tool.flowsight]` (again; `pyproject` names one
+        created, changed or deleted in the project directory); an invalid one is reported and
+        ignored."""
+        if pyproject is not None and folder.project is not None:
+            folder.project = dataclasses.replace(folder.project, pyproject=pyproject if pyproject.is_file() else None)
+            self.shown.clear()
+        pyproject = folder.project.pyproject if folder.project is not None else None
+        try:
+            folder.config = load_project_config(pyproject)
+        except FlowsightError as error:
+            folder.config = None
+            self.problem(types.MessageType.Error, f"flowsight: {error}; the project's settings are ignored")
+        self._settle_settings(folder)
+
+    def _settle_settings(self, folder: Folder) -> None:
+        folder.settings = combine(folder.config, self.client_settings, folder.project.folder if folder.project else folder.root)
+        folder.rules_fallback = None
+
     # ------------------------------------------------------------------ folders and documents
-    def add_folder(self, root: Path) -> Folder:
-        folder = Folder(root=root, workspace=flowsight.Workspace(str(root)))
+    def add_folder(self, path: Path, detect: bool = True) -> Folder:
+        """The folder serving a client workspace folder: its project root found from markers
+        when it is a package directory (see project.py). Folders with one root are one."""
+        project = find_project(path) if detect else Project(folder=path, root=path, directory=None, pyproject=None)
+        for folder in self.folders:
+            if folder.root == project.root:
+                folder.client_folders.add(project.folder)
+                return folder
+        if project.moved:
+            log.info("workspace folder %s is a package: analysing the project root %s", project.folder, project.root)
+        folder = Folder(
+            root=project.root, workspace=flowsight.Workspace(str(project.root)), project=project, client_folders={project.folder}
+        )
+        self.reload_project_config(folder)
         self.folders.append(folder)
         self.folders.sort(key=lambda f: len(str(f.root)), reverse=True)
         return folder
 
     def folder_for(self, path: Path) -> Folder:
+        folder = self.find_folder(path)
+        # A file outside every folder gets a folder of its own (its directory).
+        return folder if folder is not None else self.add_folder(path.parent, detect=False)
+
+    def find_folder(self, path: Path) -> Folder | None:
         for folder in self.folders:
             if path.is_relative_to(folder.root):
                 return folder
-        # A file outside every folder gets a folder of its own (its directory).
-        return self.add_folder(path.parent)
+        return None
 
     def index_folder(self, folder: Folder) -> int:
         """Reads every Python file of a folder (worker thread); open documents keep their text."""
@@ -112,21 +229,50 @@ class Session:
             with self.lock:
                 known = set(folder.workspace.files())
                 for path in files[start : start + 25]:
-                    if path.relative_to(folder.root).as_posix() not in known:
+                    key = folder.key(path)
+                    if key not in known:
                         folder.workspace.load_file(str(path))
+                        folder.syntax_stale.add(key)
         return len(files)
 
     def queue(self, path: Path, change: PendingChange) -> None:
         folder = self.folder_for(path)
-        key = path.relative_to(folder.root).as_posix()
-        folder.pending.setdefault(key, []).append(change)
+        folder.pending.setdefault(folder.key(path), []).append(change)
         self.generation += 1
 
+    def opened(self, path: Path) -> None:
+        """A document was opened (again): its diagnostics are sent even if unchanged — a client
+        may have dropped them on close (Neovim's `:e`). A pull client asks for an open
+        document's diagnostics itself: what was pushed for it is cleared instead."""
+        folder = self.folder_for(path)
+        key = folder.key(path)
+        if self.pull:
+            folder.pulled.add(key)
+            folder.republish.discard(key)
+            if folder.pushed.get(key):
+                folder.pushed[key] = []
+                self.publish(path.as_uri(), None, [])
+        else:
+            folder.republish.add(key)
+
+    def closed(self, path: Path) -> None:
+        """A document was closed: a pull client forgets its diagnostics, so they are pushed."""
+        folder = self.find_folder(path)
+        if folder is None:
+            return
+        key = folder.key(path)
+        if self.pull and key in folder.pulled:
+            folder.pulled.discard(key)
+            folder.republish.add(key)
+
     # ------------------------------------------------------------------ analysis
-    def schedule(self, event: str | None = None) -> None:
+    def schedule(self, event: str | None = None, announce: bool = False) -> None:
         """Coalesces: one run soon, or one more run after the current one. `event` names the
-        change that asked for it (measured until its results are published)."""
+        change that asked for it (measured until its results are published); `announce`
+        (whole-program runs) reports progress from the start."""
         self.last_change = time.perf_counter()
+        self.announce = self.announce or announce
+        self.idle.clear()
         if event is not None:
             self.unserved.append((self.last_change, event))
         if self.running is not None and not self.running.done():
@@ -145,34 +291,85 @@ class Session:
             await asyncio.sleep(wait)
 
     async def _run(self) -> None:
-        await self._settle()
-        loop = asyncio.get_running_loop()
-        while True:
-            self.rerun = False
-            generation = self.generation
-            try:
-                results = await loop.run_in_executor(None, self.analyse)
-            except flowsight.errors.FlowsightError as error:
-                # A bad rules file or setting: said in the client's log, the server keeps running.
-                log.error("analysis failed: %s", error)
-                self.report(f"flowsight: {error}")
-                results = []
-            except Exception:  # noqa: BLE001 - logged, the server keeps running
-                log.exception("analysis failed")
-                self.report("flowsight: internal error during analysis (see the server log)")
-                results = []
-            if self.generation == generation:
-                for folder, path, uri, version, diagnostics in results:
-                    # Recorded only once sent: a discarded result must not count as published.
-                    folder.published[path] = diagnostics
-                    folder.published_versions[path] = version
-                    self.publish(uri, version, diagnostics)
-                self._served(len(results))
-            else:
-                self.rerun = True
-            if not self.rerun:
-                return
+        try:
             await self._settle()
+            while True:
+                self.rerun = False
+                generation = self.generation
+                results, problems = await self._analyse_with_progress()
+                for kind, message in problems:
+                    self.problem(kind, message)
+                if self.generation == generation:
+                    self._publish(results)
+                    self._served(len(results))
+                else:
+                    self.rerun = True
+                if not self.rerun:
+                    return
+                await self._settle()
+        finally:
+            if not self.rerun:
+                self.idle.set()
+
+    async def _analyse_with_progress(self) -> tuple[list, list]:
+        """Runs `analyse` in a worker thread; reports work-done progress when the run was
+        announced or takes longer than PROGRESS_AFTER_SECONDS."""
+        loop = asyncio.get_running_loop()
+        announce, self.announce = self.announce, False
+        work = asyncio.ensure_future(loop.run_in_executor(None, self.analyse))
+        reporter = None
+        if self.progress is not None:
+            if not announce:
+                await asyncio.wait({work}, timeout=PROGRESS_AFTER_SECONDS)
+            if announce or not work.done():
+                folders = len(self.folders)
+                reporter = asyncio.ensure_future(self.progress("flowsight: analysing", f"{folders} folder{'' if folders == 1 else 's'}"))
+        try:
+            results, problems = await work
+        except flowsight.errors.FlowsightError as error:
+            log.error("analysis failed: %s", error)
+            self.report(f"flowsight: {error}")
+            results, problems = [], []
+        except Exception:  # noqa: BLE001 - logged, the server keeps running
+            log.exception("analysis failed")
+            self.report("flowsight: internal error during analysis (see the server log)")
+            results, problems = [], []
+        if reporter is not None:
+            # Ended after the results are published (the caller publishes right away).
+            asyncio.get_running_loop().call_soon(self._end_progress, reporter)
+        return results, problems
+
+    def _end_progress(self, reporter: asyncio.Future) -> None:
+        findings = sum(len(folder.findings) for folder in self.folders)
+        message = f"{findings} finding{'' if findings == 1 else 's'}"
+
+        def end(future: asyncio.Future) -> None:
+            progress = None if future.cancelled() or future.exception() is not None else future.result()
+            if progress is not None:
+                progress.end(message)
+
+        reporter.add_done_callback(end)
+
+    def _publish(self, results: list) -> None:
+        pulled_changed = False
+        for folder, path, uri, version, diagnostics in results:
+            # Recorded only once sent: a discarded result must not count as published.
+            changed = folder.published.get(path) != diagnostics
+            if changed or path not in folder.result_ids:
+                folder.result_ids[path] = f"{self.generation}.{len(folder.result_ids)}.{time.monotonic_ns()}"
+            edited = folder.published_versions.get(path) != version
+            folder.published[path] = diagnostics
+            folder.published_versions[path] = version
+            folder.republish.discard(path)
+            if self.pull and path in folder.pulled:
+                # The client pulls an edited document itself (the pull waits for this analysis);
+                # another open document whose diagnostics changed needs a refresh.
+                pulled_changed = pulled_changed or (changed and not edited)
+                continue
+            folder.pushed[path] = diagnostics
+            self.publish(uri, version, diagnostics)
+        if pulled_changed and self.refresh is not None:
+            self.refresh()
 
     def _served(self, publishes: int) -> None:
         """Every change received so far is reflected in what was just published."""
@@ -199,6 +396,7 @@ class Session:
     def _apply_pending(self, folder: Folder) -> None:
         pending, folder.pending = folder.pending, {}
         for key, changes in pending.items():
+            folder.syntax_stale.add(key)
             for change in changes:
                 try:
                     if change.edits is None:
@@ -210,26 +408,70 @@ class Session:
                     if change.text is not None:
                         folder.workspace.update_file(key, change.text, change.version)
 
-    def analyse(self) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
+    def analyse(self) -> tuple[list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]], list[tuple[types.MessageType, str]]]:
         self.analysis_waiting.set()
         with self.lock:
             self.analysis_waiting.clear()
             return self._analyse()
 
-    def _analyse(self) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
-        """Applies queued edits, analyses every folder, returns the publishes that changed."""
+    def _taint(self, folder: Folder, problems: list[tuple[types.MessageType, str]]) -> list:
+        """The folder's findings. A rules file or rule id the core rejects is left out (and
+        reported): the other rules keep working."""
+        settings = folder.settings
+        rules, disabled = settings.rules, list(settings.disable)
+        if folder.rules_fallback is not None:
+            rejected, replacement = folder.rules_fallback
+            if rejected == (rules, read_text(rules), tuple(disabled)):
+                rules, disabled = replacement
+        try:
+            return folder.workspace.analyze_taint(rules, disabled)
+        except flowsight.errors.RuleConfigError:
+            rejected = (rules, read_text(rules), tuple(disabled))
+        try:
+            known = rule_ids(rules)
+        except flowsight.errors.RuleConfigError as error:
+            problems.append((types.MessageType.Error, f"flowsight: the rules file is ignored: {error}"))
+            rules = None
+            known = rule_ids(None)
+        unknown = [rule for rule in disabled if rule not in known]
+        for rule in unknown:
+            problems.append(
+                (types.MessageType.Warning, f"flowsight: unknown rule id {rule!r} in `disable`, ignored (known rules: {', '.join(known)})")
+            )
+        disabled = [rule for rule in disabled if rule in known]
+        folder.rules_fallback = (rejected, (rules, disabled))
+        return folder.workspace.analyze_taint(rules, disabled)
+
+    def _syntax(self, folder: Folder) -> None:
+        """Brings the syntax-error diagnostics of files changed since the last analysis up to date."""
+        stale, folder.syntax_stale = folder.syntax_stale, set()
+        for key in stale:
+            try:
+                errors = folder.workspace.syntax_errors(key, SYNTAX_ERRORS_PER_FILE)
+            except flowsight.errors.UnknownFileError:
+                errors = []
+            if errors:
+                lines = positions.TextLines(folder.workspace.text(key))
+                folder.syntax[key] = [syntax_diagnostic(error, lines, self.encoding) for error in errors]
+            else:
+                folder.syntax.pop(key, None)
+
+    def _analyse(self) -> tuple[list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]], list[tuple[types.MessageType, str]]]:
+        """Applies queued edits, analyses every folder, returns the publishes that changed and
+        the problems to show."""
         results = []
+        problems: list[tuple[types.MessageType, str]] = []
         started = time.perf_counter()
         stats = {"scopes": 0, "reused": 0, "analysed": 0, "rounds": 0}
         for folder in list(self.folders):
             self._apply_pending(folder)
-            findings = folder.workspace.analyze_taint(self.settings.get("rules"), list(self.settings.get("disable", [])))
+            settings = folder.settings
+            findings = self._taint(folder, problems)
             for name, count in folder.workspace.last_analysis().items():
                 stats[name] = stats.get(name, 0) + count
-            excluded = self.settings.get("exclude", [])
+            self._syntax(folder)
+            excluded = settings.exclude
             if excluded:
-                import fnmatch
-
                 findings = [f for f in findings if not any(fnmatch.fnmatch(f.sink.path, pattern) for pattern in excluded)]
             folder.findings = findings
             texts: dict[str, positions.TextLines] = {}
@@ -254,23 +496,35 @@ class Session:
                             texts[path] = positions.TextLines(folder.workspace.text(path))
                     diagnostic = to_diagnostic(finding, folder.root, texts, self.encoding)
                 folder.diagnostic_cache[key] = diagnostic
-                override = self.settings.get("severity", {}).get(finding.rule_id)
+                override = settings.severity.get(finding.rule_id)
                 if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
                     diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
                 by_file.setdefault(finding.sink.path, []).append(diagnostic)
-            # Files whose diagnostics changed, and edited documents (their new version).
+            syntax_severity = settings.syntax_severity
+            if syntax_severity is not None:
+                for path, diagnostics in folder.syntax.items():
+                    if excluded and any(fnmatch.fnmatch(path, pattern) for pattern in excluded):
+                        continue
+                    if syntax_severity != types.DiagnosticSeverity.Error:
+                        diagnostics = [attrs.evolve(d, severity=syntax_severity) for d in diagnostics]
+                    by_file.setdefault(path, []).extend(diagnostics)
+            # Files whose diagnostics changed, edited documents (their new version), reopened ones.
             versions = folder.workspace.versions()
             edited = [path for path, version in versions.items() if version is not None and folder.published_versions.get(path) != version]
-            for path in set(by_file) | set(folder.published) | set(edited):
+            for path in set(by_file) | set(folder.published) | set(edited) | folder.republish:
                 diagnostics = by_file.get(path, [])
                 version = versions.get(path)
-                if folder.published.get(path) == diagnostics and folder.published_versions.get(path) == version:
+                if (
+                    path not in folder.republish
+                    and folder.published.get(path) == diagnostics
+                    and folder.published_versions.get(path) == version
+                ):
                     continue
                 uri = (folder.root / path).as_uri()
                 results.append((folder, path, uri, version, diagnostics))
         stats["milliseconds"] = round((time.perf_counter() - started) * 1000, 3)
         self.last_analysis = stats
-        return results
+        return results, problems
 
     def column(self, line_text: str, byte_column: int) -> int:
         """A UTF-8 byte column of a line as a column in the negotiated encoding."""
@@ -278,20 +532,26 @@ class Session:
 
     def remove(self, path: Path) -> None:
         folder = self.folder_for(path)
-        key = path.relative_to(folder.root).as_posix()
+        key = folder.key(path)
         folder.pending.pop(key, None)
         with self.lock:
             if key in folder.workspace.versions():
                 folder.workspace.remove_file(key)
+            folder.syntax.pop(key, None)
+            folder.syntax_stale.discard(key)
         self.generation += 1
 
-    def remove_folder(self, root: Path) -> list[str]:
-        """Drops a folder; returns the URIs whose diagnostics must be cleared."""
+    def remove_folder(self, path: Path) -> list[str]:
+        """Drops the client's workspace folder `path` (and the folder serving it, unless it
+        serves others too); returns the URIs whose diagnostics must be cleared."""
         cleared = []
         for folder in list(self.folders):
-            if folder.root == root:
+            if path in folder.client_folders or folder.root == path:
+                folder.client_folders.discard(path)
+                if folder.client_folders:
+                    continue
                 self.folders.remove(folder)
-                cleared = [(folder.root / path).as_uri() for path, diagnostics in folder.published.items() if diagnostics]
+                cleared = [(folder.root / path).as_uri() for path, diagnostics in folder.pushed.items() if diagnostics]
         return cleared
 
     def finding(self, finding_id: str):  # noqa: ANN201
@@ -352,6 +612,15 @@ class Session:
             "criterion": {"uri": uri, "line": line, "character": character},
             "direction": "forward" if forward else "backward",
         }
+
+
+def read_text(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def uri_to_path(uri: str) -> str:

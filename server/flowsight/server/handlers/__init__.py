@@ -3,6 +3,7 @@
 from flowsight.server.handlers import (
     code_action,
     configuration,
+    diagnostic,
     did_change,
     did_change_watched_files,
     did_change_workspace_folders,
@@ -28,6 +29,7 @@ MODULES = [
     did_change,
     did_close,
     did_save,
+    diagnostic,
     did_change_watched_files,
     did_change_workspace_folders,
     execute_command,

@@ -1,40 +1,29 @@
-"""Settings: defaults ⊕ initializationOptions ⊕ `workspace/configuration` (only when the client
-declares it) ⊕ `workspace/didChangeConfiguration`. Keys: `rules` (a rules file), `disable`
-(rule ids), `severity` ({rule: level}), `exclude` (globs), `logLevel`. Bad settings are logged
-and ignored, never fatal."""
+"""Settings: `[tool.flowsight]` of each folder's project ⊕ initializationOptions ⊕
+`workspace/configuration` (only when the client declares it) ⊕ `workspace/didChangeConfiguration`.
+Keys: `rules` (a rules file), `disable` (rule ids), `severity` ({rule: level}), `exclude` (globs),
+`syntaxErrors` (error | warning | information | hint | off), `logLevel`. How they combine is in
+settings.py. Bad settings are shown (window/showMessage) and ignored key by key, never fatal;
+keys of editor extensions (`serverCommand`, `interpreter`, `trace`, …) are accepted silently."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
-from flowsight.config import config_from_table
-from flowsight.errors import ConfigError
+from flowsight.server.settings import parse_client_settings
 
 log = logging.getLogger("flowsight.server")
 
 
 def apply_settings(server, settings: Any) -> None:  # noqa: ANN001
-    if not isinstance(settings, dict):
-        return
-    settings = dict(settings)
-    level = settings.pop("logLevel", None)
-    if isinstance(level, str):
-        logging.getLogger("flowsight").setLevel(level.upper())
-    try:
-        config = config_from_table(settings, origin="client settings", base_directory=Path.cwd())
-    except ConfigError as error:
-        server.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=f"flowsight: {error}"))
-        return
-    server.session.settings = {
-        "rules": config.rules_file,
-        "disable": list(config.disabled_rules),
-        "exclude": list(config.exclude),
-        "severity": dict(config.severity_overrides),
-    }
+    client, problems = parse_client_settings(settings)
+    if client.log_level is not None:
+        logging.getLogger("flowsight").setLevel(client.log_level)
+    server.session.set_client_settings(client)
+    for problem in problems:
+        server.session.problem(types.MessageType.Warning, problem)
 
 
 async def fetch_configuration(server) -> None:  # noqa: ANN001
@@ -48,7 +37,8 @@ async def fetch_configuration(server) -> None:  # noqa: ANN001
     except Exception as error:  # noqa: BLE001 - a client may refuse; defaults stay
         log.warning("workspace/configuration failed: %s", error)
         return
-    apply_settings(server, settings)
+    if settings is not None:
+        apply_settings(server, settings)
 
 
 def register(server) -> None:  # noqa: ANN001
@@ -60,4 +50,4 @@ def register(server) -> None:  # noqa: ANN001
         else:
             await fetch_configuration(server)
         server.session.generation += 1
-        server.session.schedule()
+        server.session.schedule(announce=True)

@@ -1,5 +1,6 @@
 """`workspace/didChangeWatchedFiles`: files changed, created or deleted on disk (also branch
-switches). Open documents keep the editor's text."""
+switches). Open documents keep the editor's text. A project's pyproject.toml changing reloads
+its `[tool.flowsight]`."""
 
 from __future__ import annotations
 
@@ -10,12 +11,27 @@ from lsprotocol import types
 from flowsight.server.session import PendingChange, uri_to_path
 
 
+def project_file_changed(session, path: Path) -> bool:  # noqa: ANN001
+    changed = False
+    for folder in session.folders:
+        if folder.project is not None and folder.project.directory is not None and path == folder.project.directory / "pyproject.toml":
+            session.reload_project_config(folder, path)
+            changed = True
+    return changed
+
+
 def register(server) -> None:  # noqa: ANN001
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:
         session = server.session
+        announce = False
         for change in params.changes:
-            if not change.uri.startswith("file:") or not change.uri.endswith((".py", ".pyi")):
+            if not change.uri.startswith("file:"):
+                continue
+            if change.uri.endswith("/pyproject.toml"):
+                announce = project_file_changed(session, Path(uri_to_path(change.uri))) or announce
+                continue
+            if not change.uri.endswith((".py", ".pyi")):
                 continue
             if change.uri in server.workspace.text_documents:
                 continue
@@ -29,4 +45,6 @@ def register(server) -> None:  # noqa: ANN001
             except OSError:
                 continue
             session.queue(path, PendingChange(None, None, text))
-        session.schedule("workspace/didChangeWatchedFiles")
+        if announce:
+            session.generation += 1
+        session.schedule("workspace/didChangeWatchedFiles", announce=announce)

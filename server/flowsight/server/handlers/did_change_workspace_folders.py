@@ -22,4 +22,4 @@ def register(server) -> None:  # noqa: ANN001
             folder = session.add_folder(Path(uri_to_path(added.uri)))
             await loop.run_in_executor(None, session.index_folder, folder)
         session.generation += 1
-        session.schedule()
+        session.schedule(announce=True)

@@ -1,4 +1,5 @@
-"""`textDocument/didClose`: the file falls back to its content on disk."""
+"""`textDocument/didClose`: the file falls back to its content on disk (a pull client's
+diagnostics for it are pushed from now on)."""
 
 from __future__ import annotations
 
@@ -21,4 +22,5 @@ def register(server) -> None:  # noqa: ANN001
         except OSError:
             text = ""
         server.session.queue(path, PendingChange(None, None, text))
+        server.session.closed(path)
         server.session.schedule("textDocument/didClose")

@@ -1,4 +1,6 @@
-"""`textDocument/didOpen`: the editor's text replaces the file's."""
+"""`textDocument/didOpen`: the editor's text replaces the file's, and the file's diagnostics
+are sent again even when unchanged (a client may have dropped them on close: Neovim's `:e`);
+a pull client's open document is answered by `textDocument/diagnostic` instead."""
 
 from __future__ import annotations
 
@@ -15,5 +17,7 @@ def register(server) -> None:  # noqa: ANN001
         document = params.text_document
         if not document.uri.startswith("file:") or not document.uri.endswith((".py", ".pyi")):
             return
-        server.session.queue(Path(uri_to_path(document.uri)), PendingChange(document.version, None, document.text))
+        path = Path(uri_to_path(document.uri))
+        server.session.queue(path, PendingChange(document.version, None, document.text))
+        server.session.opened(path)
         server.session.schedule("textDocument/didOpen")

@@ -56,5 +56,5 @@ def register(server) -> None:  # noqa: ANN001
         for folder in list(server.session.folders):
             files += await loop.run_in_executor(None, server.session.index_folder, folder)
         server.session.generation += 1
-        server.session.schedule()
+        server.session.schedule(announce=True)
         return {"files": files}

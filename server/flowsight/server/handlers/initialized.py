@@ -1,14 +1,36 @@
-"""`initialized`: index every workspace folder in the background, with work-done progress
-when the client supports it, then analyse and publish."""
+"""`initialized`: settings from `workspace/configuration`, problems found so far shown, a watcher
+for pyproject.toml files (when the client registers watchers dynamically), then every
+workspace folder indexed in the background with work-done progress when the client supports it,
+then one announced analysis (with its own progress)."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import logging
 
 from lsprotocol import types
 
 from flowsight.server.handlers.configuration import fetch_configuration
+
+log = logging.getLogger("flowsight.server")
+
+
+async def watch_project_files(server) -> None:  # noqa: ANN001
+    capabilities = server.client_capabilities
+    watched = capabilities.workspace.did_change_watched_files if capabilities.workspace else None
+    if not (watched and watched.dynamic_registration):
+        return
+    options = types.DidChangeWatchedFilesRegistrationOptions(watchers=[types.FileSystemWatcher(glob_pattern="**/pyproject.toml")])
+    try:
+        await server.client_register_capability_async(
+            types.RegistrationParams(
+                registrations=[
+                    types.Registration(id="flowsight-pyproject", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)
+                ]
+            )
+        )
+    except Exception as error:  # noqa: BLE001 - a client may refuse
+        log.warning("client/registerCapability failed: %s", error)
 
 
 def register(server) -> None:  # noqa: ANN001
@@ -16,20 +38,20 @@ def register(server) -> None:  # noqa: ANN001
     async def initialized(params: types.InitializedParams) -> None:
         session = server.session
         await fetch_configuration(server)
+        session.release_problems()
+        await watch_project_files(server)
         capabilities = server.client_capabilities
         progress = bool(capabilities.window and capabilities.window.work_done_progress)
-        token = str(uuid.uuid4())
         if progress:
-            await server.work_done_progress.create_async(token)
-            server.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="flowsight: indexing", percentage=0))
+            session.progress = server.begin_progress
+        reporter = await server.begin_progress("flowsight: indexing", percentage=0) if progress else None
         loop = asyncio.get_running_loop()
         indexed = 0
         for number, folder in enumerate(list(session.folders), start=1):
             indexed += await loop.run_in_executor(None, session.index_folder, folder)
-            if progress:
-                percentage = int(100 * number / max(len(session.folders), 1))
-                server.work_done_progress.report(token, types.WorkDoneProgressReport(message=f"{indexed} files", percentage=percentage))
-        if progress:
-            server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"indexed {indexed} files"))
+            if reporter is not None:
+                reporter.report(f"{indexed} files", int(100 * number / max(len(session.folders), 1)))
+        if reporter is not None:
+            reporter.end(f"indexed {indexed} files")
         session.generation += 1
-        session.schedule()
+        session.schedule(announce=True)
