@@ -819,6 +819,23 @@ impl<'p, 't> Analysis<'p, 't> {
                 value
             }
             "lambda" => Value::default(),
+            // A generator hands each yielded value to its caller (who iterates the call's value);
+            // what `send` passes back in is not known here.
+            "yield" => {
+                if let Some(expression) = node.named_child(0) {
+                    let value = self.eval(expression, state, depth + 1);
+                    let yielded = if value.is_tainted() {
+                        value.traced(&self.step(expression, "return", "yielded".to_string()))
+                    } else {
+                        value
+                    };
+                    self.return_value = Some(match &self.return_value {
+                        Some(previous) => previous.join(&yielded),
+                        None => yielded,
+                    });
+                }
+                Value::default()
+            }
             "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension" => {
                 self.eval_comprehension(node, state, depth)
             }
