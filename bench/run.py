@@ -10,6 +10,11 @@ Suites:
           re-chunked incrementally in a 2,000-line file.
   taint   cold analysis (parse, PDG-free dataflow, summaries, findings) of the corpus; Semgrep
           and Bandit on the same corpus when installed (`make bench-peers` installs them).
+  slice   slices as an editor asks for them: the corpus loaded into a `Workspace`, one cold
+          taint analysis, then backward slices from 200 `return` lines across the corpus
+          (p50/p95, against 2 % of the cold analysis measured in the same process); and a slice
+          at the end of a generated 40,000-line flat module (time and peak RSS).
+  server  the language server on the corpus (see bench/lsp.py).
 """
 
 from __future__ import annotations
@@ -136,7 +141,66 @@ def worker_slices(root: Path) -> dict:
     return stats
 
 
+def slice_criteria(root: Path, count: int) -> list[tuple[str, int]]:
+    """(relative path, 0-based line) of `return` statements spread over the corpus."""
+    candidates = []
+    for path in python_files(root / "django"):
+        relative = path.relative_to(root).as_posix()
+        for number, line in enumerate(path.read_text(errors="replace").splitlines()):
+            if line.lstrip().startswith("return "):
+                candidates.append((relative, number))
+    stride = max(1, len(candidates) // count)
+    return candidates[::stride][:count]
+
+
+def worker_slice_latency(root: Path) -> dict:
+    import flowsight
+
+    workspace = flowsight.Workspace(str(root))
+    for path in python_files(root / "django"):
+        workspace.update_file(path.relative_to(root).as_posix(), path.read_text(errors="replace"), 1)
+    started = time.perf_counter()
+    workspace.analyze_taint()
+    cold = time.perf_counter() - started
+    criteria = slice_criteria(root, 200)
+    workspace.slice_code(*criteria[0])  # warm-up: the program view is built once per state
+    timings, sizes = [], []
+    for path, line in criteria:
+        started = time.perf_counter()
+        result = workspace.slice_code(path, line)
+        timings.append(time.perf_counter() - started)
+        sizes.append(sum(len(lines) for lines in result.files.values()))
+    timings.sort()
+    return {
+        "seconds": statistics.median(timings),
+        "p95_seconds": timings[int(0.95 * len(timings))],
+        "max_slice_seconds": timings[-1],
+        "cold_analysis_seconds": cold,
+        "slices": len(timings),
+        "mean_slice_lines": statistics.mean(sizes),
+    }
+
+
+def worker_flat_slice(root: Path) -> dict:
+    """A slice at the end of a 40,000-line module where each line reads the one before."""
+    import tempfile
+
+    import flowsight
+
+    with tempfile.TemporaryDirectory() as directory:
+        lines = ["import os", "x0 = 1"] + [f"x{i} = x{i - 1} + {i} if {i} % 7 else os.sep" for i in range(1, 40000)]
+        lines.append("print(x39999)")
+        flat = Path(directory) / "flat.py"
+        flat.write_text("\n".join(lines) + "\n")
+        started = time.perf_counter()
+        result = flowsight.slice_code([str(flat)], file=str(flat), line=len(lines) - 1, root=directory)
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "lines": len(lines), "slice_lines": sum(len(v) for v in result.files.values())}
+
+
 WORKERS = {
+    "slice_latency": worker_slice_latency,
+    "flat_slice": worker_flat_slice,
     "slices": worker_slices,
     "index": worker_index,
     "parse_only": worker_parse_only,
@@ -374,10 +438,39 @@ def suite_taint(root: Path, runs: int) -> dict:
     return {"flowsight": taint, "peers": peers, "slices": slices}
 
 
+def suite_slice(root: Path, runs: int) -> dict:
+    latency = measure("slice_latency", root, max(1, min(runs, 3)))
+    flat = measure("flat_slice", root, max(1, min(runs, 3)))
+    budget = 0.02 * latency["cold_analysis_seconds"]
+    rows = [
+        ("measurement", "value", "target", "result"),
+        ("cold taint analysis in the same process", f"{latency['cold_analysis_seconds']:.3f} s", "", ""),
+        (f"warm backward slice, p50 of {latency['slices']}", f"{latency['median_seconds'] * 1000:.1f} ms", "", ""),
+        (
+            "warm backward slice, p95",
+            f"{latency['p95_seconds'] * 1000:.1f} ms",
+            f"≤ 20 ms and ≤ {budget * 1000:.1f} ms (2 %)",
+            verdict(latency["p95_seconds"] <= min(0.02, budget)),
+        ),
+        ("  slowest slice", f"{latency['max_slice_seconds'] * 1000:.1f} ms", "", ""),
+        ("  mean slice size (lines)", f"{latency['mean_slice_lines']:.1f}", "", ""),
+        ("workspace peak RSS", f"{latency['peak_rss_mb']:.0f} MB", "≤ 300 MB", verdict(latency["peak_rss_mb"] <= 300)),
+        (
+            f"slice in a {flat['lines']}-line flat module (parse included)",
+            f"{flat['median_seconds']:.3f} s",
+            "≤ 1 s",
+            verdict(flat["median_seconds"] <= 1),
+        ),
+        ("  its peak RSS (process)", f"{flat['peak_rss_mb']:.0f} MB", "≤ 200 MB", verdict(flat["peak_rss_mb"] <= 200)),
+    ]
+    print(table(rows))
+    return {"latency": latency, "flat": flat}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--suite", choices=["chunks", "taint", "server", "all"], default="all")
+    parser.add_argument("--suite", choices=["chunks", "taint", "slice", "server", "all"], default="all")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -390,7 +483,7 @@ def main() -> int:
     results_directory = BENCH / "results"
     results_directory.mkdir(exist_ok=True)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-    for suite, function in [("chunks", suite_chunks), ("taint", suite_taint), ("server", suite_server)]:
+    for suite, function in [("chunks", suite_chunks), ("taint", suite_taint), ("slice", suite_slice), ("server", suite_server)]:
         if args.suite in (suite, "all"):
             print(f"\n== {suite} ==")
             result = function(root, args.runs)

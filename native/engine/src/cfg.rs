@@ -265,6 +265,8 @@ struct Builder<'a, 't> {
     constants: &'a dyn ConstantConditions,
     finally_copy_depth: usize,
     shared_finally_copies: usize,
+    /// Whether the scope's text holds `yield` at all (most do not: no walk for it then).
+    may_yield: bool,
 }
 
 /// Whether evaluating `node` may raise: it calls, awaits, subscripts, imports or yields
@@ -325,7 +327,7 @@ pub fn contains_yield(node: Node<'_>) -> bool {
 
 /// The parts of a step's syntax that it evaluates (a `for` step evaluates its iterable, not
 /// its body).
-fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
+pub fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
     match kind {
         StepKind::ForTarget => node.child_by_field_name("right").into_iter().collect(),
         StepKind::MatchSubject => {
@@ -385,7 +387,7 @@ impl<'a, 't> Builder<'a, 't> {
         let raises = if self.exceptions_caught() {
             parts.iter().any(|&part| may_raise(part))
         } else {
-            parts.iter().any(|&part| contains_yield(part))
+            self.may_yield && parts.iter().any(|&part| contains_yield(part))
         };
         if raises {
             let loose = Loose { from: step, guard: None, kind: EdgeKind::Exceptional };
@@ -791,6 +793,7 @@ pub fn build_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditi
         constants,
         finally_copy_depth: 0,
         shared_finally_copies: 0,
+        may_yield: memchr::memmem::find(&text.as_bytes()[body.byte_range()], b"yield").is_some(),
     };
     builder.add(StepKind::Entry, None);
     builder.add(StepKind::Exit, None);

@@ -215,6 +215,48 @@ pub struct ClassInfo {
 pub struct SourceFile<'a> {
     pub path: String,
     pub document: &'a Document,
+    /// Hashes of the identifiers the text holds (sorted, distinct): which files may mention a
+    /// name, without scanning their text.
+    pub identifiers: Vec<u64>,
+}
+
+impl SourceFile<'_> {
+    /// Whether the text may hold identifier `name` (false means it does not).
+    pub fn may_mention(&self, name: &str) -> bool {
+        self.identifiers.binary_search(&identifier_hash(name.as_bytes())).is_ok()
+    }
+}
+
+fn identifier_hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Hashes of every identifier-like word of `text` (letters, digits, `_`, non-ASCII), sorted
+/// and distinct.
+pub fn identifier_hashes(text: &str) -> Vec<u64> {
+    let bytes = text.as_bytes();
+    let is_identifier = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let mut hashes = Vec::new();
+    let mut start = None;
+    for (index, &byte) in bytes.iter().enumerate() {
+        match (is_identifier(byte), start) {
+            (true, None) => start = Some(index),
+            (false, Some(first)) => {
+                hashes.push(identifier_hash(&bytes[first..index]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(first) = start {
+        hashes.push(identifier_hash(&bytes[first..]));
+    }
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
 }
 
 /// One file's share of the program, numbered for its place in a whole program: its file and
@@ -431,7 +473,7 @@ impl<'t> FileProgram<'t> {
         };
         builder.add_module(file_index, module, is_package);
         FileProgram {
-            file: SourceFile { path, document },
+            file: SourceFile { path, identifiers: identifier_hashes(document.text()), document },
             module: builder.module.expect("add_module sets the module"),
             scopes: builder.scopes,
             functions: builder.functions,

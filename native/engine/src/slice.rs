@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
-use crate::cfg::{contains_yield, StepKind, ENTRY};
+use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
 use crate::pdg::{access_path, base_of, extract_pdg, Definition, Pdg};
 use crate::program::{dotted, text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
@@ -155,6 +155,8 @@ struct Extracted<'t> {
     globals: Vec<String>,
     /// Variables the scope binds (definitions' bases, parameters included).
     bound: FxHashSet<String>,
+    /// Steps that hand a value to the caller: `return`s, and statements holding a `yield`.
+    returns: Vec<usize>,
 }
 
 impl<'t> Extracted<'t> {
@@ -188,6 +190,8 @@ pub struct Sdg<'p, 't> {
     effects: RefCell<Vec<Option<Effects>>>,
     /// Callee → its call sites (caller scope, call step, call).
     callers: RefCell<FxHashMap<usize, CallSites<'t>>>,
+    /// Name → files that may mention it (sorted).
+    mentions: RefCell<FxHashMap<String, std::rc::Rc<Vec<usize>>>>,
     /// Per module: names its body defines or its code declares `global`.
     module_names: Vec<OnceCell<FxHashSet<String>>>,
     module_scope: Vec<Option<usize>>,
@@ -214,6 +218,7 @@ impl<'p, 't> Sdg<'p, 't> {
             dependents: (0..scope_count).map(|_| OnceCell::new()).collect(),
             effects: RefCell::new(vec![None; scope_count]),
             callers: RefCell::new(FxHashMap::default()),
+            mentions: RefCell::new(FxHashMap::default()),
             module_names: (0..program.modules.len()).map(|_| OnceCell::new()).collect(),
             module_scope,
             scopes_of_file,
@@ -235,7 +240,17 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             let globals = declared_globals(program.text(program.scopes[scope].file), &pdg);
             let bound = pdg.definitions.iter().map(|d| base_of(&d.path).to_string()).collect();
-            Extracted { pdg, calls, globals, bound }
+            let info = &program.scopes[scope];
+            let may_yield = memchr::memmem::find(&program.text(info.file).as_bytes()[info.body.byte_range()], b"yield").is_some();
+            let returns = (0..pdg.cfg.steps.len())
+                .filter(|&step| {
+                    pdg.cfg.steps[step].node.is_some_and(|node| {
+                        (pdg.cfg.steps[step].kind == StepKind::Statement && node.kind() == "return_statement")
+                            || (may_yield && returns_or_yields(pdg.cfg.steps[step].kind, node))
+                    })
+                })
+                .collect();
+            Extracted { pdg, calls, globals, bound, returns }
         })
     }
 
@@ -426,6 +441,17 @@ impl<'p, 't> Sdg<'p, 't> {
         })
     }
 
+    /// The files whose text may mention identifier `name`, in file order.
+    fn files_mentioning(&self, name: &str) -> std::rc::Rc<Vec<usize>> {
+        if let Some(known) = self.mentions.borrow().get(name) {
+            return known.clone();
+        }
+        let files: Vec<usize> = (0..self.program.files.len()).filter(|&file| self.program.files[file].may_mention(name)).collect();
+        let files = std::rc::Rc::new(files);
+        self.mentions.borrow_mut().insert(name.to_string(), files.clone());
+        files
+    }
+
     /// Every call site of `callee`: (caller scope, call step, call).
     fn callers(&self, callee: usize) -> CallSites<'t> {
         if let Some(known) = self.callers.borrow().get(&callee) {
@@ -433,30 +459,79 @@ impl<'p, 't> Sdg<'p, 't> {
         }
         let program = self.program;
         let info = &program.scopes[callee];
-        // The qualified names a call can resolve through: the function, or the class of `__init__`.
-        let mut targets = vec![info.qualified_name.clone()];
-        if let (Some(class), Some("__init__")) = (&info.class, info.qualified_name.rsplit('.').next()) {
-            targets.push(class.clone());
-        }
-        let mut names: BTreeSet<String> = targets.iter().map(|t| t.rsplit('.').next().unwrap_or(t).to_string()).collect();
+        let simple = |qualified: &str| qualified.rsplit('.').next().unwrap_or(qualified).to_string();
+        // How a call can spell its callee: a function by its name; `__init__` by its class's
+        // name; any other method as `self.m()`/`cls.m()` in classes whose lookup of `m` finds
+        // it, or `Class.m(…)`. Imports and aliases add the names they bind to either.
+        let method = info.class.is_some() && !info.qualified_name.ends_with(".__init__");
+        let own_name = simple(&info.qualified_name);
+        // Classes whose lookup of the method's name finds it (subclasses that do not override).
+        let finding_classes: Vec<&str> = match &info.class {
+            Some(_) => program
+                .classes
+                .iter()
+                .filter(|(class, _)| program.method(class, &own_name) == Some(callee))
+                .map(|(&class, _)| class)
+                .collect(),
+            None => Vec::new(),
+        };
+        // Names a call may use directly (a function's name, its classes' names for `__init__`),
+        // and for other methods the names of those classes (a file mentioning one may call
+        // `Class.m(…)`).
+        let mut call_names: BTreeSet<String> = BTreeSet::new();
+        let mut class_names: BTreeSet<String> = finding_classes.iter().map(|c| simple(c)).collect();
         for module in &program.modules {
             for (local, qualified) in module.imports.iter().chain(module.aliases.iter()) {
-                if targets.iter().any(|t| t == qualified) {
-                    names.insert(local.clone());
+                if *qualified == info.qualified_name {
+                    call_names.insert(local.clone());
+                } else if finding_classes.contains(&qualified.as_str()) {
+                    class_names.insert(local.clone());
+                }
+            }
+        }
+        match &info.class {
+            None => {
+                call_names.insert(own_name.clone());
+            }
+            // `__init__` runs on `Class(…)` as well as on `Class.__init__(…)`.
+            Some(_) if !method => call_names.extend(class_names.iter().cloned()),
+            Some(_) => {}
+        }
+        let mut searched: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for name in &call_names {
+            for &file in self.files_mentioning(name).iter() {
+                searched.entry(file).or_default().push(name);
+            }
+        }
+        if info.class.is_some() {
+            let class_files: FxHashSet<usize> =
+                finding_classes.iter().map(|class| program.modules[program.classes[class].module].file).collect();
+            for &file in self.files_mentioning(&own_name).iter() {
+                if class_files.contains(&file) || class_names.iter().any(|name| program.files[file].may_mention(name)) {
+                    searched.entry(file).or_default().push(&own_name);
                 }
             }
         }
         let mut candidates: BTreeSet<usize> = BTreeSet::new();
-        for (file, scopes) in self.scopes_of_file.iter().enumerate() {
+        for (file, names_here) in searched {
+            let scopes = &self.scopes_of_file[file];
             let text = program.text(file);
-            for name in &names {
+            let root = program.files[file].document.root();
+            // Scopes by body start: the innermost scope holding an offset is the last one
+            // starting before it that has not ended.
+            let mut by_start: Vec<(usize, usize, usize)> =
+                scopes.iter().map(|&s| (program.scopes[s].body.start_byte(), program.scopes[s].body.end_byte(), s)).collect();
+            by_start.sort_unstable();
+            for name in names_here {
                 for at in identifier_occurrences(text, name) {
-                    let innermost = scopes
-                        .iter()
-                        .copied()
-                        .filter(|&s| program.scopes[s].body.start_byte() <= at && at < program.scopes[s].body.end_byte())
-                        .min_by_key(|&s| program.scopes[s].body.end_byte() - program.scopes[s].body.start_byte());
-                    candidates.extend(innermost);
+                    let Some(call) = enclosing_call(root, at, at + name.len()) else { continue };
+                    let before = by_start.partition_point(|&(start, _, _)| start <= at);
+                    let innermost = by_start[..before].iter().rev().find(|&&(_, end, _)| at < end).map(|&(_, _, s)| s);
+                    if let Some(scope) = innermost {
+                        if !candidates.contains(&scope) && resolve_call(program, scope, call) == Some(callee) {
+                            candidates.insert(scope);
+                        }
+                    }
                 }
             }
         }
@@ -601,12 +676,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 }
             }
             SliceNode::Return(scope) => {
-                let pdg = self.pdg(scope);
-                for (step, data) in pdg.cfg.steps.iter().enumerate() {
-                    if data.node.is_some_and(|node| returns_or_yields(data.kind, node)) {
-                        edges.push((SliceNode::Step(scope, step), EdgeKind::Data));
-                    }
-                }
+                edges.extend(self.extracted(scope).returns.iter().map(|&step| (SliceNode::Step(scope, step), EdgeKind::Data)));
             }
         }
         edges
@@ -622,10 +692,8 @@ impl<'p, 't> Sdg<'p, 't> {
                 let local = self.dependents_in(scope);
                 edges.extend(local.data[step].iter().map(|&s| (SliceNode::Step(scope, s), EdgeKind::Data)));
                 edges.extend(local.control[step].iter().map(|&s| (SliceNode::Step(scope, s), EdgeKind::Control)));
-                if let Some(syntax) = pdg.cfg.steps[step].node {
-                    if returns_or_yields(pdg.cfg.steps[step].kind, syntax) {
-                        edges.push((SliceNode::Return(scope), EdgeKind::Data));
-                    }
+                if self.extracted(scope).returns.binary_search(&step).is_ok() {
+                    edges.push((SliceNode::Return(scope), EdgeKind::Data));
                 }
                 // A call step: the callee's parameters and the callee's reads of globals.
                 for &(_, _, callee) in self.extracted(scope).calls_at(step) {
@@ -786,9 +854,24 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 }
 
+/// The call whose callee expression (`name`, `a.name`, `a.b.name`) ends with the identifier
+/// at `start..end`, if any.
+fn enclosing_call(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
+    let identifier = root.descendant_for_byte_range(start, end).filter(|n| n.kind() == "identifier")?;
+    let mut expression = identifier;
+    // `a.name`: the identifier is the attribute of an attribute node.
+    if let Some(parent) = expression.parent().filter(|p| p.kind() == "attribute") {
+        if parent.child_by_field_name("attribute") == Some(expression) {
+            expression = parent;
+        }
+    }
+    let call = expression.parent().filter(|p| p.kind() == "call")?;
+    (call.child_by_field_name("function") == Some(expression)).then_some(call)
+}
+
 /// Whether a step hands a value to the caller: a `return`, or a statement holding a `yield`.
 fn returns_or_yields(kind: StepKind, node: Node<'_>) -> bool {
-    (kind == StepKind::Statement && node.kind() == "return_statement") || (kind != StepKind::Definition && contains_yield(node))
+    (kind == StepKind::Statement && node.kind() == "return_statement") || evaluated_parts(kind, node).into_iter().any(contains_yield)
 }
 
 /// The innermost scope of `file` containing byte `offset` (functions before the module).
@@ -913,5 +996,57 @@ fn collect(sdg: &Sdg<'_, '_>, slice: &BTreeSet<SliceNode>, criteria: &[SliceNode
         files: files.into_iter().map(|(path, lines)| (path, lines.into_iter().collect())).collect(),
         criterion_lines,
         nodes: slice.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::program::build_parts;
+    use crate::scan::load_documents;
+
+    /// The demand-driven caller search finds exactly the call sites that resolving every call
+    /// of every scope finds, on the shared fixture corpora (imports, aliases, methods, classes).
+    #[test]
+    fn callers_found_by_spelling_equal_callers_found_by_resolving_everything() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        // FLOWSIGHT_CALLERS_CORPUS=DIR checks a corpus of your own as well (e.g. Django).
+        let extra = std::env::var_os("FLOWSIGHT_CALLERS_CORPUS").map(PathBuf::from);
+        let corpora: Vec<PathBuf> = [fixtures.join("slice"), fixtures.join("taint")].into_iter().chain(extra).collect();
+        for root in corpora {
+            let corpus = root.display().to_string();
+            let (documents, _) = load_documents(std::slice::from_ref(&root), &root);
+            let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+            let program = Program::from_parts(&parts);
+            let sdg = Sdg::new(&program);
+            let mut expected: BTreeMap<usize, BTreeSet<(usize, usize)>> = BTreeMap::new();
+            for scope in 0..program.scopes.len() {
+                for &(step, _, callee) in &sdg.extracted(scope).calls {
+                    expected.entry(callee).or_default().insert((scope, step));
+                }
+            }
+            let mut checked = 0;
+            for callee in 0..program.scopes.len() {
+                let found: BTreeSet<(usize, usize)> = sdg.callers(callee).iter().map(|&(scope, step, _)| (scope, step)).collect();
+                let wanted = expected.remove(&callee).unwrap_or_default();
+                let missing: Vec<String> = wanted
+                    .difference(&found)
+                    .flat_map(|&(scope, step)| {
+                        let text = program.text(program.scopes[scope].file);
+                        sdg.extracted(scope)
+                            .calls_at(step)
+                            .iter()
+                            .filter(|&&(_, _, c)| c == callee)
+                            .map(|&(_, call, _)| format!("{}: {}", program.scopes[scope].qualified_name, text_of(text, call)))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                assert_eq!(found, wanted, "{}: missing {missing:?}", program.scopes[callee].qualified_name);
+                checked += usize::from(!found.is_empty());
+            }
+            assert!(checked > 3, "{corpus}: only {checked} scopes with callers");
+        }
     }
 }

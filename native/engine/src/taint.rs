@@ -824,11 +824,8 @@ impl<'p, 't> Analysis<'p, 't> {
             "yield" => {
                 if let Some(expression) = node.named_child(0) {
                     let value = self.eval(expression, state, depth + 1);
-                    let yielded = if value.is_tainted() {
-                        value.traced(&self.step(expression, "return", "yielded".to_string()))
-                    } else {
-                        value
-                    };
+                    let yielded =
+                        if value.is_tainted() { value.traced(&self.step(expression, "return", "yielded".to_string())) } else { value };
                     self.return_value = Some(match &self.return_value {
                         Some(previous) => previous.join(&yielded),
                         None => yielded,
