@@ -1,0 +1,101 @@
+"""Running flowsight in bounded subprocesses, optionally without root's privileges.
+
+Every run goes through `limited.py` (address space, CPU seconds, no core dumps) and a wall
+clock timeout. Output is captured as bytes and decoded as strict UTF-8, so output that is not
+valid UTF-8 fails the test that reads it.
+
+Permission cases (files that cannot be read, directories that cannot be listed) need a user
+that permissions apply to: when the tests run as root, those runs drop to `nobody`.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+LIMITED = Path(__file__).with_name("limited.py")
+# Room for the engine's worker threads (64 MiB stacks) on any number of cores.
+MEMORY_LIMIT = (2 << 30) + (128 << 20) * (os.cpu_count() or 1)
+CPU_SECONDS = 60
+TIMEOUT_SECONDS = 120
+# The `flowsight` script pip installed next to the interpreter (the entry point users run).
+SCRIPT = Path(sys.executable).with_name("flowsight")
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def error_line(self) -> str:
+        """The one line an error must print (fails unless there is exactly one, and no traceback)."""
+        lines = self.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("flowsight: error: "), self.stderr
+        return lines[0]
+
+
+def environment() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+def unprivileged_user() -> dict[str, object]:
+    """subprocess arguments that drop root's privileges (nothing when not root)."""
+    if os.geteuid() != 0:
+        return {}
+    nobody = pwd.getpwnam("nobody")
+    return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+
+
+def run(
+    command: Sequence[str],
+    cwd: Path,
+    *,
+    unprivileged: bool = False,
+    stdin: bytes | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+) -> Result:
+    argv = [sys.executable, "-P", str(LIMITED), str(MEMORY_LIMIT), str(CPU_SECONDS), *command]
+    proc = subprocess.run(
+        argv,
+        cwd=cwd,
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=timeout,
+        env=environment(),
+        **(unprivileged_user() if unprivileged else {}),  # type: ignore[arg-type]
+    )
+    return Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
+
+
+def flowsight(*args: str | Path, cwd: Path, unprivileged: bool = False) -> Result:
+    """`python -P -m flowsight ARGS` (paths may be Paths; non-UTF-8 names are passed as bytes)."""
+    return run([sys.executable, "-P", "-m", "flowsight", *map(os.fsdecode, args)], cwd, unprivileged=unprivileged)
+
+
+@contextmanager
+def shared_directory() -> Iterator[Path]:
+    """A temporary directory every user can reach (pytest's tmp_path is private to root), owned
+    by the user unprivileged runs use, so they can also write to it."""
+    directory = Path(tempfile.mkdtemp(prefix="flowsight-robustness-"))
+    try:
+        directory.chmod(0o755)
+        user = unprivileged_user()
+        if user:
+            os.chown(directory, user["user"], user["group"])  # type: ignore[arg-type]
+        yield directory
+    finally:
+        for current, directories, _ in os.walk(directory):
+            for name in directories:
+                os.chmod(os.path.join(current, name), 0o755)
+        shutil.rmtree(directory)
