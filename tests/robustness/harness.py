@@ -1,23 +1,20 @@
-"""Running flowsight in bounded subprocesses, optionally without root's privileges.
+"""Running flowsight in bounded subprocesses, optionally with file permissions applying to root.
 
 Every run goes through `limited.py` (address space, CPU seconds, no core dumps) and a wall
 clock timeout. Output is captured as bytes and decoded as strict UTF-8, so output that is not
 valid UTF-8 fails the test that reads it.
 
-Permission cases (files that cannot be read, directories that cannot be listed) need a user
-that permissions apply to: when the tests run as root, those runs drop to `nobody`.
+Permission cases (files that cannot be read, directories that cannot be listed) need a process
+that permissions apply to: when the tests run as root, those runs lose the capabilities that
+bypass file permissions (see `limited.py`); for any other user permissions apply anyway.
 """
 
 from __future__ import annotations
 
 import os
-import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,31 +46,22 @@ def environment() -> dict[str, str]:
     return env
 
 
-def unprivileged_user() -> dict[str, object]:
-    """subprocess arguments that drop root's privileges (nothing when not root)."""
-    if os.geteuid() != 0:
-        return {}
-    nobody = pwd.getpwnam("nobody")
-    return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
-
-
 def run(
     command: Sequence[str],
     cwd: Path,
     *,
     unprivileged: bool = False,
-    stdin: bytes | None = None,
     timeout: float = TIMEOUT_SECONDS,
 ) -> Result:
-    argv = [sys.executable, "-P", str(LIMITED), str(MEMORY_LIMIT), str(CPU_SECONDS), *command]
+    drop = "1" if unprivileged and os.geteuid() == 0 else "0"
+    argv = [sys.executable, "-P", str(LIMITED), str(MEMORY_LIMIT), str(CPU_SECONDS), drop, *command]
     proc = subprocess.run(
         argv,
         cwd=cwd,
-        input=stdin if stdin is not None else b"",
+        input=b"",  # stdin at EOF (`serve` stops at once)
         capture_output=True,
         timeout=timeout,
         env=environment(),
-        **(unprivileged_user() if unprivileged else {}),  # type: ignore[arg-type]
     )
     return Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
 
@@ -81,21 +69,3 @@ def run(
 def flowsight(*args: str | Path, cwd: Path, unprivileged: bool = False) -> Result:
     """`python -P -m flowsight ARGS` (paths may be Paths; non-UTF-8 names are passed as bytes)."""
     return run([sys.executable, "-P", "-m", "flowsight", *map(os.fsdecode, args)], cwd, unprivileged=unprivileged)
-
-
-@contextmanager
-def shared_directory() -> Iterator[Path]:
-    """A temporary directory every user can reach (pytest's tmp_path is private to root), owned
-    by the user unprivileged runs use, so they can also write to it."""
-    directory = Path(tempfile.mkdtemp(prefix="flowsight-robustness-"))
-    try:
-        directory.chmod(0o755)
-        user = unprivileged_user()
-        if user:
-            os.chown(directory, user["user"], user["group"])  # type: ignore[arg-type]
-        yield directory
-    finally:
-        for current, directories, _ in os.walk(directory):
-            for name in directories:
-                os.chmod(os.path.join(current, name), 0o755)
-        shutil.rmtree(directory)

@@ -44,7 +44,7 @@ def test_split_lines_breaks_only_at_cr_lf_and_crlf(text: str) -> None:
     assert len(lines.lines) == len(reference_lines(text))
 
 
-SERVER = [sys.executable, "-P", str(LIMITED), str(MEMORY_LIMIT), str(CPU_SECONDS), sys.executable, "-P", "-m", "flowsight", "serve"]
+SERVER = [sys.executable, "-P", str(LIMITED), str(MEMORY_LIMIT), str(CPU_SECONDS), "0", sys.executable, "-P", "-m", "flowsight", "serve"]
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
