@@ -6,6 +6,7 @@ the sink (`os  # flowsight: ignore[…].system(…)`) when an earlier line held 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from flowsight import positions
-from robustness.harness import CPU_SECONDS, LIMITED, MEMORY_LIMIT
+from robustness.harness import CPU_SECONDS, LIMITED, MEMORY_LIMIT, flowsight
 
 NOT_LINE_BREAKS = {"u2028": "\u2028", "u2029": "\u2029", "x85": "\x85", "x0c": "\x0c", "x0b": "\x0b", "x1c": "\x1c", "x1d": "\x1d", "x1e": "\x1e"}
 SINK = "os.system(sys.argv[1])"
@@ -42,6 +43,33 @@ def test_split_lines_breaks_only_at_cr_lf_and_crlf(text: str) -> None:
     assert positions.split_lines(text) == reference_lines(text)
     lines = positions.TextLines(text)
     assert len(lines.lines) == len(reference_lines(text))
+
+
+@pytest.mark.parametrize("name", NOT_LINE_BREAKS)
+def test_slice_counts_lines_as_lsp_does(tmp_path: Path, name: str) -> None:
+    separator = NOT_LINE_BREAKS[name]
+    (tmp_path / "app.py").write_text(f"import os\nimport sys\n# before{separator}after\ncommand = sys.argv[1]\nos.system(command)\n")
+    result = flowsight("slice", "app.py:5:11", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["files"] == {"app.py": [2, 4, 5]}
+    text = flowsight("slice", "app.py:5", cwd=tmp_path)
+    assert text.stdout.splitlines() == ["app.py:", "      1  import os", "      2  import sys", "      4  command = sys.argv[1]", "      5  os.system(command)"]
+    past_the_end = flowsight("slice", "app.py:6", cwd=tmp_path)
+    assert past_the_end.returncode == 2 and "the file has 5 lines" in past_the_end.error_line()
+
+
+@pytest.mark.parametrize("name", NOT_LINE_BREAKS)
+def test_scan_positions_after_characters_that_are_not_line_breaks(tmp_path: Path, name: str) -> None:
+    separator = NOT_LINE_BREAKS[name]
+    prefix = f"x = '{separator}'; "
+    (tmp_path / "app.py").write_text(f"import os\nimport sys\n# {separator}\n{prefix}{SINK}\n")
+    result = flowsight("scan", ".", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["sink"]["start_line"], finding["sink"]["start_column"]) == (4, len(prefix) + 1)
+    sarif = json.loads(flowsight("scan", ".", "--format", "sarif", cwd=tmp_path).stdout)
+    region = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"], region["endColumn"]) == (4, len(prefix) + 1, len(prefix + SINK) + 1)
 
 
 SERVER = [sys.executable, "-P", str(LIMITED), str(MEMORY_LIMIT), str(CPU_SECONDS), "0", sys.executable, "-P", "-m", "flowsight", "serve"]
