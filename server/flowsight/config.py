@@ -110,7 +110,9 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
         raise ConfigError(f"{origin}: tool.flowsight.severity must be a table of rule id = severity")
     for rule_id, level in severity.items():
         if level not in SEVERITIES:
-            raise ConfigError(f"{origin}: tool.flowsight.severity.{rule_id} = {reprlib.repr(level)}: expected one of {', '.join(SEVERITIES)}")
+            raise ConfigError(
+                f"{origin}: tool.flowsight.severity.{rule_id} = {reprlib.repr(level)}: expected one of {', '.join(SEVERITIES)}"
+            )
 
     return ProjectConfig(
         rules_file=rules_file,

@@ -144,13 +144,18 @@ def findings_to_text(findings: Sequence[Any], convert: ColumnConverter = identit
     lines: list[str] = []
     for finding in findings:
         sink = location_json(finding.sink, convert)
-        lines.append(escape_text(
-            f"{sink['path']}:{sink['start_line']}:{sink['start_column']}: {finding.severity}"
-            f" [{finding.rule_id}, CWE-{finding.cwe}] {finding.message}"
-        ))
+        lines.append(
+            escape_text(
+                f"{sink['path']}:{sink['start_line']}:{sink['start_column']}: {finding.severity}"
+                f" [{finding.rule_id}, CWE-{finding.cwe}] {finding.message}"
+            )
+        )
         for number, step in enumerate(finding.steps, start=1):
             where = location_json(step, convert)
-            lines.append("    " + escape_text(f"{number}. {where['path']}:{where['start_line']}:{where['start_column']}  {step.kind}: {step.description}"))
+            lines.append(
+                "    "
+                + escape_text(f"{number}. {where['path']}:{where['start_line']}:{where['start_column']}  {step.kind}: {step.description}")
+            )
         lines.append("")
     counts: dict[str, int] = {}
     for finding in findings:
@@ -217,9 +222,7 @@ def sarif_notification(problem: Any) -> dict[str, Any]:
     }
 
 
-def findings_to_sarif(
-    findings: Sequence[Any], root_uri: str, convert: ColumnConverter, problems: Sequence[Any] = ()
-) -> dict[str, Any]:
+def findings_to_sarif(findings: Sequence[Any], root_uri: str, convert: ColumnConverter, problems: Sequence[Any] = ()) -> dict[str, Any]:
     """SARIF 2.1.0 with one rule per rule id (CWE tags) and a codeFlow per finding; per-file
     problems (files not read or not fully parsed, directories not listed) are notifications
     of the run's invocation. `root_uri` is the `%SRCROOT%` base, ending in `/`."""

@@ -118,7 +118,9 @@ def test_an_unlistable_subdirectory_is_reported_in_every_format(tmp_path: Path) 
     [invocation] = sarif["runs"][0]["invocations"]
     notes = invocation["toolExecutionNotifications"]
     assert [(n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], n["descriptor"]["id"], n["level"]) for n in notes] == [
-        ("pkg/locked", "io", "error"), ("unreadable.py", "io", "error")]
+        ("pkg/locked", "io", "error"),
+        ("unreadable.py", "io", "error"),
+    ]
     assert notes[0]["message"]["text"] == "pkg/locked: cannot list directory: Permission denied"
     assert invocation["executionSuccessful"] is True
 
@@ -128,7 +130,9 @@ def test_an_unlistable_subdirectory_is_reported_in_every_format(tmp_path: Path) 
 
 def test_output_into_a_missing_or_unwritable_place(tmp_path: Path) -> None:
     project(tmp_path)
-    assert_error(flowsight("scan", ".", "--output", "missing/report.sarif", cwd=tmp_path), "--output missing/report.sarif: no such directory")
+    assert_error(
+        flowsight("scan", ".", "--output", "missing/report.sarif", cwd=tmp_path), "--output missing/report.sarif: no such directory"
+    )
     assert_error(flowsight("scan", ".", "-o", ".", cwd=tmp_path), "--output .: is a directory")
     (tmp_path / "readonly").mkdir()
     (tmp_path / "readonly").chmod(0o555)
@@ -158,21 +162,24 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- configuration
 
 
-@pytest.mark.parametrize(("pyproject", "fragment"), [
-    ("tool = 1\n", "`tool` must be a table, not an integer"),
-    ('tool = "flowsight"\n', "`tool` must be a table, not a string"),
-    ("[tool]\nflowsight = [1, 2]\n", "[tool.flowsight] must be a table, not an array"),
-    ("[tool.flowsight]\ndisable = 1\n", "tool.flowsight.disable must be a list of strings"),
-    ("[tool.flowsight]\nexclude = [1]\n", "tool.flowsight.exclude must be a list of strings"),
-    ("[tool.flowsight]\nrules = 1\n", "tool.flowsight.rules must be a path string"),
-    ('[tool.flowsight]\nrules = "a\\u0000b"\n', "tool.flowsight.rules = 'a\\x00b': not a usable path"),
-    ("[tool.flowsight]\nseverity = 1\n", "tool.flowsight.severity must be a table"),
-    ("[tool.flowsight]\nseverity = { x = [[[[[[[[[[1]]]]]]]]]] }\n", "tool.flowsight.severity.x = [[[[[[[...]]]]]]]: expected one of"),
-    ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
-    ("[tool.flowsight]\ndisable = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
-    ("x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n", "nested too deeply"),
-    ("tool = [\n", "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    ("pyproject", "fragment"),
+    [
+        ("tool = 1\n", "`tool` must be a table, not an integer"),
+        ('tool = "flowsight"\n', "`tool` must be a table, not a string"),
+        ("[tool]\nflowsight = [1, 2]\n", "[tool.flowsight] must be a table, not an array"),
+        ("[tool.flowsight]\ndisable = 1\n", "tool.flowsight.disable must be a list of strings"),
+        ("[tool.flowsight]\nexclude = [1]\n", "tool.flowsight.exclude must be a list of strings"),
+        ("[tool.flowsight]\nrules = 1\n", "tool.flowsight.rules must be a path string"),
+        ('[tool.flowsight]\nrules = "a\\u0000b"\n', "tool.flowsight.rules = 'a\\x00b': not a usable path"),
+        ("[tool.flowsight]\nseverity = 1\n", "tool.flowsight.severity must be a table"),
+        ("[tool.flowsight]\nseverity = { x = [[[[[[[[[[1]]]]]]]]]] }\n", "tool.flowsight.severity.x = [[[[[[[...]]]]]]]: expected one of"),
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("[tool.flowsight]\ndisable = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n", "nested too deeply"),
+        ("tool = [\n", "invalid TOML"),
+    ],
+)
 def test_bad_pyproject(tmp_path: Path, pyproject: str, fragment: str) -> None:
     project(tmp_path)
     (tmp_path / "pyproject.toml").write_text(pyproject)
@@ -192,25 +199,28 @@ def test_pyproject_that_is_not_utf8_or_not_readable(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- arguments
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    ([], "the following arguments are required: COMMAND"),
-    (["frobnicate"], "invalid choice: 'frobnicate'"),
-    (["scan"], "the following arguments are required: PATH (see `flowsight scan --help`)"),
-    (["scan", ".", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
-    (["scan", ".", "--bogus"], "unrecognized arguments: --bogus"),
-    (["scan", ".", "--root", "app.py"], "--root is not a directory: app.py"),
-    (["scan", ".", "--rules", "missing.toml"], "rules file not found: missing.toml"),
-    (["scan", ".", "--disable", "no-such-rule"], "unknown rule id"),
-    (["slice", "app.py"], "criterion must be FILE:LINE[:COL], got 'app.py'"),
-    (["slice", "app.py:0"], "LINE and COL are 1-based"),
-    (["slice", "app.py:99"], "app.py:99: the file has 3 lines"),
-    (["slice", "app.py:3", "--format", "sarif"], "argument --format: invalid choice: 'sarif'"),
-    (["index", ".", "--chunks"], "--chunks needs --json"),
-    (["serve", "--tcp", "localhost"], "--tcp takes HOST:PORT"),
-    (["serve", "--tcp", "localhost:99999"], "with a port from 1 to 65535"),
-    (["serve", "--tcp", "localhost:-1"], "--tcp takes HOST:PORT"),
-    (["scan", ".", "--output"], "argument --output/-o: expected one argument"),
-])
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["scan"], "the following arguments are required: PATH (see `flowsight scan --help`)"),
+        (["scan", ".", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
+        (["scan", ".", "--bogus"], "unrecognized arguments: --bogus"),
+        (["scan", ".", "--root", "app.py"], "--root is not a directory: app.py"),
+        (["scan", ".", "--rules", "missing.toml"], "rules file not found: missing.toml"),
+        (["scan", ".", "--disable", "no-such-rule"], "unknown rule id"),
+        (["slice", "app.py"], "criterion must be FILE:LINE[:COL], got 'app.py'"),
+        (["slice", "app.py:0"], "LINE and COL are 1-based"),
+        (["slice", "app.py:99"], "app.py:99: the file has 3 lines"),
+        (["slice", "app.py:3", "--format", "sarif"], "argument --format: invalid choice: 'sarif'"),
+        (["index", ".", "--chunks"], "--chunks needs --json"),
+        (["serve", "--tcp", "localhost"], "--tcp takes HOST:PORT"),
+        (["serve", "--tcp", "localhost:99999"], "with a port from 1 to 65535"),
+        (["serve", "--tcp", "localhost:-1"], "--tcp takes HOST:PORT"),
+        (["scan", ".", "--output"], "argument --output/-o: expected one argument"),
+    ],
+)
 def test_bad_arguments(tmp_path: Path, args: list[str], fragment: str) -> None:
     project(tmp_path)
     assert_error(flowsight(*args, cwd=tmp_path), fragment)

@@ -19,7 +19,16 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from flowsight import positions
 from robustness.harness import CPU_SECONDS, LIMITED, MEMORY_LIMIT, flowsight
 
-NOT_LINE_BREAKS = {"u2028": "\u2028", "u2029": "\u2029", "x85": "\x85", "x0c": "\x0c", "x0b": "\x0b", "x1c": "\x1c", "x1d": "\x1d", "x1e": "\x1e"}
+NOT_LINE_BREAKS = {
+    "u2028": "\u2028",
+    "u2029": "\u2029",
+    "x85": "\x85",
+    "x0c": "\x0c",
+    "x0b": "\x0b",
+    "x1c": "\x1c",
+    "x1d": "\x1d",
+    "x1e": "\x1e",
+}
 SINK = "os.system(sys.argv[1])"
 
 
@@ -53,7 +62,13 @@ def test_slice_counts_lines_as_lsp_does(tmp_path: Path, name: str) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["files"] == {"app.py": [2, 4, 5]}
     text = flowsight("slice", "app.py:5", cwd=tmp_path)
-    assert text.stdout.splitlines() == ["app.py:", "      1  import os", "      2  import sys", "      4  command = sys.argv[1]", "      5  os.system(command)"]
+    assert text.stdout.splitlines() == [
+        "app.py:",
+        "      1  import os",
+        "      2  import sys",
+        "      4  command = sys.argv[1]",
+        "      5  os.system(command)",
+    ]
     past_the_end = flowsight("slice", "app.py:6", cwd=tmp_path)
     assert past_the_end.returncode == 2 and "the file has 5 lines" in past_the_end.error_line()
 
@@ -104,21 +119,29 @@ async def test_suppress_quick_fix_lands_after_the_sink(client: LanguageClient) -
     for name in NOT_LINE_BREAKS:
         path = project / f"sep_{name}.py"
         uri = path.as_uri()
-        await wait_for(lambda: bool(client.diagnostics.get(uri)))
+        await wait_for(lambda uri=uri: bool(client.diagnostics.get(uri)))
         text = path.read_text(encoding="utf-8")
-        client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
+        )
         [diagnostic] = client.diagnostics[uri]
         assert diagnostic.range.start == types.Position(line=3, character=0), name
-        actions = await client.text_document_code_action_async(types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri), range=diagnostic.range,
-            context=types.CodeActionContext(diagnostics=[diagnostic]),
-        ))
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=diagnostic.range,
+                context=types.CodeActionContext(diagnostics=[diagnostic]),
+            )
+        )
         [suppress] = [action for action in actions if action.title.startswith("flowsight: Suppress")]
         [edit] = suppress.edit.changes[uri]
         end_of_sink = types.Position(line=3, character=len(SINK))
         assert (edit.range.start, edit.range.end) == (end_of_sink, end_of_sink), name
         # Applied, the suppression comment follows the sink and the diagnostic goes away.
-        client.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-            content_changes=[types.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text)]))
-        await wait_for(lambda: len(client.diagnostics[uri]) == 0)
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                content_changes=[types.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text)],
+            )
+        )
+        await wait_for(lambda uri=uri: len(client.diagnostics[uri]) == 0)

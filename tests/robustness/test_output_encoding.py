@@ -25,11 +25,34 @@ import pytest
 
 from robustness.harness import flowsight
 
-URI_NAMES = ["pct%41.py", "hash#frag.py", "query?x=1.py", "colon:name.py", "with space.py", "plus+and&=.py", "semi;at@$.py",
-             "brackets[1](2).py", "tilde~.py", "quote'\".py", "back\\slash.py", "é中😀.py", "dir with%/inner#.py", "c:/d.py"]
+URI_NAMES = [
+    "pct%41.py",
+    "hash#frag.py",
+    "query?x=1.py",
+    "colon:name.py",
+    "with space.py",
+    "plus+and&=.py",
+    "semi;at@$.py",
+    "brackets[1](2).py",
+    "tilde~.py",
+    "quote'\".py",
+    "back\\slash.py",
+    "é中😀.py",
+    "dir with%/inner#.py",
+    "c:/d.py",
+]
 NOT_UTF8_NAMES = [b"caf\xe9.py", b"\xff\xfe.py", b"mixed-\xc3\xa9-\xe9.py", b"d\xe9r/x.py"]
-CONTROL_NAMES = ["esc\x1b[31mred.py", "new\nline.py", "carriage\rreturn.py", "bell\x07.py", "ls\u2028sep.py",
-                 "rtl\u202eyp.exe.py", "c1\x85.py", "csi\x9b2J.py", "del\x7f.py"]
+CONTROL_NAMES = [
+    "esc\x1b[31mred.py",
+    "new\nline.py",
+    "carriage\rreturn.py",
+    "bell\x07.py",
+    "ls\u2028sep.py",
+    "rtl\u202eyp.exe.py",
+    "c1\x85.py",
+    "csi\x9b2J.py",
+    "del\x7f.py",
+]
 ALL_NAMES = [*(name.encode() for name in URI_NAMES), *NOT_UTF8_NAMES, *(name.encode() for name in CONTROL_NAMES)]
 PREFIX = "s = 'é😀'; "
 SOURCE = f"import os\nimport sys\n{PREFIX}os.system(sys.argv[1])\n"
@@ -114,9 +137,23 @@ def test_text_output_escapes_names(project: Path) -> None:
     headers = [line for line in lines if " [command-injection, CWE-78] " in line]
     assert len(headers) == len(ALL_NAMES)  # one line per finding: no name forged or split a line
     assert lines[-1] == f"{len(ALL_NAMES)} findings ({len(ALL_NAMES)} warning)."
-    for expected in ["esc\\x1b[31mred.py", "new\\nline.py", "carriage\\rreturn.py", "bell\\x07.py", "ls\\u2028sep.py",
-                     "rtl\\u202eyp.exe.py", "c1\\u0085.py", "csi\\u009b2J.py", "del\\x7f.py", "caf\\xe9.py", "\\xff\\xfe.py",
-                     "mixed-é-\\xe9.py", "d\\xe9r/x.py", "pct%41.py", "é中😀.py"]:
+    for expected in [
+        "esc\\x1b[31mred.py",
+        "new\\nline.py",
+        "carriage\\rreturn.py",
+        "bell\\x07.py",
+        "ls\\u2028sep.py",
+        "rtl\\u202eyp.exe.py",
+        "c1\\u0085.py",
+        "csi\\u009b2J.py",
+        "del\\x7f.py",
+        "caf\\xe9.py",
+        "\\xff\\xfe.py",
+        "mixed-é-\\xe9.py",
+        "d\\xe9r/x.py",
+        "pct%41.py",
+        "é中😀.py",
+    ]:
         header = f"{expected}:{SINK_LINE}:{SINK_CODE_POINT_COLUMN}: warning [command-injection, CWE-78] "
         assert any(line.startswith(header) for line in headers), expected
 

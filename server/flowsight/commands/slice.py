@@ -83,8 +83,13 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(error))
 
     names = PathNames(root, [*targets.files, file])
-    criterion = {"file": file.relative_to(root).as_posix(), "line": line, "column": column,
-                 "direction": "forward" if args.forward else "backward", "thin": args.thin}
+    criterion = {
+        "file": file.relative_to(root).as_posix(),
+        "line": line,
+        "column": column,
+        "direction": "forward" if args.forward else "backward",
+        "thin": args.thin,
+    }
     files_to_lines = {names.original(path): sorted(lines) for path, lines in sorted(result.files.items())}
     if args.format == "json":
         text = report.dumps({"criterion": criterion, "files": files_to_lines})
