@@ -95,6 +95,11 @@ async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFa
     project = tmp_path_factory.mktemp("separators")
     for name, separator in NOT_LINE_BREAKS.items():
         (project / f"sep_{name}.py").write_text(f"import os\nimport sys\n# before{separator}after\n{SINK}\n", encoding="utf-8")
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: types.RegistrationParams) -> None:
+        """Accepted, as an editor does (the server registers a pyproject.toml watcher)."""
+
     params = types.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=project.as_uri(),
