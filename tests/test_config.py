@@ -52,6 +52,10 @@ def test_nearest_pyproject_is_found_from_a_subdirectory(tmp_path: Path) -> None:
         ("[tool.flowsight]\nseverity = { 'PY-SQLI' = 'fatal' }\n", "tool.flowsight.severity.PY-SQLI = 'fatal'"),
         ("[tool.flowsight]\nexcludes = []\n", "unknown key(s) in [tool.flowsight]: excludes"),
         ("[tool.flowsight\n", "invalid TOML"),
+        ("tool = 1\n", "`tool` must be a table, not an integer"),
+        ("[tool]\nflowsight = 'on'\n", "[tool.flowsight] must be a table, not a string"),
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ('[tool.flowsight]\nrules = "a\\u0000b"\n', "not a usable path"),
     ],
 )
 def test_invalid_configuration_names_file_and_key(tmp_path: Path, body: str, problem: str) -> None:

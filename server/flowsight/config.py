@@ -7,12 +7,14 @@
     severity = { "PY-SSRF" = "warning" }  # per-rule severity override
 
 Invalid configuration raises `flowsight.errors.ConfigError` naming the file and the key;
-nothing is half-applied.
+nothing is half-applied. That includes a pyproject.toml that cannot be read, is not TOML, is
+nested too deeply to parse, or whose `tool` is not a table.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,12 @@ from pathlib import Path
 from flowsight.errors import ConfigError
 
 SEVERITIES = ("error", "warning", "info")
+MAX_PYPROJECT_BYTES = 16 * 1024 * 1024
+TOML_TYPES = {str: "a string", int: "an integer", float: "a float", bool: "a boolean", list: "an array", dict: "a table"}
+
+
+def toml_type(value: object) -> str:
+    return TOML_TYPES.get(type(value), f"a {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -35,12 +43,16 @@ class ProjectConfig:
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start` (a file or directory)."""
+    """The nearest pyproject.toml at or above `start` (a file or directory). Raises ConfigError
+    when one exists but cannot be looked at (a directory on the way that cannot be searched)."""
     directory = start if start.is_dir() else start.parent
     for candidate in [directory, *directory.parents]:
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file():
-            return pyproject
+        try:
+            if pyproject.is_file():
+                return pyproject
+        except OSError as error:
+            raise ConfigError(f"{pyproject}: cannot read: {error.strerror or error}") from None
     return None
 
 
@@ -48,12 +60,23 @@ def load_project_config(pyproject: Path | None) -> ProjectConfig:
     if pyproject is None:
         return ProjectConfig()
     try:
-        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{pyproject}: cannot read: {error}") from error
+        with pyproject.open("rb") as file:
+            data = file.read(MAX_PYPROJECT_BYTES + 1)
+        if len(data) > MAX_PYPROJECT_BYTES:
+            raise ConfigError(f"{pyproject}: over {MAX_PYPROJECT_BYTES // (1024 * 1024)} MiB; not read")
+        document = tomllib.loads(data.decode("utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{pyproject}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{pyproject}: not UTF-8: {error}") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{pyproject}: invalid TOML: {error}") from error
-    table = document.get("tool", {}).get("flowsight")
+        raise ConfigError(f"{pyproject}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{pyproject}: invalid TOML: arrays or tables nested too deeply to read") from None
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}: `tool` must be a table, not {toml_type(tool)}")
+    table = tool.get("flowsight")
     if table is None:
         return ProjectConfig(source=str(pyproject))
     return config_from_table(table, origin=str(pyproject), base_directory=pyproject.parent)
@@ -62,7 +85,7 @@ def load_project_config(pyproject: Path | None) -> ProjectConfig:
 def config_from_table(table: object, origin: str, base_directory: Path) -> ProjectConfig:
     """Validates a `[tool.flowsight]`-shaped mapping (also used for editor settings)."""
     if not isinstance(table, dict):
-        raise ConfigError(f"{origin}: [tool.flowsight] must be a table")
+        raise ConfigError(f"{origin}: [tool.flowsight] must be a table, not {toml_type(table)}")
     known = {"rules", "disable", "exclude", "severity"}
     unknown = sorted(set(table) - known)
     if unknown:
@@ -71,7 +94,10 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
     rules = table.get("rules")
     if rules is not None and not isinstance(rules, str):
         raise ConfigError(f"{origin}: tool.flowsight.rules must be a path string")
-    rules_file = str((base_directory / rules).resolve()) if rules else None
+    try:
+        rules_file = str((base_directory / rules).resolve()) if rules else None
+    except (OSError, RuntimeError, ValueError) as error:  # a NUL in the name, a symbolic link loop
+        raise ConfigError(f"{origin}: tool.flowsight.rules = {rules!r}: not a usable path ({error})") from None
 
     def string_list(key: str) -> tuple[str, ...]:
         value = table.get(key, [])
@@ -84,7 +110,9 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
         raise ConfigError(f"{origin}: tool.flowsight.severity must be a table of rule id = severity")
     for rule_id, level in severity.items():
         if level not in SEVERITIES:
-            raise ConfigError(f"{origin}: tool.flowsight.severity.{rule_id} = {level!r}: expected one of {', '.join(SEVERITIES)}")
+            raise ConfigError(
+                f"{origin}: tool.flowsight.severity.{rule_id} = {reprlib.repr(level)}: expected one of {', '.join(SEVERITIES)}"
+            )
 
     return ProjectConfig(
         rules_file=rules_file,

@@ -8,9 +8,20 @@ Columns past the end of a line clamp to its end (LSP behaviour).
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
+
+# The line breaks of LSP and of the core's line index. Python's `str.splitlines` also breaks
+# at \v, \f, \x1c-\x1e, \x85, U+2028 and U+2029, which are not line breaks here.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text` as LSP counts them, without their line breaks: only `\\r\\n`, `\\r`
+    and `\\n` end a line, and a text ending in a line break has an empty last line."""
+    return LINE_BREAK.split(text)
 
 
 def code_units(text: str, encoding: Encoding) -> int:
@@ -58,9 +69,7 @@ class TextLines:
     converting the core's (line, byte column) positions into another encoding."""
 
     def __init__(self, text: str) -> None:
-        import re
-
-        self.lines = [line.encode("utf-8", errors="surrogatepass") for line in re.split(r"\r\n|\r|\n", text)]
+        self.lines = [line.encode("utf-8", errors="surrogatepass") for line in split_lines(text)]
 
     def column(self, line: int, byte_column: int, encoding: Encoding) -> int:
         raw = self.lines[line] if 0 <= line < len(self.lines) else b""

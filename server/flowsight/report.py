@@ -3,13 +3,23 @@
 Findings come from the native core with 0-based lines and UTF-8 byte columns; the renderings
 here show 1-based lines and columns in Unicode code points (text, JSON) or UTF-16 code units
 (SARIF's default `columnKind`), converted through `flowsight.positions`.
+
+Names and messages hold whatever the analysed files hold. A file name that is not UTF-8 is a
+`str` with surrogate escapes (as `os.fsdecode` gives it). Text output escapes control
+characters and such bytes (`escape_text`), so no name or message can forge a report line or
+reach the terminal as an escape sequence; JSON writes the surrogates as `\\udcXX` escapes
+(`dumps`), which decode back to the same `str`; SARIF URIs percent-encode the name's bytes
+(`artifact_uri`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from flowsight import __version__
 
@@ -23,6 +33,43 @@ SECURITY_SEVERITY = {"error": "8.0", "warning": "5.0", "info": "2.0"}
 ColumnConverter = Callable[[str, int, int], int]
 
 
+# Characters text output never prints raw: C0 and C1 controls and DEL (terminal escape
+# sequences, carriage returns and newlines that forge lines), line and paragraph separators,
+# bidirectional overrides and isolates (which reorder what a line shows), and lone surrogates
+# (bytes of names that are not UTF-8). Tabs are printed as they are.
+UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+# What JSON output escapes beyond what `json.dumps` does (it never emits these outside strings).
+JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape_character(match: re.Match[str]) -> str:
+    character = match.group()
+    code = ord(character)
+    if code in (0x0A, 0x0D):
+        return "\\n" if code == 0x0A else "\\r"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+
+
+def escape_text(text: str) -> str:
+    """`text` with every character of `UNPRINTABLE` written as an escape: `\\n`, `\\r`, `\\x1b`
+    for C0 controls and DEL, `\\u0085`, `\\u2028`, … for the others, and a byte of a name that
+    is not UTF-8 as `\\xe9`. For text output."""
+    return UNPRINTABLE.sub(_escape_character, text)
+
+
+class LocationWithPath:
+    """A location whose path is replaced; every other attribute is the location's."""
+
+    def __init__(self, location: Any, path: str) -> None:
+        self._location = location
+        self.path = path
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._location, name)
+
+
 class FindingWithSeverity:
     """A finding whose severity a user setting overrides; every other attribute is the finding's."""
 
@@ -34,8 +81,28 @@ class FindingWithSeverity:
         return getattr(self._finding, name)
 
 
+class FindingWithPaths:
+    """A finding whose source, sink and steps carry other paths (see `with_paths`)."""
+
+    def __init__(self, finding: Any, path_of: Callable[[str], str]) -> None:
+        self._finding = finding
+        self.source = LocationWithPath(finding.source, path_of(finding.source.path))
+        self.sink = LocationWithPath(finding.sink, path_of(finding.sink.path))
+        self.steps = [LocationWithPath(step, path_of(step.path)) for step in finding.steps]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._finding, name)
+
+
 def with_severity(finding: Any, severity: str | None) -> Any:
     return finding if severity is None or severity == finding.severity else FindingWithSeverity(finding, severity)
+
+
+def with_paths(finding: Any, path_of: Callable[[str], str]) -> Any:
+    """`finding` with every location's path mapped through `path_of` (e.g. the core's name of a
+    file back to the file's real name)."""
+    paths = [finding.source.path, finding.sink.path, *(step.path for step in finding.steps)]
+    return finding if all(path_of(path) == path for path in paths) else FindingWithPaths(finding, path_of)
 
 
 def identity_columns(path: str, line: int, byte_column: int) -> int:
@@ -78,17 +145,22 @@ def findings_to_text(findings: Sequence[Any], convert: ColumnConverter = identit
     for finding in findings:
         sink = location_json(finding.sink, convert)
         lines.append(
-            f"{sink['path']}:{sink['start_line']}:{sink['start_column']}: {finding.severity}"
-            f" [{finding.rule_id}, CWE-{finding.cwe}] {finding.message}"
+            escape_text(
+                f"{sink['path']}:{sink['start_line']}:{sink['start_column']}: {finding.severity}"
+                f" [{finding.rule_id}, CWE-{finding.cwe}] {finding.message}"
+            )
         )
         for number, step in enumerate(finding.steps, start=1):
             where = location_json(step, convert)
-            lines.append(f"    {number}. {where['path']}:{where['start_line']}:{where['start_column']}  {step.kind}: {step.description}")
+            lines.append(
+                "    "
+                + escape_text(f"{number}. {where['path']}:{where['start_line']}:{where['start_column']}  {step.kind}: {step.description}")
+            )
         lines.append("")
     counts: dict[str, int] = {}
     for finding in findings:
         counts[finding.severity] = counts.get(finding.severity, 0) + 1
-    summary = ", ".join(f"{count} {severity}" for severity, count in sorted(counts.items()))
+    summary = escape_text(", ".join(f"{count} {severity}" for severity, count in sorted(counts.items())))
     lines.append(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} ({summary}).")
     return "\n".join(lines) + "\n"
 
@@ -103,10 +175,35 @@ def sarif_region(location: Any, convert: ColumnConverter) -> dict[str, Any]:
     }
 
 
+def artifact_uri(path: str) -> str:
+    """A file's path as a URI reference: relative (to `%SRCROOT%`) for a relative path, a
+    `file:` URI for an absolute one. Every byte of the name but unreserved characters and `/`
+    is percent-encoded (`%`, `#`, `?`, `:` and spaces included); non-ASCII as its UTF-8 bytes,
+    a name that is not UTF-8 as its own bytes."""
+    try:
+        name = os.fsencode(path)
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte: not from a file name
+        name = path.encode("utf-8", errors="surrogatepass")
+    encoded = quote(name, safe="/")
+    return "file://" + encoded if path.startswith("/") else encoded
+
+
+def artifact_location(path: str) -> dict[str, Any]:
+    if path.startswith("/"):
+        return {"uri": artifact_uri(path)}
+    return {"uri": artifact_uri(path), "uriBaseId": "%SRCROOT%"}
+
+
+def directory_uri(directory: os.PathLike[str] | str) -> str:
+    """A directory's `file:` URI, ending in `/` (as SARIF wants a base URI)."""
+    uri = artifact_uri(os.fspath(directory))
+    return uri if uri.endswith("/") else uri + "/"
+
+
 def sarif_location(location: Any, convert: ColumnConverter, message: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": location.path, "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": artifact_location(location.path),
             "region": sarif_region(location, convert),
         }
     }
@@ -115,8 +212,20 @@ def sarif_location(location: Any, convert: ColumnConverter, message: str | None 
     return result
 
 
-def findings_to_sarif(findings: Sequence[Any], root_uri: str, convert: ColumnConverter) -> dict[str, Any]:
-    """SARIF 2.1.0 with one rule per rule id (CWE tags) and a codeFlow per finding."""
+def sarif_notification(problem: Any) -> dict[str, Any]:
+    """A per-file problem (`path`, `kind`, `message`) as a SARIF tool execution notification."""
+    return {
+        "level": "error" if problem.kind == "io" else "warning",
+        "message": {"text": f"{problem.path}: {problem.message}"},
+        "descriptor": {"id": problem.kind},
+        "locations": [{"physicalLocation": {"artifactLocation": artifact_location(problem.path)}}],
+    }
+
+
+def findings_to_sarif(findings: Sequence[Any], root_uri: str, convert: ColumnConverter, problems: Sequence[Any] = ()) -> dict[str, Any]:
+    """SARIF 2.1.0 with one rule per rule id (CWE tags) and a codeFlow per finding; per-file
+    problems (files not read or not fully parsed, directories not listed) are notifications
+    of the run's invocation. `root_uri` is the `%SRCROOT%` base, ending in `/`."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for finding in findings:
@@ -168,6 +277,12 @@ def findings_to_sarif(findings: Sequence[Any], root_uri: str, convert: ColumnCon
                         "rules": list(rules.values()),
                     }
                 },
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [sarif_notification(problem) for problem in problems],
+                    }
+                ],
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root_uri}},
                 "columnKind": "utf16CodeUnits",
                 "results": results,
@@ -176,5 +291,9 @@ def findings_to_sarif(findings: Sequence[Any], root_uri: str, convert: ColumnCon
     }
 
 
-def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+def dumps(document: Any) -> str:
+    """JSON text that is valid Unicode whatever the strings hold: lone surrogates (names that
+    are not UTF-8), DEL, C1 controls, U+2028/U+2029 and bidirectional controls are written as
+    `\\uXXXX` escapes (`json.dumps` already escapes C0 controls)."""
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"

@@ -1,18 +1,19 @@
 """`flowsight index PATH… [--json] [--chunks] [--root DIR]`: parse and chunk files, print a
 summary (files, chunks by kind, parse/chunk seconds, per-file errors). Exit 0 when indexing ran
-(per-file problems are reported, not fatal), 2 on usage errors."""
+(per-file problems are reported, not fatal; a named path that cannot be read is one of them),
+2 on usage errors. Text output escapes control characters in names and messages."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections import Counter
 from pathlib import Path
 
 import flowsight
-from flowsight.commands.common import fail
+from flowsight.commands.common import fail, write_output
+from flowsight.report import dumps, escape_text
 
 KIND_ORDER = ["module", "class", "function", "method", "module_code", "fragment"]
 
@@ -53,15 +54,17 @@ def run(args: argparse.Namespace) -> int:
         }
         if args.chunks:
             report["chunk_list"] = [chunk.as_dict() for chunk in result.chunks]
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        write_output(dumps(report), None, utf8=True)
         return 0
     kinds = ", ".join(f"{kind} {by_kind[kind]}" for kind in KIND_ORDER if by_kind.get(kind))
-    print(f"indexed {result.files} files (repository {repository.qualified_name!r})")
-    print(f"  chunks   {sum(by_kind.values())}" + (f"  ({kinds})" if kinds else ""))
-    print(f"  parse    {result.parse_seconds:.3f} s")
-    print(f"  chunk    {result.chunk_seconds:.3f} s")
-    print(f"  total    {wall_seconds:.3f} s")
-    print(f"  errors   {len(result.errors)}")
-    for error in result.errors:
-        print(f"    {error.path}: {error.message} [{error.kind}]")
+    lines = [
+        f"indexed {result.files} files (repository {escape_text(repr(repository.qualified_name))})",
+        f"  chunks   {sum(by_kind.values())}" + (f"  ({kinds})" if kinds else ""),
+        f"  parse    {result.parse_seconds:.3f} s",
+        f"  chunk    {result.chunk_seconds:.3f} s",
+        f"  total    {wall_seconds:.3f} s",
+        f"  errors   {len(result.errors)}",
+        *(f"    {escape_text(f'{error.path}: {error.message} [{error.kind}]')}" for error in result.errors),
+    ]
+    write_output("".join(f"{line}\n" for line in lines), None, utf8=False)
     return 0

@@ -2,17 +2,18 @@
 
 Exit 0 when there are no findings, 1 when there are, 2 on usage or input errors.
 Configuration comes from the nearest `pyproject.toml` `[tool.flowsight]` (see flowsight.config);
-command-line flags add to it.
+command-line flags add to it. Per-file problems (files not read or not fully parsed,
+subdirectories that cannot be listed) are reported on stderr and in the JSON (`errors`) and
+SARIF (tool execution notifications) reports; they do not change the exit status.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from flowsight import report
-from flowsight.commands.common import ColumnCache, fail, resolve_targets
+from flowsight.commands.common import ColumnCache, PathNames, PathProblem, check_output_path, fail, resolve_targets, warn, write_output
 from flowsight.config import find_pyproject, load_project_config
 from flowsight.errors import FlowsightError
 
@@ -32,9 +33,12 @@ def run(args: argparse.Namespace) -> int:
     import flowsight
 
     try:
-        root, files = resolve_targets(args.paths, args.root)
+        if args.output is not None:
+            check_output_path(args.output)  # before the analysis, not after it
+        targets = resolve_targets(args.paths, args.root)
+        root = targets.root
         config = load_project_config(find_pyproject(root))
-        files = [path for path in files if not config.is_excluded(path.relative_to(root).as_posix())]
+        files = [path for path in targets.files if not config.is_excluded(path.relative_to(root).as_posix())]
         rules_file = args.rules or config.rules_file
         if rules_file is not None and not Path(rules_file).is_file():
             return fail(f"rules file not found: {rules_file}")
@@ -47,23 +51,28 @@ def run(args: argparse.Namespace) -> int:
     except FlowsightError as error:
         return fail(str(error))
 
+    names = PathNames(root, files)
     findings = sorted(analysis.findings, key=lambda f: (f.sink.path, f.sink.start_line, f.sink.start_column, f.rule_id))
-    findings = [report.with_severity(f, config.severity_overrides.get(f.rule_id)) for f in findings]
-    for error in analysis.errors:
-        print(f"flowsight: {error.path}: {error.kind}: {error.message}", file=sys.stderr)
+    findings = [report.with_paths(report.with_severity(f, config.severity_overrides.get(f.rule_id)), names.original) for f in findings]
+    problems = [
+        *targets.problems,
+        *(PathProblem(names.original(error.path), error.kind, error.message) for error in analysis.errors),
+    ]
+    for problem in problems:
+        warn(f"{problem.path}: {problem.kind}: {problem.message}")
 
     columns = ColumnCache(root)
     if args.format == "text":
         text = report.findings_to_text(findings, columns.code_points)
     elif args.format == "json":
         document = report.findings_to_json(findings, columns.code_points)
-        document["errors"] = [{"path": e.path, "kind": e.kind, "message": e.message} for e in analysis.errors]
+        document["errors"] = [{"path": p.path, "kind": p.kind, "message": p.message} for p in problems]
         text = report.dumps(document)
     else:
-        text = report.dumps(report.findings_to_sarif(findings, root.as_uri() + "/", columns.utf16))
+        text = report.dumps(report.findings_to_sarif(findings, report.directory_uri(root), columns.utf16, problems))
 
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    try:
+        write_output(text, args.output, utf8=args.format != "text")
+    except FlowsightError as error:
+        return fail(str(error))
     return 1 if findings else 0

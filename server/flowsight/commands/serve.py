@@ -17,12 +17,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from flowsight.server import create_server
 
-    server = create_server()
+    address = None
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
-        if not host or not port.isdigit():
-            return fail(f"--tcp takes HOST:PORT, got {args.tcp!r}")
-        server.start_tcp(host, int(port))
+        if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            return fail(f"--tcp takes HOST:PORT with a port from 1 to 65535, got {args.tcp!r}")
+        address = (host.removeprefix("[").removesuffix("]"), int(port))
+    server = create_server()
+    if address is not None:
+        try:
+            server.start_tcp(*address)
+        except OSError as error:  # cannot bind: in use, unknown host, not permitted
+            return fail(f"--tcp {args.tcp}: {error.strerror or error}")
     else:
         server.start_io()
     return 0

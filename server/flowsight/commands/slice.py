@@ -1,23 +1,23 @@
 """`flowsight slice FILE:LINE[:COL] [--forward] [--thin] [--format text|json] [PATH…]`.
 
-LINE and COL are 1-based; COL counts Unicode code points (as editors show them). Without COL
+LINE and COL are 1-based; COL counts Unicode code points (as editors show them). Lines are
+counted as LSP and the core count them (only `\\r\\n`, `\\r` and `\\n` end a line). Without COL
 the slice starts from every variable on the line. The analysed program is the criterion's
 project (its root) or the PATHs given. JSON: `{"criterion": {...}, "files": {"<path>": [lines]}}`.
+Text output shows each line of the slice, control characters escaped.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import sys
 from pathlib import Path
 
-from flowsight import positions
-from flowsight.commands.common import fail, resolve_targets
+from flowsight import positions, report
+from flowsight.commands.common import PathNames, check_named_path, fail, resolve_targets, write_output
 from flowsight.errors import FlowsightError, UsageError
 
-CRITERION = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<column>\d+))?$")
+CRITERION = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<column>\d+))?$", re.DOTALL)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,10 +39,15 @@ def parse_criterion(text: str) -> tuple[Path, int, int | None]:
     column = int(match["column"]) if match["column"] else None
     if line < 1 or (column is not None and column < 1):
         raise UsageError("LINE and COL are 1-based")
-    file = Path(match["file"])
-    if not file.is_file():
-        raise UsageError(f"no such file: {match['file']}")
-    return file.resolve(), line, column
+    file = check_named_path(match["file"])
+    if file.is_dir():
+        raise UsageError(f"{match['file']}: is a directory, not a file")
+    return file, line, column
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a file as the core sees them (not UTF-8: decoded with replacement)."""
+    return positions.split_lines(path.read_bytes().decode("utf-8", errors="replace"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,17 +56,22 @@ def run(args: argparse.Namespace) -> int:
     try:
         file, line, column = parse_criterion(args.criterion)
         program = args.paths or [str(file.parent)]
-        root, files = resolve_targets([*program, str(file)], args.root)
+        targets = resolve_targets([*program, str(file)], args.root)
+        root = targets.root
         if not file.is_relative_to(root):
             raise UsageError(f"{file} lies outside the root {root}")
-        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
-        if line > len(lines):
-            raise UsageError(f"{args.criterion}: the file has {len(lines)} lines")
+        try:
+            lines = read_lines(file)
+        except OSError as error:
+            raise UsageError(f"{args.criterion}: cannot read {file}: {error.strerror or error}") from None
+        line_count = len(lines) - 1 if lines[-1] == "" else len(lines)
+        if line > line_count:
+            raise UsageError(f"{args.criterion}: the file has {line_count} lines")
         byte_column = None
         if column is not None:
             byte_column = positions.column_to_byte(lines[line - 1], column - 1, "utf-32")
         result = flowsight.slice_code(
-            [str(path) for path in files],
+            [str(path) for path in targets.files],
             root=str(root),
             file=str(file),
             line=line - 1,
@@ -72,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     except FlowsightError as error:
         return fail(str(error))
 
+    names = PathNames(root, [*targets.files, file])
     criterion = {
         "file": file.relative_to(root).as_posix(),
         "line": line,
@@ -79,14 +90,23 @@ def run(args: argparse.Namespace) -> int:
         "direction": "forward" if args.forward else "backward",
         "thin": args.thin,
     }
-    files_to_lines = {path: sorted(lines) for path, lines in sorted(result.files.items())}
+    files_to_lines = {names.original(path): sorted(lines) for path, lines in sorted(result.files.items())}
     if args.format == "json":
-        sys.stdout.write(json.dumps({"criterion": criterion, "files": files_to_lines}, indent=2) + "\n")
-        return 0
-    for path, line_numbers in files_to_lines.items():
-        source_lines = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
-        print(f"{path}:")
-        for number in line_numbers:
-            text = source_lines[number - 1] if 0 < number <= len(source_lines) else ""
-            print(f"  {number:>5}  {text}")
+        text = report.dumps({"criterion": criterion, "files": files_to_lines})
+    else:
+        output: list[str] = []
+        for path, line_numbers in files_to_lines.items():
+            try:
+                source_lines = read_lines(root / path)
+            except OSError:
+                source_lines = []  # gone since the analysis: the line numbers still stand
+            output.append(f"{report.escape_text(path)}:")
+            for number in line_numbers:
+                source = source_lines[number - 1] if 0 < number <= len(source_lines) else ""
+                output.append(f"  {number:>5}  {report.escape_text(source)}")
+        text = "".join(f"{line}\n" for line in output)
+    try:
+        write_output(text, None, utf8=args.format == "json")
+    except FlowsightError as error:
+        return fail(str(error))
     return 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from flowsight import positions
+
 SANITIZERS = {
     "command-injection": ("shlex", "shlex.quote"),
     "xss": ("html", "html.escape"),
@@ -48,7 +50,8 @@ def register(server) -> None:  # noqa: ANN001
             _, findings = server.session.findings_at(uri, position.line)
         except (KeyError, ValueError):
             return actions
-        document = server.workspace.get_text_document(uri)
+        # LSP's lines: pygls's `document.lines` (str.splitlines) also breaks at U+2028, U+0085, \f, …
+        lines = positions.split_lines(server.workspace.get_text_document(uri).source)
         for finding in findings:
             actions.append(
                 types.CodeAction(
@@ -58,7 +61,7 @@ def register(server) -> None:  # noqa: ANN001
                 )
             )
             line = finding.sink.start_line
-            line_text = document.lines[line].rstrip("\r\n") if line < len(document.lines) else ""
+            line_text = lines[line] if line < len(lines) else ""
             end = server.session.column(line_text, len(line_text.encode()))
             actions.append(
                 types.CodeAction(
@@ -88,7 +91,7 @@ def register(server) -> None:  # noqa: ANN001
                     if inner.isidentifier():
                         start = server.session.column(line_text, argument.start_column)
                         end_column = server.session.column(line_text, argument.end_column)
-                        import_line = insertion_line(document.lines)
+                        import_line = insertion_line(lines)
                         actions.append(
                             types.CodeAction(
                                 title=f"flowsight: Sanitise with {call}",
