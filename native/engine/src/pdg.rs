@@ -179,30 +179,46 @@ impl ConstantConditions for ModuleConstants<'_> {
 
 /// The access path an expression denotes (`x`, `self.a`, `d['k']`).
 pub fn access_path(text: &str, node: Node<'_>) -> Option<String> {
-    match node.kind() {
-        "identifier" => Some(text_of(text, node).to_string()),
-        "attribute" => {
-            let object = access_path(text, node.child_by_field_name("object")?)?;
-            if object.matches(['.', '[']).count() >= 2 {
-                return Some(object);
+    // Down to the base name (iteratively: chains like `a.b.b.b…` can be arbitrarily deep),
+    // remembering the projections from the outside in.
+    let mut projections: Vec<Node<'_>> = Vec::new();
+    let mut current = node;
+    loop {
+        match current.kind() {
+            "identifier" => break,
+            "attribute" => {
+                projections.push(current);
+                current = current.child_by_field_name("object")?;
             }
-            Some(format!("{object}.{}", text_of(text, node.child_by_field_name("attribute")?)))
-        }
-        "subscript" => {
-            let object = access_path(text, node.child_by_field_name("value")?)?;
-            let key = match node.child_by_field_name("subscript").and_then(|k| literal(text, k, &HashMap::new())) {
-                Some(Constant::Str(s)) => format!("{s:?}"),
-                Some(Constant::Int(i)) => i.to_string(),
-                _ => return Some(object),
-            };
-            if object.matches(['.', '[']).count() >= 2 {
-                return Some(object);
+            "subscript" => {
+                projections.push(current);
+                current = current.child_by_field_name("value")?;
             }
-            Some(format!("{object}[{key}]"))
+            "parenthesized_expression" => current = current.named_child(0)?,
+            _ => return None,
         }
-        "parenthesized_expression" => access_path(text, node.named_child(0)?),
-        _ => None,
     }
+    let mut path = text_of(text, current).to_string();
+    let mut parts = 0;
+    // From the inside out: at most two projections; a subscript by a non-constant key adds none.
+    for projection in projections.into_iter().rev() {
+        if parts >= 2 {
+            break;
+        }
+        if projection.kind() == "attribute" {
+            path.push('.');
+            path.push_str(text_of(text, projection.child_by_field_name("attribute")?));
+            parts += 1;
+            continue;
+        }
+        match projection.child_by_field_name("subscript").and_then(|k| literal(text, k, &HashMap::new())) {
+            Some(Constant::Str(key)) => path.push_str(&format!("[{key:?}]")),
+            Some(Constant::Int(key)) => path.push_str(&format!("[{key}]")),
+            _ => continue,
+        }
+        parts += 1;
+    }
+    Some(path)
 }
 
 struct Extractor<'a, 't> {
@@ -715,6 +731,57 @@ mod tests {
 
     fn graphs() -> impl Strategy<Value = Vec<Vec<usize>>> {
         (2usize..12).prop_flat_map(|n| proptest::collection::vec(proptest::collection::vec(0..n, 0..3), n))
+    }
+
+    fn path_of_expression(source: &str) -> Option<String> {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(source, None).expect("parses");
+        let statement = tree.root_node().named_child(0)?;
+        access_path(source, statement.named_child(0)?)
+    }
+
+    #[test]
+    fn access_paths_keep_two_projections_and_skip_unknown_keys() {
+        assert_eq!(path_of_expression("a.b.c.d").as_deref(), Some("a.b.c"));
+        assert_eq!(path_of_expression("a[0][\"k\"].x").as_deref(), Some("a[0][\"k\"]"));
+        assert_eq!(path_of_expression("a[i].b").as_deref(), Some("a.b"));
+        assert_eq!(path_of_expression("(a).b").as_deref(), Some("a.b"));
+        assert_eq!(path_of_expression("f().x"), None);
+    }
+
+    #[test]
+    fn access_paths_of_very_deep_chains_do_not_recurse() {
+        // Run on a small stack: a recursive walk would overflow it.
+        let source = format!("a{}\n", ".b".repeat(100_000));
+        let path = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || path_of_expression(&source))
+            .expect("thread starts")
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(path.as_deref(), Some("a.b.b"));
+    }
+
+    #[test]
+    fn literals_under_very_many_signs_and_parentheses_do_not_recurse() {
+        let run = |source: String| {
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    let mut parser = tree_sitter::Parser::new();
+                    parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+                    let tree = parser.parse(&source, None).expect("parses");
+                    let expression = tree.root_node().named_child(0).and_then(|s| s.named_child(0)).expect("an expression");
+                    literal(&source, expression, &HashMap::new())
+                })
+                .expect("thread starts")
+                .join()
+                .expect("no stack overflow")
+        };
+        assert_eq!(run(format!("{}1\n", "-".repeat(100_001))), Some(Constant::Int(-1)));
+        assert_eq!(run(format!("{}2{}\n", "(".repeat(50_000), ")".repeat(50_000))), Some(Constant::Int(2)));
+        assert_eq!(run("-(-9223372036854775808)\n".to_string()), None);
     }
 
     proptest! {

@@ -314,6 +314,33 @@ pub fn dotted(text: &str, node: Node<'_>) -> Option<String> {
 
 /// Evaluates literal expressions (and module constants) to a constant.
 pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> Option<Constant> {
+    // Parentheses and signs peeled iteratively (`-(-(…1))` can nest arbitrarily deep).
+    let mut signs: Vec<&str> = Vec::new();
+    let mut current = node;
+    loop {
+        match current.kind() {
+            "parenthesized_expression" => current = current.named_child(0)?,
+            "unary_operator" => {
+                signs.push(text_of(text, current.child_by_field_name("operator")?));
+                current = current.child_by_field_name("argument")?;
+            }
+            _ => break,
+        }
+    }
+    let mut value = atom(text, current, constants)?;
+    for sign in signs.into_iter().rev() {
+        value = match (sign, value) {
+            ("-", Constant::Int(i)) => Constant::Int(i.checked_neg()?),
+            ("-", Constant::Float(f)) => Constant::Float(-f),
+            ("+", value) => value,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// A literal or constant name, without signs or parentheses.
+fn atom(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> Option<Constant> {
     match node.kind() {
         "true" => Some(Constant::Bool(true)),
         "false" => Some(Constant::Bool(false)),
@@ -338,17 +365,7 @@ pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>
             let content = text.get(start.end_byte()..end.start_byte())?;
             Some(Constant::Str(content.to_string()))
         }
-        "parenthesized_expression" => literal(text, node.named_child(0)?, constants),
         "identifier" => constants.get(text_of(text, node)).cloned(),
-        "unary_operator" => {
-            let operand = literal(text, node.child_by_field_name("argument")?, constants)?;
-            match (text_of(text, node.child_by_field_name("operator")?), operand) {
-                ("-", Constant::Int(i)) => Some(Constant::Int(-i)),
-                ("-", Constant::Float(f)) => Some(Constant::Float(-f)),
-                ("+", value) => Some(value),
-                _ => None,
-            }
-        }
         _ => None,
     }
 }
