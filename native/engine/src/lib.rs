@@ -1,7 +1,8 @@
 //! flowsight's analysis engine. Pure Rust: no pyo3 and no LSP in this crate.
 //!
-//! Stages, each a module named after what it does:
-//! `parse` (tree-sitter, incremental) → `chunks` (ChunkBuilder) → `pdg` → `taint` → `slice`.
+//! Stages, each a module named after what it does, lowest first (a stage never imports one
+//! above it): `syntax` (module naming, limits) and `parse` (tree-sitter, incremental) →
+//! `chunks` (ChunkBuilder) | `program` + `scopes` → `cfg` → `pdg` → `taint` and `slice`.
 //! `line_index` converts between byte offsets and (line, UTF-16/UTF-8 column) positions;
 //! `source` reads files and names per-file problems; `index` runs the stages over many files
 //! in parallel; `workspace` keeps them incrementally for an editor session.
