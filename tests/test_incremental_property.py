@@ -8,6 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import flowsight
+from flowsight.errors import FlowsightError
 
 BASE = '''import os
 
@@ -100,3 +101,59 @@ def test_incremental_equals_from_scratch(tmp_path: Path, sequence: list[tuple[fl
         assert ws.sexp("m.py") == scratch.sexp("m.py")
         assert ws.chunks("m.py") == scratch.chunks("m.py")
         assert ws.errors("m.py") == scratch.errors("m.py")
+
+
+OTHER = """from m import helper, Handler
+
+
+def use(a):
+    total = 0
+    for i in range(a):
+        try:
+            total += helper(i, a)
+        finally:
+            a -= 1
+    return total
+
+
+def run(request):
+    return Handler().get(request)
+"""
+
+
+def slices(ws: flowsight.Workspace, path: str, lines: int) -> list[object]:
+    """Backward and forward slices from every line (or the error each line gives)."""
+    results: list[object] = []
+    for line in range(lines):
+        for forward in (False, True):
+            try:
+                results.append(ws.slice_code(path, line, forward=forward).files)
+            except FlowsightError as error:
+                results.append(type(error).__name__)
+    return results
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=edits())
+def test_incremental_slices_equal_from_scratch(tmp_path: Path, sequence: list[tuple[float, float, str, bool]]) -> None:
+    """Slices across two files after every edit of one of them (broken states included)."""
+    ws = flowsight.Workspace(str(tmp_path))
+    ws.update_file("m.py", BASE, 0)
+    ws.update_file("n.py", OTHER, 0)
+    ws.slice_code("n.py", 7)  # the program view exists before the edits
+    text = BASE
+    for version, (where, length, insert, _) in enumerate(sequence, start=1):
+        start = int(where * len(text))
+        end = min(len(text), start + int(length * len(text)))
+        if text[start - 1 : start + 1] == "\r\n":
+            start -= 1
+        if text[end - 1 : end + 1] == "\r\n":
+            end -= 1
+        (sl, sc), (el, ec) = utf16_position(text, start), utf16_position(text, end)
+        ws.apply_edits("m.py", version, [flowsight.TextEdit(sl, sc, el, ec, insert)], "utf-16")
+        text = text[:start] + insert + text[end:]
+        scratch = flowsight.Workspace(str(tmp_path))
+        scratch.update_file("m.py", text)
+        scratch.update_file("n.py", OTHER)
+        for path, lines in (("m.py", len(ws.text("m.py").splitlines())), ("n.py", OTHER.count("\n"))):
+            assert slices(ws, path, lines) == slices(scratch, path, lines), (path, text)
