@@ -40,7 +40,8 @@ pub struct Pdg<'t> {
     pub calls: Vec<Vec<Node<'t>>>,
 }
 
-fn overlaps(a: &str, b: &str) -> bool {
+/// Whether one access path is the other or lies below it (`x` and `x.a`).
+pub fn overlaps(a: &str, b: &str) -> bool {
     let extends = |long: &str, short: &str| {
         long.len() > short.len() && long.starts_with(short) && matches!(long.as_bytes()[short.len()], b'.' | b'[')
     };
@@ -219,6 +220,16 @@ pub fn access_path(text: &str, node: Node<'_>) -> Option<String> {
         parts += 1;
     }
     Some(path)
+}
+
+/// The access paths an expression reads (sorted, distinct).
+pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
+    let mut extractor = Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new() };
+    extractor.read(node);
+    let mut uses = extractor.uses;
+    uses.sort();
+    uses.dedup();
+    uses
 }
 
 struct Extractor<'a, 't> {

@@ -25,7 +25,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
-use crate::pdg::{access_path, base_of, extract_pdg, Definition, Pdg};
+use crate::pdg::{access_path, base_of, extract_pdg, overlaps, reads, Definition, Pdg};
 use crate::program::{dotted, text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
 
@@ -34,6 +34,10 @@ pub enum SliceNode {
     Step(usize, usize),
     Param(usize, usize),
     Return(usize),
+    /// (scope, call step, callee, explicit parameter): the argument a call passes for one
+    /// parameter (HRB's actual-in). Going up from a parameter lands here, not on the whole
+    /// call, so a slice never comes back down through that call's return.
+    Argument(usize, usize, usize, usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -595,6 +599,64 @@ impl<'p, 't> Sdg<'p, 't> {
         }
     }
 
+    /// What the argument for explicit parameter `parameter` of `callee` reads at `call`:
+    /// `None` when splats leave the mapping unknown, an empty list when the parameter takes
+    /// its default.
+    fn argument_reads(&self, scope: usize, callee: usize, call: Node<'t>, parameter: usize) -> Option<Vec<String>> {
+        let program = self.program;
+        let text = program.text(program.scopes[scope].file);
+        let arguments = call.child_by_field_name("arguments")?;
+        let mut cursor = arguments.walk();
+        if arguments.named_children(&mut cursor).any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat")) {
+            return None;
+        }
+        let position = parameter + usize::from(program.scopes[callee].implicit_receiver);
+        Some(
+            call_arguments(program, callee, call, text)
+                .into_iter()
+                .filter(|&(bound, _)| bound == position)
+                .flat_map(|(_, argument)| reads(text, argument))
+                .collect(),
+        )
+    }
+
+    /// Data dependences of `step` on definitions that one of `paths` overlaps, and the
+    /// definitions outside the scope of the names among them.
+    fn data_edges_for(&self, scope: usize, step: usize, paths: &[String], edges: &mut Vec<(SliceNode, EdgeKind)>) {
+        let pdg = self.pdg(scope);
+        for &definition in &pdg.data_dependences[step] {
+            let definition = &pdg.definitions[definition];
+            if !paths.iter().any(|path| overlaps(path, &definition.path)) {
+                continue;
+            }
+            match (definition.step, definition.parameter) {
+                (ENTRY, Some(parameter)) => edges.push((SliceNode::Param(scope, parameter), EdgeKind::Data)),
+                (ENTRY, None) => {}
+                (other, _) => edges.push((SliceNode::Step(scope, other), EdgeKind::Data)),
+            }
+        }
+        if self.program.scopes[scope].kind != ScopeKind::Function {
+            return;
+        }
+        for used in paths {
+            let head = base_of(used);
+            if self.is_local(scope, head) {
+                continue;
+            }
+            let Some(target) = self.nonlocal_target(scope, head) else { continue };
+            for definition in &self.pdg(target).definitions {
+                if base_of(&definition.path) != head {
+                    continue;
+                }
+                match (definition.step, definition.parameter) {
+                    (ENTRY, Some(parameter)) => edges.push((SliceNode::Param(target, parameter), EdgeKind::Data)),
+                    (ENTRY, None) => {}
+                    (other, _) => edges.push((SliceNode::Step(target, other), EdgeKind::Data)),
+                }
+            }
+        }
+    }
+
     /// The nodes `node` depends on.
     fn depends_on(&self, node: SliceNode) -> Vec<(SliceNode, EdgeKind)> {
         let program = self.program;
@@ -670,16 +732,40 @@ impl<'p, 't> Sdg<'p, 't> {
                     }
                 }
             }
-            SliceNode::Param(scope, _) => {
-                for &(caller, call_step, _) in self.callers(scope).iter() {
-                    edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterIn));
+            SliceNode::Param(scope, parameter) => {
+                for &(caller, call_step, call) in self.callers(scope).iter() {
+                    match self.argument_reads(caller, scope, call, parameter) {
+                        None => edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterIn)),
+                        Some(read) if read.is_empty() && !self.binds(caller, scope, call, parameter) => {}
+                        Some(_) => edges.push((SliceNode::Argument(caller, call_step, scope, parameter), EdgeKind::ParameterIn)),
+                    }
                 }
             }
             SliceNode::Return(scope) => {
                 edges.extend(self.extracted(scope).returns.iter().map(|&step| (SliceNode::Step(scope, step), EdgeKind::Data)));
             }
+            SliceNode::Argument(scope, step, callee, parameter) => {
+                let pdg = self.pdg(scope);
+                for &controller in &pdg.control_dependences[step] {
+                    edges.push((SliceNode::Step(scope, controller), EdgeKind::Control));
+                }
+                for &(_, call, target) in self.extracted(scope).calls_at(step) {
+                    if target != callee {
+                        continue;
+                    }
+                    let read = self.argument_reads(scope, callee, call, parameter).unwrap_or_else(|| pdg.uses[step].clone());
+                    self.data_edges_for(scope, step, &read, &mut edges);
+                }
+            }
         }
         edges
+    }
+
+    /// Whether `call` passes an argument for explicit parameter `parameter` of `callee`.
+    fn binds(&self, scope: usize, callee: usize, call: Node<'t>, parameter: usize) -> bool {
+        let program = self.program;
+        let position = parameter + usize::from(program.scopes[callee].implicit_receiver);
+        call_arguments(program, callee, call, program.text(program.scopes[scope].file)).iter().any(|&(bound, _)| bound == position)
     }
 
     /// The nodes that depend on `node`.
@@ -691,6 +777,12 @@ impl<'p, 't> Sdg<'p, 't> {
                 let pdg = self.pdg(scope);
                 let local = self.dependents_in(scope);
                 edges.extend(local.data[step].iter().map(|&s| (SliceNode::Step(scope, s), EdgeKind::Data)));
+                let defined_paths: Vec<String> = pdg.definitions.iter().filter(|d| d.step == step).map(|d| d.path.clone()).collect();
+                if !defined_paths.is_empty() {
+                    for &dependent in &local.data[step] {
+                        self.arguments_reading(scope, dependent, &defined_paths, &mut edges);
+                    }
+                }
                 edges.extend(local.control[step].iter().map(|&s| (SliceNode::Step(scope, s), EdgeKind::Control)));
                 if self.extracted(scope).returns.binary_search(&step).is_ok() {
                     edges.push((SliceNode::Return(scope), EdgeKind::Data));
@@ -699,7 +791,16 @@ impl<'p, 't> Sdg<'p, 't> {
                 for &(_, _, callee) in self.extracted(scope).calls_at(step) {
                     let callee_info = &program.scopes[callee];
                     let explicit = callee_info.params.len() - usize::from(callee_info.implicit_receiver);
-                    edges.extend((0..explicit).map(|p| (SliceNode::Param(callee, p), EdgeKind::ParameterIn)));
+                    // Parameters are reached through the arguments (below), except when splats
+                    // leave the mapping unknown.
+                    let splats = self
+                        .extracted(scope)
+                        .calls_at(step)
+                        .iter()
+                        .any(|&(_, call, target)| target == callee && self.argument_reads(scope, callee, call, 0).is_none());
+                    if splats {
+                        edges.extend((0..explicit).map(|p| (SliceNode::Param(callee, p), EdgeKind::ParameterIn)));
+                    }
                     let effects = self.effects(callee);
                     if callee_info.module == program.scopes[scope].module && !effects.read_globals.is_empty() {
                         let callee_pdg = self.pdg(callee);
@@ -745,6 +846,7 @@ impl<'p, 't> Sdg<'p, 't> {
                             let head = base_of(used);
                             if mentioned.contains(&head) && self.nonlocal_target(other, head) == Some(scope) {
                                 edges.push((SliceNode::Step(other, other_step), EdgeKind::Data));
+                                self.arguments_reading(other, other_step, std::slice::from_ref(used), &mut edges);
                             }
                         }
                     }
@@ -753,7 +855,11 @@ impl<'p, 't> Sdg<'p, 't> {
             SliceNode::Param(scope, parameter) => {
                 let local = self.dependents_in(scope);
                 if let Some(steps) = local.parameters.get(parameter) {
-                    edges.extend(steps.iter().map(|&s| (SliceNode::Step(scope, s), EdgeKind::Data)));
+                    let name = &program.scopes[scope].params[parameter + usize::from(program.scopes[scope].implicit_receiver)].name;
+                    for &dependent in steps {
+                        edges.push((SliceNode::Step(scope, dependent), EdgeKind::Data));
+                        self.arguments_reading(scope, dependent, std::slice::from_ref(name), &mut edges);
+                    }
                 }
             }
             SliceNode::Return(scope) => {
@@ -761,8 +867,25 @@ impl<'p, 't> Sdg<'p, 't> {
                     edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterOut));
                 }
             }
+            SliceNode::Argument(_, _, callee, parameter) => {
+                edges.push((SliceNode::Param(callee, parameter), EdgeKind::ParameterIn));
+            }
         }
         edges
+    }
+
+    /// The argument nodes of calls at `step` whose argument reads one of `paths`.
+    fn arguments_reading(&self, scope: usize, step: usize, paths: &[String], edges: &mut Vec<(SliceNode, EdgeKind)>) {
+        for &(_, call, callee) in self.extracted(scope).calls_at(step) {
+            let info = &self.program.scopes[callee];
+            let explicit = info.params.len() - usize::from(info.implicit_receiver);
+            for parameter in 0..explicit {
+                let Some(read) = self.argument_reads(scope, callee, call, parameter) else { continue };
+                if read.iter().any(|r| paths.iter().any(|p| overlaps(r, p))) {
+                    edges.push((SliceNode::Argument(scope, step, callee, parameter), EdgeKind::Data));
+                }
+            }
+        }
     }
 
     /// Two-phase slice from `criteria`.
@@ -814,6 +937,7 @@ impl<'p, 't> Sdg<'p, 't> {
     /// 1-based source lines of a slice node: (file index, lines).
     pub fn lines(&self, node: SliceNode) -> Option<(usize, Vec<usize>)> {
         let (scope, node) = match node {
+            SliceNode::Argument(scope, step, _, _) => return self.lines(SliceNode::Step(scope, step)),
             SliceNode::Step(scope, step) => {
                 let step_data = &self.pdg(scope).cfg.steps[step];
                 let syntax = step_data.node?;
