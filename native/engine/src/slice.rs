@@ -51,7 +51,8 @@ enum EdgeKind {
 }
 
 /// The scope a call resolves to, if it is a workspace function (syntactic resolution).
-fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>) -> Option<usize> {
+/// `receivers` maps local names bound only by constructor calls of one class to that class.
+fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>, receivers: Option<&FxHashMap<String, String>>) -> Option<usize> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let function = call.child_by_field_name("function")?;
@@ -61,6 +62,12 @@ fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>) -> Option<u
     // `self.method()` / `cls.method()` inside a class.
     if let (Some(class), true) = (&info.class, head == "self" || head == "cls") {
         return program.method(class, rest.trim_start_matches('.'));
+    }
+    // `r = Runner(); r.run()`.
+    if let Some(class) = receivers.and_then(|r| r.get(head)) {
+        if let Some(method) = rest.strip_prefix('.').filter(|m| !m.contains('.')) {
+            return program.method(class, method);
+        }
     }
     // A function nested in this one.
     if rest.is_empty() {
@@ -76,6 +83,40 @@ fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>) -> Option<u
         return program.method(&qualified, "__init__");
     }
     None
+}
+
+/// Local names a scope binds only by calling one workspace class's constructor
+/// (`r = Runner()`, `r: Base = Runner()`): name → class. Parameters and names bound any other
+/// way are left out.
+fn constructed_locals(program: &Program<'_>, scope: usize, pdg: &Pdg<'_>) -> FxHashMap<String, String> {
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let mut classes: FxHashMap<&str, Option<String>> = FxHashMap::default();
+    for definition in &pdg.definitions {
+        if definition.path.contains(['.', '[']) {
+            continue;
+        }
+        let class = (definition.step != ENTRY)
+            .then(|| pdg.cfg.steps[definition.step].node)
+            .flatten()
+            .and_then(|statement| statement.named_child(0).filter(|n| n.kind() == "assignment"))
+            .filter(|assignment| {
+                assignment.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text_of(text, l) == definition.path)
+            })
+            .and_then(|assignment| assignment.child_by_field_name("right").filter(|r| r.kind() == "call"))
+            .and_then(|call| dotted(text, call.child_by_field_name("function")?))
+            .and_then(|function| program.resolve_name(info.module, &function))
+            .filter(|qualified| program.classes.contains_key(qualified.as_str()));
+        classes
+            .entry(definition.path.as_str())
+            .and_modify(|known| {
+                if *known != class {
+                    *known = None;
+                }
+            })
+            .or_insert(class);
+    }
+    classes.into_iter().filter_map(|(name, class)| Some((name.to_string(), class?))).collect()
 }
 
 /// What a call to a scope does besides returning: parameters whose objects it mutates
@@ -161,6 +202,8 @@ struct Extracted<'t> {
     bound: FxHashSet<String>,
     /// Steps that hand a value to the caller: `return`s, and statements holding a `yield`.
     returns: Vec<usize>,
+    /// Local names bound only by one class's constructor (`constructed_locals`).
+    receivers: FxHashMap<String, String>,
 }
 
 impl<'t> Extracted<'t> {
@@ -234,10 +277,11 @@ impl<'p, 't> Sdg<'p, 't> {
         self.extracted[scope].get_or_init(|| {
             let program = self.program;
             let pdg = extract_pdg(program, scope);
+            let receivers = constructed_locals(program, scope, &pdg);
             let mut calls = Vec::new();
             for (step, step_calls) in pdg.calls.iter().enumerate() {
                 for &call in step_calls {
-                    if let Some(callee) = resolve_call(program, scope, call) {
+                    if let Some(callee) = resolve_call(program, scope, call, Some(&receivers)) {
                         calls.push((step, call, callee));
                     }
                 }
@@ -254,7 +298,7 @@ impl<'p, 't> Sdg<'p, 't> {
                     })
                 })
                 .collect();
-            Extracted { pdg, calls, globals, bound, returns }
+            Extracted { pdg, calls, globals, bound, returns, receivers }
         })
     }
 
@@ -532,7 +576,17 @@ impl<'p, 't> Sdg<'p, 't> {
                     let before = by_start.partition_point(|&(start, _, _)| start <= at);
                     let innermost = by_start[..before].iter().rev().find(|&&(_, end, _)| at < end).map(|&(_, _, s)| s);
                     if let Some(scope) = innermost {
-                        if !candidates.contains(&scope) && resolve_call(program, scope, call) == Some(callee) {
+                        if candidates.contains(&scope) {
+                            continue;
+                        }
+                        // `r.m()` may resolve through a local bound by a constructor.
+                        let through_local = || {
+                            let function = call.child_by_field_name("function")?;
+                            let object = function.child_by_field_name("object").filter(|o| o.kind() == "identifier")?;
+                            let receivers = &self.extracted(scope).receivers;
+                            receivers.contains_key(text_of(text, object)).then(|| resolve_call(program, scope, call, Some(receivers)))?
+                        };
+                        if resolve_call(program, scope, call, None) == Some(callee) || through_local() == Some(callee) {
                             candidates.insert(scope);
                         }
                     }
