@@ -775,6 +775,24 @@ mod tests {
     }
 
     #[test]
+    fn dotted_names_of_very_long_chains_do_not_recurse() {
+        let source = format!("a{}()\n", ".b".repeat(100_000));
+        let name = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let mut parser = tree_sitter::Parser::new();
+                parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+                let tree = parser.parse(&source, None).expect("parses");
+                let call = tree.root_node().named_child(0).and_then(|s| s.named_child(0)).expect("a call");
+                crate::program::dotted(&source, call.child_by_field_name("function").expect("callee")).map(|n| n.len())
+            })
+            .expect("thread starts")
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(name, Some(1 + 2 * 100_000));
+    }
+
+    #[test]
     fn literals_under_very_many_signs_and_parentheses_do_not_recurse() {
         let run = |source: String| {
             std::thread::Builder::new()

@@ -301,15 +301,22 @@ pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
 
 /// Dotted text of a `dotted_name` / `identifier` / `attribute` chain, if it is one.
 pub fn dotted(text: &str, node: Node<'_>) -> Option<String> {
-    match node.kind() {
-        "identifier" | "dotted_name" => Some(text_of(text, node).split_whitespace().collect()),
-        "attribute" => {
-            let object = node.child_by_field_name("object")?;
-            let attribute = node.child_by_field_name("attribute")?;
-            Some(format!("{}.{}", dotted(text, object)?, text_of(text, attribute)))
-        }
-        _ => None,
+    // Down the attribute chain iteratively (`a.b.b.b…` can be arbitrarily long).
+    let mut attributes: Vec<&str> = Vec::new();
+    let mut current = node;
+    while current.kind() == "attribute" {
+        attributes.push(text_of(text, current.child_by_field_name("attribute")?));
+        current = current.child_by_field_name("object")?;
     }
+    if !matches!(current.kind(), "identifier" | "dotted_name") {
+        return None;
+    }
+    let mut name: String = text_of(text, current).split_whitespace().collect();
+    for attribute in attributes.into_iter().rev() {
+        name.push('.');
+        name.push_str(attribute);
+    }
+    Some(name)
 }
 
 /// Evaluates literal expressions (and module constants) to a constant.
