@@ -1,0 +1,44 @@
+"""Deep and large inputs that used to crash or take minutes, each in a bounded subprocess
+(address space, CPU seconds, wall clock): slicing and scanning a program holding them must
+succeed and keep every other file's results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from robustness.harness import flowsight
+
+DEEP = {
+    "signs": "x = " + "-" * 10_000 + "1\n",
+    "parentheses": "x = " + "(" * 10_000 + "1" + ")" * 10_000 + "\n",
+    "attributes": "x = a" + ".b" * 10_000 + "\n",
+    "subscripts": "x = a" + "[0]" * 10_000 + "\n",
+    "called_attributes": "a" + ".b" * 10_000 + "()\n",
+}
+VULNERABLE = 'import os\nfrom flask import request\n\n\ndef run():\n    command = request.args["q"]\n    os.system(command)\n'
+
+
+@pytest.mark.parametrize("shape", sorted(DEEP))
+def test_slice_and_scan_a_program_holding_a_deep_expression(tmp_path: Path, shape: str) -> None:
+    (tmp_path / "deep.py").write_text(DEEP[shape])
+    (tmp_path / "app.py").write_text(VULNERABLE)
+    sliced = flowsight("slice", "app.py:7", ".", "--format", "json", cwd=tmp_path)
+    assert sliced.returncode == 0, sliced.stderr
+    assert json.loads(sliced.stdout)["files"] == {"app.py": [1, 2, 6, 7]}
+    deep_slice = flowsight("slice", "deep.py:1", ".", cwd=tmp_path)
+    assert deep_slice.returncode == 0, deep_slice.stderr
+    scanned = flowsight("scan", ".", "--format", "json", cwd=tmp_path)
+    assert scanned.returncode == 1, scanned.stderr  # the finding in app.py survives
+    findings = json.loads(scanned.stdout)["findings"]
+    assert [(f["sink"]["path"], f["sink"]["start_line"]) for f in findings] == [("app.py", 7)]
+
+
+def test_slices_of_a_hundred_thousand_statement_scope_are_fast_and_small(tmp_path: Path) -> None:
+    # Was quadratic (115 s, 5 GB); the harness bounds CPU time and address space.
+    (tmp_path / "flat.py").write_text("x = 1\n" * 100_000 + "print(x)\n")
+    result = flowsight("slice", "flat.py:100001", ".", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["files"] == {"flat.py": [100000, 100001]}
