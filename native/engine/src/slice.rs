@@ -51,8 +51,8 @@ enum EdgeKind {
 }
 
 /// The scope a call resolves to, if it is a workspace function (syntactic resolution).
-/// `receivers` maps local names bound only by constructor calls of one class to that class.
-fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>, receivers: Option<&FxHashMap<String, String>>) -> Option<usize> {
+/// `locals` are the scope's `bound_locals`.
+fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>, locals: Option<&FxHashMap<String, Bound>>) -> Option<usize> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let function = call.child_by_field_name("function")?;
@@ -63,11 +63,15 @@ fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>, receivers: 
     if let (Some(class), true) = (&info.class, head == "self" || head == "cls") {
         return program.method(class, rest.trim_start_matches('.'));
     }
-    // `r = Runner(); r.run()`.
-    if let Some(class) = receivers.and_then(|r| r.get(head)) {
-        if let Some(method) = rest.strip_prefix('.').filter(|m| !m.contains('.')) {
-            return program.method(class, method);
+    // `r = Runner(); r.run()` and `f = helper; f()`.
+    match (locals.and_then(|l| l.get(head)), rest) {
+        (Some(Bound::Function(target)), "") => return Some(*target),
+        (Some(Bound::Instance(class)), rest) => {
+            if let Some(method) = rest.strip_prefix('.').filter(|m| !m.contains('.')) {
+                return program.method(class, method);
+            }
         }
+        _ => {}
     }
     // A function nested in this one.
     if rest.is_empty() {
@@ -85,38 +89,59 @@ fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>, receivers: 
     None
 }
 
-/// Local names a scope binds only by calling one workspace class's constructor
-/// (`r = Runner()`, `r: Base = Runner()`): name → class. Parameters and names bound any other
-/// way are left out.
-fn constructed_locals(program: &Program<'_>, scope: usize, pdg: &Pdg<'_>) -> FxHashMap<String, String> {
+/// What a local name is known to hold: an instance of one workspace class, or one workspace
+/// function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Bound {
+    Instance(String),
+    Function(usize),
+}
+
+/// Local names a scope binds only one way: by calling one workspace class's constructor
+/// (`r = Runner()`, `r: Base = Runner()`), or to one workspace function (`f = helper`).
+/// Parameters and names bound any other way are left out.
+fn bound_locals(program: &Program<'_>, scope: usize, pdg: &Pdg<'_>) -> FxHashMap<String, Bound> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
-    let mut classes: FxHashMap<&str, Option<String>> = FxHashMap::default();
+    let function_named = |name: &str| -> Option<usize> {
+        if !name.contains('.') {
+            if let Some(&nested) = program.functions.get(format!("{}.{name}", info.qualified_name).as_str()) {
+                return Some(nested);
+            }
+        }
+        program.functions.get(program.resolve_name(info.module, name)?.as_str()).copied()
+    };
+    let mut bound: FxHashMap<&str, Option<Bound>> = FxHashMap::default();
     for definition in &pdg.definitions {
         if definition.path.contains(['.', '[']) {
             continue;
         }
-        let class = (definition.step != ENTRY)
+        let right = (definition.step != ENTRY)
             .then(|| pdg.cfg.steps[definition.step].node)
             .flatten()
             .and_then(|statement| statement.named_child(0).filter(|n| n.kind() == "assignment"))
             .filter(|assignment| {
                 assignment.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text_of(text, l) == definition.path)
             })
-            .and_then(|assignment| assignment.child_by_field_name("right").filter(|r| r.kind() == "call"))
-            .and_then(|call| dotted(text, call.child_by_field_name("function")?))
-            .and_then(|function| program.resolve_name(info.module, &function))
-            .filter(|qualified| program.classes.contains_key(qualified.as_str()));
-        classes
+            .and_then(|assignment| assignment.child_by_field_name("right"));
+        let value = right.and_then(|right| match right.kind() {
+            "call" => dotted(text, right.child_by_field_name("function")?)
+                .and_then(|function| program.resolve_name(info.module, &function))
+                .filter(|qualified| program.classes.contains_key(qualified.as_str()))
+                .map(Bound::Instance),
+            "identifier" | "attribute" => function_named(&dotted(text, right)?).map(Bound::Function),
+            _ => None,
+        });
+        bound
             .entry(definition.path.as_str())
             .and_modify(|known| {
-                if *known != class {
+                if *known != value {
                     *known = None;
                 }
             })
-            .or_insert(class);
+            .or_insert(value);
     }
-    classes.into_iter().filter_map(|(name, class)| Some((name.to_string(), class?))).collect()
+    bound.into_iter().filter_map(|(name, value)| Some((name.to_string(), value?))).collect()
 }
 
 /// What a call to a scope does besides returning: parameters whose objects it mutates
@@ -202,8 +227,8 @@ struct Extracted<'t> {
     bound: FxHashSet<String>,
     /// Steps that hand a value to the caller: `return`s, and statements holding a `yield`.
     returns: Vec<usize>,
-    /// Local names bound only by one class's constructor (`constructed_locals`).
-    receivers: FxHashMap<String, String>,
+    /// Local names bound only one way (`bound_locals`).
+    locals: FxHashMap<String, Bound>,
 }
 
 impl<'t> Extracted<'t> {
@@ -277,11 +302,11 @@ impl<'p, 't> Sdg<'p, 't> {
         self.extracted[scope].get_or_init(|| {
             let program = self.program;
             let pdg = extract_pdg(program, scope);
-            let receivers = constructed_locals(program, scope, &pdg);
+            let locals = bound_locals(program, scope, &pdg);
             let mut calls = Vec::new();
             for (step, step_calls) in pdg.calls.iter().enumerate() {
                 for &call in step_calls {
-                    if let Some(callee) = resolve_call(program, scope, call, Some(&receivers)) {
+                    if let Some(callee) = resolve_call(program, scope, call, Some(&locals)) {
                         calls.push((step, call, callee));
                     }
                 }
@@ -298,7 +323,7 @@ impl<'p, 't> Sdg<'p, 't> {
                     })
                 })
                 .collect();
-            Extracted { pdg, calls, globals, bound, returns, receivers }
+            Extracted { pdg, calls, globals, bound, returns, locals }
         })
     }
 
@@ -572,19 +597,30 @@ impl<'p, 't> Sdg<'p, 't> {
             by_start.sort_unstable();
             for name in names_here {
                 for at in identifier_occurrences(text, name) {
-                    let Some(call) = enclosing_call(root, at, at + name.len()) else { continue };
                     let before = by_start.partition_point(|&(start, _, _)| start <= at);
                     let innermost = by_start[..before].iter().rev().find(|&&(_, end, _)| at < end).map(|&(_, _, s)| s);
+                    let Some(call) = enclosing_call(root, at, at + name.len()) else {
+                        // `f = helper`: calls of `f` in that scope may resolve here.
+                        if let Some(scope) = innermost.filter(|_| assigned_whole(root, at, at + name.len())) {
+                            if self.extracted(scope).locals.values().any(|b| *b == Bound::Function(callee)) {
+                                candidates.insert(scope);
+                            }
+                        }
+                        continue;
+                    };
                     if let Some(scope) = innermost {
                         if candidates.contains(&scope) {
                             continue;
                         }
-                        // `r.m()` may resolve through a local bound by a constructor.
+                        // `r.m()` and `f()` may resolve through a local bound one way.
                         let through_local = || {
                             let function = call.child_by_field_name("function")?;
-                            let object = function.child_by_field_name("object").filter(|o| o.kind() == "identifier")?;
-                            let receivers = &self.extracted(scope).receivers;
-                            receivers.contains_key(text_of(text, object)).then(|| resolve_call(program, scope, call, Some(receivers)))?
+                            let head = match function.kind() {
+                                "identifier" => function,
+                                _ => function.child_by_field_name("object").filter(|o| o.kind() == "identifier")?,
+                            };
+                            let locals = &self.extracted(scope).locals;
+                            locals.contains_key(text_of(text, head)).then(|| resolve_call(program, scope, call, Some(locals)))?
                         };
                         if resolve_call(program, scope, call, None) == Some(callee) || through_local() == Some(callee) {
                             candidates.insert(scope);
@@ -1045,6 +1081,20 @@ fn enclosing_call(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> 
     }
     let call = expression.parent().filter(|p| p.kind() == "call")?;
     (call.child_by_field_name("function") == Some(expression)).then_some(call)
+}
+
+/// Whether the identifier at `start..end` (or the attribute chain it ends) is the whole right
+/// side of an assignment (`f = helper`, `f = module.helper`).
+fn assigned_whole(root: Node<'_>, start: usize, end: usize) -> bool {
+    let Some(mut expression) = root.descendant_for_byte_range(start, end).filter(|n| n.kind() == "identifier") else {
+        return false;
+    };
+    if let Some(parent) = expression.parent().filter(|p| p.kind() == "attribute") {
+        if parent.child_by_field_name("attribute") == Some(expression) {
+            expression = parent;
+        }
+    }
+    expression.parent().is_some_and(|p| p.kind() == "assignment" && p.child_by_field_name("right") == Some(expression))
 }
 
 /// Whether a step hands a value to the caller: a `return`, or a statement holding a `yield`.
