@@ -251,6 +251,18 @@ struct Dependents {
     control: Vec<Vec<usize>>,
 }
 
+/// What slices of one unchanged program may share: call sites (calls by byte range) and
+/// effects, by scope index. Scope indices, steps and byte ranges are stable while no file
+/// changes; whoever keeps a cache drops it on any change.
+#[derive(Default)]
+pub struct SliceCache {
+    callers: CachedCallSites,
+    effects: Vec<Option<Effects>>,
+}
+
+/// Callee → (caller scope, call step, the call's byte range).
+type CachedCallSites = FxHashMap<usize, Vec<(usize, usize, (usize, usize))>>;
+
 /// Call sites of one scope: (caller scope, call step, call), shared between requests for it.
 type CallSites<'t> = std::rc::Rc<Vec<(usize, usize, Node<'t>)>>;
 
@@ -262,6 +274,8 @@ pub struct Sdg<'p, 't> {
     effects: RefCell<Vec<Option<Effects>>>,
     /// Callee → its call sites (caller scope, call step, call).
     callers: RefCell<FxHashMap<usize, CallSites<'t>>>,
+    /// Call sites found by earlier slices of the same program.
+    cached_callers: CachedCallSites,
     /// Name → files that may mention it (sorted).
     mentions: RefCell<FxHashMap<String, std::rc::Rc<Vec<usize>>>>,
     /// Per module: names its body defines or its code declares `global`.
@@ -274,6 +288,21 @@ pub struct Sdg<'p, 't> {
 
 impl<'p, 't> Sdg<'p, 't> {
     pub fn new(program: &'p Program<'t>) -> Sdg<'p, 't> {
+        Sdg::with_cache(program, SliceCache::default())
+    }
+
+    /// Everything `into_cache` kept: call sites and effects computed by earlier slices.
+    pub fn into_cache(self) -> SliceCache {
+        let mut callers = self.cached_callers;
+        for (callee, sites) in self.callers.into_inner() {
+            callers.entry(callee).or_insert_with(|| {
+                sites.iter().map(|&(caller, step, call)| (caller, step, (call.start_byte(), call.end_byte()))).collect()
+            });
+        }
+        SliceCache { callers, effects: self.effects.into_inner() }
+    }
+
+    pub fn with_cache(program: &'p Program<'t>, cache: SliceCache) -> Sdg<'p, 't> {
         let scope_count = program.scopes.len();
         let mut module_scope = vec![None; program.modules.len()];
         let mut scopes_of_file = vec![Vec::new(); program.files.len()];
@@ -288,8 +317,9 @@ impl<'p, 't> Sdg<'p, 't> {
             extracted: (0..scope_count).map(|_| OnceCell::new()).collect(),
             pdgs: (0..scope_count).map(|_| OnceCell::new()).collect(),
             dependents: (0..scope_count).map(|_| OnceCell::new()).collect(),
-            effects: RefCell::new(vec![None; scope_count]),
+            effects: RefCell::new(if cache.effects.len() == scope_count { cache.effects } else { vec![None; scope_count] }),
             callers: RefCell::new(FxHashMap::default()),
+            cached_callers: cache.callers,
             mentions: RefCell::new(FxHashMap::default()),
             module_names: (0..program.modules.len()).map(|_| OnceCell::new()).collect(),
             module_scope,
@@ -531,6 +561,22 @@ impl<'p, 't> Sdg<'p, 't> {
             return known.clone();
         }
         let program = self.program;
+        if let Some(sites) = self.cached_callers.get(&callee) {
+            let sites: Vec<(usize, usize, Node<'t>)> = sites
+                .iter()
+                .filter_map(|&(caller, step, (start, end))| {
+                    let root = program.files[program.scopes[caller].file].document.root();
+                    let mut node = root.descendant_for_byte_range(start, end)?;
+                    while !(node.kind() == "call" && node.start_byte() == start && node.end_byte() == end) {
+                        node = node.parent()?;
+                    }
+                    Some((caller, step, node))
+                })
+                .collect();
+            let sites = std::rc::Rc::new(sites);
+            self.callers.borrow_mut().insert(callee, sites.clone());
+            return sites;
+        }
         let info = &program.scopes[callee];
         let simple = |qualified: &str| qualified.rsplit('.').next().unwrap_or(qualified).to_string();
         // How a call can spell its callee: a function by its name; `__init__` by its class's
@@ -1130,6 +1176,28 @@ pub fn slice_at(
     forward: bool,
     thin: bool,
 ) -> Result<SliceResult, String> {
+    slice_at_with_cache(program, path, line, column, forward, thin, &mut SliceCache::default())
+}
+
+/// `slice_at`, reusing (and extending) what earlier slices of the same, unchanged program
+/// found: call sites and effects.
+pub fn slice_at_with_cache(
+    program: &Program<'_>,
+    path: &str,
+    line: usize,
+    column: Option<usize>,
+    forward: bool,
+    thin: bool,
+    cache: &mut SliceCache,
+) -> Result<SliceResult, String> {
+    let sdg = Sdg::with_cache(program, std::mem::take(cache));
+    let result = slice_with(&sdg, path, line, column, forward, thin);
+    *cache = sdg.into_cache();
+    result
+}
+
+fn slice_with(sdg: &Sdg<'_, '_>, path: &str, line: usize, column: Option<usize>, forward: bool, thin: bool) -> Result<SliceResult, String> {
+    let program = sdg.program;
     let file = program.files.iter().position(|f| f.path == path).ok_or_else(|| format!("{path} is not part of the analysed program"))?;
     let document = program.files[file].document;
     let text = document.text();
@@ -1142,7 +1210,6 @@ pub fn slice_at(
     let first_code = text[line_start..line_end].find(|c: char| !c.is_whitespace()).map_or(line_start, |i| line_start + i);
     let offset = column.map_or(first_code, |c| (line_start + c).min(line_end));
     let scope = scope_at(program, file, offset).ok_or_else(|| format!("no code at {path}:{}", line + 1))?;
-    let sdg = Sdg::new(program);
     let pdg = sdg.pdg(scope);
     // Steps on that line (the innermost ones): headers and statements.
     let mut criteria: Vec<SliceNode> = Vec::new();
@@ -1204,12 +1271,12 @@ pub fn slice_at(
             if !narrowed.is_empty() && !defines_here {
                 let mut slice = sdg.slice(&narrowed, false, thin);
                 slice.extend(criteria.iter().copied());
-                return Ok(collect(&sdg, &slice, &criteria));
+                return Ok(collect(sdg, &slice, &criteria));
             }
         }
     }
     let slice = sdg.slice(&criteria, forward, thin);
-    Ok(collect(&sdg, &slice, &criteria))
+    Ok(collect(sdg, &slice, &criteria))
 }
 
 fn collect(sdg: &Sdg<'_, '_>, slice: &BTreeSet<SliceNode>, criteria: &[SliceNode]) -> SliceResult {

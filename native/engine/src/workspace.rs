@@ -21,7 +21,7 @@ use crate::parse::{Document, PositionEdit};
 use crate::pdg::{summarize_pdg, PdgSummary};
 use crate::program::{FileProgram, Program};
 use crate::rules::RuleSet;
-use crate::slice::{slice_at, SliceResult};
+use crate::slice::{slice_at_with_cache, SliceCache, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
 use crate::taint::{analyze_incrementally_with, AnalysisCache, AnalysisStats, Finding};
 
@@ -95,6 +95,8 @@ pub struct Workspace {
     repository: String,
     repository_chunk: Chunk,
     files: BTreeMap<String, FileState>,
+    /// What slices of the current texts found (call sites, effects); dropped on any change.
+    slice_cache: SliceCache,
 }
 
 impl Workspace {
@@ -110,6 +112,7 @@ impl Workspace {
             repository,
             repository_chunk,
             files: BTreeMap::new(),
+            slice_cache: SliceCache::default(),
         }
     }
 
@@ -136,6 +139,7 @@ impl Workspace {
 
     fn store(&mut self, key: String, document: Document, version: Option<i64>, mut extra_errors: Vec<FileError>) -> ChunkDiff {
         self.changed_since_analysis.insert(key.clone());
+        self.slice_cache = SliceCache::default();
         let (chunks, errors) = self.chunk(&key, &document);
         extra_errors.extend(errors);
         let before = self.files.get(&key).map(|state| state.chunks.as_slice()).unwrap_or(&[]);
@@ -156,6 +160,7 @@ impl Workspace {
         let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { self.root.join(path) };
         let (text, errors) = load_source(&absolute, &key);
         self.changed_since_analysis.insert(key.clone());
+        self.slice_cache = SliceCache::default();
         match text {
             Some(text) => self.store(key, Document::new(text), None, errors),
             None => {
@@ -184,6 +189,7 @@ impl Workspace {
             }
         }
         self.changed_since_analysis.insert(key.clone());
+        self.slice_cache = SliceCache::default();
         let state = self.files.get_mut(&key).expect("checked above");
         let mut document = AnalysedDocument::take_document(&mut state.source);
         for edit in edits {
@@ -208,6 +214,7 @@ impl Workspace {
     pub fn remove_file(&mut self, path: &str) -> Result<ChunkDiff> {
         let key = self.key(path);
         self.changed_since_analysis.insert(key.clone());
+        self.slice_cache = SliceCache::default();
         let state = self.files.remove(&key).ok_or(EngineError::UnknownFile(key))?;
         Ok(ChunkDiff::between(&state.chunks, &[]))
     }
@@ -323,8 +330,11 @@ impl Workspace {
     pub fn slice(&mut self, path: &str, line: usize, column: Option<usize>, forward: bool, thin: bool) -> Result<SliceResult> {
         let key = self.key(path);
         self.state(&key)?;
+        let mut cache = std::mem::take(&mut self.slice_cache);
         let program = self.program();
-        slice_at(&program, &key, line, column, forward, thin).map_err(EngineError::Criterion)
+        let result = slice_at_with_cache(&program, &key, line, column, forward, thin, &mut cache);
+        self.slice_cache = cache;
+        result.map_err(EngineError::Criterion)
     }
 
     /// PDGs of the scopes of one file (module body first, then functions in document order).
