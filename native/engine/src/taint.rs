@@ -273,7 +273,7 @@ type EnvKey = (Arc<str>, bool);
 #[derive(Clone, Default)]
 pub struct Env {
     states: FxHashMap<EnvKey, State>,
-    /// `name_hash` of every root name with an entry.
+    /// `place_hash` of every (owner, root name) with an entry.
     roots: FxHashSet<u64>,
 }
 
@@ -283,13 +283,13 @@ impl Env {
         for summary in summaries {
             for export in &summary.exports {
                 env.states.entry((export.owner.clone(), export.by_owner)).or_default().add(&export.path, &export.value);
-                env.roots.insert(name_hash(root_of(&export.path)));
+                env.roots.insert(place_hash(&export.owner, root_of(&export.path)));
             }
         }
         env
     }
 
-    /// Per root name: everything stored under it, with the places of its steps.
+    /// Per (owner, root name): everything stored under it, with the places of its steps.
     fn signature(&self) -> BTreeMap<u64, Vec<EnvEntrySignature>> {
         let mut signature: BTreeMap<u64, Vec<EnvEntrySignature>> = BTreeMap::new();
         for ((owner, by_owner), state) in &self.states {
@@ -304,7 +304,7 @@ impl Env {
                     })
                     .collect();
                 labels.sort();
-                signature.entry(name_hash(root_of(path))).or_default().push((owner.to_string(), *by_owner, path.clone(), labels));
+                signature.entry(place_hash(owner, root_of(path))).or_default().push((owner.to_string(), *by_owner, path.clone(), labels));
             }
         }
         for entries in signature.values_mut() {
@@ -313,7 +313,7 @@ impl Env {
         signature
     }
 
-    /// Hashes of the root names whose entries differ between `self` and `other`.
+    /// `place_hash`es of the (owner, root name)s whose entries differ between `self` and `other`.
     fn changed_roots(&self, other: &Env) -> FxHashSet<u64> {
         let (old, new) = (self.signature(), other.signature());
         let mut changed: FxHashSet<u64> = FxHashSet::default();
@@ -341,6 +341,15 @@ fn root_of(path: &str) -> &str {
 fn name_hash(name: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = rustc_hash::FxHasher::default();
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A name in an env owner: what a scope's `Summary::reads` records.
+fn place_hash(owner: &str, name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    owner.hash(&mut hasher);
     name.hash(&mut hasher);
     hasher.finish()
 }
@@ -382,8 +391,8 @@ pub struct Summary {
     /// Parameter `.0` (with kinds `.1` cleared, normalised `.2`) is stored into path `.5` of
     /// env owner `(.3, .4)`: a caller stores its argument's taint there.
     param_exports: Vec<(usize, u32, bool, Arc<str>, bool, String)>,
-    /// `name_hash` of every name consulted in an `Env`: the scope is analysed again when an
-    /// entry under one of them changes.
+    /// `place_hash` of every (owner, name) consulted in an `Env`: the scope is analysed again
+    /// when an entry under one of them changes.
     reads: Vec<u64>,
 }
 
@@ -526,7 +535,7 @@ struct Analysis<'p, 't> {
     /// Per return statement: kinds each parameter is safe for when the returned value is true.
     return_guards: Vec<Vec<(usize, u32)>>,
     /// Names assigned anywhere in the scope: rebinding a parameter does not affect the caller.
-    rebound: HashSet<String>,
+    rebound: FxHashSet<&'t str>,
     is_route: bool,
     callees: HashSet<usize>,
     env: &'p Env,
@@ -535,9 +544,9 @@ struct Analysis<'p, 't> {
     /// Whether a nested function or lambda may read this scope's locals (decided in `run`).
     has_inner: bool,
     /// Names augmented-assigned here (`x += ...`).
-    augmented: HashSet<String>,
+    augmented: FxHashSet<&'t str>,
     /// Names declared `global` or `nonlocal` here.
-    declared_outside: HashSet<String>,
+    declared_outside: FxHashSet<&'t str>,
     /// Enclosing functions, innermost first, then the module (computed on first use).
     homes: Option<Vec<Arc<str>>>,
     /// Parameters of the lambdas whose bodies are being evaluated, innermost last.
@@ -546,6 +555,8 @@ struct Analysis<'p, 't> {
     /// inside lambda bodies.
     extra_exports: FxHashMap<EnvKey, State>,
     reads: FxHashSet<u64>,
+    /// Root names already looked up in the env: whether it holds anything under them.
+    consulted: FxHashMap<String, bool>,
 }
 
 fn location_of(file: usize, node: Node<'_>) -> (usize, usize, usize) {
@@ -778,13 +789,13 @@ impl<'p, 't> Analysis<'p, 't> {
     /// Whether `name` is bound in this scope (a parameter, assigned, defined) and not declared
     /// `global`/`nonlocal`. Every name of a module body is the module's own.
     fn binds_locally(&self, name: &str) -> bool {
-        if self.declared_outside.contains(name) {
+        if !self.declared_outside.is_empty() && self.declared_outside.contains(name) {
             return false;
         }
         let scope = &self.program.scopes[self.scope];
         scope.kind == ScopeKind::Module
             || self.rebound.contains(name)
-            || self.augmented.contains(name)
+            || (!self.augmented.is_empty() && self.augmented.contains(name))
             || scope.params.iter().any(|p| p.name == name)
     }
 
@@ -850,15 +861,24 @@ impl<'p, 't> Analysis<'p, 't> {
         if local && !in_lambda && !self.has_inner && !is_module {
             return None;
         }
-        let hash = name_hash(root);
-        self.reads.insert(hash);
-        let mut stored = self.env.roots.contains(&hash);
-        let imported = if local { None } else { self.imported_home(root) };
-        if let Some((_, name)) = &imported {
-            let hash = name_hash(name);
-            self.reads.insert(hash);
-            stored |= self.env.roots.contains(&hash);
-        }
+        let stored = match self.consulted.get(root) {
+            Some(&stored) => stored,
+            None => {
+                // Every place the name may be read from, whether it is bound here or not (that
+                // can change as the dataflow proceeds).
+                let mut stored = false;
+                let own = self.program.scopes[self.scope].qualified_name.as_str();
+                let mut places: Vec<(Arc<str>, String)> = self.outer_places(root);
+                places.push((own.into(), root.to_string()));
+                for (owner, name) in places {
+                    let hash = place_hash(&owner, &name);
+                    self.reads.insert(hash);
+                    stored |= self.env.roots.contains(&hash);
+                }
+                self.consulted.insert(root.to_string(), stored);
+                stored
+            }
+        };
         if !stored {
             return None;
         }
@@ -1235,10 +1255,9 @@ impl<'p, 't> Analysis<'p, 't> {
                 names.push(name);
             }
         }
-        let before = inner.clone();
         self.lambda_params.push(names);
         let _ = self.eval(body, &mut inner, depth + 1);
-        self.export_lambda_stores(&before, &inner);
+        self.export_lambda_stores(state, &inner);
         self.lambda_params.pop();
     }
 
@@ -1951,7 +1970,7 @@ impl<'p, 't> Analysis<'p, 't> {
         match target.kind() {
             "identifier" | "attribute" | "subscript" => {
                 if target.kind() == "identifier" {
-                    self.rebound.insert(self.text_of(target).to_string());
+                    self.rebound.insert(self.text_of(target));
                 }
                 match self.path_of(target, state) {
                     Some(path) => {
@@ -2027,7 +2046,7 @@ impl<'p, 't> Analysis<'p, 't> {
             self.eval(right, state, depth + 1)
         };
         if left.kind() == "identifier" {
-            self.rebound.insert(self.text_of(left).to_string());
+            self.rebound.insert(self.text_of(left));
         }
         // Literal containers assigned to a name: remember element paths (key/index sensitivity).
         if let Some(path) = self.path_of(left, state) {
@@ -2083,7 +2102,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else { return };
         // Local, though not rebound: `items += [x]` extends a list parameter in place.
         if left.kind() == "identifier" {
-            self.augmented.insert(self.text_of(left).to_string());
+            self.augmented.insert(self.text_of(left));
         }
         let old = self.eval(left, state, depth + 1);
         let new = self.eval(right, state, depth + 1);
@@ -2155,13 +2174,13 @@ impl<'p, 't> Analysis<'p, 't> {
                             // A capture is a one-part dotted name (`case [x]`); `Color.RED` is a value.
                             "dotted_name" if child.named_child_count() == 1 => {
                                 let element = Value { labels: subject.labels.clone(), ..Value::default() };
-                                self.rebound.insert(self.text_of(child).to_string());
+                                self.rebound.insert(self.text_of(child));
                                 state.assign(self.text_of(child), element);
                             }
                             "dotted_name" => {}
                             "identifier" => {
                                 let element = Value { labels: subject.labels.clone(), ..Value::default() };
-                                self.rebound.insert(self.text_of(child).to_string());
+                                self.rebound.insert(self.text_of(child));
                                 state.assign(self.text_of(child), element);
                             }
                             _ => stack.push(child),
@@ -2175,7 +2194,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 if let Some(name) = definition.child_by_field_name("name") {
                     let scope_name = &self.program.scopes[self.scope].qualified_name;
                     let qualified = format!("{scope_name}.{}", self.text_of(name));
-                    self.rebound.insert(self.text_of(name).to_string());
+                    self.rebound.insert(self.text_of(name));
                     state.assign(self.text_of(name), Value::reference(qualified));
                 }
             }
@@ -2236,8 +2255,8 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             "global_statement" | "nonlocal_statement" => {
                 let mut cursor = node.walk();
-                let names: Vec<String> =
-                    node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").map(|n| self.text_of(n).to_string()).collect();
+                let names: Vec<&'t str> =
+                    node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").map(|n| self.text_of(n)).collect();
                 self.declared_outside.extend(names);
             }
             "raise_statement" | "assert_statement" | "print_statement" | "exec_statement" => {
@@ -2274,7 +2293,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut result = Vec::new();
         for (index, param) in scope.params.iter().enumerate().skip(explicit) {
             let position = index - explicit;
-            if self.rebound.contains(&param.name) {
+            if self.rebound.contains(param.name.as_str()) {
                 continue;
             }
             let Some(value) = state.values.get(&param.name) else { continue };
@@ -2505,7 +2524,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 let position = index - explicit;
                 for (path, value) in &exit_state.values {
                     let suffix = match path.strip_prefix(param.name.as_str()) {
-                        Some("") if self.rebound.contains(&param.name) => continue,
+                        Some("") if self.rebound.contains(param.name.as_str()) => continue,
                         Some(suffix) if suffix.is_empty() || suffix.starts_with(['.', '[']) => suffix,
                         _ => continue,
                     };
@@ -2515,7 +2534,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         self.summary.param_effects.push((position, suffix.to_string(), cleared));
                     }
                     // Other parameters' taint stored into this one's container.
-                    if !(suffix.is_empty() && self.rebound.contains(&param.name)) {
+                    if !(suffix.is_empty() && self.rebound.contains(param.name.as_str())) {
                         for label in &value.labels {
                             if let Origin::Param(other) = label.origin {
                                 if other != position && label.cleared == 0 {
@@ -2598,18 +2617,19 @@ fn analyze_scope(
         seen_hits: HashSet::new(),
         return_value: None,
         return_guards: Vec::new(),
-        rebound: HashSet::new(),
+        rebound: FxHashSet::default(),
         is_route: false,
         callees: HashSet::new(),
         env,
         enclosing,
         has_inner: false,
-        augmented: HashSet::new(),
-        declared_outside: HashSet::new(),
+        augmented: FxHashSet::default(),
+        declared_outside: FxHashSet::default(),
         homes: None,
         lambda_params: Vec::new(),
         extra_exports: FxHashMap::default(),
         reads: FxHashSet::default(),
+        consulted: FxHashMap::default(),
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         analysis.run();
@@ -2907,7 +2927,12 @@ pub fn analyze_incrementally_with(
             let current = Env::collect(&summaries);
             let changed_roots = env.changed_roots(&current);
             if !changed_roots.is_empty() {
-                next.extend((0..count).filter(|&scope| summaries[scope].reads.iter().any(|root| changed_roots.contains(root))));
+                let readers: Vec<usize> =
+                    (0..count).filter(|&scope| summaries[scope].reads.iter().any(|root| changed_roots.contains(root))).collect();
+                if debug_analysis() {
+                    eprintln!("env: {} names changed, {} readers", changed_roots.len(), readers.len());
+                }
+                next.extend(readers);
             }
             env = current;
         }
