@@ -857,6 +857,18 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let in_lambda = !self.lambda_params.is_empty();
         let local = self.binds_locally(root);
+        if !local {
+            if let Some((module, there)) = self.module_attribute(path) {
+                let hash = place_hash(&module, root_of(&there));
+                self.reads.insert(hash);
+                if !self.env.roots.contains(&hash) {
+                    return None;
+                }
+                let value = self.env_value(&[(module, true, root_of(&there).to_string())], &there);
+                return value
+                    .map(|value| value.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", short(path)))));
+            }
+        }
         let is_module = self.program.scopes[self.scope].kind == ScopeKind::Module;
         if local && !in_lambda && !self.has_inner && !is_module {
             return None;
@@ -891,11 +903,19 @@ impl<'p, 't> Analysis<'p, 't> {
         if !local {
             places.extend(self.outer_places(root).into_iter().map(|(owner, name)| (owner, true, name)));
         }
+        let value = self.env_value(&places, path)?;
+        Some(value.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", short(path)))))
+    }
+
+    /// What the env holds for `path` at each place `(owner, whether the owner's own stores
+    /// count, the name of `path`'s root there)`, if tainted.
+    fn env_value(&self, places: &[(Arc<str>, bool, String)], path: &str) -> Option<Value> {
+        let root = root_of(path);
         let mut value = Value::default();
         for (owner, by_owner_too, name) in places {
             let owner_path = format!("{name}{}", &path[root.len()..]);
             for by_owner in [false, true] {
-                if by_owner && !by_owner_too {
+                if by_owner && !*by_owner_too {
                     continue;
                 }
                 let Some(state) = self.env.states.get(&(owner.clone(), by_owner)) else { continue };
@@ -915,7 +935,16 @@ impl<'p, 't> Analysis<'p, 't> {
             return None;
         }
         value.stringy = false;
-        Some(value.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", short(path)))))
+        Some(value)
+    }
+
+    /// `m.NAME...` where `m` is an imported workspace module (`import pkg.state as m`): that
+    /// module, and the path there (`NAME...`).
+    fn module_attribute(&self, path: &str) -> Option<(Arc<str>, String)> {
+        let root = root_of(path);
+        let rest = path[root.len()..].strip_prefix('.')?;
+        let module = self.program.modules[self.module].imports.get(root)?;
+        self.program.module_index.contains_key(module.as_str()).then(|| (module.as_str().into(), rest.to_string()))
     }
 
     /// Where a store into `root` made here is visible to other scopes: (env key, name there).
@@ -942,6 +971,12 @@ impl<'p, 't> Analysis<'p, 't> {
                 continue;
             }
             let own: Arc<str> = self.program.scopes[self.scope].qualified_name.as_str().into();
+            if !self.binds_locally(root) {
+                if let Some((module, there)) = self.module_attribute(path) {
+                    self.extra_exports.entry((module, false)).or_default().add(&there, value);
+                    continue;
+                }
+            }
             let targets = if self.binds_locally(root) {
                 vec![((own, false), root.to_string())]
             } else {
@@ -967,6 +1002,12 @@ impl<'p, 't> Analysis<'p, 't> {
                 let root = root_of(path);
                 if root.starts_with('$') {
                     continue;
+                }
+                if !self.binds_locally(root) {
+                    if let Some((module, there)) = self.module_attribute(path) {
+                        stored.entry((module, false)).or_default().add(&there, value);
+                        continue;
+                    }
                 }
                 if current.as_ref().is_none_or(|(previous, _)| *previous != root) {
                     current = Some((root, self.export_targets(root)));
@@ -1315,14 +1356,22 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     fn eval_attribute(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
-        if let Some(path) = self.path_of(node, state) {
-            if let Some(value) = state.values.get(&path) {
-                let mut value = value.clone();
-                if let Some(outside) = self.outside(&path, node) {
-                    value.absorb(&outside);
-                    value.constant = None;
-                }
-                return value;
+        let path = self.path_of(node, state);
+        let mut value = self.eval_attribute_here(node, path.as_deref(), state, depth);
+        if let Some(path) = path {
+            if let Some(outside) = self.outside(&path, node) {
+                value.absorb(&outside);
+                value.constant = None;
+            }
+        }
+        value
+    }
+
+    /// An attribute's value in this scope alone (without what other scopes stored).
+    fn eval_attribute_here(&mut self, node: Node<'t>, path: Option<&str>, state: &mut State, depth: usize) -> Value {
+        if let Some(path) = path {
+            if let Some(value) = state.values.get(path) {
+                return value.clone();
             }
         }
         let Some(object_node) = node.child_by_field_name("object") else { return Value::default() };

@@ -133,3 +133,11 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn module_state_reached_as_an_attribute_of_an_imported_module() {
+    let writer = "import state\nfrom flask import request\n\n\ndef store():\n    state.COMMANDS.append(request.args['q'])\n";
+    let reader = "import os\nimport state as s\n\n\ndef run():\n    for command in s.COMMANDS:\n        os.system(command)\n    os.system(s.SAFE[0])\n";
+    let findings = analyse(&[("state.py", "COMMANDS = []\nSAFE = []\n"), ("writer.py", writer), ("reader.py", reader)]);
+    assert_eq!(sink_lines(&findings, "reader.py"), vec![7]);
+}
