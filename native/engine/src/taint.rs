@@ -857,7 +857,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let in_lambda = !self.lambda_params.is_empty();
         let local = self.binds_locally(root);
-        if !local {
+        if self.may_name_import(root) {
             if let Some((module, there)) = self.module_attribute(path) {
                 let hash = place_hash(&module, root_of(&there));
                 self.reads.insert(hash);
@@ -938,6 +938,12 @@ impl<'p, 't> Analysis<'p, 't> {
         Some(value)
     }
 
+    /// Whether `root` may still denote what the module imports under that name (not assigned
+    /// here, not a parameter).
+    fn may_name_import(&self, root: &str) -> bool {
+        !self.rebound.contains(root) && !self.program.scopes[self.scope].params.iter().any(|p| p.name == root)
+    }
+
     /// `m.NAME...` where `m` is an imported workspace module (`import pkg.state as m`): that
     /// module, and the path there (`NAME...`).
     fn module_attribute(&self, path: &str) -> Option<(Arc<str>, String)> {
@@ -971,7 +977,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 continue;
             }
             let own: Arc<str> = self.program.scopes[self.scope].qualified_name.as_str().into();
-            if !self.binds_locally(root) {
+            if self.may_name_import(root) {
                 if let Some((module, there)) = self.module_attribute(path) {
                     self.extra_exports.entry((module, false)).or_default().add(&there, value);
                     continue;
@@ -1003,7 +1009,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 if root.starts_with('$') {
                     continue;
                 }
-                if !self.binds_locally(root) {
+                if self.may_name_import(root) {
                     if let Some((module, there)) = self.module_attribute(path) {
                         stored.entry((module, false)).or_default().add(&there, value);
                         continue;

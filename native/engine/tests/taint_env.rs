@@ -141,3 +141,11 @@ fn module_state_reached_as_an_attribute_of_an_imported_module() {
     let findings = analyse(&[("state.py", "COMMANDS = []\nSAFE = []\n"), ("writer.py", writer), ("reader.py", reader)]);
     assert_eq!(sink_lines(&findings, "reader.py"), vec![7]);
 }
+
+#[test]
+fn module_level_code_stores_into_and_reads_an_imported_module_attribute() {
+    let writer = "import state\nfrom flask import request\n\nstate.COMMANDS.append(request.args['q'])\n";
+    let reader = "import os\nimport state\n\nos.system(state.COMMANDS[0])\n";
+    let findings = analyse(&[("state.py", "COMMANDS = []\n"), ("writer.py", writer), ("reader.py", reader)]);
+    assert_eq!(sink_lines(&findings, "reader.py"), vec![4]);
+}
