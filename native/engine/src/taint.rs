@@ -13,6 +13,10 @@
 //! - Summaries are compared by content without traces, so the fixpoint terminates; after the
 //!   first round only callers of functions whose summary changed are re-analysed.
 //! - A finding's steps start at the source and end at the sink, in execution order.
+//! - Names a scope does not bind (module-level state, closures' free variables) are read
+//!   flow-insensitively from an `Env`: the union of source taint every scope stores under that
+//!   name's owner (its module, or the enclosing function), rebuilt after every round; a scope is
+//!   re-analysed whenever an env entry for a name it consulted changes (places included).
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -259,6 +263,106 @@ impl State {
     }
 }
 
+/// The part of an `Env` one owner holds: `(owner, written by the owner itself)`. The owner is
+/// a module's name (its module-level names) or a function's qualified name (its locals, as
+/// closures and lambdas see them).
+type EnvKey = (Arc<str>, bool);
+
+/// Source taint stored into names that other scopes read, by owner; every label's origin is a
+/// source (parameter taint travels through `Summary::param_exports` to the callers instead).
+#[derive(Clone, Default)]
+pub struct Env {
+    states: FxHashMap<EnvKey, State>,
+    /// `place_hash` of every (owner, root name) with an entry.
+    roots: FxHashSet<u64>,
+}
+
+impl Env {
+    fn collect(summaries: &[Summary]) -> Env {
+        let mut env = Env::default();
+        for summary in summaries {
+            for export in &summary.exports {
+                env.states.entry((export.owner.clone(), export.by_owner)).or_default().add(&export.path, &export.value);
+                env.roots.insert(place_hash(&export.owner, root_of(&export.path)));
+            }
+        }
+        env
+    }
+
+    /// Per (owner, root name): everything stored under it, with the places of its steps.
+    fn signature(&self) -> BTreeMap<u64, Vec<EnvEntrySignature>> {
+        let mut signature: BTreeMap<u64, Vec<EnvEntrySignature>> = BTreeMap::new();
+        for ((owner, by_owner), state) in &self.states {
+            for (path, value) in &state.values {
+                let mut labels: Vec<_> = value
+                    .labels
+                    .iter()
+                    .map(|label| {
+                        let (origin, cleared, normalized) = label.key();
+                        let places = label.trace.steps().iter().map(|step| (step.file, step.start, step.end)).collect();
+                        (origin, cleared, normalized, places)
+                    })
+                    .collect();
+                labels.sort();
+                signature.entry(place_hash(owner, root_of(path))).or_default().push((owner.to_string(), *by_owner, path.clone(), labels));
+            }
+        }
+        for entries in signature.values_mut() {
+            entries.sort();
+        }
+        signature
+    }
+
+    /// `place_hash`es of the (owner, root name)s whose entries differ between `self` and `other`.
+    fn changed_roots(&self, other: &Env) -> FxHashSet<u64> {
+        let (old, new) = (self.signature(), other.signature());
+        let mut changed: FxHashSet<u64> = FxHashSet::default();
+        for (root, entries) in &old {
+            if new.get(root) != Some(entries) {
+                changed.insert(*root);
+            }
+        }
+        for root in new.keys() {
+            if !old.contains_key(root) {
+                changed.insert(*root);
+            }
+        }
+        changed
+    }
+}
+
+type EnvEntrySignature = (String, bool, String, Vec<(Origin, u32, bool, Vec<(usize, usize, usize)>)>);
+
+/// The name an access path starts with (`SETTINGS` for `SETTINGS["cmd"]`).
+fn root_of(path: &str) -> &str {
+    &path[..path.find(['.', '[']).unwrap_or(path.len())]
+}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A name in an env owner: what a scope's `Summary::reads` records.
+fn place_hash(owner: &str, name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    owner.hash(&mut hasher);
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Source taint a scope stores into `path` of owner `owner` (see `Env`).
+#[derive(Clone, Debug)]
+struct Export {
+    owner: Arc<str>,
+    by_owner: bool,
+    path: String,
+    value: Value,
+}
+
 /// What a function does with taint, as seen by its callers.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
@@ -282,6 +386,14 @@ pub struct Summary {
     /// Parameters whose taint flows into the receiver (`self.items.append(p)`), unused for now
     /// beyond the signature.
     resolved_callees: Vec<usize>,
+    /// Source taint stored where other scopes read it (module-level names, closure variables).
+    exports: Vec<Export>,
+    /// Parameter `.0` (with kinds `.1` cleared, normalised `.2`) is stored into path `.5` of
+    /// env owner `(.3, .4)`: a caller stores its argument's taint there.
+    param_exports: Vec<(usize, u32, bool, Arc<str>, bool, String)>,
+    /// `place_hash` of every (owner, name) consulted in an `Env`: the scope is analysed again
+    /// when an entry under one of them changes.
+    reads: Vec<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -304,6 +416,7 @@ type SummarySignature = (
     Vec<(usize, String, u32)>,
     Vec<(usize, u32)>,
     Vec<(usize, String, usize)>,
+    Vec<(usize, u32, bool, Arc<str>, bool, String)>,
 );
 
 /// The summary signature compares what flows where, not the paths shown for it: paths through
@@ -357,7 +470,10 @@ impl Summary {
         let mut flows = self.param_flows.clone();
         flows.sort();
         flows.dedup();
-        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone(), effects, guards, flows)
+        let mut exports = self.param_exports.clone();
+        exports.sort();
+        exports.dedup();
+        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone(), effects, guards, flows, exports)
     }
 }
 
@@ -419,9 +535,28 @@ struct Analysis<'p, 't> {
     /// Per return statement: kinds each parameter is safe for when the returned value is true.
     return_guards: Vec<Vec<(usize, u32)>>,
     /// Names assigned anywhere in the scope: rebinding a parameter does not affect the caller.
-    rebound: HashSet<String>,
+    rebound: FxHashSet<&'t str>,
     is_route: bool,
     callees: HashSet<usize>,
+    env: &'p Env,
+    /// `name_hash` of the qualified names of functions that enclose another function.
+    enclosing: &'p FxHashSet<u64>,
+    /// Whether a nested function or lambda may read this scope's locals (decided in `run`).
+    has_inner: bool,
+    /// Names augmented-assigned here (`x += ...`).
+    augmented: FxHashSet<&'t str>,
+    /// Names declared `global` or `nonlocal` here.
+    declared_outside: FxHashSet<&'t str>,
+    /// Enclosing functions, innermost first, then the module (computed on first use).
+    homes: Option<Vec<Arc<str>>>,
+    /// Parameters of the lambdas whose bodies are being evaluated, innermost last.
+    lambda_params: Vec<Vec<String>>,
+    /// Stores not visible in the CFG states: taint stored by callees (`param_exports`) and
+    /// inside lambda bodies.
+    extra_exports: FxHashMap<EnvKey, State>,
+    reads: FxHashSet<u64>,
+    /// Root names already looked up in the env: whether it holds anything under them.
+    consulted: FxHashMap<String, bool>,
 }
 
 fn location_of(file: usize, node: Node<'_>) -> (usize, usize, usize) {
@@ -651,6 +786,266 @@ impl<'p, 't> Analysis<'p, 't> {
         }
     }
 
+    /// Whether `name` is bound in this scope (a parameter, assigned, defined) and not declared
+    /// `global`/`nonlocal`. Every name of a module body is the module's own.
+    fn binds_locally(&self, name: &str) -> bool {
+        if !self.declared_outside.is_empty() && self.declared_outside.contains(name) {
+            return false;
+        }
+        let scope = &self.program.scopes[self.scope];
+        scope.kind == ScopeKind::Module
+            || self.rebound.contains(name)
+            || (!self.augmented.is_empty() && self.augmented.contains(name))
+            || scope.params.iter().any(|p| p.name == name)
+    }
+
+    /// The enclosing functions (innermost first, classes skipped), then the module.
+    fn homes(&mut self) -> Vec<Arc<str>> {
+        if let Some(homes) = &self.homes {
+            return homes.clone();
+        }
+        let scope = &self.program.scopes[self.scope];
+        let module_name = self.program.modules[self.module].name.as_str();
+        let mut homes: Vec<Arc<str>> = Vec::new();
+        if scope.kind == ScopeKind::Function {
+            let mut prefix = scope.qualified_name.as_str();
+            while let Some((head, _)) = prefix.rsplit_once('.') {
+                if head.len() <= module_name.len() {
+                    break;
+                }
+                if self.program.functions.contains_key(head) {
+                    homes.push(head.into());
+                }
+                prefix = head;
+            }
+        }
+        homes.push(module_name.into());
+        self.homes = Some(homes.clone());
+        homes
+    }
+
+    /// A name imported from a workspace module: (that module, the name there).
+    fn imported_home(&self, root: &str) -> Option<(Arc<str>, String)> {
+        let qualified = self.program.modules[self.module].imports.get(root)?;
+        let (module, name) = qualified.rsplit_once('.')?;
+        self.program.module_index.contains_key(module).then(|| (module.into(), name.to_string()))
+    }
+
+    /// Where a name not bound here may live: each home with the name it has there.
+    fn outer_places(&mut self, root: &str) -> Vec<(Arc<str>, String)> {
+        let homes = self.homes();
+        let imported = self.imported_home(root);
+        let module_name = self.program.modules[self.module].name.as_str();
+        homes
+            .into_iter()
+            .map(|home| match &imported {
+                Some((module, name)) if *home == *module_name => (module.clone(), name.clone()),
+                _ => (home, root.to_string()),
+            })
+            .collect()
+    }
+
+    /// Taint other scopes stored under `path` that a read of `path` here may see (see `Env`):
+    /// for a name bound here, what nested functions and lambdas stored into it; for a name not
+    /// bound here, what any scope stored into it in the enclosing functions and the module; in
+    /// a lambda body, also everything this scope stores into it. Key-sensitive: a stored key
+    /// other than the one read is not seen, a store into the container as a whole is.
+    fn outside(&mut self, path: &str, node: Node<'_>) -> Option<Value> {
+        let root = root_of(path);
+        if self.lambda_params.iter().any(|params| params.iter().any(|p| p == root)) {
+            return None;
+        }
+        let in_lambda = !self.lambda_params.is_empty();
+        let local = self.binds_locally(root);
+        if self.may_name_import(root) {
+            if let Some((module, there)) = self.module_attribute(path) {
+                let hash = place_hash(&module, root_of(&there));
+                self.reads.insert(hash);
+                if !self.env.roots.contains(&hash) {
+                    return None;
+                }
+                let value = self.env_value(&[(module, true, root_of(&there).to_string())], &there);
+                return value
+                    .map(|value| value.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", short(path)))));
+            }
+        }
+        let is_module = self.program.scopes[self.scope].kind == ScopeKind::Module;
+        if local && !in_lambda && !self.has_inner && !is_module {
+            return None;
+        }
+        let stored = match self.consulted.get(root) {
+            Some(&stored) => stored,
+            None => {
+                // Every place the name may be read from, whether it is bound here or not (that
+                // can change as the dataflow proceeds).
+                let mut stored = false;
+                let own = self.program.scopes[self.scope].qualified_name.as_str();
+                let mut places: Vec<(Arc<str>, String)> = self.outer_places(root);
+                places.push((own.into(), root.to_string()));
+                for (owner, name) in places {
+                    let hash = place_hash(&owner, &name);
+                    self.reads.insert(hash);
+                    stored |= self.env.roots.contains(&hash);
+                }
+                self.consulted.insert(root.to_string(), stored);
+                stored
+            }
+        };
+        if !stored {
+            return None;
+        }
+        let own: Arc<str> = self.program.scopes[self.scope].qualified_name.as_str().into();
+        // (owner, whether the owner's own stores count, the name there)
+        let mut places: Vec<(Arc<str>, bool, String)> = Vec::new();
+        if in_lambda || local {
+            places.push((own, in_lambda, root.to_string()));
+        }
+        if !local {
+            places.extend(self.outer_places(root).into_iter().map(|(owner, name)| (owner, true, name)));
+        }
+        let value = self.env_value(&places, path)?;
+        Some(value.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", short(path)))))
+    }
+
+    /// What the env holds for `path` at each place `(owner, whether the owner's own stores
+    /// count, the name of `path`'s root there)`, if tainted.
+    fn env_value(&self, places: &[(Arc<str>, bool, String)], path: &str) -> Option<Value> {
+        let root = root_of(path);
+        let mut value = Value::default();
+        for (owner, by_owner_too, name) in places {
+            let owner_path = format!("{name}{}", &path[root.len()..]);
+            for by_owner in [false, true] {
+                if by_owner && !*by_owner_too {
+                    continue;
+                }
+                let Some(state) = self.env.states.get(&(owner.clone(), by_owner)) else { continue };
+                if let Some(below) = state.read_whole(&owner_path) {
+                    value.absorb(&below);
+                }
+                let mut prefix = owner_path.as_str();
+                while let Some(cut) = prefix.rfind(['.', '[']) {
+                    prefix = &prefix[..cut];
+                    if let Some(whole) = state.values.get(prefix) {
+                        value.absorb(whole);
+                    }
+                }
+            }
+        }
+        if !value.is_tainted() {
+            return None;
+        }
+        value.stringy = false;
+        Some(value)
+    }
+
+    /// Whether `root` may still denote what the module imports under that name (not assigned
+    /// here, not a parameter).
+    fn may_name_import(&self, root: &str) -> bool {
+        !self.rebound.contains(root) && !self.program.scopes[self.scope].params.iter().any(|p| p.name == root)
+    }
+
+    /// `m.NAME...` where `m` is an imported workspace module (`import pkg.state as m`): that
+    /// module, and the path there (`NAME...`).
+    fn module_attribute(&self, path: &str) -> Option<(Arc<str>, String)> {
+        let root = root_of(path);
+        let rest = path[root.len()..].strip_prefix('.')?;
+        let module = self.program.modules[self.module].imports.get(root)?;
+        self.program.module_index.contains_key(module.as_str()).then(|| (module.as_str().into(), rest.to_string()))
+    }
+
+    /// Where a store into `root` made here is visible to other scopes: (env key, name there).
+    fn export_targets(&mut self, root: &str) -> Vec<(EnvKey, String)> {
+        let scope = &self.program.scopes[self.scope];
+        if self.binds_locally(root) {
+            if scope.kind == ScopeKind::Module || self.has_inner {
+                return vec![((scope.qualified_name.as_str().into(), true), root.to_string())];
+            }
+            return Vec::new();
+        }
+        self.outer_places(root).into_iter().map(|(owner, name)| ((owner, false), name)).collect()
+    }
+
+    /// What a lambda body stored (mutations of containers it reads): seen by other scopes and,
+    /// for this scope's own names, by this scope's later reads (as a store by another scope).
+    fn export_lambda_stores(&mut self, before: &State, after: &State) {
+        for (path, value) in &after.values {
+            if !value.is_tainted() || before.values.get(path).is_some_and(|old| old.same(value)) {
+                continue;
+            }
+            let root = root_of(path);
+            if root.starts_with('$') || self.lambda_params.iter().any(|params| params.iter().any(|p| p == root)) {
+                continue;
+            }
+            let own: Arc<str> = self.program.scopes[self.scope].qualified_name.as_str().into();
+            if self.may_name_import(root) {
+                if let Some((module, there)) = self.module_attribute(path) {
+                    self.extra_exports.entry((module, false)).or_default().add(&there, value);
+                    continue;
+                }
+            }
+            let targets = if self.binds_locally(root) {
+                vec![((own, false), root.to_string())]
+            } else {
+                self.outer_places(root).into_iter().map(|(owner, name)| ((owner, false), name)).collect()
+            };
+            for (key, name) in targets {
+                let owner_path = format!("{name}{}", &path[root.len()..]);
+                self.extra_exports.entry(key).or_default().add(&owner_path, value);
+            }
+        }
+    }
+
+    /// Splits what this scope stores where others read it into source taint (`exports`) and
+    /// parameter taint (`param_exports`), over every state the dataflow reached.
+    fn collect_exports(&mut self, states: &[Option<State>]) {
+        let mut stored: FxHashMap<EnvKey, State> = std::mem::take(&mut self.extra_exports);
+        for state in states.iter().flatten() {
+            let mut current: Option<(&str, Vec<(EnvKey, String)>)> = None;
+            for (path, value) in &state.values {
+                if !value.is_tainted() {
+                    continue;
+                }
+                let root = root_of(path);
+                if root.starts_with('$') {
+                    continue;
+                }
+                if self.may_name_import(root) {
+                    if let Some((module, there)) = self.module_attribute(path) {
+                        stored.entry((module, false)).or_default().add(&there, value);
+                        continue;
+                    }
+                }
+                if current.as_ref().is_none_or(|(previous, _)| *previous != root) {
+                    current = Some((root, self.export_targets(root)));
+                }
+                let Some((_, targets)) = &current else { continue };
+                for (key, name) in targets {
+                    let owner_path = format!("{name}{}", &path[root.len()..]);
+                    stored.entry(key.clone()).or_default().add(&owner_path, value);
+                }
+            }
+        }
+        for ((owner, by_owner), state) in stored {
+            for (path, value) in state.values {
+                let mut sources = Value::default();
+                for label in &value.labels {
+                    match label.origin {
+                        Origin::Source { .. } => sources.add_label(label.clone()),
+                        Origin::Param(param) => {
+                            self.summary.param_exports.push((param, label.cleared, label.normalized, owner.clone(), by_owner, path.clone()))
+                        }
+                    }
+                }
+                if sources.is_tainted() {
+                    self.summary.exports.push(Export { owner: owner.clone(), by_owner, path, value: sources });
+                }
+            }
+        }
+        self.summary.exports.sort_by(|a, b| (&a.owner, a.by_owner, &a.path).cmp(&(&b.owner, b.by_owner, &b.path)));
+        self.summary.param_exports.sort();
+        self.summary.param_exports.dedup();
+    }
+
     fn source_label(&self, kind: SourceKind, node: Node<'_>, what: &str) -> Label {
         let step = self.step(node, "source", format!("{} `{}`", kind.as_str(), short(what)));
         Label {
@@ -667,30 +1062,12 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         match node.kind() {
             "identifier" => {
-                let name = self.text_of(node);
-                if state.values.contains_key(name) {
-                    // A container read whole includes what is stored under its keys.
-                    let mut value = state.values[name].clone();
-                    if let Some(whole) = state.read_whole(name) {
-                        for label in whole.labels {
-                            value.add_label(label);
-                        }
-                    }
-                    return value;
+                let mut value = self.eval_identifier(node, state);
+                if let Some(outside) = self.outside(self.text_of(node), node) {
+                    value.absorb(&outside);
+                    value.constant = None;
                 }
-                if let Some(constant) = self.constants.get(name) {
-                    return Value::constant(constant.clone());
-                }
-                if let Some(reference) = self.program.resolve_name(self.module, name) {
-                    let mut value = Value::reference(reference.clone());
-                    // `from flask import session`: the name itself is a source.
-                    if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
-                        value.add_label(self.source_label(kind, node, name));
-                    }
-                    return value;
-                }
-                // Builtins keep their own name as a reference (`eval`, `open`, `input`).
-                Value::reference(name.to_string())
+                value
             }
             "true" | "false" | "none" | "integer" | "float" => {
                 literal(self.text, node, self.constants).map(Value::constant).unwrap_or_default()
@@ -699,44 +1076,42 @@ impl<'p, 't> Analysis<'p, 't> {
                 if let Some(constant) = literal(self.text, node, self.constants) {
                     return Value::constant(constant);
                 }
-                let mut value = Value { stringy: true, ..Value::default() };
-                let mut stack = vec![node];
-                while let Some(current) = stack.pop() {
-                    let mut cursor = current.walk();
-                    for child in current.named_children(&mut cursor) {
-                        match child.kind() {
-                            "interpolation" => {
-                                if let Some(expression) = child.child_by_field_name("expression").or_else(|| child.named_child(0)) {
-                                    let inner = self.eval(expression, state, depth + 1);
-                                    value.absorb(&inner);
-                                }
-                            }
-                            "string" => stack.push(child),
-                            _ => {}
-                        }
-                    }
-                }
-                value.stringy = true;
-                value
+                self.eval_string(node, state, depth)
             }
             "attribute" => self.eval_attribute(node, state, depth),
             "subscript" => {
-                if let Some(path) = self.path_of(node, state) {
-                    if let Some(value) = state.values.get(&path) {
-                        return value.clone();
+                let path = self.path_of(node, state);
+                let outside = path.as_deref().and_then(|path| self.outside(path, node));
+                if let Some(path) = &path {
+                    if let Some(value) = state.values.get(path) {
+                        let mut value = value.clone();
+                        if let Some(outside) = &outside {
+                            value.absorb(outside);
+                            value.constant = None;
+                        }
+                        return value;
                     }
                 }
-                let object = node.child_by_field_name("value").map(|o| self.eval(o, state, depth + 1)).unwrap_or_default();
+                // With a known key, what other scopes stored is read under that key only.
+                let object_node = node.child_by_field_name("value");
+                let object = match object_node {
+                    Some(object) if path.is_some() && object.kind() == "identifier" => self.eval_identifier(object, state),
+                    Some(object) => self.eval(object, state, depth + 1),
+                    None => Value::default(),
+                };
                 if let Some(index) = node.child_by_field_name("subscript") {
                     let _ = self.eval(index, state, depth + 1);
                 }
                 let mut value = Value { labels: object.labels.clone(), stringy: false, ..Value::default() };
                 // A container read whole when its key is unknown.
-                if let Some(path) = node.child_by_field_name("value").and_then(|o| self.path_of(o, state)) {
+                if let Some(path) = object_node.and_then(|o| self.path_of(o, state)) {
                     if let Some(whole) = state.read_whole(&path) {
                         value.absorb(&whole);
                         value.stringy = false;
                     }
+                }
+                if let Some(outside) = &outside {
+                    value.absorb(outside);
                 }
                 value
             }
@@ -818,7 +1193,10 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
                 value
             }
-            "lambda" => Value::default(),
+            "lambda" => {
+                self.eval_lambda(node, state, depth);
+                Value::default()
+            }
             // A generator hands each yielded value to its caller (who iterates the call's value);
             // what `send` passes back in is not known here.
             "yield" => {
@@ -848,6 +1226,86 @@ impl<'p, 't> Analysis<'p, 't> {
                 value
             }
         }
+    }
+
+    /// A name's value in this scope alone (without what other scopes stored; see `outside`).
+    fn eval_identifier(&mut self, node: Node<'t>, state: &mut State) -> Value {
+        let name = self.text_of(node);
+        if state.values.contains_key(name) {
+            // A container read whole includes what is stored under its keys.
+            let mut value = state.values[name].clone();
+            if let Some(whole) = state.read_whole(name) {
+                for label in whole.labels {
+                    value.add_label(label);
+                }
+            }
+            return value;
+        }
+        if let Some(constant) = self.constants.get(name) {
+            return Value::constant(constant.clone());
+        }
+        if let Some(reference) = self.program.resolve_name(self.module, name) {
+            let mut value = Value::reference(reference.clone());
+            // `from flask import session`: the name itself is a source.
+            if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
+                value.add_label(self.source_label(kind, node, name));
+            }
+            return value;
+        }
+        // Builtins keep their own name as a reference (`eval`, `open`, `input`).
+        Value::reference(name.to_string())
+    }
+
+    /// A string with interpolations: the union of what is interpolated.
+    fn eval_string(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut value = Value { stringy: true, ..Value::default() };
+        let mut stack = vec![node];
+        while let Some(current) = stack.pop() {
+            let mut cursor = current.walk();
+            for child in current.named_children(&mut cursor) {
+                match child.kind() {
+                    "interpolation" => {
+                        if let Some(expression) = child.child_by_field_name("expression").or_else(|| child.named_child(0)) {
+                            let inner = self.eval(expression, state, depth + 1);
+                            value.absorb(&inner);
+                        }
+                    }
+                    "string" => stack.push(child),
+                    _ => {}
+                }
+            }
+        }
+        value.stringy = true;
+        value
+    }
+
+    /// A lambda's body, where it is defined: its parameters hold their defaults' taint, other
+    /// names what they hold here and (through `outside`) whatever this scope ever stores into
+    /// them, so a later assignment is seen too. Sinks in the body are this scope's findings.
+    fn eval_lambda(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
+        let Some(body) = node.child_by_field_name("body") else { return };
+        let mut inner = state.clone();
+        let mut names = Vec::new();
+        if let Some(parameters) = node.child_by_field_name("parameters") {
+            let mut cursor = parameters.walk();
+            let children: Vec<Node<'t>> = parameters.named_children(&mut cursor).collect();
+            for parameter in children {
+                let (name, default) = match parameter.kind() {
+                    "identifier" => (Some(parameter), None),
+                    "default_parameter" => (parameter.child_by_field_name("name"), parameter.child_by_field_name("value")),
+                    _ => (parameter.named_child(0).filter(|n| n.kind() == "identifier"), None),
+                };
+                let Some(name) = name else { continue };
+                let value = default.map(|d| self.eval(d, state, depth + 1)).unwrap_or_default();
+                let name = self.text_of(name).to_string();
+                inner.assign(&name, value);
+                names.push(name);
+            }
+        }
+        self.lambda_params.push(names);
+        let _ = self.eval(body, &mut inner, depth + 1);
+        self.export_lambda_stores(state, &inner);
+        self.lambda_params.pop();
     }
 
     fn union_of_children(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
@@ -904,8 +1362,21 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     fn eval_attribute(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
-        if let Some(path) = self.path_of(node, state) {
-            if let Some(value) = state.values.get(&path) {
+        let path = self.path_of(node, state);
+        let mut value = self.eval_attribute_here(node, path.as_deref(), state, depth);
+        if let Some(path) = path {
+            if let Some(outside) = self.outside(&path, node) {
+                value.absorb(&outside);
+                value.constant = None;
+            }
+        }
+        value
+    }
+
+    /// An attribute's value in this scope alone (without what other scopes stored).
+    fn eval_attribute_here(&mut self, node: Node<'t>, path: Option<&str>, state: &mut State, depth: usize) -> Value {
+        if let Some(path) = path {
+            if let Some(value) = state.values.get(path) {
                 return value.clone();
             }
         }
@@ -1434,6 +1905,22 @@ impl<'p, 't> Analysis<'p, 't> {
                 state.values.insert(target, value.cleared(*kinds));
             }
         }
+        // Taint the callee stores where other scopes read it, from the arguments given here.
+        for (param, cleared, normalized, owner, by_owner, path) in &summary.param_exports {
+            let argument = argument_for(*param);
+            if !argument.is_tainted() {
+                continue;
+            }
+            let mut stored = Value::default();
+            for label in &argument.labels {
+                let mut label = label.clone();
+                label.cleared |= cleared;
+                label.normalized |= normalized;
+                label.trace = label.trace.push(call_step.clone());
+                stored.add_label(label);
+            }
+            self.extra_exports.entry((owner.clone(), *by_owner)).or_default().add(path, &stored);
+        }
         // Taint flowing into an argument's container (`def add(items, x): items.append(x)`).
         for (target, suffix, source) in &summary.param_flows {
             let Some(index) = target.checked_add(offset) else { continue };
@@ -1538,7 +2025,7 @@ impl<'p, 't> Analysis<'p, 't> {
         match target.kind() {
             "identifier" | "attribute" | "subscript" => {
                 if target.kind() == "identifier" {
-                    self.rebound.insert(self.text_of(target).to_string());
+                    self.rebound.insert(self.text_of(target));
                 }
                 match self.path_of(target, state) {
                     Some(path) => {
@@ -1613,6 +2100,9 @@ impl<'p, 't> Analysis<'p, 't> {
         } else {
             self.eval(right, state, depth + 1)
         };
+        if left.kind() == "identifier" {
+            self.rebound.insert(self.text_of(left));
+        }
         // Literal containers assigned to a name: remember element paths (key/index sensitivity).
         if let Some(path) = self.path_of(left, state) {
             match right.kind() {
@@ -1665,6 +2155,10 @@ impl<'p, 't> Analysis<'p, 't> {
 
     fn augmented_assignment(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
         let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else { return };
+        // Local, though not rebound: `items += [x]` extends a list parameter in place.
+        if left.kind() == "identifier" {
+            self.augmented.insert(self.text_of(left));
+        }
         let old = self.eval(left, state, depth + 1);
         let new = self.eval(right, state, depth + 1);
         let mut value = old.clone();
@@ -1735,11 +2229,13 @@ impl<'p, 't> Analysis<'p, 't> {
                             // A capture is a one-part dotted name (`case [x]`); `Color.RED` is a value.
                             "dotted_name" if child.named_child_count() == 1 => {
                                 let element = Value { labels: subject.labels.clone(), ..Value::default() };
+                                self.rebound.insert(self.text_of(child));
                                 state.assign(self.text_of(child), element);
                             }
                             "dotted_name" => {}
                             "identifier" => {
                                 let element = Value { labels: subject.labels.clone(), ..Value::default() };
+                                self.rebound.insert(self.text_of(child));
                                 state.assign(self.text_of(child), element);
                             }
                             _ => stack.push(child),
@@ -1753,6 +2249,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 if let Some(name) = definition.child_by_field_name("name") {
                     let scope_name = &self.program.scopes[self.scope].qualified_name;
                     let qualified = format!("{scope_name}.{}", self.text_of(name));
+                    self.rebound.insert(self.text_of(name));
                     state.assign(self.text_of(name), Value::reference(qualified));
                 }
             }
@@ -1811,6 +2308,12 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                 }
             }
+            "global_statement" | "nonlocal_statement" => {
+                let mut cursor = node.walk();
+                let names: Vec<&'t str> =
+                    node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").map(|n| self.text_of(n)).collect();
+                self.declared_outside.extend(names);
+            }
             "raise_statement" | "assert_statement" | "print_statement" | "exec_statement" => {
                 let _ = self.union_of_children(node, state, 0);
             }
@@ -1845,7 +2348,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut result = Vec::new();
         for (index, param) in scope.params.iter().enumerate().skip(explicit) {
             let position = index - explicit;
-            if self.rebound.contains(&param.name) {
+            if self.rebound.contains(param.name.as_str()) {
                 continue;
             }
             let Some(value) = state.values.get(&param.name) else { continue };
@@ -1993,6 +2496,9 @@ impl<'p, 't> Analysis<'p, 't> {
             return;
         }
         let cfg = build_cfg(self.text, scope.body, &NoConstants);
+        self.has_inner = scope.kind == ScopeKind::Function
+            && (self.enclosing.contains(&name_hash(&scope.qualified_name))
+                || memchr::memmem::find(&self.text.as_bytes()[scope.body.byte_range()], b"lambda").is_some());
         let initial = self.initial_state();
         let mut states: Vec<Option<State>> = vec![None; cfg.steps.len()];
         let mut visits = vec![0usize; cfg.steps.len()];
@@ -2073,7 +2579,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 let position = index - explicit;
                 for (path, value) in &exit_state.values {
                     let suffix = match path.strip_prefix(param.name.as_str()) {
-                        Some("") if self.rebound.contains(&param.name) => continue,
+                        Some("") if self.rebound.contains(param.name.as_str()) => continue,
                         Some(suffix) if suffix.is_empty() || suffix.starts_with(['.', '[']) => suffix,
                         _ => continue,
                     };
@@ -2083,7 +2589,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         self.summary.param_effects.push((position, suffix.to_string(), cleared));
                     }
                     // Other parameters' taint stored into this one's container.
-                    if !(suffix.is_empty() && self.rebound.contains(&param.name)) {
+                    if !(suffix.is_empty() && self.rebound.contains(param.name.as_str())) {
                         for label in &value.labels {
                             if let Origin::Param(other) = label.origin {
                                 if other != position && label.cleared == 0 {
@@ -2125,6 +2631,9 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         self.summary.resolved_callees = self.callees.iter().copied().collect();
         self.summary.resolved_callees.sort_unstable();
+        self.collect_exports(&states);
+        self.summary.reads = self.reads.iter().copied().collect();
+        self.summary.reads.sort_unstable();
     }
 }
 
@@ -2140,7 +2649,14 @@ pub struct TaintResult {
     pub rounds: usize,
 }
 
-fn analyze_scope(program: &Program<'_>, rules: &RuleSet, summaries: &[Summary], scope: usize) -> (Summary, Vec<RawFinding>) {
+fn analyze_scope(
+    program: &Program<'_>,
+    rules: &RuleSet,
+    summaries: &[Summary],
+    env: &Env,
+    enclosing: &FxHashSet<u64>,
+    scope: usize,
+) -> (Summary, Vec<RawFinding>) {
     let info = &program.scopes[scope];
     let mut analysis = Analysis {
         program,
@@ -2156,9 +2672,19 @@ fn analyze_scope(program: &Program<'_>, rules: &RuleSet, summaries: &[Summary], 
         seen_hits: HashSet::new(),
         return_value: None,
         return_guards: Vec::new(),
-        rebound: HashSet::new(),
+        rebound: FxHashSet::default(),
         is_route: false,
         callees: HashSet::new(),
+        env,
+        enclosing,
+        has_inner: false,
+        augmented: FxHashSet::default(),
+        declared_outside: FxHashSet::default(),
+        homes: None,
+        lambda_params: Vec::new(),
+        extra_exports: FxHashMap::default(),
+        reads: FxHashSet::default(),
+        consulted: FxHashMap::default(),
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         analysis.run();
@@ -2198,6 +2724,8 @@ pub struct AnalysisCache {
     /// Each file's classes with their bases, sorted: a change of bases anywhere changes what
     /// methods and `self` mean in every subclass (in any file), so nothing is reused then.
     class_bases: FxHashMap<String, Vec<(String, Vec<String>)>>,
+    /// The env the summaries were last computed against.
+    env: Env,
 }
 
 /// Counts of the last incremental run.
@@ -2290,6 +2818,8 @@ pub fn analyze_incrementally_with(
     let mut reused = 0;
     let mut previous = previous.filter(|cache| cache.rules == rules.fingerprint && cache.files == files);
     let mut class_bases = previous.as_mut().map(|cache| std::mem::take(&mut cache.class_bases)).unwrap_or_default();
+    let previous_env = previous.as_mut().map(|cache| std::mem::take(&mut cache.env)).unwrap_or_default();
+    let enclosing = enclosing_functions(program);
     let mut hierarchy_changed = false;
     for (file, source) in program.files.iter().enumerate() {
         let refresh = previous.is_none() || changed_files.as_ref().is_none_or(|changed| changed[file]);
@@ -2421,47 +2951,51 @@ pub fn analyze_incrementally_with(
     // analysed once more so that no step points at an old place. (A from-scratch run has only
     // current places.) Each caller is refreshed at most once per run, so this terminates.
     let mut refreshed: Option<HashSet<usize>> = (reused > 0).then(HashSet::new);
-    while !dirty.is_empty() && rounds < MAX_ROUNDS {
-        rounds += 1;
-        analysed += dirty.len();
-        if debug_analysis() {
-            eprintln!("round {rounds}: {:?}", dirty.iter().map(|&s| &program.scopes[s].qualified_name).collect::<Vec<_>>());
-        }
-        let results: Vec<(usize, Summary, Vec<RawFinding>)> = dirty
-            .par_iter()
-            .map(|&scope| {
-                let (summary, findings) = analyze_scope(program, rules, &summaries, scope);
-                (scope, summary, findings)
-            })
-            .collect();
-        let mut changed = Vec::new();
-        let mut moved = Vec::new();
-        for (scope, summary, findings) in results {
-            for &callee in &summary.resolved_callees {
-                callers[callee].insert(scope);
+    // Reused results were computed against the previous run's env; the env is checked against
+    // the summaries at least once, and after every round that changed what some scope stores.
+    let mut env = if reused > 0 { previous_env } else { Env::default() };
+    let mut check_env = true;
+    loop {
+        let mut next: Vec<usize> = Vec::new();
+        if !dirty.is_empty() {
+            if rounds >= MAX_ROUNDS {
+                break;
             }
-            if summary.signature() != summaries[scope].signature() {
-                if rounds >= 11 && debug_analysis() {
-                    eprintln!(
-                        "{}:\n  old {:?}\n  new {:?}",
-                        program.scopes[scope].qualified_name,
-                        summaries[scope].signature(),
-                        summary.signature()
-                    );
+            rounds += 1;
+            analysed += dirty.len();
+            next = analyse_round(
+                program,
+                rules,
+                &env,
+                &enclosing,
+                &dirty,
+                &mut summaries,
+                &mut raw,
+                &mut callers,
+                &mut refreshed,
+                &mut check_env,
+                rounds,
+            );
+        }
+        if check_env {
+            check_env = false;
+            let current = Env::collect(&summaries);
+            let changed_roots = env.changed_roots(&current);
+            if !changed_roots.is_empty() {
+                let readers: Vec<usize> =
+                    (0..count).filter(|&scope| summaries[scope].reads.iter().any(|root| changed_roots.contains(root))).collect();
+                if debug_analysis() {
+                    eprintln!("env: {} names changed, {} readers", changed_roots.len(), readers.len());
                 }
-                changed.push(scope);
-            } else if refreshed.is_some() && summary.places() != summaries[scope].places() {
-                moved.push(scope);
+                next.extend(readers);
             }
-            summaries[scope] = summary;
-            raw[scope] = findings;
-        }
-        let mut next: Vec<usize> = changed.iter().flat_map(|&scope| callers[scope].iter().copied()).collect();
-        if let Some(refreshed) = refreshed.as_mut() {
-            next.extend(moved.iter().flat_map(|&scope| callers[scope].iter().copied()).filter(|&caller| refreshed.insert(caller)));
+            env = current;
         }
         next.sort_unstable();
         next.dedup();
+        if next.is_empty() {
+            break;
+        }
         dirty = next;
     }
     if debug_analysis() {
@@ -2472,8 +3006,89 @@ pub fn analyze_incrementally_with(
         eprintln!("finalize {:?}", timer.elapsed());
     }
     let stats = AnalysisStats { scopes: count, reused, analysed, rounds };
-    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, callers, class_bases };
+    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, callers, class_bases, env };
     (TaintResult { findings, rounds }, cache, stats)
+}
+
+/// `name_hash` of every function that encloses another function (directly or not).
+fn enclosing_functions(program: &Program<'_>) -> FxHashSet<u64> {
+    let mut enclosing = FxHashSet::default();
+    for scope in &program.scopes {
+        if scope.kind != ScopeKind::Function || scope.depth == 0 {
+            continue;
+        }
+        let module_name = program.modules[scope.module].name.as_str();
+        let mut prefix = scope.qualified_name.as_str();
+        while let Some((head, _)) = prefix.rsplit_once('.') {
+            if head.len() <= module_name.len() {
+                break;
+            }
+            if program.functions.contains_key(head) {
+                enclosing.insert(name_hash(head));
+            }
+            prefix = head;
+        }
+    }
+    enclosing
+}
+
+/// Analyses `dirty` against `env`, stores the results, and returns the scopes to analyse next
+/// (callers of changed summaries; callers of moved ones once per run). Sets `check_env` when
+/// what some analysed scope stores for others may have changed.
+#[allow(clippy::too_many_arguments)]
+fn analyse_round(
+    program: &Program<'_>,
+    rules: &RuleSet,
+    env: &Env,
+    enclosing: &FxHashSet<u64>,
+    dirty: &[usize],
+    summaries: &mut [Summary],
+    raw: &mut [Vec<RawFinding>],
+    callers: &mut [HashSet<usize>],
+    refreshed: &mut Option<HashSet<usize>>,
+    check_env: &mut bool,
+    round: usize,
+) -> Vec<usize> {
+    if debug_analysis() {
+        eprintln!("round {round}: {:?}", dirty.iter().map(|&s| &program.scopes[s].qualified_name).collect::<Vec<_>>());
+    }
+    let results: Vec<(usize, Summary, Vec<RawFinding>)> = dirty
+        .par_iter()
+        .map(|&scope| {
+            let (summary, findings) = analyze_scope(program, rules, summaries, env, enclosing, scope);
+            (scope, summary, findings)
+        })
+        .collect();
+    let mut changed = Vec::new();
+    let mut moved = Vec::new();
+    for (scope, summary, findings) in results {
+        for &callee in &summary.resolved_callees {
+            callers[callee].insert(scope);
+        }
+        if !summary.exports.is_empty() || !summaries[scope].exports.is_empty() {
+            *check_env = true;
+        }
+        if summary.signature() != summaries[scope].signature() {
+            if round >= 11 && debug_analysis() {
+                eprintln!(
+                    "{}:\n  old {:?}\n  new {:?}",
+                    program.scopes[scope].qualified_name,
+                    summaries[scope].signature(),
+                    summary.signature()
+                );
+            }
+            changed.push(scope);
+        } else if refreshed.is_some() && summary.places() != summaries[scope].places() {
+            moved.push(scope);
+        }
+        summaries[scope] = summary;
+        raw[scope] = findings;
+    }
+    let mut next: Vec<usize> = changed.iter().flat_map(|&scope| callers[scope].iter().copied()).collect();
+    if let Some(refreshed) = refreshed.as_mut() {
+        next.extend(moved.iter().flat_map(|&scope| callers[scope].iter().copied()).filter(|&caller| refreshed.insert(caller)));
+    }
+    next
 }
 
 fn location(program: &Program<'_>, (file, start, end): (usize, usize, usize)) -> Location {
