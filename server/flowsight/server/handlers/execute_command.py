@@ -13,6 +13,9 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 import flowsight
 
+# LSP positions are `uinteger`s (0 to 2^31 - 1).
+MAX_POSITION = 2**31 - 1
+
 
 def parse_slice_arguments(arguments: Any) -> tuple[str, int, int, bool, bool]:
     if isinstance(arguments, (list, tuple)) and len(arguments) == 1:
@@ -20,11 +23,14 @@ def parse_slice_arguments(arguments: Any) -> tuple[str, int, int, bool, bool]:
     if not isinstance(arguments, dict):
         raise JsonRpcInvalidParams("flowsight.slice takes one object: {uri, position: {line, character}, direction, thin}")
     uri = arguments.get("uri")
-    position = arguments.get("position") or {}
+    position = arguments.get("position")
+    if not isinstance(position, dict):
+        position = {}
     line, character = position.get("line"), position.get("character")
     direction = arguments.get("direction", "backward")
     thin = arguments.get("thin", False)
-    if not isinstance(uri, str) or not isinstance(line, int) or not isinstance(character, int) or line < 0 or character < 0:
+    numbers = all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_POSITION for n in (line, character))
+    if not isinstance(uri, str) or not numbers:
         raise JsonRpcInvalidParams("flowsight.slice: `uri` (string) and `position` {line, character} (non-negative integers) are required")
     if direction not in ("backward", "forward") or not isinstance(thin, bool):
         raise JsonRpcInvalidParams("flowsight.slice: `direction` is 'backward' or 'forward', `thin` a boolean")
@@ -38,7 +44,7 @@ async def run_slice(server, arguments: Any) -> dict:  # noqa: ANN001
         return await loop.run_in_executor(None, server.session.slice, uri, line, character, forward, thin)
     except KeyError as error:
         raise JsonRpcInvalidParams(f"unknown document (not in any workspace folder): {uri}") from error
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:
         raise JsonRpcInvalidParams(str(error)) from error
     except flowsight.errors.FlowsightError as error:
         raise JsonRpcInvalidParams(str(error)) from error
