@@ -24,6 +24,7 @@ import json
 import logging
 from concurrent.futures import Future
 from typing import Any
+from urllib.parse import unquote
 
 from cattrs import transform_error
 from lsprotocol import types
@@ -42,6 +43,11 @@ EXPERIMENTAL = {
         "commands": ["flowsight.slice", "flowsight.showSlice", "flowsight.explainTaint", "flowsight.reindex"],
     }
 }
+
+
+def open_document(workspace, uri: str):  # noqa: ANN001, ANN201
+    """pygls' copy of an open document, or None (without creating one, which reads the disk)."""
+    return workspace.text_documents.get(unquote(uri))
 
 
 class Unusable:
@@ -202,7 +208,7 @@ class FlowsightProtocol(LanguageServerProtocol):
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
-        if params.text_document.uri not in self.workspace.text_documents:
+        if open_document(self.workspace, params.text_document.uri) is None:
             # pygls would read the file from disk to apply the change to (on the event loop).
             log.warning("didChange for a document that is not open, ignored: %s", params.text_document.uri)
             return None

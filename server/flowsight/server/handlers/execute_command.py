@@ -1,4 +1,6 @@
-"""`workspace/executeCommand`: `flowsight.slice` and `flowsight.reindex`.
+"""`workspace/executeCommand`: `flowsight.slice` and `flowsight.reindex` (re-reads every file of
+every workspace folder that is not open in the editor, forgets files gone from disk; loose
+folders of documents outside every workspace folder are never read).
 
 `flowsight.slice` takes one argument `{"uri", "position": {"line", "character"},
 "direction": "backward" | "forward", "thin": bool}` and returns
@@ -60,7 +62,8 @@ def register(server) -> None:  # noqa: ANN001
         loop = asyncio.get_running_loop()
         files = 0
         for folder in list(server.session.folders):
-            files += await loop.run_in_executor(None, server.session.index_folder, folder)
+            if not folder.loose:
+                files += await loop.run_in_executor(None, server.session.index_folder, folder, True)
         server.session.generation += 1
         server.session.schedule(announce=True)
         return {"files": files}
