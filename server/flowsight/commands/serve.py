@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import sys
 
 from flowsight.commands.common import fail
 
@@ -29,6 +32,13 @@ def run(args: argparse.Namespace) -> int:
             server.start_tcp(*address)
         except OSError as error:  # cannot bind: in use, unknown host, not permitted
             return fail(f"--tcp {args.tcp}: {error.strerror or error}")
-    else:
-        server.start_io()
-    return 0
+        return 0
+    status = server.start_io()
+    # Not waiting for worker threads (an analysis in progress, a blocked read): the client
+    # asked the server to go, or the connection is unusable.
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+    finally:
+        os._exit(status)

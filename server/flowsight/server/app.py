@@ -4,42 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import threading
 import uuid
+from typing import BinaryIO
 
 from lsprotocol import types
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
 
 from flowsight import __version__
+from flowsight.server import transport
 from flowsight.server.handlers import MODULES
+from flowsight.server.protocol import FlowsightProtocol
 from flowsight.server.session import Session
 
 log = logging.getLogger("flowsight.server")
-
-
-EXPERIMENTAL = {
-    "flowsight": {
-        "requests": ["flowsight/slice", "flowsight/status"],
-        "commands": ["flowsight.slice", "flowsight.showSlice", "flowsight.explainTaint", "flowsight.reindex"],
-    }
-}
-
-
-class FlowsightProtocol(LanguageServerProtocol):
-    """Announces the custom `flowsight/slice` request under `experimental` capabilities, and
-    pull diagnostics only to a client that pulls them."""
-
-    @property
-    def server_capabilities(self) -> types.ServerCapabilities:
-        return getattr(self, "_flowsight_capabilities", None)  # type: ignore[return-value]
-
-    @server_capabilities.setter
-    def server_capabilities(self, capabilities: types.ServerCapabilities) -> None:
-        if capabilities is not None:
-            capabilities.experimental = EXPERIMENTAL
-            if not getattr(self._server, "session", None) or not self._server.session.pull:
-                capabilities.diagnostic_provider = None
-        self._flowsight_capabilities = capabilities
 
 
 class FlowsightServer(LanguageServer):
@@ -48,6 +28,27 @@ class FlowsightServer(LanguageServer):
             "flowsight", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental, protocol_cls=FlowsightProtocol
         )
         self.session = Session(self.publish_diagnostics, self.log_to_client, self.show_message)
+        # Set while `start_io` runs its own message loop (transport.py), and the status `exit` chose.
+        self.serving = False
+        self.exit_code: int | None = None
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:  # type: ignore[override]
+        """Serves over stdio with strict framing (transport.py); returns the exit status: that of
+        `exit` (0 after `shutdown`, else 1), 0 at end of input, 2 after a framing error.
+        Worker threads still running (an analysis) are not waited for: the caller exits."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        self.serving = True
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(transport.serve(self, stdin or sys.stdin.buffer))
+        except BrokenPipeError:
+            log.error("flowsight: the client closed the connection; exiting")
+            return 1
+        finally:
+            self.serving = False
+            self._stop_event.set()
+            loop.close()
 
     def show_message(self, kind: types.MessageType, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))

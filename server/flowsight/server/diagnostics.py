@@ -72,3 +72,14 @@ def syntax_diagnostic(error, lines: positions.TextLines, encoding: positions.Enc
         code="syntax-error",
         source=SYNTAX_SOURCE,
     )
+
+
+def too_large_diagnostic(size: int, limit: int) -> types.Diagnostic:
+    """Shown on a document over the size limit, which is not analysed."""
+    return types.Diagnostic(
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
+        message=f"flowsight: this document is {size / (1 << 20):.1f} MiB, over the {limit >> 20} MiB limit; it is not analysed",
+        severity=types.DiagnosticSeverity.Warning,
+        source="flowsight",
+        code="document-too-large",
+    )

@@ -11,6 +11,14 @@ Invariants:
 - A folder's settings are its project's `[tool.flowsight]` combined with the client's
   (`settings.py`); a rule id or rules file the core rejects is reported once through
   `notify` (window/showMessage) and left out, and the analysis runs without it.
+- Only regular files under a workspace folder are read from disk, after resolving `..` and
+  symbolic links (`readable_folder`), and only by the core in the analysis job (it skips
+  pipes, sockets and devices and caps what it reads): never on the event loop. A document the
+  client opens outside every folder is analysed from the text the client sends, in a "loose"
+  folder (its directory) that is never read from disk nor indexed, and forgotten on close.
+  Requests about a file outside every folder register nothing.
+- An editor buffer over MAX_DOCUMENT_BYTES is not analysed: it is taken out of the core and
+  its diagnostics are one warning saying so (shown once with window/showMessage too).
 - Diagnostics of a file are its findings' and (unless switched off) its syntax errors'. With
   a client that pulls diagnostics, open documents are answered by `textDocument/diagnostic`
   and every other file is pushed; otherwise every file is pushed.
@@ -39,7 +47,7 @@ from flowsight._native import rule_ids
 from flowsight.commands.common import python_files
 from flowsight.config import ProjectConfig, load_project_config
 from flowsight.errors import FlowsightError
-from flowsight.server.diagnostics import SEVERITY, syntax_diagnostic, to_diagnostic
+from flowsight.server.diagnostics import SEVERITY, syntax_diagnostic, to_diagnostic, too_large_diagnostic
 from flowsight.server.project import Project, find_project
 from flowsight.server.settings import ClientSettings, Settings, combine
 
@@ -57,6 +65,8 @@ LATENCY_SAMPLES = 2000
 PROGRESS_AFTER_SECONDS = 0.2
 # Syntax errors shown per file.
 SYNTAX_ERRORS_PER_FILE = 100
+# Editor buffers larger than this (UTF-8 bytes) are not analysed (see `size_state`).
+MAX_DOCUMENT_BYTES = 8 << 20
 
 
 @dataclass
@@ -64,6 +74,20 @@ class PendingChange:
     version: int | None
     edits: list[flowsight.TextEdit] | None  # None: replace with `text`
     text: str | None = None
+    # Instead: read the file from disk (by the core, in the analysis job), or forget it.
+    load: bool = False
+    remove: bool = False
+
+
+LOAD = PendingChange(None, None, load=True)
+REMOVE = PendingChange(None, None, remove=True)
+
+
+def utf8_size(text: str) -> int:
+    """The UTF-8 size of `text` (short texts are not encoded: at most 4 bytes a character)."""
+    if 4 * len(text) <= MAX_DOCUMENT_BYTES:
+        return len(text)
+    return len(text.encode("utf-8", errors="surrogatepass"))
 
 
 @dataclass
@@ -96,9 +120,21 @@ class Folder:
     syntax_stale: set[str] = field(default_factory=set)
     # ((rules file, its text, disabled ids) the core rejected, (rules file, disabled ids) used instead).
     rules_fallback: tuple | None = None
+    # A folder for documents opened outside every workspace folder: never read from disk, and
+    # dropped when its last document is closed; `open` holds its documents.
+    loose: bool = False
+    open: set[str] = field(default_factory=set)
+    # Open documents over MAX_DOCUMENT_BYTES (not in the core) and their sizes.
+    oversized: dict[str, int] = field(default_factory=dict)
 
     def key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
+
+    def contains_resolved(self, path: Path) -> bool:
+        """Whether `path`, with symbolic links resolved, is inside this folder (resolved)."""
+        real_root = os.path.realpath(self.root)
+        real = os.path.realpath(path)
+        return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 class Session:
@@ -205,10 +241,28 @@ class Session:
         self.folders.sort(key=lambda f: len(str(f.root)), reverse=True)
         return folder
 
-    def folder_for(self, path: Path) -> Folder:
+    def document_folder(self, path: Path) -> Folder:
+        """The folder of a document the client opens: a loose folder (its directory, see
+        `Folder.loose`) when it is outside every folder."""
         folder = self.find_folder(path)
-        # A file outside every folder gets a folder of its own (its directory).
-        return folder if folder is not None else self.add_folder(path.parent, detect=False)
+        if folder is None:
+            log.info("%s is outside every workspace folder: analysed from the editor's text only", path)
+            folder = Folder(root=path.parent, workspace=flowsight.Workspace(str(path.parent)), loose=True)
+            self._settle_settings(folder)
+            self.folders.append(folder)
+            self.folders.sort(key=lambda f: len(str(f.root)), reverse=True)
+        if folder.loose:
+            folder.open.add(folder.key(path))
+        return folder
+
+    def readable_folder(self, path: Path) -> Folder | None:
+        """The workspace folder whose file `path` may be read from disk: inside it before and
+        after resolving symbolic links (`path` is absolute and normalised, see uri_to_path), in
+        a folder that is not loose. None: the file is never read."""
+        folder = self.find_folder(path)
+        if folder is None or folder.loose or not folder.contains_resolved(path):
+            return None
+        return folder
 
     def find_folder(self, path: Path) -> Folder | None:
         for folder in self.folders:
@@ -216,9 +270,21 @@ class Session:
                 return folder
         return None
 
-    def index_folder(self, folder: Folder) -> int:
-        """Reads every Python file of a folder (worker thread); open documents keep their text."""
-        files = python_files(folder.root)
+    def index_folder(self, folder: Folder, refresh: bool = False) -> int:
+        """Reads every Python file of a folder (worker thread); open documents keep their text.
+        Files resolving outside the folder (symbolic links) are skipped; the core skips what is
+        not a regular file and caps reads. `refresh` (flowsight.reindex) re-reads files already
+        known and forgets files gone from disk."""
+        if folder.loose:
+            return 0
+        files = [path for path in python_files(folder.root) if folder.contains_resolved(path)]
+        if refresh:
+            with self.lock:
+                listed = {folder.key(path) for path in files}
+                for key, version in folder.workspace.versions().items():
+                    if version is None and key not in listed:
+                        folder.workspace.remove_file(key)
+                        folder.syntax_stale.add(key)
         # In batches, releasing the core between them: an analysis of the documents already
         # open can run meanwhile, so open files get diagnostics first.
         for start in range(0, len(files), 25):
@@ -227,24 +293,68 @@ class Session:
                 time.sleep(0.005)
                 waited += 0.005
             with self.lock:
-                known = set(folder.workspace.files())
+                versions = folder.workspace.versions()
                 for path in files[start : start + 25]:
                     key = folder.key(path)
-                    if key not in known:
+                    if key not in versions or (refresh and versions[key] is None and key not in folder.pending):
                         folder.workspace.load_file(str(path))
                         folder.syntax_stale.add(key)
         return len(files)
 
-    def queue(self, path: Path, change: PendingChange) -> None:
-        folder = self.folder_for(path)
+    def queue(self, path: Path, change: PendingChange) -> bool:
+        """Queues a change of a file of a known folder (False: outside every folder, dropped)."""
+        folder = self.find_folder(path)
+        if folder is None:
+            return False
         folder.pending.setdefault(folder.key(path), []).append(change)
         self.generation += 1
+        return True
+
+    def size_state(self, path: Path, version: int | None, text: str) -> str:
+        """Checks an editor buffer against MAX_DOCUMENT_BYTES: "over" (the document is taken
+        out of the analysis and a diagnostic says why), "back" (it was over and fits again: the
+        caller queues its whole text) or "fits"."""
+        folder = self.find_folder(path)
+        if folder is None:
+            return "fits"
+        key = folder.key(path)
+        size = utf8_size(text)  # exact when it may be over the limit
+        if size > MAX_DOCUMENT_BYTES:
+            if key not in folder.oversized:
+                self.problem(
+                    types.MessageType.Warning,
+                    f"flowsight: {path.name} is {size / (1 << 20):.1f} MiB, over the {MAX_DOCUMENT_BYTES >> 20} MiB limit"
+                    " for editor buffers; it is not analysed",
+                )
+                self.queue(path, REMOVE)
+            folder.oversized[key] = size
+            folder.republish.add(key)
+            return "over"
+        if folder.oversized.pop(key, None) is not None:
+            return "back"
+        return "fits"
+
+    def close(self, path: Path) -> None:
+        """A document was closed: the file on disk replaces the editor's text when it may be
+        read (see `readable_folder`); otherwise the document is forgotten."""
+        folder = self.find_folder(path)
+        if folder is None:
+            return
+        key = folder.key(path)
+        folder.oversized.pop(key, None)
+        readable = self.readable_folder(path) is folder
+        self.queue(path, LOAD if readable and os.path.lexists(path) else REMOVE)
+        if folder.loose:
+            folder.open.discard(key)
+        self.closed(path)
 
     def opened(self, path: Path) -> None:
         """A document was opened (again): its diagnostics are sent even if unchanged — a client
         may have dropped them on close (Neovim's `:e`). A pull client asks for an open
         document's diagnostics itself: what was pushed for it is cleared instead."""
-        folder = self.folder_for(path)
+        folder = self.find_folder(path)
+        if folder is None:
+            return
         key = folder.key(path)
         if self.pull:
             folder.pulled.add(key)
@@ -370,6 +480,8 @@ class Session:
             self.publish(uri, version, diagnostics)
         if pulled_changed and self.refresh is not None:
             self.refresh()
+        for folder in [f for f in self.folders if f.loose and not f.open and not f.pending]:
+            self.folders.remove(folder)
 
     def _served(self, publishes: int) -> None:
         """Every change received so far is reflected in what was just published."""
@@ -386,7 +498,10 @@ class Session:
 
     def _status(self) -> dict:
         return {
-            "folders": [{"root": folder.root.as_uri(), "files": len(folder.workspace.files())} for folder in self.folders],
+            "folders": [
+                {"root": folder.root.as_uri(), "files": len(folder.workspace.files()), **({"loose": True} if folder.loose else {})}
+                for folder in self.folders
+            ],
             # Documents whose text comes from the editor (a version) rather than from disk.
             "openDocuments": sum(1 for folder in self.folders for version in folder.workspace.versions().values() if version is not None),
             "lastAnalysis": self.last_analysis,
@@ -399,7 +514,12 @@ class Session:
             folder.syntax_stale.add(key)
             for change in changes:
                 try:
-                    if change.edits is None:
+                    if change.remove:
+                        if key in folder.workspace.versions():
+                            folder.workspace.remove_file(key)
+                    elif change.load:
+                        folder.workspace.load_file(str(folder.root / key))
+                    elif change.edits is None:
                         folder.workspace.update_file(key, change.text or "", change.version)
                     else:
                         folder.workspace.apply_edits(key, change.version, change.edits, self.encoding)
@@ -500,6 +620,8 @@ class Session:
                 if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
                     diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
                 by_file.setdefault(finding.sink.path, []).append(diagnostic)
+            for path, size in folder.oversized.items():
+                by_file.setdefault(path, []).insert(0, too_large_diagnostic(size, MAX_DOCUMENT_BYTES))
             syntax_severity = settings.syntax_severity
             if syntax_severity is not None:
                 for path, diagnostics in folder.syntax.items():
@@ -531,14 +653,11 @@ class Session:
         return positions.byte_column_to(line_text.encode("utf-8", errors="surrogatepass"), byte_column, self.encoding)
 
     def remove(self, path: Path) -> None:
-        folder = self.folder_for(path)
-        key = folder.key(path)
-        folder.pending.pop(key, None)
-        with self.lock:
-            if key in folder.workspace.versions():
-                folder.workspace.remove_file(key)
-            folder.syntax.pop(key, None)
-            folder.syntax_stale.discard(key)
+        """Forgets a file (deleted on disk): applied by the next analysis."""
+        folder = self.find_folder(path)
+        if folder is None:
+            return
+        folder.pending[folder.key(path)] = [REMOVE]
         self.generation += 1
 
     def remove_folder(self, path: Path) -> list[str]:
@@ -563,7 +682,9 @@ class Session:
 
     def findings_at(self, uri: str, line: int):  # noqa: ANN201
         path = Path(uri_to_path(uri))
-        folder = self.folder_for(path)
+        folder = self.find_folder(path)
+        if folder is None:
+            raise KeyError(uri)
         key = path.relative_to(folder.root).as_posix()
         return folder, [f for f in folder.findings if f.sink.path == key and f.sink.start_line <= line <= f.sink.end_line]
 
@@ -581,7 +702,9 @@ class Session:
     # ------------------------------------------------------------------ queries
     def document(self, uri: str) -> tuple[Folder, str]:
         path = Path(uri_to_path(uri))
-        folder = self.folder_for(path)
+        folder = self.find_folder(path)
+        if folder is None:
+            raise KeyError(uri)
         key = path.relative_to(folder.root).as_posix()
         if key not in folder.workspace.versions():
             raise KeyError(uri)

@@ -1,6 +1,7 @@
 """`workspace/didChangeWatchedFiles`: files changed, created or deleted on disk (also branch
 switches). Open documents keep the editor's text. A project's pyproject.toml changing reloads
-its `[tool.flowsight]`."""
+its `[tool.flowsight]`. Files are re-read by the core in the analysis job, and only regular files
+inside a workspace folder after resolving symbolic links (see session.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from flowsight.server.session import PendingChange, uri_to_path
+from flowsight.server.protocol import open_document
+from flowsight.server.session import LOAD, uri_to_path
 
 
 def project_file_changed(session, path: Path) -> bool:  # noqa: ANN001
@@ -33,18 +35,17 @@ def register(server) -> None:  # noqa: ANN001
                 continue
             if not change.uri.endswith((".py", ".pyi")):
                 continue
-            if change.uri in server.workspace.text_documents:
+            if open_document(server.workspace, change.uri) is not None:
                 continue
             path = Path(uri_to_path(change.uri))
+            folder = session.readable_folder(path)
+            if folder is None:
+                continue  # outside every workspace folder (or a loose one): never read
             if change.type == types.FileChangeType.Deleted or not path.is_file():
                 session.remove(path)
                 session.publish(change.uri, None, [])
                 continue
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            session.queue(path, PendingChange(None, None, text))
+            session.queue(path, LOAD)
         if announce:
             session.generation += 1
         session.schedule("workspace/didChangeWatchedFiles", announce=announce)

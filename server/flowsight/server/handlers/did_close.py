@@ -1,5 +1,7 @@
 """`textDocument/didClose`: the file falls back to its content on disk (a pull client's
-diagnostics for it are pushed from now on)."""
+diagnostics for it are pushed from now on), read by the core in the analysis job — only a
+regular file inside a workspace folder after resolving symbolic links. A document outside every
+folder (or resolving outside it) is forgotten instead; nothing is read for it."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from flowsight.server.session import PendingChange, uri_to_path
+from flowsight.server.session import uri_to_path
 
 
 def register(server) -> None:  # noqa: ANN001
@@ -16,11 +18,5 @@ def register(server) -> None:  # noqa: ANN001
         uri = params.text_document.uri
         if not uri.startswith("file:") or not uri.endswith((".py", ".pyi")):
             return
-        path = Path(uri_to_path(uri))
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            text = ""
-        server.session.queue(path, PendingChange(None, None, text))
-        server.session.closed(path)
+        server.session.close(Path(uri_to_path(uri)))
         server.session.schedule("textDocument/didClose")

@@ -1,6 +1,8 @@
 """`textDocument/didOpen`: the editor's text replaces the file's, and the file's diagnostics
 are sent again even when unchanged (a client may have dropped them on close: Neovim's `:e`);
-a pull client's open document is answered by `textDocument/diagnostic` instead."""
+a pull client's open document is answered by `textDocument/diagnostic` instead. A document
+outside every workspace folder is analysed from this text alone (see session.py); one over the
+size limit is not analysed."""
 
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ def register(server) -> None:  # noqa: ANN001
         if not document.uri.startswith("file:") or not document.uri.endswith((".py", ".pyi")):
             return
         path = Path(uri_to_path(document.uri))
-        server.session.queue(path, PendingChange(document.version, None, document.text))
-        server.session.opened(path)
+        session = server.session
+        session.document_folder(path)
+        if session.size_state(path, document.version, document.text) != "over":
+            session.queue(path, PendingChange(document.version, None, document.text))
+        session.opened(path)
         server.session.schedule("textDocument/didOpen")

@@ -16,7 +16,9 @@ def register(server) -> None:  # noqa: ANN001
             path = Path(uri_to_path(params.text_document.uri))
         except ValueError:
             return None
-        folder = server.session.folder_for(path)
+        folder = server.session.find_folder(path)  # never registers a folder
+        if folder is None:
+            return None
         key = path.relative_to(folder.root).as_posix()
         line = params.position.line
         notes = []
