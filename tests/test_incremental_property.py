@@ -76,25 +76,32 @@ def utf16_position(text: str, index: int) -> tuple[int, int]:
     return line, len(before[line_start:].encode("utf-16-le")) // 2
 
 
+def apply_edit(ws: flowsight.Workspace, path: str, text: str, version: int, edit: tuple[float, float, str, bool]) -> str:
+    """Applies one generated edit (a place, a length and an insertion, positions in UTF-8 or
+    UTF-16 code units) to `path` in `ws`; returns the new text."""
+    where, length, insert, use_utf8 = edit
+    start = int(where * len(text))
+    end = min(len(text), start + int(length * len(text)))
+    if text[start - 1 : start + 1] == "\r\n":
+        start -= 1
+    if text[end - 1 : end + 1] == "\r\n":
+        end -= 1
+    (sl, sc), (el, ec) = utf16_position(text, start), utf16_position(text, end)
+    if use_utf8:
+        sc = len(text[:start].split("\n")[-1].split("\r")[-1].encode())
+        ec = len(text[:end].split("\n")[-1].split("\r")[-1].encode())
+    ws.apply_edits(path, version, [flowsight.TextEdit(sl, sc, el, ec, insert)], "utf-8" if use_utf8 else "utf-16")
+    return text[:start] + insert + text[end:]
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=edits())
 def test_incremental_equals_from_scratch(tmp_path: Path, sequence: list[tuple[float, float, str, bool]]) -> None:
     ws = flowsight.Workspace(str(tmp_path))
     ws.update_file("m.py", BASE, 0)
     text = BASE
-    for version, (where, length, insert, use_utf8) in enumerate(sequence, start=1):
-        start = int(where * len(text))
-        end = min(len(text), start + int(length * len(text)))
-        if text[start - 1 : start + 1] == "\r\n":
-            start -= 1
-        if text[end - 1 : end + 1] == "\r\n":
-            end -= 1
-        (sl, sc), (el, ec) = utf16_position(text, start), utf16_position(text, end)
-        if use_utf8:
-            sc = len(text[:start].split("\n")[-1].split("\r")[-1].encode())
-            ec = len(text[:end].split("\n")[-1].split("\r")[-1].encode())
-        ws.apply_edits("m.py", version, [flowsight.TextEdit(sl, sc, el, ec, insert)], "utf-8" if use_utf8 else "utf-16")
-        text = text[:start] + insert + text[end:]
+    for version, edit in enumerate(sequence, start=1):
+        text = apply_edit(ws, "m.py", text, version, edit)
         assert ws.text("m.py") == text
         scratch = flowsight.Workspace(str(tmp_path))
         scratch.update_file("m.py", text)
@@ -142,16 +149,8 @@ def test_incremental_slices_equal_from_scratch(tmp_path: Path, sequence: list[tu
     ws.update_file("n.py", OTHER, 0)
     ws.slice_code("n.py", 7)  # the program view exists before the edits
     text = BASE
-    for version, (where, length, insert, _) in enumerate(sequence, start=1):
-        start = int(where * len(text))
-        end = min(len(text), start + int(length * len(text)))
-        if text[start - 1 : start + 1] == "\r\n":
-            start -= 1
-        if text[end - 1 : end + 1] == "\r\n":
-            end -= 1
-        (sl, sc), (el, ec) = utf16_position(text, start), utf16_position(text, end)
-        ws.apply_edits("m.py", version, [flowsight.TextEdit(sl, sc, el, ec, insert)], "utf-16")
-        text = text[:start] + insert + text[end:]
+    for version, edit in enumerate(sequence, start=1):
+        text = apply_edit(ws, "m.py", text, version, edit)
         scratch = flowsight.Workspace(str(tmp_path))
         scratch.update_file("m.py", text)
         scratch.update_file("n.py", OTHER)

@@ -272,54 +272,49 @@ struct Builder<'a, 't> {
 /// Whether evaluating `node` may raise: it calls, awaits, subscripts, imports or yields
 /// (nested scopes excluded). Plain arithmetic and attribute reads are taken not to raise.
 fn may_raise(node: Node<'_>) -> bool {
-    let mut stack = vec![node];
-    while let Some(current) = stack.pop() {
-        match current.kind() {
+    any_in_own_scope(node, |kind| {
+        matches!(
+            kind,
             "call"
-            | "await"
-            | "subscript"
-            | "yield"
-            | "import_statement"
-            | "import_from_statement"
-            | "raise_statement"
-            | "assert_statement" => return true,
-            "lambda"
-            | "function_definition"
-            | "class_definition"
-            | "list_comprehension"
-            | "set_comprehension"
-            | "dictionary_comprehension"
-            | "generator_expression"
-            | "string"
-            | "comment" => {}
-            _ => {
-                let mut cursor = current.walk();
-                stack.extend(current.named_children(&mut cursor));
-            }
-        }
-    }
-    false
+                | "await"
+                | "subscript"
+                | "yield"
+                | "import_statement"
+                | "import_from_statement"
+                | "raise_statement"
+                | "assert_statement"
+        )
+    })
 }
 
 /// Whether `node` contains a `yield` of its own scope.
 pub fn contains_yield(node: Node<'_>) -> bool {
+    any_in_own_scope(node, |kind| kind == "yield")
+}
+
+/// Whether `node` or a node below it, outside nested scopes, strings and comments, has a
+/// kind `hit` accepts (iteratively).
+fn any_in_own_scope(node: Node<'_>, hit: impl Fn(&str) -> bool) -> bool {
     let mut stack = vec![node];
     while let Some(current) = stack.pop() {
-        match current.kind() {
-            "yield" => return true,
+        let kind = current.kind();
+        if hit(kind) {
+            return true;
+        }
+        if !matches!(
+            kind,
             "lambda"
-            | "function_definition"
-            | "class_definition"
-            | "list_comprehension"
-            | "set_comprehension"
-            | "dictionary_comprehension"
-            | "generator_expression"
-            | "string"
-            | "comment" => {}
-            _ => {
-                let mut cursor = current.walk();
-                stack.extend(current.named_children(&mut cursor));
-            }
+                | "function_definition"
+                | "class_definition"
+                | "list_comprehension"
+                | "set_comprehension"
+                | "dictionary_comprehension"
+                | "generator_expression"
+                | "string"
+                | "comment"
+        ) {
+            let mut cursor = current.walk();
+            stack.extend(current.named_children(&mut cursor));
         }
     }
     false

@@ -756,19 +756,23 @@ impl<'p, 't> Sdg<'p, 't> {
         )
     }
 
+    /// The slice node of a definition in `scope`: its step, or the parameter it binds.
+    fn definition_node(scope: usize, definition: &Definition) -> Option<SliceNode> {
+        match (definition.step, definition.parameter) {
+            (ENTRY, Some(parameter)) => Some(SliceNode::Param(scope, parameter)),
+            (ENTRY, None) => None,
+            (other, _) => Some(SliceNode::Step(scope, other)),
+        }
+    }
+
     /// Data dependences of `step` on definitions that one of `paths` overlaps, and the
     /// definitions outside the scope of the names among them.
     fn data_edges_for(&self, scope: usize, step: usize, paths: &[String], edges: &mut Vec<(SliceNode, EdgeKind)>) {
         let pdg = self.pdg(scope);
         for &definition in &pdg.data_dependences[step] {
             let definition = &pdg.definitions[definition];
-            if !paths.iter().any(|path| overlaps(path, &definition.path)) {
-                continue;
-            }
-            match (definition.step, definition.parameter) {
-                (ENTRY, Some(parameter)) => edges.push((SliceNode::Param(scope, parameter), EdgeKind::Data)),
-                (ENTRY, None) => {}
-                (other, _) => edges.push((SliceNode::Step(scope, other), EdgeKind::Data)),
+            if paths.iter().any(|path| overlaps(path, &definition.path)) {
+                edges.extend(Self::definition_node(scope, definition).map(|node| (node, EdgeKind::Data)));
             }
         }
         if self.program.scopes[scope].kind != ScopeKind::Function {
@@ -780,15 +784,8 @@ impl<'p, 't> Sdg<'p, 't> {
                 continue;
             }
             let Some(target) = self.nonlocal_target(scope, head) else { continue };
-            for definition in &self.pdg(target).definitions {
-                if base_of(&definition.path) != head {
-                    continue;
-                }
-                match (definition.step, definition.parameter) {
-                    (ENTRY, Some(parameter)) => edges.push((SliceNode::Param(target, parameter), EdgeKind::Data)),
-                    (ENTRY, None) => {}
-                    (other, _) => edges.push((SliceNode::Step(target, other), EdgeKind::Data)),
-                }
+            for definition in self.pdg(target).definitions.iter().filter(|d| base_of(&d.path) == head) {
+                edges.extend(Self::definition_node(target, definition).map(|node| (node, EdgeKind::Data)));
             }
         }
     }
@@ -800,14 +797,8 @@ impl<'p, 't> Sdg<'p, 't> {
         match node {
             SliceNode::Step(scope, step) => {
                 let pdg = self.pdg(scope);
-                for &definition in &pdg.data_dependences[step] {
-                    let definition = &pdg.definitions[definition];
-                    match (definition.step, definition.parameter) {
-                        (ENTRY, Some(parameter)) => edges.push((SliceNode::Param(scope, parameter), EdgeKind::Data)),
-                        (ENTRY, None) => {}
-                        (other, _) => edges.push((SliceNode::Step(scope, other), EdgeKind::Data)),
-                    }
-                }
+                // Data: definitions in the scope and, for names bound outside it, there.
+                self.data_edges_for(scope, step, &pdg.uses[step], &mut edges);
                 for &controller in &pdg.control_dependences[step] {
                     edges.push((SliceNode::Step(scope, controller), EdgeKind::Control));
                 }
@@ -835,26 +826,6 @@ impl<'p, 't> Sdg<'p, 't> {
                         let global = same_module && effects.written_globals.iter().any(|g| g == base);
                         if mutation || global {
                             edges.push((SliceNode::Step(callee, definition.step), EdgeKind::ParameterOut));
-                        }
-                    }
-                }
-                // Names bound outside the function: the module body's or the enclosing function's definitions.
-                let is_function = program.scopes[scope].kind == ScopeKind::Function;
-                for used in pdg.uses[step].iter().filter(|_| is_function) {
-                    let head = base_of(used);
-                    if self.is_local(scope, head) {
-                        continue;
-                    }
-                    let Some(target) = self.nonlocal_target(scope, head) else { continue };
-                    let target_pdg = self.pdg(target);
-                    for definition in &target_pdg.definitions {
-                        if base_of(&definition.path) != head {
-                            continue;
-                        }
-                        match (definition.step, definition.parameter) {
-                            (ENTRY, Some(parameter)) => edges.push((SliceNode::Param(target, parameter), EdgeKind::Data)),
-                            (ENTRY, None) => {}
-                            (other, _) => edges.push((SliceNode::Step(target, other), EdgeKind::Data)),
                         }
                     }
                 }
