@@ -216,14 +216,15 @@ pub struct SourceFile<'a> {
     pub path: String,
     pub document: &'a Document,
     /// Hashes of the identifiers the text holds (sorted, distinct): which files may mention a
-    /// name, without scanning their text.
-    pub identifiers: Vec<u64>,
+    /// name, without scanning their text. Computed on first use (slicing), once per text.
+    identifiers: std::sync::OnceLock<Vec<u64>>,
 }
 
 impl SourceFile<'_> {
     /// Whether the text may hold identifier `name` (false means it does not).
     pub fn may_mention(&self, name: &str) -> bool {
-        self.identifiers.binary_search(&identifier_hash(name.as_bytes())).is_ok()
+        let identifiers = self.identifiers.get_or_init(|| identifier_hashes(self.document.text()));
+        identifiers.binary_search(&identifier_hash(name.as_bytes())).is_ok()
     }
 }
 
@@ -497,7 +498,7 @@ impl<'t> FileProgram<'t> {
         };
         builder.add_module(file_index, module, is_package);
         FileProgram {
-            file: SourceFile { path, identifiers: identifier_hashes(document.text()), document },
+            file: SourceFile { path, identifiers: std::sync::OnceLock::new(), document },
             module: builder.module.expect("add_module sets the module"),
             scopes: builder.scopes,
             functions: builder.functions,

@@ -2514,8 +2514,19 @@ impl<'p, 't> Analysis<'p, 't> {
                 continue;
             }
             let Some(mut state) = states[step].clone() else { continue };
-            // An exception may leave the step before its effects: handlers see both states.
-            let before = cfg.successors[step].iter().any(|e| e.kind == EdgeKind::Exceptional).then(|| state.clone());
+            // An exception may leave a step before its effects: handlers see both states. Steps
+            // that can only add taint (conditions, returns, raises, imports) need no copy.
+            let binds = match cfg.steps[step].kind {
+                StepKind::Statement => cfg.steps[step].node.is_some_and(|n| {
+                    n.kind() == "delete_statement"
+                        || n.named_child(0).is_some_and(|first| {
+                            matches!(first.kind(), "assignment" | "augmented_assignment" | "named_expression" | "call" | "await")
+                        })
+                }),
+                StepKind::ForTarget | StepKind::WithItem => true,
+                _ => false,
+            };
+            let before = (binds && cfg.successors[step].iter().any(|e| e.kind == EdgeKind::Exceptional)).then(|| state.clone());
             self.transfer(&cfg, step, &mut state);
             let edges: Vec<_> = cfg.successors[step].iter().filter(|e| e.executable()).collect();
             let edge_count = edges.len();
