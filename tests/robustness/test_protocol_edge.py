@@ -150,7 +150,7 @@ def test_broken_framing_is_logged_and_the_server_exits_non_zero(server: PipeServ
     server.send(VALID)
     status = server.wait(10)
     assert status != 0, case
-    assert b"malformed message on stdin" in server.stderr, server.stderr[-2000:]
+    assert b"malformed message on the connection" in server.stderr, server.stderr[-2000:]
 
 
 def test_framing_broken_after_a_valid_session_also_exits_non_zero(server: PipeServer, tmp_path: Path) -> None:

@@ -130,7 +130,7 @@ async def serve(server, stream: BinaryIO) -> int:  # noqa: ANN001
             body = await messages.next()
         except FramingError as error:
             log.error(
-                "flowsight: malformed message on stdin: %s; exiting (status %d) so the client can restart the server",
+                "flowsight: malformed message on the connection: %s; exiting (status %d) so the client can restart the server",
                 error,
                 FRAMING_ERROR_STATUS,
             )
