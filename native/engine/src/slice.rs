@@ -735,25 +735,23 @@ impl<'p, 't> Sdg<'p, 't> {
         }
     }
 
-    /// What the argument for explicit parameter `parameter` of `callee` reads at `call`:
-    /// `None` when splats leave the mapping unknown, an empty list when the parameter takes
-    /// its default.
-    fn argument_reads(&self, scope: usize, callee: usize, call: Node<'t>, parameter: usize) -> Option<Vec<String>> {
+    /// What `call` passes for explicit parameter `parameter` of `callee`.
+    fn passed(&self, scope: usize, callee: usize, call: Node<'t>, parameter: usize) -> Passed {
+        if has_splats(call) {
+            return Passed::Unknown;
+        }
         let program = self.program;
         let text = program.text(program.scopes[scope].file);
-        let arguments = call.child_by_field_name("arguments")?;
-        let mut cursor = arguments.walk();
-        if arguments.named_children(&mut cursor).any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat")) {
-            return None;
-        }
         let position = parameter + usize::from(program.scopes[callee].implicit_receiver);
-        Some(
-            call_arguments(program, callee, call, text)
-                .into_iter()
-                .filter(|&(bound, _)| bound == position)
-                .flat_map(|(_, argument)| reads(text, argument))
-                .collect(),
-        )
+        let bound: Vec<Node<'t>> = call_arguments(program, callee, call, text)
+            .into_iter()
+            .filter(|&(at, _)| at == position)
+            .map(|(_, argument)| argument)
+            .collect();
+        if bound.is_empty() {
+            return Passed::Default;
+        }
+        Passed::Reads(bound.into_iter().flat_map(|argument| reads(text, argument)).collect())
     }
 
     /// The slice node of a definition in `scope`: its step, or the parameter it binds.
@@ -841,10 +839,10 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             SliceNode::Param(scope, parameter) => {
                 for &(caller, call_step, call) in self.callers(scope).iter() {
-                    match self.argument_reads(caller, scope, call, parameter) {
-                        None => edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterIn)),
-                        Some(read) if read.is_empty() && !self.binds(caller, scope, call, parameter) => {}
-                        Some(_) => edges.push((SliceNode::Argument(caller, call_step, scope, parameter), EdgeKind::ParameterIn)),
+                    match self.passed(caller, scope, call, parameter) {
+                        Passed::Unknown => edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterIn)),
+                        Passed::Default => {}
+                        Passed::Reads(_) => edges.push((SliceNode::Argument(caller, call_step, scope, parameter), EdgeKind::ParameterIn)),
                     }
                 }
             }
@@ -860,19 +858,16 @@ impl<'p, 't> Sdg<'p, 't> {
                     if target != callee {
                         continue;
                     }
-                    let read = self.argument_reads(scope, callee, call, parameter).unwrap_or_else(|| pdg.uses[step].clone());
+                    let read = match self.passed(scope, callee, call, parameter) {
+                        Passed::Unknown => pdg.uses[step].clone(),
+                        Passed::Default => Vec::new(),
+                        Passed::Reads(read) => read,
+                    };
                     self.data_edges_for(scope, step, &read, &mut edges);
                 }
             }
         }
         edges
-    }
-
-    /// Whether `call` passes an argument for explicit parameter `parameter` of `callee`.
-    fn binds(&self, scope: usize, callee: usize, call: Node<'t>, parameter: usize) -> bool {
-        let program = self.program;
-        let position = parameter + usize::from(program.scopes[callee].implicit_receiver);
-        call_arguments(program, callee, call, program.text(program.scopes[scope].file)).iter().any(|&(bound, _)| bound == position)
     }
 
     /// The nodes that depend on `node`.
@@ -900,11 +895,7 @@ impl<'p, 't> Sdg<'p, 't> {
                     let explicit = callee_info.params.len() - usize::from(callee_info.implicit_receiver);
                     // Parameters are reached through the arguments (below), except when splats
                     // leave the mapping unknown.
-                    let splats = self
-                        .extracted(scope)
-                        .calls_at(step)
-                        .iter()
-                        .any(|&(_, call, target)| target == callee && self.argument_reads(scope, callee, call, 0).is_none());
+                    let splats = self.extracted(scope).calls_at(step).iter().any(|&(_, call, target)| target == callee && has_splats(call));
                     if splats {
                         edges.extend((0..explicit).map(|p| (SliceNode::Param(callee, p), EdgeKind::ParameterIn)));
                     }
@@ -987,7 +978,7 @@ impl<'p, 't> Sdg<'p, 't> {
             let info = &self.program.scopes[callee];
             let explicit = info.params.len() - usize::from(info.implicit_receiver);
             for parameter in 0..explicit {
-                let Some(read) = self.argument_reads(scope, callee, call, parameter) else { continue };
+                let Passed::Reads(read) = self.passed(scope, callee, call, parameter) else { continue };
                 if read.iter().any(|r| paths.iter().any(|p| overlaps(r, p))) {
                     edges.push((SliceNode::Argument(scope, step, callee, parameter), EdgeKind::Data));
                 }
@@ -1083,6 +1074,24 @@ impl<'p, 't> Sdg<'p, 't> {
         let row = node.start_position().row + 1;
         Some((self.program.scopes[scope].file, vec![row]))
     }
+}
+
+/// What a call passes for one parameter.
+enum Passed {
+    /// `*args`/`**kwargs` at the call leave the mapping unknown.
+    Unknown,
+    /// Nothing: the parameter takes its default.
+    Default,
+    /// The access paths its argument reads.
+    Reads(Vec<String>),
+}
+
+fn has_splats(call: Node<'_>) -> bool {
+    call.child_by_field_name("arguments").is_none_or(|arguments| {
+        let mut cursor = arguments.walk();
+        let found = arguments.named_children(&mut cursor).any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat"));
+        found
+    })
 }
 
 /// The call whose callee expression (`name`, `a.name`, `a.b.name`) ends with the identifier
