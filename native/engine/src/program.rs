@@ -679,9 +679,10 @@ impl<'t> PartBuilder<'t> {
                             file,
                             node: child,
                             body: child.child_by_field_name("body").unwrap_or(child),
-                            params,
                             class: class.clone(),
-                            implicit_receiver: class.is_some() && !is_static,
+                            // A method declared without parameters has no receiver to bind.
+                            implicit_receiver: class.is_some() && !is_static && !params.is_empty(),
+                            params,
                             decorators,
                             depth,
                             text_hash,
