@@ -198,3 +198,6 @@ def symbol_tables(
 ) -> list[tuple[str, str, int, dict[str, Literal["parameter", "local", "free", "global_explicit", "global_implicit"]]]]:
     """Every scope of a module (module, class, function, lambda, comprehension) with how each
     of its names resolves, following CPython's symtable rules."""
+
+def _panic_for_tests(message: str) -> None:
+    """Panics inside the engine's panic boundary; raises InternalError (for tests of that boundary)."""

@@ -30,3 +30,8 @@ class ConfigError(FlowsightError, ValueError):
 
 class UsageError(FlowsightError):
     """Bad command-line arguments."""
+
+
+class InternalError(FlowsightError, RuntimeError):
+    """A bug inside flowsight's engine (a Rust panic), raised instead of ending the process.
+    The message starts with "internal error"; the workspace stays usable."""

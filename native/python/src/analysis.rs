@@ -9,7 +9,7 @@ use flowsight_engine::taint::{Finding as EngineFinding, Location as EngineLocati
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
 
-use crate::errors::to_py_err;
+use crate::errors::{catch_panic, to_py_err};
 use crate::FileError;
 
 /// A source range: 0-based lines, UTF-8 byte columns.
@@ -182,7 +182,7 @@ impl RulesCache {
 #[pyfunction]
 #[pyo3(signature = (rules_file=None))]
 fn rule_ids(py: Python<'_>, rules_file: Option<PathBuf>) -> PyResult<Vec<String>> {
-    let rules = py.allow_threads(|| load_rules(rules_file, &[])).map_err(to_py_err)?;
+    let rules = py.allow_threads(|| catch_panic(|| load_rules(rules_file, &[])))?.map_err(to_py_err)?;
     Ok(rules.rules.iter().map(|rule| rule.id.clone()).collect())
 }
 
@@ -197,9 +197,11 @@ fn analyze_taint(
     disabled_rules: Vec<String>,
 ) -> PyResult<TaintAnalysis> {
     let result = py.allow_threads(|| {
-        let rules = load_rules(rules_file, &disabled_rules)?;
-        scan_paths(&paths, root.as_deref(), &rules)
-    });
+        catch_panic(|| {
+            let rules = load_rules(rules_file, &disabled_rules)?;
+            scan_paths(&paths, root.as_deref(), &rules)
+        })
+    })?;
     let result = result.map_err(to_py_err)?;
     Ok(TaintAnalysis {
         findings: result.findings.iter().map(Finding::from).collect(),
@@ -249,7 +251,7 @@ fn slice_code(
     forward: bool,
     thin: bool,
 ) -> PyResult<Slice> {
-    let result = py.allow_threads(|| slice_paths(&paths, root.as_deref(), &file, line, column, forward, thin));
+    let result = py.allow_threads(|| catch_panic(|| slice_paths(&paths, root.as_deref(), &file, line, column, forward, thin)))?;
     Ok(Slice::from(result.map_err(to_py_err)?))
 }
 
@@ -262,7 +264,7 @@ fn slice_statistics(
     root: Option<PathBuf>,
     samples: usize,
 ) -> PyResult<std::collections::HashMap<&'static str, f64>> {
-    let stats = py.allow_threads(|| engine_slice_statistics(&paths, root.as_deref(), samples));
+    let stats = py.allow_threads(|| catch_panic(|| engine_slice_statistics(&paths, root.as_deref(), samples)))?;
     Ok(std::collections::HashMap::from([
         ("functions", stats.functions as f64),
         ("slices", stats.slices as f64),
@@ -310,12 +312,14 @@ impl From<flowsight_engine::pdg::PdgSummary> for Pdg {
 #[pyo3(signature = (file, root=None))]
 fn build_pdg(py: Python<'_>, file: PathBuf, root: Option<PathBuf>) -> PyResult<Vec<Pdg>> {
     let result = py.allow_threads(|| {
-        let root = root.clone().unwrap_or_else(|| file.parent().map(PathBuf::from).unwrap_or_default());
-        let mut workspace = flowsight_engine::workspace::Workspace::new(&root);
-        let path = file.to_string_lossy().into_owned();
-        workspace.load_file(&path);
-        workspace.pdgs(&path)
-    });
+        catch_panic(|| {
+            let root = root.clone().unwrap_or_else(|| file.parent().map(PathBuf::from).unwrap_or_default());
+            let mut workspace = flowsight_engine::workspace::Workspace::new(&root);
+            let path = file.to_string_lossy().into_owned();
+            workspace.load_file(&path);
+            workspace.pdgs(&path)
+        })
+    })?;
     Ok(result.map_err(to_py_err)?.into_iter().map(Pdg::from).collect())
 }
 
@@ -323,17 +327,19 @@ fn build_pdg(py: Python<'_>, file: PathBuf, root: Option<PathBuf>) -> PyResult<V
 /// (kind, name, line, {symbol: "parameter" | "local" | "free" | "global_explicit" | "global_implicit"}).
 #[pyfunction]
 #[allow(clippy::type_complexity)]
-fn symbol_tables(py: Python<'_>, text: String) -> Vec<(String, String, usize, BTreeMap<String, &'static str>)> {
-    py.allow_threads(|| {
-        let document = flowsight_engine::parse::Document::new(text);
-        flowsight_engine::scopes::symbol_tables(document.text(), document.tree())
-            .into_iter()
-            .map(|table| {
-                let symbols = table.symbols.iter().map(|(name, scope)| (name.clone(), scope.as_str())).collect();
-                (format!("{:?}", table.kind).to_lowercase(), table.name, table.line, symbols)
-            })
-            .collect()
-    })
+fn symbol_tables(py: Python<'_>, text: String) -> PyResult<Vec<(String, String, usize, BTreeMap<String, &'static str>)>> {
+    Ok(py.allow_threads(|| {
+        catch_panic(|| {
+            let document = flowsight_engine::parse::Document::new(text);
+            flowsight_engine::scopes::symbol_tables(document.text(), document.tree())
+                .into_iter()
+                .map(|table| {
+                    let symbols = table.symbols.iter().map(|(name, scope)| (name.clone(), scope.as_str())).collect();
+                    (format!("{:?}", table.kind).to_lowercase(), table.name, table.line, symbols)
+                })
+                .collect()
+        })
+    })?)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

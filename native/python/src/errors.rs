@@ -30,6 +30,35 @@ pub fn to_py_err(err: EngineError) -> PyErr {
     })
 }
 
+/// A panic inside the engine: a bug of ours, never a property of the analysed code.
+pub struct EnginePanic(String);
+
+/// Runs engine work, turning a panic into `EnginePanic` so that a bug surfaces as
+/// `flowsight.errors.InternalError` (an `Exception`) instead of pyo3's `PanicException`
+/// (a `BaseException` that would end the language server).
+pub fn catch_panic<T>(work: impl FnOnce() -> T) -> Result<T, EnginePanic> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        EnginePanic(message)
+    })
+}
+
+impl From<EnginePanic> for PyErr {
+    fn from(panic: EnginePanic) -> PyErr {
+        Python::with_gil(|py| {
+            let message = format!("internal error in flowsight's engine (please report it): {}", panic.0);
+            match exception_class(py, "InternalError") {
+                Ok(class) => PyErr::from_type(class, message),
+                Err(import_error) => import_error,
+            }
+        })
+    }
+}
+
 pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use crate::errors::catch_panic;
 use flowsight_engine::chunks::Chunk as EngineChunk;
 use flowsight_engine::error::EngineError;
 use flowsight_engine::index;
@@ -288,30 +289,30 @@ fn chunks_to_py(chunks: &[EngineChunk]) -> Vec<Chunk> {
 /// Reads, parses and chunks `paths` (files or directories) in parallel.
 #[pyfunction]
 #[pyo3(signature = (paths, root=None))]
-fn index_paths(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> IndexResult {
-    let result = py.allow_threads(|| index::index_paths(&paths, root.as_deref()));
-    IndexResult {
+fn index_paths(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> PyResult<IndexResult> {
+    let result = py.allow_threads(|| catch_panic(|| index::index_paths(&paths, root.as_deref())))?;
+    Ok(IndexResult {
         chunks: result.chunks.into_iter().map(Chunk::from).collect(),
         errors: result.errors.iter().map(FileError::from).collect(),
         files: result.files,
         parse_seconds: result.parse_seconds,
         chunk_seconds: result.chunk_seconds,
         wall_seconds: result.wall_seconds,
-    }
+    })
 }
 
 /// The chunks of `paths` (files or directories), the repository chunk first.
 #[pyfunction]
 #[pyo3(signature = (paths, root=None))]
-fn build_chunks(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> Vec<Chunk> {
-    let result = py.allow_threads(|| index::index_paths(&paths, root.as_deref()));
-    result.chunks.into_iter().map(Chunk::from).collect()
+fn build_chunks(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> PyResult<Vec<Chunk>> {
+    let result = py.allow_threads(|| catch_panic(|| index::index_paths(&paths, root.as_deref())))?;
+    Ok(result.chunks.into_iter().map(Chunk::from).collect())
 }
 
 /// Reads and parses `paths` without chunking: (files parsed, wall seconds). For benchmarks.
 #[pyfunction]
-fn parse_only(py: Python<'_>, paths: Vec<PathBuf>) -> (usize, f64) {
-    py.allow_threads(|| index::parse_only(&paths))
+fn parse_only(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<(usize, f64)> {
+    Ok(py.allow_threads(|| catch_panic(|| index::parse_only(&paths)))?)
 }
 
 /// An incremental view of one repository; see the `.pyi` for the contract.
@@ -323,16 +324,19 @@ struct Workspace {
 }
 
 impl Workspace {
-    fn with<T: Send>(&self, py: Python<'_>, work: impl FnOnce(&mut EngineWorkspace) -> T + Send) -> T {
-        py.allow_threads(|| {
+    /// Runs `work` on the engine workspace without the GIL; a panic becomes `InternalError`.
+    fn with<T: Send>(&self, py: Python<'_>, work: impl FnOnce(&mut EngineWorkspace) -> T + Send) -> PyResult<T> {
+        let result = py.allow_threads(|| {
             let mut guard = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut guard)
-        })
+            catch_panic(|| work(&mut guard))
+        });
+        Ok(result?)
     }
-}
 
-fn engine<T>(result: Result<T, EngineError>) -> PyResult<T> {
-    result.map_err(to_py_err)
+    /// `with` for engine work that can fail: an `EngineError` becomes its `flowsight.errors` class.
+    fn run<T: Send>(&self, py: Python<'_>, work: impl FnOnce(&mut EngineWorkspace) -> Result<T, EngineError> + Send) -> PyResult<T> {
+        self.with(py, work)?.map_err(to_py_err)
+    }
 }
 
 #[pymethods]
@@ -349,57 +353,57 @@ impl Workspace {
     }
 
     #[pyo3(signature = (path, text, version=None))]
-    fn update_file(&self, py: Python<'_>, path: &str, text: String, version: Option<i64>) -> ChunkDiff {
-        self.with(py, |ws| ws.update_file(path, text, version)).into()
+    fn update_file(&self, py: Python<'_>, path: &str, text: String, version: Option<i64>) -> PyResult<ChunkDiff> {
+        Ok(self.with(py, |ws| ws.update_file(path, text, version))?.into())
     }
 
-    fn load_file(&self, py: Python<'_>, path: &str) -> ChunkDiff {
-        self.with(py, |ws| ws.load_file(path)).into()
+    fn load_file(&self, py: Python<'_>, path: &str) -> PyResult<ChunkDiff> {
+        Ok(self.with(py, |ws| ws.load_file(path))?.into())
     }
 
     #[pyo3(signature = (path, version, edits, encoding="utf-16"))]
     fn apply_edits(&self, py: Python<'_>, path: &str, version: i64, edits: Vec<TextEdit>, encoding: &str) -> PyResult<ChunkDiff> {
         let encoding = self::encoding(encoding)?;
         let edits: Vec<PositionEdit> = edits.iter().map(TextEdit::to_engine).collect();
-        engine(self.with(py, |ws| ws.apply_edits(path, version, &edits, encoding))).map(ChunkDiff::from)
+        self.run(py, |ws| ws.apply_edits(path, version, &edits, encoding)).map(ChunkDiff::from)
     }
 
     fn remove_file(&self, py: Python<'_>, path: &str) -> PyResult<ChunkDiff> {
-        engine(self.with(py, |ws| ws.remove_file(path))).map(ChunkDiff::from)
+        self.run(py, |ws| ws.remove_file(path)).map(ChunkDiff::from)
     }
 
     fn chunks(&self, py: Python<'_>, path: &str) -> PyResult<Vec<Chunk>> {
-        engine(self.with(py, |ws| ws.chunks(path).map(chunks_to_py)))
+        self.run(py, |ws| ws.chunks(path).map(chunks_to_py))
     }
 
-    fn repository_chunk(&self, py: Python<'_>) -> Chunk {
+    fn repository_chunk(&self, py: Python<'_>) -> PyResult<Chunk> {
         self.with(py, |ws| Chunk::from(ws.repository_chunk()))
     }
 
-    fn files(&self, py: Python<'_>) -> Vec<String> {
+    fn files(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         self.with(py, |ws| ws.files())
     }
 
     fn text(&self, py: Python<'_>, path: &str) -> PyResult<String> {
-        engine(self.with(py, |ws| ws.document(path).map(|d| d.text().to_string())))
+        self.run(py, |ws| ws.document(path).map(|d| d.text().to_string()))
     }
 
-    fn versions(&self, py: Python<'_>) -> std::collections::HashMap<String, Option<i64>> {
-        self.with(py, |ws| ws.versions()).into_iter().collect()
+    fn versions(&self, py: Python<'_>) -> PyResult<std::collections::HashMap<String, Option<i64>>> {
+        Ok(self.with(py, |ws| ws.versions())?.into_iter().collect())
     }
 
     fn version(&self, py: Python<'_>, path: &str) -> PyResult<Option<i64>> {
-        engine(self.with(py, |ws| ws.version(path)))
+        self.run(py, |ws| ws.version(path))
     }
 
     fn errors(&self, py: Python<'_>, path: &str) -> PyResult<Vec<FileError>> {
-        engine(self.with(py, |ws| ws.errors(path).map(|errors| errors.iter().map(FileError::from).collect())))
+        self.run(py, |ws| ws.errors(path).map(|errors| errors.iter().map(FileError::from).collect()))
     }
 
     /// The syntax errors of a file's current text, in document order, at most `limit`.
     #[pyo3(signature = (path, limit=100))]
     fn syntax_errors(&self, py: Python<'_>, path: &str, limit: usize) -> PyResult<Vec<SyntaxErrorLocation>> {
-        engine(self.with(py, |ws| {
+        self.run(py, |ws| {
             let key = ws.key(path);
             ws.document(path).map(|document| {
                 let index = document.line_index();
@@ -416,23 +420,23 @@ impl Workspace {
                     })
                     .collect()
             })
-        }))
+        })
     }
 
     fn sexp(&self, py: Python<'_>, path: &str) -> PyResult<String> {
-        engine(self.with(py, |ws| ws.document(path).map(|d| d.sexp())))
+        self.run(py, |ws| ws.document(path).map(|d| d.sexp()))
     }
 
     #[pyo3(signature = (path, line, character, encoding="utf-16"))]
     fn position_to_offset(&self, py: Python<'_>, path: &str, line: usize, character: usize, encoding: &str) -> PyResult<usize> {
         let encoding = self::encoding(encoding)?;
-        engine(self.with(py, |ws| ws.position_to_offset(path, line, character, encoding)))
+        self.run(py, |ws| ws.position_to_offset(path, line, character, encoding))
     }
 
     #[pyo3(signature = (path, offset, encoding="utf-16"))]
     fn offset_to_position(&self, py: Python<'_>, path: &str, offset: usize, encoding: &str) -> PyResult<(usize, usize)> {
         let encoding = self::encoding(encoding)?;
-        engine(self.with(py, |ws| ws.offset_to_position(path, offset, encoding)))
+        self.run(py, |ws| ws.offset_to_position(path, offset, encoding))
     }
 
     /// Taint findings over the workspace's current texts.
@@ -441,18 +445,18 @@ impl Workspace {
         let rules = py
             .allow_threads(|| self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(rules_file.as_ref(), &disabled_rules))
             .map_err(to_py_err)?;
-        Ok(self.with(py, |ws| ws.analyze_taint(&rules)).iter().map(analysis::Finding::from).collect())
+        Ok(self.with(py, |ws| ws.analyze_taint(&rules))?.iter().map(analysis::Finding::from).collect())
     }
 
     /// What the last analyze_taint did: {"scopes", "reused", "analysed", "rounds"}.
-    fn last_analysis(&self, py: Python<'_>) -> std::collections::HashMap<&'static str, usize> {
-        let stats = self.with(py, |ws| ws.last_analysis());
-        std::collections::HashMap::from([
+    fn last_analysis(&self, py: Python<'_>) -> PyResult<std::collections::HashMap<&'static str, usize>> {
+        let stats = self.with(py, |ws| ws.last_analysis())?;
+        Ok(std::collections::HashMap::from([
             ("scopes", stats.scopes),
             ("reused", stats.reused),
             ("analysed", stats.analysed),
             ("rounds", stats.rounds),
-        ])
+        ]))
     }
 
     /// A slice from `path` at a 0-based line (and byte column) over the current texts.
@@ -466,18 +470,25 @@ impl Workspace {
         forward: bool,
         thin: bool,
     ) -> PyResult<analysis::Slice> {
-        let result = engine(self.with(py, |ws| ws.slice(path, line, column, forward, thin)))?;
+        let result = self.run(py, |ws| ws.slice(path, line, column, forward, thin))?;
         Ok(analysis::Slice::from(result))
     }
 
     /// PDGs of the scopes of one file.
     fn build_pdg(&self, py: Python<'_>, path: &str) -> PyResult<Vec<analysis::Pdg>> {
-        Ok(engine(self.with(py, |ws| ws.pdgs(path)))?.into_iter().map(analysis::Pdg::from).collect())
+        Ok(self.run(py, |ws| ws.pdgs(path))?.into_iter().map(analysis::Pdg::from).collect())
     }
 
     fn __repr__(&self) -> String {
         format!("Workspace(root={:?})", self.root)
     }
+}
+
+/// Panics inside the engine's panic boundary: lets tests check that an engine bug reaches
+/// Python as `flowsight.errors.InternalError`. Analysed code can never call this.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>, message: String) -> PyResult<()> {
+    Ok(py.allow_threads(|| catch_panic(|| -> () { panic!("{message}") }))?)
 }
 
 #[pymodule]
@@ -493,6 +504,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(index_paths, m)?)?;
     m.add_function(wrap_pyfunction!(build_chunks, m)?)?;
     m.add_function(wrap_pyfunction!(parse_only, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     analysis::register(m)?;
     errors::register(m)?;
     Ok(())
