@@ -5,7 +5,8 @@
 //! `chunks` (ChunkBuilder) | `program` + `scopes` → `cfg` → `pdg` → `taint` and `slice`.
 //! `line_index` converts between byte offsets and (line, UTF-16/UTF-8 column) positions;
 //! `source` reads files and names per-file problems; `index` runs the stages over many files
-//! in parallel; `workspace` keeps them incrementally for an editor session.
+//! in parallel; `workspace` keeps them incrementally for an editor session; `lexical` is the
+//! tantivy index over chunks that `workspace` keeps for code search.
 //!
 //! Invariant: no function here panics or returns an error because of the *content* of user
 //! code. Broken syntax degrades the result; errors are only for I/O and configuration.
@@ -14,6 +15,7 @@ pub mod cfg;
 pub mod chunks;
 pub mod error;
 pub mod index;
+pub mod lexical;
 pub mod line_index;
 pub mod parse;
 pub mod pdg;
