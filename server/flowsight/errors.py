@@ -32,6 +32,10 @@ class UsageError(FlowsightError):
     """Bad command-line arguments."""
 
 
+class SearchIndexError(FlowsightError, RuntimeError):
+    """The search index failed (not the query: any text is a valid query)."""
+
+
 class InternalError(FlowsightError, RuntimeError):
     """A bug inside flowsight's engine (a Rust panic), raised instead of ending the process.
     The message starts with "internal error"; the workspace stays usable."""

@@ -14,6 +14,9 @@ pub enum EngineError {
     Config { file: String, line: usize, message: String },
     #[error("{0}")]
     Criterion(String),
+    /// The search index failed (not the query: a query never fails).
+    #[error("search index: {0}")]
+    Search(String),
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

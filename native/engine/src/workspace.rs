@@ -9,13 +9,17 @@
 //! - A file's program part, when present, was built from its current document (a new document
 //!   makes a new `AnalysedDocument` without one); before an analysis every part is numbered
 //!   by the file's place in key order.
+//! - The lexical index, once built (by the first search), holds one document per indexed
+//!   chunk of the current texts: every update passes its `ChunkDiff` on (removed and changed
+//!   ids deleted, added and changed chunks added), so the next search sees the edit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::chunks::{chunk_document, repository_chunk, Chunk};
+use crate::chunks::{chunk_document, repository_chunk, Chunk, ChunkKind};
 use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, relative_path, repository_name};
+use crate::lexical::{schema, LexicalIndex, SearchMode};
 use crate::line_index::Encoding;
 use crate::parse::{Document, PositionEdit};
 use crate::pdg::{summarize_pdg, PdgSummary};
@@ -97,6 +101,21 @@ pub struct Workspace {
     files: BTreeMap<String, FileState>,
     /// What slices of the current texts found (call sites, effects); dropped on any change.
     slice_cache: SliceCache,
+    /// The lexical index, built by the first search and kept current after that.
+    lexical: Option<LexicalIndex>,
+}
+
+/// A search result: a chunk of the current texts (positions as they are now) and its score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    pub chunk_id: String,
+    pub path: String,
+    pub qualified_name: String,
+    pub kind: ChunkKind,
+    /// 1-based, inclusive.
+    pub start_line: usize,
+    pub end_line: usize,
+    pub score: f32,
 }
 
 impl Workspace {
@@ -113,6 +132,7 @@ impl Workspace {
             repository_chunk,
             files: BTreeMap::new(),
             slice_cache: SliceCache::default(),
+            lexical: None,
         }
     }
 
@@ -144,7 +164,8 @@ impl Workspace {
         extra_errors.extend(errors);
         let before = self.files.get(&key).map(|state| state.chunks.as_slice()).unwrap_or(&[]);
         let diff = ChunkDiff::between(before, &chunks);
-        self.files.insert(key, FileState { source: AnalysedDocument::unanalysed(document), version, chunks, errors: extra_errors });
+        self.files.insert(key.clone(), FileState { source: AnalysedDocument::unanalysed(document), version, chunks, errors: extra_errors });
+        self.index_diff(&key, &diff);
         diff
     }
 
@@ -159,24 +180,42 @@ impl Workspace {
         let key = self.key(path);
         let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { self.root.join(path) };
         let (text, errors) = load_source(&absolute, &key);
+        self.store_loaded(key, text.map(Document::new), errors)
+    }
+
+    /// Reads many files: `load_file` for each, in the order given, with reading and parsing
+    /// done in parallel.
+    pub fn load_files(&mut self, paths: &[String]) -> Vec<ChunkDiff> {
+        use rayon::prelude::*;
+        let root = self.root.clone();
+        let loaded: Vec<(String, Option<Document>, Vec<FileError>)> = crate::index::pool().install(|| {
+            paths
+                .par_iter()
+                .map(|path| {
+                    let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { root.join(path) };
+                    let key = relative_path(&root, &absolute);
+                    let (text, errors) = load_source(&absolute, &key);
+                    (key, text.map(Document::new), errors)
+                })
+                .collect()
+        });
+        loaded.into_iter().map(|(key, document, errors)| self.store_loaded(key, document, errors)).collect()
+    }
+
+    /// Stores a file read from disk, or (`None`) one that could not be read: it keeps no
+    /// chunks and its errors say why.
+    fn store_loaded(&mut self, key: String, document: Option<Document>, errors: Vec<FileError>) -> ChunkDiff {
         self.changed_since_analysis.insert(key.clone());
         self.slice_cache = SliceCache::default();
-        match text {
-            Some(text) => self.store(key, Document::new(text), None, errors),
-            None => {
-                let before = self.files.remove(&key).map(|state| state.chunks).unwrap_or_default();
-                self.files.insert(
-                    key,
-                    FileState {
-                        source: AnalysedDocument::unanalysed(Document::new(String::new())),
-                        version: None,
-                        chunks: Vec::new(),
-                        errors,
-                    },
-                );
-                ChunkDiff::between(&before, &[])
-            }
+        if let Some(document) = document {
+            return self.store(key, document, None, errors);
         }
+        let before = self.files.remove(&key).map(|state| state.chunks).unwrap_or_default();
+        let empty = AnalysedDocument::unanalysed(Document::new(String::new()));
+        self.files.insert(key.clone(), FileState { source: empty, version: None, chunks: Vec::new(), errors });
+        let diff = ChunkDiff::between(&before, &[]);
+        self.index_diff(&key, &diff);
+        diff
     }
 
     /// Applies LSP-style edits in order, then re-parses incrementally and re-chunks.
@@ -208,6 +247,7 @@ impl Workspace {
         let diff = ChunkDiff::between(&state.chunks, &chunks);
         state.chunks = chunks;
         state.errors = errors;
+        self.index_diff(&key, &diff);
         Ok(diff)
     }
 
@@ -215,8 +255,91 @@ impl Workspace {
         let key = self.key(path);
         self.changed_since_analysis.insert(key.clone());
         self.slice_cache = SliceCache::default();
-        let state = self.files.remove(&key).ok_or(EngineError::UnknownFile(key))?;
-        Ok(ChunkDiff::between(&state.chunks, &[]))
+        let state = self.files.remove(&key).ok_or_else(|| EngineError::UnknownFile(key.clone()))?;
+        let diff = ChunkDiff::between(&state.chunks, &[]);
+        self.index_diff(&key, &diff);
+        Ok(diff)
+    }
+
+    /// Passes a file's chunk diff on to the lexical index (once it exists).
+    fn index_diff(&mut self, key: &str, diff: &ChunkDiff) {
+        let Some(index) = self.lexical.as_mut() else { return };
+        for id in diff.removed.iter().chain(&diff.changed) {
+            index.delete(id);
+        }
+        if diff.added.is_empty() && diff.changed.is_empty() {
+            return;
+        }
+        let Some(state) = self.files.get(key) else { return };
+        let wanted: std::collections::HashSet<&str> = diff.added.iter().chain(&diff.changed).map(String::as_str).collect();
+        let documents = schema::documents_for(index.fields(), &state.chunks, state.source.borrow_owner().text(), &wanted);
+        index.add(documents);
+    }
+
+    /// A new lexical index over every file's current chunks (documents made in parallel).
+    fn build_lexical(&self) -> Result<LexicalIndex> {
+        use rayon::prelude::*;
+        let timer = std::time::Instant::now();
+        let mut index = LexicalIndex::new().map_err(|error| EngineError::Search(error.to_string()))?;
+        let fields = *index.fields();
+        let states: Vec<&FileState> = self.files.values().collect();
+        let documents: Vec<tantivy::TantivyDocument> = crate::index::pool().install(|| {
+            states
+                .par_iter()
+                .flat_map_iter(|state| schema::all_documents(&fields, &state.chunks, state.source.borrow_owner().text()))
+                .collect()
+        });
+        let made = timer.elapsed();
+        index.add_bulk(documents);
+        if crate::taint::debug_analysis() {
+            eprintln!("search index: documents made in {made:?}, indexed and committed by {:?}", timer.elapsed());
+        }
+        Ok(index)
+    }
+
+    /// Builds the lexical index now if no search has yet (a search would build it).
+    pub fn prepare_search(&mut self) -> Result<()> {
+        if self.lexical.as_ref().is_none_or(|index| index.broken().is_some()) {
+            self.lexical = Some(self.build_lexical()?);
+        }
+        let index = self.lexical.as_mut().expect("built above");
+        index.commit().map_err(EngineError::Search)
+    }
+
+    /// The best `limit` chunks of the current texts for `query`, best first (see
+    /// `lexical::SearchMode`). The first search builds the index; a broken index is rebuilt.
+    pub fn search(&mut self, query: &str, limit: usize, mode: SearchMode) -> Result<Vec<Hit>> {
+        self.prepare_search()?;
+        let found = match self.lexical.as_mut().expect("prepared").search(query, limit, mode) {
+            Ok(found) => found,
+            Err(_) => {
+                // A failed writer is not the query's fault: once more on a fresh index.
+                self.lexical = None;
+                self.prepare_search()?;
+                self.lexical.as_mut().expect("prepared").search(query, limit, mode).map_err(EngineError::Search)?
+            }
+        };
+        let hits = found
+            .into_iter()
+            .filter_map(|hit| {
+                let chunk = self.files.get(&hit.path)?.chunks.iter().find(|chunk| chunk.id == hit.chunk_id)?;
+                Some(Hit {
+                    chunk_id: hit.chunk_id,
+                    path: hit.path,
+                    qualified_name: chunk.qualified_name.clone(),
+                    kind: chunk.kind,
+                    start_line: chunk.start_line,
+                    end_line: chunk.end_line,
+                    score: hit.score,
+                })
+            })
+            .collect();
+        Ok(hits)
+    }
+
+    /// Documents in the lexical index (0 before the first search).
+    pub fn search_documents(&self) -> u64 {
+        self.lexical.as_ref().map_or(0, LexicalIndex::documents)
     }
 
     fn state(&self, path: &str) -> Result<&FileState> {

@@ -1,0 +1,169 @@
+//! Code search through the `Workspace`: an update is searchable at once, a deleted chunk is
+//! gone, hits carry the chunks' current lines, and the index after any edit sequence matches
+//! the same queries as an index built from the final texts.
+
+use flowsight_engine::chunks::ChunkKind;
+use flowsight_engine::lexical::SearchMode;
+use flowsight_engine::line_index::Encoding;
+use flowsight_engine::parse::PositionEdit;
+use flowsight_engine::workspace::{Hit, Workspace};
+use proptest::prelude::*;
+
+fn workspace(files: &[(&str, &str)]) -> Workspace {
+    let mut workspace = Workspace::new(std::path::Path::new("/nonexistent/repo"));
+    for (path, text) in files {
+        workspace.update_file(path, text.to_string(), Some(1));
+    }
+    workspace
+}
+
+fn search(workspace: &mut Workspace, query: &str) -> Vec<Hit> {
+    workspace.search(query, 20, SearchMode::Text).expect("search")
+}
+
+fn names(hits: &[Hit]) -> Vec<&str> {
+    hits.iter().map(|hit| hit.qualified_name.as_str()).collect()
+}
+
+fn insert(workspace: &mut Workspace, path: &str, version: i64, line: usize, text: &str) {
+    let edit = PositionEdit { range: Some(((line, 0), (line, 0))), new_text: text.to_string() };
+    workspace.apply_edits(path, version, &[edit], Encoding::Utf16).expect("edit applies");
+}
+
+const BILLING: &str = "\
+def charge(card, amount):
+    \"\"\"Charges a card.\"\"\"
+    return gateway.send(card, amount)
+";
+
+#[test]
+fn an_edit_is_searchable_at_once() {
+    let mut workspace = workspace(&[("billing.py", BILLING)]);
+    assert!(search(&mut workspace, "refund_payment").is_empty());
+    insert(&mut workspace, "billing.py", 2, 3, "\ndef refund_payment(card):\n    return gateway.refund(card)\n");
+    let hits = search(&mut workspace, "refund_payment");
+    assert_eq!(names(&hits)[0], "billing.refund_payment");
+    assert_eq!((hits[0].kind, hits[0].start_line, hits[0].end_line), (ChunkKind::Function, 5, 6));
+    // The body's words too, and the docstring's.
+    assert_eq!(names(&search(&mut workspace, "gateway refund"))[0], "billing.refund_payment");
+    assert_eq!(names(&search(&mut workspace, "charges"))[0], "billing.charge");
+}
+
+#[test]
+fn deleted_and_renamed_chunks_are_gone() {
+    let mut workspace = workspace(&[("billing.py", BILLING), ("other.py", "def charge_later():\n    pass\n")]);
+    assert_eq!(names(&search(&mut workspace, "charge")), ["billing.charge", "other.charge_later"]);
+    workspace.remove_file("billing.py").expect("known file");
+    assert_eq!(names(&search(&mut workspace, "charge")), ["other.charge_later"]);
+    // A rename: the old name's chunk is removed, the new one added.
+    let edit = PositionEdit { range: Some(((0, 4), (0, 16))), new_text: "bill_later".to_string() };
+    workspace.apply_edits("other.py", 2, &[edit], Encoding::Utf8).expect("edit applies");
+    let stale = search(&mut workspace, "charge");
+    assert!(stale.is_empty(), "{stale:?}");
+    assert_eq!(names(&search(&mut workspace, "bill_later")), ["other.bill_later"]);
+}
+
+#[test]
+fn hits_carry_current_lines_of_moved_chunks() {
+    let mut workspace = workspace(&[("billing.py", BILLING)]);
+    assert_eq!(search(&mut workspace, "charge")[0].start_line, 1);
+    // Lines inserted above: `charge` keeps its id and hash (not re-indexed) but moves.
+    insert(&mut workspace, "billing.py", 2, 0, "import gateway\n\n\n");
+    let hit = &search(&mut workspace, "charge")[0];
+    assert_eq!((hit.qualified_name.as_str(), hit.start_line, hit.end_line), ("billing.charge", 4, 6));
+}
+
+#[test]
+fn an_exact_identifier_ranks_first() {
+    let text = "\
+class ChatControllerTests:
+    def test_chat_controller(self):
+        assert ChatController().chat_controller()
+
+class ChatController:
+    def chat_controller(self):
+        return self.chat
+
+class Chat:
+    controller = None
+";
+    let mut workspace = workspace(&[("tests/test_chat.py", text), ("chat.py", text)]);
+    let hits = search(&mut workspace, "chatcontroller");
+    assert_eq!((hits[0].qualified_name.as_str(), hits[0].path.as_str()), ("chat.ChatController", "chat.py"));
+    let symbols = workspace.search("ChatCont", 5, SearchMode::Symbols).expect("search");
+    assert_eq!(names(&symbols)[..3], ["chat.ChatController", "chat.ChatControllerTests", "tests.test_chat.ChatController"]);
+}
+
+#[test]
+fn files_that_fail_to_load_leave_no_documents() {
+    let mut workspace = workspace(&[("gone.py", BILLING)]);
+    assert_eq!(search(&mut workspace, "charge").len(), 1);
+    // Reading a file that does not exist on disk empties it.
+    workspace.load_file("gone.py");
+    assert!(search(&mut workspace, "charge").is_empty());
+    assert_eq!(workspace.search_documents(), 0);
+}
+
+const BASE: &str = "import os\n\nclass Handler:\n    \"\"\"Handles requests.\"\"\"\n    def get(self, request):\n        value = request.args[\"q\"]\n        return value\n\n\ndef helper(a, b=1):\n    # add them up\n    if a:\n        return a + b\n    return b\n";
+
+const PIECES: &[&str] = &[
+    "def ",
+    "class ",
+    "(",
+    ")",
+    ":",
+    "\n",
+    "\n    ",
+    "return x",
+    "'",
+    "\"\"\"",
+    "#",
+    "@dec\n",
+    "helper",
+    "Handler",
+    "getValue",
+    "中",
+    "\r\n",
+    "if x:\n    pass\n",
+    "request",
+    "",
+];
+
+const QUERIES: &[&str] = &["helper", "handler", "get value", "request", "add", "x", "def", "Handler.get", "中"];
+
+/// Ids of every match of `query`, sorted.
+fn matches(workspace: &mut Workspace, query: &str, mode: SearchMode) -> Vec<String> {
+    let mut ids: Vec<String> = workspace.search(query, 10_000, mode).expect("search").into_iter().map(|hit| hit.chunk_id).collect();
+    ids.sort();
+    ids
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// Scores may differ (deleted documents count in BM25 statistics until merged); the set of
+    /// matches may not.
+    #[test]
+    fn incremental_index_matches_from_scratch(edits in proptest::collection::vec((0usize..20, 0usize..40, 0..PIECES.len(), 0..PIECES.len(), any::<bool>()), 1..10)) {
+        let mut live = workspace(&[("pkg/m.py", BASE), ("pkg/other.py", "def helper2():\n    return 1\n")]);
+        // Built before the edits, so every edit goes through the index's diff updates.
+        live.prepare_search().expect("index");
+        for (version, (line, column, first, second, search_between)) in edits.into_iter().enumerate() {
+            let edit = PositionEdit {
+                range: Some(((line, column % 30), (line + column % 2, (column * 7) % 30))),
+                new_text: format!("{}{}", PIECES[first], PIECES[second]),
+            };
+            live.apply_edits("pkg/m.py", version as i64 + 2, &[edit], Encoding::Utf16).expect("edit applies");
+            if search_between {
+                let _ = live.search("helper", 5, SearchMode::Text).expect("search");
+            }
+        }
+        let text = live.document("pkg/m.py").expect("file").text().to_string();
+        let mut scratch = workspace(&[("pkg/m.py", &text), ("pkg/other.py", "def helper2():\n    return 1\n")]);
+        for query in QUERIES {
+            for mode in [SearchMode::Text, SearchMode::Symbols] {
+                prop_assert_eq!(matches(&mut live, query, mode), matches(&mut scratch, query, mode), "{:?} {:?} over {:?}", query, mode, text);
+            }
+        }
+    }
+}
