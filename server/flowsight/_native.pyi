@@ -48,6 +48,20 @@ class ChunkDiff:
     changed: list[str]
     unchanged: int
 
+class SearchHit:
+    """A search result: a chunk of the workspace's current texts (lines as they are now:
+    1-based, inclusive) and its score (higher is better; comparable within one search)."""
+
+    chunk_id: str
+    path: str
+    qualified_name: str
+    kind: Literal["module", "class", "function", "method", "module_code"]
+    start_line: int
+    end_line: int
+    score: float
+    def as_dict(self) -> dict[str, str | int | float]:
+        """path, start_line, end_line, qualified_name, kind, chunk_id, score."""
+
 class IndexResult:
     chunks: list[Chunk]
     errors: list[FileError]
@@ -81,6 +95,8 @@ class Workspace:
     def __init__(self, root: str) -> None: ...
     def update_file(self, path: str, text: str, version: int | None = None) -> ChunkDiff: ...
     def load_file(self, path: str) -> ChunkDiff: ...
+    def load_files(self, paths: Sequence[str]) -> list[ChunkDiff]:
+        """`load_file` for each path, in order; reading and parsing run in parallel."""
     def apply_edits(self, path: str, version: int, edits: Sequence[TextEdit], encoding: Encoding = "utf-16") -> ChunkDiff: ...
     def remove_file(self, path: str) -> ChunkDiff: ...
     def chunks(self, path: str) -> list[Chunk]: ...
@@ -101,6 +117,15 @@ class Workspace:
         """What the last analyze_taint did: scopes, reused (cached by content hash), analysed, rounds."""
     def slice_code(self, path: str, line: int, column: int | None = None, forward: bool = False, thin: bool = False) -> Slice: ...
     def build_pdg(self, path: str) -> list[Pdg]: ...
+    def search(self, query: str, limit: int = 20, mode: Literal["lexical", "symbols"] = "lexical") -> list[SearchHit]:
+        """The best `limit` chunks for `query` over the current texts (unsaved edits included),
+        best first. "lexical": free text over names, qualified names, signatures, docstrings,
+        comments, bodies and paths (BM25, code-aware tokens; an exact identifier ranks first;
+        tests and generated files weigh less). "symbols": modules, classes and functions by
+        name — exact, prefix, part prefix, substring, subsequence, then typo matches; an empty
+        query lists them. Other modes raise ValueError. The first search builds the index."""
+    def build_search_index(self) -> int:
+        """Builds the search index now (the first search would) and returns its documents."""
 
 class Location:
     """A source range: 0-based lines, UTF-8 byte columns."""

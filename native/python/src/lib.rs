@@ -11,10 +11,11 @@ use crate::errors::catch_panic;
 use flowsight_engine::chunks::Chunk as EngineChunk;
 use flowsight_engine::error::EngineError;
 use flowsight_engine::index;
+use flowsight_engine::lexical::SearchMode;
 use flowsight_engine::line_index::Encoding;
 use flowsight_engine::parse::{syntax_errors, PositionEdit};
 use flowsight_engine::source::FileError as EngineFileError;
-use flowsight_engine::workspace::{ChunkDiff as EngineChunkDiff, Workspace as EngineWorkspace};
+use flowsight_engine::workspace::{ChunkDiff as EngineChunkDiff, Hit as EngineHit, Workspace as EngineWorkspace};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -206,6 +207,66 @@ impl ChunkDiff {
     }
 }
 
+/// A search result: a chunk of the workspace's current texts and its score.
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+struct SearchHit {
+    chunk_id: String,
+    path: String,
+    qualified_name: String,
+    kind: &'static str,
+    start_line: usize,
+    end_line: usize,
+    score: f64,
+}
+
+impl From<EngineHit> for SearchHit {
+    fn from(hit: EngineHit) -> SearchHit {
+        SearchHit {
+            chunk_id: hit.chunk_id,
+            path: hit.path,
+            qualified_name: hit.qualified_name,
+            kind: hit.kind.as_str(),
+            start_line: hit.start_line,
+            end_line: hit.end_line,
+            score: f64::from(hit.score),
+        }
+    }
+}
+
+#[pymethods]
+impl SearchHit {
+    fn __repr__(&self) -> String {
+        format!(
+            "SearchHit({:?}, kind={:?}, path={:?}, lines={}-{}, score={:.3})",
+            self.qualified_name, self.kind, self.path, self.start_line, self.end_line, self.score
+        )
+    }
+
+    /// The fields as a dict (JSON-ready).
+    fn as_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        dict.set_item("path", &self.path)?;
+        dict.set_item("start_line", self.start_line)?;
+        dict.set_item("end_line", self.end_line)?;
+        dict.set_item("qualified_name", &self.qualified_name)?;
+        dict.set_item("kind", self.kind)?;
+        dict.set_item("chunk_id", &self.chunk_id)?;
+        dict.set_item("score", self.score)?;
+        Ok(dict)
+    }
+}
+
+fn search_mode(name: &str) -> PyResult<SearchMode> {
+    match name {
+        "lexical" => Ok(SearchMode::Text),
+        "symbols" => Ok(SearchMode::Symbols),
+        _ => Err(PyValueError::new_err(format!(
+            "unknown search mode {name:?}: the native index answers \"lexical\" (free text) and \"symbols\" (names, fuzzy)"
+        ))),
+    }
+}
+
 #[pyclass(frozen, module = "flowsight._native", get_all)]
 struct IndexResult {
     chunks: Vec<Chunk>,
@@ -361,6 +422,23 @@ impl Workspace {
         Ok(self.with(py, |ws| ws.load_file(path))?.into())
     }
 
+    /// `load_file` for each path, reading and parsing in parallel.
+    fn load_files(&self, py: Python<'_>, paths: Vec<String>) -> PyResult<Vec<ChunkDiff>> {
+        Ok(self.with(py, |ws| ws.load_files(&paths))?.into_iter().map(ChunkDiff::from).collect())
+    }
+
+    /// The best `limit` chunks for `query` over the current texts, best first.
+    #[pyo3(signature = (query, limit=20, mode="lexical"))]
+    fn search(&self, py: Python<'_>, query: &str, limit: usize, mode: &str) -> PyResult<Vec<SearchHit>> {
+        let mode = search_mode(mode)?;
+        Ok(self.run(py, |ws| ws.search(query, limit, mode))?.into_iter().map(SearchHit::from).collect())
+    }
+
+    /// Builds the search index now (the first search would); returns its document count.
+    fn build_search_index(&self, py: Python<'_>) -> PyResult<u64> {
+        self.run(py, |ws| ws.prepare_search().map(|()| ws.search_documents()))
+    }
+
     #[pyo3(signature = (path, version, edits, encoding="utf-16"))]
     fn apply_edits(&self, py: Python<'_>, path: &str, version: i64, edits: Vec<TextEdit>, encoding: &str) -> PyResult<ChunkDiff> {
         let encoding = self::encoding(encoding)?;
@@ -498,6 +576,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FileError>()?;
     m.add_class::<SyntaxErrorLocation>()?;
     m.add_class::<ChunkDiff>()?;
+    m.add_class::<SearchHit>()?;
     m.add_class::<IndexResult>()?;
     m.add_class::<TextEdit>()?;
     m.add_class::<Workspace>()?;

@@ -1,0 +1,126 @@
+"""`Workspace.search`: typed hits from the core's tantivy index over the current texts."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+import flowsight
+
+CHAT = '''"""Chat endpoints."""
+
+
+class ChatControllerTests:
+    def test_chat_controller(self):
+        assert ChatController().route("hi")
+
+
+class ChatController:
+    """Routes chat messages to rooms."""
+
+    def route(self, message):
+        # pick the room from the message header
+        return Room.lookup(message)
+
+
+def chat_controller_factory():
+    return ChatController()
+'''
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> flowsight.Workspace:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "chat.py").write_text(CHAT)
+    (tmp_path / "app" / "rooms.py").write_text("class Room:\n    @classmethod\n    def lookup(cls, message):\n        return cls()\n")
+    workspace = flowsight.Workspace(str(tmp_path))
+    workspace.load_files([str(tmp_path / "app" / "chat.py"), str(tmp_path / "app" / "rooms.py")])
+    return workspace
+
+
+def test_hits_are_typed_values(workspace: flowsight.Workspace) -> None:
+    [hit] = workspace.search("Room", limit=1)
+    assert isinstance(hit, flowsight.SearchHit)
+    assert (hit.qualified_name, hit.kind, hit.path, hit.start_line, hit.end_line) == ("app.rooms.Room", "class", "app/rooms.py", 1, 4)
+    assert len(hit.chunk_id) == 32 and hit.score > 0
+    assert hit.as_dict() == {
+        "path": "app/rooms.py",
+        "start_line": 1,
+        "end_line": 4,
+        "qualified_name": "app.rooms.Room",
+        "kind": "class",
+        "chunk_id": hit.chunk_id,
+        "score": hit.score,
+    }
+    assert hit.chunk_id in {chunk.id for chunk in workspace.chunks("app/rooms.py")}
+    with pytest.raises(AttributeError):
+        hit.score = 1.0  # type: ignore[misc]
+    assert hit == workspace.search("Room", limit=1)[0]
+    assert not dataclasses.is_dataclass(hit) and "app.rooms.Room" in repr(hit)
+
+
+def test_an_exact_identifier_ranks_first(workspace: flowsight.Workspace) -> None:
+    for query in ("chatcontroller", "ChatController"):
+        hits = workspace.search(query)
+        assert hits[0].qualified_name == "app.chat.ChatController", [h.qualified_name for h in hits]
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    # Words of identifiers, docstrings and comments are found too.
+    assert workspace.search("chat controller factory")[0].qualified_name == "app.chat.chat_controller_factory"
+    assert workspace.search("routes messages")[0].qualified_name == "app.chat.ChatController"
+    assert workspace.search("message header")[0].qualified_name == "app.chat.ChatController.route"
+
+
+def test_unsaved_edits_are_searched_at_once(workspace: flowsight.Workspace) -> None:
+    assert workspace.search("archive") == []
+    workspace.update_file("app/rooms.py", "class Room:\n    pass\n\n\ndef archive_room(room):\n    room.close()\n", version=1)
+    [hit, *_] = workspace.search("archive_room")
+    assert (hit.qualified_name, hit.start_line, hit.end_line) == ("app.rooms.archive_room", 5, 6)
+    # An edit above moves it: the hit has the new lines.
+    workspace.apply_edits("app/rooms.py", 2, [flowsight.TextEdit(0, 0, 0, 0, "import os\n\n")])
+    assert workspace.search("archive_room")[0].start_line == 7
+    workspace.remove_file("app/rooms.py")
+    assert all(hit.path != "app/rooms.py" for hit in workspace.search("archive room lookup", limit=50))
+
+
+def test_symbols_mode_is_fuzzy_on_names(workspace: flowsight.Workspace) -> None:
+    names = [hit.qualified_name for hit in workspace.search("ChatCont", mode="symbols")]
+    # Prefix matches first (the shorter name first), then names holding the letters in order.
+    assert names[:2] == ["app.chat.ChatController", "app.chat.ChatControllerTests"]
+    assert set(names[2:]) == {"app.chat.chat_controller_factory", "app.chat.ChatControllerTests.test_chat_controller"}
+    assert workspace.search("chtctrl", mode="symbols")[0].qualified_name == "app.chat.ChatController"
+    assert workspace.search("ChatControler", mode="symbols")[0].qualified_name == "app.chat.ChatController"
+    assert workspace.search("lookup", mode="symbols")[0].qualified_name == "app.rooms.Room.lookup"
+    every = workspace.search("", limit=100, mode="symbols")
+    assert {hit.kind for hit in every} == {"module", "class", "function", "method"}
+    assert len(every) == 9
+
+
+def test_limits_and_modes(workspace: flowsight.Workspace) -> None:
+    assert len(workspace.search("chat", limit=2)) == 2
+    assert workspace.search("chat", limit=0) == []
+    assert workspace.search("") == [] and workspace.search("  ;; ") == []
+    for mode in ("vector", "hybrid", "bogus"):
+        with pytest.raises(ValueError, match="unknown search mode"):
+            workspace.search("chat", mode=mode)  # type: ignore[arg-type]
+    # Nine symbols and the module-code run of the docstring of app/chat.py.
+    assert workspace.build_search_index() == 10
+
+
+def test_build_search_index_counts_documents(tmp_path: Path) -> None:
+    workspace = flowsight.Workspace(str(tmp_path))
+    assert workspace.build_search_index() == 0
+    workspace.update_file("m.py", "import os\n\ndef f():\n    pass\n")
+    # The module, its module-code run and `f`; the repository chunk has no document.
+    assert workspace.build_search_index() == 3
+    assert [hit.kind for hit in workspace.search("os")] == ["module_code"]
+
+
+def test_load_files_reports_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text("def ok():\n    pass\n")
+    workspace = flowsight.Workspace(str(tmp_path))
+    diffs = workspace.load_files([str(tmp_path / "ok.py"), str(tmp_path / "missing.py")])
+    assert [len(diff.added) for diff in diffs] == [2, 0]
+    assert [error.kind for error in workspace.errors("missing.py")] == ["io"]
+    assert [hit.qualified_name for hit in workspace.search("ok")] == ["ok.ok", "ok"]
