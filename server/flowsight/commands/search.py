@@ -1,0 +1,128 @@
+"""`flowsight search QUERY [PATH…] [--limit N] [--mode M] [--format text|json]` and
+`flowsight search --queries FILE [PATH…]`: code search over the chunks of PATHs (default: the
+current directory), best first.
+
+The index is the core's lexical (tantivy) index: names, qualified names, signatures,
+docstrings, comments, bodies and paths, with identifiers split into their words; an exact
+identifier ranks first; tests and generated files weigh less. `--mode vector` and
+`--mode hybrid` need an embedder; none is configured yet, so they are usage errors (exit 2).
+
+Output: text, one hit a line (`path:start-end  kind  qualified name  score`, then the chunk's
+first line that is not a decorator); JSON, `{"query", "results"}` for one QUERY and a list of them for `--queries`
+(one query a line of FILE, `-` for stdin; blank lines skipped), each result with `path`,
+`start_line`, `end_line` (1-based, inclusive), `qualified_name`, `kind`, `chunk_id`, `score`.
+The project's `[tool.flowsight] exclude` applies. Per-file problems go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from flowsight import positions, report
+from flowsight.commands.common import PathNames, PathProblem, fail, resolve_targets, warn, write_output
+from flowsight.config import find_pyproject, load_project_config
+from flowsight.errors import FlowsightError, UsageError
+
+MODES = ["hybrid", "lexical", "vector"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "search",
+        help="code search: chunks that match a query, best first",
+        usage="%(prog)s QUERY [PATH ...] [options]\n       %(prog)s --queries FILE [PATH ...] [options]",
+    )
+    parser.add_argument("words", nargs="*", metavar="QUERY [PATH ...]", help="the query, then files or directories (default: .)")
+    parser.add_argument("--queries", metavar="FILE", help="one query a line (`-`: stdin); then every argument is a PATH")
+    parser.add_argument("--limit", type=int, default=10, metavar="N", help="results per query (default 10)")
+    parser.add_argument("--mode", choices=MODES, default="lexical", help="lexical (default); vector and hybrid need an embedder")
+    parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.add_argument("--root", metavar="DIR", help="project root (default: the common directory of the paths)")
+    parser.set_defaults(handler=run)
+
+
+def read_queries(source: str) -> list[str]:
+    try:
+        if source == "-":
+            text = sys.stdin.read() if sys.stdin is not None else ""
+        else:
+            text = Path(source).read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise UsageError(f"--queries {source}: cannot read: {error.strerror or error}") from None
+    return [line.strip() for line in positions.split_lines(text) if line.strip()]
+
+
+def check_mode(mode: str) -> None:
+    if mode != "lexical":
+        raise UsageError(f"--mode {mode} needs an embedder, and none is configured; use --mode lexical")
+
+
+def run(args: argparse.Namespace) -> int:
+    import flowsight
+
+    try:
+        check_mode(args.mode)
+        if args.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        if args.queries is not None:
+            queries, paths = read_queries(args.queries), args.words
+        elif args.words:
+            queries, paths = [args.words[0]], args.words[1:]
+        else:
+            raise UsageError("a QUERY (or --queries FILE) is required")
+        targets = resolve_targets(paths or ["."], args.root)
+        root = targets.root
+        config = load_project_config(find_pyproject(root))
+        files = [path for path in targets.files if not config.is_excluded(path.relative_to(root).as_posix())]
+        workspace = flowsight.Workspace(str(root))
+        workspace.load_files([str(path) for path in files])
+        results = [(query, workspace.search(query, args.limit)) for query in queries]
+    except FlowsightError as error:
+        return fail(str(error))
+
+    names = PathNames(root, files)
+    problems = [*targets.problems]
+    for key in workspace.files():
+        problems.extend(PathProblem(names.original(e.path), e.kind, e.message) for e in workspace.errors(key) if e.kind != "syntax")
+    for problem in problems:
+        warn(f"{problem.path}: {problem.kind}: {problem.message}")
+
+    def as_json(hit: flowsight.SearchHit) -> dict:
+        result = hit.as_dict()
+        result["path"] = names.original(hit.path)
+        result["score"] = round(hit.score, 4)
+        return result
+
+    if args.format == "json":
+        documents = [{"query": query, "results": [as_json(hit) for hit in hits]} for query, hits in results]
+        text = report.dumps(documents if args.queries is not None else documents[0])
+    else:
+        text = "".join(render_text(workspace, names, query, hits, len(results) > 1 or args.queries is not None) for query, hits in results)
+    try:
+        write_output(text, None, utf8=args.format == "json")
+    except FlowsightError as error:
+        return fail(str(error))
+    return 0
+
+
+def render_text(workspace, names: PathNames, query: str, hits: list, heading: bool) -> str:  # noqa: ANN001
+    lines: list[str] = []
+    if heading:
+        lines.append(f"== {report.escape_text(query)}")
+    if not hits:
+        lines.append("(no results)")
+    texts: dict[str, list[str]] = {}
+    for hit in hits:
+        if hit.path not in texts:
+            texts[hit.path] = positions.split_lines(workspace.text(hit.path))
+        source = texts[hit.path]
+        # The chunk's first line that is not blank or a decorator: its header, usually.
+        window = source[max(hit.start_line - 1, 0) : min(hit.end_line, len(source), hit.start_line + 50)]
+        first = next((line.strip() for line in window if line.strip() and not line.lstrip().startswith("@")), "")
+        place = f"{names.original(hit.path)}:{hit.start_line}-{hit.end_line}"
+        lines.append(report.escape_text(f"{place}  {hit.kind}  {hit.qualified_name}  {hit.score:.2f}"))
+        if first:
+            lines.append(f"    {report.escape_text(first)}")
+    return "".join(f"{line}\n" for line in lines)

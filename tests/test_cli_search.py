@@ -1,0 +1,87 @@
+"""`flowsight search`: text and JSON output, `--queries` batches, usage errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPOSITORY_ROOT
+
+EXAMPLE = REPOSITORY_ROOT / "examples" / "vulnerable_app"
+RESULT_KEYS = ["path", "start_line", "end_line", "qualified_name", "kind", "chunk_id", "score"]
+
+
+def flowsight(*args: str, cwd: Path = REPOSITORY_ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flowsight", *args], cwd=cwd, capture_output=True, text=True, timeout=120, input=stdin)
+
+
+def test_text_output_shows_places_and_headers() -> None:
+    proc = flowsight("search", "find_products", str(EXAMPLE), "--limit", "3")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("shop/db.py:") and "  function  shop.db.find_products  " in lines[0]
+    assert lines[1] == "    def find_products(term):"
+    assert len([line for line in lines if not line.startswith("    ")]) == 3
+
+
+def test_json_output_of_one_query() -> None:
+    proc = flowsight("search", "read invoice", str(EXAMPLE), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert document["query"] == "read invoice"
+    results = document["results"]
+    assert [list(result) for result in results] == [RESULT_KEYS] * len(results)
+    assert results[0]["qualified_name"] == "shop.files.read_invoice"
+    assert "shop.files.read_invoice_safely" in [r["qualified_name"] for r in results[:3]]
+    first = results[0]
+    assert first["path"] == "shop/files.py" and first["kind"] == "function" and 1 <= first["start_line"] <= first["end_line"]
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+
+
+def test_queries_file_gives_one_entry_per_line(tmp_path: Path) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_text("find_products\n\n  compress  \nno_such_identifier_anywhere\n")
+    proc = flowsight("search", "--queries", str(queries), str(EXAMPLE), "--format", "json", "--limit", "2")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert [entry["query"] for entry in document] == ["find_products", "compress", "no_such_identifier_anywhere"]
+    assert document[0]["results"][0]["qualified_name"] == "shop.db.find_products"
+    assert document[1]["results"][0]["qualified_name"] == "shop.files.compress"
+    assert all(len(entry["results"]) <= 2 for entry in document) and document[2]["results"] == []
+    # Text: a heading per query; stdin as the file.
+    proc = flowsight("search", "--queries", "-", str(EXAMPLE), stdin="compress\nno_such_identifier_anywhere\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "== compress"
+    assert proc.stdout.rstrip().endswith("== no_such_identifier_anywhere\n(no results)")
+
+
+def test_paths_default_to_the_current_directory() -> None:
+    proc = flowsight("search", "connect", "--format", "json", "--limit", "1", cwd=EXAMPLE)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["results"][0]["qualified_name"] == "shop.db.connect"
+
+
+@pytest.mark.parametrize("mode", ["vector", "hybrid"])
+def test_modes_without_an_embedder_are_usage_errors(mode: str) -> None:
+    proc = flowsight("search", "x", str(EXAMPLE), "--mode", mode)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == f"flowsight: error: --mode {mode} needs an embedder, and none is configured; use --mode lexical\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "a QUERY (or --queries FILE) is required"),
+        (["x", "--limit", "0"], "--limit must be at least 1"),
+        (["x", "no/such/dir"], "no such file or directory: no/such/dir"),
+        (["--queries", "no/such/file.txt"], "--queries no/such/file.txt: cannot read: No such file or directory"),
+    ],
+)
+def test_usage_errors(args: list[str], message: str) -> None:
+    proc = flowsight("search", *args)
+    assert proc.returncode == 2
+    assert proc.stderr == f"flowsight: error: {message}\n"
