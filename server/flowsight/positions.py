@@ -78,3 +78,10 @@ class TextLines:
     def line_length(self, line: int, encoding: Encoding) -> int:
         raw = self.lines[line] if 0 <= line < len(self.lines) else b""
         return byte_column_to(raw, len(raw), encoding)
+
+
+def whole_lines(first_line: int, last_line: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The 1-based, inclusive lines `first_line`..`last_line` as a 0-based (line, character)
+    start and end: from the start of the first line to the start of the line after the last,
+    LSP's way to take in a line with its end. Character 0 is the same in every encoding."""
+    return (max(first_line - 1, 0), 0), (max(last_line, first_line - 1, 0), 0)

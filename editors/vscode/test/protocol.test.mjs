@@ -30,7 +30,7 @@ test("diagnostics, slice command and capabilities over stdio", async () => {
     workspaceFolders: [{ uri: root, name: "vulnerable_app" }],
     capabilities: { window: { workDoneProgress: true }, textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true } } },
   });
-  assert.deepEqual(initialized.capabilities.experimental.flowsight.requests, ["flowsight/slice", "flowsight/status"]);
+  assert.deepEqual(initialized.capabilities.experimental.flowsight.requests, ["flowsight/slice", "flowsight/status", "flowsight/search"]);
   assert.ok(initialized.capabilities.executeCommandProvider.commands.includes("flowsight.slice"));
   await connection.sendNotification("initialized", {});
   const db = pathToFileURL(join(project, "shop/db.py")).href;

@@ -12,8 +12,8 @@ LSP specification, and nothing is kept per message once it is handled.
   with status 0 after `shutdown`, 1 without (`FlowsightServer.exit_code`).
 - pygls keeps the future of every handled notification in `_request_futures` under a fresh id
   that nothing ever removes (≈2.3 KB per didChange): a handler's entry is dropped when it is done.
-- The server capabilities: `experimental` announces `flowsight/slice` and `flowsight/status`;
-  pull diagnostics only to a client that pulls them.
+- The server capabilities: `experimental` announces `flowsight/slice`, `flowsight/status` and
+  `flowsight/search`; pull diagnostics only to a client that pulls them.
 - pygls applies didChange to its copy of a document even when the document was never opened,
   reading the file from disk on the event loop (a FIFO blocks forever): such changes are dropped.
 """
@@ -39,8 +39,8 @@ SERVER_NOT_INITIALIZED = -32002
 
 EXPERIMENTAL = {
     "flowsight": {
-        "requests": ["flowsight/slice", "flowsight/status"],
-        "commands": ["flowsight.slice", "flowsight.showSlice", "flowsight.explainTaint", "flowsight.reindex"],
+        "requests": ["flowsight/slice", "flowsight/status", "flowsight/search"],
+        "commands": ["flowsight.slice", "flowsight.showSlice", "flowsight.explainTaint", "flowsight.reindex", "flowsight.search"],
     }
 }
 

@@ -693,11 +693,17 @@ class Session:
             folder, key = self.document(uri)
             return folder, key, folder.workspace.chunks(key), folder.workspace.text(key)
 
-    def all_chunks(self):  # noqa: ANN201
+    def search(self, query: str, limit: int, mode: str = "lexical") -> list[tuple[Folder, flowsight.SearchHit]]:
+        """The best `limit` chunks of every folder for `query`, best first (worker thread).
+        Queued edits are applied first, so unsaved text is searched as it is now; a folder's
+        first search builds its index. `mode` is "lexical" or "symbols" (see `Workspace.search`)."""
         with self.lock:
+            found: list[tuple[Folder, flowsight.SearchHit]] = []
             for folder in self.folders:
-                for key in folder.workspace.files():
-                    yield folder, key, folder.workspace.chunks(key)
+                self._apply_pending(folder)
+                found.extend((folder, hit) for hit in folder.workspace.search(query, limit, mode))
+        found.sort(key=lambda item: -item[1].score)
+        return found[:limit]
 
     # ------------------------------------------------------------------ queries
     def document(self, uri: str) -> tuple[Folder, str]:

@@ -11,14 +11,16 @@ from flowsight.server.handlers import (
     did_open,
     did_save,
     document_highlight,
+    document_symbol,
     execute_command,
     explain_and_show,
     hover,
     initialize,
     initialized,
+    search_request,
     slice_request,
     status_request,
-    symbols,
+    workspace_symbol,
 )
 
 MODULES = [
@@ -35,9 +37,11 @@ MODULES = [
     execute_command,
     explain_and_show,
     slice_request,
+    search_request,
     status_request,
     code_action,
     document_highlight,
-    symbols,
+    document_symbol,
+    workspace_symbol,
     hover,
 ]

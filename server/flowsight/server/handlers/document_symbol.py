@@ -1,4 +1,4 @@
-"""`textDocument/documentSymbol` and `workspace/symbol` from the chunk index."""
+"""`textDocument/documentSymbol`: the classes and functions of a document from its chunks."""
 
 from __future__ import annotations
 
@@ -43,28 +43,3 @@ def register(server) -> None:  # noqa: ANN001
             parent = symbols.get(chunk.parent_id or "")
             (parent.children if parent is not None else roots).append(symbol)
         return roots
-
-    @server.feature(types.WORKSPACE_SYMBOL)
-    def workspace_symbol(params: types.WorkspaceSymbolParams) -> list[types.SymbolInformation]:
-        query = params.query.lower()
-        results = []
-        for folder, key, chunks in server.session.all_chunks():
-            for chunk in chunks:
-                if chunk.kind in KINDS and query in chunk.qualified_name.lower():
-                    results.append(
-                        types.SymbolInformation(
-                            name=chunk.qualified_name.rsplit(".", 1)[-1],
-                            kind=KINDS[chunk.kind],
-                            location=types.Location(
-                                uri=(folder.root / key).as_uri(),
-                                range=types.Range(
-                                    start=types.Position(line=chunk.start_line - 1, character=0),
-                                    end=types.Position(line=chunk.end_line - 1, character=0),
-                                ),
-                            ),
-                            container_name=chunk.qualified_name.rsplit(".", 1)[0],
-                        )
-                    )
-                    if len(results) >= 200:
-                        return results
-        return results
