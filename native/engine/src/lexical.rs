@@ -46,6 +46,9 @@ const STOP_WORDS: &[&str] = &[
     "this", "to", "we", "what", "when", "where", "which", "who", "why", "with",
 ];
 
+/// Distinct terms of a free-text query used, at most (the first ones).
+const MAX_QUERY_TERMS: usize = 64;
+
 /// Field boosts of a free-text query.
 const NAME_BOOST: Score = 3.0;
 const NAME_KEY_BOOST: Score = 6.0;
@@ -99,12 +102,16 @@ impl LexicalIndex {
         Ok(LexicalIndex { index, fields, writer: Some(writer), reader, uncommitted: 0, broken: None })
     }
 
-    /// Adds many documents (a whole repository) with one indexing thread per core, up to
-    /// BULK_THREADS, and commits; later updates go through one thread again.
-    pub fn add_bulk(&mut self, documents: Vec<TantivyDocument>) {
+    /// Adds many documents (a whole repository), batch by batch as `batches` makes them (so
+    /// they are never all in memory at once), with one indexing thread per core up to
+    /// BULK_THREADS when `expected` documents are worth it, and commits; later updates go
+    /// through one thread again.
+    pub fn add_bulk(&mut self, expected: usize, batches: impl IntoIterator<Item = Vec<TantivyDocument>>) {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(BULK_THREADS);
-        if threads < 2 || documents.len() < BULK_MIN_DOCUMENTS || self.broken.is_some() {
-            self.add(documents);
+        if threads < 2 || expected < BULK_MIN_DOCUMENTS || self.broken.is_some() {
+            for batch in batches {
+                self.add(batch);
+            }
             return;
         }
         if let Err(error) = self.commit() {
@@ -115,8 +122,10 @@ impl LexicalIndex {
         drop(self.writer.take());
         let bulk = (|| -> tantivy::Result<IndexWriter> {
             let mut bulk = writer(&self.index, threads)?;
-            for document in documents {
-                bulk.add_document(document)?;
+            for batch in batches {
+                for document in batch {
+                    bulk.add_document(document)?;
+                }
             }
             bulk.commit()?;
             Ok(bulk)
@@ -261,18 +270,23 @@ fn text_query(fields: &Fields, text: &str) -> Option<Box<dyn Query>> {
     let tokens = code_tokens(text);
     // Whole words are the first token at each position; the rest are their parts.
     let mut weighted: Vec<(String, Score)> = Vec::new();
+    let mut places: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut words: Vec<String> = Vec::new();
     let mut last_position = None;
     for (position, token) in tokens {
         let whole = last_position != Some(position);
         last_position = Some(position);
-        if whole {
-            words.push(token.clone());
-        }
         let weight = if whole { 1.0 } else { PART_WEIGHT };
-        match weighted.iter_mut().find(|(existing, _)| *existing == token) {
-            Some((_, existing)) => *existing = existing.max(weight),
-            None => weighted.push((token, weight)),
+        match places.get(&token) {
+            Some(&place) => weighted[place].1 = weighted[place].1.max(weight),
+            None if weighted.len() < MAX_QUERY_TERMS => {
+                places.insert(token.clone(), weighted.len());
+                if whole {
+                    words.push(token.clone());
+                }
+                weighted.push((token, weight));
+            }
+            None => break,
         }
     }
     if weighted.iter().any(|(token, _)| !STOP_WORDS.contains(&token.as_str())) {
@@ -335,7 +349,8 @@ fn symbol_query(searcher: &tantivy::Searcher, fields: &Fields, text: &str) -> ta
         Some((container, name)) => (container, name),
         None => ("", text),
     };
-    let key: String = name.chars().filter(|&c| c == '_' || c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    let key: String =
+        name.chars().filter(|&c| c == '_' || c.is_alphanumeric()).flat_map(char::to_lowercase).take(tokenizer::MAX_WORD_BYTES).collect();
     let kinds = TermSetQuery::new(SYMBOL_KINDS.iter().map(|kind| Term::from_field_text(fields.kind, kind.as_str())));
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, constant(kinds, 0.0))];
     if key.is_empty() {
@@ -571,13 +586,23 @@ class Controller:
         let chunks = chunk_document("repo", "root", "app/views.py", &Document::new(text.clone())).0;
         let mut index = LexicalIndex::new().expect("an index in memory");
         let documents = schema::all_documents(index.fields(), &chunks, &text);
-        index.add_bulk(documents);
+        index.add_bulk(documents.len(), documents.chunks(100).map(<[TantivyDocument]>::to_vec));
         assert_eq!(index.documents(), BULK_MIN_DOCUMENTS as u64 + 1);
         assert_eq!(names(&mut index, &chunks, "handler_7", SearchMode::Text)[0], "app.views.handler_7");
         let target = chunks.iter().find(|c| c.qualified_name == "app.views.handler_7").expect("chunk");
         index.delete(&target.id);
         assert_ne!(names(&mut index, &chunks, "handler_7", SearchMode::Text).first(), Some(&target.qualified_name));
         assert!(index.broken().is_none());
+    }
+
+    #[test]
+    fn huge_queries_are_cut_short() {
+        let (mut index, chunks) = index(&[("app/chat.py", CONTROLLERS)]);
+        let words: String = (0..20_000).map(|i| format!("w{i} ")).collect();
+        let query = format!("Controller {words}");
+        assert_eq!(names(&mut index, &chunks, &query, SearchMode::Text).first().map(String::as_str), Some("app.chat.Controller"));
+        let long_name = "c".repeat(1 << 20);
+        assert!(names(&mut index, &chunks, &long_name, SearchMode::Symbols).is_empty());
     }
 
     #[test]

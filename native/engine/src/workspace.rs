@@ -105,6 +105,9 @@ pub struct Workspace {
     lexical: Option<LexicalIndex>,
 }
 
+/// Files whose search documents are made together when the lexical index is built.
+const LEXICAL_BATCH_FILES: usize = 64;
+
 /// A search result: a chunk of the current texts (positions as they are now) and its score.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hit {
@@ -283,16 +286,19 @@ impl Workspace {
         let mut index = LexicalIndex::new().map_err(|error| EngineError::Search(error.to_string()))?;
         let fields = *index.fields();
         let states: Vec<&FileState> = self.files.values().collect();
-        let documents: Vec<tantivy::TantivyDocument> = crate::index::pool().install(|| {
-            states
-                .par_iter()
-                .flat_map_iter(|state| schema::all_documents(&fields, &state.chunks, state.source.borrow_owner().text()))
-                .collect()
+        let expected = states.iter().map(|state| state.chunks.len()).sum();
+        // Documents made in parallel a batch of files at a time while the writer indexes.
+        let batches = states.chunks(LEXICAL_BATCH_FILES).map(|batch| {
+            crate::index::pool().install(|| {
+                batch
+                    .par_iter()
+                    .flat_map_iter(|state| schema::all_documents(&fields, &state.chunks, state.source.borrow_owner().text()))
+                    .collect()
+            })
         });
-        let made = timer.elapsed();
-        index.add_bulk(documents);
+        index.add_bulk(expected, batches);
         if crate::taint::debug_analysis() {
-            eprintln!("search index: documents made in {made:?}, indexed and committed by {:?}", timer.elapsed());
+            eprintln!("search index: built in {:?}", timer.elapsed());
         }
         Ok(index)
     }
