@@ -15,6 +15,10 @@ Suites:
           (p50/p95, against 2 % of the cold analysis measured in the same process); and a slice
           at the end of a generated 40,000-line flat module (time and peak RSS).
   server  the language server on the corpus (see bench/lsp.py).
+  search  the lexical (tantivy) index: the corpus loaded into a `Workspace`, the index built
+          (time, documents), SEARCH_QUERIES free-text queries and SYMBOL_QUERIES
+          `workspace/symbol` queries, each repeated (p50/p95 against ≤ 10 ms), and a function
+          added to a 1,995-line file then searched for (edit → searchable, p50/p95).
 """
 
 from __future__ import annotations
@@ -198,6 +202,103 @@ def worker_flat_slice(root: Path) -> dict:
     return {"seconds": seconds, "lines": len(lines), "slice_lines": sum(len(v) for v in result.files.values())}
 
 
+# Realistic queries over Django: identifiers, words of identifiers, docstring vocabulary and
+# plain-language questions.
+SEARCH_QUERIES = [
+    "QuerySet filter",
+    "get_object_or_404",
+    "csrf token",
+    "send mail",
+    "password hasher",
+    "url resolver",
+    "template loader cache",
+    "ModelAdmin",
+    "JsonResponse",
+    "paginator page range",
+    "session expiry",
+    "migration autodetector rename field",
+    "where do we build SQL from user input",
+    "parse HTTP accept header",
+    "validate email address",
+    "slugify",
+    "cache key prefix",
+    "close database connection",
+    "atomic transaction savepoint",
+    "signal receiver disconnect",
+    "form field clean",
+    "render template to string",
+    "hashed static files storage",
+    "timezone aware datetime",
+    "middleware process request",
+    "serialize queryset to json",
+    "foreign key on delete cascade",
+    "select_related prefetch_related",
+    "HttpResponseRedirect",
+    "LoginRequiredMixin",
+    "gettext_lazy translation",
+    "file upload handler",
+]
+# What an editor's symbol search sends while a name is typed (prefixes, abbreviations, typos).
+SYMBOL_QUERIES = ["ModelAdm", "get_obj", "HttpResp", "csrfvw", "Paginatr", "QuerySet", "reverse", "clean", "as_view", "Mig", "sv", "urlpat"]
+SEARCH_REPEATS = 20
+
+
+def percentile(timings: list[float], fraction: float) -> float:
+    ordered = sorted(timings)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def worker_search(root: Path) -> dict:
+    import flowsight
+
+    files = [str(path) for path in python_files(root / "django")]
+    workspace = flowsight.Workspace(str(root))
+    started = time.perf_counter()
+    workspace.load_files(files)
+    load_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    documents = workspace.build_search_index()
+    build_seconds = time.perf_counter() - started
+    timings: dict[str, list[float]] = {"lexical": [], "symbols": []}
+    for mode, queries in (("lexical", SEARCH_QUERIES), ("symbols", SYMBOL_QUERIES)):
+        limit = 20 if mode == "lexical" else 1000
+        for _ in range(SEARCH_REPEATS):
+            for query in queries:
+                started = time.perf_counter()
+                workspace.search(query, limit, mode)
+                timings[mode].append(time.perf_counter() - started)
+    # Edit → searchable: a new function appended to a large file, then searched for by name.
+    lines = len(workspace.text(EDIT_FILE).splitlines())
+    edit_timings, found = [], 0
+    for version in range(1, 41):
+        name = f"bench_added_function_{version}"
+        edit = flowsight.TextEdit(lines, 0, lines, 0, f"\n\ndef {name}(value):\n    return value\n")
+        started = time.perf_counter()
+        workspace.apply_edits(EDIT_FILE, version, [edit])
+        hits = workspace.search(name, 1)
+        edit_timings.append(time.perf_counter() - started)
+        found += bool(hits) and hits[0].qualified_name.endswith(name)
+        lines += 4
+    return {
+        "seconds": load_seconds + build_seconds,
+        "files": len(files),
+        "load_seconds": load_seconds,
+        "build_seconds": build_seconds,
+        "documents": documents,
+        "queries": len(SEARCH_QUERIES),
+        "query_p50_seconds": statistics.median(timings["lexical"]),
+        "query_p95_seconds": percentile(timings["lexical"], 0.95),
+        "query_max_seconds": max(timings["lexical"]),
+        "symbol_queries": len(SYMBOL_QUERIES),
+        "symbol_p50_seconds": statistics.median(timings["symbols"]),
+        "symbol_p95_seconds": percentile(timings["symbols"], 0.95),
+        "edit_p50_seconds": statistics.median(edit_timings),
+        "edit_p95_seconds": percentile(edit_timings, 0.95),
+        "edits_found": found,
+        "edits": len(edit_timings),
+    }
+
+
 WORKERS = {
     "slice_latency": worker_slice_latency,
     "flat_slice": worker_flat_slice,
@@ -207,6 +308,7 @@ WORKERS = {
     "ast": worker_ast,
     "edit": worker_edit,
     "taint": worker_taint,
+    "search": worker_search,
 }
 
 
@@ -467,10 +569,32 @@ def suite_slice(root: Path, runs: int) -> dict:
     return {"latency": latency, "flat": flat}
 
 
+def suite_search(root: Path, runs: int) -> dict:
+    samples = [run_worker("search", root) for _ in range(max(1, runs))]
+    key = lambda name: statistics.median(s[name] for s in samples)  # noqa: E731
+    ms = lambda name: f"{key(name) * 1000:.2f} ms"  # noqa: E731
+    last = samples[-1]
+    rows = [
+        ("measurement (median of runs)", "value", "target", "result"),
+        (f"load the corpus into a Workspace ({last['files']} files: read, parse, chunk)", f"{key('load_seconds'):.3f} s", "", ""),
+        (f"build the lexical index ({last['documents']} documents)", f"{key('build_seconds'):.3f} s", "", ""),
+        (f"free-text query, p50 ({last['queries']} queries × {SEARCH_REPEATS})", ms("query_p50_seconds"), "", ""),
+        ("free-text query, p95", ms("query_p95_seconds"), "≤ 10 ms", verdict(key("query_p95_seconds") <= 0.01)),
+        ("  slowest query", ms("query_max_seconds"), "", ""),
+        (f"symbol query (up to 1,000 hits), p50 ({last['symbol_queries']} queries × {SEARCH_REPEATS})", ms("symbol_p50_seconds"), "", ""),
+        ("symbol query, p95", ms("symbol_p95_seconds"), "", ""),
+        (f"function added to a 1,995-line file → found by search, p50 ({last['edits']} edits)", ms("edit_p50_seconds"), "", ""),
+        ("  the same, p95", ms("edit_p95_seconds"), "", verdict(all(s["edits_found"] == s["edits"] for s in samples))),
+        ("peak RSS (process)", f"{max(s['peak_rss_mb'] for s in samples):.0f} MB", "", ""),
+    ]
+    print(table(rows))
+    return {"samples": samples, "queries": SEARCH_QUERIES, "symbol_queries": SYMBOL_QUERIES}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--suite", choices=["chunks", "taint", "slice", "server", "all"], default="all")
+    parser.add_argument("--suite", choices=["chunks", "taint", "slice", "server", "search", "all"], default="all")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -483,7 +607,8 @@ def main() -> int:
     results_directory = BENCH / "results"
     results_directory.mkdir(exist_ok=True)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-    for suite, function in [("chunks", suite_chunks), ("taint", suite_taint), ("slice", suite_slice), ("server", suite_server)]:
+    suites = [("chunks", suite_chunks), ("taint", suite_taint), ("slice", suite_slice), ("server", suite_server), ("search", suite_search)]
+    for suite, function in suites:
         if args.suite in (suite, "all"):
             print(f"\n== {suite} ==")
             result = function(root, args.runs)
