@@ -124,3 +124,16 @@ def test_load_files_reports_unreadable_files(tmp_path: Path) -> None:
     assert [len(diff.added) for diff in diffs] == [2, 0]
     assert [error.kind for error in workspace.errors("missing.py")] == ["io"]
     assert [hit.qualified_name for hit in workspace.search("ok")] == ["ok.ok", "ok"]
+
+
+def test_hostile_text_degrades_the_index_never_the_search(tmp_path: Path) -> None:
+    blob = "QUJD" * 250_000  # a 1 MB base64 line: one word too long to be a name
+    nested = "".join(f"{'    ' * depth}def level_{depth}():\n" for depth in range(200)) + "    " * 200 + "pass\n"
+    text = f'DATA = "{blob}"\n{nested}\ndef {"very_" * 15}long_name():\n    return 1\n\x00\udcff'
+    workspace = flowsight.Workspace(str(tmp_path))
+    workspace.update_file("hostile.py", text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    assert workspace.search(blob[:40]) == []
+    assert [hit.qualified_name for hit in workspace.search("level_150", limit=1)][0].endswith(".level_150")
+    # A name over 64 bytes is not a token, but its words are (one over 256 bytes is data).
+    assert workspace.search("very long name", limit=1)[0].qualified_name.endswith("long_name")
+    assert workspace.search("x" * 100_000) == []

@@ -325,7 +325,7 @@ impl Workspace {
                 self.lexical.as_mut().expect("prepared").search(query, limit, mode).map_err(EngineError::Search)?
             }
         };
-        let hits = found
+        let mut hits: Vec<Hit> = found
             .into_iter()
             .filter_map(|hit| {
                 let chunk = self.files.get(&hit.path)?.chunks.iter().find(|chunk| chunk.id == hit.chunk_id)?;
@@ -340,6 +340,8 @@ impl Workspace {
                 })
             })
             .collect();
+        // Equal scores in file order, whatever segments the documents landed in.
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.path.cmp(&b.path)).then(a.start_line.cmp(&b.start_line)));
         Ok(hits)
     }
 
