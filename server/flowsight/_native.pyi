@@ -98,7 +98,11 @@ class Workspace:
     def offset_to_position(self, path: str, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]: ...
     def analyze_taint(self, rules_file: str | None = None, disabled_rules: Sequence[str] = ...) -> list[Finding]: ...
     def last_analysis(self) -> dict[str, int]:
-        """What the last analyze_taint did: scopes, reused (cached by content hash), analysed, rounds."""
+        """What the last analyze_taint did: scopes, reused (cached), analysed (scope analyses),
+        rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
+        (summaries joined so that recursion terminates), the bounds the results met —
+        labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, unfinished —
+        and their total, incomplete. Every bound errs toward more taint."""
     def slice_code(self, path: str, line: int, column: int | None = None, forward: bool = False, thin: bool = False) -> Slice: ...
     def build_pdg(self, path: str) -> list[Pdg]: ...
 
@@ -140,6 +144,8 @@ class TaintAnalysis:
     functions: int
     parse_seconds: float
     analysis_seconds: float
+    stats: dict[str, int]
+    """The same keys as `Workspace.last_analysis`."""
 
 def analyze_taint(
     paths: Sequence[str],

@@ -34,13 +34,21 @@ fn modules_import_only_lower_layers() {
         let path = entry.expect("entry").path();
         let Some(module) = path.file_stem().and_then(|s| s.to_str()).filter(|m| *m != "lib") else { continue };
         let layer = *layers.get(module).unwrap_or_else(|| panic!("{module} has no layer in this test and ARCHITECTURE.md"));
-        let text = std::fs::read_to_string(&path).expect("readable");
-        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(&text);
-        for (at, _) in code.match_indices("crate::") {
-            let name: String = code[at + "crate::".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            let Some(&imported) = layers.get(name.as_str()) else { continue };
-            if imported >= layer && name != module {
-                problems.push(format!("{module} (layer {layer}) imports {name} (layer {imported})"));
+        // A module is a file `name.rs` or a directory `name/` whose files all belong to it.
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            std::fs::read_dir(&path).expect("module directory is readable").map(|entry| entry.expect("entry").path()).collect()
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("readable");
+            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(&text);
+            for (at, _) in code.match_indices("crate::") {
+                let name: String = code[at + "crate::".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                let Some(&imported) = layers.get(name.as_str()) else { continue };
+                if imported >= layer && name != module {
+                    problems.push(format!("{module} (layer {layer}) imports {name} (layer {imported}) in {}", file.display()));
+                }
             }
         }
         checked += 1;

@@ -448,15 +448,11 @@ impl Workspace {
         Ok(self.with(py, |ws| ws.analyze_taint(&rules))?.iter().map(analysis::Finding::from).collect())
     }
 
-    /// What the last analyze_taint did: {"scopes", "reused", "analysed", "rounds"}.
+    /// What the last analyze_taint did: counts of scopes and analyses, solver sweeps, widened
+    /// summaries, and the bounds the results met (`incomplete` is their total).
     fn last_analysis(&self, py: Python<'_>) -> PyResult<std::collections::HashMap<&'static str, usize>> {
         let stats = self.with(py, |ws| ws.last_analysis())?;
-        Ok(std::collections::HashMap::from([
-            ("scopes", stats.scopes),
-            ("reused", stats.reused),
-            ("analysed", stats.analysed),
-            ("rounds", stats.rounds),
-        ]))
+        Ok(analysis::stats_to_dict(&stats))
     }
 
     /// A slice from `path` at a 0-based line (and byte column) over the current texts.
