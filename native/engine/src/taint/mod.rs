@@ -144,7 +144,20 @@ fn elided_count(step: &TraceStep) -> usize {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Origin {
-    Source { kind: SourceKind, file: usize, start: usize, end: usize },
+    Source {
+        kind: SourceKind,
+        file: usize,
+        start: usize,
+        end: usize,
+    },
+    /// Every source of one kind a value holds, once it held more than `MAX_LABELS` source
+    /// labels: the place is a witness (the source of the kept trace), not part of the key.
+    Sources {
+        kind: SourceKind,
+        file: usize,
+        start: usize,
+        end: usize,
+    },
     Param(usize),
 }
 
@@ -160,7 +173,31 @@ struct Label {
 
 impl Label {
     fn key(&self) -> (Origin, u32, bool) {
-        (self.origin.clone(), self.cleared, self.normalized)
+        let origin = match self.origin {
+            Origin::Sources { kind, .. } => Origin::Sources { kind, file: 0, start: 0, end: 0 },
+            ref other => other.clone(),
+        };
+        (origin, self.cleared, self.normalized)
+    }
+
+    fn is_source(&self) -> bool {
+        matches!(self.origin, Origin::Source { .. } | Origin::Sources { .. })
+    }
+
+    /// Takes `other` (of the same key) if its trace is shorter, or as short and its witness
+    /// place earlier: a total order, so the result does not depend on the order of merges.
+    fn merge(&mut self, other: Label) {
+        if (other.trace.rank(), &other.origin) < (self.trace.rank(), &self.origin) {
+            *self = other;
+        }
+    }
+
+    /// This source label as one of a value's merged sources.
+    fn merged_source(mut self) -> Label {
+        if let Origin::Source { kind, file, start, end } = self.origin {
+            self.origin = Origin::Sources { kind, file, start, end };
+        }
+        self
     }
 }
 
@@ -185,47 +222,46 @@ impl Value {
     /// Adds a label; of two with the same key the one with the shorter (then earlier-ending)
     /// trace is kept, so the choice does not depend on visiting order and fixpoints settle.
     ///
-    /// Labels of parameters are always kept (there are as many kinds as parameters). Past
-    /// `MAX_LABELS` source labels, a new one is merged into a label of the same origin, else
-    /// into the first source label: the merged label is sanitised only for the kinds both were
-    /// (more taint, never less), and keeps the shorter trace as its witness.
+    /// Bounded by design: past `MAX_LABELS` source labels, a value's source labels are keyed by
+    /// source kind (with what they are sanitised for) instead of by place, and stay so. No
+    /// taint is lost — only which of several sources a finding names (`Origin::Sources`).
+    /// Whether a value merges depends only on its set of labels, so joins stay commutative,
+    /// associative and idempotent (proptests in `solver.rs`).
     fn add_label(&mut self, label: Label) {
-        if let Some(existing) = self.labels.iter_mut().find(|existing| existing.key() == label.key()) {
-            if label.trace.rank() < existing.trace.rank() {
-                *existing = label;
+        let merged = self.labels.iter().any(|l| matches!(l.origin, Origin::Sources { .. }));
+        let label = if merged && label.is_source() {
+            label.merged_source()
+        } else if matches!(label.origin, Origin::Sources { .. })
+            || (label.is_source()
+                && !self.labels.iter().any(|existing| existing.key() == label.key())
+                && self.labels.iter().filter(|l| l.is_source()).count() >= MAX_LABELS)
+        {
+            // A merged label arriving merges this value too; otherwise the bound was met here.
+            if label.is_source() && !matches!(label.origin, Origin::Sources { .. }) {
+                note_bound(|met| met.labels_merged += 1);
             }
-            return;
-        }
-        let is_source = |l: &Label| matches!(l.origin, Origin::Source { .. });
-        if !is_source(&label) || self.labels.iter().filter(|l| is_source(l)).count() < MAX_LABELS {
-            self.labels.push(label);
-            return;
-        }
-        note_bound(|met| met.labels_merged += 1);
-        let target = self.labels.iter().position(|l| l.origin == label.origin).or_else(|| self.labels.iter().position(is_source));
-        let Some(target) = target else {
-            self.labels.push(label);
-            return;
+            for existing in &mut self.labels {
+                if existing.is_source() {
+                    *existing = existing.clone().merged_source();
+                }
+            }
+            self.dedupe_merging();
+            label.merged_source()
+        } else {
+            label
         };
-        let existing = &mut self.labels[target];
-        existing.cleared &= label.cleared;
-        existing.normalized &= label.normalized;
-        if label.trace.rank() < existing.trace.rank() {
-            existing.trace = label.trace;
+        match self.labels.iter_mut().find(|existing| existing.key() == label.key()) {
+            Some(existing) => existing.merge(label),
+            None => self.labels.push(label),
         }
-        self.dedupe_merging();
     }
 
-    /// Merges labels that became equal in key (after a merge), keeping the shorter trace.
+    /// Merges labels that became equal in key (after clearing or merging sources).
     fn dedupe_merging(&mut self) {
         let mut kept: Vec<Label> = Vec::with_capacity(self.labels.len());
         for label in std::mem::take(&mut self.labels) {
             match kept.iter_mut().find(|k| k.key() == label.key()) {
-                Some(existing) => {
-                    if label.trace.rank() < existing.trace.rank() {
-                        *existing = label;
-                    }
-                }
+                Some(existing) => existing.merge(label),
                 None => kept.push(label),
             }
         }
@@ -273,13 +309,8 @@ impl Value {
         for label in &mut self.labels {
             label.cleared |= kinds;
         }
-        self.dedupe();
+        self.dedupe_merging();
         self
-    }
-
-    fn dedupe(&mut self) {
-        let mut seen = HashSet::new();
-        self.labels.retain(|label| seen.insert(label.key()));
     }
 
     fn traced(mut self, step: &TraceStep) -> Value {
@@ -521,7 +552,7 @@ impl Summary {
             places.extend(of(steps));
         }
         for label in &self.source_returns {
-            if let Origin::Source { file, start, end, .. } = label.origin {
+            if let Origin::Source { file, start, end, .. } | Origin::Sources { file, start, end, .. } = label.origin {
                 places.push((file, start, end));
             }
             places.extend(of(&label.trace.steps()));
@@ -1118,7 +1149,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 let mut sources = Value::default();
                 for label in &value.labels {
                     match label.origin {
-                        Origin::Source { .. } => sources.add_label(label.clone()),
+                        Origin::Source { .. } | Origin::Sources { .. } => sources.add_label(label.clone()),
                         Origin::Param(param) => {
                             self.summary.param_exports.push((param, label.cleared, label.normalized, owner.clone(), by_owner, path.clone()))
                         }
@@ -1584,7 +1615,7 @@ impl<'p, 't> Analysis<'p, 't> {
             if sink_kind == sink_kind_bit("FilePath").unwrap_or(0) && label.normalized && label.cleared & sink_kind != 0 {
                 continue;
             }
-            if matches!(label.origin, Origin::Source { .. }) && !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location)) {
+            if label.is_source() && !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location)) {
                 continue;
             }
             let mut trace = label.trace.clone();
@@ -1598,15 +1629,17 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             trace = trace.push(self.step(call, "sink", format!("`{callee}`")));
             match &label.origin {
-                Origin::Source { kind, file, start, end } => self.raw_findings.push(RawFinding {
-                    kind: sink_kind,
-                    cwe,
-                    source_kind: *kind,
-                    source: (*file, *start, *end),
-                    sink: sink_location,
-                    callee: callee.to_string(),
-                    steps: trace.steps(),
-                }),
+                Origin::Source { kind, file, start, end } | Origin::Sources { kind, file, start, end } => {
+                    self.raw_findings.push(RawFinding {
+                        kind: sink_kind,
+                        cwe,
+                        source_kind: *kind,
+                        source: (*file, *start, *end),
+                        sink: sink_location,
+                        callee: callee.to_string(),
+                        steps: trace.steps(),
+                    })
+                }
                 Origin::Param(param) => self.add_param_sink(ParamSink {
                     param: *param,
                     kind: sink_kind,
@@ -1742,7 +1775,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 for label in &mut value.labels {
                     label.normalized = true;
                 }
-                value.dedupe();
+                value.dedupe_merging();
             }
             value.constant = None;
             value.stringy = arguments_value.stringy || sanitizer.clears & sink_kind_bit("XSS").unwrap_or(0) != 0;
@@ -1978,15 +2011,17 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
                 let trace = label.trace.push(call_step.clone()).extend(&sink.steps);
                 match &label.origin {
-                    Origin::Source { kind, file, start, end } => self.raw_findings.push(RawFinding {
-                        kind: sink.kind,
-                        cwe: sink.cwe,
-                        source_kind: *kind,
-                        source: (*file, *start, *end),
-                        sink: sink.sink,
-                        callee: sink.callee.clone(),
-                        steps: trace.steps(),
-                    }),
+                    Origin::Source { kind, file, start, end } | Origin::Sources { kind, file, start, end } => {
+                        self.raw_findings.push(RawFinding {
+                            kind: sink.kind,
+                            cwe: sink.cwe,
+                            source_kind: *kind,
+                            source: (*file, *start, *end),
+                            sink: sink.sink,
+                            callee: sink.callee.clone(),
+                            steps: trace.steps(),
+                        })
+                    }
                     Origin::Param(param) => self.add_param_sink(ParamSink {
                         param: *param,
                         kind: sink.kind,
@@ -2751,7 +2786,7 @@ impl<'p, 't> Analysis<'p, 't> {
             for label in &value.labels {
                 match &label.origin {
                     Origin::Param(param) => self.summary.param_returns.push((*param, label.cleared, label.normalized, label.trace.steps())),
-                    Origin::Source { .. } => self.summary.source_returns.push(label.clone()),
+                    Origin::Source { .. } | Origin::Sources { .. } => self.summary.source_returns.push(label.clone()),
                 }
             }
             self.summary.returns_stringy = value.stringy;

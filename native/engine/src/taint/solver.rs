@@ -438,3 +438,116 @@ mod tests {
         assert_eq!(again.signature(), widened.signature());
     }
 }
+
+#[cfg(test)]
+mod lattice_laws {
+    use proptest::prelude::*;
+
+    use super::super::{Label, Origin, Trace, Value};
+    use super::*;
+    use crate::rules::SourceKind;
+
+    fn label_strategy() -> impl Strategy<Value = Label> {
+        (0usize..3, 0usize..4, 0u32..8, any::<bool>()).prop_map(|(param_or_source, place, cleared, normalized)| Label {
+            origin: if param_or_source == 0 {
+                Origin::Param(place)
+            } else {
+                Origin::Source { kind: SourceKind::UserInput, file: 0, start: place, end: place + 1 }
+            },
+            cleared,
+            normalized,
+            trace: Trace::default(),
+        })
+    }
+
+    fn value_strategy() -> impl Strategy<Value = Value> {
+        proptest::collection::vec(label_strategy(), 0..20).prop_map(|labels| {
+            let mut value = Value::default();
+            for label in labels {
+                value.add_label(label);
+            }
+            value
+        })
+    }
+
+    fn summary_strategy() -> impl Strategy<Value = Summary> {
+        (
+            proptest::collection::vec((0usize..3, 0usize..3), 0..4),
+            proptest::collection::vec((0usize..3, 1u32..8), 0..3),
+            proptest::collection::vec((0usize..3, 1u32..8), 0..3),
+            any::<bool>(),
+            proptest::collection::vec(0usize..6, 0..4),
+        )
+            .prop_map(|(flows, effects, guards, stringy, callees)| Summary {
+                param_flows: flows.into_iter().map(|(to, from)| (to, String::new(), from)).collect(),
+                param_effects: effects.into_iter().map(|(p, k)| (p, String::new(), k)).collect(),
+                guards_when_true: guards,
+                returns_stringy: stringy,
+                resolved_callees: callees,
+                ..Summary::default()
+            })
+    }
+
+    /// A value's labels by key, with their witness origin: equal values have equal witnesses.
+    fn keys(value: &Value) -> Vec<((Origin, u32, bool), Origin)> {
+        let mut keys: Vec<_> = value.labels.iter().map(|label| (label.key(), label.origin.clone())).collect();
+        keys.sort();
+        keys
+    }
+
+    fn normalised(summary: &Summary) -> super::super::SummarySignature {
+        let mut signature = summary.signature();
+        signature.5.sort();
+        signature.5.dedup();
+        signature.6.sort();
+        signature.6.dedup();
+        signature
+    }
+
+    proptest! {
+        #[test]
+        fn value_join_is_commutative_associative_and_idempotent(a in value_strategy(), b in value_strategy(), c in value_strategy()) {
+            prop_assert_eq!(keys(&a.join(&b)), keys(&b.join(&a)));
+            prop_assert_eq!(keys(&a.join(&b).join(&c)), keys(&a.join(&b.join(&c))));
+            prop_assert_eq!(keys(&a.join(&a)), keys(&a));
+        }
+
+        #[test]
+        fn a_value_keeps_at_most_the_label_bound_of_sources_and_every_parameter(a in value_strategy()) {
+            let places = a.labels.iter().filter(|l| matches!(l.origin, Origin::Source { .. })).count();
+            prop_assert!(places <= super::super::MAX_LABELS);
+            // Merged, a value holds one label per (kind, cleared kinds, normalised) at most.
+            let merged = a.labels.iter().filter(|l| matches!(l.origin, Origin::Sources { .. })).count();
+            prop_assert!(merged <= 8 * 2);
+        }
+
+        #[test]
+        fn widening_is_an_upper_bound_and_reaches_a_fixed_point(start in summary_strategy(), inputs in proptest::collection::vec(summary_strategy(), 1..30)) {
+            let mut current = start;
+            let mut changes = 0;
+            for input in &inputs {
+                let next = widen(&current, input.clone());
+                for flow in current.param_flows.iter().chain(&input.param_flows) {
+                    prop_assert!(next.param_flows.contains(flow));
+                }
+                for callee in current.resolved_callees.iter().chain(&input.resolved_callees) {
+                    prop_assert!(next.resolved_callees.contains(callee));
+                }
+                prop_assert!(next.returns_stringy >= current.returns_stringy);
+                for (param, _, kinds) in &next.param_effects {
+                    let before: u32 = current.param_effects.iter().filter(|(p, _, _)| p == param).fold(0, |acc, (_, _, k)| acc | k);
+                    prop_assert_eq!(kinds & !before, 0, "a clearance grew");
+                }
+                if normalised(&next) != normalised(&current) {
+                    changes += 1;
+                }
+                current = next;
+            }
+            // Each change adds a flow or callee, or removes a clearance bit: finitely many.
+            let bound = 3 * 3 + 6 + 1 + 3 * 3 + 3 * 3;
+            prop_assert!(changes <= bound);
+            let again = widen(&current, current.clone());
+            prop_assert_eq!(normalised(&again), normalised(&current));
+        }
+    }
+}
