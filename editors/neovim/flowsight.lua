@@ -99,11 +99,22 @@ local function to_column(text, character, encoding)
   return ok and column or #text
 end
 
-local function line_text(file, line)
-  local buffer = vim.fn.bufnr(file)
-  if buffer ~= -1 and vim.api.nvim_buf_is_loaded(buffer) then
-    return vim.api.nvim_buf_get_lines(buffer, line, line + 1, false)[1] or ""
+-- A file name as the server and Neovim can both spell it (symbolic links resolved).
+local function normalise(file)
+  return uv.fs_realpath(file) or vim.fn.fnamemodify(file, ":p")
+end
+
+local function loaded_buffer(file)
+  local wanted = normalise(file)
+  for _, buffer in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(buffer) and normalise(vim.api.nvim_buf_get_name(buffer)) == wanted then return buffer end
   end
+  return nil
+end
+
+local function line_text(file, line)
+  local buffer = loaded_buffer(file)
+  if buffer then return vim.api.nvim_buf_get_lines(buffer, line, line + 1, false)[1] or "" end
   local ok, lines = pcall(vim.fn.readfile, file, "", line + 1)
   return ok and lines[line + 1] or ""
 end
@@ -112,10 +123,6 @@ local function cursor_position(client)
   local row, column = unpack(vim.api.nvim_win_get_cursor(0))
   local text = vim.api.nvim_get_current_line()
   return { line = row - 1, character = to_character(text, column, client.offset_encoding or "utf-16") }
-end
-
-local function normalise(file)
-  return vim.fn.fnamemodify(file, ":p")
 end
 
 -- ---------------------------------------------------------------- slices
@@ -290,7 +297,8 @@ function M.lsp_config(options)
     cmd = options.cmd or { "flowsight", "serve" },
     filetypes = { "python" },
     root_dir = function(buffer, on_dir)
-      on_dir(M.find_root(vim.api.nvim_buf_get_name(buffer)))
+      local file = vim.api.nvim_buf_get_name(buffer)
+      if file ~= "" and vim.bo[buffer].buftype == "" then on_dir(M.find_root(file)) end
     end,
     init_options = settings,
     settings = { flowsight = settings },
