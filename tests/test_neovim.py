@@ -24,8 +24,10 @@ CHECK = REPOSITORY_ROOT / "tests" / "neovim" / "check.lua"
 
 
 def debian_nvim() -> str:
-    """Debian's Neovim: the first `nvim` on PATH outside this virtualenv (whose bin/ holds the
-    wheel's launcher)."""
+    """Debian's Neovim: /usr/bin/nvim, else the first `nvim` on PATH outside this virtualenv
+    (whose bin/ holds the wheel's launcher)."""
+    if Path("/usr/bin/nvim").is_file():
+        return "/usr/bin/nvim"
     venv_bin = Path(sys.prefix) / "bin"
     path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p) != venv_bin)
     found = shutil.which("nvim", path=path)
