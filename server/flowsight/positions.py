@@ -78,3 +78,8 @@ class TextLines:
     def line_length(self, line: int, encoding: Encoding) -> int:
         raw = self.lines[line] if 0 <= line < len(self.lines) else b""
         return byte_column_to(raw, len(raw), encoding)
+
+    def byte_column(self, line: int, column: int, encoding: Encoding) -> int:
+        """A column in `encoding` of a line as a UTF-8 byte column (clamped to the line's end)."""
+        raw = self.lines[line] if 0 <= line < len(self.lines) else b""
+        return column_to_byte(raw.decode("utf-8", errors="surrogatepass"), column, encoding)

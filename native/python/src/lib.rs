@@ -178,6 +178,25 @@ impl SyntaxErrorLocation {
     }
 }
 
+/// One occurrence of a variable: 0-based lines, UTF-8 byte columns; `kind` is "read",
+/// "write" or "text".
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+struct Occurrence {
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+    kind: &'static str,
+}
+
+#[pymethods]
+impl Occurrence {
+    fn __repr__(&self) -> String {
+        format!("Occurrence({}:{}-{}:{} {})", self.start_line, self.start_column, self.end_line, self.end_column, self.kind)
+    }
+}
+
 #[pyclass(frozen, eq, module = "flowsight._native", get_all)]
 #[derive(Clone, PartialEq)]
 struct ChunkDiff {
@@ -423,6 +442,27 @@ impl Workspace {
         })
     }
 
+    /// The occurrences of the variable named at a 0-based line and UTF-8 byte column.
+    fn occurrences(&self, py: Python<'_>, path: &str, line: usize, column: usize) -> PyResult<Vec<Occurrence>> {
+        self.run(py, |ws| {
+            let occurrences = ws.occurrences(path, line, column)?;
+            let document = ws.document(path)?;
+            let index = document.line_index();
+            let place = |offset: usize| {
+                let line = index.line_of(offset);
+                (line, offset - index.line_start(line))
+            };
+            Ok(occurrences
+                .into_iter()
+                .map(|occurrence| {
+                    let (start_line, start_column) = place(occurrence.start);
+                    let (end_line, end_column) = place(occurrence.end);
+                    Occurrence { start_line, start_column, end_line, end_column, kind: occurrence.access.as_str() }
+                })
+                .collect())
+        })
+    }
+
     fn sexp(&self, py: Python<'_>, path: &str) -> PyResult<String> {
         self.run(py, |ws| ws.document(path).map(|d| d.sexp()))
     }
@@ -493,6 +533,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Chunk>()?;
     m.add_class::<FileError>()?;
     m.add_class::<SyntaxErrorLocation>()?;
+    m.add_class::<Occurrence>()?;
     m.add_class::<ChunkDiff>()?;
     m.add_class::<IndexResult>()?;
     m.add_class::<TextEdit>()?;
