@@ -3321,23 +3321,20 @@ fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item 
             .collect();
         let source_location = location(program, source);
         let sink_location = location(program, sink);
-        let id = {
-            use sha2::{Digest, Sha256};
-            let digest = Sha256::digest(
-                format!(
-                    "{}\0{}\0{}\0{}\0{}",
-                    rule.id,
-                    sink_location.path,
-                    short(program.text(sink.0).get(sink.1..sink.2).unwrap_or("")),
-                    source_location.path,
-                    source_text
-                )
-                .as_bytes(),
-            );
-            digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
-        };
+        // Identity without positions: rule, and for the sink and the source their file, enclosing
+        // function and text; an occurrence number (below) tells identical ones apart.
+        let identity = format!(
+            "{}\0{}\0{}\0{}\0{}\0{}\0{}",
+            rule.id,
+            sink_location.path,
+            enclosing_scope_name(program, sink),
+            short(program.text(sink.0).get(sink.1..sink.2).unwrap_or("")),
+            source_location.path,
+            enclosing_scope_name(program, source),
+            source_text
+        );
         findings.push(Finding {
-            id,
+            id: identity,
             rule_id: rule.id.clone(),
             rule_name: rule.name.clone(),
             cwe: raw.cwe,
@@ -3356,5 +3353,25 @@ fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item 
             b.rule_id.as_str(),
         ))
     });
+    // The id: a hash of the identity and its occurrence among equal identities in document
+    // order, so it is unique within a run and unchanged by edits elsewhere.
+    let mut occurrences: FxHashMap<String, usize> = FxHashMap::default();
+    for finding in &mut findings {
+        use sha2::{Digest, Sha256};
+        let occurrence = occurrences.entry(finding.id.clone()).or_insert(0);
+        let digest = Sha256::digest(format!("{}\0{}", finding.id, occurrence).as_bytes());
+        *occurrence += 1;
+        finding.id = digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>();
+    }
     findings
+}
+
+/// Qualified name of the innermost scope (function, class or module) holding `place`.
+fn enclosing_scope_name<'p>(program: &'p Program<'_>, (file, start, end): (usize, usize, usize)) -> &'p str {
+    program
+        .scopes
+        .iter()
+        .filter(|scope| scope.file == file && scope.node.start_byte() <= start && end <= scope.node.end_byte())
+        .min_by_key(|scope| scope.node.end_byte() - scope.node.start_byte())
+        .map_or("", |scope| scope.qualified_name.as_str())
 }
