@@ -1,0 +1,1 @@
+"""Code search: vectors over the chunks, fused with the lexical index."""
