@@ -81,3 +81,10 @@ def test_safetensors_reader(tmp_path):
     with pytest.raises(ValueError, match="too short"):
         (tmp_path / "empty").write_bytes(b"")
         load_safetensors(tmp_path / "empty")
+
+
+def test_blas_runs_one_thread(minilm):
+    from threadpoolctl import threadpool_info
+
+    assert minilm.threads == 1
+    assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}

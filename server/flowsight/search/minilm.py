@@ -11,13 +11,11 @@ sentence-transformers' model in torch.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -72,12 +70,15 @@ def layer_norm(values: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: fl
     return centred / np.sqrt(variance + eps) * weight + bias
 
 
-def threadpool_controller() -> Any:
+def limit_blas_threads(threads: int) -> None:
+    """Sets numpy's BLAS pool to `threads` threads, for the whole process and for good: OpenBLAS
+    threads spin, and on a loaded 2-core machine two per product run several times slower than one.
+    Limiting per call and restoring is not safe while other threads run BLAS (the pool is shared)."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
-        return None
-    return ThreadpoolController()
+        return
+    ThreadpoolController().limit(limits=threads, user_api="blas")
 
 
 def length_batches(lengths: Sequence[int], max_items: int, max_tokens: int) -> list[list[int]]:
@@ -143,7 +144,8 @@ class MiniLMEmbedder:
         self.eps = float(config.get("layer_norm_eps", 1e-12))
         self.batch_size = batch_size
         self.threads = threads
-        self.blas = threadpool_controller() if threads else None
+        if threads:
+            limit_blas_threads(threads)
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer = tokenizer
@@ -166,11 +168,8 @@ class MiniLMEmbedder:
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = [np.asarray(encoding.ids, dtype=np.int64) for encoding in encodings]
         result = np.zeros((len(ids), self.dimensions), dtype=np.float32)
-        # BLAS threads spin: on a loaded 2-core machine two threads per product run several times slower than one.
-        limit = self.blas.limit(limits=self.threads, user_api="blas") if self.blas is not None else contextlib.nullcontext()
-        with limit:
-            for batch in length_batches([len(sequence) for sequence in ids], self.batch_size, BATCH_TOKENS):
-                result[batch] = self.forward([ids[index] for index in batch])
+        for batch in length_batches([len(sequence) for sequence in ids], self.batch_size, BATCH_TOKENS):
+            result[batch] = self.forward([ids[index] for index in batch])
         return result
 
     def forward(self, sequences: list[np.ndarray]) -> np.ndarray:
