@@ -55,7 +55,8 @@ class SearchSettings:
     lexical_weight: float = 0.1
     """Weight of the min-max-normalised lexical score in hybrid fusion (the vector score gets 1 - it)."""
     identifier_boost: float = 1.0
-    """Added to the fused score of a chunk whose name is spelled out in the query."""
+    """Added to the fused score of a chunk whose name is spelled out in the query (fused scores lie
+    in [0, 1], so 1.0 puts such a chunk first)."""
     candidates: int = 50
     """How many results each list contributes before fusion."""
 
