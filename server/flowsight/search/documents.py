@@ -84,8 +84,8 @@ def documents_from_chunks(
     sources: dict[str, bytes] = {}
     documents = []
     for chunk in chunks:
-        if chunk.kind == "repository":
-            text = ""
+        if chunk.kind not in EMBEDDED_KINDS:
+            text = ""  # not embedded: the document only places the chunk (name, parent)
         else:
             source = sources.get(chunk.path)
             if source is None:

@@ -167,8 +167,9 @@ class SearchService:
             if mode == "vector":
                 hits = single_list(self.vectors.query(query, max(limit, self.candidates)), "vector")
                 return SearchResult(query, "vector", self._finish(hits, query, limit, boost=True), notice)
-            lexical = self._lexical(query, self.candidates)
-            vector, lexical_cosines = self.vectors.query_and_score(query, self.candidates, [chunk_id for chunk_id, _ in lexical])
+            count = max(limit, self.candidates)
+            lexical = self._lexical(query, count)
+            vector, lexical_cosines = self.vectors.query_and_score(query, count, [chunk_id for chunk_id, _ in lexical])
         except EmbeddingError as error:  # the query itself could not be embedded
             hits = single_list(self._lexical(query, max(limit, self.candidates)), "lexical")
             return SearchResult(
