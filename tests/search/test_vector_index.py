@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from flowsight.search.cache import EmbeddingCache
 from flowsight.search.documents import Document
 from flowsight.search.vector_index import VectorIndex, point_id
@@ -71,7 +73,7 @@ def test_query_and_score_scores_given_chunks(hashing_embedder):
     assert [chunk_id for chunk_id, _ in top] == ["mail"]
     assert sorted(scores) == ["config", "users"]  # only chunks that have a point
     full = dict(index.query("mail message", limit=10))
-    assert scores["config"] == full["config"] and scores["users"] == full["users"]
+    assert scores["config"] == pytest.approx(full["config"], abs=1e-6) and scores["users"] == pytest.approx(full["users"], abs=1e-6)
 
 
 def test_retain_drops_everything_else(hashing_embedder):

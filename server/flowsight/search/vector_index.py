@@ -7,7 +7,9 @@ environment), in a collection per model and size, with payload indexes on `chunk
 `kind`; the points already there are read back at start, so a restart uploads nothing unchanged.
 
 A point's id is uuid5 of the chunk id, so an update replaces the chunk's point. Its payload is the
-document's (`Document.payload`). Thread-safe: the background embedder adds points while queries run.
+document's (`Document.payload`). Embedders return unit vectors, so the collection's distance is the
+dot product, which is their cosine (local mode's cosine would normalise every stored vector again on
+each query). Thread-safe: the background embedder adds points while queries run.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ class VectorIndex:
         elif exists:
             self.client.delete_collection(self.collection)
         self.client.create_collection(
-            self.collection, vectors_config=models.VectorParams(size=self.dimensions, distance=models.Distance.COSINE)
+            self.collection, vectors_config=models.VectorParams(size=self.dimensions, distance=models.Distance.DOT)
         )
         if self.remote:
             for field in ("chunk_id", "path", "kind"):
@@ -220,18 +222,25 @@ class VectorIndex:
         return self.query_and_score(text, limit)[0]
 
     def query_and_score(self, text: str, limit: int, score_ids: Iterable[str] = ()) -> tuple[list[tuple[str, float]], dict[str, float]]:
-        """The top list of `query`, and the cosine of each of `score_ids` that has a point, in one
-        batched request: a fusion weighs the lexical candidates the vector top list missed by them."""
-        vector = self.query_vector(text).tolist()
+        """The top list of `query`, and the cosine of each of `score_ids` that has a point: a fusion
+        weighs the lexical candidates the vector top list missed by them. A server answers both in
+        one batched request (a `has_id` filter); local mode filters in Python point by point, so
+        there the candidates' vectors are fetched by id and scored here."""
+        query = self.query_vector(text)
         models = self.models
-        requests = [models.QueryRequest(query=vector, limit=limit, with_payload=["chunk_id"])]
         with self._lock:
             wanted = [point_id(chunk_id) for chunk_id in dict.fromkeys(score_ids) if chunk_id in self._hashes]
-        if wanted:
+        requests = [models.QueryRequest(query=query.tolist(), limit=limit, with_payload=["chunk_id"])]
+        if wanted and self.remote:
             has_id = models.Filter(must=[models.HasIdCondition(has_id=wanted)])
-            requests.append(models.QueryRequest(query=vector, limit=len(wanted), with_payload=["chunk_id"], filter=has_id))
+            requests.append(models.QueryRequest(query=query.tolist(), limit=len(wanted), with_payload=["chunk_id"], filter=has_id))
         with self._lock:
             responses = self.client.query_batch_points(self.collection, requests=requests)
+            candidates = (
+                self.client.retrieve(self.collection, wanted, with_payload=["chunk_id"], with_vectors=True)
+                if wanted and not self.remote
+                else []
+            )
         top = [(chunk_id, float(point.score)) for point in responses[0].points if (chunk_id := payload_chunk_id(point.payload)) is not None]
         scores = {}
         for response in responses[1:]:
@@ -239,6 +248,10 @@ class VectorIndex:
                 chunk_id = payload_chunk_id(point.payload)
                 if chunk_id is not None:
                     scores[chunk_id] = float(point.score)
+        for record in candidates:
+            chunk_id = payload_chunk_id(record.payload)
+            if chunk_id is not None and isinstance(record.vector, list):
+                scores[chunk_id] = float(np.dot(np.asarray(record.vector, dtype=np.float32), query))
         return top, scores
 
     def close(self) -> None:
