@@ -50,6 +50,9 @@ class EmbeddingProgress:
 
 
 class BackgroundEmbedder:
+    """`on_progress` is called from the embedding thread after each cache pass and batch (a server
+    hands it to its event loop); it must not block."""
+
     def __init__(
         self,
         index: VectorIndex,
@@ -148,6 +151,7 @@ class BackgroundEmbedder:
                 batch = list(self._pending.values())[: self.batch]
                 for document in batch:
                     del self._pending[document.chunk_id]
+                    self._checked.discard(document.chunk_id)
                     self._in_flight[document.chunk_id] = document
             if not batch:
                 continue
