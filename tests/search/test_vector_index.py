@@ -95,3 +95,35 @@ def test_minilm_finds_by_meaning(minilm):
     assert index.query("email a message to someone", 1)[0][0] == "a"
     assert index.query("read the settings file", 1)[0][0] == "b"
     assert index.query("average of numbers", 1)[0][0] == "c"
+
+
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant")
+def test_a_persistent_collection_is_read_back_and_scored_by_the_store(hashing_embedder):
+    """The server path (`url=`), on a local client that outlives the index as a server would."""
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(location=":memory:")
+    first = VectorIndex(hashing_embedder, client=client, persistent=True)
+    first.upsert(DOCUMENTS)
+    payload = client.retrieve(first.collection, [point_id("config")], with_payload=True)[0].payload
+    assert payload["qualified_name"] == "app.config.read_config" and payload["kind"] == "function"  # full payload for filters
+    restarted = VectorIndex(HashingEmbedder(), client=client, persistent=True)
+    assert sorted(restarted.indexed_ids()) == ["config", "mail", "users"]
+    assert restarted.stale(DOCUMENTS) == []  # nothing uploaded again
+    top, scores = restarted.query_and_score("mail message", 1, ["config", "users"])  # one batched has_id request
+    local = VectorIndex(HashingEmbedder())
+    local.upsert(DOCUMENTS)
+    local_top, local_scores = local.query_and_score("mail message", 1, ["config", "users"])
+    assert top == local_top
+    assert scores == pytest.approx(local_scores, abs=1e-6)
+
+
+def test_a_persistent_collection_of_another_size_is_replaced(hashing_embedder):
+    from qdrant_client import QdrantClient, models
+
+    client = QdrantClient(location=":memory:")
+    index = VectorIndex(hashing_embedder, client=client, persistent=True)
+    client.delete_collection(index.collection)
+    client.create_collection(index.collection, vectors_config=models.VectorParams(size=3, distance=models.Distance.DOT))
+    replaced = VectorIndex(hashing_embedder, client=client, persistent=True)
+    assert client.get_collection(replaced.collection).config.params.vectors.size == 64

@@ -7,9 +7,10 @@ environment), in a collection per model and size, with payload indexes on `chunk
 `kind`; the points already there are read back at start, so a restart uploads nothing unchanged.
 
 A point's id is uuid5 of the chunk id, so an update replaces the chunk's point. Its payload is the
-document's (`Document.payload`). Embedders return unit vectors, so the collection's distance is the
-dot product, which is their cosine (local mode's cosine would normalise every stored vector again on
-each query). Thread-safe: the background embedder adds points while queries run.
+document's (`Document.payload`; in local mode only the chunk id and content hash). Embedders return
+unit vectors, so the collection's distance is the dot product, which is their cosine (local mode's
+cosine would normalise every stored vector again on each query). Thread-safe: the background
+embedder adds points while queries run.
 """
 
 from __future__ import annotations
@@ -55,7 +56,12 @@ class VectorIndex:
         api_key_env: str = "QDRANT_API_KEY",
         collection: str = "flowsight",
         timeout: float = 10.0,
+        client: Any = None,
+        persistent: bool | None = None,
     ) -> None:
+        """`client` is an existing `QdrantClient` to use instead; `persistent` says whether its
+        collection outlives this index (as on a server: then points are read back, not dropped, and
+        lexical candidates are scored by the server). By default: whether `url` is given."""
         try:
             from qdrant_client import QdrantClient, models
         except ImportError as error:
@@ -63,11 +69,13 @@ class VectorIndex:
         self.embedder = embedder
         self.cache = cache if cache is not None else EmbeddingCache.in_memory()
         self.models = models
-        self.remote = url is not None
+        self.remote = (url is not None) if persistent is None else persistent
         self.dimensions = embedder.dimensions
         suffix = hashlib.sha256(f"{embedder.model_id}\0{self.dimensions}".encode()).hexdigest()[:12]
         self.collection = f"{collection}_{suffix}"
-        if url is not None:
+        if client is not None:
+            self.client = client
+        elif url is not None:
             # The client's version check runs in a thread of its own and warns from there; an
             # unreachable server shows up at once in `_prepare_collection` instead.
             api_key = os.environ.get(api_key_env) or None
@@ -177,13 +185,20 @@ class VectorIndex:
         for start in range(0, len(items), UPSERT_BATCH):
             part = items[start : start + UPSERT_BATCH]
             points = [
-                models.PointStruct(id=point_id(document.chunk_id), vector=vector.tolist(), payload=document.payload())
+                models.PointStruct(id=point_id(document.chunk_id), vector=vector.tolist(), payload=self._payload(document))
                 for document, vector in part
             ]
             with self._lock:
                 self.client.upsert(self.collection, points=points, wait=True)
                 for document, _ in part:
                     self._hashes[document.chunk_id] = document.content_hash
+
+    def _payload(self, document: Document) -> dict[str, str | int | None]:
+        """The whole payload on a server (its payload indexes filter by path and kind); in local mode
+        only what the index reads back, since local mode keeps a JSON copy of every payload."""
+        if self.remote:
+            return document.payload()
+        return {"chunk_id": document.chunk_id, "content_hash": document.content_hash}
 
     def remove(self, chunk_ids: Iterable[str]) -> None:
         with self._lock:
