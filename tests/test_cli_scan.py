@@ -107,3 +107,46 @@ def test_pyproject_configuration(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.flowsight]\nunknown = 1\n")
     bad = flowsight("scan", str(tmp_path))
     assert bad.returncode == 2 and "unknown key(s) in [tool.flowsight]: unknown" in bad.stderr
+
+
+MANY_INPUTS = (
+    "import os\nimport shlex\nfrom flask import Flask, request\n\napp = Flask(__name__)\n\n\n@app.route('/r')\ndef view():\n"
+    + "".join(f"    quoted_{i} = shlex.quote(request.args['q{i}'])\n" for i in range(12))
+    + "    raw = request.args['raw']\n"
+    + "    os.system("
+    + " + ".join([*(f"quoted_{i}" for i in range(12)), "raw"])
+    + ")\n"
+)
+
+
+def test_a_bound_met_is_reported_in_every_format_and_keeps_the_finding(tmp_path: Path) -> None:
+    """13 inputs into one call exceed the labels a value keeps: they are merged toward more
+    taint, the raw input's finding stays, and each report says a bound was met."""
+    (tmp_path / "app.py").write_text(MANY_INPUTS, encoding="utf-8")
+    sink_line = MANY_INPUTS.count("\n")
+
+    text = flowsight("scan", str(tmp_path))
+    assert text.returncode == 1, text.stderr
+    assert f"app.py:{sink_line}:5: error [command-injection, CWE-78]" in text.stdout
+    assert "note: the analysis met" in text.stdout
+    assert "values with too many taint labels, merged keeping the least sanitised" in text.stdout
+
+    document = json.loads(flowsight("scan", str(tmp_path), "--format", "json").stdout)
+    assert [finding["sink"]["start_line"] for finding in document["findings"]] == [sink_line]
+    assert document["incomplete"]["total"] >= 1
+    assert document["incomplete"]["bounds"]["labels_merged"] >= 1
+
+    sarif = json.loads(flowsight("scan", str(tmp_path), "--format", "sarif").stdout)
+    run = sarif["runs"][0]
+    assert run["properties"]["incomplete"] >= 1
+    notes = [n for n in run["invocations"][0]["toolExecutionNotifications"] if n["descriptor"]["id"] == "incomplete"]
+    assert len(notes) == 1 and notes[0]["level"] == "note"
+
+
+def test_no_bound_met_means_no_note(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import os\n\n\ndef f(x):\n    os.system(x)\n", encoding="utf-8")
+    proc = flowsight("scan", str(tmp_path))
+    assert proc.returncode == 0
+    assert proc.stdout == "No findings.\n"
+    document = json.loads(flowsight("scan", str(tmp_path), "--format", "json").stdout)
+    assert document["incomplete"] == {"total": 0, "bounds": {}}

@@ -281,10 +281,23 @@ async def test_symbols_highlight_and_hover(client: LanguageClient) -> None:
     assert names[:3] == ["search", "search_safe", "orders"]
     found = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="read_invoice"))
     assert sorted(s.name for s in found) == ["read_invoice", "read_invoice_safely"]
-    highlights = await client.text_document_document_highlight_async(
-        types.DocumentHighlightParams(text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=16, character=4))
-    )
-    assert sorted(h.range.start.line for h in highlights) == [5, 9, 15, 16]
+
+    # Occurrences of the name under the cursor, scoped as Python resolves it: `term` of
+    # `search` (not of `search_safe`), `find_products` from its import on.
+    async def highlight(line: int, character: int) -> list[tuple[int, int, int, types.DocumentHighlightKind]]:
+        found = await client.text_document_document_highlight_async(
+            types.DocumentHighlightParams(
+                text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=line, character=character)
+            )
+        )
+        return [(h.range.start.line, h.range.start.character, h.range.end.character, h.kind) for h in found or []]
+
+    read, write = types.DocumentHighlightKind.Read, types.DocumentHighlightKind.Write
+    assert await highlight(16, 25) == [(15, 4, 8, write), (16, 25, 29, read)]
+    assert await highlight(16, 11) == [(9, 41, 54, write), (16, 11, 24, read)]
+    assert await highlight(16, 4) == [(16, 4, 8, write), (17, 23, 27, read)]
+    assert (await highlight(15, 14))[:3] == [(5, 52, 59, write), (15, 11, 18, read), (22, 11, 18, read)]
+    assert await highlight(15, 19) == []  # `args`, an attribute
     hover = await client.text_document_hover_async(
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=16, character=4))
     )

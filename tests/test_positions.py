@@ -42,3 +42,12 @@ def test_round_trip(line: str, data: st.DataObject) -> None:
     column = positions.byte_column_to(line.encode(), byte_column, encoding)
     assert column == positions.code_units(prefix, encoding)
     assert positions.column_to_byte(line, column, encoding) == byte_column
+
+
+def test_text_lines_convert_both_ways() -> None:
+    lines = positions.TextLines("x = 1\r\n" + LINE + "\n")
+    emoji_end = LINE.encode().index("😀".encode()) + 4
+    assert lines.byte_column(1, len("a = 'é") + 2, "utf-16") == emoji_end
+    assert lines.column(1, lines.byte_column(1, 7, "utf-32"), "utf-32") == 7
+    assert lines.byte_column(0, 99, "utf-16") == 5
+    assert lines.byte_column(9, 3, "utf-16") == 0

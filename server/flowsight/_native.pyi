@@ -42,6 +42,17 @@ class SyntaxErrorLocation:
     end_column: int
     message: str
 
+class Occurrence:
+    """One occurrence of a variable: 0-based lines, UTF-8 byte columns. `read` and `write`
+    as the code uses it (a binding, `del`, a parameter, a `def`/`class`/`import` name is a
+    write); `text` where it is only named (`global x`, `nonlocal x`)."""
+
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+    kind: Literal["read", "write", "text"]
+
 class ChunkDiff:
     added: list[str]
     removed: list[str]
@@ -109,12 +120,22 @@ class Workspace:
     def errors(self, path: str) -> list[FileError]: ...
     def syntax_errors(self, path: str, limit: int = 100) -> list[SyntaxErrorLocation]:
         """The syntax errors of the file's current text in document order, at most `limit`."""
+    def occurrences(self, path: str, line: int, column: int) -> list[Occurrence]:
+        """Every occurrence, in document order, of the variable named at 0-based `line` and
+        UTF-8 byte `column` of the file's current text: the spellings of the name bound by the
+        same scope (a local in its function and the closures reading it; a module name or a
+        builtin wherever it is global). Empty where no variable is named (an attribute, a
+        keyword argument, a string, a comment)."""
     def sexp(self, path: str) -> str: ...
     def position_to_offset(self, path: str, line: int, character: int, encoding: Encoding = "utf-16") -> int: ...
     def offset_to_position(self, path: str, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]: ...
     def analyze_taint(self, rules_file: str | None = None, disabled_rules: Sequence[str] = ...) -> list[Finding]: ...
     def last_analysis(self) -> dict[str, int]:
-        """What the last analyze_taint did: scopes, reused (cached by content hash), analysed, rounds."""
+        """What the last analyze_taint did: scopes, reused (cached), analysed (scope analyses),
+        rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
+        (summaries joined so that recursion terminates), the bounds the results met —
+        labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, unfinished —
+        and their total, incomplete. Every bound errs toward more taint."""
     def slice_code(self, path: str, line: int, column: int | None = None, forward: bool = False, thin: bool = False) -> Slice: ...
     def build_pdg(self, path: str) -> list[Pdg]: ...
     def search(self, query: str, limit: int = 20, mode: Literal["lexical", "symbols"] = "lexical") -> list[SearchHit]:
@@ -165,6 +186,8 @@ class TaintAnalysis:
     functions: int
     parse_seconds: float
     analysis_seconds: float
+    stats: dict[str, int]
+    """The same keys as `Workspace.last_analysis`."""
 
 def analyze_taint(
     paths: Sequence[str],

@@ -79,6 +79,11 @@ class TextLines:
         raw = self.lines[line] if 0 <= line < len(self.lines) else b""
         return byte_column_to(raw, len(raw), encoding)
 
+    def byte_column(self, line: int, column: int, encoding: Encoding) -> int:
+        """A column in `encoding` of a line as a UTF-8 byte column (clamped to the line's end)."""
+        raw = self.lines[line] if 0 <= line < len(self.lines) else b""
+        return column_to_byte(raw.decode("utf-8", errors="surrogatepass"), column, encoding)
+
 
 def whole_lines(first_line: int, last_line: int) -> tuple[tuple[int, int], tuple[int, int]]:
     """The 1-based, inclusive lines `first_line`..`last_line` as a 0-based (line, character)

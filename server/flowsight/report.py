@@ -138,6 +138,31 @@ def findings_to_json(findings: Sequence[Any], convert: ColumnConverter = identit
     }
 
 
+# The bounds the analysis may meet, each erring toward more taint (see taint/mod.rs `Incomplete`).
+BOUNDS = {
+    "labels_merged": "values with too many taint labels, merged keeping the least sanitised",
+    "expression_depth": "expressions nested too deep, read as every name inside them",
+    "step_visits": "steps whose state kept changing, joined with everything that reached them",
+    "trace_elided": "paths too long to show whole, shown without their middle steps",
+    "failed_scopes": "functions whose analysis failed (a bug of flowsight's; their findings may be missing)",
+    "unfinished": "solver runs stopped with functions still changing (a bug of flowsight's)",
+}
+
+
+def analysis_bounds(stats: dict[str, int]) -> dict[str, int]:
+    """The bounds an analysis met, by kind (only those met)."""
+    return {name: stats[name] for name in BOUNDS if stats.get(name, 0)}
+
+
+def incomplete_note(stats: dict[str, int]) -> str | None:
+    """One line saying which bounds the analysis met, or None when it met none."""
+    bounds = analysis_bounds(stats)
+    if not bounds:
+        return None
+    parts = "; ".join(f"{count} {BOUNDS[name]}" for name, count in bounds.items())
+    return f"note: the analysis met {sum(bounds.values())} bound(s) and erred toward more taint there: {parts}."
+
+
 def findings_to_text(findings: Sequence[Any], convert: ColumnConverter = identity_columns) -> str:
     if not findings:
         return "No findings.\n"
@@ -222,10 +247,18 @@ def sarif_notification(problem: Any) -> dict[str, Any]:
     }
 
 
-def findings_to_sarif(findings: Sequence[Any], root_uri: str, convert: ColumnConverter, problems: Sequence[Any] = ()) -> dict[str, Any]:
+def findings_to_sarif(
+    findings: Sequence[Any], root_uri: str, convert: ColumnConverter, problems: Sequence[Any] = (), stats: dict[str, int] | None = None
+) -> dict[str, Any]:
     """SARIF 2.1.0 with one rule per rule id (CWE tags) and a codeFlow per finding; per-file
     problems (files not read or not fully parsed, directories not listed) are notifications
-    of the run's invocation. `root_uri` is the `%SRCROOT%` base, ending in `/`."""
+    of the run's invocation, and so are the bounds the analysis met (also counted in the run's
+    `properties.incomplete`). `root_uri` is the `%SRCROOT%` base, ending in `/`."""
+    stats = stats or {}
+    notifications = [sarif_notification(problem) for problem in problems]
+    note = incomplete_note(stats)
+    if note is not None:
+        notifications.append({"level": "note", "message": {"text": note.removeprefix("note: ")}, "descriptor": {"id": "incomplete"}})
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for finding in findings:
@@ -280,11 +313,12 @@ def findings_to_sarif(findings: Sequence[Any], root_uri: str, convert: ColumnCon
                 "invocations": [
                     {
                         "executionSuccessful": True,
-                        "toolExecutionNotifications": [sarif_notification(problem) for problem in problems],
+                        "toolExecutionNotifications": notifications,
                     }
                 ],
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root_uri}},
                 "columnKind": "utf16CodeUnits",
+                "properties": {"incomplete": sum(analysis_bounds(stats).values()), "bounds": analysis_bounds(stats)},
                 "results": results,
             }
         ],

@@ -10,13 +10,17 @@ fn main() {
         }
     }
     eprintln!(
-        "{} files, {} scopes, {} findings, {} errors, parse {:.3}s analysis {:.3}s rounds {}",
+        "{} files, {} scopes, {} findings, {} errors, parse {:.3}s analysis {:.3}s, {} batches in {} sweeps, {} analyses, {} widened, {} incomplete",
         result.files,
         result.functions,
         result.findings.len(),
         result.errors.len(),
         result.parse_seconds,
         result.analysis_seconds,
-        result.rounds
+        result.stats.rounds,
+        result.stats.sweeps,
+        result.stats.analysed,
+        result.stats.widened,
+        result.stats.incomplete()
     );
 }

@@ -13,7 +13,7 @@ use crate::program::{build_parts, Program};
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
-use crate::taint::{analyze, Finding};
+use crate::taint::{analyze, AnalysisStats, Finding};
 
 pub struct ScanResult {
     pub findings: Vec<Finding>,
@@ -22,7 +22,8 @@ pub struct ScanResult {
     pub functions: usize,
     pub parse_seconds: f64,
     pub analysis_seconds: f64,
-    pub rounds: usize,
+    /// What the solver did and which bounds the results met.
+    pub stats: AnalysisStats,
 }
 
 /// One loaded file: (relative path, document) unless it could not be read, and its errors.
@@ -78,7 +79,7 @@ pub fn scan_paths(paths: &[PathBuf], root: Option<&Path>, rules: &RuleSet) -> Re
         functions: program.scopes.len(),
         parse_seconds,
         analysis_seconds,
-        rounds: result.rounds,
+        stats: result.stats,
     })
 }
 

@@ -8,6 +8,9 @@
 //! - The rules follow CPython 3.11's `analyze_block`/`analyze_name`: class scopes do not pass
 //!   their names to nested functions (but pass `__class__`); comprehensions are function-like;
 //!   an assignment expression in a comprehension binds in the enclosing function.
+//! - `occurrences_at` answers "where else is this variable": every spelling of the name that
+//!   resolves to the same binding (the scope that binds it, or the module for globals and
+//!   builtins) by the same rules, each read, written or only named (`global x`).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -68,10 +71,50 @@ enum Context {
     Store,
 }
 
+/// How an occurrence of a name uses it, weakest first (one range used two ways, as the target
+/// of `x += 1`, counts as its strongest use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Named without being read or bound: `global x`, `nonlocal x`.
+    Text,
+    Read,
+    /// Bound or deleted: assignment targets, parameters, `def`/`class`/`import` names, `del`.
+    Write,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Text => "text",
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+}
+
+/// One occurrence of a name: a byte range of the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    pub start: usize,
+    pub end: usize,
+    pub access: Access,
+}
+
+/// An identifier as the collector met it: where, in which scope, and how.
+#[derive(Clone, Copy)]
+struct Spelling {
+    start: usize,
+    end: usize,
+    scope: usize,
+    access: Access,
+}
+
 struct Collector<'a> {
     text: &'a str,
     tables: Vec<SymbolTable>,
     future_annotations: bool,
+    /// Every identifier that names a variable, when asked for (`occurrences_at`).
+    spellings: Option<Vec<Spelling>>,
 }
 
 impl<'a> Collector<'a> {
@@ -82,6 +125,12 @@ impl<'a> Collector<'a> {
 
     fn flag(&mut self, scope: usize, name: &str, flag: u8) {
         *self.tables[scope].flags.entry(name.to_string()).or_insert(0) |= flag;
+    }
+
+    fn spell(&mut self, node: Node<'_>, scope: usize, access: Access) {
+        if let Some(spellings) = &mut self.spellings {
+            spellings.push(Spelling { start: node.start_byte(), end: node.end_byte(), scope, access });
+        }
     }
 
     /// The nearest enclosing scope that is not a comprehension (where `:=` binds).
@@ -117,8 +166,12 @@ impl<'a> Collector<'a> {
                             if name == "super" {
                                 self.flag(scope, "__class__", USE);
                             }
+                            self.spell(node, scope, Access::Read);
                         }
-                        Context::Store => self.flag(scope, name, BOUND),
+                        Context::Store => {
+                            self.flag(scope, name, BOUND);
+                            self.spell(node, scope, Access::Write);
+                        }
                     }
                 }
                 "attribute" => {
@@ -176,6 +229,7 @@ impl<'a> Collector<'a> {
                         } else {
                             self.flag(scope, &text, BOUND);
                         }
+                        self.spell(name, target, Access::Write);
                     }
                 }
                 "for_statement" => {
@@ -226,24 +280,31 @@ impl<'a> Collector<'a> {
                         if let Some(bound) = bound {
                             self.flag(scope, &bound, BOUND);
                         }
+                        // The identifier that binds: the alias, or the first part of a dotted name.
+                        let spelled = match name.kind() {
+                            "aliased_import" => name.child_by_field_name("alias"),
+                            "dotted_name" => name.named_child(0),
+                            _ => Some(name),
+                        };
+                        if let Some(spelled) = spelled.filter(|n| n.kind() == "identifier") {
+                            self.spell(spelled, scope, Access::Write);
+                        }
                     }
                 }
                 "global_statement" | "nonlocal_statement" => {
                     let flag = if node.kind() == "global_statement" { GLOBAL } else { NONLOCAL };
                     let mut cursor = node.walk();
-                    let names: Vec<String> = node
-                        .named_children(&mut cursor)
-                        .filter(|n| n.kind() == "identifier")
-                        .map(|n| text_of(self.text, n).to_string())
-                        .collect();
+                    let names: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").collect();
                     for name in names {
-                        self.flag(scope, &name, flag);
+                        self.flag(scope, text_of(self.text, name), flag);
+                        self.spell(name, scope, Access::Text);
                     }
                 }
                 "delete_statement" => push_children(&mut stack, node, Context::Store),
                 "function_definition" => {
                     if let Some(name) = node.child_by_field_name("name") {
                         self.flag(scope, text_of(self.text, name), BOUND);
+                        self.spell(name, scope, Access::Write);
                     }
                     let line = node.start_position().row + 1;
                     let name = node.child_by_field_name("name").map(|n| text_of(self.text, n).to_string()).unwrap_or_default();
@@ -273,6 +334,7 @@ impl<'a> Collector<'a> {
                 "class_definition" => {
                     if let Some(name) = node.child_by_field_name("name") {
                         self.flag(scope, text_of(self.text, name), BOUND);
+                        self.spell(name, scope, Access::Write);
                     }
                     let line = node.start_position().row + 1;
                     let name = node.child_by_field_name("name").map(|n| text_of(self.text, n).to_string()).unwrap_or_default();
@@ -364,6 +426,7 @@ impl<'a> Collector<'a> {
             if let Some(name) = name.filter(|n| n.kind() == "identifier") {
                 let text = text_of(self.text, name).to_string();
                 self.flag(inner, &text, PARAMETER | BOUND);
+                self.spell(name, inner, Access::Write);
             }
         }
     }
@@ -371,6 +434,56 @@ impl<'a> Collector<'a> {
 
 /// The symbol tables of a module, module first, each scope before its nested scopes.
 pub fn symbol_tables(text: &str, tree: &Tree) -> Vec<SymbolTable> {
+    resolve(text, tree, false).0
+}
+
+/// Every occurrence, in document order, of the variable whose name is at byte `offset` (an
+/// identifier that contains it, else one that ends there): the spellings of the same name
+/// that resolve to the same binding. A local is found in its function (and in nested scopes
+/// that read it as a free variable), a module name or builtin wherever the module's scopes
+/// reach it as a global. Nothing when no variable is named there (an attribute, a keyword
+/// argument, a string).
+pub fn occurrences_at(text: &str, tree: &Tree, offset: usize) -> Vec<Occurrence> {
+    let (tables, spellings) = resolve(text, tree, true);
+    let name_of = |spelling: &Spelling| text.get(spelling.start..spelling.end).unwrap_or("");
+    let at = spellings.iter().find(|s| s.start <= offset && offset < s.end).or_else(|| spellings.iter().find(|s| s.end == offset)).copied();
+    let Some(at) = at else { return Vec::new() };
+    let name = name_of(&at);
+    let binding = binding_scope(&tables, at.scope, name);
+    let mut found: Vec<Occurrence> = spellings
+        .iter()
+        .filter(|s| name_of(s) == name && binding_scope(&tables, s.scope, name) == binding)
+        .map(|s| Occurrence { start: s.start, end: s.end, access: s.access })
+        .collect();
+    found.sort_by_key(|o| (o.start, std::cmp::Reverse(o.access)));
+    found.dedup_by_key(|o| o.start);
+    found
+}
+
+/// The scope whose binding `name` denotes when spelled in `scope`: the scope itself for its
+/// parameters and locals, the nearest enclosing function-like scope binding it for a free
+/// name (class bodies are skipped, as CPython does), else the module (globals, builtins).
+fn binding_scope(tables: &[SymbolTable], scope: usize, name: &str) -> usize {
+    match tables[scope].symbols.get(name) {
+        Some(SymbolScope::Parameter | SymbolScope::Local) => scope,
+        Some(SymbolScope::Free) => {
+            let mut current = tables[scope].parent;
+            while let Some(outer) = current {
+                let table = &tables[outer];
+                if table.kind != ScopeType::Class && matches!(table.symbols.get(name), Some(SymbolScope::Parameter | SymbolScope::Local)) {
+                    return outer;
+                }
+                current = table.parent;
+            }
+            0
+        }
+        _ => 0,
+    }
+}
+
+/// Collects (and, when `spell`, records every spelling of) the names of a module, then
+/// resolves them.
+fn resolve(text: &str, tree: &Tree, spell: bool) -> (Vec<SymbolTable>, Vec<Spelling>) {
     let root = tree.root_node();
     let future_annotations = {
         let mut cursor = root.walk();
@@ -379,11 +492,11 @@ pub fn symbol_tables(text: &str, tree: &Tree) -> Vec<SymbolTable> {
             .any(|statement| statement.kind() == "future_import_statement" && text_of(text, statement).contains("annotations"));
         found
     };
-    let mut collector = Collector { text, tables: Vec::new(), future_annotations };
+    let mut collector = Collector { text, tables: Vec::new(), future_annotations, spellings: spell.then(Vec::new) };
     collector.collect(root);
     let mut tables = collector.tables;
     analyze(&mut tables);
-    tables
+    (tables, collector.spellings.unwrap_or_default())
 }
 
 /// CPython's analysis, bottom-up: resolves every name and adds free names passing through.
@@ -479,5 +592,163 @@ fn analyze(tables: &mut [SymbolTable]) {
             new_free.clear();
         }
         free[index] = new_free;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! `check` takes a fixture: Python with `$0` at the cursor, and under a line of code any
+    //! number of annotation lines `^^^ read|write|text` whose carets sit under an occurrence
+    //! (annotation lines are removed before parsing). The occurrences found at the cursor must
+    //! be exactly the annotated ones.
+
+    use super::*;
+    use crate::parse::parse_python;
+
+    fn check(fixture: &str) {
+        let fixture = fixture.strip_prefix('\n').unwrap_or(fixture);
+        let mut text = String::new();
+        let mut cursor = None;
+        let mut expected = Vec::new();
+        let mut line_start = 0;
+        for line in fixture.lines() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with('^') {
+                let column = line.len() - trimmed.len();
+                let carets = trimmed.chars().take_while(|&c| c == '^').count();
+                let access = match trimmed[carets..].trim() {
+                    "read" => Access::Read,
+                    "write" => Access::Write,
+                    "text" => Access::Text,
+                    other => panic!("unknown access {other:?} in {line:?}"),
+                };
+                expected.push(Occurrence { start: line_start + column, end: line_start + column + carets, access });
+                continue;
+            }
+            line_start = text.len();
+            match line.find("$0") {
+                Some(at) => {
+                    cursor = Some(line_start + at);
+                    text.push_str(&line.replacen("$0", "", 1));
+                }
+                None => text.push_str(line),
+            }
+            text.push('\n');
+        }
+        let cursor = cursor.expect("the fixture marks the cursor with $0");
+        let tree = parse_python(&text, None);
+        expected.sort_by_key(|o| o.start);
+        let render = |found: &[Occurrence]| -> Vec<String> {
+            found.iter().map(|o| format!("{:?} {} {}", &text[o.start..o.end], o.start, o.access.as_str())).collect()
+        };
+        assert_eq!(render(&occurrences_at(&text, &tree, cursor)), render(&expected), "in\n{text}");
+    }
+
+    #[test]
+    fn a_local_is_found_in_its_function_only() {
+        check(
+            r#"
+total = 0
+def add(items):
+    total = 0
+    ^^^^^ write
+    for item in items:
+        total += item
+        ^^^^^ write
+    return tot$0al
+           ^^^^^ read
+def other():
+    return total
+"#,
+        );
+    }
+
+    #[test]
+    fn a_module_name_is_found_wherever_it_is_global() {
+        check(
+            r#"
+import os
+       ^^ write
+def run(command):
+    os$0.system(command)
+    ^^ read
+def shadow(os):
+    return os
+class Tool:
+    os = None
+    def method(self):
+        return os.getcwd()
+               ^^ read
+"#,
+        );
+    }
+
+    #[test]
+    fn parameters_closures_and_nonlocal_reach_the_binding_function() {
+        check(
+            r#"
+def outer(count):
+          ^^^^^ write
+    def inner():
+        nonlocal count
+                 ^^^^^ text
+        count = count + 1
+        ^^^^^ write
+                ^^^^^ read
+    class Inner:
+        size = count
+               ^^^^^ read
+    return lambda: co$0unt
+                   ^^^^^ read
+"#,
+        );
+    }
+
+    #[test]
+    fn global_statements_definitions_and_comprehensions() {
+        check(
+            r#"
+def helper():
+    ^^^^^^ write
+    global helper
+           ^^^^^^ text
+    helper = None
+    ^^^^^^ write
+values = [helper() for helper in range(3)]
+print(help$0er)
+      ^^^^^^ read
+"#,
+        );
+    }
+
+    #[test]
+    fn the_cursor_at_the_end_of_a_name_and_aliases() {
+        check(
+            r#"
+from os import path as p
+                       ^ write
+import os.path
+def f():
+    return p$0.join("a"), os.path
+           ^ read
+"#,
+        );
+        check(
+            r#"
+import os.path
+       ^^ write
+x = os$0.path
+    ^^ read
+"#,
+        );
+    }
+
+    #[test]
+    fn nothing_for_attributes_keywords_and_strings() {
+        for fixture in ["x = obj.na$0me\n", "f(ke$0y=1)\n", "s = \"na$0me\"\n"] {
+            let text = fixture.replace("$0", "");
+            let tree = parse_python(&text, None);
+            assert_eq!(occurrences_at(&text, &tree, fixture.find("$0").unwrap()), Vec::new(), "{fixture}");
+        }
     }
 }

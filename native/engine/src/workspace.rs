@@ -25,6 +25,7 @@ use crate::parse::{Document, PositionEdit};
 use crate::pdg::{summarize_pdg, PdgSummary};
 use crate::program::{FileProgram, Program};
 use crate::rules::RuleSet;
+use crate::scopes::{occurrences_at, Occurrence};
 use crate::slice::{slice_at_with_cache, SliceCache, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
 use crate::taint::{analyze_incrementally_with, AnalysisCache, AnalysisStats, Finding};
@@ -388,6 +389,14 @@ impl Workspace {
     pub fn offset_to_position(&self, path: &str, offset: usize, encoding: Encoding) -> Result<(usize, usize)> {
         let document = self.document(path)?;
         Ok(document.line_index().position(document.text(), offset, encoding))
+    }
+
+    /// The occurrences of the variable named at a 0-based line and UTF-8 byte column of
+    /// `path`'s current text, as byte ranges in document order (see `scopes::occurrences_at`).
+    pub fn occurrences(&self, path: &str, line: usize, column: usize) -> Result<Vec<Occurrence>> {
+        let document = self.document(path)?;
+        let offset = document.line_index().offset(document.text(), line, column, Encoding::Utf8);
+        Ok(occurrences_at(document.text(), document.tree(), offset))
     }
 
     /// Builds the program parts of documents changed since they were last built (in parallel)

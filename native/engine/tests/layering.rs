@@ -1,6 +1,6 @@
-//! ARCHITECTURE.md's layering, checked on the source: a module (with its submodules in
-//! `src/<module>/`) imports only modules of lower layers (test modules excluded), so the
-//! analyses never import the chunker and neither taint nor slicing imports the other.
+//! ARCHITECTURE.md's layering, checked on the source: a module imports only modules of lower
+//! layers (test modules excluded), so the analyses never import the chunker and neither
+//! taint nor slicing imports the other.
 
 use std::collections::BTreeMap;
 
@@ -31,45 +31,29 @@ fn modules_import_only_lower_layers() {
     let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut checked = 0;
     let mut problems = Vec::new();
-    for (module, path) in module_files(&source) {
-        let layer = *layers.get(module.as_str()).unwrap_or_else(|| panic!("{module} has no layer in this test and ARCHITECTURE.md"));
-        let text = std::fs::read_to_string(&path).expect("readable");
-        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(&text);
-        for (at, _) in code.match_indices("crate::") {
-            let name: String = code[at + "crate::".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            let Some(&imported) = layers.get(name.as_str()) else { continue };
-            if imported >= layer && name != module {
-                problems.push(format!("{module} (layer {layer}) imports {name} (layer {imported})"));
+    for entry in std::fs::read_dir(&source).expect("src is readable") {
+        let path = entry.expect("entry").path();
+        let Some(module) = path.file_stem().and_then(|s| s.to_str()).filter(|m| *m != "lib") else { continue };
+        let layer = *layers.get(module).unwrap_or_else(|| panic!("{module} has no layer in this test and ARCHITECTURE.md"));
+        // A module is a file `name.rs` or a directory `name/` whose files all belong to it.
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            std::fs::read_dir(&path).expect("module directory is readable").map(|entry| entry.expect("entry").path()).collect()
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("readable");
+            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(&text);
+            for (at, _) in code.match_indices("crate::") {
+                let name: String = code[at + "crate::".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                let Some(&imported) = layers.get(name.as_str()) else { continue };
+                if imported >= layer && name != module {
+                    problems.push(format!("{module} (layer {layer}) imports {name} (layer {imported}) in {}", file.display()));
+                }
             }
         }
         checked += 1;
     }
     assert!(checked >= LAYERS.len(), "only {checked} modules found");
     assert!(problems.is_empty(), "{problems:#?}");
-}
-
-/// Every source file with the top-level module it belongs to: `src/m.rs` and every file
-/// under `src/m/` belong to `m` (`lib.rs` excluded).
-fn module_files(source: &std::path::Path) -> Vec<(String, std::path::PathBuf)> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(source).expect("src is readable") {
-        let path = entry.expect("entry").path();
-        let Some(module) = path.file_stem().and_then(|s| s.to_str()).filter(|m| *m != "lib").map(str::to_string) else { continue };
-        if path.is_dir() {
-            let mut stack = vec![path];
-            while let Some(directory) = stack.pop() {
-                for entry in std::fs::read_dir(&directory).expect("readable directory") {
-                    let path = entry.expect("entry").path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else if path.extension().is_some_and(|e| e == "rs") {
-                        files.push((module.clone(), path));
-                    }
-                }
-            }
-        } else {
-            files.push((module, path));
-        }
-    }
-    files
 }

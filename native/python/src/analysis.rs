@@ -119,6 +119,30 @@ pub struct TaintAnalysis {
     functions: usize,
     parse_seconds: f64,
     analysis_seconds: f64,
+    /// What the solver did and the bounds the results met (see `stats_to_dict`).
+    stats: std::collections::HashMap<&'static str, usize>,
+}
+
+/// Analysis statistics as a dict: scopes, reused, analysed, rounds, sweeps, widened, and the
+/// bounds met — labels_merged, expression_depth, step_visits, trace_elided, failed_scopes,
+/// unfinished — with their total `incomplete`.
+pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::collections::HashMap<&'static str, usize> {
+    let limits = &stats.limits;
+    std::collections::HashMap::from([
+        ("scopes", stats.scopes),
+        ("reused", stats.reused),
+        ("analysed", stats.analysed),
+        ("rounds", stats.rounds),
+        ("sweeps", stats.sweeps),
+        ("widened", stats.widened),
+        ("labels_merged", limits.labels_merged as usize),
+        ("expression_depth", limits.expression_depth as usize),
+        ("step_visits", limits.step_visits as usize),
+        ("trace_elided", limits.trace_elided as usize),
+        ("failed_scopes", limits.failed as usize),
+        ("unfinished", usize::from(stats.unfinished)),
+        ("incomplete", stats.incomplete()),
+    ])
 }
 
 #[pymethods]
@@ -210,6 +234,7 @@ fn analyze_taint(
         functions: result.functions,
         parse_seconds: result.parse_seconds,
         analysis_seconds: result.analysis_seconds,
+        stats: stats_to_dict(&result.stats),
     })
 }
 

@@ -179,6 +179,25 @@ impl SyntaxErrorLocation {
     }
 }
 
+/// One occurrence of a variable: 0-based lines, UTF-8 byte columns; `kind` is "read",
+/// "write" or "text".
+#[pyclass(frozen, eq, module = "flowsight._native", get_all)]
+#[derive(Clone, PartialEq)]
+struct Occurrence {
+    start_line: usize,
+    start_column: usize,
+    end_line: usize,
+    end_column: usize,
+    kind: &'static str,
+}
+
+#[pymethods]
+impl Occurrence {
+    fn __repr__(&self) -> String {
+        format!("Occurrence({}:{}-{}:{} {})", self.start_line, self.start_column, self.end_line, self.end_column, self.kind)
+    }
+}
+
 #[pyclass(frozen, eq, module = "flowsight._native", get_all)]
 #[derive(Clone, PartialEq)]
 struct ChunkDiff {
@@ -501,6 +520,27 @@ impl Workspace {
         })
     }
 
+    /// The occurrences of the variable named at a 0-based line and UTF-8 byte column.
+    fn occurrences(&self, py: Python<'_>, path: &str, line: usize, column: usize) -> PyResult<Vec<Occurrence>> {
+        self.run(py, |ws| {
+            let occurrences = ws.occurrences(path, line, column)?;
+            let document = ws.document(path)?;
+            let index = document.line_index();
+            let place = |offset: usize| {
+                let line = index.line_of(offset);
+                (line, offset - index.line_start(line))
+            };
+            Ok(occurrences
+                .into_iter()
+                .map(|occurrence| {
+                    let (start_line, start_column) = place(occurrence.start);
+                    let (end_line, end_column) = place(occurrence.end);
+                    Occurrence { start_line, start_column, end_line, end_column, kind: occurrence.access.as_str() }
+                })
+                .collect())
+        })
+    }
+
     fn sexp(&self, py: Python<'_>, path: &str) -> PyResult<String> {
         self.run(py, |ws| ws.document(path).map(|d| d.sexp()))
     }
@@ -526,15 +566,11 @@ impl Workspace {
         Ok(self.with(py, |ws| ws.analyze_taint(&rules))?.iter().map(analysis::Finding::from).collect())
     }
 
-    /// What the last analyze_taint did: {"scopes", "reused", "analysed", "rounds"}.
+    /// What the last analyze_taint did: counts of scopes and analyses, solver sweeps, widened
+    /// summaries, and the bounds the results met (`incomplete` is their total).
     fn last_analysis(&self, py: Python<'_>) -> PyResult<std::collections::HashMap<&'static str, usize>> {
         let stats = self.with(py, |ws| ws.last_analysis())?;
-        Ok(std::collections::HashMap::from([
-            ("scopes", stats.scopes),
-            ("reused", stats.reused),
-            ("analysed", stats.analysed),
-            ("rounds", stats.rounds),
-        ]))
+        Ok(analysis::stats_to_dict(&stats))
     }
 
     /// A slice from `path` at a 0-based line (and byte column) over the current texts.
@@ -575,6 +611,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Chunk>()?;
     m.add_class::<FileError>()?;
     m.add_class::<SyntaxErrorLocation>()?;
+    m.add_class::<Occurrence>()?;
     m.add_class::<ChunkDiff>()?;
     m.add_class::<SearchHit>()?;
     m.add_class::<IndexResult>()?;

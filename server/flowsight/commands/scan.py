@@ -60,16 +60,21 @@ def run(args: argparse.Namespace) -> int:
     ]
     for problem in problems:
         warn(f"{problem.path}: {problem.kind}: {problem.message}")
+    note = report.incomplete_note(analysis.stats)
 
     columns = ColumnCache(root)
     if args.format == "text":
         text = report.findings_to_text(findings, columns.code_points)
+        if note is not None:
+            text += note + "\n"
     elif args.format == "json":
         document = report.findings_to_json(findings, columns.code_points)
         document["errors"] = [{"path": p.path, "kind": p.kind, "message": p.message} for p in problems]
+        bounds = report.analysis_bounds(analysis.stats)
+        document["incomplete"] = {"total": sum(bounds.values()), "bounds": bounds}
         text = report.dumps(document)
     else:
-        text = report.dumps(report.findings_to_sarif(findings, report.directory_uri(root), columns.utf16, problems))
+        text = report.dumps(report.findings_to_sarif(findings, report.directory_uri(root), columns.utf16, problems, analysis.stats))
 
     try:
         write_output(text, args.output, utf8=args.format != "text")

@@ -716,6 +716,25 @@ class Session:
             raise KeyError(uri)
         return folder, key
 
+    def occurrences(self, uri: str, line: int, character: int) -> list[tuple[types.Range, str]]:
+        """The occurrences of the variable at a position (in the negotiated encoding) of a
+        document's current text, with their kinds ("read", "write", "text")."""
+        with self.lock:
+            folder, key = self.document(uri)
+            self._apply_pending(folder)
+            lines = positions.TextLines(folder.workspace.text(key))
+            byte_column = lines.byte_column(line, character, self.encoding)
+            return [
+                (
+                    types.Range(
+                        start=types.Position(line=o.start_line, character=lines.column(o.start_line, o.start_column, self.encoding)),
+                        end=types.Position(line=o.end_line, character=lines.column(o.end_line, o.end_column, self.encoding)),
+                    ),
+                    o.kind,
+                )
+                for o in folder.workspace.occurrences(key, line, byte_column)
+            ]
+
     def slice(self, uri: str, line: int, character: int, forward: bool, thin: bool) -> dict:
         with self.lock:
             return self._slice(uri, line, character, forward, thin)

@@ -70,7 +70,8 @@ class Settings:
 
 def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
     """The client's settings and the problems found in them (each naming the key)."""
-    if raw is None:
+    # Lua encodes an empty table as `[]` (Neovim's `init_options = {}`): no settings.
+    if raw is None or raw == []:
         return ClientSettings(), []
     if not isinstance(raw, dict):
         return ClientSettings(), [f"flowsight: settings must be an object, not {type(raw).__name__}; ignored"]

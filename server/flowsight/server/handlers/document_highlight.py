@@ -1,4 +1,6 @@
-"""`textDocument/documentHighlight`: the in-file backward slice of the code under the cursor."""
+"""`textDocument/documentHighlight`: the occurrences of the variable under the cursor, scoped as
+Python resolves the name (a local in its function, a module name in its module), each marked
+read or write. Slices are an explicit command (`flowsight.slice`), never a highlight."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from lsprotocol import types
 
 import flowsight
 
+KINDS = {"read": types.DocumentHighlightKind.Read, "write": types.DocumentHighlightKind.Write, "text": types.DocumentHighlightKind.Text}
+
 
 def register(server) -> None:  # noqa: ANN001
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
@@ -15,10 +19,9 @@ def register(server) -> None:  # noqa: ANN001
         position = params.position
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(
-                None, server.session.slice, params.text_document.uri, position.line, position.character, False, False
+            found = await loop.run_in_executor(
+                None, server.session.occurrences, params.text_document.uri, position.line, position.character
             )
         except (KeyError, ValueError, flowsight.errors.FlowsightError):
             return None
-        ranges = result["files"].get(params.text_document.uri, [])
-        return [types.DocumentHighlight(range=r, kind=types.DocumentHighlightKind.Text) for r in ranges]
+        return [types.DocumentHighlight(range=range_, kind=KINDS[kind]) for range_, kind in found] or None

@@ -18,6 +18,8 @@
 //!   name's owner (its module, or the enclosing function), rebuilt after every round; a scope is
 //!   re-analysed whenever an env entry for a name it consulted changes (places included).
 
+mod solver;
+
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -29,11 +31,31 @@ use crate::cfg::{build_cfg, Cfg, EdgeKind, NoConstants, StepKind, ENTRY, EXIT};
 use crate::program::{dotted, literal, text_of, Constant, Program, ScopeKind};
 use crate::rules::{sink_kind_bit, RuleSet, Sink, SourceKind, ALL_KINDS};
 
+/// Labels with source origins per value; past it, labels are merged (see `Value::add_label`).
 const MAX_LABELS: usize = 12;
+/// Steps of a trace; past it, the middle steps are left out (see `Trace::push`).
 const MAX_TRACE: usize = 40;
-const MAX_ROUNDS: usize = 12;
+/// Steps kept at the start of a trace whose middle is left out.
+const TRACE_HEAD: usize = 8;
+/// Visits of one step after which its state is widened (every sanitisation dropped).
 const MAX_VISITS_PER_STEP: usize = 40;
+/// Expression nesting evaluated exactly; deeper, an expression is the union of its parts.
 const MAX_EVAL_DEPTH: usize = 200;
+/// Expressions this short (in bytes) cannot nest deeper than `MAX_EVAL_DEPTH`.
+const SHALLOW_EXPRESSION_BYTES: usize = 150;
+
+thread_local! {
+    /// Bounds met by the scope analysis running on this thread (one scope per thread at a time).
+    static BOUNDS_MET: std::cell::Cell<Incomplete> = const { std::cell::Cell::new(Incomplete::ZERO) };
+}
+
+fn note_bound(record: impl FnOnce(&mut Incomplete)) {
+    BOUNDS_MET.with(|cell| {
+        let mut met = cell.get();
+        record(&mut met);
+        cell.set(met);
+    });
+}
 
 /// One step of a taint path.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -57,12 +79,36 @@ struct TraceNode {
 struct Trace(Option<Arc<TraceNode>>);
 
 impl Trace {
+    /// The trace followed by `step`. A trace never exceeds `MAX_TRACE` steps: past it, the
+    /// steps after the first `TRACE_HEAD` are replaced by one `elided` step, so a path always
+    /// keeps its source and its latest steps (the sink among them).
     fn push(&self, step: TraceStep) -> Trace {
         let length = self.0.as_ref().map_or(0, |node| node.length);
-        if length >= MAX_TRACE {
-            return self.clone();
+        if length < MAX_TRACE {
+            return Trace(Some(Arc::new(TraceNode { step, previous: self.0.clone(), length: length + 1 })));
         }
-        Trace(Some(Arc::new(TraceNode { step, previous: self.0.clone(), length: length + 1 })))
+        note_bound(|met| met.trace_elided += 1);
+        let mut steps = self.steps();
+        steps.push(step);
+        let elided_before = usize::from(steps.get(TRACE_HEAD).is_some_and(|s| s.kind == "elided"));
+        let keep_tail = MAX_TRACE - TRACE_HEAD - 1;
+        let cut = steps.len() - keep_tail;
+        let already = if elided_before == 1 { elided_count(&steps[TRACE_HEAD]) } else { 0 };
+        let left_out = cut - TRACE_HEAD - elided_before + already;
+        let first_left_out = &steps[TRACE_HEAD];
+        let marker = TraceStep {
+            file: first_left_out.file,
+            start: first_left_out.start,
+            end: first_left_out.end,
+            kind: "elided",
+            description: format!("{left_out} steps not shown"),
+        };
+        let mut trace = Trace::default();
+        for kept in steps[..TRACE_HEAD].iter().cloned().chain(std::iter::once(marker)).chain(steps[cut..].iter().cloned()) {
+            let length = trace.0.as_ref().map_or(0, |node| node.length);
+            trace = Trace(Some(Arc::new(TraceNode { step: kept, previous: trace.0.clone(), length: length + 1 })));
+        }
+        trace
     }
 
     fn extend(&self, steps: &[TraceStep]) -> Trace {
@@ -91,9 +137,27 @@ impl Trace {
     }
 }
 
+/// How many steps an `elided` step stands for.
+fn elided_count(step: &TraceStep) -> usize {
+    step.description.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Origin {
-    Source { kind: SourceKind, file: usize, start: usize, end: usize },
+    Source {
+        kind: SourceKind,
+        file: usize,
+        start: usize,
+        end: usize,
+    },
+    /// Every source of one kind a value holds, once it held more than `MAX_LABELS` source
+    /// labels: the place is a witness (the source of the kept trace), not part of the key.
+    Sources {
+        kind: SourceKind,
+        file: usize,
+        start: usize,
+        end: usize,
+    },
     Param(usize),
 }
 
@@ -109,7 +173,31 @@ struct Label {
 
 impl Label {
     fn key(&self) -> (Origin, u32, bool) {
-        (self.origin.clone(), self.cleared, self.normalized)
+        let origin = match self.origin {
+            Origin::Sources { kind, .. } => Origin::Sources { kind, file: 0, start: 0, end: 0 },
+            ref other => other.clone(),
+        };
+        (origin, self.cleared, self.normalized)
+    }
+
+    fn is_source(&self) -> bool {
+        matches!(self.origin, Origin::Source { .. } | Origin::Sources { .. })
+    }
+
+    /// Takes `other` (of the same key) if its trace is shorter, or as short and its witness
+    /// place earlier: a total order, so the result does not depend on the order of merges.
+    fn merge(&mut self, other: Label) {
+        if (other.trace.rank(), &other.origin) < (self.trace.rank(), &self.origin) {
+            *self = other;
+        }
+    }
+
+    /// This source label as one of a value's merged sources.
+    fn merged_source(mut self) -> Label {
+        if let Origin::Source { kind, file, start, end } = self.origin {
+            self.origin = Origin::Sources { kind, file, start, end };
+        }
+        self
     }
 }
 
@@ -133,16 +221,51 @@ impl Value {
 
     /// Adds a label; of two with the same key the one with the shorter (then earlier-ending)
     /// trace is kept, so the choice does not depend on visiting order and fixpoints settle.
+    ///
+    /// Bounded by design: past `MAX_LABELS` source labels, a value's source labels are keyed by
+    /// source kind (with what they are sanitised for) instead of by place, and stay so. No
+    /// taint is lost — only which of several sources a finding names (`Origin::Sources`).
+    /// Whether a value merges depends only on its set of labels, so joins stay commutative,
+    /// associative and idempotent (proptests in `solver.rs`).
     fn add_label(&mut self, label: Label) {
-        if let Some(existing) = self.labels.iter_mut().find(|existing| existing.key() == label.key()) {
-            if label.trace.rank() < existing.trace.rank() {
-                *existing = label;
+        let merged = self.labels.iter().any(|l| matches!(l.origin, Origin::Sources { .. }));
+        let label = if merged && label.is_source() {
+            label.merged_source()
+        } else if matches!(label.origin, Origin::Sources { .. })
+            || (label.is_source()
+                && !self.labels.iter().any(|existing| existing.key() == label.key())
+                && self.labels.iter().filter(|l| l.is_source()).count() >= MAX_LABELS)
+        {
+            // A merged label arriving merges this value too; otherwise the bound was met here.
+            if label.is_source() && !matches!(label.origin, Origin::Sources { .. }) {
+                note_bound(|met| met.labels_merged += 1);
             }
-            return;
+            for existing in &mut self.labels {
+                if existing.is_source() {
+                    *existing = existing.clone().merged_source();
+                }
+            }
+            self.dedupe_merging();
+            label.merged_source()
+        } else {
+            label
+        };
+        match self.labels.iter_mut().find(|existing| existing.key() == label.key()) {
+            Some(existing) => existing.merge(label),
+            None => self.labels.push(label),
         }
-        if self.labels.len() < MAX_LABELS {
-            self.labels.push(label);
+    }
+
+    /// Merges labels that became equal in key (after clearing or merging sources).
+    fn dedupe_merging(&mut self) {
+        let mut kept: Vec<Label> = Vec::with_capacity(self.labels.len());
+        for label in std::mem::take(&mut self.labels) {
+            match kept.iter_mut().find(|k| k.key() == label.key()) {
+                Some(existing) => existing.merge(label),
+                None => kept.push(label),
+            }
         }
+        self.labels = kept;
     }
 
     /// Union of taint (constants and references are dropped: the result is computed).
@@ -186,13 +309,8 @@ impl Value {
         for label in &mut self.labels {
             label.cleared |= kinds;
         }
-        self.dedupe();
+        self.dedupe_merging();
         self
-    }
-
-    fn dedupe(&mut self) {
-        let mut seen = HashSet::new();
-        self.labels.retain(|label| seen.insert(label.key()));
     }
 
     fn traced(mut self, step: &TraceStep) -> Value {
@@ -434,7 +552,7 @@ impl Summary {
             places.extend(of(steps));
         }
         for label in &self.source_returns {
-            if let Origin::Source { file, start, end, .. } = label.origin {
+            if let Origin::Source { file, start, end, .. } | Origin::Sources { file, start, end, .. } = label.origin {
                 places.push((file, start, end));
             }
             places.extend(of(&label.trace.steps()));
@@ -557,6 +675,7 @@ struct Analysis<'p, 't> {
     reads: FxHashSet<u64>,
     /// Root names already looked up in the env: whether it holds anything under them.
     consulted: FxHashMap<String, bool>,
+    incomplete: Incomplete,
 }
 
 fn location_of(file: usize, node: Node<'_>) -> (usize, usize, usize) {
@@ -1030,7 +1149,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 let mut sources = Value::default();
                 for label in &value.labels {
                     match label.origin {
-                        Origin::Source { .. } => sources.add_label(label.clone()),
+                        Origin::Source { .. } | Origin::Sources { .. } => sources.add_label(label.clone()),
                         Origin::Param(param) => {
                             self.summary.param_exports.push((param, label.cleared, label.normalized, owner.clone(), by_owner, path.clone()))
                         }
@@ -1058,7 +1177,7 @@ impl<'p, 't> Analysis<'p, 't> {
 
     fn eval(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
         if depth > MAX_EVAL_DEPTH {
-            return Value::default();
+            return self.eval_too_deep(node, state);
         }
         match node.kind() {
             "identifier" => {
@@ -1229,6 +1348,24 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     /// A name's value in this scope alone (without what other scopes stored; see `outside`).
+    /// An expression nested deeper than `MAX_EVAL_DEPTH`: the union of its largest parts short
+    /// enough to evaluate exactly (which cannot nest that deep), found without recursion.
+    fn eval_too_deep(&mut self, node: Node<'t>, state: &mut State) -> Value {
+        self.incomplete.expression_depth += 1;
+        let mut value = Value::default();
+        let mut stack = vec![node];
+        while let Some(part) = stack.pop() {
+            if part.byte_range().len() <= SHALLOW_EXPRESSION_BYTES {
+                let evaluated = self.eval(part, state, 0);
+                value.absorb(&evaluated);
+                continue;
+            }
+            let mut cursor = part.walk();
+            stack.extend(part.named_children(&mut cursor));
+        }
+        value
+    }
+
     fn eval_identifier(&mut self, node: Node<'t>, state: &mut State) -> Value {
         let name = self.text_of(node);
         if state.values.contains_key(name) {
@@ -1478,7 +1615,7 @@ impl<'p, 't> Analysis<'p, 't> {
             if sink_kind == sink_kind_bit("FilePath").unwrap_or(0) && label.normalized && label.cleared & sink_kind != 0 {
                 continue;
             }
-            if matches!(label.origin, Origin::Source { .. }) && !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location)) {
+            if label.is_source() && !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location)) {
                 continue;
             }
             let mut trace = label.trace.clone();
@@ -1492,15 +1629,17 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             trace = trace.push(self.step(call, "sink", format!("`{callee}`")));
             match &label.origin {
-                Origin::Source { kind, file, start, end } => self.raw_findings.push(RawFinding {
-                    kind: sink_kind,
-                    cwe,
-                    source_kind: *kind,
-                    source: (*file, *start, *end),
-                    sink: sink_location,
-                    callee: callee.to_string(),
-                    steps: trace.steps(),
-                }),
+                Origin::Source { kind, file, start, end } | Origin::Sources { kind, file, start, end } => {
+                    self.raw_findings.push(RawFinding {
+                        kind: sink_kind,
+                        cwe,
+                        source_kind: *kind,
+                        source: (*file, *start, *end),
+                        sink: sink_location,
+                        callee: callee.to_string(),
+                        steps: trace.steps(),
+                    })
+                }
                 Origin::Param(param) => self.add_param_sink(ParamSink {
                     param: *param,
                     kind: sink_kind,
@@ -1636,7 +1775,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 for label in &mut value.labels {
                     label.normalized = true;
                 }
-                value.dedupe();
+                value.dedupe_merging();
             }
             value.constant = None;
             value.stringy = arguments_value.stringy || sanitizer.clears & sink_kind_bit("XSS").unwrap_or(0) != 0;
@@ -1872,15 +2011,17 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
                 let trace = label.trace.push(call_step.clone()).extend(&sink.steps);
                 match &label.origin {
-                    Origin::Source { kind, file, start, end } => self.raw_findings.push(RawFinding {
-                        kind: sink.kind,
-                        cwe: sink.cwe,
-                        source_kind: *kind,
-                        source: (*file, *start, *end),
-                        sink: sink.sink,
-                        callee: sink.callee.clone(),
-                        steps: trace.steps(),
-                    }),
+                    Origin::Source { kind, file, start, end } | Origin::Sources { kind, file, start, end } => {
+                        self.raw_findings.push(RawFinding {
+                            kind: sink.kind,
+                            cwe: sink.cwe,
+                            source_kind: *kind,
+                            source: (*file, *start, *end),
+                            sink: sink.sink,
+                            callee: sink.callee.clone(),
+                            steps: trace.steps(),
+                        })
+                    }
                     Origin::Param(param) => self.add_param_sink(ParamSink {
                         param: *param,
                         kind: sink.kind,
@@ -2510,8 +2651,19 @@ impl<'p, 't> Analysis<'p, 't> {
         while let Some(step) = worklist.pop_front() {
             queued[step] = false;
             visits[step] += 1;
-            if visits[step] > MAX_VISITS_PER_STEP {
-                continue;
+            if visits[step] == MAX_VISITS_PER_STEP + 1 {
+                // Still changing: widen this step's state once (every sanitisation dropped,
+                // constants forgotten), which errs toward more taint and lets it settle.
+                self.incomplete.step_visits += 1;
+                if let Some(state) = states[step].as_mut() {
+                    for value in state.values.values_mut() {
+                        value.constant = None;
+                        for label in &mut value.labels {
+                            label.cleared = 0;
+                        }
+                        value.dedupe_merging();
+                    }
+                }
             }
             let Some(mut state) = states[step].clone() else { continue };
             // An exception may leave a step before its effects: handlers see both states. Steps
@@ -2634,7 +2786,7 @@ impl<'p, 't> Analysis<'p, 't> {
             for label in &value.labels {
                 match &label.origin {
                     Origin::Param(param) => self.summary.param_returns.push((*param, label.cleared, label.normalized, label.trace.steps())),
-                    Origin::Source { .. } => self.summary.source_returns.push(label.clone()),
+                    Origin::Source { .. } | Origin::Sources { .. } => self.summary.source_returns.push(label.clone()),
                 }
             }
             self.summary.returns_stringy = value.stringy;
@@ -2657,7 +2809,7 @@ pub fn debug_analysis() -> bool {
 /// Result of a whole-program taint analysis.
 pub struct TaintResult {
     pub findings: Vec<Finding>,
-    pub rounds: usize,
+    pub stats: AnalysisStats,
 }
 
 fn analyze_scope(
@@ -2667,7 +2819,7 @@ fn analyze_scope(
     env: &Env,
     enclosing: &FxHashSet<u64>,
     scope: usize,
-) -> (Summary, Vec<RawFinding>) {
+) -> (Summary, Vec<RawFinding>, Incomplete) {
     let info = &program.scopes[scope];
     let mut analysis = Analysis {
         program,
@@ -2696,14 +2848,51 @@ fn analyze_scope(
         extra_exports: FxHashMap::default(),
         reads: FxHashSet::default(),
         consulted: FxHashMap::default(),
+        incomplete: Incomplete::default(),
     };
+    BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         analysis.run();
     }));
+    let met = BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO));
+    analysis.incomplete.add(&met);
     if outcome.is_err() {
-        return (Summary::default(), Vec::new());
+        return (Summary::default(), Vec::new(), Incomplete { failed: 1, ..Incomplete::default() });
     }
-    (analysis.summary, analysis.raw_findings)
+    (analysis.summary, analysis.raw_findings, analysis.incomplete)
+}
+
+/// Where a bound degraded one scope's analysis. Every bound errs toward more taint (labels
+/// merged keep the least cleared kinds, too-deep expressions read every name inside them), is
+/// counted here and reported (`AnalysisStats::incomplete`, the CLI's outputs, `flowsight/status`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Incomplete {
+    /// Values whose labels exceeded `MAX_LABELS` and were merged.
+    pub labels_merged: u32,
+    /// Expressions nested deeper than `MAX_EVAL_DEPTH`, read as the union of their names.
+    pub expression_depth: u32,
+    /// Steps whose state was still changing after `MAX_VISITS_PER_STEP` visits, widened.
+    pub step_visits: u32,
+    /// Paths longer than `MAX_TRACE` steps shown with their middle left out.
+    pub trace_elided: u32,
+    /// Scopes whose analysis failed (a bug of ours): their findings may be missing.
+    pub failed: u32,
+}
+
+impl Incomplete {
+    const ZERO: Incomplete = Incomplete { labels_merged: 0, expression_depth: 0, step_visits: 0, trace_elided: 0, failed: 0 };
+
+    fn add(&mut self, other: &Incomplete) {
+        self.labels_merged += other.labels_merged;
+        self.expression_depth += other.expression_depth;
+        self.step_visits += other.step_visits;
+        self.trace_elided += other.trace_elided;
+        self.failed += other.failed;
+    }
+
+    pub fn total(&self) -> u32 {
+        self.labels_merged + self.expression_depth + self.step_visits + self.trace_elided + self.failed
+    }
 }
 
 /// Runs the analysis over every scope: summaries to a fixpoint (re-analysing only callers of
@@ -2731,6 +2920,7 @@ pub struct AnalysisCache {
     keys: Vec<ScopeKey>,
     summaries: Vec<Summary>,
     raw: Vec<Vec<RawFinding>>,
+    incomplete: Vec<Incomplete>,
     callers: Vec<HashSet<usize>>,
     /// Each file's classes with their bases, sorted: a change of bases anywhere changes what
     /// methods and `self` mean in every subclass (in any file), so nothing is reused then.
@@ -2744,8 +2934,26 @@ pub struct AnalysisCache {
 pub struct AnalysisStats {
     pub scopes: usize,
     pub reused: usize,
+    /// Scope analyses run.
     pub analysed: usize,
+    /// Parallel batches of scope analyses.
     pub rounds: usize,
+    /// Passes of the solver over the call graph's levels.
+    pub sweeps: usize,
+    /// Summaries joined with their previous value so that recursion terminates.
+    pub widened: usize,
+    /// Bounds met by the current results (summed over every scope's latest analysis).
+    pub limits: Incomplete,
+    /// The solver stopped with scopes still dirty (never seen; reported if it happens).
+    pub unfinished: bool,
+}
+
+impl AnalysisStats {
+    /// How many places of the results a bound made less precise (or, for failed scopes and an
+    /// unfinished run, possibly incomplete).
+    pub fn incomplete(&self) -> usize {
+        self.limits.total() as usize + usize::from(self.unfinished)
+    }
 }
 
 /// Keys of every scope; for files not in `changed` whose scopes line up with `previous`
@@ -2824,6 +3032,7 @@ pub fn analyze_incrementally_with(
     let files: Vec<String> = program.files.iter().map(|f| f.path.clone()).collect();
     let mut summaries: Vec<Summary> = vec![Summary::default(); count];
     let mut raw: Vec<Vec<RawFinding>> = (0..count).map(|_| Vec::new()).collect();
+    let mut incomplete: Vec<Incomplete> = vec![Incomplete::default(); count];
     let mut callers: Vec<HashSet<usize>> = vec![HashSet::new(); count];
     let mut dirty: Vec<usize> = (0..count).collect();
     let mut reused = 0;
@@ -2858,9 +3067,11 @@ pub fn analyze_incrementally_with(
             let changed: Vec<usize> = (0..count).filter(|&s| cache.keys[s] != keys[s]).collect();
             summaries = std::mem::take(&mut cache.summaries);
             raw = std::mem::take(&mut cache.raw);
+            incomplete = std::mem::take(&mut cache.incomplete);
             callers = std::mem::take(&mut cache.callers);
             for &scope in &changed {
                 raw[scope].clear();
+                incomplete[scope] = Incomplete::default();
             }
             reused = count - changed.len();
             dirty = changed;
@@ -2938,6 +3149,7 @@ pub fn analyze_incrementally_with(
                     if mapping[new].is_some() { std::mem::take(&mut cache.summaries[*old]) } else { cache.summaries[*old].clone() };
                 if mapping[new].is_some() {
                     raw[new] = std::mem::take(&mut cache.raw[*old]);
+                    incomplete[new] = cache.incomplete[*old];
                 }
                 for caller in &cache.callers[*old] {
                     if let Some(&caller) = new_by_old.get(caller) {
@@ -2955,60 +3167,25 @@ pub fn analyze_incrementally_with(
     if debug_analysis() {
         eprintln!("reuse prepared {:?}", timer.elapsed());
     }
-    let mut analysed = 0;
-    let mut rounds = 0;
-    // Reused results may show steps at places of an older text: when a summary keeps its
-    // signature but its places change (its function moved or was edited), its callers are
-    // analysed once more so that no step points at an old place. (A from-scratch run has only
-    // current places.) Each caller is refreshed at most once per run, so this terminates.
-    let mut refreshed: Option<HashSet<usize>> = (reused > 0).then(HashSet::new);
     // Reused results were computed against the previous run's env; the env is checked against
-    // the summaries at least once, and after every round that changed what some scope stores.
-    let mut env = if reused > 0 { previous_env } else { Env::default() };
-    let mut check_env = true;
-    loop {
-        let mut next: Vec<usize> = Vec::new();
-        if !dirty.is_empty() {
-            if rounds >= MAX_ROUNDS {
-                break;
-            }
-            rounds += 1;
-            analysed += dirty.len();
-            next = analyse_round(
-                program,
-                rules,
-                &env,
-                &enclosing,
-                &dirty,
-                &mut summaries,
-                &mut raw,
-                &mut callers,
-                &mut refreshed,
-                &mut check_env,
-                rounds,
-            );
+    // the summaries before the first sweep, and after every sweep that changed what some scope stores.
+    let env = if reused > 0 { previous_env } else { Env::default() };
+    let mut solver = solver::Solver::new(program, rules, &enclosing, &mut summaries, &mut raw, &mut incomplete, &mut callers);
+    let env = solver.solve(dirty, env, |summaries, env| {
+        let current = Env::collect(summaries);
+        let changed_roots = env.changed_roots(&current);
+        let readers: Vec<usize> = if changed_roots.is_empty() {
+            Vec::new()
+        } else {
+            (0..count).filter(|&scope| summaries[scope].reads.iter().any(|root| changed_roots.contains(root))).collect()
+        };
+        if debug_analysis() && !changed_roots.is_empty() {
+            eprintln!("env: {} names changed, {} readers", changed_roots.len(), readers.len());
         }
-        if check_env {
-            check_env = false;
-            let current = Env::collect(&summaries);
-            let changed_roots = env.changed_roots(&current);
-            if !changed_roots.is_empty() {
-                let readers: Vec<usize> =
-                    (0..count).filter(|&scope| summaries[scope].reads.iter().any(|root| changed_roots.contains(root))).collect();
-                if debug_analysis() {
-                    eprintln!("env: {} names changed, {} readers", changed_roots.len(), readers.len());
-                }
-                next.extend(readers);
-            }
-            env = current;
-        }
-        next.sort_unstable();
-        next.dedup();
-        if next.is_empty() {
-            break;
-        }
-        dirty = next;
-    }
+        (current, readers)
+    });
+    let (analysed, rounds, sweeps, widened, unfinished) =
+        (solver.analysed, solver.batches, solver.sweeps, solver.widened, solver.unfinished);
     if debug_analysis() {
         eprintln!("analysed {:?}", timer.elapsed());
     }
@@ -3016,9 +3193,13 @@ pub fn analyze_incrementally_with(
     if debug_analysis() {
         eprintln!("finalize {:?}", timer.elapsed());
     }
-    let stats = AnalysisStats { scopes: count, reused, analysed, rounds };
-    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, callers, class_bases, env };
-    (TaintResult { findings, rounds }, cache, stats)
+    let mut limits = Incomplete::default();
+    for scope in &incomplete {
+        limits.add(scope);
+    }
+    let stats = AnalysisStats { scopes: count, reused, analysed, rounds, sweeps, widened, limits, unfinished };
+    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, class_bases, env };
+    (TaintResult { findings, stats }, cache, stats)
 }
 
 /// `name_hash` of every function that encloses another function (directly or not).
@@ -3041,65 +3222,6 @@ fn enclosing_functions(program: &Program<'_>) -> FxHashSet<u64> {
         }
     }
     enclosing
-}
-
-/// Analyses `dirty` against `env`, stores the results, and returns the scopes to analyse next
-/// (callers of changed summaries; callers of moved ones once per run). Sets `check_env` when
-/// what some analysed scope stores for others may have changed.
-#[allow(clippy::too_many_arguments)]
-fn analyse_round(
-    program: &Program<'_>,
-    rules: &RuleSet,
-    env: &Env,
-    enclosing: &FxHashSet<u64>,
-    dirty: &[usize],
-    summaries: &mut [Summary],
-    raw: &mut [Vec<RawFinding>],
-    callers: &mut [HashSet<usize>],
-    refreshed: &mut Option<HashSet<usize>>,
-    check_env: &mut bool,
-    round: usize,
-) -> Vec<usize> {
-    if debug_analysis() {
-        eprintln!("round {round}: {:?}", dirty.iter().map(|&s| &program.scopes[s].qualified_name).collect::<Vec<_>>());
-    }
-    let results: Vec<(usize, Summary, Vec<RawFinding>)> = dirty
-        .par_iter()
-        .map(|&scope| {
-            let (summary, findings) = analyze_scope(program, rules, summaries, env, enclosing, scope);
-            (scope, summary, findings)
-        })
-        .collect();
-    let mut changed = Vec::new();
-    let mut moved = Vec::new();
-    for (scope, summary, findings) in results {
-        for &callee in &summary.resolved_callees {
-            callers[callee].insert(scope);
-        }
-        if !summary.exports.is_empty() || !summaries[scope].exports.is_empty() {
-            *check_env = true;
-        }
-        if summary.signature() != summaries[scope].signature() {
-            if round >= 11 && debug_analysis() {
-                eprintln!(
-                    "{}:\n  old {:?}\n  new {:?}",
-                    program.scopes[scope].qualified_name,
-                    summaries[scope].signature(),
-                    summary.signature()
-                );
-            }
-            changed.push(scope);
-        } else if refreshed.is_some() && summary.places() != summaries[scope].places() {
-            moved.push(scope);
-        }
-        summaries[scope] = summary;
-        raw[scope] = findings;
-    }
-    let mut next: Vec<usize> = changed.iter().flat_map(|&scope| callers[scope].iter().copied()).collect();
-    if let Some(refreshed) = refreshed.as_mut() {
-        next.extend(moved.iter().flat_map(|&scope| callers[scope].iter().copied()).filter(|&caller| refreshed.insert(caller)));
-    }
-    next
 }
 
 fn location(program: &Program<'_>, (file, start, end): (usize, usize, usize)) -> Location {
@@ -3199,23 +3321,20 @@ fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item 
             .collect();
         let source_location = location(program, source);
         let sink_location = location(program, sink);
-        let id = {
-            use sha2::{Digest, Sha256};
-            let digest = Sha256::digest(
-                format!(
-                    "{}\0{}\0{}\0{}\0{}",
-                    rule.id,
-                    sink_location.path,
-                    short(program.text(sink.0).get(sink.1..sink.2).unwrap_or("")),
-                    source_location.path,
-                    source_text
-                )
-                .as_bytes(),
-            );
-            digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
-        };
+        // Identity without positions: rule, and for the sink and the source their file, enclosing
+        // function and text; an occurrence number (below) tells identical ones apart.
+        let identity = format!(
+            "{}\0{}\0{}\0{}\0{}\0{}\0{}",
+            rule.id,
+            sink_location.path,
+            enclosing_scope_name(program, sink),
+            short(program.text(sink.0).get(sink.1..sink.2).unwrap_or("")),
+            source_location.path,
+            enclosing_scope_name(program, source),
+            source_text
+        );
         findings.push(Finding {
-            id,
+            id: identity,
             rule_id: rule.id.clone(),
             rule_name: rule.name.clone(),
             cwe: raw.cwe,
@@ -3234,5 +3353,25 @@ fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item 
             b.rule_id.as_str(),
         ))
     });
+    // The id: a hash of the identity and its occurrence among equal identities in document
+    // order, so it is unique within a run and unchanged by edits elsewhere.
+    let mut occurrences: FxHashMap<String, usize> = FxHashMap::default();
+    for finding in &mut findings {
+        use sha2::{Digest, Sha256};
+        let occurrence = occurrences.entry(finding.id.clone()).or_insert(0);
+        let digest = Sha256::digest(format!("{}\0{}", finding.id, occurrence).as_bytes());
+        *occurrence += 1;
+        finding.id = digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>();
+    }
     findings
+}
+
+/// Qualified name of the innermost scope (function, class or module) holding `place`.
+fn enclosing_scope_name<'p>(program: &'p Program<'_>, (file, start, end): (usize, usize, usize)) -> &'p str {
+    program
+        .scopes
+        .iter()
+        .filter(|scope| scope.file == file && scope.node.start_byte() <= start && end <= scope.node.end_byte())
+        .min_by_key(|scope| scope.node.end_byte() - scope.node.start_byte())
+        .map_or("", |scope| scope.qualified_name.as_str())
 }

@@ -1,0 +1,395 @@
+"""Retrieval quality of code search, built offline from real code: docstring → function over CPython's
+standard library (`python bench/search_quality.py`).
+
+Each sampled function's docstring (its first paragraph) is a query; the function's text with the
+docstring removed is the one relevant document among all sampled functions. Functions come from the
+flowsight chunker over /usr/lib/python3.11 (tests, idlelib, lib2to3, tkinter and the demo packages
+left out); functions whose query is too short, duplicated, or whose body is a line or two are skipped.
+
+Rankings:
+  vector    the bundled all-MiniLM-L6-v2 (numpy) in a Qdrant local-mode `VectorIndex`
+  lexical   BM25 (k1 1.2, b 0.75) over code-aware tokens in Python — a STAND-IN for the Rust tantivy
+            index until it lands, used here only
+  hybrid    `SearchService` in hybrid mode over the two (what flowsight ships: convex fusion, the
+            identifier boost, dedup), plus a sweep of fusion functions and weights; the weight is chosen
+            on the even-numbered queries and reported on the odd-numbered ones
+
+Reports MRR@10, nDCG@10, Recall@10 (and @1), embedding time per chunk, query latency, peak RSS. Prints a
+table and writes `bench/results/search-quality.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import os
+import platform
+import random
+import re
+import resource
+import statistics
+import sys
+import textwrap
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPOSITORY = BENCH.parent
+sys.path.insert(0, str(REPOSITORY))
+
+STDLIB = Path("/usr/lib/python3.11")
+SKIPPED_DIRECTORIES = {
+    "test",
+    "tests",
+    "idlelib",
+    "lib2to3",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "site-packages",
+    "dist-packages",
+    "__pycache__",
+}
+MIN_QUERY_WORDS = 4
+MAX_QUERY_WORDS = 64
+MIN_BODY_LINES = 3
+CUTOFF = 10
+
+
+# ---------------------------------------------------------------- the data set
+
+
+@dataclass(frozen=True)
+class Case:
+    chunk_id: str
+    qualified_name: str
+    query: str
+    text: str  # the function without its docstring
+
+
+def stdlib_files(root: Path) -> list[str]:
+    files = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRECTORIES and not name.startswith("config-"))
+        files.extend(str(Path(directory) / name) for name in sorted(names) if name.endswith(".py"))
+    return files
+
+
+def first_paragraph(docstring: str) -> str:
+    paragraph = docstring.strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.split()[:MAX_QUERY_WORDS])
+
+
+def without_docstring(lines: list[str]) -> str | None:
+    """The function's text (whole lines, dedented) with its docstring statement removed, or None
+    when it does not parse alone or has no docstring."""
+    text = textwrap.dedent("\n".join(lines))
+    try:
+        module = ast.parse(text)
+    except SyntaxError:
+        return None
+    function = module.body[0] if module.body else None
+    if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) or not function.body:
+        return None
+    first = function.body[0]
+    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)):
+        return None
+    text_lines = text.split("\n")
+    kept = text_lines[: first.lineno - 1] + text_lines[first.end_lineno :]
+    return "\n".join(kept).rstrip() + "\n"
+
+
+def build_cases(sample: int, seed: int) -> list[Case]:
+    import flowsight
+
+    chunks = flowsight.build_chunks(stdlib_files(STDLIB), root=str(STDLIB))
+    sources: dict[str, list[str]] = {}
+    candidates = []
+    for chunk in chunks:
+        if chunk.kind not in ("function", "method") or not chunk.docstring:
+            continue
+        query = first_paragraph(chunk.docstring)
+        if len(query.split()) < MIN_QUERY_WORDS:
+            continue
+        lines = sources.get(chunk.path)
+        if lines is None:
+            lines = sources[chunk.path] = (STDLIB / chunk.path).read_text(encoding="utf-8", errors="replace").split("\n")
+        text = without_docstring(lines[chunk.start_line - 1 : chunk.end_line])
+        if text is None or len([line for line in text.split("\n") if line.strip()]) < MIN_BODY_LINES:
+            continue
+        candidates.append(Case(chunk.id, chunk.qualified_name, query, text))
+    counts = Counter(case.query.lower() for case in candidates)
+    unique = [case for case in candidates if counts[case.query.lower()] == 1]  # an ambiguous query has no single answer
+    random.Random(seed).shuffle(unique)
+    return unique[:sample]
+
+
+# ---------------------------------------------------------------- the lexical stand-in
+
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
+PART = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b)|[A-Z]?[a-z]+|[A-Z]+|\d+")
+STOPWORDS = frozenset(
+    "a an and are as at be by for from has have if in into is it its of on or that the this to was were will with "
+    "which when where who whose not no return returns self".split()
+)
+
+
+def code_tokens(text: str) -> list[str]:
+    """Each identifier lower-cased whole plus its snake_case/camelCase/digit parts (as the Rust tokenizer plans to)."""
+    tokens = []
+    for word in WORD.findall(text):
+        whole = word.lower()
+        parts = [part.lower() for piece in word.split("_") for part in PART.findall(piece)]
+        for token in [whole, *(part for part in parts if part != whole)]:
+            if token not in STOPWORDS and len(token) <= 40:
+                tokens.append(token)
+    return tokens
+
+
+class BM25:
+    def __init__(self, documents: dict[str, str], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.terms = {chunk_id: Counter(code_tokens(text)) for chunk_id, text in documents.items()}
+        self.lengths = {chunk_id: sum(counts.values()) for chunk_id, counts in self.terms.items()}
+        self.average = statistics.fmean(self.lengths.values())
+        frequency = Counter(term for counts in self.terms.values() for term in counts)
+        total = len(documents)
+        self.idf = {term: math.log(1 + (total - count + 0.5) / (count + 0.5)) for term, count in frequency.items()}
+        self.postings: dict[str, list[str]] = {}
+        for chunk_id, counts in self.terms.items():
+            for term in counts:
+                self.postings.setdefault(term, []).append(chunk_id)
+
+    def search(self, query: str, limit: int) -> list[tuple[str, float]]:
+        scores: Counter[str] = Counter()
+        for term in set(code_tokens(query)):
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for chunk_id in self.postings[term]:
+                tf = self.terms[chunk_id][term]
+                norm = self.k1 * (1 - self.b + self.b * self.lengths[chunk_id] / self.average)
+                scores[chunk_id] += idf * tf * (self.k1 + 1) / (tf + norm)
+        return scores.most_common(limit)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def metrics(rankings: list[list[str]], relevant: list[str]) -> dict[str, float]:
+    reciprocal, gains, hits, firsts = [], [], [], []
+    for ranking, answer in zip(rankings, relevant, strict=True):
+        top = ranking[:CUTOFF]
+        rank = top.index(answer) + 1 if answer in top else None
+        reciprocal.append(1 / rank if rank else 0.0)
+        gains.append(1 / math.log2(rank + 1) if rank else 0.0)  # one relevant document: ideal DCG is 1
+        hits.append(1.0 if rank else 0.0)
+        firsts.append(1.0 if rank == 1 else 0.0)
+    return {
+        "mrr@10": statistics.fmean(reciprocal),
+        "ndcg@10": statistics.fmean(gains),
+        "recall@10": statistics.fmean(hits),
+        "recall@1": statistics.fmean(firsts),
+    }
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def quantiles_ms(seconds: list[float]) -> dict[str, float]:
+    return {"p50": 1000 * percentile(seconds, 0.5), "p95": 1000 * percentile(seconds, 0.95)}
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run(sample: int, seed: int, threads: int, cache_dir: str | None, distractors: int) -> dict:
+    import numpy as np
+
+    from flowsight.search import Document, SearchService
+    from flowsight.search.cache import EmbeddingCache
+    from flowsight.search.fusion import convex_fusion, reciprocal_rank_fusion
+    from flowsight.search.minilm import MiniLMEmbedder
+    from flowsight.search.vector_index import VectorIndex
+
+    started = time.perf_counter()
+    cases = build_cases(sample, seed)
+    build_seconds = time.perf_counter() - started
+    print(f"{len(cases)} functions sampled from {STDLIB} ({build_seconds:.1f} s)", flush=True)
+    documents = [Document(case.chunk_id, case.chunk_id, case.text, qualified_name=case.qualified_name) for case in cases]
+    relevant = [case.chunk_id for case in cases]
+    queries = [case.query for case in cases]
+
+    embedder = MiniLMEmbedder(threads=threads)
+    cache = EmbeddingCache(cache_dir) if cache_dir else EmbeddingCache.in_memory()
+    index = VectorIndex(embedder, cache)
+    tokens = [embedder.token_count(document.text) for document in documents]
+    started = time.perf_counter()
+    embedded = index.upsert(documents, progress=lambda done, total: print(f"\rembedded {done}/{total}", end="", flush=True), batch=64)
+    embed_seconds = time.perf_counter() - started
+    print()
+
+    bm25 = BM25({document.chunk_id: document.text for document in documents})
+    service = SearchService(bm25.search, index)
+    service.update(documents)
+    assert service.wait_for_vectors(60) and service.progress().embedded == 0
+
+    lexical_lists, vector_lists, cosine_extras, shipped, latencies = [], [], [], [], {"lexical": [], "vector": [], "hybrid": []}
+    for query in queries:
+        moment = time.perf_counter()
+        lexical = bm25.search(query, 50)
+        latencies["lexical"].append(time.perf_counter() - moment)
+        moment = time.perf_counter()
+        vector, extra = index.query_and_score(query, 50, [chunk_id for chunk_id, _ in lexical])
+        latencies["vector"].append(time.perf_counter() - moment)
+        index._query_vectors.clear()  # time the query's embedding in hybrid search too
+        moment = time.perf_counter()
+        result = service.search(query, limit=CUTOFF, mode="hybrid")
+        latencies["hybrid"].append(time.perf_counter() - moment)
+        lexical_lists.append(lexical)
+        vector_lists.append(vector)
+        cosine_extras.append(extra)
+        shipped.append([hit.chunk_id for hit in result.hits])
+
+    def ids(hits):
+        return [hit.chunk_id for hit in hits]
+
+    rows = {
+        "lexical (BM25 stand-in)": [[chunk_id for chunk_id, _ in ranking] for ranking in lexical_lists],
+        "vector (MiniLM)": [[chunk_id for chunk_id, _ in ranking] for ranking in vector_lists],
+        "hybrid (SearchService, shipped)": shipped,
+    }
+    sweep: dict[str, list[list[str]]] = {}
+    for weight in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7):
+        sweep[f"convex w={weight}"] = [
+            ids(convex_fusion(lexical, vector, weight, extra))
+            for lexical, vector, extra in zip(lexical_lists, vector_lists, cosine_extras, strict=True)
+        ]
+        sweep[f"convex w={weight}, top lists only"] = [
+            ids(convex_fusion(lexical, vector, weight)) for lexical, vector in zip(lexical_lists, vector_lists, strict=True)
+        ]
+    for weight in (0.5, 0.3, 0.2):
+        sweep[f"rrf w={weight}"] = [
+            ids(reciprocal_rank_fusion(lexical, vector, weight)) for lexical, vector in zip(lexical_lists, vector_lists, strict=True)
+        ]
+
+    results = {name: metrics(rankings, relevant) for name, rankings in rows.items()}
+    even = list(range(0, len(cases), 2))
+    odd = list(range(1, len(cases), 2))
+    sweep_results = {}
+    for name, rankings in sweep.items():
+        sweep_results[name] = {
+            "all": metrics(rankings, relevant),
+            "even": metrics([rankings[i] for i in even], [relevant[i] for i in even]),
+            "odd": metrics([rankings[i] for i in odd], [relevant[i] for i in odd]),
+        }
+    chosen = max(sweep_results, key=lambda name: sweep_results[name]["even"]["mrr@10"])
+
+    # Latency at a Django-sized index: random unit vectors as extra points (they do not change the
+    # answers' cost, only the number of points scanned).
+    rng = np.random.default_rng(seed)
+    filler = rng.standard_normal((distractors, embedder.dimensions)).astype(np.float32)
+    filler /= np.linalg.norm(filler, axis=1, keepdims=True)
+    index._add([(Document(f"distractor-{row}", f"distractor-{row}", ""), vector) for row, vector in enumerate(filler)])
+    large = {"vector": [], "hybrid": []}
+    for query in queries[:200]:
+        index._query_vectors.clear()
+        moment = time.perf_counter()
+        index.query(query, CUTOFF)
+        large["vector"].append(time.perf_counter() - moment)
+        index._query_vectors.clear()
+        moment = time.perf_counter()
+        service.search(query, limit=CUTOFF, mode="hybrid")
+        large["hybrid"].append(time.perf_counter() - moment)
+
+    return {
+        "corpus": f"CPython {platform.python_version()} standard library at {STDLIB}",
+        "functions": len(cases),
+        "seed": seed,
+        "results": results,
+        "sweep": sweep_results,
+        "chosen_on_even": {"fusion": chosen, "odd": sweep_results[chosen]["odd"]},
+        "embedding": {
+            "model": embedder.model_id,
+            "blas_threads": threads,
+            "embedded": embedded,
+            "from_cache": len(cases) - embedded,
+            "seconds": embed_seconds,
+            "ms_per_chunk": 1000 * embed_seconds / embedded if embedded else None,
+            "mean_tokens_per_chunk": statistics.fmean(tokens),
+            "truncated_share": sum(count >= 256 for count in tokens) / len(tokens),
+        },
+        "query_ms": {mode: quantiles_ms(values) for mode, values in latencies.items()},
+        "query_ms_at_size": {"points": len(index), **{mode: quantiles_ms(values) for mode, values in large.items()}},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "load_average": os.getloadavg()[0],
+    }
+
+
+def report(result: dict) -> None:
+    rows = [("ranking", "MRR@10", "nDCG@10", "Recall@10", "Recall@1")]
+    for name, values in result["results"].items():
+        rows.append((name, *(f"{values[key]:.3f}" for key in ("mrr@10", "ndcg@10", "recall@10", "recall@1"))))
+    print(table(rows))
+    print("\nfusion sweep (MRR@10: all / even queries / odd queries)")
+    sweep_rows = [("fusion", "all", "even", "odd")]
+    for name, values in result["sweep"].items():
+        sweep_rows.append((name, *(f"{values[part]['mrr@10']:.3f}" for part in ("all", "even", "odd"))))
+    print(table(sweep_rows))
+    chosen = result["chosen_on_even"]
+    print(f"\nbest on the even queries: {chosen['fusion']}, on the odd ones MRR@10 {chosen['odd']['mrr@10']:.3f}")
+    embedding = result["embedding"]
+    speed = f"{embedding['ms_per_chunk']:.0f} ms a chunk" if embedding["ms_per_chunk"] else "all from the cache"
+    print(
+        f"embedding: {speed} ({embedding['blas_threads']} BLAS thread, "
+        f"{embedding['mean_tokens_per_chunk']:.0f} tokens on average, {100 * embedding['truncated_share']:.0f} % cut at 256); "
+        f"load average {result['load_average']:.1f}"
+    )
+    print(
+        "query ms p50/p95: " + ", ".join(f"{mode} {values['p50']:.1f}/{values['p95']:.1f}" for mode, values in result["query_ms"].items())
+    )
+    size = result["query_ms_at_size"]
+    latency = ", ".join(f"{mode} {size[mode]['p50']:.1f}/{size[mode]['p95']:.1f}" for mode in ("vector", "hybrid"))
+    print(f"at {size['points']} points, query ms p50/p95: {latency}")
+    print(f"peak RSS {result['peak_rss_mb']:.0f} MB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sample", type=int, default=1000, help="functions (queries and documents)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the embedder")
+    parser.add_argument(
+        "--cache", help="an embedding cache directory (a second run embeds nothing); default: none, every chunk is embedded"
+    )
+    parser.add_argument("--distractors", type=int, default=15_000, help="extra random points for the latency measurement")
+    args = parser.parse_args()
+    result = run(args.sample, args.seed, args.threads, args.cache, args.distractors)
+    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    report(result)
+    results_directory = BENCH / "results"
+    results_directory.mkdir(exist_ok=True)
+    path = results_directory / "search-quality.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,553 @@
+//! The summary solver: callee summaries before their callers, by level of the call graph's
+//! condensation; fixpoint iteration only inside recursive components.
+//!
+//! Invariants:
+//! - No round cap. A run is a sequence of sweeps; a sweep analyses its dirty scopes level by
+//!   level (level 0: components that call nothing outside themselves), so a call chain of any
+//!   depth settles in one sweep once its edges are known. A caller found through an edge the
+//!   levels did not know yet (calls resolved through a callee's summary) waits for the next
+//!   sweep, which recomputes the levels.
+//! - Termination by construction: inside a recursive component, from its `WIDEN_AFTER`-th
+//!   iteration on, and for any scope analysed more than `WIDEN_AFTER_ANALYSES` times in a run,
+//!   a new summary is joined with the old one (`widen`): it can then only grow, and summaries
+//!   are drawn from finite sets (parameters, sink kinds, cleared kinds, places of the program).
+//!   Widening errs toward more taint (union of flows, intersection of clearances).
+//! - A recursive component with a dirty member is solved again from empty summaries, so an
+//!   incremental run reaches the same (least) fixpoint as a run from scratch.
+
+use std::collections::HashSet;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::{analyze_scope, Env, Incomplete, RawFinding, Summary};
+use crate::program::Program;
+use crate::rules::RuleSet;
+
+/// Iterations of a recursive component after which its summaries only grow.
+const WIDEN_AFTER: usize = 3;
+/// Analyses of one scope in one run after which its summary only grows (edges found late).
+const WIDEN_AFTER_ANALYSES: u32 = 8;
+/// Sweeps are expected to be few (2–4 on Django); past this many the run stops and says so.
+/// Never reached on any corpus measured; kept so that a bug cannot hang the server.
+const MAX_SWEEPS: usize = 1000;
+
+/// The call graph's strongly connected components (callee edges from the summaries) with
+/// their levels.
+pub(super) struct Levels {
+    /// Component of each scope.
+    pub component: Vec<usize>,
+    /// Level of each scope: 0 if its component calls nothing outside itself, else one more
+    /// than the highest level of a component it calls.
+    pub level: Vec<usize>,
+    /// Members of each component.
+    pub members: Vec<Vec<usize>>,
+    /// Whether a component is recursive (more than one member, or a member calling itself).
+    pub recursive: Vec<bool>,
+}
+
+pub(super) fn call_graph_levels(summaries: &[Summary]) -> Levels {
+    let count = summaries.len();
+    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(count, 0);
+    for _ in 0..count {
+        graph.add_node(());
+    }
+    let mut recursive_scope = vec![false; count];
+    for (caller, summary) in summaries.iter().enumerate() {
+        for &callee in &summary.resolved_callees {
+            if callee == caller {
+                recursive_scope[caller] = true;
+            } else if callee < count {
+                graph.add_edge(NodeIndex::new(caller), NodeIndex::new(callee), ());
+            }
+        }
+    }
+    // Tarjan's algorithm yields components callees first (reverse topological order).
+    let components = petgraph::algo::tarjan_scc(&graph);
+    let mut component = vec![0; count];
+    let mut members = Vec::with_capacity(components.len());
+    let mut recursive = Vec::with_capacity(components.len());
+    for (index, nodes) in components.iter().enumerate() {
+        let scopes: Vec<usize> = nodes.iter().map(|node| node.index()).collect();
+        for &scope in &scopes {
+            component[scope] = index;
+        }
+        recursive.push(scopes.len() > 1 || recursive_scope[scopes[0]]);
+        members.push(scopes);
+    }
+    let mut component_level = vec![0usize; members.len()];
+    for (index, scopes) in members.iter().enumerate() {
+        let mut level = 0;
+        for &scope in scopes {
+            for &callee in &summaries[scope].resolved_callees {
+                if callee < count && component[callee] != index {
+                    level = level.max(component_level[component[callee]] + 1);
+                }
+            }
+        }
+        component_level[index] = level;
+    }
+    let level = (0..count).map(|scope| component_level[component[scope]]).collect();
+    Levels { component, level, members, recursive }
+}
+
+/// `old ⊔ new`: every flow of either, the clearances of both, the shorter trace of two equal flows.
+pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
+    for entry in &old.param_returns {
+        match new.param_returns.iter_mut().find(|(p, c, n, _)| (*p, *c, *n) == (entry.0, entry.1, entry.2)) {
+            Some(existing) => {
+                if entry.3.len() < existing.3.len() {
+                    existing.3 = entry.3.clone();
+                }
+            }
+            None => new.param_returns.push(entry.clone()),
+        }
+    }
+    for label in &old.source_returns {
+        match new.source_returns.iter_mut().find(|existing| existing.key() == label.key()) {
+            Some(existing) => {
+                if label.trace.rank() < existing.trace.rank() {
+                    *existing = label.clone();
+                }
+            }
+            None => new.source_returns.push(label.clone()),
+        }
+    }
+    for sink in &old.param_sinks {
+        let same = |s: &super::ParamSink| {
+            (s.param, s.kind, s.cwe, s.cleared, s.sink) == (sink.param, sink.kind, sink.cwe, sink.cleared, sink.sink)
+        };
+        match new.param_sinks.iter_mut().find(|existing| same(existing)) {
+            Some(existing) => {
+                if sink.steps.len() < existing.steps.len() {
+                    *existing = sink.clone();
+                }
+            }
+            None => new.param_sinks.push(sink.clone()),
+        }
+    }
+    new.returns_stringy |= old.returns_stringy;
+    if new.returns_reference != old.returns_reference {
+        new.returns_reference = None;
+    }
+    // Clearances hold only where both summaries establish them.
+    new.param_effects = new
+        .param_effects
+        .iter()
+        .filter_map(|(param, suffix, kinds)| {
+            let common = old.param_effects.iter().filter(|(p, s, _)| p == param && s == suffix).fold(0, |acc, (_, _, k)| acc | k) & kinds;
+            (common != 0).then(|| (*param, suffix.clone(), common))
+        })
+        .collect();
+    new.guards_when_true = new
+        .guards_when_true
+        .iter()
+        .filter_map(|(param, kinds)| {
+            let common = old.guards_when_true.iter().filter(|(p, _)| p == param).fold(0, |acc, (_, k)| acc | k) & kinds;
+            (common != 0).then_some((*param, common))
+        })
+        .collect();
+    for flow in &old.param_flows {
+        if !new.param_flows.contains(flow) {
+            new.param_flows.push(flow.clone());
+        }
+    }
+    for export in &old.param_exports {
+        if !new.param_exports.contains(export) {
+            new.param_exports.push(export.clone());
+        }
+    }
+    for export in &old.exports {
+        match new.exports.iter_mut().find(|e| e.owner == export.owner && e.by_owner == export.by_owner && e.path == export.path) {
+            Some(existing) => existing.value.absorb(&export.value),
+            None => new.exports.push(export.clone()),
+        }
+    }
+    new.resolved_callees.extend(old.resolved_callees.iter().copied());
+    new.resolved_callees.sort_unstable();
+    new.resolved_callees.dedup();
+    new.reads.extend(old.reads.iter().copied());
+    new.reads.sort_unstable();
+    new.reads.dedup();
+    new
+}
+
+/// Whether callers must see `new` instead of `old`: what flows where, or the places shown.
+fn differs(old: &Summary, new: &Summary) -> bool {
+    old.signature() != new.signature() || old.places() != new.places()
+}
+
+/// The solver's working state over one run.
+pub(super) struct Solver<'a, 'p, 't> {
+    pub program: &'a Program<'t>,
+    pub rules: &'p RuleSet,
+    pub enclosing: &'a rustc_hash::FxHashSet<u64>,
+    pub summaries: &'a mut [Summary],
+    pub raw: &'a mut [Vec<RawFinding>],
+    pub incomplete: &'a mut [Incomplete],
+    pub callers: &'a mut [HashSet<usize>],
+    /// Analyses of each scope in this run.
+    analyses: Vec<u32>,
+    /// Parallel batches of analyses run.
+    pub batches: usize,
+    pub sweeps: usize,
+    /// Scope analyses run.
+    pub analysed: usize,
+    /// Summaries joined with their previous value to guarantee termination.
+    pub widened: usize,
+    /// Whether the run stopped at `MAX_SWEEPS` with scopes still dirty.
+    pub unfinished: bool,
+}
+
+impl<'a, 'p, 't> Solver<'a, 'p, 't> {
+    pub fn new(
+        program: &'a Program<'t>,
+        rules: &'p RuleSet,
+        enclosing: &'a rustc_hash::FxHashSet<u64>,
+        summaries: &'a mut [Summary],
+        raw: &'a mut [Vec<RawFinding>],
+        incomplete: &'a mut [Incomplete],
+        callers: &'a mut [HashSet<usize>],
+    ) -> Self {
+        let count = summaries.len();
+        Solver {
+            program,
+            rules,
+            enclosing,
+            summaries,
+            raw,
+            incomplete,
+            callers,
+            analyses: vec![0; count],
+            batches: 0,
+            sweeps: 0,
+            analysed: 0,
+            widened: 0,
+            unfinished: false,
+        }
+    }
+
+    /// Solves until no scope is dirty. `env_changes` is asked after every sweep (and once
+    /// before the first if `dirty` is empty) for the scopes that read env entries that changed.
+    pub fn solve(
+        &mut self,
+        mut dirty: Vec<usize>,
+        mut env: Env,
+        mut env_changes: impl FnMut(&[Summary], &Env) -> (Env, Vec<usize>),
+    ) -> Env {
+        let mut check_env = true;
+        loop {
+            let mut next = Vec::new();
+            if !dirty.is_empty() {
+                if self.sweeps >= MAX_SWEEPS {
+                    self.unfinished = true;
+                    break;
+                }
+                self.sweeps += 1;
+                next = self.sweep(&env, dirty, &mut check_env);
+            }
+            if check_env {
+                check_env = false;
+                let (current, readers) = env_changes(self.summaries, &env);
+                next.extend(readers);
+                env = current;
+            }
+            next.sort_unstable();
+            next.dedup();
+            if next.is_empty() {
+                break;
+            }
+            dirty = next;
+        }
+        env
+    }
+
+    /// One pass over the levels; returns the scopes dirty for the next sweep.
+    fn sweep(&mut self, env: &Env, dirty: Vec<usize>, check_env: &mut bool) -> Vec<usize> {
+        let levels = call_graph_levels(self.summaries);
+        let top = levels.level.iter().copied().max().unwrap_or(0);
+        let mut pending: Vec<Vec<usize>> = vec![Vec::new(); top + 1];
+        for scope in dirty {
+            pending[levels.level[scope]].push(scope);
+        }
+        let mut next_sweep = Vec::new();
+        for level in 0..=top {
+            let mut work = std::mem::take(&mut pending[level]);
+            if work.is_empty() {
+                continue;
+            }
+            work.sort_unstable();
+            work.dedup();
+            // Recursive components with a dirty member start again from empty summaries.
+            let mut before: FxHashMap<usize, Summary> = FxHashMap::default();
+            let mut reset: HashSet<usize> = HashSet::new();
+            for &scope in &work {
+                let component = levels.component[scope];
+                if levels.recursive[component] && reset.insert(component) {
+                    for &member in &levels.members[component] {
+                        before.insert(member, std::mem::take(&mut self.summaries[member]));
+                    }
+                }
+            }
+            for &component in &reset {
+                work.extend(levels.members[component].iter().copied());
+            }
+            work.sort_unstable();
+            work.dedup();
+            let mut iteration = 0;
+            while !work.is_empty() {
+                iteration += 1;
+                let mut again = Vec::new();
+                let results = self.analyse(env, &work);
+                // Every new call edge first: a callee's change reaches callers analysed with it.
+                for (scope, summary, _, _) in &results {
+                    for &callee in &summary.resolved_callees {
+                        if callee < self.callers.len() {
+                            self.callers[callee].insert(*scope);
+                        }
+                    }
+                }
+                for (scope, summary, findings, incomplete) in results {
+                    if !summary.exports.is_empty() || !self.summaries[scope].exports.is_empty() {
+                        *check_env = true;
+                    }
+                    let component = levels.component[scope];
+                    let in_reset = before.contains_key(&scope);
+                    let widen_now = (in_reset && iteration > WIDEN_AFTER) || self.analyses[scope] > WIDEN_AFTER_ANALYSES;
+                    let summary = if widen_now {
+                        self.widened += 1;
+                        widen(&self.summaries[scope], summary)
+                    } else {
+                        summary
+                    };
+                    let changed = if in_reset {
+                        summary.signature() != self.summaries[scope].signature()
+                    } else {
+                        differs(&self.summaries[scope], &summary)
+                    };
+                    self.summaries[scope] = summary;
+                    self.raw[scope] = findings;
+                    self.incomplete[scope] = incomplete;
+                    if !changed {
+                        continue;
+                    }
+                    for &caller in self.callers[scope].iter() {
+                        if levels.component[caller] == component {
+                            again.push(caller);
+                        } else if !in_reset {
+                            schedule(caller, level, &levels, &mut pending, &mut next_sweep);
+                        }
+                    }
+                }
+                again.sort_unstable();
+                again.dedup();
+                work = again;
+            }
+            // A solved component's callers outside it see its summaries once they settled.
+            let mut settled: Vec<(usize, Summary)> = before.into_iter().collect();
+            settled.sort_unstable_by_key(|(scope, _)| *scope);
+            for (scope, old) in settled {
+                if differs(&old, &self.summaries[scope]) {
+                    for &caller in self.callers[scope].iter() {
+                        if levels.component[caller] != levels.component[scope] {
+                            schedule(caller, level, &levels, &mut pending, &mut next_sweep);
+                        }
+                    }
+                }
+            }
+        }
+        next_sweep
+    }
+
+    fn analyse(&mut self, env: &Env, work: &[usize]) -> Vec<(usize, Summary, Vec<RawFinding>, Incomplete)> {
+        self.batches += 1;
+        self.analysed += work.len();
+        for &scope in work {
+            self.analyses[scope] += 1;
+        }
+        if super::debug_analysis() {
+            eprintln!("batch {}: {:?}", self.batches, work.iter().map(|&s| &self.program.scopes[s].qualified_name).collect::<Vec<_>>());
+        }
+        let (program, rules, enclosing, summaries) = (self.program, self.rules, self.enclosing, &*self.summaries);
+        work.par_iter()
+            .map(|&scope| {
+                let (summary, findings, incomplete) = analyze_scope(program, rules, summaries, env, enclosing, scope);
+                (scope, summary, findings, incomplete)
+            })
+            .collect()
+    }
+}
+
+/// Puts `caller` on the level it belongs to in this sweep, or in the next sweep if the levels
+/// (computed before the edge to its callee was known) place it at or below the current one.
+fn schedule(caller: usize, level: usize, levels: &Levels, pending: &mut [Vec<usize>], next_sweep: &mut Vec<usize>) {
+    let caller_level = levels.level[caller];
+    if caller_level > level {
+        pending[caller_level].push(caller);
+    } else {
+        next_sweep.push(caller);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calls(edges: &[&[usize]]) -> Vec<Summary> {
+        edges.iter().map(|callees| Summary { resolved_callees: callees.to_vec(), ..Summary::default() }).collect()
+    }
+
+    #[test]
+    fn levels_put_callees_first_and_group_recursion() {
+        // 0 → 1 → 2, 2 → 3 ⇄ 4, 5 → 5, 6 alone.
+        let levels = call_graph_levels(&calls(&[&[1], &[2], &[3], &[4], &[3], &[5], &[]]));
+        assert_eq!(levels.level, vec![3, 2, 1, 0, 0, 0, 0]);
+        assert_eq!(levels.component[3], levels.component[4]);
+        assert!(levels.recursive[levels.component[3]]);
+        assert!(levels.recursive[levels.component[5]]);
+        assert!(!levels.recursive[levels.component[6]]);
+        assert!(!levels.recursive[levels.component[0]]);
+    }
+
+    #[test]
+    fn widening_keeps_every_flow_and_only_common_clearances() {
+        let old = Summary {
+            param_flows: vec![(0, String::new(), 1)],
+            param_effects: vec![(0, String::new(), 0b011)],
+            guards_when_true: vec![(1, 0b110)],
+            returns_reference: Some("a.b".into()),
+            ..Summary::default()
+        };
+        let new = Summary {
+            param_flows: vec![(1, String::new(), 0)],
+            param_effects: vec![(0, String::new(), 0b110)],
+            guards_when_true: vec![(0, 0b1)],
+            returns_reference: Some("a.c".into()),
+            returns_stringy: true,
+            ..Summary::default()
+        };
+        let widened = widen(&old, new);
+        assert_eq!(widened.param_flows, vec![(1, String::new(), 0), (0, String::new(), 1)]);
+        assert_eq!(widened.param_effects, vec![(0, String::new(), 0b010)]);
+        assert!(widened.guards_when_true.is_empty());
+        assert_eq!(widened.returns_reference, None);
+        assert!(widened.returns_stringy);
+        // Widening twice with the same input changes nothing more: it is a join.
+        let again = widen(&widened, widened.clone());
+        assert_eq!(again.signature(), widened.signature());
+    }
+}
+
+#[cfg(test)]
+mod lattice_laws {
+    use proptest::prelude::*;
+
+    use super::super::{Label, Origin, Trace, Value};
+    use super::*;
+    use crate::rules::SourceKind;
+
+    fn label_strategy() -> impl Strategy<Value = Label> {
+        (0usize..3, 0usize..4, 0u32..8, any::<bool>()).prop_map(|(param_or_source, place, cleared, normalized)| Label {
+            origin: if param_or_source == 0 {
+                Origin::Param(place)
+            } else {
+                Origin::Source { kind: SourceKind::UserInput, file: 0, start: place, end: place + 1 }
+            },
+            cleared,
+            normalized,
+            trace: Trace::default(),
+        })
+    }
+
+    fn value_strategy() -> impl Strategy<Value = Value> {
+        proptest::collection::vec(label_strategy(), 0..20).prop_map(|labels| {
+            let mut value = Value::default();
+            for label in labels {
+                value.add_label(label);
+            }
+            value
+        })
+    }
+
+    fn summary_strategy() -> impl Strategy<Value = Summary> {
+        (
+            proptest::collection::vec((0usize..3, 0usize..3), 0..4),
+            proptest::collection::vec((0usize..3, 1u32..8), 0..3),
+            proptest::collection::vec((0usize..3, 1u32..8), 0..3),
+            any::<bool>(),
+            proptest::collection::vec(0usize..6, 0..4),
+        )
+            .prop_map(|(flows, effects, guards, stringy, callees)| Summary {
+                param_flows: flows.into_iter().map(|(to, from)| (to, String::new(), from)).collect(),
+                param_effects: effects.into_iter().map(|(p, k)| (p, String::new(), k)).collect(),
+                guards_when_true: guards,
+                returns_stringy: stringy,
+                resolved_callees: callees,
+                ..Summary::default()
+            })
+    }
+
+    /// A value's labels by key, with their witness origin: equal values have equal witnesses.
+    fn keys(value: &Value) -> Vec<((Origin, u32, bool), Origin)> {
+        let mut keys: Vec<_> = value.labels.iter().map(|label| (label.key(), label.origin.clone())).collect();
+        keys.sort();
+        keys
+    }
+
+    fn normalised(summary: &Summary) -> super::super::SummarySignature {
+        let mut signature = summary.signature();
+        signature.5.sort();
+        signature.5.dedup();
+        signature.6.sort();
+        signature.6.dedup();
+        signature
+    }
+
+    proptest! {
+        #[test]
+        fn value_join_is_commutative_associative_and_idempotent(a in value_strategy(), b in value_strategy(), c in value_strategy()) {
+            prop_assert_eq!(keys(&a.join(&b)), keys(&b.join(&a)));
+            prop_assert_eq!(keys(&a.join(&b).join(&c)), keys(&a.join(&b.join(&c))));
+            prop_assert_eq!(keys(&a.join(&a)), keys(&a));
+        }
+
+        #[test]
+        fn a_value_keeps_at_most_the_label_bound_of_sources_and_every_parameter(a in value_strategy()) {
+            let places = a.labels.iter().filter(|l| matches!(l.origin, Origin::Source { .. })).count();
+            prop_assert!(places <= super::super::MAX_LABELS);
+            // Merged, a value holds one label per (kind, cleared kinds, normalised) at most.
+            let merged = a.labels.iter().filter(|l| matches!(l.origin, Origin::Sources { .. })).count();
+            prop_assert!(merged <= 8 * 2);
+        }
+
+        #[test]
+        fn widening_is_an_upper_bound_and_reaches_a_fixed_point(start in summary_strategy(), inputs in proptest::collection::vec(summary_strategy(), 1..30)) {
+            let mut current = start;
+            let mut changes = 0;
+            for input in &inputs {
+                let next = widen(&current, input.clone());
+                for flow in current.param_flows.iter().chain(&input.param_flows) {
+                    prop_assert!(next.param_flows.contains(flow));
+                }
+                for callee in current.resolved_callees.iter().chain(&input.resolved_callees) {
+                    prop_assert!(next.resolved_callees.contains(callee));
+                }
+                prop_assert!(next.returns_stringy >= current.returns_stringy);
+                for (param, _, kinds) in &next.param_effects {
+                    let before: u32 = current.param_effects.iter().filter(|(p, _, _)| p == param).fold(0, |acc, (_, _, k)| acc | k);
+                    prop_assert_eq!(kinds & !before, 0, "a clearance grew");
+                }
+                if normalised(&next) != normalised(&current) {
+                    changes += 1;
+                }
+                current = next;
+            }
+            // Each change adds a flow or callee, or removes a clearance bit: finitely many.
+            let bound = 3 * 3 + 6 + 1 + 3 * 3 + 3 * 3;
+            prop_assert!(changes <= bound);
+            let again = widen(&current, current.clone());
+            prop_assert_eq!(normalised(&again), normalised(&current));
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Every bound the taint analysis still has errs toward more taint, is counted, and never
+//! silences a finding: each input below meets one bound and still gives its finding.
+
+use std::path::Path;
+
+use flowsight_engine::rules::RuleSet;
+use flowsight_engine::taint::{AnalysisStats, Finding};
+use flowsight_engine::workspace::Workspace;
+
+fn analyse(text: &str) -> (Vec<Finding>, AnalysisStats) {
+    let mut workspace = Workspace::new(Path::new("/nonexistent-flowsight-root"));
+    workspace.update_file("app.py", text.to_string(), Some(1));
+    let findings = workspace.analyze_taint(&RuleSet::builtin());
+    (findings, workspace.last_analysis())
+}
+
+const HEADER: &str =
+    "import os\nimport shlex\nfrom flask import Flask, request\n\napp = Flask(__name__)\n\n\n@app.route('/r')\ndef view():\n";
+
+#[test]
+fn many_sanitised_inputs_do_not_hide_a_raw_one() {
+    let mut text = HEADER.to_string();
+    for index in 0..12 {
+        text.push_str(&format!("    quoted_{index} = shlex.quote(request.args['q{index}'])\n"));
+    }
+    text.push_str("    raw = request.args['raw']\n");
+    let terms: Vec<String> = (0..12).map(|index| format!("quoted_{index}")).chain(["raw".to_string()]).collect();
+    text.push_str(&format!("    os.system({})\n", terms.join(" + ")));
+    let (findings, stats) = analyse(&text);
+    let sink_line = text.lines().count() - 1;
+    assert_eq!(findings.iter().filter(|f| f.cwe == 78 && f.sink.start_line == sink_line).count(), 1, "{findings:#?}");
+    assert!(stats.limits.labels_merged > 0);
+    assert!(stats.incomplete() > 0);
+}
+
+#[test]
+fn an_expression_nested_too_deep_is_read_as_all_of_its_parts() {
+    let mut text = HEADER.to_string();
+    text.push_str("    value = request.args['q']\n");
+    let nested = format!("{}value{}", "(1 + ".repeat(250), ")".repeat(250));
+    text.push_str(&format!("    os.system({nested})\n"));
+    let (findings, stats) = analyse(&text);
+    assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
+    assert!(stats.limits.expression_depth > 0);
+}
+
+#[test]
+fn a_long_path_keeps_its_source_and_its_sink_with_the_middle_left_out() {
+    let mut text = HEADER.to_string();
+    text.push_str("    value_0 = request.args['q']\n");
+    for index in 1..60 {
+        text.push_str(&format!("    value_{index} = value_{}\n", index - 1));
+    }
+    text.push_str("    os.system(value_59)\n");
+    let (findings, stats) = analyse(&text);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let steps = &findings[0].steps;
+    assert_eq!(steps.first().map(|s| s.kind.as_str()), Some("source"));
+    assert_eq!(steps.last().map(|s| s.kind.as_str()), Some("sink"));
+    let elided: Vec<&str> = steps.iter().filter(|s| s.kind == "elided").map(|s| s.description.as_str()).collect();
+    assert_eq!(elided.len(), 1, "{steps:#?}");
+    // 1 source + 60 assignments + argument + sink = 63 steps: 39 shown, 24 behind the marker.
+    assert_eq!(steps.len(), 40);
+    assert_eq!(elided[0], "24 steps not shown");
+    assert!(stats.limits.trace_elided > 0);
+}
+
+#[test]
+fn a_call_chain_deeper_than_any_round_count_is_solved_in_few_sweeps() {
+    let mut text = HEADER.replace("@app.route('/r')\ndef view():\n", "");
+    text.push_str("def run_0(command):\n    os.system(command)\n\n\n");
+    for index in 1..80 {
+        text.push_str(&format!("def run_{index}(command):\n    run_{}(command)\n\n\n", index - 1));
+    }
+    text.push_str("@app.route('/r')\ndef view():\n    run_79(request.args['q'])\n");
+    let (findings, stats) = analyse(&text);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].steps.last().map(|s| s.kind.as_str()), Some("sink"));
+    // One sweep to find the calls, one to solve them callees first, one to confirm.
+    assert!(stats.sweeps <= 3, "{stats:?}");
+    // The path (two steps per call) is too long to show whole; nothing else was bounded.
+    assert!(stats.limits.trace_elided > 0);
+    assert_eq!(stats.incomplete(), stats.limits.trace_elided as usize, "{stats:?}");
+}

@@ -1,0 +1,38 @@
+import pytest
+
+from flowsight.errors import ConfigError
+from flowsight.search.settings import SearchSettings
+
+
+def test_defaults():
+    settings = SearchSettings()
+    assert (settings.embedder, settings.max_batch_inputs, settings.max_batch_tokens, settings.lexical_weight) == (
+        "auto",
+        2048,
+        300_000,
+        0.1,
+    )
+    assert settings.qdrant_url is None and settings.api_key_env == "OPENAI_API_KEY"
+
+
+def test_from_mapping():
+    settings = SearchSettings.from_mapping({"embedder": "openai", "base_url": "http://localhost:8080/v1", "dimensions": 256, "timeout": 5})
+    assert settings.embedder == "openai" and settings.dimensions == 256 and settings.timeout == 5.0
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"api_key": "sk-..."}, "pyproject.toml: unknown key `api_key`"),
+        ({"dimensions": "512"}, "`dimensions` must be int, not str"),
+        ({"concurrency": True}, "`concurrency` must be int, not bool"),
+        ({"embedder": "torch"}, "embedder must be one of auto, builtin, openai, none, not 'torch'"),
+        ({"lexical_weight": 1.5}, "lexical_weight must lie in [0, 1]"),
+        ({"max_batch_inputs": 0}, "max_batch_inputs must be at least 1"),
+    ],
+)
+def test_invalid_settings_name_the_source(mapping, message):
+    with pytest.raises(ConfigError) as error:
+        SearchSettings.from_mapping(mapping, source="pyproject.toml")
+    assert message in str(error.value)
+    assert str(error.value).startswith("pyproject.toml: ")
