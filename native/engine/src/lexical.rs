@@ -49,16 +49,19 @@ const STOP_WORDS: &[&str] = &[
 /// Distinct terms of a free-text query used, at most (the first ones).
 const MAX_QUERY_TERMS: usize = 64;
 
-/// Field boosts of a free-text query.
-const NAME_BOOST: Score = 3.0;
-const NAME_KEY_BOOST: Score = 6.0;
-const QUALIFIED_BOOST: Score = 1.0;
-const SIGNATURE_BOOST: Score = 1.5;
+/// Field boosts of a free-text query. Chosen on docstring → function retrieval over the
+/// standard library (natural-language queries: heavy name boosts pull up functions merely
+/// named like one query word) against searches by a function's name and by its name's words
+/// (where the name and its key decide); the exact-name key keeps identifiers first.
+const NAME_BOOST: Score = 1.0;
+const NAME_KEY_BOOST: Score = 3.0;
+const QUALIFIED_BOOST: Score = 0.5;
+const SIGNATURE_BOOST: Score = 0.5;
 const DOC_BOOST: Score = 1.0;
 const BODY_BOOST: Score = 1.0;
-const PATH_BOOST: Score = 0.75;
+const PATH_BOOST: Score = 0.25;
 /// Weight of an identifier's parts relative to the whole identifier.
-const PART_WEIGHT: Score = 0.6;
+const PART_WEIGHT: Score = 0.8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SearchMode {
