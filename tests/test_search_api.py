@@ -100,6 +100,7 @@ def test_symbols_mode_is_fuzzy_on_names(workspace: flowsight.Workspace) -> None:
 def test_limits_and_modes(workspace: flowsight.Workspace) -> None:
     assert len(workspace.search("chat", limit=2)) == 2
     assert workspace.search("chat", limit=0) == []
+    assert len(workspace.search("", limit=2**63, mode="symbols")) == 9
     assert workspace.search("") == [] and workspace.search("  ;; ") == []
     for mode in ("vector", "hybrid", "bogus"):
         with pytest.raises(ValueError, match="unknown search mode"):

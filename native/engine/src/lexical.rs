@@ -212,10 +212,12 @@ impl LexicalIndex {
     /// The best `limit` chunks for `query`, best first. Commits pending operations first.
     pub fn search(&mut self, query: &str, limit: usize, mode: SearchMode) -> Result<Vec<LexicalHit>, String> {
         self.commit()?;
+        let searcher = self.reader.searcher();
+        // No more than there are documents (the collector reserves room for `limit`).
+        let limit = limit.min(usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX));
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let searcher = self.reader.searcher();
         let query = match mode {
             SearchMode::Text => text_query(&self.fields, query),
             SearchMode::Symbols => symbol_query(&searcher, &self.fields, query).map_err(|error| error.to_string())?,
@@ -596,6 +598,14 @@ class Controller:
         index.delete(&target.id);
         assert_ne!(names(&mut index, &chunks, "handler_7", SearchMode::Text).first(), Some(&target.qualified_name));
         assert!(index.broken().is_none());
+    }
+
+    #[test]
+    fn a_huge_limit_is_the_number_of_documents() {
+        let (mut index, chunks) = index(&[("app/chat.py", CONTROLLERS)]);
+        assert_eq!(names(&mut index, &chunks, "", SearchMode::Symbols).len(), 6);
+        assert_eq!(index.search("", usize::MAX, SearchMode::Symbols).expect("search").len(), 6);
+        assert!(!index.search("chat", usize::MAX, SearchMode::Text).expect("search").is_empty());
     }
 
     #[test]
