@@ -82,7 +82,9 @@ export class Slices implements vscode.TreeDataProvider<Node>, vscode.Disposable 
     this.view.badge = { value: lineCount, tooltip: summary };
     this.changed.fire(undefined);
     vscode.window.setStatusBarMessage(`flowsight: ${summary}`, 5000);
-    if (files.length > 0) await this.view.reveal(files[0], { select: false, focus: false, expand: true });
+    // Opens the list without taking focus. The slice may be gone by then (an edit, a new slice):
+    // revealing is a convenience, never an error.
+    if (files.length > 0) await Promise.resolve(this.view.reveal(files[0], { select: false, focus: false, expand: true })).catch(() => undefined);
   }
 
   clear(): void {

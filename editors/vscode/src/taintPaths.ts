@@ -118,7 +118,12 @@ export class TaintPaths implements vscode.TreeDataProvider<Node>, vscode.Disposa
 
   /** Opens the view on a finding, expanded, without taking focus from the editor. */
   async reveal(finding: Finding): Promise<void> {
-    await this.view.reveal(finding, { select: true, focus: false, expand: true });
+    try {
+      await this.view.reveal(finding, { select: true, focus: false, expand: true });
+    } catch {
+      // The diagnostics changed under it (the tree was rebuilt): show the view at least.
+      await vscode.commands.executeCommand("flowsight.taintPaths.focus");
+    }
   }
 
   getChildren(node?: Node): Node[] {
