@@ -11,7 +11,7 @@
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -304,6 +304,7 @@ test("Restart server starts a new server; the status item shows the log when cli
   const before = flowsightLog().match(/starting the bundled server/g).length;
   await command("flowsight: Restart server");
   await waitFor("a second server", () => flowsightLog().match(/starting the bundled server/g).length === before + 1);
+  await waitFor("it to run", () => flowsightLog().match(/the server is running/g)?.length === before + 1);
   const text = await waitFor("the findings after the restart", async () => {
     const current = await statusText();
     return /\d+ findings/.test(current) && current;
@@ -312,4 +313,29 @@ test("Restart server starts a new server; the status item shows the log when cli
   await page.locator(".statusbar-item", { hasText: "flowsight:" }).first().click();
   await waitFor("the server's status in the log", () => /status:\n\s+\S+: \d+ files/.test(flowsightLog()));
   await screenshot("restarted-status");
+});
+
+test("a bad setting is a notification with the fix; changing launch settings restarts the server", async () => {
+  // Workspace settings (the folder is watched; with trust off in this test the workspace is trusted).
+  mkdirSync(join(project, ".vscode"), { recursive: true });
+  const settings = join(project, ".vscode", "settings.json");
+  const starts = () => flowsightLog().match(/starting the bundled server/g)?.length ?? 0;
+  const toast = (text) => page.locator(".notifications-toasts .notification-toast", { hasText: text });
+  // A launch setting of the wrong type: no server, an error status, a notification with a button to the setting.
+  writeFileSync(settings, JSON.stringify({ "flowsight.serverCommand": "flowsight serve" }));
+  await toast("flowsight.serverCommand must be a list of strings").waitFor({ timeout: 20000 });
+  assert.equal(await toast("flowsight.serverCommand").locator(".monaco-button", { hasText: "Open settings" }).count(), 1);
+  await waitFor("the error status", async () => (await statusText()) === "flowsight: error");
+  await screenshot("bad-setting");
+  await command("Notifications: Clear All Notifications");
+  // Back to no launch setting, and an unknown rule id for the server: a warning naming it, the
+  // other rules keep reporting.
+  const before = starts();
+  writeFileSync(settings, JSON.stringify({ "flowsight.disable": ["no-such-rule"] }));
+  await waitFor("the bundled server again", () => starts() === before + 1);
+  await toast("unknown rule id 'no-such-rule'").waitFor({ timeout: 30000 });
+  await waitFor("the findings", async () => /flowsight: \d+ findings/.test(await statusText()));
+  await screenshot("unknown-rule");
+  await command("Notifications: Clear All Notifications");
+  rmSync(join(project, ".vscode"), { recursive: true });
 });

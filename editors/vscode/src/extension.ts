@@ -143,8 +143,10 @@ async function start(): Promise<void> {
     else if (newState === State.Running) status.running(launch.description);
   });
   client = languageClient;
+  const started = Date.now();
   try {
     await languageClient.start();
+    log.info(`the server is running (${Date.now() - started} ms to initialize)`);
   } catch (error) {
     const message = `the language server did not start (${launch.description}): ${error instanceof Error ? error.message : error}`;
     log.error(message);
@@ -195,6 +197,7 @@ interface ServerStatus {
 // recent changes took to reach the editor (server time).
 async function showStatus(): Promise<void> {
   if (!client || client.state !== State.Running) {
+    log.info(`no server status: the server is ${client ? State[client.state].toLowerCase() : "not started"}`);
     log.show(true);
     return;
   }
@@ -247,6 +250,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       return restart();
     }),
     vscode.workspace.onDidChangeConfiguration((event) => {
+      log.debug("settings changed");
       if (LAUNCH_SETTINGS.some((key) => event.affectsConfiguration(key))) {
         log.info("settings that start the server changed: restarting");
         void restart();
