@@ -2,7 +2,9 @@
 // Chromium by playwright-core, with the built .vsix installed into a fresh profile that has no
 // settings, on a copy of examples/vulnerable_app. Checks what a user sees: the status item, the
 // Problems panel, the lightbulb, the taint-path tree, slice decorations in two editors (one
-// opened after the slice), clearing on edit, the restart command. Screenshots of each step go to
+// opened after the slice), clearing on edit, the restart command, bad settings as notifications
+// with their fix; last, with a stand-in of the Python extension (e2e/python-extension-stub), that
+// the interpreter it selected runs the server. Screenshots of each step go to
 // $FLOWSIGHT_E2E_SCREENSHOTS (default dist/e2e/).
 //
 // Needs: $FLOWSIGHT_CODE_SERVER (the launcher scripts/ensure-code-server.sh prints), Chromium
@@ -21,7 +23,7 @@ const extension = resolve(import.meta.dirname, "..");
 const repository = resolve(extension, "../..");
 const codeServer = process.env.FLOWSIGHT_CODE_SERVER;
 const browserPath = process.env.FLOWSIGHT_CHROMIUM ?? "/usr/bin/chromium";
-const python = process.env.FLOWSIGHT_PYTHON ?? join(repository, ".venv/bin/python");
+const python = resolve(process.env.FLOWSIGHT_PYTHON ?? join(repository, ".venv/bin/python"));
 const screenshots = process.env.FLOWSIGHT_E2E_SCREENSHOTS ?? join(extension, "dist/e2e");
 // Extension-gallery requests stay on this machine (nothing listens there): no network needed.
 const gallery = JSON.stringify({
@@ -30,7 +32,7 @@ const gallery = JSON.stringify({
   resourceUrlTemplate: "http://127.0.0.1:9/{publisher}/{name}/{version}/{path}",
 });
 
-let work, project, server, browser, page;
+let work, project, profile, environment, server, browser, page;
 let shot = 0;
 
 async function freePort() {
@@ -145,8 +147,9 @@ before(async () => {
   project = join(work, "vulnerable_app");
   cpSync(join(repository, "examples/vulnerable_app"), project, { recursive: true });
   // A fresh profile: user data and extensions in the temporary directory, no settings.json.
-  const profile = ["--user-data-dir", join(work, "user"), "--extensions-dir", join(work, "extensions"), "--config", join(work, "config.yaml")];
-  const environment = { ...process.env, EXTENSIONS_GALLERY: gallery };
+  profile = ["--user-data-dir", join(work, "user"), "--extensions-dir", join(work, "extensions"), "--config", join(work, "config.yaml")];
+  // (The last test installs a stand-in of the Python extension that selects this interpreter.)
+  environment = { ...process.env, EXTENSIONS_GALLERY: gallery, FLOWSIGHT_E2E_SELECTED_PYTHON: python };
   execFileSync(codeServer, [...profile, "--install-extension", vsix], { env: environment, stdio: ["ignore", "ignore", "inherit"] });
   const port = await freePort();
   server = spawn(
@@ -338,4 +341,23 @@ test("a bad setting is a notification with the fix; changing launch settings res
   await screenshot("unknown-rule");
   await command("Notifications: Clear All Notifications");
   rmSync(join(project, ".vscode"), { recursive: true });
+});
+
+test("with the Python extension installed, the interpreter it selected runs the bundled server", async () => {
+  const stub = join(work, "python-extension.vsix");
+  execFileSync(join(extension, "node_modules/.bin/vsce"), ["package", "--no-dependencies", "--out", stub], {
+    cwd: join(extension, "e2e/python-extension-stub"),
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  execFileSync(codeServer, [...profile, "--install-extension", stub], { env: environment, stdio: ["ignore", "ignore", "inherit"] });
+  await command("Developer: Reload Window");
+  await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
+  await waitFor(
+    "a server started with the Python extension's interpreter",
+    () => flowsightLog().includes(`${python} (the Python extension's interpreter)`),
+    60000,
+    async () => `; the log:\n${flowsightLog().slice(-3000)}`,
+  );
+  await waitFor("the findings", async () => /flowsight: \d+ findings/.test(await statusText().catch(() => "")));
+  await screenshot("python-extension");
 });
