@@ -112,25 +112,33 @@ export async function findServer(extensionPath: string, log: vscode.LogOutputCha
     return launch(found);
   }
 
+  // In order: the Python extension's interpreter, python3, python; each tried only if the
+  // one before cannot run the server.
   const tried: string[] = [];
-  const candidates: [string, string][] = [];
-  const environments = await pythonExtension();
-  if (environments) {
-    try {
-      const resource = vscode.workspace.workspaceFolders?.[0]?.uri;
-      const active = environments.getActiveEnvironmentPath(resource);
-      const resolved = await environments.resolveEnvironment(active);
-      candidates.push(["the Python extension's interpreter", resolved?.executable.uri?.fsPath ?? active.path]);
-    } catch (error) {
-      tried.push(`the Python extension's interpreter (${error})`);
-    }
-  }
-  for (const name of ["python3", "python"]) {
-    const path = which(name);
-    if (path) candidates.push([`${name} on PATH`, path]);
-    else tried.push(`${name} (not on PATH)`);
-  }
-  for (const [origin, python] of candidates) {
+  const candidates: (() => Promise<[string, string] | undefined>)[] = [
+    async () => {
+      const environments = await pythonExtension();
+      if (!environments) return undefined;
+      try {
+        const resource = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const active = environments.getActiveEnvironmentPath(resource);
+        const resolved = await environments.resolveEnvironment(active);
+        return ["the Python extension's interpreter", resolved?.executable.uri?.fsPath ?? active.path];
+      } catch (error) {
+        tried.push(`the Python extension's interpreter (${error})`);
+        return undefined;
+      }
+    },
+    ...["python3", "python"].map((name) => async (): Promise<[string, string] | undefined> => {
+      const path = which(name);
+      if (!path) tried.push(`${name} (not on PATH)`);
+      return path ? [`${name} on PATH`, path] : undefined;
+    }),
+  ];
+  for (const candidate of candidates) {
+    const next = await candidate();
+    if (!next) continue;
+    const [origin, python] = next;
     const found = await probe(origin, python, env);
     const reason = unusableReason(found);
     if (!reason) return launch(found);
