@@ -6,7 +6,7 @@ VPY := $(VENV)/bin/python
 # Cargo builds are cached outside the clone so repeated clean clones build fast.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/flowsight/target
 
-.PHONY: setup demo test test-rust test-python test-vscode lint bench clean
+.PHONY: setup demo test test-rust test-python test-vscode test-vscode-e2e lint bench clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ demo: setup
 	$(VENV)/bin/flowsight index examples/vulnerable_app
 	$(VENV)/bin/flowsight scan examples/vulnerable_app; status=$$?; test $$status -le 1
 
-test: setup lint test-rust test-python test-vscode
+test: setup lint test-rust test-python test-vscode test-vscode-e2e
 
 test-rust:
 	cargo test --workspace --exclude flowsight-python --quiet
@@ -35,7 +35,13 @@ test-vscode:
 	cd editors/vscode && npm ci --no-audit --no-fund --silent
 	cd editors/vscode && npm run --silent build && npx tsc -p .
 	cd editors/vscode && FLOWSIGHT_PYTHON=$(abspath $(VPY)) npm test --silent
-	cd editors/vscode && npm run --silent package
+	cd editors/vscode && FLOWSIGHT_PYTHON=$(abspath $(VPY)) npm run --silent package
+
+# The built .vsix in a real VS Code: code-server + headless Chromium (playwright-core), fresh profile,
+# no settings. node 24 and code-server are built once into ~/.cache/flowsight (scripts/ensure-code-server.sh).
+test-vscode-e2e: test-vscode
+	code_server=$$(bash scripts/ensure-code-server.sh) && cd editors/vscode && \
+	  FLOWSIGHT_CODE_SERVER=$$code_server FLOWSIGHT_PYTHON=$(abspath $(VPY)) node --test e2e/
 
 # Formatting and lints, Rust and Python (ruff comes with the `dev` extra; settings in pyproject.toml).
 lint: setup

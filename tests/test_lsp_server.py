@@ -233,7 +233,7 @@ async def test_capabilities_announce_commands_and_the_custom_request(client: Lan
     capabilities = client.protocol._server_capabilities if hasattr(client.protocol, "_server_capabilities") else None
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="flowsight.reindex", arguments=[]))
     assert result["files"] == 5
-    assert capabilities is None or capabilities.experimental["flowsight"]["requests"] == ["flowsight/slice", "flowsight/status"]
+    assert capabilities is None or capabilities.experimental["flowsight"]["requests"] == ["flowsight/slice", "flowsight/status", "flowsight/search"]
 
 
 async def test_code_actions_explain_and_suppress(client: LanguageClient) -> None:
@@ -269,6 +269,36 @@ async def test_code_actions_explain_and_suppress(client: LanguageClient) -> None
         )
     )
     await wait_for(lambda: len(client.diagnostics[db]) == 0)
+
+
+async def test_automatic_code_actions_only_where_the_line_has_a_finding(client: LanguageClient) -> None:
+    """The lightbulb (an automatic request) shows only on lines with actions of their own."""
+    db = uri(client, "shop/db.py")
+    await wait_for(lambda: db in client.diagnostics)
+    text = (client.project / "shop" / "db.py").read_text()  # type: ignore[attr-defined]
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=db, language_id="python", version=1, text=text))
+    )
+    [diagnostic] = client.diagnostics[db]
+
+    async def titles(line: int, trigger: types.CodeActionTriggerKind) -> list[str]:
+        position = types.Position(line=line, character=4)
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=db),
+                range=types.Range(start=position, end=position),
+                context=types.CodeActionContext(diagnostics=[], trigger_kind=trigger),
+            )
+        )
+        return [action.title for action in actions or []]
+
+    sink = diagnostic.range.start.line
+    assert await titles(0, types.CodeActionTriggerKind.Automatic) == []
+    automatic = await titles(sink, types.CodeActionTriggerKind.Automatic)
+    assert "flowsight: Show taint path (sql-injection)" in automatic
+    assert not any("slice" in title for title in automatic)
+    invoked = await titles(0, types.CodeActionTriggerKind.Invoked)
+    assert invoked == ["flowsight: Backward slice from here", "flowsight: Forward slice from here"]
 
 
 async def test_symbols_highlight_and_hover(client: LanguageClient) -> None:

@@ -1,6 +1,11 @@
 """`textDocument/codeAction`: slice from here (backward, forward), show the taint path,
 suppress a finding with `# flowsight: ignore[RULE]`, and wrap the tainted argument in the
-rule's canonical sanitiser when there is one."""
+rule's canonical sanitiser when there is one.
+
+The slice actions apply to every line, so they are offered only when the user asks for actions
+(trigger kind Invoked, or a client that sends no trigger kind). An automatic request (VS Code's
+lightbulb, as the cursor moves) gets only the actions specific to the line: a finding's path,
+suppression and sanitiser fix; on other lines nothing, so no lightbulb shows there."""
 
 from __future__ import annotations
 
@@ -35,7 +40,8 @@ def register(server) -> None:  # noqa: ANN001
         uri = params.text_document.uri
         position = params.range.start
         arguments = {"uri": uri, "position": {"line": position.line, "character": position.character}, "thin": False}
-        actions = [
+        automatic = params.context.trigger_kind == types.CodeActionTriggerKind.Automatic
+        slice_actions = [
             types.CodeAction(
                 title=f"flowsight: {direction.capitalize()} slice from here",
                 kind=types.CodeActionKind.Empty,
@@ -47,6 +53,7 @@ def register(server) -> None:  # noqa: ANN001
             )
             for direction in ("backward", "forward")
         ]
+        actions = [] if automatic else slice_actions
         try:
             _, findings = server.session.findings_at(uri, position.line)
         except (KeyError, ValueError):
