@@ -233,7 +233,11 @@ async def test_capabilities_announce_commands_and_the_custom_request(client: Lan
     capabilities = client.protocol._server_capabilities if hasattr(client.protocol, "_server_capabilities") else None
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="flowsight.reindex", arguments=[]))
     assert result["files"] == 5
-    assert capabilities is None or capabilities.experimental["flowsight"]["requests"] == ["flowsight/slice", "flowsight/status", "flowsight/search"]
+    assert capabilities is None or capabilities.experimental["flowsight"]["requests"] == [
+        "flowsight/slice",
+        "flowsight/status",
+        "flowsight/search",
+    ]
 
 
 async def test_code_actions_explain_and_suppress(client: LanguageClient) -> None:
