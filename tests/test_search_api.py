@@ -138,3 +138,37 @@ def test_hostile_text_degrades_the_index_never_the_search(tmp_path: Path) -> Non
     # A name over 64 bytes is not a token, but its words are (one over 256 bytes is data).
     assert workspace.search("very long name", limit=1)[0].qualified_name.endswith("long_name")
     assert workspace.search("x" * 100_000) == []
+
+
+def test_cli_hybrid_search_fuses_embeddings_with_the_lexical_index(tmp_path) -> None:
+    """`flowsight search --mode hybrid`: the bundled MiniLM embeds every chunk (cached under
+    XDG_CACHE_HOME), and a question in words finds the function that answers it."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPOSITORY_ROOT
+
+    project = tmp_path / "app"
+    shutil.copytree(REPOSITORY_ROOT / "examples" / "vulnerable_app", project)
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "flowsight", "search", "--mode", "hybrid", "--format", "json", "--limit", "3"]
+    proc = subprocess.run(
+        [*command, "look up products by name in the database"], cwd=project, env=environment, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    assert results[0]["qualified_name"] == "shop.db.find_products", results
+    assert {"path", "start_line", "end_line", "qualified_name", "kind", "chunk_id", "score"} <= set(results[0])
+    assert any((tmp_path / "cache").rglob("*")), "embeddings are cached"
+    vector = subprocess.run(
+        [*command[:-4], "vector", "--limit", "3", "shell command"],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert vector.returncode == 0, vector.stderr

@@ -36,6 +36,7 @@ class ProjectConfig:
     disabled_rules: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     severity_overrides: dict[str, str] = field(default_factory=dict)
+    search: dict = field(default_factory=dict)  # [tool.flowsight.search]: see flowsight.search.settings
     source: str | None = None  # the pyproject.toml it came from, if any
 
     def is_excluded(self, relative_path: str) -> bool:
@@ -86,7 +87,7 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
     """Validates a `[tool.flowsight]`-shaped mapping (also used for editor settings)."""
     if not isinstance(table, dict):
         raise ConfigError(f"{origin}: [tool.flowsight] must be a table, not {toml_type(table)}")
-    known = {"rules", "disable", "exclude", "severity"}
+    known = {"rules", "disable", "exclude", "severity", "search"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown key(s) in [tool.flowsight]: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -114,10 +115,19 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
                 f"{origin}: tool.flowsight.severity.{rule_id} = {reprlib.repr(level)}: expected one of {', '.join(SEVERITIES)}"
             )
 
+    search = table.get("search", {})
+    if not isinstance(search, dict):
+        raise ConfigError(f"{origin}: tool.flowsight.search must be a table (see flowsight search's settings)")
+    if search:
+        from flowsight.search.settings import SearchSettings
+
+        SearchSettings.from_mapping(search, f"{origin}: [tool.flowsight.search]")  # a bad key or value is reported now
+
     return ProjectConfig(
         rules_file=rules_file,
         disabled_rules=string_list("disable"),
         exclude=string_list("exclude"),
         severity_overrides=dict(severity),
+        search=dict(search),
         source=origin,
     )

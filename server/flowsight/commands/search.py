@@ -4,8 +4,11 @@ current directory), best first.
 
 The index is the core's lexical (tantivy) index: names, qualified names, signatures,
 docstrings, comments, bodies and paths, with identifiers split into their words; an exact
-identifier ranks first; tests and generated files weigh less. `--mode vector` and
-`--mode hybrid` need an embedder; none is configured yet, so they are usage errors (exit 2).
+identifier ranks first; tests and generated files weigh less. `--mode vector` and `--mode
+hybrid` add embeddings (`flowsight.search`: the bundled all-MiniLM-L6-v2 by default, or an
+OpenAI-compatible endpoint set in `[tool.flowsight.search]`), fused with the lexical ranking;
+they wait until every chunk has its vector (cached on disk, so later runs are fast) and say on
+stderr how far embedding has come. Without an embedder they answer lexically and say why.
 
 Output: text, one hit a line (`path:start-end  kind  qualified name  score`, then the chunk's
 first line that is not a decorator); JSON, `{"query", "results"}` for one QUERY and a list of them for `--queries`
@@ -18,12 +21,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowsight import positions, report
 from flowsight.commands.common import PathNames, PathProblem, fail, resolve_targets, warn, write_output
-from flowsight.config import find_pyproject, load_project_config
+from flowsight.config import ProjectConfig, find_pyproject, load_project_config
 from flowsight.errors import FlowsightError, UsageError
+
+if TYPE_CHECKING:
+    import flowsight
 
 MODES = ["hybrid", "lexical", "vector"]
 
@@ -37,7 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("words", nargs="*", metavar="QUERY [PATH ...]", help="the query, then files or directories (default: .)")
     parser.add_argument("--queries", metavar="FILE", help="one query a line (`-`: stdin); then every argument is a PATH")
     parser.add_argument("--limit", type=int, default=10, metavar="N", help="results per query (default 10)")
-    parser.add_argument("--mode", choices=MODES, default="lexical", help="lexical (default); vector and hybrid need an embedder")
+    parser.add_argument(
+        "--mode", choices=MODES, default="lexical", help="lexical (default), or vector/hybrid with embeddings (computed once, then cached)"
+    )
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.add_argument("--root", metavar="DIR", help="project root (default: the common directory of the paths)")
     parser.set_defaults(handler=run)
@@ -54,16 +64,52 @@ def read_queries(source: str) -> list[str]:
     return [line.strip() for line in positions.split_lines(text) if line.strip()]
 
 
-def check_mode(mode: str) -> None:
-    if mode != "lexical":
-        raise UsageError(f"--mode {mode} needs an embedder, and none is configured; use --mode lexical")
+class Hit:
+    """A fused result with the chunk's place (the same fields as a lexical `SearchHit`)."""
+
+    def __init__(self, chunk: flowsight.Chunk, score: float) -> None:
+        self.chunk_id, self.path, self.qualified_name, self.kind = chunk.id, chunk.path, chunk.qualified_name, chunk.kind
+        self.start_line, self.end_line, self.score = chunk.start_line, chunk.end_line, score
+
+    def as_dict(self) -> dict:
+        keys = ("path", "start_line", "end_line", "qualified_name", "kind", "chunk_id", "score")
+        return {key: getattr(self, key) for key in keys}
+
+
+def embedded_search(workspace: flowsight.Workspace, config: ProjectConfig, queries: list[str], limit: int, mode: str) -> list:
+    """(query, hits) for each query through `flowsight.search` (vectors fused with the lexical
+    index), once every chunk has its vector."""
+    from flowsight.search import SearchService, SearchSettings, documents_from_chunks
+
+    settings = (
+        SearchSettings.from_mapping(config.search, f"{config.source}: [tool.flowsight.search]") if config.search else SearchSettings()
+    )
+    chunks = {chunk.id: chunk for key in workspace.files() for chunk in workspace.chunks(key)}
+    service = SearchService.from_settings(settings, lambda query, count: workspace.search(query, count))
+    try:
+        service.replace_all(documents_from_chunks(chunks.values(), workspace.text))
+        reported = 0.0
+        while not service.wait_for_vectors(timeout=2.0):
+            progress = service.progress()
+            if progress is not None and time.monotonic() - reported > 10:
+                reported = time.monotonic()
+                detail = f" (last error: {progress.error})" if progress.error else ""
+                warn(f"embedding chunks: {progress.done} of {progress.total}{detail}")
+        results = []
+        for query in queries:
+            result = service.search(query, limit, mode)
+            if result.notice:
+                warn(result.notice)
+            results.append((query, [Hit(chunks[hit.chunk_id], hit.score) for hit in result.hits if hit.chunk_id in chunks]))
+        return results
+    finally:
+        service.close()
 
 
 def run(args: argparse.Namespace) -> int:
     import flowsight
 
     try:
-        check_mode(args.mode)
         if args.limit < 1:
             raise UsageError("--limit must be at least 1")
         if args.queries is not None:
@@ -78,7 +124,10 @@ def run(args: argparse.Namespace) -> int:
         files = [path for path in targets.files if not config.is_excluded(path.relative_to(root).as_posix())]
         workspace = flowsight.Workspace(str(root))
         workspace.load_files([str(path) for path in files])
-        results = [(query, workspace.search(query, args.limit)) for query in queries]
+        if args.mode == "lexical":
+            results = [(query, workspace.search(query, args.limit)) for query in queries]
+        else:
+            results = embedded_search(workspace, config, queries, args.limit, args.mode)
     except FlowsightError as error:
         return fail(str(error))
 
@@ -89,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         warn(f"{problem.path}: {problem.kind}: {problem.message}")
 
-    def as_json(hit: flowsight.SearchHit) -> dict:
+    def as_json(hit: flowsight.SearchHit | Hit) -> dict:
         result = hit.as_dict()
         result["path"] = names.original(hit.path)
         result["score"] = round(hit.score, 4)
