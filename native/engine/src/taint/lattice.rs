@@ -21,10 +21,8 @@ use super::Incomplete;
 
 /// Labels with source origins per value; past it, labels are merged (see `Value::add_label`).
 pub(super) const MAX_LABELS: usize = 12;
-
 /// Steps of a trace; past it, the middle steps are left out (see `Trace::push`).
 pub(super) const MAX_TRACE: usize = 40;
-
 /// Steps kept at the start of a trace whose middle is left out.
 pub(super) const TRACE_HEAD: usize = 8;
 
