@@ -1,0 +1,678 @@
+//! Calls: resolving a callee (qualified references, methods of known receivers, `getattr`
+//! dispatch over candidate methods), matching rule sinks and sources, and applying a resolved
+//! callee's `Summary` at the call site.
+
+use tree_sitter::Node;
+
+use crate::program::{literal, Constant};
+use crate::rules::{sink_kind_bit, Sink};
+
+use super::findings::RawFinding;
+use super::lattice::{Origin, State, TraceStep, Value};
+use super::summary::{ParamSink, Summary};
+use super::{location_of, short, Analysis};
+
+impl<'p, 't> Analysis<'p, 't> {
+    pub(super) fn keyword_argument<'a>(
+        &self,
+        keywords: &'a [(String, Node<'t>, Value)],
+        name: &str,
+    ) -> Option<&'a (String, Node<'t>, Value)> {
+        keywords.iter().find(|(keyword, _, _)| keyword == name)
+    }
+
+    pub(super) fn sink_applies(
+        &self,
+        sink: &Sink,
+        receiver_text: Option<&str>,
+        positional: &[(Node<'t>, Value)],
+        keywords: &[(String, Node<'t>, Value)],
+    ) -> bool {
+        let keyword_equals = |name: &str, expected: &toml::Value| {
+            self.keyword_argument(keywords, name).is_some_and(|(_, _, value)| match (&value.constant, expected) {
+                (Some(Constant::Bool(a)), toml::Value::Boolean(b)) => a == b,
+                (Some(Constant::Int(a)), toml::Value::Integer(b)) => a == b,
+                (Some(Constant::Str(a)), toml::Value::String(b)) => a == b,
+                _ => false,
+            })
+        };
+        if let Some((name, expected)) = &sink.when {
+            if !keyword_equals(name, expected) {
+                return false;
+            }
+        }
+        if let Some((name, expected)) = &sink.unless {
+            if keyword_equals(name, expected) {
+                return false;
+            }
+        }
+        for (name, safe) in &sink.safe_keywords {
+            if let Some((_, _, value)) = self.keyword_argument(keywords, name) {
+                if value.reference.as_deref().is_some_and(|r| safe.iter().any(|s| s == r)) {
+                    return false;
+                }
+            }
+        }
+        if sink.shell_argv {
+            let Some((first, _)) = positional.first() else { return false };
+            if first.kind() != "list" {
+                return false;
+            }
+            let Some(program) = first.named_child(0).and_then(|p| literal(self.text, p, self.constants)) else { return false };
+            let Constant::Str(program) = program else { return false };
+            let base = program.rsplit('/').next().unwrap_or(&program);
+            if !matches!(base, "sh" | "bash" | "zsh" | "dash" | "cmd" | "cmd.exe" | "powershell" | "pwsh") {
+                return false;
+            }
+        }
+        if !sink.receiver_contains.is_empty() {
+            let Some(receiver) = receiver_text else { return false };
+            let receiver = receiver.to_ascii_lowercase();
+            if !sink.receiver_contains.iter().any(|needle| receiver.contains(needle.as_str())) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Records a sink hit: a finding for source labels, a summary entry for parameter labels.
+    pub(super) fn hit(&mut self, sink_kind: u32, cwe: u32, value: &Value, argument: Node<'t>, call: Node<'t>, callee: &str) {
+        let sink_location = location_of(self.file, call);
+        for label in &value.labels {
+            if label.cleared & sink_kind != 0 {
+                continue;
+            }
+            if sink_kind == sink_kind_bit("FilePath").unwrap_or(0) && label.normalized && label.cleared & sink_kind != 0 {
+                continue;
+            }
+            if label.is_source() && !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location)) {
+                continue;
+            }
+            let mut trace = label.trace.clone();
+            // An argument step only when it says something new: not when the previous step
+            // already points inside the argument (`request.args` in `request.args["q"]`).
+            let inside_argument = trace
+                .last_location()
+                .is_some_and(|(file, start, end)| file == self.file && start >= argument.start_byte() && end <= argument.end_byte());
+            if !inside_argument && argument != call {
+                trace = trace.push(self.step(argument, "argument", format!("passed to `{callee}`")));
+            }
+            trace = trace.push(self.step(call, "sink", format!("`{callee}`")));
+            match &label.origin {
+                Origin::Source { kind, file, start, end } | Origin::Sources { kind, file, start, end } => {
+                    self.raw_findings.push(RawFinding {
+                        kind: sink_kind,
+                        cwe,
+                        source_kind: *kind,
+                        source: (*file, *start, *end),
+                        sink: sink_location,
+                        callee: callee.to_string(),
+                        steps: trace.steps(),
+                    })
+                }
+                Origin::Param(param) => self.add_param_sink(ParamSink {
+                    param: *param,
+                    kind: sink_kind,
+                    cwe,
+                    cleared: label.cleared,
+                    sink: sink_location,
+                    callee: callee.to_string(),
+                    steps: trace.steps(),
+                }),
+            }
+        }
+    }
+
+    pub(super) fn eval_call(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let Some(function) = node.child_by_field_name("function") else { return Value::default() };
+        // The callee: a reference, and the receiver for method calls.
+        let (callee_value, receiver, method_name) = match function.kind() {
+            "attribute" => {
+                let object = function.child_by_field_name("object");
+                let receiver = object.map(|o| (o, self.eval(o, state, depth + 1)));
+                let name = function.child_by_field_name("attribute").map(|a| self.text_of(a).to_string());
+                let reference =
+                    receiver.as_ref().and_then(|(_, r)| r.reference.as_ref()).zip(name.as_ref()).map(|(r, n)| format!("{r}.{n}"));
+                let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
+                let value = Value { reference: reference.map(|r| r.into()), ..Value::default() };
+                (value, receiver, name)
+            }
+            _ => (self.eval(function, state, depth + 1), None, None),
+        };
+        let reference: Option<String> = callee_value.reference.as_deref().map(str::to_string);
+        // Arguments.
+        let mut positional: Vec<(Node<'t>, Value)> = Vec::new();
+        let mut keywords: Vec<(String, Node<'t>, Value)> = Vec::new();
+        let mut spread = Value::default();
+        if let Some(arguments) = node.child_by_field_name("arguments") {
+            let mut cursor = arguments.walk();
+            let children: Vec<Node<'t>> = arguments.named_children(&mut cursor).collect();
+            for argument in children {
+                match argument.kind() {
+                    "keyword_argument" => {
+                        let name = argument.child_by_field_name("name").map(|n| self.text_of(n).to_string()).unwrap_or_default();
+                        let value_node = argument.child_by_field_name("value").unwrap_or(argument);
+                        let value = self.eval(value_node, state, depth + 1);
+                        keywords.push((name, value_node, value));
+                    }
+                    "list_splat" | "dictionary_splat" => {
+                        let value = self.eval(argument, state, depth + 1);
+                        spread.absorb(&value);
+                        positional.push((argument, value));
+                    }
+                    "comment" => {}
+                    _ => {
+                        let value = self.eval(argument, state, depth + 1);
+                        positional.push((argument, value));
+                    }
+                }
+            }
+        }
+        let callee_text = short(self.text_of(function));
+        // `re.search(...)` is a module function, not a method: method-name sinks do not apply.
+        let receiver_is_module = receiver.as_ref().is_some_and(|(node, _)| {
+            node.kind() == "identifier"
+                && self.program.modules[self.module]
+                    .imports
+                    .get(self.text_of(*node))
+                    .is_some_and(|q| !q.rsplit('.').next().unwrap_or("").starts_with(|c: char| c.is_uppercase()))
+        });
+
+        // Sinks.
+        let mut sinks: Vec<Sink> = Vec::new();
+        if let Some(reference) = &reference {
+            if let Some(found) = self.rules.sink_calls.get(reference.as_str()) {
+                sinks.extend(found.iter().cloned());
+            }
+        }
+        if sinks.is_empty() && !receiver_is_module {
+            if let Some(name) = &method_name {
+                if let Some(found) = self.rules.sink_methods.get(name.as_str()) {
+                    sinks.extend(found.iter().cloned());
+                }
+            }
+        }
+        let receiver_text = receiver.as_ref().map(|(n, _)| self.text_of(*n));
+        for sink in &sinks {
+            if !self.sink_applies(sink, receiver_text, &positional, &keywords) {
+                continue;
+            }
+            let Some(rule) = self.rules.rule_for(sink.kind) else { continue };
+            let cwe = sink.cwe.unwrap_or(rule.cwe);
+            let mut checked: Vec<(Node<'t>, Value)> = Vec::new();
+            for (index, (argument, value)) in positional.iter().enumerate() {
+                if sink.all_args || sink.args.contains(&index) {
+                    checked.push((*argument, value.clone()));
+                }
+            }
+            for (name, argument, value) in &keywords {
+                if sink.all_args || sink.keywords.contains(name) {
+                    checked.push((*argument, value.clone()));
+                }
+            }
+            for (argument, value) in checked {
+                let value = if Some(sink.kind) == sink_kind_bit("NoSQL") && argument.kind() == "dictionary" {
+                    self.operator_values(argument, state, depth)
+                } else {
+                    value
+                };
+                self.hit(sink.kind, cwe, &value, argument, node, &callee_text);
+            }
+        }
+
+        // Sanitizers.
+        let sanitizer = reference
+            .as_deref()
+            .and_then(|r| self.rules.sanitizer_calls.get(r))
+            .or_else(|| method_name.as_deref().and_then(|m| self.rules.sanitizer_methods.get(m)))
+            .cloned();
+        let mut arguments_value = Value::default();
+        for (_, value) in &positional {
+            arguments_value.absorb(value);
+        }
+        for (_, _, value) in &keywords {
+            arguments_value.absorb(value);
+        }
+        if let Some(sanitizer) = sanitizer {
+            let mut value = arguments_value.clone();
+            if let Some((_, receiver_value)) = &receiver {
+                if positional.is_empty() {
+                    value.absorb(receiver_value);
+                }
+            }
+            let mut value = value.cleared(sanitizer.clears);
+            if sanitizer.normalizes {
+                for label in &mut value.labels {
+                    label.normalized = true;
+                }
+                value.dedupe_merging();
+            }
+            value.constant = None;
+            value.stringy = arguments_value.stringy || sanitizer.clears & sink_kind_bit("XSS").unwrap_or(0) != 0;
+            return value;
+        }
+        if reference.as_deref().is_some_and(|r| self.rules.clean_calls.contains(r)) {
+            return Value::default();
+        }
+
+        // Sources.
+        let mut result = Value::default();
+        if let Some(reference) = &reference {
+            if let Some(&kind) = self.rules.source_calls.get(reference.as_str()) {
+                result.add_label(self.source_label(kind, node, self.text_of(node)));
+            }
+        }
+        if let Some(name) = &method_name {
+            if let Some(&kind) = self.rules.source_methods.get(name.as_str()) {
+                result.add_label(self.source_label(kind, node, self.text_of(node)));
+            }
+        }
+
+        // User functions (and every candidate of `getattr(obj, name)(...)`): apply their summaries.
+        let through_instance_of = |this: &Self, scope: usize| {
+            receiver.is_some() && this.program.scopes[scope].implicit_receiver
+                || reference.as_deref().is_some_and(|r| this.program.classes.contains_key(r))
+        };
+        if let Some(scope) = self.resolve_callee(reference.as_deref(), receiver.as_ref().map(|(_, v)| v)) {
+            let through_instance = through_instance_of(self, scope);
+            let summary = self.apply_summary(scope, node, through_instance, &positional, &keywords, state, &mut result);
+            result.stringy = summary.returns_stringy;
+            if reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r)) {
+                result.reference = reference.as_deref().map(Into::into);
+            } else {
+                result.reference = summary.returns_reference.clone();
+            }
+            return result;
+        }
+        let candidates = reference.as_deref().map(|r| self.getattr_candidates(r)).unwrap_or_default();
+        if !candidates.is_empty() {
+            for scope in candidates {
+                let summary = self.apply_summary(scope, node, true, &positional, &keywords, state, &mut result);
+                result.stringy |= summary.returns_stringy;
+            }
+            return result;
+        }
+
+        // Lists with known elements stay index-sensitive through append/pop; configparser
+        // sections and options stay key-sensitive through set/get.
+        if let (Some(name), Some((receiver_node, receiver_value))) = (&method_name, &receiver) {
+            if let Some(path) = self.path_of(*receiver_node, state) {
+                let length_path = format!("{path}.__len__");
+                let length = match state.values.get(&length_path).and_then(|v| v.constant.clone()) {
+                    Some(Constant::Int(n)) if n >= 0 => Some(n as usize),
+                    _ => None,
+                };
+                let is_config =
+                    receiver_value.reference.as_deref().is_some_and(|r| r.starts_with("configparser.") && r.ends_with("ConfigParser"));
+                let constant_at = |index: usize| {
+                    positional.get(index).and_then(|(_, v)| match &v.constant {
+                        Some(Constant::Str(s)) => Some(format!("{s:?}")),
+                        Some(Constant::Int(i)) => Some(i.to_string()),
+                        _ => None,
+                    })
+                };
+                match (name.as_str(), length) {
+                    ("append", Some(n)) if positional.len() == 1 => {
+                        state.values.insert(format!("{path}[{n}]"), positional[0].1.clone());
+                        state.values.insert(length_path, Value::constant(Constant::Int(n as i64 + 1)));
+                        return Value::default();
+                    }
+                    ("pop", Some(n)) if positional.is_empty() && n > 0 => {
+                        let last = state.values.remove(&format!("{path}[{}]", n - 1)).unwrap_or_default();
+                        state.values.insert(length_path, Value::constant(Constant::Int(n as i64 - 1)));
+                        return last;
+                    }
+                    ("pop" | "insert" | "remove" | "extend" | "sort" | "reverse" | "clear", Some(_)) => {
+                        // Positions are no longer known: fold the elements into the list.
+                        let whole = state.read_whole(&path).unwrap_or_default();
+                        let mut merged = Value { labels: whole.labels, ..Value::default() };
+                        merged.absorb(&arguments_value);
+                        state.assign(&path, merged.clone());
+                        if name == "pop" {
+                            return Value { labels: merged.labels, ..Value::default() };
+                        }
+                        return Value::default();
+                    }
+                    ("set", _) if is_config && positional.len() == 3 => {
+                        if let (Some(section), Some(option)) = (constant_at(0), constant_at(1)) {
+                            state.values.insert(format!("{path}[{section}][{option}]"), positional[2].1.clone());
+                            return Value::default();
+                        }
+                    }
+                    ("get", _) if is_config && positional.len() >= 2 => {
+                        if let (Some(section), Some(option)) = (constant_at(0), constant_at(1)) {
+                            if let Some(value) = state.values.get(&format!("{path}[{section}][{option}]")) {
+                                return value.clone();
+                            }
+                            // An option never set here carries what the parser as a whole carries.
+                            return Value {
+                                labels: state.values.get(&path).map(|v| v.labels.clone()).unwrap_or_default(),
+                                ..Value::default()
+                            };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        // Mutating methods copy argument taint into their receiver.
+        if let (Some(name), Some((receiver_node, _))) = (&method_name, &receiver) {
+            if self.rules.mutators.contains(name.as_str()) && arguments_value.is_tainted() {
+                if let Some(path) = self.path_of(*receiver_node, state) {
+                    state.add(&path, &arguments_value);
+                }
+            }
+        }
+
+        if reference.as_deref() == Some("getattr") {
+            if let Some(dispatch) = self.getattr_reference(node, state, depth) {
+                result.reference = Some(dispatch.into());
+                result.absorb(&arguments_value);
+                return result;
+            }
+        }
+
+        // Anything else propagates: the result depends on the receiver and the arguments.
+        if reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r)) {
+            result.reference = reference.as_deref().map(Into::into);
+        } else if let Some(reference) = &reference {
+            // Instances of library classes keep the class as their reference
+            // (`requests.Session()` → `requests.Session`), so their methods resolve.
+            let last = reference.rsplit('.').next().unwrap_or("");
+            if last.chars().next().is_some_and(char::is_uppercase) {
+                result.reference = Some(reference.as_str().into());
+            }
+        }
+        result.absorb(&arguments_value);
+        if let Some((_, receiver_value)) = &receiver {
+            result.absorb(receiver_value);
+            let stringy_methods =
+                ["format", "join", "replace", "strip", "lower", "upper", "lstrip", "rstrip", "title", "capitalize", "decode", "format_map"];
+            result.stringy = receiver_value.stringy || method_name.as_deref().is_some_and(|m| stringy_methods.contains(&m));
+        } else {
+            result.stringy = reference.as_deref() == Some("str");
+        }
+        result
+    }
+
+    /// Applies the summary of workspace function `scope` at call `node`: return taint, sinks
+    /// reached inside (findings or this function's own summary), effects on arguments.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn apply_summary(
+        &mut self,
+        scope: usize,
+        node: Node<'t>,
+        through_instance: bool,
+        positional: &[(Node<'t>, Value)],
+        keywords: &[(String, Node<'t>, Value)],
+        state: &mut State,
+        result: &mut Value,
+    ) -> Summary {
+        self.callees.insert(scope);
+        let callee_scope = &self.program.scopes[scope];
+        let offset = usize::from(callee_scope.implicit_receiver && !through_instance);
+        let explicit: Vec<&str> =
+            callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).map(|p| p.name.as_str()).collect();
+        let variadic_index = callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).position(|p| p.variadic);
+        let argument_for = |param: usize| -> Value {
+            let mut value = Value::default();
+            if let Some(index) = param.checked_add(offset) {
+                if let Some((_, v)) = positional.get(index) {
+                    value.absorb(v);
+                }
+            }
+            if variadic_index == Some(param) {
+                for (_, v) in positional.iter().skip(param + offset) {
+                    value.absorb(v);
+                }
+                for (_, _, v) in keywords {
+                    value.absorb(v);
+                }
+            }
+            if let Some(name) = explicit.get(param) {
+                for (keyword, _, v) in keywords {
+                    if keyword == name {
+                        value.absorb(v);
+                    }
+                }
+            }
+            value
+        };
+        let summary = self.summaries.get(scope).cloned().unwrap_or_default();
+        let callee_name = callee_scope.qualified_name.rsplit('.').next().unwrap_or("").to_string();
+        let call_step = self.step(node, "call", format!("through `{callee_name}`"));
+        // A path that already passes this call site would only repeat a cycle (recursion): the
+        // cycle-free path is found anyway, and skipping keeps summaries finite.
+        let call_place = (self.file, node.start_byte());
+        let revisits = |steps: &[TraceStep]| steps.iter().any(|s| (s.file, s.start) == call_place);
+        for (param, cleared, normalized, steps) in &summary.param_returns {
+            if revisits(steps) {
+                continue;
+            }
+            let argument = argument_for(*param);
+            for label in &argument.labels {
+                let mut label = label.clone();
+                label.cleared |= cleared;
+                label.normalized |= normalized;
+                label.trace = label.trace.extend(steps).push(self.step(node, "return", format!("returned from `{callee_name}`")));
+                result.add_label(label);
+            }
+        }
+        for label in &summary.source_returns {
+            if revisits(&label.trace.steps()) {
+                continue;
+            }
+            let mut label = label.clone();
+            label.trace = label.trace.push(self.step(node, "return", format!("returned from `{callee_name}`")));
+            result.add_label(label);
+        }
+        for sink in &summary.param_sinks {
+            if revisits(&sink.steps) {
+                continue;
+            }
+            let argument = argument_for(sink.param);
+            for label in &argument.labels {
+                if (label.cleared | sink.cleared) & sink.kind != 0 {
+                    continue;
+                }
+                if !self.seen_hits.insert((label.origin.clone(), sink.kind, sink.sink)) {
+                    continue;
+                }
+                let trace = label.trace.push(call_step.clone()).extend(&sink.steps);
+                match &label.origin {
+                    Origin::Source { kind, file, start, end } | Origin::Sources { kind, file, start, end } => {
+                        self.raw_findings.push(RawFinding {
+                            kind: sink.kind,
+                            cwe: sink.cwe,
+                            source_kind: *kind,
+                            source: (*file, *start, *end),
+                            sink: sink.sink,
+                            callee: sink.callee.clone(),
+                            steps: trace.steps(),
+                        })
+                    }
+                    Origin::Param(param) => self.add_param_sink(ParamSink {
+                        param: *param,
+                        kind: sink.kind,
+                        cwe: sink.cwe,
+                        cleared: label.cleared | sink.cleared,
+                        sink: sink.sink,
+                        callee: sink.callee.clone(),
+                        steps: trace.steps(),
+                    }),
+                }
+            }
+        }
+        // Validation and in-place cleaning by the callee.
+        for (param, suffix, kinds) in &summary.param_effects {
+            let Some(index) = param.checked_add(offset) else { continue };
+            let Some((argument, _)) = positional.get(index) else { continue };
+            let Some(path) = self.path_of(*argument, state) else { continue };
+            let target = format!("{path}{suffix}");
+            let value =
+                state.values.get(&target).cloned().or_else(|| (!suffix.is_empty()).then(|| state.values.get(&path).cloned()).flatten());
+            if let Some(value) = value {
+                state.values.insert(target, value.cleared(*kinds));
+            }
+        }
+        // Taint the callee stores where other scopes read it, from the arguments given here.
+        for (param, cleared, normalized, owner, by_owner, path) in &summary.param_exports {
+            let argument = argument_for(*param);
+            if !argument.is_tainted() {
+                continue;
+            }
+            let mut stored = Value::default();
+            for label in &argument.labels {
+                let mut label = label.clone();
+                label.cleared |= cleared;
+                label.normalized |= normalized;
+                label.trace = label.trace.push(call_step.clone());
+                stored.add_label(label);
+            }
+            self.extra_exports.entry((owner.clone(), *by_owner)).or_default().add(path, &stored);
+        }
+        // Taint flowing into an argument's container (`def add(items, x): items.append(x)`).
+        for (target, suffix, source) in &summary.param_flows {
+            let Some(index) = target.checked_add(offset) else { continue };
+            let Some((argument, _)) = positional.get(index) else { continue };
+            let Some(path) = self.path_of(*argument, state) else { continue };
+            let incoming = argument_for(*source);
+            if incoming.is_tainted() {
+                let traced = incoming.traced(&call_step);
+                state.add(&format!("{path}{suffix}"), &traced);
+            }
+        }
+        summary
+    }
+
+    /// For `getattr(obj, name)` on an instance of a workspace class: a reference naming the
+    /// methods `name` may denote, `getattr:{class}:{prefix}` (the constant prefix of a
+    /// concatenation, or the whole constant, or empty: every method).
+    pub(super) fn getattr_reference(&mut self, call: Node<'t>, state: &mut State, depth: usize) -> Option<String> {
+        let inner = call.child_by_field_name("function")?;
+        if self.text_of(inner) != "getattr" {
+            return None;
+        }
+        let arguments = call.child_by_field_name("arguments")?;
+        let object = arguments.named_child(0)?;
+        let name = arguments.named_child(1)?;
+        let object_value = self.eval(object, state, depth + 1);
+        let class = object_value.reference.as_deref().filter(|r| self.program.classes.contains_key(*r))?.to_string();
+        let (exact, prefix) = match literal(self.text, name, self.constants) {
+            Some(Constant::Str(exact)) => (true, exact),
+            _ => {
+                let prefix = (name.kind() == "binary_operator")
+                    .then(|| name.child_by_field_name("left"))
+                    .flatten()
+                    .and_then(|l| literal(self.text, l, self.constants))
+                    .and_then(|c| match c {
+                        Constant::Str(s) => Some(s),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                (false, prefix)
+            }
+        };
+        Some(format!("getattr:{class}:{}{prefix}", if exact { "=" } else { "" }))
+    }
+
+    /// The methods a `getattr:` reference may denote.
+    pub(super) fn getattr_candidates(&self, reference: &str) -> Vec<usize> {
+        let Some(rest) = reference.strip_prefix("getattr:") else { return Vec::new() };
+        let Some((class, pattern)) = rest.split_once(':') else { return Vec::new() };
+        if let Some(exact) = pattern.strip_prefix('=') {
+            return self.program.method(class, exact).into_iter().collect();
+        }
+        let mut candidates: Vec<usize> = Vec::new();
+        for ancestor in self.program.ancestors(class) {
+            if let Some(info) = self.program.classes.get(ancestor.as_str()) {
+                let mut methods: Vec<(&String, &usize)> = info.methods.iter().filter(|(n, _)| n.starts_with(pattern)).collect();
+                methods.sort();
+                candidates.extend(methods.into_iter().map(|(_, &scope)| scope));
+            }
+        }
+        candidates.dedup();
+        candidates
+    }
+
+    /// A query document given as a dict literal: only values under operator keys (`$where`,
+    /// `$function`, …) or unknown keys can inject; `{"name": value}` is an equality match.
+    pub(super) fn operator_values(&mut self, dictionary: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut result = Value::default();
+        let mut cursor = dictionary.walk();
+        let pairs: Vec<Node<'t>> = dictionary.named_children(&mut cursor).collect();
+        for pair in pairs {
+            let key = pair.child_by_field_name("key").and_then(|k| literal(self.text, k, self.constants));
+            let value = pair.child_by_field_name("value").map(|v| self.eval(v, state, depth + 1)).unwrap_or_default();
+            match key {
+                Some(Constant::Str(key)) if !key.starts_with('$') => {}
+                _ => result.absorb(&value),
+            }
+        }
+        result
+    }
+
+    pub(super) fn resolve_callee(&self, reference: Option<&str>, receiver: Option<&Value>) -> Option<usize> {
+        let reference = reference?;
+        if let Some(&scope) = self.program.functions.get(reference) {
+            return Some(scope);
+        }
+        // A class: its constructor.
+        if self.program.classes.contains_key(reference) {
+            return self.program.method(reference, "__init__");
+        }
+        // A method on an instance of a workspace class (or inherited).
+        if let Some((class, method)) = reference.rsplit_once('.') {
+            if self.program.classes.contains_key(class) {
+                return self.program.method(class, method);
+            }
+        }
+        let _ = receiver;
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::taint::analyze_text;
+
+    const RUN: &str = "import os\nfrom flask import request\n\ndef run(cmd, other):\n    os.system(cmd)\n\ndef ident(x):\n    return x\n";
+
+    #[test]
+    fn a_sink_inside_records_the_parameter_that_reaches_it() {
+        let (summaries, _) = analyze_text(RUN);
+        let sinks: Vec<(usize, u32)> = summaries["app.run"].param_sinks.iter().map(|sink| (sink.param, sink.cwe)).collect();
+        assert_eq!(sinks, vec![(0, 78)]);
+    }
+
+    #[test]
+    fn a_callee_summary_carries_taint_through_the_call() {
+        let text = format!("{RUN}\ndef g(a, b):\n    return ident(a)\n\ndef h(a):\n    return ident('x')\n");
+        let (summaries, _) = analyze_text(&text);
+        let returns = &summaries["app.g"].param_returns;
+        assert_eq!(returns.iter().map(|(param, ..)| *param).collect::<Vec<_>>(), vec![0]);
+        assert!(summaries["app.h"].param_returns.is_empty());
+        // A parameter passed on to a callee's sink is a sink of the caller too.
+        let text = format!("{RUN}\ndef outer(p):\n    run(ident(p), None)\n");
+        let (summaries, _) = analyze_text(&text);
+        assert_eq!(summaries["app.outer"].param_sinks.iter().map(|sink| sink.param).collect::<Vec<_>>(), vec![0]);
+    }
+
+    #[test]
+    fn a_source_reaching_a_callee_sink_is_a_finding_whose_path_goes_through_the_call() {
+        let text = format!("{RUN}\ndef view():\n    run(request.args['c'], 1)\n    run('ls', request.args['d'])\n");
+        let (_, findings) = analyze_text(&text);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let finding = &findings[0];
+        assert_eq!((finding.cwe, finding.sink.start_line, finding.source.start_line), (78, 4, 10));
+        assert!(finding.steps.iter().any(|step| step.kind == "argument" || step.kind == "call"), "{:#?}", finding.steps);
+        assert_eq!(finding.steps.last().unwrap().kind, "sink");
+    }
+
+    #[test]
+    fn a_source_read_inside_a_function_is_returned() {
+        let (summaries, _) = analyze_text("from flask import request\n\ndef get():\n    return request.args['x']\n");
+        assert_eq!(summaries["app.get"].source_returns.len(), 1);
+    }
+}

@@ -1,0 +1,456 @@
+//! Module-level state and closure variables. Names a scope does not bind (module-level state,
+//! closures' free variables) are read flow-insensitively from an `Env`: the union of source
+//! taint every scope stores under that name's owner (its module, or the enclosing function).
+//!
+//! Invariants:
+//! - The `Env` is rebuilt from the summaries after every round; a scope is re-analysed whenever
+//!   an env entry for a name it consulted changes (places included: `Env::changed_roots`).
+//! - Every label an `Env` holds has a source origin (parameter taint travels to the callers
+//!   through `Summary::param_exports` instead).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use tree_sitter::Node;
+
+use crate::program::{Program, ScopeKind};
+
+use super::lattice::{Origin, State, Value};
+use super::summary::{Export, Summary};
+use super::{short, Analysis};
+
+/// The part of an `Env` one owner holds: `(owner, written by the owner itself)`. The owner is
+/// a module's name (its module-level names) or a function's qualified name (its locals, as
+/// closures and lambdas see them).
+pub(super) type EnvKey = (Arc<str>, bool);
+
+/// Source taint stored into names that other scopes read, by owner; every label's origin is a
+/// source (parameter taint travels through `Summary::param_exports` to the callers instead).
+#[derive(Clone, Default)]
+pub struct Env {
+    pub(super) states: FxHashMap<EnvKey, State>,
+    /// `place_hash` of every (owner, root name) with an entry.
+    pub(super) roots: FxHashSet<u64>,
+}
+
+impl Env {
+    pub(super) fn collect(summaries: &[Summary]) -> Env {
+        let mut env = Env::default();
+        for summary in summaries {
+            for export in &summary.exports {
+                env.states.entry((export.owner.clone(), export.by_owner)).or_default().add(&export.path, &export.value);
+                env.roots.insert(place_hash(&export.owner, root_of(&export.path)));
+            }
+        }
+        env
+    }
+
+    /// Per (owner, root name): everything stored under it, with the places of its steps.
+    pub(super) fn signature(&self) -> BTreeMap<u64, Vec<EnvEntrySignature>> {
+        let mut signature: BTreeMap<u64, Vec<EnvEntrySignature>> = BTreeMap::new();
+        for ((owner, by_owner), state) in &self.states {
+            for (path, value) in &state.values {
+                let mut labels: Vec<_> = value
+                    .labels
+                    .iter()
+                    .map(|label| {
+                        let (origin, cleared, normalized) = label.key();
+                        let places = label.trace.steps().iter().map(|step| (step.file, step.start, step.end)).collect();
+                        (origin, cleared, normalized, places)
+                    })
+                    .collect();
+                labels.sort();
+                signature.entry(place_hash(owner, root_of(path))).or_default().push((owner.to_string(), *by_owner, path.clone(), labels));
+            }
+        }
+        for entries in signature.values_mut() {
+            entries.sort();
+        }
+        signature
+    }
+
+    /// `place_hash`es of the (owner, root name)s whose entries differ between `self` and `other`.
+    pub(super) fn changed_roots(&self, other: &Env) -> FxHashSet<u64> {
+        let (old, new) = (self.signature(), other.signature());
+        let mut changed: FxHashSet<u64> = FxHashSet::default();
+        for (root, entries) in &old {
+            if new.get(root) != Some(entries) {
+                changed.insert(*root);
+            }
+        }
+        for root in new.keys() {
+            if !old.contains_key(root) {
+                changed.insert(*root);
+            }
+        }
+        changed
+    }
+}
+
+pub(super) type EnvEntrySignature = (String, bool, String, Vec<(Origin, u32, bool, Vec<(usize, usize, usize)>)>);
+
+/// The name an access path starts with (`SETTINGS` for `SETTINGS["cmd"]`).
+pub(super) fn root_of(path: &str) -> &str {
+    &path[..path.find(['.', '[']).unwrap_or(path.len())]
+}
+
+pub(super) fn name_hash(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A name in an env owner: what a scope's `Summary::reads` records.
+pub(super) fn place_hash(owner: &str, name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    owner.hash(&mut hasher);
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// `name_hash` of every function that encloses another function (directly or not).
+pub(super) fn enclosing_functions(program: &Program<'_>) -> FxHashSet<u64> {
+    let mut enclosing = FxHashSet::default();
+    for scope in &program.scopes {
+        if scope.kind != ScopeKind::Function || scope.depth == 0 {
+            continue;
+        }
+        let module_name = program.modules[scope.module].name.as_str();
+        let mut prefix = scope.qualified_name.as_str();
+        while let Some((head, _)) = prefix.rsplit_once('.') {
+            if head.len() <= module_name.len() {
+                break;
+            }
+            if program.functions.contains_key(head) {
+                enclosing.insert(name_hash(head));
+            }
+            prefix = head;
+        }
+    }
+    enclosing
+}
+
+impl<'p, 't> Analysis<'p, 't> {
+    /// Whether `name` is bound in this scope (a parameter, assigned, defined) and not declared
+    /// `global`/`nonlocal`. Every name of a module body is the module's own.
+    pub(super) fn binds_locally(&self, name: &str) -> bool {
+        if !self.declared_outside.is_empty() && self.declared_outside.contains(name) {
+            return false;
+        }
+        let scope = &self.program.scopes[self.scope];
+        scope.kind == ScopeKind::Module
+            || self.rebound.contains(name)
+            || (!self.augmented.is_empty() && self.augmented.contains(name))
+            || scope.params.iter().any(|p| p.name == name)
+    }
+
+    /// The enclosing functions (innermost first, classes skipped), then the module.
+    pub(super) fn homes(&mut self) -> Vec<Arc<str>> {
+        if let Some(homes) = &self.homes {
+            return homes.clone();
+        }
+        let scope = &self.program.scopes[self.scope];
+        let module_name = self.program.modules[self.module].name.as_str();
+        let mut homes: Vec<Arc<str>> = Vec::new();
+        if scope.kind == ScopeKind::Function {
+            let mut prefix = scope.qualified_name.as_str();
+            while let Some((head, _)) = prefix.rsplit_once('.') {
+                if head.len() <= module_name.len() {
+                    break;
+                }
+                if self.program.functions.contains_key(head) {
+                    homes.push(head.into());
+                }
+                prefix = head;
+            }
+        }
+        homes.push(module_name.into());
+        self.homes = Some(homes.clone());
+        homes
+    }
+
+    /// A name imported from a workspace module: (that module, the name there).
+    pub(super) fn imported_home(&self, root: &str) -> Option<(Arc<str>, String)> {
+        let qualified = self.program.modules[self.module].imports.get(root)?;
+        let (module, name) = qualified.rsplit_once('.')?;
+        self.program.module_index.contains_key(module).then(|| (module.into(), name.to_string()))
+    }
+
+    /// Where a name not bound here may live: each home with the name it has there.
+    pub(super) fn outer_places(&mut self, root: &str) -> Vec<(Arc<str>, String)> {
+        let homes = self.homes();
+        let imported = self.imported_home(root);
+        let module_name = self.program.modules[self.module].name.as_str();
+        homes
+            .into_iter()
+            .map(|home| match &imported {
+                Some((module, name)) if *home == *module_name => (module.clone(), name.clone()),
+                _ => (home, root.to_string()),
+            })
+            .collect()
+    }
+
+    /// Taint other scopes stored under `path` that a read of `path` here may see (see `Env`):
+    /// for a name bound here, what nested functions and lambdas stored into it; for a name not
+    /// bound here, what any scope stored into it in the enclosing functions and the module; in
+    /// a lambda body, also everything this scope stores into it. Key-sensitive: a stored key
+    /// other than the one read is not seen, a store into the container as a whole is.
+    pub(super) fn outside(&mut self, path: &str, node: Node<'_>) -> Option<Value> {
+        let root = root_of(path);
+        if self.lambda_params.iter().any(|params| params.iter().any(|p| p == root)) {
+            return None;
+        }
+        let in_lambda = !self.lambda_params.is_empty();
+        let local = self.binds_locally(root);
+        if self.may_name_import(root) {
+            if let Some((module, there)) = self.module_attribute(path) {
+                let hash = place_hash(&module, root_of(&there));
+                self.reads.insert(hash);
+                if !self.env.roots.contains(&hash) {
+                    return None;
+                }
+                let value = self.env_value(&[(module, true, root_of(&there).to_string())], &there);
+                return value
+                    .map(|value| value.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", short(path)))));
+            }
+        }
+        let is_module = self.program.scopes[self.scope].kind == ScopeKind::Module;
+        if local && !in_lambda && !self.has_inner && !is_module {
+            return None;
+        }
+        let stored = match self.consulted.get(root) {
+            Some(&stored) => stored,
+            None => {
+                // Every place the name may be read from, whether it is bound here or not (that
+                // can change as the dataflow proceeds).
+                let mut stored = false;
+                let own = self.program.scopes[self.scope].qualified_name.as_str();
+                let mut places: Vec<(Arc<str>, String)> = self.outer_places(root);
+                places.push((own.into(), root.to_string()));
+                for (owner, name) in places {
+                    let hash = place_hash(&owner, &name);
+                    self.reads.insert(hash);
+                    stored |= self.env.roots.contains(&hash);
+                }
+                self.consulted.insert(root.to_string(), stored);
+                stored
+            }
+        };
+        if !stored {
+            return None;
+        }
+        let own: Arc<str> = self.program.scopes[self.scope].qualified_name.as_str().into();
+        // (owner, whether the owner's own stores count, the name there)
+        let mut places: Vec<(Arc<str>, bool, String)> = Vec::new();
+        if in_lambda || local {
+            places.push((own, in_lambda, root.to_string()));
+        }
+        if !local {
+            places.extend(self.outer_places(root).into_iter().map(|(owner, name)| (owner, true, name)));
+        }
+        let value = self.env_value(&places, path)?;
+        Some(value.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", short(path)))))
+    }
+
+    /// What the env holds for `path` at each place `(owner, whether the owner's own stores
+    /// count, the name of `path`'s root there)`, if tainted.
+    pub(super) fn env_value(&self, places: &[(Arc<str>, bool, String)], path: &str) -> Option<Value> {
+        let root = root_of(path);
+        let mut value = Value::default();
+        for (owner, by_owner_too, name) in places {
+            let owner_path = format!("{name}{}", &path[root.len()..]);
+            for by_owner in [false, true] {
+                if by_owner && !*by_owner_too {
+                    continue;
+                }
+                let Some(state) = self.env.states.get(&(owner.clone(), by_owner)) else { continue };
+                if let Some(below) = state.read_whole(&owner_path) {
+                    value.absorb(&below);
+                }
+                let mut prefix = owner_path.as_str();
+                while let Some(cut) = prefix.rfind(['.', '[']) {
+                    prefix = &prefix[..cut];
+                    if let Some(whole) = state.values.get(prefix) {
+                        value.absorb(whole);
+                    }
+                }
+            }
+        }
+        if !value.is_tainted() {
+            return None;
+        }
+        value.stringy = false;
+        Some(value)
+    }
+
+    /// Whether `root` may still denote what the module imports under that name (not assigned
+    /// here, not a parameter).
+    pub(super) fn may_name_import(&self, root: &str) -> bool {
+        !self.rebound.contains(root) && !self.program.scopes[self.scope].params.iter().any(|p| p.name == root)
+    }
+
+    /// `m.NAME...` where `m` is an imported workspace module (`import pkg.state as m`): that
+    /// module, and the path there (`NAME...`).
+    pub(super) fn module_attribute(&self, path: &str) -> Option<(Arc<str>, String)> {
+        let root = root_of(path);
+        let rest = path[root.len()..].strip_prefix('.')?;
+        let module = self.program.modules[self.module].imports.get(root)?;
+        self.program.module_index.contains_key(module.as_str()).then(|| (module.as_str().into(), rest.to_string()))
+    }
+
+    /// Where a store into `root` made here is visible to other scopes: (env key, name there).
+    pub(super) fn export_targets(&mut self, root: &str) -> Vec<(EnvKey, String)> {
+        let scope = &self.program.scopes[self.scope];
+        if self.binds_locally(root) {
+            if scope.kind == ScopeKind::Module || self.has_inner {
+                return vec![((scope.qualified_name.as_str().into(), true), root.to_string())];
+            }
+            return Vec::new();
+        }
+        self.outer_places(root).into_iter().map(|(owner, name)| ((owner, false), name)).collect()
+    }
+
+    /// What a lambda body stored (mutations of containers it reads): seen by other scopes and,
+    /// for this scope's own names, by this scope's later reads (as a store by another scope).
+    pub(super) fn export_lambda_stores(&mut self, before: &State, after: &State) {
+        for (path, value) in &after.values {
+            if !value.is_tainted() || before.values.get(path).is_some_and(|old| old.same(value)) {
+                continue;
+            }
+            let root = root_of(path);
+            if root.starts_with('$') || self.lambda_params.iter().any(|params| params.iter().any(|p| p == root)) {
+                continue;
+            }
+            let own: Arc<str> = self.program.scopes[self.scope].qualified_name.as_str().into();
+            if self.may_name_import(root) {
+                if let Some((module, there)) = self.module_attribute(path) {
+                    self.extra_exports.entry((module, false)).or_default().add(&there, value);
+                    continue;
+                }
+            }
+            let targets = if self.binds_locally(root) {
+                vec![((own, false), root.to_string())]
+            } else {
+                self.outer_places(root).into_iter().map(|(owner, name)| ((owner, false), name)).collect()
+            };
+            for (key, name) in targets {
+                let owner_path = format!("{name}{}", &path[root.len()..]);
+                self.extra_exports.entry(key).or_default().add(&owner_path, value);
+            }
+        }
+    }
+
+    /// Splits what this scope stores where others read it into source taint (`exports`) and
+    /// parameter taint (`param_exports`), over every state the dataflow reached.
+    pub(super) fn collect_exports(&mut self, states: &[Option<State>]) {
+        let mut stored: FxHashMap<EnvKey, State> = std::mem::take(&mut self.extra_exports);
+        for state in states.iter().flatten() {
+            let mut current: Option<(&str, Vec<(EnvKey, String)>)> = None;
+            for (path, value) in &state.values {
+                if !value.is_tainted() {
+                    continue;
+                }
+                let root = root_of(path);
+                if root.starts_with('$') {
+                    continue;
+                }
+                if self.may_name_import(root) {
+                    if let Some((module, there)) = self.module_attribute(path) {
+                        stored.entry((module, false)).or_default().add(&there, value);
+                        continue;
+                    }
+                }
+                if current.as_ref().is_none_or(|(previous, _)| *previous != root) {
+                    current = Some((root, self.export_targets(root)));
+                }
+                let Some((_, targets)) = &current else { continue };
+                for (key, name) in targets {
+                    let owner_path = format!("{name}{}", &path[root.len()..]);
+                    stored.entry(key.clone()).or_default().add(&owner_path, value);
+                }
+            }
+        }
+        for ((owner, by_owner), state) in stored {
+            for (path, value) in state.values {
+                let mut sources = Value::default();
+                for label in &value.labels {
+                    match label.origin {
+                        Origin::Source { .. } | Origin::Sources { .. } => sources.add_label(label.clone()),
+                        Origin::Param(param) => {
+                            self.summary.param_exports.push((param, label.cleared, label.normalized, owner.clone(), by_owner, path.clone()))
+                        }
+                    }
+                }
+                if sources.is_tainted() {
+                    self.summary.exports.push(Export { owner: owner.clone(), by_owner, path, value: sources });
+                }
+            }
+        }
+        self.summary.exports.sort_by(|a, b| (&a.owner, a.by_owner, &a.path).cmp(&(&b.owner, b.by_owner, &b.path)));
+        self.summary.param_exports.sort();
+        self.summary.param_exports.dedup();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::SourceKind;
+    use crate::taint::lattice::{Label, Trace, TraceStep};
+    use crate::taint::summary::Export;
+
+    fn tainted(place: usize) -> Value {
+        let mut value = Value::default();
+        value.add_label(Label {
+            origin: Origin::Source { kind: SourceKind::UserInput, file: 0, start: place, end: place + 1 },
+            cleared: 0,
+            normalized: false,
+            trace: Trace::default(),
+        });
+        value
+    }
+
+    fn storing(owner: &str, path: &str, value: Value) -> Summary {
+        Summary { exports: vec![Export { owner: owner.into(), by_owner: false, path: path.into(), value }], ..Summary::default() }
+    }
+
+    #[test]
+    fn root_of_is_the_name_a_path_starts_with() {
+        assert_eq!(root_of("SETTINGS['cmd']"), "SETTINGS");
+        assert_eq!(root_of("config.value.x"), "config");
+        assert_eq!(root_of("plain"), "plain");
+    }
+
+    #[test]
+    fn place_hash_tells_owners_apart() {
+        assert_ne!(place_hash("app", "X"), place_hash("lib", "X"));
+        assert_ne!(place_hash("app", "X"), place_hash("ap", "pX"));
+        assert_eq!(place_hash("app", "X"), place_hash("app", "X"));
+    }
+
+    #[test]
+    fn collect_unites_what_every_scope_stores_under_one_name() {
+        let env = Env::collect(&[storing("app", "CACHE['a']", tainted(1)), storing("app", "CACHE['a']", tainted(2))]);
+        let state = &env.states[&(Arc::from("app"), false)];
+        assert_eq!(state.values["CACHE['a']"].labels.len(), 2);
+        assert!(env.roots.contains(&place_hash("app", "CACHE")));
+    }
+
+    #[test]
+    fn changed_roots_names_only_the_entries_that_differ_places_included() {
+        let before = Env::collect(&[storing("app", "A", tainted(1)), storing("app", "B.x", tainted(2))]);
+        assert!(before.changed_roots(&before.clone()).is_empty());
+        let mut moved = tainted(2);
+        moved.labels[0].trace =
+            Trace::default().push(TraceStep { file: 0, start: 7, end: 8, kind: "assignment", description: String::new() });
+        let after = Env::collect(&[storing("app", "A", tainted(1)), storing("app", "B.x", moved), storing("lib", "C", tainted(3))]);
+        let changed = before.changed_roots(&after);
+        let expected: FxHashSet<u64> = [place_hash("app", "B"), place_hash("lib", "C")].into_iter().collect();
+        assert_eq!(changed, expected);
+        // Removing an entry changes its root too.
+        assert_eq!(after.changed_roots(&before), expected);
+    }
+}

@@ -1,0 +1,294 @@
+//! Findings: raw findings of the scope analyses (internal places) turned into the reported
+//! `Finding`s — one per rule and sink line, with locations, steps, ids and suppressions.
+//!
+//! Invariants:
+//! - A finding's steps start at the source and end at the sink, in execution order.
+//! - A finding id is unique within a run (rule, sink and source file, enclosing function and
+//!   text, occurrence) and holds no line numbers, so unrelated edits leave it unchanged.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use crate::program::Program;
+use crate::rules::{RuleSet, SourceKind};
+
+use super::lattice::TraceStep;
+use super::short;
+
+/// A location: 0-based lines, UTF-8 byte columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub path: String,
+    pub start_line: usize,
+    pub start_column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingStep {
+    pub location: Location,
+    pub kind: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub cwe: u32,
+    pub severity: String,
+    pub message: String,
+    pub source: Location,
+    pub sink: Location,
+    pub steps: Vec<FindingStep>,
+}
+
+#[derive(Clone)]
+pub(super) struct RawFinding {
+    pub(super) kind: u32,
+    pub(super) cwe: u32,
+    pub(super) source_kind: SourceKind,
+    pub(super) source: (usize, usize, usize),
+    pub(super) sink: (usize, usize, usize),
+    pub(super) callee: String,
+    pub(super) steps: Vec<TraceStep>,
+}
+
+pub(super) fn location(program: &Program<'_>, (file, start, end): (usize, usize, usize)) -> Location {
+    let document = program.files[file].document;
+    let (start_line, start_column) = document.line_index().position(document.text(), start, crate::line_index::Encoding::Utf8);
+    let (end_line, end_column) = document.line_index().position(document.text(), end, crate::line_index::Encoding::Utf8);
+    Location { path: program.files[file].path.clone(), start_line, start_column, end_line, end_column }
+}
+
+/// Suppression comments on the sink's first line: `# flowsight: ignore` or
+/// `# flowsight: ignore[rule-id, CWE-89]`.
+pub(super) fn suppressed(program: &Program<'_>, sink: (usize, usize, usize), rule_id: &str, cwe: u32) -> bool {
+    let document = program.files[sink.0].document;
+    let index = document.line_index();
+    let line = index.line_of(sink.1);
+    let text = &document.text()[index.line_start(line)..index.line_end(document.text(), line)];
+    let Some(position) = text.find("flowsight: ignore") else { return false };
+    let rest = &text[position + "flowsight: ignore".len()..];
+    match rest.strip_prefix('[') {
+        None => true,
+        Some(list) => {
+            let list = list.split(']').next().unwrap_or("");
+            list.split(',').map(str::trim).any(|item| item == rule_id || item.eq_ignore_ascii_case(&format!("CWE-{cwe}")))
+        }
+    }
+}
+
+pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item = &'r RawFinding>) -> Vec<Finding> {
+    // One finding per rule and sink line: the shortest path wins (ties: the earliest source).
+    let mut best: BTreeMap<(String, usize, usize), &RawFinding> = BTreeMap::new();
+    for finding in raw {
+        let Some(rule) = rules.rule_for(finding.kind) else { continue };
+        let sink_line = program.files[finding.sink.0].document.line_index().line_of(finding.sink.1);
+        let key = (rule.id.clone(), finding.sink.0, sink_line);
+        match best.get(&key) {
+            Some(existing) if (existing.steps.len(), existing.source) <= (finding.steps.len(), finding.source) => {}
+            _ => {
+                best.insert(key, finding);
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    for ((rule_id, _, _), raw) in best {
+        let (sink, source) = (raw.sink, raw.source);
+        let Some(rule) = rules.rules.iter().find(|r| r.id == rule_id) else { continue };
+        if suppressed(program, sink, &rule.id, raw.cwe) {
+            continue;
+        }
+        let severity = match raw.source_kind {
+            SourceKind::UserInput => rule.severity.clone(),
+            SourceKind::Session | SourceKind::Local => {
+                if rule.severity == "error" {
+                    "warning".to_string()
+                } else {
+                    "info".to_string()
+                }
+            }
+        };
+        let source_text = {
+            let text = program.text(source.0);
+            short(text.get(source.1..source.2).unwrap_or(""))
+        };
+        let step_count = raw.steps.len();
+        // The functions the path passes through, as the editors that show no related
+        // information (Neovim, Helix) need the path's gist in the message itself.
+        let mut through: Vec<&str> = Vec::new();
+        for step in raw.steps.iter().filter(|step| step.kind == "call") {
+            let name = step.description.strip_prefix("through ").unwrap_or(&step.description);
+            if !through.contains(&name) {
+                through.push(name);
+            }
+        }
+        let via = match through.len() {
+            0 => String::new(),
+            1..=3 => format!(" via {}", through.join(", ")),
+            more => format!(" via {} and {} more", through[..2].join(", "), more - 2),
+        };
+        let message = format!(
+            "{} from `{}` reaches {} ({}, CWE-{}){} in {} step{}",
+            raw.source_kind.as_str(),
+            source_text,
+            if raw.callee.starts_with("the view") { raw.callee.clone() } else { format!("`{}`", raw.callee) },
+            rule.name,
+            raw.cwe,
+            via,
+            step_count,
+            if step_count == 1 { "" } else { "s" }
+        );
+        let steps: Vec<FindingStep> = raw
+            .steps
+            .iter()
+            .map(|step| FindingStep {
+                location: location(program, (step.file, step.start, step.end)),
+                kind: step.kind.to_string(),
+                description: step.description.clone(),
+            })
+            .collect();
+        let source_location = location(program, source);
+        let sink_location = location(program, sink);
+        // Identity without positions: rule, and for the sink and the source their file, enclosing
+        // function and text; an occurrence number (below) tells identical ones apart.
+        let identity = format!(
+            "{}\0{}\0{}\0{}\0{}\0{}\0{}",
+            rule.id,
+            sink_location.path,
+            enclosing_scope_name(program, sink),
+            short(program.text(sink.0).get(sink.1..sink.2).unwrap_or("")),
+            source_location.path,
+            enclosing_scope_name(program, source),
+            source_text
+        );
+        findings.push(Finding {
+            id: identity,
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            cwe: raw.cwe,
+            severity,
+            message,
+            source: source_location,
+            sink: sink_location,
+            steps,
+        });
+    }
+    findings.sort_by(|a, b| {
+        (a.sink.path.as_str(), a.sink.start_line, a.sink.start_column, a.rule_id.as_str()).cmp(&(
+            b.sink.path.as_str(),
+            b.sink.start_line,
+            b.sink.start_column,
+            b.rule_id.as_str(),
+        ))
+    });
+    // The id: a hash of the identity and its occurrence among equal identities in document
+    // order, so it is unique within a run and unchanged by edits elsewhere.
+    let mut occurrences: FxHashMap<String, usize> = FxHashMap::default();
+    for finding in &mut findings {
+        use sha2::{Digest, Sha256};
+        let occurrence = occurrences.entry(finding.id.clone()).or_insert(0);
+        let digest = Sha256::digest(format!("{}\0{}", finding.id, occurrence).as_bytes());
+        *occurrence += 1;
+        finding.id = digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>();
+    }
+    findings
+}
+
+/// Qualified name of the innermost scope (function, class or module) holding `place`.
+pub(super) fn enclosing_scope_name<'p>(program: &'p Program<'_>, (file, start, end): (usize, usize, usize)) -> &'p str {
+    program
+        .scopes
+        .iter()
+        .filter(|scope| scope.file == file && scope.node.start_byte() <= start && end <= scope.node.end_byte())
+        .min_by_key(|scope| scope.node.end_byte() - scope.node.start_byte())
+        .map_or("", |scope| scope.qualified_name.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Document;
+    use crate::program::build_parts;
+    use crate::rules::sink_kind_bit;
+
+    const APP: &str = "import os\n\ndef handler(cmd):\n    os.system(cmd)\n    os.system(cmd)  # flowsight: ignore\n    os.system(cmd)  # flowsight: ignore[CWE-89]\n    os.system(cmd)  # flowsight: ignore[cwe-78, other]\n";
+
+    fn with_program(check: impl FnOnce(&Program<'_>)) {
+        let document = Document::new(APP.to_string());
+        let parts = build_parts(vec![("app.py".to_string(), &document)]);
+        check(&Program::from_parts(&parts));
+    }
+
+    /// The place of the `n`-th occurrence of `needle` in `APP`.
+    fn place(needle: &str, n: usize) -> (usize, usize, usize) {
+        let start = APP.match_indices(needle).nth(n).unwrap().0;
+        (0, start, start + needle.len())
+    }
+
+    fn raw(sink: (usize, usize, usize), source: (usize, usize, usize), steps: usize) -> RawFinding {
+        let step = |(file, start, end): (usize, usize, usize), kind| TraceStep { file, start, end, kind, description: String::new() };
+        let mut path = vec![step(source, "source")];
+        path.extend((1..steps.max(2) - 1).map(|_| step(source, "assignment")));
+        path.push(step(sink, "sink"));
+        RawFinding {
+            kind: sink_kind_bit("Shell").unwrap(),
+            cwe: 78,
+            source_kind: SourceKind::UserInput,
+            source,
+            sink,
+            callee: "os.system".into(),
+            steps: path,
+        }
+    }
+
+    #[test]
+    fn suppression_comments_name_every_rule_or_the_ones_listed() {
+        with_program(|program| {
+            let sinks: Vec<_> = (0..4).map(|n| place("os.system(cmd)", n)).collect();
+            let rule = RuleSet::builtin().rule_for(sink_kind_bit("Shell").unwrap()).unwrap().id.clone();
+            assert!(!suppressed(program, sinks[0], &rule, 78));
+            assert!(suppressed(program, sinks[1], &rule, 78));
+            assert!(!suppressed(program, sinks[2], &rule, 78), "another CWE listed");
+            assert!(suppressed(program, sinks[3], &rule, 78), "CWE ids match case-insensitively");
+            assert!(suppressed(program, sinks[2], "other", 89));
+        });
+    }
+
+    #[test]
+    fn one_finding_per_rule_and_sink_line_the_shortest_path_winning() {
+        with_program(|program| {
+            let rules = RuleSet::builtin();
+            let (sink, source) = (place("os.system(cmd)", 0), place("cmd", 0));
+            let raws = [raw(sink, source, 4), raw(sink, source, 2), raw(place("os.system(cmd)", 1), source, 2)];
+            let findings = finalize(program, &rules, raws.iter());
+            assert_eq!(findings.len(), 1, "the second sink is suppressed");
+            let finding = &findings[0];
+            assert_eq!(finding.steps.len(), 2);
+            assert_eq!((finding.sink.start_line, finding.sink.start_column), (3, 4));
+            assert_eq!(finding.steps.first().unwrap().kind, "source");
+            assert_eq!(finding.steps.last().unwrap().kind, "sink");
+            assert_eq!(finding.id.len(), 16);
+        });
+    }
+
+    #[test]
+    fn the_enclosing_scope_is_the_innermost_one() {
+        with_program(|program| {
+            assert_eq!(enclosing_scope_name(program, place("os.system(cmd)", 0)), "app.handler");
+            assert_eq!(enclosing_scope_name(program, place("import os", 0)), "app");
+        });
+    }
+
+    #[test]
+    fn locations_are_zero_based_lines_and_byte_columns() {
+        with_program(|program| {
+            let location = location(program, place("os.system(cmd)", 0));
+            assert_eq!(location, Location { path: "app.py".into(), start_line: 3, start_column: 4, end_line: 3, end_column: 18 });
+        });
+    }
+}

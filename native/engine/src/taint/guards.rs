@@ -1,0 +1,211 @@
+//! Guards: refining the state on a branch edge (sanitiser checks, allow-lists, comparisons,
+//! validating helpers' summaries), and the clearances and parameter sinks a summary records.
+
+use tree_sitter::Node;
+
+use crate::program::{dotted, literal};
+use crate::rules::{sink_kind_bit, ALL_KINDS};
+
+use super::lattice::{Label, Origin, State};
+use super::summary::ParamSink;
+use super::Analysis;
+
+impl<'p, 't> Analysis<'p, 't> {
+    /// Records a parameter → sink flow; of two for the same parameter, kind and sink the one
+    /// with the shorter (then earlier) path is kept, so summaries do not depend on visiting order.
+    pub(super) fn add_param_sink(&mut self, sink: ParamSink) {
+        let rank = |s: &ParamSink| (s.steps.len(), s.cleared, s.steps.first().map(|step| (step.file, step.start)));
+        match self
+            .summary
+            .param_sinks
+            .iter_mut()
+            .find(|existing| existing.param == sink.param && existing.kind == sink.kind && existing.sink == sink.sink)
+        {
+            Some(existing) => {
+                if rank(&sink) < rank(existing) {
+                    *existing = sink;
+                }
+            }
+            None => self.summary.param_sinks.push(sink),
+        }
+    }
+
+    /// For each parameter, the kinds its own value is sanitised for in `state` (relative to the
+    /// entry, where it carries a bare `Param` label).
+    pub(super) fn parameter_clearances(&self, state: &State) -> Vec<(usize, u32)> {
+        let scope = &self.program.scopes[self.scope];
+        let explicit = usize::from(scope.implicit_receiver);
+        let mut result = Vec::new();
+        for (index, param) in scope.params.iter().enumerate().skip(explicit) {
+            let position = index - explicit;
+            if self.rebound.contains(param.name.as_str()) {
+                continue;
+            }
+            let Some(value) = state.values.get(&param.name) else { continue };
+            let own: Vec<&Label> = value.labels.iter().filter(|l| l.origin == Origin::Param(position)).collect();
+            let cleared = own.iter().fold(ALL_KINDS, |kinds, l| kinds & l.cleared);
+            if !own.is_empty() && cleared != 0 {
+                result.push((position, cleared));
+            }
+        }
+        result
+    }
+
+    /// Narrows `state` on the edge where `condition` evaluated to `polarity` (guards).
+    pub(super) fn refine(&mut self, condition: Node<'t>, polarity: bool, state: &mut State) {
+        match condition.kind() {
+            "not_operator" => {
+                if let Some(argument) = condition.child_by_field_name("argument") {
+                    self.refine(argument, !polarity, state);
+                }
+            }
+            "parenthesized_expression" => {
+                if let Some(inner) = condition.named_child(0) {
+                    self.refine(inner, polarity, state);
+                }
+            }
+            "boolean_operator" => {
+                let operator = condition.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+                if (operator == "and" && polarity) || (operator == "or" && !polarity) {
+                    for side in ["left", "right"] {
+                        if let Some(node) = condition.child_by_field_name(side) {
+                            self.refine(node, polarity, state);
+                        }
+                    }
+                }
+            }
+            "comparison_operator" if polarity => {
+                let mut cursor = condition.walk();
+                let operands: Vec<Node<'t>> = condition.named_children(&mut cursor).collect();
+                let operators: Vec<&str> = {
+                    let mut cursor = condition.walk();
+                    condition.children(&mut cursor).filter(|c| !c.is_named()).map(|c| self.text_of(c)).collect()
+                };
+                if operands.len() == 2 && operators.len() == 1 {
+                    let (left, right) = (operands[0], operands[1]);
+                    let right_is_constant = literal(self.text, right, self.constants).is_some()
+                        || matches!(right.kind(), "list" | "tuple" | "set" | "dictionary")
+                        || (right.kind() == "identifier"
+                            && self.text_of(right).chars().all(|c| c.is_uppercase() || c == '_' || c.is_ascii_digit()));
+                    if matches!(operators[0], "==" | "in") && right_is_constant {
+                        if let Some(path) = self.path_of(left, state) {
+                            let mut value = state.values.get(&path).cloned().unwrap_or_default();
+                            value = value.cleared(ALL_KINDS);
+                            if operators[0] == "==" {
+                                value.constant = literal(self.text, right, self.constants);
+                            }
+                            state.values.insert(path, value);
+                        }
+                    }
+                }
+            }
+            "call" => {
+                let Some(function) = condition.child_by_field_name("function") else { return };
+                let arguments: Vec<Node<'t>> = condition
+                    .child_by_field_name("arguments")
+                    .map(|a| {
+                        let mut cursor = a.walk();
+                        a.named_children(&mut cursor).collect()
+                    })
+                    .unwrap_or_default();
+                if function.kind() == "attribute" && polarity {
+                    let method = function.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or("");
+                    let Some(object) = function.child_by_field_name("object") else { return };
+                    // `realpath(p).startswith(base)`: the check validates `p` itself.
+                    if matches!(method, "startswith" | "is_relative_to") && object.kind() == "call" {
+                        let normalizer = object
+                            .child_by_field_name("function")
+                            .and_then(|f| dotted(self.text, f))
+                            .map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name))
+                            .and_then(|reference| self.rules.sanitizer_calls.get(&reference).map(|s| s.normalizes))
+                            .unwrap_or(false);
+                        let argument = object.child_by_field_name("arguments").and_then(|a| a.named_child(0));
+                        if let (true, Some(path)) = (normalizer, argument.and_then(|a| self.path_of(a, state))) {
+                            if let (Some(value), Some(kind)) = (state.values.get(&path).cloned(), sink_kind_bit("FilePath")) {
+                                state.values.insert(path, value.cleared(kind));
+                            }
+                        }
+                        return;
+                    }
+                    let Some(path) = self.path_of(object, state) else { return };
+                    let Some(mut value) = state.values.get(&path).cloned() else { return };
+                    match method {
+                        "startswith" | "is_relative_to" => {
+                            if let Some(kind) = sink_kind_bit("FilePath") {
+                                if value.labels.iter().all(|l| l.normalized) {
+                                    value = value.cleared(kind);
+                                }
+                            }
+                        }
+                        "isdigit" | "isdecimal" | "isnumeric" | "isalnum" | "isalpha" | "isidentifier" => value = value.cleared(ALL_KINDS),
+                        _ => return,
+                    }
+                    state.values.insert(path, value);
+                    return;
+                }
+                // Guard functions: `url_has_allowed_host_and_scheme(url, ...)`, `re.fullmatch(p, x)`.
+                let reference = dotted(self.text, function).map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name));
+                // A workspace function that guards its parameters when it returns true.
+                if polarity {
+                    if let Some(callee) = self.resolve_callee(reference.as_deref(), None) {
+                        let guards = self.summaries.get(callee).map(|s| s.guards_when_true.clone()).unwrap_or_default();
+                        for (param, kinds) in guards {
+                            if let Some(path) = arguments.get(param).and_then(|a| self.path_of(*a, state)) {
+                                if let Some(value) = state.values.get(&path).cloned() {
+                                    state.values.insert(path, value.cleared(kinds));
+                                }
+                            }
+                        }
+                        return;
+                    }
+                }
+                let (kinds, argument_index) = match reference.as_deref() {
+                    Some("django.utils.http.url_has_allowed_host_and_scheme" | "django.utils.http.is_safe_url") => {
+                        (sink_kind_bit("Redirect").unwrap_or(0), 0)
+                    }
+                    Some("re.fullmatch" | "re.match") => (ALL_KINDS, 1),
+                    Some("os.path.isfile" | "os.path.exists") => (0, 0),
+                    _ => return,
+                };
+                if !polarity || kinds == 0 {
+                    return;
+                }
+                if let Some(path) = arguments.get(argument_index).and_then(|a| self.path_of(*a, state)) {
+                    if let Some(value) = state.values.get(&path).cloned() {
+                        state.values.insert(path, value.cleared(kinds));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::taint::analyze_text;
+
+    /// Findings of `body` (indented as a function body, `c` a request parameter).
+    fn findings(body: &str) -> usize {
+        let text = format!("import os\nfrom flask import request\nALLOWED = ['a']\n\ndef safe(x):\n    return x.isdigit()\n\ndef view():\n    c = request.args['c']\n{body}");
+        analyze_text(&text).1.len()
+    }
+
+    #[test]
+    fn a_sink_on_the_checked_edge_of_a_guard_is_safe() {
+        assert_eq!(findings("    os.system(c)\n"), 1);
+        assert_eq!(findings("    if c.isdigit():\n        os.system(c)\n"), 0);
+        assert_eq!(findings("    if c in ALLOWED:\n        os.system(c)\n"), 0);
+        assert_eq!(findings("    if c not in ALLOWED:\n        os.system(c)\n"), 1);
+        assert_eq!(findings("    if not c.isdigit():\n        return\n    os.system(c)\n"), 0);
+        assert_eq!(findings("    if not c.isdigit():\n        os.system(c)\n"), 1);
+        assert_eq!(findings("    if c.isdigit() or c:\n        os.system(c)\n"), 1);
+    }
+
+    #[test]
+    fn a_helper_returning_a_check_guards_its_argument() {
+        let (summaries, _) = analyze_text("def safe(x):\n    return x.isdigit()\n");
+        assert_eq!(summaries["app.safe"].guards_when_true.iter().map(|(param, _)| *param).collect::<Vec<_>>(), vec![0]);
+        assert_eq!(findings("    if safe(c):\n        os.system(c)\n"), 0);
+    }
+}

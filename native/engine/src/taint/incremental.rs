@@ -1,0 +1,380 @@
+//! Incremental analysis: per-function results cached by (text, place, module names) and reused;
+//! only changed functions, callers of changed summaries and readers of changed `Env` entries
+//! are analysed again.
+//!
+//! Invariants:
+//! - Equal to a from-scratch analysis (property-tested in `tests/incremental.rs` and
+//!   `tests/taint_env.rs`).
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::program::Program;
+use crate::rules::RuleSet;
+
+use super::env::{enclosing_functions, Env};
+use super::findings::{finalize, RawFinding};
+use super::summary::Summary;
+use super::{debug_analysis, solver, Incomplete, TaintResult};
+
+/// What a scope's cached analysis is valid for: same rules, same file list, same function
+/// text at the same place, same module-level names (imports, constants, aliases).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct ScopeKey {
+    pub(super) qualified_name: std::sync::Arc<str>,
+    pub(super) path: std::sync::Arc<str>,
+    pub(super) start: usize,
+    pub(super) text_hash: [u8; 32],
+    pub(super) module_hash: [u8; 32],
+}
+
+/// The analysis of one run, kept to seed the next (`Workspace::analyze_taint`).
+pub struct AnalysisCache {
+    pub(super) rules: String,
+    pub(super) files: Vec<String>,
+    /// Keys of the scopes in program order.
+    pub(super) keys: Vec<ScopeKey>,
+    pub(super) summaries: Vec<Summary>,
+    pub(super) raw: Vec<Vec<RawFinding>>,
+    pub(super) incomplete: Vec<Incomplete>,
+    pub(super) callers: Vec<HashSet<usize>>,
+    /// Each file's classes with their bases, sorted: a change of bases anywhere changes what
+    /// methods and `self` mean in every subclass (in any file), so nothing is reused then.
+    pub(super) class_bases: FxHashMap<String, Vec<(String, Vec<String>)>>,
+    /// The env the summaries were last computed against.
+    pub(super) env: Env,
+}
+
+/// Counts of the last incremental run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AnalysisStats {
+    pub scopes: usize,
+    pub reused: usize,
+    /// Scope analyses run.
+    pub analysed: usize,
+    /// Parallel batches of scope analyses.
+    pub rounds: usize,
+    /// Passes of the solver over the call graph's levels.
+    pub sweeps: usize,
+    /// Summaries joined with their previous value so that recursion terminates.
+    pub widened: usize,
+    /// Bounds met by the current results (summed over every scope's latest analysis).
+    pub limits: Incomplete,
+    /// The solver stopped with scopes still dirty (never seen; reported if it happens).
+    pub unfinished: bool,
+}
+
+impl AnalysisStats {
+    /// How many places of the results a bound made less precise (or, for failed scopes and an
+    /// unfinished run, possibly incomplete).
+    pub fn incomplete(&self) -> usize {
+        self.limits.total() as usize + usize::from(self.unfinished)
+    }
+}
+
+/// Keys of every scope; for files not in `changed` whose scopes line up with `previous`
+/// (same names in the same places), the previous keys are taken instead of re-hashing.
+pub(super) fn scope_keys_reusing(program: &Program<'_>, previous: Option<&AnalysisCache>, changed: Option<&[bool]>) -> Vec<ScopeKey> {
+    let (Some(previous), Some(changed)) = (previous, changed) else { return scope_keys(program) };
+    if previous.keys.len() != program.scopes.len() {
+        return scope_keys(program);
+    }
+    let aligned = program
+        .scopes
+        .iter()
+        .zip(&previous.keys)
+        .all(|(scope, key)| *key.qualified_name == *scope.qualified_name && *key.path == *program.files[scope.file].path);
+    if !aligned {
+        return scope_keys(program);
+    }
+    let fresh = scope_keys_where(program, |scope| changed[scope.file]);
+    fresh.into_iter().zip(&previous.keys).map(|(new, old)| new.unwrap_or_else(|| old.clone())).collect()
+}
+
+pub(super) fn scope_keys(program: &Program<'_>) -> Vec<ScopeKey> {
+    scope_keys_where(program, |_| true).into_iter().map(|key| key.expect("every key computed")).collect()
+}
+
+pub(super) fn scope_keys_where(
+    program: &Program<'_>,
+    compute: impl Fn(&crate::program::Scope<'_>) -> bool + Sync,
+) -> Vec<Option<ScopeKey>> {
+    program
+        .scopes
+        .par_iter()
+        .map(|scope| {
+            if !compute(scope) {
+                return None;
+            }
+            let start = scope.node.start_byte();
+            let text_hash = scope.text_hash;
+            Some(ScopeKey {
+                qualified_name: scope.qualified_name.as_str().into(),
+                path: program.files[scope.file].path.as_str().into(),
+                start,
+                text_hash,
+                module_hash: program.modules[scope.module].names_hash,
+            })
+        })
+        .collect()
+}
+
+/// `analyze`, reusing `previous` for scopes whose key is unchanged: only changed scopes, the
+/// callers of scopes that changed or disappeared, and then callers of changed summaries are
+/// analysed. Equal to a from-scratch analysis (property-tested).
+pub fn analyze_incrementally(
+    program: &Program<'_>,
+    rules: &RuleSet,
+    previous: Option<AnalysisCache>,
+) -> (TaintResult, AnalysisCache, AnalysisStats) {
+    analyze_incrementally_with(program, rules, previous, None)
+}
+
+/// `analyze_incrementally`, told which files changed since `previous` (their keys are the only
+/// ones hashed again).
+pub fn analyze_incrementally_with(
+    program: &Program<'_>,
+    rules: &RuleSet,
+    previous: Option<AnalysisCache>,
+    changed_files: Option<&HashSet<String>>,
+) -> (TaintResult, AnalysisCache, AnalysisStats) {
+    let count = program.scopes.len();
+    let timer = std::time::Instant::now();
+    let valid_previous = previous.as_ref().filter(|cache| cache.rules == rules.fingerprint);
+    // Which files changed, by file index (None: treat every file as changed).
+    let changed_files: Option<Vec<bool>> =
+        changed_files.map(|changed| program.files.iter().map(|file| changed.contains(&file.path)).collect());
+    let keys = scope_keys_reusing(program, valid_previous, changed_files.as_deref());
+    if debug_analysis() {
+        eprintln!("keys {:?}", timer.elapsed());
+    }
+    let files: Vec<String> = program.files.iter().map(|f| f.path.clone()).collect();
+    let mut summaries: Vec<Summary> = vec![Summary::default(); count];
+    let mut raw: Vec<Vec<RawFinding>> = (0..count).map(|_| Vec::new()).collect();
+    let mut incomplete: Vec<Incomplete> = vec![Incomplete::default(); count];
+    let mut callers: Vec<HashSet<usize>> = vec![HashSet::new(); count];
+    let mut dirty: Vec<usize> = (0..count).collect();
+    let mut reused = 0;
+    let mut previous = previous.filter(|cache| cache.rules == rules.fingerprint && cache.files == files);
+    let mut class_bases = previous.as_mut().map(|cache| std::mem::take(&mut cache.class_bases)).unwrap_or_default();
+    let previous_env = previous.as_mut().map(|cache| std::mem::take(&mut cache.env)).unwrap_or_default();
+    let enclosing = enclosing_functions(program);
+    let mut hierarchy_changed = false;
+    for (file, source) in program.files.iter().enumerate() {
+        let refresh = previous.is_none() || changed_files.as_ref().is_none_or(|changed| changed[file]);
+        if !refresh {
+            continue;
+        }
+        let mut bases: Vec<(String, Vec<String>)> =
+            program.file_classes[file].iter().map(|(name, class)| (name.clone(), class.bases.clone())).collect();
+        bases.sort();
+        if class_bases.get(&source.path).is_some_and(|old| *old != bases) {
+            hierarchy_changed = true;
+        }
+        class_bases.insert(source.path.clone(), bases);
+    }
+    if hierarchy_changed {
+        previous = None;
+    }
+    // Fast path: the same scopes in the same order (no function added, removed or renamed):
+    // everything lines up by index, only changed keys are analysed.
+    let previous = match previous {
+        Some(mut cache)
+            if cache.keys.len() == count
+                && cache.keys.iter().zip(&keys).all(|(old, new)| old.qualified_name == new.qualified_name && old.path == new.path) =>
+        {
+            let changed: Vec<usize> = (0..count).filter(|&s| cache.keys[s] != keys[s]).collect();
+            summaries = std::mem::take(&mut cache.summaries);
+            raw = std::mem::take(&mut cache.raw);
+            incomplete = std::mem::take(&mut cache.incomplete);
+            callers = std::mem::take(&mut cache.callers);
+            for &scope in &changed {
+                raw[scope].clear();
+                incomplete[scope] = Incomplete::default();
+            }
+            reused = count - changed.len();
+            dirty = changed;
+            None
+        }
+        other => other,
+    };
+    if let Some(mut cache) = previous {
+        // Slow path: match scopes by key.
+        let cache_keys: FxHashMap<ScopeKey, usize> =
+            std::mem::take(&mut cache.keys).into_iter().enumerate().map(|(index, key)| (key, index)).collect();
+        // Names that appeared or disappeared change what calls resolve to: every function of
+        // their modules and of the modules importing them is analysed again.
+        let old_names: FxHashMap<&str, &str> = cache_keys.keys().map(|k| (&*k.qualified_name, &*k.path)).collect();
+        let new_names: FxHashSet<&str> = keys.iter().map(|k| &*k.qualified_name).collect();
+        let mut affected_modules: HashSet<String> = HashSet::new();
+        for (scope, key) in keys.iter().enumerate() {
+            if !old_names.contains_key(&*key.qualified_name) {
+                affected_modules.insert(program.modules[program.scopes[scope].module].name.clone());
+            }
+        }
+        for (name, path) in &old_names {
+            if !new_names.contains(name) {
+                affected_modules.insert(crate::syntax::module_name(path));
+            }
+        }
+        let module_affected: Vec<bool> = program
+            .modules
+            .iter()
+            .map(|module| {
+                affected_modules.contains(&module.name)
+                    || module.imports.values().any(|imported| {
+                        affected_modules
+                            .iter()
+                            .any(|m| imported.strip_prefix(m.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
+                    })
+            })
+            .collect();
+        {
+            let mut mapping: Vec<Option<usize>> = vec![None; count];
+            for (scope, key) in keys.iter().enumerate() {
+                if !module_affected[program.scopes[scope].module] {
+                    mapping[scope] = cache_keys.get(key).copied();
+                }
+            }
+            let old_to_new: FxHashMap<usize, usize> = mapping.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
+            // Changed scopes are analysed; their callers only if their summary changes (the
+            // names are the same, so every call still resolves to the same scope).
+            let old_by_name: FxHashMap<&str, usize> = cache_keys.iter().map(|(key, &old)| (&*key.qualified_name, old)).collect();
+            let mut initial: HashSet<usize> = (0..count).filter(|&s| mapping[s].is_none()).collect();
+            // Callers of functions that disappeared (e.g. methods reached through instances).
+            let new_by_name: FxHashMap<&str, usize> = keys.iter().enumerate().map(|(scope, key)| (&*key.qualified_name, scope)).collect();
+            let old_name_of: FxHashMap<usize, &str> = cache_keys.iter().map(|(key, &old)| (old, &*key.qualified_name)).collect();
+            for (key, &old) in &cache_keys {
+                if new_by_name.contains_key(&*key.qualified_name) {
+                    continue;
+                }
+                for caller in &cache.callers[old] {
+                    if let Some(&new) = old_name_of.get(caller).and_then(|name| new_by_name.get(name)) {
+                        initial.insert(new);
+                    }
+                }
+            }
+            let mut previous_index: Vec<Option<usize>> = vec![None; count];
+            for scope in 0..count {
+                previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(&*keys[scope].qualified_name).copied());
+            }
+            let new_by_old: FxHashMap<usize, usize> =
+                previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
+            for (new, old) in previous_index.iter().enumerate() {
+                let Some(old) = old else { continue };
+                // The previous summary, so a re-analysis is compared against it (moved when the
+                // scope is unchanged: no other new scope maps to the same old one then).
+                summaries[new] =
+                    if mapping[new].is_some() { std::mem::take(&mut cache.summaries[*old]) } else { cache.summaries[*old].clone() };
+                if mapping[new].is_some() {
+                    raw[new] = std::mem::take(&mut cache.raw[*old]);
+                    incomplete[new] = cache.incomplete[*old];
+                }
+                for caller in &cache.callers[*old] {
+                    if let Some(&caller) = new_by_old.get(caller) {
+                        callers[new].insert(caller);
+                    }
+                }
+            }
+            let _ = old_to_new;
+            // Changed scopes may call anything: their callee edges are rebuilt when analysed.
+            reused = count - initial.len();
+            dirty = initial.into_iter().collect();
+            dirty.sort_unstable();
+        }
+    }
+    if debug_analysis() {
+        eprintln!("reuse prepared {:?}", timer.elapsed());
+    }
+    // Reused results were computed against the previous run's env; the env is checked against
+    // the summaries before the first sweep, and after every sweep that changed what some scope stores.
+    let env = if reused > 0 { previous_env } else { Env::default() };
+    let mut solver = solver::Solver::new(program, rules, &enclosing, &mut summaries, &mut raw, &mut incomplete, &mut callers);
+    let env = solver.solve(dirty, env, |summaries, env| {
+        let current = Env::collect(summaries);
+        let changed_roots = env.changed_roots(&current);
+        let readers: Vec<usize> = if changed_roots.is_empty() {
+            Vec::new()
+        } else {
+            (0..count).filter(|&scope| summaries[scope].reads.iter().any(|root| changed_roots.contains(root))).collect()
+        };
+        if debug_analysis() && !changed_roots.is_empty() {
+            eprintln!("env: {} names changed, {} readers", changed_roots.len(), readers.len());
+        }
+        (current, readers)
+    });
+    let (analysed, rounds, sweeps, widened, unfinished) =
+        (solver.analysed, solver.batches, solver.sweeps, solver.widened, solver.unfinished);
+    if debug_analysis() {
+        eprintln!("analysed {:?}", timer.elapsed());
+    }
+    let findings = finalize(program, rules, raw.iter().flatten());
+    if debug_analysis() {
+        eprintln!("finalize {:?}", timer.elapsed());
+    }
+    let mut limits = Incomplete::default();
+    for scope in &incomplete {
+        limits.add(scope);
+    }
+    let stats = AnalysisStats { scopes: count, reused, analysed, rounds, sweeps, widened, limits, unfinished };
+    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, class_bases, env };
+    (TaintResult { findings, stats }, cache, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Document;
+    use crate::program::build_parts;
+
+    const APP: &str =
+        "import os\nfrom flask import request\n\ndef run(cmd):\n    os.system(cmd)\n\ndef view():\n    run(request.args['c'])\n";
+
+    fn with_program(text: &str, check: impl FnOnce(&Program<'_>)) {
+        let document = Document::new(text.to_string());
+        let parts = build_parts(vec![("app.py".to_string(), &document)]);
+        check(&Program::from_parts(&parts));
+    }
+
+    #[test]
+    fn a_second_run_over_the_same_program_reuses_every_scope() {
+        with_program(APP, |program| {
+            let rules = RuleSet::builtin();
+            let (first, cache, stats) = analyze_incrementally(program, &rules, None);
+            assert_eq!(stats.reused, 0);
+            assert!(stats.analysed >= stats.scopes, "{stats:?}");
+            let (second, _, stats) = analyze_incrementally(program, &rules, Some(cache));
+            assert_eq!((stats.reused, stats.analysed), (stats.scopes, 0));
+            assert_eq!(first.findings, second.findings);
+            assert_eq!(second.findings.len(), 1);
+        });
+    }
+
+    #[test]
+    fn keys_of_unchanged_files_come_from_the_previous_run() {
+        with_program(APP, |program| {
+            let (_, cache, _) = analyze_incrementally(program, &RuleSet::builtin(), None);
+            assert_eq!(scope_keys_reusing(program, Some(&cache), Some(&[false])), cache.keys);
+            assert_eq!(scope_keys_reusing(program, Some(&cache), Some(&[true])), cache.keys);
+            assert_eq!(scope_keys_reusing(program, None, None), cache.keys);
+        });
+        // A key changes with the function's text, not with other functions' (of the same length).
+        with_program(APP, |before| {
+            with_program(&APP.replace("os.system(cmd)", "os.remove(cmd)"), |after| {
+                let (old, new) = (scope_keys(before), scope_keys(after));
+                let changed: Vec<&str> = old.iter().zip(&new).filter(|(a, b)| a != b).map(|(a, _)| &*a.qualified_name).collect();
+                assert!(changed.contains(&"app.run"));
+                assert!(!changed.contains(&"app.view"));
+            });
+        });
+    }
+
+    #[test]
+    fn incomplete_counts_every_bound_met_and_an_unfinished_run() {
+        let limits = Incomplete { labels_merged: 1, expression_depth: 2, step_visits: 3, trace_elided: 4, failed: 5 };
+        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 15);
+        assert_eq!(AnalysisStats { unfinished: true, ..AnalysisStats::default() }.incomplete(), 1);
+    }
+}

@@ -1,0 +1,541 @@
+//! The abstract values of the taint analysis: labels (where taint came from, what it was
+//! sanitised for, the steps it took), values (labels plus an optional constant, qualified
+//! reference and string shape), and states (access path → value), with their joins.
+//!
+//! Invariants:
+//! - Bounded by design: a value holds at most `MAX_LABELS` labels with source places; past it,
+//!   its source labels are keyed by kind (`Origin::Sources`), so no taint is lost. Joins stay
+//!   commutative, associative and idempotent (proptests below).
+//! - Of two labels with the same key the one with the shorter (then earlier) trace is kept: the
+//!   choice does not depend on visiting order.
+//! - A trace never exceeds `MAX_TRACE` steps; past it, its middle is one `elided` step, so it
+//!   keeps its source and its latest steps. Every bound met is counted (`note_bound`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::program::Constant;
+use crate::rules::SourceKind;
+
+use super::Incomplete;
+
+/// Labels with source origins per value; past it, labels are merged (see `Value::add_label`).
+pub(super) const MAX_LABELS: usize = 12;
+/// Steps of a trace; past it, the middle steps are left out (see `Trace::push`).
+pub(super) const MAX_TRACE: usize = 40;
+/// Steps kept at the start of a trace whose middle is left out.
+pub(super) const TRACE_HEAD: usize = 8;
+
+thread_local! {
+    /// Bounds met by the scope analysis running on this thread (one scope per thread at a time).
+    pub(super) static BOUNDS_MET: std::cell::Cell<Incomplete> = const { std::cell::Cell::new(Incomplete::ZERO) };
+}
+
+pub(super) fn note_bound(record: impl FnOnce(&mut Incomplete)) {
+    BOUNDS_MET.with(|cell| {
+        let mut met = cell.get();
+        record(&mut met);
+        cell.set(met);
+    });
+}
+
+/// One step of a taint path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TraceStep {
+    pub file: usize,
+    pub start: usize,
+    pub end: usize,
+    /// `source`, `assignment`, `call`, `argument`, `return`, `sink`.
+    pub kind: &'static str,
+    pub description: String,
+}
+
+#[derive(Debug)]
+pub(super) struct TraceNode {
+    pub(super) step: TraceStep,
+    pub(super) previous: Option<Arc<TraceNode>>,
+    pub(super) length: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(super) struct Trace(Option<Arc<TraceNode>>);
+
+impl Trace {
+    /// The trace followed by `step`. A trace never exceeds `MAX_TRACE` steps: past it, the
+    /// steps after the first `TRACE_HEAD` are replaced by one `elided` step, so a path always
+    /// keeps its source and its latest steps (the sink among them).
+    pub(super) fn push(&self, step: TraceStep) -> Trace {
+        let length = self.0.as_ref().map_or(0, |node| node.length);
+        if length < MAX_TRACE {
+            return Trace(Some(Arc::new(TraceNode { step, previous: self.0.clone(), length: length + 1 })));
+        }
+        note_bound(|met| met.trace_elided += 1);
+        let mut steps = self.steps();
+        steps.push(step);
+        let elided_before = usize::from(steps.get(TRACE_HEAD).is_some_and(|s| s.kind == "elided"));
+        let keep_tail = MAX_TRACE - TRACE_HEAD - 1;
+        let cut = steps.len() - keep_tail;
+        let already = if elided_before == 1 { elided_count(&steps[TRACE_HEAD]) } else { 0 };
+        let left_out = cut - TRACE_HEAD - elided_before + already;
+        let first_left_out = &steps[TRACE_HEAD];
+        let marker = TraceStep {
+            file: first_left_out.file,
+            start: first_left_out.start,
+            end: first_left_out.end,
+            kind: "elided",
+            description: format!("{left_out} steps not shown"),
+        };
+        let mut trace = Trace::default();
+        for kept in steps[..TRACE_HEAD].iter().cloned().chain(std::iter::once(marker)).chain(steps[cut..].iter().cloned()) {
+            let length = trace.0.as_ref().map_or(0, |node| node.length);
+            trace = Trace(Some(Arc::new(TraceNode { step: kept, previous: trace.0.clone(), length: length + 1 })));
+        }
+        trace
+    }
+
+    pub(super) fn extend(&self, steps: &[TraceStep]) -> Trace {
+        steps.iter().fold(self.clone(), |trace, step| trace.push(step.clone()))
+    }
+
+    pub(super) fn steps(&self) -> Vec<TraceStep> {
+        let mut steps = Vec::new();
+        let mut current = self.0.clone();
+        while let Some(node) = current {
+            steps.push(node.step.clone());
+            current = node.previous.clone();
+        }
+        steps.reverse();
+        steps
+    }
+
+    /// An order on traces: length, then where the last step is.
+    pub(super) fn rank(&self) -> (usize, Option<(usize, usize, usize)>) {
+        let length = self.0.as_ref().map_or(0, |node| node.length);
+        (length, self.last_location())
+    }
+
+    pub(super) fn last_location(&self) -> Option<(usize, usize, usize)> {
+        self.0.as_ref().map(|node| (node.step.file, node.step.start, node.step.end))
+    }
+}
+
+/// How many steps an `elided` step stands for.
+pub(super) fn elided_count(step: &TraceStep) -> usize {
+    step.description.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) enum Origin {
+    Source {
+        kind: SourceKind,
+        file: usize,
+        start: usize,
+        end: usize,
+    },
+    /// Every source of one kind a value holds, once it held more than `MAX_LABELS` source
+    /// labels: the place is a witness (the source of the kept trace), not part of the key.
+    Sources {
+        kind: SourceKind,
+        file: usize,
+        start: usize,
+        end: usize,
+    },
+    Param(usize),
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Label {
+    pub(super) origin: Origin,
+    /// Sink kinds this value has been sanitised for.
+    pub(super) cleared: u32,
+    /// Passed through path normalisation (`realpath`): a prefix check then clears `FilePath`.
+    pub(super) normalized: bool,
+    pub(super) trace: Trace,
+}
+
+impl Label {
+    pub(super) fn key(&self) -> (Origin, u32, bool) {
+        let origin = match self.origin {
+            Origin::Sources { kind, .. } => Origin::Sources { kind, file: 0, start: 0, end: 0 },
+            ref other => other.clone(),
+        };
+        (origin, self.cleared, self.normalized)
+    }
+
+    pub(super) fn is_source(&self) -> bool {
+        matches!(self.origin, Origin::Source { .. } | Origin::Sources { .. })
+    }
+
+    /// Takes `other` (of the same key) if its trace is shorter, or as short and its witness
+    /// place earlier: a total order, so the result does not depend on the order of merges.
+    pub(super) fn merge(&mut self, other: Label) {
+        if (other.trace.rank(), &other.origin) < (self.trace.rank(), &self.origin) {
+            *self = other;
+        }
+    }
+
+    /// This source label as one of a value's merged sources.
+    pub(super) fn merged_source(mut self) -> Label {
+        if let Origin::Source { kind, file, start, end } = self.origin {
+            self.origin = Origin::Sources { kind, file, start, end };
+        }
+        self
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub(super) struct Value {
+    pub(super) labels: Vec<Label>,
+    pub(super) constant: Option<Constant>,
+    pub(super) reference: Option<Arc<str>>,
+    pub(super) stringy: bool,
+}
+
+impl Value {
+    pub(super) fn constant(constant: Constant) -> Value {
+        let stringy = matches!(constant, Constant::Str(_));
+        Value { constant: Some(constant), stringy, ..Value::default() }
+    }
+
+    pub(super) fn reference(reference: String) -> Value {
+        Value { reference: Some(reference.into()), ..Value::default() }
+    }
+
+    /// Adds a label; of two with the same key the one with the shorter (then earlier-ending)
+    /// trace is kept, so the choice does not depend on visiting order and fixpoints settle.
+    ///
+    /// Bounded by design: past `MAX_LABELS` source labels, a value's source labels are keyed by
+    /// source kind (with what they are sanitised for) instead of by place, and stay so. No
+    /// taint is lost — only which of several sources a finding names (`Origin::Sources`).
+    /// Whether a value merges depends only on its set of labels, so joins stay commutative,
+    /// associative and idempotent (proptests below).
+    pub(super) fn add_label(&mut self, label: Label) {
+        let merged = self.labels.iter().any(|l| matches!(l.origin, Origin::Sources { .. }));
+        let label = if merged && label.is_source() {
+            label.merged_source()
+        } else if matches!(label.origin, Origin::Sources { .. })
+            || (label.is_source()
+                && !self.labels.iter().any(|existing| existing.key() == label.key())
+                && self.labels.iter().filter(|l| l.is_source()).count() >= MAX_LABELS)
+        {
+            // A merged label arriving merges this value too; otherwise the bound was met here.
+            if label.is_source() && !matches!(label.origin, Origin::Sources { .. }) {
+                note_bound(|met| met.labels_merged += 1);
+            }
+            for existing in &mut self.labels {
+                if existing.is_source() {
+                    *existing = existing.clone().merged_source();
+                }
+            }
+            self.dedupe_merging();
+            label.merged_source()
+        } else {
+            label
+        };
+        match self.labels.iter_mut().find(|existing| existing.key() == label.key()) {
+            Some(existing) => existing.merge(label),
+            None => self.labels.push(label),
+        }
+    }
+
+    /// Merges labels that became equal in key (after clearing or merging sources).
+    pub(super) fn dedupe_merging(&mut self) {
+        let mut kept: Vec<Label> = Vec::with_capacity(self.labels.len());
+        for label in std::mem::take(&mut self.labels) {
+            match kept.iter_mut().find(|k| k.key() == label.key()) {
+                Some(existing) => existing.merge(label),
+                None => kept.push(label),
+            }
+        }
+        self.labels = kept;
+    }
+
+    /// Union of taint (constants and references are dropped: the result is computed).
+    pub(super) fn absorb(&mut self, other: &Value) {
+        for label in &other.labels {
+            self.add_label(label.clone());
+        }
+        self.stringy |= other.stringy;
+    }
+
+    pub(super) fn join(&self, other: &Value) -> Value {
+        let mut joined = self.clone();
+        for label in &other.labels {
+            joined.add_label(label.clone());
+        }
+        if joined.constant != other.constant {
+            joined.constant = None;
+        }
+        if joined.reference != other.reference {
+            joined.reference = None;
+        }
+        joined.stringy |= other.stringy;
+        joined
+    }
+
+    pub(super) fn same(&self, other: &Value) -> bool {
+        self.constant == other.constant
+            && self.reference == other.reference
+            && self.stringy == other.stringy
+            && self.labels.len() == other.labels.len()
+            && self.labels.iter().all(|label| other.labels.iter().any(|o| o.key() == label.key()))
+    }
+
+    pub(super) fn is_tainted(&self) -> bool {
+        !self.labels.is_empty()
+    }
+
+    /// The value with every label sanitised for `kinds`.
+    pub(super) fn cleared(mut self, kinds: u32) -> Value {
+        // Labels stay (with every kind cleared) so guards can tell a checked parameter apart.
+        for label in &mut self.labels {
+            label.cleared |= kinds;
+        }
+        self.dedupe_merging();
+        self
+    }
+
+    pub(super) fn traced(mut self, step: &TraceStep) -> Value {
+        for label in &mut self.labels {
+            label.trace = label.trace.push(step.clone());
+        }
+        self
+    }
+}
+
+/// Abstract state: access path (`x`, `self.x`, `d['k']`) → value.
+#[derive(Clone, Debug, Default)]
+pub(super) struct State {
+    pub(super) values: BTreeMap<String, Value>,
+}
+
+impl State {
+    pub(super) fn join(&self, other: &State) -> State {
+        let mut values = BTreeMap::new();
+        for (path, value) in &self.values {
+            match other.values.get(path) {
+                Some(other_value) => values.insert(path.clone(), value.join(other_value)),
+                // Unassigned on the other path: keep the taint, lose the constant.
+                None => values.insert(path.clone(), value.join(&Value::default())),
+            };
+        }
+        for (path, value) in &other.values {
+            values.entry(path.clone()).or_insert_with(|| value.join(&Value::default()));
+        }
+        State { values }
+    }
+
+    pub(super) fn same(&self, other: &State) -> bool {
+        self.values.len() == other.values.len()
+            && self.values.iter().all(|(path, value)| other.values.get(path).is_some_and(|o| value.same(o)))
+    }
+
+    /// Strong update: `path` and everything below it are replaced.
+    pub(super) fn assign(&mut self, path: &str, value: Value) {
+        let prefix_dot = format!("{path}.");
+        let prefix_index = format!("{path}[");
+        self.values.retain(|key, _| !(key.starts_with(&prefix_dot) || key.starts_with(&prefix_index)));
+        self.values.insert(path.to_string(), value);
+    }
+
+    /// Weak update: `path` may now also hold `value`.
+    pub(super) fn add(&mut self, path: &str, value: &Value) {
+        let entry = self.values.entry(path.to_string()).or_default();
+        entry.absorb(value);
+        entry.constant = None;
+    }
+
+    /// The value at `path` including everything stored below it (a container read whole).
+    pub(super) fn read_whole(&self, path: &str) -> Option<Value> {
+        let mut result: Option<Value> = self.values.get(path).cloned();
+        let prefix_dot = format!("{path}.");
+        let prefix_index = format!("{path}[");
+        for (key, value) in self.values.range(path.to_string()..) {
+            if !(key.starts_with(&prefix_dot) || key.starts_with(&prefix_index)) {
+                if key.as_str() > prefix_index.as_str() && !key.starts_with(path) {
+                    break;
+                }
+                continue;
+            }
+            result.get_or_insert_with(Value::default).absorb(value);
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn step(start: usize, kind: &'static str) -> TraceStep {
+        TraceStep { file: 0, start, end: start + 1, kind, description: format!("step {start}") }
+    }
+
+    fn source(place: usize) -> Label {
+        Label {
+            origin: Origin::Source { kind: SourceKind::UserInput, file: 0, start: place, end: place + 1 },
+            cleared: 0,
+            normalized: false,
+            trace: Trace::default(),
+        }
+    }
+
+    fn tainted(place: usize) -> Value {
+        let mut value = Value::default();
+        value.add_label(source(place));
+        value
+    }
+
+    #[test]
+    fn a_long_trace_keeps_its_head_an_elided_marker_and_its_tail() {
+        let trace = (0..MAX_TRACE + 5).fold(Trace::default(), |trace, i| trace.push(step(i, "call")));
+        let steps = trace.steps();
+        assert_eq!(steps.len(), MAX_TRACE);
+        assert_eq!(steps[0].start, 0);
+        assert_eq!(steps[TRACE_HEAD].kind, "elided");
+        assert_eq!(steps[TRACE_HEAD].description, "6 steps not shown");
+        assert_eq!(steps.last().unwrap().start, MAX_TRACE + 4);
+        // Pushing again counts the steps already left out.
+        let steps = trace.push(step(100, "sink")).steps();
+        assert_eq!(steps[TRACE_HEAD].description, "7 steps not shown");
+        assert_eq!(steps.last().unwrap().kind, "sink");
+    }
+
+    #[test]
+    fn of_two_labels_with_one_key_the_shorter_trace_is_kept_whatever_the_order() {
+        let mut long = source(1);
+        long.trace = Trace::default().push(step(5, "assignment")).push(step(6, "assignment"));
+        let mut short = source(1);
+        short.trace = Trace::default().push(step(7, "assignment"));
+        for labels in [[long.clone(), short.clone()], [short, long]] {
+            let mut value = Value::default();
+            for label in labels {
+                value.add_label(label);
+            }
+            assert_eq!(value.labels.len(), 1);
+            assert_eq!(value.labels[0].trace.steps().len(), 1);
+        }
+    }
+
+    #[test]
+    fn cleared_keeps_labels_and_merges_those_that_become_equal() {
+        let mut value = tainted(1);
+        let mut partly = source(1);
+        partly.cleared = 0b01;
+        value.add_label(partly);
+        assert_eq!(value.labels.len(), 2);
+        let cleared = value.cleared(0b11);
+        assert!(cleared.is_tainted(), "a sanitised value keeps its labels");
+        assert_eq!(cleared.labels.len(), 1);
+        assert_eq!(cleared.labels[0].cleared, 0b11);
+    }
+
+    #[test]
+    fn join_keeps_a_constant_only_where_both_agree() {
+        let one = Value::constant(Constant::Int(1));
+        assert_eq!(one.join(&Value::constant(Constant::Int(1))).constant, Some(Constant::Int(1)));
+        assert_eq!(one.join(&Value::constant(Constant::Int(2))).constant, None);
+        assert!(Value::constant(Constant::Str("x".into())).stringy);
+    }
+
+    #[test]
+    fn assign_is_a_strong_update_of_the_path_and_everything_below_it() {
+        let mut state = State::default();
+        state.assign("d", tainted(1));
+        state.assign("d['k']", tainted(2));
+        state.assign("d.attr", tainted(3));
+        state.assign("dx", tainted(4));
+        state.assign("d", Value::constant(Constant::Int(0)));
+        assert!(!state.values["d"].is_tainted());
+        assert!(!state.values.contains_key("d['k']"));
+        assert!(!state.values.contains_key("d.attr"));
+        assert!(state.values["dx"].is_tainted(), "a longer name is not below `d`");
+    }
+
+    #[test]
+    fn add_is_a_weak_update_that_forgets_the_constant() {
+        let mut state = State::default();
+        state.assign("x", Value::constant(Constant::Int(1)));
+        state.add("x", &tainted(1));
+        assert!(state.values["x"].is_tainted());
+        assert_eq!(state.values["x"].constant, None);
+    }
+
+    #[test]
+    fn read_whole_unites_a_container_with_what_is_stored_below_it() {
+        let mut state = State::default();
+        state.assign("d", Value::default());
+        state.assign("d['a']", tainted(1));
+        state.assign("d.b", tainted(2));
+        state.assign("dd", tainted(3));
+        state.assign("e['a']", tainted(4));
+        let whole = state.read_whole("d").unwrap();
+        let mut places: Vec<_> = whole.labels.iter().map(|l| l.origin.clone()).collect();
+        places.sort();
+        assert_eq!(places, vec![source(1).origin, source(2).origin]);
+        assert!(state.read_whole("e").is_some(), "a container known only by its items");
+        assert!(state.read_whole("f").is_none());
+    }
+
+    #[test]
+    fn join_of_states_keeps_taint_assigned_on_one_side_only() {
+        let mut left = State::default();
+        left.assign("x", tainted(1));
+        let mut right = State::default();
+        right.assign("y", Value::constant(Constant::Int(2)));
+        let joined = left.join(&right);
+        assert!(joined.values["x"].is_tainted());
+        assert_eq!(joined.values["y"].constant, None);
+        assert!(joined.same(&right.join(&left)));
+    }
+
+    fn label_strategy() -> impl Strategy<Value = Label> {
+        (0usize..3, 0usize..4, 0u32..8, any::<bool>()).prop_map(|(param_or_source, place, cleared, normalized)| Label {
+            origin: if param_or_source == 0 {
+                Origin::Param(place)
+            } else {
+                Origin::Source { kind: SourceKind::UserInput, file: 0, start: place, end: place + 1 }
+            },
+            cleared,
+            normalized,
+            trace: Trace::default(),
+        })
+    }
+
+    fn value_strategy() -> impl Strategy<Value = Value> {
+        proptest::collection::vec(label_strategy(), 0..20).prop_map(|labels| {
+            let mut value = Value::default();
+            for label in labels {
+                value.add_label(label);
+            }
+            value
+        })
+    }
+
+    /// A value's labels by key, with their witness origin: equal values have equal witnesses.
+    fn keys(value: &Value) -> Vec<((Origin, u32, bool), Origin)> {
+        let mut keys: Vec<_> = value.labels.iter().map(|label| (label.key(), label.origin.clone())).collect();
+        keys.sort();
+        keys
+    }
+
+    proptest! {
+        #[test]
+        fn value_join_is_commutative_associative_and_idempotent(a in value_strategy(), b in value_strategy(), c in value_strategy()) {
+            prop_assert_eq!(keys(&a.join(&b)), keys(&b.join(&a)));
+            prop_assert_eq!(keys(&a.join(&b).join(&c)), keys(&a.join(&b.join(&c))));
+            prop_assert_eq!(keys(&a.join(&a)), keys(&a));
+        }
+
+        #[test]
+        fn a_value_keeps_at_most_the_label_bound_of_sources_and_every_parameter(a in value_strategy()) {
+            let places = a.labels.iter().filter(|l| matches!(l.origin, Origin::Source { .. })).count();
+            prop_assert!(places <= MAX_LABELS);
+            // Merged, a value holds one label per (kind, cleared kinds, normalised) at most.
+            let merged = a.labels.iter().filter(|l| matches!(l.origin, Origin::Sources { .. })).count();
+            prop_assert!(merged <= 8 * 2);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Function summaries: what a function does with taint, as seen by its callers (parameter →
+//! return/sink, sources returned, guards, clearances, flows between arguments, stores into the
+//! `Env`).
+//!
+//! Invariants:
+//! - Summaries are compared by content without traces (`Summary::signature`), so the fixpoint
+//!   terminates; callers must also see a summary again when only its places move
+//!   (`Summary::places`).
+
+use std::sync::Arc;
+
+use super::lattice::{Label, Origin, TraceStep, Value};
+
+/// Source taint a scope stores into `path` of owner `owner` (see `Env`).
+#[derive(Clone, Debug)]
+pub(super) struct Export {
+    pub(super) owner: Arc<str>,
+    pub(super) by_owner: bool,
+    pub(super) path: String,
+    pub(super) value: Value,
+}
+
+/// What a function does with taint, as seen by its callers.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Parameter → return value, with the kinds cleared on the way and the steps inside.
+    pub(super) param_returns: Vec<(usize, u32, bool, Vec<TraceStep>)>,
+    /// Sources read inside and returned.
+    pub(super) source_returns: Vec<Label>,
+    /// Parameter → sink inside (or deeper): kind, CWE, cleared kinds, sink location, steps.
+    pub(super) param_sinks: Vec<ParamSink>,
+    pub(super) returns_stringy: bool,
+    pub(super) returns_reference: Option<Arc<str>>,
+    /// On a normal return, parameter `.0`'s path with suffix `.1` (`""` for the parameter
+    /// itself, `["name"]` for a key) has been sanitised for kinds `.2`: a validating helper
+    /// that raises otherwise, or one that cleans a container in place.
+    pub(super) param_effects: Vec<(usize, String, u32)>,
+    /// When the function returns true, parameter `.0` is safe for kinds `.1` (a boolean guard).
+    pub(super) guards_when_true: Vec<(usize, u32)>,
+    /// On return, parameter `.0`'s path with suffix `.1` holds taint of parameter `.2`
+    /// (`items.append(value)`).
+    pub(super) param_flows: Vec<(usize, String, usize)>,
+    /// Parameters whose taint flows into the receiver (`self.items.append(p)`), unused for now
+    /// beyond the signature.
+    pub(super) resolved_callees: Vec<usize>,
+    /// Source taint stored where other scopes read it (module-level names, closure variables).
+    pub(super) exports: Vec<Export>,
+    /// Parameter `.0` (with kinds `.1` cleared, normalised `.2`) is stored into path `.5` of
+    /// env owner `(.3, .4)`: a caller stores its argument's taint there.
+    pub(super) param_exports: Vec<(usize, u32, bool, Arc<str>, bool, String)>,
+    /// `place_hash` of every (owner, name) consulted in an `Env`: the scope is analysed again
+    /// when an entry under one of them changes.
+    pub(super) reads: Vec<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct ParamSink {
+    pub(super) param: usize,
+    pub(super) kind: u32,
+    pub(super) cwe: u32,
+    pub(super) cleared: u32,
+    pub(super) sink: (usize, usize, usize),
+    pub(super) callee: String,
+    pub(super) steps: Vec<TraceStep>,
+}
+
+pub(super) type SummarySignature = (
+    Vec<(usize, u32, bool, Vec<(usize, usize)>)>,
+    Vec<(Origin, u32, bool, Vec<(usize, usize)>)>,
+    Vec<(usize, u32, u32, u32, (usize, usize, usize), Vec<(usize, usize)>)>,
+    bool,
+    Option<Arc<str>>,
+    Vec<(usize, String, u32)>,
+    Vec<(usize, u32)>,
+    Vec<(usize, String, usize)>,
+    Vec<(usize, u32, bool, Arc<str>, bool, String)>,
+);
+
+/// The summary signature compares what flows where, not the paths shown for it: paths through
+/// recursion could otherwise change forever. (Step places are left out: `Vec::new()`.)
+pub(super) fn no_places(_steps: &[TraceStep]) -> Vec<(usize, usize)> {
+    Vec::new()
+}
+
+impl Summary {
+    /// Every place the summary's steps, sources and sinks point at, in order.
+    pub(super) fn places(&self) -> Vec<(usize, usize, usize)> {
+        let of = |steps: &[TraceStep]| steps.iter().map(|step| (step.file, step.start, step.end)).collect::<Vec<_>>();
+        let mut places = Vec::new();
+        for (_, _, _, steps) in &self.param_returns {
+            places.extend(of(steps));
+        }
+        for label in &self.source_returns {
+            if let Origin::Source { file, start, end, .. } | Origin::Sources { file, start, end, .. } = label.origin {
+                places.push((file, start, end));
+            }
+            places.extend(of(&label.trace.steps()));
+        }
+        for sink in &self.param_sinks {
+            places.push(sink.sink);
+            places.extend(of(&sink.steps));
+        }
+        places
+    }
+
+    pub(super) fn signature(&self) -> SummarySignature {
+        let mut returns: Vec<_> = self.param_returns.iter().map(|(p, c, n, steps)| (*p, *c, *n, no_places(steps))).collect();
+        returns.sort();
+        returns.dedup();
+        let mut sources: Vec<_> = self
+            .source_returns
+            .iter()
+            .map(|label| {
+                let (origin, cleared, normalized) = label.key();
+                (origin, cleared, normalized, no_places(&label.trace.steps()))
+            })
+            .collect();
+        sources.sort();
+        sources.dedup();
+        let mut sinks: Vec<_> = self.param_sinks.iter().map(|s| (s.param, s.kind, s.cwe, s.cleared, s.sink, no_places(&s.steps))).collect();
+        sinks.sort();
+        sinks.dedup();
+        let mut effects = self.param_effects.clone();
+        effects.sort();
+        let mut guards = self.guards_when_true.clone();
+        guards.sort();
+        let mut flows = self.param_flows.clone();
+        flows.sort();
+        flows.dedup();
+        let mut exports = self.param_exports.clone();
+        exports.sort();
+        exports.dedup();
+        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone(), effects, guards, flows, exports)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::SourceKind;
+    use crate::taint::lattice::Trace;
+
+    fn step(start: usize) -> TraceStep {
+        TraceStep { file: 0, start, end: start + 1, kind: "assignment", description: String::new() }
+    }
+
+    fn returning(steps: Vec<TraceStep>) -> Summary {
+        Summary { param_returns: vec![(0, 0, false, steps)], ..Summary::default() }
+    }
+
+    #[test]
+    fn signature_ignores_step_places_which_places_report() {
+        let (here, there) = (returning(vec![step(10)]), returning(vec![step(20), step(30)]));
+        assert_eq!(here.signature(), there.signature());
+        assert_eq!(here.places(), vec![(0, 10, 11)]);
+        assert_eq!(there.places(), vec![(0, 20, 21), (0, 30, 31)]);
+        assert_ne!(returning(vec![]).signature(), Summary::default().signature(), "a flow is part of the signature");
+    }
+
+    #[test]
+    fn signature_does_not_depend_on_the_order_or_repetition_of_flows() {
+        let a = Summary {
+            param_flows: vec![(0, String::new(), 1), (1, "[\"k\"]".into(), 0)],
+            param_exports: vec![(0, 0, false, "m".into(), false, "X".into())],
+            ..Summary::default()
+        };
+        let b = Summary {
+            param_flows: vec![(1, "[\"k\"]".into(), 0), (0, String::new(), 1), (0, String::new(), 1)],
+            param_exports: vec![(0, 0, false, "m".into(), false, "X".into()); 2],
+            ..Summary::default()
+        };
+        assert_eq!(a.signature(), b.signature());
+    }
+
+    #[test]
+    fn places_include_returned_sources_and_sinks() {
+        let source = Label {
+            origin: Origin::Source { kind: SourceKind::UserInput, file: 1, start: 5, end: 9 },
+            cleared: 0,
+            normalized: false,
+            trace: Trace::default().push(step(12)),
+        };
+        let sink = ParamSink { param: 0, kind: 1, cwe: 89, cleared: 0, sink: (2, 40, 50), callee: "execute".into(), steps: vec![step(30)] };
+        let summary = Summary { source_returns: vec![source], param_sinks: vec![sink], ..Summary::default() };
+        assert_eq!(summary.places(), vec![(1, 5, 9), (0, 12, 13), (2, 40, 50), (0, 30, 31)]);
+    }
+}

@@ -1,0 +1,779 @@
+//! The transfer functions: expressions evaluated to abstract values over a state, and
+//! statements (assignments, augmented assignments, returns, `for` targets) applied to it.
+//!
+//! Invariants:
+//! - Never executes analysed code; unknown syntax evaluates to a conservative value (the union
+//!   of its operands).
+//! - Expressions nested deeper than `MAX_EVAL_DEPTH` degrade upward: the union of every name
+//!   inside them, counted in `Incomplete::expression_depth`.
+
+use tree_sitter::Node;
+
+use crate::cfg::{Cfg, StepKind};
+use crate::program::{literal, Constant};
+use crate::rules::{sink_kind_bit, SourceKind};
+
+use super::lattice::{Label, Origin, State, Trace, Value};
+use super::{short, Analysis};
+
+/// Expression nesting evaluated exactly; deeper, an expression is the union of its parts.
+pub(super) const MAX_EVAL_DEPTH: usize = 200;
+/// Expressions this short (in bytes) cannot nest deeper than `MAX_EVAL_DEPTH`.
+pub(super) const SHALLOW_EXPRESSION_BYTES: usize = 150;
+
+impl<'p, 't> Analysis<'p, 't> {
+    /// The access path an expression denotes, if it is one (`x`, `self.x`, `d['k']`).
+    pub(super) fn path_of(&self, node: Node<'_>, state: &State) -> Option<String> {
+        match node.kind() {
+            "identifier" => Some(self.text_of(node).to_string()),
+            "attribute" => {
+                let object = self.path_of(node.child_by_field_name("object")?, state)?;
+                if object.matches(['.', '[']).count() >= 3 {
+                    return None;
+                }
+                Some(format!("{object}.{}", self.text_of(node.child_by_field_name("attribute")?)))
+            }
+            "subscript" => {
+                let object = self.path_of(node.child_by_field_name("value")?, state)?;
+                let index = node.child_by_field_name("subscript")?;
+                let key = literal(self.text, index, self.constants).or_else(|| {
+                    let path = self.path_of(index, state)?;
+                    state.values.get(&path)?.constant.clone()
+                })?;
+                let key = match key {
+                    Constant::Str(s) => format!("{s:?}"),
+                    Constant::Int(i) => i.to_string(),
+                    _ => return None,
+                };
+                if object.matches(['.', '[']).count() >= 3 {
+                    return None;
+                }
+                Some(format!("{object}[{key}]"))
+            }
+            "parenthesized_expression" => self.path_of(node.named_child(0)?, state),
+            _ => None,
+        }
+    }
+
+    pub(super) fn source_label(&self, kind: SourceKind, node: Node<'_>, what: &str) -> Label {
+        let step = self.step(node, "source", format!("{} `{}`", kind.as_str(), short(what)));
+        Label {
+            origin: Origin::Source { kind, file: self.file, start: node.start_byte(), end: node.end_byte() },
+            cleared: 0,
+            normalized: false,
+            trace: Trace::default().push(step),
+        }
+    }
+
+    pub(super) fn eval(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        if depth > MAX_EVAL_DEPTH {
+            return self.eval_too_deep(node, state);
+        }
+        match node.kind() {
+            "identifier" => {
+                let mut value = self.eval_identifier(node, state);
+                if let Some(outside) = self.outside(self.text_of(node), node) {
+                    value.absorb(&outside);
+                    value.constant = None;
+                }
+                value
+            }
+            "true" | "false" | "none" | "integer" | "float" => {
+                literal(self.text, node, self.constants).map(Value::constant).unwrap_or_default()
+            }
+            "string" | "concatenated_string" => {
+                if let Some(constant) = literal(self.text, node, self.constants) {
+                    return Value::constant(constant);
+                }
+                self.eval_string(node, state, depth)
+            }
+            "attribute" => self.eval_attribute(node, state, depth),
+            "subscript" => {
+                let path = self.path_of(node, state);
+                let outside = path.as_deref().and_then(|path| self.outside(path, node));
+                if let Some(path) = &path {
+                    if let Some(value) = state.values.get(path) {
+                        let mut value = value.clone();
+                        if let Some(outside) = &outside {
+                            value.absorb(outside);
+                            value.constant = None;
+                        }
+                        return value;
+                    }
+                }
+                // With a known key, what other scopes stored is read under that key only.
+                let object_node = node.child_by_field_name("value");
+                let object = match object_node {
+                    Some(object) if path.is_some() && object.kind() == "identifier" => self.eval_identifier(object, state),
+                    Some(object) => self.eval(object, state, depth + 1),
+                    None => Value::default(),
+                };
+                if let Some(index) = node.child_by_field_name("subscript") {
+                    let _ = self.eval(index, state, depth + 1);
+                }
+                let mut value = Value { labels: object.labels.clone(), stringy: false, ..Value::default() };
+                // A container read whole when its key is unknown.
+                if let Some(path) = object_node.and_then(|o| self.path_of(o, state)) {
+                    if let Some(whole) = state.read_whole(&path) {
+                        value.absorb(&whole);
+                        value.stringy = false;
+                    }
+                }
+                if let Some(outside) = &outside {
+                    value.absorb(outside);
+                }
+                value
+            }
+            "call" => self.eval_call(node, state, depth),
+            "binary_operator" => {
+                let left = node.child_by_field_name("left").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let right = node.child_by_field_name("right").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let operator = node.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+                let constant = match (&left.constant, &right.constant, operator) {
+                    (Some(Constant::Int(a)), Some(Constant::Int(b)), "+") => a.checked_add(*b).map(Constant::Int),
+                    (Some(Constant::Int(a)), Some(Constant::Int(b)), "-") => a.checked_sub(*b).map(Constant::Int),
+                    (Some(Constant::Int(a)), Some(Constant::Int(b)), "*") => a.checked_mul(*b).map(Constant::Int),
+                    (Some(Constant::Str(a)), Some(Constant::Str(b)), "+") => Some(Constant::Str(format!("{a}{b}"))),
+                    _ => None,
+                };
+                let mut value = Value::default();
+                value.absorb(&left);
+                value.absorb(&right);
+                value.stringy = left.stringy || right.stringy;
+                value.constant = constant;
+                value
+            }
+            "boolean_operator" => {
+                let left = node.child_by_field_name("left").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let right = node.child_by_field_name("right").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let operator = node.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+                let constant = match (left.constant.as_ref().map(Constant::truthy), operator) {
+                    (Some(false), "and") | (Some(true), "or") => left.constant.clone(),
+                    (Some(true), "and") | (Some(false), "or") => right.constant.clone(),
+                    _ => None,
+                };
+                let mut value = left.join(&right);
+                value.constant = constant;
+                value
+            }
+            "not_operator" => {
+                let operand = node.child_by_field_name("argument").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                match operand.constant {
+                    Some(constant) => Value::constant(Constant::Bool(!constant.truthy())),
+                    None => Value::default(),
+                }
+            }
+            "comparison_operator" => self.eval_comparison(node, state, depth),
+            "unary_operator" => {
+                let operand = node.child_by_field_name("argument").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let mut value = Value { labels: operand.labels, ..Value::default() };
+                value.constant = literal(self.text, node, self.constants);
+                value
+            }
+            "conditional_expression" => {
+                let mut cursor = node.walk();
+                let parts: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                if parts.len() == 3 {
+                    let condition = self.eval(parts[1], state, depth + 1);
+                    match condition.constant.as_ref().map(Constant::truthy) {
+                        Some(true) => return self.eval(parts[0], state, depth + 1),
+                        Some(false) => return self.eval(parts[2], state, depth + 1),
+                        None => {
+                            let a = self.eval(parts[0], state, depth + 1);
+                            let b = self.eval(parts[2], state, depth + 1);
+                            return a.join(&b);
+                        }
+                    }
+                }
+                self.union_of_children(node, state, depth)
+            }
+            "parenthesized_expression" => match node.named_child(0) {
+                Some(inner) => self.eval(inner, state, depth + 1),
+                None => Value::default(),
+            },
+            "await" => match node.named_child(0) {
+                Some(inner) => self.eval(inner, state, depth + 1),
+                None => Value::default(),
+            },
+            "named_expression" => {
+                let value = node.child_by_field_name("value").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                if let Some(name) = node.child_by_field_name("name") {
+                    self.assign_target(name, value.clone(), state, depth);
+                }
+                value
+            }
+            "lambda" => {
+                self.eval_lambda(node, state, depth);
+                Value::default()
+            }
+            // A generator hands each yielded value to its caller (who iterates the call's value);
+            // what `send` passes back in is not known here.
+            "yield" => {
+                if let Some(expression) = node.named_child(0) {
+                    let value = self.eval(expression, state, depth + 1);
+                    let yielded =
+                        if value.is_tainted() { value.traced(&self.step(expression, "return", "yielded".to_string())) } else { value };
+                    self.return_value = Some(match &self.return_value {
+                        Some(previous) => previous.join(&yielded),
+                        None => yielded,
+                    });
+                }
+                Value::default()
+            }
+            "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension" => {
+                self.eval_comprehension(node, state, depth)
+            }
+            "keyword_argument" => match node.child_by_field_name("value") {
+                Some(value) => self.eval(value, state, depth + 1),
+                None => Value::default(),
+            },
+            _ => {
+                let mut value = self.union_of_children(node, state, depth);
+                value.constant = None;
+                value.reference = None;
+                value.stringy = false;
+                value
+            }
+        }
+    }
+
+    /// A name's value in this scope alone (without what other scopes stored; see `outside`).
+    /// An expression nested deeper than `MAX_EVAL_DEPTH`: the union of its largest parts short
+    /// enough to evaluate exactly (which cannot nest that deep), found without recursion.
+    pub(super) fn eval_too_deep(&mut self, node: Node<'t>, state: &mut State) -> Value {
+        self.incomplete.expression_depth += 1;
+        let mut value = Value::default();
+        let mut stack = vec![node];
+        while let Some(part) = stack.pop() {
+            if part.byte_range().len() <= SHALLOW_EXPRESSION_BYTES {
+                let evaluated = self.eval(part, state, 0);
+                value.absorb(&evaluated);
+                continue;
+            }
+            let mut cursor = part.walk();
+            stack.extend(part.named_children(&mut cursor));
+        }
+        value
+    }
+
+    pub(super) fn eval_identifier(&mut self, node: Node<'t>, state: &mut State) -> Value {
+        let name = self.text_of(node);
+        if state.values.contains_key(name) {
+            // A container read whole includes what is stored under its keys.
+            let mut value = state.values[name].clone();
+            if let Some(whole) = state.read_whole(name) {
+                for label in whole.labels {
+                    value.add_label(label);
+                }
+            }
+            return value;
+        }
+        if let Some(constant) = self.constants.get(name) {
+            return Value::constant(constant.clone());
+        }
+        if let Some(reference) = self.program.resolve_name(self.module, name) {
+            let mut value = Value::reference(reference.clone());
+            // `from flask import session`: the name itself is a source.
+            if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
+                value.add_label(self.source_label(kind, node, name));
+            }
+            return value;
+        }
+        // Builtins keep their own name as a reference (`eval`, `open`, `input`).
+        Value::reference(name.to_string())
+    }
+
+    /// A string with interpolations: the union of what is interpolated.
+    pub(super) fn eval_string(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut value = Value { stringy: true, ..Value::default() };
+        let mut stack = vec![node];
+        while let Some(current) = stack.pop() {
+            let mut cursor = current.walk();
+            for child in current.named_children(&mut cursor) {
+                match child.kind() {
+                    "interpolation" => {
+                        if let Some(expression) = child.child_by_field_name("expression").or_else(|| child.named_child(0)) {
+                            let inner = self.eval(expression, state, depth + 1);
+                            value.absorb(&inner);
+                        }
+                    }
+                    "string" => stack.push(child),
+                    _ => {}
+                }
+            }
+        }
+        value.stringy = true;
+        value
+    }
+
+    /// A lambda's body, where it is defined: its parameters hold their defaults' taint, other
+    /// names what they hold here and (through `outside`) whatever this scope ever stores into
+    /// them, so a later assignment is seen too. Sinks in the body are this scope's findings.
+    pub(super) fn eval_lambda(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
+        let Some(body) = node.child_by_field_name("body") else { return };
+        let mut inner = state.clone();
+        let mut names = Vec::new();
+        if let Some(parameters) = node.child_by_field_name("parameters") {
+            let mut cursor = parameters.walk();
+            let children: Vec<Node<'t>> = parameters.named_children(&mut cursor).collect();
+            for parameter in children {
+                let (name, default) = match parameter.kind() {
+                    "identifier" => (Some(parameter), None),
+                    "default_parameter" => (parameter.child_by_field_name("name"), parameter.child_by_field_name("value")),
+                    _ => (parameter.named_child(0).filter(|n| n.kind() == "identifier"), None),
+                };
+                let Some(name) = name else { continue };
+                let value = default.map(|d| self.eval(d, state, depth + 1)).unwrap_or_default();
+                let name = self.text_of(name).to_string();
+                inner.assign(&name, value);
+                names.push(name);
+            }
+        }
+        self.lambda_params.push(names);
+        let _ = self.eval(body, &mut inner, depth + 1);
+        self.export_lambda_stores(state, &inner);
+        self.lambda_params.pop();
+    }
+
+    pub(super) fn union_of_children(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut value = Value::default();
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        for child in children {
+            if child.kind() == "comment" {
+                continue;
+            }
+            let inner = self.eval(child, state, depth + 1);
+            value.absorb(&inner);
+        }
+        value
+    }
+
+    pub(super) fn eval_comprehension(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut inner_state = state.clone();
+        let mut cursor = node.walk();
+        let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        for clause in children.iter().filter(|c| c.kind() == "for_in_clause") {
+            let iterable = clause.child_by_field_name("right").map(|r| self.eval(r, &mut inner_state, depth + 1)).unwrap_or_default();
+            if let Some(left) = clause.child_by_field_name("left") {
+                let element = Value { labels: iterable.labels.clone(), ..Value::default() };
+                self.assign_target(left, element, &mut inner_state, depth);
+            }
+        }
+        let mut value = Value::default();
+        if let Some(body) = node.child_by_field_name("body") {
+            let element = self.eval(body, &mut inner_state, depth + 1);
+            value.absorb(&element);
+        }
+        value.stringy = false;
+        value
+    }
+
+    pub(super) fn eval_comparison(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let mut cursor = node.walk();
+        let operands: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+        let values: Vec<Value> = operands.iter().map(|&o| self.eval(o, state, depth + 1)).collect();
+        let operators: Vec<&str> = {
+            let mut cursor = node.walk();
+            node.children(&mut cursor).filter(|c| !c.is_named()).map(|c| self.text_of(c)).collect()
+        };
+        if values.len() == 2 && operators.len() == 1 {
+            if let (Some(a), Some(b)) = (&values[0].constant, &values[1].constant) {
+                let result = Constant::compare(operators[0], a, b);
+                if let Some(result) = result {
+                    return Value::constant(Constant::Bool(result));
+                }
+            }
+        }
+        Value::default()
+    }
+
+    pub(super) fn eval_attribute(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        let path = self.path_of(node, state);
+        let mut value = self.eval_attribute_here(node, path.as_deref(), state, depth);
+        if let Some(path) = path {
+            if let Some(outside) = self.outside(&path, node) {
+                value.absorb(&outside);
+                value.constant = None;
+            }
+        }
+        value
+    }
+
+    /// An attribute's value in this scope alone (without what other scopes stored).
+    pub(super) fn eval_attribute_here(&mut self, node: Node<'t>, path: Option<&str>, state: &mut State, depth: usize) -> Value {
+        if let Some(path) = path {
+            if let Some(value) = state.values.get(path) {
+                return value.clone();
+            }
+        }
+        let Some(object_node) = node.child_by_field_name("object") else { return Value::default() };
+        let attribute = node.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or("");
+        let object = self.eval(object_node, state, depth + 1);
+        let reference = object.reference.as_ref().map(|r| format!("{r}.{attribute}"));
+        let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
+        let mut value = Value { labels: object.labels.clone(), ..Value::default() };
+        if let Some(reference) = &reference {
+            if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
+                value.add_label(self.source_label(kind, node, self.text_of(node)));
+            }
+            // Class-based views: `self.request` is the request, `self.kwargs` the URL arguments.
+            let frameworks = self.program.modules[self.module].frameworks;
+            if attribute == "request" && object_node.kind() == "identifier" && self.text_of(object_node) == "self" {
+                if frameworks.django || frameworks.rest_framework {
+                    value.reference = Some("django.http.HttpRequest".into());
+                    return value;
+                }
+                if frameworks.tornado {
+                    value.reference = Some("tornado.web.RequestHandler.request".into());
+                    return value;
+                }
+            }
+            if attribute == "kwargs" && self.text_of(object_node) == "self" && (frameworks.django || frameworks.rest_framework) {
+                value.add_label(self.source_label(SourceKind::UserInput, node, self.text_of(node)));
+            }
+            value.reference = Some(reference.as_str().into());
+        }
+        value
+    }
+
+    pub(super) fn assign_target(&mut self, target: Node<'t>, value: Value, state: &mut State, depth: usize) {
+        match target.kind() {
+            "identifier" | "attribute" | "subscript" => {
+                if target.kind() == "identifier" {
+                    self.rebound.insert(self.text_of(target));
+                }
+                match self.path_of(target, state) {
+                    Some(path) => {
+                        let traced = if value.is_tainted() {
+                            value.clone().traced(&self.step(target, "assignment", format!("assigned to `{}`", short(self.text_of(target)))))
+                        } else {
+                            value.clone()
+                        };
+                        state.assign(&path, traced);
+                    }
+                    None => {
+                        // Unknown key or deep path: a weak update of the container.
+                        if let Some(base) = target.child_by_field_name("value").or_else(|| target.child_by_field_name("object")) {
+                            let _ = self.eval(base, state, depth + 1);
+                            if let Some(path) = self.path_of(base, state) {
+                                state.add(&path, &value);
+                            }
+                        }
+                        if let Some(index) = target.child_by_field_name("subscript") {
+                            let _ = self.eval(index, state, depth + 1);
+                        }
+                    }
+                }
+                // Writes into sinks by assignment: `session[k] = v`, `response.headers[k] = v`.
+                if target.kind() == "subscript" && value.is_tainted() {
+                    if let Some(base) = target.child_by_field_name("value") {
+                        let base_value = self.eval(base, state, depth + 1);
+                        let base_reference = base_value.reference.as_deref().unwrap_or("").to_string();
+                        let base_text = self.text_of(base).to_string();
+                        if base_reference == "flask.session" || base_text.ends_with("request.session") {
+                            if let Some(kind) = sink_kind_bit("TrustBoundary") {
+                                self.hit(kind, 501, &value, target, target, &short(&base_text));
+                            }
+                        } else if base_text.ends_with(".headers") && !base_text.contains("request") {
+                            if let Some(kind) = sink_kind_bit("HeaderInjection") {
+                                self.hit(kind, 113, &value, target, target, &short(&base_text));
+                            }
+                        }
+                    }
+                }
+            }
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list" => {
+                let mut cursor = target.walk();
+                let elements: Vec<Node<'t>> = target.named_children(&mut cursor).collect();
+                for element in elements {
+                    let element_value = Value { labels: value.labels.clone(), ..Value::default() };
+                    self.assign_target(element, element_value, state, depth);
+                }
+            }
+            "list_splat_pattern" | "parenthesized_expression" => {
+                if let Some(inner) = target.named_child(0) {
+                    self.assign_target(inner, value, state, depth);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn assignment(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
+        let right = node.child_by_field_name("right");
+        let Some(left) = node.child_by_field_name("left") else {
+            if let Some(right) = right {
+                let _ = self.eval(right, state, depth + 1);
+            }
+            return;
+        };
+        let Some(right) = right else { return };
+        // `a = b = value`: the right side is itself an assignment.
+        let value = if right.kind() == "assignment" {
+            self.assignment(right, state, depth + 1);
+            right.child_by_field_name("left").map(|l| self.eval(l, state, depth + 1)).unwrap_or_default()
+        } else {
+            self.eval(right, state, depth + 1)
+        };
+        if left.kind() == "identifier" {
+            self.rebound.insert(self.text_of(left));
+        }
+        // Literal containers assigned to a name: remember element paths (key/index sensitivity).
+        if let Some(path) = self.path_of(left, state) {
+            match right.kind() {
+                "dictionary" => {
+                    let mut base = Value::default();
+                    let mut elements = Vec::new();
+                    let mut cursor = right.walk();
+                    let pairs: Vec<Node<'t>> = right.named_children(&mut cursor).collect();
+                    for pair in pairs {
+                        if pair.kind() != "pair" {
+                            let v = self.eval(pair, state, depth + 1);
+                            base.absorb(&v);
+                            continue;
+                        }
+                        let key = pair.child_by_field_name("key").and_then(|k| literal(self.text, k, self.constants));
+                        let v = pair.child_by_field_name("value").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                        match key {
+                            Some(Constant::Str(k)) => elements.push((format!("{path}[{k:?}]"), v)),
+                            Some(Constant::Int(i)) => elements.push((format!("{path}[{i}]"), v)),
+                            _ => base.absorb(&v),
+                        }
+                    }
+                    state.assign(&path, base);
+                    for (element_path, v) in elements {
+                        state.values.insert(element_path, v);
+                    }
+                    return;
+                }
+                "list" | "tuple" => {
+                    let mut cursor = right.walk();
+                    let items: Vec<Node<'t>> = right.named_children(&mut cursor).collect();
+                    if items.iter().all(|i| !matches!(i.kind(), "list_splat" | "comment")) {
+                        let values: Vec<Value> = items.iter().map(|&i| self.eval(i, state, depth + 1)).collect();
+                        state.assign(&path, Value::default());
+                        let length = values.len();
+                        for (index, v) in values.into_iter().enumerate() {
+                            state.values.insert(format!("{path}[{index}]"), v);
+                        }
+                        if right.kind() == "list" {
+                            state.values.insert(format!("{path}.__len__"), Value::constant(Constant::Int(length as i64)));
+                        }
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.assign_target(left, value, state, depth);
+    }
+
+    pub(super) fn augmented_assignment(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
+        let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else { return };
+        // Local, though not rebound: `items += [x]` extends a list parameter in place.
+        if left.kind() == "identifier" {
+            self.augmented.insert(self.text_of(left));
+        }
+        let old = self.eval(left, state, depth + 1);
+        let new = self.eval(right, state, depth + 1);
+        let mut value = old.clone();
+        value.absorb(&new);
+        value.constant = None;
+        value.reference = None;
+        if new.is_tainted() {
+            let traced = new.traced(&self.step(left, "assignment", format!("appended to `{}`", short(self.text_of(left)))));
+            let mut combined = old;
+            combined.absorb(&traced);
+            combined.constant = None;
+            combined.reference = None;
+            value = combined;
+        }
+        if let Some(path) = self.path_of(left, state) {
+            state.values.insert(path, value);
+        }
+    }
+
+    /// Executes one CFG step on `state`.
+    pub(super) fn transfer(&mut self, cfg: &Cfg<'t>, step: usize, state: &mut State) {
+        let Some(node) = cfg.steps[step].node else { return };
+        match cfg.steps[step].kind {
+            StepKind::Statement => self.statement(node, state),
+            StepKind::Condition => {
+                let _ = self.eval(node, state, 0);
+            }
+            StepKind::ForTarget => {
+                let iterable = node.child_by_field_name("right").map(|r| self.eval(r, state, 0)).unwrap_or_default();
+                if let Some(left) = node.child_by_field_name("left") {
+                    let element = Value { labels: iterable.labels.clone(), ..Value::default() };
+                    self.assign_target(left, element, state, 0);
+                }
+            }
+            StepKind::WithItem => {
+                if let Some(value) = node.child_by_field_name("value") {
+                    if value.kind() == "as_pattern" {
+                        let expression = value.named_child(0);
+                        let evaluated = expression.map(|e| self.eval(e, state, 0)).unwrap_or_default();
+                        let alias = value.child_by_field_name("alias").and_then(|a| a.named_child(0).or(Some(a)));
+                        if let Some(alias) = alias {
+                            self.assign_target(alias, evaluated, state, 0);
+                        }
+                    } else {
+                        let _ = self.eval(value, state, 0);
+                    }
+                }
+            }
+            StepKind::ExceptHandler => {
+                let mut cursor = node.walk();
+                let alias = node.named_children(&mut cursor).find(|c| c.kind() == "as_pattern");
+                if let Some(alias) = alias.and_then(|a| a.child_by_field_name("alias")).and_then(|a| a.named_child(0).or(Some(a))) {
+                    self.assign_target(alias, Value::default(), state, 0);
+                }
+            }
+            StepKind::MatchSubject => {
+                let subject = node.child_by_field_name("subject").map(|s| self.eval(s, state, 0)).unwrap_or_default();
+                state.assign("$match", subject);
+            }
+            StepKind::CasePattern => {
+                let subject = state.values.get("$match").cloned().unwrap_or_default();
+                let mut stack = vec![node];
+                while let Some(current) = stack.pop() {
+                    let mut cursor = current.walk();
+                    for child in current.named_children(&mut cursor) {
+                        match child.kind() {
+                            "block" | "if_clause" => {}
+                            // A capture is a one-part dotted name (`case [x]`); `Color.RED` is a value.
+                            "dotted_name" if child.named_child_count() == 1 => {
+                                let element = Value { labels: subject.labels.clone(), ..Value::default() };
+                                self.rebound.insert(self.text_of(child));
+                                state.assign(self.text_of(child), element);
+                            }
+                            "dotted_name" => {}
+                            "identifier" => {
+                                let element = Value { labels: subject.labels.clone(), ..Value::default() };
+                                self.rebound.insert(self.text_of(child));
+                                state.assign(self.text_of(child), element);
+                            }
+                            _ => stack.push(child),
+                        }
+                    }
+                }
+            }
+            StepKind::Definition => {
+                let definition =
+                    if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
+                if let Some(name) = definition.child_by_field_name("name") {
+                    let scope_name = &self.program.scopes[self.scope].qualified_name;
+                    let qualified = format!("{scope_name}.{}", self.text_of(name));
+                    self.rebound.insert(self.text_of(name));
+                    state.assign(self.text_of(name), Value::reference(qualified));
+                }
+            }
+            StepKind::Entry | StepKind::Exit => {}
+        }
+    }
+
+    pub(super) fn statement(&mut self, node: Node<'t>, state: &mut State) {
+        match node.kind() {
+            "expression_statement" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    match child.kind() {
+                        "assignment" => self.assignment(child, state, 0),
+                        "augmented_assignment" => self.augmented_assignment(child, state, 0),
+                        _ => {
+                            let _ = self.eval(child, state, 0);
+                        }
+                    }
+                }
+            }
+            "return_statement" => {
+                let value = match node.named_child(0) {
+                    Some(expression) => self.eval(expression, state, 0),
+                    None => Value::default(),
+                };
+                if self.is_route && value.stringy {
+                    if let (Some(kind), Some(expression)) = (sink_kind_bit("XSS"), node.named_child(0)) {
+                        let _ = expression;
+                        self.hit(kind, 79, &value, node, node, "the view's HTML response");
+                    }
+                }
+                if let Some(expression) = node.named_child(0) {
+                    // Returning `False` says nothing; any other return is a candidate guard.
+                    if value.constant.as_ref().is_none_or(Constant::truthy) {
+                        let mut refined = state.clone();
+                        self.refine(expression, true, &mut refined);
+                        let guards = self.parameter_clearances(&refined);
+                        self.return_guards.push(guards);
+                    }
+                }
+                let returned = match node.named_child(0) {
+                    Some(expression) if value.is_tainted() => value.traced(&self.step(expression, "return", "returned".to_string())),
+                    _ => value,
+                };
+                self.return_value = Some(match &self.return_value {
+                    Some(previous) => previous.join(&returned),
+                    None => returned,
+                });
+            }
+            "delete_statement" => {
+                if let Some(target) = node.named_child(0) {
+                    if let Some(path) = self.path_of(target, state) {
+                        state.values.remove(&path);
+                    }
+                }
+            }
+            "global_statement" | "nonlocal_statement" => {
+                let mut cursor = node.walk();
+                let names: Vec<&'t str> =
+                    node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").map(|n| self.text_of(n)).collect();
+                self.declared_outside.extend(names);
+            }
+            "raise_statement" | "assert_statement" | "print_statement" | "exec_statement" => {
+                let _ = self.union_of_children(node, state, 0);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::taint::analyze_text;
+
+    /// The parameters whose taint `function` returns.
+    fn returned(text: &str, function: &str) -> Vec<usize> {
+        let (summaries, _) = analyze_text(text);
+        let mut params: Vec<usize> = summaries[function].param_returns.iter().map(|(param, ..)| *param).collect();
+        params.sort_unstable();
+        params.dedup();
+        params
+    }
+
+    #[test]
+    fn an_assignment_replaces_what_a_name_held() {
+        assert_eq!(returned("def f(a, b):\n    x = a\n    x = b\n    return x\n", "app.f"), vec![1]);
+        assert_eq!(returned("def f(a, b):\n    x = a\n    x += b\n    return x\n", "app.f"), vec![0, 1]);
+    }
+
+    #[test]
+    fn dictionary_keys_are_kept_apart_until_the_dictionary_is_read_whole() {
+        let text = "def f(a):\n    d = {}\n    d['k'] = a\n    d['j'] = 'x'\n    return d['j']\n";
+        assert_eq!(returned(text, "app.f"), Vec::<usize>::new());
+        assert_eq!(returned(&text.replace("return d['j']", "return d"), "app.f"), vec![0]);
+    }
+
+    #[test]
+    fn formatting_carries_taint_and_makes_a_string() {
+        let (summaries, _) = analyze_text("def f(a, b):\n    return f'<b>{a}</b>'\n");
+        let summary = &summaries["app.f"];
+        assert_eq!(summary.param_returns.iter().map(|(param, ..)| *param).collect::<Vec<_>>(), vec![0]);
+        assert!(summary.returns_stringy);
+    }
+
+    #[test]
+    fn a_branch_that_cannot_run_adds_nothing() {
+        assert_eq!(returned("def f(a, b):\n    x = b\n    if False:\n        x = a\n    return x\n", "app.f"), vec![1]);
+    }
+}
