@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,10 +67,22 @@ def test_paths_default_to_the_current_directory() -> None:
 
 
 @pytest.mark.parametrize("mode", ["vector", "hybrid"])
-def test_modes_without_an_embedder_are_usage_errors(mode: str) -> None:
-    proc = flowsight("search", "x", str(EXAMPLE), "--mode", mode)
+def test_modes_with_embeddings_turned_off_answer_lexically_and_say_so(mode: str, tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    shutil.copytree(EXAMPLE, project)
+    (project / "pyproject.toml").write_text('[tool.flowsight.search]\nembedder = "none"\n', encoding="utf-8")
+    proc = flowsight("search", "connect", "--format", "json", "--limit", "1", "--mode", mode, cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["results"][0]["qualified_name"] == "shop.db.connect"
+    assert 'embeddings are off (embedder = "none")' in proc.stderr
+
+
+def test_a_bad_search_setting_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.flowsight.search]\nembedder = "magic"\n', encoding="utf-8")
+    (tmp_path / "m.py").write_text("def f():\n    pass\n", encoding="utf-8")
+    proc = flowsight("search", "f", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr == f"flowsight: error: --mode {mode} needs an embedder, and none is configured; use --mode lexical\n"
+    assert "[tool.flowsight.search]" in proc.stderr and "embedder" in proc.stderr
 
 
 @pytest.mark.parametrize(

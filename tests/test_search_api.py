@@ -164,7 +164,7 @@ def test_cli_hybrid_search_fuses_embeddings_with_the_lexical_index(tmp_path) -> 
     assert {"path", "start_line", "end_line", "qualified_name", "kind", "chunk_id", "score"} <= set(results[0])
     assert any((tmp_path / "cache").rglob("*")), "embeddings are cached"
     vector = subprocess.run(
-        [*command[:-4], "vector", "--limit", "3", "shell command"],
+        [sys.executable, "-m", "flowsight", "search", "--mode", "vector", "--format", "json", "shell command"],
         cwd=project,
         env=environment,
         capture_output=True,

@@ -131,7 +131,7 @@ class Workspace:
     def offset_to_position(self, path: str, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]: ...
     def analyze_taint(self, rules_file: str | None = None, disabled_rules: Sequence[str] = ...) -> list[Finding]: ...
     def last_analysis(self) -> dict[str, int]:
-        """What the last analyze_taint did: scopes, reused (cached), analysed (scope analyses),
+        """What the last analyze_taint did: scopes, reused (cached), analysed (scopes analysed), analyses (scope analyses),
         rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
         (summaries joined so that recursion terminates), the bounds the results met —
         labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, unfinished —

@@ -123,7 +123,7 @@ pub struct TaintAnalysis {
     stats: std::collections::HashMap<&'static str, usize>,
 }
 
-/// Analysis statistics as a dict: scopes, reused, analysed, rounds, sweeps, widened, and the
+/// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened, and the
 /// bounds met — labels_merged, expression_depth, step_visits, trace_elided, failed_scopes,
 /// unfinished — with their total `incomplete`.
 pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::collections::HashMap<&'static str, usize> {
@@ -132,6 +132,7 @@ pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::col
         ("scopes", stats.scopes),
         ("reused", stats.reused),
         ("analysed", stats.analysed),
+        ("analyses", stats.analyses),
         ("rounds", stats.rounds),
         ("sweeps", stats.sweeps),
         ("widened", stats.widened),

@@ -52,8 +52,10 @@ pub struct AnalysisCache {
 pub struct AnalysisStats {
     pub scopes: usize,
     pub reused: usize,
-    /// Scope analyses run.
+    /// Scopes analysed (at least once) in this run; never more than `scopes`.
     pub analysed: usize,
+    /// Scope analyses run (a scope whose callee changed is analysed again).
+    pub analyses: usize,
     /// Parallel batches of scope analyses.
     pub rounds: usize,
     /// Passes of the solver over the call graph's levels.
@@ -306,7 +308,8 @@ pub fn analyze_incrementally_with(
         (current, readers)
     });
     let (analysed, rounds, sweeps, widened, unfinished) =
-        (solver.analysed, solver.batches, solver.sweeps, solver.widened, solver.unfinished);
+        (solver.distinct_analysed(), solver.batches, solver.sweeps, solver.widened, solver.unfinished);
+    let analyses = solver.analysed;
     if debug_analysis() {
         eprintln!("analysed {:?}", timer.elapsed());
     }
@@ -318,7 +321,7 @@ pub fn analyze_incrementally_with(
     for scope in &incomplete {
         limits.add(scope);
     }
-    let stats = AnalysisStats { scopes: count, reused, analysed, rounds, sweeps, widened, limits, unfinished };
+    let stats = AnalysisStats { scopes: count, reused, analysed, analyses, rounds, sweeps, widened, limits, unfinished };
     let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, class_bases, env };
     (TaintResult { findings, stats }, cache, stats)
 }
@@ -344,7 +347,8 @@ mod tests {
             let rules = RuleSet::builtin();
             let (first, cache, stats) = analyze_incrementally(program, &rules, None);
             assert_eq!(stats.reused, 0);
-            assert!(stats.analysed >= stats.scopes, "{stats:?}");
+            assert_eq!(stats.analysed, stats.scopes, "{stats:?}");
+            assert!(stats.analyses >= stats.scopes, "{stats:?}");
             let (second, _, stats) = analyze_incrementally(program, &rules, Some(cache));
             assert_eq!((stats.reused, stats.analysed), (stats.scopes, 0));
             assert_eq!(first.findings, second.findings);

@@ -228,6 +228,11 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         }
     }
 
+    /// Scopes analysed at least once in this run.
+    pub fn distinct_analysed(&self) -> usize {
+        self.analyses.iter().filter(|&&count| count > 0).count()
+    }
+
     /// Solves until no scope is dirty. `env_changes` is asked after every sweep (and once
     /// before the first if `dirty` is empty) for the scopes that read env entries that changed.
     pub fn solve(
