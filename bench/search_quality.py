@@ -37,6 +37,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from run import percentile, table  # bench/run.py: the suites' shared helpers
+
 BENCH = Path(__file__).resolve().parent
 REPOSITORY = BENCH.parent
 sys.path.insert(0, str(REPOSITORY))
@@ -197,23 +199,8 @@ def metrics(rankings: list[list[str]], relevant: list[str]) -> dict[str, float]:
     }
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def quantiles_ms(seconds: list[float]) -> dict[str, float]:
     return {"p50": 1000 * percentile(seconds, 0.5), "p95": 1000 * percentile(seconds, 0.95)}
-
-
-def table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- the run
