@@ -48,33 +48,39 @@ pub(super) struct Levels {
     pub recursive: Vec<bool>,
 }
 
-pub(super) fn call_graph_levels(summaries: &[Summary]) -> Levels {
+/// Levels of the call graph restricted to `region` (sorted scopes, closed under callers: every
+/// caller of a member is a member, so a member's component lies inside it). Scopes outside the
+/// region get no component (`usize::MAX`) and level 0; within it, a callee's level is below
+/// its callers', as over the whole graph.
+pub(super) fn call_graph_levels(summaries: &[Summary], region: &[usize]) -> Levels {
     let count = summaries.len();
-    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(count, 0);
-    for _ in 0..count {
+    let mut node_of: FxHashMap<usize, usize> = FxHashMap::default();
+    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(region.len(), 0);
+    for (node, &scope) in region.iter().enumerate() {
         graph.add_node(());
+        node_of.insert(scope, node);
     }
-    let mut recursive_scope = vec![false; count];
-    for (caller, summary) in summaries.iter().enumerate() {
-        for &callee in &summary.resolved_callees {
+    let mut recursive_scope = vec![false; region.len()];
+    for (node, &caller) in region.iter().enumerate() {
+        for &callee in &summaries[caller].resolved_callees {
             if callee == caller {
-                recursive_scope[caller] = true;
-            } else if callee < count {
-                graph.add_edge(NodeIndex::new(caller), NodeIndex::new(callee), ());
+                recursive_scope[node] = true;
+            } else if let Some(&target) = node_of.get(&callee) {
+                graph.add_edge(NodeIndex::new(node), NodeIndex::new(target), ());
             }
         }
     }
     // Tarjan's algorithm yields components callees first (reverse topological order).
     let components = petgraph::algo::tarjan_scc(&graph);
-    let mut component = vec![0; count];
+    let mut component = vec![usize::MAX; count];
     let mut members = Vec::with_capacity(components.len());
     let mut recursive = Vec::with_capacity(components.len());
     for (index, nodes) in components.iter().enumerate() {
-        let scopes: Vec<usize> = nodes.iter().map(|node| node.index()).collect();
+        let scopes: Vec<usize> = nodes.iter().map(|node| region[node.index()]).collect();
         for &scope in &scopes {
             component[scope] = index;
         }
-        recursive.push(scopes.len() > 1 || recursive_scope[scopes[0]]);
+        recursive.push(scopes.len() > 1 || recursive_scope[nodes[0].index()]);
         members.push(scopes);
     }
     let mut component_level = vec![0usize; members.len()];
@@ -82,14 +88,15 @@ pub(super) fn call_graph_levels(summaries: &[Summary]) -> Levels {
         let mut level = 0;
         for &scope in scopes {
             for &callee in &summaries[scope].resolved_callees {
-                if callee < count && component[callee] != index {
-                    level = level.max(component_level[component[callee]] + 1);
+                let callee_component = component.get(callee).copied().unwrap_or(usize::MAX);
+                if callee_component != usize::MAX && callee_component != index {
+                    level = level.max(component_level[callee_component] + 1);
                 }
             }
         }
         component_level[index] = level;
     }
-    let level = (0..count).map(|scope| component_level[component[scope]]).collect();
+    let level = component.iter().map(|&c| if c == usize::MAX { 0 } else { component_level[c] }).collect();
     Levels { component, level, members, recursive }
 }
 
@@ -270,7 +277,22 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
 
     /// One pass over the levels; returns the scopes dirty for the next sweep.
     fn sweep(&mut self, env: &Env, dirty: Vec<usize>, check_env: &mut bool) -> Vec<usize> {
-        let levels = call_graph_levels(self.summaries);
+        let timer = std::time::Instant::now();
+        // Only the dirty scopes and their callers, transitively, can be analysed in this sweep.
+        let mut in_region = vec![false; self.summaries.len()];
+        let mut region: Vec<usize> = Vec::new();
+        let mut stack = dirty.clone();
+        while let Some(scope) = stack.pop() {
+            if !std::mem::replace(&mut in_region[scope], true) {
+                region.push(scope);
+                stack.extend(self.callers[scope].iter().copied());
+            }
+        }
+        region.sort_unstable();
+        let levels = call_graph_levels(self.summaries, &region);
+        if super::debug_analysis() {
+            eprintln!("levels of {} scopes: {:?}", region.len(), timer.elapsed());
+        }
         let top = levels.level.iter().copied().max().unwrap_or(0);
         let mut pending: Vec<Vec<usize>> = vec![Vec::new(); top + 1];
         for scope in dirty {
@@ -406,13 +428,22 @@ mod tests {
     #[test]
     fn levels_put_callees_first_and_group_recursion() {
         // 0 → 1 → 2, 2 → 3 ⇄ 4, 5 → 5, 6 alone.
-        let levels = call_graph_levels(&calls(&[&[1], &[2], &[3], &[4], &[3], &[5], &[]]));
+        let levels = call_graph_levels(&calls(&[&[1], &[2], &[3], &[4], &[3], &[5], &[]]), &[0, 1, 2, 3, 4, 5, 6]);
         assert_eq!(levels.level, vec![3, 2, 1, 0, 0, 0, 0]);
         assert_eq!(levels.component[3], levels.component[4]);
         assert!(levels.recursive[levels.component[3]]);
         assert!(levels.recursive[levels.component[5]]);
         assert!(!levels.recursive[levels.component[6]]);
         assert!(!levels.recursive[levels.component[0]]);
+    }
+
+    #[test]
+    fn levels_over_a_region_order_its_members_and_leave_the_rest_out() {
+        // The region {0, 1, 2} holds the callers of 2; 3 and 4 (its callees) stay outside.
+        let levels = call_graph_levels(&calls(&[&[1], &[2], &[3], &[4], &[3]]), &[0, 1, 2]);
+        assert_eq!(levels.level, vec![2, 1, 0, 0, 0]);
+        assert_eq!(levels.component[3], usize::MAX);
+        assert_eq!(levels.members.len(), 3);
     }
 
     #[test]
