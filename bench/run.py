@@ -15,6 +15,11 @@ Suites:
           (p50/p95, against 2 % of the cold analysis measured in the same process); and a slice
           at the end of a generated 40,000-line flat module (time and peak RSS).
   server  the language server on the corpus (see bench/lsp.py).
+  incremental
+          what edits cost the incremental taint analysis on the corpus loaded into a
+          `Workspace`: typing into the first function of the module with the most functions,
+          a file nothing imports added and removed, a function renamed, a class's bases
+          changed — functions analysed again and time (edit + analysis), each against its target.
   search  the lexical (tantivy) index: the corpus loaded into a `Workspace`, the index built
           (time, documents), SEARCH_QUERIES free-text queries and SYMBOL_QUERIES
           `workspace/symbol` queries, each repeated (p50/p95 against ≤ 10 ms), and a function
@@ -299,7 +304,71 @@ def worker_search(root: Path) -> dict:
     }
 
 
+def worker_incremental(root: Path) -> dict:
+    import re
+
+    import flowsight
+
+    workspace = flowsight.Workspace(str(root))
+    files = [str(path.relative_to(root)) for path in python_files(root / "django")]
+    workspace.load_files(files)
+    started = time.perf_counter()
+    workspace.analyze_taint()
+    cold = time.perf_counter() - started
+    version = 0
+
+    def timed(change) -> tuple[float, int]:
+        started = time.perf_counter()
+        change()
+        workspace.analyze_taint()
+        return time.perf_counter() - started, int(workspace.last_analysis()["analysed"])
+
+    # Typing a comment, one character an edit, at the end of the first line of the first
+    # function's body, in the module with the most functions.
+    def count_functions(path: str) -> int:
+        return sum(1 for line in workspace.text(path).splitlines() if line.lstrip().startswith(("def ", "async def ")))
+
+    module = max(files, key=count_functions)
+    lines = workspace.text(module).splitlines()
+    first = next(i for i, line in enumerate(lines) if line.lstrip().startswith(("def ", "async def ")))
+    body = next(i for i in range(first + 1, len(lines)) if lines[i].strip() and not lines[i].strip().startswith(('"', "'", "#")))
+    typing = []
+    column = len(lines[body])
+    for character in "  # typed":
+        version += 1
+        edit = flowsight.TextEdit(body, column, body, column, character)
+        typing.append(timed(lambda edit=edit, version=version: workspace.apply_edits(module, version, [edit])))
+        column += 1
+    # A file nothing imports, added and removed.
+    added = timed(lambda: workspace.update_file("django/zz_unrelated.py", "def note(text):\n    return text.strip()\n", 1))
+    removed = timed(lambda: workspace.remove_file("django/zz_unrelated.py"))
+    # A function renamed: the first top-level function of django/utils/html.py.
+    html = "django/utils/html.py"
+    text = workspace.text(html)
+    name = re.search(r"^def (\w+)\(", text, re.M).group(1)
+    renamed = timed(lambda: workspace.update_file(html, re.sub(rf"^def {name}\(", f"def {name}_renamed(", text, count=1, flags=re.M), 1))
+    references = sum(1 for path in files if re.search(rf"\b{name}\b", workspace.text(path))) if name else 0
+    # A class's bases changed: the first class of django/views/generic/base.py gains a base.
+    views = "django/views/generic/base.py"
+    text = workspace.text(views)
+    match = re.search(r"^class (\w+)(\([^)]*\))?:", text, re.M)
+    bases = timed(lambda: workspace.update_file(views, text[: match.start()] + f"class {match.group(1)}(dict):" + text[match.end() :], 1))
+    return {
+        "seconds": cold,
+        "functions": int(workspace.last_analysis()["scopes"]),
+        "typing_module": module,
+        "typing_module_functions": count_functions(module),
+        "typing_seconds": [t for t, _ in typing],
+        "typing_analysed": [n for _, n in typing],
+        "add_file": {"seconds": added[0], "analysed": added[1]},
+        "remove_file": {"seconds": removed[0], "analysed": removed[1]},
+        "rename": {"function": name, "files_mentioning": references, "seconds": renamed[0], "analysed": renamed[1]},
+        "class_bases": {"class": match.group(1), "seconds": bases[0], "analysed": bases[1]},
+    }
+
+
 WORKERS = {
+    "incremental": worker_incremental,
     "slice_latency": worker_slice_latency,
     "flat_slice": worker_flat_slice,
     "slices": worker_slices,
@@ -569,6 +638,61 @@ def suite_slice(root: Path, runs: int) -> dict:
     return {"latency": latency, "flat": flat}
 
 
+def suite_incremental(root: Path, runs: int) -> dict:
+    samples = [run_worker("incremental", root) for _ in range(max(1, min(runs, 3)))]
+    last = samples[-1]
+    typing = [t for sample in samples for t in sample["typing_seconds"]]
+    typing_analysed = max(n for sample in samples for n in sample["typing_analysed"])
+
+    def median_of(key: str, field: str) -> float:
+        return statistics.median(sample[key][field] for sample in samples)
+
+    def most(key: str) -> int:
+        return max(sample[key]["analysed"] for sample in samples)
+
+    rows = [
+        ("edit", "functions analysed (max)", "p50 ms", "p95 ms", "target"),
+        (
+            f"typing in the first function of {last['typing_module']} ({last['typing_module_functions']} functions)",
+            str(typing_analysed),
+            f"{percentile(typing, 0.5) * 1000:.1f}",
+            f"{percentile(typing, 0.95) * 1000:.1f}",
+            f"≤ 5 functions: {verdict(typing_analysed <= 5)}",
+        ),
+        (
+            "a file nothing imports added",
+            str(most("add_file")),
+            f"{median_of('add_file', 'seconds') * 1000:.1f}",
+            "",
+            f"≤ 5 functions, ≤ 50 ms: {verdict(most('add_file') <= 5 and median_of('add_file', 'seconds') <= 0.05)}",
+        ),
+        (
+            "that file removed",
+            str(most("remove_file")),
+            f"{median_of('remove_file', 'seconds') * 1000:.1f}",
+            "",
+            f"≤ 5 functions, ≤ 50 ms: {verdict(most('remove_file') <= 5 and median_of('remove_file', 'seconds') <= 0.05)}",
+        ),
+        (
+            f"`{last['rename']['function']}` renamed (mentioned in {last['rename']['files_mentioning']} files)",
+            str(most("rename")),
+            f"{median_of('rename', 'seconds') * 1000:.1f}",
+            "",
+            "the functions that referenced it",
+        ),
+        (
+            f"class `{last['class_bases']['class']}` gains a base",
+            str(most("class_bases")),
+            f"{median_of('class_bases', 'seconds') * 1000:.1f}",
+            "",
+            "its methods, subclasses' methods, callers",
+        ),
+    ]
+    print(f"{last['functions']} functions; cold analysis {statistics.median(s['seconds'] for s in samples):.2f} s")
+    print(table(rows))
+    return {"samples": samples}
+
+
 def suite_search(root: Path, runs: int) -> dict:
     samples = [run_worker("search", root) for _ in range(max(1, runs))]
     key = lambda name: statistics.median(s[name] for s in samples)  # noqa: E731
@@ -594,7 +718,7 @@ def suite_search(root: Path, runs: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--suite", choices=["chunks", "taint", "slice", "server", "search", "all"], default="all")
+    parser.add_argument("--suite", choices=["chunks", "taint", "slice", "server", "incremental", "search", "all"], default="all")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -607,7 +731,7 @@ def main() -> int:
     results_directory = BENCH / "results"
     results_directory.mkdir(exist_ok=True)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-    suites = [("chunks", suite_chunks), ("taint", suite_taint), ("slice", suite_slice), ("server", suite_server), ("search", suite_search)]
+    suites = [("chunks", suite_chunks), ("taint", suite_taint), ("slice", suite_slice), ("server", suite_server), ("incremental", suite_incremental), ("search", suite_search)]
     for suite, function in suites:
         if args.suite in (suite, "all"):
             print(f"\n== {suite} ==")

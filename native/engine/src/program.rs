@@ -182,21 +182,26 @@ fn hash_shape(hasher: &mut sha2::Sha256, node: Node<'_>) {
     }
 }
 
-/// SHA-256 of what a module body's analysis reads: its top-level statements with their places
-/// (definitions by their names only).
+/// SHA-256 of what a module body's analysis reads: its top-level statements in order
+/// (definitions by their names only). Not their places: cached results move with the text
+/// (`taint::rebase`), so an edit inside a function leaves its module's key unchanged.
 fn module_text_hash(text: &str, node: Node<'_>, broken: bool) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     let mut cursor = node.walk();
     for statement in node.named_children(&mut cursor) {
-        hasher.update(statement.start_byte().to_le_bytes());
+        hasher.update(statement.kind_id().to_le_bytes());
         let definition = matches!(statement.kind(), "function_definition" | "class_definition" | "decorated_definition");
         let shown = if definition {
-            statement.child_by_field_name("name").or_else(|| statement.child_by_field_name("definition")).unwrap_or(statement)
+            // A definition binds its name, nothing else (decorators and bodies are their scopes').
+            let inner = statement.child_by_field_name("definition").unwrap_or(statement);
+            inner.child_by_field_name("name").unwrap_or(inner)
         } else {
             statement
         };
-        hasher.update(text.as_bytes().get(shown.byte_range()).unwrap_or_default());
+        let shown = text.as_bytes().get(shown.byte_range()).unwrap_or_default();
+        hasher.update(shown.len().to_le_bytes());
+        hasher.update(shown);
     }
     if broken {
         hash_shape(&mut hasher, node);
@@ -761,7 +766,93 @@ impl<'t> PartBuilder<'t> {
     }
 }
 
+thread_local! {
+    /// Names looked up by the analysis running on this thread (see `record_name_lookups`).
+    static NAME_LOOKUPS: std::cell::RefCell<Option<rustc_hash::FxHashSet<u64>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The hash a looked-up name is recorded under (`record_name_lookups`, `NameFacts`).
+pub fn name_lookup_hash(name: &str) -> u64 {
+    identifier_hash(name.as_bytes())
+}
+
+fn note_lookup(name: &str) {
+    NAME_LOOKUPS.with(|lookups| {
+        if let Some(lookups) = lookups.borrow_mut().as_mut() {
+            lookups.insert(name_lookup_hash(name));
+        }
+    });
+}
+
+/// Runs `work`, recording every name this thread looks up by name in any `Program` meanwhile
+/// (`function`, `class`, `module_named`, and what is built on them): the names whose
+/// appearance, disappearance or change can change `work`'s result. Sorted, distinct hashes.
+///
+/// Invariant: a result computed from a `Program` depends on other files only through these
+/// lookups (and its own module's names), so a result is reusable while none of its recorded
+/// names changed (`taint::incremental`).
+pub fn record_name_lookups<R>(work: impl FnOnce() -> R) -> (R, Vec<u64>) {
+    let outer = NAME_LOOKUPS.with(|lookups| lookups.borrow_mut().replace(Default::default()));
+    let result = work();
+    let recorded = NAME_LOOKUPS.with(|lookups| std::mem::replace(&mut *lookups.borrow_mut(), outer));
+    let mut names: Vec<u64> = recorded.unwrap_or_default().into_iter().collect();
+    names.sort_unstable();
+    (result, names)
+}
+
+/// What other files may look up by name in one file: its module, its functions (with how many
+/// share a name, and which of them a lookup finds when several do) and its classes (with what a
+/// class lookup sees: bases and method names). Compared between runs to find the names whose
+/// lookups changed meaning. `scopes` are the file's scope indices.
+pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<usize>) -> Vec<(u64, u64)> {
+    use std::hash::{Hash, Hasher};
+    let mut facts = vec![(name_lookup_hash(&program.modules[file].name), 0)];
+    let mut functions: FxHashMap<&str, (u64, usize)> = FxHashMap::default();
+    for scope in scopes {
+        let scope = &program.scopes[scope];
+        if scope.kind == ScopeKind::Function {
+            let entry = functions.entry(scope.qualified_name.as_str()).or_insert((0, 0));
+            entry.1 += 1;
+            // The last definition is the one found (see `Program`); its text matters only
+            // when another definition of the name could be found instead.
+            entry.0 = u64::from_le_bytes(scope.text_hash[..8].try_into().expect("8 bytes"));
+        }
+    }
+    for (name, (last, count)) in functions {
+        facts.push((name_lookup_hash(name), if count == 1 { 1 } else { last ^ count as u64 }));
+    }
+    for (name, class) in program.file_classes[file] {
+        let mut hasher = rustc_hash::FxHasher::default();
+        class.bases.hash(&mut hasher);
+        let mut methods: Vec<&String> = class.methods.keys().collect();
+        methods.sort();
+        methods.hash(&mut hasher);
+        facts.push((name_lookup_hash(name), hasher.finish()));
+    }
+    facts.sort_unstable();
+    facts.dedup();
+    facts
+}
+
 impl Program<'_> {
+    /// The function or method named `name` (recorded, see `record_name_lookups`).
+    pub fn function(&self, name: &str) -> Option<usize> {
+        note_lookup(name);
+        self.functions.get(name).copied()
+    }
+
+    /// The workspace class named `name` (recorded).
+    pub fn class(&self, name: &str) -> Option<&ClassInfo> {
+        note_lookup(name);
+        self.classes.get(name).copied()
+    }
+
+    /// The module named `name` (recorded).
+    pub fn module_named(&self, name: &str) -> Option<usize> {
+        note_lookup(name);
+        self.module_index.get(name).copied()
+    }
+
     /// Resolves a dotted name used in `module` to a qualified reference.
     pub fn resolve_name(&self, module: usize, name: &str) -> Option<String> {
         let info = &self.modules[module];
@@ -774,7 +865,7 @@ impl Program<'_> {
             return Some(format!("{alias}{rest}"));
         }
         let local = format!("{}.{head}", info.name);
-        if self.functions.contains_key(local.as_str()) || self.classes.contains_key(local.as_str()) {
+        if self.function(&local).is_some() || self.class(&local).is_some() {
             return Some(format!("{local}{rest}"));
         }
         None
@@ -786,7 +877,7 @@ impl Program<'_> {
         let mut order = vec![class.to_string()];
         let mut next = 0;
         while next < order.len() && order.len() < 64 {
-            if let Some(info) = self.classes.get(order[next].as_str()) {
+            if let Some(info) = self.class(order[next].as_str()) {
                 for base in &info.bases {
                     if !order.contains(base) {
                         order.push(base.clone());
@@ -800,17 +891,17 @@ impl Program<'_> {
 
     /// A method `name` of class `class` or of one of its bases in the workspace.
     pub fn method(&self, class: &str, name: &str) -> Option<usize> {
-        self.ancestors(class).iter().find_map(|ancestor| self.classes.get(ancestor.as_str())?.methods.get(name).copied())
+        self.ancestors(class).iter().find_map(|ancestor| self.class(ancestor.as_str())?.methods.get(name).copied())
     }
 
     /// For `Class.member` where `Class` is a workspace class that does not define `member`:
     /// the same member on its first base outside the workspace (`tornado.web.RequestHandler.get_argument`).
     pub fn library_member(&self, reference: &str) -> Option<String> {
         let (class, member) = reference.rsplit_once('.')?;
-        if !self.classes.contains_key(class) || self.method(class, member).is_some() {
+        if self.class(class).is_none() || self.method(class, member).is_some() {
             return None;
         }
-        let base = self.ancestors(class).into_iter().find(|ancestor| !self.classes.contains_key(ancestor.as_str()))?;
+        let base = self.ancestors(class).into_iter().find(|ancestor| self.class(ancestor.as_str()).is_none())?;
         Some(format!("{base}.{member}"))
     }
 

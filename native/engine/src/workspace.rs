@@ -28,7 +28,7 @@ use crate::rules::RuleSet;
 use crate::scopes::{occurrences_at, Occurrence};
 use crate::slice::{slice_at_with_cache, SliceCache, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
-use crate::taint::{analyze_incrementally_with, AnalysisCache, AnalysisStats, Finding};
+use crate::taint::{analyze_incrementally_after, AnalysisCache, AnalysisStats, Finding, TextChange};
 
 /// What an update did to a file's chunks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -96,6 +96,9 @@ pub struct Workspace {
     last_analysis: AnalysisStats,
     /// Files changed since the last analysis.
     changed_since_analysis: std::collections::HashSet<String>,
+    /// For files changed since the last analysis (and present then): the region of their text
+    /// that changed, so cached results below it are moved rather than computed again.
+    text_changes: std::collections::HashMap<String, TextChange>,
     root: PathBuf,
     repository: String,
     repository_chunk: Chunk,
@@ -131,6 +134,7 @@ impl Workspace {
             analysis_cache: None,
             last_analysis: AnalysisStats::default(),
             changed_since_analysis: Default::default(),
+            text_changes: Default::default(),
             root,
             repository,
             repository_chunk,
@@ -161,8 +165,27 @@ impl Workspace {
         (chunks, errors)
     }
 
+    /// Notes that `key`'s text changed by `change` (`None`: in a way not described).
+    fn note_change(&mut self, key: &str, change: Option<TextChange>) {
+        let first = self.changed_since_analysis.insert(key.to_string());
+        match change {
+            Some(change) if first => {
+                self.text_changes.insert(key.to_string(), change);
+            }
+            Some(change) => {
+                if let Some(pending) = self.text_changes.get_mut(key) {
+                    *pending = pending.then(change);
+                }
+            }
+            None => {
+                self.text_changes.remove(key);
+            }
+        }
+    }
+
     fn store(&mut self, key: String, document: Document, version: Option<i64>, mut extra_errors: Vec<FileError>) -> ChunkDiff {
-        self.changed_since_analysis.insert(key.clone());
+        let change = self.files.get(&key).map(|state| TextChange::between(state.source.borrow_owner().text(), document.text()));
+        self.note_change(&key, change);
         self.slice_cache = SliceCache::default();
         let (chunks, errors) = self.chunk(&key, &document);
         extra_errors.extend(errors);
@@ -209,11 +232,11 @@ impl Workspace {
     /// Stores a file read from disk, or (`None`) one that could not be read: it keeps no
     /// chunks and its errors say why.
     fn store_loaded(&mut self, key: String, document: Option<Document>, errors: Vec<FileError>) -> ChunkDiff {
-        self.changed_since_analysis.insert(key.clone());
         self.slice_cache = SliceCache::default();
         if let Some(document) = document {
             return self.store(key, document, None, errors);
         }
+        self.note_change(&key, None);
         let before = self.files.remove(&key).map(|state| state.chunks).unwrap_or_default();
         let empty = AnalysedDocument::unanalysed(Document::new(String::new()));
         self.files.insert(key.clone(), FileState { source: empty, version: None, chunks: Vec::new(), errors });
@@ -231,16 +254,29 @@ impl Workspace {
                 return Err(EngineError::InvalidEdit(format!("{key}: version {version} is not newer than the current version {current}")));
             }
         }
-        self.changed_since_analysis.insert(key.clone());
         self.slice_cache = SliceCache::default();
         let state = self.files.get_mut(&key).expect("checked above");
         let mut document = AnalysedDocument::take_document(&mut state.source);
+        let mut changes: Vec<TextChange> = Vec::with_capacity(edits.len());
         for edit in edits {
             let byte_edit = document.to_byte_edit(edit, encoding);
+            let change = match edit.range {
+                None => TextChange::between(document.text(), &byte_edit.new_text),
+                Some(_) => {
+                    TextChange { start: byte_edit.start, old_end: byte_edit.old_end, new_end: byte_edit.start + byte_edit.new_text.len() }
+                }
+            };
             document.apply_edit(&byte_edit);
+            changes.push(change);
         }
+        let state = self.files.get_mut(&key).expect("checked above");
         document.reparse();
         state.source = AnalysedDocument::unanalysed(document);
+        match changes.into_iter().reduce(TextChange::then) {
+            Some(change) => self.note_change(&key, Some(change)),
+            None => self.note_change(&key, Some(TextChange { start: 0, old_end: 0, new_end: 0 })),
+        }
+        let state = self.files.get_mut(&key).expect("checked above");
         state.version = Some(version);
         let key_for_chunks = key.clone();
         let (chunks, errors) = {
@@ -257,7 +293,10 @@ impl Workspace {
 
     pub fn remove_file(&mut self, path: &str) -> Result<ChunkDiff> {
         let key = self.key(path);
-        self.changed_since_analysis.insert(key.clone());
+        if !self.files.contains_key(&key) {
+            return Err(EngineError::UnknownFile(key));
+        }
+        self.note_change(&key, None);
         self.slice_cache = SliceCache::default();
         let state = self.files.remove(&key).ok_or_else(|| EngineError::UnknownFile(key.clone()))?;
         let diff = ChunkDiff::between(&state.chunks, &[]);
@@ -447,11 +486,13 @@ impl Workspace {
             eprintln!("parts {:?}", timer.elapsed());
         }
         let changed = std::mem::take(&mut self.changed_since_analysis);
+        let changes = std::mem::take(&mut self.text_changes);
         let program = self.program_view();
         if crate::taint::debug_analysis() {
             eprintln!("program {:?}", timer.elapsed());
         }
-        let (result, cache, stats) = crate::index::pool().install(|| analyze_incrementally_with(&program, rules, previous, Some(&changed)));
+        let (result, cache, stats) =
+            crate::index::pool().install(|| analyze_incrementally_after(&program, rules, previous, Some(&changed), &changes));
         drop(program);
         self.analysis_cache = Some(cache);
         self.last_analysis = stats;

@@ -271,13 +271,13 @@ impl<'p, 't> Analysis<'p, 't> {
         // User functions (and every candidate of `getattr(obj, name)(...)`): apply their summaries.
         let through_instance_of = |this: &Self, scope: usize| {
             receiver.is_some() && this.program.scopes[scope].implicit_receiver
-                || reference.as_deref().is_some_and(|r| this.program.classes.contains_key(r))
+                || reference.as_deref().is_some_and(|r| this.program.class(r).is_some())
         };
         if let Some(scope) = self.resolve_callee(reference.as_deref(), receiver.as_ref().map(|(_, v)| v)) {
             let through_instance = through_instance_of(self, scope);
             let summary = self.apply_summary(scope, node, through_instance, &positional, &keywords, state, &mut result);
             result.stringy = summary.returns_stringy;
-            if reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r)) {
+            if reference.as_deref().is_some_and(|r| self.program.class(r).is_some()) {
                 result.reference = reference.as_deref().map(Into::into);
             } else {
                 result.reference = summary.returns_reference.clone();
@@ -374,7 +374,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
 
         // Anything else propagates: the result depends on the receiver and the arguments.
-        if reference.as_deref().is_some_and(|r| self.program.classes.contains_key(r)) {
+        if reference.as_deref().is_some_and(|r| self.program.class(r).is_some()) {
             result.reference = reference.as_deref().map(Into::into);
         } else if let Some(reference) = &reference {
             // Instances of library classes keep the class as their reference
@@ -558,7 +558,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let object = arguments.named_child(0)?;
         let name = arguments.named_child(1)?;
         let object_value = self.eval(object, state, depth + 1);
-        let class = object_value.reference.as_deref().filter(|r| self.program.classes.contains_key(*r))?.to_string();
+        let class = object_value.reference.as_deref().filter(|r| self.program.class(r).is_some())?.to_string();
         let (exact, prefix) = match literal(self.text, name, self.constants) {
             Some(Constant::Str(exact)) => (true, exact),
             _ => {
@@ -586,7 +586,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let mut candidates: Vec<usize> = Vec::new();
         for ancestor in self.program.ancestors(class) {
-            if let Some(info) = self.program.classes.get(ancestor.as_str()) {
+            if let Some(info) = self.program.class(ancestor.as_str()) {
                 let mut methods: Vec<(&String, &usize)> = info.methods.iter().filter(|(n, _)| n.starts_with(pattern)).collect();
                 methods.sort();
                 candidates.extend(methods.into_iter().map(|(_, &scope)| scope));
@@ -615,16 +615,16 @@ impl<'p, 't> Analysis<'p, 't> {
 
     pub(super) fn resolve_callee(&self, reference: Option<&str>, receiver: Option<&Value>) -> Option<usize> {
         let reference = reference?;
-        if let Some(&scope) = self.program.functions.get(reference) {
+        if let Some(scope) = self.program.function(reference) {
             return Some(scope);
         }
         // A class: its constructor.
-        if self.program.classes.contains_key(reference) {
+        if self.program.class(reference).is_some() {
             return self.program.method(reference, "__init__");
         }
         // A method on an instance of a workspace class (or inherited).
         if let Some((class, method)) = reference.rsplit_once('.') {
-            if self.program.classes.contains_key(class) {
+            if self.program.class(class).is_some() {
                 return self.program.method(class, method);
             }
         }

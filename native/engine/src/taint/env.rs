@@ -161,7 +161,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 if head.len() <= module_name.len() {
                     break;
                 }
-                if self.program.functions.contains_key(head) {
+                if self.program.function(head).is_some() {
                     homes.push(head.into());
                 }
                 prefix = head;
@@ -176,7 +176,7 @@ impl<'p, 't> Analysis<'p, 't> {
     pub(super) fn imported_home(&self, root: &str) -> Option<(Arc<str>, String)> {
         let qualified = self.program.modules[self.module].imports.get(root)?;
         let (module, name) = qualified.rsplit_once('.')?;
-        self.program.module_index.contains_key(module).then(|| (module.into(), name.to_string()))
+        self.program.module_named(module).is_some().then(|| (module.into(), name.to_string()))
     }
 
     /// Where a name not bound here may live: each home with the name it has there.
@@ -298,7 +298,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let root = root_of(path);
         let rest = path[root.len()..].strip_prefix('.')?;
         let module = self.program.modules[self.module].imports.get(root)?;
-        self.program.module_index.contains_key(module.as_str()).then(|| (module.as_str().into(), rest.to_string()))
+        self.program.module_named(module.as_str()).is_some().then(|| (module.as_str().into(), rest.to_string()))
     }
 
     /// Where a store into `root` made here is visible to other scopes: (env key, name there).

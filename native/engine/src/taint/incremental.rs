@@ -1,12 +1,18 @@
-//! Incremental analysis: per-function results cached by (text, place, module names) and reused;
-//! only changed functions, callers of changed summaries and readers of changed `Env` entries
-//! are analysed again.
+//! Incremental analysis: per-function results cached by (qualified name, file, text, place,
+//! module names) and reused; only changed functions, functions whose looked-up names changed
+//! meaning, callers of changed summaries and readers of changed `Env` entries are analysed again.
 //!
 //! Invariants:
-//! - Equal to a from-scratch analysis (property-tested in `tests/incremental.rs` and
-//!   `tests/taint_env.rs`).
+//! - Equal to a from-scratch analysis (property-tested in `tests/incremental.rs`,
+//!   `tests/taint_env.rs` and `tests/taint_solver.rs`).
+//! - Cached places are moved with the text (`rebase`): an edit re-analyses the functions whose
+//!   text it touched (and what depends on their results), not the functions it moved.
+//! - Names are the only dependence across files besides summaries and the `Env`: a scope's
+//!   result is reused only while every name it looked up (`Summary::lookups`) has the same
+//!   facts (`program::name_facts`) — so adding, removing or renaming a function or file, or
+//!   changing a class's bases, re-analyses the scopes that looked the names up, no others.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -16,7 +22,8 @@ use crate::rules::RuleSet;
 
 use super::env::{enclosing_functions, Env};
 use super::findings::{finalize, RawFinding};
-use super::summary::Summary;
+use super::rebase::{PlaceMap, TextChange};
+use super::summary::{Summary, ANY_NAME};
 use super::{debug_analysis, solver, Incomplete, TaintResult};
 
 /// What a scope's cached analysis is valid for: same rules, same file list, same function
@@ -40,9 +47,8 @@ pub struct AnalysisCache {
     pub(super) raw: Vec<Vec<RawFinding>>,
     pub(super) incomplete: Vec<Incomplete>,
     pub(super) callers: Vec<HashSet<usize>>,
-    /// Each file's classes with their bases, sorted: a change of bases anywhere changes what
-    /// methods and `self` mean in every subclass (in any file), so nothing is reused then.
-    pub(super) class_bases: FxHashMap<String, Vec<(String, Vec<String>)>>,
+    /// Per file: what other files may look up by name there (`program::name_facts`).
+    pub(super) names: FxHashMap<String, Vec<(u64, u64)>>,
     /// The env the summaries were last computed against.
     pub(super) env: Env,
 }
@@ -110,7 +116,8 @@ pub(super) fn scope_keys_where(
             if !compute(scope) {
                 return None;
             }
-            let start = scope.node.start_byte();
+            // A module scope is its whole file, wherever its first statement starts.
+            let start = if scope.kind == crate::program::ScopeKind::Module { 0 } else { scope.node.start_byte() };
             let text_hash = scope.text_hash;
             Some(ScopeKey {
                 qualified_name: scope.qualified_name.as_str().into(),
@@ -131,7 +138,7 @@ pub fn analyze_incrementally(
     rules: &RuleSet,
     previous: Option<AnalysisCache>,
 ) -> (TaintResult, AnalysisCache, AnalysisStats) {
-    analyze_incrementally_with(program, rules, previous, None)
+    analyze_incrementally_after(program, rules, previous, None, &HashMap::new())
 }
 
 /// `analyze_incrementally`, told which files changed since `previous` (their keys are the only
@@ -142,44 +149,167 @@ pub fn analyze_incrementally_with(
     previous: Option<AnalysisCache>,
     changed_files: Option<&HashSet<String>>,
 ) -> (TaintResult, AnalysisCache, AnalysisStats) {
+    analyze_incrementally_after(program, rules, previous, changed_files, &HashMap::new())
+}
+
+/// Each file's scopes (a contiguous range of scope indices), by file index.
+fn scope_ranges(program: &Program<'_>) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = vec![0..0; program.files.len()];
+    for (index, scope) in program.scopes.iter().enumerate() {
+        let range = &mut ranges[scope.file];
+        if range.start == range.end {
+            *range = index..index + 1;
+        } else {
+            range.end = index + 1;
+        }
+    }
+    ranges
+}
+
+/// Moves the places of `cache` onto the current texts (see `rebase`). Returns, by old scope,
+/// whether its results hold a place that is gone (they must be computed again).
+fn rebase_cache(
+    cache: &mut AnalysisCache,
+    files: &[String],
+    changed_files: Option<&HashSet<String>>,
+    changes: &HashMap<String, TextChange>,
+) -> Vec<bool> {
+    // Without a list of changed files, places are taken to be where they were: a scope whose
+    // text moved has another key, and callers holding its places see them change.
+    let changed = changed_files.map(|changed| move |path: &str| changed.contains(path));
+    let map = PlaceMap::new(&cache.files, files, changed.as_ref().map(|f| f as &dyn Fn(&str) -> bool), changes);
+    if map.is_identity() {
+        return vec![false; cache.keys.len()];
+    }
+    let old_file: FxHashMap<&str, usize> = cache.files.iter().enumerate().map(|(index, path)| (path.as_str(), index)).collect();
+    for key in &mut cache.keys {
+        if let Some(start) = old_file.get(&*key.path).and_then(|&file| map.byte(file, key.start)) {
+            key.start = start;
+        }
+    }
+    let stale: Vec<bool> = cache
+        .summaries
+        .par_iter_mut()
+        .zip(cache.raw.par_iter_mut())
+        .map(|(summary, raw)| {
+            let mut moves = |place| map.moves(place);
+            let holds_moved = summary.any_place(&mut moves)
+                || raw.iter().any(|finding| {
+                    moves(finding.source)
+                        || moves(finding.sink)
+                        || finding.steps.iter().any(|step| moves((step.file, step.start, step.end)))
+                });
+            if !holds_moved {
+                return false;
+            }
+            let moved_summary = map.summary(summary);
+            let moved_raw: Option<Vec<RawFinding>> = raw.iter().map(|finding| map.raw_finding(finding)).collect();
+            match (moved_summary, moved_raw) {
+                (Some(moved_summary), Some(moved_raw)) => {
+                    *summary = moved_summary;
+                    *raw = moved_raw;
+                    false
+                }
+                _ => true,
+            }
+        })
+        .collect();
+    cache.env = map.env(&cache.env);
+    cache.files = files.to_vec();
+    stale
+}
+
+/// `analyze_incrementally_with`, also told where each edited file changed (`changes`, by path):
+/// results that only moved are reused with their places moved, so an edit re-analyses the
+/// functions it touched, not the ones below it.
+pub fn analyze_incrementally_after(
+    program: &Program<'_>,
+    rules: &RuleSet,
+    previous: Option<AnalysisCache>,
+    changed_files: Option<&HashSet<String>>,
+    changes: &HashMap<String, TextChange>,
+) -> (TaintResult, AnalysisCache, AnalysisStats) {
     let count = program.scopes.len();
     let timer = std::time::Instant::now();
-    let valid_previous = previous.as_ref().filter(|cache| cache.rules == rules.fingerprint);
+    let files: Vec<String> = program.files.iter().map(|f| f.path.clone()).collect();
+    let mut previous = previous.filter(|cache| cache.rules == rules.fingerprint);
+    // Places of the previous run moved onto the current texts; results that held a place of
+    // changed text are stale.
+    let stale = previous.as_mut().map(|cache| rebase_cache(cache, &files, changed_files, changes)).unwrap_or_default();
+    if debug_analysis() {
+        eprintln!("rebased {:?}", timer.elapsed());
+    }
     // Which files changed, by file index (None: treat every file as changed).
     let changed_files: Option<Vec<bool>> =
         changed_files.map(|changed| program.files.iter().map(|file| changed.contains(&file.path)).collect());
-    let keys = scope_keys_reusing(program, valid_previous, changed_files.as_deref());
+    let keys = scope_keys_reusing(program, previous.as_ref(), changed_files.as_deref());
     if debug_analysis() {
         eprintln!("keys {:?}", timer.elapsed());
     }
-    let files: Vec<String> = program.files.iter().map(|f| f.path.clone()).collect();
     let mut summaries: Vec<Summary> = vec![Summary::default(); count];
     let mut raw: Vec<Vec<RawFinding>> = (0..count).map(|_| Vec::new()).collect();
     let mut incomplete: Vec<Incomplete> = vec![Incomplete::default(); count];
     let mut callers: Vec<HashSet<usize>> = vec![HashSet::new(); count];
     let mut dirty: Vec<usize> = (0..count).collect();
     let mut reused = 0;
-    let mut previous = previous.filter(|cache| cache.rules == rules.fingerprint && cache.files == files);
-    let mut class_bases = previous.as_mut().map(|cache| std::mem::take(&mut cache.class_bases)).unwrap_or_default();
-    let previous_env = previous.as_mut().map(|cache| std::mem::take(&mut cache.env)).unwrap_or_default();
     let enclosing = enclosing_functions(program);
-    let mut hierarchy_changed = false;
-    for (file, source) in program.files.iter().enumerate() {
-        let refresh = previous.is_none() || changed_files.as_ref().is_none_or(|changed| changed[file]);
-        if !refresh {
-            continue;
+    // Names other files may look up, per file: refreshed for changed files, compared with the
+    // previous run's to find the names whose lookups changed meaning.
+    let mut names = previous.as_mut().map(|cache| std::mem::take(&mut cache.names)).unwrap_or_default();
+    let previous_env = previous.as_mut().map(|cache| std::mem::take(&mut cache.env)).unwrap_or_default();
+    let ranges = scope_ranges(program);
+    let mut changed_names: FxHashSet<u64> = FxHashSet::default();
+    {
+        let refresh: Vec<usize> = (0..program.files.len())
+            .filter(|&file| {
+                previous.is_none() || changed_files.as_ref().is_none_or(|changed| changed[file]) || !names.contains_key(&files[file])
+            })
+            .collect();
+        let fresh: Vec<(usize, Vec<(u64, u64)>)> =
+            refresh.par_iter().map(|&file| (file, crate::program::name_facts(program, file, ranges[file].clone()))).collect();
+        let mut removed_files: Vec<String> = Vec::new();
+        let present: FxHashSet<&str> = files.iter().map(String::as_str).collect();
+        for path in names.keys() {
+            if !present.contains(path.as_str()) {
+                removed_files.push(path.clone());
+            }
         }
-        let mut bases: Vec<(String, Vec<String>)> =
-            program.file_classes[file].iter().map(|(name, class)| (name.clone(), class.bases.clone())).collect();
-        bases.sort();
-        if class_bases.get(&source.path).is_some_and(|old| *old != bases) {
-            hierarchy_changed = true;
+        for path in removed_files {
+            for (name, _) in names.remove(&path).unwrap_or_default() {
+                changed_names.insert(name);
+            }
         }
-        class_bases.insert(source.path.clone(), bases);
+        for (file, facts) in fresh {
+            let old = names.insert(files[file].clone(), facts).unwrap_or_default();
+            let new = &names[&files[file]];
+            // Names whose facts differ (symmetric difference of two sorted lists).
+            let (mut i, mut j) = (0, 0);
+            while i < old.len() || j < new.len() {
+                match (old.get(i), new.get(j)) {
+                    (Some(a), Some(b)) if a == b => (i, j) = (i + 1, j + 1),
+                    (Some(a), Some(b)) if a < b => {
+                        changed_names.insert(a.0);
+                        i += 1;
+                    }
+                    (Some(_), Some(b)) | (None, Some(b)) => {
+                        changed_names.insert(b.0);
+                        j += 1;
+                    }
+                    (Some(a), None) => {
+                        changed_names.insert(a.0);
+                        i += 1;
+                    }
+                    (None, None) => unreachable!(),
+                }
+            }
+        }
     }
-    if hierarchy_changed {
-        previous = None;
+    if debug_analysis() {
+        eprintln!("names {:?}", timer.elapsed());
     }
+    let looked_up_changed = |summary: &Summary| {
+        summary.lookups.iter().any(|name| *name == ANY_NAME || changed_names.contains(name)) && !changed_names.is_empty()
+    };
     // Fast path: the same scopes in the same order (no function added, removed or renamed):
     // everything lines up by index, only changed keys are analysed.
     let previous = match previous {
@@ -187,7 +317,8 @@ pub fn analyze_incrementally_with(
             if cache.keys.len() == count
                 && cache.keys.iter().zip(&keys).all(|(old, new)| old.qualified_name == new.qualified_name && old.path == new.path) =>
         {
-            let changed: Vec<usize> = (0..count).filter(|&s| cache.keys[s] != keys[s]).collect();
+            let changed: Vec<usize> =
+                (0..count).filter(|&s| cache.keys[s] != keys[s] || stale[s] || looked_up_changed(&cache.summaries[s])).collect();
             summaries = std::mem::take(&mut cache.summaries);
             raw = std::mem::take(&mut cache.raw);
             incomplete = std::mem::take(&mut cache.incomplete);
@@ -203,92 +334,61 @@ pub fn analyze_incrementally_with(
         other => other,
     };
     if let Some(mut cache) = previous {
-        // Slow path: match scopes by key.
+        // Slow path: match scopes by key. A scope is reused when its key is unchanged, its
+        // results hold no place that is gone and no name it looked up changed meaning.
         let cache_keys: FxHashMap<ScopeKey, usize> =
             std::mem::take(&mut cache.keys).into_iter().enumerate().map(|(index, key)| (key, index)).collect();
-        // Names that appeared or disappeared change what calls resolve to: every function of
-        // their modules and of the modules importing them is analysed again.
-        let old_names: FxHashMap<&str, &str> = cache_keys.keys().map(|k| (&*k.qualified_name, &*k.path)).collect();
-        let new_names: FxHashSet<&str> = keys.iter().map(|k| &*k.qualified_name).collect();
-        let mut affected_modules: HashSet<String> = HashSet::new();
+        let mut mapping: Vec<Option<usize>> = vec![None; count];
         for (scope, key) in keys.iter().enumerate() {
-            if !old_names.contains_key(&*key.qualified_name) {
-                affected_modules.insert(program.modules[program.scopes[scope].module].name.clone());
+            mapping[scope] = cache_keys.get(key).copied().filter(|&old| !stale[old] && !looked_up_changed(&cache.summaries[old]));
+        }
+        let mut initial: HashSet<usize> = (0..count).filter(|&s| mapping[s].is_none()).collect();
+        // Callers of functions that disappeared (e.g. methods reached through instances).
+        let old_by_name: FxHashMap<&str, usize> = cache_keys.iter().map(|(key, &old)| (&*key.qualified_name, old)).collect();
+        let new_by_name: FxHashMap<&str, usize> = keys.iter().enumerate().map(|(scope, key)| (&*key.qualified_name, scope)).collect();
+        let old_name_of: FxHashMap<usize, &str> = cache_keys.iter().map(|(key, &old)| (old, &*key.qualified_name)).collect();
+        for (key, &old) in &cache_keys {
+            if new_by_name.contains_key(&*key.qualified_name) {
+                continue;
+            }
+            for caller in &cache.callers[old] {
+                if let Some(&new) = old_name_of.get(caller).and_then(|name| new_by_name.get(name)) {
+                    initial.insert(new);
+                }
             }
         }
-        for (name, path) in &old_names {
-            if !new_names.contains(name) {
-                affected_modules.insert(crate::syntax::module_name(path));
+        let mut previous_index: Vec<Option<usize>> = vec![None; count];
+        for scope in 0..count {
+            previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(&*keys[scope].qualified_name).copied());
+        }
+        let new_by_old: FxHashMap<usize, usize> =
+            previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
+        for (new, old) in previous_index.iter().enumerate() {
+            let Some(old) = old else { continue };
+            // The previous summary, so a re-analysis is compared against it (moved when the
+            // scope is unchanged: no other new scope maps to the same old one then).
+            summaries[new] =
+                if mapping[new].is_some() { std::mem::take(&mut cache.summaries[*old]) } else { cache.summaries[*old].clone() };
+            // Callee edges in the numbering of this run.
+            summaries[new].resolved_callees =
+                summaries[new].resolved_callees.iter().filter_map(|callee| new_by_old.get(callee).copied()).collect();
+            if mapping[new].is_some() {
+                raw[new] = std::mem::take(&mut cache.raw[*old]);
+                incomplete[new] = cache.incomplete[*old];
+            }
+            for caller in &cache.callers[*old] {
+                if let Some(&caller) = new_by_old.get(caller) {
+                    callers[new].insert(caller);
+                }
             }
         }
-        let module_affected: Vec<bool> = program
-            .modules
-            .iter()
-            .map(|module| {
-                affected_modules.contains(&module.name)
-                    || module.imports.values().any(|imported| {
-                        affected_modules
-                            .iter()
-                            .any(|m| imported.strip_prefix(m.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
-                    })
-            })
-            .collect();
-        {
-            let mut mapping: Vec<Option<usize>> = vec![None; count];
-            for (scope, key) in keys.iter().enumerate() {
-                if !module_affected[program.scopes[scope].module] {
-                    mapping[scope] = cache_keys.get(key).copied();
-                }
-            }
-            let old_to_new: FxHashMap<usize, usize> = mapping.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
-            // Changed scopes are analysed; their callers only if their summary changes (the
-            // names are the same, so every call still resolves to the same scope).
-            let old_by_name: FxHashMap<&str, usize> = cache_keys.iter().map(|(key, &old)| (&*key.qualified_name, old)).collect();
-            let mut initial: HashSet<usize> = (0..count).filter(|&s| mapping[s].is_none()).collect();
-            // Callers of functions that disappeared (e.g. methods reached through instances).
-            let new_by_name: FxHashMap<&str, usize> = keys.iter().enumerate().map(|(scope, key)| (&*key.qualified_name, scope)).collect();
-            let old_name_of: FxHashMap<usize, &str> = cache_keys.iter().map(|(key, &old)| (old, &*key.qualified_name)).collect();
-            for (key, &old) in &cache_keys {
-                if new_by_name.contains_key(&*key.qualified_name) {
-                    continue;
-                }
-                for caller in &cache.callers[old] {
-                    if let Some(&new) = old_name_of.get(caller).and_then(|name| new_by_name.get(name)) {
-                        initial.insert(new);
-                    }
-                }
-            }
-            let mut previous_index: Vec<Option<usize>> = vec![None; count];
-            for scope in 0..count {
-                previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(&*keys[scope].qualified_name).copied());
-            }
-            let new_by_old: FxHashMap<usize, usize> =
-                previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
-            for (new, old) in previous_index.iter().enumerate() {
-                let Some(old) = old else { continue };
-                // The previous summary, so a re-analysis is compared against it (moved when the
-                // scope is unchanged: no other new scope maps to the same old one then).
-                summaries[new] =
-                    if mapping[new].is_some() { std::mem::take(&mut cache.summaries[*old]) } else { cache.summaries[*old].clone() };
-                if mapping[new].is_some() {
-                    raw[new] = std::mem::take(&mut cache.raw[*old]);
-                    incomplete[new] = cache.incomplete[*old];
-                }
-                for caller in &cache.callers[*old] {
-                    if let Some(&caller) = new_by_old.get(caller) {
-                        callers[new].insert(caller);
-                    }
-                }
-            }
-            let _ = old_to_new;
-            // Changed scopes may call anything: their callee edges are rebuilt when analysed.
-            reused = count - initial.len();
-            dirty = initial.into_iter().collect();
-            dirty.sort_unstable();
-        }
+        // Changed scopes may call anything: their callee edges are rebuilt when analysed.
+        reused = count - initial.len();
+        dirty = initial.into_iter().collect();
+        dirty.sort_unstable();
     }
     if debug_analysis() {
-        eprintln!("reuse prepared {:?}", timer.elapsed());
+        eprintln!("reuse prepared {:?}: {} dirty, {} names changed", timer.elapsed(), dirty.len(), changed_names.len());
     }
     // Reused results were computed against the previous run's env; the env is checked against
     // the summaries before the first sweep, and after every sweep that changed what some scope stores.
@@ -322,7 +422,7 @@ pub fn analyze_incrementally_with(
         limits.add(scope);
     }
     let stats = AnalysisStats { scopes: count, reused, analysed, analyses, rounds, sweeps, widened, limits, unfinished };
-    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, class_bases, env };
+    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, names, env };
     (TaintResult { findings, stats }, cache, stats)
 }
 

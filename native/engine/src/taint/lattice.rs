@@ -93,6 +93,15 @@ impl Trace {
         trace
     }
 
+    /// A trace of `steps` as they are (already within `MAX_TRACE`: a trace's own steps).
+    pub(super) fn from_steps(steps: Vec<TraceStep>) -> Trace {
+        let mut trace = Trace::default();
+        for (index, step) in steps.into_iter().enumerate() {
+            trace = Trace(Some(Arc::new(TraceNode { step, previous: trace.0.clone(), length: index + 1 })));
+        }
+        trace
+    }
+
     pub(super) fn extend(&self, steps: &[TraceStep]) -> Trace {
         steps.iter().fold(self.clone(), |trace, step| trace.push(step.clone()))
     }
@@ -106,6 +115,18 @@ impl Trace {
         }
         steps.reverse();
         steps
+    }
+
+    /// Whether any step's place satisfies `test` (latest step first; nothing allocated).
+    pub(super) fn any_place(&self, test: &mut impl FnMut((usize, usize, usize)) -> bool) -> bool {
+        let mut current = self.0.as_deref();
+        while let Some(node) = current {
+            if test((node.step.file, node.step.start, node.step.end)) {
+                return true;
+            }
+            current = node.previous.as_deref();
+        }
+        false
     }
 
     /// An order on traces: length, then where the last step is.
@@ -160,6 +181,14 @@ impl Label {
             ref other => other.clone(),
         };
         (origin, self.cleared, self.normalized)
+    }
+
+    /// Whether the origin's or any step's place satisfies `test`.
+    pub(super) fn any_place(&self, test: &mut impl FnMut((usize, usize, usize)) -> bool) -> bool {
+        match self.origin {
+            Origin::Source { file, start, end, .. } | Origin::Sources { file, start, end, .. } if test((file, start, end)) => true,
+            _ => self.trace.any_place(test),
+        }
     }
 
     pub(super) fn is_source(&self) -> bool {

@@ -30,15 +30,18 @@ mod findings;
 mod guards;
 mod incremental;
 mod lattice;
+mod rebase;
 mod solver;
 mod summary;
 mod transfer;
 
 pub use env::Env;
 pub use findings::{Finding, FindingStep, Location};
-pub use incremental::{analyze_incrementally, analyze_incrementally_with, AnalysisCache, AnalysisStats};
+pub use incremental::{analyze_incrementally, analyze_incrementally_after, analyze_incrementally_with, AnalysisCache, AnalysisStats};
 pub use lattice::TraceStep;
+pub use rebase::TextChange;
 pub use summary::Summary;
+use summary::ANY_NAME;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -252,7 +255,7 @@ impl<'p, 't> Analysis<'p, 't> {
             let source = if let Some(route) = &route {
                 let annotated_typed = annotation.as_deref().is_some_and(|a| {
                     TYPED_ANNOTATIONS.iter().any(|t| a == *t || a.ends_with(&format!(".{t}")))
-                        || self.program.classes.get(a).is_some_and(|c| c.bases.iter().any(|b| b.ends_with("Enum")))
+                        || self.program.class(a).is_some_and(|c| c.bases.iter().any(|b| b.ends_with("Enum")))
                 });
                 let is_request_object = annotation
                     .as_deref()
@@ -513,13 +516,18 @@ fn analyze_scope(
         incomplete: Incomplete::default(),
     };
     BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        analysis.run();
-    }));
+    let (outcome, lookups) = crate::program::record_name_lookups(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            analysis.run();
+        }))
+    });
+    analysis.summary.lookups = lookups;
     let met = BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO));
     analysis.incomplete.add(&met);
     if outcome.is_err() {
-        return (Summary::default(), Vec::new(), Incomplete { failed: 1, ..Incomplete::default() });
+        // Any name may matter to a failed scope: it is analysed again whenever names change.
+        let summary = Summary { lookups: vec![ANY_NAME], ..Summary::default() };
+        return (summary, Vec::new(), Incomplete { failed: 1, ..Incomplete::default() });
     }
     (analysis.summary, analysis.raw_findings, analysis.incomplete)
 }

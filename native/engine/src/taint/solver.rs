@@ -177,6 +177,9 @@ pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
     new.reads.extend(old.reads.iter().copied());
     new.reads.sort_unstable();
     new.reads.dedup();
+    new.lookups.extend(old.lookups.iter().copied());
+    new.lookups.sort_unstable();
+    new.lookups.dedup();
     new
 }
 

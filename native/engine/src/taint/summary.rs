@@ -51,7 +51,13 @@ pub struct Summary {
     /// `place_hash` of every (owner, name) consulted in an `Env`: the scope is analysed again
     /// when an entry under one of them changes.
     pub(super) reads: Vec<u64>,
+    /// `name_lookup_hash` of every name looked up while analysing the scope (sorted): the
+    /// scope is analysed again when one of them appears, disappears or changes meaning.
+    pub(super) lookups: Vec<u64>,
 }
+
+/// A `lookups` entry that matches every changed name.
+pub(super) const ANY_NAME: u64 = u64::MAX;
 
 #[derive(Clone, Debug)]
 pub(super) struct ParamSink {
@@ -101,6 +107,17 @@ impl Summary {
             places.extend(of(&sink.steps));
         }
         places
+    }
+
+    /// Whether any place of the summary (steps, sources, sinks, stored values) satisfies `test`.
+    pub(super) fn any_place(&self, test: &mut impl FnMut((usize, usize, usize)) -> bool) -> bool {
+        let steps = |steps: &[TraceStep], test: &mut dyn FnMut((usize, usize, usize)) -> bool| {
+            steps.iter().any(|step| test((step.file, step.start, step.end)))
+        };
+        self.param_returns.iter().any(|(_, _, _, s)| steps(s, test))
+            || self.source_returns.iter().any(|label| label.any_place(test))
+            || self.param_sinks.iter().any(|sink| test(sink.sink) || steps(&sink.steps, test))
+            || self.exports.iter().any(|export| export.value.labels.iter().any(|label| label.any_place(test)))
     }
 
     pub(super) fn signature(&self) -> SummarySignature {
