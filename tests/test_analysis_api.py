@@ -132,7 +132,15 @@ def test_a_callee_edited_without_changing_its_summary_moves_its_steps_in_callers
     ws.apply_edits("a.py", 2, [flowsight.TextEdit(1, 0, 1, 0, "    # a comment above `y = x`\n")])
     [finding] = ws.analyze_taint()
     assert [(s.path, s.start_line, s.kind) for s in finding.steps if s.path == "a.py"] == [("a.py", 2, "assignment"), ("a.py", 3, "return")]
-    # Only the edited function and its caller ran again.
+    # Only the edited function ran again: the caller's steps in it moved with the text.
+    assert ws.last_analysis()["analysed"] == 1
+    # An edit inside a step the caller's finding shows: the caller runs again, and its
+    # finding shows the step as it is now.
+    ws.apply_edits("a.py", 3, [flowsight.TextEdit(2, 4, 2, 5, "yy"), flowsight.TextEdit(3, 11, 3, 12, "yy")])
+    [finding] = ws.analyze_taint()
+    assert ws.text("a.py").splitlines()[2:] == ["    yy = x", "    return yy"]
+    steps = [(s.path, s.start_line, s.start_column, s.end_column) for s in finding.steps if s.path == "a.py"]
+    assert steps == [("a.py", 2, 4, 6), ("a.py", 3, 11, 13)]
     assert ws.last_analysis()["analysed"] == 2
 
 
@@ -163,7 +171,7 @@ def test_only_changed_functions_and_affected_callers_are_reanalysed() -> None:
     assert 2 <= stats["analysed"] < stats["scopes"]
 
 
-def test_renaming_a_function_reanalyses_its_module_and_importers_only() -> None:
+def test_renaming_a_function_reanalyses_the_functions_that_referenced_either_name() -> None:
     ws = load(EXAMPLE)
     ws.analyze_taint()
     text = ws.text("shop/db.py")
