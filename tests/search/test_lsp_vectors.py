@@ -208,6 +208,33 @@ async def test_embeddings_go_to_the_configured_endpoint_which_is_named(remote: L
     assert not [m for m in [*remote.messages, *remote.log_messages] if SECRET in m.message]
 
 
+async def test_vectors_follow_edits_in_the_background(remote: LanguageClient) -> None:
+    endpoint = remote.endpoint  # type: ignore[attr-defined]
+    await search_until_complete(remote, "send_email", timeout=30)
+    project: Path = remote.project  # type: ignore[attr-defined]
+    uri = (project / "app" / "mail.py").as_uri()
+    remote.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=MAIL))
+    )
+    edited = MAIL.replace(
+        "def add_numbers(first, second):", "def archive_mailbox(box):\n    box.close()\n\n\ndef add_numbers(first, second):"
+    )
+    remote.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=edited)],
+        )
+    )
+    # Embedded after the edit's analysis, with no search asking for it.
+    deadline = asyncio.get_running_loop().time() + 20
+    while not any("def archive_mailbox(box):" in text for request in endpoint.state.requests for text in request["input"]):
+        assert asyncio.get_running_loop().time() < deadline, "the edited chunk was not embedded"
+        await asyncio.sleep(0.1)
+    answer = await search(remote, "archive_mailbox", mode="vector", limit=3)
+    assert not answer.partial and answer.mode == "vector"
+    assert names(answer)[0] == "app.mail.archive_mailbox" and answer.results[0].range.start.line == 6
+
+
 @pytest_lsp.fixture(config=SERVER)
 async def timing_out(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory, endpoint):  # noqa: ANN001
     endpoint.state.delay = 3.0

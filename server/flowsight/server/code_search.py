@@ -207,10 +207,6 @@ class CodeSearch:
         if vectors is not None:
             vectors.service.close()
 
-    def close(self) -> None:
-        for key in list(self.vectors):
-            self.vectors.pop(key).service.close()
-
     # ------------------------------------------------------------------ queries
     def search(self, query: str, limit: int, mode: str, reaches: Collection[str] = (), reads_input: bool = False) -> Answer:
         """The best `limit` chunks of every folder, best first (worker thread). Filters keep only
