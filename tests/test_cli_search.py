@@ -13,7 +13,7 @@ import pytest
 from conftest import REPOSITORY_ROOT
 
 EXAMPLE = REPOSITORY_ROOT / "examples" / "vulnerable_app"
-RESULT_KEYS = ["path", "start_line", "end_line", "qualified_name", "kind", "chunk_id", "score"]
+RESULT_KEYS = ["path", "start_line", "end_line", "qualified_name", "kind", "chunk_id", "score", "findings", "reaches", "reads_input"]
 
 
 def flowsight(*args: str, cwd: Path = REPOSITORY_ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -25,6 +25,7 @@ def test_text_output_shows_places_and_headers() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("shop/db.py:") and "  function  shop.db.find_products  " in lines[0]
+    assert lines[0].endswith("  [1 finding; reaches sql-injection]")  # what the analysis knows
     assert lines[1] == "    def find_products(term):"
     assert len([line for line in lines if not line.startswith("    ")]) == 3
 
@@ -64,6 +65,44 @@ def test_paths_default_to_the_current_directory() -> None:
     proc = flowsight("search", "connect", "--format", "json", "--limit", "1", cwd=EXAMPLE)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["results"][0]["qualified_name"] == "shop.db.connect"
+
+
+def test_results_carry_what_the_analysis_knows() -> None:
+    proc = flowsight("search", "invoice", str(EXAMPLE), "--format", "json", "--limit", "20")
+    assert proc.returncode == 0, proc.stderr
+    facts = {r["qualified_name"]: (r["findings"], r["reaches"], r["reads_input"]) for r in json.loads(proc.stdout)["results"]}
+    # read_invoice holds the path-traversal sink; the route `invoice` reads the input that reaches it.
+    assert facts["shop.files.read_invoice"] == (1, ["path-traversal"], False)
+    assert facts["shop.views.invoice"] == (0, ["path-traversal"], True)
+    assert facts["shop.files.read_invoice_safely"] == (0, [], False)
+    assert facts["shop.views.invoice_safe"] == (0, [], False)
+
+
+def test_filters_keep_only_chunks_on_a_taint_path() -> None:
+    def names(query: str, *options: str) -> list[str]:
+        proc = flowsight("search", query, str(EXAMPLE), *options, "--format", "json", "--limit", "50")
+        assert proc.returncode == 0, proc.stderr
+        results = json.loads(proc.stdout)["results"]
+        return [r["qualified_name"] for r in results]
+
+    everything = names("products")
+    reaching = names("products", "--reaches", "sql-injection")
+    assert reaching and set(reaching) < set(everything)
+    assert set(reaching) == {"shop.db.find_products", "shop.views.search"}
+    # Every chunk matching the query that reads input, however far down the unfiltered ranking.
+    readers = names("request", "--reads-input")
+    assert set(readers) == {
+        "shop.views.archive",
+        "shop.views.next_page",
+        "shop.admin.admin_calc",
+        "shop.views.search",
+        "shop.views.hello",
+        "shop.views.restore_cart",
+    }
+    assert readers == [name for name in names("request") if name in readers]  # in the same order
+    assert names("products", "--reaches", "open-redirect") == []
+    # Repeated --reaches: any of them; combined with --reads-input: both.
+    assert set(names("invoice", "--reaches", "path-traversal", "--reaches", "sql-injection", "--reads-input")) == {"shop.views.invoice"}
 
 
 @pytest.mark.parametrize("mode", ["vector", "hybrid"])

@@ -129,11 +129,14 @@ async def test_unsaved_edits_are_found_at_once(client: LanguageClient) -> None:
 async def test_search_request_and_command(client: LanguageClient) -> None:
     result = await client.protocol.send_request_async("flowsight/search", {"query": "routes messages", "limit": 3})
     assert result.query == "routes messages" and result.mode == "lexical"
+    assert (result.requestedMode, result.partial, result.vectorsPending, result.notice) == ("lexical", False, 0, None)
     top = result.results[0]
     assert (top.qualifiedName, top.name, top.kind) == ("app.chat.ChatController", "ChatController", "class")
     assert top.uri == (project(client) / "app" / "chat.py").as_uri()
     assert (top.range.start.line, top.range.end.line) == (5, 10) and len(top.chunkId) == 32 and top.score > 0
     assert len(result.results) <= 3
+    assert top.preview == "class ChatController:"
+    assert (top.findings, top.reaches, top.readsInput) == (0, [], False)  # nothing tainted here
     command = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="flowsight.search", arguments=[{"query": "handler_42", "mode": "symbols", "limit": 1}])
     )
@@ -143,8 +146,9 @@ async def test_search_request_and_command(client: LanguageClient) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"query": "x", "mode": "vector"}, "needs an embedder, and none is configured"),
-        ({"query": "x", "mode": "hybrid"}, "needs an embedder, and none is configured"),
+        ({"query": "x", "mode": "fuzzy"}, "`mode` is 'lexical', 'symbols', 'hybrid' or 'vector'"),
+        ({"query": "x", "reaches": [1]}, "`reaches` is a rule id or a list of them"),
+        ({"query": "x", "readsInput": "yes"}, "`readsInput` a boolean"),
         ({"query": "x", "limit": 0}, "`limit` is an integer from 1 to 1000"),
         ({"limit": 3}, "takes one object"),
     ],

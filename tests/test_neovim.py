@@ -103,6 +103,23 @@ def test_neovim_plugin_end_to_end(nvim: tuple[str, str], tmp_path: Path) -> None
     assert "command injection" in report["path_title"].lower()
     assert report["back_in_code"] is True
 
+    # :FlowsightSearch: best first into the quickfix list, with the analysis's facts and a preview.
+    assert report["search_title"] == "flowsight search (lexical): compress gzip"
+    assert report["search"][:2] == [
+        {
+            "file": "shop/files.py",
+            "line": 25,
+            "text": "function shop.files.compress [1 finding; reaches command-injection]: def compress(name):",
+        },
+        {"file": "shop/files.py", "line": 29, "text": "function shop.files.compress_safely: def compress_safely(name):"},
+    ]
+    # A mode first: names only (exact first), into the location list.
+    assert report["symbols_title"] == "flowsight search (symbols): read_invoice"
+    assert [item["text"].split(":")[0] for item in report["symbols"]] == [
+        "function shop.files.read_invoice [1 finding; reaches path-traversal]",
+        "function shop.files.read_invoice_safely",
+    ]
+
     # Document highlights: the occurrences of `name` in `compress`, a write and a read.
     assert report["highlighted"] is True
     assert report["occurrences"] == [[24, 13, "LspReferenceWrite"], [25, 27, "LspReferenceRead"]]

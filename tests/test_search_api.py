@@ -109,6 +109,22 @@ def test_limits_and_modes(workspace: flowsight.Workspace) -> None:
     assert workspace.build_search_index() == 10
 
 
+def test_an_index_built_apart_from_the_workspace_catches_up_on_install(workspace: flowsight.Workspace) -> None:
+    """The server builds a folder's first index from a snapshot without holding its lock; edits made
+    meanwhile are in the index once it is installed."""
+    build = workspace.search_snapshot()
+    assert build is not None
+    workspace.update_file("app/rooms.py", "def archive_room(room):\n    room.close()\n", version=1)
+    build.build()  # no lock of the workspace held: other calls proceed
+    assert workspace.versions() == {"app/chat.py": None, "app/rooms.py": 1}
+    assert workspace.install_search_index(build) is True
+    assert workspace.search_snapshot() is None  # it has an index now
+    assert workspace.search("archive_room")[0].qualified_name == "app.rooms.archive_room"
+    assert workspace.search("lookup", mode="symbols") == []  # Room.lookup was edited away
+    assert workspace.install_search_index(build) is False  # taken once
+    assert workspace.build_search_index() == 9
+
+
 def test_build_search_index_counts_documents(tmp_path: Path) -> None:
     workspace = flowsight.Workspace(str(tmp_path))
     assert workspace.build_search_index() == 0

@@ -11,6 +11,9 @@
 --   opened later; cleared by :FlowsightSliceClear or by any edit of a highlighted buffer;
 -- - :FlowsightPath[!] — the steps of the taint path of the finding under the cursor, in order,
 --   into the window's location list (with !, the quickfix list);
+-- - :FlowsightSearch[!] [lexical|hybrid|vector|symbols] {query} — code search over the project
+--   (the `flowsight/search` request) into the quickfix list, best first (with !, the window's
+--   location list); each item says what the analysis knows (findings, sink kinds, input read);
 -- - the server's code actions "slice from here" and "Show taint path" do the same.
 local M = {}
 
@@ -266,6 +269,83 @@ function M.path(quickfix)
   show_path(client, finding.id, buffer, vim.api.nvim_get_current_win(), quickfix, finding.message)
 end
 
+-- ---------------------------------------------------------------- code search
+
+M.search_modes = { lexical = true, hybrid = true, vector = true, symbols = true }
+
+--- The words of :FlowsightSearch as (query, mode): a first word naming a mode is the mode when
+--- more words follow ("hybrid send email"); the mode is "lexical" otherwise.
+function M.search_arguments(words)
+  local mode = "lexical"
+  if #words > 1 and M.search_modes[words[1]] then
+    mode = words[1]
+    words = vim.list_slice(words, 2)
+  end
+  return table.concat(words, " "), mode
+end
+
+--- A `flowsight/search` answer as quickfix items: file, line, and "kind name — facts: preview".
+function M.search_items(result)
+  local items = {}
+  for _, hit in ipairs(result.results or {}) do
+    local file = vim.uri_to_fname(hit.uri)
+    local line = hit.range.start.line
+    local facts = {}
+    if (hit.findings or 0) > 0 then table.insert(facts, hit.findings .. (hit.findings == 1 and " finding" or " findings")) end
+    if hit.reaches and #hit.reaches > 0 then table.insert(facts, "reaches " .. table.concat(hit.reaches, ", ")) end
+    if hit.readsInput then table.insert(facts, "reads input") end
+    local preview = vim.trim(line_text(file, line))
+    local text = hit.kind .. " " .. hit.qualifiedName
+    if #facts > 0 then text = text .. " [" .. table.concat(facts, "; ") .. "]" end
+    if preview ~= "" then text = text .. ": " .. preview end
+    table.insert(items, { filename = file, lnum = line + 1, col = 1, text = text })
+  end
+  return items
+end
+
+local function any_client()
+  if vim.lsp.get_clients then return vim.lsp.get_clients({ name = "flowsight" })[1] end
+  for _, client in pairs(vim.lsp.get_active_clients()) do
+    if client.name == "flowsight" then return client end
+  end
+  return nil
+end
+
+--- :FlowsightSearch[!] [mode] {query} — the results into the quickfix list (with !, the
+--- location list of the current window), then opens it. A partial answer (vectors still being
+--- computed: answered from the lexical index) says so in the list's title.
+function M.search(words, loclist)
+  local query, mode = M.search_arguments(words or {})
+  if query == "" then
+    vim.notify("flowsight: :FlowsightSearch [lexical|hybrid|vector|symbols] {query}", vim.log.levels.WARN)
+    return
+  end
+  local buffer = vim.api.nvim_get_current_buf()
+  local client = client_for(buffer) or any_client()
+  if not client then
+    vim.notify("flowsight: no flowsight server running", vim.log.levels.WARN)
+    return
+  end
+  local window = vim.api.nvim_get_current_win()
+  request(client, "flowsight/search", { query = query, mode = mode, limit = M.options.search_limit or 50 }, function(err, result)
+    if err then
+      vim.notify("flowsight: " .. (err.message or tostring(err)), vim.log.levels.WARN)
+      return
+    end
+    local items = M.search_items(result)
+    local title = string.format("flowsight search (%s): %s", result.mode, query)
+    if result.partial and result.notice then title = title .. " — " .. result.notice end
+    if loclist then
+      vim.fn.setloclist(window, {}, " ", { title = title, items = items })
+      vim.cmd("lopen")
+    else
+      vim.fn.setqflist({}, " ", { title = title, items = items })
+      vim.cmd("copen")
+    end
+    if #items == 0 then vim.notify("flowsight: no results for " .. query, vim.log.levels.INFO) end
+  end, buffer)
+end
+
 -- The server's code actions run commands; these run them in Neovim instead, so that "Backward
 -- slice from here" highlights the slice (the server would only move the selection) and "Show
 -- taint path" fills the location list (the server's answer would be dropped).
@@ -337,6 +417,17 @@ local function define_commands()
   vim.api.nvim_create_user_command("FlowsightPath", function(command)
     M.path(command.bang)
   end, { bang = true, desc = "flowsight: the taint path of the finding under the cursor into the location (!: quickfix) list" })
+  vim.api.nvim_create_user_command("FlowsightSearch", function(command)
+    M.search(command.fargs, command.bang)
+  end, {
+    nargs = "+",
+    bang = true,
+    complete = function(lead, line)
+      if #vim.split(line, "%s+") > 2 then return {} end
+      return vim.tbl_filter(function(mode) return mode:find(lead, 1, true) == 1 end, { "lexical", "hybrid", "vector", "symbols" })
+    end,
+    desc = "flowsight: code search into the quickfix (!: location) list",
+  })
   local group = vim.api.nvim_create_augroup("flowsight-slice", { clear = true })
   vim.api.nvim_create_autocmd("BufWinEnter", {
     group = group,
@@ -348,7 +439,8 @@ end
 
 --- options: `cmd` (default {"flowsight", "serve"}), `settings` (the server's settings, see the
 --- main README), `slice_sign` (sign text of slice lines, default "┃"; false for none),
---- `lsp_enable` (0.11+: false to leave `vim.lsp.config`/`vim.lsp.enable` to you).
+--- `lsp_enable` (0.11+: false to leave `vim.lsp.config`/`vim.lsp.enable` to you),
+--- `search_limit` (results of :FlowsightSearch, default 50).
 function M.setup(options)
   M.options = vim.tbl_extend("force", { slice_sign = "┃" }, options or {})
   define_commands()

@@ -73,6 +73,12 @@ class SearchHit:
     def as_dict(self) -> dict[str, str | int | float]:
         """path, start_line, end_line, qualified_name, kind, chunk_id, score."""
 
+class SearchIndexBuild:
+    """A workspace's search index being built apart from it (see `Workspace.search_snapshot`)."""
+
+    def build(self) -> None:
+        """Builds the index (GIL released, the workspace not locked); once."""
+
 class IndexResult:
     chunks: list[Chunk]
     errors: list[FileError]
@@ -147,6 +153,12 @@ class Workspace:
         query lists them. Other modes raise ValueError. The first search builds the index."""
     def build_search_index(self) -> int:
         """Builds the search index now (the first search would) and returns its documents."""
+    def search_snapshot(self) -> SearchIndexBuild | None:
+        """What the search index is made of (chunks and texts, copied), for building it while
+        other calls proceed; None when the index exists already."""
+    def install_search_index(self, build: SearchIndexBuild) -> bool:
+        """Installs a built index, brought up to date with every change since its snapshot.
+        False (nothing changes) when an index exists already or `build` was not built."""
 
 class Location:
     """A source range: 0-based lines, UTF-8 byte columns."""

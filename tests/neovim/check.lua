@@ -88,6 +88,27 @@ local function run()
   results.back_in_code = vim.api.nvim_get_current_win() == code_window
   vim.cmd("lclose")
 
+  -- :FlowsightSearch: code search into the quickfix list (what the analysis knows included);
+  -- with ! and a mode first, into the location list.
+  vim.cmd("FlowsightSearch compress gzip")
+  if not vim.wait(10000, function() return #vim.fn.getqflist() > 0 end, 50) then return 7 end
+  local function listed(items)
+    return vim.tbl_map(function(item)
+      return { file = relative(vim.api.nvim_buf_get_name(item.bufnr)), line = item.lnum, text = item.text }
+    end, items)
+  end
+  results.search = listed(vim.fn.getqflist())
+  results.search_title = vim.fn.getqflist({ title = 1 }).title
+  vim.cmd("cclose")
+  vim.api.nvim_set_current_win(code_window)
+  vim.fn.setloclist(code_window, {}, "f") -- the taint path's list goes
+  vim.cmd("FlowsightSearch! symbols read_invoice")
+  if not vim.wait(10000, function() return #vim.fn.getloclist(code_window) > 0 end, 50) then return 8 end
+  results.symbols = listed(vim.fn.getloclist(code_window))
+  results.symbols_title = vim.fn.getloclist(code_window, { title = 1 }).title
+  vim.cmd("lclose")
+  vim.api.nvim_set_current_win(code_window)
+
   -- Document highlights: the occurrences of `name` in `compress` (its parameter, its use).
   vim.api.nvim_win_set_cursor(code_window, { 25, 14 })
   vim.lsp.buf.document_highlight()

@@ -94,6 +94,25 @@ def test_hybrid_after_embedding():
     service.close()
 
 
+def test_allowed_chunks_are_the_only_answers_and_all_candidates():
+    """A filter ("reaches a SQL sink") makes every allowed chunk a candidate, in every mode: one that
+    no top list would hold is still found, and nothing else is answered."""
+    service = make_service(candidates=1)
+    service.update(DOCUMENTS)
+    assert service.wait_for_vectors(30)
+    query = "chat messages reply"
+    assert "sql" not in ids(service.search(query, limit=2, mode="hybrid"))
+    for mode in ("hybrid", "vector", "lexical"):
+        assert ids(service.search(query, limit=5, mode=mode, allowed={"sql", "post"}))[:1] == ["post"], mode
+        assert set(ids(service.search(query, limit=5, mode=mode, allowed={"sql", "post"}))) <= {"sql", "post"}
+    # "sql" shares no word with the query: vectors still rank it, the lexical list cannot.
+    assert ids(service.search(query, limit=5, mode="hybrid", allowed={"sql"})) == ["sql"]
+    assert ids(service.search(query, limit=5, mode="vector", allowed={"sql"})) == ["sql"]
+    assert ids(service.search(query, limit=5, mode="lexical", allowed={"sql"})) == []
+    assert ids(service.search(query, limit=5, mode="hybrid", allowed=set())) == []
+    service.close()
+
+
 def test_exact_identifier_first_and_overlaps_dropped():
     service = make_service()
     service.update(DOCUMENTS)

@@ -2,8 +2,8 @@
 // Chromium by playwright-core, with the built .vsix installed into a fresh profile that has no
 // settings, on a copy of examples/vulnerable_app. Checks what a user sees: the status item, the
 // Problems panel, the lightbulb, the taint-path tree, slice decorations in two editors (one
-// opened after the slice), clearing on edit, the restart command, bad settings as notifications
-// with their fix; last, with a stand-in of the Python extension (e2e/python-extension-stub), that
+// opened after the slice), clearing on edit, "Search code" (a quick pick over flowsight/search),
+// the restart command, bad settings as notifications with their fix; last, with a stand-in of the Python extension (e2e/python-extension-stub), that
 // the interpreter it selected runs the server. Screenshots of each step go to
 // $FLOWSIGHT_E2E_SCREENSHOTS (default dist/e2e/).
 //
@@ -308,6 +308,32 @@ test("a slice paints every editor of its files, also one opened later; cleared b
   await waitFor("the slice to clear on edit", cleared);
   await page.keyboard.press("Control+Z");
   await screenshot("slice-cleared");
+});
+
+test("Search code: a quick pick that asks the server as you type, with previews, opens the chosen chunk", async () => {
+  await page.keyboard.press("F1");
+  const widget = page.locator(".quick-input-widget");
+  const input = widget.locator("input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(">flowsight: Search code");
+  await widget.locator(".monaco-list-row", { hasText: "flowsight: Search code" }).first().click();
+  // The palette closes and the search's own quick pick opens.
+  await waitFor("the search quick pick", async () => (await widget.locator(".quick-input-title").textContent().catch(() => "")) === "flowsight: Search code");
+  await input.pressSequentially("read_invoice", { delay: 40 });
+  const first = widget.locator(".monaco-list-row").first();
+  await waitFor("read_invoice first", async () => ((await first.textContent().catch(() => "")) ?? "").includes("read_invoice"), 30000);
+  const rows = await widget.locator(".monaco-list-row").allTextContents();
+  for (const expected of ["read_invoice", "shop/files.py:11", "1 finding · reaches path-traversal", "def read_invoice(name):"]) {
+    assert.ok(rows[0].includes(expected), `${expected} not in\n${rows.join("\n")}`);
+  }
+  assert.ok(rows.some((row) => row.includes("read_invoice_safely")), rows.join("\n"));
+  // The title names the mode that answered (and why, when the answer is partial).
+  assert.match(await widget.locator(".quick-input-title").textContent(), /^flowsight: Search code \((hybrid|lexical)\)/);
+  await screenshot("search-code");
+  await page.keyboard.press("Enter");
+  await widget.waitFor({ state: "hidden" });
+  await page.locator(".editor-group-container.active .tab.active", { hasText: "files.py" }).waitFor();
+  await waitFor("the cursor on the chunk's first line", async () => (await page.locator(".statusbar-item", { hasText: /Ln \d+/ }).first().textContent()).includes("Ln 11"));
 });
 
 test("Restart server starts a new server; the status item shows the log when clicked", async () => {

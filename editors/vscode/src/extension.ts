@@ -1,6 +1,7 @@
 // The VS Code client. Finds and starts the server (server.ts), restarts it when the settings that
 // start it change, sends the analysis settings, and shows what the server finds: the status-bar
-// item (status.ts), taint paths as a tree (taintPaths.ts) and slices as decorations (slices.ts).
+// item (status.ts), taint paths as a tree (taintPaths.ts) and slices as decorations (slices.ts);
+// "Search code" is a quick pick over `flowsight/search` (search.ts).
 import * as vscode from "vscode";
 import {
   ClientCapabilities,
@@ -18,6 +19,7 @@ import {
   WorkDoneProgressCreateRequest,
 } from "vscode-languageclient/node";
 import { serverSettings } from "./launch";
+import { searchCode } from "./search";
 import { findServer, LaunchProblem, pythonExtension } from "./server";
 import { Slices } from "./slices";
 import { StatusItem } from "./status";
@@ -244,6 +246,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("flowsight.clearSlice", () => slices.clear()),
     vscode.commands.registerCommand("flowsight.showTaintPath", showTaintPath),
     vscode.commands.registerCommand("flowsight.showStatus", showStatus),
+    vscode.commands.registerCommand("flowsight.searchCode", () => searchCode(client, log)),
     vscode.commands.registerCommand("flowsight.showLogs", () => log.show()),
     vscode.commands.registerCommand("flowsight.restart", () => {
       log.info("restart requested");

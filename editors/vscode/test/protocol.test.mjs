@@ -44,6 +44,19 @@ test("diagnostics, slice command and capabilities over stdio", async () => {
     arguments: [{ uri: views, position: { line: 16, character: 4 }, direction: "backward", thin: false }],
   });
   assert.deepEqual(slice.files[views].map((r) => r.start.line), [5, 9, 15, 16]);
+  // "Search code": the request its quick pick sends, and the fields it shows.
+  const search = await connection.sendRequest("flowsight/search", { query: "find products", mode: "lexical", limit: 5 });
+  assert.equal(search.mode, "lexical");
+  assert.equal(search.partial, false);
+  const [hit] = search.results;
+  assert.equal(hit.uri, db);
+  assert.equal(hit.name, "find_products");
+  assert.equal(hit.kind, "function");
+  assert.equal(hit.preview, "def find_products(term):");
+  assert.deepEqual([hit.findings, hit.reaches, hit.readsInput], [1, ["sql-injection"], false]);
+  assert.ok(hit.range.start.line >= 0 && hit.range.end.line > hit.range.start.line);
+  const filtered = await connection.sendRequest("flowsight/search", { query: "search", readsInput: true });
+  assert.ok(filtered.results.length > 0 && filtered.results.every((result) => result.readsInput));
   // The status the "Show server status" command displays.
   const status = await connection.sendRequest("flowsight/status", {});
   assert.deepEqual(status.folders, [{ root, files: 5 }]);

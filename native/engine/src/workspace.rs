@@ -112,6 +112,47 @@ pub struct Workspace {
 /// Files whose search documents are made together when the lexical index is built.
 const LEXICAL_BATCH_FILES: usize = 64;
 
+/// The files of a workspace as the lexical index needs them: (key, chunks, text).
+pub struct SearchSnapshot {
+    files: Vec<(String, Vec<Chunk>, String)>,
+}
+
+/// A lexical index built from a snapshot, with the chunks it holds per file.
+pub struct PreparedSearch {
+    index: LexicalIndex,
+    chunks: Vec<(String, Vec<Chunk>)>,
+}
+
+impl SearchSnapshot {
+    /// Builds the index (the costly part: documents made in parallel, bulk indexing).
+    pub fn build(self) -> Result<PreparedSearch> {
+        let files: Vec<(&[Chunk], &str)> = self.files.iter().map(|(_, chunks, text)| (chunks.as_slice(), text.as_str())).collect();
+        let index = build_lexical_index(&files)?;
+        let chunks = self.files.into_iter().map(|(key, chunks, _)| (key, chunks)).collect();
+        Ok(PreparedSearch { index, chunks })
+    }
+}
+
+/// A lexical index over files given as (chunks, text), committed.
+fn build_lexical_index(files: &[(&[Chunk], &str)]) -> Result<LexicalIndex> {
+    use rayon::prelude::*;
+    let timer = std::time::Instant::now();
+    let mut index = LexicalIndex::new().map_err(|error| EngineError::Search(error.to_string()))?;
+    let fields = *index.fields();
+    let expected = files.iter().map(|(chunks, _)| chunks.len()).sum();
+    // Documents made in parallel a batch of files at a time while the writer indexes.
+    let batches = files.chunks(LEXICAL_BATCH_FILES).map(|batch| {
+        crate::index::pool()
+            .install(|| batch.par_iter().flat_map_iter(|(chunks, text)| schema::all_documents(&fields, chunks, text)).collect())
+    });
+    index.add_bulk(expected, batches);
+    if crate::taint::debug_analysis() {
+        eprintln!("search index: built in {:?}", timer.elapsed());
+    }
+    index.commit().map_err(EngineError::Search)?;
+    Ok(index)
+}
+
 /// A search result: a chunk of the current texts (positions as they are now) and its score.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hit {
@@ -321,26 +362,49 @@ impl Workspace {
 
     /// A new lexical index over every file's current chunks (documents made in parallel).
     fn build_lexical(&self) -> Result<LexicalIndex> {
-        use rayon::prelude::*;
-        let timer = std::time::Instant::now();
-        let mut index = LexicalIndex::new().map_err(|error| EngineError::Search(error.to_string()))?;
-        let fields = *index.fields();
-        let states: Vec<&FileState> = self.files.values().collect();
-        let expected = states.iter().map(|state| state.chunks.len()).sum();
-        // Documents made in parallel a batch of files at a time while the writer indexes.
-        let batches = states.chunks(LEXICAL_BATCH_FILES).map(|batch| {
-            crate::index::pool().install(|| {
-                batch
-                    .par_iter()
-                    .flat_map_iter(|state| schema::all_documents(&fields, &state.chunks, state.source.borrow_owner().text()))
-                    .collect()
-            })
-        });
-        index.add_bulk(expected, batches);
-        if crate::taint::debug_analysis() {
-            eprintln!("search index: built in {:?}", timer.elapsed());
+        let files: Vec<(&[Chunk], &str)> =
+            self.files.values().map(|state| (state.chunks.as_slice(), state.source.borrow_owner().text())).collect();
+        build_lexical_index(&files)
+    }
+
+    /// What the lexical index is made of, copied out so that it can be built without the
+    /// workspace (`SearchSnapshot::build`, then `install_search_index`); None when the index
+    /// exists already.
+    pub fn search_snapshot(&self) -> Option<SearchSnapshot> {
+        if self.lexical.as_ref().is_some_and(|index| index.broken().is_none()) {
+            return None;
         }
-        Ok(index)
+        let files = self
+            .files
+            .iter()
+            .map(|(key, state)| (key.clone(), state.chunks.clone(), state.source.borrow_owner().text().to_string()))
+            .collect();
+        Some(SearchSnapshot { files })
+    }
+
+    /// Installs an index built from a snapshot, brought up to date with every change made
+    /// since (per file, the diff between the snapshot's chunks and the current ones: a
+    /// document follows from its chunk's identity and content hash). False, and nothing
+    /// changes, when an index exists already.
+    pub fn install_search_index(&mut self, prepared: PreparedSearch) -> Result<bool> {
+        if self.lexical.as_ref().is_some_and(|index| index.broken().is_none()) {
+            return Ok(false);
+        }
+        self.lexical = Some(prepared.index);
+        let mut before: HashMap<String, Vec<Chunk>> = prepared.chunks.into_iter().collect();
+        let keys: Vec<String> = self.files.keys().cloned().collect();
+        for key in keys {
+            let old = before.remove(&key).unwrap_or_default();
+            let diff = ChunkDiff::between(&old, &self.files[&key].chunks);
+            if !(diff.added.is_empty() && diff.changed.is_empty() && diff.removed.is_empty()) {
+                self.index_diff(&key, &diff);
+            }
+        }
+        for (key, old) in before {
+            self.index_diff(&key, &ChunkDiff::between(&old, &[]));
+        }
+        self.lexical.as_mut().expect("installed above").commit().map_err(EngineError::Search)?;
+        Ok(true)
     }
 
     /// Builds the lexical index now if no search has yet (a search would build it).

@@ -167,3 +167,49 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// An index built from a snapshot while the workspace changes (edits, a file removed, a
+    /// file added) and then installed matches the same queries as one built from the final texts.
+    #[test]
+    fn an_index_built_off_the_workspace_catches_up_on_install(edits in proptest::collection::vec((0usize..20, 0usize..40, 0..PIECES.len(), 0..PIECES.len()), 0..6), drop_other in any::<bool>()) {
+        let mut live = workspace(&[("pkg/m.py", BASE), ("pkg/other.py", "def helper2():\n    return 1\n")]);
+        let snapshot = live.search_snapshot().expect("no index yet");
+        for (version, (line, column, first, second)) in edits.into_iter().enumerate() {
+            let edit = PositionEdit {
+                range: Some(((line, column % 30), (line + column % 2, (column * 7) % 30))),
+                new_text: format!("{}{}", PIECES[first], PIECES[second]),
+            };
+            live.apply_edits("pkg/m.py", version as i64 + 2, &[edit], Encoding::Utf16).expect("edit applies");
+        }
+        if drop_other {
+            live.remove_file("pkg/other.py").expect("known file");
+        }
+        live.update_file("pkg/late.py", "def late_handler(request):\n    return request\n".to_string(), Some(1));
+        prop_assert!(live.install_search_index(snapshot.build().expect("built")).expect("installed"));
+        prop_assert!(live.search_snapshot().is_none(), "an installed index needs no snapshot");
+        let text = live.document("pkg/m.py").expect("file").text().to_string();
+        let mut files = vec![("pkg/m.py", text.as_str()), ("pkg/late.py", "def late_handler(request):\n    return request\n")];
+        if !drop_other {
+            files.push(("pkg/other.py", "def helper2():\n    return 1\n"));
+        }
+        let mut scratch = workspace(&files);
+        for query in QUERIES.iter().chain(&["late_handler"]) {
+            for mode in [SearchMode::Text, SearchMode::Symbols] {
+                prop_assert_eq!(matches(&mut live, query, mode), matches(&mut scratch, query, mode), "{:?} {:?} over {:?}", query, mode, text);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_snapshot_index_is_not_installed_over_an_existing_one() {
+    let mut live = workspace(&[("billing.py", BILLING)]);
+    let snapshot = live.search_snapshot().expect("no index yet");
+    insert(&mut live, "billing.py", 2, 3, "\ndef refund_payment(card):\n    return gateway.refund(card)\n");
+    assert_eq!(names(&search(&mut live, "refund_payment"))[0], "billing.refund_payment"); // builds its own
+    assert!(!live.install_search_index(snapshot.build().expect("built")).expect("no error"));
+    assert_eq!(names(&search(&mut live, "refund_payment"))[0], "billing.refund_payment");
+}

@@ -15,7 +15,9 @@ use flowsight_engine::lexical::SearchMode;
 use flowsight_engine::line_index::Encoding;
 use flowsight_engine::parse::{syntax_errors, PositionEdit};
 use flowsight_engine::source::FileError as EngineFileError;
-use flowsight_engine::workspace::{ChunkDiff as EngineChunkDiff, Hit as EngineHit, Workspace as EngineWorkspace};
+use flowsight_engine::workspace::{
+    ChunkDiff as EngineChunkDiff, Hit as EngineHit, PreparedSearch, SearchSnapshot, Workspace as EngineWorkspace,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -395,6 +397,36 @@ fn parse_only(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<(usize, f64)> {
     Ok(py.allow_threads(|| catch_panic(|| index::parse_only(&paths)))?)
 }
 
+/// The lexical index of a workspace being built apart from it: a snapshot, then the built index,
+/// then installed (taken) by `Workspace.install_search_index`.
+enum BuildState {
+    Snapshot(SearchSnapshot),
+    Built(Box<PreparedSearch>),
+    Taken,
+}
+
+#[pyclass(frozen, module = "flowsight._native")]
+struct SearchIndexBuild {
+    state: Mutex<BuildState>,
+}
+
+#[pymethods]
+impl SearchIndexBuild {
+    /// Builds the index from the snapshot (GIL released; no lock of the workspace held).
+    fn build(&self, py: Python<'_>) -> PyResult<()> {
+        let result = py.allow_threads(|| {
+            catch_panic(|| -> Result<(), EngineError> {
+                let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if let BuildState::Snapshot(snapshot) = std::mem::replace(&mut *state, BuildState::Taken) {
+                    *state = BuildState::Built(Box::new(snapshot.build()?));
+                }
+                Ok(())
+            })
+        });
+        result?.map_err(to_py_err)
+    }
+}
+
 /// An incremental view of one repository; see the `.pyi` for the contract.
 #[pyclass(frozen, module = "flowsight._native")]
 struct Workspace {
@@ -456,6 +488,29 @@ impl Workspace {
     /// Builds the search index now (the first search would); returns its document count.
     fn build_search_index(&self, py: Python<'_>) -> PyResult<u64> {
         self.run(py, |ws| ws.prepare_search().map(|()| ws.search_documents()))
+    }
+
+    /// What the search index is made of, for building it without this workspace's lock
+    /// (`SearchIndexBuild.build`, then `install_search_index`); None when the index exists.
+    fn search_snapshot(&self, py: Python<'_>) -> PyResult<Option<SearchIndexBuild>> {
+        let snapshot = self.with(py, |ws| ws.search_snapshot())?;
+        Ok(snapshot.map(|snapshot| SearchIndexBuild { state: Mutex::new(BuildState::Snapshot(snapshot)) }))
+    }
+
+    /// Installs a built index, brought up to date with the changes made since its snapshot;
+    /// False when the workspace has an index already (or the build was not built).
+    fn install_search_index(&self, py: Python<'_>, build: &SearchIndexBuild) -> PyResult<bool> {
+        let prepared = {
+            let mut state = build.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match std::mem::replace(&mut *state, BuildState::Taken) {
+                BuildState::Built(prepared) => prepared,
+                other => {
+                    *state = other;
+                    return Ok(false);
+                }
+            }
+        };
+        self.run(py, |ws| ws.install_search_index(*prepared))
     }
 
     #[pyo3(signature = (path, version, edits, encoding="utf-16"))]
@@ -614,6 +669,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Occurrence>()?;
     m.add_class::<ChunkDiff>()?;
     m.add_class::<SearchHit>()?;
+    m.add_class::<SearchIndexBuild>()?;
     m.add_class::<IndexResult>()?;
     m.add_class::<TextEdit>()?;
     m.add_class::<Workspace>()?;

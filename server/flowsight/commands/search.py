@@ -10,10 +10,16 @@ OpenAI-compatible endpoint set in `[tool.flowsight.search]`), fused with the lex
 they wait until every chunk has its vector (cached on disk, so later runs are fast) and say on
 stderr how far embedding has come. Without an embedder they answer lexically and say why.
 
-Output: text, one hit a line (`path:start-end  kind  qualified name  score`, then the chunk's
+What the taint analysis knows rides along (`flowsight.search.facts`): per chunk the number of
+findings whose sink it holds, the rule ids of the findings whose path passes through it
+(`reaches`) and whether it reads their user input; `--reaches KIND` (repeatable) and
+`--reads-input` keep only such chunks (then every matching chunk is a candidate).
+
+Output: text, one hit a line (`path:start-end  kind  qualified name  score  [facts]`, then the chunk's
 first line that is not a decorator); JSON, `{"query", "results"}` for one QUERY and a list of them for `--queries`
 (one query a line of FILE, `-` for stdin; blank lines skipped), each result with `path`,
-`start_line`, `end_line` (1-based, inclusive), `qualified_name`, `kind`, `chunk_id`, `score`.
+`start_line`, `end_line` (1-based, inclusive), `qualified_name`, `kind`, `chunk_id`, `score`,
+`findings`, `reaches`, `reads_input`.
 The project's `[tool.flowsight] exclude` applies. Per-file problems go to stderr.
 """
 
@@ -23,15 +29,15 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import flowsight
 from flowsight import positions, report
 from flowsight.commands.common import PathNames, PathProblem, fail, resolve_targets, warn, write_output
 from flowsight.config import ProjectConfig, find_pyproject, load_project_config
 from flowsight.errors import FlowsightError, UsageError
-
-if TYPE_CHECKING:
-    import flowsight
+from flowsight.search.documents import chunk_header
+from flowsight.search.facts import NO_FACTS, ChunkFacts, facts_by_chunk
+from flowsight.search.service import ALL_CANDIDATES
 
 MODES = ["hybrid", "lexical", "vector"]
 
@@ -50,6 +56,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.add_argument("--root", metavar="DIR", help="project root (default: the common directory of the paths)")
+    parser.add_argument(
+        "--reaches",
+        metavar="KIND",
+        action="append",
+        default=[],
+        help="only chunks on a taint path to a sink of this rule id (e.g. sql-injection; repeatable: any of them)",
+    )
+    parser.add_argument("--reads-input", action="store_true", help="only chunks where a taint path's user input is read")
     parser.set_defaults(handler=run)
 
 
@@ -65,20 +79,53 @@ def read_queries(source: str) -> list[str]:
 
 
 class Hit:
-    """A fused result with the chunk's place (the same fields as a lexical `SearchHit`)."""
+    """A result with the chunk's place (the same fields as a lexical `SearchHit`) and what the
+    analysis knows of it."""
 
-    def __init__(self, chunk: flowsight.Chunk, score: float) -> None:
-        self.chunk_id, self.path, self.qualified_name, self.kind = chunk.id, chunk.path, chunk.qualified_name, chunk.kind
-        self.start_line, self.end_line, self.score = chunk.start_line, chunk.end_line, score
+    def __init__(self, chunk: flowsight.Chunk | flowsight.SearchHit, score: float, facts: ChunkFacts = NO_FACTS) -> None:
+        self.chunk_id = chunk.id if isinstance(chunk, flowsight.Chunk) else chunk.chunk_id
+        self.path, self.qualified_name, self.kind = chunk.path, chunk.qualified_name, chunk.kind
+        self.start_line, self.end_line, self.score, self.facts = chunk.start_line, chunk.end_line, score, facts
 
     def as_dict(self) -> dict:
         keys = ("path", "start_line", "end_line", "qualified_name", "kind", "chunk_id", "score")
-        return {key: getattr(self, key) for key in keys}
+        return {**{key: getattr(self, key) for key in keys}, **self.facts.as_dict()}
 
 
-def embedded_search(workspace: flowsight.Workspace, config: ProjectConfig, queries: list[str], limit: int, mode: str) -> list:
+def analysis_facts(workspace: flowsight.Workspace, config: ProjectConfig) -> dict[str, ChunkFacts]:
+    """What the taint analysis (the project's rules) knows per chunk."""
+    findings = workspace.analyze_taint(config.rules_file, list(config.disabled_rules))
+
+    def chunks_of(path: str) -> list:
+        try:
+            return workspace.chunks(path)
+        except flowsight.errors.UnknownFileError:
+            raise KeyError(path) from None
+
+    return facts_by_chunk(findings, chunks_of)
+
+
+def lexical_search(workspace: flowsight.Workspace, facts: dict[str, ChunkFacts], queries: list[str], limit: int, allowed) -> list:  # noqa: ANN001
+    results = []
+    for query in queries:
+        found = workspace.search(query, limit if allowed is None else ALL_CANDIDATES)
+        hits = [Hit(hit, hit.score, facts.get(hit.chunk_id, NO_FACTS)) for hit in found if allowed is None or hit.chunk_id in allowed]
+        results.append((query, hits[:limit]))
+    return results
+
+
+def embedded_search(
+    workspace: flowsight.Workspace,
+    config: ProjectConfig,
+    queries: list[str],
+    limit: int,
+    mode: str,
+    facts: dict[str, ChunkFacts] | None = None,
+    allowed: set[str] | None = None,
+) -> list:
     """(query, hits) for each query through `flowsight.search` (vectors fused with the lexical
-    index), once every chunk has its vector."""
+    index), once every chunk has its vector; `allowed` limits the answers to those chunk ids."""
+    facts = facts or {}
     from flowsight.search import SearchService, SearchSettings, documents_from_chunks
 
     settings = (
@@ -97,18 +144,19 @@ def embedded_search(workspace: flowsight.Workspace, config: ProjectConfig, queri
                 warn(f"embedding chunks: {progress.done} of {progress.total}{detail}")
         results = []
         for query in queries:
-            result = service.search(query, limit, mode)
+            result = service.search(query, limit, mode, allowed)
             if result.notice:
                 warn(result.notice)
-            results.append((query, [Hit(chunks[hit.chunk_id], hit.score) for hit in result.hits if hit.chunk_id in chunks]))
+            hits = [
+                Hit(chunks[hit.chunk_id], hit.score, facts.get(hit.chunk_id, NO_FACTS)) for hit in result.hits if hit.chunk_id in chunks
+            ]
+            results.append((query, hits))
         return results
     finally:
         service.close()
 
 
 def run(args: argparse.Namespace) -> int:
-    import flowsight
-
     try:
         if args.limit < 1:
             raise UsageError("--limit must be at least 1")
@@ -124,10 +172,13 @@ def run(args: argparse.Namespace) -> int:
         files = [path for path in targets.files if not config.is_excluded(path.relative_to(root).as_posix())]
         workspace = flowsight.Workspace(str(root))
         workspace.load_files([str(path) for path in files])
+        facts = analysis_facts(workspace, config)
+        filtered = bool(args.reaches) or args.reads_input
+        allowed = {chunk_id for chunk_id, fact in facts.items() if fact.matches(args.reaches, args.reads_input)} if filtered else None
         if args.mode == "lexical":
-            results = [(query, workspace.search(query, args.limit)) for query in queries]
+            results = lexical_search(workspace, facts, queries, args.limit, allowed)
         else:
-            results = embedded_search(workspace, config, queries, args.limit, args.mode)
+            results = embedded_search(workspace, config, queries, args.limit, args.mode, facts, allowed)
     except FlowsightError as error:
         return fail(str(error))
 
@@ -138,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         warn(f"{problem.path}: {problem.kind}: {problem.message}")
 
-    def as_json(hit: flowsight.SearchHit | Hit) -> dict:
+    def as_json(hit: Hit) -> dict:
         result = hit.as_dict()
         result["path"] = names.original(hit.path)
         result["score"] = round(hit.score, 4)
@@ -166,12 +217,21 @@ def render_text(workspace, names: PathNames, query: str, hits: list, heading: bo
     for hit in hits:
         if hit.path not in texts:
             texts[hit.path] = positions.split_lines(workspace.text(hit.path))
-        source = texts[hit.path]
-        # The chunk's first line that is not blank or a decorator: its header, usually.
-        window = source[max(hit.start_line - 1, 0) : min(hit.end_line, len(source), hit.start_line + 50)]
-        first = next((line.strip() for line in window if line.strip() and not line.lstrip().startswith("@")), "")
+        first = chunk_header(texts[hit.path], hit.start_line, hit.end_line, width=10_000)
         place = f"{names.original(hit.path)}:{hit.start_line}-{hit.end_line}"
-        lines.append(report.escape_text(f"{place}  {hit.kind}  {hit.qualified_name}  {hit.score:.2f}"))
+        lines.append(report.escape_text(f"{place}  {hit.kind}  {hit.qualified_name}  {hit.score:.2f}{describe(hit.facts)}"))
         if first:
             lines.append(f"    {report.escape_text(first)}")
     return "".join(f"{line}\n" for line in lines)
+
+
+def describe(facts: ChunkFacts) -> str:
+    """What the analysis knows of a chunk, for the text output (empty when nothing)."""
+    parts = []
+    if facts.findings:
+        parts.append(f"{facts.findings} finding{'' if facts.findings == 1 else 's'}")
+    if facts.reaches:
+        parts.append("reaches " + ", ".join(facts.reaches))
+    if facts.reads_input:
+        parts.append("reads input")
+    return f"  [{'; '.join(parts)}]" if parts else ""

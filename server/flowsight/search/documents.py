@@ -111,3 +111,11 @@ def documents_from_chunks(
             )
         )
     return documents
+
+
+def chunk_header(lines: list[str], start_line: int, end_line: int, width: int = 200) -> str:
+    """A chunk's first line that is not blank or a decorator (its header, usually), stripped and cut
+    at `width` characters; `lines` are the file's lines, the chunk's 1-based and inclusive."""
+    window = lines[max(start_line - 1, 0) : min(end_line, len(lines), start_line + 50)]
+    first = next((line.strip() for line in window if line.strip() and not line.lstrip().startswith("@")), "")
+    return first if len(first) <= width else first[: width - 1] + "…"

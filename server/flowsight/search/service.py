@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "lexical", "vector")
+ALL_CANDIDATES = 1_000_000
+"""The lexical list's length under a filter: every match (the index answers at most its documents)."""
 LexicalSearch = Callable[[str, int], Sequence[Any]]
 
 
@@ -153,25 +155,37 @@ class SearchService:
 
     # ------------------------------------------------------------------ queries
 
-    def search(self, query: str, limit: int = 10, mode: str = "hybrid") -> SearchResult:
+    def search(self, query: str, limit: int = 10, mode: str = "hybrid", allowed: Collection[str] | None = None) -> SearchResult:
+        """The best `limit` chunks for `query`. `allowed`: only these chunk ids may be answered (a
+        filter such as "reaches a SQL sink"); then every allowed chunk is a candidate, not just the
+        top lists'."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         query = query.strip()
         if not query or limit < 1:
             return SearchResult(query, mode, [])
+        allowed = None if allowed is None else set(allowed)
+        count = max(limit, self.candidates) if allowed is None else ALL_CANDIDATES
         notice = self._vector_notice(mode)
         if mode == "lexical" or self.vectors is None or (mode == "hybrid" and notice is not None):
-            hits = single_list(self._lexical(query, max(limit, self.candidates)), "lexical")
+            hits = single_list(self._lexical(query, count, allowed), "lexical")
             return SearchResult(query, "lexical", self._finish(hits, query, limit, boost=False), notice if mode != "lexical" else None)
         try:
             if mode == "vector":
-                hits = single_list(self.vectors.query(query, max(limit, self.candidates)), "vector")
+                if allowed is None:
+                    vector = self.vectors.query(query, count)
+                else:
+                    vector = by_score(self.vectors.query_and_score(query, 1, allowed)[1])
+                hits = single_list(vector, "vector")
                 return SearchResult(query, "vector", self._finish(hits, query, limit, boost=True), notice)
-            count = max(limit, self.candidates)
-            lexical = self._lexical(query, count)
-            vector, lexical_cosines = self.vectors.query_and_score(query, count, [chunk_id for chunk_id, _ in lexical])
+            lexical = self._lexical(query, count, allowed)
+            if allowed is None:
+                vector, lexical_cosines = self.vectors.query_and_score(query, count, [chunk_id for chunk_id, _ in lexical])
+            else:
+                lexical_cosines = self.vectors.query_and_score(query, 1, allowed)[1]
+                vector = by_score(lexical_cosines)
         except EmbeddingError as error:  # the query itself could not be embedded
-            hits = single_list(self._lexical(query, max(limit, self.candidates)), "lexical")
+            hits = single_list(self._lexical(query, count, allowed), "lexical")
             return SearchResult(
                 query, "lexical", self._finish(hits, query, limit, boost=False), f"answered from the lexical index: {error}"
             )
@@ -193,12 +207,14 @@ class SearchService:
             return f"answered from the lexical index while {state}"
         return f"partial answer: {state}"
 
-    def _lexical(self, query: str, limit: int) -> list[tuple[str, float]]:
+    def _lexical(self, query: str, limit: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         if self.lexical is None:
             return []
         pairs = []
         for hit in self.lexical(query, limit):
             chunk_id, score = (hit[0], hit[1]) if isinstance(hit, tuple) else (hit.chunk_id, hit.score)
+            if allowed is not None and chunk_id not in allowed:
+                continue
             pairs.append((chunk_id, float(score)))
             qualified_name = getattr(hit, "qualified_name", None)
             if isinstance(qualified_name, str) and chunk_id not in self._chunks:
@@ -220,3 +236,8 @@ class SearchService:
         if boost:
             hits = boost_identifiers(hits, query, qualified_name_of, self.identifier_boost)
         return drop_overlapping(hits, parent_of)[:limit]
+
+
+def by_score(scores: dict[str, float]) -> list[tuple[str, float]]:
+    """(chunk id, score) pairs, best first (ties by id)."""
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))

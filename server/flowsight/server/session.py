@@ -47,6 +47,7 @@ from flowsight._native import rule_ids
 from flowsight.commands.common import python_files
 from flowsight.config import ProjectConfig, load_project_config
 from flowsight.errors import FlowsightError
+from flowsight.server.code_search import CodeSearch
 from flowsight.server.diagnostics import SEVERITY, syntax_diagnostic, to_diagnostic, too_large_diagnostic
 from flowsight.server.project import Project, find_project
 from flowsight.server.settings import ClientSettings, Settings, combine
@@ -126,6 +127,8 @@ class Folder:
     open: set[str] = field(default_factory=set)
     # Open documents over MAX_DOCUMENT_BYTES (not in the core) and their sizes.
     oversized: dict[str, int] = field(default_factory=dict)
+    # Files changed since code search last handed them to the folder's vectors (code_search.py).
+    search_dirty: set[str] = field(default_factory=set)
 
     def key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -178,6 +181,8 @@ class Session:
         self.unserved: list[tuple[float, str]] = []
         self.latencies: deque[dict] = deque(maxlen=LATENCY_SAMPLES)
         self.last_analysis: dict = {}
+        # Code search: lexical indexes built off the lock, vectors, facts of the analysis.
+        self.code_search = CodeSearch(self)
 
     # ------------------------------------------------------------------ problems and settings
     def problem(self, kind: types.MessageType, message: str) -> None:
@@ -285,6 +290,7 @@ class Session:
                     if version is None and key not in listed:
                         folder.workspace.remove_file(key)
                         folder.syntax_stale.add(key)
+                        folder.search_dirty.add(key)
         # In batches, releasing the core between them: an analysis of the documents already
         # open can run meanwhile, so open files get diagnostics first.
         for start in range(0, len(files), 25):
@@ -299,6 +305,7 @@ class Session:
                     if key not in versions or (refresh and versions[key] is None and key not in folder.pending):
                         folder.workspace.load_file(str(path))
                         folder.syntax_stale.add(key)
+                        folder.search_dirty.add(key)
         return len(files)
 
     def queue(self, path: Path, change: PendingChange) -> bool:
@@ -412,6 +419,9 @@ class Session:
                 if self.generation == generation:
                     self._publish(results)
                     self._served(len(results))
+                    if self.code_search.vectors:
+                        # Vectors follow the edits in the background (the embedding thread embeds).
+                        asyncio.get_running_loop().run_in_executor(None, self.code_search.after_analysis)
                 else:
                     self.rerun = True
                 if not self.rerun:
@@ -482,6 +492,7 @@ class Session:
             self.refresh()
         for folder in [f for f in self.folders if f.loose and not f.open and not f.pending]:
             self.folders.remove(folder)
+            self.code_search.forget(folder)
 
     def _served(self, publishes: int) -> None:
         """Every change received so far is reflected in what was just published."""
@@ -512,6 +523,7 @@ class Session:
         pending, folder.pending = folder.pending, {}
         for key, changes in pending.items():
             folder.syntax_stale.add(key)
+            folder.search_dirty.add(key)
             for change in changes:
                 try:
                     if change.remove:
@@ -670,6 +682,7 @@ class Session:
                 if folder.client_folders:
                     continue
                 self.folders.remove(folder)
+                self.code_search.forget(folder)
                 cleared = [(folder.root / path).as_uri() for path, diagnostics in folder.pushed.items() if diagnostics]
         return cleared
 
@@ -696,7 +709,10 @@ class Session:
     def search(self, query: str, limit: int, mode: str = "lexical") -> list[tuple[Folder, flowsight.SearchHit]]:
         """The best `limit` chunks of every folder for `query`, best first (worker thread).
         Queued edits are applied first, so unsaved text is searched as it is now; a folder's
-        first search builds its index. `mode` is "lexical" or "symbols" (see `Workspace.search`)."""
+        first search builds its index, without holding the lock (see code_search.py). `mode` is
+        "lexical" or "symbols" (see `Workspace.search`)."""
+        for folder in list(self.folders):
+            self.code_search.ensure_lexical(folder)
         with self.lock:
             found: list[tuple[Folder, flowsight.SearchHit]] = []
             for folder in self.folders:
