@@ -437,6 +437,19 @@ impl<'p, 't> Analysis<'p, 't> {
         value
     }
 
+    /// A `case` pattern's capture name bound to (the elements of) the match subject: an
+    /// assignment step of the path, as a `for` target is.
+    fn capture(&mut self, name: Node<'t>, subject: &Value, state: &mut State) {
+        let element = Value { labels: subject.labels.clone(), ..Value::default() };
+        let element = if element.is_tainted() {
+            element.traced(&self.step(name, "assignment", format!("bound to `{}`", short(self.text_of(name)))))
+        } else {
+            element
+        };
+        self.rebound.insert(self.text_of(name));
+        state.assign(self.text_of(name), element);
+    }
+
     pub(super) fn assign_target(&mut self, target: Node<'t>, value: Value, state: &mut State, depth: usize) {
         match target.kind() {
             "identifier" | "attribute" | "subscript" => {
@@ -643,17 +656,9 @@ impl<'p, 't> Analysis<'p, 't> {
                         match child.kind() {
                             "block" | "if_clause" => {}
                             // A capture is a one-part dotted name (`case [x]`); `Color.RED` is a value.
-                            "dotted_name" if child.named_child_count() == 1 => {
-                                let element = Value { labels: subject.labels.clone(), ..Value::default() };
-                                self.rebound.insert(self.text_of(child));
-                                state.assign(self.text_of(child), element);
-                            }
+                            "dotted_name" if child.named_child_count() == 1 => self.capture(child, &subject, state),
                             "dotted_name" => {}
-                            "identifier" => {
-                                let element = Value { labels: subject.labels.clone(), ..Value::default() };
-                                self.rebound.insert(self.text_of(child));
-                                state.assign(self.text_of(child), element);
-                            }
+                            "identifier" => self.capture(child, &subject, state),
                             _ => stack.push(child),
                         }
                     }
