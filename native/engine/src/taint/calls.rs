@@ -168,6 +168,10 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        // A lambda defined in this scope: its body, with the arguments.
+        if let Some(value) = reference.as_deref().and_then(|r| self.call_lambda(r, &positional, &keywords, state, depth)) {
+            return value;
+        }
         let callee_text = short(self.text_of(function));
         // `re.search(...)` is a module function, not a method: method-name sinks do not apply.
         let receiver_is_module = receiver.as_ref().is_some_and(|(node, _)| {
