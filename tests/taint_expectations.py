@@ -1,48 +1,155 @@
-"""Inline expectations of taint fixtures, shared by the Python and Rust fixture tests.
+"""Inline expectations of taint fixtures, shared by the Python and Rust fixture tests (the format is
+documented in tests/fixtures/taint/README.md; native/engine/tests/taint_fixtures.rs parses it too).
 
-    cursor.execute(query)  # sink: CWE-89          a finding with this CWE must start here
-    eval(x)                # sink: CWE-95, CWE-79  several findings on one line
-    cursor.execute(q, p)   # ok                    no finding may start on this line
+    name = request.args["name"]      # source[a]        the path `a` starts on this line
+    command = "finger " + name       # step[a]          and passes through this one
+    os.system(command)               # sink[a]: CWE-78  to a finding with this CWE here
+    os.system("uptime")              # ok               no finding may start on this line
 
-Lines without a marker must not have findings either: every finding is expected somewhere."""
+Every finding is expected by a `sink[label]` marker; its source line and its step lines (each line
+the path visits other than its source and sink lines) must be exactly those marked with the label."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
-SINK_MARK = re.compile(r"#\s*sink:\s*(CWE-\d+(?:\s*,\s*CWE-\d+)*)")
+SINK_MARK = re.compile(r"\bsink\[([^\]]*)\]:\s*(CWE-\d+(?:\s*,\s*CWE-\d+)*)")
+PATH_MARK = re.compile(r"\b(source|step)\[([^\]]*)\]")
+# Markers of the old format (or misspelt ones), which would otherwise be silently ignored.
+BARE_MARK = re.compile(r"#\s*(?:source|step)\s*(?:$|:)|\bsink:|\bsink\[[^\]]*\](?!:\s*CWE-\d)")
 OK_MARK = re.compile(r"#\s*ok\b")
 
+Place = tuple[str, int]
+"""(path relative to the program root, 0-based line)."""
 
-def expectations(root: Path) -> tuple[Counter[tuple[str, int, int]], set[tuple[str, int]]]:
-    """(expected (path, 0-based line, cwe) counts, lines marked ok) for every .py under root."""
-    expected: Counter[tuple[str, int, int]] = Counter()
-    ok: set[tuple[str, int]] = set()
+
+@dataclass
+class Marked:
+    """What the markers say about one label: its sink lines, source lines and step lines."""
+
+    sinks: list[Place] = field(default_factory=list)
+    sources: list[Place] = field(default_factory=list)
+    steps: set[Place] = field(default_factory=set)
+
+
+@dataclass
+class Expectations:
+    sinks: Counter[tuple[str, int, int]] = field(default_factory=Counter)
+    """(path, 0-based line, cwe) → how many findings."""
+    labels: dict[tuple[str, int, int], tuple[str, str]] = field(default_factory=dict)
+    """(path, 0-based line, cwe) → (the sink's file, label)."""
+    paths: dict[tuple[str, str], Marked] = field(default_factory=dict)
+    """(the sink's file, label) → its path."""
+    ok: set[Place] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+
+def _label(relative: str, raw: str) -> tuple[str, str]:
+    """(the sink's file, label) of a label as written in `relative`: `a`, or `a@other.py` (relative to
+    the directory of `relative`) for a path whose sink is in another file."""
+    label, _, file = raw.strip().partition("@")
+    if not file:
+        return relative, label
+    return PurePosixPath(relative).parent.joinpath(file).as_posix(), label
+
+
+def expectations(root: Path) -> Expectations:
+    """The expectations of every .py under root (paths relative to root)."""
+    found = Expectations()
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root).as_posix()
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-            if match := SINK_MARK.search(line):
-                for cwe in match.group(1).split(","):
-                    expected[(relative, number, int(cwe.strip().removeprefix("CWE-")))] += 1
-            elif OK_MARK.search(line):
-                ok.add((relative, number))
-    return expected, ok
+            where = f"{relative}:{number + 1}"
+            if BARE_MARK.search(line):
+                found.errors.append(f"{where}: a marker needs a label, e.g. `# source[a]` and `# sink[a]: CWE-89`: {line.strip()}")
+            marked = False
+            for match in SINK_MARK.finditer(line):
+                marked = True
+                key = _label(relative, match.group(1))
+                if key[0] != relative or not re.fullmatch(r"\w+", key[1]):
+                    found.errors.append(f"{where}: a sink's label is one word, in the sink's own file: {match.group(0)}")
+                found.paths.setdefault(key, Marked()).sinks.append((relative, number))
+                for cwe in match.group(2).split(","):
+                    sink = (relative, number, int(cwe.strip().removeprefix("CWE-")))
+                    found.sinks[sink] += 1
+                    found.labels[sink] = key
+            for match in PATH_MARK.finditer(line):
+                for raw in match.group(2).split(","):
+                    if not raw.strip():
+                        found.errors.append(f"{where}: `{match.group(0)}` has an empty label")
+                    marks = found.paths.setdefault(_label(relative, raw), Marked())
+                    if match.group(1) == "source":
+                        marks.sources.append((relative, number))
+                    else:
+                        marks.steps.add((relative, number))
+            if not marked and OK_MARK.search(line):
+                found.ok.add((relative, number))
+    for (file, label), marks in sorted(found.paths.items()):
+        if not marks.sinks:
+            where = ", ".join(f"{p}:{n + 1}" for p, n in sorted([*marks.sources, *marks.steps]))
+            found.errors.append(f"{where}: no `sink[{label}]` in {file}")
+        elif len(marks.sources) != 1:
+            sinks = ", ".join(f"{p}:{n + 1}" for p, n in marks.sinks)
+            lines = ", ".join(f"{p}:{n + 1}" for p, n in marks.sources) or "none"
+            found.errors.append(f"{sinks}: `sink[{label}]` needs exactly one `source[{label}]` line, found {lines}")
+    return found
+
+
+def _place(place: Place) -> str:
+    return f"{place[0]}:{place[1] + 1}"
+
+
+def path_of(finding) -> tuple[Place, set[Place], int]:
+    """A finding's source line, the lines its steps visit other than its source's and its sink's, and
+    how many steps its trace left out (a trace longer than the engine keeps has one `elided` step)."""
+    source = (finding.source.path, finding.source.start_line)
+    sink = (finding.sink.path, finding.sink.start_line)
+    steps = {(step.path, step.start_line) for step in finding.steps} - {source, sink}
+    elided = sum(int(step.description.split()[0]) for step in finding.steps if step.kind == "elided")
+    return source, steps, elided
+
+
+def path_differences(marked: Marked, finding) -> list[str]:
+    """How `finding`'s path differs from the markers of its label, one line per difference."""
+    source, steps, elided = path_of(finding)
+    differences = []
+    if source != marked.sources[0]:
+        differences.append(f"    source   expected {_place(marked.sources[0])}, found {_place(source)}")
+    missing = sorted(marked.steps - steps)
+    # Lines the trace left out (it says how many steps) are not missing.
+    if len(missing) > elided:
+        differences.extend(f"    step     missing  {_place(place)}" for place in missing)
+    differences.extend(f"    step     extra    {_place(place)}" for place in sorted(steps - marked.steps))
+    return differences
 
 
 def compare(root: Path, findings: list) -> list[str]:
-    """Mismatches between expectations under `root` and findings (sinks relative to root)."""
-    expected, ok = expectations(root)
+    """Mismatches between expectations under `root` and findings (paths relative to root)."""
+    expected = expectations(root)
+    problems = list(expected.errors)
     actual: Counter[tuple[str, int, int]] = Counter()
+    described: dict[tuple[str, int, int], str] = {}
     for finding in findings:
-        actual[(finding.sink.path, finding.sink.start_line, finding.cwe)] += 1
-    problems = []
-    for key in sorted(set(expected) | set(actual)):
+        key = (finding.sink.path, finding.sink.start_line, finding.cwe)
+        actual[key] += 1
+        source, steps, _ = path_of(finding)
+        described[key] = f" (source {_place(source)}" + "".join(f", step {_place(step)}" for step in sorted(steps)) + ")"
+        if key not in expected.labels:
+            continue
+        file, label = expected.labels[key]
+        marked = expected.paths[(file, label)]
+        if len(marked.sources) != 1:
+            continue
+        if differences := path_differences(marked, finding):
+            problems.append(f"path       {key[0]}:{key[1] + 1} CWE-{key[2]} [{label}] differs from its markers:\n" + "\n".join(differences))
+    for key in sorted(set(expected.sinks) | set(actual)):
         path, line, cwe = key
-        if expected[key] > actual[key]:
-            problems.append(f"missed   {path}:{line + 1} CWE-{cwe}")
-        elif actual[key] > expected[key]:
-            kind = "ok-line" if (path, line) in ok else "unexpected" if key not in expected else "repeated"
-            problems.append(f"{kind:8} {path}:{line + 1} CWE-{cwe}")
+        if expected.sinks[key] > actual[key]:
+            problems.append(f"missed     {path}:{line + 1} CWE-{cwe}")
+        elif actual[key] > expected.sinks[key]:
+            kind = "ok-line" if (path, line) in expected.ok else "unexpected" if key not in expected.sinks else "repeated"
+            problems.append(f"{kind:10} {path}:{line + 1} CWE-{cwe}{described[key]}")
     return problems

@@ -161,7 +161,7 @@ def test_only_changed_functions_and_affected_callers_are_reanalysed() -> None:
     # An edit that sanitises a helper's sink changes its summary: its callers are re-analysed
     # too, and the cross-file finding disappears.
     text = ws.text("shop/files.py")
-    sink = '    os.system("gzip -k " + name)  # sink: CWE-78'
+    sink = '    os.system("gzip -k " + name)  # sink[b]: CWE-78'
     line = text.splitlines().index(sink)
     column = sink.index("name)")
     ws.apply_edits("shop/files.py", 2, [flowsight.TextEdit(line, column, line, column + 4, "shlex.quote(name)")])

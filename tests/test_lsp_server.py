@@ -91,7 +91,7 @@ async def test_a_cross_file_path_disappears_when_the_sink_is_sanitised(client: L
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=files, language_id="python", version=1, text=text))
     )
-    line = text.splitlines().index('    os.system("gzip -k " + name)  # sink: CWE-78')
+    line = text.splitlines().index('    os.system("gzip -k " + name)  # sink[b]: CWE-78')
     column = text.splitlines()[line].index("name)")
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(

@@ -135,6 +135,6 @@ def test_neovim_plugin_end_to_end(nvim: tuple[str, str], tmp_path: Path) -> None
     assert report["slice_from_action"] == report["slice"]
     assert report["path_action"] is True, report.get("path_action_title")
     assert report["path_from_action"] == len(path)
-    assert report["edited_line"].strip() == 'os.system("gzip -k " + name)  # sink: CWE-78'
+    assert report["edited_line"].strip() == 'os.system("gzip -k " + name)  # sink[b]: CWE-78'
     assert report["cleared_on_edit"] is True
     assert [d["line"] for d in report["after_edit"]] == [11]

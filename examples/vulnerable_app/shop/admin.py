@@ -17,4 +17,4 @@ def admin_eval():
 
 @app.route("/admin/calc", methods=["POST"])
 def admin_calc():
-    return str(eval(request.form["expression"]))  # sink: CWE-95, CWE-79
+    return str(eval(request.form["expression"]))  # source[a] sink[a]: CWE-95, CWE-79

@@ -12,8 +12,8 @@ def connect():
 def find_products(term):
     connection = connect()
     cursor = connection.cursor()
-    query = "SELECT id, name FROM products WHERE name LIKE '%" + term + "%'"
-    cursor.execute(query)  # sink: CWE-89
+    query = "SELECT id, name FROM products WHERE name LIKE '%" + term + "%'"  # step[a]
+    cursor.execute(query)  # sink[a]: CWE-89
     return cursor.fetchall()
 
 

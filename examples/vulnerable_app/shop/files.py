@@ -9,7 +9,7 @@ INVOICE_DIRECTORY = Path("/srv/shop/invoices")
 
 
 def read_invoice(name):
-    with open(os.path.join(INVOICE_DIRECTORY, name)) as invoice:  # sink: CWE-22
+    with open(os.path.join(INVOICE_DIRECTORY, name)) as invoice:  # sink[a]: CWE-22
         return invoice.read()
 
 
@@ -23,7 +23,7 @@ def read_invoice_safely(name):
 
 
 def compress(name):
-    os.system("gzip -k " + name)  # sink: CWE-78
+    os.system("gzip -k " + name)  # sink[b]: CWE-78
 
 
 def compress_safely(name):

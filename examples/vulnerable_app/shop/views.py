@@ -13,8 +13,8 @@ from shop.files import compress, compress_safely, read_invoice, read_invoice_saf
 
 @app.route("/search")
 def search():
-    term = request.args.get("q", "")
-    rows = find_products(term)
+    term = request.args.get("q", "")  # source[a@db.py]
+    rows = find_products(term)  # step[a@db.py]
     return {"results": rows}
 
 
@@ -30,8 +30,8 @@ def orders(customer_id):
 
 
 @app.route("/invoice/<name>")
-def invoice(name):
-    return read_invoice(name)
+def invoice(name):  # source[a@files.py]
+    return read_invoice(name)  # step[a@files.py]
 
 
 @app.route("/invoice-safe/<name>")
@@ -41,15 +41,15 @@ def invoice_safe(name):
 
 @app.route("/archive", methods=["POST"])
 def archive():
-    compress(request.form["file"])
+    compress(request.form["file"])  # source[b@files.py]
     compress_safely(request.form["file"])
     return "ok"
 
 
 @app.route("/hello")
 def hello():
-    name = request.args.get("name", "guest")
-    return render_template_string("<h1>Hello " + name + "</h1>")  # sink: CWE-1336
+    name = request.args.get("name", "guest")  # source[a]
+    return render_template_string("<h1>Hello " + name + "</h1>")  # sink[a]: CWE-1336
 
 
 @app.route("/greet")
@@ -59,10 +59,10 @@ def greet():
 
 @app.route("/next")
 def next_page():
-    return redirect(request.args["next"])  # sink: CWE-601
+    return redirect(request.args["next"])  # source[b] sink[b]: CWE-601
 
 
 @app.route("/cart", methods=["POST"])
 def restore_cart():
-    cart = pickle.loads(base64.b64decode(request.cookies["cart"]))  # sink: CWE-502
+    cart = pickle.loads(base64.b64decode(request.cookies["cart"]))  # source[c] sink[c]: CWE-502
     return {"items": len(cart)}

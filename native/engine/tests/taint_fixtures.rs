@@ -1,6 +1,8 @@
-//! The labelled taint corpus (`tests/fixtures/taint`, shared with the Python tests; the format
-//! is documented in `tests/taint_expectations.py`): every `# sink: CWE-N` line has a finding
-//! with that CWE, and no other line has one.
+//! The labelled taint corpus (`tests/fixtures/taint`, shared with the Python tests; the marker
+//! format is documented in `tests/fixtures/taint/README.md` and parsed alike by
+//! `tests/taint_expectations.py`): every `# sink[a]: CWE-N` line has a finding with that CWE whose
+//! source line is the `# source[a]` line and whose step lines are the `# step[a]` lines; no other
+//! line has a finding.
 //!
 //! One test per fixture file, so one regression is one named failure. Each group (a directory
 //! under the corpus) is scanned once, as one project; a file's test compares the findings whose
@@ -12,63 +14,327 @@ use std::sync::OnceLock;
 
 use flowsight_engine::rules::RuleSet;
 use flowsight_engine::scan::scan_paths;
+use flowsight_engine::taint::Finding;
 
 mod common;
 
-/// (path relative to the corpus, 1-based line) → CWEs, sorted.
-type Lines = BTreeMap<(String, usize), Vec<u32>>;
+/// (path relative to the corpus, 1-based line).
+type Place = (String, usize);
+/// (the sink's file, label): a labelled path is named in the file of its sink.
+type Label = (String, String);
 
 fn corpus() -> PathBuf {
     common::shared_tests_dir().join("fixtures/taint")
 }
 
-/// The expected CWEs of every marked line of one file.
-fn expectations(relative: &str) -> Lines {
-    let mut expected = BTreeMap::new();
-    for (number, line) in std::fs::read_to_string(corpus().join(relative)).unwrap().lines().enumerate() {
-        if let Some(position) = line.find("# sink:") {
-            let mut cwes: Vec<u32> =
-                line[position + 7..].split(',').filter_map(|item| item.trim().strip_prefix("CWE-").and_then(|n| n.parse().ok())).collect();
-            cwes.sort_unstable();
-            expected.insert((relative.to_string(), number + 1), cwes);
-        }
-    }
-    expected
+fn place(place: &Place) -> String {
+    format!("{}:{}", place.0, place.1)
 }
 
-/// The findings of every group, scanned once per test binary.
-fn findings() -> &'static Lines {
-    static FINDINGS: OnceLock<Lines> = OnceLock::new();
+/// One marker of a line.
+#[derive(Debug, PartialEq)]
+enum Marker {
+    /// `source[a, b@other.py]`: labels as written.
+    Source(Vec<String>),
+    /// `step[a]`.
+    Step(Vec<String>),
+    /// `sink[a]: CWE-89, CWE-79`.
+    Sink(String, Vec<u32>),
+    /// `# ok`.
+    Ok,
+}
+
+/// Where `keyword` starts in `line` at `from` or later, not preceded by a word character.
+fn find_word(line: &str, keyword: &str, from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(found) = line[at..].find(keyword) {
+        let start = at + found;
+        if !line[..start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            return Some(start);
+        }
+        at = start + keyword.len();
+    }
+    None
+}
+
+/// `CWE-N(, CWE-M)*` at the start of `text`, and what follows it.
+fn cwes(text: &str) -> Option<(Vec<u32>, &str)> {
+    let mut cwes = Vec::new();
+    let mut rest = text;
+    loop {
+        let after = rest.strip_prefix("CWE-")?;
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        cwes.push(after[..digits].parse().ok()?);
+        rest = &after[digits..];
+        match rest.trim_start().strip_prefix(',') {
+            Some(next) => rest = next.trim_start(),
+            None => return Some((cwes, rest)),
+        }
+    }
+}
+
+/// The markers of one line, or what is wrong with them (a marker of the old format, an empty label).
+fn markers(line: &str) -> Result<Vec<Marker>, String> {
+    let mut found = Vec::new();
+    for keyword in ["source", "step"] {
+        // `# source` alone or `# source:` (unlabelled) would otherwise be ignored.
+        let mut at = 0;
+        while let Some(start) = find_word(line, keyword, at) {
+            at = start + keyword.len();
+            let rest = &line[at..];
+            if line[..start].trim_end().ends_with('#') && (rest.trim().is_empty() || rest.trim_start().starts_with(':')) {
+                return Err(format!("`{keyword}` needs a label: `{keyword}[a]`"));
+            }
+            if let Some(inside) = rest.strip_prefix('[') {
+                let Some(end) = inside.find(']') else { return Err(format!("`{keyword}[` is not closed")) };
+                let labels: Vec<String> = inside[..end].split(',').map(|label| label.trim().to_string()).collect();
+                if labels.iter().any(String::is_empty) {
+                    return Err(format!("`{keyword}[{}]` has an empty label", &inside[..end]));
+                }
+                found.push(if keyword == "source" { Marker::Source(labels) } else { Marker::Step(labels) });
+            }
+        }
+    }
+    let mut at = 0;
+    while let Some(start) = find_word(line, "sink", at) {
+        at = start + 4;
+        let rest = &line[at..];
+        if rest.starts_with(':') {
+            return Err("`sink:` needs a label: `sink[a]: CWE-N`".to_string());
+        }
+        let Some(inside) = rest.strip_prefix('[') else { continue };
+        let Some(end) = inside.find(']') else { return Err("`sink[` is not closed".to_string()) };
+        let label = inside[..end].trim();
+        let parsed = inside[end + 1..].strip_prefix(':').and_then(|after| cwes(after.trim_start()));
+        match parsed {
+            Some((list, _)) if !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '_') => {
+                found.push(Marker::Sink(label.to_string(), list));
+            }
+            _ => return Err(format!("a sink is `sink[label]: CWE-N[, CWE-M]` with a one-word label: `sink{}`", &rest[..end + 2])),
+        }
+    }
+    let ok = line.match_indices('#').any(|(hash, _)| {
+        let after = line[hash + 1..].trim_start();
+        after.starts_with("ok") && !after[2..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+    });
+    if ok && !found.iter().any(|m| matches!(m, Marker::Sink(..))) {
+        found.push(Marker::Ok);
+    }
+    Ok(found)
+}
+/// What the markers say about one label.
+#[derive(Default)]
+struct Marked {
+    sinks: Vec<Place>,
+    sources: Vec<Place>,
+    steps: BTreeSet<Place>,
+}
+
+/// The expectations of one group (a directory of the corpus, analysed as one program).
+#[derive(Default)]
+struct Expectations {
+    /// (sink file, 1-based line, CWE) → how many findings (one, unless a line repeats a CWE).
+    sinks: BTreeMap<(String, usize, u32), usize>,
+    /// (sink file, 1-based line, CWE) → the label of its path.
+    labels: BTreeMap<(String, usize, u32), Label>,
+    paths: BTreeMap<Label, Marked>,
+    ok: BTreeSet<Place>,
+    /// (the file a problem is reported for, the problem).
+    errors: Vec<(String, String)>,
+}
+
+/// A label as written in `file`: `a`, or `a@other.py` (relative to the directory of `file`) for a
+/// path whose sink is in another file.
+fn label(file: &str, written: &str) -> Label {
+    match written.split_once('@') {
+        None => (file.to_string(), written.to_string()),
+        Some((label, other)) => {
+            let directory = file.rsplit_once('/').map_or("", |(directory, _)| directory);
+            (format!("{directory}/{other}"), label.to_string())
+        }
+    }
+}
+
+fn expectations(group: &str) -> Expectations {
+    let mut files = Vec::new();
+    python_files(&corpus(), &corpus().join(group), &mut files);
+    files.sort();
+    expectations_of(files.into_iter().map(|file| {
+        let text = std::fs::read_to_string(corpus().join(&file)).unwrap();
+        (file, text)
+    }))
+}
+
+/// The expectations of some files: (path, text).
+fn expectations_of(files: impl IntoIterator<Item = (String, String)>) -> Expectations {
+    let mut found = Expectations::default();
+    for (file, text) in files {
+        let file = &file;
+        for (number, line) in text.lines().enumerate() {
+            let here = (file.clone(), number + 1);
+            match markers(line) {
+                Err(problem) => found.errors.push((file.clone(), format!("{}: {problem}: {}", place(&here), line.trim()))),
+                Ok(list) => {
+                    for marker in list {
+                        match marker {
+                            Marker::Sink(name, list) => {
+                                let key = (file.clone(), name);
+                                found.paths.entry(key.clone()).or_default().sinks.push(here.clone());
+                                for cwe in list {
+                                    *found.sinks.entry((file.clone(), number + 1, cwe)).or_default() += 1;
+                                    found.labels.insert((file.clone(), number + 1, cwe), key.clone());
+                                }
+                            }
+                            Marker::Source(names) => {
+                                for name in names {
+                                    found.paths.entry(label(file, &name)).or_default().sources.push(here.clone());
+                                }
+                            }
+                            Marker::Step(names) => {
+                                for name in names {
+                                    found.paths.entry(label(file, &name)).or_default().steps.insert(here.clone());
+                                }
+                            }
+                            Marker::Ok => {
+                                found.ok.insert(here.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for ((file, name), marked) in &found.paths {
+        if marked.sinks.is_empty() {
+            for marker in marked.sources.iter().chain(&marked.steps) {
+                found.errors.push((marker.0.clone(), format!("{}: no `sink[{name}]` in {file}", place(marker))));
+            }
+        } else if marked.sources.len() != 1 {
+            let sinks: Vec<String> = marked.sinks.iter().map(place).collect();
+            let sources: Vec<String> = marked.sources.iter().map(place).collect();
+            found.errors.push((
+                file.clone(),
+                format!(
+                    "{}: `sink[{name}]` needs exactly one `source[{name}]` line, found {}",
+                    sinks.join(", "),
+                    if sources.is_empty() { "none".to_string() } else { sources.join(", ") }
+                ),
+            ));
+        }
+    }
+    found
+}
+
+/// The findings of every group, scanned once per test binary, by (sink file, 1-based line, CWE).
+fn findings() -> &'static BTreeMap<(String, usize, u32), Vec<Finding>> {
+    static FINDINGS: OnceLock<BTreeMap<(String, usize, u32), Vec<Finding>>> = OnceLock::new();
     FINDINGS.get_or_init(|| {
         let rules = RuleSet::builtin();
         let mut groups: Vec<PathBuf> = std::fs::read_dir(corpus()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
         groups.sort();
-        let mut actual = Lines::new();
+        let mut actual: BTreeMap<_, Vec<Finding>> = BTreeMap::new();
         for group in groups {
             let name = group.file_name().unwrap().to_string_lossy().into_owned();
             let result = scan_paths(std::slice::from_ref(&group), Some(&group), &rules).unwrap();
-            for finding in &result.findings {
-                actual.entry((format!("{name}/{}", finding.sink.path), finding.sink.start_line + 1)).or_default().push(finding.cwe);
+            for mut finding in result.findings {
+                for location in std::iter::once(&mut finding.source).chain(std::iter::once(&mut finding.sink)) {
+                    location.path = format!("{name}/{}", location.path);
+                }
+                for step in &mut finding.steps {
+                    step.location.path = format!("{name}/{}", step.location.path);
+                }
+                actual.entry((finding.sink.path.clone(), finding.sink.start_line + 1, finding.cwe)).or_default().push(finding);
             }
-        }
-        for cwes in actual.values_mut() {
-            cwes.sort_unstable();
         }
         actual
     })
 }
 
-fn check(relative: &str) {
-    let expected = expectations(relative);
-    let actual: Lines = findings().iter().filter(|((path, _), _)| path == relative).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let problems: Vec<String> = expected
-        .keys()
-        .chain(actual.keys())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .filter(|key| expected.get(*key) != actual.get(*key))
-        .map(|key| format!("{}:{} expected {:?}, found {:?}", key.0, key.1, expected.get(key), actual.get(key)))
+/// A finding's source line, the lines its steps visit other than its source's and its sink's, and
+/// how many steps its trace left out (a trace longer than the engine keeps has one `elided` step).
+fn path_of(finding: &Finding) -> (Place, BTreeSet<Place>, usize) {
+    let source = (finding.source.path.clone(), finding.source.start_line + 1);
+    let sink = (finding.sink.path.clone(), finding.sink.start_line + 1);
+    let steps = finding
+        .steps
+        .iter()
+        .map(|step| (step.location.path.clone(), step.location.start_line + 1))
+        .filter(|line| *line != source && *line != sink)
         .collect();
+    let elided = finding
+        .steps
+        .iter()
+        .filter(|step| step.kind == "elided")
+        .filter_map(|step| step.description.split_whitespace().next()?.parse::<usize>().ok())
+        .sum();
+    (source, steps, elided)
+}
+
+/// How `finding`'s path differs from the markers of its label, one line per difference.
+fn path_differences(marked: &Marked, finding: &Finding) -> Vec<String> {
+    let (source, steps, elided) = path_of(finding);
+    let mut differences = Vec::new();
+    if source != marked.sources[0] {
+        differences.push(format!("    source   expected {}, found {}", place(&marked.sources[0]), place(&source)));
+    }
+    let missing: Vec<&Place> = marked.steps.difference(&steps).collect();
+    // Lines the trace left out (it says how many steps) are not missing.
+    if missing.len() > elided {
+        differences.extend(missing.iter().map(|line| format!("    step     missing  {}", place(line))));
+    }
+    differences.extend(steps.difference(&marked.steps).map(|line| format!("    step     extra    {}", place(line))));
+    differences
+}
+
+fn describe(finding: &Finding) -> String {
+    let (source, steps, _) = path_of(finding);
+    let steps: String = steps.iter().map(|line| format!(", step {}", place(line))).collect();
+    format!(" (source {}{steps})", place(&source))
+}
+
+fn check(relative: &str) {
+    let expected = expectations(relative.split('/').next().unwrap());
+    let mut problems: Vec<String> =
+        expected.errors.iter().filter(|(file, _)| file == relative).map(|(_, problem)| problem.clone()).collect();
+    let actual: BTreeMap<&(String, usize, u32), &Vec<Finding>> = findings().iter().filter(|((path, _, _), _)| path == relative).collect();
+    for (key, findings) in &actual {
+        let Some(label) = expected.labels.get(*key) else { continue };
+        let marked = &expected.paths[label];
+        if marked.sources.len() != 1 {
+            continue;
+        }
+        for finding in findings.iter() {
+            let differences = path_differences(marked, finding);
+            if !differences.is_empty() {
+                problems.push(format!(
+                    "path       {}:{} CWE-{} [{}] differs from its markers:\n{}",
+                    key.0,
+                    key.1,
+                    key.2,
+                    label.1,
+                    differences.join("\n")
+                ));
+            }
+        }
+    }
+    let keys: BTreeSet<&(String, usize, u32)> =
+        expected.sinks.keys().filter(|(path, _, _)| path == relative).chain(actual.keys().copied()).collect();
+    for key in keys {
+        let (wanted, found) = (expected.sinks.get(key).copied().unwrap_or(0), actual.get(key).map_or(0, |f| f.len()));
+        let (path, line, cwe) = key;
+        if wanted > found {
+            problems.push(format!("missed     {path}:{line} CWE-{cwe}"));
+        } else if found > wanted {
+            let kind = if expected.ok.contains(&(path.clone(), *line)) {
+                "ok-line"
+            } else if wanted == 0 {
+                "unexpected"
+            } else {
+                "repeated"
+            };
+            problems.push(format!("{kind:10} {path}:{line} CWE-{cwe}{}", describe(&actual[key][0])));
+        }
+    }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 
@@ -123,7 +389,7 @@ fn every_fixture_file_has_a_test() {
 
 #[test]
 fn every_finding_is_in_a_listed_file() {
-    let stray: Vec<&(String, usize)> = findings().keys().filter(|(path, _)| !FIXTURES.contains(&path.as_str())).collect();
+    let stray: Vec<&(String, usize, u32)> = findings().keys().filter(|(path, _, _)| !FIXTURES.contains(&path.as_str())).collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
 
@@ -361,4 +627,81 @@ fixtures! {
     syntax_pep701_fstrings => "syntax/pep701_fstrings.py",
     syntax_type_statements => "syntax/type_statements.py",
     syntax_walrus_and_comprehensions => "syntax/walrus_and_comprehensions.py",
+}
+
+#[test]
+fn markers_of_a_line() {
+    assert_eq!(markers("x = 1"), Ok(vec![]));
+    assert_eq!(
+        markers("os.system(request.args['c'])  # source[a, b@other.py] step[c] sink[a]: CWE-78, CWE-88"),
+        Ok(vec![
+            Marker::Source(vec!["a".into(), "b@other.py".into()]),
+            Marker::Step(vec!["c".into()]),
+            Marker::Sink("a".into(), vec![78, 88]),
+        ])
+    );
+    assert_eq!(markers("os.system('uptime')  # flowsight: ignore  # ok"), Ok(vec![Marker::Ok]));
+    assert_eq!(markers("x = token  # okay"), Ok(vec![]));
+    assert_eq!(markers("resource[a] = 1"), Ok(vec![]));
+    for old in ["eval(x)  # sink: CWE-95", "x = request.args  # source", "x = y  # step:", "eval(x)  # sink[a]", "f(x)  # step[]"] {
+        assert!(markers(old).is_err(), "{old}");
+    }
+}
+
+fn expected_of(text: &str) -> Expectations {
+    expectations_of([("group/app.py".to_string(), text.to_string())])
+}
+
+#[test]
+fn a_sink_needs_its_source_marked() {
+    let problems: Vec<String> = expected_of("x = 1\nos.system(x)  # sink[a]: CWE-78\n").errors.into_iter().map(|(_, p)| p).collect();
+    assert_eq!(problems, ["group/app.py:2: `sink[a]` needs exactly one `source[a]` line, found none"]);
+    let problems: Vec<String> = expected_of("x = 1  # step[b]\n").errors.into_iter().map(|(_, p)| p).collect();
+    assert_eq!(problems, ["group/app.py:1: no `sink[b]` in group/app.py"]);
+    assert!(expected_of("x = s  # source[a]\nos.system(x)  # sink[a]: CWE-78\n").errors.is_empty());
+}
+
+#[test]
+fn a_wrong_path_is_a_difference() {
+    let expected = expected_of("x = s  # source[a]\ny = x  # step[a]\nos.system(y)  # sink[a]: CWE-78\n");
+    let marked = &expected.paths[&("group/app.py".to_string(), "a".to_string())];
+    let location = |line: usize| flowsight_engine::taint::Location {
+        path: "group/app.py".into(),
+        start_line: line - 1,
+        start_column: 0,
+        end_line: line - 1,
+        end_column: 1,
+    };
+    let step = |line: usize, kind: &str, description: &str| flowsight_engine::taint::FindingStep {
+        location: location(line),
+        kind: kind.into(),
+        description: description.into(),
+    };
+    let finding = |source: usize, steps: Vec<flowsight_engine::taint::FindingStep>| Finding {
+        id: String::new(),
+        rule_id: "command-injection".into(),
+        rule_name: String::new(),
+        cwe: 78,
+        severity: "error".into(),
+        message: String::new(),
+        source: location(source),
+        sink: location(3),
+        steps,
+    };
+    let right = finding(1, vec![step(1, "source", ""), step(2, "assignment", ""), step(3, "sink", "")]);
+    assert!(path_differences(marked, &right).is_empty());
+    let wrong = finding(4, vec![step(4, "source", ""), step(5, "assignment", ""), step(3, "sink", "")]);
+    assert_eq!(
+        path_differences(marked, &wrong),
+        [
+            "    source   expected group/app.py:1, found group/app.py:4",
+            "    step     missing  group/app.py:2",
+            "    step     extra    group/app.py:5"
+        ]
+    );
+    // An elided step stands for the steps it says it left out, no more.
+    let elided = finding(1, vec![step(1, "source", ""), step(1, "elided", "1 steps not shown"), step(3, "sink", "")]);
+    assert!(path_differences(marked, &elided).is_empty());
+    let elided = finding(1, vec![step(1, "source", ""), step(1, "elided", "0 steps not shown"), step(3, "sink", "")]);
+    assert_eq!(path_differences(marked, &elided), ["    step     missing  group/app.py:2"]);
 }

@@ -168,6 +168,10 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        // A lambda defined in this scope: its body, with the arguments.
+        if let Some(value) = reference.as_deref().and_then(|r| self.call_lambda(r, &positional, &keywords, state, depth)) {
+            return value;
+        }
         let callee_text = short(self.text_of(function));
         // `re.search(...)` is a module function, not a method: method-name sinks do not apply.
         let receiver_is_module = receiver.as_ref().is_some_and(|(node, _)| {
@@ -311,9 +315,10 @@ impl<'p, 't> Analysis<'p, 't> {
                         _ => None,
                     })
                 };
+                let stored = |value: &Value| stored_into(self, value, node, *receiver_node);
                 match (name.as_str(), length) {
                     ("append", Some(n)) if positional.len() == 1 => {
-                        state.values.insert(format!("{path}[{n}]"), positional[0].1.clone());
+                        state.values.insert(format!("{path}[{n}]"), stored(&positional[0].1));
                         state.values.insert(length_path, Value::constant(Constant::Int(n as i64 + 1)));
                         return Value::default();
                     }
@@ -326,7 +331,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         // Positions are no longer known: fold the elements into the list.
                         let whole = state.read_whole(&path).unwrap_or_default();
                         let mut merged = Value { labels: whole.labels, ..Value::default() };
-                        merged.absorb(&arguments_value);
+                        merged.absorb(&stored(&arguments_value));
                         state.assign(&path, merged.clone());
                         if name == "pop" {
                             return Value { labels: merged.labels, ..Value::default() };
@@ -360,7 +365,7 @@ impl<'p, 't> Analysis<'p, 't> {
         if let (Some(name), Some((receiver_node, _))) = (&method_name, &receiver) {
             if self.rules.mutators.contains(name.as_str()) && arguments_value.is_tainted() {
                 if let Some(path) = self.path_of(*receiver_node, state) {
-                    state.add(&path, &arguments_value);
+                    state.add(&path, &stored_into(self, &arguments_value, node, *receiver_node));
                 }
             }
         }
@@ -539,7 +544,13 @@ impl<'p, 't> Analysis<'p, 't> {
             let Some(path) = self.path_of(*argument, state) else { continue };
             let incoming = argument_for(*source);
             if incoming.is_tainted() {
-                let traced = incoming.traced(&call_step);
+                let mut traced = incoming.traced(&call_step);
+                let inside = summary.param_flow_steps.iter().find(|(t, s, f, _)| (t, s, f) == (target, suffix, source));
+                if let Some((_, _, _, steps)) = inside {
+                    for label in &mut traced.labels {
+                        label.trace = label.trace.extend(steps);
+                    }
+                }
                 state.add(&format!("{path}{suffix}"), &traced);
             }
         }
@@ -631,6 +642,15 @@ impl<'p, 't> Analysis<'p, 't> {
         let _ = receiver;
         None
     }
+}
+
+/// `value` stored into `receiver` by a mutating method call (`items.append(value)`): a step of
+/// its path when it is tainted.
+fn stored_into<'t>(analysis: &Analysis<'_, 't>, value: &Value, call: Node<'t>, receiver: Node<'t>) -> Value {
+    if !value.is_tainted() {
+        return value.clone();
+    }
+    value.clone().traced(&analysis.step(call, "assignment", format!("stored into `{}`", short(analysis.text_of(receiver)))))
 }
 
 #[cfg(test)]

@@ -72,11 +72,11 @@ impl Trace {
         note_bound(|met| met.trace_elided += 1);
         let mut steps = self.steps();
         steps.push(step);
-        let elided_before = usize::from(steps.get(TRACE_HEAD).is_some_and(|s| s.kind == "elided"));
         let keep_tail = MAX_TRACE - TRACE_HEAD - 1;
         let cut = steps.len() - keep_tail;
-        let already = if elided_before == 1 { elided_count(&steps[TRACE_HEAD]) } else { 0 };
-        let left_out = cut - TRACE_HEAD - elided_before + already;
+        // An `elided` step among those left out (this trace's own, or one that came with a
+        // callee's steps) stands for the steps it counts.
+        let left_out: usize = steps[TRACE_HEAD..cut].iter().map(|s| if s.kind == "elided" { elided_count(s) } else { 1 }).sum();
         let first_left_out = &steps[TRACE_HEAD];
         let marker = TraceStep {
             file: first_left_out.file,
@@ -430,6 +430,19 @@ mod tests {
         let steps = trace.push(step(100, "sink")).steps();
         assert_eq!(steps[TRACE_HEAD].description, "7 steps not shown");
         assert_eq!(steps.last().unwrap().kind, "sink");
+    }
+
+    #[test]
+    fn a_trace_extended_by_an_elided_trace_counts_every_step_left_out() {
+        // A caller's trace followed by a callee's long (elided) steps, as summaries are applied.
+        let total = |trace: &Trace| -> usize { trace.steps().iter().map(|s| if s.kind == "elided" { elided_count(s) } else { 1 }).sum() };
+        let callee = (0..MAX_TRACE + 9).fold(Trace::default(), |trace, i| trace.push(step(100 + i, "call")));
+        assert_eq!(total(&callee), MAX_TRACE + 9);
+        let caller = (0..12).fold(Trace::default(), |trace, i| trace.push(step(i, "call")));
+        let trace = caller.extend(&callee.steps());
+        assert_eq!(trace.steps().len(), MAX_TRACE);
+        assert_eq!(total(&trace), 12 + MAX_TRACE + 9);
+        assert_eq!(trace.steps().iter().filter(|s| s.kind == "elided").count(), 1);
     }
 
     #[test]

@@ -422,6 +422,7 @@ impl<'p, 't> Analysis<'p, 't> {
                             if let Origin::Param(other) = label.origin {
                                 if other != position && label.cleared == 0 {
                                     self.summary.param_flows.push((position, suffix.to_string(), other));
+                                    self.summary.param_flow_steps.push((position, suffix.to_string(), other, label.trace.steps()));
                                 }
                             }
                         }

@@ -40,6 +40,9 @@ pub struct Summary {
     /// On return, parameter `.0`'s path with suffix `.1` holds taint of parameter `.2`
     /// (`items.append(value)`).
     pub(super) param_flows: Vec<(usize, String, usize)>,
+    /// The steps inside the function of each of `param_flows` (where the argument is stored),
+    /// shown on the paths through it.
+    pub(super) param_flow_steps: Vec<(usize, String, usize, Vec<TraceStep>)>,
     /// Parameters whose taint flows into the receiver (`self.items.append(p)`), unused for now
     /// beyond the signature.
     pub(super) resolved_callees: Vec<usize>,
@@ -105,6 +108,9 @@ impl Summary {
         for sink in &self.param_sinks {
             places.push(sink.sink);
             places.extend(of(&sink.steps));
+        }
+        for (_, _, _, steps) in &self.param_flow_steps {
+            places.extend(of(steps));
         }
         places
     }

@@ -20,6 +20,11 @@ use super::{short, Analysis};
 pub(super) const MAX_EVAL_DEPTH: usize = 200;
 /// Expressions this short (in bytes) cannot nest deeper than `MAX_EVAL_DEPTH`.
 pub(super) const SHALLOW_EXPRESSION_BYTES: usize = 150;
+/// The reference of a lambda's value: `<lambda>:{file}:{start byte}`.
+pub(super) const LAMBDA: &str = "<lambda>:";
+/// Lambda bodies evaluated inside one another at calls; deeper, a call of a lambda propagates
+/// its arguments as an unknown call does (so a lambda calling itself terminates).
+const MAX_LAMBDA_NESTING: usize = 4;
 
 impl<'p, 't> Analysis<'p, 't> {
     /// The access path an expression denotes, if it is one (`x`, `self.x`, `d['k']`).
@@ -204,7 +209,8 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             "lambda" => {
                 self.eval_lambda(node, state, depth);
-                Value::default()
+                // Named by file and place, so a call in this scope can follow it (`call_lambda`).
+                Value { reference: Some(format!("{LAMBDA}{}:{}", self.file, node.start_byte()).into()), ..Value::default() }
             }
             // A generator hands each yielded value to its caller (who iterates the call's value);
             // what `send` passes back in is not known here.
@@ -335,6 +341,60 @@ impl<'p, 't> Analysis<'p, 't> {
         self.lambda_params.pop();
     }
 
+    /// A call of a lambda defined in this scope (a value named by `LAMBDA`): its body evaluated
+    /// with the parameters bound to the arguments, the path showing the body as a return step.
+    /// `None` (the caller propagates as for any unknown call) for a lambda of another scope or
+    /// file, or lambdas calling lambdas more than a few deep.
+    pub(super) fn call_lambda(
+        &mut self,
+        reference: &str,
+        positional: &[(Node<'t>, Value)],
+        keywords: &[(String, Node<'t>, Value)],
+        state: &State,
+        depth: usize,
+    ) -> Option<Value> {
+        let (file, start) = reference.strip_prefix(LAMBDA)?.split_once(':')?;
+        let (file, start): (usize, usize) = (file.parse().ok()?, start.parse().ok()?);
+        let body = self.program.scopes[self.scope].body;
+        if file != self.file || !body.byte_range().contains(&start) || self.lambda_params.len() >= MAX_LAMBDA_NESTING {
+            return None;
+        }
+        let mut lambda = body.descendant_for_byte_range(start, start)?;
+        while !(lambda.kind() == "lambda" && lambda.is_named() && lambda.start_byte() == start) {
+            lambda = lambda.parent().filter(|parent| parent.start_byte() == start)?;
+        }
+        let expression = lambda.child_by_field_name("body")?;
+        let mut inner = state.clone();
+        let mut names = Vec::new();
+        if let Some(parameters) = lambda.child_by_field_name("parameters") {
+            let mut cursor = parameters.walk();
+            let children: Vec<Node<'t>> = parameters.named_children(&mut cursor).collect();
+            for (index, parameter) in children.into_iter().enumerate() {
+                let (name, default) = match parameter.kind() {
+                    "identifier" => (Some(parameter), None),
+                    "default_parameter" => (parameter.child_by_field_name("name"), parameter.child_by_field_name("value")),
+                    _ => (parameter.named_child(0).filter(|n| n.kind() == "identifier"), None),
+                };
+                let Some(name) = name else { continue };
+                let name = self.text_of(name);
+                let value = match (positional.get(index), keywords.iter().find(|(keyword, _, _)| keyword == name)) {
+                    (Some((_, value)), _) | (None, Some((_, _, value))) => value.clone(),
+                    (None, None) => default.map(|d| self.eval(d, &mut inner, depth + 1)).unwrap_or_default(),
+                };
+                inner.assign(name, value);
+                names.push(name.to_string());
+            }
+        }
+        self.lambda_params.push(names);
+        let value = self.eval(expression, &mut inner, depth + 1);
+        self.lambda_params.pop();
+        Some(if value.is_tainted() {
+            value.traced(&self.step(expression, "return", "returned from the lambda".to_string()))
+        } else {
+            value
+        })
+    }
+
     pub(super) fn union_of_children(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
         let mut value = Value::default();
         let mut cursor = node.walk();
@@ -435,6 +495,19 @@ impl<'p, 't> Analysis<'p, 't> {
             value.reference = Some(reference.as_str().into());
         }
         value
+    }
+
+    /// A `case` pattern's capture name bound to (the elements of) the match subject: an
+    /// assignment step of the path, as a `for` target is.
+    fn capture(&mut self, name: Node<'t>, subject: &Value, state: &mut State) {
+        let element = Value { labels: subject.labels.clone(), ..Value::default() };
+        let element = if element.is_tainted() {
+            element.traced(&self.step(name, "assignment", format!("bound to `{}`", short(self.text_of(name)))))
+        } else {
+            element
+        };
+        self.rebound.insert(self.text_of(name));
+        state.assign(self.text_of(name), element);
     }
 
     pub(super) fn assign_target(&mut self, target: Node<'t>, value: Value, state: &mut State, depth: usize) {
@@ -643,17 +716,9 @@ impl<'p, 't> Analysis<'p, 't> {
                         match child.kind() {
                             "block" | "if_clause" => {}
                             // A capture is a one-part dotted name (`case [x]`); `Color.RED` is a value.
-                            "dotted_name" if child.named_child_count() == 1 => {
-                                let element = Value { labels: subject.labels.clone(), ..Value::default() };
-                                self.rebound.insert(self.text_of(child));
-                                state.assign(self.text_of(child), element);
-                            }
+                            "dotted_name" if child.named_child_count() == 1 => self.capture(child, &subject, state),
                             "dotted_name" => {}
-                            "identifier" => {
-                                let element = Value { labels: subject.labels.clone(), ..Value::default() };
-                                self.rebound.insert(self.text_of(child));
-                                state.assign(self.text_of(child), element);
-                            }
+                            "identifier" => self.capture(child, &subject, state),
                             _ => stack.push(child),
                         }
                     }
@@ -770,6 +835,20 @@ mod tests {
         let summary = &summaries["app.f"];
         assert_eq!(summary.param_returns.iter().map(|(param, ..)| *param).collect::<Vec<_>>(), vec![0]);
         assert!(summary.returns_stringy);
+    }
+
+    #[test]
+    fn a_lambda_called_in_its_scope_returns_what_its_body_returns() {
+        let text = "def f(a, b):\n    pick = lambda x, y: y\n    return pick(a, b)\n";
+        assert_eq!(returned(text, "app.f"), vec![1]);
+        assert_eq!(returned(&text.replace("pick(a, b)", "pick(y=a, x=b)"), "app.f"), vec![0]);
+        assert_eq!(returned(&text.replace("lambda x, y: y", "lambda x, y: 'fixed'"), "app.f"), Vec::<usize>::new());
+        // The path goes through the lambda's body.
+        let (summaries, _) = analyze_text(text);
+        let (_, _, _, steps) = &summaries["app.f"].param_returns[0];
+        assert!(steps.iter().any(|step| step.kind == "return" && step.description == "returned from the lambda"), "{steps:?}");
+        // A lambda calling itself ends (as an unknown call past a few levels).
+        assert_eq!(returned("def f(a):\n    g = lambda x: g(x)\n    return g(a)\n", "app.f"), vec![0]);
     }
 
     #[test]
