@@ -174,23 +174,52 @@ impl PlaceMap {
 
     /// `summary` with its places moved, or `None` if one of them is gone.
     pub(super) fn summary(&self, summary: &Summary) -> Option<Summary> {
-        let param_returns = summary
-            .param_returns
-            .iter()
-            .map(|(param, cleared, normalized, steps)| Some((*param, *cleared, *normalized, self.steps(steps)?)))
-            .collect::<Option<_>>()?;
-        let source_returns = summary.source_returns.iter().map(|label| self.label(label)).collect::<Option<_>>()?;
-        let param_sinks = summary
-            .param_sinks
-            .iter()
-            .map(|sink| Some(ParamSink { sink: self.place(sink.sink)?, steps: self.steps(&sink.steps)?, ..sink.clone() }))
-            .collect::<Option<_>>()?;
-        let exports = summary
-            .exports
-            .iter()
-            .map(|export| Some(Export { value: self.value(&export.value)?, ..export.clone() }))
-            .collect::<Option<_>>()?;
-        Some(Summary { param_returns, source_returns, param_sinks, exports, ..summary.clone() })
+        // Every field named (no `..`): a new field must be placed on one side or the other.
+        let Summary {
+            param_returns,
+            source_returns,
+            param_sinks,
+            param_flow_steps,
+            exports,
+            // Without places:
+            returns_stringy,
+            returns_reference,
+            param_effects,
+            guards_when_true,
+            param_flows,
+            resolved_callees,
+            param_exports,
+            reads,
+            lookups,
+        } = summary;
+        Some(Summary {
+            param_returns: param_returns
+                .iter()
+                .map(|(param, cleared, normalized, steps)| Some((*param, *cleared, *normalized, self.steps(steps)?)))
+                .collect::<Option<_>>()?,
+            source_returns: source_returns.iter().map(|label| self.label(label)).collect::<Option<_>>()?,
+            param_sinks: param_sinks
+                .iter()
+                .map(|sink| Some(ParamSink { sink: self.place(sink.sink)?, steps: self.steps(&sink.steps)?, ..sink.clone() }))
+                .collect::<Option<_>>()?,
+            param_flow_steps: param_flow_steps
+                .iter()
+                .map(|(target, suffix, source, steps)| Some((*target, suffix.clone(), *source, self.steps(steps)?)))
+                .collect::<Option<_>>()?,
+            exports: exports
+                .iter()
+                .map(|export| Some(Export { value: self.value(&export.value)?, ..export.clone() }))
+                .collect::<Option<_>>()?,
+            returns_stringy: *returns_stringy,
+            returns_reference: returns_reference.clone(),
+            param_effects: param_effects.clone(),
+            guards_when_true: guards_when_true.clone(),
+            param_flows: param_flows.clone(),
+            resolved_callees: resolved_callees.clone(),
+            param_exports: param_exports.clone(),
+            reads: reads.clone(),
+            lookups: lookups.clone(),
+        })
     }
 
     pub(super) fn raw_finding(&self, finding: &RawFinding) -> Option<RawFinding> {

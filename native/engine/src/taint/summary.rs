@@ -123,6 +123,7 @@ impl Summary {
         self.param_returns.iter().any(|(_, _, _, s)| steps(s, test))
             || self.source_returns.iter().any(|label| label.any_place(test))
             || self.param_sinks.iter().any(|sink| test(sink.sink) || steps(&sink.steps, test))
+            || self.param_flow_steps.iter().any(|(_, _, _, s)| steps(s, test))
             || self.exports.iter().any(|export| export.value.labels.iter().any(|label| label.any_place(test)))
     }
 
