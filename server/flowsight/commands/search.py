@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from flowsight import positions, report
 from flowsight.commands.common import PathNames, PathProblem, fail, resolve_targets, warn, write_output
-from flowsight.config import ProjectConfig, find_pyproject, load_project_config
+from flowsight.config import ProjectConfig
 from flowsight.errors import FlowsightError, UsageError
 
 if TYPE_CHECKING:
@@ -119,9 +119,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             raise UsageError("a QUERY (or --queries FILE) is required")
         targets = resolve_targets(paths or ["."], args.root)
-        root = targets.root
-        config = load_project_config(find_pyproject(root))
-        files = [path for path in targets.files if not config.is_excluded(path.relative_to(root).as_posix())]
+        root, config, files = targets.root, targets.config, targets.files
         workspace = flowsight.Workspace(str(root))
         workspace.load_files([str(path) for path in files])
         if args.mode == "lexical":
