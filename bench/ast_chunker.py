@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import os
 import tokenize
 from pathlib import Path
 
@@ -312,13 +313,13 @@ class FileChunker:
         return chunks
 
 
-def repository_chunk(repository: str) -> dict:
+def repository_chunk(identity: str, name: str) -> dict:
     return {
-        "id": chunk_id(repository, "", "repository", repository, 0),
+        "id": chunk_id(identity, "", "repository", identity, 0),
         "parent_id": None,
         "kind": "repository",
         "path": "",
-        "qualified_name": repository,
+        "qualified_name": name,
         "start_byte": 0,
         "end_byte": 0,
         "start_line": 0,
@@ -330,9 +331,10 @@ def repository_chunk(repository: str) -> dict:
 
 
 def chunk_paths(paths: list[Path], root: Path) -> list[dict]:
-    """Chunks of `paths` (files) under `root`: the repository chunk first, then each file."""
-    repository = root.name
-    top = repository_chunk(repository)
+    """Chunks of `paths` (files) under `root`: the repository chunk first, then each file. Ids
+    derive from the repository's identity, its root's absolute path (as the core's)."""
+    repository = os.path.abspath(root)
+    top = repository_chunk(repository, root.name)
     chunks = [top]
     for path in paths:
         relative = path.relative_to(root).as_posix()

@@ -58,4 +58,7 @@ def django_corpus() -> Path:
 
 
 def python_files(root: Path) -> list[Path]:
-    return sorted(path for path in root.rglob("*.py") if path.is_file())
+    """The `.py` files of `root` as the CLI and the server list them (the core's one file walker)."""
+    from flowsight._native import walk_files
+
+    return [Path(path) for path in walk_files([str(root)], root=str(root)).files if str(path).endswith(".py")]

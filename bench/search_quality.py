@@ -74,11 +74,11 @@ class Case:
 
 
 def stdlib_files(root: Path) -> list[str]:
-    files = []
-    for directory, subdirectories, names in os.walk(root):
-        subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRECTORIES and not name.startswith("config-"))
-        files.extend(str(Path(directory) / name) for name in sorted(names) if name.endswith(".py"))
-    return files
+    """The data set's files: the core's file walker with the directories above excluded."""
+    from flowsight._native import walk_files
+
+    excludes = [(str(root), [f"{name}/" for name in sorted(SKIPPED_DIRECTORIES)] + ["config-*/"])]
+    return [str(path) for path in walk_files([str(root)], root=str(root), excludes=excludes).files if str(path).endswith(".py")]
 
 
 def first_paragraph(docstring: str) -> str:

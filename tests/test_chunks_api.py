@@ -85,9 +85,9 @@ def test_chunk_fields(tmp_path: Path) -> None:
     assert chunks["service.Service"][0].docstring == "Service doc."
     assert chunks["service"][0].docstring == "Module doc."
     assert len(handle.id) == 32 and len(handle.content_hash) == 64
-    expected_id = hashlib.sha256(
-        f"flowsight-chunk-v1\0{tmp_path.name}\0service.py\0method\0service.Service.handle\0{0}".encode()
-    ).hexdigest()[:32]
+    expected_id = hashlib.sha256(f"flowsight-chunk-v1\0{tmp_path}\0service.py\0method\0service.Service.handle\0{0}".encode()).hexdigest()[
+        :32
+    ]
     assert handle.id == expected_id
     assert handle.as_dict()["qualified_name"] == "service.Service.handle"
 
@@ -101,13 +101,14 @@ def test_same_named_siblings_get_deterministic_distinct_ids(tmp_path: Path) -> N
 
 
 def test_ids_and_hashes_survive_an_edit_above_and_reindentation(tmp_path: Path) -> None:
-    before = write(tmp_path, "a/repo/service.py", SOURCE)
+    # Ids are per repository (identified by its root's path): the same file edited in place.
+    path = write(tmp_path, "repo/service.py", SOURCE)
+    old = {c.qualified_name: c for c in flowsight.build_chunks([str(path)], root=str(tmp_path / "repo"))}
     # Three lines added above, and the whole class indented one level under an `if`.
     class_source = SOURCE[SOURCE.index("class Service") : SOURCE.index("\n\nif os.environ")]
     moved = SOURCE.replace(class_source, "if True:\n" + textwrap.indent(class_source, "    "))
-    after = write(tmp_path, "b/repo/service.py", "# a new comment\n\n\n" + moved)
-    old = {c.qualified_name: c for c in flowsight.build_chunks([str(before)], root=str(tmp_path / "a/repo"))}
-    new = {c.qualified_name: c for c in flowsight.build_chunks([str(after)], root=str(tmp_path / "b/repo"))}
+    write(tmp_path, "repo/service.py", "# a new comment\n\n\n" + moved)
+    new = {c.qualified_name: c for c in flowsight.build_chunks([str(path)], root=str(tmp_path / "repo"))}
     for name in ["service.Service", "service.Service.handle", "service.Service.handle.helper"]:
         assert new[name].content_hash == old[name].content_hash
         assert new[name].id == old[name].id

@@ -29,8 +29,11 @@ severity = { "PY-SSRF" = "warning" }
     assert config.rules_file == str((tmp_path / "sec/rules.toml").resolve())
     assert config.disabled_rules == ("PY-LOG-INJECTION",)
     assert config.severity_overrides == {"PY-SSRF": "warning"}
-    assert config.is_excluded("tests/unit/test_a.py")
-    assert not config.is_excluded("app/views.py")
+    # Gitignore-style, relative to the pyproject.toml's directory.
+    assert config.excludes() == [(str(tmp_path), ["tests/**"])]
+    assert config.is_excluded(tmp_path / "tests/unit/test_a.py")
+    assert not config.is_excluded(tmp_path / "app/views.py")
+    assert not config.is_excluded(tmp_path / "app/tests/test_b.py")
 
 
 def test_missing_table_gives_defaults(tmp_path: Path) -> None:

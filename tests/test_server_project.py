@@ -31,13 +31,14 @@ def test_src_layout_roots_at_src_and_reads_the_project_pyproject(tmp_path: Path)
     assert (project.root, project.pyproject) == (tmp_path / "src", tmp_path / "pyproject.toml")
 
 
-def test_without_a_marker_or_with_one_only_in_home_the_folder_stays_the_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_marker_or_with_one_only_in_home_only_the_folder_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     (home / ".git").mkdir(parents=True)  # a dotfiles repository: never a project
     monkeypatch.setenv("HOME", str(home))
     shop = package(home / "shop")
     project = find_project(shop)
-    assert (project.root, project.directory, project.pyproject) == (shop, None, None)
+    # Named from above the package (as the CLI names it: `shop.views`), but only `shop` is read.
+    assert (project.root, project.scope, project.directory, project.pyproject) == (home, shop, None, None)
 
 
 def test_a_folder_that_is_not_a_package_stays_the_root(tmp_path: Path) -> None:

@@ -19,11 +19,14 @@ from flowsight._native import (
     TextEdit,
     Workspace,
     __version__,
+    analyze_discovered,
     analyze_taint,
     build_chunks,
     build_pdg,
+    index_discovered,
     index_paths,
     slice_code,
+    walk_files,
 )
 
 __all__ = [
@@ -39,6 +42,9 @@ __all__ = [
     "slice_code",
     "TaintAnalysis",
     "analyze_taint",
+    "analyze_discovered",
+    "index_discovered",
+    "walk_files",
     "IndexResult",
     "TextEdit",
     "Workspace",

@@ -3,6 +3,7 @@ against the compiled module. All classes are immutable values unless said otherw
 See docs/CONTRACTS.md for the meaning of every field."""
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 __version__: str
@@ -86,6 +87,45 @@ class IndexResult:
     parse_seconds: float  # reading + parsing, summed over files (work across worker threads)
     chunk_seconds: float  # chunking, summed over files
     wall_seconds: float  # wall-clock time of the call
+    repositories: list[RepositoryIndex]
+
+class RepositoryIndex:
+    """One repository of an index run; its chunks are `chunks[chunk_start:chunk_end]`."""
+
+    name: str  # the root's base name (for display; not unique)
+    identity: str  # the root's absolute path: chunk ids derive from it
+    root: Path
+    files: int
+    chunk_start: int
+    chunk_end: int
+    errors: int
+
+class Repository:
+    """A repository found by `walk_files`: where its module names start, and its files."""
+
+    name: str
+    identity: str
+    root: Path
+    files: list[Path]
+
+class Discovery:
+    """What `walk_files` found: report paths are relative to `root`."""
+
+    root: Path
+    repositories: list[Repository]
+    files: list[Path]  # every repository's files, in order
+    errors: list[FileError]  # directories that could not be listed
+
+def walk_files(paths: Sequence[str], root: str | None = None, excludes: Sequence[tuple[str, Sequence[str]]] = ()) -> Discovery:
+    """The one file walker: the Python files of `paths` (`.gitignore`/`.ignore`, hidden and tool
+    directories, `excludes` as (base directory, gitignore-style patterns)), each named directory
+    a repository (all one at `root`). A bad pattern raises ConfigError."""
+
+def is_excluded(path: str, is_dir: bool, excludes: Sequence[tuple[str, Sequence[str]]]) -> bool: ...
+def module_root(directory: str) -> Path:
+    """The parent of the outermost package holding `directory` (itself when not a package)."""
+
+def index_discovered(discovery: Discovery) -> IndexResult: ...
 
 class TextEdit:
     """A range replacement; the range fields are None for a whole-document replacement."""
@@ -100,7 +140,7 @@ class TextEdit:
     def full(text: str) -> TextEdit: ...
 
 def build_chunks(paths: Sequence[str], root: str | None = None) -> list[Chunk]: ...
-def index_paths(paths: Sequence[str], root: str | None = None) -> IndexResult: ...
+def index_paths(paths: Sequence[str], root: str | None = None, excludes: Sequence[tuple[str, Sequence[str]]] = ()) -> IndexResult: ...
 def parse_only(paths: Sequence[str]) -> tuple[int, float]:
     """Reads and parses without chunking: (files parsed, wall seconds). For benchmarks."""
 
@@ -207,8 +247,13 @@ def analyze_taint(
     rules_file: str | None = None,
     disabled_rules: Sequence[str] = ...,
 ) -> TaintAnalysis:
-    """Reads, parses and analyses `paths` as one program with the built-in rule packs, plus
-    `rules_file`, minus `disabled_rules`. A bad rule file raises RuleConfigError."""
+    """Reads, parses and analyses `paths` with the built-in rule packs, plus `rules_file`, minus
+    `disabled_rules`: each named directory a repository (`walk_files`), analysed as its own
+    program unless it imports another's package; with `root`, one program. A bad rule file
+    raises RuleConfigError."""
+
+def analyze_discovered(discovery: Discovery, rules_file: str | None = None, disabled_rules: Sequence[str] = ...) -> TaintAnalysis:
+    """`analyze_taint` of the repositories a `walk_files` found; paths relative to its root."""
 
 def rule_ids(rules_file: str | None = None) -> list[str]:
     """The ids of the built-in rules plus those of `rules_file`, in pack order. A bad rule

@@ -3,7 +3,7 @@
     [tool.flowsight]
     rules = "security/rules.toml"     # extra rule pack, relative to the pyproject's directory
     disable = ["PY-LOG-INJECTION"]    # rule ids switched off
-    exclude = ["tests/**", "build/**"]  # glob patterns of paths not analysed
+    exclude = ["tests/", "build/**"]  # gitignore-style globs (relative to this file's directory) of paths not analysed
     severity = { "PY-SSRF" = "warning" }  # per-rule severity override
 
 Invalid configuration raises `flowsight.errors.ConfigError` naming the file and the key;
@@ -13,7 +13,6 @@ nested too deeply to parse, or whose `tool` is not a table.
 
 from __future__ import annotations
 
-import fnmatch
 import reprlib
 import tomllib
 from dataclasses import dataclass, field
@@ -39,8 +38,18 @@ class ProjectConfig:
     search: dict = field(default_factory=dict)  # [tool.flowsight.search]: see flowsight.search.settings
     source: str | None = None  # the pyproject.toml it came from, if any
 
-    def is_excluded(self, relative_path: str) -> bool:
-        return any(fnmatch.fnmatch(relative_path, pattern) for pattern in self.exclude)
+    def excludes(self) -> list[tuple[str, list[str]]]:
+        """The `exclude` patterns as the core's file walker takes them: relative to the
+        directory of the pyproject.toml they come from (as a .gitignore's are to its own)."""
+        if not self.exclude or self.source is None:
+            return []
+        return [(str(Path(self.source).parent), list(self.exclude))]
+
+    def is_excluded(self, path: Path, is_dir: bool = False) -> bool:
+        """Whether the file walker leaves out `path` (absolute) for `exclude`."""
+        from flowsight._native import is_excluded
+
+        return bool(self.exclude) and is_excluded(str(path), is_dir, self.excludes())
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -123,13 +123,15 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The chunk of a whole repository: parent of every module chunk.
-pub fn repository_chunk(repository: &str) -> Chunk {
+/// The root chunk of a repository: its id from the repository's identity (a path), its
+/// qualified name the display name.
+pub fn repository_chunk(identity: &str, name: &str) -> Chunk {
     Chunk {
-        id: chunk_id(repository, "", ChunkKind::Repository, repository, 0),
+        id: chunk_id(identity, "", ChunkKind::Repository, identity, 0),
         parent_id: None,
         kind: ChunkKind::Repository,
         path: String::new(),
-        qualified_name: repository.to_string(),
+        qualified_name: name.to_string(),
         start_byte: 0,
         end_byte: 0,
         start_line: 0,

@@ -14,6 +14,9 @@ pub enum EngineError {
     Config { file: String, line: usize, message: String },
     #[error("{0}")]
     Criterion(String),
+    /// An exclude pattern that is not a valid gitignore-style glob.
+    #[error("exclude pattern {0}")]
+    Exclude(String),
     /// The search index failed (not the query: a query never fails).
     #[error("search index: {0}")]
     Search(String),

@@ -7,7 +7,7 @@
 //!   that file; every other file is indexed normally.
 //! - Work runs on `pool()`, whose threads have large stacks, so deeply nested input is safe.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -32,77 +32,13 @@ pub fn pool() -> &'static rayon::ThreadPool {
     })
 }
 
-/// Directory names never descended into when expanding a directory argument.
-const SKIPPED_DIRECTORIES: &[&str] =
-    &["__pycache__", "node_modules", "site-packages", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".git", ".hg", "target"];
+pub use crate::walk::{absolute_path, is_python_path, relative_path};
 
-pub fn is_python_path(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("py" | "pyi"))
-}
-
-/// Files and directories → Python files. Explicit file arguments are kept whatever their
-/// extension; directories are walked (sorted, hidden and tool directories skipped, symbolic
-/// links to directories not followed). Missing arguments become `io` errors.
+/// Files and directories → Python files, through the one walker (`walk`), without excludes.
+/// Explicit file arguments are kept whatever their extension; missing ones are reported when read.
 pub fn discover_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileError>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for path in paths {
-        let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
-        if !is_dir {
-            // Files, broken links and missing paths: `load_source` reports what is wrong.
-            files.push(path.clone());
-            continue;
-        }
-        let mut stack = vec![path.clone()];
-        while let Some(directory) = stack.pop() {
-            let entries = match std::fs::read_dir(&directory) {
-                Ok(entries) => entries,
-                Err(error) => {
-                    let message = format!("cannot list directory: {error}");
-                    errors.push(FileError::new(&directory.to_string_lossy(), FileErrorKind::Io, message));
-                    continue;
-                }
-            };
-            let mut children: Vec<(PathBuf, bool)> = entries
-                .filter_map(|entry| entry.ok())
-                .map(|entry| {
-                    let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                    (entry.path(), is_dir)
-                })
-                .collect();
-            children.sort();
-            let mut subdirectories = Vec::new();
-            for (child, is_dir) in children {
-                let name = child.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                if is_dir {
-                    if !name.starts_with('.') && !SKIPPED_DIRECTORIES.contains(&name.as_str()) {
-                        subdirectories.push(child);
-                    }
-                } else if is_python_path(&child) {
-                    files.push(child);
-                }
-            }
-            // Depth-first, in sorted order.
-            stack.extend(subdirectories.into_iter().rev());
-        }
-    }
-    (files, errors)
-}
-
-/// `path` made absolute and lexically normalised (no filesystem access, links kept).
-pub fn absolute_path(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut normalised = PathBuf::new();
-    for component in absolute.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                normalised.pop();
-            }
-            other => normalised.push(other),
-        }
-    }
-    normalised
+    let walked = crate::walk::walk(paths, &crate::walk::Excludes::default(), &common_root(paths));
+    (walked.files, walked.errors)
 }
 
 /// The deepest directory containing every path (a directory argument counts as itself).
@@ -128,20 +64,26 @@ pub fn common_root(paths: &[PathBuf]) -> PathBuf {
     common.unwrap_or_else(|| absolute_path(Path::new(".")))
 }
 
-/// `path` relative to `root` with `/` separators, or the absolute path when outside the root.
-pub fn relative_path(root: &Path, path: &Path) -> String {
-    let absolute = absolute_path(path);
-    match absolute.strip_prefix(root) {
-        Ok(relative) if !relative.as_os_str().is_empty() => {
-            relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
-        }
-        _ => absolute.to_string_lossy().replace('\\', "/"),
-    }
-}
-
-/// The repository's name: the root directory's base name.
+/// The repository's display name: the root directory's base name (not unique, never a key).
 pub fn repository_name(root: &Path) -> String {
     root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| root.to_string_lossy().into_owned())
+}
+
+/// The repository's identity, which chunk ids are derived from: its root's absolute path.
+pub fn repository_identity(root: &Path) -> String {
+    absolute_path(root).to_string_lossy().into_owned()
+}
+
+/// One repository of an index run: name, identity, root, and what it holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RepositoryIndex {
+    pub name: String,
+    pub identity: String,
+    pub root: PathBuf,
+    pub files: usize,
+    /// Its chunks in `IndexResult::chunks`: its repository chunk, then its files' chunks.
+    pub chunks: std::ops::Range<usize>,
+    pub errors: usize,
 }
 
 #[derive(Debug, Default)]
@@ -155,6 +97,8 @@ pub struct IndexResult {
     pub chunk_seconds: f64,
     /// Wall-clock time of the whole call.
     pub wall_seconds: f64,
+    /// The repositories indexed (see `walk::discover`), in root order.
+    pub repositories: Vec<RepositoryIndex>,
 }
 
 /// What indexing one file yields: its chunks, its errors, parse and chunk seconds, and a document
@@ -172,23 +116,70 @@ fn catch<T>(relative: &str, work: impl FnOnce() -> T) -> Result<T, FileError> {
     })
 }
 
-/// Reads, parses and chunks `paths` (files or directories) relative to `root` (default: their
-/// common directory). Stage times are wall-clock seconds of each parallel stage.
+/// Reads, parses and chunks `paths` (files or directories): each named directory a repository
+/// (see `walk::discover`), or everything one repository rooted at `root`.
 pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
-    let (files, mut errors) = discover_files(paths);
-    let root = root.map(absolute_path).unwrap_or_else(|| common_root(paths));
-    let repository = repository_name(&root);
-    let repository_chunk = repository_chunk(&repository);
+    index_with(paths, root, &crate::walk::Excludes::default())
+}
+
+/// `index_paths` without the files `excludes` matches. Repositories are indexed in parallel;
+/// errors name files relative to the display root. Stage times are summed over repositories.
+pub fn index_with(paths: &[PathBuf], root: Option<&Path>, excludes: &crate::walk::Excludes) -> IndexResult {
+    let started = Instant::now();
+    let mut result = index_discovered(&crate::walk::discover(paths, root, excludes));
+    result.wall_seconds = started.elapsed().as_secs_f64();
+    result
+}
+
+/// Indexes the repositories `walk::discover` found, in parallel.
+pub fn index_discovered(discovered: &crate::walk::Discovered) -> IndexResult {
+    let started = Instant::now();
+    let results: Vec<IndexResult> = pool().install(|| {
+        discovered
+            .repositories
+            .par_iter()
+            .map(|repository| index_repository(&repository.files, &repository.root, &discovered.root))
+            .collect()
+    });
+    let mut total = IndexResult { errors: discovered.errors.clone(), ..IndexResult::default() };
+    for (repository, result) in discovered.repositories.iter().zip(results) {
+        let first = total.chunks.len();
+        total.repositories.push(RepositoryIndex {
+            name: repository_name(&repository.root),
+            identity: repository_identity(&repository.root),
+            root: repository.root.clone(),
+            files: result.files,
+            chunks: first..first + result.chunks.len(),
+            errors: result.errors.len(),
+        });
+        total.chunks.extend(result.chunks);
+        total.errors.extend(result.errors);
+        total.files += result.files;
+        total.parse_seconds += result.parse_seconds;
+        total.chunk_seconds += result.chunk_seconds;
+    }
+    total.wall_seconds = started.elapsed().as_secs_f64();
+    total
+}
+
+/// Reads, parses and chunks one repository's `files`; chunk paths are relative to `root`,
+/// error paths to `display_root`.
+fn index_repository(files: &[PathBuf], root: &Path, display_root: &Path) -> IndexResult {
+    let mut errors = Vec::new();
+    let identity = repository_identity(root);
+    let repository = identity.as_str();
+    let repository_chunk = repository_chunk(repository, &repository_name(root));
     pool().install(|| {
         let started = Instant::now();
         // One task per file: read, parse, chunk (no barrier between stages, so the pool stays busy).
         // Largest files first, so no thread is left with a big file at the end; results go
         // back to the given order below.
-        let order = largest_first(&files);
+        let order = largest_first(files);
         let process = |path: &PathBuf| -> FileOutcome {
-            let relative = relative_path(&root, path);
+            let relative = relative_path(root, path);
+            let shown = relative_path(display_root, path);
             let parse_started = Instant::now();
-            let parsed = catch(&relative, || load_source(path, &relative));
+            let parsed = catch(&shown, || load_source(path, &shown));
             let (text, mut errors) = match parsed {
                 Ok(loaded) => loaded,
                 Err(error) => (None, vec![error]),
@@ -196,7 +187,7 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
             let Some(text) = text else {
                 return (Vec::new(), errors, parse_started.elapsed().as_secs_f64(), 0.0, None);
             };
-            let document = match catch(&relative, || Document::new(text)) {
+            let document = match catch(&shown, || Document::new(text)) {
                 Ok(document) => document,
                 Err(error) => {
                     errors.push(error);
@@ -205,9 +196,9 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
             };
             let parse_seconds = parse_started.elapsed().as_secs_f64();
             let chunk_started = Instant::now();
-            let outcome = catch(&relative, || {
-                let (chunks, report) = chunk_document(&repository, &repository_chunk.id, &relative, &document);
-                let problems = parse_problems(&relative, document.text(), document.line_index(), document.tree(), &report);
+            let outcome = catch(&shown, || {
+                let (chunks, report) = chunk_document(repository, &repository_chunk.id, &relative, &document);
+                let problems = parse_problems(&shown, document.text(), document.line_index(), document.tree(), &report);
                 (chunks, problems)
             });
             let chunks = match outcome {
@@ -239,7 +230,7 @@ pub fn index_paths(paths: &[PathBuf], root: Option<&Path>) -> IndexResult {
             parse_seconds += parse;
             chunk_seconds += chunk;
         }
-        IndexResult { chunks, errors, files: files.len(), parse_seconds, chunk_seconds, wall_seconds }
+        IndexResult { chunks, errors, files: files.len(), parse_seconds, chunk_seconds, wall_seconds, repositories: Vec::new() }
     })
 }
 

@@ -4,7 +4,8 @@
 //! above it): `syntax` (module naming, limits) and `parse` (tree-sitter, incremental) →
 //! `chunks` (ChunkBuilder) | `program` + `scopes` → `cfg` → `pdg` → `taint` and `slice`.
 //! `line_index` converts between byte offsets and (line, UTF-16/UTF-8 column) positions;
-//! `source` reads files and names per-file problems; `index` runs the stages over many files
+//! `source` reads files and names per-file problems; `walk` is the one file walker (ignore files,
+//! excludes) and finds the repositories of the named paths; `index` runs the stages over many files
 //! in parallel; `workspace` keeps them incrementally for an editor session; `lexical` is the
 //! tantivy index over chunks that `workspace` keeps for code search.
 //!
@@ -27,4 +28,5 @@ pub mod slice;
 pub mod source;
 pub mod syntax;
 pub mod taint;
+pub mod walk;
 pub mod workspace;

@@ -1,5 +1,10 @@
 //! Whole-repository analysis of files on disk: read and parse in parallel, build the program,
 //! run taint analysis. The batch counterpart of `workspace`.
+//!
+//! Several repositories (see `walk::discover`) are analysed as separate programs, in
+//! parallel, unless one imports a package only another provides: then they are one program
+//! (`analysis_groups`). So a scan of unrelated repositories is exactly the union of their
+//! separate scans (finding ids included), and cross-repository flows are found.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -9,11 +14,12 @@ use rayon::prelude::*;
 use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, common_root, discover_files, pool, relative_path};
 use crate::parse::Document;
-use crate::program::{build_parts, Program};
+use crate::program::{build_parts, place_parts, FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
 use crate::taint::{analyze, AnalysisStats, Finding};
+use crate::walk::{discover, Discovered, Excludes, Repository};
 
 pub struct ScanResult {
     pub findings: Vec<Finding>,
@@ -61,26 +67,187 @@ pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)
     (documents, errors)
 }
 
-/// Reads, parses and analyses `paths` with `rules`.
+/// Reads, parses and analyses `paths` with `rules`: each named directory a repository (see
+/// `walk::discover`), or everything one repository rooted at `root`.
 pub fn scan_paths(paths: &[PathBuf], root: Option<&Path>, rules: &RuleSet) -> Result<ScanResult> {
-    let root = root.map(absolute_path).unwrap_or_else(|| common_root(paths));
+    scan_repositories(&discover(paths, root, &Excludes::default()), rules)
+}
+
+/// Files of one repository loaded: (path relative to the repository root, document), in order.
+type RepositoryDocuments = Vec<(String, Document)>;
+
+/// Loads every repository's files in parallel; errors name files relative to the display root.
+fn load_repositories(discovered: &Discovered) -> (Vec<RepositoryDocuments>, Vec<FileError>) {
+    let files: Vec<(usize, &PathBuf)> =
+        discovered.repositories.iter().enumerate().flat_map(|(index, r)| r.files.iter().map(move |file| (index, file))).collect();
+    let paths: Vec<PathBuf> = files.iter().map(|(_, path)| (*path).clone()).collect();
+    let order = crate::index::largest_first(&paths);
+    let loaded: Vec<LoadedFile> = pool().install(|| {
+        let mut loaded: Vec<(usize, LoadedFile)> = order
+            .par_iter()
+            .with_max_len(1)
+            .map(|&index| {
+                let (repository, path) = files[index];
+                let key = relative_path(&discovered.repositories[repository].root, path);
+                let shown = relative_path(&discovered.root, path);
+                let (text, mut errors) = load_source(path, &shown);
+                let document = text.map(|text| {
+                    let document = Document::new(text);
+                    errors.extend(parse_problems(&shown, document.text(), document.line_index(), document.tree(), &Default::default()));
+                    (key, document)
+                });
+                (index, (document, errors))
+            })
+            .collect();
+        loaded.sort_unstable_by_key(|(index, _)| *index);
+        loaded.into_iter().map(|(_, result)| result).collect()
+    });
+    let mut documents: Vec<RepositoryDocuments> = discovered.repositories.iter().map(|_| Vec::new()).collect();
+    let mut errors = discovered.errors.clone();
+    for ((repository, _), (document, file_errors)) in files.iter().zip(loaded) {
+        documents[*repository].extend(document);
+        errors.extend(file_errors);
+    }
+    (documents, errors)
+}
+
+/// Which repositories are analysed together: a repository importing a top-level package that
+/// exactly one other repository provides (and it does not) joins that one's program, unless
+/// their module names would collide. Groups in order of their first repository.
+pub fn analysis_groups(parts: &[Vec<FileProgram<'_>>]) -> Vec<Vec<usize>> {
+    use std::collections::{BTreeSet, HashMap};
+    let top = |name: &str| name.split('.').next().unwrap_or("").to_string();
+    let provided: Vec<BTreeSet<String>> = parts.iter().map(|p| p.iter().map(|part| top(&part.module.name)).collect()).collect();
+    let modules: Vec<BTreeSet<&str>> = parts.iter().map(|p| p.iter().map(|part| part.module.name.as_str()).collect()).collect();
+    let mut providers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (repository, names) in provided.iter().enumerate() {
+        for name in names {
+            providers.entry(name.as_str()).or_default().push(repository);
+        }
+    }
+    // Union-find over repositories; each group's module names, to refuse collisions.
+    let mut parent: Vec<usize> = (0..parts.len()).collect();
+    let mut names: Vec<BTreeSet<&str>> = modules.clone();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for (repository, repository_parts) in parts.iter().enumerate() {
+        let imported: BTreeSet<String> = repository_parts.iter().flat_map(|part| part.module.imports.values().map(|q| top(q))).collect();
+        for name in imported.iter().filter(|name| !provided[repository].contains(*name)) {
+            let Some([provider]) = providers.get(name.as_str()).map(Vec::as_slice) else { continue };
+            let (a, b) = (find(&mut parent, repository), find(&mut parent, *provider));
+            if a == b || !names[a].is_disjoint(&names[b]) {
+                continue;
+            }
+            let moved = std::mem::take(&mut names[b]);
+            names[a].extend(moved);
+            parent[b] = a;
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    for repository in 0..parts.len() {
+        let leader = find(&mut parent, repository);
+        let group = *group_of.entry(leader).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[group].push(repository);
+    }
+    groups
+}
+
+/// `key` (a path relative to `repository`'s root) relative to the display root.
+fn shown_path(display_root: &Path, repository: &Repository, key: &str) -> String {
+    if repository.root == display_root {
+        key.to_string()
+    } else {
+        format!("{}/{key}", relative_path(display_root, &repository.root))
+    }
+}
+
+/// Analyses discovered repositories: each group of `analysis_groups` one program, groups in
+/// parallel. Findings and errors name files relative to the display root.
+pub fn scan_repositories(discovered: &Discovered, rules: &RuleSet) -> Result<ScanResult> {
     let started = Instant::now();
-    let (documents, errors) = load_documents(paths, &root);
+    let (documents, errors) = load_repositories(discovered);
     let parse_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let parts = pool().install(|| build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect()));
-    let program = Program::from_parts(&parts);
-    let result = pool().install(|| analyze(&program, rules));
+    let mut parts: Vec<Vec<FileProgram<'_>>> = pool().install(|| {
+        documents.par_iter().map(|docs| build_parts(docs.iter().map(|(path, document)| (path.clone(), document)).collect())).collect()
+    });
+    let groups = analysis_groups(&parts);
+    // A group of several repositories names its files relative to the display root (keys must
+    // be unique); a lone repository keeps its own keys, so its results equal a scan of it alone.
+    let mut programs: Vec<(Vec<usize>, Vec<FileProgram<'_>>)> = Vec::new();
+    for group in groups {
+        let mut members = Vec::new();
+        for &repository in &group {
+            let mut repository_parts = std::mem::take(&mut parts[repository]);
+            if group.len() > 1 {
+                for part in &mut repository_parts {
+                    part.file.path = shown_path(&discovered.root, &discovered.repositories[repository], &part.file.path);
+                }
+            }
+            members.extend(repository_parts);
+        }
+        place_parts(members.iter_mut());
+        programs.push((group, members));
+    }
+    let results: Vec<(Vec<Finding>, AnalysisStats, usize)> = pool().install(|| {
+        programs
+            .par_iter()
+            .map(|(group, members)| {
+                let program = Program::from_parts(members);
+                let result = analyze(&program, rules);
+                let mut findings = result.findings;
+                if let [repository] = group.as_slice() {
+                    let repository = &discovered.repositories[*repository];
+                    if repository.root != discovered.root {
+                        for finding in &mut findings {
+                            for location in std::iter::once(&mut finding.source)
+                                .chain(std::iter::once(&mut finding.sink))
+                                .chain(finding.steps.iter_mut().map(|s| &mut s.location))
+                            {
+                                location.path = shown_path(&discovered.root, repository, &location.path);
+                            }
+                        }
+                    }
+                }
+                (findings, result.stats, program.scopes.len())
+            })
+            .collect()
+    });
     let analysis_seconds = started.elapsed().as_secs_f64();
-    Ok(ScanResult {
-        findings: result.findings,
-        errors,
-        files: documents.len(),
-        functions: program.scopes.len(),
-        parse_seconds,
-        analysis_seconds,
-        stats: result.stats,
-    })
+    let mut stats = AnalysisStats::default();
+    let (mut findings, mut functions) = (Vec::new(), 0);
+    for (group_findings, group_stats, scopes) in results {
+        findings.extend(group_findings);
+        functions += scopes;
+        add_stats(&mut stats, &group_stats);
+    }
+    Ok(ScanResult { findings, errors, files: documents.iter().map(Vec::len).sum(), functions, parse_seconds, analysis_seconds, stats })
+}
+
+/// Sums the statistics of separate programs.
+fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
+    total.scopes += other.scopes;
+    total.reused += other.reused;
+    total.analysed += other.analysed;
+    total.analyses += other.analyses;
+    total.rounds = total.rounds.max(other.rounds);
+    total.sweeps = total.sweeps.max(other.sweeps);
+    total.widened += other.widened;
+    total.limits.labels_merged += other.limits.labels_merged;
+    total.limits.expression_depth += other.limits.expression_depth;
+    total.limits.step_visits += other.limits.step_visits;
+    total.limits.trace_elided += other.limits.trace_elided;
+    total.limits.failed += other.limits.failed;
+    total.unfinished |= other.unfinished;
 }
 
 /// Reads and parses `paths`, then slices from `file` (a path among them) at a 0-based line and
@@ -94,9 +261,10 @@ pub fn slice_paths(
     forward: bool,
     thin: bool,
 ) -> Result<SliceResult> {
-    let root = root.map(absolute_path).unwrap_or_else(|| common_root(paths));
     let mut all = paths.to_vec();
     all.push(file.to_path_buf());
+    // One program, named from the display root (a package directory's project root).
+    let root = root.map(absolute_path).unwrap_or_else(|| crate::walk::repository_roots(&all, None).1);
     let (mut documents, _errors) = load_documents(&all, &root);
     let mut seen = std::collections::HashSet::new();
     documents.retain(|(path, _)| seen.insert(path.clone()));

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::chunks::{chunk_document, repository_chunk, Chunk, ChunkKind};
 use crate::error::{EngineError, Result};
-use crate::index::{absolute_path, relative_path, repository_name};
+use crate::index::{absolute_path, relative_path, repository_identity, repository_name};
 use crate::lexical::{schema, LexicalIndex, SearchMode};
 use crate::line_index::Encoding;
 use crate::parse::{Document, PositionEdit};
@@ -169,8 +169,9 @@ pub struct Hit {
 impl Workspace {
     pub fn new(root: &Path) -> Workspace {
         let root = absolute_path(root);
-        let repository = repository_name(&root);
-        let repository_chunk = repository_chunk(&repository);
+        // Chunk ids come from the identity (the root's path), the root chunk shows the name.
+        let repository = repository_identity(&root);
+        let repository_chunk = repository_chunk(&repository, &repository_name(&root));
         Workspace {
             analysis_cache: None,
             last_analysis: AnalysisStats::default(),

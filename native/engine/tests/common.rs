@@ -14,7 +14,7 @@ pub fn shared_tests_dir() -> PathBuf {
 /// Chunks of one document, as the workspace would build them for `path` in repository `repo`.
 pub fn chunks_of(document: &Document, path: &str) -> Vec<Chunk> {
     let repository = "repo";
-    chunk_document(repository, &repository_chunk(repository).id, path, document).0
+    chunk_document(repository, &repository_chunk(repository, repository).id, path, document).0
 }
 
 /// A readable rendering of a chunk tree: one line per chunk, indented by depth.

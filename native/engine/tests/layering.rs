@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("rules", 3),
     ("lexical", 3),
     ("pdg", 4),
+    ("walk", 4),
     ("taint", 5),
     ("slice", 5),
     ("index", 6),

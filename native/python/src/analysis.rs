@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use flowsight_engine::error::EngineError;
 use flowsight_engine::rules::RuleSet;
-use flowsight_engine::scan::{scan_paths, slice_paths, slice_statistics as engine_slice_statistics};
+use flowsight_engine::scan::{scan_paths, scan_repositories, slice_paths, slice_statistics as engine_slice_statistics};
 use flowsight_engine::taint::{Finding as EngineFinding, Location as EngineLocation};
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
@@ -227,7 +227,30 @@ fn analyze_taint(
             scan_paths(&paths, root.as_deref(), &rules)
         })
     })?;
-    let result = result.map_err(to_py_err)?;
+    taint_analysis(result.map_err(to_py_err)?)
+}
+
+/// Analyses the repositories a `walk_files` found (each its own program unless one imports
+/// another's package); paths are relative to the discovery's root.
+#[pyfunction]
+#[pyo3(signature = (discovery, rules_file=None, disabled_rules=Vec::new()))]
+fn analyze_discovered(
+    py: Python<'_>,
+    discovery: PyRef<'_, crate::walking::Discovery>,
+    rules_file: Option<PathBuf>,
+    disabled_rules: Vec<String>,
+) -> PyResult<TaintAnalysis> {
+    let discovered = &discovery.inner;
+    let result = py.allow_threads(|| {
+        catch_panic(|| {
+            let rules = load_rules(rules_file, &disabled_rules)?;
+            scan_repositories(discovered, &rules)
+        })
+    })?;
+    taint_analysis(result.map_err(to_py_err)?)
+}
+
+fn taint_analysis(result: flowsight_engine::scan::ScanResult) -> PyResult<TaintAnalysis> {
     Ok(TaintAnalysis {
         findings: result.findings.iter().map(Finding::from).collect(),
         errors: result.errors.iter().map(FileError::from).collect(),
@@ -380,6 +403,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Finding>()?;
     m.add_class::<TaintAnalysis>()?;
     m.add_function(wrap_pyfunction!(analyze_taint, m)?)?;
+    m.add_function(wrap_pyfunction!(analyze_discovered, m)?)?;
     m.add_function(wrap_pyfunction!(rule_ids, m)?)?;
     Ok(())
 }

@@ -22,6 +22,7 @@ pub fn to_py_err(err: EngineError) -> PyErr {
             EngineError::UnknownFile(_) => "UnknownFileError",
             EngineError::Config { .. } => "RuleConfigError",
             EngineError::Criterion(_) => "UsageError",
+            EngineError::Exclude(_) => "ConfigError",
             EngineError::Search(_) => "SearchIndexError",
         };
         match exception_class(py, class_name) {

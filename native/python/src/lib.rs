@@ -24,6 +24,7 @@ use pyo3::types::PyDict;
 
 mod analysis;
 mod errors;
+mod walking;
 
 use errors::to_py_err;
 
@@ -296,6 +297,28 @@ struct IndexResult {
     parse_seconds: f64,
     chunk_seconds: f64,
     wall_seconds: f64,
+    repositories: Vec<RepositoryIndex>,
+}
+
+/// One repository of an index run: its chunks are `chunks[chunk_start:chunk_end]` of the result
+/// (its repository chunk first).
+#[pyclass(frozen, module = "flowsight._native", get_all)]
+#[derive(Clone)]
+struct RepositoryIndex {
+    name: String,
+    identity: String,
+    root: PathBuf,
+    files: usize,
+    chunk_start: usize,
+    chunk_end: usize,
+    errors: usize,
+}
+
+#[pymethods]
+impl RepositoryIndex {
+    fn __repr__(&self) -> String {
+        format!("RepositoryIndex(name={:?}, root={:?}, files={})", self.name, self.root, self.files)
+    }
 }
 
 #[pymethods]
@@ -368,19 +391,46 @@ fn chunks_to_py(chunks: &[EngineChunk]) -> Vec<Chunk> {
     chunks.iter().map(Chunk::from).collect()
 }
 
-/// Reads, parses and chunks `paths` (files or directories) in parallel.
+/// Reads, parses and chunks `paths` (files or directories) in parallel: each named directory a
+/// repository (see `walk_files`), or all one repository at `root`.
 #[pyfunction]
-#[pyo3(signature = (paths, root=None))]
-fn index_paths(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> PyResult<IndexResult> {
-    let result = py.allow_threads(|| catch_panic(|| index::index_paths(&paths, root.as_deref())))?;
-    Ok(IndexResult {
+#[pyo3(signature = (paths, root=None, excludes=Vec::new()))]
+fn index_paths(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>, excludes: walking::ExcludeArgs) -> PyResult<IndexResult> {
+    let excludes = walking::compile_excludes(excludes)?;
+    let result = py.allow_threads(|| catch_panic(|| index::index_with(&paths, root.as_deref(), &excludes)))?;
+    Ok(index_result(result))
+}
+
+/// Indexes the repositories a `walk_files` found, in parallel.
+#[pyfunction]
+fn index_discovered(py: Python<'_>, discovery: PyRef<'_, walking::Discovery>) -> PyResult<IndexResult> {
+    let discovered = &discovery.inner;
+    let result = py.allow_threads(|| catch_panic(|| index::index_discovered(discovered)))?;
+    Ok(index_result(result))
+}
+
+fn index_result(result: index::IndexResult) -> IndexResult {
+    IndexResult {
+        repositories: result
+            .repositories
+            .iter()
+            .map(|r| RepositoryIndex {
+                name: r.name.clone(),
+                identity: r.identity.clone(),
+                root: r.root.clone(),
+                files: r.files,
+                chunk_start: r.chunks.start,
+                chunk_end: r.chunks.end,
+                errors: r.errors,
+            })
+            .collect(),
         chunks: result.chunks.into_iter().map(Chunk::from).collect(),
         errors: result.errors.iter().map(FileError::from).collect(),
         files: result.files,
         parse_seconds: result.parse_seconds,
         chunk_seconds: result.chunk_seconds,
         wall_seconds: result.wall_seconds,
-    })
+    }
 }
 
 /// The chunks of `paths` (files or directories), the repository chunk first.
@@ -671,13 +721,16 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SearchHit>()?;
     m.add_class::<SearchIndexBuild>()?;
     m.add_class::<IndexResult>()?;
+    m.add_class::<RepositoryIndex>()?;
     m.add_class::<TextEdit>()?;
     m.add_class::<Workspace>()?;
     m.add_function(wrap_pyfunction!(index_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(index_discovered, m)?)?;
     m.add_function(wrap_pyfunction!(build_chunks, m)?)?;
     m.add_function(wrap_pyfunction!(parse_only, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     analysis::register(m)?;
+    walking::register(m)?;
     errors::register(m)?;
     Ok(())
 }

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowsight import positions
+from flowsight._native import Discovery
+from flowsight.config import ProjectConfig, find_pyproject, load_project_config
 from flowsight.errors import UsageError
 from flowsight.report import escape_text
-
-SKIPPED_DIRECTORIES = {"__pycache__", "node_modules", ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".mypy_cache"}
 
 
 def fail(message: str) -> int:
@@ -47,24 +47,6 @@ class PathProblem:
     path: str
     kind: str
     message: str
-
-
-def python_files(directory: Path, problems: list[PathProblem] | None = None, root: Path | None = None) -> list[Path]:
-    """The `.py`/`.pyi` files below `directory` (sorted, hidden and tool directories skipped,
-    symbolic links to directories not followed). Directories that cannot be listed are added
-    to `problems` (paths relative to `root`, default `directory`) when it is given."""
-
-    def not_listed(error: OSError) -> None:
-        if problems is not None and error.filename is not None:
-            path = Path(error.filename)
-            relative = path.relative_to(root or directory).as_posix() if path.is_relative_to(root or directory) else str(path)
-            problems.append(PathProblem(relative, "io", f"cannot list directory: {error.strerror or error}"))
-
-    found: list[Path] = []
-    for current, directories, files in os.walk(directory, onerror=not_listed):
-        directories[:] = sorted(d for d in directories if d not in SKIPPED_DIRECTORIES and not d.startswith("."))
-        found.extend(Path(current) / name for name in sorted(files) if name.endswith((".py", ".pyi")))
-    return found
 
 
 def check_named_path(original: str) -> Path:
@@ -98,16 +80,24 @@ def check_named_path(original: str) -> Path:
 
 @dataclass
 class Targets:
-    root: Path
+    root: Path  # the display root: report paths are relative to it
     files: list[Path]
-    problems: list[PathProblem]  # below named directories; paths relative to root
+    problems: list[PathProblem]  # directories below named ones that could not be listed
+    config: ProjectConfig  # the nearest pyproject.toml's [tool.flowsight] at or above the root
+    discovery: Discovery  # the repositories and their files, for the core
 
 
 def resolve_targets(paths: list[str], root: str | None) -> Targets:
-    """The project root and the Python files named by PATHs (directories are walked).
+    """The repositories named by PATHs, their files (through the core's one file walker:
+    ignore files, hidden and tool directories, the project's `exclude`), the display root and
+    the project configuration.
 
-    Raises UsageError for a PATH that cannot be used (see `check_named_path`) or lies outside an
-    explicit root."""
+    Each named directory is a repository whose module names start at its project root (the
+    parent of its outermost package, so `scan src/pkg` resolves `from pkg…`); with `root`, all is
+    one repository there. Raises UsageError for a PATH that cannot be used (see
+    `check_named_path`) or lies outside an explicit root, ConfigError for a bad configuration."""
+    from flowsight._native import walk_files
+
     targets = [check_named_path(path) for path in paths]
     if root is not None:
         try:
@@ -117,16 +107,16 @@ def resolve_targets(paths: list[str], root: str | None) -> Targets:
             is_directory = False
         if not is_directory:
             raise UsageError(f"--root is not a directory: {root}")
-    else:
-        directories = [target if target.is_dir() else target.parent for target in targets]
-        project_root = Path(os.path.commonpath([str(d) for d in directories]))
-    files: list[Path] = []
-    problems: list[PathProblem] = []
-    for original, target in zip(paths, targets, strict=True):
-        if not target.is_relative_to(project_root):
-            raise UsageError(f"{original} lies outside the root {project_root}")
-        files.extend(python_files(target, problems, project_root) if target.is_dir() else [target])
-    return Targets(project_root, list(dict.fromkeys(files)), problems)
+        for original, target in zip(paths, targets, strict=True):
+            if not target.is_relative_to(project_root):
+                raise UsageError(f"{original} lies outside the root {project_root}")
+    named = [str(target) for target in targets]
+    discovery = walk_files(named, root=str(project_root) if root is not None else None)
+    config = load_project_config(find_pyproject(discovery.root))
+    if config.exclude and config.source is not None:
+        discovery = walk_files(named, root=str(project_root) if root is not None else None, excludes=config.excludes())
+    problems = [PathProblem(error.path, error.kind, error.message) for error in discovery.errors]
+    return Targets(discovery.root, discovery.files, problems, config, discovery)
 
 
 class PathNames:

@@ -1,7 +1,9 @@
 """`flowsight index PATH… [--json] [--chunks] [--root DIR]`: parse and chunk files, print a
-summary (files, chunks by kind, parse/chunk seconds, per-file errors). Exit 0 when indexing ran
-(per-file problems are reported, not fatal; a named path that cannot be read is one of them),
-2 on usage errors. Text output escapes control characters in names and messages."""
+summary (files, chunks by kind, parse/chunk seconds, per-file errors) and, per repository (each
+named directory, identified by its path; `--root`: one repository), its files and chunks.
+Repositories are indexed in parallel; the project's `[tool.flowsight] exclude` applies. Exit 0
+when indexing ran (per-file problems are reported, not fatal; a named path that cannot be read
+is one of them), 2 on usage errors. Text output escapes control characters in names and messages."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ from collections import Counter
 from pathlib import Path
 
 import flowsight
+from flowsight._native import RepositoryIndex, walk_files
 from flowsight.commands.common import fail, write_output
+from flowsight.config import find_pyproject, load_project_config
+from flowsight.errors import FlowsightError
 from flowsight.report import dumps, escape_text
 
 KIND_ORDER = ["module", "class", "function", "method", "module_code", "fragment"]
@@ -27,6 +32,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def repository_summary(repository: RepositoryIndex, chunks: list) -> dict:
+    """One repository of the result: name, identity (its root's path), counts."""
+    own = Counter(chunk.kind for chunk in chunks[repository.chunk_start : repository.chunk_end] if chunk.kind != "repository")
+    return {
+        "name": repository.name,
+        "id": repository.identity,
+        "root": str(repository.root),
+        "files": repository.files,
+        "chunks": sum(own.values()),
+        "chunks_by_kind": {kind: own.get(kind, 0) for kind in KIND_ORDER},
+        "errors": repository.errors,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     for path in args.paths:
         # A broken symbolic link is a per-file error in the result, not a usage error.
@@ -37,13 +56,22 @@ def run(args: argparse.Namespace) -> int:
     if args.chunks and not args.json:
         return fail("--chunks needs --json")
     started = time.perf_counter()
-    result = flowsight.index_paths(args.paths, root=args.root)
+    try:
+        discovery = walk_files(args.paths, root=args.root)
+        config = load_project_config(find_pyproject(discovery.root))
+        if config.exclude:
+            discovery = walk_files(args.paths, root=args.root, excludes=config.excludes())
+    except FlowsightError as error:
+        return fail(str(error))
+    result = flowsight.index_discovered(discovery)
     wall_seconds = time.perf_counter() - started
     by_kind = Counter(chunk.kind for chunk in result.chunks if chunk.kind != "repository")
-    repository = result.chunks[0]
+    repositories = [repository_summary(repository, result.chunks) for repository in result.repositories]
     if args.json:
         report = {
-            "repository": repository.qualified_name,
+            "repository": repositories[0]["name"] if repositories else None,
+            "root": str(discovery.root),
+            "repositories": repositories,
             "files": result.files,
             "chunks": sum(by_kind.values()),
             "chunks_by_kind": {kind: by_kind.get(kind, 0) for kind in KIND_ORDER},
@@ -57,13 +85,19 @@ def run(args: argparse.Namespace) -> int:
         write_output(dumps(report), None, utf8=True)
         return 0
     kinds = ", ".join(f"{kind} {by_kind[kind]}" for kind in KIND_ORDER if by_kind.get(kind))
+    names = ", ".join(escape_text(repr(r["name"])) for r in repositories)
     lines = [
-        f"indexed {result.files} files (repository {escape_text(repr(repository.qualified_name))})",
+        f"indexed {result.files} files (repositor{'y' if len(repositories) == 1 else 'ies'} {names})",
         f"  chunks   {sum(by_kind.values())}" + (f"  ({kinds})" if kinds else ""),
         f"  parse    {result.parse_seconds:.3f} s",
         f"  chunk    {result.chunk_seconds:.3f} s",
         f"  total    {wall_seconds:.3f} s",
         f"  errors   {len(result.errors)}",
+        *(
+            f"  {escape_text(repr(r['name']))} at {escape_text(r['root'])}: {r['files']} files, {r['chunks']} chunks"
+            for r in repositories
+            if len(repositories) > 1
+        ),
         *(f"    {escape_text(f'{error.path}: {error.message} [{error.kind}]')}" for error in result.errors),
     ]
     write_output("".join(f"{line}\n" for line in lines), None, utf8=False)

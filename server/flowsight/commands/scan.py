@@ -14,18 +14,19 @@ from pathlib import Path
 
 from flowsight import report
 from flowsight.commands.common import ColumnCache, PathNames, PathProblem, check_output_path, fail, resolve_targets, warn, write_output
-from flowsight.config import find_pyproject, load_project_config
 from flowsight.errors import FlowsightError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("scan", help="find taint paths (untrusted input reaching a dangerous sink)")
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to analyse together")
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files or directories; each directory a repository (imports resolve across them)"
+    )
     parser.add_argument("--format", choices=["text", "json", "sarif"], default="text")
     parser.add_argument("--rules", metavar="FILE", help="an extra TOML rule pack")
     parser.add_argument("--disable", metavar="RULE", action="append", default=[], help="switch off a rule id (repeatable)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("--root", metavar="DIR", help="project root (default: the common directory of PATHs)")
+    parser.add_argument("--root", metavar="DIR", help="analyse PATHs as one repository rooted here")
     parser.set_defaults(handler=run)
 
 
@@ -36,15 +37,13 @@ def run(args: argparse.Namespace) -> int:
         if args.output is not None:
             check_output_path(args.output)  # before the analysis, not after it
         targets = resolve_targets(args.paths, args.root)
-        root = targets.root
-        config = load_project_config(find_pyproject(root))
-        files = [path for path in targets.files if not config.is_excluded(path.relative_to(root).as_posix())]
+        root, config, files = targets.root, targets.config, targets.files
         rules_file = args.rules or config.rules_file
         if rules_file is not None and not Path(rules_file).is_file():
             return fail(f"rules file not found: {rules_file}")
-        analysis = flowsight.analyze_taint(
-            [str(path) for path in files],
-            root=str(root),
+        # Each repository its own program unless one imports another's package (see the core's scan.rs).
+        analysis = flowsight.analyze_discovered(
+            targets.discovery,
             rules_file=rules_file,
             disabled_rules=[*config.disabled_rules, *args.disable],
         )
@@ -54,10 +53,8 @@ def run(args: argparse.Namespace) -> int:
     names = PathNames(root, files)
     findings = sorted(analysis.findings, key=lambda f: (f.sink.path, f.sink.start_line, f.sink.start_column, f.rule_id))
     findings = [report.with_paths(report.with_severity(f, config.severity_overrides.get(f.rule_id)), names.original) for f in findings]
-    problems = [
-        *targets.problems,
-        *(PathProblem(names.original(error.path), error.kind, error.message) for error in analysis.errors),
-    ]
+    # The core's errors include the directories the walk could not list (targets.problems).
+    problems = [PathProblem(names.original(error.path), error.kind, error.message) for error in analysis.errors]
     for problem in problems:
         warn(f"{problem.path}: {problem.kind}: {problem.message}")
     note = report.incomplete_note(analysis.stats)
@@ -69,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
             text += note + "\n"
     elif args.format == "json":
         document = report.findings_to_json(findings, columns.code_points)
+        # Paths are relative to `root`; each named directory is a repository (identified by its path).
+        document["root"] = str(root)
+        document["repositories"] = [
+            {"name": r.name, "id": r.identity, "root": str(r.root), "files": len(r.files)} for r in targets.discovery.repositories
+        ]
         document["errors"] = [{"path": p.path, "kind": p.kind, "message": p.message} for p in problems]
         bounds = report.analysis_bounds(analysis.stats)
         document["incomplete"] = {"total": sum(bounds.values()), "bounds": bounds}

@@ -33,7 +33,7 @@ from pathlib import Path
 import flowsight
 from flowsight import positions, report
 from flowsight.commands.common import PathNames, PathProblem, fail, resolve_targets, warn, write_output
-from flowsight.config import ProjectConfig, find_pyproject, load_project_config
+from flowsight.config import ProjectConfig
 from flowsight.errors import FlowsightError, UsageError
 from flowsight.search.documents import chunk_header
 from flowsight.search.facts import NO_FACTS, ChunkFacts, facts_by_chunk
@@ -167,9 +167,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             raise UsageError("a QUERY (or --queries FILE) is required")
         targets = resolve_targets(paths or ["."], args.root)
-        root = targets.root
-        config = load_project_config(find_pyproject(root))
-        files = [path for path in targets.files if not config.is_excluded(path.relative_to(root).as_posix())]
+        root, config, files = targets.root, targets.config, targets.files
         workspace = flowsight.Workspace(str(root))
         workspace.load_files([str(path) for path in files])
         facts = analysis_facts(workspace, config)

@@ -9,10 +9,14 @@ setup.py, .git), and the analysed root is the parent of the outermost package be
 folder and that project directory (the project directory itself in a flat layout; `src/` in a
 src layout).
 
-Bounds: above the folder only the markers' existence is checked; nothing is read or indexed
-outside the root; the home directory and the filesystem root are never a project (a dotfiles
-`~/.git` must not make a whole home directory the root). Without a marker the folder stays the
-root.
+Without a marker, a package folder is still named from above its outermost package (the
+core's `module_root`, as the CLI names a package directory it scans), so `from pkg…` resolves;
+but only the folder itself is indexed and read (`scope`).
+
+Bounds: above the folder only the markers' and `__init__.py` files' existence is checked;
+nothing is read or indexed outside the scope (the root, or without a marker the folder); the
+home directory and the filesystem root are never a project (a dotfiles `~/.git` must not make a
+whole home directory the root).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class Project:
     root: Path  # the directory analysed (module names are relative to it)
     directory: Path | None  # the directory holding a marker, if one was found
     pyproject: Path | None  # its pyproject.toml, if any
+    scope: Path | None = None  # the directory indexed and read (None: the root)
 
     @property
     def moved(self) -> bool:
@@ -71,7 +76,12 @@ def find_project(folder: Path) -> Project:
         # Up through the packages, never above the project directory.
         while root != directory and is_package(root):
             root = root.parent
+    scope = None
+    if directory is None and is_package(folder):
+        from flowsight._native import module_root
+
+        root, scope = Path(module_root(str(folder))), folder
     pyproject = directory / "pyproject.toml" if directory is not None else None
     if pyproject is not None and not pyproject.is_file():
         pyproject = None
-    return Project(folder=folder, root=root, directory=directory, pyproject=pyproject)
+    return Project(folder=folder, root=root, directory=directory, pyproject=pyproject, scope=scope)

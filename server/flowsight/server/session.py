@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import fnmatch
 import logging
 import os
 import threading
@@ -43,8 +42,7 @@ from lsprotocol import types
 
 import flowsight
 from flowsight import positions
-from flowsight._native import rule_ids
-from flowsight.commands.common import python_files
+from flowsight._native import is_excluded, rule_ids, walk_files
 from flowsight.config import ProjectConfig, load_project_config
 from flowsight.errors import FlowsightError
 from flowsight.server.code_search import CodeSearch
@@ -129,15 +127,30 @@ class Folder:
     oversized: dict[str, int] = field(default_factory=dict)
     # Files changed since code search last handed them to the folder's vectors (code_search.py).
     search_dirty: set[str] = field(default_factory=set)
+    # The directories indexed and read (empty: the root); a package folder without project
+    # markers is named from its project root but only it is read (see project.py).
+    scopes: list[Path] = field(default_factory=list)
+    # Exclude patterns in effect as the core's walker takes them, and whether the files must
+    # be walked again because they changed.
+    excludes: list[tuple[str, list[str]]] = field(default_factory=list)
+    rewalk: bool = False
+    indexed: bool = False
 
     def key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
     def contains_resolved(self, path: Path) -> bool:
-        """Whether `path`, with symbolic links resolved, is inside this folder (resolved)."""
-        real_root = os.path.realpath(self.root)
+        """Whether `path`, with symbolic links resolved, is inside this folder's scope (resolved)."""
         real = os.path.realpath(path)
-        return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+        for scope in self.scopes or [self.root]:
+            real_scope = os.path.realpath(scope)
+            if real == real_scope or real.startswith(real_scope.rstrip(os.sep) + os.sep):
+                return True
+        return False
+
+    def is_excluded(self, key: str) -> bool:
+        """Whether the file `key` is left out by the `exclude` settings (never analysed)."""
+        return bool(self.excludes) and is_excluded(str(self.root / key), False, self.excludes)
 
 
 class Session:
@@ -224,8 +237,16 @@ class Session:
         self._settle_settings(folder)
 
     def _settle_settings(self, folder: Folder) -> None:
-        folder.settings = combine(folder.config, self.client_settings, folder.project.folder if folder.project else folder.root)
+        base = folder.project.folder if folder.project else folder.root
+        folder.settings = combine(folder.config, self.client_settings, base)
         folder.rules_fallback = None
+        # Project patterns are relative to their pyproject.toml's directory, the client's to the folder.
+        excludes = [*(folder.config.excludes() if folder.config is not None else [])]
+        if self.client_settings.exclude:
+            excludes.append((str(base), list(self.client_settings.exclude)))
+        if excludes != folder.excludes:
+            folder.excludes = excludes
+            folder.rewalk = folder.indexed
 
     # ------------------------------------------------------------------ folders and documents
     def add_folder(self, path: Path, detect: bool = True) -> Folder:
@@ -235,11 +256,19 @@ class Session:
         for folder in self.folders:
             if folder.root == project.root:
                 folder.client_folders.add(project.folder)
+                if folder.scopes and project.scope is not None and project.scope not in folder.scopes:
+                    folder.scopes.append(project.scope)
+                elif project.scope is None:
+                    folder.scopes = []  # the whole root
                 return folder
         if project.moved:
             log.info("workspace folder %s is a package: analysing the project root %s", project.folder, project.root)
         folder = Folder(
-            root=project.root, workspace=flowsight.Workspace(str(project.root)), project=project, client_folders={project.folder}
+            root=project.root,
+            workspace=flowsight.Workspace(str(project.root)),
+            project=project,
+            client_folders={project.folder},
+            scopes=[project.scope] if project.scope is not None else [],
         )
         self.reload_project_config(folder)
         self.folders.append(folder)
@@ -271,7 +300,7 @@ class Session:
 
     def find_folder(self, path: Path) -> Folder | None:
         for folder in self.folders:
-            if path.is_relative_to(folder.root):
+            if any(path.is_relative_to(scope) for scope in folder.scopes or [folder.root]):
                 return folder
         return None
 
@@ -282,7 +311,7 @@ class Session:
         known and forgets files gone from disk."""
         if folder.loose:
             return 0
-        files = [path for path in python_files(folder.root) if folder.contains_resolved(path)]
+        files = self.folder_files(folder)
         if refresh:
             with self.lock:
                 listed = {folder.key(path) for path in files}
@@ -307,6 +336,28 @@ class Session:
                         folder.syntax_stale.add(key)
                         folder.search_dirty.add(key)
         return len(files)
+
+    def folder_files(self, folder: Folder) -> list[Path]:
+        """The folder's Python files through the core's one file walker (ignore files, hidden
+        and tool directories, the `exclude` settings), inside its scope after resolving links."""
+        scopes = folder.scopes or [folder.root]
+        discovery = walk_files([str(scope) for scope in scopes], root=str(folder.root), excludes=folder.excludes)
+        folder.rewalk, folder.indexed = False, True
+        return [Path(path) for path in discovery.files if folder.contains_resolved(Path(path))]
+
+    def _rewalk(self, folder: Folder) -> None:
+        """The exclude settings changed (under the lock): files now excluded leave the core,
+        files no longer excluded are read."""
+        listed = {folder.key(path): path for path in self.folder_files(folder)}
+        versions = folder.workspace.versions()
+        for key in versions:
+            if key not in listed and folder.is_excluded(key):
+                folder.workspace.remove_file(key)
+                folder.syntax.pop(key, None)
+        for key, path in listed.items():
+            if key not in versions:
+                folder.workspace.load_file(str(path))
+                folder.syntax_stale.add(key)
 
     def queue(self, path: Path, change: PendingChange) -> bool:
         """Queues a change of a file of a known folder (False: outside every folder, dropped)."""
@@ -520,10 +571,17 @@ class Session:
         }
 
     def _apply_pending(self, folder: Folder) -> None:
+        if folder.rewalk and not folder.loose:
+            self._rewalk(folder)
         pending, folder.pending = folder.pending, {}
         for key, changes in pending.items():
             folder.syntax_stale.add(key)
             folder.search_dirty.add(key)
+            if folder.is_excluded(key):
+                # Excluded files are never analysed, open or not.
+                if key in folder.workspace.versions():
+                    folder.workspace.remove_file(key)
+                continue
             for change in changes:
                 try:
                     if change.remove:
@@ -602,9 +660,6 @@ class Session:
             for name, count in folder.workspace.last_analysis().items():
                 stats[name] = stats.get(name, 0) + count
             self._syntax(folder)
-            excluded = settings.exclude
-            if excluded:
-                findings = [f for f in findings if not any(fnmatch.fnmatch(f.sink.path, pattern) for pattern in excluded)]
             folder.findings = findings
             texts: dict[str, positions.TextLines] = {}
             by_file: dict[str, list[types.Diagnostic]] = {}
@@ -637,8 +692,6 @@ class Session:
             syntax_severity = settings.syntax_severity
             if syntax_severity is not None:
                 for path, diagnostics in folder.syntax.items():
-                    if excluded and any(fnmatch.fnmatch(path, pattern) for pattern in excluded):
-                        continue
                     if syntax_severity != types.DiagnosticSeverity.Error:
                         diagnostics = [attrs.evolve(d, severity=syntax_severity) for d in diagnostics]
                     by_file.setdefault(path, []).extend(diagnostics)
