@@ -448,12 +448,9 @@ mod tests {
     fn edits_that_make_or_break_a_crlf_match_a_fresh_parse() {
         // Inserting `\n` after a lone `\r` turns it into half of `\r\n`, and deleting it back.
         let mut doc = Document::new("x = 1\ry = 2\r".to_string());
-        for (start, old_end, new_text, expected) in [
-            (6, 6, "\n", "x = 1\r\ny = 2\r"),
-            (6, 7, "", "x = 1\ry = 2\r"),
-            (5, 6, "", "x = 1y = 2\r"),
-            (5, 5, "\r", "x = 1\ry = 2\r"),
-        ] {
+        for (start, old_end, new_text, expected) in
+            [(6, 6, "\n", "x = 1\r\ny = 2\r"), (6, 7, "", "x = 1\ry = 2\r"), (5, 6, "", "x = 1y = 2\r"), (5, 5, "\r", "x = 1\ry = 2\r")]
+        {
             doc.apply_edit(&ByteEdit { start, old_end, new_text: new_text.to_string() });
             doc.reparse();
             assert_eq!(doc.text(), expected);
