@@ -6,7 +6,7 @@ VPY := $(VENV)/bin/python
 # Cargo builds are cached outside the clone so repeated clean clones build fast.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/flowsight/target
 
-.PHONY: setup demo test test-rust test-python test-vscode test-vscode-e2e lint bench clean
+.PHONY: setup demo test test-rust test-python test-vscode test-vscode-e2e lint bench fuzz clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,18 @@ lint: setup
 bench: setup
 	$(VPY) -m pip install --quiet "semgrep==1.185.0" "bandit==1.9.4"
 	$(VPY) bench/run.py
+
+# cargo-fuzz targets parse, chunks and analysis (native/fuzz), FUZZ_SECONDS each, seeded by
+# native/fuzz/make_seeds.py; needs the nightly toolchain and `cargo install cargo-fuzz`.
+# Crashes land in native/fuzz/artifacts/<target>/. `make test` runs the parse and chunks bodies on
+# stable over the seeds (native/engine/tests/fuzz_seeds.rs).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := parse chunks analysis
+fuzz:
+	$(PYTHON) native/fuzz/make_seeds.py --out native/fuzz/corpus
+	for target in $(FUZZ_TARGETS); do \
+	  cargo +nightly fuzz run --fuzz-dir native/fuzz $$target native/fuzz/corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -rss_limit_mb=4096 -timeout=60 || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,9 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+    # Peak resident set of the process (`wait4`'s rusage of this child alone), and wall time.
+    peak_rss_kib: int = 0
+    seconds: float = 0.0
 
     def error_line(self) -> str:
         """The one line an error must print (fails unless there is exactly one, and no traceback)."""
@@ -55,15 +60,29 @@ def run(
 ) -> Result:
     drop = "1" if unprivileged and os.geteuid() == 0 else "0"
     argv = [sys.executable, "-P", str(LIMITED), str(MEMORY_LIMIT), str(CPU_SECONDS), drop, *command]
-    proc = subprocess.run(
-        argv,
-        cwd=cwd,
-        input=b"",  # stdin at EOF (`serve` stops at once)
-        capture_output=True,
-        timeout=timeout,
-        env=environment(),
-    )
-    return Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
+    started = time.monotonic()
+    # stdin at EOF (`serve` stops at once). The output is read by threads and the child reaped
+    # with `wait4`, which also gives its own peak RSS (`communicate` would reap it first).
+    proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment())
+    output: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda name=name, stream=stream: output.__setitem__(name, stream.read()))
+        for name, stream in (("stdout", proc.stdout), ("stderr", proc.stderr))
+    ]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(max(0.0, started + timeout - time.monotonic()))
+    if any(reader.is_alive() for reader in readers):
+        proc.kill()
+        proc.wait()
+        raise subprocess.TimeoutExpired(argv, timeout)
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    return Result(proc.returncode, output["stdout"].decode("utf-8"), output["stderr"].decode("utf-8"), usage.ru_maxrss, seconds)
 
 
 def flowsight(*args: str | Path, cwd: Path, unprivileged: bool = False) -> Result:

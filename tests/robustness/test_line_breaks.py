@@ -87,6 +87,34 @@ def test_scan_positions_after_characters_that_are_not_line_breaks(tmp_path: Path
     assert (region["startLine"], region["startColumn"], region["endColumn"]) == (4, len(prefix) + 1, len(prefix + SINK) + 1)
 
 
+LONE_CR_PROGRAM = "import os\nimport sys\n\n\ndef run():\n    command = sys.argv[1]\n    os.system(command)\n"
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n", "\n"])
+def test_lone_cr_files_parse_as_cpython_parses_them(tmp_path: Path, ending: str) -> None:
+    # Before: every lone-CR file was one syntax error and its finding was missed (an evasion).
+    source = LONE_CR_PROGRAM.replace("\n", ending)
+    compile(source, "app.py", "exec")  # valid Python for CPython
+    (tmp_path / "app.py").write_bytes(source.encode())
+    result = flowsight("scan", ".", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["errors"] == []
+    assert [(f["sink"]["start_line"], f["source"]["start_line"]) for f in report["findings"]] == [(7, 6)]
+    sliced = flowsight("slice", "app.py:7", "--format", "json", cwd=tmp_path)
+    assert json.loads(sliced.stdout)["files"] == {"app.py": [1, 2, 6, 7]}, sliced.stderr
+
+
+def test_nested_same_quote_fstrings_are_not_syntax_errors(tmp_path: Path) -> None:
+    # Python 3.12 syntax (PEP 701); before: counted as thousands of syntax errors.
+    lines = [f'y{i} = f"{{f"{{f"{{x}}"}}"}}"' for i in range(2000)]
+    (tmp_path / "strings.py").write_text("import os\nimport sys\nx = sys.argv[1]\n" + "\n".join(lines) + "\nos.system(y1999)\n")
+    result = flowsight("scan", ".", "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert report["errors"] == [], report["errors"]
+    assert [f["sink"]["start_line"] for f in report["findings"]] == [2004]
+
+
 SERVER = [sys.executable, "-P", str(LIMITED), str(MEMORY_LIMIT), str(CPU_SECONDS), "0", sys.executable, "-P", "-m", "flowsight", "serve"]
 
 

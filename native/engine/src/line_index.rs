@@ -148,12 +148,26 @@ impl LineIndex {
     }
 }
 
-/// Row and byte column as tree-sitter counts them: only `\n` starts a new row.
+/// Whether the byte at `index` is a lone `\r` (not the first half of `\r\n`): a line break
+/// for Python and LSP that tree-sitter-python's lexer does not know, so the parser is shown a
+/// `\n` in its place (`parse::parse_python`).
+pub fn is_lone_cr(text: &[u8], index: usize) -> bool {
+    text[index] == b'\r' && text.get(index + 1) != Some(&b'\n')
+}
+
+/// Row and byte column as tree-sitter counts them over the text it is shown: `\n` and a lone
+/// `\r` (shown as `\n`) start a new row, so rows are LSP lines.
 pub fn tree_sitter_point(text: &[u8], offset: usize) -> tree_sitter::Point {
-    let before = &text[..offset.min(text.len())];
-    let row = before.iter().filter(|&&b| b == b'\n').count();
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    tree_sitter::Point { row, column: before.len() - line_start }
+    let end = offset.min(text.len());
+    let mut row = 0;
+    let mut line_start = 0;
+    for index in memchr::memchr2_iter(b'\n', b'\r', &text[..end]) {
+        if text[index] == b'\n' || is_lone_cr(text, index) {
+            row += 1;
+            line_start = index + 1;
+        }
+    }
+    tree_sitter::Point { row, column: end - line_start }
 }
 
 #[cfg(test)]
@@ -218,9 +232,13 @@ mod tests {
     }
 
     #[test]
-    fn tree_sitter_rows_count_only_line_feeds() {
-        let text = b"a\rb\nc";
-        assert_eq!(tree_sitter_point(text, 5), tree_sitter::Point { row: 1, column: 1 });
-        assert_eq!(tree_sitter_point(text, 2), tree_sitter::Point { row: 0, column: 2 });
+    fn tree_sitter_rows_are_lsp_lines() {
+        // The parser is shown a lone `\r` as `\n`; the `\r` of `\r\n` stays on its line.
+        let text = b"a\rb\nc\r\nd";
+        assert_eq!(tree_sitter_point(text, 2), tree_sitter::Point { row: 1, column: 0 });
+        assert_eq!(tree_sitter_point(text, 5), tree_sitter::Point { row: 2, column: 1 });
+        assert_eq!(tree_sitter_point(text, 6), tree_sitter::Point { row: 2, column: 2 });
+        assert_eq!(tree_sitter_point(text, 8), tree_sitter::Point { row: 3, column: 0 });
+        assert!(is_lone_cr(text, 1) && !is_lone_cr(text, 5) && !is_lone_cr(b"\r\n", 0) && is_lone_cr(b"x\r", 1));
     }
 }

@@ -9,13 +9,15 @@
 //!   incremental tree differ from a fresh one (the old or the new tree holds syntax errors),
 //!   the document is re-parsed from scratch instead.
 //! - NUL bytes never reach tree-sitter (its lexer treats them as end of input): they are parsed
-//!   as spaces, which keeps every byte offset valid.
+//!   as spaces. A lone `\r` (a line break for CPython, which tree-sitter-python's lexer does not
+//!   know) is parsed as `\n`. Both keep every byte offset valid, and tree rows are LSP lines.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use tree_sitter::{InputEdit, Language, Node, Parser, Range, Tree};
 
-use crate::line_index::{tree_sitter_point, Encoding, LineIndex};
+use crate::line_index::{is_lone_cr, tree_sitter_point, Encoding, LineIndex};
 
 pub fn python_language() -> Language {
     tree_sitter_python::LANGUAGE.into()
@@ -31,16 +33,29 @@ thread_local! {
     });
 }
 
+/// The bytes tree-sitter is shown for `text`: the same length, NUL as a space, a lone `\r` as `\n`.
+fn tree_sitter_input(text: &str) -> Cow<'_, [u8]> {
+    let bytes = text.as_bytes();
+    let needs_change = memchr::memchr(0, bytes).is_some() || memchr::memchr_iter(b'\r', bytes).any(|index| is_lone_cr(bytes, index));
+    if !needs_change {
+        return Cow::Borrowed(bytes);
+    }
+    let shown = bytes
+        .iter()
+        .enumerate()
+        .map(|(index, &b)| match b {
+            0 => b' ',
+            b'\r' if is_lone_cr(bytes, index) => b'\n',
+            _ => b,
+        })
+        .collect();
+    Cow::Owned(shown)
+}
+
 /// Parses `text`, reusing `old_tree` (already `edit`ed to match `text`) when given.
 pub fn parse_python(text: &str, old_tree: Option<&Tree>) -> Tree {
-    let bytes = text.as_bytes();
-    let sanitized;
-    let input: &[u8] = if bytes.contains(&0) {
-        sanitized = bytes.iter().map(|&b| if b == 0 { b' ' } else { b }).collect::<Vec<u8>>();
-        &sanitized
-    } else {
-        bytes
-    };
+    let shown = tree_sitter_input(text);
+    let input: &[u8] = &shown;
     PARSER.with(|parser| {
         let mut parser = parser.borrow_mut();
         match parser.parse(input, old_tree) {
@@ -108,7 +123,7 @@ pub fn recover_definitions(text: &str, tree: &Tree) -> Vec<Tree> {
         return Vec::new();
     }
     let bytes = text.as_bytes();
-    let input: Vec<u8> = bytes.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+    let input = tree_sitter_input(text);
     PARSER.with(|parser| {
         let mut parser = parser.borrow_mut();
         let trees = segments
@@ -210,17 +225,24 @@ impl Document {
             }
             offset
         };
-        let start = clamp(edit.start);
+        let mut start = clamp(edit.start);
         let old_end = clamp(edit.old_end).max(start);
+        let mut new_text = Cow::Borrowed(edit.new_text.as_str());
+        if start > 0 && self.text.as_bytes()[start - 1] == b'\r' {
+            // What tree-sitter is shown for a `\r` depends on the byte after it (`\n` for a
+            // lone one): the edit covers the `\r` before it, so that byte changes inside it.
+            start -= 1;
+            new_text = Cow::Owned(format!("\r{}", edit.new_text));
+        }
         if !self.tree_is_stale {
             self.edited_tree_had_errors = self.tree.root_node().has_error();
         }
         let start_position = tree_sitter_point(self.text.as_bytes(), start);
         let old_end_position = tree_sitter_point(self.text.as_bytes(), old_end);
-        self.text.replace_range(start..old_end, &edit.new_text);
+        self.text.replace_range(start..old_end, &new_text);
         // The next edit's positions refer to this text: the index must follow every edit.
         self.line_index = LineIndex::new(&self.text);
-        let new_end = start + edit.new_text.len();
+        let new_end = start + new_text.len();
         let new_end_position = tree_sitter_point(self.text.as_bytes(), new_end);
         self.tree.edit(&InputEdit {
             start_byte: start,
@@ -407,5 +429,32 @@ mod tests {
     fn nul_bytes_do_not_end_the_input() {
         let doc = Document::new("x = 1\0\ndef after():\n    pass\n".to_string());
         assert!(doc.sexp().contains("function_definition"));
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines_as_in_cpython() {
+        let text = "import os\rdef f():\r    x = 1\r\n    return x\r";
+        let doc = Document::new(text.to_string());
+        assert!(!doc.root().has_error(), "{}", doc.sexp());
+        assert_eq!(doc.sexp(), Document::new("import os\ndef f():\n    x = 1\r\n    return x\n".to_string()).sexp());
+        // Rows are LSP lines: `return` is on line 3 (from 0).
+        let offset = text.find("return").unwrap();
+        let node = doc.root().descendant_for_byte_range(offset, offset).unwrap();
+        assert_eq!(node.start_position().row, 3);
+        assert_eq!(tree_sitter_point(text.as_bytes(), offset), node.start_position());
+    }
+
+    #[test]
+    fn edits_that_make_or_break_a_crlf_match_a_fresh_parse() {
+        // Inserting `\n` after a lone `\r` turns it into half of `\r\n`, and deleting it back.
+        let mut doc = Document::new("x = 1\ry = 2\r".to_string());
+        for (start, old_end, new_text, expected) in
+            [(6, 6, "\n", "x = 1\r\ny = 2\r"), (6, 7, "", "x = 1\ry = 2\r"), (5, 6, "", "x = 1y = 2\r"), (5, 5, "\r", "x = 1\ry = 2\r")]
+        {
+            doc.apply_edit(&ByteEdit { start, old_end, new_text: new_text.to_string() });
+            doc.reparse();
+            assert_eq!(doc.text(), expected);
+            assert_eq!(doc.sexp(), Document::new(expected.to_string()).sexp(), "after {expected:?}");
+        }
     }
 }

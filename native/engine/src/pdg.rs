@@ -180,6 +180,10 @@ impl ConstantConditions for ModuleConstants<'_> {
 
 /// The access path an expression denotes (`x`, `self.a`, `d['k']`).
 pub fn access_path(text: &str, node: Node<'_>) -> Option<String> {
+    path_so_far(text, node).map(|path| path.path)
+}
+
+fn path_so_far(text: &str, node: Node<'_>) -> Option<PathSoFar> {
     // Down to the base name (iteratively: chains like `a.b.b.b…` can be arbitrarily deep),
     // remembering the projections from the outside in.
     let mut projections: Vec<Node<'_>> = Vec::new();
@@ -199,27 +203,46 @@ pub fn access_path(text: &str, node: Node<'_>) -> Option<String> {
             _ => return None,
         }
     }
-    let mut path = text_of(text, current).to_string();
-    let mut parts = 0;
-    // From the inside out: at most two projections; a subscript by a non-constant key adds none.
+    let mut path = PathSoFar { path: text_of(text, current).to_string(), parts: 0 };
+    // From the inside out.
     for projection in projections.into_iter().rev() {
-        if parts >= 2 {
-            break;
-        }
-        if projection.kind() == "attribute" {
-            path.push('.');
-            path.push_str(text_of(text, projection.child_by_field_name("attribute")?));
-            parts += 1;
-            continue;
-        }
-        match projection.child_by_field_name("subscript").and_then(|k| literal(text, k, &HashMap::new())) {
-            Some(Constant::Str(key)) => path.push_str(&format!("[{key:?}]")),
-            Some(Constant::Int(key)) => path.push_str(&format!("[{key}]")),
-            _ => continue,
-        }
-        parts += 1;
+        path.project(text, projection)?;
     }
     Some(path)
+}
+
+/// An access path built from the inside out, with the projections it counts (at most two).
+struct PathSoFar {
+    path: String,
+    parts: usize,
+}
+
+impl PathSoFar {
+    /// Adds the next projection out: an attribute, or a subscript by a constant key (one by a
+    /// non-constant key adds none). Past two projections nothing is added. `None`: no path.
+    fn project(&mut self, text: &str, projection: Node<'_>) -> Option<()> {
+        if self.parts >= 2 {
+            return Some(());
+        }
+        if projection.kind() == "attribute" {
+            self.path.push('.');
+            self.path.push_str(text_of(text, projection.child_by_field_name("attribute")?));
+            self.parts += 1;
+            return Some(());
+        }
+        match projection.child_by_field_name("subscript").and_then(|k| literal(text, k, &HashMap::new())) {
+            Some(Constant::Str(key)) => self.path.push_str(&format!("[{key:?}]")),
+            Some(Constant::Int(key)) => self.path.push_str(&format!("[{key}]")),
+            _ => return Some(()),
+        }
+        self.parts += 1;
+        Some(())
+    }
+}
+
+/// The object an attribute or subscript projects from.
+fn projected(node: Node<'_>) -> Option<Node<'_>> {
+    node.child_by_field_name("object").or_else(|| node.child_by_field_name("value"))
 }
 
 /// The access paths an expression reads (sorted, distinct).
@@ -250,17 +273,32 @@ impl<'a, 't> Extractor<'a, 't> {
             match node.kind() {
                 "identifier" => self.uses.push(text_of(self.text, node).to_string()),
                 "attribute" | "subscript" => {
-                    if let Some(path) = access_path(self.text, node) {
-                        self.uses.push(path);
+                    // Every link of the chain of projections down from `node` reads its own
+                    // access path. The paths are built once from the inside out, so a chain
+                    // like `a.b.b…` (any depth) is read in linear time; the same paths, in the
+                    // same order of indices and objects, as reading each link on its own.
+                    let mut chain = vec![node];
+                    while let Some(object) = projected(chain[chain.len() - 1]).filter(|o| matches!(o.kind(), "attribute" | "subscript")) {
+                        chain.push(object);
                     }
-                    // The object (and index) may contain further reads, e.g. calls.
-                    if let Some(object) = node.child_by_field_name("object").or_else(|| node.child_by_field_name("value")) {
+                    let innermost = chain[chain.len() - 1];
+                    // What the chain projects from may contain further reads, e.g. calls.
+                    if let Some(object) = projected(innermost) {
                         if !matches!(object.kind(), "identifier") {
                             stack.push(object);
                         }
                     }
-                    if let Some(index) = node.child_by_field_name("subscript") {
-                        stack.push(index);
+                    let mut path = path_so_far(self.text, innermost);
+                    for (index, &link) in chain.iter().rev().enumerate() {
+                        if index > 0 {
+                            path = path.and_then(|mut path| path.project(self.text, link).map(|()| path));
+                        }
+                        if let Some(path) = &path {
+                            self.uses.push(path.path.clone());
+                        }
+                        if let Some(key) = link.child_by_field_name("subscript") {
+                            stack.push(key);
+                        }
                     }
                 }
                 "keyword_argument" => {

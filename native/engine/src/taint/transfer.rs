@@ -25,24 +25,71 @@ pub(super) const LAMBDA: &str = "<lambda>:";
 /// Lambda bodies evaluated inside one another at calls; deeper, a call of a lambda propagates
 /// its arguments as an unknown call does (so a lambda calling itself terminates).
 const MAX_LAMBDA_NESTING: usize = 4;
+/// Projections an access path has at most (`a.b.c.d`: three); a longer chain is no path.
+const MAX_PATH_PROJECTIONS: usize = 3;
+
+/// Whether `node`'s object chain (through parentheses) has more than `MAX_PATH_PROJECTIONS`
+/// attribute and subscript levels, walked iteratively and no further than that. Each
+/// projection adds at least one `.` or `[` to a path, so such a chain is never a path.
+fn more_projections_than_a_path(node: Node<'_>) -> bool {
+    let mut projections = 0;
+    let mut current = node;
+    loop {
+        let next = match current.kind() {
+            "attribute" => current.child_by_field_name("object"),
+            "subscript" => current.child_by_field_name("value"),
+            "parenthesized_expression" => {
+                current = match current.named_child(0) {
+                    Some(inner) => inner,
+                    None => return false,
+                };
+                continue;
+            }
+            _ => return false,
+        };
+        projections += 1;
+        if projections > MAX_PATH_PROJECTIONS {
+            return true;
+        }
+        match next {
+            Some(object) => current = object,
+            None => return false,
+        }
+    }
+}
 
 impl<'p, 't> Analysis<'p, 't> {
     /// The access path an expression denotes, if it is one (`x`, `self.x`, `d['k']`).
     pub(super) fn path_of(&self, node: Node<'_>, state: &State) -> Option<String> {
+        self.path_of_within(node, state, 0)
+    }
+
+    /// `path_of` with the nesting of subscript keys bounded by `MAX_EVAL_DEPTH` (a key nested
+    /// deeper is not known, so the container is read whole; `eval` counts the same nesting as
+    /// `Incomplete::expression_depth`). Object chains are never walked past
+    /// `MAX_PATH_PROJECTIONS` + 1 projections, so a 10,000-deep `a.b.b…` costs what `a.b.b.b.b` does.
+    fn path_of_within(&self, node: Node<'_>, state: &State, depth: usize) -> Option<String> {
+        let mut node = node;
+        while node.kind() == "parenthesized_expression" {
+            node = node.named_child(0)?;
+        }
+        if depth > MAX_EVAL_DEPTH || more_projections_than_a_path(node) {
+            return None;
+        }
         match node.kind() {
             "identifier" => Some(self.text_of(node).to_string()),
             "attribute" => {
-                let object = self.path_of(node.child_by_field_name("object")?, state)?;
-                if object.matches(['.', '[']).count() >= 3 {
+                let object = self.path_of_within(node.child_by_field_name("object")?, state, depth)?;
+                if object.matches(['.', '[']).count() >= MAX_PATH_PROJECTIONS {
                     return None;
                 }
                 Some(format!("{object}.{}", self.text_of(node.child_by_field_name("attribute")?)))
             }
             "subscript" => {
-                let object = self.path_of(node.child_by_field_name("value")?, state)?;
+                let object = self.path_of_within(node.child_by_field_name("value")?, state, depth)?;
                 let index = node.child_by_field_name("subscript")?;
                 let key = literal(self.text, index, self.constants).or_else(|| {
-                    let path = self.path_of(index, state)?;
+                    let path = self.path_of_within(index, state, depth + 1)?;
                     state.values.get(&path)?.constant.clone()
                 })?;
                 let key = match key {
@@ -50,12 +97,11 @@ impl<'p, 't> Analysis<'p, 't> {
                     Constant::Int(i) => i.to_string(),
                     _ => return None,
                 };
-                if object.matches(['.', '[']).count() >= 3 {
+                if object.matches(['.', '[']).count() >= MAX_PATH_PROJECTIONS {
                     return None;
                 }
                 Some(format!("{object}[{key}]"))
             }
-            "parenthesized_expression" => self.path_of(node.named_child(0)?, state),
             _ => None,
         }
     }

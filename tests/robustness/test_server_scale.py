@@ -1,0 +1,51 @@
+"""The server on inputs of issue 15 that crashed it: `documentHighlight` in a file `x = a.b.b…`
+(6,000 deep: SIGSEGV). The server runs under the harness's limits (`pipe.py`) and must answer
+with its RSS under 1 GiB. (Still failing, not yet here: opening a 20,000-function call chain,
+2,000 changes to a 1.2 MB document; see issue 15.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from robustness.pipe import PipeServer
+from robustness.test_scale import VULNERABLE
+
+MAX_RSS_KIB = 1 << 20
+
+
+def open_document(server: PipeServer, path: Path, text: str, version: int = 1) -> str:
+    uri = path.as_uri()
+    server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": version, "text": text}})
+    return uri
+
+
+def published(server: PipeServer, uri: str, version: int, timeout: float) -> dict:
+    return server.notification("textDocument/publishDiagnostics", timeout, lambda p: p["uri"] == uri and p.get("version") == version)
+
+
+def finish(server: PipeServer) -> None:
+    assert server.call("shutdown", timeout=60)["result"] is None
+    server.notify("exit")
+    assert server.wait(30) == 0
+
+
+def test_document_highlight_in_a_six_thousand_deep_attribute_chain(tmp_path: Path) -> None:
+    text = "x = a" + ".b" * 6000 + "\nprint(x)\n"
+    (tmp_path / "deep.py").write_text(text)
+    (tmp_path / "app.py").write_text(VULNERABLE)
+    server = PipeServer(tmp_path)
+    try:
+        server.initialize(tmp_path)
+        uri = open_document(server, tmp_path / "deep.py", text)
+        published(server, uri, 1, timeout=60)
+        for character in (0, 4, 5, 6001):
+            answer = server.call(
+                "textDocument/documentHighlight", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": character}}, 60
+            )
+            assert "result" in answer, answer
+        x = server.call("textDocument/documentHighlight", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 6}}, 60)
+        assert [h["range"]["start"]["line"] for h in x["result"]] == [0, 1]
+        assert server.rss_kib() < MAX_RSS_KIB
+        finish(server)
+    finally:
+        server.close()
