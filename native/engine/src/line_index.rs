@@ -238,7 +238,8 @@ mod tests {
         assert_eq!(tree_sitter_point(text, 2), tree_sitter::Point { row: 1, column: 0 });
         assert_eq!(tree_sitter_point(text, 5), tree_sitter::Point { row: 2, column: 1 });
         assert_eq!(tree_sitter_point(text, 6), tree_sitter::Point { row: 2, column: 2 });
-        assert_eq!(tree_sitter_point(text, 8), tree_sitter::Point { row: 3, column: 0 });
+        assert_eq!(tree_sitter_point(text, 7), tree_sitter::Point { row: 3, column: 0 });
+        assert_eq!(tree_sitter_point(text, 8), tree_sitter::Point { row: 3, column: 1 });
         assert!(is_lone_cr(text, 1) && !is_lone_cr(text, 5) && !is_lone_cr(b"\r\n", 0) && is_lone_cr(b"x\r", 1));
     }
 }

@@ -65,7 +65,7 @@ pub fn parse(data: &[u8]) {
 pub fn chunks(data: &[u8]) {
     let text = source_text(data);
     let document = Document::new(text.clone());
-    let repository = repository_chunk("fuzz");
+    let repository = repository_chunk("fuzz", "fuzz");
     let (chunks, _report) = chunk_document("fuzz", &repository.id, "pkg/module.py", &document);
     let mut seen: HashMap<&str, (usize, usize)> = HashMap::new();
     seen.insert(&repository.id, (0, text.len()));

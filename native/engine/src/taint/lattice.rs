@@ -11,7 +11,6 @@
 //! - A trace never exceeds `MAX_TRACE` steps; past it, its middle is one `elided` step, so it
 //!   keeps its source and its latest steps. Every bound met is counted (`note_bound`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::program::Constant;
@@ -332,15 +331,19 @@ impl Value {
     }
 }
 
+/// The map a state is: persistent (a clone shares the whole tree, an update copies one path),
+/// so keeping a state per CFG step costs O(log n) per assignment, not O(n).
+pub(super) type Values = imbl::OrdMap<String, Value>;
+
 /// Abstract state: access path (`x`, `self.x`, `d['k']`) → value.
 #[derive(Clone, Debug, Default)]
 pub(super) struct State {
-    pub(super) values: BTreeMap<String, Value>,
+    pub(super) values: Values,
 }
 
 impl State {
     pub(super) fn join(&self, other: &State) -> State {
-        let mut values = BTreeMap::new();
+        let mut values = Values::new();
         for (path, value) in &self.values {
             match other.values.get(path) {
                 Some(other_value) => values.insert(path.clone(), value.join(other_value)),
@@ -361,10 +364,29 @@ impl State {
 
     /// Strong update: `path` and everything below it are replaced.
     pub(super) fn assign(&mut self, path: &str, value: Value) {
-        let prefix_dot = format!("{path}.");
-        let prefix_index = format!("{path}[");
-        self.values.retain(|key, _| !(key.starts_with(&prefix_dot) || key.starts_with(&prefix_index)));
+        self.remove_below(path);
         self.values.insert(path.to_string(), value);
+    }
+
+    /// Removes every path below `path` (`path.x`, `path[k]`): two contiguous key ranges.
+    pub(super) fn remove_below(&mut self, path: &str) {
+        for prefix in [format!("{path}."), format!("{path}[")] {
+            let below: Vec<String> =
+                self.values.range(prefix.clone()..).map(|(key, _)| key).take_while(|key| key.starts_with(&prefix)).cloned().collect();
+            for key in below {
+                self.values.remove(&key);
+            }
+        }
+    }
+
+    /// Applies `change` to every value.
+    pub(super) fn update_values(&mut self, mut change: impl FnMut(&mut Value)) {
+        let keys: Vec<String> = self.values.keys().cloned().collect();
+        for key in keys {
+            if let Some(value) = self.values.get_mut(&key) {
+                change(value);
+            }
+        }
     }
 
     /// Weak update: `path` may now also hold `value`.

@@ -321,13 +321,13 @@ impl<'p, 't> Analysis<'p, 't> {
                 // constants forgotten), which errs toward more taint and lets it settle.
                 self.incomplete.step_visits += 1;
                 if let Some(state) = states[step].as_mut() {
-                    for value in state.values.values_mut() {
+                    state.update_values(|value| {
                         value.constant = None;
                         for label in &mut value.labels {
                             label.cleared = 0;
                         }
                         value.dedupe_merging();
-                    }
+                    });
                 }
             }
             let Some(mut state) = states[step].clone() else { continue };
