@@ -307,8 +307,9 @@ pub fn analyze_incrementally_after(
     if debug_analysis() {
         eprintln!("names {:?}", timer.elapsed());
     }
+    // Most edits change no name: then no scope's lookups are read at all.
     let looked_up_changed = |summary: &Summary| {
-        summary.lookups.iter().any(|name| *name == ANY_NAME || changed_names.contains(name)) && !changed_names.is_empty()
+        !changed_names.is_empty() && summary.lookups.iter().any(|name| *name == ANY_NAME || changed_names.contains(name))
     };
     // Fast path: the same scopes in the same order (no function added, removed or renamed):
     // everything lines up by index, only changed keys are analysed.
