@@ -890,8 +890,17 @@ impl Program<'_> {
     }
 
     /// A method `name` of class `class` or of one of its bases in the workspace.
+    /// Recorded by the method's qualified name too: which of several same-named definitions a
+    /// class's table holds is part of that name's facts, not of the class's.
     pub fn method(&self, class: &str, name: &str) -> Option<usize> {
-        self.ancestors(class).iter().find_map(|ancestor| self.class(ancestor.as_str())?.methods.get(name).copied())
+        let found = self.ancestors(class).iter().find_map(|ancestor| self.class(ancestor.as_str())?.methods.get(name).copied())?;
+        Some(self.found_through_class(found))
+    }
+
+    /// `scope`, taken from a class's method table, recorded by its qualified name.
+    pub fn found_through_class(&self, scope: usize) -> usize {
+        note_lookup(&self.scopes[scope].qualified_name);
+        scope
     }
 
     /// For `Class.member` where `Class` is a workspace class that does not define `member`:

@@ -600,7 +600,7 @@ impl<'p, 't> Analysis<'p, 't> {
             if let Some(info) = self.program.class(ancestor.as_str()) {
                 let mut methods: Vec<(&String, &usize)> = info.methods.iter().filter(|(n, _)| n.starts_with(pattern)).collect();
                 methods.sort();
-                candidates.extend(methods.into_iter().map(|(_, &scope)| scope));
+                candidates.extend(methods.into_iter().map(|(_, &scope)| self.program.found_through_class(scope)));
             }
         }
         candidates.dedup();
