@@ -50,6 +50,7 @@ pub const BUILTIN_PACKS: &[(&str, &str)] = &[
     ("builtin:django.toml", include_str!("../rules/django.toml")),
     ("builtin:fastapi.toml", include_str!("../rules/fastapi.toml")),
     ("builtin:libraries.toml", include_str!("../rules/libraries.toml")),
+    ("builtin:checks.toml", include_str!("../rules/checks.toml")),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +66,8 @@ struct PackFile {
     sanitizer: Vec<SanitizerSpec>,
     #[serde(default)]
     propagator: Vec<PropagatorSpec>,
+    #[serde(default)]
+    check: Vec<CheckSpec>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -169,6 +172,91 @@ pub struct PropagatorSpec {
     pub mutators: Vec<String>,
 }
 
+/// A security check that is not taint (`[[check]]`): calls that are a problem by themselves,
+/// decided by their arguments' constants, or by where their result goes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    pub id: String,
+    pub name: String,
+    pub cwe: u32,
+    #[serde(default = "default_severity")]
+    pub severity: String,
+    pub message: String,
+    /// The calls this check matches (`[[check.call]]`); any one of them is a finding.
+    #[serde(default)]
+    pub call: Vec<CheckCallSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckCallSpec {
+    /// Qualified callables, as taint sinks name them (`hashlib.md5`, `flask.Flask.run`).
+    #[serde(default)]
+    pub calls: Vec<String>,
+    /// Method names on any receiver (`set_cookie`).
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Every one must hold (decided by constants; an undecided one does not hold).
+    #[serde(default)]
+    pub conditions: Vec<ConditionSpec>,
+    /// Only when the call's result flows into a name, attribute, key, keyword or function
+    /// result named with one of these words (`token`, `password`).
+    #[serde(default)]
+    pub result_named: Vec<String>,
+}
+
+/// One argument condition: the argument by position and/or keyword, and one test.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    pub arg: Option<usize>,
+    pub keyword: Option<String>,
+    /// The value of an absent argument (the callee's default).
+    pub default: Option<toml::Value>,
+    pub missing: Option<bool>,
+    pub equals: Option<toml::Value>,
+    pub not_equals: Option<toml::Value>,
+    #[serde(rename = "in")]
+    pub one_of: Option<Vec<toml::Value>>,
+    pub not_in: Option<Vec<toml::Value>>,
+}
+
+/// What a condition asks of its argument's value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConditionTest {
+    Missing(bool),
+    Equals(toml::Value),
+    NotEquals(toml::Value),
+    In(Vec<toml::Value>),
+    NotIn(Vec<toml::Value>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    pub arg: Option<usize>,
+    pub keyword: Option<String>,
+    pub default: Option<toml::Value>,
+    pub test: ConditionTest,
+}
+
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub id: String,
+    pub name: String,
+    pub cwe: u32,
+    pub severity: String,
+    pub message: String,
+}
+
+/// One way a check matches a call.
+#[derive(Clone, Debug)]
+pub struct CheckCall {
+    pub check: String,
+    pub conditions: Vec<Condition>,
+    pub result_named: Vec<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub id: String,
@@ -198,6 +286,11 @@ pub struct Sanitizer {
     pub clears: u32,
     pub normalizes: bool,
 }
+
+/// Threat models (as CodeQL names them): which sources count. `remote` is on by default;
+/// `local` (argv, environment, stdin, files) and `database` (values read back from a database:
+/// stored XSS, second-order injection) are opt-in. `all` names every one.
+pub const THREAT_MODELS: &[&str] = &["remote", "local", "database"];
 
 /// Source kinds: remote input is the strongest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -238,6 +331,11 @@ pub struct RuleSet {
     pub sanitizer_methods: HashMap<String, Sanitizer>,
     pub clean_calls: HashSet<String>,
     pub mutators: HashSet<String>,
+    /// Checks that are not taint, by id, and the calls they match (by qualified reference or
+    /// method name).
+    pub checks: Vec<Check>,
+    pub check_calls: HashMap<String, Vec<CheckCall>>,
+    pub check_methods: HashMap<String, Vec<CheckCall>>,
     /// SHA-256 over the pack texts and disabled rule ids: equal fingerprints, equal rules.
     pub fingerprint: String,
 }
@@ -282,8 +380,9 @@ impl RuleSet {
             set.add_pack(name, text)?;
         }
         for id in disabled {
-            if !set.rules.iter().any(|rule| &rule.id == id) {
-                let known: Vec<&str> = set.rules.iter().map(|rule| rule.id.as_str()).collect();
+            if !set.rules.iter().any(|rule| &rule.id == id) && !set.checks.iter().any(|check| &check.id == id) {
+                let known: Vec<&str> =
+                    set.rules.iter().map(|rule| rule.id.as_str()).chain(set.checks.iter().map(|c| c.id.as_str())).collect();
                 return Err(EngineError::Config {
                     file: "disable".to_string(),
                     line: 0,
@@ -292,6 +391,12 @@ impl RuleSet {
             }
         }
         set.rules.retain(|rule| !disabled.contains(&rule.id));
+        set.checks.retain(|check| !disabled.contains(&check.id));
+        for calls in set.check_calls.values_mut().chain(set.check_methods.values_mut()) {
+            calls.retain(|call| !disabled.contains(&call.check));
+        }
+        set.check_calls.retain(|_, calls| !calls.is_empty());
+        set.check_methods.retain(|_, calls| !calls.is_empty());
         let mut hasher = sha2::Sha256::new();
         for (name, text) in BUILTIN_PACKS.iter().map(|(n, t)| (n.to_string(), t.to_string())).chain(extra.iter().cloned()) {
             sha2::Digest::update(&mut hasher, name.as_bytes());
@@ -392,7 +497,83 @@ impl RuleSet {
             self.clean_calls.extend(spec.clean_calls);
             self.mutators.extend(spec.mutators);
         }
+        for spec in pack.check {
+            self.add_check(file, text, spec)?;
+        }
         Ok(())
+    }
+
+    fn add_check(&mut self, file: &str, text: &str, spec: CheckSpec) -> Result<()> {
+        let at = |needle: &str| line_of(text, needle).or_else(|| line_of(text, &spec.id));
+        if !matches!(spec.severity.as_str(), "error" | "warning" | "info") {
+            return Err(config_error(
+                file,
+                text,
+                at(&spec.severity),
+                format!("severity must be error, warning or info, not {:?}", spec.severity),
+            ));
+        }
+        if spec.call.is_empty() {
+            return Err(config_error(file, text, at(&spec.id), format!("check {:?} needs at least one [[check.call]]", spec.id)));
+        }
+        if self.rules.iter().any(|rule| rule.id == spec.id) {
+            return Err(config_error(file, text, at(&spec.id), format!("check id {:?} is already a taint rule's id", spec.id)));
+        }
+        // A check redefined by a later pack replaces the earlier one.
+        self.checks.retain(|check| check.id != spec.id);
+        for calls in self.check_calls.values_mut().chain(self.check_methods.values_mut()) {
+            calls.retain(|call| call.check != spec.id);
+        }
+        for call in spec.call {
+            let first = call.calls.first().or(call.methods.first()).map_or(spec.id.as_str(), |s| s.as_str()).to_string();
+            if call.calls.is_empty() && call.methods.is_empty() {
+                return Err(config_error(file, text, at(&spec.id), "a [[check.call]] needs `calls` or `methods`".to_string()));
+            }
+            let mut conditions = Vec::new();
+            for condition in call.conditions {
+                let problem = |message: &str| config_error(file, text, at(&first), format!("check {:?}: {message}", spec.id));
+                if condition.arg.is_none() && condition.keyword.is_none() {
+                    return Err(problem("a condition needs `arg` or `keyword`"));
+                }
+                let mut tests = Vec::new();
+                if let Some(missing) = condition.missing {
+                    tests.push(ConditionTest::Missing(missing));
+                }
+                if let Some(value) = condition.equals {
+                    tests.push(ConditionTest::Equals(value));
+                }
+                if let Some(value) = condition.not_equals {
+                    tests.push(ConditionTest::NotEquals(value));
+                }
+                if let Some(values) = condition.one_of {
+                    tests.push(ConditionTest::In(values));
+                }
+                if let Some(values) = condition.not_in {
+                    tests.push(ConditionTest::NotIn(values));
+                }
+                if tests.len() != 1 {
+                    return Err(problem("a condition needs exactly one of `missing`, `equals`, `not_equals`, `in`, `not_in`"));
+                }
+                let test = tests.pop().expect("one test");
+                if matches!(test, ConditionTest::Missing(_)) && condition.default.is_some() {
+                    return Err(problem("`missing` and `default` contradict each other"));
+                }
+                conditions.push(Condition { arg: condition.arg, keyword: condition.keyword, default: condition.default, test });
+            }
+            let compiled = CheckCall { check: spec.id.clone(), conditions, result_named: call.result_named };
+            for name in call.calls {
+                self.check_calls.entry(name).or_default().push(compiled.clone());
+            }
+            for name in call.methods {
+                self.check_methods.entry(name).or_default().push(compiled.clone());
+            }
+        }
+        self.checks.push(Check { id: spec.id, name: spec.name, cwe: spec.cwe, severity: spec.severity, message: spec.message });
+        Ok(())
+    }
+
+    pub fn check(&self, id: &str) -> Option<&Check> {
+        self.checks.iter().find(|check| check.id == id)
     }
 
     pub fn rule_for(&self, sink_kind: u32) -> Option<&Rule> {
@@ -432,5 +613,57 @@ mod tests {
 
         let error = RuleSet::load(&[], &["no-such-rule".into()]).unwrap_err();
         assert!(error.to_string().contains("unknown rule id \"no-such-rule\""));
+    }
+
+    fn check_pack_error(text: &str) -> (usize, String) {
+        let error = RuleSet::load(&[("mine.toml".into(), text.into())], &[]).unwrap_err();
+        let EngineError::Config { file, line, message } = error else { panic!() };
+        assert_eq!(file, "mine.toml");
+        (line, message)
+    }
+
+    const CHECK_HEADER: &str = "[[check]]\nid = \"mine\"\nname = \"Mine\"\ncwe = 1\nmessage = \"m\"\n";
+
+    #[test]
+    fn checks_load_and_bad_checks_name_file_line_and_problem() {
+        let set = RuleSet::builtin();
+        for id in
+            ["weak-hash", "insecure-random", "cookie-without-secure", "yaml-unsafe-load", "debug-enabled", "tls-verification-disabled"]
+        {
+            assert!(set.check(id).is_some(), "{id}");
+        }
+        assert!(set.check_calls.contains_key("hashlib.md5") && set.check_methods.contains_key("set_cookie"));
+
+        let good = format!("{CHECK_HEADER}[[check.call]]\ncalls = [\"x.y\"]\nconditions = [{{ keyword = \"k\", not_in = [1, \"a\"] }}]\n");
+        let set = RuleSet::load(&[("mine.toml".into(), good)], &[]).unwrap();
+        let call = &set.check_calls["x.y"][0];
+        assert_eq!(call.conditions[0].test, ConditionTest::NotIn(vec![toml::Value::Integer(1), toml::Value::String("a".into())]));
+
+        let (line, message) = check_pack_error(&format!("{CHECK_HEADER}[[check.call]]\ncalls = [\"x.y\"]\nconditionz = []\n"));
+        assert_eq!(line, 8);
+        assert!(message.contains("unknown field `conditionz`"), "{message}");
+        let (line, message) =
+            check_pack_error(&format!("{CHECK_HEADER}[[check.call]]\ncalls = [\"x.y\"]\nconditions = [{{ keyword = \"k\" }}]\n"));
+        assert_eq!(line, 7);
+        assert!(message.contains("exactly one of `missing`"), "{message}");
+        let (_, message) = check_pack_error(&format!("{CHECK_HEADER}[[check.call]]\ncalls = [\"x.y\"]\nconditions = [{{ equals = 1 }}]\n"));
+        assert!(message.contains("needs `arg` or `keyword`"), "{message}");
+        let (line, message) = check_pack_error(CHECK_HEADER);
+        assert_eq!(line, 2);
+        assert!(message.contains("at least one [[check.call]]"), "{message}");
+        let (_, message) = check_pack_error(&format!("{CHECK_HEADER}[[check.call]]\nconditions = []\n"));
+        assert!(message.contains("needs `calls` or `methods`"), "{message}");
+        let (_, message) = check_pack_error(
+            "[[check]]\nid = \"sql-injection\"\nname = \"n\"\ncwe = 1\nmessage = \"m\"\n[[check.call]]\ncalls = [\"a\"]\n",
+        );
+        assert!(message.contains("already a taint rule's id"), "{message}");
+    }
+
+    #[test]
+    fn disabling_a_check_removes_its_calls() {
+        let set = RuleSet::load(&[], &["weak-hash".into()]).unwrap();
+        assert!(set.check("weak-hash").is_none());
+        assert!(!set.check_calls.contains_key("hashlib.md5"));
+        assert!(set.check_calls.contains_key("yaml.load"));
     }
 }

@@ -47,7 +47,8 @@ fn findings() -> &'static Lines {
         for group in groups {
             let name = group.file_name().unwrap().to_string_lossy().into_owned();
             let result = scan_paths(std::slice::from_ref(&group), Some(&group), &rules).unwrap();
-            for finding in &result.findings {
+            // The non-taint checks have their own corpus (`check_fixtures.rs`).
+            for finding in result.findings.iter().filter(|finding| rules.check(&finding.rule_id).is_none()) {
                 actual.entry((format!("{name}/{}", finding.sink.path), finding.sink.start_line + 1)).or_default().push(finding.cwe);
             }
         }
