@@ -89,8 +89,12 @@ fn default_severity() -> String {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
-    /// `UserInput` (remote, untrusted), `Local` (argv, environment, files), `Session`.
-    pub kind: String,
+    /// `UserInput` (remote, untrusted), `Session`, `Local` (argv, environment, files),
+    /// `Database` (values read back from a database). Default: the threat model's kind.
+    pub kind: Option<String>,
+    /// The threat model the source belongs to (`remote`, `local`, `database`); default: the
+    /// kind's (remote for `UserInput` and `Session`). Only enabled models' sources are loaded.
+    pub threat_model: Option<String>,
     #[serde(default)]
     pub description: String,
     /// Qualified attribute references that are untrusted values (`flask.request.args`).
@@ -292,12 +296,13 @@ pub struct Sanitizer {
 /// stored XSS, second-order injection) are opt-in. `all` names every one.
 pub const THREAT_MODELS: &[&str] = &["remote", "local", "database"];
 
-/// Source kinds: remote input is the strongest.
+/// Source kinds: remote input is the strongest. Each belongs to one threat model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SourceKind {
     UserInput,
     Session,
     Local,
+    Database,
 }
 
 impl SourceKind {
@@ -306,6 +311,7 @@ impl SourceKind {
             "UserInput" => Some(SourceKind::UserInput),
             "Session" => Some(SourceKind::Session),
             "Local" => Some(SourceKind::Local),
+            "Database" => Some(SourceKind::Database),
             _ => None,
         }
     }
@@ -315,6 +321,26 @@ impl SourceKind {
             SourceKind::UserInput => "user input",
             SourceKind::Session => "session data",
             SourceKind::Local => "local input",
+            SourceKind::Database => "data read from a database",
+        }
+    }
+
+    /// The threat model the kind belongs to.
+    pub fn threat_model(self) -> &'static str {
+        match self {
+            SourceKind::UserInput | SourceKind::Session => "remote",
+            SourceKind::Local => "local",
+            SourceKind::Database => "database",
+        }
+    }
+
+    /// The kind a source of `model` has when its declaration names none.
+    fn of_threat_model(model: &str) -> Option<SourceKind> {
+        match model {
+            "remote" => Some(SourceKind::UserInput),
+            "local" => Some(SourceKind::Local),
+            "database" => Some(SourceKind::Database),
+            _ => None,
         }
     }
 }
@@ -336,6 +362,8 @@ pub struct RuleSet {
     pub checks: Vec<Check>,
     pub check_calls: HashMap<String, Vec<CheckCall>>,
     pub check_methods: HashMap<String, Vec<CheckCall>>,
+    /// The enabled threat models, in `THREAT_MODELS` order: sources of others are not loaded.
+    pub threat_models: Vec<String>,
     /// SHA-256 over the pack texts and disabled rule ids: equal fingerprints, equal rules.
     pub fingerprint: String,
 }
@@ -370,9 +398,29 @@ fn kinds_mask(file: &str, text: &str, kinds: &[String]) -> Result<u32> {
 }
 
 impl RuleSet {
-    /// The built-in packs, then `extra` files (name, text) in order, minus `disabled` rule ids.
+    /// The built-in packs, then `extra` files (name, text) in order, minus `disabled` rule ids,
+    /// with the default threat model (`remote`).
     pub fn load(extra: &[(String, String)], disabled: &[String]) -> Result<RuleSet> {
+        RuleSet::load_with_threat_models(extra, disabled, &["remote".to_string()])
+    }
+
+    /// `load` with the sources of `threat_models` (names of `THREAT_MODELS`, or `all`).
+    pub fn load_with_threat_models(extra: &[(String, String)], disabled: &[String], threat_models: &[String]) -> Result<RuleSet> {
         let mut set = RuleSet::default();
+        for model in threat_models {
+            if model != "all" && !THREAT_MODELS.contains(&model.as_str()) {
+                return Err(EngineError::Config {
+                    file: "threat-models".to_string(),
+                    line: 0,
+                    message: format!("unknown threat model {model:?}; known: {}, all", THREAT_MODELS.join(", ")),
+                });
+            }
+        }
+        set.threat_models = THREAT_MODELS
+            .iter()
+            .filter(|known| threat_models.iter().any(|model| model == *known || model == "all"))
+            .map(|known| known.to_string())
+            .collect();
         for (name, text) in BUILTIN_PACKS {
             set.add_pack(name, text)?;
         }
@@ -405,6 +453,7 @@ impl RuleSet {
         for id in disabled {
             sha2::Digest::update(&mut hasher, id.as_bytes());
         }
+        sha2::Digest::update(&mut hasher, format!("\0threat-models:{}", set.threat_models.join(",")).as_bytes());
         set.fingerprint = sha2::Digest::finalize(hasher).iter().map(|b| format!("{b:02x}")).collect();
         Ok(set)
     }
@@ -436,14 +485,43 @@ impl RuleSet {
             });
         }
         for spec in pack.source {
-            let kind = SourceKind::parse(&spec.kind).ok_or_else(|| {
-                config_error(
+            let model = match &spec.threat_model {
+                Some(model) => Some(SourceKind::of_threat_model(model).map(|_| model.as_str()).ok_or_else(|| {
+                    config_error(
+                        file,
+                        text,
+                        line_of(text, &format!("\"{model}\"")),
+                        format!("unknown threat model {model:?}; known: {}", THREAT_MODELS.join(", ")),
+                    )
+                })?),
+                None => None,
+            };
+            let kind = match &spec.kind {
+                Some(name) => SourceKind::parse(name).ok_or_else(|| {
+                    config_error(
+                        file,
+                        text,
+                        line_of(text, &format!("\"{name}\"")),
+                        format!("unknown source kind {name:?}; known: UserInput, Session, Local, Database"),
+                    )
+                })?,
+                None => SourceKind::of_threat_model(model.unwrap_or("remote")).expect("a known threat model"),
+            };
+            if let Some(model) = model.filter(|model| *model != kind.threat_model()) {
+                return Err(config_error(
                     file,
                     text,
-                    line_of(text, &spec.kind),
-                    format!("unknown source kind {:?}; known: UserInput, Session, Local", spec.kind),
-                )
-            })?;
+                    line_of(text, &format!("\"{model}\"")),
+                    format!(
+                        "a {} source belongs to the threat model {:?}, not {model:?}",
+                        spec.kind.as_deref().unwrap_or(""),
+                        kind.threat_model()
+                    ),
+                ));
+            }
+            if !self.threat_models.iter().any(|enabled| enabled == kind.threat_model()) {
+                continue;
+            }
             for name in spec.attributes {
                 self.source_attributes.insert(name, kind);
             }
@@ -657,6 +735,40 @@ mod tests {
             "[[check]]\nid = \"sql-injection\"\nname = \"n\"\ncwe = 1\nmessage = \"m\"\n[[check.call]]\ncalls = [\"a\"]\n",
         );
         assert!(message.contains("already a taint rule's id"), "{message}");
+    }
+
+    #[test]
+    fn sources_load_only_under_enabled_threat_models() {
+        let remote = RuleSet::builtin();
+        assert_eq!(remote.threat_models, vec!["remote"]);
+        assert!(remote.source_attributes.contains_key("flask.request.args"));
+        assert!(!remote.source_attributes.contains_key("sys.argv") && !remote.source_methods.contains_key("fetchone"));
+
+        let local = RuleSet::load_with_threat_models(&[], &[], &["local".into(), "remote".into()]).unwrap();
+        assert_eq!(local.threat_models, vec!["remote", "local"]);
+        assert_eq!(local.source_attributes.get("sys.argv"), Some(&SourceKind::Local));
+        assert!(!local.source_methods.contains_key("fetchone"));
+        assert_ne!(local.fingerprint, remote.fingerprint);
+
+        let all = RuleSet::load_with_threat_models(&[], &[], &["all".into()]).unwrap();
+        assert_eq!(all.source_methods.get("fetchone"), Some(&SourceKind::Database));
+        assert_eq!(SourceKind::Database.threat_model(), "database");
+        assert_eq!(all.threat_models, THREAT_MODELS);
+        let database = RuleSet::load_with_threat_models(&[], &[], &["database".into()]).unwrap();
+        assert!(!database.source_attributes.contains_key("flask.request.args"), "remote left out");
+
+        let error = RuleSet::load_with_threat_models(&[], &[], &["cloud".into()]).unwrap_err();
+        assert!(error.to_string().contains("unknown threat model \"cloud\""), "{error}");
+        let text = "[[source]]\nkind = \"Local\"\nthreat_model = \"remote\"\ncalls = [\"x\"]\n";
+        let EngineError::Config { line, message, .. } = RuleSet::load(&[("mine.toml".into(), text.into())], &[]).unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(line, 3);
+        assert!(message.contains("belongs to the threat model \"local\""), "{message}");
+        // A threat model alone gives the kind.
+        let text = "[[source]]\nthreat_model = \"database\"\ncalls = [\"store.read\"]\n";
+        let set = RuleSet::load_with_threat_models(&[("mine.toml".into(), text.into())], &[], &["database".into()]).unwrap();
+        assert_eq!(set.source_calls.get("store.read"), Some(&SourceKind::Database));
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub(super) fn run(program: &Program<'_>, rules: &RuleSet, previous: Option<Check
     (all, cache)
 }
 
+/// Places of a check finding's path: (node, step kind, description).
+type Path<'t> = Vec<(Node<'t>, &'static str, String)>;
+
 /// A raw check finding: the check, the call (the finding's sink), and its path: the argument
 /// that decided it and the call, or the call and the places its result reached, up to the one
 /// whose name says it is a secret.
@@ -76,7 +79,7 @@ struct Hit<'t> {
     check: String,
     callee: String,
     call: Node<'t>,
-    path: Vec<(Node<'t>, &'static str, String)>,
+    path: Path<'t>,
     /// Where the result went, for checks on where it goes.
     reaches: Option<String>,
 }
@@ -388,9 +391,8 @@ impl<'p, 't> Checker<'p, 't> {
 
     /// Where the result of `call` goes, when it reaches a place named with one of `words`: the
     /// places from the call to that one.
-    fn named_destination(&self, call: Node<'t>, words: &[String]) -> Option<Vec<(Node<'t>, &'static str, String)>> {
-        let mut work: Vec<(Node<'t>, Vec<(Node<'t>, &'static str, String)>)> =
-            vec![(call, vec![(call, "source", format!("`{}`", short(text_of(self.text, call))))])];
+    fn named_destination(&self, call: Node<'t>, words: &[String]) -> Option<Path<'t>> {
+        let mut work: Vec<(Node<'t>, Path<'t>)> = vec![(call, vec![(call, "source", format!("`{}`", short(text_of(self.text, call))))])];
         let mut seen: Vec<usize> = Vec::new();
         while let Some((start, path)) = work.pop() {
             if seen.contains(&start.id()) || path.len() > MAX_HOPS + 1 {
@@ -662,6 +664,7 @@ fn render(program: &Program<'_>, rules: &RuleSet, file: usize, hits: Vec<Hit<'_>
             source: location(program, place(hit.path[0].0)),
             sink: location(program, place(sink_node)),
             steps,
+            threat_model: None,
         });
     }
     findings
