@@ -731,7 +731,14 @@ def main() -> int:
     results_directory = BENCH / "results"
     results_directory.mkdir(exist_ok=True)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-    suites = [("chunks", suite_chunks), ("taint", suite_taint), ("slice", suite_slice), ("server", suite_server), ("incremental", suite_incremental), ("search", suite_search)]
+    suites = [
+        ("chunks", suite_chunks),
+        ("taint", suite_taint),
+        ("slice", suite_slice),
+        ("server", suite_server),
+        ("incremental", suite_incremental),
+        ("search", suite_search),
+    ]
     for suite, function in suites:
         if args.suite in (suite, "all"):
             print(f"\n== {suite} ==")
