@@ -223,13 +223,13 @@ impl RulesCache {
     }
 }
 
-/// The ids of the rules in effect with the built-in packs plus `rules_file`, in pack order,
-/// then the ids of the non-taint checks.
+/// The ids of the non-taint checks, then of the rules in effect with the built-in packs plus
+/// `rules_file`, in pack order (so a rules file's rules come last).
 #[pyfunction]
 #[pyo3(signature = (rules_file=None))]
 fn rule_ids(py: Python<'_>, rules_file: Option<PathBuf>) -> PyResult<Vec<String>> {
     let rules = py.allow_threads(|| catch_panic(|| load_rules(rules_file, &[], None)))?.map_err(to_py_err)?;
-    Ok(rules.rules.iter().map(|rule| rule.id.clone()).chain(rules.checks.iter().map(|check| check.id.clone())).collect())
+    Ok(rules.checks.iter().map(|check| check.id.clone()).chain(rules.rules.iter().map(|rule| rule.id.clone())).collect())
 }
 
 /// Reads, parses and analyses `paths` (files or directories) as one program.
