@@ -76,10 +76,11 @@ def test_rule_files_add_and_disable_rules(tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text('[[sink]]\nkind = "Shell"\ncalls = ["company.exec.run_remote"]\nargs = [0]\n')
     assert flowsight("scan", str(tmp_path)).returncode == 0
-    with_rules = flowsight("scan", str(tmp_path), "--rules", str(rules), "--format", "json")
+    # `sys.argv` is a source of the threat model `local`.
+    with_rules = flowsight("scan", str(tmp_path), "--rules", str(rules), "--format", "json", "--threat-models", "remote,local")
     assert with_rules.returncode == 1
     assert json.loads(with_rules.stdout)["findings"][0]["rule_id"] == "command-injection"
-    disabled = flowsight("scan", str(tmp_path), "--rules", str(rules), "--disable", "command-injection")
+    disabled = flowsight("scan", str(tmp_path), "--rules", str(rules), "--disable", "command-injection", "--threat-models", "local")
     assert disabled.returncode == 0
 
 
@@ -97,7 +98,9 @@ def test_bad_rule_file_names_file_line_and_problem(tmp_path: Path) -> None:
 
 
 def test_pyproject_configuration(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.flowsight]\ndisable = ["command-injection"]\nexclude = ["vendor/**"]\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.flowsight]\ndisable = ["command-injection"]\nexclude = ["vendor/**"]\nthreat-models = ["remote", "local"]\n'
+    )
     (tmp_path / "app.py").write_text("import os, sys\nos.system(sys.argv[1])\neval(sys.argv[2])\n")
     (tmp_path / "vendor").mkdir()
     (tmp_path / "vendor" / "lib.py").write_text("import os, sys\neval(sys.argv[1])\n")

@@ -80,7 +80,9 @@ async def test_diagnostics_after_indexing_carry_the_path(client: LanguageClient)
         "6. sink",
     ]
     assert steps[0].location.uri == uri(client, "shop/views.py")
-    assert diagnostic.data == {"findingId": diagnostic.data["findingId"]} and len(diagnostic.data["findingId"]) == 16
+    assert (
+        diagnostic.data == {"findingId": diagnostic.data["findingId"], "threatModel": "remote"} and len(diagnostic.data["findingId"]) == 16
+    )
 
 
 async def test_a_cross_file_path_disappears_when_the_sink_is_sanitised(client: LanguageClient) -> None:

@@ -175,7 +175,9 @@ class Workspace:
     def sexp(self, path: str) -> str: ...
     def position_to_offset(self, path: str, line: int, character: int, encoding: Encoding = "utf-16") -> int: ...
     def offset_to_position(self, path: str, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]: ...
-    def analyze_taint(self, rules_file: str | None = None, disabled_rules: Sequence[str] = ...) -> list[Finding]: ...
+    def analyze_taint(
+        self, rules_file: str | None = None, disabled_rules: Sequence[str] = ..., threat_models: Sequence[str] | None = None
+    ) -> list[Finding]: ...
     def last_analysis(self) -> dict[str, int]:
         """What the last analyze_taint did: scopes, reused (cached), analysed (scopes analysed), analyses (scope analyses),
         rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
@@ -230,6 +232,7 @@ class Finding:
     source: Location
     sink: Location
     steps: list[PathStep]
+    threat_model: Literal["remote", "local", "database"] | None
 
 class TaintAnalysis:
     findings: list[Finding]
@@ -246,13 +249,19 @@ def analyze_taint(
     root: str | None = None,
     rules_file: str | None = None,
     disabled_rules: Sequence[str] = ...,
+    threat_models: Sequence[str] | None = None,
 ) -> TaintAnalysis:
     """Reads, parses and analyses `paths` with the built-in rule packs, plus `rules_file`, minus
-    `disabled_rules`: each named directory a repository (`walk_files`), analysed as its own
-    program unless it imports another's package; with `root`, one program. A bad rule file
-    raises RuleConfigError."""
+    `disabled_rules`, with the sources of `threat_models` (None: `remote`): each named directory
+    a repository (`walk_files`), analysed as its own program unless it imports another's package;
+    with `root`, one program. A bad rule file or an unknown threat model raises RuleConfigError."""
 
-def analyze_discovered(discovery: Discovery, rules_file: str | None = None, disabled_rules: Sequence[str] = ...) -> TaintAnalysis:
+def analyze_discovered(
+    discovery: Discovery,
+    rules_file: str | None = None,
+    disabled_rules: Sequence[str] = ...,
+    threat_models: Sequence[str] | None = None,
+) -> TaintAnalysis:
     """`analyze_taint` of the repositories a `walk_files` found; paths relative to its root."""
 
 def rule_ids(rules_file: str | None = None) -> list[str]:

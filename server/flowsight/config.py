@@ -5,6 +5,7 @@
     disable = ["PY-LOG-INJECTION"]    # rule ids switched off
     exclude = ["tests/", "build/**"]  # gitignore-style globs (relative to this file's directory) of paths not analysed
     severity = { "PY-SSRF" = "warning" }  # per-rule severity override
+    threat-models = ["remote", "local"]  # sources counted: remote (default), local, database, all
 
 Invalid configuration raises `flowsight.errors.ConfigError` naming the file and the key;
 nothing is half-applied. That includes a pyproject.toml that cannot be read, is not TOML, is
@@ -21,6 +22,9 @@ from pathlib import Path
 from flowsight.errors import ConfigError
 
 SEVERITIES = ("error", "warning", "info")
+# Threat models (as CodeQL names them): which sources count. `remote` alone by default.
+THREAT_MODELS = ("remote", "local", "database")
+DEFAULT_THREAT_MODELS = ("remote",)
 MAX_PYPROJECT_BYTES = 16 * 1024 * 1024
 TOML_TYPES = {str: "a string", int: "an integer", float: "a float", bool: "a boolean", list: "an array", dict: "a table"}
 
@@ -35,6 +39,7 @@ class ProjectConfig:
     disabled_rules: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     severity_overrides: dict[str, str] = field(default_factory=dict)
+    threat_models: tuple[str, ...] = DEFAULT_THREAT_MODELS
     search: dict = field(default_factory=dict)  # [tool.flowsight.search]: see flowsight.search.settings
     source: str | None = None  # the pyproject.toml it came from, if any
 
@@ -96,7 +101,7 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
     """Validates a `[tool.flowsight]`-shaped mapping (also used for editor settings)."""
     if not isinstance(table, dict):
         raise ConfigError(f"{origin}: [tool.flowsight] must be a table, not {toml_type(table)}")
-    known = {"rules", "disable", "exclude", "severity", "search"}
+    known = {"rules", "disable", "exclude", "severity", "search", "threat-models"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown key(s) in [tool.flowsight]: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -124,6 +129,10 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
                 f"{origin}: tool.flowsight.severity.{rule_id} = {reprlib.repr(level)}: expected one of {', '.join(SEVERITIES)}"
             )
 
+    threat_models = DEFAULT_THREAT_MODELS
+    if "threat-models" in table:
+        threat_models = parse_threat_models(string_list("threat-models"), f"{origin}: tool.flowsight.threat-models")
+
     search = table.get("search", {})
     if not isinstance(search, dict):
         raise ConfigError(f"{origin}: tool.flowsight.search must be a table (see flowsight search's settings)")
@@ -137,6 +146,18 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
         disabled_rules=string_list("disable"),
         exclude=string_list("exclude"),
         severity_overrides=dict(severity),
+        threat_models=threat_models,
         search=dict(search),
         source=origin,
     )
+
+
+def parse_threat_models(names: list[str] | tuple[str, ...], where: str) -> tuple[str, ...]:
+    """Threat model names checked and put in canonical order (`all` names every one); raises
+    ConfigError naming `where` for an unknown name or an empty list."""
+    unknown = [name for name in names if name != "all" and name not in THREAT_MODELS]
+    if unknown:
+        raise ConfigError(f"{where}: unknown threat model(s) {', '.join(map(repr, unknown))} (known: {', '.join(THREAT_MODELS)}, all)")
+    if not names:
+        raise ConfigError(f"{where}: name at least one threat model (known: {', '.join(THREAT_MODELS)}, all)")
+    return tuple(model for model in THREAT_MODELS if model in names or "all" in names)

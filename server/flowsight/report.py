@@ -129,6 +129,7 @@ def findings_to_json(findings: Sequence[Any], convert: ColumnConverter = identit
                 "cwe": f"CWE-{finding.cwe}",
                 "severity": finding.severity,
                 "message": finding.message,
+                "threat_model": getattr(finding, "threat_model", None),
                 "source": location_json(finding.source, convert),
                 "sink": location_json(finding.sink, convert),
                 "steps": [{"kind": step.kind, "description": step.description, **location_json(step, convert)} for step in finding.steps],
@@ -163,6 +164,13 @@ def incomplete_note(stats: dict[str, int]) -> str | None:
     return f"note: the analysis met {sum(bounds.values())} bound(s) and erred toward more taint there: {parts}."
 
 
+def threat_model_tag(finding: Any) -> str:
+    """`, threat model: local` for a finding from an opt-in threat model's source; nothing for
+    `remote` (the default) and for a check (it has no source). JSON and SARIF name every one."""
+    model = getattr(finding, "threat_model", None)
+    return f", threat model: {model}" if model and model != "remote" else ""
+
+
 def findings_to_text(findings: Sequence[Any], convert: ColumnConverter = identity_columns) -> str:
     if not findings:
         return "No findings.\n"
@@ -172,7 +180,7 @@ def findings_to_text(findings: Sequence[Any], convert: ColumnConverter = identit
         lines.append(
             escape_text(
                 f"{sink['path']}:{sink['start_line']}:{sink['start_column']}: {finding.severity}"
-                f" [{finding.rule_id}, CWE-{finding.cwe}] {finding.message}"
+                f" [{finding.rule_id}, CWE-{finding.cwe}{threat_model_tag(finding)}] {finding.message}"
             )
         )
         for number, step in enumerate(finding.steps, start=1):
@@ -283,6 +291,7 @@ def findings_to_sarif(
                 "locations": [sarif_location(finding.sink, convert)],
                 "relatedLocations": [{"id": 1, **sarif_location(finding.source, convert, "source")}],
                 "partialFingerprints": {"flowsightFindingId/v1": finding.id},
+                **({"properties": {"threatModel": model}} if (model := getattr(finding, "threat_model", None)) else {}),
                 "codeFlows": [
                     {
                         "threadFlows": [

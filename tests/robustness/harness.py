@@ -86,5 +86,10 @@ def run(
 
 
 def flowsight(*args: str | Path, cwd: Path, unprivileged: bool = False) -> Result:
-    """`python -P -m flowsight ARGS` (paths may be Paths; non-UTF-8 names are passed as bytes)."""
-    return run([sys.executable, "-P", "-m", "flowsight", *map(os.fsdecode, args)], cwd, unprivileged=unprivileged)
+    """`python -P -m flowsight ARGS` (paths may be Paths; non-UTF-8 names are passed as bytes).
+    A scan counts local sources too (`--threat-models remote,local`): the projects here take
+    their input from `sys.argv`."""
+    arguments = [*map(os.fsdecode, args)]
+    if arguments[:1] == ["scan"] and "--threat-models" not in arguments:
+        arguments += ["--threat-models", "remote,local"]
+    return run([sys.executable, "-P", "-m", "flowsight", *arguments], cwd, unprivileged=unprivileged)

@@ -154,7 +154,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
         "sys.stderr.write(process.stderr.read().decode())\n"
         "sys.exit(process.wait())\n"
     )
-    result = run([sys.executable, "-c", script, sys.executable, "-P", "-m", "flowsight", "scan", "."], tmp_path)
+    result = run([sys.executable, "-c", script, sys.executable, "-P", "-m", "flowsight", "scan", ".", "--threat-models", "local"], tmp_path)
     assert result.returncode == 1  # the findings' status, not a crash
     assert result.stderr == ""
 

@@ -17,7 +17,7 @@ from robustness.harness import SCRIPT, run
 
 VULNERABLE = "import os\nimport sys\n\n\ndef main():\n    command = sys.argv[1]\n    os.system(command)\n"
 # One run of each command; `serve` reads EOF on stdin and stops after importing the server.
-COMMANDS = [["scan", ".", "--format", "sarif"], ["slice", "app.py:7"], ["index", "."], ["serve"]]
+COMMANDS = [["scan", ".", "--format", "sarif", "--threat-models", "remote,local"], ["slice", "app.py:7"], ["index", "."], ["serve"]]
 
 
 def imported_modules(argv_prefix: list[str], cwd: Path) -> set[str]:

@@ -121,6 +121,8 @@ SERVER = [sys.executable, "-P", str(LIMITED), str(MEMORY_LIMIT), str(CPU_SECONDS
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
 async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):
     project = tmp_path_factory.mktemp("separators")
+    # The files take their input from `sys.argv`: a source of the threat model `local`.
+    (project / "pyproject.toml").write_text('[tool.flowsight]\nthreat-models = ["remote", "local"]\n', encoding="utf-8")
     for name, separator in NOT_LINE_BREAKS.items():
         (project / f"sep_{name}.py").write_text(f"import os\nimport sys\n# before{separator}after\n{SINK}\n", encoding="utf-8")
 

@@ -134,7 +134,7 @@ def test_text_output_escapes_names(project: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert_printable(result.stdout)
     lines = result.stdout.splitlines()
-    headers = [line for line in lines if " [command-injection, CWE-78] " in line]
+    headers = [line for line in lines if " [command-injection, CWE-78, threat model: local] " in line]
     assert len(headers) == len(ALL_NAMES)  # one line per finding: no name forged or split a line
     assert lines[-1] == f"{len(ALL_NAMES)} findings ({len(ALL_NAMES)} warning)."
     for expected in [
@@ -154,7 +154,7 @@ def test_text_output_escapes_names(project: Path) -> None:
         "pct%41.py",
         "é中😀.py",
     ]:
-        header = f"{expected}:{SINK_LINE}:{SINK_CODE_POINT_COLUMN}: warning [command-injection, CWE-78] "
+        header = f"{expected}:{SINK_LINE}:{SINK_CODE_POINT_COLUMN}: warning [command-injection, CWE-78, threat model: local] "
         assert any(line.startswith(header) for line in headers), expected
 
 

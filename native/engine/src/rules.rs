@@ -50,6 +50,7 @@ pub const BUILTIN_PACKS: &[(&str, &str)] = &[
     ("builtin:django.toml", include_str!("../rules/django.toml")),
     ("builtin:fastapi.toml", include_str!("../rules/fastapi.toml")),
     ("builtin:libraries.toml", include_str!("../rules/libraries.toml")),
+    ("builtin:checks.toml", include_str!("../rules/checks.toml")),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +66,8 @@ struct PackFile {
     sanitizer: Vec<SanitizerSpec>,
     #[serde(default)]
     propagator: Vec<PropagatorSpec>,
+    #[serde(default)]
+    check: Vec<CheckSpec>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -86,8 +89,12 @@ fn default_severity() -> String {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
-    /// `UserInput` (remote, untrusted), `Local` (argv, environment, files), `Session`.
-    pub kind: String,
+    /// `UserInput` (remote, untrusted), `Session`, `Local` (argv, environment, files),
+    /// `Database` (values read back from a database). Default: the threat model's kind.
+    pub kind: Option<String>,
+    /// The threat model the source belongs to (`remote`, `local`, `database`); default: the
+    /// kind's (remote for `UserInput` and `Session`). Only enabled models' sources are loaded.
+    pub threat_model: Option<String>,
     #[serde(default)]
     pub description: String,
     /// Qualified attribute references that are untrusted values (`flask.request.args`).
@@ -169,6 +176,91 @@ pub struct PropagatorSpec {
     pub mutators: Vec<String>,
 }
 
+/// A security check that is not taint (`[[check]]`): calls that are a problem by themselves,
+/// decided by their arguments' constants, or by where their result goes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    pub id: String,
+    pub name: String,
+    pub cwe: u32,
+    #[serde(default = "default_severity")]
+    pub severity: String,
+    pub message: String,
+    /// The calls this check matches (`[[check.call]]`); any one of them is a finding.
+    #[serde(default)]
+    pub call: Vec<CheckCallSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckCallSpec {
+    /// Qualified callables, as taint sinks name them (`hashlib.md5`, `flask.Flask.run`).
+    #[serde(default)]
+    pub calls: Vec<String>,
+    /// Method names on any receiver (`set_cookie`).
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Every one must hold (decided by constants; an undecided one does not hold).
+    #[serde(default)]
+    pub conditions: Vec<ConditionSpec>,
+    /// Only when the call's result flows into a name, attribute, key, keyword or function
+    /// result named with one of these words (`token`, `password`).
+    #[serde(default)]
+    pub result_named: Vec<String>,
+}
+
+/// One argument condition: the argument by position and/or keyword, and one test.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    pub arg: Option<usize>,
+    pub keyword: Option<String>,
+    /// The value of an absent argument (the callee's default).
+    pub default: Option<toml::Value>,
+    pub missing: Option<bool>,
+    pub equals: Option<toml::Value>,
+    pub not_equals: Option<toml::Value>,
+    #[serde(rename = "in")]
+    pub one_of: Option<Vec<toml::Value>>,
+    pub not_in: Option<Vec<toml::Value>>,
+}
+
+/// What a condition asks of its argument's value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConditionTest {
+    Missing(bool),
+    Equals(toml::Value),
+    NotEquals(toml::Value),
+    In(Vec<toml::Value>),
+    NotIn(Vec<toml::Value>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    pub arg: Option<usize>,
+    pub keyword: Option<String>,
+    pub default: Option<toml::Value>,
+    pub test: ConditionTest,
+}
+
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub id: String,
+    pub name: String,
+    pub cwe: u32,
+    pub severity: String,
+    pub message: String,
+}
+
+/// One way a check matches a call.
+#[derive(Clone, Debug)]
+pub struct CheckCall {
+    pub check: String,
+    pub conditions: Vec<Condition>,
+    pub result_named: Vec<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub id: String,
@@ -199,12 +291,18 @@ pub struct Sanitizer {
     pub normalizes: bool,
 }
 
-/// Source kinds: remote input is the strongest.
+/// Threat models (as CodeQL names them): which sources count. `remote` is on by default;
+/// `local` (argv, environment, stdin, files) and `database` (values read back from a database:
+/// stored XSS, second-order injection) are opt-in. `all` names every one.
+pub const THREAT_MODELS: &[&str] = &["remote", "local", "database"];
+
+/// Source kinds: remote input is the strongest. Each belongs to one threat model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SourceKind {
     UserInput,
     Session,
     Local,
+    Database,
 }
 
 impl SourceKind {
@@ -213,6 +311,7 @@ impl SourceKind {
             "UserInput" => Some(SourceKind::UserInput),
             "Session" => Some(SourceKind::Session),
             "Local" => Some(SourceKind::Local),
+            "Database" => Some(SourceKind::Database),
             _ => None,
         }
     }
@@ -222,6 +321,26 @@ impl SourceKind {
             SourceKind::UserInput => "user input",
             SourceKind::Session => "session data",
             SourceKind::Local => "local input",
+            SourceKind::Database => "data read from a database",
+        }
+    }
+
+    /// The threat model the kind belongs to.
+    pub fn threat_model(self) -> &'static str {
+        match self {
+            SourceKind::UserInput | SourceKind::Session => "remote",
+            SourceKind::Local => "local",
+            SourceKind::Database => "database",
+        }
+    }
+
+    /// The kind a source of `model` has when its declaration names none.
+    fn of_threat_model(model: &str) -> Option<SourceKind> {
+        match model {
+            "remote" => Some(SourceKind::UserInput),
+            "local" => Some(SourceKind::Local),
+            "database" => Some(SourceKind::Database),
+            _ => None,
         }
     }
 }
@@ -238,6 +357,13 @@ pub struct RuleSet {
     pub sanitizer_methods: HashMap<String, Sanitizer>,
     pub clean_calls: HashSet<String>,
     pub mutators: HashSet<String>,
+    /// Checks that are not taint, by id, and the calls they match (by qualified reference or
+    /// method name).
+    pub checks: Vec<Check>,
+    pub check_calls: HashMap<String, Vec<CheckCall>>,
+    pub check_methods: HashMap<String, Vec<CheckCall>>,
+    /// The enabled threat models, in `THREAT_MODELS` order: sources of others are not loaded.
+    pub threat_models: Vec<String>,
     /// SHA-256 over the pack texts and disabled rule ids: equal fingerprints, equal rules.
     pub fingerprint: String,
 }
@@ -272,9 +398,29 @@ fn kinds_mask(file: &str, text: &str, kinds: &[String]) -> Result<u32> {
 }
 
 impl RuleSet {
-    /// The built-in packs, then `extra` files (name, text) in order, minus `disabled` rule ids.
+    /// The built-in packs, then `extra` files (name, text) in order, minus `disabled` rule ids,
+    /// with the default threat model (`remote`).
     pub fn load(extra: &[(String, String)], disabled: &[String]) -> Result<RuleSet> {
+        RuleSet::load_with_threat_models(extra, disabled, &["remote".to_string()])
+    }
+
+    /// `load` with the sources of `threat_models` (names of `THREAT_MODELS`, or `all`).
+    pub fn load_with_threat_models(extra: &[(String, String)], disabled: &[String], threat_models: &[String]) -> Result<RuleSet> {
         let mut set = RuleSet::default();
+        for model in threat_models {
+            if model != "all" && !THREAT_MODELS.contains(&model.as_str()) {
+                return Err(EngineError::Config {
+                    file: "threat-models".to_string(),
+                    line: 0,
+                    message: format!("unknown threat model {model:?}; known: {}, all", THREAT_MODELS.join(", ")),
+                });
+            }
+        }
+        set.threat_models = THREAT_MODELS
+            .iter()
+            .filter(|known| threat_models.iter().any(|model| model == *known || model == "all"))
+            .map(|known| known.to_string())
+            .collect();
         for (name, text) in BUILTIN_PACKS {
             set.add_pack(name, text)?;
         }
@@ -282,8 +428,9 @@ impl RuleSet {
             set.add_pack(name, text)?;
         }
         for id in disabled {
-            if !set.rules.iter().any(|rule| &rule.id == id) {
-                let known: Vec<&str> = set.rules.iter().map(|rule| rule.id.as_str()).collect();
+            if !set.rules.iter().any(|rule| &rule.id == id) && !set.checks.iter().any(|check| &check.id == id) {
+                let known: Vec<&str> =
+                    set.rules.iter().map(|rule| rule.id.as_str()).chain(set.checks.iter().map(|c| c.id.as_str())).collect();
                 return Err(EngineError::Config {
                     file: "disable".to_string(),
                     line: 0,
@@ -292,6 +439,12 @@ impl RuleSet {
             }
         }
         set.rules.retain(|rule| !disabled.contains(&rule.id));
+        set.checks.retain(|check| !disabled.contains(&check.id));
+        for calls in set.check_calls.values_mut().chain(set.check_methods.values_mut()) {
+            calls.retain(|call| !disabled.contains(&call.check));
+        }
+        set.check_calls.retain(|_, calls| !calls.is_empty());
+        set.check_methods.retain(|_, calls| !calls.is_empty());
         let mut hasher = sha2::Sha256::new();
         for (name, text) in BUILTIN_PACKS.iter().map(|(n, t)| (n.to_string(), t.to_string())).chain(extra.iter().cloned()) {
             sha2::Digest::update(&mut hasher, name.as_bytes());
@@ -300,6 +453,7 @@ impl RuleSet {
         for id in disabled {
             sha2::Digest::update(&mut hasher, id.as_bytes());
         }
+        sha2::Digest::update(&mut hasher, format!("\0threat-models:{}", set.threat_models.join(",")).as_bytes());
         set.fingerprint = sha2::Digest::finalize(hasher).iter().map(|b| format!("{b:02x}")).collect();
         Ok(set)
     }
@@ -331,14 +485,43 @@ impl RuleSet {
             });
         }
         for spec in pack.source {
-            let kind = SourceKind::parse(&spec.kind).ok_or_else(|| {
-                config_error(
+            let model = match &spec.threat_model {
+                Some(model) => Some(SourceKind::of_threat_model(model).map(|_| model.as_str()).ok_or_else(|| {
+                    config_error(
+                        file,
+                        text,
+                        line_of(text, &format!("\"{model}\"")),
+                        format!("unknown threat model {model:?}; known: {}", THREAT_MODELS.join(", ")),
+                    )
+                })?),
+                None => None,
+            };
+            let kind = match &spec.kind {
+                Some(name) => SourceKind::parse(name).ok_or_else(|| {
+                    config_error(
+                        file,
+                        text,
+                        line_of(text, &format!("\"{name}\"")),
+                        format!("unknown source kind {name:?}; known: UserInput, Session, Local, Database"),
+                    )
+                })?,
+                None => SourceKind::of_threat_model(model.unwrap_or("remote")).expect("a known threat model"),
+            };
+            if let Some(model) = model.filter(|model| *model != kind.threat_model()) {
+                return Err(config_error(
                     file,
                     text,
-                    line_of(text, &spec.kind),
-                    format!("unknown source kind {:?}; known: UserInput, Session, Local", spec.kind),
-                )
-            })?;
+                    line_of(text, &format!("\"{model}\"")),
+                    format!(
+                        "a {} source belongs to the threat model {:?}, not {model:?}",
+                        spec.kind.as_deref().unwrap_or(""),
+                        kind.threat_model()
+                    ),
+                ));
+            }
+            if !self.threat_models.iter().any(|enabled| enabled == kind.threat_model()) {
+                continue;
+            }
             for name in spec.attributes {
                 self.source_attributes.insert(name, kind);
             }
@@ -392,7 +575,83 @@ impl RuleSet {
             self.clean_calls.extend(spec.clean_calls);
             self.mutators.extend(spec.mutators);
         }
+        for spec in pack.check {
+            self.add_check(file, text, spec)?;
+        }
         Ok(())
+    }
+
+    fn add_check(&mut self, file: &str, text: &str, spec: CheckSpec) -> Result<()> {
+        let at = |needle: &str| line_of(text, needle).or_else(|| line_of(text, &spec.id));
+        if !matches!(spec.severity.as_str(), "error" | "warning" | "info") {
+            return Err(config_error(
+                file,
+                text,
+                at(&spec.severity),
+                format!("severity must be error, warning or info, not {:?}", spec.severity),
+            ));
+        }
+        if spec.call.is_empty() {
+            return Err(config_error(file, text, at(&spec.id), format!("check {:?} needs at least one [[check.call]]", spec.id)));
+        }
+        if self.rules.iter().any(|rule| rule.id == spec.id) {
+            return Err(config_error(file, text, at(&spec.id), format!("check id {:?} is already a taint rule's id", spec.id)));
+        }
+        // A check redefined by a later pack replaces the earlier one.
+        self.checks.retain(|check| check.id != spec.id);
+        for calls in self.check_calls.values_mut().chain(self.check_methods.values_mut()) {
+            calls.retain(|call| call.check != spec.id);
+        }
+        for call in spec.call {
+            let first = call.calls.first().or(call.methods.first()).map_or(spec.id.as_str(), |s| s.as_str()).to_string();
+            if call.calls.is_empty() && call.methods.is_empty() {
+                return Err(config_error(file, text, at(&spec.id), "a [[check.call]] needs `calls` or `methods`".to_string()));
+            }
+            let mut conditions = Vec::new();
+            for condition in call.conditions {
+                let problem = |message: &str| config_error(file, text, at(&first), format!("check {:?}: {message}", spec.id));
+                if condition.arg.is_none() && condition.keyword.is_none() {
+                    return Err(problem("a condition needs `arg` or `keyword`"));
+                }
+                let mut tests = Vec::new();
+                if let Some(missing) = condition.missing {
+                    tests.push(ConditionTest::Missing(missing));
+                }
+                if let Some(value) = condition.equals {
+                    tests.push(ConditionTest::Equals(value));
+                }
+                if let Some(value) = condition.not_equals {
+                    tests.push(ConditionTest::NotEquals(value));
+                }
+                if let Some(values) = condition.one_of {
+                    tests.push(ConditionTest::In(values));
+                }
+                if let Some(values) = condition.not_in {
+                    tests.push(ConditionTest::NotIn(values));
+                }
+                if tests.len() != 1 {
+                    return Err(problem("a condition needs exactly one of `missing`, `equals`, `not_equals`, `in`, `not_in`"));
+                }
+                let test = tests.pop().expect("one test");
+                if matches!(test, ConditionTest::Missing(_)) && condition.default.is_some() {
+                    return Err(problem("`missing` and `default` contradict each other"));
+                }
+                conditions.push(Condition { arg: condition.arg, keyword: condition.keyword, default: condition.default, test });
+            }
+            let compiled = CheckCall { check: spec.id.clone(), conditions, result_named: call.result_named };
+            for name in call.calls {
+                self.check_calls.entry(name).or_default().push(compiled.clone());
+            }
+            for name in call.methods {
+                self.check_methods.entry(name).or_default().push(compiled.clone());
+            }
+        }
+        self.checks.push(Check { id: spec.id, name: spec.name, cwe: spec.cwe, severity: spec.severity, message: spec.message });
+        Ok(())
+    }
+
+    pub fn check(&self, id: &str) -> Option<&Check> {
+        self.checks.iter().find(|check| check.id == id)
     }
 
     pub fn rule_for(&self, sink_kind: u32) -> Option<&Rule> {
@@ -432,5 +691,91 @@ mod tests {
 
         let error = RuleSet::load(&[], &["no-such-rule".into()]).unwrap_err();
         assert!(error.to_string().contains("unknown rule id \"no-such-rule\""));
+    }
+
+    fn check_pack_error(text: &str) -> (usize, String) {
+        let error = RuleSet::load(&[("mine.toml".into(), text.into())], &[]).unwrap_err();
+        let EngineError::Config { file, line, message } = error else { panic!() };
+        assert_eq!(file, "mine.toml");
+        (line, message)
+    }
+
+    const CHECK_HEADER: &str = "[[check]]\nid = \"mine\"\nname = \"Mine\"\ncwe = 1\nmessage = \"m\"\n";
+
+    #[test]
+    fn checks_load_and_bad_checks_name_file_line_and_problem() {
+        let set = RuleSet::builtin();
+        for id in
+            ["weak-hash", "insecure-random", "cookie-without-secure", "yaml-unsafe-load", "debug-enabled", "tls-verification-disabled"]
+        {
+            assert!(set.check(id).is_some(), "{id}");
+        }
+        assert!(set.check_calls.contains_key("hashlib.md5") && set.check_methods.contains_key("set_cookie"));
+
+        let good = format!("{CHECK_HEADER}[[check.call]]\ncalls = [\"x.y\"]\nconditions = [{{ keyword = \"k\", not_in = [1, \"a\"] }}]\n");
+        let set = RuleSet::load(&[("mine.toml".into(), good)], &[]).unwrap();
+        let call = &set.check_calls["x.y"][0];
+        assert_eq!(call.conditions[0].test, ConditionTest::NotIn(vec![toml::Value::Integer(1), toml::Value::String("a".into())]));
+
+        let (line, message) = check_pack_error(&format!("{CHECK_HEADER}[[check.call]]\ncalls = [\"x.y\"]\nconditionz = []\n"));
+        assert_eq!(line, 8);
+        assert!(message.contains("unknown field `conditionz`"), "{message}");
+        let (line, message) =
+            check_pack_error(&format!("{CHECK_HEADER}[[check.call]]\ncalls = [\"x.y\"]\nconditions = [{{ keyword = \"k\" }}]\n"));
+        assert_eq!(line, 7);
+        assert!(message.contains("exactly one of `missing`"), "{message}");
+        let (_, message) = check_pack_error(&format!("{CHECK_HEADER}[[check.call]]\ncalls = [\"x.y\"]\nconditions = [{{ equals = 1 }}]\n"));
+        assert!(message.contains("needs `arg` or `keyword`"), "{message}");
+        let (line, message) = check_pack_error(CHECK_HEADER);
+        assert_eq!(line, 2);
+        assert!(message.contains("at least one [[check.call]]"), "{message}");
+        let (_, message) = check_pack_error(&format!("{CHECK_HEADER}[[check.call]]\nconditions = []\n"));
+        assert!(message.contains("needs `calls` or `methods`"), "{message}");
+        let (_, message) = check_pack_error(
+            "[[check]]\nid = \"sql-injection\"\nname = \"n\"\ncwe = 1\nmessage = \"m\"\n[[check.call]]\ncalls = [\"a\"]\n",
+        );
+        assert!(message.contains("already a taint rule's id"), "{message}");
+    }
+
+    #[test]
+    fn sources_load_only_under_enabled_threat_models() {
+        let remote = RuleSet::builtin();
+        assert_eq!(remote.threat_models, vec!["remote"]);
+        assert!(remote.source_attributes.contains_key("flask.request.args"));
+        assert!(!remote.source_attributes.contains_key("sys.argv") && !remote.source_methods.contains_key("fetchone"));
+
+        let local = RuleSet::load_with_threat_models(&[], &[], &["local".into(), "remote".into()]).unwrap();
+        assert_eq!(local.threat_models, vec!["remote", "local"]);
+        assert_eq!(local.source_attributes.get("sys.argv"), Some(&SourceKind::Local));
+        assert!(!local.source_methods.contains_key("fetchone"));
+        assert_ne!(local.fingerprint, remote.fingerprint);
+
+        let all = RuleSet::load_with_threat_models(&[], &[], &["all".into()]).unwrap();
+        assert_eq!(all.source_methods.get("fetchone"), Some(&SourceKind::Database));
+        assert_eq!(SourceKind::Database.threat_model(), "database");
+        assert_eq!(all.threat_models, THREAT_MODELS);
+        let database = RuleSet::load_with_threat_models(&[], &[], &["database".into()]).unwrap();
+        assert!(!database.source_attributes.contains_key("flask.request.args"), "remote left out");
+
+        let error = RuleSet::load_with_threat_models(&[], &[], &["cloud".into()]).unwrap_err();
+        assert!(error.to_string().contains("unknown threat model \"cloud\""), "{error}");
+        let text = "[[source]]\nkind = \"Local\"\nthreat_model = \"remote\"\ncalls = [\"x\"]\n";
+        let EngineError::Config { line, message, .. } = RuleSet::load(&[("mine.toml".into(), text.into())], &[]).unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(line, 3);
+        assert!(message.contains("belongs to the threat model \"local\""), "{message}");
+        // A threat model alone gives the kind.
+        let text = "[[source]]\nthreat_model = \"database\"\ncalls = [\"store.read\"]\n";
+        let set = RuleSet::load_with_threat_models(&[("mine.toml".into(), text.into())], &[], &["database".into()]).unwrap();
+        assert_eq!(set.source_calls.get("store.read"), Some(&SourceKind::Database));
+    }
+
+    #[test]
+    fn disabling_a_check_removes_its_calls() {
+        let set = RuleSet::load(&[], &["weak-hash".into()]).unwrap();
+        assert!(set.check("weak-hash").is_none());
+        assert!(!set.check_calls.contains_key("hashlib.md5"));
+        assert!(set.check_calls.contains_key("yaml.load"));
     }
 }

@@ -175,7 +175,7 @@ fn edit_strategy() -> impl Strategy<Value = (usize, usize, usize, usize, usize, 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn incremental_equals_from_scratch_after_random_edits_anywhere(edits in proptest::collection::vec(edit_strategy(), 1..12)) {

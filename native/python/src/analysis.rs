@@ -74,6 +74,8 @@ pub struct Finding {
     source: Location,
     sink: Location,
     steps: Vec<PathStep>,
+    /// The threat model of the source (`remote`, `local`, `database`); None for a non-taint check.
+    threat_model: Option<String>,
 }
 
 impl From<&EngineFinding> for Finding {
@@ -100,6 +102,7 @@ impl From<&EngineFinding> for Finding {
                     description: s.description.clone(),
                 })
                 .collect(),
+            threat_model: f.threat_model.clone(),
         }
     }
 }
@@ -159,10 +162,18 @@ impl TaintAnalysis {
     }
 }
 
-/// Loads the built-in packs plus `rules_file`, minus `disabled_rules`.
-pub fn load_rules(rules_file: Option<PathBuf>, disabled_rules: &[String]) -> Result<RuleSet, EngineError> {
+/// Loads the built-in packs plus `rules_file`, minus `disabled_rules`, with the sources of
+/// `threat_models` (None: the default, `remote`).
+pub fn load_rules(
+    rules_file: Option<PathBuf>,
+    disabled_rules: &[String],
+    threat_models: Option<&[String]>,
+) -> Result<RuleSet, EngineError> {
     let extra = read_rules_file(rules_file.as_ref())?;
-    RuleSet::load(&extra, disabled_rules)
+    match threat_models {
+        Some(models) => RuleSet::load_with_threat_models(&extra, disabled_rules, models),
+        None => RuleSet::load(&extra, disabled_rules),
+    }
 }
 
 /// The user's rules file as (name, text), if one is given.
@@ -186,44 +197,55 @@ pub struct RulesCache {
     last: Option<(RulesKey, std::sync::Arc<RuleSet>)>,
 }
 
-/// What the rules depend on: the rules file as (path, text), if any, and the disabled rules.
-type RulesKey = (Vec<(String, String)>, Vec<String>);
+/// What the rules depend on: the rules file as (path, text), if any, the disabled rules and the
+/// threat models.
+type RulesKey = (Vec<(String, String)>, Vec<String>, Option<Vec<String>>);
 
 impl RulesCache {
-    pub fn get(&mut self, rules_file: Option<&PathBuf>, disabled_rules: &[String]) -> Result<std::sync::Arc<RuleSet>, EngineError> {
-        let key = (read_rules_file(rules_file)?, disabled_rules.to_vec());
+    pub fn get(
+        &mut self,
+        rules_file: Option<&PathBuf>,
+        disabled_rules: &[String],
+        threat_models: Option<&[String]>,
+    ) -> Result<std::sync::Arc<RuleSet>, EngineError> {
+        let key = (read_rules_file(rules_file)?, disabled_rules.to_vec(), threat_models.map(<[String]>::to_vec));
         if let Some((cached, rules)) = &self.last {
             if *cached == key {
                 return Ok(rules.clone());
             }
         }
-        let rules = std::sync::Arc::new(RuleSet::load(&key.0, disabled_rules)?);
+        let rules = std::sync::Arc::new(match threat_models {
+            Some(models) => RuleSet::load_with_threat_models(&key.0, disabled_rules, models)?,
+            None => RuleSet::load(&key.0, disabled_rules)?,
+        });
         self.last = Some((key, rules.clone()));
         Ok(rules)
     }
 }
 
-/// The ids of the rules in effect with the built-in packs plus `rules_file`, in pack order.
+/// The ids of the non-taint checks, then of the rules in effect with the built-in packs plus
+/// `rules_file`, in pack order (so a rules file's rules come last).
 #[pyfunction]
 #[pyo3(signature = (rules_file=None))]
 fn rule_ids(py: Python<'_>, rules_file: Option<PathBuf>) -> PyResult<Vec<String>> {
-    let rules = py.allow_threads(|| catch_panic(|| load_rules(rules_file, &[])))?.map_err(to_py_err)?;
-    Ok(rules.rules.iter().map(|rule| rule.id.clone()).collect())
+    let rules = py.allow_threads(|| catch_panic(|| load_rules(rules_file, &[], None)))?.map_err(to_py_err)?;
+    Ok(rules.checks.iter().map(|check| check.id.clone()).chain(rules.rules.iter().map(|rule| rule.id.clone())).collect())
 }
 
 /// Reads, parses and analyses `paths` (files or directories) as one program.
 #[pyfunction]
-#[pyo3(signature = (paths, root=None, rules_file=None, disabled_rules=Vec::new()))]
+#[pyo3(signature = (paths, root=None, rules_file=None, disabled_rules=Vec::new(), threat_models=None))]
 fn analyze_taint(
     py: Python<'_>,
     paths: Vec<PathBuf>,
     root: Option<PathBuf>,
     rules_file: Option<PathBuf>,
     disabled_rules: Vec<String>,
+    threat_models: Option<Vec<String>>,
 ) -> PyResult<TaintAnalysis> {
     let result = py.allow_threads(|| {
         catch_panic(|| {
-            let rules = load_rules(rules_file, &disabled_rules)?;
+            let rules = load_rules(rules_file, &disabled_rules, threat_models.as_deref())?;
             scan_paths(&paths, root.as_deref(), &rules)
         })
     })?;
@@ -233,17 +255,18 @@ fn analyze_taint(
 /// Analyses the repositories a `walk_files` found (each its own program unless one imports
 /// another's package); paths are relative to the discovery's root.
 #[pyfunction]
-#[pyo3(signature = (discovery, rules_file=None, disabled_rules=Vec::new()))]
+#[pyo3(signature = (discovery, rules_file=None, disabled_rules=Vec::new(), threat_models=None))]
 fn analyze_discovered(
     py: Python<'_>,
     discovery: PyRef<'_, crate::walking::Discovery>,
     rules_file: Option<PathBuf>,
     disabled_rules: Vec<String>,
+    threat_models: Option<Vec<String>>,
 ) -> PyResult<TaintAnalysis> {
     let discovered = &discovery.inner;
     let result = py.allow_threads(|| {
         catch_panic(|| {
-            let rules = load_rules(rules_file, &disabled_rules)?;
+            let rules = load_rules(rules_file, &disabled_rules, threat_models.as_deref())?;
             scan_repositories(discovered, &rules)
         })
     })?;

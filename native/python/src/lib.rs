@@ -662,11 +662,24 @@ impl Workspace {
         self.run(py, |ws| ws.offset_to_position(path, offset, encoding))
     }
 
-    /// Taint findings over the workspace's current texts.
-    #[pyo3(signature = (rules_file=None, disabled_rules=Vec::new()))]
-    fn analyze_taint(&self, py: Python<'_>, rules_file: Option<PathBuf>, disabled_rules: Vec<String>) -> PyResult<Vec<analysis::Finding>> {
+    /// Taint findings over the workspace's current texts, with the sources of `threat_models`
+    /// (None: `remote`).
+    #[pyo3(signature = (rules_file=None, disabled_rules=Vec::new(), threat_models=None))]
+    fn analyze_taint(
+        &self,
+        py: Python<'_>,
+        rules_file: Option<PathBuf>,
+        disabled_rules: Vec<String>,
+        threat_models: Option<Vec<String>>,
+    ) -> PyResult<Vec<analysis::Finding>> {
         let rules = py
-            .allow_threads(|| self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(rules_file.as_ref(), &disabled_rules))
+            .allow_threads(|| {
+                self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(
+                    rules_file.as_ref(),
+                    &disabled_rules,
+                    threat_models.as_deref(),
+                )
+            })
             .map_err(to_py_err)?;
         Ok(self.with(py, |ws| ws.analyze_taint(&rules))?.iter().map(analysis::Finding::from).collect())
     }

@@ -1,4 +1,4 @@
-"""`flowsight scan PATH… [--format text|json|sarif] [--rules FILE] [--output FILE]`.
+"""`flowsight scan PATH… [--format text|json|sarif] [--rules FILE] [--threat-models remote,local] [--output FILE]`.
 
 Exit 0 when there are no findings, 1 when there are, 2 on usage or input errors.
 Configuration comes from the nearest `pyproject.toml` `[tool.flowsight]` (see flowsight.config);
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flowsight import report
 from flowsight.commands.common import ColumnCache, PathNames, PathProblem, check_output_path, fail, resolve_targets, warn, write_output
+from flowsight.config import parse_threat_models
 from flowsight.errors import FlowsightError
 
 
@@ -25,6 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=["text", "json", "sarif"], default="text")
     parser.add_argument("--rules", metavar="FILE", help="an extra TOML rule pack")
     parser.add_argument("--disable", metavar="RULE", action="append", default=[], help="switch off a rule id (repeatable)")
+    parser.add_argument(
+        "--threat-models",
+        metavar="MODELS",
+        help="comma-separated threat models whose sources count: remote (default), local, database, all",
+    )
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--root", metavar="DIR", help="analyse PATHs as one repository rooted here")
     parser.set_defaults(handler=run)
@@ -41,11 +47,16 @@ def run(args: argparse.Namespace) -> int:
         rules_file = args.rules or config.rules_file
         if rules_file is not None and not Path(rules_file).is_file():
             return fail(f"rules file not found: {rules_file}")
+        threat_models = config.threat_models
+        if args.threat_models is not None:
+            names = [name.strip() for name in args.threat_models.split(",") if name.strip()]
+            threat_models = parse_threat_models(names, "--threat-models")
         # Each repository its own program unless one imports another's package (see the core's scan.rs).
         analysis = flowsight.analyze_discovered(
             targets.discovery,
             rules_file=rules_file,
             disabled_rules=[*config.disabled_rules, *args.disable],
+            threat_models=list(threat_models),
         )
     except FlowsightError as error:
         return fail(str(error))

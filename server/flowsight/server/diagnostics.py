@@ -48,7 +48,8 @@ def to_diagnostic(finding, root: Path, texts: dict[str, positions.TextLines], en
         code_description=types.CodeDescription(href=f"https://cwe.mitre.org/data/definitions/{finding.cwe}.html"),
         source="flowsight",
         related_information=related,
-        data={"findingId": finding.id},
+        # The threat model of the source (`remote`, `local`, `database`); none for a non-taint check.
+        data={"findingId": finding.id, **({"threatModel": model} if (model := getattr(finding, "threat_model", None)) else {})},
     )
 
 

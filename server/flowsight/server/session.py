@@ -614,7 +614,7 @@ class Session:
             if rejected == (rules, read_text(rules), tuple(disabled)):
                 rules, disabled = replacement
         try:
-            return folder.workspace.analyze_taint(rules, disabled)
+            return folder.workspace.analyze_taint(rules, disabled, list(settings.threat_models))
         except flowsight.errors.RuleConfigError:
             rejected = (rules, read_text(rules), tuple(disabled))
         try:
@@ -630,7 +630,7 @@ class Session:
             )
         disabled = [rule for rule in disabled if rule in known]
         folder.rules_fallback = (rejected, (rules, disabled))
-        return folder.workspace.analyze_taint(rules, disabled)
+        return folder.workspace.analyze_taint(rules, disabled, list(settings.threat_models))
 
     def _syntax(self, folder: Folder) -> None:
         """Brings the syntax-error diagnostics of files changed since the last analysis up to date."""

@@ -10,6 +10,8 @@ Combination, per workspace folder (client settings override the project's):
 - `disable`, `exclude`: the project's plus the client's (an editor sending its empty defaults
   changes nothing);
 - `severity`: the project's table updated by the client's;
+- `threatModels` (`threat-models` in the project): the client's list if it sends one, else the
+  project's (default `["remote"]`);
 - `syntaxErrors` (client only): "error" | "warning" | "information" | "hint" | "off".
 """
 
@@ -21,7 +23,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from flowsight.config import ProjectConfig, config_from_table
+from flowsight.config import DEFAULT_THREAT_MODELS, ProjectConfig, config_from_table
 from flowsight.errors import ConfigError
 
 # Keys of [tool.flowsight] the client may also send.
@@ -51,6 +53,7 @@ class ClientSettings:
     severity: dict[str, str] = field(default_factory=dict)
     syntax_errors: str | None = None
     log_level: str | None = None
+    threat_models: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Settings:
     exclude: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)
     syntax_errors: str = DEFAULT_SYNTAX_ERRORS
+    threat_models: tuple[str, ...] = DEFAULT_THREAT_MODELS
 
     @property
     def syntax_severity(self) -> types.DiagnosticSeverity | None:
@@ -92,6 +96,14 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
             "exclude": config.exclude,
             "severity": config.severity_overrides,
         }[key]
+    threat_models = raw.get("threatModels")
+    if threat_models is not None:
+        try:
+            config = config_from_table({"threat-models": threat_models}, origin="client settings", base_directory=Path.cwd())
+            values["threat_models"] = config.threat_models
+        except ConfigError as error:
+            message = str(error).replace("tool.flowsight.threat-models", "flowsight.threatModels").replace("tool.flowsight.", "flowsight.")
+            problems.append(f"flowsight: {message}; this setting is ignored")
     syntax = raw.get("syntaxErrors")
     if syntax is not None:
         if isinstance(syntax, str) and syntax.lower() in SYNTAX_SEVERITY:
@@ -107,9 +119,9 @@ def parse_client_settings(raw: Any) -> tuple[ClientSettings, list[str]]:
             values["log_level"] = level.upper()
         else:
             problems.append(f"flowsight: flowsight.logLevel = {level!r}: expected debug, info, warning or error; this setting is ignored")
-    unknown = sorted(set(raw) - set(PROJECT_KEYS) - {"syntaxErrors", "logLevel"} - CLIENT_KEYS)
+    unknown = sorted(set(raw) - set(PROJECT_KEYS) - {"syntaxErrors", "logLevel", "threatModels"} - CLIENT_KEYS)
     if unknown:
-        known = ", ".join([*PROJECT_KEYS, "syntaxErrors", "logLevel"])
+        known = ", ".join([*PROJECT_KEYS, "threatModels", "syntaxErrors", "logLevel"])
         problems.append(f"flowsight: unknown setting(s) {', '.join(unknown)} (known: {known}); ignored")
     return ClientSettings(**values), problems
 
@@ -123,4 +135,5 @@ def combine(project: ProjectConfig | None, client: ClientSettings, root: Path) -
         exclude=tuple(dict.fromkeys([*project.exclude, *client.exclude])),
         severity={**project.severity_overrides, **client.severity},
         syntax_errors=client.syntax_errors or DEFAULT_SYNTAX_ERRORS,
+        threat_models=client.threat_models if client.threat_models is not None else project.threat_models,
     )

@@ -44,6 +44,9 @@ pub struct Finding {
     pub source: Location,
     pub sink: Location,
     pub steps: Vec<FindingStep>,
+    /// The threat model of the finding's source (`remote`, `local`, `database`); `None` for
+    /// the non-taint checks, which have no source.
+    pub threat_model: Option<String>,
 }
 
 #[derive(Clone)]
@@ -104,7 +107,7 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
             continue;
         }
         let severity = match raw.source_kind {
-            SourceKind::UserInput => rule.severity.clone(),
+            SourceKind::UserInput | SourceKind::Database => rule.severity.clone(),
             SourceKind::Session | SourceKind::Local => {
                 if rule.severity == "error" {
                     "warning".to_string()
@@ -176,6 +179,7 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
             source: source_location,
             sink: sink_location,
             steps,
+            threat_model: Some(raw.source_kind.threat_model().to_string()),
         });
     }
     findings.sort_by(|a, b| {

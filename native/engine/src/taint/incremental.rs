@@ -51,6 +51,8 @@ pub struct AnalysisCache {
     pub(super) names: FxHashMap<String, Vec<(u64, u64)>>,
     /// The env the summaries were last computed against.
     pub(super) env: Env,
+    /// The non-taint checks' findings per file (`checks`).
+    pub(super) checks: super::checks::CheckCache,
 }
 
 /// Counts of the last incremental run.
@@ -233,6 +235,7 @@ pub fn analyze_incrementally_after(
     let timer = std::time::Instant::now();
     let files: Vec<String> = program.files.iter().map(|f| f.path.clone()).collect();
     let mut previous = previous.filter(|cache| cache.rules == rules.fingerprint);
+    let previous_checks = previous.as_mut().map(|cache| std::mem::take(&mut cache.checks));
     // Places of the previous run moved onto the current texts; results that held a place of
     // changed text are stale.
     let stale = previous.as_mut().map(|cache| rebase_cache(cache, &files, changed_files, changes)).unwrap_or_default();
@@ -414,7 +417,19 @@ pub fn analyze_incrementally_after(
     if debug_analysis() {
         eprintln!("analysed {:?}", timer.elapsed());
     }
-    let findings = finalize(program, rules, raw.iter().flatten());
+    let mut findings = finalize(program, rules, raw.iter().flatten());
+    let (check_findings, checks) = super::checks::run(program, rules, previous_checks);
+    if !check_findings.is_empty() {
+        findings.extend(check_findings);
+        findings.sort_by(|a, b| {
+            (a.sink.path.as_str(), a.sink.start_line, a.sink.start_column, a.rule_id.as_str()).cmp(&(
+                b.sink.path.as_str(),
+                b.sink.start_line,
+                b.sink.start_column,
+                b.rule_id.as_str(),
+            ))
+        });
+    }
     if debug_analysis() {
         eprintln!("finalize {:?}", timer.elapsed());
     }
@@ -423,7 +438,7 @@ pub fn analyze_incrementally_after(
         limits.add(scope);
     }
     let stats = AnalysisStats { scopes: count, reused, analysed, analyses, rounds, sweeps, widened, limits, unfinished };
-    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, names, env };
+    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, names, env, checks };
     (TaintResult { findings, stats }, cache, stats)
 }
 

@@ -25,6 +25,7 @@
 //!   (`Incomplete::failed`).
 
 mod calls;
+mod checks;
 mod env;
 mod findings;
 mod guards;
