@@ -6,7 +6,8 @@
 //! `line_index` converts between byte offsets and (line, UTF-16/UTF-8 column) positions;
 //! `source` reads files and names per-file problems; `index` runs the stages over many files
 //! in parallel; `workspace` keeps them incrementally for an editor session; `lexical` is the
-//! tantivy index over chunks that `workspace` keeps for code search.
+//! tantivy index over chunks that `workspace` keeps for code search; `persist` writes and
+//! reads the on-disk cache that `scan` and `workspace` start from.
 //!
 //! Invariant: no function here panics or returns an error because of the *content* of user
 //! code. Broken syntax degrades the result; errors are only for I/O and configuration.
@@ -19,6 +20,7 @@ pub mod lexical;
 pub mod line_index;
 pub mod parse;
 pub mod pdg;
+pub mod persist;
 pub mod program;
 pub mod rules;
 pub mod scan;

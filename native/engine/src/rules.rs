@@ -200,7 +200,7 @@ pub struct Sanitizer {
 }
 
 /// Source kinds: remote input is the strongest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum SourceKind {
     UserInput,
     Session,

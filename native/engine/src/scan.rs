@@ -13,7 +13,7 @@ use crate::program::{build_parts, Program};
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
-use crate::taint::{analyze, AnalysisStats, Finding};
+use crate::taint::{analyze_incrementally_after, AnalysisStats, Finding};
 
 pub struct ScanResult {
     pub findings: Vec<Finding>,
@@ -63,24 +63,156 @@ pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)
 
 /// Reads, parses and analyses `paths` with `rules`.
 pub fn scan_paths(paths: &[PathBuf], root: Option<&Path>, rules: &RuleSet) -> Result<ScanResult> {
+    scan_paths_cached(paths, root, rules, None).map(|(result, _)| result)
+}
+
+/// What the persistent cache did for a scan.
+#[derive(Clone, Debug, Default)]
+pub struct CacheReport {
+    /// Why an existing cache was not used (one line), if it was not.
+    pub notice: Option<String>,
+    /// No file changed: the stored result was returned without parsing or analysing.
+    pub reused_scan: bool,
+    /// Bytes written (None: nothing written).
+    pub bytes_written: Option<u64>,
+    pub write_error: Option<String>,
+    pub seconds: f64,
+}
+
+/// `scan_paths` starting from the cache in `cache_dir` (see `persist`) and writing it back:
+/// when no file changed the stored result is returned as it is; otherwise only what changed is
+/// analysed again. The result equals `scan_paths`'s (tested).
+pub fn scan_paths_cached(
+    paths: &[PathBuf],
+    root: Option<&Path>,
+    rules: &RuleSet,
+    cache_dir: Option<&Path>,
+) -> Result<(ScanResult, CacheReport)> {
+    use crate::persist::{self, Rejected, Snapshot, StoredScan};
     let root = root.map(absolute_path).unwrap_or_else(|| common_root(paths));
     let started = Instant::now();
-    let (documents, errors) = load_documents(paths, &root);
+    let (discovered, mut errors) = discover_files(paths);
+    let read: Vec<(String, Option<String>, Vec<FileError>)> = pool().install(|| {
+        discovered
+            .par_iter()
+            .map(|path| {
+                let relative = relative_path(&root, path);
+                let (text, errors) = load_source(path, &relative);
+                (relative, text, errors)
+            })
+            .collect()
+    });
+    let mut report = CacheReport::default();
+    let mut snapshot: Option<Snapshot> = None;
+    let mut hashes: Vec<Option<[u8; 32]>> = vec![None; read.len()];
+    if let Some(dir) = cache_dir {
+        hashes = pool().install(|| read.par_iter().map(|(_, text, _)| text.as_deref().map(persist::text_hash)).collect());
+        match persist::load(dir, &root, &rules.fingerprint) {
+            Ok(loaded) => snapshot = Some(loaded),
+            Err(Rejected::Missing | Rejected::RulesChanged) => {}
+            Err(rejected) => report.notice = Some(format!("cache {}: {rejected}; rebuilt", persist::cache_file(dir).display())),
+        }
+    }
+    let mut current: Vec<(&str, [u8; 32])> =
+        read.iter().zip(&hashes).filter_map(|((path, _, _), hash)| Some((path.as_str(), (*hash)?))).collect();
+    current.sort_unstable();
+    if let Some((snapshot, stored)) = snapshot.as_ref().and_then(|snapshot| Some((snapshot, snapshot.scan.as_ref()?))) {
+        if snapshot.same_files(&current) {
+            for (path, text, file_errors) in &read {
+                errors.extend(file_errors.iter().cloned());
+                if text.is_some() {
+                    errors.extend(snapshot.file(path).map(|entry| entry.parse_errors.clone()).unwrap_or_default());
+                }
+            }
+            let stats = AnalysisStats {
+                scopes: stored.functions,
+                reused: stored.functions,
+                limits: stored.stats.limits,
+                unfinished: stored.stats.unfinished,
+                ..AnalysisStats::default()
+            };
+            report.reused_scan = true;
+            let result = ScanResult {
+                findings: stored.findings.clone(),
+                errors,
+                files: current.len(),
+                functions: stored.functions,
+                parse_seconds: started.elapsed().as_secs_f64(),
+                analysis_seconds: 0.0,
+                stats,
+            };
+            return Ok((result, report));
+        }
+    }
+    // Parsed largest first (the longest files do not end the run alone), kept in read order.
+    let mut order: Vec<usize> = (0..read.len()).collect();
+    order.sort_by_key(|&index| std::cmp::Reverse(read[index].1.as_ref().map_or(0, String::len)));
+    let mut parsed: Vec<(usize, Option<Document>, Vec<FileError>)> = pool().install(|| {
+        order
+            .par_iter()
+            .with_max_len(1)
+            .map(|&index| {
+                let (path, text, _) = &read[index];
+                let Some(text) = text else { return (index, None, Vec::new()) };
+                let document = Document::new(text.clone());
+                let problems = parse_problems(path, document.text(), document.line_index(), document.tree(), &Default::default());
+                (index, Some(document), problems)
+            })
+            .collect()
+    });
+    parsed.sort_unstable_by_key(|(index, _, _)| *index);
+    let mut documents: Vec<(String, Document)> = Vec::with_capacity(read.len());
+    let mut parse_errors: Vec<Vec<FileError>> = Vec::with_capacity(read.len());
+    for ((index, document, problems), (path, _, file_errors)) in parsed.into_iter().zip(&read) {
+        debug_assert_eq!(index, parse_errors.len());
+        errors.extend(file_errors.iter().cloned());
+        errors.extend(problems.iter().cloned());
+        parse_errors.push(problems);
+        documents.extend(document.map(|document| (path.clone(), document)));
+    }
     let parse_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let parts = pool().install(|| build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect()));
     let program = Program::from_parts(&parts);
-    let result = pool().install(|| analyze(&program, rules));
+    let previous = snapshot.as_mut().and_then(|snapshot| snapshot.analysis.take());
+    let (changed, changes) = match &snapshot {
+        Some(snapshot) if previous.is_some() => {
+            let (changed, changes) = snapshot
+                .changes(read.iter().zip(&hashes).filter_map(|((path, text, _), hash)| Some((path.as_str(), text.as_deref()?, (*hash)?))));
+            (Some(changed), changes)
+        }
+        _ => (None, Default::default()),
+    };
+    let (result, cache, _) = pool().install(|| analyze_incrementally_after(&program, rules, previous, changed.as_ref(), &changes));
     let analysis_seconds = started.elapsed().as_secs_f64();
-    Ok(ScanResult {
+    let functions = program.scopes.len();
+    if let Some(dir) = cache_dir {
+        let started = Instant::now();
+        let current: Vec<(String, &str, [u8; 32], Vec<FileError>)> = read
+            .iter()
+            .zip(&hashes)
+            .zip(parse_errors)
+            .filter_map(|(((path, text, _), hash), problems)| Some((path.clone(), text.as_deref()?, (*hash)?, problems)))
+            .collect();
+        let files = pool().install(|| persist::entries(snapshot.as_ref(), current));
+        let stored = StoredScan { findings: result.findings.clone(), functions, stats: result.stats };
+        let snapshot = Snapshot { files, analysis: Some(cache), scan: Some(stored) };
+        match persist::save(dir, &snapshot, &root, &rules.fingerprint) {
+            Ok(bytes) => report.bytes_written = Some(bytes),
+            Err(error) => report.write_error = Some(error),
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+    }
+    let result = ScanResult {
         findings: result.findings,
         errors,
         files: documents.len(),
-        functions: program.scopes.len(),
+        functions,
         parse_seconds,
         analysis_seconds,
         stats: result.stats,
-    })
+    };
+    Ok((result, report))
 }
 
 /// Reads and parses `paths`, then slices from `file` (a path among them) at a 0-based line and
