@@ -130,6 +130,14 @@ class Workspace:
     def position_to_offset(self, path: str, line: int, character: int, encoding: Encoding = "utf-16") -> int: ...
     def offset_to_position(self, path: str, offset: int, encoding: Encoding = "utf-16") -> tuple[int, int]: ...
     def analyze_taint(self, rules_file: str | None = None, disabled_rules: Sequence[str] = ...) -> list[Finding]: ...
+    def set_cache_dir(self, directory: str | None) -> None:
+        """Uses the persistent cache in `directory` (None: none): the next analysis starts from
+        it, re-analysing only what changed since it was written. Set once every file is loaded."""
+    def persist_cache(self) -> int | None:
+        """Writes the persistent cache if the last analysis is of the current texts: bytes
+        written, or None. Raises OSError when it cannot be written."""
+    def take_cache_notice(self) -> str | None:
+        """Why the persistent cache could not be used (reported once), or None."""
     def last_analysis(self) -> dict[str, int]:
         """What the last analyze_taint did: scopes, reused (cached), analysed (scopes analysed), analyses (scope analyses),
         rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
@@ -188,15 +196,21 @@ class TaintAnalysis:
     analysis_seconds: float
     stats: dict[str, int]
     """The same keys as `Workspace.last_analysis`."""
+    cache: dict[str, object]
+    """What the persistent cache did (empty without `cache_dir`): notice (why an existing cache
+    was not used, or None), reused_scan, bytes_written, write_error, seconds."""
 
 def analyze_taint(
     paths: Sequence[str],
     root: str | None = None,
     rules_file: str | None = None,
     disabled_rules: Sequence[str] = ...,
+    cache_dir: str | None = None,
 ) -> TaintAnalysis:
     """Reads, parses and analyses `paths` as one program with the built-in rule packs, plus
-    `rules_file`, minus `disabled_rules`. A bad rule file raises RuleConfigError."""
+    `rules_file`, minus `disabled_rules`. With `cache_dir`, starts from the persistent cache
+    there (only what changed is analysed; a cache that cannot be used is rebuilt) and writes it
+    back. A bad rule file raises RuleConfigError."""
 
 def rule_ids(rules_file: str | None = None) -> list[str]:
     """The ids of the built-in rules plus those of `rules_file`, in pack order. A bad rule

@@ -5,6 +5,7 @@
     disable = ["PY-LOG-INJECTION"]    # rule ids switched off
     exclude = ["tests/**", "build/**"]  # glob patterns of paths not analysed
     severity = { "PY-SSRF" = "warning" }  # per-rule severity override
+    cache = ".cache/flowsight"        # the persistent cache's directory (false: no cache)
 
 Invalid configuration raises `flowsight.errors.ConfigError` naming the file and the key;
 nothing is half-applied. That includes a pyproject.toml that cannot be read, is not TOML, is
@@ -37,6 +38,7 @@ class ProjectConfig:
     exclude: tuple[str, ...] = ()
     severity_overrides: dict[str, str] = field(default_factory=dict)
     search: dict = field(default_factory=dict)  # [tool.flowsight.search]: see flowsight.search.settings
+    cache: str | bool | None = None  # a directory (absolute), False for no cache, None for the default
     source: str | None = None  # the pyproject.toml it came from, if any
 
     def is_excluded(self, relative_path: str) -> bool:
@@ -87,7 +89,7 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
     """Validates a `[tool.flowsight]`-shaped mapping (also used for editor settings)."""
     if not isinstance(table, dict):
         raise ConfigError(f"{origin}: [tool.flowsight] must be a table, not {toml_type(table)}")
-    known = {"rules", "disable", "exclude", "severity", "search"}
+    known = {"rules", "disable", "exclude", "severity", "search", "cache"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown key(s) in [tool.flowsight]: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -123,7 +125,17 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
 
         SearchSettings.from_mapping(search, f"{origin}: [tool.flowsight.search]")  # a bad key or value is reported now
 
+    cache = table.get("cache")
+    if cache is not None and not (cache is False or isinstance(cache, str) and cache):
+        raise ConfigError(f"{origin}: tool.flowsight.cache must be a directory path string or false")
+    if isinstance(cache, str):
+        try:
+            cache = str((base_directory / cache).resolve())
+        except (OSError, RuntimeError, ValueError) as error:
+            raise ConfigError(f"{origin}: tool.flowsight.cache = {cache!r}: not a usable path ({error})") from None
+
     return ProjectConfig(
+        cache=cache,
         rules_file=rules_file,
         disabled_rules=string_list("disable"),
         exclude=string_list("exclude"),

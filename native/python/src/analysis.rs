@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use flowsight_engine::error::EngineError;
 use flowsight_engine::rules::RuleSet;
-use flowsight_engine::scan::{scan_paths, slice_paths, slice_statistics as engine_slice_statistics};
+use flowsight_engine::scan::{scan_paths_cached, slice_paths, slice_statistics as engine_slice_statistics};
 use flowsight_engine::taint::{Finding as EngineFinding, Location as EngineLocation};
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
@@ -121,6 +121,9 @@ pub struct TaintAnalysis {
     analysis_seconds: f64,
     /// What the solver did and the bounds the results met (see `stats_to_dict`).
     stats: std::collections::HashMap<&'static str, usize>,
+    /// What the persistent cache did: `notice` (why an existing cache was not used),
+    /// `reused_scan`, `bytes_written`, `write_error`, `seconds`; empty without a cache.
+    cache: std::collections::HashMap<&'static str, PyObject>,
 }
 
 /// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened, and the
@@ -213,22 +216,32 @@ fn rule_ids(py: Python<'_>, rules_file: Option<PathBuf>) -> PyResult<Vec<String>
 
 /// Reads, parses and analyses `paths` (files or directories) as one program.
 #[pyfunction]
-#[pyo3(signature = (paths, root=None, rules_file=None, disabled_rules=Vec::new()))]
+#[pyo3(signature = (paths, root=None, rules_file=None, disabled_rules=Vec::new(), cache_dir=None))]
 fn analyze_taint(
     py: Python<'_>,
     paths: Vec<PathBuf>,
     root: Option<PathBuf>,
     rules_file: Option<PathBuf>,
     disabled_rules: Vec<String>,
+    cache_dir: Option<PathBuf>,
 ) -> PyResult<TaintAnalysis> {
     let result = py.allow_threads(|| {
         catch_panic(|| {
             let rules = load_rules(rules_file, &disabled_rules)?;
-            scan_paths(&paths, root.as_deref(), &rules)
+            scan_paths_cached(&paths, root.as_deref(), &rules, cache_dir.as_deref())
         })
     })?;
-    let result = result.map_err(to_py_err)?;
+    let (result, report) = result.map_err(to_py_err)?;
+    let mut cache = std::collections::HashMap::new();
+    if cache_dir.is_some() {
+        cache.insert("notice", report.notice.into_pyobject(py)?.into_any().unbind());
+        cache.insert("reused_scan", report.reused_scan.into_pyobject(py)?.to_owned().into_any().unbind());
+        cache.insert("bytes_written", report.bytes_written.into_pyobject(py)?.into_any().unbind());
+        cache.insert("write_error", report.write_error.into_pyobject(py)?.into_any().unbind());
+        cache.insert("seconds", report.seconds.into_pyobject(py)?.into_any().unbind());
+    }
     Ok(TaintAnalysis {
+        cache,
         findings: result.findings.iter().map(Finding::from).collect(),
         errors: result.errors.iter().map(FileError::from).collect(),
         files: result.files,
