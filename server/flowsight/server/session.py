@@ -457,7 +457,8 @@ class Session:
         """Writes the persistent cache of every folder analysed since its last write (worker
         thread). Returns the bytes written."""
         written = 0
-        due, self.persist_due = self.persist_due, set()
+        with self.lock:  # analyses (which add to it) run under the lock
+            due, self.persist_due = self.persist_due, set()
         for folder in list(self.folders):
             if folder.root not in due:
                 continue
