@@ -22,10 +22,12 @@ class Client(BaseLanguageClient):
         super().__init__("flowsight-bench", "0")
         self.published: dict[str, list[tuple[int | None, float]]] = {}
         self.progress_end: float | None = None
+        self.last_event = time.perf_counter()
 
         @self.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def publish(params: types.PublishDiagnosticsParams) -> None:
             self.published.setdefault(params.uri, []).append((params.version, time.perf_counter()))
+            self.last_event = time.perf_counter()
 
         @self.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
         def create(params: types.WorkDoneProgressCreateParams) -> None:
@@ -35,6 +37,7 @@ class Client(BaseLanguageClient):
         def progress(params: types.ProgressParams) -> None:
             if getattr(params.value, "kind", None) == "end" or (isinstance(params.value, dict) and params.value.get("kind") == "end"):
                 self.progress_end = time.perf_counter()
+                self.last_event = self.progress_end
 
 
 async def wait(condition, timeout: float = 120.0) -> None:  # noqa: ANN001
@@ -225,6 +228,47 @@ def percentile(samples: list[float], q: int) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, max(0, -(-q * len(ordered) // 100) - 1))]
+
+
+async def restart(root: Path) -> dict:
+    """initialize → the diagnostics of every file published (the last publish or progress end
+    before a quiet second), then a wait for the cache write (`PERSIST_DELAY`) and shutdown."""
+    client = Client()
+    await client.start_io(sys.executable, "-m", "flowsight", "serve")
+    started = time.perf_counter()
+    capabilities = types.ClientCapabilities(window=types.WindowClientCapabilities(work_done_progress=True))
+    await client.initialize_async(
+        types.InitializeParams(
+            capabilities=capabilities, root_uri=root.as_uri(), workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]
+        )
+    )
+    client.initialized(types.InitializedParams())
+    expected = sum(1 for _ in (root / "django").rglob("*.py"))
+    analysed_at = None
+    while analysed_at is None:
+        status = await client.protocol.send_request_async("flowsight/status", {})
+        folders = status.get("folders", []) if isinstance(status, dict) else getattr(status, "folders", [])
+        analysis = status.get("lastAnalysis", {}) if isinstance(status, dict) else getattr(status, "lastAnalysis", {})
+        files = sum((f.get("files", 0) if isinstance(f, dict) else getattr(f, "files", 0)) for f in folders)
+        scopes = analysis.get("scopes", 0) if isinstance(analysis, dict) else getattr(analysis, "scopes", 0)
+        if files >= expected and scopes > 0:
+            analysed_at = time.perf_counter()
+        else:
+            await asyncio.sleep(0.01)
+        if time.perf_counter() - started > 300:
+            raise TimeoutError("the server did not finish its analysis")
+    await wait(lambda: time.perf_counter() - client.last_event > 0.5)
+    seconds = max(client.last_event, analysed_at) - started if client.published else analysed_at - started
+    files = sum(1 for published in client.published.values() if published)
+    await asyncio.sleep(3.0)  # the server writes its cache PERSIST_DELAY (2 s) after the analysis
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return {"seconds": seconds, "published_files": files}
+
+
+def run_restart(root: Path) -> dict:
+    return asyncio.run(restart(root))
 
 
 def run(root: Path) -> dict:

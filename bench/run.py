@@ -381,6 +381,75 @@ WORKERS = {
 }
 
 
+def cache_scan(root: Path, cache: Path | None) -> dict:
+    """One `flowsight scan`-like run over Django in this process, with or without the cache."""
+    import hashlib
+
+    import flowsight
+
+    started = time.perf_counter()
+    analysis = flowsight.analyze_taint([str(root / "django")], root=str(root), cache_dir=None if cache is None else str(cache))
+    seconds = time.perf_counter() - started
+    ids = hashlib.sha256("\n".join(sorted(f.id for f in analysis.findings)).encode()).hexdigest()[:16]
+    size = (cache / "analysis.bin").stat().st_size if cache is not None and (cache / "analysis.bin").exists() else 0
+    return {
+        "seconds": seconds,
+        "findings": len(analysis.findings),
+        "findings_digest": ids,
+        "parse_seconds": analysis.parse_seconds,
+        "analysis_seconds": analysis.analysis_seconds,
+        "write_seconds": analysis.cache.get("seconds", 0.0),
+        "reused_scan": bool(analysis.cache.get("reused_scan")),
+        "notice": analysis.cache.get("notice"),
+        "reused_scopes": analysis.stats["reused"],
+        "scopes": analysis.stats["scopes"],
+        "cache_bytes": size,
+    }
+
+
+CACHE_CHANGED_FILE = "django/utils/html.py"
+
+
+def worker_cache_cold(root: Path) -> dict:
+    return cache_scan(root, None)
+
+
+def worker_cache_warm(root: Path) -> dict:
+    return cache_scan(root, root / ".flowsight-cache")
+
+
+def worker_cache_changed(root: Path) -> dict:
+    """Toggles one line inside a function of one file, then scans with the cache of the run
+    before (so each run sees exactly one file changed)."""
+    path = root / CACHE_CHANGED_FILE
+    text = path.read_text()
+    marker = "    # flowsight bench edit\n"
+    if marker in text:
+        text = text.replace(marker, "", 1)
+    else:
+        at = text.index("\ndef ") + 1
+        body = text.index("\n", text.index(":\n", at)) + 1
+        text = text[:body] + marker + text[body:]
+    path.write_text(text)
+    return cache_scan(root, root / ".flowsight-cache")
+
+
+def worker_server_restart(root: Path) -> dict:
+    from bench import lsp
+
+    return lsp.run_restart(root)
+
+
+WORKERS.update(
+    {
+        "server_restart": worker_server_restart,
+        "cache_cold": worker_cache_cold,
+        "cache_warm": worker_cache_warm,
+        "cache_changed": worker_cache_changed,
+    }
+)
+
+
 def run_worker(name: str, root: Path) -> dict:
     completed = subprocess.run(
         [sys.executable, __file__, "--worker", name, "--root", str(root)], capture_output=True, text=True, timeout=600
@@ -693,6 +762,60 @@ def suite_incremental(root: Path, runs: int) -> dict:
     return {"samples": samples}
 
 
+def suite_cache(root: Path, runs: int) -> dict:
+    """Cold scan (no cache), warm scan (nothing changed), one file changed, and the cache's size,
+    on a copy of the corpus (the changed file is edited there)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="flowsight-bench-cache-") as scratch:
+        copy = Path(scratch)
+        shutil.copytree(root / "django", copy / "django")
+        run_worker("cache_warm", copy)  # writes the cache
+        cold, warm, changed = measure_interleaved(["cache_cold", "cache_warm", "cache_changed"], copy, runs)
+        # The results are the same with and without the cache (after the last change, too).
+        after_change = run_worker("cache_cold", copy)
+        # The server: initialize → every file's diagnostics, without a cache, then restarted on it.
+        shutil.rmtree(copy / ".flowsight-cache", ignore_errors=True)
+        server_cold = run_worker("server_restart", copy)
+        server_warm = run_worker("server_restart", copy)
+    same = cold["findings_digest"] == warm["findings_digest"] and changed["findings_digest"] == after_change["findings_digest"]
+    rows = [("run", "median s", "min s", "ratio to cold", "parse s", "analysis s", "cache write s", "reused scopes")]
+    for name, result in (("cold (--no-cache)", cold), ("warm, nothing changed", warm), ("one file changed", changed)):
+        rows.append(
+            (
+                name,
+                f"{result['median_seconds']:.3f}",
+                f"{result['min_seconds']:.3f}",
+                f"{result['median_seconds'] / cold['median_seconds']:.2f}",
+                f"{result['parse_seconds']:.3f}",
+                f"{result['analysis_seconds']:.3f}",
+                f"{result['write_seconds']:.3f}",
+                f"{result['reused_scopes']}/{result['scopes']}",
+            )
+        )
+    print(table(rows))
+    size_mb = changed["cache_bytes"] / 1e6
+    print(f"cache size: {size_mb:.1f} MB; findings identical to --no-cache: {verdict(same)}")
+    print(
+        f"server, initialize → diagnostics of every file: {server_cold['seconds']:.2f} s without a cache, "
+        f"{server_warm['seconds']:.2f} s restarted on it ({server_warm['published_files']} files published; target ≤ 0.3 s: "
+        f"{verdict(server_warm['seconds'] <= 0.3)})"
+    )
+    print(
+        f"targets: warm ≤ 0.3× cold: {verdict(warm['median_seconds'] <= 0.3 * cold['median_seconds'])}; "
+        f"one file changed ≤ 0.4× cold: {verdict(changed['median_seconds'] <= 0.4 * cold['median_seconds'])}"
+    )
+    return {
+        "cold": cold,
+        "warm": warm,
+        "one_changed": changed,
+        "cache_mb": size_mb,
+        "identical": same,
+        "server_cold": server_cold,
+        "server_restart": server_warm,
+    }
+
+
 def suite_search(root: Path, runs: int) -> dict:
     samples = [run_worker("search", root) for _ in range(max(1, runs))]
     key = lambda name: statistics.median(s[name] for s in samples)  # noqa: E731
@@ -718,7 +841,7 @@ def suite_search(root: Path, runs: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--suite", choices=["chunks", "taint", "slice", "server", "incremental", "search", "all"], default="all")
+    parser.add_argument("--suite", choices=["chunks", "taint", "slice", "server", "incremental", "search", "cache", "all"], default="all")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -738,6 +861,7 @@ def main() -> int:
         ("server", suite_server),
         ("incremental", suite_incremental),
         ("search", suite_search),
+        ("cache", suite_cache),
     ]
     for suite, function in suites:
         if args.suite in (suite, "all"):

@@ -178,6 +178,14 @@ class Workspace:
     def analyze_taint(
         self, rules_file: str | None = None, disabled_rules: Sequence[str] = ..., threat_models: Sequence[str] | None = None
     ) -> list[Finding]: ...
+    def set_cache_dir(self, directory: str | None) -> None:
+        """Uses the persistent cache in `directory` (None: none): the next analysis starts from
+        it, re-analysing only what changed since it was written. Set once every file is loaded."""
+    def persist_cache(self) -> int | None:
+        """Writes the persistent cache if the last analysis is of the current texts: bytes
+        written, or None. Raises OSError when it cannot be written."""
+    def take_cache_notice(self) -> str | None:
+        """Why the persistent cache could not be used (reported once), or None."""
     def last_analysis(self) -> dict[str, int]:
         """What the last analyze_taint did: scopes, reused (cached), analysed (scopes analysed), analyses (scope analyses),
         rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
@@ -243,6 +251,9 @@ class TaintAnalysis:
     analysis_seconds: float
     stats: dict[str, int]
     """The same keys as `Workspace.last_analysis`."""
+    cache: dict[str, object]
+    """What the persistent cache did (empty without `cache_dir`): notice (why an existing cache
+    was not used, or None), reused_scan, bytes_written, write_error, seconds."""
 
 def analyze_taint(
     paths: Sequence[str],
@@ -250,17 +261,21 @@ def analyze_taint(
     rules_file: str | None = None,
     disabled_rules: Sequence[str] = ...,
     threat_models: Sequence[str] | None = None,
+    cache_dir: str | None = None,
 ) -> TaintAnalysis:
     """Reads, parses and analyses `paths` with the built-in rule packs, plus `rules_file`, minus
     `disabled_rules`, with the sources of `threat_models` (None: `remote`): each named directory
     a repository (`walk_files`), analysed as its own program unless it imports another's package;
-    with `root`, one program. A bad rule file or an unknown threat model raises RuleConfigError."""
+    with `root`, one program. With `cache_dir`, starts from the persistent cache there (only what
+    changed is analysed; a cache that cannot be used is rebuilt) and writes it back. A bad rule
+    file or an unknown threat model raises RuleConfigError."""
 
 def analyze_discovered(
     discovery: Discovery,
     rules_file: str | None = None,
     disabled_rules: Sequence[str] = ...,
     threat_models: Sequence[str] | None = None,
+    cache_dir: str | None = None,
 ) -> TaintAnalysis:
     """`analyze_taint` of the repositories a `walk_files` found; paths relative to its root."""
 

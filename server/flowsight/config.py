@@ -6,6 +6,7 @@
     exclude = ["tests/", "build/**"]  # gitignore-style globs (relative to this file's directory) of paths not analysed
     severity = { "PY-SSRF" = "warning" }  # per-rule severity override
     threat-models = ["remote", "local"]  # sources counted: remote (default), local, database, all
+    cache = ".cache/flowsight"        # the persistent cache's directory (false: no cache)
 
 Invalid configuration raises `flowsight.errors.ConfigError` naming the file and the key;
 nothing is half-applied. That includes a pyproject.toml that cannot be read, is not TOML, is
@@ -41,6 +42,7 @@ class ProjectConfig:
     severity_overrides: dict[str, str] = field(default_factory=dict)
     threat_models: tuple[str, ...] = DEFAULT_THREAT_MODELS
     search: dict = field(default_factory=dict)  # [tool.flowsight.search]: see flowsight.search.settings
+    cache: str | bool | None = None  # a directory (absolute), False for no cache, None for the default
     source: str | None = None  # the pyproject.toml it came from, if any
 
     def excludes(self) -> list[tuple[str, list[str]]]:
@@ -101,7 +103,7 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
     """Validates a `[tool.flowsight]`-shaped mapping (also used for editor settings)."""
     if not isinstance(table, dict):
         raise ConfigError(f"{origin}: [tool.flowsight] must be a table, not {toml_type(table)}")
-    known = {"rules", "disable", "exclude", "severity", "search", "threat-models"}
+    known = {"rules", "disable", "exclude", "severity", "search", "threat-models", "cache"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown key(s) in [tool.flowsight]: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -141,7 +143,17 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
 
         SearchSettings.from_mapping(search, f"{origin}: [tool.flowsight.search]")  # a bad key or value is reported now
 
+    cache = table.get("cache")
+    if cache is not None and not (cache is False or isinstance(cache, str) and cache):
+        raise ConfigError(f"{origin}: tool.flowsight.cache must be a directory path string or false")
+    if isinstance(cache, str):
+        try:
+            cache = str((base_directory / cache).resolve())
+        except (OSError, RuntimeError, ValueError) as error:
+            raise ConfigError(f"{origin}: tool.flowsight.cache = {cache!r}: not a usable path ({error})") from None
+
     return ProjectConfig(
+        cache=cache,
         rules_file=rules_file,
         disabled_rules=string_list("disable"),
         exclude=string_list("exclude"),

@@ -7,7 +7,8 @@
 //! `source` reads files and names per-file problems; `walk` is the one file walker (ignore files,
 //! excludes) and finds the repositories of the named paths; `index` runs the stages over many files
 //! in parallel; `workspace` keeps them incrementally for an editor session; `lexical` is the
-//! tantivy index over chunks that `workspace` keeps for code search.
+//! tantivy index over chunks that `workspace` keeps for code search; `persist` writes and
+//! reads the on-disk cache that `scan` and `workspace` start from.
 //!
 //! Invariant: no function here panics or returns an error because of the *content* of user
 //! code. Broken syntax degrades the result; errors are only for I/O and configuration.
@@ -20,6 +21,7 @@ pub mod lexical;
 pub mod line_index;
 pub mod parse;
 pub mod pdg;
+pub mod persist;
 pub mod program;
 pub mod rules;
 pub mod scan;

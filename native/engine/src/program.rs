@@ -18,7 +18,7 @@ use crate::parse::Document;
 use crate::syntax::{module_name, MAX_STATEMENT_DEPTH};
 
 /// A compile-time constant, for constant propagation and dead-branch pruning.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Constant {
     None,
     Bool(bool),

@@ -297,7 +297,7 @@ pub struct Sanitizer {
 pub const THREAT_MODELS: &[&str] = &["remote", "local", "database"];
 
 /// Source kinds: remote input is the strongest. Each belongs to one threat model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum SourceKind {
     UserInput,
     Session,

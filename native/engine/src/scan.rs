@@ -6,6 +6,7 @@
 //! (`analysis_groups`). So a scan of unrelated repositories is exactly the union of their
 //! separate scans (finding ids included), and cross-repository flows are found.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -18,7 +19,7 @@ use crate::program::{build_parts, place_parts, FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source, parse_problems, FileError};
-use crate::taint::{analyze, AnalysisStats, Finding};
+use crate::taint::{analyze_incrementally_after, AnalysisCache, AnalysisStats, Finding, TextChange};
 use crate::walk::{discover, Discovered, Excludes, Repository};
 
 pub struct ScanResult {
@@ -70,45 +71,74 @@ pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)
 /// Reads, parses and analyses `paths` with `rules`: each named directory a repository (see
 /// `walk::discover`), or everything one repository rooted at `root`.
 pub fn scan_paths(paths: &[PathBuf], root: Option<&Path>, rules: &RuleSet) -> Result<ScanResult> {
-    scan_repositories(&discover(paths, root, &Excludes::default()), rules)
+    scan_paths_cached(paths, root, rules, None).map(|(result, _)| result)
 }
 
-/// Files of one repository loaded: (path relative to the repository root, document), in order.
-type RepositoryDocuments = Vec<(String, Document)>;
+/// `scan_paths` with the persistent cache in `cache_dir` (see `scan_repositories_cached`).
+pub fn scan_paths_cached(
+    paths: &[PathBuf],
+    root: Option<&Path>,
+    rules: &RuleSet,
+    cache_dir: Option<&Path>,
+) -> Result<(ScanResult, CacheReport)> {
+    scan_repositories_cached(&discover(paths, root, &Excludes::default()), rules, cache_dir)
+}
 
-/// Loads every repository's files in parallel; errors name files relative to the display root.
-fn load_repositories(discovered: &Discovered) -> (Vec<RepositoryDocuments>, Vec<FileError>) {
+/// One file of a scan as read.
+struct ReadFile {
+    repository: usize,
+    /// Relative to its repository's root: its key in a program of that repository alone.
+    key: String,
+    /// Relative to the display root: how results and the cache name it, and its key in a
+    /// program of several repositories.
+    shown: String,
+    /// None: not read (see `errors`); taken by `parse_files`.
+    text: Option<String>,
+    errors: Vec<FileError>,
+}
+
+/// Reads every repository's files in parallel, in discovery order; errors name files relative
+/// to the display root.
+fn read_repositories(discovered: &Discovered) -> Vec<ReadFile> {
     let files: Vec<(usize, &PathBuf)> =
         discovered.repositories.iter().enumerate().flat_map(|(index, r)| r.files.iter().map(move |file| (index, file))).collect();
-    let paths: Vec<PathBuf> = files.iter().map(|(_, path)| (*path).clone()).collect();
-    let order = crate::index::largest_first(&paths);
-    let loaded: Vec<LoadedFile> = pool().install(|| {
-        let mut loaded: Vec<(usize, LoadedFile)> = order
+    pool().install(|| {
+        files
             .par_iter()
-            .with_max_len(1)
-            .map(|&index| {
-                let (repository, path) = files[index];
+            .map(|&(repository, path)| {
                 let key = relative_path(&discovered.repositories[repository].root, path);
                 let shown = relative_path(&discovered.root, path);
-                let (text, mut errors) = load_source(path, &shown);
-                let document = text.map(|text| {
-                    let document = Document::new(text);
-                    errors.extend(parse_problems(&shown, document.text(), document.line_index(), document.tree(), &Default::default()));
-                    (key, document)
-                });
-                (index, (document, errors))
+                let (text, errors) = load_source(path, &shown);
+                ReadFile { repository, key, shown, text, errors }
             })
-            .collect();
-        loaded.sort_unstable_by_key(|(index, _)| *index);
-        loaded.into_iter().map(|(_, result)| result).collect()
+            .collect()
+    })
+}
+
+/// Parses the texts read, largest first (the longest files do not end the run alone): per
+/// file, its document (None: not read) and what parsing reported.
+fn parse_files(files: &mut [ReadFile]) -> Vec<(Option<Document>, Vec<FileError>)> {
+    let mut texts: Vec<(usize, String)> =
+        files.iter_mut().enumerate().filter_map(|(index, file)| Some((index, file.text.take()?))).collect();
+    texts.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
+    let files = &*files;
+    let parsed: Vec<(usize, Document, Vec<FileError>)> = pool().install(|| {
+        texts
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|(index, text)| {
+                let document = Document::new(text);
+                let shown = &files[index].shown;
+                let problems = parse_problems(shown, document.text(), document.line_index(), document.tree(), &Default::default());
+                (index, document, problems)
+            })
+            .collect()
     });
-    let mut documents: Vec<RepositoryDocuments> = discovered.repositories.iter().map(|_| Vec::new()).collect();
-    let mut errors = discovered.errors.clone();
-    for ((repository, _), (document, file_errors)) in files.iter().zip(loaded) {
-        documents[*repository].extend(document);
-        errors.extend(file_errors);
+    let mut result: Vec<(Option<Document>, Vec<FileError>)> = (0..files.len()).map(|_| (None, Vec::new())).collect();
+    for (index, document, problems) in parsed {
+        result[index] = (Some(document), problems);
     }
-    (documents, errors)
+    result
 }
 
 /// Which repositories are analysed together: a repository importing a top-level package that
@@ -170,22 +200,83 @@ fn shown_path(display_root: &Path, repository: &Repository, key: &str) -> String
     }
 }
 
+/// What the persistent cache did for a scan.
+#[derive(Clone, Debug, Default)]
+pub struct CacheReport {
+    /// Why an existing cache was not used (one line), if it was not.
+    pub notice: Option<String>,
+    /// No file changed: the stored result was returned without parsing or analysing.
+    pub reused_scan: bool,
+    /// Bytes written (None: nothing written).
+    pub bytes_written: Option<u64>,
+    pub write_error: Option<String>,
+    pub seconds: f64,
+}
+
 /// Analyses discovered repositories: each group of `analysis_groups` one program, groups in
 /// parallel. Findings and errors name files relative to the display root.
 pub fn scan_repositories(discovered: &Discovered, rules: &RuleSet) -> Result<ScanResult> {
+    scan_repositories_cached(discovered, rules, None).map(|(result, _)| result)
+}
+
+/// A program's seed from the cache: its previous analysis, the files changed since (by their
+/// keys in the program) and their text changes.
+type Seed = (Option<AnalysisCache>, Option<HashSet<String>>, HashMap<String, TextChange>);
+
+/// `scan_repositories` starting from the persistent cache in `cache_dir` (see `persist`) and
+/// writing it back. One cache for the scan, of its display root and rules: every file's hash
+/// and text (by its path relative to the display root), each program's analysis (named by
+/// its repositories' identities, sorted) and the scan's result. When the repositories and every
+/// file's path and hash are those stored, the stored result is returned without parsing;
+/// otherwise each program starts from the analysis stored for the same repositories (if any)
+/// and analyses only what changed. The result equals a scan without cache (tested).
+pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_dir: Option<&Path>) -> Result<(ScanResult, CacheReport)> {
+    use crate::persist::{self, Rejected, Snapshot, StoredAnalysis, StoredScan};
     let started = Instant::now();
-    let (documents, errors) = load_repositories(discovered);
+    let mut files = read_repositories(discovered);
+    let repositories: Vec<String> = discovered.repositories.iter().map(Repository::identity).collect();
+    let mut report = CacheReport::default();
+    let mut snapshot: Option<Snapshot> = None;
+    let mut hashes: Vec<Option<[u8; 32]>> = vec![None; files.len()];
+    if let Some(dir) = cache_dir {
+        hashes = pool().install(|| files.par_iter().map(|file| file.text.as_deref().map(persist::text_hash)).collect());
+        match persist::load(dir, &discovered.root, &rules.fingerprint) {
+            Ok(loaded) => snapshot = Some(loaded),
+            Err(Rejected::Missing | Rejected::RulesChanged) => {}
+            Err(rejected) => report.notice = Some(format!("cache {}: {rejected}; rebuilt", persist::cache_file(dir).display())),
+        }
+    }
+    if let Some(mut result) = snapshot.as_ref().and_then(|snapshot| stored_result(snapshot, &repositories, discovered, &files, &hashes)) {
+        result.parse_seconds = started.elapsed().as_secs_f64();
+        report.reused_scan = true;
+        return Ok((result, report));
+    }
+    let parsed = parse_files(&mut files);
+    let mut errors = discovered.errors.clone();
+    // Per repository: (file index, document), in order.
+    let mut documents: Vec<Vec<(usize, Document)>> = discovered.repositories.iter().map(|_| Vec::new()).collect();
+    let mut parse_errors: Vec<Vec<FileError>> = Vec::with_capacity(files.len());
+    for (index, (file, (document, problems))) in files.iter().zip(parsed).enumerate() {
+        errors.extend(file.errors.iter().cloned());
+        errors.extend(problems.iter().cloned());
+        parse_errors.push(problems);
+        documents[file.repository].extend(document.map(|document| (index, document)));
+    }
     let parse_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut parts: Vec<Vec<FileProgram<'_>>> = pool().install(|| {
-        documents.par_iter().map(|docs| build_parts(docs.iter().map(|(path, document)| (path.clone(), document)).collect())).collect()
+        documents
+            .par_iter()
+            .map(|docs| build_parts(docs.iter().map(|(index, document)| (files[*index].key.clone(), document)).collect()))
+            .collect()
     });
     let groups = analysis_groups(&parts);
     // A group of several repositories names its files relative to the display root (keys must
     // be unique); a lone repository keeps its own keys, so its results equal a scan of it alone.
-    let mut programs: Vec<(Vec<usize>, Vec<FileProgram<'_>>)> = Vec::new();
+    // Each program with the file index of each of its parts.
+    let mut programs: Vec<(Vec<usize>, Vec<FileProgram<'_>>, Vec<usize>)> = Vec::new();
     for group in groups {
-        let mut members = Vec::new();
+        let (mut members, mut indices) = (Vec::new(), Vec::new());
         for &repository in &group {
             let mut repository_parts = std::mem::take(&mut parts[repository]);
             if group.len() > 1 {
@@ -194,16 +285,44 @@ pub fn scan_repositories(discovered: &Discovered, rules: &RuleSet) -> Result<Sca
                 }
             }
             members.extend(repository_parts);
+            indices.extend(documents[repository].iter().map(|(index, _)| *index));
         }
         place_parts(members.iter_mut());
-        programs.push((group, members));
+        programs.push((group, members, indices));
     }
-    let results: Vec<(Vec<Finding>, AnalysisStats, usize)> = pool().install(|| {
+    // Each program's analysis stored for the same repositories, and what changed since.
+    let mut stored = snapshot.as_mut().map(|snapshot| std::mem::take(&mut snapshot.analyses)).unwrap_or_default();
+    let mut texts: Vec<Option<&str>> = vec![None; files.len()];
+    for (index, document) in documents.iter().flatten() {
+        texts[*index] = Some(document.text());
+    }
+    let seeds: Vec<Seed> = programs
+        .iter()
+        .map(|(group, members, indices)| {
+            let identity = program_identity(group, &repositories);
+            let previous = stored.iter().position(|entry| entry.repositories == identity).map(|at| stored.swap_remove(at).analysis);
+            let (Some(previous), Some(snapshot)) = (previous, snapshot.as_ref()) else { return (None, None, HashMap::new()) };
+            let changed: Vec<(String, Option<TextChange>)> = pool().install(|| {
+                members
+                    .par_iter()
+                    .zip(indices)
+                    .filter_map(|(part, &index)| {
+                        let change = snapshot.change(&files[index].shown, texts[index]?, hashes[index]?)?;
+                        Some((part.file.path.clone(), change))
+                    })
+                    .collect()
+            });
+            let changes = changed.iter().filter_map(|(key, change)| Some((key.clone(), (*change)?))).collect();
+            (Some(previous), Some(changed.into_iter().map(|(key, _)| key).collect()), changes)
+        })
+        .collect();
+    let results: Vec<(Vec<Finding>, AnalysisStats, usize, AnalysisCache)> = pool().install(|| {
         programs
             .par_iter()
-            .map(|(group, members)| {
+            .zip(seeds)
+            .map(|((group, members, _), (previous, changed, changes))| {
                 let program = Program::from_parts(members);
-                let result = analyze(&program, rules);
+                let (result, cache, _) = analyze_incrementally_after(&program, rules, previous, changed.as_ref(), &changes);
                 let mut findings = result.findings;
                 if let [repository] = group.as_slice() {
                     let repository = &discovered.repositories[*repository];
@@ -218,19 +337,90 @@ pub fn scan_repositories(discovered: &Discovered, rules: &RuleSet) -> Result<Sca
                         }
                     }
                 }
-                (findings, result.stats, program.scopes.len())
+                (findings, result.stats, program.scopes.len(), cache)
             })
             .collect()
     });
     let analysis_seconds = started.elapsed().as_secs_f64();
     let mut stats = AnalysisStats::default();
-    let (mut findings, mut functions) = (Vec::new(), 0);
-    for (group_findings, group_stats, scopes) in results {
+    let (mut findings, mut functions, mut analyses) = (Vec::new(), 0, Vec::new());
+    for ((group, _, _), (group_findings, group_stats, scopes, cache)) in programs.iter().zip(results) {
         findings.extend(group_findings);
         functions += scopes;
         add_stats(&mut stats, &group_stats);
+        analyses.push(StoredAnalysis { repositories: program_identity(group, &repositories), analysis: cache });
     }
-    Ok(ScanResult { findings, errors, files: documents.iter().map(Vec::len).sum(), functions, parse_seconds, analysis_seconds, stats })
+    if let Some(dir) = cache_dir {
+        let started = Instant::now();
+        let current: Vec<(String, &str, [u8; 32], Vec<FileError>)> = files
+            .iter()
+            .enumerate()
+            .zip(parse_errors)
+            .filter_map(|((index, file), problems)| Some((file.shown.clone(), texts[index]?, hashes[index]?, problems)))
+            .collect();
+        let entries = pool().install(|| persist::entries(snapshot.as_ref(), current));
+        let scan = StoredScan { repositories, findings: findings.clone(), functions, stats };
+        let snapshot = Snapshot { files: entries, analyses, scan: Some(scan) };
+        match persist::save(dir, &snapshot, &discovered.root, &rules.fingerprint) {
+            Ok(bytes) => report.bytes_written = Some(bytes),
+            Err(error) => report.write_error = Some(error),
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+    }
+    let files = documents.iter().map(Vec::len).sum();
+    Ok((ScanResult { findings, errors, files, functions, parse_seconds, analysis_seconds, stats }, report))
+}
+
+/// What a program's analysis is stored under: its repositories' identities, sorted (the same
+/// repositories are the same program, whatever order they were named in).
+fn program_identity(group: &[usize], repositories: &[String]) -> Vec<String> {
+    let mut identity: Vec<String> = group.iter().map(|&repository| repositories[repository].clone()).collect();
+    identity.sort_unstable();
+    identity
+}
+
+/// The result stored in `snapshot`, if it was computed from exactly these repositories and
+/// files (every path and hash the same), with the errors a scan would report.
+fn stored_result(
+    snapshot: &crate::persist::Snapshot,
+    repositories: &[String],
+    discovered: &Discovered,
+    files: &[ReadFile],
+    hashes: &[Option<[u8; 32]>],
+) -> Option<ScanResult> {
+    let stored = snapshot.scan.as_ref()?;
+    if stored.repositories != repositories {
+        return None;
+    }
+    let mut current: Vec<(&str, [u8; 32])> =
+        files.iter().zip(hashes).filter_map(|(file, hash)| Some((file.shown.as_str(), (*hash)?))).collect();
+    current.sort_unstable();
+    if !snapshot.same_files(&current) {
+        return None;
+    }
+    let mut errors = discovered.errors.clone();
+    for (file, hash) in files.iter().zip(hashes) {
+        errors.extend(file.errors.iter().cloned());
+        if hash.is_some() {
+            errors.extend(snapshot.file(&file.shown).map(|entry| entry.parse_errors.clone()).unwrap_or_default());
+        }
+    }
+    let stats = AnalysisStats {
+        scopes: stored.functions,
+        reused: stored.functions,
+        limits: stored.stats.limits,
+        unfinished: stored.stats.unfinished,
+        ..AnalysisStats::default()
+    };
+    Some(ScanResult {
+        findings: stored.findings.clone(),
+        errors,
+        files: current.len(),
+        functions: stored.functions,
+        parse_seconds: 0.0,
+        analysis_seconds: 0.0,
+        stats,
+    })
 }
 
 /// Sums the statistics of separate programs.

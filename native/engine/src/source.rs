@@ -20,7 +20,7 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// A NUL byte within this many leading bytes marks a file as binary (git's heuristic).
 pub const BINARY_SNIFF_BYTES: usize = 8000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FileErrorKind {
     /// Cannot be read: missing, permission denied, broken symbolic link, a directory, …
     Io,
@@ -52,7 +52,7 @@ impl FileErrorKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileError {
     pub path: String,
     pub kind: FileErrorKind,

@@ -107,6 +107,13 @@ pub struct Workspace {
     slice_cache: SliceCache,
     /// The lexical index, built by the first search and kept current after that.
     lexical: Option<LexicalIndex>,
+    /// Where the persistent cache lives (`set_cache_dir`), and whether it was read yet.
+    cache_dir: Option<PathBuf>,
+    cache_read: bool,
+    /// The file entries last persisted (their compressed texts are reused by the next write).
+    persisted_files: Vec<crate::persist::FileEntry>,
+    /// Why the persisted cache was not used (once, for a notice).
+    cache_notice: Option<String>,
 }
 
 /// Files whose search documents are made together when the lexical index is built.
@@ -183,7 +190,87 @@ impl Workspace {
             files: BTreeMap::new(),
             slice_cache: SliceCache::default(),
             lexical: None,
+            cache_dir: None,
+            cache_read: false,
+            persisted_files: Vec::new(),
+            cache_notice: None,
         }
+    }
+
+    /// Uses the persistent cache in `dir` (see `persist`): the next analysis starts from it,
+    /// re-analysing only what changed since it was written; `persist_cache` writes it. Set it
+    /// once every file is loaded: a cache is read once, by the first analysis after this call.
+    pub fn set_cache_dir(&mut self, dir: Option<PathBuf>) {
+        self.cache_read = dir.is_none();
+        self.cache_dir = dir;
+    }
+
+    /// Why the persisted cache was not used, if it could not be (taken: reported once).
+    pub fn take_cache_notice(&mut self) -> Option<String> {
+        self.cache_notice.take()
+    }
+
+    /// Replaces the analysis cache by the persisted one (a consistent pair of texts and
+    /// results), with every file whose text differs from the persisted text marked changed
+    /// (with its exact text change). Returns whether a cache was used.
+    fn restore_cache(&mut self, rules: &RuleSet) -> bool {
+        self.cache_read = true;
+        let Some(dir) = self.cache_dir.clone() else { return false };
+        let mut snapshot = match crate::persist::load(&dir, &self.root, &rules.fingerprint) {
+            Ok(snapshot) => snapshot,
+            Err(crate::persist::Rejected::Missing | crate::persist::Rejected::RulesChanged) => return false,
+            Err(rejected) => {
+                self.cache_notice = Some(format!("cache {}: {rejected}; rebuilt", crate::persist::cache_file(&dir).display()));
+                return false;
+            }
+        };
+        // The analysis of this workspace's one program (a scan of the same root as one
+        // repository stores it under the same identity).
+        let identity = vec![self.repository.clone()];
+        let Some(at) = snapshot.analyses.iter().position(|stored| stored.repositories == identity) else { return false };
+        let analysis = snapshot.analyses.swap_remove(at).analysis;
+        use rayon::prelude::*;
+        let texts: Vec<(&str, &str)> = self.files.iter().map(|(path, state)| (path.as_str(), state.source.borrow_owner().text())).collect();
+        let hashes: Vec<[u8; 32]> =
+            crate::index::pool().install(|| texts.par_iter().map(|(_, text)| crate::persist::text_hash(text)).collect());
+        let (changed, changes) = snapshot.changes(texts.iter().zip(&hashes).map(|((path, text), hash)| (*path, *text, *hash)));
+        self.changed_since_analysis = changed;
+        self.text_changes = changes;
+        self.analysis_cache = Some(analysis);
+        self.persisted_files = snapshot.files;
+        true
+    }
+
+    /// Writes the persistent cache (when a directory is set and the last analysis is of the
+    /// current texts): Some(bytes written), None when there was nothing to write.
+    pub fn persist_cache(&mut self) -> std::result::Result<Option<u64>, String> {
+        let (Some(dir), Some(analysis)) = (self.cache_dir.clone(), self.analysis_cache.take()) else { return Ok(None) };
+        if !self.changed_since_analysis.is_empty() {
+            self.analysis_cache = Some(analysis);
+            return Ok(None);
+        }
+        let previous = crate::persist::Snapshot { files: std::mem::take(&mut self.persisted_files), analyses: Vec::new(), scan: None };
+        let current: Vec<(String, &str, [u8; 32], Vec<FileError>)> = {
+            use rayon::prelude::*;
+            crate::index::pool().install(|| {
+                self.files
+                    .par_iter()
+                    .map(|(path, state)| {
+                        let text = state.source.borrow_owner().text();
+                        (path.clone(), text, crate::persist::text_hash(text), Vec::new())
+                    })
+                    .collect()
+            })
+        };
+        let files = crate::index::pool().install(|| crate::persist::entries(Some(&previous), current));
+        let rules = analysis.rules().to_string();
+        let repositories = vec![self.repository.clone()];
+        let analyses = vec![crate::persist::StoredAnalysis { repositories, analysis }];
+        let mut snapshot = crate::persist::Snapshot { files, analyses, scan: None };
+        let written = crate::persist::save(&dir, &snapshot, &self.root, &rules);
+        self.analysis_cache = snapshot.analyses.pop().map(|stored| stored.analysis);
+        self.persisted_files = snapshot.files;
+        written.map(Some)
     }
 
     pub fn root(&self) -> &Path {
@@ -544,6 +631,9 @@ impl Workspace {
     /// Taint findings over the current texts (the same analysis as `scan::scan_paths`),
     /// re-analysing only what changed since the last call.
     pub fn analyze_taint(&mut self, rules: &RuleSet) -> Vec<Finding> {
+        if !self.cache_read {
+            self.restore_cache(rules);
+        }
         let previous = self.analysis_cache.take();
         let timer = std::time::Instant::now();
         self.prepare_program();

@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("taint", 5),
     ("slice", 5),
     ("index", 6),
+    ("persist", 6),
     ("scan", 7),
     ("workspace", 7),
 ];

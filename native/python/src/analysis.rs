@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use flowsight_engine::error::EngineError;
 use flowsight_engine::rules::RuleSet;
-use flowsight_engine::scan::{scan_paths, scan_repositories, slice_paths, slice_statistics as engine_slice_statistics};
+use flowsight_engine::scan::{scan_paths_cached, scan_repositories_cached, slice_paths, slice_statistics as engine_slice_statistics};
 use flowsight_engine::taint::{Finding as EngineFinding, Location as EngineLocation};
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
@@ -124,6 +124,9 @@ pub struct TaintAnalysis {
     analysis_seconds: f64,
     /// What the solver did and the bounds the results met (see `stats_to_dict`).
     stats: std::collections::HashMap<&'static str, usize>,
+    /// What the persistent cache did: `notice` (why an existing cache was not used),
+    /// `reused_scan`, `bytes_written`, `write_error`, `seconds`; empty without a cache.
+    cache: std::collections::HashMap<&'static str, PyObject>,
 }
 
 /// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened, and the
@@ -232,9 +235,10 @@ fn rule_ids(py: Python<'_>, rules_file: Option<PathBuf>) -> PyResult<Vec<String>
     Ok(rules.checks.iter().map(|check| check.id.clone()).chain(rules.rules.iter().map(|rule| rule.id.clone())).collect())
 }
 
-/// Reads, parses and analyses `paths` (files or directories) as one program.
+/// Reads, parses and analyses `paths` (files or directories): each named directory a
+/// repository, or one program rooted at `root`.
 #[pyfunction]
-#[pyo3(signature = (paths, root=None, rules_file=None, disabled_rules=Vec::new(), threat_models=None))]
+#[pyo3(signature = (paths, root=None, rules_file=None, disabled_rules=Vec::new(), threat_models=None, cache_dir=None))]
 fn analyze_taint(
     py: Python<'_>,
     paths: Vec<PathBuf>,
@@ -242,39 +246,55 @@ fn analyze_taint(
     rules_file: Option<PathBuf>,
     disabled_rules: Vec<String>,
     threat_models: Option<Vec<String>>,
+    cache_dir: Option<PathBuf>,
 ) -> PyResult<TaintAnalysis> {
     let result = py.allow_threads(|| {
         catch_panic(|| {
             let rules = load_rules(rules_file, &disabled_rules, threat_models.as_deref())?;
-            scan_paths(&paths, root.as_deref(), &rules)
+            scan_paths_cached(&paths, root.as_deref(), &rules, cache_dir.as_deref())
         })
     })?;
-    taint_analysis(result.map_err(to_py_err)?)
+    taint_analysis(py, result.map_err(to_py_err)?, cache_dir.is_some())
 }
 
 /// Analyses the repositories a `walk_files` found (each its own program unless one imports
 /// another's package); paths are relative to the discovery's root.
 #[pyfunction]
-#[pyo3(signature = (discovery, rules_file=None, disabled_rules=Vec::new(), threat_models=None))]
+#[pyo3(signature = (discovery, rules_file=None, disabled_rules=Vec::new(), threat_models=None, cache_dir=None))]
 fn analyze_discovered(
     py: Python<'_>,
     discovery: PyRef<'_, crate::walking::Discovery>,
     rules_file: Option<PathBuf>,
     disabled_rules: Vec<String>,
     threat_models: Option<Vec<String>>,
+    cache_dir: Option<PathBuf>,
 ) -> PyResult<TaintAnalysis> {
     let discovered = &discovery.inner;
     let result = py.allow_threads(|| {
         catch_panic(|| {
             let rules = load_rules(rules_file, &disabled_rules, threat_models.as_deref())?;
-            scan_repositories(discovered, &rules)
+            scan_repositories_cached(discovered, &rules, cache_dir.as_deref())
         })
     })?;
-    taint_analysis(result.map_err(to_py_err)?)
+    taint_analysis(py, result.map_err(to_py_err)?, cache_dir.is_some())
 }
 
-fn taint_analysis(result: flowsight_engine::scan::ScanResult) -> PyResult<TaintAnalysis> {
+/// A scan's result for Python; `cached`: a cache directory was given (else `cache` is empty).
+fn taint_analysis(
+    py: Python<'_>,
+    (result, report): (flowsight_engine::scan::ScanResult, flowsight_engine::scan::CacheReport),
+    cached: bool,
+) -> PyResult<TaintAnalysis> {
+    let mut cache = std::collections::HashMap::new();
+    if cached {
+        cache.insert("notice", report.notice.into_pyobject(py)?.into_any().unbind());
+        cache.insert("reused_scan", report.reused_scan.into_pyobject(py)?.to_owned().into_any().unbind());
+        cache.insert("bytes_written", report.bytes_written.into_pyobject(py)?.into_any().unbind());
+        cache.insert("write_error", report.write_error.into_pyobject(py)?.into_any().unbind());
+        cache.insert("seconds", report.seconds.into_pyobject(py)?.into_any().unbind());
+    }
     Ok(TaintAnalysis {
+        cache,
         findings: result.findings.iter().map(Finding::from).collect(),
         errors: result.errors.iter().map(FileError::from).collect(),
         files: result.files,

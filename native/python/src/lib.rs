@@ -684,6 +684,23 @@ impl Workspace {
         Ok(self.with(py, |ws| ws.analyze_taint(&rules))?.iter().map(analysis::Finding::from).collect())
     }
 
+    /// Uses the persistent cache in `directory` (None: none): the next analysis starts from it.
+    #[pyo3(signature = (directory))]
+    fn set_cache_dir(&self, py: Python<'_>, directory: Option<PathBuf>) -> PyResult<()> {
+        self.with(py, |ws| ws.set_cache_dir(directory))
+    }
+
+    /// Writes the persistent cache if the last analysis is of the current texts: the bytes
+    /// written, or None. Raises OSError when it cannot be written.
+    fn persist_cache(&self, py: Python<'_>) -> PyResult<Option<u64>> {
+        self.with(py, |ws| ws.persist_cache())?.map_err(pyo3::exceptions::PyOSError::new_err)
+    }
+
+    /// Why the persistent cache could not be used (once), or None.
+    fn take_cache_notice(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        self.with(py, |ws| ws.take_cache_notice())
+    }
+
     /// What the last analyze_taint did: counts of scopes and analyses, solver sweeps, widened
     /// summaries, and the bounds the results met (`incomplete` is their total).
     fn last_analysis(&self, py: Python<'_>) -> PyResult<std::collections::HashMap<&'static str, usize>> {

@@ -1,10 +1,13 @@
-"""`flowsight scan PATH… [--format text|json|sarif] [--rules FILE] [--threat-models remote,local] [--output FILE]`.
+"""`flowsight scan PATH… [--format text|json|sarif] [--rules FILE] [--threat-models remote,local] [--output FILE]
+[--cache-dir DIR | --no-cache]`.
 
 Exit 0 when there are no findings, 1 when there are, 2 on usage or input errors.
 Configuration comes from the nearest `pyproject.toml` `[tool.flowsight]` (see flowsight.config);
 command-line flags add to it. Per-file problems (files not read or not fully parsed,
 subdirectories that cannot be listed) are reported on stderr and in the JSON (`errors`) and
 SARIF (tool execution notifications) reports; they do not change the exit status.
+The persistent cache (flowsight.cache) makes a repeated scan analyse only what changed; a cache
+that cannot be used is rebuilt with a one-line notice on stderr, never trusted.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 from pathlib import Path
 
 from flowsight import report
+from flowsight.cache import cache_dir
 from flowsight.commands.common import ColumnCache, PathNames, PathProblem, check_output_path, fail, resolve_targets, warn, write_output
 from flowsight.config import parse_threat_models
 from flowsight.errors import FlowsightError
@@ -33,6 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--root", metavar="DIR", help="analyse PATHs as one repository rooted here")
+    parser.add_argument("--cache-dir", metavar="DIR", help="the persistent cache's directory (default: .flowsight-cache/ at the root)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the persistent cache")
     parser.set_defaults(handler=run)
 
 
@@ -51,15 +57,21 @@ def run(args: argparse.Namespace) -> int:
         if args.threat_models is not None:
             names = [name.strip() for name in args.threat_models.split(",") if name.strip()]
             threat_models = parse_threat_models(names, "--threat-models")
-        # Each repository its own program unless one imports another's package (see the core's scan.rs).
+        cache = cache_dir(root, config, cache_dir=args.cache_dir, no_cache=args.no_cache)
+        # Each repository its own program unless one imports another's package (see the core's
+        # scan.rs); one cache for the scan, holding each program's analysis.
         analysis = flowsight.analyze_discovered(
             targets.discovery,
             rules_file=rules_file,
             disabled_rules=[*config.disabled_rules, *args.disable],
             threat_models=list(threat_models),
+            cache_dir=None if cache is None else str(cache),
         )
     except FlowsightError as error:
         return fail(str(error))
+    for problem in (analysis.cache.get("notice"), analysis.cache.get("write_error")):
+        if problem is not None:
+            warn(f"cache: {problem}")
 
     names = PathNames(root, files)
     findings = sorted(analysis.findings, key=lambda f: (f.sink.path, f.sink.start_line, f.sink.start_column, f.rule_id))

@@ -43,6 +43,7 @@ from lsprotocol import types
 import flowsight
 from flowsight import positions
 from flowsight._native import is_excluded, rule_ids, walk_files
+from flowsight.cache import cache_dir
 from flowsight.config import ProjectConfig, load_project_config
 from flowsight.errors import FlowsightError
 from flowsight.server.code_search import CodeSearch
@@ -57,6 +58,8 @@ log = logging.getLogger("flowsight.server")
 # MAX_WAIT_SECONDS after the first change (continuous changes never starve the analysis).
 QUIET_SECONDS = 0.01
 MAX_WAIT_SECONDS = 0.05
+# The persistent cache is written once analyses pause this long.
+PERSIST_DELAY = 2.0
 # Latency samples kept for `flowsight/status` (change received → its results published).
 LATENCY_SAMPLES = 2000
 # An analysis still running after this long reports work-done progress (whole-program runs —
@@ -196,6 +199,11 @@ class Session:
         self.last_analysis: dict = {}
         # Code search: lexical indexes built off the lock, vectors, facts of the analysis.
         self.code_search = CodeSearch(self)
+        # The persistent cache: folders analysed since their cache was last written, and the
+        # pending (debounced) write.
+        self.persist_due: set[Path] = set()
+        self.persist_handle: asyncio.TimerHandle | None = None
+        self.persist_task: asyncio.Future | None = None
 
     # ------------------------------------------------------------------ problems and settings
     def problem(self, kind: types.MessageType, message: str) -> None:
@@ -335,6 +343,11 @@ class Session:
                         folder.workspace.load_file(str(path))
                         folder.syntax_stale.add(key)
                         folder.search_dirty.add(key)
+        if not refresh:
+            # Every file is loaded: the next analysis starts from the persistent cache.
+            directory = cache_dir(folder.root, folder.config or ProjectConfig())
+            with self.lock:
+                folder.workspace.set_cache_dir(None if directory is None else str(directory))
         return len(files)
 
     def folder_files(self, folder: Folder) -> list[Path]:
@@ -473,6 +486,7 @@ class Session:
                     if self.code_search.vectors:
                         # Vectors follow the edits in the background (the embedding thread embeds).
                         asyncio.get_running_loop().run_in_executor(None, self.code_search.after_analysis)
+                    self._persist_later()
                 else:
                     self.rerun = True
                 if not self.rerun:
@@ -481,6 +495,40 @@ class Session:
         finally:
             if not self.rerun:
                 self.idle.set()
+
+    def _persist_later(self) -> None:
+        """Writes the persistent caches of the folders analysed, PERSIST_DELAY seconds after the
+        last analysis (never per keystroke), in a worker thread (never on the event loop)."""
+        if not self.persist_due:
+            return
+        if self.persist_handle is not None:
+            self.persist_handle.cancel()
+        loop = asyncio.get_running_loop()
+
+        def start() -> None:
+            self.persist_handle = None
+            if self.persist_task is not None and not self.persist_task.done():
+                self._persist_later()  # one write at a time: try again later
+                return
+            self.persist_task = loop.run_in_executor(None, self.persist)
+
+        self.persist_handle = loop.call_later(PERSIST_DELAY, start)
+
+    def persist(self) -> int:
+        """Writes the persistent cache of every folder analysed since its last write (worker
+        thread). Returns the bytes written."""
+        written = 0
+        with self.lock:  # analyses (which add to it) run under the lock
+            due, self.persist_due = self.persist_due, set()
+        for folder in list(self.folders):
+            if folder.root not in due:
+                continue
+            try:
+                with self.lock:
+                    written += folder.workspace.persist_cache() or 0
+            except OSError as error:
+                self.report(f"flowsight: cache of {folder.root} not written: {error}")
+        return written
 
     async def _analyse_with_progress(self) -> tuple[list, list]:
         """Runs `analyse` in a worker thread; reports work-done progress when the run was
@@ -657,6 +705,11 @@ class Session:
             self._apply_pending(folder)
             settings = folder.settings
             findings = self._taint(folder, problems)
+            notice = folder.workspace.take_cache_notice()
+            if notice is not None:
+                self.report(f"flowsight: {notice}")
+            if not folder.loose:
+                self.persist_due.add(folder.root)
             for name, count in folder.workspace.last_analysis().items():
                 stats[name] = stats.get(name, 0) + count
             self._syntax(folder)

@@ -33,8 +33,9 @@ const MAX_HOPS: usize = 4;
 const MAX_RESOLVE_DEPTH: usize = 8;
 
 /// Per file (path): the text hash the findings were computed from, and the findings.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CheckCache {
+    #[serde(with = "super::incremental::sorted_map")]
     files: FxHashMap<String, ([u8; 32], Vec<Finding>)>,
 }
 

@@ -27,11 +27,19 @@ pub(super) type EnvKey = (Arc<str>, bool);
 
 /// Source taint stored into names that other scopes read, by owner; every label's origin is a
 /// source (parameter taint travels through `Summary::param_exports` to the callers instead).
-#[derive(Clone, Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Env {
+    #[serde(with = "super::incremental::sorted_map")]
     pub(super) states: FxHashMap<EnvKey, State>,
     /// `place_hash` of every (owner, root name) with an entry.
+    #[serde(serialize_with = "sorted_roots")]
     pub(super) roots: FxHashSet<u64>,
+}
+
+fn sorted_roots<S: serde::Serializer>(roots: &FxHashSet<u64>, serializer: S) -> Result<S::Ok, S::Error> {
+    let mut sorted: Vec<u64> = roots.iter().copied().collect();
+    sorted.sort_unstable();
+    serde::Serialize::serialize(&sorted, serializer)
 }
 
 impl Env {

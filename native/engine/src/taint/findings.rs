@@ -17,7 +17,7 @@ use super::lattice::TraceStep;
 use super::short;
 
 /// A location: 0-based lines, UTF-8 byte columns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub path: String,
     pub start_line: usize,
@@ -26,14 +26,14 @@ pub struct Location {
     pub end_column: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FindingStep {
     pub location: Location,
     pub kind: String,
     pub description: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     pub id: String,
     pub rule_id: String,
@@ -49,7 +49,7 @@ pub struct Finding {
     pub threat_model: Option<String>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct RawFinding {
     pub(super) kind: u32,
     pub(super) cwe: u32,

@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
 
 use crate::program::Program;
 use crate::rules::RuleSet;
@@ -28,7 +29,7 @@ use super::{debug_analysis, solver, Incomplete, TaintResult};
 
 /// What a scope's cached analysis is valid for: same rules, same file list, same function
 /// text at the same place, same module-level names (imports, constants, aliases).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(super) struct ScopeKey {
     pub(super) qualified_name: std::sync::Arc<str>,
     pub(super) path: std::sync::Arc<str>,
@@ -37,7 +38,10 @@ pub(super) struct ScopeKey {
     pub(super) module_hash: [u8; 32],
 }
 
-/// The analysis of one run, kept to seed the next (`Workspace::analyze_taint`).
+/// The analysis of one run, kept to seed the next (`Workspace::analyze_taint`), and persisted
+/// (`persist`). Serialised canonically: hash maps and sets as sorted lists, so equal caches
+/// have equal bytes.
+#[derive(Serialize, Deserialize)]
 pub struct AnalysisCache {
     pub(super) rules: String,
     pub(super) files: Vec<String>,
@@ -46,8 +50,10 @@ pub struct AnalysisCache {
     pub(super) summaries: Vec<Summary>,
     pub(super) raw: Vec<Vec<RawFinding>>,
     pub(super) incomplete: Vec<Incomplete>,
+    #[serde(with = "sorted_sets")]
     pub(super) callers: Vec<HashSet<usize>>,
     /// Per file: what other files may look up by name there (`program::name_facts`).
+    #[serde(with = "sorted_map")]
     pub(super) names: FxHashMap<String, Vec<(u64, u64)>>,
     /// The env the summaries were last computed against.
     pub(super) env: Env,
@@ -55,8 +61,100 @@ pub struct AnalysisCache {
     pub(super) checks: super::checks::CheckCache,
 }
 
+/// Hash sets stored as sorted lists.
+mod sorted_sets {
+    use std::collections::HashSet;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(sets: &[HashSet<usize>], serializer: S) -> Result<S::Ok, S::Error> {
+        let sorted: Vec<Vec<usize>> = sets
+            .iter()
+            .map(|set| {
+                let mut items: Vec<usize> = set.iter().copied().collect();
+                items.sort_unstable();
+                items
+            })
+            .collect();
+        sorted.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<HashSet<usize>>, D::Error> {
+        Ok(Vec::<Vec<usize>>::deserialize(deserializer)?.into_iter().map(|items| items.into_iter().collect()).collect())
+    }
+}
+
+/// A hash map stored as a list sorted by key.
+pub(super) mod sorted_map {
+    use std::hash::{BuildHasher, Hash};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(in crate::taint) fn serialize<K, V, H, S>(map: &std::collections::HashMap<K, V, H>, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        K: Serialize + Ord,
+        V: Serialize,
+        S: Serializer,
+    {
+        let mut entries: Vec<(&K, &V)> = map.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        entries.serialize(serializer)
+    }
+
+    pub(in crate::taint) fn deserialize<'de, K, V, H, D>(deserializer: D) -> Result<std::collections::HashMap<K, V, H>, D::Error>
+    where
+        K: Deserialize<'de> + Eq + Hash,
+        V: Deserialize<'de>,
+        H: BuildHasher + Default,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(deserializer)?.into_iter().collect())
+    }
+}
+
+impl AnalysisCache {
+    /// Whether the parts line up (one entry per scope, scope and file indices in range), so a
+    /// cache read from disk cannot make the analysis index out of bounds.
+    pub fn check(&self) -> Result<(), String> {
+        let count = self.keys.len();
+        if [self.summaries.len(), self.raw.len(), self.incomplete.len(), self.callers.len()].iter().any(|&len| len != count) {
+            return Err("per-scope lists of different lengths".into());
+        }
+        let files = self.files.len();
+        let mut out_of_range = |(file, start, end): (usize, usize, usize)| file >= files || start > end;
+        for (summary, raw) in self.summaries.iter().zip(&self.raw) {
+            if summary.resolved_callees.iter().any(|&callee| callee >= count) {
+                return Err("callee out of range".into());
+            }
+            let bad_finding = raw.iter().any(|finding| {
+                out_of_range(finding.source)
+                    || out_of_range(finding.sink)
+                    || finding.steps.iter().any(|step| out_of_range((step.file, step.start, step.end)))
+            });
+            if bad_finding || summary.any_place(&mut out_of_range) {
+                return Err("place out of range".into());
+            }
+        }
+        if self.callers.iter().flatten().any(|&caller| caller >= count) {
+            return Err("caller out of range".into());
+        }
+        let env_places = self.env.states.values().flat_map(|state| state.values.values()).flat_map(|value| &value.labels);
+        for label in env_places {
+            if label.any_place(&mut out_of_range) {
+                return Err("place out of range".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The rules fingerprint the cache was computed with.
+    pub fn rules(&self) -> &str {
+        &self.rules
+    }
+}
+
 /// Counts of the last incremental run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnalysisStats {
     pub scopes: usize,
     pub reused: usize,

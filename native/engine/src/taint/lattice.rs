@@ -13,6 +13,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use crate::program::Constant;
 use crate::rules::SourceKind;
 
@@ -39,14 +41,40 @@ pub(super) fn note_bound(record: impl FnOnce(&mut Incomplete)) {
 }
 
 /// One step of a taint path.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct TraceStep {
     pub file: usize,
     pub start: usize,
     pub end: usize,
-    /// `source`, `assignment`, `call`, `argument`, `return`, `sink`.
+    /// `source`, `assignment`, `call`, `argument`, `return`, `sink` (or `elided`): one of
+    /// `STEP_KINDS`, stored as its name (an unknown name fails to load: the cache is rebuilt).
     pub kind: &'static str,
     pub description: String,
+}
+
+/// Every kind a step can have.
+pub const STEP_KINDS: &[&str] = &["source", "assignment", "call", "argument", "return", "sink", "elided"];
+
+/// A `TraceStep` as read from disk, its kind a name.
+#[derive(Deserialize)]
+struct StoredStep {
+    file: usize,
+    start: usize,
+    end: usize,
+    kind: String,
+    description: String,
+}
+
+impl<'de> Deserialize<'de> for TraceStep {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TraceStep, D::Error> {
+        let step = StoredStep::deserialize(deserializer)?;
+        let kind = STEP_KINDS
+            .iter()
+            .copied()
+            .find(|kind| *kind == step.kind)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown step kind {:?}", step.kind)))?;
+        Ok(TraceStep { file: step.file, start: step.start, end: step.end, kind, description: step.description })
+    }
 }
 
 #[derive(Debug)]
@@ -58,6 +86,23 @@ pub(super) struct TraceNode {
 
 #[derive(Clone, Debug, Default)]
 pub(super) struct Trace(Option<Arc<TraceNode>>);
+
+/// A trace is stored as its steps, first to last (`Trace::from_steps` rebuilds it).
+impl Serialize for Trace {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.steps().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Trace {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Trace, D::Error> {
+        let steps = Vec::<TraceStep>::deserialize(deserializer)?;
+        if steps.len() > MAX_TRACE {
+            return Err(serde::de::Error::custom("trace longer than MAX_TRACE"));
+        }
+        Ok(Trace::from_steps(steps))
+    }
+}
 
 impl Trace {
     /// The trace followed by `step`. A trace never exceeds `MAX_TRACE` steps: past it, the
@@ -144,7 +189,7 @@ pub(super) fn elided_count(step: &TraceStep) -> usize {
     step.description.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(super) enum Origin {
     Source {
         kind: SourceKind,
@@ -163,7 +208,7 @@ pub(super) enum Origin {
     Param(usize),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct Label {
     pub(super) origin: Origin,
     /// Sink kinds this value has been sanitised for.
@@ -211,7 +256,7 @@ impl Label {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(super) struct Value {
     pub(super) labels: Vec<Label>,
     pub(super) constant: Option<Constant>,
@@ -336,7 +381,7 @@ impl Value {
 pub(super) type Values = imbl::OrdMap<String, Value>;
 
 /// Abstract state: access path (`x`, `self.x`, `d['k']`) → value.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(super) struct State {
     pub(super) values: Values,
 }

@@ -537,7 +537,7 @@ fn analyze_scope(
 /// Where a bound degraded one scope's analysis. Every bound errs toward more taint (labels
 /// merged keep the least cleared kinds, too-deep expressions read every name inside them), is
 /// counted here and reported (`AnalysisStats::incomplete`, the CLI's outputs, `flowsight/status`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Incomplete {
     /// Values whose labels exceeded `MAX_LABELS` and were merged.
     pub labels_merged: u32,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::lattice::{Label, Origin, TraceStep, Value};
 
 /// Source taint a scope stores into `path` of owner `owner` (see `Env`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Export {
     pub(super) owner: Arc<str>,
     pub(super) by_owner: bool,
@@ -21,7 +21,7 @@ pub(super) struct Export {
 }
 
 /// What a function does with taint, as seen by its callers.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Parameter → return value, with the kinds cleared on the way and the steps inside.
     pub(super) param_returns: Vec<(usize, u32, bool, Vec<TraceStep>)>,
@@ -62,7 +62,7 @@ pub struct Summary {
 /// A `lookups` entry that matches every changed name.
 pub(super) const ANY_NAME: u64 = u64::MAX;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct ParamSink {
     pub(super) param: usize,
     pub(super) kind: u32,

@@ -1,0 +1,406 @@
+//! The persistent cache: what a run learnt (file hashes and texts, the per-function analysis
+//! cache, the last scan's findings), written to one file under a cache directory so that the
+//! next run — a `flowsight scan` or a server restart — analyses only what changed.
+//!
+//! File layout (`analysis.bin`): `MAGIC`, then the header length (u32 LE) and the header
+//! (postcard: schema version, flowsight version, project root, rules fingerprint), then the
+//! payload length (u64 LE), its CRC-32 (u32 LE) and the payload (postcard `Snapshot`).
+//!
+//! Invariants:
+//! - A cache is used only when its magic, schema version, flowsight version and project root
+//!   are this run's, its length and checksum match and it decodes into a consistent
+//!   `AnalysisCache` (`AnalysisCache::check`); anything else is a `Rejected` with a one-line
+//!   reason and the run starts from scratch. Reading never panics on any bytes (tested on
+//!   truncated, random and foreign files).
+//! - Rules are part of the header: a cache written with other rules — other packs, disabled
+//!   rules or threat models (all in `RuleSet::fingerprint`) — is rejected as a whole
+//!   (`Rejected::RulesChanged`, without a notice: changing rules is ordinary).
+//! - A scan of several repositories has one cache (its display root's): each program's
+//!   analysis is stored under its repositories' identities and seeds only a program of exactly
+//!   those repositories; the stored scan result is used only for the same repositories.
+//! - Writes are atomic: a temporary file in the same directory, fsynced, renamed over the old
+//!   file, then the directory fsynced. A crash leaves the old cache, the new one, or a stale
+//!   temporary file that is never read (and is removed by a later write once it is old).
+//! - A file's entry holds its text's SHA-256 and its text (zstd): an unchanged file is known by
+//!   its hash, a changed one gets an exact `TextChange` against its old text, so cached places
+//!   below the edit move instead of being recomputed.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::source::FileError;
+use crate::taint::{AnalysisCache, AnalysisStats, Finding, TextChange};
+
+/// Bumped whenever the layout or any persisted type changes.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The version of flowsight that wrote a cache; another version's cache is rebuilt.
+pub const FLOWSIGHT_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The cache file inside the cache directory.
+pub const CACHE_FILE: &str = "analysis.bin";
+const MAGIC: &[u8; 16] = b"flowsight-cache\0";
+const TEMP_PREFIX: &str = "analysis.bin.tmp.";
+/// A temporary file older than this is a crashed write's leftover and may be removed.
+const STALE_TEMP_SECONDS: u64 = 600;
+const ZSTD_LEVEL: i32 = 3;
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+struct Header {
+    schema: u32,
+    version: String,
+    root: String,
+    rules: String,
+}
+
+/// One file as the cached run saw it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FileEntry {
+    pub path: String,
+    /// SHA-256 of the text.
+    pub hash: [u8; 32],
+    /// The text, zstd-compressed.
+    pub text: Vec<u8>,
+    /// What parsing the text reported (syntax errors, too deep).
+    pub parse_errors: Vec<FileError>,
+}
+
+/// The result of a scan, valid while the repositories and every file's path and hash are the
+/// same.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct StoredScan {
+    /// The identities (root paths) of the scan's repositories, in order.
+    pub repositories: Vec<String>,
+    pub findings: Vec<Finding>,
+    pub functions: usize,
+    pub stats: AnalysisStats,
+}
+
+/// The analysis of one program: a group of a scan's repositories analysed together
+/// (`scan::analysis_groups`), or a workspace (one repository, its root).
+#[derive(Serialize, Deserialize)]
+pub struct StoredAnalysis {
+    /// The identities (root paths) of the program's repositories, sorted.
+    pub repositories: Vec<String>,
+    pub analysis: AnalysisCache,
+}
+
+/// Everything persisted for one root (a scan's display root or a workspace's root).
+#[derive(Serialize, Deserialize, Default)]
+pub struct Snapshot {
+    /// Sorted by path (relative to the root).
+    pub files: Vec<FileEntry>,
+    /// One per program; a program's files are keyed as in the program (relative to its
+    /// repository's root when it is one repository, else to the root).
+    pub analyses: Vec<StoredAnalysis>,
+    pub scan: Option<StoredScan>,
+}
+
+/// Why a cache file was not used (one line, for a notice).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejected {
+    /// No cache yet: nothing to say.
+    Missing,
+    /// Written with other rules: rebuilt without a notice (changing rules is ordinary).
+    RulesChanged,
+    /// Unreadable, truncated, corrupt, another schema, version, root or rules.
+    Invalid(String),
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejected::Missing => write!(f, "no cache yet"),
+            Rejected::RulesChanged => write!(f, "rules changed"),
+            Rejected::Invalid(reason) => write!(f, "{reason}"),
+        }
+    }
+}
+
+pub fn text_hash(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+pub fn compress(text: &str) -> Vec<u8> {
+    zstd::bulk::compress(text.as_bytes(), ZSTD_LEVEL).unwrap_or_default()
+}
+
+/// The text of an entry (None if it does not decompress to the text it was hashed from).
+pub fn decompress(entry: &FileEntry) -> Option<String> {
+    let bytes = zstd::stream::decode_all(entry.text.as_slice()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    (text_hash(&text) == entry.hash).then_some(text)
+}
+
+impl Snapshot {
+    /// The entry of `path`.
+    pub fn file(&self, path: &str) -> Option<&FileEntry> {
+        self.files.binary_search_by(|entry| entry.path.as_str().cmp(path)).ok().map(|index| &self.files[index])
+    }
+
+    /// Whether the snapshot saw exactly these (path, hash) pairs (sorted by path).
+    pub fn same_files(&self, current: &[(&str, [u8; 32])]) -> bool {
+        self.files.len() == current.len()
+            && self.files.iter().zip(current).all(|(entry, (path, hash))| entry.path == *path && entry.hash == *hash)
+    }
+
+    /// Whether `path` (with `text`, whose hash is `hash`) changed since the snapshot: None if
+    /// not; Some(the exact change of its text) if it did, Some(None) if the snapshot did not
+    /// know it (or its stored text).
+    pub fn change(&self, path: &str, text: &str, hash: [u8; 32]) -> Option<Option<TextChange>> {
+        match self.file(path) {
+            Some(entry) if entry.hash == hash => None,
+            Some(entry) => Some(decompress(entry).map(|old| TextChange::between(&old, text))),
+            None => Some(None),
+        }
+    }
+
+    /// For the current texts: the files changed since the snapshot (new or with another hash)
+    /// and, for changed files the snapshot knew, the exact change of their text.
+    pub fn changes<'a>(
+        &self,
+        current: impl IntoIterator<Item = (&'a str, &'a str, [u8; 32])>,
+    ) -> (HashSet<String>, HashMap<String, TextChange>) {
+        let mut changed = HashSet::new();
+        let mut changes = HashMap::new();
+        for (path, text, hash) in current {
+            if let Some(change) = self.change(path, text, hash) {
+                changed.insert(path.to_string());
+                if let Some(change) = change {
+                    changes.insert(path.to_string(), change);
+                }
+            }
+        }
+        (changed, changes)
+    }
+}
+
+/// The cache file of `dir`.
+pub fn cache_file(dir: &Path) -> PathBuf {
+    dir.join(CACHE_FILE)
+}
+
+fn header(root: &Path, rules: &str) -> Header {
+    Header {
+        schema: SCHEMA_VERSION,
+        version: FLOWSIGHT_VERSION.to_string(),
+        root: root.to_string_lossy().into_owned(),
+        rules: rules.to_string(),
+    }
+}
+
+/// Encodes `snapshot` as the bytes of a cache file.
+pub fn encode(snapshot: &Snapshot, root: &Path, rules: &str) -> Result<Vec<u8>, String> {
+    let header = postcard::to_stdvec(&header(root, rules)).map_err(|error| error.to_string())?;
+    let payload = postcard::to_stdvec(snapshot).map_err(|error| error.to_string())?;
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + header.len() + 12 + payload.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    Ok(bytes)
+}
+
+/// Decodes cache file bytes written for `root` and `rules`; anything else is `Rejected`.
+pub fn decode(bytes: &[u8], root: &Path, rules: &str) -> Result<Snapshot, Rejected> {
+    let invalid = |reason: &str| Rejected::Invalid(reason.to_string());
+    let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| invalid("not a flowsight cache"))?;
+    let (length, rest) = split_u32(rest).ok_or_else(|| invalid("truncated"))?;
+    if rest.len() < length as usize {
+        return Err(invalid("truncated"));
+    }
+    let (header_bytes, rest) = rest.split_at(length as usize);
+    let found: Header = postcard::from_bytes(header_bytes).map_err(|_| invalid("corrupt header"))?;
+    let expected = header(root, rules);
+    if found.schema != expected.schema {
+        return Err(Rejected::Invalid(format!("schema {} (this flowsight reads {})", found.schema, expected.schema)));
+    }
+    if found.version != expected.version {
+        return Err(Rejected::Invalid(format!("written by flowsight {}", found.version)));
+    }
+    if found.root != expected.root {
+        return Err(invalid("written for another project root"));
+    }
+    if found.rules != expected.rules {
+        return Err(Rejected::RulesChanged);
+    }
+    let (length, rest) = split_u64(rest).ok_or_else(|| invalid("truncated"))?;
+    let (checksum, payload) = split_u32(rest).ok_or_else(|| invalid("truncated"))?;
+    if payload.len() as u64 != length {
+        return Err(invalid(if (payload.len() as u64) < length { "truncated" } else { "trailing bytes" }));
+    }
+    if crc32fast::hash(payload) != checksum {
+        return Err(invalid("checksum mismatch"));
+    }
+    let snapshot: Snapshot = postcard::from_bytes(payload).map_err(|_| invalid("corrupt payload"))?;
+    if !snapshot.files.windows(2).all(|pair| pair[0].path < pair[1].path) {
+        return Err(invalid("files out of order"));
+    }
+    for stored in &snapshot.analyses {
+        stored.analysis.check().map_err(|reason| Rejected::Invalid(format!("inconsistent analysis: {reason}")))?;
+    }
+    Ok(snapshot)
+}
+
+fn split_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let (head, rest) = bytes.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*head), rest))
+}
+
+fn split_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let (head, rest) = bytes.split_first_chunk::<8>()?;
+    Some((u64::from_le_bytes(*head), rest))
+}
+
+/// Reads the cache of `dir` written for `root` and `rules`.
+pub fn load(dir: &Path, root: &Path, rules: &str) -> Result<Snapshot, Rejected> {
+    match std::fs::read(cache_file(dir)) {
+        Ok(bytes) => decode(&bytes, root, rules),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(Rejected::Missing),
+        Err(error) => Err(Rejected::Invalid(format!("cannot read: {error}"))),
+    }
+}
+
+/// Writes `bytes` as the cache of `dir` atomically (temporary file, fsync, rename, fsync of the
+/// directory). Returns the size written.
+pub fn write_bytes(dir: &Path, bytes: &[u8]) -> std::io::Result<u64> {
+    std::fs::create_dir_all(dir)?;
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        // The directory ignores itself wherever it is.
+        let _ = std::fs::write(&ignore, "*\n");
+    }
+    remove_stale_temporaries(dir);
+    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let temporary = dir.join(format!("{TEMP_PREFIX}{}.{unique}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temporary, cache_file(dir))?;
+        if let Ok(directory) = std::fs::File::open(dir) {
+            let _ = directory.sync_all();
+        }
+        Ok(bytes.len() as u64)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
+/// Encodes and writes `snapshot` (see `write_bytes`).
+pub fn save(dir: &Path, snapshot: &Snapshot, root: &Path, rules: &str) -> Result<u64, String> {
+    let bytes = encode(snapshot, root, rules)?;
+    write_bytes(dir, &bytes).map_err(|error| format!("cannot write {}: {error}", dir.display()))
+}
+
+/// Removes temporary files left by writes that did not finish (older than a few minutes, so a
+/// concurrent writer's file is left alone).
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|metadata| metadata.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age.as_secs() >= STALE_TEMP_SECONDS);
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Entries for the current texts (sorted by path): an entry of `previous` with the same hash is
+/// taken as it is (its compressed text reused), others are compressed now (in parallel).
+pub fn entries(previous: Option<&Snapshot>, current: Vec<(String, &str, [u8; 32], Vec<FileError>)>) -> Vec<FileEntry> {
+    use rayon::prelude::*;
+    let mut entries: Vec<FileEntry> = current
+        .into_par_iter()
+        .map(|(path, text, hash, parse_errors)| {
+            match previous.and_then(|snapshot| snapshot.file(&path)).filter(|entry| entry.hash == hash) {
+                Some(entry) => FileEntry { path, hash, text: entry.text.clone(), parse_errors },
+                None => FileEntry { text: compress(text), path, hash, parse_errors },
+            }
+        })
+        .collect();
+    entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    entries.dedup_by(|a, b| a.path == b.path);
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot() -> Snapshot {
+        let text = "def f(x):\n    return x\n";
+        Snapshot { files: entries(None, vec![("a.py".into(), text, text_hash(text), Vec::new())]), analyses: Vec::new(), scan: None }
+    }
+
+    #[test]
+    fn a_snapshot_round_trips_and_every_header_field_is_checked() {
+        let root = Path::new("/project");
+        let bytes = encode(&snapshot(), root, "rules").unwrap();
+        let loaded = decode(&bytes, root, "rules").unwrap();
+        assert_eq!(loaded.files, snapshot().files);
+        assert_eq!(decompress(&loaded.files[0]).as_deref(), Some("def f(x):\n    return x\n"));
+        assert_eq!(decode(&bytes, Path::new("/other"), "rules").err(), Some(Rejected::Invalid("written for another project root".into())));
+        assert_eq!(decode(&bytes, root, "other").err(), Some(Rejected::RulesChanged));
+    }
+
+    #[test]
+    fn another_schema_or_flowsight_version_is_rejected() {
+        let root = Path::new("/project");
+        let bytes = encode(&snapshot(), root, "rules").unwrap();
+        let with_header = |header: Header| {
+            let encoded = postcard::to_stdvec(&header).unwrap();
+            let old_length = u32::from_le_bytes(bytes[16..20].try_into().unwrap()) as usize;
+            [&bytes[..16], &(encoded.len() as u32).to_le_bytes(), &encoded, &bytes[20 + old_length..]].concat()
+        };
+        let other_schema = with_header(Header { schema: SCHEMA_VERSION + 1, ..super::header(root, "rules") });
+        assert_eq!(
+            decode(&other_schema, root, "rules").err(),
+            Some(Rejected::Invalid(format!("schema {} (this flowsight reads {SCHEMA_VERSION})", SCHEMA_VERSION + 1)))
+        );
+        let other_version = with_header(Header { version: "0.0.1-old".into(), ..super::header(root, "rules") });
+        assert_eq!(decode(&other_version, root, "rules").err(), Some(Rejected::Invalid("written by flowsight 0.0.1-old".into())));
+        // The same header again: accepted (the splice itself is sound).
+        assert!(decode(&with_header(super::header(root, "rules")), root, "rules").is_ok());
+    }
+
+    #[test]
+    fn truncated_or_flipped_bytes_are_rejected_never_a_panic() {
+        let root = Path::new("/project");
+        let bytes = encode(&snapshot(), root, "rules").unwrap();
+        for length in 0..bytes.len() {
+            assert!(decode(&bytes[..length], root, "rules").is_err(), "{length} bytes accepted");
+        }
+        for index in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[index] ^= 0x5a;
+            assert!(decode(&flipped, root, "rules").is_err(), "byte {index} flipped accepted");
+        }
+    }
+
+    #[test]
+    fn changes_name_new_and_edited_files_with_exact_text_changes() {
+        let old = snapshot();
+        let new_text = "import os\ndef f(x):\n    return x\n";
+        let (changed, changes) = old.changes([("a.py", new_text, text_hash(new_text)), ("b.py", "", text_hash(""))]);
+        assert_eq!(changed, HashSet::from(["a.py".to_string(), "b.py".to_string()]));
+        assert_eq!(changes.get("a.py"), Some(&TextChange { start: 0, old_end: 0, new_end: 10 }));
+        assert!(!changes.contains_key("b.py"));
+        let same = "def f(x):\n    return x\n";
+        assert!(old.changes([("a.py", same, text_hash(same))]).0.is_empty());
+    }
+}

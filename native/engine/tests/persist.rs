@@ -1,0 +1,318 @@
+//! The persistent cache (`persist`, `scan::scan_paths_cached`):
+//!
+//! - Persisted-then-loaded equals in memory: a cache encoded, decoded and encoded again gives
+//!   the same bytes, and an analysis seeded by the loaded cache gives the same findings, stats
+//!   and next cache as one seeded by the cache in memory (generated programs).
+//! - A cached scan equals a scan without cache after random edits, added and removed files
+//!   on disk; a scan with nothing changed returns the stored result.
+//! - A corrupt cache (truncated, random bytes, garbage appended) and a cache of another
+//!   project root are rebuilt with a one-line notice; a cache of other rules is rebuilt
+//!   silently; a crashed write (a truncated temporary file beside the cache) is never read.
+//!   None of them changes a result.
+//! - A workspace (the server) restarted from its cache analyses nothing when nothing changed
+//!   and only what changed otherwise, with the findings of a workspace without cache.
+
+use std::path::{Path, PathBuf};
+
+use flowsight_engine::parse::Document;
+use flowsight_engine::persist::{self, Snapshot, StoredAnalysis};
+use flowsight_engine::program::{build_parts, Program};
+use flowsight_engine::rules::RuleSet;
+use flowsight_engine::scan::{scan_paths, scan_paths_cached, CacheReport, ScanResult};
+use flowsight_engine::taint::{analyze_incrementally, AnalysisCache};
+use flowsight_engine::workspace::Workspace;
+use proptest::prelude::*;
+
+const FILES: &[(&str, &str)] = &[
+    ("app/views.py", "import os\nfrom flask import request\nfrom app.helpers import run, clean\n\n\ndef index():\n    run(request.args['q'])\n\n\ndef safe():\n    run(clean(request.args['q']))\n"),
+    ("app/helpers.py", "import os\nimport shlex\n\n\ndef run(command):\n    os.system(command)\n\n\ndef clean(value):\n    return shlex.quote(value)\n\n\ndef unused(value):\n    return value\n"),
+    ("app/models.py", "class Base:\n    def save(self, value):\n        return value\n\n\nclass Child(Base):\n    def extra(self):\n        return 1\n"),
+    ("app/api.py", "import os\nimport subprocess\nfrom flask import request\nfrom app.models import Child\n\nLAST = request.args.get('x')\n\n\ndef store():\n    os.system(Child().save(request.args['q']))\n\n\ndef later():\n    subprocess.call(LAST, shell=True)\n"),
+];
+
+/// Pieces inserted by the generated edits: new flows, new functions, broken syntax.
+const PIECES: &[&str] = &[
+    "\n",
+    "x = 1\n",
+    "def extra(value):\n    os.system(value)\n",
+    "    run(request.form['p'])\n",
+    "def index():\n    eval(request.args['z'])\n",
+    "LAST = 'constant'\n",
+    "def (:\n",
+    "from app.helpers import run\n",
+];
+
+/// A fresh directory under the system's temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!("flowsight-persist-{name}-{}-{unique}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_files(root: &Path, files: &[(String, String)]) {
+    for (path, text) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+fn project_files() -> Vec<(String, String)> {
+    FILES.iter().map(|(path, text)| (path.to_string(), text.to_string())).collect()
+}
+
+/// Everything a scan reports that a cache must not change.
+fn outcome(result: &ScanResult) -> impl PartialEq + std::fmt::Debug {
+    let errors: Vec<String> = result.errors.iter().map(|error| error.to_string()).collect();
+    (result.findings.clone(), errors, result.files, result.functions, result.stats.limits, result.stats.unfinished)
+}
+
+fn scan_both(root: &Path, cache: &Path, rules: &RuleSet) -> (ScanResult, ScanResult, CacheReport) {
+    let paths = vec![root.join("app")];
+    let (cached, report) = scan_paths_cached(&paths, Some(root), rules, Some(cache)).expect("scan");
+    let fresh = scan_paths(&paths, Some(root), rules).expect("scan");
+    assert_eq!(report.write_error, None);
+    (cached, fresh, report)
+}
+
+/// Encodes `cache` as a cache file's bytes.
+fn bytes_of(cache: AnalysisCache) -> (Vec<u8>, Snapshot) {
+    let analyses = vec![StoredAnalysis { repositories: vec!["/root".to_string()], analysis: cache }];
+    let snapshot = Snapshot { files: Vec::new(), analyses, scan: None };
+    let bytes = persist::encode(&snapshot, Path::new("/root"), "rules").unwrap();
+    (bytes, snapshot)
+}
+
+fn with_program<T>(files: &[(String, String)], check: impl FnOnce(&Program<'_>) -> T) -> T {
+    let documents: Vec<(String, Document)> = files.iter().map(|(path, text)| (path.clone(), Document::new(text.clone()))).collect();
+    let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+    check(&Program::from_parts(&parts))
+}
+
+/// (file, line, piece)
+fn edit_strategy() -> impl Strategy<Value = (usize, usize, usize)> {
+    (0..FILES.len(), 0usize..16, 0..PIECES.len())
+}
+
+fn apply(files: &mut [(String, String)], (file, line, piece): (usize, usize, usize)) {
+    let count = files.len();
+    let text = &mut files[file % count].1;
+    let offsets: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(at, _)| at + 1)).collect();
+    let at = offsets[line % offsets.len()];
+    text.insert_str(at, PIECES[piece]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, .. ProptestConfig::default() })]
+
+    #[test]
+    fn persisted_then_loaded_equals_in_memory(edits in proptest::collection::vec(edit_strategy(), 0..6)) {
+        let rules = RuleSet::builtin();
+        let mut files = project_files();
+        let (_, first, _) = with_program(&files, |program| analyze_incrementally(program, &rules, None));
+        for edit in edits {
+            apply(&mut files, edit);
+        }
+        // The cache of the first texts, in memory and through bytes, seeds the same analysis.
+        let (bytes, _) = bytes_of(first);
+        let analysis_of = |bytes: &[u8]| persist::decode(bytes, Path::new("/root"), "rules").expect("decodes").analyses.pop().expect("analysis").analysis;
+        let loaded = analysis_of(&bytes);
+        prop_assert_eq!(&bytes_of(analysis_of(&bytes)).0, &bytes);
+        let (_, in_memory, _) = with_program(&project_files(), |program| analyze_incrementally(program, &rules, None));
+        let seeded = |previous: AnalysisCache| {
+            with_program(&files, |program| {
+                let (result, cache, stats) = analyze_incrementally(program, &rules, Some(previous));
+                (result.findings, stats, bytes_of(cache).0)
+            })
+        };
+        let (from_memory, from_disk) = (seeded(in_memory), seeded(loaded));
+        prop_assert_eq!(&from_memory.0, &from_disk.0);
+        prop_assert_eq!(from_memory.1, from_disk.1);
+        prop_assert!(from_memory.2 == from_disk.2, "the next caches differ");
+        let scratch = with_program(&files, |program| analyze_incrementally(program, &rules, None).0.findings);
+        prop_assert_eq!(&from_disk.0, &scratch);
+    }
+
+    #[test]
+    fn a_cached_scan_equals_a_scan_without_cache_after_edits_additions_and_removals(
+        steps in proptest::collection::vec((edit_strategy(), 0usize..4), 1..5)
+    ) {
+        let root = scratch("steps");
+        let cache = root.join(".flowsight-cache");
+        let rules = RuleSet::builtin();
+        let mut files = project_files();
+        write_files(&root, &files);
+        let (cached, fresh, report) = scan_both(&root, &cache, &rules);
+        prop_assert_eq!(outcome(&cached), outcome(&fresh));
+        prop_assert!(!report.reused_scan && report.notice.is_none(), "{:?}", report);
+        for (edit, action) in steps {
+            match action {
+                // Add a file (or overwrite it), remove one, or edit one.
+                0 => {
+                    let path = format!("app/new_{}.py", edit.1);
+                    files.retain(|(existing, _)| *existing != path);
+                    files.push((path, PIECES[edit.2].to_string()));
+                }
+                1 if files.len() > 1 => {
+                    let (path, _) = files.remove(edit.0 % files.len());
+                    std::fs::remove_file(root.join(path)).unwrap();
+                }
+                _ => apply(&mut files, edit),
+            }
+            write_files(&root, &files);
+            let (cached, fresh, report) = scan_both(&root, &cache, &rules);
+            prop_assert_eq!(outcome(&cached), outcome(&fresh));
+            prop_assert!(report.notice.is_none(), "{:?}", report);
+            // Nothing changed since: the stored result, equal again.
+            let (again, _, report) = scan_both(&root, &cache, &rules);
+            prop_assert!(report.reused_scan, "{:?}", report);
+            prop_assert_eq!(outcome(&again), outcome(&fresh));
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
+
+/// Writes the project, scans once with a cache; returns (root, cache dir, the no-cache result).
+fn scanned_project(name: &str) -> (PathBuf, PathBuf) {
+    let root = scratch(name);
+    write_files(&root, &project_files());
+    let cache = root.join(".flowsight-cache");
+    let (cached, fresh, _) = scan_both(&root, &cache, &RuleSet::builtin());
+    assert_eq!(outcome(&cached), outcome(&fresh));
+    assert!(!cached.findings.is_empty());
+    (root, cache)
+}
+
+#[test]
+fn corrupt_caches_are_rebuilt_with_a_notice() {
+    let (root, cache) = scanned_project("corrupt");
+    let file = persist::cache_file(&cache);
+    let good = std::fs::read(&file).unwrap();
+    let mut random = Vec::with_capacity(4096);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..4096 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        random.push(state as u8);
+    }
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0xff;
+    let corruptions: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated header", good[..20].to_vec()),
+        ("truncated payload", good[..good.len() - 7].to_vec()),
+        ("random bytes", random),
+        ("random bytes after the magic", [&good[..16], &[0xffu8; 64][..]].concat()),
+        ("a flipped byte", flipped),
+        ("trailing garbage", [&good[..], b"garbage"].concat()),
+    ];
+    for (what, bytes) in corruptions {
+        std::fs::write(&file, &bytes).unwrap();
+        let (cached, fresh, report) = scan_both(&root, &cache, &RuleSet::builtin());
+        assert_eq!(outcome(&cached), outcome(&fresh), "{what}");
+        let notice = report.notice.unwrap_or_else(|| panic!("{what}: no notice"));
+        assert!(notice.contains("rebuilt") && !notice.contains('\n'), "{what}: {notice}");
+        // The rebuilt cache is used by the next run.
+        let (again, _, report) = scan_both(&root, &cache, &RuleSet::builtin());
+        assert!(report.reused_scan && report.notice.is_none(), "{what}: {report:?}");
+        assert_eq!(outcome(&again), outcome(&fresh), "{what}");
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn a_rule_change_invalidates_the_cache() {
+    let (root, cache) = scanned_project("rules");
+    let all = RuleSet::builtin();
+    let disabled_rule = scan_paths(&[root.join("app")], Some(&root), &all).unwrap().findings[0].rule_id.clone();
+    let fewer = RuleSet::load(&[], std::slice::from_ref(&disabled_rule)).unwrap();
+    let (cached, fresh, report) = scan_both(&root, &cache, &fewer);
+    assert_eq!(outcome(&cached), outcome(&fresh));
+    assert!(cached.findings.iter().all(|finding| finding.rule_id != disabled_rule));
+    assert!(!report.reused_scan && report.notice.is_none(), "{report:?}");
+    let (back, fresh, _) = scan_both(&root, &cache, &all);
+    assert_eq!(outcome(&back), outcome(&fresh));
+    assert!(back.findings.iter().any(|finding| finding.rule_id == disabled_rule));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn a_write_killed_midway_leaves_the_old_cache_in_use() {
+    let (root, cache) = scanned_project("killed");
+    let good = std::fs::read(persist::cache_file(&cache)).unwrap();
+    // A write killed before its rename: a truncated temporary file beside the cache.
+    std::fs::write(cache.join(format!("analysis.bin.tmp.{}.1", u32::MAX)), &good[..good.len() / 3]).unwrap();
+    let (cached, fresh, report) = scan_both(&root, &cache, &RuleSet::builtin());
+    assert!(report.reused_scan && report.notice.is_none(), "{report:?}");
+    assert_eq!(outcome(&cached), outcome(&fresh));
+    // An edit after it: the next write replaces the cache; the temporary file is never read.
+    std::fs::write(root.join("app/extra.py"), "import os\nfrom flask import request\nos.system(request.args['c'])\n").unwrap();
+    let (cached, fresh, report) = scan_both(&root, &cache, &RuleSet::builtin());
+    assert!(!report.reused_scan && report.notice.is_none(), "{report:?}");
+    assert_eq!(outcome(&cached), outcome(&fresh));
+    assert!(cached.findings.iter().any(|finding| finding.sink.path == "app/extra.py"));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn the_cache_belongs_to_its_project_root() {
+    let (root, cache) = scanned_project("foreign");
+    let other = scratch("foreign-other");
+    write_files(&other, &project_files());
+    std::fs::create_dir_all(other.join(".flowsight-cache")).unwrap();
+    std::fs::copy(persist::cache_file(&cache), persist::cache_file(&other.join(".flowsight-cache"))).unwrap();
+    let (cached, fresh, report) = scan_both(&other, &other.join(".flowsight-cache"), &RuleSet::builtin());
+    assert_eq!(outcome(&cached), outcome(&fresh));
+    assert!(report.notice.as_deref().is_some_and(|notice| notice.contains("another project root")), "{report:?}");
+    std::fs::remove_dir_all(&root).unwrap();
+    std::fs::remove_dir_all(&other).unwrap();
+}
+
+/// A workspace (the server's core) over the files of `root`, using the cache in `cache`.
+fn workspace_at(root: &Path, cache: Option<&Path>) -> Workspace {
+    let mut workspace = Workspace::new(root);
+    let mut paths: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(root.join("app")).unwrap() {
+        paths.push(entry.unwrap().path().to_string_lossy().into_owned());
+    }
+    workspace.load_files(&paths);
+    workspace.set_cache_dir(cache.map(Path::to_path_buf));
+    workspace
+}
+
+#[test]
+fn a_workspace_restarted_from_its_cache_analyses_only_what_changed() {
+    let root = scratch("workspace");
+    write_files(&root, &project_files());
+    let cache = root.join(".flowsight-cache");
+    let rules = RuleSet::builtin();
+    let mut first = workspace_at(&root, Some(&cache));
+    let findings = first.analyze_taint(&rules);
+    assert!(!findings.is_empty());
+    assert!(first.persist_cache().unwrap().is_some_and(|bytes| bytes > 0));
+    // A restart with nothing changed analyses nothing and finds the same.
+    let mut second = workspace_at(&root, Some(&cache));
+    assert_eq!(second.analyze_taint(&rules), findings);
+    let stats = second.last_analysis();
+    assert_eq!((stats.analysed, stats.reused), (0, stats.scopes), "{stats:?}");
+    assert_eq!(second.take_cache_notice(), None);
+    // A function added at the top of one file while the server was down: that file's functions
+    // move (not analysed again), the new one is analysed; the findings are a fresh workspace's.
+    let helpers = root.join("app/helpers.py");
+    let text = std::fs::read_to_string(&helpers).unwrap();
+    std::fs::write(&helpers, format!("def added(value):\n    return value\n\n\n{text}")).unwrap();
+    let mut third = workspace_at(&root, Some(&cache));
+    let restarted = third.analyze_taint(&rules);
+    assert_eq!(restarted, workspace_at(&root, None).analyze_taint(&rules));
+    let stats = third.last_analysis();
+    assert!(stats.analysed >= 1 && stats.analysed < stats.scopes / 2, "{stats:?}");
+    // A corrupt cache: a notice, and the same findings.
+    std::fs::write(persist::cache_file(&cache), b"flowsight-cache\0garbage").unwrap();
+    let mut fourth = workspace_at(&root, Some(&cache));
+    assert_eq!(fourth.analyze_taint(&rules), restarted);
+    assert!(fourth.take_cache_notice().is_some_and(|notice| notice.ends_with("rebuilt")));
+    std::fs::remove_dir_all(&root).unwrap();
+}
