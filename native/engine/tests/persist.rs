@@ -9,12 +9,17 @@
 //!   project root are rebuilt with a one-line notice; a cache of other rules is rebuilt
 //!   silently; a crashed write (a truncated temporary file beside the cache) is never read.
 //!   None of them changes a result.
+//! - A change of threat models (part of the rules' fingerprint) invalidates the cache.
+//! - A scan of several repositories keeps one cache with each program's analysis: a program of
+//!   the same repositories is reused (in another scan of the same display root too).
 //! - A workspace (the server) restarted from its cache analyses nothing when nothing changed
-//!   and only what changed otherwise, with the findings of a workspace without cache.
+//!   and only what changed otherwise, with the findings of a workspace without cache; edits
+//!   after the warm start are analysed incrementally and equal an analysis from scratch.
 
 use std::path::{Path, PathBuf};
 
-use flowsight_engine::parse::Document;
+use flowsight_engine::line_index::Encoding;
+use flowsight_engine::parse::{Document, PositionEdit};
 use flowsight_engine::persist::{self, Snapshot, StoredAnalysis};
 use flowsight_engine::program::{build_parts, Program};
 use flowsight_engine::rules::RuleSet;
@@ -28,6 +33,9 @@ const FILES: &[(&str, &str)] = &[
     ("app/helpers.py", "import os\nimport shlex\n\n\ndef run(command):\n    os.system(command)\n\n\ndef clean(value):\n    return shlex.quote(value)\n\n\ndef unused(value):\n    return value\n"),
     ("app/models.py", "class Base:\n    def save(self, value):\n        return value\n\n\nclass Child(Base):\n    def extra(self):\n        return 1\n"),
     ("app/api.py", "import os\nimport subprocess\nfrom flask import request\nfrom app.models import Child\n\nLAST = request.args.get('x')\n\n\ndef store():\n    os.system(Child().save(request.args['q']))\n\n\ndef later():\n    subprocess.call(LAST, shell=True)\n"),
+    // A local source (argv: counted with the `local` threat model), a non-taint check (weak
+    // hash) and a parameter flow into a container (`Summary::param_flow_steps`).
+    ("app/tools.py", "import hashlib\nimport os\nimport sys\n\n\ndef collect(items, value):\n    items.append(value)\n\n\ndef main():\n    bucket = []\n    collect(bucket, sys.argv[1])\n    os.system(bucket[0])\n    return hashlib.md5(sys.argv[2].encode()).hexdigest()\n"),
 ];
 
 /// Pieces inserted by the generated edits: new flows, new functions, broken syntax.
@@ -40,7 +48,14 @@ const PIECES: &[&str] = &[
     "LAST = 'constant'\n",
     "def (:\n",
     "from app.helpers import run\n",
+    "import hashlib\nDIGEST = hashlib.sha1(b'x').hexdigest()\n",
+    "def tool():\n    os.system(sys.argv[0])\n",
 ];
+
+/// Every threat model: local and database sources count too.
+fn all_threat_models() -> RuleSet {
+    RuleSet::load_with_threat_models(&[], &[], &["all".to_string()]).unwrap()
+}
 
 /// A fresh directory under the system's temporary directory.
 fn scratch(name: &str) -> PathBuf {
@@ -108,7 +123,7 @@ proptest! {
 
     #[test]
     fn persisted_then_loaded_equals_in_memory(edits in proptest::collection::vec(edit_strategy(), 0..6)) {
-        let rules = RuleSet::builtin();
+        let rules = all_threat_models();
         let mut files = project_files();
         let (_, first, _) = with_program(&files, |program| analyze_incrementally(program, &rules, None));
         for edit in edits {
@@ -140,7 +155,7 @@ proptest! {
     ) {
         let root = scratch("steps");
         let cache = root.join(".flowsight-cache");
-        let rules = RuleSet::builtin();
+        let rules = all_threat_models();
         let mut files = project_files();
         write_files(&root, &files);
         let (cached, fresh, report) = scan_both(&root, &cache, &rules);
@@ -240,6 +255,105 @@ fn a_rule_change_invalidates_the_cache() {
 }
 
 #[test]
+fn a_threat_model_change_invalidates_the_cache() {
+    let (root, cache) = scanned_project("threat-models");
+    let remote = RuleSet::builtin();
+    let all = all_threat_models();
+    let local = |result: &ScanResult| result.findings.iter().filter(|f| f.threat_model.as_deref() == Some("local")).count();
+    // Other threat models, other sources: the stored result and analysis are not used.
+    let (cached, fresh, report) = scan_both(&root, &cache, &all);
+    assert_eq!(outcome(&cached), outcome(&fresh));
+    assert!(!report.reused_scan && report.notice.is_none(), "{report:?}");
+    assert!(local(&cached) > 0, "argv is a source with the local threat model: {:?}", cached.findings);
+    assert_eq!(cached.stats.reused, 0, "{:?}", cached.stats);
+    // Back to remote only: rebuilt again (the cache now holds the other models' results).
+    let (back, fresh, report) = scan_both(&root, &cache, &remote);
+    assert_eq!(outcome(&back), outcome(&fresh));
+    assert!(!report.reused_scan, "{report:?}");
+    assert_eq!(local(&back), 0);
+    let (again, _, report) = scan_both(&root, &cache, &remote);
+    assert!(report.reused_scan, "{report:?}");
+    assert_eq!(outcome(&again), outcome(&fresh));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn the_corpus_exercises_threat_models_checks_and_parameter_flows() {
+    let root = scratch("corpus");
+    write_files(&root, &project_files());
+    let result = scan_paths(&[root.join("app")], Some(&root), &all_threat_models()).unwrap();
+    let tools: Vec<_> = result.findings.iter().filter(|f| f.sink.path == "app/tools.py").collect();
+    assert!(tools.iter().any(|f| f.rule_id == "weak-hash" && f.threat_model.is_none()), "{tools:?}");
+    let through_append = tools.iter().find(|f| f.threat_model.as_deref() == Some("local") && f.sink.start_line == 12);
+    assert!(through_append.is_some_and(|f| f.steps.iter().any(|s| s.location.start_line == 6)), "{tools:?}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// Three repositories: `one` alone; `three` imports `lib`, which only `two` provides, so they
+/// are one program.
+fn repositories(root: &Path) -> Vec<PathBuf> {
+    let files = [
+        ("one/svc/__init__.py", ""),
+        (
+            "one/svc/views.py",
+            "import os\nfrom flask import request\n\n\ndef index():\n    os.system(request.args['q'])\n\n\ndef other():\n    return 1\n",
+        ),
+        ("two/lib/__init__.py", ""),
+        ("two/lib/run.py", "import os\n\n\ndef run(command):\n    os.system(command)\n\n\ndef idle(value):\n    return value\n"),
+        ("three/web/__init__.py", ""),
+        ("three/web/views.py", "from flask import request\nfrom lib.run import run\n\n\ndef page():\n    run(request.args['p'])\n"),
+    ];
+    write_files(root, &files.iter().map(|(path, text)| (path.to_string(), text.to_string())).collect::<Vec<_>>());
+    ["one", "two", "three"].iter().map(|name| root.join(name)).collect()
+}
+
+#[test]
+fn a_scan_of_several_repositories_keeps_one_cache_with_each_programs_analysis() {
+    let root = scratch("repositories");
+    let cache = root.join(".flowsight-cache");
+    let rules = RuleSet::builtin();
+    let paths = repositories(&root);
+    let scan = |paths: &[PathBuf]| {
+        let (cached, report) = scan_paths_cached(paths, None, &rules, Some(&cache)).unwrap();
+        let fresh = scan_paths(paths, None, &rules).unwrap();
+        assert_eq!(outcome(&cached), outcome(&fresh));
+        assert_eq!(report.write_error, None);
+        assert_eq!(report.notice, None);
+        (cached, report)
+    };
+    let (first, report) = scan(&paths);
+    assert!(!report.reused_scan);
+    let sinks: Vec<&str> = first.findings.iter().map(|f| f.sink.path.as_str()).collect();
+    assert!(sinks.contains(&"one/svc/views.py") && sinks.contains(&"two/lib/run.py"), "{sinks:?}");
+    // One cache file at the display root's cache directory, with one analysis per program.
+    let snapshot = persist::load(&cache, &root, &rules.fingerprint).unwrap();
+    let mut programs: Vec<Vec<String>> = snapshot.analyses.iter().map(|stored| stored.repositories.clone()).collect();
+    programs.sort();
+    let identity = |name: &str| root.join(name).to_string_lossy().into_owned();
+    let mut grouped = vec![identity("two"), identity("three")];
+    grouped.sort();
+    assert_eq!(programs, vec![vec![identity("one")], grouped]);
+    let (again, report) = scan(&paths);
+    assert!(report.reused_scan, "{report:?}");
+    assert_eq!(outcome(&again), outcome(&first));
+    // A function of `one` edited: only it is analysed again; the other program is reused whole.
+    let views = root.join("one/svc/views.py");
+    let text = std::fs::read_to_string(&views).unwrap();
+    std::fs::write(&views, text.replace("return 1", "return 2")).unwrap();
+    let (edited, report) = scan(&paths);
+    assert!(!report.reused_scan);
+    assert_eq!(edited.stats.analysed, 1, "{:?}", edited.stats);
+    // The same repositories named in another order are the same scan.
+    let (reordered, report) = scan(&[root.join("three"), root.join("one"), root.join("two")]);
+    assert!(report.reused_scan, "{report:?}");
+    assert_eq!(outcome(&reordered), outcome(&edited));
+    // A scan of fewer repositories from the same display root reuses the programs it shares.
+    let (alone, _) = scan(&paths[..2]);
+    assert!(alone.stats.reused > 0 && alone.stats.analysed > 0, "`one` reused, `two` alone is new: {:?}", alone.stats);
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
 fn a_write_killed_midway_leaves_the_old_cache_in_use() {
     let (root, cache) = scanned_project("killed");
     let good = std::fs::read(persist::cache_file(&cache)).unwrap();
@@ -283,6 +397,13 @@ fn workspace_at(root: &Path, cache: Option<&Path>) -> Workspace {
     workspace
 }
 
+/// The findings of a workspace without cache over the files of `root`, `path` with `text`.
+fn from_scratch(root: &Path, path: &str, text: &str, rules: &RuleSet) -> Vec<flowsight_engine::taint::Finding> {
+    let mut workspace = workspace_at(root, None);
+    workspace.update_file(path, text.to_string(), None);
+    workspace.analyze_taint(rules)
+}
+
 #[test]
 fn a_workspace_restarted_from_its_cache_analyses_only_what_changed() {
     let root = scratch("workspace");
@@ -299,6 +420,22 @@ fn a_workspace_restarted_from_its_cache_analyses_only_what_changed() {
     let stats = second.last_analysis();
     assert_eq!((stats.analysed, stats.reused), (0, stats.scopes), "{stats:?}");
     assert_eq!(second.take_cache_notice(), None);
+    // Edits after the warm start are analysed incrementally against the restored cache, and
+    // give a fresh workspace's findings for the same texts: a line inside `unused` (its summary
+    // unchanged), then `clean` running its argument (a new finding through its caller).
+    let edit =
+        |line: usize, column: usize, text: &str| PositionEdit { range: Some(((line, column), (line, column))), new_text: text.to_string() };
+    second.apply_edits("app/helpers.py", 1, &[edit(13, 4, "value = value  # edited\n    ")], Encoding::Utf8).unwrap();
+    let edited = second.analyze_taint(&rules);
+    let stats = second.last_analysis();
+    assert!(stats.analysed >= 1 && stats.analysed <= 2, "{stats:?}");
+    assert_eq!(edited, from_scratch(&root, "app/helpers.py", second.document("app/helpers.py").unwrap().text(), &rules));
+    second.apply_edits("app/helpers.py", 2, &[edit(9, 4, "os.system(value)\n    ")], Encoding::Utf8).unwrap();
+    let unclean = second.analyze_taint(&rules);
+    let stats = second.last_analysis();
+    assert!(stats.analysed < stats.scopes / 2, "{stats:?}");
+    assert_eq!(unclean, from_scratch(&root, "app/helpers.py", second.document("app/helpers.py").unwrap().text(), &rules));
+    assert!(unclean.len() > edited.len(), "the new sink is found through `safe`: {unclean:?}");
     // A function added at the top of one file while the server was down: that file's functions
     // move (not analysed again), the new one is analysed; the findings are a fresh workspace's.
     let helpers = root.join("app/helpers.py");
