@@ -106,3 +106,60 @@ def test_an_unwritable_root_uses_the_user_cache_directory(tmp_path: Path, monkey
     assert user_cache_dir(root) != user_cache_dir(tmp_path / "other" / "project")
     monkeypatch.setattr("flowsight.cache.writable_directory", lambda directory: True)
     assert cache_dir(root, ProjectConfig()) == root / DIRECTORY_NAME
+
+
+def test_changing_threat_models_invalidates_the_cache(project: Path) -> None:
+    """Threat models are part of the rules fingerprint in the cache's header: a scan with other
+    models neither reuses the stored result nor the stored analysis."""
+    import flowsight
+
+    (project / "shop" / "tool.py").write_text("import os\nimport sys\n\n\ndef main():\n    os.system(sys.argv[1])\n")
+    cache = project / DIRECTORY_NAME
+
+    def models(report: dict) -> set[str | None]:
+        return {finding.get("threat_model") for finding in report["findings"]}
+
+    remote = json.loads(assert_same_as_without_cache(project).stdout)
+    assert "local" not in models(remote)
+    with_local = scan(project, "--threat-models", "remote,local")
+    fresh = scan(project, "--threat-models", "remote,local", "--no-cache")
+    assert with_local.stderr == "" and json.loads(with_local.stdout) == json.loads(fresh.stdout)
+    assert "local" in models(json.loads(with_local.stdout))
+    # Through the API: the cache of remote,local is not reused by remote alone, and is reused
+    # by remote,local again.
+    walked = flowsight.walk_files([str(project)])
+    alone = flowsight.analyze_discovered(walked, threat_models=["remote"], cache_dir=str(cache))
+    assert alone.cache["reused_scan"] is False and alone.stats["reused"] == 0 and alone.cache["notice"] is None
+    assert {finding.threat_model for finding in alone.findings} <= {"remote", None}
+    again = flowsight.analyze_discovered(walked, threat_models=["remote"], cache_dir=str(cache))
+    assert again.cache["reused_scan"] is True
+    assert [f.id for f in again.findings] == [f.id for f in alone.findings]
+
+
+def test_a_scan_of_several_repositories_keeps_one_cache(tmp_path: Path) -> None:
+    """`scan A B` (two checkouts both named `app`): one cache at their common directory, the
+    report that of `--no-cache`, before and after an edit in one of them."""
+    first, second = tmp_path / "one" / "app", tmp_path / "two" / "app"
+    for copy in (first, second):
+        shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns(DIRECTORY_NAME))
+
+    def both(*extra: str) -> subprocess.CompletedProcess[str]:
+        return flowsight("scan", str(first), str(second), "--format", "json", *extra)
+
+    def same() -> dict:
+        cached, fresh = both(), both("--no-cache")
+        assert cached.returncode == fresh.returncode == 1 and cached.stderr == "", cached.stderr
+        assert json.loads(cached.stdout) == json.loads(fresh.stdout)
+        return json.loads(cached.stdout)
+
+    report = same()
+    assert len(report["repositories"]) == 2
+    assert (tmp_path / DIRECTORY_NAME / "analysis.bin").is_file()
+    assert not (first / DIRECTORY_NAME).exists() and not (second / DIRECTORY_NAME).exists()
+    assert same() == report
+    views = second / "shop" / "views.py"
+    views.write_text("# moved down\n\n" + views.read_text())
+    edited = same()
+    assert [f["sink"]["path"] for f in edited["findings"] if f["sink"]["path"].startswith("one/")] == [
+        f["sink"]["path"] for f in report["findings"] if f["sink"]["path"].startswith("one/")
+    ]
