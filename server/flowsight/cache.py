@@ -2,8 +2,9 @@
 ARCHITECTURE.md, `persist.rs`).
 
 Order: `--no-cache` (none) → `--cache-dir DIR` → `[tool.flowsight] cache` (a directory, or false
-for none) → `.flowsight-cache/` at the project root when it can be written → the user's cache
-directory (`$XDG_CACHE_HOME/flowsight/projects/<hash of the root>`, default `~/.cache`).
+for none) → `.flowsight-cache/` at the project root when it can be written (in the server, only
+when the root is not above the folder opened) → the user's cache directory
+(`$XDG_CACHE_HOME/flowsight/projects/<hash of the root>`, default `~/.cache`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ def writable_directory(directory: Path) -> bool:
     return parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
 
 
-def cache_dir(root: Path, config: ProjectConfig, *, cache_dir: str | None = None, no_cache: bool = False) -> Path | None:
-    """The cache directory for the project at `root`, or None for no cache."""
+def cache_dir(
+    root: Path, config: ProjectConfig, *, cache_dir: str | None = None, no_cache: bool = False, at_root: bool = True
+) -> Path | None:
+    """The cache directory for the project at `root`, or None for no cache. `at_root=False`:
+    never `.flowsight-cache/` at the root (the server, for a package folder whose root lies
+    above the folder it was given)."""
     if no_cache:
         return None
     if cache_dir is not None:
@@ -42,6 +47,6 @@ def cache_dir(root: Path, config: ProjectConfig, *, cache_dir: str | None = None
     if isinstance(config.cache, str):
         return Path(config.cache)
     local = root / DIRECTORY_NAME
-    if writable_directory(local):
+    if at_root and writable_directory(local):
         return local
     return user_cache_dir(root)

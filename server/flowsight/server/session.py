@@ -345,7 +345,8 @@ class Session:
                         folder.search_dirty.add(key)
         if not refresh:
             # Every file is loaded: the next analysis starts from the persistent cache.
-            directory = cache_dir(folder.root, folder.config or ProjectConfig())
+            # A package folder without a marker is rooted above itself: nothing is written there.
+            directory = cache_dir(folder.root, folder.config or ProjectConfig(), at_root=not folder.scopes)
             with self.lock:
                 folder.workspace.set_cache_dir(None if directory is None else str(directory))
         return len(files)
