@@ -16,6 +16,7 @@
 //!   and only what changed otherwise, with the findings of a workspace without cache; edits
 //!   after the warm start are analysed incrementally and equal an analysis from scratch.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use flowsight_engine::line_index::Encoding;
@@ -24,7 +25,7 @@ use flowsight_engine::persist::{self, Snapshot, StoredAnalysis};
 use flowsight_engine::program::{build_parts, Program};
 use flowsight_engine::rules::RuleSet;
 use flowsight_engine::scan::{scan_paths, scan_paths_cached, CacheReport, ScanResult};
-use flowsight_engine::taint::{analyze_incrementally, AnalysisCache};
+use flowsight_engine::taint::{analyze_incrementally, analyze_incrementally_after, AnalysisCache, TextChange};
 use flowsight_engine::workspace::Workspace;
 use proptest::prelude::*;
 
@@ -135,9 +136,20 @@ proptest! {
         let loaded = analysis_of(&bytes);
         prop_assert_eq!(&bytes_of(analysis_of(&bytes)).0, &bytes);
         let (_, in_memory, _) = with_program(&project_files(), |program| analyze_incrementally(program, &rules, None));
+        // Told what changed, as every user of a cache is (the scan and the workspace): the
+        // edited files and their text changes, so cached places move with the text.
+        let before = project_files();
+        let edited: Vec<(&str, TextChange)> = before
+            .iter()
+            .zip(&files)
+            .filter(|((_, old), (_, new))| old != new)
+            .map(|((path, old), (_, new))| (path.as_str(), TextChange::between(old, new)))
+            .collect();
+        let changed: HashSet<String> = edited.iter().map(|(path, _)| path.to_string()).collect();
+        let changes: HashMap<String, TextChange> = edited.iter().map(|(path, change)| (path.to_string(), *change)).collect();
         let seeded = |previous: AnalysisCache| {
             with_program(&files, |program| {
-                let (result, cache, stats) = analyze_incrementally(program, &rules, Some(previous));
+                let (result, cache, stats) = analyze_incrementally_after(program, &rules, Some(previous), Some(&changed), &changes);
                 (result.findings, stats, bytes_of(cache).0)
             })
         };
