@@ -15,7 +15,9 @@
 //! (sink = the call; source = the argument that decided it, or the call), ids and suppression
 //! comments on the call's line.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -87,16 +89,19 @@ struct Hit<'t> {
 fn check_file(program: &Program<'_>, rules: &RuleSet, file: usize) -> Vec<Finding> {
     let text = program.text(file);
     let root = program.files[file].document.tree().root_node();
-    let checker = Checker { program, rules, file, text, module: file };
+    let checker = Checker { program, rules, file, text, module: file, function: Cell::new(None), bindings: RefCell::default() };
     let mut hits = Vec::new();
-    // Every call of the file, iteratively (nesting can be arbitrarily deep).
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
+    // Every call of the file with its innermost enclosing function, iteratively (nesting can be
+    // arbitrarily deep).
+    let mut stack = vec![(root, None)];
+    while let Some((node, function)) = stack.pop() {
         if node.kind() == "call" {
+            checker.function.set(function);
             checker.check_call(node, &mut hits);
         }
+        let inner = if node.kind() == "function_definition" { Some(node) } else { function };
         let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
+        stack.extend(node.named_children(&mut cursor).map(|child| (child, inner)));
     }
     render(program, rules, file, hits)
 }
@@ -107,7 +112,16 @@ struct Checker<'p, 't> {
     file: usize,
     text: &'t str,
     module: usize,
+    /// The innermost function definition holding the call being checked (every node an
+    /// argument is decided from lies in it, or in the module when `None`).
+    function: Cell<Option<Node<'t>>>,
+    /// Per function definition (node id): how each name is bound in it (`function_bindings`).
+    bindings: RefCell<FxHashMap<usize, Rc<Bindings<'t>>>>,
 }
+
+/// Name → (how many times it is bound, 2 for each binding constants do not decide; the value
+/// of its plain assignment). Built in one walk of the function.
+type Bindings<'t> = FxHashMap<&'t str, (usize, Option<Node<'t>>)>;
 
 /// What an argument is known to be.
 #[derive(Clone, Debug, PartialEq)]
@@ -234,22 +248,30 @@ impl<'p, 't> Checker<'p, 't> {
         })
     }
 
-    /// The innermost function definition holding `node`, if any.
-    fn enclosing_function(node: Node<'t>) -> Option<Node<'t>> {
-        let mut current = node.parent();
-        while let Some(parent) = current {
-            if parent.kind() == "function_definition" {
-                return Some(parent);
-            }
-            current = parent.parent();
-        }
-        None
-    }
-
     /// How `name` is bound in `function`: `Ok(Some(value))` when assigned exactly once (and not
     /// a parameter or otherwise bound), `Ok(None)` when not bound there, `Err(())` when bound
     /// in a way constants do not decide.
     fn local_binding(&self, function: Node<'t>, name: &str) -> Result<Option<Node<'t>>, ()> {
+        let bindings =
+            Rc::clone(self.bindings.borrow_mut().entry(function.id()).or_insert_with(|| Rc::new(self.function_bindings(function))));
+        match bindings.get(name) {
+            None => Ok(None),
+            Some(&(1, value)) => Ok(value),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// Every name `function` binds (see `Bindings`): parameters, assignments, loop and `with`
+    /// targets, walrus, imports, `global`/`nonlocal`, handlers' names, nested definitions (not
+    /// entered).
+    fn function_bindings(&self, function: Node<'t>) -> Bindings<'t> {
+        let mut bindings: Bindings<'t> = FxHashMap::default();
+        let text = self.text;
+        let bind_all = |bindings: &mut Bindings<'t>, node: Node<'t>| {
+            for identifier in identifiers(node) {
+                bindings.entry(text_of(text, identifier)).or_default().0 += 2;
+            }
+        };
         if let Some(parameters) = function.child_by_field_name("parameters") {
             let mut cursor = parameters.walk();
             for parameter in parameters.named_children(&mut cursor) {
@@ -259,30 +281,29 @@ impl<'p, 't> Checker<'p, 't> {
                     "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => parameter.named_child(0),
                     _ => None,
                 };
-                if identifier.is_some_and(|identifier| mentions(self.text, identifier, name)) {
-                    return Err(());
+                if let Some(identifier) = identifier {
+                    bind_all(&mut bindings, identifier);
                 }
             }
         }
-        let Some(body) = function.child_by_field_name("body") else { return Ok(None) };
-        let mut value = None;
-        let mut bindings = 0;
+        let Some(body) = function.child_by_field_name("body") else { return bindings };
         let mut stack = vec![body];
         while let Some(node) = stack.pop() {
             match node.kind() {
                 "function_definition" | "class_definition" | "lambda" => {
-                    if node.child_by_field_name("name").is_some_and(|n| text_of(self.text, n) == name) {
-                        bindings += 2;
+                    if let Some(name) = node.child_by_field_name("name") {
+                        bindings.entry(text_of(text, name)).or_default().0 += 2;
                     }
                     continue;
                 }
                 "assignment" => {
                     if let Some(left) = node.child_by_field_name("left") {
-                        if left.kind() == "identifier" && text_of(self.text, left) == name {
-                            bindings += 1;
-                            value = node.child_by_field_name("right");
-                        } else if mentions(self.text, left, name) {
-                            bindings += 2;
+                        if left.kind() == "identifier" {
+                            let entry = bindings.entry(text_of(text, left)).or_default();
+                            entry.0 += 1;
+                            entry.1 = node.child_by_field_name("right");
+                        } else {
+                            bind_all(&mut bindings, left);
                         }
                     }
                 }
@@ -301,14 +322,14 @@ impl<'p, 't> Checker<'p, 't> {
                         "as_pattern" => node.child_by_field_name("alias"),
                         _ => Some(node),
                     };
-                    if target.is_some_and(|t| mentions(self.text, t, name)) {
-                        bindings += 2;
+                    if let Some(target) = target {
+                        bind_all(&mut bindings, target);
                     }
                 }
                 "except_clause" => {
                     let mut cursor = node.walk();
-                    if node.named_children(&mut cursor).any(|c| c.kind() == "identifier" && text_of(self.text, c) == name) {
-                        bindings += 2;
+                    for child in node.named_children(&mut cursor).filter(|c| c.kind() == "identifier") {
+                        bindings.entry(text_of(text, child)).or_default().0 += 2;
                     }
                 }
                 _ => {}
@@ -316,11 +337,7 @@ impl<'p, 't> Checker<'p, 't> {
             let mut cursor = node.walk();
             stack.extend(node.named_children(&mut cursor));
         }
-        match bindings {
-            0 => Ok(None),
-            1 => Ok(value),
-            _ => Err(()),
-        }
+        bindings
     }
 
     /// The value of `node` where constants decide it.
@@ -334,7 +351,7 @@ impl<'p, 't> Checker<'p, 't> {
         }
         if node.kind() == "identifier" {
             let name = text_of(self.text, node);
-            if let Some(function) = Self::enclosing_function(node) {
+            if let Some(function) = self.function.get() {
                 match self.local_binding(function, name) {
                     Ok(Some(value)) => return self.evaluate(value, depth + 1),
                     Ok(None) => {}
@@ -361,7 +378,7 @@ impl<'p, 't> Checker<'p, 't> {
         match node.kind() {
             "identifier" => {
                 let name = text_of(self.text, node);
-                if let Some(function) = Self::enclosing_function(node) {
+                if let Some(function) = self.function.get() {
                     match self.local_binding(function, name) {
                         Ok(Some(value)) => return self.bound_reference(value, depth + 1),
                         Ok(None) => {}
@@ -445,7 +462,7 @@ impl<'p, 't> Checker<'p, 't> {
                         break;
                     }
                     "return_statement" => {
-                        let function = Self::enclosing_function(parent);
+                        let function = self.function.get();
                         let name = function.and_then(|f| f.child_by_field_name("name")).map(|n| text_of(self.text, n)).unwrap_or("");
                         if name_matches(name, words) {
                             return Some(named(parent, format!("returned by `{name}`")));
@@ -483,7 +500,9 @@ impl<'p, 't> Checker<'p, 't> {
 
     /// Reads of local `name` after its assignment `target`, in the same scope.
     fn reads_after(&self, target: Node<'t>, name: &str) -> Vec<Node<'t>> {
-        let scope = Self::enclosing_function(target)
+        let scope = self
+            .function
+            .get()
             .and_then(|f| f.child_by_field_name("body"))
             .unwrap_or_else(|| self.program.files[self.file].document.tree().root_node());
         let mut reads = Vec::new();
@@ -510,17 +529,19 @@ impl<'p, 't> Checker<'p, 't> {
     }
 }
 
-/// Whether `name` occurs as an identifier in `node`.
-fn mentions(text: &str, node: Node<'_>, name: &str) -> bool {
+/// The identifiers in `node` (itself included).
+fn identifiers(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut found = Vec::new();
     let mut stack = vec![node];
     while let Some(node) = stack.pop() {
-        if node.kind() == "identifier" && text_of(text, node) == name {
-            return true;
+        if node.kind() == "identifier" {
+            found.push(node);
+            continue;
         }
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor));
     }
-    false
+    found
 }
 
 /// The argument a condition names: by keyword, else by position (positions count only

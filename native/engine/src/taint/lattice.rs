@@ -13,6 +13,8 @@
 
 use std::sync::Arc;
 
+use imbl::ordmap::DiffItem;
+
 use crate::program::Constant;
 use crate::rules::SourceKind;
 
@@ -129,6 +131,15 @@ impl Trace {
     }
 
     /// An order on traces: length, then where the last step is.
+    /// Whether both are the same trace in memory (or both empty).
+    pub(super) fn ptr_eq(&self, other: &Trace) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
     pub(super) fn rank(&self) -> (usize, Option<(usize, usize, usize)>) {
         let length = self.0.as_ref().map_or(0, |node| node.length);
         (length, self.last_location())
@@ -309,6 +320,21 @@ impl Value {
             && self.labels.iter().all(|label| other.labels.iter().any(|o| o.key() == label.key()))
     }
 
+    /// Whether both are the very same value: equal fields, labels in the same order with the
+    /// same traces (by identity). Conservative — equal values with separately built traces are
+    /// not identical — and used only where "not identical" costs a join, never a result.
+    fn identical(&self, other: &Value) -> bool {
+        self.constant == other.constant
+            && self.reference == other.reference
+            && self.stringy == other.stringy
+            && self.labels.len() == other.labels.len()
+            && self
+                .labels
+                .iter()
+                .zip(&other.labels)
+                .all(|(a, b)| a.origin == b.origin && a.cleared == b.cleared && a.normalized == b.normalized && a.trace.ptr_eq(&b.trace))
+    }
+
     pub(super) fn is_tainted(&self) -> bool {
         !self.labels.is_empty()
     }
@@ -341,25 +367,44 @@ pub(super) struct State {
     pub(super) values: Values,
 }
 
+/// `Values::diff` skips the subtrees two states share and the entries that are `identical`.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        self.identical(other)
+    }
+}
+
 impl State {
+    /// Pointwise join, a path unassigned on one side joined with the empty value (the taint
+    /// stays, the constant goes). Starts from `self` and visits only what differs from
+    /// `other` (a value joined with itself is itself), so joining states that share most of
+    /// their tree costs what differs.
     pub(super) fn join(&self, other: &State) -> State {
-        let mut values = Values::new();
-        for (path, value) in &self.values {
-            match other.values.get(path) {
-                Some(other_value) => values.insert(path.clone(), value.join(other_value)),
-                // Unassigned on the other path: keep the taint, lose the constant.
-                None => values.insert(path.clone(), value.join(&Value::default())),
-            };
-        }
-        for (path, value) in &other.values {
-            values.entry(path.clone()).or_insert_with(|| value.join(&Value::default()));
+        let mut values = self.values.clone();
+        for item in self.values.diff(&other.values) {
+            match item {
+                DiffItem::Update { old: (path, mine), new: (_, theirs) } => {
+                    values.insert(path.clone(), mine.join(theirs));
+                }
+                DiffItem::Remove(path, mine) => {
+                    if mine.constant.is_some() || mine.reference.is_some() {
+                        values.insert(path.clone(), mine.join(&Value::default()));
+                    }
+                }
+                DiffItem::Add(path, theirs) => {
+                    values.insert(path.clone(), theirs.join(&Value::default()));
+                }
+            }
         }
         State { values }
     }
 
     pub(super) fn same(&self, other: &State) -> bool {
         self.values.len() == other.values.len()
-            && self.values.iter().all(|(path, value)| other.values.get(path).is_some_and(|o| value.same(o)))
+            && self
+                .values
+                .diff(&other.values)
+                .all(|item| matches!(item, DiffItem::Update { old: (_, mine), new: (_, theirs) } if mine.same(theirs)))
     }
 
     /// Strong update: `path` and everything below it are replaced.
