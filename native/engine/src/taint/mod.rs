@@ -461,7 +461,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         self.summary.resolved_callees = self.callees.iter().copied().collect();
         self.summary.resolved_callees.sort_unstable();
-        self.collect_exports(&states);
+        self.collect_exports(&states, &cfg.successors);
         self.summary.reads = self.reads.iter().copied().collect();
         self.summary.reads.sort_unstable();
     }
