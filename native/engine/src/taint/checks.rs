@@ -25,6 +25,7 @@ use tree_sitter::Node;
 
 use crate::program::{dotted, literal, text_of, Constant, Program};
 use crate::rules::{CheckCall, Condition, ConditionTest, RuleSet};
+use crate::syntax::{field, FieldChild};
 
 use super::findings::{enclosing_scope_name, location, suppressed, Finding, FindingStep};
 use super::short;
@@ -144,10 +145,10 @@ enum Argument<'t> {
 
 impl<'p, 't> Checker<'p, 't> {
     fn check_call(&self, call: Node<'t>, hits: &mut Vec<Hit<'t>>) {
-        let Some(function) = call.child_by_field_name("function") else { return };
+        let Some(function) = call.field(&field::FUNCTION) else { return };
         let reference = self.reference(function, 0);
         let method = (function.kind() == "attribute")
-            .then(|| function.child_by_field_name("attribute"))
+            .then(|| function.field(&field::ATTRIBUTE))
             .flatten()
             .map(|attribute| text_of(self.text, attribute));
         let mut candidates: Vec<(&CheckCall, String)> = Vec::new();
@@ -188,7 +189,7 @@ impl<'p, 't> Checker<'p, 't> {
 
     /// Whether every condition holds; `Some(the argument that decided the last one)`.
     fn conditions_hold(&self, call: Node<'t>, conditions: &[Condition]) -> Option<Option<Node<'t>>> {
-        let arguments = call.child_by_field_name("arguments").filter(|a| a.kind() == "argument_list");
+        let arguments = call.field(&field::ARGUMENTS).filter(|a| a.kind() == "argument_list");
         let mut deciding = None;
         for condition in conditions {
             let argument = match arguments {
@@ -272,12 +273,12 @@ impl<'p, 't> Checker<'p, 't> {
                 bindings.entry(text_of(text, identifier)).or_default().0 += 2;
             }
         };
-        if let Some(parameters) = function.child_by_field_name("parameters") {
+        if let Some(parameters) = function.field(&field::PARAMETERS) {
             let mut cursor = parameters.walk();
             for parameter in parameters.named_children(&mut cursor) {
                 let identifier = match parameter.kind() {
                     "identifier" => Some(parameter),
-                    "default_parameter" | "typed_default_parameter" => parameter.child_by_field_name("name"),
+                    "default_parameter" | "typed_default_parameter" => parameter.field(&field::NAME),
                     "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => parameter.named_child(0),
                     _ => None,
                 };
@@ -286,22 +287,22 @@ impl<'p, 't> Checker<'p, 't> {
                 }
             }
         }
-        let Some(body) = function.child_by_field_name("body") else { return bindings };
+        let Some(body) = function.field(&field::BODY) else { return bindings };
         let mut stack = vec![body];
         while let Some(node) = stack.pop() {
             match node.kind() {
                 "function_definition" | "class_definition" | "lambda" => {
-                    if let Some(name) = node.child_by_field_name("name") {
+                    if let Some(name) = node.field(&field::NAME) {
                         bindings.entry(text_of(text, name)).or_default().0 += 2;
                     }
                     continue;
                 }
                 "assignment" => {
-                    if let Some(left) = node.child_by_field_name("left") {
+                    if let Some(left) = node.field(&field::LEFT) {
                         if left.kind() == "identifier" {
                             let entry = bindings.entry(text_of(text, left)).or_default();
                             entry.0 += 1;
-                            entry.1 = node.child_by_field_name("right");
+                            entry.1 = node.field(&field::RIGHT);
                         } else {
                             bind_all(&mut bindings, left);
                         }
@@ -317,9 +318,9 @@ impl<'p, 't> Checker<'p, 't> {
                 | "import_from_statement"
                 | "for_in_clause" => {
                     let target = match node.kind() {
-                        "augmented_assignment" | "for_statement" | "for_in_clause" => node.child_by_field_name("left"),
-                        "named_expression" => node.child_by_field_name("name"),
-                        "as_pattern" => node.child_by_field_name("alias"),
+                        "augmented_assignment" | "for_statement" | "for_in_clause" => node.field(&field::LEFT),
+                        "named_expression" => node.field(&field::NAME),
+                        "as_pattern" => node.field(&field::ALIAS),
                         _ => Some(node),
                     };
                     if let Some(target) = target {
@@ -388,8 +389,8 @@ impl<'p, 't> Checker<'p, 't> {
                 self.program.resolve_name(self.module, name)
             }
             "attribute" => {
-                let object = node.child_by_field_name("object")?;
-                let attribute = text_of(self.text, node.child_by_field_name("attribute")?);
+                let object = node.field(&field::OBJECT)?;
+                let attribute = text_of(self.text, node.field(&field::ATTRIBUTE)?);
                 Some(format!("{}.{attribute}", self.reference(object, depth)?))
             }
             _ => None,
@@ -399,7 +400,7 @@ impl<'p, 't> Checker<'p, 't> {
     /// The reference a name assigned `value` has: the value's, or for `Class(...)` the class.
     fn bound_reference(&self, value: Node<'t>, depth: usize) -> Option<String> {
         if value.kind() == "call" {
-            let callee = self.reference(value.child_by_field_name("function")?, depth)?;
+            let callee = self.reference(value.field(&field::FUNCTION)?, depth)?;
             let last = callee.rsplit('.').next().unwrap_or("");
             return last.starts_with(|c: char| c.is_uppercase()).then_some(callee);
         }
@@ -427,8 +428,8 @@ impl<'p, 't> Checker<'p, 't> {
                     path
                 };
                 match kind {
-                    "assignment" | "augmented_assignment" if parent.child_by_field_name("right").map(|r| r.id()) == Some(node.id()) => {
-                        let Some(left) = parent.child_by_field_name("left") else { break };
+                    "assignment" | "augmented_assignment" if parent.field(&field::RIGHT).map(|r| r.id()) == Some(node.id()) => {
+                        let Some(left) = parent.field(&field::LEFT) else { break };
                         for target in targets(left) {
                             if let Some(name) = target_name(self.text, target) {
                                 if name_matches(&name, words) {
@@ -445,15 +446,15 @@ impl<'p, 't> Checker<'p, 't> {
                         }
                         break;
                     }
-                    "keyword_argument" if parent.child_by_field_name("value").map(|v| v.id()) == Some(node.id()) => {
-                        let name = parent.child_by_field_name("name").map(|n| text_of(self.text, n)).unwrap_or("");
+                    "keyword_argument" if parent.field(&field::VALUE).map(|v| v.id()) == Some(node.id()) => {
+                        let name = parent.field(&field::NAME).map(|n| text_of(self.text, n)).unwrap_or("");
                         if name_matches(name, words) {
                             return Some(named(parent, format!("passed as `{name}`")));
                         }
                         break;
                     }
-                    "pair" if parent.child_by_field_name("value").map(|v| v.id()) == Some(node.id()) => {
-                        let key = parent.child_by_field_name("key").and_then(|k| literal(self.text, k, &HashMap::new()));
+                    "pair" if parent.field(&field::VALUE).map(|v| v.id()) == Some(node.id()) => {
+                        let key = parent.field(&field::KEY).and_then(|k| literal(self.text, k, &HashMap::new()));
                         if let Some(Constant::Str(key)) = key {
                             if name_matches(&key, words) {
                                 return Some(named(parent, format!("stored under `{key}`")));
@@ -463,7 +464,7 @@ impl<'p, 't> Checker<'p, 't> {
                     }
                     "return_statement" => {
                         let function = self.function.get();
-                        let name = function.and_then(|f| f.child_by_field_name("name")).map(|n| text_of(self.text, n)).unwrap_or("");
+                        let name = function.and_then(|f| f.field(&field::NAME)).map(|n| text_of(self.text, n)).unwrap_or("");
                         if name_matches(name, words) {
                             return Some(named(parent, format!("returned by `{name}`")));
                         }
@@ -503,7 +504,7 @@ impl<'p, 't> Checker<'p, 't> {
         let scope = self
             .function
             .get()
-            .and_then(|f| f.child_by_field_name("body"))
+            .and_then(|f| f.field(&field::BODY))
             .unwrap_or_else(|| self.program.files[self.file].document.tree().root_node());
         let mut reads = Vec::new();
         let mut stack = vec![scope];
@@ -513,8 +514,7 @@ impl<'p, 't> Checker<'p, 't> {
             }
             if node.kind() == "identifier" && node.start_byte() > target.end_byte() && text_of(self.text, node) == name {
                 let is_target = node.parent().is_some_and(|p| {
-                    matches!(p.kind(), "assignment" | "augmented_assignment")
-                        && p.child_by_field_name("left").map(|l| l.id()) == Some(node.id())
+                    matches!(p.kind(), "assignment" | "augmented_assignment") && p.field(&field::LEFT).map(|l| l.id()) == Some(node.id())
                 });
                 let is_keyword = node.parent().is_some_and(|p| p.kind() == "keyword_argument");
                 if !is_target && !is_keyword {
@@ -553,9 +553,9 @@ fn find_argument<'t>(text: &str, arguments: Node<'t>, position: Option<usize>, k
     for argument in arguments.named_children(&mut cursor) {
         match argument.kind() {
             "keyword_argument" => {
-                let name = argument.child_by_field_name("name").map(|n| text_of(text, n));
+                let name = argument.field(&field::NAME).map(|n| text_of(text, n));
                 if keyword.is_some() && name == keyword {
-                    if let Some(value) = argument.child_by_field_name("value") {
+                    if let Some(value) = argument.field(&field::VALUE) {
                         return Argument::Given(value);
                     }
                 }
@@ -590,8 +590,8 @@ fn targets(left: Node<'_>) -> Vec<Node<'_>> {
 fn target_name(text: &str, target: Node<'_>) -> Option<String> {
     match target.kind() {
         "identifier" => Some(text_of(text, target).to_string()),
-        "attribute" => target.child_by_field_name("attribute").map(|a| text_of(text, a).to_string()),
-        "subscript" => match literal(text, target.child_by_field_name("subscript")?, &HashMap::new())? {
+        "attribute" => target.field(&field::ATTRIBUTE).map(|a| text_of(text, a).to_string()),
+        "subscript" => match literal(text, target.field(&field::SUBSCRIPT)?, &HashMap::new())? {
             Constant::Str(key) => Some(key),
             _ => None,
         },
