@@ -40,6 +40,7 @@
 use tree_sitter::Node;
 
 use crate::syntax::MAX_STATEMENT_DEPTH;
+use crate::syntax::{field, FieldChild};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepKind {
@@ -324,23 +325,22 @@ fn any_in_own_scope(node: Node<'_>, hit: impl Fn(&str) -> bool) -> bool {
 /// its body).
 pub fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
     match kind {
-        StepKind::ForTarget => node.child_by_field_name("right").into_iter().collect(),
+        StepKind::ForTarget => node.field(&field::RIGHT).into_iter().collect(),
         StepKind::MatchSubject => {
             let mut cursor = node.walk();
             node.children_by_field_name("subject", &mut cursor).collect()
         }
         StepKind::ExceptHandler | StepKind::CasePattern | StepKind::Entry | StepKind::Exit => Vec::new(),
         StepKind::Definition => {
-            let definition =
-                if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
+            let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
             let mut parts = Vec::new();
             let mut cursor = node.walk();
             parts.extend(node.named_children(&mut cursor).filter(|c| c.kind() == "decorator"));
-            if let Some(parameters) = definition.child_by_field_name("parameters") {
+            if let Some(parameters) = definition.field(&field::PARAMETERS) {
                 let mut cursor = parameters.walk();
-                parts.extend(parameters.named_children(&mut cursor).filter_map(|p| p.child_by_field_name("value")));
+                parts.extend(parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)));
             }
-            parts.extend(definition.child_by_field_name("superclasses"));
+            parts.extend(definition.field(&field::SUPERCLASSES));
             parts
         }
         StepKind::Statement | StepKind::Condition | StepKind::WithItem => vec![node],
@@ -521,24 +521,24 @@ impl<'a, 't> Builder<'a, 't> {
     }
 
     fn if_statement(&mut self, node: Node<'t>, pending: Pending, depth: usize) -> Pending {
-        let Some(condition) = node.child_by_field_name("condition") else {
+        let Some(condition) = node.field(&field::CONDITION) else {
             let step = self.step(StepKind::Statement, node, &pending);
             return vec![normal(step)];
         };
         let test = self.step(StepKind::Condition, condition, &pending);
         let (taken, mut otherwise) = self.branches(test, condition);
-        let mut exits = self.block(node.child_by_field_name("consequence"), taken, depth + 1);
+        let mut exits = self.block(node.field(&field::CONSEQUENCE), taken, depth + 1);
         let mut cursor = node.walk();
         let alternatives: Vec<Node<'t>> = node.children_by_field_name("alternative", &mut cursor).collect();
         for alternative in alternatives {
             if alternative.kind() == "elif_clause" {
-                let Some(condition) = alternative.child_by_field_name("condition") else { continue };
+                let Some(condition) = alternative.field(&field::CONDITION) else { continue };
                 let test = self.step(StepKind::Condition, condition, &otherwise);
                 let (taken, rest) = self.branches(test, condition);
-                exits.extend(self.block(alternative.child_by_field_name("consequence"), taken, depth + 1));
+                exits.extend(self.block(alternative.field(&field::CONSEQUENCE), taken, depth + 1));
                 otherwise = rest;
             } else {
-                otherwise = self.block(alternative.child_by_field_name("body"), otherwise, depth + 1);
+                otherwise = self.block(alternative.field(&field::BODY), otherwise, depth + 1);
             }
         }
         exits.extend(otherwise);
@@ -546,18 +546,18 @@ impl<'a, 't> Builder<'a, 't> {
     }
 
     fn while_statement(&mut self, node: Node<'t>, pending: Pending, depth: usize) -> Pending {
-        let Some(condition) = node.child_by_field_name("condition") else {
+        let Some(condition) = node.field(&field::CONDITION) else {
             let step = self.step(StepKind::Statement, node, &pending);
             return vec![normal(step)];
         };
         let header = self.step(StepKind::Condition, condition, &pending);
         let (taken, done) = self.branches(header, condition);
         self.contexts.push(Context::Loop { continue_to: header, breaks: Vec::new() });
-        let body_end = self.block(node.child_by_field_name("body"), taken, depth + 1);
+        let body_end = self.block(node.field(&field::BODY), taken, depth + 1);
         self.connect(&body_end, header);
         let Some(Context::Loop { breaks, .. }) = self.contexts.pop() else { unreachable!("pushed above") };
-        let mut exits = match node.child_by_field_name("alternative") {
-            Some(else_clause) => self.block(else_clause.child_by_field_name("body"), done, depth + 1),
+        let mut exits = match node.field(&field::ALTERNATIVE) {
+            Some(else_clause) => self.block(else_clause.field(&field::BODY), done, depth + 1),
             None => done,
         };
         exits.extend(breaks);
@@ -567,11 +567,11 @@ impl<'a, 't> Builder<'a, 't> {
     fn for_statement(&mut self, node: Node<'t>, pending: Pending, depth: usize) -> Pending {
         let header = self.step(StepKind::ForTarget, node, &pending);
         self.contexts.push(Context::Loop { continue_to: header, breaks: Vec::new() });
-        let body_end = self.block(node.child_by_field_name("body"), vec![normal(header)], depth + 1);
+        let body_end = self.block(node.field(&field::BODY), vec![normal(header)], depth + 1);
         self.connect(&body_end, header);
         let Some(Context::Loop { breaks, .. }) = self.contexts.pop() else { unreachable!("pushed above") };
-        let mut exits = match node.child_by_field_name("alternative") {
-            Some(else_clause) => self.block(else_clause.child_by_field_name("body"), vec![normal(header)], depth + 1),
+        let mut exits = match node.field(&field::ALTERNATIVE) {
+            Some(else_clause) => self.block(else_clause.field(&field::BODY), vec![normal(header)], depth + 1),
             None => vec![normal(header)],
         };
         exits.extend(breaks);
@@ -593,7 +593,7 @@ impl<'a, 't> Builder<'a, 't> {
             self.contexts.push(Context::Handlers { first });
         }
         let body_start = self.steps.len();
-        let body_end = self.block(node.child_by_field_name("body"), pending, depth + 1);
+        let body_end = self.block(node.field(&field::BODY), pending, depth + 1);
         if let Some(&first) = handler_steps.first() {
             self.contexts.pop();
             // Handlers nothing was seen to raise into (the body only reads attributes, say):
@@ -607,7 +607,7 @@ impl<'a, 't> Builder<'a, 't> {
             }
         }
         let mut exits = match clauses.iter().find(|c| c.kind() == "else_clause") {
-            Some(else_clause) => self.block(else_clause.child_by_field_name("body"), body_end, depth + 1),
+            Some(else_clause) => self.block(else_clause.field(&field::BODY), body_end, depth + 1),
             None => body_end,
         };
         for (position, (handler, &step)) in handlers.iter().zip(&handler_steps).enumerate() {
@@ -682,10 +682,10 @@ impl<'a, 't> Builder<'a, 't> {
             }
         }
         if !suppresses {
-            return self.block(node.child_by_field_name("body"), pending, depth + 1);
+            return self.block(node.field(&field::BODY), pending, depth + 1);
         }
         self.contexts.push(Context::Suppress { caught: Vec::new() });
-        let mut exits = self.block(node.child_by_field_name("body"), pending, depth + 1);
+        let mut exits = self.block(node.field(&field::BODY), pending, depth + 1);
         let Some(Context::Suppress { caught }) = self.contexts.pop() else { unreachable!("pushed above") };
         exits.extend(caught.into_iter().map(|loose| Loose { kind: EdgeKind::Exceptional, ..loose }));
         exits
@@ -710,9 +710,9 @@ impl<'a, 't> Builder<'a, 't> {
 
     /// `with suppress(…)` / `with contextlib.suppress(…)`: exceptions end the block, not the scope.
     fn is_suppress(&self, item: Node<'t>) -> bool {
-        let value = item.child_by_field_name("value");
+        let value = item.field(&field::VALUE);
         let call = value.map(|v| if v.kind() == "as_pattern" { v.named_child(0).unwrap_or(v) } else { v });
-        let function = call.filter(|c| c.kind() == "call").and_then(|c| c.child_by_field_name("function"));
+        let function = call.filter(|c| c.kind() == "call").and_then(|c| c.field(&field::FUNCTION));
         function.is_some_and(|f| matches!(&self.text[f.byte_range()], "suppress" | "contextlib.suppress"))
     }
 
@@ -720,7 +720,7 @@ impl<'a, 't> Builder<'a, 't> {
         let subject = self.step(StepKind::MatchSubject, node, &pending);
         let mut next = vec![normal(subject)];
         let mut exits = Vec::new();
-        let body = node.child_by_field_name("body");
+        let body = node.field(&field::BODY);
         let cases: Vec<Node<'t>> = match body {
             Some(body) => {
                 let mut cursor = body.walk();
@@ -731,7 +731,7 @@ impl<'a, 't> Builder<'a, 't> {
         for case in cases {
             let pattern = self.step(StepKind::CasePattern, case, &next);
             let matched = Loose { from: pattern, guard: Some((pattern, true)), kind: EdgeKind::Normal };
-            exits.extend(self.block(case.child_by_field_name("consequence"), vec![matched], depth + 1));
+            exits.extend(self.block(case.field(&field::CONSEQUENCE), vec![matched], depth + 1));
             next = if self.is_irrefutable(case) {
                 Vec::new()
             } else {

@@ -15,6 +15,7 @@ use tree_sitter::Node;
 
 use crate::cfg::{build_cfg, Cfg, ConstantConditions, EdgeKind, StepKind, ENTRY, EXIT};
 use crate::program::{literal, text_of, Constant, Program};
+use crate::syntax::{field, FieldChild};
 
 /// One definition: which step, which path, and whether it replaces older values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,7 +165,7 @@ pub struct ModuleConstants<'a> {
 impl ConstantConditions for ModuleConstants<'_> {
     fn evaluate(&self, condition: Node<'_>) -> Option<bool> {
         match condition.kind() {
-            "not_operator" => self.evaluate(condition.child_by_field_name("argument")?).map(|b| !b),
+            "not_operator" => self.evaluate(condition.field(&field::ARGUMENT)?).map(|b| !b),
             "comparison_operator" => {
                 let left = literal(self.text, condition.named_child(0)?, self.constants)?;
                 let right = literal(self.text, condition.named_child(1)?, self.constants)?;
@@ -193,11 +194,11 @@ fn path_so_far(text: &str, node: Node<'_>) -> Option<PathSoFar> {
             "identifier" => break,
             "attribute" => {
                 projections.push(current);
-                current = current.child_by_field_name("object")?;
+                current = current.field(&field::OBJECT)?;
             }
             "subscript" => {
                 projections.push(current);
-                current = current.child_by_field_name("value")?;
+                current = current.field(&field::VALUE)?;
             }
             "parenthesized_expression" => current = current.named_child(0)?,
             _ => return None,
@@ -226,11 +227,11 @@ impl PathSoFar {
         }
         if projection.kind() == "attribute" {
             self.path.push('.');
-            self.path.push_str(text_of(text, projection.child_by_field_name("attribute")?));
+            self.path.push_str(text_of(text, projection.field(&field::ATTRIBUTE)?));
             self.parts += 1;
             return Some(());
         }
-        match projection.child_by_field_name("subscript").and_then(|k| literal(text, k, &HashMap::new())) {
+        match projection.field(&field::SUBSCRIPT).and_then(|k| literal(text, k, &HashMap::new())) {
             Some(Constant::Str(key)) => self.path.push_str(&format!("[{key:?}]")),
             Some(Constant::Int(key)) => self.path.push_str(&format!("[{key}]")),
             _ => return Some(()),
@@ -242,7 +243,7 @@ impl PathSoFar {
 
 /// The object an attribute or subscript projects from.
 fn projected(node: Node<'_>) -> Option<Node<'_>> {
-    node.child_by_field_name("object").or_else(|| node.child_by_field_name("value"))
+    node.field(&field::OBJECT).or_else(|| node.field(&field::VALUE))
 }
 
 /// The access paths an expression reads (sorted, distinct).
@@ -296,39 +297,39 @@ impl<'a, 't> Extractor<'a, 't> {
                         if let Some(path) = &path {
                             self.uses.push(path.path.clone());
                         }
-                        if let Some(key) = link.child_by_field_name("subscript") {
+                        if let Some(key) = link.field(&field::SUBSCRIPT) {
                             stack.push(key);
                         }
                     }
                 }
                 "keyword_argument" => {
-                    if let Some(value) = node.child_by_field_name("value") {
+                    if let Some(value) = node.field(&field::VALUE) {
                         stack.push(value);
                     }
                 }
                 "call" => {
                     self.calls.push(node);
-                    if let Some(function) = node.child_by_field_name("function") {
+                    if let Some(function) = node.field(&field::FUNCTION) {
                         // `x.append(v)`: a weak definition of x.
                         if function.kind() == "attribute" {
-                            let method = function.child_by_field_name("attribute").map(|a| text_of(self.text, a)).unwrap_or("");
+                            let method = function.field(&field::ATTRIBUTE).map(|a| text_of(self.text, a)).unwrap_or("");
                             if MUTATORS.contains(&method) {
-                                if let Some(path) = function.child_by_field_name("object").and_then(|o| access_path(self.text, o)) {
+                                if let Some(path) = function.field(&field::OBJECT).and_then(|o| access_path(self.text, o)) {
                                     self.defs.push((path, false));
                                 }
                             }
                         }
                         stack.push(function);
                     }
-                    if let Some(arguments) = node.child_by_field_name("arguments") {
+                    if let Some(arguments) = node.field(&field::ARGUMENTS) {
                         stack.push(arguments);
                     }
                 }
                 "named_expression" => {
-                    if let Some(name) = node.child_by_field_name("name") {
+                    if let Some(name) = node.field(&field::NAME) {
                         self.defs.push((text_of(self.text, name).to_string(), true));
                     }
-                    if let Some(value) = node.child_by_field_name("value") {
+                    if let Some(value) = node.field(&field::VALUE) {
                         stack.push(value);
                     }
                 }
@@ -353,7 +354,7 @@ impl<'a, 't> Extractor<'a, 't> {
                     if let Some(path) = access_path(self.text, node) {
                         self.defs.push((path, strong));
                     }
-                    if let Some(object) = node.child_by_field_name("object") {
+                    if let Some(object) = node.field(&field::OBJECT) {
                         if object.kind() != "identifier" {
                             self.read(object);
                         }
@@ -365,10 +366,10 @@ impl<'a, 't> Extractor<'a, 't> {
                         Some(path) => self.defs.push((path, false)),
                         None => {}
                     }
-                    if let Some(index) = node.child_by_field_name("subscript") {
+                    if let Some(index) = node.field(&field::SUBSCRIPT) {
                         self.read(index);
                     }
-                    if let Some(value) = node.child_by_field_name("value") {
+                    if let Some(value) = node.field(&field::VALUE) {
                         if value.kind() != "identifier" {
                             self.read(value);
                         }
@@ -404,7 +405,7 @@ impl<'a, 't> Extractor<'a, 't> {
                 let mut cursor = node.walk();
                 for name in node.children_by_field_name("name", &mut cursor) {
                     let bound = match name.kind() {
-                        "aliased_import" => name.child_by_field_name("alias").map(|a| text_of(self.text, a).to_string()),
+                        "aliased_import" => name.field(&field::ALIAS).map(|a| text_of(self.text, a).to_string()),
                         _ => text_of(self.text, name).split('.').next().map(str::to_string),
                     };
                     if let Some(bound) = bound {
@@ -436,13 +437,13 @@ impl<'a, 't> Extractor<'a, 't> {
                 // `a = b = value` nests assignments on the right.
                 let mut current = Some(node);
                 while let Some(assignment) = current {
-                    if let Some(left) = assignment.child_by_field_name("left") {
+                    if let Some(left) = assignment.field(&field::LEFT) {
                         self.write(left, true);
                     }
-                    if let Some(annotation) = assignment.child_by_field_name("type") {
+                    if let Some(annotation) = assignment.field(&field::TYPE) {
                         let _ = annotation;
                     }
-                    match assignment.child_by_field_name("right") {
+                    match assignment.field(&field::RIGHT) {
                         Some(right) if right.kind() == "assignment" => current = Some(right),
                         Some(right) => {
                             self.read(right);
@@ -453,11 +454,11 @@ impl<'a, 't> Extractor<'a, 't> {
                 }
             }
             "augmented_assignment" => {
-                if let Some(left) = node.child_by_field_name("left") {
+                if let Some(left) = node.field(&field::LEFT) {
                     self.read(left);
                     self.write(left, false);
                 }
-                if let Some(right) = node.child_by_field_name("right") {
+                if let Some(right) = node.field(&field::RIGHT) {
                     self.read(right);
                 }
             }
@@ -495,20 +496,20 @@ pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
             StepKind::Statement => extractor.statement(node),
             StepKind::Condition => extractor.read(node),
             StepKind::ForTarget => {
-                if let Some(right) = node.child_by_field_name("right") {
+                if let Some(right) = node.field(&field::RIGHT) {
                     extractor.read(right);
                 }
-                if let Some(left) = node.child_by_field_name("left") {
+                if let Some(left) = node.field(&field::LEFT) {
                     extractor.write(left, true);
                 }
             }
             StepKind::WithItem => {
-                if let Some(value) = node.child_by_field_name("value") {
+                if let Some(value) = node.field(&field::VALUE) {
                     if value.kind() == "as_pattern" {
                         if let Some(expression) = value.named_child(0) {
                             extractor.read(expression);
                         }
-                        if let Some(alias) = value.child_by_field_name("alias") {
+                        if let Some(alias) = value.field(&field::ALIAS) {
                             extractor.write(alias.named_child(0).unwrap_or(alias), true);
                         }
                     } else {
@@ -524,7 +525,7 @@ pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
                         if let Some(expression) = child.named_child(0) {
                             extractor.read(expression);
                         }
-                        if let Some(alias) = child.child_by_field_name("alias") {
+                        if let Some(alias) = child.field(&field::ALIAS) {
                             extractor.write(alias.named_child(0).unwrap_or(alias), true);
                         }
                     } else {
@@ -560,9 +561,8 @@ pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
                 }
             }
             StepKind::Definition => {
-                let definition =
-                    if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
-                if let Some(name) = definition.child_by_field_name("name") {
+                let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
+                if let Some(name) = definition.field(&field::NAME) {
                     extractor.defs.push((text_of(text, name).to_string(), true));
                 }
                 let mut cursor = node.walk();
@@ -570,15 +570,14 @@ pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
                 for decorator in decorators {
                     extractor.read(decorator);
                 }
-                if let Some(parameters) = definition.child_by_field_name("parameters") {
+                if let Some(parameters) = definition.field(&field::PARAMETERS) {
                     let mut cursor = parameters.walk();
-                    let defaults: Vec<Node<'t>> =
-                        parameters.named_children(&mut cursor).filter_map(|p| p.child_by_field_name("value")).collect();
+                    let defaults: Vec<Node<'t>> = parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)).collect();
                     for default in defaults {
                         extractor.read(default);
                     }
                 }
-                if let Some(superclasses) = definition.child_by_field_name("superclasses") {
+                if let Some(superclasses) = definition.field(&field::SUPERCLASSES) {
                     extractor.read(superclasses);
                 }
             }
@@ -822,7 +821,7 @@ mod tests {
                 parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
                 let tree = parser.parse(&source, None).expect("parses");
                 let call = tree.root_node().named_child(0).and_then(|s| s.named_child(0)).expect("a call");
-                crate::program::dotted(&source, call.child_by_field_name("function").expect("callee")).map(|n| n.len())
+                crate::program::dotted(&source, call.field(&field::FUNCTION).expect("callee")).map(|n| n.len())
             })
             .expect("thread starts")
             .join()

@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use crate::parse::Document;
+use crate::syntax::{field, FieldChild};
 use crate::syntax::{module_name, MAX_STATEMENT_DEPTH};
 
 /// A compile-time constant, for constant propagation and dead-branch pruning.
@@ -194,8 +195,8 @@ fn module_text_hash(text: &str, node: Node<'_>, broken: bool) -> [u8; 32] {
         let definition = matches!(statement.kind(), "function_definition" | "class_definition" | "decorated_definition");
         let shown = if definition {
             // A definition binds its name, nothing else (decorators and bodies are their scopes').
-            let inner = statement.child_by_field_name("definition").unwrap_or(statement);
-            inner.child_by_field_name("name").unwrap_or(inner)
+            let inner = statement.field(&field::DEFINITION).unwrap_or(statement);
+            inner.field(&field::NAME).unwrap_or(inner)
         } else {
             statement
         };
@@ -311,8 +312,8 @@ pub fn dotted(text: &str, node: Node<'_>) -> Option<String> {
     let mut attributes: Vec<&str> = Vec::new();
     let mut current = node;
     while current.kind() == "attribute" {
-        attributes.push(text_of(text, current.child_by_field_name("attribute")?));
-        current = current.child_by_field_name("object")?;
+        attributes.push(text_of(text, current.field(&field::ATTRIBUTE)?));
+        current = current.field(&field::OBJECT)?;
     }
     if !matches!(current.kind(), "identifier" | "dotted_name") {
         return None;
@@ -334,8 +335,8 @@ pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>
         match current.kind() {
             "parenthesized_expression" => current = current.named_child(0)?,
             "unary_operator" => {
-                signs.push(text_of(text, current.child_by_field_name("operator")?));
-                current = current.child_by_field_name("argument")?;
+                signs.push(text_of(text, current.field(&field::OPERATOR)?));
+                current = current.field(&field::ARGUMENT)?;
             }
             _ => break,
         }
@@ -409,7 +410,7 @@ fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, i
                             imports.insert(first.clone(), first);
                         }
                         "aliased_import" => {
-                            if let (Some(target), Some(alias)) = (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                            if let (Some(target), Some(alias)) = (name.field(&field::NAME), name.field(&field::ALIAS)) {
                                 imports.insert(text_of(text, alias).to_string(), text_of(text, target).to_string());
                             }
                         }
@@ -418,7 +419,7 @@ fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, i
                 }
             }
             "import_from_statement" => {
-                let Some(module_node) = node.child_by_field_name("module_name") else { continue };
+                let Some(module_node) = node.field(&field::MODULE_NAME) else { continue };
                 let raw = text_of(text, module_node);
                 let base = if module_node.kind() == "relative_import" {
                     let dots = raw.chars().take_while(|&c| c == '.').count();
@@ -435,7 +436,7 @@ fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, i
                 let mut cursor = node.walk();
                 for name in node.children_by_field_name("name", &mut cursor) {
                     let (target, alias) = match name.kind() {
-                        "aliased_import" => match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                        "aliased_import" => match (name.field(&field::NAME), name.field(&field::ALIAS)) {
                             (Some(target), Some(alias)) => (text_of(text, target), text_of(text, alias)),
                             _ => continue,
                         },
@@ -448,7 +449,7 @@ fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, i
             // Function and class bodies without the word `import` hold no import.
             kind if is_definition_kind(kind)
                 && node
-                    .child_by_field_name("body")
+                    .field(&field::BODY)
                     .is_some_and(|body| memchr::memmem::find(&text.as_bytes()[body.byte_range()], b"import").is_none()) => {}
             kind if is_definition_kind(kind)
                 || kind == "module"
@@ -605,7 +606,7 @@ impl<'t> PartBuilder<'t> {
                 continue;
             }
             let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
-            let (Some(left), right) = (assignment.child_by_field_name("left"), assignment.child_by_field_name("right")) else {
+            let (Some(left), right) = (assignment.field(&field::LEFT), assignment.field(&field::RIGHT)) else {
                 continue;
             };
             if left.kind() == "identifier" {
@@ -622,7 +623,7 @@ impl<'t> PartBuilder<'t> {
                 continue;
             }
             let instance_of = (right.kind() == "call")
-                .then(|| right.child_by_field_name("function"))
+                .then(|| right.field(&field::FUNCTION))
                 .flatten()
                 .and_then(|function| dotted(text, function))
                 .filter(|callee| callee.rsplit('.').next().is_some_and(|last| last.starts_with(|c: char| c.is_uppercase())));
@@ -671,7 +672,7 @@ impl<'t> PartBuilder<'t> {
             for child in children {
                 match child.kind() {
                     "function_definition" => {
-                        let Some(name_node) = child.child_by_field_name("name") else { continue };
+                        let Some(name_node) = child.field(&field::NAME) else { continue };
                         let qualified = format!("{prefix}.{}", text_of(text, name_node));
                         let decorators = decorators_of(child);
                         let is_static = decorators.iter().any(|d| text_of(text, *d).trim_start_matches('@').trim() == "staticmethod");
@@ -683,7 +684,7 @@ impl<'t> PartBuilder<'t> {
                             module: module_index,
                             file,
                             node: child,
-                            body: child.child_by_field_name("body").unwrap_or(child),
+                            body: child.field(&field::BODY).unwrap_or(child),
                             class: class.clone(),
                             // A method declared without parameters has no receiver to bind.
                             implicit_receiver: class.is_some() && !is_static && !params.is_empty(),
@@ -701,17 +702,17 @@ impl<'t> PartBuilder<'t> {
                             }
                         }
                         // Most function bodies define nothing: skip them unless they may.
-                        if let Some(body) = child.child_by_field_name("body") {
+                        if let Some(body) = child.field(&field::BODY) {
                             if crate::syntax::may_contain_definition(&text.as_bytes()[body.byte_range()]) {
                                 stack.push((body, qualified, None, depth + 1, None));
                             }
                         }
                     }
                     "class_definition" => {
-                        let Some(name_node) = child.child_by_field_name("name") else { continue };
+                        let Some(name_node) = child.field(&field::NAME) else { continue };
                         let qualified = format!("{prefix}.{}", text_of(text, name_node));
                         let mut bases = Vec::new();
-                        if let Some(arguments) = child.child_by_field_name("superclasses") {
+                        if let Some(arguments) = child.field(&field::SUPERCLASSES) {
                             let mut inner = arguments.walk();
                             for base in arguments.named_children(&mut inner) {
                                 if let Some(reference) = dotted(text, base) {
@@ -728,7 +729,7 @@ impl<'t> PartBuilder<'t> {
                             qualified.clone(),
                             ClassInfo { qualified_name: qualified.clone(), module: module_index, bases, methods: HashMap::new() },
                         );
-                        if let Some(body) = child.child_by_field_name("body") {
+                        if let Some(body) = child.field(&field::BODY) {
                             stack.push((
                                 body,
                                 qualified.clone(),
@@ -932,7 +933,7 @@ fn decorators_of(function: Node<'_>) -> Vec<Node<'_>> {
 }
 
 fn parameters<'t>(text: &str, function: Node<'t>) -> Vec<Param<'t>> {
-    let Some(list) = function.child_by_field_name("parameters") else { return Vec::new() };
+    let Some(list) = function.field(&field::PARAMETERS) else { return Vec::new() };
     let mut cursor = list.walk();
     let mut params = Vec::new();
     for child in list.named_children(&mut cursor) {
@@ -942,12 +943,10 @@ fn parameters<'t>(text: &str, function: Node<'t>) -> Vec<Param<'t>> {
                 let inner = child.named_child(0);
                 let variadic = inner.is_some_and(|n| matches!(n.kind(), "list_splat_pattern" | "dictionary_splat_pattern"));
                 let name = inner.map(|n| if variadic { n.named_child(0).unwrap_or(n) } else { n });
-                (name, child.child_by_field_name("type"), None, variadic)
+                (name, child.field(&field::TYPE), None, variadic)
             }
-            "default_parameter" => (child.child_by_field_name("name"), None, child.child_by_field_name("value"), false),
-            "typed_default_parameter" => {
-                (child.child_by_field_name("name"), child.child_by_field_name("type"), child.child_by_field_name("value"), false)
-            }
+            "default_parameter" => (child.field(&field::NAME), None, child.field(&field::VALUE), false),
+            "typed_default_parameter" => (child.field(&field::NAME), child.field(&field::TYPE), child.field(&field::VALUE), false),
             "list_splat_pattern" | "dictionary_splat_pattern" => (child.named_child(0), None, None, true),
             _ => (None, None, None, false),
         };

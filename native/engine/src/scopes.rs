@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashSet};
 use tree_sitter::{Node, Tree};
 
 use crate::program::text_of;
+use crate::syntax::{field, FieldChild};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScopeType {
@@ -175,7 +176,7 @@ impl<'a> Collector<'a> {
                     }
                 }
                 "attribute" => {
-                    if let Some(object) = node.child_by_field_name("object") {
+                    if let Some(object) = node.field(&field::OBJECT) {
                         stack.push((object, scope, Context::Load));
                     }
                 }
@@ -187,28 +188,28 @@ impl<'a> Collector<'a> {
                     }
                 }
                 "keyword_argument" => {
-                    if let Some(value) = node.child_by_field_name("value") {
+                    if let Some(value) = node.field(&field::VALUE) {
                         stack.push((value, scope, Context::Load));
                     }
                 }
                 "assignment" => {
-                    if let Some(right) = node.child_by_field_name("right") {
+                    if let Some(right) = node.field(&field::RIGHT) {
                         stack.push((right, scope, Context::Load));
                     }
-                    if let Some(annotation) = node.child_by_field_name("type") {
+                    if let Some(annotation) = node.field(&field::TYPE) {
                         if !self.future_annotations {
                             stack.push((annotation, scope, Context::Load));
                         }
                     }
-                    if let Some(left) = node.child_by_field_name("left") {
+                    if let Some(left) = node.field(&field::LEFT) {
                         stack.push((left, scope, Context::Store));
                     }
                 }
                 "augmented_assignment" => {
-                    if let Some(right) = node.child_by_field_name("right") {
+                    if let Some(right) = node.field(&field::RIGHT) {
                         stack.push((right, scope, Context::Load));
                     }
-                    if let Some(left) = node.child_by_field_name("left") {
+                    if let Some(left) = node.field(&field::LEFT) {
                         stack.push((left, scope, Context::Store));
                         if left.kind() == "identifier" {
                             stack.push((left, scope, Context::Load));
@@ -216,10 +217,10 @@ impl<'a> Collector<'a> {
                     }
                 }
                 "named_expression" => {
-                    if let Some(value) = node.child_by_field_name("value") {
+                    if let Some(value) = node.field(&field::VALUE) {
                         stack.push((value, scope, Context::Load));
                     }
-                    if let Some(name) = node.child_by_field_name("name") {
+                    if let Some(name) = node.field(&field::NAME) {
                         let target = self.binding_scope(scope);
                         let text = text_of(self.text, name).to_string();
                         if target != scope {
@@ -238,17 +239,17 @@ impl<'a> Collector<'a> {
                             stack.push((child, scope, Context::Load));
                         }
                     }
-                    if let Some(right) = node.child_by_field_name("right") {
+                    if let Some(right) = node.field(&field::RIGHT) {
                         stack.push((right, scope, Context::Load));
                     }
-                    if let Some(left) = node.child_by_field_name("left") {
+                    if let Some(left) = node.field(&field::LEFT) {
                         stack.push((left, scope, Context::Store));
                     }
                 }
                 "as_pattern" => {
                     // `with x as y`, `except E as e`, `case p as q`.
                     // In `case p as q` the name has no `alias` field: it is the last child.
-                    let alias = node.child_by_field_name("alias").or_else(|| {
+                    let alias = node.field(&field::ALIAS).or_else(|| {
                         (node.named_child_count() > 1).then(|| node.named_child((node.named_child_count() - 1) as u32)).flatten()
                     });
                     if let Some(alias) = alias {
@@ -274,7 +275,7 @@ impl<'a> Collector<'a> {
                     let names: Vec<Node<'t>> = node.children_by_field_name("name", &mut cursor).collect();
                     for name in names {
                         let bound = match name.kind() {
-                            "aliased_import" => name.child_by_field_name("alias").map(|a| text_of(self.text, a).to_string()),
+                            "aliased_import" => name.field(&field::ALIAS).map(|a| text_of(self.text, a).to_string()),
                             _ => text_of(self.text, name).split('.').next().map(|s| s.trim().to_string()),
                         };
                         if let Some(bound) = bound {
@@ -282,7 +283,7 @@ impl<'a> Collector<'a> {
                         }
                         // The identifier that binds: the alias, or the first part of a dotted name.
                         let spelled = match name.kind() {
-                            "aliased_import" => name.child_by_field_name("alias"),
+                            "aliased_import" => name.field(&field::ALIAS),
                             "dotted_name" => name.named_child(0),
                             _ => Some(name),
                         };
@@ -302,47 +303,47 @@ impl<'a> Collector<'a> {
                 }
                 "delete_statement" => push_children(&mut stack, node, Context::Store),
                 "function_definition" => {
-                    if let Some(name) = node.child_by_field_name("name") {
+                    if let Some(name) = node.field(&field::NAME) {
                         self.flag(scope, text_of(self.text, name), BOUND);
                         self.spell(name, scope, Access::Write);
                     }
                     let line = node.start_position().row + 1;
-                    let name = node.child_by_field_name("name").map(|n| text_of(self.text, n).to_string()).unwrap_or_default();
+                    let name = node.field(&field::NAME).map(|n| text_of(self.text, n).to_string()).unwrap_or_default();
                     let inner = self.new_scope(ScopeType::Function, name, line, Some(scope));
-                    if let Some(body) = node.child_by_field_name("body") {
+                    if let Some(body) = node.field(&field::BODY) {
                         stack.push((body, inner, Context::Load));
                     }
-                    if let Some(returns) = node.child_by_field_name("return_type") {
+                    if let Some(returns) = node.field(&field::RETURN_TYPE) {
                         if !self.future_annotations {
                             stack.push((returns, scope, Context::Load));
                         }
                     }
-                    if let Some(parameters) = node.child_by_field_name("parameters") {
+                    if let Some(parameters) = node.field(&field::PARAMETERS) {
                         self.parameters(parameters, scope, inner, &mut stack);
                     }
                 }
                 "lambda" => {
                     let line = node.start_position().row + 1;
                     let inner = self.new_scope(ScopeType::Lambda, "lambda".to_string(), line, Some(scope));
-                    if let Some(body) = node.child_by_field_name("body") {
+                    if let Some(body) = node.field(&field::BODY) {
                         stack.push((body, inner, Context::Load));
                     }
-                    if let Some(parameters) = node.child_by_field_name("parameters") {
+                    if let Some(parameters) = node.field(&field::PARAMETERS) {
                         self.parameters(parameters, scope, inner, &mut stack);
                     }
                 }
                 "class_definition" => {
-                    if let Some(name) = node.child_by_field_name("name") {
+                    if let Some(name) = node.field(&field::NAME) {
                         self.flag(scope, text_of(self.text, name), BOUND);
                         self.spell(name, scope, Access::Write);
                     }
                     let line = node.start_position().row + 1;
-                    let name = node.child_by_field_name("name").map(|n| text_of(self.text, n).to_string()).unwrap_or_default();
+                    let name = node.field(&field::NAME).map(|n| text_of(self.text, n).to_string()).unwrap_or_default();
                     let inner = self.new_scope(ScopeType::Class, name, line, Some(scope));
-                    if let Some(body) = node.child_by_field_name("body") {
+                    if let Some(body) = node.field(&field::BODY) {
                         stack.push((body, inner, Context::Load));
                     }
-                    if let Some(superclasses) = node.child_by_field_name("superclasses") {
+                    if let Some(superclasses) = node.field(&field::SUPERCLASSES) {
                         stack.push((superclasses, scope, Context::Load));
                     }
                 }
@@ -359,11 +360,11 @@ impl<'a> Collector<'a> {
                     let mut cursor = node.walk();
                     let clauses: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() == "for_in_clause").collect();
                     for (index, clause) in clauses.iter().enumerate() {
-                        if let Some(right) = clause.child_by_field_name("right") {
+                        if let Some(right) = clause.field(&field::RIGHT) {
                             // The first iterable is evaluated in the enclosing scope.
                             stack.push((right, if index == 0 { scope } else { inner }, Context::Load));
                         }
-                        if let Some(left) = clause.child_by_field_name("left") {
+                        if let Some(left) = clause.field(&field::LEFT) {
                             stack.push((left, inner, Context::Store));
                         }
                     }
@@ -406,12 +407,10 @@ impl<'a> Collector<'a> {
                 "typed_parameter" => {
                     let inner_name =
                         parameter.named_child(0).map(|n| if n.kind() == "identifier" { n } else { n.named_child(0).unwrap_or(n) });
-                    (inner_name, parameter.child_by_field_name("type"), None)
+                    (inner_name, parameter.field(&field::TYPE), None)
                 }
-                "default_parameter" => (parameter.child_by_field_name("name"), None, parameter.child_by_field_name("value")),
-                "typed_default_parameter" => {
-                    (parameter.child_by_field_name("name"), parameter.child_by_field_name("type"), parameter.child_by_field_name("value"))
-                }
+                "default_parameter" => (parameter.field(&field::NAME), None, parameter.field(&field::VALUE)),
+                "typed_default_parameter" => (parameter.field(&field::NAME), parameter.field(&field::TYPE), parameter.field(&field::VALUE)),
                 "list_splat_pattern" | "dictionary_splat_pattern" => (parameter.named_child(0), None, None),
                 _ => (None, None, None),
             };

@@ -28,6 +28,7 @@ use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
 use crate::pdg::{access_path, base_of, extract_pdg, overlaps, reads, Definition, Pdg};
 use crate::program::{dotted, text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
+use crate::syntax::{field, FieldChild};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SliceNode {
@@ -55,7 +56,7 @@ enum EdgeKind {
 fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>, locals: Option<&FxHashMap<String, Bound>>) -> Option<usize> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
-    let function = call.child_by_field_name("function")?;
+    let function = call.field(&field::FUNCTION)?;
     let name = dotted(text, function)?;
     let head = name.split('.').next().unwrap_or("");
     let rest = &name[head.len()..];
@@ -121,11 +122,11 @@ fn bound_locals(program: &Program<'_>, scope: usize, pdg: &Pdg<'_>) -> FxHashMap
             .flatten()
             .and_then(|statement| statement.named_child(0).filter(|n| n.kind() == "assignment"))
             .filter(|assignment| {
-                assignment.child_by_field_name("left").is_some_and(|l| l.kind() == "identifier" && text_of(text, l) == definition.path)
+                assignment.field(&field::LEFT).is_some_and(|l| l.kind() == "identifier" && text_of(text, l) == definition.path)
             })
-            .and_then(|assignment| assignment.child_by_field_name("right"));
+            .and_then(|assignment| assignment.field(&field::RIGHT));
         let value = right.and_then(|right| match right.kind() {
-            "call" => dotted(text, right.child_by_field_name("function")?)
+            "call" => dotted(text, right.field(&field::FUNCTION)?)
                 .and_then(|function| program.resolve_name(info.module, &function))
                 .filter(|qualified| program.classes.contains_key(qualified.as_str()))
                 .map(Bound::Instance),
@@ -162,18 +163,18 @@ fn call_arguments<'t>(program: &Program<'t>, callee: usize, call: Node<'t>, text
     let mut bound = Vec::new();
     let receiver = usize::from(info.implicit_receiver);
     if info.implicit_receiver {
-        if let Some(object) = call.child_by_field_name("function").and_then(|f| f.child_by_field_name("object")) {
+        if let Some(object) = call.field(&field::FUNCTION).and_then(|f| f.field(&field::OBJECT)) {
             bound.push((0, object));
         }
     }
-    let Some(arguments) = call.child_by_field_name("arguments") else { return bound };
+    let Some(arguments) = call.field(&field::ARGUMENTS) else { return bound };
     let mut cursor = arguments.walk();
     let mut position = receiver;
     for argument in arguments.named_children(&mut cursor) {
         match argument.kind() {
             "keyword_argument" => {
-                let name = argument.child_by_field_name("name").map(|n| text_of(text, n));
-                let value = argument.child_by_field_name("value");
+                let name = argument.field(&field::NAME).map(|n| text_of(text, n));
+                let value = argument.field(&field::VALUE);
                 if let (Some(name), Some(value)) = (name, value) {
                     if let Some(index) = info.params.iter().position(|p| p.name == name) {
                         bound.push((index, value));
@@ -660,10 +661,10 @@ impl<'p, 't> Sdg<'p, 't> {
                         }
                         // `r.m()` and `f()` may resolve through a local bound one way.
                         let through_local = || {
-                            let function = call.child_by_field_name("function")?;
+                            let function = call.field(&field::FUNCTION)?;
                             let head = match function.kind() {
                                 "identifier" => function,
-                                _ => function.child_by_field_name("object").filter(|o| o.kind() == "identifier")?,
+                                _ => function.field(&field::OBJECT).filter(|o| o.kind() == "identifier")?,
                             };
                             let locals = &self.extracted(scope).locals;
                             locals.contains_key(text_of(text, head)).then(|| resolve_call(program, scope, call, Some(locals)))?
@@ -1040,7 +1041,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 let step_data = &self.pdg(scope).cfg.steps[step];
                 let syntax = step_data.node?;
                 let header = match step_data.kind {
-                    StepKind::ForTarget => syntax.child_by_field_name("right").map(|r| (syntax.start_position().row, r.end_position().row)),
+                    StepKind::ForTarget => syntax.field(&field::RIGHT).map(|r| (syntax.start_position().row, r.end_position().row)),
                     StepKind::ExceptHandler | StepKind::CasePattern => Some((syntax.start_position().row, syntax.start_position().row)),
                     StepKind::MatchSubject => {
                         let mut cursor = syntax.walk();
@@ -1049,12 +1050,12 @@ impl<'p, 't> Sdg<'p, 't> {
                     }
                     StepKind::Definition => {
                         let definition = if syntax.kind() == "decorated_definition" {
-                            syntax.child_by_field_name("definition").unwrap_or(syntax)
+                            syntax.field(&field::DEFINITION).unwrap_or(syntax)
                         } else {
                             syntax
                         };
                         let end = definition
-                            .child_by_field_name("body")
+                            .field(&field::BODY)
                             .map(|b| b.start_position().row.saturating_sub(1))
                             .unwrap_or(definition.start_position().row);
                         Some((syntax.start_position().row, end.max(definition.start_position().row)))
@@ -1087,7 +1088,7 @@ enum Passed {
 }
 
 fn has_splats(call: Node<'_>) -> bool {
-    call.child_by_field_name("arguments").is_none_or(|arguments| {
+    call.field(&field::ARGUMENTS).is_none_or(|arguments| {
         let mut cursor = arguments.walk();
         let found = arguments.named_children(&mut cursor).any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat"));
         found
@@ -1101,12 +1102,12 @@ fn enclosing_call(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> 
     let mut expression = identifier;
     // `a.name`: the identifier is the attribute of an attribute node.
     if let Some(parent) = expression.parent().filter(|p| p.kind() == "attribute") {
-        if parent.child_by_field_name("attribute") == Some(expression) {
+        if parent.field(&field::ATTRIBUTE) == Some(expression) {
             expression = parent;
         }
     }
     let call = expression.parent().filter(|p| p.kind() == "call")?;
-    (call.child_by_field_name("function") == Some(expression)).then_some(call)
+    (call.field(&field::FUNCTION) == Some(expression)).then_some(call)
 }
 
 /// Whether the identifier at `start..end` (or the attribute chain it ends) is the whole right
@@ -1116,11 +1117,11 @@ fn assigned_whole(root: Node<'_>, start: usize, end: usize) -> bool {
         return false;
     };
     if let Some(parent) = expression.parent().filter(|p| p.kind() == "attribute") {
-        if parent.child_by_field_name("attribute") == Some(expression) {
+        if parent.field(&field::ATTRIBUTE) == Some(expression) {
             expression = parent;
         }
     }
-    expression.parent().is_some_and(|p| p.kind() == "assignment" && p.child_by_field_name("right") == Some(expression))
+    expression.parent().is_some_and(|p| p.kind() == "assignment" && p.field(&field::RIGHT) == Some(expression))
 }
 
 /// Whether a step hands a value to the caller: a `return`, or a statement holding a `yield`.

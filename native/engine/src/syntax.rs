@@ -54,3 +54,113 @@ pub fn may_contain_definition(bytes: &[u8]) -> bool {
     }
     false
 }
+
+/// A field of the Python grammar, its id looked up once: tree-sitter finds a field given by
+/// name by comparing the name with each of the grammar's field names, on every call.
+pub struct Field {
+    name: &'static str,
+    id: std::sync::OnceLock<u16>,
+}
+
+impl Field {
+    const fn new(name: &'static str) -> Field {
+        Field { name, id: std::sync::OnceLock::new() }
+    }
+
+    pub fn id(&self) -> u16 {
+        *self.id.get_or_init(|| {
+            let language = tree_sitter::Language::from(tree_sitter_python::LANGUAGE);
+            language.field_id_for_name(self.name).unwrap_or_else(|| panic!("the Python grammar has no field `{}`", self.name)).get()
+        })
+    }
+}
+
+/// `node.field(&field::BODY)`: the child in a grammar field, by id.
+pub trait FieldChild<'t> {
+    fn field(&self, field: &Field) -> Option<tree_sitter::Node<'t>>;
+}
+
+impl<'t> FieldChild<'t> for tree_sitter::Node<'t> {
+    fn field(&self, field: &Field) -> Option<tree_sitter::Node<'t>> {
+        self.child_by_field_id(field.id())
+    }
+}
+
+/// The fields the stages read.
+pub mod field {
+    use super::Field;
+
+    pub static ALIAS: Field = Field::new("alias");
+    pub static ALTERNATIVE: Field = Field::new("alternative");
+    pub static ARGUMENT: Field = Field::new("argument");
+    pub static ARGUMENTS: Field = Field::new("arguments");
+    pub static ATTRIBUTE: Field = Field::new("attribute");
+    pub static BODY: Field = Field::new("body");
+    pub static CONDITION: Field = Field::new("condition");
+    pub static CONSEQUENCE: Field = Field::new("consequence");
+    pub static DEFINITION: Field = Field::new("definition");
+    pub static EXPRESSION: Field = Field::new("expression");
+    pub static FUNCTION: Field = Field::new("function");
+    pub static KEY: Field = Field::new("key");
+    pub static LEFT: Field = Field::new("left");
+    pub static MODULE_NAME: Field = Field::new("module_name");
+    pub static NAME: Field = Field::new("name");
+    pub static OBJECT: Field = Field::new("object");
+    pub static OPERATOR: Field = Field::new("operator");
+    pub static PARAMETERS: Field = Field::new("parameters");
+    pub static RETURN_TYPE: Field = Field::new("return_type");
+    pub static RIGHT: Field = Field::new("right");
+    pub static SUBJECT: Field = Field::new("subject");
+    pub static SUBSCRIPT: Field = Field::new("subscript");
+    pub static SUPERCLASSES: Field = Field::new("superclasses");
+    pub static TYPE: Field = Field::new("type");
+    pub static VALUE: Field = Field::new("value");
+
+    /// Every field above (each must exist in the grammar).
+    pub static ALL: &[&Field] = &[
+        &ALIAS,
+        &ALTERNATIVE,
+        &ARGUMENT,
+        &ARGUMENTS,
+        &ATTRIBUTE,
+        &BODY,
+        &CONDITION,
+        &CONSEQUENCE,
+        &DEFINITION,
+        &EXPRESSION,
+        &FUNCTION,
+        &KEY,
+        &LEFT,
+        &MODULE_NAME,
+        &NAME,
+        &OBJECT,
+        &OPERATOR,
+        &PARAMETERS,
+        &RETURN_TYPE,
+        &RIGHT,
+        &SUBJECT,
+        &SUBSCRIPT,
+        &SUPERCLASSES,
+        &TYPE,
+        &VALUE,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_exists_in_the_grammar_and_finds_its_child() {
+        for field in field::ALL {
+            assert_ne!(field.id(), 0, "{}", field.name);
+        }
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).unwrap();
+        let tree = parser.parse("def f(a):\n    return a\n", None).unwrap();
+        let function = tree.root_node().named_child(0).unwrap();
+        assert_eq!(function.field(&field::NAME).map(|n| n.kind()), Some("identifier"));
+        assert_eq!(function.field(&field::BODY).map(|n| n.kind()), Some("block"));
+        assert_eq!(function.field(&field::ALIAS), None);
+    }
+}

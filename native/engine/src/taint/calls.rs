@@ -6,6 +6,7 @@ use tree_sitter::Node;
 
 use crate::program::{literal, Constant};
 use crate::rules::{sink_kind_bit, Sink};
+use crate::syntax::{field, FieldChild};
 
 use super::findings::RawFinding;
 use super::lattice::{Origin, State, TraceStep, Value};
@@ -124,13 +125,13 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     pub(super) fn eval_call(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
-        let Some(function) = node.child_by_field_name("function") else { return Value::default() };
+        let Some(function) = node.field(&field::FUNCTION) else { return Value::default() };
         // The callee: a reference, and the receiver for method calls.
         let (callee_value, receiver, method_name) = match function.kind() {
             "attribute" => {
-                let object = function.child_by_field_name("object");
+                let object = function.field(&field::OBJECT);
                 let receiver = object.map(|o| (o, self.eval(o, state, depth + 1)));
-                let name = function.child_by_field_name("attribute").map(|a| self.text_of(a).to_string());
+                let name = function.field(&field::ATTRIBUTE).map(|a| self.text_of(a).to_string());
                 let reference =
                     receiver.as_ref().and_then(|(_, r)| r.reference.as_ref()).zip(name.as_ref()).map(|(r, n)| format!("{r}.{n}"));
                 let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
@@ -144,14 +145,14 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut positional: Vec<(Node<'t>, Value)> = Vec::new();
         let mut keywords: Vec<(String, Node<'t>, Value)> = Vec::new();
         let mut spread = Value::default();
-        if let Some(arguments) = node.child_by_field_name("arguments") {
+        if let Some(arguments) = node.field(&field::ARGUMENTS) {
             let mut cursor = arguments.walk();
             let children: Vec<Node<'t>> = arguments.named_children(&mut cursor).collect();
             for argument in children {
                 match argument.kind() {
                     "keyword_argument" => {
-                        let name = argument.child_by_field_name("name").map(|n| self.text_of(n).to_string()).unwrap_or_default();
-                        let value_node = argument.child_by_field_name("value").unwrap_or(argument);
+                        let name = argument.field(&field::NAME).map(|n| self.text_of(n).to_string()).unwrap_or_default();
+                        let value_node = argument.field(&field::VALUE).unwrap_or(argument);
                         let value = self.eval(value_node, state, depth + 1);
                         keywords.push((name, value_node, value));
                     }
@@ -561,11 +562,11 @@ impl<'p, 't> Analysis<'p, 't> {
     /// methods `name` may denote, `getattr:{class}:{prefix}` (the constant prefix of a
     /// concatenation, or the whole constant, or empty: every method).
     pub(super) fn getattr_reference(&mut self, call: Node<'t>, state: &mut State, depth: usize) -> Option<String> {
-        let inner = call.child_by_field_name("function")?;
+        let inner = call.field(&field::FUNCTION)?;
         if self.text_of(inner) != "getattr" {
             return None;
         }
-        let arguments = call.child_by_field_name("arguments")?;
+        let arguments = call.field(&field::ARGUMENTS)?;
         let object = arguments.named_child(0)?;
         let name = arguments.named_child(1)?;
         let object_value = self.eval(object, state, depth + 1);
@@ -574,7 +575,7 @@ impl<'p, 't> Analysis<'p, 't> {
             Some(Constant::Str(exact)) => (true, exact),
             _ => {
                 let prefix = (name.kind() == "binary_operator")
-                    .then(|| name.child_by_field_name("left"))
+                    .then(|| name.field(&field::LEFT))
                     .flatten()
                     .and_then(|l| literal(self.text, l, self.constants))
                     .and_then(|c| match c {
@@ -614,8 +615,8 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut cursor = dictionary.walk();
         let pairs: Vec<Node<'t>> = dictionary.named_children(&mut cursor).collect();
         for pair in pairs {
-            let key = pair.child_by_field_name("key").and_then(|k| literal(self.text, k, self.constants));
-            let value = pair.child_by_field_name("value").map(|v| self.eval(v, state, depth + 1)).unwrap_or_default();
+            let key = pair.field(&field::KEY).and_then(|k| literal(self.text, k, self.constants));
+            let value = pair.field(&field::VALUE).map(|v| self.eval(v, state, depth + 1)).unwrap_or_default();
             match key {
                 Some(Constant::Str(key)) if !key.starts_with('$') => {}
                 _ => result.absorb(&value),

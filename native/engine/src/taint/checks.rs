@@ -15,7 +15,9 @@
 //! (sink = the call; source = the argument that decided it, or the call), ids and suppression
 //! comments on the call's line.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -23,6 +25,7 @@ use tree_sitter::Node;
 
 use crate::program::{dotted, literal, text_of, Constant, Program};
 use crate::rules::{CheckCall, Condition, ConditionTest, RuleSet};
+use crate::syntax::{field, FieldChild};
 
 use super::findings::{enclosing_scope_name, location, suppressed, Finding, FindingStep};
 use super::short;
@@ -88,16 +91,19 @@ struct Hit<'t> {
 fn check_file(program: &Program<'_>, rules: &RuleSet, file: usize) -> Vec<Finding> {
     let text = program.text(file);
     let root = program.files[file].document.tree().root_node();
-    let checker = Checker { program, rules, file, text, module: file };
+    let checker = Checker { program, rules, file, text, module: file, function: Cell::new(None), bindings: RefCell::default() };
     let mut hits = Vec::new();
-    // Every call of the file, iteratively (nesting can be arbitrarily deep).
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
+    // Every call of the file with its innermost enclosing function, iteratively (nesting can be
+    // arbitrarily deep).
+    let mut stack = vec![(root, None)];
+    while let Some((node, function)) = stack.pop() {
         if node.kind() == "call" {
+            checker.function.set(function);
             checker.check_call(node, &mut hits);
         }
+        let inner = if node.kind() == "function_definition" { Some(node) } else { function };
         let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
+        stack.extend(node.named_children(&mut cursor).map(|child| (child, inner)));
     }
     render(program, rules, file, hits)
 }
@@ -108,7 +114,16 @@ struct Checker<'p, 't> {
     file: usize,
     text: &'t str,
     module: usize,
+    /// The innermost function definition holding the call being checked (every node an
+    /// argument is decided from lies in it, or in the module when `None`).
+    function: Cell<Option<Node<'t>>>,
+    /// Per function definition (node id): how each name is bound in it (`function_bindings`).
+    bindings: RefCell<FxHashMap<usize, Rc<Bindings<'t>>>>,
 }
+
+/// Name → (how many times it is bound, 2 for each binding constants do not decide; the value
+/// of its plain assignment). Built in one walk of the function.
+type Bindings<'t> = FxHashMap<&'t str, (usize, Option<Node<'t>>)>;
 
 /// What an argument is known to be.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,10 +146,10 @@ enum Argument<'t> {
 
 impl<'p, 't> Checker<'p, 't> {
     fn check_call(&self, call: Node<'t>, hits: &mut Vec<Hit<'t>>) {
-        let Some(function) = call.child_by_field_name("function") else { return };
+        let Some(function) = call.field(&field::FUNCTION) else { return };
         let reference = self.reference(function, 0);
         let method = (function.kind() == "attribute")
-            .then(|| function.child_by_field_name("attribute"))
+            .then(|| function.field(&field::ATTRIBUTE))
             .flatten()
             .map(|attribute| text_of(self.text, attribute));
         let mut candidates: Vec<(&CheckCall, String)> = Vec::new();
@@ -175,7 +190,7 @@ impl<'p, 't> Checker<'p, 't> {
 
     /// Whether every condition holds; `Some(the argument that decided the last one)`.
     fn conditions_hold(&self, call: Node<'t>, conditions: &[Condition]) -> Option<Option<Node<'t>>> {
-        let arguments = call.child_by_field_name("arguments").filter(|a| a.kind() == "argument_list");
+        let arguments = call.field(&field::ARGUMENTS).filter(|a| a.kind() == "argument_list");
         let mut deciding = None;
         for condition in conditions {
             let argument = match arguments {
@@ -235,55 +250,62 @@ impl<'p, 't> Checker<'p, 't> {
         })
     }
 
-    /// The innermost function definition holding `node`, if any.
-    fn enclosing_function(node: Node<'t>) -> Option<Node<'t>> {
-        let mut current = node.parent();
-        while let Some(parent) = current {
-            if parent.kind() == "function_definition" {
-                return Some(parent);
-            }
-            current = parent.parent();
-        }
-        None
-    }
-
     /// How `name` is bound in `function`: `Ok(Some(value))` when assigned exactly once (and not
     /// a parameter or otherwise bound), `Ok(None)` when not bound there, `Err(())` when bound
     /// in a way constants do not decide.
     fn local_binding(&self, function: Node<'t>, name: &str) -> Result<Option<Node<'t>>, ()> {
-        if let Some(parameters) = function.child_by_field_name("parameters") {
+        let bindings =
+            Rc::clone(self.bindings.borrow_mut().entry(function.id()).or_insert_with(|| Rc::new(self.function_bindings(function))));
+        match bindings.get(name) {
+            None => Ok(None),
+            Some(&(1, value)) => Ok(value),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// Every name `function` binds (see `Bindings`): parameters, assignments, loop and `with`
+    /// targets, walrus, imports, `global`/`nonlocal`, handlers' names, nested definitions (not
+    /// entered).
+    fn function_bindings(&self, function: Node<'t>) -> Bindings<'t> {
+        let mut bindings: Bindings<'t> = FxHashMap::default();
+        let text = self.text;
+        let bind_all = |bindings: &mut Bindings<'t>, node: Node<'t>| {
+            for identifier in identifiers(node) {
+                bindings.entry(text_of(text, identifier)).or_default().0 += 2;
+            }
+        };
+        if let Some(parameters) = function.field(&field::PARAMETERS) {
             let mut cursor = parameters.walk();
             for parameter in parameters.named_children(&mut cursor) {
                 let identifier = match parameter.kind() {
                     "identifier" => Some(parameter),
-                    "default_parameter" | "typed_default_parameter" => parameter.child_by_field_name("name"),
+                    "default_parameter" | "typed_default_parameter" => parameter.field(&field::NAME),
                     "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => parameter.named_child(0),
                     _ => None,
                 };
-                if identifier.is_some_and(|identifier| mentions(self.text, identifier, name)) {
-                    return Err(());
+                if let Some(identifier) = identifier {
+                    bind_all(&mut bindings, identifier);
                 }
             }
         }
-        let Some(body) = function.child_by_field_name("body") else { return Ok(None) };
-        let mut value = None;
-        let mut bindings = 0;
+        let Some(body) = function.field(&field::BODY) else { return bindings };
         let mut stack = vec![body];
         while let Some(node) = stack.pop() {
             match node.kind() {
                 "function_definition" | "class_definition" | "lambda" => {
-                    if node.child_by_field_name("name").is_some_and(|n| text_of(self.text, n) == name) {
-                        bindings += 2;
+                    if let Some(name) = node.field(&field::NAME) {
+                        bindings.entry(text_of(text, name)).or_default().0 += 2;
                     }
                     continue;
                 }
                 "assignment" => {
-                    if let Some(left) = node.child_by_field_name("left") {
-                        if left.kind() == "identifier" && text_of(self.text, left) == name {
-                            bindings += 1;
-                            value = node.child_by_field_name("right");
-                        } else if mentions(self.text, left, name) {
-                            bindings += 2;
+                    if let Some(left) = node.field(&field::LEFT) {
+                        if left.kind() == "identifier" {
+                            let entry = bindings.entry(text_of(text, left)).or_default();
+                            entry.0 += 1;
+                            entry.1 = node.field(&field::RIGHT);
+                        } else {
+                            bind_all(&mut bindings, left);
                         }
                     }
                 }
@@ -297,19 +319,19 @@ impl<'p, 't> Checker<'p, 't> {
                 | "import_from_statement"
                 | "for_in_clause" => {
                     let target = match node.kind() {
-                        "augmented_assignment" | "for_statement" | "for_in_clause" => node.child_by_field_name("left"),
-                        "named_expression" => node.child_by_field_name("name"),
-                        "as_pattern" => node.child_by_field_name("alias"),
+                        "augmented_assignment" | "for_statement" | "for_in_clause" => node.field(&field::LEFT),
+                        "named_expression" => node.field(&field::NAME),
+                        "as_pattern" => node.field(&field::ALIAS),
                         _ => Some(node),
                     };
-                    if target.is_some_and(|t| mentions(self.text, t, name)) {
-                        bindings += 2;
+                    if let Some(target) = target {
+                        bind_all(&mut bindings, target);
                     }
                 }
                 "except_clause" => {
                     let mut cursor = node.walk();
-                    if node.named_children(&mut cursor).any(|c| c.kind() == "identifier" && text_of(self.text, c) == name) {
-                        bindings += 2;
+                    for child in node.named_children(&mut cursor).filter(|c| c.kind() == "identifier") {
+                        bindings.entry(text_of(text, child)).or_default().0 += 2;
                     }
                 }
                 _ => {}
@@ -317,11 +339,7 @@ impl<'p, 't> Checker<'p, 't> {
             let mut cursor = node.walk();
             stack.extend(node.named_children(&mut cursor));
         }
-        match bindings {
-            0 => Ok(None),
-            1 => Ok(value),
-            _ => Err(()),
-        }
+        bindings
     }
 
     /// The value of `node` where constants decide it.
@@ -335,7 +353,7 @@ impl<'p, 't> Checker<'p, 't> {
         }
         if node.kind() == "identifier" {
             let name = text_of(self.text, node);
-            if let Some(function) = Self::enclosing_function(node) {
+            if let Some(function) = self.function.get() {
                 match self.local_binding(function, name) {
                     Ok(Some(value)) => return self.evaluate(value, depth + 1),
                     Ok(None) => {}
@@ -362,7 +380,7 @@ impl<'p, 't> Checker<'p, 't> {
         match node.kind() {
             "identifier" => {
                 let name = text_of(self.text, node);
-                if let Some(function) = Self::enclosing_function(node) {
+                if let Some(function) = self.function.get() {
                     match self.local_binding(function, name) {
                         Ok(Some(value)) => return self.bound_reference(value, depth + 1),
                         Ok(None) => {}
@@ -372,8 +390,8 @@ impl<'p, 't> Checker<'p, 't> {
                 self.program.resolve_name(self.module, name)
             }
             "attribute" => {
-                let object = node.child_by_field_name("object")?;
-                let attribute = text_of(self.text, node.child_by_field_name("attribute")?);
+                let object = node.field(&field::OBJECT)?;
+                let attribute = text_of(self.text, node.field(&field::ATTRIBUTE)?);
                 Some(format!("{}.{attribute}", self.reference(object, depth)?))
             }
             _ => None,
@@ -383,7 +401,7 @@ impl<'p, 't> Checker<'p, 't> {
     /// The reference a name assigned `value` has: the value's, or for `Class(...)` the class.
     fn bound_reference(&self, value: Node<'t>, depth: usize) -> Option<String> {
         if value.kind() == "call" {
-            let callee = self.reference(value.child_by_field_name("function")?, depth)?;
+            let callee = self.reference(value.field(&field::FUNCTION)?, depth)?;
             let last = callee.rsplit('.').next().unwrap_or("");
             return last.starts_with(|c: char| c.is_uppercase()).then_some(callee);
         }
@@ -411,8 +429,8 @@ impl<'p, 't> Checker<'p, 't> {
                     path
                 };
                 match kind {
-                    "assignment" | "augmented_assignment" if parent.child_by_field_name("right").map(|r| r.id()) == Some(node.id()) => {
-                        let Some(left) = parent.child_by_field_name("left") else { break };
+                    "assignment" | "augmented_assignment" if parent.field(&field::RIGHT).map(|r| r.id()) == Some(node.id()) => {
+                        let Some(left) = parent.field(&field::LEFT) else { break };
                         for target in targets(left) {
                             if let Some(name) = target_name(self.text, target) {
                                 if name_matches(&name, words) {
@@ -429,15 +447,15 @@ impl<'p, 't> Checker<'p, 't> {
                         }
                         break;
                     }
-                    "keyword_argument" if parent.child_by_field_name("value").map(|v| v.id()) == Some(node.id()) => {
-                        let name = parent.child_by_field_name("name").map(|n| text_of(self.text, n)).unwrap_or("");
+                    "keyword_argument" if parent.field(&field::VALUE).map(|v| v.id()) == Some(node.id()) => {
+                        let name = parent.field(&field::NAME).map(|n| text_of(self.text, n)).unwrap_or("");
                         if name_matches(name, words) {
                             return Some(named(parent, format!("passed as `{name}`")));
                         }
                         break;
                     }
-                    "pair" if parent.child_by_field_name("value").map(|v| v.id()) == Some(node.id()) => {
-                        let key = parent.child_by_field_name("key").and_then(|k| literal(self.text, k, &HashMap::new()));
+                    "pair" if parent.field(&field::VALUE).map(|v| v.id()) == Some(node.id()) => {
+                        let key = parent.field(&field::KEY).and_then(|k| literal(self.text, k, &HashMap::new()));
                         if let Some(Constant::Str(key)) = key {
                             if name_matches(&key, words) {
                                 return Some(named(parent, format!("stored under `{key}`")));
@@ -446,8 +464,8 @@ impl<'p, 't> Checker<'p, 't> {
                         break;
                     }
                     "return_statement" => {
-                        let function = Self::enclosing_function(parent);
-                        let name = function.and_then(|f| f.child_by_field_name("name")).map(|n| text_of(self.text, n)).unwrap_or("");
+                        let function = self.function.get();
+                        let name = function.and_then(|f| f.field(&field::NAME)).map(|n| text_of(self.text, n)).unwrap_or("");
                         if name_matches(name, words) {
                             return Some(named(parent, format!("returned by `{name}`")));
                         }
@@ -484,8 +502,10 @@ impl<'p, 't> Checker<'p, 't> {
 
     /// Reads of local `name` after its assignment `target`, in the same scope.
     fn reads_after(&self, target: Node<'t>, name: &str) -> Vec<Node<'t>> {
-        let scope = Self::enclosing_function(target)
-            .and_then(|f| f.child_by_field_name("body"))
+        let scope = self
+            .function
+            .get()
+            .and_then(|f| f.field(&field::BODY))
             .unwrap_or_else(|| self.program.files[self.file].document.tree().root_node());
         let mut reads = Vec::new();
         let mut stack = vec![scope];
@@ -495,8 +515,7 @@ impl<'p, 't> Checker<'p, 't> {
             }
             if node.kind() == "identifier" && node.start_byte() > target.end_byte() && text_of(self.text, node) == name {
                 let is_target = node.parent().is_some_and(|p| {
-                    matches!(p.kind(), "assignment" | "augmented_assignment")
-                        && p.child_by_field_name("left").map(|l| l.id()) == Some(node.id())
+                    matches!(p.kind(), "assignment" | "augmented_assignment") && p.field(&field::LEFT).map(|l| l.id()) == Some(node.id())
                 });
                 let is_keyword = node.parent().is_some_and(|p| p.kind() == "keyword_argument");
                 if !is_target && !is_keyword {
@@ -511,17 +530,19 @@ impl<'p, 't> Checker<'p, 't> {
     }
 }
 
-/// Whether `name` occurs as an identifier in `node`.
-fn mentions(text: &str, node: Node<'_>, name: &str) -> bool {
+/// The identifiers in `node` (itself included).
+fn identifiers(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut found = Vec::new();
     let mut stack = vec![node];
     while let Some(node) = stack.pop() {
-        if node.kind() == "identifier" && text_of(text, node) == name {
-            return true;
+        if node.kind() == "identifier" {
+            found.push(node);
+            continue;
         }
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor));
     }
-    false
+    found
 }
 
 /// The argument a condition names: by keyword, else by position (positions count only
@@ -533,9 +554,9 @@ fn find_argument<'t>(text: &str, arguments: Node<'t>, position: Option<usize>, k
     for argument in arguments.named_children(&mut cursor) {
         match argument.kind() {
             "keyword_argument" => {
-                let name = argument.child_by_field_name("name").map(|n| text_of(text, n));
+                let name = argument.field(&field::NAME).map(|n| text_of(text, n));
                 if keyword.is_some() && name == keyword {
-                    if let Some(value) = argument.child_by_field_name("value") {
+                    if let Some(value) = argument.field(&field::VALUE) {
                         return Argument::Given(value);
                     }
                 }
@@ -570,8 +591,8 @@ fn targets(left: Node<'_>) -> Vec<Node<'_>> {
 fn target_name(text: &str, target: Node<'_>) -> Option<String> {
     match target.kind() {
         "identifier" => Some(text_of(text, target).to_string()),
-        "attribute" => target.child_by_field_name("attribute").map(|a| text_of(text, a).to_string()),
-        "subscript" => match literal(text, target.child_by_field_name("subscript")?, &HashMap::new())? {
+        "attribute" => target.field(&field::ATTRIBUTE).map(|a| text_of(text, a).to_string()),
+        "subscript" => match literal(text, target.field(&field::SUBSCRIPT)?, &HashMap::new())? {
             Constant::Str(key) => Some(key),
             _ => None,
         },

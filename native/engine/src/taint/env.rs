@@ -16,7 +16,7 @@ use tree_sitter::Node;
 
 use crate::program::{Program, ScopeKind};
 
-use super::lattice::{Origin, State, Value};
+use super::lattice::{for_each_stored, Origin, State, Value};
 use super::summary::{Export, Summary};
 use super::{short, Analysis};
 
@@ -69,7 +69,12 @@ impl Env {
                     })
                     .collect();
                 labels.sort();
-                signature.entry(place_hash(owner, root_of(path))).or_default().push((owner.to_string(), *by_owner, path.clone(), labels));
+                signature.entry(place_hash(owner, root_of(path))).or_default().push((
+                    owner.to_string(),
+                    *by_owner,
+                    path.to_string(),
+                    labels,
+                ));
             }
         }
         for entries in signature.values_mut() {
@@ -353,34 +358,38 @@ impl<'p, 't> Analysis<'p, 't> {
 
     /// Splits what this scope stores where others read it into source taint (`exports`) and
     /// parameter taint (`param_exports`), over every state the dataflow reached.
-    pub(super) fn collect_exports(&mut self, states: &[Option<State>]) {
+    pub(super) fn collect_exports(&mut self, states: &[Option<State>], successors: &[Vec<crate::cfg::Edge>]) {
         let mut stored: FxHashMap<EnvKey, State> = std::mem::take(&mut self.extra_exports);
-        for state in states.iter().flatten() {
-            let mut current: Option<(&str, Vec<(EnvKey, String)>)> = None;
-            for (path, value) in &state.values {
+        let this = &mut *self;
+        let mut current: Option<(&str, Vec<(EnvKey, String)>)> = None;
+        for_each_stored(
+            states,
+            crate::cfg::ENTRY,
+            |step| successors[step].iter().map(|edge| edge.to),
+            |path, value| {
                 if !value.is_tainted() {
-                    continue;
+                    return;
                 }
                 let root = root_of(path);
                 if root.starts_with('$') {
-                    continue;
+                    return;
                 }
-                if self.may_name_import(root) {
-                    if let Some((module, there)) = self.module_attribute(path) {
+                if this.may_name_import(root) {
+                    if let Some((module, there)) = this.module_attribute(path) {
                         stored.entry((module, false)).or_default().add(&there, value);
-                        continue;
+                        return;
                     }
                 }
                 if current.as_ref().is_none_or(|(previous, _)| *previous != root) {
-                    current = Some((root, self.export_targets(root)));
+                    current = Some((root, this.export_targets(root)));
                 }
-                let Some((_, targets)) = &current else { continue };
+                let Some((_, targets)) = &current else { return };
                 for (key, name) in targets {
                     let owner_path = format!("{name}{}", &path[root.len()..]);
                     stored.entry(key.clone()).or_default().add(&owner_path, value);
                 }
-            }
-        }
+            },
+        );
         for ((owner, by_owner), state) in stored {
             for (path, value) in state.values {
                 let mut sources = Value::default();

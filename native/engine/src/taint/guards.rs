@@ -5,6 +5,7 @@ use tree_sitter::Node;
 
 use crate::program::{dotted, literal};
 use crate::rules::{sink_kind_bit, ALL_KINDS};
+use crate::syntax::{field, FieldChild};
 
 use super::lattice::{Label, Origin, State};
 use super::summary::ParamSink;
@@ -55,7 +56,7 @@ impl<'p, 't> Analysis<'p, 't> {
     pub(super) fn refine(&mut self, condition: Node<'t>, polarity: bool, state: &mut State) {
         match condition.kind() {
             "not_operator" => {
-                if let Some(argument) = condition.child_by_field_name("argument") {
+                if let Some(argument) = condition.field(&field::ARGUMENT) {
                     self.refine(argument, !polarity, state);
                 }
             }
@@ -65,7 +66,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
             "boolean_operator" => {
-                let operator = condition.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+                let operator = condition.field(&field::OPERATOR).map(|o| self.text_of(o)).unwrap_or("");
                 if (operator == "and" && polarity) || (operator == "or" && !polarity) {
                     for side in ["left", "right"] {
                         if let Some(node) = condition.child_by_field_name(side) {
@@ -100,26 +101,26 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
             "call" => {
-                let Some(function) = condition.child_by_field_name("function") else { return };
+                let Some(function) = condition.field(&field::FUNCTION) else { return };
                 let arguments: Vec<Node<'t>> = condition
-                    .child_by_field_name("arguments")
+                    .field(&field::ARGUMENTS)
                     .map(|a| {
                         let mut cursor = a.walk();
                         a.named_children(&mut cursor).collect()
                     })
                     .unwrap_or_default();
                 if function.kind() == "attribute" && polarity {
-                    let method = function.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or("");
-                    let Some(object) = function.child_by_field_name("object") else { return };
+                    let method = function.field(&field::ATTRIBUTE).map(|a| self.text_of(a)).unwrap_or("");
+                    let Some(object) = function.field(&field::OBJECT) else { return };
                     // `realpath(p).startswith(base)`: the check validates `p` itself.
                     if matches!(method, "startswith" | "is_relative_to") && object.kind() == "call" {
                         let normalizer = object
-                            .child_by_field_name("function")
+                            .field(&field::FUNCTION)
                             .and_then(|f| dotted(self.text, f))
                             .map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name))
                             .and_then(|reference| self.rules.sanitizer_calls.get(&reference).map(|s| s.normalizes))
                             .unwrap_or(false);
-                        let argument = object.child_by_field_name("arguments").and_then(|a| a.named_child(0));
+                        let argument = object.field(&field::ARGUMENTS).and_then(|a| a.named_child(0));
                         if let (true, Some(path)) = (normalizer, argument.and_then(|a| self.path_of(a, state))) {
                             if let (Some(value), Some(kind)) = (state.values.get(&path).cloned(), sink_kind_bit("FilePath")) {
                                 state.values.insert(path, value.cleared(kind));

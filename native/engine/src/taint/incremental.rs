@@ -138,7 +138,8 @@ impl AnalysisCache {
         if self.callers.iter().flatten().any(|&caller| caller >= count) {
             return Err("caller out of range".into());
         }
-        let env_places = self.env.states.values().flat_map(|state| state.values.values()).flat_map(|value| &value.labels);
+        let env_places =
+            self.env.states.values().flat_map(|state| state.values.iter().map(|(_, value)| value)).flat_map(|value| &value.labels);
         for label in env_places {
             if label.any_place(&mut out_of_range) {
                 return Err("place out of range".into());

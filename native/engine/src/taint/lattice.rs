@@ -11,8 +11,10 @@
 //! - A trace never exceeds `MAX_TRACE` steps; past it, its middle is one `elided` step, so it
 //!   keeps its source and its latest steps. Every bound met is counted (`note_bound`).
 
+use std::ops::Bound;
 use std::sync::Arc;
 
+use imbl::ordmap::DiffItem;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::program::Constant;
@@ -174,6 +176,15 @@ impl Trace {
     }
 
     /// An order on traces: length, then where the last step is.
+    /// Whether both are the same trace in memory (or both empty).
+    pub(super) fn ptr_eq(&self, other: &Trace) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
     pub(super) fn rank(&self) -> (usize, Option<(usize, usize, usize)>) {
         let length = self.0.as_ref().map_or(0, |node| node.length);
         (length, self.last_location())
@@ -354,6 +365,21 @@ impl Value {
             && self.labels.iter().all(|label| other.labels.iter().any(|o| o.key() == label.key()))
     }
 
+    /// Whether both are the very same value: equal fields, labels in the same order with the
+    /// same traces (by identity). Conservative — equal values with separately built traces are
+    /// not identical — and used only where "not identical" costs a join, never a result.
+    fn identical(&self, other: &Value) -> bool {
+        self.constant == other.constant
+            && self.reference == other.reference
+            && self.stringy == other.stringy
+            && self.labels.len() == other.labels.len()
+            && self
+                .labels
+                .iter()
+                .zip(&other.labels)
+                .all(|(a, b)| a.origin == b.origin && a.cleared == b.cleared && a.normalized == b.normalized && a.trace.ptr_eq(&b.trace))
+    }
+
     pub(super) fn is_tainted(&self) -> bool {
         !self.labels.is_empty()
     }
@@ -376,9 +402,81 @@ impl Value {
     }
 }
 
-/// The map a state is: persistent (a clone shares the whole tree, an update copies one path),
-/// so keeping a state per CFG step costs O(log n) per assignment, not O(n).
-pub(super) type Values = imbl::OrdMap<String, Value>;
+/// The map a state is: access path → value, persistent (a clone shares the whole tree, an
+/// update copies one path), so keeping a state per CFG step costs O(log n) per assignment, not
+/// O(n). Keys and values are shared too (`Arc`): copying a node of the path copies pointers,
+/// not strings and label lists; a value is copied when it is changed (`get_mut`).
+/// Stored as a map in path order (imbl's serde), so equal states have equal bytes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(super) struct Values(imbl::OrdMap<Arc<str>, Arc<Value>>);
+
+impl Values {
+    pub(super) fn get(&self, path: &str) -> Option<&Value> {
+        self.0.get(path).map(Arc::as_ref)
+    }
+
+    pub(super) fn contains_key(&self, path: &str) -> bool {
+        self.0.contains_key(path)
+    }
+
+    pub(super) fn get_mut(&mut self, path: &str) -> Option<&mut Value> {
+        self.0.get_mut(path).map(Arc::make_mut)
+    }
+
+    pub(super) fn insert(&mut self, path: impl Into<Arc<str>>, value: Value) {
+        self.0.insert(path.into(), Arc::new(value));
+    }
+
+    pub(super) fn remove(&mut self, path: &str) -> Option<Value> {
+        self.0.remove(path).map(Arc::unwrap_or_clone)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// In path order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(path, value)| (path.as_ref(), value.as_ref()))
+    }
+
+    /// The paths from `from` on, in order.
+    pub(super) fn from(&self, from: &str) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.range::<_, str>((Bound::Included(from), Bound::Unbounded)).map(|(path, value)| (path.as_ref(), value.as_ref()))
+    }
+}
+
+impl<'a> IntoIterator for &'a Values {
+    type Item = (&'a str, &'a Value);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a Value)> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl IntoIterator for Values {
+    type Item = (String, Value);
+    type IntoIter = Box<dyn Iterator<Item = (String, Value)>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.0.into_iter().map(|(path, value)| (path.to_string(), Arc::unwrap_or_clone(value))))
+    }
+}
+
+impl FromIterator<(String, Value)> for Values {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(entries: I) -> Values {
+        Values(entries.into_iter().map(|(path, value)| (Arc::from(path), Arc::new(value))).collect())
+    }
+}
+
+impl std::ops::Index<&str> for Values {
+    type Output = Value;
+
+    fn index(&self, path: &str) -> &Value {
+        self.get(path).expect("path in state")
+    }
+}
 
 /// Abstract state: access path (`x`, `self.x`, `d['k']`) → value.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -386,38 +484,64 @@ pub(super) struct State {
     pub(super) values: Values,
 }
 
+/// `Values::diff` skips the subtrees two states share and the entries that are `identical`.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        self.identical(other)
+    }
+}
+
 impl State {
+    /// Pointwise join, a path unassigned on one side joined with the empty value (the taint
+    /// stays, the constant goes). Starts from `self` and visits only what differs from
+    /// `other` (a value joined with itself is itself), so joining states that share most of
+    /// their tree costs what differs.
     pub(super) fn join(&self, other: &State) -> State {
-        let mut values = Values::new();
-        for (path, value) in &self.values {
-            match other.values.get(path) {
-                Some(other_value) => values.insert(path.clone(), value.join(other_value)),
-                // Unassigned on the other path: keep the taint, lose the constant.
-                None => values.insert(path.clone(), value.join(&Value::default())),
-            };
-        }
-        for (path, value) in &other.values {
-            values.entry(path.clone()).or_insert_with(|| value.join(&Value::default()));
+        let mut values = self.values.clone();
+        for item in self.values.0.diff(&other.values.0) {
+            match item {
+                DiffItem::Update { old: (path, mine), new: (_, theirs) } => {
+                    values.insert(Arc::clone(path), mine.join(theirs));
+                }
+                DiffItem::Remove(path, mine) => {
+                    if mine.constant.is_some() || mine.reference.is_some() {
+                        values.insert(Arc::clone(path), mine.join(&Value::default()));
+                    }
+                }
+                DiffItem::Add(path, theirs) => {
+                    values.insert(Arc::clone(path), theirs.join(&Value::default()));
+                }
+            }
         }
         State { values }
     }
 
     pub(super) fn same(&self, other: &State) -> bool {
         self.values.len() == other.values.len()
-            && self.values.iter().all(|(path, value)| other.values.get(path).is_some_and(|o| value.same(o)))
+            && self
+                .values
+                .0
+                .diff(&other.values.0)
+                .all(|item| matches!(item, DiffItem::Update { old: (_, mine), new: (_, theirs) } if mine.same(theirs)))
     }
 
     /// Strong update: `path` and everything below it are replaced.
     pub(super) fn assign(&mut self, path: &str, value: Value) {
         self.remove_below(path);
-        self.values.insert(path.to_string(), value);
+        self.values.insert(path, value);
     }
 
     /// Removes every path below `path` (`path.x`, `path[k]`): two contiguous key ranges.
     pub(super) fn remove_below(&mut self, path: &str) {
         for prefix in [format!("{path}."), format!("{path}[")] {
-            let below: Vec<String> =
-                self.values.range(prefix.clone()..).map(|(key, _)| key).take_while(|key| key.starts_with(&prefix)).cloned().collect();
+            let below: Vec<Arc<str>> = self
+                .values
+                .0
+                .range::<_, str>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+                .map(|(key, _)| key)
+                .take_while(|key| key.starts_with(&prefix))
+                .cloned()
+                .collect();
             for key in below {
                 self.values.remove(&key);
             }
@@ -426,7 +550,7 @@ impl State {
 
     /// Applies `change` to every value.
     pub(super) fn update_values(&mut self, mut change: impl FnMut(&mut Value)) {
-        let keys: Vec<String> = self.values.keys().cloned().collect();
+        let keys: Vec<Arc<str>> = self.values.0.keys().cloned().collect();
         for key in keys {
             if let Some(value) = self.values.get_mut(&key) {
                 change(value);
@@ -436,7 +560,10 @@ impl State {
 
     /// Weak update: `path` may now also hold `value`.
     pub(super) fn add(&mut self, path: &str, value: &Value) {
-        let entry = self.values.entry(path.to_string()).or_default();
+        if !self.values.contains_key(path) {
+            self.values.insert(path, Value::default());
+        }
+        let entry = self.values.get_mut(path).expect("inserted");
         entry.absorb(value);
         entry.constant = None;
     }
@@ -446,9 +573,9 @@ impl State {
         let mut result: Option<Value> = self.values.get(path).cloned();
         let prefix_dot = format!("{path}.");
         let prefix_index = format!("{path}[");
-        for (key, value) in self.values.range(path.to_string()..) {
+        for (key, value) in self.values.from(path) {
             if !(key.starts_with(&prefix_dot) || key.starts_with(&prefix_index)) {
-                if key.as_str() > prefix_index.as_str() && !key.starts_with(path) {
+                if key > prefix_index.as_str() && !key.starts_with(path) {
                     break;
                 }
                 continue;
@@ -456,6 +583,54 @@ impl State {
             result.get_or_insert_with(Value::default).absorb(value);
         }
         result
+    }
+}
+
+/// Visits every (path, value) that some state of `states` holds, walking the steps from
+/// `entry` along `successors`: the entry's state whole, every other state as its difference
+/// from the state of the step it was first reached from (a value identical to one visited is
+/// skipped). Steps' states are built from each other and share their trees, so this costs
+/// what changed from step to step, not steps × paths (a module of 100k assignments).
+pub(super) fn for_each_stored<'a, I: IntoIterator<Item = usize>>(
+    states: &'a [Option<State>],
+    entry: usize,
+    successors: impl Fn(usize) -> I,
+    mut visit: impl FnMut(&'a str, &'a Value),
+) {
+    let mut reached = vec![false; states.len()];
+    let mut whole: Vec<usize> = vec![entry];
+    let mut work: Vec<usize> = Vec::new();
+    loop {
+        // A state reached from no visited step (the entry, or one left over) is visited whole.
+        let step = match work.pop() {
+            Some(step) => step,
+            None => match whole.pop().or_else(|| (0..states.len()).find(|&s| !reached[s] && states[s].is_some())) {
+                Some(step) if !reached[step] => {
+                    reached[step] = true;
+                    if let Some(state) = &states[step] {
+                        state.values.iter().for_each(|(path, value)| visit(path, value));
+                    }
+                    step
+                }
+                Some(_) => continue,
+                None => return,
+            },
+        };
+        let Some(from) = &states[step] else { continue };
+        for next in successors(step) {
+            if reached[next] {
+                continue;
+            }
+            let Some(to) = &states[next] else { continue };
+            reached[next] = true;
+            for item in from.values.0.diff(&to.values.0) {
+                match item {
+                    DiffItem::Add(path, value) | DiffItem::Update { new: (path, value), .. } => visit(path, value),
+                    DiffItem::Remove(..) => {}
+                }
+            }
+            work.push(next);
+        }
     }
 }
 
@@ -621,6 +796,28 @@ mod tests {
             }
             value
         })
+    }
+
+    #[test]
+    fn for_each_stored_visits_what_any_state_holds_once_per_change() {
+        // 0 → 1 → 2, 0 → 3 (a branch), and 4 reached from nowhere visited.
+        let mut first = State::default();
+        first.assign("a", tainted(1));
+        let mut second = first.clone();
+        second.assign("b", tainted(2));
+        let mut third = second.clone();
+        third.assign("a", Value::constant(Constant::Int(1)));
+        let mut branch = first.clone();
+        branch.assign("c", tainted(3));
+        let mut lone = State::default();
+        lone.assign("d", tainted(4));
+        let states = vec![Some(first), Some(second), Some(third), Some(branch), Some(lone)];
+        let successors = [vec![1, 3], vec![2], vec![], vec![], vec![]];
+        let mut visited: Vec<(String, bool)> = Vec::new();
+        for_each_stored(&states, 0, |step| successors[step].clone(), |path, value| visited.push((path.to_string(), value.is_tainted())));
+        visited.sort();
+        let expected = [("a", false), ("a", true), ("b", true), ("c", true), ("d", true)];
+        assert_eq!(visited, expected.map(|(path, tainted)| (path.to_string(), tainted)));
     }
 
     /// A value's labels by key, with their witness origin: equal values have equal witnesses.

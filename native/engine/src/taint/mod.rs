@@ -53,6 +53,7 @@ use tree_sitter::Node;
 use crate::cfg::{build_cfg, EdgeKind, NoConstants, StepKind, ENTRY, EXIT};
 use crate::program::{dotted, literal, text_of, Constant, Program, ScopeKind};
 use crate::rules::{RuleSet, SourceKind, ALL_KINDS};
+use crate::syntax::{field, FieldChild};
 
 use env::{name_hash, EnvKey};
 use findings::RawFinding;
@@ -156,16 +157,16 @@ impl<'p, 't> Analysis<'p, 't> {
         let scope = &self.program.scopes[self.scope];
         for decorator in &scope.decorators {
             let Some(call) = decorator.named_child(0).filter(|n| n.kind() == "call") else { continue };
-            let Some(function) = call.child_by_field_name("function") else { continue };
+            let Some(function) = call.field(&field::FUNCTION) else { continue };
             let method = match function.kind() {
-                "attribute" => function.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or(""),
+                "attribute" => function.field(&field::ATTRIBUTE).map(|a| self.text_of(a)).unwrap_or(""),
                 _ => continue,
             };
             if !ROUTE_DECORATORS.contains(&method) {
                 continue;
             }
             let route = call
-                .child_by_field_name("arguments")
+                .field(&field::ARGUMENTS)
                 .and_then(|args| args.named_child(0))
                 .and_then(|first| literal(self.text, first, &HashMap::new()));
             let route = match route {
@@ -461,7 +462,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         self.summary.resolved_callees = self.callees.iter().copied().collect();
         self.summary.resolved_callees.sort_unstable();
-        self.collect_exports(&states);
+        self.collect_exports(&states, &cfg.successors);
         self.summary.reads = self.reads.iter().copied().collect();
         self.summary.reads.sort_unstable();
     }

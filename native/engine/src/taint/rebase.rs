@@ -168,7 +168,7 @@ impl PlaceMap {
     }
 
     fn state(&self, state: &State) -> Option<State> {
-        let values = state.values.iter().map(|(path, value)| Some((path.clone(), self.value(value)?))).collect::<Option<_>>()?;
+        let values = state.values.iter().map(|(path, value)| Some((path.to_string(), self.value(value)?))).collect::<Option<_>>()?;
         Some(State { values })
     }
 

@@ -12,6 +12,7 @@ use tree_sitter::Node;
 use crate::cfg::{Cfg, StepKind};
 use crate::program::{literal, Constant};
 use crate::rules::{sink_kind_bit, SourceKind};
+use crate::syntax::{field, FieldChild};
 
 use super::lattice::{Label, Origin, State, Trace, Value};
 use super::{short, Analysis};
@@ -36,8 +37,8 @@ fn more_projections_than_a_path(node: Node<'_>) -> bool {
     let mut current = node;
     loop {
         let next = match current.kind() {
-            "attribute" => current.child_by_field_name("object"),
-            "subscript" => current.child_by_field_name("value"),
+            "attribute" => current.field(&field::OBJECT),
+            "subscript" => current.field(&field::VALUE),
             "parenthesized_expression" => {
                 current = match current.named_child(0) {
                     Some(inner) => inner,
@@ -79,15 +80,15 @@ impl<'p, 't> Analysis<'p, 't> {
         match node.kind() {
             "identifier" => Some(self.text_of(node).to_string()),
             "attribute" => {
-                let object = self.path_of_within(node.child_by_field_name("object")?, state, depth)?;
+                let object = self.path_of_within(node.field(&field::OBJECT)?, state, depth)?;
                 if object.matches(['.', '[']).count() >= MAX_PATH_PROJECTIONS {
                     return None;
                 }
-                Some(format!("{object}.{}", self.text_of(node.child_by_field_name("attribute")?)))
+                Some(format!("{object}.{}", self.text_of(node.field(&field::ATTRIBUTE)?)))
             }
             "subscript" => {
-                let object = self.path_of_within(node.child_by_field_name("value")?, state, depth)?;
-                let index = node.child_by_field_name("subscript")?;
+                let object = self.path_of_within(node.field(&field::VALUE)?, state, depth)?;
+                let index = node.field(&field::SUBSCRIPT)?;
                 let key = literal(self.text, index, self.constants).or_else(|| {
                     let path = self.path_of_within(index, state, depth + 1)?;
                     state.values.get(&path)?.constant.clone()
@@ -153,13 +154,13 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                 }
                 // With a known key, what other scopes stored is read under that key only.
-                let object_node = node.child_by_field_name("value");
+                let object_node = node.field(&field::VALUE);
                 let object = match object_node {
                     Some(object) if path.is_some() && object.kind() == "identifier" => self.eval_identifier(object, state),
                     Some(object) => self.eval(object, state, depth + 1),
                     None => Value::default(),
                 };
-                if let Some(index) = node.child_by_field_name("subscript") {
+                if let Some(index) = node.field(&field::SUBSCRIPT) {
                     let _ = self.eval(index, state, depth + 1);
                 }
                 let mut value = Value { labels: object.labels.clone(), stringy: false, ..Value::default() };
@@ -177,9 +178,9 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             "call" => self.eval_call(node, state, depth),
             "binary_operator" => {
-                let left = node.child_by_field_name("left").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
-                let right = node.child_by_field_name("right").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
-                let operator = node.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+                let left = node.field(&field::LEFT).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let right = node.field(&field::RIGHT).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let operator = node.field(&field::OPERATOR).map(|o| self.text_of(o)).unwrap_or("");
                 let constant = match (&left.constant, &right.constant, operator) {
                     (Some(Constant::Int(a)), Some(Constant::Int(b)), "+") => a.checked_add(*b).map(Constant::Int),
                     (Some(Constant::Int(a)), Some(Constant::Int(b)), "-") => a.checked_sub(*b).map(Constant::Int),
@@ -195,9 +196,9 @@ impl<'p, 't> Analysis<'p, 't> {
                 value
             }
             "boolean_operator" => {
-                let left = node.child_by_field_name("left").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
-                let right = node.child_by_field_name("right").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
-                let operator = node.child_by_field_name("operator").map(|o| self.text_of(o)).unwrap_or("");
+                let left = node.field(&field::LEFT).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let right = node.field(&field::RIGHT).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let operator = node.field(&field::OPERATOR).map(|o| self.text_of(o)).unwrap_or("");
                 let constant = match (left.constant.as_ref().map(Constant::truthy), operator) {
                     (Some(false), "and") | (Some(true), "or") => left.constant.clone(),
                     (Some(true), "and") | (Some(false), "or") => right.constant.clone(),
@@ -208,7 +209,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 value
             }
             "not_operator" => {
-                let operand = node.child_by_field_name("argument").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let operand = node.field(&field::ARGUMENT).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
                 match operand.constant {
                     Some(constant) => Value::constant(Constant::Bool(!constant.truthy())),
                     None => Value::default(),
@@ -216,7 +217,7 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             "comparison_operator" => self.eval_comparison(node, state, depth),
             "unary_operator" => {
-                let operand = node.child_by_field_name("argument").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                let operand = node.field(&field::ARGUMENT).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
                 let mut value = Value { labels: operand.labels, ..Value::default() };
                 value.constant = literal(self.text, node, self.constants);
                 value
@@ -247,8 +248,8 @@ impl<'p, 't> Analysis<'p, 't> {
                 None => Value::default(),
             },
             "named_expression" => {
-                let value = node.child_by_field_name("value").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
-                if let Some(name) = node.child_by_field_name("name") {
+                let value = node.field(&field::VALUE).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                if let Some(name) = node.field(&field::NAME) {
                     self.assign_target(name, value.clone(), state, depth);
                 }
                 value
@@ -275,7 +276,7 @@ impl<'p, 't> Analysis<'p, 't> {
             "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension" => {
                 self.eval_comprehension(node, state, depth)
             }
-            "keyword_argument" => match node.child_by_field_name("value") {
+            "keyword_argument" => match node.field(&field::VALUE) {
                 Some(value) => self.eval(value, state, depth + 1),
                 None => Value::default(),
             },
@@ -344,7 +345,7 @@ impl<'p, 't> Analysis<'p, 't> {
             for child in current.named_children(&mut cursor) {
                 match child.kind() {
                     "interpolation" => {
-                        if let Some(expression) = child.child_by_field_name("expression").or_else(|| child.named_child(0)) {
+                        if let Some(expression) = child.field(&field::EXPRESSION).or_else(|| child.named_child(0)) {
                             let inner = self.eval(expression, state, depth + 1);
                             value.absorb(&inner);
                         }
@@ -362,16 +363,16 @@ impl<'p, 't> Analysis<'p, 't> {
     /// names what they hold here and (through `outside`) whatever this scope ever stores into
     /// them, so a later assignment is seen too. Sinks in the body are this scope's findings.
     pub(super) fn eval_lambda(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
-        let Some(body) = node.child_by_field_name("body") else { return };
+        let Some(body) = node.field(&field::BODY) else { return };
         let mut inner = state.clone();
         let mut names = Vec::new();
-        if let Some(parameters) = node.child_by_field_name("parameters") {
+        if let Some(parameters) = node.field(&field::PARAMETERS) {
             let mut cursor = parameters.walk();
             let children: Vec<Node<'t>> = parameters.named_children(&mut cursor).collect();
             for parameter in children {
                 let (name, default) = match parameter.kind() {
                     "identifier" => (Some(parameter), None),
-                    "default_parameter" => (parameter.child_by_field_name("name"), parameter.child_by_field_name("value")),
+                    "default_parameter" => (parameter.field(&field::NAME), parameter.field(&field::VALUE)),
                     _ => (parameter.named_child(0).filter(|n| n.kind() == "identifier"), None),
                 };
                 let Some(name) = name else { continue };
@@ -409,16 +410,16 @@ impl<'p, 't> Analysis<'p, 't> {
         while !(lambda.kind() == "lambda" && lambda.is_named() && lambda.start_byte() == start) {
             lambda = lambda.parent().filter(|parent| parent.start_byte() == start)?;
         }
-        let expression = lambda.child_by_field_name("body")?;
+        let expression = lambda.field(&field::BODY)?;
         let mut inner = state.clone();
         let mut names = Vec::new();
-        if let Some(parameters) = lambda.child_by_field_name("parameters") {
+        if let Some(parameters) = lambda.field(&field::PARAMETERS) {
             let mut cursor = parameters.walk();
             let children: Vec<Node<'t>> = parameters.named_children(&mut cursor).collect();
             for (index, parameter) in children.into_iter().enumerate() {
                 let (name, default) = match parameter.kind() {
                     "identifier" => (Some(parameter), None),
-                    "default_parameter" => (parameter.child_by_field_name("name"), parameter.child_by_field_name("value")),
+                    "default_parameter" => (parameter.field(&field::NAME), parameter.field(&field::VALUE)),
                     _ => (parameter.named_child(0).filter(|n| n.kind() == "identifier"), None),
                 };
                 let Some(name) = name else { continue };
@@ -460,14 +461,14 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut cursor = node.walk();
         let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
         for clause in children.iter().filter(|c| c.kind() == "for_in_clause") {
-            let iterable = clause.child_by_field_name("right").map(|r| self.eval(r, &mut inner_state, depth + 1)).unwrap_or_default();
-            if let Some(left) = clause.child_by_field_name("left") {
+            let iterable = clause.field(&field::RIGHT).map(|r| self.eval(r, &mut inner_state, depth + 1)).unwrap_or_default();
+            if let Some(left) = clause.field(&field::LEFT) {
                 let element = Value { labels: iterable.labels.clone(), ..Value::default() };
                 self.assign_target(left, element, &mut inner_state, depth);
             }
         }
         let mut value = Value::default();
-        if let Some(body) = node.child_by_field_name("body") {
+        if let Some(body) = node.field(&field::BODY) {
             let element = self.eval(body, &mut inner_state, depth + 1);
             value.absorb(&element);
         }
@@ -513,8 +514,8 @@ impl<'p, 't> Analysis<'p, 't> {
                 return value.clone();
             }
         }
-        let Some(object_node) = node.child_by_field_name("object") else { return Value::default() };
-        let attribute = node.child_by_field_name("attribute").map(|a| self.text_of(a)).unwrap_or("");
+        let Some(object_node) = node.field(&field::OBJECT) else { return Value::default() };
+        let attribute = node.field(&field::ATTRIBUTE).map(|a| self.text_of(a)).unwrap_or("");
         let object = self.eval(object_node, state, depth + 1);
         let reference = object.reference.as_ref().map(|r| format!("{r}.{attribute}"));
         let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
@@ -573,20 +574,20 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                     None => {
                         // Unknown key or deep path: a weak update of the container.
-                        if let Some(base) = target.child_by_field_name("value").or_else(|| target.child_by_field_name("object")) {
+                        if let Some(base) = target.field(&field::VALUE).or_else(|| target.field(&field::OBJECT)) {
                             let _ = self.eval(base, state, depth + 1);
                             if let Some(path) = self.path_of(base, state) {
                                 state.add(&path, &value);
                             }
                         }
-                        if let Some(index) = target.child_by_field_name("subscript") {
+                        if let Some(index) = target.field(&field::SUBSCRIPT) {
                             let _ = self.eval(index, state, depth + 1);
                         }
                     }
                 }
                 // Writes into sinks by assignment: `session[k] = v`, `response.headers[k] = v`.
                 if target.kind() == "subscript" && value.is_tainted() {
-                    if let Some(base) = target.child_by_field_name("value") {
+                    if let Some(base) = target.field(&field::VALUE) {
                         let base_value = self.eval(base, state, depth + 1);
                         let base_reference = base_value.reference.as_deref().unwrap_or("").to_string();
                         let base_text = self.text_of(base).to_string();
@@ -620,8 +621,8 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     pub(super) fn assignment(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
-        let right = node.child_by_field_name("right");
-        let Some(left) = node.child_by_field_name("left") else {
+        let right = node.field(&field::RIGHT);
+        let Some(left) = node.field(&field::LEFT) else {
             if let Some(right) = right {
                 let _ = self.eval(right, state, depth + 1);
             }
@@ -631,7 +632,7 @@ impl<'p, 't> Analysis<'p, 't> {
         // `a = b = value`: the right side is itself an assignment.
         let value = if right.kind() == "assignment" {
             self.assignment(right, state, depth + 1);
-            right.child_by_field_name("left").map(|l| self.eval(l, state, depth + 1)).unwrap_or_default()
+            right.field(&field::LEFT).map(|l| self.eval(l, state, depth + 1)).unwrap_or_default()
         } else {
             self.eval(right, state, depth + 1)
         };
@@ -652,8 +653,8 @@ impl<'p, 't> Analysis<'p, 't> {
                             base.absorb(&v);
                             continue;
                         }
-                        let key = pair.child_by_field_name("key").and_then(|k| literal(self.text, k, self.constants));
-                        let v = pair.child_by_field_name("value").map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
+                        let key = pair.field(&field::KEY).and_then(|k| literal(self.text, k, self.constants));
+                        let v = pair.field(&field::VALUE).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
                         match key {
                             Some(Constant::Str(k)) => elements.push((format!("{path}[{k:?}]"), v)),
                             Some(Constant::Int(i)) => elements.push((format!("{path}[{i}]"), v)),
@@ -689,7 +690,7 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     pub(super) fn augmented_assignment(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
-        let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else { return };
+        let (Some(left), Some(right)) = (node.field(&field::LEFT), node.field(&field::RIGHT)) else { return };
         // Local, though not rebound: `items += [x]` extends a list parameter in place.
         if left.kind() == "identifier" {
             self.augmented.insert(self.text_of(left));
@@ -722,18 +723,18 @@ impl<'p, 't> Analysis<'p, 't> {
                 let _ = self.eval(node, state, 0);
             }
             StepKind::ForTarget => {
-                let iterable = node.child_by_field_name("right").map(|r| self.eval(r, state, 0)).unwrap_or_default();
-                if let Some(left) = node.child_by_field_name("left") {
+                let iterable = node.field(&field::RIGHT).map(|r| self.eval(r, state, 0)).unwrap_or_default();
+                if let Some(left) = node.field(&field::LEFT) {
                     let element = Value { labels: iterable.labels.clone(), ..Value::default() };
                     self.assign_target(left, element, state, 0);
                 }
             }
             StepKind::WithItem => {
-                if let Some(value) = node.child_by_field_name("value") {
+                if let Some(value) = node.field(&field::VALUE) {
                     if value.kind() == "as_pattern" {
                         let expression = value.named_child(0);
                         let evaluated = expression.map(|e| self.eval(e, state, 0)).unwrap_or_default();
-                        let alias = value.child_by_field_name("alias").and_then(|a| a.named_child(0).or(Some(a)));
+                        let alias = value.field(&field::ALIAS).and_then(|a| a.named_child(0).or(Some(a)));
                         if let Some(alias) = alias {
                             self.assign_target(alias, evaluated, state, 0);
                         }
@@ -745,12 +746,12 @@ impl<'p, 't> Analysis<'p, 't> {
             StepKind::ExceptHandler => {
                 let mut cursor = node.walk();
                 let alias = node.named_children(&mut cursor).find(|c| c.kind() == "as_pattern");
-                if let Some(alias) = alias.and_then(|a| a.child_by_field_name("alias")).and_then(|a| a.named_child(0).or(Some(a))) {
+                if let Some(alias) = alias.and_then(|a| a.field(&field::ALIAS)).and_then(|a| a.named_child(0).or(Some(a))) {
                     self.assign_target(alias, Value::default(), state, 0);
                 }
             }
             StepKind::MatchSubject => {
-                let subject = node.child_by_field_name("subject").map(|s| self.eval(s, state, 0)).unwrap_or_default();
+                let subject = node.field(&field::SUBJECT).map(|s| self.eval(s, state, 0)).unwrap_or_default();
                 state.assign("$match", subject);
             }
             StepKind::CasePattern => {
@@ -771,9 +772,8 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
             StepKind::Definition => {
-                let definition =
-                    if node.kind() == "decorated_definition" { node.child_by_field_name("definition").unwrap_or(node) } else { node };
-                if let Some(name) = definition.child_by_field_name("name") {
+                let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
+                if let Some(name) = definition.field(&field::NAME) {
                     let scope_name = &self.program.scopes[self.scope].qualified_name;
                     let qualified = format!("{scope_name}.{}", self.text_of(name));
                     self.rebound.insert(self.text_of(name));
