@@ -215,3 +215,21 @@ fn a_method_whose_duplicate_definition_goes_is_resolved_again_in_its_callers() {
     let (one_save, _) = reanalyse(&mut workspace);
     assert_eq!(one_save.iter().filter(|finding| finding.sink.path == "app/api.py").count(), 1, "{one_save:#?}");
 }
+
+/// Found by the persistent cache's proptest: a line at column 0 breaks `run` (its sink moves
+/// down, the callers' cached findings with it) while a second `index` is defined right after
+/// the first. The new `index` was matched to the old one by name and took its place as
+/// `run`'s caller, so the first `index` (unchanged, reused) was not analysed again when `run`'s
+/// summary changed and kept the finding of the old summary.
+#[test]
+fn a_callers_twin_defined_beside_it_does_not_hide_it_from_a_changed_callee() {
+    let views = "from flask import request\nfrom app.helpers import run\n\n\ndef index():\n    run(request.args['q'])\n";
+    let helpers = "import os\n\n\ndef run(command):\n    os.system(command)\n";
+    let mut workspace = workspace_of(&[("app/views.py", views.into()), ("app/helpers.py", helpers.into())]);
+    let (before, _) = reanalyse(&mut workspace);
+    assert_eq!(before.len(), 1);
+    workspace.update_file("app/helpers.py", helpers.replace("    os.system", "x = 1\n    os.system"), Some(2));
+    workspace.update_file("app/views.py", format!("{views}def index():\n    return 1\n"), Some(2));
+    let (after, _) = reanalyse(&mut workspace);
+    assert!(after.is_empty(), "{after:#?}");
+}

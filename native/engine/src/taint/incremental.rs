@@ -464,8 +464,14 @@ pub fn analyze_incrementally_after(
         for scope in 0..count {
             previous_index[scope] = mapping[scope].or_else(|| old_by_name.get(&*keys[scope].qualified_name).copied());
         }
-        let new_by_old: FxHashMap<usize, usize> =
-            previous_index.iter().enumerate().filter_map(|(new, old)| old.map(|o| (o, new))).collect();
+        // Every scope of this run that takes an old scope's place: its own (same key) and any
+        // matched by name (a twin defined beside it) — a callee's callers must reach them all.
+        let mut new_by_old: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+        for (new, old) in previous_index.iter().enumerate() {
+            if let Some(old) = old {
+                new_by_old.entry(*old).or_default().push(new);
+            }
+        }
         for (new, old) in previous_index.iter().enumerate() {
             let Some(old) = old else { continue };
             // The previous summary, so a re-analysis is compared against it (moved when the
@@ -474,15 +480,13 @@ pub fn analyze_incrementally_after(
                 if mapping[new].is_some() { std::mem::take(&mut cache.summaries[*old]) } else { cache.summaries[*old].clone() };
             // Callee edges in the numbering of this run.
             summaries[new].resolved_callees =
-                summaries[new].resolved_callees.iter().filter_map(|callee| new_by_old.get(callee).copied()).collect();
+                summaries[new].resolved_callees.iter().filter_map(|callee| new_by_old.get(callee)).flatten().copied().collect();
             if mapping[new].is_some() {
                 raw[new] = std::mem::take(&mut cache.raw[*old]);
                 incomplete[new] = cache.incomplete[*old];
             }
             for caller in &cache.callers[*old] {
-                if let Some(&caller) = new_by_old.get(caller) {
-                    callers[new].insert(caller);
-                }
+                callers[new].extend(new_by_old.get(caller).into_iter().flatten().copied());
             }
         }
         // Changed scopes may call anything: their callee edges are rebuilt when analysed.
