@@ -143,6 +143,25 @@ def test_load_files_reports_unreadable_files(tmp_path: Path) -> None:
     assert [hit.qualified_name for hit in workspace.search("ok")] == ["ok.ok", "ok"]
 
 
+def test_files_read_apart_from_the_workspace_are_stored_once_and_only_where_asked(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def from_disk_a():\n    pass\n")
+    (tmp_path / "b.py").write_text("def from_disk_b():\n    pass\n")
+    workspace = flowsight.Workspace(str(tmp_path))
+    read = workspace.read_files([str(tmp_path / "a.py"), "b.py", "missing.py"])
+    assert len(read) == 3
+    # Opened in an editor while the files were being read: the editor's text stays.
+    workspace.update_file("b.py", "def edited_b():\n    pass\n", 1)
+    diffs = workspace.store_read_files(read, only={"a.py", "missing.py"})
+    assert [len(diff.added) for diff in diffs] == [2, 0]
+    assert workspace.versions() == {"a.py": None, "b.py": 1, "missing.py": None}
+    assert [error.kind for error in workspace.errors("missing.py")] == ["io"]
+    assert [hit.qualified_name for hit in workspace.search("edited_b", limit=1)] == ["b.edited_b"]
+    assert "b.from_disk_b" not in [hit.qualified_name for hit in workspace.search("from_disk_b")]
+    assert len(read) == 0
+    with pytest.raises(ValueError, match="stored already"):
+        workspace.store_read_files(read)
+
+
 def test_hostile_text_degrades_the_index_never_the_search(tmp_path: Path) -> None:
     blob = "QUJD" * 250_000  # a 1 MB base64 line: one word too long to be a name
     nested = "".join(f"{'    ' * depth}def level_{depth}():\n" for depth in range(200)) + "    " * 200 + "pass\n"

@@ -144,6 +144,11 @@ def index_paths(paths: Sequence[str], root: str | None = None, excludes: Sequenc
 def parse_only(paths: Sequence[str]) -> tuple[int, float]:
     """Reads and parses without chunking: (files parsed, wall seconds). For benchmarks."""
 
+class ReadFiles:
+    """Files `Workspace.read_files` read and parsed, until `Workspace.store_read_files` takes them."""
+
+    def __len__(self) -> int: ...
+
 class Workspace:
     """An incremental, in-memory view of one repository. Not thread-safe: the caller serialises
     calls (the server does so on one worker). Heavy methods release the GIL."""
@@ -154,6 +159,12 @@ class Workspace:
     def load_file(self, path: str) -> ChunkDiff: ...
     def load_files(self, paths: Sequence[str]) -> list[ChunkDiff]:
         """`load_file` for each path, in order; reading and parsing run in parallel."""
+    def read_files(self, paths: Sequence[str]) -> ReadFiles:
+        """Reads and parses `paths` in parallel, apart from the workspace: safe to call while
+        another thread uses it (nothing of it is locked); `store_read_files` stores them."""
+    def store_read_files(self, read: ReadFiles, only: set[str] | None = None) -> list[ChunkDiff]:
+        """Stores what `read_files` read, in its order (once; again raises ValueError); with
+        `only`, just the files whose workspace keys it holds."""
     def apply_edits(self, path: str, version: int, edits: Sequence[TextEdit], encoding: Encoding = "utf-16") -> ChunkDiff: ...
     def remove_file(self, path: str) -> ChunkDiff: ...
     def chunks(self, path: str) -> list[Chunk]: ...

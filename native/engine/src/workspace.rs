@@ -116,6 +116,34 @@ pub struct Workspace {
     cache_notice: Option<String>,
 }
 
+/// A file read from disk and parsed apart from any workspace (`read_files`), to be stored by
+/// `Workspace::store_read_files`.
+pub struct ReadFile {
+    /// The workspace key (path relative to the root).
+    pub key: String,
+    /// `None` when it could not be read (`errors` say why).
+    pub document: Option<Document>,
+    pub errors: Vec<FileError>,
+}
+
+/// Reads and parses `paths` (relative to `root`, or absolute) in parallel on the engine's
+/// pool, without a workspace: the expensive half of loading, done while the workspace serves
+/// others.
+pub fn read_files(root: &Path, paths: &[String]) -> Vec<ReadFile> {
+    use rayon::prelude::*;
+    crate::index::pool().install(|| {
+        paths
+            .par_iter()
+            .map(|path| {
+                let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { root.join(path) };
+                let key = relative_path(root, &absolute);
+                let (text, errors) = load_source(&absolute, &key);
+                ReadFile { key, document: text.map(Document::new), errors }
+            })
+            .collect()
+    })
+}
+
 /// Files whose search documents are made together when the lexical index is built.
 const LEXICAL_BATCH_FILES: usize = 64;
 
@@ -342,20 +370,17 @@ impl Workspace {
     /// Reads many files: `load_file` for each, in the order given, with reading and parsing
     /// done in parallel.
     pub fn load_files(&mut self, paths: &[String]) -> Vec<ChunkDiff> {
-        use rayon::prelude::*;
-        let root = self.root.clone();
-        let loaded: Vec<(String, Option<Document>, Vec<FileError>)> = crate::index::pool().install(|| {
-            paths
-                .par_iter()
-                .map(|path| {
-                    let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { root.join(path) };
-                    let key = relative_path(&root, &absolute);
-                    let (text, errors) = load_source(&absolute, &key);
-                    (key, text.map(Document::new), errors)
-                })
-                .collect()
-        });
-        loaded.into_iter().map(|(key, document, errors)| self.store_loaded(key, document, errors)).collect()
+        let read = read_files(&self.root, paths);
+        self.store_read_files(read, None)
+    }
+
+    /// Stores what `read_files` read, in its order; with `only`, just the files whose keys it
+    /// holds (a file opened in an editor meanwhile keeps the editor's text).
+    pub fn store_read_files(&mut self, read: Vec<ReadFile>, only: Option<&std::collections::HashSet<String>>) -> Vec<ChunkDiff> {
+        read.into_iter()
+            .filter(|file| only.is_none_or(|keys| keys.contains(&file.key)))
+            .map(|file| self.store_loaded(file.key, file.document, file.errors))
+            .collect()
     }
 
     /// Stores a file read from disk, or (`None`) one that could not be read: it keeps no

@@ -477,6 +477,19 @@ impl SearchIndexBuild {
     }
 }
 
+/// Files read and parsed by `Workspace.read_files`, until `Workspace.store_read_files` takes them.
+#[pyclass(frozen, module = "flowsight._native")]
+struct ReadFiles {
+    files: Mutex<Option<Vec<flowsight_engine::workspace::ReadFile>>>,
+}
+
+#[pymethods]
+impl ReadFiles {
+    fn __len__(&self) -> usize {
+        self.files.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).as_ref().map_or(0, Vec::len)
+    }
+}
+
 /// An incremental view of one repository; see the `.pyi` for the contract.
 #[pyclass(frozen, module = "flowsight._native")]
 struct Workspace {
@@ -526,6 +539,30 @@ impl Workspace {
     /// `load_file` for each path, reading and parsing in parallel.
     fn load_files(&self, py: Python<'_>, paths: Vec<String>) -> PyResult<Vec<ChunkDiff>> {
         Ok(self.with(py, |ws| ws.load_files(&paths))?.into_iter().map(ChunkDiff::from).collect())
+    }
+
+    /// Reads and parses `paths` in parallel without the workspace's lock (GIL released).
+    fn read_files(&self, py: Python<'_>, paths: Vec<String>) -> PyResult<ReadFiles> {
+        let root = PathBuf::from(&self.root);
+        let read = py.allow_threads(|| catch_panic(|| flowsight_engine::workspace::read_files(&root, &paths)))?;
+        Ok(ReadFiles { files: Mutex::new(Some(read)) })
+    }
+
+    /// Stores what `read_files` read (once), only the files whose keys are in `only` if given.
+    #[pyo3(signature = (read, only=None))]
+    fn store_read_files(
+        &self,
+        py: Python<'_>,
+        read: PyRef<'_, ReadFiles>,
+        only: Option<std::collections::HashSet<String>>,
+    ) -> PyResult<Vec<ChunkDiff>> {
+        let files = read
+            .files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("these files were stored already"))?;
+        Ok(self.with(py, |ws| ws.store_read_files(files, only.as_ref()))?.into_iter().map(ChunkDiff::from).collect())
     }
 
     /// The best `limit` chunks for `query` over the current texts, best first.
@@ -754,6 +791,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RepositoryIndex>()?;
     m.add_class::<TextEdit>()?;
     m.add_class::<Workspace>()?;
+    m.add_class::<ReadFiles>()?;
     m.add_function(wrap_pyfunction!(index_paths, m)?)?;
     m.add_function(wrap_pyfunction!(index_discovered, m)?)?;
     m.add_function(wrap_pyfunction!(build_chunks, m)?)?;

@@ -67,6 +67,8 @@ LATENCY_SAMPLES = 2000
 PROGRESS_AFTER_SECONDS = 0.2
 # Syntax errors shown per file.
 SYNTAX_ERRORS_PER_FILE = 100
+# Files a folder's indexing reads and parses in parallel before storing them under the lock.
+INDEX_BATCH_FILES = 64
 # Editor buffers larger than this (UTF-8 bytes) are not analysed (see `size_state`).
 MAX_DOCUMENT_BYTES = 8 << 20
 
@@ -328,21 +330,23 @@ class Session:
                         folder.workspace.remove_file(key)
                         folder.syntax_stale.add(key)
                         folder.search_dirty.add(key)
-        # In batches, releasing the core between them: an analysis of the documents already
-        # open can run meanwhile, so open files get diagnostics first.
-        for start in range(0, len(files), 25):
+        # In batches read and parsed in parallel without the core's lock, then stored under it:
+        # an analysis of the documents already open can run meanwhile, so open files get
+        # diagnostics first, and requests wait at most for one batch to be stored.
+        for start in range(0, len(files), INDEX_BATCH_FILES):
+            batch = files[start : start + INDEX_BATCH_FILES]
+            read = folder.workspace.read_files([str(path) for path in batch])
             waited = 0.0
             while self.analysis_waiting.is_set() and waited < 5.0:
                 time.sleep(0.005)
                 waited += 0.005
             with self.lock:
                 versions = folder.workspace.versions()
-                for path in files[start : start + 25]:
-                    key = folder.key(path)
-                    if key not in versions or (refresh and versions[key] is None and key not in folder.pending):
-                        folder.workspace.load_file(str(path))
-                        folder.syntax_stale.add(key)
-                        folder.search_dirty.add(key)
+                keys = {folder.key(path) for path in batch}
+                wanted = {key for key in keys if key not in versions or (refresh and versions[key] is None and key not in folder.pending)}
+                folder.workspace.store_read_files(read, only=wanted)
+                folder.syntax_stale.update(wanted)
+                folder.search_dirty.update(wanted)
         if not refresh:
             # Every file is loaded: the next analysis starts from the persistent cache.
             # A package folder without a marker is rooted above itself: nothing is written there.

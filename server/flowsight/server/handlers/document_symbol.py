@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from lsprotocol import types
 
 from flowsight import positions
@@ -19,9 +21,11 @@ def chunk_range(chunk, lines: positions.TextLines, encoding: positions.Encoding)
 
 def register(server) -> None:  # noqa: ANN001
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def document_symbol(params: types.DocumentSymbolParams) -> list[types.DocumentSymbol] | None:
+    async def document_symbol(params: types.DocumentSymbolParams) -> list[types.DocumentSymbol] | None:
+        # In a worker thread: the chunks are read under the core's lock, which an analysis may hold.
+        loop = asyncio.get_running_loop()
         try:
-            _, _, chunks, text = server.session.chunks(params.text_document.uri)
+            _, _, chunks, text = await loop.run_in_executor(None, server.session.chunks, params.text_document.uri)
         except (KeyError, ValueError):
             return None
         lines = positions.TextLines(text)
