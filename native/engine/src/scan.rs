@@ -5,6 +5,10 @@
 //! parallel, unless one imports a package only another provides: then they are one program
 //! (`analysis_groups`). So a scan of unrelated repositories is exactly the union of their
 //! separate scans (finding ids included), and cross-repository flows are found.
+//!
+//! With a cache directory (`scan_repositories_cached`), a scan starts from the persistent cache
+//! of its display root (`persist`): one cache for the scan, each program's analysis stored
+//! under its repositories' identities; the result equals a scan without cache.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
