@@ -15,6 +15,9 @@ Suites:
           (p50/p95, against 2 % of the cold analysis measured in the same process); and a slice
           at the end of a generated 40,000-line flat module (time and peak RSS).
   server  the language server on the corpus (see bench/lsp.py).
+  server-stdlib
+          the language server with the standard library as the workspace, against a 2-file
+          workspace (see bench/lsp_workspace.py).
   incremental
           what edits cost the incremental taint analysis on the corpus loaded into a
           `Workspace`: typing into the first function of the module with the most functions,
@@ -638,6 +641,60 @@ def suite_server(root: Path, runs: int) -> dict:
     return {"samples": samples}
 
 
+STDLIB = Path(os.__file__).parent
+STDLIB_OPENED = STDLIB / "http" / "server.py"
+
+
+def suite_server_stdlib(root: Path, runs: int) -> dict:
+    """The server with this interpreter's standard library as the workspace (not the corpus)."""
+    from bench.lsp_workspace import run as run_workspace
+
+    result = run_workspace(STDLIB, STDLIB_OPENED)
+    whole, two = result["workspace"], result["two_files"]
+    first_ratio = whole["first_diagnostics_seconds"] / two["first_diagnostics_seconds"]
+    edit_ratio = whole["edit_p95_seconds"] / two["edit_p95_seconds"]
+    rows = [
+        (
+            f"standard library ({result['files']} files), {STDLIB_OPENED.relative_to(STDLIB)} open",
+            "workspace",
+            "2 files",
+            "target",
+            "result",
+        ),
+        (
+            "initialize → first diagnostics of the open file (client)",
+            f"{whole['first_diagnostics_seconds']:.2f} s",
+            f"{two['first_diagnostics_seconds']:.2f} s",
+            "≤ 2 s, ≤ 10× 2 files",
+            verdict(whole["first_diagnostics_seconds"] <= 2 and first_ratio <= 10),
+        ),
+        (
+            "initialize → whole analysis done (progress end)",
+            f"{whole['analysis_done_seconds']:.2f} s",
+            f"{two['analysis_done_seconds']:.2f} s",
+            "",
+            "",
+        ),
+        ("edit → publish, p50 (server)", f"{whole['edit_p50_seconds'] * 1000:.1f} ms", f"{two['edit_p50_seconds'] * 1000:.1f} ms", "", ""),
+        (
+            "edit → publish, p95 (server)",
+            f"{whole['edit_p95_seconds'] * 1000:.1f} ms",
+            f"{two['edit_p95_seconds'] * 1000:.1f} ms",
+            "≤ 50 ms, ≤ 3× 2 files",
+            verdict(whole["edit_p95_seconds"] <= 0.05 and edit_ratio <= 3),
+        ),
+        (
+            "server RSS after the analysis",
+            f"{whole['rss_mb']:.0f} MB",
+            f"{two['rss_mb']:.0f} MB",
+            "≤ 1 GB",
+            verdict(whole["rss_mb"] <= 1024),
+        ),
+    ]
+    print(table(rows))
+    return result
+
+
 def suite_taint(root: Path, runs: int) -> dict:
     taint = measure("taint", root, runs)
     rows = [
@@ -841,7 +898,9 @@ def suite_search(root: Path, runs: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--suite", choices=["chunks", "taint", "slice", "server", "incremental", "search", "cache", "all"], default="all")
+    parser.add_argument(
+        "--suite", choices=["chunks", "taint", "slice", "server", "server-stdlib", "incremental", "search", "cache", "all"], default="all"
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -859,6 +918,7 @@ def main() -> int:
         ("taint", suite_taint),
         ("slice", suite_slice),
         ("server", suite_server),
+        ("server-stdlib", suite_server_stdlib),
         ("incremental", suite_incremental),
         ("search", suite_search),
         ("cache", suite_cache),

@@ -278,6 +278,8 @@ pub struct FileProgram<'t> {
     pub functions: HashMap<String, usize>,
     /// Qualified name → class (method indices in the whole program).
     pub classes: HashMap<String, ClassInfo>,
+    /// This file's functions that hold another function definition (directly or deeper).
+    pub enclosing_functions: Vec<String>,
     pub file_index: usize,
     pub scope_offset: usize,
 }
@@ -300,6 +302,8 @@ pub struct Program<'p> {
     pub module_index: FxHashMap<&'p str, usize>,
     /// Each file's own classes (by file index).
     pub file_classes: Vec<&'p HashMap<String, ClassInfo>>,
+    /// Functions that hold another function definition (every file's `enclosing_functions`).
+    pub enclosing_functions: Vec<&'p str>,
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -503,12 +507,14 @@ impl<'t> FileProgram<'t> {
             classes: HashMap::new(),
         };
         builder.add_module(file_index, module, is_package);
+        let enclosing_functions = enclosing_functions(&builder.scopes, &builder.functions);
         FileProgram {
             file: SourceFile { path, identifiers: std::sync::OnceLock::new(), document },
             module: builder.module.expect("add_module sets the module"),
             scopes: builder.scopes,
             functions: builder.functions,
             classes: builder.classes,
+            enclosing_functions,
             file_index,
             scope_offset,
         }
@@ -549,6 +555,7 @@ impl<'p> Program<'p> {
             classes: FxHashMap::with_capacity_and_hasher(class_count, Default::default()),
             module_index: FxHashMap::with_capacity_and_hasher(parts.len(), Default::default()),
             file_classes: Vec::with_capacity(parts.len()),
+            enclosing_functions: Vec::new(),
         };
         for (index, part) in parts.into_iter().enumerate() {
             assert!(part.file_index == index && part.scope_offset == program.scopes.len(), "program parts must be numbered consecutively");
@@ -559,6 +566,7 @@ impl<'p> Program<'p> {
             program.functions.extend(part.functions.iter().map(|(name, &scope)| (name.as_str(), scope)));
             program.classes.extend(part.classes.iter().map(|(name, class)| (name.as_str(), class)));
             program.file_classes.push(&part.classes);
+            program.enclosing_functions.extend(part.enclosing_functions.iter().map(String::as_str));
         }
         program
     }
@@ -566,6 +574,25 @@ impl<'p> Program<'p> {
     pub fn text(&self, file: usize) -> &'p str {
         self.files[file].document.text()
     }
+}
+
+/// The functions of `scopes` (one file's) that enclose another function: a nested function's
+/// qualified name extends theirs.
+fn enclosing_functions(scopes: &[Scope<'_>], functions: &HashMap<String, usize>) -> Vec<String> {
+    let mut enclosing: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for scope in scopes {
+        if scope.kind != ScopeKind::Function || scope.depth == 0 {
+            continue;
+        }
+        let mut prefix = scope.qualified_name.as_str();
+        while let Some((head, _)) = prefix.rsplit_once('.') {
+            if functions.contains_key(head) {
+                enclosing.insert(head);
+            }
+            prefix = head;
+        }
+    }
+    enclosing.into_iter().map(str::to_string).collect()
 }
 
 /// Collects one file's module, scopes, functions and classes.

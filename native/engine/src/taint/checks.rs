@@ -43,8 +43,14 @@ pub struct CheckCache {
 }
 
 /// The checks' findings for every file, reusing `previous` for files whose text is unchanged
-/// (the caller drops the cache when the rules change).
-pub(super) fn run(program: &Program<'_>, rules: &RuleSet, previous: Option<CheckCache>) -> (Vec<Finding>, CheckCache) {
+/// (the caller drops the cache when the rules change). A file `unchanged` marks as not changed
+/// since `previous` was computed keeps its entry without its text being hashed again.
+pub(super) fn run(
+    program: &Program<'_>,
+    rules: &RuleSet,
+    previous: Option<CheckCache>,
+    unchanged: Option<&[bool]>,
+) -> (Vec<Finding>, CheckCache) {
     let previous = previous.unwrap_or_default();
     if rules.checks.is_empty() {
         return (Vec::new(), CheckCache::default());
@@ -54,6 +60,11 @@ pub(super) fn run(program: &Program<'_>, rules: &RuleSet, previous: Option<Check
         .map(|file| {
             use sha2::{Digest, Sha256};
             let path = program.files[file].path.clone();
+            if unchanged.is_some_and(|unchanged| unchanged[file]) {
+                if let Some((old, findings)) = previous.files.get(&path) {
+                    return (path, *old, findings.clone());
+                }
+            }
             let hash: [u8; 32] = Sha256::digest(program.text(file).as_bytes()).into();
             if let Some((old, findings)) = previous.files.get(&path) {
                 if *old == hash {

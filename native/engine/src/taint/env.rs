@@ -126,24 +126,7 @@ pub(super) fn place_hash(owner: &str, name: &str) -> u64 {
 
 /// `name_hash` of every function that encloses another function (directly or not).
 pub(super) fn enclosing_functions(program: &Program<'_>) -> FxHashSet<u64> {
-    let mut enclosing = FxHashSet::default();
-    for scope in &program.scopes {
-        if scope.kind != ScopeKind::Function || scope.depth == 0 {
-            continue;
-        }
-        let module_name = program.modules[scope.module].name.as_str();
-        let mut prefix = scope.qualified_name.as_str();
-        while let Some((head, _)) = prefix.rsplit_once('.') {
-            if head.len() <= module_name.len() {
-                break;
-            }
-            if program.functions.contains_key(head) {
-                enclosing.insert(name_hash(head));
-            }
-            prefix = head;
-        }
-    }
-    enclosing
+    program.enclosing_functions.iter().map(|name| name_hash(name)).collect()
 }
 
 impl<'p, 't> Analysis<'p, 't> {

@@ -355,6 +355,9 @@ pub fn analyze_incrementally_after(
     let mut dirty: Vec<usize> = (0..count).collect();
     let mut reused = 0;
     let enclosing = enclosing_functions(program);
+    if debug_analysis() {
+        eprintln!("allocated {:?}", timer.elapsed());
+    }
     // Names other files may look up, per file: refreshed for changed files, compared with the
     // previous run's to find the names whose lookups changed meaning.
     let mut names = previous.as_mut().map(|cache| std::mem::take(&mut cache.names)).unwrap_or_default();
@@ -521,7 +524,8 @@ pub fn analyze_incrementally_after(
         eprintln!("analysed {:?}", timer.elapsed());
     }
     let mut findings = finalize(program, rules, raw.iter().flatten());
-    let (check_findings, checks) = super::checks::run(program, rules, previous_checks);
+    let unchanged: Option<Vec<bool>> = changed_files.as_ref().map(|changed| changed.iter().map(|changed| !changed).collect());
+    let (check_findings, checks) = super::checks::run(program, rules, previous_checks, unchanged.as_deref());
     if !check_findings.is_empty() {
         findings.extend(check_findings);
         findings.sort_by(|a, b| {
