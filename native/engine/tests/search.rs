@@ -104,6 +104,21 @@ fn files_that_fail_to_load_leave_no_documents() {
     assert_eq!(workspace.search_documents(), 0);
 }
 
+#[test]
+fn a_function_under_a_broken_class_header_is_found_by_its_body_after_edits() {
+    // `class Handle` lacks its colon; `get` is parsed inside the top-level error and again in
+    // the definitions recovered from `class` on: it must be one chunk, whose own text is its body.
+    let broken = "import os\nclass Handle\nx\n    \"\"\"Doc.\"\"\"\n    def get(self):\n        return helper\n";
+    let mut live = workspace(&[("m.py", broken)]);
+    assert_eq!(names(&search(&mut live, "helper")), ["m.get"]);
+    // Without the import nothing is recovered; `get` keeps its id and hash, so it is not re-indexed.
+    let edit = PositionEdit { range: Some(((0, 0), (1, 0))), new_text: String::new() };
+    live.apply_edits("m.py", 2, &[edit], Encoding::Utf16).expect("edit applies");
+    let mut scratch = workspace(&[("m.py", live.document("m.py").expect("file").text())]);
+    assert_eq!(matches(&mut live, "helper", SearchMode::Text), matches(&mut scratch, "helper", SearchMode::Text));
+    assert_eq!(names(&search(&mut live, "helper")), ["m.get"]);
+}
+
 const BASE: &str = "import os\n\nclass Handler:\n    \"\"\"Handles requests.\"\"\"\n    def get(self, request):\n        value = request.args[\"q\"]\n        return value\n\n\ndef helper(a, b=1):\n    # add them up\n    if a:\n        return a + b\n    return b\n";
 
 const PIECES: &[&str] = &[
