@@ -5,8 +5,8 @@
 //! layout of its own text (where the chunks inside it lie, relative to its start): a chunk none
 //! of which changed is never re-indexed (see `ChunkDiff` and `stale_documents`). So nothing here
 //! may depend on line numbers, on other chunks' text or on text outside the chunk, and what
-//! comes from the text must be the same for any text of the same content hash. Positions are
-//! never stored: a hit takes them from the live chunk.
+//! comes from the text must be the same for any text of the same content hash (comments end at
+//! a lone `\r` as at `\n`). Positions are never stored: a hit takes them from the live chunk.
 //!
 //! One document per chunk of kind module, class, function, method and module_code. Fragments
 //! (the embedding budget's pieces) are not indexed: their text is their parent's own text,
@@ -297,10 +297,11 @@ impl<'a> OwnSpans<'a> {
 }
 
 /// The comments of Python source: the text after each `#` that is not inside a string
-/// literal of its line. (A `#` inside a multi-line string counts too: this feeds a ranking
-/// signal, not an analysis.)
+/// literal of its line, lines ending at `\n`, `\r\n` or a lone `\r` as in CPython (so texts of
+/// one content hash have the same comments). (A `#` inside a multi-line string counts too: this
+/// feeds a ranking signal, not an analysis.)
 fn comments(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().filter_map(|line| {
+    text.split(['\n', '\r']).filter_map(|line| {
         let mut quote: Option<u8> = None;
         let bytes = line.as_bytes();
         let mut index = 0;
@@ -382,6 +383,12 @@ mod tests {
     #[test]
     fn comments_skip_hashes_in_strings() {
         let found: Vec<&str> = comments("x = 1  # one\ns = '#not' # two\n# three\nu = \"a\\\"#b\"\n").collect();
+        assert_eq!(found, ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn a_comment_ends_at_a_lone_carriage_return() {
+        let found: Vec<&str> = comments("x = 1  # one\ry = 2 # two\r\n# three").collect();
         assert_eq!(found, ["one", "two", "three"]);
     }
 
