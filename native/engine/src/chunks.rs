@@ -10,6 +10,9 @@
 //! - The walk is iterative and visits only statement containers, so deeply nested code cannot
 //!   overflow the stack and expressions cost nothing.
 //! - Output order is pre-order: a parent before its children, siblings in document order.
+//! - One chunk per definition: one that the tree holds is not chunked again from the trees of
+//!   definitions recovered after syntax errors (`parse::recover_definitions`), which may hold it
+//!   too. (A duplicate would also take its twin's text out of the twin's own text in the index.)
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -342,6 +345,9 @@ impl<'a> ChunkBuilder<'a> {
         // module docstring; maximal runs of those that are not definitions are module-level code.
         let mut first_statement: Option<Node<'_>> = None;
         let mut run: Vec<Node<'_>> = Vec::new();
+        // Drafts of the definitions the walk found, by start (kept to recover the others after
+        // syntax errors).
+        let mut found: HashMap<usize, usize> = HashMap::new();
 
         // Definitions anywhere: one cursor walk, descending only into statement containers.
         // `context` holds, per cursor depth, (parent draft, statement depth, decorated node).
@@ -367,6 +373,9 @@ impl<'a> ChunkBuilder<'a> {
             let mut body_start = None;
             if kind_id == kinds.function_definition || kind_id == kinds.class_definition {
                 let (index, body) = self.add_definition(&mut drafts, node, decorated.unwrap_or(node), parent, &mut scratch);
+                if !self.recovered.is_empty() {
+                    found.insert(node.start_byte(), index);
+                }
                 // Most function bodies define nothing: skip their statements unless the text
                 // could hold a nested `def` or `class`.
                 let body_may_define = kind_id == kinds.class_definition
@@ -403,14 +412,22 @@ impl<'a> ChunkBuilder<'a> {
         }
         self.add_module_code(&mut drafts, &mut run);
         drafts[0].docstring = docstring_of(self.text, first_statement, &mut scratch);
+        // A recovered segment starts at a line the tree failed on, but may hold definitions
+        // the tree parsed all the same (a method of a class whose header is broken): those
+        // have their chunk already (one definition, one chunk), only what they hold is looked at.
         for tree in self.recovered {
             let mut stack: Vec<(Node<'_>, usize)> = vec![(tree.root_node(), 0)];
             while let Some((node, parent)) = stack.pop() {
                 let children: Vec<Node<'_>> = node.children(&mut scratch).collect();
                 for child in children.into_iter().rev() {
                     if child.kind_id() == kinds.function_definition || child.kind_id() == kinds.class_definition {
-                        let outer = if node.kind_id() == kinds.decorated_definition { node } else { child };
-                        let (index, body) = self.add_definition(&mut drafts, child, outer, parent, &mut scratch);
+                        let (index, body) = match found.get(&child.start_byte()) {
+                            Some(&index) => (index, DefinitionParts::of(child, &mut scratch).body),
+                            None => {
+                                let outer = if node.kind_id() == kinds.decorated_definition { node } else { child };
+                                self.add_definition(&mut drafts, child, outer, parent, &mut scratch)
+                            }
+                        };
                         if let Some(body) = body {
                             stack.push((body, index));
                         }
@@ -1284,6 +1301,22 @@ mod tests {
         let chunks = chunks_of(text);
         let kinds: Vec<(ChunkKind, usize)> = chunks.iter().map(|chunk| (chunk.kind, chunk.start_byte)).collect();
         assert_eq!(&kinds[..3], &[(ChunkKind::Module, 0), (ChunkKind::ModuleCode, 0), (ChunkKind::Class, 0)]);
+    }
+
+    #[test]
+    fn a_definition_parsed_inside_a_recovered_segment_is_one_chunk() {
+        // `class Handle` lacks its colon: the top-level error holds `get`, parsed all the same,
+        // and the segment re-parsed from `class` on to recover definitions holds it again.
+        let text = "import os\nclass Handle\nx\n    \"\"\"Doc.\"\"\"\n    def get(self):\n        def inner():\n            pass\n";
+        assert!(!crate::parse::Document::new(text.to_string()).recovered().is_empty(), "the case needs a recovered segment");
+        let chunks: Vec<(ChunkKind, String)> = chunks_of(text).into_iter().map(|chunk| (chunk.kind, chunk.qualified_name)).collect();
+        let expected = [
+            (ChunkKind::Module, "m"),
+            (ChunkKind::ModuleCode, "m.<module>"),
+            (ChunkKind::Function, "m.get"),
+            (ChunkKind::Function, "m.get.inner"),
+        ];
+        assert_eq!(chunks, expected.map(|(kind, name)| (kind, name.to_string())));
     }
 
     /// The character-by-character implementation `collapse_header` replaced.

@@ -3,7 +3,8 @@
 //!
 //! Invariants:
 //! - The index answers for the texts it was last given: `Workspace` deletes the documents of
-//!   removed and changed chunk ids and adds those of added and changed ones after every update,
+//!   removed and changed chunk ids (and of unchanged ones whose document changed all the same,
+//!   `schema::stale_documents`) and adds those of added and changed ones after every update,
 //!   and the next search commits first, so an edit is searchable at once. A commit is a RAM
 //!   flush (no disk), made only when a search needs it or when many operations are pending.
 //! - One long-lived `IndexReader`, reloaded by hand after each commit.

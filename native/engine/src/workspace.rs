@@ -11,7 +11,8 @@
 //!   by the file's place in key order.
 //! - The lexical index, once built (by the first search), holds one document per indexed
 //!   chunk of the current texts: every update passes its `ChunkDiff` on (removed and changed
-//!   ids deleted, added and changed chunks added), so the next search sees the edit.
+//!   ids deleted, added and changed chunks added), together with the unchanged chunks whose
+//!   document changed all the same (`schema::stale_documents`), so the next search sees the edit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -346,10 +347,10 @@ impl Workspace {
         self.slice_cache = SliceCache::default();
         let (chunks, errors) = self.chunk(&key, &document);
         extra_errors.extend(errors);
-        let before = self.files.get(&key).map(|state| state.chunks.as_slice()).unwrap_or(&[]);
-        let diff = ChunkDiff::between(before, &chunks);
-        self.files.insert(key.clone(), FileState { source: AnalysedDocument::unanalysed(document), version, chunks, errors: extra_errors });
-        self.index_diff(&key, &diff);
+        let state = FileState { source: AnalysedDocument::unanalysed(document), version, chunks, errors: extra_errors };
+        let before = self.files.insert(key.clone(), state).map(|state| state.chunks).unwrap_or_default();
+        let diff = ChunkDiff::between(&before, &self.files[&key].chunks);
+        self.index_diff(&key, &before, &diff);
         diff
     }
 
@@ -395,7 +396,7 @@ impl Workspace {
         let empty = AnalysedDocument::unanalysed(Document::new(String::new()));
         self.files.insert(key.clone(), FileState { source: empty, version: None, chunks: Vec::new(), errors });
         let diff = ChunkDiff::between(&before, &[]);
-        self.index_diff(&key, &diff);
+        self.index_diff(&key, &before, &diff);
         diff
     }
 
@@ -439,9 +440,9 @@ impl Workspace {
         };
         let state = self.files.get_mut(&key).expect("checked above");
         let diff = ChunkDiff::between(&state.chunks, &chunks);
-        state.chunks = chunks;
+        let before = std::mem::replace(&mut state.chunks, chunks);
         state.errors = errors;
-        self.index_diff(&key, &diff);
+        self.index_diff(&key, &before, &diff);
         Ok(diff)
     }
 
@@ -454,21 +455,24 @@ impl Workspace {
         self.slice_cache = SliceCache::default();
         let state = self.files.remove(&key).ok_or_else(|| EngineError::UnknownFile(key.clone()))?;
         let diff = ChunkDiff::between(&state.chunks, &[]);
-        self.index_diff(&key, &diff);
+        self.index_diff(&key, &state.chunks, &diff);
         Ok(diff)
     }
 
-    /// Passes a file's chunk diff on to the lexical index (once it exists).
-    fn index_diff(&mut self, key: &str, diff: &ChunkDiff) {
+    /// Passes a file's chunk diff from `before` to its current chunks on to the lexical index
+    /// (once it exists), with the unchanged chunks whose document changed all the same.
+    fn index_diff(&mut self, key: &str, before: &[Chunk], diff: &ChunkDiff) {
         let Some(index) = self.lexical.as_mut() else { return };
-        for id in diff.removed.iter().chain(&diff.changed) {
+        let state = self.files.get(key);
+        let stale = state.map(|state| schema::stale_documents(before, &state.chunks)).unwrap_or_default();
+        for id in diff.removed.iter().chain(&diff.changed).map(String::as_str).chain(stale.iter().copied()) {
             index.delete(id);
         }
-        if diff.added.is_empty() && diff.changed.is_empty() {
+        if diff.added.is_empty() && diff.changed.is_empty() && stale.is_empty() {
             return;
         }
-        let Some(state) = self.files.get(key) else { return };
-        let wanted: std::collections::HashSet<&str> = diff.added.iter().chain(&diff.changed).map(String::as_str).collect();
+        let Some(state) = state else { return };
+        let wanted: std::collections::HashSet<&str> = diff.added.iter().chain(&diff.changed).map(String::as_str).chain(stale).collect();
         let documents = schema::documents_for(index.fields(), &state.chunks, state.source.borrow_owner().text(), &wanted);
         index.add(documents);
     }
@@ -497,8 +501,8 @@ impl Workspace {
 
     /// Installs an index built from a snapshot, brought up to date with every change made
     /// since (per file, the diff between the snapshot's chunks and the current ones: a
-    /// document follows from its chunk's identity and content hash). False, and nothing
-    /// changes, when an index exists already.
+    /// document follows from its chunk: identity, content hash, signature, docstring, inner
+    /// spans; `schema::stale_documents`). False, and nothing changes, when an index exists already.
     pub fn install_search_index(&mut self, prepared: PreparedSearch) -> Result<bool> {
         if self.lexical.as_ref().is_some_and(|index| index.broken().is_none()) {
             return Ok(false);
@@ -508,13 +512,13 @@ impl Workspace {
         let keys: Vec<String> = self.files.keys().cloned().collect();
         for key in keys {
             let old = before.remove(&key).unwrap_or_default();
-            let diff = ChunkDiff::between(&old, &self.files[&key].chunks);
-            if !(diff.added.is_empty() && diff.changed.is_empty() && diff.removed.is_empty()) {
-                self.index_diff(&key, &diff);
+            if old != self.files[&key].chunks {
+                let diff = ChunkDiff::between(&old, &self.files[&key].chunks);
+                self.index_diff(&key, &old, &diff);
             }
         }
         for (key, old) in before {
-            self.index_diff(&key, &ChunkDiff::between(&old, &[]));
+            self.index_diff(&key, &old, &ChunkDiff::between(&old, &[]));
         }
         self.lexical.as_mut().expect("installed above").commit().map_err(EngineError::Search)?;
         Ok(true)

@@ -104,6 +104,48 @@ fn files_that_fail_to_load_leave_no_documents() {
     assert_eq!(workspace.search_documents(), 0);
 }
 
+#[test]
+fn a_function_under_a_broken_class_header_is_found_by_its_body_after_edits() {
+    // `class Handle` lacks its colon; `get` is parsed inside the top-level error and again in
+    // the definitions recovered from `class` on: it must be one chunk, whose own text is its body.
+    let broken = "import os\nclass Handle\nx\n    \"\"\"Doc.\"\"\"\n    def get(self):\n        return helper\n";
+    let mut live = workspace(&[("m.py", broken)]);
+    assert_eq!(names(&search(&mut live, "helper")), ["m.get"]);
+    // Without the import nothing is recovered; `get` keeps its id and hash, so it is not re-indexed.
+    let edit = PositionEdit { range: Some(((0, 0), (1, 0))), new_text: String::new() };
+    live.apply_edits("m.py", 2, &[edit], Encoding::Utf16).expect("edit applies");
+    let mut scratch = workspace(&[("m.py", live.document("m.py").expect("file").text())]);
+    assert_eq!(matches(&mut live, "helper", SearchMode::Text), matches(&mut scratch, "helper", SearchMode::Text));
+    assert_eq!(names(&search(&mut live, "helper")), ["m.get"]);
+}
+
+#[test]
+fn code_that_stops_being_part_of_a_definition_is_found_in_the_code_around_it() {
+    // After the syntax errors, the return is `handler`'s body; the comment added below makes
+    // tree-sitter's recovery end `handler` at its header. The module code around it keeps its
+    // text (id and hash), but its own text now holds the return.
+    let broken = "def\ndef handler(=1):\n    return helper\n";
+    let mut live = workspace(&[("m.py", broken)]);
+    assert_eq!(names(&search(&mut live, "helper")), ["m.handler"]);
+    insert(&mut live, "m.py", 2, 3, "# def");
+    let mut scratch = workspace(&[("m.py", live.document("m.py").expect("file").text())]);
+    assert_eq!(names(&search(&mut scratch, "helper")), ["m.<module>"]);
+    assert_eq!(matches(&mut live, "helper", SearchMode::Text), matches(&mut scratch, "helper", SearchMode::Text));
+}
+
+#[test]
+fn a_class_header_read_differently_is_searched_as_read() {
+    // Inserting `)def ` after the class makes tree-sitter's recovery read `Handler`'s header up
+    // to the last colon of its text: same text and hash, another signature (and no docstring).
+    let text = "im#\n\n\nclass Handler:\n    \"\"\"Doc.\"\"\"\n    def get(self, request):\n        value\n    def    :\n\n\n\ndef helper():\n    return 1\n";
+    let mut live = workspace(&[("m.py", text)]);
+    assert_eq!(names(&search(&mut live, "get value")), ["m.Handler.get"]);
+    insert(&mut live, "m.py", 2, 8, ")def ");
+    let mut scratch = workspace(&[("m.py", live.document("m.py").expect("file").text())]);
+    assert_eq!(names(&search(&mut scratch, "get value")), ["m.Handler.get", "m.Handler"]);
+    assert_eq!(matches(&mut live, "get value", SearchMode::Text), matches(&mut scratch, "get value", SearchMode::Text));
+}
+
 const BASE: &str = "import os\n\nclass Handler:\n    \"\"\"Handles requests.\"\"\"\n    def get(self, request):\n        value = request.args[\"q\"]\n        return value\n\n\ndef helper(a, b=1):\n    # add them up\n    if a:\n        return a + b\n    return b\n";
 
 const PIECES: &[&str] = &[

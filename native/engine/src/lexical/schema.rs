@@ -1,10 +1,12 @@
 //! The lexical index's schema, and chunks turned into its documents.
 //!
 //! WARNING: documents are keyed by the chunk id and must be a function of the chunk's identity
-//! (repository, path, kind, qualified name) and content hash alone: a chunk whose id and hash
-//! did not change is never re-indexed (see `ChunkDiff`). So nothing here may depend on line
-//! numbers, on other chunks' text or on text outside the chunk. Positions are never stored:
-//! a hit takes them from the live chunk.
+//! (repository, path, kind, qualified name), its content hash, signature and docstring, and the
+//! layout of its own text (where the chunks inside it lie, relative to its start): a chunk none
+//! of which changed is never re-indexed (see `ChunkDiff` and `stale_documents`). So nothing here
+//! may depend on line numbers, on other chunks' text or on text outside the chunk, and what
+//! comes from the text must be the same for any text of the same content hash (comments end at
+//! a lone `\r` as at `\n`). Positions are never stored: a hit takes them from the live chunk.
 //!
 //! One document per chunk of kind module, class, function, method and module_code. Fragments
 //! (the embedding budget's pieces) are not indexed: their text is their parent's own text,
@@ -192,6 +194,37 @@ pub fn documents_for(fields: &Fields, chunks: &[Chunk], text: &str, ids: &HashSe
     documents(fields, chunks, text, |chunk| ids.contains(chunk.id.as_str()))
 }
 
+/// Ids of the indexed chunks of `after` that have the same id and content hash in `before`
+/// but another document: a signature or docstring read differently from the tree, or an own
+/// text cut differently (the chunks inside changed, relative to its start). A chunk's text does
+/// not decide these: after a syntax error, tree-sitter's recovery depends on text outside it (an
+/// edit at the end of a file can stop a `def` inside an unchanged module-code run being one).
+pub fn stale_documents<'c>(before: &[Chunk], after: &'c [Chunk]) -> Vec<&'c str> {
+    let old: std::collections::HashMap<&str, usize> =
+        before.iter().enumerate().filter(|(_, chunk)| indexed(chunk.kind)).map(|(index, chunk)| (chunk.id.as_str(), index)).collect();
+    if old.is_empty() {
+        return Vec::new();
+    }
+    let (old_spans, new_spans) = (OwnSpans::new(before), OwnSpans::new(after));
+    let relative = |chunk: &Chunk, ranges: Vec<(usize, usize)>| {
+        let start = chunk.start_byte;
+        ranges.into_iter().map(move |(from, to)| (from - start, to - start))
+    };
+    after
+        .iter()
+        .enumerate()
+        .filter_map(|(index, chunk)| {
+            let &previous = old.get(chunk.id.as_str())?;
+            let was = &before[previous];
+            let stale = was.content_hash == chunk.content_hash
+                && (was.signature != chunk.signature
+                    || was.docstring != chunk.docstring
+                    || !relative(was, old_spans.own(previous)).eq(relative(chunk, new_spans.own(index))));
+            stale.then_some(chunk.id.as_str())
+        })
+        .collect()
+}
+
 /// The stored string of `field` in a retrieved document.
 pub fn stored_text(document: &TantivyDocument, field: Field) -> Option<&str> {
     document.get_first(field).and_then(|value| value.as_str())
@@ -264,10 +297,11 @@ impl<'a> OwnSpans<'a> {
 }
 
 /// The comments of Python source: the text after each `#` that is not inside a string
-/// literal of its line. (A `#` inside a multi-line string counts too: this feeds a ranking
-/// signal, not an analysis.)
+/// literal of its line, lines ending at `\n`, `\r\n` or a lone `\r` as in CPython (so texts of
+/// one content hash have the same comments). (A `#` inside a multi-line string counts too: this
+/// feeds a ranking signal, not an analysis.)
 fn comments(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().filter_map(|line| {
+    text.split(['\n', '\r']).filter_map(|line| {
         let mut quote: Option<u8> = None;
         let bytes = line.as_bytes();
         let mut index = 0;
@@ -327,8 +361,34 @@ mod tests {
     }
 
     #[test]
+    fn stale_documents_are_other_readings_of_the_same_text() {
+        let text = "def\ndef handler(=1):\n    return helper\n";
+        let before = chunks_of("m.py", text);
+        assert!(stale_documents(&before, &chunks_of("m.py", &format!("\n\n{text}"))).is_empty(), "moved");
+        // The comment makes the recovery end `handler` at its header (a new hash): the module
+        // code around it keeps its text but now owns the return.
+        let after = chunks_of("m.py", &format!("{text}# def"));
+        let module_code = after.iter().find(|chunk| chunk.kind == ChunkKind::ModuleCode).expect("module code");
+        assert_eq!(stale_documents(&before, &after), [module_code.id.as_str()]);
+        // A class whose header the recovery reads up to another colon after a later edit.
+        let text = "im#\n\n\nclass Handler:\n    \"\"\"Doc.\"\"\"\n    def get(self, request):\n        value\n    def    :\n\n\n\ndef helper():\n    return 1\n";
+        let before = chunks_of("m.py", text);
+        let after = chunks_of("m.py", &text.replacen("    :\n\n", "    :\n)def \n", 1));
+        let class = |chunks: &[Chunk]| chunks.iter().find(|chunk| chunk.kind == ChunkKind::Class).cloned().expect("class");
+        assert_eq!((class(&before).content_hash, class(&before).signature.as_str()), (class(&after).content_hash, "class Handler:"));
+        assert_ne!(class(&after).signature, "class Handler:");
+        assert_eq!(stale_documents(&before, &after), [class(&after).id.as_str()]);
+    }
+
+    #[test]
     fn comments_skip_hashes_in_strings() {
         let found: Vec<&str> = comments("x = 1  # one\ns = '#not' # two\n# three\nu = \"a\\\"#b\"\n").collect();
+        assert_eq!(found, ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn a_comment_ends_at_a_lone_carriage_return() {
+        let found: Vec<&str> = comments("x = 1  # one\ry = 2 # two\r\n# three").collect();
         assert_eq!(found, ["one", "two", "three"]);
     }
 
