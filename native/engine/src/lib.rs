@@ -22,6 +22,7 @@ pub mod parse;
 pub mod pdg;
 pub mod program;
 pub mod rules;
+pub mod safe_open;
 pub mod scan;
 pub mod scopes;
 pub mod slice;

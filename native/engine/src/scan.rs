@@ -17,7 +17,7 @@ use crate::parse::Document;
 use crate::program::{build_parts, place_parts, FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
-use crate::source::{load_source, parse_problems, FileError};
+use crate::source::{load_source_within, parse_problems, FileError};
 use crate::taint::{analyze, AnalysisStats, Finding};
 use crate::walk::{discover, Discovered, Excludes, Repository};
 
@@ -39,6 +39,7 @@ type LoadedFile = (Option<(String, Document)>, Vec<FileError>);
 pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)>, Vec<FileError>) {
     let (files, mut errors) = discover_files(paths);
     let order = crate::index::largest_first(&files);
+    let boundary = root.to_path_buf();
     let loaded: Vec<LoadedFile> = pool().install(|| {
         let mut loaded: Vec<(usize, LoadedFile)> = order
             .par_iter()
@@ -46,7 +47,8 @@ pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)
             .map(|&index| (index, &files[index]))
             .map(|(index, path)| {
                 let relative = relative_path(root, path);
-                let (text, mut errors) = load_source(path, &relative);
+                // Only what resolves inside the root is read (a link may point anywhere).
+                let (text, mut errors) = load_source_within(path, &relative, std::slice::from_ref(&boundary));
                 let document = text.map(|text| {
                     let document = Document::new(text);
                     let report = Default::default();
@@ -90,7 +92,9 @@ fn load_repositories(discovered: &Discovered) -> (Vec<RepositoryDocuments>, Vec<
                 let (repository, path) = files[index];
                 let key = relative_path(&discovered.repositories[repository].root, path);
                 let shown = relative_path(&discovered.root, path);
-                let (text, mut errors) = load_source(path, &shown);
+                // Only what resolves inside the repository is read (a link may point anywhere).
+                let boundary = [discovered.repositories[repository].root.clone()];
+                let (text, mut errors) = load_source_within(path, &shown, &boundary);
                 let document = text.map(|text| {
                     let document = Document::new(text);
                     errors.extend(parse_problems(&shown, document.text(), document.line_index(), document.tree(), &Default::default()));

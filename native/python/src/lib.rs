@@ -519,13 +519,19 @@ impl Workspace {
         Ok(self.with(py, |ws| ws.update_file(path, text, version))?.into())
     }
 
-    fn load_file(&self, py: Python<'_>, path: &str) -> PyResult<ChunkDiff> {
-        Ok(self.with(py, |ws| ws.load_file(path))?.into())
+    /// Reads a file from disk; with `within`, only if it resolves inside one of those
+    /// directories, and never through a link or a blocking open once resolved.
+    #[pyo3(signature = (path, within=None))]
+    fn load_file(&self, py: Python<'_>, path: &str, within: Option<Vec<PathBuf>>) -> PyResult<ChunkDiff> {
+        let within = within.unwrap_or_default();
+        Ok(self.with(py, |ws| ws.load_file_within(path, &within))?.into())
     }
 
     /// `load_file` for each path, reading and parsing in parallel.
-    fn load_files(&self, py: Python<'_>, paths: Vec<String>) -> PyResult<Vec<ChunkDiff>> {
-        Ok(self.with(py, |ws| ws.load_files(&paths))?.into_iter().map(ChunkDiff::from).collect())
+    #[pyo3(signature = (paths, within=None))]
+    fn load_files(&self, py: Python<'_>, paths: Vec<String>, within: Option<Vec<PathBuf>>) -> PyResult<Vec<ChunkDiff>> {
+        let within = within.unwrap_or_default();
+        Ok(self.with(py, |ws| ws.load_files_within(&paths, &within))?.into_iter().map(ChunkDiff::from).collect())
     }
 
     /// The best `limit` chunks for `query` over the current texts, best first.

@@ -16,8 +16,10 @@ Invariants:
   (`settings.py`); a rule id or rules file the core rejects is reported once through
   `notify` (window/showMessage) and left out, and the analysis runs without it.
 - Only regular files under a workspace folder are read from disk, after resolving `..` and
-  symbolic links (`readable_folder`), and only by the core in the analysis job (it skips
-  pipes, sockets and devices and caps what it reads): never on the event loop. A document the
+  symbolic links (`readable_folder`), and only by the core in the analysis job, which checks
+  the same again as it opens the file (`load_file(within=…)`: resolved inside the folder's
+  scopes, opened without following a link or blocking, a regular file by `fstat`, reads
+  capped), so a file swapped after the check is not read: never on the event loop. A document the
   client opens outside every folder is analysed from the text the client sends, in a "loose"
   folder (its directory) that is never read from disk nor indexed, and forgotten on close.
   Requests about a file outside every folder register nothing.
@@ -49,6 +51,7 @@ from flowsight import positions
 from flowsight._native import is_excluded, rule_ids, walk_files
 from flowsight.config import ProjectConfig, load_project_config
 from flowsight.errors import FlowsightError
+from flowsight.files import read_regular_file
 from flowsight.server.code_search import CodeSearch
 from flowsight.server.diagnostics import SEVERITY, syntax_diagnostic, to_diagnostic, too_large_diagnostic
 from flowsight.server.documents import Documents, uri_to_path
@@ -137,6 +140,12 @@ class Folder:
             if real == real_scope or real.startswith(real_scope.rstrip(os.sep) + os.sep):
                 return True
         return False
+
+    def readable_scopes(self) -> list[str]:
+        """The directories files are read from: the core reads a file only if it resolves inside
+        one of them at the moment it opens it (a file swapped for a link after `readable_folder`
+        checked it is not read)."""
+        return [str(scope) for scope in self.scopes or [self.root]]
 
     def is_excluded(self, key: str) -> bool:
         """Whether the file `key` is left out by the `exclude` settings (never analysed)."""
@@ -326,7 +335,7 @@ class Session:
                 for path in files[start : start + 25]:
                     key = folder.key(path)
                     if key not in versions or (refresh and versions[key] is None and key not in folder.pending):
-                        folder.workspace.load_file(str(path))
+                        folder.workspace.load_file(str(path), within=folder.readable_scopes())
                         folder.syntax_stale.add(key)
                         folder.search_dirty.add(key)
         return len(files)
@@ -350,7 +359,7 @@ class Session:
                 folder.syntax.pop(key, None)
         for key, path in listed.items():
             if key not in versions:
-                folder.workspace.load_file(str(path))
+                folder.workspace.load_file(str(path), within=folder.readable_scopes())
                 folder.syntax_stale.add(key)
 
     def queue(self, path: Path, change: PendingChange) -> bool:
@@ -596,7 +605,7 @@ class Session:
                         if key in folder.workspace.versions():
                             folder.workspace.remove_file(key)
                     elif change.load:
-                        folder.workspace.load_file(str(folder.root / key))
+                        folder.workspace.load_file(str(folder.root / key), within=folder.readable_scopes())
                     elif change.edits is None:
                         folder.workspace.update_file(key, change.text or "", change.version)
                     else:
@@ -861,6 +870,6 @@ def read_text(path: str | None) -> str | None:
     if path is None:
         return None
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        return read_regular_file(path).decode("utf-8", errors="replace")
     except OSError:
         return None
