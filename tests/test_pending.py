@@ -72,3 +72,31 @@ def test_many_queued_edits_are_one_core_call_and_refused_edits_resync(tmp_path: 
     session.analyse()
     assert folder.workspace.text("app.py") == "y = 2  x = 1\n" == document.text()
     assert not folder.resync and not session._resync()
+
+
+def test_a_run_applies_what_arrived_while_it_applied_a_bounded_number_of_times(tmp_path: Path) -> None:
+    """Changes queued while a run applies changes are applied before it analyses, for up to
+    CATCH_UP_ROUNDS rounds; the generation it returns is that of the last changes it took, so
+    results missing a change never count as current."""
+    from flowsight.server.session import CATCH_UP_ROUNDS
+
+    session = Session(lambda uri, version, diagnostics: None)
+    folder = session.add_folder(tmp_path)
+    path = tmp_path / "app.py"
+    session.queue(path, PendingChange(1, None, "x = 1\n"))
+    apply = session._apply_pending
+    version = 1
+
+    def apply_then_queue(target) -> None:  # noqa: ANN001 - a Folder
+        nonlocal version
+        apply(target)
+        version += 1
+        session.queue(path, PendingChange(version, [edit("#")]))  # arrives while the run applies
+
+    session._apply_pending = apply_then_queue  # type: ignore[method-assign]
+    generation, _, _ = session.analyse()
+    assert folder.workspace.text("app.py") == "#" * (CATCH_UP_ROUNDS - 1) + "x = 1\n"
+    assert "app.py" in folder.pending and generation == session.generation - 1
+    session._apply_pending = apply  # type: ignore[method-assign]
+    generation, _, _ = session.analyse()
+    assert folder.workspace.text("app.py") == "#" * CATCH_UP_ROUNDS + "x = 1\n" and generation == session.generation
