@@ -44,11 +44,18 @@ def test_slices_of_a_hundred_thousand_statement_scope_are_fast_and_small(tmp_pat
     assert json.loads(result.stdout)["files"] == {"flat.py": [100000, 100001]}
 
 
-def test_a_call_ending_a_twenty_thousand_deep_attribute_chain_is_checked_in_linear_time(tmp_path: Path) -> None:
-    # Found by cargo-fuzz (analysis): the non-taint checks walked up from the chain's innermost
-    # name with tree-sitter's `parent` (itself a walk down from the root): 10,000 deep took 3 s,
-    # 20,000 deep 13 s; now a few milliseconds.
-    (tmp_path / "deep.py").write_text("a" + ".b" * 20_000 + "()\n")
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("a" + ".b" * 20_000 + "()\n", id="call-ending-an-attribute-chain"),
+        pytest.param("x = " + "f(" * 20_000 + "1" + ")" * 20_000 + "\n", id="nested-calls"),
+    ],
+)
+def test_calls_twenty_thousand_deep_are_checked_in_linear_time(tmp_path: Path, text: str) -> None:
+    # Found by cargo-fuzz (analysis, timeouts on the 10,000-deep seeds): the non-taint checks
+    # looked up each call's enclosing function by walking up with tree-sitter's `parent` (itself
+    # a walk down from the root): 10,000 deep took 3 s and 6 s, the chain 20,000 deep 11 s.
+    (tmp_path / "deep.py").write_text(text)
     (tmp_path / "app.py").write_text(VULNERABLE)
     scanned = flowsight("scan", ".", "--format", "json", cwd=tmp_path)
     assert scanned.returncode == 1, scanned.stderr
