@@ -74,8 +74,15 @@ def odd_bytes() -> Iterator[tuple[str, bytes]]:
     yield "only_newlines", b"\n" * 1000
 
 
+def found() -> Iterator[tuple[str, str]]:
+    """Inputs cargo-fuzz found failing (since fixed), kept so the seed run on stable checks them."""
+    # chunks: a class defined twice (here after a syntax error) gave its methods duplicate ids.
+    handler = "class CommandHandler(tornado.web.RequestHandler):\n    def get(self):\n        pass\n\n    def post(self):\n"
+    yield "class_defined_twice", "import tornado.web\n\n" + handler + "o: broken\n" + handler + "        pass\n"
+
+
 def corpus() -> Iterator[tuple[str, bytes]]:
-    for generator in (deep, large, line_breaks):
+    for generator in (deep, large, line_breaks, found):
         for name, text in generator():
             yield name, text.encode("utf-8")
     yield from odd_bytes()

@@ -156,12 +156,15 @@ class Workspace:
     root: str
     def __init__(self, root: str) -> None: ...
     def update_file(self, path: str, text: str, version: int | None = None) -> ChunkDiff: ...
-    def load_file(self, path: str) -> ChunkDiff: ...
-    def load_files(self, paths: Sequence[str]) -> list[ChunkDiff]:
+    def load_file(self, path: str, within: Sequence[str] | None = None) -> ChunkDiff:
+        """Reads a file from disk; with `within`, only if it resolves inside one of those
+        directories, and never through a link or a blocking open once resolved."""
+    def load_files(self, paths: Sequence[str], within: Sequence[str] | None = None) -> list[ChunkDiff]:
         """`load_file` for each path, in order; reading and parsing run in parallel."""
-    def read_files(self, paths: Sequence[str]) -> ReadFiles:
+    def read_files(self, paths: Sequence[str], within: Sequence[str | Path] | None = None) -> ReadFiles:
         """Reads and parses `paths` in parallel, apart from the workspace: safe to call while
-        another thread uses it (nothing of it is locked); `store_read_files` stores them."""
+        another thread uses it (nothing of it is locked); `store_read_files` stores them. With
+        `within`, only files that resolve inside one of those directories are read."""
     def store_read_files(self, read: ReadFiles, only: set[str] | None = None) -> list[ChunkDiff]:
         """Stores what `read_files` read, in its order (once; again raises ValueError); with
         `only`, just the files whose workspace keys it holds."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowsight.errors import ConfigError
+from flowsight.files import UnreadableFile, read_regular_file
 
 SEVERITIES = ("error", "warning", "info")
 # Threat models (as CodeQL names them): which sources count. `remote` alone by default.
@@ -77,11 +78,11 @@ def load_project_config(pyproject: Path | None) -> ProjectConfig:
     if pyproject is None:
         return ProjectConfig()
     try:
-        with pyproject.open("rb") as file:
-            data = file.read(MAX_PYPROJECT_BYTES + 1)
-        if len(data) > MAX_PYPROJECT_BYTES:
-            raise ConfigError(f"{pyproject}: over {MAX_PYPROJECT_BYTES // (1024 * 1024)} MiB; not read")
+        # A regular file only, opened without blocking or following a link swapped in (files.py).
+        data = read_regular_file(pyproject, limit=MAX_PYPROJECT_BYTES)
         document = tomllib.loads(data.decode("utf-8"))
+    except UnreadableFile as error:
+        raise ConfigError(f"{pyproject}: {error.strerror}") from None
     except OSError as error:
         raise ConfigError(f"{pyproject}: cannot read: {error.strerror or error}") from None
     except UnicodeDecodeError as error:

@@ -3,8 +3,9 @@
 //!
 //! Invariants:
 //! - A chunk's id depends only on (repository, path, kind, qualified name, disambiguator); the
-//!   disambiguator is the ordinal among siblings with the same kind and qualified name in
-//!   document order. Ids never depend on line numbers or on the order files arrive in.
+//!   disambiguator is the ordinal among the file's chunks with the same kind and qualified name
+//!   in document order (pre-order), so ids are unique within a file. Ids never depend on line
+//!   numbers or on the order files arrive in.
 //! - A chunk's content hash depends only on its own text modulo line endings, trailing
 //!   whitespace and common indentation: moving or re-indenting a chunk keeps its hash.
 //! - The walk is iterative and visits only statement containers, so deeply nested code cannot
@@ -560,19 +561,18 @@ impl<'a> ChunkBuilder<'a> {
         }
         let mut chunks: Vec<Chunk> = Vec::with_capacity(drafts.len());
         let mut ids: Vec<String> = vec![String::new(); drafts.len()];
+        // Disambiguators count in pre-order over the whole file, not per parent: a class defined
+        // twice (`if …: class A … else: class A …`) has two `A.f` methods under two parents,
+        // which counting among siblings gave the same id.
         let mut disambiguators: Vec<usize> = vec![0; drafts.len()];
-        let mut seen: HashMap<(ChunkKind, &str), usize> = HashMap::new();
-        for draft in &drafts {
-            // Siblings are few, and mostly distinct: count with a map only when names repeat.
-            if draft.children.len() < 2 {
-                continue;
-            }
-            seen.clear();
-            for &child in &draft.children {
-                let counter = seen.entry((drafts[child].kind, drafts[child].qualified_name.as_str())).or_insert(0);
-                disambiguators[child] = *counter;
-                *counter += 1;
-            }
+        let mut seen: HashMap<(ChunkKind, &str), usize> = HashMap::with_capacity(drafts.len());
+        let mut stack = vec![0usize];
+        while let Some(index) = stack.pop() {
+            let draft = &drafts[index];
+            let counter = seen.entry((draft.kind, draft.qualified_name.as_str())).or_insert(0);
+            disambiguators[index] = *counter;
+            *counter += 1;
+            stack.extend(draft.children.iter().rev());
         }
         drop(seen);
         let chunk_ids = ChunkIds::new(self.repository, self.path);
@@ -1283,6 +1283,21 @@ mod tests {
     fn chunks_of(text: &str) -> Vec<Chunk> {
         let document = crate::parse::Document::new(text.to_string());
         chunk_document("repo", "repo-id", "m.py", &document).0
+    }
+
+    #[test]
+    fn a_class_defined_twice_keeps_its_methods_ids_apart() {
+        // Found by cargo-fuzz (chunks): both `A.f` had disambiguator 0 under their own parent.
+        let text = "import sys\nif sys.version_info > (3,):\n    class A:\n        def f(self):\n            pass\n\
+                    else:\n    class A:\n        def f(self):\n            pass\n        def f(self):\n            pass\n";
+        let chunks = chunks_of(text);
+        let methods: Vec<&Chunk> = chunks.iter().filter(|chunk| chunk.kind == ChunkKind::Method).collect();
+        assert_eq!(methods.len(), 3);
+        let ids: std::collections::HashSet<&str> = chunks.iter().map(|chunk| chunk.id.as_str()).collect();
+        assert_eq!(ids.len(), chunks.len(), "{chunks:#?}");
+        // The first of each name keeps the id a single definition has.
+        assert_eq!(methods[0].id, chunk_id("repo", "m.py", ChunkKind::Method, "m.A.f", 0));
+        assert_eq!(methods[2].id, chunk_id("repo", "m.py", ChunkKind::Method, "m.A.f", 2));
     }
 
     #[test]

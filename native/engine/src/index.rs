@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::chunks::{chunk_document, repository_chunk, Chunk};
 use crate::parse::{parse_python, Document};
-use crate::source::{load_source, parse_problems, FileError, FileErrorKind};
+use crate::source::{load_source, load_source_within, parse_problems, FileError, FileErrorKind};
 
 /// Stack size of worker threads: tree-sitter and later stages may recurse on nested input.
 const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
@@ -175,11 +175,13 @@ fn index_repository(files: &[PathBuf], root: &Path, display_root: &Path) -> Inde
         // Largest files first, so no thread is left with a big file at the end; results go
         // back to the given order below.
         let order = largest_first(files);
+        let boundary = [root.to_path_buf()];
         let process = |path: &PathBuf| -> FileOutcome {
             let relative = relative_path(root, path);
             let shown = relative_path(display_root, path);
             let parse_started = Instant::now();
-            let parsed = catch(&shown, || load_source(path, &shown));
+            // Only what resolves inside the repository is read (a link may point anywhere).
+            let parsed = catch(&shown, || load_source_within(path, &shown, &boundary));
             let (text, mut errors) = match parsed {
                 Ok(loaded) => loaded,
                 Err(error) => (None, vec![error]),

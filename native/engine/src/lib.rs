@@ -24,6 +24,7 @@ pub mod pdg;
 pub mod persist;
 pub mod program;
 pub mod rules;
+pub mod safe_open;
 pub mod scan;
 pub mod scopes;
 pub mod slice;

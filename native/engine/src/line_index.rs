@@ -111,6 +111,15 @@ impl LineIndex {
         }
     }
 
+    /// `tree_sitter_point(text, offset)` of the text this index was built from, without scanning
+    /// it: tree-sitter's rows are LSP lines (see there), and a column is the bytes since the
+    /// line's start.
+    pub fn tree_sitter_point(&self, offset: usize) -> tree_sitter::Point {
+        let offset = offset.min(self.len);
+        let row = self.line_of(offset);
+        tree_sitter::Point { row, column: offset - self.line_starts[row] }
+    }
+
     /// (line, column in `encoding` units) → byte offset, clamped (see module invariants).
     pub fn offset(&self, text: &str, line: usize, column: usize, encoding: Encoding) -> usize {
         if line >= self.line_starts.len() {
@@ -241,5 +250,15 @@ mod tests {
         assert_eq!(tree_sitter_point(text, 7), tree_sitter::Point { row: 3, column: 0 });
         assert_eq!(tree_sitter_point(text, 8), tree_sitter::Point { row: 3, column: 1 });
         assert!(is_lone_cr(text, 1) && !is_lone_cr(text, 5) && !is_lone_cr(b"\r\n", 0) && is_lone_cr(b"x\r", 1));
+    }
+
+    #[test]
+    fn the_index_gives_the_points_a_scan_gives() {
+        for text in ["", "a", "a\rb\nc\r\nd", "\r\r\n\n\r", "x\r\n", "é\n€\r😀\r\n", "\n\n"] {
+            let index = LineIndex::new(text);
+            for offset in 0..=text.len() + 2 {
+                assert_eq!(index.tree_sitter_point(offset), tree_sitter_point(text.as_bytes(), offset), "{text:?} at {offset}");
+            }
+        }
     }
 }

@@ -22,7 +22,7 @@ use crate::parse::Document;
 use crate::program::{build_parts, place_parts, FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
-use crate::source::{load_source, parse_problems, FileError};
+use crate::source::{load_source_within, parse_problems, FileError};
 use crate::taint::{analyze_incrementally_after, AnalysisCache, AnalysisStats, Finding, TextChange};
 use crate::walk::{discover, Discovered, Excludes, Repository};
 
@@ -44,6 +44,7 @@ type LoadedFile = (Option<(String, Document)>, Vec<FileError>);
 pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)>, Vec<FileError>) {
     let (files, mut errors) = discover_files(paths);
     let order = crate::index::largest_first(&files);
+    let boundary = root.to_path_buf();
     let loaded: Vec<LoadedFile> = pool().install(|| {
         let mut loaded: Vec<(usize, LoadedFile)> = order
             .par_iter()
@@ -51,7 +52,8 @@ pub fn load_documents(paths: &[PathBuf], root: &Path) -> (Vec<(String, Document)
             .map(|&index| (index, &files[index]))
             .map(|(index, path)| {
                 let relative = relative_path(root, path);
-                let (text, mut errors) = load_source(path, &relative);
+                // Only what resolves inside the root is read (a link may point anywhere).
+                let (text, mut errors) = load_source_within(path, &relative, std::slice::from_ref(&boundary));
                 let document = text.map(|text| {
                     let document = Document::new(text);
                     let report = Default::default();
@@ -112,7 +114,9 @@ fn read_repositories(discovered: &Discovered) -> Vec<ReadFile> {
             .map(|&(repository, path)| {
                 let key = relative_path(&discovered.repositories[repository].root, path);
                 let shown = relative_path(&discovered.root, path);
-                let (text, errors) = load_source(path, &shown);
+                // Only what resolves inside the repository is read (a link may point anywhere).
+                let boundary = [discovered.repositories[repository].root.clone()];
+                let (text, errors) = load_source_within(path, &shown, &boundary);
                 ReadFile { repository, key, shown, text, errors }
             })
             .collect()

@@ -4,14 +4,14 @@
 //! (possibly none) plus `FileError`s; nothing here panics or returns `Err` for file content.
 
 use std::fmt;
-use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tree_sitter::Tree;
 
 use crate::chunks::ChunkReport;
 use crate::line_index::LineIndex;
 use crate::parse::{first_syntax_error, syntax_error_count};
+use crate::safe_open::{read_regular_file, ReadError};
 use crate::syntax::MAX_STATEMENT_DEPTH;
 
 /// Files larger than this are not parsed (generated data, minified bundles, …).
@@ -73,42 +73,41 @@ impl FileError {
 
 /// Reads and decodes a source file. `display_path` names it in errors.
 pub fn load_source(path: &Path, display_path: &str) -> (Option<String>, Vec<FileError>) {
+    load_source_within(path, display_path, &[])
+}
+
+/// Reads and decodes a source file that must resolve inside one of `boundaries` (anywhere when
+/// there are none), without following a link or blocking once the path is resolved
+/// (`safe_open`). `display_path` names it in errors.
+pub fn load_source_within(path: &Path, display_path: &str, boundaries: &[PathBuf]) -> (Option<String>, Vec<FileError>) {
     let io_error = |message: String| (None, vec![FileError::new(display_path, FileErrorKind::Io, message)]);
-    let metadata = match std::fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(error) => {
-            let is_broken_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-            return if is_broken_link {
-                io_error(format!("broken symbolic link ({error})"))
-            } else {
-                io_error(format!("cannot read: {error}"))
-            };
+    let bytes = match read_regular_file(path, boundaries, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(ReadError::Resolve { error, broken_link: true }) => return io_error(format!("broken symbolic link ({error})")),
+        Err(ReadError::Resolve { error, .. }) => return io_error(format!("cannot read: {error}")),
+        Err(ReadError::Outside(resolved)) => {
+            return io_error(format!("resolves outside the project ({}); not read", resolved.display()));
         }
+        Err(ReadError::Changed(error)) => {
+            return io_error(format!("replaced (by a symbolic link?) while being opened ({error}); not read"));
+        }
+        Err(ReadError::Directory) => return io_error("is a directory, not a file".to_string()),
+        // FIFOs, sockets and devices could block or never end: never read.
+        Err(ReadError::NotRegular) => return io_error("not a regular file (a pipe, socket or device); not read".to_string()),
+        Err(ReadError::TooLarge { grew: true, .. }) => {
+            let message = format!("file grew over the {} MiB limit while being read; not indexed", MAX_FILE_BYTES / (1024 * 1024));
+            return (None, vec![FileError::new(display_path, FileErrorKind::TooLarge, message)]);
+        }
+        Err(ReadError::TooLarge { size, .. }) => {
+            let message = format!(
+                "file is {:.1} MiB, over the {} MiB limit; not indexed",
+                size as f64 / (1024.0 * 1024.0),
+                MAX_FILE_BYTES / (1024 * 1024)
+            );
+            return (None, vec![FileError::new(display_path, FileErrorKind::TooLarge, message)]);
+        }
+        Err(ReadError::Io(error)) => return io_error(format!("cannot read: {error}")),
     };
-    if metadata.is_dir() {
-        return io_error("is a directory, not a file".to_string());
-    }
-    if !metadata.is_file() {
-        // FIFOs, sockets and devices could block or never end: never opened.
-        return io_error("not a regular file (a pipe, socket or device); not read".to_string());
-    }
-    if metadata.len() > MAX_FILE_BYTES {
-        let message = format!(
-            "file is {:.1} MiB, over the {} MiB limit; not indexed",
-            metadata.len() as f64 / (1024.0 * 1024.0),
-            MAX_FILE_BYTES / (1024 * 1024)
-        );
-        return (None, vec![FileError::new(display_path, FileErrorKind::TooLarge, message)]);
-    }
-    let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    let read = std::fs::File::open(path).and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes));
-    if let Err(error) = read {
-        return io_error(format!("cannot read: {error}"));
-    }
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        let message = format!("file grew over the {} MiB limit while being read; not indexed", MAX_FILE_BYTES / (1024 * 1024));
-        return (None, vec![FileError::new(display_path, FileErrorKind::TooLarge, message)]);
-    }
     decode_source(bytes, display_path)
 }
 

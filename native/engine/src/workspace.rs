@@ -28,7 +28,7 @@ use crate::program::{FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::scopes::{occurrences_at, Occurrence};
 use crate::slice::{slice_at_with_cache, SliceCache, SliceResult};
-use crate::source::{load_source, parse_problems, FileError};
+use crate::source::{load_source_within, parse_problems, FileError};
 use crate::taint::{analyze_incrementally_after, AnalysisCache, AnalysisStats, Finding, TextChange};
 
 /// What an update did to a file's chunks.
@@ -129,8 +129,9 @@ pub struct ReadFile {
 
 /// Reads and parses `paths` (relative to `root`, or absolute) in parallel on the engine's
 /// pool, without a workspace: the expensive half of loading, done while the workspace serves
-/// others.
-pub fn read_files(root: &Path, paths: &[String]) -> Vec<ReadFile> {
+/// others. Only files that resolve inside one of `within` are read (anywhere when empty; see
+/// `Workspace::load_file_within`).
+pub fn read_files(root: &Path, paths: &[String], within: &[PathBuf]) -> Vec<ReadFile> {
     use rayon::prelude::*;
     crate::index::pool().install(|| {
         paths
@@ -138,7 +139,7 @@ pub fn read_files(root: &Path, paths: &[String]) -> Vec<ReadFile> {
             .map(|path| {
                 let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { root.join(path) };
                 let key = relative_path(root, &absolute);
-                let (text, errors) = load_source(&absolute, &key);
+                let (text, errors) = load_source_within(&absolute, &key, within);
                 ReadFile { key, document: text.map(Document::new), errors }
             })
             .collect()
@@ -362,16 +363,28 @@ impl Workspace {
 
     /// Reads a file from disk. A file that cannot be read keeps no chunks and reports why.
     pub fn load_file(&mut self, path: &str) -> ChunkDiff {
+        self.load_file_within(path, &[])
+    }
+
+    /// `load_file`, reading the file only if it resolves inside one of `within` (anywhere when
+    /// empty), and without following a link or blocking once resolved (`safe_open`): a file
+    /// swapped for a link, a FIFO or a device after the caller checked it is not read.
+    pub fn load_file_within(&mut self, path: &str, within: &[PathBuf]) -> ChunkDiff {
         let key = self.key(path);
         let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { self.root.join(path) };
-        let (text, errors) = load_source(&absolute, &key);
+        let (text, errors) = load_source_within(&absolute, &key, within);
         self.store_loaded(key, text.map(Document::new), errors)
     }
 
     /// Reads many files: `load_file` for each, in the order given, with reading and parsing
     /// done in parallel.
     pub fn load_files(&mut self, paths: &[String]) -> Vec<ChunkDiff> {
-        let read = read_files(&self.root, paths);
+        self.load_files_within(paths, &[])
+    }
+
+    /// `load_files` reading only files that resolve inside one of `within` (see `load_file_within`).
+    pub fn load_files_within(&mut self, paths: &[String], within: &[PathBuf]) -> Vec<ChunkDiff> {
+        let read = read_files(&self.root, paths, within);
         self.store_read_files(read, None)
     }
 

@@ -183,11 +183,11 @@ pub fn load_rules(
 pub fn read_rules_file(rules_file: Option<&PathBuf>) -> Result<Vec<(String, String)>, EngineError> {
     let mut extra = Vec::new();
     if let Some(path) = rules_file {
-        let text = std::fs::read_to_string(path).map_err(|error| EngineError::Config {
-            file: path.display().to_string(),
-            line: 0,
-            message: format!("cannot read: {error}"),
-        })?;
+        // A regular file only (a FIFO or `/dev/zero` named as rules would block or never end).
+        let config_error = |message: String| EngineError::Config { file: path.display().to_string(), line: 0, message };
+        let bytes = flowsight_engine::safe_open::read_regular_file(path, &[], flowsight_engine::source::MAX_FILE_BYTES)
+            .map_err(|error| config_error(error.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|error| config_error(format!("cannot read: not UTF-8 ({error})")))?;
         extra.push((path.display().to_string(), text));
     }
     Ok(extra)

@@ -532,19 +532,28 @@ impl Workspace {
         Ok(self.with(py, |ws| ws.update_file(path, text, version))?.into())
     }
 
-    fn load_file(&self, py: Python<'_>, path: &str) -> PyResult<ChunkDiff> {
-        Ok(self.with(py, |ws| ws.load_file(path))?.into())
+    /// Reads a file from disk; with `within`, only if it resolves inside one of those
+    /// directories, and never through a link or a blocking open once resolved.
+    #[pyo3(signature = (path, within=None))]
+    fn load_file(&self, py: Python<'_>, path: &str, within: Option<Vec<PathBuf>>) -> PyResult<ChunkDiff> {
+        let within = within.unwrap_or_default();
+        Ok(self.with(py, |ws| ws.load_file_within(path, &within))?.into())
     }
 
     /// `load_file` for each path, reading and parsing in parallel.
-    fn load_files(&self, py: Python<'_>, paths: Vec<String>) -> PyResult<Vec<ChunkDiff>> {
-        Ok(self.with(py, |ws| ws.load_files(&paths))?.into_iter().map(ChunkDiff::from).collect())
+    #[pyo3(signature = (paths, within=None))]
+    fn load_files(&self, py: Python<'_>, paths: Vec<String>, within: Option<Vec<PathBuf>>) -> PyResult<Vec<ChunkDiff>> {
+        let within = within.unwrap_or_default();
+        Ok(self.with(py, |ws| ws.load_files_within(&paths, &within))?.into_iter().map(ChunkDiff::from).collect())
     }
 
-    /// Reads and parses `paths` in parallel without the workspace's lock (GIL released).
-    fn read_files(&self, py: Python<'_>, paths: Vec<String>) -> PyResult<ReadFiles> {
+    /// Reads and parses `paths` in parallel without the workspace's lock (GIL released); with
+    /// `within`, only files that resolve inside one of those directories.
+    #[pyo3(signature = (paths, within=None))]
+    fn read_files(&self, py: Python<'_>, paths: Vec<String>, within: Option<Vec<PathBuf>>) -> PyResult<ReadFiles> {
         let root = PathBuf::from(&self.root);
-        let read = py.allow_threads(|| catch_panic(|| flowsight_engine::workspace::read_files(&root, &paths)))?;
+        let within = within.unwrap_or_default();
+        let read = py.allow_threads(|| catch_panic(|| flowsight_engine::workspace::read_files(&root, &paths, &within)))?;
         Ok(ReadFiles { files: Mutex::new(Some(read)) })
     }
 

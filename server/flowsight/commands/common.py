@@ -20,6 +20,7 @@ from flowsight import positions
 from flowsight._native import Discovery
 from flowsight.config import ProjectConfig, find_pyproject, load_project_config
 from flowsight.errors import UsageError
+from flowsight.files import read_regular_file
 from flowsight.report import escape_text
 
 
@@ -69,7 +70,8 @@ def check_named_path(original: str) -> Path:
             with os.scandir(target):
                 pass
         elif stat.S_ISREG(status.st_mode):
-            os.close(os.open(target, os.O_RDONLY))
+            # Resolved already: a link or a FIFO swapped in since is not followed or waited on.
+            os.close(os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY))
         else:
             raise UsageError(f"{original}: not a regular file or directory (a pipe, socket or device)")
     except OSError as error:
@@ -152,7 +154,7 @@ class ColumnCache:
     def line(self, path: str, line: int) -> bytes:
         if path not in self.lines:
             try:
-                text = (self.root / path).read_bytes().decode("utf-8", errors="replace")
+                text = read_regular_file(self.root / path, within=[self.root]).decode("utf-8", errors="replace")
                 self.lines[path] = [line.encode("utf-8") for line in positions.split_lines(text)]
             except (OSError, ValueError):
                 self.lines[path] = []

@@ -16,6 +16,7 @@ from pathlib import Path
 from flowsight import positions, report
 from flowsight.commands.common import PathNames, check_named_path, fail, resolve_targets, write_output
 from flowsight.errors import FlowsightError, UsageError
+from flowsight.files import read_regular_file
 
 CRITERION = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<column>\d+))?$", re.DOTALL)
 
@@ -47,7 +48,7 @@ def parse_criterion(text: str) -> tuple[Path, int, int | None]:
 
 def read_lines(path: Path) -> list[str]:
     """The lines of a file as the core sees them (not UTF-8: decoded with replacement)."""
-    return positions.split_lines(path.read_bytes().decode("utf-8", errors="replace"))
+    return positions.split_lines(read_regular_file(path).decode("utf-8", errors="replace"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,8 +14,10 @@ LSP specification, and nothing is kept per message once it is handled.
   that nothing ever removes (≈2.3 KB per didChange): a handler's entry is dropped when it is done.
 - The server capabilities: `experimental` announces `flowsight/slice`, `flowsight/status` and
   `flowsight/search`; pull diagnostics only to a client that pulls them.
-- pygls applies didChange to its copy of a document even when the document was never opened,
-  reading the file from disk on the event loop (a FIFO blocks forever): such changes are dropped.
+- Open documents are kept in the session's `Documents` (documents.py), not in pygls' workspace:
+  pygls re-splits and re-joins the whole text on every change (with `str.splitlines`, which
+  breaks lines where LSP does not). A didChange of a document that is not open is dropped
+  (pygls would read the file from disk, on the event loop: a FIFO blocks forever).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import json
 import logging
 from concurrent.futures import Future
 from typing import Any
-from urllib.parse import unquote
 
 from cattrs import transform_error
 from lsprotocol import types
@@ -43,11 +44,6 @@ EXPERIMENTAL = {
         "commands": ["flowsight.slice", "flowsight.showSlice", "flowsight.explainTaint", "flowsight.reindex", "flowsight.search"],
     }
 }
-
-
-def open_document(workspace, uri: str):  # noqa: ANN001, ANN201
-    """pygls' copy of an open document, or None (without creating one, which reads the disk)."""
-    return workspace.text_documents.get(unquote(uri))
 
 
 class Unusable:
@@ -206,10 +202,35 @@ class FlowsightProtocol(LanguageServerProtocol):
         # Not our transport loop (TCP): pygls' own exit.
         return (yield from super().lsp_exit(*args))
 
+    # ------------------------------------------------------------------ documents
+    def _user_handler(self, method: str, params: Any) -> Any:
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:
+        document = params.text_document
+        self._server.session.documents.opened(document.uri, document.text, document.version)
+        return (yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params))
+
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
-        if open_document(self.workspace, params.text_document.uri) is None:
+        session = self._server.session
+        document = session.documents.get(params.text_document.uri)
+        if document is None:
             # pygls would read the file from disk to apply the change to (on the event loop).
             log.warning("didChange for a document that is not open, ignored: %s", params.text_document.uri)
             return None
-        return (yield from super().lsp_text_document__did_change(params))
+        for change in params.content_changes:
+            if isinstance(change, types.TextDocumentContentChangePartial):
+                start, end = change.range.start, change.range.end
+                document.edit((start.line, start.character), (end.line, end.character), change.text, session.encoding)
+            else:
+                document.replace(change.text)
+        document.version = params.text_document.version
+        return (yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params))
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Any:
+        self._server.session.documents.closed(params.text_document.uri)
+        return (yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params))

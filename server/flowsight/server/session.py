@@ -3,17 +3,23 @@ waiting to be applied, and the analysis loop.
 
 Invariants:
 - The event loop never calls into the core: edits are queued and applied by the analysis job
-  in a worker thread, so typing never waits for an analysis.
+  in a worker thread, so typing never waits for an analysis. A change costs the event loop what
+  it touches (the open documents' text is kept by documents.py), and queued edits of a file are
+  coalesced into one core call (pending.py).
 - Analyses are coalesced: a change starts one once changes pause briefly (QUIET_SECONDS, at
   most MAX_WAIT_SECONDS after the first); changes during a run make exactly one more run on
-  the newest text. Results computed while newer edits were waiting are not published; the
-  final state always is (an empty list clears a file).
+  the newest text. A run applies the changes that arrived while it applied the previous ones
+  before it analyses (CATCH_UP_ROUNDS). Results computed while newer edits were waiting are
+  not published; the final state always is (an empty list clears a file). Edits the core
+  refuses make the document's whole text be queued again (the editor's text is the truth).
 - A folder's settings are its project's `[tool.flowsight]` combined with the client's
   (`settings.py`); a rule id or rules file the core rejects is reported once through
   `notify` (window/showMessage) and left out, and the analysis runs without it.
 - Only regular files under a workspace folder are read from disk, after resolving `..` and
-  symbolic links (`readable_folder`), and only by the core in the analysis job (it skips
-  pipes, sockets and devices and caps what it reads): never on the event loop. A document the
+  symbolic links (`readable_folder`), and only by the core in the analysis job, which checks
+  the same again as it opens the file (`load_file(within=…)`: resolved inside the folder's
+  scopes, opened without following a link or blocking, a regular file by `fstat`, reads
+  capped), so a file swapped after the check is not read: never on the event loop. A document the
   client opens outside every folder is analysed from the text the client sends, in a "loose"
   folder (its directory) that is never read from disk nor indexed, and forgotten on close.
   Requests about a file outside every folder register nothing.
@@ -46,8 +52,11 @@ from flowsight._native import is_excluded, rule_ids, walk_files
 from flowsight.cache import cache_dir
 from flowsight.config import ProjectConfig, load_project_config
 from flowsight.errors import FlowsightError
+from flowsight.files import read_regular_file
 from flowsight.server.code_search import CodeSearch
 from flowsight.server.diagnostics import SEVERITY, syntax_diagnostic, to_diagnostic, too_large_diagnostic
+from flowsight.server.documents import Documents, uri_to_path
+from flowsight.server.pending import LOAD, REMOVE, PendingChange, PendingChanges
 from flowsight.server.project import Project, find_project
 from flowsight.server.settings import ClientSettings, Settings, combine
 
@@ -65,33 +74,15 @@ LATENCY_SAMPLES = 2000
 # An analysis still running after this long reports work-done progress (whole-program runs —
 # after indexing, a settings change, a reindex — report it from the start).
 PROGRESS_AFTER_SECONDS = 0.2
+# Times an analysis applies changes that arrived while it applied the previous ones, before it
+# starts analysing anyway (each round costs a re-parse of the files changed).
+CATCH_UP_ROUNDS = 3
 # Syntax errors shown per file.
 SYNTAX_ERRORS_PER_FILE = 100
 # Files a folder's indexing reads and parses in parallel before storing them under the lock.
 INDEX_BATCH_FILES = 64
 # Editor buffers larger than this (UTF-8 bytes) are not analysed (see `size_state`).
 MAX_DOCUMENT_BYTES = 8 << 20
-
-
-@dataclass
-class PendingChange:
-    version: int | None
-    edits: list[flowsight.TextEdit] | None  # None: replace with `text`
-    text: str | None = None
-    # Instead: read the file from disk (by the core, in the analysis job), or forget it.
-    load: bool = False
-    remove: bool = False
-
-
-LOAD = PendingChange(None, None, load=True)
-REMOVE = PendingChange(None, None, remove=True)
-
-
-def utf8_size(text: str) -> int:
-    """The UTF-8 size of `text` (short texts are not encoded: at most 4 bytes a character)."""
-    if 4 * len(text) <= MAX_DOCUMENT_BYTES:
-        return len(text)
-    return len(text.encode("utf-8", errors="surrogatepass"))
 
 
 @dataclass
@@ -104,7 +95,9 @@ class Folder:
     settings: Settings = field(default_factory=Settings)
     # Workspace folders of the client this folder serves (several package folders, one project).
     client_folders: set[Path] = field(default_factory=set)
-    pending: dict[str, list[PendingChange]] = field(default_factory=dict)
+    pending: PendingChanges = field(default_factory=PendingChanges)
+    # Open documents whose queued edits the core refused: their whole text is queued again.
+    resync: set[str] = field(default_factory=set)
     # The current diagnostics of each file (pushed, or answered to a pull), their versions,
     # and a result id per file for pulls (changes whenever the diagnostics do).
     published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)
@@ -153,6 +146,12 @@ class Folder:
                 return True
         return False
 
+    def readable_scopes(self) -> list[str]:
+        """The directories files are read from: the core reads a file only if it resolves inside
+        one of them at the moment it opens it (a file swapped for a link after `readable_folder`
+        checked it is not read)."""
+        return [str(scope) for scope in self.scopes or [self.root]]
+
     def is_excluded(self, key: str) -> bool:
         """Whether the file `key` is left out by the `exclude` settings (never analysed)."""
         return bool(self.excludes) and is_excluded(str(self.root / key), False, self.excludes)
@@ -199,6 +198,8 @@ class Session:
         self.unserved: list[tuple[float, str]] = []
         self.latencies: deque[dict] = deque(maxlen=LATENCY_SAMPLES)
         self.last_analysis: dict = {}
+        # Analyses run so far (coalescing makes them far fewer than the changes).
+        self.analyses = 0
         # Code search: lexical indexes built off the lock, vectors, facts of the analysis.
         self.code_search = CodeSearch(self)
         # The persistent cache: folders analysed since their cache was last written, and the
@@ -206,6 +207,8 @@ class Session:
         self.persist_due: set[Path] = set()
         self.persist_handle: asyncio.TimerHandle | None = None
         self.persist_task: asyncio.Future | None = None
+        # The text of the documents open in the client (kept up to date by protocol.py).
+        self.documents = Documents()
 
     # ------------------------------------------------------------------ problems and settings
     def problem(self, kind: types.MessageType, message: str) -> None:
@@ -335,7 +338,7 @@ class Session:
         # diagnostics first, and requests wait at most for one batch to be stored.
         for start in range(0, len(files), INDEX_BATCH_FILES):
             batch = files[start : start + INDEX_BATCH_FILES]
-            read = folder.workspace.read_files([str(path) for path in batch])
+            read = folder.workspace.read_files([str(path) for path in batch], within=folder.readable_scopes())
             waited = 0.0
             while self.analysis_waiting.is_set() and waited < 5.0:
                 time.sleep(0.005)
@@ -374,7 +377,7 @@ class Session:
                 folder.syntax.pop(key, None)
         for key, path in listed.items():
             if key not in versions:
-                folder.workspace.load_file(str(path))
+                folder.workspace.load_file(str(path), within=folder.readable_scopes())
                 folder.syntax_stale.add(key)
 
     def queue(self, path: Path, change: PendingChange) -> bool:
@@ -382,19 +385,18 @@ class Session:
         folder = self.find_folder(path)
         if folder is None:
             return False
-        folder.pending.setdefault(folder.key(path), []).append(change)
+        folder.pending.add(folder.key(path), change)
         self.generation += 1
         return True
 
-    def size_state(self, path: Path, version: int | None, text: str) -> str:
-        """Checks an editor buffer against MAX_DOCUMENT_BYTES: "over" (the document is taken
-        out of the analysis and a diagnostic says why), "back" (it was over and fits again: the
-        caller queues its whole text) or "fits"."""
+    def size_state(self, path: Path, size: int) -> str:
+        """Checks an editor buffer of `size` UTF-8 bytes against MAX_DOCUMENT_BYTES: "over" (the
+        document is taken out of the analysis and a diagnostic says why), "back" (it was over
+        and fits again: the caller queues its whole text) or "fits"."""
         folder = self.find_folder(path)
         if folder is None:
             return "fits"
         key = folder.key(path)
-        size = utf8_size(text)  # exact when it may be over the limit
         if size > MAX_DOCUMENT_BYTES:
             if key not in folder.oversized:
                 self.problem(
@@ -481,11 +483,12 @@ class Session:
             await self._settle()
             while True:
                 self.rerun = False
-                generation = self.generation
-                results, problems = await self._analyse_with_progress()
+                generation, results, problems = await self._analyse_with_progress()
                 for kind, message in problems:
                     self.problem(kind, message)
-                if self.generation == generation:
+                if self._resync():
+                    self.rerun = True
+                elif self.generation == generation:
                     self._publish(results)
                     self._served(len(results))
                     if self.code_search.vectors:
@@ -535,7 +538,21 @@ class Session:
                 self.report(f"flowsight: cache of {folder.root} not written: {error}")
         return written
 
-    async def _analyse_with_progress(self) -> tuple[list, list]:
+    def _resync(self) -> bool:
+        """Queues the whole text of the open documents whose edits the core refused (whether
+        there were any): the editor's text is the truth."""
+        resynced = False
+        for folder in self.folders:
+            keys, folder.resync = folder.resync, set()
+            for key in keys:
+                document = self.documents.at(folder.root / key)
+                if document is not None and key not in folder.oversized:
+                    folder.pending.add(key, PendingChange(document.version, None, document.text()))
+                    self.generation += 1
+                    resynced = True
+        return resynced
+
+    async def _analyse_with_progress(self) -> tuple[int, list, list]:
         """Runs `analyse` in a worker thread; reports work-done progress when the run was
         announced or takes longer than PROGRESS_AFTER_SECONDS."""
         loop = asyncio.get_running_loop()
@@ -549,19 +566,19 @@ class Session:
                 folders = len(self.folders)
                 reporter = asyncio.ensure_future(self.progress("flowsight: analysing", f"{folders} folder{'' if folders == 1 else 's'}"))
         try:
-            results, problems = await work
+            generation, results, problems = await work
         except flowsight.errors.FlowsightError as error:
             log.error("analysis failed: %s", error)
             self.report(f"flowsight: {error}")
-            results, problems = [], []
+            generation, results, problems = -1, [], []
         except Exception:  # noqa: BLE001 - logged, the server keeps running
             log.exception("analysis failed")
             self.report("flowsight: internal error during analysis (see the server log)")
-            results, problems = [], []
+            generation, results, problems = -1, [], []
         if reporter is not None:
             # Ended after the results are published (the caller publishes right away).
             asyncio.get_running_loop().call_soon(self._end_progress, reporter)
-        return results, problems
+        return generation, results, problems
 
     def _end_progress(self, reporter: asyncio.Future) -> None:
         findings = sum(len(folder.findings) for folder in self.folders)
@@ -620,14 +637,14 @@ class Session:
             # Documents whose text comes from the editor (a version) rather than from disk.
             "openDocuments": sum(1 for folder in self.folders for version in folder.workspace.versions().values() if version is not None),
             "lastAnalysis": self.last_analysis,
+            "analyses": self.analyses,
             "latencies": list(self.latencies),
         }
 
     def _apply_pending(self, folder: Folder) -> None:
         if folder.rewalk and not folder.loose:
             self._rewalk(folder)
-        pending, folder.pending = folder.pending, {}
-        for key, changes in pending.items():
+        for key, changes in folder.pending.take().items():
             folder.syntax_stale.add(key)
             folder.search_dirty.add(key)
             if folder.is_excluded(key):
@@ -641,21 +658,39 @@ class Session:
                         if key in folder.workspace.versions():
                             folder.workspace.remove_file(key)
                     elif change.load:
-                        folder.workspace.load_file(str(folder.root / key))
+                        folder.workspace.load_file(str(folder.root / key), within=folder.readable_scopes())
                     elif change.edits is None:
                         folder.workspace.update_file(key, change.text or "", change.version)
                     else:
                         folder.workspace.apply_edits(key, change.version, change.edits, self.encoding)
                 except flowsight.errors.FlowsightError as error:
-                    log.warning("%s: %s; re-reading the document", key, error)
-                    if change.text is not None:
-                        folder.workspace.update_file(key, change.text, change.version)
+                    # The editor's whole text is queued again (on the event loop, see `_resync`);
+                    # what follows here was made for the refused text.
+                    log.warning("%s: %s; the document's whole text is sent to the core again", key, error)
+                    folder.resync.add(key)
+                    break
 
-    def analyse(self) -> tuple[list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]], list[tuple[types.MessageType, str]]]:
+    def analyse(self) -> tuple[int, list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]], list[tuple[types.MessageType, str]]]:
+        """Applies the queued changes and analyses (worker thread); returns the generation the
+        results reflect (see `_apply_all`), the publishes that changed and the problems to show."""
         self.analysis_waiting.set()
         with self.lock:
             self.analysis_waiting.clear()
-            return self._analyse()
+            generation = self._apply_all()
+            return generation, *self._analyse()
+
+    def _apply_all(self) -> int:
+        """Applies every folder's queued changes, again while more arrived meanwhile (at most
+        CATCH_UP_ROUNDS times), so an analysis starts on the newest text; returns the generation
+        of the newest change applied. The generation is read before the changes are taken: a
+        change queued in between makes the results look stale (one more run), never current."""
+        for _ in range(CATCH_UP_ROUNDS):
+            generation = self.generation
+            for folder in list(self.folders):
+                self._apply_pending(folder)
+            if self.generation == generation:
+                break
+        return generation
 
     def _taint(self, folder: Folder, problems: list[tuple[types.MessageType, str]]) -> list:
         """The folder's findings. A rules file or rule id the core rejects is left out (and
@@ -707,7 +742,6 @@ class Session:
         started = time.perf_counter()
         stats = {"scopes": 0, "reused": 0, "analysed": 0, "rounds": 0}
         for folder in list(self.folders):
-            self._apply_pending(folder)
             settings = folder.settings
             findings = self._taint(folder, problems)
             notice = folder.workspace.take_cache_notice()
@@ -769,6 +803,7 @@ class Session:
                 results.append((folder, path, uri, version, diagnostics))
         stats["milliseconds"] = round((time.perf_counter() - started) * 1000, 3)
         self.last_analysis = stats
+        self.analyses += 1
         return results, problems
 
     def column(self, line_text: str, byte_column: int) -> int:
@@ -780,7 +815,7 @@ class Session:
         folder = self.find_folder(path)
         if folder is None:
             return
-        folder.pending[folder.key(path)] = [REMOVE]
+        folder.pending.add(folder.key(path), REMOVE)
         self.generation += 1
 
     def remove_folder(self, path: Path) -> list[str]:
@@ -893,15 +928,6 @@ def read_text(path: str | None) -> str | None:
     if path is None:
         return None
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        return read_regular_file(path).decode("utf-8", errors="replace")
     except OSError:
         return None
-
-
-def uri_to_path(uri: str) -> str:
-    from pygls.uris import to_fs_path
-
-    path = to_fs_path(uri)
-    if path is None:
-        raise ValueError(f"not a file URI: {uri}")
-    return os.path.abspath(path)

@@ -401,9 +401,19 @@ impl<'p, 't> Checker<'p, 't> {
                 self.program.resolve_name(self.module, name)
             }
             "attribute" => {
-                let object = node.field(&field::OBJECT)?;
-                let attribute = text_of(self.text, node.field(&field::ATTRIBUTE)?);
-                Some(format!("{}.{attribute}", self.reference(object, depth)?))
+                // Down the chain iteratively (it may be thousands deep), the name built once.
+                let mut attributes = Vec::new();
+                let mut object = node;
+                while object.kind() == "attribute" {
+                    attributes.push(text_of(self.text, object.field(&field::ATTRIBUTE)?));
+                    object = object.field(&field::OBJECT)?;
+                }
+                let mut reference = self.reference(object, depth)?;
+                for attribute in attributes.iter().rev() {
+                    reference.push('.');
+                    reference.push_str(attribute);
+                }
+                Some(reference)
             }
             _ => None,
         }

@@ -12,7 +12,6 @@ from __future__ import annotations
 from lsprotocol import types
 
 from flowsight import positions
-from flowsight.server.protocol import open_document
 
 SANITIZERS = {
     "command-injection": ("shlex", "shlex.quote"),
@@ -58,12 +57,11 @@ def register(server) -> None:  # noqa: ANN001
             _, findings = server.session.findings_at(uri, position.line)
         except (KeyError, ValueError):
             return actions
-        document = open_document(server.workspace, uri)
+        document = server.session.documents.get(uri)
         if not findings or document is None:
-            # Edits only for an open document (pygls would read any other from disk, on the event loop).
+            # Edits only for an open document (any other would have to be read from disk).
             return actions
-        # LSP's lines: pygls's `document.lines` (str.splitlines) also breaks at U+2028, U+0085, \f, …
-        lines = positions.split_lines(document.source)
+        lines = positions.split_lines(document.text())
         for finding in findings:
             actions.append(
                 types.CodeAction(

@@ -1,7 +1,9 @@
 """`textDocument/didChange`: incremental edits are queued for the core (applied in order, in
-the client's position encoding); the analysis is coalesced. A document growing over the size
-limit leaves the analysis (a diagnostic says why) until it fits again. Changes of documents that
-are not open are dropped (protocol.py)."""
+the client's position encoding, coalesced with the edits queued before them: see pending.py);
+the analysis is coalesced. protocol.py has already applied them to the session's copy of the
+document (documents.py), whose size decides: a document growing over the size limit leaves the
+analysis (a diagnostic says why) until it fits again, then its whole text is queued. Changes of
+documents that are not open are dropped (protocol.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from pathlib import Path
 from lsprotocol import types
 
 import flowsight
-from flowsight.server.protocol import open_document
-from flowsight.server.session import PendingChange, uri_to_path
+from flowsight.server.pending import PendingChange
+from flowsight.server.session import uri_to_path
 
 
 def to_edit(change: types.TextDocumentContentChangeEvent) -> flowsight.TextEdit:
@@ -27,17 +29,15 @@ def register(server) -> None:  # noqa: ANN001
         uri = params.text_document.uri
         if not uri.startswith("file:") or not uri.endswith((".py", ".pyi")):
             return
-        document = open_document(server.workspace, uri)
+        session = server.session
+        document = session.documents.get(uri)
         if document is None:
             return
-        # pygls has applied the same changes to its copy: kept as a fallback if an edit is refused.
-        text = document.source
         path = Path(uri_to_path(uri))
-        session = server.session
         version = params.text_document.version
-        state = session.size_state(path, version, text)
+        state = session.size_state(path, document.utf8_size)
         if state == "back":
-            session.queue(path, PendingChange(version, None, text))
+            session.queue(path, PendingChange(version, None, document.text()))
         elif state == "fits":
-            session.queue(path, PendingChange(version, [to_edit(change) for change in params.content_changes], text))
+            session.queue(path, PendingChange(version, [to_edit(change) for change in params.content_changes]))
         session.schedule("textDocument/didChange")

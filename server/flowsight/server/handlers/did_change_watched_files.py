@@ -9,8 +9,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from flowsight.server.protocol import open_document
-from flowsight.server.session import LOAD, uri_to_path
+from flowsight.server.pending import LOAD
+from flowsight.server.session import uri_to_path
 
 
 def project_file_changed(session, path: Path) -> bool:  # noqa: ANN001
@@ -35,7 +35,7 @@ def register(server) -> None:  # noqa: ANN001
                 continue
             if not change.uri.endswith((".py", ".pyi")):
                 continue
-            if open_document(server.workspace, change.uri) is not None:
+            if session.documents.get(change.uri) is not None:
                 continue
             path = Path(uri_to_path(change.uri))
             folder = session.readable_folder(path)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from flowsight.server.session import PendingChange, uri_to_path
+from flowsight.server.pending import PendingChange
+from flowsight.server.session import uri_to_path
 
 
 def register(server) -> None:  # noqa: ANN001
@@ -22,7 +23,8 @@ def register(server) -> None:  # noqa: ANN001
         path = Path(uri_to_path(document.uri))
         session = server.session
         session.document_folder(path)
-        if session.size_state(path, document.version, document.text) != "over":
+        size = session.documents.get(document.uri).utf8_size  # kept by protocol.py
+        if session.size_state(path, size) != "over":
             session.queue(path, PendingChange(document.version, None, document.text))
         session.opened(path)
         server.session.schedule("textDocument/didOpen")

@@ -1,5 +1,6 @@
 """`flowsight/status` (announced under `experimental`): what the server holds and how fast it
-answered: folders and file counts, the last analysis (scopes reused and analysed), and the
+answered: folders and file counts, the last analysis (scopes reused and analysed), the number
+of analyses run (coalesced: far fewer than the changes), and the
 latency of each change from the moment its notification was handled to the moment its results
 were published (server time). Editors show it; `bench/lsp.py` measures with it."""
 
