@@ -55,7 +55,9 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def measure(root: Path, edits: int = 40) -> dict:
+async def start(root: Path) -> tuple[Client, float]:
+    """`flowsight serve` started and initialised with `root` as its one workspace folder; the
+    client and when it was started (perf_counter)."""
     client = Client()
     await client.start_io(sys.executable, "-m", "flowsight", "serve")
     started = time.perf_counter()
@@ -71,6 +73,11 @@ async def measure(root: Path, edits: int = 40) -> dict:
         )
     )
     client.initialized(types.InitializedParams())
+    return client, started
+
+
+async def measure(root: Path, edits: int = 40) -> dict:
+    client, started = await start(root)
     large = root / "django" / "db" / "models" / "fields" / "related.py"
     large_uri = large.as_uri()
     text = large.read_text()

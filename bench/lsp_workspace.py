@@ -9,32 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 from lsprotocol import types
 
-from bench.lsp import Client, percentile, rss_mb, wait
+from bench.lsp import percentile, rss_mb, start, wait
 
 
 async def measure(root: Path, opened: Path, edits: int = 30) -> dict:
-    client = Client()
-    await client.start_io(sys.executable, "-m", "flowsight", "serve")
-    started = time.perf_counter()
-    capabilities = types.ClientCapabilities(
-        window=types.WindowClientCapabilities(work_done_progress=True),
-        text_document=types.TextDocumentClientCapabilities(
-            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True)
-        ),
-    )
-    await client.initialize_async(
-        types.InitializeParams(
-            capabilities=capabilities, root_uri=root.as_uri(), workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]
-        )
-    )
-    client.initialized(types.InitializedParams())
+    client, started = await start(root)
     uri = opened.as_uri()
     text = opened.read_text()
     client.text_document_did_open(

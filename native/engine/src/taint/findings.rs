@@ -182,14 +182,7 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
             threat_model: Some(raw.source_kind.threat_model().to_string()),
         });
     }
-    findings.sort_by(|a, b| {
-        (a.sink.path.as_str(), a.sink.start_line, a.sink.start_column, a.rule_id.as_str()).cmp(&(
-            b.sink.path.as_str(),
-            b.sink.start_line,
-            b.sink.start_column,
-            b.rule_id.as_str(),
-        ))
-    });
+    sort_findings(&mut findings);
     // The id: a hash of the identity and its occurrence among equal identities in document
     // order, so it is unique within a run and unchanged by edits elsewhere.
     let mut occurrences: FxHashMap<String, usize> = FxHashMap::default();
@@ -211,6 +204,18 @@ pub(super) fn enclosing_scope_name<'p>(program: &'p Program<'_>, (file, start, e
         .filter(|scope| scope.file == file && scope.node.start_byte() <= start && end <= scope.node.end_byte())
         .min_by_key(|scope| scope.node.end_byte() - scope.node.start_byte())
         .map_or("", |scope| scope.qualified_name.as_str())
+}
+
+/// The order findings are reported in: by sink place, then rule.
+pub(super) fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.sink.path.as_str(), a.sink.start_line, a.sink.start_column, a.rule_id.as_str()).cmp(&(
+            b.sink.path.as_str(),
+            b.sink.start_line,
+            b.sink.start_column,
+            b.rule_id.as_str(),
+        ))
+    });
 }
 
 #[cfg(test)]

@@ -528,14 +528,7 @@ pub fn analyze_incrementally_after(
     let (check_findings, checks) = super::checks::run(program, rules, previous_checks, unchanged.as_deref());
     if !check_findings.is_empty() {
         findings.extend(check_findings);
-        findings.sort_by(|a, b| {
-            (a.sink.path.as_str(), a.sink.start_line, a.sink.start_column, a.rule_id.as_str()).cmp(&(
-                b.sink.path.as_str(),
-                b.sink.start_line,
-                b.sink.start_column,
-                b.rule_id.as_str(),
-            ))
-        });
+        super::findings::sort_findings(&mut findings);
     }
     if debug_analysis() {
         eprintln!("finalize {:?}", timer.elapsed());
