@@ -22,7 +22,7 @@ def session_over(project: Path) -> tuple[Session, dict[str, list[str]]]:
     session = Session(publish=lambda uri, version, diagnostics: None)
     folder = session.add_folder(project)
     session.index_folder(folder)
-    results, problems = session.analyse()
+    _, results, problems = session.analyse()
     assert problems == []
     return session, {path: sorted(str(d.code) for d in diagnostics) for _, path, _, _, diagnostics in results if diagnostics}
 
