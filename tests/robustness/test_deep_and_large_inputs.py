@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from robustness.harness import flowsight
+from robustness.test_scale import VULNERABLE, assert_app_finding_survives
 
 DEEP = {
     "signs": "x = " + "-" * 10_000 + "1\n",
@@ -18,7 +19,6 @@ DEEP = {
     "subscripts": "x = a" + "[0]" * 10_000 + "\n",
     "called_attributes": "a" + ".b" * 10_000 + "()\n",
 }
-VULNERABLE = 'import os\nfrom flask import request\n\n\ndef run():\n    command = request.args["q"]\n    os.system(command)\n'
 
 
 @pytest.mark.parametrize("shape", sorted(DEEP))
@@ -57,9 +57,7 @@ def test_calls_twenty_thousand_deep_are_checked_in_linear_time(tmp_path: Path, t
     # a walk down from the root): 10,000 deep took 3 s and 6 s, the chain 20,000 deep 11 s.
     (tmp_path / "deep.py").write_text(text)
     (tmp_path / "app.py").write_text(VULNERABLE)
-    scanned = flowsight("scan", ".", "--format", "json", cwd=tmp_path)
-    assert scanned.returncode == 1, scanned.stderr
-    assert [(f["sink"]["path"], f["sink"]["start_line"]) for f in json.loads(scanned.stdout)["findings"]] == [("app.py", 7)]
+    scanned = assert_app_finding_survives(tmp_path)
     assert scanned.seconds < 5, f"{scanned.seconds:.1f} s"
 
 

@@ -22,12 +22,14 @@ def assert_bounded(result: Result) -> None:
     assert result.seconds < 2 * CPU_SECONDS, f"{result.seconds:.1f} s"
 
 
-def assert_app_finding_survives(project: Path) -> None:
+def assert_app_finding_survives(project: Path) -> Result:
+    """Scans `project`: the finding of its `app.py` (VULNERABLE) is reported, within bounds."""
     result = flowsight("scan", ".", "--format", "json", cwd=project)
     assert result.returncode == 1, result.stderr
     findings = json.loads(result.stdout)["findings"]
     assert [(f["sink"]["path"], f["sink"]["start_line"]) for f in findings] == [("app.py", 7)]
     assert_bounded(result)
+    return result
 
 
 @pytest.mark.parametrize(
