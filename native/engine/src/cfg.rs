@@ -119,6 +119,41 @@ impl<'t> Cfg<'t> {
         predecessors
     }
 
+    /// Each step's position in a reverse postorder of the executable edges from ENTRY (steps
+    /// ENTRY cannot reach come last): a worklist taking the lowest position first visits a
+    /// step after the steps before it, except along loop back edges (walked iteratively).
+    pub fn reverse_postorder(&self) -> Vec<usize> {
+        let count = self.steps.len();
+        let mut visited = vec![false; count];
+        let mut postorder = Vec::with_capacity(count);
+        let mut stack: Vec<(usize, usize)> = vec![(ENTRY, 0)];
+        visited[ENTRY] = true;
+        while let Some((step, next_edge)) = stack.last_mut() {
+            let step = *step;
+            let mut executable = self.successors[step].iter().filter(|e| e.executable()).map(|e| e.to);
+            match executable.nth(*next_edge) {
+                Some(target) => {
+                    *next_edge += 1;
+                    if !std::mem::replace(&mut visited[target], true) {
+                        stack.push((target, 0));
+                    }
+                }
+                None => {
+                    postorder.push(step);
+                    stack.pop();
+                }
+            }
+        }
+        let mut position = vec![usize::MAX; count];
+        for (index, &step) in postorder.iter().rev().enumerate() {
+            position[step] = index;
+        }
+        for (unreached, slot) in (postorder.len()..).zip(position.iter_mut().filter(|p| **p == usize::MAX)) {
+            *slot = unreached;
+        }
+        position
+    }
+
     /// Successor lists of the augmented graph (every edge kind), for control dependence.
     pub fn augmented_successors(&self) -> Vec<Vec<usize>> {
         self.successors
@@ -825,6 +860,33 @@ mod tests {
         let tree = parser.parse(source, None).expect("parses");
         let cfg = build_cfg(source, tree.root_node(), &Literals);
         expected.assert_eq(&cfg.render(source));
+    }
+
+    #[test]
+    fn reverse_postorder_puts_every_step_after_its_predecessors_except_along_back_edges() {
+        let source = "a = 1\ntry:\n    while a:\n        if a > 2:\n            break\n        a = f(a)\nexcept E:\n    a = 0\nfinally:\n    g(a)\nreturn a\n";
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(source, None).expect("parses");
+        let cfg = build_cfg(source, tree.root_node(), &Literals);
+        let order = cfg.reverse_postorder();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..cfg.steps.len()).collect::<Vec<_>>(), "a permutation of the steps");
+        assert_eq!(order[ENTRY], 0);
+        // The only edges going to an earlier position are the loop's back edges, into its header.
+        let header = cfg
+            .steps
+            .iter()
+            .position(|s| {
+                s.node.is_some_and(|n| n.parent().is_some_and(|p| p.kind() == "while_statement") && source[n.byte_range()] == *"a")
+            })
+            .expect("loop condition");
+        for (from, edges) in cfg.successors.iter().enumerate() {
+            for edge in edges.iter().filter(|e| e.executable()) {
+                assert!(order[edge.to] > order[from] || edge.to == header, "{from} -> {}", edge.to);
+            }
+        }
     }
 
     #[test]

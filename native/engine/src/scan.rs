@@ -444,6 +444,7 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.expression_depth += other.limits.expression_depth;
     total.limits.step_visits += other.limits.step_visits;
     total.limits.trace_elided += other.limits.trace_elided;
+    total.limits.paths_shortened += other.limits.paths_shortened;
     total.limits.failed += other.limits.failed;
     total.unfinished |= other.unfinished;
 }

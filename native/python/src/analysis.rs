@@ -130,7 +130,7 @@ pub struct TaintAnalysis {
 }
 
 /// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened, and the
-/// bounds met — labels_merged, expression_depth, step_visits, trace_elided, failed_scopes,
+/// bounds met — labels_merged, expression_depth, step_visits, trace_elided, paths_shortened, failed_scopes,
 /// unfinished — with their total `incomplete`.
 pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::collections::HashMap<&'static str, usize> {
     let limits = &stats.limits;
@@ -146,6 +146,7 @@ pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::col
         ("expression_depth", limits.expression_depth as usize),
         ("step_visits", limits.step_visits as usize),
         ("trace_elided", limits.trace_elided as usize),
+        ("paths_shortened", limits.paths_shortened as usize),
         ("failed_scopes", limits.failed as usize),
         ("unfinished", usize::from(stats.unfinished)),
         ("incomplete", stats.incomplete()),

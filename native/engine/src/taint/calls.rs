@@ -9,7 +9,7 @@ use crate::rules::{sink_kind_bit, Sink};
 use crate::syntax::{field, FieldChild};
 
 use super::findings::RawFinding;
-use super::lattice::{Origin, State, TraceStep, Value};
+use super::lattice::{note_bound, shortened_path, Origin, State, TraceStep, Value};
 use super::summary::{ParamSink, Summary};
 use super::{location_of, short, Analysis};
 
@@ -414,7 +414,7 @@ impl<'p, 't> Analysis<'p, 't> {
         keywords: &[(String, Node<'t>, Value)],
         state: &mut State,
         result: &mut Value,
-    ) -> Summary {
+    ) -> &'p Summary {
         self.callees.insert(scope);
         let callee_scope = &self.program.scopes[scope];
         let offset = usize::from(callee_scope.implicit_receiver && !through_instance);
@@ -445,7 +445,9 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             value
         };
-        let summary = self.summaries.get(scope).cloned().unwrap_or_default();
+        static NO_SUMMARY: std::sync::LazyLock<Summary> = std::sync::LazyLock::new(Summary::default);
+        let summaries: &'p [Summary] = self.summaries;
+        let summary: &'p Summary = summaries.get(scope).unwrap_or(&NO_SUMMARY);
         let callee_name = callee_scope.qualified_name.rsplit('.').next().unwrap_or("").to_string();
         let call_step = self.step(node, "call", format!("through `{callee_name}`"));
         // A path that already passes this call site would only repeat a cycle (recursion): the
@@ -552,7 +554,12 @@ impl<'p, 't> Analysis<'p, 't> {
                         label.trace = label.trace.extend(steps);
                     }
                 }
-                state.add(&format!("{path}{suffix}"), &traced);
+                let place = format!("{path}{suffix}");
+                let (place, shortened) = shortened_path(&place);
+                if shortened {
+                    note_bound(|met| met.paths_shortened += 1);
+                }
+                state.add(place, &traced);
             }
         }
         summary

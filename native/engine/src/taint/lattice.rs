@@ -118,6 +118,34 @@ impl Trace {
         note_bound(|met| met.trace_elided += 1);
         let mut steps = self.steps();
         steps.push(step);
+        Trace::cut(steps)
+    }
+
+    /// A trace of `steps` as they are (already within `MAX_TRACE`: a trace's own steps).
+    pub(super) fn from_steps(steps: Vec<TraceStep>) -> Trace {
+        let mut trace = Trace::default();
+        for (index, step) in steps.into_iter().enumerate() {
+            trace = Trace(Some(Arc::new(TraceNode { step, previous: trace.0.clone(), length: index + 1 })));
+        }
+        trace
+    }
+
+    /// The trace followed by `steps`: as pushing them one by one would give, but a trace that
+    /// outgrows `MAX_TRACE` is cut once, not at every step.
+    pub(super) fn extend(&self, steps: &[TraceStep]) -> Trace {
+        let length = self.0.as_ref().map_or(0, |node| node.length);
+        if length + steps.len() <= MAX_TRACE + 1 {
+            return steps.iter().fold(self.clone(), |trace, step| trace.push(step.clone()));
+        }
+        let mut all = self.steps();
+        all.extend_from_slice(steps);
+        note_bound(|met| met.trace_elided += 1);
+        Trace::cut(all)
+    }
+
+    /// A trace of `steps` (more than `MAX_TRACE`): the first `TRACE_HEAD`, one `elided` step
+    /// counting what it stands for, and the latest steps.
+    fn cut(steps: Vec<TraceStep>) -> Trace {
         let keep_tail = MAX_TRACE - TRACE_HEAD - 1;
         let cut = steps.len() - keep_tail;
         // An `elided` step among those left out (this trace's own, or one that came with a
@@ -132,24 +160,13 @@ impl Trace {
             description: format!("{left_out} steps not shown"),
         };
         let mut trace = Trace::default();
-        for kept in steps[..TRACE_HEAD].iter().cloned().chain(std::iter::once(marker)).chain(steps[cut..].iter().cloned()) {
-            let length = trace.0.as_ref().map_or(0, |node| node.length);
-            trace = Trace(Some(Arc::new(TraceNode { step: kept, previous: trace.0.clone(), length: length + 1 })));
+        let mut steps = steps.into_iter();
+        let head: Vec<TraceStep> = steps.by_ref().take(TRACE_HEAD).collect();
+        let tail = steps.skip(cut - TRACE_HEAD);
+        for (index, kept) in head.into_iter().chain(std::iter::once(marker)).chain(tail).enumerate() {
+            trace = Trace(Some(Arc::new(TraceNode { step: kept, previous: trace.0.clone(), length: index + 1 })));
         }
         trace
-    }
-
-    /// A trace of `steps` as they are (already within `MAX_TRACE`: a trace's own steps).
-    pub(super) fn from_steps(steps: Vec<TraceStep>) -> Trace {
-        let mut trace = Trace::default();
-        for (index, step) in steps.into_iter().enumerate() {
-            trace = Trace(Some(Arc::new(TraceNode { step, previous: trace.0.clone(), length: index + 1 })));
-        }
-        trace
-    }
-
-    pub(super) fn extend(&self, steps: &[TraceStep]) -> Trace {
-        steps.iter().fold(self.clone(), |trace, step| trace.push(step.clone()))
     }
 
     pub(super) fn steps(&self) -> Vec<TraceStep> {
@@ -491,6 +508,42 @@ impl PartialEq for Value {
     }
 }
 
+/// Projections a place a callee's summary stores into may have (`x[0].a["k"].b`: four). Summaries
+/// of recursive functions compose their own suffixes (`keep(xs[1], ys)` storing into `ys[0]`,
+/// then `xs[1][0]`, …): without this bound the places, and the fixpoint, would grow forever.
+pub(super) const MAX_STORED_PROJECTIONS: usize = 4;
+
+/// `path` cut to its first `MAX_STORED_PROJECTIONS` projections (`a.b[0]["x.y"]` has three:
+/// dots and brackets inside quoted keys are not projections), and whether it was cut. Taint
+/// stored into the prefix is seen by every read below it, so cutting errs toward more taint.
+pub(super) fn shortened_path(path: &str) -> (&str, bool) {
+    let mut projections = 0;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (offset, byte) in path.bytes().enumerate() {
+        if quoted {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => quoted = true,
+            b'.' | b'[' => {
+                projections += 1;
+                if projections > MAX_STORED_PROJECTIONS {
+                    return (&path[..offset], true);
+                }
+            }
+            _ => {}
+        }
+    }
+    (path, false)
+}
+
 impl State {
     /// Pointwise join, a path unassigned on one side joined with the empty value (the taint
     /// stays, the constant goes). Starts from `self` and visits only what differs from
@@ -657,6 +710,14 @@ mod tests {
         let mut value = Value::default();
         value.add_label(source(place));
         value
+    }
+
+    #[test]
+    fn a_stored_path_is_cut_after_its_fourth_projection_and_quoted_keys_are_one_projection() {
+        assert_eq!(shortened_path("xs"), ("xs", false));
+        assert_eq!(shortened_path("xs[0].a[\"k\"].b"), ("xs[0].a[\"k\"].b", false));
+        assert_eq!(shortened_path("xs[0].a[\"k\"].b[1]"), ("xs[0].a[\"k\"].b", true));
+        assert_eq!(shortened_path("d[\"a.b[c\"][\"\\\"].x\"][1][2][3]"), ("d[\"a.b[c\"][\"\\\"].x\"][1][2]", true));
     }
 
     #[test]

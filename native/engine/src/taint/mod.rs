@@ -311,11 +311,14 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut states: Vec<Option<State>> = vec![None; cfg.steps.len()];
         let mut visits = vec![0usize; cfg.steps.len()];
         states[ENTRY] = Some(initial);
-        let mut worklist: std::collections::VecDeque<usize> = std::collections::VecDeque::from([ENTRY]);
+        // Lowest reverse-postorder position first: a step's predecessors settle before it.
+        let order = cfg.reverse_postorder();
+        let mut worklist: std::collections::BinaryHeap<std::cmp::Reverse<(usize, usize)>> =
+            std::collections::BinaryHeap::from([std::cmp::Reverse((order[ENTRY], ENTRY))]);
         let mut queued = vec![false; cfg.steps.len()];
         queued[ENTRY] = true;
         let mut normal_exit: Option<State> = None;
-        while let Some(step) = worklist.pop_front() {
+        while let Some(std::cmp::Reverse((_, step))) = worklist.pop() {
             queued[step] = false;
             visits[step] += 1;
             if visits[step] == MAX_VISITS_PER_STEP + 1 {
@@ -349,6 +352,8 @@ impl<'p, 't> Analysis<'p, 't> {
             self.transfer(&cfg, step, &mut state);
             let edges: Vec<_> = cfg.successors[step].iter().filter(|e| e.executable()).collect();
             let edge_count = edges.len();
+            // A guard's condition evaluated once per visit (its constant value, if any), not per edge.
+            let mut guard_constant: Option<(usize, Option<Constant>)> = None;
             for (edge_index, edge) in edges.into_iter().enumerate() {
                 // The last edge takes the state itself: most steps have one successor.
                 let mut next = if edge_index + 1 == edge_count { std::mem::take(&mut state) } else { state.clone() };
@@ -366,9 +371,16 @@ impl<'p, 't> Analysis<'p, 't> {
                             condition
                         };
                         if cfg.steps[condition_step].kind != StepKind::CasePattern {
-                            let mut probe = next.clone();
-                            let evaluated = self.eval(condition, &mut probe, 0);
-                            if let Some(constant) = evaluated.constant {
+                            let constant = match &guard_constant {
+                                Some((evaluated_step, constant)) if *evaluated_step == condition_step => constant.clone(),
+                                _ => {
+                                    let mut probe = next.clone();
+                                    let constant = self.eval(condition, &mut probe, 0).constant;
+                                    guard_constant = Some((condition_step, constant.clone()));
+                                    constant
+                                }
+                            };
+                            if let Some(constant) = constant {
                                 if constant.truthy() != polarity {
                                     continue;
                                 }
@@ -397,7 +409,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 states[edge.to] = Some(merged);
                 if !queued[edge.to] {
                     queued[edge.to] = true;
-                    worklist.push_back(edge.to);
+                    worklist.push(std::cmp::Reverse((order[edge.to], edge.to)));
                 }
             }
         }
@@ -465,6 +477,7 @@ impl<'p, 't> Analysis<'p, 't> {
         self.collect_exports(&states, &cfg.successors);
         self.summary.reads = self.reads.iter().copied().collect();
         self.summary.reads.sort_unstable();
+        self.summary.sort_entries();
     }
 }
 
@@ -548,23 +561,28 @@ pub struct Incomplete {
     pub step_visits: u32,
     /// Paths longer than `MAX_TRACE` steps shown with their middle left out.
     pub trace_elided: u32,
+    /// Places a callee's summary stored taint into that had more than `MAX_STORED_PROJECTIONS`
+    /// projections, stored into their prefix instead (which every read below it sees).
+    pub paths_shortened: u32,
     /// Scopes whose analysis failed (a bug of ours): their findings may be missing.
     pub failed: u32,
 }
 
 impl Incomplete {
-    const ZERO: Incomplete = Incomplete { labels_merged: 0, expression_depth: 0, step_visits: 0, trace_elided: 0, failed: 0 };
+    const ZERO: Incomplete =
+        Incomplete { labels_merged: 0, expression_depth: 0, step_visits: 0, trace_elided: 0, paths_shortened: 0, failed: 0 };
 
     fn add(&mut self, other: &Incomplete) {
         self.labels_merged += other.labels_merged;
         self.expression_depth += other.expression_depth;
         self.step_visits += other.step_visits;
         self.trace_elided += other.trace_elided;
+        self.paths_shortened += other.paths_shortened;
         self.failed += other.failed;
     }
 
     pub fn total(&self) -> u32 {
-        self.labels_merged + self.expression_depth + self.step_visits + self.trace_elided + self.failed
+        self.labels_merged + self.expression_depth + self.step_visits + self.trace_elided + self.paths_shortened + self.failed
     }
 }
 

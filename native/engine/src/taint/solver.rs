@@ -21,6 +21,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::lattice::TraceStep;
 use super::summary::ParamSink;
 use super::{analyze_scope, Env, Incomplete, RawFinding, Summary};
 use crate::program::Program;
@@ -100,12 +101,14 @@ pub(super) fn call_graph_levels(summaries: &[Summary], region: &[usize]) -> Leve
     Levels { component, level, members, recursive }
 }
 
-/// `old ⊔ new`: every flow of either, the clearances of both, the shorter trace of two equal flows.
+/// `old ⊔ new`: every flow of either, the clearances of both, the shorter trace of two equal
+/// flows — the old one when they are as long, so that once widening starts, the places shown
+/// (which `differs` compares) change only when a strictly shorter path appears: finitely often.
 pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
     for entry in &old.param_returns {
         match new.param_returns.iter_mut().find(|(p, c, n, _)| (*p, *c, *n) == (entry.0, entry.1, entry.2)) {
             Some(existing) => {
-                if entry.3.len() < existing.3.len() {
+                if entry.3.len() <= existing.3.len() {
                     existing.3 = entry.3.clone();
                 }
             }
@@ -115,7 +118,7 @@ pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
     for label in &old.source_returns {
         match new.source_returns.iter_mut().find(|existing| existing.key() == label.key()) {
             Some(existing) => {
-                if label.trace.rank() < existing.trace.rank() {
+                if label.trace.rank() <= existing.trace.rank() {
                     *existing = label.clone();
                 }
             }
@@ -127,7 +130,7 @@ pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
             |s: &ParamSink| (s.param, s.kind, s.cwe, s.cleared, s.sink) == (sink.param, sink.kind, sink.cwe, sink.cleared, sink.sink);
         match new.param_sinks.iter_mut().find(|existing| same(existing)) {
             Some(existing) => {
-                if sink.steps.len() < existing.steps.len() {
+                if sink.steps.len() <= existing.steps.len() {
                     *existing = sink.clone();
                 }
             }
@@ -160,6 +163,17 @@ pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
             new.param_flows.push(flow.clone());
         }
     }
+    for entry in &old.param_flow_steps {
+        let same = |e: &(usize, String, usize, Vec<TraceStep>)| (e.0, &e.1, e.2) == (entry.0, &entry.1, entry.2);
+        match new.param_flow_steps.iter_mut().find(|existing| same(existing)) {
+            Some(existing) => {
+                if entry.3.len() <= existing.3.len() {
+                    existing.3 = entry.3.clone();
+                }
+            }
+            None => new.param_flow_steps.push(entry.clone()),
+        }
+    }
     for export in &old.param_exports {
         if !new.param_exports.contains(export) {
             new.param_exports.push(export.clone());
@@ -180,6 +194,7 @@ pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
     new.lookups.extend(old.lookups.iter().copied());
     new.lookups.sort_unstable();
     new.lookups.dedup();
+    new.sort_entries();
     new
 }
 

@@ -127,6 +127,16 @@ impl Summary {
             || self.exports.iter().any(|export| export.value.labels.iter().any(|label| label.any_place(test)))
     }
 
+    /// Orders the entries by what flows where (stable: equal flows keep their order), so that
+    /// two analyses finding the same flows in another order give equal `places` — a recursive
+    /// function swapping its arguments would otherwise alternate between two orders forever.
+    pub(super) fn sort_entries(&mut self) {
+        self.param_returns.sort_by_key(|(param, cleared, normalized, _)| (*param, *cleared, *normalized));
+        self.source_returns.sort_by_key(|label| label.key());
+        self.param_sinks.sort_by_key(|sink| (sink.param, sink.kind, sink.cwe, sink.cleared, sink.sink));
+        self.param_flow_steps.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    }
+
     pub(super) fn signature(&self) -> SummarySignature {
         let mut returns: Vec<_> = self.param_returns.iter().map(|(p, c, n, steps)| (*p, *c, *n, no_places(steps))).collect();
         returns.sort();
