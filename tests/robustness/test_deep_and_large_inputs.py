@@ -36,6 +36,39 @@ def test_slice_and_scan_a_program_holding_a_deep_expression(tmp_path: Path, shap
     assert [(f["sink"]["path"], f["sink"]["start_line"]) for f in findings] == [("app.py", 7)]
 
 
+HUNDRED_THOUSAND = 100_000
+# Found by the harden3 audit: each crashed the whole scan (SIGSEGV, every other file's findings
+# lost) and most the slice too, at 100,000 deep (10,000 fit the engine's 64 MiB stacks): the
+# guards on a branch (`not`, `and`, `or` taken apart by recursion), constant conditions (`not`)
+# and chained assignments (`a = b = …`) recursed once per level. (line of the deep construct, text)
+DEEPER = {
+    "not-in-module-condition": (2, "x = 1\nif " + "not " * HUNDRED_THOUSAND + "x:\n    y = 2\n"),
+    "not-in-function-condition": (
+        4,
+        "from flask import request\n\n\ndef f():\n    x = request.args['a']\n    if "
+        + "not " * HUNDRED_THOUSAND
+        + "x:\n        return 1\n    return x\n",
+    ),
+    "while-not": (2, "def f(b):\n    while " + "not " * HUNDRED_THOUSAND + "b:\n        b = 1\n"),
+    "assert-not": (2, "def f(x):\n    assert " + "not " * HUNDRED_THOUSAND + "x\n"),
+    "and-chain": (2, "def f(x):\n    if " + " and ".join(["x"] * HUNDRED_THOUSAND) + ":\n        return 1\n"),
+    "or-chain": (2, "def f(x):\n    if not (" + " or ".join(["x"] * HUNDRED_THOUSAND) + "):\n        return 1\n"),
+    "chained-assignment-in-function": (2, "def f(q):\n    " + "x = " * HUNDRED_THOUSAND + "q\n    return x\n"),
+    "chained-assignment-in-module": (1, "x = " * HUNDRED_THOUSAND + "1\n"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(DEEPER))
+def test_conditions_and_assignment_chains_a_hundred_thousand_deep(tmp_path: Path, shape: str) -> None:
+    line, text = DEEPER[shape]
+    (tmp_path / "deep.py").write_text(text)
+    (tmp_path / "app.py").write_text(VULNERABLE)
+    assert_app_finding_survives(tmp_path)
+    sliced = flowsight("slice", f"deep.py:{line}", ".", "--format", "json", cwd=tmp_path)
+    assert sliced.returncode == 0, sliced.stderr
+    assert line in json.loads(sliced.stdout)["files"]["deep.py"]
+
+
 def test_slices_of_a_hundred_thousand_statement_scope_are_fast_and_small(tmp_path: Path) -> None:
     # Was quadratic (115 s, 5 GB); the harness bounds CPU time and address space.
     (tmp_path / "flat.py").write_text("x = 1\n" * 100_000 + "print(x)\n")
