@@ -45,6 +45,11 @@ def deep() -> Iterator[tuple[str, str]]:
     yield "strings_concatenated", "x = " + " ".join(['"a"'] * n) + "\n"
     yield "unclosed_brackets", "x = " + "(" * n + "\n"
     yield "decorators", "@d\n" * n + "def f():\n    pass\n"
+    # Found by the harden3 audit at 100,000 deep (each recursed once per level in the analysis).
+    yield "not_condition", "def f(x):\n    if " + "not " * n + "x:\n        return 1\n"
+    yield "and_condition", "def f(x):\n    if " + " and ".join(["x"] * n) + ":\n        return 1\n"
+    yield "or_condition", "def f(x):\n    if not (" + " or ".join(["x"] * n) + "):\n        return 1\n"
+    yield "chained_assignment", "def f(q):\n    " + "x = " * n + "q\n    return x\n"
 
 
 def large() -> Iterator[tuple[str, str]]:

@@ -164,8 +164,20 @@ pub struct ModuleConstants<'a> {
 
 impl ConstantConditions for ModuleConstants<'_> {
     fn evaluate(&self, condition: Node<'_>) -> Option<bool> {
+        // `not` peeled iteratively (`not not … x` can nest arbitrarily deep).
+        let mut negated = false;
+        let mut condition = condition;
+        while condition.kind() == "not_operator" {
+            negated = !negated;
+            condition = condition.field(&field::ARGUMENT)?;
+        }
+        Some(self.evaluate_operand(condition)? != negated)
+    }
+}
+
+impl ModuleConstants<'_> {
+    fn evaluate_operand(&self, condition: Node<'_>) -> Option<bool> {
         match condition.kind() {
-            "not_operator" => self.evaluate(condition.field(&field::ARGUMENT)?).map(|b| !b),
             "comparison_operator" => {
                 let left = literal(self.text, condition.named_child(0)?, self.constants)?;
                 let right = literal(self.text, condition.named_child(1)?, self.constants)?;

@@ -133,32 +133,47 @@ pub struct Scope<'t> {
     pub text_hash: [u8; 32],
 }
 
+/// The header of a method's class: its byte range (definition start to body start) and the
+/// nodes before the body (name, type parameters, bases) when one of them holds a syntax error.
+#[derive(Clone, Copy)]
+struct ClassHeader<'t> {
+    range: (usize, usize),
+    broken: Option<Node<'t>>,
+}
+
+impl<'t> ClassHeader<'t> {
+    fn of(class: Node<'t>, body: Node<'t>) -> ClassHeader<'t> {
+        let mut cursor = class.walk();
+        let broken = class.children(&mut cursor).take_while(|child| child.start_byte() < body.start_byte()).find(Node::has_error);
+        ClassHeader { range: (class.start_byte(), body.start_byte()), broken }
+    }
+}
+
 /// SHA-256 of what a function's analysis reads of its own file: its text with its decorators
 /// (routes make parameters sources) and, for a method, its class's header (bases decide what
-/// `self.request` is).
-fn function_text_hash(
-    text: &str,
-    function: Node<'_>,
-    decorators: &[Node<'_>],
-    class_header: Option<(usize, usize)>,
-    broken: bool,
-) -> [u8; 32] {
+/// `self.request` is). Where one of those holds a syntax error, also its parse (`hash_shape`).
+fn function_text_hash(text: &str, function: Node<'_>, decorators: &[Node<'_>], class_header: Option<ClassHeader<'_>>) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let start = decorators.first().map_or(function.start_byte(), |decorator| decorator.start_byte().min(function.start_byte()));
     let mut hasher = Sha256::new();
     hasher.update(text.as_bytes().get(start..function.end_byte()).unwrap_or_default());
-    if let Some((header_start, header_end)) = class_header {
+    if let Some(ClassHeader { range: (header_start, header_end), .. }) = class_header {
         hasher.update(b"\0class\0");
         hasher.update(text.as_bytes().get(header_start..header_end).unwrap_or_default());
     }
-    if broken {
-        hash_shape(&mut hasher, function);
+    let broken = decorators.iter().chain([&function]).copied().chain(class_header.and_then(|header| header.broken)).filter(Node::has_error);
+    for node in broken {
+        hasher.update(b"\0shape\0");
+        hash_shape(&mut hasher, node);
     }
     hasher.finalize().into()
 }
 
-/// In a file with syntax errors, the same text can parse differently after an edit elsewhere
-/// (error recovery is not local): there a scope's key also covers its parse, node by node.
+/// The same text can parse differently after an edit elsewhere when the parse holds syntax
+/// errors (error recovery is not local): there a key also covers the parse, node by node. A
+/// node without errors is a complete parse of its text, the same wherever it stands, so a
+/// function without errors keeps its key while the file around it breaks and heals (an error
+/// typed into one function re-analyses that function, not every function of the file).
 fn hash_shape(hasher: &mut sha2::Sha256, node: Node<'_>) {
     use sha2::Digest;
     let base = node.start_byte();
@@ -688,7 +703,7 @@ impl<'t> PartBuilder<'t> {
         });
         // Definitions anywhere: (node, enclosing qualified name, enclosing class, depth).
         // The last element is the enclosing class's header (definition start to body start).
-        type Pending<'t> = (Node<'t>, String, Option<String>, usize, Option<(usize, usize)>);
+        type Pending<'t> = (Node<'t>, String, Option<String>, usize, Option<ClassHeader<'t>>);
         let mut stack: Vec<Pending<'t>> = vec![(root, name.clone(), None, 0, None)];
         while let Some((node, prefix, class, depth, class_header)) = stack.pop() {
             if depth > MAX_STATEMENT_DEPTH {
@@ -704,7 +719,7 @@ impl<'t> PartBuilder<'t> {
                         let decorators = decorators_of(child);
                         let is_static = decorators.iter().any(|d| text_of(text, *d).trim_start_matches('@').trim() == "staticmethod");
                         let params = parameters(text, child);
-                        let text_hash = function_text_hash(text, child, &decorators, class_header, broken);
+                        let text_hash = function_text_hash(text, child, &decorators, class_header);
                         let scope = Scope {
                             kind: ScopeKind::Function,
                             qualified_name: qualified.clone(),
@@ -757,13 +772,7 @@ impl<'t> PartBuilder<'t> {
                             ClassInfo { qualified_name: qualified.clone(), module: module_index, bases, methods: HashMap::new() },
                         );
                         if let Some(body) = child.field(&field::BODY) {
-                            stack.push((
-                                body,
-                                qualified.clone(),
-                                Some(qualified),
-                                depth + 1,
-                                Some((child.start_byte(), body.start_byte())),
-                            ));
+                            stack.push((body, qualified.clone(), Some(qualified), depth + 1, Some(ClassHeader::of(child, body))));
                         }
                     }
                     kind if kind == "decorated_definition"

@@ -9,7 +9,8 @@
 //! Nodes are statement-level steps, parameters of scopes, and each scope's return value (every
 //! `return` and, for generators, every `yield`). A call is also a definition of what its callee
 //! (transitively) mutates through its parameters or assigns as module globals, and a use of the
-//! module globals its callee reads; those edges lead into the callee's defining steps.
+//! module globals its callee reads (in a function, through the callee's `Reads` node); those
+//! edges lead into the callee's defining steps and the module's definitions.
 //! Thin slices follow data dependences only.
 //!
 //! The SDG is demand-driven: a scope's PDG, its resolved calls, its effects and its callers are
@@ -39,6 +40,12 @@ pub enum SliceNode {
     /// parameter (HRB's actual-in). Going up from a parameter lands here, not on the whole
     /// call, so a slice never comes back down through that call's return.
     Argument(usize, usize, usize, usize),
+    /// The module globals a scope reads, directly or through the calls it makes in its module:
+    /// one node per scope, depending on the module's definitions of the names the scope reads
+    /// itself and on the `Reads` of its callees. A call step depends on its callee's `Reads`
+    /// instead of using every name the callee reads (through a call chain of N functions that
+    /// was N names per call step, N² in all: a 20,000-function chain did not slice in 16 GB).
+    Reads(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,9 +160,19 @@ fn bound_locals(program: &Program<'_>, scope: usize, pdg: &Pdg<'_>) -> FxHashMap
 struct Effects {
     mutated_parameters: Vec<usize>,
     written_globals: Vec<String>,
-    /// A set: through a call chain it holds every function name the chain calls (2,000
-    /// functions, 2,000 names each), and list look-ups made slicing such a chain cubic.
-    read_globals: BTreeSet<String>,
+    /// A persistent set: through a call chain it holds every function name the chain calls,
+    /// and each function's set shares all but a path of nodes with its callee's (a 20,000-
+    /// function chain: 200 million names as separate sets).
+    read_globals: imbl::OrdSet<std::sync::Arc<str>>,
+}
+
+impl Effects {
+    /// Whether `self` differs from `before`, which it extends (sets only grow in the fixpoint).
+    fn grew_from(&self, before: &Effects) -> bool {
+        self.mutated_parameters != before.mutated_parameters
+            || self.written_globals != before.written_globals
+            || self.read_globals.len() != before.read_globals.len()
+    }
 }
 
 /// The receiver and argument expressions of a call, by parameter position of `callee` (the
@@ -289,6 +306,8 @@ pub struct Sdg<'p, 't> {
     symbols: Vec<OnceCell<FxHashMap<usize, BTreeMap<String, SymbolScope>>>>,
     /// Per scope: its solved PDG's definitions by the base name they define, in order.
     definitions_by_base: Vec<OnceCell<FxHashMap<String, Vec<usize>>>>,
+    /// Per file: `scopes_by_start`.
+    scopes_by_start: Vec<OnceCell<Vec<(usize, usize, usize)>>>,
 }
 
 impl<'p, 't> Sdg<'p, 't> {
@@ -331,6 +350,7 @@ impl<'p, 't> Sdg<'p, 't> {
             scopes_of_file,
             symbols: (0..program.files.len()).map(|_| OnceCell::new()).collect(),
             definitions_by_base: (0..scope_count).map(|_| OnceCell::new()).collect(),
+            scopes_by_start: (0..program.files.len()).map(|_| OnceCell::new()).collect(),
         }
     }
 
@@ -423,7 +443,7 @@ impl<'p, 't> Sdg<'p, 't> {
             for used in pdg.uses.iter().flatten() {
                 let base = base_of(used);
                 if !self.is_local(scope, base) && module_names.contains(base) && !effect.read_globals.contains(base) {
-                    effect.read_globals.insert(base.to_string());
+                    effect.read_globals.insert(base.into());
                 }
             }
         }
@@ -451,47 +471,74 @@ impl<'p, 't> Sdg<'p, 't> {
         let known = |callee: usize, current: &FxHashMap<usize, Effects>| -> Effects {
             current.get(&callee).cloned().or_else(|| self.effects.borrow()[callee].clone()).unwrap_or_default()
         };
-        let mut changed = true;
-        while changed {
-            changed = false;
-            // Callees were found after their callers: visited first, an acyclic chain settles
-            // in one pass (callers first took a pass per link).
-            for &member in closure.iter().rev() {
-                let info = &self.program.scopes[member];
-                let text = self.program.text(info.file);
-                let mut grown = current[&member].clone();
-                for &(_, call, callee) in &self.extracted(member).calls {
-                    let callee_effects = known(callee, &current);
-                    for (position, argument) in call_arguments(self.program, callee, call, text) {
-                        if !callee_effects.mutated_parameters.contains(&position) {
-                            continue;
-                        }
-                        let Some(path) = access_path(text, argument) else { continue };
-                        if let Some(own) = info.params.iter().position(|p| p.name == base_of(&path)) {
-                            if !grown.mutated_parameters.contains(&own) {
-                                grown.mutated_parameters.push(own);
-                            }
-                        }
-                    }
-                    if self.program.scopes[callee].module != info.module {
+        // Callers within the closure, to revisit a member's callers when it grows.
+        let mut callers_in_closure: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+        for &member in &closure {
+            for &(_, _, callee) in &self.extracted(member).calls {
+                if current.contains_key(&callee) {
+                    callers_in_closure.entry(callee).or_default().push(member);
+                }
+            }
+        }
+        // Callees were found after their callers: visited first, an acyclic chain settles in
+        // one visit per member; afterwards only the callers of a member that grew are visited.
+        let mut queue: std::collections::VecDeque<usize> = closure.iter().rev().copied().collect();
+        let mut queued: FxHashSet<usize> = closure.iter().copied().collect();
+        while let Some(member) = queue.pop_front() {
+            queued.remove(&member);
+            let info = &self.program.scopes[member];
+            let text = self.program.text(info.file);
+            let mut grown = current[&member].clone();
+            let mut merged = false;
+            for &(_, call, callee) in &self.extracted(member).calls {
+                let callee_effects = known(callee, &current);
+                for (position, argument) in call_arguments(self.program, callee, call, text) {
+                    if !callee_effects.mutated_parameters.contains(&position) {
                         continue;
                     }
-                    for name in &callee_effects.written_globals {
-                        if !grown.written_globals.contains(name) {
-                            grown.written_globals.push(name.clone());
-                        }
-                    }
-                    if info.kind == ScopeKind::Function {
-                        for name in &callee_effects.read_globals {
-                            if !self.is_local(member, name) && !grown.read_globals.contains(name) {
-                                grown.read_globals.insert(name.clone());
-                            }
+                    let Some(path) = access_path(text, argument) else { continue };
+                    if let Some(own) = info.params.iter().position(|p| p.name == base_of(&path)) {
+                        if !grown.mutated_parameters.contains(&own) {
+                            grown.mutated_parameters.push(own);
                         }
                     }
                 }
-                if grown != current[&member] {
-                    current.insert(member, grown);
-                    changed = true;
+                if self.program.scopes[callee].module != info.module {
+                    continue;
+                }
+                for name in &callee_effects.written_globals {
+                    if !grown.written_globals.contains(name) {
+                        grown.written_globals.push(name.clone());
+                    }
+                }
+                if info.kind == ScopeKind::Function && !callee_effects.read_globals.is_empty() {
+                    // The union walks the smaller set into the larger one (sharing the larger
+                    // one's nodes); the names the member binds itself are dropped below.
+                    merged = true;
+                    let (mut larger, smaller) = if callee_effects.read_globals.len() > grown.read_globals.len() {
+                        (callee_effects.read_globals, std::mem::take(&mut grown.read_globals))
+                    } else {
+                        (std::mem::take(&mut grown.read_globals), callee_effects.read_globals)
+                    };
+                    for name in smaller {
+                        larger.insert(name);
+                    }
+                    grown.read_globals = larger;
+                }
+            }
+            if merged {
+                for name in &self.extracted(member).bound {
+                    if self.is_local(member, name) {
+                        grown.read_globals.remove(name.as_str());
+                    }
+                }
+            }
+            if grown.grew_from(&current[&member]) {
+                current.insert(member, grown);
+                for &caller in callers_in_closure.get(&member).into_iter().flatten() {
+                    if queued.insert(caller) {
+                        queue.push_back(caller);
+                    }
                 }
             }
         }
@@ -510,6 +557,8 @@ impl<'p, 't> Sdg<'p, 't> {
             let text = program.text(info.file);
             let extracted = self.extracted(scope);
             let mut pdg = extracted.pdg.clone();
+            // (call step, what its callee reads) for the calls into this module.
+            let mut reading_calls = Vec::new();
             for &(step, call, callee) in &extracted.calls {
                 let effects = self.effects(callee);
                 for (position, argument) in call_arguments(program, callee, call, text) {
@@ -527,11 +576,29 @@ impl<'p, 't> Sdg<'p, 't> {
                         pdg.definitions.push(Definition { step, path: name.clone(), strong: false, parameter: None });
                     }
                 }
-                // Added at once, then sorted (one sort, not one per name).
-                let present: FxHashSet<&String> = pdg.uses[step].iter().collect();
-                let read: Vec<String> =
-                    effects.read_globals.iter().filter(|name| !self.is_local(scope, name) && !present.contains(name)).cloned().collect();
+                if !effects.read_globals.is_empty() {
+                    reading_calls.push((step, effects.read_globals));
+                }
+            }
+            // A call uses the globals its callee reads. In the module body, all of them: their
+            // definitions there reach the call or not. In a function, only those the function
+            // defines itself (`global g` then `g = …`, or a call assigning `g`): the module's
+            // definitions of the others are reached through the callee's `Reads` node.
+            let defined_here: Option<FxHashSet<&str>> = (info.kind == ScopeKind::Function)
+                .then(|| pdg.definitions.iter().filter(|d| d.step != ENTRY).map(|d| base_of(&d.path)).collect());
+            for (step, read_globals) in reading_calls {
+                let present: FxHashSet<&str> = pdg.uses[step].iter().map(String::as_str).collect();
+                let candidates: Vec<&str> = match &defined_here {
+                    None => read_globals.iter().map(|name| &**name).collect(),
+                    Some(defined) => defined.iter().copied().filter(|name| read_globals.contains(*name)).collect(),
+                };
+                let read: Vec<String> = candidates
+                    .into_iter()
+                    .filter(|name| !self.is_local(scope, name) && !present.contains(name))
+                    .map(str::to_string)
+                    .collect();
                 if !read.is_empty() {
+                    // Added at once, then sorted (one sort, not one per name).
                     pdg.uses[step].extend(read);
                     pdg.uses[step].sort();
                 }
@@ -575,6 +642,21 @@ impl<'p, 't> Sdg<'p, 't> {
         let files = std::rc::Rc::new(files);
         self.mentions.borrow_mut().insert(name.to_string(), files.clone());
         files
+    }
+
+    /// A file's scopes by body start, (start, end, scope): the innermost scope holding an offset
+    /// is the last one starting before it that has not ended. Built once per file (per callee,
+    /// it made slicing a 20,000-function chain quadratic).
+    fn scopes_by_start(&self, file: usize) -> &[(usize, usize, usize)] {
+        self.scopes_by_start[file].get_or_init(|| {
+            let program = self.program;
+            let mut by_start: Vec<(usize, usize, usize)> = self.scopes_of_file[file]
+                .iter()
+                .map(|&s| (program.scopes[s].body.start_byte(), program.scopes[s].body.end_byte(), s))
+                .collect();
+            by_start.sort_unstable();
+            by_start
+        })
     }
 
     /// Every call site of `callee`: (caller scope, call step, call).
@@ -655,14 +737,9 @@ impl<'p, 't> Sdg<'p, 't> {
         }
         let mut candidates: BTreeSet<usize> = BTreeSet::new();
         for (file, names_here) in searched {
-            let scopes = &self.scopes_of_file[file];
             let text = program.text(file);
             let root = program.files[file].document.root();
-            // Scopes by body start: the innermost scope holding an offset is the last one
-            // starting before it that has not ended.
-            let mut by_start: Vec<(usize, usize, usize)> =
-                scopes.iter().map(|&s| (program.scopes[s].body.start_byte(), program.scopes[s].body.end_byte(), s)).collect();
-            by_start.sort_unstable();
+            let by_start = self.scopes_by_start(file);
             for name in names_here {
                 for at in identifier_occurrences(text, name) {
                     let before = by_start.partition_point(|&(start, _, _)| start <= at);
@@ -818,6 +895,27 @@ impl<'p, 't> Sdg<'p, 't> {
         }
     }
 
+    /// Whether a call at `step` of function `scope` reads module globals through its callee
+    /// (those calls depend on the callee's `Reads` rather than using the names).
+    fn calls_reading_globals(&self, scope: usize, step: usize) -> Vec<usize> {
+        let info = &self.program.scopes[scope];
+        if info.kind != ScopeKind::Function {
+            return Vec::new();
+        }
+        let calls = self.extracted(scope).calls_at(step).iter();
+        calls
+            .filter(|&&(_, _, callee)| self.program.scopes[callee].module == info.module && !self.effects(callee).read_globals.is_empty())
+            .map(|&(_, _, callee)| callee)
+            .collect()
+    }
+
+    /// Whether `step` of `scope` reads one of `names` (module globals), itself or through a call.
+    fn reads_any_of(&self, scope: usize, step: usize, names: &imbl::OrdSet<std::sync::Arc<str>>) -> bool {
+        !names.is_empty()
+            && (self.pdg(scope).uses[step].iter().any(|u| names.contains(base_of(u)))
+                || !self.calls_reading_globals(scope, step).is_empty())
+    }
+
     /// The nodes `node` depends on.
     fn depends_on(&self, node: SliceNode) -> Vec<(SliceNode, EdgeKind)> {
         let program = self.program;
@@ -830,6 +928,8 @@ impl<'p, 't> Sdg<'p, 't> {
                 for &controller in &pdg.control_dependences[step] {
                     edges.push((SliceNode::Step(scope, controller), EdgeKind::Control));
                 }
+                // Module globals read through calls (see `SliceNode::Reads`).
+                edges.extend(self.calls_reading_globals(scope, step).into_iter().map(|callee| (SliceNode::Reads(callee), EdgeKind::Data)));
                 // Calls: the callee's return and the callee's steps that define what the call does.
                 let text = program.text(program.scopes[scope].file);
                 for &(_, call, callee) in self.extracted(scope).calls_at(step) {
@@ -859,7 +959,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 }
                 // Globals read here get their value at each call of this scope.
                 let effects = self.effects(scope);
-                if !effects.read_globals.is_empty() && pdg.uses[step].iter().any(|u| effects.read_globals.contains(base_of(u))) {
+                if self.reads_any_of(scope, step, &effects.read_globals) {
                     for &(caller, call_step, _) in self.callers(scope).iter() {
                         if program.scopes[caller].module == program.scopes[scope].module {
                             edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterIn));
@@ -878,6 +978,22 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             SliceNode::Return(scope) => {
                 edges.extend(self.extracted(scope).returns.iter().map(|&step| (SliceNode::Step(scope, step), EdgeKind::Data)));
+            }
+            SliceNode::Reads(scope) => {
+                let info = &program.scopes[scope];
+                if let Some(module) = self.module_scope[info.module] {
+                    let definitions = &self.pdg(module).definitions;
+                    for name in &self.direct_effects(scope).read_globals {
+                        for &definition in self.definitions_of(module, name) {
+                            edges.extend(Self::definition_node(module, &definitions[definition]).map(|node| (node, EdgeKind::Data)));
+                        }
+                    }
+                }
+                for &(_, _, callee) in &self.extracted(scope).calls {
+                    if program.scopes[callee].module == info.module && !self.effects(callee).read_globals.is_empty() {
+                        edges.push((SliceNode::Reads(callee), EdgeKind::Data));
+                    }
+                }
             }
             SliceNode::Argument(scope, step, callee, parameter) => {
                 let pdg = self.pdg(scope);
@@ -931,9 +1047,8 @@ impl<'p, 't> Sdg<'p, 't> {
                     }
                     let effects = self.effects(callee);
                     if callee_info.module == program.scopes[scope].module && !effects.read_globals.is_empty() {
-                        let callee_pdg = self.pdg(callee);
-                        for (callee_step, uses) in callee_pdg.uses.iter().enumerate() {
-                            if uses.iter().any(|u| effects.read_globals.contains(base_of(u))) {
+                        for callee_step in 0..self.pdg(callee).uses.len() {
+                            if self.reads_any_of(callee, callee_step, &effects.read_globals) {
                                 edges.push((SliceNode::Step(callee, callee_step), EdgeKind::ParameterIn));
                             }
                         }
@@ -969,12 +1084,16 @@ impl<'p, 't> Sdg<'p, 't> {
                         continue;
                     }
                     let other_pdg = self.pdg(other);
+                    let module_body = info.kind == ScopeKind::Module;
                     for (other_step, uses) in other_pdg.uses.iter().enumerate() {
                         for used in uses {
                             let head = base_of(used);
                             if mentioned.contains(&head) && self.nonlocal_target(other, head) == Some(scope) {
                                 edges.push((SliceNode::Step(other, other_step), EdgeKind::Data));
                                 self.arguments_reading(other, other_step, std::slice::from_ref(used), &mut edges);
+                                if module_body {
+                                    edges.push((SliceNode::Reads(other), EdgeKind::Data));
+                                }
                             }
                         }
                     }
@@ -997,6 +1116,17 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             SliceNode::Argument(_, _, callee, parameter) => {
                 edges.push((SliceNode::Param(callee, parameter), EdgeKind::ParameterIn));
+            }
+            SliceNode::Reads(scope) => {
+                // The calls of the same module's functions that read these globals through it.
+                let module = program.scopes[scope].module;
+                for &(caller, call_step, _) in self.callers(scope).iter() {
+                    let caller_info = &program.scopes[caller];
+                    if caller_info.module == module && caller_info.kind == ScopeKind::Function {
+                        edges.push((SliceNode::Step(caller, call_step), EdgeKind::Data));
+                        edges.push((SliceNode::Reads(caller), EdgeKind::Data));
+                    }
+                }
             }
         }
         edges
@@ -1099,7 +1229,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 let param = info.params.get(parameter + usize::from(info.implicit_receiver))?;
                 (scope, param.node)
             }
-            SliceNode::Return(_) => return None,
+            SliceNode::Return(_) | SliceNode::Reads(_) => return None,
         };
         let row = node.start_position().row + 1;
         Some((self.program.scopes[scope].file, vec![row]))

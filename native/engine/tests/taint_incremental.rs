@@ -89,6 +89,53 @@ fn typing_in_the_first_of_two_hundred_functions_analyses_only_it() {
     assert_eq!(stats.analysed, 0, "{stats:?}");
 }
 
+/// 200 functions that call nothing: what one of them does changes no other's analysis.
+fn independent_module() -> String {
+    let mut text = String::from("import os\n\n\n");
+    for index in 0..200 {
+        text.push_str(&format!("def handler_{index}(command):\n    label = 'handler {index}'\n    os.system(command + label)\n\n\n"));
+    }
+    text
+}
+
+/// A syntax error typed into one function, then fixed: the file switches between having syntax
+/// errors and having none. Only the edited function (and the module body, whose key covers the
+/// whole parse while the file is broken) is analysed again, not the 199 functions around it
+/// whose text and parse did not change (all 201 were, while keys covered every function's parse
+/// whenever the file had an error anywhere).
+#[test]
+fn a_syntax_error_in_one_function_analyses_only_that_function() {
+    let mut workspace = workspace_of(&[("many.py", independent_module())]);
+    let (_, stats) = reanalyse(&mut workspace);
+    assert_eq!(stats.scopes, 201);
+    let line_of =
+        |workspace: &Workspace, wanted: &str| workspace.document("many.py").unwrap().text().lines().position(|l| l == wanted).unwrap();
+    let broken = |workspace: &Workspace| workspace.document("many.py").unwrap().root().has_error();
+    let mut version = 1;
+    // Typed one character at a time into `handler_50`: the file breaks and heals several times.
+    let line = line_of(&workspace, "    label = 'handler 50'");
+    let typed = " if x else 1";
+    let mut states = Vec::new();
+    for (column, character) in typed.char_indices() {
+        version += 1;
+        insert_at(&mut workspace, "many.py", version, (line, 24 + column), &character.to_string());
+        let (_, stats) = reanalyse(&mut workspace);
+        states.push(broken(&workspace));
+        assert!(stats.analysed <= 2, "after {:?} (broken: {}): {stats:?}", &typed[..=column], states[column]);
+    }
+    assert!(states.windows(2).filter(|pair| pair[0] != pair[1]).count() >= 2, "the file broke and healed: {states:?}");
+    assert_eq!(states.last(), Some(&false));
+    // A statement typed into `handler_120`: `if value` is broken until its `: pass`.
+    let line = line_of(&workspace, "    label = 'handler 120'") + 1;
+    for (at, text, is_broken) in [((line, 0), "    if value\n", true), ((line, 12), ": pass", false)] {
+        version += 1;
+        insert_at(&mut workspace, "many.py", version, at, text);
+        let (_, stats) = reanalyse(&mut workspace);
+        assert_eq!(broken(&workspace), is_broken, "after {text:?}");
+        assert!(stats.analysed <= 2, "after {text:?}: {stats:?}");
+    }
+}
+
 fn project() -> Vec<(&'static str, String)> {
     vec![
         ("app/views.py", "import os\nfrom flask import request\nfrom app.helpers import run, clean\n\n\ndef index():\n    run(request.args['q'])\n\n\ndef safe():\n    run(clean(request.args['q']))\n".into()),

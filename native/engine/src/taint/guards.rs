@@ -52,29 +52,31 @@ impl<'p, 't> Analysis<'p, 't> {
         result
     }
 
-    /// Narrows `state` on the edge where `condition` evaluated to `polarity` (guards).
+    /// Narrows `state` on the edge where `condition` evaluated to `polarity` (guards). `not`,
+    /// parentheses and the sides of `and`/`or` are taken apart with a stack, left to right (a
+    /// condition `not not … x` or `x and x and …` 100,000 deep overflowed the recursion).
     pub(super) fn refine(&mut self, condition: Node<'t>, polarity: bool, state: &mut State) {
-        match condition.kind() {
-            "not_operator" => {
-                if let Some(argument) = condition.field(&field::ARGUMENT) {
-                    self.refine(argument, !polarity, state);
-                }
-            }
-            "parenthesized_expression" => {
-                if let Some(inner) = condition.named_child(0) {
-                    self.refine(inner, polarity, state);
-                }
-            }
-            "boolean_operator" => {
-                let operator = condition.field(&field::OPERATOR).map(|o| self.text_of(o)).unwrap_or("");
-                if (operator == "and" && polarity) || (operator == "or" && !polarity) {
-                    for side in ["left", "right"] {
-                        if let Some(node) = condition.child_by_field_name(side) {
-                            self.refine(node, polarity, state);
-                        }
+        let mut pending = vec![(condition, polarity)];
+        while let Some((condition, polarity)) = pending.pop() {
+            match condition.kind() {
+                "not_operator" => pending.extend(condition.field(&field::ARGUMENT).map(|argument| (argument, !polarity))),
+                "parenthesized_expression" => pending.extend(condition.named_child(0).map(|inner| (inner, polarity))),
+                "boolean_operator" => {
+                    let operator = condition.field(&field::OPERATOR).map(|o| self.text_of(o)).unwrap_or("");
+                    if (operator == "and" && polarity) || (operator == "or" && !polarity) {
+                        // Right pushed first: the left side is refined first.
+                        pending.extend(condition.field(&field::RIGHT).map(|right| (right, polarity)));
+                        pending.extend(condition.field(&field::LEFT).map(|left| (left, polarity)));
                     }
                 }
+                _ => self.refine_one(condition, polarity, state),
             }
+        }
+    }
+
+    /// `refine` for one condition that is not `not`, parentheses, `and` or `or`.
+    fn refine_one(&mut self, condition: Node<'t>, polarity: bool, state: &mut State) {
+        match condition.kind() {
             "comparison_operator" if polarity => {
                 let mut cursor = condition.walk();
                 let operands: Vec<Node<'t>> = condition.named_children(&mut cursor).collect();

@@ -621,6 +621,30 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     pub(super) fn assignment(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
+        // `a = b = value`: the right side is itself an assignment. The chain is walked down
+        // with a loop, then assigned from the innermost out, each level the value its inner
+        // level's target holds (a chain 100,000 long overflowed the recursion).
+        let mut chain = vec![node];
+        while let Some(inner) = chain
+            .last()
+            .filter(|level| level.field(&field::LEFT).is_some())
+            .and_then(|level| level.field(&field::RIGHT))
+            .filter(|right| right.kind() == "assignment")
+        {
+            chain.push(inner);
+        }
+        let mut inner_value = None;
+        for (index, &level) in chain.iter().enumerate().rev() {
+            self.assign_one(level, inner_value.take(), state, depth);
+            if index > 0 {
+                inner_value = Some(level.field(&field::LEFT).map(|l| self.eval(l, state, depth + 1)).unwrap_or_default());
+            }
+        }
+    }
+
+    /// One assignment of a chain: `value` is what its right side holds when that side is an
+    /// assignment itself (already made), else the right side is evaluated.
+    fn assign_one(&mut self, node: Node<'t>, value: Option<Value>, state: &mut State, depth: usize) {
         let right = node.field(&field::RIGHT);
         let Some(left) = node.field(&field::LEFT) else {
             if let Some(right) = right {
@@ -629,12 +653,9 @@ impl<'p, 't> Analysis<'p, 't> {
             return;
         };
         let Some(right) = right else { return };
-        // `a = b = value`: the right side is itself an assignment.
-        let value = if right.kind() == "assignment" {
-            self.assignment(right, state, depth + 1);
-            right.field(&field::LEFT).map(|l| self.eval(l, state, depth + 1)).unwrap_or_default()
-        } else {
-            self.eval(right, state, depth + 1)
+        let value = match value {
+            Some(value) => value,
+            None => self.eval(right, state, depth + 1),
         };
         if left.kind() == "identifier" {
             self.rebound.insert(self.text_of(left));
