@@ -16,6 +16,7 @@ Keys are only ever read from the environment (`api_key_env`, `qdrant_api_key_env
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,8 @@ class SearchSettings:
     max_retries: int = 5
 
     cache_dir: str | None = None
-    """Embedding cache directory (default: `$XDG_CACHE_HOME/flowsight/embeddings` or `~/.cache/…`)."""
+    """Embedding cache directory; the CLI and the server use the project's cache directory
+    (`flowsight.cache`, e.g. `.flowsight-cache/`) unless this names one (`:memory:`: none on disk)."""
     qdrant_url: str | None = None
     qdrant_api_key_env: str = "QDRANT_API_KEY"
     collection: str = "flowsight"
@@ -77,6 +79,13 @@ class SearchSettings:
             problems.append("lexical_weight must lie in [0, 1]")
         if problems:
             raise ConfigError("search settings: " + "; ".join(problems))
+
+    def cached_in(self, directory: str | os.PathLike[str] | None) -> SearchSettings:
+        """These settings with the embedding cache in the project's cache directory `directory`
+        (None: the cache is off, so vectors stay in memory), unless they name a directory of their own."""
+        if self.cache_dir is not None:
+            return self
+        return dataclasses.replace(self, cache_dir=":memory:" if directory is None else str(directory))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], source: str = "search settings") -> SearchSettings:
