@@ -54,8 +54,11 @@ class SearchSettings:
     qdrant_api_key_env: str = "QDRANT_API_KEY"
     collection: str = "flowsight"
 
-    lexical_weight: float = 0.1
-    """Weight of the min-max-normalised lexical score in hybrid fusion (the vector score gets 1 - it)."""
+    lexical_weight: float = 0.2
+    """Weight of the min-max-normalised lexical score in hybrid fusion of a query in words (the vector
+    score gets 1 - it); measured in `bench/search_quality.py`."""
+    identifier_lexical_weight: float = 1.0
+    """The same for a query that is one identifier-shaped word (`parse_qsl`, `ChatController`)."""
     identifier_boost: float = 1.0
     """Added to the fused score of a chunk whose name is spelled out in the query (fused scores lie
     in [0, 1], so 1.0 puts such a chunk first)."""
@@ -75,8 +78,9 @@ class SearchSettings:
             problems.append("dimensions must be at least 1")
         if self.max_retries < 0 or self.timeout <= 0:
             problems.append("max_retries must be ≥ 0 and timeout > 0")
-        if not 0.0 <= self.lexical_weight <= 1.0:
-            problems.append("lexical_weight must lie in [0, 1]")
+        for name in ("lexical_weight", "identifier_lexical_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name} must lie in [0, 1]")
         if problems:
             raise ConfigError("search settings: " + "; ".join(problems))
 
