@@ -6,13 +6,19 @@ docstring removed is the one relevant document among all sampled functions. Func
 flowsight chunker over /usr/lib/python3.11 (tests, idlelib, lib2to3, tkinter and the demo packages
 left out); functions whose query is too short, duplicated, or whose body is a line or two are skipped.
 
+Two identifier-shaped query sets over the same documents, for the functions whose name is unique
+among them and has two words or more: the name as written (`parse_qsl`, `getLogger`: the exact
+identifier boost decides), and the name respelled in the other convention (`parseQsl`,
+`get_logger`: as a user types it without knowing the spelling; the boost cannot fire).
+
 Rankings:
   vector    the bundled all-MiniLM-L6-v2 (numpy) in a Qdrant local-mode `VectorIndex`
-  lexical   BM25 (k1 1.2, b 0.75) over code-aware tokens in Python — a STAND-IN for the Rust tantivy
-            index until it lands, used here only
-  hybrid    `SearchService` in hybrid mode over the two (what flowsight ships: convex fusion, the
-            identifier boost, dedup), plus a sweep of fusion functions and weights; the weight is chosen
-            on the even-numbered queries and reported on the odd-numbered ones
+  lexical   the Rust tantivy index (`flowsight.Workspace.search`), each function its own file; the
+            python BM25 stand-in it replaced is kept as a row for comparison
+  hybrid    `SearchService` in hybrid mode over the two (what flowsight ships: convex fusion with the
+            lexical weight of the query's shape, the identifier boost, dedup), plus a sweep of fusion
+            functions and weights per query set; each weight is chosen on the even-numbered queries
+            and reported on the odd-numbered ones
 
 Reports MRR@10, nDCG@10, Recall@10 (and @1), embedding time per chunk, query latency, peak RSS. Prints a
 table and writes `bench/results/search-quality.json`.
@@ -130,6 +136,57 @@ def build_cases(sample: int, seed: int) -> list[Case]:
     return unique[:sample]
 
 
+def respelled(name: str) -> str | None:
+    """`parse_qsl` → `parseQsl`, `getLogger` → `get_logger`; None for a one-word name."""
+    words = [part.lower() for piece in name.split("_") for part in PART.findall(piece)]
+    if len(words) < 2:
+        return None
+    if "_" in name.strip("_"):
+        return words[0] + "".join(word.capitalize() for word in words[1:])
+    return "_".join(words)
+
+
+def identifier_cases(cases: list[Case]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(query, relevant chunk id) pairs: each unique two-word-or-more name as written, and respelled."""
+    names = Counter(case.qualified_name.rsplit(".", 1)[-1].lower() for case in cases)
+    exact, other = [], []
+    for case in cases:
+        name = case.qualified_name.rsplit(".", 1)[-1]
+        spelled = respelled(name)
+        if names[name.lower()] != 1 or name.startswith("__") or spelled is None:
+            continue
+        exact.append((name, case.chunk_id))
+        other.append((spelled, case.chunk_id))
+    return exact, other
+
+
+# ---------------------------------------------------------------- the lexical index
+
+
+class RustLexical:
+    """The Rust tantivy index over the sampled functions, each (dedented) in a file of its own; a
+    hit is mapped back to its function by path (the file's best chunk)."""
+
+    def __init__(self, cases: list[Case]) -> None:
+        import flowsight
+
+        self.workspace = flowsight.Workspace("/nonexistent/search-quality")
+        self.by_path: dict[str, str] = {}
+        for number, case in enumerate(cases):
+            path = f"f{number:05}.py"
+            self.workspace.update_file(path, textwrap.dedent(case.text))
+            self.by_path[path] = case.chunk_id
+        started = time.perf_counter()
+        self.documents = self.workspace.build_search_index()
+        self.build_seconds = time.perf_counter() - started
+
+    def search(self, query: str, limit: int) -> list[tuple[str, float]]:
+        ranking: dict[str, float] = {}
+        for hit in self.workspace.search(query, 3 * limit):
+            ranking.setdefault(self.by_path[hit.path], hit.score)
+        return list(ranking.items())[:limit]
+
+
 # ---------------------------------------------------------------- the lexical stand-in
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
@@ -233,14 +290,16 @@ def run(sample: int, seed: int, threads: int, cache_dir: str | None, distractors
     print()
 
     bm25 = BM25({document.chunk_id: document.text for document in documents})
-    service = SearchService(bm25.search, index)
+    rust = RustLexical(cases)
+    service = SearchService(rust.search, index)
     service.update(documents)
     assert service.wait_for_vectors(60) and service.progress().embedded == 0
+    stand_in = [[chunk_id for chunk_id, _ in bm25.search(query, 50)] for query in queries]
 
     lexical_lists, vector_lists, cosine_extras, shipped, latencies = [], [], [], [], {"lexical": [], "vector": [], "hybrid": []}
     for query in queries:
         moment = time.perf_counter()
-        lexical = bm25.search(query, 50)
+        lexical = rust.search(query, 50)
         latencies["lexical"].append(time.perf_counter() - moment)
         moment = time.perf_counter()
         vector, extra = index.query_and_score(query, 50, [chunk_id for chunk_id, _ in lexical])
@@ -258,7 +317,8 @@ def run(sample: int, seed: int, threads: int, cache_dir: str | None, distractors
         return [hit.chunk_id for hit in hits]
 
     rows = {
-        "lexical (BM25 stand-in)": [[chunk_id for chunk_id, _ in ranking] for ranking in lexical_lists],
+        "lexical (Rust tantivy index)": [[chunk_id for chunk_id, _ in ranking] for ranking in lexical_lists],
+        "lexical (python BM25 stand-in, replaced)": stand_in,
         "vector (MiniLM)": [[chunk_id for chunk_id, _ in ranking] for ranking in vector_lists],
         "hybrid (SearchService, shipped)": shipped,
     }
@@ -287,6 +347,7 @@ def run(sample: int, seed: int, threads: int, cache_dir: str | None, distractors
             "odd": metrics([rankings[i] for i in odd], [relevant[i] for i in odd]),
         }
     chosen = max(sweep_results, key=lambda name: sweep_results[name]["even"]["mrr@10"])
+    shapes = identifier_sets(cases, rust, index, service, documents)
 
     # Latency at a Django-sized index: random unit vectors as extra points (they do not change the
     # answers' cost, only the number of points scanned).
@@ -312,6 +373,8 @@ def run(sample: int, seed: int, threads: int, cache_dir: str | None, distractors
         "results": results,
         "sweep": sweep_results,
         "chosen_on_even": {"fusion": chosen, "odd": sweep_results[chosen]["odd"]},
+        "lexical_index": {"documents": rust.documents, "build_seconds": rust.build_seconds},
+        "identifier_queries": shapes,
         "embedding": {
             "model": embedder.model_id,
             "blas_threads": threads,
@@ -327,6 +390,56 @@ def run(sample: int, seed: int, threads: int, cache_dir: str | None, distractors
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "load_average": os.getloadavg()[0],
     }
+
+
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
+
+
+def identifier_sets(cases: list[Case], rust: RustLexical, index, service, documents) -> dict:  # noqa: ANN001
+    """Lexical, vector and hybrid (shipped, and convex at each weight with the identifier boost as
+    shipped) on the identifier-shaped query sets; weights chosen on even queries, reported on odd."""
+    from flowsight.search.fusion import boost_identifiers, convex_fusion
+
+    qualified = {document.chunk_id: document.qualified_name for document in documents}
+    exact, other = identifier_cases(cases)
+    results = {}
+    for label, pairs in (("identifier as written", exact), ("identifier respelled", other)):
+        queries = [query for query, _ in pairs]
+        relevant = [chunk_id for _, chunk_id in pairs]
+        lexical_lists, vector_lists, extras, shipped = [], [], [], []
+        for query in queries:
+            lexical = rust.search(query, 50)
+            vector, extra = index.query_and_score(query, 50, [chunk_id for chunk_id, _ in lexical])
+            lexical_lists.append(lexical)
+            vector_lists.append(vector)
+            extras.append(extra)
+            shipped.append([hit.chunk_id for hit in service.search(query, limit=CUTOFF, mode="hybrid").hits])
+        rows = {
+            "lexical (Rust tantivy index)": [[chunk_id for chunk_id, _ in ranking] for ranking in lexical_lists],
+            "vector (MiniLM)": [[chunk_id for chunk_id, _ in ranking] for ranking in vector_lists],
+            "hybrid (SearchService, shipped)": shipped,
+        }
+        sweep = {}
+        for weight in WEIGHTS:
+            rankings = [
+                [hit.chunk_id for hit in boost_identifiers(convex_fusion(lexical, vector, weight, extra), query, qualified.get)]
+                for query, lexical, vector, extra in zip(queries, lexical_lists, vector_lists, extras, strict=True)
+            ]
+            even, odd = range(0, len(queries), 2), range(1, len(queries), 2)
+            sweep[f"convex w={weight} + boost"] = {
+                "all": metrics(rankings, relevant),
+                "even": metrics([rankings[i] for i in even], [relevant[i] for i in even]),
+                "odd": metrics([rankings[i] for i in odd], [relevant[i] for i in odd]),
+            }
+        chosen = max(sweep, key=lambda name: sweep[name]["even"]["mrr@10"])
+        results[label] = {
+            "queries": len(queries),
+            "examples": queries[:6],
+            "results": {name: metrics(rankings, relevant) for name, rankings in rows.items()},
+            "sweep": sweep,
+            "chosen_on_even": {"fusion": chosen, "odd": sweep[chosen]["odd"]},
+        }
+    return results
 
 
 def report(result: dict) -> None:
@@ -355,6 +468,18 @@ def report(result: dict) -> None:
     latency = ", ".join(f"{mode} {size[mode]['p50']:.1f}/{size[mode]['p95']:.1f}" for mode in ("vector", "hybrid"))
     print(f"at {size['points']} points, query ms p50/p95: {latency}")
     print(f"peak RSS {result['peak_rss_mb']:.0f} MB")
+    for label, shape in result["identifier_queries"].items():
+        print(f"\n{label}: {shape['queries']} queries, e.g. {', '.join(shape['examples'][:4])}")
+        rows = [("ranking", "MRR@10", "nDCG@10", "Recall@10", "Recall@1")]
+        for name, values in shape["results"].items():
+            rows.append((name, *(f"{values[key]:.3f}" for key in ("mrr@10", "ndcg@10", "recall@10", "recall@1"))))
+        print(table(rows))
+        sweep_rows = [("fusion", "all", "even", "odd")]
+        for name, values in shape["sweep"].items():
+            sweep_rows.append((name, *(f"{values[part]['mrr@10']:.3f}" for part in ("all", "even", "odd"))))
+        print(table(sweep_rows))
+        chosen = shape["chosen_on_even"]
+        print(f"best on the even queries: {chosen['fusion']}, on the odd ones MRR@10 {chosen['odd']['mrr@10']:.3f}")
 
 
 def main() -> int:

@@ -176,8 +176,8 @@ def test_hostile_text_degrades_the_index_never_the_search(tmp_path: Path) -> Non
 
 
 def test_cli_hybrid_search_fuses_embeddings_with_the_lexical_index(tmp_path) -> None:
-    """`flowsight search --mode hybrid`: the bundled MiniLM embeds every chunk (cached under
-    XDG_CACHE_HOME), and a question in words finds the function that answers it."""
+    """`flowsight search --mode hybrid`: the bundled MiniLM embeds every chunk (cached in the
+    project's cache directory, never the user's), and a question in words finds the function that answers it."""
     import json
     import os
     import shutil
@@ -187,7 +187,7 @@ def test_cli_hybrid_search_fuses_embeddings_with_the_lexical_index(tmp_path) -> 
     from conftest import REPOSITORY_ROOT
 
     project = tmp_path / "app"
-    shutil.copytree(REPOSITORY_ROOT / "examples" / "vulnerable_app", project)
+    shutil.copytree(REPOSITORY_ROOT / "examples" / "vulnerable_app", project, ignore=shutil.ignore_patterns(".flowsight-cache"))
     environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     command = [sys.executable, "-m", "flowsight", "search", "--mode", "hybrid", "--format", "json", "--limit", "3"]
     proc = subprocess.run(
@@ -197,7 +197,8 @@ def test_cli_hybrid_search_fuses_embeddings_with_the_lexical_index(tmp_path) -> 
     results = json.loads(proc.stdout)["results"]
     assert results[0]["qualified_name"] == "shop.db.find_products", results
     assert {"path", "start_line", "end_line", "qualified_name", "kind", "chunk_id", "score"} <= set(results[0])
-    assert any((tmp_path / "cache").rglob("*")), "embeddings are cached"
+    assert (project / ".flowsight-cache" / "embeddings.sqlite3").is_file(), "embeddings are cached with the project's cache"
+    assert not (tmp_path / "cache").exists(), "nothing in the user's cache directory"
     vector = subprocess.run(
         [sys.executable, "-m", "flowsight", "search", "--mode", "vector", "--format", "json", "shell command"],
         cwd=project,

@@ -223,6 +223,16 @@ class Workspace:
     def install_search_index(self, build: SearchIndexBuild) -> bool:
         """Installs a built index, brought up to date with every change since its snapshot.
         False (nothing changes) when an index exists already or `build` was not built."""
+    def persist_search_index(self) -> int | None:
+        """Writes the search index to the cache directory (`set_cache_dir`) if it changed since it
+        was last written: bytes written, or None. The workspace is locked only while the state
+        is copied. Raises OSError when it cannot be written. With a cache directory, the first
+        search reopens the index written there (brought up to date with the current texts)."""
+    def search_index_stats(self) -> dict[str, int | float | bool | str | None]:
+        """How the search index came to be: documents, indexed (documents indexed by this
+        process), reused (taken from disk), reopened, refreshed_files (files re-indexed at
+        reopening), seconds (to build or reopen), notice (why an index on disk was rebuilt),
+        writes and written_bytes (to disk)."""
 
 class Location:
     """A source range: 0-based lines, UTF-8 byte columns."""

@@ -11,6 +11,7 @@ from flowsight.search.fusion import (
     convex_fusion,
     drop_overlapping,
     query_identifiers,
+    query_shape,
     reciprocal_rank_fusion,
 )
 
@@ -49,7 +50,7 @@ def test_one_list_empty():
     assert ids(convex_fusion([], VECTOR)) == ["c", "d", "a"]
     assert ids(convex_fusion(LEXICAL, [])) == ["a", "b", "c"]
     assert convex_fusion([], []) == []
-    assert convex_fusion([("x", 3.0)], [])[0].score == pytest.approx(0.1)  # a single score normalises to 1
+    assert convex_fusion([("x", 3.0)], [], lexical_weight=0.1)[0].score == pytest.approx(0.1)  # a single score normalises to 1
 
 
 def test_ties_are_deterministic():
@@ -79,6 +80,24 @@ def test_weighted_reciprocal_rank_fusion():
 )
 def test_query_identifiers(query, names):
     assert query_identifiers(query) == names
+
+
+@pytest.mark.parametrize(
+    ("query", "shape"),
+    [
+        ("parse_qsl", "identifier"),
+        ("parseQsl", "identifier"),
+        ("  ChatController ", "identifier"),
+        ("json.loads", "identifier"),
+        ("compress", "identifier"),
+        ("parse the query string", "words"),
+        ("where do we call parse_header", "words"),
+        ("json.loads(text)", "words"),
+        ("", "words"),
+    ],
+)
+def test_query_shape(query, shape):
+    assert query_shape(query) == shape
 
 
 QUALIFIED = {

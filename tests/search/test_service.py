@@ -123,6 +123,24 @@ def test_exact_identifier_first_and_overlaps_dropped():
     service.close()
 
 
+def test_the_fusion_weight_follows_the_query_shape():
+    """One identifier-shaped word fuses with `identifier_lexical_weight`, words with `lexical_weight`:
+    with those at 1 and 0, hybrid answers in the lexical order for the one and the vector order for
+    the other."""
+    lexical = [("sql", 3.0), ("mail", 2.0), ("post", 1.0)]
+    service = SearchService(lambda query, limit: lexical, VectorIndex(HashingEmbedder()), lexical_weight=0.0, identifier_lexical_weight=1.0)
+    service.update(DOCUMENTS)
+    assert service.wait_for_vectors(30)
+    for query in ("reply_to_chat", "reply to chat messages"):
+        hybrid = [hit.chunk_id for hit in service.search(query, limit=3, mode="hybrid", allowed={"sql", "mail", "post"}).hits]
+        vector = [hit.chunk_id for hit in service.search(query, limit=3, mode="vector", allowed={"sql", "mail", "post"}).hits]
+        expected = ["sql", "mail", "post"] if " " not in query else vector
+        assert vector != ["sql", "mail", "post"], "the vector order differs from the lexical one"
+        assert hybrid == expected, query
+    assert (service.weight_for("parseQsl"), service.weight_for("parse a query string")) == (1.0, 0.0)
+    service.close()
+
+
 class GatedEmbedder(HashingEmbedder):
     """Embeds chunks only once the gate opens (queries at once)."""
 

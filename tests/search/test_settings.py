@@ -6,12 +6,9 @@ from flowsight.search.settings import SearchSettings
 
 def test_defaults():
     settings = SearchSettings()
-    assert (settings.embedder, settings.max_batch_inputs, settings.max_batch_tokens, settings.lexical_weight) == (
-        "auto",
-        2048,
-        300_000,
-        0.1,
-    )
+    assert (settings.embedder, settings.max_batch_inputs, settings.max_batch_tokens) == ("auto", 2048, 300_000)
+    # The fusion weights measured in bench/search_quality.py, per query shape.
+    assert (settings.lexical_weight, settings.identifier_lexical_weight) == (0.2, 1.0)
     assert settings.qdrant_url is None and settings.api_key_env == "OPENAI_API_KEY"
 
 
@@ -28,6 +25,7 @@ def test_from_mapping():
         ({"concurrency": True}, "`concurrency` must be int, not bool"),
         ({"embedder": "torch"}, "embedder must be one of auto, builtin, openai, none, not 'torch'"),
         ({"lexical_weight": 1.5}, "lexical_weight must lie in [0, 1]"),
+        ({"identifier_lexical_weight": -0.1}, "identifier_lexical_weight must lie in [0, 1]"),
         ({"max_batch_inputs": 0}, "max_batch_inputs must be at least 1"),
     ],
 )

@@ -1,5 +1,6 @@
 //! Lexical code search over chunks: a tantivy index held in memory, one document per chunk
-//! (see `schema.rs` for the fields), with a code-aware tokenizer (`tokenizer.rs`).
+//! (see `schema.rs` for the fields), with a code-aware tokenizer (`tokenizer.rs`), copied to
+//! disk and reopened from there by `store.rs`.
 //!
 //! Invariants:
 //! - The index answers for the texts it was last given: `Workspace` deletes the documents of
@@ -8,6 +9,10 @@
 //!   and the next search commits first, so an edit is searchable at once. A commit is a RAM
 //!   flush (no disk), made only when a search needs it or when many operations are pending.
 //! - One long-lived `IndexReader`, reloaded by hand after each commit.
+//! - Disk is never on the way of an edit or a search: the index lives in a RAM directory, and
+//!   `store_job` copies a committed state out of it (shared bytes) for `store::StoreJob::write`
+//!   to write without the index; an index reopened from disk (`open_stored`) is loaded into a
+//!   RAM directory too.
 //! - Errors of the index are errors of the index, never of the analysed code: a failed writer
 //!   marks the index broken, and the owner rebuilds it from the chunks.
 //! - An exact identifier wins: a query word equal to a chunk's whole (lowercased) name scores
@@ -15,12 +20,16 @@
 //!   part of the name lacks.
 
 pub mod schema;
+pub mod store;
 pub mod tokenizer;
 
 use tantivy::collector::TopDocs;
+use tantivy::directory::{Directory, RamDirectory};
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument, Term,
+};
 
 use crate::chunks::ChunkKind;
 use schema::{Fields, PathClass};
@@ -84,6 +93,9 @@ pub struct LexicalHit {
 
 pub struct LexicalIndex {
     index: Index,
+    /// The directory the index lives in (shared with `index`): its files are what `store_job`
+    /// copies.
+    ram: RamDirectory,
     fields: Fields,
     /// Absent only while a bulk writer replaces it, or when a new one could not be made (then
     /// the index is broken).
@@ -93,17 +105,108 @@ pub struct LexicalIndex {
     uncommitted: usize,
     /// Why the writer failed, if it did: the owner must rebuild the index.
     broken: Option<String>,
+    /// Writer operations (adds and deletes) ever made on this index, and how many of them the
+    /// last state written to disk held (None: never written, nor read from disk).
+    operations: u64,
+    stored: Option<u64>,
+    /// Documents added to this index (by this process).
+    added: u64,
 }
 
 impl LexicalIndex {
     /// An empty index in memory, with one indexing thread and one merge thread.
     pub fn new() -> tantivy::Result<LexicalIndex> {
         let (schema, fields) = schema::schema();
-        let index = Index::create_in_ram(schema);
+        let ram = RamDirectory::create();
+        let index = Index::create(ram.clone(), schema, IndexSettings::default())?;
+        LexicalIndex::over(index, ram, fields)
+    }
+
+    fn over(index: Index, ram: RamDirectory, fields: Fields) -> tantivy::Result<LexicalIndex> {
         schema::register_tokenizers(&index);
         let writer = writer(&index, 1)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(LexicalIndex { index, fields, writer: Some(writer), reader, uncommitted: 0, broken: None })
+        Ok(LexicalIndex {
+            index,
+            ram,
+            fields,
+            writer: Some(writer),
+            reader,
+            uncommitted: 0,
+            broken: None,
+            operations: 0,
+            stored: None,
+            added: 0,
+        })
+    }
+
+    /// The index stored in cache directory `cache` for `root` (see `store.rs`), in memory,
+    /// with the sources its documents were made from; `Rejected` when it cannot be trusted.
+    pub fn open_stored(cache: &std::path::Path, root: &std::path::Path) -> Result<(LexicalIndex, Vec<store::Source>), store::Rejected> {
+        let loaded = store::load(cache, root)?;
+        let failed = |error: tantivy::TantivyError| store::Rejected::Invalid(format!("cannot open: {error}"));
+        let index = Index::open(loaded.directory.clone()).map_err(failed)?;
+        let (schema, fields) = schema::schema();
+        if index.schema() != schema {
+            return Err(store::Rejected::Invalid("another schema".to_string()));
+        }
+        let mut opened = LexicalIndex::over(index, loaded.directory, fields).map_err(failed)?;
+        opened.stored = Some(0);
+        Ok((opened, loaded.sources))
+    }
+
+    /// A committed copy of the index (every operation so far) to be written to the store of
+    /// cache directory `cache` for `root`, with the `sources` its documents were made from
+    /// (sorted by key); None when the store holds this state already. Cheap: the files' bytes
+    /// are shared, not copied. Call `stored` with the returned operation count once written.
+    pub fn store_job(
+        &mut self,
+        cache: &std::path::Path,
+        root: &std::path::Path,
+        sources: impl FnOnce() -> Vec<store::Source>,
+    ) -> Result<Option<(store::StoreJob, u64)>, String> {
+        if self.stored == Some(self.operations) {
+            return Ok(None);
+        }
+        self.commit()?;
+        // Holding the meta keeps its segments' files from tantivy's garbage collection.
+        let meta = self.index.load_metas().map_err(|error| error.to_string())?;
+        let mut files = Vec::new();
+        let mut names: Vec<std::path::PathBuf> = meta.list_segment_files().into_iter().collect();
+        names.sort();
+        for name in names {
+            let slice = match self.ram.open_read(&name) {
+                Ok(slice) => slice,
+                Err(tantivy::directory::error::OpenReadError::FileDoesNotExist(_)) => continue, // a component this segment lacks
+                Err(error) => return Err(error.to_string()),
+            };
+            let bytes = slice.read_bytes().map_err(|error| error.to_string())?;
+            files.push((name.to_string_lossy().into_owned(), bytes));
+        }
+        let meta_json = serde_json::to_vec(&meta).map_err(|error| error.to_string())?;
+        let job = store::StoreJob {
+            directory: store::store_directory(cache),
+            root: root.to_path_buf(),
+            meta: meta_json,
+            files,
+            sources: sources(),
+        };
+        Ok(Some((job, self.operations)))
+    }
+
+    /// Notes that the state after `operations` operations is on disk (`store_job`).
+    pub fn stored(&mut self, operations: u64) {
+        self.stored = Some(operations);
+    }
+
+    /// Forgets that any state is on disk (the store moved).
+    pub fn forget_stored(&mut self) {
+        self.stored = None;
+    }
+
+    /// Documents added to this index by this process (not read from disk).
+    pub fn added(&self) -> u64 {
+        self.added
     }
 
     /// Adds many documents (a whole repository), batch by batch as `batches` makes them (so
@@ -129,6 +232,8 @@ impl LexicalIndex {
             for batch in batches {
                 for document in batch {
                     bulk.add_document(document)?;
+                    self.added += 1;
+                    self.operations += 1;
                 }
             }
             bulk.commit()?;
@@ -163,6 +268,14 @@ impl LexicalIndex {
         self.operation_done();
     }
 
+    /// Removes the documents of the source file `path` (its key: every chunk's `path`).
+    pub fn delete_path(&mut self, path: &str) {
+        if let Some(writer) = &self.writer {
+            writer.delete_term(Term::from_field_text(self.fields.path, path));
+        }
+        self.operation_done();
+    }
+
     /// Adds documents made by `schema::documents`.
     pub fn add(&mut self, documents: Vec<TantivyDocument>) {
         for document in documents {
@@ -171,11 +284,13 @@ impl LexicalIndex {
                 self.broken.get_or_insert_with(|| error.to_string());
                 return;
             }
+            self.added += 1;
             self.operation_done();
         }
     }
 
     fn operation_done(&mut self) {
+        self.operations += 1;
         self.uncommitted += 1;
         if self.uncommitted >= COMMIT_EVERY_OPERATIONS {
             if let Err(error) = self.commit() {

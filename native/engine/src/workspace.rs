@@ -13,6 +13,11 @@
 //!   chunk of the current texts: every update passes its `ChunkDiff` on (removed and changed
 //!   ids deleted, added and changed chunks added), together with the unchanged chunks whose
 //!   document changed all the same (`schema::stale_documents`), so the next search sees the edit.
+//! - With a cache directory, the first search reopens the index stored there (`lexical::store`)
+//!   instead of building one, and brings it up to date file by file: a file whose text hash is
+//!   not the stored one has its documents replaced, a stored file gone has them deleted; the
+//!   result must hold one document per indexed chunk, or it is dropped and built afresh.
+//!   `persist_search` writes it back (the caller decides when; never per edit).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -20,6 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::chunks::{chunk_document, repository_chunk, Chunk, ChunkKind};
 use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, relative_path, repository_identity, repository_name};
+use crate::lexical::store::{self, Rejected, StoreJob, Written};
 use crate::lexical::{schema, LexicalIndex, SearchMode};
 use crate::line_index::Encoding;
 use crate::parse::{Document, PositionEdit};
@@ -106,8 +112,13 @@ pub struct Workspace {
     files: BTreeMap<String, FileState>,
     /// What slices of the current texts found (call sites, effects); dropped on any change.
     slice_cache: SliceCache,
-    /// The lexical index, built by the first search and kept current after that.
+    /// The lexical index, built (or reopened from disk) by the first search and kept current
+    /// after that; `lexical_generation` counts the indexes it has held.
     lexical: Option<LexicalIndex>,
+    lexical_generation: u64,
+    /// How the current lexical index came to be, and what writing it to disk did.
+    search_opened: SearchOpened,
+    search_writes: (u64, u64),
     /// Where the persistent cache lives (`set_cache_dir`), and whether it was read yet.
     cache_dir: Option<PathBuf>,
     cache_read: bool,
@@ -149,25 +160,123 @@ pub fn read_files(root: &Path, paths: &[String], within: &[PathBuf]) -> Vec<Read
 /// Files whose search documents are made together when the lexical index is built.
 const LEXICAL_BATCH_FILES: usize = 64;
 
-/// The files of a workspace as the lexical index needs them: (key, chunks, text).
+/// The files of a workspace as the lexical index needs them: (key, chunks, text), and where
+/// an index may be stored (cache directory, root).
 pub struct SearchSnapshot {
     files: Vec<(String, Vec<Chunk>, String)>,
+    store: Option<(PathBuf, PathBuf)>,
 }
 
 /// A lexical index built from a snapshot, with the chunks it holds per file.
 pub struct PreparedSearch {
     index: LexicalIndex,
     chunks: Vec<(String, Vec<Chunk>)>,
+    opened: SearchOpened,
 }
 
 impl SearchSnapshot {
-    /// Builds the index (the costly part: documents made in parallel, bulk indexing).
+    /// Reopens the stored index or builds one (the costly part: documents made in parallel,
+    /// bulk indexing).
     pub fn build(self) -> Result<PreparedSearch> {
-        let files: Vec<(&[Chunk], &str)> = self.files.iter().map(|(_, chunks, text)| (chunks.as_slice(), text.as_str())).collect();
-        let index = build_lexical_index(&files)?;
+        let files: Vec<(&str, &[Chunk], &str)> =
+            self.files.iter().map(|(key, chunks, text)| (key.as_str(), chunks.as_slice(), text.as_str())).collect();
+        let store = self.store.as_ref().map(|(cache, root)| (cache.as_path(), root.as_path()));
+        let (index, opened) = open_or_build(&files, store)?;
         let chunks = self.files.into_iter().map(|(key, chunks, _)| (key, chunks)).collect();
-        Ok(PreparedSearch { index, chunks })
+        Ok(PreparedSearch { index, chunks, opened })
     }
+}
+
+/// How a workspace's lexical index came to be.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchOpened {
+    /// Reopened from the cache directory (else built from the chunks).
+    pub reopened: bool,
+    /// Documents taken from disk as they were.
+    pub reused: u64,
+    /// Source files whose documents were replaced or deleted when it was reopened.
+    pub refreshed_files: usize,
+    /// Seconds to reopen and bring up to date, or to build.
+    pub seconds: f64,
+    /// Why an index on disk was not used, if one was there.
+    pub notice: Option<String>,
+}
+
+/// What `Workspace::search_stats` reports.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchStats {
+    pub opened: SearchOpened,
+    /// Documents in the index now (0 before the first search).
+    pub documents: u64,
+    /// Documents indexed by this process (a build, the files refreshed at reopening, edits).
+    pub indexed: u64,
+    /// Writes of the index to disk, and the bytes they wrote.
+    pub writes: u64,
+    pub written_bytes: u64,
+}
+
+/// A reopened or built lexical index over files given as (key, chunks, text): the one stored
+/// in `store` (cache directory, root) when it can be trusted, brought up to date; else built.
+fn open_or_build(files: &[(&str, &[Chunk], &str)], store: Option<(&Path, &Path)>) -> Result<(LexicalIndex, SearchOpened)> {
+    let timer = std::time::Instant::now();
+    let mut notice = None;
+    if let Some((cache, root)) = store {
+        // Bytes on disk are not to be trusted to the point of a panic either.
+        let reopened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reopen(files, cache, root)))
+            .unwrap_or_else(|_| Err(Rejected::Invalid("cannot open".to_string())));
+        match reopened {
+            Ok((index, refreshed_files)) => {
+                let reused = index.documents() - index.added().min(index.documents());
+                let seconds = timer.elapsed().as_secs_f64();
+                return Ok((index, SearchOpened { reopened: true, reused, refreshed_files, seconds, notice: None }));
+            }
+            Err(Rejected::Missing) => {}
+            Err(rejected) => notice = Some(format!("search index {}: {rejected}; rebuilt", store::store_directory(cache).display())),
+        }
+    }
+    let pairs: Vec<(&[Chunk], &str)> = files.iter().map(|(_, chunks, text)| (*chunks, *text)).collect();
+    let index = build_lexical_index(&pairs)?;
+    Ok((index, SearchOpened { seconds: timer.elapsed().as_secs_f64(), notice, ..SearchOpened::default() }))
+}
+
+/// The index stored in `cache` for `root`, with the documents of every file whose text is not
+/// the one it was made from replaced: Ok((index, files refreshed)).
+fn reopen(files: &[(&str, &[Chunk], &str)], cache: &Path, root: &Path) -> std::result::Result<(LexicalIndex, usize), Rejected> {
+    use rayon::prelude::*;
+    let (mut index, sources) = LexicalIndex::open_stored(cache, root)?;
+    let stored: HashMap<&str, &[u8; 32]> = sources.iter().map(|source| (source.key.as_str(), &source.hash)).collect();
+    let changed: Vec<usize> = crate::index::pool().install(|| {
+        files
+            .par_iter()
+            .enumerate()
+            .filter(|(_, (key, _, text))| stored.get(key).is_none_or(|hash| **hash != store::text_hash(text)))
+            .map(|(at, _)| at)
+            .collect()
+    });
+    let current: std::collections::HashSet<&str> = files.iter().map(|(key, _, _)| *key).collect();
+    let mut refreshed = 0;
+    for &at in &changed {
+        if stored.contains_key(files[at].0) {
+            index.delete_path(files[at].0);
+        }
+        refreshed += 1;
+    }
+    for source in &sources {
+        if !current.contains(source.key.as_str()) {
+            index.delete_path(&source.key);
+            refreshed += 1;
+        }
+    }
+    let fields = *index.fields();
+    let documents = crate::index::pool()
+        .install(|| changed.par_iter().flat_map_iter(|&at| schema::all_documents(&fields, files[at].1, files[at].2)).collect());
+    index.add(documents);
+    index.commit().map_err(Rejected::Invalid)?;
+    let expected: u64 = files.iter().map(|(_, chunks, _)| chunks.iter().filter(|chunk| schema::indexed(chunk.kind)).count() as u64).sum();
+    if index.documents() != expected {
+        return Err(Rejected::Invalid(format!("{} documents for {expected} chunks", index.documents())));
+    }
+    Ok((index, refreshed))
 }
 
 /// A lexical index over files given as (chunks, text), committed.
@@ -188,6 +297,13 @@ fn build_lexical_index(files: &[(&[Chunk], &str)]) -> Result<LexicalIndex> {
     }
     index.commit().map_err(EngineError::Search)?;
     Ok(index)
+}
+
+/// Which state of which index a `search_store_job` copied.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchStoreToken {
+    generation: u64,
+    operations: u64,
 }
 
 /// A search result: a chunk of the current texts (positions as they are now) and its score.
@@ -220,6 +336,9 @@ impl Workspace {
             files: BTreeMap::new(),
             slice_cache: SliceCache::default(),
             lexical: None,
+            lexical_generation: 0,
+            search_opened: SearchOpened::default(),
+            search_writes: (0, 0),
             cache_dir: None,
             cache_read: false,
             persisted_files: Vec::new(),
@@ -232,6 +351,13 @@ impl Workspace {
     /// once every file is loaded: a cache is read once, by the first analysis after this call.
     pub fn set_cache_dir(&mut self, dir: Option<PathBuf>) {
         self.cache_read = dir.is_none();
+        if dir != self.cache_dir {
+            // Whatever was written went elsewhere: the new directory needs the whole index.
+            self.lexical_generation += 1;
+            if let Some(index) = self.lexical.as_mut() {
+                index.forget_stored();
+            }
+        }
         self.cache_dir = dir;
     }
 
@@ -490,11 +616,79 @@ impl Workspace {
         index.add(documents);
     }
 
-    /// A new lexical index over every file's current chunks (documents made in parallel).
-    fn build_lexical(&self) -> Result<LexicalIndex> {
-        let files: Vec<(&[Chunk], &str)> =
-            self.files.values().map(|state| (state.chunks.as_slice(), state.source.borrow_owner().text())).collect();
-        build_lexical_index(&files)
+    /// A lexical index over every file's current chunks: the stored one brought up to date,
+    /// or a new one (documents made in parallel).
+    fn build_lexical(&self) -> Result<(LexicalIndex, SearchOpened)> {
+        let files: Vec<(&str, &[Chunk], &str)> =
+            self.files.iter().map(|(key, state)| (key.as_str(), state.chunks.as_slice(), state.source.borrow_owner().text())).collect();
+        let store = self.search_store();
+        open_or_build(&files, store.as_ref().map(|(cache, root)| (cache.as_path(), root.as_path())))
+    }
+
+    /// Where the lexical index is stored (cache directory, root), if anywhere.
+    fn search_store(&self) -> Option<(PathBuf, PathBuf)> {
+        self.cache_dir.clone().map(|cache| (cache, self.root.clone()))
+    }
+
+    fn install_lexical(&mut self, index: LexicalIndex, opened: SearchOpened) {
+        self.lexical = Some(index);
+        self.lexical_generation += 1;
+        self.search_opened = opened;
+    }
+
+    /// How the lexical index came to be, its documents, and what writing it did.
+    pub fn search_stats(&self) -> SearchStats {
+        SearchStats {
+            opened: self.search_opened.clone(),
+            documents: self.search_documents(),
+            indexed: self.lexical.as_ref().map_or(0, LexicalIndex::added),
+            writes: self.search_writes.0,
+            written_bytes: self.search_writes.1,
+        }
+    }
+
+    /// What writing the lexical index to the cache directory needs, copied out (cheap), with
+    /// the token to give `search_stored` once written: None without a cache directory or an
+    /// index, or when the disk holds this state already. The write (`StoreJob::write`) needs
+    /// no workspace.
+    pub fn search_store_job(&mut self) -> std::result::Result<Option<(StoreJob, SearchStoreToken)>, String> {
+        let (Some(cache), Some(index)) = (self.cache_dir.as_deref(), self.lexical.as_mut()) else { return Ok(None) };
+        if index.broken().is_some() {
+            return Ok(None);
+        }
+        let files = &self.files;
+        let sources = || {
+            use rayon::prelude::*;
+            let files: Vec<(&String, &FileState)> = files.iter().collect();
+            crate::index::pool().install(|| {
+                files
+                    .par_iter()
+                    .map(|(key, state)| store::Source { key: (*key).clone(), hash: store::text_hash(state.source.borrow_owner().text()) })
+                    .collect()
+            })
+        };
+        let job = index.store_job(cache, &self.root, sources)?;
+        Ok(job.map(|(job, operations)| (job, SearchStoreToken { generation: self.lexical_generation, operations })))
+    }
+
+    /// Notes that a `search_store_job` was written (unless the index was replaced since).
+    pub fn search_stored(&mut self, token: SearchStoreToken, written: Written) {
+        self.search_writes.0 += 1;
+        self.search_writes.1 += written.bytes;
+        if token.generation == self.lexical_generation {
+            if let Some(index) = self.lexical.as_mut() {
+                index.stored(token.operations);
+            }
+        }
+    }
+
+    /// Writes the lexical index to the cache directory now, if it changed since it was last
+    /// written (see `search_store_job`, which callers holding a lock use instead).
+    pub fn persist_search(&mut self) -> std::result::Result<Option<Written>, String> {
+        let Some((job, token)) = self.search_store_job()? else { return Ok(None) };
+        let written = job.write()?;
+        self.search_stored(token, written);
+        Ok(Some(written))
     }
 
     /// What the lexical index is made of, copied out so that it can be built without the
@@ -509,7 +703,7 @@ impl Workspace {
             .iter()
             .map(|(key, state)| (key.clone(), state.chunks.clone(), state.source.borrow_owner().text().to_string()))
             .collect();
-        Some(SearchSnapshot { files })
+        Some(SearchSnapshot { files, store: self.search_store() })
     }
 
     /// Installs an index built from a snapshot, brought up to date with every change made
@@ -520,7 +714,7 @@ impl Workspace {
         if self.lexical.as_ref().is_some_and(|index| index.broken().is_none()) {
             return Ok(false);
         }
-        self.lexical = Some(prepared.index);
+        self.install_lexical(prepared.index, prepared.opened);
         let mut before: HashMap<String, Vec<Chunk>> = prepared.chunks.into_iter().collect();
         let keys: Vec<String> = self.files.keys().cloned().collect();
         for key in keys {
@@ -540,7 +734,8 @@ impl Workspace {
     /// Builds the lexical index now if no search has yet (a search would build it).
     pub fn prepare_search(&mut self) -> Result<()> {
         if self.lexical.as_ref().is_none_or(|index| index.broken().is_some()) {
-            self.lexical = Some(self.build_lexical()?);
+            let (index, opened) = self.build_lexical()?;
+            self.install_lexical(index, opened);
         }
         let index = self.lexical.as_mut().expect("built above");
         index.commit().map_err(EngineError::Search)

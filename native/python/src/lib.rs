@@ -742,6 +742,35 @@ impl Workspace {
         self.with(py, |ws| ws.persist_cache())?.map_err(pyo3::exceptions::PyOSError::new_err)
     }
 
+    /// Writes the search index to the cache directory if it changed since it was last written:
+    /// the bytes written, or None. The copy is made under the workspace's lock (cheap: shared
+    /// bytes, file hashes), the disk written without it. Raises OSError when it cannot be written.
+    fn persist_search_index(&self, py: Python<'_>) -> PyResult<Option<u64>> {
+        let Some((job, token)) = self.with(py, |ws| ws.search_store_job())?.map_err(pyo3::exceptions::PyOSError::new_err)? else {
+            return Ok(None);
+        };
+        let written = py.allow_threads(|| catch_panic(|| job.write()))?.map_err(pyo3::exceptions::PyOSError::new_err)?;
+        self.with(py, |ws| ws.search_stored(token, written))?;
+        Ok(Some(written.bytes))
+    }
+
+    /// How the search index came to be and what it holds: documents, indexed (by this process),
+    /// reused (from disk), reopened, refreshed_files, seconds, notice, writes, written_bytes.
+    fn search_index_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = self.with(py, |ws| ws.search_stats())?;
+        let dict = PyDict::new(py);
+        dict.set_item("documents", stats.documents)?;
+        dict.set_item("indexed", stats.indexed)?;
+        dict.set_item("reused", stats.opened.reused)?;
+        dict.set_item("reopened", stats.opened.reopened)?;
+        dict.set_item("refreshed_files", stats.opened.refreshed_files)?;
+        dict.set_item("seconds", stats.opened.seconds)?;
+        dict.set_item("notice", stats.opened.notice)?;
+        dict.set_item("writes", stats.writes)?;
+        dict.set_item("written_bytes", stats.written_bytes)?;
+        Ok(dict)
+    }
+
     /// Why the persistent cache could not be used (once), or None.
     fn take_cache_notice(&self, py: Python<'_>) -> PyResult<Option<String>> {
         self.with(py, |ws| ws.take_cache_notice())

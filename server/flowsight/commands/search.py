@@ -21,6 +21,11 @@ first line that is not a decorator); JSON, `{"query", "results"}` for one QUERY 
 `start_line`, `end_line` (1-based, inclusive), `qualified_name`, `kind`, `chunk_id`, `score`,
 `findings`, `reaches`, `reads_input`.
 The project's `[tool.flowsight] exclude` applies. Per-file problems go to stderr.
+
+The persistent cache (`flowsight.cache`: `.flowsight-cache/` at the root by default, `--cache-dir`,
+`--no-cache`) keeps the lexical index (reopened by the next run and brought up to date with the
+files changed since: only their chunks are indexed again), the analysis behind the facts, and the
+embeddings. `--stats` says on stderr how the index came to be (documents, indexed, reused, seconds).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 
 import flowsight
 from flowsight import positions, report
+from flowsight.cache import cache_dir
 from flowsight.commands.common import PathNames, PathProblem, fail, resolve_targets, warn, write_output
 from flowsight.config import ProjectConfig
 from flowsight.errors import FlowsightError, UsageError
@@ -64,6 +70,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="only chunks on a taint path to a sink of this rule id (e.g. sql-injection; repeatable: any of them)",
     )
     parser.add_argument("--reads-input", action="store_true", help="only chunks where a taint path's user input is read")
+    parser.add_argument("--cache-dir", metavar="DIR", help="the persistent cache's directory (default: .flowsight-cache/ at the root)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the persistent cache (index, analysis, embeddings)")
+    parser.add_argument("--stats", action="store_true", help="say on stderr how the search index came to be")
     parser.set_defaults(handler=run)
 
 
@@ -122,15 +131,19 @@ def embedded_search(
     mode: str,
     facts: dict[str, ChunkFacts] | None = None,
     allowed: set[str] | None = None,
+    cache: Path | None = None,
 ) -> list:
     """(query, hits) for each query through `flowsight.search` (vectors fused with the lexical
-    index), once every chunk has its vector; `allowed` limits the answers to those chunk ids."""
+    index), once every chunk has its vector; `allowed` limits the answers to those chunk ids.
+    Embeddings are cached in `cache` (the project's cache directory; None: kept in memory) unless
+    the settings name a directory of their own."""
     facts = facts or {}
     from flowsight.search import SearchService, SearchSettings, documents_from_chunks
 
     settings = (
         SearchSettings.from_mapping(config.search, f"{config.source}: [tool.flowsight.search]") if config.search else SearchSettings()
     )
+    settings = settings.cached_in(cache)
     chunks = {chunk.id: chunk for key in workspace.files() for chunk in workspace.chunks(key)}
     service = SearchService.from_settings(settings, lambda query, count: workspace.search(query, count))
     try:
@@ -156,6 +169,16 @@ def embedded_search(
         service.close()
 
 
+def persist(workspace: flowsight.Workspace) -> None:
+    """Writes the analysis and the search index back to the cache directory (if any); a
+    failure is a warning, never an error of the search."""
+    for write in (workspace.persist_cache, workspace.persist_search_index):
+        try:
+            write()
+        except OSError as error:
+            warn(f"cache: {error}")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         if args.limit < 1:
@@ -168,17 +191,34 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("a QUERY (or --queries FILE) is required")
         targets = resolve_targets(paths or ["."], args.root)
         root, config, files = targets.root, targets.config, targets.files
+        cache = cache_dir(root, config, cache_dir=args.cache_dir, no_cache=args.no_cache)
         workspace = flowsight.Workspace(str(root))
         workspace.load_files([str(path) for path in files])
+        if cache is not None:
+            workspace.set_cache_dir(str(cache))
+        started = time.perf_counter()
+        workspace.build_search_index()
+        index_seconds = time.perf_counter() - started
         facts = analysis_facts(workspace, config)
         filtered = bool(args.reaches) or args.reads_input
         allowed = {chunk_id for chunk_id, fact in facts.items() if fact.matches(args.reaches, args.reads_input)} if filtered else None
         if args.mode == "lexical":
             results = lexical_search(workspace, facts, queries, args.limit, allowed)
         else:
-            results = embedded_search(workspace, config, queries, args.limit, args.mode, facts, allowed)
+            results = embedded_search(workspace, config, queries, args.limit, args.mode, facts, allowed, cache)
     except FlowsightError as error:
         return fail(str(error))
+    persist(workspace)
+    stats = workspace.search_index_stats()
+    for notice in (workspace.take_cache_notice(), stats["notice"]):
+        if notice is not None:
+            warn(f"cache: {notice}")
+    if args.stats:
+        how = "reopened" if stats["reopened"] else "built"
+        warn(
+            f"search index: {stats['documents']} documents, {how} in {index_seconds:.3f} s; indexed {stats['indexed']},"
+            f" reused {stats['reused']}, files refreshed {stats['refreshed_files']}; written {stats['written_bytes']} bytes"
+        )
 
     names = PathNames(root, files)
     problems = [*targets.problems]

@@ -21,11 +21,13 @@ from flowsight.search.embedder import builtin_missing, embedder_from_settings
 from flowsight.search.errors import EmbedderUnavailable, EmbeddingError
 from flowsight.search.fusion import (
     IDENTIFIER_BOOST,
+    IDENTIFIER_LEXICAL_WEIGHT,
     LEXICAL_WEIGHT,
     SearchHit,
     boost_identifiers,
     convex_fusion,
     drop_overlapping,
+    query_shape,
     single_list,
 )
 from flowsight.search.settings import SearchSettings
@@ -58,6 +60,7 @@ class SearchService:
         vectors: VectorIndex | None = None,
         *,
         lexical_weight: float = LEXICAL_WEIGHT,
+        identifier_lexical_weight: float = IDENTIFIER_LEXICAL_WEIGHT,
         identifier_boost: float = IDENTIFIER_BOOST,
         candidates: int = 50,
         unavailable: str | None = None,
@@ -68,6 +71,7 @@ class SearchService:
         self.lexical = lexical
         self.vectors = vectors
         self.lexical_weight = lexical_weight
+        self.identifier_lexical_weight = identifier_lexical_weight
         self.identifier_boost = identifier_boost
         self.candidates = candidates
         self.unavailable = unavailable or ("no embedder configured" if vectors is None else None)
@@ -87,6 +91,7 @@ class SearchService:
         a lexical-only service whose notices say why (a misconfiguration never blocks search)."""
         common = {
             "lexical_weight": settings.lexical_weight,
+            "identifier_lexical_weight": settings.identifier_lexical_weight,
             "identifier_boost": settings.identifier_boost,
             "candidates": settings.candidates,
         }
@@ -189,8 +194,12 @@ class SearchService:
             return SearchResult(
                 query, "lexical", self._finish(hits, query, limit, boost=False), f"answered from the lexical index: {error}"
             )
-        fused = convex_fusion(lexical, vector, self.lexical_weight, lexical_cosines)
+        fused = convex_fusion(lexical, vector, self.weight_for(query), lexical_cosines)
         return SearchResult(query, "hybrid", self._finish(fused, query, limit, boost=True))
+
+    def weight_for(self, query: str) -> float:
+        """The lexical weight of hybrid fusion for this query's shape (`fusion.query_shape`)."""
+        return self.identifier_lexical_weight if query_shape(query) == "identifier" else self.lexical_weight
 
     def _vector_notice(self, mode: str) -> str | None:
         if mode == "lexical":

@@ -16,6 +16,7 @@ Keys are only ever read from the environment (`api_key_env`, `qdrant_api_key_env
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,13 +48,17 @@ class SearchSettings:
     max_retries: int = 5
 
     cache_dir: str | None = None
-    """Embedding cache directory (default: `$XDG_CACHE_HOME/flowsight/embeddings` or `~/.cache/…`)."""
+    """Embedding cache directory; the CLI and the server use the project's cache directory
+    (`flowsight.cache`, e.g. `.flowsight-cache/`) unless this names one (`:memory:`: none on disk)."""
     qdrant_url: str | None = None
     qdrant_api_key_env: str = "QDRANT_API_KEY"
     collection: str = "flowsight"
 
-    lexical_weight: float = 0.1
-    """Weight of the min-max-normalised lexical score in hybrid fusion (the vector score gets 1 - it)."""
+    lexical_weight: float = 0.2
+    """Weight of the min-max-normalised lexical score in hybrid fusion of a query in words (the vector
+    score gets 1 - it); measured in `bench/search_quality.py`."""
+    identifier_lexical_weight: float = 1.0
+    """The same for a query that is one identifier-shaped word (`parse_qsl`, `ChatController`)."""
     identifier_boost: float = 1.0
     """Added to the fused score of a chunk whose name is spelled out in the query (fused scores lie
     in [0, 1], so 1.0 puts such a chunk first)."""
@@ -73,10 +78,18 @@ class SearchSettings:
             problems.append("dimensions must be at least 1")
         if self.max_retries < 0 or self.timeout <= 0:
             problems.append("max_retries must be ≥ 0 and timeout > 0")
-        if not 0.0 <= self.lexical_weight <= 1.0:
-            problems.append("lexical_weight must lie in [0, 1]")
+        for name in ("lexical_weight", "identifier_lexical_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name} must lie in [0, 1]")
         if problems:
             raise ConfigError("search settings: " + "; ".join(problems))
+
+    def cached_in(self, directory: str | os.PathLike[str] | None) -> SearchSettings:
+        """These settings with the embedding cache in the project's cache directory `directory`
+        (None: the cache is off, so vectors stay in memory), unless they name a directory of their own."""
+        if self.cache_dir is not None:
+            return self
+        return dataclasses.replace(self, cache_dir=":memory:" if directory is None else str(directory))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], source: str = "search settings") -> SearchSettings:

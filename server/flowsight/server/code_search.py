@@ -12,6 +12,9 @@ Invariants:
   service's low-priority thread with work-done progress, resumes from the embedding cache, and
   never blocks a search: until every chunk has its vector, hybrid answers from the lexical
   index and the response says so (`partial`, `vectorsPending`, `notice`).
+- A folder's lexical index is reopened from its cache directory when one was written there (brought
+  up to date with the files changed since), and written back in the background with the analysis
+  cache (`Session.persist`, PERSIST_DELAY after things pause; never per keystroke).
 - The embedder comes from the project's `[tool.flowsight.search]` (bundled MiniLM by default when
   installed; an OpenAI-compatible endpoint when configured, and then a message names the host
   that receives code). Keys come from the environment only and are never logged. An embedder
@@ -113,7 +116,13 @@ class CodeSearch:
                 return
             build.build()
             with session.lock:
-                folder.workspace.install_search_index(build)
+                installed = folder.workspace.install_search_index(build)
+                notice = folder.workspace.search_index_stats()["notice"] if installed else None
+            if notice is not None:
+                session.report(f"flowsight: {notice}")
+            if installed:
+                # Built or reopened and brought up to date: written back once things pause.
+                session.persist_soon(folder)
 
     # ------------------------------------------------------------------ vectors
     def vectors_of(self, folder: Folder) -> Vectors:
@@ -131,6 +140,8 @@ class CodeSearch:
                     settings = SearchSettings.from_mapping(folder.config.search, "[tool.flowsight.search]")
                 except flowsight.errors.FlowsightError as error:
                     self._message(types.MessageType.Error, f"flowsight: {error}; code search uses the defaults")
+            # Embeddings live in the folder's cache directory with its analysis and search index.
+            settings = settings.cached_in(folder.cache)
 
             def lexical(query: str, limit: int) -> list:
                 with self.session.lock:

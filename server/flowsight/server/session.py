@@ -125,6 +125,9 @@ class Folder:
     oversized: dict[str, int] = field(default_factory=dict)
     # Files changed since code search last handed them to the folder's vectors (code_search.py).
     search_dirty: set[str] = field(default_factory=set)
+    # The persistent cache's directory (search index, analysis, embeddings), known once indexing
+    # has loaded every file; None before, or when the cache is off.
+    cache: Path | None = None
     # The directories indexed and read (empty: the root); a package folder without project
     # markers is named from its project root but only it is read (see project.py).
     scopes: list[Path] = field(default_factory=list)
@@ -356,6 +359,7 @@ class Session:
             directory = cache_dir(folder.root, folder.config or ProjectConfig(), at_root=not folder.scopes)
             with self.lock:
                 folder.workspace.set_cache_dir(None if directory is None else str(directory))
+                folder.cache = directory
         return len(files)
 
     def folder_files(self, folder: Folder) -> list[Path]:
@@ -534,9 +538,20 @@ class Session:
             try:
                 with self.lock:
                     written += folder.workspace.persist_cache() or 0
+                # The search index: copied under the core's own lock, written without any lock.
+                written += folder.workspace.persist_search_index() or 0
             except OSError as error:
                 self.report(f"flowsight: cache of {folder.root} not written: {error}")
         return written
+
+    def persist_soon(self, folder: Folder) -> None:
+        """Asks for the folder's caches to be written once things pause (any thread)."""
+        loop = self.code_search.loop
+        if folder.loose or loop is None or loop.is_closed():
+            return
+        with self.lock:
+            self.persist_due.add(folder.root)
+        loop.call_soon_threadsafe(self._persist_later)
 
     def _resync(self) -> bool:
         """Queues the whole text of the open documents whose edits the core refused (whether
@@ -638,6 +653,9 @@ class Session:
             "openDocuments": sum(1 for folder in self.folders for version in folder.workspace.versions().values() if version is not None),
             "lastAnalysis": self.last_analysis,
             "analyses": self.analyses,
+            # Per folder (in `folders` order): how its search index came to be (see
+            # `Workspace.search_index_stats`): documents, indexed, reused, reopened, ….
+            "searchIndex": [folder.workspace.search_index_stats() for folder in self.folders],
             "latencies": list(self.latencies),
         }
 

@@ -7,6 +7,7 @@
 //! may depend on line numbers, on other chunks' text or on text outside the chunk, and what
 //! comes from the text must be the same for any text of the same content hash (comments end at
 //! a lone `\r` as at `\n`). Positions are never stored: a hit takes them from the live chunk.
+//! Any change here or in `tokenizer.rs` must bump `store::STORE_VERSION` (indexes on disk).
 //!
 //! One document per chunk of kind module, class, function, method and module_code. Fragments
 //! (the embedding budget's pieces) are not indexed: their text is their parent's own text,
@@ -15,7 +16,7 @@
 //! | field          | what                                                  | tokenizer | role |
 //! |----------------|-------------------------------------------------------|-----------|------|
 //! | `id`           | chunk id                                              | raw       | key (`STRING`, stored) |
-//! | `path`         | path relative to the root                             | stored only | finds the live chunk |
+//! | `path`         | path relative to the root (the workspace key)         | raw       | finds the live chunk; a file's documents deleted at once |
 //! | `path_text`    | the path                                              | code      | low boost |
 //! | `kind`         | chunk kind                                            | raw       | filter (symbols) |
 //! | `name`         | the last part of the qualified name                   | code      | high boost |
@@ -60,7 +61,7 @@ pub fn schema() -> (Schema, Fields) {
     let fast = NumericOptions::from(FAST);
     let fields = Fields {
         id: builder.add_text_field("id", STRING | STORED),
-        path: builder.add_text_field("path", STORED),
+        path: builder.add_text_field("path", STRING | STORED),
         path_text: builder.add_text_field("path_text", code.clone()),
         kind: builder.add_text_field("kind", STRING),
         name: builder.add_text_field("name", code.clone()),
