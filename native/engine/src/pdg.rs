@@ -2,9 +2,10 @@
 //! reaching definitions (data dependence), post-dominators (control dependence).
 //!
 //! Invariants:
-//! - Access paths are `x`, `x.attr`, `x[key]` (at most three parts). A use of `p` depends on a
-//!   reaching definition of `q` when one is a prefix of the other (`x` vs `x.a`, weak updates
-//!   for containers). Only a plain assignment to a name, or to an exact path, kills.
+//! - Access paths are the keys of `ir::place` places (`x`, `x.attr`, `x[key]`, at most
+//!   `MAX_PROJECTIONS` projections; a cut place is its prefix, defined weakly). A use of `p`
+//!   depends on a reaching definition of `q` when one is a prefix of the other (`x` vs `x.a`,
+//!   weak updates for containers). Only a plain assignment to a name, or to an exact path, kills.
 //! - Parameters are defined at the entry step; their definitions are reported separately so
 //!   the SDG can link them to call sites.
 //! - Expression walks use explicit stacks (no recursion on user-controlled depth).
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use crate::cfg::{build_cfg, Cfg, ConstantConditions, EdgeKind, StepKind, ENTRY, EXIT};
+use crate::ir::place::{literal_key, place_of, projected, Cut, Place};
 use crate::program::{literal, text_of, Constant, Program};
 use crate::syntax::{field, FieldChild};
 
@@ -39,15 +41,13 @@ pub struct Pdg<'t> {
     pub control_dependences: Vec<Vec<usize>>,
     /// Per step: call expressions in it.
     pub calls: Vec<Vec<Node<'t>>>,
+    /// Places cut by the depth bound (`ir::place::MAX_PROJECTIONS`), read or defined as
+    /// their prefix.
+    pub cut_places: usize,
 }
 
 /// Whether one access path is the other or lies below it (`x` and `x.a`).
-pub fn overlaps(a: &str, b: &str) -> bool {
-    let extends = |long: &str, short: &str| {
-        long.len() > short.len() && long.starts_with(short) && matches!(long.as_bytes()[short.len()], b'.' | b'[')
-    };
-    a == b || extends(a, b) || extends(b, a)
-}
+pub use crate::ir::place::keys_overlap as overlaps;
 
 /// Immediate post-dominators of a graph given by successor lists, with `exit` as the root.
 /// Nodes that cannot reach `exit` get `None`. (Cooper, Harvey, Kennedy on the reverse graph.)
@@ -179,76 +179,15 @@ impl ConstantConditions for ModuleConstants<'_> {
     }
 }
 
-/// The access path an expression denotes (`x`, `self.a`, `d['k']`).
-pub fn access_path(text: &str, node: Node<'_>) -> Option<String> {
-    path_so_far(text, node).map(|path| path.path)
-}
-
-fn path_so_far(text: &str, node: Node<'_>) -> Option<PathSoFar> {
-    // Down to the base name (iteratively: chains like `a.b.b.b…` can be arbitrarily deep),
-    // remembering the projections from the outside in.
-    let mut projections: Vec<Node<'_>> = Vec::new();
-    let mut current = node;
-    loop {
-        match current.kind() {
-            "identifier" => break,
-            "attribute" => {
-                projections.push(current);
-                current = current.field(&field::OBJECT)?;
-            }
-            "subscript" => {
-                projections.push(current);
-                current = current.field(&field::VALUE)?;
-            }
-            "parenthesized_expression" => current = current.named_child(0)?,
-            _ => return None,
-        }
-    }
-    let mut path = PathSoFar { path: text_of(text, current).to_string(), parts: 0 };
-    // From the inside out.
-    for projection in projections.into_iter().rev() {
-        path.project(text, projection)?;
-    }
-    Some(path)
-}
-
-/// An access path built from the inside out, with the projections it counts (at most two).
-struct PathSoFar {
-    path: String,
-    parts: usize,
-}
-
-impl PathSoFar {
-    /// Adds the next projection out: an attribute, or a subscript by a constant key (one by a
-    /// non-constant key adds none). Past two projections nothing is added. `None`: no path.
-    fn project(&mut self, text: &str, projection: Node<'_>) -> Option<()> {
-        if self.parts >= 2 {
-            return Some(());
-        }
-        if projection.kind() == "attribute" {
-            self.path.push('.');
-            self.path.push_str(text_of(text, projection.field(&field::ATTRIBUTE)?));
-            self.parts += 1;
-            return Some(());
-        }
-        match projection.field(&field::SUBSCRIPT).and_then(|k| literal(text, k, &HashMap::new())) {
-            Some(Constant::Str(key)) => self.path.push_str(&format!("[{key:?}]")),
-            Some(Constant::Int(key)) => self.path.push_str(&format!("[{key}]")),
-            _ => return Some(()),
-        }
-        self.parts += 1;
-        Some(())
-    }
-}
-
-/// The object an attribute or subscript projects from.
-fn projected(node: Node<'_>) -> Option<Node<'_>> {
-    node.field(&field::OBJECT).or_else(|| node.field(&field::VALUE))
+/// The place key an expression denotes (`x`, `self.a`, `d['k']`) and whether it is exact
+/// (`ir::place`: a cut place's key is the prefix it stands under).
+pub fn access_path(text: &str, node: Node<'_>) -> Option<(String, bool)> {
+    place_of(text, node, &mut literal_key(text)).map(|place| (place.key(), place.is_exact()))
 }
 
 /// The access paths an expression reads (sorted, distinct).
 pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
-    let mut extractor = Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new() };
+    let mut extractor = Extractor::new(text);
     extractor.read(node);
     let mut uses = extractor.uses;
     uses.sort();
@@ -261,12 +200,25 @@ struct Extractor<'a, 't> {
     defs: Vec<(String, bool)>,
     uses: Vec<String>,
     calls: Vec<Node<'t>>,
+    /// Places cut for depth (`Cut::TooDeep`): read or written as their prefix.
+    cut: usize,
 }
 
 const MUTATORS: &[&str] =
     &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
 
 impl<'a, 't> Extractor<'a, 't> {
+    fn new(text: &'a str) -> Extractor<'a, 't> {
+        Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new(), cut: 0 }
+    }
+
+    /// The place an expression denotes, its cut for depth counted.
+    fn place(&mut self, node: Node<'_>) -> Option<Place> {
+        let place = place_of(self.text, node, &mut literal_key(self.text))?;
+        self.cut += usize::from(place.cut == Some(Cut::TooDeep));
+        Some(place)
+    }
+
     /// Records every read in an expression (iteratively).
     fn read(&mut self, root: Node<'t>) {
         let mut stack = vec![root];
@@ -289,18 +241,19 @@ impl<'a, 't> Extractor<'a, 't> {
                             stack.push(object);
                         }
                     }
-                    let mut path = path_so_far(self.text, innermost);
+                    let mut place = place_of(self.text, innermost, &mut literal_key(self.text));
                     for (index, &link) in chain.iter().rev().enumerate() {
                         if index > 0 {
-                            path = path.and_then(|mut path| path.project(self.text, link).map(|()| path));
+                            place = place.and_then(|mut place| place.project(self.text, link, &mut literal_key(self.text)).map(|()| place));
                         }
-                        if let Some(path) = &path {
-                            self.uses.push(path.path.clone());
+                        if let Some(place) = &place {
+                            self.uses.push(place.key());
                         }
                         if let Some(key) = link.field(&field::SUBSCRIPT) {
                             stack.push(key);
                         }
                     }
+                    self.cut += usize::from(place.is_some_and(|place| place.cut == Some(Cut::TooDeep)));
                 }
                 "keyword_argument" => {
                     if let Some(value) = node.field(&field::VALUE) {
@@ -314,8 +267,8 @@ impl<'a, 't> Extractor<'a, 't> {
                         if function.kind() == "attribute" {
                             let method = function.field(&field::ATTRIBUTE).map(|a| text_of(self.text, a)).unwrap_or("");
                             if MUTATORS.contains(&method) {
-                                if let Some(path) = function.field(&field::OBJECT).and_then(|o| access_path(self.text, o)) {
-                                    self.defs.push((path, false));
+                                if let Some(place) = function.field(&field::OBJECT).and_then(|o| self.place(o)) {
+                                    self.defs.push((place.key(), false));
                                 }
                             }
                         }
@@ -351,8 +304,8 @@ impl<'a, 't> Extractor<'a, 't> {
             match node.kind() {
                 "identifier" => self.defs.push((text_of(self.text, node).to_string(), strong)),
                 "attribute" => {
-                    if let Some(path) = access_path(self.text, node) {
-                        self.defs.push((path, strong));
+                    if let Some(place) = self.place(node) {
+                        self.defs.push((place.key(), strong && place.is_exact()));
                     }
                     if let Some(object) = node.field(&field::OBJECT) {
                         if object.kind() != "identifier" {
@@ -361,10 +314,10 @@ impl<'a, 't> Extractor<'a, 't> {
                     }
                 }
                 "subscript" => {
-                    match access_path(self.text, node) {
-                        Some(path) if path.ends_with(']') => self.defs.push((path, strong)),
-                        Some(path) => self.defs.push((path, false)),
-                        None => {}
+                    // A subscript by an unknown key (or past the depth bound) updates its
+                    // container weakly.
+                    if let Some(place) = self.place(node) {
+                        self.defs.push((place.key(), strong && place.is_exact()));
                     }
                     if let Some(index) = node.field(&field::SUBSCRIPT) {
                         self.read(index);
@@ -485,13 +438,14 @@ pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
     let mut definitions: Vec<Definition> = Vec::new();
     let mut uses: Vec<Vec<String>> = vec![Vec::new(); count];
     let mut calls: Vec<Vec<Node<'t>>> = vec![Vec::new(); count];
+    let mut cut_places = 0;
     let explicit_start = usize::from(info.implicit_receiver);
     for (index, param) in info.params.iter().enumerate() {
         definitions.push(Definition { step: ENTRY, path: param.name.clone(), strong: true, parameter: index.checked_sub(explicit_start) });
     }
     for (step, data) in cfg.steps.iter().enumerate() {
         let Some(node) = data.node else { continue };
-        let mut extractor = Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new() };
+        let mut extractor = Extractor::new(text);
         match data.kind {
             StepKind::Statement => extractor.statement(node),
             StepKind::Condition => extractor.read(node),
@@ -590,8 +544,9 @@ pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
         uses[step].sort();
         uses[step].dedup();
         calls[step] = extractor.calls;
+        cut_places += extractor.cut;
     }
-    Pdg { cfg, definitions, uses, data_dependences: Vec::new(), control_dependences: Vec::new(), calls }
+    Pdg { cfg, definitions, uses, data_dependences: Vec::new(), control_dependences: Vec::new(), calls, cut_places }
 }
 
 impl Pdg<'_> {
@@ -607,15 +562,8 @@ impl Pdg<'_> {
     }
 }
 
-/// The variable an access path starts from (`self` for `self.a.b`).
-pub fn base_of(path: &str) -> &str {
-    path.split(['.', '[']).next().unwrap_or(path)
-}
-
-/// Whether `path` is `prefix` or lies below it (`x.a` under `x`, `x["k"]` under `x`).
-fn under(path: &str, prefix: &str) -> bool {
-    path == prefix || path.len() > prefix.len() && path.starts_with(prefix) && matches!(path.as_bytes()[prefix.len()], b'.' | b'[')
-}
+pub use crate::ir::place::base_of;
+use crate::ir::place::key_under as under;
 
 /// Sorted-set union of `from` into `into`; whether `into` grew.
 fn union_into(into: &mut Vec<u32>, from: impl IntoIterator<Item = u32>) -> bool {
@@ -781,7 +729,7 @@ mod tests {
         (2usize..12).prop_flat_map(|n| proptest::collection::vec(proptest::collection::vec(0..n, 0..3), n))
     }
 
-    fn path_of_expression(source: &str) -> Option<String> {
+    fn path_of_expression(source: &str) -> Option<(String, bool)> {
         let mut parser = tree_sitter::Parser::new();
         parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
         let tree = parser.parse(source, None).expect("parses");
@@ -790,25 +738,32 @@ mod tests {
     }
 
     #[test]
-    fn access_paths_keep_two_projections_and_skip_unknown_keys() {
-        assert_eq!(path_of_expression("a.b.c.d").as_deref(), Some("a.b.c"));
-        assert_eq!(path_of_expression("a[0][\"k\"].x").as_deref(), Some("a[0][\"k\"]"));
-        assert_eq!(path_of_expression("a[i].b").as_deref(), Some("a.b"));
-        assert_eq!(path_of_expression("(a).b").as_deref(), Some("a.b"));
+    fn access_paths_are_place_keys() {
+        assert_eq!(path_of_expression("a.b.c.d"), Some(("a.b.c.d".into(), true)));
+        assert_eq!(path_of_expression("a.b.c.d.e"), Some(("a.b.c.d".into(), false)));
+        assert_eq!(path_of_expression("a[0][\"k\"].x"), Some(("a[0][\"k\"].x".into(), true)));
+        assert_eq!(path_of_expression("a[i].b"), Some(("a".into(), false)));
         assert_eq!(path_of_expression("f().x"), None);
     }
 
+    /// A write past the bound, or through an unknown index, defines its prefix weakly, and a
+    /// read past the bound reads the prefix: the cut errs toward more dependences, counted.
     #[test]
-    fn access_paths_of_very_deep_chains_do_not_recurse() {
-        // Run on a small stack: a recursive walk would overflow it.
-        let source = format!("a{}\n", ".b".repeat(100_000));
-        let path = std::thread::Builder::new()
-            .stack_size(256 * 1024)
-            .spawn(move || path_of_expression(&source))
-            .expect("thread starts")
-            .join()
-            .expect("no stack overflow");
-        assert_eq!(path.as_deref(), Some("a.b.b"));
+    fn cut_places_are_weak_definitions_of_their_prefix_and_counted() {
+        let source = "def f(a, i, v):\n    a.b.c.d.e = v\n    a[i].x = v\n    return a.b.c.d.e.f\n";
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = Program::from_parts(&parts);
+        let scope = program.functions["app.f"];
+        let pdg = build_pdg(&program, scope);
+        let defined: Vec<(&str, bool)> = pdg.definitions.iter().filter(|d| d.step != ENTRY).map(|d| (d.path.as_str(), d.strong)).collect();
+        assert_eq!(defined, vec![("a.b.c.d", false), ("a", false)]);
+        let returned = pdg.cfg.steps.iter().position(|s| s.node.is_some_and(|n| n.kind() == "return_statement")).expect("a return");
+        assert!(pdg.uses[returned].contains(&"a.b.c.d".to_string()), "{:?}", pdg.uses[returned]);
+        // Both writes reach the read (neither kills the other).
+        let reaching: Vec<usize> = pdg.data_dependences[returned].iter().map(|&d| pdg.definitions[d].step).collect();
+        assert!(reaching.len() >= 2, "{reaching:?}");
+        assert_eq!(pdg.cut_places, 2, "one cut write, one cut read");
     }
 
     #[test]

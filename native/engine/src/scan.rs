@@ -445,6 +445,7 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.step_visits += other.limits.step_visits;
     total.limits.trace_elided += other.limits.trace_elided;
     total.limits.failed += other.limits.failed;
+    total.limits.places_cut += other.limits.places_cut;
     total.unfinished |= other.unfinished;
 }
 

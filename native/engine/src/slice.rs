@@ -25,8 +25,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
+use crate::ir::resolve::{self, Syntactic};
 use crate::pdg::{access_path, base_of, extract_pdg, overlaps, reads, Definition, Pdg};
-use crate::program::{dotted, text_of, Program, ScopeKind};
+use crate::program::{text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
 use crate::syntax::{field, FieldChild};
 
@@ -51,72 +52,17 @@ enum EdgeKind {
     ParameterOut,
 }
 
-/// The scope a call resolves to, if it is a workspace function (syntactic resolution).
-/// `locals` are the scope's `bound_locals`.
-fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>, locals: Option<&FxHashMap<String, Bound>>) -> Option<usize> {
-    let info = &program.scopes[scope];
-    let text = program.text(info.file);
-    let function = call.field(&field::FUNCTION)?;
-    let name = dotted(text, function)?;
-    let head = name.split('.').next().unwrap_or("");
-    let rest = &name[head.len()..];
-    // `self.method()` / `cls.method()` inside a class.
-    if let (Some(class), true) = (&info.class, head == "self" || head == "cls") {
-        return program.method(class, rest.trim_start_matches('.'));
-    }
-    // `r = Runner(); r.run()` and `f = helper; f()`.
-    match (locals.and_then(|l| l.get(head)), rest) {
-        (Some(Bound::Function(target)), "") => return Some(*target),
-        (Some(Bound::Instance(class)), rest) => {
-            if let Some(method) = rest.strip_prefix('.').filter(|m| !m.contains('.')) {
-                return program.method(class, method);
-            }
-        }
-        _ => {}
-    }
-    // A function nested in this one.
-    if rest.is_empty() {
-        if let Some(&nested) = program.functions.get(format!("{}.{head}", info.qualified_name).as_str()) {
-            return Some(nested);
-        }
-    }
-    let qualified = program.resolve_name(info.module, &name)?;
-    if let Some(&target) = program.functions.get(qualified.as_str()) {
-        return Some(target);
-    }
-    if program.classes.contains_key(qualified.as_str()) {
-        return program.method(&qualified, "__init__");
-    }
-    None
+/// The scopes a call may run (`ir::resolve`, answering what names refer to from the syntax).
+/// `locals` are the scope's `local_references`.
+fn resolve_call<'t>(program: &Program<'_>, scope: usize, call: Node<'t>, locals: Option<&FxHashMap<String, String>>) -> Vec<usize> {
+    let syntactic = Syntactic { program, scope, locals };
+    resolve::resolve_call(program, scope, call, &mut |node| syntactic.reference(node)).targets
 }
 
-/// What a local name is known to hold: an instance of one workspace class, or one workspace
-/// function.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Bound {
-    Instance(String),
-    Function(usize),
-}
-
-/// Local names a scope binds only one way: by calling one workspace class's constructor
-/// (`r = Runner()`, `r: Base = Runner()`), or to one workspace function (`f = helper`).
-/// Parameters and names bound any other way are left out.
-fn bound_locals(program: &Program<'_>, scope: usize, pdg: &Pdg<'_>) -> FxHashMap<String, Bound> {
-    let info = &program.scopes[scope];
-    let text = program.text(info.file);
-    let function_named = |name: &str| -> Option<usize> {
-        if !name.contains('.') {
-            if let Some(&nested) = program.functions.get(format!("{}.{name}", info.qualified_name).as_str()) {
-                return Some(nested);
-            }
-        }
-        program.functions.get(program.resolve_name(info.module, name)?.as_str()).copied()
-    };
-    let mut bound: FxHashMap<&str, Option<Bound>> = FxHashMap::default();
-    for definition in &pdg.definitions {
-        if definition.path.contains(['.', '[']) {
-            continue;
-        }
+/// Local names a scope binds only one way, to what they refer to (`ir::resolve::local_references`).
+fn bound_locals<'t>(program: &Program<'t>, scope: usize, pdg: &Pdg<'t>) -> FxHashMap<String, String> {
+    let text = program.text(program.scopes[scope].file);
+    let bindings = pdg.definitions.iter().filter(|d| !d.path.contains(['.', '['])).map(|definition| {
         let right = (definition.step != ENTRY)
             .then(|| pdg.cfg.steps[definition.step].node)
             .flatten()
@@ -125,24 +71,9 @@ fn bound_locals(program: &Program<'_>, scope: usize, pdg: &Pdg<'_>) -> FxHashMap
                 assignment.field(&field::LEFT).is_some_and(|l| l.kind() == "identifier" && text_of(text, l) == definition.path)
             })
             .and_then(|assignment| assignment.field(&field::RIGHT));
-        let value = right.and_then(|right| match right.kind() {
-            "call" => dotted(text, right.field(&field::FUNCTION)?)
-                .and_then(|function| program.resolve_name(info.module, &function))
-                .filter(|qualified| program.classes.contains_key(qualified.as_str()))
-                .map(Bound::Instance),
-            "identifier" | "attribute" => function_named(&dotted(text, right)?).map(Bound::Function),
-            _ => None,
-        });
-        bound
-            .entry(definition.path.as_str())
-            .and_modify(|known| {
-                if *known != value {
-                    *known = None;
-                }
-            })
-            .or_insert(value);
-    }
-    bound.into_iter().filter_map(|(name, value)| Some((name.to_string(), value?))).collect()
+        (definition.path.as_str(), right)
+    });
+    resolve::local_references(program, scope, bindings)
 }
 
 /// What a call to a scope does besides returning: parameters whose objects it mutates
@@ -230,8 +161,8 @@ struct Extracted<'t> {
     bound: FxHashSet<String>,
     /// Steps that hand a value to the caller: `return`s, and statements holding a `yield`.
     returns: Vec<usize>,
-    /// Local names bound only one way (`bound_locals`).
-    locals: FxHashMap<String, Bound>,
+    /// Local names bound only one way, to what they refer to (`bound_locals`).
+    locals: FxHashMap<String, String>,
 }
 
 impl<'t> Extracted<'t> {
@@ -354,7 +285,7 @@ impl<'p, 't> Sdg<'p, 't> {
             let mut calls = Vec::new();
             for (step, step_calls) in pdg.calls.iter().enumerate() {
                 for &call in step_calls {
-                    if let Some(callee) = resolve_call(program, scope, call, Some(&locals)) {
+                    for callee in resolve_call(program, scope, call, Some(&locals)) {
                         calls.push((step, call, callee));
                     }
                 }
@@ -466,7 +397,7 @@ impl<'p, 't> Sdg<'p, 't> {
                         if !callee_effects.mutated_parameters.contains(&position) {
                             continue;
                         }
-                        let Some(path) = access_path(text, argument) else { continue };
+                        let Some((path, _)) = access_path(text, argument) else { continue };
                         if let Some(own) = info.params.iter().position(|p| p.name == base_of(&path)) {
                             if !grown.mutated_parameters.contains(&own) {
                                 grown.mutated_parameters.push(own);
@@ -514,7 +445,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 let effects = self.effects(callee);
                 for (position, argument) in call_arguments(program, callee, call, text) {
                     if effects.mutated_parameters.contains(&position) {
-                        if let Some(path) = access_path(text, argument) {
+                        if let Some((path, _)) = access_path(text, argument) {
                             pdg.definitions.push(Definition { step, path, strong: false, parameter: None });
                         }
                     }
@@ -606,14 +537,18 @@ impl<'p, 't> Sdg<'p, 't> {
         // it, or `Class.m(…)`. Imports and aliases add the names they bind to either.
         let method = info.class.is_some() && !info.qualified_name.ends_with(".__init__");
         let own_name = simple(&info.qualified_name);
-        // Classes whose lookup of the method's name finds it (subclasses that do not override).
+        // Classes whose lookup of the method's name finds it (subclasses that do not override),
+        // and the classes it overrides a method of: `self.m()` there may dispatch to it.
         let finding_classes: Vec<&str> = match &info.class {
-            Some(_) => program
-                .classes
-                .iter()
-                .filter(|(class, _)| program.method(class, &own_name) == Some(callee))
-                .map(|(&class, _)| class)
-                .collect(),
+            Some(own_class) => {
+                let ancestors = program.ancestors(own_class);
+                program
+                    .classes
+                    .iter()
+                    .filter(|(class, _)| program.method(class, &own_name) == Some(callee) || ancestors.iter().any(|a| a == *class))
+                    .map(|(&class, _)| class)
+                    .collect()
+            }
             None => Vec::new(),
         };
         // Names a call may use directly (a function's name, its classes' names for `__init__`),
@@ -652,6 +587,12 @@ impl<'p, 't> Sdg<'p, 't> {
                     searched.entry(file).or_default().push(&own_name);
                 }
             }
+            // `getattr(self, "do_" + action)(…)` spells no method name.
+            for &file in self.files_mentioning("getattr").iter() {
+                if class_files.contains(&file) || class_names.iter().any(|name| program.files[file].may_mention(name)) {
+                    searched.entry(file).or_default().push("getattr");
+                }
+            }
         }
         let mut candidates: BTreeSet<usize> = BTreeSet::new();
         for (file, names_here) in searched {
@@ -667,10 +608,12 @@ impl<'p, 't> Sdg<'p, 't> {
                 for at in identifier_occurrences(text, name) {
                     let before = by_start.partition_point(|&(start, _, _)| start <= at);
                     let innermost = by_start[..before].iter().rev().find(|&&(_, end, _)| at < end).map(|&(_, _, s)| s);
-                    let Some(call) = enclosing_call(root, at, at + name.len()) else {
+                    let Some(expression) = callee_expression_at(root, text, at, at + name.len()) else { continue };
+                    let Some(call) = enclosing_call(expression) else {
                         // `f = helper`: calls of `f` in that scope may resolve here.
-                        if let Some(scope) = innermost.filter(|_| assigned_whole(root, at, at + name.len())) {
-                            if self.extracted(scope).locals.values().any(|b| *b == Bound::Function(callee)) {
+                        if let Some(scope) = innermost.filter(|_| assigned_whole(expression)) {
+                            if self.extracted(scope).locals.values().any(|bound| resolve::targets(program, bound, false).contains(&callee))
+                            {
                                 candidates.insert(scope);
                             }
                         }
@@ -688,9 +631,11 @@ impl<'p, 't> Sdg<'p, 't> {
                                 _ => function.field(&field::OBJECT).filter(|o| o.kind() == "identifier")?,
                             };
                             let locals = &self.extracted(scope).locals;
-                            locals.contains_key(text_of(text, head)).then(|| resolve_call(program, scope, call, Some(locals)))?
+                            locals.contains_key(text_of(text, head)).then(|| resolve_call(program, scope, call, Some(locals)))
                         };
-                        if resolve_call(program, scope, call, None) == Some(callee) || through_local() == Some(callee) {
+                        if resolve_call(program, scope, call, None).contains(&callee)
+                            || through_local().is_some_and(|t| t.contains(&callee))
+                        {
                             candidates.insert(scope);
                         }
                     }
@@ -1124,32 +1069,44 @@ fn has_splats(call: Node<'_>) -> bool {
     })
 }
 
-/// The call whose callee expression (`name`, `a.name`, `a.b.name`) ends with the identifier
-/// at `start..end`, if any.
-fn enclosing_call(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
-    let identifier = root.descendant_for_byte_range(start, end).filter(|n| n.kind() == "identifier")?;
-    let mut expression = identifier;
-    // `a.name`: the identifier is the attribute of an attribute node.
-    if let Some(parent) = expression.parent().filter(|p| p.kind() == "attribute") {
-        if parent.field(&field::ATTRIBUTE) == Some(expression) {
-            expression = parent;
+/// The expression a call may have as its callee that the occurrence of a name at
+/// `start..end` ends: the identifier, `a.name`, or the `getattr(…)` call naming it (the
+/// `getattr` identifier itself, or a constant name argument, `getattr(obj, "name")`).
+fn callee_expression_at<'t>(root: Node<'t>, text: &str, start: usize, end: usize) -> Option<Node<'t>> {
+    let node = root.descendant_for_byte_range(start, end)?;
+    match node.kind() {
+        "identifier" => {
+            let parent = node.parent();
+            // `a.name`: the identifier is the attribute of an attribute node.
+            if let Some(attribute) = parent.filter(|p| p.kind() == "attribute" && p.field(&field::ATTRIBUTE) == Some(node)) {
+                return Some(attribute);
+            }
+            if text_of(text, node) == "getattr" {
+                if let Some(call) = parent.filter(|p| p.kind() == "call" && p.field(&field::FUNCTION) == Some(node)) {
+                    return Some(call);
+                }
+            }
+            Some(node)
         }
+        "string_content" if node.start_byte() == start && node.end_byte() == end => {
+            let string = node.parent().filter(|p| p.kind() == "string")?;
+            let arguments = string.parent().filter(|p| p.kind() == "argument_list" && p.named_child(1) == Some(string))?;
+            let call = arguments.parent().filter(|p| p.kind() == "call")?;
+            call.field(&field::FUNCTION).is_some_and(|f| text_of(text, f) == "getattr").then_some(call)
+        }
+        _ => None,
     }
+}
+
+/// The call whose callee is `expression`, if any.
+fn enclosing_call(expression: Node<'_>) -> Option<Node<'_>> {
     let call = expression.parent().filter(|p| p.kind() == "call")?;
     (call.field(&field::FUNCTION) == Some(expression)).then_some(call)
 }
 
-/// Whether the identifier at `start..end` (or the attribute chain it ends) is the whole right
-/// side of an assignment (`f = helper`, `f = module.helper`).
-fn assigned_whole(root: Node<'_>, start: usize, end: usize) -> bool {
-    let Some(mut expression) = root.descendant_for_byte_range(start, end).filter(|n| n.kind() == "identifier") else {
-        return false;
-    };
-    if let Some(parent) = expression.parent().filter(|p| p.kind() == "attribute") {
-        if parent.field(&field::ATTRIBUTE) == Some(expression) {
-            expression = parent;
-        }
-    }
+/// Whether `expression` is the whole right side of an assignment (`f = helper`,
+/// `f = module.helper`, `f = getattr(obj, "helper")`).
+fn assigned_whole(expression: Node<'_>) -> bool {
     expression.parent().is_some_and(|p| p.kind() == "assignment" && p.field(&field::RIGHT) == Some(expression))
 }
 
