@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use crate::cfg::{build_cfg, Cfg, ConstantConditions, EdgeKind, StepKind, ENTRY, EXIT};
-use crate::ir::place::{literal_key, place_of, projected, Cut, Place};
+use crate::ir::lower::{IrCache, Site};
+use crate::ir::place::{literal_key, place_of};
 use crate::program::{literal, text_of, Constant, Program};
 use crate::syntax::{field, FieldChild};
 
@@ -47,6 +48,7 @@ pub struct Pdg<'t> {
 }
 
 /// Whether one access path is the other or lies below it (`x` and `x.a`).
+pub use crate::ir::lower::reads;
 pub use crate::ir::place::keys_overlap as overlaps;
 
 /// Immediate post-dominators of a graph given by successor lists, with `exit` as the root.
@@ -185,241 +187,6 @@ pub fn access_path(text: &str, node: Node<'_>) -> Option<(String, bool)> {
     place_of(text, node, &mut literal_key(text)).map(|place| (place.key(), place.is_exact()))
 }
 
-/// The access paths an expression reads (sorted, distinct).
-pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
-    let mut extractor = Extractor::new(text);
-    extractor.read(node);
-    let mut uses = extractor.uses;
-    uses.sort();
-    uses.dedup();
-    uses
-}
-
-struct Extractor<'a, 't> {
-    text: &'a str,
-    defs: Vec<(String, bool)>,
-    uses: Vec<String>,
-    calls: Vec<Node<'t>>,
-    /// Places cut for depth (`Cut::TooDeep`): read or written as their prefix.
-    cut: usize,
-}
-
-const MUTATORS: &[&str] =
-    &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
-
-impl<'a, 't> Extractor<'a, 't> {
-    fn new(text: &'a str) -> Extractor<'a, 't> {
-        Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new(), cut: 0 }
-    }
-
-    /// The place an expression denotes, its cut for depth counted.
-    fn place(&mut self, node: Node<'_>) -> Option<Place> {
-        let place = place_of(self.text, node, &mut literal_key(self.text))?;
-        self.cut += usize::from(place.cut == Some(Cut::TooDeep));
-        Some(place)
-    }
-
-    /// Records every read in an expression (iteratively).
-    fn read(&mut self, root: Node<'t>) {
-        let mut stack = vec![root];
-        while let Some(node) = stack.pop() {
-            match node.kind() {
-                "identifier" => self.uses.push(text_of(self.text, node).to_string()),
-                "attribute" | "subscript" => {
-                    // Every link of the chain of projections down from `node` reads its own
-                    // access path. The paths are built once from the inside out, so a chain
-                    // like `a.b.b…` (any depth) is read in linear time; the same paths, in the
-                    // same order of indices and objects, as reading each link on its own.
-                    let mut chain = vec![node];
-                    while let Some(object) = projected(chain[chain.len() - 1]).filter(|o| matches!(o.kind(), "attribute" | "subscript")) {
-                        chain.push(object);
-                    }
-                    let innermost = chain[chain.len() - 1];
-                    // What the chain projects from may contain further reads, e.g. calls.
-                    if let Some(object) = projected(innermost) {
-                        if !matches!(object.kind(), "identifier") {
-                            stack.push(object);
-                        }
-                    }
-                    let mut place = place_of(self.text, innermost, &mut literal_key(self.text));
-                    for (index, &link) in chain.iter().rev().enumerate() {
-                        if index > 0 {
-                            place = place.and_then(|mut place| place.project(self.text, link, &mut literal_key(self.text)).map(|()| place));
-                        }
-                        if let Some(place) = &place {
-                            self.uses.push(place.key());
-                        }
-                        if let Some(key) = link.field(&field::SUBSCRIPT) {
-                            stack.push(key);
-                        }
-                    }
-                    self.cut += usize::from(place.is_some_and(|place| place.cut == Some(Cut::TooDeep)));
-                }
-                "keyword_argument" => {
-                    if let Some(value) = node.field(&field::VALUE) {
-                        stack.push(value);
-                    }
-                }
-                "call" => {
-                    self.calls.push(node);
-                    if let Some(function) = node.field(&field::FUNCTION) {
-                        // `x.append(v)`: a weak definition of x.
-                        if function.kind() == "attribute" {
-                            let method = function.field(&field::ATTRIBUTE).map(|a| text_of(self.text, a)).unwrap_or("");
-                            if MUTATORS.contains(&method) {
-                                if let Some(place) = function.field(&field::OBJECT).and_then(|o| self.place(o)) {
-                                    self.defs.push((place.key(), false));
-                                }
-                            }
-                        }
-                        stack.push(function);
-                    }
-                    if let Some(arguments) = node.field(&field::ARGUMENTS) {
-                        stack.push(arguments);
-                    }
-                }
-                "named_expression" => {
-                    if let Some(name) = node.field(&field::NAME) {
-                        self.defs.push((text_of(self.text, name).to_string(), true));
-                    }
-                    if let Some(value) = node.field(&field::VALUE) {
-                        stack.push(value);
-                    }
-                }
-                "string_content" | "string_start" | "string_end" | "comment" | "integer" | "float" | "true" | "false" | "none" => {}
-                _ => {
-                    let mut cursor = node.walk();
-                    for child in node.named_children(&mut cursor) {
-                        stack.push(child);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Records the definitions of an assignment target (and reads inside it).
-    fn write(&mut self, target: Node<'t>, strong: bool) {
-        let mut stack = vec![target];
-        while let Some(node) = stack.pop() {
-            match node.kind() {
-                "identifier" => self.defs.push((text_of(self.text, node).to_string(), strong)),
-                "attribute" => {
-                    if let Some(place) = self.place(node) {
-                        self.defs.push((place.key(), strong && place.is_exact()));
-                    }
-                    if let Some(object) = node.field(&field::OBJECT) {
-                        if object.kind() != "identifier" {
-                            self.read(object);
-                        }
-                    }
-                }
-                "subscript" => {
-                    // A subscript by an unknown key (or past the depth bound) updates its
-                    // container weakly.
-                    if let Some(place) = self.place(node) {
-                        self.defs.push((place.key(), strong && place.is_exact()));
-                    }
-                    if let Some(index) = node.field(&field::SUBSCRIPT) {
-                        self.read(index);
-                    }
-                    if let Some(value) = node.field(&field::VALUE) {
-                        if value.kind() != "identifier" {
-                            self.read(value);
-                        }
-                    }
-                }
-                "pattern_list"
-                | "tuple_pattern"
-                | "list_pattern"
-                | "tuple"
-                | "list"
-                | "parenthesized_expression"
-                | "list_splat_pattern" => {
-                    let mut cursor = node.walk();
-                    for child in node.named_children(&mut cursor) {
-                        stack.push(child);
-                    }
-                }
-                _ => self.read(node),
-            }
-        }
-    }
-
-    fn statement(&mut self, node: Node<'t>) {
-        match node.kind() {
-            "expression_statement" => {
-                let mut cursor = node.walk();
-                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-                for child in children {
-                    self.expression_or_assignment(child);
-                }
-            }
-            "import_statement" | "import_from_statement" | "future_import_statement" => {
-                let mut cursor = node.walk();
-                for name in node.children_by_field_name("name", &mut cursor) {
-                    let bound = match name.kind() {
-                        "aliased_import" => name.field(&field::ALIAS).map(|a| text_of(self.text, a).to_string()),
-                        _ => text_of(self.text, name).split('.').next().map(str::to_string),
-                    };
-                    if let Some(bound) = bound {
-                        self.defs.push((bound, true));
-                    }
-                }
-            }
-            "delete_statement" => {
-                let mut cursor = node.walk();
-                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-                for child in children {
-                    self.write(child, false);
-                }
-            }
-            "global_statement" | "nonlocal_statement" | "pass_statement" | "break_statement" | "continue_statement" => {}
-            _ => {
-                let mut cursor = node.walk();
-                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-                for child in children {
-                    self.expression_or_assignment(child);
-                }
-            }
-        }
-    }
-
-    fn expression_or_assignment(&mut self, node: Node<'t>) {
-        match node.kind() {
-            "assignment" => {
-                // `a = b = value` nests assignments on the right.
-                let mut current = Some(node);
-                while let Some(assignment) = current {
-                    if let Some(left) = assignment.field(&field::LEFT) {
-                        self.write(left, true);
-                    }
-                    if let Some(annotation) = assignment.field(&field::TYPE) {
-                        let _ = annotation;
-                    }
-                    match assignment.field(&field::RIGHT) {
-                        Some(right) if right.kind() == "assignment" => current = Some(right),
-                        Some(right) => {
-                            self.read(right);
-                            current = None;
-                        }
-                        None => current = None,
-                    }
-                }
-            }
-            "augmented_assignment" => {
-                if let Some(left) = node.field(&field::LEFT) {
-                    self.read(left);
-                    self.write(left, false);
-                }
-                if let Some(right) = node.field(&field::RIGHT) {
-                    self.read(right);
-                }
-            }
-            _ => self.read(node),
-        }
-    }
-}
-
 /// Builds the PDG of scope `scope` of `program`.
 pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
     let mut pdg = extract_pdg(program, scope);
@@ -430,10 +197,18 @@ pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
 /// The CFG with each step's definitions, uses and calls; dependences not yet computed (the
 /// SDG adds the definitions that calls make through their callees first, then `solve`s).
 pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
+    extract_pdg_with(program, scope, &mut IrCache::default())
+}
+
+/// `extract_pdg` reading the scope's IR from `cache` (lowering it there if its text is new).
+pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrCache) -> Pdg<'t> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let constants = &program.modules[info.module].constants;
     let cfg = build_cfg(text, info.body, &ModuleConstants { text, constants });
+    let base = info.body.start_byte();
+    let sites: Vec<(Site, Node<'t>)> = cfg.steps.iter().filter_map(|data| Some((site_of(data.kind)?, data.node?))).collect();
+    let ir = cache.scope(text, info.body, &sites);
     let count = cfg.steps.len();
     let mut definitions: Vec<Definition> = Vec::new();
     let mut uses: Vec<Vec<String>> = vec![Vec::new(); count];
@@ -445,108 +220,40 @@ pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
     }
     for (step, data) in cfg.steps.iter().enumerate() {
         let Some(node) = data.node else { continue };
-        let mut extractor = Extractor::new(text);
-        match data.kind {
-            StepKind::Statement => extractor.statement(node),
-            StepKind::Condition => extractor.read(node),
-            StepKind::ForTarget => {
-                if let Some(right) = node.field(&field::RIGHT) {
-                    extractor.read(right);
-                }
-                if let Some(left) = node.field(&field::LEFT) {
-                    extractor.write(left, true);
-                }
-            }
-            StepKind::WithItem => {
-                if let Some(value) = node.field(&field::VALUE) {
-                    if value.kind() == "as_pattern" {
-                        if let Some(expression) = value.named_child(0) {
-                            extractor.read(expression);
-                        }
-                        if let Some(alias) = value.field(&field::ALIAS) {
-                            extractor.write(alias.named_child(0).unwrap_or(alias), true);
-                        }
-                    } else {
-                        extractor.read(value);
-                    }
-                }
-            }
-            StepKind::ExceptHandler => {
-                let mut cursor = node.walk();
-                let children: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() != "block").collect();
-                for child in children {
-                    if child.kind() == "as_pattern" {
-                        if let Some(expression) = child.named_child(0) {
-                            extractor.read(expression);
-                        }
-                        if let Some(alias) = child.field(&field::ALIAS) {
-                            extractor.write(alias.named_child(0).unwrap_or(alias), true);
-                        }
-                    } else {
-                        extractor.read(child);
-                    }
-                }
-            }
-            StepKind::MatchSubject => {
-                let mut cursor = node.walk();
-                let subjects: Vec<Node<'t>> = node.children_by_field_name("subject", &mut cursor).collect();
-                for subject in subjects {
-                    extractor.read(subject);
-                }
-                extractor.defs.push(("$match".to_string(), true));
-            }
-            StepKind::CasePattern => {
-                extractor.uses.push("$match".to_string());
-                let mut stack = vec![node];
-                while let Some(current) = stack.pop() {
-                    let mut cursor = current.walk();
-                    for child in current.named_children(&mut cursor) {
-                        match child.kind() {
-                            "block" => {}
-                            "if_clause" => extractor.read(child),
-                            "dotted_name" if child.named_child_count() == 1 => {
-                                extractor.defs.push((text_of(text, child).to_string(), true))
-                            }
-                            "dotted_name" => extractor.uses.push(text_of(text, child).to_string()),
-                            "identifier" => extractor.defs.push((text_of(text, child).to_string(), true)),
-                            _ => stack.push(child),
-                        }
-                    }
-                }
-            }
-            StepKind::Definition => {
-                let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
-                if let Some(name) = definition.field(&field::NAME) {
-                    extractor.defs.push((text_of(text, name).to_string(), true));
-                }
-                let mut cursor = node.walk();
-                let decorators: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() == "decorator").collect();
-                for decorator in decorators {
-                    extractor.read(decorator);
-                }
-                if let Some(parameters) = definition.field(&field::PARAMETERS) {
-                    let mut cursor = parameters.walk();
-                    let defaults: Vec<Node<'t>> = parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)).collect();
-                    for default in defaults {
-                        extractor.read(default);
-                    }
-                }
-                if let Some(superclasses) = definition.field(&field::SUPERCLASSES) {
-                    extractor.read(superclasses);
-                }
-            }
-            StepKind::Entry | StepKind::Exit => {}
+        let Some(site) = site_of(data.kind) else { continue };
+        let Some(lowered) = ir.site(site, node, base) else { continue };
+        for &(place, strong) in &lowered.definitions {
+            definitions.push(Definition { step, path: ir.key(place).to_string(), strong, parameter: None });
         }
-        for (path, strong) in extractor.defs {
-            definitions.push(Definition { step, path, strong, parameter: None });
-        }
-        uses[step] = extractor.uses;
-        uses[step].sort();
-        uses[step].dedup();
-        calls[step] = extractor.calls;
-        cut_places += extractor.cut;
+        uses[step] = lowered.uses.iter().map(|&place| ir.key(place).to_string()).collect();
+        calls[step] = lowered.calls.iter().filter_map(|&(start, end)| call_at(info.body, base + start, base + end)).collect();
+        cut_places += lowered.cut;
     }
     Pdg { cfg, definitions, uses, data_dependences: Vec::new(), control_dependences: Vec::new(), calls, cut_places }
+}
+
+/// The IR site of a CFG step kind (entry and exit have none).
+fn site_of(kind: StepKind) -> Option<Site> {
+    Some(match kind {
+        StepKind::Statement => Site::Statement,
+        StepKind::Condition => Site::Condition,
+        StepKind::ForTarget => Site::ForTarget,
+        StepKind::WithItem => Site::WithItem,
+        StepKind::ExceptHandler => Site::ExceptHandler,
+        StepKind::MatchSubject => Site::MatchSubject,
+        StepKind::CasePattern => Site::CasePattern,
+        StepKind::Definition => Site::Definition,
+        StepKind::Entry | StepKind::Exit => return None,
+    })
+}
+
+/// The call expression spanning exactly `start..end` under `root`.
+fn call_at(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
+    let mut node = root.descendant_for_byte_range(start, end)?;
+    while !(node.kind() == "call" && node.start_byte() == start && node.end_byte() == end) {
+        node = node.parent()?;
+    }
+    Some(node)
 }
 
 impl Pdg<'_> {

@@ -25,8 +25,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
+use crate::ir::lower::IrCache;
 use crate::ir::resolve::{self, Syntactic};
-use crate::pdg::{access_path, base_of, extract_pdg, overlaps, reads, Definition, Pdg};
+use crate::pdg::{access_path, base_of, extract_pdg_with, overlaps, reads, Definition, Pdg};
 use crate::program::{text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
 use crate::syntax::{field, FieldChild};
@@ -220,11 +221,28 @@ pub struct Sdg<'p, 't> {
     symbols: Vec<OnceCell<FxHashMap<usize, BTreeMap<String, SymbolScope>>>>,
     /// Per scope: its solved PDG's definitions by the base name they define, in order.
     definitions_by_base: Vec<OnceCell<FxHashMap<String, Vec<usize>>>>,
+    /// Lowered scopes by text, kept across edits by whoever keeps the cache (`ir::lower`).
+    ir: RefCell<IrCache>,
 }
 
 impl<'p, 't> Sdg<'p, 't> {
     pub fn new(program: &'p Program<'t>) -> Sdg<'p, 't> {
         Sdg::with_cache(program, SliceCache::default())
+    }
+
+    /// An SDG reusing `cache` (of this same program) and `ir` (of any program: scopes are
+    /// found in it by their text).
+    pub fn with_caches(program: &'p Program<'t>, cache: SliceCache, ir: IrCache) -> Sdg<'p, 't> {
+        let mut sdg = Sdg::with_cache(program, cache);
+        sdg.ir = RefCell::new(ir);
+        sdg
+    }
+
+    /// What slices of this program may reuse (`SliceCache`), and the lowered scopes, which
+    /// slices of any later program may reuse.
+    pub fn into_caches(mut self) -> (SliceCache, IrCache) {
+        let ir = std::mem::take(self.ir.get_mut());
+        (self.into_cache(), ir)
     }
 
     /// Everything `into_cache` kept: call sites and effects computed by earlier slices.
@@ -262,6 +280,7 @@ impl<'p, 't> Sdg<'p, 't> {
             scopes_of_file,
             symbols: (0..program.files.len()).map(|_| OnceCell::new()).collect(),
             definitions_by_base: (0..scope_count).map(|_| OnceCell::new()).collect(),
+            ir: RefCell::new(IrCache::default()),
         }
     }
 
@@ -280,7 +299,7 @@ impl<'p, 't> Sdg<'p, 't> {
     fn extracted(&self, scope: usize) -> &Extracted<'t> {
         self.extracted[scope].get_or_init(|| {
             let program = self.program;
-            let pdg = extract_pdg(program, scope);
+            let pdg = extract_pdg_with(program, scope, &mut self.ir.borrow_mut());
             let locals = bound_locals(program, scope, &pdg);
             let mut calls = Vec::new();
             for (step, step_calls) in pdg.calls.iter().enumerate() {
@@ -1143,11 +1162,13 @@ pub fn slice_at(
     forward: bool,
     thin: bool,
 ) -> Result<SliceResult, String> {
-    slice_at_with_cache(program, path, line, column, forward, thin, &mut SliceCache::default())
+    slice_at_with_cache(program, path, line, column, forward, thin, &mut SliceCache::default(), &mut IrCache::default())
 }
 
 /// `slice_at`, reusing (and extending) what earlier slices of the same, unchanged program
-/// found: call sites and effects.
+/// found (call sites and effects: `cache`) and the scopes lowered by any earlier slice whose
+/// text is unchanged (`ir`).
+#[allow(clippy::too_many_arguments)]
 pub fn slice_at_with_cache(
     program: &Program<'_>,
     path: &str,
@@ -1156,10 +1177,11 @@ pub fn slice_at_with_cache(
     forward: bool,
     thin: bool,
     cache: &mut SliceCache,
+    ir: &mut IrCache,
 ) -> Result<SliceResult, String> {
-    let sdg = Sdg::with_cache(program, std::mem::take(cache));
+    let sdg = Sdg::with_caches(program, std::mem::take(cache), std::mem::take(ir));
     let result = slice_with(&sdg, path, line, column, forward, thin);
-    *cache = sdg.into_cache();
+    (*cache, *ir) = sdg.into_caches();
     result
 }
 
@@ -1268,6 +1290,29 @@ mod tests {
     use super::*;
     use crate::program::build_parts;
     use crate::scan::load_documents;
+
+    /// Lowered scopes are kept across edits by their text: after an edit inside one method,
+    /// slicing again lowers that method (and the module body, whose text holds it) and reuses
+    /// the other method; the result equals a slice from scratch.
+    #[test]
+    fn an_edit_relowers_only_the_scopes_whose_text_changed() {
+        let before = "class C:\n    def f(self, x):\n        y = self.g(x)\n        return y\n\n    def g(self, v):\n        w = v + 1\n        return w\n";
+        let after = before.replace("w = v + 1", "w = v + 2\n        w = w * 3");
+        let slice = |text: &str, ir: &mut IrCache| {
+            let document = crate::parse::Document::new(text.to_string());
+            let parts = build_parts(vec![("app.py".to_string(), &document)]);
+            let program = Program::from_parts(&parts);
+            slice_at_with_cache(&program, "app.py", 3, None, false, false, &mut SliceCache::default(), ir).expect("slices").files
+        };
+        let mut ir = IrCache::default();
+        slice(before, &mut ir);
+        // The module body (whose text holds the class), f and g.
+        assert_eq!(ir.lowered, 3);
+        let incremental = slice(&after, &mut ir);
+        assert_eq!(ir.lowered, 5, "g and the module body holding it lowered again, f reused");
+        assert_eq!(incremental, slice(&after, &mut IrCache::default()));
+        assert_eq!(incremental["app.py"], vec![2, 3, 4, 6, 7, 8, 9]);
+    }
 
     /// The demand-driven caller search finds exactly the call sites that resolving every call
     /// of every scope finds, on the shared fixture corpora (imports, aliases, methods, classes).

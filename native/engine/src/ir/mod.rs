@@ -9,5 +9,6 @@
 //!   scopes a call may run, given what its callee or receiver refers to; `Syntactic` answers
 //!   that from the syntax (slicing), taint answers it from abstract values.
 
+pub mod lower;
 pub mod place;
 pub mod resolve;
