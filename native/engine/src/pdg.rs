@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use crate::cfg::{build_cfg, Cfg, ConstantConditions, EdgeKind, StepKind, ENTRY, EXIT};
-use crate::ir::lower::{IrCache, Site};
+use crate::ir::lower::{CallSite, IrCache, ScopeIr, Site};
+#[cfg(test)]
 use crate::ir::place::{literal_key, place_of};
 use crate::program::{literal, text_of, Constant, Program};
 use crate::syntax::{field, FieldChild};
@@ -42,6 +43,10 @@ pub struct Pdg<'t> {
     pub control_dependences: Vec<Vec<usize>>,
     /// Per step: call expressions in it.
     pub calls: Vec<Vec<Node<'t>>>,
+    /// Per step: what each of its calls passes (parallel to `calls`), over `ir`'s places.
+    pub call_sites: Vec<Vec<CallSite>>,
+    /// The scope's lowered IR (place keys).
+    pub ir: std::sync::Arc<ScopeIr>,
     /// Places cut by the depth bound (`ir::place::MAX_PROJECTIONS`), read or defined as
     /// their prefix.
     pub cut_places: usize,
@@ -181,12 +186,6 @@ impl ConstantConditions for ModuleConstants<'_> {
     }
 }
 
-/// The place key an expression denotes (`x`, `self.a`, `d['k']`) and whether it is exact
-/// (`ir::place`: a cut place's key is the prefix it stands under).
-pub fn access_path(text: &str, node: Node<'_>) -> Option<(String, bool)> {
-    place_of(text, node, &mut literal_key(text)).map(|place| (place.key(), place.is_exact()))
-}
-
 /// Builds the PDG of scope `scope` of `program`.
 pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
     let mut pdg = extract_pdg(program, scope);
@@ -213,6 +212,7 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let mut definitions: Vec<Definition> = Vec::new();
     let mut uses: Vec<Vec<String>> = vec![Vec::new(); count];
     let mut calls: Vec<Vec<Node<'t>>> = vec![Vec::new(); count];
+    let mut call_sites: Vec<Vec<CallSite>> = vec![Vec::new(); count];
     let mut cut_places = 0;
     let explicit_start = usize::from(info.implicit_receiver);
     for (index, param) in info.params.iter().enumerate() {
@@ -226,10 +226,15 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
             definitions.push(Definition { step, path: ir.key(place).to_string(), strong, parameter: None });
         }
         uses[step] = lowered.uses.iter().map(|&place| ir.key(place).to_string()).collect();
-        calls[step] = lowered.calls.iter().filter_map(|&(start, end)| call_at(info.body, base + start, base + end)).collect();
+        for site in &lowered.calls {
+            if let Some(call) = call_at(info.body, base + site.range.0, base + site.range.1) {
+                calls[step].push(call);
+                call_sites[step].push(site.clone());
+            }
+        }
         cut_places += lowered.cut;
     }
-    Pdg { cfg, definitions, uses, data_dependences: Vec::new(), control_dependences: Vec::new(), calls, cut_places }
+    Pdg { cfg, definitions, uses, data_dependences: Vec::new(), control_dependences: Vec::new(), calls, call_sites, ir, cut_places }
 }
 
 /// The IR site of a CFG step kind (entry and exit have none).
@@ -256,7 +261,13 @@ fn call_at(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
     Some(node)
 }
 
-impl Pdg<'_> {
+impl<'t> Pdg<'t> {
+    /// What `call` (made at `step`) passes, from the IR.
+    pub fn call_site(&self, step: usize, call: Node<'t>) -> Option<&CallSite> {
+        let index = self.calls[step].iter().position(|&c| c == call)?;
+        self.call_sites[step].get(index)
+    }
+
     /// Computes data dependences (reaching definitions) and control dependences.
     pub fn solve(&mut self) {
         self.data_dependences = reaching_definitions(&self.cfg, &self.definitions, &self.uses);
@@ -441,7 +452,7 @@ mod tests {
         parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
         let tree = parser.parse(source, None).expect("parses");
         let statement = tree.root_node().named_child(0)?;
-        access_path(source, statement.named_child(0)?)
+        place_of(source, statement.named_child(0)?, &mut literal_key(source)).map(|place| (place.key(), place.is_exact()))
     }
 
     #[test]

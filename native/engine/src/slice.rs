@@ -25,9 +25,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
-use crate::ir::lower::IrCache;
+use crate::ir::lower::{Argument, CallSite, IrCache};
 use crate::ir::resolve::{self, Syntactic};
-use crate::pdg::{access_path, base_of, extract_pdg_with, overlaps, reads, Definition, Pdg};
+use crate::pdg::{base_of, extract_pdg_with, overlaps, Definition, Pdg};
 use crate::program::{text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
 use crate::syntax::{field, FieldChild};
@@ -90,40 +90,27 @@ struct Effects {
     read_globals: BTreeSet<String>,
 }
 
-/// The receiver and argument expressions of a call, by parameter position of `callee` (the
-/// receiver at 0 for a method called on an object).
-fn call_arguments<'t>(program: &Program<'t>, callee: usize, call: Node<'t>, text: &str) -> Vec<(usize, Node<'t>)> {
+/// What a call passes to `callee` by parameter position (the receiver at 0 for a method called
+/// on an object), from the call's IR.
+fn call_arguments<'s>(program: &Program<'_>, callee: usize, site: &'s CallSite) -> Vec<(usize, &'s Argument)> {
     let info = &program.scopes[callee];
     let mut bound = Vec::new();
     let receiver = usize::from(info.implicit_receiver);
-    if info.implicit_receiver {
-        if let Some(object) = call.field(&field::FUNCTION).and_then(|f| f.field(&field::OBJECT)) {
-            bound.push((0, object));
+    if let (true, Some(object)) = (info.implicit_receiver, &site.receiver) {
+        bound.push((0, object));
+    }
+    for (offset, argument) in site.positional.iter().enumerate() {
+        let position = receiver + offset;
+        if position < info.params.len() && !info.params[position].variadic {
+            bound.push((position, argument));
         }
     }
-    let Some(arguments) = call.field(&field::ARGUMENTS) else { return bound };
-    let mut cursor = arguments.walk();
-    let mut position = receiver;
-    for argument in arguments.named_children(&mut cursor) {
-        match argument.kind() {
-            "keyword_argument" => {
-                let name = argument.field(&field::NAME).map(|n| text_of(text, n));
-                let value = argument.field(&field::VALUE);
-                if let (Some(name), Some(value)) = (name, value) {
-                    if let Some(index) = info.params.iter().position(|p| p.name == name) {
-                        bound.push((index, value));
-                    }
-                }
-            }
-            "list_splat" | "dictionary_splat" | "comment" => {}
-            _ => {
-                if position < info.params.len() && !info.params[position].variadic {
-                    bound.push((position, argument));
-                }
-                position += 1;
-            }
+    for (name, argument) in &site.keywords {
+        if let Some(index) = info.params.iter().position(|p| *p.name == **name) {
+            bound.push((index, argument));
         }
     }
+    bound.sort_by_key(|&(position, _)| position);
     bound
 }
 
@@ -296,6 +283,25 @@ impl<'p, 't> Sdg<'p, 't> {
         index.get(base).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// What `call` (made at `step` of `scope`) passes to `callee` by parameter position: each
+    /// argument's place key (if it is a place) and the keys it reads (`ir::lower::CallSite`).
+    fn arguments(&self, scope: usize, step: usize, call: Node<'t>, callee: usize) -> Vec<(usize, Option<&str>, Vec<&str>)> {
+        let pdg = &self.extracted(scope).pdg;
+        let Some(site) = pdg.call_site(step, call) else { return Vec::new() };
+        call_arguments(self.program, callee, site)
+            .into_iter()
+            .map(|(position, argument)| {
+                let place = argument.place.map(|place| pdg.ir.key(place));
+                (position, place, argument.reads.iter().map(|&read| pdg.ir.key(read)).collect())
+            })
+            .collect()
+    }
+
+    /// Whether `*args`/`**kwargs` at `call` leave its mapping to parameters unknown.
+    fn has_splats(&self, scope: usize, step: usize, call: Node<'t>) -> bool {
+        self.extracted(scope).pdg.call_site(step, call).is_none_or(|site| site.splat)
+    }
+
     fn extracted(&self, scope: usize) -> &Extracted<'t> {
         self.extracted[scope].get_or_init(|| {
             let program = self.program;
@@ -408,16 +414,15 @@ impl<'p, 't> Sdg<'p, 't> {
             // in one pass (callers first took a pass per link).
             for &member in closure.iter().rev() {
                 let info = &self.program.scopes[member];
-                let text = self.program.text(info.file);
                 let mut grown = current[&member].clone();
-                for &(_, call, callee) in &self.extracted(member).calls {
+                for &(step, call, callee) in &self.extracted(member).calls {
                     let callee_effects = known(callee, &current);
-                    for (position, argument) in call_arguments(self.program, callee, call, text) {
+                    for (position, place, _) in self.arguments(member, step, call, callee) {
                         if !callee_effects.mutated_parameters.contains(&position) {
                             continue;
                         }
-                        let Some((path, _)) = access_path(text, argument) else { continue };
-                        if let Some(own) = info.params.iter().position(|p| p.name == base_of(&path)) {
+                        let Some(path) = place else { continue };
+                        if let Some(own) = info.params.iter().position(|p| p.name == base_of(path)) {
                             if !grown.mutated_parameters.contains(&own) {
                                 grown.mutated_parameters.push(own);
                             }
@@ -457,16 +462,13 @@ impl<'p, 't> Sdg<'p, 't> {
         self.pdgs[scope].get_or_init(|| {
             let program = self.program;
             let info = &program.scopes[scope];
-            let text = program.text(info.file);
             let extracted = self.extracted(scope);
             let mut pdg = extracted.pdg.clone();
             for &(step, call, callee) in &extracted.calls {
                 let effects = self.effects(callee);
-                for (position, argument) in call_arguments(program, callee, call, text) {
-                    if effects.mutated_parameters.contains(&position) {
-                        if let Some((path, _)) = access_path(text, argument) {
-                            pdg.definitions.push(Definition { step, path, strong: false, parameter: None });
-                        }
+                for (position, place, _) in self.arguments(scope, step, call, callee) {
+                    if let (true, Some(path)) = (effects.mutated_parameters.contains(&position), place) {
+                        pdg.definitions.push(Definition { step, path: path.to_string(), strong: false, parameter: None });
                     }
                 }
                 if program.scopes[callee].module != info.module {
@@ -722,22 +724,17 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 
     /// What `call` passes for explicit parameter `parameter` of `callee`.
-    fn passed(&self, scope: usize, callee: usize, call: Node<'t>, parameter: usize) -> Passed {
-        if has_splats(call) {
+    fn passed(&self, scope: usize, step: usize, callee: usize, call: Node<'t>, parameter: usize) -> Passed {
+        if self.has_splats(scope, step, call) {
             return Passed::Unknown;
         }
-        let program = self.program;
-        let text = program.text(program.scopes[scope].file);
-        let position = parameter + usize::from(program.scopes[callee].implicit_receiver);
-        let bound: Vec<Node<'t>> = call_arguments(program, callee, call, text)
-            .into_iter()
-            .filter(|&(at, _)| at == position)
-            .map(|(_, argument)| argument)
-            .collect();
+        let position = parameter + usize::from(self.program.scopes[callee].implicit_receiver);
+        let bound: Vec<Vec<&str>> =
+            self.arguments(scope, step, call, callee).into_iter().filter(|&(at, _, _)| at == position).map(|(_, _, read)| read).collect();
         if bound.is_empty() {
             return Passed::Default;
         }
-        Passed::Reads(bound.into_iter().flat_map(|argument| reads(text, argument)).collect())
+        Passed::Reads(bound.into_iter().flatten().map(str::to_string).collect())
     }
 
     /// The slice node of a definition in `scope`: its step, or the parameter it binds.
@@ -795,15 +792,15 @@ impl<'p, 't> Sdg<'p, 't> {
                     edges.push((SliceNode::Step(scope, controller), EdgeKind::Control));
                 }
                 // Calls: the callee's return and the callee's steps that define what the call does.
-                let text = program.text(program.scopes[scope].file);
                 for &(_, call, callee) in self.extracted(scope).calls_at(step) {
                     edges.push((SliceNode::Return(callee), EdgeKind::ParameterOut));
                     let effects = self.effects(callee);
                     let callee_info = &program.scopes[callee];
-                    let mutated: Vec<&str> = call_arguments(program, callee, call, text)
+                    let mutated: Vec<&str> = self
+                        .arguments(scope, step, call, callee)
                         .into_iter()
-                        .filter(|(position, _)| effects.mutated_parameters.contains(position))
-                        .map(|(position, _)| callee_info.params[position].name.as_str())
+                        .filter(|(position, _, _)| effects.mutated_parameters.contains(position))
+                        .map(|(position, _, _)| callee_info.params[position].name.as_str())
                         .collect();
                     let same_module = callee_info.module == program.scopes[scope].module;
                     if mutated.is_empty() && (!same_module || effects.written_globals.is_empty()) {
@@ -833,7 +830,7 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             SliceNode::Param(scope, parameter) => {
                 for &(caller, call_step, call) in self.callers(scope).iter() {
-                    match self.passed(caller, scope, call, parameter) {
+                    match self.passed(caller, call_step, scope, call, parameter) {
                         Passed::Unknown => edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterIn)),
                         Passed::Default => {}
                         Passed::Reads(_) => edges.push((SliceNode::Argument(caller, call_step, scope, parameter), EdgeKind::ParameterIn)),
@@ -852,7 +849,7 @@ impl<'p, 't> Sdg<'p, 't> {
                     if target != callee {
                         continue;
                     }
-                    let read = match self.passed(scope, callee, call, parameter) {
+                    let read = match self.passed(scope, step, callee, call, parameter) {
                         Passed::Unknown => pdg.uses[step].clone(),
                         Passed::Default => Vec::new(),
                         Passed::Reads(read) => read,
@@ -889,7 +886,11 @@ impl<'p, 't> Sdg<'p, 't> {
                     let explicit = callee_info.params.len() - usize::from(callee_info.implicit_receiver);
                     // Parameters are reached through the arguments (below), except when splats
                     // leave the mapping unknown.
-                    let splats = self.extracted(scope).calls_at(step).iter().any(|&(_, call, target)| target == callee && has_splats(call));
+                    let splats = self
+                        .extracted(scope)
+                        .calls_at(step)
+                        .iter()
+                        .any(|&(_, call, target)| target == callee && self.has_splats(scope, step, call));
                     if splats {
                         edges.extend((0..explicit).map(|p| (SliceNode::Param(callee, p), EdgeKind::ParameterIn)));
                     }
@@ -972,7 +973,7 @@ impl<'p, 't> Sdg<'p, 't> {
             let info = &self.program.scopes[callee];
             let explicit = info.params.len() - usize::from(info.implicit_receiver);
             for parameter in 0..explicit {
-                let Passed::Reads(read) = self.passed(scope, callee, call, parameter) else { continue };
+                let Passed::Reads(read) = self.passed(scope, step, callee, call, parameter) else { continue };
                 if read.iter().any(|r| paths.iter().any(|p| overlaps(r, p))) {
                     edges.push((SliceNode::Argument(scope, step, callee, parameter), EdgeKind::Data));
                 }
@@ -1078,14 +1079,6 @@ enum Passed {
     Default,
     /// The access paths its argument reads.
     Reads(Vec<String>),
-}
-
-fn has_splats(call: Node<'_>) -> bool {
-    call.field(&field::ARGUMENTS).is_none_or(|arguments| {
-        let mut cursor = arguments.walk();
-        let found = arguments.named_children(&mut cursor).any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat"));
-        found
-    })
 }
 
 /// The expression a call may have as its callee that the occurrence of a name at

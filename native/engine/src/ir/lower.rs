@@ -35,6 +35,25 @@ pub enum Site {
     Definition,
 }
 
+/// What a call passes: the argument's place, if it is one, and every place it reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Argument {
+    pub place: Option<PlaceId>,
+    pub reads: Vec<PlaceId>,
+}
+
+/// One call: its byte range (relative to the scope's body start), the receiver of a method
+/// call (`obj` in `obj.m(…)`), its positional and keyword arguments, and whether `*args` or
+/// `**kwargs` leave the mapping to parameters unknown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallSite {
+    pub range: (usize, usize),
+    pub receiver: Option<Argument>,
+    pub positional: Vec<Argument>,
+    pub keywords: Vec<(Box<str>, Argument)>,
+    pub splat: bool,
+}
+
 /// One lowered site.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lowered {
@@ -42,8 +61,8 @@ pub struct Lowered {
     pub definitions: Vec<(PlaceId, bool)>,
     /// Places read, sorted by key, distinct.
     pub uses: Vec<PlaceId>,
-    /// Calls made, as byte ranges relative to the scope's body start, in the order found.
-    pub calls: Vec<(usize, usize)>,
+    /// Calls made, in the order found.
+    pub calls: Vec<CallSite>,
     /// Places cut by the depth bound (`Cut::TooDeep`).
     pub cut: usize,
 }
@@ -66,6 +85,42 @@ impl ScopeIr {
     /// The lowered site of `node` (of kind `site`) in the scope whose body starts at `base`.
     pub fn site(&self, site: Site, node: Node<'_>, base: usize) -> Option<&Lowered> {
         self.sites.get(&(site, node.start_byte() - base, node.end_byte() - base))
+    }
+
+    fn argument(&mut self, text: &str, node: Node<'_>) -> Argument {
+        let place = place_of(text, node, &mut literal_key(text)).map(|place| self.intern(place.key()));
+        let reads = reads(text, node).into_iter().map(|key| self.intern(key)).collect();
+        Argument { place, reads }
+    }
+
+    fn call_site(&mut self, text: &str, base: usize, call: Node<'_>) -> CallSite {
+        let mut site = CallSite { range: (call.start_byte() - base, call.end_byte() - base), ..CallSite::default() };
+        if let Some(object) = call.field(&field::FUNCTION).filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT)) {
+            site.receiver = Some(self.argument(text, object));
+        }
+        let Some(arguments) = call.field(&field::ARGUMENTS) else {
+            site.splat = true;
+            return site;
+        };
+        let mut cursor = arguments.walk();
+        for argument in arguments.named_children(&mut cursor) {
+            match argument.kind() {
+                "keyword_argument" => {
+                    let name = argument.field(&field::NAME).map(|n| text_of(text, n));
+                    if let (Some(name), Some(value)) = (name, argument.field(&field::VALUE)) {
+                        let value = self.argument(text, value);
+                        site.keywords.push((name.into(), value));
+                    }
+                }
+                "list_splat" | "dictionary_splat" => site.splat = true,
+                "comment" => {}
+                _ => {
+                    let value = self.argument(text, argument);
+                    site.positional.push(value);
+                }
+            }
+        }
+        site
     }
 
     fn intern(&mut self, key: String) -> PlaceId {
@@ -182,7 +237,7 @@ impl ScopeIr {
         let lowered = Lowered {
             definitions: extractor.defs.into_iter().map(|(key, strong)| (self.intern(key), strong)).collect(),
             uses: uses.into_iter().map(|key| self.intern(key)).collect(),
-            calls: extractor.calls.iter().map(|call| (call.start_byte() - base, call.end_byte() - base)).collect(),
+            calls: extractor.calls.iter().map(|&call| self.call_site(text, base, call)).collect(),
             cut: extractor.cut,
         };
         self.sites.insert(at, lowered);
@@ -477,5 +532,94 @@ impl<'a, 't> Extractor<'a, 't> {
             }
             _ => self.read(node),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each statement of the function `f` in `source` lowered, one line per site: defined
+    /// places (`!` strong), used places, and calls with their receiver and argument places.
+    fn render(source: &str) -> String {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(source, None).expect("parses");
+        let function = tree.root_node().named_child(0).expect("a function");
+        let body = function.field(&field::BODY).expect("a body");
+        let mut cursor = body.walk();
+        let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+        let sites: Vec<(Site, Node<'_>)> = statements.iter().map(|&s| (Site::Statement, s)).collect();
+        let mut cache = IrCache::default();
+        let ir = cache.scope(source, body, &sites);
+        let argument = |a: &Argument| a.place.map_or_else(|| "_".to_string(), |p| ir.key(p).to_string());
+        let mut lines = Vec::new();
+        for statement in statements {
+            let lowered = ir.site(Site::Statement, statement, body.start_byte()).expect("lowered");
+            let definitions: Vec<String> =
+                lowered.definitions.iter().map(|&(p, strong)| format!("{}{}", ir.key(p), if strong { "!" } else { "" })).collect();
+            let uses: Vec<&str> = lowered.uses.iter().map(|&p| ir.key(p)).collect();
+            let calls: Vec<String> = lowered
+                .calls
+                .iter()
+                .map(|call| {
+                    let mut parts: Vec<String> = call.receiver.iter().map(|r| format!("on {}", argument(r))).collect();
+                    parts.extend(call.positional.iter().map(argument));
+                    parts.extend(call.keywords.iter().map(|(name, a)| format!("{name}={}", argument(a))));
+                    format!("call({}{})", parts.join(", "), if call.splat { ", *" } else { "" })
+                })
+                .collect();
+            lines.push(format!(
+                "{} | def {} | use {} | {}",
+                text_of(source, statement).lines().next().unwrap_or(""),
+                definitions.join(" "),
+                uses.join(" "),
+                calls.join(" ")
+            ));
+        }
+        lines.join("\n")
+    }
+
+    #[test]
+    fn statements_lower_to_places_and_call_sites() {
+        let source = "def f(a, i, rows):\n    a.b[\"k\"] = g(a.c, key=rows[0])\n    rows.append(a)\n    a[i].x = 1\n    del a.b\n    import os.path as p\n    h(*rows)\n";
+        assert_eq!(
+            render(source),
+            [
+                "a.b[\"k\"] = g(a.c, key=rows[0]) | def a.b[\"k\"]! | use a.b a.c g rows[0] | call(a.c, key=rows[0])",
+                "rows.append(a) | def rows | use a rows.append | call(on rows, a)",
+                // An unknown index: a weak definition of the container, which is read too.
+                "a[i].x = 1 | def a | use a i | ",
+                "del a.b | def a.b | use  | ",
+                "import os.path as p | def p! | use  | ",
+                "h(*rows) | def  | use h rows | call(, *)",
+            ]
+            .join("\n")
+        );
+    }
+
+    #[test]
+    fn equal_text_is_lowered_once() {
+        let source = "def f(x):\n    y = x + 1\n    return y\n";
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let mut cache = IrCache::default();
+        for shifted in [source.to_string(), format!("\n\n# moved\n{source}")] {
+            let tree = parser.parse(&shifted, None).expect("parses");
+            let body = tree
+                .root_node()
+                .named_children(&mut tree.root_node().walk())
+                .find(|n| n.kind() == "function_definition")
+                .and_then(|f| f.field(&field::BODY))
+                .expect("a body");
+            let statement = body.named_child(0).expect("a statement");
+            let ir = cache.scope(&shifted, body, &[(Site::Statement, statement)]);
+            let lowered = ir.site(Site::Statement, statement, body.start_byte()).expect("lowered");
+            assert_eq!(lowered.definitions.iter().map(|&(p, _)| ir.key(p)).collect::<Vec<_>>(), vec!["y"]);
+        }
+        assert_eq!(cache.lowered, 1, "the moved function reuses its IR");
+        let broken = "def f(x):\n    y = x +\n";
+        let tree = parser.parse(broken, None).expect("parses");
+        assert_eq!(scope_key(broken, tree.root_node()), None, "a file with syntax errors is not cached");
     }
 }
