@@ -82,3 +82,16 @@ fn a_call_chain_deeper_than_any_round_count_is_solved_in_few_sweeps() {
     assert!(stats.limits.trace_elided > 0);
     assert_eq!(stats.incomplete(), stats.limits.trace_elided as usize, "{stats:?}");
 }
+
+#[test]
+fn a_write_past_the_place_bound_taints_the_prefix_it_stands_under() {
+    // `config.a.b.c.d` has four projections, one more than a place keeps: the write is a weak
+    // update of `config.a.b.c`, so reading any part of it (here `config.a.b.c.e`, itself cut
+    // to the same prefix) still carries the taint, and the cut is counted.
+    let mut text = HEADER.to_string();
+    text.push_str("    config = Config()\n    config.a.b.c.d = request.args['q']\n    os.system(config.a.b.c.e)\n");
+    let (findings, stats) = analyse(&text);
+    assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
+    assert!(stats.limits.places_cut > 0, "{stats:?}");
+    assert!(stats.incomplete() > 0);
+}
