@@ -47,6 +47,10 @@ pub struct Pdg<'t> {
     pub call_sites: Vec<Vec<CallSite>>,
     /// The scope's lowered IR (place keys).
     pub ir: std::sync::Arc<ScopeIr>,
+    /// Per step: whether it is a `return` (from the IR).
+    pub returns: Vec<bool>,
+    /// Names the scope declares `global` (from the IR).
+    pub globals: Vec<String>,
     /// Places cut by the depth bound (`ir::place::MAX_PROJECTIONS`), read or defined as
     /// their prefix.
     pub cut_places: usize,
@@ -213,6 +217,8 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let mut uses: Vec<Vec<String>> = vec![Vec::new(); count];
     let mut calls: Vec<Vec<Node<'t>>> = vec![Vec::new(); count];
     let mut call_sites: Vec<Vec<CallSite>> = vec![Vec::new(); count];
+    let mut returns = vec![false; count];
+    let mut globals: Vec<String> = Vec::new();
     let mut cut_places = 0;
     let explicit_start = usize::from(info.implicit_receiver);
     for (index, param) in info.params.iter().enumerate() {
@@ -222,6 +228,8 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         let Some(node) = data.node else { continue };
         let Some(site) = site_of(data.kind) else { continue };
         let Some(lowered) = ir.site(site, node, base) else { continue };
+        returns[step] = lowered.returns;
+        globals.extend(lowered.globals.iter().map(|name| name.to_string()));
         for &(place, strong) in &lowered.definitions {
             definitions.push(Definition { step, path: ir.key(place).to_string(), strong, parameter: None });
         }
@@ -234,7 +242,19 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         }
         cut_places += lowered.cut;
     }
-    Pdg { cfg, definitions, uses, data_dependences: Vec::new(), control_dependences: Vec::new(), calls, call_sites, ir, cut_places }
+    Pdg {
+        cfg,
+        definitions,
+        uses,
+        data_dependences: Vec::new(),
+        control_dependences: Vec::new(),
+        calls,
+        call_sites,
+        ir,
+        returns,
+        globals,
+        cut_places,
+    }
 }
 
 /// The IR site of a CFG step kind (entry and exit have none).

@@ -114,18 +114,6 @@ fn call_arguments<'s>(program: &Program<'_>, callee: usize, site: &'s CallSite) 
     bound
 }
 
-/// Names a scope declares `global`.
-fn declared_globals(text: &str, pdg: &Pdg<'_>) -> Vec<String> {
-    let mut names = Vec::new();
-    for step in &pdg.cfg.steps {
-        if let Some(node) = step.node.filter(|n| n.kind() == "global_statement") {
-            let mut cursor = node.walk();
-            names.extend(node.named_children(&mut cursor).map(|n| text_of(text, n).to_string()));
-        }
-    }
-    names
-}
-
 /// Byte offsets where `name` occurs as a whole identifier in `text`.
 fn identifier_occurrences(text: &str, name: &str) -> Vec<usize> {
     let bytes = text.as_bytes();
@@ -315,16 +303,13 @@ impl<'p, 't> Sdg<'p, 't> {
                     }
                 }
             }
-            let globals = declared_globals(program.text(program.scopes[scope].file), &pdg);
+            let globals = pdg.globals.clone();
             let bound = pdg.definitions.iter().map(|d| base_of(&d.path).to_string()).collect();
             let info = &program.scopes[scope];
             let may_yield = memchr::memmem::find(&program.text(info.file).as_bytes()[info.body.byte_range()], b"yield").is_some();
             let returns = (0..pdg.cfg.steps.len())
                 .filter(|&step| {
-                    pdg.cfg.steps[step].node.is_some_and(|node| {
-                        (pdg.cfg.steps[step].kind == StepKind::Statement && node.kind() == "return_statement")
-                            || (may_yield && returns_or_yields(pdg.cfg.steps[step].kind, node))
-                    })
+                    pdg.returns[step] || (may_yield && pdg.cfg.steps[step].node.is_some_and(|node| yields(pdg.cfg.steps[step].kind, node)))
                 })
                 .collect();
             Extracted { pdg, calls, globals, bound, returns, locals }
@@ -1122,9 +1107,9 @@ fn assigned_whole(expression: Node<'_>) -> bool {
     expression.parent().is_some_and(|p| p.kind() == "assignment" && p.field(&field::RIGHT) == Some(expression))
 }
 
-/// Whether a step hands a value to the caller: a `return`, or a statement holding a `yield`.
-fn returns_or_yields(kind: StepKind, node: Node<'_>) -> bool {
-    (kind == StepKind::Statement && node.kind() == "return_statement") || evaluated_parts(kind, node).into_iter().any(contains_yield)
+/// Whether what a step evaluates holds a `yield` (it hands a value to the caller).
+fn yields(kind: StepKind, node: Node<'_>) -> bool {
+    evaluated_parts(kind, node).into_iter().any(contains_yield)
 }
 
 /// The innermost scope of `file` containing byte `offset` (functions before the module).

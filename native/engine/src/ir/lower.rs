@@ -65,6 +65,13 @@ pub struct Lowered {
     pub calls: Vec<CallSite>,
     /// Places cut by the depth bound (`Cut::TooDeep`).
     pub cut: usize,
+    /// A `return` statement: hands a value to the caller.
+    pub returns: bool,
+    /// A `raise` statement.
+    pub raises: bool,
+    /// Names declared `global` (or `nonlocal`) here.
+    pub globals: Vec<Box<str>>,
+    pub nonlocals: Vec<Box<str>>,
 }
 
 /// One scope lowered: its places and its sites.
@@ -234,7 +241,20 @@ impl ScopeIr {
         let mut uses = extractor.uses;
         uses.sort();
         uses.dedup();
+        let statement = if site == Site::Statement { node.kind() } else { "" };
+        let declared = |kind: &str| -> Vec<Box<str>> {
+            if statement != kind {
+                return Vec::new();
+            }
+            let mut cursor = node.walk();
+            let names = node.named_children(&mut cursor).map(|name| text_of(text, name).into()).collect();
+            names
+        };
         let lowered = Lowered {
+            returns: statement == "return_statement",
+            raises: statement == "raise_statement",
+            globals: declared("global_statement"),
+            nonlocals: declared("nonlocal_statement"),
             definitions: extractor.defs.into_iter().map(|(key, strong)| (self.intern(key), strong)).collect(),
             uses: uses.into_iter().map(|key| self.intern(key)).collect(),
             calls: extractor.calls.iter().map(|&call| self.call_site(text, base, call)).collect(),
@@ -596,6 +616,24 @@ mod tests {
             ]
             .join("\n")
         );
+    }
+
+    #[test]
+    fn returns_raises_and_declarations_are_instructions_of_their_site() {
+        let source = "def f(a):\n    global g, h\n    nonlocal n\n    raise ValueError(a)\n    return a\n";
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(source, None).expect("parses");
+        let body = tree.root_node().named_child(0).and_then(|f| f.field(&field::BODY)).expect("a body");
+        let mut cursor = body.walk();
+        let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+        let sites: Vec<(Site, Node<'_>)> = statements.iter().map(|&s| (Site::Statement, s)).collect();
+        let ir = IrCache::default().scope(source, body, &sites);
+        let lowered: Vec<&Lowered> = statements.iter().map(|&s| ir.site(Site::Statement, s, body.start_byte()).expect("lowered")).collect();
+        assert_eq!(lowered[0].globals, vec!["g".into(), "h".into()] as Vec<Box<str>>);
+        assert_eq!(lowered[1].nonlocals, vec!["n".into()] as Vec<Box<str>>);
+        assert!(lowered[2].raises && !lowered[2].returns);
+        assert!(lowered[3].returns && !lowered[3].raises);
     }
 
     #[test]
