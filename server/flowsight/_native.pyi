@@ -204,7 +204,7 @@ class Workspace:
         """What the last analyze_taint did: scopes, reused (cached), analysed (scopes analysed), analyses (scope analyses),
         rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
         (summaries joined so that recursion terminates), the bounds the results met —
-        labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, unfinished —
+        labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut, unfinished —
         and their total, incomplete. Every bound errs toward more taint."""
     def slice_code(self, path: str, line: int, column: int | None = None, forward: bool = False, thin: bool = False) -> Slice: ...
     def build_pdg(self, path: str) -> list[Pdg]: ...

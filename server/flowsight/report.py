@@ -146,6 +146,7 @@ BOUNDS = {
     "step_visits": "steps whose state kept changing, joined with everything that reached them",
     "trace_elided": "paths too long to show whole, shown without their middle steps",
     "paths_shortened": "places too deep inside containers, tainted as their container",
+    "places_cut": "writes to access paths deeper than three projections, stored on their prefix",
     "failed_scopes": "functions whose analysis failed (a bug of flowsight's; their findings may be missing)",
     "unfinished": "solver runs stopped with functions still changing (a bug of flowsight's)",
 }

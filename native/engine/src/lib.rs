@@ -2,7 +2,8 @@
 //!
 //! Stages, each a module named after what it does, lowest first (a stage never imports one
 //! above it): `syntax` (module naming, limits) and `parse` (tree-sitter, incremental) →
-//! `chunks` (ChunkBuilder) | `program` + `scopes` → `cfg` → `pdg` → `taint` and `slice`.
+//! `chunks` (ChunkBuilder) | `program` + `scopes` → `ir` (places, the call resolver) and `cfg` →
+//! `pdg` → `taint` and `slice`.
 //! `line_index` converts between byte offsets and (line, UTF-16/UTF-8 column) positions;
 //! `source` reads files and names per-file problems; `walk` is the one file walker (ignore files,
 //! excludes) and finds the repositories of the named paths; `index` runs the stages over many files
@@ -17,6 +18,7 @@ pub mod cfg;
 pub mod chunks;
 pub mod error;
 pub mod index;
+pub mod ir;
 pub mod lexical;
 pub mod line_index;
 pub mod parse;

@@ -2,9 +2,10 @@
 //! reaching definitions (data dependence), post-dominators (control dependence).
 //!
 //! Invariants:
-//! - Access paths are `x`, `x.attr`, `x[key]` (at most three parts). A use of `p` depends on a
-//!   reaching definition of `q` when one is a prefix of the other (`x` vs `x.a`, weak updates
-//!   for containers). Only a plain assignment to a name, or to an exact path, kills.
+//! - Access paths are the keys of `ir::place` places (`x`, `x.attr`, `x[key]`, at most
+//!   `MAX_PROJECTIONS` projections; a cut place is its prefix, defined weakly). A use of `p`
+//!   depends on a reaching definition of `q` when one is a prefix of the other (`x` vs `x.a`,
+//!   weak updates for containers). Only a plain assignment to a name, or to an exact path, kills.
 //! - Parameters are defined at the entry step; their definitions are reported separately so
 //!   the SDG can link them to call sites.
 //! - Expression walks use explicit stacks (no recursion on user-controlled depth).
@@ -14,6 +15,9 @@ use std::collections::HashMap;
 use tree_sitter::Node;
 
 use crate::cfg::{build_cfg, Cfg, ConstantConditions, EdgeKind, StepKind, ENTRY, EXIT};
+use crate::ir::lower::{CallSite, IrCache, ScopeIr, Site};
+#[cfg(test)]
+use crate::ir::place::{literal_key, place_of};
 use crate::program::{literal, text_of, Constant, Program};
 use crate::syntax::{field, FieldChild};
 
@@ -39,15 +43,22 @@ pub struct Pdg<'t> {
     pub control_dependences: Vec<Vec<usize>>,
     /// Per step: call expressions in it.
     pub calls: Vec<Vec<Node<'t>>>,
+    /// Per step: what each of its calls passes (parallel to `calls`), over `ir`'s places.
+    pub call_sites: Vec<Vec<CallSite>>,
+    /// The scope's lowered IR (place keys).
+    pub ir: std::sync::Arc<ScopeIr>,
+    /// Per step: whether it is a `return` (from the IR).
+    pub returns: Vec<bool>,
+    /// Names the scope declares `global` (from the IR).
+    pub globals: Vec<String>,
+    /// Places cut by the depth bound (`ir::place::MAX_PROJECTIONS`), read or defined as
+    /// their prefix.
+    pub cut_places: usize,
 }
 
 /// Whether one access path is the other or lies below it (`x` and `x.a`).
-pub fn overlaps(a: &str, b: &str) -> bool {
-    let extends = |long: &str, short: &str| {
-        long.len() > short.len() && long.starts_with(short) && matches!(long.as_bytes()[short.len()], b'.' | b'[')
-    };
-    a == b || extends(a, b) || extends(b, a)
-}
+pub use crate::ir::lower::reads;
+pub use crate::ir::place::keys_overlap as overlaps;
 
 /// Immediate post-dominators of a graph given by successor lists, with `exit` as the root.
 /// Nodes that cannot reach `exit` get `None`. (Cooper, Harvey, Kennedy on the reverse graph.)
@@ -191,294 +202,6 @@ impl ModuleConstants<'_> {
     }
 }
 
-/// The access path an expression denotes (`x`, `self.a`, `d['k']`).
-pub fn access_path(text: &str, node: Node<'_>) -> Option<String> {
-    path_so_far(text, node).map(|path| path.path)
-}
-
-fn path_so_far(text: &str, node: Node<'_>) -> Option<PathSoFar> {
-    // Down to the base name (iteratively: chains like `a.b.b.b…` can be arbitrarily deep),
-    // remembering the projections from the outside in.
-    let mut projections: Vec<Node<'_>> = Vec::new();
-    let mut current = node;
-    loop {
-        match current.kind() {
-            "identifier" => break,
-            "attribute" => {
-                projections.push(current);
-                current = current.field(&field::OBJECT)?;
-            }
-            "subscript" => {
-                projections.push(current);
-                current = current.field(&field::VALUE)?;
-            }
-            "parenthesized_expression" => current = current.named_child(0)?,
-            _ => return None,
-        }
-    }
-    let mut path = PathSoFar { path: text_of(text, current).to_string(), parts: 0 };
-    // From the inside out.
-    for projection in projections.into_iter().rev() {
-        path.project(text, projection)?;
-    }
-    Some(path)
-}
-
-/// An access path built from the inside out, with the projections it counts (at most two).
-struct PathSoFar {
-    path: String,
-    parts: usize,
-}
-
-impl PathSoFar {
-    /// Adds the next projection out: an attribute, or a subscript by a constant key (one by a
-    /// non-constant key adds none). Past two projections nothing is added. `None`: no path.
-    fn project(&mut self, text: &str, projection: Node<'_>) -> Option<()> {
-        if self.parts >= 2 {
-            return Some(());
-        }
-        if projection.kind() == "attribute" {
-            self.path.push('.');
-            self.path.push_str(text_of(text, projection.field(&field::ATTRIBUTE)?));
-            self.parts += 1;
-            return Some(());
-        }
-        match projection.field(&field::SUBSCRIPT).and_then(|k| literal(text, k, &HashMap::new())) {
-            Some(Constant::Str(key)) => self.path.push_str(&format!("[{key:?}]")),
-            Some(Constant::Int(key)) => self.path.push_str(&format!("[{key}]")),
-            _ => return Some(()),
-        }
-        self.parts += 1;
-        Some(())
-    }
-}
-
-/// The object an attribute or subscript projects from.
-fn projected(node: Node<'_>) -> Option<Node<'_>> {
-    node.field(&field::OBJECT).or_else(|| node.field(&field::VALUE))
-}
-
-/// The access paths an expression reads (sorted, distinct).
-pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
-    let mut extractor = Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new() };
-    extractor.read(node);
-    let mut uses = extractor.uses;
-    uses.sort();
-    uses.dedup();
-    uses
-}
-
-struct Extractor<'a, 't> {
-    text: &'a str,
-    defs: Vec<(String, bool)>,
-    uses: Vec<String>,
-    calls: Vec<Node<'t>>,
-}
-
-const MUTATORS: &[&str] =
-    &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
-
-impl<'a, 't> Extractor<'a, 't> {
-    /// Records every read in an expression (iteratively).
-    fn read(&mut self, root: Node<'t>) {
-        let mut stack = vec![root];
-        while let Some(node) = stack.pop() {
-            match node.kind() {
-                "identifier" => self.uses.push(text_of(self.text, node).to_string()),
-                "attribute" | "subscript" => {
-                    // Every link of the chain of projections down from `node` reads its own
-                    // access path. The paths are built once from the inside out, so a chain
-                    // like `a.b.b…` (any depth) is read in linear time; the same paths, in the
-                    // same order of indices and objects, as reading each link on its own.
-                    let mut chain = vec![node];
-                    while let Some(object) = projected(chain[chain.len() - 1]).filter(|o| matches!(o.kind(), "attribute" | "subscript")) {
-                        chain.push(object);
-                    }
-                    let innermost = chain[chain.len() - 1];
-                    // What the chain projects from may contain further reads, e.g. calls.
-                    if let Some(object) = projected(innermost) {
-                        if !matches!(object.kind(), "identifier") {
-                            stack.push(object);
-                        }
-                    }
-                    let mut path = path_so_far(self.text, innermost);
-                    for (index, &link) in chain.iter().rev().enumerate() {
-                        if index > 0 {
-                            path = path.and_then(|mut path| path.project(self.text, link).map(|()| path));
-                        }
-                        if let Some(path) = &path {
-                            self.uses.push(path.path.clone());
-                        }
-                        if let Some(key) = link.field(&field::SUBSCRIPT) {
-                            stack.push(key);
-                        }
-                    }
-                }
-                "keyword_argument" => {
-                    if let Some(value) = node.field(&field::VALUE) {
-                        stack.push(value);
-                    }
-                }
-                "call" => {
-                    self.calls.push(node);
-                    if let Some(function) = node.field(&field::FUNCTION) {
-                        // `x.append(v)`: a weak definition of x.
-                        if function.kind() == "attribute" {
-                            let method = function.field(&field::ATTRIBUTE).map(|a| text_of(self.text, a)).unwrap_or("");
-                            if MUTATORS.contains(&method) {
-                                if let Some(path) = function.field(&field::OBJECT).and_then(|o| access_path(self.text, o)) {
-                                    self.defs.push((path, false));
-                                }
-                            }
-                        }
-                        stack.push(function);
-                    }
-                    if let Some(arguments) = node.field(&field::ARGUMENTS) {
-                        stack.push(arguments);
-                    }
-                }
-                "named_expression" => {
-                    if let Some(name) = node.field(&field::NAME) {
-                        self.defs.push((text_of(self.text, name).to_string(), true));
-                    }
-                    if let Some(value) = node.field(&field::VALUE) {
-                        stack.push(value);
-                    }
-                }
-                "string_content" | "string_start" | "string_end" | "comment" | "integer" | "float" | "true" | "false" | "none" => {}
-                _ => {
-                    let mut cursor = node.walk();
-                    for child in node.named_children(&mut cursor) {
-                        stack.push(child);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Records the definitions of an assignment target (and reads inside it).
-    fn write(&mut self, target: Node<'t>, strong: bool) {
-        let mut stack = vec![target];
-        while let Some(node) = stack.pop() {
-            match node.kind() {
-                "identifier" => self.defs.push((text_of(self.text, node).to_string(), strong)),
-                "attribute" => {
-                    if let Some(path) = access_path(self.text, node) {
-                        self.defs.push((path, strong));
-                    }
-                    if let Some(object) = node.field(&field::OBJECT) {
-                        if object.kind() != "identifier" {
-                            self.read(object);
-                        }
-                    }
-                }
-                "subscript" => {
-                    match access_path(self.text, node) {
-                        Some(path) if path.ends_with(']') => self.defs.push((path, strong)),
-                        Some(path) => self.defs.push((path, false)),
-                        None => {}
-                    }
-                    if let Some(index) = node.field(&field::SUBSCRIPT) {
-                        self.read(index);
-                    }
-                    if let Some(value) = node.field(&field::VALUE) {
-                        if value.kind() != "identifier" {
-                            self.read(value);
-                        }
-                    }
-                }
-                "pattern_list"
-                | "tuple_pattern"
-                | "list_pattern"
-                | "tuple"
-                | "list"
-                | "parenthesized_expression"
-                | "list_splat_pattern" => {
-                    let mut cursor = node.walk();
-                    for child in node.named_children(&mut cursor) {
-                        stack.push(child);
-                    }
-                }
-                _ => self.read(node),
-            }
-        }
-    }
-
-    fn statement(&mut self, node: Node<'t>) {
-        match node.kind() {
-            "expression_statement" => {
-                let mut cursor = node.walk();
-                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-                for child in children {
-                    self.expression_or_assignment(child);
-                }
-            }
-            "import_statement" | "import_from_statement" | "future_import_statement" => {
-                let mut cursor = node.walk();
-                for name in node.children_by_field_name("name", &mut cursor) {
-                    let bound = match name.kind() {
-                        "aliased_import" => name.field(&field::ALIAS).map(|a| text_of(self.text, a).to_string()),
-                        _ => text_of(self.text, name).split('.').next().map(str::to_string),
-                    };
-                    if let Some(bound) = bound {
-                        self.defs.push((bound, true));
-                    }
-                }
-            }
-            "delete_statement" => {
-                let mut cursor = node.walk();
-                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-                for child in children {
-                    self.write(child, false);
-                }
-            }
-            "global_statement" | "nonlocal_statement" | "pass_statement" | "break_statement" | "continue_statement" => {}
-            _ => {
-                let mut cursor = node.walk();
-                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-                for child in children {
-                    self.expression_or_assignment(child);
-                }
-            }
-        }
-    }
-
-    fn expression_or_assignment(&mut self, node: Node<'t>) {
-        match node.kind() {
-            "assignment" => {
-                // `a = b = value` nests assignments on the right.
-                let mut current = Some(node);
-                while let Some(assignment) = current {
-                    if let Some(left) = assignment.field(&field::LEFT) {
-                        self.write(left, true);
-                    }
-                    if let Some(annotation) = assignment.field(&field::TYPE) {
-                        let _ = annotation;
-                    }
-                    match assignment.field(&field::RIGHT) {
-                        Some(right) if right.kind() == "assignment" => current = Some(right),
-                        Some(right) => {
-                            self.read(right);
-                            current = None;
-                        }
-                        None => current = None,
-                    }
-                }
-            }
-            "augmented_assignment" => {
-                if let Some(left) = node.field(&field::LEFT) {
-                    self.read(left);
-                    self.write(left, false);
-                }
-                if let Some(right) = node.field(&field::RIGHT) {
-                    self.read(right);
-                }
-            }
-            _ => self.read(node),
-        }
-    }
-}
-
 /// Builds the PDG of scope `scope` of `program`.
 pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
     let mut pdg = extract_pdg(program, scope);
@@ -489,124 +212,94 @@ pub fn build_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
 /// The CFG with each step's definitions, uses and calls; dependences not yet computed (the
 /// SDG adds the definitions that calls make through their callees first, then `solve`s).
 pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
+    extract_pdg_with(program, scope, &mut IrCache::default())
+}
+
+/// `extract_pdg` reading the scope's IR from `cache` (lowering it there if its text is new).
+pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrCache) -> Pdg<'t> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let constants = &program.modules[info.module].constants;
     let cfg = build_cfg(text, info.body, &ModuleConstants { text, constants });
+    let base = info.body.start_byte();
+    let sites: Vec<(Site, Node<'t>)> = cfg.steps.iter().filter_map(|data| Some((site_of(data.kind)?, data.node?))).collect();
+    let ir = cache.scope(text, info.body, &sites);
     let count = cfg.steps.len();
     let mut definitions: Vec<Definition> = Vec::new();
     let mut uses: Vec<Vec<String>> = vec![Vec::new(); count];
     let mut calls: Vec<Vec<Node<'t>>> = vec![Vec::new(); count];
+    let mut call_sites: Vec<Vec<CallSite>> = vec![Vec::new(); count];
+    let mut returns = vec![false; count];
+    let mut globals: Vec<String> = Vec::new();
+    let mut cut_places = 0;
     let explicit_start = usize::from(info.implicit_receiver);
     for (index, param) in info.params.iter().enumerate() {
         definitions.push(Definition { step: ENTRY, path: param.name.clone(), strong: true, parameter: index.checked_sub(explicit_start) });
     }
     for (step, data) in cfg.steps.iter().enumerate() {
         let Some(node) = data.node else { continue };
-        let mut extractor = Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new() };
-        match data.kind {
-            StepKind::Statement => extractor.statement(node),
-            StepKind::Condition => extractor.read(node),
-            StepKind::ForTarget => {
-                if let Some(right) = node.field(&field::RIGHT) {
-                    extractor.read(right);
-                }
-                if let Some(left) = node.field(&field::LEFT) {
-                    extractor.write(left, true);
-                }
-            }
-            StepKind::WithItem => {
-                if let Some(value) = node.field(&field::VALUE) {
-                    if value.kind() == "as_pattern" {
-                        if let Some(expression) = value.named_child(0) {
-                            extractor.read(expression);
-                        }
-                        if let Some(alias) = value.field(&field::ALIAS) {
-                            extractor.write(alias.named_child(0).unwrap_or(alias), true);
-                        }
-                    } else {
-                        extractor.read(value);
-                    }
-                }
-            }
-            StepKind::ExceptHandler => {
-                let mut cursor = node.walk();
-                let children: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() != "block").collect();
-                for child in children {
-                    if child.kind() == "as_pattern" {
-                        if let Some(expression) = child.named_child(0) {
-                            extractor.read(expression);
-                        }
-                        if let Some(alias) = child.field(&field::ALIAS) {
-                            extractor.write(alias.named_child(0).unwrap_or(alias), true);
-                        }
-                    } else {
-                        extractor.read(child);
-                    }
-                }
-            }
-            StepKind::MatchSubject => {
-                let mut cursor = node.walk();
-                let subjects: Vec<Node<'t>> = node.children_by_field_name("subject", &mut cursor).collect();
-                for subject in subjects {
-                    extractor.read(subject);
-                }
-                extractor.defs.push(("$match".to_string(), true));
-            }
-            StepKind::CasePattern => {
-                extractor.uses.push("$match".to_string());
-                let mut stack = vec![node];
-                while let Some(current) = stack.pop() {
-                    let mut cursor = current.walk();
-                    for child in current.named_children(&mut cursor) {
-                        match child.kind() {
-                            "block" => {}
-                            "if_clause" => extractor.read(child),
-                            "dotted_name" if child.named_child_count() == 1 => {
-                                extractor.defs.push((text_of(text, child).to_string(), true))
-                            }
-                            "dotted_name" => extractor.uses.push(text_of(text, child).to_string()),
-                            "identifier" => extractor.defs.push((text_of(text, child).to_string(), true)),
-                            _ => stack.push(child),
-                        }
-                    }
-                }
-            }
-            StepKind::Definition => {
-                let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
-                if let Some(name) = definition.field(&field::NAME) {
-                    extractor.defs.push((text_of(text, name).to_string(), true));
-                }
-                let mut cursor = node.walk();
-                let decorators: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() == "decorator").collect();
-                for decorator in decorators {
-                    extractor.read(decorator);
-                }
-                if let Some(parameters) = definition.field(&field::PARAMETERS) {
-                    let mut cursor = parameters.walk();
-                    let defaults: Vec<Node<'t>> = parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)).collect();
-                    for default in defaults {
-                        extractor.read(default);
-                    }
-                }
-                if let Some(superclasses) = definition.field(&field::SUPERCLASSES) {
-                    extractor.read(superclasses);
-                }
-            }
-            StepKind::Entry | StepKind::Exit => {}
+        let Some(site) = site_of(data.kind) else { continue };
+        let Some(lowered) = ir.site(site, node, base) else { continue };
+        returns[step] = lowered.returns;
+        globals.extend(lowered.globals.iter().map(|name| name.to_string()));
+        for &(place, strong) in &lowered.definitions {
+            definitions.push(Definition { step, path: ir.key(place).to_string(), strong, parameter: None });
         }
-        for (path, strong) in extractor.defs {
-            definitions.push(Definition { step, path, strong, parameter: None });
+        uses[step] = lowered.uses.iter().map(|&place| ir.key(place).to_string()).collect();
+        for site in &lowered.calls {
+            if let Some(call) = call_at(info.body, base + site.range.0, base + site.range.1) {
+                calls[step].push(call);
+                call_sites[step].push(site.clone());
+            }
         }
-        uses[step] = extractor.uses;
-        uses[step].sort();
-        uses[step].dedup();
-        calls[step] = extractor.calls;
+        cut_places += lowered.cut;
     }
-    Pdg { cfg, definitions, uses, data_dependences: Vec::new(), control_dependences: Vec::new(), calls }
+    Pdg {
+        cfg,
+        definitions,
+        uses,
+        data_dependences: Vec::new(),
+        control_dependences: Vec::new(),
+        calls,
+        call_sites,
+        ir,
+        returns,
+        globals,
+        cut_places,
+    }
 }
 
-impl Pdg<'_> {
+/// The IR site of a CFG step kind (entry and exit have none).
+fn site_of(kind: StepKind) -> Option<Site> {
+    Some(match kind {
+        StepKind::Statement => Site::Statement,
+        StepKind::Condition => Site::Condition,
+        StepKind::ForTarget => Site::ForTarget,
+        StepKind::WithItem => Site::WithItem,
+        StepKind::ExceptHandler => Site::ExceptHandler,
+        StepKind::MatchSubject => Site::MatchSubject,
+        StepKind::CasePattern => Site::CasePattern,
+        StepKind::Definition => Site::Definition,
+        StepKind::Entry | StepKind::Exit => return None,
+    })
+}
+
+/// The call expression spanning exactly `start..end` under `root`.
+fn call_at(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
+    let mut node = root.descendant_for_byte_range(start, end)?;
+    while !(node.kind() == "call" && node.start_byte() == start && node.end_byte() == end) {
+        node = node.parent()?;
+    }
+    Some(node)
+}
+
+impl<'t> Pdg<'t> {
+    /// What `call` (made at `step`) passes, from the IR.
+    pub fn call_site(&self, step: usize, call: Node<'t>) -> Option<&CallSite> {
+        let index = self.calls[step].iter().position(|&c| c == call)?;
+        self.call_sites[step].get(index)
+    }
+
     /// Computes data dependences (reaching definitions) and control dependences.
     pub fn solve(&mut self) {
         self.data_dependences = reaching_definitions(&self.cfg, &self.definitions, &self.uses);
@@ -619,15 +312,8 @@ impl Pdg<'_> {
     }
 }
 
-/// The variable an access path starts from (`self` for `self.a.b`).
-pub fn base_of(path: &str) -> &str {
-    path.split(['.', '[']).next().unwrap_or(path)
-}
-
-/// Whether `path` is `prefix` or lies below it (`x.a` under `x`, `x["k"]` under `x`).
-fn under(path: &str, prefix: &str) -> bool {
-    path == prefix || path.len() > prefix.len() && path.starts_with(prefix) && matches!(path.as_bytes()[prefix.len()], b'.' | b'[')
-}
+pub use crate::ir::place::base_of;
+use crate::ir::place::key_under as under;
 
 /// Sorted-set union of `from` into `into`; whether `into` grew.
 fn union_into(into: &mut Vec<u32>, from: impl IntoIterator<Item = u32>) -> bool {
@@ -793,34 +479,41 @@ mod tests {
         (2usize..12).prop_flat_map(|n| proptest::collection::vec(proptest::collection::vec(0..n, 0..3), n))
     }
 
-    fn path_of_expression(source: &str) -> Option<String> {
+    fn path_of_expression(source: &str) -> Option<(String, bool)> {
         let mut parser = tree_sitter::Parser::new();
         parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
         let tree = parser.parse(source, None).expect("parses");
         let statement = tree.root_node().named_child(0)?;
-        access_path(source, statement.named_child(0)?)
+        place_of(source, statement.named_child(0)?, &mut literal_key(source)).map(|place| (place.key(), place.is_exact()))
     }
 
     #[test]
-    fn access_paths_keep_two_projections_and_skip_unknown_keys() {
-        assert_eq!(path_of_expression("a.b.c.d").as_deref(), Some("a.b.c"));
-        assert_eq!(path_of_expression("a[0][\"k\"].x").as_deref(), Some("a[0][\"k\"]"));
-        assert_eq!(path_of_expression("a[i].b").as_deref(), Some("a.b"));
-        assert_eq!(path_of_expression("(a).b").as_deref(), Some("a.b"));
+    fn access_paths_are_place_keys() {
+        assert_eq!(path_of_expression("a.b.c.d"), Some(("a.b.c.d".into(), true)));
+        assert_eq!(path_of_expression("a.b.c.d.e"), Some(("a.b.c.d".into(), false)));
+        assert_eq!(path_of_expression("a[0][\"k\"].x"), Some(("a[0][\"k\"].x".into(), true)));
+        assert_eq!(path_of_expression("a[i].b"), Some(("a".into(), false)));
         assert_eq!(path_of_expression("f().x"), None);
     }
 
+    /// A write past the bound, or through an unknown index, defines its prefix weakly, and a
+    /// read past the bound reads the prefix: the cut errs toward more dependences, counted.
     #[test]
-    fn access_paths_of_very_deep_chains_do_not_recurse() {
-        // Run on a small stack: a recursive walk would overflow it.
-        let source = format!("a{}\n", ".b".repeat(100_000));
-        let path = std::thread::Builder::new()
-            .stack_size(256 * 1024)
-            .spawn(move || path_of_expression(&source))
-            .expect("thread starts")
-            .join()
-            .expect("no stack overflow");
-        assert_eq!(path.as_deref(), Some("a.b.b"));
+    fn cut_places_are_weak_definitions_of_their_prefix_and_counted() {
+        let source = "def f(a, i, v):\n    a.b.c.d.e = v\n    a[i].x = v\n    return a.b.c.d.e.f\n";
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = Program::from_parts(&parts);
+        let scope = program.functions["app.f"];
+        let pdg = build_pdg(&program, scope);
+        let defined: Vec<(&str, bool)> = pdg.definitions.iter().filter(|d| d.step != ENTRY).map(|d| (d.path.as_str(), d.strong)).collect();
+        assert_eq!(defined, vec![("a.b.c.d", false), ("a", false)]);
+        let returned = pdg.cfg.steps.iter().position(|s| s.node.is_some_and(|n| n.kind() == "return_statement")).expect("a return");
+        assert!(pdg.uses[returned].contains(&"a.b.c.d".to_string()), "{:?}", pdg.uses[returned]);
+        // Both writes reach the read (neither kills the other).
+        let reaching: Vec<usize> = pdg.data_dependences[returned].iter().map(|&d| pdg.definitions[d].step).collect();
+        assert!(reaching.len() >= 2, "{reaching:?}");
+        assert_eq!(pdg.cut_places, 2, "one cut write, one cut read");
     }
 
     #[test]

@@ -319,6 +319,8 @@ pub struct Program<'p> {
     pub file_classes: Vec<&'p HashMap<String, ClassInfo>>,
     /// Functions that hold another function definition (every file's `enclosing_functions`).
     pub enclosing_functions: Vec<&'p str>,
+    /// Class → the classes naming it as a base, sorted (built on first use).
+    subclasses: std::sync::OnceLock<FxHashMap<&'p str, Vec<&'p str>>>,
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -571,6 +573,7 @@ impl<'p> Program<'p> {
             module_index: FxHashMap::with_capacity_and_hasher(parts.len(), Default::default()),
             file_classes: Vec::with_capacity(parts.len()),
             enclosing_functions: Vec::new(),
+            subclasses: std::sync::OnceLock::new(),
         };
         for (index, part) in parts.into_iter().enumerate() {
             assert!(part.file_index == index && part.scope_offset == program.scopes.len(), "program parts must be numbered consecutively");
@@ -866,9 +869,25 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
         methods.hash(&mut hasher);
         facts.push((name_lookup_hash(name), hasher.finish()));
     }
+    for (name, class) in program.file_classes[file] {
+        // Dispatch through `self` looks at the subclasses of a class (`Program::subclasses`).
+        let mut hasher = rustc_hash::FxHasher::default();
+        name.hash(&mut hasher);
+        let mut methods: Vec<&String> = class.methods.keys().collect();
+        methods.sort();
+        methods.hash(&mut hasher);
+        for base in &class.bases {
+            facts.push((name_lookup_hash(&subclasses_lookup(base)), hasher.finish()));
+        }
+    }
     facts.sort_unstable();
     facts.dedup();
     facts
+}
+
+/// The name a look-up of `class`'s subclasses is recorded under (`Program::subclasses`).
+pub fn subclasses_lookup(class: &str) -> String {
+    format!("{class}.<subclasses>")
 }
 
 impl Program<'_> {
@@ -924,6 +943,26 @@ impl Program<'_> {
             next += 1;
         }
         order
+    }
+
+    /// The workspace classes naming `class` as a base, sorted (recorded under
+    /// `subclasses_lookup(class)`: a subclass added, removed or changed anywhere changes it).
+    pub fn subclasses(&self, class: &str) -> &[&'_ str] {
+        note_lookup(&subclasses_lookup(class));
+        let index = self.subclasses.get_or_init(|| {
+            let mut index: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+            for (&name, info) in &self.classes {
+                for base in &info.bases {
+                    index.entry(base.as_str()).or_default().push(name);
+                }
+            }
+            for list in index.values_mut() {
+                list.sort_unstable();
+                list.dedup();
+            }
+            index
+        });
+        index.get(class).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// A method `name` of class `class` or of one of its bases in the workspace.

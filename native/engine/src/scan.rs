@@ -446,6 +446,7 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.trace_elided += other.limits.trace_elided;
     total.limits.paths_shortened += other.limits.paths_shortened;
     total.limits.failed += other.limits.failed;
+    total.limits.places_cut += other.limits.places_cut;
     total.unfinished |= other.unfinished;
 }
 

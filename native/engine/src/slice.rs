@@ -26,8 +26,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
-use crate::pdg::{access_path, base_of, extract_pdg, overlaps, reads, Definition, Pdg};
-use crate::program::{dotted, text_of, Program, ScopeKind};
+use crate::ir::lower::{Argument, CallSite, IrCache};
+use crate::ir::resolve::{self, Syntactic};
+use crate::pdg::{base_of, extract_pdg_with, overlaps, Definition, Pdg};
+use crate::program::{text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
 use crate::syntax::{field, FieldChild};
 
@@ -58,72 +60,17 @@ enum EdgeKind {
     ParameterOut,
 }
 
-/// The scope a call resolves to, if it is a workspace function (syntactic resolution).
-/// `locals` are the scope's `bound_locals`.
-fn resolve_call(program: &Program<'_>, scope: usize, call: Node<'_>, locals: Option<&FxHashMap<String, Bound>>) -> Option<usize> {
-    let info = &program.scopes[scope];
-    let text = program.text(info.file);
-    let function = call.field(&field::FUNCTION)?;
-    let name = dotted(text, function)?;
-    let head = name.split('.').next().unwrap_or("");
-    let rest = &name[head.len()..];
-    // `self.method()` / `cls.method()` inside a class.
-    if let (Some(class), true) = (&info.class, head == "self" || head == "cls") {
-        return program.method(class, rest.trim_start_matches('.'));
-    }
-    // `r = Runner(); r.run()` and `f = helper; f()`.
-    match (locals.and_then(|l| l.get(head)), rest) {
-        (Some(Bound::Function(target)), "") => return Some(*target),
-        (Some(Bound::Instance(class)), rest) => {
-            if let Some(method) = rest.strip_prefix('.').filter(|m| !m.contains('.')) {
-                return program.method(class, method);
-            }
-        }
-        _ => {}
-    }
-    // A function nested in this one.
-    if rest.is_empty() {
-        if let Some(&nested) = program.functions.get(format!("{}.{head}", info.qualified_name).as_str()) {
-            return Some(nested);
-        }
-    }
-    let qualified = program.resolve_name(info.module, &name)?;
-    if let Some(&target) = program.functions.get(qualified.as_str()) {
-        return Some(target);
-    }
-    if program.classes.contains_key(qualified.as_str()) {
-        return program.method(&qualified, "__init__");
-    }
-    None
+/// The scopes a call may run (`ir::resolve`, answering what names refer to from the syntax).
+/// `locals` are the scope's `local_references`.
+fn resolve_call<'t>(program: &Program<'_>, scope: usize, call: Node<'t>, locals: Option<&FxHashMap<String, String>>) -> Vec<usize> {
+    let syntactic = Syntactic { program, scope, locals };
+    resolve::resolve_call(program, scope, call, &mut |node| syntactic.reference(node)).targets
 }
 
-/// What a local name is known to hold: an instance of one workspace class, or one workspace
-/// function.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Bound {
-    Instance(String),
-    Function(usize),
-}
-
-/// Local names a scope binds only one way: by calling one workspace class's constructor
-/// (`r = Runner()`, `r: Base = Runner()`), or to one workspace function (`f = helper`).
-/// Parameters and names bound any other way are left out.
-fn bound_locals(program: &Program<'_>, scope: usize, pdg: &Pdg<'_>) -> FxHashMap<String, Bound> {
-    let info = &program.scopes[scope];
-    let text = program.text(info.file);
-    let function_named = |name: &str| -> Option<usize> {
-        if !name.contains('.') {
-            if let Some(&nested) = program.functions.get(format!("{}.{name}", info.qualified_name).as_str()) {
-                return Some(nested);
-            }
-        }
-        program.functions.get(program.resolve_name(info.module, name)?.as_str()).copied()
-    };
-    let mut bound: FxHashMap<&str, Option<Bound>> = FxHashMap::default();
-    for definition in &pdg.definitions {
-        if definition.path.contains(['.', '[']) {
-            continue;
-        }
+/// Local names a scope binds only one way, to what they refer to (`ir::resolve::local_references`).
+fn bound_locals<'t>(program: &Program<'t>, scope: usize, pdg: &Pdg<'t>) -> FxHashMap<String, String> {
+    let text = program.text(program.scopes[scope].file);
+    let bindings = pdg.definitions.iter().filter(|d| !d.path.contains(['.', '['])).map(|definition| {
         let right = (definition.step != ENTRY)
             .then(|| pdg.cfg.steps[definition.step].node)
             .flatten()
@@ -132,24 +79,9 @@ fn bound_locals(program: &Program<'_>, scope: usize, pdg: &Pdg<'_>) -> FxHashMap
                 assignment.field(&field::LEFT).is_some_and(|l| l.kind() == "identifier" && text_of(text, l) == definition.path)
             })
             .and_then(|assignment| assignment.field(&field::RIGHT));
-        let value = right.and_then(|right| match right.kind() {
-            "call" => dotted(text, right.field(&field::FUNCTION)?)
-                .and_then(|function| program.resolve_name(info.module, &function))
-                .filter(|qualified| program.classes.contains_key(qualified.as_str()))
-                .map(Bound::Instance),
-            "identifier" | "attribute" => function_named(&dotted(text, right)?).map(Bound::Function),
-            _ => None,
-        });
-        bound
-            .entry(definition.path.as_str())
-            .and_modify(|known| {
-                if *known != value {
-                    *known = None;
-                }
-            })
-            .or_insert(value);
-    }
-    bound.into_iter().filter_map(|(name, value)| Some((name.to_string(), value?))).collect()
+        (definition.path.as_str(), right)
+    });
+    resolve::local_references(program, scope, bindings)
 }
 
 /// What a call to a scope does besides returning: parameters whose objects it mutates
@@ -175,53 +107,28 @@ impl Effects {
     }
 }
 
-/// The receiver and argument expressions of a call, by parameter position of `callee` (the
-/// receiver at 0 for a method called on an object).
-fn call_arguments<'t>(program: &Program<'t>, callee: usize, call: Node<'t>, text: &str) -> Vec<(usize, Node<'t>)> {
+/// What a call passes to `callee` by parameter position (the receiver at 0 for a method called
+/// on an object), from the call's IR.
+fn call_arguments<'s>(program: &Program<'_>, callee: usize, site: &'s CallSite) -> Vec<(usize, &'s Argument)> {
     let info = &program.scopes[callee];
     let mut bound = Vec::new();
     let receiver = usize::from(info.implicit_receiver);
-    if info.implicit_receiver {
-        if let Some(object) = call.field(&field::FUNCTION).and_then(|f| f.field(&field::OBJECT)) {
-            bound.push((0, object));
+    if let (true, Some(object)) = (info.implicit_receiver, &site.receiver) {
+        bound.push((0, object));
+    }
+    for (offset, argument) in site.positional.iter().enumerate() {
+        let position = receiver + offset;
+        if position < info.params.len() && !info.params[position].variadic {
+            bound.push((position, argument));
         }
     }
-    let Some(arguments) = call.field(&field::ARGUMENTS) else { return bound };
-    let mut cursor = arguments.walk();
-    let mut position = receiver;
-    for argument in arguments.named_children(&mut cursor) {
-        match argument.kind() {
-            "keyword_argument" => {
-                let name = argument.field(&field::NAME).map(|n| text_of(text, n));
-                let value = argument.field(&field::VALUE);
-                if let (Some(name), Some(value)) = (name, value) {
-                    if let Some(index) = info.params.iter().position(|p| p.name == name) {
-                        bound.push((index, value));
-                    }
-                }
-            }
-            "list_splat" | "dictionary_splat" | "comment" => {}
-            _ => {
-                if position < info.params.len() && !info.params[position].variadic {
-                    bound.push((position, argument));
-                }
-                position += 1;
-            }
+    for (name, argument) in &site.keywords {
+        if let Some(index) = info.params.iter().position(|p| *p.name == **name) {
+            bound.push((index, argument));
         }
     }
+    bound.sort_by_key(|&(position, _)| position);
     bound
-}
-
-/// Names a scope declares `global`.
-fn declared_globals(text: &str, pdg: &Pdg<'_>) -> Vec<String> {
-    let mut names = Vec::new();
-    for step in &pdg.cfg.steps {
-        if let Some(node) = step.node.filter(|n| n.kind() == "global_statement") {
-            let mut cursor = node.walk();
-            names.extend(node.named_children(&mut cursor).map(|n| text_of(text, n).to_string()));
-        }
-    }
-    names
 }
 
 /// Byte offsets where `name` occurs as a whole identifier in `text`.
@@ -247,8 +154,8 @@ struct Extracted<'t> {
     bound: FxHashSet<String>,
     /// Steps that hand a value to the caller: `return`s, and statements holding a `yield`.
     returns: Vec<usize>,
-    /// Local names bound only one way (`bound_locals`).
-    locals: FxHashMap<String, Bound>,
+    /// Local names bound only one way, to what they refer to (`bound_locals`).
+    locals: FxHashMap<String, String>,
 }
 
 impl<'t> Extracted<'t> {
@@ -308,11 +215,28 @@ pub struct Sdg<'p, 't> {
     definitions_by_base: Vec<OnceCell<FxHashMap<String, Vec<usize>>>>,
     /// Per file: `scopes_by_start`.
     scopes_by_start: Vec<OnceCell<Vec<(usize, usize, usize)>>>,
+    /// Lowered scopes by text, kept across edits by whoever keeps the cache (`ir::lower`).
+    ir: RefCell<IrCache>,
 }
 
 impl<'p, 't> Sdg<'p, 't> {
     pub fn new(program: &'p Program<'t>) -> Sdg<'p, 't> {
         Sdg::with_cache(program, SliceCache::default())
+    }
+
+    /// An SDG reusing `cache` (of this same program) and `ir` (of any program: scopes are
+    /// found in it by their text).
+    pub fn with_caches(program: &'p Program<'t>, cache: SliceCache, ir: IrCache) -> Sdg<'p, 't> {
+        let mut sdg = Sdg::with_cache(program, cache);
+        sdg.ir = RefCell::new(ir);
+        sdg
+    }
+
+    /// What slices of this program may reuse (`SliceCache`), and the lowered scopes, which
+    /// slices of any later program may reuse.
+    pub fn into_caches(mut self) -> (SliceCache, IrCache) {
+        let ir = std::mem::take(self.ir.get_mut());
+        (self.into_cache(), ir)
     }
 
     /// Everything `into_cache` kept: call sites and effects computed by earlier slices.
@@ -351,6 +275,7 @@ impl<'p, 't> Sdg<'p, 't> {
             symbols: (0..program.files.len()).map(|_| OnceCell::new()).collect(),
             definitions_by_base: (0..scope_count).map(|_| OnceCell::new()).collect(),
             scopes_by_start: (0..program.files.len()).map(|_| OnceCell::new()).collect(),
+            ir: RefCell::new(IrCache::default()),
         }
     }
 
@@ -366,29 +291,45 @@ impl<'p, 't> Sdg<'p, 't> {
         index.get(base).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// What `call` (made at `step` of `scope`) passes to `callee` by parameter position: each
+    /// argument's place key (if it is a place) and the keys it reads (`ir::lower::CallSite`).
+    fn arguments(&self, scope: usize, step: usize, call: Node<'t>, callee: usize) -> Vec<(usize, Option<&str>, Vec<&str>)> {
+        let pdg = &self.extracted(scope).pdg;
+        let Some(site) = pdg.call_site(step, call) else { return Vec::new() };
+        call_arguments(self.program, callee, site)
+            .into_iter()
+            .map(|(position, argument)| {
+                let place = argument.place.map(|place| pdg.ir.key(place));
+                (position, place, argument.reads.iter().map(|&read| pdg.ir.key(read)).collect())
+            })
+            .collect()
+    }
+
+    /// Whether `*args`/`**kwargs` at `call` leave its mapping to parameters unknown.
+    fn has_splats(&self, scope: usize, step: usize, call: Node<'t>) -> bool {
+        self.extracted(scope).pdg.call_site(step, call).is_none_or(|site| site.splat)
+    }
+
     fn extracted(&self, scope: usize) -> &Extracted<'t> {
         self.extracted[scope].get_or_init(|| {
             let program = self.program;
-            let pdg = extract_pdg(program, scope);
+            let pdg = extract_pdg_with(program, scope, &mut self.ir.borrow_mut());
             let locals = bound_locals(program, scope, &pdg);
             let mut calls = Vec::new();
             for (step, step_calls) in pdg.calls.iter().enumerate() {
                 for &call in step_calls {
-                    if let Some(callee) = resolve_call(program, scope, call, Some(&locals)) {
+                    for callee in resolve_call(program, scope, call, Some(&locals)) {
                         calls.push((step, call, callee));
                     }
                 }
             }
-            let globals = declared_globals(program.text(program.scopes[scope].file), &pdg);
+            let globals = pdg.globals.clone();
             let bound = pdg.definitions.iter().map(|d| base_of(&d.path).to_string()).collect();
             let info = &program.scopes[scope];
             let may_yield = memchr::memmem::find(&program.text(info.file).as_bytes()[info.body.byte_range()], b"yield").is_some();
             let returns = (0..pdg.cfg.steps.len())
                 .filter(|&step| {
-                    pdg.cfg.steps[step].node.is_some_and(|node| {
-                        (pdg.cfg.steps[step].kind == StepKind::Statement && node.kind() == "return_statement")
-                            || (may_yield && returns_or_yields(pdg.cfg.steps[step].kind, node))
-                    })
+                    pdg.returns[step] || (may_yield && pdg.cfg.steps[step].node.is_some_and(|node| yields(pdg.cfg.steps[step].kind, node)))
                 })
                 .collect();
             Extracted { pdg, calls, globals, bound, returns, locals }
@@ -487,17 +428,16 @@ impl<'p, 't> Sdg<'p, 't> {
         while let Some(member) = queue.pop_front() {
             queued.remove(&member);
             let info = &self.program.scopes[member];
-            let text = self.program.text(info.file);
             let mut grown = current[&member].clone();
             let mut merged = false;
-            for &(_, call, callee) in &self.extracted(member).calls {
+            for &(step, call, callee) in &self.extracted(member).calls {
                 let callee_effects = known(callee, &current);
-                for (position, argument) in call_arguments(self.program, callee, call, text) {
+                for (position, place, _) in self.arguments(member, step, call, callee) {
                     if !callee_effects.mutated_parameters.contains(&position) {
                         continue;
                     }
-                    let Some(path) = access_path(text, argument) else { continue };
-                    if let Some(own) = info.params.iter().position(|p| p.name == base_of(&path)) {
+                    let Some(path) = place else { continue };
+                    if let Some(own) = info.params.iter().position(|p| p.name == base_of(path)) {
                         if !grown.mutated_parameters.contains(&own) {
                             grown.mutated_parameters.push(own);
                         }
@@ -554,18 +494,15 @@ impl<'p, 't> Sdg<'p, 't> {
         self.pdgs[scope].get_or_init(|| {
             let program = self.program;
             let info = &program.scopes[scope];
-            let text = program.text(info.file);
             let extracted = self.extracted(scope);
             let mut pdg = extracted.pdg.clone();
             // (call step, what its callee reads) for the calls into this module.
             let mut reading_calls = Vec::new();
             for &(step, call, callee) in &extracted.calls {
                 let effects = self.effects(callee);
-                for (position, argument) in call_arguments(program, callee, call, text) {
-                    if effects.mutated_parameters.contains(&position) {
-                        if let Some(path) = access_path(text, argument) {
-                            pdg.definitions.push(Definition { step, path, strong: false, parameter: None });
-                        }
+                for (position, place, _) in self.arguments(scope, step, call, callee) {
+                    if let (true, Some(path)) = (effects.mutated_parameters.contains(&position), place) {
+                        pdg.definitions.push(Definition { step, path: path.to_string(), strong: false, parameter: None });
                     }
                 }
                 if program.scopes[callee].module != info.module {
@@ -688,14 +625,18 @@ impl<'p, 't> Sdg<'p, 't> {
         // it, or `Class.m(…)`. Imports and aliases add the names they bind to either.
         let method = info.class.is_some() && !info.qualified_name.ends_with(".__init__");
         let own_name = simple(&info.qualified_name);
-        // Classes whose lookup of the method's name finds it (subclasses that do not override).
+        // Classes whose lookup of the method's name finds it (subclasses that do not override),
+        // and the classes it overrides a method of: `self.m()` there may dispatch to it.
         let finding_classes: Vec<&str> = match &info.class {
-            Some(_) => program
-                .classes
-                .iter()
-                .filter(|(class, _)| program.method(class, &own_name) == Some(callee))
-                .map(|(&class, _)| class)
-                .collect(),
+            Some(own_class) => {
+                let ancestors = program.ancestors(own_class);
+                program
+                    .classes
+                    .iter()
+                    .filter(|(class, _)| program.method(class, &own_name) == Some(callee) || ancestors.iter().any(|a| a == *class))
+                    .map(|(&class, _)| class)
+                    .collect()
+            }
             None => Vec::new(),
         };
         // Names a call may use directly (a function's name, its classes' names for `__init__`),
@@ -734,6 +675,12 @@ impl<'p, 't> Sdg<'p, 't> {
                     searched.entry(file).or_default().push(&own_name);
                 }
             }
+            // `getattr(self, "do_" + action)(…)` spells no method name.
+            for &file in self.files_mentioning("getattr").iter() {
+                if class_files.contains(&file) || class_names.iter().any(|name| program.files[file].may_mention(name)) {
+                    searched.entry(file).or_default().push("getattr");
+                }
+            }
         }
         let mut candidates: BTreeSet<usize> = BTreeSet::new();
         for (file, names_here) in searched {
@@ -744,10 +691,12 @@ impl<'p, 't> Sdg<'p, 't> {
                 for at in identifier_occurrences(text, name) {
                     let before = by_start.partition_point(|&(start, _, _)| start <= at);
                     let innermost = by_start[..before].iter().rev().find(|&&(_, end, _)| at < end).map(|&(_, _, s)| s);
-                    let Some(call) = enclosing_call(root, at, at + name.len()) else {
+                    let Some(expression) = callee_expression_at(root, text, at, at + name.len()) else { continue };
+                    let Some(call) = enclosing_call(expression) else {
                         // `f = helper`: calls of `f` in that scope may resolve here.
-                        if let Some(scope) = innermost.filter(|_| assigned_whole(root, at, at + name.len())) {
-                            if self.extracted(scope).locals.values().any(|b| *b == Bound::Function(callee)) {
+                        if let Some(scope) = innermost.filter(|_| assigned_whole(expression)) {
+                            if self.extracted(scope).locals.values().any(|bound| resolve::targets(program, bound, false).contains(&callee))
+                            {
                                 candidates.insert(scope);
                             }
                         }
@@ -765,9 +714,11 @@ impl<'p, 't> Sdg<'p, 't> {
                                 _ => function.field(&field::OBJECT).filter(|o| o.kind() == "identifier")?,
                             };
                             let locals = &self.extracted(scope).locals;
-                            locals.contains_key(text_of(text, head)).then(|| resolve_call(program, scope, call, Some(locals)))?
+                            locals.contains_key(text_of(text, head)).then(|| resolve_call(program, scope, call, Some(locals)))
                         };
-                        if resolve_call(program, scope, call, None) == Some(callee) || through_local() == Some(callee) {
+                        if resolve_call(program, scope, call, None).contains(&callee)
+                            || through_local().is_some_and(|t| t.contains(&callee))
+                        {
                             candidates.insert(scope);
                         }
                     }
@@ -835,22 +786,17 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 
     /// What `call` passes for explicit parameter `parameter` of `callee`.
-    fn passed(&self, scope: usize, callee: usize, call: Node<'t>, parameter: usize) -> Passed {
-        if has_splats(call) {
+    fn passed(&self, scope: usize, step: usize, callee: usize, call: Node<'t>, parameter: usize) -> Passed {
+        if self.has_splats(scope, step, call) {
             return Passed::Unknown;
         }
-        let program = self.program;
-        let text = program.text(program.scopes[scope].file);
-        let position = parameter + usize::from(program.scopes[callee].implicit_receiver);
-        let bound: Vec<Node<'t>> = call_arguments(program, callee, call, text)
-            .into_iter()
-            .filter(|&(at, _)| at == position)
-            .map(|(_, argument)| argument)
-            .collect();
+        let position = parameter + usize::from(self.program.scopes[callee].implicit_receiver);
+        let bound: Vec<Vec<&str>> =
+            self.arguments(scope, step, call, callee).into_iter().filter(|&(at, _, _)| at == position).map(|(_, _, read)| read).collect();
         if bound.is_empty() {
             return Passed::Default;
         }
-        Passed::Reads(bound.into_iter().flat_map(|argument| reads(text, argument)).collect())
+        Passed::Reads(bound.into_iter().flatten().map(str::to_string).collect())
     }
 
     /// The slice node of a definition in `scope`: its step, or the parameter it binds.
@@ -931,15 +877,15 @@ impl<'p, 't> Sdg<'p, 't> {
                 // Module globals read through calls (see `SliceNode::Reads`).
                 edges.extend(self.calls_reading_globals(scope, step).into_iter().map(|callee| (SliceNode::Reads(callee), EdgeKind::Data)));
                 // Calls: the callee's return and the callee's steps that define what the call does.
-                let text = program.text(program.scopes[scope].file);
                 for &(_, call, callee) in self.extracted(scope).calls_at(step) {
                     edges.push((SliceNode::Return(callee), EdgeKind::ParameterOut));
                     let effects = self.effects(callee);
                     let callee_info = &program.scopes[callee];
-                    let mutated: Vec<&str> = call_arguments(program, callee, call, text)
+                    let mutated: Vec<&str> = self
+                        .arguments(scope, step, call, callee)
                         .into_iter()
-                        .filter(|(position, _)| effects.mutated_parameters.contains(position))
-                        .map(|(position, _)| callee_info.params[position].name.as_str())
+                        .filter(|(position, _, _)| effects.mutated_parameters.contains(position))
+                        .map(|(position, _, _)| callee_info.params[position].name.as_str())
                         .collect();
                     let same_module = callee_info.module == program.scopes[scope].module;
                     if mutated.is_empty() && (!same_module || effects.written_globals.is_empty()) {
@@ -969,7 +915,7 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             SliceNode::Param(scope, parameter) => {
                 for &(caller, call_step, call) in self.callers(scope).iter() {
-                    match self.passed(caller, scope, call, parameter) {
+                    match self.passed(caller, call_step, scope, call, parameter) {
                         Passed::Unknown => edges.push((SliceNode::Step(caller, call_step), EdgeKind::ParameterIn)),
                         Passed::Default => {}
                         Passed::Reads(_) => edges.push((SliceNode::Argument(caller, call_step, scope, parameter), EdgeKind::ParameterIn)),
@@ -1004,7 +950,7 @@ impl<'p, 't> Sdg<'p, 't> {
                     if target != callee {
                         continue;
                     }
-                    let read = match self.passed(scope, callee, call, parameter) {
+                    let read = match self.passed(scope, step, callee, call, parameter) {
                         Passed::Unknown => pdg.uses[step].clone(),
                         Passed::Default => Vec::new(),
                         Passed::Reads(read) => read,
@@ -1041,7 +987,11 @@ impl<'p, 't> Sdg<'p, 't> {
                     let explicit = callee_info.params.len() - usize::from(callee_info.implicit_receiver);
                     // Parameters are reached through the arguments (below), except when splats
                     // leave the mapping unknown.
-                    let splats = self.extracted(scope).calls_at(step).iter().any(|&(_, call, target)| target == callee && has_splats(call));
+                    let splats = self
+                        .extracted(scope)
+                        .calls_at(step)
+                        .iter()
+                        .any(|&(_, call, target)| target == callee && self.has_splats(scope, step, call));
                     if splats {
                         edges.extend((0..explicit).map(|p| (SliceNode::Param(callee, p), EdgeKind::ParameterIn)));
                     }
@@ -1138,7 +1088,7 @@ impl<'p, 't> Sdg<'p, 't> {
             let info = &self.program.scopes[callee];
             let explicit = info.params.len() - usize::from(info.implicit_receiver);
             for parameter in 0..explicit {
-                let Passed::Reads(read) = self.passed(scope, callee, call, parameter) else { continue };
+                let Passed::Reads(read) = self.passed(scope, step, callee, call, parameter) else { continue };
                 if read.iter().any(|r| paths.iter().any(|p| overlaps(r, p))) {
                     edges.push((SliceNode::Argument(scope, step, callee, parameter), EdgeKind::Data));
                 }
@@ -1246,46 +1196,50 @@ enum Passed {
     Reads(Vec<String>),
 }
 
-fn has_splats(call: Node<'_>) -> bool {
-    call.field(&field::ARGUMENTS).is_none_or(|arguments| {
-        let mut cursor = arguments.walk();
-        let found = arguments.named_children(&mut cursor).any(|a| matches!(a.kind(), "list_splat" | "dictionary_splat"));
-        found
-    })
+/// The expression a call may have as its callee that the occurrence of a name at
+/// `start..end` ends: the identifier, `a.name`, or the `getattr(…)` call naming it (the
+/// `getattr` identifier itself, or a constant name argument, `getattr(obj, "name")`).
+fn callee_expression_at<'t>(root: Node<'t>, text: &str, start: usize, end: usize) -> Option<Node<'t>> {
+    let node = root.descendant_for_byte_range(start, end)?;
+    match node.kind() {
+        "identifier" => {
+            let parent = node.parent();
+            // `a.name`: the identifier is the attribute of an attribute node.
+            if let Some(attribute) = parent.filter(|p| p.kind() == "attribute" && p.field(&field::ATTRIBUTE) == Some(node)) {
+                return Some(attribute);
+            }
+            if text_of(text, node) == "getattr" {
+                if let Some(call) = parent.filter(|p| p.kind() == "call" && p.field(&field::FUNCTION) == Some(node)) {
+                    return Some(call);
+                }
+            }
+            Some(node)
+        }
+        "string_content" if node.start_byte() == start && node.end_byte() == end => {
+            let string = node.parent().filter(|p| p.kind() == "string")?;
+            let arguments = string.parent().filter(|p| p.kind() == "argument_list" && p.named_child(1) == Some(string))?;
+            let call = arguments.parent().filter(|p| p.kind() == "call")?;
+            call.field(&field::FUNCTION).is_some_and(|f| text_of(text, f) == "getattr").then_some(call)
+        }
+        _ => None,
+    }
 }
 
-/// The call whose callee expression (`name`, `a.name`, `a.b.name`) ends with the identifier
-/// at `start..end`, if any.
-fn enclosing_call(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
-    let identifier = root.descendant_for_byte_range(start, end).filter(|n| n.kind() == "identifier")?;
-    let mut expression = identifier;
-    // `a.name`: the identifier is the attribute of an attribute node.
-    if let Some(parent) = expression.parent().filter(|p| p.kind() == "attribute") {
-        if parent.field(&field::ATTRIBUTE) == Some(expression) {
-            expression = parent;
-        }
-    }
+/// The call whose callee is `expression`, if any.
+fn enclosing_call(expression: Node<'_>) -> Option<Node<'_>> {
     let call = expression.parent().filter(|p| p.kind() == "call")?;
     (call.field(&field::FUNCTION) == Some(expression)).then_some(call)
 }
 
-/// Whether the identifier at `start..end` (or the attribute chain it ends) is the whole right
-/// side of an assignment (`f = helper`, `f = module.helper`).
-fn assigned_whole(root: Node<'_>, start: usize, end: usize) -> bool {
-    let Some(mut expression) = root.descendant_for_byte_range(start, end).filter(|n| n.kind() == "identifier") else {
-        return false;
-    };
-    if let Some(parent) = expression.parent().filter(|p| p.kind() == "attribute") {
-        if parent.field(&field::ATTRIBUTE) == Some(expression) {
-            expression = parent;
-        }
-    }
+/// Whether `expression` is the whole right side of an assignment (`f = helper`,
+/// `f = module.helper`, `f = getattr(obj, "helper")`).
+fn assigned_whole(expression: Node<'_>) -> bool {
     expression.parent().is_some_and(|p| p.kind() == "assignment" && p.field(&field::RIGHT) == Some(expression))
 }
 
-/// Whether a step hands a value to the caller: a `return`, or a statement holding a `yield`.
-fn returns_or_yields(kind: StepKind, node: Node<'_>) -> bool {
-    (kind == StepKind::Statement && node.kind() == "return_statement") || evaluated_parts(kind, node).into_iter().any(contains_yield)
+/// Whether what a step evaluates holds a `yield` (it hands a value to the caller).
+fn yields(kind: StepKind, node: Node<'_>) -> bool {
+    evaluated_parts(kind, node).into_iter().any(contains_yield)
 }
 
 /// The innermost scope of `file` containing byte `offset` (functions before the module).
@@ -1316,11 +1270,13 @@ pub fn slice_at(
     forward: bool,
     thin: bool,
 ) -> Result<SliceResult, String> {
-    slice_at_with_cache(program, path, line, column, forward, thin, &mut SliceCache::default())
+    slice_at_with_cache(program, path, line, column, forward, thin, &mut SliceCache::default(), &mut IrCache::default())
 }
 
 /// `slice_at`, reusing (and extending) what earlier slices of the same, unchanged program
-/// found: call sites and effects.
+/// found (call sites and effects: `cache`) and the scopes lowered by any earlier slice whose
+/// text is unchanged (`ir`).
+#[allow(clippy::too_many_arguments)]
 pub fn slice_at_with_cache(
     program: &Program<'_>,
     path: &str,
@@ -1329,10 +1285,11 @@ pub fn slice_at_with_cache(
     forward: bool,
     thin: bool,
     cache: &mut SliceCache,
+    ir: &mut IrCache,
 ) -> Result<SliceResult, String> {
-    let sdg = Sdg::with_cache(program, std::mem::take(cache));
+    let sdg = Sdg::with_caches(program, std::mem::take(cache), std::mem::take(ir));
     let result = slice_with(&sdg, path, line, column, forward, thin);
-    *cache = sdg.into_cache();
+    (*cache, *ir) = sdg.into_caches();
     result
 }
 
@@ -1441,6 +1398,29 @@ mod tests {
     use super::*;
     use crate::program::build_parts;
     use crate::scan::load_documents;
+
+    /// Lowered scopes are kept across edits by their text: after an edit inside one method,
+    /// slicing again lowers that method (and the module body, whose text holds it) and reuses
+    /// the other method; the result equals a slice from scratch.
+    #[test]
+    fn an_edit_relowers_only_the_scopes_whose_text_changed() {
+        let before = "class C:\n    def f(self, x):\n        y = self.g(x)\n        return y\n\n    def g(self, v):\n        w = v + 1\n        return w\n";
+        let after = before.replace("w = v + 1", "w = v + 2\n        w = w * 3");
+        let slice = |text: &str, ir: &mut IrCache| {
+            let document = crate::parse::Document::new(text.to_string());
+            let parts = build_parts(vec![("app.py".to_string(), &document)]);
+            let program = Program::from_parts(&parts);
+            slice_at_with_cache(&program, "app.py", 3, None, false, false, &mut SliceCache::default(), ir).expect("slices").files
+        };
+        let mut ir = IrCache::default();
+        slice(before, &mut ir);
+        // The module body (whose text holds the class), f and g.
+        assert_eq!(ir.lowered, 3);
+        let incremental = slice(&after, &mut ir);
+        assert_eq!(ir.lowered, 5, "g and the module body holding it lowered again, f reused");
+        assert_eq!(incremental, slice(&after, &mut IrCache::default()));
+        assert_eq!(incremental["app.py"], vec![2, 3, 4, 6, 7, 8, 9]);
+    }
 
     /// The demand-driven caller search finds exactly the call sites that resolving every call
     /// of every scope finds, on the shared fixture corpora (imports, aliases, methods, classes).

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use crate::chunks::{chunk_document, repository_chunk, Chunk, ChunkKind};
 use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, relative_path, repository_identity, repository_name};
+use crate::ir::lower::IrCache;
 use crate::lexical::store::{self, Rejected, StoreJob, Written};
 use crate::lexical::{schema, LexicalIndex, SearchMode};
 use crate::line_index::Encoding;
@@ -112,6 +113,9 @@ pub struct Workspace {
     files: BTreeMap<String, FileState>,
     /// What slices of the current texts found (call sites, effects); dropped on any change.
     slice_cache: SliceCache,
+    /// Lowered scopes by text: kept across edits (an edit re-lowers only the scopes whose text
+    /// changed).
+    ir_cache: IrCache,
     /// The lexical index, built (or reopened from disk) by the first search and kept current
     /// after that; `lexical_generation` counts the indexes it has held.
     lexical: Option<LexicalIndex>,
@@ -335,6 +339,7 @@ impl Workspace {
             repository_chunk,
             files: BTreeMap::new(),
             slice_cache: SliceCache::default(),
+            ir_cache: IrCache::default(),
             lexical: None,
             lexical_generation: 0,
             search_opened: SearchOpened::default(),
@@ -904,9 +909,11 @@ impl Workspace {
         let key = self.key(path);
         self.state(&key)?;
         let mut cache = std::mem::take(&mut self.slice_cache);
+        let mut ir = std::mem::take(&mut self.ir_cache);
         let program = self.program();
-        let result = slice_at_with_cache(&program, &key, line, column, forward, thin, &mut cache);
+        let result = slice_at_with_cache(&program, &key, line, column, forward, thin, &mut cache, &mut ir);
         self.slice_cache = cache;
+        self.ir_cache = ir;
         result.map_err(EngineError::Criterion)
     }
 

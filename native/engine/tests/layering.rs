@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("source", 3),
     ("scopes", 3),
     ("cfg", 3),
+    ("ir", 3),
     ("rules", 3),
     ("lexical", 3),
     ("pdg", 4),

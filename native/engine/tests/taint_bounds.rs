@@ -110,3 +110,16 @@ fn a_recursive_function_swapping_its_arguments_converges() {
     assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
     assert!(stats.analyses < 50, "{stats:?}");
 }
+
+#[test]
+fn a_write_past_the_place_bound_taints_the_prefix_it_stands_under() {
+    // `config.a.b.c.d` has four projections, one more than a place keeps: the write is a weak
+    // update of `config.a.b.c`, so reading any part of it (here `config.a.b.c.e`, itself cut
+    // to the same prefix) still carries the taint, and the cut is counted.
+    let mut text = HEADER.to_string();
+    text.push_str("    config = Config()\n    config.a.b.c.d = request.args['q']\n    os.system(config.a.b.c.e)\n");
+    let (findings, stats) = analyse(&text);
+    assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
+    assert!(stats.limits.places_cut > 0, "{stats:?}");
+    assert!(stats.incomplete() > 0);
+}

@@ -1,9 +1,10 @@
-//! Calls: resolving a callee (qualified references, methods of known receivers, `getattr`
-//! dispatch over candidate methods), matching rule sinks and sources, and applying a resolved
-//! callee's `Summary` at the call site.
+//! Calls: the callee resolved by `ir::resolve` (from the values of the receiver or callee
+//! expression), rule sinks and sources matched, and each resolved callee's `Summary` applied at
+//! the call site.
 
 use tree_sitter::Node;
 
+use crate::ir::resolve;
 use crate::program::{literal, Constant};
 use crate::rules::{sink_kind_bit, Sink};
 use crate::syntax::{field, FieldChild};
@@ -126,21 +127,18 @@ impl<'p, 't> Analysis<'p, 't> {
 
     pub(super) fn eval_call(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
         let Some(function) = node.field(&field::FUNCTION) else { return Value::default() };
-        // The callee: a reference, and the receiver for method calls.
-        let (callee_value, receiver, method_name) = match function.kind() {
-            "attribute" => {
-                let object = function.field(&field::OBJECT);
-                let receiver = object.map(|o| (o, self.eval(o, state, depth + 1)));
-                let name = function.field(&field::ATTRIBUTE).map(|a| self.text_of(a).to_string());
-                let reference =
-                    receiver.as_ref().and_then(|(_, r)| r.reference.as_ref()).zip(name.as_ref()).map(|(r, n)| format!("{r}.{n}"));
-                let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
-                let value = Value { reference: reference.map(|r| r.into()), ..Value::default() };
-                (value, receiver, name)
-            }
-            _ => (self.eval(function, state, depth + 1), None, None),
+        // The callee: the receiver for method calls, the callee's value otherwise; what it
+        // refers to and which scopes it runs come from the one resolver (`ir::resolve`).
+        let attribute = function.kind() == "attribute";
+        let receiver = attribute.then(|| function.field(&field::OBJECT)).flatten().map(|o| (o, self.eval(o, state, depth + 1)));
+        let method_name = attribute.then(|| function.field(&field::ATTRIBUTE)).flatten().map(|a| self.text_of(a).to_string());
+        let known = match &receiver {
+            Some((_, value)) => value.reference.clone(),
+            None if attribute => None,
+            None => self.eval(function, state, depth + 1).reference,
         };
-        let reference: Option<String> = callee_value.reference.as_deref().map(str::to_string);
+        let resolved = resolve::resolve_call(self.program, self.scope, node, &mut |_| known.as_deref().map(str::to_string));
+        let reference: Option<String> = resolved.reference.clone();
         // Arguments.
         let mut positional: Vec<(Node<'t>, Value)> = Vec::new();
         let mut keywords: Vec<(String, Node<'t>, Value)> = Vec::new();
@@ -273,28 +271,20 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
 
-        // User functions (and every candidate of `getattr(obj, name)(...)`): apply their summaries.
-        let through_instance_of = |this: &Self, scope: usize| {
-            receiver.is_some() && this.program.scopes[scope].implicit_receiver
-                || reference.as_deref().is_some_and(|r| this.program.class(r).is_some())
-        };
-        if let Some(scope) = self.resolve_callee(reference.as_deref(), receiver.as_ref().map(|(_, v)| v)) {
-            let through_instance = through_instance_of(self, scope);
-            let summary = self.apply_summary(scope, node, through_instance, &positional, &keywords, state, &mut result);
-            result.stringy = summary.returns_stringy;
-            if reference.as_deref().is_some_and(|r| self.program.class(r).is_some()) {
-                result.reference = reference.as_deref().map(Into::into);
-            } else {
-                result.reference = summary.returns_reference.clone();
-            }
-            return result;
-        }
-        let candidates = reference.as_deref().map(|r| self.getattr_candidates(r)).unwrap_or_default();
-        if !candidates.is_empty() {
-            for scope in candidates {
+        // User functions (every candidate of `self.m()` with overrides, of `getattr(obj, name)(…)`):
+        // apply their summaries. A method's receiver is the call's (bound methods included).
+        if !resolved.targets.is_empty() {
+            let mut returned: Vec<Option<std::sync::Arc<str>>> = Vec::new();
+            for &scope in &resolved.targets {
                 let summary = self.apply_summary(scope, node, true, &positional, &keywords, state, &mut result);
                 result.stringy |= summary.returns_stringy;
+                returned.push(summary.returns_reference.clone());
             }
+            result.reference = if resolved.constructor {
+                reference.as_deref().map(Into::into)
+            } else {
+                returned.first().cloned().flatten().filter(|first| returned.iter().all(|r| r.as_ref() == Some(first)))
+            };
             return result;
         }
 
@@ -371,8 +361,13 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
 
-        if reference.as_deref() == Some("getattr") {
-            if let Some(dispatch) = self.getattr_reference(node, state, depth) {
+        // `getattr(obj, name)` and `importlib.import_module(name)`: what they return refers to
+        // a member, candidate methods or a module (`ir::resolve::call_reference`).
+        if !resolved.constructor {
+            let mut argument_reference = |argument: Node<'t>| {
+                positional.iter().find(|(node, _)| *node == argument).and_then(|(_, v)| v.reference.as_deref().map(str::to_string))
+            };
+            if let Some(dispatch) = resolve::call_reference(self.program, self.scope, node, reference.as_deref(), &mut argument_reference) {
                 result.reference = Some(dispatch.into());
                 result.absorb(&arguments_value);
                 return result;
@@ -565,56 +560,6 @@ impl<'p, 't> Analysis<'p, 't> {
         summary
     }
 
-    /// For `getattr(obj, name)` on an instance of a workspace class: a reference naming the
-    /// methods `name` may denote, `getattr:{class}:{prefix}` (the constant prefix of a
-    /// concatenation, or the whole constant, or empty: every method).
-    pub(super) fn getattr_reference(&mut self, call: Node<'t>, state: &mut State, depth: usize) -> Option<String> {
-        let inner = call.field(&field::FUNCTION)?;
-        if self.text_of(inner) != "getattr" {
-            return None;
-        }
-        let arguments = call.field(&field::ARGUMENTS)?;
-        let object = arguments.named_child(0)?;
-        let name = arguments.named_child(1)?;
-        let object_value = self.eval(object, state, depth + 1);
-        let class = object_value.reference.as_deref().filter(|r| self.program.class(r).is_some())?.to_string();
-        let (exact, prefix) = match literal(self.text, name, self.constants) {
-            Some(Constant::Str(exact)) => (true, exact),
-            _ => {
-                let prefix = (name.kind() == "binary_operator")
-                    .then(|| name.field(&field::LEFT))
-                    .flatten()
-                    .and_then(|l| literal(self.text, l, self.constants))
-                    .and_then(|c| match c {
-                        Constant::Str(s) => Some(s),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                (false, prefix)
-            }
-        };
-        Some(format!("getattr:{class}:{}{prefix}", if exact { "=" } else { "" }))
-    }
-
-    /// The methods a `getattr:` reference may denote.
-    pub(super) fn getattr_candidates(&self, reference: &str) -> Vec<usize> {
-        let Some(rest) = reference.strip_prefix("getattr:") else { return Vec::new() };
-        let Some((class, pattern)) = rest.split_once(':') else { return Vec::new() };
-        if let Some(exact) = pattern.strip_prefix('=') {
-            return self.program.method(class, exact).into_iter().collect();
-        }
-        let mut candidates: Vec<usize> = Vec::new();
-        for ancestor in self.program.ancestors(class) {
-            if let Some(info) = self.program.class(ancestor.as_str()) {
-                let mut methods: Vec<(&String, &usize)> = info.methods.iter().filter(|(n, _)| n.starts_with(pattern)).collect();
-                methods.sort();
-                candidates.extend(methods.into_iter().map(|(_, &scope)| self.program.found_through_class(scope)));
-            }
-        }
-        candidates.dedup();
-        candidates
-    }
-
     /// A query document given as a dict literal: only values under operator keys (`$where`,
     /// `$function`, …) or unknown keys can inject; `{"name": value}` is an equality match.
     pub(super) fn operator_values(&mut self, dictionary: Node<'t>, state: &mut State, depth: usize) -> Value {
@@ -630,25 +575,6 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         result
-    }
-
-    pub(super) fn resolve_callee(&self, reference: Option<&str>, receiver: Option<&Value>) -> Option<usize> {
-        let reference = reference?;
-        if let Some(scope) = self.program.function(reference) {
-            return Some(scope);
-        }
-        // A class: its constructor.
-        if self.program.class(reference).is_some() {
-            return self.program.method(reference, "__init__");
-        }
-        // A method on an instance of a workspace class (or inherited).
-        if let Some((class, method)) = reference.rsplit_once('.') {
-            if self.program.class(class).is_some() {
-                return self.program.method(class, method);
-            }
-        }
-        let _ = receiver;
-        None
     }
 }
 

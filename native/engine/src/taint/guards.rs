@@ -3,6 +3,7 @@
 
 use tree_sitter::Node;
 
+use crate::ir::resolve::{self, Syntactic};
 use crate::program::{dotted, literal};
 use crate::rules::{sink_kind_bit, ALL_KINDS};
 use crate::syntax::{field, FieldChild};
@@ -150,7 +151,9 @@ impl<'p, 't> Analysis<'p, 't> {
                 let reference = dotted(self.text, function).map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name));
                 // A workspace function that guards its parameters when it returns true.
                 if polarity {
-                    if let Some(callee) = self.resolve_callee(reference.as_deref(), None) {
+                    let syntactic = Syntactic { program: self.program, scope: self.scope, locals: None };
+                    let resolved = resolve::resolve_call(self.program, self.scope, condition, &mut |n| syntactic.reference(n));
+                    if let Some(&callee) = resolved.targets.first() {
                         let guards = self.summaries.get(callee).map(|s| s.guards_when_true.clone()).unwrap_or_default();
                         for (param, kinds) in guards {
                             if let Some(path) = arguments.get(param).and_then(|a| self.path_of(*a, state)) {

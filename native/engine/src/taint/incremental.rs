@@ -593,8 +593,16 @@ mod tests {
 
     #[test]
     fn incomplete_counts_every_bound_met_and_an_unfinished_run() {
-        let limits = Incomplete { labels_merged: 1, expression_depth: 2, step_visits: 3, trace_elided: 4, paths_shortened: 6, failed: 5 };
-        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 21);
+        let limits = Incomplete {
+            labels_merged: 1,
+            expression_depth: 2,
+            step_visits: 3,
+            trace_elided: 4,
+            paths_shortened: 6,
+            failed: 5,
+            places_cut: 6,
+        };
+        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 27);
         assert_eq!(AnalysisStats { unfinished: true, ..AnalysisStats::default() }.incomplete(), 1);
     }
 }

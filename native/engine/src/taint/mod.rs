@@ -566,11 +566,14 @@ pub struct Incomplete {
     pub paths_shortened: u32,
     /// Scopes whose analysis failed (a bug of ours): their findings may be missing.
     pub failed: u32,
+    /// Writes to places past `ir::place::MAX_PROJECTIONS` projections, stored (weakly) at the
+    /// prefix the place stands under.
+    pub places_cut: u32,
 }
 
 impl Incomplete {
     const ZERO: Incomplete =
-        Incomplete { labels_merged: 0, expression_depth: 0, step_visits: 0, trace_elided: 0, paths_shortened: 0, failed: 0 };
+        Incomplete { labels_merged: 0, expression_depth: 0, step_visits: 0, trace_elided: 0, paths_shortened: 0, failed: 0, places_cut: 0 };
 
     fn add(&mut self, other: &Incomplete) {
         self.labels_merged += other.labels_merged;
@@ -579,10 +582,17 @@ impl Incomplete {
         self.trace_elided += other.trace_elided;
         self.paths_shortened += other.paths_shortened;
         self.failed += other.failed;
+        self.places_cut += other.places_cut;
     }
 
     pub fn total(&self) -> u32 {
-        self.labels_merged + self.expression_depth + self.step_visits + self.trace_elided + self.paths_shortened + self.failed
+        self.labels_merged
+            + self.expression_depth
+            + self.step_visits
+            + self.trace_elided
+            + self.paths_shortened
+            + self.failed
+            + self.places_cut
     }
 }
 

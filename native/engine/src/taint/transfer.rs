@@ -10,6 +10,8 @@
 use tree_sitter::Node;
 
 use crate::cfg::{Cfg, StepKind};
+use crate::ir::place::{exact_place_of, place_of, Cut, Place};
+use crate::ir::resolve::member_reference;
 use crate::program::{literal, Constant};
 use crate::rules::{sink_kind_bit, SourceKind};
 use crate::syntax::{field, FieldChild};
@@ -26,85 +28,35 @@ pub(super) const LAMBDA: &str = "<lambda>:";
 /// Lambda bodies evaluated inside one another at calls; deeper, a call of a lambda propagates
 /// its arguments as an unknown call does (so a lambda calling itself terminates).
 const MAX_LAMBDA_NESTING: usize = 4;
-/// Projections an access path has at most (`a.b.c.d`: three); a longer chain is no path.
-const MAX_PATH_PROJECTIONS: usize = 3;
-
-/// Whether `node`'s object chain (through parentheses) has more than `MAX_PATH_PROJECTIONS`
-/// attribute and subscript levels, walked iteratively and no further than that. Each
-/// projection adds at least one `.` or `[` to a path, so such a chain is never a path.
-fn more_projections_than_a_path(node: Node<'_>) -> bool {
-    let mut projections = 0;
-    let mut current = node;
-    loop {
-        let next = match current.kind() {
-            "attribute" => current.field(&field::OBJECT),
-            "subscript" => current.field(&field::VALUE),
-            "parenthesized_expression" => {
-                current = match current.named_child(0) {
-                    Some(inner) => inner,
-                    None => return false,
-                };
-                continue;
-            }
-            _ => return false,
-        };
-        projections += 1;
-        if projections > MAX_PATH_PROJECTIONS {
-            return true;
-        }
-        match next {
-            Some(object) => current = object,
-            None => return false,
-        }
-    }
-}
-
 impl<'p, 't> Analysis<'p, 't> {
-    /// The access path an expression denotes, if it is one (`x`, `self.x`, `d['k']`).
+    /// The access path an expression denotes exactly, if it is one (`x`, `self.x`, `d['k']`):
+    /// the key of its `ir::place` place, keys known as constants here included.
     pub(super) fn path_of(&self, node: Node<'_>, state: &State) -> Option<String> {
         self.path_of_within(node, state, 0)
     }
 
     /// `path_of` with the nesting of subscript keys bounded by `MAX_EVAL_DEPTH` (a key nested
     /// deeper is not known, so the container is read whole; `eval` counts the same nesting as
-    /// `Incomplete::expression_depth`). Object chains are never walked past
-    /// `MAX_PATH_PROJECTIONS` + 1 projections, so a 10,000-deep `a.b.b…` costs what `a.b.b.b.b` does.
+    /// `Incomplete::expression_depth`). `exact_place_of` walks no further down an object chain
+    /// than a place can reach, so a 10,000-deep `a.b.b…` costs what `a.b.b.b.b` does.
     fn path_of_within(&self, node: Node<'_>, state: &State, depth: usize) -> Option<String> {
-        let mut node = node;
-        while node.kind() == "parenthesized_expression" {
-            node = node.named_child(0)?;
-        }
-        if depth > MAX_EVAL_DEPTH || more_projections_than_a_path(node) {
+        if depth > MAX_EVAL_DEPTH {
             return None;
         }
-        match node.kind() {
-            "identifier" => Some(self.text_of(node).to_string()),
-            "attribute" => {
-                let object = self.path_of_within(node.field(&field::OBJECT)?, state, depth)?;
-                if object.matches(['.', '[']).count() >= MAX_PATH_PROJECTIONS {
-                    return None;
-                }
-                Some(format!("{object}.{}", self.text_of(node.field(&field::ATTRIBUTE)?)))
-            }
-            "subscript" => {
-                let object = self.path_of_within(node.field(&field::VALUE)?, state, depth)?;
-                let index = node.field(&field::SUBSCRIPT)?;
-                let key = literal(self.text, index, self.constants).or_else(|| {
-                    let path = self.path_of_within(index, state, depth + 1)?;
-                    state.values.get(&path)?.constant.clone()
-                })?;
-                let key = match key {
-                    Constant::Str(s) => format!("{s:?}"),
-                    Constant::Int(i) => i.to_string(),
-                    _ => return None,
-                };
-                if object.matches(['.', '[']).count() >= MAX_PATH_PROJECTIONS {
-                    return None;
-                }
-                Some(format!("{object}[{key}]"))
-            }
-            _ => None,
-        }
+        exact_place_of(self.text, node, &mut |key| self.key_constant(key, state, depth)).map(|place| place.key())
+    }
+
+    /// The place an expression denotes, exact or cut (`ir::place`).
+    pub(super) fn place_of(&self, node: Node<'_>, state: &State) -> Option<Place> {
+        place_of(self.text, node, &mut |key| self.key_constant(key, state, 0))
+    }
+
+    /// The constant a subscript key is: a literal, or a path holding a known constant.
+    fn key_constant(&self, key: Node<'_>, state: &State, depth: usize) -> Option<Constant> {
+        literal(self.text, key, self.constants).or_else(|| {
+            let path = self.path_of_within(key, state, depth + 1)?;
+            state.values.get(&path)?.constant.clone()
+        })
     }
 
     pub(super) fn source_label(&self, kind: SourceKind, node: Node<'_>, what: &str) -> Label {
@@ -517,8 +469,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let Some(object_node) = node.field(&field::OBJECT) else { return Value::default() };
         let attribute = node.field(&field::ATTRIBUTE).map(|a| self.text_of(a)).unwrap_or("");
         let object = self.eval(object_node, state, depth + 1);
-        let reference = object.reference.as_ref().map(|r| format!("{r}.{attribute}"));
-        let reference = reference.map(|r| self.program.library_member(&r).unwrap_or(r));
+        let reference = object.reference.as_deref().map(|r| member_reference(self.program, r, attribute));
         let mut value = Value { labels: object.labels.clone(), ..Value::default() };
         if let Some(reference) = &reference {
             if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
@@ -573,15 +524,19 @@ impl<'p, 't> Analysis<'p, 't> {
                         state.assign(&path, traced);
                     }
                     None => {
-                        // Unknown key or deep path: a weak update of the container.
+                        // Unknown key or a place past the bound: a weak update of the prefix
+                        // the place stands under (`ir::place`), a cut for depth counted.
                         if let Some(base) = target.field(&field::VALUE).or_else(|| target.field(&field::OBJECT)) {
                             let _ = self.eval(base, state, depth + 1);
-                            if let Some(path) = self.path_of(base, state) {
-                                state.add(&path, &value);
-                            }
                         }
                         if let Some(index) = target.field(&field::SUBSCRIPT) {
                             let _ = self.eval(index, state, depth + 1);
+                        }
+                        if let Some(place) = self.place_of(target, state) {
+                            if place.cut == Some(Cut::TooDeep) {
+                                self.incomplete.places_cut += 1;
+                            }
+                            state.add(&place.key(), &value);
                         }
                     }
                 }

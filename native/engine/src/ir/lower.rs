@@ -1,0 +1,663 @@
+//! Lowering: the syntax of each CFG step of a scope (a *site*) lowered once into the places
+//! it defines (strongly or weakly) and uses and the calls it makes, over the scope's interned
+//! places; cached by the scope's text (`IrCache`), so after an edit only the scopes whose text
+//! changed are lowered again.
+//!
+//! Invariants:
+//! - A lowered site depends only on its scope's text: places are `ir::place` keys, calls are
+//!   byte ranges relative to the scope's body. Equal text, equal IR (a moved function reuses
+//!   its IR); a file with syntax errors is never cached (its parse can change with no change
+//!   of text).
+//! - Expression walks use explicit stacks (no recursion on user-controlled depth).
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use tree_sitter::Node;
+
+use crate::ir::place::{literal_key, place_of, projected, Cut, Place};
+use crate::program::text_of;
+use crate::syntax::{field, FieldChild};
+
+/// A place interned in its scope's IR.
+pub type PlaceId = u32;
+
+/// What a site is: the syntax of one CFG step (the CFG's step kinds, entry and exit aside).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Site {
+    Statement,
+    Condition,
+    ForTarget,
+    WithItem,
+    ExceptHandler,
+    MatchSubject,
+    CasePattern,
+    Definition,
+}
+
+/// What a call passes: the argument's place, if it is one, and every place it reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Argument {
+    pub place: Option<PlaceId>,
+    pub reads: Vec<PlaceId>,
+}
+
+/// One call: its byte range (relative to the scope's body start), the receiver of a method
+/// call (`obj` in `obj.m(…)`), its positional and keyword arguments, and whether `*args` or
+/// `**kwargs` leave the mapping to parameters unknown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallSite {
+    pub range: (usize, usize),
+    pub receiver: Option<Argument>,
+    pub positional: Vec<Argument>,
+    pub keywords: Vec<(Box<str>, Argument)>,
+    pub splat: bool,
+}
+
+/// One lowered site.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lowered {
+    /// Places defined, and whether each definition replaces the old value (strong).
+    pub definitions: Vec<(PlaceId, bool)>,
+    /// Places read, sorted by key, distinct.
+    pub uses: Vec<PlaceId>,
+    /// Calls made, in the order found.
+    pub calls: Vec<CallSite>,
+    /// Places cut by the depth bound (`Cut::TooDeep`).
+    pub cut: usize,
+    /// A `return` statement: hands a value to the caller.
+    pub returns: bool,
+    /// A `raise` statement.
+    pub raises: bool,
+    /// Names declared `global` (or `nonlocal`) here.
+    pub globals: Vec<Box<str>>,
+    pub nonlocals: Vec<Box<str>>,
+}
+
+/// One scope lowered: its places and its sites.
+#[derive(Clone, Debug, Default)]
+pub struct ScopeIr {
+    keys: Vec<Box<str>>,
+    index: FxHashMap<Box<str>, PlaceId>,
+    /// (site, start, end relative to the body start) → what it does.
+    sites: FxHashMap<(Site, usize, usize), Lowered>,
+}
+
+impl ScopeIr {
+    /// The key of an interned place (`self.items["k"]`).
+    pub fn key(&self, place: PlaceId) -> &str {
+        &self.keys[place as usize]
+    }
+
+    /// The lowered site of `node` (of kind `site`) in the scope whose body starts at `base`.
+    pub fn site(&self, site: Site, node: Node<'_>, base: usize) -> Option<&Lowered> {
+        self.sites.get(&(site, node.start_byte() - base, node.end_byte() - base))
+    }
+
+    fn argument(&mut self, text: &str, node: Node<'_>) -> Argument {
+        let place = place_of(text, node, &mut literal_key(text)).map(|place| self.intern(place.key()));
+        let reads = reads(text, node).into_iter().map(|key| self.intern(key)).collect();
+        Argument { place, reads }
+    }
+
+    fn call_site(&mut self, text: &str, base: usize, call: Node<'_>) -> CallSite {
+        let mut site = CallSite { range: (call.start_byte() - base, call.end_byte() - base), ..CallSite::default() };
+        if let Some(object) = call.field(&field::FUNCTION).filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT)) {
+            site.receiver = Some(self.argument(text, object));
+        }
+        let Some(arguments) = call.field(&field::ARGUMENTS) else {
+            site.splat = true;
+            return site;
+        };
+        let mut cursor = arguments.walk();
+        for argument in arguments.named_children(&mut cursor) {
+            match argument.kind() {
+                "keyword_argument" => {
+                    let name = argument.field(&field::NAME).map(|n| text_of(text, n));
+                    if let (Some(name), Some(value)) = (name, argument.field(&field::VALUE)) {
+                        let value = self.argument(text, value);
+                        site.keywords.push((name.into(), value));
+                    }
+                }
+                "list_splat" | "dictionary_splat" => site.splat = true,
+                "comment" => {}
+                _ => {
+                    let value = self.argument(text, argument);
+                    site.positional.push(value);
+                }
+            }
+        }
+        site
+    }
+
+    fn intern(&mut self, key: String) -> PlaceId {
+        if let Some(&id) = self.index.get(key.as_str()) {
+            return id;
+        }
+        let id = self.keys.len() as PlaceId;
+        let key: Box<str> = key.into();
+        self.keys.push(key.clone());
+        self.index.insert(key, id);
+        id
+    }
+
+    /// Lowers one site (once: a site already lowered is kept).
+    pub fn lower_site<'t>(&mut self, text: &str, base: usize, site: Site, node: Node<'t>) {
+        let at = (site, node.start_byte() - base, node.end_byte() - base);
+        if self.sites.contains_key(&at) {
+            return;
+        }
+        let mut extractor = Extractor::new(text);
+        match site {
+            Site::Statement => extractor.statement(node),
+            Site::Condition => extractor.read(node),
+            Site::ForTarget => {
+                if let Some(right) = node.field(&field::RIGHT) {
+                    extractor.read(right);
+                }
+                if let Some(left) = node.field(&field::LEFT) {
+                    extractor.write(left, true);
+                }
+            }
+            Site::WithItem => {
+                if let Some(value) = node.field(&field::VALUE) {
+                    if value.kind() == "as_pattern" {
+                        if let Some(expression) = value.named_child(0) {
+                            extractor.read(expression);
+                        }
+                        if let Some(alias) = value.field(&field::ALIAS) {
+                            extractor.write(alias.named_child(0).unwrap_or(alias), true);
+                        }
+                    } else {
+                        extractor.read(value);
+                    }
+                }
+            }
+            Site::ExceptHandler => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() != "block").collect();
+                for child in children {
+                    if child.kind() == "as_pattern" {
+                        if let Some(expression) = child.named_child(0) {
+                            extractor.read(expression);
+                        }
+                        if let Some(alias) = child.field(&field::ALIAS) {
+                            extractor.write(alias.named_child(0).unwrap_or(alias), true);
+                        }
+                    } else {
+                        extractor.read(child);
+                    }
+                }
+            }
+            Site::MatchSubject => {
+                let mut cursor = node.walk();
+                let subjects: Vec<Node<'t>> = node.children_by_field_name("subject", &mut cursor).collect();
+                for subject in subjects {
+                    extractor.read(subject);
+                }
+                extractor.defs.push(("$match".to_string(), true));
+            }
+            Site::CasePattern => {
+                extractor.uses.push("$match".to_string());
+                let mut stack = vec![node];
+                while let Some(current) = stack.pop() {
+                    let mut cursor = current.walk();
+                    for child in current.named_children(&mut cursor) {
+                        match child.kind() {
+                            "block" => {}
+                            "if_clause" => extractor.read(child),
+                            "dotted_name" if child.named_child_count() == 1 => {
+                                extractor.defs.push((text_of(text, child).to_string(), true))
+                            }
+                            "dotted_name" => extractor.uses.push(text_of(text, child).to_string()),
+                            "identifier" => extractor.defs.push((text_of(text, child).to_string(), true)),
+                            _ => stack.push(child),
+                        }
+                    }
+                }
+            }
+            Site::Definition => {
+                let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
+                if let Some(name) = definition.field(&field::NAME) {
+                    extractor.defs.push((text_of(text, name).to_string(), true));
+                }
+                let mut cursor = node.walk();
+                let decorators: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() == "decorator").collect();
+                for decorator in decorators {
+                    extractor.read(decorator);
+                }
+                if let Some(parameters) = definition.field(&field::PARAMETERS) {
+                    let mut cursor = parameters.walk();
+                    let defaults: Vec<Node<'t>> = parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)).collect();
+                    for default in defaults {
+                        extractor.read(default);
+                    }
+                }
+                if let Some(superclasses) = definition.field(&field::SUPERCLASSES) {
+                    extractor.read(superclasses);
+                }
+            }
+        }
+        let mut uses = extractor.uses;
+        uses.sort();
+        uses.dedup();
+        let statement = if site == Site::Statement { node.kind() } else { "" };
+        let declared = |kind: &str| -> Vec<Box<str>> {
+            if statement != kind {
+                return Vec::new();
+            }
+            let mut cursor = node.walk();
+            let names = node.named_children(&mut cursor).map(|name| text_of(text, name).into()).collect();
+            names
+        };
+        let lowered = Lowered {
+            returns: statement == "return_statement",
+            raises: statement == "raise_statement",
+            globals: declared("global_statement"),
+            nonlocals: declared("nonlocal_statement"),
+            definitions: extractor.defs.into_iter().map(|(key, strong)| (self.intern(key), strong)).collect(),
+            uses: uses.into_iter().map(|key| self.intern(key)).collect(),
+            calls: extractor.calls.iter().map(|&call| self.call_site(text, base, call)).collect(),
+            cut: extractor.cut,
+        };
+        self.sites.insert(at, lowered);
+    }
+}
+
+/// Lowered scopes by their text's hash (`scope_key`), kept across edits by whoever holds it.
+#[derive(Default)]
+pub struct IrCache {
+    scopes: FxHashMap<[u8; 32], Arc<ScopeIr>>,
+    /// Scopes lowered (not found in the cache) since the cache was made.
+    pub lowered: usize,
+}
+
+/// Scopes a cache keeps at most; past it, it starts over.
+const MAX_CACHED_SCOPES: usize = 50_000;
+
+/// The cache key of a scope body: the hash of its text, or `None` when the file has syntax
+/// errors (not cached).
+pub fn scope_key(text: &str, body: Node<'_>) -> Option<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut root = body;
+    while let Some(parent) = root.parent() {
+        root = parent;
+    }
+    if root.has_error() {
+        return None;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes().get(body.byte_range()).unwrap_or_default());
+    Some(hasher.finalize().into())
+}
+
+impl IrCache {
+    /// The IR of the scope whose body is `body`, with every one of `sites` lowered: from the
+    /// cache when its text was lowered before, else lowered now.
+    pub fn scope(&mut self, text: &str, body: Node<'_>, sites: &[(Site, Node<'_>)]) -> Arc<ScopeIr> {
+        let base = body.start_byte();
+        let key = scope_key(text, body);
+        let mut ir = match key.and_then(|key| self.scopes.get(&key)) {
+            Some(known) => known.clone(),
+            None => {
+                self.lowered += 1;
+                Arc::new(ScopeIr::default())
+            }
+        };
+        if sites.iter().any(|&(site, node)| ir.site(site, node, base).is_none()) {
+            let lowering = Arc::make_mut(&mut ir);
+            for &(site, node) in sites {
+                lowering.lower_site(text, base, site, node);
+            }
+        }
+        if let Some(key) = key {
+            if self.scopes.len() >= MAX_CACHED_SCOPES {
+                self.scopes.clear();
+            }
+            self.scopes.insert(key, ir.clone());
+        }
+        ir
+    }
+}
+
+/// The access paths an expression reads (sorted, distinct).
+pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
+    let mut extractor = Extractor::new(text);
+    extractor.read(node);
+    let mut uses = extractor.uses;
+    uses.sort();
+    uses.dedup();
+    uses
+}
+
+pub(crate) struct Extractor<'a, 't> {
+    text: &'a str,
+    defs: Vec<(String, bool)>,
+    uses: Vec<String>,
+    calls: Vec<Node<'t>>,
+    /// Places cut for depth (`Cut::TooDeep`): read or written as their prefix.
+    cut: usize,
+}
+
+const MUTATORS: &[&str] =
+    &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
+
+impl<'a, 't> Extractor<'a, 't> {
+    fn new(text: &'a str) -> Extractor<'a, 't> {
+        Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new(), cut: 0 }
+    }
+
+    /// The place an expression denotes, its cut for depth counted.
+    fn place(&mut self, node: Node<'_>) -> Option<Place> {
+        let place = place_of(self.text, node, &mut literal_key(self.text))?;
+        self.cut += usize::from(place.cut == Some(Cut::TooDeep));
+        Some(place)
+    }
+
+    /// Records every read in an expression (iteratively).
+    fn read(&mut self, root: Node<'t>) {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "identifier" => self.uses.push(text_of(self.text, node).to_string()),
+                "attribute" | "subscript" => {
+                    // Every link of the chain of projections down from `node` reads its own
+                    // access path. The paths are built once from the inside out, so a chain
+                    // like `a.b.b…` (any depth) is read in linear time; the same paths, in the
+                    // same order of indices and objects, as reading each link on its own.
+                    let mut chain = vec![node];
+                    while let Some(object) = projected(chain[chain.len() - 1]).filter(|o| matches!(o.kind(), "attribute" | "subscript")) {
+                        chain.push(object);
+                    }
+                    let innermost = chain[chain.len() - 1];
+                    // What the chain projects from may contain further reads, e.g. calls.
+                    if let Some(object) = projected(innermost) {
+                        if !matches!(object.kind(), "identifier") {
+                            stack.push(object);
+                        }
+                    }
+                    let mut place = place_of(self.text, innermost, &mut literal_key(self.text));
+                    for (index, &link) in chain.iter().rev().enumerate() {
+                        if index > 0 {
+                            place = place.and_then(|mut place| place.project(self.text, link, &mut literal_key(self.text)).map(|()| place));
+                        }
+                        if let Some(place) = &place {
+                            self.uses.push(place.key());
+                        }
+                        if let Some(key) = link.field(&field::SUBSCRIPT) {
+                            stack.push(key);
+                        }
+                    }
+                    self.cut += usize::from(place.is_some_and(|place| place.cut == Some(Cut::TooDeep)));
+                }
+                "keyword_argument" => {
+                    if let Some(value) = node.field(&field::VALUE) {
+                        stack.push(value);
+                    }
+                }
+                "call" => {
+                    self.calls.push(node);
+                    if let Some(function) = node.field(&field::FUNCTION) {
+                        // `x.append(v)`: a weak definition of x.
+                        if function.kind() == "attribute" {
+                            let method = function.field(&field::ATTRIBUTE).map(|a| text_of(self.text, a)).unwrap_or("");
+                            if MUTATORS.contains(&method) {
+                                if let Some(place) = function.field(&field::OBJECT).and_then(|o| self.place(o)) {
+                                    self.defs.push((place.key(), false));
+                                }
+                            }
+                        }
+                        stack.push(function);
+                    }
+                    if let Some(arguments) = node.field(&field::ARGUMENTS) {
+                        stack.push(arguments);
+                    }
+                }
+                "named_expression" => {
+                    if let Some(name) = node.field(&field::NAME) {
+                        self.defs.push((text_of(self.text, name).to_string(), true));
+                    }
+                    if let Some(value) = node.field(&field::VALUE) {
+                        stack.push(value);
+                    }
+                }
+                "string_content" | "string_start" | "string_end" | "comment" | "integer" | "float" | "true" | "false" | "none" => {}
+                _ => {
+                    let mut cursor = node.walk();
+                    for child in node.named_children(&mut cursor) {
+                        stack.push(child);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records the definitions of an assignment target (and reads inside it).
+    fn write(&mut self, target: Node<'t>, strong: bool) {
+        let mut stack = vec![target];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "identifier" => self.defs.push((text_of(self.text, node).to_string(), strong)),
+                "attribute" => {
+                    if let Some(place) = self.place(node) {
+                        self.defs.push((place.key(), strong && place.is_exact()));
+                    }
+                    if let Some(object) = node.field(&field::OBJECT) {
+                        if object.kind() != "identifier" {
+                            self.read(object);
+                        }
+                    }
+                }
+                "subscript" => {
+                    // A subscript by an unknown key (or past the depth bound) updates its
+                    // container weakly.
+                    if let Some(place) = self.place(node) {
+                        self.defs.push((place.key(), strong && place.is_exact()));
+                    }
+                    if let Some(index) = node.field(&field::SUBSCRIPT) {
+                        self.read(index);
+                    }
+                    if let Some(value) = node.field(&field::VALUE) {
+                        if value.kind() != "identifier" {
+                            self.read(value);
+                        }
+                    }
+                }
+                "pattern_list"
+                | "tuple_pattern"
+                | "list_pattern"
+                | "tuple"
+                | "list"
+                | "parenthesized_expression"
+                | "list_splat_pattern" => {
+                    let mut cursor = node.walk();
+                    for child in node.named_children(&mut cursor) {
+                        stack.push(child);
+                    }
+                }
+                _ => self.read(node),
+            }
+        }
+    }
+
+    fn statement(&mut self, node: Node<'t>) {
+        match node.kind() {
+            "expression_statement" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.expression_or_assignment(child);
+                }
+            }
+            "import_statement" | "import_from_statement" | "future_import_statement" => {
+                let mut cursor = node.walk();
+                for name in node.children_by_field_name("name", &mut cursor) {
+                    let bound = match name.kind() {
+                        "aliased_import" => name.field(&field::ALIAS).map(|a| text_of(self.text, a).to_string()),
+                        _ => text_of(self.text, name).split('.').next().map(str::to_string),
+                    };
+                    if let Some(bound) = bound {
+                        self.defs.push((bound, true));
+                    }
+                }
+            }
+            "delete_statement" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.write(child, false);
+                }
+            }
+            "global_statement" | "nonlocal_statement" | "pass_statement" | "break_statement" | "continue_statement" => {}
+            _ => {
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for child in children {
+                    self.expression_or_assignment(child);
+                }
+            }
+        }
+    }
+
+    fn expression_or_assignment(&mut self, node: Node<'t>) {
+        match node.kind() {
+            "assignment" => {
+                // `a = b = value` nests assignments on the right.
+                let mut current = Some(node);
+                while let Some(assignment) = current {
+                    if let Some(left) = assignment.field(&field::LEFT) {
+                        self.write(left, true);
+                    }
+                    if let Some(annotation) = assignment.field(&field::TYPE) {
+                        let _ = annotation;
+                    }
+                    match assignment.field(&field::RIGHT) {
+                        Some(right) if right.kind() == "assignment" => current = Some(right),
+                        Some(right) => {
+                            self.read(right);
+                            current = None;
+                        }
+                        None => current = None,
+                    }
+                }
+            }
+            "augmented_assignment" => {
+                if let Some(left) = node.field(&field::LEFT) {
+                    self.read(left);
+                    self.write(left, false);
+                }
+                if let Some(right) = node.field(&field::RIGHT) {
+                    self.read(right);
+                }
+            }
+            _ => self.read(node),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each statement of the function `f` in `source` lowered, one line per site: defined
+    /// places (`!` strong), used places, and calls with their receiver and argument places.
+    fn render(source: &str) -> String {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(source, None).expect("parses");
+        let function = tree.root_node().named_child(0).expect("a function");
+        let body = function.field(&field::BODY).expect("a body");
+        let mut cursor = body.walk();
+        let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+        let sites: Vec<(Site, Node<'_>)> = statements.iter().map(|&s| (Site::Statement, s)).collect();
+        let mut cache = IrCache::default();
+        let ir = cache.scope(source, body, &sites);
+        let argument = |a: &Argument| a.place.map_or_else(|| "_".to_string(), |p| ir.key(p).to_string());
+        let mut lines = Vec::new();
+        for statement in statements {
+            let lowered = ir.site(Site::Statement, statement, body.start_byte()).expect("lowered");
+            let definitions: Vec<String> =
+                lowered.definitions.iter().map(|&(p, strong)| format!("{}{}", ir.key(p), if strong { "!" } else { "" })).collect();
+            let uses: Vec<&str> = lowered.uses.iter().map(|&p| ir.key(p)).collect();
+            let calls: Vec<String> = lowered
+                .calls
+                .iter()
+                .map(|call| {
+                    let mut parts: Vec<String> = call.receiver.iter().map(|r| format!("on {}", argument(r))).collect();
+                    parts.extend(call.positional.iter().map(argument));
+                    parts.extend(call.keywords.iter().map(|(name, a)| format!("{name}={}", argument(a))));
+                    format!("call({}{})", parts.join(", "), if call.splat { ", *" } else { "" })
+                })
+                .collect();
+            lines.push(format!(
+                "{} | def {} | use {} | {}",
+                text_of(source, statement).lines().next().unwrap_or(""),
+                definitions.join(" "),
+                uses.join(" "),
+                calls.join(" ")
+            ));
+        }
+        lines.join("\n")
+    }
+
+    #[test]
+    fn statements_lower_to_places_and_call_sites() {
+        let source = "def f(a, i, rows):\n    a.b[\"k\"] = g(a.c, key=rows[0])\n    rows.append(a)\n    a[i].x = 1\n    del a.b\n    import os.path as p\n    h(*rows)\n";
+        assert_eq!(
+            render(source),
+            [
+                "a.b[\"k\"] = g(a.c, key=rows[0]) | def a.b[\"k\"]! | use a.b a.c g rows[0] | call(a.c, key=rows[0])",
+                "rows.append(a) | def rows | use a rows.append | call(on rows, a)",
+                // An unknown index: a weak definition of the container, which is read too.
+                "a[i].x = 1 | def a | use a i | ",
+                "del a.b | def a.b | use  | ",
+                "import os.path as p | def p! | use  | ",
+                "h(*rows) | def  | use h rows | call(, *)",
+            ]
+            .join("\n")
+        );
+    }
+
+    #[test]
+    fn returns_raises_and_declarations_are_instructions_of_their_site() {
+        let source = "def f(a):\n    global g, h\n    nonlocal n\n    raise ValueError(a)\n    return a\n";
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(source, None).expect("parses");
+        let body = tree.root_node().named_child(0).and_then(|f| f.field(&field::BODY)).expect("a body");
+        let mut cursor = body.walk();
+        let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+        let sites: Vec<(Site, Node<'_>)> = statements.iter().map(|&s| (Site::Statement, s)).collect();
+        let ir = IrCache::default().scope(source, body, &sites);
+        let lowered: Vec<&Lowered> = statements.iter().map(|&s| ir.site(Site::Statement, s, body.start_byte()).expect("lowered")).collect();
+        assert_eq!(lowered[0].globals, vec!["g".into(), "h".into()] as Vec<Box<str>>);
+        assert_eq!(lowered[1].nonlocals, vec!["n".into()] as Vec<Box<str>>);
+        assert!(lowered[2].raises && !lowered[2].returns);
+        assert!(lowered[3].returns && !lowered[3].raises);
+    }
+
+    #[test]
+    fn equal_text_is_lowered_once() {
+        let source = "def f(x):\n    y = x + 1\n    return y\n";
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let mut cache = IrCache::default();
+        for shifted in [source.to_string(), format!("\n\n# moved\n{source}")] {
+            let tree = parser.parse(&shifted, None).expect("parses");
+            let body = tree
+                .root_node()
+                .named_children(&mut tree.root_node().walk())
+                .find(|n| n.kind() == "function_definition")
+                .and_then(|f| f.field(&field::BODY))
+                .expect("a body");
+            let statement = body.named_child(0).expect("a statement");
+            let ir = cache.scope(&shifted, body, &[(Site::Statement, statement)]);
+            let lowered = ir.site(Site::Statement, statement, body.start_byte()).expect("lowered");
+            assert_eq!(lowered.definitions.iter().map(|&(p, _)| ir.key(p)).collect::<Vec<_>>(), vec!["y"]);
+        }
+        assert_eq!(cache.lowered, 1, "the moved function reuses its IR");
+        let broken = "def f(x):\n    y = x +\n";
+        let tree = parser.parse(broken, None).expect("parses");
+        assert_eq!(scope_key(broken, tree.root_node()), None, "a file with syntax errors is not cached");
+    }
+}

@@ -1,0 +1,314 @@
+//! The one call resolver: which workspace scopes a call may run.
+//!
+//! Both analyses ask it the same question — "this call, in this scope, where the callee (or
+//! the receiver of a method call) is known to be this reference" — and get the same answer.
+//! They differ only in how they know what an expression refers to: taint evaluates it
+//! (abstract values carry qualified `reference`s), slicing reads it syntactically
+//! (`Syntactic`: imports and aliases, `self`/`cls`, nested functions, locals bound one way).
+//! The composition is shared: `obj.m` is `member_reference(reference of obj, "m")`, a call's
+//! result is `call_reference` (constructors, `getattr`, `importlib.import_module`), and a
+//! reference's scopes are `targets`.
+//!
+//! References are strings: a qualified name (`app.util.helper`, `app.models.Runner`,
+//! `app.models.Runner.run`, a module `app.util`), a library name (`os.system`), or
+//! `getattr:{class}:{prefix}` — the methods of a workspace class whose names start with
+//! `prefix` (`getattr(self, "do_" + action)`).
+//!
+//! Invariants:
+//! - `self.m()` / `cls.m()` (a call on the method's implicit receiver) may run `m` as the
+//!   receiver's class finds it *or any override of `m` in a subclass*; a call on an object of
+//!   a known class (`Runner().run()`, `r = Runner(); r.run()`) runs the method that class finds.
+//! - Every program lookup goes through `Program::function`/`class`/`method` (recorded), and the
+//!   subclasses a dispatch looked at through `Program::subclasses` (recorded under
+//!   `program::subclasses_lookup`), so incremental taint re-resolves when they change.
+//! - Nothing here recurses on user-controlled depth: attribute chains are walked iteratively,
+//!   nested call heads (`f()()()`) only `MAX_CALL_HEADS` deep.
+
+use rustc_hash::FxHashMap;
+use tree_sitter::Node;
+
+use crate::program::{literal, text_of, Constant, Program};
+use crate::syntax::{field, FieldChild};
+
+/// The prefix of a reference naming the candidate methods of a `getattr` with a computed name.
+pub const GETATTR: &str = "getattr:";
+
+/// Calls nested as callees (`f()()`) resolved syntactically; deeper, the callee is unknown.
+pub const MAX_CALL_HEADS: usize = 8;
+/// Rounds of `local_references` (a chain of locals bound through one another this long).
+const MAX_LOCAL_ROUNDS: usize = 4;
+
+/// What a call may run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// What the callee expression refers to, resolved or not (rules match library calls by it).
+    pub reference: Option<String>,
+    /// The workspace scopes the call may run, in a deterministic order, without repeats.
+    pub targets: Vec<usize>,
+    /// The callee is a workspace class: the call constructs an instance (runs `__init__`).
+    pub constructor: bool,
+}
+
+/// `object.attribute` as a reference; a member a workspace class inherits from a library base
+/// is that base's member (`tornado.web.RequestHandler.get_argument`).
+pub fn member_reference(program: &Program<'_>, object: &str, attribute: &str) -> String {
+    let reference = format!("{object}.{attribute}");
+    program.library_member(&reference).unwrap_or(reference)
+}
+
+/// Whether `object` is the implicit receiver (`self`/`cls`) of method `scope`.
+pub fn is_open_receiver(program: &Program<'_>, scope: usize, object: Node<'_>) -> bool {
+    let info = &program.scopes[scope];
+    info.implicit_receiver
+        && info.class.is_some()
+        && object.kind() == "identifier"
+        && info.params.first().is_some_and(|receiver| receiver.name == text_of(program.text(info.file), object))
+}
+
+/// The reference a call's *result* has, given its callee's reference: an instance of a
+/// workspace class (the class), the module `importlib.import_module("m")` imports, the member
+/// `getattr(obj, "name")` reads, or the candidates of `getattr(obj, computed)` on a workspace
+/// class. `reference_of` answers what the arguments refer to.
+pub fn call_reference<'t>(
+    program: &Program<'_>,
+    scope: usize,
+    call: Node<'t>,
+    callee: Option<&str>,
+    reference_of: &mut dyn FnMut(Node<'t>) -> Option<String>,
+) -> Option<String> {
+    let callee = callee?;
+    if program.class(callee).is_some() {
+        return Some(callee.to_string());
+    }
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let constants = &program.modules[info.module].constants;
+    let arguments = call.field(&field::ARGUMENTS)?;
+    let constant_string = |node: Node<'_>| match literal(text, node, constants) {
+        Some(Constant::Str(value)) => Some(value),
+        _ => None,
+    };
+    match callee {
+        "importlib.import_module" | "__import__" => {
+            let name = constant_string(arguments.named_child(0)?)?;
+            (!name.starts_with('.') && !name.is_empty()).then_some(name)
+        }
+        "getattr" => {
+            let object = reference_of(arguments.named_child(0)?)?;
+            let name = arguments.named_child(1)?;
+            if let Some(exact) = constant_string(name) {
+                return Some(member_reference(program, &object, &exact));
+            }
+            program.class(&object)?;
+            let prefix = (name.kind() == "binary_operator")
+                .then(|| name.field(&field::LEFT))
+                .flatten()
+                .and_then(constant_string)
+                .unwrap_or_default();
+            Some(format!("{GETATTR}{object}:{prefix}"))
+        }
+        _ => None,
+    }
+}
+
+/// The workspace scopes a reference may denote when called. `open`: the reference is a method
+/// reached through the implicit receiver, so overrides in subclasses may run too.
+pub fn targets(program: &Program<'_>, reference: &str, open: bool) -> Vec<usize> {
+    if let Some(rest) = reference.strip_prefix(GETATTR) {
+        let Some((class, prefix)) = rest.rsplit_once(':') else { return Vec::new() };
+        let mut candidates: Vec<usize> = Vec::new();
+        for ancestor in program.ancestors(class) {
+            if let Some(info) = program.class(ancestor.as_str()) {
+                let mut methods: Vec<(&String, &usize)> = info.methods.iter().filter(|(name, _)| name.starts_with(prefix)).collect();
+                methods.sort();
+                for (_, &scope) in methods {
+                    let scope = program.found_through_class(scope);
+                    if !candidates.contains(&scope) {
+                        candidates.push(scope);
+                    }
+                }
+            }
+        }
+        return candidates;
+    }
+    let mut found: Vec<usize> = Vec::new();
+    if let Some(scope) = program.function(reference) {
+        found.push(scope);
+    } else if program.class(reference).is_some() {
+        found.extend(program.method(reference, "__init__"));
+    } else if let Some((class, method)) = reference.rsplit_once('.') {
+        if program.class(class).is_some() {
+            found.extend(program.method(class, method));
+        }
+    }
+    if open {
+        if let Some((class, method)) = reference.rsplit_once('.') {
+            for scope in overrides(program, class, method) {
+                if !found.contains(&scope) {
+                    found.push(scope);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Methods named `method` defined by subclasses (transitively) of `class`, in breadth-first
+/// order of the subclasses (bounded like `Program::ancestors`).
+pub fn overrides(program: &Program<'_>, class: &str, method: &str) -> Vec<usize> {
+    if program.class(class).is_none() {
+        return Vec::new();
+    }
+    let mut order: Vec<String> = vec![class.to_string()];
+    let mut next = 0;
+    let mut found = Vec::new();
+    while next < order.len() && order.len() < 64 {
+        for subclass in program.subclasses(&order[next]) {
+            if order.iter().any(|known| known == subclass) {
+                continue;
+            }
+            if let Some(&scope) = program.class(subclass).and_then(|info| info.methods.get(method)) {
+                found.push(program.found_through_class(scope));
+            }
+            order.push(subclass.to_string());
+        }
+        next += 1;
+    }
+    found
+}
+
+/// Resolves `call` made in `scope`. `reference_of` answers what the callee expression (a
+/// plain call) or the receiver (a method call `obj.m(…)`) refers to.
+pub fn resolve_call<'t>(
+    program: &Program<'_>,
+    scope: usize,
+    call: Node<'t>,
+    reference_of: &mut dyn FnMut(Node<'t>) -> Option<String>,
+) -> Resolved {
+    let Some(function) = call.field(&field::FUNCTION) else { return Resolved::default() };
+    let (reference, open) = match function.kind() {
+        "attribute" => {
+            let text = program.text(program.scopes[scope].file);
+            let (Some(object), Some(attribute)) = (function.field(&field::OBJECT), function.field(&field::ATTRIBUTE)) else {
+                return Resolved::default();
+            };
+            let Some(object_reference) = reference_of(object) else { return Resolved::default() };
+            (member_reference(program, &object_reference, text_of(text, attribute)), is_open_receiver(program, scope, object))
+        }
+        _ => match reference_of(function) {
+            Some(reference) => (reference, false),
+            None => return Resolved::default(),
+        },
+    };
+    let targets = targets(program, &reference, open);
+    let constructor = program.class(&reference).is_some();
+    Resolved { reference: Some(reference), targets, constructor }
+}
+
+/// What expressions refer to, read from the syntax alone (slicing's answer to `reference_of`):
+/// the implicit receiver is its class, a local bound one way is what it was bound to
+/// (`local_references`), a name is a function nested in the scope or what imports, aliases
+/// and module definitions make it; `obj.attr`, calls and `getattr` compose as in `resolve_call`.
+pub struct Syntactic<'a, 'p> {
+    pub program: &'a Program<'p>,
+    pub scope: usize,
+    pub locals: Option<&'a FxHashMap<String, String>>,
+}
+
+impl Syntactic<'_, '_> {
+    pub fn reference(&self, node: Node<'_>) -> Option<String> {
+        self.reference_within(node, 0)
+    }
+
+    fn reference_within(&self, node: Node<'_>, heads: usize) -> Option<String> {
+        let program = self.program;
+        let info = &program.scopes[self.scope];
+        let text = program.text(info.file);
+        // Down the attribute chain to its head, iteratively.
+        let mut attributes: Vec<&str> = Vec::new();
+        let mut head = node;
+        loop {
+            match head.kind() {
+                "attribute" => {
+                    attributes.push(text_of(text, head.field(&field::ATTRIBUTE)?));
+                    head = head.field(&field::OBJECT)?;
+                }
+                "parenthesized_expression" => head = head.named_child(0)?,
+                _ => break,
+            }
+        }
+        let mut reference = match head.kind() {
+            "identifier" => self.name(text_of(text, head), head)?,
+            "call" if heads < MAX_CALL_HEADS => {
+                let callee = head.field(&field::FUNCTION).and_then(|f| self.reference_within(f, heads + 1));
+                call_reference(program, self.scope, head, callee.as_deref(), &mut |argument| self.reference_within(argument, heads + 1))?
+            }
+            _ => return None,
+        };
+        for attribute in attributes.into_iter().rev() {
+            reference = member_reference(program, &reference, attribute);
+        }
+        Some(reference)
+    }
+
+    fn name(&self, name: &str, node: Node<'_>) -> Option<String> {
+        let program = self.program;
+        let info = &program.scopes[self.scope];
+        if is_open_receiver(program, self.scope, node) {
+            return info.class.clone();
+        }
+        if let Some(bound) = self.locals.and_then(|locals| locals.get(name)) {
+            return Some(bound.clone());
+        }
+        let nested = format!("{}.{name}", info.qualified_name);
+        if program.function(&nested).is_some() {
+            return Some(nested);
+        }
+        if let Some(qualified) = program.resolve_name(info.module, name) {
+            return Some(qualified);
+        }
+        // The builtins the resolver composes (`getattr(obj, "m")`).
+        (name == "getattr" || name == "__import__").then(|| name.to_string())
+    }
+}
+
+/// Local names a scope binds only one way, to what that binding refers to: `r = Runner()` (an
+/// instance of `Runner`), `f = helper` (a function), `m = getattr(self, "run")`,
+/// `mod = importlib.import_module("app.util")`. `bindings` lists every definition of a plain
+/// name in the scope with the right side of its assignment when it is a single-name one
+/// (`None` for any other binding: parameters, `for` targets, tuple targets, …). Names bound
+/// any other way, or to different references, are left out.
+pub fn local_references<'t>(
+    program: &Program<'_>,
+    scope: usize,
+    bindings: impl IntoIterator<Item = (&'t str, Option<Node<'t>>)>,
+) -> FxHashMap<String, String> {
+    let bindings: Vec<(&str, Option<Node<'t>>)> = bindings.into_iter().collect();
+    let mut known: FxHashMap<String, String> = FxHashMap::default();
+    // A binding may read another (`m = import_module("app"); f = getattr(m, "run")`): a few
+    // rounds, each reading the names the previous one bound.
+    for _ in 0..MAX_LOCAL_ROUNDS {
+        let syntactic = Syntactic { program, scope, locals: Some(&known) };
+        let mut bound: FxHashMap<&str, Option<String>> = FxHashMap::default();
+        for &(name, right) in &bindings {
+            let value = right.and_then(|right| match right.kind() {
+                "call" | "identifier" | "attribute" => syntactic.reference(right),
+                _ => None,
+            });
+            bound
+                .entry(name)
+                .and_modify(|known| {
+                    if *known != value {
+                        *known = None;
+                    }
+                })
+                .or_insert(value);
+        }
+        let next: FxHashMap<String, String> = bound.into_iter().filter_map(|(name, value)| Some((name.to_string(), value?))).collect();
+        if next == known {
+            break;
+        }
+        known = next;
+    }
+    known
+}
