@@ -195,25 +195,17 @@ fn header(root: &Path, rules: &str) -> Header {
 pub fn encode(snapshot: &Snapshot, root: &Path, rules: &str) -> Result<Vec<u8>, String> {
     let header = postcard::to_stdvec(&header(root, rules)).map_err(|error| error.to_string())?;
     let payload = postcard::to_stdvec(snapshot).map_err(|error| error.to_string())?;
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + header.len() + 12 + payload.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    bytes.extend_from_slice(&header);
-    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    bytes.extend_from_slice(&payload);
-    Ok(bytes)
+    Ok(crate::framing::frame(MAGIC, &header, &payload))
 }
 
 /// Decodes cache file bytes written for `root` and `rules`; anything else is `Rejected`.
 pub fn decode(bytes: &[u8], root: &Path, rules: &str) -> Result<Snapshot, Rejected> {
     let invalid = |reason: &str| Rejected::Invalid(reason.to_string());
-    let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| invalid("not a flowsight cache"))?;
-    let (length, rest) = split_u32(rest).ok_or_else(|| invalid("truncated"))?;
-    if rest.len() < length as usize {
-        return Err(invalid("truncated"));
-    }
-    let (header_bytes, rest) = rest.split_at(length as usize);
+    let framed = crate::framing::unframe(bytes, MAGIC).map_err(|problem| match problem {
+        "wrong magic" => invalid("not a flowsight cache"),
+        other => invalid(other),
+    })?;
+    let header_bytes = framed.header;
     let found: Header = postcard::from_bytes(header_bytes).map_err(|_| invalid("corrupt header"))?;
     let expected = header(root, rules);
     if found.schema != expected.schema {
@@ -228,14 +220,7 @@ pub fn decode(bytes: &[u8], root: &Path, rules: &str) -> Result<Snapshot, Reject
     if found.rules != expected.rules {
         return Err(Rejected::RulesChanged);
     }
-    let (length, rest) = split_u64(rest).ok_or_else(|| invalid("truncated"))?;
-    let (checksum, payload) = split_u32(rest).ok_or_else(|| invalid("truncated"))?;
-    if payload.len() as u64 != length {
-        return Err(invalid(if (payload.len() as u64) < length { "truncated" } else { "trailing bytes" }));
-    }
-    if crc32fast::hash(payload) != checksum {
-        return Err(invalid("checksum mismatch"));
-    }
+    let payload = framed.payload.map_err(invalid)?;
     let snapshot: Snapshot = postcard::from_bytes(payload).map_err(|_| invalid("corrupt payload"))?;
     if !snapshot.files.windows(2).all(|pair| pair[0].path < pair[1].path) {
         return Err(invalid("files out of order"));
@@ -244,16 +229,6 @@ pub fn decode(bytes: &[u8], root: &Path, rules: &str) -> Result<Snapshot, Reject
         stored.analysis.check().map_err(|reason| Rejected::Invalid(format!("inconsistent analysis: {reason}")))?;
     }
     Ok(snapshot)
-}
-
-fn split_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
-    let (head, rest) = bytes.split_first_chunk::<4>()?;
-    Some((u32::from_le_bytes(*head), rest))
-}
-
-fn split_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let (head, rest) = bytes.split_first_chunk::<8>()?;
-    Some((u64::from_le_bytes(*head), rest))
 }
 
 /// Reads the cache of `dir` written for `root` and `rules`.

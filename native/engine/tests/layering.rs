@@ -10,6 +10,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("line_index", 0),
     ("syntax", 0),
     ("safe_open", 0),
+    ("framing", 0),
     ("parse", 1),
     ("chunks", 2),
     ("program", 2),

@@ -232,23 +232,15 @@ fn lock(directory: &Path, exclusive: bool) -> std::io::Result<std::fs::File> {
 fn encode(manifest: &Manifest, root: &Path) -> Result<Vec<u8>, String> {
     let header = postcard::to_stdvec(&header(root)).map_err(|error| error.to_string())?;
     let payload = postcard::to_stdvec(manifest).map_err(|error| error.to_string())?;
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + header.len() + 12 + payload.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    bytes.extend_from_slice(&header);
-    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    bytes.extend_from_slice(&payload);
-    Ok(bytes)
+    Ok(crate::framing::frame(MAGIC, &header, &payload))
 }
 
 fn decode(bytes: &[u8], root: &Path) -> Result<Manifest, Rejected> {
-    let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| invalid("not a flowsight search index"))?;
-    let (length, rest) = split_u32(rest).ok_or_else(|| invalid("truncated"))?;
-    if rest.len() < length as usize {
-        return Err(invalid("truncated"));
-    }
-    let (header_bytes, rest) = rest.split_at(length as usize);
+    let framed = crate::framing::unframe(bytes, MAGIC).map_err(|problem| match problem {
+        "wrong magic" => invalid("not a flowsight search index"),
+        other => invalid(other),
+    })?;
+    let header_bytes = framed.header;
     let found: Header = postcard::from_bytes(header_bytes).map_err(|_| invalid("corrupt header"))?;
     let expected = header(root);
     if found.store != expected.store {
@@ -260,14 +252,7 @@ fn decode(bytes: &[u8], root: &Path) -> Result<Manifest, Rejected> {
     if found.root != expected.root {
         return Err(invalid("written for another project root"));
     }
-    let (length, rest) = split_u64(rest).ok_or_else(|| invalid("truncated"))?;
-    let (checksum, payload) = split_u32(rest).ok_or_else(|| invalid("truncated"))?;
-    if payload.len() as u64 != length {
-        return Err(invalid(if (payload.len() as u64) < length { "truncated" } else { "trailing bytes" }));
-    }
-    if crc32fast::hash(payload) != checksum {
-        return Err(invalid("checksum mismatch"));
-    }
+    let payload = framed.payload.map_err(invalid)?;
     let manifest: Manifest = postcard::from_bytes(payload).map_err(|_| invalid("corrupt manifest"))?;
     for file in &manifest.files {
         // Plain names only: a manifest never points outside its directory.
@@ -281,16 +266,6 @@ fn decode(bytes: &[u8], root: &Path) -> Result<Manifest, Rejected> {
         }
     }
     Ok(manifest)
-}
-
-fn split_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
-    let (head, rest) = bytes.split_first_chunk::<4>()?;
-    Some((u32::from_le_bytes(*head), rest))
-}
-
-fn split_u64(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let (head, rest) = bytes.split_first_chunk::<8>()?;
-    Some((u64::from_le_bytes(*head), rest))
 }
 
 /// A stored state read back: a RAM directory holding its files (each registered with tantivy
