@@ -1,16 +1,19 @@
 """Benchmark corpora, fetched from PyPI into `bench/.cache/` (git-ignored) once.
 
-The Django 5.1.4 wheel's `django/` package: 879 files, about 155k lines."""
+The Django 5.1.4 wheel's `django/` package: 879 files, about 155k lines; sympy 1.13.3's sdist
+`sympy/` package: 1,517 files, about 740k lines."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 DJANGO_VERSION = "5.1.4"
+SYMPY_VERSION = "1.13.3"
 
 
 def fetch_wheel(project: str, version: str) -> Path:
@@ -55,6 +58,36 @@ def django_corpus() -> Path:
                 archive.extract(name, root)
     marker.write_text("ok\n")
     return root
+
+
+def sdist_corpus(project: str, version: str, package: str) -> Path:
+    """The directory holding `package/` from project==version's source distribution (downloaded
+    with pip, hashes checked by pip, unpacked once with tarfile's `data` filter)."""
+    root = CACHE / f"{project.lower()}-{version}"
+    marker = root / ".complete"
+    if marker.is_file():
+        return root
+    CACHE.mkdir(parents=True, exist_ok=True)
+    archive = CACHE / f"{project.lower()}-{version}.tar.gz"
+    if not archive.is_file():
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:"]
+        command += ["--dest", str(CACHE), f"{project}=={version}"]
+        completed = subprocess.run(command, capture_output=True, text=True)
+        if completed.returncode != 0 or not archive.is_file():
+            raise SystemExit(f"bench: cannot download the {project} {version} sdist from PyPI: {completed.stderr.strip()}")
+    prefix = f"{project.lower()}-{version}/{package}/"
+    with tarfile.open(archive) as tar:
+        members = [member for member in tar.getmembers() if member.name.startswith(prefix)]
+        for member in members:
+            member.name = member.name[len(f"{project.lower()}-{version}/") :]
+        tar.extractall(root, members=members, filter="data")
+    marker.write_text("ok\n")
+    return root
+
+
+def sympy_corpus() -> Path:
+    """The directory holding sympy's `sympy/` package (from its sdist)."""
+    return sdist_corpus("sympy", SYMPY_VERSION, "sympy")
 
 
 def python_files(root: Path) -> list[Path]:

@@ -47,7 +47,7 @@ BENCH = Path(__file__).resolve().parent
 REPOSITORY = BENCH.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from bench.corpus import django_corpus, python_files  # noqa: E402
+from bench.corpus import django_corpus, python_files, sympy_corpus  # noqa: E402
 
 EDIT_FILE = "django/db/models/fields/related.py"  # 1,995 lines
 
@@ -429,6 +429,23 @@ def worker_incremental(root: Path) -> dict:
     }
 
 
+def worker_scale(package: Path) -> dict:
+    """A cold analysis of one package directory, its imports resolved from the directory above."""
+    import flowsight
+
+    lines = sum(len(path.read_bytes().splitlines()) for path in python_files(package))
+    started, cpu = time.perf_counter(), time.process_time()
+    analysis = flowsight.analyze_taint([str(package)], root=str(package.parent))
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "files": len(python_files(package)),
+        "lines": lines,
+        "findings": len(analysis.findings),
+        "incomplete": analysis.stats.get("incomplete", 0),
+    }
+
+
 WORKERS = {
     "incremental": worker_incremental,
     "slice_latency": worker_slice_latency,
@@ -441,6 +458,7 @@ WORKERS = {
     "taint": worker_taint,
     "search": worker_search,
     "search-reopen": worker_search_reopen,
+    "scale": worker_scale,
 }
 
 
@@ -971,11 +989,46 @@ def suite_search(root: Path, runs: int) -> dict:
     return {"samples": samples, "reopened": reopened, "queries": SEARCH_QUERIES, "symbol_queries": SYMBOL_QUERIES}
 
 
+def suite_scale(root: Path, runs: int) -> dict:
+    """Cold analysis per line on corpora of growing size (imports resolved): the curve must stay
+    linear and drop. Targets from issue 13: Django ≤ 1.0 s, sympy ≤ 6 s and ≤ 600 MB."""
+    corpora = [("django", root / "django", 1.0, None), ("sympy", sympy_corpus() / "sympy", 6.0, 600.0)]
+    rows = [
+        ("corpus", "files", "lines", "wall s", "CPU s", "lines/s (CPU)", "peak MB", "MB per 1k lines", "incomplete", "target", "result")
+    ]
+    results = {}
+    for name, package, seconds_target, megabytes_target in corpora:
+        sample = summarise([run_worker("scale", package) for _ in range(runs)])
+        results[name] = sample
+        wall, megabytes = sample["median_seconds"], sample["peak_rss_mb"]
+        ok = wall <= seconds_target and (megabytes_target is None or megabytes <= megabytes_target)
+        target = f"≤ {seconds_target:g} s" + (f", ≤ {megabytes_target:g} MB" if megabytes_target else "")
+        rows.append(
+            (
+                name,
+                str(sample["files"]),
+                f"{sample['lines']:,}",
+                f"{wall:.2f}",
+                f"{sample['cpu_seconds']:.2f}",
+                f"{sample['lines'] / max(sample['cpu_seconds'], 1e-9):,.0f}",
+                f"{megabytes:.0f}",
+                f"{megabytes / (sample['lines'] / 1000):.2f}",
+                str(sample["incomplete"]),
+                target,
+                verdict(ok),
+            )
+        )
+    print(table(rows))
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
-        "--suite", choices=["chunks", "taint", "slice", "server", "server-stdlib", "incremental", "search", "cache", "all"], default="all"
+        "--suite",
+        choices=["chunks", "taint", "slice", "server", "server-stdlib", "incremental", "search", "cache", "scale", "all"],
+        default="all",
     )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
@@ -998,6 +1051,7 @@ def main() -> int:
         ("incremental", suite_incremental),
         ("search", suite_search),
         ("cache", suite_cache),
+        ("scale", suite_scale),
     ]
     for suite, function in suites:
         if args.suite in (suite, "all"):
