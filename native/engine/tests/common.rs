@@ -1,5 +1,5 @@
 //! Helpers shared by the engine's integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::path::PathBuf;
 
@@ -43,4 +43,19 @@ pub fn render_chunks(chunks: &[Chunk]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// One test per fixture file (each calls the test file's `check(path)`, so one regression is
+/// one named failure), and `FIXTURES`, the list, for a test that it covers every file.
+macro_rules! fixtures {
+    ($($test:ident => $path:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check($path);
+            }
+        )*
+
+        const FIXTURES: &[&str] = &[$($path),*];
+    };
 }

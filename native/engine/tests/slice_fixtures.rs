@@ -10,6 +10,7 @@ use flowsight_engine::program::{build_parts, Program};
 use flowsight_engine::scan::load_documents;
 use flowsight_engine::slice::slice_at;
 
+#[macro_use]
 mod common;
 
 fn corpus() -> PathBuf {
@@ -42,19 +43,6 @@ fn check(name: &str) {
     let extra: Vec<&usize> = found.difference(&expected).collect();
     assert!(missing.is_empty() && extra.is_empty(), "{name}: lines missing from the slice {missing:?}, lines not expected {extra:?}");
     assert!(result.criterion_lines.contains(&(line + 1)));
-}
-
-macro_rules! fixtures {
-    ($($test:ident => $path:literal,)*) => {
-        $(
-            #[test]
-            fn $test() {
-                check($path);
-            }
-        )*
-
-        const FIXTURES: &[&str] = &[$($path),*];
-    };
 }
 
 fixtures! {

@@ -16,6 +16,7 @@ use flowsight_engine::rules::RuleSet;
 use flowsight_engine::scan::scan_paths;
 use flowsight_engine::taint::Finding;
 
+#[macro_use]
 mod common;
 
 /// (path relative to the corpus, 1-based line).
@@ -350,19 +351,6 @@ fn python_files(root: &Path, directory: &Path, files: &mut Vec<String>) {
             files.push(path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"));
         }
     }
-}
-
-macro_rules! fixtures {
-    ($($test:ident => $path:literal,)*) => {
-        $(
-            #[test]
-            fn $test() {
-                check($path);
-            }
-        )*
-
-        const FIXTURES: &[&str] = &[$($path),*];
-    };
 }
 
 #[test]
