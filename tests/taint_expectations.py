@@ -11,6 +11,7 @@ the path visits other than its source and sink lines) must be exactly those mark
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ def _label(relative: str, raw: str) -> tuple[str, str]:
     label, _, file = raw.strip().partition("@")
     if not file:
         return relative, label
-    return PurePosixPath(relative).parent.joinpath(file).as_posix(), label
+    return posixpath.normpath(PurePosixPath(relative).parent.joinpath(file).as_posix()), label
 
 
 def expectations(root: Path) -> Expectations:

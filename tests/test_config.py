@@ -23,9 +23,11 @@ rules = "sec/rules.toml"
 disable = ["PY-LOG-INJECTION"]
 exclude = ["tests/**"]
 severity = { "PY-SSRF" = "warning" }
+roots = ["lib", "vendor/py"]
 """,
     )
     config = load_project_config(pyproject)
+    assert config.roots == ("lib", "vendor/py")
     assert config.rules_file == str((tmp_path / "sec/rules.toml").resolve())
     assert config.disabled_rules == ("PY-LOG-INJECTION",)
     assert config.severity_overrides == {"PY-SSRF": "warning"}
@@ -59,6 +61,9 @@ def test_nearest_pyproject_is_found_from_a_subdirectory(tmp_path: Path) -> None:
         ("[tool]\nflowsight = 'on'\n", "[tool.flowsight] must be a table, not a string"),
         ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
         ('[tool.flowsight]\nrules = "a\\u0000b"\n', "not a usable path"),
+        ("[tool.flowsight]\nroots = 'src'\n", "tool.flowsight.roots must be a list of strings"),
+        ("[tool.flowsight]\nroots = ['../shared']\n", "roots: '../shared' is not a directory inside the project"),
+        ("[tool.flowsight]\nroots = ['/opt/lib']\n", "roots: '/opt/lib' is not a directory inside the project"),
     ],
 )
 def test_invalid_configuration_names_file_and_key(tmp_path: Path, body: str, problem: str) -> None:

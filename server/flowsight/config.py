@@ -7,6 +7,11 @@
     severity = { "PY-SSRF" = "warning" }  # per-rule severity override
     threat-models = ["remote", "local"]  # sources counted: remote (default), local, database, all
     cache = ".cache/flowsight"        # the persistent cache's directory (false: no cache)
+    roots = ["lib"]                   # directories module names start from, besides the project root
+
+Source roots are found as Python's packaging tools find them (a `src/` directory that is not a
+package, `[tool.setuptools] package-dir`, `packages.find.where`, Poetry's and Hatch's settings;
+the core's `walk::source_roots` reads them): `roots` adds more.
 
 Invalid configuration raises `flowsight.errors.ConfigError` naming the file and the key;
 nothing is half-applied. That includes a pyproject.toml that cannot be read, is not TOML, is
@@ -40,6 +45,7 @@ class ProjectConfig:
     rules_file: str | None = None
     disabled_rules: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    roots: tuple[str, ...] = ()  # extra source roots (the core reads them from the pyproject.toml itself)
     severity_overrides: dict[str, str] = field(default_factory=dict)
     threat_models: tuple[str, ...] = DEFAULT_THREAT_MODELS
     search: dict = field(default_factory=dict)  # [tool.flowsight.search]: see flowsight.search.settings
@@ -104,7 +110,7 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
     """Validates a `[tool.flowsight]`-shaped mapping (also used for editor settings)."""
     if not isinstance(table, dict):
         raise ConfigError(f"{origin}: [tool.flowsight] must be a table, not {toml_type(table)}")
-    known = {"rules", "disable", "exclude", "severity", "search", "threat-models", "cache"}
+    known = {"rules", "disable", "exclude", "severity", "search", "threat-models", "cache", "roots"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(f"{origin}: unknown key(s) in [tool.flowsight]: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -144,6 +150,14 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
 
         SearchSettings.from_mapping(search, f"{origin}: [tool.flowsight.search]")  # a bad key or value is reported now
 
+    roots = string_list("roots")
+    for root in roots:
+        parts = root.replace("\\", "/").split("/")
+        if not root.strip() or root.startswith(("/", "\\")) or ":" in root or ".." in parts:
+            raise ConfigError(
+                f"{origin}: tool.flowsight.roots: {root!r} is not a directory inside the project (a relative path without `..`)"
+            )
+
     cache = table.get("cache")
     if cache is not None and not (cache is False or isinstance(cache, str) and cache):
         raise ConfigError(f"{origin}: tool.flowsight.cache must be a directory path string or false")
@@ -158,6 +172,7 @@ def config_from_table(table: object, origin: str, base_directory: Path) -> Proje
         rules_file=rules_file,
         disabled_rules=string_list("disable"),
         exclude=string_list("exclude"),
+        roots=roots,
         severity_overrides=dict(severity),
         threat_models=threat_models,
         search=dict(search),

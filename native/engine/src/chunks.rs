@@ -168,7 +168,18 @@ pub struct ChunkBuilder<'a> {
 
 /// The chunks of a parsed document below the repository chunk `repository_id`.
 pub fn chunk_document(repository: &str, repository_id: &str, path: &str, document: &crate::parse::Document) -> (Vec<Chunk>, ChunkReport) {
-    let module = module_name(path);
+    chunk_document_in(&crate::syntax::SourceRoots::default(), repository, repository_id, path, document)
+}
+
+/// `chunk_document` with qualified names from the module named by `roots` (`SourceRoots`).
+pub fn chunk_document_in(
+    roots: &crate::syntax::SourceRoots,
+    repository: &str,
+    repository_id: &str,
+    path: &str,
+    document: &crate::parse::Document,
+) -> (Vec<Chunk>, ChunkReport) {
+    let module = roots.module_name(path);
     ChunkBuilder {
         repository,
         repository_id,

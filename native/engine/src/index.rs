@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::chunks::{chunk_document, repository_chunk, Chunk};
+use crate::chunks::{chunk_document_in, repository_chunk, Chunk};
 use crate::parse::{parse_python, Document};
 use crate::source::{load_source, load_source_within, parse_problems, FileError, FileErrorKind};
 
@@ -169,6 +169,7 @@ fn index_repository(files: &[PathBuf], root: &Path, display_root: &Path) -> Inde
     let identity = repository_identity(root);
     let repository = identity.as_str();
     let repository_chunk = repository_chunk(repository, &repository_name(root));
+    let roots = crate::walk::source_roots(root);
     pool().install(|| {
         let started = Instant::now();
         // One task per file: read, parse, chunk (no barrier between stages, so the pool stays busy).
@@ -199,7 +200,7 @@ fn index_repository(files: &[PathBuf], root: &Path, display_root: &Path) -> Inde
             let parse_seconds = parse_started.elapsed().as_secs_f64();
             let chunk_started = Instant::now();
             let outcome = catch(&shown, || {
-                let (chunks, report) = chunk_document(repository, &repository_chunk.id, &relative, &document);
+                let (chunks, report) = chunk_document_in(&roots, repository, &repository_chunk.id, &relative, &document);
                 let problems = parse_problems(&shown, document.text(), document.line_index(), document.tree(), &report);
                 (chunks, problems)
             });

@@ -10,13 +10,15 @@
 
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use tree_sitter::Node;
 
 use crate::parse::Document;
 use crate::syntax::{field, FieldChild};
-use crate::syntax::{module_name, MAX_STATEMENT_DEPTH};
+use crate::syntax::{SourceRoots, MAX_STATEMENT_DEPTH};
+
+pub mod sys_path;
 
 /// A compile-time constant, for constant propagation and dead-branch pruning.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -79,6 +81,9 @@ pub struct ModuleInfo {
     pub frameworks: Frameworks,
     /// Whether this module is a package's `__init__`.
     pub is_package: bool,
+    /// The module-name prefixes of the directories this module adds to `sys.path` with
+    /// constant arguments (`sys_path::added_directories`), other than a source root.
+    pub search_paths: Vec<String>,
     /// SHA-256 over the sorted imports, constants and aliases: what a scope's analysis sees
     /// of its module besides its own text.
     pub names_hash: [u8; 32],
@@ -321,6 +326,11 @@ pub struct Program<'p> {
     pub enclosing_functions: Vec<&'p str>,
     /// Class → the classes naming it as a base, sorted (built on first use).
     subclasses: std::sync::OnceLock<FxHashMap<&'p str, Vec<&'p str>>>,
+    /// Every dotted prefix of every module name (`a`, `a.b`, `a.b.c` for `a.b.c`), built on
+    /// first use: the packages, namespace packages and modules an import may name.
+    module_prefixes: std::sync::OnceLock<FxHashSet<&'p str>>,
+    /// The module-name prefixes of the directories any module adds to `sys.path`, sorted.
+    search_prefixes: Vec<&'p str>,
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -493,9 +503,14 @@ fn collect_imports(text: &str, root: Node<'_>, module: &str, is_package: bool, i
 /// Builds the parts of the program of (relative path, document) pairs, in parallel, numbered
 /// in the given order.
 pub fn build_parts<'t>(files: Vec<(String, &'t Document)>) -> Vec<FileProgram<'t>> {
+    build_parts_in(&SourceRoots::default(), files)
+}
+
+/// `build_parts` with module names starting at `roots` (see `SourceRoots`).
+pub fn build_parts_in<'t>(roots: &SourceRoots, files: Vec<(String, &'t Document)>) -> Vec<FileProgram<'t>> {
     use rayon::prelude::*;
     let mut parts: Vec<FileProgram<'t>> =
-        files.into_par_iter().enumerate().map(|(index, (path, document))| FileProgram::build(path, document, index, 0)).collect();
+        files.into_par_iter().enumerate().map(|(index, (path, document))| FileProgram::build_in(path, roots, document, index, 0)).collect();
     place_parts(parts.iter_mut());
     parts
 }
@@ -512,7 +527,12 @@ pub fn place_parts<'a, 't: 'a>(parts: impl Iterator<Item = &'a mut FileProgram<'
 impl<'t> FileProgram<'t> {
     /// The part of one file, numbered as file `file_index` whose first scope is `scope_offset`.
     pub fn build(path: String, document: &'t Document, file_index: usize, scope_offset: usize) -> FileProgram<'t> {
-        let module = module_name(&path);
+        FileProgram::build_in(path, &SourceRoots::default(), document, file_index, scope_offset)
+    }
+
+    /// `build` with the module named from `roots` (see `SourceRoots`).
+    pub fn build_in(path: String, roots: &SourceRoots, document: &'t Document, file_index: usize, scope_offset: usize) -> FileProgram<'t> {
+        let module = roots.module_name(&path);
         let is_package = path.ends_with("__init__.py") || path.ends_with("__init__.pyi");
         let mut builder = PartBuilder {
             file_index,
@@ -523,7 +543,7 @@ impl<'t> FileProgram<'t> {
             functions: HashMap::new(),
             classes: HashMap::new(),
         };
-        builder.add_module(file_index, module, is_package);
+        builder.add_module(file_index, module, is_package, &path, roots);
         let enclosing_functions = enclosing_functions(&builder.scopes, &builder.functions);
         FileProgram {
             file: SourceFile { path, identifiers: std::sync::OnceLock::new(), document },
@@ -574,6 +594,8 @@ impl<'p> Program<'p> {
             file_classes: Vec::with_capacity(parts.len()),
             enclosing_functions: Vec::new(),
             subclasses: std::sync::OnceLock::new(),
+            module_prefixes: std::sync::OnceLock::new(),
+            search_prefixes: Vec::new(),
         };
         for (index, part) in parts.into_iter().enumerate() {
             assert!(part.file_index == index && part.scope_offset == program.scopes.len(), "program parts must be numbered consecutively");
@@ -585,7 +607,10 @@ impl<'p> Program<'p> {
             program.classes.extend(part.classes.iter().map(|(name, class)| (name.as_str(), class)));
             program.file_classes.push(&part.classes);
             program.enclosing_functions.extend(part.enclosing_functions.iter().map(String::as_str));
+            program.search_prefixes.extend(part.module.search_paths.iter().map(String::as_str));
         }
+        program.search_prefixes.sort_unstable();
+        program.search_prefixes.dedup();
         program
     }
 
@@ -625,7 +650,7 @@ struct PartBuilder<'t> {
 }
 
 impl<'t> PartBuilder<'t> {
-    fn add_module(&mut self, file: usize, name: String, is_package: bool) {
+    fn add_module(&mut self, file: usize, name: String, is_package: bool, path: &str, roots: &SourceRoots) {
         let document = self.document;
         let text = document.text();
         let root = document.root();
@@ -688,7 +713,16 @@ impl<'t> PartBuilder<'t> {
             }
         }
         let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases);
-        self.module = Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, frameworks, is_package, names_hash });
+        let search_paths = sys_path::added_directories(text, root, &imports, path)
+            .into_iter()
+            .filter_map(|directory| {
+                // A directory's module-name prefix: its path below the deepest source root.
+                let prefix = roots.module_name(&format!("{directory}/__init__.py"));
+                (!prefix.is_empty() && prefix != "__init__" && !directory.is_empty()).then_some(prefix)
+            })
+            .collect();
+        self.module =
+            Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, frameworks, is_package, search_paths, names_hash });
         // The module body is a scope of its own.
         self.scopes.push(Scope {
             kind: ScopeKind::Module,
@@ -846,7 +880,18 @@ pub fn record_name_lookups<R>(work: impl FnOnce() -> R) -> (R, Vec<u64>) {
 /// lookups changed meaning. `scopes` are the file's scope indices.
 pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<usize>) -> Vec<(u64, u64)> {
     use std::hash::{Hash, Hasher};
-    let mut facts = vec![(name_lookup_hash(&program.modules[file].name), 0)];
+    let module = program.modules[file];
+    let mut facts = vec![(name_lookup_hash(&module.name), 0)];
+    // What `Program::import_fallback` records: the top-level name the module is found under,
+    // the directories holding it, and the module's `sys.path` additions.
+    let mut directories: Vec<&str> = module.name.match_indices('.').map(|(dot, _)| &module.name[..dot]).collect();
+    facts.push((name_lookup_hash(&top_level_lookup(directories.first().copied().unwrap_or(&module.name))), 0));
+    directories
+        .iter_mut()
+        .for_each(|directory| facts.push((name_lookup_hash(&directory_lookup(directory)), name_lookup_hash(&module.name))));
+    if !module.search_paths.is_empty() {
+        facts.push((name_lookup_hash(SYS_PATH_LOOKUP), name_lookup_hash(&module.search_paths.join("\n"))));
+    }
     let mut functions: FxHashMap<&str, (u64, usize)> = FxHashMap::default();
     for scope in scopes {
         let scope = &program.scopes[scope];
@@ -885,12 +930,27 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
     facts
 }
 
+/// The name under which `Program::import_fallback` records that no module's name starts with
+/// the top-level name `top`.
+fn top_level_lookup(top: &str) -> String {
+    format!("{top}.<top-level>")
+}
+
+/// The name under which `Program::import_fallback` records a look into the directory whose
+/// module-name prefix is `directory`.
+fn directory_lookup(directory: &str) -> String {
+    format!("{directory}.<directory>")
+}
+
+/// The name under which `Program::import_fallback` records a look at the `sys.path` additions.
+const SYS_PATH_LOOKUP: &str = "<sys.path>";
+
 /// The name a look-up of `class`'s subclasses is recorded under (`Program::subclasses`).
 pub fn subclasses_lookup(class: &str) -> String {
     format!("{class}.<subclasses>")
 }
 
-impl Program<'_> {
+impl<'p> Program<'p> {
     /// The function or method named `name` (recorded, see `record_name_lookups`).
     pub fn function(&self, name: &str) -> Option<usize> {
         note_lookup(name);
@@ -909,12 +969,72 @@ impl Program<'_> {
         self.module_index.get(name).copied()
     }
 
+    /// What `module` imports under the local name `local`, found as Python finds it (see
+    /// `import_fallback`).
+    pub fn imported(&self, module: usize, local: &str) -> Option<std::borrow::Cow<'p, str>> {
+        let info: &'p ModuleInfo = self.modules[module];
+        let qualified = info.imports.get(local)?;
+        Some(match self.import_fallback(module, qualified) {
+            Some(found) => std::borrow::Cow::Owned(found),
+            None => std::borrow::Cow::Borrowed(qualified.as_str()),
+        })
+    }
+
+    /// For an absolute import `qualified` made in `module` whose top-level name no workspace
+    /// module has: the workspace module it names when Python runs `module` as a script (its
+    /// own directory first on `sys.path`) or after a constant `sys.path` addition anywhere in
+    /// the program (`sys_path`), with the rest of `qualified` after it; None when the import
+    /// names a workspace module as written, or none at all (a library).
+    ///
+    /// Recorded (see `record_name_lookups`): the miss of the top-level name, each directory
+    /// looked into and the `sys.path` additions, so a file added, removed or changed there
+    /// changes the lookup's meaning (`name_facts`).
+    pub fn import_fallback(&self, module: usize, qualified: &str) -> Option<String> {
+        let prefixes = self.module_prefixes.get_or_init(|| {
+            let mut prefixes = FxHashSet::default();
+            for name in &self.module_index {
+                let name: &'p str = name.0;
+                prefixes.extend(name.match_indices('.').map(|(dot, _)| &name[..dot]));
+                prefixes.insert(name);
+            }
+            prefixes
+        });
+        let top = qualified.split('.').next().unwrap_or(qualified);
+        if prefixes.contains(top) {
+            return None;
+        }
+        note_lookup(&top_level_lookup(top));
+        let info = self.modules[module];
+        let own_directory =
+            if info.is_package { info.name.as_str() } else { info.name.rsplit_once('.').map_or("", |(directory, _)| directory) };
+        // Recorded even when nothing is added: a file adding a directory changes the lookup.
+        note_lookup(SYS_PATH_LOOKUP);
+        let directories = std::iter::once(own_directory).filter(|d| !d.is_empty()).chain(self.search_prefixes.iter().copied());
+        for directory in directories {
+            note_lookup(&directory_lookup(directory));
+            // The longest module below `directory` that `qualified` starts with.
+            let mut found = None;
+            for (end, _) in qualified.match_indices('.').chain(std::iter::once((qualified.len(), ""))) {
+                let candidate = format!("{directory}.{}", &qualified[..end]);
+                if self.module_index.contains_key(candidate.as_str()) {
+                    found = Some(end);
+                } else if !prefixes.contains(candidate.as_str()) {
+                    break;
+                }
+            }
+            if let Some(end) = found {
+                return Some(format!("{directory}.{}{}", &qualified[..end], &qualified[end..]));
+            }
+        }
+        None
+    }
+
     /// Resolves a dotted name used in `module` to a qualified reference.
     pub fn resolve_name(&self, module: usize, name: &str) -> Option<String> {
         let info = &self.modules[module];
         let head = name.split('.').next().unwrap_or(name);
         let rest = &name[head.len()..];
-        if let Some(qualified) = info.imports.get(head) {
+        if let Some(qualified) = self.imported(module, head) {
             return Some(format!("{qualified}{rest}"));
         }
         if let Some(alias) = info.aliases.get(head) {

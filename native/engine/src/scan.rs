@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, common_root, discover_files, pool, relative_path};
 use crate::parse::Document;
-use crate::program::{build_parts, place_parts, FileProgram, Program};
+use crate::program::{build_parts_in, place_parts, FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source_within, parse_problems, FileError};
@@ -242,7 +242,8 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
     use crate::persist::{self, Rejected, Snapshot, StoredAnalysis, StoredScan};
     let started = Instant::now();
     let mut files = read_repositories(discovered);
-    let repositories: Vec<String> = discovered.repositories.iter().map(Repository::identity).collect();
+    // A program's module names depend on its source roots: cached results are theirs too.
+    let repositories: Vec<String> = discovered.repositories.iter().map(Repository::analysis_identity).collect();
     let mut report = CacheReport::default();
     let mut snapshot: Option<Snapshot> = None;
     let mut hashes: Vec<Option<[u8; 32]>> = vec![None; files.len()];
@@ -275,7 +276,13 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
     let mut parts: Vec<Vec<FileProgram<'_>>> = pool().install(|| {
         documents
             .par_iter()
-            .map(|docs| build_parts(docs.iter().map(|(index, document)| (files[*index].key.clone(), document)).collect()))
+            .zip(&discovered.repositories)
+            .map(|(docs, repository)| {
+                build_parts_in(
+                    &repository.source_roots,
+                    docs.iter().map(|(index, document)| (files[*index].key.clone(), document)).collect(),
+                )
+            })
             .collect()
     });
     let groups = analysis_groups(&parts);
@@ -468,7 +475,8 @@ pub fn slice_paths(
     let (mut documents, _errors) = load_documents(&all, &root);
     let mut seen = std::collections::HashSet::new();
     documents.retain(|(path, _)| seen.insert(path.clone()));
-    let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+    let parts =
+        build_parts_in(&crate::walk::source_roots(&root), documents.iter().map(|(path, document)| (path.clone(), document)).collect());
     let program = Program::from_parts(&parts);
     let key = relative_path(&root, file);
     slice_at(&program, &key, line, column, forward, thin).map_err(EngineError::Criterion)
@@ -492,7 +500,8 @@ pub fn slice_statistics(paths: &[PathBuf], root: Option<&Path>, samples: usize) 
     use crate::slice::{Sdg, SliceNode};
     let root = root.map(absolute_path).unwrap_or_else(|| common_root(paths));
     let (documents, _) = load_documents(paths, &root);
-    let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+    let parts =
+        build_parts_in(&crate::walk::source_roots(&root), documents.iter().map(|(path, document)| (path.clone(), document)).collect());
     let program = Program::from_parts(&parts);
     pool().install(|| {
         let started = Instant::now();

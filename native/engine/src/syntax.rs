@@ -23,6 +23,63 @@ pub fn module_name(relative_path: &str) -> String {
     parts.join(".")
 }
 
+/// The directories of a repository that module names start from, besides its root (a `src/`
+/// layout, `[tool.setuptools] package-dir`, `[tool.flowsight] roots`): relative paths with `/`
+/// separators, deepest first. Empty: names start at the root only.
+///
+/// Invariant: a file's module name is its path relative to the deepest root holding it
+/// (`src/shop/cart.py` → `shop.cart` when `src` is a root); a file under no root keeps its
+/// path from the repository root (`tests/test_cart.py` → `tests.test_cart`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SourceRoots {
+    roots: Vec<String>,
+}
+
+impl SourceRoots {
+    /// Roots from relative directory paths (`./`, trailing and doubled `/` ignored; empty,
+    /// absolute and `..` paths dropped: they name no directory inside the repository).
+    pub fn new<S: AsRef<str>>(roots: impl IntoIterator<Item = S>) -> SourceRoots {
+        let mut kept: Vec<String> = Vec::new();
+        for root in roots {
+            let root = root.as_ref().replace('\\', "/");
+            if root.starts_with('/') || root.contains(':') {
+                continue;
+            }
+            let parts: Vec<&str> = root.split('/').filter(|part| !part.is_empty() && *part != ".").collect();
+            if parts.is_empty() || parts.contains(&"..") {
+                continue;
+            }
+            let root = parts.join("/");
+            if !kept.contains(&root) {
+                kept.push(root);
+            }
+        }
+        // Deepest first, then by name: the first root holding a path is the deepest one.
+        kept.sort_by(|a, b| b.matches('/').count().cmp(&a.matches('/').count()).then_with(|| a.cmp(b)));
+        SourceRoots { roots: kept }
+    }
+
+    pub fn roots(&self) -> &[String] {
+        &self.roots
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// The module name of `relative_path` (relative to the repository root), see the invariant.
+    pub fn module_name(&self, relative_path: &str) -> String {
+        for root in &self.roots {
+            if let Some(rest) = relative_path.strip_prefix(root.as_str()).and_then(|rest| rest.strip_prefix('/')) {
+                if !rest.is_empty() {
+                    return module_name(rest);
+                }
+            }
+        }
+        module_name(relative_path)
+    }
+}
+
 /// Whether `bytes` may contain a `def` or `class` keyword (false positives are fine: the caller
 /// then walks the syntax tree; false negatives are not).
 pub fn may_contain_definition(bytes: &[u8]) -> bool {
@@ -162,5 +219,18 @@ mod tests {
         assert_eq!(function.field(&field::NAME).map(|n| n.kind()), Some("identifier"));
         assert_eq!(function.field(&field::BODY).map(|n| n.kind()), Some("block"));
         assert_eq!(function.field(&field::ALIAS), None);
+    }
+
+    #[test]
+    fn module_names_start_at_the_deepest_source_root_holding_the_file() {
+        let roots = SourceRoots::new(["src", "./lib//", "lib/vendor", "../outside", "/abs", ""]);
+        assert_eq!(roots.roots(), ["lib/vendor", "lib", "src"]);
+        assert_eq!(roots.module_name("src/shop/cart.py"), "shop.cart");
+        assert_eq!(roots.module_name("src/shop/__init__.py"), "shop");
+        assert_eq!(roots.module_name("lib/vendor/six.py"), "six");
+        assert_eq!(roots.module_name("lib/tool.py"), "tool");
+        assert_eq!(roots.module_name("tests/test_cart.py"), "tests.test_cart");
+        assert_eq!(roots.module_name("srcs/x.py"), "srcs.x");
+        assert_eq!(SourceRoots::default().module_name("src/shop/cart.py"), "src.shop.cart");
     }
 }

@@ -33,6 +33,7 @@ use ignore::{WalkBuilder, WalkState};
 
 use crate::error::{EngineError, Result};
 use crate::source::{FileError, FileErrorKind};
+use crate::syntax::SourceRoots;
 
 /// Directory names never descended into (besides hidden ones and virtual environments, which
 /// are found by their `pyvenv.cfg`, not their name: the standard library has a `venv` package).
@@ -207,12 +208,20 @@ pub fn walk(paths: &[PathBuf], excludes: &Excludes, error_root: &Path) -> Walked
 pub struct Repository {
     pub root: PathBuf,
     pub files: Vec<PathBuf>,
+    /// Where module names start below the root (`source_roots`).
+    pub source_roots: SourceRoots,
 }
 
 impl Repository {
     /// Identity: the root's absolute path (two checkouts named `app` are two repositories).
     pub fn identity(&self) -> String {
         self.root.to_string_lossy().into_owned()
+    }
+
+    /// What its analysis is cached under: the identity and, when there are any, the source
+    /// roots (module names, and so every cached result, depend on them).
+    pub fn analysis_identity(&self) -> String {
+        analysis_identity(&self.identity(), &self.source_roots)
     }
 
     /// Display name: the root's base name (not unique; never used as a key).
@@ -241,7 +250,8 @@ pub fn discover(paths: &[PathBuf], root: Option<&Path>, excludes: &Excludes) -> 
     let paths: Vec<PathBuf> = paths.iter().map(|p| absolute_path(p)).collect();
     let (kept, display_root) = repository_roots(&paths, root);
     let walked = walk(&paths, excludes, &display_root);
-    let mut repositories: Vec<Repository> = kept.into_iter().map(|root| Repository { root, files: Vec::new() }).collect();
+    let mut repositories: Vec<Repository> =
+        kept.into_iter().map(|root| Repository { source_roots: source_roots(&root), root, files: Vec::new() }).collect();
     let mut outside = Vec::new();
     for file in walked.files {
         // The innermost root holding the file (roots do not nest, so at most one).
@@ -255,7 +265,7 @@ pub fn discover(paths: &[PathBuf], root: Option<&Path>, excludes: &Excludes) -> 
         // to it (named relative to it by their absolute paths).
         match repositories.first_mut() {
             Some(repository) => repository.files.extend(outside),
-            None => repositories.push(Repository { root: display_root.clone(), files: outside }),
+            None => repositories.push(Repository { source_roots: source_roots(&display_root), root: display_root.clone(), files: outside }),
         }
     }
     Discovered { root: display_root, repositories, errors: walked.errors }
@@ -317,6 +327,99 @@ pub fn module_root(directory: &Path) -> PathBuf {
         }
     }
     root
+}
+
+/// See `Repository::analysis_identity`.
+pub fn analysis_identity(identity: &str, roots: &SourceRoots) -> String {
+    match roots.roots() {
+        [] => identity.to_string(),
+        roots => format!("{identity} (roots {})", roots.join(", ")),
+    }
+}
+
+/// The source roots of the repository at `root` (see `SourceRoots`), as packaging tools and
+/// type checkers find them: `[tool.flowsight] roots`, `[tool.setuptools] package-dir` (the
+/// `""` entry), `[tool.setuptools.packages.find] where`, Poetry's `packages = [{ from = … }]`,
+/// Hatch's wheel `packages = ["src/pkg"]` and `sources`, setup.cfg's `package_dir = =src`,
+/// and a `src/` directory that is not itself a package. Unreadable or malformed files add
+/// nothing (the configuration layer reports a bad `[tool.flowsight]` table).
+pub fn source_roots(root: &Path) -> SourceRoots {
+    let mut roots: Vec<String> = Vec::new();
+    if let Ok(text) = std::fs::read_to_string(root.join("pyproject.toml")) {
+        if let Ok(table) = text.parse::<toml::Table>() {
+            roots.extend(pyproject_roots(&table));
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(root.join("setup.cfg")) {
+        // `[options] package_dir =\n    =src` or `package_dir = =src`.
+        let mut in_options = false;
+        let mut in_package_dir = false;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                in_options = trimmed == "[options]";
+                in_package_dir = false;
+                continue;
+            }
+            if !in_options {
+                continue;
+            }
+            let value = match trimmed.split_once('=') {
+                Some((key, value)) if key.trim() == "package_dir" => {
+                    in_package_dir = true;
+                    value.trim()
+                }
+                _ if in_package_dir && line.starts_with([' ', '\t']) => trimmed,
+                _ => {
+                    in_package_dir = false;
+                    continue;
+                }
+            };
+            if let Some(("", directory)) = value.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+                roots.push(directory.to_string());
+            }
+        }
+    }
+    let src = root.join("src");
+    if src.is_dir() && !src.join("__init__.py").is_file() {
+        roots.push("src".to_string());
+    }
+    SourceRoots::new(roots)
+}
+
+fn pyproject_roots(table: &toml::Table) -> Vec<String> {
+    let at = |path: &[&str]| -> Option<&toml::Value> {
+        let mut value = table.get(path[0])?;
+        for key in &path[1..] {
+            value = value.get(key)?;
+        }
+        Some(value)
+    };
+    let strings = |value: Option<&toml::Value>| -> Vec<String> {
+        value.and_then(toml::Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    };
+    let mut roots = strings(at(&["tool", "flowsight", "roots"]));
+    if let Some(directory) = at(&["tool", "setuptools", "package-dir", ""]).and_then(toml::Value::as_str) {
+        roots.push(directory.to_string());
+    }
+    roots.extend(strings(at(&["tool", "setuptools", "packages", "find", "where"])));
+    if let Some(packages) = at(&["tool", "poetry", "packages"]).and_then(toml::Value::as_array) {
+        roots.extend(packages.iter().filter_map(|p| p.get("from")?.as_str().map(str::to_string)));
+    }
+    for package in strings(at(&["tool", "hatch", "build", "targets", "wheel", "packages"])) {
+        // `src/pkg` ships the package `pkg`: its parent is a root.
+        if let Some((parent, _)) = package.trim_end_matches('/').rsplit_once('/') {
+            roots.push(parent.to_string());
+        }
+    }
+    if let Some(sources) = at(&["tool", "hatch", "build", "targets", "wheel", "sources"]) {
+        // `sources = ["src"]` or `sources = { "src" = "" }`: the prefixes removed from paths.
+        roots.extend(strings(Some(sources)));
+        if let Some(map) = sources.as_table() {
+            roots.extend(map.iter().filter(|(_, to)| to.as_str() == Some("")).map(|(from, _)| from.clone()));
+        }
+    }
+    roots
 }
 
 /// `path` made absolute and lexically normalised (no filesystem access, links kept).
@@ -499,5 +602,26 @@ mod tests {
         let dir = tree(&[("proj/top/__init__.py", ""), ("proj/top/sub/__init__.py", ""), ("proj/top/sub/m.py", ""), ("plain/m.py", "")]);
         assert_eq!(module_root(&dir.path().join("proj/top/sub")), dir.path().join("proj"));
         assert_eq!(module_root(&dir.path().join("plain")), dir.path().join("plain"));
+    }
+
+    #[test]
+    fn source_roots_come_from_the_packaging_configuration_and_a_src_directory() {
+        let roots = |files: &[(&str, &str)]| {
+            let dir = tree(files);
+            source_roots(dir.path()).roots().to_vec()
+        };
+        assert_eq!(roots(&[("src/shop/__init__.py", "")]), ["src"]);
+        // A `src` that is itself a package is named `src`.
+        assert!(roots(&[("src/__init__.py", ""), ("src/m.py", "")]).is_empty());
+        assert_eq!(roots(&[("pyproject.toml", "[tool.setuptools]\npackage-dir = { \"\" = \"lib\" }\n")]), ["lib"]);
+        assert_eq!(roots(&[("pyproject.toml", "[tool.setuptools.packages.find]\nwhere = [\"python\"]\n")]), ["python"]);
+        assert_eq!(roots(&[("pyproject.toml", "[tool.poetry]\npackages = [{ include = \"app\", from = \"code\" }]\n")]), ["code"]);
+        assert_eq!(roots(&[("pyproject.toml", "[tool.hatch.build.targets.wheel]\npackages = [\"pysrc/app\"]\n")]), ["pysrc"]);
+        assert_eq!(roots(&[("pyproject.toml", "[tool.flowsight]\nroots = [\"a/b\", \"c\", \"../x\"]\n")]), ["a/b", "c"]);
+        assert_eq!(roots(&[("setup.cfg", "[metadata]\nname = x\n[options]\npackage_dir =\n    =lib\npackages = find:\n")]), ["lib"]);
+        assert_eq!(roots(&[("setup.cfg", "[options]\npackage_dir = =py\n")]), ["py"]);
+        // Broken configuration adds nothing and never fails.
+        assert!(roots(&[("pyproject.toml", "[tool.flowsight\nroots = 3"), ("setup.cfg", "\u{0}\u{1}")]).is_empty());
+        assert!(roots(&[("pyproject.toml", "[tool.flowsight]\nroots = 3\n[tool.setuptools]\npackage-dir = 1\n")]).is_empty());
     }
 }

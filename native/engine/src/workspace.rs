@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::chunks::{chunk_document, repository_chunk, Chunk, ChunkKind};
+use crate::chunks::{chunk_document_in, repository_chunk, Chunk, ChunkKind};
 use crate::error::{EngineError, Result};
 use crate::index::{absolute_path, relative_path, repository_identity, repository_name};
 use crate::ir::lower::IrCache;
@@ -36,6 +36,7 @@ use crate::rules::RuleSet;
 use crate::scopes::{occurrences_at, Occurrence};
 use crate::slice::{slice_at_with_cache, SliceCache, SliceResult};
 use crate::source::{load_source_within, parse_problems, FileError};
+use crate::syntax::SourceRoots;
 use crate::taint::{analyze_incrementally_after, AnalysisCache, AnalysisStats, Finding, TextChange};
 
 /// What an update did to a file's chunks.
@@ -109,6 +110,8 @@ pub struct Workspace {
     text_changes: std::collections::HashMap<String, TextChange>,
     root: PathBuf,
     repository: String,
+    /// Where module names start (`walk::source_roots`), read from the root's configuration.
+    source_roots: SourceRoots,
     repository_chunk: Chunk,
     files: BTreeMap<String, FileState>,
     /// What slices of the current texts found (call sites, effects); dropped on any change.
@@ -329,7 +332,9 @@ impl Workspace {
         // Chunk ids come from the identity (the root's path), the root chunk shows the name.
         let repository = repository_identity(&root);
         let repository_chunk = repository_chunk(&repository, &repository_name(&root));
+        let source_roots = crate::walk::source_roots(&root);
         Workspace {
+            source_roots,
             analysis_cache: None,
             last_analysis: AnalysisStats::default(),
             changed_since_analysis: Default::default(),
@@ -387,7 +392,7 @@ impl Workspace {
         };
         // The analysis of this workspace's one program (a scan of the same root as one
         // repository stores it under the same identity).
-        let identity = vec![self.repository.clone()];
+        let identity = vec![crate::walk::analysis_identity(&self.repository, &self.source_roots)];
         let Some(at) = snapshot.analyses.iter().position(|stored| stored.repositories == identity) else { return false };
         let analysis = snapshot.analyses.swap_remove(at).analysis;
         use rayon::prelude::*;
@@ -425,7 +430,7 @@ impl Workspace {
         };
         let files = crate::index::pool().install(|| crate::persist::entries(Some(&previous), current));
         let rules = analysis.rules().to_string();
-        let repositories = vec![self.repository.clone()];
+        let repositories = vec![crate::walk::analysis_identity(&self.repository, &self.source_roots)];
         let analyses = vec![crate::persist::StoredAnalysis { repositories, analysis }];
         let mut snapshot = crate::persist::Snapshot { files, analyses, scan: None };
         let written = crate::persist::save(&dir, &snapshot, &self.root, &rules);
@@ -450,7 +455,7 @@ impl Workspace {
     }
 
     fn chunk(&self, key: &str, document: &Document) -> (Vec<Chunk>, Vec<FileError>) {
-        let (chunks, report) = chunk_document(&self.repository, &self.repository_chunk.id, key, document);
+        let (chunks, report) = chunk_document_in(&self.source_roots, &self.repository, &self.repository_chunk.id, key, document);
         let errors = parse_problems(key, document.text(), document.line_index(), document.tree(), &report);
         (chunks, errors)
     }
@@ -843,10 +848,12 @@ impl Workspace {
             .filter(|(_, (_, state))| state.source.borrow_dependent().is_none())
             .map(|(index, (path, state))| (index, path, state))
             .collect();
+        let roots = &self.source_roots;
         crate::index::pool().install(|| {
             unbuilt.into_par_iter().for_each(|(index, path, state)| {
                 let document = AnalysedDocument::take_document(&mut state.source);
-                state.source = AnalysedDocument::new(document, |document| Some(FileProgram::build(path.clone(), document, index, 0)));
+                state.source =
+                    AnalysedDocument::new(document, |document| Some(FileProgram::build_in(path.clone(), roots, document, index, 0)));
             })
         });
         let mut offset = 0;

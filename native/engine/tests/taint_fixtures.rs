@@ -150,8 +150,19 @@ fn label(file: &str, written: &str) -> Label {
     match written.split_once('@') {
         None => (file.to_string(), written.to_string()),
         Some((label, other)) => {
-            let directory = file.rsplit_once('/').map_or("", |(directory, _)| directory);
-            (format!("{directory}/{other}"), label.to_string())
+            // `../other.py` climbs out of the marker's directory.
+            let mut parts: Vec<&str> = file.split('/').collect();
+            parts.pop();
+            for part in other.split('/') {
+                match part {
+                    ".." => {
+                        parts.pop();
+                    }
+                    "." | "" => {}
+                    part => parts.push(part),
+                }
+            }
+            (parts.join("/"), label.to_string())
         }
     }
 }
@@ -578,6 +589,15 @@ fixtures! {
     precision_ternary => "precision/ternary.py",
     precision_type_conversions => "precision/type_conversions.py",
     precision_wrong_kind_sanitizers => "precision/wrong_kind_sanitizers.py",
+    roots_lib_reports_init => "roots/lib/reports/__init__.py",
+    roots_lib_reports_render => "roots/lib/reports/render.py",
+    roots_scripts_helpers => "roots/scripts/helpers.py",
+    roots_scripts_serve => "roots/scripts/serve.py",
+    roots_src_shop_init => "roots/src/shop/__init__.py",
+    roots_src_shop_db => "roots/src/shop/db.py",
+    roots_src_shop_views => "roots/src/shop/views.py",
+    roots_tools_main => "roots/tools/main.py",
+    roots_vendor_shellutil => "roots/vendor/shellutil.py",
     sanitizers_bleach_clean => "sanitizers/bleach_clean.py",
     sanitizers_defusedxml => "sanitizers/defusedxml.py",
     sanitizers_escape_filter_chars => "sanitizers/escape_filter_chars.py",

@@ -5,6 +5,8 @@
 //!   summary), not the 199 below it, whose places only moved.
 //! - Adding or removing a file nothing imports analyses only that file's functions.
 //! - Renaming a function analyses the functions that referenced the old or the new name.
+//! - Imports found through a script's directory or a `sys.path` addition follow files added,
+//!   changed and removed.
 //! - Changing a class's bases analyses its methods, its subclasses' methods and their callers.
 //! - Random edits at random places of several files, several edits per change, broken text in
 //!   between: incremental findings (steps included) equal a from-scratch analysis every time.
@@ -159,6 +161,42 @@ fn adding_or_removing_a_file_nothing_imports_analyses_only_its_functions() {
     let (again, stats) = reanalyse(&mut workspace);
     assert_eq!(before, again);
     assert!(stats.analysed <= 1, "removing a file re-analysed {stats:?}");
+}
+
+/// Imports found as Python finds them when a script runs (its own directory, constant
+/// `sys.path` additions) follow files that appear, change and go: always equal to scratch.
+#[test]
+fn imports_found_through_a_script_directory_or_sys_path_follow_added_and_removed_files() {
+    let serve = "import os\nfrom flask import request\nfrom helpers import archive\n\n\ndef view():\n    archive(request.args['q'])\n";
+    let helpers = "import os\n\n\ndef archive(name):\n    os.system('tar ' + name)\n";
+    let mut workspace = workspace_of(&[("scripts/serve.py", serve.into())]);
+    let (none, _) = reanalyse(&mut workspace);
+    assert!(none.is_empty(), "{none:?}");
+    // The sibling appears: the script's import now finds it.
+    workspace.update_file("scripts/helpers.py", helpers.into(), Some(1));
+    let (found, _) = reanalyse(&mut workspace);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].sink.path, "scripts/helpers.py");
+    // A top-level `helpers` module takes precedence over nothing: the import names it as written.
+    workspace.update_file("helpers.py", "def archive(name):\n    return name\n".into(), Some(1));
+    let (shadowed, _) = reanalyse(&mut workspace);
+    assert!(shadowed.is_empty(), "{shadowed:?}");
+    workspace.remove_file("helpers.py").unwrap();
+    workspace.remove_file("scripts/helpers.py").unwrap();
+    let (gone, _) = reanalyse(&mut workspace);
+    assert!(gone.is_empty(), "{gone:?}");
+    // The module lives in `vendor/`, which another file adds to `sys.path`.
+    workspace.update_file("vendor/helpers.py", helpers.into(), Some(1));
+    let (unreachable, _) = reanalyse(&mut workspace);
+    assert!(unreachable.is_empty(), "{unreachable:?}");
+    let adds = "import os\nimport sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), 'vendor'))\n";
+    workspace.update_file("boot.py", adds.into(), Some(1));
+    let (through_sys_path, _) = reanalyse(&mut workspace);
+    assert_eq!(through_sys_path.len(), 1, "{through_sys_path:?}");
+    assert_eq!(through_sys_path[0].sink.path, "vendor/helpers.py");
+    workspace.update_file("boot.py", "import sys\n".into(), Some(2));
+    let (removed, _) = reanalyse(&mut workspace);
+    assert!(removed.is_empty(), "{removed:?}");
 }
 
 #[test]

@@ -170,7 +170,7 @@ impl<'p, 't> Analysis<'p, 't> {
 
     /// A name imported from a workspace module: (that module, the name there).
     pub(super) fn imported_home(&self, root: &str) -> Option<(Arc<str>, String)> {
-        let qualified = self.program.modules[self.module].imports.get(root)?;
+        let qualified = self.program.imported(self.module, root)?;
         let (module, name) = qualified.rsplit_once('.')?;
         self.program.module_named(module).is_some().then(|| (module.into(), name.to_string()))
     }
@@ -293,8 +293,8 @@ impl<'p, 't> Analysis<'p, 't> {
     pub(super) fn module_attribute(&self, path: &str) -> Option<(Arc<str>, String)> {
         let root = root_of(path);
         let rest = path[root.len()..].strip_prefix('.')?;
-        let module = self.program.modules[self.module].imports.get(root)?;
-        self.program.module_named(module.as_str()).is_some().then(|| (module.as_str().into(), rest.to_string()))
+        let module = self.program.imported(self.module, root)?;
+        self.program.module_named(&module).is_some().then(|| (module.as_ref().into(), rest.to_string()))
     }
 
     /// Where a store into `root` made here is visible to other scopes: (env key, name there).
