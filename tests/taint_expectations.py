@@ -40,8 +40,8 @@ class Marked:
 class Expectations:
     sinks: Counter[tuple[str, int, int]] = field(default_factory=Counter)
     """(path, 0-based line, cwe) → how many findings."""
-    labels: dict[tuple[str, int, int], tuple[str, str]] = field(default_factory=dict)
-    """(path, 0-based line, cwe) → (the sink's file, label)."""
+    labels: dict[tuple[str, int, int], list[tuple[str, str]]] = field(default_factory=dict)
+    """(path, 0-based line, cwe) → (the sink's file, label) of each path reaching it."""
     paths: dict[tuple[str, str], Marked] = field(default_factory=dict)
     """(the sink's file, label) → its path."""
     ok: set[Place] = field(default_factory=set)
@@ -76,7 +76,7 @@ def expectations(root: Path) -> Expectations:
                 for cwe in match.group(2).split(","):
                     sink = (relative, number, int(cwe.strip().removeprefix("CWE-")))
                     found.sinks[sink] += 1
-                    found.labels[sink] = key
+                    found.labels.setdefault(sink, []).append(key)
             for match in PATH_MARK.finditer(line):
                 for raw in match.group(2).split(","):
                     if not raw.strip():
@@ -140,7 +140,9 @@ def compare(root: Path, findings: list) -> list[str]:
         described[key] = f" (source {_place(source)}" + "".join(f", step {_place(step)}" for step in sorted(steps)) + ")"
         if key not in expected.labels:
             continue
-        file, label = expected.labels[key]
+        # The label whose source is the finding's, else the first.
+        labels = expected.labels[key]
+        file, label = next((known for known in labels if expected.paths[known].sources[:1] == [source]), labels[0])
         marked = expected.paths[(file, label)]
         if len(marked.sources) != 1:
             continue

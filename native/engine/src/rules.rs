@@ -148,6 +148,28 @@ pub struct SinkSpec {
     /// e.g. `["log"]` so `logger.info(x)` matches and `messages.info(x)` does not.
     #[serde(default)]
     pub receiver_contains: Vec<String>,
+    /// The receiver's value matters (`path.read_text()` on a `pathlib.Path`: the path is the
+    /// receiver).
+    #[serde(default)]
+    pub receiver: bool,
+    /// Only a sink when an argument is an object made unsafe by its configuration
+    /// (`etree.fromstring(data, parser)` with `parser = etree.XMLParser(resolve_entities=True)`):
+    /// safe defaults are not findings.
+    pub configured_by: Option<ConfiguredBySpec>,
+}
+
+/// See `SinkSpec::configured_by`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfiguredBySpec {
+    /// The positional argument (receiver not counted) that holds the object…
+    pub argument: Option<usize>,
+    /// …or the keyword argument.
+    pub keyword: Option<String>,
+    /// The calls that make such objects.
+    pub calls: Vec<String>,
+    /// The keyword of those calls that makes the object unsafe.
+    pub when: KeywordCondition,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -174,6 +196,10 @@ pub struct PropagatorSpec {
     /// Methods that copy argument taint into their receiver (`list.append`).
     #[serde(default)]
     pub mutators: Vec<String>,
+    /// Library methods whose result has the receiver's type (`pathlib.Path.joinpath`), so
+    /// methods called on it resolve as the receiver's would.
+    #[serde(default)]
+    pub same_type: Vec<String>,
 }
 
 /// A security check that is not taint (`[[check]]`): calls that are a problem by themselves,
@@ -283,6 +309,15 @@ pub struct Sink {
     pub safe_keywords: HashMap<String, Vec<String>>,
     pub shell_argv: bool,
     pub receiver_contains: Vec<String>,
+    pub receiver: bool,
+    /// (argument position, keyword, the references of unsafe objects): see `SinkSpec::configured_by`.
+    pub configured_by: Option<(Option<usize>, Option<String>, Vec<String>)>,
+}
+
+/// The reference of an object made by `call` with `keyword` equal to `value`: methods and
+/// sinks tell it from one made with the safe default (`lxml.etree.XMLParser[resolve_entities=true]`).
+pub fn configured_reference(call: &str, keyword: &str, value: &toml::Value) -> String {
+    format!("{call}[{keyword}={value}]")
 }
 
 #[derive(Clone, Debug)]
@@ -357,6 +392,11 @@ pub struct RuleSet {
     pub sanitizer_methods: HashMap<String, Sanitizer>,
     pub clean_calls: HashSet<String>,
     pub mutators: HashSet<String>,
+    /// Library methods whose result has their receiver's type (`[[propagator]] same_type`).
+    pub same_type: HashSet<String>,
+    /// Calls making objects that a sink's `configured_by` names: (keyword, unsafe value, the
+    /// reference such an object gets).
+    pub configured_calls: HashMap<String, Vec<(String, toml::Value, String)>>,
     /// Checks that are not taint, by id, and the calls they match (by qualified reference or
     /// method name).
     pub checks: Vec<Check>,
@@ -546,13 +586,27 @@ impl RuleSet {
                 safe_keywords: spec.safe_keywords.clone(),
                 shell_argv: spec.shell_argv,
                 receiver_contains: spec.receiver_contains.clone(),
+                receiver: spec.receiver,
+                configured_by: spec.configured_by.as_ref().map(|by| {
+                    let variants = by.calls.iter().map(|call| configured_reference(call, &by.when.keyword, &by.when.equals)).collect();
+                    (by.argument, by.keyword.clone(), variants)
+                }),
             };
-            if sink.args.is_empty() && sink.keywords.is_empty() && !sink.all_args {
+            if let Some(by) = &spec.configured_by {
+                for call in &by.calls {
+                    let variant = configured_reference(call, &by.when.keyword, &by.when.equals);
+                    let entry = self.configured_calls.entry(call.clone()).or_default();
+                    if !entry.iter().any(|(_, _, known)| *known == variant) {
+                        entry.push((by.when.keyword.clone(), by.when.equals.clone(), variant));
+                    }
+                }
+            }
+            if sink.args.is_empty() && sink.keywords.is_empty() && !sink.all_args && !sink.receiver {
                 return Err(config_error(
                     file,
                     text,
                     line_of(text, spec.calls.first().or(spec.methods.first()).map_or("[[sink]]", |s| s.as_str())),
-                    "a sink needs `args`, `keywords` or `all_args = true`".to_string(),
+                    "a sink needs `args`, `keywords`, `all_args = true` or `receiver = true`".to_string(),
                 ));
             }
             for name in spec.calls {
@@ -573,6 +627,7 @@ impl RuleSet {
         }
         for spec in pack.propagator {
             self.clean_calls.extend(spec.clean_calls);
+            self.same_type.extend(spec.same_type);
             self.mutators.extend(spec.mutators);
         }
         for spec in pack.check {

@@ -23,6 +23,16 @@ impl<'p, 't> Analysis<'p, 't> {
         keywords.iter().find(|(keyword, _, _)| keyword == name)
     }
 
+    /// Whether keyword argument `name` is the constant `expected`.
+    fn keyword_constant_equals(&self, keywords: &[(String, Node<'t>, Value)], name: &str, expected: &toml::Value) -> bool {
+        self.keyword_argument(keywords, name).is_some_and(|(_, _, value)| match (&value.constant, expected) {
+            (Some(Constant::Bool(a)), toml::Value::Boolean(b)) => a == b,
+            (Some(Constant::Int(a)), toml::Value::Integer(b)) => a == b,
+            (Some(Constant::Str(a)), toml::Value::String(b)) => a == b,
+            _ => false,
+        })
+    }
+
     pub(super) fn sink_applies(
         &self,
         sink: &Sink,
@@ -30,14 +40,7 @@ impl<'p, 't> Analysis<'p, 't> {
         positional: &[(Node<'t>, Value)],
         keywords: &[(String, Node<'t>, Value)],
     ) -> bool {
-        let keyword_equals = |name: &str, expected: &toml::Value| {
-            self.keyword_argument(keywords, name).is_some_and(|(_, _, value)| match (&value.constant, expected) {
-                (Some(Constant::Bool(a)), toml::Value::Boolean(b)) => a == b,
-                (Some(Constant::Int(a)), toml::Value::Integer(b)) => a == b,
-                (Some(Constant::Str(a)), toml::Value::String(b)) => a == b,
-                _ => false,
-            })
-        };
+        let keyword_equals = |name: &str, expected: &toml::Value| self.keyword_constant_equals(keywords, name, expected);
         if let Some((name, expected)) = &sink.when {
             if !keyword_equals(name, expected) {
                 return false;
@@ -64,6 +67,15 @@ impl<'p, 't> Analysis<'p, 't> {
             let Constant::Str(program) = program else { return false };
             let base = program.rsplit('/').next().unwrap_or(&program);
             if !matches!(base, "sh" | "bash" | "zsh" | "dash" | "cmd" | "cmd.exe" | "powershell" | "pwsh") {
+                return false;
+            }
+        }
+        if let Some((position, keyword, unsafe_references)) = &sink.configured_by {
+            let argument = position
+                .and_then(|at| positional.get(at).map(|(_, value)| value))
+                .or_else(|| keyword.as_deref().and_then(|name| self.keyword_argument(keywords, name).map(|(_, _, value)| value)));
+            let is_unsafe = argument.and_then(|value| value.reference.as_deref()).is_some_and(|r| unsafe_references.iter().any(|u| u == r));
+            if !is_unsafe {
                 return false;
             }
         }
@@ -212,6 +224,9 @@ impl<'p, 't> Analysis<'p, 't> {
                 if sink.all_args || sink.keywords.contains(name) {
                     checked.push((*argument, value.clone()));
                 }
+            }
+            if let (true, Some((receiver_node, receiver_value))) = (sink.receiver, &receiver) {
+                checked.push((*receiver_node, receiver_value.clone()));
             }
             for (argument, value) in checked {
                 let value = if Some(sink.kind) == sink_kind_bit("NoSQL") && argument.kind() == "dictionary" {
@@ -383,6 +398,15 @@ impl<'p, 't> Analysis<'p, 't> {
             let last = reference.rsplit('.').next().unwrap_or("");
             if last.chars().next().is_some_and(char::is_uppercase) {
                 result.reference = Some(reference.as_str().into());
+                // Made unsafe by its configuration (`XMLParser(resolve_entities=True)`).
+                for (keyword, unsafe_value, variant) in self.rules.configured_calls.get(reference.as_str()).into_iter().flatten() {
+                    if self.keyword_constant_equals(&keywords, keyword, unsafe_value) {
+                        result.reference = Some(variant.as_str().into());
+                    }
+                }
+            } else if self.rules.same_type.contains(reference.as_str()) {
+                // `base.joinpath(name)` is a `pathlib.Path` like `base`.
+                result.reference = receiver.as_ref().and_then(|(_, value)| value.reference.clone());
             }
         }
         result.absorb(&arguments_value);

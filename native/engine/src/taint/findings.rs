@@ -86,12 +86,29 @@ pub(super) fn suppressed(program: &Program<'_>, sink: (usize, usize, usize), rul
 }
 
 pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item = &'r RawFinding>) -> Vec<Finding> {
-    // One finding per rule and sink line: the shortest path wins (ties: the earliest source).
-    let mut best: BTreeMap<(String, usize, usize), &RawFinding> = BTreeMap::new();
+    // One finding per rule, sink line and function holding the source (a helper's sink reached
+    // from two routes is two findings, each with its own path): the shortest path wins (ties:
+    // the earliest source).
+    let mut scopes_by_file: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+    for (index, scope) in program.scopes.iter().enumerate() {
+        scopes_by_file.entry(scope.file).or_default().push(index);
+    }
+    let source_scope = |(file, start, end): (usize, usize, usize)| -> Option<usize> {
+        scopes_by_file
+            .get(&file)?
+            .iter()
+            .copied()
+            .filter(|&s| {
+                let node = program.scopes[s].node;
+                node.start_byte() <= start && end <= node.end_byte()
+            })
+            .min_by_key(|&s| program.scopes[s].node.end_byte() - program.scopes[s].node.start_byte())
+    };
+    let mut best: BTreeMap<(String, usize, usize, Option<usize>), &RawFinding> = BTreeMap::new();
     for finding in raw {
         let Some(rule) = rules.rule_for(finding.kind) else { continue };
         let sink_line = program.files[finding.sink.0].document.line_index().line_of(finding.sink.1);
-        let key = (rule.id.clone(), finding.sink.0, sink_line);
+        let key = (rule.id.clone(), finding.sink.0, sink_line, source_scope(finding.source));
         match best.get(&key) {
             Some(existing) if (existing.steps.len(), existing.source) <= (finding.steps.len(), finding.source) => {}
             _ => {
@@ -100,7 +117,7 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
         }
     }
     let mut findings = Vec::new();
-    for ((rule_id, _, _), raw) in best {
+    for ((rule_id, ..), raw) in best {
         let (sink, source) = (raw.sink, raw.source);
         let Some(rule) = rules.rules.iter().find(|r| r.id == rule_id) else { continue };
         if suppressed(program, sink, &rule.id, raw.cwe) {

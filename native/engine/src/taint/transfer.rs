@@ -145,6 +145,11 @@ impl<'p, 't> Analysis<'p, 't> {
                 value.absorb(&right);
                 value.stringy = left.stringy || right.stringy;
                 value.constant = constant;
+                // `base / name` joins paths: a `pathlib` path stays one.
+                if operator == "/" {
+                    value.reference =
+                        [&left, &right].into_iter().find_map(|side| side.reference.clone().filter(|r| r.starts_with("pathlib.")));
+                }
                 value
             }
             "boolean_operator" => {
