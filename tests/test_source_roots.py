@@ -71,3 +71,27 @@ async def test_the_server_names_modules_from_the_same_source_roots(client: Langu
     await wait_for(lambda: all(client.diagnostics.get(uri) for uri in uris))
     shown = {(d.code, uris[uri], d.range.start.line + 1) for uri in uris for d in client.diagnostics[uri]}
     assert shown == EXPECTED
+
+
+async def test_a_root_added_to_the_pyproject_renames_the_modules_in_the_server(client: LanguageClient, tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    pyproject = project / "pyproject.toml"
+    configured = pyproject.read_text()
+    pyproject.write_text(configured.replace('roots = ["lib"]', ""))
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=project.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="shop")],
+        )
+    )
+    db, render = (project / "src/shop/db.py").as_uri(), (project / "lib/reports/render.py").as_uri()
+    await wait_for(lambda: bool(client.diagnostics.get(db)))
+    # Without the root, `reports.render` names no module: the flow into render.py is not seen.
+    assert not client.diagnostics.get(render)
+    pyproject.write_text(configured)
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)])
+    )
+    await wait_for(lambda: bool(client.diagnostics.get(render)))
+    assert [d.code for d in client.diagnostics[render]] == ["command-injection"]

@@ -122,6 +122,10 @@ def walk_files(paths: Sequence[str], root: str | None = None, excludes: Sequence
     a repository (all one at `root`). A bad pattern raises ConfigError."""
 
 def is_excluded(path: str, is_dir: bool, excludes: Sequence[tuple[str, Sequence[str]]]) -> bool: ...
+def code_tokens(texts: list[str]) -> list[list[str]]:
+    """The code tokenizer's tokens of each text (lower-cased identifiers and their snake_case,
+    camelCase and digit parts), as the lexical index stores them."""
+
 def module_root(directory: str) -> Path:
     """The parent of the outermost package holding `directory` (itself when not a package)."""
 
@@ -198,6 +202,9 @@ class Workspace:
     def persist_cache(self) -> int | None:
         """Writes the persistent cache if the last analysis is of the current texts: bytes
         written, or None. Raises OSError when it cannot be written."""
+    def refresh_source_roots(self) -> bool:
+        """Reads the source roots again (after the project's packaging configuration changed);
+        when they changed, every module is named anew. Returns whether they changed."""
     def take_cache_notice(self) -> str | None:
         """Why the persistent cache could not be used (reported once), or None."""
     def last_analysis(self) -> dict[str, int]:

@@ -491,6 +491,38 @@ impl Workspace {
         diff
     }
 
+    /// Reads the source roots again (`walk::source_roots`, after the root's packaging
+    /// configuration changed). When they changed, every file's module is named anew: its
+    /// program part and chunks are rebuilt and the next analysis sees every file changed.
+    /// Returns whether they changed.
+    pub fn refresh_source_roots(&mut self) -> bool {
+        let roots = crate::walk::source_roots(&self.root);
+        if roots == self.source_roots {
+            return false;
+        }
+        self.source_roots = roots;
+        self.slice_cache = SliceCache::default();
+        let keys: Vec<String> = self.files.keys().cloned().collect();
+        for key in keys {
+            self.note_change(&key, None);
+            let state = self.files.get_mut(&key).expect("listed above");
+            let document = AnalysedDocument::take_document(&mut state.source);
+            state.source = AnalysedDocument::unanalysed(document);
+            let (chunks, _) = chunk_document_in(
+                &self.source_roots,
+                &self.repository,
+                &self.repository_chunk.id,
+                &key,
+                self.files[&key].source.borrow_owner(),
+            );
+            let state = self.files.get_mut(&key).expect("listed above");
+            let before = std::mem::replace(&mut state.chunks, chunks);
+            let diff = ChunkDiff::between(&before, &self.files[&key].chunks);
+            self.index_diff(&key, &before, &diff);
+        }
+        true
+    }
+
     /// Sets a file's whole text (from disk or an editor's `didOpen`).
     pub fn update_file(&mut self, path: &str, text: String, version: Option<i64>) -> ChunkDiff {
         let key = self.key(path);

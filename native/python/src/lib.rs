@@ -442,6 +442,20 @@ fn build_chunks(py: Python<'_>, paths: Vec<PathBuf>, root: Option<PathBuf>) -> P
 }
 
 /// Reads and parses `paths` without chunking: (files parsed, wall seconds). For benchmarks.
+/// The code tokenizer's tokens of `texts` (lower-cased identifiers and their snake_case,
+/// camelCase and digit parts; what the lexical index stores), one list per text.
+#[pyfunction]
+fn code_tokens(py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<Vec<String>>> {
+    Ok(py.allow_threads(|| {
+        catch_panic(|| {
+            texts
+                .iter()
+                .map(|text| flowsight_engine::lexical::tokenizer::code_tokens(text).into_iter().map(|(_, token)| token).collect())
+                .collect()
+        })
+    })?)
+}
+
 #[pyfunction]
 fn parse_only(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<(usize, f64)> {
     Ok(py.allow_threads(|| catch_panic(|| index::parse_only(&paths)))?)
@@ -771,6 +785,12 @@ impl Workspace {
         Ok(dict)
     }
 
+    /// Reads the source roots again (after the project's packaging configuration changed);
+    /// when they changed, every module is named anew. Returns whether they changed.
+    fn refresh_source_roots(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with(py, |ws| ws.refresh_source_roots())
+    }
+
     /// Why the persistent cache could not be used (once), or None.
     fn take_cache_notice(&self, py: Python<'_>) -> PyResult<Option<String>> {
         self.with(py, |ws| ws.take_cache_notice())
@@ -834,6 +854,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(index_discovered, m)?)?;
     m.add_function(wrap_pyfunction!(build_chunks, m)?)?;
     m.add_function(wrap_pyfunction!(parse_only, m)?)?;
+    m.add_function(wrap_pyfunction!(code_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     analysis::register(m)?;
     walking::register(m)?;

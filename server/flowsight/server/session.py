@@ -136,6 +136,9 @@ class Folder:
     excludes: list[tuple[str, list[str]]] = field(default_factory=list)
     rewalk: bool = False
     indexed: bool = False
+    # The project's packaging configuration was read again: the core re-reads its source roots
+    # (module names) in the next analysis job.
+    refresh_roots: bool = False
 
     def key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -243,6 +246,7 @@ class Session:
         ignored."""
         if pyproject is not None and folder.project is not None:
             folder.project = dataclasses.replace(folder.project, pyproject=pyproject if pyproject.is_file() else None)
+            folder.refresh_roots = True
             self.shown.clear()
         pyproject = folder.project.pyproject if folder.project is not None else None
         try:
@@ -662,6 +666,10 @@ class Session:
     def _apply_pending(self, folder: Folder) -> None:
         if folder.rewalk and not folder.loose:
             self._rewalk(folder)
+        if folder.refresh_roots:
+            folder.refresh_roots = False
+            if folder.workspace.refresh_source_roots():
+                folder.search_dirty.update(folder.workspace.files())
         for key, changes in folder.pending.take().items():
             folder.syntax_stale.add(key)
             folder.search_dirty.add(key)
