@@ -322,6 +322,7 @@ def run(sample: int, seed: int, threads: int, cache_dir: str | None, distractors
         "vector (MiniLM)": [[chunk_id for chunk_id, _ in ranking] for ranking in vector_lists],
         "hybrid (SearchService, shipped)": shipped,
     }
+    rows.update(server_fusion_rows(embedder, cache, documents, queries))
     sweep: dict[str, list[list[str]]] = {}
     for weight in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7):
         sweep[f"convex w={weight}"] = [
@@ -390,6 +391,33 @@ def run(sample: int, seed: int, threads: int, cache_dir: str | None, distractors
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "load_average": os.getloadavg()[0],
     }
+
+
+def server_fusion_rows(embedder, cache, documents, queries) -> dict[str, list[list[str]]]:  # noqa: ANN001
+    """Hybrid search as a Qdrant server answers it (`qdrant_url`): dense and sparse lexical vectors
+    in one collection, both rankings prefetched and fused by the server in one request, for each
+    `server_fusion`. A local-mode client that outlives the index stands in for the server (the
+    same Query API; the vectors come from the cache, nothing is embedded again)."""
+    import warnings
+
+    from qdrant_client import QdrantClient
+
+    from flowsight.search import SearchService
+    from flowsight.search.vector_index import VectorIndex
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # local mode warns that payload indexes do nothing there
+        index = VectorIndex(embedder, cache, client=QdrantClient(location=":memory:"), persistent=True)
+    index.upsert(documents)
+    service = SearchService(None, index)
+    service.update(documents)
+    rows = {}
+    for fusion in ("weighted", "dbsf", "rrf"):
+        index.server_fusion = fusion
+        rows[f"hybrid (Qdrant server fusion: {fusion})"] = [
+            [hit.chunk_id for hit in service.search(query, limit=CUTOFF, mode="hybrid").hits] for query in queries
+        ]
+    return rows
 
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)

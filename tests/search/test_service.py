@@ -94,6 +94,30 @@ def test_hybrid_after_embedding():
     service.close()
 
 
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant")
+def test_with_a_server_hybrid_search_is_fused_by_the_server():
+    """`qdrant_url`: one Query API request ranks both sides and fuses them (a local client that
+    outlives the index stands in for the server); the identifier boost and the dedup still apply,
+    and a filter (`allowed`) still scores every allowed chunk."""
+    from qdrant_client import QdrantClient
+
+    vectors = VectorIndex(HashingEmbedder(), client=QdrantClient(location=":memory:"), persistent=True, server_fusion="weighted")
+
+    def no_local_lexical(query, limit):
+        raise AssertionError("the server answers the lexical side")
+
+    service = SearchService(no_local_lexical, vectors)
+    service.update(DOCUMENTS)
+    assert service.wait_for_vectors(30)
+    result = service.search("database sql query", limit=3)
+    assert result.mode == "hybrid" and ids(result)[0] == "sql"
+    result = service.search("ChatController")
+    assert ids(result)[0] == "ctrl" and "post" not in ids(result)
+    service.lexical = lexical_stand_in(DOCUMENTS)
+    assert ids(service.search("chat messages reply", limit=5, allowed={"sql", "post"}))[:1] == ["post"]
+    service.close()
+
+
 def test_allowed_chunks_are_the_only_answers_and_all_candidates():
     """A filter ("reaches a SQL sink") makes every allowed chunk a candidate, in every mode: one that
     no top list would hold is still found, and nothing else is answered."""

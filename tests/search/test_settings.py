@@ -10,6 +10,7 @@ def test_defaults():
     # The fusion weights measured in bench/search_quality.py, per query shape.
     assert (settings.lexical_weight, settings.identifier_lexical_weight) == (0.2, 1.0)
     assert settings.qdrant_url is None and settings.api_key_env == "OPENAI_API_KEY"
+    assert settings.server_fusion == "weighted"  # with a Qdrant server only
 
 
 def test_from_mapping():
@@ -27,6 +28,7 @@ def test_from_mapping():
         ({"lexical_weight": 1.5}, "lexical_weight must lie in [0, 1]"),
         ({"identifier_lexical_weight": -0.1}, "identifier_lexical_weight must lie in [0, 1]"),
         ({"max_batch_inputs": 0}, "max_batch_inputs must be at least 1"),
+        ({"server_fusion": "max"}, "server_fusion must be one of weighted, dbsf, rrf, client, not 'max'"),
     ],
 )
 def test_invalid_settings_name_the_source(mapping, message):

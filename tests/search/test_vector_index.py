@@ -126,4 +126,71 @@ def test_a_persistent_collection_of_another_size_is_replaced(hashing_embedder):
     client.delete_collection(index.collection)
     client.create_collection(index.collection, vectors_config=models.VectorParams(size=3, distance=models.Distance.DOT))
     replaced = VectorIndex(hashing_embedder, client=client, persistent=True)
-    assert client.get_collection(replaced.collection).config.params.vectors.size == 64
+    params = client.get_collection(replaced.collection).config.params
+    assert params.vectors["dense"].size == 64 and "lexical" in params.sparse_vectors
+
+
+class RecordingClient:
+    """A Qdrant client (local mode, for real) that records each Query API call it forwards."""
+
+    def __init__(self):
+        from qdrant_client import QdrantClient
+
+        self.client = QdrantClient(location=":memory:")
+        self.queries = []
+
+    def query_points(self, *args, **kwargs):
+        self.queries.append(kwargs)
+        return self.client.query_points(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+SERVER_DOCUMENTS = [
+    *DOCUMENTS[:3],
+    Document("parse", "h-parse", "def parse_header_line(line): split header name value", qualified_name="app.http.parse_header_line"),
+    Document("cache", "h-cache", "def cache_page(seconds): store rendered page", qualified_name="app.cache.cache_page"),
+]
+
+
+@pytest.mark.parametrize("fusion", ["weighted", "dbsf", "rrf"])
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant")
+def test_a_server_fuses_its_dense_and_lexical_rankings_in_one_request(hashing_embedder, fusion):
+    client = RecordingClient()
+    index = VectorIndex(hashing_embedder, client=client, persistent=True, server_fusion=fusion)
+    index.upsert(SERVER_DOCUMENTS)
+    # Each point carries the chunk's code tokens as a sparse vector (the identifier and its parts).
+    stored = client.retrieve(index.collection, [point_id("parse")], with_vectors=True)[0].vector
+    assert set(stored) == {"dense", "lexical"} and len(stored["lexical"].indices) >= 6
+    top = index.hybrid("parseHeaderLine", limit=3, lexical_weight=1.0)
+    assert top[0][0] == "parse"
+    assert [chunk_id for chunk_id, _ in index.hybrid("send a mail message", limit=2, lexical_weight=0.2)][0] == "mail"
+    # One request per search, both rankings prefetched from the server.
+    assert len(client.queries) == 2
+    assert [prefetch.using for prefetch in client.queries[0]["prefetch"]] == ["dense", "lexical"]
+
+
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant")
+def test_the_weighted_server_fusion_spans_the_dense_and_the_lexical_ranking(hashing_embedder):
+    index = VectorIndex(hashing_embedder, client=RecordingClient(), persistent=True, server_fusion="weighted")
+    index.upsert(SERVER_DOCUMENTS)
+    query = "store the settings page"
+    # Weight 0: the dense ranking alone (scores are the cosines).
+    dense_only = index.hybrid(query, limit=4, lexical_weight=0.0)
+    assert [chunk_id for chunk_id, _ in dense_only] == [chunk_id for chunk_id, _ in index.query(query, limit=4)]
+    # Weight 1: the lexical ranking alone, scores saturated into [0, 1).
+    lexical_only = index.hybrid(query, limit=4, lexical_weight=1.0)
+    assert all(0.0 <= score < 1.0 for _, score in lexical_only)
+    # `store` is a part of `UserStore` (the code tokenizer splits identifiers), `settings` and `page`
+    # are words of the other two.
+    assert {chunk_id for chunk_id, score in lexical_only if score > 0} == {"config", "cache", "users"}
+
+
+def test_local_mode_has_no_server_fusion(hashing_embedder):
+    index = VectorIndex(hashing_embedder, server_fusion="weighted")
+    assert index.server_fusion == "client"
+    with pytest.raises(ValueError, match="needs a server fusion"):
+        index.hybrid("x", 1, 0.5)
+    with pytest.raises(ValueError, match="server_fusion must be one of"):
+        VectorIndex(hashing_embedder, server_fusion="max")

@@ -93,7 +93,10 @@ def reciprocal_rank_fusion(lexical: Ranked, vector: Ranked, lexical_weight: floa
 
 
 def single_list(ranking: Ranked, kind: str) -> list[SearchHit]:
-    """One list as hits (`kind` "lexical" or "vector"), scores as they are."""
+    """One list as hits (`kind` "lexical", "vector", or "hybrid" for a list fused elsewhere), scores as
+    they are."""
+    if kind == "hybrid":
+        return [SearchHit(chunk_id, score) for chunk_id, score in ranking]
     if kind == "lexical":
         return [SearchHit(chunk_id, score, lexical_score=score) for chunk_id, score in ranking]
     return [SearchHit(chunk_id, score, vector_score=score) for chunk_id, score in ranking]

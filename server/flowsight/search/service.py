@@ -183,6 +183,10 @@ class SearchService:
                     vector = by_score(self.vectors.query_and_score(query, 1, allowed)[1])
                 hits = single_list(vector, "vector")
                 return SearchResult(query, "vector", self._finish(hits, query, limit, boost=True), notice)
+            if allowed is None and self.vectors.server_fusion != "client":
+                # A Qdrant server ranks and fuses both sides in one request (`VectorIndex.hybrid`).
+                fused = single_list(self.vectors.hybrid(query, count, self.weight_for(query), self.candidates), "hybrid")
+                return SearchResult(query, "hybrid", self._finish(fused, query, limit, boost=True))
             lexical = self._lexical(query, count, allowed)
             if allowed is None:
                 vector, lexical_cosines = self.vectors.query_and_score(query, count, [chunk_id for chunk_id, _ in lexical])

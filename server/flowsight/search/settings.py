@@ -9,6 +9,7 @@ Meant for a `[tool.flowsight.search]` table or the editor's settings (`SearchSet
     dimensions = 512
     api_key_env = "OPENAI_API_KEY"      # the name of the variable, never the key itself
     qdrant_url = "http://localhost:6333"  # vectors in a Qdrant server instead of in memory
+    server_fusion = "weighted"          # with a server: "weighted", "dbsf", "rrf" (fused by Qdrant) or "client"
 
 Keys are only ever read from the environment (`api_key_env`, `qdrant_api_key_env`).
 """
@@ -24,6 +25,11 @@ from typing import Any
 from flowsight.errors import ConfigError
 
 EMBEDDERS = ("auto", "builtin", "openai", "none")
+SERVER_FUSIONS = ("weighted", "dbsf", "rrf", "client")
+"""How hybrid search fuses with a Qdrant server: by the server in one Query API request (`weighted`: the
+query shape's lexical weight on the saturated lexical score plus the rest on the cosine, as a Qdrant
+formula; Qdrant's `dbsf` or `rrf`), or by flowsight (`client`: its tantivy index and
+`fusion.convex_fusion`, as in local mode)."""
 ENCODING_FORMATS = ("float", "base64")
 
 
@@ -53,6 +59,9 @@ class SearchSettings:
     qdrant_url: str | None = None
     qdrant_api_key_env: str = "QDRANT_API_KEY"
     collection: str = "flowsight"
+    server_fusion: str = "weighted"
+    """With a Qdrant server: how hybrid search fuses (`vector_index.SERVER_FUSIONS`): by the server in
+    one Query API request (`weighted`, `dbsf`, `rrf`), or by flowsight (`client`)."""
 
     lexical_weight: float = 0.2
     """Weight of the min-max-normalised lexical score in hybrid fusion of a query in words (the vector
@@ -69,6 +78,8 @@ class SearchSettings:
         problems = []
         if self.embedder not in EMBEDDERS:
             problems.append(f"embedder must be one of {', '.join(EMBEDDERS)}, not {self.embedder!r}")
+        if self.server_fusion not in SERVER_FUSIONS:
+            problems.append(f"server_fusion must be one of {', '.join(SERVER_FUSIONS)}, not {self.server_fusion!r}")
         if self.encoding_format not in ENCODING_FORMATS:
             problems.append(f"encoding_format must be one of {', '.join(ENCODING_FORMATS)}, not {self.encoding_format!r}")
         for name in ("max_batch_inputs", "max_batch_tokens", "max_input_tokens", "concurrency", "candidates", "embedder_threads"):

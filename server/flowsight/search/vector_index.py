@@ -6,6 +6,12 @@ its own cache instead. With `url=` the vectors live in a Qdrant server or cluste
 environment), in a collection per model and size, with payload indexes on `chunk_id`, `path` and
 `kind`; the points already there are read back at start, so a restart uploads nothing unchanged.
 
+On a server, each point has two named vectors: `dense` (the embedding) and `lexical` (the chunk's code
+tokens, `sparse.py`, with the server's IDF), so hybrid search is one Query API request: both
+rankings prefetched and fused by the server (`hybrid`; the fusion is a setting, chosen by
+measurement in `bench/search_quality.py`). In local mode the lexical side is flowsight's own
+tantivy index and the fusion runs in flowsight (`fusion.py`).
+
 A point's id is uuid5 of the chunk id, so an update replaces the chunk's point. Its payload is the
 document's (`Document.payload`; in local mode only the chunk id and content hash). Embedders return
 unit vectors, so the collection's distance is the dot product, which is their cosine (local mode's
@@ -30,6 +36,7 @@ from flowsight.search.cache import EmbeddingCache
 from flowsight.search.documents import Document
 from flowsight.search.embedder import Embedder
 from flowsight.search.errors import EmbedderUnavailable
+from flowsight.search.settings import SERVER_FUSIONS
 
 if TYPE_CHECKING:
     from flowsight.search.settings import SearchSettings
@@ -39,6 +46,11 @@ log = logging.getLogger(__name__)
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "flowsight/chunk")
 UPSERT_BATCH = 256
 QUERY_CACHE_SIZE = 64
+DENSE = "dense"
+LEXICAL = "lexical"
+LEXICAL_SATURATION = 10.0
+"""The server's `weighted` fusion scores a chunk `w·s/(s + LEXICAL_SATURATION) + (1 − w)·cosine`, `s` its
+lexical score, `w` the query shape's lexical weight (see `SERVER_FUSIONS` in settings.py)."""
 
 
 def point_id(chunk_id: str) -> str:
@@ -58,6 +70,7 @@ class VectorIndex:
         timeout: float = 10.0,
         client: Any = None,
         persistent: bool | None = None,
+        server_fusion: str = "weighted",
     ) -> None:
         """`client` is an existing `QdrantClient` to use instead; `persistent` says whether its
         collection outlives this index (as on a server: then points are read back, not dropped, and
@@ -70,6 +83,11 @@ class VectorIndex:
         self.cache = cache if cache is not None else EmbeddingCache.in_memory()
         self.models = models
         self.remote = (url is not None) if persistent is None else persistent
+        if server_fusion not in SERVER_FUSIONS:
+            raise ValueError(f"server_fusion must be one of {', '.join(SERVER_FUSIONS)}, not {server_fusion!r}")
+        self.server_fusion = server_fusion if self.remote else "client"
+        # A server's points have named dense and lexical vectors; local mode's one unnamed vector.
+        self.dense_name: str | None = DENSE if self.remote else None
         self.dimensions = embedder.dimensions
         suffix = hashlib.sha256(f"{embedder.model_id}\0{self.dimensions}".encode()).hexdigest()[:12]
         self.collection = f"{collection}_{suffix}"
@@ -100,22 +118,30 @@ class VectorIndex:
             url=settings.qdrant_url,
             api_key_env=settings.qdrant_api_key_env,
             collection=collection or settings.collection,
+            server_fusion=settings.server_fusion,
         )
 
     def _prepare_collection(self) -> None:
         models = self.models
         exists = self.client.collection_exists(self.collection)
         if exists and self.remote:
-            params = self.client.get_collection(self.collection).config.params.vectors
-            if isinstance(params, models.VectorParams) and params.size == self.dimensions:
+            params = self.client.get_collection(self.collection).config.params
+            dense = params.vectors.get(DENSE) if isinstance(params.vectors, dict) else None
+            if dense is not None and dense.size == self.dimensions and LEXICAL in (params.sparse_vectors or {}):
                 self._read_back()
                 return
             self.client.delete_collection(self.collection)
         elif exists:
             self.client.delete_collection(self.collection)
-        self.client.create_collection(
-            self.collection, vectors_config=models.VectorParams(size=self.dimensions, distance=models.Distance.DOT)
-        )
+        dense = models.VectorParams(size=self.dimensions, distance=models.Distance.DOT)
+        if self.remote:
+            self.client.create_collection(
+                self.collection,
+                vectors_config={DENSE: dense},
+                sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            )
+        else:
+            self.client.create_collection(self.collection, vectors_config=dense)
         if self.remote:
             for field in ("chunk_id", "path", "kind"):
                 self.client.create_payload_index(self.collection, field, field_schema=models.PayloadSchemaType.KEYWORD)
@@ -185,13 +211,27 @@ class VectorIndex:
         for start in range(0, len(items), UPSERT_BATCH):
             part = items[start : start + UPSERT_BATCH]
             points = [
-                models.PointStruct(id=point_id(document.chunk_id), vector=vector.tolist(), payload=self._payload(document))
-                for document, vector in part
+                models.PointStruct(id=point_id(document.chunk_id), vector=vectors, payload=self._payload(document))
+                for (document, _), vectors in zip(part, self._point_vectors(part), strict=True)
             ]
             with self._lock:
                 self.client.upsert(self.collection, points=points, wait=True)
                 for document, _ in part:
                     self._hashes[document.chunk_id] = document.content_hash
+
+    def _point_vectors(self, items: Sequence[tuple[Document, np.ndarray]]) -> list[Any]:
+        """Each point's vectors: the embedding alone in local mode; on a server, named dense and
+        lexical vectors."""
+        if not self.remote:
+            return [vector.tolist() for _, vector in items]
+        from flowsight.search import sparse
+
+        tokens = sparse.tokens_of([text for document, _ in items for text in (document.text, document.name)])
+        vectors = []
+        for index, (_, vector) in enumerate(items):
+            indices, values = sparse.document_vector(tokens[2 * index], tokens[2 * index + 1])
+            vectors.append({DENSE: vector.tolist(), LEXICAL: self.models.SparseVector(indices=indices, values=values)})
+        return vectors
 
     def _payload(self, document: Document) -> dict[str, str | int | None]:
         """The whole payload on a server (its payload indexes filter by path and kind); in local mode
@@ -245,10 +285,13 @@ class VectorIndex:
         models = self.models
         with self._lock:
             wanted = [point_id(chunk_id) for chunk_id in dict.fromkeys(score_ids) if chunk_id in self._hashes]
-        requests = [models.QueryRequest(query=query.tolist(), limit=limit, with_payload=["chunk_id"])]
+        using = self.dense_name
+        requests = [models.QueryRequest(query=query.tolist(), using=using, limit=limit, with_payload=["chunk_id"])]
         if wanted and self.remote:
             has_id = models.Filter(must=[models.HasIdCondition(has_id=wanted)])
-            requests.append(models.QueryRequest(query=query.tolist(), limit=len(wanted), with_payload=["chunk_id"], filter=has_id))
+            requests.append(
+                models.QueryRequest(query=query.tolist(), using=using, limit=len(wanted), with_payload=["chunk_id"], filter=has_id)
+            )
         with self._lock:
             responses = self.client.query_batch_points(self.collection, requests=requests)
             candidates = (
@@ -268,6 +311,41 @@ class VectorIndex:
             if chunk_id is not None and isinstance(record.vector, list):
                 scores[chunk_id] = float(np.dot(np.asarray(record.vector, dtype=np.float32), query))
         return top, scores
+
+    def hybrid(self, text: str, limit: int, lexical_weight: float, candidates: int = 50) -> list[tuple[str, float]]:
+        """On a server (`server_fusion` other than `client`): the `limit` best chunks for `text` by
+        the server's own fusion of its dense and lexical rankings (`candidates` each), in one
+        request, as (chunk id, fused score), best first."""
+        if self.server_fusion == "client":
+            raise ValueError("hybrid() needs a server fusion (a Qdrant server and server_fusion other than 'client')")
+        from flowsight.search import sparse
+
+        models = self.models
+        dense = self.query_vector(text).tolist()
+        indices, values = sparse.query_vector(sparse.tokens_of([text])[0])
+        prefetch = [models.Prefetch(query=dense, using=DENSE, limit=candidates)]
+        if indices:
+            lexical = models.SparseVector(indices=indices, values=values)
+            prefetch.append(models.Prefetch(query=lexical, using=LEXICAL, limit=candidates))
+        if self.server_fusion == "weighted":
+            saturated = models.DivExpression(
+                div=models.DivParams(left="$score[1]", right=models.SumExpression(sum=["$score[1]", LEXICAL_SATURATION]))
+            )
+            query: Any = models.FormulaQuery(
+                formula=models.SumExpression(
+                    sum=[
+                        models.MultExpression(mult=[lexical_weight, saturated]),
+                        models.MultExpression(mult=[1.0 - lexical_weight, "$score[0]"]),
+                    ]
+                ),
+                # A chunk found by one ranking only scores the other's floor.
+                defaults={"$score[0]": 0.0, "$score[1]": 0.0},
+            )
+        else:
+            query = models.FusionQuery(fusion=models.Fusion.DBSF if self.server_fusion == "dbsf" else models.Fusion.RRF)
+        with self._lock:
+            response = self.client.query_points(self.collection, prefetch=prefetch, query=query, limit=limit, with_payload=["chunk_id"])
+        return [(chunk_id, float(point.score)) for point in response.points if (chunk_id := payload_chunk_id(point.payload)) is not None]
 
     def close(self) -> None:
         self.client.close()
