@@ -277,6 +277,40 @@ async def test_code_actions_explain_and_suppress(client: LanguageClient) -> None
     await wait_for(lambda: len(client.diagnostics[db]) == 0)
 
 
+async def test_the_sanitiser_quick_fix_comes_from_the_rule_packs(client: LanguageClient, tmp_path: Path) -> None:
+    db = uri(client, "shop/db.py")
+    await wait_for(lambda: db in client.diagnostics)
+    text = (client.project / "shop" / "db.py").read_text()  # type: ignore[attr-defined]
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=db, language_id="python", version=1, text=text))
+    )
+
+    async def fixes() -> list[types.CodeAction]:
+        [diagnostic] = client.diagnostics[db]
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=db),
+                range=diagnostic.range,
+                context=types.CodeActionContext(diagnostics=[diagnostic]),
+            )
+        )
+        return [action for action in actions if action.title.startswith("flowsight: Sanitise with")]
+
+    assert await fixes() == []  # the built-in sql-injection rule names no sanitiser
+    # A user pack redefining the rule with a `fix` gets that fix.
+    pack = tmp_path / "rules.toml"
+    pack.write_text(
+        '[[rule]]\nid = "sql-injection"\nname = "SQL injection"\nsink_kind = "SQL"\ncwe = 89\n'
+        'message = "reaches a SQL query"\nfix = { call = "shop.quoting.quote_literal" }\n'
+    )
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"flowsight": {"rules": str(pack)}}))
+    await wait_for(lambda: bool(client.diagnostics.get(db)))
+    [fix] = await fixes()
+    assert fix.title == "flowsight: Sanitise with shop.quoting.quote_literal"
+    import_edit, wrap = fix.edit.changes[db]
+    assert import_edit.new_text == "import shop.quoting\n" and wrap.new_text.startswith("shop.quoting.quote_literal(")
+
+
 async def test_automatic_code_actions_only_where_the_line_has_a_finding(client: LanguageClient) -> None:
     """The lightbulb (an automatic request) shows only on lines with actions of their own."""
     db = uri(client, "shop/db.py")

@@ -310,6 +310,10 @@ def analyze_discovered(
 ) -> TaintAnalysis:
     """`analyze_taint` of the repositories a `walk_files` found; paths relative to its root."""
 
+def rule_fixes(rules_file: str | None = None) -> dict[str, tuple[str, str]]:
+    """Rule id → (module to import, dotted call) of the quick-fix sanitiser its pack names, for
+    the built-in packs plus `rules_file`. A bad rule file raises RuleConfigError."""
+
 def rule_ids(rules_file: str | None = None) -> list[str]:
     """The ids of the built-in rules plus those of `rules_file`, in pack order. A bad rule
     file raises RuleConfigError."""

@@ -80,6 +80,16 @@ pub struct RuleSpec {
     #[serde(default = "default_severity")]
     pub severity: String,
     pub message: String,
+    /// The canonical sanitiser the editor's quick fix wraps the tainted argument in.
+    pub fix: Option<FixSpec>,
+}
+
+/// `fix = { call = "shlex.quote" }`: the fix imports the module (`import shlex`) and wraps the
+/// argument in the call.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixSpec {
+    pub call: String,
 }
 
 fn default_severity() -> String {
@@ -295,6 +305,8 @@ pub struct Rule {
     pub cwe: u32,
     pub severity: String,
     pub message: String,
+    /// The quick fix's sanitiser: (module to import, dotted call).
+    pub fix: Option<(String, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -514,6 +526,29 @@ impl RuleSet {
                     format!("severity must be error, warning or info, not {:?}", spec.severity),
                 ));
             }
+            let fix = match &spec.fix {
+                None => None,
+                Some(fix) => {
+                    let is_dotted = |name: &str| {
+                        !name.is_empty()
+                            && name.split('.').all(|part| {
+                                part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                                    && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+                            })
+                    };
+                    match fix.call.rsplit_once('.') {
+                        Some((module, _)) if is_dotted(&fix.call) => Some((module.to_string(), fix.call.clone())),
+                        _ => {
+                            return Err(config_error(
+                                file,
+                                text,
+                                line_of(text, &fix.call),
+                                format!("fix: {:?} is not a dotted call `module.function`", fix.call),
+                            ))
+                        }
+                    }
+                }
+            };
             self.rules.retain(|rule| rule.id != spec.id);
             self.rules.push(Rule {
                 id: spec.id,
@@ -522,6 +557,7 @@ impl RuleSet {
                 cwe: spec.cwe,
                 severity: spec.severity,
                 message: spec.message,
+                fix,
             });
         }
         for spec in pack.source {
@@ -746,6 +782,24 @@ mod tests {
 
         let error = RuleSet::load(&[], &["no-such-rule".into()]).unwrap_err();
         assert!(error.to_string().contains("unknown rule id \"no-such-rule\""));
+    }
+
+    #[test]
+    fn quick_fix_sanitisers_come_from_the_packs() {
+        let rules = RuleSet::builtin();
+        let fix = |id: &str| rules.rules.iter().find(|rule| rule.id == id).and_then(|rule| rule.fix.clone());
+        assert_eq!(fix("command-injection"), Some(("shlex".to_string(), "shlex.quote".to_string())));
+        assert_eq!(fix("xss"), Some(("html".to_string(), "html.escape".to_string())));
+        assert_eq!(fix("sql-injection"), None);
+        let pack = "[[rule]]\nid = \"sql-injection\"\nname = \"SQL\"\nsink_kind = \"SQL\"\ncwe = 89\nmessage = \"m\"\n\
+                    fix = { call = \"mydb.escaping.quote_identifier\" }\n";
+        let rules = RuleSet::load(&[("mine.toml".into(), pack.into())], &[]).unwrap();
+        let sql = rules.rules.iter().find(|rule| rule.id == "sql-injection").unwrap();
+        assert_eq!(sql.fix, Some(("mydb.escaping".to_string(), "mydb.escaping.quote_identifier".to_string())));
+        let bad = pack.replace("mydb.escaping.quote_identifier", "quote()");
+        let EngineError::Config { line, message, .. } = RuleSet::load(&[("mine.toml".into(), bad)], &[]).unwrap_err() else { panic!() };
+        assert_eq!(line, 7);
+        assert!(message.contains("not a dotted call"), "{message}");
     }
 
     fn check_pack_error(text: &str) -> (usize, String) {

@@ -237,6 +237,15 @@ fn rule_ids(py: Python<'_>, rules_file: Option<PathBuf>) -> PyResult<Vec<String>
     Ok(rules.checks.iter().map(|check| check.id.clone()).chain(rules.rules.iter().map(|rule| rule.id.clone())).collect())
 }
 
+/// Rule id → (module to import, dotted call) of the quick-fix sanitiser its pack names
+/// (`fix = { call = … }`), for the built-in packs plus `rules_file`.
+#[pyfunction]
+#[pyo3(signature = (rules_file=None))]
+fn rule_fixes(py: Python<'_>, rules_file: Option<PathBuf>) -> PyResult<std::collections::HashMap<String, (String, String)>> {
+    let rules = py.allow_threads(|| catch_panic(|| load_rules(rules_file, &[], None)))?.map_err(to_py_err)?;
+    Ok(rules.rules.iter().filter_map(|rule| Some((rule.id.clone(), rule.fix.clone()?))).collect())
+}
+
 /// Reads, parses and analyses `paths` (files or directories): each named directory a
 /// repository, or one program rooted at `root`.
 #[pyfunction]
@@ -450,5 +459,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(analyze_taint, m)?)?;
     m.add_function(wrap_pyfunction!(analyze_discovered, m)?)?;
     m.add_function(wrap_pyfunction!(rule_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(rule_fixes, m)?)?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 """`textDocument/codeAction`: slice from here (backward, forward), show the taint path,
 suppress a finding with `# flowsight: ignore[RULE]`, and wrap the tainted argument in the
-rule's canonical sanitiser when there is one.
+rule's canonical sanitiser when its pack names one (`fix = { call = … }`, docs/RULES.md).
 
 The slice actions apply to every line, so they are offered only when the user asks for actions
 (trigger kind Invoked, or a client that sends no trigger kind). An automatic request (VS Code's
@@ -9,16 +9,25 @@ suppression and sanitiser fix; on other lines nothing, so no lightbulb shows the
 
 from __future__ import annotations
 
+import functools
+
 from lsprotocol import types
 
 from flowsight import positions
+from flowsight._native import rule_fixes
+from flowsight.errors import FlowsightError
+from flowsight.server.session import read_text
 
-SANITIZERS = {
-    "command-injection": ("shlex", "shlex.quote"),
-    "xss": ("html", "html.escape"),
-    "path-traversal": ("werkzeug.utils", "werkzeug.utils.secure_filename"),
-    "ldap-injection": ("ldap3.utils.conv", "ldap3.utils.conv.escape_filter_chars"),
-}
+
+@functools.lru_cache(maxsize=8)
+def sanitisers(rules_file: str | None, text: str | None) -> dict[str, tuple[str, str]]:
+    """Rule id → (module, call) of the sanitiser its pack names (`fix = { call = … }` in the rule
+    packs, the user's included); keyed by the rules file's text too, so an edited file is read
+    again. A rules file the core rejects leaves the built-in packs' fixes."""
+    try:
+        return rule_fixes(rules_file)
+    except FlowsightError:
+        return rule_fixes(None)
 
 
 def insertion_line(lines: list[str]) -> int:
@@ -54,7 +63,7 @@ def register(server) -> None:  # noqa: ANN001
         ]
         actions = [] if automatic else slice_actions
         try:
-            _, findings = server.session.findings_at(uri, position.line)
+            folder, findings = server.session.findings_at(uri, position.line)
         except (KeyError, ValueError):
             return actions
         document = server.session.documents.get(uri)
@@ -91,10 +100,12 @@ def register(server) -> None:  # noqa: ANN001
                     ),
                 )
             )
-            if finding.rule_id in SANITIZERS:
+            rules_file = folder.settings.rules if folder.settings is not None else None
+            fixes = sanitisers(rules_file, read_text(rules_file))
+            if finding.rule_id in fixes:
                 argument = next((step for step in reversed(finding.steps) if step.kind == "argument"), None)
                 if argument is not None and argument.start_line == argument.end_line and argument.path == finding.sink.path:
-                    module, call = SANITIZERS[finding.rule_id]
+                    module, call = fixes[finding.rule_id]
                     raw = line_text.encode()
                     inner = raw[argument.start_column : argument.end_column].decode(errors="replace")
                     # Only a plain name is wrapped: quoting a whole command string would be wrong.
