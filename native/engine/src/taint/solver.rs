@@ -258,6 +258,17 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
     /// With `FLOWSIGHT_DEBUG_ANALYSIS`: the scopes that took longest, with their analyses and
     /// summary sizes, to stderr.
     pub fn report_costliest(&self, count: usize) {
+        let entries = |f: fn(&Summary) -> usize| self.summaries.iter().map(f).sum::<usize>();
+        eprintln!(
+            "summary entries: {} param returns, {} param sinks, {} param exports, {} exports, {} trace steps",
+            entries(|s| s.param_returns.len()),
+            entries(|s| s.param_sinks.len()),
+            entries(|s| s.param_exports.len()),
+            entries(|s| s.exports.len()),
+            entries(
+                |s| s.param_returns.iter().map(|r| r.3.len()).sum::<usize>() + s.param_sinks.iter().map(|r| r.steps.len()).sum::<usize>()
+            )
+        );
         let mut scopes: Vec<usize> = (0..self.seconds.len()).collect();
         scopes.sort_by(|&a, &b| self.seconds[b].total_cmp(&self.seconds[a]));
         for &scope in scopes.iter().take(count) {
