@@ -1,8 +1,17 @@
-//! `cargo run --example scan -- PATH...`: prints findings (a debugging aid for the engine).
+//! `cargo run --example scan -- [--root DIR] PATH...`: prints findings (a debugging aid for the
+//! engine; `--root` names the project root imports resolve from, as `flowsight scan --root`).
 fn main() {
-    let paths: Vec<std::path::PathBuf> = std::env::args().skip(1).map(Into::into).collect();
+    let mut root: Option<std::path::PathBuf> = None;
+    let mut paths: Vec<std::path::PathBuf> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--root" => root = args.next().map(Into::into),
+            _ => paths.push(arg.into()),
+        }
+    }
     let rules = flowsight_engine::rules::RuleSet::builtin();
-    let result = flowsight_engine::scan::scan_paths(&paths, None, &rules).expect("scan");
+    let result = flowsight_engine::scan::scan_paths(&paths, root.as_deref(), &rules).expect("scan");
     for finding in &result.findings {
         println!("{}:{}: {} [{}] {}", finding.sink.path, finding.sink.start_line + 1, finding.cwe, finding.rule_id, finding.message);
         for step in &finding.steps {
@@ -10,7 +19,7 @@ fn main() {
         }
     }
     eprintln!(
-        "{} files, {} scopes, {} findings, {} errors, parse {:.3}s analysis {:.3}s, {} batches in {} sweeps, {} analyses, {} widened, {} incomplete",
+        "{} files, {} scopes, {} findings, {} errors, parse {:.3}s analysis {:.3}s, {} batches in {} sweeps, {} analyses, {} widened, {} incomplete {:?}",
         result.files,
         result.functions,
         result.findings.len(),
@@ -21,6 +30,7 @@ fn main() {
         result.stats.sweeps,
         result.stats.analysed,
         result.stats.widened,
-        result.stats.incomplete()
+        result.stats.incomplete(),
+        result.stats.limits
     );
 }

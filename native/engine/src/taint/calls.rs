@@ -544,20 +544,27 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         // Taint the callee stores where other scopes read it, from the arguments given here.
+        // Entries are sorted (`collect_exports`, `widen`), so those of one (parameter, cleared,
+        // normalised) are adjacent: the value stored is built once for all their places (out of
+        // order, it would only be built more often).
+        let mut stored: Option<((usize, u32, bool), Value)> = None;
         for (param, cleared, normalized, owner, by_owner, path) in &summary.param_exports {
-            let argument = argument_for(*param);
-            if !argument.is_tainted() {
-                continue;
+            let key = (*param, *cleared, *normalized);
+            if stored.as_ref().is_none_or(|(built, _)| *built != key) {
+                let mut value = Value::default();
+                for label in &argument_for(*param).labels {
+                    let mut label = label.clone();
+                    label.cleared |= cleared;
+                    label.normalized |= normalized;
+                    label.trace = label.trace.push(call_step.clone());
+                    value.add_label(label);
+                }
+                stored = Some((key, value));
             }
-            let mut stored = Value::default();
-            for label in &argument.labels {
-                let mut label = label.clone();
-                label.cleared |= cleared;
-                label.normalized |= normalized;
-                label.trace = label.trace.push(call_step.clone());
-                stored.add_label(label);
+            let Some((_, value)) = &stored else { continue };
+            if value.is_tainted() {
+                self.extra_exports.entry((owner.clone(), *by_owner)).or_default().add(path, value);
             }
-            self.extra_exports.entry((owner.clone(), *by_owner)).or_default().add(path, &stored);
         }
         // Taint flowing into an argument's container (`def add(items, x): items.append(x)`).
         for (target, suffix, source) in &summary.param_flows {

@@ -15,6 +15,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::program::{Program, ScopeKind};
+use crate::syntax::{field, FieldChild};
 
 use super::lattice::{for_each_stored, Origin, State, Value};
 use super::summary::{Export, Summary};
@@ -298,15 +299,32 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     /// Where a store into `root` made here is visible to other scopes: (env key, name there).
+    /// A function's local is exported only if a nested function or lambda may read it: only
+    /// scopes nested in the function (and lambdas evaluated in it) read its own stores
+    /// (`(function, true)`), through the same name (`outer_places`), so a name that appears in
+    /// none of them is never read there. Leaving it out loses nothing and keeps summaries small:
+    /// every caller of the function, transitively, would otherwise carry a `param_exports` entry
+    /// per local holding parameter taint (sympy: over 6,000 per summary for one nested helper).
     pub(super) fn export_targets(&mut self, root: &str) -> Vec<(EnvKey, String)> {
-        let scope = &self.program.scopes[self.scope];
+        let program = self.program;
+        let scope = &program.scopes[self.scope];
         if self.binds_locally(root) {
-            if scope.kind == ScopeKind::Module || self.has_inner {
+            if scope.kind == ScopeKind::Module || (self.has_inner && self.read_by_inner_scopes(root)) {
                 return vec![((scope.qualified_name.as_str().into(), true), root.to_string())];
             }
             return Vec::new();
         }
         self.outer_places(root).into_iter().map(|(owner, name)| ((owner, false), name)).collect()
+    }
+
+    /// Whether `name` appears as an identifier inside a function or lambda nested in this
+    /// scope's body (at any depth): the names its nested scopes may read from it.
+    pub(super) fn read_by_inner_scopes(&mut self, name: &str) -> bool {
+        if self.inner_names.is_none() {
+            let body = self.program.scopes[self.scope].body;
+            self.inner_names = Some(inner_scope_names(self.text, body));
+        }
+        self.inner_names.as_ref().is_some_and(|names| names.contains(name))
     }
 
     /// What a lambda body stored (mutations of containers it reads): seen by other scopes and,
@@ -395,6 +413,63 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 }
 
+/// The names nested scopes may read from the scope whose body is `body`: the identifiers inside
+/// every function definition and lambda nested in it (any depth), except the parameters of the
+/// innermost one around each (that scope binds them, so it never reads them from outside), their
+/// names and their parameter lists (bound and evaluated by the enclosing scope). Names a nested
+/// scope assigns are kept (more names than needed only exports more). Iterative: bodies may be
+/// deep.
+pub(super) fn inner_scope_names<'t>(text: &'t str, body: Node<'t>) -> FxHashSet<&'t str> {
+    let mut names = FxHashSet::default();
+    // Parameters of each nested function or lambda met; a node carries the innermost one's index.
+    let mut parameters: Vec<FxHashSet<&'t str>> = Vec::new();
+    let mut stack: Vec<(Node<'t>, Option<usize>)> = vec![(body, None)];
+    let mut cursor = body.walk();
+    while let Some((node, inside)) = stack.pop() {
+        match node.kind() {
+            "function_definition" | "lambda" => {
+                let list = node.field(&field::PARAMETERS);
+                parameters.push(list.map(|list| parameter_names(text, list)).unwrap_or_default());
+                let index = Some(parameters.len() - 1);
+                // Its name is bound by the enclosing scope, its parameter list read by it.
+                let skipped = [list, node.field(&field::NAME)].map(|child| child.map(|child| child.id()));
+                stack.extend(node.children(&mut cursor).filter(|child| !skipped.contains(&Some(child.id()))).map(|child| (child, index)));
+            }
+            "identifier" => {
+                if let (Some(index), Some(name)) = (inside, text.get(node.byte_range())) {
+                    if !parameters[index].contains(name) {
+                        names.insert(name);
+                    }
+                }
+            }
+            _ => stack.extend(node.children(&mut cursor).map(|child| (child, inside))),
+        }
+    }
+    names
+}
+
+/// The names a parameter list binds (`a`, `b=1`, `c: int`, `*args`, `**kwargs`); a form not
+/// recognised binds nothing here (which keeps more names).
+fn parameter_names<'t>(text: &'t str, list: Node<'t>) -> FxHashSet<&'t str> {
+    let mut cursor = list.walk();
+    list.named_children(&mut cursor)
+        .filter_map(|parameter| match parameter.kind() {
+            "identifier" => Some(parameter),
+            "default_parameter" | "typed_default_parameter" => parameter.field(&field::NAME),
+            "typed_parameter" | "list_splat_pattern" | "dictionary_splat_pattern" => {
+                let first = parameter.named_child(0)?;
+                match first.kind() {
+                    "identifier" => Some(first),
+                    "list_splat_pattern" | "dictionary_splat_pattern" => first.named_child(0).filter(|n| n.kind() == "identifier"),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .filter_map(|name| text.get(name.byte_range()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,5 +527,31 @@ mod tests {
         assert_eq!(changed, expected);
         // Removing an entry changes its root too.
         assert_eq!(after.changed_roots(&before), expected);
+    }
+
+    #[test]
+    fn inner_scope_names_are_what_nested_scopes_mention_minus_their_own_parameters() {
+        let text = "def f(a, b):\n    c = a\n    d = b\n    def g(x, y=c, *rest, z: int = 0, **kw):\n        return x + d + rest + kw\n    h = lambda q: q + e\n    class K:\n        def m(self):\n            return self.x + x\n    return g\n";
+        let tree = crate::parse::parse_python(text, None);
+        let function = tree.root_node().named_child(0).expect("def");
+        let body = function.field(&field::BODY).expect("body");
+        let mut names: Vec<&str> = inner_scope_names(text, body).into_iter().collect();
+        names.sort_unstable();
+        // `x`, `rest` and `kw` are g's parameters, `q` the lambda's, `self` m's; `c` is only in a
+        // default (evaluated by `f`); `x` inside `m` is not m's parameter, so it may be `f`'s.
+        assert_eq!(names, vec!["d", "e", "x"]);
+    }
+
+    #[test]
+    fn a_function_exports_only_the_locals_its_nested_scopes_mention() {
+        let (summaries, _) = crate::taint::analyze_text(
+            "def runner(command, other):\n    prefix = 'echo ' + other\n    joined = command + other\n    def run():\n        return prefix + command\n    return run\n\ndef caller(value):\n    return runner(value, value)\n",
+        );
+        for name in ["app.runner", "app.caller"] {
+            let mut paths: Vec<&str> = summaries[name].param_exports.iter().map(|export| export.5.as_str()).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            assert_eq!(paths, vec!["command", "prefix"], "{name}");
+        }
     }
 }

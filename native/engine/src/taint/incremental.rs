@@ -521,6 +521,7 @@ pub fn analyze_incrementally_after(
         (solver.distinct_analysed(), solver.batches, solver.sweeps, solver.widened, solver.unfinished);
     let analyses = solver.analysed;
     if debug_analysis() {
+        solver.report_costliest(25);
         eprintln!("analysed {:?}", timer.elapsed());
     }
     let mut findings = finalize(program, rules, raw.iter().flatten());

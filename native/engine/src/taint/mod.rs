@@ -87,6 +87,8 @@ struct Analysis<'p, 't> {
     enclosing: &'p FxHashSet<u64>,
     /// Whether a nested function or lambda may read this scope's locals (decided in `run`).
     has_inner: bool,
+    /// With `has_inner`: the names nested functions and lambdas mention (computed on first use).
+    inner_names: Option<FxHashSet<&'t str>>,
     /// Names augmented-assigned here (`x += ...`).
     augmented: FxHashSet<&'t str>,
     /// Names declared `global` or `nonlocal` here.
@@ -522,6 +524,7 @@ fn analyze_scope(
         env,
         enclosing,
         has_inner: false,
+        inner_names: None,
         augmented: FxHashSet::default(),
         declared_outside: FxHashSet::default(),
         homes: None,

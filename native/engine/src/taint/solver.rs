@@ -174,11 +174,10 @@ pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
             None => new.param_flow_steps.push(entry.clone()),
         }
     }
-    for export in &old.param_exports {
-        if !new.param_exports.contains(export) {
-            new.param_exports.push(export.clone());
-        }
-    }
+    // A set union (sorted, as `collect_exports` leaves them), not a search per entry.
+    new.param_exports.extend(old.param_exports.iter().cloned());
+    new.param_exports.sort();
+    new.param_exports.dedup();
     for export in &old.exports {
         match new.exports.iter_mut().find(|e| e.owner == export.owner && e.by_owner == export.by_owner && e.path == export.path) {
             Some(existing) => existing.value.absorb(&export.value),
@@ -223,6 +222,8 @@ pub(super) struct Solver<'a, 'p, 't> {
     pub widened: usize,
     /// Whether the run stopped at `MAX_SWEEPS` with scopes still dirty.
     pub unfinished: bool,
+    /// With `FLOWSIGHT_DEBUG_ANALYSIS`: seconds spent analysing each scope in this run.
+    seconds: Vec<f64>,
 }
 
 impl<'a, 'p, 't> Solver<'a, 'p, 't> {
@@ -250,6 +251,39 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             analysed: 0,
             widened: 0,
             unfinished: false,
+            seconds: if super::debug_analysis() { vec![0.0; count] } else { Vec::new() },
+        }
+    }
+
+    /// With `FLOWSIGHT_DEBUG_ANALYSIS`: the scopes that took longest, with their analyses and
+    /// summary sizes, to stderr.
+    pub fn report_costliest(&self, count: usize) {
+        let entries = |f: fn(&Summary) -> usize| self.summaries.iter().map(f).sum::<usize>();
+        eprintln!(
+            "summary entries: {} param returns, {} param sinks, {} param exports, {} exports, {} trace steps",
+            entries(|s| s.param_returns.len()),
+            entries(|s| s.param_sinks.len()),
+            entries(|s| s.param_exports.len()),
+            entries(|s| s.exports.len()),
+            entries(
+                |s| s.param_returns.iter().map(|r| r.3.len()).sum::<usize>() + s.param_sinks.iter().map(|r| r.steps.len()).sum::<usize>()
+            )
+        );
+        let mut scopes: Vec<usize> = (0..self.seconds.len()).collect();
+        scopes.sort_by(|&a, &b| self.seconds[b].total_cmp(&self.seconds[a]));
+        for &scope in scopes.iter().take(count) {
+            let summary = &self.summaries[scope];
+            eprintln!(
+                "{:8.3}s {:4} analyses {} (returns {}, sinks {}, flows {}, exports {}, param exports {})",
+                self.seconds[scope],
+                self.analyses[scope],
+                self.program.scopes[scope].qualified_name,
+                summary.param_returns.len() + summary.source_returns.len(),
+                summary.param_sinks.len(),
+                summary.param_flows.len(),
+                summary.exports.len(),
+                summary.param_exports.len()
+            );
         }
     }
 
@@ -415,9 +449,21 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             eprintln!("batch {}: {:?}", self.batches, work.iter().map(|&s| &self.program.scopes[s].qualified_name).collect::<Vec<_>>());
         }
         let (program, rules, enclosing, summaries) = (self.program, self.rules, self.enclosing, &*self.summaries);
-        work.par_iter()
+        let timed = !self.seconds.is_empty();
+        let results: Vec<_> = work
+            .par_iter()
             .map(|&scope| {
+                let started = timed.then(std::time::Instant::now);
                 let (summary, findings, incomplete) = analyze_scope(program, rules, summaries, env, enclosing, scope);
+                (scope, summary, findings, incomplete, started.map_or(0.0, |s| s.elapsed().as_secs_f64()))
+            })
+            .collect();
+        results
+            .into_iter()
+            .map(|(scope, summary, findings, incomplete, seconds)| {
+                if timed {
+                    self.seconds[scope] += seconds;
+                }
                 (scope, summary, findings, incomplete)
             })
             .collect()
