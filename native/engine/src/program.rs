@@ -56,17 +56,6 @@ impl Constant {
     }
 }
 
-/// Frameworks a module imports: decides what a `request` parameter refers to.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Frameworks {
-    pub django: bool,
-    pub rest_framework: bool,
-    pub flask: bool,
-    pub fastapi: bool,
-    pub aiohttp: bool,
-    pub tornado: bool,
-}
-
 pub struct ModuleInfo {
     pub name: String,
     pub file: usize,
@@ -76,7 +65,6 @@ pub struct ModuleInfo {
     pub constants: HashMap<String, Constant>,
     /// Module-level names assigned exactly once to a reference (`run = subprocess.run`).
     pub aliases: HashMap<String, String>,
-    pub frameworks: Frameworks,
     /// Whether this module is a package's `__init__`.
     pub is_package: bool,
     /// SHA-256 over the sorted imports, constants and aliases: what a scope's analysis sees
@@ -632,17 +620,6 @@ impl<'t> PartBuilder<'t> {
         let broken = root.has_error();
         let mut imports = HashMap::new();
         collect_imports(text, root, &name, is_package, &mut imports);
-        let frameworks = {
-            let any = |prefix: &str| imports.values().any(|q| q == prefix || q.starts_with(&format!("{prefix}.")));
-            Frameworks {
-                django: any("django"),
-                rest_framework: any("rest_framework"),
-                flask: any("flask"),
-                fastapi: any("fastapi") || any("starlette"),
-                aiohttp: any("aiohttp"),
-                tornado: any("tornado"),
-            }
-        };
         // Module-level constants and aliases: names assigned exactly once at the top level.
         let mut assignments: HashMap<String, (usize, Option<Node<'t>>)> = HashMap::new();
         let mut cursor = root.walk();
@@ -688,7 +665,7 @@ impl<'t> PartBuilder<'t> {
             }
         }
         let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases);
-        self.module = Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, frameworks, is_package, names_hash });
+        self.module = Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, is_package, names_hash });
         // The module body is a scope of its own.
         self.scopes.push(Scope {
             kind: ScopeKind::Module,

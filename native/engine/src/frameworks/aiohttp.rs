@@ -4,9 +4,7 @@
 //! function that registers them. A handler's first parameter (a view's `self.request`) is the
 //! request, whose parts the rule pack makes sources.
 
-use super::{
-    call_arguments, calls_named, modules_importing, reference, route_decorators, target_of, EntryPoint, EntryPoints, Role, Target,
-};
+use super::{call_arguments, calls_named, modules_importing, reference, target_of, EntryPoint, EntryPoints, Role, Shared, Target};
 use crate::program::Program;
 
 const REQUEST: &str = "aiohttp.web.Request";
@@ -36,8 +34,8 @@ fn register_view(program: &Program<'_>, entries: &mut EntryPoints, class: &str) 
     super::register_class(program, entries, class, "aiohttp", &members, |_, _| None);
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
-    for (scope, _, _, package) in route_decorators(program) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+    for (scope, _, _, package) in shared.routes.iter().copied() {
         if package == "aiohttp" {
             entries.add(scope, handler_entry(program, scope));
         }
@@ -63,7 +61,7 @@ pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
             register(program, entries, handler.and_then(|handler| target_of(program, scope, handler)));
         }
     }
-    for class in super::classes_deriving(program, &["aiohttp.web.View", "aiohttp.web_urldispatcher.View"]) {
+    for class in shared.classes_deriving(&["aiohttp.web.View", "aiohttp.web_urldispatcher.View"]) {
         register_view(program, entries, &class);
     }
 }

@@ -3,11 +3,11 @@
 //! request is the global `bottle.request` (named by the rule pack); a returned string is the
 //! HTML response; under a literal route `request.path` is constant.
 
-use super::{call_arguments, literal_route, route_decorators, route_param_roles, route_params, string_at, EntryPoint, EntryPoints};
+use super::{call_arguments, literal_route, route_param_roles, route_params, string_at, EntryPoint, EntryPoints, Shared};
 use crate::program::Program;
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
-    for (scope, _, call, package) in route_decorators(program) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+    for (scope, _, call, package) in shared.routes.iter().copied() {
         if package != "bottle" {
             continue;
         }

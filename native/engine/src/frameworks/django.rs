@@ -10,9 +10,13 @@
 
 use super::{
     call_arguments, calls_named, imports_any, literal_route, modules_importing, positional_after, reference, route_params, string_at,
-    target_of, EntryPoint, EntryPoints, Role, Target, HTTP_METHODS,
+    target_of, EntryPoint, EntryPoints, Role, Shared, Target, HTTP_METHODS,
 };
 use crate::program::{Program, ScopeKind};
+
+/// The functions url modules register views with.
+const URL_FUNCTIONS: &[&str] =
+    &["django.urls.path", "django.urls.re_path", "django.conf.urls.url", "django.urls.conf.path", "django.urls.conf.re_path"];
 
 /// DRF viewset actions dispatched like HTTP methods.
 const ACTIONS: &[&str] = &["list", "create", "retrieve", "update", "partial_update", "destroy"];
@@ -79,16 +83,19 @@ fn register_class(program: &Program<'_>, entries: &mut EntryPoints, class: &str,
     });
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
     let mut registered_functions: Vec<usize> = Vec::new();
     let mut registered_classes: Vec<String> = Vec::new();
     // urls.py: `path(route, view)`, `re_path(regex, view)`, `url(regex, view)`.
-    for module in modules_importing(program, &["django.urls", "django.conf.urls"]) {
+    // Url modules: those importing `path`, `re_path` or `url` themselves.
+    let url_modules =
+        (0..program.modules.len()).filter(|&module| program.modules[module].imports.values().any(|q| URL_FUNCTIONS.contains(&q.as_str())));
+    for module in url_modules {
         let text = program.text(program.modules[module].file);
         for (scope, call) in calls_named(program, module, &["path", "re_path", "url"]) {
             let callee = call.child_by_field_name("function");
             let resolved = callee.and_then(|c| reference(program, module, c)).unwrap_or_default();
-            if !matches!(resolved.as_str(), "django.urls.path" | "django.urls.re_path" | "django.conf.urls.url" | "django.urls.conf.path") {
+            if !URL_FUNCTIONS.contains(&resolved.as_str()) {
                 continue;
             }
             let (positional, keywords) = call_arguments(text, call);
@@ -126,14 +133,8 @@ pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
         }
     }
     // Class-based views wherever they are.
-    let mut classes: Vec<&str> = program
-        .classes
-        .keys()
-        .copied()
-        .filter(|class| !registered_classes.iter().any(|r| r == class))
-        .filter(|class| program.ancestors(class).iter().skip(1).any(|base| is_view_base(base)))
-        .collect();
-    classes.sort_unstable();
+    let classes: Vec<&str> =
+        shared.classes_where(is_view_base).into_iter().filter(|class| !registered_classes.iter().any(|r| r == class)).collect();
     for class in classes {
         register_class(program, entries, class, None);
     }
@@ -145,9 +146,9 @@ pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
         let views_module =
             info.name == "views" || info.name.ends_with(".views") || info.name.contains(".views.") || info.name.starts_with("views.");
         let drf = imports_any(info, &["rest_framework"]);
-        for (index, scope) in program.scopes.iter().enumerate() {
-            if scope.module != module || scope.kind != ScopeKind::Function || scope.class.is_some() || registered_functions.contains(&index)
-            {
+        for index in super::scopes_of(program, module) {
+            let scope = &program.scopes[index];
+            if scope.kind != ScopeKind::Function || scope.class.is_some() || registered_functions.contains(&index) {
                 continue;
             }
             let decorated = scope.decorators.iter().any(|decorator| {

@@ -5,7 +5,7 @@
 
 use super::{
     call_arguments, calls_named, modules_importing, positional_after, route_params, string_at, target_of, EntryPoint, EntryPoints, Role,
-    Target,
+    Shared, Target,
 };
 use crate::program::Program;
 
@@ -32,7 +32,7 @@ fn register(program: &Program<'_>, entries: &mut EntryPoints, class: &str, route
     });
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_>) {
     let mut registered: Vec<String> = Vec::new();
     for module in modules_importing(program, &["falcon"]) {
         let text = program.text(program.modules[module].file);

@@ -11,8 +11,8 @@
 use tree_sitter::Node;
 
 use super::{
-    annotation_is_clean, call_arguments, calls_named, keyword, model_clean_fields, modules_importing, reference, route_decorators,
-    target_of, EntryPoint, EntryPoints, Role, Target, HTTP_METHODS,
+    annotation_is_clean, call_arguments, calls_named, keyword, model_clean_fields, modules_importing, reference, target_of, EntryPoint,
+    EntryPoints, Role, Shared, Target, HTTP_METHODS,
 };
 use crate::program::{dotted, Program};
 
@@ -120,8 +120,8 @@ fn html_response(program: &Program<'_>, module: usize, call: Node<'_>) -> bool {
     keyword(text, call, "response_class").and_then(|class| reference(program, module, class)).is_some_and(|r| r.ends_with("HTMLResponse"))
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
-    for (scope, method, call, package) in route_decorators(program) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+    for (scope, method, call, package) in shared.routes.iter().copied() {
         if package != "fastapi" && package != "starlette" {
             continue;
         }

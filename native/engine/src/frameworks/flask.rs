@@ -5,13 +5,13 @@
 //! a view returns is its HTML response.
 
 use super::{
-    call_arguments, calls_named, classes_deriving, keyword, literal_route, modules_importing, positional_after, register_class,
-    route_decorators, route_param_roles, route_params, string_at, target_of, EntryPoint, EntryPoints, Role, Target, HTTP_METHODS,
+    call_arguments, calls_named, keyword, literal_route, modules_importing, positional_after, register_class, route_param_roles,
+    route_params, string_at, target_of, EntryPoint, EntryPoints, Role, Shared, Target, HTTP_METHODS,
 };
 use crate::program::Program;
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
-    generate_for(program, entries, "flask");
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+    generate_for(program, entries, shared, "flask");
 }
 
 /// The entry point of a view under `route` (None: the route is not known).
@@ -42,8 +42,8 @@ fn register_view_class(program: &Program<'_>, entries: &mut EntryPoints, class: 
     });
 }
 
-pub(super) fn generate_for(program: &Program<'_>, entries: &mut EntryPoints, framework: &'static str) {
-    for (scope, _, call, package) in route_decorators(program) {
+pub(super) fn generate_for(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>, framework: &'static str) {
+    for (scope, _, call, package) in shared.routes.iter().copied() {
         if package != framework {
             continue;
         }
@@ -78,7 +78,7 @@ pub(super) fn generate_for(program: &Program<'_>, entries: &mut EntryPoints, fra
     // Class-based views not registered where we can see: their methods are still handlers.
     let bases = [format!("{framework}.views.View"), format!("{framework}.views.MethodView")];
     let bases: Vec<&str> = bases.iter().map(String::as_str).collect();
-    for class in classes_deriving(program, &bases).into_iter().filter(|class| !registered.contains(class)) {
+    for class in shared.classes_deriving(&bases).into_iter().filter(|class| !registered.contains(class)) {
         register_view_class(program, entries, &class, framework, None);
     }
 }

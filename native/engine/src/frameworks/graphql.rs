@@ -4,7 +4,7 @@
 //! (`@query.field("name")` on a `QueryType`/`ObjectType`/`MutationType`: `(obj, info, **args)`).
 //! Field arguments are sources; `root`/`obj`, `self` and `info` are not.
 
-use super::{annotation_is_clean, classes_deriving, decorator_call, instance_class, method_of, reference, EntryPoint, EntryPoints, Role};
+use super::{annotation_is_clean, decorator_call, instance_class, method_of, reference, EntryPoint, EntryPoints, Role, Shared};
 use crate::program::{dotted, Program};
 
 /// Arguments after `info` (or after the first `skip` explicit parameters when there is none).
@@ -21,9 +21,9 @@ fn argument_roles(program: &Program<'_>, scope: usize, skip: usize, typed: bool)
     entry
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
     // graphene.
-    for class in classes_deriving(program, &["graphene.ObjectType", "graphene.Mutation", "graphene.types.objecttype.ObjectType"]) {
+    for class in shared.classes_deriving(&["graphene.ObjectType", "graphene.Mutation", "graphene.types.objecttype.ObjectType"]) {
         for (name, scope) in super::own_methods(program, &class) {
             if name.starts_with("resolve_") || name == "mutate" {
                 // `resolve_x(root, info, ...)` is often a staticmethod: `root` first.

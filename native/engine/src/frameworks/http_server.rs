@@ -2,12 +2,12 @@
 //! helpers they call on `self`) read the request from `self.path`, `self.headers`,
 //! `self.rfile`, `self.requestline` and `self.raw_requestline`: sources.
 
-use super::{classes_deriving, EntryPoints, Role};
+use super::{EntryPoints, Role, Shared};
 use crate::program::Program;
 
 const MEMBERS: &[&str] = &["path", "headers", "rfile", "requestline", "raw_requestline"];
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
     let members: Vec<(String, Role)> = MEMBERS.iter().map(|m| (m.to_string(), Role::Source)).collect();
     let bases = [
         "http.server.BaseHTTPRequestHandler",
@@ -16,7 +16,7 @@ pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
         "BaseHTTPServer.BaseHTTPRequestHandler",
         "SimpleHTTPServer.SimpleHTTPRequestHandler",
     ];
-    for class in classes_deriving(program, &bases) {
+    for class in shared.classes_deriving(&bases) {
         super::register_class(program, entries, &class, "http.server", &members, |_, _| None);
     }
 }

@@ -162,18 +162,19 @@ impl EntryPoints {
 /// Runs every generator over the program.
 pub fn entry_points(program: &Program<'_>) -> EntryPoints {
     let mut entries = EntryPoints::default();
-    flask::generate(program, &mut entries);
-    quart::generate(program, &mut entries);
-    django::generate(program, &mut entries);
-    fastapi::generate(program, &mut entries);
-    aiohttp::generate(program, &mut entries);
-    tornado::generate(program, &mut entries);
-    falcon::generate(program, &mut entries);
-    pyramid::generate(program, &mut entries);
-    bottle::generate(program, &mut entries);
-    graphql::generate(program, &mut entries);
-    http_server::generate(program, &mut entries);
-    wsgi::generate(program, &mut entries);
+    let shared = Shared::new(program);
+    flask::generate(program, &mut entries, &shared);
+    quart::generate(program, &mut entries, &shared);
+    django::generate(program, &mut entries, &shared);
+    fastapi::generate(program, &mut entries, &shared);
+    aiohttp::generate(program, &mut entries, &shared);
+    tornado::generate(program, &mut entries, &shared);
+    falcon::generate(program, &mut entries, &shared);
+    pyramid::generate(program, &mut entries, &shared);
+    bottle::generate(program, &mut entries, &shared);
+    graphql::generate(program, &mut entries, &shared);
+    http_server::generate(program, &mut entries, &shared);
+    wsgi::generate(program, &mut entries, &shared);
     entries
 }
 
@@ -418,10 +419,18 @@ fn scope_at(program: &Program<'_>, module: usize, scopes: &[usize], at: usize) -
         .unwrap_or_else(|| module_scope(program, module))
 }
 
-/// The module body's scope index.
+/// The module body's scope index (a file's scopes are contiguous, its module body first).
 fn module_scope(program: &Program<'_>, module: usize) -> usize {
+    scopes_of(program, module).start
+}
+
+/// The scope indices of `module`'s file: parts are numbered consecutively, so a file's scopes
+/// are one contiguous range, found by binary search.
+pub(crate) fn scopes_of(program: &Program<'_>, module: usize) -> std::ops::Range<usize> {
     let file = program.modules[module].file;
-    program.scopes.iter().position(|scope| scope.file == file && scope.kind == ScopeKind::Module).unwrap_or(0)
+    let start = program.scopes.partition_point(|scope| scope.file < file);
+    let end = program.scopes.partition_point(|scope| scope.file <= file);
+    start..end
 }
 
 /// Every call in a module whose callee's last name is one of `names`, with the scope it is
@@ -434,7 +443,7 @@ pub(crate) fn calls_named<'p>(program: &Program<'p>, module: usize, names: &[&st
         return Vec::new();
     }
     let root = program.files[file].document.root();
-    let scopes: Vec<usize> = program.scopes.iter().enumerate().filter(|(_, scope)| scope.file == file).map(|(index, _)| index).collect();
+    let scopes: Vec<usize> = scopes_of(program, module).collect();
     let mut found = Vec::new();
     let mut stack = vec![(root, 0usize)];
     while let Some((node, depth)) = stack.pop() {
@@ -470,17 +479,39 @@ pub(crate) fn own_methods<'a>(program: &'a Program<'_>, class: &str) -> Vec<(&'a
     methods
 }
 
-/// Workspace classes deriving (transitively) from one of `bases` (qualified names, or
-/// suffixes such as `.View` when written `suffix = true`).
-pub(crate) fn classes_deriving(program: &Program<'_>, bases: &[&str]) -> Vec<String> {
-    let mut classes: Vec<String> = program
-        .classes
-        .keys()
-        .filter(|class| program.ancestors(class).iter().skip(1).any(|ancestor| bases.contains(&ancestor.as_str())))
-        .map(|class| class.to_string())
-        .collect();
-    classes.sort_unstable();
-    classes
+/// What several generators ask of the whole program, computed once per `entry_points`.
+pub(crate) struct Shared<'p> {
+    /// `route_decorators` of the program.
+    pub(crate) routes: Vec<(usize, &'static str, Node<'p>, &'static str)>,
+    /// Every workspace class with its ancestors (itself excluded), sorted by name.
+    classes: Vec<(&'p str, Vec<String>)>,
+}
+
+impl<'p> Shared<'p> {
+    fn new(program: &Program<'p>) -> Shared<'p> {
+        let mut classes: Vec<(&'p str, Vec<String>)> = program
+            .classes
+            .keys()
+            .map(|&class| (class, program.ancestors(class).into_iter().skip(1).collect()))
+            .filter(|(_, ancestors): &(&str, Vec<String>)| !ancestors.is_empty())
+            .collect();
+        classes.sort_unstable_by_key(|(class, _)| *class);
+        Shared { routes: route_decorators(program), classes }
+    }
+
+    /// Workspace classes deriving (transitively) from one of `bases` (qualified names).
+    pub(crate) fn classes_deriving(&self, bases: &[&str]) -> Vec<String> {
+        self.classes
+            .iter()
+            .filter(|(_, ancestors)| ancestors.iter().any(|ancestor| bases.contains(&ancestor.as_str())))
+            .map(|(class, _)| class.to_string())
+            .collect()
+    }
+
+    /// Workspace classes with an ancestor `matches` accepts.
+    pub(crate) fn classes_where(&self, matches: impl Fn(&str) -> bool) -> Vec<&'p str> {
+        self.classes.iter().filter(|(_, ancestors)| ancestors.iter().any(|a| matches(a))).map(|(class, _)| *class).collect()
+    }
 }
 
 /// The HTTP method names a class-based view dispatches to.

@@ -2,7 +2,7 @@
 //! view takes `request` (or `context, request`); a view class gets the request in `__init__`
 //! and reads `self.request`. The rule pack names the request's parts.
 
-use super::{call_arguments, calls_named, modules_importing, reference, target_of, EntryPoint, EntryPoints, Role, Target};
+use super::{call_arguments, calls_named, modules_importing, reference, target_of, EntryPoint, EntryPoints, Role, Shared, Target};
 use crate::program::Program;
 
 const REQUEST: &str = "pyramid.request.Request";
@@ -35,10 +35,11 @@ fn register(program: &Program<'_>, entries: &mut EntryPoints, target: Option<Tar
     }
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_>) {
     for module in modules_importing(program, &["pyramid"]) {
-        for (index, scope) in program.scopes.iter().enumerate() {
-            if scope.module != module || scope.decorators.is_empty() {
+        for index in super::scopes_of(program, module) {
+            let scope = &program.scopes[index];
+            if scope.decorators.is_empty() {
                 continue;
             }
             let decorated = scope.decorators.iter().any(|decorator| {

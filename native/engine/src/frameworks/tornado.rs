@@ -3,12 +3,12 @@
 //! `HTTPServerRequest`, whose parts the rule pack makes sources); `self.get_argument(...)` and
 //! the other accessors are inherited library members the pack names.
 
-use super::{classes_deriving, positional_after, EntryPoint, EntryPoints, Role, HTTP_METHODS};
+use super::{positional_after, EntryPoint, EntryPoints, Role, Shared, HTTP_METHODS};
 use crate::program::Program;
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
     let members = [("request".to_string(), Role::Reference("tornado.web.RequestHandler.request".to_string()))];
-    for class in classes_deriving(program, &["tornado.web.RequestHandler", "tornado.websocket.WebSocketHandler"]) {
+    for class in shared.classes_deriving(&["tornado.web.RequestHandler", "tornado.websocket.WebSocketHandler"]) {
         super::register_class(program, entries, &class, "tornado", &members, |name, scope| {
             (HTTP_METHODS.contains(&name) || name == "on_message" || name == "open").then(|| {
                 let mut entry = EntryPoint::new("tornado");

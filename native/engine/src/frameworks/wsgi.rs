@@ -2,10 +2,10 @@
 //! `(environ, start_response)` is an application; `environ` (the CGI variables: path, query
 //! string, headers, `wsgi.input`) is a source.
 
-use super::{EntryPoint, EntryPoints, Role};
+use super::{EntryPoint, EntryPoints, Role, Shared};
 use crate::program::{Program, ScopeKind};
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_>) {
     for (index, scope) in program.scopes.iter().enumerate() {
         if scope.kind != ScopeKind::Function {
             continue;

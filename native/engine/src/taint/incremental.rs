@@ -349,6 +349,9 @@ pub fn analyze_incrementally_after(
     let changed_files: Option<Vec<bool>> =
         changed_files.map(|changed| program.files.iter().map(|file| changed.contains(&file.path)).collect());
     let mut keys = scope_keys_reusing(program, previous.as_ref(), changed_files.as_deref());
+    if debug_analysis() {
+        eprintln!("scope keys {:?}", timer.elapsed());
+    }
     // Entry points depend on every file (registrations): found afresh, part of every key.
     let entries = crate::frameworks::entry_points(program);
     for (scope, key) in keys.iter_mut().enumerate() {
