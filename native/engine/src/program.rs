@@ -309,6 +309,9 @@ pub struct Program<'p> {
     pub enclosing_functions: Vec<&'p str>,
     /// Class → the classes naming it as a base, sorted (built on first use).
     subclasses: std::sync::OnceLock<FxHashMap<&'p str, Vec<&'p str>>>,
+    /// The directory file paths are relative to, when the program is of files on disk: other
+    /// files of the project (an OpenAPI spec) are read from under it.
+    pub root: Option<std::path::PathBuf>,
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -562,6 +565,7 @@ impl<'p> Program<'p> {
             file_classes: Vec::with_capacity(parts.len()),
             enclosing_functions: Vec::new(),
             subclasses: std::sync::OnceLock::new(),
+            root: None,
         };
         for (index, part) in parts.into_iter().enumerate() {
             assert!(part.file_index == index && part.scope_offset == program.scopes.len(), "program parts must be numbered consecutively");
@@ -575,6 +579,12 @@ impl<'p> Program<'p> {
             program.enclosing_functions.extend(part.enclosing_functions.iter().map(String::as_str));
         }
         program
+    }
+
+    /// The program with the directory its file paths are relative to.
+    pub fn with_root(mut self, root: &std::path::Path) -> Self {
+        self.root = Some(root.to_path_buf());
+        self
     }
 
     pub fn text(&self, file: usize) -> &'p str {

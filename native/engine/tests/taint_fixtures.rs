@@ -496,6 +496,8 @@ fixtures! {
     fastapi_yaml_load => "fastapi/yaml_load.py",
     frameworks_aiohttp_app => "frameworks/aiohttp_app.py",
     frameworks_bottle_app => "frameworks/bottle_app.py",
+    frameworks_connexion_api_app => "frameworks/connexion_api/app.py",
+    frameworks_connexion_api_pets => "frameworks/connexion_api/pets.py",
     frameworks_django_site_urls => "frameworks/django_site/urls.py",
     frameworks_django_site_views => "frameworks/django_site/views.py",
     frameworks_falcon_app => "frameworks/falcon_app.py",

@@ -17,6 +17,7 @@
 
 mod aiohttp;
 mod bottle;
+mod connexion;
 mod django;
 mod falcon;
 mod fastapi;
@@ -172,6 +173,7 @@ pub fn entry_points(program: &Program<'_>) -> EntryPoints {
     falcon::generate(program, &mut entries, &shared);
     pyramid::generate(program, &mut entries, &shared);
     bottle::generate(program, &mut entries, &shared);
+    connexion::generate(program, &mut entries, &shared);
     graphql::generate(program, &mut entries, &shared);
     http_server::generate(program, &mut entries, &shared);
     wsgi::generate(program, &mut entries, &shared);
