@@ -83,9 +83,7 @@ fn operation_entry(program: &Program<'_>, scope: usize, pending: &mut Vec<usize>
         let last = resolved.as_deref().map(|r| r.rsplit('.').next().unwrap_or(r)).unwrap_or("");
         let role = if REQUESTS.contains(&last) {
             Role::Reference(resolved.clone().unwrap_or_default())
-        } else if PLAIN.contains(&last) {
-            Role::Clean
-        } else if annotation.is_some_and(|a| annotation_is_clean(program, module, a)) {
+        } else if PLAIN.contains(&last) || annotation.is_some_and(|a| annotation_is_clean(program, module, a)) {
             Role::Clean
         } else if let Some(clean_fields) = annotation.and_then(|a| model_clean_fields(program, module, a)) {
             Role::Model { clean_fields }

@@ -515,7 +515,7 @@ pub fn analyze_incrementally_after(
     // Reused results were computed against the previous run's env; the env is checked against
     // the summaries before the first sweep, and after every sweep that changed what some scope stores.
     let env = if reused > 0 { previous_env } else { Env::default() };
-    let mut solver = solver::Solver::new(program, rules, &enclosing, &entries, &mut summaries, &mut raw, &mut incomplete, &mut callers);
+    let mut solver = solver::Solver::new(program, rules, (&enclosing, &entries), &mut summaries, &mut raw, &mut incomplete, &mut callers);
     let env = solver.solve(dirty, env, |summaries, env| {
         let current = Env::collect(summaries);
         let changed_roots = env.changed_roots(&current);

@@ -230,8 +230,8 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
     pub fn new(
         program: &'a Program<'t>,
         rules: &'p RuleSet,
-        enclosing: &'a rustc_hash::FxHashSet<u64>,
-        entries: &'a crate::frameworks::EntryPoints,
+        // Functions enclosing others (`env::enclosing_functions`) and the entry points.
+        (enclosing, entries): (&'a rustc_hash::FxHashSet<u64>, &'a crate::frameworks::EntryPoints),
         summaries: &'a mut [Summary],
         raw: &'a mut [Vec<RawFinding>],
         incomplete: &'a mut [Incomplete],
