@@ -772,7 +772,8 @@ pub(crate) fn route_decorators<'p>(program: &Program<'p>) -> Vec<(usize, &'stati
                     ROUTE_FRAMEWORKS.iter().copied().find(|package| resolved.starts_with(&format!("{package}.")))
                 }
             };
-            if let Some(framework) = framework {
+            // `.view(...)` registers a class-based view only on an aiohttp `RouteTableDef`.
+            if let Some(framework) = framework.filter(|framework| *method != "view" || *framework == "aiohttp") {
                 found.push((index, *method, call, framework));
             }
         }
