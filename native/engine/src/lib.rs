@@ -17,6 +17,7 @@
 pub mod cfg;
 pub mod chunks;
 pub mod error;
+pub mod frameworks;
 pub mod framing;
 pub mod index;
 pub mod ir;

@@ -58,17 +58,6 @@ impl Constant {
     }
 }
 
-/// Frameworks a module imports: decides what a `request` parameter refers to.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Frameworks {
-    pub django: bool,
-    pub rest_framework: bool,
-    pub flask: bool,
-    pub fastapi: bool,
-    pub aiohttp: bool,
-    pub tornado: bool,
-}
-
 pub struct ModuleInfo {
     pub name: String,
     pub file: usize,
@@ -78,7 +67,6 @@ pub struct ModuleInfo {
     pub constants: HashMap<String, Constant>,
     /// Module-level names assigned exactly once to a reference (`run = subprocess.run`).
     pub aliases: HashMap<String, String>,
-    pub frameworks: Frameworks,
     /// Whether this module is a package's `__init__`.
     pub is_package: bool,
     /// The module-name prefixes of the directories this module adds to `sys.path` with
@@ -331,6 +319,9 @@ pub struct Program<'p> {
     module_prefixes: std::sync::OnceLock<FxHashSet<&'p str>>,
     /// The module-name prefixes of the directories any module adds to `sys.path`, sorted.
     search_prefixes: Vec<&'p str>,
+    /// The directory file paths are relative to, when the program is of files on disk: other
+    /// files of the project (an OpenAPI spec) are read from under it.
+    pub root: Option<std::path::PathBuf>,
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -596,6 +587,7 @@ impl<'p> Program<'p> {
             subclasses: std::sync::OnceLock::new(),
             module_prefixes: std::sync::OnceLock::new(),
             search_prefixes: Vec::new(),
+            root: None,
         };
         for (index, part) in parts.into_iter().enumerate() {
             assert!(part.file_index == index && part.scope_offset == program.scopes.len(), "program parts must be numbered consecutively");
@@ -612,6 +604,12 @@ impl<'p> Program<'p> {
         program.search_prefixes.sort_unstable();
         program.search_prefixes.dedup();
         program
+    }
+
+    /// The program with the directory its file paths are relative to.
+    pub fn with_root(mut self, root: &std::path::Path) -> Self {
+        self.root = Some(root.to_path_buf());
+        self
     }
 
     pub fn text(&self, file: usize) -> &'p str {
@@ -657,17 +655,6 @@ impl<'t> PartBuilder<'t> {
         let broken = root.has_error();
         let mut imports = HashMap::new();
         collect_imports(text, root, &name, is_package, &mut imports);
-        let frameworks = {
-            let any = |prefix: &str| imports.values().any(|q| q == prefix || q.starts_with(&format!("{prefix}.")));
-            Frameworks {
-                django: any("django"),
-                rest_framework: any("rest_framework"),
-                flask: any("flask"),
-                fastapi: any("fastapi") || any("starlette"),
-                aiohttp: any("aiohttp"),
-                tornado: any("tornado"),
-            }
-        };
         // Module-level constants and aliases: names assigned exactly once at the top level.
         let mut assignments: HashMap<String, (usize, Option<Node<'t>>)> = HashMap::new();
         let mut cursor = root.walk();
@@ -721,8 +708,7 @@ impl<'t> PartBuilder<'t> {
                 (!prefix.is_empty() && prefix != "__init__" && !directory.is_empty()).then_some(prefix)
             })
             .collect();
-        self.module =
-            Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, frameworks, is_package, search_paths, names_hash });
+        self.module = Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, is_package, search_paths, names_hash });
         // The module body is a scope of its own.
         self.scopes.push(Scope {
             kind: ScopeKind::Module,

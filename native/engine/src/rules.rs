@@ -49,6 +49,7 @@ pub const BUILTIN_PACKS: &[(&str, &str)] = &[
     ("builtin:flask.toml", include_str!("../rules/flask.toml")),
     ("builtin:django.toml", include_str!("../rules/django.toml")),
     ("builtin:fastapi.toml", include_str!("../rules/fastapi.toml")),
+    ("builtin:web.toml", include_str!("../rules/web.toml")),
     ("builtin:libraries.toml", include_str!("../rules/libraries.toml")),
     ("builtin:checks.toml", include_str!("../rules/checks.toml")),
 ];

@@ -336,7 +336,11 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
             .par_iter()
             .zip(seeds)
             .map(|((group, members, _), (previous, changed, changes))| {
-                let program = Program::from_parts(members);
+                let root = match group.as_slice() {
+                    [repository] => &discovered.repositories[*repository].root,
+                    _ => &discovered.root,
+                };
+                let program = Program::from_parts(members).with_root(root);
                 let (result, cache, _) = analyze_incrementally_after(&program, rules, previous, changed.as_ref(), &changes);
                 let mut findings = result.findings;
                 if let [repository] = group.as_slice() {

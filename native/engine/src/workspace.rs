@@ -901,6 +901,7 @@ impl Workspace {
     /// The whole-program view over every file's current text (after `prepare_program`).
     fn program_view(&self) -> Program<'_> {
         Program::from_parts(self.files.values().map(|state| state.source.borrow_dependent().as_ref().expect("program prepared")))
+            .with_root(&self.root)
     }
 
     /// The whole-program view over every file's current text.

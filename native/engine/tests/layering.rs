@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("lexical", 3),
     ("pdg", 4),
     ("walk", 4),
+    ("frameworks", 4),
     ("taint", 5),
     ("slice", 5),
     ("index", 6),

@@ -318,3 +318,23 @@ fn a_callers_twin_defined_beside_it_does_not_hide_it_from_a_changed_callee() {
     let (after, _) = reanalyse(&mut workspace);
     assert!(after.is_empty(), "{after:#?}");
 }
+
+/// A view is a view because a urls.py (another file) names it: editing only urls.py re-analyses
+/// the view (its entry point is part of its key), and the result equals a fresh analysis.
+#[test]
+fn a_route_added_in_urls_py_makes_the_view_an_entry_point_again() {
+    let views = "import os\nfrom django.http import HttpResponse\n\n\ndef show(request, name):\n    os.system('cat ' + name)\n    return HttpResponse('ok')\n";
+    let urls =
+        |route: &str| format!("from django.urls import path\nfrom . import views\n\nurlpatterns = [path(\"{route}\", views.show)]\n");
+    let mut workspace = workspace_of(&[("site/views.py", views.to_string()), ("site/urls.py", urls("files/<str:name>/"))]);
+    let (findings, _) = reanalyse(&mut workspace);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    // An int converter: the argument is clean.
+    workspace.update_file("site/urls.py", urls("files/<int:name>/"), Some(2));
+    let (findings, stats) = reanalyse(&mut workspace);
+    assert!(findings.is_empty(), "{findings:?}");
+    assert!(stats.analysed >= 1 && stats.analysed < stats.scopes, "{stats:?}");
+    workspace.update_file("site/urls.py", urls("files/<path:name>/"), Some(3));
+    let (findings, _) = reanalyse(&mut workspace);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+}

@@ -36,6 +36,9 @@ pub(super) struct ScopeKey {
     pub(super) start: usize,
     pub(super) text_hash: [u8; 32],
     pub(super) module_hash: [u8; 32],
+    /// What the scope's entry point says (`frameworks::EntryPoints::hash`; 0: not one): a
+    /// registration in another file (a urls.py) changes it.
+    pub(super) entry: u64,
 }
 
 /// The analysis of one run, kept to seed the next (`Workspace::analyze_taint`), and persisted
@@ -226,6 +229,7 @@ pub(super) fn scope_keys_where(
                 start,
                 text_hash,
                 module_hash: program.modules[scope.module].names_hash,
+                entry: 0,
             })
         })
         .collect()
@@ -344,7 +348,15 @@ pub fn analyze_incrementally_after(
     // Which files changed, by file index (None: treat every file as changed).
     let changed_files: Option<Vec<bool>> =
         changed_files.map(|changed| program.files.iter().map(|file| changed.contains(&file.path)).collect());
-    let keys = scope_keys_reusing(program, previous.as_ref(), changed_files.as_deref());
+    let mut keys = scope_keys_reusing(program, previous.as_ref(), changed_files.as_deref());
+    if debug_analysis() {
+        eprintln!("scope keys {:?}", timer.elapsed());
+    }
+    // Entry points depend on every file (registrations): found afresh, part of every key.
+    let entries = crate::frameworks::entry_points(program);
+    for (scope, key) in keys.iter_mut().enumerate() {
+        key.entry = entries.hash(program, scope);
+    }
     if debug_analysis() {
         eprintln!("keys {:?}", timer.elapsed());
     }
@@ -503,7 +515,7 @@ pub fn analyze_incrementally_after(
     // Reused results were computed against the previous run's env; the env is checked against
     // the summaries before the first sweep, and after every sweep that changed what some scope stores.
     let env = if reused > 0 { previous_env } else { Env::default() };
-    let mut solver = solver::Solver::new(program, rules, &enclosing, &mut summaries, &mut raw, &mut incomplete, &mut callers);
+    let mut solver = solver::Solver::new(program, rules, (&enclosing, &entries), &mut summaries, &mut raw, &mut incomplete, &mut callers);
     let env = solver.solve(dirty, env, |summaries, env| {
         let current = Env::collect(summaries);
         let changed_roots = env.changed_roots(&current);

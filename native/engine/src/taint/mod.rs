@@ -51,9 +51,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::cfg::{build_cfg, EdgeKind, NoConstants, StepKind, ENTRY, EXIT};
-use crate::program::{dotted, literal, text_of, Constant, Program, ScopeKind};
+use crate::frameworks::{self, EntryPoints, Role};
+use crate::program::{dotted, text_of, Constant, Program, ScopeKind};
 use crate::rules::{RuleSet, SourceKind, ALL_KINDS};
-use crate::syntax::{field, FieldChild};
 
 use env::{name_hash, EnvKey};
 use findings::RawFinding;
@@ -66,6 +66,8 @@ struct Analysis<'p, 't> {
     program: &'p Program<'t>,
     rules: &'p RuleSet,
     summaries: &'p [Summary],
+    /// Request handlers and what their parameters are (`frameworks`).
+    entries: &'p EntryPoints,
     scope: usize,
     file: usize,
     text: &'t str,
@@ -119,32 +121,6 @@ fn short(text: &str) -> String {
     }
 }
 
-/// Converters in Flask route strings that type a parameter (no injection taint).
-const TYPED_CONVERTERS: &[&str] = &["int", "float", "uuid"];
-/// Annotations of FastAPI parameters that carry no injection taint.
-const TYPED_ANNOTATIONS: &[&str] = &[
-    "int",
-    "float",
-    "bool",
-    "UUID",
-    "uuid.UUID",
-    "datetime",
-    "date",
-    "time",
-    "timedelta",
-    "datetime.datetime",
-    "datetime.date",
-    "Decimal",
-    "decimal.Decimal",
-    "PositiveInt",
-    "conint",
-    "confloat",
-    "StrictInt",
-    "StrictBool",
-    "IPv4Address",
-];
-const ROUTE_DECORATORS: &[&str] = &["route", "get", "post", "put", "delete", "patch", "head", "options", "api_route", "websocket"];
-
 impl<'p, 't> Analysis<'p, 't> {
     fn text_of(&self, node: Node<'_>) -> &'t str {
         text_of(self.text, node)
@@ -154,69 +130,35 @@ impl<'p, 't> Analysis<'p, 't> {
         TraceStep { file: self.file, start: node.start_byte(), end: node.end_byte(), kind, description }
     }
 
-    /// Route information: the route string's parameters, if this scope is a route handler.
-    fn route_parameters(&self) -> Option<Vec<(String, Option<String>)>> {
-        let scope = &self.program.scopes[self.scope];
-        for decorator in &scope.decorators {
-            let Some(call) = decorator.named_child(0).filter(|n| n.kind() == "call") else { continue };
-            let Some(function) = call.field(&field::FUNCTION) else { continue };
-            let method = match function.kind() {
-                "attribute" => function.field(&field::ATTRIBUTE).map(|a| self.text_of(a)).unwrap_or(""),
-                _ => continue,
-            };
-            if !ROUTE_DECORATORS.contains(&method) {
-                continue;
-            }
-            let route = call
-                .field(&field::ARGUMENTS)
-                .and_then(|args| args.named_child(0))
-                .and_then(|first| literal(self.text, first, &HashMap::new()));
-            let route = match route {
-                Some(Constant::Str(route)) => route,
-                _ => String::new(),
-            };
-            // `<conv:name>` (Flask) and `{name}` / `{name:conv}` (FastAPI, Starlette).
-            let mut params = Vec::new();
-            let mut rest = route.as_str();
-            while let Some(open) = rest.find(['<', '{']) {
-                let close_char = if rest.as_bytes()[open] == b'<' { '>' } else { '}' };
-                let Some(close) = rest[open..].find(close_char) else { break };
-                let inside = &rest[open + 1..open + close];
-                let (converter, name) = match inside.split_once(':') {
-                    Some((a, b)) if close_char == '>' => (Some(a.trim().to_string()), b.trim().to_string()),
-                    Some((a, b)) => (Some(b.trim().to_string()), a.trim().to_string()),
-                    None => (None, inside.trim().to_string()),
-                };
-                params.push((name, converter));
-                rest = &rest[open + close + 1..];
-            }
-            return Some(params);
-        }
-        None
-    }
-
     fn annotation_reference(&self, annotation: Node<'_>) -> Option<String> {
         let name = dotted(self.text, annotation)?;
         Some(self.program.resolve_name(self.module, &name).unwrap_or(name))
     }
 
+    /// The label of a source at an entry point's parameter.
+    fn parameter_source(&self, param: Node<'_>, name: &str, framework: &str) -> Label {
+        let step = self.step(param, "source", format!("{framework} request parameter `{name}`"));
+        Label {
+            origin: Origin::Source { kind: SourceKind::UserInput, file: self.file, start: param.start_byte(), end: param.end_byte() },
+            cleared: 0,
+            normalized: false,
+            trace: Trace::default().push(step),
+        }
+    }
+
+    /// Parameters bound: each its own `Param` label (for the summary); at an entry point
+    /// (`frameworks`) also what the framework passes — request data (a source), a typed value
+    /// (clean), the request object (a reference), a dependency's return value.
     fn initial_state(&mut self) -> State {
         let mut state = State::default();
         let scope = &self.program.scopes[self.scope];
         if scope.kind == ScopeKind::Module {
             return state;
         }
-        let route = self.route_parameters();
-        self.is_route = route.is_some();
-        let frameworks = self.program.modules[self.module].frameworks;
-        let is_django_view = frameworks.django || frameworks.rest_framework;
-        let class_is_view = scope.class.as_deref().is_some_and(|class| {
-            self.program.class_derives_from(class, &["View", "APIView", "ViewSet", "GenericAPIView", "RequestHandler", "ModelViewSet"])
-        });
-        if class_is_view && is_django_view {
-            self.is_route = true;
-        }
+        let entry = self.entries.of(self.scope);
+        self.is_route = entry.is_some_and(|entry| entry.html_response);
         let explicit_start = usize::from(scope.implicit_receiver);
+        let mut clean_paths: Vec<String> = Vec::new();
         for (index, param) in scope.params.iter().enumerate() {
             let mut value = Value::default();
             if index < explicit_start {
@@ -229,73 +171,44 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             let position = index - explicit_start;
             value.add_label(Label { origin: Origin::Param(position), cleared: 0, normalized: false, trace: Trace::default() });
-            let annotation = param.annotation.and_then(|a| self.annotation_reference(a));
-            if let Some(reference) = &annotation {
+            if let Some(reference) = param.annotation.and_then(|a| self.annotation_reference(a)) {
                 value.reference = Some(reference.as_str().into());
             }
-            // What a `request` parameter is, from the framework the module uses.
-            if param.name == "request" && annotation.is_none() {
-                let reference = if frameworks.rest_framework {
-                    Some("rest_framework.request.Request")
-                } else if frameworks.django {
-                    Some("django.http.HttpRequest")
-                } else if frameworks.aiohttp {
-                    Some("aiohttp.web.Request")
-                } else {
-                    None
-                };
-                if let Some(reference) = reference {
-                    value.reference = Some(reference.into());
-                    if reference != "aiohttp.web.Request" {
-                        self.is_route = true;
+            match entry.and_then(|entry| Some((entry.framework, entry.param(index)?))) {
+                Some((framework, Role::Source)) => value.add_label(self.parameter_source(param.node, &param.name, framework)),
+                Some((_, Role::Clean)) => {}
+                Some((_, Role::Reference(reference))) => value.reference = Some(reference.as_str().into()),
+                Some((framework, Role::Model { clean_fields })) => {
+                    value.add_label(self.parameter_source(param.node, &param.name, framework));
+                    clean_paths.extend(clean_fields.iter().map(|field| format!("{}.{field}", param.name)));
+                }
+                Some((_, Role::Returns(dependency))) => {
+                    // What the dependency returns (its summary, once solved), as a call would.
+                    let dependency = *dependency;
+                    self.callees.insert(dependency);
+                    let name = self.program.scopes[dependency].qualified_name.rsplit('.').next().unwrap_or("").to_string();
+                    if let Some(summary) = self.summaries.get(dependency) {
+                        for label in &summary.source_returns {
+                            let mut label = label.clone();
+                            label.trace =
+                                label.trace.push(self.step(param.node, "return", format!("returned from `{name}` (a dependency)")));
+                            value.add_label(label);
+                        }
+                    }
+                }
+                None => {
+                    if value.reference.is_none() {
+                        if let Some(reference) = frameworks::parameter_reference(self.program, self.scope, index) {
+                            value.reference = Some(reference.into());
+                        }
                     }
                 }
             }
-            if let Some(reference) = &annotation {
-                if reference.ends_with("HttpRequest") || reference.ends_with("rest_framework.request.Request") {
-                    self.is_route = true;
-                }
-            }
-            let source = if let Some(route) = &route {
-                let annotated_typed = annotation.as_deref().is_some_and(|a| {
-                    TYPED_ANNOTATIONS.iter().any(|t| a == *t || a.ends_with(&format!(".{t}")))
-                        || self.program.class(a).is_some_and(|c| c.bases.iter().any(|b| b.ends_with("Enum")))
-                });
-                let is_request_object = annotation
-                    .as_deref()
-                    .is_some_and(|a| a.ends_with("Request") || a.ends_with("Response") || a.ends_with("BackgroundTasks"));
-                match route.iter().find(|(name, _)| *name == param.name) {
-                    Some((_, Some(converter))) if TYPED_CONVERTERS.contains(&converter.as_str()) => false,
-                    Some(_) => !annotated_typed,
-                    // FastAPI: any other non-request parameter is a query/body/header parameter.
-                    None => frameworks.fastapi && !annotated_typed && !is_request_object && param.name != "request",
-                }
-            } else {
-                // Django function views (module-level functions whose first parameter is
-                // `request`): positional URL arguments after it. Methods get theirs via self.kwargs.
-                is_django_view
-                    && scope.class.is_none()
-                    && scope.params.first().is_some_and(|p| p.name == "request")
-                    && position > 0
-                    && !param.variadic
-                    && param.default.is_none()
-                    && annotation.is_none()
-            };
-            if source {
-                let step = self.step(param.node, "source", format!("route parameter `{}`", param.name));
-                value.add_label(Label {
-                    origin: Origin::Source {
-                        kind: SourceKind::UserInput,
-                        file: self.file,
-                        start: param.node.start_byte(),
-                        end: param.node.end_byte(),
-                    },
-                    cleared: 0,
-                    normalized: false,
-                    trace: Trace::default().push(step),
-                });
-            }
             state.assign(&param.name, value);
+            // Typed fields of a model parameter (after the parameter: assigning it clears below).
+            for path in clean_paths.drain(..) {
+                state.assign(&path, Value::default());
+            }
         }
         state
     }
@@ -499,6 +412,7 @@ fn analyze_scope(
     program: &Program<'_>,
     rules: &RuleSet,
     summaries: &[Summary],
+    entries: &EntryPoints,
     env: &Env,
     enclosing: &FxHashSet<u64>,
     scope: usize,
@@ -508,6 +422,7 @@ fn analyze_scope(
         program,
         rules,
         summaries,
+        entries,
         scope,
         file: info.file,
         text: program.text(info.file),

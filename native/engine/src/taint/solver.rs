@@ -207,6 +207,7 @@ pub(super) struct Solver<'a, 'p, 't> {
     pub program: &'a Program<'t>,
     pub rules: &'p RuleSet,
     pub enclosing: &'a rustc_hash::FxHashSet<u64>,
+    pub entries: &'a crate::frameworks::EntryPoints,
     pub summaries: &'a mut [Summary],
     pub raw: &'a mut [Vec<RawFinding>],
     pub incomplete: &'a mut [Incomplete],
@@ -230,7 +231,8 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
     pub fn new(
         program: &'a Program<'t>,
         rules: &'p RuleSet,
-        enclosing: &'a rustc_hash::FxHashSet<u64>,
+        // Functions enclosing others (`env::enclosing_functions`) and the entry points.
+        (enclosing, entries): (&'a rustc_hash::FxHashSet<u64>, &'a crate::frameworks::EntryPoints),
         summaries: &'a mut [Summary],
         raw: &'a mut [Vec<RawFinding>],
         incomplete: &'a mut [Incomplete],
@@ -241,6 +243,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             program,
             rules,
             enclosing,
+            entries,
             summaries,
             raw,
             incomplete,
@@ -448,13 +451,13 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         if super::debug_analysis() {
             eprintln!("batch {}: {:?}", self.batches, work.iter().map(|&s| &self.program.scopes[s].qualified_name).collect::<Vec<_>>());
         }
-        let (program, rules, enclosing, summaries) = (self.program, self.rules, self.enclosing, &*self.summaries);
+        let (program, rules, enclosing, entries, summaries) = (self.program, self.rules, self.enclosing, self.entries, &*self.summaries);
         let timed = !self.seconds.is_empty();
         let results: Vec<_> = work
             .par_iter()
             .map(|&scope| {
                 let started = timed.then(std::time::Instant::now);
-                let (summary, findings, incomplete) = analyze_scope(program, rules, summaries, env, enclosing, scope);
+                let (summary, findings, incomplete) = analyze_scope(program, rules, summaries, entries, env, enclosing, scope);
                 (scope, summary, findings, incomplete, started.map_or(0.0, |s| s.elapsed().as_secs_f64()))
             })
             .collect();

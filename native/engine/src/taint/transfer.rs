@@ -10,6 +10,7 @@
 use tree_sitter::Node;
 
 use crate::cfg::{Cfg, StepKind};
+use crate::frameworks::Role;
 use crate::ir::place::{exact_place_of, place_of, Cut, Place};
 use crate::ir::resolve::member_reference;
 use crate::program::{literal, Constant};
@@ -476,28 +477,39 @@ impl<'p, 't> Analysis<'p, 't> {
         let object = self.eval(object_node, state, depth + 1);
         let reference = object.reference.as_deref().map(|r| member_reference(self.program, r, attribute));
         let mut value = Value { labels: object.labels.clone(), ..Value::default() };
+        // A handler class's members (`self.request`, `self.kwargs`, `self.path`: `frameworks`).
+        if object_node.kind() == "identifier" && self.text_of(object_node) == "self" {
+            if let Some(role) = self.entries.of(self.scope).and_then(|entry| entry.member(attribute)) {
+                match role {
+                    Role::Reference(reference) => {
+                        value.reference = Some(reference.as_str().into());
+                        return value;
+                    }
+                    Role::Source | Role::Model { .. } => {
+                        value.add_label(self.source_label(SourceKind::UserInput, node, self.text_of(node)))
+                    }
+                    Role::Clean | Role::Returns(_) => {}
+                }
+            }
+        }
         if let Some(reference) = &reference {
             if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
-                value.add_label(self.source_label(kind, node, self.text_of(node)));
-            }
-            // Class-based views: `self.request` is the request, `self.kwargs` the URL arguments.
-            let frameworks = self.program.modules[self.module].frameworks;
-            if attribute == "request" && object_node.kind() == "identifier" && self.text_of(object_node) == "self" {
-                if frameworks.django || frameworks.rest_framework {
-                    value.reference = Some("django.http.HttpRequest".into());
-                    return value;
+                if !self.constant_request_part(reference, attribute) {
+                    value.add_label(self.source_label(kind, node, self.text_of(node)));
                 }
-                if frameworks.tornado {
-                    value.reference = Some("tornado.web.RequestHandler.request".into());
-                    return value;
-                }
-            }
-            if attribute == "kwargs" && self.text_of(object_node) == "self" && (frameworks.django || frameworks.rest_framework) {
-                value.add_label(self.source_label(SourceKind::UserInput, node, self.text_of(node)));
             }
             value.reference = Some(reference.as_str().into());
         }
         value
+    }
+
+    /// Whether `reference` (`flask.request.path`) is a part of the request that is constant in
+    /// this handler (its route is literal: `frameworks::EntryPoint::constant_parts`).
+    fn constant_request_part(&self, reference: &str, attribute: &str) -> bool {
+        let Some(entry) = self.entries.of(self.scope) else { return false };
+        let object = reference.strip_suffix(attribute).and_then(|r| r.strip_suffix('.')).unwrap_or("");
+        let object = object.rsplit('.').next().unwrap_or("");
+        entry.constant_parts.contains(&attribute) && object.to_ascii_lowercase().ends_with("request")
     }
 
     /// A `case` pattern's capture name bound to (the elements of) the match subject: an

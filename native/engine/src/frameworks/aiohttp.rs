@@ -1,0 +1,67 @@
+//! aiohttp: `router.add_get(path, handler)` and the other `add_*`, `add_route(method, path,
+//! handler)`, `app.add_routes([web.get(path, handler), …])`, `RouteTableDef` decorators
+//! (`@routes.get(path)`) and `web.View` subclasses. Handlers may be closures defined in the
+//! function that registers them. A handler's first parameter (a view's `self.request`) is the
+//! request, whose parts the rule pack makes sources.
+
+use super::{call_arguments, calls_named, modules_importing, reference, target_of, EntryPoint, EntryPoints, Role, Shared, Target};
+use crate::program::Program;
+
+const REQUEST: &str = "aiohttp.web.Request";
+const ADDERS: &[&str] = &["add_get", "add_post", "add_put", "add_patch", "add_delete", "add_head", "add_route", "add_view"];
+const ROUTE_DEFS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "route", "view"];
+
+fn handler_entry(program: &Program<'_>, scope: usize) -> EntryPoint {
+    let info = &program.scopes[scope];
+    let mut entry = EntryPoint::new("aiohttp");
+    let index = usize::from(info.implicit_receiver);
+    if index < info.params.len() && !info.params[index].variadic {
+        entry.params.push((index, Role::Reference(REQUEST.to_string())));
+    }
+    entry
+}
+
+fn register(program: &Program<'_>, entries: &mut EntryPoints, target: Option<Target>) {
+    match target {
+        Some(Target::Function(function)) => entries.add(function, handler_entry(program, function)),
+        Some(Target::Class(class)) => register_view(program, entries, &class),
+        None => {}
+    }
+}
+
+fn register_view(program: &Program<'_>, entries: &mut EntryPoints, class: &str) {
+    let members = [("request".to_string(), Role::Reference(REQUEST.to_string()))];
+    super::register_class(program, entries, class, "aiohttp", &members, |_, _| None);
+}
+
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+    for (scope, _, _, package) in shared.routes.iter().copied() {
+        if package == "aiohttp" {
+            entries.add(scope, handler_entry(program, scope));
+        }
+    }
+    for module in modules_importing(program, &["aiohttp"]) {
+        let text = program.text(program.modules[module].file);
+        for (scope, call) in calls_named(program, module, ADDERS) {
+            let (positional, keywords) = call_arguments(text, call);
+            let method = call.child_by_field_name("function").and_then(|f| f.child_by_field_name("attribute"));
+            let position = if method.is_some_and(|m| crate::program::text_of(text, m) == "add_route") { 2 } else { 1 };
+            let handler = positional.get(position).copied().or_else(|| keywords.iter().find(|(k, _)| *k == "handler").map(|(_, v)| *v));
+            register(program, entries, handler.and_then(|handler| target_of(program, scope, handler)));
+        }
+        for (scope, call) in calls_named(program, module, ROUTE_DEFS) {
+            let Some(callee) = call.child_by_field_name("function").and_then(|f| reference(program, module, f)) else { continue };
+            let Some(name) = callee.strip_prefix("aiohttp.web.") else { continue };
+            if !ROUTE_DEFS.contains(&name) {
+                continue;
+            }
+            let (positional, keywords) = call_arguments(text, call);
+            let position = if name == "route" { 2 } else { 1 };
+            let handler = positional.get(position).copied().or_else(|| keywords.iter().find(|(k, _)| *k == "handler").map(|(_, v)| *v));
+            register(program, entries, handler.and_then(|handler| target_of(program, scope, handler)));
+        }
+    }
+    for class in shared.classes_deriving(&["aiohttp.web.View", "aiohttp.web_urldispatcher.View"]) {
+        register_view(program, entries, &class);
+    }
+}

@@ -1,0 +1,817 @@
+//! Framework model generators: which functions are request handlers and what their
+//! parameters (and `self.<attr>` members) are, found by querying the program — decorators,
+//! registrations (`add_url_rule`, urls.py `path(...)`, `router.add_get`, …) and class bases.
+//! One module per framework; the taint analysis starts each scope from its `EntryPoint`.
+//!
+//! What a framework's request *object* holds (`flask.request.args`, `HttpRequest.GET`) is data
+//! in the rule packs (`rules/*.toml`); the generators only decide which scopes and parameters
+//! are entry points and what each parameter refers to.
+//!
+//! Invariants:
+//! - Syntactic and conservative: a registration whose target does not resolve registers
+//!   nothing; a parameter is clean only when its type or converter says so.
+//! - Cheap: a file is walked for registration calls only when its imports name a framework
+//!   that registers by calls (`imports_any`); decorators and class bases come from the program.
+//! - An entry point depends on other files (a urls.py naming a view): `EntryPoints::hash` of
+//!   each scope is part of its analysis key, so a changed registration re-analyses its handler.
+
+mod aiohttp;
+mod bottle;
+mod connexion;
+mod django;
+mod falcon;
+mod fastapi;
+mod flask;
+mod graphql;
+mod http_server;
+mod pyramid;
+mod quart;
+mod tornado;
+mod wsgi;
+
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
+use tree_sitter::Node;
+
+use crate::program::{dotted, literal, text_of, Constant, ModuleInfo, Program, ScopeKind};
+use crate::syntax::{field, FieldChild, MAX_STATEMENT_DEPTH};
+
+/// What an entry point's parameter or member is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Untrusted request data (a route parameter, a query/body/header value, `environ`).
+    Source,
+    /// Typed by the framework (an `int` converter, an `int`/`UUID`/`Enum` annotation): no
+    /// injection taint.
+    Clean,
+    /// A framework object (the request) whose attributes the rule packs make sources.
+    Reference(String),
+    /// FastAPI `Depends(f)`: the value `f` returns (scope index), analysed.
+    Returns(usize),
+    /// A model whose listed fields are typed (clean); the others are sources.
+    Model { clean_fields: Vec<String> },
+}
+
+/// One request handler (or a method of a handler class).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct EntryPoint {
+    /// The framework that registered it (`flask`, `django`, …), for the source's description.
+    pub framework: &'static str,
+    /// Roles by index into the scope's parameters (the receiver included).
+    pub params: Vec<(usize, Role)>,
+    /// `self.<attr>` roles (class-based views: `self.request`, `self.kwargs`, `self.path`).
+    pub members: Vec<(String, Role)>,
+    /// A string the handler returns is the HTML response body.
+    pub html_response: bool,
+    /// Attributes of the request that are constant here (`path` under the literal route
+    /// `/about`): read from a `Reference` role, they carry no taint.
+    pub constant_parts: Vec<&'static str>,
+}
+
+impl EntryPoint {
+    fn new(framework: &'static str) -> EntryPoint {
+        EntryPoint { framework, ..EntryPoint::default() }
+    }
+
+    /// The role of parameter `index` (into the scope's parameters).
+    pub fn param(&self, index: usize) -> Option<&Role> {
+        self.params.iter().find(|(i, _)| *i == index).map(|(_, role)| role)
+    }
+
+    /// The role of `self.<attribute>`.
+    pub fn member(&self, attribute: &str) -> Option<&Role> {
+        self.members.iter().find(|(name, _)| name == attribute).map(|(_, role)| role)
+    }
+
+    fn set_param(&mut self, index: usize, role: Role) {
+        match self.params.iter_mut().find(|(i, _)| *i == index) {
+            // Registered twice: the least clean role wins (a source anywhere is a source).
+            Some((_, existing)) => {
+                if *existing == Role::Clean || (role == Role::Source && matches!(existing, Role::Model { .. })) {
+                    *existing = role;
+                }
+            }
+            None => self.params.push((index, role)),
+        }
+    }
+
+    /// Joins a second registration of the same scope.
+    fn merge(&mut self, other: EntryPoint) {
+        for (index, role) in other.params {
+            self.set_param(index, role);
+        }
+        for (name, role) in other.members {
+            if self.member(&name).is_none() {
+                self.members.push((name, role));
+            }
+        }
+        self.html_response |= other.html_response;
+        // Constant only when constant under every route.
+        self.constant_parts.retain(|part| other.constant_parts.contains(part));
+    }
+}
+
+/// Every entry point of a program, by scope index.
+#[derive(Default)]
+pub struct EntryPoints {
+    by_scope: FxHashMap<usize, EntryPoint>,
+}
+
+impl EntryPoints {
+    pub fn of(&self, scope: usize) -> Option<&EntryPoint> {
+        self.by_scope.get(&scope)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_scope.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_scope.is_empty()
+    }
+
+    /// A hash of what the scope's entry point says (0 for none): part of its analysis key.
+    /// `Returns` roles name scopes by index, which move as files are added: hashed by name.
+    pub fn hash(&self, program: &Program<'_>, scope: usize) -> u64 {
+        let Some(entry) = self.of(scope) else { return 0 };
+        let mut hasher = FxHasher::default();
+        entry.framework.hash(&mut hasher);
+        for (index, role) in &entry.params {
+            index.hash(&mut hasher);
+            match role {
+                Role::Returns(target) => program.scopes[*target].qualified_name.hash(&mut hasher),
+                role => role.hash(&mut hasher),
+            }
+        }
+        entry.members.hash(&mut hasher);
+        entry.html_response.hash(&mut hasher);
+        entry.constant_parts.hash(&mut hasher);
+        hasher.finish() | 1
+    }
+
+    fn add(&mut self, scope: usize, entry: EntryPoint) {
+        match self.by_scope.get_mut(&scope) {
+            Some(existing) => existing.merge(entry),
+            None => {
+                self.by_scope.insert(scope, entry);
+            }
+        }
+    }
+}
+
+/// Runs every generator over the program.
+pub fn entry_points(program: &Program<'_>) -> EntryPoints {
+    let mut entries = EntryPoints::default();
+    let shared = Shared::new(program);
+    flask::generate(program, &mut entries, &shared);
+    quart::generate(program, &mut entries, &shared);
+    django::generate(program, &mut entries, &shared);
+    fastapi::generate(program, &mut entries, &shared);
+    aiohttp::generate(program, &mut entries, &shared);
+    tornado::generate(program, &mut entries, &shared);
+    falcon::generate(program, &mut entries, &shared);
+    pyramid::generate(program, &mut entries, &shared);
+    bottle::generate(program, &mut entries, &shared);
+    connexion::generate(program, &mut entries, &shared);
+    graphql::generate(program, &mut entries, &shared);
+    http_server::generate(program, &mut entries, &shared);
+    wsgi::generate(program, &mut entries, &shared);
+    entries
+}
+
+/// What a parameter refers to outside any entry point, by the framework its module uses: a
+/// `request` parameter of a helper in a Django module is Django's request (typing only; it
+/// does not make the function a handler).
+pub fn parameter_reference(program: &Program<'_>, scope: usize, index: usize) -> Option<&'static str> {
+    let scope = &program.scopes[scope];
+    let param = scope.params.get(index)?;
+    if param.name != "request" || param.annotation.is_some() {
+        return None;
+    }
+    let module = program.modules[scope.module];
+    if imports_any(module, &["rest_framework"]) {
+        Some("rest_framework.request.Request")
+    } else if imports_any(module, &["django"]) {
+        Some("django.http.HttpRequest")
+    } else if imports_any(module, &["aiohttp"]) {
+        Some("aiohttp.web.Request")
+    } else if imports_any(module, &["pyramid"]) {
+        Some("pyramid.request.Request")
+    } else if imports_any(module, &["starlette", "fastapi"]) {
+        Some("starlette.requests.Request")
+    } else {
+        None
+    }
+}
+
+// ---------------------------------------------------------------- shared queries
+
+/// Whether the module imports one of these packages (or something inside them).
+pub(crate) fn imports_any(module: &ModuleInfo, packages: &[&str]) -> bool {
+    module.imports.values().any(|qualified| {
+        packages.iter().any(|package| qualified.strip_prefix(package).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
+    })
+}
+
+/// Indices of the modules importing one of `packages`.
+fn modules_importing(program: &Program<'_>, packages: &[&str]) -> Vec<usize> {
+    (0..program.modules.len()).filter(|&module| imports_any(program.modules[module], packages)).collect()
+}
+
+/// A route's parameters: `<conv:name>` (Flask, Django, Bottle), `{name}` / `{name:conv}`
+/// (FastAPI, Starlette, aiohttp, Falcon, Pyramid) and `(?P<name>pattern)` (Django `re_path`,
+/// Tornado; a digits-only pattern reads as the converter `int`). `None` converters are strings.
+pub(crate) fn route_params(route: &str) -> Vec<(String, Option<String>)> {
+    let mut params = Vec::new();
+    if route.contains("(?P<") {
+        let mut rest = route;
+        while let Some(open) = rest.find("(?P<") {
+            let after = &rest[open + 4..];
+            let Some(close) = after.find('>') else { break };
+            let name = after[..close].to_string();
+            let pattern_start = &after[close + 1..];
+            let end = pattern_start.find(')').unwrap_or(pattern_start.len());
+            let pattern = &pattern_start[..end];
+            let digits =
+                matches!(pattern, r"\d+" | "[0-9]+" | r"\d*" | "[0-9]*") || pattern.starts_with(r"\d{") || pattern.starts_with("[0-9]{");
+            params.push((name, digits.then(|| "int".to_string())));
+            rest = &pattern_start[end.min(pattern_start.len())..];
+        }
+        return params;
+    }
+    let mut rest = route;
+    while let Some(open) = rest.find(['<', '{']) {
+        let close_char = if rest.as_bytes()[open] == b'<' { '>' } else { '}' };
+        let Some(close) = rest[open..].find(close_char) else { break };
+        let inside = &rest[open + 1..open + close];
+        let (converter, name) = match inside.split_once(':') {
+            Some((a, b)) if close_char == '>' => (Some(a.trim().to_string()), b.trim().to_string()),
+            Some((a, b)) => (Some(b.trim().to_string()), a.trim().to_string()),
+            None => (None, inside.trim().to_string()),
+        };
+        // Bottle writes `<name:int>`: the converter after the name.
+        let (converter, name) = match (converter, name) {
+            (Some(first), second) if close_char == '>' && matches!(second.as_str(), "int" | "float" | "path" | "re") => {
+                (Some(second), first)
+            }
+            pair => pair,
+        };
+        params.push((name, converter));
+        rest = &rest[open + close + 1..];
+    }
+    // Unnamed regex groups (Tornado `r"/item/([0-9]+)"`) pass positional arguments.
+    params
+}
+
+/// Converters that type a route parameter (no injection taint).
+pub(crate) fn clean_converter(converter: Option<&str>) -> bool {
+    matches!(converter, Some("int" | "float" | "uuid"))
+}
+
+/// Whether a route string has no parameters and no pattern: every request reaching the
+/// handler has this path.
+pub(crate) fn literal_route(route: &str) -> bool {
+    !route.contains(['<', '{', '(', '[', '*', '+', '?', '\\', '|', '.', ':'])
+}
+
+/// The roles of a handler's parameters from its route string: route parameters are sources
+/// unless a converter types them.
+pub(crate) fn route_param_roles(program: &Program<'_>, scope: usize, route: &[(String, Option<String>)], entry: &mut EntryPoint) {
+    let info = &program.scopes[scope];
+    for (index, param) in info.params.iter().enumerate().skip(usize::from(info.implicit_receiver)) {
+        if let Some((_, converter)) = route.iter().find(|(name, _)| *name == param.name) {
+            entry.set_param(index, if clean_converter(converter.as_deref()) { Role::Clean } else { Role::Source });
+        }
+    }
+}
+
+/// A string constant (literal or module constant) at `node`.
+pub(crate) fn string_at(program: &Program<'_>, module: usize, node: Node<'_>) -> Option<String> {
+    let text = program.text(program.modules[module].file);
+    match literal(text, node, &program.modules[module].constants) {
+        Some(Constant::Str(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// Positional and keyword arguments of `call`.
+pub(crate) fn call_arguments<'a, 't>(text: &'a str, call: Node<'t>) -> (Vec<Node<'t>>, Vec<(&'a str, Node<'t>)>) {
+    let mut positional = Vec::new();
+    let mut keywords = Vec::new();
+    let Some(list) = call.field(&field::ARGUMENTS) else { return (positional, keywords) };
+    let mut cursor = list.walk();
+    for argument in list.named_children(&mut cursor) {
+        match argument.kind() {
+            "keyword_argument" => {
+                if let (Some(name), Some(value)) = (argument.field(&field::NAME), argument.field(&field::VALUE)) {
+                    keywords.push((text_of(text, name), value));
+                }
+            }
+            "comment" | "list_splat" | "dictionary_splat" => {}
+            _ => positional.push(argument),
+        }
+    }
+    (positional, keywords)
+}
+
+/// What a dotted expression used in `module` refers to, qualified (imports, aliases, the
+/// module's own definitions).
+pub(crate) fn reference(program: &Program<'_>, module: usize, node: Node<'_>) -> Option<String> {
+    let text = program.text(program.modules[module].file);
+    let name = dotted(text, node)?;
+    Some(program.resolve_name(module, &name).unwrap_or(name))
+}
+
+/// The class whose instance a module-level name holds (`app = Flask(__name__)` →
+/// `flask.Flask`), following one import into a workspace module (`from .app import app`).
+pub(crate) fn instance_class(program: &Program<'_>, module: usize, name: &str) -> Option<String> {
+    let info = program.modules[module];
+    if let Some(alias) = info.aliases.get(name) {
+        return Some(alias.clone());
+    }
+    let imported = info.imports.get(name)?;
+    let (owner, member) = imported.rsplit_once('.')?;
+    let owner = program.module_named(owner)?;
+    program.modules[owner].aliases.get(member).cloned()
+}
+
+/// A decorator's call: (the callee expression, the call) for `@x.route(...)` / `@route(...)`.
+pub(crate) fn decorator_call<'t>(decorator: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+    let call = decorator.named_child(0).filter(|n| n.kind() == "call")?;
+    Some((call.field(&field::FUNCTION)?, call))
+}
+
+/// The method name of an attribute callee (`app.route` → `route`) with its object.
+pub(crate) fn method_of<'a, 't>(text: &'a str, callee: Node<'t>) -> Option<(&'a str, Node<'t>)> {
+    (callee.kind() == "attribute").then_some(())?;
+    Some((text_of(text, callee.field(&field::ATTRIBUTE)?), callee.field(&field::OBJECT)?))
+}
+
+/// What a registration names as its handler: a function, or a class (`View.as_view()`, a
+/// resource instance `Resource()`, a class itself).
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    Function(usize),
+    Class(String),
+}
+
+/// Resolves a handler expression of a registration in `scope` (a module body or function):
+/// `views.index`, `index`, a closure defined in the enclosing function, `View.as_view()`,
+/// `Resource()`, `functools.partial(f, …)`.
+pub(crate) fn target_of(program: &Program<'_>, scope: usize, node: Node<'_>) -> Option<Target> {
+    let info = &program.scopes[scope];
+    let module = info.module;
+    let text = program.text(info.file);
+    match node.kind() {
+        "call" => {
+            let callee = node.field(&field::FUNCTION)?;
+            if let Some((method, object)) = method_of(text, callee) {
+                if method == "as_view" || method == "as_viewset" {
+                    return match target_of(program, scope, object)? {
+                        Target::Class(class) => Some(Target::Class(class)),
+                        Target::Function(_) => None,
+                    };
+                }
+            }
+            let resolved = reference(program, module, callee)?;
+            if resolved == "functools.partial" {
+                let (positional, _) = call_arguments(text, node);
+                return target_of(program, scope, *positional.first()?);
+            }
+            // `Resource()`: an instance of a workspace class.
+            program.class(&resolved).map(|_| Target::Class(resolved))
+        }
+        "identifier" | "attribute" => {
+            let name = dotted(text, node)?;
+            if info.kind == ScopeKind::Function && !name.contains('.') {
+                // A closure defined in the registering function.
+                let local = format!("{}.{name}", info.qualified_name);
+                if let Some(function) = program.function(&local) {
+                    return Some(Target::Function(function));
+                }
+            }
+            let resolved = program.resolve_name(module, &name).unwrap_or_else(|| format!("{}.{name}", program.modules[module].name));
+            if let Some(function) = program.function(&resolved) {
+                return Some(Target::Function(function));
+            }
+            if program.class(&resolved).is_some() {
+                return Some(Target::Class(resolved));
+            }
+            // `views.index` where `views` is a module imported whole (`from . import views`).
+            let (owner, member) = resolved.rsplit_once('.')?;
+            let owner_module = program.module_named(owner)?;
+            let qualified = format!("{}.{member}", program.modules[owner_module].name);
+            program.function(&qualified).map(Target::Function)
+        }
+        _ => None,
+    }
+}
+
+/// The innermost scope (module body or function) of `module` enclosing byte `at`.
+fn scope_at(program: &Program<'_>, module: usize, scopes: &[usize], at: usize) -> usize {
+    scopes
+        .iter()
+        .copied()
+        .filter(|&scope| {
+            let node = program.scopes[scope].node;
+            program.scopes[scope].kind == ScopeKind::Function && node.start_byte() <= at && at < node.end_byte()
+        })
+        .max_by_key(|&scope| program.scopes[scope].node.start_byte())
+        .unwrap_or_else(|| module_scope(program, module))
+}
+
+/// The module body's scope index (a file's scopes are contiguous, its module body first).
+fn module_scope(program: &Program<'_>, module: usize) -> usize {
+    scopes_of(program, module).start
+}
+
+/// The scope indices of `module`'s file: parts are numbered consecutively, so a file's scopes
+/// are one contiguous range, found by binary search.
+pub(crate) fn scopes_of(program: &Program<'_>, module: usize) -> std::ops::Range<usize> {
+    let file = program.modules[module].file;
+    let start = program.scopes.partition_point(|scope| scope.file < file);
+    let end = program.scopes.partition_point(|scope| scope.file <= file);
+    start..end
+}
+
+/// Every call in a module whose callee's last name is one of `names`, with the scope it is
+/// made in (iterative, bounded by `MAX_STATEMENT_DEPTH` levels of nesting per statement).
+pub(crate) fn calls_named<'p>(program: &Program<'p>, module: usize, names: &[&str]) -> Vec<(usize, Node<'p>)> {
+    let file = program.modules[module].file;
+    let text = program.text(file);
+    // Cheap pre-check: the file mentions one of the names.
+    if !names.iter().any(|name| memchr::memmem::find(text.as_bytes(), name.as_bytes()).is_some()) {
+        return Vec::new();
+    }
+    let root = program.files[file].document.root();
+    let scopes: Vec<usize> = scopes_of(program, module).collect();
+    let mut found = Vec::new();
+    let mut stack = vec![(root, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if node.kind() == "call" {
+            if let Some(callee) = node.field(&field::FUNCTION) {
+                let last = match callee.kind() {
+                    "attribute" => callee.field(&field::ATTRIBUTE).map(|a| text_of(text, a)),
+                    "identifier" => Some(text_of(text, callee)),
+                    _ => None,
+                };
+                if last.is_some_and(|last| names.contains(&last)) {
+                    found.push((scope_at(program, module, &scopes, node.start_byte()), node));
+                }
+            }
+        }
+        if depth > MAX_STATEMENT_DEPTH * 4 {
+            continue;
+        }
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            stack.push((child, depth + 1));
+        }
+    }
+    found.sort_by_key(|(_, node)| node.start_byte());
+    found
+}
+
+/// The methods of `class` (its own), by name.
+pub(crate) fn own_methods<'a>(program: &'a Program<'_>, class: &str) -> Vec<(&'a str, usize)> {
+    let Some(info) = program.classes.get(class) else { return Vec::new() };
+    let mut methods: Vec<(&str, usize)> = info.methods.iter().map(|(name, &scope)| (name.as_str(), scope)).collect();
+    methods.sort_unstable();
+    methods
+}
+
+/// What several generators ask of the whole program, computed once per `entry_points`.
+pub(crate) struct Shared<'p> {
+    /// `route_decorators` of the program.
+    pub(crate) routes: Vec<(usize, &'static str, Node<'p>, &'static str)>,
+    /// Every workspace class with its ancestors (itself excluded), sorted by name.
+    classes: Vec<(&'p str, Vec<String>)>,
+}
+
+impl<'p> Shared<'p> {
+    fn new(program: &Program<'p>) -> Shared<'p> {
+        let mut classes: Vec<(&'p str, Vec<String>)> = program
+            .classes
+            .keys()
+            .map(|&class| (class, program.ancestors(class).into_iter().skip(1).collect()))
+            .filter(|(_, ancestors): &(&str, Vec<String>)| !ancestors.is_empty())
+            .collect();
+        classes.sort_unstable_by_key(|(class, _)| *class);
+        Shared { routes: route_decorators(program), classes }
+    }
+
+    /// Workspace classes deriving (transitively) from one of `bases` (qualified names).
+    pub(crate) fn classes_deriving(&self, bases: &[&str]) -> Vec<String> {
+        self.classes
+            .iter()
+            .filter(|(_, ancestors)| ancestors.iter().any(|ancestor| bases.contains(&ancestor.as_str())))
+            .map(|(class, _)| class.to_string())
+            .collect()
+    }
+
+    /// Workspace classes with an ancestor `matches` accepts.
+    pub(crate) fn classes_where(&self, matches: impl Fn(&str) -> bool) -> Vec<&'p str> {
+        self.classes.iter().filter(|(_, ancestors)| ancestors.iter().any(|a| matches(a))).map(|(class, _)| *class).collect()
+    }
+}
+
+/// The HTTP method names a class-based view dispatches to.
+pub(crate) const HTTP_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options", "trace"];
+
+/// Parameters after the receiver that are not variadic and have no default: positional URL
+/// arguments of a view.
+pub(crate) fn positional_after(program: &Program<'_>, scope: usize, skip: usize) -> Vec<usize> {
+    let info = &program.scopes[scope];
+    let start = usize::from(info.implicit_receiver) + skip;
+    (start..info.params.len()).filter(|&index| !info.params[index].variadic && info.params[index].default.is_none()).collect()
+}
+
+/// The class definition `class` of the workspace (top-level or nested at most a few levels),
+/// for reading its body (model fields).
+pub(crate) fn class_node<'p>(program: &Program<'p>, class: &str) -> Option<Node<'p>> {
+    let info = program.classes.get(class)?;
+    let module = info.module;
+    let name = class.strip_prefix(&format!("{}.", program.modules[module].name))?;
+    let text = program.text(program.modules[module].file);
+    let mut container = program.files[program.modules[module].file].document.root();
+    let mut found = None;
+    for part in name.split('.') {
+        let mut cursor = container.walk();
+        let children: Vec<Node<'p>> = container.named_children(&mut cursor).collect();
+        found = children.into_iter().find_map(|child| {
+            let definition = if child.kind() == "decorated_definition" { child.field(&field::DEFINITION)? } else { child };
+            (definition.kind() == "class_definition" && definition.field(&field::NAME).is_some_and(|n| text_of(text, n) == part))
+                .then_some(definition)
+        });
+        container = found?.field(&field::BODY)?;
+    }
+    found
+}
+
+/// Annotated fields of a class body (`name: str`), with their annotations.
+pub(crate) fn annotated_fields<'p>(program: &Program<'p>, class: &str) -> Vec<(String, Node<'p>)> {
+    let Some(node) = class_node(program, class) else { return Vec::new() };
+    let Some(body) = node.field(&field::BODY) else { return Vec::new() };
+    let module = program.classes[class].module;
+    let text = program.text(program.modules[module].file);
+    let mut fields = Vec::new();
+    let mut cursor = body.walk();
+    for statement in body.named_children(&mut cursor) {
+        let Some(assignment) = statement.named_child(0).filter(|n| statement.kind() == "expression_statement" && n.kind() == "assignment")
+        else {
+            continue;
+        };
+        if let (Some(left), Some(annotation)) = (assignment.field(&field::LEFT), assignment.field(&field::TYPE)) {
+            if left.kind() == "identifier" {
+                let annotation = if annotation.kind() == "type" { annotation.named_child(0).unwrap_or(annotation) } else { annotation };
+                fields.push((text_of(text, left).to_string(), annotation));
+            }
+        }
+    }
+    fields
+}
+
+/// Annotations that carry no injection taint (numbers, booleans, UUIDs, dates, IP addresses).
+const TYPED_ANNOTATIONS: &[&str] = &[
+    "int",
+    "float",
+    "bool",
+    "UUID",
+    "datetime",
+    "date",
+    "time",
+    "timedelta",
+    "Decimal",
+    "PositiveInt",
+    "NegativeInt",
+    "NonNegativeInt",
+    "conint",
+    "confloat",
+    "condecimal",
+    "StrictInt",
+    "StrictFloat",
+    "StrictBool",
+    "IPv4Address",
+    "IPv6Address",
+    "IPvAnyAddress",
+    "UUID4",
+    "UUID1",
+];
+
+/// Whether an annotation types its value clean: a typed scalar, `Optional[...]`/`X | None`/
+/// `list[...]`/`Annotated[...]` of one, an `Enum` subclass, a `Literal[...]` of constants.
+pub(crate) fn annotation_is_clean(program: &Program<'_>, module: usize, annotation: Node<'_>) -> bool {
+    let text = program.text(program.modules[module].file);
+    let mut pending = vec![(annotation, 0usize)];
+    let mut any = false;
+    while let Some((node, depth)) = pending.pop() {
+        if depth > 8 {
+            return false;
+        }
+        match node.kind() {
+            "none" => {}
+            "binary_operator" => {
+                pending.extend(node.field(&field::LEFT).map(|n| (n, depth + 1)));
+                pending.extend(node.field(&field::RIGHT).map(|n| (n, depth + 1)));
+            }
+            "subscript" | "generic_type" => {
+                let (head, parts) = subscript_parts(node);
+                let head_name = head.and_then(|h| dotted(text, h)).unwrap_or_default();
+                let last = head_name.rsplit('.').next().unwrap_or("");
+                if last == "Literal" {
+                    any = true;
+                    continue;
+                }
+                if parts.is_empty() {
+                    return false;
+                }
+                match last {
+                    // Every member typed.
+                    "Union" | "Tuple" | "tuple" => pending.extend(parts.into_iter().map(|n| (n, depth + 1))),
+                    // The first is the type (`Annotated[int, Query()]`, `Optional[int]`, `list[int]`).
+                    "Optional" | "Annotated" | "List" | "list" | "Set" | "set" | "FrozenSet" | "frozenset" | "Sequence" => {
+                        pending.push((parts[0], depth + 1));
+                    }
+                    _ => return false,
+                }
+            }
+            "type" => pending.extend(node.named_child(0).map(|n| (n, depth + 1))),
+            "string" => {
+                // A forward reference: not decided.
+                return false;
+            }
+            _ => {
+                let Some(name) = dotted(text, node) else { return false };
+                if name == "None" {
+                    continue;
+                }
+                let last = name.rsplit('.').next().unwrap_or(&name);
+                if TYPED_ANNOTATIONS.contains(&last) {
+                    any = true;
+                    continue;
+                }
+                let resolved = program.resolve_name(module, &name).unwrap_or(name);
+                if program.ancestors(&resolved).iter().skip(1).any(|base| base.ends_with("Enum") || base == "enum.IntEnum") {
+                    any = true;
+                    continue;
+                }
+                return false;
+            }
+        }
+    }
+    any
+}
+
+/// `X[a, b]` as an expression (`subscript`) or an annotation (`generic_type`): `X` and the
+/// expressions inside.
+pub(crate) fn subscript_parts(node: Node<'_>) -> (Option<Node<'_>>, Vec<Node<'_>>) {
+    match node.kind() {
+        "subscript" => {
+            let mut cursor = node.walk();
+            (node.field(&field::VALUE), node.children_by_field_name("subscript", &mut cursor).collect())
+        }
+        "generic_type" => {
+            let parts = node
+                .named_child(1)
+                .map(|list| {
+                    let mut cursor = list.walk();
+                    list.named_children(&mut cursor)
+                        .map(|part| if part.kind() == "type" { part.named_child(0).unwrap_or(part) } else { part })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (node.named_child(0), parts)
+        }
+        _ => (None, Vec::new()),
+    }
+}
+
+/// A workspace pydantic model (a class deriving from `pydantic.BaseModel`, or a dataclass-like
+/// `SQLModel`) named by an annotation: its typed (clean) fields.
+pub(crate) fn model_clean_fields(program: &Program<'_>, module: usize, annotation: Node<'_>) -> Option<Vec<String>> {
+    let class = reference(program, module, annotation)?;
+    program.class(&class)?;
+    let is_model = program.ancestors(&class).iter().any(|base| base.starts_with("pydantic.") || base.starts_with("sqlmodel."));
+    if !is_model {
+        return None;
+    }
+    let mut clean = Vec::new();
+    for ancestor in program.ancestors(&class) {
+        if program.class(&ancestor).is_none() {
+            continue;
+        }
+        let owner = program.classes[ancestor.as_str()].module;
+        for (name, annotation) in annotated_fields(program, &ancestor) {
+            if annotation_is_clean(program, owner, annotation) && !clean.contains(&name) {
+                clean.push(name);
+            }
+        }
+    }
+    clean.sort();
+    Some(clean)
+}
+
+/// Keyword argument `name` of `call`.
+pub(crate) fn keyword<'t>(text: &str, call: Node<'t>, name: &str) -> Option<Node<'t>> {
+    call_arguments(text, call).1.into_iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// Registers every method of `class` as an entry point with `members`; HTTP-method handlers
+/// (`handler_methods`) also get `positional` roles for their parameters after the receiver.
+pub(crate) fn register_class(
+    program: &Program<'_>,
+    entries: &mut EntryPoints,
+    class: &str,
+    framework: &'static str,
+    members: &[(String, Role)],
+    handler: impl Fn(&str, usize) -> Option<EntryPoint>,
+) {
+    for (name, scope) in own_methods(program, class) {
+        let mut entry = handler(name, scope).unwrap_or_else(|| EntryPoint::new(framework));
+        for (member, role) in members {
+            if entry.member(member).is_none() {
+                entry.members.push((member.clone(), role.clone()));
+            }
+        }
+        entries.add(scope, entry);
+    }
+}
+
+/// Method names of route decorators (`@app.route`, `@router.get`, `@routes.post`).
+pub(crate) const ROUTE_DECORATORS: &[&str] =
+    &["route", "get", "post", "put", "delete", "patch", "head", "options", "api_route", "websocket", "view", "trace"];
+
+/// Route decorators of function scopes: (scope, method name, decorator call, the framework
+/// package its receiver belongs to). The receiver's class decides (`app = Flask(...)`,
+/// `router = APIRouter()`, through one import); else the module's imports, first of
+/// `ROUTE_FRAMEWORKS`; else `flask` (a `.route(...)` decorator of an unknown object).
+pub(crate) fn route_decorators<'p>(program: &Program<'p>) -> Vec<(usize, &'static str, Node<'p>, &'static str)> {
+    let mut found = Vec::new();
+    for (index, scope) in program.scopes.iter().enumerate() {
+        if scope.decorators.is_empty() || scope.kind != ScopeKind::Function {
+            continue;
+        }
+        let text = program.text(scope.file);
+        for decorator in &scope.decorators {
+            let Some((callee, call)) = decorator_call(*decorator) else { continue };
+            let (method, object) = match callee.kind() {
+                "attribute" => match method_of(text, callee) {
+                    Some((method, object)) => (method, Some(object)),
+                    None => continue,
+                },
+                "identifier" => (text_of(text, callee), None),
+                _ => continue,
+            };
+            let Some(method) = ROUTE_DECORATORS.iter().find(|m| **m == method) else { continue };
+            let framework = match object {
+                Some(object) => receiver_framework(program, scope.module, object),
+                None => {
+                    // `@route("/x")` imported from bottle.
+                    let resolved = reference(program, scope.module, callee).unwrap_or_default();
+                    ROUTE_FRAMEWORKS.iter().copied().find(|package| resolved.starts_with(&format!("{package}.")))
+                }
+            };
+            // `.view(...)` registers a class-based view only on an aiohttp `RouteTableDef`.
+            if let Some(framework) = framework.filter(|framework| *method != "view" || *framework == "aiohttp") {
+                found.push((index, *method, call, framework));
+            }
+        }
+    }
+    found
+}
+
+/// Packages whose objects register routes by decorators, in the order a module's imports
+/// are consulted when the receiver's class is unknown.
+const ROUTE_FRAMEWORKS: &[&str] = &["fastapi", "starlette", "quart", "flask", "bottle", "aiohttp", "sanic"];
+
+/// The package of a decorator's receiver (see `route_decorators`).
+fn receiver_framework(program: &Program<'_>, module: usize, object: Node<'_>) -> Option<&'static str> {
+    let text = program.text(program.modules[module].file);
+    let name = dotted(text, object);
+    let class = name.as_deref().and_then(|name| {
+        let head = name.split('.').next().unwrap_or(name);
+        instance_class(program, module, head)
+    });
+    if let Some(class) = class {
+        if let Some(package) = ROUTE_FRAMEWORKS.iter().copied().find(|package| class.starts_with(&format!("{package}."))) {
+            return Some(package);
+        }
+    }
+    let info = program.modules[module];
+    Some(ROUTE_FRAMEWORKS.iter().copied().find(|package| imports_any(info, &[package])).unwrap_or("flask"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_strings_name_their_parameters_and_converters() {
+        assert_eq!(route_params("/a/<int:x>/<name>"), vec![("x".into(), Some("int".into())), ("name".into(), None)]);
+        assert_eq!(route_params("/items/{item_id}/{p:path}"), vec![("item_id".into(), None), ("p".into(), Some("path".into()))]);
+        assert_eq!(route_params(r"^a/(?P<pk>\d+)/(?P<slug>[-\w]+)/$"), vec![("pk".into(), Some("int".into())), ("slug".into(), None)]);
+        assert_eq!(route_params("/b/<id:int>"), vec![("id".into(), Some("int".into()))]);
+        assert!(literal_route("/about") && literal_route("about/") && !literal_route("/a/<x>") && !literal_route(r"^a/\d+$"));
+    }
+}
