@@ -2,8 +2,8 @@
 the peer tools installed beside it (`make bench` installs Bandit and Semgrep), per CWE
 (`python bench/accuracy.py`).
 
-The labelled programs are the directories of `tests/fixtures/taint` (and `tests/apps/*` when
-present): every expected finding is a `# sink[a]: CWE-N` marker on its sink line, every near miss
+The labelled programs are the directories of `tests/fixtures/taint` (the sample applications of
+`tests/apps` list their expected findings in `tests/test_framework_apps.py` instead): every expected finding is a `# sink[a]: CWE-N` marker on its sink line, every near miss
 (sanitised, guarded, parameterised, constant, safe default, JSON response) an `# ok` line; the
 format is `tests/fixtures/taint/README.md`'s, read by `tests/taint_expectations.py`. flowsight's
 tests require its findings to match these exactly, so its row here mostly shows that the corpus
@@ -28,6 +28,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -45,8 +46,8 @@ Key = tuple[str, int, int]
 
 
 def programs() -> list[Path]:
-    roots = [REPOSITORY / "tests" / "fixtures" / "taint", REPOSITORY / "tests" / "apps"]
-    return sorted(directory for root in roots if root.is_dir() for directory in root.iterdir() if directory.is_dir())
+    root = REPOSITORY / "tests" / "fixtures" / "taint"
+    return sorted(directory for directory in root.iterdir() if directory.is_dir())
 
 
 def flowsight_findings(program: Path) -> Counter[Key]:
@@ -69,12 +70,19 @@ def bandit_findings(program: Path, bandit: str) -> Counter[Key]:
 
 
 def semgrep_lines(program: Path, semgrep: str) -> Counter[tuple[str, int]]:
-    command = [semgrep, "scan", "--metrics=off", "--quiet", "--config", str(BENCH / "semgrep-taint.yml"), "--json", str(program)]
-    process = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    found: Counter[tuple[str, int]] = Counter()
-    for result in json.loads(process.stdout or "{}").get("results", []):
-        path = Path(result["path"]).resolve().relative_to(program.resolve()).as_posix()
-        found[(path, result["start"]["line"] - 1)] += 1
+    # Semgrep skips `tests/` directories by default: it scans a copy outside them.
+    with tempfile.TemporaryDirectory() as directory:
+        copy = Path(directory) / program.name
+        shutil.copytree(program, copy)
+        command = [semgrep, "scan", "--metrics=off", "--quiet", "--config", str(BENCH / "semgrep-taint.yml"), "--json", str(copy)]
+        process = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        report = json.loads(process.stdout or "{}")
+        if not report.get("paths", {}).get("scanned"):
+            raise SystemExit(f"semgrep scanned nothing in {program}: {process.stderr[-500:]}")
+        found: Counter[tuple[str, int]] = Counter()
+        for result in report.get("results", []):
+            path = Path(result["path"]).resolve().relative_to(copy.resolve()).as_posix()
+            found[(path, result["start"]["line"] - 1)] += 1
     return found
 
 
