@@ -302,7 +302,7 @@ impl<'t> Pdg<'t> {
 
     /// Computes data dependences (reaching definitions) and control dependences.
     pub fn solve(&mut self) {
-        self.data_dependences = reaching_definitions(&self.cfg.successors, &self.definitions, &self.uses);
+        self.data_dependences = reaching_definitions(&executable_flow(&self.cfg.successors), &self.definitions, &self.uses);
         self.control_dependences = control_dependences_of(&self.cfg);
     }
 }
@@ -315,6 +315,15 @@ pub fn control_dependences_of(cfg: &Cfg<'_>) -> Vec<Vec<usize>> {
         list.retain(|&step| step != ENTRY);
     }
     control
+}
+
+/// The executable edges of a CFG (normal and exceptional) as (target, exceptional): all that
+/// reaching definitions read of it.
+pub fn executable_flow(successors: &[Vec<Edge>]) -> Vec<Vec<(u32, bool)>> {
+    successors
+        .iter()
+        .map(|edges| edges.iter().filter(|e| e.executable()).map(|e| (e.to as u32, e.kind == EdgeKind::Exceptional)).collect())
+        .collect()
 }
 
 pub use crate::ir::place::base_of;
@@ -336,15 +345,15 @@ fn union_into(into: &mut Vec<u32>, from: impl IntoIterator<Item = u32>) -> bool 
 /// whole variable — linear in practice where a bit-vector over all definitions is quadratic.
 /// Along an exceptional edge nothing is killed (the step may have raised before its own
 /// assignment took effect); virtual edges carry no data.
-pub fn reaching_definitions(successors: &[Vec<Edge>], definitions: &[Definition], uses: &[Vec<String>]) -> Vec<Vec<usize>> {
+pub fn reaching_definitions(flow: &[Vec<(u32, bool)>], definitions: &[Definition], uses: &[Vec<String>]) -> Vec<Vec<usize>> {
     use rustc_hash::FxHashMap;
-    let count = successors.len();
+    let count = flow.len();
     let mut predecessors: Vec<Vec<(usize, bool)>> = vec![Vec::new(); count];
-    for (from, edges) in successors.iter().enumerate() {
-        for edge in edges.iter().filter(|e| e.executable()) {
-            let entry = (from, edge.kind == EdgeKind::Exceptional);
-            if !predecessors[edge.to].contains(&entry) {
-                predecessors[edge.to].push(entry);
+    for (from, edges) in flow.iter().enumerate() {
+        for &(to, exceptional) in edges {
+            let entry = (from, exceptional);
+            if !predecessors[to as usize].contains(&entry) {
+                predecessors[to as usize].push(entry);
             }
         }
     }

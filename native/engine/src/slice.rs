@@ -457,7 +457,7 @@ impl<'p, 't> Sdg<'p, 't> {
     /// A name a scope binds itself (not declared global): assignments to it stay local.
     fn is_local(&self, scope: usize, name: &str) -> bool {
         let graph = &self.extracted(scope).graph;
-        self.program.scopes[scope].kind == ScopeKind::Function && graph.bound.contains(name) && !graph.globals.iter().any(|g| g == name)
+        self.program.scopes[scope].kind == ScopeKind::Function && graph.binds(name) && !graph.globals.iter().any(|g| g == name)
     }
 
     fn direct_effects(&self, scope: usize) -> Effects {
@@ -566,7 +566,7 @@ impl<'p, 't> Sdg<'p, 't> {
             if merged {
                 for name in &self.extracted(member).graph.bound {
                     if self.is_local(member, name) {
-                        grown.read_globals.remove(name.as_str());
+                        grown.read_globals.remove(&**name);
                     }
                 }
             }
@@ -670,7 +670,7 @@ impl<'p, 't> Sdg<'p, 't> {
             uses[step].sort();
             uses[step].dedup();
         }
-        let data_dependences = Arc::new(reaching_definitions(&graph.successors, &definitions, &uses));
+        let data_dependences = Arc::new(reaching_definitions(&graph.flow, &definitions, &uses));
         Solved {
             graph: graph.clone(),
             definitions: Arc::new(definitions),
@@ -1287,7 +1287,7 @@ impl<'p, 't> Sdg<'p, 't> {
         let (scope, node) = match node {
             SliceNode::Argument(scope, step, _, _) => return self.lines(SliceNode::Step(scope, step)),
             SliceNode::Step(scope, step) => {
-                let (first, last) = self.extracted(scope).graph.steps[step].rows?;
+                let (first, last) = self.extracted(scope).graph.steps[step].rows()?;
                 let base_row = self.program.scopes[scope].body.start_position().row;
                 return Some((self.program.scopes[scope].file, (base_row + first + 1..=base_row + last + 1).collect()));
             }
@@ -1426,7 +1426,8 @@ fn slice_with(sdg: &Sdg<'_, '_>, path: &str, line: usize, column: Option<usize>,
     let mut criteria: Vec<SliceNode> = Vec::new();
     for (step, data) in graph.steps.iter().enumerate() {
         if let Some((_, lines)) = sdg.lines(SliceNode::Step(scope, step)) {
-            if lines.contains(&(line + 1)) && data.range.is_some_and(|(start, end)| base + start <= line_end && base + end >= line_start) {
+            if lines.contains(&(line + 1)) && data.range().is_some_and(|(start, end)| base + start <= line_end && base + end >= line_start)
+            {
                 criteria.push(SliceNode::Step(scope, step));
             }
         }
@@ -1440,7 +1441,7 @@ fn slice_with(sdg: &Sdg<'_, '_>, path: &str, line: usize, column: Option<usize>,
     }
     // Keep the innermost steps (a line inside a long statement belongs to that statement).
     let span = |node: &SliceNode| match node {
-        SliceNode::Step(s, step) => sdg.extracted(*s).graph.steps[*step].range.map_or(usize::MAX, |(start, end)| end - start),
+        SliceNode::Step(s, step) => sdg.extracted(*s).graph.steps[*step].range().map_or(usize::MAX, |(start, end)| end - start),
         _ => usize::MAX,
     };
     if let Some(smallest) = criteria.iter().filter(|n| matches!(n, SliceNode::Step(..))).map(span).min() {

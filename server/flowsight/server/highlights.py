@@ -37,13 +37,14 @@ class Highlights:
         with self._lock:
             return ticket == self._latest
 
-    def run(self, ticket: int, compute: Callable[[Callable[[], bool]], T | None]) -> T | None:
-        """`compute(still_wanted)` in the highlight thread, unless superseded; `compute` calls
-        `still_wanted()` again once it holds the session's lock."""
+    def run(self, ticket: int, compute: Callable[..., T | None], *args: object) -> T | None:
+        """`compute(*args, still_wanted=…)` in the highlight thread, unless superseded; `compute`
+        calls `still_wanted()` again once it holds the session's lock and answers None when a
+        newer request came meanwhile."""
         if not self.wanted(ticket):
             self.superseded += 1
             return None
-        result = compute(lambda: self.wanted(ticket))
+        result = compute(*args, still_wanted=lambda: self.wanted(ticket))
         if result is None:
             self.superseded += 1
         else:

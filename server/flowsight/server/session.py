@@ -28,6 +28,9 @@ Invariants:
 - Diagnostics of a file are its findings' and (unless switched off) its syntax errors'. With
   a client that pulls diagnostics, open documents are answered by `textDocument/diagnostic`
   and every other file is pushed; otherwise every file is pushed.
+- Nothing done for slices or highlights holds up an analysis: slices are prepared after
+  analyses pause, in steps under the lock, stopping as soon as an analysis waits for it; a
+  highlight runs in its own thread, newest request only (highlights.py).
 """
 
 from __future__ import annotations
@@ -220,6 +223,8 @@ class Session:
         # Slice preparation after analyses pause (`_prepare_later`).
         self.prepare_handle: asyncio.TimerHandle | None = None
         self.prepare_task: asyncio.Future | None = None
+        # Folders whose slices a preparation completed (counted per completion).
+        self.slices_prepared = 0
         # The text of the documents open in the client (kept up to date by protocol.py).
         self.documents = Documents()
 
@@ -565,7 +570,14 @@ class Session:
                 with self.lock:
                     if folder not in self.folders:
                         break
-                    remaining = folder.workspace.prepare_slices(PREPARE_STEP)
+                    try:
+                        remaining = folder.workspace.prepare_slices(PREPARE_STEP)
+                    except FlowsightError:
+                        # An engine bug: slices are then computed on demand, as without this.
+                        log.exception("preparing the slices of %s failed", folder.root)
+                        break
+                    if remaining == 0:
+                        self.slices_prepared += 1
 
     def persist(self) -> int:
         """Writes the persistent cache of every folder analysed since its last write (worker
@@ -700,6 +712,8 @@ class Session:
             "latencies": list(self.latencies),
             # documentHighlight requests computed, and answered empty because a newer one came.
             "highlights": self.highlights.stats(),
+            # Slice preparations completed (after analyses pause, see `prepare_slices`).
+            "slicesPrepared": self.slices_prepared,
         }
 
     def _apply_pending(self, folder: Folder) -> None:

@@ -16,25 +16,37 @@ use std::sync::{Arc, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::cfg::{contains_yield, evaluated_parts, Edge, StepKind, ENTRY};
+use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
 use crate::ir::lower::{CallSite, IrCache, ScopeIr};
-use crate::pdg::{base_of, control_dependences_of, extract_pdg_with, reaching_definitions, Definition};
+use crate::pdg::{base_of, control_dependences_of, executable_flow, extract_pdg_with, reaching_definitions, Definition};
 use crate::program::{text_of, Program, ScopeKind};
 use crate::syntax::{field, FieldChild};
 
 /// One step: its kind, its syntax's byte range relative to the scope body's start, and the
-/// rows a slice shows for it (first, last), relative to the body's first row.
+/// rows a slice shows for it (first, last), relative to the body's first row (`u32`: a file
+/// is at most 4 GiB; the source reader's size limit is far below).
 #[derive(Clone, Debug)]
 pub struct StepInfo {
     pub kind: StepKind,
-    pub range: Option<(usize, usize)>,
-    pub rows: Option<(usize, usize)>,
+    range: Option<(u32, u32)>,
+    rows: Option<(u32, u32)>,
+}
+
+impl StepInfo {
+    pub fn range(&self) -> Option<(usize, usize)> {
+        self.range.map(|(start, end)| (start as usize, end as usize))
+    }
+
+    pub fn rows(&self) -> Option<(usize, usize)> {
+        self.rows.map(|(first, last)| (first as usize, last as usize))
+    }
 }
 
 /// What a scope's own text decides of its PDG (see the module invariants).
 pub struct ScopeGraph {
     pub steps: Vec<StepInfo>,
-    pub successors: Vec<Vec<Edge>>,
+    /// Per step: its executable successors, and whether the edge is exceptional.
+    pub flow: Vec<Vec<(u32, bool)>>,
     /// Parameters (at ENTRY) first, then each step's definitions.
     pub definitions: Arc<Vec<Definition>>,
     /// Per step: the place keys it reads (sorted).
@@ -49,8 +61,8 @@ pub struct ScopeGraph {
     pub returns: Vec<usize>,
     /// Names the scope declares `global`.
     pub globals: Vec<String>,
-    /// Variables the scope binds (definitions' bases, parameters included).
-    pub bound: FxHashSet<String>,
+    /// Variables the scope binds (definitions' bases, parameters included), sorted.
+    pub bound: Vec<Box<str>>,
     /// Every definition of a plain name, with the right side of its assignment (relative byte
     /// range) when it is a single-name one (`ir::resolve::local_references`' bindings).
     pub bindings: Vec<(String, Option<(usize, usize)>)>,
@@ -64,7 +76,12 @@ impl ScopeGraph {
     /// Per step, the graph's own definitions reaching it that its uses overlap: the data
     /// dependences of a scope whose calls add no definitions or uses.
     pub fn plain_dependences(&self) -> Arc<Vec<Vec<usize>>> {
-        self.plain.get_or_init(|| Arc::new(reaching_definitions(&self.successors, &self.definitions, &self.uses))).clone()
+        self.plain.get_or_init(|| Arc::new(reaching_definitions(&self.flow, &self.definitions, &self.uses))).clone()
+    }
+
+    /// Whether the scope binds variable `name`.
+    pub fn binds(&self, name: &str) -> bool {
+        self.bound.binary_search_by(|bound| (**bound).cmp(name)).is_ok()
     }
 }
 
@@ -102,10 +119,10 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
         .iter()
         .map(|step| StepInfo {
             kind: step.kind,
-            range: step.node.map(|node| (node.start_byte() - base, node.end_byte() - base)),
+            range: step.node.map(|node| ((node.start_byte() - base) as u32, (node.end_byte() - base) as u32)),
             rows: step.node.map(|node| {
                 let (first, last) = shown_rows(step.kind, node);
-                (first.saturating_sub(base_row), last.saturating_sub(base_row))
+                (first.saturating_sub(base_row) as u32, last.saturating_sub(base_row) as u32)
             }),
         })
         .collect();
@@ -134,11 +151,13 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
             (definition.path.clone(), right)
         })
         .collect();
-    let bound = pdg.definitions.iter().map(|d| base_of(&d.path).to_string()).collect();
+    let mut bound: Vec<Box<str>> = pdg.definitions.iter().map(|d| Box::from(base_of(&d.path))).collect();
+    bound.sort_unstable();
+    bound.dedup();
     let control_dependences = control_dependences_of(&pdg.cfg);
     ScopeGraph {
         steps,
-        successors: pdg.cfg.successors,
+        flow: executable_flow(&pdg.cfg.successors),
         definitions: Arc::new(pdg.definitions),
         uses: Arc::new(pdg.uses),
         control_dependences,

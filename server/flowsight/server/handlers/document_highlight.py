@@ -21,12 +21,16 @@ def register(server) -> None:  # noqa: ANN001
         position = params.position
         highlights = server.session.highlights
         ticket = highlights.ticket()
-
-        def compute(still_wanted):  # noqa: ANN001, ANN202
-            return server.session.occurrences(params.text_document.uri, position.line, position.character, still_wanted)
-
         try:
-            found = await asyncio.get_running_loop().run_in_executor(highlights.executor, highlights.run, ticket, compute)
+            found = await asyncio.get_running_loop().run_in_executor(
+                highlights.executor,
+                highlights.run,
+                ticket,
+                server.session.occurrences,
+                params.text_document.uri,
+                position.line,
+                position.character,
+            )
         except (KeyError, ValueError, flowsight.errors.FlowsightError):
             return None
         if found is None:
