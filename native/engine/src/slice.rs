@@ -381,59 +381,72 @@ impl<'p, 't> Sdg<'p, 't> {
         link_graph(self.program, scope, graph)
     }
 
-    /// Links up to `limit` scopes not linked yet — graphs not in the cache built, and calls
-    /// resolved, in parallel (on the caller's rayon pool) — and, once every scope is linked,
-    /// computes every function's effects: what slices would otherwise do on their first visit
-    /// of each scope. Returns how many scopes are still to link (0: prepared).
+    /// Does up to `limit` scopes' worth of what slices would otherwise do on their first visit
+    /// of each scope, in phases: scopes linked (graphs not in the cache built, and calls
+    /// resolved, in parallel on the caller's rayon pool); once all are, every callee's call
+    /// sites inverted from the linked calls (what the caller search finds,
+    /// `tests::callers_found_by_spelling_equal_…`); then functions' effects; then solved PDGs.
+    /// Returns how much is left (0: prepared), so a caller can stop between calls.
     pub fn prepare(&mut self, limit: usize) -> usize {
         use rayon::prelude::*;
         let program = self.program;
-        let mut missing: Vec<usize> = (0..program.scopes.len()).filter(|&scope| self.cache.linked[scope].get().is_none()).collect();
-        let remaining = missing.len().saturating_sub(limit);
-        missing.truncate(limit);
-        let graphs = self.cache.graphs.get_mut();
-        let known: Vec<Option<Arc<ScopeGraph>>> = missing.iter().map(|&scope| graphs.cached(program, scope)).collect();
-        let linked: Vec<(bool, Linked)> = missing
-            .par_iter()
-            .zip(known.into_par_iter())
-            .map(|(&scope, known)| {
-                let built = known.is_none();
-                let graph = known.unwrap_or_else(|| Arc::new(graph::build_graph(program, scope, &mut IrCache::default())));
-                (built, link_graph(program, scope, graph))
-            })
-            .collect();
-        for (scope, (built, linked)) in missing.into_iter().zip(linked) {
-            if built {
-                graphs.insert(program, scope, linked.graph.clone());
+        let count = program.scopes.len();
+        let mut budget = limit;
+        let mut missing: Vec<usize> = (0..count).filter(|&scope| self.cache.linked[scope].get().is_none()).collect();
+        if !missing.is_empty() {
+            let remaining = missing.len().saturating_sub(limit);
+            missing.truncate(limit);
+            budget -= missing.len();
+            let graphs = self.cache.graphs.get_mut();
+            let known: Vec<Option<Arc<ScopeGraph>>> = missing.iter().map(|&scope| graphs.cached(program, scope)).collect();
+            let linked: Vec<(bool, Linked)> = missing
+                .par_iter()
+                .zip(known.into_par_iter())
+                .map(|(&scope, known)| {
+                    let built = known.is_none();
+                    let graph = known.unwrap_or_else(|| Arc::new(graph::build_graph(program, scope, &mut IrCache::default())));
+                    (built, link_graph(program, scope, graph))
+                })
+                .collect();
+            for (scope, (built, linked)) in missing.into_iter().zip(linked) {
+                if built {
+                    graphs.insert(program, scope, linked.graph.clone());
+                }
+                let _ = self.cache.linked[scope].set(linked);
             }
-            let _ = self.cache.linked[scope].set(linked);
-        }
-        if remaining > 0 {
-            return remaining;
-        }
-        // Every scope linked: each callee's call sites are the linked calls that name it (what
-        // the caller search finds, `tests::callers_found_by_spelling_equal_…`).
-        let mut sites: FxHashMap<usize, Vec<(usize, usize, usize)>> = FxHashMap::default();
-        for scope in 0..program.scopes.len() {
-            for &(step, call, callee) in &self.extracted(scope).calls {
-                sites.entry(callee).or_default().push((scope, step, call));
+            if remaining > 0 {
+                // The phases below follow on the next calls.
+                return remaining + 2 * count;
             }
         }
-        {
+        if self.cache.callers.get_mut().len() < count {
+            let mut sites: FxHashMap<usize, Vec<(usize, usize, usize)>> = FxHashMap::default();
+            for scope in 0..count {
+                for &(step, call, callee) in &self.extracted(scope).calls {
+                    sites.entry(callee).or_default().push((scope, step, call));
+                }
+            }
             let callers = self.cache.callers.get_mut();
-            for callee in 0..program.scopes.len() {
+            for callee in 0..count {
                 callers.entry(callee).or_insert_with(|| Arc::new(sites.remove(&callee).unwrap_or_default()));
             }
         }
-        for scope in 0..program.scopes.len() {
-            if program.scopes[scope].kind == ScopeKind::Function {
-                self.effects(scope);
-            }
+        let functions = (0..count).filter(|&scope| program.scopes[scope].kind == ScopeKind::Function);
+        let without_effects: Vec<usize> = functions.filter(|&scope| self.cache.effects.get_mut()[scope].is_none()).collect();
+        for &scope in without_effects.iter().take(budget) {
+            self.effects(scope);
         }
-        for scope in 0..program.scopes.len() {
+        budget = budget.saturating_sub(without_effects.len());
+        let unsolved: Vec<usize> = (0..count).filter(|&scope| self.cache.solved[scope].get().is_none()).collect();
+        for &scope in unsolved.iter().take(budget) {
             self.pdg(scope);
         }
-        0
+        let left = |cache: &mut SliceCache| {
+            let effects = cache.effects.get_mut();
+            (0..count).filter(|&scope| program.scopes[scope].kind == ScopeKind::Function && effects[scope].is_none()).count()
+                + cache.solved.iter().filter(|solved| solved.get().is_none()).count()
+        };
+        left(&mut self.cache)
     }
 
     fn module_names(&self, module: usize) -> &FxHashSet<String> {

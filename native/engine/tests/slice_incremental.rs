@@ -3,7 +3,7 @@
 //! random sequence — statements changed, added and removed inside functions (the program's
 //! interface unchanged), functions added, lines added above everything — every backward, forward
 //! and thin slice from every line of every file is the one a fresh workspace computes, with the
-//! slices prepared (`Workspace::prepare_slices`, whole or in part) or not. And a one-line edit
+//! slices prepared (`Workspace::prepare_slices`: at once, in part, or a step at a time) or not. And a one-line edit
 //! inside one function keeps every other scope's graph and PDG.
 
 use std::path::Path;
@@ -188,7 +188,14 @@ proptest! {
                 1 => {
                     incremental.prepare_slices(3);
                 }
-                _ => {}
+                _ => {
+                    // A step at a time, as the server does, until everything is prepared.
+                    let mut steps = 0;
+                    while incremental.prepare_slices(7) > 0 {
+                        steps += 1;
+                        prop_assert!(steps < 1000, "preparation makes progress");
+                    }
+                }
             }
             let texts = [("a.py", text.as_str()), ("b.py", helpers.as_str())];
             let kept = all_slices(&mut incremental, &texts);

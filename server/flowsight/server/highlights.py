@@ -5,8 +5,7 @@
   the diagnostics, by taking every pool thread while an analysis holds the session's lock);
 - only the newest request is computed: one that a newer request superseded before it started,
   or while it waited for the session's lock, is answered with no highlights without touching
-  the core (`superseded` counts them);
-- a request the client cancels before it starts is never run (its future is cancelled)."""
+  the core (`superseded` counts them)."""
 
 from __future__ import annotations
 

@@ -73,10 +73,11 @@ QUIET_SECONDS = 0.01
 MAX_WAIT_SECONDS = 0.05
 # The persistent cache is written once analyses pause this long.
 PERSIST_DELAY = 2.0
-# Slices are prepared (every scope's graph, links, effects) once analyses pause this long, this
-# many scopes per hold of the lock (≈0.1 s on Django), stepping aside when an analysis waits.
-PREPARE_DELAY = 1.0
-PREPARE_STEP = 1000
+# Slices are prepared (every scope's graph, links, effects, PDGs) once analyses pause this long,
+# this many scopes per hold of the lock (tens of milliseconds on Django), stepping aside when an
+# analysis waits or is due.
+PREPARE_DELAY = 2.0
+PREPARE_STEP = 500
 # Latency samples kept for `flowsight/status` (change received → its results published).
 LATENCY_SAMPLES = 2000
 # An analysis still running after this long reports work-done progress (whole-program runs —

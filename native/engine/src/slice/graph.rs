@@ -198,10 +198,13 @@ fn shown_rows(kind: StepKind, syntax: tree_sitter::Node<'_>) -> (usize, usize) {
     (first, last.max(first))
 }
 
-/// Scope graphs by identity (file path, qualified name) and content key, kept across edits.
+/// A scope's identity: its file's path and its qualified name.
+type Identity = (String, String);
+
+/// Scope graphs by identity and content key, kept across edits.
 #[derive(Default)]
 pub struct GraphCache {
-    graphs: FxHashMap<(String, String), Vec<([u8; 32], Arc<ScopeGraph>)>>,
+    graphs: FxHashMap<Identity, Vec<([u8; 32], Arc<ScopeGraph>)>>,
     /// Graphs built (not found in the cache) since the cache was made.
     pub built: usize,
 }
