@@ -87,7 +87,7 @@ enum Edit {
     /// A comment line above everything (every scope moves).
     Pad,
     /// A statement changed in `b.py`'s helper.
-    EditHelper {
+    ChangeHelper {
         plus: usize,
     },
 }
@@ -99,7 +99,7 @@ fn edits() -> impl Strategy<Value = Edit> {
         2 => (0usize..8, 0usize..8).prop_map(|(function, at)| Edit::Remove { function, at }),
         1 => (0usize..STATEMENTS.len(), 0usize..8).prop_map(|(choice, target)| Edit::AddFunction { choice, target }),
         1 => Just(Edit::Pad),
-        1 => (1usize..4).prop_map(|plus| Edit::EditHelper { plus }),
+        1 => (1usize..4).prop_map(|plus| Edit::ChangeHelper { plus }),
     ]
 }
 
@@ -127,7 +127,7 @@ fn apply(module: &mut Module, helpers: &mut String, edit: &Edit) {
         }
         Edit::AddFunction { choice, target } => module.functions.push(vec![statement(choice, target % count)]),
         Edit::Pad => module.preamble += 1,
-        Edit::EditHelper { plus } => *helpers = helpers.replace("return z + ", &format!("return z * {plus} + ")),
+        Edit::ChangeHelper { plus } => *helpers = helpers.replace("return z + ", &format!("return z * {plus} + ")),
     }
 }
 

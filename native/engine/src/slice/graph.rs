@@ -201,10 +201,13 @@ fn shown_rows(kind: StepKind, syntax: tree_sitter::Node<'_>) -> (usize, usize) {
 /// A scope's identity: its file's path and its qualified name.
 type Identity = (String, String);
 
+/// The versions of one identity's graph, by content key.
+type Versions = Vec<([u8; 32], Arc<ScopeGraph>)>;
+
 /// Scope graphs by identity and content key, kept across edits.
 #[derive(Default)]
 pub struct GraphCache {
-    graphs: FxHashMap<Identity, Vec<([u8; 32], Arc<ScopeGraph>)>>,
+    graphs: FxHashMap<Identity, Versions>,
     /// Graphs built (not found in the cache) since the cache was made.
     pub built: usize,
 }
