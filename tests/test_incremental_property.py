@@ -143,7 +143,9 @@ def slices(ws: flowsight.Workspace, path: str, lines: int) -> list[object]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=edits())
 def test_incremental_slices_equal_from_scratch(tmp_path: Path, sequence: list[tuple[float, float, str, bool]]) -> None:
-    """Slices across two files after every edit of one of them (broken states included)."""
+    """Slices across two files after every edit of one of them (broken states included), the
+    slice cache kept across the edits (what an edit leaves valid reused) and, after every other
+    edit, the slices prepared up front (`prepare_slices`) instead of on demand."""
     ws = flowsight.Workspace(str(tmp_path))
     ws.update_file("m.py", BASE, 0)
     ws.update_file("n.py", OTHER, 0)
@@ -151,6 +153,8 @@ def test_incremental_slices_equal_from_scratch(tmp_path: Path, sequence: list[tu
     text = BASE
     for version, edit in enumerate(sequence, start=1):
         text = apply_edit(ws, "m.py", text, version, edit)
+        if version % 2:
+            assert ws.prepare_slices() == 0
         scratch = flowsight.Workspace(str(tmp_path))
         scratch.update_file("m.py", text)
         scratch.update_file("n.py", OTHER)

@@ -163,6 +163,51 @@ async def test_a_burst_of_edits_publishes_once_for_the_final_version(client: Lan
     assert [p.version for p in for_views] == [21]
 
 
+async def test_a_burst_of_highlights_is_answered_newest_first_and_never_holds_up_diagnostics(client: LanguageClient) -> None:
+    """An edit that clears a finding arrives together with 100 documentHighlight requests (a
+    cursor moving): the diagnostics still follow the edit, every request is answered, the newest
+    with the right occurrences (they run in the highlight thread, not the pool the analysis job
+    uses; superseded ones are answered empty)."""
+    db = uri(client, "shop/db.py")
+    views = uri(client, "shop/views.py")
+    await wait_for(lambda: len(client.diagnostics.get(db, [])) == 1)
+    text = (client.project / "shop" / "db.py").read_text()  # type: ignore[attr-defined]
+    [finding] = client.diagnostics[db]
+    batch = BatchedWriter(client.protocol.writer)
+    client.protocol.writer = batch
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=db, language_id="python", version=1, text=text))
+    )
+    sink = finding.range.start.line
+    end = types.Position(line=sink, character=len(text.splitlines()[sink]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=db, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(range=types.Range(start=end, end=end), text="  # flowsight: ignore[sql-injection]")
+            ],
+        )
+    )
+    requests = [
+        client.text_document_document_highlight_async(
+            types.DocumentHighlightParams(
+                text_document=types.TextDocumentIdentifier(uri=views), position=types.Position(line=16, character=25 if n == 99 else n % 30)
+            )
+        )
+        for n in range(100)
+    ]
+    client.protocol.writer = batch.writer
+    batch.send()
+    answers = await asyncio.wait_for(asyncio.gather(*requests), 20)
+    await wait_for(lambda: len(client.diagnostics.get(db, [None])) == 0)
+    read, write = types.DocumentHighlightKind.Read, types.DocumentHighlightKind.Write
+    newest = [(h.range.start.line, h.range.start.character, h.range.end.character, h.kind) for h in answers[-1] or []]
+    assert newest == [(15, 4, 8, write), (16, 25, 29, read)]
+    status = await client.protocol.send_request_async("flowsight/status", {})
+    # How many were superseded depends on timing (`test_server_threads.py` checks that).
+    assert status.highlights.answered + status.highlights.superseded == 100 and status.highlights.answered >= 1
+
+
 async def test_status_reports_what_is_indexed_and_the_latency_of_each_change(client: LanguageClient) -> None:
     views = uri(client, "shop/views.py")
     await wait_for(lambda: uri(client, "shop/db.py") in client.diagnostics)
@@ -214,6 +259,14 @@ async def test_slice_command_and_custom_request(client: LanguageClient) -> None:
     assert custom.direction == "backward"
     per_file = [sorted(r.start.line for r in ranges) for ranges in custom.files._asdict().values()]
     assert [5, 9, 15, 16] in per_file and len(per_file) == 2
+    # Once analyses pause the server prepares the slices in the background; prepared, the same
+    # request gets the same answer.
+    deadline = asyncio.get_running_loop().time() + 20
+    while (await client.protocol.send_request_async("flowsight/status", {})).slicesPrepared < 1:
+        assert asyncio.get_running_loop().time() < deadline, "the slices were never prepared"
+        await asyncio.sleep(0.1)
+    prepared = await client.protocol.send_request_async("flowsight/slice", arguments)
+    assert prepared.files._asdict() == custom.files._asdict()
 
 
 async def test_bad_command_arguments_get_an_error_and_the_server_keeps_running(client: LanguageClient) -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import ast
 import inspect
+import threading
 from pathlib import Path
 
 from flowsight.server import session as session_module
+from flowsight.server.highlights import Highlights
 
 HANDLERS = Path(session_module.__file__).parent / "handlers"
 
@@ -59,3 +61,25 @@ def test_handlers_on_the_event_loop_call_no_session_method_that_takes_the_lock()
                 ):
                     offences.append(f"{path.name}:{call.lineno} {node.name} calls session.{call.func.attr}")
     assert offences == []
+
+
+def test_highlights_superseded_while_waiting_for_the_lock_are_never_computed() -> None:
+    """Five highlight requests arrive while an analysis holds the session's lock: once it is
+    released only the newest is computed; the others are answered empty (`None`), counted."""
+    highlights = Highlights()
+    lock = threading.Lock()
+    computed: list[int] = []
+
+    def occurrences(number: int, still_wanted) -> list[int] | None:  # noqa: ANN001
+        with lock:  # as `Session.occurrences` takes the session's lock
+            if not still_wanted():
+                return None
+            computed.append(number)
+            return [number]
+
+    with lock:
+        futures = [highlights.executor.submit(highlights.run, highlights.ticket(), occurrences, n) for n in range(5)]
+    assert [future.result(timeout=10) for future in futures] == [None, None, None, None, [4]]
+    assert computed == [4]
+    assert highlights.stats() == {"answered": 1, "superseded": 4}
+    assert highlights.executor._thread_name_prefix == "flowsight-highlight"  # not the default pool

@@ -213,6 +213,10 @@ class Workspace:
         (summaries joined so that recursion terminates), the bounds the results met —
         labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut, unfinished —
         and their total, incomplete. Every bound errs toward more taint."""
+    def prepare_slices(self, limit: int = ...) -> int:
+        """Builds and links up to `limit` scopes' slice graphs, then every function's effects, so
+        no later slice pays for a first visit (cheap when little changed since the last time).
+        Returns how many scopes are still to prepare (0: done)."""
     def slice_code(self, path: str, line: int, column: int | None = None, forward: bool = False, thin: bool = False) -> Slice: ...
     def build_pdg(self, path: str) -> list[Pdg]: ...
     def search(self, query: str, limit: int = 20, mode: Literal["lexical", "symbols"] = "lexical") -> list[SearchHit]:

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use crate::cfg::{build_cfg, Cfg, ConstantConditions, EdgeKind, StepKind, ENTRY, EXIT};
+use crate::cfg::{build_cfg, Cfg, ConstantConditions, Edge, EdgeKind, StepKind, ENTRY, EXIT};
 use crate::ir::lower::{CallSite, IrCache, ScopeIr, Site};
 #[cfg(test)]
 use crate::ir::place::{literal_key, place_of};
@@ -285,7 +285,7 @@ fn site_of(kind: StepKind) -> Option<Site> {
 }
 
 /// The call expression spanning exactly `start..end` under `root`.
-fn call_at(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
+pub fn call_at(root: Node<'_>, start: usize, end: usize) -> Option<Node<'_>> {
     let mut node = root.descendant_for_byte_range(start, end)?;
     while !(node.kind() == "call" && node.start_byte() == start && node.end_byte() == end) {
         node = node.parent()?;
@@ -302,14 +302,28 @@ impl<'t> Pdg<'t> {
 
     /// Computes data dependences (reaching definitions) and control dependences.
     pub fn solve(&mut self) {
-        self.data_dependences = reaching_definitions(&self.cfg, &self.definitions, &self.uses);
-        // Control dependence on the augmented graph: jumps are pseudo-predicates (Ball–Horwitz).
-        let mut control = control_dependences(&self.cfg.augmented_successors(), EXIT);
-        for list in &mut control {
-            list.retain(|&step| step != ENTRY);
-        }
-        self.control_dependences = control;
+        self.data_dependences = reaching_definitions(&executable_flow(&self.cfg.successors), &self.definitions, &self.uses);
+        self.control_dependences = control_dependences_of(&self.cfg);
     }
+}
+
+/// Control dependences of a CFG's steps, on the augmented graph: jumps are pseudo-predicates
+/// (Ball–Horwitz); ENTRY controls nothing.
+pub fn control_dependences_of(cfg: &Cfg<'_>) -> Vec<Vec<usize>> {
+    let mut control = control_dependences(&cfg.augmented_successors(), EXIT);
+    for list in &mut control {
+        list.retain(|&step| step != ENTRY);
+    }
+    control
+}
+
+/// The executable edges of a CFG (normal and exceptional) as (target, exceptional): all that
+/// reaching definitions read of it.
+pub fn executable_flow(successors: &[Vec<Edge>]) -> Vec<Vec<(u32, bool)>> {
+    successors
+        .iter()
+        .map(|edges| edges.iter().filter(|e| e.executable()).map(|e| (e.to as u32, e.kind == EdgeKind::Exceptional)).collect())
+        .collect()
 }
 
 pub use crate::ir::place::base_of;
@@ -331,15 +345,15 @@ fn union_into(into: &mut Vec<u32>, from: impl IntoIterator<Item = u32>) -> bool 
 /// whole variable — linear in practice where a bit-vector over all definitions is quadratic.
 /// Along an exceptional edge nothing is killed (the step may have raised before its own
 /// assignment took effect); virtual edges carry no data.
-fn reaching_definitions(cfg: &Cfg<'_>, definitions: &[Definition], uses: &[Vec<String>]) -> Vec<Vec<usize>> {
+pub fn reaching_definitions(flow: &[Vec<(u32, bool)>], definitions: &[Definition], uses: &[Vec<String>]) -> Vec<Vec<usize>> {
     use rustc_hash::FxHashMap;
-    let count = cfg.steps.len();
+    let count = flow.len();
     let mut predecessors: Vec<Vec<(usize, bool)>> = vec![Vec::new(); count];
-    for (from, edges) in cfg.successors.iter().enumerate() {
-        for edge in edges.iter().filter(|e| e.executable()) {
-            let entry = (from, edge.kind == EdgeKind::Exceptional);
-            if !predecessors[edge.to].contains(&entry) {
-                predecessors[edge.to].push(entry);
+    for (from, edges) in flow.iter().enumerate() {
+        for &(to, exceptional) in edges {
+            let entry = (from, exceptional);
+            if !predecessors[to as usize].contains(&entry) {
+                predecessors[to as usize].push(entry);
             }
         }
     }

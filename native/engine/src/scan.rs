@@ -510,7 +510,7 @@ pub fn slice_statistics(paths: &[PathBuf], root: Option<&Path>, samples: usize) 
     pool().install(|| {
         let started = Instant::now();
         let sdg = Sdg::new(&program);
-        let statements = |scope: usize| sdg.pdg(scope).cfg.steps.len().saturating_sub(2);
+        let statements = |scope: usize| sdg.step_count(scope).saturating_sub(2);
         let program_statements: usize = (0..program.scopes.len()).map(statements).sum();
         // Every PDG built (the SDG itself is demand-driven: slices build what they visit).
         let sdg_seconds = started.elapsed().as_secs_f64();
@@ -521,7 +521,7 @@ pub fn slice_statistics(paths: &[PathBuf], root: Option<&Path>, samples: usize) 
         let (mut function_share, mut program_share, mut slices) = (0.0, 0.0, 0usize);
         let started = Instant::now();
         for &scope in candidates.iter().step_by(stride).take(samples) {
-            let last = sdg.pdg(scope).cfg.steps.len() - 1;
+            let last = sdg.step_count(scope) - 1;
             let slice = sdg.slice(&[SliceNode::Step(scope, last)], false, false);
             let in_function = slice.iter().filter(|n| matches!(n, SliceNode::Step(s, _) if *s == scope)).count();
             let in_program = slice.iter().filter(|n| matches!(n, SliceNode::Step(..))).count();

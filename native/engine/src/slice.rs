@@ -25,13 +25,22 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
-use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
+use std::sync::Arc;
+
+use crate::cfg::ENTRY;
 use crate::ir::lower::{Argument, CallSite, IrCache};
 use crate::ir::resolve::{self, Syntactic};
-use crate::pdg::{base_of, extract_pdg_with, overlaps, Definition, Pdg};
+use crate::pdg::{base_of, overlaps, reaching_definitions, Definition};
 use crate::program::{text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
 use crate::syntax::{field, FieldChild};
+
+mod cache;
+pub mod graph;
+
+pub use cache::RefreshStats;
+
+use graph::{GraphCache, ScopeGraph};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SliceNode {
@@ -67,21 +76,53 @@ fn resolve_call<'t>(program: &Program<'_>, scope: usize, call: Node<'t>, locals:
     resolve::resolve_call(program, scope, call, &mut |node| syntactic.reference(node)).targets
 }
 
-/// Local names a scope binds only one way, to what they refer to (`ir::resolve::local_references`).
-fn bound_locals<'t>(program: &Program<'t>, scope: usize, pdg: &Pdg<'t>) -> FxHashMap<String, String> {
-    let text = program.text(program.scopes[scope].file);
-    let bindings = pdg.definitions.iter().filter(|d| !d.path.contains(['.', '['])).map(|definition| {
-        let right = (definition.step != ENTRY)
-            .then(|| pdg.cfg.steps[definition.step].node)
-            .flatten()
-            .and_then(|statement| statement.named_child(0).filter(|n| n.kind() == "assignment"))
-            .filter(|assignment| {
-                assignment.field(&field::LEFT).is_some_and(|l| l.kind() == "identifier" && text_of(text, l) == definition.path)
-            })
-            .and_then(|assignment| assignment.field(&field::RIGHT));
-        (definition.path.as_str(), right)
-    });
-    resolve::local_references(program, scope, bindings)
+/// For each of `ranges`, the outermost node below `within` spanning exactly that range. One
+/// walk in document order that enters only nodes holding the next range, so finding every
+/// binding of a 40,000-statement module body is linear (a `descendant_for_byte_range` from the
+/// body per range scans its children each time: quadratic).
+fn nodes_spanning<'t>(within: Node<'t>, ranges: &[(usize, usize)]) -> Vec<Option<Node<'t>>> {
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    order.sort_by_key(|&index| (ranges[index].0, std::cmp::Reverse(ranges[index].1)));
+    let mut found = vec![None; ranges.len()];
+    let mut cursor = within.walk();
+    let mut depth = 0usize;
+    let mut next = 0;
+    'ranges: while next < order.len() {
+        let (start, end) = ranges[order[next]];
+        let node = cursor.node();
+        if depth > 0 && node.start_byte() == start && node.end_byte() == end {
+            found[order[next]] = Some(node);
+            next += 1;
+        } else if node.start_byte() <= start && end <= node.end_byte() {
+            if cursor.goto_first_child() {
+                depth += 1;
+            } else {
+                next += 1;
+            }
+        } else if node.end_byte() <= start && depth > 0 {
+            // The range lies after this node: on to its next sibling, or its parent's.
+            loop {
+                if cursor.goto_next_sibling() {
+                    continue 'ranges;
+                }
+                if depth == 1 || !cursor.goto_parent() {
+                    break 'ranges;
+                }
+                depth -= 1;
+            }
+        } else {
+            next += 1;
+        }
+    }
+    found
+}
+
+/// The call whose range is `node`'s (a call statement's expression statement holds it).
+fn call_spanned_by(mut node: Node<'_>) -> Option<Node<'_>> {
+    while node.kind() != "call" {
+        node = node.named_child(0).filter(|child| child.byte_range() == node.byte_range())?;
+    }
+    Some(node)
 }
 
 /// What a call to a scope does besides returning: parameters whose objects it mutates
@@ -144,27 +185,63 @@ fn identifier_occurrences(text: &str, name: &str) -> Vec<usize> {
         .collect()
 }
 
-/// A scope's CFG with definitions, uses and calls, before call effects and dependences.
-struct Extracted<'t> {
-    pdg: Pdg<'t>,
-    /// (step, call, callee) for every call that resolves to a workspace scope, by step.
-    calls: Vec<(usize, Node<'t>, usize)>,
-    globals: Vec<String>,
-    /// Variables the scope binds (definitions' bases, parameters included).
-    bound: FxHashSet<String>,
-    /// Steps that hand a value to the caller: `return`s, and statements holding a `yield`.
-    returns: Vec<usize>,
-    /// Local names bound only one way, to what they refer to (`bound_locals`).
+/// Links `graph` (of `scope`) into the program: binds its locals and resolves its calls.
+fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Linked {
+    let info = &program.scopes[scope];
+    let base = info.body.start_byte();
+    let rights: Vec<(usize, usize)> = graph.bindings.iter().filter_map(|(_, right)| *right).map(|(s, e)| (base + s, base + e)).collect();
+    let mut right_nodes = nodes_spanning(info.body, &rights).into_iter();
+    let bindings: Vec<(&str, Option<Node<'_>>)> =
+        graph.bindings.iter().map(|(name, right)| (name.as_str(), right.and_then(|_| right_nodes.next().flatten()))).collect();
+    let locals = resolve::local_references(program, scope, bindings);
+    let sites: Vec<(usize, usize, (usize, usize))> = graph
+        .call_sites
+        .iter()
+        .enumerate()
+        .flat_map(|(step, sites)| sites.iter().enumerate().map(move |(index, site)| (step, index, site.range)))
+        .collect();
+    let ranges: Vec<(usize, usize)> = sites.iter().map(|&(_, _, (s, e))| (base + s, base + e)).collect();
+    let mut calls = Vec::new();
+    for (&(step, index, _), node) in sites.iter().zip(nodes_spanning(info.body, &ranges)) {
+        let Some(call) = node.and_then(call_spanned_by) else { continue };
+        for callee in resolve_call(program, scope, call, Some(&locals)) {
+            calls.push((step, index, callee));
+        }
+    }
+    Linked { graph, calls, locals }
+}
+
+/// A scope's graph linked into the program: its calls resolved, its locals bound.
+struct Linked {
+    graph: Arc<ScopeGraph>,
+    /// (step, call index at the step, callee) for every call that resolves to a workspace
+    /// scope, by step.
+    calls: Vec<(usize, usize, usize)>,
+    /// Local names bound only one way, to what they refer to (`ir::resolve::local_references`).
     locals: FxHashMap<String, String>,
 }
 
-impl<'t> Extracted<'t> {
+impl Linked {
     /// The resolved calls made at `step`.
-    fn calls_at(&self, step: usize) -> &[(usize, Node<'t>, usize)] {
+    fn calls_at(&self, step: usize) -> &[(usize, usize, usize)] {
         let start = self.calls.partition_point(|&(s, _, _)| s < step);
         let end = self.calls.partition_point(|&(s, _, _)| s <= step);
         &self.calls[start..end]
     }
+}
+
+/// A scope's PDG solved with what its calls do through their callees: the graph's definitions
+/// plus those calls make (arguments a callee mutates, globals it assigns), the graph's uses
+/// plus the globals calls read, and the reaching definitions over both.
+struct Solved {
+    graph: Arc<ScopeGraph>,
+    definitions: Arc<Vec<Definition>>,
+    uses: Arc<Vec<Vec<String>>>,
+    data_dependences: Arc<Vec<Vec<usize>>>,
+    /// The definitions by the base name they define, in order.
+    definitions_by_base: OnceCell<FxHashMap<String, Vec<usize>>>,
+    /// Reverse dependences, for forward slices.
+    dependents: OnceCell<Dependents>,
 }
 
 /// Reverse dependences inside one scope, for forward slices.
@@ -178,80 +255,67 @@ struct Dependents {
     control: Vec<Vec<usize>>,
 }
 
-/// What slices of one unchanged program may share: call sites (calls by byte range) and
-/// effects, by scope index. Scope indices, steps and byte ranges are stable while no file
-/// changes; whoever keeps a cache drops it on any change.
+/// Callee → its call sites: (caller scope, call step, call index at the step).
+type CallSites = Arc<Vec<(usize, usize, usize)>>;
+
+/// What slices share, kept across slices and edits (see `cache.rs` for what an edit keeps).
+/// Per scope index (valid while the program's interface is unchanged): linked graphs, solved
+/// PDGs, effects, call sites; per file: symbol tables, scopes by position; and, across any
+/// change, scope graphs by identity and content (`GraphCache`).
 #[derive(Default)]
 pub struct SliceCache {
-    callers: CachedCallSites,
-    effects: Vec<Option<Effects>>,
+    linked: Vec<OnceCell<Linked>>,
+    solved: Vec<OnceCell<Solved>>,
+    effects: RefCell<Vec<Option<Effects>>>,
+    /// Callee → scopes whose effects were computed from its effects.
+    effect_readers: RefCell<FxHashMap<usize, FxHashSet<usize>>>,
+    /// Callee → scopes whose solved PDG used its effects.
+    solved_readers: RefCell<FxHashMap<usize, FxHashSet<usize>>>,
+    callers: RefCell<FxHashMap<usize, CallSites>>,
+    /// Per module: names its body defines or its code declares `global`.
+    module_names: Vec<OnceCell<FxHashSet<String>>>,
+    /// Per file: each function's symbol table resolution (name → scope kind).
+    symbols: Vec<OnceCell<FxHashMap<usize, BTreeMap<String, SymbolScope>>>>,
+    /// Per file: `scopes_by_start`.
+    scopes_by_start: Vec<OnceCell<Vec<(usize, usize, usize)>>>,
+    /// Qualified name → the local names imports and aliases bind to it, in any module.
+    bound_names: OnceCell<FxHashMap<String, BTreeSet<String>>>,
+    /// Name → files that may mention it (sorted).
+    mentions: RefCell<FxHashMap<String, Arc<Vec<usize>>>>,
+    /// What the per-scope parts were computed for (`cache::Fingerprint`).
+    fingerprint: cache::Fingerprint,
+    graphs: RefCell<GraphCache>,
+    /// What `refresh` kept and dropped, for tests and the bench.
+    pub stats: cache::RefreshStats,
 }
 
-/// Callee → (caller scope, call step, the call's byte range).
-type CachedCallSites = FxHashMap<usize, Vec<(usize, usize, (usize, usize))>>;
-
-/// Call sites of one scope: (caller scope, call step, call), shared between requests for it.
-type CallSites<'t> = std::rc::Rc<Vec<(usize, usize, Node<'t>)>>;
+impl SliceCache {
+    /// What the refreshes did, and how many scope graphs were built (not found by identity
+    /// and content) since the cache was made.
+    pub fn stats(&self) -> (RefreshStats, usize) {
+        (self.stats, self.graphs.borrow().built)
+    }
+}
 
 pub struct Sdg<'p, 't> {
     pub program: &'p Program<'t>,
-    extracted: Vec<OnceCell<Extracted<'t>>>,
-    pdgs: Vec<OnceCell<Pdg<'t>>>,
-    dependents: Vec<OnceCell<Dependents>>,
-    effects: RefCell<Vec<Option<Effects>>>,
-    /// Callee → its call sites (caller scope, call step, call).
-    callers: RefCell<FxHashMap<usize, CallSites<'t>>>,
-    /// Call sites found by earlier slices of the same program.
-    cached_callers: CachedCallSites,
-    /// Name → files that may mention it (sorted).
-    mentions: RefCell<FxHashMap<String, std::rc::Rc<Vec<usize>>>>,
-    /// Per module: names its body defines or its code declares `global`.
-    module_names: Vec<OnceCell<FxHashSet<String>>>,
+    cache: SliceCache,
     module_scope: Vec<Option<usize>>,
-    /// Per file: its scopes, and each function's symbol table resolution (name → scope kind).
+    /// Per file: its scopes.
     scopes_of_file: Vec<Vec<usize>>,
-    symbols: Vec<OnceCell<FxHashMap<usize, BTreeMap<String, SymbolScope>>>>,
-    /// Per scope: its solved PDG's definitions by the base name they define, in order.
-    definitions_by_base: Vec<OnceCell<FxHashMap<String, Vec<usize>>>>,
-    /// Per file: `scopes_by_start`.
-    scopes_by_start: Vec<OnceCell<Vec<(usize, usize, usize)>>>,
     /// Lowered scopes by text, kept across edits by whoever keeps the cache (`ir::lower`).
     ir: RefCell<IrCache>,
 }
 
 impl<'p, 't> Sdg<'p, 't> {
     pub fn new(program: &'p Program<'t>) -> Sdg<'p, 't> {
-        Sdg::with_cache(program, SliceCache::default())
+        Sdg::with_caches(program, SliceCache::default(), IrCache::default(), None)
     }
 
-    /// An SDG reusing `cache` (of this same program) and `ir` (of any program: scopes are
-    /// found in it by their text).
-    pub fn with_caches(program: &'p Program<'t>, cache: SliceCache, ir: IrCache) -> Sdg<'p, 't> {
-        let mut sdg = Sdg::with_cache(program, cache);
-        sdg.ir = RefCell::new(ir);
-        sdg
-    }
-
-    /// What slices of this program may reuse (`SliceCache`), and the lowered scopes, which
-    /// slices of any later program may reuse.
-    pub fn into_caches(mut self) -> (SliceCache, IrCache) {
-        let ir = std::mem::take(self.ir.get_mut());
-        (self.into_cache(), ir)
-    }
-
-    /// Everything `into_cache` kept: call sites and effects computed by earlier slices.
-    pub fn into_cache(self) -> SliceCache {
-        let mut callers = self.cached_callers;
-        for (callee, sites) in self.callers.into_inner() {
-            callers.entry(callee).or_insert_with(|| {
-                sites.iter().map(|&(caller, step, call)| (caller, step, (call.start_byte(), call.end_byte()))).collect()
-            });
-        }
-        SliceCache { callers, effects: self.effects.into_inner() }
-    }
-
-    pub fn with_cache(program: &'p Program<'t>, cache: SliceCache) -> Sdg<'p, 't> {
-        let scope_count = program.scopes.len();
+    /// An SDG reusing `cache` and `ir`. `changed` names the files whose text changed since
+    /// `cache` was last used (`None`: unknown, every file is checked as changed); what the
+    /// changes leave valid is kept (`SliceCache::refresh`).
+    pub fn with_caches(program: &'p Program<'t>, cache: SliceCache, ir: IrCache, changed: Option<&FxHashSet<String>>) -> Sdg<'p, 't> {
         let mut module_scope = vec![None; program.modules.len()];
         let mut scopes_of_file = vec![Vec::new(); program.files.len()];
         for (scope, info) in program.scopes.iter().enumerate() {
@@ -260,30 +324,27 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             scopes_of_file[info.file].push(scope);
         }
-        Sdg {
-            program,
-            extracted: (0..scope_count).map(|_| OnceCell::new()).collect(),
-            pdgs: (0..scope_count).map(|_| OnceCell::new()).collect(),
-            dependents: (0..scope_count).map(|_| OnceCell::new()).collect(),
-            effects: RefCell::new(if cache.effects.len() == scope_count { cache.effects } else { vec![None; scope_count] }),
-            callers: RefCell::new(FxHashMap::default()),
-            cached_callers: cache.callers,
-            mentions: RefCell::new(FxHashMap::default()),
-            module_names: (0..program.modules.len()).map(|_| OnceCell::new()).collect(),
-            module_scope,
-            scopes_of_file,
-            symbols: (0..program.files.len()).map(|_| OnceCell::new()).collect(),
-            definitions_by_base: (0..scope_count).map(|_| OnceCell::new()).collect(),
-            scopes_by_start: (0..program.files.len()).map(|_| OnceCell::new()).collect(),
-            ir: RefCell::new(IrCache::default()),
-        }
+        let mut sdg = Sdg { program, cache, module_scope, scopes_of_file, ir: RefCell::new(ir) };
+        sdg.refresh(changed);
+        sdg
+    }
+
+    /// The number of CFG steps of a scope (ENTRY and EXIT included).
+    pub fn step_count(&self, scope: usize) -> usize {
+        self.extracted(scope).graph.steps.len()
+    }
+
+    /// What slices of later programs may reuse, and the lowered scopes.
+    pub fn into_caches(self) -> (SliceCache, IrCache) {
+        (self.cache, self.ir.into_inner())
     }
 
     /// The indices of `scope`'s definitions of `base` (`base`, `base.x`, `base[0]`, …), in order.
     fn definitions_of(&self, scope: usize, base: &str) -> &[usize] {
-        let index = self.definitions_by_base[scope].get_or_init(|| {
+        let solved = self.pdg(scope);
+        let index = solved.definitions_by_base.get_or_init(|| {
             let mut index: FxHashMap<String, Vec<usize>> = FxHashMap::default();
-            for (position, definition) in self.pdg(scope).definitions.iter().enumerate() {
+            for (position, definition) in solved.definitions.iter().enumerate() {
                 index.entry(base_of(&definition.path).to_string()).or_default().push(position);
             }
             index
@@ -291,56 +352,108 @@ impl<'p, 't> Sdg<'p, 't> {
         index.get(base).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// What `call` (made at `step` of `scope`) passes to `callee` by parameter position: each
-    /// argument's place key (if it is a place) and the keys it reads (`ir::lower::CallSite`).
-    fn arguments(&self, scope: usize, step: usize, call: Node<'t>, callee: usize) -> Vec<(usize, Option<&str>, Vec<&str>)> {
-        let pdg = &self.extracted(scope).pdg;
-        let Some(site) = pdg.call_site(step, call) else { return Vec::new() };
+    /// What call `call` (index at `step` of `scope`) passes to `callee` by parameter position:
+    /// each argument's place key (if it is a place) and the keys it reads (`ir::lower::CallSite`).
+    fn arguments(&self, scope: usize, step: usize, call: usize, callee: usize) -> Vec<(usize, Option<&str>, Vec<&str>)> {
+        let graph = &self.extracted(scope).graph;
+        let Some(site) = graph.call_sites[step].get(call) else { return Vec::new() };
         call_arguments(self.program, callee, site)
             .into_iter()
             .map(|(position, argument)| {
-                let place = argument.place.map(|place| pdg.ir.key(place));
-                (position, place, argument.reads.iter().map(|&read| pdg.ir.key(read)).collect())
+                let place = argument.place.map(|place| graph.ir.key(place));
+                (position, place, argument.reads.iter().map(|&read| graph.ir.key(read)).collect())
             })
             .collect()
     }
 
-    /// Whether `*args`/`**kwargs` at `call` leave its mapping to parameters unknown.
-    fn has_splats(&self, scope: usize, step: usize, call: Node<'t>) -> bool {
-        self.extracted(scope).pdg.call_site(step, call).is_none_or(|site| site.splat)
+    /// Whether `*args`/`**kwargs` at a call leave its mapping to parameters unknown.
+    fn has_splats(&self, scope: usize, step: usize, call: usize) -> bool {
+        self.extracted(scope).graph.call_sites[step].get(call).is_none_or(|site| site.splat)
     }
 
-    fn extracted(&self, scope: usize) -> &Extracted<'t> {
-        self.extracted[scope].get_or_init(|| {
-            let program = self.program;
-            let pdg = extract_pdg_with(program, scope, &mut self.ir.borrow_mut());
-            let locals = bound_locals(program, scope, &pdg);
-            let mut calls = Vec::new();
-            for (step, step_calls) in pdg.calls.iter().enumerate() {
-                for &call in step_calls {
-                    for callee in resolve_call(program, scope, call, Some(&locals)) {
-                        calls.push((step, call, callee));
-                    }
-                }
-            }
-            let globals = pdg.globals.clone();
-            let bound = pdg.definitions.iter().map(|d| base_of(&d.path).to_string()).collect();
-            let info = &program.scopes[scope];
-            let may_yield = memchr::memmem::find(&program.text(info.file).as_bytes()[info.body.byte_range()], b"yield").is_some();
-            let returns = (0..pdg.cfg.steps.len())
-                .filter(|&step| {
-                    pdg.returns[step] || (may_yield && pdg.cfg.steps[step].node.is_some_and(|node| yields(pdg.cfg.steps[step].kind, node)))
+    /// A scope's graph (`GraphCache`) with its calls resolved and its locals bound.
+    fn extracted(&self, scope: usize) -> &Linked {
+        self.cache.linked[scope].get_or_init(|| self.link(scope))
+    }
+
+    fn link(&self, scope: usize) -> Linked {
+        let graph = self.cache.graphs.borrow_mut().graph(self.program, scope, &mut self.ir.borrow_mut());
+        link_graph(self.program, scope, graph)
+    }
+
+    /// Does up to `limit` scopes' worth of what slices would otherwise do on their first visit
+    /// of each scope, in phases: scopes linked (graphs not in the cache built, and calls
+    /// resolved, in parallel on the caller's rayon pool); once all are, every callee's call
+    /// sites inverted from the linked calls (what the caller search finds,
+    /// `tests::callers_found_by_spelling_equal_…`); then functions' effects; then solved PDGs.
+    /// Returns how much is left (0: prepared), so a caller can stop between calls.
+    pub fn prepare(&mut self, limit: usize) -> usize {
+        use rayon::prelude::*;
+        let program = self.program;
+        let count = program.scopes.len();
+        let mut budget = limit;
+        let mut missing: Vec<usize> = (0..count).filter(|&scope| self.cache.linked[scope].get().is_none()).collect();
+        if !missing.is_empty() {
+            let remaining = missing.len().saturating_sub(limit);
+            missing.truncate(limit);
+            budget -= missing.len();
+            let graphs = self.cache.graphs.get_mut();
+            let known: Vec<Option<Arc<ScopeGraph>>> = missing.iter().map(|&scope| graphs.cached(program, scope)).collect();
+            let linked: Vec<(bool, Linked)> = missing
+                .par_iter()
+                .zip(known.into_par_iter())
+                .map(|(&scope, known)| {
+                    let built = known.is_none();
+                    let graph = known.unwrap_or_else(|| Arc::new(graph::build_graph(program, scope, &mut IrCache::default())));
+                    (built, link_graph(program, scope, graph))
                 })
                 .collect();
-            Extracted { pdg, calls, globals, bound, returns, locals }
-        })
+            for (scope, (built, linked)) in missing.into_iter().zip(linked) {
+                if built {
+                    graphs.insert(program, scope, linked.graph.clone());
+                }
+                let _ = self.cache.linked[scope].set(linked);
+            }
+            if remaining > 0 {
+                // The phases below follow on the next calls.
+                return remaining + 2 * count;
+            }
+        }
+        if self.cache.callers.get_mut().len() < count {
+            let mut sites: FxHashMap<usize, Vec<(usize, usize, usize)>> = FxHashMap::default();
+            for scope in 0..count {
+                for &(step, call, callee) in &self.extracted(scope).calls {
+                    sites.entry(callee).or_default().push((scope, step, call));
+                }
+            }
+            let callers = self.cache.callers.get_mut();
+            for callee in 0..count {
+                callers.entry(callee).or_insert_with(|| Arc::new(sites.remove(&callee).unwrap_or_default()));
+            }
+        }
+        let functions = (0..count).filter(|&scope| program.scopes[scope].kind == ScopeKind::Function);
+        let without_effects: Vec<usize> = functions.filter(|&scope| self.cache.effects.get_mut()[scope].is_none()).collect();
+        for &scope in without_effects.iter().take(budget) {
+            self.effects(scope);
+        }
+        budget = budget.saturating_sub(without_effects.len());
+        let unsolved: Vec<usize> = (0..count).filter(|&scope| self.cache.solved[scope].get().is_none()).collect();
+        for &scope in unsolved.iter().take(budget) {
+            self.pdg(scope);
+        }
+        let left = |cache: &mut SliceCache| {
+            let effects = cache.effects.get_mut();
+            (0..count).filter(|&scope| program.scopes[scope].kind == ScopeKind::Function && effects[scope].is_none()).count()
+                + cache.solved.iter().filter(|solved| solved.get().is_none()).count()
+        };
+        left(&mut self.cache)
     }
 
     fn module_names(&self, module: usize) -> &FxHashSet<String> {
-        self.module_names[module].get_or_init(|| {
+        self.cache.module_names[module].get_or_init(|| {
             let mut names = FxHashSet::default();
             if let Some(scope) = self.module_scope[module] {
-                names.extend(self.extracted(scope).pdg.definitions.iter().map(|d| base_of(&d.path).to_string()));
+                names.extend(self.extracted(scope).graph.definitions.iter().map(|d| base_of(&d.path).to_string()));
                 // Names functions of the module declare `global` (assigned there, maybe only there).
                 let file = self.program.modules[module].file;
                 let text = self.program.text(file);
@@ -356,16 +469,13 @@ impl<'p, 't> Sdg<'p, 't> {
 
     /// A name a scope binds itself (not declared global): assignments to it stay local.
     fn is_local(&self, scope: usize, name: &str) -> bool {
-        let extracted = self.extracted(scope);
-        self.program.scopes[scope].kind == ScopeKind::Function
-            && extracted.bound.contains(name)
-            && !extracted.globals.iter().any(|g| g == name)
+        let graph = &self.extracted(scope).graph;
+        self.program.scopes[scope].kind == ScopeKind::Function && graph.binds(name) && !graph.globals.iter().any(|g| g == name)
     }
 
     fn direct_effects(&self, scope: usize) -> Effects {
         let info = &self.program.scopes[scope];
-        let extracted = self.extracted(scope);
-        let pdg = &extracted.pdg;
+        let pdg = &self.extracted(scope).graph;
         let mut effect = Effects::default();
         for (position, param) in info.params.iter().enumerate() {
             let mutated =
@@ -374,7 +484,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 effect.mutated_parameters.push(position);
             }
         }
-        for name in &extracted.globals {
+        for name in &pdg.globals {
             if pdg.definitions.iter().any(|d| d.step != ENTRY && base_of(&d.path) == name) {
                 effect.written_globals.push(name.clone());
             }
@@ -393,7 +503,7 @@ impl<'p, 't> Sdg<'p, 't> {
 
     /// A scope's effects, through its callees (fixpoint over the callees not yet known).
     fn effects(&self, scope: usize) -> Effects {
-        if let Some(known) = self.effects.borrow()[scope].clone() {
+        if let Some(known) = self.cache.effects.borrow()[scope].clone() {
             return known;
         }
         let mut closure = vec![scope];
@@ -403,14 +513,14 @@ impl<'p, 't> Sdg<'p, 't> {
             let member = closure[next];
             next += 1;
             for &(_, _, callee) in &self.extracted(member).calls {
-                if self.effects.borrow()[callee].is_none() && seen.insert(callee) {
+                if self.cache.effects.borrow()[callee].is_none() && seen.insert(callee) {
                     closure.push(callee);
                 }
             }
         }
         let mut current: FxHashMap<usize, Effects> = closure.iter().map(|&s| (s, self.direct_effects(s))).collect();
         let known = |callee: usize, current: &FxHashMap<usize, Effects>| -> Effects {
-            current.get(&callee).cloned().or_else(|| self.effects.borrow()[callee].clone()).unwrap_or_default()
+            current.get(&callee).cloned().or_else(|| self.cache.effects.borrow()[callee].clone()).unwrap_or_default()
         };
         // Callers within the closure, to revisit a member's callers when it grows.
         let mut callers_in_closure: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
@@ -467,9 +577,9 @@ impl<'p, 't> Sdg<'p, 't> {
                 }
             }
             if merged {
-                for name in &self.extracted(member).bound {
+                for name in &self.extracted(member).graph.bound {
                     if self.is_local(member, name) {
-                        grown.read_globals.remove(name.as_str());
+                        grown.read_globals.remove(&**name);
                     }
                 }
             }
@@ -482,7 +592,13 @@ impl<'p, 't> Sdg<'p, 't> {
                 }
             }
         }
-        let mut store = self.effects.borrow_mut();
+        let mut readers = self.cache.effect_readers.borrow_mut();
+        for &member in &closure {
+            for &(_, _, callee) in &self.extracted(member).calls {
+                readers.entry(callee).or_default().insert(member);
+            }
+        }
+        let mut store = self.cache.effects.borrow_mut();
         for (member, effect) in current {
             store[member] = Some(effect);
         }
@@ -490,65 +606,98 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 
     /// The solved PDG of a scope, with the definitions and uses its calls make through callees.
-    pub fn pdg(&self, scope: usize) -> &Pdg<'t> {
-        self.pdgs[scope].get_or_init(|| {
-            let program = self.program;
-            let info = &program.scopes[scope];
-            let extracted = self.extracted(scope);
-            let mut pdg = extracted.pdg.clone();
-            // (call step, what its callee reads) for the calls into this module.
-            let mut reading_calls = Vec::new();
-            for &(step, call, callee) in &extracted.calls {
-                let effects = self.effects(callee);
-                for (position, place, _) in self.arguments(scope, step, call, callee) {
-                    if let (true, Some(path)) = (effects.mutated_parameters.contains(&position), place) {
-                        pdg.definitions.push(Definition { step, path: path.to_string(), strong: false, parameter: None });
-                    }
-                }
-                if program.scopes[callee].module != info.module {
-                    continue;
-                }
-                for name in &effects.written_globals {
-                    if !self.is_local(scope, name) {
-                        pdg.definitions.push(Definition { step, path: name.clone(), strong: false, parameter: None });
-                    }
-                }
-                if !effects.read_globals.is_empty() {
-                    reading_calls.push((step, effects.read_globals));
+    fn pdg(&self, scope: usize) -> &Solved {
+        self.cache.solved[scope].get_or_init(|| self.solve(scope))
+    }
+
+    fn solve(&self, scope: usize) -> Solved {
+        let program = self.program;
+        let info = &program.scopes[scope];
+        let extracted = self.extracted(scope);
+        let graph = &extracted.graph;
+        let mut added: Vec<Definition> = Vec::new();
+        // (call step, what its callee reads) for the calls into this module.
+        let mut reading_calls = Vec::new();
+        {
+            let mut readers = self.cache.solved_readers.borrow_mut();
+            for &(_, _, callee) in &extracted.calls {
+                readers.entry(callee).or_default().insert(scope);
+            }
+        }
+        for &(step, call, callee) in &extracted.calls {
+            let effects = self.effects(callee);
+            for (position, place, _) in self.arguments(scope, step, call, callee) {
+                if let (true, Some(path)) = (effects.mutated_parameters.contains(&position), place) {
+                    added.push(Definition { step, path: path.to_string(), strong: false, parameter: None });
                 }
             }
-            // A call uses the globals its callee reads. In the module body, all of them: their
-            // definitions there reach the call or not. In a function, only those the function
-            // defines itself (`global g` then `g = …`, or a call assigning `g`): the module's
-            // definitions of the others are reached through the callee's `Reads` node.
-            let defined_here: Option<FxHashSet<&str>> = (info.kind == ScopeKind::Function)
-                .then(|| pdg.definitions.iter().filter(|d| d.step != ENTRY).map(|d| base_of(&d.path)).collect());
-            for (step, read_globals) in reading_calls {
-                let present: FxHashSet<&str> = pdg.uses[step].iter().map(String::as_str).collect();
-                let candidates: Vec<&str> = match &defined_here {
-                    None => read_globals.iter().map(|name| &**name).collect(),
-                    Some(defined) => defined.iter().copied().filter(|name| read_globals.contains(*name)).collect(),
-                };
-                let read: Vec<String> = candidates
-                    .into_iter()
-                    .filter(|name| !self.is_local(scope, name) && !present.contains(name))
-                    .map(str::to_string)
-                    .collect();
-                if !read.is_empty() {
-                    // Added at once, then sorted (one sort, not one per name).
-                    pdg.uses[step].extend(read);
-                    pdg.uses[step].sort();
+            if program.scopes[callee].module != info.module {
+                continue;
+            }
+            for name in &effects.written_globals {
+                if !self.is_local(scope, name) {
+                    added.push(Definition { step, path: name.clone(), strong: false, parameter: None });
                 }
             }
-            pdg.solve();
-            pdg
-        })
+            if !effects.read_globals.is_empty() {
+                reading_calls.push((step, effects.read_globals));
+            }
+        }
+        // A call uses the globals its callee reads. In the module body, all of them: their
+        // definitions there reach the call or not. In a function, only those the function
+        // defines itself (`global g` then `g = …`, or a call assigning `g`): the module's
+        // definitions of the others are reached through the callee's `Reads` node.
+        let defined_here: Option<FxHashSet<&str>> = (info.kind == ScopeKind::Function)
+            .then(|| graph.definitions.iter().chain(&added).filter(|d| d.step != ENTRY).map(|d| base_of(&d.path)).collect());
+        let mut added_uses: Vec<(usize, Vec<String>)> = Vec::new();
+        for (step, read_globals) in reading_calls {
+            let present: FxHashSet<&str> = graph.uses[step].iter().map(String::as_str).collect();
+            let candidates: Vec<&str> = match &defined_here {
+                None => read_globals.iter().map(|name| &**name).collect(),
+                Some(defined) => defined.iter().copied().filter(|name| read_globals.contains(*name)).collect(),
+            };
+            let read: Vec<String> =
+                candidates.into_iter().filter(|name| !self.is_local(scope, name) && !present.contains(name)).map(str::to_string).collect();
+            if !read.is_empty() {
+                added_uses.push((step, read));
+            }
+        }
+        if added.is_empty() && added_uses.is_empty() {
+            // What the graph's own text decides, shared by every program it appears in.
+            return Solved {
+                graph: graph.clone(),
+                definitions: graph.definitions.clone(),
+                uses: graph.uses.clone(),
+                data_dependences: graph.plain_dependences(),
+                definitions_by_base: OnceCell::new(),
+                dependents: OnceCell::new(),
+            };
+        }
+        let mut definitions: Vec<Definition> = graph.definitions.as_ref().clone();
+        definitions.extend(added);
+        let mut uses: Vec<Vec<String>> = graph.uses.as_ref().clone();
+        for (step, read) in added_uses {
+            // Added at once, then sorted (one sort, not one per name); a step may hold several
+            // reading calls.
+            uses[step].extend(read);
+            uses[step].sort();
+            uses[step].dedup();
+        }
+        let data_dependences = Arc::new(reaching_definitions(&graph.flow, &definitions, &uses));
+        Solved {
+            graph: graph.clone(),
+            definitions: Arc::new(definitions),
+            uses: Arc::new(uses),
+            data_dependences,
+            definitions_by_base: OnceCell::new(),
+            dependents: OnceCell::new(),
+        }
     }
 
     fn dependents_in(&self, scope: usize) -> &Dependents {
-        self.dependents[scope].get_or_init(|| {
-            let pdg = self.pdg(scope);
-            let count = pdg.cfg.steps.len();
+        let pdg = self.pdg(scope);
+        pdg.dependents.get_or_init(|| {
+            let count = pdg.graph.steps.len();
             let info = &self.program.scopes[scope];
             let explicit = info.params.len() - usize::from(info.implicit_receiver);
             let mut result =
@@ -562,7 +711,7 @@ impl<'p, 't> Sdg<'p, 't> {
                         (other, _) => result.data[other].push(step),
                     }
                 }
-                for &controller in &pdg.control_dependences[step] {
+                for &controller in &pdg.graph.control_dependences[step] {
                     result.control[controller].push(step);
                 }
             }
@@ -571,13 +720,13 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 
     /// The files whose text may mention identifier `name`, in file order.
-    fn files_mentioning(&self, name: &str) -> std::rc::Rc<Vec<usize>> {
-        if let Some(known) = self.mentions.borrow().get(name) {
+    fn files_mentioning(&self, name: &str) -> Arc<Vec<usize>> {
+        if let Some(known) = self.cache.mentions.borrow().get(name) {
             return known.clone();
         }
         let files: Vec<usize> = (0..self.program.files.len()).filter(|&file| self.program.files[file].may_mention(name)).collect();
-        let files = std::rc::Rc::new(files);
-        self.mentions.borrow_mut().insert(name.to_string(), files.clone());
+        let files = Arc::new(files);
+        self.cache.mentions.borrow_mut().insert(name.to_string(), files.clone());
         files
     }
 
@@ -585,7 +734,7 @@ impl<'p, 't> Sdg<'p, 't> {
     /// is the last one starting before it that has not ended. Built once per file (per callee,
     /// it made slicing a 20,000-function chain quadratic).
     fn scopes_by_start(&self, file: usize) -> &[(usize, usize, usize)] {
-        self.scopes_by_start[file].get_or_init(|| {
+        self.cache.scopes_by_start[file].get_or_init(|| {
             let program = self.program;
             let mut by_start: Vec<(usize, usize, usize)> = self.scopes_of_file[file]
                 .iter()
@@ -596,28 +745,12 @@ impl<'p, 't> Sdg<'p, 't> {
         })
     }
 
-    /// Every call site of `callee`: (caller scope, call step, call).
-    fn callers(&self, callee: usize) -> CallSites<'t> {
-        if let Some(known) = self.callers.borrow().get(&callee) {
+    /// Every call site of `callee`: (caller scope, call step, call index at the step).
+    fn callers(&self, callee: usize) -> CallSites {
+        if let Some(known) = self.cache.callers.borrow().get(&callee) {
             return known.clone();
         }
         let program = self.program;
-        if let Some(sites) = self.cached_callers.get(&callee) {
-            let sites: Vec<(usize, usize, Node<'t>)> = sites
-                .iter()
-                .filter_map(|&(caller, step, (start, end))| {
-                    let root = program.files[program.scopes[caller].file].document.root();
-                    let mut node = root.descendant_for_byte_range(start, end)?;
-                    while !(node.kind() == "call" && node.start_byte() == start && node.end_byte() == end) {
-                        node = node.parent()?;
-                    }
-                    Some((caller, step, node))
-                })
-                .collect();
-            let sites = std::rc::Rc::new(sites);
-            self.callers.borrow_mut().insert(callee, sites.clone());
-            return sites;
-        }
         let info = &program.scopes[callee];
         let simple = |qualified: &str| qualified.rsplit('.').next().unwrap_or(qualified).to_string();
         // How a call can spell its callee: a function by its name; `__init__` by its class's
@@ -629,13 +762,25 @@ impl<'p, 't> Sdg<'p, 't> {
         // and the classes it overrides a method of: `self.m()` there may dispatch to it.
         let finding_classes: Vec<&str> = match &info.class {
             Some(own_class) => {
-                let ancestors = program.ancestors(own_class);
-                program
-                    .classes
-                    .iter()
-                    .filter(|(class, _)| program.method(class, &own_name) == Some(callee) || ancestors.iter().any(|a| a == *class))
-                    .map(|(&class, _)| class)
-                    .collect()
+                // A class whose lookup finds the method has its class among its ancestors:
+                // it is the class or one of its (transitive) subclasses.
+                let mut finding: Vec<&str> = Vec::new();
+                let mut seen: FxHashSet<&str> = FxHashSet::default();
+                let mut stack: Vec<&str> = program.classes.get_key_value(own_class.as_str()).map(|(&c, _)| c).into_iter().collect();
+                while let Some(class) = stack.pop() {
+                    if !seen.insert(class) {
+                        continue;
+                    }
+                    if program.method(class, &own_name) == Some(callee) {
+                        finding.push(class);
+                    }
+                    stack.extend(program.subclasses(class).iter().copied());
+                }
+                finding
+                    .extend(program.ancestors(own_class).iter().filter_map(|a| program.classes.get_key_value(a.as_str())).map(|(&c, _)| c));
+                finding.sort_unstable();
+                finding.dedup();
+                finding
             }
             None => Vec::new(),
         };
@@ -644,13 +789,19 @@ impl<'p, 't> Sdg<'p, 't> {
         // `Class.m(…)`).
         let mut call_names: BTreeSet<String> = BTreeSet::new();
         let mut class_names: BTreeSet<String> = finding_classes.iter().map(|c| simple(c)).collect();
-        for module in &program.modules {
-            for (local, qualified) in module.imports.iter().chain(module.aliases.iter()) {
-                if *qualified == info.qualified_name {
-                    call_names.insert(local.clone());
-                } else if finding_classes.contains(&qualified.as_str()) {
-                    class_names.insert(local.clone());
+        let bound_to = self.cache.bound_names.get_or_init(|| {
+            let mut index: FxHashMap<String, BTreeSet<String>> = FxHashMap::default();
+            for module in &program.modules {
+                for (local, qualified) in module.imports.iter().chain(module.aliases.iter()) {
+                    index.entry(qualified.clone()).or_default().insert(local.clone());
                 }
+            }
+            index
+        });
+        call_names.extend(bound_to.get(&info.qualified_name).into_iter().flatten().cloned());
+        for class in &finding_classes {
+            if **class != *info.qualified_name {
+                class_names.extend(bound_to.get(*class).into_iter().flatten().cloned());
             }
         }
         match &info.class {
@@ -691,7 +842,9 @@ impl<'p, 't> Sdg<'p, 't> {
                 for at in identifier_occurrences(text, name) {
                     let before = by_start.partition_point(|&(start, _, _)| start <= at);
                     let innermost = by_start[..before].iter().rev().find(|&&(_, end, _)| at < end).map(|&(_, _, s)| s);
-                    let Some(expression) = callee_expression_at(root, text, at, at + name.len()) else { continue };
+                    // Descending from the innermost scope's definition, not the file's root.
+                    let within = innermost.map_or(root, |scope| program.scopes[scope].node);
+                    let Some(expression) = callee_expression_at(within, text, at, at + name.len()) else { continue };
                     let Some(call) = enclosing_call(expression) else {
                         // `f = helper`: calls of `f` in that scope may resolve here.
                         if let Some(scope) = innermost.filter(|_| assigned_whole(expression)) {
@@ -733,8 +886,8 @@ impl<'p, 't> Sdg<'p, 't> {
                 }
             }
         }
-        let sites = std::rc::Rc::new(sites);
-        self.callers.borrow_mut().insert(callee, sites.clone());
+        let sites = Arc::new(sites);
+        self.cache.callers.borrow_mut().insert(callee, sites.clone());
         sites
     }
 
@@ -743,7 +896,7 @@ impl<'p, 't> Sdg<'p, 't> {
         let program = self.program;
         let info = &program.scopes[scope];
         let file = info.file;
-        let tables = self.symbols[file].get_or_init(|| {
+        let tables = self.cache.symbols[file].get_or_init(|| {
             let document = program.files[file].document;
             let tables = symbol_tables(document.text(), document.tree());
             let by_position: HashMap<(usize, &str), usize> = tables
@@ -786,7 +939,7 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 
     /// What `call` passes for explicit parameter `parameter` of `callee`.
-    fn passed(&self, scope: usize, step: usize, callee: usize, call: Node<'t>, parameter: usize) -> Passed {
+    fn passed(&self, scope: usize, step: usize, callee: usize, call: usize, parameter: usize) -> Passed {
         if self.has_splats(scope, step, call) {
             return Passed::Unknown;
         }
@@ -871,7 +1024,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 let pdg = self.pdg(scope);
                 // Data: definitions in the scope and, for names bound outside it, there.
                 self.data_edges_for(scope, step, &pdg.uses[step], &mut edges);
-                for &controller in &pdg.control_dependences[step] {
+                for &controller in &pdg.graph.control_dependences[step] {
                     edges.push((SliceNode::Step(scope, controller), EdgeKind::Control));
                 }
                 // Module globals read through calls (see `SliceNode::Reads`).
@@ -891,7 +1044,7 @@ impl<'p, 't> Sdg<'p, 't> {
                     if mutated.is_empty() && (!same_module || effects.written_globals.is_empty()) {
                         continue;
                     }
-                    for definition in &self.pdg(callee).definitions {
+                    for definition in self.pdg(callee).definitions.iter() {
                         if definition.step == ENTRY {
                             continue;
                         }
@@ -923,7 +1076,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 }
             }
             SliceNode::Return(scope) => {
-                edges.extend(self.extracted(scope).returns.iter().map(|&step| (SliceNode::Step(scope, step), EdgeKind::Data)));
+                edges.extend(self.extracted(scope).graph.returns.iter().map(|&step| (SliceNode::Step(scope, step), EdgeKind::Data)));
             }
             SliceNode::Reads(scope) => {
                 let info = &program.scopes[scope];
@@ -943,7 +1096,7 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             SliceNode::Argument(scope, step, callee, parameter) => {
                 let pdg = self.pdg(scope);
-                for &controller in &pdg.control_dependences[step] {
+                for &controller in &pdg.graph.control_dependences[step] {
                     edges.push((SliceNode::Step(scope, controller), EdgeKind::Control));
                 }
                 for &(_, call, target) in self.extracted(scope).calls_at(step) {
@@ -978,7 +1131,7 @@ impl<'p, 't> Sdg<'p, 't> {
                     }
                 }
                 edges.extend(local.control[step].iter().map(|&s| (SliceNode::Step(scope, s), EdgeKind::Control)));
-                if self.extracted(scope).returns.binary_search(&step).is_ok() {
+                if self.extracted(scope).graph.returns.binary_search(&step).is_ok() {
                     edges.push((SliceNode::Return(scope), EdgeKind::Data));
                 }
                 // A call step: the callee's parameters and the callee's reads of globals.
@@ -1147,32 +1300,9 @@ impl<'p, 't> Sdg<'p, 't> {
         let (scope, node) = match node {
             SliceNode::Argument(scope, step, _, _) => return self.lines(SliceNode::Step(scope, step)),
             SliceNode::Step(scope, step) => {
-                let step_data = &self.pdg(scope).cfg.steps[step];
-                let syntax = step_data.node?;
-                let header = match step_data.kind {
-                    StepKind::ForTarget => syntax.field(&field::RIGHT).map(|r| (syntax.start_position().row, r.end_position().row)),
-                    StepKind::ExceptHandler | StepKind::CasePattern => Some((syntax.start_position().row, syntax.start_position().row)),
-                    StepKind::MatchSubject => {
-                        let mut cursor = syntax.walk();
-                        let last = syntax.children_by_field_name("subject", &mut cursor).last();
-                        last.map(|s| (syntax.start_position().row, s.end_position().row))
-                    }
-                    StepKind::Definition => {
-                        let definition = if syntax.kind() == "decorated_definition" {
-                            syntax.field(&field::DEFINITION).unwrap_or(syntax)
-                        } else {
-                            syntax
-                        };
-                        let end = definition
-                            .field(&field::BODY)
-                            .map(|b| b.start_position().row.saturating_sub(1))
-                            .unwrap_or(definition.start_position().row);
-                        Some((syntax.start_position().row, end.max(definition.start_position().row)))
-                    }
-                    _ => None,
-                };
-                let (first, last) = header.unwrap_or((syntax.start_position().row, syntax.end_position().row));
-                return Some((self.program.scopes[scope].file, (first + 1..=last.max(first) + 1).collect()));
+                let (first, last) = self.extracted(scope).graph.steps[step].rows()?;
+                let base_row = self.program.scopes[scope].body.start_position().row;
+                return Some((self.program.scopes[scope].file, (base_row + first + 1..=base_row + last + 1).collect()));
             }
             SliceNode::Param(scope, parameter) => {
                 let info = &self.program.scopes[scope];
@@ -1237,11 +1367,6 @@ fn assigned_whole(expression: Node<'_>) -> bool {
     expression.parent().is_some_and(|p| p.kind() == "assignment" && p.field(&field::RIGHT) == Some(expression))
 }
 
-/// Whether what a step evaluates holds a `yield` (it hands a value to the caller).
-fn yields(kind: StepKind, node: Node<'_>) -> bool {
-    evaluated_parts(kind, node).into_iter().any(contains_yield)
-}
-
 /// The innermost scope of `file` containing byte `offset` (functions before the module).
 pub fn scope_at(program: &Program<'_>, file: usize, offset: usize) -> Option<usize> {
     program
@@ -1270,12 +1395,12 @@ pub fn slice_at(
     forward: bool,
     thin: bool,
 ) -> Result<SliceResult, String> {
-    slice_at_with_cache(program, path, line, column, forward, thin, &mut SliceCache::default(), &mut IrCache::default())
+    slice_at_with_cache(program, path, line, column, forward, thin, &mut SliceCache::default(), &mut IrCache::default(), None)
 }
 
-/// `slice_at`, reusing (and extending) what earlier slices of the same, unchanged program
-/// found (call sites and effects: `cache`) and the scopes lowered by any earlier slice whose
-/// text is unchanged (`ir`).
+/// `slice_at`, reusing (and extending) what earlier slices found (`cache`; `changed` names the
+/// files whose text changed since it was last used, `None` if unknown) and the scopes lowered
+/// by any earlier slice whose text is unchanged (`ir`).
 #[allow(clippy::too_many_arguments)]
 pub fn slice_at_with_cache(
     program: &Program<'_>,
@@ -1286,8 +1411,9 @@ pub fn slice_at_with_cache(
     thin: bool,
     cache: &mut SliceCache,
     ir: &mut IrCache,
+    changed: Option<&FxHashSet<String>>,
 ) -> Result<SliceResult, String> {
-    let sdg = Sdg::with_caches(program, std::mem::take(cache), std::mem::take(ir));
+    let sdg = Sdg::with_caches(program, std::mem::take(cache), std::mem::take(ir), changed);
     let result = slice_with(&sdg, path, line, column, forward, thin);
     (*cache, *ir) = sdg.into_caches();
     result
@@ -1307,12 +1433,14 @@ fn slice_with(sdg: &Sdg<'_, '_>, path: &str, line: usize, column: Option<usize>,
     let first_code = text[line_start..line_end].find(|c: char| !c.is_whitespace()).map_or(line_start, |i| line_start + i);
     let offset = column.map_or(first_code, |c| (line_start + c).min(line_end));
     let scope = scope_at(program, file, offset).ok_or_else(|| format!("no code at {path}:{}", line + 1))?;
-    let pdg = sdg.pdg(scope);
+    let graph = &sdg.extracted(scope).graph;
+    let base = program.scopes[scope].body.start_byte();
     // Steps on that line (the innermost ones): headers and statements.
     let mut criteria: Vec<SliceNode> = Vec::new();
-    for (step, data) in pdg.cfg.steps.iter().enumerate() {
+    for (step, data) in graph.steps.iter().enumerate() {
         if let Some((_, lines)) = sdg.lines(SliceNode::Step(scope, step)) {
-            if lines.contains(&(line + 1)) && data.node.is_some_and(|n| n.start_byte() <= line_end && n.end_byte() >= line_start) {
+            if lines.contains(&(line + 1)) && data.range().is_some_and(|(start, end)| base + start <= line_end && base + end >= line_start)
+            {
                 criteria.push(SliceNode::Step(scope, step));
             }
         }
@@ -1326,7 +1454,7 @@ fn slice_with(sdg: &Sdg<'_, '_>, path: &str, line: usize, column: Option<usize>,
     }
     // Keep the innermost steps (a line inside a long statement belongs to that statement).
     let span = |node: &SliceNode| match node {
-        SliceNode::Step(s, step) => sdg.pdg(*s).cfg.steps[*step].node.map_or(usize::MAX, |n| n.end_byte() - n.start_byte()),
+        SliceNode::Step(s, step) => sdg.extracted(*s).graph.steps[*step].range().map_or(usize::MAX, |(start, end)| end - start),
         _ => usize::MAX,
     };
     if let Some(smallest) = criteria.iter().filter(|n| matches!(n, SliceNode::Step(..))).map(span).min() {
@@ -1356,7 +1484,7 @@ fn slice_with(sdg: &Sdg<'_, '_>, path: &str, line: usize, column: Option<usize>,
                         }
                     }
                     // The statement itself stays, with its control dependences.
-                    for &controller in &sdg.pdg(*s).control_dependences[*step] {
+                    for &controller in &sdg.pdg(*s).graph.control_dependences[*step] {
                         if !thin {
                             narrowed.push(SliceNode::Step(*s, controller));
                         }
@@ -1410,7 +1538,7 @@ mod tests {
             let document = crate::parse::Document::new(text.to_string());
             let parts = build_parts(vec![("app.py".to_string(), &document)]);
             let program = Program::from_parts(&parts);
-            slice_at_with_cache(&program, "app.py", 3, None, false, false, &mut SliceCache::default(), ir).expect("slices").files
+            slice_at_with_cache(&program, "app.py", 3, None, false, false, &mut SliceCache::default(), ir, None).expect("slices").files
         };
         let mut ir = IrCache::default();
         slice(before, &mut ir);
@@ -1450,11 +1578,16 @@ mod tests {
                     .difference(&found)
                     .flat_map(|&(scope, step)| {
                         let text = program.text(program.scopes[scope].file);
-                        sdg.extracted(scope)
+                        let linked = sdg.extracted(scope);
+                        let base = program.scopes[scope].body.start_byte();
+                        linked
                             .calls_at(step)
                             .iter()
                             .filter(|&&(_, _, c)| c == callee)
-                            .map(|&(_, call, _)| format!("{}: {}", program.scopes[scope].qualified_name, text_of(text, call)))
+                            .map(|&(_, call, _)| {
+                                let (start, end) = linked.graph.call_sites[step][call].range;
+                                format!("{}: {}", program.scopes[scope].qualified_name, &text[base + start..base + end])
+                            })
                             .collect::<Vec<_>>()
                     })
                     .collect();

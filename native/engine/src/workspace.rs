@@ -34,7 +34,7 @@ use crate::pdg::{summarize_pdg, PdgSummary};
 use crate::program::{FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::scopes::{occurrences_at, Occurrence};
-use crate::slice::{slice_at_with_cache, SliceCache, SliceResult};
+use crate::slice::{slice_at_with_cache, RefreshStats, Sdg, SliceCache, SliceResult};
 use crate::source::{load_source_within, parse_problems, FileError};
 use crate::syntax::SourceRoots;
 use crate::taint::{analyze_incrementally_after, AnalysisCache, AnalysisStats, Finding, TextChange};
@@ -114,8 +114,12 @@ pub struct Workspace {
     source_roots: SourceRoots,
     repository_chunk: Chunk,
     files: BTreeMap<String, FileState>,
-    /// What slices of the current texts found (call sites, effects); dropped on any change.
+    /// What slices found (scope graphs, solved PDGs, call sites, effects), kept across edits:
+    /// the next slice drops what the files changed since the last one touched
+    /// (`slice::SliceCache`).
     slice_cache: SliceCache,
+    /// Files whose text changed (or that came or went) since the last slice.
+    slice_changed: rustc_hash::FxHashSet<String>,
     /// Lowered scopes by text: kept across edits (an edit re-lowers only the scopes whose text
     /// changed).
     ir_cache: IrCache,
@@ -344,6 +348,7 @@ impl Workspace {
             repository_chunk,
             files: BTreeMap::new(),
             slice_cache: SliceCache::default(),
+            slice_changed: Default::default(),
             ir_cache: IrCache::default(),
             lexical: None,
             lexical_generation: 0,
@@ -481,7 +486,7 @@ impl Workspace {
     fn store(&mut self, key: String, document: Document, version: Option<i64>, mut extra_errors: Vec<FileError>) -> ChunkDiff {
         let change = self.files.get(&key).map(|state| TextChange::between(state.source.borrow_owner().text(), document.text()));
         self.note_change(&key, change);
-        self.slice_cache = SliceCache::default();
+        self.slice_changed.insert(key.clone());
         let (chunks, errors) = self.chunk(&key, &document);
         extra_errors.extend(errors);
         let state = FileState { source: AnalysedDocument::unanalysed(document), version, chunks, errors: extra_errors };
@@ -568,7 +573,7 @@ impl Workspace {
     /// Stores a file read from disk, or (`None`) one that could not be read: it keeps no
     /// chunks and its errors say why.
     fn store_loaded(&mut self, key: String, document: Option<Document>, errors: Vec<FileError>) -> ChunkDiff {
-        self.slice_cache = SliceCache::default();
+        self.slice_changed.insert(key.clone());
         if let Some(document) = document {
             return self.store(key, document, None, errors);
         }
@@ -590,7 +595,7 @@ impl Workspace {
                 return Err(EngineError::InvalidEdit(format!("{key}: version {version} is not newer than the current version {current}")));
             }
         }
-        self.slice_cache = SliceCache::default();
+        self.slice_changed.insert(key.clone());
         let state = self.files.get_mut(&key).expect("checked above");
         let mut document = AnalysedDocument::take_document(&mut state.source);
         let mut changes: Vec<TextChange> = Vec::with_capacity(edits.len());
@@ -633,7 +638,7 @@ impl Workspace {
             return Err(EngineError::UnknownFile(key));
         }
         self.note_change(&key, None);
-        self.slice_cache = SliceCache::default();
+        self.slice_changed.insert(key.clone());
         let state = self.files.remove(&key).ok_or_else(|| EngineError::UnknownFile(key.clone()))?;
         let diff = ChunkDiff::between(&state.chunks, &[]);
         self.index_diff(&key, &state.chunks, &diff);
@@ -950,11 +955,36 @@ impl Workspace {
         self.state(&key)?;
         let mut cache = std::mem::take(&mut self.slice_cache);
         let mut ir = std::mem::take(&mut self.ir_cache);
+        let changed = std::mem::take(&mut self.slice_changed);
         let program = self.program();
-        let result = slice_at_with_cache(&program, &key, line, column, forward, thin, &mut cache, &mut ir);
+        let result = slice_at_with_cache(&program, &key, line, column, forward, thin, &mut cache, &mut ir, Some(&changed));
         self.slice_cache = cache;
         self.ir_cache = ir;
         result.map_err(EngineError::Criterion)
+    }
+
+    /// Prepares slicing the current texts, `limit` scopes at a time (`slice::Sdg::prepare`):
+    /// every scope's graph built and linked, then every function's effects computed, so no
+    /// later slice pays for a first visit. Cheap when little changed since the last
+    /// preparation. Returns how many scopes are still to prepare (0: done).
+    pub fn prepare_slices(&mut self, limit: usize) -> usize {
+        let mut cache = std::mem::take(&mut self.slice_cache);
+        let ir = std::mem::take(&mut self.ir_cache);
+        let changed = std::mem::take(&mut self.slice_changed);
+        let program = self.program();
+        let mut sdg = Sdg::with_caches(&program, cache, ir, Some(&changed));
+        let remaining = crate::index::pool().install(|| sdg.prepare(limit));
+        let ir;
+        (cache, ir) = sdg.into_caches();
+        drop(program);
+        self.slice_cache = cache;
+        self.ir_cache = ir;
+        remaining
+    }
+
+    /// What the slice cache's refreshes did, and how many scope graphs slices built.
+    pub fn slice_cache_stats(&self) -> (RefreshStats, usize) {
+        self.slice_cache.stats()
     }
 
     /// PDGs of the scopes of one file (module body first, then functions in document order).

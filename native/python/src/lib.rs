@@ -803,6 +803,14 @@ impl Workspace {
         Ok(analysis::stats_to_dict(&stats))
     }
 
+    /// Prepares slicing the current texts, `limit` scopes at a time: every scope's graph built
+    /// and linked, then every function's effects computed (cheap when little changed since the
+    /// last time). Returns how many scopes are still to prepare (0: done).
+    #[pyo3(signature = (limit=usize::MAX))]
+    fn prepare_slices(&self, py: Python<'_>, limit: usize) -> PyResult<usize> {
+        self.run(py, |ws| Ok(ws.prepare_slices(limit)))
+    }
+
     /// A slice from `path` at a 0-based line (and byte column) over the current texts.
     #[pyo3(signature = (path, line, column=None, forward=false, thin=false))]
     fn slice_code(

@@ -28,6 +28,9 @@ Invariants:
 - Diagnostics of a file are its findings' and (unless switched off) its syntax errors'. With
   a client that pulls diagnostics, open documents are answered by `textDocument/diagnostic`
   and every other file is pushed; otherwise every file is pushed.
+- Nothing done for slices or highlights holds up an analysis: slices are prepared after
+  analyses pause, in steps under the lock, stopping as soon as an analysis waits for it; a
+  highlight runs in its own thread, newest request only (highlights.py).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from flowsight.files import read_regular_file
 from flowsight.server.code_search import CodeSearch
 from flowsight.server.diagnostics import SEVERITY, syntax_diagnostic, to_diagnostic, too_large_diagnostic
 from flowsight.server.documents import Documents, uri_to_path
+from flowsight.server.highlights import Highlights
 from flowsight.server.pending import LOAD, REMOVE, PendingChange, PendingChanges
 from flowsight.server.project import Project, find_project
 from flowsight.server.settings import ClientSettings, Settings, combine
@@ -69,6 +73,11 @@ QUIET_SECONDS = 0.01
 MAX_WAIT_SECONDS = 0.05
 # The persistent cache is written once analyses pause this long.
 PERSIST_DELAY = 2.0
+# Slices are prepared (every scope's graph, links, effects, PDGs) once analyses pause this long,
+# this many scopes per hold of the lock (tens of milliseconds on Django), stepping aside when an
+# analysis waits or is due.
+PREPARE_DELAY = 2.0
+PREPARE_STEP = 500
 # Latency samples kept for `flowsight/status` (change received → its results published).
 LATENCY_SAMPLES = 2000
 # An analysis still running after this long reports work-done progress (whole-program runs —
@@ -206,6 +215,8 @@ class Session:
         self.last_analysis: dict = {}
         # Analyses run so far (coalescing makes them far fewer than the changes).
         self.analyses = 0
+        # documentHighlight's own thread, newest request only (see highlights.py).
+        self.highlights = Highlights()
         # Code search: lexical indexes built off the lock, vectors, facts of the analysis.
         self.code_search = CodeSearch(self)
         # The persistent cache: folders analysed since their cache was last written, and the
@@ -213,6 +224,11 @@ class Session:
         self.persist_due: set[Path] = set()
         self.persist_handle: asyncio.TimerHandle | None = None
         self.persist_task: asyncio.Future | None = None
+        # Slice preparation after analyses pause (`_prepare_later`).
+        self.prepare_handle: asyncio.TimerHandle | None = None
+        self.prepare_task: asyncio.Future | None = None
+        # Folders whose slices a preparation completed (counted per completion).
+        self.slices_prepared = 0
         # The text of the documents open in the client (kept up to date by protocol.py).
         self.documents = Documents()
 
@@ -503,6 +519,7 @@ class Session:
                         # Vectors follow the edits in the background (the embedding thread embeds).
                         asyncio.get_running_loop().run_in_executor(None, self.code_search.after_analysis)
                     self._persist_later()
+                    self._prepare_later()
                 else:
                     self.rerun = True
                 if not self.rerun:
@@ -529,6 +546,43 @@ class Session:
             self.persist_task = loop.run_in_executor(None, self.persist)
 
         self.persist_handle = loop.call_later(PERSIST_DELAY, start)
+
+    def _prepare_later(self) -> None:
+        """Prepares slices (`prepare_slices`) PREPARE_DELAY seconds after the last analysis, in a
+        worker thread, so a slice or a code action's slice never pays for a first visit."""
+        if self.prepare_handle is not None:
+            self.prepare_handle.cancel()
+        loop = asyncio.get_running_loop()
+
+        def start() -> None:
+            self.prepare_handle = None
+            if self.prepare_task is not None and not self.prepare_task.done():
+                self._prepare_later()
+                return
+            self.prepare_task = loop.run_in_executor(None, self.prepare_slices)
+
+        self.prepare_handle = loop.call_later(PREPARE_DELAY, start)
+
+    def prepare_slices(self) -> None:
+        """Every folder's `Workspace.prepare_slices`, PREPARE_STEP scopes per hold of the lock;
+        stops as soon as an analysis waits for the lock (the next one prepares again: what is
+        prepared stays, only what changed is redone). Worker thread."""
+        for folder in list(self.folders):
+            remaining = 1
+            while remaining:
+                if self.analysis_waiting.is_set() or not self.idle.is_set():
+                    return
+                with self.lock:
+                    if folder not in self.folders:
+                        break
+                    try:
+                        remaining = folder.workspace.prepare_slices(PREPARE_STEP)
+                    except FlowsightError:
+                        # An engine bug: slices are then computed on demand, as without this.
+                        log.exception("preparing the slices of %s failed", folder.root)
+                        break
+                    if remaining == 0:
+                        self.slices_prepared += 1
 
     def persist(self) -> int:
         """Writes the persistent cache of every folder analysed since its last write (worker
@@ -661,6 +715,10 @@ class Session:
             # `Workspace.search_index_stats`): documents, indexed, reused, reopened, ….
             "searchIndex": [folder.workspace.search_index_stats() for folder in self.folders],
             "latencies": list(self.latencies),
+            # documentHighlight requests computed, and answered empty because a newer one came.
+            "highlights": self.highlights.stats(),
+            # Slice preparations completed (after analyses pause, see `prepare_slices`).
+            "slicesPrepared": self.slices_prepared,
         }
 
     def _apply_pending(self, folder: Folder) -> None:
@@ -904,10 +962,15 @@ class Session:
             raise KeyError(uri)
         return folder, key
 
-    def occurrences(self, uri: str, line: int, character: int) -> list[tuple[types.Range, str]]:
+    def occurrences(
+        self, uri: str, line: int, character: int, still_wanted: Callable[[], bool] = lambda: True
+    ) -> list[tuple[types.Range, str]] | None:
         """The occurrences of the variable at a position (in the negotiated encoding) of a
-        document's current text, with their kinds ("read", "write", "text")."""
+        document's current text, with their kinds ("read", "write", "text"); None when
+        `still_wanted()` says no once the lock is held (a newer request superseded this one)."""
         with self.lock:
+            if not still_wanted():
+                return None
             folder, key = self.document(uri)
             self._apply_pending(folder)
             lines = positions.TextLines(folder.workspace.text(key))

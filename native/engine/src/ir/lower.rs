@@ -84,6 +84,11 @@ pub struct ScopeIr {
 }
 
 impl ScopeIr {
+    /// The same places without the lowered sites (for holders that only read keys).
+    pub fn places_only(&self) -> ScopeIr {
+        ScopeIr { keys: self.keys.clone(), index: FxHashMap::default(), sites: FxHashMap::default() }
+    }
+
     /// The key of an interned place (`self.items["k"]`).
     pub fn key(&self, place: PlaceId) -> &str {
         &self.keys[place as usize]

@@ -1,0 +1,237 @@
+//! Slices kept across edits (`slice::SliceCache`: scope graphs by identity and content, solved
+//! PDGs, call sites and effects per scope) equal slices from scratch: after every edit of a
+//! random sequence — statements changed, added and removed inside functions (the program's
+//! interface unchanged), functions added, lines added above everything — every backward, forward
+//! and thin slice from every line of every file is the one a fresh workspace computes, with the
+//! slices prepared (`Workspace::prepare_slices`: at once, in part, or a step at a time) or not. And a one-line edit
+//! inside one function keeps every other scope's graph and PDG.
+
+use std::path::Path;
+
+use flowsight_engine::workspace::Workspace;
+use proptest::prelude::*;
+
+/// Statements a function body may hold (four-space indented; `{j}` another function's index).
+const STATEMENTS: &[&str] = &[
+    "r = x + y",
+    "r = f{j}(x, r)",
+    "fill(STATE, x)",
+    "r = total(STATE)",
+    "if x:\n        r = y",
+    "for i in y:\n        r = r + i",
+    "global COUNT\n    COUNT = COUNT + x",
+    "y.append(r)",
+    "r = b.helper(r)",
+    "while r:\n        r = r - 1\n        if r == 3:\n            break",
+    "try:\n        r = f{j}(r, y)\n    finally:\n        y = r",
+    "r = COUNT",
+    "x.items[0] = r",
+    "r = [v for v in y if v > x]",
+    "r = (lambda q: q + r)(x)",
+];
+
+const HELPERS: &str = "def fill(xs, v):\n    xs.append(v)\n\n\ndef total(xs):\n    t = 0\n    for v in xs:\n        t = t + v\n    return t\n\n\ndef helper(z):\n    return z + 1\n";
+
+/// A module `a.py`: functions `f0…fn`, each `r = 0`, its statements, `return r`.
+#[derive(Clone, Debug)]
+struct Module {
+    /// Lines above everything (comments).
+    preamble: usize,
+    functions: Vec<Vec<String>>,
+}
+
+impl Module {
+    fn text(&self) -> String {
+        let mut text = "# pad\n".repeat(self.preamble);
+        text.push_str("import b\nfrom b import fill, total\n\nSTATE = []\nCOUNT = 0\n");
+        for (index, body) in self.functions.iter().enumerate() {
+            text.push_str(&format!("\n\ndef f{index}(x, y):\n    r = 0\n"));
+            for statement in body {
+                text.push_str(&format!("    {statement}\n"));
+            }
+            text.push_str("    return r\n");
+        }
+        text.push_str("\n\nf0(STATE, [1, 2])\n");
+        text
+    }
+}
+
+fn statement(choice: usize, target: usize) -> String {
+    STATEMENTS[choice % STATEMENTS.len()].replace("{j}", &target.to_string())
+}
+
+#[derive(Clone, Debug)]
+enum Edit {
+    /// Replace statement `at` of function `function` (inside the body: the interface stays).
+    Replace {
+        function: usize,
+        at: usize,
+        choice: usize,
+        target: usize,
+    },
+    Insert {
+        function: usize,
+        at: usize,
+        choice: usize,
+        target: usize,
+    },
+    Remove {
+        function: usize,
+        at: usize,
+    },
+    /// A new function at the end (the interface changes).
+    AddFunction {
+        choice: usize,
+        target: usize,
+    },
+    /// A comment line above everything (every scope moves).
+    Pad,
+    /// A statement changed in `b.py`'s helper.
+    ChangeHelper {
+        plus: usize,
+    },
+}
+
+fn edits() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        4 => (0usize..8, 0usize..8, 0usize..STATEMENTS.len(), 0usize..8).prop_map(|(function, at, choice, target)| Edit::Replace { function, at, choice, target }),
+        3 => (0usize..8, 0usize..8, 0usize..STATEMENTS.len(), 0usize..8).prop_map(|(function, at, choice, target)| Edit::Insert { function, at, choice, target }),
+        2 => (0usize..8, 0usize..8).prop_map(|(function, at)| Edit::Remove { function, at }),
+        1 => (0usize..STATEMENTS.len(), 0usize..8).prop_map(|(choice, target)| Edit::AddFunction { choice, target }),
+        1 => Just(Edit::Pad),
+        1 => (1usize..4).prop_map(|plus| Edit::ChangeHelper { plus }),
+    ]
+}
+
+fn apply(module: &mut Module, helpers: &mut String, edit: &Edit) {
+    let count = module.functions.len();
+    match *edit {
+        Edit::Replace { function, at, choice, target } => {
+            let body = &mut module.functions[function % count];
+            if !body.is_empty() {
+                let at = at % body.len();
+                body[at] = statement(choice, target % count);
+            }
+        }
+        Edit::Insert { function, at, choice, target } => {
+            let body = &mut module.functions[function % count];
+            let at = at % (body.len() + 1);
+            body.insert(at, statement(choice, target % count));
+        }
+        Edit::Remove { function, at } => {
+            let body = &mut module.functions[function % count];
+            if !body.is_empty() {
+                let at = at % body.len();
+                body.remove(at);
+            }
+        }
+        Edit::AddFunction { choice, target } => module.functions.push(vec![statement(choice, target % count)]),
+        Edit::Pad => module.preamble += 1,
+        Edit::ChangeHelper { plus } => *helpers = helpers.replace("return z + ", &format!("return z * {plus} + ")),
+    }
+}
+
+/// Every slice (backward, forward, thin backward) from every line of both files, or its error.
+fn all_slices(workspace: &mut Workspace, texts: &[(&str, &str)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for &(path, text) in texts {
+        for line in 0..text.lines().count() {
+            for (forward, thin) in [(false, false), (true, false), (false, true)] {
+                out.push(match workspace.slice(path, line, None, forward, thin) {
+                    Ok(result) => format!("{path}:{line} {forward} {thin} {:?}", result.files),
+                    Err(error) => format!("{path}:{line} {error}"),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn workspace_of(texts: &[(&str, &str)]) -> Workspace {
+    let mut workspace = Workspace::new(Path::new("/nonexistent/slices"));
+    for &(path, text) in texts {
+        workspace.update_file(path, text.to_string(), None);
+    }
+    workspace
+}
+
+fn initial() -> Module {
+    Module {
+        preamble: 0,
+        functions: vec![
+            vec!["r = f1(x, y)".into(), "fill(STATE, r)".into()],
+            vec!["r = total(y)".into(), "if x:\n        r = f2(r, y)".into()],
+            vec!["global COUNT\n    COUNT = COUNT + x".into(), "r = b.helper(COUNT)".into()],
+            vec!["y.append(x)".into(), "r = f0(r, y)".into()],
+        ],
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn slices_after_edits_equal_slices_from_scratch(sequence in proptest::collection::vec(edits(), 1..6)) {
+        let mut module = initial();
+        let mut helpers = HELPERS.to_string();
+        let text = module.text();
+        let mut incremental = workspace_of(&[("a.py", &text), ("b.py", &helpers)]);
+        all_slices(&mut incremental, &[("a.py", &text), ("b.py", &helpers)]);
+        for (round, edit) in sequence.iter().enumerate() {
+            apply(&mut module, &mut helpers, edit);
+            let text = module.text();
+            incremental.update_file("a.py", text.clone(), None);
+            incremental.update_file("b.py", helpers.clone(), None);
+            // Prepared slices (all scopes, or a few) are the slices a demand-driven SDG computes.
+            match round % 3 {
+                0 => assert_eq!(incremental.prepare_slices(usize::MAX), 0),
+                1 => {
+                    incremental.prepare_slices(3);
+                }
+                _ => {
+                    // A step at a time, as the server does, until everything is prepared.
+                    let mut steps = 0;
+                    while incremental.prepare_slices(7) > 0 {
+                        steps += 1;
+                        prop_assert!(steps < 1000, "preparation makes progress");
+                    }
+                }
+            }
+            let texts = [("a.py", text.as_str()), ("b.py", helpers.as_str())];
+            let kept = all_slices(&mut incremental, &texts);
+            let scratch = all_slices(&mut workspace_of(&texts), &texts);
+            prop_assert_eq!(kept, scratch, "after {:?}", edit);
+        }
+    }
+}
+
+/// A one-line edit inside one of many functions: the next slice links again only that
+/// function and its module body (every other graph and PDG kept), builds only their graphs,
+/// and equals a slice from scratch.
+#[test]
+fn a_one_line_edit_relinks_only_the_edited_function_and_its_module_body() {
+    let mut module = Module {
+        preamble: 0,
+        functions: (0..60).map(|i| vec![format!("r = f{}(x, r)", (i + 1) % 60), "y.append(r)".to_string()]).collect(),
+    };
+    let helpers = HELPERS.to_string();
+    let text = module.text();
+    let mut workspace = workspace_of(&[("a.py", &text), ("b.py", &helpers)]);
+    let last = text.lines().count() - 1;
+    let before = workspace.slice("a.py", last, None, false, false).expect("slices");
+    let (stats, built) = workspace.slice_cache_stats();
+    assert_eq!((stats.resets, stats.kept), (1, 0));
+    assert!(built >= 60, "every function reached: {built}");
+    module.functions[30][1] = "y.append(r + 1)".to_string();
+    let text = module.text();
+    workspace.update_file("a.py", text.clone(), None);
+    let after = workspace.slice("a.py", last, None, false, false).expect("slices");
+    let (stats, built_after) = workspace.slice_cache_stats();
+    assert_eq!((stats.resets, stats.kept, stats.relinked), (1, 1, 2), "f30 and the module body");
+    assert!(!stats.effects_changed);
+    assert_eq!(built_after - built, 2, "only f30's and the module body's graphs built again");
+    let texts = [("a.py", text.as_str()), ("b.py", helpers.as_str())];
+    let scratch = workspace_of(&texts).slice("a.py", last, None, false, false).expect("slices");
+    assert_eq!(after.files, scratch.files);
+    assert_eq!(before.files, after.files);
+}
