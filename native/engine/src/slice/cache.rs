@@ -60,7 +60,7 @@ pub fn interface_hash(program: &Program<'_>, file: usize, scopes: &[usize]) -> [
     let module = &program.modules[file];
     put(module.name.as_bytes());
     put(&module.names_hash);
-    put(format!("{:?} {}", module.frameworks, module.is_package).as_bytes());
+    put(format!("{:?} {}", module.search_paths, module.is_package).as_bytes());
     let text = program.text(file);
     for &scope in scopes {
         let info = &program.scopes[scope];
