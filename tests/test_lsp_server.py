@@ -295,6 +295,19 @@ async def test_capabilities_announce_commands_and_the_custom_request(client: Lan
     ]
 
 
+async def actions_on_the_finding(client: LanguageClient, document: str) -> tuple[types.Diagnostic, list[types.CodeAction]]:
+    """The code actions the client gets for the one diagnostic of `document`."""
+    [diagnostic] = client.diagnostics[document]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=document),
+            range=diagnostic.range,
+            context=types.CodeActionContext(diagnostics=[diagnostic]),
+        )
+    )
+    return diagnostic, actions
+
+
 async def test_code_actions_explain_and_suppress(client: LanguageClient) -> None:
     db = uri(client, "shop/db.py")
     await wait_for(lambda: db in client.diagnostics)
@@ -302,14 +315,7 @@ async def test_code_actions_explain_and_suppress(client: LanguageClient) -> None
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=db, language_id="python", version=1, text=text))
     )
-    [diagnostic] = client.diagnostics[db]
-    actions = await client.text_document_code_action_async(
-        types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=db),
-            range=diagnostic.range,
-            context=types.CodeActionContext(diagnostics=[diagnostic]),
-        )
-    )
+    diagnostic, actions = await actions_on_the_finding(client, db)
     titles = [action.title for action in actions]
     assert "flowsight: Backward slice from here" in titles and "flowsight: Forward slice from here" in titles
     assert "flowsight: Show taint path (sql-injection)" in titles
@@ -339,14 +345,7 @@ async def test_the_sanitiser_quick_fix_comes_from_the_rule_packs(client: Languag
     )
 
     async def fixes() -> list[types.CodeAction]:
-        [diagnostic] = client.diagnostics[db]
-        actions = await client.text_document_code_action_async(
-            types.CodeActionParams(
-                text_document=types.TextDocumentIdentifier(uri=db),
-                range=diagnostic.range,
-                context=types.CodeActionContext(diagnostics=[diagnostic]),
-            )
-        )
+        _, actions = await actions_on_the_finding(client, db)
         return [action for action in actions if action.title.startswith("flowsight: Sanitise with")]
 
     assert await fixes() == []  # the built-in sql-injection rule names no sanitiser
