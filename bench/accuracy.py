@@ -3,8 +3,9 @@ the peer tools installed beside it (`make bench` installs Bandit and Semgrep), p
 (`python bench/accuracy.py`).
 
 The labelled programs are the directories of `tests/fixtures/taint` (the sample applications of
-`tests/apps` list their expected findings in `tests/test_framework_apps.py` instead): every expected finding is a `# sink[a]: CWE-N` marker on its sink line, every near miss
-(sanitised, guarded, parameterised, constant, safe default, JSON response) an `# ok` line; the
+`tests/apps` list their expected findings in `tests/test_framework_apps.py` instead): every
+expected finding is a `# sink[a]: CWE-N` marker on its sink line, every near miss (sanitised,
+guarded, parameterised, constant, safe default, JSON response) an `# ok` line; the
 format is `tests/fixtures/taint/README.md`'s, read by `tests/taint_expectations.py`. flowsight's
 tests require its findings to match these exactly, so its row here mostly shows that the corpus
 and the tests agree; the peers' rows show what the same programs look like to them. Counts per
