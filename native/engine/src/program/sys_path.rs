@@ -117,6 +117,14 @@ impl Evaluator<'_> {
         Some(format!("{qualified}{}", &dotted[head.len()..]))
     }
 
+    /// A string literal's value.
+    fn string(&self, node: Node<'_>) -> Option<String> {
+        match super::literal(self.text, node, &HashMap::new())? {
+            super::Constant::Str(literal) => Some(literal),
+            _ => None,
+        }
+    }
+
     /// The directory a `sys.path.insert(i, d)` / `sys.path.append(d)` / `site.addsitedir(d)`
     /// call adds, if `call` is one with a constant `d`.
     fn added_directory(&self, call: Node<'_>, names: &HashMap<String, Option<Components>>) -> Option<Components> {
@@ -138,12 +146,7 @@ impl Evaluator<'_> {
             "identifier" if text_of(self.text, node) == "__file__" => Some(self.file.clone()),
             "identifier" => names.get(text_of(self.text, node)).cloned().flatten(),
             "parenthesized_expression" => self.path(node.named_child(0)?, names),
-            "string" => {
-                let super::Constant::Str(literal) = super::literal(self.text, node, &HashMap::new())? else {
-                    return None;
-                };
-                joined(Vec::new(), &literal)
-            }
+            "string" => joined(Vec::new(), &self.string(node)?),
             "binary_operator" if node.field(&field::OPERATOR).is_some_and(|o| text_of(self.text, o) == "/") => {
                 let left = self.path(node.field(&field::LEFT)?, names)?;
                 self.extended(left, node.field(&field::RIGHT)?, names)
@@ -181,10 +184,7 @@ impl Evaluator<'_> {
     /// `value` joined with the constant path `piece` (`/ "lib"`, `os.path.join(…, "lib")`).
     fn extended(&self, value: Components, piece: Node<'_>, names: &HashMap<String, Option<Components>>) -> Option<Components> {
         if piece.kind() == "string" {
-            let super::Constant::Str(literal) = super::literal(self.text, piece, &HashMap::new())? else {
-                return None;
-            };
-            return joined(value, &literal);
+            return joined(value, &self.string(piece)?);
         }
         // An absolute piece replaces what comes before it (`os.path.join(x, __file__)`).
         self.path(piece, names)
