@@ -18,7 +18,10 @@ use crate::parse::Document;
 use crate::syntax::{field, FieldChild};
 use crate::syntax::{SourceRoots, MAX_STATEMENT_DEPTH};
 
+pub mod instances;
 pub mod sys_path;
+
+pub use instances::{ChainRoot, InstanceChain, InstanceStep};
 
 /// A compile-time constant, for constant propagation and dead-branch pruning.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -67,22 +70,31 @@ pub struct ModuleInfo {
     pub constants: HashMap<String, Constant>,
     /// Module-level names assigned exactly once to a reference (`run = subprocess.run`).
     pub aliases: HashMap<String, String>,
+    /// Module-level names assigned exactly once to an object made from an import
+    /// (`logger = logging.getLogger(__name__)`): see `instances`.
+    pub instances: HashMap<String, InstanceChain>,
     /// Whether this module is a package's `__init__`.
     pub is_package: bool,
     /// The module-name prefixes of the directories this module adds to `sys.path` with
     /// constant arguments (`sys_path::added_directories`), other than a source root.
     pub search_paths: Vec<String>,
-    /// SHA-256 over the sorted imports, constants and aliases: what a scope's analysis sees
+    /// SHA-256 over the sorted imports, constants, aliases and instances: what a scope's analysis sees
     /// of its module besides its own text.
     pub names_hash: [u8; 32],
 }
 
 impl ModuleInfo {
-    fn hash_names(imports: &HashMap<String, String>, constants: &HashMap<String, Constant>, aliases: &HashMap<String, String>) -> [u8; 32] {
+    fn hash_names(
+        imports: &HashMap<String, String>,
+        constants: &HashMap<String, Constant>,
+        aliases: &HashMap<String, String>,
+        instances: &HashMap<String, InstanceChain>,
+    ) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut entries: Vec<String> = imports.iter().map(|(k, v)| format!("i{k}={v}")).collect();
         entries.extend(constants.iter().map(|(k, v)| format!("c{k}={v:?}")));
         entries.extend(aliases.iter().map(|(k, v)| format!("a{k}={v}")));
+        entries.extend(instances.iter().map(|(k, v)| format!("n{k}={v}")));
         entries.sort();
         Sha256::digest(entries.join("\n").as_bytes()).into()
     }
@@ -674,6 +686,7 @@ impl<'t> PartBuilder<'t> {
         let module_index = self.file_index;
         let mut constants = HashMap::new();
         let mut aliases = HashMap::new();
+        let mut constructed: HashMap<String, InstanceChain> = HashMap::new();
         for (name, (count, right)) in &assignments {
             let Some(right) = right else { continue };
             if *count != 1 {
@@ -690,7 +703,11 @@ impl<'t> PartBuilder<'t> {
                 // `session = requests.Session()`: the name refers to an instance of that class.
                 let head = callee.split('.').next().unwrap_or("");
                 if let Some(qualified) = imports.get(head) {
-                    aliases.insert(name.clone(), format!("{qualified}{}", &callee[head.len()..]));
+                    let class = format!("{qualified}{}", &callee[head.len()..]);
+                    // Other modules importing the name see the instance through its chain.
+                    let chain = InstanceChain { root: ChainRoot::Reference(class.clone()), steps: vec![InstanceStep::Call] };
+                    constructed.insert(name.clone(), chain);
+                    aliases.insert(name.clone(), class);
                 }
             } else if let Some(reference) = dotted(text, *right) {
                 let head = reference.split('.').next().unwrap_or("");
@@ -699,7 +716,21 @@ impl<'t> PartBuilder<'t> {
                 }
             }
         }
-        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases);
+        // Objects made from imports (after the aliases, which chains may start from).
+        let mut instances = constructed;
+        let bound_once = |candidate: &str| assignments.get(candidate).is_some_and(|(count, _)| *count == 1);
+        for (name, (count, right)) in &assignments {
+            let Some(right) = right else { continue };
+            if *count != 1 || constants.contains_key(name) || aliases.contains_key(name) {
+                continue;
+            }
+            if let Some(chain) =
+                instances::chain_of(text, *right, &imports, &aliases, &|candidate| candidate != name && bound_once(candidate))
+            {
+                instances.insert(name.clone(), chain);
+            }
+        }
+        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases, &instances);
         let search_paths = sys_path::added_directories(text, root, &imports, path)
             .into_iter()
             .filter_map(|directory| {
@@ -708,7 +739,8 @@ impl<'t> PartBuilder<'t> {
                 (!prefix.is_empty() && prefix != "__init__" && !directory.is_empty()).then_some(prefix)
             })
             .collect();
-        self.module = Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, is_package, search_paths, names_hash });
+        self.module =
+            Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, instances, is_package, search_paths, names_hash });
         // The module body is a scope of its own.
         self.scopes.push(Scope {
             kind: ScopeKind::Module,
@@ -878,6 +910,9 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
     if !module.search_paths.is_empty() {
         facts.push((name_lookup_hash(SYS_PATH_LOOKUP), name_lookup_hash(&module.search_paths.join("\n"))));
     }
+    for (name, chain) in &module.instances {
+        facts.push((name_lookup_hash(&instance_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(&chain.to_string())));
+    }
     let mut functions: FxHashMap<&str, (u64, usize)> = FxHashMap::default();
     for scope in scopes {
         let scope = &program.scopes[scope];
@@ -928,6 +963,12 @@ fn directory_lookup(directory: &str) -> String {
     format!("{directory}.<directory>")
 }
 
+/// The name a look-up of module-level name `reference`'s instance chain is recorded under
+/// (`Program::instance_chain`).
+fn instance_lookup(reference: &str) -> String {
+    format!("{reference}.<instance>")
+}
+
 /// The name under which `Program::import_fallback` records a look at the `sys.path` additions.
 const SYS_PATH_LOOKUP: &str = "<sys.path>";
 
@@ -947,6 +988,16 @@ impl<'p> Program<'p> {
     pub fn class(&self, name: &str) -> Option<&ClassInfo> {
         note_lookup(name);
         self.classes.get(name).copied()
+    }
+
+    /// The chain module-level name `reference` (`app.db.mongo`) was bound to, with the module
+    /// holding it, when it is an object made from an import (recorded, see `ModuleInfo::instances`).
+    pub fn instance_chain(&self, reference: &str) -> Option<(usize, &'p InstanceChain)> {
+        note_lookup(&instance_lookup(reference));
+        let (module, name) = reference.rsplit_once('.')?;
+        let index = *self.module_index.get(module)?;
+        let modules: &[&'p ModuleInfo] = &self.modules;
+        modules[index].instances.get(name).map(|chain| (index, chain))
     }
 
     /// The module named `name` (recorded).

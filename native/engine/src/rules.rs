@@ -6,7 +6,8 @@
 //!   (unknown keys, unknown sink kinds, wrong types); nothing is half-loaded.
 //! - Names are matched exactly on qualified references (`os.system`, `flask.request.args`);
 //!   `methods` match a method name on any receiver (for APIs reached through untyped objects,
-//!   such as DB-API cursors).
+//!   such as DB-API cursors), or with `on` only on receivers of the named types (`[[type]]`),
+//!   never on the receiver's text.
 
 use std::collections::{HashMap, HashSet};
 
@@ -69,6 +70,24 @@ struct PackFile {
     propagator: Vec<PropagatorSpec>,
     #[serde(default)]
     check: Vec<CheckSpec>,
+    #[serde(default, rename = "type")]
+    types: Vec<TypeSpec>,
+}
+
+/// A library type the analysis infers for receivers (`[[type]]`): which calls return an
+/// instance, which attribute reads are one, and whose members are one (any attribute or
+/// subscript of a `pymongo.MongoClient` is a `pymongo.database.Database`). Sinks name such
+/// types with `on`, so a method is a sink only on a receiver of that type.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeSpec {
+    pub name: String,
+    #[serde(default)]
+    pub returned_by: Vec<String>,
+    #[serde(default)]
+    pub attributes: Vec<String>,
+    #[serde(default)]
+    pub members_of: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -155,10 +174,15 @@ pub struct SinkSpec {
     /// Only when the first argument is a list whose first element is one of these (`["sh", "-c", x]`).
     #[serde(default)]
     pub shell_argv: bool,
-    /// For `methods`: only when the receiver's source text contains one of these (lower-case),
-    /// e.g. `["log"]` so `logger.info(x)` matches and `messages.info(x)` does not.
+    /// For `methods`: only on receivers of these types (`[[type]]` names or library classes):
+    /// `methods = ["info"]`, `on = ["logging.Logger"]` is the call `logging.Logger.info`, so
+    /// `logger.info(x)` on a logger matches and `messages.info(x)` does not.
     #[serde(default)]
-    pub receiver_contains: Vec<String>,
+    pub on: Vec<String>,
+    /// Removed: receivers are typed (`on`), never matched by their source text. Kept only to
+    /// name the replacement in the error.
+    #[serde(default)]
+    pub receiver_contains: Option<toml::Value>,
     /// The receiver's value matters (`path.read_text()` on a `pathlib.Path`: the path is the
     /// receiver).
     #[serde(default)]
@@ -321,7 +345,6 @@ pub struct Sink {
     pub unless: Option<(String, toml::Value)>,
     pub safe_keywords: HashMap<String, Vec<String>>,
     pub shell_argv: bool,
-    pub receiver_contains: Vec<String>,
     pub receiver: bool,
     /// (argument position, keyword, the references of unsafe objects): see `SinkSpec::configured_by`.
     pub configured_by: Option<(Option<usize>, Option<String>, Vec<String>)>,
@@ -407,6 +430,11 @@ pub struct RuleSet {
     pub mutators: HashSet<String>,
     /// Library methods whose result has their receiver's type (`[[propagator]] same_type`).
     pub same_type: HashSet<String>,
+    /// `[[type]]` models: call → the type of its result, attribute reference → its type, type →
+    /// the type of its members (see `TypeSpec`).
+    pub type_returned_by: HashMap<String, String>,
+    pub type_attributes: HashMap<String, String>,
+    pub type_members: HashMap<String, String>,
     /// Calls making objects that a sink's `configured_by` names: (keyword, unsafe value, the
     /// reference such an object gets).
     pub configured_calls: HashMap<String, Vec<(String, toml::Value, String)>>,
@@ -622,7 +650,6 @@ impl RuleSet {
                 unless: condition(&spec.unless),
                 safe_keywords: spec.safe_keywords.clone(),
                 shell_argv: spec.shell_argv,
-                receiver_contains: spec.receiver_contains.clone(),
                 receiver: spec.receiver,
                 configured_by: spec.configured_by.as_ref().map(|by| {
                     let variants = by.calls.iter().map(|call| configured_reference(call, &by.when.keyword, &by.when.equals)).collect();
@@ -646,11 +673,39 @@ impl RuleSet {
                     "a sink needs `args`, `keywords`, `all_args = true` or `receiver = true`".to_string(),
                 ));
             }
+            if spec.receiver_contains.is_some() {
+                return Err(config_error(
+                    file,
+                    text,
+                    line_of(text, "receiver_contains"),
+                    "`receiver_contains` was removed: receivers are typed, not matched by their text; name the receiver types \
+                     with `on = [\"module.Type\"]` and declare how they are made with `[[type]]` (docs/RULES.md)"
+                        .to_string(),
+                ));
+            }
+            if !spec.on.is_empty() && spec.methods.is_empty() {
+                return Err(config_error(
+                    file,
+                    text,
+                    line_of(text, spec.on[0].as_str()),
+                    "`on` names the receiver types of `methods`; this sink has no `methods`".to_string(),
+                ));
+            }
             for name in spec.calls {
                 self.sink_calls.entry(name).or_default().push(sink.clone());
             }
-            for name in spec.methods {
-                self.sink_methods.entry(name).or_default().push(sink.clone());
+            if spec.on.is_empty() {
+                for name in spec.methods {
+                    self.sink_methods.entry(name).or_default().push(sink.clone());
+                }
+            } else {
+                // A method on a typed receiver is the call `Type.method` (how calls on
+                // instances are referenced), so it is matched exactly like `calls`.
+                for receiver in &spec.on {
+                    for name in &spec.methods {
+                        self.sink_calls.entry(format!("{receiver}.{name}")).or_default().push(sink.clone());
+                    }
+                }
             }
         }
         for spec in pack.sanitizer {
@@ -669,6 +724,25 @@ impl RuleSet {
         }
         for spec in pack.check {
             self.add_check(file, text, spec)?;
+        }
+        for spec in pack.types {
+            if spec.returned_by.is_empty() && spec.attributes.is_empty() && spec.members_of.is_empty() {
+                return Err(config_error(
+                    file,
+                    text,
+                    line_of(text, &format!("\"{}\"", spec.name)),
+                    format!("type {:?} needs `returned_by`, `attributes` or `members_of`", spec.name),
+                ));
+            }
+            for call in spec.returned_by {
+                self.type_returned_by.insert(call, spec.name.clone());
+            }
+            for attribute in spec.attributes {
+                self.type_attributes.insert(attribute, spec.name.clone());
+            }
+            for owner in spec.members_of {
+                self.type_members.insert(owner, spec.name.clone());
+            }
         }
         Ok(())
     }

@@ -613,6 +613,8 @@ fixtures! {
     precision_suppression => "precision/suppression.py",
     precision_ternary => "precision/ternary.py",
     precision_type_conversions => "precision/type_conversions.py",
+    receivers_store => "receivers/store.py",
+    receivers_views => "receivers/views.py",
     precision_wrong_kind_sanitizers => "precision/wrong_kind_sanitizers.py",
     roots_lib_reports_init => "roots/lib/reports/__init__.py",
     roots_lib_reports_render => "roots/lib/reports/render.py",

@@ -12,7 +12,7 @@ use crate::syntax::{field, FieldChild};
 use super::findings::RawFinding;
 use super::lattice::{note_bound, shortened_path, Origin, State, TraceStep, Value};
 use super::summary::{ParamSink, Summary};
-use super::{location_of, short, Analysis};
+use super::{location_of, short, types, Analysis};
 
 impl<'p, 't> Analysis<'p, 't> {
     pub(super) fn keyword_argument<'a>(
@@ -33,13 +33,7 @@ impl<'p, 't> Analysis<'p, 't> {
         })
     }
 
-    pub(super) fn sink_applies(
-        &self,
-        sink: &Sink,
-        receiver_text: Option<&str>,
-        positional: &[(Node<'t>, Value)],
-        keywords: &[(String, Node<'t>, Value)],
-    ) -> bool {
+    pub(super) fn sink_applies(&self, sink: &Sink, positional: &[(Node<'t>, Value)], keywords: &[(String, Node<'t>, Value)]) -> bool {
         let keyword_equals = |name: &str, expected: &toml::Value| self.keyword_constant_equals(keywords, name, expected);
         if let Some((name, expected)) = &sink.when {
             if !keyword_equals(name, expected) {
@@ -76,13 +70,6 @@ impl<'p, 't> Analysis<'p, 't> {
                 .or_else(|| keyword.as_deref().and_then(|name| self.keyword_argument(keywords, name).map(|(_, _, value)| value)));
             let is_unsafe = argument.and_then(|value| value.reference.as_deref()).is_some_and(|r| unsafe_references.iter().any(|u| u == r));
             if !is_unsafe {
-                return false;
-            }
-        }
-        if !sink.receiver_contains.is_empty() {
-            let Some(receiver) = receiver_text else { return false };
-            let receiver = receiver.to_ascii_lowercase();
-            if !sink.receiver_contains.iter().any(|needle| receiver.contains(needle.as_str())) {
                 return false;
             }
         }
@@ -207,9 +194,8 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
-        let receiver_text = receiver.as_ref().map(|(n, _)| self.text_of(*n));
         for sink in &sinks {
-            if !self.sink_applies(sink, receiver_text, &positional, &keywords) {
+            if !self.sink_applies(sink, &positional, &keywords) {
                 continue;
             }
             let Some(rule) = self.rules.rule_for(sink.kind) else { continue };
@@ -269,8 +255,9 @@ impl<'p, 't> Analysis<'p, 't> {
             value.stringy = arguments_value.stringy || sanitizer.clears & sink_kind_bit("XSS").unwrap_or(0) != 0;
             return value;
         }
-        if reference.as_deref().is_some_and(|r| self.rules.clean_calls.contains(r)) {
-            return Value::default();
+        if let Some(reference) = reference.as_deref().filter(|r| self.rules.clean_calls.contains(*r)) {
+            // No taint, but a declared type (`logging.getLogger` makes a `logging.Logger`).
+            return Value { reference: types::returned_type(self.rules, reference).map(Into::into), ..Value::default() };
         }
 
         // Sources.
@@ -392,6 +379,9 @@ impl<'p, 't> Analysis<'p, 't> {
         // Anything else propagates: the result depends on the receiver and the arguments.
         if reference.as_deref().is_some_and(|r| self.program.class(r).is_some()) {
             result.reference = reference.as_deref().map(Into::into);
+        } else if let Some(returned) = reference.as_deref().and_then(|r| types::returned_type(self.rules, r)) {
+            // A type the packs declare (`logging.getLogger(…)` is a `logging.Logger`).
+            result.reference = Some(returned.into());
         } else if let Some(reference) = &reference {
             // Instances of library classes keep the class as their reference
             // (`requests.Session()` → `requests.Session`), so their methods resolve.

@@ -12,6 +12,7 @@
 //! - `lattice` — traces, labels, values, states and their joins;
 //! - `transfer` — expressions and statements over a state;
 //! - `calls` — callees, rule sources and sinks, summaries applied at a call;
+//! - `types` — receiver types from the packs' `[[type]]` models;
 //! - `guards` — refinement on branch edges, clearances recorded in summaries;
 //! - `env` — module-level state and closure variables (`Env`);
 //! - `summary` — what a function does with taint, as its callers see it;
@@ -35,6 +36,7 @@ mod rebase;
 mod solver;
 mod summary;
 mod transfer;
+mod types;
 
 pub use env::Env;
 pub use findings::{Finding, FindingStep, Location};

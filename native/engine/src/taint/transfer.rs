@@ -18,7 +18,7 @@ use crate::rules::{sink_kind_bit, SourceKind};
 use crate::syntax::{field, FieldChild};
 
 use super::lattice::{Label, Origin, State, Trace, Value};
-use super::{short, Analysis};
+use super::{short, types, Analysis};
 
 /// Expression nesting evaluated exactly; deeper, an expression is the union of its parts.
 pub(super) const MAX_EVAL_DEPTH: usize = 200;
@@ -117,6 +117,8 @@ impl<'p, 't> Analysis<'p, 't> {
                     let _ = self.eval(index, state, depth + 1);
                 }
                 let mut value = Value { labels: object.labels.clone(), stringy: false, ..Value::default() };
+                // `client["shop"]` of a `pymongo.MongoClient` is a database (`[[type]] members_of`).
+                value.reference = object.reference.as_deref().and_then(|r| types::index_type(self.rules, r)).map(Into::into);
                 // A container read whole when its key is unknown.
                 if let Some(path) = object_node.and_then(|o| self.path_of(o, state)) {
                     if let Some(whole) = state.read_whole(&path) {
@@ -283,12 +285,24 @@ impl<'p, 't> Analysis<'p, 't> {
             return Value::constant(constant.clone());
         }
         if let Some(reference) = self.program.resolve_name(self.module, name) {
+            // `from app.db import mongo`: an object another module made (`program::instances`).
+            if let Some((module, chain)) = self.program.instance_chain(&reference) {
+                if let Some(typed) = types::chain_type(self.program, self.rules, module, chain) {
+                    return Value::reference(typed);
+                }
+            }
             let mut value = Value::reference(reference.clone());
             // `from flask import session`: the name itself is a source.
             if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
                 value.add_label(self.source_label(kind, node, name));
             }
             return value;
+        }
+        // `logger = logging.getLogger(__name__)` at module level: a typed object.
+        if let Some(chain) = self.program.modules[self.module].instances.get(name) {
+            if let Some(typed) = types::chain_type(self.program, self.rules, self.module, chain) {
+                return Value::reference(typed);
+            }
         }
         // Builtins keep their own name as a reference (`eval`, `open`, `input`).
         Value::reference(name.to_string())
@@ -476,6 +490,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let attribute = node.field(&field::ATTRIBUTE).map(|a| self.text_of(a)).unwrap_or("");
         let object = self.eval(object_node, state, depth + 1);
         let reference = object.reference.as_deref().map(|r| member_reference(self.program, r, attribute));
+        let typed = object.reference.as_deref().and_then(|r| types::member_type(self.rules, r, attribute));
         let mut value = Value { labels: object.labels.clone(), ..Value::default() };
         // A handler class's members (`self.request`, `self.kwargs`, `self.path`: `frameworks`).
         if object_node.kind() == "identifier" && self.text_of(object_node) == "self" {
@@ -498,7 +513,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     value.add_label(self.source_label(kind, node, self.text_of(node)));
                 }
             }
-            value.reference = Some(reference.as_str().into());
+            value.reference = Some(typed.unwrap_or(reference.as_str()).into());
         }
         value
     }
