@@ -73,6 +73,9 @@ pub struct ModuleInfo {
     /// Module-level names assigned exactly once to an object made from an import
     /// (`logger = logging.getLogger(__name__)`): see `instances`.
     pub instances: HashMap<String, InstanceChain>,
+    /// Module-level names assigned exactly once to a list, tuple, set, frozenset or dict literal
+    /// of constants (`ALLOWED = {"uptime", "date"}`): allow-lists a membership test may check.
+    pub constant_collections: std::collections::BTreeSet<String>,
     /// Whether this module is a package's `__init__`.
     pub is_package: bool,
     /// The module-name prefixes of the directories this module adds to `sys.path` with
@@ -89,12 +92,14 @@ impl ModuleInfo {
         constants: &HashMap<String, Constant>,
         aliases: &HashMap<String, String>,
         instances: &HashMap<String, InstanceChain>,
+        constant_collections: &std::collections::BTreeSet<String>,
     ) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut entries: Vec<String> = imports.iter().map(|(k, v)| format!("i{k}={v}")).collect();
         entries.extend(constants.iter().map(|(k, v)| format!("c{k}={v:?}")));
         entries.extend(aliases.iter().map(|(k, v)| format!("a{k}={v}")));
         entries.extend(instances.iter().map(|(k, v)| format!("n{k}={v}")));
+        entries.extend(constant_collections.iter().map(|k| format!("l{k}")));
         entries.sort();
         Sha256::digest(entries.join("\n").as_bytes()).into()
     }
@@ -385,6 +390,30 @@ pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>
         };
     }
     Some(value)
+}
+
+/// Whether `node` is a list, tuple, set or dict literal (or `frozenset`/`set`/`tuple` of one)
+/// whose elements (a dict's keys) are all constants.
+pub fn is_constant_collection(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> bool {
+    let node = match node.kind() {
+        "call" => {
+            let wrapper = node.field(&field::FUNCTION).map(|f| text_of(text, f));
+            let argument = node.field(&field::ARGUMENTS).filter(|a| a.named_child_count() == 1).and_then(|a| a.named_child(0));
+            match (wrapper, argument) {
+                (Some("frozenset" | "set" | "tuple" | "list"), Some(argument)) => argument,
+                _ => return false,
+            }
+        }
+        _ => node,
+    };
+    let mut cursor = node.walk();
+    match node.kind() {
+        "list" | "tuple" | "set" => node.named_children(&mut cursor).all(|element| literal(text, element, constants).is_some()),
+        "dictionary" => node
+            .named_children(&mut cursor)
+            .all(|pair| pair.kind() == "pair" && pair.field(&field::KEY).is_some_and(|key| literal(text, key, constants).is_some())),
+        _ => false,
+    }
 }
 
 /// A literal or constant name, without signs or parentheses.
@@ -705,7 +734,7 @@ impl<'t> PartBuilder<'t> {
                 if let Some(qualified) = imports.get(head) {
                     let class = format!("{qualified}{}", &callee[head.len()..]);
                     // Other modules importing the name see the instance through its chain.
-                    let chain = InstanceChain { root: ChainRoot::Reference(class.clone()), steps: vec![InstanceStep::Call] };
+                    let chain = InstanceChain { root: ChainRoot::Reference(class.clone()), steps: vec![InstanceStep::Call(None)] };
                     constructed.insert(name.clone(), chain);
                     aliases.insert(name.clone(), class);
                 }
@@ -730,7 +759,12 @@ impl<'t> PartBuilder<'t> {
                 instances.insert(name.clone(), chain);
             }
         }
-        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases, &instances);
+        let constant_collections = assignments
+            .iter()
+            .filter(|(_, (count, right))| *count == 1 && right.is_some_and(|right| is_constant_collection(text, right, &constants)))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases, &instances, &constant_collections);
         let search_paths = sys_path::added_directories(text, root, &imports, path)
             .into_iter()
             .filter_map(|directory| {
@@ -739,8 +773,18 @@ impl<'t> PartBuilder<'t> {
                 (!prefix.is_empty() && prefix != "__init__" && !directory.is_empty()).then_some(prefix)
             })
             .collect();
-        self.module =
-            Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, instances, is_package, search_paths, names_hash });
+        self.module = Some(ModuleInfo {
+            name: name.clone(),
+            file,
+            imports,
+            constants,
+            aliases,
+            instances,
+            constant_collections,
+            is_package,
+            search_paths,
+            names_hash,
+        });
         // The module body is a scope of its own.
         self.scopes.push(Scope {
             kind: ScopeKind::Module,
@@ -910,6 +954,9 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
     if !module.search_paths.is_empty() {
         facts.push((name_lookup_hash(SYS_PATH_LOOKUP), name_lookup_hash(&module.search_paths.join("\n"))));
     }
+    for name in &module.constant_collections {
+        facts.push((name_lookup_hash(&collection_lookup(&format!("{}.{name}", module.name))), 1));
+    }
     for (name, chain) in &module.instances {
         facts.push((name_lookup_hash(&instance_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(&chain.to_string())));
     }
@@ -963,6 +1010,12 @@ fn directory_lookup(directory: &str) -> String {
     format!("{directory}.<directory>")
 }
 
+/// The name a look-up of whether `reference` is a constant collection is recorded under
+/// (`Program::is_constant_collection`).
+fn collection_lookup(reference: &str) -> String {
+    format!("{reference}.<collection>")
+}
+
 /// The name a look-up of module-level name `reference`'s instance chain is recorded under
 /// (`Program::instance_chain`).
 fn instance_lookup(reference: &str) -> String {
@@ -998,6 +1051,14 @@ impl<'p> Program<'p> {
         let index = *self.module_index.get(module)?;
         let modules: &[&'p ModuleInfo] = &self.modules;
         modules[index].instances.get(name).map(|chain| (index, chain))
+    }
+
+    /// Whether module-level name `reference` (`app.settings.ALLOWED`) is a collection of
+    /// constants (recorded, see `ModuleInfo::constant_collections`).
+    pub fn is_constant_collection(&self, reference: &str) -> bool {
+        note_lookup(&collection_lookup(reference));
+        let Some((module, name)) = reference.rsplit_once('.') else { return false };
+        self.module_index.get(module).is_some_and(|&index| self.modules[index].constant_collections.contains(name))
     }
 
     /// The module named `name` (recorded).

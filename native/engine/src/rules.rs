@@ -72,6 +72,87 @@ struct PackFile {
     check: Vec<CheckSpec>,
     #[serde(default, rename = "type")]
     types: Vec<TypeSpec>,
+    #[serde(default)]
+    guard: Vec<GuardSpec>,
+}
+
+/// A barrier guard (`[[guard]]`): a check that, on the branch where it holds, makes the checked
+/// value safe for `clears` — or, with `pattern`, for what the pattern's characters cannot carry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardSpec {
+    /// Guard functions (qualified).
+    #[serde(default)]
+    pub calls: Vec<String>,
+    /// Guard methods: of the checked value itself (`x.isdigit()`), or with `on`, of an object of
+    /// those types checking an argument (`PATTERN.fullmatch(x)` on a `re.Pattern`).
+    #[serde(default)]
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub on: Vec<String>,
+    /// The checked argument (positional, receiver not counted, and/or keyword); neither: the receiver.
+    pub arg: Option<usize>,
+    pub keyword: Option<String>,
+    #[serde(default)]
+    pub clears: Vec<String>,
+    /// The kinds cleared are those the constant regular expression in this argument leaves
+    /// harmless (`taint::patterns`).
+    pub pattern: Option<PatternSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatternSpec {
+    /// Where the pattern is: an argument, or (`receiver = true`) the pattern a compiled-pattern
+    /// receiver was compiled from.
+    pub arg: Option<usize>,
+    pub keyword: Option<String>,
+    #[serde(default)]
+    pub receiver: bool,
+    /// What the call anchors: `both` (fullmatch), `start` (match), `none` (search).
+    pub anchors: String,
+    /// The flags argument: MULTILINE or VERBOSE there makes the guard prove nothing.
+    pub flags_arg: Option<usize>,
+}
+
+/// How much of the string the matching call itself anchors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Anchors {
+    /// `re.fullmatch`: the whole string.
+    Both,
+    /// `re.match`: the start; the pattern must anchor the end.
+    Start,
+    /// `re.search`: neither; the pattern must anchor both ends.
+    None,
+}
+
+impl Anchors {
+    pub fn parse(name: &str) -> Option<Anchors> {
+        match name {
+            "both" => Some(Anchors::Both),
+            "start" => Some(Anchors::Start),
+            "none" => Some(Anchors::None),
+            _ => None,
+        }
+    }
+}
+
+/// See `GuardSpec`.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    pub arg: Option<usize>,
+    pub keyword: Option<String>,
+    pub clears: u32,
+    pub pattern: Option<GuardPattern>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GuardPattern {
+    pub arg: Option<usize>,
+    pub keyword: Option<String>,
+    pub receiver: bool,
+    pub anchors: Anchors,
+    pub flags_arg: Option<usize>,
 }
 
 /// A library type the analysis infers for receivers (`[[type]]`): which calls return an
@@ -435,6 +516,10 @@ pub struct RuleSet {
     pub type_returned_by: HashMap<String, String>,
     pub type_attributes: HashMap<String, String>,
     pub type_members: HashMap<String, String>,
+    /// `[[guard]]`s by qualified call (including `Type.method` for guards `on` a type) and by
+    /// method name of the checked value.
+    pub guard_calls: HashMap<String, Guard>,
+    pub guard_methods: HashMap<String, Guard>,
     /// Calls making objects that a sink's `configured_by` names: (keyword, unsafe value, the
     /// reference such an object gets).
     pub configured_calls: HashMap<String, Vec<(String, toml::Value, String)>>,
@@ -724,6 +809,49 @@ impl RuleSet {
         }
         for spec in pack.check {
             self.add_check(file, text, spec)?;
+        }
+        for spec in pack.guard {
+            let first = spec.calls.first().or(spec.methods.first()).cloned().unwrap_or_else(|| "[[guard]]".to_string());
+            let problem = |message: String| config_error(file, text, line_of(text, &first), message);
+            if spec.calls.is_empty() && spec.methods.is_empty() {
+                return Err(problem("a [[guard]] needs `calls` or `methods`".to_string()));
+            }
+            if spec.clears.is_empty() == spec.pattern.is_none() {
+                return Err(problem(format!("guard {first:?} needs exactly one of `clears` and `pattern`")));
+            }
+            let pattern = match spec.pattern {
+                None => None,
+                Some(pattern) => {
+                    let anchors = Anchors::parse(&pattern.anchors).ok_or_else(|| {
+                        problem(format!("guard {first:?}: anchors must be both, start or none, not {:?}", pattern.anchors))
+                    })?;
+                    if pattern.arg.is_none() && pattern.keyword.is_none() && !pattern.receiver {
+                        return Err(problem(format!("guard {first:?}: a pattern needs `arg`, `keyword` or `receiver = true`")));
+                    }
+                    Some(GuardPattern {
+                        arg: pattern.arg,
+                        keyword: pattern.keyword,
+                        receiver: pattern.receiver,
+                        anchors,
+                        flags_arg: pattern.flags_arg,
+                    })
+                }
+            };
+            let guard = Guard { arg: spec.arg, keyword: spec.keyword, clears: kinds_mask(file, text, &spec.clears)?, pattern };
+            for call in spec.calls {
+                self.guard_calls.insert(call, guard.clone());
+            }
+            if spec.on.is_empty() {
+                for method in spec.methods {
+                    self.guard_methods.insert(method, guard.clone());
+                }
+            } else {
+                for receiver in &spec.on {
+                    for method in &spec.methods {
+                        self.guard_calls.insert(format!("{receiver}.{method}"), guard.clone());
+                    }
+                }
+            }
         }
         for spec in pack.types {
             if spec.returned_by.is_empty() && spec.attributes.is_empty() && spec.members_of.is_empty() {

@@ -609,6 +609,7 @@ fixtures! {
     precision_loops_and_augmented => "precision/loops_and_augmented.py",
     precision_path_guards => "precision/path_guards.py",
     precision_reassigned_sources => "precision/reassigned_sources.py",
+    precision_regex_guards => "precision/regex_guards.py",
     precision_string_building => "precision/string_building.py",
     precision_suppression => "precision/suppression.py",
     precision_ternary => "precision/ternary.py",

@@ -11,7 +11,7 @@ use std::fmt;
 
 use tree_sitter::Node;
 
-use super::text_of;
+use super::{literal, text_of, Constant};
 use crate::syntax::{field, FieldChild};
 
 /// Steps longer than this are not recorded (a chain is a handful of steps in real code).
@@ -19,8 +19,9 @@ const MAX_STEPS: usize = 16;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum InstanceStep {
-    /// `(…)`: the arguments do not matter to the type.
-    Call,
+    /// `(…)`: the arguments do not matter to the type; a sole positional argument that is a
+    /// string literal is kept (`re.compile(r"[a-z]+")`: what a compiled pattern matches).
+    Call(Option<String>),
     /// `.name`
     Attribute(String),
     /// `[…]`
@@ -51,7 +52,8 @@ impl fmt::Display for InstanceChain {
         }
         for step in &self.steps {
             match step {
-                InstanceStep::Call => write!(f, "()")?,
+                InstanceStep::Call(None) => write!(f, "()")?,
+                InstanceStep::Call(Some(first)) => write!(f, "({first:?})")?,
                 InstanceStep::Attribute(name) => write!(f, ".{name}")?,
                 InstanceStep::Index => write!(f, "[]")?,
             }
@@ -79,7 +81,16 @@ pub fn chain_of(
         }
         match current.kind() {
             "call" => {
-                steps.push(InstanceStep::Call);
+                let first = current
+                    .field(&field::ARGUMENTS)
+                    .filter(|arguments| arguments.named_child_count() == 1)
+                    .and_then(|arguments| arguments.named_child(0))
+                    .filter(|argument| argument.kind() != "keyword_argument")
+                    .and_then(|argument| match literal(text, argument, &HashMap::new()) {
+                        Some(Constant::Str(value)) => Some(value),
+                        _ => None,
+                    });
+                steps.push(InstanceStep::Call(first));
                 current = current.field(&field::FUNCTION)?;
             }
             "attribute" => {

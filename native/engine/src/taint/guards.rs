@@ -4,13 +4,13 @@
 use tree_sitter::Node;
 
 use crate::ir::resolve::{self, Syntactic};
-use crate::program::{dotted, literal};
-use crate::rules::{sink_kind_bit, ALL_KINDS};
+use crate::program::{dotted, is_constant_collection, literal, Constant};
+use crate::rules::{sink_kind_bit, Guard, ALL_KINDS};
 use crate::syntax::{field, FieldChild};
 
 use super::lattice::{Label, Origin, State};
 use super::summary::ParamSink;
-use super::Analysis;
+use super::{patterns, types, Analysis};
 
 impl<'p, 't> Analysis<'p, 't> {
     /// Records a parameter → sink flow; of two for the same parameter, kind and sink the one
@@ -87,10 +87,10 @@ impl<'p, 't> Analysis<'p, 't> {
                 };
                 if operands.len() == 2 && operators.len() == 1 {
                     let (left, right) = (operands[0], operands[1]);
+                    // Equal to a constant, or in a collection of constants (an allow-list).
                     let right_is_constant = literal(self.text, right, self.constants).is_some()
-                        || matches!(right.kind(), "list" | "tuple" | "set" | "dictionary")
-                        || (right.kind() == "identifier"
-                            && self.text_of(right).chars().all(|c| c.is_uppercase() || c == '_' || c.is_ascii_digit()));
+                        || is_constant_collection(self.text, right, self.constants)
+                        || (right.kind() == "identifier" && self.names_constant_collection(self.text_of(right)));
                     if matches!(operators[0], "==" | "in") && right_is_constant {
                         if let Some(path) = self.path_of(left, state) {
                             let mut value = state.values.get(&path).cloned().unwrap_or_default();
@@ -131,23 +131,37 @@ impl<'p, 't> Analysis<'p, 't> {
                         }
                         return;
                     }
-                    let Some(path) = self.path_of(object, state) else { return };
-                    let Some(mut value) = state.values.get(&path).cloned() else { return };
-                    match method {
-                        "startswith" | "is_relative_to" => {
-                            if let Some(kind) = sink_kind_bit("FilePath") {
-                                if value.labels.iter().all(|l| l.normalized) {
-                                    value = value.cleared(kind);
-                                }
+                    if matches!(method, "startswith" | "is_relative_to") {
+                        let Some(path) = self.path_of(object, state) else { return };
+                        let Some(mut value) = state.values.get(&path).cloned() else { return };
+                        if let Some(kind) = sink_kind_bit("FilePath") {
+                            if value.labels.iter().all(|l| l.normalized) {
+                                value = value.cleared(kind);
                             }
                         }
-                        "isdigit" | "isdecimal" | "isnumeric" | "isalnum" | "isalpha" | "isidentifier" => value = value.cleared(ALL_KINDS),
-                        _ => return,
+                        state.values.insert(path, value);
+                        return;
                     }
-                    state.values.insert(path, value);
-                    return;
+                    // A guard method of the checked value (`x.isdigit()`, `[[guard]] methods`).
+                    if let Some(guard) = self.rules.guard_methods.get(method) {
+                        if guard.arg.is_none() && guard.keyword.is_none() {
+                            let kinds = self.guard_kinds(guard, &arguments, Some(object));
+                            self.clear_checked(object, kinds, state);
+                            return;
+                        }
+                    }
+                    // A guard method of a typed object (`SLUG.fullmatch(x)` on a `re.Pattern`).
+                    if object.kind() == "identifier" {
+                        let receiver = self.eval_identifier(object, state).reference;
+                        if let Some(guard) = receiver.and_then(|r| self.rules.guard_calls.get(&format!("{r}.{method}")).cloned()) {
+                            if let Some(checked) = guard_argument(&guard, &arguments, |node| self.keyword_name(node)) {
+                                let kinds = self.guard_kinds(&guard, &arguments, Some(object));
+                                self.clear_checked(checked, kinds, state);
+                            }
+                            return;
+                        }
+                    }
                 }
-                // Guard functions: `url_has_allowed_host_and_scheme(url, ...)`, `re.fullmatch(p, x)`.
                 let reference = dotted(self.text, function).map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name));
                 // A workspace function that guards its parameters when it returns true.
                 if polarity {
@@ -165,26 +179,82 @@ impl<'p, 't> Analysis<'p, 't> {
                         return;
                     }
                 }
-                let (kinds, argument_index) = match reference.as_deref() {
-                    Some("django.utils.http.url_has_allowed_host_and_scheme" | "django.utils.http.is_safe_url") => {
-                        (sink_kind_bit("Redirect").unwrap_or(0), 0)
-                    }
-                    Some("re.fullmatch" | "re.match") => (ALL_KINDS, 1),
-                    Some("os.path.isfile" | "os.path.exists") => (0, 0),
-                    _ => return,
-                };
-                if !polarity || kinds == 0 {
+                // Guard functions the packs declare (`url_has_allowed_host_and_scheme(url, …)`,
+                // `re.fullmatch(pattern, x)`).
+                if !polarity {
                     return;
                 }
-                if let Some(path) = arguments.get(argument_index).and_then(|a| self.path_of(*a, state)) {
-                    if let Some(value) = state.values.get(&path).cloned() {
-                        state.values.insert(path, value.cleared(kinds));
-                    }
+                let Some(guard) = reference.and_then(|r| self.rules.guard_calls.get(&r).cloned()) else { return };
+                if let Some(checked) = guard_argument(&guard, &arguments, |node| self.keyword_name(node)) {
+                    let kinds = self.guard_kinds(&guard, &arguments, None);
+                    self.clear_checked(checked, kinds, state);
                 }
             }
             _ => {}
         }
     }
+
+    /// The name of a keyword argument node (`flags=re.M` → `flags`).
+    fn keyword_name(&self, node: Node<'t>) -> Option<&'t str> {
+        (node.kind() == "keyword_argument").then(|| node.field(&field::NAME).map(|n| self.text_of(n))).flatten()
+    }
+
+    /// Whether `name` read here is a module-level collection of constants (an allow-list), in
+    /// this module or imported from another.
+    fn names_constant_collection(&self, name: &str) -> bool {
+        match self.program.resolve_name(self.module, name) {
+            Some(reference) => self.program.is_constant_collection(&reference),
+            None => self.program.modules[self.module].constant_collections.contains(name),
+        }
+    }
+
+    /// The kinds `guard` clears when it holds: its `clears`, or what its pattern leaves harmless.
+    fn guard_kinds(&self, guard: &Guard, arguments: &[Node<'t>], receiver: Option<Node<'t>>) -> u32 {
+        let Some(pattern) = &guard.pattern else { return guard.clears };
+        let source = if pattern.receiver {
+            receiver.filter(|r| r.kind() == "identifier").and_then(|r| types::compiled_pattern(self.program, self.module, self.text_of(r)))
+        } else {
+            let spec = Guard { arg: pattern.arg, keyword: pattern.keyword.clone(), clears: 0, pattern: None };
+            guard_argument(&spec, arguments, |node| self.keyword_name(node)).and_then(|node| {
+                match literal(self.text, node, self.constants) {
+                    Some(Constant::Str(text)) => Some(text),
+                    _ => None,
+                }
+            })
+        };
+        let Some(source) = source else { return 0 };
+        let flags = pattern
+            .flags_arg
+            .and_then(|index| arguments.iter().filter(|a| a.kind() != "keyword_argument").nth(index).copied())
+            .or_else(|| arguments.iter().find(|a| self.keyword_name(**a) == Some("flags")).and_then(|a| a.field(&field::VALUE)));
+        let unreadable_flags = flags.is_some_and(|flags| {
+            self.text_of(flags)
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|word| !word.is_empty() && *word != "re")
+                .any(|word| !matches!(word, "I" | "IGNORECASE" | "A" | "ASCII" | "U" | "UNICODE"))
+        });
+        patterns::cleared_kinds(&source, pattern.anchors, unreadable_flags)
+    }
+
+    /// Clears `kinds` from the value of `checked` (a name or place) on this edge.
+    fn clear_checked(&self, checked: Node<'t>, kinds: u32, state: &mut State) {
+        if kinds == 0 {
+            return;
+        }
+        let checked = if checked.kind() == "keyword_argument" { checked.field(&field::VALUE).unwrap_or(checked) } else { checked };
+        if let Some(path) = self.path_of(checked, state) {
+            if let Some(value) = state.values.get(&path).cloned() {
+                state.values.insert(path, value.cleared(kinds));
+            }
+        }
+    }
+}
+
+/// The argument node `guard` checks: its positional `arg` (keyword arguments not counted), or
+/// its `keyword`.
+fn guard_argument<'t>(guard: &Guard, arguments: &[Node<'t>], keyword_name: impl Fn(Node<'t>) -> Option<&'t str>) -> Option<Node<'t>> {
+    let positional = guard.arg.and_then(|index| arguments.iter().filter(|a| keyword_name(**a).is_none()).nth(index).copied());
+    positional.or_else(|| guard.keyword.as_deref().and_then(|name| arguments.iter().find(|a| keyword_name(**a) == Some(name)).copied()))
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ mod findings;
 mod guards;
 mod incremental;
 mod lattice;
+mod patterns;
 mod rebase;
 mod solver;
 mod summary;

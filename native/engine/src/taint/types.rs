@@ -55,7 +55,7 @@ fn chain_type_within(program: &Program<'_>, rules: &RuleSet, module: usize, chai
     };
     for step in &chain.steps {
         current = match step {
-            InstanceStep::Call => match returned_type(rules, &current) {
+            InstanceStep::Call(_) => match returned_type(rules, &current) {
                 Some(returned) => returned.to_string(),
                 None if current.rsplit('.').next().is_some_and(|last| last.starts_with(|c: char| c.is_uppercase())) => current,
                 None => return None,
@@ -67,4 +67,22 @@ fn chain_type_within(program: &Program<'_>, rules: &RuleSet, module: usize, chai
         };
     }
     Some(current)
+}
+
+/// The pattern module-level name `name` (read in `module`, or imported there) was compiled
+/// from, when it is `re.compile` of one string literal and nothing else (`SLUG =
+/// re.compile(r"[a-z-]+")`; flags could change what the pattern means).
+pub(super) fn compiled_pattern(program: &Program<'_>, module: usize, name: &str) -> Option<String> {
+    let chain = match program.resolve_name(module, name) {
+        Some(reference) => program.instance_chain(&reference).map(|(_, chain)| chain),
+        None => program.modules[module].instances.get(name),
+    }?;
+    let ChainRoot::Reference(root) = &chain.root else { return None };
+    let (InstanceStep::Call(Some(pattern)), attributes) = chain.steps.split_last()? else { return None };
+    let mut callee = root.clone();
+    for step in attributes {
+        let InstanceStep::Attribute(name) = step else { return None };
+        callee = format!("{callee}.{name}");
+    }
+    (callee == "re.compile").then(|| pattern.clone())
 }
