@@ -268,6 +268,10 @@ pub struct SinkSpec {
     /// receiver).
     #[serde(default)]
     pub receiver: bool,
+    /// A value stored by subscript into an object with one of these references is the sink
+    /// (`response.headers[k] = v` on a `flask.Response`: `flask.Response.headers`).
+    #[serde(default)]
+    pub stored_into: Vec<String>,
     /// Only a sink when an argument is an object made unsafe by its configuration
     /// (`etree.fromstring(data, parser)` with `parser = etree.XMLParser(resolve_entities=True)`):
     /// safe defaults are not findings.
@@ -505,6 +509,8 @@ pub struct RuleSet {
     pub source_methods: HashMap<String, SourceKind>,
     pub sink_calls: HashMap<String, Vec<Sink>>,
     pub sink_methods: HashMap<String, Vec<Sink>>,
+    /// Sinks reached by a subscript store into an object with this reference (`stored_into`).
+    pub sink_stores: HashMap<String, Vec<Sink>>,
     pub sanitizer_calls: HashMap<String, Sanitizer>,
     pub sanitizer_methods: HashMap<String, Sanitizer>,
     pub clean_calls: HashSet<String>,
@@ -750,12 +756,12 @@ impl RuleSet {
                     }
                 }
             }
-            if sink.args.is_empty() && sink.keywords.is_empty() && !sink.all_args && !sink.receiver {
+            if sink.args.is_empty() && sink.keywords.is_empty() && !sink.all_args && !sink.receiver && spec.stored_into.is_empty() {
                 return Err(config_error(
                     file,
                     text,
                     line_of(text, spec.calls.first().or(spec.methods.first()).map_or("[[sink]]", |s| s.as_str())),
-                    "a sink needs `args`, `keywords`, `all_args = true` or `receiver = true`".to_string(),
+                    "a sink needs `args`, `keywords`, `all_args = true`, `receiver = true` or `stored_into`".to_string(),
                 ));
             }
             if spec.receiver_contains.is_some() {
@@ -778,6 +784,9 @@ impl RuleSet {
             }
             for name in spec.calls {
                 self.sink_calls.entry(name).or_default().push(sink.clone());
+            }
+            for name in spec.stored_into {
+                self.sink_stores.entry(name).or_default().push(sink.clone());
             }
             if spec.on.is_empty() {
                 for name in spec.methods {

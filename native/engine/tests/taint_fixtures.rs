@@ -615,6 +615,7 @@ fixtures! {
     precision_ternary => "precision/ternary.py",
     precision_type_conversions => "precision/type_conversions.py",
     receivers_store => "receivers/store.py",
+    receivers_stores => "receivers/stores.py",
     receivers_views => "receivers/views.py",
     precision_wrong_kind_sanitizers => "precision/wrong_kind_sanitizers.py",
     roots_lib_reports_init => "roots/lib/reports/__init__.py",

@@ -253,6 +253,11 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             value.constant = None;
             value.stringy = arguments_value.stringy || sanitizer.clears & sink_kind_bit("XSS").unwrap_or(0) != 0;
+            // A declared type (`flask.jsonify` makes a `flask.Response`).
+            value.reference = reference.as_deref().and_then(|r| types::returned_type(self.rules, r)).map(Into::into);
+            if value.reference.is_some() {
+                value.stringy = false;
+            }
             return value;
         }
         if let Some(reference) = reference.as_deref().filter(|r| self.rules.clean_calls.contains(*r)) {

@@ -572,19 +572,18 @@ impl<'p, 't> Analysis<'p, 't> {
                         }
                     }
                 }
-                // Writes into sinks by assignment: `session[k] = v`, `response.headers[k] = v`.
+                // Writes into sinks by assignment (`[[sink]] stored_into`): `session[k] = v`,
+                // `response.headers[k] = v` — the object's reference decides, never its text.
                 if target.kind() == "subscript" && value.is_tainted() {
                     if let Some(base) = target.field(&field::VALUE) {
                         let base_value = self.eval(base, state, depth + 1);
-                        let base_reference = base_value.reference.as_deref().unwrap_or("").to_string();
-                        let base_text = self.text_of(base).to_string();
-                        if base_reference == "flask.session" || base_text.ends_with("request.session") {
-                            if let Some(kind) = sink_kind_bit("TrustBoundary") {
-                                self.hit(kind, 501, &value, target, target, &short(&base_text));
-                            }
-                        } else if base_text.ends_with(".headers") && !base_text.contains("request") {
-                            if let Some(kind) = sink_kind_bit("HeaderInjection") {
-                                self.hit(kind, 113, &value, target, target, &short(&base_text));
+                        let sinks =
+                            base_value.reference.as_deref().and_then(|r| self.rules.sink_stores.get(r)).cloned().unwrap_or_default();
+                        let base_text = short(self.text_of(base));
+                        for sink in sinks {
+                            if let Some(rule) = self.rules.rule_for(sink.kind) {
+                                let cwe = sink.cwe.unwrap_or(rule.cwe);
+                                self.hit(sink.kind, cwe, &value, target, target, &base_text);
                             }
                         }
                     }
