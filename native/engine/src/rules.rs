@@ -9,6 +9,8 @@
 //!   such as DB-API cursors), or with `on` only on receivers of the named types (`[[type]]`),
 //!   never on the receiver's text.
 
+pub mod patterns;
+
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;

@@ -4,8 +4,8 @@
 //! function of a `views` module taking `request` first. A class is a view when it derives from
 //! `django.views.…` or `rest_framework.…` (its HTTP-method and DRF action methods are handlers;
 //! every method sees `self.request`, `self.args` and `self.kwargs`), registered with
-//! `as_view()` or a DRF router or not. Path converters `<int:pk>`/`<uuid:pk>` and digit-only
-//! regex groups are clean; other URL arguments are sources. `request.path` is constant under a
+//! `as_view()` or a DRF router or not. Path converters `<int:pk>`/`<uuid:pk>` and regex
+//! groups whose every match is harmless (`rules::patterns`) are clean; other URL arguments are sources. `request.path` is constant under a
 //! literal route.
 
 use super::{

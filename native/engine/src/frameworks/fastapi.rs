@@ -15,6 +15,7 @@ use super::{
     EntryPoints, Role, Shared, Target, HTTP_METHODS,
 };
 use crate::program::{dotted, Program};
+use crate::rules::{patterns, Anchors, ALL_KINDS};
 
 /// Annotations that are framework objects, not request data.
 const PLAIN: &[&str] = &["Response", "BackgroundTasks", "SecurityScopes", "HTTPConnection"];
@@ -81,8 +82,15 @@ fn operation_entry(program: &Program<'_>, scope: usize, pending: &mut Vec<usize>
         }
         let resolved = annotation.and_then(|a| reference(program, module, a));
         let last = resolved.as_deref().map(|r| r.rsplit('.').next().unwrap_or(r)).unwrap_or("");
+        let markers = param.default.into_iter().chain(param.annotation.map(|a| super::subscript_parts(a).1).unwrap_or_default());
+        let validated =
+            markers.into_iter().map(|marker| validated_by_pattern(program, module, marker)).fold(0, |kinds, clears| kinds | clears);
         let role = if REQUESTS.contains(&last) {
             Role::Reference(resolved.clone().unwrap_or_default())
+        } else if validated == ALL_KINDS {
+            Role::Clean
+        } else if validated != 0 && annotation.is_none_or(|a| model_clean_fields(program, module, a).is_none()) {
+            Role::Validated { clears: validated }
         } else if PLAIN.contains(&last) || annotation.is_some_and(|a| annotation_is_clean(program, module, a)) {
             Role::Clean
         } else if let Some(clean_fields) = annotation.and_then(|a| model_clean_fields(program, module, a)) {
@@ -162,4 +170,30 @@ fn starlette_endpoint(program: &Program<'_>, entries: &mut EntryPoints, scope: u
         entry.params.push((index, Role::Reference("starlette.requests.Request".to_string())));
     }
     entries.add(scope, entry);
+}
+
+/// The sink kinds a parameter marker's constant pattern (`Query(pattern=r"^[0-9]+$")`,
+/// `Path(regex=…)`, …) makes its value safe for: FastAPI rejects other values before the
+/// operation runs. pydantic matches with Rust's regex engine (not anchored, `$` the very end),
+/// so the pattern must anchor both ends itself. 0 for anything else.
+fn validated_by_pattern(program: &Program<'_>, module: usize, marker: Node<'_>) -> u32 {
+    if marker.kind() != "call" {
+        return 0;
+    }
+    let Some(callee) = marker.child_by_field_name("function").and_then(|f| reference(program, module, f)) else { return 0 };
+    let last = callee.rsplit('.').next().unwrap_or(&callee);
+    if !matches!(last, "Query" | "Path" | "Header" | "Cookie" | "Form" | "Body") {
+        return 0;
+    }
+    let text = program.text(program.modules[module].file);
+    let Some(pattern) =
+        keyword(text, marker, "pattern").or_else(|| keyword(text, marker, "regex")).and_then(|p| super::string_at(program, module, p))
+    else {
+        return 0;
+    };
+    let strict_end = match pattern.strip_suffix('$') {
+        Some(body) if !body.ends_with('\\') => format!("{body}\\Z"),
+        _ => pattern,
+    };
+    patterns::cleared_kinds(&strict_end, Anchors::None, false)
 }

@@ -35,6 +35,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use tree_sitter::Node;
 
 use crate::program::{dotted, literal, text_of, Constant, ModuleInfo, Program, ScopeKind};
+use crate::rules::{patterns, Anchors, ALL_KINDS};
 use crate::syntax::{field, FieldChild, MAX_STATEMENT_DEPTH};
 
 /// What an entry point's parameter or member is.
@@ -51,6 +52,9 @@ pub enum Role {
     Returns(usize),
     /// A model whose listed fields are typed (clean); the others are sources.
     Model { clean_fields: Vec<String> },
+    /// Request data the framework validated before the handler runs (`Query(pattern=…)`): a
+    /// source already safe for the sink kinds `clears` (`rules::patterns`).
+    Validated { clears: u32 },
 }
 
 /// One request handler (or a method of a handler class).
@@ -88,9 +92,12 @@ impl EntryPoint {
         match self.params.iter_mut().find(|(i, _)| *i == index) {
             // Registered twice: the least clean role wins (a source anywhere is a source).
             Some((_, existing)) => {
-                if *existing == Role::Clean || (role == Role::Source && matches!(existing, Role::Model { .. })) {
-                    *existing = role;
-                }
+                *existing = match (existing.clone(), role) {
+                    (Role::Clean, role) => role,
+                    (Role::Validated { clears: a }, Role::Validated { clears: b }) => Role::Validated { clears: a & b },
+                    (Role::Validated { .. } | Role::Model { .. }, Role::Source) => Role::Source,
+                    (existing, _) => existing,
+                };
             }
             None => self.params.push((index, role)),
         }
@@ -221,25 +228,13 @@ fn modules_importing(program: &Program<'_>, packages: &[&str]) -> Vec<usize> {
 
 /// A route's parameters: `<conv:name>` (Flask, Django, Bottle), `{name}` / `{name:conv}`
 /// (FastAPI, Starlette, aiohttp, Falcon, Pyramid) and `(?P<name>pattern)` (Django `re_path`,
-/// Tornado; a digits-only pattern reads as the converter `int`). `None` converters are strings.
+/// Tornado; the converter is `re:pattern`, judged by `rules::patterns`). `None` converters are
+/// strings.
 pub(crate) fn route_params(route: &str) -> Vec<(String, Option<String>)> {
-    let mut params = Vec::new();
     if route.contains("(?P<") {
-        let mut rest = route;
-        while let Some(open) = rest.find("(?P<") {
-            let after = &rest[open + 4..];
-            let Some(close) = after.find('>') else { break };
-            let name = after[..close].to_string();
-            let pattern_start = &after[close + 1..];
-            let end = pattern_start.find(')').unwrap_or(pattern_start.len());
-            let pattern = &pattern_start[..end];
-            let digits =
-                matches!(pattern, r"\d+" | "[0-9]+" | r"\d*" | "[0-9]*") || pattern.starts_with(r"\d{") || pattern.starts_with("[0-9]{");
-            params.push((name, digits.then(|| "int".to_string())));
-            rest = &pattern_start[end.min(pattern_start.len())..];
-        }
-        return params;
+        return regex_groups(route).into_iter().filter_map(|(name, pattern)| Some((name?, Some(format!("re:{pattern}"))))).collect();
     }
+    let mut params = Vec::new();
     let mut rest = route;
     while let Some(open) = rest.find(['<', '{']) {
         let close_char = if rest.as_bytes()[open] == b'<' { '>' } else { '}' };
@@ -260,13 +255,73 @@ pub(crate) fn route_params(route: &str) -> Vec<(String, Option<String>)> {
         params.push((name, converter));
         rest = &rest[open + close + 1..];
     }
-    // Unnamed regex groups (Tornado `r"/item/([0-9]+)"`) pass positional arguments.
     params
 }
 
-/// Converters that type a route parameter (no injection taint).
+/// The capturing groups of a route regex, in order: `(?P<name>pattern)` with its name,
+/// `(pattern)` without (Tornado passes those positionally). Non-capturing groups, escapes and
+/// character classes are skipped; a group's pattern runs to its matching parenthesis.
+pub(crate) fn regex_groups(route: &str) -> Vec<(Option<String>, String)> {
+    let characters: Vec<char> = route.chars().collect();
+    let mut groups = Vec::new();
+    let (mut index, mut in_class) = (0, false);
+    while index < characters.len() {
+        match characters[index] {
+            '\\' => index += 1,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => {
+                let rest: String = characters[index + 1..].iter().collect();
+                let (name, start) = if let Some(named) = rest.strip_prefix("?P<") {
+                    match named.find('>') {
+                        Some(close) => (Some(named[..close].to_string()), index + 4 + named[..close].chars().count() + 1),
+                        None => break,
+                    }
+                } else if rest.starts_with('?') {
+                    index += 1;
+                    continue;
+                } else {
+                    (None, index + 1)
+                };
+                let end = matching_parenthesis(&characters, start);
+                groups.push((name, characters[start..end].iter().collect()));
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    groups
+}
+
+/// The index of the `)` closing a group whose pattern starts at `start` (the end of the text
+/// when it is not closed).
+fn matching_parenthesis(characters: &[char], start: usize) -> usize {
+    let (mut depth, mut in_class, mut index) = (0usize, false, start);
+    while index < characters.len() {
+        match characters[index] {
+            '\\' => index += 1,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class && depth == 0 => return index,
+            ')' if !in_class => depth -= 1,
+            _ => {}
+        }
+        index += 1;
+    }
+    characters.len()
+}
+
+/// Converters that type a route parameter (no injection taint): numbers and UUIDs, and
+/// regex groups whose full match can carry nothing harmful to any sink kind.
 pub(crate) fn clean_converter(converter: Option<&str>) -> bool {
-    matches!(converter, Some("int" | "float" | "uuid"))
+    match converter {
+        Some("int" | "float" | "uuid") => true,
+        Some(converter) => {
+            converter.strip_prefix("re:").is_some_and(|pattern| patterns::cleared_kinds(pattern, Anchors::Both, false) == ALL_KINDS)
+        }
+        None => false,
+    }
 }
 
 /// Whether a route string has no parameters and no pattern: every request reaching the
@@ -810,7 +865,18 @@ mod tests {
     fn route_strings_name_their_parameters_and_converters() {
         assert_eq!(route_params("/a/<int:x>/<name>"), vec![("x".into(), Some("int".into())), ("name".into(), None)]);
         assert_eq!(route_params("/items/{item_id}/{p:path}"), vec![("item_id".into(), None), ("p".into(), Some("path".into()))]);
-        assert_eq!(route_params(r"^a/(?P<pk>\d+)/(?P<slug>[-\w]+)/$"), vec![("pk".into(), Some("int".into())), ("slug".into(), None)]);
+        let groups = route_params(r"^a/(?P<pk>\d+)/(?P<slug>[-\w]+)/(?P<any>[^/]+(?:/x)?)$");
+        let expected: Vec<(String, Option<String>)> = vec![
+            ("pk".into(), Some(r"re:\d+".into())),
+            ("slug".into(), Some(r"re:[-\w]+".into())),
+            ("any".into(), Some("re:[^/]+(?:/x)?".into())),
+        ];
+        assert_eq!(groups, expected);
+        // Digits are clean; a slug may carry `--` (SQL) and a path segment anything.
+        assert!(clean_converter(groups[0].1.as_deref()) && clean_converter(Some(r"re:[A-Za-z0-9_]{1,32}")));
+        assert!(!clean_converter(groups[1].1.as_deref()) && !clean_converter(groups[2].1.as_deref()));
+        let positional: Vec<(Option<String>, String)> = vec![(None, "[0-9]+".into()), (None, r"\w+".into()), (None, ".*".into())];
+        assert_eq!(regex_groups(r"/user/([0-9]+)/(\w+)/(?:a|b)/(.*)"), positional);
         assert_eq!(route_params("/b/<id:int>"), vec![("id".into(), Some("int".into()))]);
         assert!(literal_route("/about") && literal_route("about/") && !literal_route("/a/<x>") && !literal_route(r"^a/\d+$"));
     }

@@ -5,12 +5,12 @@ use tree_sitter::Node;
 
 use crate::ir::resolve::{self, Syntactic};
 use crate::program::{dotted, is_constant_collection, literal, Constant};
-use crate::rules::{sink_kind_bit, Guard, ALL_KINDS};
+use crate::rules::{patterns, sink_kind_bit, Guard, ALL_KINDS};
 use crate::syntax::{field, FieldChild};
 
 use super::lattice::{Label, Origin, State};
 use super::summary::ParamSink;
-use super::{patterns, types, Analysis};
+use super::{types, Analysis};
 
 impl<'p, 't> Analysis<'p, 't> {
     /// Records a parameter → sink flow; of two for the same parameter, kind and sink the one

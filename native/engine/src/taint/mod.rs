@@ -32,7 +32,6 @@ mod findings;
 mod guards;
 mod incremental;
 mod lattice;
-mod patterns;
 mod rebase;
 mod solver;
 mod summary;
@@ -179,6 +178,11 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             match entry.and_then(|entry| Some((entry.framework, entry.param(index)?))) {
                 Some((framework, Role::Source)) => value.add_label(self.parameter_source(param.node, &param.name, framework)),
+                Some((framework, Role::Validated { clears })) => {
+                    let mut label = self.parameter_source(param.node, &param.name, framework);
+                    label.cleared |= clears;
+                    value.add_label(label);
+                }
                 Some((_, Role::Clean)) => {}
                 Some((_, Role::Reference(reference))) => value.reference = Some(reference.as_str().into()),
                 Some((framework, Role::Model { clean_fields })) => {

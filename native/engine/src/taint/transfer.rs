@@ -500,7 +500,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         value.reference = Some(reference.as_str().into());
                         return value;
                     }
-                    Role::Source | Role::Model { .. } => {
+                    Role::Source | Role::Model { .. } | Role::Validated { .. } => {
                         value.add_label(self.source_label(SourceKind::UserInput, node, self.text_of(node)))
                     }
                     Role::Clean | Role::Returns(_) => {}
