@@ -385,9 +385,24 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
             Err(error) => report.write_error = Some(error),
         }
         report.seconds = started.elapsed().as_secs_f64();
+        free_in_background(snapshot);
+    } else {
+        free_in_background(analyses);
     }
     let files = documents.iter().map(Vec::len).sum();
+    // The trees, freed on the pool in parallel after the result is returned: freeing one walks
+    // every node (~0.13 s of one core on Django, ~0.85 s on sympy), and on the caller's thread it
+    // was the last single-threaded part of a scan. The programs borrow them: dropped first.
+    drop(programs);
+    drop(parts);
+    pool().spawn(move || documents.into_par_iter().flatten().for_each(drop));
     Ok((ScanResult { findings, errors, files, functions, parse_seconds, analysis_seconds, stats }, report))
+}
+
+/// Drops `value` on the engine's pool, after the caller got its result: what a scan built is
+/// freed off the caller's thread. A process that exits first leaves the freeing to the OS.
+fn free_in_background<T: Send + 'static>(value: T) {
+    pool().spawn(move || drop(value));
 }
 
 /// What a program's analysis is stored under: its repositories' identities, sorted (the same
