@@ -112,3 +112,18 @@ fn every_builtin_check_has_a_fixture_positive() {
         assert!(found.contains(check.id.as_str()), "no fixture finding of {}", check.id);
     }
 }
+
+#[test]
+fn a_call_that_a_taint_finding_of_the_same_cwe_reports_gets_that_finding_alone() {
+    let text = "import yaml\nfrom flask import Flask, request\n\napp = Flask(__name__)\n\n\n@app.route('/r')\ndef view():\n    yaml.load(request.data)\n    yaml.load(open('config.yml'))\n    return 'done'\n";
+    let mut workspace = flowsight_engine::workspace::Workspace::new(std::path::Path::new("/nonexistent-flowsight-root"));
+    workspace.update_file("app.py", text.to_string(), Some(1));
+    let findings = workspace.analyze_taint(&RuleSet::builtin());
+    let on_line = |line: usize| -> Vec<&str> {
+        findings.iter().filter(|finding| finding.sink.start_line + 1 == line).map(|finding| finding.rule_id.as_str()).collect()
+    };
+    // Untrusted data: the taint finding, with its path, and not the check besides.
+    assert_eq!(on_line(9), vec!["unsafe-deserialization"], "{findings:#?}");
+    // A constant file: the check alone.
+    assert_eq!(on_line(10), vec!["yaml-unsafe-load"], "{findings:#?}");
+}

@@ -22,7 +22,7 @@ use crate::program::Program;
 use crate::rules::RuleSet;
 
 use super::env::{enclosing_functions, Env};
-use super::findings::{finalize, RawFinding};
+use super::findings::{finalize, Finding, RawFinding};
 use super::rebase::{PlaceMap, TextChange};
 use super::summary::{Summary, ANY_NAME};
 use super::{debug_analysis, solver, Incomplete, TaintResult};
@@ -540,6 +540,14 @@ pub fn analyze_incrementally_after(
     let unchanged: Option<Vec<bool>> = changed_files.as_ref().map(|changed| changed.iter().map(|changed| !changed).collect());
     let (check_findings, checks) = super::checks::run(program, rules, previous_checks, unchanged.as_deref());
     if !check_findings.is_empty() {
+        // A call a taint finding of the same CWE already reports (untrusted data into
+        // `yaml.load`) gets that finding alone: it says the same and has the path.
+        let reported: FxHashSet<(&str, usize, u32)> =
+            findings.iter().map(|finding| (finding.sink.path.as_str(), finding.sink.start_line, finding.cwe)).collect();
+        let check_findings: Vec<Finding> = check_findings
+            .into_iter()
+            .filter(|check| !reported.contains(&(check.sink.path.as_str(), check.sink.start_line, check.cwe)))
+            .collect();
         findings.extend(check_findings);
         super::findings::sort_findings(&mut findings);
     }
