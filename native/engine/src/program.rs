@@ -67,6 +67,9 @@ pub struct ModuleInfo {
     pub constants: HashMap<String, Constant>,
     /// Module-level names assigned exactly once to a reference (`run = subprocess.run`).
     pub aliases: HashMap<String, String>,
+    /// Of those aliases that are instances made with an `autoescape=` keyword (a Jinja
+    /// `Environment`), the autoescaping it asks for, read syntactically (`templates`).
+    pub autoescape: HashMap<String, crate::templates::Autoescape>,
     /// Whether this module is a package's `__init__`.
     pub is_package: bool,
     /// The module-name prefixes of the directories this module adds to `sys.path` with
@@ -78,11 +81,17 @@ pub struct ModuleInfo {
 }
 
 impl ModuleInfo {
-    fn hash_names(imports: &HashMap<String, String>, constants: &HashMap<String, Constant>, aliases: &HashMap<String, String>) -> [u8; 32] {
+    fn hash_names(
+        imports: &HashMap<String, String>,
+        constants: &HashMap<String, Constant>,
+        aliases: &HashMap<String, String>,
+        autoescape: &HashMap<String, crate::templates::Autoescape>,
+    ) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut entries: Vec<String> = imports.iter().map(|(k, v)| format!("i{k}={v}")).collect();
         entries.extend(constants.iter().map(|(k, v)| format!("c{k}={v:?}")));
         entries.extend(aliases.iter().map(|(k, v)| format!("a{k}={v}")));
+        entries.extend(autoescape.iter().map(|(k, v)| format!("e{k}={v:?}")));
         entries.sort();
         Sha256::digest(entries.join("\n").as_bytes()).into()
     }
@@ -322,6 +331,28 @@ pub struct Program<'p> {
     /// The directory file paths are relative to, when the program is of files on disk: other
     /// files of the project (an OpenAPI spec) are read from under it.
     pub root: Option<std::path::PathBuf>,
+    /// The project's template files (`templates`), joined with the render sites the taint
+    /// analysis records after it has solved (never part of a scope's analysis key).
+    pub templates: Option<std::sync::Arc<crate::templates::TemplateSet>>,
+}
+
+/// The autoescaping a constructor call's `autoescape=` keyword asks for: `True` on, a
+/// `select_autoescape(...)` call by extension, anything else off (toward more findings); `None`
+/// without the keyword.
+pub fn autoescape_keyword(text: &str, call: Node<'_>) -> Option<crate::templates::Autoescape> {
+    use crate::templates::Autoescape;
+    let arguments = call.field(&field::ARGUMENTS)?;
+    let mut cursor = arguments.walk();
+    let keyword = arguments
+        .named_children(&mut cursor)
+        .filter(|argument| argument.kind() == "keyword_argument")
+        .find(|argument| argument.field(&field::NAME).is_some_and(|name| text_of(text, name) == "autoescape"))?;
+    let value = keyword.field(&field::VALUE)?;
+    Some(match value.kind() {
+        "true" => Autoescape::On,
+        "call" if value.field(&field::FUNCTION).is_some_and(|f| text_of(text, f).ends_with("select_autoescape")) => Autoescape::ByExtension,
+        _ => Autoescape::Off,
+    })
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -588,6 +619,7 @@ impl<'p> Program<'p> {
             module_prefixes: std::sync::OnceLock::new(),
             search_prefixes: Vec::new(),
             root: None,
+            templates: None,
         };
         for (index, part) in parts.into_iter().enumerate() {
             assert!(part.file_index == index && part.scope_offset == program.scopes.len(), "program parts must be numbered consecutively");
@@ -609,6 +641,12 @@ impl<'p> Program<'p> {
     /// The program with the directory its file paths are relative to.
     pub fn with_root(mut self, root: &std::path::Path) -> Self {
         self.root = Some(root.to_path_buf());
+        self
+    }
+
+    /// The program with the project's template files (see `templates`).
+    pub fn with_templates(mut self, templates: std::sync::Arc<crate::templates::TemplateSet>) -> Self {
+        self.templates = Some(templates);
         self
     }
 
@@ -674,6 +712,7 @@ impl<'t> PartBuilder<'t> {
         let module_index = self.file_index;
         let mut constants = HashMap::new();
         let mut aliases = HashMap::new();
+        let mut autoescape = HashMap::new();
         for (name, (count, right)) in &assignments {
             let Some(right) = right else { continue };
             if *count != 1 {
@@ -691,6 +730,9 @@ impl<'t> PartBuilder<'t> {
                 let head = callee.split('.').next().unwrap_or("");
                 if let Some(qualified) = imports.get(head) {
                     aliases.insert(name.clone(), format!("{qualified}{}", &callee[head.len()..]));
+                    if let Some(asked) = autoescape_keyword(text, *right) {
+                        autoescape.insert(name.clone(), asked);
+                    }
                 }
             } else if let Some(reference) = dotted(text, *right) {
                 let head = reference.split('.').next().unwrap_or("");
@@ -699,7 +741,7 @@ impl<'t> PartBuilder<'t> {
                 }
             }
         }
-        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases);
+        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases, &autoescape);
         let search_paths = sys_path::added_directories(text, root, &imports, path)
             .into_iter()
             .filter_map(|directory| {
@@ -708,7 +750,8 @@ impl<'t> PartBuilder<'t> {
                 (!prefix.is_empty() && prefix != "__init__" && !directory.is_empty()).then_some(prefix)
             })
             .collect();
-        self.module = Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, is_package, search_paths, names_hash });
+        self.module =
+            Some(ModuleInfo { name: name.clone(), file, imports, constants, aliases, autoescape, is_package, search_paths, names_hash });
         // The module body is a scope of its own.
         self.scopes.push(Scope {
             kind: ScopeKind::Module,

@@ -152,6 +152,10 @@ pub struct SinkSpec {
     /// Not a sink when a keyword refers to one of these qualified names (`Loader=yaml.SafeLoader`).
     #[serde(default)]
     pub safe_keywords: HashMap<String, Vec<String>>,
+    /// Keywords that give the response's content type (`mimetype`, `content_type`): a constant
+    /// one that is not HTML (`application/json`) makes the call no sink.
+    #[serde(default)]
+    pub content_type_keywords: Vec<String>,
     /// Only when the first argument is a list whose first element is one of these (`["sh", "-c", x]`).
     #[serde(default)]
     pub shell_argv: bool,
@@ -320,6 +324,7 @@ pub struct Sink {
     pub when: Option<(String, toml::Value)>,
     pub unless: Option<(String, toml::Value)>,
     pub safe_keywords: HashMap<String, Vec<String>>,
+    pub content_type_keywords: Vec<String>,
     pub shell_argv: bool,
     pub receiver_contains: Vec<String>,
     pub receiver: bool,
@@ -621,6 +626,7 @@ impl RuleSet {
                 when: condition(&spec.when),
                 unless: condition(&spec.unless),
                 safe_keywords: spec.safe_keywords.clone(),
+                content_type_keywords: spec.content_type_keywords.clone(),
                 shell_argv: spec.shell_argv,
                 receiver_contains: spec.receiver_contains.clone(),
                 receiver: spec.receiver,

@@ -32,6 +32,7 @@ mod guards;
 mod incremental;
 mod lattice;
 mod rebase;
+mod render;
 mod solver;
 mod summary;
 mod transfer;
@@ -59,6 +60,9 @@ use env::{name_hash, EnvKey};
 use findings::RawFinding;
 use lattice::{Label, Origin, State, Trace, Value, BOUNDS_MET};
 
+/// A sink hit: the label's origin, the sink kind, the sink's place, a render site's hash (0: none).
+type SinkHit = (Origin, u32, (usize, usize, usize), u64);
+
 /// Visits of one step after which its state is widened (every sanitisation dropped).
 const MAX_VISITS_PER_STEP: usize = 40;
 
@@ -76,7 +80,9 @@ struct Analysis<'p, 't> {
     // Outputs.
     summary: Summary,
     raw_findings: Vec<RawFinding>,
-    seen_hits: HashSet<(Origin, u32, (usize, usize, usize))>,
+    /// Sink hits recorded (origin, kind, sink place, and for a render site its hash): a step
+    /// visited again records nothing new.
+    seen_hits: HashSet<SinkHit>,
     return_value: Option<Value>,
     /// Per return statement: kinds each parameter is safe for when the returned value is true.
     return_guards: Vec<Vec<(usize, u32)>>,
