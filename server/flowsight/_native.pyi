@@ -114,6 +114,7 @@ class Discovery:
     root: Path
     repositories: list[Repository]
     files: list[Path]  # every repository's files, in order
+    templates: list[Path]  # every repository's template files (`is_template_path`), in order
     errors: list[FileError]  # directories that could not be listed
 
 def walk_files(paths: Sequence[str], root: str | None = None, excludes: Sequence[tuple[str, Sequence[str]]] = ()) -> Discovery:
@@ -128,6 +129,10 @@ def code_tokens(texts: list[str]) -> list[list[str]]:
 
 def module_root(directory: str) -> Path:
     """The parent of the outermost package holding `directory` (itself when not a package)."""
+
+def is_template_path(path: str) -> bool:
+    """Whether the analysis reads `path` as a template file (`.html`, `.jinja`, `.j2`, …; `.txt`
+    and `.xml` below a `templates` directory)."""
 
 def index_discovered(discovery: Discovery) -> IndexResult: ...
 
