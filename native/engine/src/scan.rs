@@ -515,6 +515,7 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.paths_shortened += other.limits.paths_shortened;
     total.limits.failed += other.limits.failed;
     total.limits.places_cut += other.limits.places_cut;
+    total.limits.templates_unresolved += other.limits.templates_unresolved;
     total.unfinished |= other.unfinished;
 }
 

@@ -73,6 +73,9 @@ impl Autoescape {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct RenderSite {
     pub template: Option<String>,
+    /// With no `template`: the position of the rendering function's parameter that holds the
+    /// name (a helper `render(name, **context)`); a caller passing a constant names it.
+    pub template_param: Option<usize>,
     pub variable: Option<String>,
     pub autoescape: Autoescape,
     pub call: String,
@@ -169,12 +172,15 @@ impl TemplateSet {
     }
 
     /// The outputs that write `site`'s variable unescaped when the site's template is rendered
-    /// from module `from`, through `extends` and `include`; and how many templates were not
-    /// followed past `MAX_TEMPLATE_DEPTH`.
+    /// from module `from`, through `extends` and `include`; and how many joins were incomplete:
+    /// templates not followed past `MAX_TEMPLATE_DEPTH`, or (1) a site whose template name and
+    /// variable are both unknown, which is not joined (every unescaped output of every template
+    /// would match it: noise, not findings).
     pub fn unescaped(&self, site: &RenderSite, from: &str) -> (Vec<UnescapedOutput>, usize) {
-        let roots: Vec<&TemplateFile> = match &site.template {
-            Some(name) => self.resolve(name, from),
-            None => self.files.values().map(Arc::as_ref).collect(),
+        let roots: Vec<&TemplateFile> = match (&site.template, &site.variable) {
+            (Some(name), _) => self.resolve(name, from),
+            (None, Some(_)) => self.files.values().map(Arc::as_ref).collect(),
+            (None, None) => return (Vec::new(), 1),
         };
         let mut found = Vec::new();
         let mut truncated = 0;
@@ -237,7 +243,13 @@ mod tests {
     }
 
     fn site(template: &str, variable: &str, autoescape: Autoescape) -> RenderSite {
-        RenderSite { template: Some(template.into()), variable: Some(variable.into()), autoescape, call: "render_template".into() }
+        RenderSite {
+            template: Some(template.into()),
+            template_param: None,
+            variable: Some(variable.into()),
+            autoescape,
+            call: "render_template".into(),
+        }
     }
 
     #[test]
@@ -275,6 +287,20 @@ mod tests {
         let (found, _) = templates.unescaped(&site("page.html", "title", Autoescape::Off), "app.py");
         assert_eq!(found.len(), 3, "autoescaping off: every output of the variable");
         assert!(templates.unescaped(&site("page.html", "other", Autoescape::Off), "app.py").0.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_name_matches_every_template_but_not_without_a_variable() {
+        let templates = set(&[("a/templates/x.html", "{{ v|safe }}"), ("b/templates/y.html", "{{ v|safe }}{{ w|safe }}")]);
+        let mut unknown = site("x.html", "v", Autoescape::On);
+        unknown.template = None;
+        assert_eq!(templates.unescaped(&unknown, "c/app.py"), (templates.unescaped(&unknown, "c/app.py").0, 0));
+        assert_eq!(templates.unescaped(&unknown, "c/app.py").0.len(), 2, "every template writing `v`");
+        unknown.variable = None;
+        assert_eq!(templates.unescaped(&unknown, "c/app.py"), (Vec::new(), 1), "not joined, counted");
+        let mut any = site("y.html", "v", Autoescape::On);
+        any.variable = None;
+        assert_eq!(templates.unescaped(&any, "b/app.py").0.len(), 2, "every unescaped output of the template");
     }
 
     #[test]

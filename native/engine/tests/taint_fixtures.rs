@@ -676,6 +676,7 @@ fixtures! {
     templates_shop_templates_base_html => "templates/shop/templates/base.html",
     templates_shop_templates_mail_txt => "templates/shop/templates/mail.txt",
     templates_shop_templates_shop_bio_html => "templates/shop/templates/shop/bio.html",
+    templates_shop_templates_shop_greeting_html => "templates/shop/templates/shop/greeting.html",
     templates_shop_templates_shop_product_html => "templates/shop/templates/shop/product.html",
     templates_shop_templates_shop_row_html => "templates/shop/templates/shop/row.html",
 }

@@ -541,11 +541,19 @@ impl<'p, 't> Analysis<'p, 't> {
                 continue;
             }
             let argument = argument_for(sink.param);
+            // The template name a parameter holds: the argument as given (its constant kept).
+            let given = |param: usize| -> Value {
+                let by_position = param.checked_add(offset).and_then(|index| positional.get(index)).map(|(_, v)| v.clone());
+                let by_keyword =
+                    || explicit.get(param).and_then(|name| keywords.iter().find(|(k, ..)| k == name)).map(|(_, _, v)| v.clone());
+                by_position.or_else(by_keyword).unwrap_or_default()
+            };
+            let render = sink.render.as_ref().map(|site| super::render::bound_site(site, given));
             for label in &argument.labels {
                 if (label.cleared | sink.cleared) & sink.kind != 0 {
                     continue;
                 }
-                if !self.seen_hits.insert((label.origin.clone(), sink.kind, sink.sink, sink.render.as_deref().map_or(0, render_hash))) {
+                if !self.seen_hits.insert((label.origin.clone(), sink.kind, sink.sink, render.as_deref().map_or(0, render_hash))) {
                     continue;
                 }
                 let trace = label.trace.push(call_step.clone()).extend(&sink.steps);
@@ -559,7 +567,7 @@ impl<'p, 't> Analysis<'p, 't> {
                             sink: sink.sink,
                             callee: sink.callee.clone(),
                             steps: trace.steps(),
-                            render: sink.render.clone(),
+                            render: render.clone(),
                         })
                     }
                     Origin::Param(param) => self.add_param_sink(ParamSink {
@@ -570,7 +578,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         sink: sink.sink,
                         callee: sink.callee.clone(),
                         steps: trace.steps(),
-                        render: sink.render.clone(),
+                        render: render.clone(),
                     }),
                 }
             }

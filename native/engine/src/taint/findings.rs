@@ -114,8 +114,9 @@ struct Candidate<'r, 'p> {
 
 /// Raw findings with their sinks: a render site's becomes one candidate per unescaped output of
 /// the templates it renders (none when every output escapes it).
-fn candidates<'r, 'p>(program: &'p Program<'_>, raw: impl Iterator<Item = &'r RawFinding>) -> Vec<Candidate<'r, 'p>> {
+fn candidates<'r, 'p>(program: &'p Program<'_>, raw: impl Iterator<Item = &'r RawFinding>) -> (Vec<Candidate<'r, 'p>>, u32) {
     let mut result = Vec::new();
+    let mut unresolved = 0;
     for finding in raw {
         let Some(site) = &finding.render else {
             result.push(Candidate { raw: finding, output: None });
@@ -123,16 +124,19 @@ fn candidates<'r, 'p>(program: &'p Program<'_>, raw: impl Iterator<Item = &'r Ra
         };
         let Some(templates) = program.templates.as_deref() else { continue };
         let from = &program.files[finding.sink.0].path;
-        let (outputs, _) = templates.unescaped(site, from);
+        let (outputs, incomplete) = templates.unescaped(site, from);
+        unresolved += incomplete as u32;
         for output in outputs {
             let Some(file) = templates.file(&output.path) else { continue };
             result.push(Candidate { raw: finding, output: Some((file, output)) });
         }
     }
-    result
+    (result, unresolved)
 }
 
-pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item = &'r RawFinding>) -> Vec<Finding> {
+/// The findings of `raw`, and how many render sites were not joined with templates in full
+/// (`Incomplete::templates_unresolved`).
+pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item = &'r RawFinding>) -> (Vec<Finding>, u32) {
     // One finding per rule, sink line and function holding the source (a helper's sink reached
     // from two routes is two findings, each with its own path): the shortest path wins (ties:
     // the earliest source).
@@ -151,7 +155,7 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
             })
             .min_by_key(|&s| program.scopes[s].node.end_byte() - program.scopes[s].node.start_byte())
     };
-    let candidates = candidates(program, raw);
+    let (candidates, unresolved) = candidates(program, raw);
     let mut best: BTreeMap<(String, &str, usize, Option<usize>), &Candidate<'_, '_>> = BTreeMap::new();
     for candidate in &candidates {
         let finding = candidate.raw;
@@ -294,7 +298,7 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
         *occurrence += 1;
         finding.id = digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>();
     }
-    findings
+    (findings, unresolved)
 }
 
 /// Qualified name of the innermost scope (function, class or module) holding `place`.
@@ -376,7 +380,7 @@ mod tests {
             let rules = RuleSet::builtin();
             let (sink, source) = (place("os.system(cmd)", 0), place("cmd", 0));
             let raws = [raw(sink, source, 4), raw(sink, source, 2), raw(place("os.system(cmd)", 1), source, 2)];
-            let findings = finalize(program, &rules, raws.iter());
+            let (findings, _) = finalize(program, &rules, raws.iter());
             assert_eq!(findings.len(), 1, "the second sink is suppressed");
             let finding = &findings[0];
             assert_eq!(finding.steps.len(), 2);

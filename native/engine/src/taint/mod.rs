@@ -493,13 +493,26 @@ pub struct Incomplete {
     /// Writes to places past `ir::place::MAX_PROJECTIONS` projections, stored (weakly) at the
     /// prefix the place stands under.
     pub places_cut: u32,
+    /// Render sites not joined with templates, or joined in part: template name and context
+    /// keys both unknown (matching every output of every template would be noise), or
+    /// `extends`/`include` past `templates::MAX_TEMPLATE_DEPTH` (findings may be missing).
+    #[serde(default)]
+    pub templates_unresolved: u32,
 }
 
 impl Incomplete {
-    const ZERO: Incomplete =
-        Incomplete { labels_merged: 0, expression_depth: 0, step_visits: 0, trace_elided: 0, paths_shortened: 0, failed: 0, places_cut: 0 };
+    const ZERO: Incomplete = Incomplete {
+        labels_merged: 0,
+        expression_depth: 0,
+        step_visits: 0,
+        trace_elided: 0,
+        paths_shortened: 0,
+        failed: 0,
+        places_cut: 0,
+        templates_unresolved: 0,
+    };
 
-    fn add(&mut self, other: &Incomplete) {
+    pub(super) fn add(&mut self, other: &Incomplete) {
         self.labels_merged += other.labels_merged;
         self.expression_depth += other.expression_depth;
         self.step_visits += other.step_visits;
@@ -507,6 +520,7 @@ impl Incomplete {
         self.paths_shortened += other.paths_shortened;
         self.failed += other.failed;
         self.places_cut += other.places_cut;
+        self.templates_unresolved += other.templates_unresolved;
     }
 
     pub fn total(&self) -> u32 {
@@ -517,6 +531,7 @@ impl Incomplete {
             + self.paths_shortened
             + self.failed
             + self.places_cut
+            + self.templates_unresolved
     }
 }
 

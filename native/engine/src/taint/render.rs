@@ -30,7 +30,7 @@ use crate::rules::sink_kind_bit;
 use crate::syntax::{field, FieldChild};
 use crate::templates::{syntax, Autoescape, RenderSite};
 
-use super::lattice::{State, Value};
+use super::lattice::{Origin, State, Value};
 use super::Analysis;
 
 /// A context argument: a variable's value (a keyword argument), or (`None`) a mapping of them.
@@ -193,7 +193,7 @@ impl<'p, 't> Analysis<'p, 't> {
     ) -> Option<Value> {
         let reference = call.reference.unwrap_or("");
         if let Some(function) = RENDER_FUNCTIONS.iter().find(|f| f.references.contains(&reference)) {
-            let name = self.argument(function.name, positional, keywords).and_then(|(_, value)| constant_string(value));
+            let name = template_name(self.argument(function.name, positional, keywords).map(|(_, value)| value));
             let mut contexts: Vec<Context<'t>> = Vec::new();
             match function.context {
                 Some(parameter) => contexts.extend(self.argument(parameter, positional, keywords).map(|(n, v)| (None, n, v.clone()))),
@@ -279,7 +279,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     return Some(self.render_inline(call.node, &source, configured.autoescape, &contexts, state, depth));
                 }
                 None => {
-                    let name = configured.name.map(str::to_string);
+                    let name = (configured.name.map(str::to_string), None);
                     self.render_sites(call.node, name, configured.autoescape, "render", &contexts, state, depth);
                 }
             }
@@ -293,7 +293,7 @@ impl<'p, 't> Analysis<'p, 't> {
     fn render_sites(
         &mut self,
         call: Node<'t>,
-        template: Option<String>,
+        (template, template_param): (Option<String>, Option<usize>),
         autoescape: Autoescape,
         call_name: &str,
         contexts: &[Context<'t>],
@@ -307,7 +307,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 if !value.is_tainted() {
                     continue;
                 }
-                let site = RenderSite { template: template.clone(), variable, autoescape, call: call_name.to_string() };
+                let site = RenderSite { template: template.clone(), template_param, variable, autoescape, call: call_name.to_string() };
                 self.hit_with(kind, cwe, &value, argument, call, call_name, Some(Arc::new(site)));
             }
         }
@@ -453,6 +453,31 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 }
 
+/// A template name argument: its constant, or the parameter of the rendering function that holds
+/// it (every label of the value that parameter's), or neither.
+fn template_name(value: Option<&Value>) -> (Option<String>, Option<usize>) {
+    let Some(value) = value else { return (None, None) };
+    if let Some(name) = constant_string(value) {
+        return (Some(name), None);
+    }
+    let mut params = value.labels.iter().map(|label| match label.origin {
+        Origin::Param(param) => Some(param),
+        _ => None,
+    });
+    match params.next().flatten() {
+        Some(first) if params.all(|other| other == Some(first)) => (None, Some(first)),
+        _ => (None, None),
+    }
+}
+
+/// A helper's render site seen from a call of it: a template name held by a parameter is the
+/// argument's (a constant names it; a parameter of the caller passes it on).
+pub(super) fn bound_site(site: &Arc<RenderSite>, argument: impl FnOnce(usize) -> Value) -> Arc<RenderSite> {
+    let Some(param) = site.template_param else { return Arc::clone(site) };
+    let (template, template_param) = template_name(Some(&argument(param)));
+    Arc::new(RenderSite { template, template_param, ..RenderSite::clone(site) })
+}
+
 fn constant_string(value: &Value) -> Option<String> {
     match &value.constant {
         Some(Constant::Str(value)) => Some(value.clone()),
@@ -465,5 +490,20 @@ fn template_reference(class: &str, autoescape: Autoescape, name: Option<&str>) -
     match name {
         Some(name) => format!("{class}[autoescape={autoescape};name={name}]"),
         None => format!("{class}[autoescape={autoescape}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::taint::analyze_text;
+
+    #[test]
+    fn a_helper_rendering_the_template_its_caller_names_records_the_name_parameter() {
+        let text = "from flask import render_template, request\n\ndef page(template, **context):\n    return render_template(template, **context)\n";
+        let (summaries, _) = analyze_text(text);
+        let sinks: Vec<_> = summaries["app.page"].param_sinks.iter().map(|sink| (sink.param, sink.render.clone())).collect();
+        assert_eq!(sinks.len(), 1, "{sinks:?}");
+        let site = sinks[0].1.as_ref().expect("a render site");
+        assert_eq!((sinks[0].0, site.template.as_deref(), site.template_param, site.variable.as_deref()), (1, None, Some(0), None));
     }
 }
