@@ -472,7 +472,8 @@ fn analyze_scope(
     (analysis.summary, analysis.raw_findings, analysis.incomplete)
 }
 
-/// Where a bound degraded one scope's analysis. Every bound errs toward more taint (labels
+/// Where a bound degraded one scope's analysis. Every bound but `templates_unresolved` (see
+/// there) errs toward more taint (labels
 /// merged keep the least cleared kinds, too-deep expressions read every name inside them), is
 /// counted here and reported (`AnalysisStats::incomplete`, the CLI's outputs, `flowsight/status`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -400,13 +400,15 @@ impl<'p, 't> Analysis<'p, 't> {
                         }
                         None => Vec::new(),
                     };
-                    for argument in arguments {
+                    // `RequestContext(request, dict)`: the request is no context value.
+                    let skip = usize::from(last == "RequestContext");
+                    for argument in arguments.into_iter().skip(skip) {
                         if argument.kind() == "keyword_argument" {
                             let name = argument.field(&field::NAME).map(|n| self.text_of(n).to_string());
                             let Some(value_node) = argument.field(&field::VALUE) else { continue };
                             let value = self.eval(value_node, state, depth + 1);
                             entries.push((name, value_node, value));
-                        } else if last != "RequestContext" || argument.kind() != "identifier" || entries.is_empty() {
+                        } else {
                             let inner =
                                 if argument.kind() == "dictionary_splat" { argument.named_child(0).unwrap_or(argument) } else { argument };
                             let value = self.eval(inner, state, depth + 1);
@@ -505,5 +507,37 @@ mod tests {
         assert_eq!(sinks.len(), 1, "{sinks:?}");
         let site = sinks[0].1.as_ref().expect("a render site");
         assert_eq!((sinks[0].0, site.template.as_deref(), site.template_param, site.variable.as_deref()), (1, None, Some(0), None));
+    }
+
+    #[test]
+    fn context_variables_come_from_keywords_dict_literals_dict_calls_and_known_keys() {
+        let text = "from django.shortcuts import render\n\n\
+                    def a(request, v):\n    return render(request, 'a.html', {'x': v, 'y': 'k'})\n\n\
+                    def b(request, v):\n    ctx = {}\n    ctx['z'] = v\n    return render(request, 'b.html', ctx)\n\n\
+                    def c(request, v):\n    return render(request, 'c.html', dict(w=v))\n\n\
+                    def d(request, ctx):\n    return render(request, 'd.html', ctx)\n";
+        let (summaries, _) = analyze_text(text);
+        let sites = |name: &str| -> Vec<(usize, Option<String>, Option<String>)> {
+            summaries[name]
+                .param_sinks
+                .iter()
+                .filter_map(|sink| sink.render.as_ref().map(|site| (sink.param, site.template.clone(), site.variable.clone())))
+                .collect()
+        };
+        assert_eq!(sites("app.a"), [(1, Some("a.html".into()), Some("x".into()))]);
+        assert_eq!(sites("app.b"), [(1, Some("b.html".into()), Some("z".into()))]);
+        assert_eq!(sites("app.c"), [(1, Some("c.html".into()), Some("w".into()))]);
+        assert_eq!(sites("app.d"), [(1, Some("d.html".into()), None)], "keys not known: any variable");
+    }
+
+    #[test]
+    fn an_inline_template_s_page_holds_what_it_writes_escaped_or_not() {
+        let text = "from flask import Flask, request\nfrom jinja2 import Template\n\napp = Flask(__name__)\n\n\
+                    @app.route('/a')\ndef a():\n    return Template('{{ q }}').render(q=request.args['q'])\n\n\
+                    @app.route('/b')\ndef b():\n    return Template('{{ q }}', autoescape=True).render(q=request.args['q'])\n\n\
+                    @app.route('/c')\ndef c():\n    page = Template('{{ q|safe }}').render(q=request.args['q'])\n    return 'done'\n";
+        let (_, findings) = analyze_text(text);
+        let lines: Vec<usize> = findings.iter().map(|f| f.sink.start_line).collect();
+        assert_eq!(lines, [7], "{findings:#?}");
     }
 }

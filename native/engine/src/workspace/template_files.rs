@@ -95,12 +95,34 @@ mod tests {
         let mut files = TemplateFiles::default();
         files.set("t/a.html".into(), "<p>{{ x }}</p>\n".into(), Some(1));
         assert_eq!(files.template_set().file("t/a.html").unwrap().parsed.outputs[0].names, ["x"]);
-        let edit = PositionEdit { range: Some(((0, 8), (0, 8))), new_text: "|safe".into() };
+        let edit = PositionEdit { range: Some(((0, 7), (0, 7))), new_text: "|safe".into() };
         files.apply_edits("t/a.html", 2, &[edit], Encoding::Utf16).unwrap();
         assert_eq!(files.text("t/a.html"), Some("<p>{{ x|safe }}</p>\n"));
         assert_eq!(files.template_set().file("t/a.html").unwrap().parsed.outputs[0].filtering, crate::templates::Filtering::Safe);
         assert!(files.apply_edits("t/a.html", 2, &[], Encoding::Utf16).is_err(), "a version not newer is refused");
         assert!(files.remove("t/a.html"));
         assert!(files.template_set().is_empty());
+    }
+
+    #[test]
+    fn a_workspace_reports_on_the_template_and_follows_its_edits() {
+        use crate::rules::RuleSet;
+        use crate::workspace::Workspace;
+        let mut workspace = Workspace::new(std::path::Path::new("/nonexistent/project"));
+        let app = "from flask import Flask, render_template, request\n\napp = Flask(__name__)\n\n\n@app.route('/')\ndef index():\n    return render_template('page.html', q=request.args['q'])\n";
+        workspace.update_file("app.py", app.to_string(), Some(1));
+        workspace.update_file("templates/page.html", "<p>{{ q|safe }}</p>\n".to_string(), Some(1));
+        assert!(workspace.files().iter().all(|file| file.ends_with(".py")), "no chunks or program part for a template");
+        let rules = RuleSet::builtin();
+        let findings = workspace.analyze_taint(&rules);
+        let sinks: Vec<(&str, usize)> = findings.iter().map(|f| (f.sink.path.as_str(), f.sink.start_line)).collect();
+        assert_eq!(sinks, [("templates/page.html", 0)]);
+        let edit = PositionEdit { range: Some(((0, 7), (0, 12))), new_text: String::new() };
+        workspace.apply_edits("templates/page.html", 2, &[edit], Encoding::Utf8).unwrap();
+        assert_eq!(workspace.text("templates/page.html").unwrap(), "<p>{{ q }}</p>\n");
+        assert!(workspace.analyze_taint(&rules).is_empty(), "escaped now");
+        assert_eq!(workspace.last_analysis().analysed, 0, "a template edit re-analyses no function");
+        workspace.remove_file("templates/page.html").unwrap();
+        assert!(workspace.versions().iter().all(|(file, _)| file == "app.py"));
     }
 }
