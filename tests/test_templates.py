@@ -16,6 +16,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from conftest import REPOSITORY_ROOT
+from flowsight.server.handlers.code_action import suppression
 
 APP = """\
 from flask import Flask, render_template, request
@@ -75,6 +76,11 @@ def test_a_template_edit_changes_a_cached_scan(tmp_path: Path) -> None:
     (root / "templates" / "hello.html").write_text("{% autoescape false %}\n{{ name }}\n{% endautoescape %}\n")
     [finding] = json.loads(scan(str(root), "--cache-dir", str(cache)).stdout)["findings"]
     assert finding["sink"]["start_line"] == 2
+
+
+def test_the_suppression_quick_fix_writes_a_template_comment_in_a_template() -> None:
+    assert suppression("templates/hello.html", "xss") == " {# flowsight: ignore[xss] #}"
+    assert suppression("app.py", "xss") == "  # flowsight: ignore[xss]"
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "flowsight", "serve"]))
