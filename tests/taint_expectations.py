@@ -57,10 +57,27 @@ def _label(relative: str, raw: str) -> tuple[str, str]:
     return posixpath.normpath(PurePosixPath(relative).parent.joinpath(file).as_posix()), label
 
 
+TEMPLATE_SUFFIXES = {".html", ".htm", ".jinja", ".jinja2", ".j2", ".jhtml", ".djhtml", ".xhtml"}
+"""Template files anywhere (as the engine's walker lists them, `templates::is_template_path`)."""
+TEMPLATE_DIRECTORY_SUFFIXES = {".txt", ".xml", ".svg", ".tmpl", ".tpl"}
+"""Template files only below a `templates` directory."""
+
+
+def is_template(path: Path) -> bool:
+    """Whether the engine reads `path` as a template (markers there: `{# sink[a]: CWE-79 #}`)."""
+    suffix = path.suffix.lower()
+    return suffix in TEMPLATE_SUFFIXES or (suffix in TEMPLATE_DIRECTORY_SUFFIXES and "templates" in path.parts)
+
+
+def marked_files(root: Path) -> list[Path]:
+    """The .py files and template files under root, sorted."""
+    return sorted(path for path in root.rglob("*") if path.is_file() and (path.suffix == ".py" or is_template(path)))
+
+
 def expectations(root: Path) -> Expectations:
-    """The expectations of every .py under root (paths relative to root)."""
+    """The expectations of every .py and template file under root (paths relative to root)."""
     found = Expectations()
-    for path in sorted(root.rglob("*.py")):
+    for path in marked_files(root):
         relative = path.relative_to(root).as_posix()
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
             where = f"{relative}:{number + 1}"

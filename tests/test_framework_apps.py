@@ -31,6 +31,9 @@ EXPECTED = {
         # `path("tag/<str:tag>/", views.by_tag)` in the app's urls.py (included by the project's).
         ("sql-injection", "blog/queries.py:6", "blog/views.py:18"),
         ("command-injection", "blog/views.py:34", "blog/views.py:33"),
+        # `search` renders its query inside `{% autoescape off %}` (the template's line; the
+        # escaped `{{ query }}` below it and the escaped outputs of the other templates are not).
+        ("xss", "blog/templates/blog/search.html:3", "blog/views.py:39"),
         # Not findings: `<int:post_id>`, the `[0-9]{4}` year group (digits only), `preview`
         # (no URL names it), `request.path` of the literal route "".
     },

@@ -114,6 +114,7 @@ class Discovery:
     root: Path
     repositories: list[Repository]
     files: list[Path]  # every repository's files, in order
+    templates: list[Path]  # every repository's template files (`is_template_path`), in order
     errors: list[FileError]  # directories that could not be listed
 
 def walk_files(paths: Sequence[str], root: str | None = None, excludes: Sequence[tuple[str, Sequence[str]]] = ()) -> Discovery:
@@ -128,6 +129,10 @@ def code_tokens(texts: list[str]) -> list[list[str]]:
 
 def module_root(directory: str) -> Path:
     """The parent of the outermost package holding `directory` (itself when not a package)."""
+
+def is_template_path(path: str) -> bool:
+    """Whether the analysis reads `path` as a template file (`.html`, `.jinja`, `.j2`, …; `.txt`
+    and `.xml` below a `templates` directory)."""
 
 def index_discovered(discovery: Discovery) -> IndexResult: ...
 
@@ -211,8 +216,9 @@ class Workspace:
         """What the last analyze_taint did: scopes, reused (cached), analysed (scopes analysed), analyses (scope analyses),
         rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
         (summaries joined so that recursion terminates), the bounds the results met —
-        labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut, unfinished —
-        and their total, incomplete. Every bound errs toward more taint."""
+        labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut, templates_unresolved,
+        unfinished — and their total, incomplete. Every bound errs toward more taint but
+        templates_unresolved (templates not followed: findings may be missing)."""
     def prepare_slices(self, limit: int = ...) -> int:
         """Builds and links up to `limit` scopes' slice graphs, then every function's effects, so
         no later slice pays for a first visit (cheap when little changed since the last time).

@@ -147,6 +147,7 @@ BOUNDS = {
     "trace_elided": "paths too long to show whole, shown without their middle steps",
     "paths_shortened": "places too deep inside containers, tainted as their container",
     "places_cut": "writes to access paths deeper than three projections, stored on their prefix",
+    "templates_unresolved": "templates rendered with a name and context keys both unknown, not followed (findings may be missing)",
     "failed_scopes": "functions whose analysis failed (a bug of flowsight's; their findings may be missing)",
     "unfinished": "solver runs stopped with functions still changing (a bug of flowsight's)",
 }

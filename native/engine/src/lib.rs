@@ -35,5 +35,6 @@ pub mod slice;
 pub mod source;
 pub mod syntax;
 pub mod taint;
+pub mod templates;
 pub mod walk;
 pub mod workspace;

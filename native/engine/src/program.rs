@@ -76,6 +76,9 @@ pub struct ModuleInfo {
     /// Module-level names assigned exactly once to a list, tuple, set, frozenset or dict literal
     /// of constants (`ALLOWED = {"uptime", "date"}`): allow-lists a membership test may check.
     pub constant_collections: std::collections::BTreeSet<String>,
+    /// Of those aliases that are instances made with an `autoescape=` keyword (a Jinja
+    /// `Environment`), the autoescaping it asks for, read syntactically (`templates`).
+    pub autoescape: HashMap<String, crate::templates::Autoescape>,
     /// Whether this module is a package's `__init__`.
     pub is_package: bool,
     /// The module-name prefixes of the directories this module adds to `sys.path` with
@@ -93,6 +96,7 @@ impl ModuleInfo {
         aliases: &HashMap<String, String>,
         instances: &HashMap<String, InstanceChain>,
         constant_collections: &std::collections::BTreeSet<String>,
+        autoescape: &HashMap<String, crate::templates::Autoescape>,
     ) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut entries: Vec<String> = imports.iter().map(|(k, v)| format!("i{k}={v}")).collect();
@@ -100,6 +104,7 @@ impl ModuleInfo {
         entries.extend(aliases.iter().map(|(k, v)| format!("a{k}={v}")));
         entries.extend(instances.iter().map(|(k, v)| format!("n{k}={v}")));
         entries.extend(constant_collections.iter().map(|k| format!("l{k}")));
+        entries.extend(autoescape.iter().map(|(k, v)| format!("e{k}={v:?}")));
         entries.sort();
         Sha256::digest(entries.join("\n").as_bytes()).into()
     }
@@ -339,6 +344,28 @@ pub struct Program<'p> {
     /// The directory file paths are relative to, when the program is of files on disk: other
     /// files of the project (an OpenAPI spec) are read from under it.
     pub root: Option<std::path::PathBuf>,
+    /// The project's template files (`templates`), joined with the render sites the taint
+    /// analysis records after it has solved (never part of a scope's analysis key).
+    pub templates: Option<std::sync::Arc<crate::templates::TemplateSet>>,
+}
+
+/// The autoescaping a constructor call's `autoescape=` keyword asks for: `True` on, a
+/// `select_autoescape(...)` call by extension, anything else off (toward more findings); `None`
+/// without the keyword.
+pub fn autoescape_keyword(text: &str, call: Node<'_>) -> Option<crate::templates::Autoescape> {
+    use crate::templates::Autoescape;
+    let arguments = call.field(&field::ARGUMENTS)?;
+    let mut cursor = arguments.walk();
+    let keyword = arguments
+        .named_children(&mut cursor)
+        .filter(|argument| argument.kind() == "keyword_argument")
+        .find(|argument| argument.field(&field::NAME).is_some_and(|name| text_of(text, name) == "autoescape"))?;
+    let value = keyword.field(&field::VALUE)?;
+    Some(match value.kind() {
+        "true" => Autoescape::On,
+        "call" if value.field(&field::FUNCTION).is_some_and(|f| text_of(text, f).ends_with("select_autoescape")) => Autoescape::ByExtension,
+        _ => Autoescape::Off,
+    })
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {
@@ -629,6 +656,7 @@ impl<'p> Program<'p> {
             module_prefixes: std::sync::OnceLock::new(),
             search_prefixes: Vec::new(),
             root: None,
+            templates: None,
         };
         for (index, part) in parts.into_iter().enumerate() {
             assert!(part.file_index == index && part.scope_offset == program.scopes.len(), "program parts must be numbered consecutively");
@@ -650,6 +678,12 @@ impl<'p> Program<'p> {
     /// The program with the directory its file paths are relative to.
     pub fn with_root(mut self, root: &std::path::Path) -> Self {
         self.root = Some(root.to_path_buf());
+        self
+    }
+
+    /// The program with the project's template files (see `templates`).
+    pub fn with_templates(mut self, templates: std::sync::Arc<crate::templates::TemplateSet>) -> Self {
+        self.templates = Some(templates);
         self
     }
 
@@ -716,6 +750,7 @@ impl<'t> PartBuilder<'t> {
         let mut constants = HashMap::new();
         let mut aliases = HashMap::new();
         let mut constructed: HashMap<String, InstanceChain> = HashMap::new();
+        let mut autoescape = HashMap::new();
         for (name, (count, right)) in &assignments {
             let Some(right) = right else { continue };
             if *count != 1 {
@@ -737,6 +772,9 @@ impl<'t> PartBuilder<'t> {
                     let chain = InstanceChain { root: ChainRoot::Reference(class.clone()), steps: vec![InstanceStep::Call(None)] };
                     constructed.insert(name.clone(), chain);
                     aliases.insert(name.clone(), class);
+                    if let Some(asked) = autoescape_keyword(text, *right) {
+                        autoescape.insert(name.clone(), asked);
+                    }
                 }
             } else if let Some(reference) = dotted(text, *right) {
                 let head = reference.split('.').next().unwrap_or("");
@@ -764,7 +802,7 @@ impl<'t> PartBuilder<'t> {
             .filter(|(_, (count, right))| *count == 1 && right.is_some_and(|right| is_constant_collection(text, right, &constants)))
             .map(|(name, _)| name.clone())
             .collect();
-        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases, &instances, &constant_collections);
+        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases, &instances, &constant_collections, &autoescape);
         let search_paths = sys_path::added_directories(text, root, &imports, path)
             .into_iter()
             .filter_map(|directory| {
@@ -781,6 +819,7 @@ impl<'t> PartBuilder<'t> {
             aliases,
             instances,
             constant_collections,
+            autoescape,
             is_package,
             search_paths,
             names_hash,

@@ -254,6 +254,10 @@ pub struct SinkSpec {
     /// Not a sink when a keyword refers to one of these qualified names (`Loader=yaml.SafeLoader`).
     #[serde(default)]
     pub safe_keywords: HashMap<String, Vec<String>>,
+    /// Keywords that give the response's content type (`mimetype`, `content_type`): a constant
+    /// one that is not HTML (`application/json`) makes the call no sink.
+    #[serde(default)]
+    pub content_type_keywords: Vec<String>,
     /// Only when the first argument is a list whose first element is one of these (`["sh", "-c", x]`).
     #[serde(default)]
     pub shell_argv: bool,
@@ -431,6 +435,7 @@ pub struct Sink {
     pub when: Option<(String, toml::Value)>,
     pub unless: Option<(String, toml::Value)>,
     pub safe_keywords: HashMap<String, Vec<String>>,
+    pub content_type_keywords: Vec<String>,
     pub shell_argv: bool,
     pub receiver: bool,
     /// (argument position, keyword, the references of unsafe objects): see `SinkSpec::configured_by`.
@@ -742,6 +747,7 @@ impl RuleSet {
                 when: condition(&spec.when),
                 unless: condition(&spec.unless),
                 safe_keywords: spec.safe_keywords.clone(),
+                content_type_keywords: spec.content_type_keywords.clone(),
                 shell_argv: spec.shell_argv,
                 receiver: spec.receiver,
                 configured_by: spec.configured_by.as_ref().map(|by| {

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -24,6 +25,7 @@ use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source_within, parse_problems, FileError};
 use crate::taint::{analyze_incrementally_after, AnalysisCache, AnalysisStats, Finding, TextChange};
+use crate::templates::{TemplateFile, TemplateSet};
 use crate::walk::{discover, Discovered, Excludes, Repository};
 
 pub struct ScanResult {
@@ -121,6 +123,44 @@ fn read_repositories(discovered: &Discovered) -> Vec<ReadFile> {
             })
             .collect()
     })
+}
+
+/// One template file of a scan as read: its repository, its key (relative to the repository's
+/// root), its path relative to the display root, and its text.
+struct ReadTemplate {
+    repository: usize,
+    key: String,
+    shown: String,
+    text: String,
+}
+
+/// Reads every repository's template files in parallel. A template that cannot be read (too
+/// large, binary, a link leaving the repository) is left out: it is no Python file to report.
+fn read_templates(discovered: &Discovered) -> Vec<ReadTemplate> {
+    let files: Vec<(usize, &PathBuf)> =
+        discovered.repositories.iter().enumerate().flat_map(|(index, r)| r.templates.iter().map(move |file| (index, file))).collect();
+    pool().install(|| {
+        files
+            .par_iter()
+            .filter_map(|&(repository, path)| {
+                let key = relative_path(&discovered.repositories[repository].root, path);
+                let shown = relative_path(&discovered.root, path);
+                let boundary = [discovered.repositories[repository].root.clone()];
+                let (text, _) = load_source_within(path, &shown, &boundary);
+                Some(ReadTemplate { repository, key, shown, text: text? })
+            })
+            .collect()
+    })
+}
+
+/// The template set of a program made of `group`'s repositories, keyed as its Python files are
+/// (relative to the repository's root alone, to the display root for several).
+fn template_set(group: &[usize], templates: &[ReadTemplate]) -> Arc<TemplateSet> {
+    let files = templates.iter().filter(|template| group.contains(&template.repository)).map(|template| {
+        let key = if group.len() > 1 { template.shown.clone() } else { template.key.clone() };
+        Arc::new(TemplateFile::new(key, template.text.clone()))
+    });
+    Arc::new(TemplateSet::new(files))
 }
 
 /// Parses the texts read, largest first (the longest files do not end the run alone): per
@@ -242,20 +282,26 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
     use crate::persist::{self, Rejected, Snapshot, StoredAnalysis, StoredScan};
     let started = Instant::now();
     let mut files = read_repositories(discovered);
+    let templates = read_templates(discovered);
     // A program's module names depend on its source roots: cached results are theirs too.
     let repositories: Vec<String> = discovered.repositories.iter().map(Repository::analysis_identity).collect();
     let mut report = CacheReport::default();
     let mut snapshot: Option<Snapshot> = None;
     let mut hashes: Vec<Option<[u8; 32]>> = vec![None; files.len()];
+    let mut template_hashes: Vec<[u8; 32]> = Vec::new();
     if let Some(dir) = cache_dir {
         hashes = pool().install(|| files.par_iter().map(|file| file.text.as_deref().map(persist::text_hash)).collect());
+        template_hashes = pool().install(|| templates.par_iter().map(|template| persist::text_hash(&template.text)).collect());
         match persist::load(dir, &discovered.root, &rules.fingerprint) {
             Ok(loaded) => snapshot = Some(loaded),
             Err(Rejected::Missing | Rejected::RulesChanged) => {}
             Err(rejected) => report.notice = Some(format!("cache {}: {rejected}; rebuilt", persist::cache_file(dir).display())),
         }
     }
-    if let Some(mut result) = snapshot.as_ref().and_then(|snapshot| stored_result(snapshot, &repositories, discovered, &files, &hashes)) {
+    if let Some(mut result) = snapshot
+        .as_ref()
+        .and_then(|snapshot| stored_result(snapshot, &repositories, discovered, &files, &hashes, &templates, &template_hashes))
+    {
         result.parse_seconds = started.elapsed().as_secs_f64();
         report.reused_scan = true;
         return Ok((result, report));
@@ -340,7 +386,7 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
                     [repository] => &discovered.repositories[*repository].root,
                     _ => &discovered.root,
                 };
-                let program = Program::from_parts(members).with_root(root);
+                let program = Program::from_parts(members).with_root(root).with_templates(template_set(group, &templates));
                 let (result, cache, _) = analyze_incrementally_after(&program, rules, previous, changed.as_ref(), &changes);
                 let mut findings = result.findings;
                 if let [repository] = group.as_slice() {
@@ -371,11 +417,18 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
     }
     if let Some(dir) = cache_dir {
         let started = Instant::now();
+        // Template files are stored too: a scan reuses its stored result only when they are unchanged.
         let current: Vec<(String, &str, [u8; 32], Vec<FileError>)> = files
             .iter()
             .enumerate()
             .zip(parse_errors)
             .filter_map(|((index, file), problems)| Some((file.shown.clone(), texts[index]?, hashes[index]?, problems)))
+            .chain(
+                templates
+                    .iter()
+                    .zip(&template_hashes)
+                    .map(|(template, hash)| (template.shown.clone(), template.text.as_str(), *hash, Vec::new())),
+            )
             .collect();
         let entries = pool().install(|| persist::entries(snapshot.as_ref(), current));
         let scan = StoredScan { repositories, findings: findings.clone(), functions, stats };
@@ -421,6 +474,8 @@ fn stored_result(
     discovered: &Discovered,
     files: &[ReadFile],
     hashes: &[Option<[u8; 32]>],
+    templates: &[ReadTemplate],
+    template_hashes: &[[u8; 32]],
 ) -> Option<ScanResult> {
     let stored = snapshot.scan.as_ref()?;
     if stored.repositories != repositories {
@@ -428,6 +483,8 @@ fn stored_result(
     }
     let mut current: Vec<(&str, [u8; 32])> =
         files.iter().zip(hashes).filter_map(|(file, hash)| Some((file.shown.as_str(), (*hash)?))).collect();
+    let python_files = current.len();
+    current.extend(templates.iter().zip(template_hashes).map(|(template, hash)| (template.shown.as_str(), *hash)));
     current.sort_unstable();
     if !snapshot.same_files(&current) {
         return None;
@@ -449,7 +506,7 @@ fn stored_result(
     Some(ScanResult {
         findings: stored.findings.clone(),
         errors,
-        files: current.len(),
+        files: python_files,
         functions: stored.functions,
         parse_seconds: 0.0,
         analysis_seconds: 0.0,
@@ -473,6 +530,7 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.paths_shortened += other.limits.paths_shortened;
     total.limits.failed += other.limits.failed;
     total.limits.places_cut += other.limits.places_cut;
+    total.limits.templates_unresolved += other.limits.templates_unresolved;
     total.unfinished |= other.unfinished;
 }
 

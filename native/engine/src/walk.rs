@@ -17,7 +17,9 @@
 //! - Exclude patterns (`[tool.flowsight] exclude`, the server's `exclude` setting) are
 //!   gitignore-style globs relative to their base directory; an excluded directory is not
 //!   entered, an excluded file is not listed — excluded files are never analysed.
-//! - Only `.py`/`.pyi` files are listed below a directory. A directory that cannot be listed
+//! - Only `.py`/`.pyi` files are listed below a directory, and apart from them the template
+//!   files (`templates::is_template_path`: `.html`, `.jinja`, `.j2`, …; `.txt` and `.xml` only
+//!   below a `templates` directory). A directory that cannot be listed
 //!   becomes a `FileError` (kind `io`), the walk goes on.
 //! - Output is deterministic whatever the threads did: the named paths in the order given, a
 //!   directory's files sorted by path, a file listed twice kept at its first place.
@@ -50,6 +52,9 @@ pub struct Exclude {
 #[derive(Debug, Default)]
 pub struct Walked {
     pub files: Vec<PathBuf>,
+    /// Template files (`templates::is_template_path`) below the named directories, in the
+    /// same order; the same ignore rules and excludes apply.
+    pub templates: Vec<PathBuf>,
     pub errors: Vec<FileError>,
 }
 
@@ -139,6 +144,7 @@ fn is_skipped_directory(path: &Path, depth: usize) -> bool {
 /// errors name paths relative to `error_root`. Walks directories in parallel.
 pub fn walk(paths: &[PathBuf], excludes: &Excludes, error_root: &Path) -> Walked {
     let mut files: Vec<PathBuf> = Vec::new();
+    let mut templates: Vec<PathBuf> = Vec::new();
     let errors: Arc<Mutex<Vec<FileError>>> = Arc::default();
     let error_root = absolute_path(error_root);
     for path in paths {
@@ -152,6 +158,7 @@ pub fn walk(paths: &[PathBuf], excludes: &Excludes, error_root: &Path) -> Walked
             continue;
         }
         let found: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+        let found_templates: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
         let filter_excludes = excludes.clone();
         let walker = WalkBuilder::new(&path)
             .standard_filters(true)
@@ -168,6 +175,7 @@ pub fn walk(paths: &[PathBuf], excludes: &Excludes, error_root: &Path) -> Walked
             .build_parallel();
         walker.run(|| {
             let found = Arc::clone(&found);
+            let found_templates = Arc::clone(&found_templates);
             let errors = Arc::clone(&errors);
             let error_root = error_root.clone();
             Box::new(move |entry| {
@@ -176,6 +184,8 @@ pub fn walk(paths: &[PathBuf], excludes: &Excludes, error_root: &Path) -> Walked
                         let is_file = entry.file_type().is_some_and(|t| !t.is_dir());
                         if entry.depth() > 0 && is_file && is_python_path(entry.path()) {
                             found.lock().expect("walk results").push(entry.into_path());
+                        } else if entry.depth() > 0 && is_file && crate::templates::is_template_path(entry.path()) {
+                            found_templates.lock().expect("walk results").push(entry.into_path());
                         }
                     }
                     Err(error) => {
@@ -194,12 +204,16 @@ pub fn walk(paths: &[PathBuf], excludes: &Excludes, error_root: &Path) -> Walked
         let mut directory_files = std::mem::take(&mut *found.lock().expect("walk results"));
         directory_files.sort();
         files.extend(directory_files);
+        let mut directory_templates = std::mem::take(&mut *found_templates.lock().expect("walk results"));
+        directory_templates.sort();
+        templates.extend(directory_templates);
     }
     let mut seen = std::collections::HashSet::new();
     files.retain(|file| seen.insert(file.clone()));
+    templates.retain(|file| seen.insert(file.clone()));
     let mut errors = std::mem::take(&mut *errors.lock().expect("walk errors"));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
-    Walked { files, errors }
+    Walked { files, templates, errors }
 }
 
 /// A repository: the directory its module names start from (see `module_root`), its identity
@@ -208,6 +222,8 @@ pub fn walk(paths: &[PathBuf], excludes: &Excludes, error_root: &Path) -> Walked
 pub struct Repository {
     pub root: PathBuf,
     pub files: Vec<PathBuf>,
+    /// Its template files (absolute, sorted), read by the taint analysis's template join.
+    pub templates: Vec<PathBuf>,
     /// Where module names start below the root (`source_roots`).
     pub source_roots: SourceRoots,
 }
@@ -250,8 +266,10 @@ pub fn discover(paths: &[PathBuf], root: Option<&Path>, excludes: &Excludes) -> 
     let paths: Vec<PathBuf> = paths.iter().map(|p| absolute_path(p)).collect();
     let (kept, display_root) = repository_roots(&paths, root);
     let walked = walk(&paths, excludes, &display_root);
-    let mut repositories: Vec<Repository> =
-        kept.into_iter().map(|root| Repository { source_roots: source_roots(&root), root, files: Vec::new() }).collect();
+    let mut repositories: Vec<Repository> = kept
+        .into_iter()
+        .map(|root| Repository { source_roots: source_roots(&root), root, files: Vec::new(), templates: Vec::new() })
+        .collect();
     let mut outside = Vec::new();
     for file in walked.files {
         // The innermost root holding the file (roots do not nest, so at most one).
@@ -260,12 +278,24 @@ pub fn discover(paths: &[PathBuf], root: Option<&Path>, excludes: &Excludes) -> 
             None => outside.push(file),
         }
     }
+    for file in walked.templates {
+        // Templates outside every repository belong to none (no module renders them by name
+        // relative to a root it does not share).
+        if let Some(repository) = repositories.iter_mut().find(|r| file.starts_with(&r.root)) {
+            repository.templates.push(file);
+        }
+    }
     if !outside.is_empty() {
         // Only with an explicit root that does not hold every path: those files still belong
         // to it (named relative to it by their absolute paths).
         match repositories.first_mut() {
             Some(repository) => repository.files.extend(outside),
-            None => repositories.push(Repository { source_roots: source_roots(&display_root), root: display_root.clone(), files: outside }),
+            None => repositories.push(Repository {
+                source_roots: source_roots(&display_root),
+                root: display_root.clone(),
+                files: outside,
+                templates: Vec::new(),
+            }),
         }
     }
     Discovered { root: display_root, repositories, errors: walked.errors }

@@ -19,8 +19,11 @@
 //!   result must hold one document per indexed chunk, or it is dropped and built afresh.
 //!   `persist_search` writes it back (the caller decides when; never per edit).
 
+mod template_files;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use template_files::TemplateFiles;
 
 use crate::chunks::{chunk_document_in, repository_chunk, Chunk, ChunkKind};
 use crate::error::{EngineError, Result};
@@ -38,6 +41,7 @@ use crate::slice::{slice_at_with_cache, RefreshStats, Sdg, SliceCache, SliceResu
 use crate::source::{load_source_within, parse_problems, FileError};
 use crate::syntax::SourceRoots;
 use crate::taint::{analyze_incrementally_after, AnalysisCache, AnalysisStats, Finding, TextChange};
+use crate::templates::is_template_path;
 
 /// What an update did to a file's chunks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -137,6 +141,8 @@ pub struct Workspace {
     persisted_files: Vec<crate::persist::FileEntry>,
     /// Why the persisted cache was not used (once, for a notice).
     cache_notice: Option<String>,
+    /// Template files (`templates::is_template_path`), kept apart from the Python files.
+    templates: TemplateFiles,
 }
 
 /// A file read from disk and parsed apart from any workspace (`read_files`), to be stored by
@@ -144,8 +150,10 @@ pub struct Workspace {
 pub struct ReadFile {
     /// The workspace key (path relative to the root).
     pub key: String,
-    /// `None` when it could not be read (`errors` say why).
+    /// `None` when it could not be read (`errors` say why), and for a template file.
     pub document: Option<Document>,
+    /// A template file's text (`templates::is_template_path`).
+    pub template: Option<String>,
     pub errors: Vec<FileError>,
 }
 
@@ -162,7 +170,10 @@ pub fn read_files(root: &Path, paths: &[String], within: &[PathBuf]) -> Vec<Read
                 let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { root.join(path) };
                 let key = relative_path(root, &absolute);
                 let (text, errors) = load_source_within(&absolute, &key, within);
-                ReadFile { key, document: text.map(Document::new), errors }
+                if is_template_path(Path::new(&key)) {
+                    return ReadFile { key, document: None, template: text, errors: Vec::new() };
+                }
+                ReadFile { key, document: text.map(Document::new), template: None, errors }
             })
             .collect()
     })
@@ -358,6 +369,7 @@ impl Workspace {
             cache_read: false,
             persisted_files: Vec::new(),
             cache_notice: None,
+            templates: TemplateFiles::default(),
         }
     }
 
@@ -531,6 +543,10 @@ impl Workspace {
     /// Sets a file's whole text (from disk or an editor's `didOpen`).
     pub fn update_file(&mut self, path: &str, text: String, version: Option<i64>) -> ChunkDiff {
         let key = self.key(path);
+        if is_template_path(Path::new(&key)) {
+            self.templates.set(key, text, version);
+            return ChunkDiff::default();
+        }
         self.store(key, Document::new(text), version, Vec::new())
     }
 
@@ -546,6 +562,9 @@ impl Workspace {
         let key = self.key(path);
         let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { self.root.join(path) };
         let (text, errors) = load_source_within(&absolute, &key, within);
+        if is_template_path(Path::new(&key)) {
+            return self.store_template(key, text);
+        }
         self.store_loaded(key, text.map(Document::new), errors)
     }
 
@@ -566,8 +585,22 @@ impl Workspace {
     pub fn store_read_files(&mut self, read: Vec<ReadFile>, only: Option<&std::collections::HashSet<String>>) -> Vec<ChunkDiff> {
         read.into_iter()
             .filter(|file| only.is_none_or(|keys| keys.contains(&file.key)))
-            .map(|file| self.store_loaded(file.key, file.document, file.errors))
+            .map(|file| match is_template_path(Path::new(&file.key)) {
+                true => self.store_template(file.key, file.template),
+                false => self.store_loaded(file.key, file.document, file.errors),
+            })
             .collect()
+    }
+
+    /// Stores a template read from disk, or forgets one that could not be read.
+    fn store_template(&mut self, key: String, text: Option<String>) -> ChunkDiff {
+        match text {
+            Some(text) => self.templates.set(key, text, None),
+            None => {
+                self.templates.remove(&key);
+            }
+        }
+        ChunkDiff::default()
     }
 
     /// Stores a file read from disk, or (`None`) one that could not be read: it keeps no
@@ -589,6 +622,10 @@ impl Workspace {
     /// Applies LSP-style edits in order, then re-parses incrementally and re-chunks.
     pub fn apply_edits(&mut self, path: &str, version: i64, edits: &[PositionEdit], encoding: Encoding) -> Result<ChunkDiff> {
         let key = self.key(path);
+        if is_template_path(Path::new(&key)) {
+            self.templates.apply_edits(&key, version, edits, encoding)?;
+            return Ok(ChunkDiff::default());
+        }
         let state = self.files.get_mut(&key).ok_or_else(|| EngineError::UnknownFile(key.clone()))?;
         if let Some(current) = state.version {
             if version <= current {
@@ -634,6 +671,9 @@ impl Workspace {
 
     pub fn remove_file(&mut self, path: &str) -> Result<ChunkDiff> {
         let key = self.key(path);
+        if self.templates.remove(&key) {
+            return Ok(ChunkDiff::default());
+        }
         if !self.files.contains_key(&key) {
             return Err(EngineError::UnknownFile(key));
         }
@@ -843,16 +883,31 @@ impl Workspace {
         self.files.keys().cloned().collect()
     }
 
-    /// Every file with its version (None for files read from disk), in one call.
+    /// Every file with its version (None for files read from disk), in one call; template
+    /// files included.
     pub fn versions(&self) -> Vec<(String, Option<i64>)> {
-        self.files.iter().map(|(path, state)| (path.clone(), state.version)).collect()
+        self.files.iter().map(|(path, state)| (path.clone(), state.version)).chain(self.templates.versions()).collect()
     }
 
     pub fn version(&self, path: &str) -> Result<Option<i64>> {
+        if let Some(version) = self.templates.version(&self.key(path)) {
+            return Ok(version);
+        }
         Ok(self.state(path)?.version)
     }
 
+    /// A file's current text: a Python file's or a template's.
+    pub fn text(&self, path: &str) -> Result<&str> {
+        match self.templates.text(&self.key(path)) {
+            Some(text) => Ok(text),
+            None => Ok(self.document(path)?.text()),
+        }
+    }
+
     pub fn errors(&self, path: &str) -> Result<&[FileError]> {
+        if self.templates.version(&self.key(path)).is_some() {
+            return Ok(&[]);
+        }
         Ok(&self.state(path)?.errors)
     }
 
@@ -929,7 +984,8 @@ impl Workspace {
         }
         let changed = std::mem::take(&mut self.changed_since_analysis);
         let changes = std::mem::take(&mut self.text_changes);
-        let program = self.program_view();
+        let templates = self.templates.template_set();
+        let program = self.program_view().with_templates(templates);
         if crate::taint::debug_analysis() {
             eprintln!("program {:?}", timer.elapsed());
         }

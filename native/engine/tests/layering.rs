@@ -12,6 +12,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("safe_open", 0),
     ("framing", 0),
     ("parse", 1),
+    ("templates", 1),
     ("chunks", 2),
     ("program", 2),
     ("source", 3),

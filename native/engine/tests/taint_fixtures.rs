@@ -360,13 +360,14 @@ fn check(relative: &str) {
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 
-/// Every `.py` file under `directory`, relative to `root`.
+/// Every `.py` file and template file (`{# sink[a]: CWE-79 #}` on a template's output line)
+/// under `directory`, relative to `root`.
 fn python_files(root: &Path, directory: &Path, files: &mut Vec<String>) {
     for entry in std::fs::read_dir(directory).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
             python_files(root, &path, files);
-        } else if path.extension().is_some_and(|e| e == "py") {
+        } else if path.extension().is_some_and(|e| e == "py") || flowsight_engine::templates::is_template_path(&path) {
             files.push(path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"));
         }
     }
@@ -669,6 +670,19 @@ fixtures! {
     syntax_pep701_fstrings => "syntax/pep701_fstrings.py",
     syntax_type_statements => "syntax/type_statements.py",
     syntax_walrus_and_comprehensions => "syntax/walrus_and_comprehensions.py",
+    templates_blog_templates_blog_comment_html => "templates/blog/templates/blog/comment.html",
+    templates_blog_templates_blog_post_html => "templates/blog/templates/blog/post.html",
+    templates_blog_templates_blog_preview_html => "templates/blog/templates/blog/preview.html",
+    templates_blog_views => "templates/blog/views.py",
+    templates_reports_layouts_report_html => "templates/reports/layouts/report.html",
+    templates_reports_render => "templates/reports/render.py",
+    templates_shop_app => "templates/shop/app.py",
+    templates_shop_templates_base_html => "templates/shop/templates/base.html",
+    templates_shop_templates_mail_txt => "templates/shop/templates/mail.txt",
+    templates_shop_templates_shop_bio_html => "templates/shop/templates/shop/bio.html",
+    templates_shop_templates_shop_greeting_html => "templates/shop/templates/shop/greeting.html",
+    templates_shop_templates_shop_product_html => "templates/shop/templates/shop/product.html",
+    templates_shop_templates_shop_row_html => "templates/shop/templates/shop/row.html",
 }
 
 #[test]
@@ -684,6 +698,8 @@ fn markers_of_a_line() {
     );
     assert_eq!(markers("os.system('uptime')  # flowsight: ignore  # ok"), Ok(vec![Marker::Ok]));
     assert_eq!(markers("x = token  # okay"), Ok(vec![]));
+    assert_eq!(markers("<p>{{ name|safe }}</p> {# sink[a]: CWE-79 #}"), Ok(vec![Marker::Sink("a".into(), vec![79])]));
+    assert_eq!(markers("<p>{{ name }}</p> {# ok #}"), Ok(vec![Marker::Ok]));
     assert_eq!(markers("resource[a] = 1"), Ok(vec![]));
     for old in ["eval(x)  # sink: CWE-95", "x = request.args  # source", "x = y  # step:", "eval(x)  # sink[a]", "f(x)  # step[]"] {
         assert!(markers(old).is_err(), "{old}");

@@ -131,7 +131,7 @@ pub struct TaintAnalysis {
 
 /// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened, and the
 /// bounds met — labels_merged, expression_depth, step_visits, trace_elided, paths_shortened, failed_scopes, places_cut,
-/// unfinished — with their total `incomplete`.
+/// templates_unresolved, unfinished — with their total `incomplete`.
 pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::collections::HashMap<&'static str, usize> {
     let limits = &stats.limits;
     std::collections::HashMap::from([
@@ -149,6 +149,7 @@ pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::col
         ("paths_shortened", limits.paths_shortened as usize),
         ("failed_scopes", limits.failed as usize),
         ("places_cut", limits.places_cut as usize),
+        ("templates_unresolved", limits.templates_unresolved as usize),
         ("unfinished", usize::from(stats.unfinished)),
         ("incomplete", stats.incomplete()),
     ])

@@ -647,7 +647,7 @@ impl Workspace {
     }
 
     fn text(&self, py: Python<'_>, path: &str) -> PyResult<String> {
-        self.run(py, |ws| ws.document(path).map(|d| d.text().to_string()))
+        self.run(py, |ws| ws.text(path).map(str::to_string))
     }
 
     fn versions(&self, py: Python<'_>) -> PyResult<std::collections::HashMap<String, Option<i64>>> {

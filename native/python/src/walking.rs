@@ -69,6 +69,12 @@ impl Discovery {
         self.inner.repositories.iter().flat_map(|r| r.files.iter().cloned()).collect()
     }
 
+    /// Every template file of every repository (`is_template_path`), in order.
+    #[getter]
+    fn templates(&self) -> Vec<PathBuf> {
+        self.inner.repositories.iter().flat_map(|r| r.templates.iter().cloned()).collect()
+    }
+
     #[getter]
     fn errors(&self) -> Vec<FileError> {
         self.inner.errors.iter().map(FileError::from).collect()
@@ -96,6 +102,13 @@ fn is_excluded(path: PathBuf, is_dir: bool, excludes: ExcludeArgs) -> PyResult<b
     Ok(excludes.matches(&flowsight_engine::index::absolute_path(&path), is_dir))
 }
 
+/// Whether the analysis reads `path` as a template file (`.html`, `.jinja`, `.j2`, …; `.txt`,
+/// `.xml` below a `templates` directory): its findings are published on it like a Python file's.
+#[pyfunction]
+fn is_template_path(path: PathBuf) -> bool {
+    flowsight_engine::templates::is_template_path(&path)
+}
+
 /// Where module names of `directory` start: the parent of its outermost package, or itself.
 #[pyfunction]
 fn module_root(directory: PathBuf) -> PathBuf {
@@ -108,5 +121,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(walk_files, m)?)?;
     m.add_function(wrap_pyfunction!(is_excluded, m)?)?;
     m.add_function(wrap_pyfunction!(module_root, m)?)?;
+    m.add_function(wrap_pyfunction!(is_template_path, m)?)?;
     Ok(())
 }

@@ -383,12 +383,13 @@ class Session:
         return len(files)
 
     def folder_files(self, folder: Folder) -> list[Path]:
-        """The folder's Python files through the core's one file walker (ignore files, hidden
+        """The folder's Python files and template files through the core's one file walker (ignore files, hidden
         and tool directories, the `exclude` settings), inside its scope after resolving links."""
         scopes = folder.scopes or [folder.root]
         discovery = walk_files([str(scope) for scope in scopes], root=str(folder.root), excludes=folder.excludes)
         folder.rewalk, folder.indexed = False, True
-        return [Path(path) for path in discovery.files if folder.contains_resolved(Path(path))]
+        listed = [*discovery.files, *discovery.templates]
+        return [Path(path) for path in listed if folder.contains_resolved(Path(path))]
 
     def _rewalk(self, folder: Folder) -> None:
         """The exclude settings changed (under the lock): files now excluded leave the core,

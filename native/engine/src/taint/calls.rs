@@ -2,12 +2,15 @@
 //! expression), rule sinks and sources matched, and each resolved callee's `Summary` applied at
 //! the call site.
 
+use std::sync::Arc;
+
 use tree_sitter::Node;
 
 use crate::ir::resolve;
 use crate::program::{literal, Constant};
 use crate::rules::{sink_kind_bit, Sink};
 use crate::syntax::{field, FieldChild};
+use crate::templates::RenderSite;
 
 use super::findings::RawFinding;
 use super::lattice::{note_bound, shortened_path, Origin, State, TraceStep, Value};
@@ -52,6 +55,16 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        for name in &sink.content_type_keywords {
+            if let Some((_, _, value)) = self.keyword_argument(keywords, name) {
+                if let Some(Constant::Str(content_type)) = &value.constant {
+                    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                    if !matches!(media.as_str(), "text/html" | "application/xhtml+xml" | "image/svg+xml") {
+                        return false;
+                    }
+                }
+            }
+        }
         if sink.shell_argv {
             let Some((first, _)) = positional.first() else { return false };
             if first.kind() != "list" {
@@ -78,7 +91,23 @@ impl<'p, 't> Analysis<'p, 't> {
 
     /// Records a sink hit: a finding for source labels, a summary entry for parameter labels.
     pub(super) fn hit(&mut self, sink_kind: u32, cwe: u32, value: &Value, argument: Node<'t>, call: Node<'t>, callee: &str) {
+        self.hit_with(sink_kind, cwe, value, argument, call, callee, None);
+    }
+
+    /// `hit`, for a render site too: then the sink is a template output of the site (`render`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn hit_with(
+        &mut self,
+        sink_kind: u32,
+        cwe: u32,
+        value: &Value,
+        argument: Node<'t>,
+        call: Node<'t>,
+        callee: &str,
+        render: Option<Arc<RenderSite>>,
+    ) {
         let sink_location = location_of(self.file, call);
+        let render_hash = render.as_deref().map_or(0, render_hash);
         for label in &value.labels {
             if label.cleared & sink_kind != 0 {
                 continue;
@@ -86,7 +115,7 @@ impl<'p, 't> Analysis<'p, 't> {
             if sink_kind == sink_kind_bit("FilePath").unwrap_or(0) && label.normalized && label.cleared & sink_kind != 0 {
                 continue;
             }
-            if label.is_source() && !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location)) {
+            if label.is_source() && !self.seen_hits.insert((label.origin.clone(), sink_kind, sink_location, render_hash)) {
                 continue;
             }
             let mut trace = label.trace.clone();
@@ -109,6 +138,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         sink: sink_location,
                         callee: callee.to_string(),
                         steps: trace.steps(),
+                        render: render.clone(),
                     })
                 }
                 Origin::Param(param) => self.add_param_sink(ParamSink {
@@ -119,6 +149,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     sink: sink_location,
                     callee: callee.to_string(),
                     steps: trace.steps(),
+                    render: render.clone(),
                 }),
             }
         }
@@ -136,6 +167,9 @@ impl<'p, 't> Analysis<'p, 't> {
             None if attribute => None,
             None => self.eval(function, state, depth + 1).reference,
         };
+        // Jinja environments and templates carry their configuration in their reference (`render`);
+        // their methods resolve as the library class's.
+        let known = known.map(super::render::without_configuration);
         let resolved = resolve::resolve_call(self.program, self.scope, node, &mut |_| known.as_deref().map(str::to_string));
         let reference: Option<String> = resolved.reference.clone();
         // Arguments.
@@ -222,6 +256,14 @@ impl<'p, 't> Analysis<'p, 't> {
                 };
                 self.hit(sink.kind, cwe, &value, argument, node, &callee_text);
             }
+        }
+
+        // Templates: a render call records render sites (its result is the page, which the
+        // template decides); Jinja environments and templates made here carry their configuration.
+        let receiver_part = receiver.as_ref().map(|(node, value)| (*node, value));
+        let call = super::render::Call { node, reference: reference.as_deref(), method: method_name.as_deref(), receiver: receiver_part };
+        if let Some(value) = self.template_call(&call, &positional, &keywords, state, depth) {
+            return value;
         }
 
         // Sanitizers.
@@ -494,11 +536,19 @@ impl<'p, 't> Analysis<'p, 't> {
                 continue;
             }
             let argument = argument_for(sink.param);
+            // The template name a parameter holds: the argument as given (its constant kept).
+            let given = |param: usize| -> Value {
+                let by_position = param.checked_add(offset).and_then(|index| positional.get(index)).map(|(_, v)| v.clone());
+                let by_keyword =
+                    || explicit.get(param).and_then(|name| keywords.iter().find(|(k, ..)| k == name)).map(|(_, _, v)| v.clone());
+                by_position.or_else(by_keyword).unwrap_or_default()
+            };
+            let render = sink.render.as_ref().map(|site| super::render::bound_site(site, given));
             for label in &argument.labels {
                 if (label.cleared | sink.cleared) & sink.kind != 0 {
                     continue;
                 }
-                if !self.seen_hits.insert((label.origin.clone(), sink.kind, sink.sink)) {
+                if !self.seen_hits.insert((label.origin.clone(), sink.kind, sink.sink, render.as_deref().map_or(0, render_hash))) {
                     continue;
                 }
                 let trace = label.trace.push(call_step.clone()).extend(&sink.steps);
@@ -512,6 +562,7 @@ impl<'p, 't> Analysis<'p, 't> {
                             sink: sink.sink,
                             callee: sink.callee.clone(),
                             steps: trace.steps(),
+                            render: render.clone(),
                         })
                     }
                     Origin::Param(param) => self.add_param_sink(ParamSink {
@@ -522,6 +573,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         sink: sink.sink,
                         callee: sink.callee.clone(),
                         steps: trace.steps(),
+                        render: render.clone(),
                     }),
                 }
             }
@@ -602,6 +654,14 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         result
     }
+}
+
+/// A render site's hash, telling its hits apart from the others at the same call.
+fn render_hash(site: &RenderSite) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    site.hash(&mut hasher);
+    hasher.finish().max(1)
 }
 
 /// `value` stored into `receiver` by a mutating method call (`items.append(value)`): a step of

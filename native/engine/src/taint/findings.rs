@@ -10,8 +10,12 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
+use std::sync::Arc;
+
+use crate::line_index::Encoding;
 use crate::program::Program;
 use crate::rules::{RuleSet, SourceKind};
+use crate::templates::{RenderSite, TemplateFile, UnescapedOutput};
 
 use super::lattice::TraceStep;
 use super::short;
@@ -58,6 +62,10 @@ pub(super) struct RawFinding {
     pub(super) sink: (usize, usize, usize),
     pub(super) callee: String,
     pub(super) steps: Vec<TraceStep>,
+    /// A context value handed to a template: the sink is in the template (`templates`), found
+    /// when the finding is rendered; `sink` is the render call.
+    #[serde(default)]
+    pub(super) render: Option<Arc<RenderSite>>,
 }
 
 pub(super) fn location(program: &Program<'_>, (file, start, end): (usize, usize, usize)) -> Location {
@@ -67,13 +75,9 @@ pub(super) fn location(program: &Program<'_>, (file, start, end): (usize, usize,
     Location { path: program.files[file].path.clone(), start_line, start_column, end_line, end_column }
 }
 
-/// Suppression comments on the sink's first line: `# flowsight: ignore` or
-/// `# flowsight: ignore[rule-id, CWE-89]`.
-pub(super) fn suppressed(program: &Program<'_>, sink: (usize, usize, usize), rule_id: &str, cwe: u32) -> bool {
-    let document = program.files[sink.0].document;
-    let index = document.line_index();
-    let line = index.line_of(sink.1);
-    let text = &document.text()[index.line_start(line)..index.line_end(document.text(), line)];
+/// Whether a line's text suppresses a finding of `rule_id`/`cwe`: `flowsight: ignore` or
+/// `flowsight: ignore[rule-id, CWE-89]` (in a `#` comment, or a template's `{# … #}`).
+fn suppresses(text: &str, rule_id: &str, cwe: u32) -> bool {
     let Some(position) = text.find("flowsight: ignore") else { return false };
     let rest = &text[position + "flowsight: ignore".len()..];
     match rest.strip_prefix('[') {
@@ -85,7 +89,54 @@ pub(super) fn suppressed(program: &Program<'_>, sink: (usize, usize, usize), rul
     }
 }
 
-pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item = &'r RawFinding>) -> Vec<Finding> {
+/// Suppression comments on the sink's first line: `# flowsight: ignore` or
+/// `# flowsight: ignore[rule-id, CWE-89]`.
+pub(super) fn suppressed(program: &Program<'_>, sink: (usize, usize, usize), rule_id: &str, cwe: u32) -> bool {
+    let document = program.files[sink.0].document;
+    let index = document.line_index();
+    let line = index.line_of(sink.1);
+    suppresses(&document.text()[index.line_start(line)..index.line_end(document.text(), line)], rule_id, cwe)
+}
+
+/// A location in a template file.
+fn template_location(file: &TemplateFile, start: usize, end: usize) -> Location {
+    let (start_line, start_column) = file.lines.position(&file.text, start, Encoding::Utf8);
+    let (end_line, end_column) = file.lines.position(&file.text, end, Encoding::Utf8);
+    Location { path: file.path.clone(), start_line, start_column, end_line, end_column }
+}
+
+/// A raw finding about to be reported: at its own sink, or (a render site) at one of the
+/// template outputs that write its value unescaped.
+struct Candidate<'r, 'p> {
+    raw: &'r RawFinding,
+    output: Option<(&'p TemplateFile, UnescapedOutput)>,
+}
+
+/// Raw findings with their sinks: a render site's becomes one candidate per unescaped output of
+/// the templates it renders (none when every output escapes it).
+fn candidates<'r, 'p>(program: &'p Program<'_>, raw: impl Iterator<Item = &'r RawFinding>) -> (Vec<Candidate<'r, 'p>>, u32) {
+    let mut result = Vec::new();
+    let mut unresolved = 0;
+    for finding in raw {
+        let Some(site) = &finding.render else {
+            result.push(Candidate { raw: finding, output: None });
+            continue;
+        };
+        let Some(templates) = program.templates.as_deref() else { continue };
+        let from = &program.files[finding.sink.0].path;
+        let (outputs, incomplete) = templates.unescaped(site, from);
+        unresolved += incomplete as u32;
+        for output in outputs {
+            let Some(file) = templates.file(&output.path) else { continue };
+            result.push(Candidate { raw: finding, output: Some((file, output)) });
+        }
+    }
+    (result, unresolved)
+}
+
+/// The findings of `raw`, and how many render sites were not joined with templates in full
+/// (`Incomplete::templates_unresolved`).
+pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item = &'r RawFinding>) -> (Vec<Finding>, u32) {
     // One finding per rule, sink line and function holding the source (a helper's sink reached
     // from two routes is two findings, each with its own path): the shortest path wins (ties:
     // the earliest source).
@@ -104,23 +155,35 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
             })
             .min_by_key(|&s| program.scopes[s].node.end_byte() - program.scopes[s].node.start_byte())
     };
-    let mut best: BTreeMap<(String, usize, usize, Option<usize>), &RawFinding> = BTreeMap::new();
-    for finding in raw {
+    let (candidates, unresolved) = candidates(program, raw);
+    let mut best: BTreeMap<(String, &str, usize, Option<usize>), &Candidate<'_, '_>> = BTreeMap::new();
+    for candidate in &candidates {
+        let finding = candidate.raw;
         let Some(rule) = rules.rule_for(finding.kind) else { continue };
-        let sink_line = program.files[finding.sink.0].document.line_index().line_of(finding.sink.1);
-        let key = (rule.id.clone(), finding.sink.0, sink_line, source_scope(finding.source));
+        let (sink_path, sink_line) = match &candidate.output {
+            Some((file, output)) => (file.path.as_str(), file.lines.line_of(output.start)),
+            None => {
+                (program.files[finding.sink.0].path.as_str(), program.files[finding.sink.0].document.line_index().line_of(finding.sink.1))
+            }
+        };
+        let key = (rule.id.clone(), sink_path, sink_line, source_scope(finding.source));
         match best.get(&key) {
-            Some(existing) if (existing.steps.len(), existing.source) <= (finding.steps.len(), finding.source) => {}
+            Some(existing) if (existing.raw.steps.len(), existing.raw.source) <= (finding.steps.len(), finding.source) => {}
             _ => {
-                best.insert(key, finding);
+                best.insert(key, candidate);
             }
         }
     }
     let mut findings = Vec::new();
-    for ((rule_id, ..), raw) in best {
+    for ((rule_id, ..), candidate) in best {
+        let raw = candidate.raw;
         let (sink, source) = (raw.sink, raw.source);
         let Some(rule) = rules.rules.iter().find(|r| r.id == rule_id) else { continue };
-        if suppressed(program, sink, &rule.id, raw.cwe) {
+        let is_suppressed = match &candidate.output {
+            Some((file, output)) => suppresses(file.line_text(output.start), &rule.id, raw.cwe),
+            None => suppressed(program, sink, &rule.id, raw.cwe),
+        };
+        if is_suppressed {
             continue;
         }
         let severity = match raw.source_kind {
@@ -137,7 +200,38 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
             let text = program.text(source.0);
             short(text.get(source.1..source.2).unwrap_or(""))
         };
-        let step_count = raw.steps.len();
+        let mut steps: Vec<FindingStep> = raw
+            .steps
+            .iter()
+            .map(|step| FindingStep {
+                location: location(program, (step.file, step.start, step.end)),
+                kind: step.kind.to_string(),
+                description: step.description.clone(),
+            })
+            .collect();
+        // A template's output: the render call is a step of the path, the output its sink.
+        let (callee, sink_location, sink_text) = match &candidate.output {
+            Some((file, output)) => {
+                let site = raw.render.as_deref().expect("a template candidate comes from a render site");
+                if let Some(last) = steps.last_mut() {
+                    last.kind = "call".to_string();
+                    last.description = format!("rendered by `{}`", site.call);
+                }
+                let text = short(file.text.get(output.start..output.end).unwrap_or(""));
+                let location = template_location(file, output.start, output.end);
+                steps.push(FindingStep {
+                    location: location.clone(),
+                    kind: "sink".to_string(),
+                    description: format!("`{text}` {}", output.reason),
+                });
+                (format!("`{text}` in {} ({})", file.path, output.reason), location, text)
+            }
+            None => {
+                let callee = if raw.callee.starts_with("the view") { raw.callee.clone() } else { format!("`{}`", raw.callee) };
+                (callee, location(program, sink), short(program.text(sink.0).get(sink.1..sink.2).unwrap_or("")))
+            }
+        };
+        let step_count = steps.len();
         // The functions the path passes through, as the editors that show no related
         // information (Neovim, Helix) need the path's gist in the message itself.
         let mut through: Vec<&str> = Vec::new();
@@ -156,32 +250,26 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
             "{} from `{}` reaches {} ({}, CWE-{}){} in {} step{}",
             raw.source_kind.as_str(),
             source_text,
-            if raw.callee.starts_with("the view") { raw.callee.clone() } else { format!("`{}`", raw.callee) },
+            callee,
             rule.name,
             raw.cwe,
             via,
             step_count,
             if step_count == 1 { "" } else { "s" }
         );
-        let steps: Vec<FindingStep> = raw
-            .steps
-            .iter()
-            .map(|step| FindingStep {
-                location: location(program, (step.file, step.start, step.end)),
-                kind: step.kind.to_string(),
-                description: step.description.clone(),
-            })
-            .collect();
         let source_location = location(program, source);
-        let sink_location = location(program, sink);
         // Identity without positions: rule, and for the sink and the source their file, enclosing
         // function and text; an occurrence number (below) tells identical ones apart.
+        let sink_scope = match &candidate.output {
+            Some(_) => "",
+            None => enclosing_scope_name(program, sink),
+        };
         let identity = format!(
             "{}\0{}\0{}\0{}\0{}\0{}\0{}",
             rule.id,
             sink_location.path,
-            enclosing_scope_name(program, sink),
-            short(program.text(sink.0).get(sink.1..sink.2).unwrap_or("")),
+            sink_scope,
+            sink_text,
             source_location.path,
             enclosing_scope_name(program, source),
             source_text
@@ -210,7 +298,7 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
         *occurrence += 1;
         finding.id = digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>();
     }
-    findings
+    (findings, unresolved)
 }
 
 /// Qualified name of the innermost scope (function, class or module) holding `place`.
@@ -269,6 +357,7 @@ mod tests {
             sink,
             callee: "os.system".into(),
             steps: path,
+            render: None,
         }
     }
 
@@ -291,7 +380,7 @@ mod tests {
             let rules = RuleSet::builtin();
             let (sink, source) = (place("os.system(cmd)", 0), place("cmd", 0));
             let raws = [raw(sink, source, 4), raw(sink, source, 2), raw(place("os.system(cmd)", 1), source, 2)];
-            let findings = finalize(program, &rules, raws.iter());
+            let (findings, _) = finalize(program, &rules, raws.iter());
             assert_eq!(findings.len(), 1, "the second sink is suppressed");
             let finding = &findings[0];
             assert_eq!(finding.steps.len(), 2);

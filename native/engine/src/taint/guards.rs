@@ -17,12 +17,9 @@ impl<'p, 't> Analysis<'p, 't> {
     /// with the shorter (then earlier) path is kept, so summaries do not depend on visiting order.
     pub(super) fn add_param_sink(&mut self, sink: ParamSink) {
         let rank = |s: &ParamSink| (s.steps.len(), s.cleared, s.steps.first().map(|step| (step.file, step.start)));
-        match self
-            .summary
-            .param_sinks
-            .iter_mut()
-            .find(|existing| existing.param == sink.param && existing.kind == sink.kind && existing.sink == sink.sink)
-        {
+        match self.summary.param_sinks.iter_mut().find(|existing| {
+            existing.param == sink.param && existing.kind == sink.kind && existing.sink == sink.sink && existing.render == sink.render
+        }) {
             Some(existing) => {
                 if rank(&sink) < rank(existing) {
                     *existing = sink;

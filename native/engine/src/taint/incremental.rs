@@ -536,7 +536,7 @@ pub fn analyze_incrementally_after(
         solver.report_costliest(25);
         eprintln!("analysed {:?}", timer.elapsed());
     }
-    let mut findings = finalize(program, rules, raw.iter().flatten());
+    let (mut findings, templates_unresolved) = finalize(program, rules, raw.iter().flatten());
     let unchanged: Option<Vec<bool>> = changed_files.as_ref().map(|changed| changed.iter().map(|changed| !changed).collect());
     let (check_findings, checks) = super::checks::run(program, rules, previous_checks, unchanged.as_deref());
     if !check_findings.is_empty() {
@@ -558,6 +558,7 @@ pub fn analyze_incrementally_after(
     for scope in &incomplete {
         limits.add(scope);
     }
+    limits.templates_unresolved += templates_unresolved;
     let stats = AnalysisStats { scopes: count, reused, analysed, analyses, rounds, sweeps, widened, limits, unfinished };
     let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, names, env, checks };
     (TaintResult { findings, stats }, cache, stats)
@@ -622,8 +623,9 @@ mod tests {
             paths_shortened: 6,
             failed: 5,
             places_cut: 6,
+            templates_unresolved: 2,
         };
-        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 27);
+        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 29);
         assert_eq!(AnalysisStats { unfinished: true, ..AnalysisStats::default() }.incomplete(), 1);
     }
 }

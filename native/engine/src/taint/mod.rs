@@ -33,6 +33,7 @@ mod guards;
 mod incremental;
 mod lattice;
 mod rebase;
+mod render;
 mod solver;
 mod summary;
 mod transfer;
@@ -61,6 +62,9 @@ use env::{name_hash, EnvKey};
 use findings::RawFinding;
 use lattice::{Label, Origin, State, Trace, Value, BOUNDS_MET};
 
+/// A sink hit: the label's origin, the sink kind, the sink's place, a render site's hash (0: none).
+type SinkHit = (Origin, u32, (usize, usize, usize), u64);
+
 /// Visits of one step after which its state is widened (every sanitisation dropped).
 const MAX_VISITS_PER_STEP: usize = 40;
 
@@ -78,7 +82,9 @@ struct Analysis<'p, 't> {
     // Outputs.
     summary: Summary,
     raw_findings: Vec<RawFinding>,
-    seen_hits: HashSet<(Origin, u32, (usize, usize, usize))>,
+    /// Sink hits recorded (origin, kind, sink place, and for a render site its hash): a step
+    /// visited again records nothing new.
+    seen_hits: HashSet<SinkHit>,
     return_value: Option<Value>,
     /// Per return statement: kinds each parameter is safe for when the returned value is true.
     return_guards: Vec<Vec<(usize, u32)>>,
@@ -473,7 +479,8 @@ fn analyze_scope(
     (analysis.summary, analysis.raw_findings, analysis.incomplete)
 }
 
-/// Where a bound degraded one scope's analysis. Every bound errs toward more taint (labels
+/// Where a bound degraded one scope's analysis. Every bound but `templates_unresolved` (see
+/// there) errs toward more taint (labels
 /// merged keep the least cleared kinds, too-deep expressions read every name inside them), is
 /// counted here and reported (`AnalysisStats::incomplete`, the CLI's outputs, `flowsight/status`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -494,13 +501,26 @@ pub struct Incomplete {
     /// Writes to places past `ir::place::MAX_PROJECTIONS` projections, stored (weakly) at the
     /// prefix the place stands under.
     pub places_cut: u32,
+    /// Render sites not joined with templates, or joined in part: template name and context
+    /// keys both unknown (matching every output of every template would be noise), or
+    /// `extends`/`include` past `templates::MAX_TEMPLATE_DEPTH` (findings may be missing).
+    #[serde(default)]
+    pub templates_unresolved: u32,
 }
 
 impl Incomplete {
-    const ZERO: Incomplete =
-        Incomplete { labels_merged: 0, expression_depth: 0, step_visits: 0, trace_elided: 0, paths_shortened: 0, failed: 0, places_cut: 0 };
+    const ZERO: Incomplete = Incomplete {
+        labels_merged: 0,
+        expression_depth: 0,
+        step_visits: 0,
+        trace_elided: 0,
+        paths_shortened: 0,
+        failed: 0,
+        places_cut: 0,
+        templates_unresolved: 0,
+    };
 
-    fn add(&mut self, other: &Incomplete) {
+    pub(super) fn add(&mut self, other: &Incomplete) {
         self.labels_merged += other.labels_merged;
         self.expression_depth += other.expression_depth;
         self.step_visits += other.step_visits;
@@ -508,6 +528,7 @@ impl Incomplete {
         self.paths_shortened += other.paths_shortened;
         self.failed += other.failed;
         self.places_cut += other.places_cut;
+        self.templates_unresolved += other.templates_unresolved;
     }
 
     pub fn total(&self) -> u32 {
@@ -518,6 +539,7 @@ impl Incomplete {
             + self.paths_shortened
             + self.failed
             + self.places_cut
+            + self.templates_unresolved
     }
 }
 

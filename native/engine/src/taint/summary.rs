@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+use crate::templates::RenderSite;
+
 use super::lattice::{Label, Origin, TraceStep, Value};
 
 /// Source taint a scope stores into `path` of owner `owner` (see `Env`).
@@ -71,12 +73,15 @@ pub(super) struct ParamSink {
     pub(super) sink: (usize, usize, usize),
     pub(super) callee: String,
     pub(super) steps: Vec<TraceStep>,
+    /// The sink is a template's output of this render site (see `RawFinding::render`).
+    #[serde(default)]
+    pub(super) render: Option<Arc<RenderSite>>,
 }
 
 pub(super) type SummarySignature = (
     Vec<(usize, u32, bool, Vec<(usize, usize)>)>,
     Vec<(Origin, u32, bool, Vec<(usize, usize)>)>,
-    Vec<(usize, u32, u32, u32, (usize, usize, usize), Vec<(usize, usize)>)>,
+    Vec<(usize, u32, u32, u32, (usize, usize, usize), Option<Arc<RenderSite>>, Vec<(usize, usize)>)>,
     bool,
     Option<Arc<str>>,
     Vec<(usize, String, u32)>,
@@ -133,7 +138,9 @@ impl Summary {
     pub(super) fn sort_entries(&mut self) {
         self.param_returns.sort_by_key(|(param, cleared, normalized, _)| (*param, *cleared, *normalized));
         self.source_returns.sort_by_key(|label| label.key());
-        self.param_sinks.sort_by_key(|sink| (sink.param, sink.kind, sink.cwe, sink.cleared, sink.sink));
+        self.param_sinks.sort_by(|a, b| {
+            (a.param, a.kind, a.cwe, a.cleared, a.sink, &a.render).cmp(&(b.param, b.kind, b.cwe, b.cleared, b.sink, &b.render))
+        });
         self.param_flow_steps.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
     }
 
@@ -151,7 +158,8 @@ impl Summary {
             .collect();
         sources.sort();
         sources.dedup();
-        let mut sinks: Vec<_> = self.param_sinks.iter().map(|s| (s.param, s.kind, s.cwe, s.cleared, s.sink, no_places(&s.steps))).collect();
+        let mut sinks: Vec<_> =
+            self.param_sinks.iter().map(|s| (s.param, s.kind, s.cwe, s.cleared, s.sink, s.render.clone(), no_places(&s.steps))).collect();
         sinks.sort();
         sinks.dedup();
         let mut effects = self.param_effects.clone();
@@ -214,7 +222,16 @@ mod tests {
             normalized: false,
             trace: Trace::default().push(step(12)),
         };
-        let sink = ParamSink { param: 0, kind: 1, cwe: 89, cleared: 0, sink: (2, 40, 50), callee: "execute".into(), steps: vec![step(30)] };
+        let sink = ParamSink {
+            param: 0,
+            kind: 1,
+            cwe: 89,
+            cleared: 0,
+            sink: (2, 40, 50),
+            callee: "execute".into(),
+            steps: vec![step(30)],
+            render: None,
+        };
         let summary = Summary { source_returns: vec![source], param_sinks: vec![sink], ..Summary::default() };
         assert_eq!(summary.places(), vec![(1, 5, 9), (0, 12, 13), (2, 40, 50), (0, 30, 31)]);
     }

@@ -14,12 +14,20 @@ import functools
 from lsprotocol import types
 
 from flowsight import positions
-from flowsight._native import rule_fixes
+from flowsight._native import is_template_path, rule_fixes
 from flowsight.errors import FlowsightError
 from flowsight.server.session import read_text
 
 
 @functools.lru_cache(maxsize=8)
+def suppression(path: str, rule_id: str) -> str:
+    """The comment that suppresses `rule_id` at the end of a line of `path`: a template comment
+    in a template file (a `#` there would be page text)."""
+    if is_template_path(path):
+        return f" {{# flowsight: ignore[{rule_id}] #}}"
+    return f"  # flowsight: ignore[{rule_id}]"
+
+
 def sanitisers(rules_file: str | None, text: str | None) -> dict[str, tuple[str, str]]:
     """Rule id → (module, call) of the sanitiser its pack names (`fix = { call = … }` in the rule
     packs, the user's included); keyed by the rules file's text too, so an edited file is read
@@ -93,7 +101,7 @@ def register(server) -> None:  # noqa: ANN001
                                     range=types.Range(
                                         start=types.Position(line=line, character=end), end=types.Position(line=line, character=end)
                                     ),
-                                    new_text=f"  # flowsight: ignore[{finding.rule_id}]",
+                                    new_text=suppression(finding.sink.path, finding.rule_id),
                                 )
                             ]
                         }

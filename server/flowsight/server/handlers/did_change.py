@@ -12,6 +12,7 @@ from pathlib import Path
 from lsprotocol import types
 
 import flowsight
+from flowsight.server.analysed import is_analysed
 from flowsight.server.pending import PendingChange
 from flowsight.server.session import uri_to_path
 
@@ -27,7 +28,7 @@ def register(server) -> None:  # noqa: ANN001
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
-        if not uri.startswith("file:") or not uri.endswith((".py", ".pyi")):
+        if not uri.startswith("file:") or not is_analysed(uri):
             return
         session = server.session
         document = session.documents.get(uri)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from flowsight.server.analysed import is_analysed
 from flowsight.server.pending import LOAD
 from flowsight.server.session import uri_to_path
 
@@ -33,7 +34,7 @@ def register(server) -> None:  # noqa: ANN001
             if change.uri.endswith("/pyproject.toml"):
                 announce = project_file_changed(session, Path(uri_to_path(change.uri))) or announce
                 continue
-            if not change.uri.endswith((".py", ".pyi")):
+            if not is_analysed(change.uri):
                 continue
             if session.documents.get(change.uri) is not None:
                 continue

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from flowsight.server.analysed import is_analysed
 from flowsight.server.session import uri_to_path
 
 
@@ -16,7 +17,7 @@ def register(server) -> None:  # noqa: ANN001
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
-        if not uri.startswith("file:") or not uri.endswith((".py", ".pyi")):
+        if not uri.startswith("file:") or not is_analysed(uri):
             return
         server.session.close(Path(uri_to_path(uri)))
         server.session.schedule("textDocument/didClose")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from flowsight.server.analysed import is_analysed
 from flowsight.server.pending import PendingChange
 from flowsight.server.session import uri_to_path
 
@@ -18,7 +19,7 @@ def register(server) -> None:  # noqa: ANN001
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         document = params.text_document
-        if not document.uri.startswith("file:") or not document.uri.endswith((".py", ".pyi")):
+        if not document.uri.startswith("file:") or not is_analysed(document.uri):
             return
         path = Path(uri_to_path(document.uri))
         session = server.session

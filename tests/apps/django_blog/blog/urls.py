@@ -8,4 +8,5 @@ urlpatterns = [
     path("tag/<str:tag>/", views.by_tag),
     re_path(r"^archive/(?P<year>[0-9]{4})/$", views.archive),
     path("export/", views.ExportView.as_view()),
+    path("search/", views.search),
 ]

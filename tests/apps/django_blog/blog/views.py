@@ -33,3 +33,8 @@ class ExportView(View):
         fmt = request.GET.get("format", "csv")
         subprocess.run("export-posts --format " + fmt, shell=True)
         return HttpResponse("exported")
+
+
+def search(request):
+    query = request.GET.get("q", "")
+    return render(request, "blog/search.html", {"query": query, "title": "Search"})

@@ -1,0 +1,543 @@
+//! Template rendering: Flask `render_template`, Django `render`/`TemplateResponse`/
+//! `render_to_string`/`get_template(...).render(...)`, Jinja2 `Environment(...).get_template(...)
+//! .render(...)` and `Template(source).render(...)`.
+//!
+//! A render call records one *render site* per context value (`RenderSite`: template name,
+//! variable, autoescaping) as a sink hit of kind XSS; whether the template writes the value
+//! unescaped is decided after the solver, by joining the sites with the project's templates
+//! (`findings::finalize`, `templates::TemplateSet::unescaped`). A site reached through a helper's
+//! parameter becomes a parameter sink of the helper, like any sink. A template given as a
+//! constant source (`jinja2.Template("…")`) is read here (its text is the scope's own): its
+//! result is the page, holding the values it writes (escaped ones cleared for XSS), so where the
+//! page goes decides.
+//!
+//! Jinja objects carry their configuration in their reference (as configured parsers do):
+//! `jinja2.Environment[autoescape=on]`, `jinja2.Template[autoescape=ext;name=page.html]`,
+//! `jinja2.Template[autoescape=off;source=…]`; `without_configuration` gives the library class
+//! the call resolver needs. Jinja's own default is no autoescaping, Flask's (and
+//! `select_autoescape`'s) is by extension, Django's is on. An `autoescape=` the analysis cannot
+//! decide counts as off (toward more findings).
+//!
+//! Invariant: a template file's render call's result carries no taint of its context (the page
+//! is the template's: what it writes unescaped is reported there).
+
+use std::sync::Arc;
+
+use tree_sitter::Node;
+
+use crate::program::Constant;
+use crate::rules::sink_kind_bit;
+use crate::syntax::{field, FieldChild};
+use crate::templates::{syntax, Autoescape, RenderSite};
+
+use super::lattice::{Origin, State, Value};
+use super::Analysis;
+
+/// A context argument: a variable's value (a keyword argument), or (`None`) a mapping of them.
+type Context<'t> = (Option<String>, Node<'t>, Value);
+
+/// A call as `eval_call` sees it.
+pub(super) struct Call<'c, 't> {
+    pub(super) node: Node<'t>,
+    pub(super) reference: Option<&'c str>,
+    pub(super) method: Option<&'c str>,
+    pub(super) receiver: Option<(Node<'t>, &'c Value)>,
+}
+
+/// An argument by position or keyword.
+#[derive(Clone, Copy)]
+struct Parameter {
+    position: Option<usize>,
+    keyword: &'static str,
+}
+
+/// A function rendering a template file by name.
+struct RenderFunction {
+    references: &'static [&'static str],
+    call: &'static str,
+    name: Parameter,
+    /// The context argument; `None`: the keyword arguments are the context (Flask).
+    context: Option<Parameter>,
+    autoescape: Autoescape,
+}
+
+const RENDER_FUNCTIONS: &[RenderFunction] = &[
+    RenderFunction {
+        references: &[
+            "flask.render_template",
+            "flask.templating.render_template",
+            "flask.stream_template",
+            "flask.templating.stream_template",
+            "quart.render_template",
+            "quart.templating.render_template",
+        ],
+        call: "render_template",
+        name: Parameter { position: Some(0), keyword: "template_name_or_list" },
+        context: None,
+        autoescape: Autoescape::ByExtension,
+    },
+    RenderFunction {
+        references: &["django.shortcuts.render"],
+        call: "render",
+        name: Parameter { position: Some(1), keyword: "template_name" },
+        context: Some(Parameter { position: Some(2), keyword: "context" }),
+        autoescape: Autoescape::On,
+    },
+    RenderFunction {
+        references: &["django.template.response.TemplateResponse"],
+        call: "TemplateResponse",
+        name: Parameter { position: Some(1), keyword: "template" },
+        context: Some(Parameter { position: Some(2), keyword: "context" }),
+        autoescape: Autoescape::On,
+    },
+    RenderFunction {
+        references: &["django.template.response.SimpleTemplateResponse"],
+        call: "SimpleTemplateResponse",
+        name: Parameter { position: Some(0), keyword: "template" },
+        context: Some(Parameter { position: Some(1), keyword: "context" }),
+        autoescape: Autoescape::On,
+    },
+    RenderFunction {
+        references: &["django.template.loader.render_to_string", "django.shortcuts.render_to_response"],
+        call: "render_to_string",
+        name: Parameter { position: Some(0), keyword: "template_name" },
+        context: Some(Parameter { position: Some(1), keyword: "context" }),
+        autoescape: Autoescape::On,
+    },
+];
+
+const ENVIRONMENTS: &[&str] = &[
+    "jinja2.Environment",
+    "jinja2.environment.Environment",
+    "jinja2.sandbox.SandboxedEnvironment",
+    "jinja2.sandbox.ImmutableSandboxedEnvironment",
+];
+const JINJA_TEMPLATES: &[&str] = &["jinja2.Template", "jinja2.environment.Template"];
+const DJANGO_LOADERS: &[&str] = &["django.template.loader.get_template", "django.template.loader.select_template"];
+const LOADER_METHODS: &[&str] = &["get_template", "select_template", "get_or_select_template"];
+const RENDER_METHODS: &[&str] = &["render", "render_async", "stream", "generate", "generate_async"];
+const JINJA_TEMPLATE: &str = "jinja2.Template";
+const DJANGO_TEMPLATE: &str = "django.template.Template";
+
+/// The library class of a configured Jinja or Django template reference (the reference itself
+/// otherwise).
+pub(super) fn without_configuration(reference: Arc<str>) -> Arc<str> {
+    match reference.find('[') {
+        Some(at) if reference.starts_with("jinja2.") || reference.starts_with("django.template.") => reference[..at].into(),
+        _ => reference,
+    }
+}
+
+fn autoescape_name(autoescape: Autoescape) -> &'static str {
+    match autoescape {
+        Autoescape::On => "on",
+        Autoescape::Off => "off",
+        Autoescape::ByExtension => "ext",
+    }
+}
+
+/// A configured reference's autoescaping and template (`name=` or `source=`).
+struct Configuration<'r> {
+    autoescape: Autoescape,
+    name: Option<&'r str>,
+    source: Option<&'r str>,
+}
+
+fn configuration(reference: &str) -> Option<Configuration<'_>> {
+    let inside = reference.split_once('[')?.1.strip_suffix(']')?;
+    let (autoescape, rest) = inside.split_once(';').unwrap_or((inside, ""));
+    let autoescape = match autoescape.strip_prefix("autoescape=")? {
+        "on" => Autoescape::On,
+        "ext" => Autoescape::ByExtension,
+        _ => Autoescape::Off,
+    };
+    Some(Configuration { autoescape, name: rest.strip_prefix("name="), source: rest.strip_prefix("source=") })
+}
+
+impl<'p, 't> Analysis<'p, 't> {
+    /// The argument at `parameter`, if given.
+    fn argument<'a>(
+        &self,
+        parameter: Parameter,
+        positional: &'a [(Node<'t>, Value)],
+        keywords: &'a [(String, Node<'t>, Value)],
+    ) -> Option<(Node<'t>, &'a Value)> {
+        let by_position = parameter.position.and_then(|at| positional.get(at)).filter(|(node, _)| !node.kind().ends_with("splat"));
+        by_position
+            .map(|(node, value)| (*node, value))
+            .or_else(|| self.keyword_argument(keywords, parameter.keyword).map(|(_, node, value)| (*node, value)))
+    }
+
+    /// The autoescaping a Jinja `autoescape=` keyword asks for (absent: Jinja's default, off).
+    fn autoescape_keyword(&self, keywords: &[(String, Node<'t>, Value)]) -> Autoescape {
+        let Some((_, node, value)) = self.keyword_argument(keywords, "autoescape") else { return Autoescape::Off };
+        match &value.constant {
+            Some(Constant::Bool(true)) => Autoescape::On,
+            Some(Constant::Bool(false)) => Autoescape::Off,
+            _ if node.kind() == "call" && node.field(&field::FUNCTION).is_some_and(|f| self.text_of(f).ends_with("select_autoescape")) => {
+                Autoescape::ByExtension
+            }
+            _ => Autoescape::Off,
+        }
+    }
+
+    /// Handles a call that renders a template or makes a Jinja environment or template: its
+    /// value, or `None` for any other call.
+    pub(super) fn template_call(
+        &mut self,
+        call: &Call<'_, 't>,
+        positional: &[(Node<'t>, Value)],
+        keywords: &[(String, Node<'t>, Value)],
+        state: &mut State,
+        depth: usize,
+    ) -> Option<Value> {
+        let reference = call.reference.unwrap_or("");
+        if let Some(function) = RENDER_FUNCTIONS.iter().find(|f| f.references.contains(&reference)) {
+            let name = template_name(self.argument(function.name, positional, keywords).map(|(_, value)| value));
+            let mut contexts: Vec<Context<'t>> = Vec::new();
+            match function.context {
+                Some(parameter) => contexts.extend(self.argument(parameter, positional, keywords).map(|(n, v)| (None, n, v.clone()))),
+                None => {
+                    let name_position = function.name.position.unwrap_or(usize::MAX);
+                    contexts.extend(
+                        positional.iter().enumerate().filter(|(at, _)| *at != name_position).map(|(_, (n, v))| (None, *n, v.clone())),
+                    );
+                    contexts.extend(
+                        keywords
+                            .iter()
+                            .filter(|(keyword, ..)| keyword != function.name.keyword)
+                            .map(|(k, n, v)| (Some(k.clone()), *n, v.clone())),
+                    );
+                }
+            }
+            self.render_sites(call.node, name, function.autoescape, function.call, &contexts, state, depth);
+            return Some(Value::default());
+        }
+        if ENVIRONMENTS.contains(&reference) {
+            let autoescape = self.autoescape_keyword(keywords);
+            let configured = match autoescape {
+                Autoescape::Off => reference.to_string(),
+                other => format!("{reference}[autoescape={}]", autoescape_name(other)),
+            };
+            return Some(Value::reference(configured));
+        }
+        if JINJA_TEMPLATES.contains(&reference) {
+            let autoescape = autoescape_name(self.autoescape_keyword(keywords));
+            let source = self.argument(Parameter { position: Some(0), keyword: "source" }, positional, keywords);
+            let configured = match source.and_then(|(_, value)| constant_string(value)) {
+                Some(source) => format!("{JINJA_TEMPLATE}[autoescape={autoescape};source={source}]"),
+                None => JINJA_TEMPLATE.to_string(),
+            };
+            return Some(Value::reference(configured));
+        }
+        let template_name = || self.argument(Parameter { position: Some(0), keyword: "name" }, positional, keywords);
+        if DJANGO_LOADERS.contains(&reference) {
+            let name = template_name().and_then(|(_, value)| constant_string(value));
+            return Some(Value::reference(template_reference(DJANGO_TEMPLATE, Autoescape::On, name.as_deref())));
+        }
+        let method = call.method?;
+        let (receiver_node, receiver) = call.receiver?;
+        let receiver_reference = receiver.reference.as_deref()?;
+        if LOADER_METHODS.contains(&method) {
+            let base = without_configuration(receiver_reference.into());
+            let autoescape = if receiver_reference.ends_with(".jinja_env") {
+                Autoescape::ByExtension
+            } else if ENVIRONMENTS.contains(&base.as_ref()) {
+                // Made here (its reference says), or a module-level name (its module says).
+                let module_level = (receiver_node.kind() == "identifier")
+                    .then(|| self.program.modules[self.module].autoescape.get(self.text_of(receiver_node)))
+                    .flatten();
+                configuration(receiver_reference).map(|c| c.autoescape).or(module_level.copied()).unwrap_or(Autoescape::Off)
+            } else {
+                return None;
+            };
+            let name = template_name().and_then(|(_, value)| constant_string(value));
+            return Some(Value::reference(template_reference(JINJA_TEMPLATE, autoescape, name.as_deref())));
+        }
+        if RENDER_METHODS.contains(&method) {
+            let django = receiver_reference.starts_with(DJANGO_TEMPLATE);
+            if !(django || receiver_reference.starts_with(JINJA_TEMPLATE)) {
+                return None;
+            }
+            let configured = configuration(receiver_reference)?;
+            let contexts: Vec<Context<'t>> = if django {
+                // `render(context, request)`: a `Context(...)` or a dict.
+                self.argument(Parameter { position: Some(0), keyword: "context" }, positional, keywords)
+                    .map(|(n, v)| (None, n, v.clone()))
+                    .into_iter()
+                    .collect()
+            } else {
+                positional
+                    .iter()
+                    .map(|(n, v)| (None, *n, v.clone()))
+                    .chain(keywords.iter().map(|(k, n, v)| (Some(k.clone()), *n, v.clone())))
+                    .collect()
+            };
+            match configured.source {
+                Some(source) => {
+                    let source = source.to_string();
+                    return Some(self.render_inline(call.node, &source, configured.autoescape, &contexts, state, depth));
+                }
+                None => {
+                    let name = (configured.name.map(str::to_string), None);
+                    self.render_sites(call.node, name, configured.autoescape, "render", &contexts, state, depth);
+                }
+            }
+            return Some(Value::default());
+        }
+        None
+    }
+
+    /// Records a render site per tainted context value.
+    #[allow(clippy::too_many_arguments)]
+    fn render_sites(
+        &mut self,
+        call: Node<'t>,
+        (template, template_param): (Option<String>, Option<usize>),
+        autoescape: Autoescape,
+        call_name: &str,
+        contexts: &[Context<'t>],
+        state: &State,
+        depth: usize,
+    ) {
+        let Some(kind) = sink_kind_bit("XSS") else { return };
+        let Some(cwe) = self.rules.rule_for(kind).map(|rule| rule.cwe) else { return };
+        for context in contexts {
+            for (variable, argument, value) in self.context_entries(context, state, depth) {
+                if !value.is_tainted() {
+                    continue;
+                }
+                let site = RenderSite { template: template.clone(), template_param, variable, autoescape, call: call_name.to_string() };
+                self.hit_with(kind, cwe, &value, argument, call, call_name, Some(Arc::new(site)));
+            }
+        }
+    }
+
+    /// A constant template source rendered here: the result is the page, holding the context
+    /// values its outputs write — unescaped ones as they are, escaped ones cleared for XSS — so
+    /// a response or the view's return decides (`page = t.render(...)` left unused is no finding).
+    fn render_inline(
+        &mut self,
+        call: Node<'t>,
+        source: &str,
+        autoescape: Autoescape,
+        contexts: &[Context<'t>],
+        state: &State,
+        depth: usize,
+    ) -> Value {
+        let xss = sink_kind_bit("XSS").unwrap_or(0);
+        let parsed = syntax::parse(source);
+        let autoescape = autoescape == Autoescape::On;
+        let step = self.step(call, "call", "rendered by `Template.render`".to_string());
+        let mut page = Value::default();
+        for context in contexts {
+            for (variable, _, value) in self.context_entries(context, state, depth) {
+                if !value.is_tainted() {
+                    continue;
+                }
+                let reads = |output: &&syntax::Output| variable.as_ref().is_none_or(|variable| output.names.contains(variable));
+                let written: Vec<&syntax::Output> = parsed.outputs.iter().filter(reads).collect();
+                if written.iter().any(|output| output.unescaped(autoescape)) {
+                    page.absorb(&value.traced(&step));
+                } else if !written.is_empty() {
+                    page.absorb(&value.cleared(xss).traced(&step));
+                }
+            }
+        }
+        page.stringy = true;
+        page
+    }
+
+    /// The variables a context argument gives: (name — `None` when the keys are not known —,
+    /// the node to show, the value). A keyword argument, a `**dict`, a dict literal, `dict(...)`,
+    /// Django's `Context(dict)`, or a name whose keys the state knows (`ctx["k"] = v`).
+    fn context_entries(&mut self, context: &Context<'t>, state: &State, depth: usize) -> Vec<(Option<String>, Node<'t>, Value)> {
+        let (variable, node, value) = context;
+        let (node, value) = (*node, value);
+        if variable.is_some() {
+            return vec![context.clone()];
+        }
+        let mut probe = state.clone();
+        match node.kind() {
+            "dictionary_splat" => match node.named_child(0) {
+                Some(inner) => self.context_entries_of(inner, value, &mut probe, depth),
+                None => vec![(None, node, value.clone())],
+            },
+            _ => self.context_entries_of(node, value, &mut probe, depth),
+        }
+    }
+
+    fn context_entries_of(
+        &mut self,
+        node: Node<'t>,
+        value: &Value,
+        state: &mut State,
+        depth: usize,
+    ) -> Vec<(Option<String>, Node<'t>, Value)> {
+        let mut entries = Vec::new();
+        match node.kind() {
+            "dictionary" => {
+                let mut cursor = node.walk();
+                let pairs: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for pair in pairs {
+                    let value = match pair.field(&field::VALUE) {
+                        Some(value_node) if pair.kind() == "pair" => (value_node, self.eval(value_node, state, depth + 1)),
+                        _ => (pair, self.eval(pair, state, depth + 1)),
+                    };
+                    let key = pair.field(&field::KEY).filter(|_| pair.kind() == "pair").and_then(|k| self.string_literal(k));
+                    entries.push((key, value.0, value.1));
+                }
+                return entries;
+            }
+            "call" => {
+                let function = node.field(&field::FUNCTION).map(|f| self.text_of(f)).unwrap_or("");
+                let last = function.rsplit('.').next().unwrap_or("");
+                if matches!(last, "dict" | "Context" | "RequestContext") {
+                    let arguments: Vec<Node<'t>> = match node.field(&field::ARGUMENTS) {
+                        Some(arguments) => {
+                            let mut cursor = arguments.walk();
+                            arguments.named_children(&mut cursor).filter(|a| a.kind() != "comment").collect()
+                        }
+                        None => Vec::new(),
+                    };
+                    // `RequestContext(request, dict)`: the request is no context value.
+                    let skip = usize::from(last == "RequestContext");
+                    for argument in arguments.into_iter().skip(skip) {
+                        if argument.kind() == "keyword_argument" {
+                            let name = argument.field(&field::NAME).map(|n| self.text_of(n).to_string());
+                            let Some(value_node) = argument.field(&field::VALUE) else { continue };
+                            let value = self.eval(value_node, state, depth + 1);
+                            entries.push((name, value_node, value));
+                        } else {
+                            let inner =
+                                if argument.kind() == "dictionary_splat" { argument.named_child(0).unwrap_or(argument) } else { argument };
+                            let value = self.eval(inner, state, depth + 1);
+                            entries.extend(self.context_entries_of(inner, &value, state, depth));
+                        }
+                    }
+                    return entries;
+                }
+            }
+            _ => {}
+        }
+        // A name whose keys the state knows: each key its own variable, the rest unknown.
+        if let Some(path) = self.path_of(node, state) {
+            let prefix = format!("{path}[\"");
+            let mut keys: Vec<String> = Vec::new();
+            for (key, _) in state.values.from(&prefix) {
+                let Some(rest) = key.strip_prefix(prefix.as_str()) else { break };
+                if let Some((name, _)) = rest.split_once("\"]") {
+                    if !name.contains('\\') && keys.last().is_none_or(|last| last != name) {
+                        keys.push(name.to_string());
+                    }
+                }
+            }
+            if !keys.is_empty() {
+                for name in keys {
+                    let value = state.read_whole(&format!("{prefix}{name}\"]")).unwrap_or_default();
+                    entries.push((Some(name), node, value));
+                }
+                if let Some(base) = state.values.get(&path).filter(|base| base.is_tainted()) {
+                    entries.push((None, node, base.clone()));
+                }
+                return entries;
+            }
+        }
+        vec![(None, node, value.clone())]
+    }
+
+    /// A string literal's value (no interpolation).
+    fn string_literal(&self, node: Node<'t>) -> Option<String> {
+        match crate::program::literal(self.text, node, self.constants) {
+            Some(Constant::Str(value)) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// A template name argument: its constant, or the parameter of the rendering function that holds
+/// it (every label of the value that parameter's), or neither.
+fn template_name(value: Option<&Value>) -> (Option<String>, Option<usize>) {
+    let Some(value) = value else { return (None, None) };
+    if let Some(name) = constant_string(value) {
+        return (Some(name), None);
+    }
+    let mut params = value.labels.iter().map(|label| match label.origin {
+        Origin::Param(param) => Some(param),
+        _ => None,
+    });
+    match params.next().flatten() {
+        Some(first) if params.all(|other| other == Some(first)) => (None, Some(first)),
+        _ => (None, None),
+    }
+}
+
+/// A helper's render site seen from a call of it: a template name held by a parameter is the
+/// argument's (a constant names it; a parameter of the caller passes it on).
+pub(super) fn bound_site(site: &Arc<RenderSite>, argument: impl FnOnce(usize) -> Value) -> Arc<RenderSite> {
+    let Some(param) = site.template_param else { return Arc::clone(site) };
+    let (template, template_param) = template_name(Some(&argument(param)));
+    Arc::new(RenderSite { template, template_param, ..RenderSite::clone(site) })
+}
+
+fn constant_string(value: &Value) -> Option<String> {
+    match &value.constant {
+        Some(Constant::Str(value)) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+fn template_reference(class: &str, autoescape: Autoescape, name: Option<&str>) -> String {
+    let autoescape = autoescape_name(autoescape);
+    match name {
+        Some(name) => format!("{class}[autoescape={autoescape};name={name}]"),
+        None => format!("{class}[autoescape={autoescape}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::taint::analyze_text;
+
+    #[test]
+    fn a_helper_rendering_the_template_its_caller_names_records_the_name_parameter() {
+        let text = "from flask import render_template, request\n\ndef page(template, **context):\n    return render_template(template, **context)\n";
+        let (summaries, _) = analyze_text(text);
+        let sinks: Vec<_> = summaries["app.page"].param_sinks.iter().map(|sink| (sink.param, sink.render.clone())).collect();
+        assert_eq!(sinks.len(), 1, "{sinks:?}");
+        let site = sinks[0].1.as_ref().expect("a render site");
+        assert_eq!((sinks[0].0, site.template.as_deref(), site.template_param, site.variable.as_deref()), (1, None, Some(0), None));
+    }
+
+    #[test]
+    fn context_variables_come_from_keywords_dict_literals_dict_calls_and_known_keys() {
+        let text = "from django.shortcuts import render\n\n\
+                    def a(request, v):\n    return render(request, 'a.html', {'x': v, 'y': 'k'})\n\n\
+                    def b(request, v):\n    ctx = {}\n    ctx['z'] = v\n    return render(request, 'b.html', ctx)\n\n\
+                    def c(request, v):\n    return render(request, 'c.html', dict(w=v))\n\n\
+                    def d(request, ctx):\n    return render(request, 'd.html', ctx)\n";
+        let (summaries, _) = analyze_text(text);
+        let sites = |name: &str| -> Vec<(usize, Option<String>, Option<String>)> {
+            summaries[name]
+                .param_sinks
+                .iter()
+                .filter_map(|sink| sink.render.as_ref().map(|site| (sink.param, site.template.clone(), site.variable.clone())))
+                .collect()
+        };
+        assert_eq!(sites("app.a"), [(1, Some("a.html".into()), Some("x".into()))]);
+        assert_eq!(sites("app.b"), [(1, Some("b.html".into()), Some("z".into()))]);
+        assert_eq!(sites("app.c"), [(1, Some("c.html".into()), Some("w".into()))]);
+        assert_eq!(sites("app.d"), [(1, Some("d.html".into()), None)], "keys not known: any variable");
+    }
+
+    #[test]
+    fn an_inline_template_s_page_holds_what_it_writes_escaped_or_not() {
+        let text = "from flask import Flask, request\nfrom jinja2 import Template\n\napp = Flask(__name__)\n\n\
+                    @app.route('/a')\ndef a():\n    return Template('{{ q }}').render(q=request.args['q'])\n\n\
+                    @app.route('/b')\ndef b():\n    return Template('{{ q }}', autoescape=True).render(q=request.args['q'])\n\n\
+                    @app.route('/c')\ndef c():\n    page = Template('{{ q|safe }}').render(q=request.args['q'])\n    return 'done'\n";
+        let (_, findings) = analyze_text(text);
+        let lines: Vec<usize> = findings.iter().map(|f| f.sink.start_line).collect();
+        assert_eq!(lines, [7], "{findings:#?}");
+    }
+}

@@ -1,0 +1,314 @@
+//! The project's template files (Jinja2, Django) and what rendering one writes unescaped.
+//!
+//! The taint analysis records *render sites* (`RenderSite`: the template's name as a constant,
+//! the context variable, the autoescaping the Python side decides) without reading templates;
+//! after the solver, `TemplateSet::unescaped` joins each site with the parsed templates. So a
+//! template's text never enters a function's analysis key, and a template edit costs the join.
+//!
+//! Finding a template by name (`TemplateSet::resolve`): every template file whose path ends with
+//! the name (on a path-component boundary) is a candidate — loaders look names up below their
+//! directories (Flask's `templates/` beside the app and `template_folder=`, Django's app
+//! `templates/` and `DIRS`, Jinja's `FileSystemLoader`), and all of them list files below some
+//! directory of the project. Of the candidates, those whose loader directory sits beside the
+//! rendering module (its parent is an ancestor of the module's directory) win, the nearest
+//! first; otherwise every candidate is kept (toward more findings).
+//!
+//! Invariants:
+//! - `extends` and `include` chains are followed to `MAX_TEMPLATE_DEPTH` templates; deeper ones
+//!   are counted (`TemplateSet::truncated`), never followed (a cycle ends at the first repeat).
+//! - Paths are relative to the program's root with `/` separators, as Python files' are.
+
+pub mod syntax;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::line_index::LineIndex;
+
+pub use syntax::{Block, Filtering, Output, Parsed};
+
+/// Templates pulled in through `extends`/`include` that are followed from one template.
+pub const MAX_TEMPLATE_DEPTH: usize = 32;
+
+/// File extensions of template files, anywhere in the project.
+const TEMPLATE_EXTENSIONS: &[&str] = &["html", "htm", "jinja", "jinja2", "j2", "jhtml", "djhtml", "xhtml"];
+/// Further extensions that are templates only below a `templates` directory.
+const TEMPLATE_DIRECTORY_EXTENSIONS: &[&str] = &["txt", "xml", "svg", "tmpl", "tpl"];
+/// Extensions Flask (and `select_autoescape`) autoescape.
+const AUTOESCAPED_EXTENSIONS: &[&str] = &["html", "htm", "xml", "xhtml", "svg"];
+
+/// Whether the walker lists `path` as a template file.
+pub fn is_template_path(path: &std::path::Path) -> bool {
+    let Some(extension) = path.extension().and_then(|e| e.to_str()) else { return false };
+    let extension = extension.to_ascii_lowercase();
+    TEMPLATE_EXTENSIONS.contains(&extension.as_str())
+        || (TEMPLATE_DIRECTORY_EXTENSIONS.contains(&extension.as_str())
+            && path.components().any(|c| c.as_os_str().to_str().is_some_and(|name| name == "templates")))
+}
+
+/// Whether autoescaping is on when rendering a template, as the Python side configured it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum Autoescape {
+    On,
+    Off,
+    /// On for `.html`, `.htm`, `.xml`, `.xhtml`, `.svg` (Flask, `select_autoescape`).
+    ByExtension,
+}
+
+impl Autoescape {
+    pub fn applies_to(self, path: &str) -> bool {
+        match self {
+            Autoescape::On => true,
+            Autoescape::Off => false,
+            Autoescape::ByExtension => path
+                .rsplit_once('.')
+                .is_some_and(|(_, extension)| AUTOESCAPED_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str())),
+        }
+    }
+}
+
+/// A context value handed to a template: which template (`None`: a name the analysis does not
+/// know, matching every template), which variable (`None`: any, from a context whose keys are
+/// not known), the autoescaping, and the call that rendered it (for messages).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct RenderSite {
+    pub template: Option<String>,
+    /// With no `template`: the position of the rendering function's parameter that holds the
+    /// name (a helper `render(name, **context)`); a caller passing a constant names it.
+    pub template_param: Option<usize>,
+    pub variable: Option<String>,
+    pub autoescape: Autoescape,
+    pub call: String,
+}
+
+/// One template file: its path, text, lines and what it outputs.
+#[derive(Debug)]
+pub struct TemplateFile {
+    pub path: String,
+    pub text: String,
+    pub lines: LineIndex,
+    pub parsed: Parsed,
+}
+
+impl TemplateFile {
+    pub fn new(path: String, text: String) -> TemplateFile {
+        let lines = LineIndex::new(&text);
+        let parsed = syntax::parse(&text);
+        TemplateFile { path, text, lines, parsed }
+    }
+
+    /// The text of the line holding byte `offset`.
+    pub fn line_text(&self, offset: usize) -> &str {
+        let line = self.lines.line_of(offset);
+        self.text.get(self.lines.line_start(line)..self.lines.line_end(&self.text, line)).unwrap_or("")
+    }
+}
+
+/// An output of a rendered template that writes a tainted variable unescaped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnescapedOutput {
+    /// The template file holding the output (the rendered one, or one it extends or includes).
+    pub path: String,
+    pub start: usize,
+    pub end: usize,
+    /// Why it is not escaped, for the message.
+    pub reason: &'static str,
+}
+
+/// Every template file of a program, by path.
+#[derive(Debug, Default)]
+pub struct TemplateSet {
+    files: BTreeMap<String, Arc<TemplateFile>>,
+}
+
+impl TemplateSet {
+    pub fn new(files: impl IntoIterator<Item = Arc<TemplateFile>>) -> TemplateSet {
+        TemplateSet { files: files.into_iter().map(|file| (file.path.clone(), file)).collect() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn file(&self, path: &str) -> Option<&TemplateFile> {
+        self.files.get(path).map(Arc::as_ref)
+    }
+
+    /// The template files `name` may be when rendered from the module at `from` (see the
+    /// module doc).
+    pub fn resolve(&self, name: &str, from: &str) -> Vec<&TemplateFile> {
+        let name = name.trim_start_matches("./").trim_start_matches('/');
+        if name.is_empty() {
+            return Vec::new();
+        }
+        let suffix = format!("/{name}");
+        let candidates: Vec<(&str, &TemplateFile)> = self
+            .files
+            .values()
+            .filter_map(|file| {
+                if file.path == name {
+                    Some(("", file.as_ref()))
+                } else {
+                    file.path.strip_suffix(suffix.as_str()).map(|directory| (directory, file.as_ref()))
+                }
+            })
+            .collect();
+        let from_directory = from.rsplit_once('/').map_or("", |(directory, _)| directory);
+        let beside = |directory: &str| {
+            let parent = directory.rsplit_once('/').map_or("", |(parent, _)| parent);
+            parent.is_empty() || from_directory == parent || from_directory.starts_with(&format!("{parent}/"))
+        };
+        let nearest = candidates.iter().filter(|(directory, _)| beside(directory)).map(|(directory, _)| directory.len()).max();
+        match nearest {
+            Some(length) => {
+                candidates.into_iter().filter(|(directory, _)| beside(directory) && directory.len() == length).map(|(_, f)| f).collect()
+            }
+            None => candidates.into_iter().map(|(_, file)| file).collect(),
+        }
+    }
+
+    /// The outputs that write `site`'s variable unescaped when the site's template is rendered
+    /// from module `from`, through `extends` and `include`; and how many joins were incomplete:
+    /// templates not followed past `MAX_TEMPLATE_DEPTH`, or (1) a site whose template name and
+    /// variable are both unknown, which is not joined (every unescaped output of every template
+    /// would match it: noise, not findings).
+    pub fn unescaped(&self, site: &RenderSite, from: &str) -> (Vec<UnescapedOutput>, usize) {
+        let roots: Vec<&TemplateFile> = match (&site.template, &site.variable) {
+            (Some(name), _) => self.resolve(name, from),
+            (None, Some(_)) => self.files.values().map(Arc::as_ref).collect(),
+            (None, None) => return (Vec::new(), 1),
+        };
+        let mut found = Vec::new();
+        let mut truncated = 0;
+        for root in roots {
+            let autoescape = site.autoescape.applies_to(&root.path);
+            // (template, block of the include that pulled it in), depth first.
+            let mut pending: Vec<(&TemplateFile, Block)> = vec![(root, Block::Inherit)];
+            let mut visited: Vec<&str> = Vec::new();
+            while let Some((file, around)) = pending.pop() {
+                if visited.contains(&file.path.as_str()) {
+                    continue;
+                }
+                if visited.len() == MAX_TEMPLATE_DEPTH {
+                    truncated += 1;
+                    continue;
+                }
+                visited.push(&file.path);
+                for output in &file.parsed.outputs {
+                    let reads = match &site.variable {
+                        Some(variable) => output.names.iter().any(|name| name == variable),
+                        None => !output.names.is_empty(),
+                    };
+                    if !reads {
+                        continue;
+                    }
+                    let block = if output.block == Block::Inherit { around } else { output.block };
+                    let effective = Output { block, ..output.clone() };
+                    if effective.unescaped(autoescape) {
+                        let reason = match (output.filtering, block) {
+                            (Filtering::Safe, _) => "marked safe",
+                            (_, Block::Off) => "in an autoescape-off block",
+                            _ => "autoescaping is off",
+                        };
+                        found.push(UnescapedOutput { path: file.path.clone(), start: output.start, end: output.end, reason });
+                    }
+                }
+                for reference in
+                    file.parsed.extends.iter().map(|name| (name.as_str(), around)).chain(
+                        file.parsed.includes.iter().map(|r| (r.name.as_str(), if r.block == Block::Inherit { around } else { r.block })),
+                    )
+                {
+                    for next in self.resolve(reference.0, &file.path) {
+                        pending.push((next, reference.1));
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
+        found.dedup();
+        (found, truncated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(files: &[(&str, &str)]) -> TemplateSet {
+        TemplateSet::new(files.iter().map(|(path, text)| Arc::new(TemplateFile::new(path.to_string(), text.to_string()))))
+    }
+
+    fn site(template: &str, variable: &str, autoescape: Autoescape) -> RenderSite {
+        RenderSite {
+            template: Some(template.into()),
+            template_param: None,
+            variable: Some(variable.into()),
+            autoescape,
+            call: "render_template".into(),
+        }
+    }
+
+    #[test]
+    fn template_files_are_known_by_extension_and_text_files_only_below_templates() {
+        use std::path::Path;
+        assert!(is_template_path(Path::new("app/templates/page.html")));
+        assert!(is_template_path(Path::new("mail.j2")));
+        assert!(is_template_path(Path::new("app/templates/mail.txt")));
+        assert!(!is_template_path(Path::new("requirements.txt")));
+        assert!(!is_template_path(Path::new("app/views.py")));
+    }
+
+    #[test]
+    fn a_name_resolves_to_the_templates_beside_the_rendering_module() {
+        let templates = set(&[("shop/templates/index.html", ""), ("blog/templates/index.html", ""), ("other/views/x.html", "")]);
+        let paths = |name, from| templates.resolve(name, from).iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+        assert_eq!(paths("index.html", "shop/app.py"), ["shop/templates/index.html"]);
+        assert_eq!(paths("index.html", "shop/sub/views.py"), ["shop/templates/index.html"]);
+        assert_eq!(paths("index.html", "tools/run.py"), ["blog/templates/index.html", "shop/templates/index.html"]);
+        assert_eq!(paths("views/x.html", "main.py"), ["other/views/x.html"]);
+        assert!(paths("missing.html", "shop/app.py").is_empty());
+    }
+
+    #[test]
+    fn outputs_follow_extends_and_includes_with_the_block_around_them() {
+        let templates = set(&[
+            ("templates/page.html", "{% extends 'base.html' %}{% autoescape false %}{% include 'row.html' %}{% endautoescape %}"),
+            ("templates/base.html", "{{ title|safe }}{{ title }}{% include 'page.html' %}"),
+            ("templates/row.html", "{{ title }}"),
+        ]);
+        let (found, truncated) = templates.unescaped(&site("page.html", "title", Autoescape::On), "app.py");
+        let places: Vec<(&str, usize)> = found.iter().map(|o| (o.path.as_str(), o.start)).collect();
+        assert_eq!(places, [("templates/base.html", 0), ("templates/row.html", 0)]);
+        assert_eq!(truncated, 0, "a cycle ends at the first repeat");
+        let (found, _) = templates.unescaped(&site("page.html", "title", Autoescape::Off), "app.py");
+        assert_eq!(found.len(), 3, "autoescaping off: every output of the variable");
+        assert!(templates.unescaped(&site("page.html", "other", Autoescape::Off), "app.py").0.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_name_matches_every_template_but_not_without_a_variable() {
+        let templates = set(&[("a/templates/x.html", "{{ v|safe }}"), ("b/templates/y.html", "{{ v|safe }}{{ w|safe }}")]);
+        let mut unknown = site("x.html", "v", Autoescape::On);
+        unknown.template = None;
+        assert_eq!(templates.unescaped(&unknown, "c/app.py"), (templates.unescaped(&unknown, "c/app.py").0, 0));
+        assert_eq!(templates.unescaped(&unknown, "c/app.py").0.len(), 2, "every template writing `v`");
+        unknown.variable = None;
+        assert_eq!(templates.unescaped(&unknown, "c/app.py"), (Vec::new(), 1), "not joined, counted");
+        let mut any = site("y.html", "v", Autoescape::On);
+        any.variable = None;
+        assert_eq!(templates.unescaped(&any, "b/app.py").0.len(), 2, "every unescaped output of the template");
+    }
+
+    #[test]
+    fn flask_autoescapes_by_extension() {
+        assert!(Autoescape::ByExtension.applies_to("t/a.HTML"));
+        assert!(!Autoescape::ByExtension.applies_to("t/a.txt"));
+        let templates = set(&[("templates/mail.txt", "{{ name }}"), ("templates/page.html", "{{ name }}")]);
+        assert_eq!(templates.unescaped(&site("mail.txt", "name", Autoescape::ByExtension), "app.py").0.len(), 1);
+        assert!(templates.unescaped(&site("page.html", "name", Autoescape::ByExtension), "app.py").0.is_empty());
+    }
+}

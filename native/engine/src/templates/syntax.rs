@@ -1,0 +1,487 @@
+//! Jinja2 and Django template text read for what it outputs: every `{{ … }}` with the context
+//! names it reads and how it is escaped, the `{% autoescape %}` and escaping `{% filter %}` blocks
+//! around it, and the templates it `{% extends %}` or `{% include %}`s.
+//!
+//! A purpose-built lexer, not a template engine: `minijinja`'s parser is Jinja-only and its AST
+//! is public only behind its `unstable_machinery` feature; Django's syntax differs in the details
+//! that matter here (`{% autoescape off %}`, `|default:"x"` arguments, `{% with a as b %}`).
+//!
+//! Invariants:
+//! - Never fails: an unclosed tag ends the template (its text is not read as a tag); an
+//!   expression read wrongly only adds names, so errors lean toward more outputs reaching taint.
+//! - Names are *context* names: loop variables, `{% set %}`/`{% with %}` names stand for the
+//!   names they were bound from (flow-insensitively within the template, which errs toward more).
+//! - Offsets are byte offsets into the template text.
+
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
+
+/// How an output's value is escaped by its own filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Filtering {
+    /// No filter decides it: escaped exactly when autoescaping is on.
+    Default,
+    /// Marked safe (`|safe`, `|safeseq`): never escaped.
+    Safe,
+    /// Escaped or made harmless by a filter (`|e`, `|escape`, `|tojson`, `|length`, …).
+    Escaped,
+}
+
+/// Whether an enclosing block decides escaping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Block {
+    /// No `{% autoescape %}` block: the environment decides.
+    Inherit,
+    /// Inside `{% autoescape false %}` / `{% autoescape off %}`.
+    Off,
+    /// Inside `{% autoescape true %}` / `{% autoescape on %}` or an escaping `{% filter %}`.
+    On,
+}
+
+/// One `{{ … }}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// Byte range of the whole `{{ … }}`.
+    pub start: usize,
+    pub end: usize,
+    /// Context names the expression reads (sorted, aliases resolved).
+    pub names: Vec<String>,
+    pub filtering: Filtering,
+    pub block: Block,
+}
+
+impl Output {
+    /// Whether the value is written without escaping when the environment's autoescaping is
+    /// `autoescape`.
+    pub fn unescaped(&self, autoescape: bool) -> bool {
+        match (self.filtering, self.block) {
+            (Filtering::Escaped, _) => false,
+            (Filtering::Safe, _) => true,
+            (Filtering::Default, Block::Off) => true,
+            (Filtering::Default, Block::On) => false,
+            (Filtering::Default, Block::Inherit) => !autoescape,
+        }
+    }
+}
+
+/// A template other templates name (`{% include %}` with the block around it, `{% extends %}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub name: String,
+    pub block: Block,
+}
+
+/// What a template outputs and which templates it pulls in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub outputs: Vec<Output>,
+    pub extends: Option<String>,
+    pub includes: Vec<Reference>,
+}
+
+/// Filters whose result is safe to write whatever went in (escaped, or not text).
+const ESCAPING_FILTERS: &[&str] = &[
+    "e",
+    "escape",
+    "forceescape",
+    "force_escape",
+    "escapejs",
+    "urlencode",
+    "tojson",
+    "json_script",
+    "length",
+    "count",
+    "wordcount",
+    "int",
+    "float",
+    "abs",
+    "round",
+    "filesizeformat",
+    "yesno",
+];
+/// Filters that escape even a value marked safe (the others leave `Markup` as it is).
+const FORCE_ESCAPING: &[&str] = &["forceescape", "force_escape", "escapejs", "urlencode", "tojson", "json_script"];
+const SAFE_FILTERS: &[&str] = &["safe", "safeseq"];
+const KEYWORDS: &[&str] = &[
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "else",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "loop",
+    "recursive",
+    "as",
+    "with",
+    "only",
+    "ignore",
+    "missing",
+    "without",
+    "context",
+];
+
+/// One `{% … %}`, `{{ … }}` or `{# … #}`: its kind (`%`, `{` or `#`), the range of the whole
+/// tag and of its inside (whitespace-control `-`/`+` removed).
+struct Tag {
+    kind: u8,
+    start: usize,
+    end: usize,
+    inner: (usize, usize),
+}
+
+/// The next tag at or after `from`, if it is closed.
+fn next_tag(text: &str, from: usize) -> Option<Tag> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    loop {
+        let open = at + memchr::memchr(b'{', &bytes[at..])?;
+        let kind = *bytes.get(open + 1)?;
+        if !matches!(kind, b'{' | b'%' | b'#') {
+            at = open + 1;
+            continue;
+        }
+        let close = if kind == b'{' { b'}' } else { kind };
+        // The closing delimiter, outside string literals (comments have none).
+        let mut index = open + 2;
+        let mut quote: Option<u8> = None;
+        while index + 1 < bytes.len() {
+            let byte = bytes[index];
+            match quote {
+                Some(_) if byte == b'\\' => index += 1,
+                Some(q) if byte == q => quote = None,
+                Some(_) => {}
+                None if kind != b'#' && (byte == b'"' || byte == b'\'') => quote = Some(byte),
+                None if byte == close && bytes[index + 1] == b'}' => {
+                    let mut inner = (open + 2, index);
+                    if matches!(bytes.get(inner.0), Some(b'-' | b'+')) {
+                        inner.0 += 1;
+                    }
+                    if inner.1 > inner.0 && matches!(bytes[inner.1 - 1], b'-' | b'+') {
+                        inner.1 -= 1;
+                    }
+                    return Some(Tag { kind, start: open, end: index + 2, inner });
+                }
+                None => {}
+            }
+            index += 1;
+        }
+        return None;
+    }
+}
+
+/// A token of an expression: an identifier, a string literal or one punctuation byte.
+#[derive(Debug, PartialEq)]
+enum Token<'a> {
+    Name(&'a str),
+    Str(&'a str),
+    Punct(u8),
+}
+
+fn tokens(text: &str) -> Vec<Token<'_>> {
+    let bytes = text.as_bytes();
+    let mut result = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if byte.is_ascii_whitespace() {
+            index += 1;
+        } else if byte.is_ascii_alphabetic() || byte == b'_' || byte >= 0x80 {
+            let start = index;
+            while index < bytes.len() && (bytes[index].is_ascii_alphanumeric() || bytes[index] == b'_' || bytes[index] >= 0x80) {
+                index += 1;
+            }
+            result.push(Token::Name(&text[start..index]));
+        } else if byte.is_ascii_digit() {
+            while index < bytes.len() && (bytes[index].is_ascii_alphanumeric() || bytes[index] == b'.' || bytes[index] == b'_') {
+                index += 1;
+            }
+        } else if byte == b'"' || byte == b'\'' {
+            let start = index + 1;
+            index += 1;
+            while index < bytes.len() && bytes[index] != byte {
+                index += if bytes[index] == b'\\' { 2 } else { 1 };
+            }
+            result.push(Token::Str(&text[start.min(bytes.len())..index.min(bytes.len())]));
+            index += 1;
+        } else {
+            result.push(Token::Punct(byte));
+            index += 1;
+        }
+    }
+    result
+}
+
+/// An expression read: the names it reads (before alias resolution) and its filters in order.
+struct Expression<'a> {
+    names: Vec<&'a str>,
+    filters: Vec<&'a str>,
+}
+
+fn expression<'a>(tokens: &[Token<'a>]) -> Expression<'a> {
+    let mut names = Vec::new();
+    let mut filters = Vec::new();
+    for (index, token) in tokens.iter().enumerate() {
+        let Token::Name(name) = token else { continue };
+        let previous = index.checked_sub(1).map(|i| &tokens[i]);
+        match previous {
+            Some(Token::Punct(b'.')) => continue,
+            Some(Token::Punct(b'|')) => {
+                filters.push(*name);
+                continue;
+            }
+            _ => {}
+        }
+        // `f(name=value)`: a keyword argument's name is not read.
+        if matches!(tokens.get(index + 1), Some(Token::Punct(b'='))) && !matches!(tokens.get(index + 2), Some(Token::Punct(b'='))) {
+            continue;
+        }
+        if KEYWORDS.contains(name) {
+            continue;
+        }
+        names.push(*name);
+    }
+    Expression { names, filters }
+}
+
+/// How filters applied left to right escape the value.
+fn filtering(filters: &[&str]) -> Filtering {
+    let mut state = Filtering::Default;
+    for filter in filters {
+        if SAFE_FILTERS.contains(filter) {
+            if state == Filtering::Default {
+                state = Filtering::Safe;
+            }
+        } else if FORCE_ESCAPING.contains(filter) || (ESCAPING_FILTERS.contains(filter) && state == Filtering::Default) {
+            state = Filtering::Escaped;
+        } else if ESCAPING_FILTERS.contains(filter) && !matches!(*filter, "e" | "escape") {
+            // Not text any more (`|length`) even when marked safe before.
+            state = Filtering::Escaped;
+        }
+    }
+    state
+}
+
+/// The first string literal of a tag's arguments (`{% include "a.html" %}`).
+fn first_string<'a>(tokens: &[Token<'a>]) -> Option<&'a str> {
+    tokens.iter().find_map(|token| match token {
+        Token::Str(value) => Some(*value),
+        _ => None,
+    })
+}
+
+/// Alias → the context names it stands for.
+type Aliases = FxHashMap<String, BTreeSet<String>>;
+
+/// The context names `names` stand for.
+fn resolve(aliases: &Aliases, names: &[&str]) -> BTreeSet<String> {
+    let mut resolved = BTreeSet::new();
+    for name in names {
+        match aliases.get(*name) {
+            Some(targets) => resolved.extend(targets.iter().cloned()),
+            None => {
+                resolved.insert((*name).to_string());
+            }
+        }
+    }
+    resolved
+}
+
+/// Reads a template's text.
+pub fn parse(text: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut aliases = Aliases::default();
+    // Open blocks that decide escaping, innermost last, with the tag name that closes them.
+    let mut blocks: Vec<(&'static str, Block)> = Vec::new();
+    let mut at = 0;
+    while let Some(tag) = next_tag(text, at) {
+        at = tag.end;
+        let inner = &text[tag.inner.0..tag.inner.1];
+        match tag.kind {
+            b'{' => {
+                let tokens = tokens(inner);
+                let read = expression(&tokens);
+                let block = blocks.last().map_or(Block::Inherit, |(_, block)| *block);
+                parsed.outputs.push(Output {
+                    start: tag.start,
+                    end: tag.end,
+                    names: resolve(&aliases, &read.names).into_iter().collect(),
+                    filtering: filtering(&read.filters),
+                    block,
+                });
+            }
+            b'%' => {
+                let tokens = tokens(inner);
+                let Some(Token::Name(keyword)) = tokens.first() else { continue };
+                let arguments = &tokens[1..];
+                match *keyword {
+                    "raw" | "verbatim" | "comment" => {
+                        // Skip to the matching end tag: nothing inside is a tag.
+                        let end = format!("end{keyword}");
+                        while let Some(next) = next_tag(text, at) {
+                            at = next.end;
+                            if next.kind == b'%' && text[next.inner.0..next.inner.1].trim() == end {
+                                break;
+                            }
+                        }
+                    }
+                    "autoescape" => {
+                        let on = !matches!(arguments.first(), Some(Token::Name("false" | "False" | "off")));
+                        blocks.push(("endautoescape", if on { Block::On } else { Block::Off }));
+                    }
+                    "filter" => {
+                        let read = expression(&tokens);
+                        let escapes = read.filters.is_empty()
+                            && arguments
+                                .iter()
+                                .any(|t| matches!(t, Token::Name(n) if FORCE_ESCAPING.contains(n) || matches!(*n, "e" | "escape")));
+                        let current = blocks.last().map_or(Block::Inherit, |(_, block)| *block);
+                        blocks.push(("endfilter", if escapes { Block::On } else { current }));
+                    }
+                    "endautoescape" | "endfilter" => {
+                        if let Some(position) = blocks.iter().rposition(|(end, _)| end == keyword) {
+                            blocks.truncate(position);
+                        }
+                    }
+                    "extends" => parsed.extends = first_string(arguments).map(str::to_string),
+                    "include" => {
+                        if let Some(name) = first_string(arguments) {
+                            let block = blocks.last().map_or(Block::Inherit, |(_, block)| *block);
+                            parsed.includes.push(Reference { name: name.to_string(), block });
+                        }
+                    }
+                    "for" => {
+                        // `for a, b in expr`: a and b stand for what expr reads.
+                        let Some(split) = arguments.iter().position(|t| *t == Token::Name("in")) else { continue };
+                        let targets = expression(&arguments[..split]).names;
+                        let sources = resolve(&aliases, &expression(&arguments[split + 1..]).names);
+                        for target in targets {
+                            aliases.entry(target.to_string()).or_default().extend(sources.iter().cloned());
+                        }
+                    }
+                    "set" => {
+                        // `set x = expr` (a block `set x` has no `=`: its body is output above).
+                        let Some(split) = arguments.iter().position(|t| *t == Token::Punct(b'=')) else { continue };
+                        let targets = expression(&arguments[..split]).names;
+                        let sources = resolve(&aliases, &expression(&arguments[split + 1..]).names);
+                        for target in targets {
+                            aliases.entry(target.to_string()).or_default().extend(sources.iter().cloned());
+                        }
+                    }
+                    "with" => bind_with(arguments, &mut aliases),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    parsed
+}
+
+/// `{% with a=expr, b=expr %}` (Jinja, Django) and `{% with expr as a %}` (old Django).
+fn bind_with(arguments: &[Token<'_>], aliases: &mut Aliases) {
+    if let Some(split) = arguments.iter().position(|t| *t == Token::Name("as")) {
+        let sources = resolve(aliases, &expression(&arguments[..split]).names);
+        if let Some(Token::Name(target)) = arguments.get(split + 1) {
+            aliases.entry((*target).to_string()).or_default().extend(sources);
+        }
+        return;
+    }
+    // Assignments: a name followed by `=`, its value up to the next such name.
+    let starts: Vec<usize> = (0..arguments.len())
+        .filter(|&i| {
+            matches!(arguments[i], Token::Name(_))
+                && arguments.get(i + 1) == Some(&Token::Punct(b'='))
+                && arguments.get(i + 2) != Some(&Token::Punct(b'='))
+        })
+        .collect();
+    for (position, &start) in starts.iter().enumerate() {
+        let end = starts.get(position + 1).copied().unwrap_or(arguments.len());
+        let Token::Name(target) = arguments[start] else { continue };
+        let sources = resolve(aliases, &expression(&arguments[start + 2..end]).names);
+        aliases.entry(target.to_string()).or_default().extend(sources);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outputs(text: &str) -> Vec<(String, Vec<String>, Filtering, Block)> {
+        parse(text).outputs.into_iter().map(|o| (text[o.start..o.end].to_string(), o.names, o.filtering, o.block)).collect()
+    }
+
+    #[test]
+    fn an_output_reads_its_root_names_not_attributes_filters_or_keywords() {
+        let found = outputs("<p>{{ user.name|default(fallback, true)|safe }}</p>{{ a if b else 'c' }}");
+        assert_eq!(found[0].1, ["fallback", "user"]);
+        assert_eq!(found[0].2, Filtering::Safe);
+        assert_eq!(found[1].1, ["a", "b"]);
+        assert_eq!(found[1].2, Filtering::Default);
+    }
+
+    #[test]
+    fn filters_apply_left_to_right() {
+        assert_eq!(filtering(&["e", "safe"]), Filtering::Escaped, "escaped, then marked safe: still escaped");
+        assert_eq!(filtering(&["safe", "e"]), Filtering::Safe, "escape leaves a safe value as it is");
+        assert_eq!(filtering(&["safe", "force_escape"]), Filtering::Escaped);
+        assert_eq!(filtering(&["upper", "safe"]), Filtering::Safe);
+        assert_eq!(filtering(&["length"]), Filtering::Escaped);
+        assert_eq!(filtering(&["default"]), Filtering::Default);
+    }
+
+    #[test]
+    fn django_filter_arguments_and_autoescape_blocks() {
+        let text = "{% autoescape off %}{{ bio|default:\"none\" }}{% endautoescape %}{{ bio }}";
+        let found = outputs(text);
+        assert_eq!(found[0].1, ["bio"]);
+        assert_eq!(found[0].3, Block::Off);
+        assert_eq!(found[1].3, Block::Inherit);
+        let jinja = outputs("{% autoescape false %}{% autoescape true %}{{ a }}{% endautoescape %}{{ b }}{% endautoescape %}");
+        assert_eq!((jinja[0].3, jinja[1].3), (Block::On, Block::Off));
+    }
+
+    #[test]
+    fn loop_set_and_with_names_stand_for_the_context_names_they_come_from() {
+        let text = "{% for c in comments %}{{ c.body|safe }}{% endfor %}{% set t = title %}{{ t }}\
+                    {% with x=extra.y, z=3 %}{{ x }}{% endwith %}{% with note as n %}{{ n }}{% endwith %}";
+        let names: Vec<Vec<String>> = outputs(text).into_iter().map(|o| o.1).collect();
+        assert_eq!(names, [vec!["comments"], vec!["title"], vec!["extra"], vec!["note"]]);
+    }
+
+    #[test]
+    fn raw_comments_and_strings_hide_what_looks_like_tags() {
+        let text = "{% raw %}{{ a|safe }}{% endraw %}{# {{ b|safe }} #}{{ \"}}\" ~ c }}{% comment %}{{ d }}{% endcomment %}";
+        let found = outputs(text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1, ["c"]);
+    }
+
+    #[test]
+    fn extends_and_includes_are_recorded_with_their_block() {
+        let parsed = parse("{% extends 'base.html' %}{% autoescape off %}{% include \"row.html\" %}{% endautoescape %}");
+        assert_eq!(parsed.extends.as_deref(), Some("base.html"));
+        assert_eq!(parsed.includes, [Reference { name: "row.html".into(), block: Block::Off }]);
+    }
+
+    #[test]
+    fn unclosed_tags_end_the_template_and_whitespace_control_is_ignored() {
+        assert_eq!(outputs("{{- a -}}{{ b").len(), 1);
+        assert_eq!(outputs("{%- autoescape false -%}{{ a }}")[0].3, Block::Off);
+    }
+
+    #[test]
+    fn escaping_filter_blocks_escape_their_outputs() {
+        let found = outputs(
+            "{% autoescape false %}{% filter escape %}{{ a }}{% endfilter %}{% filter upper %}{{ b }}{% endfilter %}{% endautoescape %}",
+        );
+        assert_eq!((found[0].3, found[1].3), (Block::On, Block::Off));
+    }
+}
