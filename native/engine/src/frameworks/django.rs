@@ -70,12 +70,19 @@ fn register_class(program: &Program<'_>, entries: &mut EntryPoints, class: &str,
     let drf = program.ancestors(class).iter().any(|base| base.starts_with("rest_framework."));
     let members =
         [("request".to_string(), request_reference(drf)), ("kwargs".to_string(), Role::Source), ("args".to_string(), Role::Source)];
+    // DRF's `@action(detail=True)` (`rest_framework.decorators.action`), by reference.
     let decorated_action = |scope: usize| {
-        let text = program.text(program.scopes[scope].file);
         program.scopes[scope].decorators.iter().any(|d| {
             let callee = d.named_child(0).map(|n| if n.kind() == "call" { n.child_by_field_name("function").unwrap_or(n) } else { n });
-            callee.and_then(|c| reference(program, program.scopes[scope].module, c)).is_some_and(|r| r.ends_with(".action"))
-                || crate::program::text_of(text, *d).contains("action")
+            callee.and_then(|c| reference(program, program.scopes[scope].module, c)).is_some_and(|r| {
+                matches!(
+                    r.as_str(),
+                    "rest_framework.decorators.action"
+                        | "rest_framework.decorators.link"
+                        | "rest_framework.decorators.detail_route"
+                        | "rest_framework.decorators.list_route"
+                )
+            })
         })
     };
     super::register_class(program, entries, class, "django", &members, |name, scope| {
