@@ -137,6 +137,17 @@ pub struct Workspace {
     persisted_files: Vec<crate::persist::FileEntry>,
     /// Why the persisted cache was not used (once, for a notice).
     cache_notice: Option<String>,
+    /// The findings of the last analysis (written with the cache as what was published).
+    last_findings: Option<Vec<Finding>>,
+}
+
+/// What a workspace's last run published, found valid for the files on disk now
+/// (`Workspace::published_again`): findings, syntax errors by file, and the text of every file
+/// they name (to convert their columns).
+pub struct PublishedAgain {
+    pub findings: Vec<Finding>,
+    pub syntax: Vec<(String, Vec<crate::persist::PublishedSyntaxError>)>,
+    pub texts: HashMap<String, String>,
 }
 
 /// A file read from disk and parsed apart from any workspace (`read_files`), to be stored by
@@ -358,6 +369,7 @@ impl Workspace {
             cache_read: false,
             persisted_files: Vec::new(),
             cache_notice: None,
+            last_findings: None,
         }
     }
 
@@ -433,6 +445,7 @@ impl Workspace {
                     .collect()
             })
         };
+        let hashes: Vec<(String, [u8; 32])> = current.iter().map(|(path, _, hash, _)| (path.clone(), *hash)).collect();
         let files = crate::index::pool().install(|| crate::persist::entries(Some(&previous), current));
         let rules = analysis.rules().to_string();
         let repositories = vec![crate::walk::analysis_identity(&self.repository, &self.source_roots)];
@@ -441,7 +454,98 @@ impl Workspace {
         let written = crate::persist::save(&dir, &snapshot, &self.root, &rules);
         self.analysis_cache = snapshot.analyses.pop().map(|stored| stored.analysis);
         self.persisted_files = snapshot.files;
-        written.map(Some)
+        let written = written?;
+        // Then what was published (after the cache: each file is checked against the texts on
+        // its own, so either may be the newer after a crash).
+        let Some(findings) = self.last_findings.clone() else { return Ok(Some(written)) };
+        let published = crate::persist::Published {
+            identity: crate::walk::analysis_identity(&self.repository, &self.source_roots),
+            files: hashes,
+            findings,
+            syntax: self.syntax_errors_by_file(),
+        };
+        Ok(Some(written + crate::persist::save_published(&dir, &published, &self.root, &rules)?))
+    }
+
+    /// The syntax errors of every file that has any, as published (positions in lines and
+    /// UTF-8 byte columns), by path.
+    fn syntax_errors_by_file(&self) -> Vec<(String, Vec<crate::persist::PublishedSyntaxError>)> {
+        self.files
+            .iter()
+            .filter(|(_, state)| state.source.borrow_owner().tree().root_node().has_error())
+            .map(|(path, state)| {
+                let document = state.source.borrow_owner();
+                let index = document.line_index();
+                let place = |offset: usize| {
+                    let line = index.line_of(offset);
+                    (line, offset - index.line_start(line))
+                };
+                let errors = crate::parse::syntax_errors(document.tree(), crate::persist::PUBLISHED_SYNTAX_ERRORS)
+                    .into_iter()
+                    .map(|error| {
+                        let (start_line, start_column) = place(error.start);
+                        let (end_line, end_column) = place(error.end);
+                        crate::persist::PublishedSyntaxError { start_line, start_column, end_line, end_column, message: error.message }
+                    })
+                    .collect();
+                (path.clone(), errors)
+            })
+            .collect()
+    }
+
+    /// What the last run published, when it is valid for the files `paths` (absolute, or
+    /// relative to the root) as they are on disk now — `texts` overriding the disk for the
+    /// files an editor holds (by key) — read without parsing: the same files, each with the
+    /// same text hash, and the same root, rules, flowsight version and analysis identity.
+    /// None otherwise. Reads only inside `within` (see `load_file_within`); reads nothing
+    /// into the workspace.
+    pub fn published_again(
+        &self,
+        dir: &Path,
+        rules: &RuleSet,
+        paths: &[String],
+        within: &[PathBuf],
+        texts: &HashMap<String, String>,
+    ) -> Option<PublishedAgain> {
+        use rayon::prelude::*;
+        let published = crate::persist::load_published(dir, &self.root, &rules.fingerprint)?;
+        if published.identity != crate::walk::analysis_identity(&self.repository, &self.source_roots) {
+            return None;
+        }
+        let mut keyed: Vec<(String, PathBuf)> = paths
+            .iter()
+            .map(|path| {
+                let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { self.root.join(path) };
+                (relative_path(&self.root, &absolute), absolute)
+            })
+            .collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        keyed.dedup_by(|a, b| a.0 == b.0);
+        if keyed.len() != published.files.len() || keyed.iter().zip(&published.files).any(|((key, _), (path, _))| key != path) {
+            return None;
+        }
+        let read: Option<Vec<(String, String)>> = crate::index::pool().install(|| {
+            keyed
+                .par_iter()
+                .zip(published.files.par_iter())
+                .map(|((key, absolute), (_, hash))| {
+                    let text = match texts.get(key) {
+                        Some(text) => text.clone(),
+                        None => load_source_within(absolute, key, within).0?,
+                    };
+                    (crate::persist::text_hash(&text) == *hash).then(|| (key.clone(), text))
+                })
+                .collect()
+        });
+        let mut read: HashMap<String, String> = read?.into_iter().collect();
+        let mut named: std::collections::HashSet<&str> = published.syntax.iter().map(|(path, _)| path.as_str()).collect();
+        for finding in &published.findings {
+            named.insert(&finding.sink.path);
+            named.insert(&finding.source.path);
+            named.extend(finding.steps.iter().map(|step| step.location.path.as_str()));
+        }
+        let texts = named.into_iter().filter_map(|path| Some((path.to_string(), read.remove(path)?))).collect();
+        Some(PublishedAgain { findings: published.findings, syntax: published.syntax, texts })
     }
 
     pub fn root(&self) -> &Path {
@@ -938,6 +1042,7 @@ impl Workspace {
         drop(program);
         self.analysis_cache = Some(cache);
         self.last_analysis = stats;
+        self.last_findings = Some(result.findings.clone());
         if crate::taint::debug_analysis() {
             eprintln!("workspace total {:?}", timer.elapsed());
         }

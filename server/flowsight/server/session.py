@@ -148,6 +148,14 @@ class Folder:
     # The project's packaging configuration was read again: the core re-reads its source roots
     # (module names) in the next analysis job.
     refresh_roots: bool = False
+    # Until its first indexing has stored every file, an analysis of the folder sees part of it:
+    # only open documents' diagnostics are published then (others would be partial), and not
+    # those `publish_again` restored while their version is the one it published
+    # (`restored`). `whole_analysed`: an analysis after indexing ran (its results supersede
+    # what `publish_again` would publish). Set under the session's lock.
+    loading: bool = True
+    whole_analysed: bool = False
+    restored: dict[str, int | None] = field(default_factory=dict)
 
     def key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -317,7 +325,7 @@ class Session:
         folder = self.find_folder(path)
         if folder is None:
             log.info("%s is outside every workspace folder: analysed from the editor's text only", path)
-            folder = Folder(root=path.parent, workspace=flowsight.Workspace(str(path.parent)), loose=True)
+            folder = Folder(root=path.parent, workspace=flowsight.Workspace(str(path.parent)), loose=True, loading=False)
             self._settle_settings(folder)
             self.folders.append(folder)
             self.folders.sort(key=lambda f: len(str(f.root)), reverse=True)
@@ -340,14 +348,15 @@ class Session:
                 return folder
         return None
 
-    def index_folder(self, folder: Folder, refresh: bool = False) -> int:
+    def index_folder(self, folder: Folder, refresh: bool = False, files: list[Path] | None = None) -> int:
         """Reads every Python file of a folder (worker thread); open documents keep their text.
         Files resolving outside the folder (symbolic links) are skipped; the core skips what is
         not a regular file and caps reads. `refresh` (flowsight.reindex) re-reads files already
         known and forgets files gone from disk."""
         if folder.loose:
             return 0
-        files = self.folder_files(folder)
+        if files is None or refresh:
+            files = self.folder_files(folder)
         if refresh:
             with self.lock:
                 listed = {folder.key(path) for path in files}
@@ -380,6 +389,7 @@ class Session:
             with self.lock:
                 folder.workspace.set_cache_dir(None if directory is None else str(directory))
                 folder.cache = directory
+                folder.loading = False
         return len(files)
 
     def folder_files(self, folder: Folder) -> list[Path]:
@@ -826,7 +836,6 @@ class Session:
         started = time.perf_counter()
         stats = {"scopes": 0, "reused": 0, "analysed": 0, "rounds": 0}
         for folder in list(self.folders):
-            settings = folder.settings
             findings = self._taint(folder, problems)
             notice = folder.workspace.take_cache_notice()
             if notice is not None:
@@ -836,59 +845,150 @@ class Session:
             for name, count in folder.workspace.last_analysis().items():
                 stats[name] = stats.get(name, 0) + count
             self._syntax(folder)
-            folder.findings = findings
-            texts: dict[str, positions.TextLines] = {}
-            by_file: dict[str, list[types.Diagnostic]] = {}
-            previous_cache, folder.diagnostic_cache = folder.diagnostic_cache, {}
-            for finding in findings:
-                # A finding whose places did not change keeps its converted diagnostic.
-                sink = finding.sink
-                key = (
-                    finding.id,
-                    sink.path,
-                    sink.start_line,
-                    sink.start_column,
-                    sink.end_line,
-                    sink.end_column,
-                    tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps),
-                )
-                diagnostic = previous_cache.get(key)
-                if diagnostic is None:
-                    for path in {finding.sink.path, *(step.path for step in finding.steps)}:
-                        if path not in texts:
-                            texts[path] = positions.TextLines(folder.workspace.text(path))
-                    diagnostic = to_diagnostic(finding, folder.root, texts, self.encoding)
-                folder.diagnostic_cache[key] = diagnostic
-                override = settings.severity.get(finding.rule_id)
-                if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
-                    diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
-                by_file.setdefault(finding.sink.path, []).append(diagnostic)
-            for path, size in folder.oversized.items():
-                by_file.setdefault(path, []).insert(0, too_large_diagnostic(size, MAX_DOCUMENT_BYTES))
-            syntax_severity = settings.syntax_severity
-            if syntax_severity is not None:
-                for path, diagnostics in folder.syntax.items():
-                    if syntax_severity != types.DiagnosticSeverity.Error:
-                        diagnostics = [attrs.evolve(d, severity=syntax_severity) for d in diagnostics]
-                    by_file.setdefault(path, []).extend(diagnostics)
+            by_file = self._render(folder, findings, folder.workspace.text)
             # Files whose diagnostics changed, edited documents (their new version), reopened ones.
             versions = folder.workspace.versions()
             edited = [path for path, version in versions.items() if version is not None and folder.published_versions.get(path) != version]
-            for path in set(by_file) | set(folder.published) | set(edited) | folder.republish:
-                diagnostics = by_file.get(path, [])
-                version = versions.get(path)
-                if (
-                    path not in folder.republish
-                    and folder.published.get(path) == diagnostics
-                    and folder.published_versions.get(path) == version
-                ):
-                    continue
-                uri = (folder.root / path).as_uri()
-                results.append((folder, path, uri, version, diagnostics))
+            only = None
+            if folder.loading:
+                # Part of the folder is loaded: open documents only (not one restored as it is).
+                only = {path for path, version in versions.items() if version is not None and folder.restored.get(path, -1) != version}
+            else:
+                folder.whole_analysed = True
+            results.extend(self._changed(folder, by_file, versions, edited, only))
         stats["milliseconds"] = round((time.perf_counter() - started) * 1000, 3)
         self.last_analysis = stats
         self.analyses += 1
         return results, problems
+
+    def _render(self, folder: Folder, findings: list, text_of: Callable[[str], str]) -> dict[str, list[types.Diagnostic]]:
+        """The folder's diagnostics by file for `findings` (kept as the folder's findings) and
+        its syntax errors (`folder.syntax`); `text_of(path)` gives the text a finding's columns
+        are converted in."""
+        settings = folder.settings
+        folder.findings = findings
+        texts: dict[str, positions.TextLines] = {}
+        by_file: dict[str, list[types.Diagnostic]] = {}
+        previous_cache, folder.diagnostic_cache = folder.diagnostic_cache, {}
+        for finding in findings:
+            # A finding whose places did not change keeps its converted diagnostic.
+            sink = finding.sink
+            key = (
+                finding.id,
+                sink.path,
+                sink.start_line,
+                sink.start_column,
+                sink.end_line,
+                sink.end_column,
+                tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps),
+            )
+            diagnostic = previous_cache.get(key)
+            if diagnostic is None:
+                for path in {finding.sink.path, *(step.path for step in finding.steps)}:
+                    if path not in texts:
+                        texts[path] = positions.TextLines(text_of(path))
+                diagnostic = to_diagnostic(finding, folder.root, texts, self.encoding)
+            folder.diagnostic_cache[key] = diagnostic
+            override = settings.severity.get(finding.rule_id)
+            if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
+                diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
+            by_file.setdefault(finding.sink.path, []).append(diagnostic)
+        for path, size in folder.oversized.items():
+            by_file.setdefault(path, []).insert(0, too_large_diagnostic(size, MAX_DOCUMENT_BYTES))
+        syntax_severity = settings.syntax_severity
+        if syntax_severity is not None:
+            for path, diagnostics in folder.syntax.items():
+                if syntax_severity != types.DiagnosticSeverity.Error:
+                    diagnostics = [attrs.evolve(d, severity=syntax_severity) for d in diagnostics]
+                by_file.setdefault(path, []).extend(diagnostics)
+        return by_file
+
+    def _changed(
+        self,
+        folder: Folder,
+        by_file: dict[str, list[types.Diagnostic]],
+        versions: dict[str, int | None],
+        edited: list[str],
+        only: set[str] | None = None,
+    ) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
+        """The publishes of `by_file` that differ from what the folder published (or whose
+        document's version moved, or that were asked again); with `only`, of those files only."""
+        results = []
+        for path in set(by_file) | set(folder.published) | set(edited) | folder.republish:
+            if only is not None and path not in only:
+                continue
+            diagnostics = by_file.get(path, [])
+            version = versions.get(path)
+            unchanged = folder.published.get(path) == diagnostics and folder.published_versions.get(path) == version
+            if unchanged and path not in folder.republish:
+                continue
+            results.append((folder, path, (folder.root / path).as_uri(), version, diagnostics))
+        return results
+
+    def published_again(self, folder: Folder) -> tuple[list[Path], dict | None]:
+        """The folder's files (the walker's list) and, when the persistent cache holds what the
+        last run published and it is valid for those files as they are now (same paths, same
+        text hashes — the editor's text for open documents — same rules, flowsight version and
+        module roots), that again: the findings, syntax errors and texts of the files they
+        name. Worker thread; reads files through the core but parses and stores nothing, so a
+        restart publishes before indexing (`publish_again`)."""
+        files = self.folder_files(folder)
+        if folder.loose:
+            return files, None
+        directory = cache_dir(folder.root, folder.config or ProjectConfig(), at_root=not folder.scopes)
+        if directory is None:
+            return files, None
+        opened: dict[str, tuple[int | None, str]] = {}
+        for path in files:
+            document = self.documents.at(path)
+            if document is not None:
+                opened[folder.key(path)] = (document.version, document.text())
+        settings = folder.settings
+        try:
+            found = folder.workspace.published_again(
+                str(directory),
+                [str(path) for path in files],
+                within=folder.readable_scopes(),
+                texts={key: text for key, (_, text) in opened.items()},
+                rules_file=settings.rules,
+                disabled_rules=list(settings.disable),
+                threat_models=list(settings.threat_models),
+            )
+        except FlowsightError as error:
+            log.info("what %s published last is not used: %s", folder.root, error)
+            return files, None
+        if found is None:
+            return files, None
+        findings, syntax, texts = found
+        return files, {"findings": findings, "syntax": syntax, "texts": texts, "opened": opened}
+
+    def publish_again(self, folder: Folder, found: dict) -> int:
+        """Publishes what `published_again` found (event loop), unless an analysis of the folder
+        published already (its results are newer). Returns the files published."""
+        opened = found["opened"]
+        if folder.whole_analysed or any(key not in opened for key in folder.pending.keys()):
+            return 0
+        # The documents open now in the folder are those checked, at the versions checked.
+        now = {}
+        for name, document in self.documents.open.items():
+            path = Path(name)
+            if path.is_absolute() and self.find_folder(path) is folder:
+                now[folder.key(path)] = document.version
+        if now != {key: version for key, (version, _) in opened.items()}:
+            return 0
+        texts = found["texts"]
+        syntax: dict[str, list[types.Diagnostic]] = {}
+        for error in found["syntax"][: SYNTAX_ERRORS_PER_FILE * 1000]:
+            diagnostics = syntax.setdefault(error.path, [])
+            if len(diagnostics) < SYNTAX_ERRORS_PER_FILE:
+                diagnostics.append(syntax_diagnostic(error, positions.TextLines(texts[error.path]), self.encoding))
+        folder.syntax = syntax
+        by_file = self._render(folder, found["findings"], texts.__getitem__)
+        versions = {key: version for key, (version, _) in opened.items()}
+        results = self._changed(folder, by_file, versions, list(versions))
+        folder.restored = versions
+        self._publish(results)
+        return len(results)
 
     def column(self, line_text: str, byte_column: int) -> int:
         """A UTF-8 byte column of a line as a column in the negotiated encoding."""
