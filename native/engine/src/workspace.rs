@@ -139,6 +139,10 @@ pub struct Workspace {
     cache_notice: Option<String>,
     /// The findings of the last analysis (written with the cache as what was published).
     last_findings: Option<Vec<Finding>>,
+    /// A pool of its own (`set_threads`), else the engine's: a small workspace analysed while
+    /// another holds the engine's pool (the server's open documents during a workspace
+    /// analysis) does not queue behind it.
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 /// What a workspace's last run published, found valid for the files on disk now
@@ -177,6 +181,11 @@ pub fn read_files(root: &Path, paths: &[String], within: &[PathBuf]) -> Vec<Read
             })
             .collect()
     })
+}
+
+/// The workspace's own pool, else the engine's (see `Workspace::set_threads`).
+fn pool_of(own: &Option<std::sync::Arc<rayon::ThreadPool>>) -> &rayon::ThreadPool {
+    own.as_deref().unwrap_or_else(|| crate::index::pool())
 }
 
 /// Files whose search documents are made together when the lexical index is built.
@@ -370,6 +379,7 @@ impl Workspace {
             persisted_files: Vec::new(),
             cache_notice: None,
             last_findings: None,
+            pool: None,
         }
     }
 
@@ -386,6 +396,37 @@ impl Workspace {
             }
         }
         self.cache_dir = dir;
+    }
+
+    /// Runs this workspace's parallel work (parsing, analysis) on a pool of `threads` threads of
+    /// its own (None: the engine's shared pool).
+    pub fn set_threads(&mut self, threads: Option<usize>) -> std::result::Result<(), String> {
+        self.pool = match threads {
+            None => None,
+            Some(threads) => Some(std::sync::Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads.max(1))
+                    .stack_size(crate::index::WORKER_STACK_BYTES)
+                    .thread_name(|i| format!("flowsight-own-{i}"))
+                    .build()
+                    .map_err(|error| error.to_string())?,
+            )),
+        };
+        Ok(())
+    }
+
+    /// What a file imports: the qualified names its imports bind (`import a.b` → `a.b`,
+    /// `from a import f` → `a.f`), sorted, without duplicates.
+    pub fn imported_names(&mut self, path: &str) -> Result<Vec<String>> {
+        let key = self.key(path);
+        self.state(&key)?;
+        self.prepare_program();
+        let state = self.state(&key)?;
+        let part = state.source.borrow_dependent().as_ref().expect("program prepared");
+        let mut names: Vec<String> = part.module.imports.values().cloned().collect();
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
     }
 
     /// Why the persisted cache was not used, if it could not be (taken: reported once).
@@ -415,7 +456,7 @@ impl Workspace {
         use rayon::prelude::*;
         let texts: Vec<(&str, &str)> = self.files.iter().map(|(path, state)| (path.as_str(), state.source.borrow_owner().text())).collect();
         let hashes: Vec<[u8; 32]> =
-            crate::index::pool().install(|| texts.par_iter().map(|(_, text)| crate::persist::text_hash(text)).collect());
+            pool_of(&self.pool.clone()).install(|| texts.par_iter().map(|(_, text)| crate::persist::text_hash(text)).collect());
         let (changed, changes) = snapshot.changes(texts.iter().zip(&hashes).map(|((path, text), hash)| (*path, *text, *hash)));
         self.changed_since_analysis = changed;
         self.text_changes = changes;
@@ -435,7 +476,7 @@ impl Workspace {
         let previous = crate::persist::Snapshot { files: std::mem::take(&mut self.persisted_files), analyses: Vec::new(), scan: None };
         let current: Vec<(String, &str, [u8; 32], Vec<FileError>)> = {
             use rayon::prelude::*;
-            crate::index::pool().install(|| {
+            pool_of(&self.pool.clone()).install(|| {
                 self.files
                     .par_iter()
                     .map(|(path, state)| {
@@ -446,7 +487,7 @@ impl Workspace {
             })
         };
         let hashes: Vec<(String, [u8; 32])> = current.iter().map(|(path, _, hash, _)| (path.clone(), *hash)).collect();
-        let files = crate::index::pool().install(|| crate::persist::entries(Some(&previous), current));
+        let files = pool_of(&self.pool.clone()).install(|| crate::persist::entries(Some(&previous), current));
         let rules = analysis.rules().to_string();
         let repositories = vec![crate::walk::analysis_identity(&self.repository, &self.source_roots)];
         let analyses = vec![crate::persist::StoredAnalysis { repositories, analysis }];
@@ -524,7 +565,7 @@ impl Workspace {
         if keyed.len() != published.files.len() || keyed.iter().zip(&published.files).any(|((key, _), (path, _))| key != path) {
             return None;
         }
-        let read: Option<Vec<(String, String)>> = crate::index::pool().install(|| {
+        let read: Option<Vec<(String, String)>> = pool_of(&self.pool.clone()).install(|| {
             keyed
                 .par_iter()
                 .zip(published.files.par_iter())
@@ -811,7 +852,7 @@ impl Workspace {
         let sources = || {
             use rayon::prelude::*;
             let files: Vec<(&String, &FileState)> = files.iter().collect();
-            crate::index::pool().install(|| {
+            pool_of(&self.pool.clone()).install(|| {
                 files
                     .par_iter()
                     .map(|(key, state)| store::Source { key: (*key).clone(), hash: store::text_hash(state.source.borrow_owner().text()) })
@@ -990,7 +1031,7 @@ impl Workspace {
             .map(|(index, (path, state))| (index, path, state))
             .collect();
         let roots = &self.source_roots;
-        crate::index::pool().install(|| {
+        pool_of(&self.pool.clone()).install(|| {
             unbuilt.into_par_iter().for_each(|(index, path, state)| {
                 let document = AnalysedDocument::take_document(&mut state.source);
                 state.source =
@@ -1038,7 +1079,7 @@ impl Workspace {
             eprintln!("program {:?}", timer.elapsed());
         }
         let (result, cache, stats) =
-            crate::index::pool().install(|| analyze_incrementally_after(&program, rules, previous, Some(&changed), &changes));
+            pool_of(&self.pool.clone()).install(|| analyze_incrementally_after(&program, rules, previous, Some(&changed), &changes));
         drop(program);
         self.analysis_cache = Some(cache);
         self.last_analysis = stats;
@@ -1076,9 +1117,10 @@ impl Workspace {
         let mut cache = std::mem::take(&mut self.slice_cache);
         let ir = std::mem::take(&mut self.ir_cache);
         let changed = std::mem::take(&mut self.slice_changed);
+        let own = self.pool.clone();
         let program = self.program();
         let mut sdg = Sdg::with_caches(&program, cache, ir, Some(&changed));
-        let remaining = crate::index::pool().install(|| sdg.prepare(limit));
+        let remaining = pool_of(&own).install(|| sdg.prepare(limit));
         let ir;
         (cache, ir) = sdg.into_caches();
         drop(program);

@@ -792,6 +792,19 @@ impl Workspace {
         Ok(Some((findings, syntax, found.texts)))
     }
 
+    /// Runs this workspace's parallel work on a pool of `threads` threads of its own (None: the
+    /// engine's shared pool), so it does not queue behind another workspace's analysis.
+    #[pyo3(signature = (threads))]
+    fn set_threads(&self, py: Python<'_>, threads: Option<usize>) -> PyResult<()> {
+        self.with(py, |ws| ws.set_threads(threads))?.map_err(pyo3::exceptions::PyRuntimeError::new_err)
+    }
+
+    /// The qualified names a file's imports bind (`import a.b` → `a.b`, `from a import f` →
+    /// `a.f`), sorted.
+    fn imported_names(&self, py: Python<'_>, path: &str) -> PyResult<Vec<String>> {
+        self.run(py, |ws| ws.imported_names(path))
+    }
+
     /// Uses the persistent cache in `directory` (None: none): the next analysis starts from it.
     #[pyo3(signature = (directory))]
     fn set_cache_dir(&self, py: Python<'_>, directory: Option<PathBuf>) -> PyResult<()> {

@@ -59,6 +59,7 @@ from flowsight.files import read_regular_file
 from flowsight.server.code_search import CodeSearch
 from flowsight.server.diagnostics import SEVERITY, syntax_diagnostic, to_diagnostic, too_large_diagnostic
 from flowsight.server.documents import Documents, uri_to_path
+from flowsight.server.foreground import Foreground, module_keys
 from flowsight.server.highlights import Highlights
 from flowsight.server.pending import LOAD, REMOVE, PendingChange, PendingChanges
 from flowsight.server.project import Project, find_project
@@ -78,6 +79,12 @@ PERSIST_DELAY = 2.0
 # analysis waits or is due.
 PREPARE_DELAY = 2.0
 PREPARE_STEP = 500
+# A workspace analysis due while the open documents are analysed (foreground.py) starts once
+# that is done, or after this long.
+FOREGROUND_FIRST_SECONDS = 0.2
+# The engine's shared pool (the workspace analysis, indexing) runs at this niceness in the
+# server; the open documents' analysis, on a pool of its own, at the process's.
+BACKGROUND_NICENESS = 10
 # Latency samples kept for `flowsight/status` (change received → its results published).
 LATENCY_SAMPLES = 2000
 # An analysis still running after this long reports work-done progress (whole-program runs —
@@ -156,6 +163,10 @@ class Folder:
     loading: bool = True
     whole_analysed: bool = False
     restored: dict[str, int | None] = field(default_factory=dict)
+    # The open documents analysed first (foreground.py), made on the first change of one; the
+    # folder's files by dotted name (`foreground.module_keys`), to find what they import.
+    foreground: Foreground | None = None
+    modules: dict[str, str] = field(default_factory=dict)
 
     def key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -195,6 +206,9 @@ class Session:
         self.encoding: positions.Encoding = "utf-16"
         self.generation = 0
         self.running: asyncio.Task | None = None
+        # The foreground job (foreground.py): running, and asked to run once more.
+        self.foreground_running: asyncio.Task | None = None
+        self.foreground_rerun = False
         self.last_change = 0.0
         self.rerun = False
         self.client_settings = ClientSettings()
@@ -218,7 +232,8 @@ class Session:
         self.analysis_waiting = threading.Event()
         # Changes not yet served by a published analysis: (received at, what), and the
         # measured latencies of served ones (server time: handler entry → publish written).
-        self.unserved: list[tuple[float, str]] = []
+        # Each: [received, event, served first by the foreground].
+        self.unserved: list[list] = []
         self.latencies: deque[dict] = deque(maxlen=LATENCY_SAMPLES)
         self.last_analysis: dict = {}
         # Analyses run so far (coalescing makes them far fewer than the changes).
@@ -357,6 +372,7 @@ class Session:
             return 0
         if files is None or refresh:
             files = self.folder_files(folder)
+            folder.modules = module_keys([folder.key(path) for path in files])
         if refresh:
             with self.lock:
                 listed = {folder.key(path) for path in files}
@@ -419,8 +435,16 @@ class Session:
         folder = self.find_folder(path)
         if folder is None:
             return False
-        folder.pending.add(folder.key(path), change)
+        key = folder.key(path)
+        folder.pending.add(key, change)
         self.generation += 1
+        if not folder.loose:
+            if self.documents.at(path) is not None and not (change.load or change.remove):
+                if folder.foreground is None:
+                    folder.foreground = Foreground(folder.root)
+                folder.foreground.pending.add(key, change)
+            elif folder.foreground is not None and key in folder.foreground.open:
+                folder.foreground.pending.add(key, change)
         return True
 
     def size_state(self, path: Path, size: int) -> str:
@@ -496,7 +520,12 @@ class Session:
         self.announce = self.announce or announce
         self.idle.clear()
         if event is not None:
-            self.unserved.append((self.last_change, event))
+            self.unserved.append([self.last_change, event, False])
+        if any(folder.foreground is not None and folder.foreground.pending for folder in self.folders):
+            if self.foreground_running is None or self.foreground_running.done():
+                self.foreground_running = asyncio.get_running_loop().create_task(self._run_foreground())
+            else:
+                self.foreground_rerun = True
         if self.running is not None and not self.running.done():
             self.rerun = True
             return
@@ -516,6 +545,7 @@ class Session:
         try:
             await self._settle()
             while True:
+                await self._foreground_first()
                 self.rerun = False
                 generation, results, problems = await self._analyse_with_progress()
                 for kind, message in problems:
@@ -538,6 +568,91 @@ class Session:
         finally:
             if not self.rerun:
                 self.idle.set()
+
+    async def _foreground_first(self) -> None:
+        """Lets a running foreground job (the open documents' analysis) finish first, for at
+        most FOREGROUND_FIRST_SECONDS: the workspace analysis would take the cores it needs."""
+        task = self.foreground_running
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=FOREGROUND_FIRST_SECONDS)
+
+    async def _run_foreground(self) -> None:
+        """Analyses the folders' open documents first (foreground.py) and publishes them, until
+        no change of an open document waits (event loop; the work runs in a worker thread)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            self.foreground_rerun = False
+            await self._settle()
+            taken = time.perf_counter()
+            for folder in list(self.folders):
+                foreground = folder.foreground
+                if foreground is None or not foreground.pending:
+                    continue
+                try:
+                    results = await loop.run_in_executor(None, self.analyse_foreground, folder, foreground)
+                except Exception:  # noqa: BLE001 - logged; the workspace analysis still serves the documents
+                    log.exception("analysing the open documents of %s failed", folder.root)
+                    continue
+                self._publish_foreground(folder, results, taken)
+            if not self.foreground_rerun:
+                return
+
+    def analyse_foreground(self, folder: Folder, foreground: Foreground) -> list[tuple[str, int | None, list[types.Diagnostic]]]:
+        """The open documents' diagnostics from the foreground workspace (worker thread, under
+        the foreground's lock only): (key, version, diagnostics) per open document."""
+        with foreground.lock:
+            opened = {folder.key(Path(name)) for name in self.documents.open if self.find_folder(Path(name)) is folder}
+            foreground.apply(folder.readable_scopes(), folder.root, folder.modules, opened)
+            if not foreground.open:
+                return []
+            settings = folder.settings
+            try:
+                findings = foreground.workspace.analyze_taint(settings.rules, list(settings.disable), list(settings.threat_models))
+            except flowsight.errors.RuleConfigError:
+                return []  # reported by the workspace analysis, which leaves the culprit out
+            versions = foreground.workspace.versions()
+            by_file = render_findings(
+                folder, [f for f in findings if f.sink.path in foreground.open], foreground.workspace.text, self.encoding
+            )
+            results = []
+            for key in sorted(foreground.open):
+                diagnostics = by_file.get(key, [])
+                if folder.settings.syntax_severity is not None:
+                    errors = foreground.workspace.syntax_errors(key, SYNTAX_ERRORS_PER_FILE)
+                    if errors:
+                        lines = positions.TextLines(foreground.workspace.text(key))
+                        severity = folder.settings.syntax_severity
+                        for error in errors:
+                            diagnostic = syntax_diagnostic(error, lines, self.encoding)
+                            diagnostics.append(
+                                diagnostic if severity == types.DiagnosticSeverity.Error else attrs.evolve(diagnostic, severity=severity)
+                            )
+                results.append((key, versions.get(key), diagnostics))
+            return results
+
+    def _publish_foreground(self, folder: Folder, results: list, taken: float) -> None:
+        """Publishes the foreground's diagnostics of open documents at their newest version and
+        not yet published by the workspace analysis; changes received before `taken` count as
+        served (first) by it."""
+        publishes = []
+        for key, version, diagnostics in results:
+            document = self.documents.at(folder.root / key)
+            if document is None or document.version != version or key in folder.oversized:
+                continue
+            if folder.published_versions.get(key) == version and key in folder.published:
+                continue  # the workspace analysis got there first: its result stands
+            publishes.append((folder, key, (folder.root / key).as_uri(), version, diagnostics))
+        if not publishes:
+            return
+        self._publish(publishes)
+        now = time.perf_counter()
+        for entry in self.unserved:
+            received, event, first = entry
+            if not first and received <= taken:
+                entry[2] = True
+                self.latencies.append(
+                    {"event": event, "milliseconds": round((now - received) * 1000, 3), "publishes": len(publishes), "openDocuments": True}
+                )
 
     def _persist_later(self) -> None:
         """Writes the persistent caches of the folders analysed, PERSIST_DELAY seconds after the
@@ -701,8 +816,10 @@ class Session:
     def _served(self, publishes: int) -> None:
         """Every change received so far is reflected in what was just published."""
         now = time.perf_counter()
-        for received, event in self.unserved:
-            self.latencies.append({"event": event, "milliseconds": round((now - received) * 1000, 3), "publishes": publishes})
+        for received, event, first in self.unserved:
+            # A change the foreground served first: this is when the whole program's result came.
+            name = f"{event} (workspace)" if first else event
+            self.latencies.append({"event": name, "milliseconds": round((now - received) * 1000, 3), "publishes": publishes})
         self.unserved.clear()
 
     def status(self) -> dict:
@@ -867,32 +984,9 @@ class Session:
         are converted in."""
         settings = folder.settings
         folder.findings = findings
-        texts: dict[str, positions.TextLines] = {}
-        by_file: dict[str, list[types.Diagnostic]] = {}
-        previous_cache, folder.diagnostic_cache = folder.diagnostic_cache, {}
-        for finding in findings:
-            # A finding whose places did not change keeps its converted diagnostic.
-            sink = finding.sink
-            key = (
-                finding.id,
-                sink.path,
-                sink.start_line,
-                sink.start_column,
-                sink.end_line,
-                sink.end_column,
-                tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps),
-            )
-            diagnostic = previous_cache.get(key)
-            if diagnostic is None:
-                for path in {finding.sink.path, *(step.path for step in finding.steps)}:
-                    if path not in texts:
-                        texts[path] = positions.TextLines(text_of(path))
-                diagnostic = to_diagnostic(finding, folder.root, texts, self.encoding)
-            folder.diagnostic_cache[key] = diagnostic
-            override = settings.severity.get(finding.rule_id)
-            if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
-                diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
-            by_file.setdefault(finding.sink.path, []).append(diagnostic)
+        cache: dict[tuple, types.Diagnostic] = {}
+        by_file = render_findings(folder, findings, text_of, self.encoding, folder.diagnostic_cache, cache)
+        folder.diagnostic_cache = cache
         for path, size in folder.oversized.items():
             by_file.setdefault(path, []).insert(0, too_large_diagnostic(size, MAX_DOCUMENT_BYTES))
         syntax_severity = settings.syntax_severity
@@ -933,6 +1027,7 @@ class Session:
         name. Worker thread; reads files through the core but parses and stores nothing, so a
         restart publishes before indexing (`publish_again`)."""
         files = self.folder_files(folder)
+        folder.modules = module_keys([folder.key(path) for path in files])
         if folder.loose:
             return files, None
         directory = cache_dir(folder.root, folder.config or ProjectConfig(), at_root=not folder.scopes)
@@ -1111,6 +1206,45 @@ class Session:
             "criterion": {"uri": uri, "line": line, "character": character},
             "direction": "forward" if forward else "backward",
         }
+
+
+def render_findings(
+    folder: Folder,
+    findings: list,
+    text_of: Callable[[str], str],
+    encoding: positions.Encoding,
+    previous: dict[tuple, types.Diagnostic] | None = None,
+    cache: dict[tuple, types.Diagnostic] | None = None,
+) -> dict[str, list[types.Diagnostic]]:
+    """`findings` as diagnostics by file, with the folder's severity overrides; `text_of(path)`
+    gives the text columns are converted in. A finding whose places did not change keeps its
+    diagnostic from `previous`; every diagnostic made is kept in `cache`."""
+    texts: dict[str, positions.TextLines] = {}
+    by_file: dict[str, list[types.Diagnostic]] = {}
+    for finding in findings:
+        sink = finding.sink
+        key = (
+            finding.id,
+            sink.path,
+            sink.start_line,
+            sink.start_column,
+            sink.end_line,
+            sink.end_column,
+            tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps),
+        )
+        diagnostic = previous.get(key) if previous is not None else None
+        if diagnostic is None:
+            for path in {finding.sink.path, *(step.path for step in finding.steps)}:
+                if path not in texts:
+                    texts[path] = positions.TextLines(text_of(path))
+            diagnostic = to_diagnostic(finding, folder.root, texts, encoding)
+        if cache is not None:
+            cache[key] = diagnostic
+        override = folder.settings.severity.get(finding.rule_id)
+        if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
+            diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
+        by_file.setdefault(finding.sink.path, []).append(diagnostic)
+    return by_file
 
 
 def read_text(path: str | None) -> str | None:
