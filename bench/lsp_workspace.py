@@ -93,6 +93,7 @@ async def measure(root: Path, opened: Path, edits: int = 30) -> dict:
         "during_p50_seconds": percentile(served_during, 50),
         "during_p95_seconds": percentile(served_during, 95),
         "edits_during": len(served_during),
+        "during_samples_seconds": served_during,
         "workspace_result_p50_seconds": percentile(whole[-edits:], 50),
         "workspace_result_p95_seconds": percentile(whole[-edits:], 95),
     }

@@ -209,6 +209,8 @@ class Session:
         # The foreground job (foreground.py): running, and asked to run once more.
         self.foreground_running: asyncio.Task | None = None
         self.foreground_rerun = False
+        # `prepare_foreground` in a worker thread (one at a time).
+        self.foreground_preparing: asyncio.Future | None = None
         self.last_change = 0.0
         self.rerun = False
         self.client_settings = ClientSettings()
@@ -438,7 +440,8 @@ class Session:
         key = folder.key(path)
         folder.pending.add(key, change)
         self.generation += 1
-        if not folder.loose:
+        # A client that pulls waits for the workspace analysis anyway (`idle`): no foreground.
+        if not folder.loose and not self.pull:
             if self.documents.at(path) is not None and not (change.load or change.remove):
                 if folder.foreground is None:
                     folder.foreground = Foreground(folder.root)
@@ -586,7 +589,7 @@ class Session:
             taken = time.perf_counter()
             for folder in list(self.folders):
                 foreground = folder.foreground
-                if foreground is None or not foreground.pending:
+                if foreground is None or not (foreground.pending or foreground.fresh):
                     continue
                 try:
                     results = await loop.run_in_executor(None, self.analyse_foreground, folder, foreground)
@@ -594,6 +597,7 @@ class Session:
                     log.exception("analysing the open documents of %s failed", folder.root)
                     continue
                 self._publish_foreground(folder, results, taken)
+                self.prepare_open_documents(folder, foreground)
             if not self.foreground_rerun:
                 return
 
@@ -602,18 +606,34 @@ class Session:
         the foreground's lock only): (key, version, diagnostics) per open document."""
         with foreground.lock:
             opened = {folder.key(Path(name)) for name in self.documents.open if self.find_folder(Path(name)) is folder}
-            foreground.apply(folder.readable_scopes(), folder.root, folder.modules, opened)
+            foreground.apply(opened)
+            foreground.fresh = False
             if not foreground.open:
                 return []
-            settings = folder.settings
             try:
-                findings = foreground.workspace.analyze_taint(settings.rules, list(settings.disable), list(settings.threat_models))
+                findings = self._foreground_taint(folder, foreground.workspace)
             except flowsight.errors.RuleConfigError:
                 return []  # reported by the workspace analysis, which leaves the culprit out
             versions = foreground.workspace.versions()
             by_file = render_findings(
                 folder, [f for f in findings if f.sink.path in foreground.open], foreground.workspace.text, self.encoding
             )
+            # The workspace analysis's findings in open documents whose path leaves the files held
+            # here (a source in a caller elsewhere): the foreground cannot see them, so they stay
+            # as last published until the workspace analysis publishes again.
+            held = foreground.open | foreground.loaded
+            rendered = folder.diagnostic_cache
+            for finding in folder.findings:
+                if finding.sink.path not in foreground.open:
+                    continue
+                if finding.source.path in held and all(step.path in held for step in finding.steps):
+                    continue
+                diagnostic = rendered.get(diagnostic_key(finding))
+                if diagnostic is not None:
+                    override = folder.settings.severity.get(finding.rule_id)
+                    if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
+                        diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
+                    by_file.setdefault(finding.sink.path, []).append(diagnostic)
             results = []
             for key in sorted(foreground.open):
                 diagnostics = by_file.get(key, [])
@@ -629,6 +649,43 @@ class Session:
                             )
                 results.append((key, versions.get(key), diagnostics))
             return results
+
+    @staticmethod
+    def _foreground_taint(folder: Folder, workspace: flowsight.Workspace) -> list:
+        settings = folder.settings
+        return workspace.analyze_taint(settings.rules, list(settings.disable), list(settings.threat_models))
+
+    def prepare_foreground(self, folder: Folder, foreground: Foreground) -> bool:
+        """`Foreground.prepare` (worker thread): whether a workspace with the open documents'
+        imports took over (then they are analysed and published again)."""
+        try:
+            return foreground.prepare(folder.readable_scopes(), folder.modules, lambda workspace: self._foreground_taint(folder, workspace))
+        except FlowsightError as error:
+            log.warning("the open documents' imports in %s are not analysed first: %s", folder.root, error)
+            return False
+
+    def prepare_open_documents(self, folder: Folder, foreground: Foreground | None) -> None:
+        """Starts `prepare_foreground` unless one runs (event loop); when a workspace with the
+        imports took over, analyses the open documents again."""
+        if foreground is None or not folder.modules:
+            return
+        if self.foreground_preparing is not None and not self.foreground_preparing.done():
+            return
+        loop = asyncio.get_running_loop()
+        self.foreground_preparing = loop.run_in_executor(None, self.prepare_foreground, folder, foreground)
+
+        def done(future: asyncio.Future) -> None:
+            if not future.cancelled() and future.exception() is None and future.result():
+                self.schedule_foreground()
+
+        self.foreground_preparing.add_done_callback(done)
+
+    def schedule_foreground(self) -> None:
+        """Runs the foreground job soon (or once more), e.g. after `prepare_foreground`."""
+        if self.foreground_running is None or self.foreground_running.done():
+            self.foreground_running = asyncio.get_running_loop().create_task(self._run_foreground())
+        else:
+            self.foreground_rerun = True
 
     def _publish_foreground(self, folder: Folder, results: list, taken: float) -> None:
         """Publishes the foreground's diagnostics of open documents at their newest version and
@@ -1208,6 +1265,20 @@ class Session:
         }
 
 
+def diagnostic_key(finding) -> tuple:  # noqa: ANN001
+    """What a finding's diagnostic depends on: its identity and places."""
+    sink = finding.sink
+    return (
+        finding.id,
+        sink.path,
+        sink.start_line,
+        sink.start_column,
+        sink.end_line,
+        sink.end_column,
+        tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps),
+    )
+
+
 def render_findings(
     folder: Folder,
     findings: list,
@@ -1222,16 +1293,7 @@ def render_findings(
     texts: dict[str, positions.TextLines] = {}
     by_file: dict[str, list[types.Diagnostic]] = {}
     for finding in findings:
-        sink = finding.sink
-        key = (
-            finding.id,
-            sink.path,
-            sink.start_line,
-            sink.start_column,
-            sink.end_line,
-            sink.end_column,
-            tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps),
-        )
+        key = diagnostic_key(finding)
         diagnostic = previous.get(key) if previous is not None else None
         if diagnostic is None:
             for path in {finding.sink.path, *(step.path for step in finding.steps)}:

@@ -54,6 +54,8 @@ def register(server) -> None:  # noqa: ANN001
             listed[folder.root] = files
             if found is not None:
                 log.info("%s: %d files published from the cache", folder.root, session.publish_again(folder, found))
+            # The folder's modules are known: documents opened already get their imports.
+            session.prepare_open_documents(folder, folder.foreground)
         reporter = await server.begin_progress("flowsight: indexing", percentage=0) if progress else None
         indexed = 0
         for number, folder in enumerate(list(session.folders), start=1):
