@@ -428,6 +428,40 @@ mod tests {
     }
 
     #[test]
+    fn what_was_published_round_trips_and_anything_else_is_not_used() {
+        let dir = std::env::temp_dir().join(format!("flowsight-published-{}-{}", std::process::id(), line!()));
+        let root = Path::new("/project");
+        let published = Published {
+            identity: "/project".into(),
+            files: vec![("a.py".into(), text_hash("a")), ("b.py".into(), text_hash("b"))],
+            findings: Vec::new(),
+            syntax: vec![(
+                "b.py".into(),
+                vec![PublishedSyntaxError { start_line: 1, start_column: 0, end_line: 1, end_column: 3, message: "invalid syntax".into() }],
+            )],
+        };
+        save_published(&dir, &published, root, "rules").unwrap();
+        assert_eq!(load_published(&dir, root, "rules"), Some(published.clone()));
+        assert_eq!(load_published(&dir, Path::new("/other"), "rules"), None);
+        assert_eq!(load_published(&dir, root, "other rules"), None);
+        // A killed write's leftover is never read; damaged bytes are never trusted.
+        std::fs::write(dir.join(format!("{PUBLISHED_FILE}{TEMP_SUFFIX}1.2")), b"partial").unwrap();
+        assert_eq!(load_published(&dir, root, "rules"), Some(published));
+        let bytes = std::fs::read(dir.join(PUBLISHED_FILE)).unwrap();
+        for length in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+            std::fs::write(dir.join(PUBLISHED_FILE), &bytes[..length]).unwrap();
+            assert_eq!(load_published(&dir, root, "rules"), None, "{length} bytes");
+        }
+        for index in (0..bytes.len()).step_by(7) {
+            let mut flipped = bytes.clone();
+            flipped[index] ^= 0x5a;
+            std::fs::write(dir.join(PUBLISHED_FILE), &flipped).unwrap();
+            assert_eq!(load_published(&dir, root, "rules"), None, "byte {index} flipped");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn changes_name_new_and_edited_files_with_exact_text_changes() {
         let old = snapshot();
         let new_text = "import os\ndef f(x):\n    return x\n";
