@@ -67,7 +67,9 @@ class Foreground:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.workspace = self._new_workspace()
+        # Made by the first `apply` (a worker thread: making one reads the project's
+        # configuration, never on the event loop).
+        self.workspace: flowsight.Workspace | None = None
         self.lock = threading.Lock()
         self.pending = PendingChanges()
         # Open documents it holds, and the files loaded from disk for them (imports).
@@ -88,6 +90,8 @@ class Foreground:
     def apply(self, opened: set[str]) -> set[str]:
         """Applies the queued changes (under `lock`) and forgets documents no longer open
         (`opened`). Returns the open documents whose text changed."""
+        if self.workspace is None:
+            self.workspace = self._new_workspace()
         changed = set()
         for key, changes in self.pending.take().items():
             for change in changes:
@@ -116,6 +120,8 @@ class Foreground:
         current one; then replays the changes applied since, and it takes over. Returns whether
         it did (worker thread)."""
         with self.lock:
+            if self.workspace is None:
+                return False
             wanted: set[str] = set()
             for key in self.open:
                 wanted |= imported_keys(self.workspace.imported_names(key), modules)

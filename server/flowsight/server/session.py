@@ -605,19 +605,18 @@ class Session:
         """The open documents' diagnostics from the foreground workspace (worker thread, under
         the foreground's lock only): (key, version, diagnostics) per open document."""
         with foreground.lock:
-            opened = {folder.key(Path(name)) for name in self.documents.open if self.find_folder(Path(name)) is folder}
+            opened = {folder.key(Path(name)) for name in list(self.documents.open) if self.find_folder(Path(name)) is folder}
             foreground.apply(opened)
+            workspace = foreground.workspace  # made by `apply`
             foreground.fresh = False
             if not foreground.open:
                 return []
             try:
-                findings = self._foreground_taint(folder, foreground.workspace)
+                findings = self._foreground_taint(folder, workspace)
             except flowsight.errors.RuleConfigError:
                 return []  # reported by the workspace analysis, which leaves the culprit out
-            versions = foreground.workspace.versions()
-            by_file = render_findings(
-                folder, [f for f in findings if f.sink.path in foreground.open], foreground.workspace.text, self.encoding
-            )
+            versions = workspace.versions()
+            by_file = render_findings(folder, [f for f in findings if f.sink.path in foreground.open], workspace.text, self.encoding)
             # The workspace analysis's findings in open documents whose path leaves the files held
             # here (a source in a caller elsewhere): the foreground cannot see them, so they stay
             # as last published until the workspace analysis publishes again.
@@ -638,9 +637,9 @@ class Session:
             for key in sorted(foreground.open):
                 diagnostics = by_file.get(key, [])
                 if folder.settings.syntax_severity is not None:
-                    errors = foreground.workspace.syntax_errors(key, SYNTAX_ERRORS_PER_FILE)
+                    errors = workspace.syntax_errors(key, SYNTAX_ERRORS_PER_FILE)
                     if errors:
-                        lines = positions.TextLines(foreground.workspace.text(key))
+                        lines = positions.TextLines(workspace.text(key))
                         severity = folder.settings.syntax_severity
                         for error in errors:
                             diagnostic = syntax_diagnostic(error, lines, self.encoding)
