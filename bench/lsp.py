@@ -22,6 +22,8 @@ class Client(BaseLanguageClient):
         super().__init__("flowsight-bench", "0")
         self.published: dict[str, list[tuple[int | None, float]]] = {}
         self.progress_end: float | None = None
+        # Work-done progress by token: [title, begun, ended or None] (perf_counter).
+        self.progress_spans: dict[str, list] = {}
         self.last_event = time.perf_counter()
 
         @self.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
@@ -35,9 +37,26 @@ class Client(BaseLanguageClient):
 
         @self.feature(types.PROGRESS)
         def progress(params: types.ProgressParams) -> None:
-            if getattr(params.value, "kind", None) == "end" or (isinstance(params.value, dict) and params.value.get("kind") == "end"):
-                self.progress_end = time.perf_counter()
-                self.last_event = self.progress_end
+            value = params.value
+            kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+            now = time.perf_counter()
+            if kind == "begin":
+                title = value.get("title") if isinstance(value, dict) else getattr(value, "title", "")
+                self.progress_spans[str(params.token)] = [title, now, None]
+            elif kind == "end":
+                self.progress_end = now
+                self.last_event = now
+                if str(params.token) in self.progress_spans:
+                    self.progress_spans[str(params.token)][2] = now
+
+    def workspace_analysed(self) -> float | None:
+        """When the analysis that follows indexing ended (its work-done progress), or None yet:
+        the end of the first "analysing" progress begun after the "indexing" progress ended."""
+        spans = list(self.progress_spans.values())
+        indexed = next((end for title, _, end in spans if title == "flowsight: indexing" and end is not None), None)
+        if indexed is None:
+            return None
+        return next((end for title, begun, end in spans if title == "flowsight: analysing" and begun >= indexed and end is not None), None)
 
 
 async def wait(condition, timeout: float = 120.0) -> None:  # noqa: ANN001
@@ -238,17 +257,20 @@ def percentile(samples: list[float], q: int) -> float:
 
 
 async def restart(root: Path) -> dict:
-    """initialize → the diagnostics of every file published (the last publish or progress end
-    before a quiet second), then a wait for the cache write (`PERSIST_DELAY`) and shutdown."""
+    """initialize → the diagnostics of every file published (the last publish before the
+    background work is done and a quiet half second), from the initialize answer and from the
+    process start; when the background work (indexing, analysis) was done; then a wait for the
+    cache write (`PERSIST_DELAY`) and shutdown."""
     client = Client()
     await client.start_io(sys.executable, "-m", "flowsight", "serve")
-    started = time.perf_counter()
+    spawned = time.perf_counter()
     capabilities = types.ClientCapabilities(window=types.WindowClientCapabilities(work_done_progress=True))
     await client.initialize_async(
         types.InitializeParams(
             capabilities=capabilities, root_uri=root.as_uri(), workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)]
         )
     )
+    started = time.perf_counter()
     client.initialized(types.InitializedParams())
     expected = sum(1 for _ in (root / "django").rglob("*.py"))
     analysed_at = None
@@ -265,13 +287,19 @@ async def restart(root: Path) -> dict:
         if time.perf_counter() - started > 300:
             raise TimeoutError("the server did not finish its analysis")
     await wait(lambda: time.perf_counter() - client.last_event > 0.5)
-    seconds = max(client.last_event, analysed_at) - started if client.published else analysed_at - started
+    last_publish = max((t for published in client.published.values() for _, t in published), default=analysed_at)
     files = sum(1 for published in client.published.values() if published)
     await asyncio.sleep(3.0)  # the server writes its cache PERSIST_DELAY (2 s) after the analysis
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-    return {"seconds": seconds, "published_files": files}
+    return {
+        "seconds": last_publish - started,
+        "from_process_start_seconds": last_publish - spawned,
+        "startup_seconds": started - spawned,
+        "background_done_seconds": analysed_at - started,
+        "published_files": files,
+    }
 
 
 def run_restart(root: Path) -> dict:

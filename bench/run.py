@@ -753,16 +753,22 @@ STDLIB_OPENED = STDLIB / "http" / "server.py"
 
 
 def suite_server_stdlib(root: Path, runs: int) -> dict:
-    """The server with this interpreter's standard library as the workspace (not the corpus)."""
+    """The server with this interpreter's standard library as the workspace (not the corpus),
+    `runs` times (at most 3; medians)."""
     from bench.lsp_workspace import run as run_workspace
 
-    result = run_workspace(STDLIB, STDLIB_OPENED)
-    whole, two = result["workspace"], result["two_files"]
+    load = os.getloadavg()
+    results = [run_workspace(STDLIB, STDLIB_OPENED) for _ in range(max(1, min(runs, 3)))]
+    median = lambda side, name: statistics.median(r[side][name] for r in results)  # noqa: E731
+    whole = {name: median("workspace", name) for name in results[0]["workspace"]}
+    two = {name: median("two_files", name) for name in results[0]["two_files"]}
     first_ratio = whole["first_diagnostics_seconds"] / two["first_diagnostics_seconds"]
     edit_ratio = whole["edit_p95_seconds"] / two["edit_p95_seconds"]
+    during_ratio = whole["during_p95_seconds"] / two["edit_p95_seconds"]
+    during_ok = whole["edits_during"] == 0 or (whole["during_p95_seconds"] <= 0.05 and during_ratio <= 3)
     rows = [
         (
-            f"standard library ({result['files']} files), {STDLIB_OPENED.relative_to(STDLIB)} open",
+            f"standard library ({results[0]['files']} files), {STDLIB_OPENED.relative_to(STDLIB)} open, median of {len(results)}",
             "workspace",
             "2 files",
             "target",
@@ -782,6 +788,14 @@ def suite_server_stdlib(root: Path, runs: int) -> dict:
             "",
             "",
         ),
+        ("  server CPU time by then", f"{whole['cpu_seconds']:.1f} s", f"{two['cpu_seconds']:.1f} s", "", ""),
+        (
+            f"edit during the analysis → publish, p50/p95 (server; {whole['edits_during']:.0f} edits)",
+            f"{whole['during_p50_seconds'] * 1000:.1f}/{whole['during_p95_seconds'] * 1000:.1f} ms",
+            "",
+            "≤ 50 ms, ≤ 3× 2 files",
+            verdict(during_ok),
+        ),
         ("edit → publish, p50 (server)", f"{whole['edit_p50_seconds'] * 1000:.1f} ms", f"{two['edit_p50_seconds'] * 1000:.1f} ms", "", ""),
         (
             "edit → publish, p95 (server)",
@@ -789,6 +803,13 @@ def suite_server_stdlib(root: Path, runs: int) -> dict:
             f"{two['edit_p95_seconds'] * 1000:.1f} ms",
             "≤ 50 ms, ≤ 3× 2 files",
             verdict(whole["edit_p95_seconds"] <= 0.05 and edit_ratio <= 3),
+        ),
+        (
+            "  edit → the workspace analysis's result, p50/p95 (server)",
+            f"{whole['workspace_result_p50_seconds'] * 1000:.1f}/{whole['workspace_result_p95_seconds'] * 1000:.1f} ms",
+            f"{two['workspace_result_p50_seconds'] * 1000:.1f}/{two['workspace_result_p95_seconds'] * 1000:.1f} ms",
+            "",
+            "",
         ),
         (
             "server RSS after the analysis",
@@ -799,7 +820,8 @@ def suite_server_stdlib(root: Path, runs: int) -> dict:
         ),
     ]
     print(table(rows))
-    return result
+    print(f"load average before / after: {load[0]:.1f} / {os.getloadavg()[0]:.1f}")
+    return {"runs": results, "workspace": whole, "two_files": two, "load_before": load, "load_after": os.getloadavg()}
 
 
 def suite_taint(root: Path, runs: int) -> dict:
@@ -974,10 +996,14 @@ def suite_cache(root: Path, runs: int) -> dict:
     size_mb = changed["cache_bytes"] / 1e6
     print(f"cache size: {size_mb:.1f} MB; findings identical to --no-cache: {verdict(same)}")
     print(
-        f"server, initialize → diagnostics of every file: {server_cold['seconds']:.2f} s without a cache, "
+        f"server, initialize answered → diagnostics of every file: {server_cold['seconds']:.2f} s without a cache, "
         f"{server_warm['seconds']:.2f} s restarted on it ({server_warm['published_files']} files published; target ≤ 0.3 s: "
-        f"{verdict(server_warm['seconds'] <= 0.3)})"
+        f"{verdict(server_warm['seconds'] <= 0.3)}); from the process start {server_cold['from_process_start_seconds']:.2f} s / "
+        f"{server_warm['from_process_start_seconds']:.2f} s (start-up to the initialize answer {server_warm['startup_seconds']:.2f} s); "
+        f"indexing and analysis done in the background after {server_cold['background_done_seconds']:.2f} s / "
+        f"{server_warm['background_done_seconds']:.2f} s"
     )
+    print(f"load average: {os.getloadavg()[0]:.1f}")
     print(
         f"targets: warm ≤ 0.3× cold: {verdict(warm['median_seconds'] <= 0.3 * cold['median_seconds'])}; "
         f"one file changed ≤ 0.4× cold: {verdict(changed['median_seconds'] <= 0.4 * cold['median_seconds'])}"

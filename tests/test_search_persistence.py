@@ -124,6 +124,7 @@ def test_the_embedding_cache_lives_in_the_project_cache_directory(tmp_path: Path
     assert sorted(path.name for path in cache.iterdir() if not path.name.startswith(".")) == [
         "analysis.bin",
         "embeddings.sqlite3",
+        "published.bin",
         "search",
     ]
     # --no-cache writes nothing anywhere in the project.

@@ -2,7 +2,7 @@
 against the compiled module. All classes are immutable values unless said otherwise.
 See docs/CONTRACTS.md for the meaning of every field."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -135,6 +135,10 @@ def is_template_path(path: str) -> bool:
     and `.xml` below a `templates` directory)."""
 
 def index_discovered(discovery: Discovery) -> IndexResult: ...
+def lower_shared_pool_priority(nice: int) -> int:
+    """Lowers the scheduling priority of the engine's shared pool's threads to `nice` (a
+    workspace with a pool of its own, `Workspace.set_threads`, then runs first); returns the
+    threads changed."""
 
 class TextEdit:
     """A range replacement; the range fields are None for a whole-document replacement."""
@@ -201,6 +205,26 @@ class Workspace:
     def analyze_taint(
         self, rules_file: str | None = None, disabled_rules: Sequence[str] = ..., threat_models: Sequence[str] | None = None
     ) -> list[Finding]: ...
+    def published_again(
+        self,
+        directory: str,
+        paths: Sequence[str],
+        within: Sequence[str] | None = None,
+        texts: Mapping[str, str] = ...,
+        rules_file: str | None = None,
+        disabled_rules: Sequence[str] = ...,
+        threat_models: Sequence[str] | None = None,
+    ) -> tuple[list[Finding], list[SyntaxErrorLocation], dict[str, str]] | None:
+        """What the last run published (written to `directory` with the cache): its findings,
+        syntax errors and the texts of the files they name, when it is valid for `paths` as they
+        are on disk now (`texts`: the editor's text by key instead) and these rules; else None.
+        Reads files (only inside `within`), parses and stores nothing."""
+    def set_threads(self, threads: int | None) -> None:
+        """Runs this workspace's parallel work on a pool of `threads` threads of its own (None:
+        the engine's shared pool), so it does not queue behind another workspace's analysis."""
+    def imported_names(self, path: str) -> list[str]:
+        """The qualified names a file's imports bind (`import a.b` → `a.b`, `from a import f` →
+        `a.f`), sorted."""
     def set_cache_dir(self, directory: str | None) -> None:
         """Uses the persistent cache in `directory` (None: none): the next analysis starts from
         it, re-analysing only what changed since it was written. Set once every file is loaded."""

@@ -18,7 +18,7 @@ use crate::parse::{parse_python, Document};
 use crate::source::{load_source, load_source_within, parse_problems, FileError, FileErrorKind};
 
 /// Stack size of worker threads: tree-sitter and later stages may recurse on nested input.
-const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
+pub const WORKER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
 /// The engine's thread pool (rayon), created on first use.
 pub fn pool() -> &'static rayon::ThreadPool {
@@ -30,6 +30,15 @@ pub fn pool() -> &'static rayon::ThreadPool {
             .build()
             .expect("creating the worker thread pool")
     })
+}
+
+/// Lowers the scheduling priority of every thread of the engine's shared pool to `nice` (Linux
+/// schedules threads apart; a process may always lower its own priority, never raise it back
+/// without privileges). A server calls it once, so that the work of a workspace with a pool of
+/// its own (`Workspace::set_threads`: the open documents) runs before the shared pool's
+/// (the whole workspace's analysis, indexing). Returns the threads changed.
+pub fn lower_shared_pool_priority(nice: i32) -> usize {
+    pool().broadcast(|_| rustix::process::setpriority_process(None, nice).is_ok()).into_iter().filter(|changed| *changed).count()
 }
 
 pub use crate::walk::{absolute_path, is_python_path, relative_path};

@@ -42,7 +42,11 @@ pub const FLOWSIGHT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The cache file inside the cache directory.
 pub const CACHE_FILE: &str = "analysis.bin";
 const MAGIC: &[u8; 16] = b"flowsight-cache\0";
-const TEMP_PREFIX: &str = "analysis.bin.tmp.";
+/// What the last analysis published (`Published`), beside the cache file.
+pub const PUBLISHED_FILE: &str = "published.bin";
+const PUBLISHED_MAGIC: &[u8; 16] = b"flowsight-publ\0\0";
+/// A temporary file is named after the file it replaces plus this and a unique suffix.
+const TEMP_SUFFIX: &str = ".tmp.";
 /// A temporary file older than this is a crashed write's leftover and may be removed.
 const STALE_TEMP_SECONDS: u64 = 600;
 const ZSTD_LEVEL: i32 = 3;
@@ -240,9 +244,14 @@ pub fn load(dir: &Path, root: &Path, rules: &str) -> Result<Snapshot, Rejected> 
     }
 }
 
-/// Writes `bytes` as the cache of `dir` atomically (temporary file, fsync, rename, fsync of the
-/// directory). Returns the size written.
+/// Writes `bytes` as the cache of `dir` atomically (see `write_named`).
 pub fn write_bytes(dir: &Path, bytes: &[u8]) -> std::io::Result<u64> {
+    write_named(dir, CACHE_FILE, bytes)
+}
+
+/// Writes `bytes` as the file `name` of `dir` atomically (temporary file, fsync, rename, fsync
+/// of the directory). Returns the size written.
+pub fn write_named(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<u64> {
     std::fs::create_dir_all(dir)?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
@@ -251,13 +260,13 @@ pub fn write_bytes(dir: &Path, bytes: &[u8]) -> std::io::Result<u64> {
     }
     remove_stale_temporaries(dir);
     let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let temporary = dir.join(format!("{TEMP_PREFIX}{}.{unique}", std::process::id()));
+    let temporary = dir.join(format!("{name}{TEMP_SUFFIX}{}.{unique}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
-        std::fs::rename(&temporary, cache_file(dir))?;
+        std::fs::rename(&temporary, dir.join(name))?;
         if let Ok(directory) = std::fs::File::open(dir) {
             let _ = directory.sync_all();
         }
@@ -280,7 +289,8 @@ pub fn save(dir: &Path, snapshot: &Snapshot, root: &Path, rules: &str) -> Result
 fn remove_stale_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if ![CACHE_FILE, PUBLISHED_FILE].iter().any(|file| name.starts_with(&format!("{file}{TEMP_SUFFIX}"))) {
             continue;
         }
         let old = entry
@@ -293,6 +303,56 @@ fn remove_stale_temporaries(dir: &Path) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// One syntax error as published: 0-based lines, UTF-8 byte columns, the message.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PublishedSyntaxError {
+    pub start_line: usize,
+    pub start_column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub message: String,
+}
+
+/// What a workspace's last analysis published, so a restarted server can publish it again
+/// before it parses anything (`Workspace::published_again`). Valid only for exactly these files
+/// with these texts (and the header's root, rules and flowsight version): a changed, added or
+/// removed file makes it unused, never partly used.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Published {
+    /// The analysis identity (repository and source roots, `walk::analysis_identity`).
+    pub identity: String,
+    /// Every file of the analysis and the SHA-256 of its text, sorted by path.
+    pub files: Vec<(String, [u8; 32])>,
+    pub findings: Vec<Finding>,
+    /// The syntax errors of each file that has any (at most `PUBLISHED_SYNTAX_ERRORS` each), by path.
+    pub syntax: Vec<(String, Vec<PublishedSyntaxError>)>,
+}
+
+/// Syntax errors kept per file in `Published` (the server shows at most this many).
+pub const PUBLISHED_SYNTAX_ERRORS: usize = 100;
+
+/// Encodes and writes `published` beside the cache file of `dir` (atomically, see `write_named`).
+pub fn save_published(dir: &Path, published: &Published, root: &Path, rules: &str) -> Result<u64, String> {
+    let header = postcard::to_stdvec(&header(root, rules)).map_err(|error| error.to_string())?;
+    let payload = postcard::to_stdvec(published).map_err(|error| error.to_string())?;
+    let bytes = crate::framing::frame(PUBLISHED_MAGIC, &header, &payload);
+    write_named(dir, PUBLISHED_FILE, &bytes).map_err(|error| format!("cannot write {}: {error}", dir.display()))
+}
+
+/// Reads what was published in `dir` for `root` and `rules`: None when missing, damaged,
+/// foreign (another root, rules, schema or flowsight version) or inconsistent.
+pub fn load_published(dir: &Path, root: &Path, rules: &str) -> Option<Published> {
+    let bytes = std::fs::read(dir.join(PUBLISHED_FILE)).ok()?;
+    let framed = crate::framing::unframe(&bytes, PUBLISHED_MAGIC).ok()?;
+    let found: Header = postcard::from_bytes(framed.header).ok()?;
+    if found != header(root, rules) {
+        return None;
+    }
+    let published: Published = postcard::from_bytes(framed.payload.ok()?).ok()?;
+    let sorted = published.files.windows(2).all(|pair| pair[0].0 < pair[1].0);
+    sorted.then_some(published)
 }
 
 /// Entries for the current texts (sorted by path): an entry of `previous` with the same hash is
@@ -365,6 +425,40 @@ mod tests {
             flipped[index] ^= 0x5a;
             assert!(decode(&flipped, root, "rules").is_err(), "byte {index} flipped accepted");
         }
+    }
+
+    #[test]
+    fn what_was_published_round_trips_and_anything_else_is_not_used() {
+        let dir = std::env::temp_dir().join(format!("flowsight-published-{}-{}", std::process::id(), line!()));
+        let root = Path::new("/project");
+        let published = Published {
+            identity: "/project".into(),
+            files: vec![("a.py".into(), text_hash("a")), ("b.py".into(), text_hash("b"))],
+            findings: Vec::new(),
+            syntax: vec![(
+                "b.py".into(),
+                vec![PublishedSyntaxError { start_line: 1, start_column: 0, end_line: 1, end_column: 3, message: "invalid syntax".into() }],
+            )],
+        };
+        save_published(&dir, &published, root, "rules").unwrap();
+        assert_eq!(load_published(&dir, root, "rules"), Some(published.clone()));
+        assert_eq!(load_published(&dir, Path::new("/other"), "rules"), None);
+        assert_eq!(load_published(&dir, root, "other rules"), None);
+        // A killed write's leftover is never read; damaged bytes are never trusted.
+        std::fs::write(dir.join(format!("{PUBLISHED_FILE}{TEMP_SUFFIX}1.2")), b"partial").unwrap();
+        assert_eq!(load_published(&dir, root, "rules"), Some(published));
+        let bytes = std::fs::read(dir.join(PUBLISHED_FILE)).unwrap();
+        for length in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+            std::fs::write(dir.join(PUBLISHED_FILE), &bytes[..length]).unwrap();
+            assert_eq!(load_published(&dir, root, "rules"), None, "{length} bytes");
+        }
+        for index in (0..bytes.len()).step_by(7) {
+            let mut flipped = bytes.clone();
+            flipped[index] ^= 0x5a;
+            std::fs::write(dir.join(PUBLISHED_FILE), &flipped).unwrap();
+            assert_eq!(load_published(&dir, root, "rules"), None, "byte {index} flipped");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -143,6 +143,21 @@ pub struct Workspace {
     cache_notice: Option<String>,
     /// Template files (`templates::is_template_path`), kept apart from the Python files.
     templates: TemplateFiles,
+    /// The findings of the last analysis (written with the cache as what was published).
+    last_findings: Option<Vec<Finding>>,
+    /// A pool of its own (`set_threads`), else the engine's: a small workspace analysed while
+    /// another holds the engine's pool (the server's open documents during a workspace
+    /// analysis) does not queue behind it.
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+}
+
+/// What a workspace's last run published, found valid for the files on disk now
+/// (`Workspace::published_again`): findings, syntax errors by file, and the text of every file
+/// they name (to convert their columns).
+pub struct PublishedAgain {
+    pub findings: Vec<Finding>,
+    pub syntax: Vec<(String, Vec<crate::persist::PublishedSyntaxError>)>,
+    pub texts: HashMap<String, String>,
 }
 
 /// A file read from disk and parsed apart from any workspace (`read_files`), to be stored by
@@ -177,6 +192,11 @@ pub fn read_files(root: &Path, paths: &[String], within: &[PathBuf]) -> Vec<Read
             })
             .collect()
     })
+}
+
+/// The workspace's own pool, else the engine's (see `Workspace::set_threads`).
+fn pool_of(own: &Option<std::sync::Arc<rayon::ThreadPool>>) -> &rayon::ThreadPool {
+    own.as_deref().unwrap_or_else(|| crate::index::pool())
 }
 
 /// Files whose search documents are made together when the lexical index is built.
@@ -370,6 +390,8 @@ impl Workspace {
             persisted_files: Vec::new(),
             cache_notice: None,
             templates: TemplateFiles::default(),
+            last_findings: None,
+            pool: None,
         }
     }
 
@@ -386,6 +408,37 @@ impl Workspace {
             }
         }
         self.cache_dir = dir;
+    }
+
+    /// Runs this workspace's parallel work (parsing, analysis) on a pool of `threads` threads of
+    /// its own (None: the engine's shared pool).
+    pub fn set_threads(&mut self, threads: Option<usize>) -> std::result::Result<(), String> {
+        self.pool = match threads {
+            None => None,
+            Some(threads) => Some(std::sync::Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads.max(1))
+                    .stack_size(crate::index::WORKER_STACK_BYTES)
+                    .thread_name(|i| format!("flowsight-own-{i}"))
+                    .build()
+                    .map_err(|error| error.to_string())?,
+            )),
+        };
+        Ok(())
+    }
+
+    /// What a file imports: the qualified names its imports bind (`import a.b` → `a.b`,
+    /// `from a import f` → `a.f`), sorted, without duplicates.
+    pub fn imported_names(&mut self, path: &str) -> Result<Vec<String>> {
+        let key = self.key(path);
+        self.state(&key)?;
+        self.prepare_program();
+        let state = self.state(&key)?;
+        let part = state.source.borrow_dependent().as_ref().expect("program prepared");
+        let mut names: Vec<String> = part.module.imports.values().cloned().collect();
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
     }
 
     /// Why the persisted cache was not used, if it could not be (taken: reported once).
@@ -415,7 +468,7 @@ impl Workspace {
         use rayon::prelude::*;
         let texts: Vec<(&str, &str)> = self.files.iter().map(|(path, state)| (path.as_str(), state.source.borrow_owner().text())).collect();
         let hashes: Vec<[u8; 32]> =
-            crate::index::pool().install(|| texts.par_iter().map(|(_, text)| crate::persist::text_hash(text)).collect());
+            pool_of(&self.pool.clone()).install(|| texts.par_iter().map(|(_, text)| crate::persist::text_hash(text)).collect());
         let (changed, changes) = snapshot.changes(texts.iter().zip(&hashes).map(|((path, text), hash)| (*path, *text, *hash)));
         self.changed_since_analysis = changed;
         self.text_changes = changes;
@@ -435,7 +488,7 @@ impl Workspace {
         let previous = crate::persist::Snapshot { files: std::mem::take(&mut self.persisted_files), analyses: Vec::new(), scan: None };
         let current: Vec<(String, &str, [u8; 32], Vec<FileError>)> = {
             use rayon::prelude::*;
-            crate::index::pool().install(|| {
+            pool_of(&self.pool.clone()).install(|| {
                 self.files
                     .par_iter()
                     .map(|(path, state)| {
@@ -445,7 +498,17 @@ impl Workspace {
                     .collect()
             })
         };
-        let files = crate::index::pool().install(|| crate::persist::entries(Some(&previous), current));
+        let mut hashes: Vec<(String, [u8; 32])> = current.iter().map(|(path, _, hash, _)| (path.clone(), *hash)).collect();
+        // Template files too: the server lists them with the Python files, and a finding on a
+        // template needs its text to be placed.
+        let template_keys: Vec<String> = self.templates.versions().map(|(key, _)| key).collect();
+        for key in template_keys {
+            if let Some(text) = self.templates.text(&key) {
+                hashes.push((key.clone(), crate::persist::text_hash(text)));
+            }
+        }
+        hashes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let files = pool_of(&self.pool.clone()).install(|| crate::persist::entries(Some(&previous), current));
         let rules = analysis.rules().to_string();
         let repositories = vec![crate::walk::analysis_identity(&self.repository, &self.source_roots)];
         let analyses = vec![crate::persist::StoredAnalysis { repositories, analysis }];
@@ -453,7 +516,98 @@ impl Workspace {
         let written = crate::persist::save(&dir, &snapshot, &self.root, &rules);
         self.analysis_cache = snapshot.analyses.pop().map(|stored| stored.analysis);
         self.persisted_files = snapshot.files;
-        written.map(Some)
+        let written = written?;
+        // Then what was published (after the cache: each file is checked against the texts on
+        // its own, so either may be the newer after a crash).
+        let Some(findings) = self.last_findings.clone() else { return Ok(Some(written)) };
+        let published = crate::persist::Published {
+            identity: crate::walk::analysis_identity(&self.repository, &self.source_roots),
+            files: hashes,
+            findings,
+            syntax: self.syntax_errors_by_file(),
+        };
+        Ok(Some(written + crate::persist::save_published(&dir, &published, &self.root, &rules)?))
+    }
+
+    /// The syntax errors of every file that has any, as published (positions in lines and
+    /// UTF-8 byte columns), by path.
+    fn syntax_errors_by_file(&self) -> Vec<(String, Vec<crate::persist::PublishedSyntaxError>)> {
+        self.files
+            .iter()
+            .filter(|(_, state)| state.source.borrow_owner().tree().root_node().has_error())
+            .map(|(path, state)| {
+                let document = state.source.borrow_owner();
+                let index = document.line_index();
+                let place = |offset: usize| {
+                    let line = index.line_of(offset);
+                    (line, offset - index.line_start(line))
+                };
+                let errors = crate::parse::syntax_errors(document.tree(), crate::persist::PUBLISHED_SYNTAX_ERRORS)
+                    .into_iter()
+                    .map(|error| {
+                        let (start_line, start_column) = place(error.start);
+                        let (end_line, end_column) = place(error.end);
+                        crate::persist::PublishedSyntaxError { start_line, start_column, end_line, end_column, message: error.message }
+                    })
+                    .collect();
+                (path.clone(), errors)
+            })
+            .collect()
+    }
+
+    /// What the last run published, when it is valid for the files `paths` (absolute, or
+    /// relative to the root) as they are on disk now — `texts` overriding the disk for the
+    /// files an editor holds (by key) — read without parsing: the same files, each with the
+    /// same text hash, and the same root, rules, flowsight version and analysis identity.
+    /// None otherwise. Reads only inside `within` (see `load_file_within`); reads nothing
+    /// into the workspace.
+    pub fn published_again(
+        &self,
+        dir: &Path,
+        rules: &RuleSet,
+        paths: &[String],
+        within: &[PathBuf],
+        texts: &HashMap<String, String>,
+    ) -> Option<PublishedAgain> {
+        use rayon::prelude::*;
+        let published = crate::persist::load_published(dir, &self.root, &rules.fingerprint)?;
+        if published.identity != crate::walk::analysis_identity(&self.repository, &self.source_roots) {
+            return None;
+        }
+        let mut keyed: Vec<(String, PathBuf)> = paths
+            .iter()
+            .map(|path| {
+                let absolute = if Path::new(path).is_absolute() { PathBuf::from(path) } else { self.root.join(path) };
+                (relative_path(&self.root, &absolute), absolute)
+            })
+            .collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        keyed.dedup_by(|a, b| a.0 == b.0);
+        if keyed.len() != published.files.len() || keyed.iter().zip(&published.files).any(|((key, _), (path, _))| key != path) {
+            return None;
+        }
+        let read: Option<Vec<(String, String)>> = pool_of(&self.pool.clone()).install(|| {
+            keyed
+                .par_iter()
+                .zip(published.files.par_iter())
+                .map(|((key, absolute), (_, hash))| {
+                    let text = match texts.get(key) {
+                        Some(text) => text.clone(),
+                        None => load_source_within(absolute, key, within).0?,
+                    };
+                    (crate::persist::text_hash(&text) == *hash).then(|| (key.clone(), text))
+                })
+                .collect()
+        });
+        let mut read: HashMap<String, String> = read?.into_iter().collect();
+        let mut named: std::collections::HashSet<&str> = published.syntax.iter().map(|(path, _)| path.as_str()).collect();
+        for finding in &published.findings {
+            named.insert(&finding.sink.path);
+            named.insert(&finding.source.path);
+            named.extend(finding.steps.iter().map(|step| step.location.path.as_str()));
+        }
+        let texts = named.into_iter().filter_map(|path| Some((path.to_string(), read.remove(path)?))).collect();
+        Some(PublishedAgain { findings: published.findings, syntax: published.syntax, texts })
     }
 
     pub fn root(&self) -> &Path {
@@ -747,7 +901,7 @@ impl Workspace {
         let sources = || {
             use rayon::prelude::*;
             let files: Vec<(&String, &FileState)> = files.iter().collect();
-            crate::index::pool().install(|| {
+            pool_of(&self.pool.clone()).install(|| {
                 files
                     .par_iter()
                     .map(|(key, state)| store::Source { key: (*key).clone(), hash: store::text_hash(state.source.borrow_owner().text()) })
@@ -941,7 +1095,7 @@ impl Workspace {
             .map(|(index, (path, state))| (index, path, state))
             .collect();
         let roots = &self.source_roots;
-        crate::index::pool().install(|| {
+        pool_of(&self.pool.clone()).install(|| {
             unbuilt.into_par_iter().for_each(|(index, path, state)| {
                 let document = AnalysedDocument::take_document(&mut state.source);
                 state.source =
@@ -990,10 +1144,11 @@ impl Workspace {
             eprintln!("program {:?}", timer.elapsed());
         }
         let (result, cache, stats) =
-            crate::index::pool().install(|| analyze_incrementally_after(&program, rules, previous, Some(&changed), &changes));
+            pool_of(&self.pool.clone()).install(|| analyze_incrementally_after(&program, rules, previous, Some(&changed), &changes));
         drop(program);
         self.analysis_cache = Some(cache);
         self.last_analysis = stats;
+        self.last_findings = Some(result.findings.clone());
         if crate::taint::debug_analysis() {
             eprintln!("workspace total {:?}", timer.elapsed());
         }
@@ -1027,9 +1182,10 @@ impl Workspace {
         let mut cache = std::mem::take(&mut self.slice_cache);
         let ir = std::mem::take(&mut self.ir_cache);
         let changed = std::mem::take(&mut self.slice_changed);
+        let own = self.pool.clone();
         let program = self.program();
         let mut sdg = Sdg::with_caches(&program, cache, ir, Some(&changed));
-        let remaining = crate::index::pool().install(|| sdg.prepare(limit));
+        let remaining = pool_of(&own).install(|| sdg.prepare(limit));
         let ir;
         (cache, ir) = sdg.into_caches();
         drop(program);

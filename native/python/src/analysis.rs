@@ -229,6 +229,13 @@ impl RulesCache {
     }
 }
 
+/// Lowers the scheduling priority of the engine's shared pool's threads to `nice` (see
+/// `index::lower_shared_pool_priority`); returns the threads changed.
+#[pyfunction]
+fn lower_shared_pool_priority(py: Python<'_>, nice: i32) -> PyResult<usize> {
+    py.allow_threads(|| catch_panic(|| flowsight_engine::index::lower_shared_pool_priority(nice))).map_err(Into::into)
+}
+
 /// The ids of the non-taint checks, then of the rules in effect with the built-in packs plus
 /// `rules_file`, in pack order (so a rules file's rules come last).
 #[pyfunction]
@@ -460,6 +467,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(analyze_taint, m)?)?;
     m.add_function(wrap_pyfunction!(analyze_discovered, m)?)?;
     m.add_function(wrap_pyfunction!(rule_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(lower_shared_pool_priority, m)?)?;
     m.add_function(wrap_pyfunction!(rule_fixes, m)?)?;
     Ok(())
 }

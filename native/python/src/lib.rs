@@ -744,6 +744,67 @@ impl Workspace {
         Ok(self.with(py, |ws| ws.analyze_taint(&rules))?.iter().map(analysis::Finding::from).collect())
     }
 
+    /// What the last run published (findings, syntax errors, the texts of the files they
+    /// name), written to `directory` with the cache, when it is valid for `paths` as they are
+    /// on disk now (`texts`: the editor's text of files by key, instead of the disk) and these
+    /// rules; None otherwise. Reads files (only inside `within`) but stores nothing.
+    #[pyo3(signature = (directory, paths, within=None, texts=std::collections::HashMap::new(), rules_file=None, disabled_rules=Vec::new(), threat_models=None))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn published_again(
+        &self,
+        py: Python<'_>,
+        directory: PathBuf,
+        paths: Vec<String>,
+        within: Option<Vec<PathBuf>>,
+        texts: std::collections::HashMap<String, String>,
+        rules_file: Option<PathBuf>,
+        disabled_rules: Vec<String>,
+        threat_models: Option<Vec<String>>,
+    ) -> PyResult<Option<(Vec<analysis::Finding>, Vec<SyntaxErrorLocation>, std::collections::HashMap<String, String>)>> {
+        let rules = py
+            .allow_threads(|| {
+                self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(
+                    rules_file.as_ref(),
+                    &disabled_rules,
+                    threat_models.as_deref(),
+                )
+            })
+            .map_err(to_py_err)?;
+        let within = within.unwrap_or_default();
+        let Some(found) = self.with(py, |ws| ws.published_again(&directory, &rules, &paths, &within, &texts))? else {
+            return Ok(None);
+        };
+        let findings = found.findings.iter().map(analysis::Finding::from).collect();
+        let syntax = found
+            .syntax
+            .into_iter()
+            .flat_map(|(path, errors)| {
+                errors.into_iter().map(move |error| SyntaxErrorLocation {
+                    path: path.clone(),
+                    start_line: error.start_line,
+                    start_column: error.start_column,
+                    end_line: error.end_line,
+                    end_column: error.end_column,
+                    message: error.message,
+                })
+            })
+            .collect();
+        Ok(Some((findings, syntax, found.texts)))
+    }
+
+    /// Runs this workspace's parallel work on a pool of `threads` threads of its own (None: the
+    /// engine's shared pool), so it does not queue behind another workspace's analysis.
+    #[pyo3(signature = (threads))]
+    fn set_threads(&self, py: Python<'_>, threads: Option<usize>) -> PyResult<()> {
+        self.with(py, |ws| ws.set_threads(threads))?.map_err(pyo3::exceptions::PyRuntimeError::new_err)
+    }
+
+    /// The qualified names a file's imports bind (`import a.b` → `a.b`, `from a import f` →
+    /// `a.f`), sorted.
+    fn imported_names(&self, py: Python<'_>, path: &str) -> PyResult<Vec<String>> {
+        self.run(py, |ws| ws.imported_names(path))
+    }
+
     /// Uses the persistent cache in `directory` (None: none): the next analysis starts from it.
     #[pyo3(signature = (directory))]
     fn set_cache_dir(&self, py: Python<'_>, directory: Option<PathBuf>) -> PyResult<()> {

@@ -14,10 +14,11 @@ from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
 from flowsight import __version__
+from flowsight._native import lower_shared_pool_priority
 from flowsight.server import transport
 from flowsight.server.handlers import MODULES
 from flowsight.server.protocol import FlowsightProtocol
-from flowsight.server.session import Session
+from flowsight.server.session import BACKGROUND_NICENESS, Session
 
 log = logging.getLogger("flowsight.server")
 
@@ -37,6 +38,8 @@ class FlowsightServer(LanguageServer):
         `exit` (0 after `shutdown`, else 1), 0 at end of input, 2 after a framing error.
         Worker threads still running (an analysis) are not waited for: the caller exits."""
         self._stop_event = threading.Event()
+        # The workspace analysis and indexing yield the cores to the open documents' analysis.
+        lower_shared_pool_priority(BACKGROUND_NICENESS)
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         self.serving = True
         loop = asyncio.new_event_loop()

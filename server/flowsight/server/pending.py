@@ -60,6 +60,11 @@ class PendingChanges:
             changes, self._changes = self._changes, {}
         return changes
 
+    def keys(self) -> list[str]:
+        """The files with queued changes."""
+        with self._lock:
+            return list(self._changes)
+
     def __contains__(self, key: str) -> bool:
         return key in self._changes
 

@@ -59,6 +59,7 @@ from flowsight.files import read_regular_file
 from flowsight.server.code_search import CodeSearch
 from flowsight.server.diagnostics import SEVERITY, syntax_diagnostic, to_diagnostic, too_large_diagnostic
 from flowsight.server.documents import Documents, uri_to_path
+from flowsight.server.foreground import Foreground, module_keys
 from flowsight.server.highlights import Highlights
 from flowsight.server.pending import LOAD, REMOVE, PendingChange, PendingChanges
 from flowsight.server.project import Project, find_project
@@ -78,6 +79,12 @@ PERSIST_DELAY = 2.0
 # analysis waits or is due.
 PREPARE_DELAY = 2.0
 PREPARE_STEP = 500
+# A workspace analysis due while the open documents are analysed (foreground.py) starts once
+# that is done, or after this long.
+FOREGROUND_FIRST_SECONDS = 0.2
+# The engine's shared pool (the workspace analysis, indexing) runs at this niceness in the
+# server; the open documents' analysis, on a pool of its own, at the process's.
+BACKGROUND_NICENESS = 10
 # Latency samples kept for `flowsight/status` (change received → its results published).
 LATENCY_SAMPLES = 2000
 # An analysis still running after this long reports work-done progress (whole-program runs —
@@ -148,6 +155,18 @@ class Folder:
     # The project's packaging configuration was read again: the core re-reads its source roots
     # (module names) in the next analysis job.
     refresh_roots: bool = False
+    # Until its first indexing has stored every file, an analysis of the folder sees part of it:
+    # only open documents' diagnostics are published then (others would be partial), and not
+    # those `publish_again` restored while their version is the one it published
+    # (`restored`). `whole_analysed`: an analysis after indexing ran (its results supersede
+    # what `publish_again` would publish). Set under the session's lock.
+    loading: bool = True
+    whole_analysed: bool = False
+    restored: dict[str, int | None] = field(default_factory=dict)
+    # The open documents analysed first (foreground.py), made on the first change of one; the
+    # folder's files by dotted name (`foreground.module_keys`), to find what they import.
+    foreground: Foreground | None = None
+    modules: dict[str, str] = field(default_factory=dict)
 
     def key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -187,6 +206,11 @@ class Session:
         self.encoding: positions.Encoding = "utf-16"
         self.generation = 0
         self.running: asyncio.Task | None = None
+        # The foreground job (foreground.py): running, and asked to run once more.
+        self.foreground_running: asyncio.Task | None = None
+        self.foreground_rerun = False
+        # `prepare_foreground` in a worker thread (one at a time).
+        self.foreground_preparing: asyncio.Future | None = None
         self.last_change = 0.0
         self.rerun = False
         self.client_settings = ClientSettings()
@@ -210,7 +234,8 @@ class Session:
         self.analysis_waiting = threading.Event()
         # Changes not yet served by a published analysis: (received at, what), and the
         # measured latencies of served ones (server time: handler entry → publish written).
-        self.unserved: list[tuple[float, str]] = []
+        # Each: [received, event, served first by the foreground].
+        self.unserved: list[list] = []
         self.latencies: deque[dict] = deque(maxlen=LATENCY_SAMPLES)
         self.last_analysis: dict = {}
         # Analyses run so far (coalescing makes them far fewer than the changes).
@@ -317,7 +342,7 @@ class Session:
         folder = self.find_folder(path)
         if folder is None:
             log.info("%s is outside every workspace folder: analysed from the editor's text only", path)
-            folder = Folder(root=path.parent, workspace=flowsight.Workspace(str(path.parent)), loose=True)
+            folder = Folder(root=path.parent, workspace=flowsight.Workspace(str(path.parent)), loose=True, loading=False)
             self._settle_settings(folder)
             self.folders.append(folder)
             self.folders.sort(key=lambda f: len(str(f.root)), reverse=True)
@@ -340,14 +365,16 @@ class Session:
                 return folder
         return None
 
-    def index_folder(self, folder: Folder, refresh: bool = False) -> int:
+    def index_folder(self, folder: Folder, refresh: bool = False, files: list[Path] | None = None) -> int:
         """Reads every Python file of a folder (worker thread); open documents keep their text.
         Files resolving outside the folder (symbolic links) are skipped; the core skips what is
         not a regular file and caps reads. `refresh` (flowsight.reindex) re-reads files already
         known and forgets files gone from disk."""
         if folder.loose:
             return 0
-        files = self.folder_files(folder)
+        if files is None or refresh:
+            files = self.folder_files(folder)
+            folder.modules = module_keys([folder.key(path) for path in files])
         if refresh:
             with self.lock:
                 listed = {folder.key(path) for path in files}
@@ -380,6 +407,7 @@ class Session:
             with self.lock:
                 folder.workspace.set_cache_dir(None if directory is None else str(directory))
                 folder.cache = directory
+                folder.loading = False
         return len(files)
 
     def folder_files(self, folder: Folder) -> list[Path]:
@@ -410,8 +438,17 @@ class Session:
         folder = self.find_folder(path)
         if folder is None:
             return False
-        folder.pending.add(folder.key(path), change)
+        key = folder.key(path)
+        folder.pending.add(key, change)
         self.generation += 1
+        # A client that pulls waits for the workspace analysis anyway (`idle`): no foreground.
+        if not folder.loose and not self.pull:
+            if self.documents.at(path) is not None and not (change.load or change.remove):
+                if folder.foreground is None:
+                    folder.foreground = Foreground(folder.root)
+                folder.foreground.pending.add(key, change)
+            elif folder.foreground is not None and key in folder.foreground.open:
+                folder.foreground.pending.add(key, change)
         return True
 
     def size_state(self, path: Path, size: int) -> str:
@@ -487,7 +524,12 @@ class Session:
         self.announce = self.announce or announce
         self.idle.clear()
         if event is not None:
-            self.unserved.append((self.last_change, event))
+            self.unserved.append([self.last_change, event, False])
+        if any(folder.foreground is not None and folder.foreground.pending for folder in self.folders):
+            if self.foreground_running is None or self.foreground_running.done():
+                self.foreground_running = asyncio.get_running_loop().create_task(self._run_foreground())
+            else:
+                self.foreground_rerun = True
         if self.running is not None and not self.running.done():
             self.rerun = True
             return
@@ -507,6 +549,7 @@ class Session:
         try:
             await self._settle()
             while True:
+                await self._foreground_first()
                 self.rerun = False
                 generation, results, problems = await self._analyse_with_progress()
                 for kind, message in problems:
@@ -529,6 +572,144 @@ class Session:
         finally:
             if not self.rerun:
                 self.idle.set()
+
+    async def _foreground_first(self) -> None:
+        """Lets a running foreground job (the open documents' analysis) finish first, for at
+        most FOREGROUND_FIRST_SECONDS: the workspace analysis would take the cores it needs."""
+        task = self.foreground_running
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=FOREGROUND_FIRST_SECONDS)
+
+    async def _run_foreground(self) -> None:
+        """Analyses the folders' open documents first (foreground.py) and publishes them, until
+        no change of an open document waits (event loop; the work runs in a worker thread)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            self.foreground_rerun = False
+            await self._settle()
+            taken = time.perf_counter()
+            for folder in list(self.folders):
+                foreground = folder.foreground
+                if foreground is None or not (foreground.pending or foreground.fresh):
+                    continue
+                try:
+                    results = await loop.run_in_executor(None, self.analyse_foreground, folder, foreground)
+                except Exception:  # noqa: BLE001 - logged; the workspace analysis still serves the documents
+                    log.exception("analysing the open documents of %s failed", folder.root)
+                    continue
+                self._publish_foreground(folder, results, taken)
+                self.prepare_open_documents(folder, foreground)
+            if not self.foreground_rerun:
+                return
+
+    def analyse_foreground(self, folder: Folder, foreground: Foreground) -> list[tuple[str, int | None, list[types.Diagnostic]]]:
+        """The open documents' diagnostics from the foreground workspace (worker thread, under
+        the foreground's lock only): (key, version, diagnostics) per open document."""
+        with foreground.lock:
+            opened = {folder.key(Path(name)) for name in list(self.documents.open) if self.find_folder(Path(name)) is folder}
+            foreground.apply(opened)
+            workspace = foreground.workspace  # made by `apply`
+            foreground.fresh = False
+            if not foreground.open:
+                return []
+            try:
+                findings = self._foreground_taint(folder, workspace)
+            except flowsight.errors.RuleConfigError:
+                return []  # reported by the workspace analysis, which leaves the culprit out
+            versions = workspace.versions()
+            by_file = render_findings(folder, [f for f in findings if f.sink.path in foreground.open], workspace.text, self.encoding)
+            # The workspace analysis's findings in open documents whose path leaves the files held
+            # here (a source in a caller elsewhere): the foreground cannot see them, so they stay
+            # as last published until the workspace analysis publishes again.
+            held = foreground.open | foreground.loaded
+            rendered = folder.diagnostic_cache
+            for finding in folder.findings:
+                if finding.sink.path not in foreground.open:
+                    continue
+                if finding.source.path in held and all(step.path in held for step in finding.steps):
+                    continue
+                diagnostic = rendered.get(diagnostic_key(finding))
+                if diagnostic is not None:
+                    override = folder.settings.severity.get(finding.rule_id)
+                    if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
+                        diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
+                    by_file.setdefault(finding.sink.path, []).append(diagnostic)
+            results = []
+            for key in sorted(foreground.open):
+                diagnostics = by_file.get(key, [])
+                if folder.settings.syntax_severity is not None:
+                    errors = workspace.syntax_errors(key, SYNTAX_ERRORS_PER_FILE)
+                    if errors:
+                        lines = positions.TextLines(workspace.text(key))
+                        severity = folder.settings.syntax_severity
+                        for error in errors:
+                            diagnostic = syntax_diagnostic(error, lines, self.encoding)
+                            diagnostics.append(
+                                diagnostic if severity == types.DiagnosticSeverity.Error else attrs.evolve(diagnostic, severity=severity)
+                            )
+                results.append((key, versions.get(key), diagnostics))
+            return results
+
+    @staticmethod
+    def _foreground_taint(folder: Folder, workspace: flowsight.Workspace) -> list:
+        settings = folder.settings
+        return workspace.analyze_taint(settings.rules, list(settings.disable), list(settings.threat_models))
+
+    def prepare_foreground(self, folder: Folder, foreground: Foreground) -> bool:
+        """`Foreground.prepare` (worker thread): whether a workspace with the open documents'
+        imports took over (then they are analysed and published again)."""
+        try:
+            return foreground.prepare(folder.readable_scopes(), folder.modules, lambda workspace: self._foreground_taint(folder, workspace))
+        except FlowsightError as error:
+            log.warning("the open documents' imports in %s are not analysed first: %s", folder.root, error)
+            return False
+
+    def prepare_open_documents(self, folder: Folder, foreground: Foreground | None) -> None:
+        """Starts `prepare_foreground` unless one runs (event loop); when a workspace with the
+        imports took over, analyses the open documents again."""
+        if foreground is None or not folder.modules:
+            return
+        if self.foreground_preparing is not None and not self.foreground_preparing.done():
+            return
+        loop = asyncio.get_running_loop()
+        self.foreground_preparing = loop.run_in_executor(None, self.prepare_foreground, folder, foreground)
+
+        def done(future: asyncio.Future) -> None:
+            if not future.cancelled() and future.exception() is None and future.result():
+                self.schedule_foreground()
+
+        self.foreground_preparing.add_done_callback(done)
+
+    def schedule_foreground(self) -> None:
+        """Runs the foreground job soon (or once more), e.g. after `prepare_foreground`."""
+        if self.foreground_running is None or self.foreground_running.done():
+            self.foreground_running = asyncio.get_running_loop().create_task(self._run_foreground())
+        else:
+            self.foreground_rerun = True
+
+    def _publish_foreground(self, folder: Folder, results: list, taken: float) -> None:
+        """Publishes the foreground's diagnostics of open documents at their newest version and
+        not yet published by the workspace analysis; changes received before `taken` count as
+        served (first) by it."""
+        publishes = []
+        for key, version, diagnostics in results:
+            document = self.documents.at(folder.root / key)
+            if document is None or document.version != version or key in folder.oversized:
+                continue
+            if folder.published_versions.get(key) == version and key in folder.published:
+                continue  # the workspace analysis got there first: its result stands
+            publishes.append((folder, key, (folder.root / key).as_uri(), version, diagnostics))
+        if not publishes:
+            return
+        self._publish(publishes)
+        now = time.perf_counter()
+        for entry in self.unserved:
+            received, event, first = entry
+            if not first and received <= taken:
+                entry[2] = True
+                self.latencies.append(
+                    {"event": event, "milliseconds": round((now - received) * 1000, 3), "publishes": len(publishes), "openDocuments": True}
+                )
 
     def _persist_later(self) -> None:
         """Writes the persistent caches of the folders analysed, PERSIST_DELAY seconds after the
@@ -692,8 +873,10 @@ class Session:
     def _served(self, publishes: int) -> None:
         """Every change received so far is reflected in what was just published."""
         now = time.perf_counter()
-        for received, event in self.unserved:
-            self.latencies.append({"event": event, "milliseconds": round((now - received) * 1000, 3), "publishes": publishes})
+        for received, event, first in self.unserved:
+            # A change the foreground served first: this is when the whole program's result came.
+            name = f"{event} (workspace)" if first else event
+            self.latencies.append({"event": name, "milliseconds": round((now - received) * 1000, 3), "publishes": publishes})
         self.unserved.clear()
 
     def status(self) -> dict:
@@ -827,7 +1010,6 @@ class Session:
         started = time.perf_counter()
         stats = {"scopes": 0, "reused": 0, "analysed": 0, "rounds": 0}
         for folder in list(self.folders):
-            settings = folder.settings
             findings = self._taint(folder, problems)
             notice = folder.workspace.take_cache_notice()
             if notice is not None:
@@ -837,59 +1019,128 @@ class Session:
             for name, count in folder.workspace.last_analysis().items():
                 stats[name] = stats.get(name, 0) + count
             self._syntax(folder)
-            folder.findings = findings
-            texts: dict[str, positions.TextLines] = {}
-            by_file: dict[str, list[types.Diagnostic]] = {}
-            previous_cache, folder.diagnostic_cache = folder.diagnostic_cache, {}
-            for finding in findings:
-                # A finding whose places did not change keeps its converted diagnostic.
-                sink = finding.sink
-                key = (
-                    finding.id,
-                    sink.path,
-                    sink.start_line,
-                    sink.start_column,
-                    sink.end_line,
-                    sink.end_column,
-                    tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps),
-                )
-                diagnostic = previous_cache.get(key)
-                if diagnostic is None:
-                    for path in {finding.sink.path, *(step.path for step in finding.steps)}:
-                        if path not in texts:
-                            texts[path] = positions.TextLines(folder.workspace.text(path))
-                    diagnostic = to_diagnostic(finding, folder.root, texts, self.encoding)
-                folder.diagnostic_cache[key] = diagnostic
-                override = settings.severity.get(finding.rule_id)
-                if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
-                    diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
-                by_file.setdefault(finding.sink.path, []).append(diagnostic)
-            for path, size in folder.oversized.items():
-                by_file.setdefault(path, []).insert(0, too_large_diagnostic(size, MAX_DOCUMENT_BYTES))
-            syntax_severity = settings.syntax_severity
-            if syntax_severity is not None:
-                for path, diagnostics in folder.syntax.items():
-                    if syntax_severity != types.DiagnosticSeverity.Error:
-                        diagnostics = [attrs.evolve(d, severity=syntax_severity) for d in diagnostics]
-                    by_file.setdefault(path, []).extend(diagnostics)
+            by_file = self._render(folder, findings, folder.workspace.text)
             # Files whose diagnostics changed, edited documents (their new version), reopened ones.
             versions = folder.workspace.versions()
             edited = [path for path, version in versions.items() if version is not None and folder.published_versions.get(path) != version]
-            for path in set(by_file) | set(folder.published) | set(edited) | folder.republish:
-                diagnostics = by_file.get(path, [])
-                version = versions.get(path)
-                if (
-                    path not in folder.republish
-                    and folder.published.get(path) == diagnostics
-                    and folder.published_versions.get(path) == version
-                ):
-                    continue
-                uri = (folder.root / path).as_uri()
-                results.append((folder, path, uri, version, diagnostics))
+            only = None
+            if folder.loading:
+                # Part of the folder is loaded: open documents only (not one restored as it is).
+                only = {path for path, version in versions.items() if version is not None and folder.restored.get(path, -1) != version}
+            else:
+                folder.whole_analysed = True
+            results.extend(self._changed(folder, by_file, versions, edited, only))
         stats["milliseconds"] = round((time.perf_counter() - started) * 1000, 3)
         self.last_analysis = stats
         self.analyses += 1
         return results, problems
+
+    def _render(self, folder: Folder, findings: list, text_of: Callable[[str], str]) -> dict[str, list[types.Diagnostic]]:
+        """The folder's diagnostics by file for `findings` (kept as the folder's findings) and
+        its syntax errors (`folder.syntax`); `text_of(path)` gives the text a finding's columns
+        are converted in."""
+        settings = folder.settings
+        folder.findings = findings
+        cache: dict[tuple, types.Diagnostic] = {}
+        by_file = render_findings(folder, findings, text_of, self.encoding, folder.diagnostic_cache, cache)
+        folder.diagnostic_cache = cache
+        for path, size in folder.oversized.items():
+            by_file.setdefault(path, []).insert(0, too_large_diagnostic(size, MAX_DOCUMENT_BYTES))
+        syntax_severity = settings.syntax_severity
+        if syntax_severity is not None:
+            for path, diagnostics in folder.syntax.items():
+                if syntax_severity != types.DiagnosticSeverity.Error:
+                    diagnostics = [attrs.evolve(d, severity=syntax_severity) for d in diagnostics]
+                by_file.setdefault(path, []).extend(diagnostics)
+        return by_file
+
+    def _changed(
+        self,
+        folder: Folder,
+        by_file: dict[str, list[types.Diagnostic]],
+        versions: dict[str, int | None],
+        edited: list[str],
+        only: set[str] | None = None,
+    ) -> list[tuple[Folder, str, str, int | None, list[types.Diagnostic]]]:
+        """The publishes of `by_file` that differ from what the folder published (or whose
+        document's version moved, or that were asked again); with `only`, of those files only."""
+        results = []
+        for path in set(by_file) | set(folder.published) | set(edited) | folder.republish:
+            if only is not None and path not in only:
+                continue
+            diagnostics = by_file.get(path, [])
+            version = versions.get(path)
+            unchanged = folder.published.get(path) == diagnostics and folder.published_versions.get(path) == version
+            if unchanged and path not in folder.republish:
+                continue
+            results.append((folder, path, (folder.root / path).as_uri(), version, diagnostics))
+        return results
+
+    def published_again(self, folder: Folder) -> tuple[list[Path], dict | None]:
+        """The folder's files (the walker's list) and, when the persistent cache holds what the
+        last run published and it is valid for those files as they are now (same paths, same
+        text hashes — the editor's text for open documents — same rules, flowsight version and
+        module roots), that again: the findings, syntax errors and texts of the files they
+        name. Worker thread; reads files through the core but parses and stores nothing, so a
+        restart publishes before indexing (`publish_again`)."""
+        files = self.folder_files(folder)
+        folder.modules = module_keys([folder.key(path) for path in files])
+        if folder.loose:
+            return files, None
+        directory = cache_dir(folder.root, folder.config or ProjectConfig(), at_root=not folder.scopes)
+        if directory is None:
+            return files, None
+        opened: dict[str, tuple[int | None, str]] = {}
+        for path in files:
+            document = self.documents.at(path)
+            if document is not None:
+                opened[folder.key(path)] = (document.version, document.text())
+        settings = folder.settings
+        try:
+            found = folder.workspace.published_again(
+                str(directory),
+                [str(path) for path in files],
+                within=folder.readable_scopes(),
+                texts={key: text for key, (_, text) in opened.items()},
+                rules_file=settings.rules,
+                disabled_rules=list(settings.disable),
+                threat_models=list(settings.threat_models),
+            )
+        except FlowsightError as error:
+            log.info("what %s published last is not used: %s", folder.root, error)
+            return files, None
+        if found is None:
+            return files, None
+        findings, syntax, texts = found
+        return files, {"findings": findings, "syntax": syntax, "texts": texts, "opened": opened}
+
+    def publish_again(self, folder: Folder, found: dict) -> int:
+        """Publishes what `published_again` found (event loop), unless an analysis of the folder
+        published already (its results are newer). Returns the files published."""
+        opened = found["opened"]
+        if folder.whole_analysed or any(key not in opened for key in folder.pending.keys()):
+            return 0
+        # The documents open now in the folder are those checked, at the versions checked.
+        now = {}
+        for name, document in self.documents.open.items():
+            path = Path(name)
+            if path.is_absolute() and self.find_folder(path) is folder:
+                now[folder.key(path)] = document.version
+        if now != {key: version for key, (version, _) in opened.items()}:
+            return 0
+        texts = found["texts"]
+        syntax: dict[str, list[types.Diagnostic]] = {}
+        for error in found["syntax"][: SYNTAX_ERRORS_PER_FILE * 1000]:
+            diagnostics = syntax.setdefault(error.path, [])
+            if len(diagnostics) < SYNTAX_ERRORS_PER_FILE:
+                diagnostics.append(syntax_diagnostic(error, positions.TextLines(texts[error.path]), self.encoding))
+        folder.syntax = syntax
+        by_file = self._render(folder, found["findings"], texts.__getitem__)
+        versions = {key: version for key, (version, _) in opened.items()}
+        results = self._changed(folder, by_file, versions, list(versions))
+        folder.restored = versions
+        self._publish(results)
+        return len(results)
 
     def column(self, line_text: str, byte_column: int) -> int:
         """A UTF-8 byte column of a line as a column in the negotiated encoding."""
@@ -1012,6 +1263,50 @@ class Session:
             "criterion": {"uri": uri, "line": line, "character": character},
             "direction": "forward" if forward else "backward",
         }
+
+
+def diagnostic_key(finding) -> tuple:  # noqa: ANN001
+    """What a finding's diagnostic depends on: its identity and places."""
+    sink = finding.sink
+    return (
+        finding.id,
+        sink.path,
+        sink.start_line,
+        sink.start_column,
+        sink.end_line,
+        sink.end_column,
+        tuple((s.path, s.start_line, s.start_column, s.end_line, s.end_column) for s in finding.steps),
+    )
+
+
+def render_findings(
+    folder: Folder,
+    findings: list,
+    text_of: Callable[[str], str],
+    encoding: positions.Encoding,
+    previous: dict[tuple, types.Diagnostic] | None = None,
+    cache: dict[tuple, types.Diagnostic] | None = None,
+) -> dict[str, list[types.Diagnostic]]:
+    """`findings` as diagnostics by file, with the folder's severity overrides; `text_of(path)`
+    gives the text columns are converted in. A finding whose places did not change keeps its
+    diagnostic from `previous`; every diagnostic made is kept in `cache`."""
+    texts: dict[str, positions.TextLines] = {}
+    by_file: dict[str, list[types.Diagnostic]] = {}
+    for finding in findings:
+        key = diagnostic_key(finding)
+        diagnostic = previous.get(key) if previous is not None else None
+        if diagnostic is None:
+            for path in {finding.sink.path, *(step.path for step in finding.steps)}:
+                if path not in texts:
+                    texts[path] = positions.TextLines(text_of(path))
+            diagnostic = to_diagnostic(finding, folder.root, texts, encoding)
+        if cache is not None:
+            cache[key] = diagnostic
+        override = folder.settings.severity.get(finding.rule_id)
+        if override in SEVERITY and diagnostic.severity != SEVERITY[override]:
+            diagnostic = attrs.evolve(diagnostic, severity=SEVERITY[override])
+        by_file.setdefault(finding.sink.path, []).append(diagnostic)
+    return by_file
 
 
 def read_text(path: str | None) -> str | None:

@@ -1,7 +1,8 @@
 """`initialized`: settings from `workspace/configuration`, problems found so far shown, a watcher
-for pyproject.toml files (when the client registers watchers dynamically), then every
-workspace folder indexed in the background with work-done progress when the client supports it,
-then one announced analysis (with its own progress)."""
+for pyproject.toml files (when the client registers watchers dynamically), what the last run
+published republished from the persistent cache when it holds for the files as they are now
+(before any parsing), then every workspace folder indexed in the background with work-done
+progress when the client supports it, then one announced analysis (with its own progress)."""
 
 from __future__ import annotations
 
@@ -44,11 +45,21 @@ def register(server) -> None:  # noqa: ANN001
         progress = bool(capabilities.window and capabilities.window.work_done_progress)
         if progress:
             session.progress = server.begin_progress
-        reporter = await server.begin_progress("flowsight: indexing", percentage=0) if progress else None
         loop = asyncio.get_running_loop()
+        # What the last run published, when the persistent cache holds it for the files as they
+        # are now: published before anything is parsed (a restart shows its diagnostics at once).
+        listed = {}
+        for folder in list(session.folders):
+            files, found = await loop.run_in_executor(None, session.published_again, folder)
+            listed[folder.root] = files
+            if found is not None:
+                log.info("%s: %d files published from the cache", folder.root, session.publish_again(folder, found))
+            # The folder's modules are known: documents opened already get their imports.
+            session.prepare_open_documents(folder, folder.foreground)
+        reporter = await server.begin_progress("flowsight: indexing", percentage=0) if progress else None
         indexed = 0
         for number, folder in enumerate(list(session.folders), start=1):
-            indexed += await loop.run_in_executor(None, session.index_folder, folder)
+            indexed += await loop.run_in_executor(None, session.index_folder, folder, False, listed.get(folder.root))
             if reporter is not None:
                 reporter.report(f"{indexed} files", int(100 * number / max(len(session.folders), 1)))
         if reporter is not None:

@@ -1,0 +1,182 @@
+"""A restarted server publishes what the last run published before it parses anything, from
+the persistent cache (`published.bin`), exactly when that is valid for the files as they are
+now: the same files with the same texts (the editor's text for open documents), rules and
+flowsight version. Anything else — a file edited, added or removed, a damaged or half-written
+file — publishes nothing early, and the analysis after indexing publishes as without a cache."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from conftest import REPOSITORY_ROOT
+from flowsight.cache import DIRECTORY_NAME
+from flowsight.server.session import Session
+from test_lsp_server import accept_registrations, wait_for
+
+EXAMPLE = REPOSITORY_ROOT / "examples" / "vulnerable_app"
+PUBLISHED = "published.bin"
+
+
+def cold_run(project: Path) -> dict[str, list[tuple]]:
+    """Indexes and analyses `project` in a session that then writes its cache; its diagnostics
+    by file (code, range), files without any left out."""
+    session = Session(publish=lambda uri, version, diagnostics: None)
+    folder = session.add_folder(project)
+    session.index_folder(folder)
+    _, results, problems = session.analyse()
+    assert problems == []
+    assert session.persist() > 0
+    return {path: rendered(diagnostics) for _, path, _, _, diagnostics in results if diagnostics}
+
+
+def rendered(diagnostics: list[types.Diagnostic]) -> list[tuple]:
+    return sorted((str(d.code), d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character) for d in diagnostics)
+
+
+def restarted(project: Path) -> tuple[Session, dict | None, dict[str, list[tuple]]]:
+    """A new session over `project` that only asks for what was published (no indexing):
+    what it found and what it published, by file."""
+    published: dict[str, list[tuple]] = {}
+
+    def publish(uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
+        path = Path(uri.removeprefix("file://")).relative_to(project).as_posix()
+        published[path] = rendered(diagnostics)
+
+    session = Session(publish=publish)
+    folder = session.add_folder(project)
+    files, found = session.published_again(folder)
+    assert len(files) == sum(1 for _ in project.rglob("*.py") if DIRECTORY_NAME not in _.parts)
+    if found is not None:
+        session.publish_again(folder, found)
+    return session, found, {path: diagnostics for path, diagnostics in published.items() if diagnostics}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    project = tmp_path / "vulnerable_app"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(DIRECTORY_NAME))
+    return project
+
+
+def test_what_was_published_is_published_again_when_no_file_changed(project: Path) -> None:
+    cold = cold_run(project)
+    assert cold and (project / DIRECTORY_NAME / PUBLISHED).is_file()
+    _, found, again = restarted(project)
+    assert found is not None
+    assert again == cold
+
+
+def test_a_file_edited_added_or_removed_since_publishes_nothing_early(project: Path) -> None:
+    cold_run(project)
+    views = project / "shop" / "views.py"
+    original = views.read_text()
+    views.write_text("# edited while the server was down\n" + original)
+    assert restarted(project)[1] is None
+    views.write_text(original)  # the same text again: valid again
+    assert restarted(project)[1] is not None
+    (project / "shop" / "added.py").write_text("x = 1\n")
+    assert restarted(project)[1] is None
+    (project / "shop" / "added.py").unlink()
+    (project / "shop" / "db.py").unlink()
+    assert restarted(project)[1] is None
+
+
+def test_an_open_document_whose_text_differs_from_the_disk_publishes_nothing_early(project: Path) -> None:
+    cold_run(project)
+    session = Session(publish=lambda uri, version, diagnostics: None)
+    folder = session.add_folder(project)
+    views = project / "shop" / "views.py"
+    session.documents.opened(views.as_uri(), "# unsaved\n" + views.read_text(), 3)
+    assert session.published_again(folder)[1] is None
+    session.documents.opened(views.as_uri(), views.read_text(), 4)
+    files, found = session.published_again(folder)
+    assert found is not None
+    published: list[tuple[str, int | None]] = []
+    session.publish = lambda uri, version, diagnostics: published.append((uri, version))
+    session.publish_again(folder, found)
+    # The open document's diagnostics carry its version.
+    assert (views.as_uri(), 4) in published or all(uri != views.as_uri() for uri, _ in published)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # truncated (a write cut short)
+        lambda data: bytes(range(256)) * 4,  # random bytes
+        lambda data: b"",  # empty
+        lambda data: data[:40] + bytes([data[40] ^ 0xFF]) + data[41:],  # a flipped byte in the header
+        lambda data: data[:-3] + bytes([data[-3] ^ 0x01]) + data[-2:],  # a flipped byte in the payload
+    ],
+)
+def test_a_damaged_file_of_what_was_published_is_never_trusted_and_is_rewritten(project: Path, damage) -> None:  # noqa: ANN001
+    cold = cold_run(project)
+    path = project / DIRECTORY_NAME / PUBLISHED
+    path.write_bytes(damage(path.read_bytes()))
+    assert restarted(project)[1] is None
+    assert cold_run(project) == cold
+    assert restarted(project)[2] == cold
+
+
+def test_a_killed_writes_leftover_is_ignored(project: Path) -> None:
+    """kill -9 during a write leaves a temporary file beside the old one (the rename is atomic):
+    the old file is used, the leftover never read."""
+    cold = cold_run(project)
+    directory = project / DIRECTORY_NAME
+    (directory / f"{PUBLISHED}.tmp.12345.678").write_bytes((directory / PUBLISHED).read_bytes()[:100])
+    assert restarted(project)[2] == cold
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "flowsight", "serve"]))
+async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):
+    project = tmp_path_factory.mktemp("restart") / "vulnerable_app"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(DIRECTORY_NAME))
+    lsp_client.cold = cold_run(project)  # type: ignore[attr-defined]
+    accept_registrations(lsp_client)
+    events: list[tuple[str, str]] = []
+    # The order of publishes and progress (pytest-lsp's own handlers still record them).
+    features = lsp_client.protocol.fm.features
+    recorded_publish, recorded_progress = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS], features[types.PROGRESS]
+
+    def publish(params: types.PublishDiagnosticsParams) -> None:
+        events.append(("publish", params.uri))
+        return recorded_publish(params)
+
+    def progress(params: types.ProgressParams) -> None:
+        title = params.value.get("title") if isinstance(params.value, dict) else getattr(params.value, "title", None)
+        if title:
+            events.append(("progress", title))
+        return recorded_progress(params)
+
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS], features[types.PROGRESS] = publish, progress
+    lsp_client.events = events  # type: ignore[attr-defined]
+    lsp_client.project = project  # type: ignore[attr-defined]
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=project.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="vulnerable_app")],
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_restarted_server_publishes_the_cached_diagnostics_before_indexing(client: LanguageClient) -> None:
+    project: Path = client.project  # type: ignore[attr-defined]
+    cold: dict[str, list[tuple]] = client.cold  # type: ignore[attr-defined]
+    events: list[tuple[str, str]] = client.events  # type: ignore[attr-defined]
+    expected = {(project / path).as_uri() for path in cold}
+    await wait_for(lambda: expected <= set(client.diagnostics))
+    await wait_for(lambda: ("progress", "flowsight: analysing") in events)
+    # Every file's diagnostics came before indexing began, and they are the cold run's.
+    indexing = events.index(("progress", "flowsight: indexing"))
+    assert expected <= {uri for kind, uri in events[:indexing] if kind == "publish"}
+    by_file = {Path(uri.removeprefix("file://")).relative_to(project).as_posix(): rendered(d) for uri, d in client.diagnostics.items() if d}
+    assert by_file == cold
