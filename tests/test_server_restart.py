@@ -52,7 +52,7 @@ def restarted(project: Path) -> tuple[Session, dict | None, dict[str, list[tuple
     session = Session(publish=publish)
     folder = session.add_folder(project)
     files, found = session.published_again(folder)
-    assert len(files) == sum(1 for _ in project.rglob("*.py") if DIRECTORY_NAME not in _.parts)
+    assert sum(1 for path in files if path.suffix == ".py") == sum(1 for _ in project.rglob("*.py") if DIRECTORY_NAME not in _.parts)
     if found is not None:
         session.publish_again(folder, found)
     return session, found, {path: diagnostics for path, diagnostics in published.items() if diagnostics}
@@ -71,6 +71,20 @@ def test_what_was_published_is_published_again_when_no_file_changed(project: Pat
     _, found, again = restarted(project)
     assert found is not None
     assert again == cold
+
+
+def test_findings_on_templates_are_published_again_and_a_template_edit_publishes_nothing_early(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    shutil.copytree(REPOSITORY_ROOT / "tests" / "fixtures" / "taint" / "templates" / "shop", project)
+    cold = cold_run(project)
+    on_templates = [path for path in cold if path.endswith(".html")]
+    assert on_templates, cold
+    _, found, again = restarted(project)
+    assert found is not None
+    assert again == cold
+    template = project / on_templates[0]
+    template.write_text(template.read_text() + "\n")
+    assert restarted(project)[1] is None
 
 
 def test_a_file_edited_added_or_removed_since_publishes_nothing_early(project: Path) -> None:
