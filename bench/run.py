@@ -72,8 +72,9 @@ def worker_index(root: Path) -> dict:
         "chunks": len(result.chunks),
         "files": result.files,
         "errors": len(result.errors),
-        "parse_work_seconds": result.parse_seconds,
-        "chunk_work_seconds": result.chunk_seconds,
+        "wall_seconds": result.wall_seconds,
+        "parse_work_seconds": result.parse_work_seconds,
+        "chunk_work_seconds": result.chunk_work_seconds,
     }
 
 

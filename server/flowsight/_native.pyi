@@ -84,9 +84,11 @@ class IndexResult:
     chunks: list[Chunk]
     errors: list[FileError]
     files: int
-    parse_seconds: float  # reading + parsing, summed over files (work across worker threads)
-    chunk_seconds: float  # chunking, summed over files
-    wall_seconds: float  # wall-clock time of the call
+    wall_seconds: float  # wall-clock time of the call (reading, parsing and chunking interleave)
+    # Per-file wall times summed over files and worker threads: with several threads, more than
+    # the call's wall time; on a loaded machine, more than its CPU time. Not a phase's duration.
+    parse_work_seconds: float  # reading + parsing
+    chunk_work_seconds: float  # chunking
     repositories: list[RepositoryIndex]
 
 class RepositoryIndex:
@@ -312,8 +314,8 @@ class TaintAnalysis:
     errors: list[FileError]
     files: int
     functions: int
-    parse_seconds: float
-    analysis_seconds: float
+    parse_seconds: float  # wall time of reading and parsing every file (the phase's duration)
+    analysis_seconds: float  # wall time of building the program, analysing, rendering findings
     stats: dict[str, int]
     """The same keys as `Workspace.last_analysis`."""
     cache: dict[str, object]

@@ -100,11 +100,13 @@ pub struct IndexResult {
     pub chunks: Vec<Chunk>,
     pub errors: Vec<FileError>,
     pub files: usize,
-    /// Reading and parsing, summed over files (work time across worker threads).
-    pub parse_seconds: f64,
-    /// Chunking, summed over files (work time across worker threads).
-    pub chunk_seconds: f64,
-    /// Wall-clock time of the whole call.
+    /// Reading and parsing: each file's wall time, summed over files and worker threads. Not
+    /// a phase's duration (files are read, parsed and chunked one task each, interleaved):
+    /// with several threads it exceeds `wall_seconds`, on a loaded machine the CPU time too.
+    pub parse_work_seconds: f64,
+    /// Chunking, summed the same way.
+    pub chunk_work_seconds: f64,
+    /// Wall-clock time of the whole call: the duration of reading, parsing and chunking.
     pub wall_seconds: f64,
     /// The repositories indexed (see `walk::discover`), in root order.
     pub repositories: Vec<RepositoryIndex>,
@@ -164,8 +166,8 @@ pub fn index_discovered(discovered: &crate::walk::Discovered) -> IndexResult {
         total.chunks.extend(result.chunks);
         total.errors.extend(result.errors);
         total.files += result.files;
-        total.parse_seconds += result.parse_seconds;
-        total.chunk_seconds += result.chunk_seconds;
+        total.parse_work_seconds += result.parse_work_seconds;
+        total.chunk_work_seconds += result.chunk_work_seconds;
     }
     total.wall_seconds = started.elapsed().as_secs_f64();
     total
@@ -235,14 +237,14 @@ fn index_repository(files: &[PathBuf], root: &Path, display_root: &Path) -> Inde
         let wall_seconds = started.elapsed().as_secs_f64();
         let mut chunks = vec![repository_chunk.clone()];
         chunks.reserve(per_file.iter().map(|(c, ..)| c.len()).sum());
-        let (mut parse_seconds, mut chunk_seconds) = (0.0, 0.0);
+        let (mut parse_work_seconds, mut chunk_work_seconds) = (0.0, 0.0);
         for (file_chunks, file_errors, parse, chunk, _) in per_file {
             chunks.extend(file_chunks);
             errors.extend(file_errors);
-            parse_seconds += parse;
-            chunk_seconds += chunk;
+            parse_work_seconds += parse;
+            chunk_work_seconds += chunk;
         }
-        IndexResult { chunks, errors, files: files.len(), parse_seconds, chunk_seconds, wall_seconds, repositories: Vec::new() }
+        IndexResult { chunks, errors, files: files.len(), parse_work_seconds, chunk_work_seconds, wall_seconds, repositories: Vec::new() }
     })
 }
 

@@ -33,7 +33,10 @@ pub struct ScanResult {
     pub errors: Vec<FileError>,
     pub files: usize,
     pub functions: usize,
+    /// Wall-clock time of reading and parsing every file (the phase's duration; when the
+    /// stored result is reused, of reading the files and the cache).
     pub parse_seconds: f64,
+    /// Wall-clock time of building the program, analysing and rendering findings.
     pub analysis_seconds: f64,
     /// What the solver did and which bounds the results met.
     pub stats: AnalysisStats,

@@ -294,9 +294,11 @@ struct IndexResult {
     chunks: Vec<Chunk>,
     errors: Vec<FileError>,
     files: usize,
-    parse_seconds: f64,
-    chunk_seconds: f64,
+    /// Wall-clock time of the call.
     wall_seconds: f64,
+    /// Per-file wall times summed over files and threads (`index::IndexResult`).
+    parse_work_seconds: f64,
+    chunk_work_seconds: f64,
     repositories: Vec<RepositoryIndex>,
 }
 
@@ -325,12 +327,11 @@ impl RepositoryIndex {
 impl IndexResult {
     fn __repr__(&self) -> String {
         format!(
-            "IndexResult(files={}, chunks={}, errors={}, parse_seconds={:.3}, chunk_seconds={:.3})",
+            "IndexResult(files={}, chunks={}, errors={}, wall_seconds={:.3})",
             self.files,
             self.chunks.len(),
             self.errors.len(),
-            self.parse_seconds,
-            self.chunk_seconds
+            self.wall_seconds
         )
     }
 }
@@ -427,9 +428,9 @@ fn index_result(result: index::IndexResult) -> IndexResult {
         chunks: result.chunks.into_iter().map(Chunk::from).collect(),
         errors: result.errors.iter().map(FileError::from).collect(),
         files: result.files,
-        parse_seconds: result.parse_seconds,
-        chunk_seconds: result.chunk_seconds,
         wall_seconds: result.wall_seconds,
+        parse_work_seconds: result.parse_work_seconds,
+        chunk_work_seconds: result.chunk_work_seconds,
     }
 }
 

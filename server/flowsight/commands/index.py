@@ -75,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
             "files": result.files,
             "chunks": sum(by_kind.values()),
             "chunks_by_kind": {kind: by_kind.get(kind, 0) for kind in KIND_ORDER},
-            "parse_seconds": round(result.parse_seconds, 6),
-            "chunk_seconds": round(result.chunk_seconds, 6),
             "wall_seconds": round(wall_seconds, 6),
+            "parse_work_seconds": round(result.parse_work_seconds, 6),
+            "chunk_work_seconds": round(result.chunk_work_seconds, 6),
             "errors": [{"path": e.path, "kind": e.kind, "message": e.message} for e in result.errors],
         }
         if args.chunks:
@@ -89,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"indexed {result.files} files (repositor{'y' if len(repositories) == 1 else 'ies'} {names})",
         f"  chunks   {sum(by_kind.values())}" + (f"  ({kinds})" if kinds else ""),
-        f"  parse    {result.parse_seconds:.3f} s",
-        f"  chunk    {result.chunk_seconds:.3f} s",
-        f"  total    {wall_seconds:.3f} s",
+        f"  total    {wall_seconds:.3f} s (wall)",
+        f"  parse    {result.parse_work_seconds:.3f} s (work, summed over files and threads)",
+        f"  chunk    {result.chunk_work_seconds:.3f} s (work, summed over files and threads)",
         f"  errors   {len(result.errors)}",
         *(
             f"  {escape_text(repr(r['name']))} at {escape_text(r['root'])}: {r['files']} files, {r['chunks']} chunks"
