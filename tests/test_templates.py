@@ -4,7 +4,6 @@ language server publishes the template's diagnostic and updates it when the temp
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from conftest import REPOSITORY_ROOT
 from flowsight.server.handlers.code_action import suppression
+from test_lsp_server import wait_for
 
 APP = """\
 from flask import Flask, render_template, request
@@ -98,17 +98,9 @@ async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFa
     await lsp_client.shutdown_session()
 
 
-async def wait_for(condition, timeout: float = 30.0) -> None:  # noqa: ANN001
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting for the server")
-        await asyncio.sleep(0.05)
-
-
 async def test_the_server_publishes_on_the_template_and_follows_its_edits(client: LanguageClient) -> None:
     page = (client.project / "templates" / "hello.html").as_uri()  # type: ignore[attr-defined]
-    await wait_for(lambda: client.diagnostics.get(page))
+    await wait_for(lambda: client.diagnostics.get(page), timeout=30.0)
     [diagnostic] = client.diagnostics[page]
     assert diagnostic.code == "xss" and diagnostic.range.start == types.Position(line=1, character=3)
     assert "reaches `{{ name|safe }}`" in diagnostic.message
@@ -118,10 +110,10 @@ async def test_the_server_publishes_on_the_template_and_follows_its_edits(client
         range=types.Range(start=types.Position(line=1, character=10), end=types.Position(line=1, character=15)), text=""
     )
     client.text_document_did_change(types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(uri=page, version=2), [edit]))
-    await wait_for(lambda: len(client.diagnostics[page]) == 0)
+    await wait_for(lambda: len(client.diagnostics[page]) == 0, timeout=30.0)
     # And back, typed in the editor: the diagnostic returns.
     edit = types.TextDocumentContentChangePartial(
         range=types.Range(start=types.Position(line=1, character=10), end=types.Position(line=1, character=10)), text="|safe"
     )
     client.text_document_did_change(types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(uri=page, version=3), [edit]))
-    await wait_for(lambda: bool(client.diagnostics.get(page)))
+    await wait_for(lambda: bool(client.diagnostics.get(page)), timeout=30.0)

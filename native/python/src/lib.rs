@@ -523,6 +523,20 @@ impl Workspace {
         Ok(result?)
     }
 
+    /// The rule set for these settings (cached by their values), loaded without the GIL.
+    fn rules_for(
+        &self,
+        py: Python<'_>,
+        rules_file: Option<&PathBuf>,
+        disabled_rules: &[String],
+        threat_models: Option<&[String]>,
+    ) -> PyResult<std::sync::Arc<flowsight_engine::rules::RuleSet>> {
+        py.allow_threads(|| {
+            self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(rules_file, disabled_rules, threat_models)
+        })
+        .map_err(to_py_err)
+    }
+
     /// `with` for engine work that can fail: an `EngineError` becomes its `flowsight.errors` class.
     fn run<T: Send>(&self, py: Python<'_>, work: impl FnOnce(&mut EngineWorkspace) -> Result<T, EngineError> + Send) -> PyResult<T> {
         self.with(py, work)?.map_err(to_py_err)
@@ -733,15 +747,7 @@ impl Workspace {
         disabled_rules: Vec<String>,
         threat_models: Option<Vec<String>>,
     ) -> PyResult<Vec<analysis::Finding>> {
-        let rules = py
-            .allow_threads(|| {
-                self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(
-                    rules_file.as_ref(),
-                    &disabled_rules,
-                    threat_models.as_deref(),
-                )
-            })
-            .map_err(to_py_err)?;
+        let rules = self.rules_for(py, rules_file.as_ref(), &disabled_rules, threat_models.as_deref())?;
         Ok(self.with(py, |ws| ws.analyze_taint(&rules))?.iter().map(analysis::Finding::from).collect())
     }
 
@@ -762,15 +768,7 @@ impl Workspace {
         disabled_rules: Vec<String>,
         threat_models: Option<Vec<String>>,
     ) -> PyResult<Option<(Vec<analysis::Finding>, Vec<SyntaxErrorLocation>, std::collections::HashMap<String, String>)>> {
-        let rules = py
-            .allow_threads(|| {
-                self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(
-                    rules_file.as_ref(),
-                    &disabled_rules,
-                    threat_models.as_deref(),
-                )
-            })
-            .map_err(to_py_err)?;
+        let rules = self.rules_for(py, rules_file.as_ref(), &disabled_rules, threat_models.as_deref())?;
         let within = within.unwrap_or_default();
         let Some(found) = self.with(py, |ws| ws.published_again(&directory, &rules, &paths, &within, &texts))? else {
             return Ok(None);
