@@ -1,10 +1,13 @@
 """Benchmark corpora, fetched from PyPI into `bench/.cache/` (git-ignored) once.
 
 The Django 5.1.4 wheel's `django/` package: 879 files, about 155k lines; sympy 1.13.3's sdist
-`sympy/` package: 1,517 files, about 740k lines."""
+`sympy/` package: 1,517 files, about 740k lines. The scaling curve's workspaces put several
+packages side by side: Django, sympy, SQLAlchemy, ansible-core, botocore and boto3 (about 1.33M
+lines), then also numpy, scipy and pandas (about 2.67M lines), the `.py` files of their wheels."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -88,6 +91,40 @@ def sdist_corpus(project: str, version: str, package: str) -> Path:
 def sympy_corpus() -> Path:
     """The directory holding sympy's `sympy/` package (from its sdist)."""
     return sdist_corpus("sympy", SYMPY_VERSION, "sympy")
+
+
+# The wheels of the scaling curve's larger workspaces: (project, version). Wheels built for a
+# platform hold the same `.py` files as their pure-Python parts, which is all that is extracted.
+SCALE_WHEELS_1_3M = [("SQLAlchemy", "2.0.36"), ("ansible-core", "2.18.1"), ("botocore", "1.35.80"), ("boto3", "1.35.80")]
+SCALE_WHEELS_2_7M = SCALE_WHEELS_1_3M + [("numpy", "2.1.3"), ("scipy", "1.14.1"), ("pandas", "2.2.3")]
+
+
+def scale_workspace(name: str, wheels: list[tuple[str, str]]) -> Path:
+    """A directory holding Django's and sympy's packages and every top-level package of the
+    given wheels side by side (their `.py` files only), assembled once: a workspace whose
+    imports resolve from that directory."""
+    root = CACHE / f"scale-{name}"
+    marker = root / ".complete"
+    if marker.is_file():
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    shutil.copytree(django_corpus() / "django", root / "django")
+    shutil.copytree(sympy_corpus() / "sympy", root / "sympy")
+    for project, version in wheels:
+        with zipfile.ZipFile(fetch_wheel(project, version)) as archive:
+            for member in archive.namelist():
+                top = member.split("/", 1)[0]
+                if member.endswith(".py") and "." not in top:
+                    archive.extract(member, root)
+    marker.write_text("ok\n")
+    return root
+
+
+def workspace_packages(root: Path) -> list[Path]:
+    """The top-level packages (directories holding `__init__.py`) of a workspace directory."""
+    return sorted(path for path in root.iterdir() if (path / "__init__.py").is_file())
 
 
 def python_files(root: Path) -> list[Path]:
