@@ -153,3 +153,26 @@ def test_no_bound_met_means_no_note(tmp_path: Path) -> None:
     assert proc.stdout == "No findings.\n"
     document = json.loads(flowsight("scan", str(tmp_path), "--format", "json").stdout)
     assert document["incomplete"] == {"total": 0, "bounds": {}}
+
+
+def test_a_rule_file_declares_its_own_sink_kind(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask, request\nimport gqlclient\n\napp = Flask(__name__)\n\n\n"
+        "@app.route('/q')\ndef view():\n    gqlclient.execute('{ user(name: \"%s\") }' % request.args['name'])\n"
+        "    gqlclient.execute(gqlclient.escape(request.args['name']))\n"
+    )
+    rules = tmp_path / "graphql.toml"
+    rules.write_text(
+        '[[kind]]\nname = "GraphQL"\n\n[[rule]]\nid = "graphql-injection"\nname = "GraphQL injection"\n'
+        'sink_kind = "GraphQL"\ncwe = 943\nmessage = "reaches a GraphQL query"\n\n'
+        '[[sink]]\nkind = "GraphQL"\ncalls = ["gqlclient.execute"]\nargs = [0]\n\n'
+        '[[sanitizer]]\ncalls = ["gqlclient.escape"]\nclears = ["GraphQL"]\n'
+    )
+    assert flowsight("scan", str(tmp_path)).returncode == 0
+    proc = flowsight("scan", str(tmp_path), "--rules", str(rules), "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert [(f["rule_id"], f["cwe"], f["sink"]["start_line"]) for f in findings] == [("graphql-injection", "CWE-943", 9)]
+    rules.write_text('[[kind]]\nname = "GraphQL"\n')
+    proc = flowsight("scan", str(tmp_path), "--rules", str(rules))
+    assert proc.returncode == 2 and f'{rules}:2: sink kind "GraphQL" has no [[rule]]' in proc.stderr

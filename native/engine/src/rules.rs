@@ -18,7 +18,8 @@ use sha2::Digest as _;
 
 use crate::error::{EngineError, Result};
 
-/// Sink kinds, in bit order (a sanitizer clears a set of kinds, stored as a bitmask).
+/// The built-in sink kinds, in bit order (a sanitizer clears a set of kinds, stored as a
+/// bitmask). Packs declare more (`[[kind]]`), numbered after these in the order they are read.
 pub const SINK_KINDS: &[&str] = &[
     "SQL",
     "Shell",
@@ -41,8 +42,17 @@ pub const SINK_KINDS: &[&str] = &[
     "PromptInjection",
 ];
 
-pub const ALL_KINDS: u32 = (1 << SINK_KINDS.len() as u32) - 1;
+/// Every kind, built-in or declared: what `clears = ["*"]` clears.
+pub const ALL_KINDS: u32 = u32::MAX;
 
+/// How many sink kinds one rule set can hold (the width of a kind mask); a pack declaring more
+/// is a configuration error, never a silent cap.
+pub const MAX_SINK_KINDS: usize = u32::BITS as usize;
+
+/// The kinds after the built-in ones: those packs declare.
+pub const DECLARED_KINDS: u32 = ALL_KINDS & !((1 << SINK_KINDS.len() as u32) - 1);
+
+/// The bit of a built-in sink kind (declared kinds: `RuleSet::sink_kind_bit`).
 pub fn sink_kind_bit(name: &str) -> Option<u32> {
     SINK_KINDS.iter().position(|kind| *kind == name).map(|i| 1 << i)
 }
@@ -76,6 +86,17 @@ struct PackFile {
     types: Vec<TypeSpec>,
     #[serde(default)]
     guard: Vec<GuardSpec>,
+    #[serde(default)]
+    kind: Vec<KindSpec>,
+}
+
+/// A sink kind a pack adds (`[[kind]] name = "GraphQL"`): sinks, sanitizers, guards and one
+/// `[[rule]]` then name it like a built-in kind. A regular-expression guard clears it only for
+/// values of letters, digits and `_` (no punctuation is known to be harmless to it).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindSpec {
+    pub name: String,
 }
 
 /// A barrier guard (`[[guard]]`): a check that, on the branch where it holds, makes the checked
@@ -543,6 +564,10 @@ pub struct RuleSet {
     pub check_methods: HashMap<String, Vec<CheckCall>>,
     /// The enabled threat models, in `THREAT_MODELS` order: sources of others are not loaded.
     pub threat_models: Vec<String>,
+    /// Every sink kind in bit order: the built-in `SINK_KINDS`, then those packs declare.
+    pub sink_kinds: Vec<String>,
+    /// Where each declared kind was declared: (kind, file, line).
+    kind_declarations: Vec<(String, String, usize)>,
     /// SHA-256 over the pack texts and disabled rule ids: equal fingerprints, equal rules.
     pub fingerprint: String,
 }
@@ -557,25 +582,6 @@ fn line_of(text: &str, needle: &str) -> Option<std::ops::Range<usize>> {
     text.find(needle).map(|start| start..start)
 }
 
-fn kinds_mask(file: &str, text: &str, kinds: &[String]) -> Result<u32> {
-    let mut mask = 0;
-    for kind in kinds {
-        if kind == "*" {
-            mask |= ALL_KINDS;
-            continue;
-        }
-        mask |= sink_kind_bit(kind).ok_or_else(|| {
-            config_error(
-                file,
-                text,
-                line_of(text, &format!("\"{kind}\"")),
-                format!("unknown sink kind {kind:?}; known kinds: {}", SINK_KINDS.join(", ")),
-            )
-        })?;
-    }
-    Ok(mask)
-}
-
 impl RuleSet {
     /// The built-in packs, then `extra` files (name, text) in order, minus `disabled` rule ids,
     /// with the default threat model (`remote`).
@@ -585,7 +591,7 @@ impl RuleSet {
 
     /// `load` with the sources of `threat_models` (names of `THREAT_MODELS`, or `all`).
     pub fn load_with_threat_models(extra: &[(String, String)], disabled: &[String], threat_models: &[String]) -> Result<RuleSet> {
-        let mut set = RuleSet::default();
+        let mut set = RuleSet { sink_kinds: SINK_KINDS.iter().map(|kind| kind.to_string()).collect(), ..RuleSet::default() };
         for model in threat_models {
             if model != "all" && !THREAT_MODELS.contains(&model.as_str()) {
                 return Err(EngineError::Config {
@@ -605,6 +611,19 @@ impl RuleSet {
         }
         for (name, text) in extra {
             set.add_pack(name, text)?;
+        }
+        // A declared kind needs its rule: the finding's id, CWE and wording.
+        for (kind, file, line) in &set.kind_declarations {
+            let bit = set.sink_kind_bit(kind).unwrap_or(0);
+            if !set.rules.iter().any(|rule| rule.sink_kind == bit) {
+                return Err(EngineError::Config {
+                    file: file.clone(),
+                    line: *line,
+                    message: format!(
+                        "sink kind {kind:?} has no [[rule]] with sink_kind = {kind:?} (its findings need an id, a CWE and a message)"
+                    ),
+                });
+            }
         }
         for id in disabled {
             if !set.rules.iter().any(|rule| &rule.id == id) && !set.checks.iter().any(|check| &check.id == id) {
@@ -641,10 +660,78 @@ impl RuleSet {
         RuleSet::load(&[], &[]).expect("the built-in rule packs are valid (tested)")
     }
 
+    /// The bit of a sink kind, built-in or declared by a pack read so far.
+    pub fn sink_kind_bit(&self, name: &str) -> Option<u32> {
+        self.sink_kinds.iter().position(|kind| kind == name).map(|i| 1 << i)
+    }
+
+    /// The names of the kinds in `mask`, in bit order.
+    pub fn kind_names(&self, mask: u32) -> Vec<&str> {
+        self.sink_kinds.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, kind)| kind.as_str()).collect()
+    }
+
+    fn kinds_mask(&self, file: &str, text: &str, kinds: &[String]) -> Result<u32> {
+        let mut mask = 0;
+        for kind in kinds {
+            if kind == "*" {
+                mask |= ALL_KINDS;
+                continue;
+            }
+            mask |= self.sink_kind_bit(kind).ok_or_else(|| {
+                config_error(
+                    file,
+                    text,
+                    line_of(text, &format!("\"{kind}\"")),
+                    format!(
+                        "unknown sink kind {kind:?}; known kinds: {} (a pack adds one with [[kind]] name = \"…\")",
+                        self.sink_kinds.join(", ")
+                    ),
+                )
+            })?;
+        }
+        Ok(mask)
+    }
+
+    fn declare_kind(&mut self, file: &str, text: &str, spec: &KindSpec) -> Result<()> {
+        let at = line_of(text, &format!("\"{}\"", spec.name));
+        let valid = spec.name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && spec.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid || spec.name == "*" {
+            return Err(config_error(
+                file,
+                text,
+                at,
+                format!("a sink kind is a name of letters, digits, `_` and `-`, not {:?}", spec.name),
+            ));
+        }
+        if self.sink_kinds.contains(&spec.name) {
+            return Err(config_error(file, text, at, format!("sink kind {:?} is already known", spec.name)));
+        }
+        if self.sink_kinds.len() == MAX_SINK_KINDS {
+            return Err(config_error(
+                file,
+                text,
+                at,
+                format!(
+                    "a rule set holds at most {MAX_SINK_KINDS} sink kinds ({} built-in); {:?} is one too many",
+                    SINK_KINDS.len(),
+                    spec.name
+                ),
+            ));
+        }
+        self.sink_kinds.push(spec.name.clone());
+        let line = at.map_or(1, |at| text[..at.start].matches('\n').count() + 1);
+        self.kind_declarations.push((spec.name.clone(), file.to_string(), line));
+        Ok(())
+    }
+
     fn add_pack(&mut self, file: &str, text: &str) -> Result<()> {
         let pack: PackFile = toml::from_str(text).map_err(|error| config_error(file, text, error.span(), error.message().to_string()))?;
+        for spec in &pack.kind {
+            self.declare_kind(file, text, spec)?;
+        }
         for spec in pack.rule {
-            let sink_kind = kinds_mask(file, text, std::slice::from_ref(&spec.sink_kind))?;
+            let sink_kind = self.kinds_mask(file, text, std::slice::from_ref(&spec.sink_kind))?;
             if !matches!(spec.severity.as_str(), "error" | "warning" | "info") {
                 return Err(config_error(
                     file,
@@ -736,7 +823,7 @@ impl RuleSet {
             }
         }
         for spec in pack.sink {
-            let kind = kinds_mask(file, text, std::slice::from_ref(&spec.kind))?;
+            let kind = self.kinds_mask(file, text, std::slice::from_ref(&spec.kind))?;
             let condition = |c: &Option<KeywordCondition>| c.as_ref().map(|c| (c.keyword.clone(), c.equals.clone()));
             let sink = Sink {
                 kind,
@@ -811,7 +898,7 @@ impl RuleSet {
             }
         }
         for spec in pack.sanitizer {
-            let sanitizer = Sanitizer { clears: kinds_mask(file, text, &spec.clears)?, normalizes: spec.normalizes };
+            let sanitizer = Sanitizer { clears: self.kinds_mask(file, text, &spec.clears)?, normalizes: spec.normalizes };
             for name in spec.calls {
                 self.sanitizer_calls.insert(name, sanitizer.clone());
             }
@@ -854,7 +941,7 @@ impl RuleSet {
                     })
                 }
             };
-            let guard = Guard { arg: spec.arg, keyword: spec.keyword, clears: kinds_mask(file, text, &spec.clears)?, pattern };
+            let guard = Guard { arg: spec.arg, keyword: spec.keyword, clears: self.kinds_mask(file, text, &spec.clears)?, pattern };
             for call in spec.calls {
                 self.guard_calls.insert(call, guard.clone());
             }

@@ -10,10 +10,11 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::rules::{Anchors, SINK_KINDS};
+use crate::rules::{Anchors, DECLARED_KINDS, SINK_KINDS};
 
 /// Characters (besides ASCII letters, digits and `_`) a value of each sink kind may hold
-/// without being able to change what the sink does. A kind not listed allows none.
+/// without being able to change what the sink does. A kind not listed allows none, nor does
+/// a kind a pack declares (which, knowing nothing of it, a trailing newline may also reach).
 const HARMLESS_PUNCTUATION: &[(&str, &str)] = &[
     ("Shell", "-._/:,+=@%"),
     ("FilePath", "-"),
@@ -95,6 +96,9 @@ pub fn cleared_kinds(pattern: &str, anchors: Anchors, multiline_or_verbose: bool
             cleared |= 1 << index;
         }
     }
+    if alphabet.only("") && !trailing_newline {
+        cleared |= DECLARED_KINDS;
+    }
     cleared
 }
 
@@ -156,6 +160,7 @@ mod tests {
 
     #[test]
     fn a_full_match_of_word_characters_clears_every_kind() {
+        assert_eq!(cleared_kinds(r"[A-Za-z0-9_]+", Anchors::Both, false), crate::rules::ALL_KINDS, "declared kinds too");
         assert_eq!(kinds(cleared_kinds(r"[A-Za-z0-9_]+", Anchors::Both, false)), SINK_KINDS.to_vec());
         assert_eq!(kinds(cleared_kinds(r"^\w+\Z", Anchors::None, false)), SINK_KINDS.to_vec());
         assert_eq!(kinds(cleared_kinds(r"(?P<id>\d{1,8})", Anchors::Both, false)), SINK_KINDS.to_vec());
@@ -180,6 +185,7 @@ mod tests {
         assert!(cleared.contains(&"SQL") && cleared.contains(&"Shell"), "{cleared:?}");
         assert!(!cleared.contains(&"HeaderInjection") && !cleared.contains(&"LogInjection"), "{cleared:?}");
         assert!(kinds(cleared_kinds(r"[a-z]+", Anchors::Both, false)).contains(&"LogInjection"));
+        assert_eq!(mask & DECLARED_KINDS, 0, "a kind a pack declares may be reached by a newline");
     }
 
     #[test]
@@ -187,6 +193,11 @@ mod tests {
         let cleared = kinds(cleared_kinds(r"[a-z0-9./-]+", Anchors::Both, false));
         assert!(cleared.contains(&"Shell") && cleared.contains(&"XSS"), "{cleared:?}");
         assert!(!cleared.contains(&"FilePath") && !cleared.contains(&"SQL") && !cleared.contains(&"Redirect"), "{cleared:?}");
+        assert_eq!(
+            cleared_kinds(r"[a-z0-9./-]+", Anchors::Both, false) & DECLARED_KINDS,
+            0,
+            "no punctuation is harmless to a declared kind"
+        );
         let cleared = kinds(cleared_kinds(r"[^<>]+", Anchors::Both, false));
         assert!(!cleared.contains(&"XSS") && !cleared.contains(&"SQL"), "{cleared:?}");
     }
