@@ -605,6 +605,7 @@ fixtures! {
     precision_dead_branches => "precision/dead_branches.py",
     precision_dict_keys => "precision/dict_keys.py",
     precision_exceptions => "precision/exceptions.py",
+    precision_field_sensitivity => "precision/field_sensitivity.py",
     precision_helper_guards => "precision/helper_guards.py",
     precision_list_indexes => "precision/list_indexes.py",
     precision_loops_and_augmented => "precision/loops_and_augmented.py",

@@ -177,8 +177,13 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut keywords: Vec<(String, Node<'t>, Value)> = Vec::new();
         let mut spread = Value::default();
         if let Some(arguments) = node.field(&field::ARGUMENTS) {
-            let mut cursor = arguments.walk();
-            let children: Vec<Node<'t>> = arguments.named_children(&mut cursor).collect();
+            // `sum(int(x) for x in xs)`: a generator expression is the one argument.
+            let children: Vec<Node<'t>> = if arguments.kind() == "generator_expression" {
+                vec![arguments]
+            } else {
+                let mut cursor = arguments.walk();
+                arguments.named_children(&mut cursor).collect()
+            };
             for argument in children {
                 match argument.kind() {
                     "keyword_argument" => {

@@ -149,7 +149,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                     // A guard method of a typed object (`SLUG.fullmatch(x)` on a `re.Pattern`).
                     if object.kind() == "identifier" {
-                        let receiver = self.eval_identifier(object, state).reference;
+                        let receiver = self.eval_identifier(object, state, true).reference;
                         if let Some(guard) = receiver.and_then(|r| self.rules.guard_calls.get(&format!("{r}.{method}")).cloned()) {
                             if let Some(checked) = guard_argument(&guard, &arguments, |node| self.keyword_name(node)) {
                                 let kinds = self.guard_kinds(&guard, &arguments, Some(object));

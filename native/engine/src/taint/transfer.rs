@@ -76,7 +76,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         match node.kind() {
             "identifier" => {
-                let mut value = self.eval_identifier(node, state);
+                let mut value = self.eval_identifier(node, state, true);
                 if let Some(outside) = self.outside(self.text_of(node), node) {
                     value.absorb(&outside);
                     value.constant = None;
@@ -96,9 +96,10 @@ impl<'p, 't> Analysis<'p, 't> {
             "subscript" => {
                 let path = self.path_of(node, state);
                 let outside = path.as_deref().and_then(|path| self.outside(path, node));
-                if let Some(path) = &path {
-                    if let Some(value) = state.values.get(path) {
-                        let mut value = value.clone();
+                if let Some(path) = path.as_deref().filter(|path| state.values.contains_key(*path)) {
+                    {
+                        let mut value = state.values[path].clone();
+                        add_labels_below(state, path, &mut value);
                         if let Some(outside) = &outside {
                             value.absorb(outside);
                             value.constant = None;
@@ -106,10 +107,11 @@ impl<'p, 't> Analysis<'p, 't> {
                         return value;
                     }
                 }
-                // With a known key, what other scopes stored is read under that key only.
+                // With a known key, the container itself and what is stored under that key
+                // (here or, through `outside`, in other scopes), not its other keys.
                 let object_node = node.field(&field::VALUE);
                 let object = match object_node {
-                    Some(object) if path.is_some() && object.kind() == "identifier" => self.eval_identifier(object, state),
+                    Some(object) if path.is_some() => self.eval_object(object, state, depth + 1),
                     Some(object) => self.eval(object, state, depth + 1),
                     None => Value::default(),
                 };
@@ -119,11 +121,14 @@ impl<'p, 't> Analysis<'p, 't> {
                 let mut value = Value { labels: object.labels.clone(), stringy: false, ..Value::default() };
                 // `client["shop"]` of a `pymongo.MongoClient` is a database (`[[type]] members_of`).
                 value.reference = object.reference.as_deref().and_then(|r| types::index_type(self.rules, r)).map(Into::into);
-                // A container read whole when its key is unknown.
-                if let Some(path) = object_node.and_then(|o| self.path_of(o, state)) {
-                    if let Some(whole) = state.read_whole(&path) {
-                        value.absorb(&whole);
-                        value.stringy = false;
+                match &path {
+                    Some(path) => add_labels_below(state, path, &mut value),
+                    // A container read whole when its key is unknown.
+                    None => {
+                        if let Some(whole) = object_node.and_then(|o| self.path_of(o, state)).and_then(|path| state.read_whole(&path)) {
+                            value.absorb(&whole);
+                            value.stringy = false;
+                        }
                     }
                 }
                 if let Some(outside) = &outside {
@@ -269,14 +274,19 @@ impl<'p, 't> Analysis<'p, 't> {
         value
     }
 
-    pub(super) fn eval_identifier(&mut self, node: Node<'t>, state: &mut State) -> Value {
+    /// A name's value in this scope alone (without what other scopes stored; see `outside`):
+    /// `whole`, read as a container, with what is stored under its keys and attributes; not
+    /// `whole`, as the object of a read of one known key or attribute, without them (a store
+    /// into `obj.a` or `d["a"]` is not read by `obj.b` or `d["b"]`).
+    pub(super) fn eval_identifier(&mut self, node: Node<'t>, state: &mut State, whole: bool) -> Value {
         let name = self.text_of(node);
         if state.values.contains_key(name) {
-            // A container read whole includes what is stored under its keys.
             let mut value = state.values[name].clone();
-            if let Some(whole) = state.read_whole(name) {
-                for label in whole.labels {
-                    value.add_label(label);
+            if whole {
+                if let Some(whole) = state.read_whole(name) {
+                    for label in whole.labels {
+                        value.add_label(label);
+                    }
                 }
             }
             return value;
@@ -469,7 +479,7 @@ impl<'p, 't> Analysis<'p, 't> {
 
     pub(super) fn eval_attribute(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
         let path = self.path_of(node, state);
-        let mut value = self.eval_attribute_here(node, path.as_deref(), state, depth);
+        let mut value = self.eval_attribute_here(node, path.as_deref(), state, depth, true);
         if let Some(path) = path {
             if let Some(outside) = self.outside(&path, node) {
                 value.absorb(&outside);
@@ -479,16 +489,44 @@ impl<'p, 't> Analysis<'p, 't> {
         value
     }
 
-    /// An attribute's value in this scope alone (without what other scopes stored).
-    pub(super) fn eval_attribute_here(&mut self, node: Node<'t>, path: Option<&str>, state: &mut State, depth: usize) -> Value {
-        if let Some(path) = path {
-            if let Some(value) = state.values.get(path) {
-                return value.clone();
+    /// The object of a read of a known key or attribute (`obj` of `obj.a`, `d` of `d["a"]`), in
+    /// this scope alone: the object itself, not what is stored under its other keys or
+    /// attributes (the read's own place, here and in other scopes, is its caller's to add).
+    fn eval_object(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
+        match node.kind() {
+            "identifier" => self.eval_identifier(node, state, false),
+            // What other scopes stored into the object as a whole, the caller's `outside` of the
+            // longer place reads (its prefixes exactly, never their other attributes).
+            "attribute" => {
+                let path = self.path_of(node, state);
+                self.eval_attribute_here(node, path.as_deref(), state, depth, false)
             }
+            _ => self.eval(node, state, depth),
+        }
+    }
+
+    /// An attribute's value in this scope alone (without what other scopes stored): `whole`,
+    /// with what is stored under it (`obj.data` after `obj.data["k"] = v`); not `whole`, as the
+    /// object of a longer read (see `eval_object`).
+    pub(super) fn eval_attribute_here(
+        &mut self,
+        node: Node<'t>,
+        path: Option<&str>,
+        state: &mut State,
+        depth: usize,
+        whole: bool,
+    ) -> Value {
+        if let Some(path) = path.filter(|path| state.values.contains_key(*path)) {
+            let mut value = state.values[path].clone();
+            if whole {
+                add_labels_below(state, path, &mut value);
+            }
+            return value;
         }
         let Some(object_node) = node.field(&field::OBJECT) else { return Value::default() };
         let attribute = node.field(&field::ATTRIBUTE).map(|a| self.text_of(a)).unwrap_or("");
-        let object = self.eval(object_node, state, depth + 1);
+        let object =
+            if path.is_some() { self.eval_object(object_node, state, depth + 1) } else { self.eval(object_node, state, depth + 1) };
         let reference = object.reference.as_deref().map(|r| member_reference(self.program, r, attribute));
         let typed = object.reference.as_deref().and_then(|r| types::member_type(self.rules, r, attribute));
         let mut value = Value { labels: object.labels.clone(), ..Value::default() };
@@ -514,6 +552,10 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
             value.reference = Some(typed.unwrap_or(reference.as_str()).into());
+        }
+        // Read whole: what is stored under it here (`obj.data["k"] = v` before `obj.data`).
+        if let Some(path) = path.filter(|_| whole) {
+            add_labels_below(state, path, &mut value);
         }
         value
     }
@@ -852,6 +894,16 @@ impl<'p, 't> Analysis<'p, 't> {
                 let _ = self.union_of_children(node, state, 0);
             }
             _ => {}
+        }
+    }
+}
+
+/// Adds to `value` the labels of what is stored under `path` (`path.x`, `path[k]`): `path`
+/// read whole, its own reference and constant kept.
+fn add_labels_below(state: &State, path: &str, value: &mut Value) {
+    if let Some(whole) = state.read_whole(path) {
+        for label in whole.labels {
+            value.add_label(label);
         }
     }
 }
