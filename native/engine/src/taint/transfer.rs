@@ -96,7 +96,7 @@ impl<'p, 't> Analysis<'p, 't> {
             "subscript" => {
                 let path = self.path_of(node, state);
                 let outside = path.as_deref().and_then(|path| self.outside(path, node));
-                if let Some(path) = path.as_deref().filter(|path| state.values.contains_key(*path)) {
+                if let Some(path) = path.as_deref().filter(|path| state.values.contains_key(path)) {
                     {
                         let mut value = state.values[path].clone();
                         add_labels_below(state, path, &mut value);
@@ -516,7 +516,7 @@ impl<'p, 't> Analysis<'p, 't> {
         depth: usize,
         whole: bool,
     ) -> Value {
-        if let Some(path) = path.filter(|path| state.values.contains_key(*path)) {
+        if let Some(path) = path.filter(|path| state.values.contains_key(path)) {
             let mut value = state.values[path].clone();
             if whole {
                 add_labels_below(state, path, &mut value);
