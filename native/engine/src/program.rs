@@ -1244,7 +1244,42 @@ impl<'p> Program<'p> {
             return None;
         }
         let base = self.ancestors(class).into_iter().find(|ancestor| self.class(ancestor.as_str()).is_none())?;
+        let base = self.instance_class(&base, 0).unwrap_or(base);
         Some(format!("{base}.{member}"))
+    }
+
+    /// `app.db.Model` where `app.db` is a module-level instance of a library class (`db =
+    /// SQLAlchemy()`): `flask_sqlalchemy.SQLAlchemy.Model`, read from the instance's chain — a
+    /// call of a class is an instance of it, an attribute is appended. `None` when no prefix is
+    /// such an instance or a step leaves what the syntax says (a call of a function).
+    fn instance_class(&self, reference: &str, depth: usize) -> Option<String> {
+        const MAX_CHAINED_NAMES: usize = 8;
+        if depth >= MAX_CHAINED_NAMES {
+            return None;
+        }
+        let mut split = reference.len();
+        while let Some(cut) = reference[..split].rfind('.') {
+            split = cut;
+            let (prefix, rest) = reference.split_at(split);
+            let Some((module, chain)) = self.instance_chain(prefix) else { continue };
+            let mut current = match &chain.root {
+                instances::ChainRoot::Reference(root) => self.instance_class(root, depth + 1).unwrap_or_else(|| root.clone()),
+                instances::ChainRoot::Local(name) => {
+                    let local = format!("{}.{name}", self.modules[module].name);
+                    self.instance_class(&local, depth + 1)?
+                }
+            };
+            for step in &chain.steps {
+                match step {
+                    instances::InstanceStep::Call(_)
+                        if current.rsplit('.').next().is_some_and(|last| last.starts_with(char::is_uppercase)) => {}
+                    instances::InstanceStep::Attribute(name) => current = format!("{current}.{name}"),
+                    _ => return None,
+                }
+            }
+            return Some(format!("{current}{rest}"));
+        }
+        None
     }
 
     /// Whether `class` derives (transitively, by name) from a base whose name ends with one

@@ -347,6 +347,11 @@ pub struct PropagatorSpec {
     /// methods called on it resolve as the receiver's would.
     #[serde(default)]
     pub same_type: Vec<String>,
+    /// Lookups (`sqlalchemy.orm.Query.filter_by`, `django.db.models.QuerySet.get`): the result is
+    /// what the receiver holds — rows chosen by the arguments, not made of them — so it
+    /// carries the receiver's taint and type, never its arguments'.
+    #[serde(default)]
+    pub lookups: Vec<String>,
 }
 
 /// A security check that is not taint (`[[check]]`): calls that are a problem by themselves,
@@ -545,6 +550,8 @@ pub struct RuleSet {
     pub mutators: HashSet<String>,
     /// Library methods whose result has their receiver's type (`[[propagator]] same_type`).
     pub same_type: HashSet<String>,
+    /// Lookups whose result holds the receiver's taint, not the arguments' (`[[propagator]] lookups`).
+    pub lookups: HashSet<String>,
     /// `[[type]]` models: call → the type of its result, attribute reference → its type, type →
     /// the type of its members (see `TypeSpec`).
     pub type_returned_by: HashMap<String, String>,
@@ -910,6 +917,7 @@ impl RuleSet {
             self.clean_calls.extend(spec.clean_calls);
             self.same_type.extend(spec.same_type);
             self.mutators.extend(spec.mutators);
+            self.lookups.extend(spec.lookups);
         }
         for spec in pack.check {
             self.add_check(file, text, spec)?;

@@ -428,6 +428,18 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
 
+        // A lookup (an ORM query's filter or getter): its arguments choose among the rows the
+        // receiver stands for, they are not in the result; the receiver's type stays (a query).
+        if let Some(reference) = reference.as_deref().filter(|r| self.rules.lookups.contains(*r)) {
+            if let Some((_, receiver_value)) = &receiver {
+                result.absorb(receiver_value);
+            }
+            result.constant = None;
+            result.stringy = false;
+            result.reference = types::returned_type(self.rules, reference).map(Into::into);
+            return result;
+        }
+
         // Anything else propagates: the result depends on the receiver and the arguments.
         if reference.as_deref().is_some_and(|r| self.program.class(r).is_some()) {
             result.reference = reference.as_deref().map(Into::into);

@@ -528,7 +528,13 @@ impl<'p, 't> Analysis<'p, 't> {
         let object =
             if path.is_some() { self.eval_object(object_node, state, depth + 1) } else { self.eval(object_node, state, depth + 1) };
         let reference = object.reference.as_deref().map(|r| member_reference(self.program, r, attribute));
-        let typed = object.reference.as_deref().and_then(|r| types::member_type(self.rules, r, attribute));
+        // Declared for the object's type, or for the library member it inherits
+        // (`Model.query` of a class based on Flask-SQLAlchemy's `db.Model`).
+        let typed = object
+            .reference
+            .as_deref()
+            .and_then(|r| types::member_type(self.rules, r, attribute))
+            .or_else(|| reference.as_deref().and_then(|r| types::attribute_type(self.rules, r)));
         let mut value = Value { labels: object.labels.clone(), ..Value::default() };
         // A handler class's members (`self.request`, `self.kwargs`, `self.path`: `frameworks`).
         if object_node.kind() == "identifier" && self.text_of(object_node) == "self" {

@@ -25,6 +25,12 @@ pub(super) fn member_type<'r>(rules: &'r RuleSet, object: &str, attribute: &str)
     rules.type_attributes.get(&format!("{object}.{attribute}")).or_else(|| rules.type_members.get(object)).map(String::as_str)
 }
 
+/// The type of the attribute referenced `reference` (`flask_sqlalchemy.SQLAlchemy.Model.query`)
+/// when a pack declares one.
+pub(super) fn attribute_type<'r>(rules: &'r RuleSet, reference: &str) -> Option<&'r str> {
+    rules.type_attributes.get(reference).map(String::as_str)
+}
+
 /// The type of `object[…]` when a pack declares the members of `object`'s type.
 pub(super) fn index_type<'r>(rules: &'r RuleSet, object: &str) -> Option<&'r str> {
     rules.type_members.get(object).map(String::as_str)
