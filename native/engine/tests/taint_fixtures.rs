@@ -534,6 +534,7 @@ fixtures! {
     flask_compile => "flask/compile.py",
     flask_eval => "flask/eval.py",
     flask_exec => "flask/exec.py",
+    flask_js2py_eval => "flask/js2py_eval.py",
     flask_getattr => "flask/getattr.py",
     flask_header_injection => "flask/header_injection.py",
     flask_httpx_get => "flask/httpx_get.py",

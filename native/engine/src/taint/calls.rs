@@ -219,10 +219,15 @@ impl<'p, 't> Analysis<'p, 't> {
                     .is_some_and(|q| !q.rsplit('.').next().unwrap_or("").starts_with(|c: char| c.is_uppercase()))
         });
 
-        // Sinks.
+        // Sinks: of the callee, or of either callee a conditional expression picks
+        // (`(js2py.eval_js6 if es6 else js2py.eval_js)(script)`).
         let mut sinks: Vec<Sink> = Vec::new();
-        if let Some(reference) = &reference {
-            if let Some(found) = self.rules.sink_calls.get(reference.as_str()) {
+        let candidates = match &reference {
+            Some(reference) => vec![reference.clone()],
+            None => self.conditional_callees(function, state, depth),
+        };
+        for candidate in &candidates {
+            if let Some(found) = self.rules.sink_calls.get(candidate.as_str()) {
                 sinks.extend(found.iter().cloned());
             }
         }
@@ -473,6 +478,25 @@ impl<'p, 't> Analysis<'p, 't> {
             result.stringy = reference.as_deref() == Some("str");
         }
         result
+    }
+
+    /// The references of the two callees a conditional expression picks between
+    /// (`(a if flag else b)(x)`), when the callee is one.
+    fn conditional_callees(&mut self, function: Node<'t>, state: &mut State, depth: usize) -> Vec<String> {
+        let mut callee = function;
+        while callee.kind() == "parenthesized_expression" {
+            let Some(inner) = callee.named_child(0) else { return Vec::new() };
+            callee = inner;
+        }
+        if callee.kind() != "conditional_expression" {
+            return Vec::new();
+        }
+        let mut cursor = callee.walk();
+        let parts: Vec<Node<'t>> = callee.named_children(&mut cursor).collect();
+        if parts.len() != 3 {
+            return Vec::new();
+        }
+        [parts[0], parts[2]].into_iter().filter_map(|branch| self.eval(branch, state, depth + 1).reference.map(|r| r.to_string())).collect()
     }
 
     /// Applies the summary of workspace function `scope` at call `node`: return taint, sinks
