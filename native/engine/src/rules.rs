@@ -240,6 +240,10 @@ pub struct SourceSpec {
     /// Method names whose result is untrusted on any receiver of the given types.
     #[serde(default)]
     pub methods: Vec<String>,
+    /// Sink kinds these sources' values are already safe for (`flask.session` for
+    /// `TrustBoundary`: a value read from the session does not cross into it when stored back).
+    #[serde(default)]
+    pub safe_for: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -540,6 +544,9 @@ pub struct RuleSet {
     pub source_attributes: HashMap<String, SourceKind>,
     pub source_calls: HashMap<String, SourceKind>,
     pub source_methods: HashMap<String, SourceKind>,
+    /// The sink kinds the values of a source (by its declared attribute, call or method name)
+    /// are already safe for (`[[source]] safe_for`).
+    pub source_safe_for: HashMap<String, u32>,
     pub sink_calls: HashMap<String, Vec<Sink>>,
     pub sink_methods: HashMap<String, Vec<Sink>>,
     /// Sinks reached by a subscript store into an object with this reference (`stored_into`).
@@ -816,8 +823,14 @@ impl RuleSet {
                     ),
                 ));
             }
+            let safe_for = self.kinds_mask(file, text, &spec.safe_for)?;
             if !self.threat_models.iter().any(|enabled| enabled == kind.threat_model()) {
                 continue;
+            }
+            if safe_for != 0 {
+                for name in spec.attributes.iter().chain(&spec.calls).chain(&spec.methods) {
+                    self.source_safe_for.insert(name.clone(), safe_for);
+                }
             }
             for name in spec.attributes {
                 self.source_attributes.insert(name, kind);

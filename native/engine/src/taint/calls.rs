@@ -321,12 +321,12 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut result = Value::default();
         if let Some(reference) = &reference {
             if let Some(&kind) = self.rules.source_calls.get(reference.as_str()) {
-                result.add_label(self.source_label(kind, node, self.text_of(node)));
+                result.add_label(self.declared_source_label(kind, reference, node, self.text_of(node)));
             }
         }
         if let Some(name) = &method_name {
             if let Some(&kind) = self.rules.source_methods.get(name.as_str()) {
-                result.add_label(self.source_label(kind, node, self.text_of(node)));
+                result.add_label(self.declared_source_label(kind, name, node, self.text_of(node)));
             }
         }
 

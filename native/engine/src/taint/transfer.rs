@@ -60,6 +60,14 @@ impl<'p, 't> Analysis<'p, 't> {
         })
     }
 
+    /// The label of a source the packs declare under `api` (an attribute, call or method
+    /// name): born safe for the kinds its declaration says (`safe_for`).
+    pub(super) fn declared_source_label(&self, kind: SourceKind, api: &str, node: Node<'_>, what: &str) -> Label {
+        let mut label = self.source_label(kind, node, what);
+        label.cleared |= self.rules.source_safe_for.get(api).copied().unwrap_or(0);
+        label
+    }
+
     pub(super) fn source_label(&self, kind: SourceKind, node: Node<'_>, what: &str) -> Label {
         let step = self.step(node, "source", format!("{} `{}`", kind.as_str(), short(what)));
         Label {
@@ -304,7 +312,7 @@ impl<'p, 't> Analysis<'p, 't> {
             let mut value = Value::reference(reference.clone());
             // `from flask import session`: the name itself is a source.
             if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
-                value.add_label(self.source_label(kind, node, name));
+                value.add_label(self.declared_source_label(kind, &reference, node, name));
             }
             return value;
         }
@@ -554,7 +562,7 @@ impl<'p, 't> Analysis<'p, 't> {
         if let Some(reference) = &reference {
             if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
                 if !self.constant_request_part(reference, attribute) {
-                    value.add_label(self.source_label(kind, node, self.text_of(node)));
+                    value.add_label(self.declared_source_label(kind, reference, node, self.text_of(node)));
                 }
             }
             value.reference = Some(typed.unwrap_or(reference.as_str()).into());
