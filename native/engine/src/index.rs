@@ -256,7 +256,8 @@ pub(crate) fn largest_first(files: &[PathBuf]) -> Vec<usize> {
     order
 }
 
-/// Reads and parses `paths` without chunking; returns (files parsed, wall seconds).
+/// Reads and parses `paths` (tree-sitter, then the conversion to the `SyntaxTree` every stage
+/// walks) without chunking; returns (files parsed, wall seconds).
 /// Used by the benchmark to report the parse-only floor beside parse + chunk.
 pub fn parse_only(paths: &[PathBuf]) -> (usize, f64) {
     let (files, _) = discover_files(paths);

@@ -673,7 +673,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_record_is_28_bytes() {
+    fn a_record_is_28_bytes_and_a_tree_holds_little_else() {
         assert_eq!(std::mem::size_of::<Record>(), 28);
+        let text = "def f(a, b):\n    return g(a)[b] + h(*a, **b)\n\n\nclass C(B):\n    x: int = 1\n".repeat(200);
+        let tree = crate::parse::parse(&text);
+        assert!(tree.node_count() > 10_000);
+        let per_node = tree.heap_bytes() as f64 / tree.node_count() as f64;
+        assert!(per_node < 30.0, "{per_node:.1} bytes per node");
     }
 }
