@@ -37,7 +37,7 @@
 //! - Nested functions, lambdas, comprehensions and class bodies are not part of the enclosing
 //!   scope's graph; a `def`/`class` is one `Definition` step binding its name.
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use crate::syntax::MAX_STATEMENT_DEPTH;
 use crate::syntax::{field, FieldChild};
@@ -855,9 +855,7 @@ mod tests {
 
     /// Renders the CFG of `source` (a module body) in the `Cfg::render` format.
     fn check_cfg(source: &str, expected: Expect) {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(source, None).expect("parses");
+        let tree = crate::parse::parse(source);
         let cfg = build_cfg(source, tree.root_node(), &Literals);
         expected.assert_eq(&cfg.render(source));
     }
@@ -865,9 +863,7 @@ mod tests {
     #[test]
     fn reverse_postorder_puts_every_step_after_its_predecessors_except_along_back_edges() {
         let source = "a = 1\ntry:\n    while a:\n        if a > 2:\n            break\n        a = f(a)\nexcept E:\n    a = 0\nfinally:\n    g(a)\nreturn a\n";
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(source, None).expect("parses");
+        let tree = crate::parse::parse(source);
         let cfg = build_cfg(source, tree.root_node(), &Literals);
         let order = cfg.reverse_postorder();
         let mut sorted = order.clone();
@@ -1076,9 +1072,7 @@ mod tests {
             source.push_str(&format!("{indent}try:\n{indent}    if a{level}():\n{indent}        return f()\n{indent}finally:\n"));
         }
         source.push_str(&format!("{}g()\n", "    ".repeat(depth)));
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(&source, None).expect("parses");
+        let tree = crate::parse::parse(&source);
         let cfg = build_cfg(&source, tree.root_node(), &NoConstants);
         assert!(cfg.shared_finally_copies > 0);
         assert!(cfg.steps.len() < 5_000, "{} steps", cfg.steps.len());

@@ -18,8 +18,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::syntax::tree::{Node, SyntaxTree, TreeCursor};
 use sha2::{Digest, Sha256};
-use tree_sitter::{Node, Tree, TreeCursor};
 
 use crate::line_index::LineIndex;
 use crate::syntax::may_contain_definition;
@@ -161,9 +161,9 @@ pub struct ChunkBuilder<'a> {
     pub module_name: &'a str,
     pub text: &'a str,
     pub line_index: &'a LineIndex,
-    pub tree: &'a Tree,
+    pub tree: &'a SyntaxTree,
     /// Trees of definitions recovered after syntax errors (`parse::recover_definitions`).
-    pub recovered: &'a [Tree],
+    pub recovered: &'a [SyntaxTree],
 }
 
 /// The chunks of a parsed document below the repository chunk `repository_id`.

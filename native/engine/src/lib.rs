@@ -1,7 +1,8 @@
 //! flowsight's analysis engine. Pure Rust: no pyo3 and no LSP in this crate.
 //!
 //! Stages, each a module named after what it does, lowest first (a stage never imports one
-//! above it): `syntax` (module naming, limits) and `parse` (tree-sitter, incremental) →
+//! above it): `syntax` (module naming, limits, `syntax::tree`: the compact syntax tree every
+//! stage walks) and `parse` (tree-sitter, incremental, converted to `syntax::tree`) →
 //! `chunks` (ChunkBuilder) | `program` + `scopes` → `ir` (places, the call resolver) and `cfg` →
 //! `pdg` → `taint` and `slice`.
 //! `line_index` converts between byte offsets and (line, UTF-16/UTF-8 column) positions;

@@ -11,13 +11,19 @@
 //! - NUL bytes never reach tree-sitter (its lexer treats them as end of input): they are parsed
 //!   as spaces. A lone `\r` (a line break for CPython, which tree-sitter-python's lexer does not
 //!   know) is parsed as `\n`. Both keep every byte offset valid, and tree rows are LSP lines.
+//! - Every tree the stages walk is a `SyntaxTree`, converted right after parsing on the thread
+//!   that parsed. A document keeps its tree-sitter tree only while it is edited (created by
+//!   `Document::editable`, an editor's open document, or once `apply_edit` touched it) so the
+//!   next edit re-parses incrementally; a document made by `Document::new` (a file read from
+//!   disk) holds none, and an edit to it re-parses from scratch.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use tree_sitter::{InputEdit, Language, Node, Parser, Range, Tree};
+use tree_sitter::{InputEdit, Language, Parser, Range, Tree};
 
 use crate::line_index::{is_lone_cr, Encoding, LineIndex};
+use crate::syntax::tree::{Node, SyntaxTree};
 
 pub fn python_language() -> Language {
     tree_sitter_python::LANGUAGE.into()
@@ -52,10 +58,19 @@ fn tree_sitter_input(text: &str) -> Cow<'_, [u8]> {
     Cow::Owned(shown)
 }
 
-/// Parses `text`, reusing `old_tree` (already `edit`ed to match `text`) when given.
-pub fn parse_python(text: &str, old_tree: Option<&Tree>) -> Tree {
+/// Parses `text` into a `SyntaxTree` (no tree-sitter tree is kept).
+pub fn parse(text: &str) -> SyntaxTree {
     let shown = tree_sitter_input(text);
-    let input: &[u8] = &shown;
+    SyntaxTree::from_tree_sitter(&parse_shown(&shown, None), &shown)
+}
+
+/// Parses `text` with tree-sitter, reusing `old_tree` (already `edit`ed to match `text`) when
+/// given. Only `Document` keeps such a tree; everything else walks `parse`'s `SyntaxTree`.
+pub fn parse_python(text: &str, old_tree: Option<&Tree>) -> Tree {
+    parse_shown(&tree_sitter_input(text), old_tree)
+}
+
+fn parse_shown(input: &[u8], old_tree: Option<&Tree>) -> Tree {
     PARSER.with(|parser| {
         let mut parser = parser.borrow_mut();
         match parser.parse(input, old_tree) {
@@ -105,7 +120,17 @@ fn starts_a_definition(root: Node<'_>, offset: usize) -> bool {
 /// a syntax error, each following top-level definition (a line starting with `def`, `class`,
 /// `async def` or `@` at column 0) is parsed on its own, over the same text (included ranges,
 /// so byte offsets stay those of the document). Returns one tree per recovered segment.
-pub fn recover_definitions(text: &str, tree: &Tree) -> Vec<Tree> {
+pub fn recover_definitions(text: &str, tree: &SyntaxTree) -> Vec<SyntaxTree> {
+    let trees = recover_tree_sitter_definitions(text, tree);
+    if trees.is_empty() {
+        return Vec::new();
+    }
+    let input = tree_sitter_input(text);
+    trees.iter().map(|recovered| SyntaxTree::from_tree_sitter(recovered, &input)).collect()
+}
+
+/// `recover_definitions` as tree-sitter trees (what they are converted from; for tests).
+pub fn recover_tree_sitter_definitions(text: &str, tree: &SyntaxTree) -> Vec<Tree> {
     let root = tree.root_node();
     if !root.has_error() {
         return Vec::new();
@@ -165,10 +190,13 @@ pub struct PositionEdit {
 /// A parsed source text with its line index.
 pub struct Document {
     text: String,
-    tree: Tree,
+    tree: SyntaxTree,
     /// Definitions recovered from top-level `ERROR` nodes (`recover_definitions`).
-    recovered: Vec<Tree>,
+    recovered: Vec<SyntaxTree>,
     line_index: LineIndex,
+    /// The tree-sitter tree `tree` was converted from, kept only while the document is edited
+    /// (see the module invariants); `edit`ed along with the text until the next `reparse`.
+    editing: Option<Tree>,
     /// Set by `apply_edit` until the next `reparse`: the tree has been edited but not reparsed.
     tree_is_stale: bool,
     /// Whether the tree before the pending edits held syntax errors.
@@ -176,23 +204,42 @@ pub struct Document {
 }
 
 impl Document {
+    /// A document nobody edits yet (a file read from disk): no tree-sitter tree is kept.
     pub fn new(text: String) -> Document {
-        let tree = parse_python(&text, None);
+        let tree = parse(&text);
+        Document::with_tree(text, tree, None)
+    }
+
+    /// A document an editor edits: its tree-sitter tree is kept for incremental re-parsing.
+    pub fn editable(text: String) -> Document {
+        let shown = tree_sitter_input(&text);
+        let editing = parse_shown(&shown, None);
+        let tree = SyntaxTree::from_tree_sitter(&editing, &shown);
+        drop(shown);
+        Document::with_tree(text, tree, Some(editing))
+    }
+
+    fn with_tree(text: String, tree: SyntaxTree, editing: Option<Tree>) -> Document {
         let recovered = recover_definitions(&text, &tree);
         let line_index = LineIndex::new(&text);
-        Document { text, tree, recovered, line_index, tree_is_stale: false, edited_tree_had_errors: false }
+        Document { text, tree, recovered, line_index, editing, tree_is_stale: false, edited_tree_had_errors: false }
+    }
+
+    /// Whether the document holds a tree-sitter tree (it is being edited).
+    pub fn keeps_tree_sitter_tree(&self) -> bool {
+        self.editing.is_some()
     }
 
     pub fn text(&self) -> &str {
         &self.text
     }
 
-    pub fn tree(&self) -> &Tree {
+    pub fn tree(&self) -> &SyntaxTree {
         debug_assert!(!self.tree_is_stale, "reparse() after apply_edit()");
         &self.tree
     }
 
-    pub fn recovered(&self) -> &[Tree] {
+    pub fn recovered(&self) -> &[SyntaxTree] {
         &self.recovered
     }
 
@@ -247,14 +294,16 @@ impl Document {
         self.line_index = LineIndex::new(&self.text);
         let new_end = start + new_text.len();
         let new_end_position = self.line_index.tree_sitter_point(new_end);
-        self.tree.edit(&InputEdit {
-            start_byte: start,
-            old_end_byte: old_end,
-            new_end_byte: new_end,
-            start_position,
-            old_end_position,
-            new_end_position,
-        });
+        if let Some(tree) = &mut self.editing {
+            tree.edit(&InputEdit {
+                start_byte: start,
+                old_end_byte: old_end,
+                new_end_byte: new_end,
+                start_position,
+                old_end_position,
+                new_end_position,
+            });
+        }
         self.tree_is_stale = true;
     }
 
@@ -263,16 +312,30 @@ impl Document {
         if !self.tree_is_stale {
             return;
         }
-        let incremental = parse_python(&self.text, Some(&self.tree));
-        self.tree =
-            if self.edited_tree_had_errors || incremental.root_node().has_error() { parse_python(&self.text, None) } else { incremental };
+        let shown = tree_sitter_input(&self.text);
+        // Without a kept tree (a document read from disk) the parse is from scratch; the
+        // document is being edited from now on, so it keeps the new tree.
+        let tree = match &self.editing {
+            Some(old) if !self.edited_tree_had_errors => {
+                let incremental = parse_shown(&shown, Some(old));
+                if incremental.root_node().has_error() {
+                    parse_shown(&shown, None)
+                } else {
+                    incremental
+                }
+            }
+            _ => parse_shown(&shown, None),
+        };
+        self.tree = SyntaxTree::from_tree_sitter(&tree, &shown);
+        drop(shown);
+        self.editing = Some(tree);
         self.recovered = recover_definitions(&self.text, &self.tree);
         self.tree_is_stale = false;
     }
 
-    /// Replaces the whole text (a fresh parse).
+    /// Replaces the whole text (a fresh parse; an edited document stays editable).
     pub fn replace(&mut self, text: String) {
-        *self = Document::new(text);
+        *self = if self.editing.is_some() { Document::editable(text) } else { Document::new(text) };
     }
 
     /// The tree as an S-expression (for tests and debugging).
@@ -282,7 +345,7 @@ impl Document {
 }
 
 /// The first syntax error of a tree, as (byte offset, description), found without recursion.
-pub fn first_syntax_error(tree: &Tree) -> Option<(usize, String)> {
+pub fn first_syntax_error(tree: &SyntaxTree) -> Option<(usize, String)> {
     let root = tree.root_node();
     if !root.has_error() {
         return None;
@@ -321,7 +384,7 @@ pub struct SyntaxErrorSpan {
 
 /// The syntax errors of a tree in document order, at most `limit` of them, found without
 /// recursion: each outermost `ERROR` node (nothing inside it) and each `MISSING` node.
-pub fn syntax_errors(tree: &Tree, limit: usize) -> Vec<SyntaxErrorSpan> {
+pub fn syntax_errors(tree: &SyntaxTree, limit: usize) -> Vec<SyntaxErrorSpan> {
     let root = tree.root_node();
     let mut errors = Vec::new();
     if !root.has_error() || limit == 0 {
@@ -363,7 +426,7 @@ pub fn syntax_errors(tree: &Tree, limit: usize) -> Vec<SyntaxErrorSpan> {
 }
 
 /// Counts `ERROR` and `MISSING` nodes (iteratively; only subtrees holding errors are visited).
-pub fn syntax_error_count(tree: &Tree) -> usize {
+pub fn syntax_error_count(tree: &SyntaxTree) -> usize {
     let root = tree.root_node();
     if !root.has_error() {
         return 0;

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use crate::cfg::{build_cfg, Cfg, ConstantConditions, Edge, EdgeKind, StepKind, ENTRY, EXIT};
 use crate::ir::lower::{CallSite, IrCache, ScopeIr, Site};
@@ -494,9 +494,7 @@ mod tests {
     }
 
     fn path_of_expression(source: &str) -> Option<(String, bool)> {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(source, None).expect("parses");
+        let tree = crate::parse::parse(source);
         let statement = tree.root_node().named_child(0)?;
         place_of(source, statement.named_child(0)?, &mut literal_key(source)).map(|place| (place.key(), place.is_exact()))
     }
@@ -536,9 +534,7 @@ mod tests {
         let name = std::thread::Builder::new()
             .stack_size(256 * 1024)
             .spawn(move || {
-                let mut parser = tree_sitter::Parser::new();
-                parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-                let tree = parser.parse(&source, None).expect("parses");
+                let tree = crate::parse::parse(&source);
                 let call = tree.root_node().named_child(0).and_then(|s| s.named_child(0)).expect("a call");
                 crate::program::dotted(&source, call.field(&field::FUNCTION).expect("callee")).map(|n| n.len())
             })
@@ -554,9 +550,7 @@ mod tests {
             std::thread::Builder::new()
                 .stack_size(256 * 1024)
                 .spawn(move || {
-                    let mut parser = tree_sitter::Parser::new();
-                    parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-                    let tree = parser.parse(&source, None).expect("parses");
+                    let tree = crate::parse::parse(&source);
                     let expression = tree.root_node().named_child(0).and_then(|s| s.named_child(0)).expect("an expression");
                     literal(&source, expression, &HashMap::new())
                 })

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use crate::parse::Document;
 use crate::syntax::{field, FieldChild};

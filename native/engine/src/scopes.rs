@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use tree_sitter::{Node, Tree};
+use crate::syntax::tree::{Node, SyntaxTree};
 
 use crate::program::text_of;
 use crate::syntax::{field, FieldChild};
@@ -432,7 +432,7 @@ impl<'a> Collector<'a> {
 }
 
 /// The symbol tables of a module, module first, each scope before its nested scopes.
-pub fn symbol_tables(text: &str, tree: &Tree) -> Vec<SymbolTable> {
+pub fn symbol_tables(text: &str, tree: &SyntaxTree) -> Vec<SymbolTable> {
     resolve(text, tree, false).0
 }
 
@@ -442,7 +442,7 @@ pub fn symbol_tables(text: &str, tree: &Tree) -> Vec<SymbolTable> {
 /// that read it as a free variable), a module name or builtin wherever the module's scopes
 /// reach it as a global. Nothing when no variable is named there (an attribute, a keyword
 /// argument, a string).
-pub fn occurrences_at(text: &str, tree: &Tree, offset: usize) -> Vec<Occurrence> {
+pub fn occurrences_at(text: &str, tree: &SyntaxTree, offset: usize) -> Vec<Occurrence> {
     let (tables, spellings) = resolve(text, tree, true);
     let name_of = |spelling: &Spelling| text.get(spelling.start..spelling.end).unwrap_or("");
     let at = spellings.iter().find(|s| s.start <= offset && offset < s.end).or_else(|| spellings.iter().find(|s| s.end == offset)).copied();
@@ -482,7 +482,7 @@ fn binding_scope(tables: &[SymbolTable], scope: usize, name: &str) -> usize {
 
 /// Collects (and, when `spell`, records every spelling of) the names of a module, then
 /// resolves them.
-fn resolve(text: &str, tree: &Tree, spell: bool) -> (Vec<SymbolTable>, Vec<Spelling>) {
+fn resolve(text: &str, tree: &SyntaxTree, spell: bool) -> (Vec<SymbolTable>, Vec<Spelling>) {
     let root = tree.root_node();
     let future_annotations = {
         let mut cursor = root.walk();
@@ -602,7 +602,7 @@ mod tests {
     //! be exactly the annotated ones.
 
     use super::*;
-    use crate::parse::parse_python;
+    use crate::parse::parse;
 
     fn check(fixture: &str) {
         let fixture = fixture.strip_prefix('\n').unwrap_or(fixture);
@@ -635,7 +635,7 @@ mod tests {
             text.push('\n');
         }
         let cursor = cursor.expect("the fixture marks the cursor with $0");
-        let tree = parse_python(&text, None);
+        let tree = parse(&text);
         expected.sort_by_key(|o| o.start);
         let render = |found: &[Occurrence]| -> Vec<String> {
             found.iter().map(|o| format!("{:?} {} {}", &text[o.start..o.end], o.start, o.access.as_str())).collect()
@@ -746,7 +746,7 @@ x = os$0.path
     fn nothing_for_attributes_keywords_and_strings() {
         for fixture in ["x = obj.na$0me\n", "f(ke$0y=1)\n", "s = \"na$0me\"\n"] {
             let text = fixture.replace("$0", "");
-            let tree = parse_python(&text, None);
+            let tree = parse(&text);
             assert_eq!(occurrences_at(&text, &tree, fixture.find("$0").unwrap()), Vec::new(), "{fixture}");
         }
     }

@@ -22,8 +22,8 @@
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use crate::syntax::tree::Node;
 use rustc_hash::{FxHashMap, FxHashSet};
-use tree_sitter::Node;
 
 use std::sync::Arc;
 

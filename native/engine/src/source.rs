@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use tree_sitter::Tree;
+use crate::syntax::tree::SyntaxTree;
 
 use crate::chunks::ChunkReport;
 use crate::line_index::LineIndex;
@@ -136,7 +136,7 @@ pub fn decode_source(bytes: Vec<u8>, display_path: &str) -> (Option<String>, Vec
 }
 
 /// Problems found in parsed text: syntax errors and excessive nesting.
-pub fn parse_problems(display_path: &str, text: &str, line_index: &LineIndex, tree: &Tree, report: &ChunkReport) -> Vec<FileError> {
+pub fn parse_problems(display_path: &str, text: &str, line_index: &LineIndex, tree: &SyntaxTree, report: &ChunkReport) -> Vec<FileError> {
     let mut errors = Vec::new();
     if let Some(nul) = text.find('\0') {
         let line = line_index.line_of(nul) + 1;

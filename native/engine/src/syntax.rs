@@ -1,6 +1,9 @@
 //! The base syntax layer shared by every stage above the parser: module naming, the nesting
 //! limit every tree walk honours, and cheap textual pre-checks. It imports nothing from the
-//! stages (chunks, program, analyses) so that each of them may import it.
+//! stages (chunks, program, analyses) so that each of them may import it. `tree` is the
+//! compact syntax tree every stage walks.
+
+pub mod tree;
 
 /// Statement nesting beyond this depth is reported as `too_deep` (CPython stops at 100).
 pub const MAX_STATEMENT_DEPTH: usize = 100;
@@ -134,11 +137,11 @@ impl Field {
 
 /// `node.field(&field::BODY)`: the child in a grammar field, by id.
 pub trait FieldChild<'t> {
-    fn field(&self, field: &Field) -> Option<tree_sitter::Node<'t>>;
+    fn field(&self, field: &Field) -> Option<tree::Node<'t>>;
 }
 
-impl<'t> FieldChild<'t> for tree_sitter::Node<'t> {
-    fn field(&self, field: &Field) -> Option<tree_sitter::Node<'t>> {
+impl<'t> FieldChild<'t> for tree::Node<'t> {
+    fn field(&self, field: &Field) -> Option<tree::Node<'t>> {
         self.child_by_field_id(field.id())
     }
 }
@@ -212,9 +215,7 @@ mod tests {
         for field in field::ALL {
             assert_ne!(field.id(), 0, "{}", field.name);
         }
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).unwrap();
-        let tree = parser.parse("def f(a):\n    return a\n", None).unwrap();
+        let tree = crate::parse::parse("def f(a):\n    return a\n");
         let function = tree.root_node().named_child(0).unwrap();
         assert_eq!(function.field(&field::NAME).map(|n| n.kind()), Some("identifier"));
         assert_eq!(function.field(&field::BODY).map(|n| n.kind()), Some("block"));

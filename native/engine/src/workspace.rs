@@ -694,14 +694,17 @@ impl Workspace {
         true
     }
 
-    /// Sets a file's whole text (from disk or an editor's `didOpen`).
+    /// Sets a file's whole text (from disk or an editor's `didOpen`). With a version (an
+    /// editor's open document) the document keeps its tree-sitter tree for incremental edits;
+    /// without one (the text on disk, e.g. after `didClose`) it keeps none.
     pub fn update_file(&mut self, path: &str, text: String, version: Option<i64>) -> ChunkDiff {
         let key = self.key(path);
         if is_template_path(Path::new(&key)) {
             self.templates.set(key, text, version);
             return ChunkDiff::default();
         }
-        self.store(key, Document::new(text), version, Vec::new())
+        let document = if version.is_some() { Document::editable(text) } else { Document::new(text) };
+        self.store(key, document, version, Vec::new())
     }
 
     /// Reads a file from disk. A file that cannot be read keeps no chunks and reports why.

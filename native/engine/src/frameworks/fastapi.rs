@@ -8,7 +8,7 @@
 //! returns is JSON, not HTML, unless `response_class=HTMLResponse`. Starlette `Route(path,
 //! endpoint)`: the endpoint's first parameter is the request.
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use super::{
     annotation_is_clean, call_arguments, calls_named, keyword, model_clean_fields, modules_importing, reference, target_of, EntryPoint,

@@ -31,8 +31,8 @@ mod wsgi;
 
 use std::hash::{Hash, Hasher};
 
+use crate::syntax::tree::Node;
 use rustc_hash::{FxHashMap, FxHasher};
-use tree_sitter::Node;
 
 use crate::program::{dotted, literal, text_of, Constant, ModuleInfo, Program, ScopeKind};
 use crate::rules::{patterns, Anchors, ALL_KINDS};

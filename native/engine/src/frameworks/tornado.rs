@@ -6,8 +6,8 @@
 //! `HTTPServerRequest`, whose parts the rule pack makes sources); `self.get_argument(...)` and
 //! the other accessors are inherited library members the pack names.
 
+use crate::syntax::tree::Node;
 use rustc_hash::FxHashMap;
-use tree_sitter::Node;
 
 use super::{
     call_arguments, clean_converter, modules_importing, positional_after, regex_groups, scope_at, scopes_of, string_at, target_of,

@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
+use crate::syntax::tree::Node;
 use rustc_hash::FxHashMap;
-use tree_sitter::Node;
 
 use crate::ir::place::{literal_key, place_of, projected, Cut, Place};
 use crate::program::text_of;
@@ -567,9 +567,7 @@ mod tests {
     /// Each statement of the function `f` in `source` lowered, one line per site: defined
     /// places (`!` strong), used places, and calls with their receiver and argument places.
     fn render(source: &str) -> String {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(source, None).expect("parses");
+        let tree = crate::parse::parse(source);
         let function = tree.root_node().named_child(0).expect("a function");
         let body = function.field(&field::BODY).expect("a body");
         let mut cursor = body.walk();
@@ -626,9 +624,7 @@ mod tests {
     #[test]
     fn returns_raises_and_declarations_are_instructions_of_their_site() {
         let source = "def f(a):\n    global g, h\n    nonlocal n\n    raise ValueError(a)\n    return a\n";
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(source, None).expect("parses");
+        let tree = crate::parse::parse(source);
         let body = tree.root_node().named_child(0).and_then(|f| f.field(&field::BODY)).expect("a body");
         let mut cursor = body.walk();
         let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
@@ -644,11 +640,9 @@ mod tests {
     #[test]
     fn equal_text_is_lowered_once() {
         let source = "def f(x):\n    y = x + 1\n    return y\n";
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
         let mut cache = IrCache::default();
         for shifted in [source.to_string(), format!("\n\n# moved\n{source}")] {
-            let tree = parser.parse(&shifted, None).expect("parses");
+            let tree = crate::parse::parse(&shifted);
             let body = tree
                 .root_node()
                 .named_children(&mut tree.root_node().walk())
@@ -662,7 +656,7 @@ mod tests {
         }
         assert_eq!(cache.lowered, 1, "the moved function reuses its IR");
         let broken = "def f(x):\n    y = x +\n";
-        let tree = parser.parse(broken, None).expect("parses");
+        let tree = crate::parse::parse(broken);
         assert_eq!(scope_key(broken, tree.root_node()), None, "a file with syntax errors is not cached");
     }
 }

@@ -12,7 +12,7 @@
 //!   never fewer). Clients count the cuts they meet.
 //! - Chains are walked iteratively: a 10^5-deep `a.b.b…` costs linear time and no stack.
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use crate::program::{text_of, Constant};
 use crate::syntax::{field, FieldChild};
@@ -195,9 +195,7 @@ mod tests {
     use super::*;
 
     fn place(source: &str) -> Option<Place> {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(source, None).expect("parses");
+        let tree = crate::parse::parse(source);
         let expression = tree.root_node().named_child(0)?.named_child(0)?;
         place_of(source, expression, &mut literal_key(source))
     }
@@ -226,9 +224,7 @@ mod tests {
     #[test]
     fn exact_places_refuse_cut_ones() {
         let source = "a.b.c.d.e\n";
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(source, None).expect("parses");
+        let tree = crate::parse::parse(source);
         let expression = tree.root_node().named_child(0).and_then(|s| s.named_child(0)).expect("an expression");
         assert_eq!(exact_place_of(source, expression, &mut literal_key(source)), None);
         assert_eq!(

@@ -24,8 +24,8 @@
 //! - Nothing here recurses on user-controlled depth: attribute chains are walked iteratively,
 //!   nested call heads (`f()()()`) only `MAX_CALL_HEADS` deep.
 
+use crate::syntax::tree::Node;
 use rustc_hash::FxHashMap;
-use tree_sitter::Node;
 
 use crate::program::{literal, text_of, Constant, Program};
 use crate::syntax::{field, FieldChild};

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use super::{literal, text_of, Constant};
 use crate::syntax::{field, FieldChild};

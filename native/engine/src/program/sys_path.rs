@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use super::text_of;
 use crate::syntax::{field, FieldChild};

@@ -20,6 +20,7 @@ use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
 use crate::ir::lower::{CallSite, IrCache, ScopeIr};
 use crate::pdg::{base_of, control_dependences_of, executable_flow, extract_pdg_with, reaching_definitions, Definition};
 use crate::program::{text_of, Program, ScopeKind};
+use crate::syntax::tree::Node;
 use crate::syntax::{field, FieldChild};
 
 /// One step: its kind, its syntax's byte range relative to the scope body's start, and the
@@ -176,7 +177,7 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
 
 /// The rows (0-based, absolute) a slice shows for a step: a compound statement's header, a
 /// simple statement whole.
-fn shown_rows(kind: StepKind, syntax: tree_sitter::Node<'_>) -> (usize, usize) {
+fn shown_rows(kind: StepKind, syntax: Node<'_>) -> (usize, usize) {
     let header = match kind {
         StepKind::ForTarget => syntax.field(&field::RIGHT).map(|r| (syntax.start_position().row, r.end_position().row)),
         StepKind::ExceptHandler | StepKind::CasePattern => Some((syntax.start_position().row, syntax.start_position().row)),

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use crate::ir::resolve;
 use crate::program::{literal, Constant};

@@ -19,9 +19,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::syntax::tree::Node;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use tree_sitter::Node;
 
 use crate::program::{dotted, literal, text_of, Constant, Program};
 use crate::rules::{CheckCall, Condition, ConditionTest, RuleSet};

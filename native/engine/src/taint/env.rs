@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::syntax::tree::Node;
 use rustc_hash::{FxHashMap, FxHashSet};
-use tree_sitter::Node;
 
 use crate::program::{Program, ScopeKind};
 use crate::syntax::{field, FieldChild};
@@ -532,7 +532,7 @@ mod tests {
     #[test]
     fn inner_scope_names_are_what_nested_scopes_mention_minus_their_own_parameters() {
         let text = "def f(a, b):\n    c = a\n    d = b\n    def g(x, y=c, *rest, z: int = 0, **kw):\n        return x + d + rest + kw\n    h = lambda q: q + e\n    class K:\n        def m(self):\n            return self.x + x\n    return g\n";
-        let tree = crate::parse::parse_python(text, None);
+        let tree = crate::parse::parse(text);
         let function = tree.root_node().named_child(0).expect("def");
         let body = function.field(&field::BODY).expect("body");
         let mut names: Vec<&str> = inner_scope_names(text, body).into_iter().collect();

@@ -1,7 +1,7 @@
 //! Guards: refining the state on a branch edge (sanitiser checks, allow-lists, comparisons,
 //! validating helpers' summaries), and the clearances and parameter sinks a summary records.
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use crate::ir::resolve::{self, Syntactic};
 use crate::program::{dotted, is_constant_collection, literal, Constant};

@@ -50,8 +50,8 @@ use summary::ANY_NAME;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::syntax::tree::Node;
 use rustc_hash::{FxHashMap, FxHashSet};
-use tree_sitter::Node;
 
 use crate::cfg::{build_cfg, EdgeKind, NoConstants, StepKind, ENTRY, EXIT};
 use crate::frameworks::{self, EntryPoints, Role};

@@ -23,7 +23,7 @@
 
 use std::sync::Arc;
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use crate::program::Constant;
 use crate::rules::sink_kind_bit;

@@ -7,7 +7,7 @@
 //! - Expressions nested deeper than `MAX_EVAL_DEPTH` degrade upward: the union of every name
 //!   inside them, counted in `Incomplete::expression_depth`.
 
-use tree_sitter::Node;
+use crate::syntax::tree::Node;
 
 use crate::cfg::{Cfg, StepKind};
 use crate::frameworks::Role;

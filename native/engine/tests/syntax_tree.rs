@@ -1,0 +1,268 @@
+//! The compact `SyntaxTree` answers every question the engine asks exactly as the tree-sitter
+//! tree it was converted from: node by node (kind, named, error, missing, extra, ranges,
+//! positions, fields, parent, children, named children, siblings, lookups by field and by byte)
+//! and as an S-expression, on every fixture file and on broken inputs (unclosed brackets, NUL
+//! bytes, lone `\r`, deep nesting, recovered definitions).
+
+use flowsight_engine::parse::{parse, parse_python, recover_definitions, recover_tree_sitter_definitions};
+use flowsight_engine::syntax::tree::{self, SyntaxTree};
+
+/// What identifies a node when comparing the two trees.
+type Signature = (u16, usize, usize, bool);
+
+fn signature_of_ts(node: Option<tree_sitter::Node<'_>>) -> Option<Signature> {
+    node.map(|node| (node.kind_id(), node.start_byte(), node.end_byte(), node.is_named()))
+}
+
+fn signature_of(node: Option<tree::Node<'_>>) -> Option<Signature> {
+    node.map(|node| (node.kind_id(), node.start_byte(), node.end_byte(), node.is_named()))
+}
+
+fn field_names() -> Vec<String> {
+    let language = tree_sitter::Language::from(tree_sitter_python::LANGUAGE);
+    (1..=language.field_count() as u16).filter_map(|id| language.field_name_for_id(id)).map(str::to_owned).collect()
+}
+
+/// Compares two trees node by node (iteratively: inputs may be deep). Returns the nodes compared.
+fn assert_same_tree(name: &str, expected: &tree_sitter::Tree, actual: &SyntaxTree) -> usize {
+    let fields = field_names();
+    assert_eq!(actual.root_node().to_sexp(), expected.root_node().to_sexp(), "{name}: to_sexp");
+    let mut pending = vec![(expected.root_node(), actual.root_node(), None)];
+    let mut compared = 0;
+    while let Some((want, got, field)) = pending.pop() {
+        compared += 1;
+        let at = format!("{name}: {want:?}");
+        assert_eq!(got.kind(), want.kind(), "{at}: kind");
+        assert_eq!(got.kind_id(), want.kind_id(), "{at}: kind_id");
+        assert_eq!(got.is_named(), want.is_named(), "{at}: is_named");
+        assert_eq!(got.is_error(), want.is_error(), "{at}: is_error");
+        assert_eq!(got.is_missing(), want.is_missing(), "{at}: is_missing");
+        assert_eq!(got.is_extra(), want.is_extra(), "{at}: is_extra");
+        assert_eq!(got.has_error(), want.has_error(), "{at}: has_error");
+        assert_eq!(got.byte_range(), want.byte_range(), "{at}: byte_range");
+        assert_eq!(got.start_position(), want.start_position(), "{at}: start_position");
+        assert_eq!(got.end_position(), want.end_position(), "{at}: end_position");
+        assert_eq!(got.child_count(), want.child_count(), "{at}: child_count");
+        assert_eq!(got.named_child_count(), want.named_child_count(), "{at}: named_child_count");
+        assert_eq!(got.field_name(), field.as_deref(), "{at}: field in parent");
+        assert_eq!(signature_of(got.parent()), signature_of_ts(want.parent()), "{at}: parent");
+        assert_eq!(signature_of(got.next_sibling()), signature_of_ts(want.next_sibling()), "{at}: next_sibling");
+        assert_eq!(signature_of(got.prev_sibling()), signature_of_ts(want.prev_sibling()), "{at}: prev_sibling");
+        assert_eq!(signature_of(got.next_named_sibling()), signature_of_ts(want.next_named_sibling()), "{at}: next_named_sibling");
+        assert_eq!(signature_of(got.prev_named_sibling()), signature_of_ts(want.prev_named_sibling()), "{at}: prev_named_sibling");
+        for i in 0..want.named_child_count() as u32 + 1 {
+            assert_eq!(signature_of(got.named_child(i)), signature_of_ts(want.named_child(i)), "{at}: named_child({i})");
+        }
+        let named: Vec<_> = got.named_children(&mut got.walk()).map(|n| signature_of(Some(n))).collect();
+        let want_named: Vec<_> = want.named_children(&mut want.walk()).map(|n| signature_of_ts(Some(n))).collect();
+        assert_eq!(named, want_named, "{at}: named_children");
+        for field_name in &fields {
+            // tree-sitter also answers a field that an aliased hidden child passes up from its
+            // own children (`match_statement`'s `alternative`: the `case_clause`s inside its
+            // body `block`); the compact tree answers with the node's own children only.
+            let want_child = want.child_by_field_name(field_name).filter(|child| child.parent() == Some(want));
+            assert_eq!(
+                signature_of(got.child_by_field_name(field_name)),
+                signature_of_ts(want_child),
+                "{at}: child_by_field_name({field_name})"
+            );
+            let all: Vec<_> = got.children_by_field_name(field_name, &mut got.walk()).map(|n| signature_of(Some(n))).collect();
+            let want_all: Vec<_> = want.children_by_field_name(field_name, &mut want.walk()).map(|n| signature_of_ts(Some(n))).collect();
+            assert_eq!(all, want_all, "{at}: children_by_field_name({field_name})");
+        }
+        // Cursors: the field of each child, and the first child ending after each child's start.
+        let (mut want_cursor, mut got_cursor) = (want.walk(), got.walk());
+        assert_eq!(got_cursor.goto_first_child(), want_cursor.goto_first_child(), "{at}: goto_first_child");
+        if want.child_count() > 0 {
+            loop {
+                assert_eq!(signature_of(Some(got_cursor.node())), signature_of_ts(Some(want_cursor.node())), "{at}: cursor child");
+                assert_eq!(got_cursor.field_name(), want_cursor.field_name(), "{at}: cursor field_name");
+                let (moved, want_moved) = (got_cursor.goto_next_sibling(), want_cursor.goto_next_sibling());
+                assert_eq!(moved, want_moved, "{at}: goto_next_sibling");
+                if !moved {
+                    break;
+                }
+            }
+            assert!(got_cursor.goto_parent() && !got_cursor.goto_parent(), "{at}: the cursor stays below its start");
+        }
+        let mut byte_goals: Vec<usize> = want.children(&mut want.walk()).flat_map(|child| [child.start_byte(), child.end_byte()]).collect();
+        byte_goals.push(want.start_byte());
+        for goal in byte_goals {
+            let (mut want_cursor, mut got_cursor) = (want.walk(), got.walk());
+            let want_index = want_cursor.goto_first_child_for_byte(goal);
+            assert_eq!(got_cursor.goto_first_child_for_byte(goal), want_index, "{at}: goto_first_child_for_byte({goal})");
+            if want_index.is_some() {
+                assert_eq!(
+                    signature_of(Some(got_cursor.node())),
+                    signature_of_ts(Some(want_cursor.node())),
+                    "{at}: first child for {goal}"
+                );
+            }
+        }
+        let mut ts_cursor = want.walk();
+        for (i, child) in want.children(&mut ts_cursor).enumerate() {
+            assert_eq!(signature_of(got.child(i as u32)), signature_of_ts(Some(child)), "{at}: child({i})");
+        }
+        assert_eq!(got.child(want.child_count()), None, "{at}: child past the end");
+        let mut ts_cursor = want.walk();
+        ts_cursor.goto_first_child();
+        for i in 0..want.child_count() {
+            let field = ts_cursor.field_name().map(str::to_owned);
+            pending.push((want.child(i).expect("in range"), got.child(i).expect("in range"), field));
+            ts_cursor.goto_next_sibling();
+        }
+    }
+    compared
+}
+
+/// `descendant_for_byte_range` from the root for every offset (and a few ranges) of a text.
+fn assert_same_descendants(name: &str, text: &str, expected: &tree_sitter::Tree, actual: &SyntaxTree) {
+    let (want_root, got_root) = (expected.root_node(), actual.root_node());
+    let step = (text.len() / 4000).max(1);
+    for start in (0..=text.len() + 1).step_by(step) {
+        for end in [start, start + 1, start + 7] {
+            assert_eq!(
+                signature_of(got_root.descendant_for_byte_range(start, end)),
+                signature_of_ts(want_root.descendant_for_byte_range(start, end)),
+                "{name}: descendant_for_byte_range({start}, {end})"
+            );
+        }
+    }
+    assert_eq!(got_root.descendant_for_byte_range(5, 3), None);
+}
+
+fn assert_same_parse(name: &str, text: &str) -> usize {
+    let expected = parse_python(text, None);
+    let actual = parse(text);
+    let mut compared = assert_same_tree(name, &expected, &actual);
+    assert_same_descendants(name, text, &expected, &actual);
+    let recovered = recover_definitions(text, &actual);
+    let want_recovered = recover_tree_sitter_definitions(text, &actual);
+    assert_eq!(recovered.len(), want_recovered.len(), "{name}: recovered definitions");
+    for (i, (want, got)) in want_recovered.iter().zip(&recovered).enumerate() {
+        compared += assert_same_tree(&format!("{name} (recovered {i})"), want, got);
+    }
+    compared
+}
+
+fn fixture_files() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
+    let mut files = Vec::new();
+    let mut directories = vec![root.join("fixtures"), root.join("apps")];
+    while let Some(directory) = directories.pop() {
+        for entry in std::fs::read_dir(&directory).expect("fixture directories are readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                directories.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "py") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_fixture_converts_node_for_node() {
+    let files = fixture_files();
+    assert!(files.len() > 100, "only {} fixture files found", files.len());
+    let mut compared = 0;
+    for path in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(path).expect("readable")).into_owned();
+        compared += assert_same_parse(&path.display().to_string(), &text);
+    }
+    assert!(compared > 10_000, "only {compared} nodes compared");
+}
+
+#[test]
+fn broken_inputs_convert_node_for_node() {
+    let deep_calls = format!("x = {}1{}\n", "f(".repeat(300), ")".repeat(300));
+    let deep_blocks: String =
+        (0..60).map(|depth| format!("{}if x:\n", "    ".repeat(depth))).collect::<String>() + &"    ".repeat(60) + "pass\n";
+    let cases: Vec<(&str, String)> = vec![
+        ("empty", String::new()),
+        ("only a comment", "# nothing\n".into()),
+        ("unclosed bracket", "x = [1, 2,\ny = (3\ndef f(:\n    return {\n".into()),
+        ("unclosed string", "s = 'abc\nt = \"\"\"never closed\n".into()),
+        ("nul bytes", "x = 1\0\ndef after():\n    pass\0\n\0".into()),
+        ("lone carriage returns", "import os\rdef f():\r    x = 1\r\n    return x\r".into()),
+        ("unexpected characters", "x = 1 $ 2\ny = `a`\n€ = 3\nz = ?\n".into()),
+        ("missing tokens", "print((1)\nif x\n    pass\nfor in y:\n    pass\n".into()),
+        (
+            "swallowed definitions",
+            "x = (\n\ndef f(a):\n    return a\n\nclass C:\n    def m(self):\n        return 1\n\n@d\ndef g():\n    pass\n".into(),
+        ),
+        ("tabs and unicode", "def f():\n\tπ = 'é'\n\treturn π  # ü\n".into()),
+        ("deep calls", deep_calls),
+        ("deep blocks", deep_blocks),
+        (
+            "keywords as names",
+            "print = 1\nmatch = 2\ntype X = int\nasync def f():\n    await g()\n    async with a as b:\n        yield\n".into(),
+        ),
+        ("trailing junk", "def f():\n    pass\n)))\n".into()),
+    ];
+    for (name, text) in &cases {
+        assert_same_parse(name, text);
+    }
+}
+
+#[test]
+fn node_ids_are_distinct_across_trees_and_stable_within_one() {
+    let (first, second) = (parse("x = f(1)\n"), parse("x = f(1)\n"));
+    let ids = |tree: &SyntaxTree| {
+        let mut ids = Vec::new();
+        let mut pending = vec![tree.root_node()];
+        while let Some(node) = pending.pop() {
+            ids.push(node.id());
+            pending.extend(node.children(&mut node.walk()));
+        }
+        ids
+    };
+    let (a, b) = (ids(&first), ids(&second));
+    assert_eq!(a.len(), b.len());
+    let all: std::collections::HashSet<usize> = a.iter().chain(&b).copied().collect();
+    assert_eq!(all.len(), a.len() + b.len(), "ids repeat across two trees");
+    assert_eq!(first.root_node().id(), first.root_node().id());
+    let call = first.root_node().descendant_for_byte_range(4, 8).expect("the call");
+    assert_eq!(call.kind(), "call");
+    assert_eq!(call.parent().and_then(|p| p.child_by_field_name("right")).map(|n| n.id()), Some(call.id()));
+    assert_ne!(first.root_node(), second.root_node());
+}
+
+/// ARCHITECTURE.md's invariant: no tree-sitter tree is kept for files nobody edits. Files read
+/// from disk and texts set without a version hold only their `SyntaxTree`; an editor's open
+/// document (a version) and a document once edited keep theirs for incremental re-parsing, until
+/// the text on disk replaces it.
+#[test]
+fn tree_sitter_trees_are_kept_only_for_edited_documents() {
+    use flowsight_engine::line_index::Encoding;
+    use flowsight_engine::parse::PositionEdit;
+    use flowsight_engine::workspace::Workspace;
+
+    let directory = std::env::temp_dir().join(format!("flowsight-syntax-tree-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).expect("temporary directory");
+    for name in ["a.py", "b.py", "c.py"] {
+        std::fs::write(directory.join(name), "def f(x):\n    return x\n").expect("written");
+    }
+    let mut workspace = Workspace::new(&directory);
+    workspace.load_files(&["a.py".to_string(), "b.py".to_string()]);
+    workspace.load_file("c.py");
+    workspace.update_file("d.py", "y = 1\n".to_string(), None);
+    let keeps = |workspace: &Workspace, path: &str| workspace.document(path).expect("known file").keeps_tree_sitter_tree();
+    for path in ["a.py", "b.py", "c.py", "d.py"] {
+        assert!(!keeps(&workspace, path), "{path}: nobody edits it");
+    }
+    workspace.update_file("a.py", "def f(x):\n    return x\n".to_string(), Some(1));
+    assert!(keeps(&workspace, "a.py"), "an open document keeps its tree");
+    let edit = PositionEdit { range: Some(((1, 11), (1, 12))), new_text: "x + 1".to_string() };
+    workspace.apply_edits("b.py", 1, &[edit], Encoding::Utf16).expect("edited");
+    assert!(keeps(&workspace, "b.py"), "an edited document keeps its tree");
+    assert_eq!(workspace.document("b.py").expect("b").text(), "def f(x):\n    return x + 1\n");
+    assert_eq!(workspace.document("b.py").expect("b").sexp(), parse("def f(x):\n    return x + 1\n").root_node().to_sexp());
+    workspace.analyze_taint(&flowsight_engine::rules::RuleSet::builtin());
+    assert!(!keeps(&workspace, "c.py") && keeps(&workspace, "a.py"), "analysis changes no document");
+    workspace.update_file("a.py", "def f(x):\n    return x\n".to_string(), None);
+    assert!(!keeps(&workspace, "a.py"), "the text on disk (closed) drops the tree");
+    std::fs::remove_dir_all(&directory).expect("removed");
+}
