@@ -39,30 +39,9 @@
 
 use tree_sitter::Node;
 
+use crate::ir::lower::{any_in_own_scope, contains_yield, evaluated_parts, StepKind};
 use crate::syntax::MAX_STATEMENT_DEPTH;
 use crate::syntax::{field, FieldChild};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepKind {
-    Entry,
-    Exit,
-    /// A simple statement: expression, assignment, return, raise, assert, import, del, …
-    Statement,
-    /// The condition of an `if`, `elif` or `while`.
-    Condition,
-    /// `for target in iter`: binds the target from the iterable each iteration.
-    ForTarget,
-    /// One `with` item (`expr as target`).
-    WithItem,
-    /// An `except` clause header (binds its `as` name).
-    ExceptHandler,
-    /// A `match` subject.
-    MatchSubject,
-    /// A `case` pattern (binds capture names).
-    CasePattern,
-    /// A nested `def` or `class`: binds the name.
-    Definition,
-}
 
 #[derive(Clone, Copy, Debug)]
 pub struct Step<'t> {
@@ -321,65 +300,6 @@ fn may_raise(node: Node<'_>) -> bool {
                 | "assert_statement"
         )
     })
-}
-
-/// Whether `node` contains a `yield` of its own scope.
-pub fn contains_yield(node: Node<'_>) -> bool {
-    any_in_own_scope(node, |kind| kind == "yield")
-}
-
-/// Whether `node` or a node below it, outside nested scopes, strings and comments, has a
-/// kind `hit` accepts (iteratively).
-fn any_in_own_scope(node: Node<'_>, hit: impl Fn(&str) -> bool) -> bool {
-    let mut stack = vec![node];
-    while let Some(current) = stack.pop() {
-        let kind = current.kind();
-        if hit(kind) {
-            return true;
-        }
-        if !matches!(
-            kind,
-            "lambda"
-                | "function_definition"
-                | "class_definition"
-                | "list_comprehension"
-                | "set_comprehension"
-                | "dictionary_comprehension"
-                | "generator_expression"
-                | "string"
-                | "comment"
-        ) {
-            let mut cursor = current.walk();
-            stack.extend(current.named_children(&mut cursor));
-        }
-    }
-    false
-}
-
-/// The parts of a step's syntax that it evaluates (a `for` step evaluates its iterable, not
-/// its body).
-pub fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
-    match kind {
-        StepKind::ForTarget => node.field(&field::RIGHT).into_iter().collect(),
-        StepKind::MatchSubject => {
-            let mut cursor = node.walk();
-            node.children_by_field_name("subject", &mut cursor).collect()
-        }
-        StepKind::ExceptHandler | StepKind::CasePattern | StepKind::Entry | StepKind::Exit => Vec::new(),
-        StepKind::Definition => {
-            let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
-            let mut parts = Vec::new();
-            let mut cursor = node.walk();
-            parts.extend(node.named_children(&mut cursor).filter(|c| c.kind() == "decorator"));
-            if let Some(parameters) = definition.field(&field::PARAMETERS) {
-                let mut cursor = parameters.walk();
-                parts.extend(parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)));
-            }
-            parts.extend(definition.field(&field::SUPERCLASSES));
-            parts
-        }
-        StepKind::Statement | StepKind::Condition | StepKind::WithItem => vec![node],
-    }
 }
 
 impl<'a, 't> Builder<'a, 't> {

@@ -14,8 +14,9 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use crate::cfg::{build_cfg, Cfg, ConstantConditions, Edge, EdgeKind, StepKind, ENTRY, EXIT};
-use crate::ir::lower::{CallSite, IrCache, ScopeIr, Site};
+use crate::cfg::{build_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
+use crate::ir::effects::{scope_effects, Effects};
+use crate::ir::lower::{CallSite, IrCache, ScopeIr, StepKind};
 #[cfg(test)]
 use crate::ir::place::{literal_key, place_of};
 use crate::program::{literal, text_of, Constant, Program};
@@ -47,10 +48,13 @@ pub struct Pdg<'t> {
     pub call_sites: Vec<Vec<CallSite>>,
     /// The scope's lowered IR (place keys).
     pub ir: std::sync::Arc<ScopeIr>,
-    /// Per step: whether it is a `return` (from the IR).
+    /// Per step: whether it hands a value to the caller — a `return`, or a site holding a
+    /// `yield` (from the IR).
     pub returns: Vec<bool>,
     /// Names the scope declares `global` (from the IR).
     pub globals: Vec<String>,
+    /// What a call to the scope does besides returning (`ir::effects`, its own sites only).
+    pub effects: Effects,
     /// Places cut by the depth bound (`ir::place::MAX_PROJECTIONS`), read or defined as
     /// their prefix.
     pub cut_places: usize,
@@ -222,7 +226,7 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let constants = &program.modules[info.module].constants;
     let cfg = build_cfg(text, info.body, &ModuleConstants { text, constants });
     let base = info.body.start_byte();
-    let sites: Vec<(Site, Node<'t>)> = cfg.steps.iter().filter_map(|data| Some((site_of(data.kind)?, data.node?))).collect();
+    let sites: Vec<(StepKind, Node<'t>)> = cfg.steps.iter().filter_map(|data| Some((data.kind, data.node?))).collect();
     let ir = cache.scope(text, info.body, &sites);
     let count = cfg.steps.len();
     let mut definitions: Vec<Definition> = Vec::new();
@@ -232,15 +236,16 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let mut returns = vec![false; count];
     let mut globals: Vec<String> = Vec::new();
     let mut cut_places = 0;
+    let mut lowered_sites = Vec::with_capacity(count);
     let explicit_start = usize::from(info.implicit_receiver);
     for (index, param) in info.params.iter().enumerate() {
         definitions.push(Definition { step: ENTRY, path: param.name.clone(), strong: true, parameter: index.checked_sub(explicit_start) });
     }
     for (step, data) in cfg.steps.iter().enumerate() {
         let Some(node) = data.node else { continue };
-        let Some(site) = site_of(data.kind) else { continue };
-        let Some(lowered) = ir.site(site, node, base) else { continue };
-        returns[step] = lowered.returns;
+        let Some(lowered) = ir.site(data.kind, node, base) else { continue };
+        lowered_sites.push(lowered);
+        returns[step] = lowered.returns || lowered.yields;
         globals.extend(lowered.globals.iter().map(|name| name.to_string()));
         for &(place, strong) in &lowered.definitions {
             definitions.push(Definition { step, path: ir.key(place).to_string(), strong, parameter: None });
@@ -254,8 +259,11 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         }
         cut_places += lowered.cut;
     }
+    let parameters: Vec<&str> = info.params.iter().map(|param| param.name.as_str()).collect();
+    let effects = scope_effects(&ir, &parameters, lowered_sites);
     Pdg {
         cfg,
+        effects,
         definitions,
         uses,
         data_dependences: Vec::new(),
@@ -267,21 +275,6 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         globals,
         cut_places,
     }
-}
-
-/// The IR site of a CFG step kind (entry and exit have none).
-fn site_of(kind: StepKind) -> Option<Site> {
-    Some(match kind {
-        StepKind::Statement => Site::Statement,
-        StepKind::Condition => Site::Condition,
-        StepKind::ForTarget => Site::ForTarget,
-        StepKind::WithItem => Site::WithItem,
-        StepKind::ExceptHandler => Site::ExceptHandler,
-        StepKind::MatchSubject => Site::MatchSubject,
-        StepKind::CasePattern => Site::CasePattern,
-        StepKind::Definition => Site::Definition,
-        StepKind::Entry | StepKind::Exit => return None,
-    })
 }
 
 /// The call expression spanning exactly `start..end` under `root`.

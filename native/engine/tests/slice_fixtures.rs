@@ -50,6 +50,7 @@ fixtures! {
     calls => "calls.py",
     early_return => "early_return.py",
     effects => "effects.py",
+    effects_through_helpers => "effects_through_helpers.py",
     exceptions => "exceptions.py",
     forward => "forward.py",
     function_variables => "function_variables.py",

@@ -22,17 +22,95 @@ use crate::syntax::{field, FieldChild};
 /// A place interned in its scope's IR.
 pub type PlaceId = u32;
 
-/// What a site is: the syntax of one CFG step (the CFG's step kinds, entry and exit aside).
+/// What a step of a scope's CFG is: the one step kind, shared by lowering (which lowers each
+/// step's syntax, a *site*) and the CFG (`cfg.rs`, built above this layer). `Entry` and `Exit`
+/// are the CFG's boundaries: they have no syntax and nothing is lowered for them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Site {
+pub enum StepKind {
+    Entry,
+    Exit,
+    /// A simple statement: expression, assignment, return, raise, assert, import, del, …
     Statement,
+    /// The condition of an `if`, `elif` or `while`.
     Condition,
+    /// `for target in iter`: binds the target from the iterable each iteration.
     ForTarget,
+    /// One `with` item (`expr as target`).
     WithItem,
+    /// An `except` clause header (binds its `as` name).
     ExceptHandler,
+    /// A `match` subject.
     MatchSubject,
+    /// A `case` pattern (binds capture names).
     CasePattern,
+    /// A nested `def` or `class`: binds the name.
     Definition,
+}
+
+impl StepKind {
+    /// Whether steps of this kind have syntax to lower (all but the boundaries).
+    pub fn has_syntax(self) -> bool {
+        !matches!(self, StepKind::Entry | StepKind::Exit)
+    }
+}
+
+/// Whether `node` contains a `yield` of its own scope.
+pub fn contains_yield(node: Node<'_>) -> bool {
+    any_in_own_scope(node, |kind| kind == "yield")
+}
+
+/// Whether `node` or a node below it, outside nested scopes, strings and comments, has a
+/// kind `hit` accepts (iteratively).
+pub fn any_in_own_scope(node: Node<'_>, hit: impl Fn(&str) -> bool) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        let kind = current.kind();
+        if hit(kind) {
+            return true;
+        }
+        if !matches!(
+            kind,
+            "lambda"
+                | "function_definition"
+                | "class_definition"
+                | "list_comprehension"
+                | "set_comprehension"
+                | "dictionary_comprehension"
+                | "generator_expression"
+                | "string"
+                | "comment"
+        ) {
+            let mut cursor = current.walk();
+            stack.extend(current.named_children(&mut cursor));
+        }
+    }
+    false
+}
+
+/// The parts of a step's syntax that it evaluates (a `for` step evaluates its iterable, not
+/// its body).
+pub fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
+    match kind {
+        StepKind::ForTarget => node.field(&field::RIGHT).into_iter().collect(),
+        StepKind::MatchSubject => {
+            let mut cursor = node.walk();
+            node.children_by_field_name("subject", &mut cursor).collect()
+        }
+        StepKind::ExceptHandler | StepKind::CasePattern | StepKind::Entry | StepKind::Exit => Vec::new(),
+        StepKind::Definition => {
+            let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
+            let mut parts = Vec::new();
+            let mut cursor = node.walk();
+            parts.extend(node.named_children(&mut cursor).filter(|c| c.kind() == "decorator"));
+            if let Some(parameters) = definition.field(&field::PARAMETERS) {
+                let mut cursor = parameters.walk();
+                parts.extend(parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)));
+            }
+            parts.extend(definition.field(&field::SUPERCLASSES));
+            parts
+        }
+        StepKind::Statement | StepKind::Condition | StepKind::WithItem => vec![node],
+    }
 }
 
 /// What a call passes: the argument's place, if it is one, and every place it reads.
@@ -69,6 +147,9 @@ pub struct Lowered {
     pub returns: bool,
     /// A `raise` statement.
     pub raises: bool,
+    /// The site's evaluated parts hold a `yield` of the scope (not of a nested one): it hands
+    /// a value to the caller, and may not resume.
+    pub yields: bool,
     /// Names declared `global` (or `nonlocal`) here.
     pub globals: Vec<Box<str>>,
     pub nonlocals: Vec<Box<str>>,
@@ -79,8 +160,8 @@ pub struct Lowered {
 pub struct ScopeIr {
     keys: Vec<Box<str>>,
     index: FxHashMap<Box<str>, PlaceId>,
-    /// (site, start, end relative to the body start) → what it does.
-    sites: FxHashMap<(Site, usize, usize), Lowered>,
+    /// (step kind, start, end relative to the body start) → what the site does.
+    sites: FxHashMap<(StepKind, usize, usize), Lowered>,
 }
 
 impl ScopeIr {
@@ -95,7 +176,7 @@ impl ScopeIr {
     }
 
     /// The lowered site of `node` (of kind `site`) in the scope whose body starts at `base`.
-    pub fn site(&self, site: Site, node: Node<'_>, base: usize) -> Option<&Lowered> {
+    pub fn site(&self, site: StepKind, node: Node<'_>, base: usize) -> Option<&Lowered> {
         self.sites.get(&(site, node.start_byte() - base, node.end_byte() - base))
     }
 
@@ -147,16 +228,17 @@ impl ScopeIr {
     }
 
     /// Lowers one site (once: a site already lowered is kept).
-    pub fn lower_site<'t>(&mut self, text: &str, base: usize, site: Site, node: Node<'t>) {
+    pub fn lower_site<'t>(&mut self, text: &str, base: usize, site: StepKind, node: Node<'t>) {
         let at = (site, node.start_byte() - base, node.end_byte() - base);
         if self.sites.contains_key(&at) {
             return;
         }
         let mut extractor = Extractor::new(text);
         match site {
-            Site::Statement => extractor.statement(node),
-            Site::Condition => extractor.read(node),
-            Site::ForTarget => {
+            StepKind::Entry | StepKind::Exit => {}
+            StepKind::Statement => extractor.statement(node),
+            StepKind::Condition => extractor.read(node),
+            StepKind::ForTarget => {
                 if let Some(right) = node.field(&field::RIGHT) {
                     extractor.read(right);
                 }
@@ -164,7 +246,7 @@ impl ScopeIr {
                     extractor.write(left, true);
                 }
             }
-            Site::WithItem => {
+            StepKind::WithItem => {
                 if let Some(value) = node.field(&field::VALUE) {
                     if value.kind() == "as_pattern" {
                         if let Some(expression) = value.named_child(0) {
@@ -178,7 +260,7 @@ impl ScopeIr {
                     }
                 }
             }
-            Site::ExceptHandler => {
+            StepKind::ExceptHandler => {
                 let mut cursor = node.walk();
                 let children: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() != "block").collect();
                 for child in children {
@@ -194,7 +276,7 @@ impl ScopeIr {
                     }
                 }
             }
-            Site::MatchSubject => {
+            StepKind::MatchSubject => {
                 let mut cursor = node.walk();
                 let subjects: Vec<Node<'t>> = node.children_by_field_name("subject", &mut cursor).collect();
                 for subject in subjects {
@@ -202,7 +284,7 @@ impl ScopeIr {
                 }
                 extractor.defs.push(("$match".to_string(), true));
             }
-            Site::CasePattern => {
+            StepKind::CasePattern => {
                 extractor.uses.push("$match".to_string());
                 let mut stack = vec![node];
                 while let Some(current) = stack.pop() {
@@ -221,7 +303,7 @@ impl ScopeIr {
                     }
                 }
             }
-            Site::Definition => {
+            StepKind::Definition => {
                 let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
                 if let Some(name) = definition.field(&field::NAME) {
                     extractor.defs.push((text_of(text, name).to_string(), true));
@@ -246,7 +328,7 @@ impl ScopeIr {
         let mut uses = extractor.uses;
         uses.sort();
         uses.dedup();
-        let statement = if site == Site::Statement { node.kind() } else { "" };
+        let statement = if site == StepKind::Statement { node.kind() } else { "" };
         let declared = |kind: &str| -> Vec<Box<str>> {
             if statement != kind {
                 return Vec::new();
@@ -255,7 +337,10 @@ impl ScopeIr {
             let names = node.named_children(&mut cursor).map(|name| text_of(text, name).into()).collect();
             names
         };
+        let yields = memchr::memmem::find(&text.as_bytes()[node.byte_range()], b"yield").is_some()
+            && evaluated_parts(site, node).into_iter().any(contains_yield);
         let lowered = Lowered {
+            yields,
             returns: statement == "return_statement",
             raises: statement == "raise_statement",
             globals: declared("global_statement"),
@@ -299,7 +384,7 @@ pub fn scope_key(text: &str, body: Node<'_>) -> Option<[u8; 32]> {
 impl IrCache {
     /// The IR of the scope whose body is `body`, with every one of `sites` lowered: from the
     /// cache when its text was lowered before, else lowered now.
-    pub fn scope(&mut self, text: &str, body: Node<'_>, sites: &[(Site, Node<'_>)]) -> Arc<ScopeIr> {
+    pub fn scope(&mut self, text: &str, body: Node<'_>, sites: &[(StepKind, Node<'_>)]) -> Arc<ScopeIr> {
         let base = body.start_byte();
         let key = scope_key(text, body);
         let mut ir = match key.and_then(|key| self.scopes.get(&key)) {
@@ -574,13 +659,13 @@ mod tests {
         let body = function.field(&field::BODY).expect("a body");
         let mut cursor = body.walk();
         let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
-        let sites: Vec<(Site, Node<'_>)> = statements.iter().map(|&s| (Site::Statement, s)).collect();
+        let sites: Vec<(StepKind, Node<'_>)> = statements.iter().map(|&s| (StepKind::Statement, s)).collect();
         let mut cache = IrCache::default();
         let ir = cache.scope(source, body, &sites);
         let argument = |a: &Argument| a.place.map_or_else(|| "_".to_string(), |p| ir.key(p).to_string());
         let mut lines = Vec::new();
         for statement in statements {
-            let lowered = ir.site(Site::Statement, statement, body.start_byte()).expect("lowered");
+            let lowered = ir.site(StepKind::Statement, statement, body.start_byte()).expect("lowered");
             let definitions: Vec<String> =
                 lowered.definitions.iter().map(|&(p, strong)| format!("{}{}", ir.key(p), if strong { "!" } else { "" })).collect();
             let uses: Vec<&str> = lowered.uses.iter().map(|&p| ir.key(p)).collect();
@@ -632,9 +717,10 @@ mod tests {
         let body = tree.root_node().named_child(0).and_then(|f| f.field(&field::BODY)).expect("a body");
         let mut cursor = body.walk();
         let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
-        let sites: Vec<(Site, Node<'_>)> = statements.iter().map(|&s| (Site::Statement, s)).collect();
+        let sites: Vec<(StepKind, Node<'_>)> = statements.iter().map(|&s| (StepKind::Statement, s)).collect();
         let ir = IrCache::default().scope(source, body, &sites);
-        let lowered: Vec<&Lowered> = statements.iter().map(|&s| ir.site(Site::Statement, s, body.start_byte()).expect("lowered")).collect();
+        let lowered: Vec<&Lowered> =
+            statements.iter().map(|&s| ir.site(StepKind::Statement, s, body.start_byte()).expect("lowered")).collect();
         assert_eq!(lowered[0].globals, vec!["g".into(), "h".into()] as Vec<Box<str>>);
         assert_eq!(lowered[1].nonlocals, vec!["n".into()] as Vec<Box<str>>);
         assert!(lowered[2].raises && !lowered[2].returns);
@@ -656,8 +742,8 @@ mod tests {
                 .and_then(|f| f.field(&field::BODY))
                 .expect("a body");
             let statement = body.named_child(0).expect("a statement");
-            let ir = cache.scope(&shifted, body, &[(Site::Statement, statement)]);
-            let lowered = ir.site(Site::Statement, statement, body.start_byte()).expect("lowered");
+            let ir = cache.scope(&shifted, body, &[(StepKind::Statement, statement)]);
+            let lowered = ir.site(StepKind::Statement, statement, body.start_byte()).expect("lowered");
             assert_eq!(lowered.definitions.iter().map(|&(p, _)| ir.key(p)).collect::<Vec<_>>(), vec!["y"]);
         }
         assert_eq!(cache.lowered, 1, "the moved function reuses its IR");

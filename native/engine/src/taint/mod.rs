@@ -53,7 +53,8 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
-use crate::cfg::{build_cfg, EdgeKind, NoConstants, StepKind, ENTRY, EXIT};
+use crate::cfg::{build_cfg, EdgeKind, NoConstants, ENTRY, EXIT};
+use crate::ir::lower::StepKind;
 use crate::frameworks::{self, EntryPoints, Role};
 use crate::program::{dotted, text_of, Constant, Program, ScopeKind};
 use crate::rules::{RuleSet, SourceKind, ALL_KINDS};

@@ -9,8 +9,9 @@
 
 use tree_sitter::Node;
 
-use crate::cfg::{Cfg, StepKind};
+use crate::cfg::Cfg;
 use crate::frameworks::Role;
+use crate::ir::lower::StepKind;
 use crate::ir::place::{exact_place_of, place_of, Cut, Place};
 use crate::ir::resolve::member_reference;
 use crate::program::{literal, Constant};
