@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use crate::cfg::{build_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
+use crate::cfg::{build_scope_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
 use crate::ir::effects::{scope_effects, Effects};
 use crate::ir::lower::{CallSite, IrCache, ScopeIr, StepKind};
 #[cfg(test)]
@@ -224,7 +224,7 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let constants = &program.modules[info.module].constants;
-    let cfg = build_cfg(text, info.body, &ModuleConstants { text, constants });
+    let cfg = build_scope_cfg(text, info.body, &ModuleConstants { text, constants });
     let base = info.body.start_byte();
     let sites: Vec<(StepKind, Node<'t>)> = cfg.steps.iter().filter_map(|data| Some((data.kind, data.node?))).collect();
     let ir = cache.scope(text, info.body, &sites);
@@ -521,6 +521,64 @@ mod tests {
         let reaching: Vec<usize> = pdg.data_dependences[returned].iter().map(|&d| pdg.definitions[d].step).collect();
         assert!(reaching.len() >= 2, "{reaching:?}");
         assert_eq!(pdg.cut_places, 2, "one cut write, one cut read");
+    }
+
+    /// Each step of function `f`'s PDG: its kind and first line, definitions (`!` strong) and uses.
+    fn steps_of(source: &str) -> Vec<String> {
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = Program::from_parts(&parts);
+        let pdg = build_pdg(&program, program.functions["app.f"]);
+        (2..pdg.cfg.steps.len())
+            .map(|step| {
+                let node = pdg.cfg.steps[step].node.expect("syntax");
+                let defined: Vec<String> = pdg
+                    .definitions
+                    .iter()
+                    .filter(|d| d.step == step)
+                    .map(|d| format!("{}{}", d.path, if d.strong { "!" } else { "" }))
+                    .collect();
+                format!(
+                    "{:?} `{}` | def {} | use {}",
+                    pdg.cfg.steps[step].kind,
+                    source[node.byte_range()].lines().next().unwrap_or(""),
+                    defined.join(" "),
+                    pdg.uses[step].join(" ")
+                )
+            })
+            .collect()
+    }
+
+    /// A comprehension's names are its own (`x@N`, N its offset in the body), apart from the
+    /// function's `x`; the first iterable and free names are the function's; `:=` binds in the
+    /// function; the statement reads the comprehension's result (`$N`), defined by its element.
+    #[test]
+    fn comprehensions_are_nested_scopes_with_their_own_names() {
+        let source = "def f(x, xs, k):\n    ys = [(last := g(x)) for x in xs if x > k]\n    return ys, x, last\n";
+        assert_eq!(
+            steps_of(source),
+            vec![
+                "ForTarget `for x in xs` | def x@5! | use xs",
+                "Condition `x > k` | def  | use k x@5",
+                "Element `(last := g(x))` | def last! $5 | use g x@5",
+                "Statement `ys = [(last := g(x)) for x in xs if x > k]` | def ys! | use $5",
+                "Statement `return ys, x, last` | def  | use last x ys",
+            ]
+        );
+    }
+
+    /// A lambda's parameters are its own; its default values are read where it is evaluated.
+    #[test]
+    fn lambdas_are_nested_scopes_whose_defaults_the_enclosing_step_reads() {
+        let source = "def f(item, base):\n    key = lambda item, d=base: item[d] + item\n    return key\n";
+        assert_eq!(
+            steps_of(source),
+            vec![
+                "Element `item[d] + item` | def $6 | use d@6 item@6",
+                "Statement `key = lambda item, d=base: item[d] + item` | def key! | use $6 base",
+                "Statement `return key` | def  | use key",
+            ]
+        );
     }
 
     #[test]

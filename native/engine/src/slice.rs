@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use crate::cfg::ENTRY;
 use crate::ir::effects::bind_arguments;
-use crate::ir::lower::IrCache;
+use crate::ir::lower::{is_nested_name, IrCache};
 use crate::ir::place::extend_key;
 use crate::ir::resolve::{self, Syntactic};
 use crate::pdg::{base_of, overlaps, reaching_definitions, Definition};
@@ -486,7 +486,11 @@ impl<'p, 't> Sdg<'p, 't> {
             let module_names = self.module_names(info.module);
             for used in pdg.uses.iter().flatten() {
                 let base = base_of(used);
-                if !self.is_local(scope, base) && module_names.contains(base) && !effect.read_globals.contains(base) {
+                if !self.is_local(scope, base)
+                    && !is_nested_name(base)
+                    && module_names.contains(base)
+                    && !effect.read_globals.contains(base)
+                {
                     effect.read_globals.insert(base.into());
                 }
             }
@@ -985,7 +989,8 @@ impl<'p, 't> Sdg<'p, 't> {
         }
         for used in paths {
             let head = base_of(used);
-            if self.is_local(scope, head) {
+            // A comprehension's or lambda's own names are never bound outside the scope.
+            if self.is_local(scope, head) || is_nested_name(head) {
                 continue;
             }
             let Some(target) = self.nonlocal_target(scope, head) else { continue };

@@ -48,6 +48,8 @@ fn check(name: &str) {
 fixtures! {
     calling_context => "calling_context.py",
     calls => "calls.py",
+    comprehension_clauses => "comprehension_clauses.py",
+    comprehension_values => "comprehension_values.py",
     early_return => "early_return.py",
     effects => "effects.py",
     effects_through_helpers => "effects_through_helpers.py",
@@ -59,6 +61,7 @@ fixtures! {
     globals_and_closures => "globals_and_closures.py",
     imported_by_name => "imported_by_name.py",
     jumps => "jumps.py",
+    lambdas => "lambdas.py",
     loops => "loops.py",
     overrides => "overrides.py",
     parameterless_method => "parameterless_method.py",

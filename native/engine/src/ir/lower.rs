@@ -45,6 +45,10 @@ pub enum StepKind {
     CasePattern,
     /// A nested `def` or `class`: binds the name.
     Definition,
+    /// The value of a nested scope's region (`cfg::build_scope_cfg`): a comprehension's
+    /// element (a dict comprehension's `key: value`) or a lambda's body (what it returns).
+    /// Defines the nested scope's result place (`nested_result`), weakly: one per iteration.
+    Element,
 }
 
 impl StepKind {
@@ -109,7 +113,7 @@ pub fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
             parts.extend(definition.field(&field::SUPERCLASSES));
             parts
         }
-        StepKind::Statement | StepKind::Condition | StepKind::WithItem => vec![node],
+        StepKind::Statement | StepKind::Condition | StepKind::WithItem | StepKind::Element => vec![node],
     }
 }
 
@@ -180,16 +184,22 @@ impl ScopeIr {
         self.sites.get(&(site, node.start_byte() - base, node.end_byte() - base))
     }
 
-    fn argument(&mut self, text: &str, node: Node<'_>) -> Argument {
-        let place = place_of(text, node, &mut literal_key(text)).map(|place| self.intern(place.key()));
-        let reads = reads(text, node).into_iter().map(|key| self.intern(key)).collect();
+    fn argument(&mut self, naming: &Naming<'_>, node: Node<'_>) -> Argument {
+        let place = naming.place(node).map(|(key, _)| self.intern(key));
+        let mut extractor = Extractor::new(naming.clone());
+        extractor.read(node);
+        let mut keys = extractor.uses;
+        keys.sort();
+        keys.dedup();
+        let reads = keys.into_iter().map(|key| self.intern(key)).collect();
         Argument { place, reads }
     }
 
-    fn call_site(&mut self, text: &str, base: usize, call: Node<'_>) -> CallSite {
+    fn call_site(&mut self, naming: &Naming<'_>, call: Node<'_>) -> CallSite {
+        let (text, base) = (naming.text, naming.base);
         let mut site = CallSite { range: (call.start_byte() - base, call.end_byte() - base), ..CallSite::default() };
         if let Some(object) = call.field(&field::FUNCTION).filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT)) {
-            site.receiver = Some(self.argument(text, object));
+            site.receiver = Some(self.argument(naming, object));
         }
         let Some(arguments) = call.field(&field::ARGUMENTS) else {
             site.splat = true;
@@ -201,14 +211,14 @@ impl ScopeIr {
                 "keyword_argument" => {
                     let name = argument.field(&field::NAME).map(|n| text_of(text, n));
                     if let (Some(name), Some(value)) = (name, argument.field(&field::VALUE)) {
-                        let value = self.argument(text, value);
+                        let value = self.argument(naming, value);
                         site.keywords.push((name.into(), value));
                     }
                 }
                 "list_splat" | "dictionary_splat" => site.splat = true,
                 "comment" => {}
                 _ => {
-                    let value = self.argument(text, argument);
+                    let value = self.argument(naming, argument);
                     site.positional.push(value);
                 }
             }
@@ -233,9 +243,16 @@ impl ScopeIr {
         if self.sites.contains_key(&at) {
             return;
         }
-        let mut extractor = Extractor::new(text);
+        let naming = Naming { text, base, nested: true, renames: in_nested_scope(node) };
+        let mut extractor = Extractor::new(naming.clone());
         match site {
             StepKind::Entry | StepKind::Exit => {}
+            StepKind::Element => {
+                extractor.read(node);
+                if let Some(owner) = node.parent() {
+                    extractor.defs.push((nested_result(owner.start_byte() - base), false));
+                }
+            }
             StepKind::Statement => extractor.statement(node),
             StepKind::Condition => extractor.read(node),
             StepKind::ForTarget => {
@@ -347,7 +364,7 @@ impl ScopeIr {
             nonlocals: declared("nonlocal_statement"),
             definitions: extractor.defs.into_iter().map(|(key, strong)| (self.intern(key), strong)).collect(),
             uses: uses.into_iter().map(|key| self.intern(key)).collect(),
-            calls: extractor.calls.iter().map(|&call| self.call_site(text, base, call)).collect(),
+            calls: extractor.calls.iter().map(|&call| self.call_site(&naming, call)).collect(),
             cut: extractor.cut,
         };
         self.sites.insert(at, lowered);
@@ -412,7 +429,7 @@ impl IrCache {
 
 /// The access paths an expression reads (sorted, distinct).
 pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
-    let mut extractor = Extractor::new(text);
+    let mut extractor = Extractor::new(Naming { text, base: 0, nested: false, renames: false });
     extractor.read(node);
     let mut uses = extractor.uses;
     uses.sort();
@@ -420,7 +437,172 @@ pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
     uses
 }
 
+/// The key of the result of the comprehension or lambda starting `offset` bytes into its
+/// scope's body: defined by its `Element` step, read by the step evaluating it.
+pub fn nested_result(offset: usize) -> String {
+    format!("${offset}")
+}
+
+/// Whether a place key's variable belongs to a nested scope (a comprehension's or lambda's
+/// name, `x@12`, or a nested scope's result, `$12`): never a global or a free variable.
+pub fn is_nested_name(name: &str) -> bool {
+    name.starts_with('$') || name.contains('@')
+}
+
+const NESTED_SCOPES: &[&str] = &["list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression", "lambda"];
+
+/// Whether `node` lies inside a comprehension or lambda of its scope.
+fn in_nested_scope(node: Node<'_>) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "function_definition" | "class_definition" | "module" => return false,
+            kind if NESTED_SCOPES.contains(&kind) => return true,
+            _ => current = parent,
+        }
+    }
+    false
+}
+
+/// The names a comprehension's `for` clauses bind.
+fn comprehension_binds(text: &str, comprehension: Node<'_>, name: &str) -> bool {
+    let mut cursor = comprehension.walk();
+    let clauses: Vec<Node<'_>> = comprehension.named_children(&mut cursor).filter(|c| c.kind() == "for_in_clause").collect();
+    clauses.into_iter().filter_map(|clause| clause.field(&field::LEFT)).any(|left| {
+        let mut stack = vec![left];
+        while let Some(target) = stack.pop() {
+            match target.kind() {
+                "identifier" if text_of(text, target) == name => return true,
+                "attribute" | "subscript" | "identifier" => {}
+                _ => {
+                    let mut cursor = target.walk();
+                    stack.extend(target.named_children(&mut cursor));
+                }
+            }
+        }
+        false
+    })
+}
+
+/// The parameter names of a lambda.
+fn lambda_binds(text: &str, lambda: Node<'_>, name: &str) -> bool {
+    let Some(parameters) = lambda.field(&field::PARAMETERS) else { return false };
+    let mut cursor = parameters.walk();
+    let found = parameters.named_children(&mut cursor).any(|parameter| {
+        let named =
+            if parameter.kind() == "identifier" { Some(parameter) } else { parameter.field(&field::NAME).or(parameter.named_child(0)) };
+        named.is_some_and(|n| n.kind() == "identifier" && text_of(text, n) == name)
+    });
+    found
+}
+
+/// How a site's names become place keys: a name a comprehension or lambda binds is renamed
+/// `name@offset` (the nested scope's start, relative to the scope body: equal text, equal
+/// keys), so it is apart from the enclosing scope's variable of that name; free names and
+/// `:=` targets stay the enclosing scope's.
+#[derive(Clone)]
+pub(crate) struct Naming<'a> {
+    text: &'a str,
+    /// The scope body's start.
+    base: usize,
+    /// Comprehensions and lambdas have regions of their own (`cfg::build_scope_cfg`): reads
+    /// stop at them and read their result (`nested_result`).
+    nested: bool,
+    /// The site lies inside a nested scope: its names may be renamed.
+    renames: bool,
+}
+
+impl Naming<'_> {
+    /// The key of the variable `identifier` names.
+    fn name(&self, identifier: Node<'_>) -> String {
+        let name = text_of(self.text, identifier);
+        if !self.renames {
+            return name.to_string();
+        }
+        let mut child = identifier;
+        while let Some(parent) = child.parent() {
+            match parent.kind() {
+                "function_definition" | "class_definition" | "module" => break,
+                "lambda" => {
+                    let in_parameters = parent.field(&field::PARAMETERS) == Some(child);
+                    // A default value is evaluated in the enclosing scope; a parameter's own
+                    // name, and the body's uses of it, are the lambda's.
+                    let default = in_parameters && {
+                        let mut node = identifier;
+                        let mut inside_value = false;
+                        while let Some(up) = node.parent() {
+                            if up == child {
+                                break;
+                            }
+                            if up.field(&field::VALUE) == Some(node) {
+                                inside_value = true;
+                            }
+                            node = up;
+                        }
+                        inside_value
+                    };
+                    if !default && (in_parameters || lambda_binds(self.text, parent, name)) {
+                        return format!("{name}@{}", parent.start_byte() - self.base);
+                    }
+                }
+                kind if NESTED_SCOPES.contains(&kind) => {
+                    // The first iterable is evaluated in the enclosing scope.
+                    let mut cursor = parent.walk();
+                    let first = parent.named_children(&mut cursor).find(|c| c.kind() == "for_in_clause");
+                    let in_first_iterable = first
+                        .and_then(|clause| clause.field(&field::RIGHT))
+                        .is_some_and(|right| right.start_byte() <= identifier.start_byte() && identifier.end_byte() <= right.end_byte());
+                    if !in_first_iterable && comprehension_binds(self.text, parent, name) {
+                        return format!("{name}@{}", parent.start_byte() - self.base);
+                    }
+                }
+                _ => {}
+            }
+            child = parent;
+        }
+        name.to_string()
+    }
+
+    /// `key`, the key of the place `node` denotes, with its variable renamed (`name`).
+    fn renamed(&self, key: String, node: Node<'_>) -> String {
+        if !self.renames {
+            return key;
+        }
+        let mut base = node;
+        loop {
+            match base.kind() {
+                "attribute" | "subscript" => match projected(base) {
+                    Some(object) => base = object,
+                    None => return key,
+                },
+                "parenthesized_expression" => match base.named_child(0) {
+                    Some(inner) => base = inner,
+                    None => return key,
+                },
+                _ => break,
+            }
+        }
+        if base.kind() != "identifier" {
+            return key;
+        }
+        let original = text_of(self.text, base);
+        let name = self.name(base);
+        if name == original || !key.starts_with(original) {
+            key
+        } else {
+            format!("{name}{}", &key[original.len()..])
+        }
+    }
+
+    /// The place `node` denotes, keyed with its variable renamed.
+    fn place(&self, node: Node<'_>) -> Option<(String, Place)> {
+        let place = place_of(self.text, node, &mut literal_key(self.text))?;
+        Some((self.renamed(place.key(), node), place))
+    }
+}
+
 pub(crate) struct Extractor<'a, 't> {
+    naming: Naming<'a>,
     text: &'a str,
     defs: Vec<(String, bool)>,
     uses: Vec<String>,
@@ -433,15 +615,15 @@ const MUTATORS: &[&str] =
     &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
 
 impl<'a, 't> Extractor<'a, 't> {
-    fn new(text: &'a str) -> Extractor<'a, 't> {
-        Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new(), cut: 0 }
+    fn new(naming: Naming<'a>) -> Extractor<'a, 't> {
+        Extractor { text: naming.text, naming, defs: Vec::new(), uses: Vec::new(), calls: Vec::new(), cut: 0 }
     }
 
-    /// The place an expression denotes, its cut for depth counted.
-    fn place(&mut self, node: Node<'_>) -> Option<Place> {
-        let place = place_of(self.text, node, &mut literal_key(self.text))?;
+    /// The place an expression denotes (its key renamed, `Naming`), its cut for depth counted.
+    fn place(&mut self, node: Node<'_>) -> Option<(String, Place)> {
+        let (key, place) = self.naming.place(node)?;
         self.cut += usize::from(place.cut == Some(Cut::TooDeep));
-        Some(place)
+        Some((key, place))
     }
 
     /// Records every read in an expression (iteratively).
@@ -449,7 +631,16 @@ impl<'a, 't> Extractor<'a, 't> {
         let mut stack = vec![root];
         while let Some(node) = stack.pop() {
             match node.kind() {
-                "identifier" => self.uses.push(text_of(self.text, node).to_string()),
+                "identifier" => self.uses.push(self.naming.name(node)),
+                kind if self.naming.nested && NESTED_SCOPES.contains(&kind) => {
+                    // A nested scope: its region computes its result; only a lambda's
+                    // default values are evaluated here.
+                    self.uses.push(nested_result(node.start_byte() - self.naming.base));
+                    if let Some(parameters) = node.field(&field::PARAMETERS) {
+                        let mut cursor = parameters.walk();
+                        stack.extend(parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)));
+                    }
+                }
                 "attribute" | "subscript" => {
                     // Every link of the chain of projections down from `node` reads its own
                     // access path. The paths are built once from the inside out, so a chain
@@ -472,7 +663,7 @@ impl<'a, 't> Extractor<'a, 't> {
                             place = place.and_then(|mut place| place.project(self.text, link, &mut literal_key(self.text)).map(|()| place));
                         }
                         if let Some(place) = &place {
-                            self.uses.push(place.key());
+                            self.uses.push(self.naming.renamed(place.key(), innermost));
                         }
                         if let Some(key) = link.field(&field::SUBSCRIPT) {
                             stack.push(key);
@@ -492,8 +683,8 @@ impl<'a, 't> Extractor<'a, 't> {
                         if function.kind() == "attribute" {
                             let method = function.field(&field::ATTRIBUTE).map(|a| text_of(self.text, a)).unwrap_or("");
                             if MUTATORS.contains(&method) {
-                                if let Some(place) = function.field(&field::OBJECT).and_then(|o| self.place(o)) {
-                                    self.defs.push((place.key(), false));
+                                if let Some((key, _)) = function.field(&field::OBJECT).and_then(|o| self.place(o)) {
+                                    self.defs.push((key, false));
                                 }
                             }
                         }
@@ -527,10 +718,10 @@ impl<'a, 't> Extractor<'a, 't> {
         let mut stack = vec![target];
         while let Some(node) = stack.pop() {
             match node.kind() {
-                "identifier" => self.defs.push((text_of(self.text, node).to_string(), strong)),
+                "identifier" => self.defs.push((self.naming.name(node), strong)),
                 "attribute" => {
-                    if let Some(place) = self.place(node) {
-                        self.defs.push((place.key(), strong && place.is_exact()));
+                    if let Some((key, place)) = self.place(node) {
+                        self.defs.push((key, strong && place.is_exact()));
                     }
                     if let Some(object) = node.field(&field::OBJECT) {
                         if object.kind() != "identifier" {
@@ -541,8 +732,8 @@ impl<'a, 't> Extractor<'a, 't> {
                 "subscript" => {
                     // A subscript by an unknown key (or past the depth bound) updates its
                     // container weakly.
-                    if let Some(place) = self.place(node) {
-                        self.defs.push((place.key(), strong && place.is_exact()));
+                    if let Some((key, place)) = self.place(node) {
+                        self.defs.push((key, strong && place.is_exact()));
                     }
                     if let Some(index) = node.field(&field::SUBSCRIPT) {
                         self.read(index);

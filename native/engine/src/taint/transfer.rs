@@ -788,7 +788,8 @@ impl<'p, 't> Analysis<'p, 't> {
                     state.assign(self.text_of(name), Value::reference(qualified));
                 }
             }
-            StepKind::Entry | StepKind::Exit => {}
+            // Element steps exist only in slicing's CFGs (`cfg::build_scope_cfg`).
+            StepKind::Entry | StepKind::Exit | StepKind::Element => {}
         }
     }
 
