@@ -45,8 +45,9 @@
 //!   next iteration), its element an `Element` step; a lambda is one `Element` step (its
 //!   body, the value it returns). A step holding a nested scope that is re-evaluated (a
 //!   `while` condition) is re-entered at its region. Nested scopes inside nested scopes get
-//!   their regions the same way (iteratively per step, recursion bounded by expression
-//!   nesting of comprehensions, at most `MAX_NESTED_SCOPES` deep).
+//!   their regions the same way, at most `MAX_NESTED_SCOPES` deep (recursion is bounded by
+//!   it); deeper ones are one `WholeNestedScope` step each, evaluating the whole nested scope (every
+//!   name inside read), counted in `Cfg::flattened_scopes`.
 
 use tree_sitter::Node;
 
@@ -90,6 +91,9 @@ pub struct Cfg<'t> {
     pub successors: Vec<Vec<Edge>>,
     /// Times a `finally` block got one shared copy for several completions (nesting too deep).
     pub shared_finally_copies: usize,
+    /// Comprehensions and lambdas nested deeper than `MAX_NESTED_SCOPES`, evaluated whole by
+    /// one `WholeNestedScope` step (every name inside read: more dependences, never fewer).
+    pub flattened_scopes: usize,
 }
 
 pub const ENTRY: usize = 0;
@@ -291,6 +295,7 @@ struct Builder<'a, 't> {
     constants: &'a dyn ConstantConditions,
     finally_copy_depth: usize,
     shared_finally_copies: usize,
+    flattened_scopes: usize,
     /// Whether the scope's text holds `yield` at all (most do not: no walk for it then).
     may_yield: bool,
     /// Whether comprehensions and lambdas get regions of their own (`build_scope_cfg`).
@@ -352,8 +357,17 @@ impl<'a, 't> Builder<'a, 't> {
         let mut pending = pending.to_vec();
         // A nested scope's text holds `for` or `lambda`: most steps need no walk for one.
         let spelled = |word: &[u8]| memchr::memmem::find(&self.text.as_bytes()[node.byte_range()], word).is_some();
-        if self.nested_scopes && self.nested_depth < MAX_NESTED_SCOPES && (spelled(b"for") || spelled(b"lambda")) {
+        if self.nested_scopes && (spelled(b"for") || spelled(b"lambda")) {
             for nested in nested_scopes_in(kind, node) {
+                if self.nested_depth >= MAX_NESTED_SCOPES {
+                    // Too deep: one step evaluating the whole nested scope (its
+                    // lowering reads everything inside it), counted.
+                    self.flattened_scopes += 1;
+                    let element = self.add(StepKind::WholeNestedScope, Some(nested));
+                    self.connect(&pending, element);
+                    pending = vec![normal(element)];
+                    continue;
+                }
                 self.nested_depth += 1;
                 pending = self.nested_scope(nested, pending);
                 self.nested_depth -= 1;
@@ -770,8 +784,8 @@ impl<'a, 't> Builder<'a, 't> {
     }
 }
 
-/// Comprehensions and lambdas nested in each other deeper than this are evaluated inside the
-/// step holding them (no regions of their own).
+/// Comprehensions and lambdas nested in each other deeper than this get no regions of their
+/// own: each is one `WholeNestedScope` step evaluating it whole (`Cfg::flattened_scopes`).
 pub const MAX_NESTED_SCOPES: usize = 32;
 
 /// The comprehensions and lambdas a step evaluates (not those inside them), in document order.
@@ -865,6 +879,7 @@ fn build<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions, nes
         constants,
         finally_copy_depth: 0,
         shared_finally_copies: 0,
+        flattened_scopes: 0,
         may_yield: memchr::memmem::find(&text.as_bytes()[body.byte_range()], b"yield").is_some(),
     };
     builder.add(StepKind::Entry, None);
@@ -873,7 +888,12 @@ fn build<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions, nes
     builder.connect(&end, EXIT);
     let mut successors = builder.successors;
     add_virtual_exits(&mut successors);
-    Cfg { steps: builder.steps, successors, shared_finally_copies: builder.shared_finally_copies }
+    Cfg {
+        steps: builder.steps,
+        successors,
+        shared_finally_copies: builder.shared_finally_copies,
+        flattened_scopes: builder.flattened_scopes,
+    }
 }
 
 #[cfg(test)]

@@ -581,6 +581,35 @@ mod tests {
         );
     }
 
+    /// Lambdas nested past `cfg::MAX_NESTED_SCOPES` are flattened: the innermost region is
+    /// one step reading every name inside it, so the parameter still reaches the statement.
+    #[test]
+    fn nested_scopes_past_the_bound_are_read_whole_and_counted() {
+        let depth = crate::cfg::MAX_NESTED_SCOPES + 8;
+        let source = format!("def f(v):\n    g = {}v\n    return g\n", "lambda: ".repeat(depth));
+        let document = crate::parse::Document::new(source.clone());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = Program::from_parts(&parts);
+        let pdg = build_pdg(&program, program.functions["app.f"]);
+        assert_eq!(pdg.cfg.flattened_scopes, 1);
+        // From the return, data dependences lead back to the parameter `v`.
+        let returned = pdg.cfg.steps.iter().position(|s| s.node.is_some_and(|n| n.kind() == "return_statement")).expect("a return");
+        let mut stack = vec![returned];
+        let mut seen = vec![false; pdg.cfg.steps.len()];
+        let mut reaches_parameter = false;
+        while let Some(step) = stack.pop() {
+            if std::mem::replace(&mut seen[step], true) {
+                continue;
+            }
+            for &definition in &pdg.data_dependences[step] {
+                let definition = &pdg.definitions[definition];
+                reaches_parameter |= definition.step == ENTRY && definition.path == "v";
+                stack.push(definition.step);
+            }
+        }
+        assert!(reaches_parameter);
+    }
+
     #[test]
     fn dotted_names_of_very_long_chains_do_not_recurse() {
         let source = format!("a{}()\n", ".b".repeat(100_000));

@@ -9,6 +9,9 @@
 //!   its IR); a file with syntax errors is never cached (its parse can change with no change
 //!   of text).
 //! - Expression walks use explicit stacks (no recursion on user-controlled depth).
+//! - Comprehensions and lambdas are nested scopes (`cfg::build_scope_cfg` gives them regions):
+//!   a site reads their result `$N` and does not look inside; their own names are `x@N`
+//!   (`Naming`), N the nested scope's offset in the body; an `Element` step defines `$N`.
 
 use std::sync::Arc;
 
@@ -49,6 +52,10 @@ pub enum StepKind {
     /// element (a dict comprehension's `key: value`) or a lambda's body (what it returns).
     /// Defines the nested scope's result place (`nested_result`), weakly: one per iteration.
     Element,
+    /// A comprehension or lambda nested too deep for a region (`cfg::MAX_NESTED_SCOPES`):
+    /// the whole nested scope evaluated as one step, every name inside it read; defines its
+    /// result place.
+    WholeNestedScope,
 }
 
 impl StepKind {
@@ -113,7 +120,9 @@ pub fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
             parts.extend(definition.field(&field::SUPERCLASSES));
             parts
         }
-        StepKind::Statement | StepKind::Condition | StepKind::WithItem | StepKind::Element => vec![node],
+        StepKind::Statement | StepKind::Condition | StepKind::WithItem | StepKind::Element | StepKind::WholeNestedScope => {
+            vec![node]
+        }
     }
 }
 
@@ -247,6 +256,12 @@ impl ScopeIr {
         let mut extractor = Extractor::new(naming.clone());
         match site {
             StepKind::Entry | StepKind::Exit => {}
+            StepKind::WholeNestedScope => {
+                // A nested scope too deep for a region (`cfg::MAX_NESTED_SCOPES`): read whole.
+                extractor.naming.nested = false;
+                extractor.read(node);
+                extractor.defs.push((nested_result(node.start_byte() - base), false));
+            }
             StepKind::Element => {
                 extractor.read(node);
                 if let Some(owner) = node.parent() {

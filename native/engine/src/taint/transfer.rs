@@ -789,7 +789,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
             // Element steps exist only in slicing's CFGs (`cfg::build_scope_cfg`).
-            StepKind::Entry | StepKind::Exit | StepKind::Element => {}
+            StepKind::Entry | StepKind::Exit | StepKind::Element | StepKind::WholeNestedScope => {}
         }
     }
 
