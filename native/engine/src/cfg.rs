@@ -413,7 +413,8 @@ impl<'a, 't> Builder<'a, 't> {
                 loops.push(header);
                 pending = vec![normal(header)];
             } else if let Some(condition) = clause.named_child(0) {
-                let test = self.step(StepKind::Condition, condition, &pending);
+                // The step is the clause (its syntax tells lowering it lies in the region).
+                let test = self.step(StepKind::Condition, clause, &pending);
                 let (taken, skipped) = self.branches(test, condition);
                 match loops.last() {
                     Some(&innermost) => self.connect(&skipped, innermost),
@@ -943,7 +944,7 @@ mod tests {
                 1: EXIT -> 
                 2: Statement `xs = load()` -> 3
                 3: ForTarget `for x in xs` -> 4 6
-                4: Condition `p(x)` -> F3 T5
+                4: Condition `if p(x)` -> F3 T5
                 5: Element `f(x)` -> 3
                 6: Statement `ys = [f(x) for x in xs if p(x)]` -> 7
                 7: Statement `use(ys)` -> 1
@@ -982,7 +983,7 @@ mod tests {
                 1: EXIT -> 
                 2: ForTarget `for row in grid` -> 3 8
                 3: ForTarget `for y in row` -> 2 4
-                4: Condition `y` -> F3 T5
+                4: Condition `if y` -> F3 T5
                 5: ForTarget `for c in row` -> 6 7
                 6: Element `c` -> 5
                 7: Element `[c for c in row]` -> 3

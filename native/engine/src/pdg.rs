@@ -559,7 +559,7 @@ mod tests {
             steps_of(source),
             vec![
                 "ForTarget `for x in xs` | def x@5! | use xs",
-                "Condition `x > k` | def  | use k x@5",
+                "Condition `if x > k` | def  | use k x@5",
                 "Element `(last := g(x))` | def last! $5 | use g x@5",
                 "Statement `ys = [(last := g(x)) for x in xs if x > k]` | def ys! | use $5",
                 "Statement `return ys, x, last` | def  | use last x ys",

@@ -193,7 +193,7 @@ impl ScopeIr {
         self.sites.get(&(site, node.start_byte() - base, node.end_byte() - base))
     }
 
-    fn argument(&mut self, naming: &Naming<'_>, node: Node<'_>) -> Argument {
+    fn argument<'t>(&mut self, naming: &Naming<'_, 't>, node: Node<'t>) -> Argument {
         let place = naming.place(node).map(|(key, _)| self.intern(key));
         let mut extractor = Extractor::new(naming.clone());
         extractor.read(node);
@@ -204,7 +204,7 @@ impl ScopeIr {
         Argument { place, reads }
     }
 
-    fn call_site(&mut self, naming: &Naming<'_>, call: Node<'_>) -> CallSite {
+    fn call_site<'t>(&mut self, naming: &Naming<'_, 't>, call: Node<'t>) -> CallSite {
         let (text, base) = (naming.text, naming.base);
         let mut site = CallSite { range: (call.start_byte() - base, call.end_byte() - base), ..CallSite::default() };
         if let Some(object) = call.field(&field::FUNCTION).filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT)) {
@@ -252,7 +252,7 @@ impl ScopeIr {
         if self.sites.contains_key(&at) {
             return;
         }
-        let naming = Naming { text, base, nested: true, renames: in_nested_scope(node) };
+        let naming = Naming { text, base, nested: true, scopes: enclosing_scopes(site, node) };
         let mut extractor = Extractor::new(naming.clone());
         match site {
             StepKind::Entry | StepKind::Exit => {}
@@ -264,7 +264,8 @@ impl ScopeIr {
             }
             StepKind::Element => {
                 extractor.read(node);
-                if let Some(owner) = node.parent() {
+                // The innermost nested scope the element lies in is the one it is the value of.
+                if let Some(&(owner, _)) = naming.scopes.first() {
                     extractor.defs.push((nested_result(owner.start_byte() - base), false));
                 }
             }
@@ -444,7 +445,7 @@ impl IrCache {
 
 /// The access paths an expression reads (sorted, distinct).
 pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
-    let mut extractor = Extractor::new(Naming { text, base: 0, nested: false, renames: false });
+    let mut extractor = Extractor::new(Naming { text, base: 0, nested: false, scopes: Vec::new() });
     extractor.read(node);
     let mut uses = extractor.uses;
     uses.sort();
@@ -466,17 +467,39 @@ pub fn is_nested_name(name: &str) -> bool {
 
 const NESTED_SCOPES: &[&str] = &["list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression", "lambda"];
 
-/// Whether `node` lies inside a comprehension or lambda of its scope.
-fn in_nested_scope(node: Node<'_>) -> bool {
+/// The comprehensions and lambdas a step of a nested scope's region lies in, innermost
+/// first, each with its first iterable's byte range (evaluated in the scope around it). Only
+/// region steps (`cfg::build_scope_cfg`: an element, a `for` or `if` clause) lie in one: other
+/// steps need no walk up the tree (tree-sitter finds a parent from the root down).
+fn enclosing_scopes<'t>(kind: StepKind, node: Node<'t>) -> Vec<(Node<'t>, Option<(usize, usize)>)> {
+    let in_region = match kind {
+        StepKind::Element | StepKind::WholeNestedScope => true,
+        StepKind::ForTarget => node.kind() == "for_in_clause",
+        StepKind::Condition => node.kind() == "if_clause",
+        _ => false,
+    };
+    let mut scopes = Vec::new();
+    if !in_region {
+        return scopes;
+    }
     let mut current = node;
     while let Some(parent) = current.parent() {
         match parent.kind() {
-            "function_definition" | "class_definition" | "module" => return false,
-            kind if NESTED_SCOPES.contains(&kind) => return true,
-            _ => current = parent,
+            "function_definition" | "class_definition" | "module" => break,
+            "lambda" => scopes.push((parent, None)),
+            kind if NESTED_SCOPES.contains(&kind) => {
+                let mut cursor = parent.walk();
+                let first = parent.named_children(&mut cursor).find(|c| c.kind() == "for_in_clause");
+                scopes.push((
+                    parent,
+                    first.and_then(|clause| clause.field(&field::RIGHT)).map(|right| (right.start_byte(), right.end_byte())),
+                ));
+            }
+            _ => {}
         }
+        current = parent;
     }
-    false
+    scopes
 }
 
 /// The names a comprehension's `for` clauses bind.
@@ -516,71 +539,38 @@ fn lambda_binds(text: &str, lambda: Node<'_>, name: &str) -> bool {
 /// keys), so it is apart from the enclosing scope's variable of that name; free names and
 /// `:=` targets stay the enclosing scope's.
 #[derive(Clone)]
-pub(crate) struct Naming<'a> {
+pub(crate) struct Naming<'a, 't> {
     text: &'a str,
     /// The scope body's start.
     base: usize,
     /// Comprehensions and lambdas have regions of their own (`cfg::build_scope_cfg`): reads
     /// stop at them and read their result (`nested_result`).
     nested: bool,
-    /// The site lies inside a nested scope: its names may be renamed.
-    renames: bool,
+    /// The nested scopes the site lies in (`enclosing_scopes`): its names may be theirs.
+    scopes: Vec<(Node<'t>, Option<(usize, usize)>)>,
 }
 
-impl Naming<'_> {
+impl Naming<'_, '_> {
     /// The key of the variable `identifier` names.
     fn name(&self, identifier: Node<'_>) -> String {
         let name = text_of(self.text, identifier);
-        if !self.renames {
-            return name.to_string();
-        }
-        let mut child = identifier;
-        while let Some(parent) = child.parent() {
-            match parent.kind() {
-                "function_definition" | "class_definition" | "module" => break,
-                "lambda" => {
-                    let in_parameters = parent.field(&field::PARAMETERS) == Some(child);
-                    // A default value is evaluated in the enclosing scope; a parameter's own
-                    // name, and the body's uses of it, are the lambda's.
-                    let default = in_parameters && {
-                        let mut node = identifier;
-                        let mut inside_value = false;
-                        while let Some(up) = node.parent() {
-                            if up == child {
-                                break;
-                            }
-                            if up.field(&field::VALUE) == Some(node) {
-                                inside_value = true;
-                            }
-                            node = up;
-                        }
-                        inside_value
-                    };
-                    if !default && (in_parameters || lambda_binds(self.text, parent, name)) {
-                        return format!("{name}@{}", parent.start_byte() - self.base);
-                    }
-                }
-                kind if NESTED_SCOPES.contains(&kind) => {
-                    // The first iterable is evaluated in the enclosing scope.
-                    let mut cursor = parent.walk();
-                    let first = parent.named_children(&mut cursor).find(|c| c.kind() == "for_in_clause");
-                    let in_first_iterable = first
-                        .and_then(|clause| clause.field(&field::RIGHT))
-                        .is_some_and(|right| right.start_byte() <= identifier.start_byte() && identifier.end_byte() <= right.end_byte());
-                    if !in_first_iterable && comprehension_binds(self.text, parent, name) {
-                        return format!("{name}@{}", parent.start_byte() - self.base);
-                    }
-                }
-                _ => {}
+        for &(scope, first_iterable) in &self.scopes {
+            // The first iterable is evaluated in the enclosing scope.
+            if first_iterable.is_some_and(|(start, end)| start <= identifier.start_byte() && identifier.end_byte() <= end) {
+                continue;
             }
-            child = parent;
+            let binds =
+                if scope.kind() == "lambda" { lambda_binds(self.text, scope, name) } else { comprehension_binds(self.text, scope, name) };
+            if binds {
+                return format!("{name}@{}", scope.start_byte() - self.base);
+            }
         }
         name.to_string()
     }
 
     /// `key`, the key of the place `node` denotes, with its variable renamed (`name`).
     fn renamed(&self, key: String, node: Node<'_>) -> String {
-        if !self.renames {
+        if self.scopes.is_empty() {
             return key;
         }
         let mut base = node;
@@ -617,7 +607,7 @@ impl Naming<'_> {
 }
 
 pub(crate) struct Extractor<'a, 't> {
-    naming: Naming<'a>,
+    naming: Naming<'a, 't>,
     text: &'a str,
     defs: Vec<(String, bool)>,
     uses: Vec<String>,
@@ -630,7 +620,7 @@ const MUTATORS: &[&str] =
     &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
 
 impl<'a, 't> Extractor<'a, 't> {
-    fn new(naming: Naming<'a>) -> Extractor<'a, 't> {
+    fn new(naming: Naming<'a, 't>) -> Extractor<'a, 't> {
         Extractor { text: naming.text, naming, defs: Vec::new(), uses: Vec::new(), calls: Vec::new(), cut: 0 }
     }
 
