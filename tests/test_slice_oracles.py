@@ -60,15 +60,17 @@ def gen(a, b):
 
 """
 HELPER_NAMES = ("double_plus", "pick", "risky", "fill", "bump", "gen")
-SIMPLE = ["assign", "assign", "augment", "call", "mutate", "read_box", "bump", "read_global"]
+SIMPLE = ["assign", "assign", "augment", "call", "mutate", "read_box", "bump", "read_global", "comprehension", "lambda"]
 
 
 @st.composite
 def statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False, in_try: bool = False) -> list[str]:
     """Statements of `main`: assignments, calls (returning, raising, mutating an argument,
-    writing a global, generators), if/for/while with break/continue/early return, try with
-    except/else/finally, with. Exceptions are raised only where a handler catches them and
-    every loop terminates."""
+    writing a global, generators), comprehensions (list, set, dict, generator; `if` clauses,
+    two `for` clauses, a nested comprehension, `:=` binding in `main`, a variable named as one
+    of `main`'s) and lambdas (called where they are made), if/for/while with
+    break/continue/early return, try with except/else/finally, with. Exceptions are raised
+    only where a handler catches them and every loop terminates."""
     count = draw(st.integers(min_value=1, max_value=3 if depth else 6))
     lines: list[str] = []
     compound = ["if", "for", "while", "try", "with", "generator"] if depth < 2 else []
@@ -94,6 +96,25 @@ def statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False, in_try: b
             lines.append(f"bump({a})")
         elif kind == "read_global":
             lines.append(f"{target} = G + {k}")
+        elif kind == "comprehension":
+            n = k % 3
+            lines.append(
+                draw(
+                    st.sampled_from(
+                        [
+                            f"{target} = sum([{a} * c + {k} for c in range({n}) if c != {b}])",
+                            f"{target} = len({{c + {a} for c in range({n})}})",
+                            f"{target} = sum({{c: {a} for c in range({n})}}.values()) + {b}",
+                            f"{target} = sum(c * d for c in range({n}) for d in range(c) if d < {a})",
+                            f"{target} = sum(sum([c * {b} for c in range(d)]) for d in range({n}))",
+                            f"{target} = len([({b} := {a} + c) for c in range({n})])",
+                            f"{target} = sum([{a} for {b} in range({n})]) + {b}",
+                        ]
+                    )
+                )
+            )
+        elif kind == "lambda":
+            lines.append(f"{target} = (lambda y, d={a}: y * d + {b})({k})")
         elif kind == "risky":
             lines.append(f"{target} = risky({a})")
         elif kind == "raise":

@@ -72,8 +72,29 @@ def test_cli_json_and_text() -> None:
     report = json.loads(proc.stdout)
     assert report["criterion"] == {"file": "calls.py", "line": 14, "column": None, "direction": "backward", "thin": False}
     assert report["files"]["calls.py"] == [4, 5, 6, 10, 12, 14]
+    assert report["incomplete"] == {"total": 0, "bounds": {}}
     text = run_cli("slice", f"{fixture}:14", str(SLICES))
     assert text.returncode == 0 and "    12      value = scale(base, 2)" in text.stdout
+    assert "note:" not in text.stdout
+
+
+def test_a_place_cut_by_the_depth_bound_is_reported_as_scan_reports_it(tmp_path: Path) -> None:
+    """`c.a.b.c.d` is one projection deeper than a place keeps: the write is a weak definition
+    of `c.a.b.c` (the slice keeps it and the earlier write), counted as `places_cut` in the
+    slice's stats, its JSON `incomplete` and a text note, as `flowsight scan` reports it."""
+    source = "def f(c, v, w):\n    c.a.b.c.d = v\n    c.a.b.c.e = w\n    return c.a.b.c.d\n"
+    (tmp_path / "m.py").write_text(source, encoding="utf-8")
+    result = flowsight.slice_code([str(tmp_path)], file=str(tmp_path / "m.py"), line=3, root=str(tmp_path))
+    assert result.files["m.py"] == [1, 2, 3, 4]
+    assert result.stats["places_cut"] >= 1 and result.stats["incomplete"] == result.stats["places_cut"]
+    proc = run_cli("slice", f"{tmp_path / 'm.py'}:4", str(tmp_path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert document["incomplete"]["bounds"] == {"places_cut": result.stats["places_cut"]}
+    assert document["incomplete"]["total"] == result.stats["places_cut"]
+    text = run_cli("slice", f"{tmp_path / 'm.py'}:4", str(tmp_path))
+    assert "note: the analysis met" in text.stdout and "erred toward a larger slice" in text.stdout
+    assert "access paths too deep inside objects and containers" in text.stdout
 
 
 def test_cli_usage_errors() -> None:

@@ -359,6 +359,9 @@ class Slice:
     """Path (relative to the root) → sorted 1-based line numbers in the slice."""
     criterion_lines: list[int]
     nodes: int
+    stats: dict[str, int]
+    """The bounds the slice met, named as `TaintAnalysis.stats` names them (`places_cut`: access
+    paths cut to their prefix in the scopes the slice holds), and their total `incomplete`."""
 
 def slice_code(
     paths: Sequence[str],

@@ -145,8 +145,7 @@ BOUNDS = {
     "expression_depth": "expressions nested too deep, read as every name inside them",
     "step_visits": "steps whose state kept changing, joined with everything that reached them",
     "trace_elided": "paths too long to show whole, shown without their middle steps",
-    "paths_shortened": "places too deep inside containers, tainted as their container",
-    "places_cut": "writes to access paths deeper than three projections, stored on their prefix",
+    "places_cut": "access paths too deep inside objects and containers, cut to (and stored on) their prefix",
     "templates_unresolved": "templates rendered with a name and context keys both unknown, not followed (findings may be missing)",
     "failed_scopes": "functions whose analysis failed (a bug of flowsight's; their findings may be missing)",
     "unfinished": "solver runs stopped with functions still changing (a bug of flowsight's)",
@@ -158,13 +157,13 @@ def analysis_bounds(stats: dict[str, int]) -> dict[str, int]:
     return {name: stats[name] for name in BOUNDS if stats.get(name, 0)}
 
 
-def incomplete_note(stats: dict[str, int]) -> str | None:
-    """One line saying which bounds the analysis met, or None when it met none."""
+def incomplete_note(stats: dict[str, int], toward: str = "more taint") -> str | None:
+    """One line saying which bounds the analysis met (erring `toward` what), or None when it met none."""
     bounds = analysis_bounds(stats)
     if not bounds:
         return None
     parts = "; ".join(f"{count} {BOUNDS[name]}" for name, count in bounds.items())
-    return f"note: the analysis met {sum(bounds.values())} bound(s) and erred toward more taint there: {parts}."
+    return f"note: the analysis met {sum(bounds.values())} bound(s) and erred toward {toward} there: {parts}."
 
 
 def threat_model_tag(finding: Any) -> str:

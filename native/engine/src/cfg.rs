@@ -34,35 +34,26 @@
 //!   compound statements become opaque steps (their inner code is not analysed).
 //! - Finally copies are bounded: past `MAX_FINALLY_COPY_DEPTH` nested copies, one shared copy
 //!   serves every completion (more paths, never fewer), counted in `Cfg::shared_finally_copies`.
-//! - Nested functions, lambdas, comprehensions and class bodies are not part of the enclosing
-//!   scope's graph; a `def`/`class` is one `Definition` step binding its name.
+//! - Nested functions and class bodies are not part of the enclosing scope's graph; a
+//!   `def`/`class` is one `Definition` step binding its name.
+//! - Comprehensions and lambdas: in `build_cfg` (taint) they are evaluated inside the step
+//!   holding them. In `build_scope_cfg` (slicing, `pdg.rs`) each is a nested scope with its
+//!   own region of steps, entered from the step holding it just before that step, as a call
+//!   is: a comprehension's `for` clauses are `ForTarget` loop headers (the innermost one is
+//!   re-entered after each element, an inner loop's exhaustion goes back to the loop around
+//!   it, the outermost one's leaves the region), its `if` clauses `Condition`s (false: the
+//!   next iteration), its element an `Element` step; a lambda is one `Element` step (its
+//!   body, the value it returns). A step holding a nested scope that is re-evaluated (a
+//!   `while` condition) is re-entered at its region. Nested scopes inside nested scopes get
+//!   their regions the same way, at most `MAX_NESTED_SCOPES` deep (recursion is bounded by
+//!   it); deeper ones are one `WholeNestedScope` step each, evaluating the whole nested scope (every
+//!   name inside read), counted in `Cfg::flattened_scopes`.
 
 use crate::syntax::tree::Node;
 
+use crate::ir::lower::{any_in_own_scope, contains_yield, evaluated_parts, StepKind};
 use crate::syntax::MAX_STATEMENT_DEPTH;
 use crate::syntax::{field, FieldChild};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepKind {
-    Entry,
-    Exit,
-    /// A simple statement: expression, assignment, return, raise, assert, import, del, …
-    Statement,
-    /// The condition of an `if`, `elif` or `while`.
-    Condition,
-    /// `for target in iter`: binds the target from the iterable each iteration.
-    ForTarget,
-    /// One `with` item (`expr as target`).
-    WithItem,
-    /// An `except` clause header (binds its `as` name).
-    ExceptHandler,
-    /// A `match` subject.
-    MatchSubject,
-    /// A `case` pattern (binds capture names).
-    CasePattern,
-    /// A nested `def` or `class`: binds the name.
-    Definition,
-}
 
 #[derive(Clone, Copy, Debug)]
 pub struct Step<'t> {
@@ -100,6 +91,9 @@ pub struct Cfg<'t> {
     pub successors: Vec<Vec<Edge>>,
     /// Times a `finally` block got one shared copy for several completions (nesting too deep).
     pub shared_finally_copies: usize,
+    /// Comprehensions and lambdas nested deeper than `MAX_NESTED_SCOPES`, evaluated whole by
+    /// one `WholeNestedScope` step (every name inside read: more dependences, never fewer).
+    pub flattened_scopes: usize,
 }
 
 pub const ENTRY: usize = 0;
@@ -301,8 +295,15 @@ struct Builder<'a, 't> {
     constants: &'a dyn ConstantConditions,
     finally_copy_depth: usize,
     shared_finally_copies: usize,
+    flattened_scopes: usize,
     /// Whether the scope's text holds `yield` at all (most do not: no walk for it then).
     may_yield: bool,
+    /// Whether comprehensions and lambdas get regions of their own (`build_scope_cfg`).
+    nested_scopes: bool,
+    /// Regions of nested scopes being built, innermost last (bounded by `MAX_NESTED_SCOPES`).
+    nested_depth: usize,
+    /// The first step the last `step` call added: its nested scopes' region, or the step.
+    entered: usize,
 }
 
 /// Whether evaluating `node` may raise: it calls, awaits, subscripts, imports or yields
@@ -321,65 +322,6 @@ fn may_raise(node: Node<'_>) -> bool {
                 | "assert_statement"
         )
     })
-}
-
-/// Whether `node` contains a `yield` of its own scope.
-pub fn contains_yield(node: Node<'_>) -> bool {
-    any_in_own_scope(node, |kind| kind == "yield")
-}
-
-/// Whether `node` or a node below it, outside nested scopes, strings and comments, has a
-/// kind `hit` accepts (iteratively).
-fn any_in_own_scope(node: Node<'_>, hit: impl Fn(&str) -> bool) -> bool {
-    let mut stack = vec![node];
-    while let Some(current) = stack.pop() {
-        let kind = current.kind();
-        if hit(kind) {
-            return true;
-        }
-        if !matches!(
-            kind,
-            "lambda"
-                | "function_definition"
-                | "class_definition"
-                | "list_comprehension"
-                | "set_comprehension"
-                | "dictionary_comprehension"
-                | "generator_expression"
-                | "string"
-                | "comment"
-        ) {
-            let mut cursor = current.walk();
-            stack.extend(current.named_children(&mut cursor));
-        }
-    }
-    false
-}
-
-/// The parts of a step's syntax that it evaluates (a `for` step evaluates its iterable, not
-/// its body).
-pub fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
-    match kind {
-        StepKind::ForTarget => node.field(&field::RIGHT).into_iter().collect(),
-        StepKind::MatchSubject => {
-            let mut cursor = node.walk();
-            node.children_by_field_name("subject", &mut cursor).collect()
-        }
-        StepKind::ExceptHandler | StepKind::CasePattern | StepKind::Entry | StepKind::Exit => Vec::new(),
-        StepKind::Definition => {
-            let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
-            let mut parts = Vec::new();
-            let mut cursor = node.walk();
-            parts.extend(node.named_children(&mut cursor).filter(|c| c.kind() == "decorator"));
-            if let Some(parameters) = definition.field(&field::PARAMETERS) {
-                let mut cursor = parameters.walk();
-                parts.extend(parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)));
-            }
-            parts.extend(definition.field(&field::SUPERCLASSES));
-            parts
-        }
-        StepKind::Statement | StepKind::Condition | StepKind::WithItem => vec![node],
-    }
 }
 
 impl<'a, 't> Builder<'a, 't> {
@@ -411,8 +353,29 @@ impl<'a, 't> Builder<'a, 't> {
     /// where its exception goes when something in the scope catches it; a step holding a
     /// `yield` always gets one (the generator may be closed there).
     fn step(&mut self, kind: StepKind, node: Node<'t>, pending: &[Loose]) -> usize {
+        let first = self.steps.len();
+        let mut pending = pending.to_vec();
+        // A nested scope's text holds `for` or `lambda`: most steps need no walk for one.
+        let spelled = |word: &[u8]| memchr::memmem::find(&self.text.as_bytes()[node.byte_range()], word).is_some();
+        if self.nested_scopes && (spelled(b"for") || spelled(b"lambda")) {
+            for nested in nested_scopes_in(kind, node) {
+                if self.nested_depth >= MAX_NESTED_SCOPES {
+                    // Too deep: one step evaluating the whole nested scope (its
+                    // lowering reads everything inside it), counted.
+                    self.flattened_scopes += 1;
+                    let element = self.add(StepKind::WholeNestedScope, Some(nested));
+                    self.connect(&pending, element);
+                    pending = vec![normal(element)];
+                    continue;
+                }
+                self.nested_depth += 1;
+                pending = self.nested_scope(nested, pending);
+                self.nested_depth -= 1;
+            }
+        }
+        self.entered = first;
         let step = self.add(kind, Some(node));
-        self.connect(pending, step);
+        self.connect(&pending, step);
         let parts = evaluated_parts(kind, node);
         let raises = if self.exceptions_caught() {
             parts.iter().any(|&part| may_raise(part))
@@ -424,6 +387,48 @@ impl<'a, 't> Builder<'a, 't> {
             self.jump(Completion::Raise, vec![loose]);
         }
         step
+    }
+
+    /// The region of a comprehension or lambda, entered from `pending`; returns its exits.
+    fn nested_scope(&mut self, scope: Node<'t>, pending: Pending) -> Pending {
+        let Some(body) = scope.field(&field::BODY) else { return pending };
+        if scope.kind() == "lambda" {
+            let element = self.step(StepKind::Element, body, &pending);
+            return vec![normal(element)];
+        }
+        let mut cursor = scope.walk();
+        let clauses: Vec<Node<'t>> =
+            scope.named_children(&mut cursor).filter(|c| matches!(c.kind(), "for_in_clause" | "if_clause")).collect();
+        let mut loops: Vec<usize> = Vec::new();
+        let mut exits = Vec::new();
+        let mut pending = pending;
+        for clause in clauses {
+            if clause.kind() == "for_in_clause" {
+                let header = self.step(StepKind::ForTarget, clause, &pending);
+                // Exhausted: back to the loop around it, or out of the region.
+                match loops.last() {
+                    Some(&outer) => self.connect(&[normal(header)], outer),
+                    None => exits.push(normal(header)),
+                }
+                loops.push(header);
+                pending = vec![normal(header)];
+            } else if let Some(condition) = clause.named_child(0) {
+                // The step is the clause (its syntax tells lowering it lies in the region).
+                let test = self.step(StepKind::Condition, clause, &pending);
+                let (taken, skipped) = self.branches(test, condition);
+                match loops.last() {
+                    Some(&innermost) => self.connect(&skipped, innermost),
+                    None => exits.extend(skipped),
+                }
+                pending = taken;
+            }
+        }
+        let element = self.step(StepKind::Element, body, &pending);
+        match loops.last() {
+            Some(&innermost) => self.connect(&[normal(element)], innermost),
+            None => exits.push(normal(element)),
+        }
+        exits
     }
 
     /// Routes an abrupt completion outward through the enclosing contexts to its target.
@@ -586,10 +591,12 @@ impl<'a, 't> Builder<'a, 't> {
             return vec![normal(step)];
         };
         let header = self.step(StepKind::Condition, condition, &pending);
+        // The condition is evaluated again each iteration, its nested scopes' regions first.
+        let reentry = self.entered;
         let (taken, done) = self.branches(header, condition);
-        self.contexts.push(Context::Loop { continue_to: header, breaks: Vec::new() });
+        self.contexts.push(Context::Loop { continue_to: reentry, breaks: Vec::new() });
         let body_end = self.block(node.field(&field::BODY), taken, depth + 1);
-        self.connect(&body_end, header);
+        self.connect(&body_end, reentry);
         let Some(Context::Loop { breaks, .. }) = self.contexts.pop() else { unreachable!("pushed above") };
         let mut exits = match node.field(&field::ALTERNATIVE) {
             Some(else_clause) => self.block(else_clause.field(&field::BODY), done, depth + 1),
@@ -778,6 +785,42 @@ impl<'a, 't> Builder<'a, 't> {
     }
 }
 
+/// Comprehensions and lambdas nested in each other deeper than this get no regions of their
+/// own: each is one `WholeNestedScope` step evaluating it whole (`Cfg::flattened_scopes`).
+pub const MAX_NESTED_SCOPES: usize = 32;
+
+/// The comprehensions and lambdas a step evaluates (not those inside them), in document order.
+fn nested_scopes_in<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
+    let mut found = Vec::new();
+    // What lowering reads of the step (`ir::lower`): its evaluated parts, a case's guard and
+    // an except clause's types too.
+    let mut parts = evaluated_parts(kind, node);
+    if matches!(kind, StepKind::CasePattern | StepKind::ExceptHandler) {
+        let mut cursor = node.walk();
+        parts.extend(
+            node.named_children(&mut cursor)
+                .filter(|c| c.kind() != "block" && (kind == StepKind::ExceptHandler || c.kind() == "if_clause")),
+        );
+    }
+    for part in parts {
+        let mut stack = vec![part];
+        while let Some(current) = stack.pop() {
+            match current.kind() {
+                "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" | "lambda" => {
+                    found.push(current)
+                }
+                "function_definition" | "class_definition" | "string" | "comment" => {}
+                _ => {
+                    let mut cursor = current.walk();
+                    let children: Vec<Node<'t>> = current.named_children(&mut cursor).collect();
+                    stack.extend(children.into_iter().rev());
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Adds virtual edges so that every step reaches EXIT: ENTRY → EXIT, and from the first step
 /// (in building order, i.e. the outermost loop header) of each region that cannot reach EXIT.
 pub(crate) fn add_virtual_exits(successors: &mut [Vec<Edge>]) {
@@ -812,9 +855,23 @@ pub(crate) fn add_virtual_exits(successors: &mut [Vec<Edge>]) {
     }
 }
 
-/// The CFG of a scope's body: a function's `block`, or a `module` node. `text` is the file's text.
+/// The CFG of a scope's body: a function's `block`, or a `module` node. `text` is the file's
+/// text. Comprehensions and lambdas are evaluated inside the steps holding them.
 pub fn build_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions) -> Cfg<'t> {
+    build(text, body, constants, false)
+}
+
+/// `build_cfg` with a region of steps for each comprehension and lambda (see the module
+/// invariants): the CFG slicing uses.
+pub fn build_scope_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions) -> Cfg<'t> {
+    build(text, body, constants, true)
+}
+
+fn build<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions, nested_scopes: bool) -> Cfg<'t> {
     let mut builder = Builder {
+        nested_scopes,
+        nested_depth: 0,
+        entered: 0,
         text,
         steps: Vec::new(),
         successors: Vec::new(),
@@ -823,6 +880,7 @@ pub fn build_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditi
         constants,
         finally_copy_depth: 0,
         shared_finally_copies: 0,
+        flattened_scopes: 0,
         may_yield: memchr::memmem::find(&text.as_bytes()[body.byte_range()], b"yield").is_some(),
     };
     builder.add(StepKind::Entry, None);
@@ -831,7 +889,12 @@ pub fn build_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditi
     builder.connect(&end, EXIT);
     let mut successors = builder.successors;
     add_virtual_exits(&mut successors);
-    Cfg { steps: builder.steps, successors, shared_finally_copies: builder.shared_finally_copies }
+    Cfg {
+        steps: builder.steps,
+        successors,
+        shared_finally_copies: builder.shared_finally_copies,
+        flattened_scopes: builder.flattened_scopes,
+    }
 }
 
 #[cfg(test)]
@@ -858,6 +921,114 @@ mod tests {
         let tree = crate::parse::parse(source);
         let cfg = build_cfg(source, tree.root_node(), &Literals);
         expected.assert_eq(&cfg.render(source));
+    }
+
+    /// Renders the CFG of `source` as slicing builds it: comprehensions and lambdas as nested
+    /// scopes with regions of their own (`build_scope_cfg`).
+    fn check_scope_cfg(source: &str, expected: Expect) {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(source, None).expect("parses");
+        let cfg = build_scope_cfg(source, tree.root_node(), &Literals);
+        expected.assert_eq(&cfg.render(source));
+    }
+
+    #[test]
+    fn a_list_comprehension_is_a_loop_region_before_its_statement() {
+        check_scope_cfg(
+            "xs = load()\nys = [f(x) for x in xs if p(x)]\nuse(ys)\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: Statement `xs = load()` -> 3
+                3: ForTarget `for x in xs` -> 4 6
+                4: Condition `if p(x)` -> F3 T5
+                5: Element `f(x)` -> 3
+                6: Statement `ys = [f(x) for x in xs if p(x)]` -> 7
+                7: Statement `use(ys)` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn set_dict_and_generator_comprehensions() {
+        check_scope_cfg(
+            "s = {a for a in xs}\nd = {k: v for k, v in items}\ng = sum(n * n for n in ns)\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: ForTarget `for a in xs` -> 3 4
+                3: Element `a` -> 2
+                4: Statement `s = {a for a in xs}` -> 5
+                5: ForTarget `for k, v in items` -> 6 7
+                6: Element `k: v` -> 5
+                7: Statement `d = {k: v for k, v in items}` -> 8
+                8: ForTarget `for n in ns` -> 9 10
+                9: Element `n * n` -> 8
+                10: Statement `g = sum(n * n for n in ns)` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn nested_for_clauses_and_nested_comprehensions() {
+        // The inner `for` is exhausted back into the outer one; the element's own
+        // comprehension is a region inside the outer one's, entered before the element.
+        check_scope_cfg(
+            "m = [[c for c in row] for row in grid for y in row if y]\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: ForTarget `for row in grid` -> 3 8
+                3: ForTarget `for y in row` -> 2 4
+                4: Condition `if y` -> F3 T5
+                5: ForTarget `for c in row` -> 6 7
+                6: Element `c` -> 5
+                7: Element `[c for c in row]` -> 3
+                8: Statement `m = [[c for c in row] for row in grid for y in row if y]` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn a_lambda_is_one_element_step_its_defaults_are_the_statements() {
+        check_scope_cfg(
+            "key = lambda item, d=default: item[d]\nitems.sort(key=key)\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: Element `item[d]` -> 3
+                3: Statement `key = lambda item, d=default: item[d]` -> 4
+                4: Statement `items.sort(key=key)` -> 1
+            "#]],
+        );
+    }
+
+    #[test]
+    fn a_while_condition_holding_a_comprehension_is_reentered_at_its_region() {
+        check_scope_cfg(
+            "while any([t.alive for t in ts]):\n    step()\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: ForTarget `for t in ts` -> 3 4
+                3: Element `t.alive` -> 2
+                4: Condition `any([t.alive for t in ts])` -> T5 F1
+                5: Statement `step()` -> 2
+            "#]],
+        );
+    }
+
+    #[test]
+    fn taint_cfgs_keep_comprehensions_inside_their_step() {
+        check_cfg(
+            "ys = [f(x) for x in xs if p(x)]\n",
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: Statement `ys = [f(x) for x in xs if p(x)]` -> 1
+            "#]],
+        );
     }
 
     #[test]

@@ -14,8 +14,9 @@ use std::collections::HashMap;
 
 use crate::syntax::tree::Node;
 
-use crate::cfg::{build_cfg, Cfg, ConstantConditions, Edge, EdgeKind, StepKind, ENTRY, EXIT};
-use crate::ir::lower::{CallSite, IrCache, ScopeIr, Site};
+use crate::cfg::{build_scope_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
+use crate::ir::effects::{scope_effects, Effects};
+use crate::ir::lower::{CallSite, IrCache, ScopeIr, StepKind};
 #[cfg(test)]
 use crate::ir::place::{literal_key, place_of};
 use crate::program::{literal, text_of, Constant, Program};
@@ -47,10 +48,13 @@ pub struct Pdg<'t> {
     pub call_sites: Vec<Vec<CallSite>>,
     /// The scope's lowered IR (place keys).
     pub ir: std::sync::Arc<ScopeIr>,
-    /// Per step: whether it is a `return` (from the IR).
+    /// Per step: whether it hands a value to the caller — a `return`, or a site holding a
+    /// `yield` (from the IR).
     pub returns: Vec<bool>,
     /// Names the scope declares `global` (from the IR).
     pub globals: Vec<String>,
+    /// What a call to the scope does besides returning (`ir::effects`, its own sites only).
+    pub effects: Effects,
     /// Places cut by the depth bound (`ir::place::MAX_PROJECTIONS`), read or defined as
     /// their prefix.
     pub cut_places: usize,
@@ -220,9 +224,9 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let constants = &program.modules[info.module].constants;
-    let cfg = build_cfg(text, info.body, &ModuleConstants { text, constants });
+    let cfg = build_scope_cfg(text, info.body, &ModuleConstants { text, constants });
     let base = info.body.start_byte();
-    let sites: Vec<(Site, Node<'t>)> = cfg.steps.iter().filter_map(|data| Some((site_of(data.kind)?, data.node?))).collect();
+    let sites: Vec<(StepKind, Node<'t>)> = cfg.steps.iter().filter_map(|data| Some((data.kind, data.node?))).collect();
     let ir = cache.scope(text, info.body, &sites);
     let count = cfg.steps.len();
     let mut definitions: Vec<Definition> = Vec::new();
@@ -232,15 +236,16 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let mut returns = vec![false; count];
     let mut globals: Vec<String> = Vec::new();
     let mut cut_places = 0;
+    let mut lowered_sites = Vec::with_capacity(count);
     let explicit_start = usize::from(info.implicit_receiver);
     for (index, param) in info.params.iter().enumerate() {
         definitions.push(Definition { step: ENTRY, path: param.name.clone(), strong: true, parameter: index.checked_sub(explicit_start) });
     }
     for (step, data) in cfg.steps.iter().enumerate() {
         let Some(node) = data.node else { continue };
-        let Some(site) = site_of(data.kind) else { continue };
-        let Some(lowered) = ir.site(site, node, base) else { continue };
-        returns[step] = lowered.returns;
+        let Some(lowered) = ir.site(data.kind, node, base) else { continue };
+        lowered_sites.push(lowered);
+        returns[step] = lowered.returns || lowered.yields;
         globals.extend(lowered.globals.iter().map(|name| name.to_string()));
         for &(place, strong) in &lowered.definitions {
             definitions.push(Definition { step, path: ir.key(place).to_string(), strong, parameter: None });
@@ -254,8 +259,11 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         }
         cut_places += lowered.cut;
     }
+    let parameters: Vec<&str> = info.params.iter().map(|param| param.name.as_str()).collect();
+    let effects = scope_effects(&ir, &parameters, lowered_sites);
     Pdg {
         cfg,
+        effects,
         definitions,
         uses,
         data_dependences: Vec::new(),
@@ -267,21 +275,6 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         globals,
         cut_places,
     }
-}
-
-/// The IR site of a CFG step kind (entry and exit have none).
-fn site_of(kind: StepKind) -> Option<Site> {
-    Some(match kind {
-        StepKind::Statement => Site::Statement,
-        StepKind::Condition => Site::Condition,
-        StepKind::ForTarget => Site::ForTarget,
-        StepKind::WithItem => Site::WithItem,
-        StepKind::ExceptHandler => Site::ExceptHandler,
-        StepKind::MatchSubject => Site::MatchSubject,
-        StepKind::CasePattern => Site::CasePattern,
-        StepKind::Definition => Site::Definition,
-        StepKind::Entry | StepKind::Exit => return None,
-    })
 }
 
 /// The call expression spanning exactly `start..end` under `root`.
@@ -526,6 +519,93 @@ mod tests {
         let reaching: Vec<usize> = pdg.data_dependences[returned].iter().map(|&d| pdg.definitions[d].step).collect();
         assert!(reaching.len() >= 2, "{reaching:?}");
         assert_eq!(pdg.cut_places, 2, "one cut write, one cut read");
+    }
+
+    /// Each step of function `f`'s PDG: its kind and first line, definitions (`!` strong) and uses.
+    fn steps_of(source: &str) -> Vec<String> {
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = Program::from_parts(&parts);
+        let pdg = build_pdg(&program, program.functions["app.f"]);
+        (2..pdg.cfg.steps.len())
+            .map(|step| {
+                let node = pdg.cfg.steps[step].node.expect("syntax");
+                let defined: Vec<String> = pdg
+                    .definitions
+                    .iter()
+                    .filter(|d| d.step == step)
+                    .map(|d| format!("{}{}", d.path, if d.strong { "!" } else { "" }))
+                    .collect();
+                format!(
+                    "{:?} `{}` | def {} | use {}",
+                    pdg.cfg.steps[step].kind,
+                    source[node.byte_range()].lines().next().unwrap_or(""),
+                    defined.join(" "),
+                    pdg.uses[step].join(" ")
+                )
+            })
+            .collect()
+    }
+
+    /// A comprehension's names are its own (`x@N`, N its offset in the body), apart from the
+    /// function's `x`; the first iterable and free names are the function's; `:=` binds in the
+    /// function; the statement reads the comprehension's result (`$N`), defined by its element.
+    #[test]
+    fn comprehensions_are_nested_scopes_with_their_own_names() {
+        let source = "def f(x, xs, k):\n    ys = [(last := g(x)) for x in xs if x > k]\n    return ys, x, last\n";
+        assert_eq!(
+            steps_of(source),
+            vec![
+                "ForTarget `for x in xs` | def x@5! | use xs",
+                "Condition `if x > k` | def  | use k x@5",
+                "Element `(last := g(x))` | def last! $5 | use g x@5",
+                "Statement `ys = [(last := g(x)) for x in xs if x > k]` | def ys! | use $5",
+                "Statement `return ys, x, last` | def  | use last x ys",
+            ]
+        );
+    }
+
+    /// A lambda's parameters are its own; its default values are read where it is evaluated.
+    #[test]
+    fn lambdas_are_nested_scopes_whose_defaults_the_enclosing_step_reads() {
+        let source = "def f(item, base):\n    key = lambda item, d=base: item[d] + item\n    return key\n";
+        assert_eq!(
+            steps_of(source),
+            vec![
+                "Element `item[d] + item` | def $6 | use d@6 item@6",
+                "Statement `key = lambda item, d=base: item[d] + item` | def key! | use $6 base",
+                "Statement `return key` | def  | use key",
+            ]
+        );
+    }
+
+    /// Lambdas nested past `cfg::MAX_NESTED_SCOPES` are flattened: the innermost region is
+    /// one step reading every name inside it, so the parameter still reaches the statement.
+    #[test]
+    fn nested_scopes_past_the_bound_are_read_whole_and_counted() {
+        let depth = crate::cfg::MAX_NESTED_SCOPES + 8;
+        let source = format!("def f(v):\n    g = {}v\n    return g\n", "lambda: ".repeat(depth));
+        let document = crate::parse::Document::new(source.clone());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = Program::from_parts(&parts);
+        let pdg = build_pdg(&program, program.functions["app.f"]);
+        assert_eq!(pdg.cfg.flattened_scopes, 1);
+        // From the return, data dependences lead back to the parameter `v`.
+        let returned = pdg.cfg.steps.iter().position(|s| s.node.is_some_and(|n| n.kind() == "return_statement")).expect("a return");
+        let mut stack = vec![returned];
+        let mut seen = vec![false; pdg.cfg.steps.len()];
+        let mut reaches_parameter = false;
+        while let Some(step) = stack.pop() {
+            if std::mem::replace(&mut seen[step], true) {
+                continue;
+            }
+            for &definition in &pdg.data_dependences[step] {
+                let definition = &pdg.definitions[definition];
+                reaches_parameter |= definition.step == ENTRY && definition.path == "v";
+                stack.push(definition.step);
+            }
+        }
+        assert!(reaches_parameter);
     }
 
     #[test]

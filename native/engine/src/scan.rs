@@ -531,7 +531,6 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.expression_depth += other.limits.expression_depth;
     total.limits.step_visits += other.limits.step_visits;
     total.limits.trace_elided += other.limits.trace_elided;
-    total.limits.paths_shortened += other.limits.paths_shortened;
     total.limits.failed += other.limits.failed;
     total.limits.places_cut += other.limits.places_cut;
     total.limits.templates_unresolved += other.limits.templates_unresolved;

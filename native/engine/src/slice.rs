@@ -28,7 +28,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use crate::cfg::ENTRY;
-use crate::ir::lower::{Argument, CallSite, IrCache};
+use crate::ir::effects::bind_arguments;
+use crate::ir::lower::{is_nested_name, IrCache};
+use crate::ir::place::extend_key;
 use crate::ir::resolve::{self, Syntactic};
 use crate::pdg::{base_of, overlaps, reaching_definitions, Definition};
 use crate::program::{text_of, Program, ScopeKind};
@@ -57,6 +59,19 @@ pub enum SliceNode {
     /// instead of using every name the callee reads (through a call chain of N functions that
     /// was N names per call step, N² in all: a 20,000-function chain did not slice in 16 GB).
     Reads(usize),
+}
+
+impl SliceNode {
+    /// The scope the node belongs to.
+    pub fn scope(self) -> usize {
+        match self {
+            SliceNode::Step(scope, _)
+            | SliceNode::Param(scope, _)
+            | SliceNode::Return(scope)
+            | SliceNode::Argument(scope, ..)
+            | SliceNode::Reads(scope) => scope,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,14 +140,14 @@ fn call_spanned_by(mut node: Node<'_>) -> Option<Node<'_>> {
     Some(node)
 }
 
-/// What a call to a scope does besides returning: parameters whose objects it mutates
-/// (positions among all parameters, the receiver included), module globals it assigns
-/// (`global g` then `g = …`) and module globals whose value at the call it reads — directly
-/// or through the scopes it calls.
+/// What a call to a scope does besides returning, through the scopes it calls: the IR's
+/// effects of each (`ir::effects`: places under parameters it mutates, module globals it
+/// assigns) composed along calls, and the module globals whose value at the call it reads.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Effects {
-    mutated_parameters: Vec<usize>,
-    written_globals: Vec<String>,
+    /// (parameter position, the receiver included; key suffix below it), sorted, distinct.
+    mutated: Vec<(usize, Box<str>)>,
+    written_globals: Vec<Box<str>>,
     /// A persistent set: through a call chain it holds every function name the chain calls,
     /// and each function's set shares all but a path of nodes with its callee's (a 20,000-
     /// function chain: 200 million names as separate sets).
@@ -140,36 +155,17 @@ struct Effects {
 }
 
 impl Effects {
+    /// Whether a call passing `position` lets the callee (or its callees) write under it.
+    fn mutates(&self, position: usize) -> bool {
+        self.mutated.iter().any(|&(at, _)| at == position)
+    }
+
     /// Whether `self` differs from `before`, which it extends (sets only grow in the fixpoint).
     fn grew_from(&self, before: &Effects) -> bool {
-        self.mutated_parameters != before.mutated_parameters
+        self.mutated != before.mutated
             || self.written_globals != before.written_globals
             || self.read_globals.len() != before.read_globals.len()
     }
-}
-
-/// What a call passes to `callee` by parameter position (the receiver at 0 for a method called
-/// on an object), from the call's IR.
-fn call_arguments<'s>(program: &Program<'_>, callee: usize, site: &'s CallSite) -> Vec<(usize, &'s Argument)> {
-    let info = &program.scopes[callee];
-    let mut bound = Vec::new();
-    let receiver = usize::from(info.implicit_receiver);
-    if let (true, Some(object)) = (info.implicit_receiver, &site.receiver) {
-        bound.push((0, object));
-    }
-    for (offset, argument) in site.positional.iter().enumerate() {
-        let position = receiver + offset;
-        if position < info.params.len() && !info.params[position].variadic {
-            bound.push((position, argument));
-        }
-    }
-    for (name, argument) in &site.keywords {
-        if let Some(index) = info.params.iter().position(|p| *p.name == **name) {
-            bound.push((index, argument));
-        }
-    }
-    bound.sort_by_key(|&(position, _)| position);
-    bound
 }
 
 /// Byte offsets where `name` occurs as a whole identifier in `text`.
@@ -238,6 +234,9 @@ struct Solved {
     definitions: Arc<Vec<Definition>>,
     uses: Arc<Vec<Vec<String>>>,
     data_dependences: Arc<Vec<Vec<usize>>>,
+    /// Places cut by the depth bound: the graph's, and those of the definitions its calls make
+    /// (an argument's place extended by what the callee writes under it).
+    cut_places: usize,
     /// The definitions by the base name they define, in order.
     definitions_by_base: OnceCell<FxHashMap<String, Vec<usize>>>,
     /// Reverse dependences, for forward slices.
@@ -357,7 +356,8 @@ impl<'p, 't> Sdg<'p, 't> {
     fn arguments(&self, scope: usize, step: usize, call: usize, callee: usize) -> Vec<(usize, Option<&str>, Vec<&str>)> {
         let graph = &self.extracted(scope).graph;
         let Some(site) = graph.call_sites[step].get(call) else { return Vec::new() };
-        call_arguments(self.program, callee, site)
+        let info = &self.program.scopes[callee];
+        bind_arguments(site, info.implicit_receiver, &info.params)
             .into_iter()
             .map(|(position, argument)| {
                 let place = argument.place.map(|place| graph.ir.key(place));
@@ -473,27 +473,24 @@ impl<'p, 't> Sdg<'p, 't> {
         self.program.scopes[scope].kind == ScopeKind::Function && graph.binds(name) && !graph.globals.iter().any(|g| g == name)
     }
 
+    /// A scope's effects by its own text: the IR's (`ir::effects`), and the module globals it reads.
     fn direct_effects(&self, scope: usize) -> Effects {
         let info = &self.program.scopes[scope];
         let pdg = &self.extracted(scope).graph;
-        let mut effect = Effects::default();
-        for (position, param) in info.params.iter().enumerate() {
-            let mutated =
-                pdg.definitions.iter().any(|d| d.step != ENTRY && base_of(&d.path) == param.name && !(d.strong && d.path == param.name));
-            if mutated {
-                effect.mutated_parameters.push(position);
-            }
-        }
-        for name in &pdg.globals {
-            if pdg.definitions.iter().any(|d| d.step != ENTRY && base_of(&d.path) == name) {
-                effect.written_globals.push(name.clone());
-            }
-        }
+        let mut effect = Effects {
+            mutated: pdg.effects.mutated.clone(),
+            written_globals: pdg.effects.written_globals.clone(),
+            read_globals: imbl::OrdSet::new(),
+        };
         if info.kind == ScopeKind::Function {
             let module_names = self.module_names(info.module);
             for used in pdg.uses.iter().flatten() {
                 let base = base_of(used);
-                if !self.is_local(scope, base) && module_names.contains(base) && !effect.read_globals.contains(base) {
+                if !self.is_local(scope, base)
+                    && !is_nested_name(base)
+                    && module_names.contains(base)
+                    && !effect.read_globals.contains(base)
+                {
                     effect.read_globals.insert(base.into());
                 }
             }
@@ -543,13 +540,14 @@ impl<'p, 't> Sdg<'p, 't> {
             for &(step, call, callee) in &self.extracted(member).calls {
                 let callee_effects = known(callee, &current);
                 for (position, place, _) in self.arguments(member, step, call, callee) {
-                    if !callee_effects.mutated_parameters.contains(&position) {
-                        continue;
-                    }
+                    // `fill(p.items)` where `fill` mutates `xs[0]`: this scope mutates `p.items[0]`.
                     let Some(path) = place else { continue };
-                    if let Some(own) = info.params.iter().position(|p| p.name == base_of(path)) {
-                        if !grown.mutated_parameters.contains(&own) {
-                            grown.mutated_parameters.push(own);
+                    let Some(own) = info.params.iter().position(|p| p.name == base_of(path)) else { continue };
+                    for (_, suffix) in callee_effects.mutated.iter().filter(|&&(at, _)| at == position) {
+                        let (written, _) = extend_key(path, suffix);
+                        let mutation = (own, Box::from(&written[base_of(path).len()..]));
+                        if let Err(at) = grown.mutated.binary_search(&mutation) {
+                            grown.mutated.insert(at, mutation);
                         }
                     }
                 }
@@ -557,8 +555,8 @@ impl<'p, 't> Sdg<'p, 't> {
                     continue;
                 }
                 for name in &callee_effects.written_globals {
-                    if !grown.written_globals.contains(name) {
-                        grown.written_globals.push(name.clone());
+                    if let Err(at) = grown.written_globals.binary_search(name) {
+                        grown.written_globals.insert(at, name.clone());
                     }
                 }
                 if info.kind == ScopeKind::Function && !callee_effects.read_globals.is_empty() {
@@ -616,6 +614,7 @@ impl<'p, 't> Sdg<'p, 't> {
         let extracted = self.extracted(scope);
         let graph = &extracted.graph;
         let mut added: Vec<Definition> = Vec::new();
+        let mut cut_places = 0;
         // (call step, what its callee reads) for the calls into this module.
         let mut reading_calls = Vec::new();
         {
@@ -627,8 +626,13 @@ impl<'p, 't> Sdg<'p, 't> {
         for &(step, call, callee) in &extracted.calls {
             let effects = self.effects(callee);
             for (position, place, _) in self.arguments(scope, step, call, callee) {
-                if let (true, Some(path)) = (effects.mutated_parameters.contains(&position), place) {
-                    added.push(Definition { step, path: path.to_string(), strong: false, parameter: None });
+                // Weak definitions of the places under the argument the callee writes (cut
+                // to the depth bound: somewhere under the prefix).
+                let Some(path) = place else { continue };
+                for (_, suffix) in effects.mutated.iter().filter(|&&(at, _)| at == position) {
+                    let (written, cut) = extend_key(path, suffix);
+                    cut_places += usize::from(cut);
+                    added.push(Definition { step, path: written, strong: false, parameter: None });
                 }
             }
             if program.scopes[callee].module != info.module {
@@ -636,7 +640,7 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             for name in &effects.written_globals {
                 if !self.is_local(scope, name) {
-                    added.push(Definition { step, path: name.clone(), strong: false, parameter: None });
+                    added.push(Definition { step, path: name.to_string(), strong: false, parameter: None });
                 }
             }
             if !effects.read_globals.is_empty() {
@@ -669,6 +673,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 definitions: graph.definitions.clone(),
                 uses: graph.uses.clone(),
                 data_dependences: graph.plain_dependences(),
+                cut_places: graph.cut_places,
                 definitions_by_base: OnceCell::new(),
                 dependents: OnceCell::new(),
             };
@@ -689,6 +694,7 @@ impl<'p, 't> Sdg<'p, 't> {
             definitions: Arc::new(definitions),
             uses: Arc::new(uses),
             data_dependences,
+            cut_places: graph.cut_places + cut_places,
             definitions_by_base: OnceCell::new(),
             dependents: OnceCell::new(),
         }
@@ -983,7 +989,8 @@ impl<'p, 't> Sdg<'p, 't> {
         }
         for used in paths {
             let head = base_of(used);
-            if self.is_local(scope, head) {
+            // A comprehension's or lambda's own names are never bound outside the scope.
+            if self.is_local(scope, head) || is_nested_name(head) {
                 continue;
             }
             let Some(target) = self.nonlocal_target(scope, head) else { continue };
@@ -1037,7 +1044,7 @@ impl<'p, 't> Sdg<'p, 't> {
                     let mutated: Vec<&str> = self
                         .arguments(scope, step, call, callee)
                         .into_iter()
-                        .filter(|(position, _, _)| effects.mutated_parameters.contains(position))
+                        .filter(|&(position, _, _)| effects.mutates(position))
                         .map(|(position, _, _)| callee_info.params[position].name.as_str())
                         .collect();
                     let same_module = callee_info.module == program.scopes[scope].module;
@@ -1050,7 +1057,7 @@ impl<'p, 't> Sdg<'p, 't> {
                         }
                         let base = base_of(&definition.path);
                         let mutation = mutated.contains(&base) && !(definition.strong && definition.path == base);
-                        let global = same_module && effects.written_globals.iter().any(|g| g == base);
+                        let global = same_module && effects.written_globals.iter().any(|g| **g == *base);
                         if mutation || global {
                             edges.push((SliceNode::Step(callee, definition.step), EdgeKind::ParameterOut));
                         }
@@ -1165,8 +1172,8 @@ impl<'p, 't> Sdg<'p, 't> {
                 let info = &program.scopes[scope];
                 let effects = self.effects(scope);
                 let visible_to_callers = defined.iter().any(|base| {
-                    effects.written_globals.iter().any(|g| g == base)
-                        || effects.mutated_parameters.iter().any(|&p| info.params[p].name == *base)
+                    effects.written_globals.iter().any(|g| **g == **base)
+                        || effects.mutated.iter().any(|&(p, _)| info.params[p].name == *base)
                 });
                 if visible_to_callers {
                     for &(caller, call_step, _) in self.callers(scope).iter() {
@@ -1385,6 +1392,10 @@ pub struct SliceResult {
     /// The steps the criterion resolved to, as 1-based lines of the criterion file.
     pub criterion_lines: Vec<usize>,
     pub nodes: usize,
+    /// Access paths cut to their prefix by the depth bound in the scopes the slice holds
+    /// nodes of (read whole, defined weakly: more dependences, never fewer) — the bound taint
+    /// counts as `Incomplete::places_cut`.
+    pub places_cut: usize,
 }
 
 pub fn slice_at(
@@ -1512,10 +1523,12 @@ fn collect(sdg: &Sdg<'_, '_>, slice: &BTreeSet<SliceNode>, criteria: &[SliceNode
         }
     }
     let criterion_lines = criteria.iter().filter_map(|&n| sdg.lines(n)).flat_map(|(_, lines)| lines).collect();
+    let scopes: BTreeSet<usize> = slice.iter().map(|&node| node.scope()).collect();
     SliceResult {
         files: files.into_iter().map(|(path, lines)| (path, lines.into_iter().collect())).collect(),
         criterion_lines,
         nodes: slice.len(),
+        places_cut: scopes.into_iter().map(|scope| sdg.pdg(scope).cut_places).sum(),
     }
 }
 

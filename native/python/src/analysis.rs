@@ -130,7 +130,7 @@ pub struct TaintAnalysis {
 }
 
 /// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened, and the
-/// bounds met — labels_merged, expression_depth, step_visits, trace_elided, paths_shortened, failed_scopes, places_cut,
+/// bounds met — labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut,
 /// templates_unresolved, unfinished — with their total `incomplete`.
 pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::collections::HashMap<&'static str, usize> {
     let limits = &stats.limits;
@@ -146,7 +146,6 @@ pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::col
         ("expression_depth", limits.expression_depth as usize),
         ("step_visits", limits.step_visits as usize),
         ("trace_elided", limits.trace_elided as usize),
-        ("paths_shortened", limits.paths_shortened as usize),
         ("failed_scopes", limits.failed as usize),
         ("places_cut", limits.places_cut as usize),
         ("templates_unresolved", limits.templates_unresolved as usize),
@@ -333,11 +332,15 @@ pub struct Slice {
     criterion_lines: Vec<usize>,
     /// Number of SDG nodes in the slice.
     nodes: usize,
+    /// The bounds the slice met, named as `TaintAnalysis.stats` names them (`places_cut`),
+    /// with their total `incomplete`.
+    stats: std::collections::HashMap<&'static str, usize>,
 }
 
 impl From<flowsight_engine::slice::SliceResult> for Slice {
     fn from(result: flowsight_engine::slice::SliceResult) -> Slice {
-        Slice { files: result.files, criterion_lines: result.criterion_lines, nodes: result.nodes }
+        let stats = std::collections::HashMap::from([("places_cut", result.places_cut), ("incomplete", result.places_cut)]);
+        Slice { files: result.files, criterion_lines: result.criterion_lines, nodes: result.nodes, stats }
     }
 }
 

@@ -3,8 +3,10 @@
 LINE and COL are 1-based; COL counts Unicode code points (as editors show them). Lines are
 counted as LSP and the core count them (only `\\r\\n`, `\\r` and `\\n` end a line). Without COL
 the slice starts from every variable on the line. The analysed program is the criterion's
-project (its root) or the PATHs given. JSON: `{"criterion": {...}, "files": {"<path>": [lines]}}`.
-Text output shows each line of the slice, control characters escaped.
+project (its root) or the PATHs given. JSON: `{"criterion": {...}, "files": {"<path>": [lines]},
+"incomplete": {"total": N, "bounds": {...}}}` (the bounds the slice met, named as `scan` names
+them: `places_cut`). Text output shows each line of the slice, control characters escaped, and
+a note when a bound was met.
 """
 
 from __future__ import annotations
@@ -92,8 +94,12 @@ def run(args: argparse.Namespace) -> int:
         "thin": args.thin,
     }
     files_to_lines = {names.original(path): sorted(lines) for path, lines in sorted(result.files.items())}
+    note = report.incomplete_note(result.stats, toward="a larger slice")
     if args.format == "json":
-        text = report.dumps({"criterion": criterion, "files": files_to_lines})
+        bounds = report.analysis_bounds(result.stats)
+        text = report.dumps(
+            {"criterion": criterion, "files": files_to_lines, "incomplete": {"total": sum(bounds.values()), "bounds": bounds}}
+        )
     else:
         output: list[str] = []
         for path, line_numbers in files_to_lines.items():
@@ -105,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
             for number in line_numbers:
                 source = source_lines[number - 1] if 0 < number <= len(source_lines) else ""
                 output.append(f"  {number:>5}  {report.escape_text(source)}")
+        if note is not None:
+            output.append(note)
         text = "".join(f"{line}\n" for line in output)
     try:
         write_output(text, None, utf8=args.format == "json")

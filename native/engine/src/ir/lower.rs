@@ -9,6 +9,9 @@
 //!   its IR); a file with syntax errors is never cached (its parse can change with no change
 //!   of text).
 //! - Expression walks use explicit stacks (no recursion on user-controlled depth).
+//! - Comprehensions and lambdas are nested scopes (`cfg::build_scope_cfg` gives them regions):
+//!   a site reads their result `$N` and does not look inside; their own names are `x@N`
+//!   (`Naming`), N the nested scope's offset in the body; an `Element` step defines `$N`.
 
 use std::sync::Arc;
 
@@ -22,17 +25,105 @@ use crate::syntax::{field, FieldChild};
 /// A place interned in its scope's IR.
 pub type PlaceId = u32;
 
-/// What a site is: the syntax of one CFG step (the CFG's step kinds, entry and exit aside).
+/// What a step of a scope's CFG is: the one step kind, shared by lowering (which lowers each
+/// step's syntax, a *site*) and the CFG (`cfg.rs`, built above this layer). `Entry` and `Exit`
+/// are the CFG's boundaries: they have no syntax and nothing is lowered for them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Site {
+pub enum StepKind {
+    Entry,
+    Exit,
+    /// A simple statement: expression, assignment, return, raise, assert, import, del, …
     Statement,
+    /// The condition of an `if`, `elif` or `while`.
     Condition,
+    /// `for target in iter`: binds the target from the iterable each iteration.
     ForTarget,
+    /// One `with` item (`expr as target`).
     WithItem,
+    /// An `except` clause header (binds its `as` name).
     ExceptHandler,
+    /// A `match` subject.
     MatchSubject,
+    /// A `case` pattern (binds capture names).
     CasePattern,
+    /// A nested `def` or `class`: binds the name.
     Definition,
+    /// The value of a nested scope's region (`cfg::build_scope_cfg`): a comprehension's
+    /// element (a dict comprehension's `key: value`) or a lambda's body (what it returns).
+    /// Defines the nested scope's result place (`nested_result`), weakly: one per iteration.
+    Element,
+    /// A comprehension or lambda nested too deep for a region (`cfg::MAX_NESTED_SCOPES`):
+    /// the whole nested scope evaluated as one step, every name inside it read; defines its
+    /// result place.
+    WholeNestedScope,
+}
+
+impl StepKind {
+    /// Whether steps of this kind have syntax to lower (all but the boundaries).
+    pub fn has_syntax(self) -> bool {
+        !matches!(self, StepKind::Entry | StepKind::Exit)
+    }
+}
+
+/// Whether `node` contains a `yield` of its own scope.
+pub fn contains_yield(node: Node<'_>) -> bool {
+    any_in_own_scope(node, |kind| kind == "yield")
+}
+
+/// Whether `node` or a node below it, outside nested scopes, strings and comments, has a
+/// kind `hit` accepts (iteratively).
+pub fn any_in_own_scope(node: Node<'_>, hit: impl Fn(&str) -> bool) -> bool {
+    let mut stack = vec![node];
+    while let Some(current) = stack.pop() {
+        let kind = current.kind();
+        if hit(kind) {
+            return true;
+        }
+        if !matches!(
+            kind,
+            "lambda"
+                | "function_definition"
+                | "class_definition"
+                | "list_comprehension"
+                | "set_comprehension"
+                | "dictionary_comprehension"
+                | "generator_expression"
+                | "string"
+                | "comment"
+        ) {
+            let mut cursor = current.walk();
+            stack.extend(current.named_children(&mut cursor));
+        }
+    }
+    false
+}
+
+/// The parts of a step's syntax that it evaluates (a `for` step evaluates its iterable, not
+/// its body).
+pub fn evaluated_parts<'t>(kind: StepKind, node: Node<'t>) -> Vec<Node<'t>> {
+    match kind {
+        StepKind::ForTarget => node.field(&field::RIGHT).into_iter().collect(),
+        StepKind::MatchSubject => {
+            let mut cursor = node.walk();
+            node.children_by_field_name("subject", &mut cursor).collect()
+        }
+        StepKind::ExceptHandler | StepKind::CasePattern | StepKind::Entry | StepKind::Exit => Vec::new(),
+        StepKind::Definition => {
+            let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
+            let mut parts = Vec::new();
+            let mut cursor = node.walk();
+            parts.extend(node.named_children(&mut cursor).filter(|c| c.kind() == "decorator"));
+            if let Some(parameters) = definition.field(&field::PARAMETERS) {
+                let mut cursor = parameters.walk();
+                parts.extend(parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)));
+            }
+            parts.extend(definition.field(&field::SUPERCLASSES));
+            parts
+        }
+        StepKind::Statement | StepKind::Condition | StepKind::WithItem | StepKind::Element | StepKind::WholeNestedScope => {
+            vec![node]
+        }
+    }
 }
 
 /// What a call passes: the argument's place, if it is one, and every place it reads.
@@ -69,6 +160,9 @@ pub struct Lowered {
     pub returns: bool,
     /// A `raise` statement.
     pub raises: bool,
+    /// The site's evaluated parts hold a `yield` of the scope (not of a nested one): it hands
+    /// a value to the caller, and may not resume.
+    pub yields: bool,
     /// Names declared `global` (or `nonlocal`) here.
     pub globals: Vec<Box<str>>,
     pub nonlocals: Vec<Box<str>>,
@@ -79,8 +173,8 @@ pub struct Lowered {
 pub struct ScopeIr {
     keys: Vec<Box<str>>,
     index: FxHashMap<Box<str>, PlaceId>,
-    /// (site, start, end relative to the body start) → what it does.
-    sites: FxHashMap<(Site, usize, usize), Lowered>,
+    /// (step kind, start, end relative to the body start) → what the site does.
+    sites: FxHashMap<(StepKind, usize, usize), Lowered>,
 }
 
 impl ScopeIr {
@@ -95,20 +189,26 @@ impl ScopeIr {
     }
 
     /// The lowered site of `node` (of kind `site`) in the scope whose body starts at `base`.
-    pub fn site(&self, site: Site, node: Node<'_>, base: usize) -> Option<&Lowered> {
+    pub fn site(&self, site: StepKind, node: Node<'_>, base: usize) -> Option<&Lowered> {
         self.sites.get(&(site, node.start_byte() - base, node.end_byte() - base))
     }
 
-    fn argument(&mut self, text: &str, node: Node<'_>) -> Argument {
-        let place = place_of(text, node, &mut literal_key(text)).map(|place| self.intern(place.key()));
-        let reads = reads(text, node).into_iter().map(|key| self.intern(key)).collect();
+    fn argument<'t>(&mut self, naming: &Naming<'_, 't>, node: Node<'t>) -> Argument {
+        let place = naming.place(node).map(|(key, _)| self.intern(key));
+        let mut extractor = Extractor::new(naming.clone());
+        extractor.read(node);
+        let mut keys = extractor.uses;
+        keys.sort();
+        keys.dedup();
+        let reads = keys.into_iter().map(|key| self.intern(key)).collect();
         Argument { place, reads }
     }
 
-    fn call_site(&mut self, text: &str, base: usize, call: Node<'_>) -> CallSite {
+    fn call_site<'t>(&mut self, naming: &Naming<'_, 't>, call: Node<'t>) -> CallSite {
+        let (text, base) = (naming.text, naming.base);
         let mut site = CallSite { range: (call.start_byte() - base, call.end_byte() - base), ..CallSite::default() };
         if let Some(object) = call.field(&field::FUNCTION).filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT)) {
-            site.receiver = Some(self.argument(text, object));
+            site.receiver = Some(self.argument(naming, object));
         }
         let Some(arguments) = call.field(&field::ARGUMENTS) else {
             site.splat = true;
@@ -120,14 +220,14 @@ impl ScopeIr {
                 "keyword_argument" => {
                     let name = argument.field(&field::NAME).map(|n| text_of(text, n));
                     if let (Some(name), Some(value)) = (name, argument.field(&field::VALUE)) {
-                        let value = self.argument(text, value);
+                        let value = self.argument(naming, value);
                         site.keywords.push((name.into(), value));
                     }
                 }
                 "list_splat" | "dictionary_splat" => site.splat = true,
                 "comment" => {}
                 _ => {
-                    let value = self.argument(text, argument);
+                    let value = self.argument(naming, argument);
                     site.positional.push(value);
                 }
             }
@@ -147,16 +247,31 @@ impl ScopeIr {
     }
 
     /// Lowers one site (once: a site already lowered is kept).
-    pub fn lower_site<'t>(&mut self, text: &str, base: usize, site: Site, node: Node<'t>) {
+    pub fn lower_site<'t>(&mut self, text: &str, base: usize, site: StepKind, node: Node<'t>) {
         let at = (site, node.start_byte() - base, node.end_byte() - base);
         if self.sites.contains_key(&at) {
             return;
         }
-        let mut extractor = Extractor::new(text);
+        let naming = Naming { text, base, nested: true, scopes: enclosing_scopes(site, node) };
+        let mut extractor = Extractor::new(naming.clone());
         match site {
-            Site::Statement => extractor.statement(node),
-            Site::Condition => extractor.read(node),
-            Site::ForTarget => {
+            StepKind::Entry | StepKind::Exit => {}
+            StepKind::WholeNestedScope => {
+                // A nested scope too deep for a region (`cfg::MAX_NESTED_SCOPES`): read whole.
+                extractor.naming.nested = false;
+                extractor.read(node);
+                extractor.defs.push((nested_result(node.start_byte() - base), false));
+            }
+            StepKind::Element => {
+                extractor.read(node);
+                // The innermost nested scope the element lies in is the one it is the value of.
+                if let Some(&(owner, _)) = naming.scopes.first() {
+                    extractor.defs.push((nested_result(owner.start_byte() - base), false));
+                }
+            }
+            StepKind::Statement => extractor.statement(node),
+            StepKind::Condition => extractor.read(node),
+            StepKind::ForTarget => {
                 if let Some(right) = node.field(&field::RIGHT) {
                     extractor.read(right);
                 }
@@ -164,7 +279,7 @@ impl ScopeIr {
                     extractor.write(left, true);
                 }
             }
-            Site::WithItem => {
+            StepKind::WithItem => {
                 if let Some(value) = node.field(&field::VALUE) {
                     if value.kind() == "as_pattern" {
                         if let Some(expression) = value.named_child(0) {
@@ -178,7 +293,7 @@ impl ScopeIr {
                     }
                 }
             }
-            Site::ExceptHandler => {
+            StepKind::ExceptHandler => {
                 let mut cursor = node.walk();
                 let children: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|c| c.kind() != "block").collect();
                 for child in children {
@@ -194,7 +309,7 @@ impl ScopeIr {
                     }
                 }
             }
-            Site::MatchSubject => {
+            StepKind::MatchSubject => {
                 let mut cursor = node.walk();
                 let subjects: Vec<Node<'t>> = node.children_by_field_name("subject", &mut cursor).collect();
                 for subject in subjects {
@@ -202,7 +317,7 @@ impl ScopeIr {
                 }
                 extractor.defs.push(("$match".to_string(), true));
             }
-            Site::CasePattern => {
+            StepKind::CasePattern => {
                 extractor.uses.push("$match".to_string());
                 let mut stack = vec![node];
                 while let Some(current) = stack.pop() {
@@ -221,7 +336,7 @@ impl ScopeIr {
                     }
                 }
             }
-            Site::Definition => {
+            StepKind::Definition => {
                 let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
                 if let Some(name) = definition.field(&field::NAME) {
                     extractor.defs.push((text_of(text, name).to_string(), true));
@@ -246,7 +361,7 @@ impl ScopeIr {
         let mut uses = extractor.uses;
         uses.sort();
         uses.dedup();
-        let statement = if site == Site::Statement { node.kind() } else { "" };
+        let statement = if site == StepKind::Statement { node.kind() } else { "" };
         let declared = |kind: &str| -> Vec<Box<str>> {
             if statement != kind {
                 return Vec::new();
@@ -255,14 +370,17 @@ impl ScopeIr {
             let names = node.named_children(&mut cursor).map(|name| text_of(text, name).into()).collect();
             names
         };
+        let yields = memchr::memmem::find(&text.as_bytes()[node.byte_range()], b"yield").is_some()
+            && evaluated_parts(site, node).into_iter().any(contains_yield);
         let lowered = Lowered {
+            yields,
             returns: statement == "return_statement",
             raises: statement == "raise_statement",
             globals: declared("global_statement"),
             nonlocals: declared("nonlocal_statement"),
             definitions: extractor.defs.into_iter().map(|(key, strong)| (self.intern(key), strong)).collect(),
             uses: uses.into_iter().map(|key| self.intern(key)).collect(),
-            calls: extractor.calls.iter().map(|&call| self.call_site(text, base, call)).collect(),
+            calls: extractor.calls.iter().map(|&call| self.call_site(&naming, call)).collect(),
             cut: extractor.cut,
         };
         self.sites.insert(at, lowered);
@@ -299,7 +417,7 @@ pub fn scope_key(text: &str, body: Node<'_>) -> Option<[u8; 32]> {
 impl IrCache {
     /// The IR of the scope whose body is `body`, with every one of `sites` lowered: from the
     /// cache when its text was lowered before, else lowered now.
-    pub fn scope(&mut self, text: &str, body: Node<'_>, sites: &[(Site, Node<'_>)]) -> Arc<ScopeIr> {
+    pub fn scope(&mut self, text: &str, body: Node<'_>, sites: &[(StepKind, Node<'_>)]) -> Arc<ScopeIr> {
         let base = body.start_byte();
         let key = scope_key(text, body);
         let mut ir = match key.and_then(|key| self.scopes.get(&key)) {
@@ -327,7 +445,7 @@ impl IrCache {
 
 /// The access paths an expression reads (sorted, distinct).
 pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
-    let mut extractor = Extractor::new(text);
+    let mut extractor = Extractor::new(Naming { text, base: 0, nested: false, scopes: Vec::new() });
     extractor.read(node);
     let mut uses = extractor.uses;
     uses.sort();
@@ -335,7 +453,161 @@ pub fn reads(text: &str, node: Node<'_>) -> Vec<String> {
     uses
 }
 
+/// The key of the result of the comprehension or lambda starting `offset` bytes into its
+/// scope's body: defined by its `Element` step, read by the step evaluating it.
+pub fn nested_result(offset: usize) -> String {
+    format!("${offset}")
+}
+
+/// Whether a place key's variable belongs to a nested scope (a comprehension's or lambda's
+/// name, `x@12`, or a nested scope's result, `$12`): never a global or a free variable.
+pub fn is_nested_name(name: &str) -> bool {
+    name.starts_with('$') || name.contains('@')
+}
+
+const NESTED_SCOPES: &[&str] = &["list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression", "lambda"];
+
+/// The comprehensions and lambdas a step of a nested scope's region lies in, innermost
+/// first, each with its first iterable's byte range (evaluated in the scope around it). Only
+/// region steps (`cfg::build_scope_cfg`: an element, a `for` or `if` clause) lie in one: other
+/// steps need no walk up the tree (tree-sitter finds a parent from the root down).
+fn enclosing_scopes<'t>(kind: StepKind, node: Node<'t>) -> Vec<(Node<'t>, Option<(usize, usize)>)> {
+    let in_region = match kind {
+        StepKind::Element | StepKind::WholeNestedScope => true,
+        StepKind::ForTarget => node.kind() == "for_in_clause",
+        StepKind::Condition => node.kind() == "if_clause",
+        _ => false,
+    };
+    let mut scopes = Vec::new();
+    if !in_region {
+        return scopes;
+    }
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "function_definition" | "class_definition" | "module" => break,
+            "lambda" => scopes.push((parent, None)),
+            kind if NESTED_SCOPES.contains(&kind) => {
+                let mut cursor = parent.walk();
+                let first = parent.named_children(&mut cursor).find(|c| c.kind() == "for_in_clause");
+                scopes.push((
+                    parent,
+                    first.and_then(|clause| clause.field(&field::RIGHT)).map(|right| (right.start_byte(), right.end_byte())),
+                ));
+            }
+            _ => {}
+        }
+        current = parent;
+    }
+    scopes
+}
+
+/// The names a comprehension's `for` clauses bind.
+fn comprehension_binds(text: &str, comprehension: Node<'_>, name: &str) -> bool {
+    let mut cursor = comprehension.walk();
+    let clauses: Vec<Node<'_>> = comprehension.named_children(&mut cursor).filter(|c| c.kind() == "for_in_clause").collect();
+    clauses.into_iter().filter_map(|clause| clause.field(&field::LEFT)).any(|left| {
+        let mut stack = vec![left];
+        while let Some(target) = stack.pop() {
+            match target.kind() {
+                "identifier" if text_of(text, target) == name => return true,
+                "attribute" | "subscript" | "identifier" => {}
+                _ => {
+                    let mut cursor = target.walk();
+                    stack.extend(target.named_children(&mut cursor));
+                }
+            }
+        }
+        false
+    })
+}
+
+/// The parameter names of a lambda.
+fn lambda_binds(text: &str, lambda: Node<'_>, name: &str) -> bool {
+    let Some(parameters) = lambda.field(&field::PARAMETERS) else { return false };
+    let mut cursor = parameters.walk();
+    let found = parameters.named_children(&mut cursor).any(|parameter| {
+        let named =
+            if parameter.kind() == "identifier" { Some(parameter) } else { parameter.field(&field::NAME).or(parameter.named_child(0)) };
+        named.is_some_and(|n| n.kind() == "identifier" && text_of(text, n) == name)
+    });
+    found
+}
+
+/// How a site's names become place keys: a name a comprehension or lambda binds is renamed
+/// `name@offset` (the nested scope's start, relative to the scope body: equal text, equal
+/// keys), so it is apart from the enclosing scope's variable of that name; free names and
+/// `:=` targets stay the enclosing scope's.
+#[derive(Clone)]
+pub(crate) struct Naming<'a, 't> {
+    text: &'a str,
+    /// The scope body's start.
+    base: usize,
+    /// Comprehensions and lambdas have regions of their own (`cfg::build_scope_cfg`): reads
+    /// stop at them and read their result (`nested_result`).
+    nested: bool,
+    /// The nested scopes the site lies in (`enclosing_scopes`): its names may be theirs.
+    scopes: Vec<(Node<'t>, Option<(usize, usize)>)>,
+}
+
+impl Naming<'_, '_> {
+    /// The key of the variable `identifier` names.
+    fn name(&self, identifier: Node<'_>) -> String {
+        let name = text_of(self.text, identifier);
+        for &(scope, first_iterable) in &self.scopes {
+            // The first iterable is evaluated in the enclosing scope.
+            if first_iterable.is_some_and(|(start, end)| start <= identifier.start_byte() && identifier.end_byte() <= end) {
+                continue;
+            }
+            let binds =
+                if scope.kind() == "lambda" { lambda_binds(self.text, scope, name) } else { comprehension_binds(self.text, scope, name) };
+            if binds {
+                return format!("{name}@{}", scope.start_byte() - self.base);
+            }
+        }
+        name.to_string()
+    }
+
+    /// `key`, the key of the place `node` denotes, with its variable renamed (`name`).
+    fn renamed(&self, key: String, node: Node<'_>) -> String {
+        if self.scopes.is_empty() {
+            return key;
+        }
+        let mut base = node;
+        loop {
+            match base.kind() {
+                "attribute" | "subscript" => match projected(base) {
+                    Some(object) => base = object,
+                    None => return key,
+                },
+                "parenthesized_expression" => match base.named_child(0) {
+                    Some(inner) => base = inner,
+                    None => return key,
+                },
+                _ => break,
+            }
+        }
+        if base.kind() != "identifier" {
+            return key;
+        }
+        let original = text_of(self.text, base);
+        let name = self.name(base);
+        if name == original || !key.starts_with(original) {
+            key
+        } else {
+            format!("{name}{}", &key[original.len()..])
+        }
+    }
+
+    /// The place `node` denotes, keyed with its variable renamed.
+    fn place(&self, node: Node<'_>) -> Option<(String, Place)> {
+        let place = place_of(self.text, node, &mut literal_key(self.text))?;
+        Some((self.renamed(place.key(), node), place))
+    }
+}
+
 pub(crate) struct Extractor<'a, 't> {
+    naming: Naming<'a, 't>,
     text: &'a str,
     defs: Vec<(String, bool)>,
     uses: Vec<String>,
@@ -348,15 +620,15 @@ const MUTATORS: &[&str] =
     &["append", "extend", "insert", "add", "update", "setdefault", "pop", "remove", "clear", "discard", "sort", "reverse"];
 
 impl<'a, 't> Extractor<'a, 't> {
-    fn new(text: &'a str) -> Extractor<'a, 't> {
-        Extractor { text, defs: Vec::new(), uses: Vec::new(), calls: Vec::new(), cut: 0 }
+    fn new(naming: Naming<'a, 't>) -> Extractor<'a, 't> {
+        Extractor { text: naming.text, naming, defs: Vec::new(), uses: Vec::new(), calls: Vec::new(), cut: 0 }
     }
 
-    /// The place an expression denotes, its cut for depth counted.
-    fn place(&mut self, node: Node<'_>) -> Option<Place> {
-        let place = place_of(self.text, node, &mut literal_key(self.text))?;
+    /// The place an expression denotes (its key renamed, `Naming`), its cut for depth counted.
+    fn place(&mut self, node: Node<'_>) -> Option<(String, Place)> {
+        let (key, place) = self.naming.place(node)?;
         self.cut += usize::from(place.cut == Some(Cut::TooDeep));
-        Some(place)
+        Some((key, place))
     }
 
     /// Records every read in an expression (iteratively).
@@ -364,7 +636,16 @@ impl<'a, 't> Extractor<'a, 't> {
         let mut stack = vec![root];
         while let Some(node) = stack.pop() {
             match node.kind() {
-                "identifier" => self.uses.push(text_of(self.text, node).to_string()),
+                "identifier" => self.uses.push(self.naming.name(node)),
+                kind if self.naming.nested && NESTED_SCOPES.contains(&kind) => {
+                    // A nested scope: its region computes its result; only a lambda's
+                    // default values are evaluated here.
+                    self.uses.push(nested_result(node.start_byte() - self.naming.base));
+                    if let Some(parameters) = node.field(&field::PARAMETERS) {
+                        let mut cursor = parameters.walk();
+                        stack.extend(parameters.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)));
+                    }
+                }
                 "attribute" | "subscript" => {
                     // Every link of the chain of projections down from `node` reads its own
                     // access path. The paths are built once from the inside out, so a chain
@@ -387,7 +668,7 @@ impl<'a, 't> Extractor<'a, 't> {
                             place = place.and_then(|mut place| place.project(self.text, link, &mut literal_key(self.text)).map(|()| place));
                         }
                         if let Some(place) = &place {
-                            self.uses.push(place.key());
+                            self.uses.push(self.naming.renamed(place.key(), innermost));
                         }
                         if let Some(key) = link.field(&field::SUBSCRIPT) {
                             stack.push(key);
@@ -407,8 +688,8 @@ impl<'a, 't> Extractor<'a, 't> {
                         if function.kind() == "attribute" {
                             let method = function.field(&field::ATTRIBUTE).map(|a| text_of(self.text, a)).unwrap_or("");
                             if MUTATORS.contains(&method) {
-                                if let Some(place) = function.field(&field::OBJECT).and_then(|o| self.place(o)) {
-                                    self.defs.push((place.key(), false));
+                                if let Some((key, _)) = function.field(&field::OBJECT).and_then(|o| self.place(o)) {
+                                    self.defs.push((key, false));
                                 }
                             }
                         }
@@ -442,10 +723,10 @@ impl<'a, 't> Extractor<'a, 't> {
         let mut stack = vec![target];
         while let Some(node) = stack.pop() {
             match node.kind() {
-                "identifier" => self.defs.push((text_of(self.text, node).to_string(), strong)),
+                "identifier" => self.defs.push((self.naming.name(node), strong)),
                 "attribute" => {
-                    if let Some(place) = self.place(node) {
-                        self.defs.push((place.key(), strong && place.is_exact()));
+                    if let Some((key, place)) = self.place(node) {
+                        self.defs.push((key, strong && place.is_exact()));
                     }
                     if let Some(object) = node.field(&field::OBJECT) {
                         if object.kind() != "identifier" {
@@ -456,8 +737,8 @@ impl<'a, 't> Extractor<'a, 't> {
                 "subscript" => {
                     // A subscript by an unknown key (or past the depth bound) updates its
                     // container weakly.
-                    if let Some(place) = self.place(node) {
-                        self.defs.push((place.key(), strong && place.is_exact()));
+                    if let Some((key, place)) = self.place(node) {
+                        self.defs.push((key, strong && place.is_exact()));
                     }
                     if let Some(index) = node.field(&field::SUBSCRIPT) {
                         self.read(index);
@@ -572,13 +853,13 @@ mod tests {
         let body = function.field(&field::BODY).expect("a body");
         let mut cursor = body.walk();
         let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
-        let sites: Vec<(Site, Node<'_>)> = statements.iter().map(|&s| (Site::Statement, s)).collect();
+        let sites: Vec<(StepKind, Node<'_>)> = statements.iter().map(|&s| (StepKind::Statement, s)).collect();
         let mut cache = IrCache::default();
         let ir = cache.scope(source, body, &sites);
         let argument = |a: &Argument| a.place.map_or_else(|| "_".to_string(), |p| ir.key(p).to_string());
         let mut lines = Vec::new();
         for statement in statements {
-            let lowered = ir.site(Site::Statement, statement, body.start_byte()).expect("lowered");
+            let lowered = ir.site(StepKind::Statement, statement, body.start_byte()).expect("lowered");
             let definitions: Vec<String> =
                 lowered.definitions.iter().map(|&(p, strong)| format!("{}{}", ir.key(p), if strong { "!" } else { "" })).collect();
             let uses: Vec<&str> = lowered.uses.iter().map(|&p| ir.key(p)).collect();
@@ -628,9 +909,10 @@ mod tests {
         let body = tree.root_node().named_child(0).and_then(|f| f.field(&field::BODY)).expect("a body");
         let mut cursor = body.walk();
         let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
-        let sites: Vec<(Site, Node<'_>)> = statements.iter().map(|&s| (Site::Statement, s)).collect();
+        let sites: Vec<(StepKind, Node<'_>)> = statements.iter().map(|&s| (StepKind::Statement, s)).collect();
         let ir = IrCache::default().scope(source, body, &sites);
-        let lowered: Vec<&Lowered> = statements.iter().map(|&s| ir.site(Site::Statement, s, body.start_byte()).expect("lowered")).collect();
+        let lowered: Vec<&Lowered> =
+            statements.iter().map(|&s| ir.site(StepKind::Statement, s, body.start_byte()).expect("lowered")).collect();
         assert_eq!(lowered[0].globals, vec!["g".into(), "h".into()] as Vec<Box<str>>);
         assert_eq!(lowered[1].nonlocals, vec!["n".into()] as Vec<Box<str>>);
         assert!(lowered[2].raises && !lowered[2].returns);
@@ -650,8 +932,8 @@ mod tests {
                 .and_then(|f| f.field(&field::BODY))
                 .expect("a body");
             let statement = body.named_child(0).expect("a statement");
-            let ir = cache.scope(&shifted, body, &[(Site::Statement, statement)]);
-            let lowered = ir.site(Site::Statement, statement, body.start_byte()).expect("lowered");
+            let ir = cache.scope(&shifted, body, &[(StepKind::Statement, statement)]);
+            let lowered = ir.site(StepKind::Statement, statement, body.start_byte()).expect("lowered");
             assert_eq!(lowered.definitions.iter().map(|&(p, _)| ir.key(p)).collect::<Vec<_>>(), vec!["y"]);
         }
         assert_eq!(cache.lowered, 1, "the moved function reuses its IR");

@@ -5,10 +5,15 @@
 //! - `place.rs` — `Place`: a base variable and projections (field, constant key or index, any
 //!   index), bounded by `MAX_PROJECTIONS` with cuts that degrade to the prefix; `place_of` is
 //!   the engine's one access-path function.
+//! - `lower.rs` — each scope's CFG sites lowered once into places defined and used, call
+//!   sites with their argument places, returns, raises, yields and declarations (`IrCache`).
+//! - `effects.rs` — call effects as IR facts: the parameters' places a scope mutates, the
+//!   globals it writes, whether it yields; a call site's arguments bound to parameters.
 //! - `resolve.rs` — `resolve_call`, `targets`, `call_reference`, `member_reference`: which
 //!   scopes a call may run, given what its callee or receiver refers to; `Syntactic` answers
 //!   that from the syntax (slicing), taint answers it from abstract values.
 
+pub mod effects;
 pub mod lower;
 pub mod place;
 pub mod resolve;

@@ -185,6 +185,39 @@ pub fn keys_overlap(a: &str, b: &str) -> bool {
     key_under(a, b) || key_under(b, a)
 }
 
+/// The projections of a place key after its base, one slice each (`.a`, `["k"]`, `[0]`), with
+/// quoted keys read whole (`["a.b"]` is one projection).
+pub fn key_projections(key: &str) -> Vec<&str> {
+    let bytes = key.as_bytes();
+    let mut starts = Vec::new();
+    let mut at = 0;
+    let mut quoted = false;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' if quoted => at += 1,
+            b'"' => quoted = !quoted,
+            b'.' | b'[' if !quoted => starts.push(at),
+            _ => {}
+        }
+        at += 1;
+    }
+    starts.iter().enumerate().map(|(index, &start)| &key[start..starts.get(index + 1).copied().unwrap_or(key.len())]).collect()
+}
+
+/// Place key `key` extended by the projections `suffix` (a key's tail, as `key_projections`
+/// splits it), cut to `MAX_PROJECTIONS` precise projections: the key and whether it was cut
+/// (then it stands for somewhere under its prefix: a weak update, counted by the caller).
+pub fn extend_key(key: &str, suffix: &str) -> (String, bool) {
+    let room = MAX_PROJECTIONS.saturating_sub(key_projections(key).len());
+    let added = key_projections(suffix);
+    let kept = added.len().min(room);
+    let mut extended = key.to_string();
+    for projection in &added[..kept] {
+        extended.push_str(projection);
+    }
+    (extended, kept < added.len())
+}
+
 /// The variable a place key starts from (`self` for `self.a.b`).
 pub fn base_of(key: &str) -> &str {
     key.split(['.', '[']).next().unwrap_or(key)
@@ -244,6 +277,15 @@ mod tests {
             .join()
             .expect("no stack overflow");
         assert_eq!(found, Some(("a.b.b.b".into(), Some(Cut::TooDeep))));
+    }
+
+    #[test]
+    fn keys_extend_by_projections_up_to_the_bound() {
+        assert_eq!(key_projections("a.b[\"x.y[\"][0]"), vec![".b", "[\"x.y[\"]", "[0]"]);
+        assert_eq!(extend_key("obj", ".f"), ("obj.f".to_string(), false));
+        assert_eq!(extend_key("obj.a", "[\"k\"].g"), ("obj.a[\"k\"].g".to_string(), false));
+        assert_eq!(extend_key("obj.a.b", ".c.d"), ("obj.a.b.c".to_string(), true), "cut to its prefix");
+        assert_eq!(extend_key("obj", ""), ("obj".to_string(), false));
     }
 
     #[test]

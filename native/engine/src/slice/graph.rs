@@ -16,8 +16,9 @@ use std::sync::{Arc, OnceLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::cfg::{contains_yield, evaluated_parts, StepKind, ENTRY};
-use crate::ir::lower::{CallSite, IrCache, ScopeIr};
+use crate::cfg::ENTRY;
+use crate::ir::effects::Effects;
+use crate::ir::lower::{CallSite, IrCache, ScopeIr, StepKind};
 use crate::pdg::{base_of, control_dependences_of, executable_flow, extract_pdg_with, reaching_definitions, Definition};
 use crate::program::{text_of, Program, ScopeKind};
 use crate::syntax::tree::Node;
@@ -62,6 +63,8 @@ pub struct ScopeGraph {
     pub returns: Vec<usize>,
     /// Names the scope declares `global`.
     pub globals: Vec<String>,
+    /// What a call to the scope does besides returning, by its own text (`ir::effects`).
+    pub effects: Effects,
     /// Variables the scope binds (definitions' bases, parameters included), sorted.
     pub bound: Vec<Box<str>>,
     /// Every definition of a plain name, with the right side of its assignment (relative byte
@@ -127,14 +130,7 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
             }),
         })
         .collect();
-    let may_yield = memchr::memmem::find(&text.as_bytes()[info.body.byte_range()], b"yield").is_some();
-    let returns = (0..pdg.cfg.steps.len())
-        .filter(|&step| {
-            let data = &pdg.cfg.steps[step];
-            pdg.returns[step]
-                || (may_yield && data.node.is_some_and(|node| evaluated_parts(data.kind, node).into_iter().any(contains_yield)))
-        })
-        .collect();
+    let returns = (0..pdg.cfg.steps.len()).filter(|&step| pdg.returns[step]).collect();
     let bindings = pdg
         .definitions
         .iter()
@@ -168,6 +164,7 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
         ir: Arc::new(pdg.ir.places_only()),
         returns,
         globals: pdg.globals,
+        effects: pdg.effects,
         bound,
         bindings,
         cut_places: pdg.cut_places,

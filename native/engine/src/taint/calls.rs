@@ -671,7 +671,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 let place = format!("{path}{suffix}");
                 let (place, shortened) = shortened_path(&place);
                 if shortened {
-                    note_bound(|met| met.paths_shortened += 1);
+                    note_bound(|met| met.places_cut += 1);
                 }
                 state.add(place, &traced);
             }

@@ -620,9 +620,8 @@ mod tests {
             expression_depth: 2,
             step_visits: 3,
             trace_elided: 4,
-            paths_shortened: 6,
             failed: 5,
-            places_cut: 6,
+            places_cut: 12,
             templates_unresolved: 2,
         };
         assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 29);

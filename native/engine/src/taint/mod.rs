@@ -53,8 +53,9 @@ use std::sync::Arc;
 use crate::syntax::tree::Node;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::cfg::{build_cfg, EdgeKind, NoConstants, StepKind, ENTRY, EXIT};
+use crate::cfg::{build_cfg, EdgeKind, NoConstants, ENTRY, EXIT};
 use crate::frameworks::{self, EntryPoints, Role};
+use crate::ir::lower::StepKind;
 use crate::program::{dotted, text_of, Constant, Program, ScopeKind};
 use crate::rules::{RuleSet, SourceKind, ALL_KINDS};
 
@@ -493,13 +494,13 @@ pub struct Incomplete {
     pub step_visits: u32,
     /// Paths longer than `MAX_TRACE` steps shown with their middle left out.
     pub trace_elided: u32,
-    /// Places a callee's summary stored taint into that had more than `MAX_STORED_PROJECTIONS`
-    /// projections, stored into their prefix instead (which every read below it sees).
-    pub paths_shortened: u32,
     /// Scopes whose analysis failed (a bug of ours): their findings may be missing.
     pub failed: u32,
-    /// Writes to places past `ir::place::MAX_PROJECTIONS` projections, stored (weakly) at the
-    /// prefix the place stands under.
+    /// Access paths cut to their prefix by a depth bound, the one kind of bound slicing meets
+    /// too (`slice::Slice::incomplete`): writes to places past `ir::place::MAX_PROJECTIONS`
+    /// projections, and places a callee's summary stores into past `MAX_STORED_PROJECTIONS`
+    /// (`x.a` passed where the callee stores into `p.b.c.d`); stored (weakly) at the prefix,
+    /// which every read below it sees.
     pub places_cut: u32,
     /// Render sites not joined with templates, or joined in part: template name and context
     /// keys both unknown (matching every output of every template would be noise), or
@@ -514,7 +515,6 @@ impl Incomplete {
         expression_depth: 0,
         step_visits: 0,
         trace_elided: 0,
-        paths_shortened: 0,
         failed: 0,
         places_cut: 0,
         templates_unresolved: 0,
@@ -525,7 +525,6 @@ impl Incomplete {
         self.expression_depth += other.expression_depth;
         self.step_visits += other.step_visits;
         self.trace_elided += other.trace_elided;
-        self.paths_shortened += other.paths_shortened;
         self.failed += other.failed;
         self.places_cut += other.places_cut;
         self.templates_unresolved += other.templates_unresolved;
@@ -536,7 +535,6 @@ impl Incomplete {
             + self.expression_depth
             + self.step_visits
             + self.trace_elided
-            + self.paths_shortened
             + self.failed
             + self.places_cut
             + self.templates_unresolved

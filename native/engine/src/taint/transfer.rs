@@ -9,8 +9,9 @@
 
 use crate::syntax::tree::Node;
 
-use crate::cfg::{Cfg, StepKind};
+use crate::cfg::Cfg;
 use crate::frameworks::Role;
+use crate::ir::lower::StepKind;
 use crate::ir::place::{exact_place_of, place_of, Cut, Place};
 use crate::ir::resolve::member_reference;
 use crate::program::{literal, Constant};
@@ -843,7 +844,8 @@ impl<'p, 't> Analysis<'p, 't> {
                     state.assign(self.text_of(name), Value::reference(qualified));
                 }
             }
-            StepKind::Entry | StepKind::Exit => {}
+            // Element steps exist only in slicing's CFGs (`cfg::build_scope_cfg`).
+            StepKind::Entry | StepKind::Exit | StepKind::Element | StepKind::WholeNestedScope => {}
         }
     }
 

@@ -1,0 +1,165 @@
+//! Call effects as facts of the IR: what a call to a scope does besides returning, as far as
+//! the scope's own lowered sites say (its callees' effects are composed by the analyses), and
+//! how a call site's lowered arguments bind to a callee's parameters.
+//!
+//! Invariants:
+//! - A scope's effects depend only on its lowered sites and its parameters' names: equal text,
+//!   equal effects.
+//! - They err toward more effects: a parameter rebound (`xs = []`) and then mutated still
+//!   counts as mutated, and a place cut by the depth bound stands for its prefix.
+
+use crate::ir::lower::{Argument, CallSite, Lowered, ScopeIr};
+use crate::ir::place::{base_of, key_under};
+use crate::program::Param;
+
+/// What a call to a scope does besides returning (the scope's own sites only).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Places under parameters the scope writes, place-granular: (parameter position among
+    /// all parameters, the receiver included; the written place's projections below the
+    /// parameter as a key suffix — `""` for `xs.append(a)` or `xs[i] = a`, `.f` for
+    /// `p.f = a`). Distinct, sorted.
+    pub mutated: Vec<(usize, Box<str>)>,
+    /// Module globals the scope assigns (declared `global` and defined). Distinct, sorted.
+    pub written_globals: Vec<Box<str>>,
+    /// Whether the scope yields (a generator: each `yield` hands a value to the caller).
+    pub yields: bool,
+}
+
+impl Effects {
+    /// Whether a call passing `position` lets the callee write under it.
+    pub fn mutates(&self, position: usize) -> bool {
+        self.mutated.iter().any(|&(at, _)| at == position)
+    }
+}
+
+/// The effects of a scope whose lowered sites are `sites` (over `ir`'s places) and whose
+/// parameters are named `parameters` (the receiver included).
+pub fn scope_effects<'a>(ir: &ScopeIr, parameters: &[&str], sites: impl IntoIterator<Item = &'a Lowered>) -> Effects {
+    let sites: Vec<&Lowered> = sites.into_iter().collect();
+    let mut effects = Effects::default();
+    let declared: Vec<&str> = sites.iter().flat_map(|site| site.globals.iter().map(|name| &**name)).collect();
+    for site in &sites {
+        effects.yields |= site.yields;
+        for &(place, strong) in &site.definitions {
+            let key = ir.key(place);
+            let base = base_of(key);
+            if let Some(position) = parameters.iter().position(|name| *name == base) {
+                if !(strong && key == base) {
+                    debug_assert!(key_under(key, base));
+                    effects.mutated.push((position, key[base.len()..].into()));
+                }
+            }
+            if declared.contains(&base) {
+                effects.written_globals.push(base.into());
+            }
+        }
+    }
+    effects.mutated.sort();
+    effects.mutated.dedup();
+    effects.written_globals.sort();
+    effects.written_globals.dedup();
+    effects
+}
+
+/// What a call passes to a callee with parameters `params` by parameter position (the
+/// receiver at 0 for a method called on an object, `implicit_receiver`); `*args`/`**kwargs`
+/// parameters bind nothing positionally. Sorted by position.
+pub fn bind_arguments<'s>(site: &'s CallSite, implicit_receiver: bool, params: &[Param<'_>]) -> Vec<(usize, &'s Argument)> {
+    let mut bound = Vec::new();
+    let receiver = usize::from(implicit_receiver);
+    if let (true, Some(object)) = (implicit_receiver, &site.receiver) {
+        bound.push((0, object));
+    }
+    for (offset, argument) in site.positional.iter().enumerate() {
+        let position = receiver + offset;
+        if position < params.len() && !params[position].variadic {
+            bound.push((position, argument));
+        }
+    }
+    for (name, argument) in &site.keywords {
+        if let Some(index) = params.iter().position(|p| *p.name == **name) {
+            bound.push((index, argument));
+        }
+    }
+    bound.sort_by_key(|&(position, _)| position);
+    bound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::lower::{IrCache, StepKind};
+    use crate::syntax::{field, FieldChild};
+
+    /// The effects of the first function of `source`, its body's statements lowered as sites.
+    fn effects_of(source: &str) -> Effects {
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
+        let tree = parser.parse(source, None).expect("parses");
+        let function = tree.root_node().named_child(0).expect("a function");
+        let body = function.field(&field::BODY).expect("a body");
+        let mut cursor = body.walk();
+        let statements: Vec<tree_sitter::Node<'_>> = body.named_children(&mut cursor).collect();
+        let sites: Vec<(StepKind, tree_sitter::Node<'_>)> = statements.iter().map(|&s| (StepKind::Statement, s)).collect();
+        let ir = IrCache::default().scope(source, body, &sites);
+        let parameters = function.field(&field::PARAMETERS).expect("parameters");
+        let mut cursor = parameters.walk();
+        let names: Vec<&str> = parameters.named_children(&mut cursor).map(|p| crate::program::text_of(source, p)).collect();
+        let lowered = statements.iter().map(|&s| ir.site(StepKind::Statement, s, body.start_byte()).expect("lowered"));
+        scope_effects(&ir, &names, lowered)
+    }
+
+    #[test]
+    fn a_mutator_call_or_an_unknown_index_mutates_the_parameters_object() {
+        let effects = effects_of("def f(xs, ys, i, a):\n    xs.append(a)\n    ys[i] = a\n");
+        assert_eq!(effects.mutated, vec![(0, "".into()), (1, "".into())]);
+        assert!(effects.mutates(0) && effects.mutates(1) && !effects.mutates(3));
+    }
+
+    #[test]
+    fn a_field_or_constant_key_write_mutates_that_place_only() {
+        let effects = effects_of("def f(p, d, a):\n    p.f = a\n    d[\"k\"] = a\n");
+        assert_eq!(effects.mutated, vec![(0, ".f".into()), (1, "[\"k\"]".into())]);
+    }
+
+    #[test]
+    fn rebinding_a_parameter_is_no_mutation_but_a_later_mutation_still_counts() {
+        assert_eq!(effects_of("def f(xs):\n    xs = []\n    return xs\n").mutated, Vec::new());
+        // Errs toward more effects: `xs` no longer names the caller's object.
+        assert_eq!(effects_of("def f(xs):\n    xs = []\n    xs.append(1)\n").mutated, vec![(0, "".into())]);
+    }
+
+    #[test]
+    fn globals_declared_and_assigned_are_written_globals() {
+        let effects = effects_of("def f(a):\n    global g, h\n    g = a\n    local = h\n");
+        assert_eq!(effects.written_globals, vec!["g".into()] as Vec<Box<str>>);
+        assert!(effects.mutated.is_empty() && !effects.yields);
+    }
+
+    #[test]
+    fn a_yield_of_the_scope_makes_it_yield_one_of_a_nested_scope_does_not() {
+        assert!(effects_of("def f(a):\n    yield a\n").yields);
+        assert!(effects_of("def f(a):\n    b = yield\n").yields);
+        assert!(!effects_of("def f(a):\n    g = lambda: (yield)\n    s = \"yield\"\n").yields);
+    }
+
+    #[test]
+    fn call_arguments_bind_to_parameters_by_position_keyword_and_receiver() {
+        let source = "def m(self, a, b, *rest, key=None):\n    pass\n\nobj.m(x, y, z, key=k)\n";
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let callee = &program.scopes[program.functions["app.m"]];
+        let module = program.scopes.iter().position(|s| s.kind == crate::program::ScopeKind::Module).expect("a module");
+        let body = program.scopes[module].body;
+        let statement = body.named_child(1).expect("the call statement");
+        let ir = IrCache::default().scope(source, body, &[(StepKind::Statement, statement)]);
+        let lowered = ir.site(StepKind::Statement, statement, body.start_byte()).expect("lowered");
+        let place = |argument: &Argument| argument.place.map(|p| ir.key(p).to_string());
+        let bound: Vec<(usize, Option<String>)> =
+            bind_arguments(&lowered.calls[0], true, &callee.params).into_iter().map(|(at, argument)| (at, place(argument))).collect();
+        // `self` ← obj, a ← x, b ← y; `z` goes to `*rest` (no position); key ← k.
+        assert_eq!(bound, vec![(0, Some("obj".into())), (1, Some("x".into())), (2, Some("y".into())), (4, Some("k".into()))],);
+    }
+}
