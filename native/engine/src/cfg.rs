@@ -926,9 +926,7 @@ mod tests {
     /// Renders the CFG of `source` as slicing builds it: comprehensions and lambdas as nested
     /// scopes with regions of their own (`build_scope_cfg`).
     fn check_scope_cfg(source: &str, expected: Expect) {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(source, None).expect("parses");
+        let tree = crate::parse::parse(source);
         let cfg = build_scope_cfg(source, tree.root_node(), &Literals);
         expected.assert_eq(&cfg.render(source));
     }

@@ -90,18 +90,17 @@ pub fn bind_arguments<'s>(site: &'s CallSite, implicit_receiver: bool, params: &
 mod tests {
     use super::*;
     use crate::ir::lower::{IrCache, StepKind};
+    use crate::syntax::tree::Node;
     use crate::syntax::{field, FieldChild};
 
     /// The effects of the first function of `source`, its body's statements lowered as sites.
     fn effects_of(source: &str) -> Effects {
-        let mut parser = tree_sitter::Parser::new();
-        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar loads");
-        let tree = parser.parse(source, None).expect("parses");
+        let tree = crate::parse::parse(source);
         let function = tree.root_node().named_child(0).expect("a function");
         let body = function.field(&field::BODY).expect("a body");
         let mut cursor = body.walk();
-        let statements: Vec<tree_sitter::Node<'_>> = body.named_children(&mut cursor).collect();
-        let sites: Vec<(StepKind, tree_sitter::Node<'_>)> = statements.iter().map(|&s| (StepKind::Statement, s)).collect();
+        let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+        let sites: Vec<(StepKind, Node<'_>)> = statements.iter().map(|&s| (StepKind::Statement, s)).collect();
         let ir = IrCache::default().scope(source, body, &sites);
         let parameters = function.field(&field::PARAMETERS).expect("parameters");
         let mut cursor = parameters.walk();
