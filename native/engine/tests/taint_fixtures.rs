@@ -664,6 +664,8 @@ fixtures! {
     stdlib_subprocess_shell => "stdlib/subprocess_shell.py",
     stdlib_tar_extract => "stdlib/tar_extract.py",
     stdlib_urlopen => "stdlib/urlopen.py",
+    dispatch_actions => "dispatch/actions.py",
+    dispatch_views => "dispatch/views.py",
     syntax_async_code => "syntax/async_code.py",
     syntax_decorators_and_lambdas => "syntax/decorators_and_lambdas.py",
     syntax_match_statement => "syntax/match_statement.py",
@@ -683,6 +685,12 @@ fixtures! {
     templates_shop_templates_shop_greeting_html => "templates/shop/templates/shop/greeting.html",
     templates_shop_templates_shop_product_html => "templates/shop/templates/shop/product.html",
     templates_shop_templates_shop_row_html => "templates/shop/templates/shop/row.html",
+    wrappers_context => "wrappers/context.py",
+    wrappers_handlers => "wrappers/handlers.py",
+    wrappers_payloads => "wrappers/payloads.py",
+    wrappers_registry => "wrappers/registry.py",
+    wrappers_stateful => "wrappers/stateful.py",
+    wrappers_views => "wrappers/views.py",
 }
 
 #[test]

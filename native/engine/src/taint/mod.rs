@@ -113,6 +113,8 @@ struct Analysis<'p, 't> {
     reads: FxHashSet<u64>,
     /// Root names already looked up in the env: whether it holds anything under them.
     consulted: FxHashMap<String, bool>,
+    /// The fields of the instance the last constructor call made (`calls::Constructed`).
+    constructed: Option<calls::Constructed>,
     incomplete: Incomplete,
 }
 
@@ -372,6 +374,22 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        // Parameters stored into the receiver's fields (`self.command = command`): the caller
+        // stores its argument under the object's path (`summary::RECEIVER`). Source taint stored
+        // there goes to the class's `Env` instead (`env::Analysis::receiver_owner`).
+        if let (Some(exit_state), Some(receiver)) = (&normal_exit, self.receiver_name()) {
+            for (path, value) in &exit_state.values {
+                let Some(suffix) = path.strip_prefix(receiver).filter(|suffix| suffix.starts_with(['.', '['])) else { continue };
+                for label in &value.labels {
+                    if let Origin::Param(other) = label.origin {
+                        if label.cleared == 0 {
+                            self.summary.param_flows.push((summary::RECEIVER, suffix.to_string(), other));
+                            self.summary.param_flow_steps.push((summary::RECEIVER, suffix.to_string(), other, label.trace.steps()));
+                        }
+                    }
+                }
+            }
+        }
         // A boolean guard: every (non-false) return establishes the same clearance.
         if !self.return_guards.is_empty() {
             let mut common: HashMap<usize, u32> = self.return_guards[0].iter().copied().collect();
@@ -460,6 +478,7 @@ fn analyze_scope(
         extra_exports: FxHashMap::default(),
         reads: FxHashSet::default(),
         consulted: FxHashMap::default(),
+        constructed: None,
         incomplete: Incomplete::default(),
     };
     BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));

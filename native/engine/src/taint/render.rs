@@ -463,7 +463,7 @@ fn template_name(value: Option<&Value>) -> (Option<String>, Option<usize>) {
         return (Some(name), None);
     }
     let mut params = value.labels.iter().map(|label| match label.origin {
-        Origin::Param(param) => Some(param),
+        Origin::Param(param) if super::summary::field_of(param).is_none() => Some(param),
         _ => None,
     });
     match params.next().flatten() {
