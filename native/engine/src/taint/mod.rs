@@ -91,6 +91,8 @@ struct Analysis<'p, 't> {
     /// Names assigned anywhere in the scope: rebinding a parameter does not affect the caller.
     rebound: FxHashSet<&'t str>,
     is_route: bool,
+    /// What this method returns is the context of this template (`EntryPoint::context_template`).
+    context_template: Option<String>,
     callees: HashSet<usize>,
     env: &'p Env,
     /// `name_hash` of the qualified names of functions that enclose another function.
@@ -167,6 +169,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let entry = self.entries.of(self.scope);
         self.is_route = entry.is_some_and(|entry| entry.html_response);
+        self.context_template = entry.and_then(|entry| entry.context_template.clone());
         let explicit_start = usize::from(scope.implicit_receiver);
         let mut clean_paths: Vec<String> = Vec::new();
         for (index, param) in scope.params.iter().enumerate() {
@@ -466,6 +469,7 @@ fn analyze_scope(
         return_guards: Vec::new(),
         rebound: FxHashSet::default(),
         is_route: false,
+        context_template: None,
         callees: HashSet::new(),
         env,
         enclosing,

@@ -288,6 +288,14 @@ impl<'p, 't> Analysis<'p, 't> {
         None
     }
 
+    /// A value a method returns as the context of `template` (a Django class-based view's
+    /// `get_context_data`: `frameworks::EntryPoint::context_template`): a render site per
+    /// context value, at the `return`.
+    pub(super) fn returned_context(&mut self, statement: Node<'t>, expression: Node<'t>, value: &Value, template: String, state: &State) {
+        let contexts = [(None, expression, value.clone())];
+        self.render_sites(statement, (Some(template), None), Autoescape::On, "get_context_data", &contexts, state, 0);
+    }
+
     /// Records a render site per tainted context value.
     #[allow(clippy::too_many_arguments)]
     fn render_sites(

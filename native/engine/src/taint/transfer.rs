@@ -895,6 +895,9 @@ impl<'p, 't> Analysis<'p, 't> {
                     Some(expression) => self.eval(expression, state, 0),
                     None => Value::default(),
                 };
+                if let (Some(template), Some(expression)) = (self.context_template.clone(), node.named_child(0)) {
+                    self.returned_context(node, expression, &value, template, state);
+                }
                 if self.is_route && value.stringy {
                     if let (Some(kind), Some(expression)) = (sink_kind_bit("XSS"), node.named_child(0)) {
                         let _ = expression;
