@@ -357,6 +357,11 @@ impl<'p, 't> Analysis<'p, 't> {
             if resolved.constructor {
                 return self.constructed(node, result, fields);
             }
+            // Stores into a receiver with no path (`Query().where(x)`, a chained builder that
+            // returns its receiver): the call's value carries them, toward more taint.
+            for (_, value) in &fields {
+                result.absorb(value);
+            }
             return result;
         }
 
