@@ -76,6 +76,11 @@ pub struct ModuleInfo {
     /// Module-level names assigned exactly once to a list, tuple, set, frozenset or dict literal
     /// of constants (`ALLOWED = {"uptime", "date"}`): allow-lists a membership test may check.
     pub constant_collections: std::collections::BTreeSet<String>,
+    /// Module-level names assigned exactly once to a dict, list or tuple literal whose values
+    /// are all names (`HANDLERS = {"shell": run_shell, "echo": echo}`): dispatch tables, each
+    /// value with its constant key (a dict's string key; `None` otherwise), the value as
+    /// written (resolved where it is looked up: `Program::dispatch_table`).
+    pub dispatch_tables: std::collections::BTreeMap<String, Vec<(Option<String>, String)>>,
     /// Of those aliases that are instances made with an `autoescape=` keyword (a Jinja
     /// `Environment`), the autoescaping it asks for, read syntactically (`templates`).
     pub autoescape: HashMap<String, crate::templates::Autoescape>,
@@ -96,6 +101,7 @@ impl ModuleInfo {
         aliases: &HashMap<String, String>,
         instances: &HashMap<String, InstanceChain>,
         constant_collections: &std::collections::BTreeSet<String>,
+        dispatch_tables: &std::collections::BTreeMap<String, Vec<(Option<String>, String)>>,
         autoescape: &HashMap<String, crate::templates::Autoescape>,
     ) -> [u8; 32] {
         use sha2::{Digest, Sha256};
@@ -104,6 +110,7 @@ impl ModuleInfo {
         entries.extend(aliases.iter().map(|(k, v)| format!("a{k}={v}")));
         entries.extend(instances.iter().map(|(k, v)| format!("n{k}={v}")));
         entries.extend(constant_collections.iter().map(|k| format!("l{k}")));
+        entries.extend(dispatch_tables.iter().map(|(k, v)| format!("d{k}={v:?}")));
         entries.extend(autoescape.iter().map(|(k, v)| format!("e{k}={v:?}")));
         entries.sort();
         Sha256::digest(entries.join("\n").as_bytes()).into()
@@ -421,6 +428,35 @@ pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>
 
 /// Whether `node` is a list, tuple, set or dict literal (or `frozenset`/`set`/`tuple` of one)
 /// whose elements (a dict's keys) are all constants.
+/// The entries of a dispatch table literal (see `ModuleInfo::dispatch_tables`): a dict, list or
+/// tuple whose values are all (dotted) names, at most `MAX_DISPATCH_ENTRIES` of them.
+fn dispatch_table_of(text: &str, node: Node<'_>) -> Option<Vec<(Option<String>, String)>> {
+    const MAX_DISPATCH_ENTRIES: usize = 256;
+    if !matches!(node.kind(), "dictionary" | "list" | "tuple") || node.named_child_count() > MAX_DISPATCH_ENTRIES {
+        return None;
+    }
+    let mut entries = Vec::new();
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        let (key, value) = match child.kind() {
+            "pair" => {
+                let key = child.field(&field::KEY).and_then(|key| match literal(text, key, &HashMap::new()) {
+                    Some(Constant::Str(key)) => Some(key),
+                    _ => None,
+                });
+                (key, child.field(&field::VALUE)?)
+            }
+            "comment" => continue,
+            _ => (None, child),
+        };
+        if !matches!(value.kind(), "identifier" | "attribute") {
+            return None;
+        }
+        entries.push((key, dotted(text, value)?));
+    }
+    (!entries.is_empty()).then_some(entries)
+}
+
 pub fn is_constant_collection(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> bool {
     let node = match node.kind() {
         "call" => {
@@ -802,7 +838,13 @@ impl<'t> PartBuilder<'t> {
             .filter(|(_, (count, right))| *count == 1 && right.is_some_and(|right| is_constant_collection(text, right, &constants)))
             .map(|(name, _)| name.clone())
             .collect();
-        let names_hash = ModuleInfo::hash_names(&imports, &constants, &aliases, &instances, &constant_collections, &autoescape);
+        let dispatch_tables = assignments
+            .iter()
+            .filter(|(_, (count, _))| *count == 1)
+            .filter_map(|(name, (_, right))| Some((name.clone(), dispatch_table_of(text, (*right)?)?)))
+            .collect();
+        let names_hash =
+            ModuleInfo::hash_names(&imports, &constants, &aliases, &instances, &constant_collections, &dispatch_tables, &autoescape);
         let search_paths = sys_path::added_directories(text, root, &imports, path)
             .into_iter()
             .filter_map(|directory| {
@@ -819,6 +861,7 @@ impl<'t> PartBuilder<'t> {
             aliases,
             instances,
             constant_collections,
+            dispatch_tables,
             autoescape,
             is_package,
             search_paths,
@@ -996,6 +1039,11 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
     for name in &module.constant_collections {
         facts.push((name_lookup_hash(&collection_lookup(&format!("{}.{name}", module.name))), 1));
     }
+    for (name, entries) in &module.dispatch_tables {
+        let mut hasher = rustc_hash::FxHasher::default();
+        entries.hash(&mut hasher);
+        facts.push((name_lookup_hash(&table_lookup(&format!("{}.{name}", module.name))), hasher.finish()));
+    }
     for (name, chain) in &module.instances {
         facts.push((name_lookup_hash(&instance_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(&chain.to_string())));
     }
@@ -1010,6 +1058,19 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
             entry.0 = u64::from_le_bytes(scope.text_hash[..8].try_into().expect("8 bytes"));
         }
     }
+    // The module's top-level functions as a set (`Program::module_functions`: dispatch on a
+    // computed name looks at every one).
+    let mut top_level: Vec<&str> = functions
+        .keys()
+        .copied()
+        .filter(|name| {
+            name.strip_prefix(module.name.as_str()).and_then(|rest| rest.strip_prefix('.')).is_some_and(|rest| !rest.contains('.'))
+        })
+        .collect();
+    top_level.sort_unstable();
+    let mut hasher = rustc_hash::FxHasher::default();
+    top_level.hash(&mut hasher);
+    facts.push((name_lookup_hash(&functions_lookup(&module.name)), hasher.finish()));
     for (name, (last, count)) in functions {
         facts.push((name_lookup_hash(name), if count == 1 { 1 } else { last ^ count as u64 }));
     }
@@ -1055,6 +1116,11 @@ fn collection_lookup(reference: &str) -> String {
     format!("{reference}.<collection>")
 }
 
+/// The name a look-up of a dispatch table is recorded under (`Program::dispatch_table`).
+fn table_lookup(reference: &str) -> String {
+    format!("{reference}.<table>")
+}
+
 /// The name a look-up of module-level name `reference`'s instance chain is recorded under
 /// (`Program::instance_chain`).
 fn instance_lookup(reference: &str) -> String {
@@ -1069,11 +1135,36 @@ pub fn subclasses_lookup(class: &str) -> String {
     format!("{class}.<subclasses>")
 }
 
+/// The name a listing of `module`'s top-level functions is recorded under
+/// (`Program::module_functions`); its fact is the hash of the sorted names.
+pub fn functions_lookup(module: &str) -> String {
+    format!("{module}.<functions>")
+}
+
 impl<'p> Program<'p> {
     /// The function or method named `name` (recorded, see `record_name_lookups`).
     pub fn function(&self, name: &str) -> Option<usize> {
         note_lookup(name);
         self.functions.get(name).copied()
+    }
+
+    /// The top-level functions of workspace module `module` whose names start with `prefix`,
+    /// sorted by name (recorded under `functions_lookup(module)`: a function added to or
+    /// removed from the module changes the answer).
+    pub fn module_functions(&self, module: &str, prefix: &str) -> Vec<usize> {
+        note_lookup(&functions_lookup(module));
+        let mut found: Vec<(&str, usize)> = self
+            .functions
+            .iter()
+            .filter(|(name, _)| {
+                name.strip_prefix(module)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|rest| rest.starts_with(prefix) && !rest.contains('.'))
+            })
+            .map(|(name, scope)| (*name, *scope))
+            .collect();
+        found.sort_unstable();
+        found.into_iter().map(|(_, scope)| scope).collect()
     }
 
     /// The workspace class named `name` (recorded).
@@ -1098,6 +1189,25 @@ impl<'p> Program<'p> {
         note_lookup(&collection_lookup(reference));
         let Some((module, name)) = reference.rsplit_once('.') else { return false };
         self.module_index.get(module).is_some_and(|&index| self.modules[index].constant_collections.contains(name))
+    }
+
+    /// Whether `name` is a dispatch table of `module` (recorded like `dispatch_table`).
+    fn is_dispatch_table(&self, module: &ModuleInfo, name: &str) -> bool {
+        module.dispatch_tables.contains_key(name) && {
+            note_lookup(&table_lookup(&format!("{}.{name}", module.name)));
+            true
+        }
+    }
+
+    /// The dispatch table `reference` names (`app.views.HANDLERS`, see
+    /// `ModuleInfo::dispatch_tables`): each entry's constant key and what its value refers to
+    /// in the table's module (recorded under `table_lookup`).
+    pub fn dispatch_table(&self, reference: &str) -> Option<Vec<(Option<String>, String)>> {
+        note_lookup(&table_lookup(reference));
+        let (module, name) = reference.rsplit_once('.')?;
+        let index = *self.module_index.get(module)?;
+        let entries = self.modules[index].dispatch_tables.get(name)?;
+        Some(entries.iter().map(|(key, value)| (key.clone(), self.resolve_name(index, value).unwrap_or_else(|| value.clone()))).collect())
     }
 
     /// The module named `name` (recorded).
@@ -1178,7 +1288,7 @@ impl<'p> Program<'p> {
             return Some(format!("{alias}{rest}"));
         }
         let local = format!("{}.{head}", info.name);
-        if self.function(&local).is_some() || self.class(&local).is_some() {
+        if self.function(&local).is_some() || self.class(&local).is_some() || self.is_dispatch_table(info, head) {
             return Some(format!("{local}{rest}"));
         }
         None

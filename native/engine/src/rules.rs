@@ -1076,6 +1076,20 @@ impl RuleSet {
     pub fn rule_for(&self, sink_kind: u32) -> Option<&Rule> {
         self.rules.iter().find(|rule| rule.sink_kind == sink_kind)
     }
+
+    /// The source kind of an object whose attributes are sources (`flask.request`, with
+    /// `flask.request.args` a source attribute): the object carries that input as a whole.
+    /// With several kinds, the first in the packs' order of kinds.
+    pub fn source_object_kind(&self, reference: &str) -> Option<SourceKind> {
+        let mut found: Option<SourceKind> = None;
+        for (attribute, kind) in &self.source_attributes {
+            let object = attribute.rsplit_once('.').map_or("", |(object, _)| object);
+            if object == reference && found.is_none_or(|known| *kind < known) {
+                found = Some(*kind);
+            }
+        }
+        found
+    }
 }
 
 #[cfg(test)]

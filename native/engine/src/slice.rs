@@ -813,6 +813,20 @@ impl<'p, 't> Sdg<'p, 't> {
         match &info.class {
             None => {
                 call_names.insert(own_name.clone());
+                // A dispatch table holding the function (`HANDLERS[kind](…)`), under every name
+                // it is bound to.
+                for (index, module) in program.modules.iter().enumerate() {
+                    for (table, entries) in &module.dispatch_tables {
+                        if entries
+                            .iter()
+                            .any(|(_, value)| program.resolve_name(index, value).as_deref() == Some(info.qualified_name.as_str()))
+                        {
+                            let qualified = format!("{}.{table}", module.name);
+                            call_names.insert(table.clone());
+                            call_names.extend(bound_to.get(&qualified).into_iter().flatten().cloned());
+                        }
+                    }
+                }
             }
             // `__init__` runs on `Class(…)` as well as on `Class.__init__(…)`.
             Some(_) if !method => call_names.extend(class_names.iter().cloned()),
@@ -822,6 +836,20 @@ impl<'p, 't> Sdg<'p, 't> {
         for name in &call_names {
             for &file in self.files_mentioning(name).iter() {
                 searched.entry(file).or_default().push(name);
+            }
+        }
+        if info.class.is_none() && info.kind == crate::program::ScopeKind::Function {
+            // `getattr(module, "action_" + name)(…)` and `globals()["cmd_" + name](…)` spell no
+            // function name: files naming the module (or the module's own file) are searched.
+            let module = program.modules[info.module];
+            let import_name = simple(&module.name);
+            for &file in self.files_mentioning("getattr").iter() {
+                if file == module.file || program.files[file].may_mention(&import_name) {
+                    searched.entry(file).or_default().push("getattr");
+                }
+            }
+            if self.files_mentioning("globals").contains(&module.file) {
+                searched.entry(module.file).or_default().push("globals");
             }
         }
         if info.class.is_some() {
@@ -1337,6 +1365,13 @@ enum Passed {
 /// `start..end` ends: the identifier, `a.name`, or the `getattr(…)` call naming it (the
 /// `getattr` identifier itself, or a constant name argument, `getattr(obj, "name")`).
 fn callee_expression_at<'t>(root: Node<'t>, text: &str, start: usize, end: usize) -> Option<Node<'t>> {
+    let expression = named_expression_at(root, text, start, end)?;
+    // `table[key]`, `globals()[name]`: the subscript is the callee.
+    Some(expression.parent().filter(|p| p.kind() == "subscript" && p.field(&field::VALUE) == Some(expression)).unwrap_or(expression))
+}
+
+/// The expression the occurrence of a name at `start..end` ends (see `callee_expression_at`).
+fn named_expression_at<'t>(root: Node<'t>, text: &str, start: usize, end: usize) -> Option<Node<'t>> {
     let node = root.descendant_for_byte_range(start, end)?;
     match node.kind() {
         "identifier" => {
@@ -1345,7 +1380,7 @@ fn callee_expression_at<'t>(root: Node<'t>, text: &str, start: usize, end: usize
             if let Some(attribute) = parent.filter(|p| p.kind() == "attribute" && p.field(&field::ATTRIBUTE) == Some(node)) {
                 return Some(attribute);
             }
-            if text_of(text, node) == "getattr" {
+            if matches!(text_of(text, node), "getattr" | "globals") {
                 if let Some(call) = parent.filter(|p| p.kind() == "call" && p.field(&field::FUNCTION) == Some(node)) {
                     return Some(call);
                 }

@@ -171,6 +171,69 @@ impl TemplateSet {
         }
     }
 
+    /// The outputs of macro bodies that write unescaped a parameter to which a macro call in
+    /// `file` passes `site`'s variable (`{{ badge(label) }}` with `{{ text|safe }}` in the body
+    /// of `badge(text)`): macros defined in `file` or imported into it (`{% from "m.html" import
+    /// badge %}`, `{% import "m.html" as m %}` and `m.badge(…)`). One level: a macro body's own
+    /// calls are not followed.
+    fn through_macros(&self, file: &TemplateFile, site: &RenderSite, autoescape: bool, around: Block) -> Vec<UnescapedOutput> {
+        let reads = |names: &[String]| match &site.variable {
+            Some(variable) => names.iter().any(|name| name == variable),
+            None => !names.is_empty(),
+        };
+        let mut found = Vec::new();
+        for call in &file.parsed.macro_calls {
+            // Where the macro is defined: (template files, macro name).
+            let (alias, member) = match call.callee.split_once('.') {
+                Some((alias, member)) => (alias, member),
+                None => (call.callee.as_str(), call.callee.as_str()),
+            };
+            let imported = file
+                .parsed
+                .macro_imports
+                .iter()
+                .find(|import| import.name == alias && (import.member.is_some() != call.callee.contains('.')));
+            let (homes, name): (Vec<&TemplateFile>, &str) = match imported {
+                Some(import) => (self.resolve(&import.template, &file.path), import.member.as_deref().unwrap_or(member)),
+                None if !call.callee.contains('.') => (vec![file], member),
+                None => continue,
+            };
+            for home in homes {
+                let Some(definition) = home.parsed.macros.iter().find(|m| m.name == name) else { continue };
+                let bound: Vec<&String> = definition
+                    .params
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, param)| {
+                        call.positional.get(*index).is_some_and(|names| reads(names))
+                            || call.keywords.iter().any(|(keyword, names)| keyword == *param && reads(names))
+                    })
+                    .map(|(_, param)| param)
+                    .collect();
+                if bound.is_empty() {
+                    continue;
+                }
+                for output in &home.parsed.outputs {
+                    let Some((macro_name, params)) = &output.macro_reads else { continue };
+                    if macro_name != name || !params.iter().any(|param| bound.contains(&param)) {
+                        continue;
+                    }
+                    let block = if output.block == Block::Inherit { around } else { output.block };
+                    let effective = Output { block, ..output.clone() };
+                    if effective.unescaped(autoescape) {
+                        let reason = match (output.filtering, block) {
+                            (Filtering::Safe, _) => "marked safe in a macro",
+                            (_, Block::Off) => "in an autoescape-off block of a macro",
+                            _ => "autoescaping is off",
+                        };
+                        found.push(UnescapedOutput { path: home.path.clone(), start: output.start, end: output.end, reason });
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// The outputs that write `site`'s variable unescaped when the site's template is rendered
     /// from module `from`, through `extends` and `include`; and how many joins were incomplete:
     /// templates not followed past `MAX_TEMPLATE_DEPTH`, or (1) a site whose template name and
@@ -217,6 +280,7 @@ impl TemplateSet {
                         found.push(UnescapedOutput { path: file.path.clone(), start: output.start, end: output.end, reason });
                     }
                 }
+                found.extend(self.through_macros(file, site, autoescape, around));
                 for reference in
                     file.parsed.extends.iter().map(|name| (name.as_str(), around)).chain(
                         file.parsed.includes.iter().map(|r| (r.name.as_str(), if r.block == Block::Inherit { around } else { r.block })),

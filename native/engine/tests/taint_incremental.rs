@@ -8,6 +8,7 @@
 //! - Imports found through a script's directory or a `sys.path` addition follow files added,
 //!   changed and removed.
 //! - Changing a class's bases analyses its methods, its subclasses' methods and their callers.
+//! - Calls dispatched on names follow the candidates a module or a dispatch table gains or loses.
 //! - Random edits at random places of several files, several edits per change, broken text in
 //!   between: incremental findings (steps included) equal a from-scratch analysis every time.
 
@@ -161,6 +162,36 @@ fn adding_or_removing_a_file_nothing_imports_analyses_only_its_functions() {
     let (again, stats) = reanalyse(&mut workspace);
     assert_eq!(before, again);
     assert!(stats.analysed <= 1, "removing a file re-analysed {stats:?}");
+}
+
+/// Calls dispatched on names (`getattr(module, "do_" + name)`, `globals()[…]`, a module-level
+/// dispatch table) resolve again when a candidate appears, changes or goes: a function added to
+/// the module, an entry added to the table.
+#[test]
+fn dispatch_on_names_follows_candidates_that_appear_and_go() {
+    let actions = "import os\n\n\ndef do_list(value):\n    return []\n";
+    let views = "from flask import request\n\nimport actions\n\n\ndef by_getattr():\n    getattr(actions, 'do_' + request.args['a'])(request.args['v'])\n\n\ndef by_table():\n    TABLE[request.args['a']](request.args['v'])\n\n\ndef by_globals():\n    globals()['cmd_' + request.args['a']](request.args['v'])\n\n\ndef cmd_echo(value):\n    return value\n\n\nTABLE = {'list': actions.do_list}\n";
+    let mut workspace = workspace_of(&[("actions.py", actions.to_string()), ("views.py", views.to_string())]);
+    let (before, _) = reanalyse(&mut workspace);
+    let command_injections = |findings: &[Finding]| findings.iter().filter(|f| f.cwe == 78).count();
+    assert_eq!(command_injections(&before), 0);
+    // A candidate of the computed `getattr` appears in the other module.
+    workspace.update_file("actions.py", format!("{actions}\n\ndef do_run(value):\n    os.system(value)\n"), Some(2));
+    let (added, _) = reanalyse(&mut workspace);
+    assert_eq!(command_injections(&added), 1, "{added:?}");
+    // The table gains the new function; `globals()` a new candidate.
+    let grown = views.replace("TABLE = {'list': actions.do_list}", "TABLE = {'list': actions.do_list, 'run': actions.do_run}").replace(
+        "def cmd_echo(value):\n    return value",
+        "def cmd_echo(value):\n    return value\n\n\ndef cmd_shell(value):\n    import os\n    os.popen(value)",
+    );
+    workspace.update_file("views.py", grown, Some(2));
+    let (grown, _) = reanalyse(&mut workspace);
+    assert_eq!(command_injections(&grown), 3, "{grown:?}");
+    // Both go again.
+    workspace.update_file("views.py", views.to_string(), Some(3));
+    workspace.update_file("actions.py", actions.to_string(), Some(3));
+    let (after, _) = reanalyse(&mut workspace);
+    assert_eq!(after, before);
 }
 
 /// Imports found as Python finds them when a script runs (its own directory, constant

@@ -86,8 +86,47 @@ fn register_class(program: &Program<'_>, entries: &mut EntryPoints, class: &str,
         })
     };
     super::register_class(program, entries, class, "django", &members, |name, scope| {
+        if name == "get_context_data" {
+            // What it returns is the context of the class's template (`TemplateResponseMixin`).
+            let template = template_name(program, class)?;
+            return Some(EntryPoint { context_template: Some(template), ..EntryPoint::new("django") });
+        }
         (HTTP_METHODS.contains(&name) || ACTIONS.contains(&name) || decorated_action(scope)).then(|| view_entry(program, scope, drf, route))
     });
+}
+
+/// The constant `template_name = "…"` a view class (or the first workspace ancestor that has
+/// one) declares in its body.
+fn template_name(program: &Program<'_>, class: &str) -> Option<String> {
+    for ancestor in program.ancestors(class) {
+        let Some(info) = program.class(&ancestor) else { continue };
+        // The class's body, through any of its methods' definitions (a method's parent chain is
+        // `function_definition` [`decorated_definition`] `block` `class_definition`).
+        let Some(&method) = info.methods.values().min() else { continue };
+        let mut node = program.scopes[method].node.parent();
+        while let Some(current) = node.filter(|n| matches!(n.kind(), "decorated_definition" | "function_definition")) {
+            node = current.parent();
+        }
+        let Some(body) = node.filter(|n| n.kind() == "block") else { continue };
+        let text = program.text(program.scopes[method].file);
+        let constants = &program.modules[info.module].constants;
+        let mut cursor = body.walk();
+        for statement in body.named_children(&mut cursor) {
+            let Some(assignment) =
+                statement.named_child(0).filter(|a| statement.kind() == "expression_statement" && a.kind() == "assignment")
+            else {
+                continue;
+            };
+            let left = assignment.child_by_field_name("left").map(|l| crate::program::text_of(text, l));
+            let right = assignment.child_by_field_name("right");
+            if let (Some("template_name"), Some(right)) = (left, right) {
+                if let Some(crate::program::Constant::Str(name)) = crate::program::literal(text, right, constants) {
+                    return Some(name);
+                }
+            }
+        }
+    }
+    None
 }
 
 pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {

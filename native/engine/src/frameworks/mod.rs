@@ -71,6 +71,9 @@ pub struct EntryPoint {
     /// Attributes of the request that are constant here (`path` under the literal route
     /// `/about`): read from a `Reference` role, they carry no taint.
     pub constant_parts: Vec<&'static str>,
+    /// The template the value this method returns is the context of (a Django class-based
+    /// view's `get_context_data`, rendering the class's `template_name`).
+    pub context_template: Option<String>,
 }
 
 impl EntryPoint {
@@ -114,6 +117,9 @@ impl EntryPoint {
             }
         }
         self.html_response |= other.html_response;
+        if other.context_template.is_some() {
+            self.context_template = other.context_template;
+        }
         // Constant only when constant under every route.
         self.constant_parts.retain(|part| other.constant_parts.contains(part));
     }
@@ -154,6 +160,7 @@ impl EntryPoints {
         entry.members.hash(&mut hasher);
         entry.html_response.hash(&mut hasher);
         entry.constant_parts.hash(&mut hasher);
+        entry.context_template.hash(&mut hasher);
         hasher.finish() | 1
     }
 

@@ -11,8 +11,9 @@
 //!
 //! References are strings: a qualified name (`app.util.helper`, `app.models.Runner`,
 //! `app.models.Runner.run`, a module `app.util`), a library name (`os.system`), or
-//! `getattr:{class}:{prefix}` — the methods of a workspace class whose names start with
-//! `prefix` (`getattr(self, "do_" + action)`).
+//! `getattr:{object}:{prefix}` — the methods of a workspace class, or the top-level functions
+//! of a workspace module, whose names start with `prefix` (`getattr(self, "do_" + action)`,
+//! `getattr(actions, name)`, `globals()["cmd_" + name]`).
 //!
 //! Invariants:
 //! - `self.m()` / `cls.m()` (a call on the method's implicit receiver) may run `m` as the
@@ -32,6 +33,9 @@ use crate::syntax::{field, FieldChild};
 
 /// The prefix of a reference naming the candidate methods of a `getattr` with a computed name.
 pub const GETATTR: &str = "getattr:";
+/// The prefix of a reference naming several candidates, `|`-separated: the values of a
+/// dispatch table looked up with a computed key (`HANDLERS[kind]`).
+pub const ONE_OF: &str = "one_of:";
 
 /// Calls nested as callees (`f()()`) resolved syntactically; deeper, the callee is unknown.
 pub const MAX_CALL_HEADS: usize = 8;
@@ -99,23 +103,81 @@ pub fn call_reference<'t>(
             if let Some(exact) = constant_string(name) {
                 return Some(member_reference(program, &object, &exact));
             }
-            program.class(&object)?;
-            let prefix = (name.kind() == "binary_operator")
-                .then(|| name.field(&field::LEFT))
-                .flatten()
-                .and_then(constant_string)
-                .unwrap_or_default();
-            Some(format!("{GETATTR}{object}:{prefix}"))
+            candidates(program, &object, computed_prefix(name, &constant_string))
         }
+        // The module's namespace: `globals()[name]` looks a name up in it.
+        "globals" if arguments.named_child_count() == 0 => Some(program.modules[info.module].name.clone()),
         _ => None,
     }
+}
+
+/// The reference of `object[key]` where `object` refers to a workspace module's namespace
+/// (`globals()`): the member a constant key names, or the candidates of a computed one
+/// (`globals()["cmd_" + name]`). Other subscripts refer to nothing known here.
+pub fn subscript_reference(program: &Program<'_>, scope: usize, subscript: Node<'_>, object: &str) -> Option<String> {
+    if let Some(entries) = program.dispatch_table(object) {
+        return table_reference(program, scope, subscript, entries);
+    }
+    program.module_named(object)?;
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let constants = &program.modules[info.module].constants;
+    let constant_string = |node: Node<'_>| match literal(text, node, constants) {
+        Some(Constant::Str(value)) => Some(value),
+        _ => None,
+    };
+    let key = subscript.field(&field::SUBSCRIPT)?;
+    if let Some(exact) = constant_string(key) {
+        return Some(member_reference(program, object, &exact));
+    }
+    candidates(program, object, computed_prefix(key, &constant_string))
+}
+
+/// `table[key]` of a dispatch table: the value a constant key names (when the table has it),
+/// else every value (`ONE_OF`).
+fn table_reference(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: Vec<(Option<String>, String)>) -> Option<String> {
+    let info = &program.scopes[scope];
+    let key = subscript.field(&field::SUBSCRIPT)?;
+    if let Some(Constant::Str(key)) = literal(program.text(info.file), key, &program.modules[info.module].constants) {
+        if let Some((_, value)) = entries.iter().find(|(known, _)| known.as_deref() == Some(key.as_str())) {
+            return Some(value.clone());
+        }
+    }
+    let mut values: Vec<String> = entries.into_iter().map(|(_, value)| value).collect();
+    values.dedup();
+    Some(format!("{ONE_OF}{}", values.join("|")))
+}
+
+/// The constant start of a computed name (`"do_" + action` → `do_`; anything else: empty).
+fn computed_prefix<'n>(name: Node<'n>, constant_string: &dyn Fn(Node<'n>) -> Option<String>) -> String {
+    (name.kind() == "binary_operator").then(|| name.field(&field::LEFT)).flatten().and_then(constant_string).unwrap_or_default()
+}
+
+/// The candidates a computed name with `prefix` may denote in `object`: the methods of a
+/// workspace class or the top-level functions of a workspace module.
+fn candidates(program: &Program<'_>, object: &str, prefix: String) -> Option<String> {
+    (program.class(object).is_some() || program.module_named(object).is_some()).then(|| format!("{GETATTR}{object}:{prefix}"))
 }
 
 /// The workspace scopes a reference may denote when called. `open`: the reference is a method
 /// reached through the implicit receiver, so overrides in subclasses may run too.
 pub fn targets(program: &Program<'_>, reference: &str, open: bool) -> Vec<usize> {
+    if let Some(rest) = reference.strip_prefix(ONE_OF) {
+        let mut found: Vec<usize> = Vec::new();
+        for candidate in rest.split('|') {
+            for scope in targets(program, candidate, false) {
+                if !found.contains(&scope) {
+                    found.push(scope);
+                }
+            }
+        }
+        return found;
+    }
     if let Some(rest) = reference.strip_prefix(GETATTR) {
         let Some((class, prefix)) = rest.rsplit_once(':') else { return Vec::new() };
+        if program.class(class).is_none() && program.module_named(class).is_some() {
+            return program.module_functions(class, prefix);
+        }
         let mut candidates: Vec<usize> = Vec::new();
         for ancestor in program.ancestors(class) {
             if let Some(info) = program.class(ancestor.as_str()) {
@@ -243,6 +305,10 @@ impl Syntactic<'_, '_> {
                 let callee = head.field(&field::FUNCTION).and_then(|f| self.reference_within(f, heads + 1));
                 call_reference(program, self.scope, head, callee.as_deref(), &mut |argument| self.reference_within(argument, heads + 1))?
             }
+            "subscript" if heads < MAX_CALL_HEADS => {
+                let object = self.reference_within(head.field(&field::VALUE)?, heads + 1)?;
+                subscript_reference(program, self.scope, head, &object)?
+            }
             _ => return None,
         };
         for attribute in attributes.into_iter().rev() {
@@ -268,7 +334,7 @@ impl Syntactic<'_, '_> {
             return Some(qualified);
         }
         // The builtins the resolver composes (`getattr(obj, "m")`).
-        (name == "getattr" || name == "__import__").then(|| name.to_string())
+        matches!(name, "getattr" | "__import__" | "globals").then(|| name.to_string())
     }
 }
 

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use crate::syntax::tree::Node;
 
 use crate::ir::resolve;
@@ -13,8 +15,8 @@ use crate::syntax::{field, FieldChild};
 use crate::templates::RenderSite;
 
 use super::findings::RawFinding;
-use super::lattice::{note_bound, shortened_path, Origin, State, TraceStep, Value};
-use super::summary::{ParamSink, Summary};
+use super::lattice::{note_bound, shortened_path, Label, Origin, State, Trace, TraceStep, Value};
+use super::summary::{attribute_hash, field_of, field_param, ParamSink, Summary, RECEIVER};
 use super::{location_of, short, types, Analysis};
 
 impl<'p, 't> Analysis<'p, 't> {
@@ -205,6 +207,14 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        // The request object handed to a workspace class (`Ctx(request)`) is kept in the
+        // instance, where its reference is lost to the methods and helpers reading it: from
+        // here on it is user input as a whole.
+        if resolved.constructor {
+            for (argument, value) in positional.iter_mut().map(|(n, v)| (*n, v)).chain(keywords.iter_mut().map(|(_, n, v)| (*n, v))) {
+                self.request_object_as_source(argument, value);
+            }
+        }
         // A lambda defined in this scope: its body, with the arguments.
         if let Some(value) = reference.as_deref().and_then(|r| self.call_lambda(r, &positional, &keywords, state, depth)) {
             return value;
@@ -334,8 +344,19 @@ impl<'p, 't> Analysis<'p, 't> {
         // apply their summaries. A method's receiver is the call's (bound methods included).
         if !resolved.targets.is_empty() {
             let mut returned: Vec<Option<std::sync::Arc<str>>> = Vec::new();
+            // Where the callee's stores into its receiver land: the object's path for a method
+            // called on an instance (`runner.add(x)`, `self.add(x)`); for a constructor, the
+            // fields of the new instance (`Constructed`).
+            let receiver_path = match &receiver {
+                Some((object, _)) if !self.names_class(*object, state) => self.path_of(*object, state),
+                _ => None,
+            };
+            let mut fields: Vec<(String, Value)> = Vec::new();
+            let receiver_argument = receiver.as_ref().map(|(object, value)| (*object, value.clone()));
             for &scope in &resolved.targets {
-                let summary = self.apply_summary(scope, node, true, &positional, &keywords, state, &mut result);
+                let target =
+                    Target { scope, receiver: receiver_path.as_deref(), receiver_argument: receiver_argument.clone(), fields: &mut fields };
+                let summary = self.apply_summary(target, node, true, &positional, &keywords, state, &mut result);
                 result.stringy |= summary.returns_stringy;
                 returned.push(summary.returns_reference.clone());
             }
@@ -344,6 +365,14 @@ impl<'p, 't> Analysis<'p, 't> {
             } else {
                 returned.first().cloned().flatten().filter(|first| returned.iter().all(|r| r.as_ref() == Some(first)))
             };
+            if resolved.constructor {
+                return self.constructed(node, result, fields);
+            }
+            // Stores into a receiver with no path (`Query().where(x)`, a chained builder that
+            // returns its receiver): the call's value carries them, toward more taint.
+            for (_, value) in &fields {
+                result.absorb(value);
+            }
             return result;
         }
 
@@ -445,6 +474,20 @@ impl<'p, 't> Analysis<'p, 't> {
             return result;
         }
 
+        // A record class (a dataclass, a `NamedTuple`, a pydantic model: no `__init__` of its
+        // own) keeps each keyword argument in the field it names; positional arguments (fields
+        // in an order not known here) taint the instance as a whole.
+        if let Some(class) = reference.as_deref().filter(|r| self.is_record_class(r)) {
+            result.reference = Some(class.into());
+            let mut fields: Vec<(String, Value)> = Vec::new();
+            for (_, value) in &positional {
+                result.absorb(value);
+            }
+            for (name, _, value) in &keywords {
+                fields.push((format!(".{name}"), value.clone()));
+            }
+            return self.constructed(node, result, fields);
+        }
         // Anything else propagates: the result depends on the receiver and the arguments.
         if reference.as_deref().is_some_and(|r| self.program.class(r).is_some()) {
             result.reference = reference.as_deref().map(Into::into);
@@ -504,7 +547,7 @@ impl<'p, 't> Analysis<'p, 't> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn apply_summary(
         &mut self,
-        scope: usize,
+        target: Target<'_, 't>,
         node: Node<'t>,
         through_instance: bool,
         positional: &[(Node<'t>, Value)],
@@ -512,13 +555,42 @@ impl<'p, 't> Analysis<'p, 't> {
         state: &mut State,
         result: &mut Value,
     ) -> &'p Summary {
+        let Target { scope, receiver, receiver_argument, fields } = target;
         self.callees.insert(scope);
         let callee_scope = &self.program.scopes[scope];
         let offset = usize::from(callee_scope.implicit_receiver && !through_instance);
         let explicit: Vec<&str> =
             callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).map(|p| p.name.as_str()).collect();
         let variadic_index = callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).position(|p| p.variadic);
-        let argument_for = |param: usize| -> Value {
+        // What the caller passes for each field parameter the summary names (`summary::FIELD`).
+        static NO_SUMMARY: std::sync::LazyLock<Summary> = std::sync::LazyLock::new(Summary::default);
+        let summaries: &'p [Summary] = self.summaries;
+        let summary: &'p Summary = summaries.get(scope).unwrap_or(&NO_SUMMARY);
+        let mut field_arguments: FxHashMap<usize, Value> = FxHashMap::default();
+        let named = summary.param_returns.iter().map(|entry| entry.0);
+        let named = named.chain(summary.param_sinks.iter().map(|sink| sink.param));
+        let named = named.chain(summary.param_flows.iter().map(|flow| flow.2));
+        let named = named.chain(summary.param_exports.iter().map(|export| export.0));
+        for param in named {
+            let Some((slot, hash)) = field_of(param) else { continue };
+            if field_arguments.contains_key(&param) {
+                continue;
+            }
+            let base = if slot == RECEIVER {
+                receiver_argument.clone()
+            } else {
+                let by_keyword = explicit.get(slot).and_then(|name| keywords.iter().find(|(keyword, ..)| keyword == name));
+                slot.checked_add(offset)
+                    .and_then(|index| positional.get(index).cloned())
+                    .or_else(|| by_keyword.map(|(_, node, value)| (*node, value.clone())))
+            };
+            let value = match base {
+                Some((node, whole)) => self.field_argument(node, &whole, hash, state),
+                None => Value::default(),
+            };
+            field_arguments.insert(param, value);
+        }
+        let plain_argument = |param: usize| -> Value {
             let mut value = Value::default();
             if let Some(index) = param.checked_add(offset) {
                 if let Some((_, v)) = positional.get(index) {
@@ -542,9 +614,7 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             value
         };
-        static NO_SUMMARY: std::sync::LazyLock<Summary> = std::sync::LazyLock::new(Summary::default);
-        let summaries: &'p [Summary] = self.summaries;
-        let summary: &'p Summary = summaries.get(scope).unwrap_or(&NO_SUMMARY);
+        let argument_for = |param: usize| -> Value { field_arguments.get(&param).cloned().unwrap_or_else(|| plain_argument(param)) };
         let callee_name = callee_scope.qualified_name.rsplit('.').next().unwrap_or("").to_string();
         let call_step = self.step(node, "call", format!("through `{callee_name}`"));
         // A path that already passes this call site would only repeat a cycle (recursion): the
@@ -656,10 +726,34 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         // Taint flowing into an argument's container (`def add(items, x): items.append(x)`).
         for (target, suffix, source) in &summary.param_flows {
+            let incoming = argument_for(*source);
+            if *target == RECEIVER {
+                // Into the object the method runs on (`self.command = command`).
+                if incoming.is_tainted() {
+                    let mut traced = incoming.traced(&call_step);
+                    let inside = summary.param_flow_steps.iter().find(|(t, s, f, _)| (t, s, f) == (target, suffix, source));
+                    if let Some((_, _, _, steps)) = inside {
+                        for label in &mut traced.labels {
+                            label.trace = label.trace.extend(steps);
+                        }
+                    }
+                    match receiver {
+                        Some(object) => {
+                            let place = format!("{object}{suffix}");
+                            let (place, shortened) = shortened_path(&place);
+                            if shortened {
+                                note_bound(|met| met.places_cut += 1);
+                            }
+                            state.add(place, &traced);
+                        }
+                        None => fields.push((suffix.clone(), traced)),
+                    }
+                }
+                continue;
+            }
             let Some(index) = target.checked_add(offset) else { continue };
             let Some((argument, _)) = positional.get(index) else { continue };
             let Some(path) = self.path_of(*argument, state) else { continue };
-            let incoming = argument_for(*source);
             if incoming.is_tainted() {
                 let mut traced = incoming.traced(&call_step);
                 let inside = summary.param_flow_steps.iter().find(|(t, s, f, _)| (t, s, f) == (target, suffix, source));
@@ -679,6 +773,87 @@ impl<'p, 't> Analysis<'p, 't> {
         summary
     }
 
+    /// The value of a constructor call `node`: `result` (what the instance itself carries) with
+    /// the taint of `fields` (suffix below the instance → value). An assignment of the call to
+    /// a place takes the fields back apart (`Constructed`, `transfer::assign_one`), so
+    /// `job.owner` is not tainted by `job.command`; anywhere else the instance is one value.
+    pub(super) fn constructed(&mut self, node: Node<'t>, result: Value, fields: Vec<(String, Value)>) -> Value {
+        if fields.iter().all(|(_, value)| !value.is_tainted()) {
+            return result;
+        }
+        let mut whole = result.clone();
+        for (_, value) in &fields {
+            whole.absorb(value);
+        }
+        whole.constant = None;
+        self.constructed = Some(Constructed { start: node.start_byte(), without: result, fields });
+        whole
+    }
+
+    /// What an argument (`node`, evaluated whole to `whole`) holds under the attribute whose
+    /// name hashes to `hash`: its own value and what is stored below that attribute (and below
+    /// any subscript of it), not its other attributes. A parameter of this scope passed on
+    /// passes its own field parameter; an argument the state does not hold is passed whole.
+    fn field_argument(&self, node: Node<'t>, whole: &Value, hash: u32, state: &State) -> Value {
+        let Some(path) = self.path_of(node, state) else { return whole.clone() };
+        let Some(own) = state.values.get(&path) else { return whole.clone() };
+        let mut value = own.clone();
+        if let Some(param) = self.own_parameter(&path, own) {
+            if let Some(field) = field_param(param, hash) {
+                value.labels.retain(|label| label.origin != Origin::Param(param));
+                value.add_label(Label { origin: Origin::Param(field), cleared: 0, normalized: false, trace: Trace::default() });
+            }
+        }
+        let (dot, index) = (format!("{path}."), format!("{path}["));
+        for (key, stored) in state.values.from(&dot) {
+            let Some(rest) = key.strip_prefix(dot.as_str()) else { break };
+            let attribute = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
+            if attribute_hash(attribute) == hash {
+                value.absorb(stored);
+            }
+        }
+        for (key, stored) in state.values.from(&index) {
+            if !key.starts_with(index.as_str()) {
+                break;
+            }
+            value.absorb(stored);
+        }
+        value.constant = None;
+        value
+    }
+
+    /// Whether `node` names a class itself (`Runner.run(obj, x)`), not an instance of it.
+    fn names_class(&self, node: Node<'t>, state: &State) -> bool {
+        node.kind() == "identifier"
+            && !state.values.contains_key(self.text_of(node))
+            && self.program.resolve_name(self.module, self.text_of(node)).is_some_and(|name| self.program.class(&name).is_some())
+    }
+
+    /// Whether workspace class `class` builds its instances from keyword fields: no `__init__`
+    /// in the workspace classes it derives from, and no library base other than a record base
+    /// (`typing.NamedTuple`, pydantic's `BaseModel`); a plain class without `__init__` takes
+    /// keywords only as a dataclass (or attrs class) does.
+    fn is_record_class(&self, class: &str) -> bool {
+        if self.program.class(class).is_none() {
+            return false;
+        }
+        self.program.ancestors(class).iter().all(|ancestor| match self.program.class(ancestor) {
+            Some(info) => !info.methods.contains_key("__init__") && !info.methods.contains_key("__new__"),
+            None => RECORD_BASES.contains(&ancestor.as_str()),
+        })
+    }
+
+    /// A request object (a value whose reference the packs give source attributes, such as
+    /// `flask.request`) passed where its reference is lost becomes user input as a whole.
+    fn request_object_as_source(&self, argument: Node<'t>, value: &mut Value) {
+        if value.is_tainted() {
+            return;
+        }
+        let Some(kind) = value.reference.as_deref().and_then(|reference| self.rules.source_object_kind(reference)) else { return };
+        let label = self.source_label(kind, argument, self.text_of(argument));
+        value.add_label(label);
+    }
+
     /// A query document given as a dict literal: only values under operator keys (`$where`,
     /// `$function`, …) or unknown keys can inject; `{"name": value}` is an equality match.
     pub(super) fn operator_values(&mut self, dictionary: Node<'t>, state: &mut State, depth: usize) -> Value {
@@ -695,6 +870,30 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         result
     }
+}
+
+/// Library bases of record classes: their instances hold each keyword argument in a field.
+const RECORD_BASES: &[&str] = &["typing.NamedTuple", "pydantic.BaseModel", "pydantic.main.BaseModel", "object"];
+
+/// The callee a summary is applied for, with where its stores into its receiver go.
+pub(super) struct Target<'a, 't> {
+    pub(super) scope: usize,
+    /// The path of the object a method runs on, when it has one.
+    pub(super) receiver: Option<&'a str>,
+    /// The receiver of a method call as written and evaluated (what the receiver's field
+    /// parameters read).
+    pub(super) receiver_argument: Option<(Node<'t>, Value)>,
+    /// Without `receiver`: the receiver's fields the call stores (a constructor's new instance).
+    pub(super) fields: &'a mut Vec<(String, Value)>,
+}
+
+/// The fields a constructor call stored into the instance it made, until an assignment of
+/// the call (the one at byte `start`) takes them to the target's fields.
+pub(super) struct Constructed {
+    pub(super) start: usize,
+    /// The instance's value without its fields.
+    pub(super) without: Value,
+    pub(super) fields: Vec<(String, Value)>,
 }
 
 /// A render site's hash, telling its hits apart from the others at the same call.

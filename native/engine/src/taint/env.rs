@@ -104,6 +104,12 @@ impl Env {
 
 pub(super) type EnvEntrySignature = (String, bool, String, Vec<(Origin, u32, bool, Vec<(usize, usize, usize)>)>);
 
+/// The prefix of an `Env` owner holding the attributes of a class's instances
+/// (`instance:app.views.Handler`), apart from module and function owners.
+pub(super) const INSTANCE: &str = "instance:";
+/// The root name the attributes of an instance are stored under, whatever the receiver's name.
+pub(super) const INSTANCE_ROOT: &str = "self";
+
 /// The name an access path starts with (`SETTINGS` for `SETTINGS["cmd"]`).
 pub(super) fn root_of(path: &str) -> &str {
     &path[..path.find(['.', '[']).unwrap_or(path.len())]
@@ -142,6 +148,64 @@ impl<'p, 't> Analysis<'p, 't> {
             || self.rebound.contains(name)
             || (!self.augmented.is_empty() && self.augmented.contains(name))
             || scope.params.iter().any(|p| p.name == name)
+    }
+
+    /// The name of this method's receiver (`self`), when it is a method of a workspace class
+    /// whose receiver is never rebound.
+    pub(super) fn receiver_name(&self) -> Option<&'p str> {
+        let program: &'p Program<'t> = self.program;
+        let scope = &program.scopes[self.scope];
+        if !scope.implicit_receiver || scope.class.is_none() {
+            return None;
+        }
+        let name = scope.params.first()?.name.as_str();
+        (!self.rebound.contains(name)).then_some(name)
+    }
+
+    /// The `Env` owners of the attributes of instances of `class` (source taint a method stores
+    /// into `self.<attr>`, read by every method and by `obj.<attr>` on an instance): the class,
+    /// its ancestors (a base's `setup` stores what a subclass's handler reads) and its subclasses
+    /// (a subclass's method stores what a base's method reads), bounded like
+    /// `Program::ancestors`. Instances are not told apart: this is what a method's own source
+    /// reads leave in the object, whichever object it is.
+    pub(super) fn instance_owners(&self, class: &str) -> Vec<Arc<str>> {
+        let mut owners: Vec<String> = self.program.ancestors(class);
+        let mut next = 0;
+        let mut order: Vec<String> = vec![class.to_string()];
+        while next < order.len() && order.len() < 64 {
+            for subclass in self.program.subclasses(&order[next]) {
+                if !order.iter().any(|known| known == subclass) {
+                    order.push(subclass.to_string());
+                }
+            }
+            next += 1;
+        }
+        for subclass in order {
+            if !owners.contains(&subclass) {
+                owners.push(subclass);
+            }
+        }
+        owners.into_iter().filter(|owner| self.program.class(owner).is_some()).map(|owner| format!("{INSTANCE}{owner}").into()).collect()
+    }
+
+    /// Source taint stored under `path` (`self.data["cmd"]`, `obj.data`) of an instance of
+    /// `class`, as the methods of its class family left it (see `instance_owners`).
+    pub(super) fn instance_value(&mut self, class: &str, path: &str, node: Node<'_>) -> Option<Value> {
+        let owners = self.instance_owners(class);
+        let mut any = false;
+        for owner in &owners {
+            let hash = place_hash(owner, INSTANCE_ROOT);
+            self.reads.insert(hash);
+            any |= self.env.roots.contains(&hash);
+        }
+        if !any {
+            return None;
+        }
+        let root = root_of(path);
+        let normalized = format!("{INSTANCE_ROOT}{}", &path[root.len()..]);
+        let places: Vec<(Arc<str>, bool, String)> = owners.into_iter().map(|owner| (owner, true, INSTANCE_ROOT.to_string())).collect();
+        let value = self.env_value(&places, &normalized)?;
+        Some(value.traced(&self.step(node, "assignment", format!("reads `{}` as stored by a method", short(path)))))
     }
 
     /// The enclosing functions (innermost first, classes skipped), then the module.
@@ -197,6 +261,11 @@ impl<'p, 't> Analysis<'p, 't> {
     /// other than the one read is not seen, a store into the container as a whole is.
     pub(super) fn outside(&mut self, path: &str, node: Node<'_>) -> Option<Value> {
         let root = root_of(path);
+        // `self.data`: what the methods of the class family stored in the attribute.
+        if path.len() > root.len() && self.receiver_name() == Some(root) && self.lambda_params.is_empty() {
+            let class = self.program.scopes[self.scope].class.clone()?;
+            return self.instance_value(&class, path, node);
+        }
         if self.lambda_params.iter().any(|params| params.iter().any(|p| p == root)) {
             return None;
         }
@@ -308,6 +377,11 @@ impl<'p, 't> Analysis<'p, 't> {
     pub(super) fn export_targets(&mut self, root: &str) -> Vec<(EnvKey, String)> {
         let program = self.program;
         let scope = &program.scopes[self.scope];
+        if self.receiver_name() == Some(root) {
+            if let Some(class) = &scope.class {
+                return vec![((format!("{INSTANCE}{class}").into(), false), INSTANCE_ROOT.to_string())];
+            }
+        }
         if self.binds_locally(root) {
             if scope.kind == ScopeKind::Module || (self.has_inner && self.read_by_inner_scopes(root)) {
                 return vec![((scope.qualified_name.as_str().into(), true), root.to_string())];
@@ -392,11 +466,19 @@ impl<'p, 't> Analysis<'p, 't> {
             },
         );
         for ((owner, by_owner), state) in stored {
+            // An instance's attributes hold only source taint here: a parameter stored into the
+            // receiver reaches the caller's object through `Summary::param_flows` (`RECEIVER`),
+            // instance by instance; the receiver as a whole is not one of its attributes.
+            let instance = owner.starts_with(INSTANCE);
             for (path, value) in state.values {
+                if instance && path == INSTANCE_ROOT {
+                    continue;
+                }
                 let mut sources = Value::default();
                 for label in &value.labels {
                     match label.origin {
                         Origin::Source { .. } | Origin::Sources { .. } => sources.add_label(label.clone()),
+                        Origin::Param(_) if instance => {}
                         Origin::Param(param) => {
                             self.summary.param_exports.push((param, label.cleared, label.normalized, owner.clone(), by_owner, path.clone()))
                         }

@@ -92,6 +92,8 @@ struct Analysis<'p, 't> {
     /// Names assigned anywhere in the scope: rebinding a parameter does not affect the caller.
     rebound: FxHashSet<&'t str>,
     is_route: bool,
+    /// What this method returns is the context of this template (`EntryPoint::context_template`).
+    context_template: Option<String>,
     callees: HashSet<usize>,
     env: &'p Env,
     /// `name_hash` of the qualified names of functions that enclose another function.
@@ -114,6 +116,8 @@ struct Analysis<'p, 't> {
     reads: FxHashSet<u64>,
     /// Root names already looked up in the env: whether it holds anything under them.
     consulted: FxHashMap<String, bool>,
+    /// The fields of the instance the last constructor call made (`calls::Constructed`).
+    constructed: Option<calls::Constructed>,
     incomplete: Incomplete,
 }
 
@@ -166,6 +170,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let entry = self.entries.of(self.scope);
         self.is_route = entry.is_some_and(|entry| entry.html_response);
+        self.context_template = entry.and_then(|entry| entry.context_template.clone());
         let explicit_start = usize::from(scope.implicit_receiver);
         let mut clean_paths: Vec<String> = Vec::new();
         for (index, param) in scope.params.iter().enumerate() {
@@ -373,6 +378,22 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        // Parameters stored into the receiver's fields (`self.command = command`): the caller
+        // stores its argument under the object's path (`summary::RECEIVER`). Source taint stored
+        // there goes to the class's `Env` instead (`env::Analysis::receiver_owner`).
+        if let (Some(exit_state), Some(receiver)) = (&normal_exit, self.receiver_name()) {
+            for (path, value) in &exit_state.values {
+                let Some(suffix) = path.strip_prefix(receiver).filter(|suffix| suffix.starts_with(['.', '['])) else { continue };
+                for label in &value.labels {
+                    if let Origin::Param(other) = label.origin {
+                        if label.cleared == 0 {
+                            self.summary.param_flows.push((summary::RECEIVER, suffix.to_string(), other));
+                            self.summary.param_flow_steps.push((summary::RECEIVER, suffix.to_string(), other, label.trace.steps()));
+                        }
+                    }
+                }
+            }
+        }
         // A boolean guard: every (non-false) return establishes the same clearance.
         if !self.return_guards.is_empty() {
             let mut common: HashMap<usize, u32> = self.return_guards[0].iter().copied().collect();
@@ -449,6 +470,7 @@ fn analyze_scope(
         return_guards: Vec::new(),
         rebound: FxHashSet::default(),
         is_route: false,
+        context_template: None,
         callees: HashSet::new(),
         env,
         enclosing,
@@ -461,6 +483,7 @@ fn analyze_scope(
         extra_exports: FxHashMap::default(),
         reads: FxHashSet::default(),
         consulted: FxHashMap::default(),
+        constructed: None,
         incomplete: Incomplete::default(),
     };
     BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));

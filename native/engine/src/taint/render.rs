@@ -288,6 +288,14 @@ impl<'p, 't> Analysis<'p, 't> {
         None
     }
 
+    /// A value a method returns as the context of `template` (a Django class-based view's
+    /// `get_context_data`: `frameworks::EntryPoint::context_template`): a render site per
+    /// context value, at the `return`.
+    pub(super) fn returned_context(&mut self, statement: Node<'t>, expression: Node<'t>, value: &Value, template: String, state: &State) {
+        let contexts = [(None, expression, value.clone())];
+        self.render_sites(statement, (Some(template), None), Autoescape::On, "get_context_data", &contexts, state, 0);
+    }
+
     /// Records a render site per tainted context value.
     #[allow(clippy::too_many_arguments)]
     fn render_sites(
@@ -463,7 +471,7 @@ fn template_name(value: Option<&Value>) -> (Option<String>, Option<usize>) {
         return (Some(name), None);
     }
     let mut params = value.labels.iter().map(|label| match label.origin {
-        Origin::Param(param) => Some(param),
+        Origin::Param(param) if super::summary::field_of(param).is_none() => Some(param),
         _ => None,
     });
     match params.next().flatten() {

@@ -40,7 +40,8 @@ pub struct Summary {
     /// When the function returns true, parameter `.0` is safe for kinds `.1` (a boolean guard).
     pub(super) guards_when_true: Vec<(usize, u32)>,
     /// On return, parameter `.0`'s path with suffix `.1` holds taint of parameter `.2`
-    /// (`items.append(value)`).
+    /// (`items.append(value)`); `.0` is `RECEIVER` for the method's own receiver
+    /// (`self.command = command`: `Argument[0] -> Argument[self].Field[command]`).
     pub(super) param_flows: Vec<(usize, String, usize)>,
     /// The steps inside the function of each of `param_flows` (where the argument is stored),
     /// shown on the paths through it.
@@ -63,6 +64,51 @@ pub struct Summary {
 
 /// A `lookups` entry that matches every changed name.
 pub(super) const ANY_NAME: u64 = u64::MAX;
+
+/// The target of a `param_flows` entry that is the method's receiver (`self`), not a parameter:
+/// the caller stores the argument's taint under the path of the object the method runs on (the
+/// receiver of `obj.m(…)`, the target a constructor's result is assigned to).
+pub(super) const RECEIVER: usize = usize::MAX;
+
+/// The tag of a *field parameter*: the attribute `attr` of parameter `p` (or of the receiver),
+/// read where the state holds nothing for it (`ctx.req`, `self.steps`). Its `Param` label keeps
+/// the attribute apart from the object's other attributes, so a caller passes only what it
+/// holds under that attribute (and the object's own taint): `run(ctx)` reading `ctx.config`
+/// is not reached by the request stored in `ctx.req`. The index packs the tag, the parameter's
+/// slot (`RECEIVER_SLOT` for the receiver) and a 32-bit hash of the attribute's name; two
+/// attributes with one hash are one field (more taint, never less).
+pub(super) const FIELD: usize = 1 << 62;
+const RECEIVER_SLOT: usize = 0xFFFF;
+const _: () = assert!(usize::BITS == 64, "field parameters pack 64 bits");
+
+/// The 32-bit hash of an attribute name a field parameter carries.
+pub(super) fn attribute_hash(attribute: &str) -> u32 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    attribute.hash(&mut hasher);
+    let hash = hasher.finish();
+    (hash ^ (hash >> 32)) as u32
+}
+
+/// The field parameter for attribute `hash` of parameter `param` (`RECEIVER` for the
+/// receiver); `None` for parameters past the slots a field parameter has (read whole).
+pub(super) fn field_param(param: usize, hash: u32) -> Option<usize> {
+    let slot = match param {
+        RECEIVER => RECEIVER_SLOT,
+        param if param < RECEIVER_SLOT => param,
+        _ => return None,
+    };
+    Some(FIELD | (slot << 32) | hash as usize)
+}
+
+/// A field parameter's parameter (`RECEIVER` for the receiver) and attribute hash.
+pub(super) fn field_of(param: usize) -> Option<(usize, u32)> {
+    if param == RECEIVER || param & FIELD == 0 {
+        return None;
+    }
+    let slot = (param >> 32) & 0xFFFF;
+    Some((if slot == RECEIVER_SLOT { RECEIVER } else { slot }, param as u32))
+}
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct ParamSink {
@@ -188,6 +234,18 @@ mod tests {
 
     fn returning(steps: Vec<TraceStep>) -> Summary {
         Summary { param_returns: vec![(0, 0, false, steps)], ..Summary::default() }
+    }
+
+    #[test]
+    fn field_parameters_name_their_parameter_and_attribute() {
+        let hash = attribute_hash("req");
+        assert_ne!(hash, attribute_hash("config"));
+        assert_eq!(field_of(field_param(0, hash).unwrap()), Some((0, hash)));
+        assert_eq!(field_of(field_param(3, hash).unwrap()), Some((3, hash)));
+        assert_eq!(field_of(field_param(RECEIVER, hash).unwrap()), Some((RECEIVER, hash)));
+        assert_eq!(field_of(2), None, "a parameter is not a field");
+        assert_eq!(field_of(RECEIVER), None);
+        assert_eq!(field_param(0xFFFF, hash), None, "past the slots, a parameter is read whole");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::rules::{sink_kind_bit, SourceKind};
 use crate::syntax::{field, FieldChild};
 
 use super::lattice::{Label, Origin, State, Trace, Value};
+use super::summary::{attribute_hash, field_param, RECEIVER};
 use super::{short, types, Analysis};
 
 /// Expression nesting evaluated exactly; deeper, an expression is the union of its parts.
@@ -128,8 +129,17 @@ impl<'p, 't> Analysis<'p, 't> {
                     let _ = self.eval(index, state, depth + 1);
                 }
                 let mut value = Value { labels: object.labels.clone(), stringy: false, ..Value::default() };
-                // `client["shop"]` of a `pymongo.MongoClient` is a database (`[[type]] members_of`).
-                value.reference = object.reference.as_deref().and_then(|r| types::index_type(self.rules, r)).map(Into::into);
+                // `client["shop"]` of a `pymongo.MongoClient` is a database (`[[type]] members_of`);
+                // `globals()[name]` a function of the module (`ir::resolve::subscript_reference`).
+                value.reference = object
+                    .reference
+                    .as_deref()
+                    .and_then(|r| {
+                        types::index_type(self.rules, r)
+                            .map(str::to_string)
+                            .or_else(|| crate::ir::resolve::subscript_reference(self.program, self.scope, node, r))
+                    })
+                    .map(Into::into);
                 match &path {
                     Some(path) => add_labels_below(state, path, &mut value),
                     // A container read whole when its key is unknown.
@@ -534,8 +544,11 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let Some(object_node) = node.field(&field::OBJECT) else { return Value::default() };
         let attribute = node.field(&field::ATTRIBUTE).map(|a| self.text_of(a)).unwrap_or("");
-        let object =
-            if path.is_some() { self.eval_object(object_node, state, depth + 1) } else { self.eval(object_node, state, depth + 1) };
+        let object = match path.and_then(|path| self.instance_read(object_node, path, node, state)) {
+            Some(object) => object,
+            None if path.is_some() => self.eval_object(object_node, state, depth + 1),
+            None => self.eval(object_node, state, depth + 1),
+        };
         let reference = object.reference.as_deref().map(|r| member_reference(self.program, r, attribute));
         // Declared for the object's type, or for the library member it inherits
         // (`Model.query` of a class based on Flask-SQLAlchemy's `db.Model`).
@@ -573,6 +586,58 @@ impl<'p, 't> Analysis<'p, 't> {
             add_labels_below(state, path, &mut value);
         }
         value
+    }
+
+    /// `obj.attr` not held in the state, where `obj` is a name holding an instance of a
+    /// workspace class: the instance's own value and what is stored below `obj.attr`, not its
+    /// other fields (`job.owner` is not tainted by `job.command`; a field no store reached
+    /// holds what the instance as a whole holds), and the source taint methods of its class
+    /// stored in that attribute (`Analysis::instance_value`).
+    fn instance_read(&mut self, object: Node<'t>, path: &str, node: Node<'t>, state: &State) -> Option<Value> {
+        if object.kind() != "identifier" {
+            return None;
+        }
+        let name = self.text_of(object);
+        let attribute = path.strip_prefix(name).and_then(|rest| rest.strip_prefix('.'))?;
+        let own = state.values.get(name)?;
+        let class = own.reference.as_deref().filter(|r| self.program.class(r).is_some()).map(str::to_string);
+        let parameter = self.own_parameter(name, own);
+        if class.is_none() && parameter.is_none() {
+            return None;
+        }
+        let mut value = own.clone();
+        // A parameter's attribute is that attribute of what the caller passes (`summary::FIELD`).
+        if let Some(field) = parameter.and_then(|param| field_param(param, attribute_hash(attribute)).map(|field| (param, field))) {
+            let (param, field) = field;
+            value.labels.retain(|label| label.origin != Origin::Param(param));
+            value.add_label(Label { origin: Origin::Param(field), cleared: 0, normalized: false, trace: Trace::default() });
+        }
+        if let Some(below) = state.read_whole(path) {
+            value.absorb(&below);
+        }
+        if let Some(outside) = self.outside(name, object) {
+            value.absorb(&outside);
+        }
+        // The receiver's attributes are read from the class's stores by `outside` (the path's).
+        if let (Some(class), false) = (&class, self.receiver_name() == Some(name)) {
+            if let Some(stored) = self.instance_value(class, path, node) {
+                value.absorb(&stored);
+            }
+        }
+        Some(value)
+    }
+
+    /// The parameter `name` still holds, as a field parameter's slot: `RECEIVER` for the
+    /// method's receiver, the position of an explicit parameter whose value (`own`) still
+    /// carries its own label.
+    pub(super) fn own_parameter(&self, name: &str, own: &Value) -> Option<usize> {
+        if self.receiver_name() == Some(name) {
+            return Some(RECEIVER);
+        }
+        let scope = &self.program.scopes[self.scope];
+        let explicit = usize::from(scope.implicit_receiver);
+        let position = scope.params.iter().skip(explicit).position(|param| param.name == name && !param.variadic)?;
+        own.labels.iter().any(|label| label.origin == Origin::Param(position)).then_some(position)
     }
 
     /// Whether `reference` (`flask.request.path`) is a part of the request that is constant in
@@ -702,6 +767,25 @@ impl<'p, 't> Analysis<'p, 't> {
         };
         if left.kind() == "identifier" {
             self.rebound.insert(self.text_of(left));
+        }
+        // `job = Job(command)`: the instance's fields go below the target (`job.command`).
+        let constructed = self.constructed.take().filter(|made| right.kind() == "call" && made.start == right.start_byte());
+        if let (Some(made), Some(path)) = (constructed, self.path_of(left, state)) {
+            self.assign_target(left, made.without, state, depth);
+            for (suffix, field) in made.fields {
+                let field = if field.is_tainted() {
+                    field.traced(&self.step(left, "assignment", format!("assigned to `{}`", short(self.text_of(left)))))
+                } else {
+                    field
+                };
+                let place = format!("{path}{suffix}");
+                let (place, shortened) = super::lattice::shortened_path(&place);
+                if shortened {
+                    super::lattice::note_bound(|met| met.places_cut += 1);
+                }
+                state.add(place, &field);
+            }
+            return;
         }
         // Literal containers assigned to a name: remember element paths (key/index sensitivity).
         if let Some(path) = self.path_of(left, state) {
@@ -869,6 +953,9 @@ impl<'p, 't> Analysis<'p, 't> {
                     Some(expression) => self.eval(expression, state, 0),
                     None => Value::default(),
                 };
+                if let (Some(template), Some(expression)) = (self.context_template.clone(), node.named_child(0)) {
+                    self.returned_context(node, expression, &value, template, state);
+                }
                 if self.is_route && value.stringy {
                     if let (Some(kind), Some(expression)) = (sink_kind_bit("XSS"), node.named_child(0)) {
                         let _ = expression;

@@ -1,6 +1,8 @@
 //! Jinja2 and Django template text read for what it outputs: every `{{ … }}` with the context
 //! names it reads and how it is escaped, the `{% autoescape %}` and escaping `{% filter %}` blocks
-//! around it, and the templates it `{% extends %}` or `{% include %}`s.
+//! around it, the templates it `{% extends %}` or `{% include %}`s, and Jinja macros: the
+//! outputs of a `{% macro %}` body reading its parameters, the macro calls in outputs with the
+//! names each argument reads, and the macros `{% from … import %}`/`{% import … as %}` bind.
 //!
 //! A purpose-built lexer, not a template engine: `minijinja`'s parser is Jinja-only and its AST
 //! is public only behind its `unstable_machinery` feature; Django's syntax differs in the details
@@ -49,6 +51,9 @@ pub struct Output {
     pub names: Vec<String>,
     pub filtering: Filtering,
     pub block: Block,
+    /// Inside a `{% macro %}` body: the macro's name and the parameters the expression reads
+    /// (not context names: `names` leaves them out).
+    pub macro_reads: Option<(String, Vec<String>)>,
 }
 
 impl Output {
@@ -72,12 +77,42 @@ pub struct Reference {
     pub block: Block,
 }
 
+/// A call of a macro in an output (`{{ badge(label) }}`, `{{ forms.field(name=user) }}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MacroCall {
+    /// The callee as written: a name, or `alias.name` of an imported template.
+    pub callee: String,
+    /// The context names each positional argument reads.
+    pub positional: Vec<Vec<String>>,
+    /// The context names each keyword argument reads.
+    pub keywords: Vec<(String, Vec<String>)>,
+}
+
+/// A macro a template defines: its name and parameters in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Macro {
+    pub name: String,
+    pub params: Vec<String>,
+}
+
+/// A name `{% from "t" import m as name %}` (`Some(m)`) or `{% import "t" as name %}` (`None`)
+/// binds to template `t`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MacroImport {
+    pub name: String,
+    pub template: String,
+    pub member: Option<String>,
+}
+
 /// What a template outputs and which templates it pulls in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Parsed {
     pub outputs: Vec<Output>,
     pub extends: Option<String>,
     pub includes: Vec<Reference>,
+    pub macros: Vec<Macro>,
+    pub macro_calls: Vec<MacroCall>,
+    pub macro_imports: Vec<MacroImport>,
 }
 
 /// Filters whose result is safe to write whatever went in (escaped, or not text).
@@ -300,6 +335,8 @@ pub fn parse(text: &str) -> Parsed {
     let mut aliases = Aliases::default();
     // Open blocks that decide escaping, innermost last, with the tag name that closes them.
     let mut blocks: Vec<(&'static str, Block)> = Vec::new();
+    // The macro whose body is being read (macros do not nest in Jinja).
+    let mut current_macro: Option<Macro> = None;
     let mut at = 0;
     while let Some(tag) = next_tag(text, at) {
         at = tag.end;
@@ -309,12 +346,20 @@ pub fn parse(text: &str) -> Parsed {
                 let tokens = tokens(inner);
                 let read = expression(&tokens);
                 let block = blocks.last().map_or(Block::Inherit, |(_, block)| *block);
+                let mut names: Vec<String> = resolve(&aliases, &read.names).into_iter().collect();
+                let macro_reads = current_macro.as_ref().map(|current| {
+                    let reads: Vec<String> = current.params.iter().filter(|param| names.contains(param)).cloned().collect();
+                    names.retain(|name| !current.params.contains(name));
+                    (current.name.clone(), reads)
+                });
+                parsed.macro_calls.extend(macro_calls(&tokens, &aliases));
                 parsed.outputs.push(Output {
                     start: tag.start,
                     end: tag.end,
-                    names: resolve(&aliases, &read.names).into_iter().collect(),
+                    names,
                     filtering: filtering(&read.filters),
                     block,
+                    macro_reads,
                 });
             }
             b'%' => {
@@ -376,6 +421,44 @@ pub fn parse(text: &str) -> Parsed {
                         }
                     }
                     "with" => bind_with(arguments, &mut aliases),
+                    "macro" => {
+                        let Some(Token::Name(name)) = arguments.first() else { continue };
+                        let params = argument_lists(&arguments[1..]).into_iter().filter_map(|argument| match argument.first() {
+                            Some(Token::Name(param)) => Some((*param).to_string()),
+                            _ => None,
+                        });
+                        let found = Macro { name: (*name).to_string(), params: params.collect() };
+                        parsed.macros.push(found.clone());
+                        current_macro = Some(found);
+                    }
+                    "endmacro" => current_macro = None,
+                    "import" => {
+                        // `import "t" as name`
+                        if let (Some(template), Some(Token::Name(name))) = (first_string(arguments), arguments.last()) {
+                            parsed.macro_imports.push(MacroImport {
+                                name: (*name).to_string(),
+                                template: template.to_string(),
+                                member: None,
+                            });
+                        }
+                    }
+                    "from" => {
+                        // `from "t" import a, b as c`
+                        let Some(template) = first_string(arguments) else { continue };
+                        let Some(start) = arguments.iter().position(|t| *t == Token::Name("import")) else { continue };
+                        for part in arguments[start + 1..].split(|t| *t == Token::Punct(b',')) {
+                            let (member, name) = match part {
+                                [Token::Name(member), Token::Name("as"), Token::Name(name), ..] => (*member, *name),
+                                [Token::Name(member), ..] if !matches!(*member, "with" | "without") => (*member, *member),
+                                _ => continue,
+                            };
+                            parsed.macro_imports.push(MacroImport {
+                                name: name.to_string(),
+                                template: template.to_string(),
+                                member: Some(member.to_string()),
+                            });
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -383,6 +466,62 @@ pub fn parse(text: &str) -> Parsed {
         }
     }
     parsed
+}
+
+/// The arguments inside the first parenthesised list of `tokens` (`(a, b=c)` → `[a]`,
+/// `[b, =, c]`), split at top-level commas.
+fn argument_lists<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
+    let Some(open) = tokens.iter().position(|t| *t == Token::Punct(b'(')) else { return Vec::new() };
+    let mut depth = 0usize;
+    let mut start = open + 1;
+    let mut arguments = Vec::new();
+    for (index, token) in tokens.iter().enumerate().skip(open + 1) {
+        match token {
+            Token::Punct(b'(' | b'[' | b'{') => depth += 1,
+            Token::Punct(b')' | b']' | b'}') if depth == 0 => {
+                if index > start {
+                    arguments.push(&tokens[start..index]);
+                }
+                return arguments;
+            }
+            Token::Punct(b')' | b']' | b'}') => depth -= 1,
+            Token::Punct(b',') if depth == 0 => {
+                arguments.push(&tokens[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    arguments
+}
+
+/// The calls of an output's expression that may be macro calls: a name (or `alias.name`)
+/// followed by its arguments, each argument with the context names it reads.
+fn macro_calls(tokens: &[Token<'_>], aliases: &Aliases) -> Vec<MacroCall> {
+    let mut calls = Vec::new();
+    for index in 0..tokens.len() {
+        let (Token::Name(name), Some(Token::Punct(b'('))) = (&tokens[index], tokens.get(index + 1)) else { continue };
+        // Filters (`x|default(y)`) and methods of values are not macros; `alias.name(…)` is.
+        let callee = match index.checked_sub(1).map(|i| &tokens[i]) {
+            Some(Token::Punct(b'|')) => continue,
+            Some(Token::Punct(b'.')) => match index.checked_sub(2).map(|i| &tokens[i]) {
+                Some(Token::Name(alias)) => format!("{alias}.{name}"),
+                _ => continue,
+            },
+            _ => (*name).to_string(),
+        };
+        let mut call = MacroCall { callee, positional: Vec::new(), keywords: Vec::new() };
+        for argument in argument_lists(&tokens[index + 1..]) {
+            match argument {
+                [Token::Name(keyword), Token::Punct(b'='), rest @ ..] if rest.first() != Some(&Token::Punct(b'=')) => {
+                    call.keywords.push(((*keyword).to_string(), resolve(aliases, &expression(rest).names).into_iter().collect()));
+                }
+                _ => call.positional.push(resolve(aliases, &expression(argument).names).into_iter().collect()),
+            }
+        }
+        calls.push(call);
+    }
+    calls
 }
 
 /// `{% with a=expr, b=expr %}` (Jinja, Django) and `{% with expr as a %}` (old Django).
@@ -483,5 +622,39 @@ mod tests {
             "{% autoescape false %}{% filter escape %}{{ a }}{% endfilter %}{% filter upper %}{{ b }}{% endfilter %}{% endautoescape %}",
         );
         assert_eq!((found[0].3, found[1].3), (Block::On, Block::Off));
+    }
+
+    #[test]
+    fn macros_record_their_parameters_calls_and_imports() {
+        let parsed = parse(
+            "{% from 'm.html' import badge as b, plain %}{% import 'f.html' as forms %}\
+             {% macro row(text, cls='x') %}{{ text|safe }}{{ cls }}{{ title }}{% endmacro %}\
+             {{ b(label, cls=kind) }}{{ forms.field(name=user.name) }}{{ value|default(other) }}",
+        );
+        assert_eq!(parsed.macros, [Macro { name: "row".into(), params: vec!["text".into(), "cls".into()] }]);
+        let body: Vec<_> = parsed.outputs.iter().take(3).map(|o| (o.names.clone(), o.macro_reads.clone())).collect();
+        assert_eq!(
+            body,
+            [
+                (vec![], Some(("row".into(), vec!["text".into()]))),
+                (vec![], Some(("row".into(), vec!["cls".into()]))),
+                (vec!["title".into()], Some(("row".into(), vec![]))),
+            ]
+        );
+        assert_eq!(parsed.outputs[3].macro_reads, None);
+        assert_eq!(
+            parsed.macro_calls,
+            [
+                MacroCall {
+                    callee: "b".into(),
+                    positional: vec![vec!["label".into()]],
+                    keywords: vec![("cls".into(), vec!["kind".into()])]
+                },
+                MacroCall { callee: "forms.field".into(), positional: vec![], keywords: vec![("name".into(), vec!["user".into()])] },
+            ],
+            "a filter's arguments are no macro call"
+        );
+        let imports: Vec<_> = parsed.macro_imports.iter().map(|i| (i.name.as_str(), i.template.as_str(), i.member.as_deref())).collect();
+        assert_eq!(imports, [("b", "m.html", Some("badge")), ("plain", "m.html", Some("plain")), ("forms", "f.html", None)]);
     }
 }
