@@ -48,6 +48,11 @@ class Result:
 def environment() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     env["LC_ALL"] = "C.UTF-8"
+    # The address-space limit is to catch what the server allocates. glibc reserves address
+    # space per thread arena (64 MiB each, up to 8 per core, more of them the more threads
+    # allocate at once): two arenas keep that reservation from deciding the limit, so the
+    # limit measures allocations and not how busy the machine was.
+    env["MALLOC_ARENA_MAX"] = "2"
     return env
 
 

@@ -347,6 +347,10 @@ pub struct PropagatorSpec {
     /// Methods that copy argument taint into their receiver (`list.append`).
     #[serde(default)]
     pub mutators: Vec<String>,
+    /// With `mutators`: only on receivers of these types (`add` on a `builtins.set`, not on a
+    /// database session); without it, a mutator's name matches on any receiver.
+    #[serde(default)]
+    pub on: Vec<String>,
     /// Library methods whose result has the receiver's type (`pathlib.Path.joinpath`), so
     /// methods called on it resolve as the receiver's would.
     #[serde(default)]
@@ -555,6 +559,8 @@ pub struct RuleSet {
     pub sanitizer_methods: HashMap<String, Sanitizer>,
     pub clean_calls: HashSet<String>,
     pub mutators: HashSet<String>,
+    /// Mutators only on receivers of the listed types (`[[propagator]] mutators` with `on`).
+    pub typed_mutators: HashMap<String, Vec<String>>,
     /// Library methods whose result has their receiver's type (`[[propagator]] same_type`).
     pub same_type: HashSet<String>,
     /// Lookups whose result holds the receiver's taint, not the arguments' (`[[propagator]] lookups`).
@@ -929,7 +935,13 @@ impl RuleSet {
         for spec in pack.propagator {
             self.clean_calls.extend(spec.clean_calls);
             self.same_type.extend(spec.same_type);
-            self.mutators.extend(spec.mutators);
+            if spec.on.is_empty() {
+                self.mutators.extend(spec.mutators);
+            } else {
+                for name in spec.mutators {
+                    self.typed_mutators.entry(name).or_default().extend(spec.on.iter().cloned());
+                }
+            }
             self.lookups.extend(spec.lookups);
         }
         for spec in pack.check {

@@ -441,8 +441,10 @@ impl<'p, 't> Analysis<'p, 't> {
         }
 
         // Mutating methods copy argument taint into their receiver.
-        if let (Some(name), Some((receiver_node, _))) = (&method_name, &receiver) {
-            if self.rules.mutators.contains(name.as_str()) && arguments_value.is_tainted() {
+        if let (Some(name), Some((receiver_node, receiver_value))) = (&method_name, &receiver) {
+            let typed = |types: &Vec<String>| receiver_value.reference.as_deref().is_some_and(|r| types.iter().any(|t| t == r));
+            let mutates = self.rules.mutators.contains(name.as_str()) || self.rules.typed_mutators.get(name.as_str()).is_some_and(typed);
+            if mutates && arguments_value.is_tainted() {
                 if let Some(path) = self.path_of(*receiver_node, state) {
                     state.add(&path, &stored_into(self, &arguments_value, node, *receiver_node));
                 }

@@ -31,6 +31,9 @@ pub(super) const LAMBDA: &str = "<lambda>:";
 /// Lambda bodies evaluated inside one another at calls; deeper, a call of a lambda propagates
 /// its arguments as an unknown call does (so a lambda calling itself terminates).
 const MAX_LAMBDA_NESTING: usize = 4;
+/// The type of a set display or comprehension (`[[type]] builtins.set` types `set()`).
+const SET_TYPE: &str = "builtins.set";
+
 impl<'p, 't> Analysis<'p, 't> {
     /// The access path an expression denotes exactly, if it is one (`x`, `self.x`, `d['k']`):
     /// the key of its `ir::place` place, keys known as constants here included.
@@ -258,7 +261,19 @@ impl<'p, 't> Analysis<'p, 't> {
                 Value::default()
             }
             "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension" => {
-                self.eval_comprehension(node, state, depth)
+                let mut value = self.eval_comprehension(node, state, depth);
+                if node.kind() == "set_comprehension" {
+                    value.reference = Some(SET_TYPE.into());
+                }
+                value
+            }
+            // A set display is a `builtins.set` (its `add` copies taint in: a typed mutator).
+            "set" => {
+                let mut value = self.union_of_children(node, state, depth);
+                value.constant = None;
+                value.stringy = false;
+                value.reference = Some(SET_TYPE.into());
+                value
             }
             "keyword_argument" => match node.field(&field::VALUE) {
                 Some(value) => self.eval(value, state, depth + 1),
