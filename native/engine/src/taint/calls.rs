@@ -732,13 +732,7 @@ impl<'p, 't> Analysis<'p, 't> {
             if *target == RECEIVER {
                 // Into the object the method runs on (`self.command = command`).
                 if incoming.is_tainted() {
-                    let mut traced = incoming.traced(&call_step);
-                    let inside = summary.param_flow_steps.iter().find(|(t, s, f, _)| (t, s, f) == (target, suffix, source));
-                    if let Some((_, _, _, steps)) = inside {
-                        for label in &mut traced.labels {
-                            label.trace = label.trace.extend(steps);
-                        }
-                    }
+                    let traced = flow_traced(summary, (*target, suffix, *source), incoming, &call_step);
                     match receiver {
                         Some(object) => {
                             let place = format!("{object}{suffix}");
@@ -757,13 +751,7 @@ impl<'p, 't> Analysis<'p, 't> {
             let Some((argument, _)) = positional.get(index) else { continue };
             let Some(path) = self.path_of(*argument, state) else { continue };
             if incoming.is_tainted() {
-                let mut traced = incoming.traced(&call_step);
-                let inside = summary.param_flow_steps.iter().find(|(t, s, f, _)| (t, s, f) == (target, suffix, source));
-                if let Some((_, _, _, steps)) = inside {
-                    for label in &mut traced.labels {
-                        label.trace = label.trace.extend(steps);
-                    }
-                }
+                let traced = flow_traced(summary, (*target, suffix, *source), incoming, &call_step);
                 let place = format!("{path}{suffix}");
                 let (place, shortened) = shortened_path(&place);
                 if shortened {
@@ -899,6 +887,19 @@ pub(super) struct Constructed {
 }
 
 /// A render site's hash, telling its hits apart from the others at the same call.
+/// `incoming` as a callee's `param_flows` entry `flow` (target, suffix, source) stores it: the
+/// call's step, then the steps inside the callee where it is stored.
+fn flow_traced(summary: &Summary, flow: (usize, &String, usize), incoming: Value, call_step: &TraceStep) -> Value {
+    let mut traced = incoming.traced(call_step);
+    let inside = summary.param_flow_steps.iter().find(|(t, s, f, _)| (*t, s, *f) == flow);
+    if let Some((_, _, _, steps)) = inside {
+        for label in &mut traced.labels {
+            label.trace = label.trace.extend(steps);
+        }
+    }
+    traced
+}
+
 fn render_hash(site: &RenderSite) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = rustc_hash::FxHasher::default();
