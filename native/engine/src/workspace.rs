@@ -1183,8 +1183,14 @@ impl Workspace {
     /// preparation. Returns how many scopes are still to prepare (0: done).
     pub fn prepare_slices(&mut self, limit: usize) -> usize {
         let mut cache = std::mem::take(&mut self.slice_cache);
-        let ir = std::mem::take(&mut self.ir_cache);
+        let mut ir = std::mem::take(&mut self.ir_cache);
         let changed = std::mem::take(&mut self.slice_changed);
+        if !changed.is_empty() {
+            // Texts changed since the last preparation: lowerings nothing asked for since the
+            // previous sweep are of texts an edit replaced (one per keystroke in the scope typed
+            // into); a live scope dropped here is lowered again when its graph is next built.
+            ir.sweep();
+        }
         let own = self.pool.clone();
         let program = self.program();
         let mut sdg = Sdg::with_caches(&program, cache, ir, Some(&changed));

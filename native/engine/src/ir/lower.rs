@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use crate::syntax::tree::Node;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::ir::place::{literal_key, place_of, projected, Cut, Place};
 use crate::program::text_of;
@@ -391,6 +391,8 @@ impl ScopeIr {
 #[derive(Default)]
 pub struct IrCache {
     scopes: FxHashMap<[u8; 32], Arc<ScopeIr>>,
+    /// Keys asked for since the last `sweep`.
+    used: FxHashSet<[u8; 32]>,
     /// Scopes lowered (not found in the cache) since the cache was made.
     pub lowered: usize,
 }
@@ -438,8 +440,26 @@ impl IrCache {
                 self.scopes.clear();
             }
             self.scopes.insert(key, ir.clone());
+            self.used.insert(key);
         }
         ir
+    }
+
+    /// Drops every scope not asked for since the last sweep: called once a pass over a whole
+    /// program is done, it keeps the IR of texts that still exist and forgets the versions an
+    /// edit left behind (one per keystroke in the scopes being typed into).
+    pub fn sweep(&mut self) {
+        let used = std::mem::take(&mut self.used);
+        self.scopes.retain(|key, _| used.contains(key));
+    }
+
+    /// How many scopes the cache holds.
+    pub fn len(&self) -> usize {
+        self.scopes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scopes.is_empty()
     }
 }
 
@@ -900,6 +920,28 @@ mod tests {
             ]
             .join("\n")
         );
+    }
+
+    #[test]
+    fn a_sweep_forgets_the_scopes_not_asked_for_since_the_last_one() {
+        let lower = |cache: &mut IrCache, source: &str| {
+            let tree = crate::parse::parse(source);
+            let body = tree.root_node().named_child(0).and_then(|f| f.field(&field::BODY)).expect("a body");
+            let mut cursor = body.walk();
+            let statements: Vec<Node<'_>> = body.named_children(&mut cursor).collect();
+            let sites: Vec<(StepKind, Node<'_>)> = statements.iter().map(|&s| (StepKind::Statement, s)).collect();
+            cache.scope(source, body, &sites);
+        };
+        let mut cache = IrCache::default();
+        lower(&mut cache, "def f(a):\n    return a\n");
+        lower(&mut cache, "def f(a):\n    return a + 1\n");
+        cache.sweep();
+        assert_eq!(cache.len(), 2, "both were asked for since the cache was made");
+        // An edit: only the new text is asked for; the old version goes at the next sweep.
+        lower(&mut cache, "def f(a):\n    return a + 1\n");
+        cache.sweep();
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.lowered, 2, "the text asked for again was not lowered again");
     }
 
     #[test]
