@@ -22,7 +22,7 @@
 use std::fmt;
 use std::num::NonZeroU16;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 pub use tree_sitter::Point;
 
@@ -99,8 +99,10 @@ pub struct SyntaxTree {
     /// This tree's serial, shifted into the high bits of every node's id.
     id_base: u64,
     nodes: Vec<Record>,
-    /// Byte offsets where rows start (row 0 at 0).
-    line_starts: Vec<u32>,
+    /// Byte offsets where rows start (row 0 at 0); shared by the trees of one text (a
+    /// document's recovered definitions: one per swallowed definition, each over the whole
+    /// text, must not each hold a copy).
+    line_starts: Arc<[u32]>,
     /// The first character of each `ERROR` leaf that covers text (tree-sitter prints it in
     /// `to_sexp`), by record index, sorted.
     error_characters: Vec<(u32, i32)>,
@@ -115,6 +117,11 @@ impl fmt::Debug for SyntaxTree {
 impl SyntaxTree {
     /// Converts a tree-sitter tree parsed from `input` (the bytes tree-sitter was shown).
     pub fn from_tree_sitter(tree: &tree_sitter::Tree, input: &[u8]) -> SyntaxTree {
+        SyntaxTree::from_tree_sitter_with_lines(tree, input, line_starts(input))
+    }
+
+    /// `from_tree_sitter` with the text's `line_starts` computed once by the caller.
+    pub fn from_tree_sitter_with_lines(tree: &tree_sitter::Tree, input: &[u8], line_starts: Arc<[u32]>) -> SyntaxTree {
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
         let root = tree.root_node();
         let mut nodes: Vec<Record> = Vec::with_capacity(root.descendant_count());
@@ -184,9 +191,6 @@ impl SyntaxTree {
         }
         nodes.shrink_to_fit();
         error_characters.sort_unstable();
-        let mut line_starts = vec![0u32];
-        line_starts.extend(memchr::memchr_iter(b'\n', input).map(|at| at as u32 + 1));
-        line_starts.shrink_to_fit();
         SyntaxTree { id_base: serial << 32, nodes, line_starts, error_characters }
     }
 
@@ -203,10 +207,10 @@ impl SyntaxTree {
         self.nodes.len()
     }
 
-    /// Bytes this tree holds on the heap.
+    /// Bytes this tree holds on the heap; line starts shared by n trees count 1/n in each.
     pub fn heap_bytes(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Record>()
-            + self.line_starts.capacity() * 4
+            + self.line_starts.len() * 4 / Arc::strong_count(&self.line_starts)
             + self.error_characters.capacity() * std::mem::size_of::<(u32, i32)>()
     }
 
@@ -214,6 +218,11 @@ impl SyntaxTree {
         let row = self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1);
         Point { row, column: (offset - self.line_starts[row]) as usize }
     }
+}
+
+/// Byte offsets where the rows of `input` start (row 0 at 0).
+pub fn line_starts(input: &[u8]) -> Arc<[u32]> {
+    std::iter::once(0).chain(memchr::memchr_iter(b'\n', input).map(|at| at as u32 + 1)).collect()
 }
 
 /// The character tree-sitter's lexer reads at the start of `bytes` (`-1`: none or invalid).
