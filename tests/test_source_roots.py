@@ -1,6 +1,6 @@
 """Module names as Python finds them, in the CLI and the server alike: a `src/` layout and
 configured roots (`[tool.flowsight] roots`), a script importing its siblings, a constant
-`sys.path` addition. The project is `tests/fixtures/taint/roots` (its markers are checked by
+`sys.path` addition, a namespace package. The project is `tests/fixtures/taint/roots` (its markers are checked by
 the taint fixture tests); here: the same findings through the CLI, from the project and from
 its package directory, and in the language server."""
 
@@ -26,6 +26,7 @@ EXPECTED = {
     ("command-injection", "scripts/helpers.py", 7),
     ("command-injection", "scripts/helpers.py", 11),
     ("command-injection", "vendor/shellutil.py", 6),
+    ("command-injection", "plugins/runner.py", 5),
 }
 
 
@@ -47,6 +48,16 @@ def test_scanning_the_src_package_directory_finds_what_scanning_the_project_find
     package = {(rule, sink, line, steps) for rule, sink, line, steps, _ in scan(project / "src" / "shop", cwd=tmp_path)}
     shop = str(project / "src" / "shop")
     assert package == {finding for finding in whole if finding[1].startswith(shop)}
+    assert len(package) == 1
+
+
+def test_scanning_a_namespace_package_directory_finds_what_scanning_the_project_finds_there(tmp_path: Path) -> None:
+    # `plugins/` has no `__init__.py`; its modules import `plugins.runner` by name.
+    project = copy_project(tmp_path)
+    whole = {(rule, sink, line, steps) for rule, sink, line, steps, _ in scan(project, cwd=tmp_path)}
+    package = {(rule, sink, line, steps) for rule, sink, line, steps, _ in scan(project / "plugins", cwd=tmp_path)}
+    plugins = str(project / "plugins")
+    assert package == {finding for finding in whole if finding[1].startswith(plugins)}
     assert len(package) == 1
 
 

@@ -347,6 +347,11 @@ pub fn common_directory(directories: &[PathBuf]) -> PathBuf {
 /// Where module names of `directory` start: the parent of the outermost package holding it
 /// (walking up while the directory holds `__init__.py` or `__init__.pyi`), or `directory`
 /// itself when it is not a package. `sympy_src/sympy` → `sympy_src`, so `from sympy…` resolves.
+///
+/// A directory without `__init__.py` is still a package — a namespace package (PEP 420) —
+/// when its own modules import it by name (`langflow/` whose files say `from langflow.utils
+/// import …`, or `google/cloud/` saying `import google.cloud.storage`): the root is then above
+/// it, as Python's would be for that code to run.
 pub fn module_root(directory: &Path) -> PathBuf {
     let mut root = absolute_path(directory);
     let is_package = |d: &Path| d.join("__init__.py").is_file() || d.join("__init__.pyi").is_file();
@@ -356,7 +361,96 @@ pub fn module_root(directory: &Path) -> PathBuf {
             _ => break,
         }
     }
+    if let Some(above) = namespace_package_root(&root) {
+        return above;
+    }
     root
+}
+
+/// How many levels of namespace packages `namespace_package_root` looks through
+/// (`google.cloud` is two).
+const NAMESPACE_DEPTH: usize = 3;
+/// How many Python files under a directory are read for imports of its own name.
+const NAMESPACE_FILES_READ: usize = 400;
+/// How much of each such file is read (imports sit at the top).
+const NAMESPACE_BYTES_READ: u64 = 16 * 1024;
+
+/// The directory above `directory` when `directory` (or it with up to NAMESPACE_DEPTH - 1 of
+/// its parents, dotted) is a namespace package its own modules import by name.
+fn namespace_package_root(directory: &Path) -> Option<PathBuf> {
+    let mut candidate = directory.to_path_buf();
+    let mut dotted = directory.file_name()?.to_str()?.to_string();
+    for _ in 0..NAMESPACE_DEPTH {
+        if !is_identifier(dotted.rsplit('.').next().unwrap_or_default()) {
+            return None;
+        }
+        if imports_module(directory, &dotted) {
+            return candidate.parent().map(Path::to_path_buf);
+        }
+        let parent = candidate.parent()?.to_path_buf();
+        dotted = format!("{}.{dotted}", parent.file_name()?.to_str()?);
+        candidate = parent;
+    }
+    None
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut characters = name.chars();
+    characters.next().is_some_and(|c| c == '_' || c.is_alphabetic()) && characters.all(|c| c == '_' || c.is_alphanumeric())
+}
+
+/// Whether any of the first NAMESPACE_FILES_READ Python files under `directory` imports a
+/// module of `directory` as `module.<name>` (`import m.x`, `from m.x import …`, `from m import
+/// x`) where `<name>` is a file or directory right under `directory` — what a namespace package
+/// `m` at `directory` would provide. A project directory that is merely named like the package
+/// it holds elsewhere (`shop/src/shop/`) has no such module right under it.
+fn imports_module(directory: &Path, module: &str) -> bool {
+    use std::io::Read;
+    let provides = |name: &str| {
+        let name = name.trim();
+        is_identifier(name)
+            && (directory.join(format!("{name}.py")).is_file()
+                || directory.join(format!("{name}.pyi")).is_file()
+                || directory.join(name).is_dir())
+    };
+    // The first name after `module.` in a dotted name, if it starts with `module.`.
+    fn submodule<'a>(dotted: &'a str, module: &str) -> Option<&'a str> {
+        let rest = dotted.strip_prefix(module)?.strip_prefix('.')?;
+        rest.split(['.', ' ', '\t', ',']).next()
+    }
+    let imports_from_directory = |line: &str| {
+        if let Some(rest) = line.strip_prefix("from ") {
+            let (source, names) = rest.split_once(" import ").unwrap_or((rest, ""));
+            let source = source.trim();
+            return match submodule(source, module) {
+                Some(name) => provides(name),
+                None => {
+                    source == module
+                        && names.trim_start_matches('(').split(',').any(|name| provides(name.split(" as ").next().unwrap_or_default()))
+                }
+            };
+        }
+        line.strip_prefix("import ").is_some_and(|names| names.split(',').filter_map(|name| submodule(name.trim(), module)).any(provides))
+    };
+    let mut read = 0;
+    for entry in WalkBuilder::new(directory).max_depth(Some(8)).build().flatten() {
+        if read >= NAMESPACE_FILES_READ {
+            return false;
+        }
+        if !entry.file_type().is_some_and(|t| t.is_file()) || entry.path().extension().is_none_or(|e| e != "py") {
+            continue;
+        }
+        read += 1;
+        let Ok(file) = std::fs::File::open(entry.path()) else { continue };
+        let mut bytes = Vec::new();
+        if file.take(NAMESPACE_BYTES_READ).read_to_end(&mut bytes).is_err() {
+            continue;
+        }
+        if String::from_utf8_lossy(&bytes).lines().map(str::trim_start).any(imports_from_directory) {
+            return true;
+        }
+    }
+    false
 }
 
 /// See `Repository::analysis_identity`.
@@ -632,6 +726,30 @@ mod tests {
         let dir = tree(&[("proj/top/__init__.py", ""), ("proj/top/sub/__init__.py", ""), ("proj/top/sub/m.py", ""), ("plain/m.py", "")]);
         assert_eq!(module_root(&dir.path().join("proj/top/sub")), dir.path().join("proj"));
         assert_eq!(module_root(&dir.path().join("plain")), dir.path().join("plain"));
+    }
+
+    #[test]
+    fn a_namespace_package_that_imports_itself_by_name_is_named_from_above() {
+        let dir = tree(&[
+            ("wheel/app/api/routes.py", "import os\nfrom app.utils.run import run\n"),
+            ("wheel/app/utils/run.py", "def run(x):\n    pass\n"),
+            ("site/google/cloud/storage/__init__.py", ""),
+            ("site/google/cloud/storage/blob.py", "import google.cloud.storage._helpers as h\n"),
+            ("scripts/tool.py", "import os, sys\nfrom scripts_helpers import x\n"),
+            ("apps/api/views.py", "from apps_other import x  # not `apps`\n"),
+            ("shop/src/shop/__init__.py", ""),
+            ("shop/src/shop/views.py", "from shop.db import query\nfrom shop import db\n"),
+            ("shop/src/shop/db.py", ""),
+            ("flat/pkg/mod.py", "from pkg import helpers as h, other\n"),
+            ("flat/pkg/helpers.py", ""),
+        ]);
+        assert_eq!(module_root(&dir.path().join("wheel/app")), dir.path().join("wheel"));
+        assert_eq!(module_root(&dir.path().join("site/google/cloud/storage")), dir.path().join("site"));
+        assert_eq!(module_root(&dir.path().join("scripts")), dir.path().join("scripts"));
+        assert_eq!(module_root(&dir.path().join("apps")), dir.path().join("apps"));
+        // A project named like the package it holds under `src/` is not that package.
+        assert_eq!(module_root(&dir.path().join("shop")), dir.path().join("shop"));
+        assert_eq!(module_root(&dir.path().join("flat/pkg")), dir.path().join("flat"));
     }
 
     #[test]

@@ -627,6 +627,8 @@ fixtures! {
     precision_wrong_kind_sanitizers => "precision/wrong_kind_sanitizers.py",
     roots_lib_reports_init => "roots/lib/reports/__init__.py",
     roots_lib_reports_render => "roots/lib/reports/render.py",
+    roots_plugins_hooks => "roots/plugins/hooks.py",
+    roots_plugins_runner => "roots/plugins/runner.py",
     roots_scripts_helpers => "roots/scripts/helpers.py",
     roots_scripts_serve => "roots/scripts/serve.py",
     roots_src_shop_init => "roots/src/shop/__init__.py",
