@@ -284,15 +284,17 @@ pub struct SliceCache {
     /// What the per-scope parts were computed for (`cache::Fingerprint`).
     fingerprint: cache::Fingerprint,
     graphs: RefCell<GraphCache>,
+    /// PDGs solved (not found in `solved`) since the cache was made.
+    pdgs_solved: std::cell::Cell<usize>,
     /// What `refresh` kept and dropped, for tests and the bench.
     pub stats: cache::RefreshStats,
 }
 
 impl SliceCache {
-    /// What the refreshes did, and how many scope graphs were built (not found by identity
-    /// and content) since the cache was made.
+    /// What the refreshes did (with the PDGs solved since the cache was made), and how many
+    /// scope graphs were built (not found by identity and content) since the cache was made.
     pub fn stats(&self) -> (RefreshStats, usize) {
-        (self.stats, self.graphs.borrow().built)
+        (RefreshStats { pdgs_solved: self.pdgs_solved.get(), ..self.stats }, self.graphs.borrow().built)
     }
 }
 
@@ -316,7 +318,13 @@ impl<'p, 't> Sdg<'p, 't> {
     /// changes leave valid is kept (`SliceCache::refresh`).
     pub fn with_caches(program: &'p Program<'t>, cache: SliceCache, ir: IrCache, changed: Option<&FxHashSet<String>>) -> Sdg<'p, 't> {
         let mut module_scope = vec![None; program.modules.len()];
-        let mut scopes_of_file = vec![Vec::new(); program.files.len()];
+        // Sized first: one allocation per file (pushing into empty vectors regrew them on
+        // every slice request).
+        let mut per_file = vec![0usize; program.files.len()];
+        for info in &program.scopes {
+            per_file[info.file] += 1;
+        }
+        let mut scopes_of_file: Vec<Vec<usize>> = per_file.into_iter().map(Vec::with_capacity).collect();
         for (scope, info) in program.scopes.iter().enumerate() {
             if info.kind == ScopeKind::Module {
                 module_scope[info.module] = Some(scope);
@@ -609,6 +617,7 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 
     fn solve(&self, scope: usize) -> Solved {
+        self.cache.pdgs_solved.set(self.cache.pdgs_solved.get() + 1);
         let program = self.program;
         let info = &program.scopes[scope];
         let extracted = self.extracted(scope);

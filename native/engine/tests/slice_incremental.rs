@@ -222,6 +222,8 @@ fn a_one_line_edit_relinks_only_the_edited_function_and_its_module_body() {
     let (stats, built) = workspace.slice_cache_stats();
     assert_eq!((stats.resets, stats.kept), (1, 0));
     assert!(built >= 60, "every function reached: {built}");
+    let solved_before = stats.pdgs_solved;
+    assert!(solved_before >= 60, "every function's PDG solved: {solved_before}");
     module.functions[30][1] = "y.append(r + 1)".to_string();
     let text = module.text();
     workspace.update_file("a.py", text.clone(), None);
@@ -230,6 +232,8 @@ fn a_one_line_edit_relinks_only_the_edited_function_and_its_module_body() {
     assert_eq!((stats.resets, stats.kept, stats.relinked), (1, 1, 2), "f30 and the module body");
     assert!(!stats.effects_changed);
     assert_eq!(built_after - built, 2, "only f30's and the module body's graphs built again");
+    assert_eq!(stats.call_lists_examined, 2, "old call sites looked for under f31 and f0 (what f30 and the body called), not every callee");
+    assert_eq!(stats.pdgs_solved - solved_before, 2, "only f30's and the module body's PDGs solved again");
     let texts = [("a.py", text.as_str()), ("b.py", helpers.as_str())];
     let scratch = workspace_of(&texts).slice("a.py", last, None, false, false).expect("slices");
     assert_eq!(after.files, scratch.files);

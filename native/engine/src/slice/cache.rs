@@ -48,6 +48,11 @@ pub struct RefreshStats {
     pub relinked: usize,
     /// Whether the last refresh's recomputed effects differed (their readers' PDGs dropped).
     pub effects_changed: bool,
+    /// Callees whose call-site lists the last refresh looked through for the relinked scopes'
+    /// old sites (the callees their old links named, not every callee's list).
+    pub call_lists_examined: usize,
+    /// PDGs solved since the cache was made (`SliceCache::stats` fills it in).
+    pub pdgs_solved: usize,
 }
 
 /// SHA-256 of what other scopes' linking reads of a file (see the module invariants).
@@ -151,14 +156,24 @@ impl Sdg<'_, '_> {
             }
         }
         let changed_set: FxHashSet<usize> = changed_scopes.iter().copied().collect();
+        // A caller's sites are listed only under the callees of its linked calls (the lists
+        // are made from them, and a scope linked again has its old sites taken out here), so
+        // the changed scopes' old sites are under the callees their old links name: those
+        // lists are filtered, not every callee's.
+        let mut old_callees: FxHashSet<usize> = FxHashSet::default();
         for &scope in &changed_scopes {
+            if let Some(old) = self.cache.linked[scope].get() {
+                old_callees.extend(old.calls.iter().map(|&(_, _, callee)| callee));
+            }
             self.cache.linked[scope] = OnceCell::new();
             self.cache.solved[scope] = OnceCell::new();
         }
         // Call sites: the changed scopes' old ones out, their new ones in.
+        self.cache.stats.call_lists_examined = old_callees.len();
         {
             let callers = self.cache.callers.get_mut();
-            for sites in callers.values_mut() {
+            for callee in old_callees {
+                let Some(sites) = callers.get_mut(&callee) else { continue };
                 if sites.iter().any(|(caller, _, _)| changed_set.contains(caller)) {
                     *sites = std::sync::Arc::new(sites.iter().copied().filter(|(caller, _, _)| !changed_set.contains(caller)).collect());
                 }
@@ -272,5 +287,6 @@ impl Sdg<'_, '_> {
         cache.stats.resets += 1;
         cache.stats.relinked = 0;
         cache.stats.effects_changed = false;
+        cache.stats.call_lists_examined = 0;
     }
 }
