@@ -280,11 +280,13 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         // A call into another repository's module (an export only): each argument's taint
         // recorded as a hit at the argument, named by its callee and place (`export`).
-        if let (true, true, Some(external), Some(reference)) =
-            (sinks.is_empty(), resolved.targets.is_empty(), &self.rules.external_calls, reference.as_deref())
-        {
-            // What the rules know of (a sanitiser, a clean call) is a library's, not a repository's.
-            let known = self.rules.sanitizer_calls.contains_key(reference) || self.rules.clean_calls.contains(reference);
+        // A sink matched by method name only (`execute`) may be another repository's method:
+        // the call is recorded too, toward more findings.
+        if let (true, Some(external), Some(reference)) = (resolved.targets.is_empty(), &self.rules.external_calls, reference.as_deref()) {
+            // What the rules know of (a sink, a sanitiser, a clean call) is a library's, not a repository's.
+            let known = self.rules.sink_calls.contains_key(reference)
+                || self.rules.sanitizer_calls.contains_key(reference)
+                || self.rules.clean_calls.contains(reference);
             if external.covers(reference) && !known {
                 // Through the class or module itself (`Runner.go(obj, x)`, `lib.run(x)`) or no
                 // receiver: positions count from the first parameter; on an instance, from the

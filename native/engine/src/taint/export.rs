@@ -1,4 +1,4 @@
-//! A repository's analysis exported for a merge with other repositories' (`crate::merge`): the
+//! A repository's analysis exported for a merge with other repositories' (the merge (`merge.rs`)): the
 //! summaries of its functions and methods by module-qualified name, its findings, and its calls
 //! into modules it does not contain with the taint each argument carries.
 //!
@@ -252,7 +252,7 @@ pub fn export(program: &Program<'_>, rules: &RuleSet, identity: String, name: St
     Ok(Export {
         schema: EXPORT_SCHEMA.to_string(),
         version: EXPORT_VERSION,
-        flowsight: crate::persist::FLOWSIGHT_VERSION.to_string(),
+        flowsight: env!("CARGO_PKG_VERSION").to_string(),
         rules: rules.fingerprint.clone(),
         repository: ExportedRepository { identity, name, provides: provides.into_iter().collect(), imports: imports.into_iter().collect() },
         functions,

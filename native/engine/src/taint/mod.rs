@@ -19,7 +19,7 @@
 //! - `solver` — summaries solved over the call graph's components;
 //! - `findings` — raw findings rendered, deduplicated, identified and suppressed;
 //! - `incremental` — results cached per function and reused (`analyze_incrementally`);
-//! - `export` — a repository's summaries, findings and external calls for `crate::merge`.
+//! - `export` — a repository's summaries, findings and external calls for the merge (`merge.rs`).
 //!
 //! Invariants:
 //! - Never executes analysed code; never panics on user code (unknown syntax evaluates to a
