@@ -157,7 +157,7 @@ def test_an_export_states_its_schema_identity_and_external_calls(tmp_path: Path)
     kit = json.loads(export(directory, "kit", tmp_path / "kit.json").read_text())
     functions = {function["name"]: function for function in kit["functions"]}
     assert [sink["cwe"] for sink in functions["shellkit.run"]["sinks"]] == [78]
-    assert functions["shellkit.safe.run_quoted"]["sinks"] == [], "quoted: no parameter reaches a sink unsanitised"
+    assert "sinks" not in functions["shellkit.safe.run_quoted"], "quoted: no parameter reaches a sink unsanitised (left out)"
     assert kit["aliases"]["shellkit.Shell"] == "shellkit.shell.Shell"
 
 

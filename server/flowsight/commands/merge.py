@@ -20,6 +20,9 @@ from flowsight.commands.common import check_output_path, fail, write_output
 from flowsight.errors import FlowsightError, UsageError
 from flowsight.files import read_regular_file
 
+# An export holds every function of its repository (a large one: tens of MB).
+MAX_EXPORT_BYTES = 1 << 30
+
 # What each merge bound means (the text note, SARIF's notification).
 MERGE_BOUNDS = {
     "unresolved_calls": "tainted call(s) into a merged repository naming no exported function (not followed)",
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         files = []
         for name in args.files:
             try:
-                files.append((name, read_regular_file(name)))
+                files.append((name, read_regular_file(name, limit=MAX_EXPORT_BYTES)))
             except OSError as error:
                 raise UsageError(f"{name}: cannot read: {error.strerror or error}") from None
         merged = native.merge_exports(files)

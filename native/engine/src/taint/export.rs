@@ -115,15 +115,21 @@ pub struct ExportedFunction {
     pub params: Vec<String>,
     /// The first `*args`/`**kwargs` among `params` (it receives every argument past its position
     /// and every keyword, as `calls::apply_summary` binds them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variadic: Option<usize>,
     /// A method with a receiver (not a staticmethod).
     pub method: bool,
+    // What a function has none of is left out of the file (most functions pass no parameter on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sinks: Vec<ParamSinkEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<ParamCall>,
     /// Parameters the function stores somewhere its callers or other functions read (into an
     /// argument, its receiver, module state): not followed by a merge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stores: Vec<Parameter>,
     /// The function returns a source's value: not followed into callers in other repositories.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub returns_source: bool,
 }
 
