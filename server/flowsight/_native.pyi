@@ -322,6 +322,35 @@ class TaintAnalysis:
     """What the persistent cache did (empty without `cache_dir`): notice (why an existing cache
     was not used, or None), reused_scan, bytes_written, write_error, seconds."""
 
+class Merge:
+    """`merge_exports`' result."""
+
+    findings: list[Finding]
+    """Every repository's own findings, then the crossing ones; paths `{repository name}/{path}`."""
+    cross: int
+    repositories: list[tuple[str, str, int]]
+    """Per export: name, identity, its own findings."""
+    incomplete: dict[str, int]
+    """The merge's bounds: unresolved_calls, stores_unfollowed, returned_sources,
+    fields_widened, template_sinks, ambiguous_providers, flows_limit."""
+    bounds: dict[str, int]
+    """The repositories' own analyses' bounds, summed (the bound names of `TaintAnalysis.stats`)."""
+
+def export_discovered(
+    discovery: Discovery,
+    rules_file: str | None = None,
+    disabled_rules: Sequence[str] = ...,
+    threat_models: Sequence[str] | None = None,
+    name: str | None = None,
+) -> tuple[str, list[FileError]]:
+    """Analyses the one repository a `walk_files` found and exports it for a merge: (the export's
+    JSON text, per-file problems). Raises MergeError for several repositories."""
+
+def merge_exports(files: Sequence[tuple[str, bytes]]) -> Merge:
+    """Merges export files given as (name for errors, bytes). Raises MergeError naming the file
+    that is not an export of this schema version (or is truncated, corrupt), or when one
+    repository is exported twice or the exports were made with different rules."""
+
 def analyze_taint(
     paths: Sequence[str],
     root: str | None = None,

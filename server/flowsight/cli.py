@@ -21,7 +21,7 @@ from flowsight import __version__
 from flowsight.errors import FlowsightError
 
 # Order shown in --help. A module listed here must exist.
-COMMAND_MODULES = ["scan", "slice", "search", "index", "serve"]
+COMMAND_MODULES = ["scan", "export", "merge", "slice", "search", "index", "serve"]
 
 
 class ArgumentParser(argparse.ArgumentParser):

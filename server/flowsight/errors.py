@@ -36,6 +36,12 @@ class SearchIndexError(FlowsightError, RuntimeError):
     """The search index failed (not the query: any text is a valid query)."""
 
 
+class MergeError(FlowsightError, ValueError):
+    """An export that cannot be made, a file `flowsight merge` cannot read (not an export,
+    another schema version, truncated or corrupt), or exports that do not go together (one
+    repository twice, different rules)."""
+
+
 class InternalError(FlowsightError, RuntimeError):
     """A bug inside flowsight's engine (a Rust panic), raised instead of ending the process.
     The message starts with "internal error"; the workspace stays usable."""

@@ -20,6 +20,9 @@ pub enum EngineError {
     /// The search index failed (not the query: a query never fails).
     #[error("search index: {0}")]
     Search(String),
+    /// An export that cannot be made, a file a merge cannot read, exports that do not go together.
+    #[error("{0}")]
+    Merge(String),
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

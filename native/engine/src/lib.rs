@@ -24,6 +24,7 @@ pub mod index;
 pub mod ir;
 pub mod lexical;
 pub mod line_index;
+pub mod merge;
 pub mod parse;
 pub mod pdg;
 pub mod persist;

@@ -36,7 +36,7 @@ use crate::source::FileError;
 use crate::taint::{AnalysisCache, AnalysisStats, Finding, TextChange};
 
 /// Bumped whenever the layout or any persisted type changes.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 /// The version of flowsight that wrote a cache; another version's cache is rebuilt.
 pub const FLOWSIGHT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The cache file inside the cache directory.

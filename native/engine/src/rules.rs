@@ -590,6 +590,26 @@ pub struct RuleSet {
     kind_declarations: Vec<(String, String, usize)>,
     /// SHA-256 over the pack texts and disabled rule ids: equal fingerprints, equal rules.
     pub fingerprint: String,
+    /// Set only by an export (`taint::export`): calls into the modules it names, which the
+    /// program does not contain, are recorded as sinks of a kind of their own.
+    pub external_calls: Option<ExternalCalls>,
+}
+
+/// Calls into other repositories' modules, recorded per argument by the taint analysis as hits
+/// of sink kind `kind` (a bit no rule uses), so they reach findings (a source passed) and
+/// summaries (a parameter passed) as any sink does (`taint::export`).
+#[derive(Clone, Debug, Default)]
+pub struct ExternalCalls {
+    pub kind: u32,
+    /// Top-level module names the program does not provide.
+    pub modules: std::collections::BTreeSet<String>,
+}
+
+impl ExternalCalls {
+    /// Whether `reference` (a qualified name) lies in one of the external modules.
+    pub fn covers(&self, reference: &str) -> bool {
+        self.modules.contains(reference.split('.').next().unwrap_or(""))
+    }
 }
 
 fn config_error(file: &str, text: &str, span: Option<std::ops::Range<usize>>, message: String) -> EngineError {

@@ -24,6 +24,7 @@ use crate::program::{build_parts_in, place_parts, FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::slice::{slice_at, SliceResult};
 use crate::source::{load_source_within, parse_problems, FileError};
+use crate::taint::export::Export;
 use crate::taint::{analyze_incrementally_after, AnalysisCache, AnalysisStats, Finding, TextChange};
 use crate::templates::{TemplateFile, TemplateSet};
 use crate::walk::{discover, Discovered, Excludes, Repository};
@@ -535,6 +536,37 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.places_cut += other.limits.places_cut;
     total.limits.templates_unresolved += other.limits.templates_unresolved;
     total.unfinished |= other.unfinished;
+}
+
+/// Analyses the one repository `discovered` holds and exports it for a merge
+/// (`taint::export`, `merge`): its summaries, findings and calls into other repositories.
+/// Paths in the export are relative to the repository's root.
+pub fn export_repository(discovered: &Discovered, rules: &RuleSet, name: Option<&str>) -> Result<(Export, Vec<FileError>)> {
+    let [repository] = discovered.repositories.as_slice() else {
+        return Err(EngineError::Merge(format!(
+            "an export is of one repository; the paths name {} (export each on its own)",
+            discovered.repositories.len()
+        )));
+    };
+    let mut files = read_repositories(discovered);
+    let templates = read_templates(discovered);
+    let parsed = parse_files(&mut files);
+    let mut errors = discovered.errors.clone();
+    let mut documents: Vec<(usize, Document)> = Vec::new();
+    for (index, (file, (document, problems))) in files.iter().zip(parsed).enumerate() {
+        errors.extend(file.errors.iter().cloned());
+        errors.extend(problems);
+        documents.extend(document.map(|document| (index, document)));
+    }
+    let parts = pool().install(|| {
+        build_parts_in(&repository.source_roots, documents.iter().map(|(index, document)| (files[*index].key.clone(), document)).collect())
+    });
+    let program = Program::from_parts(&parts).with_root(&repository.root).with_templates(template_set(&[0], &templates));
+    let name = name.map_or_else(|| repository.name(), str::to_string);
+    let export = pool()
+        .install(|| crate::taint::export::export(&program, rules, repository.analysis_identity(), name))
+        .map_err(EngineError::Merge)?;
+    Ok((export, errors))
 }
 
 /// Reads and parses `paths`, then slices from `file` (a path among them) at a 0-based line and

@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("slice", 6),
     ("index", 7),
     ("persist", 7),
+    ("merge", 7),
     ("scan", 8),
     ("workspace", 8),
 ];

@@ -24,6 +24,7 @@ pub fn to_py_err(err: EngineError) -> PyErr {
             EngineError::Criterion(_) => "UsageError",
             EngineError::Exclude(_) => "ConfigError",
             EngineError::Search(_) => "SearchIndexError",
+            EngineError::Merge(_) => "MergeError",
         };
         match exception_class(py, class_name) {
             Ok(class) => PyErr::from_type(class, err.to_string()),

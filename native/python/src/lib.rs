@@ -24,6 +24,7 @@ use pyo3::types::PyDict;
 
 mod analysis;
 mod errors;
+mod merging;
 mod walking;
 
 use errors::to_py_err;
@@ -926,6 +927,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     analysis::register(m)?;
     walking::register(m)?;
+    merging::register(m)?;
     errors::register(m)?;
     Ok(())
 }

@@ -140,6 +140,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         sink: sink_location,
                         callee: callee.to_string(),
                         steps: trace.steps(),
+                        cleared: label.cleared,
                         render: render.clone(),
                     })
                 }
@@ -275,6 +276,48 @@ impl<'p, 't> Analysis<'p, 't> {
                     value
                 };
                 self.hit(sink.kind, cwe, &value, argument, node, &callee_text);
+            }
+        }
+        // A call into another repository's module (an export only): each argument's taint
+        // recorded as a hit at the argument, named by its callee and place (`export`).
+        // A sink matched by method name only (`execute`) may be another repository's method:
+        // the call is recorded too, toward more findings.
+        if let (true, Some(external), Some(reference)) = (resolved.targets.is_empty(), &self.rules.external_calls, reference.as_deref()) {
+            // What the rules know of (a sink, a sanitiser, a clean call) is a library's, not a repository's.
+            let known = self.rules.sink_calls.contains_key(reference)
+                || self.rules.sanitizer_calls.contains_key(reference)
+                || self.rules.clean_calls.contains(reference);
+            if external.covers(reference) && !known {
+                // Through the class or module itself (`Runner.go(obj, x)`, `lib.run(x)`) or no
+                // receiver: positions count from the first parameter; on an instance, from the
+                // first after the receiver.
+                let named_receiver = receiver.as_ref().map(|(object, _)| {
+                    object.kind() == "identifier" && self.program.modules[self.module].imports.contains_key(self.text_of(*object))
+                });
+                let bound = named_receiver == Some(false);
+                let mut unknown_positions = false;
+                for (index, (argument, value)) in positional.iter().enumerate() {
+                    unknown_positions |= matches!(argument.kind(), "list_splat" | "dictionary_splat");
+                    let at = match (unknown_positions, bound) {
+                        (true, _) => "*".to_string(),
+                        (false, true) => format!("p{index}"),
+                        (false, false) => format!("c{index}"),
+                    };
+                    self.hit(external.kind, 0, value, *argument, *argument, &super::export::external_callee(reference, &at));
+                }
+                for (name, argument, value) in &keywords {
+                    self.hit(
+                        external.kind,
+                        0,
+                        value,
+                        *argument,
+                        *argument,
+                        &super::export::external_callee(reference, &format!("k{name}")),
+                    );
+                }
+                if let (true, Some((object, value))) = (bound, &receiver) {
+                    self.hit(external.kind, 0, value, *object, *object, &super::export::external_callee(reference, "r"));
+                }
             }
         }
 
@@ -675,6 +718,7 @@ impl<'p, 't> Analysis<'p, 't> {
                             sink: sink.sink,
                             callee: sink.callee.clone(),
                             steps: trace.steps(),
+                            cleared: label.cleared | sink.cleared,
                             render: render.clone(),
                         })
                     }

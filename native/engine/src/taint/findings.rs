@@ -62,6 +62,9 @@ pub(super) struct RawFinding {
     pub(super) sink: (usize, usize, usize),
     pub(super) callee: String,
     pub(super) steps: Vec<TraceStep>,
+    /// The kinds the source's value was sanitised for on the way (all but `kind`): what it is
+    /// still unsafe for past an external call (`export`).
+    pub(super) cleared: u32,
     /// A context value handed to a template: the sink is in the template (`templates`), found
     /// when the finding is rendered; `sink` is the render call.
     #[serde(default)]
@@ -77,7 +80,7 @@ pub(super) fn location(program: &Program<'_>, (file, start, end): (usize, usize,
 
 /// Whether a line's text suppresses a finding of `rule_id`/`cwe`: `flowsight: ignore` or
 /// `flowsight: ignore[rule-id, CWE-89]` (in a `#` comment, or a template's `{# … #}`).
-fn suppresses(text: &str, rule_id: &str, cwe: u32) -> bool {
+pub fn suppresses(text: &str, rule_id: &str, cwe: u32) -> bool {
     let Some(position) = text.find("flowsight: ignore") else { return false };
     let rest = &text[position + "flowsight: ignore".len()..];
     match rest.strip_prefix('[') {
@@ -357,6 +360,7 @@ mod tests {
             sink,
             callee: "os.system".into(),
             steps: path,
+            cleared: 0,
             render: None,
         }
     }

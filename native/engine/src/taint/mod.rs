@@ -18,7 +18,8 @@
 //! - `summary` — what a function does with taint, as its callers see it;
 //! - `solver` — summaries solved over the call graph's components;
 //! - `findings` — raw findings rendered, deduplicated, identified and suppressed;
-//! - `incremental` — results cached per function and reused (`analyze_incrementally`).
+//! - `incremental` — results cached per function and reused (`analyze_incrementally`);
+//! - `export` — a repository's summaries, findings and external calls for the merge (`merge.rs`).
 //!
 //! Invariants:
 //! - Never executes analysed code; never panics on user code (unknown syntax evaluates to a
@@ -28,6 +29,7 @@
 mod calls;
 mod checks;
 mod env;
+pub mod export;
 mod findings;
 mod guards;
 mod incremental;
@@ -40,7 +42,7 @@ mod transfer;
 mod types;
 
 pub use env::Env;
-pub use findings::{Finding, FindingStep, Location};
+pub use findings::{suppresses, Finding, FindingStep, Location};
 pub use incremental::{analyze_incrementally, analyze_incrementally_after, analyze_incrementally_with, AnalysisCache, AnalysisStats};
 pub use lattice::TraceStep;
 pub use rebase::TextChange;

@@ -1,0 +1,66 @@
+"""`flowsight export REPO [--output FILE] [--name NAME] [--rules FILE] [--disable RULE] [--threat-models MODELS]`.
+
+Analyses one repository and writes its export for `flowsight merge`: a schema-versioned JSON
+file with the repository's identity (its root's path, the top-level packages it provides and
+those it imports), the summaries of its functions and methods by module-qualified name, its
+findings, and its calls into modules it does not contain with the taint of each argument (see
+ARCHITECTURE.md, "Exports and merges"). CI jobs on separate machines export their repositories;
+one merge finds the flows between them without analysing any repository again.
+
+Exit 0 when written (findings or not), 2 on usage or input errors. Per-file problems are
+reported on stderr, as `scan` reports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from flowsight.commands.common import check_output_path, fail, resolve_targets, warn, write_output
+from flowsight.config import parse_threat_models
+from flowsight.errors import FlowsightError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export", help="analyse one repository and write its summaries for `flowsight merge`")
+    parser.add_argument("path", metavar="REPO", help="the repository's directory")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the export here instead of stdout")
+    parser.add_argument("--name", help="the repository's name in merged paths (default: its directory's name)")
+    parser.add_argument("--rules", metavar="FILE", help="an extra TOML rule pack")
+    parser.add_argument("--disable", metavar="RULE", action="append", default=[], help="switch off a rule id (repeatable)")
+    parser.add_argument(
+        "--threat-models",
+        metavar="MODELS",
+        help="comma-separated threat models whose sources count: remote (default), local, database, all",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import flowsight._native as native
+
+    try:
+        if args.output is not None:
+            check_output_path(args.output)
+        targets = resolve_targets([args.path], None)
+        config = targets.config
+        rules_file = args.rules or config.rules_file
+        if rules_file is not None and not Path(rules_file).is_file():
+            return fail(f"rules file not found: {rules_file}")
+        threat_models = config.threat_models
+        if args.threat_models is not None:
+            names = [name.strip() for name in args.threat_models.split(",") if name.strip()]
+            threat_models = parse_threat_models(names, "--threat-models")
+        text, errors = native.export_discovered(
+            targets.discovery,
+            rules_file=rules_file,
+            disabled_rules=[*config.disabled_rules, *args.disable],
+            threat_models=list(threat_models),
+            name=args.name,
+        )
+        for error in errors:
+            warn(f"{error.path}: {error.kind}: {error.message}")
+        write_output(text + "\n", args.output, utf8=True)
+    except FlowsightError as error:
+        return fail(str(error))
+    return 0
