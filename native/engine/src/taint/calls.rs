@@ -623,6 +623,8 @@ impl<'p, 't> Analysis<'p, 't> {
         // cycle-free path is found anyway, and skipping keeps summaries finite.
         let call_place = (self.file, node.start_byte());
         let revisits = |steps: &[TraceStep]| steps.iter().any(|s| (s.file, s.start) == call_place);
+        // One step for every value returned through this call (its description shared).
+        let return_step = self.step(node, "return", format!("returned from `{callee_name}`"));
         for (param, cleared, normalized, steps) in &summary.param_returns {
             if revisits(steps) {
                 continue;
@@ -632,16 +634,16 @@ impl<'p, 't> Analysis<'p, 't> {
                 let mut label = label.clone();
                 label.cleared |= cleared;
                 label.normalized |= normalized;
-                label.trace = label.trace.extend(steps).push(self.step(node, "return", format!("returned from `{callee_name}`")));
+                label.trace = label.trace.extend(steps).push(return_step.clone());
                 result.add_label(label);
             }
         }
         for label in &summary.source_returns {
-            if revisits(&label.trace.steps()) {
+            if label.trace.any_place(&mut |(file, start, _)| (file, start) == call_place) {
                 continue;
             }
             let mut label = label.clone();
-            label.trace = label.trace.push(self.step(node, "return", format!("returned from `{callee_name}`")));
+            label.trace = label.trace.push(return_step.clone());
             result.add_label(label);
         }
         for sink in &summary.param_sinks {

@@ -51,7 +51,9 @@ pub struct TraceStep {
     /// `source`, `assignment`, `call`, `argument`, `return`, `sink` (or `elided`): one of
     /// `STEP_KINDS`, stored as its name (an unknown name fails to load: the cache is rebuilt).
     pub kind: &'static str,
-    pub description: String,
+    /// Shared: a step is copied into every trace that passes it (callers' summaries included),
+    /// so a copy costs a reference count, not an allocation.
+    pub description: Arc<str>,
 }
 
 /// Every kind a step can have.
@@ -75,7 +77,7 @@ impl<'de> Deserialize<'de> for TraceStep {
             .copied()
             .find(|kind| *kind == step.kind)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown step kind {:?}", step.kind)))?;
-        Ok(TraceStep { file: step.file, start: step.start, end: step.end, kind, description: step.description })
+        Ok(TraceStep { file: step.file, start: step.start, end: step.end, kind, description: step.description.into() })
     }
 }
 
@@ -157,7 +159,7 @@ impl Trace {
             start: first_left_out.start,
             end: first_left_out.end,
             kind: "elided",
-            description: format!("{left_out} steps not shown"),
+            description: format!("{left_out} steps not shown").into(),
         };
         let mut trace = Trace::default();
         let mut steps = steps.into_iter();
@@ -694,7 +696,7 @@ mod tests {
     use super::*;
 
     fn step(start: usize, kind: &'static str) -> TraceStep {
-        TraceStep { file: 0, start, end: start + 1, kind, description: format!("step {start}") }
+        TraceStep { file: 0, start, end: start + 1, kind, description: format!("step {start}").into() }
     }
 
     fn source(place: usize) -> Label {

@@ -140,7 +140,7 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     fn step(&self, node: Node<'_>, kind: &'static str, description: String) -> TraceStep {
-        TraceStep { file: self.file, start: node.start_byte(), end: node.end_byte(), kind, description }
+        TraceStep { file: self.file, start: node.start_byte(), end: node.end_byte(), kind, description: description.into() }
     }
 
     fn annotation_reference(&self, annotation: Node<'_>) -> Option<String> {
