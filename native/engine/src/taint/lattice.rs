@@ -376,6 +376,18 @@ impl Value {
         joined
     }
 
+    /// Whether absorbing `other` into any value that has absorbed `self` changes nothing: each
+    /// of its labels has one of the same key here whose trace is preferred or equal (`merge`),
+    /// and it is stringy only if this is. (Merged sources, keyed apart, are simply not covered.)
+    pub(super) fn covers(&self, other: &Value) -> bool {
+        (self.stringy || !other.stringy)
+            && other.labels.iter().all(|label| {
+                self.labels
+                    .iter()
+                    .any(|mine| mine.key() == label.key() && (mine.trace.rank(), &mine.origin) <= (label.trace.rank(), &label.origin))
+            })
+    }
+
     pub(super) fn same(&self, other: &Value) -> bool {
         self.constant == other.constant
             && self.reference == other.reference

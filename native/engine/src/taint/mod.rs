@@ -113,6 +113,11 @@ struct Analysis<'p, 't> {
     /// Stores not visible in the CFG states: taint stored by callees (`param_exports`) and
     /// inside lambda bodies.
     extra_exports: FxHashMap<EnvKey, State>,
+    /// What each call site (its span and callee scope) already stored into `extra_exports`
+    /// through one group of the callee's `param_exports` (parameter, cleared, normalised): a
+    /// visit of the call storing nothing it does not cover skips the group's places, since
+    /// absorbing a covered value again changes nothing (`Value::covers`).
+    exported_through: FxHashMap<((usize, usize, usize), (usize, u32, bool)), Value>,
     reads: FxHashSet<u64>,
     /// Root names already looked up in the env: whether it holds anything under them.
     consulted: FxHashMap<String, bool>,
@@ -481,6 +486,7 @@ fn analyze_scope(
         homes: None,
         lambda_params: Vec::new(),
         extra_exports: FxHashMap::default(),
+        exported_through: FxHashMap::default(),
         reads: FxHashSet::default(),
         consulted: FxHashMap::default(),
         constructed: None,
