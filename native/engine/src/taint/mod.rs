@@ -69,6 +69,11 @@ type SinkHit = (Origin, u32, (usize, usize, usize), u64);
 /// Visits of one step after which its state is widened (every sanitisation dropped).
 const MAX_VISITS_PER_STEP: usize = 40;
 
+/// A call site as `Analysis::exported_through` tells them apart: its span and the callee scope.
+type CallSite = (usize, usize, usize);
+/// A group of a callee's `param_exports`: parameter, kinds cleared, normalised.
+type ExportGroup = (usize, u32, bool);
+
 struct Analysis<'p, 't> {
     program: &'p Program<'t>,
     rules: &'p RuleSet,
@@ -117,7 +122,7 @@ struct Analysis<'p, 't> {
     /// through one group of the callee's `param_exports` (parameter, cleared, normalised): a
     /// visit of the call storing nothing it does not cover skips the group's places, since
     /// absorbing a covered value again changes nothing (`Value::covers`).
-    exported_through: FxHashMap<((usize, usize, usize), (usize, u32, bool)), Value>,
+    exported_through: FxHashMap<(CallSite, ExportGroup), Value>,
     reads: FxHashSet<u64>,
     /// Root names already looked up in the env: whether it holds anything under them.
     consulted: FxHashMap<String, bool>,
