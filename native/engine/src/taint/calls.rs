@@ -666,6 +666,8 @@ impl<'p, 't> Analysis<'p, 't> {
         // cycle-free path is found anyway, and skipping keeps summaries finite.
         let call_place = (self.file, node.start_byte());
         let revisits = |steps: &[TraceStep]| steps.iter().any(|s| (s.file, s.start) == call_place);
+        // One step for every value returned through this call (its description shared).
+        let return_step = self.step(node, "return", format!("returned from `{callee_name}`"));
         for (param, cleared, normalized, steps) in &summary.param_returns {
             if revisits(steps) {
                 continue;
@@ -675,16 +677,16 @@ impl<'p, 't> Analysis<'p, 't> {
                 let mut label = label.clone();
                 label.cleared |= cleared;
                 label.normalized |= normalized;
-                label.trace = label.trace.extend(steps).push(self.step(node, "return", format!("returned from `{callee_name}`")));
+                label.trace = label.trace.extend(steps).push(return_step.clone());
                 result.add_label(label);
             }
         }
         for label in &summary.source_returns {
-            if revisits(&label.trace.steps()) {
+            if label.trace.any_place(&mut |(file, start, _)| (file, start) == call_place) {
                 continue;
             }
             let mut label = label.clone();
-            label.trace = label.trace.push(self.step(node, "return", format!("returned from `{callee_name}`")));
+            label.trace = label.trace.push(return_step.clone());
             result.add_label(label);
         }
         for sink in &summary.param_sinks {
@@ -750,24 +752,36 @@ impl<'p, 't> Analysis<'p, 't> {
         // Taint the callee stores where other scopes read it, from the arguments given here.
         // Entries are sorted (`collect_exports`, `widen`), so those of one (parameter, cleared,
         // normalised) are adjacent: the value stored is built once for all their places (out of
-        // order, it would only be built more often).
-        let mut stored: Option<((usize, u32, bool), Value)> = None;
-        for (param, cleared, normalized, owner, by_owner, path) in &summary.param_exports {
+        // order, it would only be built more often). A later visit of this call (a loop's
+        // fixpoint) storing what an earlier one stored skips the group's places: `extra_exports`
+        // only grows, and absorbing a covered value is a no-op.
+        let call_key = (node.start_byte(), node.end_byte(), scope);
+        let exports = &summary.param_exports;
+        let mut start = 0;
+        while start < exports.len() {
+            let (param, cleared, normalized, ..) = &exports[start];
             let key = (*param, *cleared, *normalized);
-            if stored.as_ref().is_none_or(|(built, _)| *built != key) {
-                let mut value = Value::default();
-                for label in &argument_for(*param).labels {
-                    let mut label = label.clone();
-                    label.cleared |= cleared;
-                    label.normalized |= normalized;
-                    label.trace = label.trace.push(call_step.clone());
-                    value.add_label(label);
-                }
-                stored = Some((key, value));
+            let end = exports[start..].iter().position(|e| (e.0, e.1, e.2) != key).map_or(exports.len(), |length| start + length);
+            let group = &exports[start..end];
+            start = end;
+            let mut value = Value::default();
+            for label in &argument_for(*param).labels {
+                let mut label = label.clone();
+                label.cleared |= cleared;
+                label.normalized |= normalized;
+                label.trace = label.trace.push(call_step.clone());
+                value.add_label(label);
             }
-            let Some((_, value)) = &stored else { continue };
-            if value.is_tainted() {
-                self.extra_exports.entry((owner.clone(), *by_owner)).or_default().add(path, value);
+            if !value.is_tainted() {
+                continue;
+            }
+            let stored = self.exported_through.entry((call_key, key)).or_default();
+            if stored.covers(&value) {
+                continue;
+            }
+            stored.absorb(&value);
+            for (_, _, _, owner, by_owner, path) in group {
+                self.extra_exports.entry((owner.clone(), *by_owner)).or_default().add(path, &value);
             }
         }
         // Taint flowing into an argument's container (`def add(items, x): items.append(x)`).

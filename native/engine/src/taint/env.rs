@@ -601,8 +601,7 @@ mod tests {
         let before = Env::collect(&[storing("app", "A", tainted(1)), storing("app", "B.x", tainted(2))]);
         assert!(before.changed_roots(&before.clone()).is_empty());
         let mut moved = tainted(2);
-        moved.labels[0].trace =
-            Trace::default().push(TraceStep { file: 0, start: 7, end: 8, kind: "assignment", description: String::new() });
+        moved.labels[0].trace = Trace::default().push(TraceStep { file: 0, start: 7, end: 8, kind: "assignment", description: "".into() });
         let after = Env::collect(&[storing("app", "A", tainted(1)), storing("app", "B.x", moved), storing("lib", "C", tainted(3))]);
         let changed = before.changed_roots(&after);
         let expected: FxHashSet<u64> = [place_hash("app", "B"), place_hash("lib", "C")].into_iter().collect();

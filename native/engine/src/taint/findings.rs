@@ -209,7 +209,7 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
             .map(|step| FindingStep {
                 location: location(program, (step.file, step.start, step.end)),
                 kind: step.kind.to_string(),
-                description: step.description.clone(),
+                description: step.description.to_string(),
             })
             .collect();
         // A template's output: the render call is a step of the path, the output its sink.
@@ -348,7 +348,7 @@ mod tests {
     }
 
     fn raw(sink: (usize, usize, usize), source: (usize, usize, usize), steps: usize) -> RawFinding {
-        let step = |(file, start, end): (usize, usize, usize), kind| TraceStep { file, start, end, kind, description: String::new() };
+        let step = |(file, start, end): (usize, usize, usize), kind| TraceStep { file, start, end, kind, description: "".into() };
         let mut path = vec![step(source, "source")];
         path.extend((1..steps.max(2) - 1).map(|_| step(source, "assignment")));
         path.push(step(sink, "sink"));

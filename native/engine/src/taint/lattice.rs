@@ -51,7 +51,9 @@ pub struct TraceStep {
     /// `source`, `assignment`, `call`, `argument`, `return`, `sink` (or `elided`): one of
     /// `STEP_KINDS`, stored as its name (an unknown name fails to load: the cache is rebuilt).
     pub kind: &'static str,
-    pub description: String,
+    /// Shared: a step is copied into every trace that passes it (callers' summaries included),
+    /// so a copy costs a reference count, not an allocation.
+    pub description: Arc<str>,
 }
 
 /// Every kind a step can have.
@@ -75,7 +77,7 @@ impl<'de> Deserialize<'de> for TraceStep {
             .copied()
             .find(|kind| *kind == step.kind)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown step kind {:?}", step.kind)))?;
-        Ok(TraceStep { file: step.file, start: step.start, end: step.end, kind, description: step.description })
+        Ok(TraceStep { file: step.file, start: step.start, end: step.end, kind, description: step.description.into() })
     }
 }
 
@@ -157,7 +159,7 @@ impl Trace {
             start: first_left_out.start,
             end: first_left_out.end,
             kind: "elided",
-            description: format!("{left_out} steps not shown"),
+            description: format!("{left_out} steps not shown").into(),
         };
         let mut trace = Trace::default();
         let mut steps = steps.into_iter();
@@ -372,6 +374,18 @@ impl Value {
         }
         joined.stringy |= other.stringy;
         joined
+    }
+
+    /// Whether absorbing `other` into any value that has absorbed `self` changes nothing: each
+    /// of its labels has one of the same key here whose trace is preferred or equal (`merge`),
+    /// and it is stringy only if this is. (Merged sources, keyed apart, are simply not covered.)
+    pub(super) fn covers(&self, other: &Value) -> bool {
+        (self.stringy || !other.stringy)
+            && other.labels.iter().all(|label| {
+                self.labels
+                    .iter()
+                    .any(|mine| mine.key() == label.key() && (mine.trace.rank(), &mine.origin) <= (label.trace.rank(), &label.origin))
+            })
     }
 
     pub(super) fn same(&self, other: &Value) -> bool {
@@ -694,7 +708,7 @@ mod tests {
     use super::*;
 
     fn step(start: usize, kind: &'static str) -> TraceStep {
-        TraceStep { file: 0, start, end: start + 1, kind, description: format!("step {start}") }
+        TraceStep { file: 0, start, end: start + 1, kind, description: format!("step {start}").into() }
     }
 
     fn source(place: usize) -> Label {
@@ -727,11 +741,11 @@ mod tests {
         assert_eq!(steps.len(), MAX_TRACE);
         assert_eq!(steps[0].start, 0);
         assert_eq!(steps[TRACE_HEAD].kind, "elided");
-        assert_eq!(steps[TRACE_HEAD].description, "6 steps not shown");
+        assert_eq!(&*steps[TRACE_HEAD].description, "6 steps not shown");
         assert_eq!(steps.last().unwrap().start, MAX_TRACE + 4);
         // Pushing again counts the steps already left out.
         let steps = trace.push(step(100, "sink")).steps();
-        assert_eq!(steps[TRACE_HEAD].description, "7 steps not shown");
+        assert_eq!(&*steps[TRACE_HEAD].description, "7 steps not shown");
         assert_eq!(steps.last().unwrap().kind, "sink");
     }
 
@@ -859,6 +873,40 @@ mod tests {
         })
     }
 
+    /// Values whose labels carry traces of 0 to 2 steps (so `covers` compares traces too).
+    fn traced_value_strategy() -> impl Strategy<Value = Value> {
+        let traced = (label_strategy(), 0usize..3, 0usize..3).prop_map(|(mut label, length, place)| {
+            label.trace = Trace::from_steps((0..length).map(|index| step(place + index, "assignment")).collect());
+            label
+        });
+        (proptest::collection::vec(traced, 0..12), any::<bool>()).prop_map(|(labels, stringy)| {
+            let mut value = Value { stringy, ..Value::default() };
+            for label in labels {
+                value.add_label(label);
+            }
+            value
+        })
+    }
+
+    /// A value's labels by key, with the origin and trace rank `merge` keeps.
+    #[allow(clippy::type_complexity)]
+    fn witnesses(value: &Value) -> Vec<((Origin, u32, bool), Origin, (usize, Option<(usize, usize, usize)>))> {
+        let mut witnesses: Vec<_> = value.labels.iter().map(|label| (label.key(), label.origin.clone(), label.trace.rank())).collect();
+        witnesses.sort();
+        witnesses
+    }
+
+    #[test]
+    fn a_value_missing_a_label_or_with_a_longer_trace_does_not_cover() {
+        let short = tainted(1);
+        let mut long = tainted(1);
+        long.labels[0].trace = long.labels[0].trace.push(step(5, "assignment"));
+        assert!(short.covers(&long), "the shorter trace is kept: absorbing the longer changes nothing");
+        assert!(!long.covers(&short), "absorbing the shorter trace replaces the longer one");
+        assert!(!short.covers(&tainted(2)));
+        assert!(!Value::default().covers(&Value { stringy: true, ..Value::default() }));
+    }
+
     #[test]
     fn for_each_stored_visits_what_any_state_holds_once_per_change() {
         // 0 → 1 → 2, 0 → 3 (a branch), and 4 reached from nowhere visited.
@@ -894,6 +942,22 @@ mod tests {
             prop_assert_eq!(keys(&a.join(&b)), keys(&b.join(&a)));
             prop_assert_eq!(keys(&a.join(&b).join(&c)), keys(&a.join(&b.join(&c))));
             prop_assert_eq!(keys(&a.join(&a)), keys(&a));
+        }
+
+        #[test]
+        fn absorbing_a_covered_value_changes_nothing(a in traced_value_strategy(), b in traced_value_strategy(), c in traced_value_strategy()) {
+            prop_assert!(a.covers(&a));
+            let mut stored = c.clone();
+            stored.absorb(&a);
+            let mut again = stored.clone();
+            again.absorb(&b);
+            if a.covers(&b) {
+                prop_assert_eq!(witnesses(&again), witnesses(&stored));
+                prop_assert_eq!(again.stringy, stored.stringy);
+            }
+            // What a value absorbed covers it.
+            let merged = again.labels.iter().any(|l| matches!(l.origin, Origin::Sources { .. }));
+            prop_assert!(again.covers(&b) || merged);
         }
 
         #[test]

@@ -71,6 +71,11 @@ type SinkHit = (Origin, u32, (usize, usize, usize), u64);
 /// Visits of one step after which its state is widened (every sanitisation dropped).
 const MAX_VISITS_PER_STEP: usize = 40;
 
+/// A call site as `Analysis::exported_through` tells them apart: its span and the callee scope.
+type CallSite = (usize, usize, usize);
+/// A group of a callee's `param_exports`: parameter, kinds cleared, normalised.
+type ExportGroup = (usize, u32, bool);
+
 struct Analysis<'p, 't> {
     program: &'p Program<'t>,
     rules: &'p RuleSet,
@@ -115,6 +120,11 @@ struct Analysis<'p, 't> {
     /// Stores not visible in the CFG states: taint stored by callees (`param_exports`) and
     /// inside lambda bodies.
     extra_exports: FxHashMap<EnvKey, State>,
+    /// What each call site (its span and callee scope) already stored into `extra_exports`
+    /// through one group of the callee's `param_exports` (parameter, cleared, normalised): a
+    /// visit of the call storing nothing it does not cover skips the group's places, since
+    /// absorbing a covered value again changes nothing (`Value::covers`).
+    exported_through: FxHashMap<(CallSite, ExportGroup), Value>,
     reads: FxHashSet<u64>,
     /// Root names already looked up in the env: whether it holds anything under them.
     consulted: FxHashMap<String, bool>,
@@ -142,7 +152,7 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     fn step(&self, node: Node<'_>, kind: &'static str, description: String) -> TraceStep {
-        TraceStep { file: self.file, start: node.start_byte(), end: node.end_byte(), kind, description }
+        TraceStep { file: self.file, start: node.start_byte(), end: node.end_byte(), kind, description: description.into() }
     }
 
     fn annotation_reference(&self, annotation: Node<'_>) -> Option<String> {
@@ -483,6 +493,7 @@ fn analyze_scope(
         homes: None,
         lambda_params: Vec::new(),
         extra_exports: FxHashMap::default(),
+        exported_through: FxHashMap::default(),
         reads: FxHashSet::default(),
         consulted: FxHashMap::default(),
         constructed: None,

@@ -229,7 +229,7 @@ mod tests {
     use crate::taint::lattice::Trace;
 
     fn step(start: usize) -> TraceStep {
-        TraceStep { file: 0, start, end: start + 1, kind: "assignment", description: String::new() }
+        TraceStep { file: 0, start, end: start + 1, kind: "assignment", description: "".into() }
     }
 
     fn returning(steps: Vec<TraceStep>) -> Summary {

@@ -1069,7 +1069,7 @@ mod tests {
         // The path goes through the lambda's body.
         let (summaries, _) = analyze_text(text);
         let (_, _, _, steps) = &summaries["app.f"].param_returns[0];
-        assert!(steps.iter().any(|step| step.kind == "return" && step.description == "returned from the lambda"), "{steps:?}");
+        assert!(steps.iter().any(|step| step.kind == "return" && &*step.description == "returned from the lambda"), "{steps:?}");
         // A lambda calling itself ends (as an unknown call past a few levels).
         assert_eq!(returned("def f(a):\n    g = lambda x: g(x)\n    return g(a)\n", "app.f"), vec![0]);
     }
