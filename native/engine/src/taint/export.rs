@@ -190,7 +190,7 @@ fn steps(program: &Program<'_>, steps: &[TraceStep]) -> Vec<FindingStep> {
             description: match step.description.split_once(ARGUMENT_SEPARATOR) {
                 // An external hit's step: the callee without the argument's name.
                 Some((callee, _)) => format!("{callee}`"),
-                None => step.description.clone(),
+                None => step.description.to_string(),
             },
         })
         .collect()
