@@ -413,21 +413,11 @@ pub fn merge(exports: &[Export]) -> Result<MergeResult, String> {
             name: name.clone(),
             findings: export.findings.len(),
         });
-        add_bounds(&mut bounds, &export.incomplete);
+        bounds.add(&export.incomplete);
     }
     let cross = found.len();
     findings.extend(found.into_values());
     Ok(MergeResult { findings, cross, repositories, incomplete, bounds })
-}
-
-fn add_bounds(total: &mut Incomplete, other: &Incomplete) {
-    total.labels_merged += other.labels_merged;
-    total.expression_depth += other.expression_depth;
-    total.step_visits += other.step_visits;
-    total.trace_elided += other.trace_elided;
-    total.failed += other.failed;
-    total.places_cut += other.places_cut;
-    total.templates_unresolved += other.templates_unresolved;
 }
 
 #[cfg(test)]

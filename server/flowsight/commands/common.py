@@ -18,7 +18,7 @@ from pathlib import Path
 
 from flowsight import positions
 from flowsight._native import Discovery
-from flowsight.config import ProjectConfig, find_pyproject, load_project_config
+from flowsight.config import ProjectConfig, find_pyproject, load_project_config, parse_threat_models
 from flowsight.errors import UsageError
 from flowsight.files import read_regular_file
 from flowsight.report import escape_text
@@ -204,3 +204,25 @@ def write_output(text: str, output: str | None, *, utf8: bool) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+
+
+@dataclass
+class AnalysisOptions:
+    """What an analysis is asked to use, from the project's configuration and the command line."""
+
+    rules_file: str | None
+    disabled_rules: list[str]
+    threat_models: list[str]
+
+
+def analysis_options(config: ProjectConfig, rules: str | None, disable: list[str], threat_models: str | None) -> AnalysisOptions:
+    """`--rules`, `--disable` and `--threat-models` over the project's `[tool.flowsight]`;
+    raises UsageError for a rules file that does not exist or an unknown threat model."""
+    rules_file = rules or config.rules_file
+    if rules_file is not None and not Path(rules_file).is_file():
+        raise UsageError(f"rules file not found: {rules_file}")
+    models = config.threat_models
+    if threat_models is not None:
+        names = [name.strip() for name in threat_models.split(",") if name.strip()]
+        models = parse_threat_models(names, "--threat-models")
+    return AnalysisOptions(rules_file, [*config.disabled_rules, *disable], list(models))

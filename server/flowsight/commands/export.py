@@ -14,10 +14,8 @@ reported on stderr, as `scan` reports them.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from flowsight.commands.common import check_output_path, fail, resolve_targets, warn, write_output
-from flowsight.config import parse_threat_models
+from flowsight.commands.common import analysis_options, check_output_path, fail, resolve_targets, warn, write_output
 from flowsight.errors import FlowsightError
 
 
@@ -44,18 +42,12 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(args.output)
         targets = resolve_targets([args.path], None)
         config = targets.config
-        rules_file = args.rules or config.rules_file
-        if rules_file is not None and not Path(rules_file).is_file():
-            return fail(f"rules file not found: {rules_file}")
-        threat_models = config.threat_models
-        if args.threat_models is not None:
-            names = [name.strip() for name in args.threat_models.split(",") if name.strip()]
-            threat_models = parse_threat_models(names, "--threat-models")
+        options = analysis_options(config, args.rules, args.disable, args.threat_models)
         text, errors = native.export_discovered(
             targets.discovery,
-            rules_file=rules_file,
-            disabled_rules=[*config.disabled_rules, *args.disable],
-            threat_models=list(threat_models),
+            rules_file=options.rules_file,
+            disabled_rules=options.disabled_rules,
+            threat_models=options.threat_models,
             name=args.name,
         )
         for error in errors:

@@ -13,12 +13,20 @@ that cannot be used is rebuilt with a one-line notice on stderr, never trusted.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from flowsight import report
 from flowsight.cache import cache_dir
-from flowsight.commands.common import ColumnCache, PathNames, PathProblem, check_output_path, fail, resolve_targets, warn, write_output
-from flowsight.config import parse_threat_models
+from flowsight.commands.common import (
+    ColumnCache,
+    PathNames,
+    PathProblem,
+    analysis_options,
+    check_output_path,
+    fail,
+    resolve_targets,
+    warn,
+    write_output,
+)
 from flowsight.errors import FlowsightError
 
 
@@ -50,21 +58,15 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(args.output)  # before the analysis, not after it
         targets = resolve_targets(args.paths, args.root)
         root, config, files = targets.root, targets.config, targets.files
-        rules_file = args.rules or config.rules_file
-        if rules_file is not None and not Path(rules_file).is_file():
-            return fail(f"rules file not found: {rules_file}")
-        threat_models = config.threat_models
-        if args.threat_models is not None:
-            names = [name.strip() for name in args.threat_models.split(",") if name.strip()]
-            threat_models = parse_threat_models(names, "--threat-models")
+        options = analysis_options(config, args.rules, args.disable, args.threat_models)
         cache = cache_dir(root, config, cache_dir=args.cache_dir, no_cache=args.no_cache)
         # Each repository its own program unless one imports another's package (see the core's
         # scan.rs); one cache for the scan, holding each program's analysis.
         analysis = flowsight.analyze_discovered(
             targets.discovery,
-            rules_file=rules_file,
-            disabled_rules=[*config.disabled_rules, *args.disable],
-            threat_models=list(threat_models),
+            rules_file=options.rules_file,
+            disabled_rules=options.disabled_rules,
+            threat_models=options.threat_models,
             cache_dir=None if cache is None else str(cache),
         )
     except FlowsightError as error:

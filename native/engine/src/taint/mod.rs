@@ -556,7 +556,7 @@ impl Incomplete {
         templates_unresolved: 0,
     };
 
-    pub(super) fn add(&mut self, other: &Incomplete) {
+    pub fn add(&mut self, other: &Incomplete) {
         self.labels_merged += other.labels_merged;
         self.expression_depth += other.expression_depth;
         self.step_visits += other.step_visits;
