@@ -38,7 +38,7 @@ REPOSITORY = BENCH.parent
 sys.path.insert(0, str(REPOSITORY / "tests"))
 sys.path.insert(0, str(BENCH))
 
-from run import table  # noqa: E402  (bench/run.py: the suites' shared helpers)
+from run import table, write_results  # noqa: E402  (bench/run.py: the suites' shared helpers)
 
 from taint_expectations import expectations  # noqa: E402
 
@@ -180,10 +180,7 @@ def main() -> int:
         result["tools"][tool]["all"] = {**dict(counts), "precision": precision, "recall": recall}
     rows.append(("all", str(marked_sinks), *overall))
     print(table(rows))
-    path = BENCH / "results" / "accuracy.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
-    print(f"wrote {path}")
+    write_results("accuracy", result)
     return 0
 
 

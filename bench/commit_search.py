@@ -23,7 +23,6 @@ query latency. Prints a table and writes `bench/results/commit-search.json`. Emb
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -35,7 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from run import percentile, table  # bench/run.py: the suites' shared helpers
+from run import percentile, table, write_results  # bench/run.py: the suites' shared helpers
 
 BENCH = Path(__file__).resolve().parent
 REPOSITORY = BENCH.parent
@@ -197,11 +196,7 @@ def main() -> int:
     result = run(args.repository.resolve(), args.max_files, args.cache, args.threads)
     result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
     report(result)
-    results_directory = BENCH / "results"
-    results_directory.mkdir(exist_ok=True)
-    path = results_directory / "commit-search.json"
-    path.write_text(json.dumps(result, indent=2))
-    print(f"wrote {path}")
+    write_results("commit-search", result)
     return 0
 
 

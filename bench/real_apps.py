@@ -28,7 +28,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from bench.corpus import CACHE, fetch_wheel  # noqa: E402
-from bench.run import table  # noqa: E402
+from bench.run import table, write_results  # noqa: E402
 
 LABELS = BENCH / "real_apps.toml"
 # What is unpacked of a wheel: code and the templates template-aware XSS reads.
@@ -150,10 +150,7 @@ def main() -> int:
         result[tool] = {"recall": recall, **dict(counts)}
     rows.append(("all", "", str(sum(len(app["label"]) for app in apps)), *overall))
     print(table(rows))
-    path = BENCH / "results" / "real_apps.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
-    print(f"wrote {path}")
+    write_results("real_apps", result)
     return 0
 
 

@@ -662,6 +662,15 @@ def table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+def write_results(name: str, result: dict) -> Path:
+    """Writes `result` to `bench/results/<name>.json` and says so."""
+    path = BENCH / "results" / f"{name}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    print(f"wrote {path}")
+    return path
+
+
 def verdict(ok: bool) -> str:
     return "pass" if ok else "FAIL"
 
@@ -1156,8 +1165,6 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     root = django_corpus()
-    results_directory = BENCH / "results"
-    results_directory.mkdir(exist_ok=True)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
     suites = [
         ("chunks", suite_chunks),
@@ -1175,8 +1182,7 @@ def main() -> int:
             print(f"\n== {suite} ==")
             result = function(root, args.runs)
             result["machine"] = machine
-            (results_directory / f"{suite}.json").write_text(json.dumps(result, indent=2))
-            print(f"wrote {results_directory / f'{suite}.json'}")
+            write_results(suite, result)
     return 0
 
 

@@ -9,6 +9,7 @@ reported per path, like the core's per-file errors, and the command goes on.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import os
 import stat
@@ -213,6 +214,17 @@ class AnalysisOptions:
     rules_file: str | None
     disabled_rules: list[str]
     threat_models: list[str]
+
+
+def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--rules`, `--disable` and `--threat-models`, as every analysing command takes them."""
+    parser.add_argument("--rules", metavar="FILE", help="an extra TOML rule pack")
+    parser.add_argument("--disable", metavar="RULE", action="append", default=[], help="switch off a rule id (repeatable)")
+    parser.add_argument(
+        "--threat-models",
+        metavar="MODELS",
+        help="comma-separated threat models whose sources count: remote (default), local, database, all",
+    )
 
 
 def analysis_options(config: ProjectConfig, rules: str | None, disable: list[str], threat_models: str | None) -> AnalysisOptions:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from flowsight.commands.common import analysis_options, check_output_path, fail, resolve_targets, warn, write_output
+from flowsight.commands.common import add_analysis_arguments, analysis_options, check_output_path, fail, resolve_targets, warn, write_output
 from flowsight.errors import FlowsightError
 
 
@@ -24,13 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("path", metavar="REPO", help="the repository's directory")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the export here instead of stdout")
     parser.add_argument("--name", help="the repository's name in merged paths (default: its directory's name)")
-    parser.add_argument("--rules", metavar="FILE", help="an extra TOML rule pack")
-    parser.add_argument("--disable", metavar="RULE", action="append", default=[], help="switch off a rule id (repeatable)")
-    parser.add_argument(
-        "--threat-models",
-        metavar="MODELS",
-        help="comma-separated threat models whose sources count: remote (default), local, database, all",
-    )
+    add_analysis_arguments(parser)
     parser.set_defaults(handler=run)
 
 

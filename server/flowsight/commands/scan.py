@@ -20,6 +20,7 @@ from flowsight.commands.common import (
     ColumnCache,
     PathNames,
     PathProblem,
+    add_analysis_arguments,
     analysis_options,
     check_output_path,
     fail,
@@ -36,13 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "paths", nargs="+", metavar="PATH", help="files or directories; each directory a repository (imports resolve across them)"
     )
     parser.add_argument("--format", choices=["text", "json", "sarif"], default="text")
-    parser.add_argument("--rules", metavar="FILE", help="an extra TOML rule pack")
-    parser.add_argument("--disable", metavar="RULE", action="append", default=[], help="switch off a rule id (repeatable)")
-    parser.add_argument(
-        "--threat-models",
-        metavar="MODELS",
-        help="comma-separated threat models whose sources count: remote (default), local, database, all",
-    )
+    add_analysis_arguments(parser)
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--root", metavar="DIR", help="analyse PATHs as one repository rooted here")
     parser.add_argument("--cache-dir", metavar="DIR", help="the persistent cache's directory (default: .flowsight-cache/ at the root)")
