@@ -1044,6 +1044,9 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
         entries.hash(&mut hasher);
         facts.push((name_lookup_hash(&table_lookup(&format!("{}.{name}", module.name))), hasher.finish()));
     }
+    for (name, target) in &module.imports {
+        facts.push((name_lookup_hash(&reexport_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(target)));
+    }
     for (name, chain) in &module.instances {
         facts.push((name_lookup_hash(&instance_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(&chain.to_string())));
     }
@@ -1121,6 +1124,16 @@ fn table_lookup(reference: &str) -> String {
     format!("{reference}.<table>")
 }
 
+/// The name a look-up of what workspace module `M` binds by an import under `N` is recorded
+/// under, for `reference` `M.N` (`Program::reexport_target`); its fact is the hash of the
+/// import's target.
+fn reexport_lookup(reference: &str) -> String {
+    format!("{reference}.<reexport>")
+}
+
+/// How many re-exports `Program::reexport_target` follows in one reference.
+const MAX_REEXPORTS: usize = 8;
+
 /// The name a look-up of module-level name `reference`'s instance chain is recorded under
 /// (`Program::instance_chain`).
 fn instance_lookup(reference: &str) -> String {
@@ -1143,7 +1156,13 @@ pub fn functions_lookup(module: &str) -> String {
 
 impl<'p> Program<'p> {
     /// The function or method named `name` (recorded, see `record_name_lookups`).
+    /// A name re-exported by a workspace package (`reexport_target`) finds what it re-exports.
     pub fn function(&self, name: &str) -> Option<usize> {
+        self.defined_function(name).or_else(|| self.defined_function(&self.reexport_target(name)?))
+    }
+
+    /// The function or method defined under exactly `name` (recorded).
+    fn defined_function(&self, name: &str) -> Option<usize> {
         note_lookup(name);
         self.functions.get(name).copied()
     }
@@ -1168,7 +1187,13 @@ impl<'p> Program<'p> {
     }
 
     /// The workspace class named `name` (recorded).
+    /// A name re-exported by a workspace package (`reexport_target`) finds what it re-exports.
     pub fn class(&self, name: &str) -> Option<&ClassInfo> {
+        self.defined_class(name).or_else(|| self.defined_class(&self.reexport_target(name)?))
+    }
+
+    /// The class defined under exactly `name` (recorded).
+    fn defined_class(&self, name: &str) -> Option<&ClassInfo> {
         note_lookup(name);
         self.classes.get(name).copied()
     }
@@ -1227,6 +1252,74 @@ impl<'p> Program<'p> {
         })
     }
 
+    /// Where `reference` leads when it names something through the imports of workspace
+    /// modules, as Python finds an attribute on a module object: `shellkit.Shell.launch` →
+    /// `shellkit.shell.Shell.launch` where `shellkit/__init__.py` has `from .shell import
+    /// Shell`. None when no re-export is on the way. A function, class or submodule a module
+    /// defines itself is kept (so is a name it imports and then assigns again: not seen here).
+    /// At most `MAX_REEXPORTS` steps, so packages importing each other cannot loop.
+    ///
+    /// References keep the spelling they were written with (the rules name libraries' public
+    /// names, `django.http.HttpResponse`); the lookups of functions and classes by name follow
+    /// re-exports when the name itself is not defined (`function`, `class`).
+    ///
+    /// Recorded: each module prefix looked for (`module_named`), and the module's binding of
+    /// the name (`reexport_lookup`, hit or miss: an import added to a package changes it).
+    pub fn reexport_target(&self, reference: &str) -> Option<String> {
+        let mut found = self.reexported(reference)?;
+        for _ in 1..MAX_REEXPORTS {
+            match self.reexported(&found) {
+                Some(next) => found = next,
+                None => break,
+            }
+        }
+        Some(found)
+    }
+
+    /// One step of `reexport_target`: `reference` with the name after its longest workspace
+    /// module prefix replaced by what that module imports under it; None when there is no such
+    /// module, the module defines the name itself or does not import it.
+    fn reexported(&self, reference: &str) -> Option<String> {
+        let prefixes = self.module_prefixes();
+        if !prefixes.contains(reference.split('.').next().unwrap_or(reference)) {
+            return None;
+        }
+        let mut module = None;
+        for (dot, _) in reference.match_indices('.') {
+            let prefix = &reference[..dot];
+            if !prefixes.contains(prefix) {
+                break;
+            }
+            if let Some(index) = self.module_named(prefix) {
+                module = Some((index, dot));
+            }
+        }
+        let (index, dot) = module?;
+        let name_end = reference[dot + 1..].find('.').map_or(reference.len(), |end| dot + 1 + end);
+        let member = &reference[..name_end];
+        if self.module_named(member).is_some() || self.defined_function(member).is_some() || self.defined_class(member).is_some() {
+            return None;
+        }
+        note_lookup(&reexport_lookup(member));
+        let info = self.modules[index];
+        let target = info.imports.get(&reference[dot + 1..name_end])?;
+        let target = self.import_fallback(index, target).unwrap_or_else(|| target.clone());
+        (target != member).then(|| format!("{target}{}", &reference[name_end..]))
+    }
+
+    /// Every dotted prefix of every module name (see `module_prefixes`).
+    fn module_prefixes(&self) -> &FxHashSet<&'p str> {
+        self.module_prefixes.get_or_init(|| {
+            let mut prefixes = FxHashSet::default();
+            for name in &self.module_index {
+                let name: &'p str = name.0;
+                prefixes.extend(name.match_indices('.').map(|(dot, _)| &name[..dot]));
+                prefixes.insert(name);
+            }
+            prefixes
+        })
+    }
+
     /// For an absolute import `qualified` made in `module` whose top-level name no workspace
     /// module has: the workspace module it names when Python runs `module` as a script (its
     /// own directory first on `sys.path`) or after a constant `sys.path` addition anywhere in
@@ -1237,15 +1330,7 @@ impl<'p> Program<'p> {
     /// looked into and the `sys.path` additions, so a file added, removed or changed there
     /// changes the lookup's meaning (`name_facts`).
     pub fn import_fallback(&self, module: usize, qualified: &str) -> Option<String> {
-        let prefixes = self.module_prefixes.get_or_init(|| {
-            let mut prefixes = FxHashSet::default();
-            for name in &self.module_index {
-                let name: &'p str = name.0;
-                prefixes.extend(name.match_indices('.').map(|(dot, _)| &name[..dot]));
-                prefixes.insert(name);
-            }
-            prefixes
-        });
+        let prefixes = self.module_prefixes();
         let top = qualified.split('.').next().unwrap_or(qualified);
         if prefixes.contains(top) {
             return None;
@@ -1498,6 +1583,67 @@ mod tests {
         assert_eq!(program.method("pkg.b.C", "m"), Some(program.functions["pkg.b.C.m"]));
         assert_eq!(program.resolve_name(program.module_index["pkg.b"], "f.attr").as_deref(), Some("a.f.attr"));
         assert_eq!(program.modules[program.module_index["a"]].imports["os"], "os");
+    }
+
+    /// The program of `files` (path, text), with `check` run on it.
+    fn with_program(files: &[(&str, &str)], check: impl FnOnce(&Program<'_>)) {
+        let documents: Vec<(String, Document)> =
+            files.iter().map(|(path, text)| (path.to_string(), Document::new(text.to_string()))).collect();
+        let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        check(&Program::from_parts(&parts));
+    }
+
+    const REEXPORTS: [(&str, &str); 5] = [
+        (
+            "kit/__init__.py",
+            "from .shell import Shell\nfrom .run import run_direct as start\nfrom .run import run_direct as run\nfrom kit import loop\n",
+        ),
+        ("kit/shell.py", "class Shell:\n    def launch(self, command):\n        pass\n"),
+        ("kit/run.py", "def run_direct(command):\n    pass\ndef run(command):\n    pass\n"),
+        ("kit/loop.py", "from kit.cycle import loop\n"),
+        ("kit/cycle.py", "from kit.loop import loop\n"),
+    ];
+
+    #[test]
+    fn lookups_follow_a_package_reexporting_its_names() {
+        with_program(&REEXPORTS, |program| {
+            let launch = program.functions["kit.shell.Shell.launch"];
+            assert_eq!(program.class("kit.Shell").map(|class| class.qualified_name.as_str()), Some("kit.shell.Shell"));
+            assert_eq!(program.method("kit.Shell", "launch"), Some(launch));
+            assert_eq!(program.function("kit.Shell.launch"), Some(launch));
+            // Renamed on the way; a submodule of the same name as a re-export is the submodule.
+            assert_eq!(program.function("kit.start"), Some(program.functions["kit.run.run_direct"]));
+            assert_eq!(program.reexport_target("kit.run"), None);
+            assert_eq!(program.function("kit.run"), None, "`kit.run` is the submodule, not a function");
+            // References keep their spelling; names defined where they are looked up are kept.
+            assert_eq!(program.resolve_name(program.module_index["kit.loop"], "loop").as_deref(), Some("kit.cycle.loop"));
+            assert_eq!(program.reexport_target("kit.shell.Shell"), None);
+            assert_eq!(program.reexport_target("os.path.join"), None);
+            // Two modules importing a name from each other: bounded, and no definition found.
+            assert_eq!(program.function("kit.loop.loop"), None);
+            assert!(program.reexport_target("kit.loop.loop").is_some());
+        });
+    }
+
+    #[test]
+    fn a_reexport_is_recorded_so_a_changed_import_changes_the_lookup() {
+        let recorded = |files: &[(&str, &str)]| {
+            let mut found = None;
+            with_program(files, |program| {
+                let (class, names) = record_name_lookups(|| program.class("kit.Shell").map(|class| class.qualified_name.clone()));
+                let facts: Vec<(u64, u64)> = (0..program.files.len()).flat_map(|file| name_facts(program, file, 0..0)).collect();
+                let looked_up: Vec<(u64, u64)> = facts.into_iter().filter(|(name, _)| names.contains(name)).collect();
+                found = Some((class, looked_up));
+            });
+            found.expect("checked")
+        };
+        let (class, before) = recorded(&REEXPORTS);
+        assert_eq!(class.as_deref(), Some("kit.shell.Shell"));
+        let mut changed = REEXPORTS;
+        changed[0].1 = "from .other import Shell\n";
+        let (class, after) = recorded(&changed);
+        assert_eq!(class, None);
+        assert_ne!(before, after, "the lookup's facts must change with the package's import");
     }
 
     #[test]

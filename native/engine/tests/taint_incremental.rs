@@ -7,6 +7,7 @@
 //! - Renaming a function analyses the functions that referenced the old or the new name.
 //! - Imports found through a script's directory or a `sys.path` addition follow files added,
 //!   changed and removed.
+//! - A name a package re-exports follows the package's `__init__` as it changes.
 //! - Changing a class's bases analyses its methods, its subclasses' methods and their callers.
 //! - Calls dispatched on names follow the candidates a module or a dispatch table gains or loses.
 //! - Random edits at random places of several files, several edits per change, broken text in
@@ -228,6 +229,25 @@ fn imports_found_through_a_script_directory_or_sys_path_follow_added_and_removed
     workspace.update_file("boot.py", "import sys\n".into(), Some(2));
     let (removed, _) = reanalyse(&mut workspace);
     assert!(removed.is_empty(), "{removed:?}");
+}
+
+/// `from kit import archive` where `kit/__init__.py` re-exports it: the importer follows the
+/// package's import as it appears, changes and goes, always equal to scratch.
+#[test]
+fn a_name_a_package_reexports_follows_the_package_s_init() {
+    let view = "from flask import request\nfrom kit import archive\n\n\ndef view():\n    archive(request.args['q'])\n";
+    let tools = "import os\n\n\ndef archive(name):\n    os.system('tar ' + name)\n\n\ndef keep(name):\n    return name\n";
+    let mut workspace = workspace_of(&[("app.py", view.into()), ("kit/__init__.py", "\n".into()), ("kit/tools.py", tools.into())]);
+    let (none, _) = reanalyse(&mut workspace);
+    assert!(none.is_empty(), "{none:?}");
+    workspace.update_file("kit/__init__.py", "from .tools import archive\n".into(), Some(2));
+    let (found, stats) = reanalyse(&mut workspace);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].sink.path, "kit/tools.py");
+    assert!(stats.analysed <= 3, "{stats:?}");
+    workspace.update_file("kit/__init__.py", "from .tools import keep as archive\n".into(), Some(3));
+    let (renamed, _) = reanalyse(&mut workspace);
+    assert!(renamed.is_empty(), "{renamed:?}");
 }
 
 #[test]

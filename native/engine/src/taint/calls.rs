@@ -834,6 +834,8 @@ impl<'p, 't> Analysis<'p, 't> {
             whole.absorb(value);
         }
         whole.constant = None;
+        // An instance is not a string, whatever strings its fields hold.
+        whole.stringy = result.stringy;
         self.constructed = Some(Constructed { start: node.start_byte(), without: result, fields });
         whole
     }
