@@ -537,7 +537,7 @@ pub(crate) fn calls_named<'p>(program: &Program<'p>, module: usize, names: &[&st
 
 /// The methods of `class` (its own), by name.
 pub(crate) fn own_methods<'a>(program: &'a Program<'_>, class: &str) -> Vec<(&'a str, usize)> {
-    let Some(info) = program.classes.get(class) else { return Vec::new() };
+    let Some(info) = program.class(class) else { return Vec::new() };
     let mut methods: Vec<(&str, usize)> = info.methods.iter().map(|(name, &scope)| (name.as_str(), scope)).collect();
     methods.sort_unstable();
     methods
@@ -592,9 +592,10 @@ pub(crate) fn positional_after(program: &Program<'_>, scope: usize, skip: usize)
 /// The class definition `class` of the workspace (top-level or nested at most a few levels),
 /// for reading its body (model fields).
 pub(crate) fn class_node<'p>(program: &Program<'p>, class: &str) -> Option<Node<'p>> {
-    let info = program.classes.get(class)?;
+    // A re-exported name finds the class where it is defined (`Program::class`).
+    let info = program.class(class)?;
     let module = info.module;
-    let name = class.strip_prefix(&format!("{}.", program.modules[module].name))?;
+    let name = info.qualified_name.strip_prefix(&format!("{}.", program.modules[module].name))?;
     let text = program.text(program.modules[module].file);
     let mut container = program.files[program.modules[module].file].document.root();
     let mut found = None;
@@ -615,7 +616,7 @@ pub(crate) fn class_node<'p>(program: &Program<'p>, class: &str) -> Option<Node<
 pub(crate) fn annotated_fields<'p>(program: &Program<'p>, class: &str) -> Vec<(String, Node<'p>)> {
     let Some(node) = class_node(program, class) else { return Vec::new() };
     let Some(body) = node.field(&field::BODY) else { return Vec::new() };
-    let module = program.classes[class].module;
+    let Some(module) = program.class(class).map(|info| info.module) else { return Vec::new() };
     let text = program.text(program.modules[module].file);
     let mut fields = Vec::new();
     let mut cursor = body.walk();
@@ -760,10 +761,7 @@ pub(crate) fn model_clean_fields(program: &Program<'_>, module: usize, annotatio
     }
     let mut clean = Vec::new();
     for ancestor in program.ancestors(&class) {
-        if program.class(&ancestor).is_none() {
-            continue;
-        }
-        let owner = program.classes[ancestor.as_str()].module;
+        let Some(owner) = program.class(&ancestor).map(|info| info.module) else { continue };
         for (name, annotation) in annotated_fields(program, &ancestor) {
             if annotation_is_clean(program, owner, annotation) && !clean.contains(&name) {
                 clean.push(name);
