@@ -129,6 +129,10 @@ impl EntryPoint {
 #[derive(Default)]
 pub struct EntryPoints {
     by_scope: FxHashMap<usize, EntryPoint>,
+    /// Generators that failed on this program (a panic: a bug of flowsight's, never of the
+    /// analysed code). The entry points they had not yet registered are missing, so the
+    /// analysis counts each as a failure (`Incomplete::failed`) and reports it.
+    pub failed: u32,
 }
 
 impl EntryPoints {
@@ -178,19 +182,30 @@ impl EntryPoints {
 pub fn entry_points(program: &Program<'_>) -> EntryPoints {
     let mut entries = EntryPoints::default();
     let shared = Shared::new(program);
-    flask::generate(program, &mut entries, &shared);
-    quart::generate(program, &mut entries, &shared);
-    django::generate(program, &mut entries, &shared);
-    fastapi::generate(program, &mut entries, &shared);
-    aiohttp::generate(program, &mut entries, &shared);
-    tornado::generate(program, &mut entries, &shared);
-    falcon::generate(program, &mut entries, &shared);
-    pyramid::generate(program, &mut entries, &shared);
-    bottle::generate(program, &mut entries, &shared);
-    connexion::generate(program, &mut entries, &shared);
-    graphql::generate(program, &mut entries, &shared);
-    http_server::generate(program, &mut entries, &shared);
-    wsgi::generate(program, &mut entries, &shared);
+    let generators: [&dyn Fn(&mut EntryPoints); 13] = [
+        &|entries| flask::generate(program, entries, &shared),
+        &|entries| quart::generate(program, entries, &shared),
+        &|entries| django::generate(program, entries, &shared),
+        &|entries| fastapi::generate(program, entries, &shared),
+        &|entries| aiohttp::generate(program, entries, &shared),
+        &|entries| tornado::generate(program, entries, &shared),
+        &|entries| falcon::generate(program, entries, &shared),
+        &|entries| pyramid::generate(program, entries, &shared),
+        &|entries| bottle::generate(program, entries, &shared),
+        &|entries| connexion::generate(program, entries, &shared),
+        &|entries| graphql::generate(program, entries, &shared),
+        &|entries| http_server::generate(program, entries, &shared),
+        &|entries| wsgi::generate(program, entries, &shared),
+    ];
+    for (index, generate) in generators.into_iter().enumerate() {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(test)]
+            tests::fail_if_asked(index);
+            let _ = index;
+            generate(&mut entries)
+        }));
+        entries.failed += u32::from(run.is_err());
+    }
     entries
 }
 
@@ -865,6 +880,40 @@ fn receiver_framework(program: &Program<'_>, module: usize, object: Node<'_>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::Document;
+    use crate::program::build_parts;
+
+    thread_local! {
+        /// The generator (by its place in `entry_points`) that panics on this thread.
+        static FAILING: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    }
+
+    pub(super) fn fail_if_asked(index: usize) {
+        if FAILING.with(|failing| failing.get()) == Some(index) {
+            panic!("generator {index} fails as the test asks");
+        }
+    }
+
+    #[test]
+    fn a_failing_generator_is_counted_and_the_others_still_register() {
+        let flask = "from flask import Flask, request\napp = Flask(__name__)\n\n@app.route('/a')\ndef a():\n    return request.args['x']\n";
+        let django = "from django.urls import path\nfrom app import views\nurlpatterns = [path('b/', views.b)]\n";
+        let documents: Vec<(String, Document)> =
+            [("web.py", flask), ("app/urls.py", django), ("app/views.py", "def b(request):\n    pass\n")]
+                .iter()
+                .map(|(path, text)| (path.to_string(), Document::new(text.to_string())))
+                .collect();
+        let parts = build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        let program = Program::from_parts(&parts);
+        let all = entry_points(&program);
+        assert_eq!((all.len(), all.failed), (2, 0));
+        // Django's generator (third) fails: Flask's route stays, the failure is counted.
+        FAILING.with(|failing| failing.set(Some(2)));
+        let partial = entry_points(&program);
+        FAILING.with(|failing| failing.set(None));
+        assert_eq!((partial.len(), partial.failed), (1, 1));
+        assert!(partial.of(program.functions["web.a"]).is_some());
+    }
 
     #[test]
     fn route_strings_name_their_parameters_and_converters() {

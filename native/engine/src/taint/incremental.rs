@@ -559,6 +559,7 @@ pub fn analyze_incrementally_after(
         limits.add(scope);
     }
     limits.templates_unresolved += templates_unresolved;
+    limits.failed += entries.failed;
     let stats = AnalysisStats { scopes: count, reused, analysed, analyses, rounds, sweeps, widened, limits, unfinished };
     let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, names, env, checks };
     (TaintResult { findings, stats }, cache, stats)
