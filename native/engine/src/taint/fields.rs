@@ -176,6 +176,19 @@ mod tests {
     }
 
     #[test]
+    fn a_parameter_passed_on_passes_its_fields_with_the_clearances_it_has() {
+        // `quoted` passes its parameter sanitised for commands: `run`'s `ctx.cmd` is bound to
+        // the attribute of what `ctx` holds there, sanitised too (as `ctx` passed whole is), so
+        // the field binding never carries more than the whole one.
+        let text = "import os\nimport shlex\n\ndef run(ctx):\n    os.system(ctx.cmd)\n\ndef plain(ctx):\n    run(ctx)\n\ndef quoted(ctx):\n    ctx = shlex.quote(ctx)\n    run(ctx)\n";
+        let (summaries, _) = analyze_text(text);
+        let sinks = |name: &str| summaries[name].param_sinks.iter().map(|sink| sink.param).collect::<Vec<_>>();
+        assert_eq!(sinks("app.run"), vec![field(0, "cmd")]);
+        assert_eq!(sinks("app.plain"), vec![field(0, "cmd")]);
+        assert_eq!(sinks("app.quoted"), Vec::<usize>::new());
+    }
+
+    #[test]
     fn subsumption_needs_the_same_target_and_clearances() {
         let mut summary = Summary {
             param_returns: vec![(0, 0, false, vec![]), (field(0, "a"), 0, false, vec![]), (field(0, "b"), 4, false, vec![])],
