@@ -147,6 +147,7 @@ BOUNDS = {
     "trace_elided": "paths too long to show whole, shown without their middle steps",
     "places_cut": "access paths too deep inside objects and containers, cut to (and stored on) their prefix",
     "templates_unresolved": "templates rendered with a name and context keys both unknown, not followed (findings may be missing)",
+    "fields_collapsed": "parameters whose callee read too many of their attributes apart, passed whole instead",
     "failed_scopes": "functions whose analysis failed (a bug of flowsight's; their findings may be missing)",
     "unfinished": "solver runs stopped with functions still changing (a bug of flowsight's)",
 }

@@ -535,6 +535,7 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.failed += other.limits.failed;
     total.limits.places_cut += other.limits.places_cut;
     total.limits.templates_unresolved += other.limits.templates_unresolved;
+    total.limits.fields_collapsed += other.limits.fields_collapsed;
     total.unfinished |= other.unfinished;
 }
 

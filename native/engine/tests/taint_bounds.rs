@@ -123,3 +123,37 @@ fn a_write_past_the_place_bound_taints_the_prefix_it_stands_under() {
     assert!(stats.limits.places_cut > 0, "{stats:?}");
     assert!(stats.incomplete() > 0);
 }
+
+#[test]
+fn a_parameter_read_in_too_many_attributes_is_read_whole() {
+    // `run` reads 17 attributes of `ctx`, one more than a summary keeps apart per parameter
+    // (`fields::MAX_FIELDS_PER_PARAM`): they are collapsed into `ctx` itself, so the request
+    // stored in an attribute `run` never reads reaches its sink too — more taint, counted.
+    let mut text = HEADER.replace("@app.route('/r')\ndef view():\n", "");
+    let attributes: Vec<String> = (0..17).map(|index| format!("ctx.a{index}")).collect();
+    text.push_str(&format!("def run(ctx):\n    os.system({})\n\n\n", attributes.join(" + ")));
+    text.push_str("class Ctx:\n    pass\n\n\n");
+    text.push_str("@app.route('/r')\ndef view():\n    ctx = Ctx()\n    ctx.unread = request.args['q']\n    run(ctx)\n");
+    let (findings, stats) = analyse(&text);
+    assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
+    assert_eq!(stats.limits.fields_collapsed, 1, "{stats:?}");
+    assert!(stats.incomplete() >= 1);
+    // Within the bound, the attributes stay apart: the unread one reaches nothing.
+    let text = text.replace(" + ctx.a16", "");
+    let (findings, stats) = analyse(&text);
+    assert!(findings.iter().all(|f| f.cwe != 78), "{findings:#?}");
+    assert_eq!(stats.limits.fields_collapsed, 0, "{stats:?}");
+}
+
+#[test]
+fn a_field_entry_dropped_for_its_whole_parameter_still_reaches_the_caller() {
+    // `run` sinks `ctx` and `ctx.cmd` at one place: only `ctx`'s entry is kept, and the
+    // request stored in `ctx.cmd` by the caller reaches the sink through it.
+    let mut text = HEADER.replace("@app.route('/r')\ndef view():\n", "");
+    text.push_str("def run(ctx, flag):\n    os.system(ctx.cmd if flag else ctx)\n\n\n");
+    text.push_str("class Ctx:\n    pass\n\n\n");
+    text.push_str("@app.route('/r')\ndef view():\n    ctx = Ctx()\n    ctx.cmd = request.args['q']\n    run(ctx, True)\n");
+    let (findings, stats) = analyse(&text);
+    assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
+    assert_eq!(stats.incomplete(), 0, "{stats:?}");
+}

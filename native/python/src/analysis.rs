@@ -131,7 +131,7 @@ pub struct TaintAnalysis {
 
 /// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened, and the
 /// bounds met — labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut,
-/// templates_unresolved, unfinished — with their total `incomplete`.
+/// templates_unresolved, fields_collapsed, unfinished — with their total `incomplete`.
 pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::collections::HashMap<&'static str, usize> {
     let limits = &stats.limits;
     std::collections::HashMap::from([
@@ -149,6 +149,7 @@ pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::col
         ("failed_scopes", limits.failed as usize),
         ("places_cut", limits.places_cut as usize),
         ("templates_unresolved", limits.templates_unresolved as usize),
+        ("fields_collapsed", limits.fields_collapsed as usize),
         ("unfinished", usize::from(stats.unfinished)),
         ("incomplete", stats.incomplete()),
     ])

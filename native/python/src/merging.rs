@@ -86,6 +86,7 @@ fn merge_exports(py: Python<'_>, files: Vec<(String, Vec<u8>)>) -> PyResult<Merg
             ("failed_scopes", b.failed),
             ("places_cut", b.places_cut),
             ("templates_unresolved", b.templates_unresolved),
+            ("fields_collapsed", b.fields_collapsed),
         ]),
     })
 }

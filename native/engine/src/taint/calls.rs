@@ -850,8 +850,15 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut value = own.clone();
         if let Some(param) = self.own_parameter(&path, own) {
             if let Some(field) = field_param(param, hash) {
-                value.labels.retain(|label| label.origin != Origin::Param(param));
-                value.add_label(Label { origin: Origin::Param(field), cleared: 0, normalized: false, trace: Trace::default() });
+                // The attribute of what the parameter holds here, with its clearances: so the
+                // field binding never carries more than the whole one (`fields`).
+                let (own_labels, others): (Vec<Label>, Vec<Label>) =
+                    std::mem::take(&mut value.labels).into_iter().partition(|label| label.origin == Origin::Param(param));
+                value.labels = others;
+                for label in own_labels {
+                    let (cleared, normalized) = (label.cleared, label.normalized);
+                    value.add_label(Label { origin: Origin::Param(field), cleared, normalized, trace: Trace::default() });
+                }
             }
         }
         let (dot, index) = (format!("{path}."), format!("{path}["));

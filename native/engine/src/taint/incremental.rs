@@ -624,8 +624,9 @@ mod tests {
             failed: 5,
             places_cut: 12,
             templates_unresolved: 2,
+            fields_collapsed: 3,
         };
-        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 29);
+        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 32);
         assert_eq!(AnalysisStats { unfinished: true, ..AnalysisStats::default() }.incomplete(), 1);
     }
 }

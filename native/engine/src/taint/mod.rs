@@ -16,6 +16,7 @@
 //! - `guards` — refinement on branch edges, clearances recorded in summaries;
 //! - `env` — module-level state and closure variables (`Env`);
 //! - `summary` — what a function does with taint, as its callers see it;
+//! - `fields` — field parameters kept few in a summary (covered ones dropped, many collapsed);
 //! - `solver` — summaries solved over the call graph's components;
 //! - `findings` — raw findings rendered, deduplicated, identified and suppressed;
 //! - `incremental` — results cached per function and reused (`analyze_incrementally`);
@@ -30,6 +31,7 @@ mod calls;
 mod checks;
 mod env;
 pub mod export;
+mod fields;
 mod findings;
 mod guards;
 mod incremental;
@@ -440,6 +442,8 @@ impl<'p, 't> Analysis<'p, 't> {
         self.summary.reads = self.reads.iter().copied().collect();
         self.summary.reads.sort_unstable();
         self.summary.sort_entries();
+        let collapsed = fields::compact_fields(&mut self.summary);
+        self.incomplete.fields_collapsed += collapsed;
     }
 }
 
@@ -543,6 +547,11 @@ pub struct Incomplete {
     /// `extends`/`include` past `templates::MAX_TEMPLATE_DEPTH` (findings may be missing).
     #[serde(default)]
     pub templates_unresolved: u32,
+    /// Parameters of a summary whose field parameters (`summary::FIELD`) were more than
+    /// `fields::MAX_FIELDS_PER_PARAM` and were collapsed into the parameter itself: a caller's
+    /// argument then reaches their targets whole (more taint, never less).
+    #[serde(default)]
+    pub fields_collapsed: u32,
 }
 
 impl Incomplete {
@@ -554,6 +563,7 @@ impl Incomplete {
         failed: 0,
         places_cut: 0,
         templates_unresolved: 0,
+        fields_collapsed: 0,
     };
 
     pub fn add(&mut self, other: &Incomplete) {
@@ -564,6 +574,7 @@ impl Incomplete {
         self.failed += other.failed;
         self.places_cut += other.places_cut;
         self.templates_unresolved += other.templates_unresolved;
+        self.fields_collapsed += other.fields_collapsed;
     }
 
     pub fn total(&self) -> u32 {
@@ -574,6 +585,7 @@ impl Incomplete {
             + self.failed
             + self.places_cut
             + self.templates_unresolved
+            + self.fields_collapsed
     }
 }
 

@@ -262,11 +262,17 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
     /// summary sizes, to stderr.
     pub fn report_costliest(&self, count: usize) {
         let entries = |f: fn(&Summary) -> usize| self.summaries.iter().map(f).sum::<usize>();
+        fn field(param: usize) -> bool {
+            super::summary::field_of(param).is_some()
+        }
         eprintln!(
-            "summary entries: {} param returns, {} param sinks, {} param exports, {} exports, {} trace steps",
+            "summary entries: {} param returns ({} of fields), {} param sinks ({}), {} param exports ({}), {} exports, {} trace steps",
             entries(|s| s.param_returns.len()),
+            entries(|s| s.param_returns.iter().filter(|r| field(r.0)).count()),
             entries(|s| s.param_sinks.len()),
+            entries(|s| s.param_sinks.iter().filter(|r| field(r.param)).count()),
             entries(|s| s.param_exports.len()),
+            entries(|s| s.param_exports.iter().filter(|r| field(r.0)).count()),
             entries(|s| s.exports.len()),
             entries(
                 |s| s.param_returns.iter().map(|r| r.3.len()).sum::<usize>() + s.param_sinks.iter().map(|r| r.steps.len()).sum::<usize>()
@@ -390,7 +396,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
                         }
                     }
                 }
-                for (scope, summary, findings, incomplete) in results {
+                for (scope, summary, findings, mut incomplete) in results {
                     if !summary.exports.is_empty() || !self.summaries[scope].exports.is_empty() {
                         *check_env = true;
                     }
@@ -399,7 +405,10 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
                     let widen_now = (in_reset && iteration > WIDEN_AFTER) || self.analyses[scope] > WIDEN_AFTER_ANALYSES;
                     let summary = if widen_now {
                         self.widened += 1;
-                        widen(&self.summaries[scope], summary)
+                        // The union may hold a parameter's fields past the bound again.
+                        let mut widened = widen(&self.summaries[scope], summary);
+                        incomplete.fields_collapsed += super::fields::compact_fields(&mut widened);
+                        widened
                     } else {
                         summary
                     };
