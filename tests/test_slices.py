@@ -97,6 +97,27 @@ def test_a_place_cut_by_the_depth_bound_is_reported_as_scan_reports_it(tmp_path:
     assert "access paths too deep inside objects and containers" in text.stdout
 
 
+def test_lambdas_nested_past_the_cfg_bound_are_reported_as_flattened_scopes(tmp_path: Path) -> None:
+    """A lambda nested past the CFG's bound on nested scopes (32) is one step reading every
+    name inside it: the slice keeps the parameter, counts `flattened_scopes` in its stats and
+    JSON `incomplete`, and the text output notes the bound; a slice of another function of the
+    same file met no bound."""
+    lambdas = "lambda: " * 40
+    source = f"def f(v):\n    g = {lambdas}v\n    return g\n\n\ndef plain(x):\n    return x\n"
+    (tmp_path / "m.py").write_text(source, encoding="utf-8")
+    result = flowsight.slice_code([str(tmp_path)], file=str(tmp_path / "m.py"), line=2, root=str(tmp_path))
+    assert result.files["m.py"] == [1, 2, 3]
+    assert result.stats["flattened_scopes"] == 1 and result.stats["incomplete"] == 1
+    plain = flowsight.slice_code([str(tmp_path)], file=str(tmp_path / "m.py"), line=6, root=str(tmp_path))
+    assert plain.stats["flattened_scopes"] == 0 and plain.stats["incomplete"] == 0
+    proc = run_cli("slice", f"{tmp_path / 'm.py'}:3", str(tmp_path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["incomplete"] == {"total": 1, "bounds": {"flattened_scopes": 1}}
+    text = run_cli("slice", f"{tmp_path / 'm.py'}:3", str(tmp_path))
+    assert "note: the analysis met 1 bound(s) and erred toward a larger slice" in text.stdout
+    assert "comprehensions and lambdas nested too deep" in text.stdout
+
+
 def test_cli_usage_errors() -> None:
     assert run_cli("slice", "nope.py:3").returncode == 2
     bad = run_cli("slice", str(SLICES / "calls.py"))

@@ -389,8 +389,11 @@ class Slice:
     criterion_lines: list[int]
     nodes: int
     stats: dict[str, int]
-    """The bounds the slice met, named as `TaintAnalysis.stats` names them (`places_cut`: access
-    paths cut to their prefix in the scopes the slice holds), and their total `incomplete`."""
+    """The bounds met in the scopes the slice holds, named as `TaintAnalysis.stats` names them
+    (`places_cut`: access paths cut to their prefix) or as the CFG counts them
+    (`flattened_scopes`: comprehensions and lambdas nested too deep, each read whole by one step;
+    `shared_finally_copies`: `finally` blocks nested too deep, one copy shared by several
+    completions), and their total `incomplete`."""
 
 def slice_code(
     paths: Sequence[str],

@@ -1440,6 +1440,13 @@ pub struct SliceResult {
     /// nodes of (read whole, defined weakly: more dependences, never fewer) — the bound taint
     /// counts as `Incomplete::places_cut`.
     pub places_cut: usize,
+    /// Comprehensions and lambdas nested too deep for their own region in those scopes'
+    /// CFGs, each evaluated whole by one step (every name inside read: more dependences,
+    /// never fewer; `Cfg::flattened_scopes`).
+    pub flattened_scopes: usize,
+    /// `finally` blocks nested too deep for a copy per completion in those scopes' CFGs, one
+    /// copy shared by several (more paths, never fewer; `Cfg::shared_finally_copies`).
+    pub shared_finally_copies: usize,
 }
 
 pub fn slice_at(
@@ -1572,7 +1579,9 @@ fn collect(sdg: &Sdg<'_, '_>, slice: &BTreeSet<SliceNode>, criteria: &[SliceNode
         files: files.into_iter().map(|(path, lines)| (path, lines.into_iter().collect())).collect(),
         criterion_lines,
         nodes: slice.len(),
-        places_cut: scopes.into_iter().map(|scope| sdg.pdg(scope).cut_places).sum(),
+        places_cut: scopes.iter().map(|&scope| sdg.pdg(scope).cut_places).sum(),
+        flattened_scopes: scopes.iter().map(|&scope| sdg.pdg(scope).graph.flattened_scopes).sum(),
+        shared_finally_copies: scopes.iter().map(|&scope| sdg.pdg(scope).graph.shared_finally_copies).sum(),
     }
 }
 
@@ -1653,5 +1662,33 @@ mod tests {
             }
             assert!(checked > 3, "{corpus}: only {checked} scopes with callers");
         }
+    }
+
+    /// The CFG's bounds met in the scopes a slice holds are counted in its result: a lambda
+    /// nested past `cfg::MAX_NESTED_SCOPES` (read whole, so the parameter stays in the slice)
+    /// and `finally` blocks nested past `cfg::MAX_FINALLY_COPY_DEPTH` (one shared copy); a
+    /// slice of a scope meeting neither counts none.
+    #[test]
+    fn slices_count_the_cfg_bounds_their_scopes_met() {
+        let lambdas = "lambda: ".repeat(crate::cfg::MAX_NESTED_SCOPES + 4);
+        let mut finally = String::from("def h(a):\n");
+        for level in 0..6 {
+            let indent = "    ".repeat(level + 1);
+            finally.push_str(&format!("{indent}try:\n{indent}    if a():\n{indent}        return a\n{indent}finally:\n"));
+        }
+        finally.push_str(&format!("{}a = 1\n    return a\n", "    ".repeat(7)));
+        let source = format!("def f(v):\n    g = {lambdas}v\n    return g\n\ndef plain(x):\n    y = x\n    return y\n\n{finally}");
+        let document = crate::parse::Document::new(source.clone());
+        let parts = build_parts(vec![("app.py".to_string(), &document)]);
+        let program = Program::from_parts(&parts);
+        let nested = slice_at(&program, "app.py", 2, None, false, false).expect("a slice");
+        assert_eq!(nested.files["app.py"], vec![1, 2, 3]);
+        assert_eq!((nested.flattened_scopes, nested.shared_finally_copies), (1, 0));
+        let plain = slice_at(&program, "app.py", 6, None, false, false).expect("a slice");
+        assert_eq!((plain.flattened_scopes, plain.shared_finally_copies, plain.places_cut), (0, 0, 0));
+        let last = source.lines().count() - 1;
+        let shared = slice_at(&program, "app.py", last, None, false, false).expect("a slice");
+        assert!(shared.shared_finally_copies > 0, "{shared:?}");
+        assert_eq!(shared.flattened_scopes, 0);
     }
 }

@@ -9,6 +9,10 @@
 //! - A file's program part, when present, was built from its current document (a new document
 //!   makes a new `AnalysedDocument` without one); before an analysis every part is numbered
 //!   by the file's place in key order.
+//! - The program view slices use (`ProgramView`), when kept, is over exactly the current
+//!   documents and parts: every change of a file drops it before the file's cell is replaced
+//!   (cells are then never shared when taken apart or renumbered), and `prepare_program`
+//!   checks it is over the current cells before it is reused.
 //! - The lexical index, once built (by the first search), holds one document per indexed
 //!   chunk of the current texts: every update passes its `ChunkDiff` on (removed and changed
 //!   ids deleted, added and changed chunks added), together with the unchanged chunks whose
@@ -85,19 +89,50 @@ self_cell::self_cell!(
 
 type ProgramPart<'a> = Option<FileProgram<'a>>;
 
+/// A file's document and part, shared with the program view built over it (`ProgramView`).
+type SharedDocument = std::sync::Arc<AnalysedDocument>;
+
 impl AnalysedDocument {
-    fn unanalysed(document: Document) -> AnalysedDocument {
-        AnalysedDocument::new(document, |_| None)
+    fn unanalysed(document: Document) -> SharedDocument {
+        std::sync::Arc::new(AnalysedDocument::new(document, |_| None))
     }
 
     /// Takes the document out of `cell` (dropping its part), leaving an empty one behind.
-    fn take_document(cell: &mut AnalysedDocument) -> Document {
-        std::mem::replace(cell, AnalysedDocument::unanalysed(Document::new(String::new()))).into_owner()
+    /// The workspace drops its program view before changing a file, so `cell` is not shared;
+    /// were it still, the document is parsed again from its text (the same tree, without the
+    /// state kept for incremental parsing).
+    fn take_document(cell: &mut SharedDocument) -> Document {
+        match std::sync::Arc::try_unwrap(std::mem::replace(cell, AnalysedDocument::unanalysed(Document::new(String::new())))) {
+            Ok(cell) => cell.into_owner(),
+            Err(shared) => {
+                debug_assert!(false, "a document taken while a program view shares it");
+                Document::new(shared.borrow_owner().text().to_string())
+            }
+        }
+    }
+}
+
+self_cell::self_cell!(
+    /// The whole-program view over every file's part (in key order), kept across slices while
+    /// no file changes: built again only when one was edited, loaded or removed (the owners,
+    /// shared with `FileState::source`, are then no longer the files' own).
+    struct ProgramView {
+        owner: Vec<SharedDocument>,
+        #[not_covariant]
+        dependent: Program,
+    }
+);
+
+impl ProgramView {
+    /// Whether the view is over exactly `files`' current documents.
+    fn is_over<'a>(&self, files: impl ExactSizeIterator<Item = &'a SharedDocument>) -> bool {
+        let owners = self.borrow_owner();
+        owners.len() == files.len() && owners.iter().zip(files).all(|(owner, file)| std::sync::Arc::ptr_eq(owner, file))
     }
 }
 
 struct FileState {
-    source: AnalysedDocument,
+    source: SharedDocument,
     version: Option<i64>,
     chunks: Vec<Chunk>,
     errors: Vec<FileError>,
@@ -127,6 +162,11 @@ pub struct Workspace {
     /// Lowered scopes by text: kept across edits (an edit re-lowers only the scopes whose text
     /// changed).
     ir_cache: IrCache,
+    /// The program view slices use, over the current parts (`None` once a file changed:
+    /// `note_change` drops it, so no `FileState::source` is shared when it is replaced), and
+    /// how many views were built.
+    program_view: Option<ProgramView>,
+    program_views_built: usize,
     /// The lexical index, built (or reopened from disk) by the first search and kept current
     /// after that; `lexical_generation` counts the indexes it has held.
     lexical: Option<LexicalIndex>,
@@ -381,6 +421,8 @@ impl Workspace {
             slice_cache: SliceCache::default(),
             slice_changed: Default::default(),
             ir_cache: IrCache::default(),
+            program_view: None,
+            program_views_built: 0,
             lexical: None,
             lexical_generation: 0,
             search_opened: SearchOpened::default(),
@@ -633,6 +675,7 @@ impl Workspace {
 
     /// Notes that `key`'s text changed by `change` (`None`: in a way not described).
     fn note_change(&mut self, key: &str, change: Option<TextChange>) {
+        self.program_view = None;
         let first = self.changed_since_analysis.insert(key.to_string());
         match change {
             Some(change) if first => {
@@ -790,6 +833,7 @@ impl Workspace {
             }
         }
         self.slice_changed.insert(key.clone());
+        self.program_view = None;
         let state = self.files.get_mut(&key).expect("checked above");
         let mut document = AnalysedDocument::take_document(&mut state.source);
         let mut changes: Vec<TextChange> = Vec::with_capacity(edits.len());
@@ -1090,6 +1134,12 @@ impl Workspace {
     /// and numbers every part by its place in the key order.
     fn prepare_program(&mut self) {
         use rayon::prelude::*;
+        if self.program_view.as_ref().is_some_and(|view| view.is_over(self.files.values().map(|state| &state.source))) {
+            // Built over the current parts, which are numbered and built.
+            return;
+        }
+        // The view shares the documents replaced or renumbered below.
+        self.program_view = None;
         let unbuilt: Vec<(usize, &String, &mut FileState)> = self
             .files
             .iter_mut()
@@ -1101,17 +1151,21 @@ impl Workspace {
         pool_of(&self.pool.clone()).install(|| {
             unbuilt.into_par_iter().for_each(|(index, path, state)| {
                 let document = AnalysedDocument::take_document(&mut state.source);
-                state.source =
-                    AnalysedDocument::new(document, |document| Some(FileProgram::build_in(path.clone(), roots, document, index, 0)));
+                state.source = std::sync::Arc::new(AnalysedDocument::new(document, |document| {
+                    Some(FileProgram::build_in(path.clone(), roots, document, index, 0))
+                }));
             })
         });
         let mut offset = 0;
         for (index, state) in self.files.values_mut().enumerate() {
-            state.source.with_dependent_mut(|_, part| {
-                let part = part.as_mut().expect("built above");
-                part.renumber(index, offset);
-                offset += part.scopes.len();
-            });
+            let part = state.source.borrow_dependent().as_ref().expect("built above");
+            let scopes = part.scopes.len();
+            if (part.file_index, part.scope_offset) != (index, offset) {
+                std::sync::Arc::get_mut(&mut state.source)
+                    .expect("shared only by the program view, dropped above")
+                    .with_dependent_mut(|_, part| part.as_mut().expect("built above").renumber(index, offset));
+            }
+            offset += scopes;
         }
     }
 
@@ -1119,6 +1173,27 @@ impl Workspace {
     fn program_view(&self) -> Program<'_> {
         Program::from_parts(self.files.values().map(|state| state.source.borrow_dependent().as_ref().expect("program prepared")))
             .with_root(&self.root)
+    }
+
+    /// Runs `f` on the program view over every file's current text, built only when a file
+    /// changed since the last call (`ProgramView`).
+    fn with_program_view<R>(&mut self, f: impl FnOnce(&Program<'_>) -> R) -> R {
+        self.prepare_program();
+        if self.program_view.is_none() {
+            let documents: Vec<SharedDocument> = self.files.values().map(|state| state.source.clone()).collect();
+            let root = &self.root;
+            self.program_view = Some(ProgramView::new(documents, |documents| {
+                Program::from_parts(documents.iter().map(|document| document.borrow_dependent().as_ref().expect("program prepared")))
+                    .with_root(root)
+            }));
+            self.program_views_built += 1;
+        }
+        self.program_view.as_ref().expect("built above").with_dependent(|_, program| f(program))
+    }
+
+    /// How many program views slices have built (one per state of the files they were asked in).
+    pub fn program_views_built(&self) -> usize {
+        self.program_views_built
     }
 
     /// The whole-program view over every file's current text.
@@ -1170,8 +1245,9 @@ impl Workspace {
         let mut cache = std::mem::take(&mut self.slice_cache);
         let mut ir = std::mem::take(&mut self.ir_cache);
         let changed = std::mem::take(&mut self.slice_changed);
-        let program = self.program();
-        let result = slice_at_with_cache(&program, &key, line, column, forward, thin, &mut cache, &mut ir, Some(&changed));
+        let result = self.with_program_view(|program| {
+            slice_at_with_cache(program, &key, line, column, forward, thin, &mut cache, &mut ir, Some(&changed))
+        });
         self.slice_cache = cache;
         self.ir_cache = ir;
         result.map_err(EngineError::Criterion)
@@ -1182,7 +1258,7 @@ impl Workspace {
     /// later slice pays for a first visit. Cheap when little changed since the last
     /// preparation. Returns how many scopes are still to prepare (0: done).
     pub fn prepare_slices(&mut self, limit: usize) -> usize {
-        let mut cache = std::mem::take(&mut self.slice_cache);
+        let cache = std::mem::take(&mut self.slice_cache);
         let mut ir = std::mem::take(&mut self.ir_cache);
         let changed = std::mem::take(&mut self.slice_changed);
         if !changed.is_empty() {
@@ -1192,12 +1268,12 @@ impl Workspace {
             ir.sweep();
         }
         let own = self.pool.clone();
-        let program = self.program();
-        let mut sdg = Sdg::with_caches(&program, cache, ir, Some(&changed));
-        let remaining = pool_of(&own).install(|| sdg.prepare(limit));
-        let ir;
-        (cache, ir) = sdg.into_caches();
-        drop(program);
+        let (remaining, cache, ir) = self.with_program_view(|program| {
+            let mut sdg = Sdg::with_caches(program, cache, ir, Some(&changed));
+            let remaining = pool_of(&own).install(|| sdg.prepare(limit));
+            let (cache, ir) = sdg.into_caches();
+            (remaining, cache, ir)
+        });
         self.slice_cache = cache;
         self.ir_cache = ir;
         remaining
@@ -1212,10 +1288,11 @@ impl Workspace {
     pub fn pdgs(&mut self, path: &str) -> Result<Vec<PdgSummary>> {
         let key = self.key(path);
         self.state(&key)?;
-        let program = self.program();
-        Ok((0..program.scopes.len())
-            .filter(|&scope| program.files[program.scopes[scope].file].path == key)
-            .map(|scope| summarize_pdg(&program, scope))
-            .collect())
+        Ok(self.with_program_view(|program| {
+            (0..program.scopes.len())
+                .filter(|&scope| program.files[program.scopes[scope].file].path == key)
+                .map(|scope| summarize_pdg(program, scope))
+                .collect()
+        }))
     }
 }

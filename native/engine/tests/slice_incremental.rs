@@ -239,3 +239,63 @@ fn a_one_line_edit_relinks_only_the_edited_function_and_its_module_body() {
     assert_eq!(after.files, scratch.files);
     assert_eq!(before.files, after.files);
 }
+
+/// The program view slices use (`Program::from_parts`: every function and class name hashed)
+/// is built once per state of the files: warm slices, preparation and PDG listings reuse it;
+/// an incremental edit, a whole new text, a file added and a file removed each build it once
+/// more, and the slices after them equal slices from scratch.
+#[test]
+fn warm_slices_reuse_the_program_view_and_edits_build_it_again() {
+    use flowsight_engine::line_index::Encoding;
+    use flowsight_engine::parse::PositionEdit;
+    let module = initial();
+    let helpers = HELPERS.to_string();
+    let text = module.text();
+    let mut workspace = workspace_of(&[("b.py", &helpers)]);
+    workspace.update_file("a.py", text.clone(), Some(1));
+    let last = text.lines().count() - 1;
+    assert_eq!(workspace.program_views_built(), 0);
+    let first = workspace.slice("a.py", last, None, false, false).expect("slices");
+    assert_eq!(workspace.program_views_built(), 1);
+    for (line, _) in text.lines().enumerate().filter(|(_, statement)| !statement.trim().is_empty()) {
+        workspace.slice("a.py", line, None, false, false).expect("slices");
+        workspace.slice("a.py", line, None, true, true).expect("slices");
+    }
+    workspace.prepare_slices(usize::MAX);
+    workspace.pdgs("b.py").expect("pdgs");
+    assert_eq!(workspace.slice("a.py", last, None, false, false).expect("slices").files, first.files);
+    assert_eq!(workspace.program_views_built(), 1, "warm slices, preparation and PDGs reuse the view");
+
+    let mut texts: Vec<(String, String)> = vec![("a.py".into(), text.clone()), ("b.py".into(), helpers.clone())];
+    let check = |workspace: &mut Workspace, texts: &[(String, String)], views: usize| {
+        let line = texts[0].1.lines().count() - 1;
+        let kept = workspace.slice("a.py", line, None, false, false).expect("slices");
+        assert_eq!(workspace.program_views_built(), views);
+        workspace.slice("a.py", line, None, false, false).expect("slices");
+        assert_eq!(workspace.program_views_built(), views, "the next slice reuses the view");
+        let borrowed: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        let scratch = workspace_of(&borrowed).slice("a.py", line, None, false, false).expect("slices");
+        assert_eq!(kept.files, scratch.files);
+    };
+
+    // An editor's incremental edit: a statement added at the top of `f0`'s body (line 8).
+    assert_eq!(text.lines().nth(8), Some("    r = 0"));
+    let edit = PositionEdit { range: Some(((8, 0), (8, 0))), new_text: "    x = y\n".into() };
+    workspace.apply_edits("a.py", 2, &[edit], Encoding::Utf8).expect("edits");
+    texts[0].1 = workspace.text("a.py").expect("a.py").to_string();
+    assert!(texts[0].1.contains("def f0(x, y):\n    x = y\n    r = 0\n"));
+    check(&mut workspace, &texts, 2);
+
+    // A whole new text of the other file.
+    texts[1].1 = format!("{helpers}\ndef extra(v):\n    return v\n");
+    workspace.update_file("b.py", texts[1].1.clone(), None);
+    check(&mut workspace, &texts, 3);
+
+    // A file added, then removed.
+    workspace.update_file("c.py", "from a import f0\n\ndef g(x):\n    return f0(x, [])\n".into(), None);
+    texts.push(("c.py".into(), workspace.text("c.py").expect("c.py").to_string()));
+    check(&mut workspace, &texts, 4);
+    workspace.remove_file("c.py").expect("removed");
+    texts.pop();
+    check(&mut workspace, &texts, 5);
+}

@@ -333,14 +333,21 @@ pub struct Slice {
     criterion_lines: Vec<usize>,
     /// Number of SDG nodes in the slice.
     nodes: usize,
-    /// The bounds the slice met, named as `TaintAnalysis.stats` names them (`places_cut`),
-    /// with their total `incomplete`.
+    /// The bounds the slice met, named as `TaintAnalysis.stats` names them (`places_cut`) or
+    /// as the CFG counts them (`flattened_scopes`, `shared_finally_copies`), with their total
+    /// `incomplete`.
     stats: std::collections::HashMap<&'static str, usize>,
 }
 
 impl From<flowsight_engine::slice::SliceResult> for Slice {
     fn from(result: flowsight_engine::slice::SliceResult) -> Slice {
-        let stats = std::collections::HashMap::from([("places_cut", result.places_cut), ("incomplete", result.places_cut)]);
+        let bounds = [
+            ("places_cut", result.places_cut),
+            ("flattened_scopes", result.flattened_scopes),
+            ("shared_finally_copies", result.shared_finally_copies),
+        ];
+        let incomplete = bounds.iter().map(|&(_, count)| count).sum();
+        let stats = bounds.into_iter().chain([("incomplete", incomplete)]).collect();
         Slice { files: result.files, criterion_lines: result.criterion_lines, nodes: result.nodes, stats }
     }
 }

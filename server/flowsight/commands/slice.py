@@ -5,8 +5,8 @@ counted as LSP and the core count them (only `\\r\\n`, `\\r` and `\\n` end a lin
 the slice starts from every variable on the line. The analysed program is the criterion's
 project (its root) or the PATHs given. JSON: `{"criterion": {...}, "files": {"<path>": [lines]},
 "incomplete": {"total": N, "bounds": {...}}}` (the bounds the slice met, named as `scan` names
-them: `places_cut`). Text output shows each line of the slice, control characters escaped, and
-a note when a bound was met.
+them: `places_cut`; and the CFG's: `flattened_scopes`, `shared_finally_copies`). Text output
+shows each line of the slice, control characters escaped, and a note when a bound was met.
 """
 
 from __future__ import annotations

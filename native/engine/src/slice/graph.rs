@@ -72,6 +72,11 @@ pub struct ScopeGraph {
     pub bindings: Vec<(String, Option<(usize, usize)>)>,
     /// Places cut by the depth bound (`ir::place::MAX_PROJECTIONS`).
     pub cut_places: usize,
+    /// Comprehensions and lambdas nested past `cfg::MAX_NESTED_SCOPES`, each one step reading
+    /// every name inside it (`Cfg::flattened_scopes`).
+    pub flattened_scopes: usize,
+    /// `finally` blocks given one shared copy for several completions (`Cfg::shared_finally_copies`).
+    pub shared_finally_copies: usize,
     /// Reaching definitions over the graph's own definitions and uses (computed once).
     plain: OnceLock<Arc<Vec<Vec<usize>>>>,
 }
@@ -168,6 +173,8 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
         bound,
         bindings,
         cut_places: pdg.cut_places,
+        flattened_scopes: pdg.cfg.flattened_scopes,
+        shared_finally_copies: pdg.cfg.shared_finally_copies,
         plain: OnceLock::new(),
     }
 }
