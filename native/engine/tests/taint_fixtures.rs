@@ -615,6 +615,7 @@ fixtures! {
     precision_constructed_instances => "precision/constructed_instances.py",
     precision_containers_and_dispatch => "precision/containers_and_dispatch.py",
     precision_dead_branches => "precision/dead_branches.py",
+    precision_dict_get_keys => "precision/dict_get_keys.py",
     precision_dict_keys => "precision/dict_keys.py",
     precision_exceptions => "precision/exceptions.py",
     precision_field_sensitivity => "precision/field_sensitivity.py",

@@ -557,8 +557,17 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         result.absorb(&arguments_value);
-        if let Some((_, receiver_value)) = &receiver {
-            result.absorb(receiver_value);
+        if let Some((receiver_node, receiver_value)) = &receiver {
+            // `d.get("k", default)` reads one key of `d` (`keyed_method_read`), unless the packs
+            // type what the call returns (then it is that library's method, not a mapping's).
+            let keyed = match (&method_name, &result.reference) {
+                (Some(method), None) => {
+                    let key = positional.first().filter(|(argument, _)| argument.kind() != "list_splat").map(|(_, value)| value);
+                    self.keyed_method_read(method, *receiver_node, key, node, state, depth)
+                }
+                _ => None,
+            };
+            result.absorb(keyed.as_ref().unwrap_or(receiver_value));
             let stringy_methods =
                 ["format", "join", "replace", "strip", "lower", "upper", "lstrip", "rstrip", "title", "capitalize", "decode", "format_map"];
             result.stringy = receiver_value.stringy || method_name.as_deref().is_some_and(|m| stringy_methods.contains(&m));

@@ -189,8 +189,11 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     /// Source taint stored under `path` (`self.data["cmd"]`, `obj.data`) of an instance of
-    /// `class`, as the methods of its class family left it (see `instance_owners`).
-    pub(super) fn instance_value(&mut self, class: &str, path: &str, node: Node<'_>) -> Option<Value> {
+    /// `class`, as the methods of its class family left it (see `instance_owners`): `whole`,
+    /// with what is stored below `path`; not `whole`, as the object of a longer read (`obj.data`
+    /// of `obj.data.get("k")`: stores into `path` and its prefixes only, the longer read adds
+    /// its own place).
+    pub(super) fn instance_value(&mut self, class: &str, path: &str, node: Node<'_>, whole: bool) -> Option<Value> {
         let owners = self.instance_owners(class);
         let mut any = false;
         for owner in &owners {
@@ -204,7 +207,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let root = root_of(path);
         let normalized = format!("{INSTANCE_ROOT}{}", &path[root.len()..]);
         let places: Vec<(Arc<str>, bool, String)> = owners.into_iter().map(|owner| (owner, true, INSTANCE_ROOT.to_string())).collect();
-        let value = self.env_value(&places, &normalized)?;
+        let value = self.env_value_within(&places, &normalized, whole)?;
         Some(value.traced(&self.step(node, "assignment", format!("reads `{}` as stored by a method", short(path)))))
     }
 
@@ -264,7 +267,7 @@ impl<'p, 't> Analysis<'p, 't> {
         // `self.data`: what the methods of the class family stored in the attribute.
         if path.len() > root.len() && self.receiver_name() == Some(root) && self.lambda_params.is_empty() {
             let class = self.program.scopes[self.scope].class.clone()?;
-            return self.instance_value(&class, path, node);
+            return self.instance_value(&class, path, node, true);
         }
         if self.lambda_params.iter().any(|params| params.iter().any(|p| p == root)) {
             return None;
@@ -324,6 +327,11 @@ impl<'p, 't> Analysis<'p, 't> {
     /// What the env holds for `path` at each place `(owner, whether the owner's own stores
     /// count, the name of `path`'s root there)`, if tainted.
     pub(super) fn env_value(&self, places: &[(Arc<str>, bool, String)], path: &str) -> Option<Value> {
+        self.env_value_within(places, path, true)
+    }
+
+    /// `env_value`, with what is stored below `path` only when `whole`.
+    fn env_value_within(&self, places: &[(Arc<str>, bool, String)], path: &str, whole: bool) -> Option<Value> {
         let root = root_of(path);
         let mut value = Value::default();
         for (owner, by_owner_too, name) in places {
@@ -333,8 +341,9 @@ impl<'p, 't> Analysis<'p, 't> {
                     continue;
                 }
                 let Some(state) = self.env.states.get(&(owner.clone(), by_owner)) else { continue };
-                if let Some(below) = state.read_whole(&owner_path) {
-                    value.absorb(&below);
+                let own = if whole { state.read_whole(&owner_path) } else { state.values.get(owner_path.as_str()).cloned() };
+                if let Some(own) = own {
+                    value.absorb(&own);
                 }
                 let mut prefix = owner_path.as_str();
                 while let Some(cut) = prefix.rfind(['.', '[']) {

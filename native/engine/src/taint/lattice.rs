@@ -625,6 +625,23 @@ impl State {
         }
     }
 
+    /// Weak update of every element known under `path` (`path[k]` and below): a store by a
+    /// key that is not known may have been into any of them (`d[key] = v` before `d["k"]`).
+    pub(super) fn add_to_elements(&mut self, path: &str, value: &Value) {
+        let prefix = format!("{path}[");
+        let below: Vec<Arc<str>> = self
+            .values
+            .0
+            .range::<_, str>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .map(|(key, _)| key)
+            .take_while(|key| key.starts_with(&prefix))
+            .cloned()
+            .collect();
+        for key in below {
+            self.add(&key, value);
+        }
+    }
+
     /// Weak update: `path` may now also hold `value`.
     pub(super) fn add(&mut self, path: &str, value: &Value) {
         if !self.values.contains_key(path) {

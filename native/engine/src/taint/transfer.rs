@@ -108,7 +108,7 @@ impl<'p, 't> Analysis<'p, 't> {
             "attribute" => self.eval_attribute(node, state, depth),
             "subscript" => {
                 let path = self.path_of(node, state);
-                let outside = path.as_deref().and_then(|path| self.outside(path, node));
+                let mut outside = path.as_deref().and_then(|path| self.outside(path, node));
                 if let Some(path) = path.as_deref().filter(|path| state.values.contains_key(path)) {
                     {
                         let mut value = state.values[path].clone();
@@ -121,13 +121,17 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                 }
                 // With a known key, the container itself and what is stored under that key
-                // (here or, through `outside`, in other scopes), not its other keys.
+                // (here or, through `outside` and `instance_stores`, in other scopes), not its
+                // other keys.
                 let object_node = node.field(&field::VALUE);
                 let object = match object_node {
                     Some(object) if path.is_some() => self.eval_object(object, state, depth + 1),
                     Some(object) => self.eval(object, state, depth + 1),
                     None => Value::default(),
                 };
+                if let Some(stored) = path.as_deref().and_then(|path| self.instance_stores(path, node, state)) {
+                    outside.get_or_insert_with(Value::default).absorb(&stored);
+                }
                 if let Some(index) = node.field(&field::SUBSCRIPT) {
                     let _ = self.eval(index, state, depth + 1);
                 }
@@ -519,8 +523,80 @@ impl<'p, 't> Analysis<'p, 't> {
                 value.absorb(&outside);
                 value.constant = None;
             }
+            // `obj.a.b`: its object `obj.a` was read without what is below it (`eval_object`);
+            // `obj.a` itself reads its instance's stores whole (`instance_read`).
+            let deeper = node.field(&field::OBJECT).is_some_and(|object| object.kind() != "identifier");
+            if deeper && !state.values.contains_key(path.as_str()) {
+                if let Some(stored) = self.instance_stores(&path, node, state) {
+                    value.absorb(&stored);
+                    value.constant = None;
+                }
+            }
         }
         value
+    }
+
+    /// What the methods of a workspace class stored under `path` (`obj.data["k"]`,
+    /// `obj.a.b`: a place at least two projections below a name holding an instance of the
+    /// class, other than the receiver, whose stores `outside` reads), with what they stored
+    /// below it: the longer read's part of the instance's stores, its object (`obj.data`) read
+    /// without them (`eval_object`).
+    pub(super) fn instance_stores(&mut self, path: &str, node: Node<'t>, state: &State) -> Option<Value> {
+        let root = crate::ir::place::base_of(path);
+        if path.len() == root.len() || self.receiver_name() == Some(root) {
+            return None;
+        }
+        let class = state.values.get(root)?.reference.as_deref().filter(|r| self.program.class(r).is_some())?.to_string();
+        self.instance_value(&class, path, node, true)
+    }
+
+    /// A constant-key read through a dictionary method (`d.get("k")`, `d.get("k", default)`,
+    /// `d.setdefault("k", v)`, `d.pop("k")`) reads the key as `d["k"]` does: what is stored
+    /// under it here and in other scopes, what was stored under keys not known (held by `d`
+    /// itself) and `d`'s own taint — never a sibling key. `None` when the call is not one
+    /// (another method, a key that is not a constant, a receiver that is no place, or a place
+    /// with no room for the key: then the receiver is read whole).
+    pub(super) fn keyed_method_read(
+        &mut self,
+        method: &str,
+        receiver: Node<'t>,
+        key: Option<&Value>,
+        node: Node<'t>,
+        state: &mut State,
+        depth: usize,
+    ) -> Option<Value> {
+        if !matches!(method, "get" | "setdefault" | "pop") {
+            return None;
+        }
+        let projection = match &key?.constant {
+            Some(Constant::Str(key)) => format!("[{key:?}]"),
+            Some(Constant::Int(index)) => format!("[{index}]"),
+            _ => return None,
+        };
+        let object_path = self.path_of(receiver, state)?;
+        let (path, cut) = crate::ir::place::extend_key(&object_path, &projection);
+        if cut {
+            return None;
+        }
+        let mut value = match state.values.get(path.as_str()) {
+            Some(held) => held.clone(),
+            None => {
+                let object = self.eval_object(receiver, state, depth + 1);
+                let mut value = Value { labels: object.labels, ..Value::default() };
+                if let Some(stored) = self.instance_stores(&path, node, state) {
+                    value.absorb(&stored);
+                }
+                value
+            }
+        };
+        add_labels_below(state, &path, &mut value);
+        if let Some(outside) = self.outside(&path, node) {
+            value.absorb(&outside);
+        }
+        value.constant = None;
+        value.stringy = false;
+        value.reference = None;
+        Some(value)
     }
 
     /// The object of a read of a known key or attribute (`obj` of `obj.a`, `d` of `d["a"]`), in
@@ -559,7 +635,7 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let Some(object_node) = node.field(&field::OBJECT) else { return Value::default() };
         let attribute = node.field(&field::ATTRIBUTE).map(|a| self.text_of(a)).unwrap_or("");
-        let object = match path.and_then(|path| self.instance_read(object_node, path, node, state)) {
+        let object = match path.and_then(|path| self.instance_read(object_node, path, node, state, whole)) {
             Some(object) => object,
             None if path.is_some() => self.eval_object(object_node, state, depth + 1),
             None => self.eval(object_node, state, depth + 1),
@@ -608,7 +684,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// other fields (`job.owner` is not tainted by `job.command`; a field no store reached
     /// holds what the instance as a whole holds), and the source taint methods of its class
     /// stored in that attribute (`Analysis::instance_value`).
-    fn instance_read(&mut self, object: Node<'t>, path: &str, node: Node<'t>, state: &State) -> Option<Value> {
+    fn instance_read(&mut self, object: Node<'t>, path: &str, node: Node<'t>, state: &State, whole: bool) -> Option<Value> {
         if object.kind() != "identifier" {
             return None;
         }
@@ -627,15 +703,17 @@ impl<'p, 't> Analysis<'p, 't> {
             value.labels.retain(|label| label.origin != Origin::Param(param));
             value.add_label(Label { origin: Origin::Param(field), cleared: 0, normalized: false, trace: Trace::default() });
         }
-        if let Some(below) = state.read_whole(path) {
-            value.absorb(&below);
+        if whole {
+            if let Some(below) = state.read_whole(path) {
+                value.absorb(&below);
+            }
         }
         if let Some(outside) = self.outside(name, object) {
             value.absorb(&outside);
         }
         // The receiver's attributes are read from the class's stores by `outside` (the path's).
         if let (Some(class), false) = (&class, self.receiver_name() == Some(name)) {
-            if let Some(stored) = self.instance_value(class, path, node) {
+            if let Some(stored) = self.instance_value(class, path, node, whole) {
                 value.absorb(&stored);
             }
         }
@@ -704,6 +782,9 @@ impl<'p, 't> Analysis<'p, 't> {
                         if let Some(place) = self.place_of(target, state) {
                             if place.cut == Some(Cut::TooDeep) {
                                 self.incomplete.places_cut += 1;
+                            }
+                            if place.cut == Some(Cut::AnyIndex) && value.is_tainted() {
+                                state.add_to_elements(&place.key(), &value);
                             }
                             state.add(&place.key(), &value);
                         }
