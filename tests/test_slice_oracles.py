@@ -265,7 +265,12 @@ def line_facts(source: str) -> dict[int, tuple[set[str], set[str]]]:
                 reads |= defines
             value = node.iter if isinstance(node, ast.For) else node.test if isinstance(node, ast.If) else getattr(node, "value", None)
             if value is not None:
-                reads |= {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+                # Stores inside the value are not reads: a comprehension's variables, and
+                # `:=` targets, which bind in `main` (defines; a walrus that never ran is
+                # taken as run, which can only make the dynamic slice smaller).
+                names = [n for n in ast.walk(value) if isinstance(n, ast.Name)]
+                reads |= {n.id for n in names if isinstance(n.ctx, ast.Load)}
+                defines |= {n.target.id for n in ast.walk(value) if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)}
             facts[node.lineno] = (defines, reads)
     return facts
 
