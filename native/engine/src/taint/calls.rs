@@ -861,9 +861,14 @@ impl<'p, 't> Analysis<'p, 't> {
             if let Some(field) = field_param(param, hash) {
                 // The attribute of what the parameter holds here, with its clearances: so the
                 // field binding never carries more than the whole one (`fields`).
+                // The receiver carries no label of its own (`own_parameter`): its field is
+                // passed uncleared.
                 let (own_labels, others): (Vec<Label>, Vec<Label>) =
                     std::mem::take(&mut value.labels).into_iter().partition(|label| label.origin == Origin::Param(param));
                 value.labels = others;
+                if own_labels.is_empty() {
+                    value.add_label(Label { origin: Origin::Param(field), cleared: 0, normalized: false, trace: Trace::default() });
+                }
                 for label in own_labels {
                     let (cleared, normalized) = (label.cleared, label.normalized);
                     value.add_label(Label { origin: Origin::Param(field), cleared, normalized, trace: Trace::default() });
