@@ -601,18 +601,21 @@ impl State {
     /// Removes every path below `path` (`path.x`, `path[k]`): two contiguous key ranges.
     pub(super) fn remove_below(&mut self, path: &str) {
         for prefix in [format!("{path}."), format!("{path}[")] {
-            let below: Vec<Arc<str>> = self
-                .values
-                .0
-                .range::<_, str>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-                .map(|(key, _)| key)
-                .take_while(|key| key.starts_with(&prefix))
-                .cloned()
-                .collect();
-            for key in below {
+            for key in self.keys_starting_with(&prefix) {
                 self.values.remove(&key);
             }
         }
+    }
+
+    /// The keys that start with `prefix`: one contiguous range of the ordered map.
+    fn keys_starting_with(&self, prefix: &str) -> Vec<Arc<str>> {
+        self.values
+            .0
+            .range::<_, str>((Bound::Included(prefix), Bound::Unbounded))
+            .map(|(key, _)| key)
+            .take_while(|key| key.starts_with(prefix))
+            .cloned()
+            .collect()
     }
 
     /// Applies `change` to every value.
@@ -628,16 +631,7 @@ impl State {
     /// Weak update of every element known under `path` (`path[k]` and below): a store by a
     /// key that is not known may have been into any of them (`d[key] = v` before `d["k"]`).
     pub(super) fn add_to_elements(&mut self, path: &str, value: &Value) {
-        let prefix = format!("{path}[");
-        let below: Vec<Arc<str>> = self
-            .values
-            .0
-            .range::<_, str>((Bound::Included(prefix.as_str()), Bound::Unbounded))
-            .map(|(key, _)| key)
-            .take_while(|key| key.starts_with(&prefix))
-            .cloned()
-            .collect();
-        for key in below {
+        for key in self.keys_starting_with(&format!("{path}[")) {
             self.add(&key, value);
         }
     }
