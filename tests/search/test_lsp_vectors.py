@@ -230,7 +230,8 @@ async def test_vectors_follow_edits_in_the_background(remote: LanguageClient) ->
     while not any("def archive_mailbox(box):" in text for request in endpoint.state.requests for text in request["input"]):
         assert asyncio.get_running_loop().time() < deadline, "the edited chunk was not embedded"
         await asyncio.sleep(0.1)
-    answer = await search(remote, "archive_mailbox", mode="vector", limit=3)
+    # The request was sent unasked; its vectors are stored once the answer is back.
+    answer = (await search_until_complete(remote, "archive_mailbox", mode="vector", timeout=20))[-1]
     assert not answer.partial and answer.mode == "vector"
     assert names(answer)[0] == "app.mail.archive_mailbox" and answer.results[0].range.start.line == 6
 
