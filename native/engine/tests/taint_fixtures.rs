@@ -632,6 +632,7 @@ fixtures! {
     precision_ternary => "precision/ternary.py",
     precision_type_conversions => "precision/type_conversions.py",
     precision_typed_mutators => "precision/typed_mutators.py",
+    receivers_chained => "receivers/chained.py",
     receivers_passed_on => "receivers/passed_on.py",
     receivers_store => "receivers/store.py",
     receivers_stores => "receivers/stores.py",

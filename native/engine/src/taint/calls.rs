@@ -852,8 +852,20 @@ impl<'p, 't> Analysis<'p, 't> {
     /// What an argument (`node`, evaluated whole to `whole`) holds under the attribute whose
     /// name hashes to `hash`: its own value and what is stored below that attribute (and below
     /// any subscript of it), not its other attributes. A parameter of this scope passed on
-    /// passes its own field parameter; an argument the state does not hold is passed whole.
+    /// passes its own field parameter; an instance made by the argument itself
+    /// (`Job(command).start()`) passes that field of what its constructor stored; an argument
+    /// the state does not hold is passed whole.
     fn field_argument(&self, node: Node<'t>, whole: &Value, hash: u32, state: &State) -> Value {
+        if let Some(made) = self.constructed.as_ref().filter(|made| node.kind() == "call" && made.start == node.start_byte()) {
+            let mut value = made.without.clone();
+            for (suffix, stored) in &made.fields {
+                let attribute = suffix.strip_prefix('.').map(|rest| &rest[..rest.find(['.', '[']).unwrap_or(rest.len())]);
+                if attribute.is_none_or(|attribute| attribute_hash(attribute) == hash) {
+                    value.absorb(stored);
+                }
+            }
+            return value;
+        }
         let Some(path) = self.path_of(node, state) else { return whole.clone() };
         let Some(own) = state.values.get(&path) else { return whole.clone() };
         let mut value = own.clone();
