@@ -586,37 +586,27 @@ pub fn slice_paths(
     // and slicing allocate from one malloc arena, so the slice reuses the memory its file's
     // tree-sitter tree was freed to (a 40,000-line module peaked at ~190 MB RSS with the
     // parse on a worker and the slice on the caller's thread, ~130 MB in one arena).
-    pool().install(|| slice_paths_here(paths, root, file, line, column, forward, thin))
-}
-
-fn slice_paths_here(
-    paths: &[PathBuf],
-    root: Option<&Path>,
-    file: &Path,
-    line: usize,
-    column: Option<usize>,
-    forward: bool,
-    thin: bool,
-) -> Result<SliceResult> {
-    let mut all = paths.to_vec();
-    all.push(file.to_path_buf());
-    // One program, named from the display root (a package directory's project root).
-    let root = root.map(absolute_path).unwrap_or_else(|| crate::walk::repository_roots(&all, None).1);
-    let (mut documents, _errors) = load_documents(&all, &root);
-    let mut seen = std::collections::HashSet::new();
-    documents.retain(|(path, _)| seen.insert(path.clone()));
-    let parts =
-        build_parts_in(&crate::walk::source_roots(&root), documents.iter().map(|(path, document)| (path.clone(), document)).collect());
-    let program = Program::from_parts(&parts);
-    let key = relative_path(&root, file);
-    let (mut graphs, mut lowered) = (SliceCache::default(), IrCache::default());
-    let result = slice_at_with_cache(&program, &key, line, column, forward, thin, &mut graphs, &mut lowered, None);
-    // What the slice built and the documents, freed after the result is returned (as a scan
-    // frees its own): a 40,000-line module's graphs and tree are most of its memory.
-    drop(program);
-    drop(parts);
-    free_in_background((graphs, lowered, documents));
-    result.map_err(EngineError::Criterion)
+    pool().install(|| {
+        let mut all = paths.to_vec();
+        all.push(file.to_path_buf());
+        // One program, named from the display root (a package directory's project root).
+        let root = root.map(absolute_path).unwrap_or_else(|| crate::walk::repository_roots(&all, None).1);
+        let (mut documents, _errors) = load_documents(&all, &root);
+        let mut seen = std::collections::HashSet::new();
+        documents.retain(|(path, _)| seen.insert(path.clone()));
+        let parts =
+            build_parts_in(&crate::walk::source_roots(&root), documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        let program = Program::from_parts(&parts);
+        let key = relative_path(&root, file);
+        let (mut graphs, mut lowered) = (SliceCache::default(), IrCache::default());
+        let result = slice_at_with_cache(&program, &key, line, column, forward, thin, &mut graphs, &mut lowered, None);
+        // What the slice built and the documents, freed after the result is returned (as a scan
+        // frees its own): a 40,000-line module's graphs and tree are most of its memory.
+        drop(program);
+        drop(parts);
+        free_in_background((graphs, lowered, documents));
+        result.map_err(EngineError::Criterion)
+    })
 }
 
 /// Slice sizes over a whole program: backward slices from the last statement of up to
