@@ -133,8 +133,7 @@ pub struct TaintAnalysis {
 /// bounds met — labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut,
 /// templates_unresolved, fields_collapsed, unfinished — with their total `incomplete`.
 pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::collections::HashMap<&'static str, usize> {
-    let limits = &stats.limits;
-    std::collections::HashMap::from([
+    let mut dict = std::collections::HashMap::from([
         ("scopes", stats.scopes),
         ("reused", stats.reused),
         ("analysed", stats.analysed),
@@ -142,17 +141,26 @@ pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::col
         ("rounds", stats.rounds),
         ("sweeps", stats.sweeps),
         ("widened", stats.widened),
-        ("labels_merged", limits.labels_merged as usize),
-        ("expression_depth", limits.expression_depth as usize),
-        ("step_visits", limits.step_visits as usize),
-        ("trace_elided", limits.trace_elided as usize),
-        ("failed_scopes", limits.failed as usize),
-        ("places_cut", limits.places_cut as usize),
-        ("templates_unresolved", limits.templates_unresolved as usize),
-        ("fields_collapsed", limits.fields_collapsed as usize),
         ("unfinished", usize::from(stats.unfinished)),
         ("incomplete", stats.incomplete()),
-    ])
+    ]);
+    dict.extend(bounds_by_name(&stats.limits).map(|(name, count)| (name, count as usize)));
+    dict
+}
+
+/// The taint analysis's bounds met, by the names `TaintAnalysis.stats` and a merge's
+/// `bounds` give them (one list, so a new bound is named once).
+pub fn bounds_by_name(limits: &flowsight_engine::taint::Incomplete) -> [(&'static str, u32); 8] {
+    [
+        ("labels_merged", limits.labels_merged),
+        ("expression_depth", limits.expression_depth),
+        ("step_visits", limits.step_visits),
+        ("trace_elided", limits.trace_elided),
+        ("failed_scopes", limits.failed),
+        ("places_cut", limits.places_cut),
+        ("templates_unresolved", limits.templates_unresolved),
+        ("fields_collapsed", limits.fields_collapsed),
+    ]
 }
 
 #[pymethods]

@@ -64,7 +64,6 @@ fn merge_exports(py: Python<'_>, files: Vec<(String, Vec<u8>)>) -> PyResult<Merg
     })?;
     let result = result.map_err(to_py_err)?;
     let i = result.incomplete;
-    let b = result.bounds;
     Ok(Merge {
         findings: result.findings.iter().map(Finding::from).collect(),
         cross: result.cross,
@@ -78,16 +77,7 @@ fn merge_exports(py: Python<'_>, files: Vec<(String, Vec<u8>)>) -> PyResult<Merg
             ("ambiguous_providers", i.ambiguous_providers),
             ("flows_limit", i.flows_limit),
         ]),
-        bounds: HashMap::from([
-            ("labels_merged", b.labels_merged),
-            ("expression_depth", b.expression_depth),
-            ("step_visits", b.step_visits),
-            ("trace_elided", b.trace_elided),
-            ("failed_scopes", b.failed),
-            ("places_cut", b.places_cut),
-            ("templates_unresolved", b.templates_unresolved),
-            ("fields_collapsed", b.fields_collapsed),
-        ]),
+        bounds: HashMap::from(crate::analysis::bounds_by_name(&result.bounds)),
     })
 }
 
