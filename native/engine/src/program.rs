@@ -1131,9 +1131,6 @@ fn reexport_lookup(reference: &str) -> String {
     format!("{reference}.<reexport>")
 }
 
-/// How many re-exports `Program::reexport_target` follows in one reference.
-const MAX_REEXPORTS: usize = 8;
-
 /// The name a look-up of module-level name `reference`'s instance chain is recorded under
 /// (`Program::instance_chain`).
 fn instance_lookup(reference: &str) -> String {
@@ -1257,7 +1254,7 @@ impl<'p> Program<'p> {
     /// `shellkit.shell.Shell.launch` where `shellkit/__init__.py` has `from .shell import
     /// Shell`. None when no re-export is on the way. A function, class or submodule a module
     /// defines itself is kept (so is a name it imports and then assigns again: not seen here).
-    /// At most `MAX_REEXPORTS` steps, so packages importing each other cannot loop.
+    /// Packages importing a name from each other end the walk where the name comes back.
     ///
     /// References keep the spelling they were written with (the rules name libraries' public
     /// names, `django.http.HttpResponse`); the lookups of functions and classes by name follow
@@ -1267,11 +1264,15 @@ impl<'p> Program<'p> {
     /// the name (`reexport_lookup`, hit or miss: an import added to a package changes it).
     pub fn reexport_target(&self, reference: &str) -> Option<String> {
         let mut found = self.reexported(reference)?;
-        for _ in 1..MAX_REEXPORTS {
-            match self.reexported(&found) {
-                Some(next) => found = next,
-                None => break,
+        // Each step names an import target followed by a suffix of `reference`: finitely many
+        // names, so the walk ends, at a definition or where a name comes back (packages
+        // importing it from each other: a cycle Python cannot resolve either).
+        let mut seen: Vec<String> = vec![reference.to_string()];
+        while let Some(next) = self.reexported(&found) {
+            if seen.contains(&next) {
+                break;
             }
+            seen.push(std::mem::replace(&mut found, next));
         }
         Some(found)
     }
@@ -1623,6 +1624,20 @@ mod tests {
             assert_eq!(program.function("kit.loop.loop"), None);
             assert!(program.reexport_target("kit.loop.loop").is_some());
         });
+    }
+
+    #[test]
+    fn a_chain_of_reexports_of_any_length_is_followed() {
+        let texts: Vec<(String, String)> = (0..12)
+            .map(|index| {
+                (
+                    format!("c{index}.py"),
+                    if index == 11 { "def f():\n    pass\n".into() } else { format!("from c{} import f\n", index + 1) },
+                )
+            })
+            .collect();
+        let files: Vec<(&str, &str)> = texts.iter().map(|(path, text)| (path.as_str(), text.as_str())).collect();
+        with_program(&files, |program| assert_eq!(program.function("c0.f"), Some(program.functions["c11.f"])));
     }
 
     #[test]
