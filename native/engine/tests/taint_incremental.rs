@@ -3,6 +3,8 @@
 //!
 //! - Typing inside the first of 200 functions analyses that function (and what depends on its
 //!   summary), not the 199 below it, whose places only moved.
+//! - An edit examines, for places to move, only the results that hold a place in the edited
+//!   file, not those of the other files.
 //! - Adding or removing a file nothing imports analyses only that file's functions.
 //! - Renaming a function analyses the functions that referenced the old or the new name.
 //! - Imports found through a script's directory or a `sys.path` addition follow files added,
@@ -57,6 +59,36 @@ fn long_module() -> String {
     }
     text.push_str("def view():\n    step_0(request.args['q'])\n");
     text
+}
+
+#[test]
+fn an_edit_examines_only_the_results_holding_places_in_the_edited_file() {
+    // Ten modules of their own (each a view reaching a sink: results with places), and one
+    // helper module the first view calls into (its result holds places in both files).
+    let mut files: Vec<(String, String)> = (0..10)
+        .map(|index| {
+            let text = format!("import os\nfrom flask import request\n\n\ndef view_{index}():\n    os.system(request.args['q'])\n");
+            (format!("app/module_{index}.py"), text)
+        })
+        .collect();
+    files.push(("app/helper.py".into(), "import os\n\n\ndef run(command):\n    os.system(command)\n".into()));
+    files[0].1.push_str("\n\ndef calls_helper():\n    from app.helper import run\n    run(request.args['q'])\n");
+    let files: Vec<(&str, String)> = files.iter().map(|(path, text)| (path.as_str(), text.clone())).collect();
+    let mut workspace = workspace_of(&files);
+    let (before, stats) = reanalyse(&mut workspace);
+    assert_eq!(before.len(), 11, "{before:#?}");
+    let scopes = stats.scopes;
+    // A line typed above `run`, twice (the first edit after a run from scratch, then one after
+    // an incremental run): the helper's results and the caller holding a path through it are
+    // examined, the other modules' are not.
+    for version in [2, 3] {
+        insert_at(&mut workspace, "app/helper.py", version, (1, 0), "# note\n");
+        let (after, stats) = reanalyse(&mut workspace);
+        assert_eq!(after.len(), 11);
+        assert!(stats.rebase_examined >= 2, "`run` and `calls_helper`: {stats:?}");
+        assert!(stats.rebase_examined <= 3, "the helper module's body, `run` and `calls_helper` at most: {stats:?}");
+        assert!(stats.rebase_examined < scopes);
+    }
 }
 
 fn insert_at(workspace: &mut Workspace, path: &str, version: i64, (line, column): (usize, usize), text: &str) {

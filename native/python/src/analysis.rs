@@ -129,7 +129,8 @@ pub struct TaintAnalysis {
     cache: std::collections::HashMap<&'static str, PyObject>,
 }
 
-/// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened, and the
+/// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened,
+/// rebase_examined (previous results examined for places an edit moved), and the
 /// bounds met — labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut,
 /// templates_unresolved, fields_collapsed, unfinished — with their total `incomplete`.
 pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::collections::HashMap<&'static str, usize> {
@@ -141,6 +142,7 @@ pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::col
         ("rounds", stats.rounds),
         ("sweeps", stats.sweeps),
         ("widened", stats.widened),
+        ("rebase_examined", stats.rebase_examined),
         ("unfinished", usize::from(stats.unfinished)),
         ("incomplete", stats.incomplete()),
     ]);

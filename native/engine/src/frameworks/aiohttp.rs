@@ -34,8 +34,8 @@ fn register_view(program: &Program<'_>, entries: &mut EntryPoints, class: &str) 
     super::register_class(program, entries, class, "aiohttp", &members, |_, _| None);
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
-    for (scope, _, _, package) in shared.routes.iter().copied() {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>) {
+    for (scope, _, _, package) in shared.routes().iter().copied() {
         if package == "aiohttp" {
             entries.add(scope, handler_entry(program, scope));
         }

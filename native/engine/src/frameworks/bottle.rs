@@ -6,8 +6,8 @@
 use super::{call_arguments, literal_route, route_param_roles, route_params, string_at, EntryPoint, EntryPoints, Shared};
 use crate::program::Program;
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
-    for (scope, _, call, package) in shared.routes.iter().copied() {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>) {
+    for (scope, _, call, package) in shared.routes().iter().copied() {
         if package != "bottle" {
             continue;
         }

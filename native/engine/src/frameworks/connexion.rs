@@ -17,7 +17,7 @@ use crate::program::Program;
 const SPEC_LIMIT: u64 = 8 << 20;
 const OPERATIONS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_, '_>) {
     let Some(root) = &program.root else { return };
     for module in modules_importing(program, &["connexion"]) {
         let text = program.text(program.modules[module].file);

@@ -129,7 +129,7 @@ fn template_name(program: &Program<'_>, class: &str) -> Option<String> {
     None
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>) {
     let mut registered_functions: Vec<usize> = Vec::new();
     let mut registered_classes: Vec<String> = Vec::new();
     // urls.py: `path(route, view)`, `re_path(regex, view)`, `url(regex, view)`.

@@ -32,7 +32,7 @@ fn register(program: &Program<'_>, entries: &mut EntryPoints, class: &str, route
     });
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_, '_>) {
     let mut registered: Vec<String> = Vec::new();
     for module in modules_importing(program, &["falcon"]) {
         let text = program.text(program.modules[module].file);

@@ -126,8 +126,8 @@ fn html_response(program: &Program<'_>, module: usize, call: Node<'_>) -> bool {
     keyword(text, call, "response_class").and_then(|class| reference(program, module, class)).is_some_and(|r| r.ends_with("HTMLResponse"))
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
-    for (scope, method, call, package) in shared.routes.iter().copied() {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>) {
+    for (scope, method, call, package) in shared.routes().iter().copied() {
         if package != "fastapi" && package != "starlette" {
             continue;
         }

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::program::Program;
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>) {
     generate_for(program, entries, shared, "flask");
 }
 
@@ -42,8 +42,8 @@ fn register_view_class(program: &Program<'_>, entries: &mut EntryPoints, class: 
     });
 }
 
-pub(super) fn generate_for(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>, framework: &'static str) {
-    for (scope, _, call, package) in shared.routes.iter().copied() {
+pub(super) fn generate_for(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>, framework: &'static str) {
+    for (scope, _, call, package) in shared.routes().iter().copied() {
         if package != framework {
             continue;
         }

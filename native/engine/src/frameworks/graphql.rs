@@ -21,7 +21,7 @@ fn argument_roles(program: &Program<'_>, scope: usize, skip: usize, typed: bool)
     entry
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>) {
     // graphene.
     for class in shared.classes_deriving(&["graphene.ObjectType", "graphene.Mutation", "graphene.types.objecttype.ObjectType"]) {
         for (name, scope) in super::own_methods(program, &class) {

@@ -7,7 +7,7 @@ use crate::program::Program;
 
 const MEMBERS: &[&str] = &["path", "headers", "rfile", "requestline", "raw_requestline"];
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>) {
     let members: Vec<(String, Role)> = MEMBERS.iter().map(|m| (m.to_string(), Role::Source)).collect();
     let bases = [
         "http.server.BaseHTTPRequestHandler",

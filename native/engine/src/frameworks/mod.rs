@@ -29,10 +29,11 @@ mod quart;
 mod tornado;
 mod wsgi;
 
+use std::cell::OnceCell;
 use std::hash::{Hash, Hasher};
 
 use crate::syntax::tree::Node;
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use crate::program::{dotted, literal, text_of, Constant, ModuleInfo, Program, ScopeKind};
 use crate::rules::{patterns, Anchors, ALL_KINDS};
@@ -182,22 +183,28 @@ impl EntryPoints {
 pub fn entry_points(program: &Program<'_>) -> EntryPoints {
     let mut entries = EntryPoints::default();
     let shared = Shared::new(program);
-    let generators: [&dyn Fn(&mut EntryPoints); 13] = [
-        &|entries| flask::generate(program, entries, &shared),
-        &|entries| quart::generate(program, entries, &shared),
-        &|entries| django::generate(program, entries, &shared),
-        &|entries| fastapi::generate(program, entries, &shared),
-        &|entries| aiohttp::generate(program, entries, &shared),
-        &|entries| tornado::generate(program, entries, &shared),
-        &|entries| falcon::generate(program, entries, &shared),
-        &|entries| pyramid::generate(program, entries, &shared),
-        &|entries| bottle::generate(program, entries, &shared),
-        &|entries| connexion::generate(program, entries, &shared),
-        &|entries| graphql::generate(program, entries, &shared),
-        &|entries| http_server::generate(program, entries, &shared),
-        &|entries| wsgi::generate(program, entries, &shared),
+    // Each generator with the packages it needs some module to import (none: it always runs,
+    // a WSGI application imports nothing); one whose packages nobody imports finds nothing.
+    let generators: [Generator<'_>; 13] = [
+        (&["flask"], &|entries| flask::generate(program, entries, &shared)),
+        (&["quart"], &|entries| quart::generate(program, entries, &shared)),
+        (&["django", "rest_framework"], &|entries| django::generate(program, entries, &shared)),
+        (&["fastapi", "starlette"], &|entries| fastapi::generate(program, entries, &shared)),
+        (&["aiohttp"], &|entries| aiohttp::generate(program, entries, &shared)),
+        (&["tornado"], &|entries| tornado::generate(program, entries, &shared)),
+        (&["falcon"], &|entries| falcon::generate(program, entries, &shared)),
+        (&["pyramid"], &|entries| pyramid::generate(program, entries, &shared)),
+        (&["bottle"], &|entries| bottle::generate(program, entries, &shared)),
+        (&["connexion"], &|entries| connexion::generate(program, entries, &shared)),
+        (&["graphene", "strawberry", "ariadne"], &|entries| graphql::generate(program, entries, &shared)),
+        (&["http", "socketserver"], &|entries| http_server::generate(program, entries, &shared)),
+        (&[], &|entries| wsgi::generate(program, entries, &shared)),
     ];
-    for (index, generate) in generators.into_iter().enumerate() {
+    let imported = imported_packages(program);
+    for (index, (packages, generate)) in generators.into_iter().enumerate() {
+        if !packages.is_empty() && !packages.iter().any(|package| imported.contains(package)) {
+            continue;
+        }
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             #[cfg(test)]
             tests::fail_if_asked(index);
@@ -207,6 +214,17 @@ pub fn entry_points(program: &Program<'_>) -> EntryPoints {
         entries.failed += u32::from(run.is_err());
     }
     entries
+}
+
+/// A framework's generator, with the packages it needs some module to import.
+type Generator<'g> = (&'g [&'g str], &'g dyn Fn(&mut EntryPoints));
+
+/// The packages some module of the program imports from (the first name of each import's
+/// qualified target: `django` for `from django.urls import path` and for a relative import
+/// inside Django itself).
+fn imported_packages<'p>(program: &Program<'p>) -> FxHashSet<&'p str> {
+    let modules = program.modules.iter().copied();
+    modules.flat_map(|module| module.imports.values()).map(|target| target.split('.').next().unwrap_or(target)).collect()
 }
 
 /// What a parameter refers to outside any entry point, by the framework its module uses: a
@@ -559,28 +577,42 @@ pub(crate) fn own_methods<'a>(program: &'a Program<'_>, class: &str) -> Vec<(&'a
 }
 
 /// What several generators ask of the whole program, computed once per `entry_points`.
-pub(crate) struct Shared<'p> {
-    /// `route_decorators` of the program.
-    pub(crate) routes: Vec<(usize, &'static str, Node<'p>, &'static str)>,
-    /// Every workspace class with its ancestors (itself excluded), sorted by name.
-    classes: Vec<(&'p str, Vec<String>)>,
+pub(crate) struct Shared<'a, 'p> {
+    program: &'a Program<'p>,
+    /// `route_decorators` of the program, found when first asked.
+    routes: OnceCell<Vec<(usize, &'static str, Node<'p>, &'static str)>>,
+    /// Every workspace class with its ancestors (itself excluded), sorted by name, found when
+    /// first asked.
+    classes: OnceCell<Vec<(&'p str, Vec<String>)>>,
 }
 
-impl<'p> Shared<'p> {
-    fn new(program: &Program<'p>) -> Shared<'p> {
-        let mut classes: Vec<(&'p str, Vec<String>)> = program
-            .classes
-            .keys()
-            .map(|&class| (class, program.ancestors(class).into_iter().skip(1).collect()))
-            .filter(|(_, ancestors): &(&str, Vec<String>)| !ancestors.is_empty())
-            .collect();
-        classes.sort_unstable_by_key(|(class, _)| *class);
-        Shared { routes: route_decorators(program), classes }
+impl<'a, 'p> Shared<'a, 'p> {
+    fn new(program: &'a Program<'p>) -> Shared<'a, 'p> {
+        Shared { program, routes: OnceCell::new(), classes: OnceCell::new() }
+    }
+
+    /// `route_decorators` of the program.
+    pub(crate) fn routes(&self) -> &[(usize, &'static str, Node<'p>, &'static str)] {
+        self.routes.get_or_init(|| route_decorators(self.program))
+    }
+
+    fn classes(&self) -> &[(&'p str, Vec<String>)] {
+        self.classes.get_or_init(|| {
+            let program = self.program;
+            let mut classes: Vec<(&'p str, Vec<String>)> = program
+                .classes
+                .keys()
+                .map(|&class| (class, program.ancestors(class).into_iter().skip(1).collect()))
+                .filter(|(_, ancestors): &(&str, Vec<String>)| !ancestors.is_empty())
+                .collect();
+            classes.sort_unstable_by_key(|(class, _)| *class);
+            classes
+        })
     }
 
     /// Workspace classes deriving (transitively) from one of `bases` (qualified names).
     pub(crate) fn classes_deriving(&self, bases: &[&str]) -> Vec<String> {
-        self.classes
+        self.classes()
             .iter()
             .filter(|(_, ancestors)| ancestors.iter().any(|ancestor| bases.contains(&ancestor.as_str())))
             .map(|(class, _)| class.to_string())
@@ -589,7 +621,7 @@ impl<'p> Shared<'p> {
 
     /// Workspace classes with an ancestor `matches` accepts.
     pub(crate) fn classes_where(&self, matches: impl Fn(&str) -> bool) -> Vec<&'p str> {
-        self.classes.iter().filter(|(_, ancestors)| ancestors.iter().any(|a| matches(a))).map(|(class, _)| *class).collect()
+        self.classes().iter().filter(|(_, ancestors)| ancestors.iter().any(|a| matches(a))).map(|(class, _)| *class).collect()
     }
 }
 

@@ -35,7 +35,7 @@ fn register(program: &Program<'_>, entries: &mut EntryPoints, target: Option<Tar
     }
 }
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_, '_>) {
     for module in modules_importing(program, &["pyramid"]) {
         for index in super::scopes_of(program, module) {
             let scope = &program.scopes[index];

@@ -4,6 +4,6 @@
 use super::{EntryPoints, Shared};
 use crate::program::Program;
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>) {
     super::flask::generate_for(program, entries, shared, "quart");
 }

@@ -19,7 +19,7 @@ use crate::syntax::{field, FieldChild, MAX_STATEMENT_DEPTH};
 /// A route's groups: (name, pattern), in order.
 type Groups = Vec<(Option<String>, String)>;
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared: &Shared<'_, '_>) {
     let members = [("request".to_string(), Role::Reference("tornado.web.RequestHandler.request".to_string()))];
     let routes = route_tables(program);
     for class in shared.classes_deriving(&["tornado.web.RequestHandler", "tornado.websocket.WebSocketHandler"]) {

@@ -5,14 +5,14 @@
 use super::{EntryPoint, EntryPoints, Role, Shared};
 use crate::program::{Program, ScopeKind};
 
-pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_>) {
+pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_, '_>) {
     for (index, scope) in program.scopes.iter().enumerate() {
         if scope.kind != ScopeKind::Function {
             continue;
         }
         let explicit = usize::from(scope.implicit_receiver);
-        let names: Vec<&str> = scope.params[explicit.min(scope.params.len())..].iter().map(|p| p.name.as_str()).collect();
-        if names.len() == 2 && names[1] == "start_response" && !scope.params[explicit].variadic {
+        let named = &scope.params[explicit.min(scope.params.len())..];
+        if named.len() == 2 && named[1].name == "start_response" && !named[0].variadic {
             let mut entry = EntryPoint::new("wsgi");
             entry.params.push((explicit, Role::Source));
             entries.add(index, entry);

@@ -62,6 +62,31 @@ pub struct AnalysisCache {
     pub(super) env: Env,
     /// The non-taint checks' findings per file (`checks`).
     pub(super) checks: super::checks::CheckCache,
+    /// Per scope, the files (indices into `files`, sorted) its summary and findings hold places
+    /// in, so an edit rebases only the results holding a place in a file that moved. Not
+    /// persisted: a cache read from disk has none, and its first rebase finds them all.
+    #[serde(skip)]
+    pub(super) place_files: Vec<Box<[u32]>>,
+}
+
+/// The files `summary` and `raw` hold places in, sorted.
+fn files_with_places(summary: &Summary, raw: &[RawFinding]) -> Box<[u32]> {
+    let mut files: Vec<u32> = Vec::new();
+    let mut note = |(file, _, _): (usize, usize, usize)| {
+        files.push(file as u32);
+        false
+    };
+    summary.any_place(&mut note);
+    for finding in raw {
+        note(finding.source);
+        note(finding.sink);
+        for step in &finding.steps {
+            note((step.file, step.start, step.end));
+        }
+    }
+    files.sort_unstable();
+    files.dedup();
+    files.into_boxed_slice()
 }
 
 /// Hash sets stored as sorted lists.
@@ -176,6 +201,9 @@ pub struct AnalysisStats {
     pub limits: Incomplete,
     /// The solver stopped with scopes still dirty (never seen; reported if it happens).
     pub unfinished: bool,
+    /// Previous results examined for places an edit moved: only those holding a place in a
+    /// file that changed or was renumbered (an edit costs what refers to the edited file).
+    pub rebase_examined: usize,
 }
 
 impl AnalysisStats {
@@ -272,19 +300,20 @@ fn scope_ranges(program: &Program<'_>) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Moves the places of `cache` onto the current texts (see `rebase`). Returns, by old scope,
-/// whether its results hold a place that is gone (they must be computed again).
+/// whether its results hold a place that is gone (they must be computed again), and how many
+/// results were examined.
 fn rebase_cache(
     cache: &mut AnalysisCache,
     files: &[String],
     changed_files: Option<&HashSet<String>>,
     changes: &HashMap<String, TextChange>,
-) -> Vec<bool> {
+) -> (Vec<bool>, usize) {
     // Without a list of changed files, places are taken to be where they were: a scope whose
     // text moved has another key, and callers holding its places see them change.
     let changed = changed_files.map(|changed| move |path: &str| changed.contains(path));
     let map = PlaceMap::new(&cache.files, files, changed.as_ref().map(|f| f as &dyn Fn(&str) -> bool), changes);
     if map.is_identity() {
-        return vec![false; cache.keys.len()];
+        return (vec![false; cache.keys.len()], 0);
     }
     let old_file: FxHashMap<&str, usize> = cache.files.iter().enumerate().map(|(index, path)| (path.as_str(), index)).collect();
     for key in &mut cache.keys {
@@ -292,11 +321,22 @@ fn rebase_cache(
             key.start = start;
         }
     }
+    if cache.place_files.len() != cache.summaries.len() {
+        cache.place_files = cache.summaries.par_iter().zip(&cache.raw).map(|(summary, raw)| files_with_places(summary, raw)).collect();
+    }
+    // Only results holding a place in a file that moved (renumbered, changed or gone) can hold
+    // a place that moves.
+    let moving: Vec<bool> = (0..cache.files.len()).map(|file| map.file_moves(file)).collect();
+    let examined = cache.place_files.iter().filter(|files| files.iter().any(|&file| moving[file as usize])).count();
     let stale: Vec<bool> = cache
         .summaries
         .par_iter_mut()
         .zip(cache.raw.par_iter_mut())
-        .map(|(summary, raw)| {
+        .zip(cache.place_files.par_iter_mut())
+        .map(|((summary, raw), files)| {
+            if !files.iter().any(|&file| moving[file as usize]) {
+                return false;
+            }
             let mut moves = |place| map.moves(place);
             let holds_moved = summary.any_place(&mut moves)
                 || raw.iter().any(|finding| {
@@ -307,21 +347,18 @@ fn rebase_cache(
             if !holds_moved {
                 return false;
             }
-            let moved_summary = map.summary(summary);
-            let moved_raw: Option<Vec<RawFinding>> = raw.iter().map(|finding| map.raw_finding(finding)).collect();
-            match (moved_summary, moved_raw) {
-                (Some(moved_summary), Some(moved_raw)) => {
-                    *summary = moved_summary;
-                    *raw = moved_raw;
-                    false
-                }
-                _ => true,
+            // Both checked before either is moved, so a stale result is left as it was.
+            if map.summary_loses_a_place(summary) || !map.move_findings(raw) {
+                return true;
             }
+            map.move_summary(summary);
+            *files = files_with_places(summary, raw);
+            false
         })
         .collect();
     cache.env = map.env(&cache.env);
     cache.files = files.to_vec();
-    stale
+    (stale, examined)
 }
 
 /// `analyze_incrementally_with`, also told where each edited file changed (`changes`, by path):
@@ -341,9 +378,9 @@ pub fn analyze_incrementally_after(
     let previous_checks = previous.as_mut().map(|cache| std::mem::take(&mut cache.checks));
     // Places of the previous run moved onto the current texts; results that held a place of
     // changed text are stale.
-    let stale = previous.as_mut().map(|cache| rebase_cache(cache, &files, changed_files, changes)).unwrap_or_default();
+    let (stale, rebase_examined) = previous.as_mut().map(|cache| rebase_cache(cache, &files, changed_files, changes)).unwrap_or_default();
     if debug_analysis() {
-        eprintln!("rebased {:?}", timer.elapsed());
+        eprintln!("rebased {:?}: {rebase_examined} results examined", timer.elapsed());
     }
     // Which files changed, by file index (None: treat every file as changed).
     let changed_files: Option<Vec<bool>> =
@@ -364,6 +401,8 @@ pub fn analyze_incrementally_after(
     let mut raw: Vec<Vec<RawFinding>> = (0..count).map(|_| Vec::new()).collect();
     let mut incomplete: Vec<Incomplete> = vec![Incomplete::default(); count];
     let mut callers: Vec<HashSet<usize>> = vec![HashSet::new(); count];
+    // Empty when not known for every scope (then the next rebase finds them all).
+    let mut place_files: Vec<Box<[u32]>> = Vec::new();
     let mut dirty: Vec<usize> = (0..count).collect();
     let mut reused = 0;
     let enclosing = enclosing_functions(program);
@@ -441,6 +480,7 @@ pub fn analyze_incrementally_after(
             raw = std::mem::take(&mut cache.raw);
             incomplete = std::mem::take(&mut cache.incomplete);
             callers = std::mem::take(&mut cache.callers);
+            place_files = std::mem::take(&mut cache.place_files);
             for &scope in &changed {
                 raw[scope].clear();
                 incomplete[scope] = Incomplete::default();
@@ -474,6 +514,10 @@ pub fn analyze_incrementally_after(
                     initial.insert(new);
                 }
             }
+        }
+        if cache.place_files.len() == cache.summaries.len() {
+            // Scopes analysed in this run get theirs after it; the others keep their old ones.
+            place_files = mapping.iter().map(|old| old.map(|old| cache.place_files[old].clone()).unwrap_or_default()).collect();
         }
         let mut previous_index: Vec<Option<usize>> = vec![None; count];
         for scope in 0..count {
@@ -532,9 +576,20 @@ pub fn analyze_incrementally_after(
     let (analysed, rounds, sweeps, widened, unfinished) =
         (solver.distinct_analysed(), solver.batches, solver.sweeps, solver.widened, solver.unfinished);
     let analyses = solver.analysed;
+    let analysed_scopes = solver.analysed_scopes();
     if debug_analysis() {
         solver.report_costliest(25);
         eprintln!("analysed {:?}", timer.elapsed());
+    }
+    // Unknown for some scope (a run from scratch, a cache read from disk): left for the next
+    // rebase to find, so a scan pays nothing for it.
+    if place_files.len() == count {
+        let fresh: Vec<Box<[u32]>> = analysed_scopes.par_iter().map(|&scope| files_with_places(&summaries[scope], &raw[scope])).collect();
+        for (scope, files) in analysed_scopes.into_iter().zip(fresh) {
+            place_files[scope] = files;
+        }
+    } else {
+        place_files.clear();
     }
     let (mut findings, templates_unresolved) = finalize(program, rules, raw.iter().flatten());
     let unchanged: Option<Vec<bool>> = changed_files.as_ref().map(|changed| changed.iter().map(|changed| !changed).collect());
@@ -560,8 +615,20 @@ pub fn analyze_incrementally_after(
     }
     limits.templates_unresolved += templates_unresolved;
     limits.failed += entries.failed;
-    let stats = AnalysisStats { scopes: count, reused, analysed, analyses, rounds, sweeps, widened, limits, unfinished };
-    let cache = AnalysisCache { rules: rules.fingerprint.clone(), files, keys, summaries, raw, incomplete, callers, names, env, checks };
+    let stats = AnalysisStats { scopes: count, reused, analysed, analyses, rounds, sweeps, widened, limits, unfinished, rebase_examined };
+    let cache = AnalysisCache {
+        rules: rules.fingerprint.clone(),
+        files,
+        keys,
+        summaries,
+        raw,
+        incomplete,
+        callers,
+        names,
+        env,
+        checks,
+        place_files,
+    };
     (TaintResult { findings, stats }, cache, stats)
 }
 

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use super::env::Env;
 use super::findings::RawFinding;
 use super::lattice::{Label, Origin, State, Trace, TraceStep, Value};
-use super::summary::{Export, ParamSink, Summary};
+use super::summary::Summary;
 
 /// What an edit did to a file's text since the last analysis: bytes `start..old_end` of the old
 /// text are now `start..new_end`. The text before `start` and from `old_end` on is unchanged.
@@ -126,6 +126,15 @@ impl PlaceMap {
         }
     }
 
+    /// Whether some place of old file `file` may not be itself in the current run (the file is
+    /// renumbered, changed or gone): `moves` is false for every place of any other file.
+    pub fn file_moves(&self, file: usize) -> bool {
+        match self.files.get(file) {
+            None | Some(FileMap::Lost) => true,
+            Some(&FileMap::Kept { index, change }) => index != file || change.is_some(),
+        }
+    }
+
     /// Where byte `byte` of old file `file` is now (a scope's start).
     pub fn byte(&self, file: usize, byte: usize) -> Option<usize> {
         self.place((file, byte, byte)).map(|(_, start, _)| start)
@@ -172,8 +181,36 @@ impl PlaceMap {
         Some(State { values })
     }
 
-    /// `summary` with its places moved, or `None` if one of them is gone.
-    pub(super) fn summary(&self, summary: &Summary) -> Option<Summary> {
+    /// Whether some place of `summary` is gone (it touched the inside of a changed region).
+    pub(super) fn summary_loses_a_place(&self, summary: &Summary) -> bool {
+        summary.any_place(&mut |place| self.place(place).is_none())
+    }
+
+    /// Moves `steps` in place; every place must have a counterpart (`place` is `Some`).
+    fn move_steps(&self, steps: &mut [TraceStep]) {
+        for step in steps {
+            if let Some((file, start, end)) = self.place((step.file, step.start, step.end)) {
+                (step.file, step.start, step.end) = (file, start, end);
+            }
+        }
+    }
+
+    /// A label whose places have counterparts, moved (rebuilt only if one of them moves).
+    fn moved_label(&self, label: &mut Label) {
+        if label.any_place(&mut |place| self.moves(place)) {
+            if let Some(moved) = self.label(label) {
+                *label = moved;
+            }
+        }
+    }
+
+    /// Moves `summary`'s places in place and says true, or leaves it as it is and says false
+    /// if one of them is gone. Step lists are moved where they are; a label is rebuilt only if
+    /// one of its places moves (its trace is shared with other values).
+    pub(super) fn move_summary(&self, summary: &mut Summary) -> bool {
+        if self.summary_loses_a_place(summary) {
+            return false;
+        }
         // Every field named (no `..`): a new field must be placed on one side or the other.
         let Summary {
             param_returns,
@@ -182,59 +219,63 @@ impl PlaceMap {
             param_flow_steps,
             exports,
             // Without places:
-            returns_stringy,
-            returns_reference,
-            param_effects,
-            guards_when_true,
-            param_flows,
-            resolved_callees,
-            param_exports,
-            reads,
-            lookups,
+            returns_stringy: _,
+            returns_reference: _,
+            param_effects: _,
+            guards_when_true: _,
+            param_flows: _,
+            resolved_callees: _,
+            param_exports: _,
+            reads: _,
+            lookups: _,
         } = summary;
-        Some(Summary {
-            param_returns: param_returns
-                .iter()
-                .map(|(param, cleared, normalized, steps)| Some((*param, *cleared, *normalized, self.steps(steps)?)))
-                .collect::<Option<_>>()?,
-            source_returns: source_returns.iter().map(|label| self.label(label)).collect::<Option<_>>()?,
-            param_sinks: param_sinks
-                .iter()
-                .map(|sink| Some(ParamSink { sink: self.place(sink.sink)?, steps: self.steps(&sink.steps)?, ..sink.clone() }))
-                .collect::<Option<_>>()?,
-            param_flow_steps: param_flow_steps
-                .iter()
-                .map(|(target, suffix, source, steps)| Some((*target, suffix.clone(), *source, self.steps(steps)?)))
-                .collect::<Option<_>>()?,
-            exports: exports
-                .iter()
-                .map(|export| Some(Export { value: self.value(&export.value)?, ..export.clone() }))
-                .collect::<Option<_>>()?,
-            returns_stringy: *returns_stringy,
-            returns_reference: returns_reference.clone(),
-            param_effects: param_effects.clone(),
-            guards_when_true: guards_when_true.clone(),
-            param_flows: param_flows.clone(),
-            resolved_callees: resolved_callees.clone(),
-            param_exports: param_exports.clone(),
-            reads: reads.clone(),
-            lookups: lookups.clone(),
-        })
+        for (_, _, _, steps) in param_returns {
+            self.move_steps(steps);
+        }
+        for label in source_returns {
+            self.moved_label(label);
+        }
+        for sink in param_sinks {
+            sink.sink = self.place(sink.sink).unwrap_or(sink.sink);
+            self.move_steps(&mut sink.steps);
+        }
+        for (_, _, _, steps) in param_flow_steps {
+            self.move_steps(steps);
+        }
+        for export in exports {
+            for label in &mut export.value.labels {
+                self.moved_label(label);
+            }
+        }
+        true
     }
 
-    pub(super) fn raw_finding(&self, finding: &RawFinding) -> Option<RawFinding> {
-        Some(RawFinding {
-            source: self.place(finding.source)?,
-            sink: self.place(finding.sink)?,
-            steps: self.steps(&finding.steps)?,
-            ..finding.clone()
-        })
+    /// Moves the places of `findings` in place and says true, or leaves them as they are and
+    /// says false if one of them is gone.
+    pub(super) fn move_findings(&self, findings: &mut [RawFinding]) -> bool {
+        let gone = |place| self.place(place).is_none();
+        let loses = findings.iter().any(|finding| {
+            gone(finding.source) || gone(finding.sink) || finding.steps.iter().any(|step| gone((step.file, step.start, step.end)))
+        });
+        if loses {
+            return false;
+        }
+        for finding in findings {
+            finding.source = self.place(finding.source).unwrap_or(finding.source);
+            finding.sink = self.place(finding.sink).unwrap_or(finding.sink);
+            self.move_steps(&mut finding.steps);
+        }
+        true
     }
 
     /// `env` with its places moved; entries holding a place that is gone are left out (they
     /// then differ from the current env, so their readers are analysed again).
     pub(super) fn env(&self, env: &Env) -> Env {
-        let states = env.states.iter().filter_map(|(key, state)| Some((key.clone(), self.state(state)?))).collect();
+        let holds_moved = |state: &State| {
+            state.values.iter().any(|(_, value)| value.labels.iter().any(|label| label.any_place(&mut |place| self.moves(place))))
+        };
+        let moved = |state: &State| if holds_moved(state) { self.state(state) } else { Some(state.clone()) };
+        let states = env.states.iter().filter_map(|(key, state)| Some((key.clone(), moved(state)?))).collect();
         Env { states, roots: env.roots.clone() }
     }
 }

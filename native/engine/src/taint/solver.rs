@@ -297,6 +297,11 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
     }
 
     /// Scopes analysed at least once in this run.
+    /// The scopes analysed at least once (the only ones whose summaries and findings it wrote).
+    pub fn analysed_scopes(&self) -> Vec<usize> {
+        (0..self.analyses.len()).filter(|&scope| self.analyses[scope] > 0).collect()
+    }
+
     pub fn distinct_analysed(&self) -> usize {
         self.analyses.iter().filter(|&&count| count > 0).count()
     }
