@@ -348,6 +348,10 @@ pub struct Program<'p> {
     module_prefixes: std::sync::OnceLock<FxHashSet<&'p str>>,
     /// The module-name prefixes of the directories any module adds to `sys.path`, sorted.
     search_prefixes: Vec<&'p str>,
+    /// `reexport_target`'s answer per reference, with the name lookups its walk made: a hit
+    /// replays them (`note_lookup_hash`), so a recording sees what a fresh walk would record.
+    /// Sound because the tables it reads are fixed once the program is built.
+    reexports: std::sync::RwLock<FxHashMap<Box<str>, Reexport>>,
     /// The directory file paths are relative to, when the program is of files on disk: other
     /// files of the project (an OpenAPI spec) are read from under it.
     pub root: Option<std::path::PathBuf>,
@@ -690,6 +694,7 @@ impl<'p> Program<'p> {
             enclosing_functions: Vec::new(),
             subclasses: std::sync::OnceLock::new(),
             module_prefixes: std::sync::OnceLock::new(),
+            reexports: Default::default(),
             search_prefixes: Vec::new(),
             root: None,
             templates: None,
@@ -995,11 +1000,22 @@ pub fn name_lookup_hash(name: &str) -> u64 {
 }
 
 fn note_lookup(name: &str) {
+    note_lookup_hash(name_lookup_hash(name));
+}
+
+/// Records a lookup already hashed (`name_lookup_hash`): a memoised answer's lookups replayed.
+fn note_lookup_hash(hash: u64) {
     NAME_LOOKUPS.with(|lookups| {
         if let Some(lookups) = lookups.borrow_mut().as_mut() {
-            lookups.insert(name_lookup_hash(name));
+            lookups.insert(hash);
         }
     });
+}
+
+/// A memoised `Program::reexport_target`: the target and the lookups (hashes) the walk made.
+struct Reexport {
+    target: Option<Box<str>>,
+    lookups: Box<[u64]>,
 }
 
 /// Runs `work`, recording every name this thread looks up by name in any `Program` meanwhile
@@ -1262,7 +1278,32 @@ impl<'p> Program<'p> {
     ///
     /// Recorded: each module prefix looked for (`module_named`), and the module's binding of
     /// the name (`reexport_lookup`, hit or miss: an import added to a package changes it).
+    ///
+    /// Memoised per program (`reexports`): the same reference is asked about at every visit of
+    /// every call naming it.
     pub fn reexport_target(&self, reference: &str) -> Option<String> {
+        // Not below a workspace module: nothing is looked up (`reexported`'s first test).
+        if !self.module_prefixes().contains(reference.split('.').next().unwrap_or(reference)) {
+            return None;
+        }
+        let read = |memo: &FxHashMap<Box<str>, Reexport>| {
+            memo.get(reference).map(|known| {
+                known.lookups.iter().copied().for_each(note_lookup_hash);
+                known.target.as_deref().map(str::to_string)
+            })
+        };
+        if let Some(known) = read(&self.reexports.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+            return known;
+        }
+        let (target, lookups) = record_name_lookups(|| self.walk_reexports(reference));
+        lookups.iter().copied().for_each(note_lookup_hash);
+        let known = Reexport { target: target.as_deref().map(Box::from), lookups: lookups.into_boxed_slice() };
+        self.reexports.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(reference.into(), known);
+        target
+    }
+
+    /// `reexport_target` computed (not memoised).
+    fn walk_reexports(&self, reference: &str) -> Option<String> {
         let mut found = self.reexported(reference)?;
         // Each step names an import target followed by a suffix of `reference`: finitely many
         // names, so the walk ends, at a definition or where a name comes back (packages
@@ -1659,6 +1700,17 @@ mod tests {
         let (class, after) = recorded(&changed);
         assert_eq!(class, None);
         assert_ne!(before, after, "the lookup's facts must change with the package's import");
+    }
+
+    #[test]
+    fn a_memoised_reexport_records_what_the_walk_recorded() {
+        with_program(&REEXPORTS, |program| {
+            let first = record_name_lookups(|| program.reexport_target("kit.Shell.launch"));
+            let again = record_name_lookups(|| program.reexport_target("kit.Shell.launch"));
+            assert_eq!(first.0.as_deref(), Some("kit.shell.Shell.launch"));
+            assert!(!first.1.is_empty(), "the walk looks names up");
+            assert_eq!(again, first, "an answer from the memo records the same lookups");
+        });
     }
 
     #[test]

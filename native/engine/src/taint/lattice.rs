@@ -600,8 +600,8 @@ impl State {
 
     /// Removes every path below `path` (`path.x`, `path[k]`): two contiguous key ranges.
     pub(super) fn remove_below(&mut self, path: &str) {
-        for prefix in [format!("{path}."), format!("{path}[")] {
-            for key in self.keys_starting_with(&prefix) {
+        for projection in ['.', '['] {
+            for key in with_prefix(path, projection, |prefix| self.keys_starting_with(prefix)) {
                 self.values.remove(&key);
             }
         }
@@ -631,7 +631,7 @@ impl State {
     /// Weak update of every element known under `path` (`path[k]` and below): a store by a
     /// key that is not known may have been into any of them (`d[key] = v` before `d["k"]`).
     pub(super) fn add_to_elements(&mut self, path: &str, value: &Value) {
-        for key in self.keys_starting_with(&format!("{path}[")) {
+        for key in with_prefix(path, '[', |prefix| self.keys_starting_with(prefix)) {
             self.add(&key, value);
         }
     }
@@ -649,19 +649,34 @@ impl State {
     /// The value at `path` including everything stored below it (a container read whole).
     pub(super) fn read_whole(&self, path: &str) -> Option<Value> {
         let mut result: Option<Value> = self.values.get(path).cloned();
-        let prefix_dot = format!("{path}.");
-        let prefix_index = format!("{path}[");
+        // The keys that start with `path` are one contiguous range from `path` on (`path`
+        // itself first); those below it go on with `.` or `[`.
         for (key, value) in self.values.from(path) {
-            if !(key.starts_with(&prefix_dot) || key.starts_with(&prefix_index)) {
-                if key > prefix_index.as_str() && !key.starts_with(path) {
-                    break;
-                }
-                continue;
+            let Some(rest) = key.strip_prefix(path) else { break };
+            if matches!(rest.as_bytes().first(), Some(b'.' | b'[')) {
+                result.get_or_insert_with(Value::default).absorb(value);
             }
-            result.get_or_insert_with(Value::default).absorb(value);
         }
         result
     }
+}
+
+thread_local! {
+    /// The buffer `with_prefix` builds key prefixes in (taken while in use, so a nested call
+    /// only allocates its own).
+    static PREFIX: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
+}
+
+/// Runs `work` on `path` followed by `projection` (the prefix of the keys below `path` by that
+/// projection), built in a reused buffer: an assignment does not allocate for it.
+fn with_prefix<R>(path: &str, projection: char, work: impl FnOnce(&str) -> R) -> R {
+    let mut prefix = PREFIX.with(std::cell::Cell::take);
+    prefix.clear();
+    prefix.push_str(path);
+    prefix.push(projection);
+    let result = work(&prefix);
+    PREFIX.with(|cell| cell.set(prefix));
+    result
 }
 
 /// Visits every (path, value) that some state of `states` holds, walking the steps from
