@@ -53,13 +53,17 @@ pub enum Autoescape {
     Off,
     /// On for `.html`, `.htm`, `.xml`, `.xhtml`, `.svg` (Flask, `select_autoescape`).
     ByExtension,
+    /// The application's template environment, configured elsewhere in the program
+    /// (`aiohttp_jinja2.setup(app, autoescape=…)`): resolved when render sites are joined with
+    /// templates (`taint::render::application_autoescape`); unresolved it counts as off.
+    Application,
 }
 
 impl Autoescape {
     pub fn applies_to(self, path: &str) -> bool {
         match self {
             Autoescape::On => true,
-            Autoescape::Off => false,
+            Autoescape::Off | Autoescape::Application => false,
             Autoescape::ByExtension => path
                 .rsplit_once('.')
                 .is_some_and(|(_, extension)| AUTOESCAPED_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str())),

@@ -2,10 +2,16 @@
 //! handler)`, `app.add_routes([web.get(path, handler), …])`, `RouteTableDef` decorators
 //! (`@routes.get(path)`) and `web.View` subclasses. Handlers may be closures defined in the
 //! function that registers them. A handler's first parameter (a view's `self.request`) is the
-//! request, whose parts the rule pack makes sources.
+//! request, whose parts the rule pack makes sources. A handler decorated with
+//! `@aiohttp_jinja2.template(name)` returns the context of that template, rendered by the
+//! application's environment (`aiohttp_jinja2.setup`: `Autoescape::Application`).
 
-use super::{call_arguments, calls_named, modules_importing, reference, target_of, EntryPoint, EntryPoints, Role, Shared, Target};
+use super::{
+    call_arguments, calls_named, decorator_call, modules_importing, reference, string_at, target_of, EntryPoint, EntryPoints, Role, Shared,
+    Target,
+};
 use crate::program::Program;
+use crate::templates::Autoescape;
 
 const REQUEST: &str = "aiohttp.web.Request";
 const ADDERS: &[&str] = &["add_get", "add_post", "add_put", "add_patch", "add_delete", "add_head", "add_route", "add_view"];
@@ -18,7 +24,20 @@ fn handler_entry(program: &Program<'_>, scope: usize) -> EntryPoint {
     if index < info.params.len() && !info.params[index].variadic {
         entry.params.push((index, Role::Reference(REQUEST.to_string())));
     }
+    entry.context_template = rendered_template(program, scope).map(|name| (name, Autoescape::Application));
     entry
+}
+
+/// The template of `@aiohttp_jinja2.template("name")` on a handler.
+fn rendered_template(program: &Program<'_>, scope: usize) -> Option<String> {
+    let info = &program.scopes[scope];
+    info.decorators.iter().find_map(|decorator| {
+        let (callee, call) = decorator_call(*decorator)?;
+        (reference(program, info.module, callee)? == "aiohttp_jinja2.template").then_some(())?;
+        let (positional, keywords) = call_arguments(program.text(info.file), call);
+        let name = positional.first().copied().or_else(|| keywords.iter().find(|(k, _)| *k == "template_name").map(|(_, v)| *v))?;
+        string_at(program, info.module, name)
+    })
 }
 
 fn register(program: &Program<'_>, entries: &mut EntryPoints, target: Option<Target>) {

@@ -1,10 +1,14 @@
 //! GraphQL resolvers: graphene (`resolve_<field>(root, info, **args)` and `mutate` of
 //! `ObjectType`/`Mutation` subclasses), strawberry (`@strawberry.field` /
 //! `@strawberry.mutation` methods: arguments typed by their annotations) and ariadne
-//! (`@query.field("name")` on a `QueryType`/`ObjectType`/`MutationType`: `(obj, info, **args)`).
+//! (`@query.field("name")` on a `QueryType`/`ObjectType`/`MutationType`, or
+//! `query.set_field("name", resolver)`: `(obj, info, **args)`).
 //! Field arguments are sources; `root`/`obj`, `self` and `info` are not.
 
-use super::{annotation_is_clean, decorator_call, instance_class, method_of, reference, EntryPoint, EntryPoints, Role, Shared};
+use super::{
+    annotation_is_clean, call_arguments, calls_named, decorator_call, instance_class, method_of, modules_importing, reference, target_of,
+    EntryPoint, EntryPoints, Role, Shared, Target,
+};
 use crate::program::{dotted, Program};
 
 /// Arguments after `info` (or after the first `skip` explicit parameters when there is none).
@@ -56,6 +60,22 @@ pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared:
             let head = dotted(text, object).unwrap_or_default();
             if instance_class(program, scope.module, &head).is_some_and(|class| class.starts_with("ariadne.")) {
                 entries.add(index, argument_roles(program, index, 2, false));
+            }
+        }
+    }
+    // ariadne: `query.set_field("name", resolver)` on an instance of an ariadne type.
+    for module in modules_importing(program, &["ariadne"]) {
+        let text = program.text(program.modules[module].file);
+        for (scope, call) in calls_named(program, module, &["set_field"]) {
+            let Some((_, object)) = call.child_by_field_name("function").and_then(|f| method_of(text, f)) else { continue };
+            let head = dotted(text, object).unwrap_or_default();
+            if !instance_class(program, module, &head).is_some_and(|class| class.starts_with("ariadne.")) {
+                continue;
+            }
+            let (positional, keywords) = call_arguments(text, call);
+            let resolver = positional.get(1).copied().or_else(|| keywords.iter().find(|(k, _)| *k == "resolver").map(|(_, v)| *v));
+            if let Some(Target::Function(function)) = resolver.and_then(|resolver| target_of(program, scope, resolver)) {
+                entries.add(function, argument_roles(program, function, 2, false));
             }
         }
     }

@@ -72,9 +72,10 @@ pub struct EntryPoint {
     /// Attributes of the request that are constant here (`path` under the literal route
     /// `/about`): read from a `Reference` role, they carry no taint.
     pub constant_parts: Vec<&'static str>,
-    /// The template the value this method returns is the context of (a Django class-based
-    /// view's `get_context_data`, rendering the class's `template_name`).
-    pub context_template: Option<String>,
+    /// The template the value this method returns is the context of, with its autoescaping (a
+    /// Django class-based view's `get_context_data`, rendering the class's `template_name`; an
+    /// aiohttp handler decorated with `@aiohttp_jinja2.template(name)`).
+    pub context_template: Option<(String, crate::templates::Autoescape)>,
 }
 
 impl EntryPoint {
@@ -262,7 +263,7 @@ pub(crate) fn imports_any(module: &ModuleInfo, packages: &[&str]) -> bool {
 }
 
 /// Indices of the modules importing one of `packages`.
-fn modules_importing(program: &Program<'_>, packages: &[&str]) -> Vec<usize> {
+pub(crate) fn modules_importing(program: &Program<'_>, packages: &[&str]) -> Vec<usize> {
     (0..program.modules.len()).filter(|&module| imports_any(program.modules[module], packages)).collect()
 }
 

@@ -10,7 +10,7 @@ use crate::syntax::tree::Node;
 
 use crate::ir::resolve;
 use crate::program::{literal, Constant};
-use crate::rules::{sink_kind_bit, Sink};
+use crate::rules::{sink_kind_bit, Sink, SourceKind};
 use crate::syntax::{field, FieldChild};
 use crate::templates::RenderSite;
 
@@ -639,7 +639,10 @@ impl<'p, 't> Analysis<'p, 't> {
                     .or_else(|| by_keyword.map(|(_, node, value)| (*node, value.clone())))
             };
             let value = match base {
-                Some((node, whole)) => self.field_argument(node, &whole, hash, state),
+                Some((node, whole)) => {
+                    let untyped = slot != RECEIVER && !self.parameter_typed(scope, slot);
+                    self.field_argument(node, &whole, hash, state, untyped)
+                }
                 None => Value::default(),
             };
             field_arguments.insert(param, value);
@@ -855,7 +858,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// passes its own field parameter; an instance made by the argument itself
     /// (`Job(command).start()`) passes that field of what its constructor stored; an argument
     /// the state does not hold is passed whole.
-    fn field_argument(&self, node: Node<'t>, whole: &Value, hash: u32, state: &State) -> Value {
+    fn field_argument(&self, node: Node<'t>, whole: &Value, hash: u32, state: &State, untyped: bool) -> Value {
         if let Some(made) = self.constructed.as_ref().filter(|made| node.kind() == "call" && made.start == node.start_byte()) {
             let mut value = made.without.clone();
             for (suffix, stored) in &made.fields {
@@ -869,6 +872,15 @@ impl<'p, 't> Analysis<'p, 't> {
         let Some(path) = self.path_of(node, state) else { return whole.clone() };
         let Some(own) = state.values.get(&path) else { return whole.clone() };
         let mut value = own.clone();
+        // A request parameter (no source itself) passed to a parameter that does not know its
+        // type: the attribute the callee reads is that attribute of the request, a source when
+        // the packs make it one (`req.query` of an `aiohttp.web.Request`).
+        if untyped && own.labels.iter().all(|label| matches!(label.origin, Origin::Param(_))) {
+            if let Some((attribute, kind)) = own.reference.as_deref().and_then(|reference| self.source_attribute(reference, hash)) {
+                let what = format!("{}.{attribute}", self.text_of(node));
+                value.add_label(self.source_label(kind, node, &what));
+            }
+        }
         if let Some(param) = self.own_parameter(&path, own) {
             if let Some(field) = field_param(param, hash) {
                 // The attribute of what the parameter holds here, with its clearances: so the
@@ -935,6 +947,28 @@ impl<'p, 't> Analysis<'p, 't> {
         let Some(kind) = value.reference.as_deref().and_then(|reference| self.rules.source_object_kind(reference)) else { return };
         let label = self.source_label(kind, argument, self.text_of(argument));
         value.add_label(label);
+    }
+
+    /// Whether explicit parameter `position` of `scope` has a type of its own: an annotation,
+    /// or the request the framework models give it.
+    fn parameter_typed(&self, scope: usize, position: usize) -> bool {
+        let info = &self.program.scopes[scope];
+        let index = position + usize::from(info.implicit_receiver);
+        let Some(param) = info.params.get(index).filter(|param| !param.variadic) else { return false };
+        param.annotation.is_some() || crate::frameworks::parameter_reference(self.program, scope, index).is_some()
+    }
+
+    /// The source attribute of `reference` whose name hashes to `hash` (`summary::FIELD`), with
+    /// its kind; of several, the first by name.
+    fn source_attribute(&self, reference: &str, hash: u32) -> Option<(String, SourceKind)> {
+        let prefix = format!("{reference}.");
+        self.rules
+            .source_attributes
+            .iter()
+            .filter_map(|(attribute, kind)| Some((attribute.strip_prefix(prefix.as_str())?, *kind)))
+            .filter(|(attribute, _)| !attribute.contains('.') && attribute_hash(attribute) == hash)
+            .min_by(|a, b| a.0.cmp(b.0))
+            .map(|(attribute, kind)| (attribute.to_string(), kind))
     }
 
     /// A query document given as a dict literal: only values under operator keys (`$where`,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::line_index::Encoding;
 use crate::program::Program;
 use crate::rules::{RuleSet, SourceKind};
-use crate::templates::{RenderSite, TemplateFile, UnescapedOutput};
+use crate::templates::{Autoescape, RenderSite, TemplateFile, UnescapedOutput};
 
 use super::lattice::TraceStep;
 use super::short;
@@ -120,6 +120,7 @@ struct Candidate<'r, 'p> {
 fn candidates<'r, 'p>(program: &'p Program<'_>, raw: impl Iterator<Item = &'r RawFinding>) -> (Vec<Candidate<'r, 'p>>, u32) {
     let mut result = Vec::new();
     let mut unresolved = 0;
+    let application = std::sync::OnceLock::new();
     for finding in raw {
         let Some(site) = &finding.render else {
             result.push(Candidate { raw: finding, output: None });
@@ -127,6 +128,14 @@ fn candidates<'r, 'p>(program: &'p Program<'_>, raw: impl Iterator<Item = &'r Ra
         };
         let Some(templates) = program.templates.as_deref() else { continue };
         let from = &program.files[finding.sink.0].path;
+        let resolved;
+        let site = if site.autoescape == Autoescape::Application {
+            let autoescape = *application.get_or_init(|| super::render::application_autoescape(program));
+            resolved = RenderSite { autoescape, ..RenderSite::clone(site) };
+            &resolved
+        } else {
+            site.as_ref()
+        };
         let (outputs, incomplete) = templates.unescaped(site, from);
         unresolved += incomplete as u32;
         for output in outputs {

@@ -75,24 +75,32 @@ impl<'p, 't> Analysis<'p, 't> {
     /// `refine` for one condition that is not `not`, parentheses, `and` or `or`.
     fn refine_one(&mut self, condition: Node<'t>, polarity: bool, state: &mut State) {
         match condition.kind() {
-            "comparison_operator" if polarity => {
+            "comparison_operator" => {
                 let mut cursor = condition.walk();
                 let operands: Vec<Node<'t>> = condition.named_children(&mut cursor).collect();
                 let operators: Vec<&str> = {
                     let mut cursor = condition.walk();
                     condition.children(&mut cursor).filter(|c| !c.is_named()).map(|c| self.text_of(c)).collect()
                 };
-                if operands.len() == 2 && operators.len() == 1 {
+                // `x == c` / `x in allowed` where it holds, `x != c` / `x not in allowed` where it
+                // fails (the fall-through after `if x not in allowed: return`).
+                let operator = operators.join(" ");
+                let equality = match (operator.as_str(), polarity) {
+                    ("==", true) | ("!=", false) => true,
+                    ("in", true) | ("not in", false) => false,
+                    _ => return,
+                };
+                if operands.len() == 2 {
                     let (left, right) = (operands[0], operands[1]);
                     // Equal to a constant, or in a collection of constants (an allow-list).
                     let right_is_constant = literal(self.text, right, self.constants).is_some()
                         || is_constant_collection(self.text, right, self.constants)
                         || (right.kind() == "identifier" && self.names_constant_collection(self.text_of(right)));
-                    if matches!(operators[0], "==" | "in") && right_is_constant {
+                    if right_is_constant {
                         if let Some(path) = self.path_of(left, state) {
                             let mut value = state.values.get(&path).cloned().unwrap_or_default();
                             value = value.cleared(ALL_KINDS);
-                            if operators[0] == "==" {
+                            if equality {
                                 value.constant = literal(self.text, right, self.constants);
                             }
                             state.values.insert(path, value);

@@ -102,7 +102,7 @@ struct Analysis<'p, 't> {
     rebound: FxHashSet<&'t str>,
     is_route: bool,
     /// What this method returns is the context of this template (`EntryPoint::context_template`).
-    context_template: Option<String>,
+    context_template: Option<(String, crate::templates::Autoescape)>,
     callees: HashSet<usize>,
     env: &'p Env,
     /// `name_hash` of the qualified names of functions that enclose another function.

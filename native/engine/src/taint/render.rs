@@ -104,7 +104,49 @@ const RENDER_FUNCTIONS: &[RenderFunction] = &[
         context: Some(Parameter { position: Some(1), keyword: "context" }),
         autoescape: Autoescape::On,
     },
+    // aiohttp-jinja2: the environment `aiohttp_jinja2.setup(app, …)` made for the application.
+    RenderFunction {
+        references: &[
+            "aiohttp_jinja2.render_template",
+            "aiohttp_jinja2.render_template_async",
+            "aiohttp_jinja2.render_string",
+            "aiohttp_jinja2.render_string_async",
+        ],
+        call: "render_template",
+        name: Parameter { position: Some(0), keyword: "template_name" },
+        context: Some(Parameter { position: Some(2), keyword: "context" }),
+        autoescape: Autoescape::Application,
+    },
 ];
+
+/// The functions configuring an application's template environment, whose `autoescape=`
+/// decides `Autoescape::Application` (absent: on, the library's default).
+const APPLICATION_SETUPS: &[&str] = &["aiohttp_jinja2.setup"];
+
+/// The autoescaping of the application's template environment: what the program's setup calls
+/// ask for, the least escaping one winning (toward more findings); on without any.
+pub(super) fn application_autoescape(program: &crate::program::Program<'_>) -> Autoescape {
+    let mut result = Autoescape::On;
+    for module in 0..program.modules.len() {
+        if !crate::frameworks::imports_any(program.modules[module], &["aiohttp_jinja2"]) {
+            continue;
+        }
+        let text = program.text(program.modules[module].file);
+        for (_, call) in crate::frameworks::calls_named(program, module, &["setup"]) {
+            let Some(callee) = call.field(&field::FUNCTION) else { continue };
+            let Some(reference) = crate::frameworks::reference(program, module, callee) else { continue };
+            if !APPLICATION_SETUPS.contains(&reference.as_str()) {
+                continue;
+            }
+            result = match (result, crate::program::autoescape_keyword(text, call).unwrap_or(Autoescape::On)) {
+                (_, Autoescape::Off | Autoescape::Application) | (Autoescape::Off, _) => Autoescape::Off,
+                (_, Autoescape::ByExtension) | (Autoescape::ByExtension, _) => Autoescape::ByExtension,
+                _ => Autoescape::On,
+            };
+        }
+    }
+    result
+}
 
 const ENVIRONMENTS: &[&str] = &[
     "jinja2.Environment",
@@ -133,6 +175,7 @@ fn autoescape_name(autoescape: Autoescape) -> &'static str {
         Autoescape::On => "on",
         Autoescape::Off => "off",
         Autoescape::ByExtension => "ext",
+        Autoescape::Application => "app",
     }
 }
 
@@ -149,6 +192,7 @@ fn configuration(reference: &str) -> Option<Configuration<'_>> {
     let autoescape = match autoescape.strip_prefix("autoescape=")? {
         "on" => Autoescape::On,
         "ext" => Autoescape::ByExtension,
+        "app" => Autoescape::Application,
         _ => Autoescape::Off,
     };
     Some(Configuration { autoescape, name: rest.strip_prefix("name="), source: rest.strip_prefix("source=") })
@@ -291,9 +335,16 @@ impl<'p, 't> Analysis<'p, 't> {
     /// A value a method returns as the context of `template` (a Django class-based view's
     /// `get_context_data`: `frameworks::EntryPoint::context_template`): a render site per
     /// context value, at the `return`.
-    pub(super) fn returned_context(&mut self, statement: Node<'t>, expression: Node<'t>, value: &Value, template: String, state: &State) {
+    pub(super) fn returned_context(
+        &mut self,
+        statement: Node<'t>,
+        expression: Node<'t>,
+        value: &Value,
+        (template, autoescape): (String, Autoescape),
+        state: &State,
+    ) {
         let contexts = [(None, expression, value.clone())];
-        self.render_sites(statement, (Some(template), None), Autoescape::On, "get_context_data", &contexts, state, 0);
+        self.render_sites(statement, (Some(template), None), autoescape, "get_context_data", &contexts, state, 0);
     }
 
     /// Records a render site per tainted context value.
