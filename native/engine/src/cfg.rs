@@ -116,6 +116,12 @@ impl<'t> Cfg<'t> {
     /// Each step's position in a reverse postorder of the executable edges from ENTRY (steps
     /// ENTRY cannot reach come last): a worklist taking the lowest position first visits a
     /// step after the steps before it, except along loop back edges (walked iteratively).
+    /// A comprehension's `for` clause has its edges walked last-added first: its edge into
+    /// the region is added before its exit, so the region comes before the step holding the
+    /// comprehension and a worklist settles the region before going on (walked the other way,
+    /// everything after a comprehension was visited with the state of its first iteration,
+    /// then again: +10 % CPU on Django). A `for` statement's edges are walked as added (its
+    /// exit first), which keeps the paths findings show.
     pub fn reverse_postorder(&self) -> Vec<usize> {
         let count = self.steps.len();
         let mut visited = vec![false; count];
@@ -124,7 +130,12 @@ impl<'t> Cfg<'t> {
         visited[ENTRY] = true;
         while let Some((step, next_edge)) = stack.last_mut() {
             let step = *step;
-            let mut executable = self.successors[step].iter().filter(|e| e.executable()).map(|e| e.to);
+            let edges = &self.successors[step];
+            let region_header =
+                self.steps[step].kind == StepKind::ForTarget && self.steps[step].node.is_some_and(|n| n.kind() == "for_in_clause");
+            let last = edges.len().wrapping_sub(1);
+            let in_order = (0..edges.len()).map(|i| &edges[if region_header { last - i } else { i }]);
+            let mut executable = in_order.filter(|e| e.executable()).map(|e| e.to);
             match executable.nth(*next_edge) {
                 Some(target) => {
                     *next_edge += 1;
