@@ -243,7 +243,7 @@ class Workspace:
         rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
         (summaries joined so that recursion terminates), the bounds the results met —
         labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut, templates_unresolved,
-        fields_collapsed, unfinished — and their total, incomplete. Every bound errs toward more taint but
+        fields_collapsed, flattened_scopes, unfinished — and their total, incomplete. Every bound errs toward more taint but
         templates_unresolved (templates not followed: findings may be missing)."""
     def prepare_slices(self, limit: int = ...) -> int:
         """Builds and links up to `limit` scopes' slice graphs, then every function's effects, so

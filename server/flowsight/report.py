@@ -139,16 +139,16 @@ def findings_to_json(findings: Sequence[Any], convert: ColumnConverter = identit
     }
 
 
-# The bounds the analysis may meet, each erring toward more taint (see taint/mod.rs `Incomplete`),
-# and those only slicing meets (its CFG's: `flattened_scopes`, `shared_finally_copies`), each
-# erring toward a larger slice.
+# The bounds the analysis may meet, each erring toward more taint (see taint/mod.rs `Incomplete`;
+# `flattened_scopes`, met by the CFG both analyses share, too), and the one only slicing meets
+# (`shared_finally_copies`), erring toward a larger slice.
 BOUNDS = {
     "labels_merged": "values with too many taint labels, merged keeping the least sanitised",
     "expression_depth": "expressions nested too deep, read as every name inside them",
     "step_visits": "steps whose state kept changing, joined with everything that reached them",
     "trace_elided": "paths too long to show whole, shown without their middle steps",
     "places_cut": "access paths too deep inside objects and containers, cut to (and stored on) their prefix",
-    "flattened_scopes": "comprehensions and lambdas nested too deep, each read whole (every name inside it) by one step",
+    "flattened_scopes": "comprehensions and lambdas nested too deep, each evaluated whole by one step (every name read, no guards)",
     "shared_finally_copies": "`finally` blocks nested too deep, one copy shared by several ways of leaving them (more paths)",
     "templates_unresolved": "templates rendered with a name and context keys both unknown, not followed (findings may be missing)",
     "fields_collapsed": "parameters whose callee read too many of their attributes apart, passed whole instead",

@@ -537,6 +537,7 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.places_cut += other.limits.places_cut;
     total.limits.templates_unresolved += other.limits.templates_unresolved;
     total.limits.fields_collapsed += other.limits.fields_collapsed;
+    total.limits.flattened_scopes += other.limits.flattened_scopes;
     total.unfinished |= other.unfinished;
 }
 

@@ -157,3 +157,22 @@ fn a_field_entry_dropped_for_its_whole_parameter_still_reaches_the_caller() {
     assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
     assert_eq!(stats.incomplete(), 0, "{stats:?}");
 }
+
+#[test]
+fn comprehensions_nested_past_the_cfg_bound_are_evaluated_whole_in_their_step() {
+    // 40 nested comprehensions: the 32 outer ones get regions, the deeper ones are evaluated
+    // inside the step holding them (`flattened_scopes`), and the input still reaches the sink.
+    let mut text = HEADER.to_string();
+    text.push_str("    value = request.args['q']\n");
+    let nested = (0..40).fold("value".to_string(), |inner, level| format!("[{inner} for x{level} in [1]]"));
+    text.push_str(&format!("    os.system(str({nested}))\n"));
+    let (findings, stats) = analyse(&text);
+    assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
+    assert!(stats.limits.flattened_scopes > 0, "{stats:?}");
+    assert!(stats.incomplete() > 0);
+    // Within the bound nothing is counted.
+    let shallow = (0..3).fold("value".to_string(), |inner, level| format!("[{inner} for x{level} in [1]]"));
+    let (findings, stats) = analyse(&format!("{HEADER}    value = request.args['q']\n    os.system(str({shallow}))\n"));
+    assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
+    assert_eq!(stats.limits.flattened_scopes, 0, "{stats:?}");
+}

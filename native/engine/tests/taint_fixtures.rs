@@ -611,6 +611,7 @@ fixtures! {
     interprocedural_two_levels => "interprocedural/two_levels.py",
     precision_aliases => "precision/aliases.py",
     precision_comparison_guards => "precision/comparison_guards.py",
+    precision_comprehensions => "precision/comprehensions.py",
     precision_constant_overwrite => "precision/constant_overwrite.py",
     precision_constructed_instances => "precision/constructed_instances.py",
     precision_containers_and_dispatch => "precision/containers_and_dispatch.py",

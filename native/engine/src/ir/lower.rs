@@ -570,9 +570,25 @@ pub(crate) struct Naming<'a, 't> {
     scopes: Vec<(Node<'t>, Option<(usize, usize)>)>,
 }
 
+impl<'a, 't> Naming<'a, 't> {
+    /// How the syntax of a step of kind `kind` at `node` names its variables, in the scope
+    /// whose body starts at `base`: `None` for a step that lies in no nested scope's region
+    /// (every name is the scope's own). Taint reads its region steps through this, so both
+    /// analyses key a comprehension's variables alike.
+    pub(crate) fn of_region_step(text: &'a str, base: usize, kind: StepKind, node: Node<'t>) -> Option<Naming<'a, 't>> {
+        let scopes = enclosing_scopes(kind, node);
+        (!scopes.is_empty()).then_some(Naming { text, base, nested: true, scopes })
+    }
+
+    /// The nested scopes the step lies in, innermost first.
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = Node<'t>> + '_ {
+        self.scopes.iter().map(|&(scope, _)| scope)
+    }
+}
+
 impl Naming<'_, '_> {
     /// The key of the variable `identifier` names.
-    fn name(&self, identifier: Node<'_>) -> String {
+    pub(crate) fn name(&self, identifier: Node<'_>) -> String {
         let name = text_of(self.text, identifier);
         for &(scope, first_iterable) in &self.scopes {
             // The first iterable is evaluated in the enclosing scope.
@@ -589,7 +605,7 @@ impl Naming<'_, '_> {
     }
 
     /// `key`, the key of the place `node` denotes, with its variable renamed (`name`).
-    fn renamed(&self, key: String, node: Node<'_>) -> String {
+    pub(crate) fn renamed(&self, key: String, node: Node<'_>) -> String {
         if self.scopes.is_empty() {
             return key;
         }

@@ -920,6 +920,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// Whether `node` names a class itself (`Runner.run(obj, x)`), not an instance of it.
     fn names_class(&self, node: Node<'t>, state: &State) -> bool {
         node.kind() == "identifier"
+            && self.nested_name(node).is_none()
             && !state.values.contains_key(self.text_of(node))
             && self.program.resolve_name(self.module, self.text_of(node)).is_some_and(|name| self.program.class(&name).is_some())
     }

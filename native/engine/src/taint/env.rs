@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::syntax::tree::Node;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::ir::lower::is_nested_name;
 use crate::program::{Program, ScopeKind};
 use crate::syntax::{field, FieldChild};
 
@@ -264,6 +265,10 @@ impl<'p, 't> Analysis<'p, 't> {
     /// other than the one read is not seen, a store into the container as a whole is.
     pub(super) fn outside(&mut self, path: &str, node: Node<'_>) -> Option<Value> {
         let root = root_of(path);
+        if is_nested_name(root) {
+            // A comprehension's own variable (`x@N`) or result (`$N`): no other scope's.
+            return None;
+        }
         // `self.data`: what the methods of the class family stored in the attribute.
         if path.len() > root.len() && self.receiver_name() == Some(root) && self.lambda_params.is_empty() {
             let class = self.program.scopes[self.scope].class.clone()?;
@@ -455,7 +460,8 @@ impl<'p, 't> Analysis<'p, 't> {
                     return;
                 }
                 let root = root_of(path);
-                if root.starts_with('$') {
+                // `$match`, a comprehension's variables and results: never seen elsewhere.
+                if is_nested_name(root) {
                     return;
                 }
                 if this.may_name_import(root) {

@@ -692,8 +692,9 @@ mod tests {
             places_cut: 12,
             templates_unresolved: 2,
             fields_collapsed: 3,
+            flattened_scopes: 1,
         };
-        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 32);
+        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 33);
         assert_eq!(AnalysisStats { unfinished: true, ..AnalysisStats::default() }.incomplete(), 1);
     }
 }

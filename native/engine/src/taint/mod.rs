@@ -57,9 +57,9 @@ use std::sync::Arc;
 use crate::syntax::tree::Node;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::cfg::{build_cfg, EdgeKind, NoConstants, ENTRY, EXIT};
+use crate::cfg::{build_scope_cfg, EdgeKind, NoConstants, ENTRY, EXIT};
 use crate::frameworks::{self, EntryPoints, Role};
-use crate::ir::lower::StepKind;
+use crate::ir::lower::{Naming, StepKind};
 use crate::program::{dotted, text_of, Constant, Program, ScopeKind};
 use crate::rules::{RuleSet, SourceKind, ALL_KINDS};
 
@@ -132,6 +132,17 @@ struct Analysis<'p, 't> {
     consulted: FxHashMap<String, bool>,
     /// The fields of the instance the last constructor call made (`calls::Constructed`).
     constructed: Option<calls::Constructed>,
+    /// How the step being visited names variables, when it lies in a comprehension's region
+    /// (`cfg::build_scope_cfg`): the comprehension's own names are `x@N` (`ir::lower::Naming`),
+    /// apart from this scope's `x`; free names and `:=` targets stay this scope's.
+    naming: Option<Naming<'t, 't>>,
+    /// Start bytes of the comprehensions whose regions this scope's CFG analyses: the step
+    /// holding one reads its result (`nested_result`) instead of evaluating it. Others (inside
+    /// a lambda, or past `cfg::MAX_NESTED_SCOPES`) are evaluated inside the step holding them.
+    regions: FxHashSet<usize>,
+    /// Results of regions read by the step being visited: dropped from its state once it is
+    /// done (nothing else reads them), so the region's next entry starts empty.
+    results_read: Vec<String>,
     incomplete: Incomplete,
 }
 
@@ -246,12 +257,41 @@ impl<'p, 't> Analysis<'p, 't> {
         state
     }
 
+    /// Per step of `cfg`, how it names variables (`Analysis::naming`: steps of a
+    /// comprehension's region), and whether it is skipped: the steps of a lambda's region
+    /// (a lambda's body is evaluated where the lambda is and at calls of it in this scope,
+    /// `transfer::eval_lambda`/`call_lambda`, comprehensions inside it with it) and
+    /// `WholeNestedScope` steps (their comprehension is evaluated inside the step holding it).
+    /// Records the comprehensions with regions (`Analysis::regions`).
+    fn region_steps(&mut self, cfg: &crate::cfg::Cfg<'t>) -> (Vec<Option<Naming<'t, 't>>>, Vec<bool>) {
+        let base = self.program.scopes[self.scope].body.start_byte();
+        let mut namings = vec![None; cfg.steps.len()];
+        let mut skipped = vec![false; cfg.steps.len()];
+        for (index, step) in cfg.steps.iter().enumerate() {
+            let Some(node) = step.node else { continue };
+            let Some(naming) = Naming::of_region_step(self.text, base, step.kind, node) else { continue };
+            if step.kind == StepKind::WholeNestedScope || naming.scopes().any(|scope| scope.kind() == "lambda") {
+                skipped[index] = true;
+                continue;
+            }
+            if step.kind == StepKind::Element {
+                if let Some(owner) = naming.scopes().next() {
+                    self.regions.insert(owner.start_byte());
+                }
+            }
+            namings[index] = Some(naming);
+        }
+        (namings, skipped)
+    }
+
     fn run(&mut self) {
         let scope = &self.program.scopes[self.scope];
         if scope.depth > crate::syntax::MAX_STATEMENT_DEPTH {
             return;
         }
-        let cfg = build_cfg(self.text, scope.body, &NoConstants);
+        let cfg = build_scope_cfg(self.text, scope.body, &NoConstants);
+        let (namings, skipped) = self.region_steps(&cfg);
+        self.incomplete.flattened_scopes += cfg.flattened_scopes as u32;
         self.has_inner = scope.kind == ScopeKind::Function
             && (self.enclosing.contains(&name_hash(&scope.qualified_name))
                 || memchr::memmem::find(&self.text.as_bytes()[scope.body.byte_range()], b"lambda").is_some());
@@ -297,7 +337,13 @@ impl<'p, 't> Analysis<'p, 't> {
                 _ => false,
             };
             let before = (binds && cfg.successors[step].iter().any(|e| e.kind == EdgeKind::Exceptional)).then(|| state.clone());
-            self.transfer(&cfg, step, &mut state);
+            self.naming = namings[step].clone();
+            if !skipped[step] {
+                self.transfer(&cfg, step, &mut state);
+            }
+            for result in self.results_read.drain(..) {
+                state.values.remove(&result);
+            }
             let edges: Vec<_> = cfg.successors[step].iter().filter(|e| e.executable()).collect();
             let edge_count = edges.len();
             // A guard's condition evaluated once per visit (its constant value, if any), not per edge.
@@ -310,10 +356,10 @@ impl<'p, 't> Analysis<'p, 't> {
                         next = next.join(before);
                     }
                 }
-                if let Some((condition_step, polarity)) = edge.guard {
+                if let Some((condition_step, polarity)) = edge.guard.filter(|&(condition_step, _)| !skipped[condition_step]) {
                     if let Some(condition) = cfg.steps[condition_step].node {
-                        let condition = if cfg.steps[condition_step].kind == StepKind::Statement {
-                            // `assert`: the asserted expression.
+                        let condition = if cfg.steps[condition_step].kind == StepKind::Statement || condition.kind() == "if_clause" {
+                            // `assert`, a comprehension's `if` clause: the expression tested.
                             condition.named_child(0).unwrap_or(condition)
                         } else {
                             condition
@@ -361,6 +407,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        self.naming = None;
         // Effects on parameters visible after a normal return.
         if let Some(exit_state) = &normal_exit {
             let scope = &self.program.scopes[self.scope];
@@ -501,6 +548,9 @@ fn analyze_scope(
         reads: FxHashSet::default(),
         consulted: FxHashMap::default(),
         constructed: None,
+        naming: None,
+        regions: FxHashSet::default(),
+        results_read: Vec::new(),
         incomplete: Incomplete::default(),
     };
     BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));
@@ -552,6 +602,11 @@ pub struct Incomplete {
     /// argument then reaches their targets whole (more taint, never less).
     #[serde(default)]
     pub fields_collapsed: u32,
+    /// Comprehensions and lambdas nested deeper than `cfg::MAX_NESTED_SCOPES` in a scope's
+    /// CFG (`Cfg::flattened_scopes`): evaluated inside the step holding them, their `if`
+    /// clauses guarding nothing (more taint, never less).
+    #[serde(default)]
+    pub flattened_scopes: u32,
 }
 
 impl Incomplete {
@@ -564,6 +619,7 @@ impl Incomplete {
         places_cut: 0,
         templates_unresolved: 0,
         fields_collapsed: 0,
+        flattened_scopes: 0,
     };
 
     pub fn add(&mut self, other: &Incomplete) {
@@ -575,6 +631,7 @@ impl Incomplete {
         self.places_cut += other.places_cut;
         self.templates_unresolved += other.templates_unresolved;
         self.fields_collapsed += other.fields_collapsed;
+        self.flattened_scopes += other.flattened_scopes;
     }
 
     pub fn total(&self) -> u32 {
@@ -586,6 +643,7 @@ impl Incomplete {
             + self.places_cut
             + self.templates_unresolved
             + self.fields_collapsed
+            + self.flattened_scopes
     }
 }
 

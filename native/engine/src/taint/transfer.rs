@@ -11,7 +11,7 @@ use crate::syntax::tree::Node;
 
 use crate::cfg::Cfg;
 use crate::frameworks::Role;
-use crate::ir::lower::StepKind;
+use crate::ir::lower::{is_nested_name, nested_result, StepKind};
 use crate::ir::place::{exact_place_of, place_of, Cut, Place};
 use crate::ir::resolve::member_reference;
 use crate::program::{literal, Constant};
@@ -49,12 +49,30 @@ impl<'p, 't> Analysis<'p, 't> {
         if depth > MAX_EVAL_DEPTH {
             return None;
         }
-        exact_place_of(self.text, node, &mut |key| self.key_constant(key, state, depth)).map(|place| place.key())
+        exact_place_of(self.text, node, &mut |key| self.key_constant(key, state, depth)).map(|place| self.named_key(place.key(), node))
     }
 
-    /// The place an expression denotes, exact or cut (`ir::place`).
-    pub(super) fn place_of(&self, node: Node<'_>, state: &State) -> Option<Place> {
-        place_of(self.text, node, &mut |key| self.key_constant(key, state, 0))
+    /// The place an expression denotes, exact or cut (`ir::place`), and its key (its variable
+    /// renamed where it is a comprehension's, `named_key`).
+    pub(super) fn place_of(&self, node: Node<'_>, state: &State) -> Option<(Place, String)> {
+        place_of(self.text, node, &mut |key| self.key_constant(key, state, 0)).map(|place| {
+            let key = self.named_key(place.key(), node);
+            (place, key)
+        })
+    }
+
+    /// `key`, the key of the place `node` denotes, its variable renamed when the step being
+    /// visited lies in a comprehension's region that binds it (`Analysis::naming`).
+    fn named_key(&self, key: String, node: Node<'_>) -> String {
+        match &self.naming {
+            Some(naming) => naming.renamed(key, node),
+            None => key,
+        }
+    }
+
+    /// The key of a comprehension's variable `identifier` names (`x@N`), if it names one.
+    pub(super) fn nested_name(&self, identifier: Node<'_>) -> Option<String> {
+        self.naming.as_ref().map(|naming| naming.name(identifier)).filter(|name| is_nested_name(name))
     }
 
     /// The constant a subscript key is: a literal, or a path holding a known constant.
@@ -90,6 +108,10 @@ impl<'p, 't> Analysis<'p, 't> {
         match node.kind() {
             "identifier" => {
                 let mut value = self.eval_identifier(node, state, true);
+                if self.naming.is_some() && self.nested_name(node).is_some() {
+                    // A comprehension's own variable: no other scope stores into it.
+                    return value;
+                }
                 if let Some(outside) = self.outside(self.text_of(node), node) {
                     value.absorb(&outside);
                     value.constant = None;
@@ -265,7 +287,11 @@ impl<'p, 't> Analysis<'p, 't> {
                 Value::default()
             }
             "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension" => {
-                let mut value = self.eval_comprehension(node, state, depth);
+                let mut value = if self.regions.contains(&node.start_byte()) {
+                    self.comprehension_result(node, state)
+                } else {
+                    self.eval_comprehension(node, state, depth)
+                };
                 if node.kind() == "set_comprehension" {
                     value.reference = Some(SET_TYPE.into());
                 }
@@ -317,6 +343,14 @@ impl<'p, 't> Analysis<'p, 't> {
     /// `whole`, as the object of a read of one known key or attribute, without them (a store
     /// into `obj.a` or `d["a"]` is not read by `obj.b` or `d["b"]`).
     pub(super) fn eval_identifier(&mut self, node: Node<'t>, state: &mut State, whole: bool) -> Value {
+        if let Some(nested) = self.nested_name(node) {
+            // A comprehension's own variable: what its `for` clause bound, nothing else.
+            let mut value = state.values.get(&nested).cloned().unwrap_or_default();
+            if whole {
+                add_labels_below(state, &nested, &mut value);
+            }
+            return value;
+        }
         let name = self.text_of(node);
         if state.values.contains_key(name) {
             let mut value = state.values[name].clone();
@@ -476,6 +510,31 @@ impl<'p, 't> Analysis<'p, 't> {
         value
     }
 
+    /// The value of a comprehension whose region this scope's CFG analyses: what its
+    /// `Element` step joined into its result (`nested_result`), read once by the step holding
+    /// it (dropped from the state after that step, `Analysis::results_read`).
+    fn comprehension_result(&mut self, node: Node<'t>, state: &State) -> Value {
+        let result = nested_result(node.start_byte() - self.program.scopes[self.scope].body.start_byte());
+        let mut value = state.values.get(&result).cloned().unwrap_or_default();
+        value.constant = None;
+        value.reference = None;
+        self.results_read.push(result);
+        value
+    }
+
+    /// A comprehension's `Element` step (its element, a dict comprehension's `key: value`):
+    /// the element's value joined into the comprehension's result (a weak update: one per
+    /// iteration).
+    fn element(&mut self, node: Node<'t>, state: &mut State) {
+        let Some(owner) = self.naming.as_ref().and_then(|naming| naming.scopes().next()) else { return };
+        let element = self.eval(node, state, 0);
+        let result = nested_result(owner.start_byte() - self.program.scopes[self.scope].body.start_byte());
+        state.add(&result, &Value { labels: element.labels, ..Value::default() });
+    }
+
+    /// A comprehension evaluated inside the step holding it (one with no region of its own:
+    /// inside a lambda, or nested past `cfg::MAX_NESTED_SCOPES`): its targets bound in a copy
+    /// of the state, its `if` clauses guarding nothing.
     pub(super) fn eval_comprehension(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
         let mut inner_state = state.clone();
         let mut cursor = node.walk();
@@ -758,7 +817,7 @@ impl<'p, 't> Analysis<'p, 't> {
     pub(super) fn assign_target(&mut self, target: Node<'t>, value: Value, state: &mut State, depth: usize) {
         match target.kind() {
             "identifier" | "attribute" | "subscript" => {
-                if target.kind() == "identifier" {
+                if target.kind() == "identifier" && self.nested_name(target).is_none() {
                     self.rebound.insert(self.text_of(target));
                 }
                 match self.path_of(target, state) {
@@ -779,14 +838,14 @@ impl<'p, 't> Analysis<'p, 't> {
                         if let Some(index) = target.field(&field::SUBSCRIPT) {
                             let _ = self.eval(index, state, depth + 1);
                         }
-                        if let Some(place) = self.place_of(target, state) {
+                        if let Some((place, key)) = self.place_of(target, state) {
                             if place.cut == Some(Cut::TooDeep) {
                                 self.incomplete.places_cut += 1;
                             }
                             if place.cut == Some(Cut::AnyIndex) && value.is_tainted() {
-                                state.add_to_elements(&place.key(), &value);
+                                state.add_to_elements(&key, &value);
                             }
-                            state.add(&place.key(), &value);
+                            state.add(&key, &value);
                         }
                     }
                 }
@@ -964,7 +1023,9 @@ impl<'p, 't> Analysis<'p, 't> {
         match cfg.steps[step].kind {
             StepKind::Statement => self.statement(node, state),
             StepKind::Condition => {
-                let _ = self.eval(node, state, 0);
+                // A comprehension's `if` clause: the expression it tests.
+                let condition = if node.kind() == "if_clause" { node.named_child(0).unwrap_or(node) } else { node };
+                let _ = self.eval(condition, state, 0);
             }
             StepKind::ForTarget => {
                 let iterable = node.field(&field::RIGHT).map(|r| self.eval(r, state, 0)).unwrap_or_default();
@@ -1024,8 +1085,9 @@ impl<'p, 't> Analysis<'p, 't> {
                     state.assign(self.text_of(name), Value::reference(qualified));
                 }
             }
-            // Element steps exist only in slicing's CFGs (`cfg::build_scope_cfg`).
-            StepKind::Entry | StepKind::Exit | StepKind::Element | StepKind::WholeNestedScope => {}
+            StepKind::Element => self.element(node, state),
+            // Skipped (`Analysis::region_steps`): evaluated by the step holding it.
+            StepKind::Entry | StepKind::Exit | StepKind::WholeNestedScope => {}
         }
     }
 
