@@ -45,6 +45,8 @@ test-vscode-e2e: test-vscode
 
 # Formatting and lints, Rust and Python (ruff comes with the `dev` extra; settings in pyproject.toml).
 lint: setup
+	@# No merge conflict left in a tracked file.
+	@! git grep -nE '^(<<<<<<<|>>>>>>>)( |$$)' -- . ':!*.proptest-regressions'
 	cargo fmt --all --check
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/ruff check

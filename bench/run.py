@@ -18,8 +18,9 @@ Suites:
           a slice at the end of a generated 40,000-line flat module (time and peak RSS).
   server  the language server on the corpus (see bench/lsp.py).
   server-stdlib
-          the language server with the standard library as the workspace, against a 2-file
-          workspace (see bench/lsp_workspace.py).
+          the language server with the standard library as the workspace, then with sympy's
+          sdist (`sympy/polys/polytools.py` open), each against a 2-file workspace (see
+          bench/lsp_workspace.py).
   incremental
           what edits cost the incremental taint analysis on the corpus loaded into a
           `Workspace`: typing into the first function of the module with the most functions,
@@ -780,13 +781,26 @@ STDLIB = Path(os.__file__).parent
 STDLIB_OPENED = STDLIB / "http" / "server.py"
 
 
+SYMPY_OPENED = Path("sympy") / "polys" / "polytools.py"
+
+
 def suite_server_stdlib(root: Path, runs: int) -> dict:
     """The server with this interpreter's standard library as the workspace (not the corpus),
-    `runs` times (at most 3; medians)."""
+    `runs` times (at most 3; medians), then with sympy's sdist as the workspace (`polytools.py`
+    open), once — issue 13 names both."""
+    stdlib = server_workspace("standard library", STDLIB, STDLIB_OPENED, max(1, min(runs, 3)))
+    sympy_root = sympy_corpus()
+    sympy = server_workspace("sympy", sympy_root, sympy_root / SYMPY_OPENED, 1)
+    return {**stdlib, "sympy": sympy}
+
+
+def server_workspace(name: str, workspace: Path, opened: Path, runs: int) -> dict:
+    """`bench/lsp_workspace.py` on `workspace` with `opened` open, `runs` times (medians), and
+    the table of the issue's targets."""
     from bench.lsp_workspace import run as run_workspace
 
     load = os.getloadavg()
-    results = [run_workspace(STDLIB, STDLIB_OPENED) for _ in range(max(1, min(runs, 3)))]
+    results = [run_workspace(workspace, opened) for _ in range(runs)]
     # `median_low` picks one run's value (some are lists of samples, which cannot be averaged
     # as `median` does for an even number of runs).
     median = lambda side, name: statistics.median_low(r[side][name] for r in results)  # noqa: E731
@@ -798,7 +812,7 @@ def suite_server_stdlib(root: Path, runs: int) -> dict:
     during_ok = whole["edits_during"] == 0 or (whole["during_p95_seconds"] <= 0.05 and during_ratio <= 3)
     rows = [
         (
-            f"standard library ({results[0]['files']} files), {STDLIB_OPENED.relative_to(STDLIB)} open, median of {len(results)}",
+            f"{name} ({results[0]['files']} files), {opened.relative_to(workspace)} open, median of {len(results)}",
             "workspace",
             "2 files",
             "target",

@@ -1304,24 +1304,29 @@ impl<'p> Program<'p> {
 
     /// `reexport_target` computed (not memoised).
     fn walk_reexports(&self, reference: &str) -> Option<String> {
-        let mut found = self.reexported(reference)?;
-        // Each step names an import target followed by a suffix of `reference`: finitely many
-        // names, so the walk ends, at a definition or where a name comes back (packages
-        // importing it from each other: a cycle Python cannot resolve either).
-        let mut seen: Vec<String> = vec![reference.to_string()];
-        while let Some(next) = self.reexported(&found) {
-            if seen.contains(&next) {
+        let (mut found, binding) = self.reexported(reference)?;
+        // Each step applies one import binding of a workspace module (module, bound name). A
+        // binding applied twice means the name is needed to resolve itself — packages importing
+        // it from each other, or a package importing a name from its own submodule that is not
+        // in the workspace (`from .simplify import simplify` in `sympy/__init__.py` without
+        // `sympy/simplify/`, where each step would make the reference longer) — a cycle Python
+        // cannot resolve either, so the walk ends there. Finitely many bindings: it always ends.
+        let mut applied: Vec<(usize, String)> = vec![binding];
+        while let Some((next, binding)) = self.reexported(&found) {
+            if applied.contains(&binding) {
                 break;
             }
-            seen.push(std::mem::replace(&mut found, next));
+            applied.push(binding);
+            found = next;
         }
         Some(found)
     }
 
     /// One step of `reexport_target`: `reference` with the name after its longest workspace
-    /// module prefix replaced by what that module imports under it; None when there is no such
-    /// module, the module defines the name itself or does not import it.
-    fn reexported(&self, reference: &str) -> Option<String> {
+    /// module prefix replaced by what that module imports under it, with the binding applied
+    /// (the module's index and the name); None when there is no such module, the module
+    /// defines the name itself or does not import it.
+    fn reexported(&self, reference: &str) -> Option<(String, (usize, String))> {
         let prefixes = self.module_prefixes();
         if !prefixes.contains(reference.split('.').next().unwrap_or(reference)) {
             return None;
@@ -1344,9 +1349,10 @@ impl<'p> Program<'p> {
         }
         note_lookup(&reexport_lookup(member));
         let info = self.modules[index];
-        let target = info.imports.get(&reference[dot + 1..name_end])?;
+        let name = &reference[dot + 1..name_end];
+        let target = info.imports.get(name)?;
         let target = self.import_fallback(index, target).unwrap_or_else(|| target.clone());
-        (target != member).then(|| format!("{target}{}", &reference[name_end..]))
+        (target != member).then(|| (format!("{target}{}", &reference[name_end..]), (index, name.to_string())))
     }
 
     /// Every dotted prefix of every module name (see `module_prefixes`).
@@ -1679,6 +1685,48 @@ mod tests {
             .collect();
         let files: Vec<(&str, &str)> = texts.iter().map(|(path, text)| (path.as_str(), text.as_str())).collect();
         with_program(&files, |program| assert_eq!(program.function("c0.f"), Some(program.functions["c11.f"])));
+    }
+
+    /// Found on sympy's `polytools.py` with only its imports (the editor's open-documents
+    /// workspace): `sympy/__init__.py` has `from .simplify import simplify` and
+    /// `sympy/simplify/` is not there, so `sympy.simplify.simplify` became
+    /// `sympy.simplify.simplify.simplify`, and so on, until memory ran out (24 GB).
+    #[test]
+    fn a_reexport_walk_that_makes_the_reference_longer_ends() {
+        let package = [
+            (
+                "sympy/__init__.py",
+                "from .simplify import simplify
+",
+            ),
+            (
+                "sympy/polys/polytools.py",
+                "x = 1
+",
+            ),
+        ];
+        with_program(&package, |program| {
+            assert_eq!(program.function("sympy.simplify.simplify"), None);
+            assert_eq!(program.function("sympy.simplify.simplify.simplify"), None);
+            assert!(program.reexport_target("sympy.simplify.simplify").is_some_and(|target| target.len() < 100));
+        });
+        // Two packages importing each other's names, each step longer by a name.
+        let crossed = [
+            (
+                "a/__init__.py",
+                "from b.q import x
+",
+            ),
+            (
+                "b/__init__.py",
+                "from a.x import q
+",
+            ),
+        ];
+        with_program(&crossed, |program| {
+            assert_eq!(program.function("a.x.w"), None);
+            assert!(program.reexport_target("a.x.w").is_some_and(|target| target.len() < 100));
+        });
     }
 
     #[test]
