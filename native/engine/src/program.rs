@@ -1693,36 +1693,14 @@ mod tests {
     /// `sympy.simplify.simplify.simplify`, and so on, until memory ran out (24 GB).
     #[test]
     fn a_reexport_walk_that_makes_the_reference_longer_ends() {
-        let package = [
-            (
-                "sympy/__init__.py",
-                "from .simplify import simplify
-",
-            ),
-            (
-                "sympy/polys/polytools.py",
-                "x = 1
-",
-            ),
-        ];
+        let package = [("sympy/__init__.py", "from .simplify import simplify\n"), ("sympy/polys/polytools.py", "x = 1\n")];
         with_program(&package, |program| {
             assert_eq!(program.function("sympy.simplify.simplify"), None);
             assert_eq!(program.function("sympy.simplify.simplify.simplify"), None);
             assert!(program.reexport_target("sympy.simplify.simplify").is_some_and(|target| target.len() < 100));
         });
         // Two packages importing each other's names, each step longer by a name.
-        let crossed = [
-            (
-                "a/__init__.py",
-                "from b.q import x
-",
-            ),
-            (
-                "b/__init__.py",
-                "from a.x import q
-",
-            ),
-        ];
+        let crossed = [("a/__init__.py", "from b.q import x\n"), ("b/__init__.py", "from a.x import q\n")];
         with_program(&crossed, |program| {
             assert_eq!(program.function("a.x.w"), None);
             assert!(program.reexport_target("a.x.w").is_some_and(|target| target.len() < 100));

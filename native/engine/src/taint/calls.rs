@@ -639,10 +639,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     .or_else(|| by_keyword.map(|(_, node, value)| (*node, value.clone())))
             };
             let value = match base {
-                Some((node, whole)) => {
-                    let untyped = slot != RECEIVER && !self.parameter_typed(scope, slot);
-                    self.field_argument(node, &whole, hash, state, untyped)
-                }
+                Some((node, whole)) => self.field_argument(node, &whole, hash, state, (slot != RECEIVER).then_some((scope, slot))),
                 None => Value::default(),
             };
             field_arguments.insert(param, value);
@@ -858,7 +855,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// passes its own field parameter; an instance made by the argument itself
     /// (`Job(command).start()`) passes that field of what its constructor stored; an argument
     /// the state does not hold is passed whole.
-    fn field_argument(&self, node: Node<'t>, whole: &Value, hash: u32, state: &State, untyped: bool) -> Value {
+    fn field_argument(&self, node: Node<'t>, whole: &Value, hash: u32, state: &State, parameter: Option<(usize, usize)>) -> Value {
         if let Some(made) = self.constructed.as_ref().filter(|made| node.kind() == "call" && made.start == node.start_byte()) {
             let mut value = made.without.clone();
             for (suffix, stored) in &made.fields {
@@ -872,9 +869,11 @@ impl<'p, 't> Analysis<'p, 't> {
         let Some(path) = self.path_of(node, state) else { return whole.clone() };
         let Some(own) = state.values.get(&path) else { return whole.clone() };
         let mut value = own.clone();
-        // A request parameter (no source itself) passed to a parameter that does not know its
-        // type: the attribute the callee reads is that attribute of the request, a source when
-        // the packs make it one (`req.query` of an `aiohttp.web.Request`).
+        // A request parameter (no source itself) passed to an explicit parameter (`parameter`:
+        // the callee and its position) that does not know its type: the attribute the callee
+        // reads is that attribute of the request, a source when the packs make it one
+        // (`req.query` of an `aiohttp.web.Request`).
+        let untyped = parameter.is_some_and(|(scope, position)| !self.parameter_typed(scope, position));
         if untyped && own.labels.iter().all(|label| matches!(label.origin, Origin::Param(_))) {
             if let Some((attribute, kind)) = own.reference.as_deref().and_then(|reference| self.source_attribute(reference, hash)) {
                 let what = format!("{}.{attribute}", self.text_of(node));

@@ -347,11 +347,11 @@ fn rebase_cache(
             if !holds_moved {
                 return false;
             }
-            // Both checked before either is moved, so a stale result is left as it was.
-            if map.summary_loses_a_place(summary) || !map.move_findings(raw) {
+            if map.loses_a_place(summary, raw) {
                 return true;
             }
             map.move_summary(summary);
+            map.move_findings(raw);
             *files = files_with_places(summary, raw);
             false
         })

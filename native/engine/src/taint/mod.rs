@@ -290,7 +290,7 @@ impl<'p, 't> Analysis<'p, 't> {
             return;
         }
         let cfg = build_scope_cfg(self.text, scope.body, &NoConstants);
-        let (namings, skipped) = self.region_steps(&cfg);
+        let (mut namings, skipped) = self.region_steps(&cfg);
         self.incomplete.flattened_scopes += cfg.flattened_scopes as u32;
         self.has_inner = scope.kind == ScopeKind::Function
             && (self.enclosing.contains(&name_hash(&scope.qualified_name))
@@ -337,7 +337,9 @@ impl<'p, 't> Analysis<'p, 't> {
                 _ => false,
             };
             let before = (binds && cfg.successors[step].iter().any(|e| e.kind == EdgeKind::Exceptional)).then(|| state.clone());
-            self.naming = namings[step].clone();
+            // Lent to the visit (the transfer, then the guards on its edges) and given back at its
+            // end: a step is visited many times.
+            self.naming = namings[step].take();
             if !skipped[step] {
                 self.transfer(&cfg, step, &mut state);
             }
@@ -406,8 +408,8 @@ impl<'p, 't> Analysis<'p, 't> {
                     worklist.push(std::cmp::Reverse((order[edge.to], edge.to)));
                 }
             }
+            namings[step] = self.naming.take();
         }
-        self.naming = None;
         // Effects on parameters visible after a normal return.
         if let Some(exit_state) = &normal_exit {
             let scope = &self.program.scopes[self.scope];

@@ -181,9 +181,15 @@ impl PlaceMap {
         Some(State { values })
     }
 
-    /// Whether some place of `summary` is gone (it touched the inside of a changed region).
-    pub(super) fn summary_loses_a_place(&self, summary: &Summary) -> bool {
-        summary.any_place(&mut |place| self.place(place).is_none())
+    /// Whether some place of `summary` or `findings` is gone (it touched the inside of a
+    /// changed region): then they are computed again, else `move_summary` and `move_findings`
+    /// move them.
+    pub(super) fn loses_a_place(&self, summary: &Summary, findings: &[RawFinding]) -> bool {
+        let mut gone = |place| self.place(place).is_none();
+        summary.any_place(&mut gone)
+            || findings.iter().any(|finding| {
+                gone(finding.source) || gone(finding.sink) || finding.steps.iter().any(|step| gone((step.file, step.start, step.end)))
+            })
     }
 
     /// Moves `steps` in place; every place must have a counterpart (`place` is `Some`).
@@ -204,13 +210,10 @@ impl PlaceMap {
         }
     }
 
-    /// Moves `summary`'s places in place and says true, or leaves it as it is and says false
-    /// if one of them is gone. Step lists are moved where they are; a label is rebuilt only if
-    /// one of its places moves (its trace is shared with other values).
-    pub(super) fn move_summary(&self, summary: &mut Summary) -> bool {
-        if self.summary_loses_a_place(summary) {
-            return false;
-        }
+    /// Moves `summary`'s places in place (none may be gone: `loses_a_place`). Step lists are
+    /// moved where they are; a label is rebuilt only if one of its places moves (its trace is
+    /// shared with other values).
+    pub(super) fn move_summary(&self, summary: &mut Summary) {
         // Every field named (no `..`): a new field must be placed on one side or the other.
         let Summary {
             param_returns,
@@ -247,25 +250,15 @@ impl PlaceMap {
                 self.moved_label(label);
             }
         }
-        true
     }
 
-    /// Moves the places of `findings` in place and says true, or leaves them as they are and
-    /// says false if one of them is gone.
-    pub(super) fn move_findings(&self, findings: &mut [RawFinding]) -> bool {
-        let gone = |place| self.place(place).is_none();
-        let loses = findings.iter().any(|finding| {
-            gone(finding.source) || gone(finding.sink) || finding.steps.iter().any(|step| gone((step.file, step.start, step.end)))
-        });
-        if loses {
-            return false;
-        }
+    /// Moves the places of `findings` in place (none may be gone: `loses_a_place`).
+    pub(super) fn move_findings(&self, findings: &mut [RawFinding]) {
         for finding in findings {
             finding.source = self.place(finding.source).unwrap_or(finding.source);
             finding.sink = self.place(finding.sink).unwrap_or(finding.sink);
             self.move_steps(&mut finding.steps);
         }
-        true
     }
 
     /// `env` with its places moved; entries holding a place that is gone are left out (they
