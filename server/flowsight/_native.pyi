@@ -241,7 +241,8 @@ class Workspace:
     def last_analysis(self) -> dict[str, int]:
         """What the last analyze_taint did: scopes, reused (cached), analysed (scopes analysed), analyses (scope analyses),
         rounds (parallel batches), sweeps (solver passes over the call graph's levels), widened
-        (summaries joined so that recursion terminates), the bounds the results met —
+        (summaries joined so that recursion terminates), rebase_examined (previous results examined for
+        places an edit moved: those holding a place in an edited or renumbered file), the bounds the results met —
         labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut, templates_unresolved,
         fields_collapsed, flattened_scopes, unfinished — and their total, incomplete. Every bound errs toward more taint but
         templates_unresolved (templates not followed: findings may be missing)."""
