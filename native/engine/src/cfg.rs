@@ -884,7 +884,12 @@ pub fn build_scope_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantC
     };
     builder.add(StepKind::Entry, None);
     builder.add(StepKind::Exit, None);
-    let end = builder.block(Some(body), vec![normal(ENTRY)], 0);
+    let end = if matches!(body.kind(), "block" | "module") {
+        builder.block(Some(body), vec![normal(ENTRY)], 0)
+    } else {
+        // A lambda's scope: its body is one expression, the value it returns.
+        vec![normal(builder.step(StepKind::Statement, body, &[normal(ENTRY)]))]
+    };
     builder.connect(&end, EXIT);
     let mut successors = builder.successors;
     add_virtual_exits(&mut successors);

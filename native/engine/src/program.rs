@@ -131,6 +131,35 @@ pub struct Param<'t> {
 pub enum ScopeKind {
     Module,
     Function,
+    /// A `lambda`: a function whose body is one expression (the value it returns), named
+    /// `lambda_name` after its place in the scope around it.
+    Lambda,
+}
+
+/// The qualified name of the lambda `lambda` written in the scope `enclosing` (the innermost
+/// module, function or lambda around it; classes are not scopes of their own): its byte offset
+/// in that scope's body, so equal text gives equal names, and a spelling no identifier has.
+pub fn lambda_name(enclosing: &Scope<'_>, lambda: Node<'_>) -> String {
+    format!("{}.<lambda@{}>", enclosing.qualified_name, lambda.start_byte().saturating_sub(enclosing.body.start_byte()))
+}
+
+/// `lambda_name` of a lambda written at module level (the module's body is the whole file).
+fn module_lambda_name(module: &str, root: Node<'_>, lambda: Node<'_>) -> String {
+    format!("{module}.<lambda@{}>", lambda.start_byte().saturating_sub(root.start_byte()))
+}
+
+/// Whether `qualified` names a lambda's scope (`lambda_name`).
+pub fn is_lambda_name(qualified: &str) -> bool {
+    qualified.rsplit_once('.').is_some_and(|(_, last)| last.starts_with("<lambda@"))
+}
+
+/// The name a path or message shows for a scope's last name part (`<lambda>` for a lambda).
+pub fn shown_scope_name(qualified: &str) -> &str {
+    if is_lambda_name(qualified) {
+        "<lambda>"
+    } else {
+        qualified.rsplit_once('.').map_or(qualified, |(_, last)| last)
+    }
 }
 
 pub struct Scope<'t> {
@@ -138,9 +167,9 @@ pub struct Scope<'t> {
     pub qualified_name: String,
     pub module: usize,
     pub file: usize,
-    /// `function_definition` or `module`.
+    /// `function_definition`, `lambda` or `module`.
     pub node: Node<'t>,
-    /// The statements: a function's body block, or the module node.
+    /// The statements: a function's body block, or the module node; a lambda's body expression.
     pub body: Node<'t>,
     /// Explicit parameters, including `self`/`cls` (see `implicit_receiver`).
     pub params: Vec<Param<'t>>,
@@ -433,8 +462,9 @@ pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>
 /// Whether `node` is a list, tuple, set or dict literal (or `frozenset`/`set`/`tuple` of one)
 /// whose elements (a dict's keys) are all constants.
 /// The entries of a dispatch table literal (see `ModuleInfo::dispatch_tables`): a dict, list or
-/// tuple whose values are all (dotted) names, at most `MAX_DISPATCH_ENTRIES` of them.
-fn dispatch_table_of(text: &str, node: Node<'_>) -> Option<Vec<(Option<String>, String)>> {
+/// tuple whose values are all (dotted) names or lambdas (named by `lambda_name`), at most
+/// `MAX_DISPATCH_ENTRIES` of them.
+fn dispatch_table_of<'t>(text: &str, node: Node<'t>, lambda_name: &dyn Fn(Node<'t>) -> String) -> Option<Vec<(Option<String>, String)>> {
     const MAX_DISPATCH_ENTRIES: usize = 256;
     if !matches!(node.kind(), "dictionary" | "list" | "tuple") || node.named_child_count() > MAX_DISPATCH_ENTRIES {
         return None;
@@ -453,10 +483,11 @@ fn dispatch_table_of(text: &str, node: Node<'_>) -> Option<Vec<(Option<String>, 
             "comment" => continue,
             _ => (None, child),
         };
-        if !matches!(value.kind(), "identifier" | "attribute") {
-            return None;
+        match value.kind() {
+            "identifier" | "attribute" => entries.push((key, dotted(text, value)?)),
+            "lambda" => entries.push((key, lambda_name(value))),
+            _ => return None,
         }
-        entries.push((key, dotted(text, value)?));
     }
     (!entries.is_empty()).then_some(entries)
 }
@@ -738,7 +769,7 @@ impl<'p> Program<'p> {
 fn enclosing_functions(scopes: &[Scope<'_>], functions: &HashMap<String, usize>) -> Vec<String> {
     let mut enclosing: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for scope in scopes {
-        if scope.kind != ScopeKind::Function || scope.depth == 0 {
+        if scope.kind == ScopeKind::Module || scope.depth == 0 {
             continue;
         }
         let mut prefix = scope.qualified_name.as_str();
@@ -771,6 +802,7 @@ impl<'t> PartBuilder<'t> {
         let broken = root.has_error();
         let mut imports = HashMap::new();
         collect_imports(text, root, &name, is_package, &mut imports);
+        let module_name = name.clone();
         // Module-level constants and aliases: names assigned exactly once at the top level.
         let mut assignments: HashMap<String, (usize, Option<Node<'t>>)> = HashMap::new();
         let mut cursor = root.walk();
@@ -822,6 +854,9 @@ impl<'t> PartBuilder<'t> {
                 if let Some(qualified) = imports.get(head) {
                     aliases.insert(name.clone(), format!("{qualified}{}", &reference[head.len()..]));
                 }
+            } else if right.kind() == "lambda" {
+                // `RUNNER = lambda cmd: …`: the name refers to the lambda's scope.
+                aliases.insert(name.clone(), module_lambda_name(&module_name, root, *right));
             }
         }
         // Objects made from imports (after the aliases, which chains may start from).
@@ -846,7 +881,9 @@ impl<'t> PartBuilder<'t> {
         let dispatch_tables = assignments
             .iter()
             .filter(|(_, (count, _))| *count == 1)
-            .filter_map(|(name, (_, right))| Some((name.clone(), dispatch_table_of(text, (*right)?)?)))
+            .filter_map(|(name, (_, right))| {
+                Some((name.clone(), dispatch_table_of(text, (*right)?, &|lambda| module_lambda_name(&module_name, root, lambda))?))
+            })
             .collect();
         let names_hash =
             ModuleInfo::hash_names(&imports, &constants, &aliases, &instances, &constant_collections, &dispatch_tables, &autoescape);
@@ -984,6 +1021,66 @@ impl<'t> PartBuilder<'t> {
                     }
                     _ => {}
                 }
+            }
+        }
+        self.add_lambdas(text);
+    }
+
+    /// Every lambda of the file's scopes becomes a scope (`ScopeKind::Lambda`) of the innermost
+    /// module, function or lambda scope around it, nested lambdas included; a lambda deeper than
+    /// `MAX_STATEMENT_DEPTH` scopes stays a value its enclosing scope evaluates in place.
+    /// Iterative: each scope's own region is walked with a stack.
+    fn add_lambdas(&mut self, text: &'t str) {
+        let mut next = 0;
+        while next < self.scopes.len() {
+            let enclosing = next;
+            next += 1;
+            let (body, depth) = (self.scopes[enclosing].body, self.scopes[enclosing].depth);
+            if depth >= MAX_STATEMENT_DEPTH || memchr::memmem::find(&text.as_bytes()[body.byte_range()], b"lambda").is_none() {
+                continue;
+            }
+            let mut lambdas = Vec::new();
+            let mut stack = vec![body];
+            while let Some(node) = stack.pop() {
+                let mut cursor = node.walk();
+                match node.kind() {
+                    "lambda" => {
+                        lambdas.push(node);
+                        // Its defaults are evaluated where the lambda is.
+                        if let Some(list) = node.field(&field::PARAMETERS) {
+                            stack.extend(list.named_children(&mut cursor).filter_map(|p| p.field(&field::VALUE)));
+                        }
+                    }
+                    // A nested function is a scope of its own; its decorators, defaults and
+                    // annotations are evaluated here.
+                    "function_definition" => {
+                        let own_body = node.field(&field::BODY).map(|b| b.id());
+                        stack.extend(node.named_children(&mut cursor).filter(|child| Some(child.id()) != own_body));
+                    }
+                    "string" | "comment" => {}
+                    _ => stack.extend(node.named_children(&mut cursor)),
+                }
+            }
+            lambdas.sort_by_key(|lambda| lambda.start_byte());
+            for lambda in lambdas {
+                let qualified = lambda_name(&self.scopes[enclosing], lambda);
+                let scope = Scope {
+                    kind: ScopeKind::Lambda,
+                    module: self.scopes[enclosing].module,
+                    file: self.scopes[enclosing].file,
+                    node: lambda,
+                    body: lambda.field(&field::BODY).unwrap_or(lambda),
+                    params: parameters(text, lambda),
+                    class: None,
+                    implicit_receiver: false,
+                    decorators: Vec::new(),
+                    depth: depth + 1,
+                    text_hash: function_text_hash(text, lambda, &[], None),
+                    qualified_name: qualified.clone(),
+                };
+                let index = self.scope_offset + self.scopes.len();
+                self.scopes.push(scope);
+                self.functions.insert(qualified, index);
             }
         }
     }
@@ -1245,7 +1342,12 @@ impl<'p> Program<'p> {
         let (module, name) = reference.rsplit_once('.')?;
         let index = *self.module_index.get(module)?;
         let entries = self.modules[index].dispatch_tables.get(name)?;
-        Some(entries.iter().map(|(key, value)| (key.clone(), self.resolve_name(index, value).unwrap_or_else(|| value.clone()))).collect())
+        let resolved = |value: &String| match is_lambda_name(value) {
+            // Already qualified (`lambda_name`).
+            true => value.clone(),
+            false => self.resolve_name(index, value).unwrap_or_else(|| value.clone()),
+        };
+        Some(entries.iter().map(|(key, value)| (key.clone(), resolved(value))).collect())
     }
 
     /// The module named `name` (recorded).
@@ -1691,6 +1793,37 @@ mod tests {
     /// workspace): `sympy/__init__.py` has `from .simplify import simplify` and
     /// `sympy/simplify/` is not there, so `sympy.simplify.simplify` became
     /// `sympy.simplify.simplify.simplify`, and so on, until memory ran out (24 GB).
+    #[test]
+    fn lambdas_are_scopes_named_by_their_place_in_the_scope_around_them() {
+        let text = "F = lambda a: a\nTABLE = {'k': lambda b: b}\n\ndef f(c=lambda d: d):\n    g = lambda e: lambda h: e + h\n    return g\n\nclass C:\n    key = lambda self: self.x\n";
+        with_program(&[("m.py", text)], |program| {
+            let lambdas: Vec<(&str, usize, Vec<&str>)> = program
+                .scopes
+                .iter()
+                .filter(|scope| scope.kind == ScopeKind::Lambda)
+                .map(|scope| (scope.qualified_name.as_str(), scope.depth, scope.params.iter().map(|p| p.name.as_str()).collect()))
+                .collect();
+            assert_eq!(
+                lambdas,
+                [
+                    ("m.<lambda@4>", 1, vec!["a"]),
+                    ("m.<lambda@30>", 1, vec!["b"]),
+                    ("m.<lambda@52>", 1, vec!["d"]),
+                    ("m.<lambda@133>", 1, vec!["self"]),
+                    ("m.f.<lambda@4>", 1, vec!["e"]),
+                    ("m.f.<lambda@4>.<lambda@0>", 2, vec!["h"]),
+                ]
+            );
+            // A module-level name bound to a lambda, and a dispatch table's entry, refer to it.
+            assert_eq!(program.resolve_name(0, "F").as_deref(), Some("m.<lambda@4>"));
+            assert_eq!(program.dispatch_table("m.TABLE"), Some(vec![(Some("k".to_string()), "m.<lambda@30>".to_string())]));
+            assert!(program.function("m.f.<lambda@4>.<lambda@0>").is_some());
+            // Lambdas' free names are their enclosing functions' locals.
+            assert!(program.enclosing_functions.contains(&"m.f"));
+            assert_eq!(shown_scope_name("m.f.<lambda@4>"), "<lambda>");
+        });
+    }
+
     #[test]
     fn a_reexport_walk_that_makes_the_reference_longer_ends() {
         let package = [("sympy/__init__.py", "from .simplify import simplify\n"), ("sympy/polys/polytools.py", "x = 1\n")];

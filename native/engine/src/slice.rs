@@ -1419,11 +1419,14 @@ fn assigned_whole(expression: Node<'_>) -> bool {
 }
 
 /// The innermost scope of `file` containing byte `offset` (functions before the module).
+/// Lambdas are not among them: slicing analyses a lambda as a region of the scope around it
+/// (`cfg::build_scope_cfg`), where its free names are that scope's variables.
 pub fn scope_at(program: &Program<'_>, file: usize, offset: usize) -> Option<usize> {
     program
         .scopes
         .iter()
         .enumerate()
+        .filter(|(_, scope)| scope.kind != ScopeKind::Lambda)
         .filter(|(_, scope)| scope.file == file && scope.body.start_byte() <= offset && offset <= scope.body.end_byte())
         .min_by_key(|(_, scope)| scope.body.end_byte() - scope.body.start_byte())
         .map(|(index, _)| index)

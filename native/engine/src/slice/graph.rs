@@ -103,7 +103,7 @@ pub fn content_key(program: &Program<'_>, scope: usize) -> Option<[u8; 32]> {
     let info = &program.scopes[scope];
     let mut hasher = Sha256::new();
     match info.kind {
-        ScopeKind::Function => hasher.update(info.text_hash),
+        ScopeKind::Function | ScopeKind::Lambda => hasher.update(info.text_hash),
         ScopeKind::Module => {
             if info.node.has_error() {
                 return None;

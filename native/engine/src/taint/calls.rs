@@ -669,7 +669,7 @@ impl<'p, 't> Analysis<'p, 't> {
             value
         };
         let argument_for = |param: usize| -> Value { field_arguments.get(&param).cloned().unwrap_or_else(|| plain_argument(param)) };
-        let callee_name = callee_scope.qualified_name.rsplit('.').next().unwrap_or("").to_string();
+        let callee_name = crate::program::shown_scope_name(&callee_scope.qualified_name).to_string();
         let call_step = self.step(node, "call", format!("through `{callee_name}`"));
         // A path that already passes this call site would only repeat a cycle (recursion): the
         // cycle-free path is found anyway, and skipping keeps summaries finite.

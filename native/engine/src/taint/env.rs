@@ -220,7 +220,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let scope = &self.program.scopes[self.scope];
         let module_name = self.program.modules[self.module].name.as_str();
         let mut homes: Vec<Arc<str>> = Vec::new();
-        if scope.kind == ScopeKind::Function {
+        if scope.kind != ScopeKind::Module {
             let mut prefix = scope.qualified_name.as_str();
             while let Some((head, _)) = prefix.rsplit_once('.') {
                 if head.len() <= module_name.len() {

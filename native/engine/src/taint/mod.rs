@@ -292,7 +292,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let cfg = build_scope_cfg(self.text, scope.body, &NoConstants);
         let (mut namings, skipped) = self.region_steps(&cfg);
         self.incomplete.flattened_scopes += cfg.flattened_scopes as u32;
-        self.has_inner = scope.kind == ScopeKind::Function
+        self.has_inner = scope.kind != ScopeKind::Module
             && (self.enclosing.contains(&name_hash(&scope.qualified_name))
                 || memchr::memmem::find(&self.text.as_bytes()[scope.body.byte_range()], b"lambda").is_some());
         let initial = self.initial_state();

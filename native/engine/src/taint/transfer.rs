@@ -14,7 +14,7 @@ use crate::frameworks::Role;
 use crate::ir::lower::{is_nested_name, nested_result, StepKind};
 use crate::ir::place::{exact_place_of, place_of, Cut, Place};
 use crate::ir::resolve::member_reference;
-use crate::program::{literal, Constant};
+use crate::program::{lambda_name, literal, Constant, ScopeKind};
 use crate::rules::{sink_kind_bit, SourceKind};
 use crate::syntax::{field, FieldChild};
 
@@ -268,6 +268,11 @@ impl<'p, 't> Analysis<'p, 't> {
                 value
             }
             "lambda" => {
+                // A lambda with a scope of its own (`program::lambda_name`): a function value.
+                let name = lambda_name(self.program.scopes[self.scope], node);
+                if self.program.function(&name).is_some() {
+                    return Value::reference(name);
+                }
                 self.eval_lambda(node, state, depth);
                 // Named by file and place, so a call in this scope can follow it (`call_lambda`).
                 Value { reference: Some(format!("{LAMBDA}{}:{}", self.file, node.start_byte()).into()), ..Value::default() }
@@ -1021,6 +1026,12 @@ impl<'p, 't> Analysis<'p, 't> {
     pub(super) fn transfer(&mut self, cfg: &Cfg<'t>, step: usize, state: &mut State) {
         let Some(node) = cfg.steps[step].node else { return };
         match cfg.steps[step].kind {
+            // A lambda's scope: its body, one expression, is what it returns.
+            StepKind::Statement
+                if self.program.scopes[self.scope].kind == ScopeKind::Lambda && node == self.program.scopes[self.scope].body =>
+            {
+                self.returned(node, Some(node), state)
+            }
             StepKind::Statement => self.statement(node, state),
             StepKind::Condition => {
                 // A comprehension's `if` clause: the expression it tests.
@@ -1091,6 +1102,41 @@ impl<'p, 't> Analysis<'p, 't> {
         }
     }
 
+    /// A `return` (`node`, returning `expression`), or a lambda's body (both `node`): the value
+    /// joins what the scope returns; a view's response, a template context and the guards a
+    /// returning check makes are noted.
+    fn returned(&mut self, node: Node<'t>, expression: Option<Node<'t>>, state: &mut State) {
+        let value = match expression {
+            Some(expression) => self.eval(expression, state, 0),
+            None => Value::default(),
+        };
+        if let (Some(template), Some(expression)) = (self.context_template.clone(), expression) {
+            self.returned_context(node, expression, &value, template, state);
+        }
+        if self.is_route && value.stringy && expression.is_some() {
+            if let Some(kind) = sink_kind_bit("XSS") {
+                self.hit(kind, 79, &value, node, node, "the view's HTML response");
+            }
+        }
+        if let Some(expression) = expression {
+            // Returning `False` says nothing; any other return is a candidate guard.
+            if value.constant.as_ref().is_none_or(Constant::truthy) {
+                let mut refined = state.clone();
+                self.refine(expression, true, &mut refined);
+                let guards = self.parameter_clearances(&refined);
+                self.return_guards.push(guards);
+            }
+        }
+        let returned = match expression {
+            Some(expression) if value.is_tainted() => value.traced(&self.step(expression, "return", "returned".to_string())),
+            _ => value,
+        };
+        self.return_value = Some(match &self.return_value {
+            Some(previous) => previous.join(&returned),
+            None => returned,
+        });
+    }
+
     pub(super) fn statement(&mut self, node: Node<'t>, state: &mut State) {
         match node.kind() {
             "expression_statement" => {
@@ -1106,38 +1152,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                 }
             }
-            "return_statement" => {
-                let value = match node.named_child(0) {
-                    Some(expression) => self.eval(expression, state, 0),
-                    None => Value::default(),
-                };
-                if let (Some(template), Some(expression)) = (self.context_template.clone(), node.named_child(0)) {
-                    self.returned_context(node, expression, &value, template, state);
-                }
-                if self.is_route && value.stringy {
-                    if let (Some(kind), Some(expression)) = (sink_kind_bit("XSS"), node.named_child(0)) {
-                        let _ = expression;
-                        self.hit(kind, 79, &value, node, node, "the view's HTML response");
-                    }
-                }
-                if let Some(expression) = node.named_child(0) {
-                    // Returning `False` says nothing; any other return is a candidate guard.
-                    if value.constant.as_ref().is_none_or(Constant::truthy) {
-                        let mut refined = state.clone();
-                        self.refine(expression, true, &mut refined);
-                        let guards = self.parameter_clearances(&refined);
-                        self.return_guards.push(guards);
-                    }
-                }
-                let returned = match node.named_child(0) {
-                    Some(expression) if value.is_tainted() => value.traced(&self.step(expression, "return", "returned".to_string())),
-                    _ => value,
-                };
-                self.return_value = Some(match &self.return_value {
-                    Some(previous) => previous.join(&returned),
-                    None => returned,
-                });
-            }
+            "return_statement" => self.returned(node, node.named_child(0), state),
             "delete_statement" => {
                 if let Some(target) = node.named_child(0) {
                     if let Some(path) = self.path_of(target, state) {
@@ -1204,15 +1219,16 @@ mod tests {
     }
 
     #[test]
-    fn a_lambda_called_in_its_scope_returns_what_its_body_returns() {
+    fn a_lambda_is_a_function_whose_call_returns_what_its_body_returns() {
         let text = "def f(a, b):\n    pick = lambda x, y: y\n    return pick(a, b)\n";
         assert_eq!(returned(text, "app.f"), vec![1]);
         assert_eq!(returned(&text.replace("pick(a, b)", "pick(y=a, x=b)"), "app.f"), vec![0]);
         assert_eq!(returned(&text.replace("lambda x, y: y", "lambda x, y: 'fixed'"), "app.f"), Vec::<usize>::new());
-        // The path goes through the lambda's body.
+        // The path goes through the lambda's scope, its body returning what the call returns.
         let (summaries, _) = analyze_text(text);
         let (_, _, _, steps) = &summaries["app.f"].param_returns[0];
-        assert!(steps.iter().any(|step| step.kind == "return" && &*step.description == "returned from the lambda"), "{steps:?}");
+        assert!(steps.iter().any(|step| step.kind == "return" && &*step.description == "returned from `<lambda>`"), "{steps:?}");
+        assert!(summaries.contains_key("app.f.<lambda@11>"), "{:?}", summaries.keys().collect::<Vec<_>>());
         // A lambda calling itself ends (as an unknown call past a few levels).
         assert_eq!(returned("def f(a):\n    g = lambda x: g(x)\n    return g(a)\n", "app.f"), vec![0]);
     }
