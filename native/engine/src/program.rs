@@ -1342,12 +1342,16 @@ impl<'p> Program<'p> {
         let (module, name) = reference.rsplit_once('.')?;
         let index = *self.module_index.get(module)?;
         let entries = self.modules[index].dispatch_tables.get(name)?;
-        let resolved = |value: &String| match is_lambda_name(value) {
-            // Already qualified (`lambda_name`).
-            true => value.clone(),
-            false => self.resolve_name(index, value).unwrap_or_else(|| value.clone()),
-        };
-        Some(entries.iter().map(|(key, value)| (key.clone(), resolved(value))).collect())
+        Some(entries.iter().map(|(key, value)| (key.clone(), self.dispatch_entry(index, value))).collect())
+    }
+
+    /// What the value `value` of a dispatch table of module `index` refers to: a lambda's
+    /// scope (already qualified, `lambda_name`), or the name resolved in the module.
+    pub fn dispatch_entry(&self, index: usize, value: &str) -> String {
+        if is_lambda_name(value) {
+            return value.to_string();
+        }
+        self.resolve_name(index, value).unwrap_or_else(|| value.to_string())
     }
 
     /// The module named `name` (recorded).

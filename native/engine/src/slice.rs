@@ -826,10 +826,7 @@ impl<'p, 't> Sdg<'p, 't> {
                 // it is bound to.
                 for (index, module) in program.modules.iter().enumerate() {
                     for (table, entries) in &module.dispatch_tables {
-                        if entries
-                            .iter()
-                            .any(|(_, value)| program.resolve_name(index, value).as_deref() == Some(info.qualified_name.as_str()))
-                        {
+                        if entries.iter().any(|(_, value)| program.dispatch_entry(index, value) == info.qualified_name) {
                             let qualified = format!("{}.{table}", module.name);
                             call_names.insert(table.clone());
                             call_names.extend(bound_to.get(&qualified).into_iter().flatten().cloned());

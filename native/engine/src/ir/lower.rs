@@ -252,7 +252,7 @@ impl ScopeIr {
         if self.sites.contains_key(&at) {
             return;
         }
-        let naming = Naming { text, base, nested: true, scopes: enclosing_scopes(site, node) };
+        let naming = Naming { text, base, nested: true, scopes: enclosing_scopes(site, node, base) };
         let mut extractor = Extractor::new(naming.clone());
         match site {
             StepKind::Entry | StepKind::Exit => {}
@@ -491,7 +491,7 @@ const NESTED_SCOPES: &[&str] = &["list_comprehension", "set_comprehension", "dic
 /// first, each with its first iterable's byte range (evaluated in the scope around it). Only
 /// region steps (`cfg::build_scope_cfg`: an element, a `for` or `if` clause) lie in one: other
 /// steps need no walk up the tree (tree-sitter finds a parent from the root down).
-fn enclosing_scopes<'t>(kind: StepKind, node: Node<'t>) -> Vec<(Node<'t>, Option<(usize, usize)>)> {
+fn enclosing_scopes<'t>(kind: StepKind, node: Node<'t>, base: usize) -> Vec<(Node<'t>, Option<(usize, usize)>)> {
     let in_region = match kind {
         StepKind::Element | StepKind::WholeNestedScope => true,
         StepKind::ForTarget => node.kind() == "for_in_clause",
@@ -503,7 +503,8 @@ fn enclosing_scopes<'t>(kind: StepKind, node: Node<'t>) -> Vec<(Node<'t>, Option
         return scopes;
     }
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    // Nodes starting before the scope's body are outside it (a lambda's scope: the lambda).
+    while let Some(parent) = current.parent().filter(|parent| parent.start_byte() >= base) {
         match parent.kind() {
             "function_definition" | "class_definition" | "module" => break,
             "lambda" => scopes.push((parent, None)),
@@ -576,7 +577,7 @@ impl<'a, 't> Naming<'a, 't> {
     /// (every name is the scope's own). Taint reads its region steps through this, so both
     /// analyses key a comprehension's variables alike.
     pub(crate) fn of_region_step(text: &'a str, base: usize, kind: StepKind, node: Node<'t>) -> Option<Naming<'a, 't>> {
-        let scopes = enclosing_scopes(kind, node);
+        let scopes = enclosing_scopes(kind, node, base);
         (!scopes.is_empty()).then_some(Naming { text, base, nested: true, scopes })
     }
 

@@ -513,7 +513,8 @@ impl<'p, 't> Analysis<'p, 't> {
 /// The names nested scopes may read from the scope whose body is `body`: the identifiers inside
 /// every function definition and lambda nested in it (any depth), except the parameters of the
 /// innermost one around each (that scope binds them, so it never reads them from outside), their
-/// names and their parameter lists (bound and evaluated by the enclosing scope). Names a nested
+/// names and their parameter lists (bound by the enclosing scope) other than the defaults (which
+/// the nested scope evaluates for a call leaving the parameter out). Names a nested
 /// scope assigns are kept (more names than needed only exports more). Iterative: bodies may be
 /// deep.
 pub(super) fn inner_scope_names<'t>(text: &'t str, body: Node<'t>) -> FxHashSet<&'t str> {
@@ -528,9 +529,19 @@ pub(super) fn inner_scope_names<'t>(text: &'t str, body: Node<'t>) -> FxHashSet<
                 let list = node.field(&field::PARAMETERS);
                 parameters.push(list.map(|list| parameter_names(text, list)).unwrap_or_default());
                 let index = Some(parameters.len() - 1);
-                // Its name is bound by the enclosing scope, its parameter list read by it.
+                // Its name is bound by the enclosing scope, its parameter list read by it; the
+                // defaults in that list are read by the nested scope too (a call leaving a
+                // parameter out passes its default, `Analysis::initial_state`).
                 let skipped = [list, node.field(&field::NAME)].map(|child| child.map(|child| child.id()));
                 stack.extend(node.children(&mut cursor).filter(|child| !skipped.contains(&Some(child.id()))).map(|child| (child, index)));
+                if let Some(list) = list {
+                    parameters.push(FxHashSet::default());
+                    let defaults = Some(parameters.len() - 1);
+                    let mut list_cursor = list.walk();
+                    stack.extend(
+                        list.named_children(&mut list_cursor).filter_map(|p| p.field(&field::VALUE)).map(|value| (value, defaults)),
+                    );
+                }
             }
             "identifier" => {
                 if let (Some(index), Some(name)) = (inside, text.get(node.byte_range())) {
@@ -633,9 +644,10 @@ mod tests {
         let body = function.field(&field::BODY).expect("body");
         let mut names: Vec<&str> = inner_scope_names(text, body).into_iter().collect();
         names.sort_unstable();
-        // `x`, `rest` and `kw` are g's parameters, `q` the lambda's, `self` m's; `c` is only in a
-        // default (evaluated by `f`); `x` inside `m` is not m's parameter, so it may be `f`'s.
-        assert_eq!(names, vec!["d", "e", "x"]);
+        // `x`, `rest` and `kw` are g's parameters, `q` the lambda's, `self` m's; `c` is in a
+        // default (what a call of `g` leaving `y` out passes); `x` inside `m` is not m's
+        // parameter, so it may be `f`'s.
+        assert_eq!(names, vec!["c", "d", "e", "x"]);
     }
 
     #[test]

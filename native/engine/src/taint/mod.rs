@@ -150,6 +150,11 @@ fn location_of(file: usize, node: Node<'_>) -> (usize, usize, usize) {
     (file, node.start_byte(), node.end_byte())
 }
 
+/// Whether a node of `kind` is a literal that holds no taint (a parameter's usual default).
+fn is_plain_literal(kind: &str) -> bool {
+    matches!(kind, "none" | "true" | "false" | "integer" | "float" | "ellipsis")
+}
+
 fn short(text: &str) -> String {
     let single: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if single.chars().count() > 60 {
@@ -210,6 +215,16 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             let position = index - explicit_start;
             value.add_label(Label { origin: Origin::Param(position), cleared: 0, normalized: false, trace: Trace::default() });
+            if let Some(default) = param.default.filter(|default| !is_plain_literal(default.kind())) {
+                // What a call leaving the parameter out passes: the default, evaluated where the
+                // function is defined (its names are the enclosing scope's, read as free names
+                // are). Its source taint only: the enclosing scope's parameters are not ours.
+                let mut scratch = State::default();
+                let default_value = self.eval(default, &mut scratch, 0);
+                for label in default_value.labels.into_iter().filter(Label::is_source) {
+                    value.add_label(label);
+                }
+            }
             if let Some(reference) = param.annotation.and_then(|a| self.annotation_reference(a)) {
                 value.reference = Some(reference.as_str().into());
             }
