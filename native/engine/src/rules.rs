@@ -88,6 +88,19 @@ struct PackFile {
     guard: Vec<GuardSpec>,
     #[serde(default)]
     kind: Vec<KindSpec>,
+    #[serde(default)]
+    no_return: Vec<CallsSpec>,
+    #[serde(default)]
+    opaque: Vec<CallsSpec>,
+}
+
+/// A list of qualified callables: `[[no_return]]` (calls that never return normally: `sys.exit`,
+/// Flask's `abort`) and `[[opaque]]` (library functions whose pack models stand for their
+/// bodies when the library itself is analysed).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallsSpec {
+    pub calls: Vec<String>,
 }
 
 /// A sink kind a pack adds (`[[kind]] name = "GraphQL"`): sinks, sanitizers, guards and one
@@ -283,6 +296,11 @@ pub struct SinkSpec {
     /// one that is not HTML (`application/json`) makes the call no sink.
     #[serde(default)]
     pub content_type_keywords: Vec<String>,
+    /// A response body that is a page only where the handler's response may be HTML: none in a
+    /// handler the framework model knows declares a non-HTML type (`http.server`: only constant
+    /// non-HTML `Content-Type`s sent; `frameworks::EntryPoint::non_html_body`).
+    #[serde(default)]
+    pub html_only: bool,
     /// Only when the first argument is a list whose first element is one of these (`["sh", "-c", x]`).
     #[serde(default)]
     pub shell_argv: bool,
@@ -470,6 +488,7 @@ pub struct Sink {
     pub unless: Option<(String, toml::Value)>,
     pub safe_keywords: HashMap<String, Vec<String>>,
     pub content_type_keywords: Vec<String>,
+    pub html_only: bool,
     pub shell_argv: bool,
     pub receiver: bool,
     /// (argument position, keyword, the references of unsafe objects): see `SinkSpec::configured_by`.
@@ -565,6 +584,13 @@ pub struct RuleSet {
     pub same_type: HashSet<String>,
     /// Lookups whose result holds the receiver's taint, not the arguments' (`[[propagator]] lookups`).
     pub lookups: HashSet<String>,
+    /// Calls that never return normally (`[[no_return]]`): a statement that is one of them ends
+    /// its branch of the control flow, as `raise` does.
+    pub no_return: HashSet<String>,
+    /// Library functions not followed into when the library is in the program (`[[opaque]]`):
+    /// what the packs say of them (sinks, the default propagation to the result) is all a call
+    /// does, so a flow into one is reported once, at the call, as the packs name it.
+    pub opaque: HashSet<String>,
     /// `[[type]]` models: call → the type of its result, attribute reference → its type, type →
     /// the type of its members (see `TypeSpec`).
     pub type_returned_by: HashMap<String, String>,
@@ -881,6 +907,7 @@ impl RuleSet {
                 unless: condition(&spec.unless),
                 safe_keywords: spec.safe_keywords.clone(),
                 content_type_keywords: spec.content_type_keywords.clone(),
+                html_only: spec.html_only,
                 shell_argv: spec.shell_argv,
                 receiver: spec.receiver,
                 configured_by: spec.configured_by.as_ref().map(|by| {
@@ -963,6 +990,12 @@ impl RuleSet {
                 }
             }
             self.lookups.extend(spec.lookups);
+        }
+        for spec in pack.no_return {
+            self.no_return.extend(spec.calls);
+        }
+        for spec in pack.opaque {
+            self.opaque.extend(spec.calls);
         }
         for spec in pack.check {
             self.add_check(file, text, spec)?;

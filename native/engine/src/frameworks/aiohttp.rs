@@ -5,12 +5,17 @@
 //! request, whose parts the rule pack makes sources. A handler decorated with
 //! `@aiohttp_jinja2.template(name)` returns the context of that template, rendered by the
 //! application's environment (`aiohttp_jinja2.setup`: `Autoescape::Application`).
+//!
+//! Middlewares see every request before its handler: `web.Application(middlewares=[m])`,
+//! `app.middlewares.append(m)` / `.extend([m])` / `.insert(i, m)`, and functions decorated
+//! `@web.middleware` (`async def m(request, handler)`): their first parameter is the request.
 
 use super::{
-    call_arguments, calls_named, decorator_call, modules_importing, reference, string_at, target_of, EntryPoint, EntryPoints, Role, Shared,
-    Target,
+    call_arguments, calls_named, decorator_call, method_of, modules_importing, reference, string_at, target_of, EntryPoint, EntryPoints,
+    Role, Shared, Target,
 };
 use crate::program::Program;
+use crate::syntax::tree::Node;
 use crate::templates::Autoescape;
 
 const REQUEST: &str = "aiohttp.web.Request";
@@ -80,7 +85,68 @@ pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared:
             register(program, entries, handler.and_then(|handler| target_of(program, scope, handler)));
         }
     }
+    for module in modules_importing(program, &["aiohttp"]) {
+        middlewares(program, entries, module);
+    }
     for class in shared.classes_deriving(&["aiohttp.web.View", "aiohttp.web_urldispatcher.View"]) {
         register_view(program, entries, &class);
     }
+}
+
+/// The middlewares a module registers or declares (see the module's documentation).
+fn middlewares(program: &Program<'_>, entries: &mut EntryPoints, module: usize) {
+    let text = program.text(program.modules[module].file);
+    let mut named: Vec<(usize, Node<'_>)> = Vec::new();
+    for (scope, call) in calls_named(program, module, &["Application"]) {
+        let Some(callee) = call.child_by_field_name("function").and_then(|f| reference(program, module, f)) else { continue };
+        if !matches!(callee.as_str(), "aiohttp.web.Application" | "aiohttp.web_app.Application") {
+            continue;
+        }
+        let (_, keywords) = call_arguments(text, call);
+        if let Some((_, list)) = keywords.iter().find(|(k, _)| *k == "middlewares") {
+            named.extend(elements(*list).into_iter().map(|element| (scope, element)));
+        }
+    }
+    for (scope, call) in calls_named(program, module, &["append", "extend", "insert"]) {
+        let Some((method, object)) = call.child_by_field_name("function").and_then(|f| method_of(text, f)) else { continue };
+        let is_middlewares = object.kind() == "attribute"
+            && object.child_by_field_name("attribute").is_some_and(|a| crate::program::text_of(text, a) == "middlewares");
+        if !is_middlewares {
+            continue;
+        }
+        let (positional, _) = call_arguments(text, call);
+        let argument = if method == "insert" { positional.get(1) } else { positional.first() };
+        let Some(&argument) = argument else { continue };
+        if method == "extend" {
+            named.extend(elements(argument).into_iter().map(|element| (scope, element)));
+        } else {
+            named.push((scope, argument));
+        }
+    }
+    for (scope, node) in named {
+        if let Some(Target::Function(function)) = target_of(program, scope, node) {
+            entries.add(function, handler_entry(program, function));
+        }
+    }
+    for scope in crate::frameworks::scopes_of(program, module) {
+        let info = &program.scopes[scope];
+        let decorated = info.decorators.iter().any(|decorator| {
+            decorator
+                .named_child(0)
+                .and_then(|expression| reference(program, module, expression))
+                .is_some_and(|r| matches!(r.as_str(), "aiohttp.web.middleware" | "aiohttp.web_middlewares.middleware"))
+        });
+        if decorated {
+            entries.add(scope, handler_entry(program, scope));
+        }
+    }
+}
+
+/// The elements of a list or tuple literal (`[m1, m2]`); nothing for another expression.
+fn elements(node: Node<'_>) -> Vec<Node<'_>> {
+    if !matches!(node.kind(), "list" | "tuple") {
+        return Vec::new();
+    }
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).filter(|child| child.kind() != "comment").collect()
 }

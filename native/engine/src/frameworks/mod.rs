@@ -76,6 +76,9 @@ pub struct EntryPoint {
     /// Django class-based view's `get_context_data`, rendering the class's `template_name`; an
     /// aiohttp handler decorated with `@aiohttp_jinja2.template(name)`).
     pub context_template: Option<(String, crate::templates::Autoescape)>,
+    /// The response this method writes is declared non-HTML (`http.server`: only constant
+    /// non-HTML `Content-Type`s sent): `html_only` sinks are none here.
+    pub non_html_body: bool,
 }
 
 impl EntryPoint {
@@ -119,6 +122,8 @@ impl EntryPoint {
             }
         }
         self.html_response |= other.html_response;
+        // Non-HTML only when every registration says so.
+        self.non_html_body &= other.non_html_body;
         if other.context_template.is_some() {
             self.context_template = other.context_template;
         }
@@ -167,6 +172,7 @@ impl EntryPoints {
         entry.html_response.hash(&mut hasher);
         entry.constant_parts.hash(&mut hasher);
         entry.context_template.hash(&mut hasher);
+        entry.non_html_body.hash(&mut hasher);
         hasher.finish() | 1
     }
 

@@ -67,6 +67,9 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        if sink.html_only && self.entries.of(self.scope).is_some_and(|entry| entry.non_html_body) {
+            return false;
+        }
         if sink.shell_argv {
             let Some((first, _)) = positional.first() else { return false };
             if first.kind() != "list" {
@@ -173,8 +176,17 @@ impl<'p, 't> Analysis<'p, 't> {
         // Jinja environments and templates carry their configuration in their reference (`render`);
         // their methods resolve as the library class's.
         let known = known.map(super::render::without_configuration);
-        let resolved = resolve::resolve_call(self.program, self.scope, node, &mut |_| known.as_deref().map(str::to_string));
+        let mut resolved = resolve::resolve_call(self.program, self.scope, node, &mut |_| known.as_deref().map(str::to_string));
         let reference: Option<String> = resolved.reference.clone();
+        if let Some(reference) = reference.as_deref() {
+            // `[[opaque]]`: the packs' model is the whole call, its body is not followed.
+            if self.rules.opaque.contains(reference) {
+                resolved.targets.clear();
+            }
+            if self.rules.no_return.contains(reference) {
+                self.no_return_calls.push(node.id());
+            }
+        }
         // Arguments.
         let mut positional: Vec<(Node<'t>, Value)> = Vec::new();
         let mut keywords: Vec<(String, Node<'t>, Value)> = Vec::new();

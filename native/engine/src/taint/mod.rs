@@ -33,9 +33,11 @@ mod env;
 pub mod export;
 mod fields;
 mod findings;
+mod formats;
 mod guards;
 mod incremental;
 mod lattice;
+mod no_return;
 mod rebase;
 mod render;
 mod solver;
@@ -143,6 +145,9 @@ struct Analysis<'p, 't> {
     /// Results of regions read by the step being visited: dropped from its state once it is
     /// done (nothing else reads them), so the region's next entry starts empty.
     results_read: Vec<String>,
+    /// Calls of `[[no_return]]` callables evaluated in the step being visited (their node ids):
+    /// a statement that is one of them has no normal successor (`ends_branch`).
+    no_return_calls: Vec<usize>,
     incomplete: Incomplete,
 }
 
@@ -355,13 +360,17 @@ impl<'p, 't> Analysis<'p, 't> {
             // Lent to the visit (the transfer, then the guards on its edges) and given back at its
             // end: a step is visited many times.
             self.naming = namings[step].take();
+            self.no_return_calls.clear();
             if !skipped[step] {
                 self.transfer(&cfg, step, &mut state);
             }
             for result in self.results_read.drain(..) {
                 state.values.remove(&result);
             }
-            let edges: Vec<_> = cfg.successors[step].iter().filter(|e| e.executable()).collect();
+            // `abort(400)`, `sys.exit(1)`: like `raise`, only the exceptional edges leave it.
+            let ends_branch = cfg.steps[step].kind == StepKind::Statement && self.ends_branch(cfg.steps[step].node);
+            let edges: Vec<_> =
+                cfg.successors[step].iter().filter(|e| e.executable() && !(ends_branch && e.kind == EdgeKind::Normal)).collect();
             let edge_count = edges.len();
             // A guard's condition evaluated once per visit (its constant value, if any), not per edge.
             let mut guard_constant: Option<(usize, Option<Constant>)> = None;
@@ -568,6 +577,7 @@ fn analyze_scope(
         naming: None,
         regions: FxHashSet::default(),
         results_read: Vec::new(),
+        no_return_calls: Vec::new(),
         incomplete: Incomplete::default(),
     };
     BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));

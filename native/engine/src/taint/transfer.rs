@@ -198,7 +198,13 @@ impl<'p, 't> Analysis<'p, 't> {
                 };
                 let mut value = Value::default();
                 value.absorb(&left);
-                value.absorb(&right);
+                // `"(%r)" % x`: what the format writes of `x` holds no line break (`formats`).
+                match (&left.constant, operator) {
+                    (Some(Constant::Str(format)), "%") if super::formats::percent_format_is_newline_free(format) => {
+                        value.absorb(&right.clone().cleared(super::formats::newline_kinds()));
+                    }
+                    _ => value.absorb(&right),
+                }
                 value.stringy = left.stringy || right.stringy;
                 value.constant = constant;
                 // `base / name` joins paths: a `pathlib` path stays one.
@@ -406,7 +412,16 @@ impl<'p, 't> Analysis<'p, 't> {
                     "interpolation" => {
                         if let Some(expression) = child.field(&field::EXPRESSION).or_else(|| child.named_child(0)) {
                             let inner = self.eval(expression, state, depth + 1);
-                            value.absorb(&inner);
+                            // `f"{x!r}"`: `repr` holds no line break (`formats`).
+                            let mut cursor = child.walk();
+                            let repr = child.named_children(&mut cursor).any(|part| {
+                                part.kind() == "type_conversion" && super::formats::conversion_is_newline_free(self.text_of(part))
+                            });
+                            if repr {
+                                value.absorb(&inner.cleared(super::formats::newline_kinds()));
+                            } else {
+                                value.absorb(&inner);
+                            }
                         }
                     }
                     "string" => stack.push(child),
