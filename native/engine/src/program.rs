@@ -9,6 +9,7 @@
 //! - Walks are iterative or bounded by `MAX_STATEMENT_DEPTH`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -381,6 +382,9 @@ pub struct Program<'p> {
     /// replays them (`note_lookup_hash`), so a recording sees what a fresh walk would record.
     /// Sound because the tables it reads are fixed once the program is built.
     reexports: std::sync::RwLock<FxHashMap<Box<str>, Reexport>>,
+    /// `ancestors`' answer per class, with the name lookups it made (replayed on a hit, as
+    /// for `reexports`): every call of a method asks for its class's bases.
+    ancestry: std::sync::RwLock<FxHashMap<Box<str>, Ancestry>>,
     /// The directory file paths are relative to, when the program is of files on disk: other
     /// files of the project (an OpenAPI spec) are read from under it.
     pub root: Option<std::path::PathBuf>,
@@ -726,6 +730,7 @@ impl<'p> Program<'p> {
             subclasses: std::sync::OnceLock::new(),
             module_prefixes: std::sync::OnceLock::new(),
             reexports: Default::default(),
+            ancestry: Default::default(),
             search_prefixes: Vec::new(),
             root: None,
             templates: None,
@@ -1112,6 +1117,12 @@ fn note_lookup_hash(hash: u64) {
 /// A memoised `Program::reexport_target`: the target and the lookups (hashes) the walk made.
 struct Reexport {
     target: Option<Box<str>>,
+    lookups: Box<[u64]>,
+}
+
+/// A memoised `Program::ancestors`: the classes and the lookups (hashes) finding them made.
+struct Ancestry {
+    classes: Arc<[String]>,
     lookups: Box<[u64]>,
 }
 
@@ -1535,7 +1546,30 @@ impl<'p> Program<'p> {
 
     /// `class` and its bases, breadth first by name (bases outside the workspace included, not
     /// expanded); bounded, so cyclic or huge hierarchies cannot loop.
-    pub fn ancestors(&self, class: &str) -> Vec<String> {
+    ///
+    /// Memoised per program (`ancestry`) with the name lookups the walk made, replayed on a
+    /// hit, so a recording sees what a fresh walk would record (`reexport_target` does the
+    /// same). Sound because the class tables it reads are fixed once the program is built.
+    pub fn ancestors(&self, class: &str) -> Arc<[String]> {
+        let read = |memo: &FxHashMap<Box<str>, Ancestry>| {
+            memo.get(class).map(|known| {
+                known.lookups.iter().copied().for_each(note_lookup_hash);
+                Arc::clone(&known.classes)
+            })
+        };
+        if let Some(known) = read(&self.ancestry.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+            return known;
+        }
+        let (classes, lookups) = record_name_lookups(|| self.walk_ancestors(class));
+        lookups.iter().copied().for_each(note_lookup_hash);
+        let classes: Arc<[String]> = classes.into();
+        let known = Ancestry { classes: Arc::clone(&classes), lookups: lookups.into_boxed_slice() };
+        self.ancestry.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(class.into(), known);
+        classes
+    }
+
+    /// `ancestors` computed (not memoised).
+    fn walk_ancestors(&self, class: &str) -> Vec<String> {
         let mut order = vec![class.to_string()];
         let mut next = 0;
         while next < order.len() && order.len() < 64 {
@@ -1592,7 +1626,7 @@ impl<'p> Program<'p> {
         if self.class(class).is_none() || self.method(class, member).is_some() {
             return None;
         }
-        let base = self.ancestors(class).into_iter().find(|ancestor| self.class(ancestor.as_str()).is_none())?;
+        let base = self.ancestors(class).iter().find(|ancestor| self.class(ancestor.as_str()).is_none()).cloned()?;
         let base = self.instance_class(&base, 0).unwrap_or(base);
         Some(format!("{base}.{member}"))
     }
@@ -1873,6 +1907,18 @@ mod tests {
             assert_eq!(first.0.as_deref(), Some("kit.shell.Shell.launch"));
             assert!(!first.1.is_empty(), "the walk looks names up");
             assert_eq!(again, first, "an answer from the memo records the same lookups");
+        });
+    }
+
+    #[test]
+    fn memoised_ancestors_record_what_the_walk_recorded() {
+        with_program(&FILES, |program| {
+            let first = record_name_lookups(|| program.ancestors("pkg.b.C"));
+            let again = record_name_lookups(|| program.ancestors("pkg.b.C"));
+            assert_eq!(first.0.to_vec(), vec!["pkg.b.C".to_string(), "pkg.b.Base".to_string()], "the class, then its bases");
+            assert!(!first.1.is_empty(), "the walk looks classes up");
+            assert_eq!(again, first, "an answer from the memo records the same lookups");
+            assert_eq!(program.ancestors("nowhere.D").to_vec(), vec!["nowhere.D".to_string()], "an unknown class is its own only ancestor");
         });
     }
 

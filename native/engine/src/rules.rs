@@ -619,6 +619,11 @@ pub struct RuleSet {
     /// Set only by an export (`taint::export`): calls into the modules it names, which the
     /// program does not contain, are recorded as sinks of a kind of their own.
     pub external_calls: Option<ExternalCalls>,
+    /// `source_object_kind`'s answers: each object of `source_attributes` (the name before the
+    /// attribute's last dot) with its first kind. Built on first use (every call of a
+    /// function asks), so `source_attributes` is complete by then: packs are all added
+    /// before the rules are used.
+    source_objects: std::sync::OnceLock<HashMap<String, SourceKind>>,
 }
 
 /// Calls into other repositories' modules, recorded per argument by the taint analysis as hits
@@ -1146,14 +1151,16 @@ impl RuleSet {
     /// `flask.request.args` a source attribute): the object carries that input as a whole.
     /// With several kinds, the first in the packs' order of kinds.
     pub fn source_object_kind(&self, reference: &str) -> Option<SourceKind> {
-        let mut found: Option<SourceKind> = None;
-        for (attribute, kind) in &self.source_attributes {
-            let object = attribute.rsplit_once('.').map_or("", |(object, _)| object);
-            if object == reference && found.is_none_or(|known| *kind < known) {
-                found = Some(*kind);
+        let objects = self.source_objects.get_or_init(|| {
+            let mut objects: HashMap<String, SourceKind> = HashMap::new();
+            for (attribute, kind) in &self.source_attributes {
+                let object = attribute.rsplit_once('.').map_or("", |(object, _)| object);
+                let found = objects.entry(object.to_string()).or_insert(*kind);
+                *found = (*found).min(*kind);
             }
-        }
-        found
+            objects
+        });
+        objects.get(reference).copied()
     }
 }
 
@@ -1170,6 +1177,24 @@ mod tests {
         for kind in SINK_KINDS {
             let bit = sink_kind_bit(kind).unwrap();
             assert!(set.rule_for(bit).is_some(), "no rule for sink kind {kind}");
+        }
+    }
+
+    #[test]
+    fn an_object_with_source_attributes_is_a_source_of_their_first_kind() {
+        let set = RuleSet::load_with_threat_models(&[], &[], &["all".to_string()]).unwrap();
+        assert_eq!(set.source_object_kind("flask.request"), Some(SourceKind::UserInput));
+        assert_eq!(set.source_object_kind("no.such.object"), None);
+        // Every object answers as a scan of the attributes would.
+        for attribute in set.source_attributes.keys() {
+            let object = attribute.rsplit_once('.').map_or("", |(object, _)| object);
+            let first = set
+                .source_attributes
+                .iter()
+                .filter(|(other, _)| other.rsplit_once('.').map_or("", |(object, _)| object) == object)
+                .map(|(_, kind)| *kind)
+                .min();
+            assert_eq!(set.source_object_kind(object), first, "{object}");
         }
     }
 

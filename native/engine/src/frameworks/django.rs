@@ -98,8 +98,8 @@ fn register_class(program: &Program<'_>, entries: &mut EntryPoints, class: &str,
 /// The constant `template_name = "…"` a view class (or the first workspace ancestor that has
 /// one) declares in its body.
 fn template_name(program: &Program<'_>, class: &str) -> Option<String> {
-    for ancestor in program.ancestors(class) {
-        let Some(info) = program.class(&ancestor) else { continue };
+    for ancestor in program.ancestors(class).iter() {
+        let Some(info) = program.class(ancestor) else { continue };
         // The class's body, through any of its methods' definitions (a method's parent chain is
         // `function_definition` [`decorated_definition`] `block` `class_definition`).
         let Some(&method) = info.methods.values().min() else { continue };

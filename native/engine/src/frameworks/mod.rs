@@ -609,7 +609,7 @@ impl<'a, 'p> Shared<'a, 'p> {
             let mut classes: Vec<(&'p str, Vec<String>)> = program
                 .classes
                 .keys()
-                .map(|&class| (class, program.ancestors(class).into_iter().skip(1).collect()))
+                .map(|&class| (class, program.ancestors(class).iter().skip(1).cloned().collect()))
                 .filter(|(_, ancestors): &(&str, Vec<String>)| !ancestors.is_empty())
                 .collect();
             classes.sort_unstable_by_key(|(class, _)| *class);
@@ -814,9 +814,9 @@ pub(crate) fn model_clean_fields(program: &Program<'_>, module: usize, annotatio
         return None;
     }
     let mut clean = Vec::new();
-    for ancestor in program.ancestors(&class) {
-        let Some(owner) = program.class(&ancestor).map(|info| info.module) else { continue };
-        for (name, annotation) in annotated_fields(program, &ancestor) {
+    for ancestor in program.ancestors(&class).iter() {
+        let Some(owner) = program.class(ancestor).map(|info| info.module) else { continue };
+        for (name, annotation) in annotated_fields(program, ancestor) {
             if annotation_is_clean(program, owner, annotation) && !clean.contains(&name) {
                 clean.push(name);
             }

@@ -179,7 +179,7 @@ pub fn targets(program: &Program<'_>, reference: &str, open: bool) -> Vec<usize>
             return program.module_functions(class, prefix);
         }
         let mut candidates: Vec<usize> = Vec::new();
-        for ancestor in program.ancestors(class) {
+        for ancestor in program.ancestors(class).iter() {
             if let Some(info) = program.class(ancestor.as_str()) {
                 let mut methods: Vec<(&String, &usize)> = info.methods.iter().filter(|(name, _)| name.starts_with(prefix)).collect();
                 methods.sort();

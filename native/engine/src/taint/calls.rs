@@ -681,14 +681,21 @@ impl<'p, 't> Analysis<'p, 't> {
             value
         };
         let argument_for = |param: usize| -> Value { field_arguments.get(&param).cloned().unwrap_or_else(|| plain_argument(param)) };
-        let callee_name = crate::program::shown_scope_name(&callee_scope.qualified_name).to_string();
-        let call_step = self.step(node, "call", format!("through `{callee_name}`"));
+        let [through, returned] = self
+            .call_descriptions
+            .entry(scope)
+            .or_insert_with(|| {
+                let callee_name = crate::program::shown_scope_name(&callee_scope.qualified_name);
+                [format!("through `{callee_name}`").into(), format!("returned from `{callee_name}`").into()]
+            })
+            .clone();
+        let call_step = self.shared_step(node, "call", through);
         // A path that already passes this call site would only repeat a cycle (recursion): the
         // cycle-free path is found anyway, and skipping keeps summaries finite.
         let call_place = (self.file, node.start_byte());
         let revisits = |steps: &[TraceStep]| steps.iter().any(|s| (s.file, s.start) == call_place);
         // One step for every value returned through this call (its description shared).
-        let return_step = self.step(node, "return", format!("returned from `{callee_name}`"));
+        let return_step = self.shared_step(node, "return", returned);
         for (param, cleared, normalized, steps) in &summary.param_returns {
             if revisits(steps) {
                 continue;

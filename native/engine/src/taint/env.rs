@@ -170,7 +170,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// `Program::ancestors`. Instances are not told apart: this is what a method's own source
     /// reads leave in the object, whichever object it is.
     pub(super) fn instance_owners(&self, class: &str) -> Vec<Arc<str>> {
-        let mut owners: Vec<String> = self.program.ancestors(class);
+        let mut owners: Vec<String> = self.program.ancestors(class).to_vec();
         let mut next = 0;
         let mut order: Vec<String> = vec![class.to_string()];
         while next < order.len() && order.len() < 64 {

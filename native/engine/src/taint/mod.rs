@@ -53,7 +53,7 @@ pub use rebase::TextChange;
 pub use summary::Summary;
 use summary::ANY_NAME;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::syntax::tree::Node;
@@ -96,7 +96,7 @@ struct Analysis<'p, 't> {
     raw_findings: Vec<RawFinding>,
     /// Sink hits recorded (origin, kind, sink place, and for a render site its hash): a step
     /// visited again records nothing new.
-    seen_hits: HashSet<SinkHit>,
+    seen_hits: FxHashSet<SinkHit>,
     return_value: Option<Value>,
     /// Per return statement: kinds each parameter is safe for when the returned value is true.
     return_guards: Vec<Vec<(usize, u32)>>,
@@ -105,7 +105,12 @@ struct Analysis<'p, 't> {
     is_route: bool,
     /// What this method returns is the context of this template (`EntryPoint::context_template`).
     context_template: Option<(String, crate::templates::Autoescape)>,
-    callees: HashSet<usize>,
+    /// Sorted into `Summary::resolved_callees` at the end: its order never shows.
+    callees: FxHashSet<usize>,
+    /// Per callee scope, the descriptions of the `call` and `return` steps of a call through
+    /// its summary (`through `f``, `returned from `f``): made once per analysis, shared by
+    /// every step (a call is visited at every pass over its step).
+    call_descriptions: FxHashMap<usize, [Arc<str>; 2]>,
     env: &'p Env,
     /// `name_hash` of the qualified names of functions that enclose another function.
     enclosing: &'p FxHashSet<u64>,
@@ -176,6 +181,11 @@ impl<'p, 't> Analysis<'p, 't> {
 
     fn step(&self, node: Node<'_>, kind: &'static str, description: String) -> TraceStep {
         TraceStep { file: self.file, start: node.start_byte(), end: node.end_byte(), kind, description: description.into() }
+    }
+
+    /// A step whose description is shared with others (no allocation).
+    fn shared_step(&self, node: Node<'_>, kind: &'static str, description: Arc<str>) -> TraceStep {
+        TraceStep { file: self.file, start: node.start_byte(), end: node.end_byte(), kind, description }
     }
 
     fn annotation_reference(&self, annotation: Node<'_>) -> Option<String> {
@@ -554,13 +564,14 @@ fn analyze_scope(
         constants: &program.modules[info.module].constants,
         summary: Summary::default(),
         raw_findings: Vec::new(),
-        seen_hits: HashSet::new(),
+        seen_hits: FxHashSet::default(),
         return_value: None,
         return_guards: Vec::new(),
         rebound: FxHashSet::default(),
         is_route: false,
         context_template: None,
-        callees: HashSet::new(),
+        callees: FxHashSet::default(),
+        call_descriptions: FxHashMap::default(),
         env,
         enclosing,
         has_inner: false,
