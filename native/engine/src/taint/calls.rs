@@ -161,6 +161,19 @@ impl<'p, 't> Analysis<'p, 't> {
         }
     }
 
+    /// Whether `path` lies under a library module imported by name (`sys.stderr` after `import
+    /// sys`): a library module's state is not modelled, so what is written there (a message to
+    /// `sys.stderr`) is never read back — by `sys.getfilesystemencoding()` either.
+    fn library_module_state(&self, path: &str) -> bool {
+        let root = super::env::root_of(path);
+        path.len() > root.len()
+            && !self.binds_locally(root)
+            && self
+                .program
+                .imported(self.module, root)
+                .is_some_and(|qualified| qualified.split('.').next() == Some(root) && self.program.module_named(&qualified).is_none())
+    }
+
     pub(super) fn eval_call(&mut self, node: Node<'t>, state: &mut State, depth: usize) -> Value {
         let Some(function) = node.field(&field::FUNCTION) else { return Value::default() };
         // The callee: the receiver for method calls, the callee's value otherwise; what it
@@ -500,7 +513,7 @@ impl<'p, 't> Analysis<'p, 't> {
             let typed = |types: &Vec<String>| receiver_value.reference.as_deref().is_some_and(|r| types.iter().any(|t| t == r));
             let mutates = self.rules.mutators.contains(name.as_str()) || self.rules.typed_mutators.get(name.as_str()).is_some_and(typed);
             if mutates && arguments_value.is_tainted() {
-                if let Some(path) = self.path_of(*receiver_node, state) {
+                if let Some(path) = self.path_of(*receiver_node, state).filter(|path| !self.library_module_state(path)) {
                     state.add(&path, &stored_into(self, &arguments_value, node, *receiver_node));
                 }
             }
