@@ -62,11 +62,65 @@ fn tree_sitter_input(text: &str) -> Cow<'_, [u8]> {
 
 /// Parses `text` into a `SyntaxTree` (no tree-sitter tree is kept).
 pub fn parse(text: &str) -> SyntaxTree {
+    let mut clock = steps::Clock::start();
     let shown = tree_sitter_input(text);
     let parsed = parse_shown(&shown, None);
+    clock.lap(steps::TREE_SITTER);
     let tree = SyntaxTree::from_tree_sitter(&parsed, &shown);
+    clock.lap(steps::CONVERSION);
     free_tree_sitter_tree(parsed, text.len());
+    clock.lap(steps::FREEING);
     tree
+}
+
+/// CPU time of each step of parsing, summed over threads (each step on its thread's clock),
+/// once a caller enabled it (a scan with `FLOWSIGHT_DEBUG_ANALYSIS`); nothing is read otherwise.
+pub mod steps {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    pub const TREE_SITTER: usize = 0;
+    pub const CONVERSION: usize = 1;
+    pub const FREEING: usize = 2;
+    pub const RECOVERY: usize = 3;
+    pub const LINE_INDEX: usize = 4;
+    pub const PROBLEMS: usize = 5;
+    pub const NAMES: [&str; 6] = ["tree-sitter", "conversion", "freeing", "recovery", "line index", "problems"];
+
+    static NANOS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+    static ENABLED: AtomicBool = AtomicBool::new(false);
+
+    /// Steps are timed from now on.
+    pub fn enable() {
+        ENABLED.store(true, Ordering::Relaxed);
+    }
+
+    fn now() -> u64 {
+        let time = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        time.tv_sec as u64 * 1_000_000_000 + time.tv_nsec as u64
+    }
+
+    /// A thread CPU clock when debugging, nothing otherwise.
+    pub struct Clock(Option<u64>);
+
+    impl Clock {
+        pub fn start() -> Clock {
+            Clock(ENABLED.load(Ordering::Relaxed).then(now))
+        }
+
+        /// Adds the time since the last lap to `step`.
+        pub fn lap(&mut self, step: usize) {
+            if let Some(last) = self.0 {
+                let current = now();
+                NANOS[step].fetch_add(current - last, Ordering::Relaxed);
+                self.0 = Some(current);
+            }
+        }
+    }
+
+    /// Seconds per step so far.
+    pub fn seconds() -> Vec<(&'static str, f64)> {
+        NAMES.iter().zip(&NANOS).map(|(name, nanos)| (*name, nanos.load(Ordering::Relaxed) as f64 * 1e-9)).collect()
+    }
 }
 
 /// Texts from this size on have their tree-sitter tree freed on another thread of the pool
@@ -242,8 +296,11 @@ impl Document {
     }
 
     fn with_tree(text: String, tree: SyntaxTree, editing: Option<Tree>) -> Document {
+        let mut clock = steps::Clock::start();
         let recovered = recover_definitions(&text, &tree);
+        clock.lap(steps::RECOVERY);
         let line_index = LineIndex::new(&text);
+        clock.lap(steps::LINE_INDEX);
         Document { text, tree, recovered, line_index, editing, tree_is_stale: false, edited_tree_had_errors: false }
     }
 

@@ -182,7 +182,9 @@ fn parse_files(files: &mut [ReadFile]) -> Vec<(Option<Document>, Vec<FileError>)
             .map(|(index, text)| {
                 let document = Document::new(text);
                 let shown = &files[index].shown;
+                let mut clock = crate::parse::steps::Clock::start();
                 let problems = parse_problems(shown, document.text(), document.line_index(), document.tree(), &Default::default());
+                clock.lap(crate::parse::steps::PROBLEMS);
                 (index, document, problems)
             })
             .collect()
@@ -286,8 +288,10 @@ type Seed = (Option<AnalysisCache>, Option<HashSet<String>>, HashMap<String, Tex
 pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_dir: Option<&Path>) -> Result<(ScanResult, CacheReport)> {
     use crate::persist::{self, Rejected, Snapshot, StoredAnalysis, StoredScan};
     let started = Instant::now();
+    let mut phases = Phases::start();
     let mut files = read_repositories(discovered);
     let templates = read_templates(discovered);
+    phases.end("read");
     // A program's module names depend on its source roots: cached results are theirs too.
     let repositories: Vec<String> = discovered.repositories.iter().map(Repository::analysis_identity).collect();
     let mut report = CacheReport::default();
@@ -312,6 +316,7 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
         return Ok((result, report));
     }
     let parsed = parse_files(&mut files);
+    phases.end("parse");
     let mut errors = discovered.errors.clone();
     // Per repository: (file index, document), in order.
     let mut documents: Vec<Vec<(usize, Document)>> = discovered.repositories.iter().map(|_| Vec::new()).collect();
@@ -336,6 +341,7 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
             })
             .collect()
     });
+    phases.end("file programs");
     let groups = analysis_groups(&parts);
     // A group of several repositories names its files relative to the display root (keys must
     // be unique); a lone repository keeps its own keys, so its results equal a scan of it alone.
@@ -412,6 +418,7 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
             .collect()
     });
     let analysis_seconds = started.elapsed().as_secs_f64();
+    phases.end("analysis");
     let mut stats = AnalysisStats::default();
     let (mut findings, mut functions, mut analyses) = (Vec::new(), 0, Vec::new());
     for ((group, _, _), (group_findings, group_stats, scopes, cache)) in programs.iter().zip(results) {
@@ -456,6 +463,37 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
     drop(parts);
     pool().spawn(move || documents.into_par_iter().flatten().for_each(drop));
     Ok((ScanResult { findings, errors, files, functions, parse_seconds, analysis_seconds, stats }, report))
+}
+
+/// With `FLOWSIGHT_DEBUG_ANALYSIS`: wall and process CPU seconds of each phase of a scan, and
+/// the CPU of each step of parsing, to stderr (CPU over wall shows how many cores were busy).
+struct Phases(Option<(Instant, f64)>);
+
+impl Phases {
+    fn start() -> Phases {
+        let enabled = crate::taint::debug_analysis();
+        if enabled {
+            crate::parse::steps::enable();
+        }
+        Phases(enabled.then(|| (Instant::now(), Phases::cpu())))
+    }
+
+    fn cpu() -> f64 {
+        let time = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+        time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9
+    }
+
+    fn end(&mut self, phase: &str) {
+        let Some((wall, cpu)) = self.0 else { return };
+        let (now, cpu_now) = (Instant::now(), Phases::cpu());
+        eprintln!("phase {phase}: wall {:.3}s, cpu {:.3}s", now.duration_since(wall).as_secs_f64(), cpu_now - cpu);
+        if phase == "parse" {
+            for (step, seconds) in crate::parse::steps::seconds() {
+                eprintln!("  parse step {step}: cpu {seconds:.3}s");
+            }
+        }
+        self.0 = Some((now, cpu_now));
+    }
 }
 
 /// Drops `value` on the engine's pool, after the caller got its result: what a scan built is

@@ -27,6 +27,7 @@
 //!   conservative value: the union of its operands). A panic of ours fails only its scope
 //!   (`Incomplete::failed`).
 
+mod busy;
 mod calls;
 mod checks;
 mod env;

@@ -21,6 +21,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::busy;
 use super::lattice::TraceStep;
 use super::summary::ParamSink;
 use super::{analyze_scope, Env, Incomplete, RawFinding, Summary};
@@ -225,6 +226,25 @@ pub(super) struct Solver<'a, 'p, 't> {
     pub unfinished: bool,
     /// With `FLOWSIGHT_DEBUG_ANALYSIS`: seconds spent analysing each scope in this run.
     seconds: Vec<f64>,
+    /// With `FLOWSIGHT_DEBUG_ANALYSIS`: how the pool's cores were used, per batch.
+    log: busy::Log,
+}
+
+/// One scope's analysis in a batch, with what the solver decides from it computed beside it
+/// on the pool (they read only the summaries as they were before the batch).
+struct Analysed {
+    scope: usize,
+    summary: Summary,
+    findings: Vec<RawFinding>,
+    incomplete: Incomplete,
+    /// Whether the summary was joined with its previous value (`widen`).
+    widened: bool,
+    /// Whether callers must see the new summary.
+    changed: bool,
+    /// Whether the old or the new summary stores into module state or closures.
+    exports: bool,
+    /// Thread CPU seconds of the analysis (with `FLOWSIGHT_DEBUG_ANALYSIS`, else 0).
+    cpu: f64,
 }
 
 impl<'a, 'p, 't> Solver<'a, 'p, 't> {
@@ -255,6 +275,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             widened: 0,
             unfinished: false,
             seconds: if super::debug_analysis() { vec![0.0; count] } else { Vec::new() },
+            log: busy::Log::default(),
         }
     }
 
@@ -278,6 +299,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
                 |s| s.param_returns.iter().map(|r| r.3.len()).sum::<usize>() + s.param_sinks.iter().map(|r| r.steps.len()).sum::<usize>()
             )
         );
+        self.log.report(rayon::current_num_threads());
         let mut scopes: Vec<usize> = (0..self.seconds.len()).collect();
         scopes.sort_by(|&a, &b| self.seconds[b].total_cmp(&self.seconds[a]));
         for &scope in scopes.iter().take(count) {
@@ -325,6 +347,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
                 self.sweeps += 1;
                 next = self.sweep(&env, dirty, &mut check_env);
             }
+            let between = std::time::Instant::now();
             if check_env {
                 check_env = false;
                 let (current, readers) = env_changes(self.summaries, &env);
@@ -333,6 +356,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             }
             next.sort_unstable();
             next.dedup();
+            self.log.between += between.elapsed().as_secs_f64();
             if next.is_empty() {
                 break;
             }
@@ -358,6 +382,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         let levels = call_graph_levels(self.summaries, &region);
         if super::debug_analysis() {
             eprintln!("levels of {} scopes: {:?}", region.len(), timer.elapsed());
+            self.log.between += timer.elapsed().as_secs_f64();
         }
         let top = levels.level.iter().copied().max().unwrap_or(0);
         let mut pending: Vec<Vec<usize>> = vec![Vec::new(); top + 1];
@@ -392,38 +417,30 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             while !work.is_empty() {
                 iteration += 1;
                 let mut again = Vec::new();
-                let results = self.analyse(env, &work);
+                let (started, timed) = (std::time::Instant::now(), super::debug_analysis());
+                let results = self.analyse(env, &work, &before, iteration);
+                let (analysed, serial_cpu) = (std::time::Instant::now(), timed.then(busy::thread_cpu));
                 // Every new call edge first: a callee's change reaches callers analysed with it.
-                for (scope, summary, _, _) in &results {
+                for Analysed { scope, summary, .. } in &results {
                     for &callee in &summary.resolved_callees {
                         if callee < self.callers.len() {
                             self.callers[callee].insert(*scope);
                         }
                     }
                 }
-                for (scope, summary, findings, mut incomplete) in results {
-                    if !summary.exports.is_empty() || !self.summaries[scope].exports.is_empty() {
-                        *check_env = true;
-                    }
+                let (scopes, mut cpu, mut longest) = (results.len(), 0.0f64, 0.0f64);
+                // What the batch replaced, freed on the pool while the next batch runs (large
+                // summaries took the calling thread's time between batches).
+                let mut retired = Vec::with_capacity(results.len());
+                for Analysed { scope, summary, findings, incomplete, widened, changed, exports, cpu: seconds } in results {
+                    cpu += seconds;
+                    longest = longest.max(seconds);
+                    *check_env |= exports;
+                    self.widened += usize::from(widened);
                     let component = levels.component[scope];
                     let in_reset = before.contains_key(&scope);
-                    let widen_now = (in_reset && iteration > WIDEN_AFTER) || self.analyses[scope] > WIDEN_AFTER_ANALYSES;
-                    let summary = if widen_now {
-                        self.widened += 1;
-                        // The union may hold a parameter's fields past the bound again.
-                        let mut widened = widen(&self.summaries[scope], summary);
-                        incomplete.fields_collapsed += super::fields::compact_fields(&mut widened);
-                        widened
-                    } else {
-                        summary
-                    };
-                    let changed = if in_reset {
-                        summary.signature() != self.summaries[scope].signature()
-                    } else {
-                        differs(&self.summaries[scope], &summary)
-                    };
-                    self.summaries[scope] = summary;
-                    self.raw[scope] = findings;
+                    retired
+                        .push((std::mem::replace(&mut self.summaries[scope], summary), std::mem::replace(&mut self.raw[scope], findings)));
                     self.incomplete[scope] = incomplete;
                     if !changed {
                         continue;
@@ -436,9 +453,22 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
                         }
                     }
                 }
+                rayon::spawn(move || drop(retired));
                 again.sort_unstable();
                 again.dedup();
                 work = again;
+                if super::debug_analysis() {
+                    self.log.batches.push(busy::Batch {
+                        sweep: self.sweeps,
+                        level,
+                        iteration,
+                        scopes,
+                        wall: analysed.duration_since(started).as_secs_f64(),
+                        cpu,
+                        longest,
+                        serial: serial_cpu.map_or(0.0, |cpu| busy::thread_cpu() - cpu),
+                    });
+                }
             }
             // A solved component's callers outside it see its summaries once they settled.
             let mut settled: Vec<(usize, Summary)> = before.into_iter().collect();
@@ -456,7 +486,10 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         next_sweep
     }
 
-    fn analyse(&mut self, env: &Env, work: &[usize]) -> Vec<(usize, Summary, Vec<RawFinding>, Incomplete)> {
+    /// Analyses `work` on the pool; beside each analysis, its widening (`iteration` of the
+    /// components reset in `before`, or past `WIDEN_AFTER_ANALYSES`) and whether it changed,
+    /// against the summaries as they were before the batch (they are written after it).
+    fn analyse(&mut self, env: &Env, work: &[usize], before: &FxHashMap<usize, Summary>, iteration: usize) -> Vec<Analysed> {
         self.batches += 1;
         self.analysed += work.len();
         for &scope in work {
@@ -466,22 +499,37 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             eprintln!("batch {}: {:?}", self.batches, work.iter().map(|&s| &self.program.scopes[s].qualified_name).collect::<Vec<_>>());
         }
         let (program, rules, enclosing, entries, summaries) = (self.program, self.rules, self.enclosing, self.entries, &*self.summaries);
+        let analyses = &self.analyses;
         let timed = !self.seconds.is_empty();
-        let results: Vec<_> = work
+        let results: Vec<(Analysed, f64)> = work
             .par_iter()
             .map(|&scope| {
-                let started = timed.then(std::time::Instant::now);
-                let (summary, findings, incomplete) = analyze_scope(program, rules, summaries, entries, env, enclosing, scope);
-                (scope, summary, findings, incomplete, started.map_or(0.0, |s| s.elapsed().as_secs_f64()))
+                let started = timed.then(|| (std::time::Instant::now(), busy::thread_cpu()));
+                let (summary, findings, mut incomplete) = analyze_scope(program, rules, summaries, entries, env, enclosing, scope);
+                let old = &summaries[scope];
+                let exports = !summary.exports.is_empty() || !old.exports.is_empty();
+                let in_reset = before.contains_key(&scope);
+                let widened = (in_reset && iteration > WIDEN_AFTER) || analyses[scope] > WIDEN_AFTER_ANALYSES;
+                let summary = if widened {
+                    // The union may hold a parameter's fields past the bound again.
+                    let mut summary = widen(old, summary);
+                    incomplete.fields_collapsed += super::fields::compact_fields(&mut summary);
+                    summary
+                } else {
+                    summary
+                };
+                let changed = if in_reset { summary.signature() != old.signature() } else { differs(old, &summary) };
+                let (seconds, cpu) = started.map_or((0.0, 0.0), |(wall, cpu)| (wall.elapsed().as_secs_f64(), busy::thread_cpu() - cpu));
+                (Analysed { scope, summary, findings, incomplete, widened, changed, exports, cpu }, seconds)
             })
             .collect();
         results
             .into_iter()
-            .map(|(scope, summary, findings, incomplete, seconds)| {
+            .map(|(analysed, seconds)| {
                 if timed {
-                    self.seconds[scope] += seconds;
+                    self.seconds[analysed.scope] += seconds;
                 }
-                (scope, summary, findings, incomplete)
+                analysed
             })
             .collect()
     }
