@@ -92,6 +92,43 @@ struct PackFile {
     no_return: Vec<CallsSpec>,
     #[serde(default)]
     opaque: Vec<CallsSpec>,
+    #[serde(default)]
+    callback: Vec<CallbackSpec>,
+}
+
+/// `[[callback]]`: a library call that calls a function it is given (`map(f, xs)`,
+/// `sorted(xs, key=f)`, `executor.submit(f, x)`): the function's summary is applied there, each
+/// of its parameters given the elements of `elements` (or the values of `arguments`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackSpec {
+    /// Qualified callables …
+    #[serde(default)]
+    pub calls: Vec<String>,
+    /// … or method names on any receiver (`xs.sort(key=f)`).
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// The function: a position (receiver not counted) …
+    #[serde(default)]
+    pub function: Option<usize>,
+    /// … or a keyword (`key`).
+    #[serde(default)]
+    pub function_keyword: Option<String>,
+    /// Positions whose elements the function is called with (`map`'s iterables) …
+    #[serde(default)]
+    pub elements: Vec<usize>,
+    /// … keywords whose elements it is called with (`Thread(target=f, args=(x,))`) …
+    #[serde(default)]
+    pub elements_keywords: Vec<String>,
+    /// … whether the receiver's elements (`xs.sort(key=f)`) …
+    #[serde(default)]
+    pub receiver_elements: bool,
+    /// … positions passed on whole, from this one on (`submit(f, *args)`: 1).
+    #[serde(default)]
+    pub arguments_from: Option<usize>,
+    /// Whether what the function returns is the call's result (`map`: yes; `sorted`'s key: no).
+    #[serde(default)]
+    pub returns: bool,
 }
 
 /// A list of qualified callables: `[[no_return]]` (calls that never return normally: `sys.exit`,
@@ -591,6 +628,9 @@ pub struct RuleSet {
     /// what the packs say of them (sinks, the default propagation to the result) is all a call
     /// does, so a flow into one is reported once, at the call, as the packs name it.
     pub opaque: HashSet<String>,
+    /// `[[callback]]` models by qualified call and by method name (`CallbackSpec`).
+    pub callback_calls: HashMap<String, CallbackSpec>,
+    pub callback_methods: HashMap<String, CallbackSpec>,
     /// `[[type]]` models: call → the type of its result, attribute reference → its type, type →
     /// the type of its members (see `TypeSpec`).
     pub type_returned_by: HashMap<String, String>,
@@ -1002,6 +1042,23 @@ impl RuleSet {
         for spec in pack.opaque {
             self.opaque.extend(spec.calls);
         }
+        for spec in pack.callback {
+            let first = spec.calls.first().or(spec.methods.first()).cloned().unwrap_or_else(|| "[[callback]]".to_string());
+            if spec.function.is_some() == spec.function_keyword.is_some() {
+                return Err(config_error(
+                    file,
+                    text,
+                    line_of(text, &first),
+                    "a [[callback]] names its function by `function` (a position) or `function_keyword`, exactly one".to_string(),
+                ));
+            }
+            for call in &spec.calls {
+                self.callback_calls.insert(call.clone(), spec.clone());
+            }
+            for method in &spec.methods {
+                self.callback_methods.insert(method.clone(), spec.clone());
+            }
+        }
         for spec in pack.check {
             self.add_check(file, text, spec)?;
         }
@@ -1214,6 +1271,21 @@ mod tests {
 
         let error = RuleSet::load(&[], &["no-such-rule".into()]).unwrap_err();
         assert!(error.to_string().contains("unknown rule id \"no-such-rule\""));
+    }
+
+    #[test]
+    fn a_callback_names_its_function_once() {
+        let rules = RuleSet::builtin();
+        assert_eq!(rules.callback_calls["map"].function, Some(0));
+        assert_eq!(rules.callback_methods["sort"].function_keyword.as_deref(), Some("key"));
+        for bad in [
+            "[[callback]]\ncalls = [\"mine.each\"]\nelements = [1]\n",
+            "[[callback]]\ncalls = [\"mine.each\"]\nfunction = 0\nfunction_keyword = \"f\"\n",
+        ] {
+            let (line, message) = check_pack_error(bad);
+            assert_eq!(line, 2);
+            assert!(message.contains("exactly one"), "{message}");
+        }
     }
 
     #[test]

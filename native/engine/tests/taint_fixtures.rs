@@ -605,6 +605,7 @@ fixtures! {
     interprocedural_methods_on_self => "interprocedural/methods_on_self.py",
     interprocedural_mutual_recursion => "interprocedural/mutual_recursion.py",
     interprocedural_named_lookups => "interprocedural/named_lookups.py",
+    interprocedural_callbacks => "interprocedural/callbacks.py",
     interprocedural_lambdas => "interprocedural/lambdas.py",
     interprocedural_nested_functions => "interprocedural/nested_functions.py",
     interprocedural_python_flows => "interprocedural/python_flows.py",

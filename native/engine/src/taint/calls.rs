@@ -10,7 +10,7 @@ use crate::syntax::tree::Node;
 
 use crate::ir::resolve;
 use crate::program::{literal, Constant};
-use crate::rules::{sink_kind_bit, Sink, SourceKind};
+use crate::rules::{sink_kind_bit, CallbackSpec, Sink, SourceKind};
 use crate::syntax::{field, FieldChild};
 use crate::templates::RenderSite;
 
@@ -159,6 +159,67 @@ impl<'p, 't> Analysis<'p, 't> {
                 }),
             }
         }
+    }
+
+    /// A `[[callback]]` call: the summaries of the function it is given (a workspace function or
+    /// lambda) applied with each parameter bound to what the model passes (the elements of its
+    /// iterables, or the arguments after the function); returns what the function returns.
+    fn called_back(
+        &mut self,
+        model: &CallbackSpec,
+        node: Node<'t>,
+        receiver: Option<&(Node<'t>, Value)>,
+        positional: &[(Node<'t>, Value)],
+        keywords: &[(String, Node<'t>, Value)],
+        state: &mut State,
+    ) -> Value {
+        let function = match (model.function, &model.function_keyword) {
+            (Some(position), _) => positional.get(position).map(|(_, value)| value),
+            (None, Some(keyword)) => keywords.iter().find(|(name, _, _)| name == keyword).map(|(_, _, value)| value),
+            (None, None) => None,
+        };
+        let Some(function) = function.and_then(|value| value.reference.clone()) else { return Value::default() };
+        let scopes = resolve::targets(self.program, &function, false);
+        if scopes.is_empty() {
+            return Value::default();
+        }
+        // What each parameter receives: the elements (a container's labels) or the values.
+        let mut passed: Option<(Node<'t>, Value)> = None;
+        let mut pass = |argument: Node<'t>, value: &Value| {
+            let (_, joined) = passed.get_or_insert_with(|| (argument, Value::default()));
+            for label in &value.labels {
+                joined.add_label(label.clone());
+            }
+        };
+        for &position in &model.elements {
+            if let Some((argument, value)) = positional.get(position) {
+                pass(*argument, value);
+            }
+        }
+        for keyword in &model.elements_keywords {
+            if let Some((_, argument, value)) = keywords.iter().find(|(name, _, _)| name == keyword) {
+                pass(*argument, value);
+            }
+        }
+        if model.receiver_elements {
+            if let Some((argument, value)) = receiver {
+                pass(*argument, value);
+            }
+        }
+        let whole: Vec<(Node<'t>, Value)> =
+            model.arguments_from.map(|from| positional.iter().skip(from).cloned().collect()).unwrap_or_default();
+        let mut returned = Value::default();
+        for scope in scopes {
+            let arity = self.program.scopes[scope].params.iter().skip(usize::from(self.program.scopes[scope].implicit_receiver)).count();
+            let arguments: Vec<(Node<'t>, Value)> = match &passed {
+                Some(element) => vec![element.clone(); arity.max(1)],
+                None => whole.clone(),
+            };
+            let mut fields = Vec::new();
+            let target = Target { scope, receiver: None, receiver_argument: None, fields: &mut fields };
+            self.apply_summary(target, node, true, &arguments, &[], state, &mut returned);
+        }
+        returned
     }
 
     /// Whether `path` lies under a library module imported by name (`sys.stderr` after `import
@@ -405,6 +466,24 @@ impl<'p, 't> Analysis<'p, 't> {
         if let Some(name) = &method_name {
             if let Some(&kind) = self.rules.source_methods.get(name.as_str()) {
                 result.add_label(self.declared_source_label(kind, name, node, self.text_of(node)));
+            }
+        }
+
+        // A library call that calls a function it is given (`[[callback]]`: `map(f, xs)`,
+        // `sorted(xs, key=f)`, `executor.submit(f, x)`): the function's summary applied here.
+        if resolved.targets.is_empty() {
+            let model = match (&reference, &method_name) {
+                (Some(reference), _) if self.rules.callback_calls.contains_key(reference.as_str()) => {
+                    self.rules.callback_calls.get(reference.as_str())
+                }
+                (_, Some(method)) if receiver.is_some() => self.rules.callback_methods.get(method.as_str()),
+                _ => None,
+            };
+            if let Some(model) = model {
+                let called = self.called_back(model, node, receiver.as_ref(), &positional, &keywords, state);
+                if model.returns {
+                    result.absorb(&called);
+                }
             }
         }
 
