@@ -639,6 +639,7 @@ fixtures! {
     precision_ternary => "precision/ternary.py",
     precision_type_conversions => "precision/type_conversions.py",
     precision_library_module_state => "precision/library_module_state.py",
+    precision_mapping_lookups => "precision/mapping_lookups.py",
     precision_typed_mutators => "precision/typed_mutators.py",
     receivers_chained => "receivers/chained.py",
     receivers_passed_on => "receivers/passed_on.py",

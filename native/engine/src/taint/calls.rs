@@ -660,7 +660,34 @@ impl<'p, 't> Analysis<'p, 't> {
                 result.reference = receiver.as_ref().and_then(|(_, value)| value.reference.clone());
             }
         }
-        result.absorb(&arguments_value);
+        // A mapping's `get`/`pop` (a method nothing resolves or types) returns a value it holds
+        // or the default, never the key it was asked for: `types.get(extension)` is not the
+        // extension.
+        // The receiver is data: it refers to nothing, to a name of this module no import binds
+        // (`TYPES`), or to a name of a workspace module — not to a library module or class,
+        // whose `get` may be anything (`requests.get(url)`).
+        let data_receiver = receiver.as_ref().is_some_and(|(_, value)| match value.reference.as_deref() {
+            None => true,
+            Some(referred) => match referred.split_once('.') {
+                None => self.program.imported(self.module, referred).is_none() && self.program.class(referred).is_none(),
+                Some((head, _)) => self.program.module_named(head).is_some() && self.program.function(referred).is_none(),
+            },
+        });
+        let mapping_lookup = resolved.targets.is_empty()
+            && result.reference.is_none()
+            && data_receiver
+            && matches!(method_name.as_deref(), Some("get" | "pop"))
+            && positional.first().is_some_and(|(argument, _)| argument.kind() != "list_splat");
+        if mapping_lookup {
+            for (_, value) in positional.iter().skip(1) {
+                result.absorb(value);
+            }
+            for (_, _, value) in &keywords {
+                result.absorb(value);
+            }
+        } else {
+            result.absorb(&arguments_value);
+        }
         if let Some((receiver_node, receiver_value)) = &receiver {
             // `d.get("k", default)` reads one key of `d` (`keyed_method_read`), unless the packs
             // type what the call returns (then it is that library's method, not a mapping's).
