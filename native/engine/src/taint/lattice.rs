@@ -477,6 +477,11 @@ impl Values {
         self.0.len()
     }
 
+    /// Whether both are the very same map (one root, as after a clone left unchanged): O(1).
+    pub(super) fn ptr_eq(&self, other: &Values) -> bool {
+        self.0.ptr_eq(&other.0)
+    }
+
     /// In path order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.0.iter().map(|(path, value)| (path.as_ref(), value.as_ref()))

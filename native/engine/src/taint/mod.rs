@@ -154,6 +154,10 @@ struct Analysis<'p, 't> {
     /// Calls of `[[no_return]]` callables evaluated in the step being visited (their node ids):
     /// a statement that is one of them has no normal successor (`ends_branch`).
     no_return_calls: Vec<usize>,
+    /// The constant (or its absence) of the condition the step being visited tests (a
+    /// `Condition` step, an `assert`), as its transfer evaluated it: its guarded edges use it
+    /// (`run`) instead of evaluating the condition again.
+    condition_constant: Option<Option<Constant>>,
     incomplete: Incomplete,
 }
 
@@ -372,9 +376,22 @@ impl<'p, 't> Analysis<'p, 't> {
             // end: a step is visited many times.
             self.naming = namings[step].take();
             self.no_return_calls.clear();
+            self.condition_constant = None;
+            let depth_bounds_met = self.incomplete.expression_depth;
             if !skipped[step] {
                 self.transfer(&cfg, step, &mut state);
             }
+            // The transfer's constant of the condition is the one a second evaluation on the
+            // state it leaves would give when that state is the very one it started from (the
+            // condition stored nothing: no `:=`, no call storing into an argument, no region's
+            // result read and dropped) and no depth bound was met (an `assert`'s condition is
+            // evaluated one level down, as a part of the statement). Otherwise the edges
+            // evaluate it again on that state, as they always did.
+            let condition_constant = self.condition_constant.take().filter(|_| {
+                self.results_read.is_empty()
+                    && self.incomplete.expression_depth == depth_bounds_met
+                    && states[step].as_ref().is_some_and(|start| start.values.ptr_eq(&state.values))
+            });
             for result in self.results_read.drain(..) {
                 state.values.remove(&result);
             }
@@ -383,8 +400,9 @@ impl<'p, 't> Analysis<'p, 't> {
             let edges: Vec<_> =
                 cfg.successors[step].iter().filter(|e| e.executable() && !(ends_branch && e.kind == EdgeKind::Normal)).collect();
             let edge_count = edges.len();
-            // A guard's condition evaluated once per visit (its constant value, if any), not per edge.
-            let mut guard_constant: Option<(usize, Option<Constant>)> = None;
+            // A guard's condition evaluated once per visit (its constant value, if any), not per
+            // edge; none of the edges' when the transfer's constant stands.
+            let mut guard_constant: Option<(usize, Option<Constant>)> = condition_constant.map(|constant| (step, constant));
             for (edge_index, edge) in edges.into_iter().enumerate() {
                 // The last edge takes the state itself: most steps have one successor.
                 let mut next = if edge_index + 1 == edge_count { std::mem::take(&mut state) } else { state.clone() };
@@ -590,6 +608,7 @@ fn analyze_scope(
         regions: FxHashSet::default(),
         results_read: Vec::new(),
         no_return_calls: Vec::new(),
+        condition_constant: None,
         incomplete: Incomplete::default(),
     };
     BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));

@@ -1051,7 +1051,7 @@ impl<'p, 't> Analysis<'p, 't> {
             StepKind::Condition => {
                 // A comprehension's `if` clause: the expression it tests.
                 let condition = if node.kind() == "if_clause" { node.named_child(0).unwrap_or(node) } else { node };
-                let _ = self.eval(condition, state, 0);
+                self.condition_constant = Some(self.eval(condition, state, 0).constant);
             }
             StepKind::ForTarget => {
                 let iterable = node.field(&field::RIGHT).map(|r| self.eval(r, state, 0)).unwrap_or_default();
@@ -1181,7 +1181,21 @@ impl<'p, 't> Analysis<'p, 't> {
                     node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").map(|n| self.text_of(n)).collect();
                 self.declared_outside.extend(names);
             }
-            "raise_statement" | "assert_statement" | "print_statement" | "exec_statement" => {
+            "assert_statement" => {
+                // `union_of_children`, keeping the constant of the condition (the first child).
+                let mut cursor = node.walk();
+                let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for (index, child) in children.into_iter().enumerate() {
+                    if child.kind() == "comment" {
+                        continue;
+                    }
+                    let value = self.eval(child, state, 1);
+                    if index == 0 {
+                        self.condition_constant = Some(value.constant);
+                    }
+                }
+            }
+            "raise_statement" | "print_statement" | "exec_statement" => {
                 let _ = self.union_of_children(node, state, 0);
             }
             _ => {}
