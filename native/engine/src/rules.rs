@@ -92,6 +92,18 @@ struct PackFile {
     no_return: Vec<CallsSpec>,
     #[serde(default)]
     opaque: Vec<CallsSpec>,
+    #[serde(default)]
+    template_markup: Vec<TemplateMarkupSpec>,
+}
+
+/// `[[template_markup]]`: form libraries whose fields, called in a template with keyword
+/// arguments only (`{{ field(class_="x", **kwargs) }}`), render escaped markup (the widget
+/// escapes the value and every attribute). Templates carry no types, so a program importing
+/// one of `packages` has every such call read as a field rendering (docs/RULES.md).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateMarkupSpec {
+    pub packages: Vec<String>,
 }
 
 /// A list of qualified callables: `[[no_return]]` (calls that never return normally: `sys.exit`,
@@ -587,6 +599,9 @@ pub struct RuleSet {
     /// Calls that never return normally (`[[no_return]]`): a statement that is one of them ends
     /// its branch of the control flow, as `raise` does.
     pub no_return: HashSet<String>,
+    /// Packages whose form fields render escaped markup when called in a template
+    /// (`[[template_markup]]`).
+    pub template_markup: Vec<String>,
     /// Library functions not followed into when the library is in the program (`[[opaque]]`):
     /// what the packs say of them (sinks, the default propagation to the result) is all a call
     /// does, so a flow into one is reported once, at the call, as the packs name it.
@@ -1001,6 +1016,9 @@ impl RuleSet {
         }
         for spec in pack.opaque {
             self.opaque.extend(spec.calls);
+        }
+        for spec in pack.template_markup {
+            self.template_markup.extend(spec.packages);
         }
         for spec in pack.check {
             self.add_check(file, text, spec)?;
