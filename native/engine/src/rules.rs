@@ -94,6 +94,8 @@ struct PackFile {
     opaque: Vec<CallsSpec>,
     #[serde(default)]
     callback: Vec<CallbackSpec>,
+    #[serde(default)]
+    template_markup: Vec<TemplateMarkupSpec>,
 }
 
 /// `[[callback]]`: a library call that calls a function it is given (`map(f, xs)`,
@@ -129,6 +131,16 @@ pub struct CallbackSpec {
     /// Whether what the function returns is the call's result (`map`: yes; `sorted`'s key: no).
     #[serde(default)]
     pub returns: bool,
+}
+
+/// `[[template_markup]]`: form libraries whose fields, called in a template with keyword
+/// arguments only (`{{ field(class_="x", **kwargs) }}`), render escaped markup (the widget
+/// escapes the value and every attribute). Templates carry no types, so a program importing
+/// one of `packages` has every such call read as a field rendering (docs/RULES.md).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateMarkupSpec {
+    pub packages: Vec<String>,
 }
 
 /// A list of qualified callables: `[[no_return]]` (calls that never return normally: `sys.exit`,
@@ -624,6 +636,9 @@ pub struct RuleSet {
     /// Calls that never return normally (`[[no_return]]`): a statement that is one of them ends
     /// its branch of the control flow, as `raise` does.
     pub no_return: HashSet<String>,
+    /// Packages whose form fields render escaped markup when called in a template
+    /// (`[[template_markup]]`).
+    pub template_markup: Vec<String>,
     /// Library functions not followed into when the library is in the program (`[[opaque]]`):
     /// what the packs say of them (sinks, the default propagation to the result) is all a call
     /// does, so a flow into one is reported once, at the call, as the packs name it.
@@ -1058,6 +1073,9 @@ impl RuleSet {
             for method in &spec.methods {
                 self.callback_methods.insert(method.clone(), spec.clone());
             }
+        }
+        for spec in pack.template_markup {
+            self.template_markup.extend(spec.packages);
         }
         for spec in pack.check {
             self.add_check(file, text, spec)?;

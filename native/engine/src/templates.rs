@@ -108,6 +108,22 @@ impl TemplateFile {
     }
 }
 
+/// What the program's Python side says of template expressions, used when render sites are
+/// joined with templates (`taint::template_model`). The default knows nothing: every project
+/// filter passes its input through and a called value is written as it comes.
+#[derive(Clone, Debug, Default)]
+pub struct TemplateModel {
+    /// The project's own filters (`@app.template_filter`, `env.filters[name] = f`, Django's
+    /// `@register.filter`) whose result carries nothing of their input for XSS (no
+    /// registration of the name returns its first parameter uncleared), with whether their
+    /// other parameters reach the result: then only a use without arguments (`|ago`, not
+    /// `|ago(unit)`) is clean.
+    pub clean_filters: rustc_hash::FxHashMap<String, bool>,
+    /// A value called with keyword arguments only (`{{ field(**kwargs) }}`) writes escaped
+    /// markup: the program uses a form library whose fields render so (`[[template_markup]]`).
+    pub markup_calls: bool,
+}
+
 /// An output of a rendered template that writes a tainted variable unescaped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnescapedOutput {
@@ -180,7 +196,13 @@ impl TemplateSet {
     /// of `badge(text)`): macros defined in `file` or imported into it (`{% from "m.html" import
     /// badge %}`, `{% import "m.html" as m %}` and `m.badge(…)`). One level: a macro body's own
     /// calls are not followed.
-    fn through_macros(&self, file: &TemplateFile, site: &RenderSite, autoescape: bool, around: Block) -> Vec<UnescapedOutput> {
+    fn through_macros(
+        &self,
+        file: &TemplateFile,
+        site: &RenderSite,
+        (autoescape, model): (bool, &TemplateModel),
+        around: Block,
+    ) -> Vec<UnescapedOutput> {
         let reads = |names: &[String]| match &site.variable {
             Some(variable) => names.iter().any(|name| name == variable),
             None => !names.is_empty(),
@@ -224,7 +246,7 @@ impl TemplateSet {
                     }
                     let block = if output.block == Block::Inherit { around } else { output.block };
                     let effective = Output { block, ..output.clone() };
-                    if effective.unescaped(autoescape) {
+                    if effective.unescaped_in(autoescape, model) {
                         let reason = match (output.filtering, block) {
                             (Filtering::Safe, _) => "marked safe in a macro",
                             (_, Block::Off) => "in an autoescape-off block of a macro",
@@ -243,7 +265,7 @@ impl TemplateSet {
     /// templates not followed past `MAX_TEMPLATE_DEPTH`, or (1) a site whose template name and
     /// variable are both unknown, which is not joined (every unescaped output of every template
     /// would match it: noise, not findings).
-    pub fn unescaped(&self, site: &RenderSite, from: &str) -> (Vec<UnescapedOutput>, usize) {
+    pub fn unescaped(&self, site: &RenderSite, from: &str, model: &TemplateModel) -> (Vec<UnescapedOutput>, usize) {
         let roots: Vec<&TemplateFile> = match (&site.template, &site.variable) {
             (Some(name), _) => self.resolve(name, from),
             (None, Some(_)) => self.files.values().map(Arc::as_ref).collect(),
@@ -275,7 +297,7 @@ impl TemplateSet {
                     }
                     let block = if output.block == Block::Inherit { around } else { output.block };
                     let effective = Output { block, ..output.clone() };
-                    if effective.unescaped(autoescape) {
+                    if effective.unescaped_in(autoescape, model) {
                         let reason = match (output.filtering, block) {
                             (Filtering::Safe, _) => "marked safe",
                             (_, Block::Off) => "in an autoescape-off block",
@@ -284,7 +306,7 @@ impl TemplateSet {
                         found.push(UnescapedOutput { path: file.path.clone(), start: output.start, end: output.end, reason });
                     }
                 }
-                found.extend(self.through_macros(file, site, autoescape, around));
+                found.extend(self.through_macros(file, site, (autoescape, model), around));
                 for reference in
                     file.parsed.extends.iter().map(|name| (name.as_str(), around)).chain(
                         file.parsed.includes.iter().map(|r| (r.name.as_str(), if r.block == Block::Inherit { around } else { r.block })),
@@ -348,13 +370,13 @@ mod tests {
             ("templates/base.html", "{{ title|safe }}{{ title }}{% include 'page.html' %}"),
             ("templates/row.html", "{{ title }}"),
         ]);
-        let (found, truncated) = templates.unescaped(&site("page.html", "title", Autoescape::On), "app.py");
+        let (found, truncated) = templates.unescaped(&site("page.html", "title", Autoescape::On), "app.py", &TemplateModel::default());
         let places: Vec<(&str, usize)> = found.iter().map(|o| (o.path.as_str(), o.start)).collect();
         assert_eq!(places, [("templates/base.html", 0), ("templates/row.html", 0)]);
         assert_eq!(truncated, 0, "a cycle ends at the first repeat");
-        let (found, _) = templates.unescaped(&site("page.html", "title", Autoescape::Off), "app.py");
+        let (found, _) = templates.unescaped(&site("page.html", "title", Autoescape::Off), "app.py", &TemplateModel::default());
         assert_eq!(found.len(), 3, "autoescaping off: every output of the variable");
-        assert!(templates.unescaped(&site("page.html", "other", Autoescape::Off), "app.py").0.is_empty());
+        assert!(templates.unescaped(&site("page.html", "other", Autoescape::Off), "app.py", &TemplateModel::default()).0.is_empty());
     }
 
     #[test]
@@ -362,13 +384,16 @@ mod tests {
         let templates = set(&[("a/templates/x.html", "{{ v|safe }}"), ("b/templates/y.html", "{{ v|safe }}{{ w|safe }}")]);
         let mut unknown = site("x.html", "v", Autoescape::On);
         unknown.template = None;
-        assert_eq!(templates.unescaped(&unknown, "c/app.py"), (templates.unescaped(&unknown, "c/app.py").0, 0));
-        assert_eq!(templates.unescaped(&unknown, "c/app.py").0.len(), 2, "every template writing `v`");
+        assert_eq!(
+            templates.unescaped(&unknown, "c/app.py", &TemplateModel::default()),
+            (templates.unescaped(&unknown, "c/app.py", &TemplateModel::default()).0, 0)
+        );
+        assert_eq!(templates.unescaped(&unknown, "c/app.py", &TemplateModel::default()).0.len(), 2, "every template writing `v`");
         unknown.variable = None;
-        assert_eq!(templates.unescaped(&unknown, "c/app.py"), (Vec::new(), 1), "not joined, counted");
+        assert_eq!(templates.unescaped(&unknown, "c/app.py", &TemplateModel::default()), (Vec::new(), 1), "not joined, counted");
         let mut any = site("y.html", "v", Autoescape::On);
         any.variable = None;
-        assert_eq!(templates.unescaped(&any, "b/app.py").0.len(), 2, "every unescaped output of the template");
+        assert_eq!(templates.unescaped(&any, "b/app.py", &TemplateModel::default()).0.len(), 2, "every unescaped output of the template");
     }
 
     #[test]
@@ -376,7 +401,32 @@ mod tests {
         assert!(Autoescape::ByExtension.applies_to("t/a.HTML"));
         assert!(!Autoescape::ByExtension.applies_to("t/a.txt"));
         let templates = set(&[("templates/mail.txt", "{{ name }}"), ("templates/page.html", "{{ name }}")]);
-        assert_eq!(templates.unescaped(&site("mail.txt", "name", Autoescape::ByExtension), "app.py").0.len(), 1);
-        assert!(templates.unescaped(&site("page.html", "name", Autoescape::ByExtension), "app.py").0.is_empty());
+        assert_eq!(templates.unescaped(&site("mail.txt", "name", Autoescape::ByExtension), "app.py", &TemplateModel::default()).0.len(), 1);
+        assert!(templates.unescaped(&site("page.html", "name", Autoescape::ByExtension), "app.py", &TemplateModel::default()).0.is_empty());
+    }
+
+    #[test]
+    fn a_form_field_called_in_a_macro_is_no_sink_where_the_program_uses_a_form_library() {
+        let templates = set(&[
+            ("templates/_helpers.jinja", "{% macro row(field) %}{{ field(**kwargs)|safe }}{{ field.data|safe }}{% endmacro %}"),
+            ("templates/edit.html", "{% from '_helpers.jinja' import row %}{{ row(form.name) }}{{ form.name(class_='x')|safe }}"),
+        ]);
+        let paths = |model: &TemplateModel| {
+            let (found, _) = templates.unescaped(&site("edit.html", "form", Autoescape::ByExtension), "app.py", model);
+            found.iter().map(|o| (o.path.clone(), o.start)).collect::<Vec<_>>()
+        };
+        let data = "{% macro row(field) %}{{ field(**kwargs)|safe }}".len();
+        let field_call = "{% from '_helpers.jinja' import row %}{{ row(form.name) }}".len();
+        assert_eq!(
+            paths(&TemplateModel::default()),
+            [
+                ("templates/_helpers.jinja".to_string(), "{% macro row(field) %}".len()),
+                ("templates/_helpers.jinja".to_string(), data),
+                ("templates/edit.html".to_string(), field_call)
+            ],
+            "without a form library a called value is written as it is"
+        );
+        let forms = TemplateModel { markup_calls: true, ..TemplateModel::default() };
+        assert_eq!(paths(&forms), [("templates/_helpers.jinja".to_string(), data)], "the field's data stays a finding");
     }
 }

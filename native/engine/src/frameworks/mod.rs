@@ -511,7 +511,7 @@ pub(crate) fn target_of(program: &Program<'_>, scope: usize, node: Node<'_>) -> 
 }
 
 /// The innermost scope (module body or function) of `module` enclosing byte `at`.
-fn scope_at(program: &Program<'_>, module: usize, scopes: &[usize], at: usize) -> usize {
+pub(crate) fn scope_at(program: &Program<'_>, module: usize, scopes: &[usize], at: usize) -> usize {
     scopes
         .iter()
         .copied()

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::line_index::Encoding;
 use crate::program::Program;
 use crate::rules::{RuleSet, SourceKind};
-use crate::templates::{Autoescape, RenderSite, TemplateFile, UnescapedOutput};
+use crate::templates::{Autoescape, RenderSite, TemplateFile, TemplateModel, UnescapedOutput};
 
 use super::lattice::TraceStep;
 use super::short;
@@ -117,7 +117,11 @@ struct Candidate<'r, 'p> {
 
 /// Raw findings with their sinks: a render site's becomes one candidate per unescaped output of
 /// the templates it renders (none when every output escapes it).
-fn candidates<'r, 'p>(program: &'p Program<'_>, raw: impl Iterator<Item = &'r RawFinding>) -> (Vec<Candidate<'r, 'p>>, u32) {
+fn candidates<'r, 'p>(
+    program: &'p Program<'_>,
+    model: &TemplateModel,
+    raw: impl Iterator<Item = &'r RawFinding>,
+) -> (Vec<Candidate<'r, 'p>>, u32) {
     let mut result = Vec::new();
     let mut unresolved = 0;
     let application = std::sync::OnceLock::new();
@@ -136,7 +140,7 @@ fn candidates<'r, 'p>(program: &'p Program<'_>, raw: impl Iterator<Item = &'r Ra
         } else {
             site.as_ref()
         };
-        let (outputs, incomplete) = templates.unescaped(site, from);
+        let (outputs, incomplete) = templates.unescaped(site, from, model);
         unresolved += incomplete as u32;
         for output in outputs {
             let Some(file) = templates.file(&output.path) else { continue };
@@ -147,8 +151,14 @@ fn candidates<'r, 'p>(program: &'p Program<'_>, raw: impl Iterator<Item = &'r Ra
 }
 
 /// The findings of `raw`, and how many render sites were not joined with templates in full
-/// (`Incomplete::templates_unresolved`).
-pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Iterator<Item = &'r RawFinding>) -> (Vec<Finding>, u32) {
+/// (`Incomplete::templates_unresolved`); `model` is what the program says of its templates'
+/// filters and called values (`template_model`).
+pub(super) fn finalize<'r>(
+    program: &Program<'_>,
+    rules: &RuleSet,
+    model: &TemplateModel,
+    raw: impl Iterator<Item = &'r RawFinding>,
+) -> (Vec<Finding>, u32) {
     // One finding per rule, sink line and function holding the source (a helper's sink reached
     // from two routes is two findings, each with its own path): the shortest path wins (ties:
     // the earliest source).
@@ -167,7 +177,7 @@ pub(super) fn finalize<'r>(program: &Program<'_>, rules: &RuleSet, raw: impl Ite
             })
             .min_by_key(|&s| program.scopes[s].node.end_byte() - program.scopes[s].node.start_byte())
     };
-    let (candidates, unresolved) = candidates(program, raw);
+    let (candidates, unresolved) = candidates(program, model, raw);
     let mut best: BTreeMap<(String, &str, usize, Option<usize>), &Candidate<'_, '_>> = BTreeMap::new();
     for candidate in &candidates {
         let finding = candidate.raw;
@@ -393,7 +403,7 @@ mod tests {
             let rules = RuleSet::builtin();
             let (sink, source) = (place("os.system(cmd)", 0), place("cmd", 0));
             let raws = [raw(sink, source, 4), raw(sink, source, 2), raw(place("os.system(cmd)", 1), source, 2)];
-            let (findings, _) = finalize(program, &rules, raws.iter());
+            let (findings, _) = finalize(program, &rules, &TemplateModel::default(), raws.iter());
             assert_eq!(findings.len(), 1, "the second sink is suppressed");
             let finding = &findings[0];
             assert_eq!(finding.steps.len(), 2);

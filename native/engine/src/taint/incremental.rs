@@ -591,7 +591,12 @@ pub fn analyze_incrementally_after(
     } else {
         place_files.clear();
     }
-    let (mut findings, templates_unresolved) = finalize(program, rules, raw.iter().flatten());
+    let model = if program.templates.as_deref().is_some_and(|templates| !templates.is_empty()) {
+        super::template_model::template_model(program, rules, (&summaries, &incomplete, unfinished))
+    } else {
+        crate::templates::TemplateModel::default()
+    };
+    let (mut findings, templates_unresolved) = finalize(program, rules, &model, raw.iter().flatten());
     let unchanged: Option<Vec<bool>> = changed_files.as_ref().map(|changed| changed.iter().map(|changed| !changed).collect());
     let (check_findings, checks) = super::checks::run(program, rules, previous_checks, unchanged.as_deref());
     if !check_findings.is_empty() {

@@ -43,6 +43,7 @@ mod rebase;
 mod render;
 mod solver;
 mod summary;
+mod template_model;
 mod transfer;
 mod types;
 

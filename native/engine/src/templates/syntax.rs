@@ -54,19 +54,52 @@ pub struct Output {
     /// Inside a `{% macro %}` body: the macro's name and the parameters the expression reads
     /// (not context names: `names` leaves them out).
     pub macro_reads: Option<(String, Vec<String>)>,
+    /// The filters applied, in order, each with whether it is given arguments (`|f(x)`,
+    /// `|f:"x"`): `filtering` is what the built-in ones decide; a project's own filters are
+    /// judged when render sites are joined (`templates::TemplateModel`).
+    pub filters: Vec<(String, bool)>,
+    /// The value before the filters is one call of a name or attribute path with keyword
+    /// arguments only (`field(**kwargs)`, `form.name(class_="x")`, `form.submit()`): how a
+    /// form library's field is rendered (`TemplateModel::markup_calls`).
+    pub keyword_call: bool,
 }
 
 impl Output {
     /// Whether the value is written without escaping when the environment's autoescaping is
     /// `autoescape`.
     pub fn unescaped(&self, autoescape: bool) -> bool {
-        match (self.filtering, self.block) {
-            (Filtering::Escaped, _) => false,
-            (Filtering::Safe, _) => true,
-            (Filtering::Default, Block::Off) => true,
-            (Filtering::Default, Block::On) => false,
-            (Filtering::Default, Block::Inherit) => !autoescape,
+        written_unescaped(self.filtering, self.block, autoescape)
+    }
+
+    /// `unescaped`, with what the program says of the project's own filters and of values
+    /// called in templates (`TemplateModel`).
+    pub fn unescaped_in(&self, autoescape: bool, model: &super::TemplateModel) -> bool {
+        if self.keyword_call && model.markup_calls {
+            return false;
         }
+        let clean = |index: usize| {
+            let (name, arguments) = &self.filters[index];
+            model.clean_filters.get(name).is_some_and(|arguments_pass| !(*arguments && *arguments_pass))
+        };
+        let filtering = if (0..self.filters.len()).any(clean) {
+            let filters: Vec<&str> = self.filters.iter().map(|(name, _)| name.as_str()).collect();
+            filtering_with(&filters, &clean)
+        } else {
+            self.filtering
+        };
+        written_unescaped(filtering, self.block, autoescape)
+    }
+}
+
+/// Whether a value with `filtering` inside `block` is written without escaping when the
+/// environment's autoescaping is `autoescape`.
+fn written_unescaped(filtering: Filtering, block: Block, autoescape: bool) -> bool {
+    match (filtering, block) {
+        (Filtering::Escaped, _) => false,
+        (Filtering::Safe, _) => true,
+        (Filtering::Default, Block::Off) => true,
+        (Filtering::Default, Block::On) => false,
+        (Filtering::Default, Block::Inherit) => !autoescape,
     }
 }
 
@@ -258,11 +291,14 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
 struct Expression<'a> {
     names: Vec<&'a str>,
     filters: Vec<&'a str>,
+    /// For each filter, whether arguments follow it.
+    filter_arguments: Vec<bool>,
 }
 
 fn expression<'a>(tokens: &[Token<'a>]) -> Expression<'a> {
     let mut names = Vec::new();
     let mut filters = Vec::new();
+    let mut filter_arguments = Vec::new();
     for (index, token) in tokens.iter().enumerate() {
         let Token::Name(name) = token else { continue };
         let previous = index.checked_sub(1).map(|i| &tokens[i]);
@@ -270,6 +306,7 @@ fn expression<'a>(tokens: &[Token<'a>]) -> Expression<'a> {
             Some(Token::Punct(b'.')) => continue,
             Some(Token::Punct(b'|')) => {
                 filters.push(*name);
+                filter_arguments.push(matches!(tokens.get(index + 1), Some(Token::Punct(b'(' | b':'))));
                 continue;
             }
             _ => {}
@@ -283,14 +320,23 @@ fn expression<'a>(tokens: &[Token<'a>]) -> Expression<'a> {
         }
         names.push(*name);
     }
-    Expression { names, filters }
+    Expression { names, filters, filter_arguments }
 }
 
 /// How filters applied left to right escape the value.
 fn filtering(filters: &[&str]) -> Filtering {
+    filtering_with(filters, &|_| false)
+}
+
+/// How filters applied left to right escape the value, where `clean` says which of them are
+/// the project's own filters whose result carries nothing of their input (they reset the
+/// value, as `|length` does: a `|safe` after one marks a harmless value).
+pub fn filtering_with(filters: &[&str], clean: &dyn Fn(usize) -> bool) -> Filtering {
     let mut state = Filtering::Default;
-    for filter in filters {
-        if SAFE_FILTERS.contains(filter) {
+    for (index, filter) in filters.iter().enumerate() {
+        if clean(index) {
+            state = Filtering::Escaped;
+        } else if SAFE_FILTERS.contains(filter) {
             if state == Filtering::Default {
                 state = Filtering::Safe;
             }
@@ -360,6 +406,13 @@ pub fn parse(text: &str) -> Parsed {
                     filtering: filtering(&read.filters),
                     block,
                     macro_reads,
+                    filters: read
+                        .filters
+                        .iter()
+                        .zip(&read.filter_arguments)
+                        .map(|(filter, arguments)| ((*filter).to_string(), *arguments))
+                        .collect(),
+                    keyword_call: keyword_call(&tokens),
                 });
             }
             b'%' => {
@@ -466,6 +519,83 @@ pub fn parse(text: &str) -> Parsed {
         }
     }
     parsed
+}
+
+/// Methods of Python's `str`: called on a text value they return text made of it
+/// (`{{ name.strip()|safe }}`), so a call of one is never read as a field rendering.
+const STR_METHODS: &[&str] = &[
+    "capitalize",
+    "casefold",
+    "center",
+    "expandtabs",
+    "format",
+    "format_map",
+    "join",
+    "ljust",
+    "lower",
+    "lstrip",
+    "removeprefix",
+    "removesuffix",
+    "replace",
+    "rjust",
+    "rstrip",
+    "split",
+    "splitlines",
+    "strip",
+    "swapcase",
+    "title",
+    "translate",
+    "upper",
+    "zfill",
+    "decode",
+    "encode",
+];
+
+/// Whether the expression before its first filter is `path(keyword=…, **kwargs)`: a name or
+/// attribute path called with keyword arguments (or `**`/no arguments) only, and nothing else;
+/// the last name not a `str` method.
+fn keyword_call(tokens: &[Token<'_>]) -> bool {
+    let end = tokens.iter().position(|t| *t == Token::Punct(b'|')).unwrap_or(tokens.len());
+    let value = &tokens[..end];
+    // The callee: `name(.name)*`.
+    let mut index = 0;
+    loop {
+        let Some(Token::Name(name)) = value.get(index) else { return false };
+        if KEYWORDS.contains(name) {
+            return false;
+        }
+        index += 1;
+        match value.get(index) {
+            Some(Token::Punct(b'.')) => index += 1,
+            Some(Token::Punct(b'(')) if STR_METHODS.contains(name) => return false,
+            Some(Token::Punct(b'(')) => break,
+            _ => return false,
+        }
+    }
+    // The call's arguments must end the value: its closing parenthesis is the last token.
+    let mut depth = 0usize;
+    let mut close = None;
+    for (at, token) in value.iter().enumerate().skip(index) {
+        match token {
+            Token::Punct(b'(' | b'[' | b'{') => depth += 1,
+            Token::Punct(b')' | b']' | b'}') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    close = Some(at);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    if close != Some(value.len() - 1) {
+        return false;
+    }
+    argument_lists(&value[index..]).iter().all(|argument| match argument {
+        [Token::Name(_), Token::Punct(b'='), rest @ ..] => rest.first() != Some(&Token::Punct(b'=')),
+        [Token::Punct(b'*'), Token::Punct(b'*'), ..] => true,
+        _ => false,
+    })
 }
 
 /// The arguments inside the first parenthesised list of `tokens` (`(a, b=c)` → `[a]`,
@@ -656,5 +786,44 @@ mod tests {
         );
         let imports: Vec<_> = parsed.macro_imports.iter().map(|i| (i.name.as_str(), i.template.as_str(), i.member.as_deref())).collect();
         assert_eq!(imports, [("b", "m.html", Some("badge")), ("plain", "m.html", Some("plain")), ("forms", "f.html", None)]);
+    }
+
+    #[test]
+    fn an_output_that_calls_a_value_with_keywords_only_is_recorded() {
+        let calls = |text: &str| parse(text).outputs.iter().map(|o| o.keyword_call).collect::<Vec<_>>();
+        assert_eq!(
+            calls("{{ field(**kwargs)|safe }}{{ form.name(class_='x', **kw) }}{{ form.submit() }}"),
+            [true, true, true],
+            "WTForms renderings"
+        );
+        assert_eq!(
+            calls("{{ f(x) }}{{ name.strip()|safe }}{{ f(a=1) ~ b }}{{ field.data|safe }}{{ (f)() }}{{ f(a==1) }}"),
+            [false, false, false, false, false, false],
+            "positional arguments, a str method, more after the call, no call"
+        );
+    }
+
+    #[test]
+    fn filters_are_recorded_with_whether_they_take_arguments() {
+        let parsed = parse("{{ w|ago|ago(unit)|default:\"x\"|safe }}");
+        let filters: Vec<(&str, bool)> = parsed.outputs[0].filters.iter().map(|(n, a)| (n.as_str(), *a)).collect();
+        assert_eq!(filters, [("ago", false), ("ago", true), ("default", true), ("safe", false)]);
+    }
+
+    #[test]
+    fn a_clean_project_filter_resets_the_value_and_a_form_field_call_writes_markup() {
+        let mut model = super::super::TemplateModel::default();
+        model.clean_filters.insert("ago".into(), true);
+        let output = |text: &str| parse(text).outputs.remove(0);
+        assert!(output("{{ w|ago|safe }}").unescaped(true), "unknown to the lexer: passed through");
+        assert!(!output("{{ w|ago|safe }}").unescaped_in(true, &model));
+        assert!(output("{{ w|ago(unit)|safe }}").unescaped_in(true, &model), "its argument reaches the result");
+        assert!(!output("{{ w|ago|upper }}").unescaped_in(false, &model), "reset before the other filters");
+        assert!(output("{{ w|shout|safe }}").unescaped_in(true, &model));
+        assert!(output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model), "no form library");
+        model.markup_calls = true;
+        assert!(!output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model));
+        assert!(!output("{% autoescape false %}{{ form.name() }}{% endautoescape %}").unescaped_in(true, &model));
+        assert!(output("{{ field.data|safe }}").unescaped_in(true, &model));
     }
 }
