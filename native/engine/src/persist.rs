@@ -35,8 +35,10 @@ use sha2::{Digest, Sha256};
 use crate::source::FileError;
 use crate::taint::{AnalysisCache, AnalysisStats, Finding, TextChange};
 
-/// Bumped whenever the layout or any persisted type changes.
-pub const SCHEMA_VERSION: u32 = 7;
+/// Bumped whenever the layout or any persisted type changes, or what the analysis computes for
+/// an unchanged function does (8: lambdas as scopes, parameter defaults, callbacks), so a cache
+/// written by an older engine of the same release is rebuilt, not trusted.
+pub const SCHEMA_VERSION: u32 = 8;
 /// The version of flowsight that wrote a cache; another version's cache is rebuilt.
 pub const FLOWSIGHT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The cache file inside the cache directory.
