@@ -472,13 +472,10 @@ impl<'p, 't> Analysis<'p, 't> {
         // A library call that calls a function it is given (`[[callback]]`: `map(f, xs)`,
         // `sorted(xs, key=f)`, `executor.submit(f, x)`): the function's summary applied here.
         if resolved.targets.is_empty() {
-            let model = match (&reference, &method_name) {
-                (Some(reference), _) if self.rules.callback_calls.contains_key(reference.as_str()) => {
-                    self.rules.callback_calls.get(reference.as_str())
-                }
-                (_, Some(method)) if receiver.is_some() => self.rules.callback_methods.get(method.as_str()),
-                _ => None,
-            };
+            let model = reference
+                .as_deref()
+                .and_then(|r| self.rules.callback_calls.get(r))
+                .or_else(|| method_name.as_deref().filter(|_| receiver.is_some()).and_then(|m| self.rules.callback_methods.get(m)));
             if let Some(model) = model {
                 let called = self.called_back(model, node, receiver.as_ref(), &positional, &keywords, state);
                 if model.returns {
@@ -666,18 +663,21 @@ impl<'p, 't> Analysis<'p, 't> {
         // The receiver is data: it refers to nothing, to a name of this module no import binds
         // (`TYPES`), or to a name of a workspace module — not to a library module or class,
         // whose `get` may be anything (`requests.get(url)`).
-        let data_receiver = receiver.as_ref().is_some_and(|(_, value)| match value.reference.as_deref() {
-            None => true,
-            Some(referred) => match referred.split_once('.') {
-                None => self.program.imported(self.module, referred).is_none() && self.program.class(referred).is_none(),
-                Some((head, _)) => self.program.module_named(head).is_some() && self.program.function(referred).is_none(),
-            },
-        });
+        // Asked last: its lookups are recorded (incremental dependencies), so only for `get`/`pop`.
+        let data_receiver = || {
+            receiver.as_ref().is_some_and(|(_, value)| match value.reference.as_deref() {
+                None => true,
+                Some(referred) => match referred.split_once('.') {
+                    None => self.program.imported(self.module, referred).is_none() && self.program.class(referred).is_none(),
+                    Some((head, _)) => self.program.module_named(head).is_some() && self.program.function(referred).is_none(),
+                },
+            })
+        };
         let mapping_lookup = resolved.targets.is_empty()
             && result.reference.is_none()
-            && data_receiver
             && matches!(method_name.as_deref(), Some("get" | "pop"))
-            && positional.first().is_some_and(|(argument, _)| argument.kind() != "list_splat");
+            && positional.first().is_some_and(|(argument, _)| argument.kind() != "list_splat")
+            && data_receiver();
         if mapping_lookup {
             for (_, value) in positional.iter().skip(1) {
                 result.absorb(value);
