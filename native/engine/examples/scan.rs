@@ -1,5 +1,8 @@
 //! `cargo run --example scan -- [--root DIR] PATH...`: prints findings (a debugging aid for the
 //! engine; `--root` names the project root imports resolve from, as `flowsight scan --root`).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn main() {
     let mut root: Option<std::path::PathBuf> = None;
     let mut paths: Vec<std::path::PathBuf> = Vec::new();

@@ -29,6 +29,10 @@ mod walking;
 
 use errors::to_py_err;
 
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A chunk; fields are converted to Python objects when read (most chunks are never read whole).
 #[pyclass(frozen, eq, module = "flowsight._native")]
 #[derive(Clone, PartialEq)]
