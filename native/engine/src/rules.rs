@@ -350,6 +350,10 @@ pub struct SinkSpec {
     /// non-HTML `Content-Type`s sent; `frameworks::EntryPoint::non_html_body`).
     #[serde(default)]
     pub html_only: bool,
+    /// Methods that turn the call's result back into plain text: a call whose result is only
+    /// the receiver of one of them (`Markup(x).unescape()`, `Markup(x).striptags()`) is no sink.
+    #[serde(default)]
+    pub plain_through: Vec<String>,
     /// Only when the first argument is a list whose first element is one of these (`["sh", "-c", x]`).
     #[serde(default)]
     pub shell_argv: bool,
@@ -538,6 +542,7 @@ pub struct Sink {
     pub safe_keywords: HashMap<String, Vec<String>>,
     pub content_type_keywords: Vec<String>,
     pub html_only: bool,
+    pub plain_through: Vec<String>,
     pub shell_argv: bool,
     pub receiver: bool,
     /// (argument position, keyword, the references of unsafe objects): see `SinkSpec::configured_by`.
@@ -968,6 +973,7 @@ impl RuleSet {
                 safe_keywords: spec.safe_keywords.clone(),
                 content_type_keywords: spec.content_type_keywords.clone(),
                 html_only: spec.html_only,
+                plain_through: spec.plain_through.clone(),
                 shell_argv: spec.shell_argv,
                 receiver: spec.receiver,
                 configured_by: spec.configured_by.as_ref().map(|by| {

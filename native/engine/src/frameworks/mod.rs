@@ -24,6 +24,7 @@ mod fastapi;
 mod flask;
 mod graphql;
 mod http_server;
+pub(crate) use http_server::is_html;
 mod pyramid;
 mod quart;
 mod tornado;

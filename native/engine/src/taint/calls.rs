@@ -60,8 +60,7 @@ impl<'p, 't> Analysis<'p, 't> {
         for name in &sink.content_type_keywords {
             if let Some((_, _, value)) = self.keyword_argument(keywords, name) {
                 if let Some(Constant::Str(content_type)) = &value.constant {
-                    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                    if !matches!(media.as_str(), "text/html" | "application/xhtml+xml" | "image/svg+xml") {
+                    if !crate::frameworks::is_html(content_type) {
                         return false;
                     }
                 }
@@ -92,6 +91,19 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         true
+    }
+
+    /// Whether `call`'s result is only the receiver of a call of one of `methods`
+    /// (`Markup(x).unescape()`): what the statement keeps is the method's plain-text result.
+    fn made_plain(&self, call: Node<'t>, methods: &[String]) -> bool {
+        let Some(attribute) = call.parent().filter(|p| p.kind() == "attribute") else { return false };
+        if attribute.field(&field::OBJECT).map(|o| o.id()) != Some(call.id()) {
+            return false;
+        }
+        let Some(method) = attribute.field(&field::ATTRIBUTE) else { return false };
+        let called =
+            attribute.parent().is_some_and(|p| p.kind() == "call" && p.field(&field::FUNCTION).map(|f| f.id()) == Some(attribute.id()));
+        called && methods.iter().any(|m| m == self.text_of(method))
     }
 
     /// Records a sink hit: a finding for source labels, a summary entry for parameter labels.
@@ -337,6 +349,12 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         for sink in &sinks {
             if !self.sink_applies(sink, &positional, &keywords) {
+                continue;
+            }
+            if !sink.content_type_keywords.is_empty() && self.content_type_set_after(node) {
+                continue;
+            }
+            if !sink.plain_through.is_empty() && self.made_plain(node, &sink.plain_through) {
                 continue;
             }
             let Some(rule) = self.rules.rule_for(sink.kind) else { continue };

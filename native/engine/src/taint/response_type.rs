@@ -1,0 +1,124 @@
+//! A response whose content type is set after it is made: `response = make_response(body)`
+//! followed, in the same block, by `response.headers["Content-Type"] = "application/json"`
+//! (or `response.mimetype = …`, `response.content_type = …`, `response["Content-Type"] = …` as
+//! Django spells it, `response.headers.set("Content-Type", …)`). The body is then not a page,
+//! as if the type had been passed as a keyword (`content_type_keywords`).
+//!
+//! Invariants:
+//! - Only a constant non-HTML type set by a statement of the block that holds the assignment,
+//!   after it and with no statement between them that holds a `return`, `raise` or `yield`
+//!   (nested definitions aside), counts:
+//!   a type set in a branch, in a loop or after the response may have been handed on leaves the
+//!   sink in place (toward more findings).
+//! - Any statement of that block that sets a non-constant or HTML type keeps the sink.
+
+use crate::program::{literal, Constant};
+use crate::syntax::tree::Node;
+
+use super::Analysis;
+
+impl<'p, 't> Analysis<'p, 't> {
+    /// Whether the response made by `call` (the right side of `name = call`) gets a constant
+    /// non-HTML content type later in the same block before it can leave the block.
+    pub(super) fn content_type_set_after(&self, call: Node<'t>) -> bool {
+        let Some(assignment) = call.parent().filter(|p| p.kind() == "assignment") else { return false };
+        if assignment.child_by_field_name("right").map(|r| r.id()) != Some(call.id()) {
+            return false;
+        }
+        let Some(name) = assignment.child_by_field_name("left").filter(|l| l.kind() == "identifier") else { return false };
+        let name = self.text_of(name);
+        let Some(statement) = assignment.parent().filter(|p| p.kind() == "expression_statement") else { return false };
+        let mut typed = false;
+        let mut next = statement.next_named_sibling();
+        while let Some(sibling) = next {
+            next = sibling.next_named_sibling();
+            if sibling.kind() != "expression_statement" {
+                if may_leave(sibling) {
+                    break;
+                }
+                continue;
+            }
+            let Some(expression) = sibling.named_child(0) else { continue };
+            if expression.kind() == "yield" {
+                break;
+            }
+            match self.content_type_of(expression, name) {
+                Some(Some(content_type)) if !crate::frameworks::is_html(&content_type) => typed = true,
+                Some(_) => return false,
+                None => {}
+            }
+        }
+        typed
+    }
+
+    /// The content type `expression` sets on the response named `name`: `None` when it sets
+    /// none, `Some(None)` when it sets one that is not a constant string.
+    fn content_type_of(&self, expression: Node<'t>, name: &str) -> Option<Option<String>> {
+        let constant = |node: Option<Node<'t>>| match node.and_then(|n| literal(self.text, n, self.constants)) {
+            Some(Constant::Str(value)) => Some(value),
+            _ => None,
+        };
+        match expression.kind() {
+            "assignment" => {
+                let left = expression.child_by_field_name("left")?;
+                let right = expression.child_by_field_name("right");
+                let sets = match left.kind() {
+                    // `response.mimetype = …`, `response.content_type = …`
+                    "attribute" => {
+                        self.is_name(left.child_by_field_name("object")?, name)
+                            && matches!(self.text_of(left.child_by_field_name("attribute")?), "mimetype" | "content_type")
+                    }
+                    // `response.headers["Content-Type"] = …`, `response["Content-Type"] = …`
+                    "subscript" => {
+                        let object = left.child_by_field_name("value")?;
+                        let on_response = self.is_name(object, name)
+                            || (object.kind() == "attribute"
+                                && object.child_by_field_name("object").is_some_and(|o| self.is_name(o, name))
+                                && object.child_by_field_name("attribute").is_some_and(|a| self.text_of(a) == "headers"));
+                        on_response
+                            && constant(left.child_by_field_name("subscript")).is_some_and(|key| key.eq_ignore_ascii_case("content-type"))
+                    }
+                    _ => false,
+                };
+                sets.then(|| constant(right))
+            }
+            // `response.headers.set("Content-Type", …)` / `.add(…)` / `["…"]`-less spellings.
+            "call" => {
+                let function = expression.child_by_field_name("function").filter(|f| f.kind() == "attribute")?;
+                if !matches!(self.text_of(function.child_by_field_name("attribute")?), "set" | "add" | "__setitem__") {
+                    return None;
+                }
+                let headers = function.child_by_field_name("object").filter(|o| o.kind() == "attribute")?;
+                if self.text_of(headers.child_by_field_name("attribute")?) != "headers"
+                    || !self.is_name(headers.child_by_field_name("object")?, name)
+                {
+                    return None;
+                }
+                let arguments = expression.child_by_field_name("arguments")?;
+                let key = constant(arguments.named_child(0))?;
+                key.eq_ignore_ascii_case("content-type").then(|| constant(arguments.named_child(1)))
+            }
+            _ => None,
+        }
+    }
+
+    fn is_name(&self, node: Node<'t>, name: &str) -> bool {
+        node.kind() == "identifier" && self.text_of(node) == name
+    }
+}
+
+/// Whether `statement` holds a `return`, `raise` or `yield` of its own scope (nested function
+/// and class bodies left out).
+fn may_leave(statement: Node<'_>) -> bool {
+    let mut stack = vec![statement];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "return_statement" | "raise_statement" | "yield" => return true,
+            "function_definition" | "class_definition" | "lambda" => continue,
+            _ => {}
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
+}
