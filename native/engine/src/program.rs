@@ -1682,7 +1682,8 @@ fn decorators_of(function: Node<'_>) -> Vec<Node<'_>> {
     }
 }
 
-fn parameters<'t>(text: &str, function: Node<'t>) -> Vec<Param<'t>> {
+/// The parameters of `function` (a definition or a lambda), in order.
+pub(crate) fn parameters<'t>(text: &str, function: Node<'t>) -> Vec<Param<'t>> {
     let Some(list) = function.field(&field::PARAMETERS) else { return Vec::new() };
     let mut cursor = list.walk();
     let mut params = Vec::new();

@@ -28,6 +28,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use crate::cfg::ENTRY;
+use crate::ir::binding::How;
 use crate::ir::effects::bind_arguments;
 use crate::ir::lower::{is_nested_name, IrCache};
 use crate::ir::place::extend_key;
@@ -359,16 +360,18 @@ impl<'p, 't> Sdg<'p, 't> {
         index.get(base).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// What call `call` (index at `step` of `scope`) passes to `callee` by parameter position:
-    /// each argument's place key (if it is a place) and the keys it reads (`ir::lower::CallSite`).
+    /// What call `call` (index at `step` of `scope`) passes to `callee` by parameter position
+    /// (`ir::binding`'s rule): each argument's place key, if it is a place and the parameter
+    /// is that place (not an element of `*args`/`**kwargs` collecting it), and the keys it
+    /// reads (`ir::lower::CallSite`).
     fn arguments(&self, scope: usize, step: usize, call: usize, callee: usize) -> Vec<(usize, Option<&str>, Vec<&str>)> {
         let graph = &self.extracted(scope).graph;
         let Some(site) = graph.call_sites[step].get(call) else { return Vec::new() };
         let info = &self.program.scopes[callee];
         bind_arguments(site, info.implicit_receiver, &info.params)
             .into_iter()
-            .map(|(position, argument)| {
-                let place = argument.place.map(|place| graph.ir.key(place));
+            .map(|(position, argument, how)| {
+                let place = argument.place.filter(|_| how != How::Collected).map(|place| graph.ir.key(place));
                 (position, place, argument.reads.iter().map(|&read| graph.ir.key(read)).collect())
             })
             .collect()

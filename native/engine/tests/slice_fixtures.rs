@@ -67,6 +67,7 @@ fixtures! {
     parameterless_method => "parameterless_method.py",
     receivers => "receivers.py",
     thin => "thin.py",
+    variadic_parameters => "variadic_parameters.py",
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! - They err toward more effects: a parameter rebound (`xs = []`) and then mutated still
 //!   counts as mutated, and a place cut by the depth bound stands for its prefix.
 
+use crate::ir::binding::{bind, How, Passed, Written};
 use crate::ir::lower::{Argument, CallSite, Lowered, ScopeIr};
 use crate::ir::place::{base_of, key_under};
 use crate::program::Param;
@@ -62,28 +63,30 @@ pub fn scope_effects<'a>(ir: &ScopeIr, parameters: &[&str], sites: impl IntoIter
     effects
 }
 
-/// What a call passes to a callee with parameters `params` by parameter position (the
-/// receiver at 0 for a method called on an object, `implicit_receiver`); `*args`/`**kwargs`
-/// parameters bind nothing positionally. Sorted by position.
-pub fn bind_arguments<'s>(site: &'s CallSite, implicit_receiver: bool, params: &[Param<'_>]) -> Vec<(usize, &'s Argument)> {
-    let mut bound = Vec::new();
-    let receiver = usize::from(implicit_receiver);
-    if let (true, Some(object)) = (implicit_receiver, &site.receiver) {
-        bound.push((0, object));
-    }
-    for (offset, argument) in site.positional.iter().enumerate() {
-        let position = receiver + offset;
-        if position < params.len() && !params[position].variadic {
-            bound.push((position, argument));
-        }
-    }
-    for (name, argument) in &site.keywords {
-        if let Some(index) = params.iter().position(|p| *p.name == **name) {
-            bound.push((index, argument));
-        }
-    }
-    bound.sort_by_key(|&(position, _)| position);
-    bound
+/// What a lowered call site passes to a callee with parameters `params`, by parameter
+/// position (the receiver at 0 for a method called on an object, `implicit_receiver`), and
+/// how (`ir::binding::bind`, the rule taint applies too). Sorted by position.
+pub fn bind_arguments<'s>(site: &'s CallSite, implicit_receiver: bool, params: &[Param<'_>]) -> Vec<(usize, &'s Argument, How)> {
+    let positional = site.positional.iter().map(|(spread, _)| if *spread { Written::Spread } else { Written::Positional });
+    let keywords = site.keywords.iter().map(|(name, _)| Written::Keyword(name));
+    let written = positional.chain(keywords).chain(site.keyword_spreads.iter().map(|_| Written::KeywordSpread));
+    let arguments: Vec<&Argument> = site
+        .positional
+        .iter()
+        .map(|(_, argument)| argument)
+        .chain(site.keywords.iter().map(|(_, argument)| argument))
+        .chain(&site.keyword_spreads)
+        .collect();
+    bind(params, implicit_receiver, site.receiver.is_some(), written)
+        .into_iter()
+        .filter_map(|bound| {
+            let argument = match bound.passed {
+                Passed::Receiver => site.receiver.as_ref()?,
+                Passed::Argument(index) => arguments[index],
+            };
+            Some((bound.parameter, argument, bound.how))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -156,9 +159,20 @@ mod tests {
         let ir = IrCache::default().scope(source, body, &[(StepKind::Statement, statement)]);
         let lowered = ir.site(StepKind::Statement, statement, body.start_byte()).expect("lowered");
         let place = |argument: &Argument| argument.place.map(|p| ir.key(p).to_string());
-        let bound: Vec<(usize, Option<String>)> =
-            bind_arguments(&lowered.calls[0], true, &callee.params).into_iter().map(|(at, argument)| (at, place(argument))).collect();
-        // `self` ← obj, a ← x, b ← y; `z` goes to `*rest` (no position); key ← k.
-        assert_eq!(bound, vec![(0, Some("obj".into())), (1, Some("x".into())), (2, Some("y".into())), (4, Some("k".into()))],);
+        let bound: Vec<(usize, Option<String>, How)> = bind_arguments(&lowered.calls[0], true, &callee.params)
+            .into_iter()
+            .map(|(at, argument, how)| (at, place(argument), how))
+            .collect();
+        // `self` ← obj, a ← x, b ← y; `z` is collected by `*rest`; key ← k.
+        assert_eq!(
+            bound,
+            vec![
+                (0, Some("obj".into()), How::Exactly),
+                (1, Some("x".into()), How::Exactly),
+                (2, Some("y".into()), How::Exactly),
+                (3, Some("z".into()), How::Collected),
+                (4, Some("k".into()), How::Exactly)
+            ],
+        );
     }
 }

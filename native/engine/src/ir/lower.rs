@@ -134,14 +134,17 @@ pub struct Argument {
 }
 
 /// One call: its byte range (relative to the scope's body start), the receiver of a method
-/// call (`obj` in `obj.m(…)`), its positional and keyword arguments, and whether `*args` or
-/// `**kwargs` leave the mapping to parameters unknown.
+/// call (`obj` in `obj.m(…)`), its positional arguments in order (`*xs` spreads among them,
+/// marked `true`), its keyword arguments and `**d` spreads, and whether spreads (or a call
+/// without an argument list) leave the mapping to parameters unknown. `ir::binding` binds
+/// them to a callee's parameters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CallSite {
     pub range: (usize, usize),
     pub receiver: Option<Argument>,
-    pub positional: Vec<Argument>,
+    pub positional: Vec<(bool, Argument)>,
     pub keywords: Vec<(Box<str>, Argument)>,
+    pub keyword_spreads: Vec<Argument>,
     pub splat: bool,
 }
 
@@ -224,11 +227,20 @@ impl ScopeIr {
                         site.keywords.push((name.into(), value));
                     }
                 }
-                "list_splat" | "dictionary_splat" => site.splat = true,
+                "list_splat" => {
+                    site.splat = true;
+                    let value = self.argument(naming, argument);
+                    site.positional.push((true, value));
+                }
+                "dictionary_splat" => {
+                    site.splat = true;
+                    let value = self.argument(naming, argument);
+                    site.keyword_spreads.push(value);
+                }
                 "comment" => {}
                 _ => {
                     let value = self.argument(naming, argument);
-                    site.positional.push(value);
+                    site.positional.push((false, value));
                 }
             }
         }
@@ -366,9 +378,7 @@ impl ScopeIr {
             if statement != kind {
                 return Vec::new();
             }
-            let mut cursor = node.walk();
-            let names = node.named_children(&mut cursor).map(|name| text_of(text, name).into()).collect();
-            names
+            declared_names(text, node).map(Into::into).collect()
         };
         let yields = memchr::memmem::find(&text.as_bytes()[node.byte_range()], b"yield").is_some()
             && evaluated_parts(site, node).into_iter().any(contains_yield);
@@ -385,6 +395,14 @@ impl ScopeIr {
         };
         self.sites.insert(at, lowered);
     }
+}
+
+/// The names a `global` or `nonlocal` statement declares (its identifiers; a comment inside
+/// the statement is none). Taint's transfer and the lowering both read declarations here.
+pub fn declared_names<'t>(text: &'t str, statement: Node<'t>) -> impl Iterator<Item = &'t str> + 't {
+    let mut cursor = statement.walk();
+    let names: Vec<Node<'t>> = statement.named_children(&mut cursor).filter(|name| name.kind() == "identifier").collect();
+    names.into_iter().map(move |name| text_of(text, name))
 }
 
 /// Lowered scopes by their text's hash (`scope_key`), kept across edits by whoever holds it.
@@ -905,8 +923,9 @@ mod tests {
                 .iter()
                 .map(|call| {
                     let mut parts: Vec<String> = call.receiver.iter().map(|r| format!("on {}", argument(r))).collect();
-                    parts.extend(call.positional.iter().map(argument));
+                    parts.extend(call.positional.iter().map(|(spread, a)| format!("{}{}", if *spread { "*" } else { "" }, argument(a))));
                     parts.extend(call.keywords.iter().map(|(name, a)| format!("{name}={}", argument(a))));
+                    parts.extend(call.keyword_spreads.iter().map(|a| format!("**{}", argument(a))));
                     format!("call({}{})", parts.join(", "), if call.splat { ", *" } else { "" })
                 })
                 .collect();
@@ -933,7 +952,7 @@ mod tests {
                 "a[i].x = 1 | def a | use a i | ",
                 "del a.b | def a.b | use  | ",
                 "import os.path as p | def p! | use  | ",
-                "h(*rows) | def  | use h rows | call(, *)",
+                "h(*rows) | def  | use h rows | call(*_, *)",
             ]
             .join("\n")
         );

@@ -7,12 +7,15 @@
 //!   the engine's one access-path function.
 //! - `lower.rs` — each scope's CFG sites lowered once into places defined and used, call
 //!   sites with their argument places, returns, raises, yields and declarations (`IrCache`).
+//! - `binding.rs` — how a call's arguments bind to a callee's parameters: the one rule both
+//!   analyses apply, over the shape of the arguments as written (`bind`).
 //! - `effects.rs` — call effects as IR facts: the parameters' places a scope mutates, the
-//!   globals it writes, whether it yields; a call site's arguments bound to parameters.
+//!   globals it writes, whether it yields; a lowered call site's arguments bound by `binding`.
 //! - `resolve.rs` — `resolve_call`, `targets`, `call_reference`, `member_reference`: which
 //!   scopes a call may run, given what its callee or receiver refers to; `Syntactic` answers
 //!   that from the syntax (slicing), taint answers it from abstract values.
 
+pub mod binding;
 pub mod effects;
 pub mod lower;
 pub mod place;

@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 
 use crate::syntax::tree::Node;
 
+use crate::ir::binding::{self, How, Passed, Written};
 use crate::ir::resolve;
 use crate::program::{literal, Constant};
 use crate::rules::{sink_kind_bit, CallbackSpec, Sink, SourceKind};
@@ -229,7 +230,7 @@ impl<'p, 't> Analysis<'p, 't> {
             };
             let mut fields = Vec::new();
             let target = Target { scope, receiver: None, receiver_argument: None, fields: &mut fields };
-            self.apply_summary(target, node, true, &arguments, &[], state, &mut returned);
+            self.apply_summary(target, node, &arguments, &[], state, &mut returned);
         }
         returned
     }
@@ -518,7 +519,7 @@ impl<'p, 't> Analysis<'p, 't> {
             for &scope in &resolved.targets {
                 let target =
                     Target { scope, receiver: receiver_path.as_deref(), receiver_argument: receiver_argument.clone(), fields: &mut fields };
-                let summary = self.apply_summary(target, node, true, &positional, &keywords, state, &mut result);
+                let summary = self.apply_summary(target, node, &positional, &keywords, state, &mut result);
                 result.stringy |= summary.returns_stringy;
                 returned.push(summary.returns_reference.clone());
             }
@@ -752,7 +753,6 @@ impl<'p, 't> Analysis<'p, 't> {
         &mut self,
         target: Target<'_, 't>,
         node: Node<'t>,
-        through_instance: bool,
         positional: &[(Node<'t>, Value)],
         keywords: &[(String, Node<'t>, Value)],
         state: &mut State,
@@ -761,10 +761,45 @@ impl<'p, 't> Analysis<'p, 't> {
         let Target { scope, receiver, receiver_argument, fields } = target;
         self.callees.insert(scope);
         let callee_scope = &self.program.scopes[scope];
-        let offset = usize::from(callee_scope.implicit_receiver && !through_instance);
-        let explicit: Vec<&str> =
-            callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).map(|p| p.name.as_str()).collect();
-        let variadic_index = callee_scope.params.iter().skip(usize::from(callee_scope.implicit_receiver)).position(|p| p.variadic);
+        // The arguments bound to the callee's parameters by the rule slicing applies too
+        // (`ir::binding`): positional ones (spreads among them) in order, then keywords. A
+        // summary names explicit parameters (the implicit receiver is `RECEIVER`).
+        let written = positional
+            .iter()
+            .map(|(node, _)| match node.kind() {
+                "list_splat" => Written::Spread,
+                "dictionary_splat" => Written::KeywordSpread,
+                _ => Written::Positional,
+            })
+            .chain(keywords.iter().map(|(name, ..)| Written::Keyword(name)));
+        let bindings = binding::bind(&callee_scope.params, callee_scope.implicit_receiver, receiver_argument.is_some(), written);
+        let first = usize::from(callee_scope.implicit_receiver);
+        let argument_at = |index: usize| -> (Node<'t>, &Value) {
+            match positional.get(index) {
+                Some((node, value)) => (*node, value),
+                None => {
+                    let (_, node, value) = &keywords[index - positional.len()];
+                    (*node, value)
+                }
+            }
+        };
+        // The arguments bound to explicit parameter `param`, and how.
+        let bound_to = |param: usize| {
+            bindings.iter().filter(move |bound| bound.parameter == param + first).filter_map(|bound| match bound.passed {
+                Passed::Argument(index) => Some((index, bound.how)),
+                Passed::Receiver => None,
+            })
+        };
+        // The argument that is `param` (its place is the parameter's).
+        let exactly = |param: usize| bound_to(param).find(|&(_, how)| how == How::Exactly).map(|(index, _)| argument_at(index));
+        // Every argument `param` may hold or collect, joined.
+        let plain_argument = |param: usize| -> Value {
+            let mut value = Value::default();
+            for (index, _) in bound_to(param) {
+                value.absorb(argument_at(index).1);
+            }
+            value
+        };
         // What the caller passes for each field parameter the summary names (`summary::FIELD`).
         static NO_SUMMARY: std::sync::LazyLock<Summary> = std::sync::LazyLock::new(Summary::default);
         let summaries: &'p [Summary] = self.summaries;
@@ -779,44 +814,20 @@ impl<'p, 't> Analysis<'p, 't> {
             if field_arguments.contains_key(&param) {
                 continue;
             }
-            let base = if slot == RECEIVER {
-                receiver_argument.clone()
+            let value = if slot == RECEIVER {
+                match &receiver_argument {
+                    Some((node, whole)) => self.field_argument(*node, whole, hash, state, None),
+                    None => Value::default(),
+                }
             } else {
-                let by_keyword = explicit.get(slot).and_then(|name| keywords.iter().find(|(keyword, ..)| keyword == name));
-                slot.checked_add(offset)
-                    .and_then(|index| positional.get(index).cloned())
-                    .or_else(|| by_keyword.map(|(_, node, value)| (*node, value.clone())))
-            };
-            let value = match base {
-                Some((node, whole)) => self.field_argument(node, &whole, hash, state, (slot != RECEIVER).then_some((scope, slot))),
-                None => Value::default(),
+                match exactly(slot) {
+                    Some((node, whole)) => self.field_argument(node, whole, hash, state, Some((scope, slot))),
+                    // Only possibly this parameter (after a spread) or collected by it: whole.
+                    None => plain_argument(slot),
+                }
             };
             field_arguments.insert(param, value);
         }
-        let plain_argument = |param: usize| -> Value {
-            let mut value = Value::default();
-            if let Some(index) = param.checked_add(offset) {
-                if let Some((_, v)) = positional.get(index) {
-                    value.absorb(v);
-                }
-            }
-            if variadic_index == Some(param) {
-                for (_, v) in positional.iter().skip(param + offset) {
-                    value.absorb(v);
-                }
-                for (_, _, v) in keywords {
-                    value.absorb(v);
-                }
-            }
-            if let Some(name) = explicit.get(param) {
-                for (keyword, _, v) in keywords {
-                    if keyword == name {
-                        value.absorb(v);
-                    }
-                }
-            }
-            value
-        };
         let argument_for = |param: usize| -> Value { field_arguments.get(&param).cloned().unwrap_or_else(|| plain_argument(param)) };
         let [through, returned] = self
             .call_descriptions
@@ -860,12 +871,7 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             let argument = argument_for(sink.param);
             // The template name a parameter holds: the argument as given (its constant kept).
-            let given = |param: usize| -> Value {
-                let by_position = param.checked_add(offset).and_then(|index| positional.get(index)).map(|(_, v)| v.clone());
-                let by_keyword =
-                    || explicit.get(param).and_then(|name| keywords.iter().find(|(k, ..)| k == name)).map(|(_, _, v)| v.clone());
-                by_position.or_else(by_keyword).unwrap_or_default()
-            };
+            let given = |param: usize| -> Value { exactly(param).map(|(_, value)| value.clone()).unwrap_or_default() };
             let render = sink.render.as_ref().map(|site| super::render::bound_site(site, given));
             for label in &argument.labels {
                 if (label.cleared | sink.cleared) & sink.kind != 0 {
@@ -904,9 +910,9 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         // Validation and in-place cleaning by the callee.
         for (param, suffix, kinds) in &summary.param_effects {
-            let Some(index) = param.checked_add(offset) else { continue };
-            let Some((argument, _)) = positional.get(index) else { continue };
-            let Some(path) = self.path_of(*argument, state) else { continue };
+            // Only the argument that certainly is the parameter is cleaned.
+            let Some((argument, _)) = exactly(*param) else { continue };
+            let Some(path) = self.path_of(argument, state) else { continue };
             let target = format!("{path}{suffix}");
             let value =
                 state.values.get(&target).cloned().or_else(|| (!suffix.is_empty()).then(|| state.values.get(&path).cloned()).flatten());
@@ -970,11 +976,17 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
                 continue;
             }
-            let Some(index) = target.checked_add(offset) else { continue };
-            let Some((argument, _)) = positional.get(index) else { continue };
-            let Some(path) = self.path_of(*argument, state) else { continue };
-            if incoming.is_tainted() {
-                let traced = flow_traced(summary, (*target, suffix, *source), incoming, &call_step);
+            if !incoming.is_tainted() {
+                continue;
+            }
+            // Into every argument that is or may be the target parameter (not one it
+            // collects: the suffix is below the `*args` tuple, not below an element).
+            let traced = flow_traced(summary, (*target, suffix, *source), incoming, &call_step);
+            for (index, how) in bound_to(*target) {
+                if how == How::Collected {
+                    continue;
+                }
+                let Some(path) = self.path_of(argument_at(index).0, state) else { continue };
                 let place = format!("{path}{suffix}");
                 let (place, shortened) = shortened_path(&place);
                 if shortened {
@@ -1234,6 +1246,112 @@ mod tests {
         assert_eq!((finding.cwe, finding.sink.start_line, finding.source.start_line), (78, 4, 10));
         assert!(finding.steps.iter().any(|step| step.kind == "argument" || step.kind == "call"), "{:#?}", finding.steps);
         assert_eq!(finding.steps.last().unwrap().kind, "sink");
+    }
+
+    /// What reaches which parameter at the last statement of `caller` (one call of `callee`),
+    /// as sorted (argument, parameter) pairs, both ways: by slicing's binding of the lowered call
+    /// site (`ir::effects::bind_arguments`) and by taint's (a finding from the source assigned to
+    /// argument `sN` on its own line at the sink `os.system(<parameter>)` of that parameter).
+    fn bound_both_ways(source: &str, caller: &str, callee: &str) -> (Pairs, Pairs) {
+        use crate::ir::effects::bind_arguments;
+        use crate::ir::lower::{IrCache, StepKind};
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let callee = &program.scopes[program.functions[callee]];
+        let body = program.scopes[program.functions[caller]].body;
+        let statement = body.named_child(body.named_child_count() as u32 - 1).expect("the call, last in the caller");
+        let ir = IrCache::default().scope(source, body, &[(StepKind::Statement, statement)]);
+        let lowered = ir.site(StepKind::Statement, statement, body.start_byte()).expect("lowered");
+        // An argument by its place, or a spread by the name it reads.
+        let name =
+            |argument: &crate::ir::lower::Argument| ir.key(argument.place.or(argument.reads.first().copied()).expect("named")).to_string();
+        let mut slicing: Vec<(String, String)> = bind_arguments(&lowered.calls[0], callee.implicit_receiver, &callee.params)
+            .into_iter()
+            .map(|(at, argument, _)| (name(argument), callee.params[at].name.clone()))
+            .collect();
+        slicing.sort();
+        // One source at a time (labels of one kind joined at a parameter may be merged into
+        // one finding): the other arguments hold a constant.
+        let lines: Vec<&str> = source.lines().collect();
+        let parameter_on = |line: usize| {
+            let sink = lines[line].trim().strip_prefix("os.system(").and_then(|rest| rest.strip_suffix(')'));
+            sink.expect("a sink line").to_string()
+        };
+        let arguments: Vec<&str> =
+            lines.iter().filter(|line| line.contains("= request.args[")).filter_map(|line| line.split_whitespace().next()).collect();
+        let mut taint: Vec<(String, String)> = Vec::new();
+        for argument in &arguments {
+            let only: Vec<String> = lines
+                .iter()
+                .map(|line| match line.split_whitespace().next() {
+                    Some(other) if line.contains("= request.args[") && other != *argument => {
+                        format!("{}{other} = \"c\"", &line[..line.len() - line.trim_start().len()])
+                    }
+                    _ => line.to_string(),
+                })
+                .collect();
+            let (_, findings) = analyze_text(&only.join("\n"));
+            taint.extend(findings.iter().map(|finding| (argument.to_string(), parameter_on(finding.sink.start_line))));
+        }
+        taint.sort();
+        taint.dedup();
+        (slicing, taint)
+    }
+
+    /// (argument, parameter) pairs, sorted.
+    type Pairs = Vec<(String, String)>;
+
+    fn pairs(expected: &[(&str, &str)]) -> Pairs {
+        let mut pairs: Vec<(String, String)> = expected.iter().map(|&(a, p)| (a.to_string(), p.to_string())).collect();
+        pairs.sort();
+        pairs
+    }
+
+    /// The sources `s0`, `s1`, … of a caller, one per line.
+    fn sources(count: usize, indent: &str) -> String {
+        (0..count).map(|i| format!("{indent}s{i} = request.args[\"{i}\"]\n")).collect()
+    }
+
+    const SINKS: &str = "import os\nfrom flask import request\n\n";
+
+    #[test]
+    fn taint_and_slicing_bind_keywords_defaults_and_variadics_alike() {
+        let callee = "def f(a, b, *rest, key=None, **options):\n    os.system(a)\n    os.system(b)\n    os.system(rest)\n    os.system(key)\n    os.system(options)\n";
+        let expected = pairs(&[("s0", "a"), ("s1", "b"), ("s2", "rest"), ("s3", "key"), ("s4", "options")]);
+        let source = format!("{SINKS}{callee}\ndef view():\n{}    f(s0, s1, s2, key=s3, other=s4)\n", sources(5, "    "));
+        assert_eq!(bound_both_ways(&source, "app.view", "app.f"), (expected.clone(), expected));
+        // Keywords in any order; a default left out binds nothing.
+        let expected = pairs(&[("s0", "b"), ("s1", "a")]);
+        let source = format!("{SINKS}{callee}\ndef view():\n{}    f(b=s0, a=s1)\n", sources(2, "    "));
+        assert_eq!(bound_both_ways(&source, "app.view", "app.f"), (expected.clone(), expected));
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_spreads_to_every_parameter_they_may_fill() {
+        let callee = "def f(a, b, *rest, **options):\n    os.system(a)\n    os.system(b)\n    os.system(rest)\n    os.system(options)\n";
+        let source = format!("{SINKS}{callee}\ndef view():\n{}    f(s0, *s1, **s2)\n", sources(3, "    "));
+        let expected = pairs(&[("s0", "a"), ("s1", "b"), ("s1", "rest"), ("s2", "b"), ("s2", "options")]);
+        assert_eq!(bound_both_ways(&source, "app.view", "app.f"), (expected.clone(), expected));
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_receivers_of_methods_classmethods_and_constructors_alike() {
+        let class = "class C:\n    def __init__(self, a, b=None):\n        os.system(a)\n        os.system(b)\n\n    def run(self, a, key=None):\n        os.system(a)\n        os.system(key)\n\n    @classmethod\n    def make(cls, a):\n        os.system(a)\n";
+        // `self.run(…)`: `self` is the receiver (slicing binds it; taint follows its fields).
+        let source = format!("{SINKS}{class}\n    def go(self):\n{}        self.run(s0, key=s1)\n", sources(2, "        "));
+        let (slicing, taint) = bound_both_ways(&source, "app.C.go", "app.C.run");
+        assert_eq!(slicing, pairs(&[("s0", "a"), ("s1", "key"), ("self", "self")]));
+        assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));
+        // `C.make(…)`: `cls` is the class.
+        let source = format!("{SINKS}{class}\n\ndef view():\n{}    C.make(s0)\n", sources(1, "    "));
+        let (slicing, taint) = bound_both_ways(&source, "app.view", "app.C.make");
+        assert_eq!(slicing, pairs(&[("C", "cls"), ("s0", "a")]));
+        assert_eq!(taint, pairs(&[("s0", "a")]));
+        // `C(…)` runs `__init__` on the new instance: the first argument is `a`, not `self`.
+        let source = format!("{SINKS}{class}\n\ndef view():\n{}    C(s0, b=s1)\n", sources(2, "    "));
+        let expected = pairs(&[("s0", "a"), ("s1", "b")]);
+        assert_eq!(bound_both_ways(&source, "app.view", "app.C.__init__"), (expected.clone(), expected));
     }
 
     #[test]

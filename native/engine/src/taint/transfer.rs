@@ -7,6 +7,7 @@
 //! - Expressions nested deeper than `MAX_EVAL_DEPTH` degrade upward: the union of every name
 //!   inside them, counted in `Incomplete::expression_depth`.
 
+use crate::ir::binding::{self, Passed, Written};
 use crate::syntax::tree::Node;
 
 use crate::cfg::Cfg;
@@ -487,24 +488,35 @@ impl<'p, 't> Analysis<'p, 't> {
         let expression = lambda.field(&field::BODY)?;
         let mut inner = state.clone();
         let mut names = Vec::new();
-        if let Some(parameters) = lambda.field(&field::PARAMETERS) {
-            let mut cursor = parameters.walk();
-            let children: Vec<Node<'t>> = parameters.named_children(&mut cursor).collect();
-            for (index, parameter) in children.into_iter().enumerate() {
-                let (name, default) = match parameter.kind() {
-                    "identifier" => (Some(parameter), None),
-                    "default_parameter" => (parameter.field(&field::NAME), parameter.field(&field::VALUE)),
-                    _ => (parameter.named_child(0).filter(|n| n.kind() == "identifier"), None),
+        // Arguments bound by the rule every call follows (`ir::binding`); a parameter given
+        // nothing holds its default.
+        let params = crate::program::parameters(self.text, lambda);
+        let written = positional
+            .iter()
+            .map(|(node, _)| match node.kind() {
+                "list_splat" => Written::Spread,
+                "dictionary_splat" => Written::KeywordSpread,
+                _ => Written::Positional,
+            })
+            .chain(keywords.iter().map(|(name, ..)| Written::Keyword(name)));
+        let bindings = binding::bind(&params, false, false, written);
+        for (position, param) in params.iter().enumerate() {
+            let mut value: Option<Value> = None;
+            for bound in bindings.iter().filter(|bound| bound.parameter == position) {
+                let Passed::Argument(index) = bound.passed else { continue };
+                let argument = match positional.get(index) {
+                    Some((_, argument)) => argument,
+                    None => &keywords[index - positional.len()].2,
                 };
-                let Some(name) = name else { continue };
-                let name = self.text_of(name);
-                let value = match (positional.get(index), keywords.iter().find(|(keyword, _, _)| keyword == name)) {
-                    (Some((_, value)), _) | (None, Some((_, _, value))) => value.clone(),
-                    (None, None) => default.map(|d| self.eval(d, &mut inner, depth + 1)).unwrap_or_default(),
-                };
-                inner.assign(name, value);
-                names.push(name.to_string());
+                value.get_or_insert_with(Value::default).absorb(argument);
             }
+            let value = match value {
+                Some(value) => value,
+                None => param.default.map(|d| self.eval(d, &mut inner, depth + 1)).unwrap_or_default(),
+            };
+            let name = self.text_of(param.node);
+            inner.assign(name, value);
+            names.push(name.to_string());
         }
         self.lambda_params.push(names);
         let value = self.eval(expression, &mut inner, depth + 1);
@@ -1176,10 +1188,8 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
             "global_statement" | "nonlocal_statement" => {
-                let mut cursor = node.walk();
-                let names: Vec<&'t str> =
-                    node.named_children(&mut cursor).filter(|n| n.kind() == "identifier").map(|n| self.text_of(n)).collect();
-                self.declared_outside.extend(names);
+                // The names the lowering records as the step's declarations (`ir::lower`).
+                self.declared_outside.extend(crate::ir::lower::declared_names(self.text, node));
             }
             "assert_statement" => {
                 // `union_of_children`, keeping the constant of the condition (the first child).

@@ -1,0 +1,232 @@
+//! How a call's arguments bind to a callee's parameters: the one rule slicing (over lowered
+//! `CallSite`s) and taint (over evaluated syntax) both apply. The rule sees only the shape of
+//! each argument as written (`Written`), so each analysis keeps its own representation of an
+//! argument and asks which parameters it reaches.
+//!
+//! Invariants:
+//! - Python's binding where it is known: the receiver of a bound method call (or the instance
+//!   a constructor makes, which is no argument) is the first parameter; positional arguments
+//!   fill the parameters before the first `*args`/`**kwargs` in order, the rest go to `*args`;
+//!   a keyword argument is the parameter of its name, or goes to `**kwargs`.
+//! - Where the call does not say (after a `*xs`, for a `**d`), every parameter the argument
+//!   could reach is bound, as `Possibly`: the rule errs toward more bindings, never fewer.
+//! - An argument a call cannot bind (too many positionals, an unknown keyword and no
+//!   `**kwargs`: a `TypeError` when run) binds nothing.
+
+use crate::program::Param;
+
+/// One argument as written at a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written<'a> {
+    /// `f(x)`.
+    Positional,
+    /// `f(*xs)`: any number of positional arguments.
+    Spread,
+    /// `f(name=x)`.
+    Keyword(&'a str),
+    /// `f(**d)`: any number of keyword arguments.
+    KeywordSpread,
+}
+
+/// What a parameter is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Passed {
+    /// The object a method is called on (`obj` in `obj.m(…)`).
+    Receiver,
+    /// The argument at this index among those written (`Written`'s order).
+    Argument(usize),
+}
+
+/// How an argument reaches a parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum How {
+    /// The parameter is the argument (its place is the argument's place).
+    Exactly,
+    /// The parameter may be the argument or one of its elements (a spread, or a positional
+    /// argument after one): which one the call does not say.
+    Possibly,
+    /// The parameter collects it: an element of `*args`, a value of `**kwargs`.
+    Collected,
+}
+
+/// One binding: parameter `parameter` (its position among all parameters, the implicit
+/// receiver included) receives `passed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Bound {
+    pub parameter: usize,
+    pub passed: Passed,
+    pub how: How,
+}
+
+/// Whether `param` is a `**kwargs` parameter (`Param::variadic` covers both kinds).
+pub fn collects_keywords(param: &Param<'_>) -> bool {
+    param.variadic && param.node.parent().is_some_and(|parent| parent.kind() == "dictionary_splat_pattern")
+}
+
+/// Binds a call's `arguments` (in the order written) to `params`, a callee's parameters.
+/// `implicit_receiver`: the callee's first parameter is `self`/`cls`, given by the call
+/// (`receiver`: a method called on an object) or by Python (a constructor's new instance,
+/// `receiver` false), never by a positional argument. Sorted by parameter, then argument.
+pub fn bind<'a>(
+    params: &[Param<'_>],
+    implicit_receiver: bool,
+    receiver: bool,
+    arguments: impl IntoIterator<Item = Written<'a>>,
+) -> Vec<Bound> {
+    let first = usize::from(implicit_receiver).min(params.len());
+    // Parameters a positional argument can fill: those before the first variadic one.
+    let positional_end = params.iter().skip(first).position(|p| p.variadic).map_or(params.len(), |at| first + at);
+    let star_args = params.iter().position(|p| p.variadic && !collects_keywords(p));
+    let star_kwargs = params.iter().position(collects_keywords);
+    let mut bound = Vec::new();
+    if implicit_receiver && receiver && first == 1 {
+        bound.push(Bound { parameter: 0, passed: Passed::Receiver, how: How::Exactly });
+    }
+    // Positional arguments certainly before the current one; whether a spread came before.
+    let mut count = 0;
+    let mut after_spread = false;
+    for (index, written) in arguments.into_iter().enumerate() {
+        let passed = Passed::Argument(index);
+        let mut bind_to = |parameter: usize, how: How| bound.push(Bound { parameter, passed, how });
+        match written {
+            Written::Positional if !after_spread => {
+                let at = first + count;
+                if at < positional_end {
+                    bind_to(at, How::Exactly);
+                } else if let Some(at) = star_args {
+                    bind_to(at, How::Collected);
+                }
+                count += 1;
+            }
+            Written::Positional | Written::Spread => {
+                after_spread = true;
+                for at in (first + count)..positional_end {
+                    bind_to(at, How::Possibly);
+                }
+                if let Some(at) = star_args {
+                    bind_to(at, How::Collected);
+                }
+                count += usize::from(written == Written::Positional);
+            }
+            Written::Keyword(name) => match params.iter().skip(first).position(|p| p.name == name && !p.variadic) {
+                Some(at) => bind_to(first + at, How::Exactly),
+                None => {
+                    if let Some(at) = star_kwargs {
+                        bind_to(at, How::Collected);
+                    }
+                }
+            },
+            Written::KeywordSpread => {
+                for (at, param) in params.iter().enumerate().skip(first + count) {
+                    if !param.variadic {
+                        bind_to(at, How::Possibly);
+                    }
+                }
+                if let Some(at) = star_kwargs {
+                    bind_to(at, How::Collected);
+                }
+            }
+        }
+    }
+    bound.sort();
+    bound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Written::*;
+
+    /// The bindings of `arguments` to the parameters of the first function of `source`, as
+    /// (parameter name, argument index or `None` for the receiver, how).
+    fn bindings(source: &str, implicit_receiver: bool, receiver: bool, arguments: &[Written<'_>]) -> Vec<(String, Option<usize>, How)> {
+        let tree = crate::parse::parse(source);
+        let function = tree.root_node().named_child(0).expect("a function");
+        let params = crate::program::parameters(source, function);
+        bind(&params, implicit_receiver, receiver, arguments.iter().copied())
+            .into_iter()
+            .map(|b| {
+                let passed = match b.passed {
+                    Passed::Receiver => None,
+                    Passed::Argument(index) => Some(index),
+                };
+                (params[b.parameter].name.clone(), passed, b.how)
+            })
+            .collect()
+    }
+
+    fn row(name: &str, passed: Option<usize>, how: How) -> (String, Option<usize>, How) {
+        (name.to_string(), passed, how)
+    }
+
+    #[test]
+    fn positional_and_keyword_arguments_bind_by_position_and_name() {
+        let found = bindings("def f(a, b, c=1):\n    pass\n", false, false, &[Positional, Keyword("c"), Keyword("b")]);
+        assert_eq!(found, vec![row("a", Some(0), How::Exactly), row("b", Some(2), How::Exactly), row("c", Some(1), How::Exactly)]);
+        // A default left alone binds nothing; an unknown keyword with no `**kwargs` neither.
+        assert_eq!(
+            bindings("def f(a, b=1):\n    pass\n", false, false, &[Positional, Keyword("z")]),
+            vec![row("a", Some(0), How::Exactly)]
+        );
+    }
+
+    #[test]
+    fn extra_positionals_go_to_star_args_unknown_keywords_to_star_star_kwargs() {
+        let source = "def f(a, *rest, key=None, **options):\n    pass\n";
+        let found = bindings(source, false, false, &[Positional, Positional, Positional, Keyword("key"), Keyword("other")]);
+        assert_eq!(
+            found,
+            vec![
+                row("a", Some(0), How::Exactly),
+                row("rest", Some(1), How::Collected),
+                row("rest", Some(2), How::Collected),
+                row("key", Some(3), How::Exactly),
+                row("options", Some(4), How::Collected),
+            ]
+        );
+        // A keyword named like a variadic parameter is a `**kwargs` entry, not that parameter.
+        assert_eq!(bindings(source, false, false, &[Keyword("rest")]), vec![row("options", Some(0), How::Collected)]);
+    }
+
+    #[test]
+    fn the_receiver_is_the_first_parameter_of_a_bound_method_and_no_argument_of_a_constructor() {
+        let source = "def m(self, a, b=None):\n    pass\n";
+        // `obj.m(x, b=y)`: self ← obj.
+        let found = bindings(source, true, true, &[Positional, Keyword("b")]);
+        assert_eq!(found, vec![row("self", None, How::Exactly), row("a", Some(0), How::Exactly), row("b", Some(1), How::Exactly)]);
+        // `Class(x)` → `__init__(self, a)`: self is the new instance, `x` is `a`.
+        assert_eq!(bindings(source, true, false, &[Positional]), vec![row("a", Some(0), How::Exactly)]);
+        // A keyword never names the implicit receiver.
+        assert_eq!(bindings(source, true, false, &[Keyword("self")]), Vec::new());
+    }
+
+    #[test]
+    fn after_a_spread_positions_are_unknown_and_every_remaining_parameter_is_possible() {
+        let source = "def f(a, b, c, *rest, **options):\n    pass\n";
+        let found = bindings(source, false, false, &[Positional, Spread, Positional]);
+        let mut expected = vec![row("a", Some(0), How::Exactly)];
+        for argument in [1, 2] {
+            expected.extend(["b", "c"].map(|name| row(name, Some(argument), How::Possibly)));
+            expected.push(row("rest", Some(argument), How::Collected));
+        }
+        expected.sort_by_key(|(name, passed, _)| (["a", "b", "c", "rest"].iter().position(|n| n == name), *passed));
+        assert_eq!(found, expected);
+        // `**d` may be any parameter not filled by position, and is `**kwargs`'s.
+        let found = bindings(source, false, false, &[Positional, KeywordSpread]);
+        assert_eq!(
+            found,
+            vec![
+                row("a", Some(0), How::Exactly),
+                row("b", Some(1), How::Possibly),
+                row("c", Some(1), How::Possibly),
+                row("options", Some(1), How::Collected)
+            ]
+        );
+    }
+
+    #[test]
+    fn too_many_positionals_without_star_args_bind_nothing() {
+        assert_eq!(bindings("def f(a):\n    pass\n", false, false, &[Positional, Positional]), vec![row("a", Some(0), How::Exactly)]);
+        assert_eq!(bindings("def f():\n    pass\n", true, true, &[Positional]), Vec::new());
+    }
+}
