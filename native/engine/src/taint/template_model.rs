@@ -10,7 +10,8 @@
 //!   filter's name (`@app.template_filter("e")`, `env.filters["escape"] = f`, Django's
 //!   `register.filter("escape", f)`), which is the project's filter, not the escaping one
 //!   (`TemplateModel::project_filters`; a Django library's filters count in every template,
-//!   loaded or not, toward findings);
+//!   loaded or not, toward findings) — but not the template libraries' own registrations
+//!   (`django.template.defaultfilters`' `safe`, when Django itself is analysed: the built-ins);
 //! - whether the program uses a form library whose fields render escaped markup when called
 //!   (`[[template_markup]]` packages imported by some module).
 //!
@@ -36,6 +37,9 @@ use crate::syntax::tree::Node;
 use crate::syntax::{field, FieldChild, MAX_STATEMENT_DEPTH};
 use crate::templates::{FormValue, TemplateModel};
 
+/// Packages whose own filter registrations define the built-in filters (`templates::syntax`).
+const TEMPLATE_LIBRARIES: &[&str] = &["django", "jinja2", "flask", "quart"];
+
 /// Decorator methods registering a Flask filter.
 const FLASK_DECORATORS: &[&str] = &["template_filter", "app_template_filter"];
 /// Methods registering a Flask filter by call: `(function, name?)`.
@@ -51,8 +55,19 @@ pub(super) fn template_model(
     let markup_calls =
         !packages.is_empty() && (0..program.modules.len()).any(|m| crate::frameworks::imports_any(program.modules[m], &packages));
     let found = registrations(program);
-    // Every registered name is the project's filter, clean or not (a built-in name included).
-    let project_filters = found.iter().map(|(name, _)| name.clone()).collect();
+    // Every name registered is the project's filter, clean or not (a built-in name included),
+    // unless the registration is the template library's own (`django.template.defaultfilters`
+    // registering `safe` and `escape` when Django itself is analysed): those are the built-ins
+    // the template lexer knows.
+    let project_filters = found
+        .iter()
+        .filter(|(_, _, module)| {
+            let top = program.modules[*module].name.split('.').next().unwrap_or_default();
+            !TEMPLATE_LIBRARIES.contains(&top)
+        })
+        .map(|(name, _, _)| name.clone())
+        .collect();
+    let found: Vec<(String, Option<usize>)> = found.into_iter().map(|(name, scope, _)| (name, scope)).collect();
     let mut model = TemplateModel { markup_calls, project_filters, ..TemplateModel::default() };
     if unfinished {
         return model;
@@ -93,8 +108,9 @@ fn own_name(program: &Program<'_>, scope: usize) -> String {
 }
 
 /// Every filter registration of the program: (filter name, the function registered, `None`
-/// when the registration names something that is not a workspace function).
-pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>)> {
+/// when the registration names something that is not a workspace function; the module making
+/// the registration).
+pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>, usize)> {
     let mut found = Vec::new();
     // Decorated functions.
     for (index, scope) in program.scopes.iter().enumerate() {
@@ -120,7 +136,7 @@ pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>
                 let argument = positional.first().copied().or_else(|| keywords.iter().find(|(k, _)| *k == "name").map(|(_, v)| *v))?;
                 string_at(program, scope.module, argument)
             });
-            found.push((named.unwrap_or_else(|| own_name(program, index)), Some(index)));
+            found.push((named.unwrap_or_else(|| own_name(program, index)), Some(index), scope.module));
         }
     }
     for module in 0..program.modules.len() {
@@ -142,7 +158,8 @@ pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>
                 let name = positional.get(1).copied().or_else(|| keywords.iter().find(|(k, _)| *k == "name").map(|(_, v)| *v));
                 (function, name.and_then(|name| string_at(program, module, name)))
             };
-            found.push(registered(program, scope, function, name));
+            let (name, function) = registered(program, scope, function, name);
+            found.push((name, function, module));
         }
         // `env.filters["name"] = f`.
         if memchr::memmem::find(text.as_bytes(), b"filters").is_none() {
@@ -153,8 +170,8 @@ pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>
         let mut stack = vec![(root, 0usize)];
         while let Some((node, depth)) = stack.pop() {
             if node.kind() == "assignment" {
-                if let Some(registration) = filter_table_store(program, module, &scopes, node) {
-                    found.push(registration);
+                if let Some((name, function)) = filter_table_store(program, module, &scopes, node) {
+                    found.push((name, function, module));
                 }
             }
             if depth > MAX_STATEMENT_DEPTH * 4 {
