@@ -83,6 +83,23 @@ pub struct RenderSite {
     pub variable: Option<String>,
     pub autoescape: Autoescape,
     pub call: String,
+    /// Whether the context value is a form of a `[[template_markup]]` library (whose fields,
+    /// called in a template, write escaped markup), as far as the analysis can tell.
+    pub form: FormValue,
+}
+
+/// What a context value is to a `[[template_markup]]` form library (see `TemplateModel`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum FormValue {
+    /// Nothing known of its type (a string, a helper's parameter, an untyped value): a call of
+    /// it with keyword arguments only is taken as a form field's markup when the program imports
+    /// a form library (the documented decision, `docs/RULES.md`).
+    #[default]
+    Unknown,
+    /// An instance of a class deriving from a form library's class, or one of its fields.
+    Form,
+    /// An instance of a workspace class that derives from none: calling it writes what it returns.
+    Other,
 }
 
 /// One template file: its path, text, lines and what it outputs.
@@ -119,8 +136,13 @@ pub struct TemplateModel {
     /// other parameters reach the result: then only a use without arguments (`|ago`, not
     /// `|ago(unit)`) is clean.
     pub clean_filters: rustc_hash::FxHashMap<String, bool>,
+    /// Every filter name the project registers, clean or not: such a name is the project's
+    /// filter, not the built-in one it may shadow (`@app.template_filter("e")` is not escaping
+    /// unless its function is clean).
+    pub project_filters: rustc_hash::FxHashSet<String>,
     /// A value called with keyword arguments only (`{{ field(**kwargs) }}`) writes escaped
-    /// markup: the program uses a form library whose fields render so (`[[template_markup]]`).
+    /// markup: the program uses a form library whose fields render so (`[[template_markup]]`) —
+    /// unless the render site's value is known not to be a form (`FormValue::Other`).
     pub markup_calls: bool,
 }
 
@@ -246,7 +268,7 @@ impl TemplateSet {
                     }
                     let block = if output.block == Block::Inherit { around } else { output.block };
                     let effective = Output { block, ..output.clone() };
-                    if effective.unescaped_in(autoescape, model) {
+                    if effective.unescaped_in(autoescape, model, site.form) {
                         let reason = match (output.filtering, block) {
                             (Filtering::Safe, _) => "marked safe in a macro",
                             (_, Block::Off) => "in an autoescape-off block of a macro",
@@ -297,7 +319,7 @@ impl TemplateSet {
                     }
                     let block = if output.block == Block::Inherit { around } else { output.block };
                     let effective = Output { block, ..output.clone() };
-                    if effective.unescaped_in(autoescape, model) {
+                    if effective.unescaped_in(autoescape, model, site.form) {
                         let reason = match (output.filtering, block) {
                             (Filtering::Safe, _) => "marked safe",
                             (_, Block::Off) => "in an autoescape-off block",
@@ -339,6 +361,7 @@ mod tests {
             variable: Some(variable.into()),
             autoescape,
             call: "render_template".into(),
+            form: FormValue::Unknown,
         }
     }
 

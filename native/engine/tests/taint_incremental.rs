@@ -173,6 +173,9 @@ fn a_syntax_error_in_one_function_analyses_only_that_function() {
     }
 }
 
+/// A function that never returns (it always raises) guards its callers' values after the `if`.
+const GUARDS: &str = "import os\nfrom flask import request\n\n\ndef deny(value):\n    raise PermissionError(value)\n\n\ndef guarded():\n    value = request.args['q']\n    if value not in ('a', 'b'):\n        deny(value)\n    os.system(value)\n";
+
 fn project() -> Vec<(&'static str, String)> {
     vec![
         ("app/views.py", "import os\nfrom flask import request\nfrom app.helpers import run, clean\n\n\ndef index():\n    run(request.args['q'])\n\n\ndef safe():\n    run(clean(request.args['q']))\n".into()),
@@ -180,6 +183,7 @@ fn project() -> Vec<(&'static str, String)> {
         ("app/models.py", "class Base:\n    def save(self, value):\n        return value\n\n\nclass Other:\n    def save(self, value):\n        import shlex\n        return shlex.quote(value)\n\n\nclass Child(Base):\n    def extra(self):\n        return 1\n".into()),
         ("app/api.py", "import os\nfrom flask import request\nfrom app.models import Child\n\n\ndef store():\n    os.system(Child().save(request.args['q']))\n\n\ndef unrelated():\n    return 2\n".into()),
         ("app/lambdas.py", "import os\nfrom flask import request\n\nRUNNER = lambda c: os.system(c)\nTABLE = {'run': lambda c: os.system(c), 'echo': lambda c: c}\n\n\ndef view():\n    RUNNER(request.args['q'])\n    TABLE['run'](request.args['q'])\n    make = lambda p: lambda a: os.system(p + a)\n    make('ls ')(request.args['q'])\n".into()),
+        ("app/guards.py", GUARDS.into()),
     ]
 }
 
@@ -335,6 +339,8 @@ const PIECES: &[&str] = &[
     "lambda c: os.system(c)",
     "RUNNER(",
     "lambda: ",
+    "raise ValueError(x)\n    ",
+    "return x\n    ",
     "'",
     "#",
     "(",
@@ -344,7 +350,7 @@ const PIECES: &[&str] = &[
 
 /// (file, line, column, span lines, piece, second edit in the same change)
 fn edit_strategy() -> impl Strategy<Value = (usize, usize, usize, usize, usize, bool)> {
-    (0usize..5, 0usize..20, 0usize..30, 0usize..2, 0..PIECES.len(), any::<bool>())
+    (0usize..6, 0usize..20, 0usize..30, 0usize..2, 0..PIECES.len(), any::<bool>())
 }
 
 proptest! {
@@ -369,6 +375,27 @@ proptest! {
             prop_assert_eq!(&incremental, &from_scratch(&workspace));
         }
     }
+}
+
+#[test]
+fn a_function_that_stops_raising_is_no_longer_a_guard_in_its_callers() {
+    let files: Vec<(&str, String)> = project().into_iter().collect();
+    let mut workspace = workspace_of(&files);
+    let guarded = |findings: &[Finding]| findings.iter().filter(|f| f.sink.path == "app/guards.py").count();
+    let (before, _) = reanalyse(&mut workspace);
+    assert_eq!(guarded(&before), 0, "`deny` never returns: {before:#?}");
+    // `deny` may return now: `guarded`'s value reaches the sink after the `if`.
+    workspace.update_file(
+        "app/guards.py",
+        GUARDS.replace("    raise PermissionError(value)", "    if value:\n        raise PermissionError(value)"),
+        Some(2),
+    );
+    let (after, stats) = reanalyse(&mut workspace);
+    assert_eq!(guarded(&after), 1, "{after:#?}");
+    assert!(stats.analysed <= 3, "the module, `deny` and its caller: {stats:?}");
+    workspace.update_file("app/guards.py", GUARDS.into(), Some(3));
+    let (again, _) = reanalyse(&mut workspace);
+    assert_eq!(guarded(&again), 0);
 }
 
 /// Found by the proptest above: a class's second `save` commented out of it, in two edits. The

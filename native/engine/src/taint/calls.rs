@@ -516,6 +516,9 @@ impl<'p, 't> Analysis<'p, 't> {
             };
             let mut fields: Vec<(String, Value)> = Vec::new();
             let receiver_argument = receiver.as_ref().map(|(object, value)| (*object, value.clone()));
+            if !resolved.constructor {
+                self.note_project_no_return(node, &resolved.targets);
+            }
             for &scope in &resolved.targets {
                 let target =
                     Target { scope, receiver: receiver_path.as_deref(), receiver_argument: receiver_argument.clone(), fields: &mut fields };

@@ -465,6 +465,7 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             namings[step] = self.naming.take();
         }
+        self.summary.never_returns = normal_exit.is_none() && self.never_returns();
         // Effects on parameters visible after a normal return.
         if let Some(exit_state) = &normal_exit {
             let scope = &self.program.scopes[self.scope];

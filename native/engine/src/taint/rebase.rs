@@ -231,6 +231,7 @@ impl PlaceMap {
             param_exports: _,
             reads: _,
             lookups: _,
+            never_returns: _,
         } = summary;
         for (_, _, _, steps) in param_returns {
             self.move_steps(steps);

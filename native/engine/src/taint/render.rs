@@ -366,7 +366,9 @@ impl<'p, 't> Analysis<'p, 't> {
                 if !value.is_tainted() {
                     continue;
                 }
-                let site = RenderSite { template: template.clone(), template_param, variable, autoescape, call: call_name.to_string() };
+                let form = self.form_value(&value);
+                let site =
+                    RenderSite { template: template.clone(), template_param, variable, autoescape, call: call_name.to_string(), form };
                 self.hit_with(kind, cwe, &value, argument, call, call_name, Some(Arc::new(site)));
             }
         }

@@ -139,6 +139,8 @@ pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
         }
     }
     new.returns_stringy |= old.returns_stringy;
+    // Returning is the side with more edges (more taint): once either returns, both do.
+    new.never_returns &= old.never_returns;
     if new.returns_reference != old.returns_reference {
         new.returns_reference = None;
     }

@@ -60,6 +60,10 @@ pub struct Summary {
     /// `name_lookup_hash` of every name looked up while analysing the scope (sorted): the
     /// scope is analysed again when one of them appears, disappears or changes meaning.
     pub(super) lookups: Vec<u64>,
+    /// The function never returns normally: every path from its entry ends in `raise` or in a
+    /// call that never returns (`no_return.rs`). A statement calling it ends its branch.
+    /// `false` (returns) is the default and the side every doubt takes.
+    pub(super) never_returns: bool,
 }
 
 /// A `lookups` entry that matches every changed name.
@@ -134,6 +138,7 @@ pub(super) type SummarySignature = (
     Vec<(usize, u32)>,
     Vec<(usize, String, usize)>,
     Vec<(usize, u32, bool, Arc<str>, bool, String)>,
+    bool,
 );
 
 /// The summary signature compares what flows where, not the paths shown for it: paths through
@@ -218,7 +223,7 @@ impl Summary {
         let mut exports = self.param_exports.clone();
         exports.sort();
         exports.dedup();
-        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone(), effects, guards, flows, exports)
+        (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone(), effects, guards, flows, exports, self.never_returns)
     }
 }
 

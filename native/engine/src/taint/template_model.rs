@@ -6,7 +6,12 @@
 //!   uncleared for XSS (it returns constants, numbers or escaped text), so
 //!   `{{ watch|format_time|safe }}` writes nothing of `watch`; when its other parameters reach
 //!   the result, only a use without arguments is clean (`|ago`, not `|ago(unit)`); any other
-//!   filter passes its input through, as before;
+//!   filter passes its input through, as before — also one registered under a built-in
+//!   filter's name (`@app.template_filter("e")`, `env.filters["escape"] = f`, Django's
+//!   `register.filter("escape", f)`), which is the project's filter, not the escaping one
+//!   (`TemplateModel::project_filters`; a Django library's filters count in every template,
+//!   loaded or not, toward findings) — but not the template libraries' own registrations
+//!   (`django.template.defaultfilters`' `safe`, when Django itself is analysed: the built-ins);
 //! - whether the program uses a form library whose fields render escaped markup when called
 //!   (`[[template_markup]]` packages imported by some module).
 //!
@@ -30,7 +35,10 @@ use crate::program::{text_of, Program, ScopeKind};
 use crate::rules::{sink_kind_bit, RuleSet};
 use crate::syntax::tree::Node;
 use crate::syntax::{field, FieldChild, MAX_STATEMENT_DEPTH};
-use crate::templates::TemplateModel;
+use crate::templates::{FormValue, TemplateModel};
+
+/// Packages whose own filter registrations define the built-in filters (`templates::syntax`).
+const TEMPLATE_LIBRARIES: &[&str] = &["django", "jinja2", "flask", "quart"];
 
 /// Decorator methods registering a Flask filter.
 const FLASK_DECORATORS: &[&str] = &["template_filter", "app_template_filter"];
@@ -46,14 +54,28 @@ pub(super) fn template_model(
     let packages: Vec<&str> = rules.template_markup.iter().map(String::as_str).collect();
     let markup_calls =
         !packages.is_empty() && (0..program.modules.len()).any(|m| crate::frameworks::imports_any(program.modules[m], &packages));
-    let mut model = TemplateModel { markup_calls, ..TemplateModel::default() };
+    let found = registrations(program);
+    // Every name registered is the project's filter, clean or not (a built-in name included),
+    // unless the registration is the template library's own (`django.template.defaultfilters`
+    // registering `safe` and `escape` when Django itself is analysed): those are the built-ins
+    // the template lexer knows.
+    let project_filters = found
+        .iter()
+        .filter(|(_, _, module)| {
+            let top = program.modules[*module].name.split('.').next().unwrap_or_default();
+            !TEMPLATE_LIBRARIES.contains(&top)
+        })
+        .map(|(name, _, _)| name.clone())
+        .collect();
+    let found: Vec<(String, Option<usize>)> = found.into_iter().map(|(name, scope, _)| (name, scope)).collect();
+    let mut model = TemplateModel { markup_calls, project_filters, ..TemplateModel::default() };
     if unfinished {
         return model;
     }
     let xss = sink_kind_bit("XSS").unwrap_or(0);
     // Filter name → (its input reaches no result, its other parameters reach one).
     let mut by_name: FxHashMap<String, (bool, bool)> = FxHashMap::default();
-    for (name, scope) in registrations(program) {
+    for (name, scope) in found {
         let (input_clean, arguments_pass) = match scope.filter(|&scope| incomplete.get(scope).is_some_and(|limits| limits.failed == 0)) {
             Some(scope) => {
                 let returned: Vec<usize> = summaries
@@ -86,8 +108,9 @@ fn own_name(program: &Program<'_>, scope: usize) -> String {
 }
 
 /// Every filter registration of the program: (filter name, the function registered, `None`
-/// when the registration names something that is not a workspace function).
-pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>)> {
+/// when the registration names something that is not a workspace function; the module making
+/// the registration).
+pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>, usize)> {
     let mut found = Vec::new();
     // Decorated functions.
     for (index, scope) in program.scopes.iter().enumerate() {
@@ -113,7 +136,7 @@ pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>
                 let argument = positional.first().copied().or_else(|| keywords.iter().find(|(k, _)| *k == "name").map(|(_, v)| *v))?;
                 string_at(program, scope.module, argument)
             });
-            found.push((named.unwrap_or_else(|| own_name(program, index)), Some(index)));
+            found.push((named.unwrap_or_else(|| own_name(program, index)), Some(index), scope.module));
         }
     }
     for module in 0..program.modules.len() {
@@ -135,7 +158,8 @@ pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>
                 let name = positional.get(1).copied().or_else(|| keywords.iter().find(|(k, _)| *k == "name").map(|(_, v)| *v));
                 (function, name.and_then(|name| string_at(program, module, name)))
             };
-            found.push(registered(program, scope, function, name));
+            let (name, function) = registered(program, scope, function, name);
+            found.push((name, function, module));
         }
         // `env.filters["name"] = f`.
         if memchr::memmem::find(text.as_bytes(), b"filters").is_none() {
@@ -146,8 +170,8 @@ pub(super) fn registrations(program: &Program<'_>) -> Vec<(String, Option<usize>
         let mut stack = vec![(root, 0usize)];
         while let Some((node, depth)) = stack.pop() {
             if node.kind() == "assignment" {
-                if let Some(registration) = filter_table_store(program, module, &scopes, node) {
-                    found.push(registration);
+                if let Some((name, function)) = filter_table_store(program, module, &scopes, node) {
+                    found.push((name, function, module));
                 }
             }
             if depth > MAX_STATEMENT_DEPTH * 4 {
@@ -185,4 +209,34 @@ fn filter_table_store(program: &Program<'_>, module: usize, scopes: &[usize], as
     let name = string_at(program, module, *keys.first()?)?;
     let scope = scope_at(program, module, scopes, assignment.start_byte());
     Some(registered(program, scope, right, Some(name)))
+}
+
+impl super::Analysis<'_, '_> {
+    /// What a context value handed to a template is to the `[[template_markup]]` form
+    /// libraries, from its reference: an instance of a class deriving from one of their classes
+    /// (`NoteForm(FlaskForm)`), or one of its fields (`form.text`, referring to a member of
+    /// such a class), is a form; an instance of a workspace class deriving from none is not;
+    /// anything else (no reference, a library value) is unknown.
+    pub(super) fn form_value(&self, value: &super::lattice::Value) -> FormValue {
+        let Some(reference) = value.reference.as_deref() else { return FormValue::Unknown };
+        let packages = &self.rules.template_markup;
+        if packages.is_empty() {
+            return FormValue::Unknown;
+        }
+        let in_package =
+            |name: &str| packages.iter().any(|package| name.strip_prefix(package.as_str()).is_some_and(|rest| rest.starts_with('.')));
+        let is_form = |class: &str| self.program.ancestors(class).iter().any(|ancestor| in_package(ancestor));
+        if in_package(reference) || is_form(reference) {
+            return FormValue::Form;
+        }
+        if let Some((owner, _)) = reference.rsplit_once('.') {
+            if self.program.class(owner).is_some() && is_form(owner) {
+                return FormValue::Form;
+            }
+        }
+        if self.program.class(reference).is_some() {
+            return FormValue::Other;
+        }
+        FormValue::Unknown
+    }
 }

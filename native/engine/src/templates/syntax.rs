@@ -72,18 +72,19 @@ impl Output {
     }
 
     /// `unescaped`, with what the program says of the project's own filters and of values
-    /// called in templates (`TemplateModel`).
-    pub fn unescaped_in(&self, autoescape: bool, model: &super::TemplateModel) -> bool {
-        if self.keyword_call && model.markup_calls {
+    /// called in templates (`TemplateModel`), for a context value that is `form`.
+    pub fn unescaped_in(&self, autoescape: bool, model: &super::TemplateModel, form: super::FormValue) -> bool {
+        if self.keyword_call && model.markup_calls && form != super::FormValue::Other {
             return false;
         }
         let clean = |index: usize| {
             let (name, arguments) = &self.filters[index];
             model.clean_filters.get(name).is_some_and(|arguments_pass| !(*arguments && *arguments_pass))
         };
-        let filtering = if (0..self.filters.len()).any(clean) {
+        let project = |index: usize| model.project_filters.contains(&self.filters[index].0);
+        let filtering = if (0..self.filters.len()).any(|index| clean(index) || project(index)) {
             let filters: Vec<&str> = self.filters.iter().map(|(name, _)| name.as_str()).collect();
-            filtering_with(&filters, &clean)
+            filtering_with(&filters, &clean, &project)
         } else {
             self.filtering
         };
@@ -325,17 +326,21 @@ fn expression<'a>(tokens: &[Token<'a>]) -> Expression<'a> {
 
 /// How filters applied left to right escape the value.
 fn filtering(filters: &[&str]) -> Filtering {
-    filtering_with(filters, &|_| false)
+    filtering_with(filters, &|_| false, &|_| false)
 }
 
 /// How filters applied left to right escape the value, where `clean` says which of them are
 /// the project's own filters whose result carries nothing of their input (they reset the
-/// value, as `|length` does: a `|safe` after one marks a harmless value).
-pub fn filtering_with(filters: &[&str], clean: &dyn Fn(usize) -> bool) -> Filtering {
+/// value, as `|length` does: a `|safe` after one marks a harmless value) and `project` which
+/// are the project's own filters at all: one that is not clean passes its input through, even
+/// under a built-in filter's name (`|e` registered by the project escapes nothing of itself).
+pub fn filtering_with(filters: &[&str], clean: &dyn Fn(usize) -> bool, project: &dyn Fn(usize) -> bool) -> Filtering {
     let mut state = Filtering::Default;
     for (index, filter) in filters.iter().enumerate() {
         if clean(index) {
             state = Filtering::Escaped;
+        } else if project(index) {
+            // The project's filter, judged not clean: what went in comes out.
         } else if SAFE_FILTERS.contains(filter) {
             if state == Filtering::Default {
                 state = Filtering::Safe;
@@ -812,18 +817,35 @@ mod tests {
 
     #[test]
     fn a_clean_project_filter_resets_the_value_and_a_form_field_call_writes_markup() {
+        use super::super::FormValue::{Form, Other, Unknown};
         let mut model = super::super::TemplateModel::default();
         model.clean_filters.insert("ago".into(), true);
         let output = |text: &str| parse(text).outputs.remove(0);
         assert!(output("{{ w|ago|safe }}").unescaped(true), "unknown to the lexer: passed through");
-        assert!(!output("{{ w|ago|safe }}").unescaped_in(true, &model));
-        assert!(output("{{ w|ago(unit)|safe }}").unescaped_in(true, &model), "its argument reaches the result");
-        assert!(!output("{{ w|ago|upper }}").unescaped_in(false, &model), "reset before the other filters");
-        assert!(output("{{ w|shout|safe }}").unescaped_in(true, &model));
-        assert!(output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model), "no form library");
+        assert!(!output("{{ w|ago|safe }}").unescaped_in(true, &model, Unknown));
+        assert!(output("{{ w|ago(unit)|safe }}").unescaped_in(true, &model, Unknown), "its argument reaches the result");
+        assert!(!output("{{ w|ago|upper }}").unescaped_in(false, &model, Unknown), "reset before the other filters");
+        assert!(output("{{ w|shout|safe }}").unescaped_in(true, &model, Unknown));
+        assert!(output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model, Unknown), "no form library");
         model.markup_calls = true;
-        assert!(!output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model));
-        assert!(!output("{% autoescape false %}{{ form.name() }}{% endautoescape %}").unescaped_in(true, &model));
-        assert!(output("{{ field.data|safe }}").unescaped_in(true, &model));
+        assert!(!output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model, Unknown));
+        assert!(!output("{% autoescape false %}{{ form.name() }}{% endautoescape %}").unescaped_in(true, &model, Unknown));
+        assert!(output("{{ field.data|safe }}").unescaped_in(true, &model, Unknown));
+        assert!(!output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model, Form));
+        assert!(output("{{ banner(size='big')|safe }}").unescaped_in(true, &model, Other), "known not to be a form");
+    }
+
+    #[test]
+    fn a_project_filter_under_a_built_in_name_is_judged_as_the_project_s() {
+        use super::super::FormValue::Unknown;
+        let mut model = super::super::TemplateModel::default();
+        let output = |text: &str| parse(text).outputs.remove(0);
+        assert!(!output("{{ w|e|safe }}").unescaped_in(true, &model, Unknown), "the built-in `e` escapes");
+        model.project_filters.insert("e".into());
+        assert!(output("{{ w|e|safe }}").unescaped_in(true, &model, Unknown), "the project's `e` passes its input");
+        assert!(!output("{{ w|e }}").unescaped_in(true, &model, Unknown), "autoescaping still applies");
+        assert!(output("{{ w|e }}").unescaped_in(false, &model, Unknown));
+        model.clean_filters.insert("e".into(), false);
+        assert!(!output("{{ w|e|safe }}").unescaped_in(true, &model, Unknown), "a clean one resets the value");
     }
 }
