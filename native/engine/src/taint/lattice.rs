@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::program::Constant;
 use crate::rules::SourceKind;
 
+use super::path_key::PathKey;
 use super::Incomplete;
 
 /// Labels with source origins per value; past it, labels are merged (see `Value::add_label`).
@@ -450,7 +451,7 @@ impl Value {
 /// not strings and label lists; a value is copied when it is changed (`get_mut`).
 /// Stored as a map in path order (imbl's serde), so equal states have equal bytes.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(super) struct Values(imbl::OrdMap<Arc<str>, Arc<Value>>);
+pub(super) struct Values(imbl::OrdMap<PathKey, Arc<Value>>);
 
 impl Values {
     pub(super) fn get(&self, path: &str) -> Option<&Value> {
@@ -465,8 +466,8 @@ impl Values {
         self.0.get_mut(path).map(Arc::make_mut)
     }
 
-    pub(super) fn insert(&mut self, path: impl Into<Arc<str>>, value: Value) {
-        self.0.insert(path.into(), Arc::new(value));
+    pub(super) fn insert(&mut self, path: impl AsRef<str>, value: Value) {
+        self.0.insert(PathKey::new(path.as_ref()), Arc::new(value));
     }
 
     pub(super) fn remove(&mut self, path: &str) -> Option<Value> {
@@ -484,12 +485,12 @@ impl Values {
 
     /// In path order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(path, value)| (path.as_ref(), value.as_ref()))
+        self.0.iter().map(|(path, value)| (path.as_str(), value.as_ref()))
     }
 
     /// The paths from `from` on, in order.
     pub(super) fn from(&self, from: &str) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.range::<_, str>((Bound::Included(from), Bound::Unbounded)).map(|(path, value)| (path.as_ref(), value.as_ref()))
+        self.0.range::<_, str>((Bound::Included(from), Bound::Unbounded)).map(|(path, value)| (path.as_str(), value.as_ref()))
     }
 }
 
@@ -507,13 +508,13 @@ impl IntoIterator for Values {
     type IntoIter = Box<dyn Iterator<Item = (String, Value)>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.0.into_iter().map(|(path, value)| (path.to_string(), Arc::unwrap_or_clone(value))))
+        Box::new(self.0.into_iter().map(|(path, value)| (path.as_str().to_string(), Arc::unwrap_or_clone(value))))
     }
 }
 
 impl FromIterator<(String, Value)> for Values {
     fn from_iter<I: IntoIterator<Item = (String, Value)>>(entries: I) -> Values {
-        Values(entries.into_iter().map(|(path, value)| (Arc::from(path), Arc::new(value))).collect())
+        Values(entries.into_iter().map(|(path, value)| (PathKey::new(&path), Arc::new(value))).collect())
     }
 }
 
@@ -534,7 +535,10 @@ pub(super) struct State {
 /// `Values::diff` skips the subtrees two states share and the entries that are `identical`.
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
-        self.identical(other)
+        // One value in memory is identical to itself unless its constant is a NaN (the only
+        // field `identical` does not find equal to itself): the states' `Arc`s make that the
+        // common case in a diff, where the tree nodes were copied but their values were not.
+        (std::ptr::eq(self, other) && !matches!(self.constant, Some(Constant::Float(f)) if f.is_nan())) || self.identical(other)
     }
 }
 
@@ -587,12 +591,12 @@ impl State {
                     // A value that would come out of the join as it is stays (its path in the
                     // tree is not copied).
                     if !mine.join_keeps(theirs) {
-                        values.insert(Arc::clone(path), mine.join(theirs));
+                        values.0.insert(*path, Arc::new(mine.join(theirs)));
                     }
                 }
                 DiffItem::Remove(path, mine) => {
                     if mine.constant.is_some() || mine.reference.is_some() {
-                        values.insert(Arc::clone(path), mine.join(&Value::default()));
+                        values.0.insert(*path, Arc::new(mine.join(&Value::default())));
                     }
                 }
                 DiffItem::Add(path, theirs) => {
@@ -603,7 +607,7 @@ impl State {
                     } else {
                         Arc::new(theirs.join(&Value::default()))
                     };
-                    values.0.insert(Arc::clone(path), joined);
+                    values.0.insert(*path, joined);
                 }
             }
         }
@@ -629,27 +633,27 @@ impl State {
     pub(super) fn remove_below(&mut self, path: &str) {
         for projection in ['.', '['] {
             for key in with_prefix(path, projection, |prefix| self.keys_starting_with(prefix)) {
-                self.values.remove(&key);
+                self.values.remove(key.as_str());
             }
         }
     }
 
     /// The keys that start with `prefix`: one contiguous range of the ordered map.
-    fn keys_starting_with(&self, prefix: &str) -> Vec<Arc<str>> {
+    fn keys_starting_with(&self, prefix: &str) -> Vec<PathKey> {
         self.values
             .0
             .range::<_, str>((Bound::Included(prefix), Bound::Unbounded))
             .map(|(key, _)| key)
-            .take_while(|key| key.starts_with(prefix))
-            .cloned()
+            .take_while(|key| key.as_str().starts_with(prefix))
+            .copied()
             .collect()
     }
 
     /// Applies `change` to every value.
     pub(super) fn update_values(&mut self, mut change: impl FnMut(&mut Value)) {
-        let keys: Vec<Arc<str>> = self.values.0.keys().cloned().collect();
+        let keys: Vec<PathKey> = self.values.0.keys().copied().collect();
         for key in keys {
-            if let Some(value) = self.values.get_mut(&key) {
+            if let Some(value) = self.values.get_mut(key.as_str()) {
                 change(value);
             }
         }
@@ -659,7 +663,7 @@ impl State {
     /// key that is not known may have been into any of them (`d[key] = v` before `d["k"]`).
     pub(super) fn add_to_elements(&mut self, path: &str, value: &Value) {
         for key in with_prefix(path, '[', |prefix| self.keys_starting_with(prefix)) {
-            self.add(&key, value);
+            self.add(key.as_str(), value);
         }
     }
 
@@ -749,7 +753,7 @@ pub(super) fn for_each_stored<'a, I: IntoIterator<Item = usize>>(
             reached[next] = true;
             for item in from.values.0.diff(&to.values.0) {
                 match item {
-                    DiffItem::Add(path, value) | DiffItem::Update { new: (path, value), .. } => visit(path, value),
+                    DiffItem::Add(path, value) | DiffItem::Update { new: (path, value), .. } => visit(path.as_str(), value),
                     DiffItem::Remove(..) => {}
                 }
             }

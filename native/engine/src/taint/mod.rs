@@ -39,6 +39,7 @@ mod guards;
 mod incremental;
 mod lattice;
 mod no_return;
+mod path_key;
 mod rebase;
 mod render;
 mod response_type;
