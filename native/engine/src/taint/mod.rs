@@ -41,6 +41,7 @@ mod lattice;
 mod no_return;
 mod rebase;
 mod render;
+mod schedule;
 mod solver;
 mod summary;
 mod template_model;
