@@ -132,7 +132,12 @@ mod tests {
     fn a_chunk_holds_a_share_of_the_cost_not_of_the_count() {
         // Ten items of 10 then ninety of 0.1 (total 109): the first chunk is 1/4 of the cost.
         let costs: Vec<f64> = (0..100).map(|i| if i < 10 { 10.0 } else { 0.1 }).collect();
-        let before: Vec<f64> = std::iter::once(0.0).chain(costs.iter().scan(0.0, |s, c| Some(*s + c))).collect();
+        let before: Vec<f64> = std::iter::once(0.0)
+            .chain(costs.iter().scan(0.0, |sum, cost| {
+                *sum += cost;
+                Some(*sum)
+            }))
+            .collect();
         assert_eq!(take_chunk(&AtomicUsize::new(0), &before, 2), Some(0..3));
         // Costs of 0 still advance one item at a time.
         assert_eq!(take_chunk(&AtomicUsize::new(0), &[0.0; 4], 2), Some(0..1));
