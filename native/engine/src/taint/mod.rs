@@ -43,6 +43,7 @@ mod path_key;
 mod rebase;
 mod render;
 mod response_type;
+mod schedule;
 mod solver;
 mod summary;
 mod template_model;

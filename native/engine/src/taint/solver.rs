@@ -18,13 +18,12 @@
 use std::collections::HashSet;
 
 use petgraph::graph::{DiGraph, NodeIndex};
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::busy;
 use super::lattice::TraceStep;
 use super::summary::ParamSink;
 use super::{analyze_scope, Env, Incomplete, RawFinding, Summary};
+use super::{busy, schedule};
 use crate::program::Program;
 use crate::rules::RuleSet;
 
@@ -32,6 +31,9 @@ use crate::rules::RuleSet;
 const WIDEN_AFTER: usize = 3;
 /// Analyses of one scope in one run after which its summary only grows (edges found late).
 const WIDEN_AFTER_ANALYSES: u32 = 8;
+/// Expected seconds of a scope's first analysis per byte of its body (sympy: ≈ 80 µs for a
+/// function of ≈ 600 bytes). Only the order in which a batch starts its analyses depends on it.
+const SECONDS_PER_BYTE: f64 = 1.3e-7;
 /// Sweeps are expected to be few (2–4 on Django); past this many the run stops and says so.
 /// Never reached on any corpus measured; kept so that a bug cannot hang the server.
 const MAX_SWEEPS: usize = 1000;
@@ -228,6 +230,9 @@ pub(super) struct Solver<'a, 'p, 't> {
     pub unfinished: bool,
     /// With `FLOWSIGHT_DEBUG_ANALYSIS`: seconds spent analysing each scope in this run.
     seconds: Vec<f64>,
+    /// Wall seconds of each scope's last analysis in this run (0: none yet): what a batch
+    /// expects it to cost, to start the costliest first (`schedule`).
+    last_cost: Vec<f32>,
     /// With `FLOWSIGHT_DEBUG_ANALYSIS`: how the pool's cores were used, per batch.
     log: busy::Log,
 }
@@ -277,6 +282,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             widened: 0,
             unfinished: false,
             seconds: if super::debug_analysis() { vec![0.0; count] } else { Vec::new() },
+            last_cost: vec![0.0; count],
             log: busy::Log::default(),
         }
     }
@@ -419,8 +425,16 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             while !work.is_empty() {
                 iteration += 1;
                 let mut again = Vec::new();
-                let (started, timed) = (std::time::Instant::now(), super::debug_analysis());
-                let results = self.analyse(env, &work, &before, iteration);
+                let timed = super::debug_analysis();
+                if timed {
+                    eprintln!(
+                        "batch {}: {:?}",
+                        self.batches + 1,
+                        work.iter().map(|&s| &self.program.scopes[s].qualified_name).collect::<Vec<_>>()
+                    );
+                }
+                let started = std::time::Instant::now();
+                let (results, spans) = self.analyse(env, &work, &before, iteration, started);
                 let (analysed, serial_cpu) = (std::time::Instant::now(), timed.then(busy::thread_cpu));
                 // Every new call edge first: a callee's change reaches callers analysed with it.
                 for Analysed { scope, summary, .. } in &results {
@@ -459,16 +473,21 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
                 again.sort_unstable();
                 again.dedup();
                 work = again;
-                if super::debug_analysis() {
+                if timed {
+                    let wall = analysed.duration_since(started).as_secs_f64();
+                    let (preempted, tail, imbalance) = busy::where_idle(&spans, rayon::current_num_threads(), wall);
                     self.log.batches.push(busy::Batch {
                         sweep: self.sweeps,
                         level,
                         iteration,
                         scopes,
-                        wall: analysed.duration_since(started).as_secs_f64(),
+                        wall,
                         cpu,
                         longest,
                         serial: serial_cpu.map_or(0.0, |cpu| busy::thread_cpu() - cpu),
+                        preempted,
+                        tail,
+                        imbalance,
                     });
                 }
             }
@@ -491,49 +510,72 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
     /// Analyses `work` on the pool; beside each analysis, its widening (`iteration` of the
     /// components reset in `before`, or past `WIDEN_AFTER_ANALYSES`) and whether it changed,
     /// against the summaries as they were before the batch (they are written after it).
-    fn analyse(&mut self, env: &Env, work: &[usize], before: &FxHashMap<usize, Summary>, iteration: usize) -> Vec<Analysed> {
+    /// With `FLOWSIGHT_DEBUG_ANALYSIS`, also each analysis's span (offsets from `started`).
+    fn analyse(
+        &mut self,
+        env: &Env,
+        work: &[usize],
+        before: &FxHashMap<usize, Summary>,
+        iteration: usize,
+        started: std::time::Instant,
+    ) -> (Vec<Analysed>, Vec<busy::Span>) {
         self.batches += 1;
         self.analysed += work.len();
         for &scope in work {
             self.analyses[scope] += 1;
         }
-        if super::debug_analysis() {
-            eprintln!("batch {}: {:?}", self.batches, work.iter().map(|&s| &self.program.scopes[s].qualified_name).collect::<Vec<_>>());
-        }
         let (program, rules, enclosing, entries, summaries) = (self.program, self.rules, self.enclosing, self.entries, &*self.summaries);
-        let analyses = &self.analyses;
+        let (analyses, last_cost) = (&self.analyses, &self.last_cost);
         let timed = !self.seconds.is_empty();
-        let results: Vec<(Analysed, f64)> = work
-            .par_iter()
-            .map(|&scope| {
-                let started = timed.then(|| (std::time::Instant::now(), busy::thread_cpu()));
-                let (summary, findings, mut incomplete) = analyze_scope(program, rules, summaries, entries, env, enclosing, scope);
-                let old = &summaries[scope];
-                let exports = !summary.exports.is_empty() || !old.exports.is_empty();
-                let in_reset = before.contains_key(&scope);
-                let widened = (in_reset && iteration > WIDEN_AFTER) || analyses[scope] > WIDEN_AFTER_ANALYSES;
-                let summary = if widened {
-                    // The union may hold a parameter's fields past the bound again.
-                    let mut summary = widen(old, summary);
-                    incomplete.fields_collapsed += super::fields::compact_fields(&mut summary);
-                    summary
-                } else {
-                    summary
-                };
-                let changed = if in_reset { summary.signature() != old.signature() } else { differs(old, &summary) };
-                let (seconds, cpu) = started.map_or((0.0, 0.0), |(wall, cpu)| (wall.elapsed().as_secs_f64(), busy::thread_cpu() - cpu));
-                (Analysed { scope, summary, findings, incomplete, widened, changed, exports, cpu }, seconds)
-            })
-            .collect();
-        results
+        // Before its first analysis a scope is expected to cost in proportion to its text.
+        let expected = |&scope: &usize| match last_cost[scope] {
+            cost if cost > 0.0 => f64::from(cost),
+            _ => {
+                let body = program.scopes[scope].body;
+                (body.end_byte() - body.start_byte()) as f64 * SECONDS_PER_BYTE
+            }
+        };
+        let results: Vec<(Analysed, f32, Option<busy::Span>)> = schedule::run_batch(work, expected, |&scope| {
+            let clock = std::time::Instant::now();
+            let begun = timed.then(|| (clock, busy::thread_cpu()));
+            let (summary, findings, mut incomplete) = analyze_scope(program, rules, summaries, entries, env, enclosing, scope);
+            let old = &summaries[scope];
+            let exports = !summary.exports.is_empty() || !old.exports.is_empty();
+            let in_reset = before.contains_key(&scope);
+            let widened = (in_reset && iteration > WIDEN_AFTER) || analyses[scope] > WIDEN_AFTER_ANALYSES;
+            let summary = if widened {
+                // The union may hold a parameter's fields past the bound again.
+                let mut summary = widen(old, summary);
+                incomplete.fields_collapsed += super::fields::compact_fields(&mut summary);
+                summary
+            } else {
+                summary
+            };
+            let changed = if in_reset { summary.signature() != old.signature() } else { differs(old, &summary) };
+            let span = begun.map(|(wall, cpu)| busy::Span {
+                thread: rayon::current_thread_index().unwrap_or(0),
+                start: wall.duration_since(started).as_secs_f64(),
+                end: started.elapsed().as_secs_f64(),
+                cpu: busy::thread_cpu() - cpu,
+            });
+            let cpu = span.map_or(0.0, |span| span.cpu);
+            // At least a nanosecond: 0 means "never analysed".
+            let cost = clock.elapsed().as_secs_f32().max(1e-9);
+            (Analysed { scope, summary, findings, incomplete, widened, changed, exports, cpu }, cost, span)
+        });
+        let mut spans = Vec::new();
+        let analysed = results
             .into_iter()
-            .map(|(analysed, seconds)| {
-                if timed {
-                    self.seconds[analysed.scope] += seconds;
+            .map(|(analysed, cost, span)| {
+                self.last_cost[analysed.scope] = cost;
+                if let Some(span) = span {
+                    self.seconds[analysed.scope] += span.end - span.start;
+                    spans.push(span);
                 }
                 analysed
             })
-            .collect()
+            .collect();
+        (analysed, spans)
     }
 }
 
