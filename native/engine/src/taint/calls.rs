@@ -1026,7 +1026,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// passes its own field parameter; an instance made by the argument itself
     /// (`Job(command).start()`) passes that field of what its constructor stored; an argument
     /// the state does not hold is passed whole.
-    fn field_argument(&self, node: Node<'t>, whole: &Value, hash: u32, state: &State, parameter: Option<(usize, usize)>) -> Value {
+    fn field_argument(&mut self, node: Node<'t>, whole: &Value, hash: u32, state: &State, parameter: Option<(usize, usize)>) -> Value {
         if let Some(made) = self.constructed.as_ref().filter(|made| node.kind() == "call" && made.start == node.start_byte()) {
             let mut value = made.without.clone();
             for (suffix, stored) in &made.fields {
@@ -1038,7 +1038,7 @@ impl<'p, 't> Analysis<'p, 't> {
             return value;
         }
         let Some(path) = self.path_of(node, state) else { return whole.clone() };
-        let Some(own) = state.values.get(&path) else { return whole.clone() };
+        let Some(own) = state.values.get(&path) else { return self.stored_attribute(node, &path, whole, hash) };
         let mut value = own.clone();
         // A request parameter (no source itself) passed to an explicit parameter (`parameter`:
         // the callee and its position) that does not know its type: the attribute the callee
@@ -1083,6 +1083,29 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             value.absorb(stored);
         }
+        value.constant = None;
+        value
+    }
+
+    /// A name the state does not hold, whose whole value is what other scopes stored into it
+    /// (`Env`): its attribute is what they stored under that attribute (`outside_attribute`).
+    /// Kept whole when the value holds anything else (a source the name is, taint from
+    /// elsewhere): only labels the stores gave are narrowed.
+    fn stored_attribute(&mut self, node: Node<'t>, path: &str, whole: &Value, hash: u32) -> Value {
+        let Some(attribute) = self.outside_attribute(path, hash) else { return whole.clone() };
+        let Some(stored) = self.outside(path, node) else { return whole.clone() };
+        let kinds = |value: &Value| {
+            let mut kinds: Vec<(Origin, u32, bool)> = value.labels.iter().map(|l| (l.origin.clone(), l.cleared, l.normalized)).collect();
+            kinds.sort();
+            kinds.dedup();
+            kinds
+        };
+        if kinds(whole) != kinds(&stored) {
+            return whole.clone();
+        }
+        let mut value = whole.clone();
+        value.labels =
+            attribute.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", crate::taint::short(path)))).labels;
         value.constant = None;
         value
     }

@@ -329,6 +329,53 @@ impl<'p, 't> Analysis<'p, 't> {
         Some(value.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", short(path)))))
     }
 
+    /// For a name this scope does not bind (a module global, a name imported from a workspace
+    /// module, a closure variable) that other scopes stored into: what they stored under its
+    /// attribute whose name hashes to `hash` (and under any subscript of the name, and into the
+    /// name or its prefixes as a whole), not under its other attributes: `db.get(x)` on a
+    /// module-level `db` whose `config` a view stored request data into passes `get` a clean
+    /// `db.session`. `None` where the name is not such a name, or nothing was stored into it
+    /// (the caller then keeps the whole value). Reads only places `outside` already read for
+    /// the same name (no new incremental dependency).
+    pub(super) fn outside_attribute(&mut self, path: &str, hash: u32) -> Option<Value> {
+        let root = root_of(path);
+        if path != root || is_nested_name(root) || self.receiver_name() == Some(root) || !self.lambda_params.is_empty() {
+            return None;
+        }
+        if self.binds_locally(root) || self.program.scopes[self.scope].kind == ScopeKind::Module {
+            return None;
+        }
+        if !self.consulted.get(root).copied().unwrap_or(false) {
+            return None;
+        }
+        let places: Vec<(Arc<str>, bool, String)> = self.outer_places(root).into_iter().map(|(owner, name)| (owner, true, name)).collect();
+        let mut value = Value::default();
+        for (owner, _, name) in &places {
+            for by_owner in [false, true] {
+                let Some(state) = self.env.states.get(&(owner.clone(), by_owner)) else { continue };
+                if let Some(own) = state.values.get(name.as_str()) {
+                    value.absorb(own);
+                }
+                let (dot_there, index_there) = (format!("{name}."), format!("{name}["));
+                for (key, stored) in state.values.from(&dot_there) {
+                    let Some(rest) = key.strip_prefix(dot_there.as_str()) else { break };
+                    let attribute = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
+                    if super::summary::attribute_hash(attribute) == hash {
+                        value.absorb(stored);
+                    }
+                }
+                for (key, stored) in state.values.from(&index_there) {
+                    if !key.starts_with(index_there.as_str()) {
+                        break;
+                    }
+                    value.absorb(stored);
+                }
+            }
+        }
+        value.stringy = false;
+        Some(value)
+    }
+
     /// What the env holds for `path` at each place `(owner, whether the owner's own stores
     /// count, the name of `path`'s root there)`, if tainted.
     pub(super) fn env_value(&self, places: &[(Arc<str>, bool, String)], path: &str) -> Option<Value> {
