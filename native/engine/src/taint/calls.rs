@@ -767,14 +767,7 @@ impl<'p, 't> Analysis<'p, 't> {
         // The arguments bound to the callee's parameters by the rule slicing applies too
         // (`ir::binding`): positional ones (spreads among them) in order, then keywords. A
         // summary names explicit parameters (the implicit receiver is `RECEIVER`).
-        let written = positional
-            .iter()
-            .map(|(node, _)| match node.kind() {
-                "list_splat" => Written::Spread,
-                "dictionary_splat" => Written::KeywordSpread,
-                _ => Written::Positional,
-            })
-            .chain(keywords.iter().map(|(name, ..)| Written::Keyword(name)));
+        let written = written_arguments(positional, keywords);
         let bindings = binding::bind(&callee_scope.params, callee_scope.implicit_receiver, receiver_argument.is_some(), written);
         let first = usize::from(callee_scope.implicit_receiver);
         let argument_at = |index: usize| -> (Node<'t>, &Value) {
@@ -1210,6 +1203,23 @@ pub(super) struct Constructed {
 /// A render site's hash, telling its hits apart from the others at the same call.
 /// `incoming` as a callee's `param_flows` entry `flow` (target, suffix, source) stores it: the
 /// call's step, then the steps inside the callee where it is stored.
+/// How a call's evaluated arguments are written, for `ir::binding::bind`: positional ones
+/// (`*xs` spreads among them) in order, then keywords (`**d` spreads among the positional list,
+/// where the call's arguments put them).
+pub(super) fn written_arguments<'a, 't>(
+    positional: &'a [(Node<'t>, Value)],
+    keywords: &'a [(String, Node<'t>, Value)],
+) -> impl Iterator<Item = Written<'a>> + 'a {
+    positional
+        .iter()
+        .map(|(node, _)| match node.kind() {
+            "list_splat" => Written::Spread,
+            "dictionary_splat" => Written::KeywordSpread,
+            _ => Written::Positional,
+        })
+        .chain(keywords.iter().map(|(name, ..)| Written::Keyword(name)))
+}
+
 fn flow_traced(summary: &Summary, flow: (usize, &String, usize), incoming: Value, call_step: &TraceStep) -> Value {
     let mut traced = incoming.traced(call_step);
     let inside = summary.param_flow_steps.iter().find(|(t, s, f, _)| (*t, s, *f) == flow);

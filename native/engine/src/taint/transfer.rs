@@ -7,7 +7,7 @@
 //! - Expressions nested deeper than `MAX_EVAL_DEPTH` degrade upward: the union of every name
 //!   inside them, counted in `Incomplete::expression_depth`.
 
-use crate::ir::binding::{self, Passed, Written};
+use crate::ir::binding::{self, Passed};
 use crate::syntax::tree::Node;
 
 use crate::cfg::Cfg;
@@ -491,14 +491,7 @@ impl<'p, 't> Analysis<'p, 't> {
         // Arguments bound by the rule every call follows (`ir::binding`); a parameter given
         // nothing holds its default.
         let params = crate::program::parameters(self.text, lambda);
-        let written = positional
-            .iter()
-            .map(|(node, _)| match node.kind() {
-                "list_splat" => Written::Spread,
-                "dictionary_splat" => Written::KeywordSpread,
-                _ => Written::Positional,
-            })
-            .chain(keywords.iter().map(|(name, ..)| Written::Keyword(name)));
+        let written = super::calls::written_arguments(positional, keywords);
         let bindings = binding::bind(&params, false, false, written);
         for (position, param) in params.iter().enumerate() {
             let mut value: Option<Value> = None;
