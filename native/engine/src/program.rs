@@ -824,6 +824,19 @@ impl<'t> PartBuilder<'t> {
                 entry.0 += 1;
             }
         }
+        // Classes the module defines at its top level (decorated or not): `library = Library()`
+        // below them is an instance of `{module}.Library` as an imported class's would be.
+        let mut own_classes: Vec<&str> = Vec::new();
+        let mut cursor = root.walk();
+        for statement in root.named_children(&mut cursor) {
+            let definition = match statement.kind() {
+                "decorated_definition" => statement.field(&field::DEFINITION),
+                _ => Some(statement),
+            };
+            if let Some(name) = definition.filter(|d| d.kind() == "class_definition").and_then(|d| d.field(&field::NAME)) {
+                own_classes.push(text_of(text, name));
+            }
+        }
         let module_index = self.file_index;
         let mut constants = HashMap::new();
         let mut aliases = HashMap::new();
@@ -844,8 +857,10 @@ impl<'t> PartBuilder<'t> {
             } else if let Some(callee) = instance_of {
                 // `session = requests.Session()`: the name refers to an instance of that class.
                 let head = callee.split('.').next().unwrap_or("");
-                if let Some(qualified) = imports.get(head) {
-                    let class = format!("{qualified}{}", &callee[head.len()..]);
+                let own = (head == callee && own_classes.contains(&head) && !assignments.contains_key(head)).then(|| module_name.clone());
+                if let Some(qualified) = imports.get(head).or(own.as_ref()) {
+                    let class =
+                        if own.is_some() { format!("{qualified}.{callee}") } else { format!("{qualified}{}", &callee[head.len()..]) };
                     // Other modules importing the name see the instance through its chain.
                     let chain = InstanceChain { root: ChainRoot::Reference(class.clone()), steps: vec![InstanceStep::Call(None)] };
                     constructed.insert(name.clone(), chain);
