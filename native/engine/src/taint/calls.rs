@@ -16,7 +16,7 @@ use crate::syntax::{field, FieldChild};
 use crate::templates::RenderSite;
 
 use super::findings::RawFinding;
-use super::lattice::{note_bound, shortened_path, Label, Origin, State, Trace, TraceStep, Value};
+use super::lattice::{note_bound, shortened_path, Label, Origin, State, Trace, TraceStep, Value, Values};
 use super::summary::{attribute_hash, field_of, field_param, ParamSink, Summary, RECEIVER};
 use super::{location_of, short, types, Analysis};
 
@@ -1062,20 +1062,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
-        let (dot, index) = (format!("{path}."), format!("{path}["));
-        for (key, stored) in state.values.from(&dot) {
-            let Some(rest) = key.strip_prefix(dot.as_str()) else { break };
-            let attribute = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
-            if attribute_hash(attribute) == hash {
-                value.absorb(stored);
-            }
-        }
-        for (key, stored) in state.values.from(&index) {
-            if !key.starts_with(index.as_str()) {
-                break;
-            }
-            value.absorb(stored);
-        }
+        absorb_stored_under_attribute(&state.values, &path, hash, &mut value);
         value.constant = None;
         value
     }
@@ -1203,6 +1190,26 @@ pub(super) struct Constructed {
 /// A render site's hash, telling its hits apart from the others at the same call.
 /// `incoming` as a callee's `param_flows` entry `flow` (target, suffix, source) stores it: the
 /// call's step, then the steps inside the callee where it is stored.
+/// Absorbs into `value` what `values` hold below `path`'s attribute whose name hashes to
+/// `hash` (`path.attr`, `path.attr.x`, `path.attr[k]`) and below any subscript of `path`
+/// (`path[k]`), not below its other attributes.
+pub(super) fn absorb_stored_under_attribute(values: &Values, path: &str, hash: u32, value: &mut Value) {
+    let (dot, index) = (format!("{path}."), format!("{path}["));
+    for (key, stored) in values.from(&dot) {
+        let Some(rest) = key.strip_prefix(dot.as_str()) else { break };
+        let attribute = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
+        if attribute_hash(attribute) == hash {
+            value.absorb(stored);
+        }
+    }
+    for (key, stored) in values.from(&index) {
+        if !key.starts_with(index.as_str()) {
+            break;
+        }
+        value.absorb(stored);
+    }
+}
+
 /// How a call's evaluated arguments are written, for `ir::binding::bind`: positional ones
 /// (`*xs` spreads among them) in order, then keywords (`**d` spreads among the positional list,
 /// where the call's arguments put them).

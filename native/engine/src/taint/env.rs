@@ -356,20 +356,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 if let Some(own) = state.values.get(name.as_str()) {
                     value.absorb(own);
                 }
-                let (dot_there, index_there) = (format!("{name}."), format!("{name}["));
-                for (key, stored) in state.values.from(&dot_there) {
-                    let Some(rest) = key.strip_prefix(dot_there.as_str()) else { break };
-                    let attribute = &rest[..rest.find(['.', '[']).unwrap_or(rest.len())];
-                    if super::summary::attribute_hash(attribute) == hash {
-                        value.absorb(stored);
-                    }
-                }
-                for (key, stored) in state.values.from(&index_there) {
-                    if !key.starts_with(index_there.as_str()) {
-                        break;
-                    }
-                    value.absorb(stored);
-                }
+                super::calls::absorb_stored_under_attribute(&state.values, name, hash, &mut value);
             }
         }
         value.stringy = false;
