@@ -389,6 +389,9 @@ pub struct Program<'p> {
     /// name lookups it made (replayed on a hit, as for `reexports`): every visit of every name
     /// and call resolves it again.
     resolved: Vec<std::sync::RwLock<FxHashMap<Box<str>, Resolved>>>,
+    /// `memoised_targets`' answers: the scopes a reference may denote when called
+    /// (`ir::resolve::targets`), per reference, for closed (`[0]`) and open (`[1]`) references.
+    targets: [std::sync::RwLock<FxHashMap<Box<str>, Targets>>; 2],
     /// The directory file paths are relative to, when the program is of files on disk: other
     /// files of the project (an OpenAPI spec) are read from under it.
     pub root: Option<std::path::PathBuf>,
@@ -736,6 +739,7 @@ impl<'p> Program<'p> {
             reexports: Default::default(),
             ancestry: Default::default(),
             resolved: Vec::with_capacity(parts.len()),
+            targets: Default::default(),
             search_prefixes: Vec::new(),
             root: None,
             templates: None,
@@ -1145,6 +1149,12 @@ struct Reexport {
 /// stands for (the rest of a dotted name is appended to it) and the lookups (hashes) it made.
 struct Resolved {
     qualified: Option<Box<str>>,
+    lookups: Box<[u64]>,
+}
+
+/// A memoised `Program::memoised_targets`: the scopes and the lookups (hashes) finding them made.
+struct Targets {
+    scopes: Box<[usize]>,
     lookups: Box<[u64]>,
 }
 
@@ -1581,6 +1591,26 @@ impl<'p> Program<'p> {
         let resolved = answer(&known);
         memo.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(head.into(), known);
         resolved
+    }
+
+    /// The scopes `compute` finds for `reference` (`ir::resolve::targets`, a function of the
+    /// program's tables, the reference and `open` alone), memoised per program with the name
+    /// lookups computing them made, replayed on a hit (as `resolve_name` does): every visit of
+    /// every call resolves its callee again.
+    pub fn memoised_targets(&self, reference: &str, open: bool, compute: impl FnOnce() -> Vec<usize>) -> Vec<usize> {
+        let answer = |known: &Targets| {
+            known.lookups.iter().copied().for_each(note_lookup_hash);
+            known.scopes.to_vec()
+        };
+        let memo = &self.targets[usize::from(open)];
+        if let Some(known) = memo.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(reference) {
+            return answer(known);
+        }
+        let (scopes, lookups) = record_name_lookups(compute);
+        lookups.iter().copied().for_each(note_lookup_hash);
+        let known = Targets { scopes: scopes.as_slice().into(), lookups: lookups.into_boxed_slice() };
+        memo.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(reference.into(), known);
+        scopes
     }
 
     /// `resolve_name` of the first part `head` of a dotted name (computed, not memoised).
