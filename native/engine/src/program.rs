@@ -385,6 +385,13 @@ pub struct Program<'p> {
     /// `ancestors`' answer per class, with the name lookups it made (replayed on a hit, as
     /// for `reexports`): every call of a method asks for its class's bases.
     ancestry: std::sync::RwLock<FxHashMap<Box<str>, Ancestry>>,
+    /// `resolve_name`'s answer per module (by index) and first name of a dotted name, with the
+    /// name lookups it made (replayed on a hit, as for `reexports`): every visit of every name
+    /// and call resolves it again.
+    resolved: Vec<std::sync::RwLock<FxHashMap<Box<str>, Resolved>>>,
+    /// `memoised_targets`' answers: the scopes a reference may denote when called
+    /// (`ir::resolve::targets`), per reference, for closed (`[0]`) and open (`[1]`) references.
+    targets: [std::sync::RwLock<FxHashMap<Box<str>, Targets>>; 2],
     /// The directory file paths are relative to, when the program is of files on disk: other
     /// files of the project (an OpenAPI spec) are read from under it.
     pub root: Option<std::path::PathBuf>,
@@ -731,6 +738,8 @@ impl<'p> Program<'p> {
             module_prefixes: std::sync::OnceLock::new(),
             reexports: Default::default(),
             ancestry: Default::default(),
+            resolved: Vec::with_capacity(parts.len()),
+            targets: Default::default(),
             search_prefixes: Vec::new(),
             root: None,
             templates: None,
@@ -740,6 +749,7 @@ impl<'p> Program<'p> {
             program.files.push(&part.file);
             program.module_index.insert(part.module.name.as_str(), index);
             program.modules.push(&part.module);
+            program.resolved.push(Default::default());
             program.scopes.extend(part.scopes.iter());
             program.functions.extend(part.functions.iter().map(|(name, &scope)| (name.as_str(), scope)));
             program.classes.extend(part.classes.iter().map(|(name, class)| (name.as_str(), class)));
@@ -1132,6 +1142,19 @@ fn note_lookup_hash(hash: u64) {
 /// A memoised `Program::reexport_target`: the target and the lookups (hashes) the walk made.
 struct Reexport {
     target: Option<Box<str>>,
+    lookups: Box<[u64]>,
+}
+
+/// A memoised resolution of a first name in a module (`Program::resolve_name`): what the name
+/// stands for (the rest of a dotted name is appended to it) and the lookups (hashes) it made.
+struct Resolved {
+    qualified: Option<Box<str>>,
+    lookups: Box<[u64]>,
+}
+
+/// A memoised `Program::memoised_targets`: the scopes and the lookups (hashes) finding them made.
+struct Targets {
+    scopes: Box<[usize]>,
     lookups: Box<[u64]>,
 }
 
@@ -1542,19 +1565,66 @@ impl<'p> Program<'p> {
     }
 
     /// Resolves a dotted name used in `module` to a qualified reference.
+    ///
+    /// Memoised per program and module by the name's first part (`resolved`), with the name
+    /// lookups resolving it made, replayed on a hit, so a recording sees what a fresh
+    /// resolution would record (`reexport_target` does the same). Sound because the tables it
+    /// reads are fixed once the program is built.
     pub fn resolve_name(&self, module: usize, name: &str) -> Option<String> {
-        let info = &self.modules[module];
         let head = name.split('.').next().unwrap_or(name);
         let rest = &name[head.len()..];
+        let answer = |known: &Resolved| {
+            known.lookups.iter().copied().for_each(note_lookup_hash);
+            known.qualified.as_deref().map(|qualified| {
+                let mut resolved = String::with_capacity(qualified.len() + rest.len());
+                resolved.push_str(qualified);
+                resolved.push_str(rest);
+                resolved
+            })
+        };
+        let memo = &self.resolved[module];
+        if let Some(known) = memo.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(head) {
+            return answer(known);
+        }
+        let (qualified, lookups) = record_name_lookups(|| self.resolve_head(module, head));
+        let known = Resolved { qualified: qualified.map(String::into_boxed_str), lookups: lookups.into_boxed_slice() };
+        let resolved = answer(&known);
+        memo.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(head.into(), known);
+        resolved
+    }
+
+    /// The scopes `compute` finds for `reference` (`ir::resolve::targets`, a function of the
+    /// program's tables, the reference and `open` alone), memoised per program with the name
+    /// lookups computing them made, replayed on a hit (as `resolve_name` does): every visit of
+    /// every call resolves its callee again.
+    pub fn memoised_targets(&self, reference: &str, open: bool, compute: impl FnOnce() -> Vec<usize>) -> Vec<usize> {
+        let answer = |known: &Targets| {
+            known.lookups.iter().copied().for_each(note_lookup_hash);
+            known.scopes.to_vec()
+        };
+        let memo = &self.targets[usize::from(open)];
+        if let Some(known) = memo.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(reference) {
+            return answer(known);
+        }
+        let (scopes, lookups) = record_name_lookups(compute);
+        lookups.iter().copied().for_each(note_lookup_hash);
+        let known = Targets { scopes: scopes.as_slice().into(), lookups: lookups.into_boxed_slice() };
+        memo.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(reference.into(), known);
+        scopes
+    }
+
+    /// `resolve_name` of the first part `head` of a dotted name (computed, not memoised).
+    fn resolve_head(&self, module: usize, head: &str) -> Option<String> {
+        let info = &self.modules[module];
         if let Some(qualified) = self.imported(module, head) {
-            return Some(format!("{qualified}{rest}"));
+            return Some(qualified.into_owned());
         }
         if let Some(alias) = info.aliases.get(head) {
-            return Some(format!("{alias}{rest}"));
+            return Some(alias.clone());
         }
         let local = format!("{}.{head}", info.name);
         if self.function(&local).is_some() || self.class(&local).is_some() || self.is_dispatch_table(info, head) {
-            return Some(format!("{local}{rest}"));
+            return Some(local);
         }
         None
     }
@@ -1923,6 +1993,25 @@ mod tests {
             assert_eq!(first.0.as_deref(), Some("kit.shell.Shell.launch"));
             assert!(!first.1.is_empty(), "the walk looks names up");
             assert_eq!(again, first, "an answer from the memo records the same lookups");
+        });
+    }
+
+    #[test]
+    fn a_memoised_resolution_records_what_resolving_recorded() {
+        with_program(&FILES, |program| {
+            let module = program.module_index["pkg.b"];
+            for (name, expected) in [("f", Some("a.f")), ("C.m", Some("pkg.b.C.m")), ("len", None)] {
+                let first = record_name_lookups(|| program.resolve_name(module, name));
+                let again = record_name_lookups(|| program.resolve_name(module, name));
+                assert_eq!(first.0.as_deref(), expected, "{name}");
+                assert_eq!(again, first, "{name}: an answer from the memo records the same lookups");
+            }
+            let (local, lookups) = record_name_lookups(|| program.resolve_name(module, "len"));
+            assert_eq!(local, None);
+            assert!(!lookups.is_empty(), "a name the module neither imports nor defines is looked up as its own");
+            let longer = record_name_lookups(|| program.resolve_name(module, "f.attr.x"));
+            assert_eq!(longer.0.as_deref(), Some("a.f.attr.x"), "the memo holds the first name; the rest is appended");
+            assert_eq!(longer.1, record_name_lookups(|| program.resolve_name(module, "f")).1, "with the first name's lookups");
         });
     }
 

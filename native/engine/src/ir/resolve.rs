@@ -161,7 +161,14 @@ fn candidates(program: &Program<'_>, object: &str, prefix: String) -> Option<Str
 
 /// The workspace scopes a reference may denote when called. `open`: the reference is a method
 /// reached through the implicit receiver, so overrides in subclasses may run too.
+///
+/// Memoised per program (`Program::memoised_targets`, with the lookups replayed on a hit).
 pub fn targets(program: &Program<'_>, reference: &str, open: bool) -> Vec<usize> {
+    program.memoised_targets(reference, open, || find_targets(program, reference, open))
+}
+
+/// `targets` computed (not memoised).
+fn find_targets(program: &Program<'_>, reference: &str, open: bool) -> Vec<usize> {
     if let Some(rest) = reference.strip_prefix(ONE_OF) {
         let mut found: Vec<usize> = Vec::new();
         for candidate in rest.split('|') {

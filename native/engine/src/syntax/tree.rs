@@ -178,10 +178,17 @@ impl SyntaxTree {
                 if path.len() == 1 {
                     break 'walk;
                 }
-                if cursor.goto_next_sibling() {
-                    let last = path.last_mut().expect("not the root");
+                // The parent's record knows how many children follow, so the cursor is not asked
+                // for a sibling after the last child (a failed move first searches the hidden
+                // nodes above it, then restores its position).
+                let last = path.last_mut().expect("not the root");
+                let parent = nodes[*last as usize].parent;
+                let siblings_end = {
+                    let parent = &nodes[parent as usize];
+                    parent.first_child + parent.child_count
+                };
+                if *last + 1 < siblings_end && cursor.goto_next_sibling() {
                     *last += 1;
-                    let parent = nodes[*last as usize].parent;
                     nodes[*last as usize] = record(cursor.node(), cursor.field_id(), parent, *last);
                     continue 'walk;
                 }
