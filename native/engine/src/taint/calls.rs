@@ -1090,12 +1090,17 @@ impl<'p, 't> Analysis<'p, 't> {
         value
     }
 
-    /// Whether `node` names a class itself (`Runner.run(obj, x)`), not an instance of it.
+    /// Whether `node` names a class itself (`Runner.run(obj, x)`), not an instance of it. A
+    /// module-level instance (`library = Library()`) resolves to its class (its alias, so its
+    /// method calls resolve) but names an instance: its method's stores into the receiver land
+    /// in `library.<attr>`, exported to other scopes as a direct store would be.
     fn names_class(&self, node: Node<'t>, state: &State) -> bool {
+        let name = self.text_of(node);
         node.kind() == "identifier"
             && self.nested_name(node).is_none()
-            && !state.values.contains_key(self.text_of(node))
-            && self.program.resolve_name(self.module, self.text_of(node)).is_some_and(|name| self.program.class(&name).is_some())
+            && !state.values.contains_key(name)
+            && !self.program.modules[self.module].instances.contains_key(name)
+            && self.program.resolve_name(self.module, name).is_some_and(|name| self.program.class(&name).is_some())
     }
 
     /// Whether workspace class `class` builds its instances from keyword fields: no `__init__`
