@@ -37,6 +37,36 @@ const TEMPLATE_DIRECTORY_EXTENSIONS: &[&str] = &["txt", "xml", "svg", "tmpl", "t
 /// Extensions Flask (and `select_autoescape`) autoescape.
 const AUTOESCAPED_EXTENSIONS: &[&str] = &["html", "htm", "xml", "xhtml", "svg"];
 
+/// Extensions of templates that write markup a browser runs (HTML, XHTML, XML, SVG): what they
+/// write unescaped is an XSS sink on the template's line.
+const MARKUP_EXTENSIONS: &[&str] = &["html", "htm", "xhtml", "xml", "svg", "jhtml", "djhtml"];
+/// Extensions that name the template language only (`page.jinja`, `mail.txt.j2`): the extension
+/// before it, if any, says what the template writes.
+const LANGUAGE_EXTENSIONS: &[&str] = &["jinja", "jinja2", "j2"];
+/// Extensions that say nothing of what a template writes: taken as markup (toward findings).
+const UNSPECIFIC_EXTENSIONS: &[&str] = &["tmpl", "tpl"];
+
+/// Whether the template named `name` (a loader's name or a path) writes markup, by its
+/// extension: `.html`, `.htm`, `.xhtml`, `.xml`, `.svg` (what `select_autoescape` and Flask
+/// autoescape, and what a browser runs scripts in), a language extension (`.jinja`, `.jinja2`,
+/// `.j2`) with such an extension before it or none (`page.jinja`), an extension that says nothing
+/// (`.tmpl`, `.tpl`), or no extension at all. Any other (`json.txt`, `feed.json`, `mail.txt.j2`,
+/// `style.css`) writes text whose kind its user decides: rendering it is no XSS sink of its own
+/// (`taint::render`: its text carries the context's taint to where it is sent).
+pub fn writes_markup(name: &str) -> bool {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let Some((stem, extension)) = file.rsplit_once('.') else { return true };
+    let extension = extension.to_ascii_lowercase();
+    let markup = |extension: &str| MARKUP_EXTENSIONS.contains(&extension) || UNSPECIFIC_EXTENSIONS.contains(&extension);
+    if LANGUAGE_EXTENSIONS.contains(&extension.as_str()) {
+        return match stem.rsplit_once('.') {
+            Some((_, inner)) => markup(&inner.to_ascii_lowercase()),
+            None => true,
+        };
+    }
+    markup(&extension)
+}
+
 /// Whether the walker lists `path` as a template file.
 pub fn is_template_path(path: &std::path::Path) -> bool {
     let Some(extension) = path.extension().and_then(|e| e.to_str()) else { return false };
@@ -373,6 +403,16 @@ mod tests {
         assert!(is_template_path(Path::new("app/templates/mail.txt")));
         assert!(!is_template_path(Path::new("requirements.txt")));
         assert!(!is_template_path(Path::new("app/views.py")));
+    }
+
+    #[test]
+    fn a_template_writes_markup_by_its_extension_or_the_one_before_a_language_extension() {
+        for name in ["page.html", "shop/Page.HTM", "feed.xml", "icon.svg", "x.xhtml", "page.jinja", "page.html.j2", "a.tmpl", "page"] {
+            assert!(writes_markup(name), "{name}");
+        }
+        for name in ["json.txt", "api/book.json", "mail.txt.j2", "mail.TXT.jinja2", "style.css", "v1.2/export.csv"] {
+            assert!(!writes_markup(name), "{name}");
+        }
     }
 
     #[test]
