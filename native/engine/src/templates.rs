@@ -121,9 +121,8 @@ pub struct RenderSite {
 /// What a context value is to a `[[template_markup]]` form library (see `TemplateModel`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum FormValue {
-    /// Nothing known of its type (a string, a helper's parameter, an untyped value): a call of
-    /// it with keyword arguments only is taken as a form field's markup when the program imports
-    /// a form library (the documented decision, `docs/RULES.md`).
+    /// Nothing known of its type (a string, a helper's parameter, an untyped value): calling it
+    /// writes what it returns, as `Other` (the documented decision, `docs/RULES.md`).
     #[default]
     Unknown,
     /// An instance of a class deriving from a form library's class, or one of its fields.
@@ -172,7 +171,7 @@ pub struct TemplateModel {
     pub project_filters: rustc_hash::FxHashSet<String>,
     /// A value called with keyword arguments only (`{{ field(**kwargs) }}`) writes escaped
     /// markup: the program uses a form library whose fields render so (`[[template_markup]]`) —
-    /// unless the render site's value is known not to be a form (`FormValue::Other`).
+    /// when the render site's value is known to be a form or one of its fields (`FormValue::Form`).
     pub markup_calls: bool,
 }
 
@@ -474,10 +473,12 @@ mod tests {
             ("templates/_helpers.jinja", "{% macro row(field) %}{{ field(**kwargs)|safe }}{{ field.data|safe }}{% endmacro %}"),
             ("templates/edit.html", "{% from '_helpers.jinja' import row %}{{ row(form.name) }}{{ form.name(class_='x')|safe }}"),
         ]);
-        let paths = |model: &TemplateModel| {
-            let (found, _) = templates.unescaped(&site("edit.html", "form", Autoescape::ByExtension), "app.py", model);
+        let paths_of = |model: &TemplateModel, form: FormValue| {
+            let site = RenderSite { form, ..site("edit.html", "form", Autoescape::ByExtension) };
+            let (found, _) = templates.unescaped(&site, "app.py", model);
             found.iter().map(|o| (o.path.clone(), o.start)).collect::<Vec<_>>()
         };
+        let paths = |model: &TemplateModel| paths_of(model, FormValue::Form);
         let data = "{% macro row(field) %}{{ field(**kwargs)|safe }}".len();
         let field_call = "{% from '_helpers.jinja' import row %}{{ row(form.name) }}".len();
         assert_eq!(
@@ -491,5 +492,6 @@ mod tests {
         );
         let forms = TemplateModel { markup_calls: true, ..TemplateModel::default() };
         assert_eq!(paths(&forms), [("templates/_helpers.jinja".to_string(), data)], "the field's data stays a finding");
+        assert_eq!(paths_of(&forms, FormValue::Unknown), paths(&TemplateModel::default()), "a value not known to be a form is written");
     }
 }

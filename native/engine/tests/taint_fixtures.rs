@@ -723,6 +723,7 @@ fixtures! {
     templates_feeds_templates_feeds_page_html => "templates/feeds/templates/feeds/page.html",
     templates_forms_app => "templates/forms/app.py",
     templates_forms_templates_forms_banner_html => "templates/forms/templates/forms/banner.html",
+    templates_forms_templates_forms_edit_html => "templates/forms/templates/forms/edit.html",
     templates_forms_templates_forms_helpers_jinja => "templates/forms/templates/forms/_helpers.jinja",
     templates_forms_templates_forms_note_html => "templates/forms/templates/forms/note.html",
     templates_forms_templates_forms_status_html => "templates/forms/templates/forms/status.html",

@@ -13,7 +13,7 @@ use crate::ir::resolve;
 use crate::program::{literal, Constant};
 use crate::rules::{sink_kind_bit, CallbackSpec, Sink, SourceKind};
 use crate::syntax::{field, FieldChild};
-use crate::templates::RenderSite;
+use crate::templates::{FormValue, RenderSite};
 
 use super::findings::RawFinding;
 use super::lattice::{note_bound, shortened_path, Label, Origin, State, Trace, TraceStep, Value, Values};
@@ -869,6 +869,18 @@ impl<'p, 't> Analysis<'p, 't> {
             // The template name a parameter holds: the argument as given (its constant kept).
             let given = |param: usize| -> Value { exactly(param).map(|(_, value)| value.clone()).unwrap_or_default() };
             let render = sink.render.as_ref().map(|site| super::render::bound_site(site, given));
+            // A form the helper's parameter does not know it holds: the argument's type (as
+            // given, the one that certainly is the parameter) says.
+            let render = render.map(|site| {
+                let form = match exactly(sink.param) {
+                    Some((_, given)) if site.form == FormValue::Unknown => self.form_value(given),
+                    _ => FormValue::Unknown,
+                };
+                if form == FormValue::Unknown {
+                    return site;
+                }
+                Arc::new(RenderSite { form, ..RenderSite::clone(&site) })
+            });
             for label in &argument.labels {
                 if (label.cleared | sink.cleared) & sink.kind != 0 {
                     continue;
