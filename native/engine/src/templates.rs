@@ -37,6 +37,36 @@ const TEMPLATE_DIRECTORY_EXTENSIONS: &[&str] = &["txt", "xml", "svg", "tmpl", "t
 /// Extensions Flask (and `select_autoescape`) autoescape.
 const AUTOESCAPED_EXTENSIONS: &[&str] = &["html", "htm", "xml", "xhtml", "svg"];
 
+/// Extensions of templates that write markup a browser runs (HTML, XHTML, XML, SVG): what they
+/// write unescaped is an XSS sink on the template's line.
+const MARKUP_EXTENSIONS: &[&str] = &["html", "htm", "xhtml", "xml", "svg", "jhtml", "djhtml"];
+/// Extensions that name the template language only (`page.jinja`, `mail.txt.j2`): the extension
+/// before it, if any, says what the template writes.
+const LANGUAGE_EXTENSIONS: &[&str] = &["jinja", "jinja2", "j2"];
+/// Extensions that say nothing of what a template writes: taken as markup (toward findings).
+const UNSPECIFIC_EXTENSIONS: &[&str] = &["tmpl", "tpl"];
+
+/// Whether the template named `name` (a loader's name or a path) writes markup, by its
+/// extension: `.html`, `.htm`, `.xhtml`, `.xml`, `.svg` (what `select_autoescape` and Flask
+/// autoescape, and what a browser runs scripts in), a language extension (`.jinja`, `.jinja2`,
+/// `.j2`) with such an extension before it or none (`page.jinja`), an extension that says nothing
+/// (`.tmpl`, `.tpl`), or no extension at all. Any other (`json.txt`, `feed.json`, `mail.txt.j2`,
+/// `style.css`) writes text whose kind its user decides: rendering it is no XSS sink of its own
+/// (`taint::render`: its text carries the context's taint to where it is sent).
+pub fn writes_markup(name: &str) -> bool {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let Some((stem, extension)) = file.rsplit_once('.') else { return true };
+    let extension = extension.to_ascii_lowercase();
+    let markup = |extension: &str| MARKUP_EXTENSIONS.contains(&extension) || UNSPECIFIC_EXTENSIONS.contains(&extension);
+    if LANGUAGE_EXTENSIONS.contains(&extension.as_str()) {
+        return match stem.rsplit_once('.') {
+            Some((_, inner)) => markup(&inner.to_ascii_lowercase()),
+            None => true,
+        };
+    }
+    markup(&extension)
+}
+
 /// Whether the walker lists `path` as a template file.
 pub fn is_template_path(path: &std::path::Path) -> bool {
     let Some(extension) = path.extension().and_then(|e| e.to_str()) else { return false };
@@ -91,9 +121,8 @@ pub struct RenderSite {
 /// What a context value is to a `[[template_markup]]` form library (see `TemplateModel`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum FormValue {
-    /// Nothing known of its type (a string, a helper's parameter, an untyped value): a call of
-    /// it with keyword arguments only is taken as a form field's markup when the program imports
-    /// a form library (the documented decision, `docs/RULES.md`).
+    /// Nothing known of its type (a string, a helper's parameter, an untyped value): calling it
+    /// writes what it returns, as `Other` (the documented decision, `docs/RULES.md`).
     #[default]
     Unknown,
     /// An instance of a class deriving from a form library's class, or one of its fields.
@@ -142,7 +171,7 @@ pub struct TemplateModel {
     pub project_filters: rustc_hash::FxHashSet<String>,
     /// A value called with keyword arguments only (`{{ field(**kwargs) }}`) writes escaped
     /// markup: the program uses a form library whose fields render so (`[[template_markup]]`) —
-    /// unless the render site's value is known not to be a form (`FormValue::Other`).
+    /// when the render site's value is known to be a form or one of its fields (`FormValue::Form`).
     pub markup_calls: bool,
 }
 
@@ -376,6 +405,16 @@ mod tests {
     }
 
     #[test]
+    fn a_template_writes_markup_by_its_extension_or_the_one_before_a_language_extension() {
+        for name in ["page.html", "shop/Page.HTM", "feed.xml", "icon.svg", "x.xhtml", "page.jinja", "page.html.j2", "a.tmpl", "page"] {
+            assert!(writes_markup(name), "{name}");
+        }
+        for name in ["json.txt", "api/book.json", "mail.txt.j2", "mail.TXT.jinja2", "style.css", "v1.2/export.csv"] {
+            assert!(!writes_markup(name), "{name}");
+        }
+    }
+
+    #[test]
     fn a_name_resolves_to_the_templates_beside_the_rendering_module() {
         let templates = set(&[("shop/templates/index.html", ""), ("blog/templates/index.html", ""), ("other/views/x.html", "")]);
         let paths = |name, from| templates.resolve(name, from).iter().map(|f| f.path.clone()).collect::<Vec<_>>();
@@ -434,10 +473,12 @@ mod tests {
             ("templates/_helpers.jinja", "{% macro row(field) %}{{ field(**kwargs)|safe }}{{ field.data|safe }}{% endmacro %}"),
             ("templates/edit.html", "{% from '_helpers.jinja' import row %}{{ row(form.name) }}{{ form.name(class_='x')|safe }}"),
         ]);
-        let paths = |model: &TemplateModel| {
-            let (found, _) = templates.unescaped(&site("edit.html", "form", Autoescape::ByExtension), "app.py", model);
+        let paths_of = |model: &TemplateModel, form: FormValue| {
+            let site = RenderSite { form, ..site("edit.html", "form", Autoescape::ByExtension) };
+            let (found, _) = templates.unescaped(&site, "app.py", model);
             found.iter().map(|o| (o.path.clone(), o.start)).collect::<Vec<_>>()
         };
+        let paths = |model: &TemplateModel| paths_of(model, FormValue::Form);
         let data = "{% macro row(field) %}{{ field(**kwargs)|safe }}".len();
         let field_call = "{% from '_helpers.jinja' import row %}{{ row(form.name) }}".len();
         assert_eq!(
@@ -451,5 +492,6 @@ mod tests {
         );
         let forms = TemplateModel { markup_calls: true, ..TemplateModel::default() };
         assert_eq!(paths(&forms), [("templates/_helpers.jinja".to_string(), data)], "the field's data stays a finding");
+        assert_eq!(paths_of(&forms, FormValue::Unknown), paths(&TemplateModel::default()), "a value not known to be a form is written");
     }
 }

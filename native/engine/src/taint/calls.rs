@@ -13,7 +13,7 @@ use crate::ir::resolve;
 use crate::program::{literal, Constant};
 use crate::rules::{sink_kind_bit, CallbackSpec, Sink, SourceKind};
 use crate::syntax::{field, FieldChild};
-use crate::templates::RenderSite;
+use crate::templates::{FormValue, RenderSite};
 
 use super::findings::RawFinding;
 use super::lattice::{note_bound, shortened_path, Label, Origin, State, Trace, TraceStep, Value, Values};
@@ -869,6 +869,18 @@ impl<'p, 't> Analysis<'p, 't> {
             // The template name a parameter holds: the argument as given (its constant kept).
             let given = |param: usize| -> Value { exactly(param).map(|(_, value)| value.clone()).unwrap_or_default() };
             let render = sink.render.as_ref().map(|site| super::render::bound_site(site, given));
+            // A form the helper's parameter does not know it holds: the argument's type (as
+            // given, the one that certainly is the parameter) says.
+            let render = render.map(|site| {
+                let form = match exactly(sink.param) {
+                    Some((_, given)) if site.form == FormValue::Unknown => self.form_value(given),
+                    _ => FormValue::Unknown,
+                };
+                if form == FormValue::Unknown {
+                    return site;
+                }
+                Arc::new(RenderSite { form, ..RenderSite::clone(&site) })
+            });
             for label in &argument.labels {
                 if (label.cleared | sink.cleared) & sink.kind != 0 {
                     continue;
@@ -1090,12 +1102,17 @@ impl<'p, 't> Analysis<'p, 't> {
         value
     }
 
-    /// Whether `node` names a class itself (`Runner.run(obj, x)`), not an instance of it.
+    /// Whether `node` names a class itself (`Runner.run(obj, x)`), not an instance of it. A
+    /// module-level instance (`library = Library()`) resolves to its class (its alias, so its
+    /// method calls resolve) but names an instance: its method's stores into the receiver land
+    /// in `library.<attr>`, exported to other scopes as a direct store would be.
     fn names_class(&self, node: Node<'t>, state: &State) -> bool {
+        let name = self.text_of(node);
         node.kind() == "identifier"
             && self.nested_name(node).is_none()
-            && !state.values.contains_key(self.text_of(node))
-            && self.program.resolve_name(self.module, self.text_of(node)).is_some_and(|name| self.program.class(&name).is_some())
+            && !state.values.contains_key(name)
+            && !self.program.modules[self.module].instances.contains_key(name)
+            && self.program.resolve_name(self.module, name).is_some_and(|name| self.program.class(&name).is_some())
     }
 
     /// Whether workspace class `class` builds its instances from keyword fields: no `__init__`

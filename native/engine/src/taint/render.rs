@@ -18,8 +18,14 @@
 //! `select_autoescape`'s) is by extension, Django's is on. An `autoescape=` the analysis cannot
 //! decide counts as off (toward more findings).
 //!
-//! Invariant: a template file's render call's result carries no taint of its context (the page
-//! is the template's: what it writes unescaped is reported there).
+//! A template that writes no markup (by its name's extension, `templates::writes_markup`:
+//! `json.txt`, `mail.txt.j2`) rendered into text (`render_template`, `render_to_string`,
+//! `Template.render`) is no render site: the text carries its context's taint to wherever it is
+//! sent, an XSS sink only where that is an HTML response. A call making the response itself
+//! (Django's `render`, `TemplateResponse`) serves any template as HTML: a render site still.
+//!
+//! Invariant: a markup template file's render call's result carries no taint of its context
+//! (the page is the template's: what it writes unescaped is reported there).
 
 use std::sync::Arc;
 
@@ -59,6 +65,9 @@ struct RenderFunction {
     /// The context argument; `None`: the keyword arguments are the context (Flask).
     context: Option<Parameter>,
     autoescape: Autoescape,
+    /// Whether the call makes the response itself (an HTML one: Django's `render`,
+    /// `TemplateResponse`), rather than the rendered text (`render_template`, `render_to_string`).
+    responds: bool,
 }
 
 const RENDER_FUNCTIONS: &[RenderFunction] = &[
@@ -75,6 +84,7 @@ const RENDER_FUNCTIONS: &[RenderFunction] = &[
         name: Parameter { position: Some(0), keyword: "template_name_or_list" },
         context: None,
         autoescape: Autoescape::ByExtension,
+        responds: false,
     },
     RenderFunction {
         references: &["django.shortcuts.render"],
@@ -82,6 +92,7 @@ const RENDER_FUNCTIONS: &[RenderFunction] = &[
         name: Parameter { position: Some(1), keyword: "template_name" },
         context: Some(Parameter { position: Some(2), keyword: "context" }),
         autoescape: Autoescape::On,
+        responds: true,
     },
     RenderFunction {
         references: &["django.template.response.TemplateResponse"],
@@ -89,6 +100,7 @@ const RENDER_FUNCTIONS: &[RenderFunction] = &[
         name: Parameter { position: Some(1), keyword: "template" },
         context: Some(Parameter { position: Some(2), keyword: "context" }),
         autoescape: Autoescape::On,
+        responds: true,
     },
     RenderFunction {
         references: &["django.template.response.SimpleTemplateResponse"],
@@ -96,26 +108,40 @@ const RENDER_FUNCTIONS: &[RenderFunction] = &[
         name: Parameter { position: Some(0), keyword: "template" },
         context: Some(Parameter { position: Some(1), keyword: "context" }),
         autoescape: Autoescape::On,
+        responds: true,
     },
     RenderFunction {
-        references: &["django.template.loader.render_to_string", "django.shortcuts.render_to_response"],
+        references: &["django.template.loader.render_to_string"],
         call: "render_to_string",
         name: Parameter { position: Some(0), keyword: "template_name" },
         context: Some(Parameter { position: Some(1), keyword: "context" }),
         autoescape: Autoescape::On,
+        responds: false,
+    },
+    RenderFunction {
+        references: &["django.shortcuts.render_to_response"],
+        call: "render_to_string",
+        name: Parameter { position: Some(0), keyword: "template_name" },
+        context: Some(Parameter { position: Some(1), keyword: "context" }),
+        autoescape: Autoescape::On,
+        responds: true,
     },
     // aiohttp-jinja2: the environment `aiohttp_jinja2.setup(app, …)` made for the application.
     RenderFunction {
-        references: &[
-            "aiohttp_jinja2.render_template",
-            "aiohttp_jinja2.render_template_async",
-            "aiohttp_jinja2.render_string",
-            "aiohttp_jinja2.render_string_async",
-        ],
+        references: &["aiohttp_jinja2.render_template", "aiohttp_jinja2.render_template_async"],
         call: "render_template",
         name: Parameter { position: Some(0), keyword: "template_name" },
         context: Some(Parameter { position: Some(2), keyword: "context" }),
         autoescape: Autoescape::Application,
+        responds: true,
+    },
+    RenderFunction {
+        references: &["aiohttp_jinja2.render_string", "aiohttp_jinja2.render_string_async"],
+        call: "render_template",
+        name: Parameter { position: Some(0), keyword: "template_name" },
+        context: Some(Parameter { position: Some(2), keyword: "context" }),
+        autoescape: Autoescape::Application,
+        responds: false,
     },
 ];
 
@@ -254,6 +280,9 @@ impl<'p, 't> Analysis<'p, 't> {
                     );
                 }
             }
+            if let Some(template) = name.0.as_deref().filter(|name| !function.responds && !crate::templates::writes_markup(name)) {
+                return Some(self.rendered_text(call.node, template, &contexts, state, depth));
+            }
             self.render_sites(call.node, name, function.autoescape, function.call, &contexts, state, depth);
             return Some(Value::default());
         }
@@ -323,6 +352,10 @@ impl<'p, 't> Analysis<'p, 't> {
                     return Some(self.render_inline(call.node, &source, configured.autoescape, &contexts, state, depth));
                 }
                 None => {
+                    if let Some(template) = configured.name.filter(|name| !crate::templates::writes_markup(name)) {
+                        let template = template.to_string();
+                        return Some(self.rendered_text(call.node, &template, &contexts, state, depth));
+                    }
                     let name = (configured.name.map(str::to_string), None);
                     self.render_sites(call.node, name, configured.autoescape, "render", &contexts, state, depth);
                 }
@@ -372,6 +405,25 @@ impl<'p, 't> Analysis<'p, 't> {
                 self.hit_with(kind, cwe, &value, argument, call, call_name, Some(Arc::new(site)));
             }
         }
+    }
+
+    /// A template that writes no markup (`json.txt`, `templates::writes_markup`) rendered into
+    /// text here: no sink of its own, since what it writes is no page until it is sent as one.
+    /// The text carries every tainted context value (the template's text is not read here), so
+    /// a response or the view's return decides: `make_response(text)` with a JSON content type
+    /// is no finding, the text returned by a view is one, on the view's line.
+    fn rendered_text(&mut self, call: Node<'t>, template: &str, contexts: &[Context<'t>], state: &State, depth: usize) -> Value {
+        let step = self.step(call, "call", format!("rendered into the text of `{template}`"));
+        let mut text = Value::default();
+        for context in contexts {
+            for (_, _, value) in self.context_entries(context, state, depth) {
+                if value.is_tainted() {
+                    text.absorb(&value.traced(&step));
+                }
+            }
+        }
+        text.stringy = true;
+        text
     }
 
     /// A constant template source rendered here: the result is the page, holding the context

@@ -74,7 +74,7 @@ impl Output {
     /// `unescaped`, with what the program says of the project's own filters and of values
     /// called in templates (`TemplateModel`), for a context value that is `form`.
     pub fn unescaped_in(&self, autoescape: bool, model: &super::TemplateModel, form: super::FormValue) -> bool {
-        if self.keyword_call && model.markup_calls && form != super::FormValue::Other {
+        if self.keyword_call && model.markup_calls && form == super::FormValue::Form {
             return false;
         }
         let clean = |index: usize| {
@@ -826,12 +826,12 @@ mod tests {
         assert!(output("{{ w|ago(unit)|safe }}").unescaped_in(true, &model, Unknown), "its argument reaches the result");
         assert!(!output("{{ w|ago|upper }}").unescaped_in(false, &model, Unknown), "reset before the other filters");
         assert!(output("{{ w|shout|safe }}").unescaped_in(true, &model, Unknown));
-        assert!(output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model, Unknown), "no form library");
+        assert!(output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model, Form), "no form library");
         model.markup_calls = true;
-        assert!(!output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model, Unknown));
-        assert!(!output("{% autoescape false %}{{ form.name() }}{% endautoescape %}").unescaped_in(true, &model, Unknown));
-        assert!(output("{{ field.data|safe }}").unescaped_in(true, &model, Unknown));
         assert!(!output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model, Form));
+        assert!(!output("{% autoescape false %}{{ form.name() }}{% endautoescape %}").unescaped_in(true, &model, Form));
+        assert!(output("{{ field.data|safe }}").unescaped_in(true, &model, Form));
+        assert!(output("{{ field(**kwargs)|safe }}").unescaped_in(true, &model, Unknown), "not known to be a form");
         assert!(output("{{ banner(size='big')|safe }}").unescaped_in(true, &model, Other), "known not to be a form");
     }
 
