@@ -1201,6 +1201,11 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
     for name in &module.constant_collections {
         facts.push((name_lookup_hash(&collection_lookup(&format!("{}.{name}", module.name))), 1));
     }
+    for (name, constant) in &module.constants {
+        let mut hasher = rustc_hash::FxHasher::default();
+        format!("{constant:?}").hash(&mut hasher);
+        facts.push((name_lookup_hash(&constant_lookup(&format!("{}.{name}", module.name))), hasher.finish()));
+    }
     for (name, entries) in &module.dispatch_tables {
         let mut hasher = rustc_hash::FxHasher::default();
         entries.hash(&mut hasher);
@@ -1279,6 +1284,12 @@ fn directory_lookup(directory: &str) -> String {
 /// (`Program::is_constant_collection`).
 fn collection_lookup(reference: &str) -> String {
     format!("{reference}.<collection>")
+}
+
+/// The name a look-up of whether `reference` is a module constant is recorded under
+/// (`Program::module_constant`); its fact is the hash of the constant.
+fn constant_lookup(reference: &str) -> String {
+    format!("{reference}.<constant>")
 }
 
 /// The name a look-up of a dispatch table is recorded under (`Program::dispatch_table`).
@@ -1373,6 +1384,16 @@ impl<'p> Program<'p> {
         note_lookup(&collection_lookup(reference));
         let Some((module, name)) = reference.rsplit_once('.') else { return false };
         self.module_index.get(module).is_some_and(|&index| self.modules[index].constant_collections.contains(name))
+    }
+
+    /// The constant module-level name `reference` (`app.constants.MIMETYPE_JS`) is bound to
+    /// (assigned once, a literal: `ModuleInfo::constants`), recorded under `constant_lookup`.
+    pub fn module_constant(&self, reference: &str) -> Option<&'p Constant> {
+        note_lookup(&constant_lookup(reference));
+        let (module, name) = reference.rsplit_once('.')?;
+        let index = *self.module_index.get(module)?;
+        let modules: &[&'p ModuleInfo] = &self.modules;
+        modules[index].constants.get(name)
     }
 
     /// Whether `name` is a dispatch table of `module` (recorded like `dispatch_table`).

@@ -289,6 +289,21 @@ fn a_name_a_package_reexports_follows_the_package_s_init() {
 }
 
 #[test]
+fn changing_an_imported_constant_analyses_the_functions_that_read_it() {
+    let view = "from flask import Response, request\nfrom types_ import KIND\n\n\ndef view():\n    return Response(request.args['q'], mimetype=KIND)\n";
+    let mut workspace = workspace_of(&[("app.py", view.into()), ("types_.py", "KIND = 'application/json'\n".into())]);
+    let (none, _) = reanalyse(&mut workspace);
+    assert!(none.is_empty(), "{none:?}");
+    workspace.update_file("types_.py", "KIND = 'text/html'\n".into(), Some(2));
+    let (found, stats) = reanalyse(&mut workspace);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(stats.analysed <= 3, "{stats:?}");
+    workspace.update_file("types_.py", "KIND = 'text/plain'\n".into(), Some(3));
+    let (plain, _) = reanalyse(&mut workspace);
+    assert!(plain.is_empty(), "{plain:?}");
+}
+
+#[test]
 fn a_rename_analyses_the_functions_that_referenced_the_old_or_the_new_name() {
     let files: Vec<(&str, String)> = project().into_iter().filter(|(path, _)| *path != "app/lambdas.py").collect();
     let mut workspace = workspace_of(&files);

@@ -379,6 +379,10 @@ impl<'p, 't> Analysis<'p, 't> {
             return Value::constant(constant.clone());
         }
         if let Some(reference) = self.program.resolve_name(self.module, name) {
+            // `from app.constants import MIMETYPE_JS`: another module's constant.
+            if let Some(constant) = self.program.module_constant(&reference) {
+                return Value::constant(constant.clone());
+            }
             // `from app.db import mongo`: an object another module made (`program::instances`).
             if let Some((module, chain)) = self.program.instance_chain(&reference) {
                 if let Some(typed) = types::chain_type(self.program, self.rules, module, chain) {
