@@ -450,6 +450,7 @@ fixtures! {
     django_marshal_loads => "django/marshal_loads.py",
     django_models => "django/models.py",
     django_nosql_where => "django/nosql_where.py",
+    django_middleware => "django/middleware.py",
     django_open_path => "django/open_path.py",
     django_os_exec => "django/os_exec.py",
     django_os_popen => "django/os_popen.py",
