@@ -470,6 +470,7 @@ fixtures! {
     django_shell_argv => "django/shell_argv.py",
     django_shutil_copy => "django/shutil_copy.py",
     django_sqlalchemy_text => "django/sqlalchemy_text.py",
+    django_storage_paths => "django/storage_paths.py",
     django_sqlite_concat => "django/sqlite_concat.py",
     django_sqlite_fstring => "django/sqlite_fstring.py",
     django_sqlite_script => "django/sqlite_script.py",
