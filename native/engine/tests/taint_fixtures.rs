@@ -406,6 +406,7 @@ fn every_finding_is_in_a_listed_file() {
 fixtures! {
     aiohttp_tornado_aiohttp_handlers => "aiohttp_tornado/aiohttp_handlers.py",
     aiohttp_tornado_tornado_handlers => "aiohttp_tornado/tornado_handlers.py",
+    aiohttp_tornado_tornado_httpclient => "aiohttp_tornado/tornado_httpclient.py",
     crossfile_pkg_alias_init => "crossfile/pkg_alias/__init__.py",
     crossfile_pkg_alias_app => "crossfile/pkg_alias/app.py",
     crossfile_pkg_alias_exec_utils => "crossfile/pkg_alias/exec_utils.py",
@@ -449,6 +450,7 @@ fixtures! {
     django_marshal_loads => "django/marshal_loads.py",
     django_models => "django/models.py",
     django_nosql_where => "django/nosql_where.py",
+    django_middleware => "django/middleware.py",
     django_open_path => "django/open_path.py",
     django_os_exec => "django/os_exec.py",
     django_os_popen => "django/os_popen.py",
@@ -468,6 +470,7 @@ fixtures! {
     django_shell_argv => "django/shell_argv.py",
     django_shutil_copy => "django/shutil_copy.py",
     django_sqlalchemy_text => "django/sqlalchemy_text.py",
+    django_storage_paths => "django/storage_paths.py",
     django_sqlite_concat => "django/sqlite_concat.py",
     django_sqlite_fstring => "django/sqlite_fstring.py",
     django_sqlite_script => "django/sqlite_script.py",

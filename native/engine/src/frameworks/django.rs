@@ -6,7 +6,8 @@
 //! every method sees `self.request`, `self.args` and `self.kwargs`), registered with
 //! `as_view()` or a DRF router or not. Path converters `<int:pk>`/`<uuid:pk>` and regex
 //! groups whose every match is harmless (`rules::patterns`) are clean; other URL arguments are sources. `request.path` is constant under a
-//! literal route.
+//! literal route. Middleware classes (made with `get_response` alone) receive the request in
+//! `__call__` and `process_view`.
 
 use super::{
     call_arguments, calls_named, imports_any, literal_route, modules_importing, positional_after, reference, route_params, string_at,
@@ -208,6 +209,31 @@ pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared:
                 && scope.params.first().is_some_and(|p| p.name == "request");
             if decorated || by_module {
                 entries.add(index, view_entry(program, index, drf, None));
+            }
+        }
+    }
+    // Middleware (Django's protocol: a class made with `get_response` alone, whose instances
+    // `settings.MIDDLEWARE` calls with each request before any view): `__call__` and
+    // `process_view` receive the request, also in a module that does not import Django.
+    let mut classes: Vec<&str> = program.classes.keys().copied().collect();
+    classes.sort_unstable();
+    for class in classes {
+        let Some(info) = program.class(class) else { continue };
+        let made_with_get_response = info.methods.get("__init__").is_some_and(|&init| {
+            let scope = &program.scopes[init];
+            let start = usize::from(scope.implicit_receiver);
+            scope.params.len() == start + 1 && scope.params[start].name == "get_response"
+        });
+        if !made_with_get_response {
+            continue;
+        }
+        for (name, scope) in super::own_methods(program, class) {
+            let info = &program.scopes[scope];
+            let request_index = usize::from(info.implicit_receiver);
+            if matches!(name, "__call__" | "process_view") && request_index < info.params.len() && !info.params[request_index].variadic {
+                let mut entry = EntryPoint::new("django");
+                entry.params.push((request_index, request_reference(false)));
+                entries.add(scope, entry);
             }
         }
     }
