@@ -63,6 +63,7 @@ fixtures! {
     jumps => "jumps.py",
     lambdas => "lambdas.py",
     loops => "loops.py",
+    method_through_class => "method_through_class.py",
     overrides => "overrides.py",
     parameterless_method => "parameterless_method.py",
     receivers => "receivers.py",

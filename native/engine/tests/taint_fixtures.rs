@@ -601,6 +601,7 @@ fixtures! {
     interprocedural_library_state => "interprocedural/library_state.py",
     interprocedural_library_views => "interprocedural/library_views.py",
     interprocedural_module_level_instance => "interprocedural/module_level_instance.py",
+    interprocedural_method_through_class => "interprocedural/method_through_class.py",
     interprocedural_closures_and_module_state => "interprocedural/closures_and_module_state.py",
     interprocedural_constructor => "interprocedural/constructor.py",
     interprocedural_deep_call_chain => "interprocedural/deep_call_chain.py",
