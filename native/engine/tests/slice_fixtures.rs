@@ -61,6 +61,7 @@ fixtures! {
     globals_and_closures => "globals_and_closures.py",
     imported_by_name => "imported_by_name.py",
     jumps => "jumps.py",
+    keyword_only_parameters => "keyword_only_parameters.py",
     lambdas => "lambdas.py",
     loops => "loops.py",
     method_through_class => "method_through_class.py",

@@ -609,6 +609,7 @@ fixtures! {
     interprocedural_helper_sanitizes => "interprocedural/helper_sanitizes.py",
     interprocedural_helper_sink => "interprocedural/helper_sink.py",
     interprocedural_keyword_arguments => "interprocedural/keyword_arguments.py",
+    interprocedural_keyword_only_parameters => "interprocedural/keyword_only_parameters.py",
     interprocedural_spread_and_variadic_arguments => "interprocedural/spread_and_variadic_arguments.py",
     interprocedural_methods_on_self => "interprocedural/methods_on_self.py",
     interprocedural_mutual_recursion => "interprocedural/mutual_recursion.py",

@@ -4,6 +4,9 @@
 //! argument and asks which parameters it reaches.
 //!
 //! Invariants:
+//! - Parameters as declared: a keyword-only one (after `*args` or a bare `*`) is never filled
+//!   by position, a positional-only one (before `/`) never by keyword (`name=` goes to
+//!   `**kwargs`, as in Python).
 //! - Python's binding where it is known: the receiver of a bound method call (or the instance
 //!   a constructor makes, which is no argument) is the first parameter, unless the method is a
 //!   plain function read through its class (`Runner.run(obj, x)`, `Base.__init__(self, a)`:
@@ -112,8 +115,11 @@ pub fn collects_keywords(param: &Param<'_>) -> bool {
 /// does. Sorted by parameter, then argument.
 pub fn bind<'a>(params: &[Param<'_>], receiver: Receiver, arguments: impl IntoIterator<Item = Written<'a>>) -> Vec<Bound> {
     let first = usize::from(receiver != Receiver::Explicit).min(params.len());
-    // Parameters a positional argument can fill: those before the first variadic one.
-    let positional_end = params.iter().skip(first).position(|p| p.variadic).map_or(params.len(), |at| first + at);
+    // Parameters a positional argument can fill: those before the first variadic or
+    // keyword-only one.
+    let positional_end = params.iter().skip(first).position(|p| p.variadic || p.keyword_only).map_or(params.len(), |at| first + at);
+    // Parameters a keyword argument can name.
+    let by_keyword = |p: &Param<'_>| !p.variadic && !p.positional_only;
     let star_args = params.iter().position(|p| p.variadic && !collects_keywords(p));
     let star_kwargs = params.iter().position(collects_keywords);
     let mut bound = Vec::new();
@@ -146,7 +152,7 @@ pub fn bind<'a>(params: &[Param<'_>], receiver: Receiver, arguments: impl IntoIt
                 }
                 count += usize::from(written == Written::Positional);
             }
-            Written::Keyword(name) => match params.iter().skip(first).position(|p| p.name == name && !p.variadic) {
+            Written::Keyword(name) => match params.iter().skip(first).position(|p| p.name == name && by_keyword(p)) {
                 Some(at) => bind_to(first + at, How::Exactly),
                 None => {
                     if let Some(at) = star_kwargs {
@@ -156,7 +162,7 @@ pub fn bind<'a>(params: &[Param<'_>], receiver: Receiver, arguments: impl IntoIt
             },
             Written::KeywordSpread => {
                 for (at, param) in params.iter().enumerate().skip(first + count) {
-                    if !param.variadic {
+                    if by_keyword(param) {
                         bind_to(at, How::Possibly);
                     }
                 }
@@ -300,6 +306,53 @@ mod tests {
                 row("options", Some(1), How::Collected)
             ]
         );
+    }
+
+    #[test]
+    fn a_bare_star_makes_the_parameters_after_it_keyword_only() {
+        let source = "def f(a, *, b, c=None):\n    pass\n";
+        // `f(x, y)`: `y` fills no parameter (a `TypeError` when run).
+        assert_eq!(bindings(source, Receiver::Explicit, &[Positional, Positional]), vec![row("a", Some(0), How::Exactly)]);
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[Positional, Keyword("c"), Keyword("b")]),
+            vec![row("a", Some(0), How::Exactly), row("b", Some(2), How::Exactly), row("c", Some(1), How::Exactly)]
+        );
+        // After a spread, only `a` may be filled by position; `**d` may be any keyword one.
+        assert_eq!(bindings(source, Receiver::Explicit, &[Spread]), vec![row("a", Some(0), How::Possibly)]);
+        let found = bindings(source, Receiver::Explicit, &[KeywordSpread]);
+        assert_eq!(found, vec![row("a", Some(0), How::Possibly), row("b", Some(0), How::Possibly), row("c", Some(0), How::Possibly)]);
+        // A method: the bare `*` is no parameter, and the receiver is still the first.
+        let source = "def m(self, a, *, key):\n    pass\n";
+        assert_eq!(
+            bindings(source, Receiver::Object, &[Positional, Positional]),
+            vec![row("self", None, How::Exactly), row("a", Some(0), How::Exactly)]
+        );
+        // Past `*rest`, extra positionals are collected, never the keyword-only `key`.
+        let source = "def f(a, *rest, key):\n    pass\n";
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[Positional, Positional]),
+            vec![row("a", Some(0), How::Exactly), row("rest", Some(1), How::Collected)]
+        );
+    }
+
+    #[test]
+    fn a_slash_makes_the_parameters_before_it_positional_only() {
+        let source = "def f(a, /, b, **options):\n    pass\n";
+        // `f(b=x, a=y)`: `a=` is no name for `a`: `**options` collects it.
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[Keyword("b"), Keyword("a")]),
+            vec![row("b", Some(0), How::Exactly), row("options", Some(1), How::Collected)]
+        );
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[Positional, Positional]),
+            vec![row("a", Some(0), How::Exactly), row("b", Some(1), How::Exactly)]
+        );
+        // `**d` may fill `b`, never `a`; without `**options` an `a=` binds nothing.
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[KeywordSpread]),
+            vec![row("b", Some(0), How::Possibly), row("options", Some(0), How::Collected)]
+        );
+        assert_eq!(bindings("def f(a, /):\n    pass\n", Receiver::Explicit, &[Keyword("a")]), Vec::new());
     }
 
     #[test]

@@ -1460,6 +1460,20 @@ mod tests {
     }
 
     #[test]
+    fn taint_and_slicing_bind_keyword_only_and_positional_only_parameters_alike() {
+        let callee =
+            "def f(a, /, b, *, key=None, **options):\n    os.system(a)\n    os.system(b)\n    os.system(key)\n    os.system(options)\n";
+        // `a=` names no positional-only `a`: `**options` collects it.
+        let source = format!("{SINKS}{callee}\ndef view():\n{}    f(s0, s1, key=s2, a=s3)\n", sources(4, "    "));
+        let expected = pairs(&[("s0", "a"), ("s1", "b"), ("s2", "key"), ("s3", "options")]);
+        assert_eq!(bound_both_ways(&source, "app.view", "app.f"), (expected.clone(), expected));
+        // A spread fills `a` and `b` at most, never the keyword-only `key`.
+        let source = format!("{SINKS}{callee}\ndef view():\n{}    f(*s0)\n", sources(1, "    "));
+        let expected = pairs(&[("s0", "a"), ("s0", "b")]);
+        assert_eq!(bound_both_ways(&source, "app.view", "app.f"), (expected.clone(), expected));
+    }
+
+    #[test]
     fn a_constructor_read_through_a_module_stores_into_the_new_instance() {
         // `app.Job(x)`: the module is no receiver; `self.cmd = cmd` is the new instance's field.
         let text = "import os\nfrom flask import request\nimport app\n\nclass Job:\n    def __init__(self, cmd):\n        self.cmd = cmd\n\ndef view():\n    job = app.Job(request.args['c'])\n    os.system(job.cmd)\n";
