@@ -126,6 +126,10 @@ pub struct Param<'t> {
     pub default: Option<Node<'t>>,
     /// `*args` or `**kwargs`.
     pub variadic: bool,
+    /// Only a keyword argument binds it: after `*args` or a bare `*` (`def f(a, *, b)`).
+    pub keyword_only: bool,
+    /// Only a positional argument binds it: before a `/` (`def f(a, /, b)`).
+    pub positional_only: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1792,8 +1796,22 @@ fn decorators_of(function: Node<'_>) -> Vec<Node<'_>> {
 pub(crate) fn parameters<'t>(text: &str, function: Node<'t>) -> Vec<Param<'t>> {
     let Some(list) = function.field(&field::PARAMETERS) else { return Vec::new() };
     let mut cursor = list.walk();
-    let mut params = Vec::new();
+    let mut params: Vec<Param<'t>> = Vec::new();
+    // Past `*args` or a bare `*`: the parameters are keyword-only.
+    let mut keyword_only = false;
     for child in list.named_children(&mut cursor) {
+        match child.kind() {
+            // `/`: the parameters before it are positional-only.
+            "positional_separator" => {
+                params.iter_mut().for_each(|param| param.positional_only = true);
+                continue;
+            }
+            "keyword_separator" => {
+                keyword_only = true;
+                continue;
+            }
+            _ => {}
+        }
         let (name_node, annotation, default, variadic) = match child.kind() {
             "identifier" => (Some(child), None, None, false),
             "typed_parameter" => {
@@ -1810,8 +1828,18 @@ pub(crate) fn parameters<'t>(text: &str, function: Node<'t>) -> Vec<Param<'t>> {
         // The annotation is a `type` node wrapping the expression.
         let annotation = annotation.map(|a| if a.kind() == "type" { a.named_child(0).unwrap_or(a) } else { a });
         if let Some(name_node) = name_node {
-            params.push(Param { name: text_of(text, name_node).to_string(), node: name_node, annotation, default, variadic });
+            let name = text_of(text, name_node).to_string();
+            params.push(Param {
+                name,
+                node: name_node,
+                annotation,
+                default,
+                variadic,
+                keyword_only: keyword_only && !variadic,
+                positional_only: false,
+            });
         }
+        keyword_only |= variadic;
     }
     params
 }

@@ -28,11 +28,11 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use crate::cfg::ENTRY;
-use crate::ir::binding::How;
+use crate::ir::binding::{self, How};
 use crate::ir::effects::bind_arguments;
 use crate::ir::lower::{is_nested_name, IrCache};
 use crate::ir::place::extend_key;
-use crate::ir::resolve::{self, Syntactic};
+use crate::ir::resolve::{self, Reached, Syntactic};
 use crate::pdg::{base_of, overlaps, reaching_definitions, Definition};
 use crate::program::{text_of, Program, ScopeKind};
 use crate::scopes::{symbol_tables, ScopeType, SymbolScope};
@@ -199,13 +199,24 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
         .collect();
     let ranges: Vec<(usize, usize)> = sites.iter().map(|&(_, _, (s, e))| (base + s, base + e)).collect();
     let mut calls = Vec::new();
+    let mut reached = FxHashMap::default();
+    let bound_here: FxHashSet<&str> = graph.bindings.iter().map(|(name, _)| name.as_str()).collect();
     for (&(step, index, _), node) in sites.iter().zip(nodes_spanning(info.body, &ranges)) {
         let Some(call) = node.and_then(call_spanned_by) else { continue };
-        for callee in resolve_call(program, scope, call, Some(&locals)) {
+        let syntactic = Syntactic { program, scope, locals: Some(&locals) };
+        let resolved = resolve::resolve_call(program, scope, call, &mut |node| syntactic.reference(node));
+        if resolved.targets.is_empty() {
+            continue;
+        }
+        let how = resolve::reached(program, scope, call, &resolved, &|name| bound_here.contains(name));
+        if how != Reached::default() {
+            reached.insert((step, index), how);
+        }
+        for callee in resolved.targets {
             calls.push((step, index, callee));
         }
     }
-    Linked { graph, calls, locals }
+    Linked { graph, calls, reached, locals }
 }
 
 /// A scope's graph linked into the program: its calls resolved, its locals bound.
@@ -214,6 +225,9 @@ struct Linked {
     /// (step, call index at the step, callee) for every call that resolves to a workspace
     /// scope, by step.
     calls: Vec<(usize, usize, usize)>,
+    /// How the calls among `calls` reach their callees, by (step, call index at the step),
+    /// where it is not `Reached::default()` (a plain call).
+    reached: FxHashMap<(usize, usize), Reached>,
     /// Local names bound only one way, to what they refer to (`ir::resolve::local_references`).
     locals: FxHashMap<String, String>,
 }
@@ -368,7 +382,8 @@ impl<'p, 't> Sdg<'p, 't> {
         let graph = &self.extracted(scope).graph;
         let Some(site) = graph.call_sites[step].get(call) else { return Vec::new() };
         let info = &self.program.scopes[callee];
-        bind_arguments(site, info.implicit_receiver, &info.params)
+        let reached = self.extracted(scope).reached.get(&(step, call)).copied().unwrap_or_default();
+        bind_arguments(site, binding::receiver_of(self.program, callee, reached), &info.params)
             .into_iter()
             .map(|(position, argument, how)| {
                 let place = argument.place.filter(|_| how != How::Collected).map(|place| graph.ir.key(place));

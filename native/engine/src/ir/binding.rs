@@ -4,8 +4,14 @@
 //! argument and asks which parameters it reaches.
 //!
 //! Invariants:
+//! - Parameters as declared: a keyword-only one (after `*args` or a bare `*`) is never filled
+//!   by position, a positional-only one (before `/`) never by keyword (`name=` goes to
+//!   `**kwargs`, as in Python).
 //! - Python's binding where it is known: the receiver of a bound method call (or the instance
-//!   a constructor makes, which is no argument) is the first parameter; positional arguments
+//!   a constructor makes, which is no argument) is the first parameter, unless the method is a
+//!   plain function read through its class (`Runner.run(obj, x)`, `Base.__init__(self, a)`:
+//!   `obj` is `self`, `Receiver::Explicit`); a classmethod read through its class or an
+//!   instance gets the class, a staticmethod nothing either way; positional arguments
 //!   fill the parameters before the first `*args`/`**kwargs` in order, the rest go to `*args`;
 //!   a keyword argument is the parameter of its name, or goes to `**kwargs`.
 //! - Where the call does not say (after a `*xs`, for a `**d`), every parameter the argument
@@ -13,7 +19,48 @@
 //! - An argument a call cannot bind (too many positionals, an unknown keyword and no
 //!   `**kwargs`: a `TypeError` when run) binds nothing.
 
-use crate::program::Param;
+use crate::ir::resolve::Reached;
+use crate::program::{text_of, Param, Program};
+
+/// What gives a callee its first parameter at a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receiver {
+    /// The arguments fill every parameter: a function, a staticmethod, or a plain method read
+    /// through its class (`Runner.run(obj, x)`: `obj` is `self`).
+    Explicit,
+    /// The object the method is read from is the first parameter: `obj.m(x)`, a classmethod
+    /// read through its class (`Runner.make(x)`: `cls` is `Runner`).
+    Object,
+    /// Python gives it, no argument does: a constructor's new instance, a bound method called
+    /// by another name (`m = obj.m; m(x)`).
+    Implicit,
+}
+
+/// Whether method `scope` gets its class as the first parameter: `@classmethod`, and the
+/// methods Python makes classmethods implicitly (`__init_subclass__`, `__class_getitem__`).
+pub fn is_classmethod(program: &Program<'_>, scope: usize) -> bool {
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    matches!(info.qualified_name.rsplit('.').next().unwrap_or(""), "__init_subclass__" | "__class_getitem__")
+        || info.decorators.iter().any(|d| text_of(text, *d).trim_start_matches('@').trim() == "classmethod")
+}
+
+/// What gives `callee` its first parameter when a call reaches it as `reached` says.
+pub fn receiver_of(program: &Program<'_>, callee: usize, reached: Reached) -> Receiver {
+    if !program.scopes[callee].implicit_receiver {
+        return Receiver::Explicit;
+    }
+    if reached.constructor {
+        return Receiver::Implicit;
+    }
+    if !reached.method_call {
+        return Receiver::Implicit;
+    }
+    if reached.through_class && !is_classmethod(program, callee) {
+        return Receiver::Explicit;
+    }
+    Receiver::Object
+}
 
 /// One argument as written at a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,22 +111,19 @@ pub fn collects_keywords(param: &Param<'_>) -> bool {
 }
 
 /// Binds a call's `arguments` (in the order written) to `params`, a callee's parameters.
-/// `implicit_receiver`: the callee's first parameter is `self`/`cls`, given by the call
-/// (`receiver`: a method called on an object) or by Python (a constructor's new instance,
-/// `receiver` false), never by a positional argument. Sorted by parameter, then argument.
-pub fn bind<'a>(
-    params: &[Param<'_>],
-    implicit_receiver: bool,
-    receiver: bool,
-    arguments: impl IntoIterator<Item = Written<'a>>,
-) -> Vec<Bound> {
-    let first = usize::from(implicit_receiver).min(params.len());
-    // Parameters a positional argument can fill: those before the first variadic one.
-    let positional_end = params.iter().skip(first).position(|p| p.variadic).map_or(params.len(), |at| first + at);
+/// `receiver`: what gives the first parameter (`receiver_of`); unless `Explicit`, no argument
+/// does. Sorted by parameter, then argument.
+pub fn bind<'a>(params: &[Param<'_>], receiver: Receiver, arguments: impl IntoIterator<Item = Written<'a>>) -> Vec<Bound> {
+    let first = usize::from(receiver != Receiver::Explicit).min(params.len());
+    // Parameters a positional argument can fill: those before the first variadic or
+    // keyword-only one.
+    let positional_end = params.iter().skip(first).position(|p| p.variadic || p.keyword_only).map_or(params.len(), |at| first + at);
+    // Parameters a keyword argument can name.
+    let by_keyword = |p: &Param<'_>| !p.variadic && !p.positional_only;
     let star_args = params.iter().position(|p| p.variadic && !collects_keywords(p));
     let star_kwargs = params.iter().position(collects_keywords);
     let mut bound = Vec::new();
-    if implicit_receiver && receiver && first == 1 {
+    if receiver == Receiver::Object && first == 1 {
         bound.push(Bound { parameter: 0, passed: Passed::Receiver, how: How::Exactly });
     }
     // Positional arguments certainly before the current one; whether a spread came before.
@@ -108,7 +152,7 @@ pub fn bind<'a>(
                 }
                 count += usize::from(written == Written::Positional);
             }
-            Written::Keyword(name) => match params.iter().skip(first).position(|p| p.name == name && !p.variadic) {
+            Written::Keyword(name) => match params.iter().skip(first).position(|p| p.name == name && by_keyword(p)) {
                 Some(at) => bind_to(first + at, How::Exactly),
                 None => {
                     if let Some(at) = star_kwargs {
@@ -118,7 +162,7 @@ pub fn bind<'a>(
             },
             Written::KeywordSpread => {
                 for (at, param) in params.iter().enumerate().skip(first + count) {
-                    if !param.variadic {
+                    if by_keyword(param) {
                         bind_to(at, How::Possibly);
                     }
                 }
@@ -139,11 +183,11 @@ mod tests {
 
     /// The bindings of `arguments` to the parameters of the first function of `source`, as
     /// (parameter name, argument index or `None` for the receiver, how).
-    fn bindings(source: &str, implicit_receiver: bool, receiver: bool, arguments: &[Written<'_>]) -> Vec<(String, Option<usize>, How)> {
+    fn bindings(source: &str, receiver: Receiver, arguments: &[Written<'_>]) -> Vec<(String, Option<usize>, How)> {
         let tree = crate::parse::parse(source);
         let function = tree.root_node().named_child(0).expect("a function");
         let params = crate::program::parameters(source, function);
-        bind(&params, implicit_receiver, receiver, arguments.iter().copied())
+        bind(&params, receiver, arguments.iter().copied())
             .into_iter()
             .map(|b| {
                 let passed = match b.passed {
@@ -161,11 +205,11 @@ mod tests {
 
     #[test]
     fn positional_and_keyword_arguments_bind_by_position_and_name() {
-        let found = bindings("def f(a, b, c=1):\n    pass\n", false, false, &[Positional, Keyword("c"), Keyword("b")]);
+        let found = bindings("def f(a, b, c=1):\n    pass\n", Receiver::Explicit, &[Positional, Keyword("c"), Keyword("b")]);
         assert_eq!(found, vec![row("a", Some(0), How::Exactly), row("b", Some(2), How::Exactly), row("c", Some(1), How::Exactly)]);
         // A default left alone binds nothing; an unknown keyword with no `**kwargs` neither.
         assert_eq!(
-            bindings("def f(a, b=1):\n    pass\n", false, false, &[Positional, Keyword("z")]),
+            bindings("def f(a, b=1):\n    pass\n", Receiver::Explicit, &[Positional, Keyword("z")]),
             vec![row("a", Some(0), How::Exactly)]
         );
     }
@@ -173,7 +217,7 @@ mod tests {
     #[test]
     fn extra_positionals_go_to_star_args_unknown_keywords_to_star_star_kwargs() {
         let source = "def f(a, *rest, key=None, **options):\n    pass\n";
-        let found = bindings(source, false, false, &[Positional, Positional, Positional, Keyword("key"), Keyword("other")]);
+        let found = bindings(source, Receiver::Explicit, &[Positional, Positional, Positional, Keyword("key"), Keyword("other")]);
         assert_eq!(
             found,
             vec![
@@ -185,25 +229,65 @@ mod tests {
             ]
         );
         // A keyword named like a variadic parameter is a `**kwargs` entry, not that parameter.
-        assert_eq!(bindings(source, false, false, &[Keyword("rest")]), vec![row("options", Some(0), How::Collected)]);
+        assert_eq!(bindings(source, Receiver::Explicit, &[Keyword("rest")]), vec![row("options", Some(0), How::Collected)]);
     }
 
     #[test]
     fn the_receiver_is_the_first_parameter_of_a_bound_method_and_no_argument_of_a_constructor() {
         let source = "def m(self, a, b=None):\n    pass\n";
         // `obj.m(x, b=y)`: self ← obj.
-        let found = bindings(source, true, true, &[Positional, Keyword("b")]);
+        let found = bindings(source, Receiver::Object, &[Positional, Keyword("b")]);
         assert_eq!(found, vec![row("self", None, How::Exactly), row("a", Some(0), How::Exactly), row("b", Some(1), How::Exactly)]);
         // `Class(x)` → `__init__(self, a)`: self is the new instance, `x` is `a`.
-        assert_eq!(bindings(source, true, false, &[Positional]), vec![row("a", Some(0), How::Exactly)]);
+        assert_eq!(bindings(source, Receiver::Implicit, &[Positional]), vec![row("a", Some(0), How::Exactly)]);
         // A keyword never names the implicit receiver.
-        assert_eq!(bindings(source, true, false, &[Keyword("self")]), Vec::new());
+        assert_eq!(bindings(source, Receiver::Implicit, &[Keyword("self")]), Vec::new());
+    }
+
+    #[test]
+    fn a_plain_method_read_through_its_class_takes_self_from_its_first_argument() {
+        let source = "def m(self, a, b=None):\n    pass\n";
+        // `Runner.m(obj, x, b=y)`: self ← obj, a ← x.
+        let found = bindings(source, Receiver::Explicit, &[Positional, Positional, Keyword("b")]);
+        assert_eq!(found, vec![row("self", Some(0), How::Exactly), row("a", Some(1), How::Exactly), row("b", Some(2), How::Exactly)]);
+        // `Runner.m(self=obj, a=x)`: `self` is a parameter like any other then.
+        let found = bindings(source, Receiver::Explicit, &[Keyword("self"), Keyword("a")]);
+        assert_eq!(found, vec![row("self", Some(0), How::Exactly), row("a", Some(1), How::Exactly)]);
+    }
+
+    #[test]
+    fn what_gives_the_first_parameter_depends_on_the_method_kind_and_how_the_call_reads_it() {
+        let source = "class C:\n    def __init__(self, a):\n        pass\n\n    def run(self, a):\n        pass\n\n    @classmethod\n    def make(cls, a):\n        pass\n\n    @staticmethod\n    def tool(a):\n        pass\n\n    def __init_subclass__(cls):\n        pass\n\n\ndef plain(a):\n    pass\n";
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let scope = |name: &str| program.functions[name];
+        let on_instance = Reached { method_call: true, ..Reached::default() };
+        let on_class = Reached { method_call: true, through_class: true, ..Reached::default() };
+        let by_name = Reached::default();
+        let constructor = Reached { constructor: true, ..Reached::default() };
+        let cases = [
+            ("app.C.run", on_instance, Receiver::Object),
+            ("app.C.run", on_class, Receiver::Explicit),
+            ("app.C.run", by_name, Receiver::Implicit),
+            ("app.C.make", on_instance, Receiver::Object),
+            ("app.C.make", on_class, Receiver::Object),
+            ("app.C.__init_subclass__", on_class, Receiver::Object),
+            ("app.C.tool", on_instance, Receiver::Explicit),
+            ("app.C.tool", on_class, Receiver::Explicit),
+            ("app.C.__init__", constructor, Receiver::Implicit),
+            ("app.C.__init__", on_class, Receiver::Explicit),
+            ("app.plain", by_name, Receiver::Explicit),
+        ];
+        for (name, reached, expected) in cases {
+            assert_eq!(receiver_of(&program, scope(name), reached), expected, "{name} reached as {reached:?}");
+        }
     }
 
     #[test]
     fn after_a_spread_positions_are_unknown_and_every_remaining_parameter_is_possible() {
         let source = "def f(a, b, c, *rest, **options):\n    pass\n";
-        let found = bindings(source, false, false, &[Positional, Spread, Positional]);
+        let found = bindings(source, Receiver::Explicit, &[Positional, Spread, Positional]);
         let mut expected = vec![row("a", Some(0), How::Exactly)];
         for argument in [1, 2] {
             expected.extend(["b", "c"].map(|name| row(name, Some(argument), How::Possibly)));
@@ -212,7 +296,7 @@ mod tests {
         expected.sort_by_key(|(name, passed, _)| (["a", "b", "c", "rest"].iter().position(|n| n == name), *passed));
         assert_eq!(found, expected);
         // `**d` may be any parameter not filled by position, and is `**kwargs`'s.
-        let found = bindings(source, false, false, &[Positional, KeywordSpread]);
+        let found = bindings(source, Receiver::Explicit, &[Positional, KeywordSpread]);
         assert_eq!(
             found,
             vec![
@@ -225,8 +309,55 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_star_makes_the_parameters_after_it_keyword_only() {
+        let source = "def f(a, *, b, c=None):\n    pass\n";
+        // `f(x, y)`: `y` fills no parameter (a `TypeError` when run).
+        assert_eq!(bindings(source, Receiver::Explicit, &[Positional, Positional]), vec![row("a", Some(0), How::Exactly)]);
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[Positional, Keyword("c"), Keyword("b")]),
+            vec![row("a", Some(0), How::Exactly), row("b", Some(2), How::Exactly), row("c", Some(1), How::Exactly)]
+        );
+        // After a spread, only `a` may be filled by position; `**d` may be any keyword one.
+        assert_eq!(bindings(source, Receiver::Explicit, &[Spread]), vec![row("a", Some(0), How::Possibly)]);
+        let found = bindings(source, Receiver::Explicit, &[KeywordSpread]);
+        assert_eq!(found, vec![row("a", Some(0), How::Possibly), row("b", Some(0), How::Possibly), row("c", Some(0), How::Possibly)]);
+        // A method: the bare `*` is no parameter, and the receiver is still the first.
+        let source = "def m(self, a, *, key):\n    pass\n";
+        assert_eq!(
+            bindings(source, Receiver::Object, &[Positional, Positional]),
+            vec![row("self", None, How::Exactly), row("a", Some(0), How::Exactly)]
+        );
+        // Past `*rest`, extra positionals are collected, never the keyword-only `key`.
+        let source = "def f(a, *rest, key):\n    pass\n";
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[Positional, Positional]),
+            vec![row("a", Some(0), How::Exactly), row("rest", Some(1), How::Collected)]
+        );
+    }
+
+    #[test]
+    fn a_slash_makes_the_parameters_before_it_positional_only() {
+        let source = "def f(a, /, b, **options):\n    pass\n";
+        // `f(b=x, a=y)`: `a=` is no name for `a`: `**options` collects it.
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[Keyword("b"), Keyword("a")]),
+            vec![row("b", Some(0), How::Exactly), row("options", Some(1), How::Collected)]
+        );
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[Positional, Positional]),
+            vec![row("a", Some(0), How::Exactly), row("b", Some(1), How::Exactly)]
+        );
+        // `**d` may fill `b`, never `a`; without `**options` an `a=` binds nothing.
+        assert_eq!(
+            bindings(source, Receiver::Explicit, &[KeywordSpread]),
+            vec![row("b", Some(0), How::Possibly), row("options", Some(0), How::Collected)]
+        );
+        assert_eq!(bindings("def f(a, /):\n    pass\n", Receiver::Explicit, &[Keyword("a")]), Vec::new());
+    }
+
+    #[test]
     fn too_many_positionals_without_star_args_bind_nothing() {
-        assert_eq!(bindings("def f(a):\n    pass\n", false, false, &[Positional, Positional]), vec![row("a", Some(0), How::Exactly)]);
-        assert_eq!(bindings("def f():\n    pass\n", true, true, &[Positional]), Vec::new());
+        assert_eq!(bindings("def f(a):\n    pass\n", Receiver::Explicit, &[Positional, Positional]), vec![row("a", Some(0), How::Exactly)]);
+        assert_eq!(bindings("def f():\n    pass\n", Receiver::Object, &[Positional]), Vec::new());
     }
 }

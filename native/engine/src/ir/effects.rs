@@ -8,7 +8,7 @@
 //! - They err toward more effects: a parameter rebound (`xs = []`) and then mutated still
 //!   counts as mutated, and a place cut by the depth bound stands for its prefix.
 
-use crate::ir::binding::{bind, How, Passed, Written};
+use crate::ir::binding::{bind, How, Passed, Receiver, Written};
 use crate::ir::lower::{Argument, CallSite, Lowered, ScopeIr};
 use crate::ir::place::{base_of, key_under};
 use crate::program::Param;
@@ -64,9 +64,10 @@ pub fn scope_effects<'a>(ir: &ScopeIr, parameters: &[&str], sites: impl IntoIter
 }
 
 /// What a lowered call site passes to a callee with parameters `params`, by parameter
-/// position (the receiver at 0 for a method called on an object, `implicit_receiver`), and
-/// how (`ir::binding::bind`, the rule taint applies too). Sorted by position.
-pub fn bind_arguments<'s>(site: &'s CallSite, implicit_receiver: bool, params: &[Param<'_>]) -> Vec<(usize, &'s Argument, How)> {
+/// position (the receiver at 0 for a method called on an object, `Receiver::Object`; the first
+/// argument for a plain method read through its class, `Receiver::Explicit`), and how
+/// (`ir::binding::bind`, the rule taint applies too). Sorted by position.
+pub fn bind_arguments<'s>(site: &'s CallSite, receiver: Receiver, params: &[Param<'_>]) -> Vec<(usize, &'s Argument, How)> {
     let positional = site.positional.iter().map(|(spread, _)| if *spread { Written::Spread } else { Written::Positional });
     let keywords = site.keywords.iter().map(|(name, _)| Written::Keyword(name));
     let written = positional.chain(keywords).chain(site.keyword_spreads.iter().map(|_| Written::KeywordSpread));
@@ -77,7 +78,7 @@ pub fn bind_arguments<'s>(site: &'s CallSite, implicit_receiver: bool, params: &
         .chain(site.keywords.iter().map(|(_, argument)| argument))
         .chain(&site.keyword_spreads)
         .collect();
-    bind(params, implicit_receiver, site.receiver.is_some(), written)
+    bind(params, receiver, written)
         .into_iter()
         .filter_map(|bound| {
             let argument = match bound.passed {
@@ -159,7 +160,7 @@ mod tests {
         let ir = IrCache::default().scope(source, body, &[(StepKind::Statement, statement)]);
         let lowered = ir.site(StepKind::Statement, statement, body.start_byte()).expect("lowered");
         let place = |argument: &Argument| argument.place.map(|p| ir.key(p).to_string());
-        let bound: Vec<(usize, Option<String>, How)> = bind_arguments(&lowered.calls[0], true, &callee.params)
+        let bound: Vec<(usize, Option<String>, How)> = bind_arguments(&lowered.calls[0], Receiver::Object, &callee.params)
             .into_iter()
             .map(|(at, argument, how)| (at, place(argument), how))
             .collect();

@@ -246,6 +246,51 @@ pub fn overrides(program: &Program<'_>, class: &str, method: &str) -> Vec<usize>
     found
 }
 
+/// How a call reaches the scopes it runs, for binding their first parameter
+/// (`ir::binding::receiver_of`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reached {
+    /// The callee is read as an attribute of an object (`obj.m(…)`, `Runner.run(…)`).
+    pub method_call: bool,
+    /// That object is a class itself, not an instance (`reads_through_class`).
+    pub through_class: bool,
+    /// The call makes an instance (runs `__init__` on it).
+    pub constructor: bool,
+}
+
+/// How `call` (made in `scope`, resolved as `resolved`) reaches its targets. `is_local`: whether
+/// the scope binds a name itself (then it is no class: `runner = Runner(); runner.run(x)`).
+pub fn reached(program: &Program<'_>, scope: usize, call: Node<'_>, resolved: &Resolved, is_local: &dyn Fn(&str) -> bool) -> Reached {
+    let function = call.field(&field::FUNCTION);
+    let object = function.filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT));
+    Reached {
+        method_call: object.is_some(),
+        through_class: !resolved.constructor && object.is_some_and(|object| reads_through_class(program, scope, object, is_local)),
+        constructor: resolved.constructor,
+    }
+}
+
+/// Whether `object`, the object a method is read from (`object.m(…)`), is a workspace class
+/// itself rather than an instance of one: `cls` in a classmethod, or a name (or dotted name:
+/// `models.Runner`) the function does not bind (`is_local`, parameters included) that the module
+/// resolves to a workspace class — not a module-level instance of one (`runner = Runner()`,
+/// `ModuleInfo::instances`). Read from the syntax, as both analyses' values name an instance by
+/// its class.
+pub fn reads_through_class(program: &Program<'_>, scope: usize, object: Node<'_>, is_local: &dyn Fn(&str) -> bool) -> bool {
+    if is_open_receiver(program, scope, object) {
+        return crate::ir::binding::is_classmethod(program, scope);
+    }
+    let info = &program.scopes[scope];
+    let Some(name) = crate::program::dotted(program.text(info.file), object) else { return false };
+    let head = name.split('.').next().unwrap_or("");
+    // A function's own names shadow the module's; the module's are what `resolve_name` reads.
+    let local = info.kind != crate::program::ScopeKind::Module && (is_local(head) || info.params.iter().any(|param| param.name == head));
+    if local || program.modules[info.module].instances.contains_key(head) {
+        return false;
+    }
+    program.resolve_name(info.module, &name).is_some_and(|qualified| program.class(&qualified).is_some())
+}
+
 /// Resolves `call` made in `scope`. `reference_of` answers what the callee expression (a
 /// plain call) or the receiver (a method call `obj.m(…)`) refers to.
 pub fn resolve_call<'t>(
@@ -384,4 +429,64 @@ pub fn local_references<'t>(
         known = next;
     }
     known
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// For each call of `source`'s function or method `scope` (by its callee's text): whether
+    /// it reads its method through a class (`reads_through_class`; no local is bound but
+    /// the parameters and `locals`).
+    fn through_class(source: &str, scope: &str, locals: &[&str]) -> Vec<(String, bool)> {
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let scope = program.functions[scope];
+        let mut found = Vec::new();
+        let mut stack = vec![program.scopes[scope].body];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            let Some(object) = node.field(&field::FUNCTION).filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT))
+            else {
+                continue;
+            };
+            let callee = text_of(source, node.field(&field::FUNCTION).expect("a callee")).to_string();
+            found.push((callee, reads_through_class(&program, scope, object, &|name| locals.contains(&name))));
+        }
+        found.sort();
+        found
+    }
+
+    fn rows(expected: &[(&str, bool)]) -> Vec<(String, bool)> {
+        let mut rows: Vec<(String, bool)> = expected.iter().map(|&(callee, through)| (callee.to_string(), through)).collect();
+        rows.sort();
+        rows
+    }
+
+    const CLASSES: &str = "import os.path as paths\n\nclass C:\n    def run(self, a):\n        self.run(a)\n\n    @classmethod\n    def make(cls, a):\n        cls.run(None, a)\n\n    class Inner:\n        pass\n\nrunner = C()\n\n";
+
+    #[test]
+    fn a_class_name_reads_through_the_class_an_instance_does_not() {
+        let source = format!("{CLASSES}def f(c, r):\n    C.run(r, 1)\n    runner.run(1)\n    c.run(1)\n    r.run(1)\n    local = C\n    local.run(r, 1)\n    paths.join(r)\n    C.Inner.run(r)\n");
+        let expected = rows(&[
+            ("C.run", true),
+            // A module-level instance, a parameter, a local (bound to what it may be): no class.
+            ("runner.run", false),
+            ("c.run", false),
+            ("r.run", false),
+            ("local.run", false),
+            // A library module is no workspace class.
+            ("paths.join", false),
+            ("C.Inner.run", true),
+        ]);
+        assert_eq!(through_class(&source, "app.f", &["local"]), expected);
+    }
+
+    #[test]
+    fn cls_in_a_classmethod_is_the_class_self_in_a_method_an_instance() {
+        assert_eq!(through_class(CLASSES, "app.C.run", &[]), rows(&[("self.run", false)]));
+        assert_eq!(through_class(CLASSES, "app.C.make", &[]), rows(&[("cls.run", true)]));
+    }
 }

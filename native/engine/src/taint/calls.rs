@@ -8,12 +8,13 @@ use rustc_hash::FxHashMap;
 
 use crate::syntax::tree::Node;
 
-use crate::ir::binding::{self, How, Passed, Written};
-use crate::ir::resolve;
+use crate::ir::binding::{self, How, Passed, Receiver, Written};
+use crate::ir::resolve::{self, Reached};
 use crate::program::{literal, Constant};
 use crate::rules::{sink_kind_bit, CallbackSpec, Sink, SourceKind};
 use crate::syntax::{field, FieldChild};
 use crate::templates::{FormValue, RenderSite};
+use std::borrow::Cow;
 
 use super::findings::RawFinding;
 use super::lattice::{note_bound, shortened_path, Label, Origin, State, Trace, TraceStep, Value, Values};
@@ -229,7 +230,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 None => whole.clone(),
             };
             let mut fields = Vec::new();
-            let target = Target { scope, receiver: None, receiver_argument: None, fields: &mut fields };
+            let target = Target { scope, reached: Reached::default(), receiver: None, receiver_argument: None, fields: &mut fields };
             self.apply_summary(target, node, &arguments, &[], state, &mut returned);
         }
         returned
@@ -511,17 +512,25 @@ impl<'p, 't> Analysis<'p, 't> {
             // called on an instance (`runner.add(x)`, `self.add(x)`); for a constructor, the
             // fields of the new instance (`Constructed`).
             let receiver_path = match &receiver {
-                Some((object, _)) if !self.names_class(*object, state) => self.path_of(*object, state),
+                Some((object, _)) if !resolved.constructor && !self.names_class(*object, state) => self.path_of(*object, state),
                 _ => None,
             };
             let mut fields: Vec<(String, Value)> = Vec::new();
-            let receiver_argument = receiver.as_ref().map(|(object, value)| (*object, value.clone()));
+            let receiver_argument = receiver.as_ref().filter(|_| !resolved.constructor).map(|(object, value)| (*object, value.clone()));
+            let reached = resolve::reached(self.program, self.scope, node, &resolved, &|name| {
+                self.rebound.contains(name) || state.values.contains_key(name)
+            });
             if !resolved.constructor {
                 self.note_project_no_return(node, &resolved.targets);
             }
             for &scope in &resolved.targets {
-                let target =
-                    Target { scope, receiver: receiver_path.as_deref(), receiver_argument: receiver_argument.clone(), fields: &mut fields };
+                let target = Target {
+                    scope,
+                    reached,
+                    receiver: receiver_path.as_deref(),
+                    receiver_argument: receiver_argument.clone(),
+                    fields: &mut fields,
+                };
                 let summary = self.apply_summary(target, node, &positional, &keywords, state, &mut result);
                 result.stringy |= summary.returns_stringy;
                 returned.push(summary.returns_reference.clone());
@@ -761,14 +770,15 @@ impl<'p, 't> Analysis<'p, 't> {
         state: &mut State,
         result: &mut Value,
     ) -> &'p Summary {
-        let Target { scope, receiver, receiver_argument, fields } = target;
+        let Target { scope, reached, receiver, receiver_argument, fields } = target;
         self.callees.insert(scope);
         let callee_scope = &self.program.scopes[scope];
         // The arguments bound to the callee's parameters by the rule slicing applies too
         // (`ir::binding`): positional ones (spreads among them) in order, then keywords. A
         // summary names explicit parameters (the implicit receiver is `RECEIVER`).
         let written = written_arguments(positional, keywords);
-        let bindings = binding::bind(&callee_scope.params, callee_scope.implicit_receiver, receiver_argument.is_some(), written);
+        let receiver_mode = binding::receiver_of(self.program, scope, reached);
+        let bindings = binding::bind(&callee_scope.params, receiver_mode, written);
         let first = usize::from(callee_scope.implicit_receiver);
         let argument_at = |index: usize| -> (Node<'t>, &Value) {
             match positional.get(index) {
@@ -778,6 +788,25 @@ impl<'p, 't> Analysis<'p, 't> {
                     (*node, value)
                 }
             }
+        };
+        // A plain method read through its class (`Runner.run(runner, x)`, `Base.__init__(self,
+        // a)`): the argument that is `self` is the receiver, its path where stores into
+        // `self` land. One that may be `self` (after a spread) is read, never stored into.
+        let (receiver, receiver_argument): (Option<Cow<'_, str>>, _) = if receiver_mode == Receiver::Explicit && first == 1 {
+            let mut given = bindings.iter().filter(|bound| bound.parameter == 0).filter_map(|bound| match bound.passed {
+                Passed::Argument(index) => Some((index, bound.how)),
+                Passed::Receiver => None,
+            });
+            match given.next() {
+                Some((index, how)) => {
+                    let (node, value) = argument_at(index);
+                    let path = if how == How::Exactly { self.path_of(node, state).map(Cow::Owned) } else { None };
+                    (path, Some((node, value.clone())))
+                }
+                None => (None, None),
+            }
+        } else {
+            (receiver.map(Cow::Borrowed), receiver_argument)
         };
         // The arguments bound to explicit parameter `param`, and how.
         let bound_to = |param: usize| {
@@ -970,7 +999,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 // Into the object the method runs on (`self.command = command`).
                 if incoming.is_tainted() {
                     let traced = flow_traced(summary, (*target, suffix, *source), incoming, &call_step);
-                    match receiver {
+                    match &receiver {
                         Some(object) => {
                             let place = format!("{object}{suffix}");
                             let (place, shortened) = shortened_path(&place);
@@ -1186,6 +1215,8 @@ const RECORD_BASES: &[&str] = &["typing.NamedTuple", "pydantic.BaseModel", "pyda
 /// The callee a summary is applied for, with where its stores into its receiver go.
 pub(super) struct Target<'a, 't> {
     pub(super) scope: usize,
+    /// How the call reaches it (what gives its first parameter: `ir::binding::receiver_of`).
+    pub(super) reached: Reached,
     /// The path of the object a method runs on, when it has one.
     pub(super) receiver: Option<&'a str>,
     /// The receiver of a method call as written and evaluated (what the receiver's field
@@ -1273,6 +1304,7 @@ fn stored_into<'t>(analysis: &Analysis<'_, 't>, value: &Value, call: Node<'t>, r
 
 #[cfg(test)]
 mod tests {
+    use crate::ir::resolve;
     use crate::taint::analyze_text;
 
     const RUN: &str = "import os\nfrom flask import request\n\ndef run(cmd, other):\n    os.system(cmd)\n\ndef ident(x):\n    return x\n";
@@ -1318,15 +1350,24 @@ mod tests {
         let document = crate::parse::Document::new(source.to_string());
         let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
         let program = crate::program::Program::from_parts(&parts);
-        let callee = &program.scopes[program.functions[callee]];
-        let body = program.scopes[program.functions[caller]].body;
+        let callee_index = program.functions[callee];
+        let callee = &program.scopes[callee_index];
+        let caller = program.functions[caller];
+        let body = program.scopes[caller].body;
         let statement = body.named_child(body.named_child_count() as u32 - 1).expect("the call, last in the caller");
         let ir = IrCache::default().scope(source, body, &[(StepKind::Statement, statement)]);
         let lowered = ir.site(StepKind::Statement, statement, body.start_byte()).expect("lowered");
         // An argument by its place, or a spread by the name it reads.
         let name =
             |argument: &crate::ir::lower::Argument| ir.key(argument.place.or(argument.reads.first().copied()).expect("named")).to_string();
-        let mut slicing: Vec<(String, String)> = bind_arguments(&lowered.calls[0], callee.implicit_receiver, &callee.params)
+        // How the call reaches the callee, as slicing links it (`ir::resolve::reached`).
+        let call = statement.named_child(0).filter(|node| node.kind() == "call").expect("a call statement");
+        let syntactic = resolve::Syntactic { program: &program, scope: caller, locals: None };
+        let resolved = resolve::resolve_call(&program, caller, call, &mut |node| syntactic.reference(node));
+        assert!(resolved.targets.contains(&callee_index), "the call resolves to the callee");
+        let reached = resolve::reached(&program, caller, call, &resolved, &|_| false);
+        let receiver = crate::ir::binding::receiver_of(&program, callee_index, reached);
+        let mut slicing: Vec<(String, String)> = bind_arguments(&lowered.calls[0], receiver, &callee.params)
             .into_iter()
             .map(|(at, argument, _)| (name(argument), callee.params[at].name.clone()))
             .collect();
@@ -1412,6 +1453,49 @@ mod tests {
         let source = format!("{SINKS}{class}\n\ndef view():\n{}    C(s0, b=s1)\n", sources(2, "    "));
         let expected = pairs(&[("s0", "a"), ("s1", "b")]);
         assert_eq!(bound_both_ways(&source, "app.view", "app.C.__init__"), (expected.clone(), expected));
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_a_method_read_through_its_class_alike() {
+        let class = "class C:\n    def run(self, a, key=None):\n        os.system(a)\n        os.system(key)\n\n    @staticmethod\n    def tool(a):\n        os.system(a)\n";
+        // `C.run(obj, …)`: `obj` is `self` (slicing binds it; taint follows its fields), the
+        // next argument is `a`.
+        let source = format!("{SINKS}{class}\n\ndef view(obj):\n{}    C.run(obj, s0, key=s1)\n", sources(2, "    "));
+        let (slicing, taint) = bound_both_ways(&source, "app.view", "app.C.run");
+        assert_eq!(slicing, pairs(&[("obj", "self"), ("s0", "a"), ("s1", "key")]));
+        assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));
+        // `Base.run(self, …)` in a subclass's method.
+        let subclass = "\nclass D(C):\n    def run(self, a, key=None):\n        pass\n\n    def go(self):\n";
+        let source = format!("{SINKS}{class}{subclass}{}        C.run(self, s0, s1)\n", sources(2, "        "));
+        let (slicing, taint) = bound_both_ways(&source, "app.D.go", "app.C.run");
+        assert_eq!(slicing, pairs(&[("s0", "a"), ("s1", "key"), ("self", "self")]));
+        assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));
+        // A staticmethod has no receiver through its class either.
+        let source = format!("{SINKS}{class}\n\ndef view():\n{}    C.tool(s0)\n", sources(1, "    "));
+        let expected = pairs(&[("s0", "a")]);
+        assert_eq!(bound_both_ways(&source, "app.view", "app.C.tool"), (expected.clone(), expected));
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_keyword_only_and_positional_only_parameters_alike() {
+        let callee =
+            "def f(a, /, b, *, key=None, **options):\n    os.system(a)\n    os.system(b)\n    os.system(key)\n    os.system(options)\n";
+        // `a=` names no positional-only `a`: `**options` collects it.
+        let source = format!("{SINKS}{callee}\ndef view():\n{}    f(s0, s1, key=s2, a=s3)\n", sources(4, "    "));
+        let expected = pairs(&[("s0", "a"), ("s1", "b"), ("s2", "key"), ("s3", "options")]);
+        assert_eq!(bound_both_ways(&source, "app.view", "app.f"), (expected.clone(), expected));
+        // A spread fills `a` and `b` at most, never the keyword-only `key`.
+        let source = format!("{SINKS}{callee}\ndef view():\n{}    f(*s0)\n", sources(1, "    "));
+        let expected = pairs(&[("s0", "a"), ("s0", "b")]);
+        assert_eq!(bound_both_ways(&source, "app.view", "app.f"), (expected.clone(), expected));
+    }
+
+    #[test]
+    fn a_constructor_read_through_a_module_stores_into_the_new_instance() {
+        // `app.Job(x)`: the module is no receiver; `self.cmd = cmd` is the new instance's field.
+        let text = "import os\nfrom flask import request\nimport app\n\nclass Job:\n    def __init__(self, cmd):\n        self.cmd = cmd\n\ndef view():\n    job = app.Job(request.args['c'])\n    os.system(job.cmd)\n";
+        let (_, findings) = analyze_text(text);
+        assert_eq!(findings.iter().map(|finding| (finding.cwe, finding.sink.start_line)).collect::<Vec<_>>(), vec![(78, 10)]);
     }
 
     #[test]

@@ -496,7 +496,7 @@ impl<'p, 't> Analysis<'p, 't> {
         // nothing holds its default.
         let params = crate::program::parameters(self.text, lambda);
         let written = super::calls::written_arguments(positional, keywords);
-        let bindings = binding::bind(&params, false, false, written);
+        let bindings = binding::bind(&params, binding::Receiver::Explicit, written);
         for (position, param) in params.iter().enumerate() {
             let mut value: Option<Value> = None;
             for bound in bindings.iter().filter(|bound| bound.parameter == position) {
