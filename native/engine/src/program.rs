@@ -447,6 +447,21 @@ pub fn dotted(text: &str, node: Node<'_>) -> Option<String> {
     Some(name)
 }
 
+/// The dotted name `right` is (`default_storage`), or the first side of a conditional
+/// expression that is a dotted name with an imported head (`default_storage if not local
+/// else S3MockStorage()` may be `default_storage`: the name is its alias; the other side is
+/// not followed).
+fn imported_alternative(text: &str, right: Node<'_>, imports: &HashMap<String, String>) -> Option<String> {
+    if right.kind() != "conditional_expression" {
+        return dotted(text, right);
+    }
+    [right.named_child(0), right.named_child(2)]
+        .into_iter()
+        .flatten()
+        .filter_map(|side| dotted(text, side))
+        .find(|reference| imports.contains_key(reference.split('.').next().unwrap_or("")))
+}
+
 /// Evaluates literal expressions (and module constants) to a constant.
 pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> Option<Constant> {
     // Parentheses and signs peeled iteratively (`-(-(…1))` can nest arbitrarily deep).
@@ -883,7 +898,9 @@ impl<'t> PartBuilder<'t> {
                         autoescape.insert(name.clone(), asked);
                     }
                 }
-            } else if let Some(reference) = dotted(text, *right) {
+            } else if let Some(reference) = imported_alternative(text, *right, &imports) {
+                // `plain = default_storage`, or one side of a choice between an imported object
+                // and another (`default_storage if not local else S3MockStorage()`).
                 let head = reference.split('.').next().unwrap_or("");
                 if let Some(qualified) = imports.get(head) {
                     aliases.insert(name.clone(), format!("{qualified}{}", &reference[head.len()..]));
@@ -1218,6 +1235,11 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
     for (name, target) in &module.imports {
         facts.push((name_lookup_hash(&reexport_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(target)));
     }
+    for (name, target) in &module.aliases {
+        if !module.imports.contains_key(name) && reexported_alias(module, name).is_some() {
+            facts.push((name_lookup_hash(&reexport_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(target)));
+        }
+    }
     for (name, chain) in &module.instances {
         facts.push((name_lookup_hash(&instance_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(&chain.to_string())));
     }
@@ -1299,6 +1321,15 @@ fn constant_lookup(reference: &str) -> String {
 /// The name a look-up of a dispatch table is recorded under (`Program::dispatch_table`).
 fn table_lookup(reference: &str) -> String {
     format!("{reference}.<table>")
+}
+
+/// What another module finds under `name` in `module` when the module binds it by a plain
+/// alias of an imported name (`plain = default_storage`): the alias's target. Not an instance
+/// (`library = Library()` is an alias of its class for the module's own calls, but a module
+/// importing it gets the instance, `instance_chain`) nor a lambda (a scope of its own).
+fn reexported_alias<'m>(module: &'m ModuleInfo, name: &str) -> Option<&'m str> {
+    let target = module.aliases.get(name)?;
+    (!module.instances.contains_key(name) && !is_lambda_name(target)).then_some(target.as_str())
 }
 
 /// The name a look-up of what workspace module `M` binds by an import under `N` is recorded
@@ -1388,6 +1419,25 @@ impl<'p> Program<'p> {
         note_lookup(&collection_lookup(reference));
         let Some((module, name)) = reference.rsplit_once('.') else { return false };
         self.module_index.get(module).is_some_and(|&index| self.modules[index].constant_collections.contains(name))
+    }
+
+    /// What `reference` (`app.storage.plain`, a name imported from a workspace module) stands
+    /// for when that module binds it by a plain alias of an imported name (`plain =
+    /// default_storage`, see `reexported_alias`): the alias's target, so a library object
+    /// reached through a project module keeps its library name. Recorded under
+    /// `reexport_lookup`.
+    fn imported_alias(&self, reference: &str) -> Option<String> {
+        let (module, name) = reference.rsplit_once('.')?;
+        if !self.module_prefixes().contains(module.split('.').next().unwrap_or(module)) {
+            return None;
+        }
+        let index = self.module_named(module)?;
+        note_lookup(&reexport_lookup(reference));
+        let info = self.modules[index];
+        if info.imports.contains_key(name) {
+            return None;
+        }
+        reexported_alias(info, name).map(str::to_string)
     }
 
     /// The constant module-level name `reference` (`app.constants.MIMETYPE_JS`) is bound to
@@ -1642,7 +1692,7 @@ impl<'p> Program<'p> {
     fn resolve_head(&self, module: usize, head: &str) -> Option<String> {
         let info = &self.modules[module];
         if let Some(qualified) = self.imported(module, head) {
-            return Some(qualified.into_owned());
+            return Some(self.imported_alias(&qualified).unwrap_or_else(|| qualified.into_owned()));
         }
         if let Some(alias) = info.aliases.get(head) {
             return Some(alias.clone());

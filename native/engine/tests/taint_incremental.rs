@@ -304,6 +304,21 @@ fn changing_an_imported_constant_analyses_the_functions_that_read_it() {
 }
 
 #[test]
+fn a_library_object_a_module_aliases_follows_the_alias_when_it_changes() {
+    let view = "from flask import request\nfrom store import files\n\n\ndef view():\n    files.save(request.args['q'], b'')\n";
+    let mut workspace = workspace_of(&[
+        ("app.py", view.into()),
+        ("store.py", "from django.core.files.storage import default_storage\n\nfiles = default_storage\n".into()),
+    ]);
+    let (found, _) = reanalyse(&mut workspace);
+    assert_eq!(found.len(), 1, "{found:?}");
+    workspace.update_file("store.py", "from collections import Counter\n\nfiles = Counter\n".into(), Some(2));
+    let (none, stats) = reanalyse(&mut workspace);
+    assert!(none.is_empty(), "{none:?}");
+    assert!(stats.analysed <= 3, "{stats:?}");
+}
+
+#[test]
 fn a_rename_analyses_the_functions_that_referenced_the_old_or_the_new_name() {
     let files: Vec<(&str, String)> = project().into_iter().filter(|(path, _)| *path != "app/lambdas.py").collect();
     let mut workspace = workspace_of(&files);
