@@ -508,18 +508,26 @@ impl<'p, 't> Analysis<'p, 't> {
         // apply their summaries. A method's receiver is the call's (bound methods included).
         if !resolved.targets.is_empty() {
             let mut returned: Vec<Option<std::sync::Arc<str>>> = Vec::new();
+            let reached = resolve::reached(self.program, self.scope, node, &resolved, &|name| {
+                self.rebound.contains(name) || state.values.contains_key(name)
+            });
             // Where the callee's stores into its receiver land: the object's path for a method
-            // called on an instance (`runner.add(x)`, `self.add(x)`); for a constructor, the
-            // fields of the new instance (`Constructed`).
+            // called on an instance (`runner.add(x)`, `self.add(x)`, `cls.make(x)`); none for a
+            // class named outright (`Runner.make(x)`, told apart by `ir::resolve` as slicing
+            // does); for a constructor, the fields of the new instance (`Constructed`).
             let receiver_path = match &receiver {
-                Some((object, _)) if !resolved.constructor && !self.names_class(*object, state) => self.path_of(*object, state),
+                Some((object, _))
+                    if !resolved.constructor
+                        && (!reached.through_class
+                            || object.kind() != "identifier"
+                            || resolve::is_open_receiver(self.program, self.scope, *object)) =>
+                {
+                    self.path_of(*object, state)
+                }
                 _ => None,
             };
             let mut fields: Vec<(String, Value)> = Vec::new();
             let receiver_argument = receiver.as_ref().filter(|_| !resolved.constructor).map(|(object, value)| (*object, value.clone()));
-            let reached = resolve::reached(self.program, self.scope, node, &resolved, &|name| {
-                self.rebound.contains(name) || state.values.contains_key(name)
-            });
             if !resolved.constructor {
                 self.note_project_no_return(node, &resolved.targets);
             }
@@ -1129,19 +1137,6 @@ impl<'p, 't> Analysis<'p, 't> {
             attribute.traced(&self.step(node, "assignment", format!("reads `{}` as stored elsewhere", crate::taint::short(path)))).labels;
         value.constant = None;
         value
-    }
-
-    /// Whether `node` names a class itself (`Runner.run(obj, x)`), not an instance of it. A
-    /// module-level instance (`library = Library()`) resolves to its class (its alias, so its
-    /// method calls resolve) but names an instance: its method's stores into the receiver land
-    /// in `library.<attr>`, exported to other scopes as a direct store would be.
-    fn names_class(&self, node: Node<'t>, state: &State) -> bool {
-        let name = self.text_of(node);
-        node.kind() == "identifier"
-            && self.nested_name(node).is_none()
-            && !state.values.contains_key(name)
-            && !self.program.modules[self.module].instances.contains_key(name)
-            && self.program.resolve_name(self.module, name).is_some_and(|name| self.program.class(&name).is_some())
     }
 
     /// Whether workspace class `class` builds its instances from keyword fields: no `__init__`
