@@ -51,8 +51,6 @@ pub struct Pdg<'t> {
     /// Per step: whether it hands a value to the caller — a `return`, or a site holding a
     /// `yield` (from the IR).
     pub returns: Vec<bool>,
-    /// Names the scope declares `global` (from the IR).
-    pub globals: Vec<String>,
     /// What a call to the scope does besides returning (`ir::effects`, its own sites only).
     pub effects: Effects,
     /// Places cut by the depth bound (`ir::place::MAX_PROJECTIONS`), read or defined as
@@ -234,7 +232,6 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let mut calls: Vec<Vec<Node<'t>>> = vec![Vec::new(); count];
     let mut call_sites: Vec<Vec<CallSite>> = vec![Vec::new(); count];
     let mut returns = vec![false; count];
-    let mut globals: Vec<String> = Vec::new();
     let mut cut_places = 0;
     let mut lowered_sites = Vec::with_capacity(count);
     let explicit_start = usize::from(info.implicit_receiver);
@@ -246,7 +243,6 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         let Some(lowered) = ir.site(data.kind, node, base) else { continue };
         lowered_sites.push(lowered);
         returns[step] = lowered.returns || lowered.yields;
-        globals.extend(lowered.globals.iter().map(|name| name.to_string()));
         for &(place, strong) in &lowered.definitions {
             definitions.push(Definition { step, path: ir.key(place).to_string(), strong, parameter: None });
         }
@@ -272,7 +268,6 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         call_sites,
         ir,
         returns,
-        globals,
         cut_places,
     }
 }
@@ -577,6 +572,23 @@ mod tests {
                 "Element `item[d] + item` | def $6 | use d@6 item@6",
                 "Statement `key = lambda item, d=base: item[d] + item` | def key! | use $6 base",
                 "Statement `return key` | def  | use key",
+            ]
+        );
+    }
+
+    /// A `case` defines its captures (`ir::bindings::case_captures`) and reads the subject,
+    /// its guard, the class it matches and dotted values; a keyword pattern's keyword is none.
+    #[test]
+    fn case_patterns_define_their_captures_and_read_what_they_compare_with() {
+        let source = "def f(command, limit):\n    match command:\n        case Point(x=px) if px > limit:\n            return px\n        case Color.RED:\n            return 0\n";
+        assert_eq!(
+            steps_of(source),
+            vec![
+                "MatchSubject `match command:` | def $match! | use command",
+                "CasePattern `case Point(x=px) if px > limit:` | def px! | use $match Point limit px",
+                "Statement `return px` | def  | use px",
+                "CasePattern `case Color.RED:` | def  | use $match Color.RED",
+                "Statement `return 0` | def  | use ",
             ]
         );
     }

@@ -65,6 +65,7 @@ fixtures! {
     lambdas => "lambdas.py",
     loops => "loops.py",
     method_through_class => "method_through_class.py",
+    module_global_mutated => "module_global_mutated.py",
     overrides => "overrides.py",
     parameterless_method => "parameterless_method.py",
     receivers => "receivers.py",
