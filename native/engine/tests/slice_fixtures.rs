@@ -62,6 +62,7 @@ fixtures! {
     imported_by_name => "imported_by_name.py",
     jumps => "jumps.py",
     keyword_only_parameters => "keyword_only_parameters.py",
+    lambda_called_later => "lambda_called_later.py",
     lambdas => "lambdas.py",
     loops => "loops.py",
     method_through_class => "method_through_class.py",
