@@ -60,7 +60,7 @@ def gen(a, b):
 
 """
 HELPER_NAMES = ("double_plus", "pick", "risky", "fill", "bump", "gen")
-SIMPLE = ["assign", "assign", "augment", "call", "mutate", "read_box", "bump", "read_global", "comprehension", "lambda"]
+SIMPLE = ["assign", "assign", "augment", "call", "mutate", "read_box", "bump", "read_global", "comprehension", "lambda", "lambda_later"]
 
 
 @st.composite
@@ -68,7 +68,8 @@ def statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False, in_try: b
     """Statements of `main`: assignments, calls (returning, raising, mutating an argument,
     writing a global, generators), comprehensions (list, set, dict, generator; `if` clauses,
     two `for` clauses, a nested comprehension, `:=` binding in `main`, a variable named as one
-    of `main`'s) and lambdas (called where they are made), if/for/while with
+    of `main`'s) and lambdas (called where they are made, or stored and called after a name
+    they read changed), if/for/while with
     break/continue/early return, try with except/else/finally, with. Exceptions are raised
     only where a handler catches them and every loop terminates."""
     count = draw(st.integers(min_value=1, max_value=3 if depth else 6))
@@ -115,6 +116,8 @@ def statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False, in_try: b
             )
         elif kind == "lambda":
             lines.append(f"{target} = (lambda y, d={a}: y * d + {b})({k})")
+        elif kind == "lambda_later":
+            lines.extend([f"f{depth} = lambda y: y * {a} + {b}  # noqa: E731", f"{a} = {a} + {k}", f"{target} = f{depth}({k})"])
         elif kind == "risky":
             lines.append(f"{target} = risky({a})")
         elif kind == "raise":

@@ -51,8 +51,6 @@ pub struct Pdg<'t> {
     /// Per step: whether it hands a value to the caller — a `return`, or a site holding a
     /// `yield` (from the IR).
     pub returns: Vec<bool>,
-    /// Names the scope declares `global` (from the IR).
-    pub globals: Vec<String>,
     /// What a call to the scope does besides returning (`ir::effects`, its own sites only).
     pub effects: Effects,
     /// Places cut by the depth bound (`ir::place::MAX_PROJECTIONS`), read or defined as
@@ -234,7 +232,6 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let mut calls: Vec<Vec<Node<'t>>> = vec![Vec::new(); count];
     let mut call_sites: Vec<Vec<CallSite>> = vec![Vec::new(); count];
     let mut returns = vec![false; count];
-    let mut globals: Vec<String> = Vec::new();
     let mut cut_places = 0;
     let mut lowered_sites = Vec::with_capacity(count);
     let explicit_start = usize::from(info.implicit_receiver);
@@ -246,7 +243,6 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         let Some(lowered) = ir.site(data.kind, node, base) else { continue };
         lowered_sites.push(lowered);
         returns[step] = lowered.returns || lowered.yields;
-        globals.extend(lowered.globals.iter().map(|name| name.to_string()));
         for &(place, strong) in &lowered.definitions {
             definitions.push(Definition { step, path: ir.key(place).to_string(), strong, parameter: None });
         }
@@ -258,6 +254,9 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
             }
         }
         cut_places += lowered.cut;
+    }
+    if memchr::memmem::find(&text.as_bytes()[info.body.byte_range()], b"lambda").is_some() {
+        lambda_reads_at_calls(text, &cfg, &calls, &mut uses);
     }
     let parameters: Vec<&str> = info.params.iter().map(|param| param.name.as_str()).collect();
     let effects = scope_effects(&ir, &parameters, lowered_sites);
@@ -272,8 +271,78 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
         call_sites,
         ir,
         returns,
-        globals,
         cut_places,
+    }
+}
+
+/// A call of a local bound to a lambda (`g = lambda x: x * scale`, then `g(3)`) runs the
+/// lambda's body there: the call step reads the lambda's free names too (the uses of the
+/// lambda's region steps that are not its own names, `x@N`, or nested results), so a change
+/// of them between the lambda's evaluation and the call reaches the call. The evaluation
+/// still reads them (through its region's result) and its defaults: the lambda may also be
+/// called where this scope cannot see (passed, returned, stored). Every lambda the name is
+/// assigned in the scope counts, whichever the call runs.
+fn lambda_reads_at_calls(text: &str, cfg: &Cfg<'_>, calls: &[Vec<Node<'_>>], uses: &mut [Vec<String>]) {
+    let mut lambdas: Vec<(&str, Node<'_>)> = Vec::new();
+    for step in cfg.steps.iter().filter(|step| step.kind == StepKind::Statement) {
+        let Some(statement) = step.node.filter(|node| node.kind() == "expression_statement") else { continue };
+        let mut assignment = statement.named_child(0).filter(|child| child.kind() == "assignment");
+        // `f = g = lambda: …`: each name of the chain is bound to the lambda.
+        let mut names = Vec::new();
+        while let Some(current) = assignment {
+            names.extend(current.field(&field::LEFT).filter(|left| left.kind() == "identifier"));
+            let mut right = current.field(&field::RIGHT);
+            while let Some(inner) = right.filter(|r| r.kind() == "parenthesized_expression") {
+                right = inner.named_child(0);
+            }
+            match right {
+                Some(right) if right.kind() == "assignment" => assignment = Some(right),
+                Some(right) if right.kind() == "lambda" => {
+                    lambdas.extend(names.drain(..).map(|name| (text_of(text, name), right)));
+                    assignment = None;
+                }
+                _ => assignment = None,
+            }
+        }
+    }
+    if lambdas.is_empty() {
+        return;
+    }
+    // Each lambda's free reads: its region steps' uses other than nested names.
+    let free: Vec<(&str, Vec<String>)> = lambdas
+        .into_iter()
+        .map(|(name, lambda)| {
+            let mut reads: Vec<String> = cfg
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(_, step)| {
+                    matches!(step.kind, StepKind::Element | StepKind::ForTarget | StepKind::Condition | StepKind::WholeNestedScope)
+                        && step.node.is_some_and(|node| lambda.start_byte() <= node.start_byte() && node.end_byte() <= lambda.end_byte())
+                })
+                .flat_map(|(index, _)| uses[index].iter())
+                .filter(|used| !crate::ir::lower::is_nested_name(base_of(used)))
+                .cloned()
+                .collect();
+            reads.sort_unstable();
+            reads.dedup();
+            (name, reads)
+        })
+        .collect();
+    for (step, step_calls) in calls.iter().enumerate() {
+        let mut added = false;
+        for call in step_calls {
+            let Some(callee) = call.field(&field::FUNCTION).filter(|f| f.kind() == "identifier") else { continue };
+            let callee = text_of(text, callee);
+            for (_, reads) in free.iter().filter(|(name, _)| *name == callee) {
+                uses[step].extend(reads.iter().cloned());
+                added = true;
+            }
+        }
+        if added {
+            uses[step].sort_unstable();
+            uses[step].dedup();
+        }
     }
 }
 
@@ -577,6 +646,40 @@ mod tests {
                 "Element `item[d] + item` | def $6 | use d@6 item@6",
                 "Statement `key = lambda item, d=base: item[d] + item` | def key! | use $6 base",
                 "Statement `return key` | def  | use key",
+            ]
+        );
+    }
+
+    /// A `case` defines its captures (`ir::bindings::case_captures`) and reads the subject,
+    /// its guard, the class it matches and dotted values; a keyword pattern's keyword is none.
+    #[test]
+    fn case_patterns_define_their_captures_and_read_what_they_compare_with() {
+        let source = "def f(command, limit):\n    match command:\n        case Point(x=px) if px > limit:\n            return px\n        case Color.RED:\n            return 0\n";
+        assert_eq!(
+            steps_of(source),
+            vec![
+                "MatchSubject `match command:` | def $match! | use command",
+                "CasePattern `case Point(x=px) if px > limit:` | def px! | use $match Point limit px",
+                "Statement `return px` | def  | use px",
+                "CasePattern `case Color.RED:` | def  | use $match Color.RED",
+                "Statement `return 0` | def  | use ",
+            ]
+        );
+    }
+
+    /// A call of a local bound to a lambda reads the lambda's free names (not its parameters,
+    /// nor the defaults, read where it is evaluated); a call of another name reads none.
+    #[test]
+    fn a_call_of_a_local_bound_to_a_lambda_reads_its_free_names() {
+        let source = "def f(y, base):\n    g = h = lambda x, d=base: x * y.scale + d\n    y = base\n    other(y)\n    return g(3) + h(4)\n";
+        assert_eq!(
+            steps_of(source),
+            vec![
+                "Element `x * y.scale + d` | def $8 | use d@8 x@8 y.scale",
+                "Statement `g = h = lambda x, d=base: x * y.scale + d` | def g! h! | use $8 base",
+                "Statement `y = base` | def y! | use base",
+                "Statement `other(y)` | def  | use other y",
+                "Statement `return g(3) + h(4)` | def  | use g h y.scale",
             ]
         );
     }

@@ -200,7 +200,6 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
     let ranges: Vec<(usize, usize)> = sites.iter().map(|&(_, _, (s, e))| (base + s, base + e)).collect();
     let mut calls = Vec::new();
     let mut reached = FxHashMap::default();
-    let bound_here: FxHashSet<&str> = graph.bindings.iter().map(|(name, _)| name.as_str()).collect();
     for (&(step, index, _), node) in sites.iter().zip(nodes_spanning(info.body, &ranges)) {
         let Some(call) = node.and_then(call_spanned_by) else { continue };
         let syntactic = Syntactic { program, scope, locals: Some(&locals) };
@@ -208,7 +207,7 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
         if resolved.targets.is_empty() {
             continue;
         }
-        let how = resolve::reached(program, scope, call, &resolved, &|name| bound_here.contains(name));
+        let how = resolve::reached(program, scope, call, &resolved, &|name| graph.assigns(name));
         if how != Reached::default() {
             reached.insert((step, index), how);
         }
@@ -493,10 +492,10 @@ impl<'p, 't> Sdg<'p, 't> {
         })
     }
 
-    /// A name a scope binds itself (not declared global): assignments to it stay local.
+    /// A function's own variable (a parameter, or a name it binds and does not declare
+    /// `global`/`nonlocal`: `ir::bindings`): assignments to it stay local.
     fn is_local(&self, scope: usize, name: &str) -> bool {
-        let graph = &self.extracted(scope).graph;
-        self.program.scopes[scope].kind == ScopeKind::Function && graph.binds(name) && !graph.globals.iter().any(|g| g == name)
+        self.program.scopes[scope].kind == ScopeKind::Function && self.extracted(scope).graph.binds(name)
     }
 
     /// A scope's effects by its own text: the IR's (`ir::effects`), and the module globals it reads.

@@ -634,6 +634,7 @@ fixtures! {
     interprocedural_subclass_override => "interprocedural/subclass_override.py",
     interprocedural_two_levels => "interprocedural/two_levels.py",
     precision_aliases => "precision/aliases.py",
+    precision_bound_later_in_a_loop => "precision/bound_later_in_a_loop.py",
     precision_comparison_guards => "precision/comparison_guards.py",
     precision_comprehensions => "precision/comprehensions.py",
     precision_constant_tables => "precision/constant_tables.py",

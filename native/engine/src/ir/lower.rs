@@ -331,18 +331,21 @@ impl ScopeIr {
             }
             StepKind::CasePattern => {
                 extractor.uses.push("$match".to_string());
+                for capture in crate::ir::bindings::case_captures(node) {
+                    extractor.defs.push((text_of(text, capture).to_string(), true));
+                }
+                // The guard, and the values a pattern compares with (`Color.RED`, a class).
                 let mut stack = vec![node];
                 while let Some(current) = stack.pop() {
+                    let class_pattern = current.kind() == "class_pattern";
                     let mut cursor = current.walk();
-                    for child in current.named_children(&mut cursor) {
+                    for (index, child) in current.named_children(&mut cursor).enumerate() {
                         match child.kind() {
                             "block" => {}
                             "if_clause" => extractor.read(child),
-                            "dotted_name" if child.named_child_count() == 1 => {
-                                extractor.defs.push((text_of(text, child).to_string(), true))
-                            }
-                            "dotted_name" => extractor.uses.push(text_of(text, child).to_string()),
-                            "identifier" => extractor.defs.push((text_of(text, child).to_string(), true)),
+                            "dotted_name" if class_pattern && index == 0 => extractor.uses.push(text_of(text, child).to_string()),
+                            "dotted_name" if child.named_child_count() > 1 => extractor.uses.push(text_of(text, child).to_string()),
+                            "dotted_name" | "identifier" => {}
                             _ => stack.push(child),
                         }
                     }

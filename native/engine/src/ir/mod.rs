@@ -7,6 +7,9 @@
 //!   the engine's one access-path function.
 //! - `lower.rs` — each scope's CFG sites lowered once into places defined and used, call
 //!   sites with their argument places, returns, raises, yields and declarations (`IrCache`).
+//! - `bindings.rs` — which names a scope binds (assignments, targets, `:=`, imports, `def`,
+//!   `del`, augmented assignments apart), with its `global`/`nonlocal` declarations: computed
+//!   once per scope from its text, read by taint and slicing alike.
 //! - `binding.rs` — how a call's arguments bind to a callee's parameters: the one rule both
 //!   analyses apply, over the shape of the arguments as written (`bind`).
 //! - `effects.rs` — call effects as IR facts: the parameters' places a scope mutates, the
@@ -16,6 +19,7 @@
 //!   that from the syntax (slicing), taint answers it from abstract values.
 
 pub mod binding;
+pub mod bindings;
 pub mod effects;
 pub mod lower;
 pub mod place;

@@ -17,9 +17,10 @@ use std::sync::{Arc, OnceLock};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::cfg::ENTRY;
+use crate::ir::bindings::Bindings;
 use crate::ir::effects::Effects;
 use crate::ir::lower::{CallSite, IrCache, ScopeIr, StepKind};
-use crate::pdg::{base_of, control_dependences_of, executable_flow, extract_pdg_with, reaching_definitions, Definition};
+use crate::pdg::{control_dependences_of, executable_flow, extract_pdg_with, reaching_definitions, Definition};
 use crate::program::{text_of, Program, ScopeKind};
 use crate::syntax::tree::Node;
 use crate::syntax::{field, FieldChild};
@@ -61,12 +62,14 @@ pub struct ScopeGraph {
     pub ir: Arc<ScopeIr>,
     /// Steps that hand a value to the caller: `return`s, and statements holding a `yield`.
     pub returns: Vec<usize>,
-    /// Names the scope declares `global`.
-    pub globals: Vec<String>,
     /// What a call to the scope does besides returning, by its own text (`ir::effects`).
     pub effects: Effects,
-    /// Variables the scope binds (definitions' bases, parameters included), sorted.
+    /// The scope's local variables: its parameters and the names it binds and does not
+    /// declare `global`/`nonlocal` (`ir::bindings::Bindings::binds`), sorted.
     pub bound: Vec<Box<str>>,
+    /// The names the scope gives or updates a value of its own (`Bindings::assigns`), sorted:
+    /// not what the module or an import makes them (`ir::resolve::reached`).
+    pub assigned: Vec<Box<str>>,
     /// Every definition of a plain name, with the right side of its assignment (relative byte
     /// range) when it is a single-name one (`ir::resolve::local_references`' bindings).
     pub bindings: Vec<(String, Option<(usize, usize)>)>,
@@ -88,9 +91,14 @@ impl ScopeGraph {
         self.plain.get_or_init(|| Arc::new(reaching_definitions(&self.flow, &self.definitions, &self.uses))).clone()
     }
 
-    /// Whether the scope binds variable `name`.
+    /// Whether variable `name` is the scope's own (a parameter, or a name it binds).
     pub fn binds(&self, name: &str) -> bool {
         self.bound.binary_search_by(|bound| (**bound).cmp(name)).is_ok()
+    }
+
+    /// Whether the scope gives or updates `name`'s value itself.
+    pub fn assigns(&self, name: &str) -> bool {
+        self.assigned.binary_search_by(|assigned| (**assigned).cmp(name)).is_ok()
     }
 }
 
@@ -153,9 +161,15 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
             (definition.path.clone(), right)
         })
         .collect();
-    let mut bound: Vec<Box<str>> = pdg.definitions.iter().map(|d| Box::from(base_of(&d.path))).collect();
-    bound.sort_unstable();
-    bound.dedup();
+    let names = Bindings::of_scope(text, info.body);
+    let sorted = |names: &mut dyn Iterator<Item = &str>| {
+        let mut sorted: Vec<Box<str>> = names.map(Box::from).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        sorted
+    };
+    let bound = sorted(&mut info.params.iter().map(|param| param.name.as_str()).chain(names.locals()));
+    let assigned = sorted(&mut names.assigned());
     let control_dependences = control_dependences_of(&pdg.cfg);
     ScopeGraph {
         steps,
@@ -168,9 +182,9 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
         // the `IrCache` that lowered them.
         ir: Arc::new(pdg.ir.places_only()),
         returns,
-        globals: pdg.globals,
         effects: pdg.effects,
         bound,
+        assigned,
         bindings,
         cut_places: pdg.cut_places,
         flattened_scopes: pdg.cfg.flattened_scopes,

@@ -508,9 +508,7 @@ impl<'p, 't> Analysis<'p, 't> {
         // apply their summaries. A method's receiver is the call's (bound methods included).
         if !resolved.targets.is_empty() {
             let mut returned: Vec<Option<std::sync::Arc<str>>> = Vec::new();
-            let reached = resolve::reached(self.program, self.scope, node, &resolved, &|name| {
-                self.rebound.contains(name) || state.values.contains_key(name)
-            });
+            let reached = resolve::reached(self.program, self.scope, node, &resolved, &|name| self.bindings.assigns(name));
             // Where the callee's stores into its receiver land: the object's path for a method
             // called on an instance (`runner.add(x)`, `self.add(x)`, `cls.make(x)`); none for a
             // class named outright (`Runner.make(x)`, told apart by `ir::resolve` as slicing
@@ -1360,7 +1358,8 @@ mod tests {
         let syntactic = resolve::Syntactic { program: &program, scope: caller, locals: None };
         let resolved = resolve::resolve_call(&program, caller, call, &mut |node| syntactic.reference(node));
         assert!(resolved.targets.contains(&callee_index), "the call resolves to the callee");
-        let reached = resolve::reached(&program, caller, call, &resolved, &|_| false);
+        let graph = crate::slice::graph::build_graph(&program, caller, &mut IrCache::default());
+        let reached = resolve::reached(&program, caller, call, &resolved, &|name| graph.assigns(name));
         let receiver = crate::ir::binding::receiver_of(&program, callee_index, reached);
         let mut slicing: Vec<(String, String)> = bind_arguments(&lowered.calls[0], receiver, &callee.params)
             .into_iter()
@@ -1456,6 +1455,13 @@ mod tests {
         // `C.run(obj, …)`: `obj` is `self` (slicing binds it; taint follows its fields), the
         // next argument is `a`.
         let source = format!("{SINKS}{class}\n\ndef view(obj):\n{}    C.run(obj, s0, key=s1)\n", sources(2, "    "));
+        let (slicing, taint) = bound_both_ways(&source, "app.view", "app.C.run");
+        assert_eq!(slicing, pairs(&[("obj", "self"), ("s0", "a"), ("s1", "key")]));
+        assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));
+        // Through a class the function imports itself: an import gives the name no value of
+        // the function's (`ir::bindings::Bindings::assigns`; slicing once took the imported
+        // name for a local, `obj` for `a`).
+        let source = format!("{SINKS}{class}\n\ndef view(obj):\n    from app import C\n{}    C.run(obj, s0, key=s1)\n", sources(2, "    "));
         let (slicing, taint) = bound_both_ways(&source, "app.view", "app.C.run");
         assert_eq!(slicing, pairs(&[("obj", "self"), ("s0", "a"), ("s1", "key")]));
         assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));

@@ -141,14 +141,11 @@ impl<'p, 't> Analysis<'p, 't> {
     /// Whether `name` is bound in this scope (a parameter, assigned, defined) and not declared
     /// `global`/`nonlocal`. Every name of a module body is the module's own.
     pub(super) fn binds_locally(&self, name: &str) -> bool {
-        if !self.declared_outside.is_empty() && self.declared_outside.contains(name) {
+        if self.bindings.declares(name) {
             return false;
         }
         let scope = &self.program.scopes[self.scope];
-        scope.kind == ScopeKind::Module
-            || self.rebound.contains(name)
-            || (!self.augmented.is_empty() && self.augmented.contains(name))
-            || scope.params.iter().any(|p| p.name == name)
+        scope.kind == ScopeKind::Module || self.bindings.assigns(name) || scope.params.iter().any(|p| p.name == name)
     }
 
     /// The name of this method's receiver (`self`), when it is a method of a workspace class
@@ -160,7 +157,7 @@ impl<'p, 't> Analysis<'p, 't> {
             return None;
         }
         let name = scope.params.first()?.name.as_str();
-        (!self.rebound.contains(name)).then_some(name)
+        (!self.bindings.rebinds(name)).then_some(name)
     }
 
     /// The `Env` owners of the attributes of instances of `class` (source taint a method stores
@@ -403,7 +400,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// Whether `root` may still denote what the module imports under that name (not assigned
     /// here, not a parameter).
     pub(super) fn may_name_import(&self, root: &str) -> bool {
-        !self.rebound.contains(root) && !self.program.scopes[self.scope].params.iter().any(|p| p.name == root)
+        !self.bindings.rebinds(root) && !self.program.scopes[self.scope].params.iter().any(|p| p.name == root)
     }
 
     /// `m.NAME...` where `m` is an imported workspace module (`import pkg.state as m`): that

@@ -37,7 +37,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut result = Vec::new();
         for (index, param) in scope.params.iter().enumerate().skip(explicit) {
             let position = index - explicit;
-            if self.rebound.contains(param.name.as_str()) {
+            if self.bindings.rebinds(&param.name) {
                 continue;
             }
             let Some(value) = state.values.get(&param.name) else { continue };

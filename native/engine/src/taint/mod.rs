@@ -66,6 +66,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::cfg::{build_scope_cfg, EdgeKind, NoConstants, ENTRY, EXIT};
 use crate::frameworks::{self, EntryPoints, Role};
+use crate::ir::bindings::Bindings;
 use crate::ir::lower::{Naming, StepKind};
 use crate::program::{dotted, text_of, Constant, Program, ScopeKind};
 use crate::rules::{RuleSet, SourceKind, ALL_KINDS};
@@ -105,8 +106,9 @@ struct Analysis<'p, 't> {
     return_value: Option<Value>,
     /// Per return statement: kinds each parameter is safe for when the returned value is true.
     return_guards: Vec<Vec<(usize, u32)>>,
-    /// Names assigned anywhere in the scope: rebinding a parameter does not affect the caller.
-    rebound: FxHashSet<&'t str>,
+    /// The names the scope binds and declares (`ir::bindings`, computed before the walk):
+    /// rebinding a parameter does not affect the caller.
+    bindings: Bindings<'t>,
     is_route: bool,
     /// What this method returns is the context of this template (`EntryPoint::context_template`).
     context_template: Option<(String, crate::templates::Autoescape)>,
@@ -123,10 +125,6 @@ struct Analysis<'p, 't> {
     has_inner: bool,
     /// With `has_inner`: the names nested functions and lambdas mention (computed on first use).
     inner_names: Option<FxHashSet<&'t str>>,
-    /// Names augmented-assigned here (`x += ...`).
-    augmented: FxHashSet<&'t str>,
-    /// Names declared `global` or `nonlocal` here.
-    declared_outside: FxHashSet<&'t str>,
     /// Enclosing functions, innermost first, then the module (computed on first use).
     homes: Option<Vec<Arc<str>>>,
     /// Parameters of the lambdas whose bodies are being evaluated, innermost last.
@@ -476,7 +474,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 let position = index - explicit;
                 for (path, value) in &exit_state.values {
                     let suffix = match path.strip_prefix(param.name.as_str()) {
-                        Some("") if self.rebound.contains(param.name.as_str()) => continue,
+                        Some("") if self.bindings.rebinds(&param.name) => continue,
                         Some(suffix) if suffix.is_empty() || suffix.starts_with(['.', '[']) => suffix,
                         _ => continue,
                     };
@@ -486,7 +484,7 @@ impl<'p, 't> Analysis<'p, 't> {
                         self.summary.param_effects.push((position, suffix.to_string(), cleared));
                     }
                     // Other parameters' taint stored into this one's container.
-                    if !(suffix.is_empty() && self.rebound.contains(param.name.as_str())) {
+                    if !(suffix.is_empty() && self.bindings.rebinds(&param.name)) {
                         for label in &value.labels {
                             if let Origin::Param(other) = label.origin {
                                 if other != position && label.cleared == 0 {
@@ -591,7 +589,7 @@ fn analyze_scope(
         seen_hits: FxHashSet::default(),
         return_value: None,
         return_guards: Vec::new(),
-        rebound: FxHashSet::default(),
+        bindings: Bindings::of_scope(program.text(info.file), info.body),
         is_route: false,
         context_template: None,
         callees: FxHashSet::default(),
@@ -600,8 +598,6 @@ fn analyze_scope(
         enclosing,
         has_inner: false,
         inner_names: None,
-        augmented: FxHashSet::default(),
-        declared_outside: FxHashSet::default(),
         homes: None,
         lambda_params: Vec::new(),
         extra_exports: FxHashMap::default(),

@@ -839,16 +839,12 @@ impl<'p, 't> Analysis<'p, 't> {
         } else {
             element
         };
-        self.rebound.insert(self.text_of(name));
         state.assign(self.text_of(name), element);
     }
 
     pub(super) fn assign_target(&mut self, target: Node<'t>, value: Value, state: &mut State, depth: usize) {
         match target.kind() {
             "identifier" | "attribute" | "subscript" => {
-                if target.kind() == "identifier" && self.nested_name(target).is_none() {
-                    self.rebound.insert(self.text_of(target));
-                }
                 match self.path_of(target, state) {
                     Some(path) => {
                         let traced = if value.is_tainted() {
@@ -949,9 +945,6 @@ impl<'p, 't> Analysis<'p, 't> {
             Some(value) => value,
             None => self.eval(right, state, depth + 1),
         };
-        if left.kind() == "identifier" {
-            self.rebound.insert(self.text_of(left));
-        }
         // `job = Job(command)`: the instance's fields go below the target (`job.command`).
         let constructed = self.constructed.take().filter(|made| right.kind() == "call" && made.start == right.start_byte());
         if let (Some(made), Some(path)) = (constructed, self.path_of(left, state)) {
@@ -1023,10 +1016,6 @@ impl<'p, 't> Analysis<'p, 't> {
 
     pub(super) fn augmented_assignment(&mut self, node: Node<'t>, state: &mut State, depth: usize) {
         let (Some(left), Some(right)) = (node.field(&field::LEFT), node.field(&field::RIGHT)) else { return };
-        // Local, though not rebound: `items += [x]` extends a list parameter in place.
-        if left.kind() == "identifier" {
-            self.augmented.insert(self.text_of(left));
-        }
         let old = self.eval(left, state, depth + 1);
         let new = self.eval(right, state, depth + 1);
         let mut value = old.clone();
@@ -1096,19 +1085,8 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             StepKind::CasePattern => {
                 let subject = state.values.get("$match").cloned().unwrap_or_default();
-                let mut stack = vec![node];
-                while let Some(current) = stack.pop() {
-                    let mut cursor = current.walk();
-                    for child in current.named_children(&mut cursor) {
-                        match child.kind() {
-                            "block" | "if_clause" => {}
-                            // A capture is a one-part dotted name (`case [x]`); `Color.RED` is a value.
-                            "dotted_name" if child.named_child_count() == 1 => self.capture(child, &subject, state),
-                            "dotted_name" => {}
-                            "identifier" => self.capture(child, &subject, state),
-                            _ => stack.push(child),
-                        }
-                    }
+                for capture in crate::ir::bindings::case_captures(node) {
+                    self.capture(capture, &subject, state);
                 }
             }
             StepKind::Definition => {
@@ -1116,7 +1094,6 @@ impl<'p, 't> Analysis<'p, 't> {
                 if let Some(name) = definition.field(&field::NAME) {
                     let scope_name = &self.program.scopes[self.scope].qualified_name;
                     let qualified = format!("{scope_name}.{}", self.text_of(name));
-                    self.rebound.insert(self.text_of(name));
                     state.assign(self.text_of(name), Value::reference(qualified));
                 }
             }
@@ -1184,10 +1161,8 @@ impl<'p, 't> Analysis<'p, 't> {
                     }
                 }
             }
-            "global_statement" | "nonlocal_statement" => {
-                // The names the lowering records as the step's declarations (`ir::lower`).
-                self.declared_outside.extend(crate::ir::lower::declared_names(self.text, node));
-            }
+            // Declarations hold for the whole scope (`ir::bindings`, read before the walk).
+            "global_statement" | "nonlocal_statement" => {}
             "assert_statement" => {
                 // `union_of_children`, keeping the constant of the condition (the first child).
                 let mut cursor = node.walk();
