@@ -994,8 +994,16 @@ impl<'p, 't> Analysis<'p, 't> {
                 continue;
             }
             stored.absorb(&value);
-            for (_, _, _, owner, by_owner, path) in group {
-                self.extra_exports.entry((owner.clone(), *by_owner)).or_default().add(path, &value);
+            // Sorted: the places of one owner are adjacent, its state found once for them all.
+            let mut places = group.iter().peekable();
+            while let Some((_, _, _, owner, by_owner, path)) = places.next() {
+                let exported = self.extra_exports.entry((owner.clone(), *by_owner)).or_default();
+                exported.add(path, &value);
+                while let Some((.., path)) =
+                    places.next_if(|(.., next_owner, next_by_owner, _)| next_owner == owner && next_by_owner == by_owner)
+                {
+                    exported.add(path, &value);
+                }
             }
         }
         // Taint flowing into an argument's container (`def add(items, x): items.append(x)`).

@@ -536,7 +536,8 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         self.summary.exports.sort_by(|a, b| (&a.owner, a.by_owner, &a.path).cmp(&(&b.owner, b.by_owner, &b.path)));
-        self.summary.param_exports.sort();
+        // Equal entries are equal in every field: an unstable sort orders them as a stable one.
+        self.summary.param_exports.sort_unstable();
         self.summary.param_exports.dedup();
     }
 }

@@ -400,6 +400,15 @@ impl Value {
             && self.covers(other)
     }
 
+    /// Whether absorbing `other` (`absorb`, then the constant dropped, as a weak update does)
+    /// leaves this value exactly as it is: no constant to drop, and `other` covered with
+    /// neither side holding merged sources (where `add_label` re-keys labels).
+    pub(super) fn absorbs_to_itself(&self, other: &Value) -> bool {
+        self.constant.is_none()
+            && !self.labels.iter().chain(&other.labels).any(|label| matches!(label.origin, Origin::Sources { .. }))
+            && self.covers(other)
+    }
+
     pub(super) fn same(&self, other: &Value) -> bool {
         self.constant == other.constant
             && self.reference == other.reference
@@ -669,16 +678,34 @@ impl State {
 
     /// Weak update: `path` may now also hold `value`.
     pub(super) fn add(&mut self, path: &str, value: &Value) {
-        // One insertion for a new path, one lookup for a known one.
-        if !self.values.contains_key(path) {
-            let mut entry = Value::default();
-            entry.absorb(value);
-            self.values.insert(path, entry);
-            return;
+        // One insertion for a new path; for a known one, nothing copied when the value held
+        // there already covers the new one (absorbing it would change nothing: `absorbs_to_itself`),
+        // as a loop's fixpoint and a callee's stores into many places often find.
+        match self.values.get(path) {
+            None => {
+                let mut entry = Value::default();
+                entry.absorb(value);
+                self.values.insert(path, entry);
+            }
+            Some(existing) if existing.absorbs_to_itself(value) => {}
+            Some(_) => {
+                let entry = self.values.get_mut(path).expect("present");
+                entry.absorb(value);
+                entry.constant = None;
+            }
         }
-        let entry = self.values.get_mut(path).expect("present");
-        entry.absorb(value);
-        entry.constant = None;
+    }
+
+    /// Whether `self.join(other)` would hold exactly `self`'s values (`Value::join_keeps` for
+    /// each value the other changes, no path only one side has, but one of `self`'s that the
+    /// join with nothing keeps: no constant, no reference): what a step's state already holds
+    /// when an edge brings nothing new. One pass over what differs, building nothing.
+    pub(super) fn join_keeps(&self, other: &State) -> bool {
+        self.values.0.diff(&other.values.0).all(|item| match item {
+            DiffItem::Update { old: (_, mine), new: (_, theirs) } => mine.join_keeps(theirs),
+            DiffItem::Remove(_, mine) => mine.constant.is_none() && mine.reference.is_none(),
+            DiffItem::Add(..) => false,
+        })
     }
 
     /// The value at `path` including everything stored below it (a container read whole).
@@ -1034,6 +1061,58 @@ mod tests {
             }
             let merged = a.labels.iter().any(|l| matches!(l.origin, Origin::Sources { .. }));
             prop_assert!(a.join_keeps(&a) || merged);
+        }
+
+        #[test]
+        fn a_weak_update_skipped_as_covered_leaves_what_absorbing_would(a in traced_value_strategy(), b in traced_value_strategy(), constant in any::<bool>()) {
+            let mut wider = a.clone();
+            wider.absorb(&b);
+            for (held, added) in [(&wider, &b), (&a, &b), (&wider, &a), (&a, &a)] {
+                let mut held = held.clone();
+                if constant {
+                    held.constant = Some(Constant::Int(1));
+                }
+                let mut absorbed = held.clone();
+                absorbed.absorb(added);
+                absorbed.constant = None;
+                if held.absorbs_to_itself(added) {
+                    prop_assert!(absorbed.identical(&held), "a value said to absorb to itself is unchanged by absorbing");
+                }
+                let mut state = State::default();
+                state.values.insert("x", held);
+                state.add("x", added);
+                prop_assert!(state.values["x"].identical(&absorbed), "`add` leaves what absorbing gives, skipped or not");
+            }
+        }
+
+        #[test]
+        fn a_state_join_said_to_keep_the_state_gives_that_state(
+            mine in proptest::collection::vec((0usize..4, traced_value_strategy(), any::<bool>()), 0..4),
+            theirs in proptest::collection::vec((0usize..4, traced_value_strategy(), any::<bool>()), 0..4),
+        ) {
+            let build = |entries: &[(usize, Value, bool)], base: Option<&State>| {
+                let mut state = base.cloned().unwrap_or_default();
+                for (key, value, constant) in entries {
+                    let mut value = value.clone();
+                    if *constant {
+                        value.constant = Some(Constant::Int(1));
+                    }
+                    state.values.insert(["a", "b", "c", "d"][*key], value);
+                }
+                state
+            };
+            let mine = build(&mine, None);
+            // The other side shares the first's tree (as a step's successors do) or is built apart.
+            for theirs in [build(&theirs, Some(&mine)), build(&theirs, None), mine.clone()] {
+                let joined = mine.join(&theirs);
+                if mine.join_keeps(&theirs) {
+                    prop_assert_eq!(joined.values.len(), mine.values.len());
+                    for (path, value) in mine.values.iter() {
+                        prop_assert!(joined.values[path].identical(value), "a kept state comes out with the same values");
+                    }
+                }
+            }
+            prop_assert!(mine.join_keeps(&mine), "a state joined with itself is kept");
         }
 
         #[test]

@@ -448,6 +448,8 @@ impl<'p, 't> Analysis<'p, 't> {
                     });
                 }
                 let merged = match &states[edge.to] {
+                    // Nothing new along this edge: the join would be the state itself.
+                    Some(existing) if existing.join_keeps(&next) => continue,
                     Some(existing) => {
                         let joined = existing.join(&next);
                         if joined.same(existing) {

@@ -181,7 +181,7 @@ pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
     }
     // A set union (sorted, as `collect_exports` leaves them), not a search per entry.
     new.param_exports.extend(old.param_exports.iter().cloned());
-    new.param_exports.sort();
+    new.param_exports.sort_unstable();
     new.param_exports.dedup();
     for export in &old.exports {
         match new.exports.iter_mut().find(|e| e.owner == export.owner && e.by_owner == export.by_owner && e.path == export.path) {

@@ -221,7 +221,7 @@ impl Summary {
         flows.sort();
         flows.dedup();
         let mut exports = self.param_exports.clone();
-        exports.sort();
+        exports.sort_unstable();
         exports.dedup();
         (returns, sources, sinks, self.returns_stringy, self.returns_reference.clone(), effects, guards, flows, exports, self.never_returns)
     }
