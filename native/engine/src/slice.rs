@@ -28,7 +28,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use crate::cfg::ENTRY;
-use crate::ir::binding::{self, How};
+use crate::ir::binding::{self, How, Receiver};
 use crate::ir::effects::bind_arguments;
 use crate::ir::lower::{is_nested_name, IrCache};
 use crate::ir::place::extend_key;
@@ -383,9 +383,17 @@ impl<'p, 't> Sdg<'p, 't> {
         let Some(site) = graph.call_sites[step].get(call) else { return Vec::new() };
         let info = &self.program.scopes[callee];
         let reached = self.extracted(scope).reached.get(&(step, call)).copied().unwrap_or_default();
-        bind_arguments(site, binding::receiver_of(self.program, callee, reached), &info.params)
+        let receiver = binding::receiver_of(self.program, callee, reached);
+        // `super().m(…)`: the receiver is the caller's own (`self`), which the lowered site (the
+        // `super()` call, no place) does not name.
+        let own_receiver =
+            binding::own_receiver(self.program, scope, reached).filter(|_| receiver == Receiver::Object).map(|param| param.name.as_str());
+        bind_arguments(site, receiver, &info.params)
             .into_iter()
             .map(|(position, argument, how)| {
+                if let Some(own) = own_receiver.filter(|_| position == 0) {
+                    return (position, Some(own), vec![own]);
+                }
                 let place = argument.place.filter(|_| how != How::Collected).map(|place| graph.ir.key(place));
                 (position, place, argument.reads.iter().map(|&read| graph.ir.key(read)).collect())
             })

@@ -68,6 +68,7 @@ fixtures! {
     overrides => "overrides.py",
     parameterless_method => "parameterless_method.py",
     receivers => "receivers.py",
+    super_calls => "super_calls.py",
     thin => "thin.py",
     variadic_parameters => "variadic_parameters.py",
 }

@@ -632,6 +632,7 @@ fixtures! {
     interprocedural_recursion => "interprocedural/recursion.py",
     interprocedural_returned_function => "interprocedural/returned_function.py",
     interprocedural_subclass_override => "interprocedural/subclass_override.py",
+    interprocedural_super_calls => "interprocedural/super_calls.py",
     interprocedural_two_levels => "interprocedural/two_levels.py",
     precision_aliases => "precision/aliases.py",
     precision_comparison_guards => "precision/comparison_guards.py",

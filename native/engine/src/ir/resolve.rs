@@ -256,6 +256,57 @@ pub struct Reached {
     pub through_class: bool,
     /// The call makes an instance (runs `__init__` on it).
     pub constructor: bool,
+    /// That object is `super()` (`super_class`): the method runs on the caller's own receiver
+    /// (its `self`, or `cls` in a classmethod), which each analysis names itself — the lowered
+    /// call site (cached by body text) knows no receiver name.
+    pub own_receiver: bool,
+}
+
+/// The class whose bases `object` looks a method up in when it is `super()` in a method of a
+/// workspace class (that class), or `super(C, receiver)` there with `receiver` the method's
+/// own (`C`, a workspace class). Anything else (a nested function's `super()`, another object
+/// as the second argument, a `super` the module binds) is no `super()` here.
+pub fn super_class(program: &Program<'_>, scope: usize, object: Node<'_>) -> Option<String> {
+    if object.kind() != "call" {
+        return None;
+    }
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let function = object.field(&field::FUNCTION).filter(|f| f.kind() == "identifier" && text_of(text, *f) == "super")?;
+    let own = info.class.as_ref().filter(|_| info.implicit_receiver)?;
+    if info.params.iter().any(|param| param.name == "super") || program.resolve_name(info.module, text_of(text, function)).is_some() {
+        return None;
+    }
+    let arguments = object.field(&field::ARGUMENTS)?;
+    let mut cursor = arguments.walk();
+    let given: Vec<Node<'_>> = arguments.named_children(&mut cursor).filter(|a| a.kind() != "comment").collect();
+    match given.as_slice() {
+        [] => Some(own.clone()),
+        [class, receiver] if is_open_receiver(program, scope, *receiver) => {
+            let name = crate::program::dotted(text, *class)?;
+            let qualified = if name == simple_name(own) { own.clone() } else { program.resolve_name(info.module, &name)? };
+            program.class(&qualified).is_some().then_some(qualified)
+        }
+        _ => None,
+    }
+}
+
+/// The last part of a qualified name.
+fn simple_name(qualified: &str) -> &str {
+    qualified.rsplit('.').next().unwrap_or(qualified)
+}
+
+/// The reference of `super().method` where `super()` starts after `class` (`super_class`): the
+/// method of the first of `class`'s ancestors after it (`Program::ancestors`, the order every
+/// method lookup here uses) that defines it among the workspace's classes, bases imported
+/// from other modules included. `None` when none does (a library base's method): the call
+/// stays unresolved.
+pub fn super_method(program: &Program<'_>, class: &str, method: &str) -> Option<String> {
+    program
+        .ancestors(class)
+        .iter()
+        .skip(1)
+        .find_map(|ancestor| program.class(ancestor.as_str())?.methods.contains_key(method).then(|| format!("{ancestor}.{method}")))
 }
 
 /// How `call` (made in `scope`, resolved as `resolved`) reaches its targets. `is_local`: whether
@@ -263,10 +314,14 @@ pub struct Reached {
 pub fn reached(program: &Program<'_>, scope: usize, call: Node<'_>, resolved: &Resolved, is_local: &dyn Fn(&str) -> bool) -> Reached {
     let function = call.field(&field::FUNCTION);
     let object = function.filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT));
+    let own_receiver = object.is_some_and(|object| super_class(program, scope, object).is_some());
     Reached {
         method_call: object.is_some(),
-        through_class: !resolved.constructor && object.is_some_and(|object| reads_through_class(program, scope, object, is_local)),
+        through_class: !resolved.constructor
+            && !own_receiver
+            && object.is_some_and(|object| reads_through_class(program, scope, object, is_local)),
         constructor: resolved.constructor,
+        own_receiver,
     }
 }
 
@@ -306,6 +361,13 @@ pub fn resolve_call<'t>(
             let (Some(object), Some(attribute)) = (function.field(&field::OBJECT), function.field(&field::ATTRIBUTE)) else {
                 return Resolved::default();
             };
+            // `super().m(…)`: the base's `m`, whatever the analysis knows of `super()`.
+            if let Some(class) = super_class(program, scope, object) {
+                if let Some(reference) = super_method(program, &class, text_of(text, attribute)) {
+                    let targets = targets(program, &reference, false);
+                    return Resolved { reference: Some(reference), targets, constructor: false };
+                }
+            }
             let Some(object_reference) = reference_of(object) else { return Resolved::default() };
             (member_reference(program, &object_reference, text_of(text, attribute)), is_open_receiver(program, scope, object))
         }
@@ -482,6 +544,84 @@ mod tests {
             ("C.Inner.run", true),
         ]);
         assert_eq!(through_class(&source, "app.f", &["local"]), expected);
+    }
+
+    /// For each method call of `files`' function or method `scope` (by its callee's text): the
+    /// qualified names of the scopes it resolves to (slicing's syntactic answer), and whether it
+    /// runs on the caller's own receiver (`Reached::own_receiver`).
+    fn resolved_calls(files: &[(&str, &str)], scope: &str) -> Vec<(String, Vec<String>, bool)> {
+        let documents: Vec<(String, crate::parse::Document)> =
+            files.iter().map(|(path, text)| (path.to_string(), crate::parse::Document::new(text.to_string()))).collect();
+        let parts = crate::program::build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        let program = crate::program::Program::from_parts(&parts);
+        let scope = program.functions[scope];
+        let text = program.text(program.scopes[scope].file);
+        let mut found = Vec::new();
+        let mut stack = vec![program.scopes[scope].body];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            // A nested function's calls are its own scope's.
+            stack.extend(node.named_children(&mut cursor).filter(|child| child.kind() != "function_definition"));
+            if node.kind() != "call" || node.field(&field::FUNCTION).is_none_or(|f| f.kind() != "attribute") {
+                continue;
+            }
+            let syntactic = Syntactic { program: &program, scope, locals: None };
+            let resolved = resolve_call(&program, scope, node, &mut |n| syntactic.reference(n));
+            let reached = reached(&program, scope, node, &resolved, &|_| false);
+            let targets = resolved.targets.iter().map(|&t| program.scopes[t].qualified_name.clone()).collect();
+            found.push((text_of(text, node.field(&field::FUNCTION).expect("a callee")).to_string(), targets, reached.own_receiver));
+        }
+        found.sort();
+        found
+    }
+
+    fn calls(expected: &[(&str, &[&str], bool)]) -> Vec<(String, Vec<String>, bool)> {
+        let mut rows: Vec<(String, Vec<String>, bool)> = expected
+            .iter()
+            .map(|&(callee, targets, own)| (callee.to_string(), targets.iter().map(|t| t.to_string()).collect(), own))
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    const BASES: &str = "class Root:\n    def get(self, a):\n        pass\n\n    def proxy(self, a):\n        pass\n\n\nclass Base(Root):\n    def __init__(self, a):\n        self.a = a\n\n    def get(self, a):\n        pass\n\n    @classmethod\n    def create(cls, a):\n        pass\n";
+
+    #[test]
+    fn super_finds_the_method_in_the_first_base_that_defines_it() {
+        let app = format!("import os\n\n{BASES}\n\nclass Handler(Base):\n    def __init__(self, a):\n        super().__init__(a)\n\n    def get(self, a):\n        super().get(a)\n        super(Handler, self).proxy(a)\n        super(Base, self).get(a)\n        self.get(a)\n        os.getcwd()\n\n    @classmethod\n    def create(cls, a):\n        super().create(a)\n");
+        let files = [("app.py", app.as_str())];
+        let expected = calls(&[
+            ("os.getcwd", &[], false),
+            // Past `Handler`: `Base.get`, `Root.proxy` (`Base` does not define it).
+            ("super().get", &["app.Base.get"], true),
+            ("super(Handler, self).proxy", &["app.Root.proxy"], true),
+            // `super(Base, self)` starts past `Base`.
+            ("super(Base, self).get", &["app.Root.get"], true),
+            // On `self` the override runs (and overrides of it in subclasses).
+            ("self.get", &["app.Handler.get"], false),
+        ]);
+        assert_eq!(resolved_calls(&files, "app.Handler.get"), expected);
+        assert_eq!(resolved_calls(&files, "app.Handler.__init__"), calls(&[("super().__init__", &["app.Base.__init__"], true)]));
+        assert_eq!(resolved_calls(&files, "app.Handler.create"), calls(&[("super().create", &["app.Base.create"], true)]));
+    }
+
+    #[test]
+    fn super_follows_bases_imported_from_other_modules_and_leaves_library_bases_alone() {
+        let base = format!("from tornado.web import RequestHandler\n\n{BASES}");
+        let app = "from app.base import Base\nfrom tornado.web import RequestHandler\n\n\nclass Handler(Base):\n    def get(self, a):\n        super().get(a)\n        super().proxy(a)\n        super().finish(a)\n\n\nclass Plain(RequestHandler):\n    def get(self, a):\n        super().get(a)\n\n        def inner():\n            super().get(a)\n\n        super(Plain, a).get(a)\n";
+        let files = [("app/base.py", base.as_str()), ("app/views.py", app)];
+        let expected = calls(&[
+            ("super().get", &["app.base.Base.get"], true),
+            ("super().proxy", &["app.base.Root.proxy"], true),
+            // No base in the workspace defines it: unresolved, as a library's method.
+            ("super().finish", &[], true),
+        ]);
+        assert_eq!(resolved_calls(&files, "app.views.Handler.get"), expected);
+        // A library base; a second argument that is not the method's receiver.
+        let expected = calls(&[("super().get", &[], true), ("super(Plain, a).get", &[], false)]);
+        assert_eq!(resolved_calls(&files, "app.views.Plain.get"), expected);
+        // A nested function's `super()` is not resolved (its receiver is another scope's).
+        assert_eq!(resolved_calls(&files, "app.views.Plain.get.inner"), calls(&[("super().get", &[], false)]));
     }
 
     #[test]

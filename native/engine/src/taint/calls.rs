@@ -515,7 +515,12 @@ impl<'p, 't> Analysis<'p, 't> {
             // called on an instance (`runner.add(x)`, `self.add(x)`, `cls.make(x)`); none for a
             // class named outright (`Runner.make(x)`, told apart by `ir::resolve` as slicing
             // does); for a constructor, the fields of the new instance (`Constructed`).
+            // `super().m(…)`: the object is the caller's own receiver (`self`, `cls` in a
+            // classmethod), named by its parameter: stores into `self` land on the caller's
+            // `self`, reads of `self.x` see the caller's value.
+            let own_receiver = binding::own_receiver(self.program, self.scope, reached).map(|param| param.node);
             let receiver_path = match &receiver {
+                _ if own_receiver.is_some() => own_receiver.and_then(|own| self.path_of(own, state)),
                 Some((object, _))
                     if !resolved.constructor
                         && (!reached.through_class
@@ -527,7 +532,10 @@ impl<'p, 't> Analysis<'p, 't> {
                 _ => None,
             };
             let mut fields: Vec<(String, Value)> = Vec::new();
-            let receiver_argument = receiver.as_ref().filter(|_| !resolved.constructor).map(|(object, value)| (*object, value.clone()));
+            let receiver_argument = match own_receiver {
+                Some(own) => Some((own, self.eval_identifier(own, state, true))),
+                None => receiver.as_ref().filter(|_| !resolved.constructor).map(|(object, value)| (*object, value.clone())),
+            };
             if !resolved.constructor {
                 self.note_project_no_return(node, &resolved.targets);
             }
@@ -1362,9 +1370,14 @@ mod tests {
         assert!(resolved.targets.contains(&callee_index), "the call resolves to the callee");
         let reached = resolve::reached(&program, caller, call, &resolved, &|_| false);
         let receiver = crate::ir::binding::receiver_of(&program, callee_index, reached);
+        // `super().m(…)`: the receiver is the caller's own, as slicing names it.
+        let own = crate::ir::binding::own_receiver(&program, caller, reached).filter(|_| receiver == crate::ir::binding::Receiver::Object);
         let mut slicing: Vec<(String, String)> = bind_arguments(&lowered.calls[0], receiver, &callee.params)
             .into_iter()
-            .map(|(at, argument, _)| (name(argument), callee.params[at].name.clone()))
+            .map(|(at, argument, _)| match own.filter(|_| at == 0) {
+                Some(own) => (own.name.clone(), callee.params[at].name.clone()),
+                None => (name(argument), callee.params[at].name.clone()),
+            })
             .collect();
         slicing.sort();
         // One source at a time (labels of one kind joined at a parameter may be merged into
@@ -1469,6 +1482,29 @@ mod tests {
         let source = format!("{SINKS}{class}\n\ndef view():\n{}    C.tool(s0)\n", sources(1, "    "));
         let expected = pairs(&[("s0", "a")]);
         assert_eq!(bound_both_ways(&source, "app.view", "app.C.tool"), (expected.clone(), expected));
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_a_method_called_on_super_alike() {
+        let base = "class Base:\n    def __init__(self, a, key=None):\n        os.system(a)\n        os.system(key)\n\n    def proxy(self, a):\n        os.system(a)\n\n    @classmethod\n    def create(cls, a):\n        os.system(a)\n\n\nclass Mid(Base):\n    pass\n";
+        // `super().__init__(…)`: the caller's `self` is the receiver, the arguments the rest.
+        let sub = "\n\nclass Handler(Mid):\n    def __init__(self, a):\n";
+        let source = format!("{SINKS}{base}{sub}{}        super().__init__(s0, key=s1)\n", sources(2, "        "));
+        let (slicing, taint) = bound_both_ways(&source, "app.Handler.__init__", "app.Base.__init__");
+        assert_eq!(slicing, pairs(&[("s0", "a"), ("s1", "key"), ("self", "self")]));
+        assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));
+        // `super(Handler, self).proxy(…)`, found past `Mid` in `Base`.
+        let sub = "\n\nclass Handler(Mid):\n    def proxy(self, a):\n";
+        let source = format!("{SINKS}{base}{sub}{}        super(Handler, self).proxy(s0)\n", sources(1, "        "));
+        let (slicing, taint) = bound_both_ways(&source, "app.Handler.proxy", "app.Base.proxy");
+        assert_eq!(slicing, pairs(&[("s0", "a"), ("self", "self")]));
+        assert_eq!(taint, pairs(&[("s0", "a")]));
+        // A classmethod's `super().create(…)`: `cls` is the caller's `cls`.
+        let sub = "\n\nclass Handler(Mid):\n    @classmethod\n    def create(cls, a):\n";
+        let source = format!("{SINKS}{base}{sub}{}        super().create(s0)\n", sources(1, "        "));
+        let (slicing, taint) = bound_both_ways(&source, "app.Handler.create", "app.Base.create");
+        assert_eq!(slicing, pairs(&[("cls", "cls"), ("s0", "a")]));
+        assert_eq!(taint, pairs(&[("s0", "a")]));
     }
 
     #[test]
