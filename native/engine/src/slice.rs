@@ -201,6 +201,12 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
     let mut calls = Vec::new();
     let mut reached = FxHashMap::default();
     let bound_here: FxHashSet<&str> = graph.bindings.iter().map(|(name, _)| name.as_str()).collect();
+    let class_locals = resolve::class_locals(program, scope);
+    let local = |name: &str| match (class_locals.contains_key(name), bound_here.contains(name)) {
+        (true, _) => resolve::Local::Class,
+        (false, true) => resolve::Local::Value,
+        (false, false) => resolve::Local::Unbound,
+    };
     for (&(step, index, _), node) in sites.iter().zip(nodes_spanning(info.body, &ranges)) {
         let Some(call) = node.and_then(call_spanned_by) else { continue };
         let syntactic = Syntactic { program, scope, locals: Some(&locals) };
@@ -208,7 +214,7 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
         if resolved.targets.is_empty() {
             continue;
         }
-        let how = resolve::reached(program, scope, call, &resolved, &|name| bound_here.contains(name));
+        let how = resolve::reached(program, scope, call, &resolved, &local);
         if how != Reached::default() {
             reached.insert((step, index), how);
         }
