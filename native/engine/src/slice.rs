@@ -1444,7 +1444,13 @@ fn enclosing_call(expression: Node<'_>) -> Option<Node<'_>> {
 /// Whether `expression` is the whole right side of an assignment (`f = helper`,
 /// `f = module.helper`, `f = getattr(obj, "helper")`).
 fn assigned_whole(expression: Node<'_>) -> bool {
-    expression.parent().is_some_and(|p| p.kind() == "assignment" && p.field(&field::RIGHT) == Some(expression))
+    // Or one of the values a conditional assigned whole picks (`f = A if flag else B`, bound to
+    // both classes: `ir::resolve::local_references`).
+    let mut value = expression;
+    while let Some(parent) = value.parent().filter(|p| matches!(p.kind(), "conditional_expression" | "parenthesized_expression")) {
+        value = parent;
+    }
+    value.parent().is_some_and(|p| p.kind() == "assignment" && p.field(&field::RIGHT) == Some(value))
 }
 
 /// The innermost scope of `file` containing byte `offset` (functions before the module).
