@@ -28,7 +28,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use crate::cfg::ENTRY;
-use crate::ir::binding::{self, How};
+use crate::ir::binding::{self, How, Receiver};
 use crate::ir::effects::bind_arguments;
 use crate::ir::lower::{is_nested_name, IrCache};
 use crate::ir::place::extend_key;
@@ -200,6 +200,12 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
     let ranges: Vec<(usize, usize)> = sites.iter().map(|&(_, _, (s, e))| (base + s, base + e)).collect();
     let mut calls = Vec::new();
     let mut reached = FxHashMap::default();
+    let class_locals = resolve::class_locals(program, scope);
+    let local = |name: &str| match (class_locals.contains_key(name), graph.assigns(name)) {
+        (true, _) => resolve::Local::Class,
+        (false, true) => resolve::Local::Value,
+        (false, false) => resolve::Local::Unbound,
+    };
     for (&(step, index, _), node) in sites.iter().zip(nodes_spanning(info.body, &ranges)) {
         let Some(call) = node.and_then(call_spanned_by) else { continue };
         let syntactic = Syntactic { program, scope, locals: Some(&locals) };
@@ -207,7 +213,7 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
         if resolved.targets.is_empty() {
             continue;
         }
-        let how = resolve::reached(program, scope, call, &resolved, &|name| graph.assigns(name));
+        let how = resolve::reached(program, scope, call, &resolved, &local);
         if how != Reached::default() {
             reached.insert((step, index), how);
         }
@@ -382,9 +388,17 @@ impl<'p, 't> Sdg<'p, 't> {
         let Some(site) = graph.call_sites[step].get(call) else { return Vec::new() };
         let info = &self.program.scopes[callee];
         let reached = self.extracted(scope).reached.get(&(step, call)).copied().unwrap_or_default();
-        bind_arguments(site, binding::receiver_of(self.program, callee, reached), &info.params)
+        let receiver = binding::receiver_of(self.program, callee, reached);
+        // `super().m(…)`: the receiver is the caller's own (`self`), which the lowered site (the
+        // `super()` call, no place) does not name.
+        let own_receiver =
+            binding::own_receiver(self.program, scope, reached).filter(|_| receiver == Receiver::Object).map(|param| param.name.as_str());
+        bind_arguments(site, receiver, &info.params)
             .into_iter()
             .map(|(position, argument, how)| {
+                if let Some(own) = own_receiver.filter(|_| position == 0) {
+                    return (position, Some(own), vec![own]);
+                }
                 let place = argument.place.filter(|_| how != How::Collected).map(|place| graph.ir.key(place));
                 (position, place, argument.reads.iter().map(|&read| graph.ir.key(read)).collect())
             })
@@ -1429,7 +1443,13 @@ fn enclosing_call(expression: Node<'_>) -> Option<Node<'_>> {
 /// Whether `expression` is the whole right side of an assignment (`f = helper`,
 /// `f = module.helper`, `f = getattr(obj, "helper")`).
 fn assigned_whole(expression: Node<'_>) -> bool {
-    expression.parent().is_some_and(|p| p.kind() == "assignment" && p.field(&field::RIGHT) == Some(expression))
+    // Or one of the values a conditional assigned whole picks (`f = A if flag else B`, bound to
+    // both classes: `ir::resolve::local_references`).
+    let mut value = expression;
+    while let Some(parent) = value.parent().filter(|p| matches!(p.kind(), "conditional_expression" | "parenthesized_expression")) {
+        value = parent;
+    }
+    value.parent().is_some_and(|p| p.kind() == "assignment" && p.field(&field::RIGHT) == Some(value))
 }
 
 /// The innermost scope of `file` containing byte `offset` (functions before the module).

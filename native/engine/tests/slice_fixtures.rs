@@ -48,6 +48,7 @@ fn check(name: &str) {
 fixtures! {
     calling_context => "calling_context.py",
     calls => "calls.py",
+    class_in_local => "class_in_local.py",
     comprehension_clauses => "comprehension_clauses.py",
     comprehension_values => "comprehension_values.py",
     early_return => "early_return.py",
@@ -70,6 +71,7 @@ fixtures! {
     overrides => "overrides.py",
     parameterless_method => "parameterless_method.py",
     receivers => "receivers.py",
+    super_calls => "super_calls.py",
     thin => "thin.py",
     variadic_parameters => "variadic_parameters.py",
 }

@@ -45,9 +45,16 @@ pub fn is_classmethod(program: &Program<'_>, scope: usize) -> bool {
         || info.decorators.iter().any(|d| text_of(text, *d).trim_start_matches('@').trim() == "classmethod")
 }
 
-/// What gives `callee` its first parameter when a call reaches it as `reached` says.
+/// Whether method `scope` is `__new__`, a staticmethod Python makes implicitly
+/// (`super().__new__(cls)` passes the class itself).
+fn is_implicit_staticmethod(program: &Program<'_>, scope: usize) -> bool {
+    program.scopes[scope].qualified_name.rsplit('.').next() == Some("__new__")
+}
+
+/// What gives `callee` its first parameter when a call reaches it as `reached` says. A call on
+/// `super()` (`Reached::own_receiver`) is a call on the caller's own receiver: `Object`.
 pub fn receiver_of(program: &Program<'_>, callee: usize, reached: Reached) -> Receiver {
-    if !program.scopes[callee].implicit_receiver {
+    if !program.scopes[callee].implicit_receiver || is_implicit_staticmethod(program, callee) {
         return Receiver::Explicit;
     }
     if reached.constructor {
@@ -60,6 +67,13 @@ pub fn receiver_of(program: &Program<'_>, callee: usize, reached: Reached) -> Re
         return Receiver::Explicit;
     }
     Receiver::Object
+}
+
+/// The caller's parameter that is the object of a call on `super()` (`Reached::own_receiver`):
+/// its first, `self` (or `cls` in a classmethod). Each analysis passes it as the receiver (taint
+/// its value and path, slicing its place); the call's lowering, cached by body text, cannot.
+pub fn own_receiver<'p, 't>(program: &'p Program<'t>, caller: usize, reached: Reached) -> Option<&'p Param<'t>> {
+    reached.own_receiver.then(|| program.scopes[caller].params.first()).flatten()
 }
 
 /// One argument as written at a call.
@@ -257,7 +271,7 @@ mod tests {
 
     #[test]
     fn what_gives_the_first_parameter_depends_on_the_method_kind_and_how_the_call_reads_it() {
-        let source = "class C:\n    def __init__(self, a):\n        pass\n\n    def run(self, a):\n        pass\n\n    @classmethod\n    def make(cls, a):\n        pass\n\n    @staticmethod\n    def tool(a):\n        pass\n\n    def __init_subclass__(cls):\n        pass\n\n\ndef plain(a):\n    pass\n";
+        let source = "class C:\n    def __init__(self, a):\n        pass\n\n    def run(self, a):\n        pass\n\n    @classmethod\n    def make(cls, a):\n        pass\n\n    @staticmethod\n    def tool(a):\n        pass\n\n    def __init_subclass__(cls):\n        pass\n\n    def __new__(cls, a):\n        pass\n\n\ndef plain(a):\n    pass\n";
         let document = crate::parse::Document::new(source.to_string());
         let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
         let program = crate::program::Program::from_parts(&parts);
@@ -266,6 +280,8 @@ mod tests {
         let on_class = Reached { method_call: true, through_class: true, ..Reached::default() };
         let by_name = Reached::default();
         let constructor = Reached { constructor: true, ..Reached::default() };
+        // `super().m(…)`: on the caller's own receiver.
+        let on_super = Reached { method_call: true, own_receiver: true, ..Reached::default() };
         let cases = [
             ("app.C.run", on_instance, Receiver::Object),
             ("app.C.run", on_class, Receiver::Explicit),
@@ -278,6 +294,12 @@ mod tests {
             ("app.C.__init__", constructor, Receiver::Implicit),
             ("app.C.__init__", on_class, Receiver::Explicit),
             ("app.plain", by_name, Receiver::Explicit),
+            ("app.C.run", on_super, Receiver::Object),
+            ("app.C.make", on_super, Receiver::Object),
+            ("app.C.tool", on_super, Receiver::Explicit),
+            // `__new__` is a staticmethod Python makes implicitly: `super().__new__(cls, a)`.
+            ("app.C.__new__", on_super, Receiver::Explicit),
+            ("app.C.__new__", on_class, Receiver::Explicit),
         ];
         for (name, reached, expected) in cases {
             assert_eq!(receiver_of(&program, scope(name), reached), expected, "{name} reached as {reached:?}");

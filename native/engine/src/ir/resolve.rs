@@ -56,6 +56,11 @@ pub struct Resolved {
 /// `object.attribute` as a reference; a member a workspace class inherits from a library base
 /// is that base's member (`tornado.web.RequestHandler.get_argument`).
 pub fn member_reference(program: &Program<'_>, object: &str, attribute: &str) -> String {
+    // Several candidates (`cls_ = A if flag else B`): the member of each.
+    if let Some(rest) = object.strip_prefix(ONE_OF) {
+        let members: Vec<String> = rest.split('|').map(|candidate| member_reference(program, candidate, attribute)).collect();
+        return format!("{ONE_OF}{}", members.join("|"));
+    }
     let reference = format!("{object}.{attribute}");
     program.library_member(&reference).unwrap_or(reference)
 }
@@ -256,27 +261,95 @@ pub struct Reached {
     pub through_class: bool,
     /// The call makes an instance (runs `__init__` on it).
     pub constructor: bool,
+    /// That object is `super()` (`super_class`): the method runs on the caller's own receiver
+    /// (its `self`, or `cls` in a classmethod), which each analysis names itself — the lowered
+    /// call site (cached by body text) knows no receiver name.
+    pub own_receiver: bool,
 }
 
-/// How `call` (made in `scope`, resolved as `resolved`) reaches its targets. `is_local`: whether
-/// the scope binds a name itself (then it is no class: `runner = Runner(); runner.run(x)`).
-pub fn reached(program: &Program<'_>, scope: usize, call: Node<'_>, resolved: &Resolved, is_local: &dyn Fn(&str) -> bool) -> Reached {
+/// The class whose bases `object` looks a method up in when it is `super()` in a method of a
+/// workspace class (that class), or `super(C, receiver)` there with `receiver` the method's
+/// own (`C`, a workspace class). Anything else (a nested function's `super()`, another object
+/// as the second argument, a `super` the module binds) is no `super()` here.
+pub fn super_class(program: &Program<'_>, scope: usize, object: Node<'_>) -> Option<String> {
+    if object.kind() != "call" {
+        return None;
+    }
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let function = object.field(&field::FUNCTION).filter(|f| f.kind() == "identifier" && text_of(text, *f) == "super")?;
+    let own = info.class.as_ref().filter(|_| info.implicit_receiver)?;
+    if info.params.iter().any(|param| param.name == "super") || program.resolve_name(info.module, text_of(text, function)).is_some() {
+        return None;
+    }
+    let arguments = object.field(&field::ARGUMENTS)?;
+    let mut cursor = arguments.walk();
+    let given: Vec<Node<'_>> = arguments.named_children(&mut cursor).filter(|a| a.kind() != "comment").collect();
+    match given.as_slice() {
+        [] => Some(own.clone()),
+        [class, receiver] if is_open_receiver(program, scope, *receiver) => {
+            let name = crate::program::dotted(text, *class)?;
+            let qualified = if name == simple_name(own) { own.clone() } else { program.resolve_name(info.module, &name)? };
+            program.class(&qualified).is_some().then_some(qualified)
+        }
+        _ => None,
+    }
+}
+
+/// The last part of a qualified name.
+fn simple_name(qualified: &str) -> &str {
+    qualified.rsplit('.').next().unwrap_or(qualified)
+}
+
+/// The reference of `super().method` where `super()` starts after `class` (`super_class`): the
+/// method of the first of `class`'s ancestors after it (`Program::ancestors`, the order every
+/// method lookup here uses) that defines it among the workspace's classes, bases imported
+/// from other modules included. `None` when none does (a library base's method): the call
+/// stays unresolved.
+pub fn super_method(program: &Program<'_>, class: &str, method: &str) -> Option<String> {
+    program
+        .ancestors(class)
+        .iter()
+        .skip(1)
+        .find_map(|ancestor| program.class(ancestor.as_str())?.methods.contains_key(method).then(|| format!("{ancestor}.{method}")))
+}
+
+/// What a function binds a name to, as the analysis knows it (`reads_through_class`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Local {
+    /// Not bound by the function: the module's name (or a builtin).
+    Unbound,
+    /// Bound to classes only (`class_locals`: `C = Runner`, `C = A if flag else B`).
+    Class,
+    /// Bound some other way (`runner = Runner()`, a parameter, a `for` target, …).
+    Value,
+}
+
+/// How `call` (made in `scope`, resolved as `resolved`) reaches its targets. `local`: what the
+/// scope binds a name to itself (an instance, `runner = Runner(); runner.run(x)`, or a class,
+/// `C = Runner; C.run(obj, x)`).
+pub fn reached(program: &Program<'_>, scope: usize, call: Node<'_>, resolved: &Resolved, local: &dyn Fn(&str) -> Local) -> Reached {
     let function = call.field(&field::FUNCTION);
     let object = function.filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT));
+    let own_receiver = object.is_some_and(|object| super_class(program, scope, object).is_some());
     Reached {
         method_call: object.is_some(),
-        through_class: !resolved.constructor && object.is_some_and(|object| reads_through_class(program, scope, object, is_local)),
+        through_class: !resolved.constructor
+            && !own_receiver
+            && object.is_some_and(|object| reads_through_class(program, scope, object, local)),
         constructor: resolved.constructor,
+        own_receiver,
     }
 }
 
 /// Whether `object`, the object a method is read from (`object.m(…)`), is a workspace class
-/// itself rather than an instance of one: `cls` in a classmethod, or a name (or dotted name:
-/// `models.Runner`) the function does not bind (`is_local`, parameters included) that the module
-/// resolves to a workspace class — not a module-level instance of one (`runner = Runner()`,
-/// `ModuleInfo::instances`). Read from the syntax, as both analyses' values name an instance by
-/// its class.
-pub fn reads_through_class(program: &Program<'_>, scope: usize, object: Node<'_>, is_local: &dyn Fn(&str) -> bool) -> bool {
+/// itself rather than an instance of one: `cls` in a classmethod, a local the function binds
+/// to classes only (`local` says `Local::Class`: `C = Runner`, `class_locals`), or a name (or
+/// dotted name: `models.Runner`) the function does not bind (parameters are bound) that the
+/// module resolves to a workspace class — not a module-level instance of one (`runner =
+/// Runner()`, `ModuleInfo::instances`). Read from the syntax, as both analyses' values name an
+/// instance by its class.
+pub fn reads_through_class(program: &Program<'_>, scope: usize, object: Node<'_>, local: &dyn Fn(&str) -> Local) -> bool {
     if is_open_receiver(program, scope, object) {
         return crate::ir::binding::is_classmethod(program, scope);
     }
@@ -284,8 +357,15 @@ pub fn reads_through_class(program: &Program<'_>, scope: usize, object: Node<'_>
     let Some(name) = crate::program::dotted(program.text(info.file), object) else { return false };
     let head = name.split('.').next().unwrap_or("");
     // A function's own names shadow the module's; the module's are what `resolve_name` reads.
-    let local = info.kind != crate::program::ScopeKind::Module && (is_local(head) || info.params.iter().any(|param| param.name == head));
-    if local || program.modules[info.module].instances.contains_key(head) {
+    if info.kind != crate::program::ScopeKind::Module {
+        let bound = if info.params.iter().any(|param| param.name == head) { Local::Value } else { local(head) };
+        match bound {
+            Local::Class => return name == head,
+            Local::Value => return false,
+            Local::Unbound => {}
+        }
+    }
+    if program.modules[info.module].instances.contains_key(head) {
         return false;
     }
     program.resolve_name(info.module, &name).is_some_and(|qualified| program.class(&qualified).is_some())
@@ -306,6 +386,13 @@ pub fn resolve_call<'t>(
             let (Some(object), Some(attribute)) = (function.field(&field::OBJECT), function.field(&field::ATTRIBUTE)) else {
                 return Resolved::default();
             };
+            // `super().m(…)`: the base's `m`, whatever the analysis knows of `super()`.
+            if let Some(class) = super_class(program, scope, object) {
+                if let Some(reference) = super_method(program, &class, text_of(text, attribute)) {
+                    let targets = targets(program, &reference, false);
+                    return Resolved { reference: Some(reference), targets, constructor: false };
+                }
+            }
             let Some(object_reference) = reference_of(object) else { return Resolved::default() };
             (member_reference(program, &object_reference, text_of(text, attribute)), is_open_receiver(program, scope, object))
         }
@@ -315,8 +402,169 @@ pub fn resolve_call<'t>(
         },
     };
     let targets = targets(program, &reference, open);
-    let constructor = program.class(&reference).is_some();
+    let constructor = is_class_reference(program, &reference);
     Resolved { reference: Some(reference), targets, constructor }
+}
+
+/// Whether `reference` is a workspace class, or candidates that all are (`one_of:`).
+fn is_class_reference(program: &Program<'_>, reference: &str) -> bool {
+    match reference.strip_prefix(ONE_OF) {
+        Some(rest) => rest.split('|').all(|candidate| program.class(candidate).is_some()),
+        None => program.class(reference).is_some(),
+    }
+}
+
+/// The workspace classes `expression` (in `scope`) is when it is a class itself, not an
+/// instance: a name or dotted name the module resolves to a workspace class (not a parameter,
+/// not a module-level instance), or a conditional expression both of whose values are
+/// (`Runner if flag else Other`). Empty for anything else (a call, a local, …).
+pub fn class_expression(program: &Program<'_>, scope: usize, expression: Node<'_>) -> Vec<String> {
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let mut classes: Vec<String> = Vec::new();
+    let mut pending = vec![expression];
+    while let Some(node) = pending.pop() {
+        match node.kind() {
+            "parenthesized_expression" if pending.len() < MAX_CALL_HEADS => pending.extend(node.named_child(0)),
+            "conditional_expression" if pending.len() < MAX_CALL_HEADS => {
+                let mut cursor = node.walk();
+                let parts: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|part| part.kind() != "comment").collect();
+                let [chosen, _, other] = parts[..] else { return Vec::new() };
+                pending.extend([other, chosen]);
+            }
+            "identifier" | "attribute" => {
+                let Some(name) = crate::program::dotted(text, node) else { return Vec::new() };
+                let head = name.split('.').next().unwrap_or("");
+                if info.params.iter().any(|param| param.name == head) || program.modules[info.module].instances.contains_key(head) {
+                    return Vec::new();
+                }
+                let Some(class) = program.resolve_name(info.module, &name).filter(|qualified| program.class(qualified).is_some()) else {
+                    return Vec::new();
+                };
+                if !classes.contains(&class) {
+                    classes.push(class);
+                }
+            }
+            _ => return Vec::new(),
+        }
+    }
+    classes
+}
+
+/// The reference of the classes `class_expression` finds: the class, or `one_of:` them.
+pub fn class_reference(classes: &[String]) -> Option<String> {
+    match classes {
+        [] => None,
+        [class] => Some(class.clone()),
+        _ => Some(format!("{ONE_OF}{}", classes.join("|"))),
+    }
+}
+
+/// The names function `scope` binds to classes only (`C = Runner`, `cls_ = Runner if flag else
+/// Other`, every binding of the name a plain assignment of a `class_expression`), with the
+/// classes. Read from the syntax of the scope's own body (not its nested functions, classes,
+/// lambdas or comprehensions) so both analyses see the same names; any other binding of a
+/// name (a parameter, a `for` target, a tuple target, `+=`, `:=`, `with … as`, an import, a
+/// `global` declaration, …) leaves it out.
+pub fn class_locals(program: &Program<'_>, scope: usize) -> FxHashMap<String, Vec<String>> {
+    let info = &program.scopes[scope];
+    let mut found: FxHashMap<String, Vec<String>> = FxHashMap::default();
+    if info.kind == crate::program::ScopeKind::Module {
+        return found;
+    }
+    let text = program.text(info.file);
+    let mut other: rustc_hash::FxHashSet<&str> = info.params.iter().map(|param| param.name.as_str()).collect();
+    // Every identifier below a node binding names some other way.
+    fn bound_otherwise<'a>(text: &'a str, node: Node<'_>, other: &mut rustc_hash::FxHashSet<&'a str>) {
+        let mut stack = vec![node];
+        while let Some(current) = stack.pop() {
+            if current.kind() == "identifier" {
+                other.insert(text_of(text, current));
+            }
+            let mut cursor = current.walk();
+            stack.extend(current.named_children(&mut cursor));
+        }
+    }
+    let mut stack = vec![info.body];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            match child.kind() {
+                "function_definition" | "class_definition" | "decorated_definition" => {
+                    // Its name is bound here (otherwise); its body is its own scope.
+                    if let Some(name) = child.field(&field::NAME) {
+                        other.insert(text_of(text, name));
+                    }
+                    if child.kind() == "decorated_definition" {
+                        if let Some(name) = child.field(&field::DEFINITION).and_then(|d| d.field(&field::NAME)) {
+                            other.insert(text_of(text, name));
+                        }
+                    }
+                }
+                "lambda" | "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {}
+                "assignment" => {
+                    let (left, right) = (child.field(&field::LEFT), child.field(&field::RIGHT));
+                    match (left, right) {
+                        (Some(left), Some(right)) if left.kind() == "identifier" => {
+                            let name = text_of(text, left);
+                            let classes = class_expression(program, scope, right);
+                            if classes.is_empty() {
+                                other.insert(name);
+                            } else {
+                                let known = found.entry(name.to_string()).or_default();
+                                for class in classes {
+                                    if !known.contains(&class) {
+                                        known.push(class);
+                                    }
+                                }
+                            }
+                            stack.push(right);
+                        }
+                        _ => {
+                            if let Some(left) = left {
+                                bound_otherwise(text, left, &mut other);
+                            }
+                            stack.extend(right);
+                        }
+                    }
+                }
+                // The names these bind (over-approximated: every name inside the target).
+                "augmented_assignment" | "for_statement" => {
+                    bound_otherwise(text, child.field(&field::LEFT).unwrap_or(child), &mut other);
+                    stack.push(child);
+                }
+                "named_expression" => {
+                    bound_otherwise(text, child.field(&field::NAME).unwrap_or(child), &mut other);
+                    stack.push(child);
+                }
+                "as_pattern" => {
+                    bound_otherwise(text, child.field(&field::ALIAS).unwrap_or(child), &mut other);
+                    stack.push(child);
+                }
+                "except_clause" => {
+                    let mut cursor = child.walk();
+                    for part in child.named_children(&mut cursor).filter(|part| part.kind() == "identifier") {
+                        other.insert(text_of(text, part));
+                    }
+                    stack.push(child);
+                }
+                "case_clause" => {
+                    let mut cursor = child.walk();
+                    for pattern in child.named_children(&mut cursor).filter(|part| part.kind() == "case_pattern") {
+                        bound_otherwise(text, pattern, &mut other);
+                    }
+                    stack.push(child);
+                }
+                "import_statement" | "import_from_statement" | "global_statement" | "nonlocal_statement" | "delete_statement" => {
+                    bound_otherwise(text, child, &mut other);
+                }
+                _ => stack.push(child),
+            }
+        }
+    }
+    found.retain(|name, _| !other.contains(name.as_str()));
+    found.values_mut().for_each(|classes| classes.sort());
+    found
 }
 
 /// What expressions refer to, read from the syntax alone (slicing's answer to `reference_of`):
@@ -411,6 +659,8 @@ pub fn local_references<'t>(
         for &(name, right) in &bindings {
             let value = right.and_then(|right| match right.kind() {
                 "call" | "identifier" | "attribute" => syntactic.reference(right),
+                // `A if flag else B`: the classes (`one_of:` both).
+                "conditional_expression" | "parenthesized_expression" => class_reference(&class_expression(program, scope, right)),
                 _ => None,
             });
             bound
@@ -453,7 +703,13 @@ mod tests {
                 continue;
             };
             let callee = text_of(source, node.field(&field::FUNCTION).expect("a callee")).to_string();
-            found.push((callee, reads_through_class(&program, scope, object, &|name| locals.contains(&name))));
+            let classes = class_locals(&program, scope);
+            let local = |name: &str| match (classes.contains_key(name), locals.contains(&name)) {
+                (true, _) => Local::Class,
+                (false, true) => Local::Value,
+                (false, false) => Local::Unbound,
+            };
+            found.push((callee, reads_through_class(&program, scope, object, &local)));
         }
         found.sort();
         found
@@ -469,19 +725,142 @@ mod tests {
 
     #[test]
     fn a_class_name_reads_through_the_class_an_instance_does_not() {
-        let source = format!("{CLASSES}def f(c, r):\n    C.run(r, 1)\n    runner.run(1)\n    c.run(1)\n    r.run(1)\n    local = C\n    local.run(r, 1)\n    paths.join(r)\n    C.Inner.run(r)\n");
+        let source = format!("{CLASSES}def f(c, r):\n    C.run(r, 1)\n    runner.run(1)\n    c.run(1)\n    r.run(1)\n    local = C\n    local.run(r, 1)\n    either = C if r else C.Inner\n    either.run(r, 1)\n    made = C()\n    made.run(1)\n    mixed = C\n    mixed = C()\n    mixed.run(1)\n    paths.join(r)\n    C.Inner.run(r)\n");
         let expected = rows(&[
             ("C.run", true),
-            // A module-level instance, a parameter, a local (bound to what it may be): no class.
+            // A module-level instance, a parameter, a local bound to an instance (or to an
+            // instance on one path): no class.
             ("runner.run", false),
             ("c.run", false),
             ("r.run", false),
-            ("local.run", false),
+            ("made.run", false),
+            ("mixed.run", false),
+            // Locals bound to classes only (`class_locals`).
+            ("local.run", true),
+            ("either.run", true),
             // A library module is no workspace class.
             ("paths.join", false),
             ("C.Inner.run", true),
         ]);
-        assert_eq!(through_class(&source, "app.f", &["local"]), expected);
+        assert_eq!(through_class(&source, "app.f", &["local", "either", "made", "mixed"]), expected);
+    }
+
+    /// For each method call of `files`' function or method `scope` (by its callee's text): the
+    /// qualified names of the scopes it resolves to (slicing's syntactic answer), and whether it
+    /// runs on the caller's own receiver (`Reached::own_receiver`).
+    fn resolved_calls(files: &[(&str, &str)], scope: &str) -> Vec<(String, Vec<String>, bool)> {
+        let documents: Vec<(String, crate::parse::Document)> =
+            files.iter().map(|(path, text)| (path.to_string(), crate::parse::Document::new(text.to_string()))).collect();
+        let parts = crate::program::build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        let program = crate::program::Program::from_parts(&parts);
+        let scope = program.functions[scope];
+        let text = program.text(program.scopes[scope].file);
+        let mut found = Vec::new();
+        let mut stack = vec![program.scopes[scope].body];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            // A nested function's calls are its own scope's.
+            stack.extend(node.named_children(&mut cursor).filter(|child| child.kind() != "function_definition"));
+            if node.kind() != "call" || node.field(&field::FUNCTION).is_none_or(|f| f.kind() != "attribute") {
+                continue;
+            }
+            let syntactic = Syntactic { program: &program, scope, locals: None };
+            let resolved = resolve_call(&program, scope, node, &mut |n| syntactic.reference(n));
+            let reached = reached(&program, scope, node, &resolved, &|_| Local::Unbound);
+            let targets = resolved.targets.iter().map(|&t| program.scopes[t].qualified_name.clone()).collect();
+            found.push((text_of(text, node.field(&field::FUNCTION).expect("a callee")).to_string(), targets, reached.own_receiver));
+        }
+        found.sort();
+        found
+    }
+
+    fn calls(expected: &[(&str, &[&str], bool)]) -> Vec<(String, Vec<String>, bool)> {
+        let mut rows: Vec<(String, Vec<String>, bool)> = expected
+            .iter()
+            .map(|&(callee, targets, own)| (callee.to_string(), targets.iter().map(|t| t.to_string()).collect(), own))
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    const BASES: &str = "class Root:\n    def get(self, a):\n        pass\n\n    def proxy(self, a):\n        pass\n\n\nclass Base(Root):\n    def __init__(self, a):\n        self.a = a\n\n    def get(self, a):\n        pass\n\n    @classmethod\n    def create(cls, a):\n        pass\n";
+
+    #[test]
+    fn super_finds_the_method_in_the_first_base_that_defines_it() {
+        let app = format!("import os\n\n{BASES}\n\nclass Handler(Base):\n    def __init__(self, a):\n        super().__init__(a)\n\n    def get(self, a):\n        super().get(a)\n        super(Handler, self).proxy(a)\n        super(Base, self).get(a)\n        self.get(a)\n        os.getcwd()\n\n    @classmethod\n    def create(cls, a):\n        super().create(a)\n");
+        let files = [("app.py", app.as_str())];
+        let expected = calls(&[
+            ("os.getcwd", &[], false),
+            // Past `Handler`: `Base.get`, `Root.proxy` (`Base` does not define it).
+            ("super().get", &["app.Base.get"], true),
+            ("super(Handler, self).proxy", &["app.Root.proxy"], true),
+            // `super(Base, self)` starts past `Base`.
+            ("super(Base, self).get", &["app.Root.get"], true),
+            // On `self` the override runs (and overrides of it in subclasses).
+            ("self.get", &["app.Handler.get"], false),
+        ]);
+        assert_eq!(resolved_calls(&files, "app.Handler.get"), expected);
+        assert_eq!(resolved_calls(&files, "app.Handler.__init__"), calls(&[("super().__init__", &["app.Base.__init__"], true)]));
+        assert_eq!(resolved_calls(&files, "app.Handler.create"), calls(&[("super().create", &["app.Base.create"], true)]));
+    }
+
+    #[test]
+    fn super_follows_bases_imported_from_other_modules_and_leaves_library_bases_alone() {
+        let base = format!("from tornado.web import RequestHandler\n\n{BASES}");
+        let app = "from app.base import Base\nfrom tornado.web import RequestHandler\n\n\nclass Handler(Base):\n    def get(self, a):\n        super().get(a)\n        super().proxy(a)\n        super().finish(a)\n\n\nclass Plain(RequestHandler):\n    def get(self, a):\n        super().get(a)\n\n        def inner():\n            super().get(a)\n\n        super(Plain, a).get(a)\n";
+        let files = [("app/base.py", base.as_str()), ("app/views.py", app)];
+        let expected = calls(&[
+            ("super().get", &["app.base.Base.get"], true),
+            ("super().proxy", &["app.base.Root.proxy"], true),
+            // No base in the workspace defines it: unresolved, as a library's method.
+            ("super().finish", &[], true),
+        ]);
+        assert_eq!(resolved_calls(&files, "app.views.Handler.get"), expected);
+        // A library base; a second argument that is not the method's receiver.
+        let expected = calls(&[("super().get", &[], true), ("super(Plain, a).get", &[], false)]);
+        assert_eq!(resolved_calls(&files, "app.views.Plain.get"), expected);
+        // A nested function's `super()` is not resolved (its receiver is another scope's).
+        assert_eq!(resolved_calls(&files, "app.views.Plain.get.inner"), calls(&[("super().get", &[], false)]));
+    }
+
+    #[test]
+    fn class_locals_are_names_every_binding_of_which_is_a_class() {
+        let source = format!("{CLASSES}def f(c, flag):\n    plain = C\n    either = C if flag else C.Inner\n    twice = C\n    twice = C.Inner\n    made = C()\n    mixed = C\n    mixed = made\n    looped = C\n    for looped in []:\n        pass\n    added = C\n    added += 1\n    c = C\n    alias = runner\n    module = paths\n\n    def inner():\n        hidden = C\n");
+        let document = crate::parse::Document::new(source.clone());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let mut found: Vec<(String, Vec<String>)> = class_locals(&program, program.functions["app.f"]).into_iter().collect();
+        found.sort();
+        let classes = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<String>>();
+        assert_eq!(
+            found,
+            vec![
+                ("either".to_string(), classes(&["app.C", "app.C.Inner"])),
+                ("plain".to_string(), classes(&["app.C"])),
+                ("twice".to_string(), classes(&["app.C", "app.C.Inner"])),
+            ]
+        );
+        // Bound one way (`local_references`), it refers to both classes: called, it constructs
+        // either; a method read through it is each class's (`Inner` defines no `run`).
+        let source = format!("{source}\n\ndef g(flag, r):\n    either = C if flag else C.Inner\n    either(r)\n    either.run(r, 1)\n");
+        let document = crate::parse::Document::new(source.clone());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let scope = program.functions["app.g"];
+        let body = program.scopes[scope].body;
+        let statement = |at: u32| body.named_child(at).and_then(|s| s.named_child(0)).expect("a statement");
+        let right = statement(0).field(&field::RIGHT);
+        let locals = local_references(&program, scope, [("either", right)]);
+        assert_eq!(locals.get("either").map(String::as_str), Some("one_of:app.C|app.C.Inner"));
+        let syntactic = Syntactic { program: &program, scope, locals: Some(&locals) };
+        let constructed = resolve_call(&program, scope, statement(1), &mut |n| syntactic.reference(n));
+        assert!(constructed.constructor);
+        let init = |name: &str| program.method(name, "__init__");
+        assert_eq!(constructed.targets, init("app.C").into_iter().chain(init("app.C.Inner")).collect::<Vec<usize>>());
+        let method = resolve_call(&program, scope, statement(2), &mut |n| syntactic.reference(n));
+        assert_eq!(method.targets, vec![program.functions["app.C.run"]]);
+        let local = |name: &str| if name == "either" { Local::Class } else { Local::Unbound };
+        assert!(reached(&program, scope, statement(2), &method, &local).through_class);
     }
 
     #[test]

@@ -236,6 +236,12 @@ impl<'p, 't> Analysis<'p, 't> {
         returned
     }
 
+    /// The names this scope binds to classes only (`ir::resolve::class_locals`), computed once.
+    fn class_locals(&mut self) -> Arc<FxHashMap<String, Vec<String>>> {
+        let (program, scope) = (self.program, self.scope);
+        self.class_locals.get_or_insert_with(|| Arc::new(resolve::class_locals(program, scope))).clone()
+    }
+
     /// Whether `path` lies under a library module imported by name (`sys.stderr` after `import
     /// sys`): a library module's state is not modelled, so what is written there (a message to
     /// `sys.stderr`) is never read back — by `sys.getfilesystemencoding()` either.
@@ -508,12 +514,26 @@ impl<'p, 't> Analysis<'p, 't> {
         // apply their summaries. A method's receiver is the call's (bound methods included).
         if !resolved.targets.is_empty() {
             let mut returned: Vec<Option<std::sync::Arc<str>>> = Vec::new();
-            let reached = resolve::reached(self.program, self.scope, node, &resolved, &|name| self.bindings.assigns(name));
+            let class_locals = self.class_locals();
+            let reached = resolve::reached(self.program, self.scope, node, &resolved, &|name| {
+                if class_locals.contains_key(name) {
+                    resolve::Local::Class
+                } else if self.bindings.assigns(name) {
+                    resolve::Local::Value
+                } else {
+                    resolve::Local::Unbound
+                }
+            });
             // Where the callee's stores into its receiver land: the object's path for a method
             // called on an instance (`runner.add(x)`, `self.add(x)`, `cls.make(x)`); none for a
             // class named outright (`Runner.make(x)`, told apart by `ir::resolve` as slicing
             // does); for a constructor, the fields of the new instance (`Constructed`).
+            // `super().m(…)`: the object is the caller's own receiver (`self`, `cls` in a
+            // classmethod), named by its parameter: stores into `self` land on the caller's
+            // `self`, reads of `self.x` see the caller's value.
+            let own_receiver = binding::own_receiver(self.program, self.scope, reached).map(|param| param.node);
             let receiver_path = match &receiver {
+                _ if own_receiver.is_some() => own_receiver.and_then(|own| self.path_of(own, state)),
                 Some((object, _))
                     if !resolved.constructor
                         && (!reached.through_class
@@ -525,7 +545,10 @@ impl<'p, 't> Analysis<'p, 't> {
                 _ => None,
             };
             let mut fields: Vec<(String, Value)> = Vec::new();
-            let receiver_argument = receiver.as_ref().filter(|_| !resolved.constructor).map(|(object, value)| (*object, value.clone()));
+            let receiver_argument = match own_receiver {
+                Some(own) => Some((own, self.eval_identifier(own, state, true))),
+                None => receiver.as_ref().filter(|_| !resolved.constructor).map(|(object, value)| (*object, value.clone())),
+            };
             if !resolved.constructor {
                 self.note_project_no_return(node, &resolved.targets);
             }
@@ -1363,15 +1386,38 @@ mod tests {
             |argument: &crate::ir::lower::Argument| ir.key(argument.place.or(argument.reads.first().copied()).expect("named")).to_string();
         // How the call reaches the callee, as slicing links it (`ir::resolve::reached`).
         let call = statement.named_child(0).filter(|node| node.kind() == "call").expect("a call statement");
-        let syntactic = resolve::Syntactic { program: &program, scope: caller, locals: None };
+        // Locals bound one way, as slicing links them (`ir::resolve::local_references`).
+        use crate::syntax::FieldChild;
+        let mut cursor = body.walk();
+        let bindings: Vec<(&str, Option<crate::syntax::tree::Node<'_>>)> = body
+            .named_children(&mut cursor)
+            .filter_map(|statement| statement.named_child(0).filter(|node| node.kind() == "assignment"))
+            .filter_map(|assignment| {
+                let left = assignment.field(&crate::syntax::field::LEFT).filter(|left| left.kind() == "identifier")?;
+                Some((&source[left.byte_range()], assignment.field(&crate::syntax::field::RIGHT)))
+            })
+            .collect();
+        let locals = resolve::local_references(&program, caller, bindings);
+        let syntactic = resolve::Syntactic { program: &program, scope: caller, locals: Some(&locals) };
         let resolved = resolve::resolve_call(&program, caller, call, &mut |node| syntactic.reference(node));
         assert!(resolved.targets.contains(&callee_index), "the call resolves to the callee");
         let graph = crate::slice::graph::build_graph(&program, caller, &mut IrCache::default());
-        let reached = resolve::reached(&program, caller, call, &resolved, &|name| graph.assigns(name));
+        let class_locals = resolve::class_locals(&program, caller);
+        let local = |name: &str| match (class_locals.contains_key(name), graph.assigns(name)) {
+            (true, _) => resolve::Local::Class,
+            (false, true) => resolve::Local::Value,
+            (false, false) => resolve::Local::Unbound,
+        };
+        let reached = resolve::reached(&program, caller, call, &resolved, &local);
         let receiver = crate::ir::binding::receiver_of(&program, callee_index, reached);
+        // `super().m(…)`: the receiver is the caller's own, as slicing names it.
+        let own = crate::ir::binding::own_receiver(&program, caller, reached).filter(|_| receiver == crate::ir::binding::Receiver::Object);
         let mut slicing: Vec<(String, String)> = bind_arguments(&lowered.calls[0], receiver, &callee.params)
             .into_iter()
-            .map(|(at, argument, _)| (name(argument), callee.params[at].name.clone()))
+            .map(|(at, argument, _)| match own.filter(|_| at == 0) {
+                Some(own) => (own.name.clone(), callee.params[at].name.clone()),
+                None => (name(argument), callee.params[at].name.clone()),
+            })
             .collect();
         slicing.sort();
         // One source at a time (labels of one kind joined at a parameter may be merged into
@@ -1483,6 +1529,50 @@ mod tests {
         let source = format!("{SINKS}{class}\n\ndef view():\n{}    C.tool(s0)\n", sources(1, "    "));
         let expected = pairs(&[("s0", "a")]);
         assert_eq!(bound_both_ways(&source, "app.view", "app.C.tool"), (expected.clone(), expected));
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_a_method_called_on_super_alike() {
+        let base = "class Base:\n    def __init__(self, a, key=None):\n        os.system(a)\n        os.system(key)\n\n    def proxy(self, a):\n        os.system(a)\n\n    @classmethod\n    def create(cls, a):\n        os.system(a)\n\n\nclass Mid(Base):\n    pass\n";
+        // `super().__init__(…)`: the caller's `self` is the receiver, the arguments the rest.
+        let sub = "\n\nclass Handler(Mid):\n    def __init__(self, a):\n";
+        let source = format!("{SINKS}{base}{sub}{}        super().__init__(s0, key=s1)\n", sources(2, "        "));
+        let (slicing, taint) = bound_both_ways(&source, "app.Handler.__init__", "app.Base.__init__");
+        assert_eq!(slicing, pairs(&[("s0", "a"), ("s1", "key"), ("self", "self")]));
+        assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));
+        // `super(Handler, self).proxy(…)`, found past `Mid` in `Base`.
+        let sub = "\n\nclass Handler(Mid):\n    def proxy(self, a):\n";
+        let source = format!("{SINKS}{base}{sub}{}        super(Handler, self).proxy(s0)\n", sources(1, "        "));
+        let (slicing, taint) = bound_both_ways(&source, "app.Handler.proxy", "app.Base.proxy");
+        assert_eq!(slicing, pairs(&[("s0", "a"), ("self", "self")]));
+        assert_eq!(taint, pairs(&[("s0", "a")]));
+        // A classmethod's `super().create(…)`: `cls` is the caller's `cls`.
+        let sub = "\n\nclass Handler(Mid):\n    @classmethod\n    def create(cls, a):\n";
+        let source = format!("{SINKS}{base}{sub}{}        super().create(s0)\n", sources(1, "        "));
+        let (slicing, taint) = bound_both_ways(&source, "app.Handler.create", "app.Base.create");
+        assert_eq!(slicing, pairs(&[("cls", "cls"), ("s0", "a")]));
+        assert_eq!(taint, pairs(&[("s0", "a")]));
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_a_method_read_through_a_local_holding_a_class_alike() {
+        let class = "class C:\n    def __init__(self, a):\n        os.system(a)\n\n    def run(self, a, key=None):\n        os.system(a)\n        os.system(key)\n\n\nclass D(C):\n    pass\n";
+        // `local = C; local.run(obj, …)`: `obj` is `self`, as through `C` itself.
+        let source = format!("{SINKS}{class}\n\ndef view(obj):\n{}    local = C\n    local.run(obj, s0, key=s1)\n", sources(2, "    "));
+        let (slicing, taint) = bound_both_ways(&source, "app.view", "app.C.run");
+        assert_eq!(slicing, pairs(&[("obj", "self"), ("s0", "a"), ("s1", "key")]));
+        assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));
+        // `either = C if flag else D`: a method read through it, or a constructor call of it.
+        let source = format!(
+            "{SINKS}{class}\n\ndef view(obj, flag):\n{}    either = C if flag else D\n    either.run(obj, s0)\n",
+            sources(1, "    ")
+        );
+        let (slicing, taint) = bound_both_ways(&source, "app.view", "app.C.run");
+        assert_eq!(slicing, pairs(&[("obj", "self"), ("s0", "a")]));
+        assert_eq!(taint, pairs(&[("s0", "a")]));
+        let source = format!("{SINKS}{class}\n\ndef view(flag):\n{}    either = C if flag else D\n    either(s0)\n", sources(1, "    "));
+        let expected = pairs(&[("s0", "a")]);
+        assert_eq!(bound_both_ways(&source, "app.view", "app.C.__init__"), (expected.clone(), expected));
     }
 
     #[test]

@@ -109,6 +109,9 @@ struct Analysis<'p, 't> {
     /// The names the scope binds and declares (`ir::bindings`, computed before the walk):
     /// rebinding a parameter does not affect the caller.
     bindings: Bindings<'t>,
+    /// The names the scope binds to classes only (`ir::resolve::class_locals`), read on the
+    /// first method call that asks.
+    class_locals: Option<Arc<FxHashMap<String, Vec<String>>>>,
     is_route: bool,
     /// What this method returns is the context of this template (`EntryPoint::context_template`).
     context_template: Option<(String, crate::templates::Autoescape)>,
@@ -592,6 +595,7 @@ fn analyze_scope(
         return_value: None,
         return_guards: Vec::new(),
         bindings: Bindings::of_scope(program.text(info.file), info.body),
+        class_locals: None,
         is_route: false,
         context_template: None,
         callees: FxHashSet::default(),
