@@ -665,6 +665,7 @@ fixtures! {
     precision_typed_mutators => "precision/typed_mutators.py",
     receivers_chained => "receivers/chained.py",
     receivers_passed_on => "receivers/passed_on.py",
+    receivers_sql_method_names => "receivers/sql_method_names.py",
     receivers_store => "receivers/store.py",
     receivers_stores => "receivers/stores.py",
     receivers_views => "receivers/views.py",
