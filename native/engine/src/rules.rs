@@ -345,6 +345,11 @@ pub struct SinkSpec {
     /// one that is not HTML (`application/json`) makes the call no sink.
     #[serde(default)]
     pub content_type_keywords: Vec<String>,
+    /// Arguments that may give the response's headers (`make_response(body, 200, {"Content-Type":
+    /// "application/json"})`, `Response(body, headers={…})`): a constant non-HTML `Content-Type`
+    /// in a dict literal or a list of pairs there makes the call no sink, as
+    /// `content_type_keywords` do.
+    pub content_type_headers: Option<HeadersSpec>,
     /// A response body that is a page only where the handler's response may be HTML: none in a
     /// handler the framework model knows declares a non-HTML type (`http.server`: only constant
     /// non-HTML `Content-Type`s sent; `frameworks::EntryPoint::non_html_body`).
@@ -381,6 +386,16 @@ pub struct SinkSpec {
 }
 
 /// See `SinkSpec::configured_by`.
+/// Where a response call takes its headers: positions (receiver not counted) and keywords.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadersSpec {
+    #[serde(default)]
+    pub args: Vec<usize>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfiguredBySpec {
@@ -541,6 +556,8 @@ pub struct Sink {
     pub unless: Option<(String, toml::Value)>,
     pub safe_keywords: HashMap<String, Vec<String>>,
     pub content_type_keywords: Vec<String>,
+    /// Where the call takes its headers (`SinkSpec::content_type_headers`).
+    pub content_type_headers: HeadersSpec,
     pub html_only: bool,
     pub plain_through: Vec<String>,
     pub shell_argv: bool,
@@ -972,6 +989,7 @@ impl RuleSet {
                 unless: condition(&spec.unless),
                 safe_keywords: spec.safe_keywords.clone(),
                 content_type_keywords: spec.content_type_keywords.clone(),
+                content_type_headers: spec.content_type_headers.clone().unwrap_or_default(),
                 html_only: spec.html_only,
                 plain_through: spec.plain_through.clone(),
                 shell_argv: spec.shell_argv,
@@ -1006,6 +1024,14 @@ impl RuleSet {
                     "`receiver_contains` was removed: receivers are typed, not matched by their text; name the receiver types \
                      with `on = [\"module.Type\"]` and declare how they are made with `[[type]]` (docs/RULES.md)"
                         .to_string(),
+                ));
+            }
+            if spec.content_type_headers.as_ref().is_some_and(|h| h.args.is_empty() && h.keywords.is_empty()) {
+                return Err(config_error(
+                    file,
+                    text,
+                    line_of(text, "content_type_headers"),
+                    "`content_type_headers` needs `args` or `keywords`: where the call takes its headers".to_string(),
                 ));
             }
             if !spec.on.is_empty() && spec.methods.is_empty() {
@@ -1295,6 +1321,25 @@ mod tests {
 
         let error = RuleSet::load(&[], &["no-such-rule".into()]).unwrap_err();
         assert!(error.to_string().contains("unknown rule id \"no-such-rule\""));
+    }
+
+    #[test]
+    fn response_headers_name_where_the_call_takes_them() {
+        let rules = RuleSet::builtin();
+        let make_response = &rules.sink_calls["flask.make_response"][0];
+        assert_eq!(make_response.content_type_headers.args, vec![1, 2]);
+        assert_eq!(make_response.content_type_headers.keywords, vec!["headers".to_string()]);
+        for (bad, problem) in [
+            ("[[sink]]\nkind = \"XSS\"\ncalls = [\"a.Response\"]\nargs = [0]\ncontent_type_headers = {}\n", "needs `args` or `keywords`"),
+            (
+                "[[sink]]\nkind = \"XSS\"\ncalls = [\"a.Response\"]\nargs = [0]\ncontent_type_headers = { keyword = \"headers\" }\n",
+                "unknown field `keyword`",
+            ),
+        ] {
+            let (line, message) = check_pack_error(bad);
+            assert_eq!(line, 5, "{message}");
+            assert!(message.contains(problem), "{message}");
+        }
     }
 
     #[test]

@@ -68,6 +68,18 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        let headers = &sink.content_type_headers;
+        let given_headers = positional
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| headers.args.contains(index))
+            .map(|(_, (node, _))| *node)
+            .chain(keywords.iter().filter(|(name, _, _)| headers.keywords.contains(name)).map(|(_, node, _)| *node));
+        for argument in given_headers {
+            if self.header_content_type(argument).is_some_and(|content_type| !crate::frameworks::is_html(&content_type)) {
+                return false;
+            }
+        }
         if sink.html_only && self.entries.of(self.scope).is_some_and(|entry| entry.non_html_body) {
             return false;
         }
