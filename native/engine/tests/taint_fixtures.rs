@@ -665,6 +665,7 @@ fixtures! {
     precision_mapping_lookups => "precision/mapping_lookups.py",
     precision_typed_mutators => "precision/typed_mutators.py",
     receivers_chained => "receivers/chained.py",
+    receivers_module_attribute_types => "receivers/module_attribute_types.py",
     receivers_passed_on => "receivers/passed_on.py",
     receivers_sql_method_names => "receivers/sql_method_names.py",
     receivers_store => "receivers/store.py",
