@@ -96,6 +96,8 @@ struct PackFile {
     callback: Vec<CallbackSpec>,
     #[serde(default)]
     template_markup: Vec<TemplateMarkupSpec>,
+    #[serde(default)]
+    render: Vec<RenderSpec>,
 }
 
 /// `[[callback]]`: a library call that calls a function it is given (`map(f, xs)`,
@@ -141,6 +143,44 @@ pub struct CallbackSpec {
 #[serde(deny_unknown_fields)]
 pub struct TemplateMarkupSpec {
     pub packages: Vec<String>,
+}
+
+/// `[[render]]`: functions rendering a template file by name (Flask's `render_template`,
+/// Django's `render`): where the template's name and its context are, how the template set
+/// escapes, and whether the call makes the (HTML) response itself (docs/RULES.md, Templates).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderSpec {
+    pub calls: Vec<String>,
+    /// The template name argument.
+    pub name: ArgumentSpec,
+    /// The context argument; absent, the call's other arguments are (keywords: variables).
+    pub context: Option<ArgumentSpec>,
+    /// `on`, `off`, `by_extension` (Flask) or `application` (the program's environment setup).
+    pub autoescape: String,
+    /// The call makes the response itself (Django's `render`): an HTML page whatever the
+    /// template's name; otherwise it returns the rendered text.
+    #[serde(default)]
+    pub responds: bool,
+}
+
+/// An argument by position (receiver not counted) or keyword.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgumentSpec {
+    pub arg: Option<usize>,
+    pub keyword: String,
+}
+
+/// A loaded `[[render]]` entry (`RenderSpec`), by each of its calls.
+#[derive(Clone, Debug)]
+pub struct Render {
+    /// The template name: position and keyword.
+    pub name: (Option<usize>, String),
+    /// The context: position and keyword; `None`: the other arguments.
+    pub context: Option<(Option<usize>, String)>,
+    pub autoescape: crate::templates::Autoescape,
+    pub responds: bool,
 }
 
 /// A list of qualified callables: `[[no_return]]` (calls that never return normally: `sys.exit`,
@@ -661,6 +701,8 @@ pub struct RuleSet {
     /// Packages whose form fields render escaped markup when called in a template
     /// (`[[template_markup]]`).
     pub template_markup: Vec<String>,
+    /// Functions rendering a template file by name (`[[render]]`), by qualified call.
+    pub render_calls: HashMap<String, Render>,
     /// Library functions not followed into when the library is in the program (`[[opaque]]`):
     /// what the packs say of them (sinks, the default propagation to the result) is all a call
     /// does, so a flow into one is reported once, at the call, as the packs name it.
@@ -1109,6 +1151,35 @@ impl RuleSet {
         for spec in pack.template_markup {
             self.template_markup.extend(spec.packages);
         }
+        for spec in pack.render {
+            let autoescape = match spec.autoescape.as_str() {
+                "on" => crate::templates::Autoescape::On,
+                "off" => crate::templates::Autoescape::Off,
+                "by_extension" => crate::templates::Autoescape::ByExtension,
+                "application" => crate::templates::Autoescape::Application,
+                other => {
+                    return Err(config_error(
+                        file,
+                        text,
+                        line_of(text, &format!("\"{other}\"")),
+                        format!("unknown autoescape {other:?} (on, off, by_extension, application)"),
+                    ))
+                }
+            };
+            if spec.calls.is_empty() {
+                return Err(config_error(file, text, line_of(text, "[[render]]"), "a [[render]] needs `calls`".to_string()));
+            }
+            let render = Render {
+                name: (spec.name.arg, spec.name.keyword),
+                context: spec.context.map(|context| (context.arg, context.keyword)),
+                autoescape,
+                responds: spec.responds,
+            };
+            // A later pack's entry for a call replaces an earlier one's.
+            for call in spec.calls {
+                self.render_calls.insert(call, render.clone());
+            }
+        }
         for spec in pack.check {
             self.add_check(file, text, spec)?;
         }
@@ -1338,6 +1409,30 @@ mod tests {
         ] {
             let (line, message) = check_pack_error(bad);
             assert_eq!(line, 5, "{message}");
+            assert!(message.contains(problem), "{message}");
+        }
+    }
+
+    #[test]
+    fn render_functions_come_from_the_packs_and_bad_ones_name_file_line_and_problem() {
+        let rules = RuleSet::builtin();
+        let render = &rules.render_calls["django.shortcuts.render"];
+        assert_eq!((render.name.0, render.name.1.as_str()), (Some(1), "template_name"));
+        assert_eq!(render.context, Some((Some(2), "context".to_string())));
+        assert!(render.responds && render.autoescape == crate::templates::Autoescape::On);
+        let flask = &rules.render_calls["flask.render_template"];
+        assert!(flask.context.is_none() && !flask.responds && flask.autoescape == crate::templates::Autoescape::ByExtension);
+
+        let pack = "[[render]]\ncalls = [\"shop.pages.render_page\"]\nname = { arg = 0, keyword = \"page\" }\nautoescape = \"off\"\n";
+        let rules = RuleSet::load(&[("mine.toml".into(), pack.into())], &[]).unwrap();
+        assert_eq!(rules.render_calls["shop.pages.render_page"].autoescape, crate::templates::Autoescape::Off);
+        for (bad, line, problem) in [
+            (pack.replace("\"off\"", "\"sometimes\""), 4, "unknown autoescape \"sometimes\""),
+            (pack.replace("keyword = \"page\"", "kw = \"page\""), 3, "unknown field `kw`"),
+            (pack.replace("autoescape = \"off\"\n", ""), 1, "missing field `autoescape`"),
+        ] {
+            let (at, message) = check_pack_error(&bad);
+            assert_eq!(at, line, "{message}");
             assert!(message.contains(problem), "{message}");
         }
     }
