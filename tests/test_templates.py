@@ -65,6 +65,62 @@ def test_scan_reports_the_template_line_with_the_path_from_the_view(tmp_path: Pa
     assert "`{{ name|safe }}` in templates/hello.html (marked safe)" in finding["message"]
 
 
+RENDER_PACK = """\
+[[render]]
+calls = ["app.pages.render_page"]
+name = { arg = 0, keyword = "page" }
+autoescape = "on"
+"""
+
+PAGES = """\
+from chameleon import PageTemplateLoader
+
+LOADER = PageTemplateLoader("templates")
+
+
+def render_page(page, **context):
+    return LOADER[page](**context)
+"""
+
+PAGE_APP = """\
+from flask import Flask, request
+
+from app.pages import render_page
+
+app = Flask(__name__)
+
+
+@app.route("/hello")
+def hello():
+    name = request.args.get("name", "")
+    return render_page("hello.html", name=name)
+"""
+
+
+def test_a_pack_declares_a_render_function_and_its_template_is_joined(tmp_path: Path) -> None:
+    """docs/RULES.md `[[render]]`: a project's own render function, declared in a pack, is joined
+    with the template it names, as `render_template` is; without the pack the template is not
+    read (the call is the project's function over a library the packs do not know)."""
+    root = tmp_path / "site"
+    (root / "app" / "templates").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "pages.py").write_text(PAGES)
+    (root / "app" / "views.py").write_text(PAGE_APP)
+    (root / "app" / "templates" / "hello.html").write_text(PAGE)
+    pack = tmp_path / "render.toml"
+    pack.write_text(RENDER_PACK)
+    with_pack = scan(str(root), "--no-cache", "--rules", str(pack))
+    [finding] = json.loads(with_pack.stdout)["findings"]
+    assert (finding["sink"]["path"], finding["sink"]["start_line"]) == ("app/templates/hello.html", 2), with_pack.stderr
+    assert (finding["source"]["path"], finding["source"]["start_line"]) == ("app/views.py", 10)
+    without = scan(str(root), "--no-cache")
+    assert all(f["sink"]["path"] != "app/templates/hello.html" for f in json.loads(without.stdout)["findings"]), without.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RENDER_PACK.replace('"on"', '"maybe"'))
+    rejected = scan(str(root), "--no-cache", "--rules", str(bad))
+    assert rejected.returncode != 0 and "bad.toml:4" in rejected.stderr and "unknown autoescape" in rejected.stderr
+
+
 def test_a_template_edit_changes_a_cached_scan(tmp_path: Path) -> None:
     root = project(tmp_path / "app")
     cache = tmp_path / "cache"

@@ -96,6 +96,8 @@ struct PackFile {
     callback: Vec<CallbackSpec>,
     #[serde(default)]
     template_markup: Vec<TemplateMarkupSpec>,
+    #[serde(default)]
+    render: Vec<RenderSpec>,
 }
 
 /// `[[callback]]`: a library call that calls a function it is given (`map(f, xs)`,
@@ -141,6 +143,44 @@ pub struct CallbackSpec {
 #[serde(deny_unknown_fields)]
 pub struct TemplateMarkupSpec {
     pub packages: Vec<String>,
+}
+
+/// `[[render]]`: functions rendering a template file by name (Flask's `render_template`,
+/// Django's `render`): where the template's name and its context are, how the template set
+/// escapes, and whether the call makes the (HTML) response itself (docs/RULES.md, Templates).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderSpec {
+    pub calls: Vec<String>,
+    /// The template name argument.
+    pub name: ArgumentSpec,
+    /// The context argument; absent, the call's other arguments are (keywords: variables).
+    pub context: Option<ArgumentSpec>,
+    /// `on`, `off`, `by_extension` (Flask) or `application` (the program's environment setup).
+    pub autoescape: String,
+    /// The call makes the response itself (Django's `render`): an HTML page whatever the
+    /// template's name; otherwise it returns the rendered text.
+    #[serde(default)]
+    pub responds: bool,
+}
+
+/// An argument by position (receiver not counted) or keyword.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgumentSpec {
+    pub arg: Option<usize>,
+    pub keyword: String,
+}
+
+/// A loaded `[[render]]` entry (`RenderSpec`), by each of its calls.
+#[derive(Clone, Debug)]
+pub struct Render {
+    /// The template name: position and keyword.
+    pub name: (Option<usize>, String),
+    /// The context: position and keyword; `None`: the other arguments.
+    pub context: Option<(Option<usize>, String)>,
+    pub autoescape: crate::templates::Autoescape,
+    pub responds: bool,
 }
 
 /// A list of qualified callables: `[[no_return]]` (calls that never return normally: `sys.exit`,
@@ -345,6 +385,11 @@ pub struct SinkSpec {
     /// one that is not HTML (`application/json`) makes the call no sink.
     #[serde(default)]
     pub content_type_keywords: Vec<String>,
+    /// Arguments that may give the response's headers (`make_response(body, 200, {"Content-Type":
+    /// "application/json"})`, `Response(body, headers={…})`): a constant non-HTML `Content-Type`
+    /// in a dict literal or a list of pairs there makes the call no sink, as
+    /// `content_type_keywords` do.
+    pub content_type_headers: Option<HeadersSpec>,
     /// A response body that is a page only where the handler's response may be HTML: none in a
     /// handler the framework model knows declares a non-HTML type (`http.server`: only constant
     /// non-HTML `Content-Type`s sent; `frameworks::EntryPoint::non_html_body`).
@@ -381,6 +426,16 @@ pub struct SinkSpec {
 }
 
 /// See `SinkSpec::configured_by`.
+/// Where a response call takes its headers: positions (receiver not counted) and keywords.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadersSpec {
+    #[serde(default)]
+    pub args: Vec<usize>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfiguredBySpec {
@@ -541,6 +596,8 @@ pub struct Sink {
     pub unless: Option<(String, toml::Value)>,
     pub safe_keywords: HashMap<String, Vec<String>>,
     pub content_type_keywords: Vec<String>,
+    /// Where the call takes its headers (`SinkSpec::content_type_headers`).
+    pub content_type_headers: HeadersSpec,
     pub html_only: bool,
     pub plain_through: Vec<String>,
     pub shell_argv: bool,
@@ -644,6 +701,8 @@ pub struct RuleSet {
     /// Packages whose form fields render escaped markup when called in a template
     /// (`[[template_markup]]`).
     pub template_markup: Vec<String>,
+    /// Functions rendering a template file by name (`[[render]]`), by qualified call.
+    pub render_calls: HashMap<String, Render>,
     /// Library functions not followed into when the library is in the program (`[[opaque]]`):
     /// what the packs say of them (sinks, the default propagation to the result) is all a call
     /// does, so a flow into one is reported once, at the call, as the packs name it.
@@ -972,6 +1031,7 @@ impl RuleSet {
                 unless: condition(&spec.unless),
                 safe_keywords: spec.safe_keywords.clone(),
                 content_type_keywords: spec.content_type_keywords.clone(),
+                content_type_headers: spec.content_type_headers.clone().unwrap_or_default(),
                 html_only: spec.html_only,
                 plain_through: spec.plain_through.clone(),
                 shell_argv: spec.shell_argv,
@@ -1006,6 +1066,14 @@ impl RuleSet {
                     "`receiver_contains` was removed: receivers are typed, not matched by their text; name the receiver types \
                      with `on = [\"module.Type\"]` and declare how they are made with `[[type]]` (docs/RULES.md)"
                         .to_string(),
+                ));
+            }
+            if spec.content_type_headers.as_ref().is_some_and(|h| h.args.is_empty() && h.keywords.is_empty()) {
+                return Err(config_error(
+                    file,
+                    text,
+                    line_of(text, "content_type_headers"),
+                    "`content_type_headers` needs `args` or `keywords`: where the call takes its headers".to_string(),
                 ));
             }
             if !spec.on.is_empty() && spec.methods.is_empty() {
@@ -1082,6 +1150,35 @@ impl RuleSet {
         }
         for spec in pack.template_markup {
             self.template_markup.extend(spec.packages);
+        }
+        for spec in pack.render {
+            let autoescape = match spec.autoescape.as_str() {
+                "on" => crate::templates::Autoescape::On,
+                "off" => crate::templates::Autoescape::Off,
+                "by_extension" => crate::templates::Autoescape::ByExtension,
+                "application" => crate::templates::Autoescape::Application,
+                other => {
+                    return Err(config_error(
+                        file,
+                        text,
+                        line_of(text, &format!("\"{other}\"")),
+                        format!("unknown autoescape {other:?} (on, off, by_extension, application)"),
+                    ))
+                }
+            };
+            if spec.calls.is_empty() {
+                return Err(config_error(file, text, line_of(text, "[[render]]"), "a [[render]] needs `calls`".to_string()));
+            }
+            let render = Render {
+                name: (spec.name.arg, spec.name.keyword),
+                context: spec.context.map(|context| (context.arg, context.keyword)),
+                autoescape,
+                responds: spec.responds,
+            };
+            // A later pack's entry for a call replaces an earlier one's.
+            for call in spec.calls {
+                self.render_calls.insert(call, render.clone());
+            }
         }
         for spec in pack.check {
             self.add_check(file, text, spec)?;
@@ -1295,6 +1392,49 @@ mod tests {
 
         let error = RuleSet::load(&[], &["no-such-rule".into()]).unwrap_err();
         assert!(error.to_string().contains("unknown rule id \"no-such-rule\""));
+    }
+
+    #[test]
+    fn response_headers_name_where_the_call_takes_them() {
+        let rules = RuleSet::builtin();
+        let make_response = &rules.sink_calls["flask.make_response"][0];
+        assert_eq!(make_response.content_type_headers.args, vec![1, 2]);
+        assert_eq!(make_response.content_type_headers.keywords, vec!["headers".to_string()]);
+        for (bad, problem) in [
+            ("[[sink]]\nkind = \"XSS\"\ncalls = [\"a.Response\"]\nargs = [0]\ncontent_type_headers = {}\n", "needs `args` or `keywords`"),
+            (
+                "[[sink]]\nkind = \"XSS\"\ncalls = [\"a.Response\"]\nargs = [0]\ncontent_type_headers = { keyword = \"headers\" }\n",
+                "unknown field `keyword`",
+            ),
+        ] {
+            let (line, message) = check_pack_error(bad);
+            assert_eq!(line, 5, "{message}");
+            assert!(message.contains(problem), "{message}");
+        }
+    }
+
+    #[test]
+    fn render_functions_come_from_the_packs_and_bad_ones_name_file_line_and_problem() {
+        let rules = RuleSet::builtin();
+        let render = &rules.render_calls["django.shortcuts.render"];
+        assert_eq!((render.name.0, render.name.1.as_str()), (Some(1), "template_name"));
+        assert_eq!(render.context, Some((Some(2), "context".to_string())));
+        assert!(render.responds && render.autoescape == crate::templates::Autoescape::On);
+        let flask = &rules.render_calls["flask.render_template"];
+        assert!(flask.context.is_none() && !flask.responds && flask.autoescape == crate::templates::Autoescape::ByExtension);
+
+        let pack = "[[render]]\ncalls = [\"shop.pages.render_page\"]\nname = { arg = 0, keyword = \"page\" }\nautoescape = \"off\"\n";
+        let rules = RuleSet::load(&[("mine.toml".into(), pack.into())], &[]).unwrap();
+        assert_eq!(rules.render_calls["shop.pages.render_page"].autoescape, crate::templates::Autoescape::Off);
+        for (bad, line, problem) in [
+            (pack.replace("\"off\"", "\"sometimes\""), 4, "unknown autoescape \"sometimes\""),
+            (pack.replace("keyword = \"page\"", "kw = \"page\""), 3, "unknown field `kw`"),
+            (pack.replace("autoescape = \"off\"\n", ""), 1, "missing field `autoescape`"),
+        ] {
+            let (at, message) = check_pack_error(&bad);
+            assert_eq!(at, line, "{message}");
+            assert!(message.contains(problem), "{message}");
+        }
     }
 
     #[test]

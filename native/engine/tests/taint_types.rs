@@ -83,6 +83,36 @@ args = [0]
 }
 
 #[test]
+fn a_module_attribute_declared_a_type_is_typed_read_through_the_module_or_imported_by_name() {
+    // docs/RULES.md `[[type]] attributes`: "attribute reads that are one" — `acme.client` is a
+    // `acme.Client` whether read as `acme.client` or imported with `from acme import client`,
+    // directly, renamed, or through a module-level name bound to it.
+    let pack = r#"
+[[type]]
+name = "acme.Client"
+attributes = ["acme.client"]
+
+[[sink]]
+kind = "Shell"
+methods = ["run"]
+on = ["acme.Client"]
+args = [0]
+"#;
+    let rules = RuleSet::load(&[("acme.toml".to_string(), pack.to_string())], &[]).expect("a valid pack");
+    let text = format!(
+        "{ROUTE}    acme.client.run(value)
+    client.run(value)
+    other.run(value)
+    shared.run(value)
+    acme.server.run(value)
+"
+    )
+    .replace("import logging", "import acme\nfrom acme import client\nfrom acme import client as other\nshared = client");
+    let findings = workspace_of(&[("app.py", &text)]).analyze_taint(&rules);
+    assert_eq!(sink_lines(&findings, 78), vec![13, 14, 15, 16], "{findings:#?}");
+}
+
+#[test]
 fn a_pack_matching_receivers_by_text_or_naming_types_wrongly_is_an_error_with_its_line() {
     let cases = [
         (

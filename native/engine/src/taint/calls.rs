@@ -68,6 +68,18 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        let headers = &sink.content_type_headers;
+        let given_headers = positional
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| headers.args.contains(index))
+            .map(|(_, (node, _))| *node)
+            .chain(keywords.iter().filter(|(name, _, _)| headers.keywords.contains(name)).map(|(_, node, _)| *node));
+        for argument in given_headers {
+            if self.header_content_type(argument).is_some_and(|content_type| !crate::frameworks::is_html(&content_type)) {
+                return false;
+            }
+        }
         if sink.html_only && self.entries.of(self.scope).is_some_and(|entry| entry.non_html_body) {
             return false;
         }
@@ -348,7 +360,13 @@ impl<'p, 't> Analysis<'p, 't> {
                 sinks.extend(found.iter().cloned());
             }
         }
-        if sinks.is_empty() && !receiver_is_module {
+        // A method name matches on a receiver of unknown type (toward findings), not on an
+        // instance of a workspace class whose own method the call runs (`Fetcher().fetch(url)`,
+        // an HTTP call): that method's body is analysed instead, and decides.
+        let project_method = !resolved.constructor
+            && !resolved.targets.is_empty()
+            && reference.as_deref().is_some_and(|r| !r.starts_with(resolve::ONE_OF) && !r.starts_with(resolve::GETATTR));
+        if sinks.is_empty() && !receiver_is_module && !project_method {
             if let Some(name) = &method_name {
                 if let Some(found) = self.rules.sink_methods.get(name.as_str()) {
                     sinks.extend(found.iter().cloned());

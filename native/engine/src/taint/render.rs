@@ -52,98 +52,10 @@ pub(super) struct Call<'c, 't> {
 
 /// An argument by position or keyword.
 #[derive(Clone, Copy)]
-struct Parameter {
+struct Parameter<'k> {
     position: Option<usize>,
-    keyword: &'static str,
+    keyword: &'k str,
 }
-
-/// A function rendering a template file by name.
-struct RenderFunction {
-    references: &'static [&'static str],
-    call: &'static str,
-    name: Parameter,
-    /// The context argument; `None`: the keyword arguments are the context (Flask).
-    context: Option<Parameter>,
-    autoescape: Autoescape,
-    /// Whether the call makes the response itself (an HTML one: Django's `render`,
-    /// `TemplateResponse`), rather than the rendered text (`render_template`, `render_to_string`).
-    responds: bool,
-}
-
-const RENDER_FUNCTIONS: &[RenderFunction] = &[
-    RenderFunction {
-        references: &[
-            "flask.render_template",
-            "flask.templating.render_template",
-            "flask.stream_template",
-            "flask.templating.stream_template",
-            "quart.render_template",
-            "quart.templating.render_template",
-        ],
-        call: "render_template",
-        name: Parameter { position: Some(0), keyword: "template_name_or_list" },
-        context: None,
-        autoescape: Autoescape::ByExtension,
-        responds: false,
-    },
-    RenderFunction {
-        references: &["django.shortcuts.render"],
-        call: "render",
-        name: Parameter { position: Some(1), keyword: "template_name" },
-        context: Some(Parameter { position: Some(2), keyword: "context" }),
-        autoescape: Autoescape::On,
-        responds: true,
-    },
-    RenderFunction {
-        references: &["django.template.response.TemplateResponse"],
-        call: "TemplateResponse",
-        name: Parameter { position: Some(1), keyword: "template" },
-        context: Some(Parameter { position: Some(2), keyword: "context" }),
-        autoescape: Autoescape::On,
-        responds: true,
-    },
-    RenderFunction {
-        references: &["django.template.response.SimpleTemplateResponse"],
-        call: "SimpleTemplateResponse",
-        name: Parameter { position: Some(0), keyword: "template" },
-        context: Some(Parameter { position: Some(1), keyword: "context" }),
-        autoescape: Autoescape::On,
-        responds: true,
-    },
-    RenderFunction {
-        references: &["django.template.loader.render_to_string"],
-        call: "render_to_string",
-        name: Parameter { position: Some(0), keyword: "template_name" },
-        context: Some(Parameter { position: Some(1), keyword: "context" }),
-        autoescape: Autoescape::On,
-        responds: false,
-    },
-    RenderFunction {
-        references: &["django.shortcuts.render_to_response"],
-        call: "render_to_string",
-        name: Parameter { position: Some(0), keyword: "template_name" },
-        context: Some(Parameter { position: Some(1), keyword: "context" }),
-        autoescape: Autoescape::On,
-        responds: true,
-    },
-    // aiohttp-jinja2: the environment `aiohttp_jinja2.setup(app, …)` made for the application.
-    RenderFunction {
-        references: &["aiohttp_jinja2.render_template", "aiohttp_jinja2.render_template_async"],
-        call: "render_template",
-        name: Parameter { position: Some(0), keyword: "template_name" },
-        context: Some(Parameter { position: Some(2), keyword: "context" }),
-        autoescape: Autoescape::Application,
-        responds: true,
-    },
-    RenderFunction {
-        references: &["aiohttp_jinja2.render_string", "aiohttp_jinja2.render_string_async"],
-        call: "render_template",
-        name: Parameter { position: Some(0), keyword: "template_name" },
-        context: Some(Parameter { position: Some(2), keyword: "context" }),
-        autoescape: Autoescape::Application,
-        responds: false,
-    },
-];
 
 /// The functions configuring an application's template environment, whose `autoescape=`
 /// decides `Autoescape::Application` (absent: on, the library's default).
@@ -228,7 +140,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// The argument at `parameter`, if given.
     fn argument<'a>(
         &self,
-        parameter: Parameter,
+        parameter: Parameter<'_>,
         positional: &'a [(Node<'t>, Value)],
         keywords: &'a [(String, Node<'t>, Value)],
     ) -> Option<(Node<'t>, &'a Value)> {
@@ -262,20 +174,26 @@ impl<'p, 't> Analysis<'p, 't> {
         depth: usize,
     ) -> Option<Value> {
         let reference = call.reference.unwrap_or("");
-        if let Some(function) = RENDER_FUNCTIONS.iter().find(|f| f.references.contains(&reference)) {
-            let name = template_name(self.argument(function.name, positional, keywords).map(|(_, value)| value));
+        // `[[render]]` in the packs: Flask's `render_template`, Django's `render`, ….
+        let rules = self.rules;
+        if let Some(function) = rules.render_calls.get(reference) {
+            let name_parameter = Parameter { position: function.name.0, keyword: &function.name.1 };
+            let name = template_name(self.argument(name_parameter, positional, keywords).map(|(_, value)| value));
             let mut contexts: Vec<Context<'t>> = Vec::new();
-            match function.context {
-                Some(parameter) => contexts.extend(self.argument(parameter, positional, keywords).map(|(n, v)| (None, n, v.clone()))),
+            match &function.context {
+                Some((position, keyword)) => {
+                    let parameter = Parameter { position: *position, keyword };
+                    contexts.extend(self.argument(parameter, positional, keywords).map(|(n, v)| (None, n, v.clone())));
+                }
                 None => {
-                    let name_position = function.name.position.unwrap_or(usize::MAX);
+                    let name_position = name_parameter.position.unwrap_or(usize::MAX);
                     contexts.extend(
                         positional.iter().enumerate().filter(|(at, _)| *at != name_position).map(|(_, (n, v))| (None, *n, v.clone())),
                     );
                     contexts.extend(
                         keywords
                             .iter()
-                            .filter(|(keyword, ..)| keyword != function.name.keyword)
+                            .filter(|(keyword, ..)| *keyword != name_parameter.keyword)
                             .map(|(k, n, v)| (Some(k.clone()), *n, v.clone())),
                     );
                 }
@@ -283,7 +201,8 @@ impl<'p, 't> Analysis<'p, 't> {
             if let Some(template) = name.0.as_deref().filter(|name| !function.responds && !crate::templates::writes_markup(name)) {
                 return Some(self.rendered_text(call.node, template, &contexts, state, depth));
             }
-            self.render_sites(call.node, name, function.autoescape, function.call, &contexts, state, depth);
+            let call_name = reference.rsplit('.').next().unwrap_or(reference);
+            self.render_sites(call.node, name, function.autoescape, call_name, &contexts, state, depth);
             return Some(Value::default());
         }
         if ENVIRONMENTS.contains(&reference) {

@@ -4,6 +4,10 @@
 //! Django spells it, `response.headers.set("Content-Type", …)`). The body is then not a page,
 //! as if the type had been passed as a keyword (`content_type_keywords`).
 //!
+//! A headers literal given to the call (`make_response(body, 200, {"Content-Type": …})`,
+//! `Response(body, headers=[("Content-Type", …)])`; `[[sink]] content_type_headers`) counts as
+//! the keyword does: `header_content_type`.
+//!
 //! Invariants:
 //! - Only a constant non-HTML type set by a statement of the block that holds the assignment,
 //!   after it and with no statement between them that holds a `return`, `raise` or `yield`
@@ -100,6 +104,64 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             _ => None,
         }
+    }
+
+    /// The content type a headers argument gives (`{"Content-Type": "application/json"}`, a list
+    /// of `("Content-Type", …)` pairs): `None` when it is not such a literal, names no content
+    /// type, may hold entries not written there (`**base`, a computed key) or gives a type that is
+    /// not a constant; of several content-type entries, an HTML one if there is one.
+    pub(super) fn header_content_type(&self, argument: Node<'t>) -> Option<String> {
+        let mut entries: Vec<(Node<'t>, Option<Node<'t>>)> = Vec::new();
+        let mut cursor = argument.walk();
+        match argument.kind() {
+            "dictionary" => {
+                for entry in argument.named_children(&mut cursor) {
+                    match entry.kind() {
+                        "pair" => entries.push((entry.child_by_field_name("key")?, entry.child_by_field_name("value"))),
+                        "comment" => {}
+                        _ => return None,
+                    }
+                }
+            }
+            "list" | "tuple" => {
+                for entry in argument.named_children(&mut cursor) {
+                    if entry.kind() == "comment" {
+                        continue;
+                    }
+                    if !matches!(entry.kind(), "tuple" | "list") || entry.named_child_count() != 2 {
+                        return None;
+                    }
+                    entries.push((entry.named_child(0)?, entry.named_child(1)));
+                }
+            }
+            _ => return None,
+        }
+        let mut found: Option<String> = None;
+        for (key, value) in entries {
+            let Constant::Str(key) = self.header_constant(key)? else { return None };
+            if !key.eq_ignore_ascii_case("content-type") {
+                continue;
+            }
+            let Some(Constant::Str(content_type)) = value.and_then(|v| self.header_constant(v)) else { return None };
+            if found.as_deref().is_none_or(|known| !crate::frameworks::is_html(known)) {
+                found = Some(content_type);
+            }
+        }
+        found
+    }
+
+    /// A constant written in a headers literal: a literal, a module constant, or a constant
+    /// another module defines and this one imports (`MIMETYPE_APP_JS`).
+    fn header_constant(&self, node: Node<'t>) -> Option<Constant> {
+        if let Some(constant) = literal(self.text, node, self.constants) {
+            return Some(constant);
+        }
+        let name = (node.kind() == "identifier").then(|| self.text_of(node))?;
+        if self.binds_locally(name) {
+            return None;
+        }
+        let reference = self.program.resolve_name(self.module, name)?;
+        self.program.module_constant(&reference).cloned()
     }
 
     fn is_name(&self, node: Node<'t>, name: &str) -> bool {

@@ -396,7 +396,10 @@ impl<'p, 't> Analysis<'p, 't> {
                     return Value::reference(typed);
                 }
             }
-            let mut value = Value::reference(reference.clone());
+            // `from mylib import client` where a pack declares the attribute `mylib.client` a
+            // type: the same object as `mylib.client` read through the module.
+            let typed = types::attribute_type(self.rules, &reference).map_or_else(|| reference.clone(), str::to_string);
+            let mut value = Value::reference(typed);
             // `from flask import session`: the name itself is a source.
             if let Some(&kind) = self.rules.source_attributes.get(reference.as_str()) {
                 value.add_label(self.declared_source_label(kind, &reference, node, name));

@@ -52,7 +52,8 @@ fn chain_type_within(program: &Program<'_>, rules: &RuleSet, module: usize, chai
         // An object another module made (`from store import client`), or an import.
         ChainRoot::Reference(reference) => match program.instance_chain(reference) {
             Some((there, inner)) if inner != chain => chain_type_within(program, rules, there, inner, depth + 1)?,
-            _ => reference.clone(),
+            // `from mylib import client` with `mylib.client` declared a type's attribute.
+            _ => attribute_type(rules, reference).map_or_else(|| reference.clone(), str::to_string),
         },
         ChainRoot::Local(name) => {
             let inner = program.modules[module].instances.get(name)?;
