@@ -849,6 +849,15 @@ class Session:
     def _publish(self, results: list) -> None:
         pulled_changed = False
         for folder, path, uri, version, diagnostics in results:
+            document = self.documents.at(folder.root / path)
+            pulled = self.pull and path in folder.pulled
+            in_core = path not in folder.oversized and not folder.is_excluded(path)
+            if not pulled and document is not None and document.version != version and in_core:
+                # Analysed before the document was opened, or at an older version of it: not
+                # sent (an editor would show it as current) nor recorded; the analysis of its
+                # current text, foreground or the next run, publishes it. (An oversized or
+                # excluded document is not in the core: what is published for it has no version.)
+                continue
             # Recorded only once sent: a discarded result must not count as published.
             changed = folder.published.get(path) != diagnostics
             if changed or path not in folder.result_ids:
@@ -857,7 +866,7 @@ class Session:
             folder.published[path] = diagnostics
             folder.published_versions[path] = version
             folder.republish.discard(path)
-            if self.pull and path in folder.pulled:
+            if pulled:
                 # The client pulls an edited document itself (the pull waits for this analysis);
                 # another open document whose diagnostics changed needs a refresh.
                 pulled_changed = pulled_changed or (changed and not edited)
