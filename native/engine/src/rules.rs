@@ -385,6 +385,10 @@ pub struct SinkSpec {
     /// one that is not HTML (`application/json`) makes the call no sink.
     #[serde(default)]
     pub content_type_keywords: Vec<String>,
+    /// Positional arguments that give the response's content type (Django's
+    /// `HttpResponse(content, content_type)`), read as `content_type_keywords` are.
+    #[serde(default)]
+    pub content_type_args: Vec<usize>,
     /// Arguments that may give the response's headers (`make_response(body, 200, {"Content-Type":
     /// "application/json"})`, `Response(body, headers={…})`): a constant non-HTML `Content-Type`
     /// in a dict literal or a list of pairs there makes the call no sink, as
@@ -596,6 +600,7 @@ pub struct Sink {
     pub unless: Option<(String, toml::Value)>,
     pub safe_keywords: HashMap<String, Vec<String>>,
     pub content_type_keywords: Vec<String>,
+    pub content_type_args: Vec<usize>,
     /// Where the call takes its headers (`SinkSpec::content_type_headers`).
     pub content_type_headers: HeadersSpec,
     pub html_only: bool,
@@ -1031,6 +1036,7 @@ impl RuleSet {
                 unless: condition(&spec.unless),
                 safe_keywords: spec.safe_keywords.clone(),
                 content_type_keywords: spec.content_type_keywords.clone(),
+                content_type_args: spec.content_type_args.clone(),
                 content_type_headers: spec.content_type_headers.clone().unwrap_or_default(),
                 html_only: spec.html_only,
                 plain_through: spec.plain_through.clone(),

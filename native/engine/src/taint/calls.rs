@@ -59,12 +59,21 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        let not_html = |node: Node<'t>, value: &Value| match &value.constant {
+            Some(Constant::Str(content_type)) => !crate::frameworks::is_html(content_type),
+            _ => self.constant_non_html_type(node),
+        };
         for name in &sink.content_type_keywords {
-            if let Some((_, _, value)) = self.keyword_argument(keywords, name) {
-                if let Some(Constant::Str(content_type)) = &value.constant {
-                    if !crate::frameworks::is_html(content_type) {
-                        return false;
-                    }
+            if let Some((_, node, value)) = self.keyword_argument(keywords, name) {
+                if not_html(*node, value) {
+                    return false;
+                }
+            }
+        }
+        for &at in &sink.content_type_args {
+            if let Some((node, value)) = positional.get(at) {
+                if not_html(*node, value) {
+                    return false;
                 }
             }
         }

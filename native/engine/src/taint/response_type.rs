@@ -4,6 +4,9 @@
 //! Django spells it, `response.headers.set("Content-Type", …)`). The body is then not a page,
 //! as if the type had been passed as a keyword (`content_type_keywords`).
 //!
+//! A constant non-HTML type given as a keyword or argument (`content_type_keywords`,
+//! `content_type_args`) may also be a conditional between such types: `constant_non_html_type`.
+//!
 //! A headers literal given to the call (`make_response(body, 200, {"Content-Type": …})`,
 //! `Response(body, headers=[("Content-Type", …)])`; `[[sink]] content_type_headers`) counts as
 //! the keyword does: `header_content_type`.
@@ -20,6 +23,10 @@ use crate::program::{literal, Constant};
 use crate::syntax::tree::Node;
 
 use super::Analysis;
+
+/// Branches of nested conditionals read for a content type; past it, the type is unknown (the
+/// sink stays).
+const MAX_CONDITIONAL_TYPES: usize = 16;
 
 impl<'p, 't> Analysis<'p, 't> {
     /// Whether the response made by `call` (the right side of `name = call`) gets a constant
@@ -104,6 +111,34 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             _ => None,
         }
+    }
+
+    /// Whether `node` is a constant content type that is not HTML, or a conditional between
+    /// such (`"text/csv" if as_csv else "text/plain"`): every type it may give is one.
+    pub(super) fn constant_non_html_type(&self, node: Node<'t>) -> bool {
+        let mut stack = vec![node];
+        let mut seen = 0;
+        while let Some(node) = stack.pop() {
+            seen += 1;
+            if seen > MAX_CONDITIONAL_TYPES {
+                return false;
+            }
+            match node.kind() {
+                "conditional_expression" => {
+                    // `a if condition else b`: the condition is the second named child.
+                    let mut cursor = node.walk();
+                    let parts: Vec<Node<'t>> = node.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+                    let [when_true, _, when_false] = parts.as_slice() else { return false };
+                    stack.extend([*when_true, *when_false]);
+                }
+                "parenthesized_expression" => stack.extend(node.named_child(0)),
+                _ => match literal(self.text, node, self.constants) {
+                    Some(Constant::Str(content_type)) if !crate::frameworks::is_html(&content_type) => {}
+                    _ => return false,
+                },
+            }
+        }
+        true
     }
 
     /// The content type a headers argument gives (`{"Content-Type": "application/json"}`, a list
