@@ -908,8 +908,61 @@ fn _panic_for_tests(py: Python<'_>, message: String) -> PyResult<()> {
     Ok(py.allow_threads(|| catch_panic(|| -> () { panic!("{message}") }))?)
 }
 
+/// Makes tree-sitter's C library allocate from the module's allocator (jemalloc, above), so a
+/// freed syntax tree's memory serves the Rust allocations that follow it. Runs once, when the
+/// module is imported: before any tree-sitter call, as `set_allocator` requires.
+#[cfg(not(target_env = "msvc"))]
+fn tree_sitter_on_jemalloc() {
+    use std::ffi::c_void;
+
+    // tree-sitter requires allocations of a non-zero size never to return null: as its own
+    // default allocator does, running out of memory aborts.
+    #[allow(unsafe_code)]
+    unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
+        // SAFETY: jemalloc's malloc, any size.
+        let pointer = unsafe { tikv_jemalloc_sys::malloc(size) };
+        if pointer.is_null() && size != 0 {
+            std::process::abort();
+        }
+        pointer
+    }
+    #[allow(unsafe_code)]
+    unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
+        // SAFETY: jemalloc's calloc, any sizes (it checks the product for overflow).
+        let pointer = unsafe { tikv_jemalloc_sys::calloc(count, size) };
+        if pointer.is_null() && count != 0 && size != 0 {
+            std::process::abort();
+        }
+        pointer
+    }
+    #[allow(unsafe_code)]
+    unsafe extern "C" fn realloc(old: *mut c_void, size: usize) -> *mut c_void {
+        // SAFETY: tree-sitter passes a pointer this family returned (or null).
+        let pointer = unsafe { tikv_jemalloc_sys::realloc(old, size) };
+        if pointer.is_null() && size != 0 {
+            std::process::abort();
+        }
+        pointer
+    }
+    #[allow(unsafe_code)]
+    unsafe extern "C" fn free(pointer: *mut c_void) {
+        // SAFETY: tree-sitter frees only what this family returned.
+        unsafe { tikv_jemalloc_sys::free(pointer) }
+    }
+    // SAFETY: the four functions are one allocator family (jemalloc's C API, aligned as malloc);
+    // none returns null for a non-zero size; the module's initialisation runs before any
+    // tree-sitter object exists (Python runs it once, under the import lock, and nothing of the
+    // engine has run before it).
+    #[allow(unsafe_code)]
+    unsafe {
+        tree_sitter::set_allocator(Some(tree_sitter::Allocator { malloc, calloc, realloc, free }));
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    #[cfg(not(target_env = "msvc"))]
+    tree_sitter_on_jemalloc();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Chunk>()?;
     m.add_class::<FileError>()?;
