@@ -34,4 +34,3 @@ def test_a_result_computed_before_the_document_was_opened_is_not_published_for_i
     assert opened not in published, sent
     # The other files are not open: their disk-based results go out, without a version.
     assert all(published.get(uri, "missing") is None for uri in flagged[1:]), sent
-
