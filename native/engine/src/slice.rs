@@ -201,11 +201,7 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
     let mut calls = Vec::new();
     let mut reached = FxHashMap::default();
     let class_locals = resolve::class_locals(program, scope);
-    let local = |name: &str| match (class_locals.contains_key(name), graph.assigns(name)) {
-        (true, _) => resolve::Local::Class,
-        (false, true) => resolve::Local::Value,
-        (false, false) => resolve::Local::Unbound,
-    };
+    let local = |name: &str| resolve::Local::of(&class_locals, name, graph.assigns(name));
     for (&(step, index, _), node) in sites.iter().zip(nodes_spanning(info.body, &ranges)) {
         let Some(call) = node.and_then(call_spanned_by) else { continue };
         let syntactic = Syntactic { program, scope, locals: Some(&locals) };

@@ -851,8 +851,8 @@ class Session:
         for folder, path, uri, version, diagnostics in results:
             document = self.documents.at(folder.root / path)
             pulled = self.pull and path in folder.pulled
-            in_core = path not in folder.oversized and not folder.is_excluded(path)
-            if not pulled and document is not None and document.version != version and in_core:
+            stale = not pulled and document is not None and document.version != version
+            if stale and path not in folder.oversized and not folder.is_excluded(path):
                 # Analysed before the document was opened, or at an older version of it: not
                 # sent (an editor would show it as current) nor recorded; the analysis of its
                 # current text, foreground or the next run, publishes it. (An oversized or

@@ -325,6 +325,21 @@ pub enum Local {
     Value,
 }
 
+impl Local {
+    /// How `name` reads in a function: a class if the function binds it to classes only
+    /// (`class_locals`), a value if it assigns it otherwise (`assigned`), else unbound. The one
+    /// answer both analyses give `reached`.
+    pub fn of(class_locals: &FxHashMap<String, Vec<String>>, name: &str, assigned: bool) -> Local {
+        if class_locals.contains_key(name) {
+            Local::Class
+        } else if assigned {
+            Local::Value
+        } else {
+            Local::Unbound
+        }
+    }
+}
+
 /// How `call` (made in `scope`, resolved as `resolved`) reaches its targets. `local`: what the
 /// scope binds a name to itself (an instance, `runner = Runner(); runner.run(x)`, or a class,
 /// `C = Runner; C.run(obj, x)`).
@@ -704,11 +719,7 @@ mod tests {
             };
             let callee = text_of(source, node.field(&field::FUNCTION).expect("a callee")).to_string();
             let classes = class_locals(&program, scope);
-            let local = |name: &str| match (classes.contains_key(name), locals.contains(&name)) {
-                (true, _) => Local::Class,
-                (false, true) => Local::Value,
-                (false, false) => Local::Unbound,
-            };
+            let local = |name: &str| Local::of(&classes, name, locals.contains(&name));
             found.push((callee, reads_through_class(&program, scope, object, &local)));
         }
         found.sort();

@@ -543,13 +543,7 @@ impl<'p, 't> Analysis<'p, 't> {
             let mut returned: Vec<Option<std::sync::Arc<str>>> = Vec::new();
             let class_locals = self.class_locals();
             let reached = resolve::reached(self.program, self.scope, node, &resolved, &|name| {
-                if class_locals.contains_key(name) {
-                    resolve::Local::Class
-                } else if self.bindings.assigns(name) {
-                    resolve::Local::Value
-                } else {
-                    resolve::Local::Unbound
-                }
+                resolve::Local::of(&class_locals, name, self.bindings.assigns(name))
             });
             // Where the callee's stores into its receiver land: the object's path for a method
             // called on an instance (`runner.add(x)`, `self.add(x)`, `cls.make(x)`); none for a
@@ -1430,11 +1424,7 @@ mod tests {
         assert!(resolved.targets.contains(&callee_index), "the call resolves to the callee");
         let graph = crate::slice::graph::build_graph(&program, caller, &mut IrCache::default());
         let class_locals = resolve::class_locals(&program, caller);
-        let local = |name: &str| match (class_locals.contains_key(name), graph.assigns(name)) {
-            (true, _) => resolve::Local::Class,
-            (false, true) => resolve::Local::Value,
-            (false, false) => resolve::Local::Unbound,
-        };
+        let local = |name: &str| resolve::Local::of(&class_locals, name, graph.assigns(name));
         let reached = resolve::reached(&program, caller, call, &resolved, &local);
         let receiver = crate::ir::binding::receiver_of(&program, callee_index, reached);
         // `super().m(…)`: the receiver is the caller's own, as slicing names it.
