@@ -2,7 +2,9 @@
 gives exactly the findings listed (rule, sink file:line, source file:line), found because the
 framework registers the handlers (an app factory with a blueprint and a MethodView, a project
 urls.py including an app's urls.py, a FastAPI router with dependencies, aiohttp routes and
-middlewares, GraphQL resolvers of graphene/strawberry/ariadne, an http.server handler)."""
+middlewares, GraphQL resolvers of graphene/strawberry/ariadne, an http.server handler, Tornado
+route tables, Falcon resources, Pyramid views, Bottle routes, a Quart blueprint, connexion
+operationIds)."""
 
 from __future__ import annotations
 
@@ -89,6 +91,65 @@ EXPECTED = {
         ("unsafe-deserialization", "files/server.py:52", "files/server.py:46"),
         # Not findings: `read_inside_root` (realpath + prefix check), the file's content written
         # back (not its name), `html.escape`, `int(...)` of the page, the constant `du`.
+    },
+    "tornado_wiki": {
+        # Handlers named by `Application([...])` tuples and `url(...)`; `get_argument`,
+        # `get_query_argument`, `get_body_argument` read the request.
+        ("sql-injection", "wiki/store.py:16", "wiki/handlers.py:15"),
+        ("command-injection", "wiki/tools.py:9", "wiki/handlers.py:21"),
+        ("path-traversal", "wiki/tools.py:17", "wiki/handlers.py:27"),
+        ("ssrf", "wiki/handlers.py:33", "wiki/handlers.py:32"),
+        ("open-redirect", "wiki/handlers.py:43", "wiki/handlers.py:43"),
+        # Not findings: the `([0-9]+)` page id in an f-string query, the `(?P<fmt>[a-z]+)` group
+        # in the command, `shlex.quote` in `archive`, the redirect through `url_escape`, the
+        # dicts written as JSON.
+    },
+    "falcon_inventory": {
+        # Resources registered by `app.add_route`; `req.get_param`/`get_media`, `{name}` fields.
+        ("sql-injection", "inventory/db.py:29", "inventory/resources.py:18"),
+        ("path-traversal", "inventory/reports.py:9", "inventory/resources.py:27"),
+        ("command-injection", "inventory/reports.py:15", "inventory/resources.py:31"),
+        ("ssrf", "inventory/resources.py:39", "inventory/resources.py:38"),
+        ("open-redirect", "inventory/resources.py:45", "inventory/resources.py:45"),
+        # Not findings: `{item_id:int}` in `%d`, the `sort not in SORTS` reset, the bound
+        # `LIKE ?` term, `shlex.quote(name)`, `resp.media` (JSON), the report's text as
+        # `text/plain`.
+    },
+    "pyramid_forum": {
+        # `@view_config` views found by `config.scan`, one `config.add_view`.
+        ("sql-injection", "forum/models.py:15", "forum/views.py:18"),
+        ("xss", "forum/views.py:27", "forum/views.py:26"),
+        ("open-redirect", "forum/views.py:35", "forum/views.py:35"),
+        ("command-injection", "forum/mail.py:5", "forum/views.py:39"),
+        # Not findings: `int(request.matchdict["id"])` in an f-string, the `html.escape`d term,
+        # `route_url`, the `text/plain` response, the `renderer="json"` view's dict.
+    },
+    "bottle_guestbook": {
+        # `@app.get`/`@app.post`/`@app.route` of a `Bottle()`; `request.forms`/`query`/headers.
+        ("sql-injection", "guestbook/storage.py:16", "guestbook/app.py:17"),
+        ("xss", "guestbook/app.py:24", "guestbook/app.py:23"),
+        ("path-traversal", "guestbook/storage.py:24", "guestbook/app.py:35"),
+        ("open-redirect", "guestbook/app.py:46", "guestbook/app.py:46"),
+        # Not findings: `<entry_id:int>` in `%d`, the bound `LIKE ?`, the escaped search term,
+        # the returned dict (JSON), `static_file(..., root=...)`, the constant `redirect("/")`.
+    },
+    "quart_chat": {
+        # A blueprint's async views (`@rooms.route`, `@rooms.post`), `await request.form`.
+        ("sql-injection", "chat/db.py:10", "chat/rooms.py:9"),
+        ("command-injection", "chat/hooks.py:6", "chat/rooms.py:21"),
+        ("xss", "chat/rooms.py:29", "chat/rooms.py:28"),
+        ("open-redirect", "chat/rooms.py:34", "chat/rooms.py:34"),
+        # Not findings: `{{ room }}` escaped in `history.html`, `<int:room_id>` bound, `jsonify`,
+        # the `shlex.quote`d room.
+    },
+    "connexion_pets": {
+        # Handlers are the `operationId`s of `spec/openapi.yaml` (`add_api` under
+        # `specification_dir`); parameters are the spec's, by name.
+        ("sql-injection", "pets/db.py:14", "pets/api.py:6"),
+        ("ssrf", "pets/api.py:22", "pets/api.py:21"),
+        ("command-injection", "pets/files.py:14", "pets/api.py:27"),
+        # Not findings: `limit` and `pet_id` (spec `integer`) in an f-string and `%d`, the bound
+        # INSERT of the body's fields, the fetched photo's content (not user input).
     },
 }
 
