@@ -644,6 +644,7 @@ fixtures! {
     precision_constructed_instances => "precision/constructed_instances.py",
     precision_response_content_type => "precision/response_content_type.py",
     precision_response_headers_content_type => "precision/response_headers_content_type.py",
+    precision_response_headers_variable => "precision/response_headers_variable.py",
     precision_conditional_content_types => "precision/conditional_content_types.py",
     precision_containers_and_dispatch => "precision/containers_and_dispatch.py",
     precision_dead_branches => "precision/dead_branches.py",

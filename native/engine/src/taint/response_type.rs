@@ -9,7 +9,11 @@
 //!
 //! A headers literal given to the call (`make_response(body, 200, {"Content-Type": …})`,
 //! `Response(body, headers=[("Content-Type", …)])`; `[[sink]] content_type_headers`) counts as
-//! the keyword does: `header_content_type`.
+//! the keyword does: `header_content_type`. So does a name the function binds once to such a
+//! literal (`headers = {"Content-Type": "text/plain"}` then `make_response(body, 200, headers)`)
+//! and reads only as an argument of calls of the same callee: `headers_bound_once`. A name bound
+//! twice, changed (`headers["Content-Type"] = …`, `headers.update(…)`), handed to another
+//! function, a parameter, or a global keeps the sink.
 //!
 //! Invariants:
 //! - Only a constant non-HTML type set by a statement of the block that holds the assignment,
@@ -19,7 +23,7 @@
 //!   sink in place (toward more findings).
 //! - Any statement of that block that sets a non-constant or HTML type keeps the sink.
 
-use crate::program::{literal, Constant};
+use crate::program::{literal, Constant, ScopeKind};
 use crate::syntax::tree::Node;
 
 use super::Analysis;
@@ -27,6 +31,10 @@ use super::Analysis;
 /// Branches of nested conditionals read for a content type; past it, the type is unknown (the
 /// sink stays).
 const MAX_CONDITIONAL_TYPES: usize = 16;
+
+/// Nodes of a function body read for the binding of a headers name; past it, the name's value is
+/// unknown (the sink stays).
+const MAX_HEADERS_SCAN_NODES: usize = 20_000;
 
 impl<'p, 't> Analysis<'p, 't> {
     /// Whether the response made by `call` (the right side of `name = call`) gets a constant
@@ -146,6 +154,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// type, may hold entries not written there (`**base`, a computed key) or gives a type that is
     /// not a constant; of several content-type entries, an HTML one if there is one.
     pub(super) fn header_content_type(&self, argument: Node<'t>) -> Option<String> {
+        let argument = if argument.kind() == "identifier" { self.headers_bound_once(argument)? } else { argument };
         let mut entries: Vec<(Node<'t>, Option<Node<'t>>)> = Vec::new();
         let mut cursor = argument.walk();
         match argument.kind() {
@@ -197,6 +206,62 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let reference = self.program.resolve_name(self.module, name)?;
         self.program.module_constant(&reference).cloned()
+    }
+
+    /// The literal a headers argument given as a name holds: the dict, list or tuple literal the
+    /// function binds it to once, when every other place the name appears in the function is an
+    /// argument of a call of the same callee as the call it is given to (two branches making the
+    /// same response). `None` otherwise: a parameter, a global, a second binding, a change
+    /// (`headers[k] = …`, `headers.update(…)`, `del`), a read by anything else (a helper may
+    /// change it), or a body too large to read.
+    fn headers_bound_once(&self, name_node: Node<'t>) -> Option<Node<'t>> {
+        let scope = &self.program.scopes[self.scope];
+        if scope.kind != ScopeKind::Function {
+            return None;
+        }
+        let name = self.text_of(name_node);
+        if self.bindings.declares(name) || self.bindings.augments(name) || scope.params.iter().any(|p| p.name == name) {
+            return None;
+        }
+        let callee_of = |argument: Node<'t>| -> Option<&'t str> {
+            let argument = match argument.parent()? {
+                parent if parent.kind() == "keyword_argument" => parent,
+                _ => argument,
+            };
+            let call = argument.parent().filter(|p| p.kind() == "argument_list")?.parent().filter(|c| c.kind() == "call")?;
+            Some(self.text_of(call.child_by_field_name("function")?))
+        };
+        let callee = callee_of(name_node)?;
+        let is_field =
+            |parent: Node<'t>, field: &str, node: Node<'t>| parent.child_by_field_name(field).is_some_and(|f| f.id() == node.id());
+        let mut bound: Option<Node<'t>> = None;
+        let mut stack = vec![scope.body];
+        let mut visited = 0;
+        while let Some(node) = stack.pop() {
+            visited += 1;
+            if visited > MAX_HEADERS_SCAN_NODES {
+                return None;
+            }
+            if node.kind() == "identifier" && self.text_of(node) == name {
+                let parent = node.parent()?;
+                match parent.kind() {
+                    // `obj.headers`, `f(headers=…)`: another thing's name.
+                    "attribute" if is_field(parent, "attribute", node) => {}
+                    "keyword_argument" if is_field(parent, "name", node) => {}
+                    "assignment" if is_field(parent, "left", node) => {
+                        let value = parent.child_by_field_name("right").filter(|r| matches!(r.kind(), "dictionary" | "list" | "tuple"))?;
+                        if bound.replace(value).is_some() {
+                            return None;
+                        }
+                    }
+                    "argument_list" | "keyword_argument" if callee_of(node) == Some(callee) => {}
+                    _ => return None,
+                }
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        bound
     }
 
     fn is_name(&self, node: Node<'t>, name: &str) -> bool {
