@@ -98,6 +98,8 @@ struct PackFile {
     template_markup: Vec<TemplateMarkupSpec>,
     #[serde(default)]
     render: Vec<RenderSpec>,
+    #[serde(default)]
+    template_objects: Vec<TemplateObjectsSpec>,
 }
 
 /// `[[callback]]`: a library call that calls a function it is given (`map(f, xs)`,
@@ -162,6 +164,47 @@ pub struct RenderSpec {
     /// template's name; otherwise it returns the rendered text.
     #[serde(default)]
     pub responds: bool,
+}
+
+/// `[[template_objects]]`: the template library calls and methods whose objects the engine
+/// follows to a render (`taint/render.rs`): Jinja2 environments and templates (their
+/// `autoescape=` carried in the object's reference), Django's loaders, the methods loading a
+/// template from an environment and rendering it, and the calls configuring an application's
+/// environment (`autoescape = "application"`). Every pack's entries add up (docs/RULES.md,
+/// Templates).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateObjectsSpec {
+    /// Calls making a Jinja2 environment (`autoescape=` keyword; absent: off).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Calls making a Jinja2 template from its source (`Template("…")`).
+    #[serde(default)]
+    pub templates: Vec<String>,
+    /// Calls loading a Django template by name (autoescaping on).
+    #[serde(default)]
+    pub loaders: Vec<String>,
+    /// Methods of an environment (or Flask's `app.jinja_env`) loading a template by name.
+    #[serde(default)]
+    pub loader_methods: Vec<String>,
+    /// Methods of a template rendering it.
+    #[serde(default)]
+    pub render_methods: Vec<String>,
+    /// Calls configuring the application's environment, whose `autoescape=` decides
+    /// `autoescape = "application"` renders (aiohttp-jinja2's `setup`).
+    #[serde(default)]
+    pub application_setups: Vec<String>,
+}
+
+/// The loaded `[[template_objects]]` entries of every pack (`TemplateObjectsSpec`).
+#[derive(Clone, Debug, Default)]
+pub struct TemplateObjects {
+    pub environments: HashSet<String>,
+    pub templates: HashSet<String>,
+    pub loaders: HashSet<String>,
+    pub loader_methods: HashSet<String>,
+    pub render_methods: HashSet<String>,
+    pub application_setups: HashSet<String>,
 }
 
 /// An argument by position (receiver not counted) or keyword.
@@ -708,6 +751,8 @@ pub struct RuleSet {
     pub template_markup: Vec<String>,
     /// Functions rendering a template file by name (`[[render]]`), by qualified call.
     pub render_calls: HashMap<String, Render>,
+    /// The template library objects the engine follows (`[[template_objects]]`).
+    pub template_objects: TemplateObjects,
     /// Library functions not followed into when the library is in the program (`[[opaque]]`):
     /// what the packs say of them (sinks, the default propagation to the result) is all a call
     /// does, so a flow into one is reported once, at the call, as the packs name it.
@@ -770,6 +815,13 @@ impl ExternalCalls {
 fn config_error(file: &str, text: &str, span: Option<std::ops::Range<usize>>, message: String) -> EngineError {
     let line = span.map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
     EngineError::Config { file: file.to_string(), line, message }
+}
+
+/// Whether `name` is a Python identifier (ASCII letters, digits and `_`, not starting with a
+/// digit).
+fn is_identifier(name: &str) -> bool {
+    name.chars().next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The line of the first occurrence of `needle` in `text` (for errors found after parsing).
@@ -1186,6 +1238,9 @@ impl RuleSet {
                 self.render_calls.insert(call, render.clone());
             }
         }
+        for spec in pack.template_objects {
+            self.add_template_objects(file, text, spec)?;
+        }
         for spec in pack.check {
             self.add_check(file, text, spec)?;
         }
@@ -1250,6 +1305,49 @@ impl RuleSet {
             for owner in spec.members_of {
                 self.type_members.insert(owner, spec.name.clone());
             }
+        }
+        Ok(())
+    }
+
+    /// Adds a `[[template_objects]]` entry: qualified calls (`module.name`) and method names
+    /// (no dot); an entry naming nothing is an error.
+    fn add_template_objects(&mut self, file: &str, text: &str, spec: TemplateObjectsSpec) -> Result<()> {
+        let TemplateObjectsSpec { environments, templates, loaders, loader_methods, render_methods, application_setups } = spec;
+        let calls = [
+            ("environments", environments, &mut self.template_objects.environments),
+            ("templates", templates, &mut self.template_objects.templates),
+            ("loaders", loaders, &mut self.template_objects.loaders),
+            ("application_setups", application_setups, &mut self.template_objects.application_setups),
+        ];
+        let mut named = 0;
+        for (key, names, set) in calls {
+            for name in names {
+                let qualified = name.split('.').count() >= 2 && name.split('.').all(is_identifier);
+                if !qualified {
+                    let message = format!("`{key}` entry {name:?} is not a qualified call (`module.name`)");
+                    return Err(config_error(file, text, line_of(text, &format!("\"{name}\"")), message));
+                }
+                set.insert(name);
+                named += 1;
+            }
+        }
+        let methods = [
+            ("loader_methods", loader_methods, &mut self.template_objects.loader_methods),
+            ("render_methods", render_methods, &mut self.template_objects.render_methods),
+        ];
+        for (key, names, set) in methods {
+            for name in names {
+                if !is_identifier(&name) {
+                    let message = format!("`{key}` entry {name:?} is not a method name (no dot)");
+                    return Err(config_error(file, text, line_of(text, &format!("\"{name}\"")), message));
+                }
+                set.insert(name);
+                named += 1;
+            }
+        }
+        if named == 0 {
+            let message = "a [[template_objects]] names no call or method".to_string();
+            return Err(config_error(file, text, line_of(text, "[[template_objects]]"), message));
         }
         Ok(())
     }
@@ -1436,6 +1534,35 @@ mod tests {
             (pack.replace("\"off\"", "\"sometimes\""), 4, "unknown autoescape \"sometimes\""),
             (pack.replace("keyword = \"page\"", "kw = \"page\""), 3, "unknown field `kw`"),
             (pack.replace("autoescape = \"off\"\n", ""), 1, "missing field `autoescape`"),
+        ] {
+            let (at, message) = check_pack_error(&bad);
+            assert_eq!(at, line, "{message}");
+            assert!(message.contains(problem), "{message}");
+        }
+    }
+
+    #[test]
+    fn template_objects_come_from_the_packs_and_bad_ones_name_file_line_and_problem() {
+        let rules = RuleSet::builtin();
+        let objects = &rules.template_objects;
+        assert!(objects.environments.contains("jinja2.sandbox.SandboxedEnvironment"));
+        assert!(objects.templates.contains("jinja2.Template"));
+        assert!(objects.loaders.contains("django.template.loader.select_template"));
+        assert!(objects.loader_methods.contains("get_or_select_template"));
+        // The Jinja and Django packs' render methods add up.
+        assert!(objects.render_methods.contains("render") && objects.render_methods.contains("generate_async"));
+        assert!(objects.application_setups.contains("aiohttp_jinja2.setup"));
+
+        let pack = "# a project's own environment factory\n[[template_objects]]\nenvironments = [\"shop.templating.make_env\"]\nloader_methods = [\"load\"]\n";
+        let rules = RuleSet::load(&[("mine.toml".into(), pack.into())], &[]).unwrap();
+        assert!(rules.template_objects.environments.contains("shop.templating.make_env"));
+        assert!(rules.template_objects.environments.contains("jinja2.Environment"), "the built-in entries stay");
+        assert!(rules.template_objects.loader_methods.contains("load"));
+        for (bad, line, problem) in [
+            (pack.replace("\"shop.templating.make_env\"", "\"make_env\""), 3, "`environments` entry \"make_env\" is not a qualified call"),
+            (pack.replace("\"load\"", "\"env.load\""), 4, "`loader_methods` entry \"env.load\" is not a method name"),
+            (pack.replace("loader_methods", "loader_method"), 4, "unknown field `loader_method`"),
+            ("# nothing\n[[template_objects]]\n".to_string(), 2, "names no call or method"),
         ] {
             let (at, message) = check_pack_error(&bad);
             assert_eq!(at, line, "{message}");

@@ -119,6 +119,7 @@ struct Candidate<'r, 'p> {
 /// the templates it renders (none when every output escapes it).
 fn candidates<'r, 'p>(
     program: &'p Program<'_>,
+    rules: &RuleSet,
     model: &TemplateModel,
     raw: impl Iterator<Item = &'r RawFinding>,
 ) -> (Vec<Candidate<'r, 'p>>, u32) {
@@ -134,7 +135,7 @@ fn candidates<'r, 'p>(
         let from = &program.files[finding.sink.0].path;
         let resolved;
         let site = if site.autoescape == Autoescape::Application {
-            let autoescape = *application.get_or_init(|| super::render::application_autoescape(program));
+            let autoescape = *application.get_or_init(|| super::render::application_autoescape(program, rules));
             resolved = RenderSite { autoescape, ..RenderSite::clone(site) };
             &resolved
         } else {
@@ -177,7 +178,7 @@ pub(super) fn finalize<'r>(
             })
             .min_by_key(|&s| program.scopes[s].node.end_byte() - program.scopes[s].node.start_byte())
     };
-    let (candidates, unresolved) = candidates(program, model, raw);
+    let (candidates, unresolved) = candidates(program, rules, model, raw);
     let mut best: BTreeMap<(String, &str, usize, Option<usize>), &Candidate<'_, '_>> = BTreeMap::new();
     for candidate in &candidates {
         let finding = candidate.raw;

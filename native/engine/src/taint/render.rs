@@ -57,23 +57,30 @@ struct Parameter<'k> {
     keyword: &'k str,
 }
 
-/// The functions configuring an application's template environment, whose `autoescape=`
-/// decides `Autoescape::Application` (absent: on, the library's default).
-const APPLICATION_SETUPS: &[&str] = &["aiohttp_jinja2.setup"];
-
 /// The autoescaping of the application's template environment: what the program's setup calls
-/// ask for, the least escaping one winning (toward more findings); on without any.
-pub(super) fn application_autoescape(program: &crate::program::Program<'_>) -> Autoescape {
+/// (`[[template_objects]] application_setups`: aiohttp-jinja2's `setup`) ask for, the least
+/// escaping one winning (toward more findings); on without any.
+pub(super) fn application_autoescape(program: &crate::program::Program<'_>, rules: &crate::rules::RuleSet) -> Autoescape {
+    let setups = &rules.template_objects.application_setups;
     let mut result = Autoescape::On;
+    if setups.is_empty() {
+        return result;
+    }
+    let mut packages: Vec<&str> = setups.iter().filter_map(|setup| setup.split('.').next()).collect();
+    let mut names: Vec<&str> = setups.iter().filter_map(|setup| setup.rsplit('.').next()).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    names.sort_unstable();
+    names.dedup();
     for module in 0..program.modules.len() {
-        if !crate::frameworks::imports_any(program.modules[module], &["aiohttp_jinja2"]) {
+        if !crate::frameworks::imports_any(program.modules[module], &packages) {
             continue;
         }
         let text = program.text(program.modules[module].file);
-        for (_, call) in crate::frameworks::calls_named(program, module, &["setup"]) {
+        for (_, call) in crate::frameworks::calls_named(program, module, &names) {
             let Some(callee) = call.field(&field::FUNCTION) else { continue };
             let Some(reference) = crate::frameworks::reference(program, module, callee) else { continue };
-            if !APPLICATION_SETUPS.contains(&reference.as_str()) {
+            if !setups.contains(&reference) {
                 continue;
             }
             result = match (result, crate::program::autoescape_keyword(text, call).unwrap_or(Autoescape::On)) {
@@ -86,24 +93,24 @@ pub(super) fn application_autoescape(program: &crate::program::Program<'_>) -> A
     result
 }
 
-const ENVIRONMENTS: &[&str] = &[
-    "jinja2.Environment",
-    "jinja2.environment.Environment",
-    "jinja2.sandbox.SandboxedEnvironment",
-    "jinja2.sandbox.ImmutableSandboxedEnvironment",
-];
-const JINJA_TEMPLATES: &[&str] = &["jinja2.Template", "jinja2.environment.Template"];
-const DJANGO_LOADERS: &[&str] = &["django.template.loader.get_template", "django.template.loader.select_template"];
-const LOADER_METHODS: &[&str] = &["get_template", "select_template", "get_or_select_template"];
-const RENDER_METHODS: &[&str] = &["render", "render_async", "stream", "generate", "generate_async"];
+/// The classes of the references a template object carries (with its configuration: see the
+/// module's documentation): a Jinja template (made from its source or loaded from an
+/// environment) and a Django one. Which calls and methods make, load and render them is the
+/// packs' (`[[template_objects]]`).
 const JINJA_TEMPLATE: &str = "jinja2.Template";
 const DJANGO_TEMPLATE: &str = "django.template.Template";
 
-/// The library class of a configured Jinja or Django template reference (the reference itself
-/// otherwise).
+/// The library class of a configured Jinja or Django template reference, or of an environment
+/// a pack's call makes (`name[autoescape=…]`); the reference itself otherwise.
 pub(super) fn without_configuration(reference: Arc<str>) -> Arc<str> {
     match reference.find('[') {
-        Some(at) if reference.starts_with("jinja2.") || reference.starts_with("django.template.") => reference[..at].into(),
+        Some(at)
+            if reference.starts_with("jinja2.")
+                || reference.starts_with("django.template.")
+                || reference[at..].starts_with("[autoescape=") =>
+        {
+            reference[..at].into()
+        }
         _ => reference,
     }
 }
@@ -205,7 +212,8 @@ impl<'p, 't> Analysis<'p, 't> {
             self.render_sites(call.node, name, function.autoescape, call_name, &contexts, state, depth);
             return Some(Value::default());
         }
-        if ENVIRONMENTS.contains(&reference) {
+        let objects = &rules.template_objects;
+        if objects.environments.contains(reference) {
             let autoescape = self.autoescape_keyword(keywords);
             let configured = match autoescape {
                 Autoescape::Off => reference.to_string(),
@@ -213,7 +221,7 @@ impl<'p, 't> Analysis<'p, 't> {
             };
             return Some(Value::reference(configured));
         }
-        if JINJA_TEMPLATES.contains(&reference) {
+        if objects.templates.contains(reference) {
             let autoescape = autoescape_name(self.autoescape_keyword(keywords));
             let source = self.argument(Parameter { position: Some(0), keyword: "source" }, positional, keywords);
             let configured = match source.and_then(|(_, value)| constant_string(value)) {
@@ -223,18 +231,18 @@ impl<'p, 't> Analysis<'p, 't> {
             return Some(Value::reference(configured));
         }
         let template_name = || self.argument(Parameter { position: Some(0), keyword: "name" }, positional, keywords);
-        if DJANGO_LOADERS.contains(&reference) {
+        if objects.loaders.contains(reference) {
             let name = template_name().and_then(|(_, value)| constant_string(value));
             return Some(Value::reference(template_reference(DJANGO_TEMPLATE, Autoescape::On, name.as_deref())));
         }
         let method = call.method?;
         let (receiver_node, receiver) = call.receiver?;
         let receiver_reference = receiver.reference.as_deref()?;
-        if LOADER_METHODS.contains(&method) {
+        if objects.loader_methods.contains(method) {
             let base = without_configuration(receiver_reference.into());
             let autoescape = if receiver_reference.ends_with(".jinja_env") {
                 Autoescape::ByExtension
-            } else if ENVIRONMENTS.contains(&base.as_ref()) {
+            } else if objects.environments.contains(base.as_ref()) {
                 // Made here (its reference says), or a module-level name (its module says).
                 let module_level = (receiver_node.kind() == "identifier")
                     .then(|| self.program.modules[self.module].autoescape.get(self.text_of(receiver_node)))
@@ -246,7 +254,7 @@ impl<'p, 't> Analysis<'p, 't> {
             let name = template_name().and_then(|(_, value)| constant_string(value));
             return Some(Value::reference(template_reference(JINJA_TEMPLATE, autoescape, name.as_deref())));
         }
-        if RENDER_METHODS.contains(&method) {
+        if objects.render_methods.contains(method) {
             let django = receiver_reference.starts_with(DJANGO_TEMPLATE);
             if !(django || receiver_reference.starts_with(JINJA_TEMPLATE)) {
                 return None;
