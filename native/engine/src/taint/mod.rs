@@ -721,10 +721,16 @@ pub fn analyze(program: &Program<'_>, rules: &RuleSet) -> TaintResult {
 /// Summaries (by qualified name) and findings of `text` analysed as `app.py`.
 #[cfg(test)]
 fn analyze_text(text: &str) -> (HashMap<String, Summary>, Vec<Finding>) {
+    analyze_text_with(text, &RuleSet::builtin())
+}
+
+/// `analyze_text` under `rules`.
+#[cfg(test)]
+fn analyze_text_with(text: &str, rules: &RuleSet) -> (HashMap<String, Summary>, Vec<Finding>) {
     let document = crate::parse::Document::new(text.to_string());
     let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
     let program = Program::from_parts(&parts);
-    let (result, cache, _) = analyze_incrementally(&program, &RuleSet::builtin(), None);
+    let (result, cache, _) = analyze_incrementally(&program, rules, None);
     let summaries = program.scopes.iter().map(|scope| scope.qualified_name.to_string()).zip(cache.summaries).collect();
     (summaries, result.findings)
 }

@@ -537,7 +537,38 @@ fn template_reference(class: &str, autoescape: Autoescape, name: Option<&str>) -
 
 #[cfg(test)]
 mod tests {
-    use crate::taint::analyze_text;
+    use crate::rules::RuleSet;
+    use crate::taint::{analyze_text, analyze_text_with};
+    use crate::templates::Autoescape;
+
+    #[test]
+    fn an_environment_a_pack_names_is_followed_to_its_render_with_its_autoescape() {
+        let text = "from shop_lib import make_env\n\n\
+                    def page(q):\n    return make_env(autoescape=True).get_template('a.html').render(q=q)\n\n\
+                    def raw(q):\n    return make_env().get_template('b.html').render(q=q)\n";
+        let sites = |rules: &RuleSet| -> Vec<(String, Option<String>, Autoescape)> {
+            let (summaries, _) = analyze_text_with(text, rules);
+            let mut sites: Vec<_> = ["app.page", "app.raw"]
+                .iter()
+                .flat_map(|name| {
+                    summaries[*name].param_sinks.iter().filter_map(move |sink| sink.render.clone().map(|site| (name.to_string(), site)))
+                })
+                .map(|(name, site)| (name, site.template.clone(), site.autoescape))
+                .collect();
+            sites.sort_by(|a, b| a.0.cmp(&b.0));
+            sites
+        };
+        assert_eq!(sites(&RuleSet::builtin()), [], "not an environment the packs name");
+        let pack = "[[template_objects]]\nenvironments = [\"shop_lib.make_env\"]\n";
+        let rules = RuleSet::load(&[("mine.toml".into(), pack.into())], &[]).unwrap();
+        assert_eq!(
+            sites(&rules),
+            [
+                ("app.page".to_string(), Some("a.html".to_string()), Autoescape::On),
+                ("app.raw".to_string(), Some("b.html".to_string()), Autoescape::Off)
+            ]
+        );
+    }
 
     #[test]
     fn a_helper_rendering_the_template_its_caller_names_records_the_name_parameter() {
