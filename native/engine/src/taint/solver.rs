@@ -13,7 +13,9 @@
 //!   are drawn from finite sets (parameters, sink kinds, cleared kinds, places of the program).
 //!   Widening errs toward more taint (union of flows, intersection of clearances).
 //! - A recursive component with a dirty member is solved again from empty summaries, so an
-//!   incremental run reaches the same (least) fixpoint as a run from scratch.
+//!   incremental run reaches the same (least) fixpoint as a run from scratch. Its first round
+//!   analyses every member at once; later rounds run in stages, callees first along the calls
+//!   a depth-first search keeps (`stages`), so a change climbs a call chain in one round.
 
 use std::collections::HashSet;
 
@@ -27,7 +29,7 @@ use super::{busy, schedule};
 use crate::program::Program;
 use crate::rules::RuleSet;
 
-/// Iterations of a recursive component after which its summaries only grow.
+/// Rounds of a recursive component after which its summaries only grow.
 const WIDEN_AFTER: usize = 3;
 /// Analyses of one scope in one run after which its summary only grows (edges found late).
 const WIDEN_AFTER_ANALYSES: u32 = 8;
