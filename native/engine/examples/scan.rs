@@ -22,7 +22,7 @@ fn main() {
         }
     }
     eprintln!(
-        "{} files, {} scopes, {} findings, {} errors, parse {:.3}s analysis {:.3}s, {} batches in {} sweeps, {} analyses, {} widened, {} incomplete {:?}",
+        "{} files, {} scopes, {} findings, {} errors, parse {:.3}s analysis {:.3}s, {} batches in {} sweeps, {} analyses of {} scopes, {} widened, {} incomplete {:?}",
         result.files,
         result.functions,
         result.findings.len(),
@@ -31,6 +31,7 @@ fn main() {
         result.analysis_seconds,
         result.stats.rounds,
         result.stats.sweeps,
+        result.stats.analyses,
         result.stats.analysed,
         result.stats.widened,
         result.stats.incomplete(),

@@ -13,7 +13,9 @@
 //!   are drawn from finite sets (parameters, sink kinds, cleared kinds, places of the program).
 //!   Widening errs toward more taint (union of flows, intersection of clearances).
 //! - A recursive component with a dirty member is solved again from empty summaries, so an
-//!   incremental run reaches the same (least) fixpoint as a run from scratch.
+//!   incremental run reaches the same (least) fixpoint as a run from scratch. Its first round
+//!   analyses every member at once; later rounds run in stages, callees first along the calls
+//!   a depth-first search keeps (`stages`), so a change climbs a call chain in one round.
 
 use std::collections::HashSet;
 
@@ -27,7 +29,7 @@ use super::{busy, schedule};
 use crate::program::Program;
 use crate::rules::RuleSet;
 
-/// Iterations of a recursive component after which its summaries only grow.
+/// Rounds of a recursive component after which its summaries only grow.
 const WIDEN_AFTER: usize = 3;
 /// Analyses of one scope in one run after which its summary only grows (edges found late).
 const WIDEN_AFTER_ANALYSES: u32 = 8;
@@ -205,6 +207,21 @@ pub(super) fn widen(old: &Summary, mut new: Summary) -> Summary {
 /// Whether callers must see `new` instead of `old`: what flows where, or the places shown.
 fn differs(old: &Summary, new: &Summary) -> bool {
     old.signature() != new.signature() || old.places() != new.places()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests compare the staged rounds with rounds of one batch each (every member against the
+    /// summaries of the round before): the same fixpoint.
+    static ONE_BATCH_PER_ROUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether rounds after a component's first run their members in stages (`stages`).
+fn staged_rounds() -> bool {
+    #[cfg(test)]
+    return !ONE_BATCH_PER_ROUND.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    true
 }
 
 /// The solver's working state over one run.
@@ -425,71 +442,97 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             while !work.is_empty() {
                 iteration += 1;
                 let mut again = Vec::new();
-                let timed = super::debug_analysis();
-                if timed {
-                    eprintln!(
-                        "batch {}: {:?}",
-                        self.batches + 1,
-                        work.iter().map(|&s| &self.program.scopes[s].qualified_name).collect::<Vec<_>>()
-                    );
+                // A round: the first analyses every member against empty summaries at once; a
+                // later one runs its members in stages, each after the members it calls
+                // (`stages`), so a change travels up a component's call chains in one round.
+                let stage_of =
+                    if iteration == 1 || !staged_rounds() { FxHashMap::default() } else { stages(&work, &levels, self.summaries) };
+                let mut staged: Vec<Vec<usize>> = vec![Vec::new(); stage_of.values().max().map_or(1, |&top| top + 1)];
+                for &scope in &work {
+                    staged[stage_of.get(&scope).copied().unwrap_or(0)].push(scope);
                 }
-                let started = std::time::Instant::now();
-                let (results, spans) = self.analyse(env, &work, &before, iteration, started);
-                let (analysed, serial_cpu) = (std::time::Instant::now(), timed.then(busy::thread_cpu));
-                // Every new call edge first: a callee's change reaches callers analysed with it.
-                for Analysed { scope, summary, .. } in &results {
-                    for &callee in &summary.resolved_callees {
-                        if callee < self.callers.len() {
-                            self.callers[callee].insert(*scope);
-                        }
-                    }
-                }
-                let (scopes, mut cpu, mut longest) = (results.len(), 0.0f64, 0.0f64);
-                // What the batch replaced, freed on the pool while the next batch runs (large
-                // summaries took the calling thread's time between batches).
-                let mut retired = Vec::with_capacity(results.len());
-                for Analysed { scope, summary, findings, incomplete, widened, changed, exports, cpu: seconds } in results {
-                    cpu += seconds;
-                    longest = longest.max(seconds);
-                    *check_env |= exports;
-                    self.widened += usize::from(widened);
-                    let component = levels.component[scope];
-                    let in_reset = before.contains_key(&scope);
-                    retired
-                        .push((std::mem::replace(&mut self.summaries[scope], summary), std::mem::replace(&mut self.raw[scope], findings)));
-                    self.incomplete[scope] = incomplete;
-                    if !changed {
+                let mut stage = 0;
+                while stage < staged.len() {
+                    let mut work = std::mem::take(&mut staged[stage]);
+                    work.sort_unstable();
+                    work.dedup();
+                    if work.is_empty() {
+                        stage += 1;
                         continue;
                     }
-                    for &caller in self.callers[scope].iter() {
-                        if levels.component[caller] == component {
-                            again.push(caller);
-                        } else if !in_reset {
-                            schedule(caller, level, &levels, &mut pending, &mut next_sweep);
+                    let timed = super::debug_analysis();
+                    if timed {
+                        eprintln!(
+                            "batch {}: {:?}",
+                            self.batches + 1,
+                            work.iter().map(|&s| &self.program.scopes[s].qualified_name).collect::<Vec<_>>()
+                        );
+                    }
+                    let started = std::time::Instant::now();
+                    let (results, spans) = self.analyse(env, &work, &before, iteration, started);
+                    let (analysed, serial_cpu) = (std::time::Instant::now(), timed.then(busy::thread_cpu));
+                    // Every new call edge first: a callee's change reaches callers analysed with it.
+                    for Analysed { scope, summary, .. } in &results {
+                        for &callee in &summary.resolved_callees {
+                            if callee < self.callers.len() {
+                                self.callers[callee].insert(*scope);
+                            }
                         }
                     }
+                    let (scopes, mut cpu, mut longest) = (results.len(), 0.0f64, 0.0f64);
+                    // What the batch replaced, freed on the pool while the next batch runs (large
+                    // summaries took the calling thread's time between batches).
+                    let mut retired = Vec::with_capacity(results.len());
+                    for Analysed { scope, summary, findings, incomplete, widened, changed, exports, cpu: seconds } in results {
+                        cpu += seconds;
+                        longest = longest.max(seconds);
+                        *check_env |= exports;
+                        self.widened += usize::from(widened);
+                        let component = levels.component[scope];
+                        let in_reset = before.contains_key(&scope);
+                        retired.push((
+                            std::mem::replace(&mut self.summaries[scope], summary),
+                            std::mem::replace(&mut self.raw[scope], findings),
+                        ));
+                        self.incomplete[scope] = incomplete;
+                        if !changed {
+                            continue;
+                        }
+                        for &caller in self.callers[scope].iter() {
+                            if levels.component[caller] == component {
+                                // A member whose stage is still to come in this round sees it there.
+                                match stage_of.get(&caller) {
+                                    Some(&later) if later > stage => staged[later].push(caller),
+                                    _ => again.push(caller),
+                                }
+                            } else if !in_reset {
+                                schedule(caller, level, &levels, &mut pending, &mut next_sweep);
+                            }
+                        }
+                    }
+                    rayon::spawn(move || drop(retired));
+                    if timed {
+                        let wall = analysed.duration_since(started).as_secs_f64();
+                        let (preempted, tail, imbalance) = busy::where_idle(&spans, rayon::current_num_threads(), wall);
+                        self.log.batches.push(busy::Batch {
+                            sweep: self.sweeps,
+                            level,
+                            iteration,
+                            scopes,
+                            wall,
+                            cpu,
+                            longest,
+                            serial: serial_cpu.map_or(0.0, |cpu| busy::thread_cpu() - cpu),
+                            preempted,
+                            tail,
+                            imbalance,
+                        });
+                    }
+                    stage += 1;
                 }
-                rayon::spawn(move || drop(retired));
                 again.sort_unstable();
                 again.dedup();
                 work = again;
-                if timed {
-                    let wall = analysed.duration_since(started).as_secs_f64();
-                    let (preempted, tail, imbalance) = busy::where_idle(&spans, rayon::current_num_threads(), wall);
-                    self.log.batches.push(busy::Batch {
-                        sweep: self.sweeps,
-                        level,
-                        iteration,
-                        scopes,
-                        wall,
-                        cpu,
-                        longest,
-                        serial: serial_cpu.map_or(0.0, |cpu| busy::thread_cpu() - cpu),
-                        preempted,
-                        tail,
-                        imbalance,
-                    });
-                }
             }
             // A solved component's callers outside it see its summaries once they settled.
             let mut settled: Vec<(usize, Summary)> = before.into_iter().collect();
@@ -579,6 +622,63 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
     }
 }
 
+/// The stage of each member of the recursive components `work` touches, for one round after
+/// the first: over the calls between members the summaries hold now, a depth-first search
+/// from the lowest scope (callees in order) drops the edges back to a member on its stack, and
+/// a member's stage is one more than the highest stage of a member it calls over the edges
+/// kept (0 if none). A member thus runs after the members it calls but along those back
+/// edges, and a change found in a stage reaches its callers later in the same round. The
+/// stages depend only on the component's members and their summaries in this run, so an
+/// incremental run iterates a component as a run from scratch does.
+fn stages(work: &[usize], levels: &Levels, summaries: &[Summary]) -> FxHashMap<usize, usize> {
+    let mut components: Vec<usize> =
+        work.iter().map(|&scope| levels.component[scope]).filter(|&component| levels.recursive[component]).collect();
+    components.sort_unstable();
+    components.dedup();
+    let mut stage_of: FxHashMap<usize, usize> = FxHashMap::default();
+    for component in components {
+        let mut members = levels.members[component].clone();
+        members.sort_unstable();
+        // 0: not visited, 1: on the search's stack, 2: done.
+        let mut state: FxHashMap<usize, u8> = members.iter().map(|&member| (member, 0)).collect();
+        let callees_of = |member: usize| -> Vec<usize> {
+            let mut callees: Vec<usize> = summaries[member]
+                .resolved_callees
+                .iter()
+                .copied()
+                .filter(|&callee| callee != member && members.binary_search(&callee).is_ok())
+                .collect();
+            callees.sort_unstable();
+            callees.dedup();
+            callees
+        };
+        for &root in &members {
+            if state[&root] != 0 {
+                continue;
+            }
+            state.insert(root, 1);
+            let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(root, callees_of(root), 0)];
+            while let Some((member, callees, next)) = stack.last_mut() {
+                if let Some(&callee) = callees.get(*next) {
+                    *next += 1;
+                    if state[&callee] == 0 {
+                        state.insert(callee, 1);
+                        let callees = callees_of(callee);
+                        stack.push((callee, callees, 0));
+                    }
+                    continue;
+                }
+                let member = *member;
+                let stage = callees.iter().filter(|callee| state[callee] == 2).map(|callee| stage_of[callee] + 1).max().unwrap_or(0);
+                stage_of.insert(member, stage);
+                state.insert(member, 2);
+                stack.pop();
+            }
+        }
+    }
+    stage_of
+}
+
 /// Puts `caller` on the level it belongs to in this sweep, or in the next sweep if the levels
 /// (computed before the edge to its callee was known) place it at or below the current one.
 fn schedule(caller: usize, level: usize, levels: &Levels, pending: &mut [Vec<usize>], next_sweep: &mut Vec<usize>) {
@@ -617,6 +717,82 @@ mod tests {
         assert_eq!(levels.level, vec![2, 1, 0, 0, 0]);
         assert_eq!(levels.component[3], usize::MAX);
         assert_eq!(levels.members.len(), 3);
+    }
+
+    #[test]
+    fn stages_put_a_member_after_its_callees_but_along_back_edges() {
+        // One component: 0 → 1 → 2 → 0 (back edge 2 → 0 from the search rooted at 0), 0 → 2,
+        // 3 → 1 and 1 → 3 (back edge), 4 alone and not recursive.
+        let summaries = calls(&[&[1, 2], &[2, 3], &[0], &[1], &[]]);
+        let levels = call_graph_levels(&summaries, &[0, 1, 2, 3, 4]);
+        assert!(levels.recursive[levels.component[0]]);
+        let stage_of = stages(&[0, 3, 4], &levels, &summaries);
+        // 2's only call goes back to 0; 3's back to 1; 1 calls 2 and 3; 0 calls 1 and 2.
+        assert_eq!(stage_of.get(&2), Some(&0));
+        assert_eq!(stage_of.get(&3), Some(&0));
+        assert_eq!(stage_of.get(&1), Some(&1));
+        assert_eq!(stage_of.get(&0), Some(&2));
+        assert_eq!(stage_of.get(&4), None, "a scope outside recursive components has no stage");
+    }
+
+    /// A ring of `size` mutually recursive functions passing `command` around, each also
+    /// calling `hops[i]` further members, one of them sanitising (`sanitiser`), the first sinking
+    /// it, and a module-level caller feeding a source into member `entry`.
+    fn ring(size: usize, hops: &[usize], sanitiser: Option<usize>, entry: usize) -> String {
+        let mut text = String::from("import os\nimport shlex\nfrom flask import request\n\n\n");
+        for member in 0..size {
+            let passed = if sanitiser == Some(member) { "shlex.quote(command)" } else { "command" };
+            text.push_str(&format!("def ring_{member}(command, depth):\n"));
+            if member == 0 {
+                text.push_str("    os.system(command)\n");
+            }
+            text.push_str(&format!("    if depth:\n        ring_{}({passed}, depth - 1)\n", (member + 1) % size));
+            for hop in hops.iter().filter(|&&hop| hop % size != member) {
+                text.push_str(&format!("    ring_{}(command + str(depth), depth)\n", hop % size));
+            }
+            text.push_str("    return command\n\n\n");
+        }
+        text.push_str(&format!("def view():\n    return ring_{entry}(request.args.get(\"q\"), 3)\n"));
+        text
+    }
+
+    /// A finding without the path shown: rule, source and sink.
+    type Found = (String, u32, crate::taint::Location, crate::taint::Location);
+
+    /// Every scope's summary signature (what flows where) and the findings, paths left out:
+    /// one order may reach a flow through a longer cycle first and keep showing that path.
+    fn solved(text: &str, one_batch_per_round: bool) -> (Vec<(String, crate::taint::summary::SummarySignature)>, Vec<Found>) {
+        ONE_BATCH_PER_ROUND.with(|flag| flag.set(one_batch_per_round));
+        let (summaries, findings) = super::super::analyze_text(text);
+        ONE_BATCH_PER_ROUND.with(|flag| flag.set(false));
+        let mut signatures: Vec<_> = summaries.into_iter().map(|(name, summary)| (name, summary.signature())).collect();
+        signatures.sort_by(|a, b| a.0.cmp(&b.0));
+        let found = findings.into_iter().map(|finding| (finding.rule_id, finding.cwe, finding.source, finding.sink)).collect();
+        (signatures, found)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn staged_rounds_reach_the_fixpoint_one_batch_per_round_reaches(
+            size in 2usize..6,
+            hops in proptest::collection::vec(0usize..6, 0..4),
+            sanitiser in proptest::option::of(0usize..6),
+            entry in 0usize..6,
+        ) {
+            let text = ring(size, &hops, sanitiser.map(|s| s % size), entry % size);
+            proptest::prop_assert_eq!(solved(&text, false), solved(&text, true));
+        }
+    }
+
+    #[test]
+    fn a_ring_is_solved_with_its_finding_in_either_order() {
+        let text = ring(4, &[2], None, 3);
+        let (staged, findings) = solved(&text, false);
+        assert!(findings.iter().any(|(_, cwe, _, sink)| *cwe == 78 && sink.start_line == 6), "{findings:?}");
+        assert_eq!((staged, findings), solved(&text, true));
+        let sanitised = ring(4, &[], Some(3), 3);
+        assert!(solved(&sanitised, false).1.is_empty(), "every way round the ring passes through ring_3's quote");
     }
 
     #[test]
