@@ -1,7 +1,10 @@
 //! `cargo run --release --example slice_edits -- ROOT PACKAGE`: the slice bench's "first slice
 //! after a one-line edit" (`bench/run.py` `worker_slice_latency`) without Python: every `.py`
 //! file of ROOT/PACKAGE loaded, analysed, slices prepared, then in the 40 biggest files holding
-//! a criterion a statement added above a `return` and the slice from it timed.
+//! a criterion a statement added above a `return` and the slice from it timed, then the same
+//! slice again (warm), with the slice cache's counters (`resets`: the whole cache started over).
+//! ROOT must be absolute (the workspace's keys are paths relative to it). `ROUNDS=n` makes the
+//! 40 edits n times, for a profiler.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
