@@ -5,9 +5,10 @@
 //! - The per-scope parts (linked graphs, solved PDGs, effects, call sites) are indexed by
 //!   scope and kept only while the program's *interface* is unchanged: the same files in the
 //!   same order, and per file the same module names, imports, constants and aliases, the same
-//!   scopes in order (kind, qualified name, class, receiver, parameters, decorators) and the
-//!   same classes (bases, methods). Then scope indices are the same, and a call in a scope
-//!   whose text is unchanged resolves as before. Any other change starts over (scope graphs
+//!   scopes in order (kind, qualified name — a lambda's without its offset, which every edit
+//!   above a module- or class-level lambda changes: `without_lambda_offsets` —, class,
+//!   receiver, parameters, decorators) and the same classes (bases, methods). Then scope
+//!   indices are the same, and a call in a scope whose text is unchanged resolves as before. Any other change starts over (scope graphs
 //!   survive it: they are keyed by identity and content, `graph::GraphCache`).
 //! - A scope whose text changed (`Scope::text_hash`), and the module body of every changed
 //!   file (its steps hold absolute positions), is linked again: its call sites replace its
@@ -70,7 +71,7 @@ pub fn interface_hash(program: &Program<'_>, file: usize, scopes: &[usize]) -> [
     for &scope in scopes {
         let info = &program.scopes[scope];
         put(&[u8::from(info.kind == ScopeKind::Module), u8::from(info.implicit_receiver)]);
-        put(info.qualified_name.as_bytes());
+        put(without_lambda_offsets(&info.qualified_name).as_bytes());
         put(info.class.as_deref().unwrap_or("").as_bytes());
         put(&info.depth.to_le_bytes());
         for param in &info.params {
@@ -96,6 +97,30 @@ pub fn interface_hash(program: &Program<'_>, file: usize, scopes: &[usize]) -> [
         }
     }
     hasher.finalize().into()
+}
+
+/// A qualified name with each lambda's offset left out (`m.<lambda@120>.<lambda@4>` →
+/// `m.<lambda@>.<lambda@>`): a lambda is named by its offset in the body of the scope around
+/// it (`program::lambda_name`), which for a lambda at module or class level (a default value,
+/// `property(lambda self: …)`) is the file, so every edit above it renames it. The scopes are
+/// hashed in order, so the interface still tells them apart; nothing that links an unchanged
+/// scope reads the offset (a call reaches a lambda through a name bound in its own text, whose
+/// offsets are relative to it, or through a module's alias or dispatch table, which the
+/// module's `names_hash` holds with the offset).
+fn without_lambda_offsets(qualified: &str) -> std::borrow::Cow<'_, str> {
+    const MARK: &str = "<lambda@";
+    if !qualified.contains(MARK) {
+        return std::borrow::Cow::Borrowed(qualified);
+    }
+    let mut out = String::with_capacity(qualified.len());
+    let mut rest = qualified;
+    while let Some(at) = rest.find(MARK) {
+        let after = at + MARK.len();
+        out.push_str(&rest[..after]);
+        rest = rest[after..].trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 fn cells<T>(count: usize) -> Vec<OnceCell<T>> {
