@@ -462,6 +462,33 @@ fn imported_alternative(text: &str, right: Node<'_>, imports: &HashMap<String, S
         .find(|reference| imports.contains_key(reference.split('.').next().unwrap_or("")))
 }
 
+/// The prefix of a reference naming several candidates, `|`-separated (`ir::resolve::ONE_OF`).
+pub const ONE_OF: &str = "one_of:";
+
+/// Most candidates a reference naming several (`one_of`) holds; past it the reference is
+/// unknown and the call it makes unresolved, as any unknown callee's is (the library's rules
+/// by name apply, arguments flow into the result).
+pub const MAX_CANDIDATES: usize = 8;
+
+/// The candidates a reference names: each of a `one_of:`, else the reference itself.
+pub fn alternatives(reference: &str) -> std::str::Split<'_, char> {
+    reference.strip_prefix(ONE_OF).unwrap_or(reference).split('|')
+}
+
+/// The reference of candidates (`one_of:` them, sorted, without repeats; a single one is
+/// itself); `None` for none, or past `MAX_CANDIDATES`.
+pub fn one_of<'a>(candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut all: Vec<&str> = candidates.into_iter().flat_map(alternatives).collect();
+    all.sort_unstable();
+    all.dedup();
+    match all.as_slice() {
+        [] => None,
+        [one] => Some(one.to_string()),
+        many if many.len() > MAX_CANDIDATES => None,
+        many => Some(format!("{ONE_OF}{}", many.join("|"))),
+    }
+}
+
 /// Evaluates literal expressions (and module constants) to a constant.
 pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> Option<Constant> {
     // Parentheses and signs peeled iteratively (`-(-(…1))` can nest arbitrarily deep).

@@ -61,6 +61,7 @@ fixtures! {
     getattr_calls => "getattr_calls.py",
     globals_and_closures => "globals_and_closures.py",
     imported_by_name => "imported_by_name.py",
+    instance_of_either_class => "instance_of_either_class.py",
     jumps => "jumps.py",
     keyword_only_parameters => "keyword_only_parameters.py",
     lambda_called_later => "lambda_called_later.py",

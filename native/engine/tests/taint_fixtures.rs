@@ -614,6 +614,7 @@ fixtures! {
     interprocedural_module_instance_method_store => "interprocedural/module_instance_method_store.py",
     interprocedural_method_through_class => "interprocedural/method_through_class.py",
     interprocedural_class_in_local => "interprocedural/class_in_local.py",
+    interprocedural_instance_of_either_class => "interprocedural/instance_of_either_class.py",
     interprocedural_closures_and_module_state => "interprocedural/closures_and_module_state.py",
     interprocedural_constructor => "interprocedural/constructor.py",
     interprocedural_deep_call_chain => "interprocedural/deep_call_chain.py",
