@@ -489,6 +489,72 @@ pub fn one_of<'a>(candidates: impl IntoIterator<Item = &'a str>) -> Option<Strin
     }
 }
 
+/// Names a module binds at its top level, in `if`/`try` blocks too, only by plain assignments
+/// of classes, to several (`Impl = A if X else B`, `if X: Impl = A` / `else: Impl = B`), with
+/// the classes (`one_of` them). `class_name` qualifies a (dotted) name that is a class of the
+/// module's own or an imported class-like (capitalised) name. A name also bound another way
+/// there (a definition, an assignment of anything else) is left out.
+fn class_alternatives(text: &str, root: Node<'_>, class_name: &dyn Fn(&str) -> Option<String>) -> HashMap<String, String> {
+    // The classes a right side may be: a class name, or a conditional of such.
+    let classes_of = |right: Node<'_>| -> Option<Vec<String>> {
+        let mut classes = Vec::new();
+        let mut pending = vec![right];
+        while let Some(node) = pending.pop() {
+            match node.kind() {
+                "parenthesized_expression" if pending.len() < MAX_STATEMENT_DEPTH => pending.extend(node.named_child(0)),
+                "conditional_expression" if pending.len() < MAX_STATEMENT_DEPTH => {
+                    let mut cursor = node.walk();
+                    let parts: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|part| part.kind() != "comment").collect();
+                    let [chosen, _, other] = parts[..] else { return None };
+                    pending.extend([other, chosen]);
+                }
+                "identifier" | "attribute" => classes.push(class_name(&dotted(text, node)?)?),
+                _ => return None,
+            }
+        }
+        Some(classes)
+    };
+    let mut found: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    let mut blocks = vec![(root, 0usize)];
+    while let Some((block, depth)) = blocks.pop() {
+        let mut cursor = block.walk();
+        for statement in block.named_children(&mut cursor) {
+            match statement.kind() {
+                "expression_statement" => {
+                    let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
+                    let Some(left) = assignment.field(&field::LEFT).filter(|left| left.kind() == "identifier") else { continue };
+                    let classes = assignment.field(&field::RIGHT).and_then(classes_of);
+                    let entry = found.entry(text_of(text, left).to_string()).or_insert_with(|| Some(Vec::new()));
+                    match (entry.as_mut(), classes) {
+                        (Some(known), Some(classes)) => known.extend(classes),
+                        _ => *entry = None,
+                    }
+                }
+                "function_definition" | "class_definition" | "decorated_definition" => {
+                    let definition = statement.field(&field::DEFINITION).unwrap_or(statement);
+                    if let Some(name) = definition.field(&field::NAME) {
+                        found.insert(text_of(text, name).to_string(), None);
+                    }
+                }
+                "if_statement" | "try_statement" | "block" | "elif_clause" | "else_clause" | "except_clause" | "finally_clause"
+                    if depth < MAX_STATEMENT_DEPTH =>
+                {
+                    blocks.push((statement, depth + 1));
+                }
+                _ => {}
+            }
+        }
+    }
+    // Of several classes only: an alias of one class of the module's own (`O = Order`) stays
+    // unresolved, as before — resolving those made sympy's analysis a quarter slower
+    // (`Matrix`, `O`, … called everywhere) for no finding.
+    found
+        .into_iter()
+        .filter_map(|(name, classes)| Some((name, one_of(classes?.iter().map(String::as_str))?)))
+        .filter(|(_, classes)| classes.starts_with(ONE_OF))
+        .collect()
+}
+
 /// Evaluates literal expressions (and module constants) to a constant.
 pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> Option<Constant> {
     // Parentheses and signs peeled iteratively (`-(-(…1))` can nest arbitrarily deep).
@@ -935,6 +1001,24 @@ impl<'t> PartBuilder<'t> {
             } else if right.kind() == "lambda" {
                 // `RUNNER = lambda cmd: …`: the name refers to the lambda's scope.
                 aliases.insert(name.clone(), module_lambda_name(&module_name, root, *right));
+            }
+        }
+        // Names bound only to classes, some maybe in branches (`Impl = A if X else B`, `if X:
+        // Impl = A` / `else: Impl = B`): either class.
+        let class_name = |name: &str| {
+            let head = name.split('.').next().unwrap_or(name);
+            if head == name && own_classes.contains(&head) && !assignments.contains_key(head) {
+                return Some(format!("{module_name}.{name}"));
+            }
+            let last = name.rsplit('.').next().unwrap_or(name);
+            let qualified = imports.get(head).filter(|_| last.starts_with(|c: char| c.is_uppercase()))?;
+            Some(format!("{qualified}{}", &name[head.len()..]))
+        };
+        for (name, classes) in class_alternatives(text, root, &class_name) {
+            let plain_alias =
+                aliases.get(&name).is_some_and(|alias| !alias.starts_with(ONE_OF) && alternatives(&classes).any(|c| c == alias));
+            if !constants.contains_key(&name) && !constructed.contains_key(&name) && (!aliases.contains_key(&name) || plain_alias) {
+                aliases.insert(name, classes);
             }
         }
         // Objects made from imports (after the aliases, which chains may start from).
@@ -1677,6 +1761,11 @@ impl<'p> Program<'p> {
         let rest = &name[head.len()..];
         let answer = |known: &Resolved| {
             known.lookups.iter().copied().for_each(note_lookup_hash);
+            // Either of several (`Impl = A if X else B`): the rest of each.
+            if let Some(qualified) = known.qualified.as_deref().filter(|q| q.starts_with(ONE_OF) && !rest.is_empty()) {
+                let members: Vec<String> = alternatives(qualified).map(|candidate| format!("{candidate}{rest}")).collect();
+                return one_of(members.iter().map(String::as_str));
+            }
             known.qualified.as_deref().map(|qualified| {
                 let mut resolved = String::with_capacity(qualified.len() + rest.len());
                 resolved.push_str(qualified);

@@ -69,6 +69,7 @@ fixtures! {
     loops => "loops.py",
     method_through_class => "method_through_class.py",
     module_global_mutated => "module_global_mutated.py",
+    module_level_class_choice => "module_level_class_choice.py",
     overrides => "overrides.py",
     parameterless_method => "parameterless_method.py",
     receivers => "receivers.py",

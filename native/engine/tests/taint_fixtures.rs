@@ -609,6 +609,7 @@ fixtures! {
     interprocedural_library_state => "interprocedural/library_state.py",
     interprocedural_library_views => "interprocedural/library_views.py",
     interprocedural_module_level_instance => "interprocedural/module_level_instance.py",
+    interprocedural_module_level_class_choice => "interprocedural/module_level_class_choice.py",
     interprocedural_response_types => "interprocedural/response_types.py",
     interprocedural_imported_content_types => "interprocedural/imported_content_types.py",
     interprocedural_module_instance_method_store => "interprocedural/module_instance_method_store.py",

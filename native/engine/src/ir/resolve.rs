@@ -35,7 +35,7 @@ use crate::syntax::{field, FieldChild};
 pub const GETATTR: &str = "getattr:";
 /// The prefix of a reference naming several candidates, `|`-separated: the values of a
 /// dispatch table looked up with a computed key (`HANDLERS[kind]`), a value that is either of
-/// two (`join_references`).
+/// two (`join_references`), a module-level name bound to either of two classes.
 pub use crate::program::{alternatives, one_of, MAX_CANDIDATES, ONE_OF};
 
 /// Calls nested as callees (`f()()`) resolved syntactically; deeper, the callee is unknown.
@@ -99,7 +99,8 @@ pub fn call_reference<'t>(
     reference_of: &mut dyn FnMut(Node<'t>) -> Option<String>,
 ) -> Option<String> {
     let callee = callee?;
-    if program.class(callee).is_some() {
+    // A class, or either of several (`Impl = A if X else B`): an instance of it.
+    if is_class_reference(program, callee) {
         return Some(callee.to_string());
     }
     let info = &program.scopes[scope];
@@ -396,7 +397,7 @@ pub fn reads_through_class(program: &Program<'_>, scope: usize, object: Node<'_>
     if program.modules[info.module].instances.contains_key(head) {
         return false;
     }
-    program.resolve_name(info.module, &name).is_some_and(|qualified| program.class(&qualified).is_some())
+    program.resolve_name(info.module, &name).is_some_and(|qualified| is_class_reference(program, &qualified))
 }
 
 /// Resolves `call` made in `scope`. `reference_of` answers what the callee expression (a
@@ -463,11 +464,14 @@ pub fn class_expression(program: &Program<'_>, scope: usize, expression: Node<'_
                 if info.params.iter().any(|param| param.name == head) || program.modules[info.module].instances.contains_key(head) {
                     return Vec::new();
                 }
-                let Some(class) = program.resolve_name(info.module, &name).filter(|qualified| program.class(qualified).is_some()) else {
+                // A class, or a module-level name bound to either of several (`one_of:`).
+                let Some(qualified) = program.resolve_name(info.module, &name).filter(|q| is_class_reference(program, q)) else {
                     return Vec::new();
                 };
-                if !classes.contains(&class) {
-                    classes.push(class);
+                for class in alternatives(&qualified) {
+                    if !classes.iter().any(|known| known == class) {
+                        classes.push(class.to_string());
+                    }
                 }
             }
             _ => return Vec::new(),
@@ -945,6 +949,38 @@ mod tests {
         let local = |_: &str| Local::Value;
         let resolved = resolve_call(&program, scope, statement(7), &mut |n| syntactic.reference(n));
         assert!(!reached(&program, scope, statement(7), &resolved, &local).through_class);
+    }
+
+    #[test]
+    fn a_module_level_name_bound_to_either_class_refers_to_both() {
+        let source = "import os\nfrom lib import Remote, helper\n\n\nclass A:\n    def run(self, x):\n        pass\n\n\nclass B:\n    def run(self, x):\n        pass\n\n\nImpl = A if os.environ.get(\"X\") else B\nif os.environ.get(\"Y\"):\n    Other = A\nelse:\n    Other = B\nSingle = A\nMixed = A\nif os.environ.get(\"Z\"):\n    Mixed = helper()\nFar = A if os.environ.get(\"X\") else Remote\n\n\ndef f(obj):\n    Impl(1).run(2)\n    Impl.run(obj, 2)\n    Other.run(obj, 2)\n    Single.run(obj, 2)\n    Mixed.run(obj, 2)\n";
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let module = program.scopes[program.functions["app.f"]].module;
+        let name = |name: &str| program.resolve_name(module, name);
+        assert_eq!(name("Impl").as_deref(), Some("one_of:app.A|app.B"));
+        assert_eq!(name("Impl.run").as_deref(), Some("one_of:app.A.run|app.B.run"));
+        assert_eq!(name("Other").as_deref(), Some("one_of:app.A|app.B"));
+        // One class of the module's own: not an alias (as before).
+        assert_eq!(name("Single"), None);
+        // Bound to a call's result in a branch: not a class.
+        assert_eq!(name("Mixed"), None);
+        // An imported class-like name is a candidate (a library one has no targets).
+        assert_eq!(name("Far").as_deref(), Some("one_of:app.A|lib.Remote"));
+        let expected = calls(&[
+            ("Impl(1).run", &["app.A.run", "app.B.run"], false),
+            ("Impl.run", &["app.A.run", "app.B.run"], false),
+            ("Other.run", &["app.A.run", "app.B.run"], false),
+            ("Single.run", &[], false),
+            ("Mixed.run", &[], false),
+        ]);
+        assert_eq!(resolved_calls(&[("app.py", source)], "app.f"), expected);
+        // Read through the class(es): `obj` is `self`.
+        assert_eq!(
+            through_class(source, "app.f", &[]),
+            rows(&[("Impl(1).run", false), ("Impl.run", true), ("Other.run", true), ("Single.run", false), ("Mixed.run", false)])
+        );
     }
 
     #[test]

@@ -733,7 +733,7 @@ impl<'p, 't> Analysis<'p, 't> {
             return self.constructed(node, result, fields);
         }
         // Anything else propagates: the result depends on the receiver and the arguments.
-        if reference.as_deref().is_some_and(|r| self.program.class(r).is_some()) {
+        if reference.as_deref().is_some_and(|r| resolve::is_class_reference(self.program, r)) {
             result.reference = reference.as_deref().map(Into::into);
         } else if let Some(returned) = reference.as_deref().and_then(|r| types::returned_type(self.rules, r)) {
             // A type the packs declare (`logging.getLogger(…)` is a `logging.Logger`).
@@ -1634,6 +1634,28 @@ mod tests {
             let (to_d, _) = bound_both_ways(&source, "app.view", "app.D.run");
             assert_eq!(to_c, pairs(&[("either", "self"), ("s0", "a")]), "{binding}");
             assert_eq!(to_d, pairs(&[("either", "self"), ("s0", "b")]), "{binding}");
+            assert_eq!(taint, pairs(&[("s0", "a"), ("s0", "b")]), "{binding}");
+        }
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_through_a_module_level_name_bound_to_either_class_alike() {
+        let classes = "class C:\n    def __init__(self, a):\n        os.system(a)\n\n    def run(self, a):\n        os.system(a)\n\n\nclass D:\n    def __init__(self, b):\n        os.system(b)\n\n    def run(self, b):\n        os.system(b)\n\n\nclass E:\n    def run(self, c):\n        os.system(c)\n";
+        let conditional = "Impl = C if os.environ.get(\"F\") else D\n";
+        let branches = "if os.environ.get(\"F\"):\n    Impl = C\nelse:\n    Impl = D\n";
+        for binding in [conditional, branches] {
+            // `Impl.run(obj, …)`: `obj` is `self` of either class's `run`.
+            let source = format!("{SINKS}{classes}\n\n{binding}\n\ndef view(obj):\n{}    Impl.run(obj, s0)\n", sources(1, "    "));
+            let (to_c, taint) = bound_both_ways(&source, "app.view", "app.C.run");
+            let (to_d, _) = bound_both_ways(&source, "app.view", "app.D.run");
+            assert_eq!(to_c, pairs(&[("obj", "self"), ("s0", "a")]), "{binding}");
+            assert_eq!(to_d, pairs(&[("obj", "self"), ("s0", "b")]), "{binding}");
+            assert_eq!(taint, pairs(&[("s0", "a"), ("s0", "b")]), "{binding}");
+            // `Impl(…)` constructs either.
+            let source = format!("{SINKS}{classes}\n\n{binding}\n\ndef view():\n{}    Impl(s0)\n", sources(1, "    "));
+            let (to_c, taint) = bound_both_ways(&source, "app.view", "app.C.__init__");
+            let (to_d, _) = bound_both_ways(&source, "app.view", "app.D.__init__");
+            assert_eq!((to_c, to_d), (pairs(&[("s0", "a")]), pairs(&[("s0", "b")])), "{binding}");
             assert_eq!(taint, pairs(&[("s0", "a"), ("s0", "b")]), "{binding}");
         }
     }
