@@ -462,6 +462,9 @@ fn imported_alternative(text: &str, right: Node<'_>, imports: &HashMap<String, S
         .find(|reference| imports.contains_key(reference.split('.').next().unwrap_or("")))
 }
 
+/// Most classes `Program::ancestors` lists, and the depth of the hierarchy it linearises.
+const MAX_ANCESTORS: usize = 64;
+
 /// The prefix of a reference naming several candidates, `|`-separated (`ir::resolve::ONE_OF`).
 pub const ONE_OF: &str = "one_of:";
 
@@ -1820,8 +1823,9 @@ impl<'p> Program<'p> {
         None
     }
 
-    /// `class` and its bases, breadth first by name (bases outside the workspace included, not
-    /// expanded); bounded, so cyclic or huge hierarchies cannot loop.
+    /// `class` and its bases in Python's method resolution order (C3, `walk_ancestors`; bases
+    /// outside the workspace included, not expanded); bounded, so cyclic or huge hierarchies
+    /// cannot loop.
     ///
     /// Memoised per program (`ancestry`) with the name lookups the walk made, replayed on a
     /// hit, so a recording sees what a fresh walk would record (`reexport_target` does the
@@ -1844,11 +1848,67 @@ impl<'p> Program<'p> {
         classes
     }
 
-    /// `ancestors` computed (not memoised).
+    /// `ancestors` computed (not memoised): Python's method resolution order, the C3
+    /// linearisation of the class and its bases, where it can be computed; a base outside the
+    /// workspace counts as a class of no bases of its own (its ancestors are the library's,
+    /// which define no workspace methods). Where it cannot (bases Python would reject as
+    /// inconsistent, a cycle, a hierarchy past the bounds), the bases breadth first by name as
+    /// before C3 (`breadth_first_ancestors`), never an error.
     fn walk_ancestors(&self, class: &str) -> Vec<String> {
+        let mut linearised = FxHashMap::default();
+        self.linearisation(class, 0, &mut linearised).unwrap_or_else(|| self.breadth_first_ancestors(class))
+    }
+
+    /// The C3 linearisation of `class` (`walk_ancestors`), with those of the classes it merged
+    /// in `known`; `None` when it cannot be computed. Recursion bounded by `MAX_ANCESTORS` (the
+    /// depth of the hierarchy), as is the length of the order.
+    fn linearisation(&self, class: &str, depth: usize, known: &mut FxHashMap<String, Option<Vec<String>>>) -> Option<Vec<String>> {
+        if depth > MAX_ANCESTORS {
+            return None;
+        }
+        if let Some(found) = known.get(class) {
+            // `None` here while `class` is being linearised: a cycle.
+            return found.clone();
+        }
+        let Some(info) = self.class(class) else { return Some(vec![class.to_string()]) };
+        known.insert(class.to_string(), None);
+        let mut sequences: Vec<Vec<String>> = Vec::with_capacity(info.bases.len() + 1);
+        for base in &info.bases {
+            sequences.push(self.linearisation(base, depth + 1, known)?);
+        }
+        sequences.push(info.bases.clone());
+        let mut order = vec![class.to_string()];
+        loop {
+            sequences.retain(|sequence| !sequence.is_empty());
+            if sequences.is_empty() {
+                break;
+            }
+            // The first head that is in no other sequence's tail.
+            let head = sequences
+                .iter()
+                .map(|sequence| &sequence[0])
+                .find(|candidate| !sequences.iter().any(|sequence| sequence[1..].contains(candidate)))?
+                .clone();
+            for sequence in &mut sequences {
+                if sequence[0] == head {
+                    sequence.remove(0);
+                }
+            }
+            order.push(head);
+            if order.len() > MAX_ANCESTORS {
+                return None;
+            }
+        }
+        known.insert(class.to_string(), Some(order.clone()));
+        Some(order)
+    }
+
+    /// `class` and its bases breadth first by name (bases outside the workspace included, not
+    /// expanded), at most `MAX_ANCESTORS`: the order where C3 cannot be computed.
+    fn breadth_first_ancestors(&self, class: &str) -> Vec<String> {
         let mut order = vec![class.to_string()];
         let mut next = 0;
-        while next < order.len() && order.len() < 64 {
+        while next < order.len() && order.len() < MAX_ANCESTORS {
             if let Some(info) = self.class(order[next].as_str()) {
                 for base in &info.bases {
                     if !order.contains(base) {
@@ -2227,6 +2287,28 @@ mod tests {
             let longer = record_name_lookups(|| program.resolve_name(module, "f.attr.x"));
             assert_eq!(longer.0.as_deref(), Some("a.f.attr.x"), "the memo holds the first name; the rest is appended");
             assert_eq!(longer.1, record_name_lookups(|| program.resolve_name(module, "f")).1, "with the first name's lookups");
+        });
+    }
+
+    #[test]
+    fn ancestors_follow_pythons_method_resolution_order() {
+        let app = "from lib import Thing\n\n\nclass Root:\n    def m(self):\n        pass\n\n\nclass Quiet:\n    def m(self):\n        pass\n\n\nclass Local(Quiet):\n    pass\n\n\nclass Remote(Root):\n    pass\n\n\nclass Job(Local, Remote):\n    pass\n\n\nclass Left(Root):\n    pass\n\n\nclass Right(Root):\n    def m(self):\n        pass\n\n\nclass Task(Left, Right):\n    pass\n\n\nclass X(Left, Right):\n    pass\n\n\nclass Y(Right, Left):\n    pass\n\n\nclass Z(X, Y):\n    pass\n\n\nclass P(Q):\n    pass\n\n\nclass Q(P):\n    pass\n\n\nclass W(Local, Thing):\n    pass\n";
+        with_program(&[("app.py", app)], |program| {
+            let order = |class: &str| -> Vec<String> {
+                program.ancestors(&format!("app.{class}")).iter().map(|c| c.strip_prefix("app.").unwrap_or(c).to_string()).collect()
+            };
+            // Depth first where bases do not share ancestors: `Quiet` before `Remote` (breadth
+            // first put `Remote` first).
+            assert_eq!(order("Job"), ["Job", "Local", "Quiet", "Remote", "Root"]);
+            assert_eq!(program.method("app.Job", "m"), program.method("app.Quiet", "m"));
+            // A diamond: the shared base last, after both sides.
+            assert_eq!(order("Task"), ["Task", "Left", "Right", "Root"]);
+            assert_eq!(program.method("app.Task", "m"), program.method("app.Right", "m"));
+            // A library base: itself, its own bases unknown.
+            assert_eq!(order("W"), ["W", "Local", "Quiet", "lib.Thing"]);
+            // Inconsistent bases (Python rejects `Z`) and a cycle: breadth first, no error.
+            assert_eq!(order("Z"), ["Z", "X", "Y", "Left", "Right", "Root"]);
+            assert_eq!(order("P"), ["P", "Q"]);
         });
     }
 

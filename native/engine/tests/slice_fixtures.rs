@@ -67,6 +67,7 @@ fixtures! {
     lambda_called_later => "lambda_called_later.py",
     lambdas => "lambdas.py",
     loops => "loops.py",
+    method_resolution_order => "method_resolution_order.py",
     method_through_class => "method_through_class.py",
     module_global_mutated => "module_global_mutated.py",
     module_level_class_choice => "module_level_class_choice.py",

@@ -613,6 +613,7 @@ fixtures! {
     interprocedural_response_types => "interprocedural/response_types.py",
     interprocedural_imported_content_types => "interprocedural/imported_content_types.py",
     interprocedural_module_instance_method_store => "interprocedural/module_instance_method_store.py",
+    interprocedural_method_resolution_order => "interprocedural/method_resolution_order.py",
     interprocedural_method_through_class => "interprocedural/method_through_class.py",
     interprocedural_class_in_local => "interprocedural/class_in_local.py",
     interprocedural_instance_of_either_class => "interprocedural/instance_of_either_class.py",

@@ -1661,6 +1661,16 @@ mod tests {
     }
 
     #[test]
+    fn taint_and_slicing_find_a_method_in_pythons_method_resolution_order_alike() {
+        // `D(B, C)`, `B(A)`: `A.run` comes before `C.run` (C3), breadth first it did not.
+        let classes = "class A:\n    def run(self, a):\n        os.system(a)\n\n\nclass B(A):\n    pass\n\n\nclass C:\n    def run(self, c):\n        os.system(c)\n\n\nclass D(B, C):\n    pass\n";
+        let source = format!("{SINKS}{classes}\n\ndef view():\n{}    D().run(s0)\n", sources(1, "    "));
+        let (slicing, taint) = bound_both_ways(&source, "app.view", "app.A.run");
+        assert_eq!(slicing, pairs(&[("D", "self"), ("s0", "a")]));
+        assert_eq!(taint, pairs(&[("s0", "a")]));
+    }
+
+    #[test]
     fn taint_and_slicing_bind_keyword_only_and_positional_only_parameters_alike() {
         let callee =
             "def f(a, /, b, *, key=None, **options):\n    os.system(a)\n    os.system(b)\n    os.system(key)\n    os.system(options)\n";
