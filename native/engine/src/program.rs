@@ -462,6 +462,102 @@ fn imported_alternative(text: &str, right: Node<'_>, imports: &HashMap<String, S
         .find(|reference| imports.contains_key(reference.split('.').next().unwrap_or("")))
 }
 
+/// Most classes `Program::ancestors` lists, and the depth of the hierarchy it linearises.
+const MAX_ANCESTORS: usize = 64;
+
+/// The prefix of a reference naming several candidates, `|`-separated (`ir::resolve::ONE_OF`).
+pub const ONE_OF: &str = "one_of:";
+
+/// Most candidates a reference naming several (`one_of`) holds; past it the reference is
+/// unknown and the call it makes unresolved, as any unknown callee's is (the library's rules
+/// by name apply, arguments flow into the result).
+pub const MAX_CANDIDATES: usize = 8;
+
+/// The candidates a reference names: each of a `one_of:`, else the reference itself.
+pub fn alternatives(reference: &str) -> std::str::Split<'_, char> {
+    reference.strip_prefix(ONE_OF).unwrap_or(reference).split('|')
+}
+
+/// The reference of candidates (`one_of:` them, sorted, without repeats; a single one is
+/// itself); `None` for none, or past `MAX_CANDIDATES`.
+pub fn one_of<'a>(candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut all: Vec<&str> = candidates.into_iter().flat_map(alternatives).collect();
+    all.sort_unstable();
+    all.dedup();
+    match all.as_slice() {
+        [] => None,
+        [one] => Some(one.to_string()),
+        many if many.len() > MAX_CANDIDATES => None,
+        many => Some(format!("{ONE_OF}{}", many.join("|"))),
+    }
+}
+
+/// Names a module binds at its top level, in `if`/`try` blocks too, only by plain assignments
+/// of classes, to several (`Impl = A if X else B`, `if X: Impl = A` / `else: Impl = B`), with
+/// the classes (`one_of` them). `class_name` qualifies a (dotted) name that is a class of the
+/// module's own or an imported class-like (capitalised) name. A name also bound another way
+/// there (a definition, an assignment of anything else) is left out.
+fn class_alternatives(text: &str, root: Node<'_>, class_name: &dyn Fn(&str) -> Option<String>) -> HashMap<String, String> {
+    // The classes a right side may be: a class name, or a conditional of such.
+    let classes_of = |right: Node<'_>| -> Option<Vec<String>> {
+        let mut classes = Vec::new();
+        let mut pending = vec![right];
+        while let Some(node) = pending.pop() {
+            match node.kind() {
+                "parenthesized_expression" if pending.len() < MAX_STATEMENT_DEPTH => pending.extend(node.named_child(0)),
+                "conditional_expression" if pending.len() < MAX_STATEMENT_DEPTH => {
+                    let mut cursor = node.walk();
+                    let parts: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|part| part.kind() != "comment").collect();
+                    let [chosen, _, other] = parts[..] else { return None };
+                    pending.extend([other, chosen]);
+                }
+                "identifier" | "attribute" => classes.push(class_name(&dotted(text, node)?)?),
+                _ => return None,
+            }
+        }
+        Some(classes)
+    };
+    let mut found: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    let mut blocks = vec![(root, 0usize)];
+    while let Some((block, depth)) = blocks.pop() {
+        let mut cursor = block.walk();
+        for statement in block.named_children(&mut cursor) {
+            match statement.kind() {
+                "expression_statement" => {
+                    let Some(assignment) = statement.named_child(0).filter(|n| n.kind() == "assignment") else { continue };
+                    let Some(left) = assignment.field(&field::LEFT).filter(|left| left.kind() == "identifier") else { continue };
+                    let classes = assignment.field(&field::RIGHT).and_then(classes_of);
+                    let entry = found.entry(text_of(text, left).to_string()).or_insert_with(|| Some(Vec::new()));
+                    match (entry.as_mut(), classes) {
+                        (Some(known), Some(classes)) => known.extend(classes),
+                        _ => *entry = None,
+                    }
+                }
+                "function_definition" | "class_definition" | "decorated_definition" => {
+                    let definition = statement.field(&field::DEFINITION).unwrap_or(statement);
+                    if let Some(name) = definition.field(&field::NAME) {
+                        found.insert(text_of(text, name).to_string(), None);
+                    }
+                }
+                "if_statement" | "try_statement" | "block" | "elif_clause" | "else_clause" | "except_clause" | "finally_clause"
+                    if depth < MAX_STATEMENT_DEPTH =>
+                {
+                    blocks.push((statement, depth + 1));
+                }
+                _ => {}
+            }
+        }
+    }
+    // Of several classes only: an alias of one class of the module's own (`O = Order`) stays
+    // unresolved, as before — resolving those made sympy's analysis a quarter slower
+    // (`Matrix`, `O`, … called everywhere) for no finding.
+    found
+        .into_iter()
+        .filter_map(|(name, classes)| Some((name, one_of(classes?.iter().map(String::as_str))?)))
+        .filter(|(_, classes)| classes.starts_with(ONE_OF))
+        .collect()
+}
+
 /// Evaluates literal expressions (and module constants) to a constant.
 pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> Option<Constant> {
     // Parentheses and signs peeled iteratively (`-(-(…1))` can nest arbitrarily deep).
@@ -908,6 +1004,24 @@ impl<'t> PartBuilder<'t> {
             } else if right.kind() == "lambda" {
                 // `RUNNER = lambda cmd: …`: the name refers to the lambda's scope.
                 aliases.insert(name.clone(), module_lambda_name(&module_name, root, *right));
+            }
+        }
+        // Names bound only to classes, some maybe in branches (`Impl = A if X else B`, `if X:
+        // Impl = A` / `else: Impl = B`): either class.
+        let class_name = |name: &str| {
+            let head = name.split('.').next().unwrap_or(name);
+            if head == name && own_classes.contains(&head) && !assignments.contains_key(head) {
+                return Some(format!("{module_name}.{name}"));
+            }
+            let last = name.rsplit('.').next().unwrap_or(name);
+            let qualified = imports.get(head).filter(|_| last.starts_with(|c: char| c.is_uppercase()))?;
+            Some(format!("{qualified}{}", &name[head.len()..]))
+        };
+        for (name, classes) in class_alternatives(text, root, &class_name) {
+            let plain_alias =
+                aliases.get(&name).is_some_and(|alias| !alias.starts_with(ONE_OF) && alternatives(&classes).any(|c| c == alias));
+            if !constants.contains_key(&name) && !constructed.contains_key(&name) && (!aliases.contains_key(&name) || plain_alias) {
+                aliases.insert(name, classes);
             }
         }
         // Objects made from imports (after the aliases, which chains may start from).
@@ -1650,6 +1764,11 @@ impl<'p> Program<'p> {
         let rest = &name[head.len()..];
         let answer = |known: &Resolved| {
             known.lookups.iter().copied().for_each(note_lookup_hash);
+            // Either of several (`Impl = A if X else B`): the rest of each.
+            if let Some(qualified) = known.qualified.as_deref().filter(|q| q.starts_with(ONE_OF) && !rest.is_empty()) {
+                let members: Vec<String> = alternatives(qualified).map(|candidate| format!("{candidate}{rest}")).collect();
+                return one_of(members.iter().map(String::as_str));
+            }
             known.qualified.as_deref().map(|qualified| {
                 let mut resolved = String::with_capacity(qualified.len() + rest.len());
                 resolved.push_str(qualified);
@@ -1704,8 +1823,9 @@ impl<'p> Program<'p> {
         None
     }
 
-    /// `class` and its bases, breadth first by name (bases outside the workspace included, not
-    /// expanded); bounded, so cyclic or huge hierarchies cannot loop.
+    /// `class` and its bases in Python's method resolution order (C3, `walk_ancestors`; bases
+    /// outside the workspace included, not expanded); bounded, so cyclic or huge hierarchies
+    /// cannot loop.
     ///
     /// Memoised per program (`ancestry`) with the name lookups the walk made, replayed on a
     /// hit, so a recording sees what a fresh walk would record (`reexport_target` does the
@@ -1728,11 +1848,67 @@ impl<'p> Program<'p> {
         classes
     }
 
-    /// `ancestors` computed (not memoised).
+    /// `ancestors` computed (not memoised): Python's method resolution order, the C3
+    /// linearisation of the class and its bases, where it can be computed; a base outside the
+    /// workspace counts as a class of no bases of its own (its ancestors are the library's,
+    /// which define no workspace methods). Where it cannot (bases Python would reject as
+    /// inconsistent, a cycle, a hierarchy past the bounds), the bases breadth first by name as
+    /// before C3 (`breadth_first_ancestors`), never an error.
     fn walk_ancestors(&self, class: &str) -> Vec<String> {
+        let mut linearised = FxHashMap::default();
+        self.linearisation(class, 0, &mut linearised).unwrap_or_else(|| self.breadth_first_ancestors(class))
+    }
+
+    /// The C3 linearisation of `class` (`walk_ancestors`), with those of the classes it merged
+    /// in `known`; `None` when it cannot be computed. Recursion bounded by `MAX_ANCESTORS` (the
+    /// depth of the hierarchy), as is the length of the order.
+    fn linearisation(&self, class: &str, depth: usize, known: &mut FxHashMap<String, Option<Vec<String>>>) -> Option<Vec<String>> {
+        if depth > MAX_ANCESTORS {
+            return None;
+        }
+        if let Some(found) = known.get(class) {
+            // `None` here while `class` is being linearised: a cycle.
+            return found.clone();
+        }
+        let Some(info) = self.class(class) else { return Some(vec![class.to_string()]) };
+        known.insert(class.to_string(), None);
+        let mut sequences: Vec<Vec<String>> = Vec::with_capacity(info.bases.len() + 1);
+        for base in &info.bases {
+            sequences.push(self.linearisation(base, depth + 1, known)?);
+        }
+        sequences.push(info.bases.clone());
+        let mut order = vec![class.to_string()];
+        loop {
+            sequences.retain(|sequence| !sequence.is_empty());
+            if sequences.is_empty() {
+                break;
+            }
+            // The first head that is in no other sequence's tail.
+            let head = sequences
+                .iter()
+                .map(|sequence| &sequence[0])
+                .find(|candidate| !sequences.iter().any(|sequence| sequence[1..].contains(candidate)))?
+                .clone();
+            for sequence in &mut sequences {
+                if sequence[0] == head {
+                    sequence.remove(0);
+                }
+            }
+            order.push(head);
+            if order.len() > MAX_ANCESTORS {
+                return None;
+            }
+        }
+        known.insert(class.to_string(), Some(order.clone()));
+        Some(order)
+    }
+
+    /// `class` and its bases breadth first by name (bases outside the workspace included, not
+    /// expanded), at most `MAX_ANCESTORS`: the order where C3 cannot be computed.
+    fn breadth_first_ancestors(&self, class: &str) -> Vec<String> {
         let mut order = vec![class.to_string()];
         let mut next = 0;
-        while next < order.len() && order.len() < 64 {
+        while next < order.len() && order.len() < MAX_ANCESTORS {
             if let Some(info) = self.class(order[next].as_str()) {
                 for base in &info.bases {
                     if !order.contains(base) {
@@ -2111,6 +2287,28 @@ mod tests {
             let longer = record_name_lookups(|| program.resolve_name(module, "f.attr.x"));
             assert_eq!(longer.0.as_deref(), Some("a.f.attr.x"), "the memo holds the first name; the rest is appended");
             assert_eq!(longer.1, record_name_lookups(|| program.resolve_name(module, "f")).1, "with the first name's lookups");
+        });
+    }
+
+    #[test]
+    fn ancestors_follow_pythons_method_resolution_order() {
+        let app = "from lib import Thing\n\n\nclass Root:\n    def m(self):\n        pass\n\n\nclass Quiet:\n    def m(self):\n        pass\n\n\nclass Local(Quiet):\n    pass\n\n\nclass Remote(Root):\n    pass\n\n\nclass Job(Local, Remote):\n    pass\n\n\nclass Left(Root):\n    pass\n\n\nclass Right(Root):\n    def m(self):\n        pass\n\n\nclass Task(Left, Right):\n    pass\n\n\nclass X(Left, Right):\n    pass\n\n\nclass Y(Right, Left):\n    pass\n\n\nclass Z(X, Y):\n    pass\n\n\nclass P(Q):\n    pass\n\n\nclass Q(P):\n    pass\n\n\nclass W(Local, Thing):\n    pass\n";
+        with_program(&[("app.py", app)], |program| {
+            let order = |class: &str| -> Vec<String> {
+                program.ancestors(&format!("app.{class}")).iter().map(|c| c.strip_prefix("app.").unwrap_or(c).to_string()).collect()
+            };
+            // Depth first where bases do not share ancestors: `Quiet` before `Remote` (breadth
+            // first put `Remote` first).
+            assert_eq!(order("Job"), ["Job", "Local", "Quiet", "Remote", "Root"]);
+            assert_eq!(program.method("app.Job", "m"), program.method("app.Quiet", "m"));
+            // A diamond: the shared base last, after both sides.
+            assert_eq!(order("Task"), ["Task", "Left", "Right", "Root"]);
+            assert_eq!(program.method("app.Task", "m"), program.method("app.Right", "m"));
+            // A library base: itself, its own bases unknown.
+            assert_eq!(order("W"), ["W", "Local", "Quiet", "lib.Thing"]);
+            // Inconsistent bases (Python rejects `Z`) and a cycle: breadth first, no error.
+            assert_eq!(order("Z"), ["Z", "X", "Y", "Left", "Right", "Root"]);
+            assert_eq!(order("P"), ["P", "Q"]);
         });
     }
 

@@ -835,7 +835,10 @@ impl<'p, 't> Sdg<'p, 't> {
             let mut index: FxHashMap<String, BTreeSet<String>> = FxHashMap::default();
             for module in &program.modules {
                 for (local, qualified) in module.imports.iter().chain(module.aliases.iter()) {
-                    index.entry(qualified.clone()).or_default().insert(local.clone());
+                    // An alias of either of several classes (`Impl = A if X else B`) names each.
+                    for candidate in crate::program::alternatives(qualified) {
+                        index.entry(candidate.to_string()).or_default().insert(local.clone());
+                    }
                 }
             }
             index

@@ -34,8 +34,9 @@ use crate::syntax::{field, FieldChild};
 /// The prefix of a reference naming the candidate methods of a `getattr` with a computed name.
 pub const GETATTR: &str = "getattr:";
 /// The prefix of a reference naming several candidates, `|`-separated: the values of a
-/// dispatch table looked up with a computed key (`HANDLERS[kind]`).
-pub const ONE_OF: &str = "one_of:";
+/// dispatch table looked up with a computed key (`HANDLERS[kind]`), a value that is either of
+/// two (`join_references`), a module-level name bound to either of two classes.
+pub use crate::program::{alternatives, one_of, MAX_CANDIDATES, ONE_OF};
 
 /// Calls nested as callees (`f()()`) resolved syntactically; deeper, the callee is unknown.
 pub const MAX_CALL_HEADS: usize = 8;
@@ -51,6 +52,18 @@ pub struct Resolved {
     pub targets: Vec<usize>,
     /// The callee is a workspace class: the call constructs an instance (runs `__init__`).
     pub constructor: bool,
+}
+
+/// What a value that refers to `a` on one path and to `b` on another refers to: either
+/// (`one_of`). The one join of references: taint's values at a merge point and a conditional
+/// expression (`r = A() if flag else B()`, `r = A()` in one branch and `r = B()` in the
+/// other), slicing's locals bound several ways (`local_references`). A call on it runs each
+/// candidate's target; a method read from it is each candidate's (`member_reference`).
+pub fn join_references(a: &str, b: &str) -> Option<String> {
+    if a == b {
+        return Some(a.to_string());
+    }
+    one_of([a, b])
 }
 
 /// `object.attribute` as a reference; a member a workspace class inherits from a library base
@@ -86,7 +99,8 @@ pub fn call_reference<'t>(
     reference_of: &mut dyn FnMut(Node<'t>) -> Option<String>,
 ) -> Option<String> {
     let callee = callee?;
-    if program.class(callee).is_some() {
+    // A class, or either of several (`Impl = A if X else B`): an instance of it.
+    if is_class_reference(program, callee) {
         return Some(callee.to_string());
     }
     let info = &program.scopes[scope];
@@ -383,7 +397,7 @@ pub fn reads_through_class(program: &Program<'_>, scope: usize, object: Node<'_>
     if program.modules[info.module].instances.contains_key(head) {
         return false;
     }
-    program.resolve_name(info.module, &name).is_some_and(|qualified| program.class(&qualified).is_some())
+    program.resolve_name(info.module, &name).is_some_and(|qualified| is_class_reference(program, &qualified))
 }
 
 /// Resolves `call` made in `scope`. `reference_of` answers what the callee expression (a
@@ -422,11 +436,8 @@ pub fn resolve_call<'t>(
 }
 
 /// Whether `reference` is a workspace class, or candidates that all are (`one_of:`).
-fn is_class_reference(program: &Program<'_>, reference: &str) -> bool {
-    match reference.strip_prefix(ONE_OF) {
-        Some(rest) => rest.split('|').all(|candidate| program.class(candidate).is_some()),
-        None => program.class(reference).is_some(),
-    }
+pub fn is_class_reference(program: &Program<'_>, reference: &str) -> bool {
+    alternatives(reference).all(|candidate| program.class(candidate).is_some())
 }
 
 /// The workspace classes `expression` (in `scope`) is when it is a class itself, not an
@@ -453,26 +464,20 @@ pub fn class_expression(program: &Program<'_>, scope: usize, expression: Node<'_
                 if info.params.iter().any(|param| param.name == head) || program.modules[info.module].instances.contains_key(head) {
                     return Vec::new();
                 }
-                let Some(class) = program.resolve_name(info.module, &name).filter(|qualified| program.class(qualified).is_some()) else {
+                // A class, or a module-level name bound to either of several (`one_of:`).
+                let Some(qualified) = program.resolve_name(info.module, &name).filter(|q| is_class_reference(program, q)) else {
                     return Vec::new();
                 };
-                if !classes.contains(&class) {
-                    classes.push(class);
+                for class in alternatives(&qualified) {
+                    if !classes.iter().any(|known| known == class) {
+                        classes.push(class.to_string());
+                    }
                 }
             }
             _ => return Vec::new(),
         }
     }
     classes
-}
-
-/// The reference of the classes `class_expression` finds: the class, or `one_of:` them.
-pub fn class_reference(classes: &[String]) -> Option<String> {
-    match classes {
-        [] => None,
-        [class] => Some(class.clone()),
-        _ => Some(format!("{ONE_OF}{}", classes.join("|"))),
-    }
 }
 
 /// The names function `scope` binds to classes only (`C = Runner`, `cls_ = Runner if flag else
@@ -597,6 +602,36 @@ impl Syntactic<'_, '_> {
         self.reference_within(node, 0)
     }
 
+    /// What the right side of an assignment refers to: a name, attribute or call's reference,
+    /// or either of a conditional expression's values (`A if flag else B`, `A() if flag else
+    /// B()`: `join_references`, as taint joins the two values).
+    pub fn chosen(&self, right: Node<'_>) -> Option<String> {
+        let mut found: Option<String> = None;
+        let mut pending = vec![right];
+        while let Some(node) = pending.pop() {
+            let value = match node.kind() {
+                "parenthesized_expression" if pending.len() < MAX_CALL_HEADS => {
+                    pending.extend(node.named_child(0));
+                    continue;
+                }
+                "conditional_expression" if pending.len() < MAX_CALL_HEADS => {
+                    let mut cursor = node.walk();
+                    let parts: Vec<Node<'_>> = node.named_children(&mut cursor).filter(|part| part.kind() != "comment").collect();
+                    let [chosen, _, other] = parts[..] else { return None };
+                    pending.extend([other, chosen]);
+                    continue;
+                }
+                "call" | "identifier" | "attribute" => self.reference(node)?,
+                _ => return None,
+            };
+            found = Some(match found {
+                Some(known) => join_references(&known, &value)?,
+                None => value,
+            });
+        }
+        found
+    }
+
     fn reference_within(&self, node: Node<'_>, heads: usize) -> Option<String> {
         let program = self.program;
         let info = &program.scopes[self.scope];
@@ -672,18 +707,16 @@ pub fn local_references<'t>(
         let syntactic = Syntactic { program, scope, locals: Some(&known) };
         let mut bound: FxHashMap<&str, Option<String>> = FxHashMap::default();
         for &(name, right) in &bindings {
-            let value = right.and_then(|right| match right.kind() {
-                "call" | "identifier" | "attribute" => syntactic.reference(right),
-                // `A if flag else B`: the classes (`one_of:` both).
-                "conditional_expression" | "parenthesized_expression" => class_reference(&class_expression(program, scope, right)),
-                _ => None,
-            });
+            let value = right.and_then(|right| syntactic.chosen(right));
+            // Bound several ways: what each binding refers to (`join_references`), unknown if
+            // one of them is (a parameter, a `for` target, a value of no reference).
             bound
                 .entry(name)
                 .and_modify(|known| {
-                    if *known != value {
-                        *known = None;
-                    }
+                    *known = match (known.as_deref(), value.as_deref()) {
+                        (Some(known), Some(value)) => join_references(known, value),
+                        _ => None,
+                    };
                 })
                 .or_insert(value);
         }
@@ -872,6 +905,82 @@ mod tests {
         assert_eq!(method.targets, vec![program.functions["app.C.run"]]);
         let local = |name: &str| if name == "either" { Local::Class } else { Local::Unbound };
         assert!(reached(&program, scope, statement(2), &method, &local).through_class);
+    }
+
+    #[test]
+    fn references_join_into_their_sorted_candidates() {
+        assert_eq!(join_references("app.A", "app.A").as_deref(), Some("app.A"));
+        assert_eq!(join_references("app.B", "app.A").as_deref(), Some("one_of:app.A|app.B"));
+        // Candidates flatten, without repeats.
+        assert_eq!(join_references("one_of:app.A|app.C", "one_of:app.B|app.A").as_deref(), Some("one_of:app.A|app.B|app.C"));
+        // Past `MAX_CANDIDATES`: unknown.
+        let many: Vec<String> = (0..=MAX_CANDIDATES).map(|i| format!("app.C{i}")).collect();
+        assert_eq!(one_of(many.iter().map(String::as_str)), None);
+        assert_eq!(one_of(many[..MAX_CANDIDATES].iter().map(String::as_str)).map(|r| alternatives(&r).count()), Some(MAX_CANDIDATES));
+    }
+
+    #[test]
+    fn a_local_bound_to_instances_of_either_class_refers_to_both() {
+        let source = "class A:\n    def run(self, x):\n        pass\n\n\nclass B:\n    def run(self, x):\n        pass\n\n\nclass C:\n    def run(self, x):\n        pass\n\n\ndef f(flag, p):\n    either = A() if flag else B()\n    branches = A()\n    branches = B()\n    one = A()\n    one = A()\n    unknown = A()\n    unknown = p\n    either.run(1)\n    branches.run(1)\n    one.run(1)\n    unknown.run(1)\n";
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let scope = program.functions["app.f"];
+        let body = program.scopes[scope].body;
+        let statement = |at: u32| body.named_child(at).and_then(|s| s.named_child(0)).expect("a statement");
+        let bindings: Vec<(&str, Option<Node<'_>>)> = (0..7)
+            .map(|at| (text_of(source, statement(at).field(&field::LEFT).expect("a name")), statement(at).field(&field::RIGHT)))
+            .collect();
+        let locals = local_references(&program, scope, bindings);
+        let mut found: Vec<(&str, &str)> = locals.iter().map(|(name, reference)| (name.as_str(), reference.as_str())).collect();
+        found.sort();
+        assert_eq!(found, vec![("branches", "one_of:app.A|app.B"), ("either", "one_of:app.A|app.B"), ("one", "app.A")]);
+        let syntactic = Syntactic { program: &program, scope, locals: Some(&locals) };
+        let targets = |at: u32| {
+            let resolved = resolve_call(&program, scope, statement(at), &mut |n| syntactic.reference(n));
+            assert!(!resolved.constructor);
+            resolved.targets.iter().map(|&t| program.scopes[t].qualified_name.as_str()).collect::<Vec<&str>>()
+        };
+        assert_eq!(targets(7), vec!["app.A.run", "app.B.run"]);
+        assert_eq!(targets(8), vec!["app.A.run", "app.B.run"]);
+        assert_eq!(targets(9), vec!["app.A.run"]);
+        assert_eq!(targets(10), Vec::<&str>::new());
+        // An instance, not a class: `either` is `self`.
+        let local = |_: &str| Local::Value;
+        let resolved = resolve_call(&program, scope, statement(7), &mut |n| syntactic.reference(n));
+        assert!(!reached(&program, scope, statement(7), &resolved, &local).through_class);
+    }
+
+    #[test]
+    fn a_module_level_name_bound_to_either_class_refers_to_both() {
+        let source = "import os\nfrom lib import Remote, helper\n\n\nclass A:\n    def run(self, x):\n        pass\n\n\nclass B:\n    def run(self, x):\n        pass\n\n\nImpl = A if os.environ.get(\"X\") else B\nif os.environ.get(\"Y\"):\n    Other = A\nelse:\n    Other = B\nSingle = A\nMixed = A\nif os.environ.get(\"Z\"):\n    Mixed = helper()\nFar = A if os.environ.get(\"X\") else Remote\n\n\ndef f(obj):\n    Impl(1).run(2)\n    Impl.run(obj, 2)\n    Other.run(obj, 2)\n    Single.run(obj, 2)\n    Mixed.run(obj, 2)\n";
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let module = program.scopes[program.functions["app.f"]].module;
+        let name = |name: &str| program.resolve_name(module, name);
+        assert_eq!(name("Impl").as_deref(), Some("one_of:app.A|app.B"));
+        assert_eq!(name("Impl.run").as_deref(), Some("one_of:app.A.run|app.B.run"));
+        assert_eq!(name("Other").as_deref(), Some("one_of:app.A|app.B"));
+        // One class of the module's own: not an alias (as before).
+        assert_eq!(name("Single"), None);
+        // Bound to a call's result in a branch: not a class.
+        assert_eq!(name("Mixed"), None);
+        // An imported class-like name is a candidate (a library one has no targets).
+        assert_eq!(name("Far").as_deref(), Some("one_of:app.A|lib.Remote"));
+        let expected = calls(&[
+            ("Impl(1).run", &["app.A.run", "app.B.run"], false),
+            ("Impl.run", &["app.A.run", "app.B.run"], false),
+            ("Other.run", &["app.A.run", "app.B.run"], false),
+            ("Single.run", &[], false),
+            ("Mixed.run", &[], false),
+        ]);
+        assert_eq!(resolved_calls(&[("app.py", source)], "app.f"), expected);
+        // Read through the class(es): `obj` is `self`.
+        assert_eq!(
+            through_class(source, "app.f", &[]),
+            rows(&[("Impl(1).run", false), ("Impl.run", true), ("Other.run", true), ("Single.run", false), ("Mixed.run", false)])
+        );
     }
 
     #[test]

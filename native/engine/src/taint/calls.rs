@@ -361,7 +361,7 @@ impl<'p, 't> Analysis<'p, 't> {
         // (`(js2py.eval_js6 if es6 else js2py.eval_js)(script)`).
         let mut sinks: Vec<Sink> = Vec::new();
         let candidates = match &reference {
-            Some(reference) => vec![reference.clone()],
+            Some(reference) => resolve::alternatives(reference).map(str::to_string).collect(),
             None => self.conditional_callees(function, state, depth),
         };
         for candidate in &candidates {
@@ -372,9 +372,15 @@ impl<'p, 't> Analysis<'p, 't> {
         // A method name matches on a receiver of unknown type (toward findings), not on an
         // instance of a workspace class whose own method the call runs (`Fetcher().fetch(url)`,
         // an HTTP call): that method's body is analysed instead, and decides.
+        // Of either of several objects (`one_of:`), when each one's method is the workspace's.
         let project_method = !resolved.constructor
             && !resolved.targets.is_empty()
-            && reference.as_deref().is_some_and(|r| !r.starts_with(resolve::ONE_OF) && !r.starts_with(resolve::GETATTR));
+            && reference.as_deref().is_some_and(|r| {
+                !r.starts_with(resolve::GETATTR)
+                    && (!r.starts_with(resolve::ONE_OF)
+                        || (method_name.is_some()
+                            && resolve::alternatives(r).all(|candidate| !resolve::targets(self.program, candidate, false).is_empty())))
+            });
         if sinks.is_empty() && !receiver_is_module && !project_method {
             if let Some(name) = &method_name {
                 if let Some(found) = self.rules.sink_methods.get(name.as_str()) {
@@ -588,7 +594,18 @@ impl<'p, 't> Analysis<'p, 't> {
             result.reference = if resolved.constructor {
                 reference.as_deref().map(Into::into)
             } else {
-                returned.first().cloned().flatten().filter(|first| returned.iter().all(|r| r.as_ref() == Some(first)))
+                // What each target returns, joined (`join_references`).
+                returned
+                    .iter()
+                    .try_fold(None::<String>, |joined, next| {
+                        let next = next.as_deref()?;
+                        Some(Some(match joined {
+                            Some(joined) => resolve::join_references(&joined, next)?,
+                            None => next.to_string(),
+                        }))
+                    })
+                    .flatten()
+                    .map(Into::into)
             };
             if resolved.constructor {
                 return self.constructed(node, result, fields);
@@ -716,7 +733,7 @@ impl<'p, 't> Analysis<'p, 't> {
             return self.constructed(node, result, fields);
         }
         // Anything else propagates: the result depends on the receiver and the arguments.
-        if reference.as_deref().is_some_and(|r| self.program.class(r).is_some()) {
+        if reference.as_deref().is_some_and(|r| resolve::is_class_reference(self.program, r)) {
             result.reference = reference.as_deref().map(Into::into);
         } else if let Some(returned) = reference.as_deref().and_then(|r| types::returned_type(self.rules, r)) {
             // A type the packs declare (`logging.getLogger(…)` is a `logging.Logger`).
@@ -1409,10 +1426,22 @@ mod tests {
         let call = statement.named_child(0).filter(|node| node.kind() == "call").expect("a call statement");
         // Locals bound one way, as slicing links them (`ir::resolve::local_references`).
         use crate::syntax::FieldChild;
-        let mut cursor = body.walk();
-        let bindings: Vec<(&str, Option<crate::syntax::tree::Node<'_>>)> = body
-            .named_children(&mut cursor)
-            .filter_map(|statement| statement.named_child(0).filter(|node| node.kind() == "assignment"))
+        // Every assignment in the body (in branches too), not in nested definitions.
+        let mut assignments = Vec::new();
+        let mut stack = vec![body];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                match child.kind() {
+                    "function_definition" | "class_definition" | "decorated_definition" => {}
+                    "assignment" => assignments.push(child),
+                    _ => stack.push(child),
+                }
+            }
+        }
+        assignments.sort_by_key(|assignment| assignment.start_byte());
+        let bindings: Vec<(&str, Option<crate::syntax::tree::Node<'_>>)> = assignments
+            .into_iter()
             .filter_map(|assignment| {
                 let left = assignment.field(&crate::syntax::field::LEFT).filter(|left| left.kind() == "identifier")?;
                 Some((&source[left.byte_range()], assignment.field(&crate::syntax::field::RIGHT)))
@@ -1590,6 +1619,55 @@ mod tests {
         let source = format!("{SINKS}{class}\n\ndef view(flag):\n{}    either = C if flag else D\n    either(s0)\n", sources(1, "    "));
         let expected = pairs(&[("s0", "a")]);
         assert_eq!(bound_both_ways(&source, "app.view", "app.C.__init__"), (expected.clone(), expected));
+    }
+
+    #[test]
+    fn taint_and_slicing_reach_the_methods_of_an_instance_of_either_class_alike() {
+        let classes = "class C:\n    def run(self, a):\n        os.system(a)\n\n\nclass D:\n    def run(self, b):\n        os.system(b)\n\n\nclass E:\n    def run(self, c):\n        os.system(c)\n";
+        // `either = C() if flag else D()`, and `C()` in one branch, `D()` in the other: both
+        // methods run, with `either` as `self`; `E.run` does not.
+        let conditional = "    either = C() if flag else D()\n";
+        let branches = "    if flag:\n        either = C()\n    else:\n        either = D()\n";
+        for binding in [conditional, branches] {
+            let source = format!("{SINKS}{classes}\n\ndef view(flag):\n{}{binding}    either.run(s0)\n", sources(1, "    "));
+            let (to_c, taint) = bound_both_ways(&source, "app.view", "app.C.run");
+            let (to_d, _) = bound_both_ways(&source, "app.view", "app.D.run");
+            assert_eq!(to_c, pairs(&[("either", "self"), ("s0", "a")]), "{binding}");
+            assert_eq!(to_d, pairs(&[("either", "self"), ("s0", "b")]), "{binding}");
+            assert_eq!(taint, pairs(&[("s0", "a"), ("s0", "b")]), "{binding}");
+        }
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_through_a_module_level_name_bound_to_either_class_alike() {
+        let classes = "class C:\n    def __init__(self, a):\n        os.system(a)\n\n    def run(self, a):\n        os.system(a)\n\n\nclass D:\n    def __init__(self, b):\n        os.system(b)\n\n    def run(self, b):\n        os.system(b)\n\n\nclass E:\n    def run(self, c):\n        os.system(c)\n";
+        let conditional = "Impl = C if os.environ.get(\"F\") else D\n";
+        let branches = "if os.environ.get(\"F\"):\n    Impl = C\nelse:\n    Impl = D\n";
+        for binding in [conditional, branches] {
+            // `Impl.run(obj, …)`: `obj` is `self` of either class's `run`.
+            let source = format!("{SINKS}{classes}\n\n{binding}\n\ndef view(obj):\n{}    Impl.run(obj, s0)\n", sources(1, "    "));
+            let (to_c, taint) = bound_both_ways(&source, "app.view", "app.C.run");
+            let (to_d, _) = bound_both_ways(&source, "app.view", "app.D.run");
+            assert_eq!(to_c, pairs(&[("obj", "self"), ("s0", "a")]), "{binding}");
+            assert_eq!(to_d, pairs(&[("obj", "self"), ("s0", "b")]), "{binding}");
+            assert_eq!(taint, pairs(&[("s0", "a"), ("s0", "b")]), "{binding}");
+            // `Impl(…)` constructs either.
+            let source = format!("{SINKS}{classes}\n\n{binding}\n\ndef view():\n{}    Impl(s0)\n", sources(1, "    "));
+            let (to_c, taint) = bound_both_ways(&source, "app.view", "app.C.__init__");
+            let (to_d, _) = bound_both_ways(&source, "app.view", "app.D.__init__");
+            assert_eq!((to_c, to_d), (pairs(&[("s0", "a")]), pairs(&[("s0", "b")])), "{binding}");
+            assert_eq!(taint, pairs(&[("s0", "a"), ("s0", "b")]), "{binding}");
+        }
+    }
+
+    #[test]
+    fn taint_and_slicing_find_a_method_in_pythons_method_resolution_order_alike() {
+        // `D(B, C)`, `B(A)`: `A.run` comes before `C.run` (C3), breadth first it did not.
+        let classes = "class A:\n    def run(self, a):\n        os.system(a)\n\n\nclass B(A):\n    pass\n\n\nclass C:\n    def run(self, c):\n        os.system(c)\n\n\nclass D(B, C):\n    pass\n";
+        let source = format!("{SINKS}{classes}\n\ndef view():\n{}    D().run(s0)\n", sources(1, "    "));
+        let (slicing, taint) = bound_both_ways(&source, "app.view", "app.A.run");
+        assert_eq!(slicing, pairs(&[("D", "self"), ("s0", "a")]));
+        assert_eq!(taint, pairs(&[("s0", "a")]));
     }
 
     #[test]

@@ -371,7 +371,11 @@ impl Value {
             joined.constant = None;
         }
         if joined.reference != other.reference {
-            joined.reference = None;
+            // Either reference (`ir::resolve::join_references`: `r = A() if f else B()`).
+            joined.reference = match (&joined.reference, &other.reference) {
+                (Some(mine), Some(theirs)) => crate::ir::resolve::join_references(mine, theirs).map(Into::into),
+                _ => None,
+            };
         }
         joined.stringy |= other.stringy;
         joined

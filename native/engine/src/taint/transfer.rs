@@ -253,14 +253,10 @@ impl<'p, 't> Analysis<'p, 't> {
                         None => {
                             let a = self.eval(parts[0], state, depth + 1);
                             let b = self.eval(parts[2], state, depth + 1);
-                            let mut joined = a.join(&b);
-                            // `Runner if flag else Other`: either class (`one_of:`), as slicing
-                            // reads it (`ir::resolve::class_expression`).
-                            if joined.reference.is_none() && a.reference.is_some() && b.reference.is_some() {
-                                let classes = crate::ir::resolve::class_expression(self.program, self.scope, node);
-                                joined.reference = crate::ir::resolve::class_reference(&classes).map(Into::into);
-                            }
-                            return joined;
+                            // `Runner if flag else Other`, `A() if flag else B()`: either
+                            // (`one_of:`, the join of references), as slicing reads it
+                            // (`ir::resolve::Syntactic::chosen`).
+                            return a.join(&b);
                         }
                     }
                 }
