@@ -1872,11 +1872,21 @@ impl<'p> Program<'p> {
         }
         let Some(info) = self.class(class) else { return Some(vec![class.to_string()]) };
         known.insert(class.to_string(), None);
+        // `object` ends every order, as in Python, whichever base named it: merged as an
+        // ordinary base it would come before a library base (`class H(Mixin, RequestHandler)`
+        // with `class Mixin(object)`), whose own bases, `object` among them, are unknown here.
+        // (A base spelled `object` and defined nowhere is qualified by the module it is read in.)
+        let is_object = |name: &String| name == "object" || (name.ends_with(".object") && self.class(name).is_none());
+        let mut object = info.bases.iter().find(|base| is_object(base)).cloned();
         let mut sequences: Vec<Vec<String>> = Vec::with_capacity(info.bases.len() + 1);
-        for base in &info.bases {
-            sequences.push(self.linearisation(base, depth + 1, known)?);
+        for base in info.bases.iter().filter(|base| !is_object(base)) {
+            let mut sequence = self.linearisation(base, depth + 1, known)?;
+            if sequence.last().is_some_and(is_object) {
+                object = object.or(sequence.pop());
+            }
+            sequences.push(sequence);
         }
-        sequences.push(info.bases.clone());
+        sequences.push(info.bases.iter().filter(|base| !is_object(base)).cloned().collect());
         let mut order = vec![class.to_string()];
         loop {
             sequences.retain(|sequence| !sequence.is_empty());
@@ -1899,6 +1909,7 @@ impl<'p> Program<'p> {
                 return None;
             }
         }
+        order.extend(object);
         known.insert(class.to_string(), Some(order.clone()));
         Some(order)
     }
@@ -2292,7 +2303,7 @@ mod tests {
 
     #[test]
     fn ancestors_follow_pythons_method_resolution_order() {
-        let app = "from lib import Thing\n\n\nclass Root:\n    def m(self):\n        pass\n\n\nclass Quiet:\n    def m(self):\n        pass\n\n\nclass Local(Quiet):\n    pass\n\n\nclass Remote(Root):\n    pass\n\n\nclass Job(Local, Remote):\n    pass\n\n\nclass Left(Root):\n    pass\n\n\nclass Right(Root):\n    def m(self):\n        pass\n\n\nclass Task(Left, Right):\n    pass\n\n\nclass X(Left, Right):\n    pass\n\n\nclass Y(Right, Left):\n    pass\n\n\nclass Z(X, Y):\n    pass\n\n\nclass P(Q):\n    pass\n\n\nclass Q(P):\n    pass\n\n\nclass W(Local, Thing):\n    pass\n";
+        let app = "from lib import Thing\n\n\nclass Root:\n    def m(self):\n        pass\n\n\nclass Quiet:\n    def m(self):\n        pass\n\n\nclass Local(Quiet):\n    pass\n\n\nclass Remote(Root):\n    pass\n\n\nclass Job(Local, Remote):\n    pass\n\n\nclass Left(Root):\n    pass\n\n\nclass Right(Root):\n    def m(self):\n        pass\n\n\nclass Task(Left, Right):\n    pass\n\n\nclass X(Left, Right):\n    pass\n\n\nclass Y(Right, Left):\n    pass\n\n\nclass Z(X, Y):\n    pass\n\n\nclass P(Q):\n    pass\n\n\nclass Q(P):\n    pass\n\n\nclass W(Local, Thing):\n    pass\n\n\nclass Plain(object):\n    pass\n\n\nclass Mixin(object):\n    def m(self):\n        pass\n\n\nclass Handler(Mixin, Thing):\n    pass\n";
         with_program(&[("app.py", app)], |program| {
             let order = |class: &str| -> Vec<String> {
                 program.ancestors(&format!("app.{class}")).iter().map(|c| c.strip_prefix("app.").unwrap_or(c).to_string()).collect()
@@ -2306,6 +2317,10 @@ mod tests {
             assert_eq!(program.method("app.Task", "m"), program.method("app.Right", "m"));
             // A library base: itself, its own bases unknown.
             assert_eq!(order("W"), ["W", "Local", "Quiet", "lib.Thing"]);
+            // `object` last, after a library base, whichever base named it (a merge would put
+            // it first: `Mixin`'s order ends with it, `lib.Thing`'s own bases are unknown).
+            assert_eq!(order("Handler"), ["Handler", "Mixin", "lib.Thing", "object"]);
+            assert_eq!(order("Plain"), ["Plain", "object"]);
             // Inconsistent bases (Python rejects `Z`) and a cycle: breadth first, no error.
             assert_eq!(order("Z"), ["Z", "X", "Y", "Left", "Right", "Root"]);
             assert_eq!(order("P"), ["P", "Q"]);
