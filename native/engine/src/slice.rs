@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use crate::cfg::ENTRY;
 use crate::ir::binding::{self, How, Receiver};
+use crate::ir::bindings::Bindings;
 use crate::ir::effects::bind_arguments;
 use crate::ir::lower::{is_nested_name, IrCache};
 use crate::ir::place::extend_key;
@@ -200,7 +201,7 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
     let ranges: Vec<(usize, usize)> = sites.iter().map(|&(_, _, (s, e))| (base + s, base + e)).collect();
     let mut calls = Vec::new();
     let mut reached = FxHashMap::default();
-    let class_locals = resolve::class_locals(program, scope);
+    let class_locals = resolve::class_locals(program, scope, &Bindings::of_scope(program.text(info.file), info.body));
     let local = |name: &str| resolve::Local::of(&class_locals, name, graph.assigns(name));
     for (&(step, index, _), node) in sites.iter().zip(nodes_spanning(info.body, &ranges)) {
         let Some(call) = node.and_then(call_spanned_by) else { continue };

@@ -34,6 +34,10 @@ const IMPORTED: u8 = 4;
 const DELETED: u8 = 8;
 const AUGMENTED: u8 = 16;
 const ANNOTATED: u8 = 32;
+/// Bound by a plain `name = value` (`values` keeps the value)…
+const PLAIN: u8 = 64;
+/// …or some other way (every binding but a plain assignment sets it).
+const OTHERWISE: u8 = 128;
 
 /// The names one scope binds, and those it declares `global` or `nonlocal` (see the module).
 #[derive(Clone, Debug, Default)]
@@ -41,6 +45,8 @@ pub struct Bindings<'t> {
     names: FxHashMap<&'t str, u8>,
     globals: FxHashSet<&'t str>,
     nonlocals: FxHashSet<&'t str>,
+    /// The value of every plain assignment `name = value`, in no order.
+    values: FxHashMap<&'t str, Vec<Node<'t>>>,
 }
 
 impl<'t> Bindings<'t> {
@@ -73,9 +79,18 @@ impl<'t> Bindings<'t> {
                 }
                 "lambda" => {}
                 "assignment" => {
-                    let flag = if node.field(&field::RIGHT).is_some() { ASSIGNED } else { ANNOTATED };
-                    if let Some(left) = node.field(&field::LEFT) {
-                        bindings.targets(text, left, flag, walrus.then_some(&mut stack));
+                    let (left, right) = (node.field(&field::LEFT), node.field(&field::RIGHT));
+                    match (left, right) {
+                        (Some(left), Some(right)) if left.kind() == "identifier" => {
+                            let name = text_of(text, left);
+                            bindings.add(name, ASSIGNED | PLAIN);
+                            bindings.values.entry(name).or_default().push(right);
+                        }
+                        (Some(left), right) => {
+                            let flag = if right.is_some() { ASSIGNED } else { ANNOTATED };
+                            bindings.targets(text, left, flag, walrus.then_some(&mut stack));
+                        }
+                        (None, _) => {}
                     }
                     // `a = b = value`: the right side is an assignment itself.
                     stack.extend(node.field(&field::RIGHT).filter(|right| walrus || right.kind() == "assignment"));
@@ -174,7 +189,7 @@ impl<'t> Bindings<'t> {
     }
 
     fn add(&mut self, name: &'t str, how: u8) {
-        *self.names.entry(name).or_default() |= how;
+        *self.names.entry(name).or_default() |= if how & PLAIN == 0 { how | OTHERWISE } else { how };
     }
 
     /// The names a target binds (`a`, `a, *b`, `[a, (b, c)]`; `a.x` and `a[i]` bind none),
@@ -235,6 +250,16 @@ impl<'t> Bindings<'t> {
     /// Whether the scope declares `name` `global` or `nonlocal`.
     pub fn declares(&self, name: &str) -> bool {
         (!self.globals.is_empty() && self.globals.contains(name)) || (!self.nonlocals.is_empty() && self.nonlocals.contains(name))
+    }
+
+    /// The locals bound only by plain assignments (`name = value`: no other binding of any
+    /// kind, no `global`/`nonlocal` declaration), with the values assigned, in no order.
+    /// Parameters are the caller's to leave out.
+    pub fn assigned_only_plainly(&self) -> impl Iterator<Item = (&'t str, &[Node<'t>])> + '_ {
+        self.values
+            .iter()
+            .filter(|(name, _)| self.names.get(*name).is_some_and(|how| how & OTHERWISE == 0) && !self.declares(name))
+            .map(|(name, values)| (*name, values.as_slice()))
     }
 
     /// The scope's local variables (`binds`), in no order.
@@ -314,6 +339,26 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    #[test]
+    fn names_bound_only_by_plain_assignments_keep_their_values() {
+        let source = "def f(p):\n    a = A\n    a = B if p else C\n    b = b2 = B\n    c = A\n    c, d = p\n    e = A\n    e += 1\n    g = A\n    global g\n    for h in p:\n        h = A\n    i = A\n    del i\n    j: int = A\n    k: int\n    k = A\n    def m():\n        n = A\n";
+        let tree = crate::parse::parse(source);
+        let body = tree.root_node().named_child(0).and_then(|f| f.field(&field::BODY)).expect("a body");
+        let bindings = Bindings::of_scope(source, body);
+        let mut found: Vec<(&str, Vec<&str>)> = bindings
+            .assigned_only_plainly()
+            .map(|(name, values)| {
+                let mut values: Vec<&str> = values.iter().map(|value| text_of(source, *value)).collect();
+                values.sort_unstable();
+                (name, values)
+            })
+            .collect();
+        found.sort_unstable();
+        // `b`'s value is the chained assignment; `c`, `e`, `g`, `h`, `i`, `k` are bound some
+        // other way too; `n` is the nested function's.
+        assert_eq!(found, vec![("a", vec!["A", "B if p else C"]), ("b", vec!["b2 = B"]), ("b2", vec!["B"]), ("j", vec!["A"])]);
     }
 
     #[test]

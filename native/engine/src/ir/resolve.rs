@@ -25,6 +25,7 @@
 //! - Nothing here recurses on user-controlled depth: attribute chains are walked iteratively,
 //!   nested call heads (`f()()()`) only `MAX_CALL_HEADS` deep.
 
+use crate::ir::bindings::Bindings;
 use crate::syntax::tree::Node;
 use rustc_hash::FxHashMap;
 
@@ -482,108 +483,32 @@ pub fn class_expression(program: &Program<'_>, scope: usize, expression: Node<'_
 
 /// The names function `scope` binds to classes only (`C = Runner`, `cls_ = Runner if flag else
 /// Other`, every binding of the name a plain assignment of a `class_expression`), with the
-/// classes. Read from the syntax of the scope's own body (not its nested functions, classes,
-/// lambdas or comprehensions) so both analyses see the same names; any other binding of a
-/// name (a parameter, a `for` target, a tuple target, `+=`, `:=`, `with … as`, an import, a
-/// `global` declaration, …) leaves it out.
-pub fn class_locals(program: &Program<'_>, scope: usize) -> FxHashMap<String, Vec<String>> {
+/// classes. Read from the scope's `Bindings` (`assigned_only_plainly`: the one walk of its
+/// body both analyses share), so both see the same names; any other binding of a name (a
+/// parameter, a `for` target, a tuple target, `+=`, `:=`, `with … as`, an import, a `global`
+/// declaration, …) leaves it out.
+pub fn class_locals(program: &Program<'_>, scope: usize, bindings: &Bindings<'_>) -> FxHashMap<String, Vec<String>> {
     let info = &program.scopes[scope];
     let mut found: FxHashMap<String, Vec<String>> = FxHashMap::default();
     if info.kind == crate::program::ScopeKind::Module {
         return found;
     }
-    let text = program.text(info.file);
-    let mut other: rustc_hash::FxHashSet<&str> = info.params.iter().map(|param| param.name.as_str()).collect();
-    // Every identifier below a node binding names some other way.
-    fn bound_otherwise<'a>(text: &'a str, node: Node<'_>, other: &mut rustc_hash::FxHashSet<&'a str>) {
-        let mut stack = vec![node];
-        while let Some(current) = stack.pop() {
-            if current.kind() == "identifier" {
-                other.insert(text_of(text, current));
-            }
-            let mut cursor = current.walk();
-            stack.extend(current.named_children(&mut cursor));
+    'names: for (name, values) in bindings.assigned_only_plainly() {
+        if info.params.iter().any(|param| param.name == name) {
+            continue;
         }
-    }
-    let mut stack = vec![info.body];
-    while let Some(node) = stack.pop() {
-        let mut cursor = node.walk();
-        for child in node.named_children(&mut cursor) {
-            match child.kind() {
-                "function_definition" | "class_definition" | "decorated_definition" => {
-                    // Its name is bound here (otherwise); its body is its own scope.
-                    if let Some(name) = child.field(&field::NAME) {
-                        other.insert(text_of(text, name));
-                    }
-                    if child.kind() == "decorated_definition" {
-                        if let Some(name) = child.field(&field::DEFINITION).and_then(|d| d.field(&field::NAME)) {
-                            other.insert(text_of(text, name));
-                        }
-                    }
-                }
-                "lambda" | "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {}
-                "assignment" => {
-                    let (left, right) = (child.field(&field::LEFT), child.field(&field::RIGHT));
-                    match (left, right) {
-                        (Some(left), Some(right)) if left.kind() == "identifier" => {
-                            let name = text_of(text, left);
-                            let classes = class_expression(program, scope, right);
-                            if classes.is_empty() {
-                                other.insert(name);
-                            } else {
-                                let known = found.entry(name.to_string()).or_default();
-                                for class in classes {
-                                    if !known.contains(&class) {
-                                        known.push(class);
-                                    }
-                                }
-                            }
-                            stack.push(right);
-                        }
-                        _ => {
-                            if let Some(left) = left {
-                                bound_otherwise(text, left, &mut other);
-                            }
-                            stack.extend(right);
-                        }
-                    }
-                }
-                // The names these bind (over-approximated: every name inside the target).
-                "augmented_assignment" | "for_statement" => {
-                    bound_otherwise(text, child.field(&field::LEFT).unwrap_or(child), &mut other);
-                    stack.push(child);
-                }
-                "named_expression" => {
-                    bound_otherwise(text, child.field(&field::NAME).unwrap_or(child), &mut other);
-                    stack.push(child);
-                }
-                "as_pattern" => {
-                    bound_otherwise(text, child.field(&field::ALIAS).unwrap_or(child), &mut other);
-                    stack.push(child);
-                }
-                "except_clause" => {
-                    let mut cursor = child.walk();
-                    for part in child.named_children(&mut cursor).filter(|part| part.kind() == "identifier") {
-                        other.insert(text_of(text, part));
-                    }
-                    stack.push(child);
-                }
-                "case_clause" => {
-                    let mut cursor = child.walk();
-                    for pattern in child.named_children(&mut cursor).filter(|part| part.kind() == "case_pattern") {
-                        bound_otherwise(text, pattern, &mut other);
-                    }
-                    stack.push(child);
-                }
-                "import_statement" | "import_from_statement" | "global_statement" | "nonlocal_statement" | "delete_statement" => {
-                    bound_otherwise(text, child, &mut other);
-                }
-                _ => stack.push(child),
+        let mut classes: Vec<String> = Vec::new();
+        for &value in values {
+            let of_value = class_expression(program, scope, value);
+            if of_value.is_empty() {
+                continue 'names;
             }
+            classes.extend(of_value);
         }
+        classes.sort();
+        classes.dedup();
+        found.insert(name.to_string(), classes);
     }
-    found.retain(|name, _| !other.contains(name.as_str()));
-    found.values_mut().for_each(|classes| classes.sort());
     found
 }
 
@@ -751,7 +676,7 @@ mod tests {
                 continue;
             };
             let callee = text_of(source, node.field(&field::FUNCTION).expect("a callee")).to_string();
-            let classes = class_locals(&program, scope);
+            let classes = class_locals(&program, scope, &Bindings::of_scope(source, program.scopes[scope].body));
             let local = |name: &str| Local::of(&classes, name, locals.contains(&name));
             found.push((callee, reads_through_class(&program, scope, object, &local)));
         }
@@ -873,7 +798,10 @@ mod tests {
         let document = crate::parse::Document::new(source.clone());
         let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
         let program = crate::program::Program::from_parts(&parts);
-        let mut found: Vec<(String, Vec<String>)> = class_locals(&program, program.functions["app.f"]).into_iter().collect();
+        let mut found: Vec<(String, Vec<String>)> = {
+            let scope = program.functions["app.f"];
+            class_locals(&program, scope, &Bindings::of_scope(&source, program.scopes[scope].body)).into_iter().collect()
+        };
         found.sort();
         let classes = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<String>>();
         assert_eq!(

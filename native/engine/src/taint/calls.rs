@@ -259,8 +259,8 @@ impl<'p, 't> Analysis<'p, 't> {
 
     /// The names this scope binds to classes only (`ir::resolve::class_locals`), computed once.
     fn class_locals(&mut self) -> Arc<FxHashMap<String, Vec<String>>> {
-        let (program, scope) = (self.program, self.scope);
-        self.class_locals.get_or_insert_with(|| Arc::new(resolve::class_locals(program, scope))).clone()
+        let (program, scope, bindings) = (self.program, self.scope, &self.bindings);
+        self.class_locals.get_or_insert_with(|| Arc::new(resolve::class_locals(program, scope, bindings))).clone()
     }
 
     /// Whether `path` lies under a library module imported by name (`sys.stderr` after `import
@@ -1452,7 +1452,8 @@ mod tests {
         let resolved = resolve::resolve_call(&program, caller, call, &mut |node| syntactic.reference(node));
         assert!(resolved.targets.contains(&callee_index), "the call resolves to the callee");
         let graph = crate::slice::graph::build_graph(&program, caller, &mut IrCache::default());
-        let class_locals = resolve::class_locals(&program, caller);
+        let class_locals =
+            resolve::class_locals(&program, caller, &crate::ir::bindings::Bindings::of_scope(source, program.scopes[caller].body));
         let local = |name: &str| resolve::Local::of(&class_locals, name, graph.assigns(name));
         let reached = resolve::reached(&program, caller, call, &resolved, &local);
         let receiver = crate::ir::binding::receiver_of(&program, callee_index, reached);
