@@ -1103,6 +1103,38 @@ mod tests {
         }
     }
 
+    /// Slicing's CFG runs a class body after its class statement's header, in the scope
+    /// around it (a nested class's body after its own header); taint's has the header only.
+    #[test]
+    fn slicing_inlines_class_bodies_after_their_header() {
+        let source = "class A(B):\n    x = 1\n    class C:\n        y = x\n    def m(self):\n        return self.x\nuse(A)\n";
+        let tree = crate::parse::parse(source);
+        let cfg = build_slice_cfg(source, tree.root_node(), &Literals);
+        expect![[r#"
+            0: ENTRY -> 2 ~1
+            1: EXIT -> 
+            2: Definition `class A(B):` -> 3
+            3: Statement `x = 1` -> 4
+            4: Definition `class C:` -> 5
+            5: Statement `y = x` -> 6
+            6: Definition `def m(self):` -> 7
+            7: Statement `use(A)` -> 1
+        "#]].assert_eq(&cfg.render(source));
+        let classes: Vec<(usize, &str)> = cfg.classes.iter().map(|class| (class.step, class.prefix.as_str())).collect();
+        assert_eq!(classes, [(2, "A"), (4, "A.C")]);
+        let owners: Vec<Option<u32>> = cfg.steps.iter().map(|step| step.class).collect();
+        assert_eq!(owners, [None, None, None, Some(0), Some(0), Some(1), Some(0), None]);
+        check_cfg(
+            source,
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: Definition `class A(B):` -> 3
+                3: Statement `use(A)` -> 1
+            "#]],
+        );
+    }
+
     #[test]
     fn straight_line_and_if() {
         check_cfg(

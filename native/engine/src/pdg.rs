@@ -650,6 +650,26 @@ mod tests {
     }
 
     /// A lambda's parameters are its own; its default values are read where it is evaluated.
+    /// A class body's names are the class's attributes (`ir::lower::ClassNames`): defined as
+    /// `A.x`; read as both `A.x` and the name around the class. A nested class's body does not
+    /// see the outer class's names (`z = x` reads the function's `x`), as in Python.
+    #[test]
+    fn class_bodies_define_and_read_their_attributes() {
+        let source = "def f(base, x):\n    class A:\n        x = base\n        y = x + 1\n        class C:\n            z = x\n        def m(self):\n            return self.x\n    return A\n";
+        assert_eq!(
+            steps_of(source),
+            vec![
+                "Definition `class A:` | def A! | use ",
+                "Statement `x = base` | def A.x! | use base",
+                "Statement `y = x + 1` | def A.y! | use A.x x",
+                "Definition `class C:` | def A.C! | use ",
+                "Statement `z = x` | def A.C.z! | use x",
+                "Definition `def m(self):` | def A.m! | use ",
+                "Statement `return A` | def  | use A",
+            ]
+        );
+    }
+
     #[test]
     fn lambdas_are_nested_scopes_whose_defaults_the_enclosing_step_reads() {
         let source = "def f(item, base):\n    key = lambda item, d=base: item[d] + item\n    return key\n";
