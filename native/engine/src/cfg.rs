@@ -1119,7 +1119,8 @@ mod tests {
             5: Statement `y = x` -> 6
             6: Definition `def m(self):` -> 7
             7: Statement `use(A)` -> 1
-        "#]].assert_eq(&cfg.render(source));
+        "#]]
+        .assert_eq(&cfg.render(source));
         let classes: Vec<(usize, &str)> = cfg.classes.iter().map(|class| (class.step, class.prefix.as_str())).collect();
         assert_eq!(classes, [(2, "A"), (4, "A.C")]);
         let owners: Vec<Option<u32>> = cfg.steps.iter().map(|step| step.class).collect();

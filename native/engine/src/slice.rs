@@ -659,9 +659,18 @@ impl<'p, 't> Sdg<'p, 't> {
                 readers.entry(callee).or_default().insert(scope);
             }
         }
+        let mut receiver_uses: Vec<(usize, String)> = Vec::new();
         for &(step, call, callee) in &extracted.calls {
             let effects = self.effects(callee);
             for (position, place, _) in self.arguments(scope, step, call, callee) {
+                // A method reads through its receiver what the caller stored into the object
+                // (`h.scale = v; h.scaled(1)` with `self.scale` read there): the call reads the
+                // object it passes as `self`/`cls` whole.
+                if let Some(path) = place.filter(|_| position == 0 && program.scopes[callee].implicit_receiver) {
+                    if !graph.uses[step].iter().any(|used| used == path) {
+                        receiver_uses.push((step, path.to_string()));
+                    }
+                }
                 // Weak definitions of the places under the argument the callee writes (cut
                 // to the depth bound: somewhere under the prefix).
                 let Some(path) = place else { continue };
@@ -689,7 +698,7 @@ impl<'p, 't> Sdg<'p, 't> {
         // definitions of the others are reached through the callee's `Reads` node.
         let defined_here: Option<FxHashSet<&str>> = (info.kind == ScopeKind::Function)
             .then(|| graph.definitions.iter().chain(&added).filter(|d| d.step != ENTRY).map(|d| base_of(&d.path)).collect());
-        let mut added_uses: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut added_uses: Vec<(usize, Vec<String>)> = receiver_uses.into_iter().map(|(step, path)| (step, vec![path])).collect();
         for (step, read_globals) in reading_calls {
             let present: FxHashSet<&str> = graph.uses[step].iter().map(String::as_str).collect();
             let candidates: Vec<&str> = match &defined_here {
