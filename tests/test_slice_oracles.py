@@ -58,9 +58,36 @@ def gen(a, b):
     yield b + 1
 
 
+class Holder:
+    scale = 2
+    offset = G + 1
+    unused = 7
+
+    def __init__(self, a):
+        self.base = a
+
+    def scaled(self, a):
+        return a * self.scale + self.base + self.offset
+
+
 """
 HELPER_NAMES = ("double_plus", "pick", "risky", "fill", "bump", "gen")
-SIMPLE = ["assign", "assign", "augment", "call", "mutate", "read_box", "bump", "read_global", "comprehension", "lambda", "lambda_later"]
+SIMPLE = [
+    "assign",
+    "assign",
+    "augment",
+    "call",
+    "mutate",
+    "read_box",
+    "bump",
+    "read_global",
+    "comprehension",
+    "lambda",
+    "lambda_later",
+    "holder",
+    "holder_rebind",
+    "holder_instance",
+]
 
 
 @st.composite
@@ -118,6 +145,12 @@ def statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False, in_try: b
             lines.append(f"{target} = (lambda y, d={a}: y * d + {b})({k})")
         elif kind == "lambda_later":
             lines.extend([f"f{depth} = lambda y: y * {a} + {b}  # noqa: E731", f"{a} = {a} + {k}", f"{target} = f{depth}({k})"])
+        elif kind == "holder":
+            lines.append(f"{target} = Holder({a}).scaled({b})")
+        elif kind == "holder_rebind":
+            lines.append(f"Holder.scale = {a} + {k}")
+        elif kind == "holder_instance":
+            lines.extend([f"h{depth} = Holder({a})", f"h{depth}.scale = {b}", f"{target} = h{depth}.scaled({k})"])
         elif kind == "risky":
             lines.append(f"{target} = risky({a})")
         elif kind == "raise":
@@ -169,19 +202,20 @@ def run(source: str) -> list[object]:
     return printed
 
 
-STRUCTURAL = re.compile(r"^(try:|finally:|else:|except\b.*:|global\b.*)$")
+STRUCTURAL = re.compile(r"^(try:|finally:|else:|except\b.*:|global\b.*|def\b.*:)$")
 
 
 def reduce_to(source: str, keep: set[int]) -> str:
-    """The program with only the slice's lines inside functions: other simple statements
-    become `pass`, other `if`/`for`/`while`/`with` headers `if True:`; `try`/`except`/
-    `else`/`finally` and `global` lines stay (they are structure, not steps)."""
+    """The program with only the slice's lines inside functions and `Holder`'s class body:
+    other simple statements become `pass`, other `if`/`for`/`while`/`with` headers `if True:`;
+    `try`/`except`/`else`/`finally`, `global` and methods' `def` lines stay (they are
+    structure, not steps)."""
     lines = source.splitlines()
     reduced = []
     in_function = False
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
-        if line.startswith("def "):
+        if line.startswith(("def ", "class Holder")):
             in_function = True
             reduced.append(line)
             continue

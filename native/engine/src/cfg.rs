@@ -34,8 +34,13 @@
 //!   compound statements become opaque steps (their inner code is not analysed).
 //! - Finally copies are bounded: past `MAX_FINALLY_COPY_DEPTH` nested copies, one shared copy
 //!   serves every completion (more paths, never fewer), counted in `Cfg::shared_finally_copies`.
-//! - Nested functions and class bodies are not part of the enclosing scope's graph; a
-//!   `def`/`class` is one `Definition` step binding its name.
+//! - Nested functions are not part of the enclosing scope's graph; a `def` is one
+//!   `Definition` step binding its name. So is a `class` in the CFG taint analyses
+//!   (`build_scope_cfg`); in slicing's (`build_slice_cfg`) the class body follows its
+//!   `Definition` step, inlined in the scope around it (a class body runs once, in order, where
+//!   the class statement stands), each of its steps naming its class (`Step::class`, an index
+//!   into `Cfg::classes`). The `Definition` step comes first so that it does not kill the class
+//!   attributes the body defines (`ir::lower::ClassNames`: `C.attr`).
 //! - Comprehensions and lambdas (`build_scope_cfg`, the one builder, for slicing's `pdg.rs`
 //!   and taint's `taint/mod.rs` alike): each is a nested scope with its own region of steps,
 //!   entered from the step holding it just before that step, as a call is: a comprehension's
@@ -60,6 +65,20 @@ pub struct Step<'t> {
     pub kind: StepKind,
     /// The syntax of the step: the statement, the condition expression, the clause, …
     pub node: Option<Node<'t>>,
+    /// The innermost class body the step lies in (`Cfg::classes`; slicing's CFG only).
+    pub class: Option<u32>,
+}
+
+/// A class body inlined in slicing's CFG (`build_slice_cfg`).
+#[derive(Clone, Debug)]
+pub struct ClassBody<'t> {
+    /// The `class_definition`.
+    pub definition: Node<'t>,
+    /// Its `Definition` step (the class statement's header).
+    pub step: usize,
+    /// The access path of the class object in the scope: its name, or `Outer.Inner` for a
+    /// class defined in another class's body.
+    pub prefix: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -94,6 +113,8 @@ pub struct Cfg<'t> {
     /// Comprehensions and lambdas nested deeper than `MAX_NESTED_SCOPES`, evaluated whole by
     /// one `WholeNestedScope` step (every name inside read: more dependences, never fewer).
     pub flattened_scopes: usize,
+    /// Class bodies inlined (`build_slice_cfg`), outer ones before inner ones.
+    pub classes: Vec<ClassBody<'t>>,
 }
 
 pub const ENTRY: usize = 0;
@@ -313,6 +334,11 @@ struct Builder<'a, 't> {
     nested_depth: usize,
     /// The first step the last `step` call added: its nested scopes' region, or the step.
     entered: usize,
+    /// Whether class bodies are inlined after their `Definition` step (`build_slice_cfg`).
+    class_bodies: bool,
+    classes: Vec<ClassBody<'t>>,
+    /// The class bodies being built, innermost last (indices into `classes`).
+    class_stack: Vec<u32>,
 }
 
 /// Whether evaluating `node` may raise: it calls, awaits, subscripts, imports or yields
@@ -335,7 +361,7 @@ fn may_raise(node: Node<'_>) -> bool {
 
 impl<'a, 't> Builder<'a, 't> {
     fn add(&mut self, kind: StepKind, node: Option<Node<'t>>) -> usize {
-        self.steps.push(Step { kind, node });
+        self.steps.push(Step { kind, node, class: self.class_stack.last().copied() });
         self.successors.push(Vec::new());
         self.has_predecessor.push(false);
         self.steps.len() - 1
@@ -534,7 +560,11 @@ impl<'a, 't> Builder<'a, 't> {
             "match_statement" => self.match_statement(node, pending, depth),
             "function_definition" | "class_definition" | "decorated_definition" => {
                 let step = self.step(StepKind::Definition, node, &pending);
-                vec![normal(step)]
+                let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
+                match definition.field(&field::NAME).filter(|_| self.class_bodies && definition.kind() == "class_definition") {
+                    Some(name) => self.class_body(definition, name, step, depth),
+                    None => vec![normal(step)],
+                }
             }
             "return_statement" => self.jump_statement(node, pending, Completion::Return),
             "break_statement" => self.jump_statement(node, pending, Completion::Break),
@@ -567,6 +597,20 @@ impl<'a, 't> Builder<'a, 't> {
                 vec![normal(step)]
             }
         }
+    }
+
+    /// A class body inlined after its `Definition` step `step` (`build_slice_cfg`).
+    fn class_body(&mut self, definition: Node<'t>, name: Node<'t>, step: usize, depth: usize) -> Pending {
+        let name = &self.text[name.byte_range()];
+        let prefix = match self.class_stack.last() {
+            Some(&outer) => format!("{}.{name}", self.classes[outer as usize].prefix),
+            None => name.to_string(),
+        };
+        self.classes.push(ClassBody { definition, step, prefix });
+        self.class_stack.push((self.classes.len() - 1) as u32);
+        let end = self.block(definition.field(&field::BODY), vec![normal(step)], depth + 1);
+        self.class_stack.pop();
+        end
     }
 
     fn if_statement(&mut self, node: Node<'t>, pending: Pending, depth: usize) -> Pending {
@@ -868,7 +912,21 @@ pub(crate) fn add_virtual_exits(successors: &mut [Vec<Edge>]) {
 /// text), with a region of steps for each comprehension and lambda (see the module
 /// invariants): the one CFG slicing and taint both analyse.
 pub fn build_scope_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions) -> Cfg<'t> {
+    build(text, body, constants, false)
+}
+
+/// Slicing's CFG of a scope: `build_scope_cfg`'s, with each class body inlined after its
+/// class statement's `Definition` step (see the module invariants), so a class body's
+/// statements are steps of the scope around the class.
+pub fn build_slice_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions) -> Cfg<'t> {
+    build(text, body, constants, true)
+}
+
+fn build<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions, class_bodies: bool) -> Cfg<'t> {
     let mut builder = Builder {
+        class_bodies,
+        classes: Vec::new(),
+        class_stack: Vec::new(),
         nested_depth: 0,
         entered: 0,
         text,
@@ -898,6 +956,7 @@ pub fn build_scope_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantC
         successors,
         shared_finally_copies: builder.shared_finally_copies,
         flattened_scopes: builder.flattened_scopes,
+        classes: builder.classes,
     }
 }
 
@@ -1042,6 +1101,39 @@ mod tests {
                 assert!(order[edge.to] > order[from] || edge.to == header, "{from} -> {}", edge.to);
             }
         }
+    }
+
+    /// Slicing's CFG runs a class body after its class statement's header, in the scope
+    /// around it (a nested class's body after its own header); taint's has the header only.
+    #[test]
+    fn slicing_inlines_class_bodies_after_their_header() {
+        let source = "class A(B):\n    x = 1\n    class C:\n        y = x\n    def m(self):\n        return self.x\nuse(A)\n";
+        let tree = crate::parse::parse(source);
+        let cfg = build_slice_cfg(source, tree.root_node(), &Literals);
+        expect![[r#"
+            0: ENTRY -> 2 ~1
+            1: EXIT -> 
+            2: Definition `class A(B):` -> 3
+            3: Statement `x = 1` -> 4
+            4: Definition `class C:` -> 5
+            5: Statement `y = x` -> 6
+            6: Definition `def m(self):` -> 7
+            7: Statement `use(A)` -> 1
+        "#]]
+        .assert_eq(&cfg.render(source));
+        let classes: Vec<(usize, &str)> = cfg.classes.iter().map(|class| (class.step, class.prefix.as_str())).collect();
+        assert_eq!(classes, [(2, "A"), (4, "A.C")]);
+        let owners: Vec<Option<u32>> = cfg.steps.iter().map(|step| step.class).collect();
+        assert_eq!(owners, [None, None, None, Some(0), Some(0), Some(1), Some(0), None]);
+        check_cfg(
+            source,
+            expect![[r#"
+                0: ENTRY -> 2 ~1
+                1: EXIT -> 
+                2: Definition `class A(B):` -> 3
+                3: Statement `use(A)` -> 1
+            "#]],
+        );
     }
 
     #[test]

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 
 use crate::syntax::tree::Node;
 
-use crate::cfg::{build_scope_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
+use crate::cfg::{build_slice_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
 use crate::ir::effects::{scope_effects, Effects};
-use crate::ir::lower::{CallSite, IrCache, ScopeIr, StepKind};
+use crate::ir::lower::{CallSite, ClassNames, IrCache, ScopeIr, StepKind};
 #[cfg(test)]
 use crate::ir::place::{literal_key, place_of};
 use crate::program::{literal, text_of, Constant, Program};
@@ -222,10 +222,23 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let constants = &program.modules[info.module].constants;
-    let cfg = build_scope_cfg(text, info.body, &ModuleConstants { text, constants });
+    let cfg = build_slice_cfg(text, info.body, &ModuleConstants { text, constants });
     let base = info.body.start_byte();
-    let sites: Vec<(StepKind, Node<'t>)> = cfg.steps.iter().filter_map(|data| Some((data.kind, data.node?))).collect();
-    let ir = cache.scope(text, info.body, &sites);
+    // Class bodies are inlined (`cfg::build_slice_cfg`): their names are the class's attributes.
+    let classes: Vec<ClassNames> = cfg
+        .classes
+        .iter()
+        .map(|class| {
+            let binds = match class.definition.field(&field::BODY) {
+                Some(body) => crate::ir::bindings::Bindings::of_scope(text, body).locals().map(str::to_string).collect(),
+                None => Default::default(),
+            };
+            ClassNames { prefix: class.prefix.clone(), binds }
+        })
+        .collect();
+    let sites: Vec<(StepKind, Node<'t>, Option<&ClassNames>)> =
+        cfg.steps.iter().filter_map(|data| Some((data.kind, data.node?, data.class.map(|class| &classes[class as usize])))).collect();
+    let ir = cache.scope_in_classes(text, info.body, &sites);
     let count = cfg.steps.len();
     let mut definitions: Vec<Definition> = Vec::new();
     let mut uses: Vec<Vec<String>> = vec![Vec::new(); count];
@@ -637,6 +650,26 @@ mod tests {
     }
 
     /// A lambda's parameters are its own; its default values are read where it is evaluated.
+    /// A class body's names are the class's attributes (`ir::lower::ClassNames`): defined as
+    /// `A.x`; read as both `A.x` and the name around the class. A nested class's body does not
+    /// see the outer class's names (`z = x` reads the function's `x`), as in Python.
+    #[test]
+    fn class_bodies_define_and_read_their_attributes() {
+        let source = "def f(base, x):\n    class A:\n        x = base\n        y = x + 1\n        class C:\n            z = x\n        def m(self):\n            return self.x\n    return A\n";
+        assert_eq!(
+            steps_of(source),
+            vec![
+                "Definition `class A:` | def A! | use ",
+                "Statement `x = base` | def A.x! | use base",
+                "Statement `y = x + 1` | def A.y! | use A.x x",
+                "Definition `class C:` | def A.C! | use ",
+                "Statement `z = x` | def A.C.z! | use x",
+                "Definition `def m(self):` | def A.m! | use ",
+                "Statement `return A` | def  | use A",
+            ]
+        );
+    }
+
     #[test]
     fn lambdas_are_nested_scopes_whose_defaults_the_enclosing_step_reads() {
         let source = "def f(item, base):\n    key = lambda item, d=base: item[d] + item\n    return key\n";

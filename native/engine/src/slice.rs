@@ -660,9 +660,18 @@ impl<'p, 't> Sdg<'p, 't> {
                 readers.entry(callee).or_default().insert(scope);
             }
         }
+        let mut receiver_uses: Vec<(usize, String)> = Vec::new();
         for &(step, call, callee) in &extracted.calls {
             let effects = self.effects(callee);
             for (position, place, _) in self.arguments(scope, step, call, callee) {
+                // A method reads through its receiver what the caller stored into the object
+                // (`h.scale = v; h.scaled(1)` with `self.scale` read there): the call reads the
+                // object it passes as `self`/`cls` whole.
+                if let Some(path) = place.filter(|_| position == 0 && program.scopes[callee].implicit_receiver) {
+                    if !graph.uses[step].iter().any(|used| used == path) {
+                        receiver_uses.push((step, path.to_string()));
+                    }
+                }
                 // Weak definitions of the places under the argument the callee writes (cut
                 // to the depth bound: somewhere under the prefix).
                 let Some(path) = place else { continue };
@@ -690,7 +699,7 @@ impl<'p, 't> Sdg<'p, 't> {
         // definitions of the others are reached through the callee's `Reads` node.
         let defined_here: Option<FxHashSet<&str>> = (info.kind == ScopeKind::Function)
             .then(|| graph.definitions.iter().chain(&added).filter(|d| d.step != ENTRY).map(|d| base_of(&d.path)).collect());
-        let mut added_uses: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut added_uses: Vec<(usize, Vec<String>)> = receiver_uses.into_iter().map(|(step, path)| (step, vec![path])).collect();
         for (step, read_globals) in reading_calls {
             let present: FxHashSet<&str> = graph.uses[step].iter().map(String::as_str).collect();
             let candidates: Vec<&str> = match &defined_here {
@@ -926,7 +935,20 @@ impl<'p, 't> Sdg<'p, 't> {
                         }
                         continue;
                     };
-                    if let Some(scope) = innermost {
+                    // A call in a lambda is a call of the lambda's scope and of each scope
+                    // around it whose CFG holds the lambda's region (`cfg::build_scope_cfg`):
+                    // up to the innermost function or module body (a class body's lambdas are
+                    // its module's or function's, `cfg::build_slice_cfg`).
+                    let mut chain: Vec<usize> = Vec::new();
+                    for &(_, end, scope) in by_start[..before].iter().rev() {
+                        if at < end {
+                            chain.push(scope);
+                            if program.scopes[scope].kind != ScopeKind::Lambda {
+                                break;
+                            }
+                        }
+                    }
+                    for scope in chain {
                         if candidates.contains(&scope) {
                             continue;
                         }
@@ -1023,6 +1045,126 @@ impl<'p, 't> Sdg<'p, 't> {
         Passed::Reads(bound.into_iter().flatten().map(str::to_string).collect())
     }
 
+    /// The classes whose class attribute a read through the receiver of a method of `class`
+    /// may find: the class, its bases (in MRO order, `Program::ancestors`) and its subclasses
+    /// (the instance may be one), transitively, bounded like `Program::ancestors`.
+    fn class_family(&self, class: &str) -> Vec<String> {
+        let mut family: Vec<String> = self.program.ancestors(class).to_vec();
+        let mut next = 0;
+        let mut order = vec![class.to_string()];
+        while next < order.len() && order.len() < 64 {
+            for subclass in self.program.subclasses(&order[next]) {
+                if !order.iter().any(|known| known == subclass) {
+                    order.push(subclass.to_string());
+                }
+            }
+            next += 1;
+        }
+        family.extend(order.into_iter().skip(1));
+        family
+    }
+
+    /// The class body's definitions of attribute `attribute` of `class` (its module body's
+    /// steps defining `C.attribute`, `cfg::build_slice_cfg` inlining class bodies), and the
+    /// module scope holding them. A class defined in a function has none found here.
+    fn class_attribute_definitions(&self, class: &str, attribute: &str) -> Vec<SliceNode> {
+        let Some(info) = self.program.class(class) else { return Vec::new() };
+        let Some(module) = self.module_scope[info.module] else { return Vec::new() };
+        let Some(prefix) =
+            info.qualified_name.strip_prefix(self.program.modules[info.module].name.as_str()).and_then(|p| p.strip_prefix('.'))
+        else {
+            return Vec::new();
+        };
+        let path = format!("{prefix}.{attribute}");
+        let head = base_of(prefix);
+        let definitions = &self.pdg(module).definitions;
+        self.definitions_of(module, head)
+            .iter()
+            .map(|&index| &definitions[index])
+            .filter(|definition| {
+                definition.path.strip_prefix(path.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+            .filter_map(|definition| Self::definition_node(module, definition))
+            .collect()
+    }
+
+    /// The attribute a place key reads through the receiver of method `scope` (`self.attr…`,
+    /// `cls.attr…`), if it is one.
+    fn receiver_attribute<'k>(&self, scope: usize, key: &'k str) -> Option<&'k str> {
+        let info = &self.program.scopes[scope];
+        if info.kind != ScopeKind::Function || !info.implicit_receiver || info.class.is_none() {
+            return None;
+        }
+        let receiver = info.params.first()?.name.as_str();
+        let rest = key.strip_prefix(receiver)?.strip_prefix('.')?;
+        Some(rest.split(['.', '[']).next().unwrap_or(rest)).filter(|attribute| !attribute.is_empty())
+    }
+
+    /// Data dependences of reads through a method's receiver (`self.attr`, `cls.attr`) on the
+    /// class attributes the class family's bodies define (`class_family`): a read of an
+    /// instance's attribute finds the class's when the instance has none of its own, so both
+    /// the stores into the instance's field and the class body's definitions may reach it.
+    fn class_attribute_edges(&self, scope: usize, paths: &[String], edges: &mut Vec<(SliceNode, EdgeKind)>) {
+        let attributes: BTreeSet<&str> = paths.iter().filter_map(|path| self.receiver_attribute(scope, path)).collect();
+        if attributes.is_empty() {
+            return;
+        }
+        let Some(class) = self.program.scopes[scope].class.as_deref() else { return };
+        for member in self.class_family(class) {
+            for attribute in &attributes {
+                edges.extend(self.class_attribute_definitions(&member, attribute).into_iter().map(|node| (node, EdgeKind::Data)));
+            }
+        }
+    }
+
+    /// The class attributes step `step` of module body `scope` defines, as (class qualified
+    /// name, attribute): its definitions `C.attr…` where `C` is a class of the module.
+    fn class_attributes_defined(&self, scope: usize, step: usize) -> Vec<(String, String)> {
+        let info = &self.program.scopes[scope];
+        if info.kind != ScopeKind::Module {
+            return Vec::new();
+        }
+        let module = &self.program.modules[info.module].name;
+        let mut found = Vec::new();
+        for definition in self.pdg(scope).definitions.iter().filter(|d| d.step == step) {
+            let path = definition.path.split('[').next().unwrap_or(&definition.path);
+            let parts: Vec<&str> = path.split('.').collect();
+            for split in 1..parts.len() {
+                let class = format!("{module}.{}", parts[..split].join("."));
+                if self.program.class(&class).is_some_and(|c| c.qualified_name == class) {
+                    found.push((class, parts[split].to_string()));
+                }
+            }
+        }
+        found
+    }
+
+    /// Forward: the steps of the class family's methods reading `attribute` through their
+    /// receiver (the mirror of `class_attribute_edges`).
+    fn class_attribute_readers(&self, class: &str, attribute: &str, edges: &mut Vec<(SliceNode, EdgeKind)>) {
+        for member in self.class_family(class) {
+            let Some(info) = self.program.class(&member) else { continue };
+            let mut methods: Vec<usize> = info.methods.values().copied().collect();
+            methods.sort_unstable();
+            for method in methods {
+                let method_info = &self.program.scopes[method];
+                let body = &self.program.text(method_info.file)[method_info.body.byte_range()];
+                if identifier_occurrences(body, attribute).is_empty() {
+                    continue;
+                }
+                let uses = &self.pdg(method).uses;
+                for (step, used) in uses.iter().enumerate() {
+                    let reading: Vec<String> =
+                        used.iter().filter(|key| self.receiver_attribute(method, key) == Some(attribute)).cloned().collect();
+                    if !reading.is_empty() {
+                        edges.push((SliceNode::Step(method, step), EdgeKind::Data));
+                        self.arguments_reading(method, step, &reading, edges);
+                    }
+                }
+            }
+        }
+    }
+
     /// The slice node of a definition in `scope`: its step, or the parameter it binds.
     fn definition_node(scope: usize, definition: &Definition) -> Option<SliceNode> {
         match (definition.step, definition.parameter) {
@@ -1052,6 +1194,7 @@ impl<'p, 't> Sdg<'p, 't> {
         if self.program.scopes[scope].kind != ScopeKind::Function {
             return;
         }
+        self.class_attribute_edges(scope, paths, edges);
         for used in paths {
             let head = base_of(used);
             // A comprehension's or lambda's own names are never bound outside the scope.
@@ -1106,12 +1249,18 @@ impl<'p, 't> Sdg<'p, 't> {
                     edges.push((SliceNode::Return(callee), EdgeKind::ParameterOut));
                     let effects = self.effects(callee);
                     let callee_info = &program.scopes[callee];
-                    let mutated: Vec<&str> = self
+                    let mut mutated: Vec<&str> = self
                         .arguments(scope, step, call, callee)
                         .into_iter()
                         .filter(|&(position, _, _)| effects.mutates(position))
                         .map(|(position, _, _)| callee_info.params[position].name.as_str())
                         .collect();
+                    // A constructor's `__init__` stores into the new instance the call returns
+                    // (no argument is its `self`): those stores define the call's value.
+                    let reached = self.extracted(scope).reached.get(&(step, call)).copied().unwrap_or_default();
+                    if reached.constructor && callee_info.implicit_receiver && effects.mutates(0) {
+                        mutated.extend(callee_info.params.first().map(|param| param.name.as_str()));
+                    }
                     let same_module = callee_info.module == program.scopes[scope].module;
                     if mutated.is_empty() && (!same_module || effects.written_globals.is_empty()) {
                         continue;
@@ -1228,6 +1377,10 @@ impl<'p, 't> Sdg<'p, 't> {
                             }
                         }
                     }
+                }
+                // Class attributes defined here, read through methods' receivers.
+                for (class, attribute) in self.class_attributes_defined(scope, step) {
+                    self.class_attribute_readers(&class, &attribute, &mut edges);
                 }
                 // Definitions here that a call makes visible to its caller, or other scopes read.
                 let defined: Vec<&str> = pdg.definitions.iter().filter(|d| d.step == step).map(|d| base_of(&d.path)).collect();
@@ -1650,7 +1803,9 @@ mod tests {
         let incremental = slice(&after, &mut ir);
         assert_eq!(ir.lowered, 5, "g and the module body holding it lowered again, f reused");
         assert_eq!(incremental, slice(&after, &mut IrCache::default()));
-        assert_eq!(incremental["app.py"], vec![2, 3, 4, 6, 7, 8, 9]);
+        // `self.g` reads the class attribute `g` (its `def`), whose class body runs with the
+        // class statement (line 1).
+        assert_eq!(incremental["app.py"], vec![1, 2, 3, 4, 6, 7, 8, 9]);
     }
 
     /// The demand-driven caller search finds exactly the call sites that resolving every call

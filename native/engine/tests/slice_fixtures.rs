@@ -48,6 +48,12 @@ fn check(name: &str) {
 fixtures! {
     calling_context => "calling_context.py",
     calls => "calls.py",
+    class_attribute_forward => "class_attribute_forward.py",
+    class_attribute_rebound => "class_attribute_rebound.py",
+    class_attribute_through_instance => "class_attribute_through_instance.py",
+    class_attribute_through_self => "class_attribute_through_self.py",
+    class_attributes => "class_attributes.py",
+    class_body_criterion => "class_body_criterion.py",
     class_in_local => "class_in_local.py",
     comprehension_clauses => "comprehension_clauses.py",
     comprehension_values => "comprehension_values.py",

@@ -12,6 +12,10 @@
 //! - Comprehensions and lambdas are nested scopes (`cfg::build_scope_cfg` gives them regions):
 //!   a site reads their result `$N` and does not look inside; their own names are `x@N`
 //!   (`Naming`), N the nested scope's offset in the body; an `Element` step defines `$N`.
+//! - A class body's steps (slicing's CFG inlines them: `cfg::build_slice_cfg`) are lowered
+//!   with their class's names (`ClassNames`): a name the body binds is the class attribute
+//!   `C.name` where it is defined, and both `C.name` and the name around the class where it is
+//!   read (before the body binds it, Python reads the global).
 
 use std::sync::Arc;
 
@@ -196,22 +200,22 @@ impl ScopeIr {
         self.sites.get(&(site, node.start_byte() - base, node.end_byte() - base))
     }
 
-    fn argument<'t>(&mut self, naming: &Naming<'_, 't>, node: Node<'t>) -> Argument {
-        let place = naming.place(node).map(|(key, _)| self.intern(key));
+    fn argument<'t>(&mut self, naming: &Naming<'_, 't>, class: Option<&ClassNames>, node: Node<'t>) -> Argument {
+        let place = naming.place(node).map(|(key, _)| self.intern(ClassNames::defined(class, key)));
         let mut extractor = Extractor::new(naming.clone());
         extractor.read(node);
-        let mut keys = extractor.uses;
+        let mut keys = ClassNames::read(class, extractor.uses);
         keys.sort();
         keys.dedup();
         let reads = keys.into_iter().map(|key| self.intern(key)).collect();
         Argument { place, reads }
     }
 
-    fn call_site<'t>(&mut self, naming: &Naming<'_, 't>, call: Node<'t>) -> CallSite {
+    fn call_site<'t>(&mut self, naming: &Naming<'_, 't>, class: Option<&ClassNames>, call: Node<'t>) -> CallSite {
         let (text, base) = (naming.text, naming.base);
         let mut site = CallSite { range: (call.start_byte() - base, call.end_byte() - base), ..CallSite::default() };
         if let Some(object) = call.field(&field::FUNCTION).filter(|f| f.kind() == "attribute").and_then(|f| f.field(&field::OBJECT)) {
-            site.receiver = Some(self.argument(naming, object));
+            site.receiver = Some(self.argument(naming, class, object));
         }
         let Some(arguments) = call.field(&field::ARGUMENTS) else {
             site.splat = true;
@@ -223,23 +227,23 @@ impl ScopeIr {
                 "keyword_argument" => {
                     let name = argument.field(&field::NAME).map(|n| text_of(text, n));
                     if let (Some(name), Some(value)) = (name, argument.field(&field::VALUE)) {
-                        let value = self.argument(naming, value);
+                        let value = self.argument(naming, class, value);
                         site.keywords.push((name.into(), value));
                     }
                 }
                 "list_splat" => {
                     site.splat = true;
-                    let value = self.argument(naming, argument);
+                    let value = self.argument(naming, class, argument);
                     site.positional.push((true, value));
                 }
                 "dictionary_splat" => {
                     site.splat = true;
-                    let value = self.argument(naming, argument);
+                    let value = self.argument(naming, class, argument);
                     site.keyword_spreads.push(value);
                 }
                 "comment" => {}
                 _ => {
-                    let value = self.argument(naming, argument);
+                    let value = self.argument(naming, class, argument);
                     site.positional.push((false, value));
                 }
             }
@@ -258,8 +262,8 @@ impl ScopeIr {
         id
     }
 
-    /// Lowers one site (once: a site already lowered is kept).
-    pub fn lower_site<'t>(&mut self, text: &str, base: usize, site: StepKind, node: Node<'t>) {
+    /// Lowers one site (once: a site already lowered is kept), in the body of `class` if any.
+    pub fn lower_site<'t>(&mut self, text: &str, base: usize, site: StepKind, node: Node<'t>, class: Option<&ClassNames>) {
         let at = (site, node.start_byte() - base, node.end_byte() - base);
         if self.sites.contains_key(&at) {
             return;
@@ -373,7 +377,7 @@ impl ScopeIr {
                 }
             }
         }
-        let mut uses = extractor.uses;
+        let mut uses = ClassNames::read(class, extractor.uses);
         uses.sort();
         uses.dedup();
         let statement = if site == StepKind::Statement { node.kind() } else { "" };
@@ -391,12 +395,52 @@ impl ScopeIr {
             raises: statement == "raise_statement",
             globals: declared("global_statement"),
             nonlocals: declared("nonlocal_statement"),
-            definitions: extractor.defs.into_iter().map(|(key, strong)| (self.intern(key), strong)).collect(),
+            definitions: extractor.defs.into_iter().map(|(key, strong)| (self.intern(ClassNames::defined(class, key)), strong)).collect(),
             uses: uses.into_iter().map(|key| self.intern(key)).collect(),
-            calls: extractor.calls.iter().map(|&call| self.call_site(&naming, call)).collect(),
+            calls: extractor.calls.iter().map(|&call| self.call_site(&naming, class, call)).collect(),
             cut: extractor.cut,
         };
         self.sites.insert(at, lowered);
+    }
+}
+
+/// How a class body's steps name the class's attributes (`cfg::build_slice_cfg` inlines class
+/// bodies in the scope around them): a name the body binds (`ir::bindings`) is the attribute
+/// `prefix.name` of the class object (`prefix` its access path in that scope: `C`, or
+/// `Outer.Inner`).
+#[derive(Clone, Debug)]
+pub struct ClassNames {
+    pub prefix: String,
+    pub binds: FxHashSet<String>,
+}
+
+impl ClassNames {
+    fn owns(&self, key: &str) -> bool {
+        let variable = key.split(['.', '[']).next().unwrap_or(key);
+        self.binds.contains(variable)
+    }
+
+    /// The key a definition of `key` in the body defines: the class attribute when the class
+    /// binds its variable.
+    fn defined(class: Option<&ClassNames>, key: String) -> String {
+        match class {
+            Some(class) if class.owns(&key) => format!("{}.{key}", class.prefix),
+            _ => key,
+        }
+    }
+
+    /// The keys reads of `keys` in the body read: for a variable the class binds, both the
+    /// class attribute and the variable around the class (read before the body binds it).
+    fn read(class: Option<&ClassNames>, keys: Vec<String>) -> Vec<String> {
+        let Some(class) = class else { return keys };
+        let mut read = Vec::with_capacity(keys.len());
+        for key in keys {
+            if class.owns(&key) {
+                read.push(format!("{}.{key}", class.prefix));
+            }
+            read.push(key);
+        }
+        read
     }
 }
 
@@ -441,6 +485,12 @@ impl IrCache {
     /// The IR of the scope whose body is `body`, with every one of `sites` lowered: from the
     /// cache when its text was lowered before, else lowered now.
     pub fn scope(&mut self, text: &str, body: Node<'_>, sites: &[(StepKind, Node<'_>)]) -> Arc<ScopeIr> {
+        let sites: Vec<(StepKind, Node<'_>, Option<&ClassNames>)> = sites.iter().map(|&(kind, node)| (kind, node, None)).collect();
+        self.scope_in_classes(text, body, &sites)
+    }
+
+    /// `scope`, with each site's class body (`ClassNames`) if it lies in one.
+    pub fn scope_in_classes(&mut self, text: &str, body: Node<'_>, sites: &[(StepKind, Node<'_>, Option<&ClassNames>)]) -> Arc<ScopeIr> {
         let base = body.start_byte();
         let key = scope_key(text, body);
         let mut ir = match key.and_then(|key| self.scopes.get(&key)) {
@@ -450,10 +500,10 @@ impl IrCache {
                 Arc::new(ScopeIr::default())
             }
         };
-        if sites.iter().any(|&(site, node)| ir.site(site, node, base).is_none()) {
+        if sites.iter().any(|&(site, node, _)| ir.site(site, node, base).is_none()) {
             let lowering = Arc::make_mut(&mut ir);
-            for &(site, node) in sites {
-                lowering.lower_site(text, base, site, node);
+            for &(site, node, class) in sites {
+                lowering.lower_site(text, base, site, node, class);
             }
         }
         if let Some(key) = key {

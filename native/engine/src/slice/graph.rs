@@ -170,7 +170,17 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
     };
     let bound = sorted(&mut info.params.iter().map(|param| param.name.as_str()).chain(names.locals()));
     let assigned = sorted(&mut names.assigned());
-    let control_dependences = control_dependences_of(&pdg.cfg);
+    let mut control_dependences = control_dependences_of(&pdg.cfg);
+    // A class body's steps run when the class statement does (`cfg::build_slice_cfg` inlines
+    // the body after its `Definition` step): they depend on its header as on a condition.
+    for (step, data) in pdg.cfg.steps.iter().enumerate() {
+        if let Some(class) = data.class {
+            let header = pdg.cfg.classes[class as usize].step;
+            if !control_dependences[step].contains(&header) {
+                control_dependences[step].push(header);
+            }
+        }
+    }
     ScopeGraph {
         steps,
         flow: executable_flow(&pdg.cfg.successors),
