@@ -100,9 +100,11 @@ EXPECTED = {
         ("path-traversal", "wiki/tools.py:17", "wiki/handlers.py:27"),
         ("ssrf", "wiki/handlers.py:33", "wiki/handlers.py:32"),
         ("open-redirect", "wiki/handlers.py:43", "wiki/handlers.py:43"),
+        # `self.write` of a string: the page (`text/html` unless a type is set).
+        ("xss", "wiki/handlers.py:49", "wiki/handlers.py:49"),
         # Not findings: the `([0-9]+)` page id in an f-string query, the `(?P<fmt>[a-z]+)` group
         # in the command, `shlex.quote` in `archive`, the redirect through `url_escape`, the
-        # dicts written as JSON.
+        # dicts written as JSON, the preview text sent as `text/plain`.
     },
     "falcon_inventory": {
         # Resources registered by `app.add_route`; `req.get_param`/`get_media`, `{name}` fields.

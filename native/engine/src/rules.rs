@@ -442,6 +442,10 @@ pub struct SinkSpec {
     /// non-HTML `Content-Type`s sent; `frameworks::EntryPoint::non_html_body`).
     #[serde(default)]
     pub html_only: bool,
+    /// An argument written as a dict (a dict display, a dict comprehension, `dict(...)`) is sent
+    /// as JSON, not as a page (Tornado's `RequestHandler.write`): no sink there.
+    #[serde(default)]
+    pub dict_is_json: bool,
     /// Methods that turn the call's result back into plain text: a call whose result is only
     /// the receiver of one of them (`Markup(x).unescape()`, `Markup(x).striptags()`) is no sink.
     #[serde(default)]
@@ -647,6 +651,7 @@ pub struct Sink {
     /// Where the call takes its headers (`SinkSpec::content_type_headers`).
     pub content_type_headers: HeadersSpec,
     pub html_only: bool,
+    pub dict_is_json: bool,
     pub plain_through: Vec<String>,
     pub shell_argv: bool,
     pub receiver: bool,
@@ -1091,6 +1096,7 @@ impl RuleSet {
                 content_type_args: spec.content_type_args.clone(),
                 content_type_headers: spec.content_type_headers.clone().unwrap_or_default(),
                 html_only: spec.html_only,
+                dict_is_json: spec.dict_is_json,
                 plain_through: spec.plain_through.clone(),
                 shell_argv: spec.shell_argv,
                 receiver: spec.receiver,

@@ -407,6 +407,7 @@ fixtures! {
     aiohttp_tornado_aiohttp_handlers => "aiohttp_tornado/aiohttp_handlers.py",
     aiohttp_tornado_tornado_handlers => "aiohttp_tornado/tornado_handlers.py",
     aiohttp_tornado_tornado_httpclient => "aiohttp_tornado/tornado_httpclient.py",
+    aiohttp_tornado_tornado_xss => "aiohttp_tornado/tornado_xss.py",
     crossfile_pkg_alias_init => "crossfile/pkg_alias/__init__.py",
     crossfile_pkg_alias_app => "crossfile/pkg_alias/app.py",
     crossfile_pkg_alias_exec_utils => "crossfile/pkg_alias/exec_utils.py",
