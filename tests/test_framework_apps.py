@@ -113,9 +113,11 @@ EXPECTED = {
         ("command-injection", "inventory/reports.py:15", "inventory/resources.py:31"),
         ("ssrf", "inventory/resources.py:39", "inventory/resources.py:38"),
         ("open-redirect", "inventory/resources.py:45", "inventory/resources.py:45"),
+        # `resp.text` after `resp.content_type = falcon.MEDIA_HTML`.
+        ("xss", "inventory/resources.py:51", "inventory/resources.py:51"),
         # Not findings: `{item_id:int}` in `%d`, the `sort not in SORTS` reset, the bound
         # `LIKE ?` term, `shlex.quote(name)`, `resp.media` (JSON), the report's text as
-        # `text/plain`.
+        # `text/plain`, `resp.text` with no type set (the default media type, JSON).
     },
     "pyramid_forum": {
         # `@view_config` views found by `config.scan`, one `config.add_view`.

@@ -541,6 +541,7 @@ fixtures! {
     frameworks_django_site_urls => "frameworks/django_site/urls.py",
     frameworks_django_site_views => "frameworks/django_site/views.py",
     frameworks_falcon_app => "frameworks/falcon_app.py",
+    frameworks_falcon_html => "frameworks/falcon_html.py",
     frameworks_fastapi_app => "frameworks/fastapi_app.py",
     frameworks_flask_app => "frameworks/flask_app.py",
     frameworks_graphql_resolvers => "frameworks/graphql_resolvers.py",

@@ -92,6 +92,9 @@ impl<'p, 't> Analysis<'p, 't> {
         if sink.html_only && self.entries.of(self.scope).is_some_and(|entry| entry.non_html_body) {
             return false;
         }
+        if sink.html_declared && !self.entries.of(self.scope).is_some_and(|entry| entry.html_body) {
+            return false;
+        }
         if sink.shell_argv {
             let Some((first, _)) = positional.first() else { return false };
             if first.kind() != "list" {
