@@ -100,9 +100,11 @@ EXPECTED = {
         ("path-traversal", "wiki/tools.py:17", "wiki/handlers.py:27"),
         ("ssrf", "wiki/handlers.py:33", "wiki/handlers.py:32"),
         ("open-redirect", "wiki/handlers.py:43", "wiki/handlers.py:43"),
+        # `self.write` of a string: the page (`text/html` unless a type is set).
+        ("xss", "wiki/handlers.py:49", "wiki/handlers.py:49"),
         # Not findings: the `([0-9]+)` page id in an f-string query, the `(?P<fmt>[a-z]+)` group
         # in the command, `shlex.quote` in `archive`, the redirect through `url_escape`, the
-        # dicts written as JSON.
+        # dicts written as JSON, the preview text sent as `text/plain`.
     },
     "falcon_inventory": {
         # Resources registered by `app.add_route`; `req.get_param`/`get_media`, `{name}` fields.
@@ -111,9 +113,11 @@ EXPECTED = {
         ("command-injection", "inventory/reports.py:15", "inventory/resources.py:31"),
         ("ssrf", "inventory/resources.py:39", "inventory/resources.py:38"),
         ("open-redirect", "inventory/resources.py:45", "inventory/resources.py:45"),
+        # `resp.text` after `resp.content_type = falcon.MEDIA_HTML`.
+        ("xss", "inventory/resources.py:51", "inventory/resources.py:51"),
         # Not findings: `{item_id:int}` in `%d`, the `sort not in SORTS` reset, the bound
         # `LIKE ?` term, `shlex.quote(name)`, `resp.media` (JSON), the report's text as
-        # `text/plain`.
+        # `text/plain`, `resp.text` with no type set (the default media type, JSON).
     },
     "pyramid_forum": {
         # `@view_config` views found by `config.scan`, one `config.add_view`.

@@ -442,6 +442,15 @@ pub struct SinkSpec {
     /// non-HTML `Content-Type`s sent; `frameworks::EntryPoint::non_html_body`).
     #[serde(default)]
     pub html_only: bool,
+    /// An argument written as a dict (a dict display, a dict comprehension, `dict(...)`) is sent
+    /// as JSON, not as a page (Tornado's `RequestHandler.write`): no sink there.
+    #[serde(default)]
+    pub dict_is_json: bool,
+    /// A page body only where the handler declares an HTML (or not constant) type: none
+    /// elsewhere, the framework's default being another (Falcon: JSON;
+    /// `frameworks::EntryPoint::html_body`).
+    #[serde(default)]
+    pub html_declared: bool,
     /// Methods that turn the call's result back into plain text: a call whose result is only
     /// the receiver of one of them (`Markup(x).unescape()`, `Markup(x).striptags()`) is no sink.
     #[serde(default)]
@@ -466,6 +475,10 @@ pub struct SinkSpec {
     /// (`response.headers[k] = v` on a `flask.Response`: `flask.Response.headers`).
     #[serde(default)]
     pub stored_into: Vec<String>,
+    /// A value assigned to one of these attributes of an object (`Type.attribute`) is the sink
+    /// (`resp.text = v` on a `falcon.Response`: `falcon.Response.text`).
+    #[serde(default)]
+    pub assigned_to: Vec<String>,
     /// Only a sink when an argument is an object made unsafe by its configuration
     /// (`etree.fromstring(data, parser)` with `parser = etree.XMLParser(resolve_entities=True)`):
     /// safe defaults are not findings.
@@ -647,6 +660,8 @@ pub struct Sink {
     /// Where the call takes its headers (`SinkSpec::content_type_headers`).
     pub content_type_headers: HeadersSpec,
     pub html_only: bool,
+    pub dict_is_json: bool,
+    pub html_declared: bool,
     pub plain_through: Vec<String>,
     pub shell_argv: bool,
     pub receiver: bool,
@@ -733,6 +748,8 @@ pub struct RuleSet {
     pub sink_methods: HashMap<String, Vec<Sink>>,
     /// Sinks reached by a subscript store into an object with this reference (`stored_into`).
     pub sink_stores: HashMap<String, Vec<Sink>>,
+    /// Sinks reached by assigning to this attribute of an object (`assigned_to`).
+    pub sink_assignments: HashMap<String, Vec<Sink>>,
     pub sanitizer_calls: HashMap<String, Sanitizer>,
     pub sanitizer_methods: HashMap<String, Sanitizer>,
     pub clean_calls: HashSet<String>,
@@ -1091,6 +1108,8 @@ impl RuleSet {
                 content_type_args: spec.content_type_args.clone(),
                 content_type_headers: spec.content_type_headers.clone().unwrap_or_default(),
                 html_only: spec.html_only,
+                dict_is_json: spec.dict_is_json,
+                html_declared: spec.html_declared,
                 plain_through: spec.plain_through.clone(),
                 shell_argv: spec.shell_argv,
                 receiver: spec.receiver,
@@ -1108,12 +1127,18 @@ impl RuleSet {
                     }
                 }
             }
-            if sink.args.is_empty() && sink.keywords.is_empty() && !sink.all_args && !sink.receiver && spec.stored_into.is_empty() {
+            if sink.args.is_empty()
+                && sink.keywords.is_empty()
+                && !sink.all_args
+                && !sink.receiver
+                && spec.stored_into.is_empty()
+                && spec.assigned_to.is_empty()
+            {
                 return Err(config_error(
                     file,
                     text,
                     line_of(text, spec.calls.first().or(spec.methods.first()).map_or("[[sink]]", |s| s.as_str())),
-                    "a sink needs `args`, `keywords`, `all_args = true`, `receiver = true` or `stored_into`".to_string(),
+                    "a sink needs `args`, `keywords`, `all_args = true`, `receiver = true`, `stored_into` or `assigned_to`".to_string(),
                 ));
             }
             if spec.receiver_contains.is_some() {
@@ -1147,6 +1172,9 @@ impl RuleSet {
             }
             for name in spec.stored_into {
                 self.sink_stores.entry(name).or_default().push(sink.clone());
+            }
+            for name in spec.assigned_to {
+                self.sink_assignments.entry(name).or_default().push(sink.clone());
             }
             if spec.on.is_empty() {
                 for name in spec.methods {

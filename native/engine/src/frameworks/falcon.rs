@@ -2,12 +2,19 @@
 //! `on_post`, … (also `on_get_<suffix>`), registered with `app.add_route(template, Resource())`
 //! or found in a module importing falcon. `req` is the request (the rule pack names its
 //! parts); URI template fields passed as further parameters are sources.
+//!
+//! `resp` is the response (`falcon.Response`). Its body (`resp.text`, `resp.data`) is sent with
+//! the responder's `resp.content_type`, absent the app's default media type (JSON): a page
+//! only where the responder declares an HTML type — `resp.content_type = falcon.MEDIA_HTML` (or
+//! `"text/html"`), `resp.set_header("Content-Type", …)` — or one that is not constant
+//! (`EntryPoint::html_body`, read by the pack's `html_declared` sink).
 
 use super::{
     call_arguments, calls_named, modules_importing, positional_after, route_params, string_at, target_of, EntryPoint, EntryPoints, Role,
     Shared, Target,
 };
-use crate::program::Program;
+use crate::program::{text_of, Program};
+use crate::syntax::tree::Node;
 
 fn responder_entry(program: &Program<'_>, scope: usize, route: Option<&str>, asgi: bool) -> EntryPoint {
     let info = &program.scopes[scope];
@@ -17,6 +24,11 @@ fn responder_entry(program: &Program<'_>, scope: usize, route: Option<&str>, asg
         let class = if asgi { "falcon.asgi.Request" } else { "falcon.Request" };
         entry.params.push((request, Role::Reference(class.to_string())));
     }
+    if let Some(response) = info.params.get(request + 1).filter(|param| !param.variadic) {
+        let class = if asgi { "falcon.asgi.Response" } else { "falcon.Response" };
+        entry.params.push((request + 1, Role::Reference(class.to_string())));
+        entry.html_body = declares_html(program, scope, &response.name);
+    }
     let params = route.map(route_params).unwrap_or_default();
     for index in positional_after(program, scope, 2) {
         let name = &info.params[index].name;
@@ -24,6 +36,65 @@ fn responder_entry(program: &Program<'_>, scope: usize, route: Option<&str>, asg
         entry.params.push((index, if clean { Role::Clean } else { Role::Source }));
     }
     entry
+}
+
+/// Whether a media type set on the response may be HTML: a constant HTML type, Falcon's
+/// `MEDIA_HTML`/`MEDIA_XML`, or anything that is not a constant (another `falcon.MEDIA_*` is not).
+fn may_be_html(program: &Program<'_>, module: usize, value: Node<'_>) -> bool {
+    if let Some(content_type) = string_at(program, module, value) {
+        return super::is_html(&content_type);
+    }
+    match super::reference(program, module, value) {
+        Some(reference) if reference.starts_with("falcon.") && reference.rsplit('.').next().is_some_and(|n| n.starts_with("MEDIA_")) => {
+            matches!(reference.rsplit('.').next(), Some("MEDIA_HTML" | "MEDIA_XML"))
+        }
+        _ => true,
+    }
+}
+
+/// Whether responder `scope` declares its response HTML (or a type that is not constant):
+/// `response.content_type = …` or `response.set_header("Content-Type", …)` in its own body.
+fn declares_html(program: &Program<'_>, scope: usize, response: &str) -> bool {
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let mut stack = vec![info.body];
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        let on_response = |object: Option<Node<'_>>| object.is_some_and(|o| o.kind() == "identifier" && text_of(text, o) == response);
+        match node.kind() {
+            "assignment" => {
+                let Some(left) = node.child_by_field_name("left").filter(|l| l.kind() == "attribute") else { continue };
+                let attribute = left.child_by_field_name("attribute").map(|a| text_of(text, a));
+                if attribute == Some("content_type")
+                    && on_response(left.child_by_field_name("object"))
+                    && node.child_by_field_name("right").is_none_or(|value| may_be_html(program, info.module, value))
+                {
+                    return true;
+                }
+            }
+            "call" => {
+                let Some((method, object)) = node.child_by_field_name("function").and_then(|f| super::method_of(text, f)) else { continue };
+                if !matches!(method, "set_header" | "append_header") || !on_response(Some(object)) {
+                    continue;
+                }
+                let (positional, _) = call_arguments(text, node);
+                let name = positional.first().and_then(|&n| string_at(program, info.module, n));
+                match (name, positional.get(1)) {
+                    (None, _) => return true,
+                    (Some(name), Some(&value)) if name.eq_ignore_ascii_case("content-type") && may_be_html(program, info.module, value) => {
+                        return true
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn register(program: &Program<'_>, entries: &mut EntryPoints, class: &str, route: Option<&str>, asgi: bool) {

@@ -80,6 +80,10 @@ pub struct EntryPoint {
     /// The response this method writes is declared non-HTML (`http.server`: only constant
     /// non-HTML `Content-Type`s sent): `html_only` sinks are none here.
     pub non_html_body: bool,
+    /// The response this method writes is declared HTML, or a type that is not constant
+    /// (Falcon: `resp.content_type = falcon.MEDIA_HTML`): `html_declared` sinks are sinks only
+    /// here.
+    pub html_body: bool,
 }
 
 impl EntryPoint {
@@ -125,6 +129,7 @@ impl EntryPoint {
         self.html_response |= other.html_response;
         // Non-HTML only when every registration says so.
         self.non_html_body &= other.non_html_body;
+        self.html_body |= other.html_body;
         if other.context_template.is_some() {
             self.context_template = other.context_template;
         }
@@ -174,6 +179,7 @@ impl EntryPoints {
         entry.constant_parts.hash(&mut hasher);
         entry.context_template.hash(&mut hasher);
         entry.non_html_body.hash(&mut hasher);
+        entry.html_body.hash(&mut hasher);
         hasher.finish() | 1
     }
 

@@ -5,13 +5,20 @@
 //! (`rules::patterns`). Every method sees `self.request` (the
 //! `HTTPServerRequest`, whose parts the rule pack makes sources); `self.get_argument(...)` and
 //! the other accessors are inherited library members the pack names.
+//!
+//! What `self.write(...)`/`self.finish(...)` send is the page (`text/html`, Tornado's default),
+//! unless the method's response is declared non-HTML: it, a method it calls on `self`, or the
+//! class's `set_default_headers`/`prepare` (its own or inherited from a workspace base) set
+//! `Content-Type` with `set_header`/`add_header`, only to constant non-HTML types
+//! (`EntryPoint::non_html_body`, read by the pack's `html_only` sink). A dict written is JSON
+//! (the pack's `dict_is_json`).
 
 use crate::syntax::tree::Node;
 use rustc_hash::FxHashMap;
 
 use super::{
-    call_arguments, clean_converter, modules_importing, positional_after, regex_groups, scope_at, scopes_of, string_at, target_of,
-    EntryPoint, EntryPoints, Role, Shared, Target, HTTP_METHODS,
+    call_arguments, clean_converter, method_of, modules_importing, positional_after, regex_groups, scope_at, scopes_of, string_at,
+    target_of, EntryPoint, EntryPoints, Role, Shared, Target, HTTP_METHODS,
 };
 use crate::program::{text_of, Program};
 use crate::syntax::{field, FieldChild, MAX_STATEMENT_DEPTH};
@@ -24,28 +31,214 @@ pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, shared:
     let routes = route_tables(program);
     for class in shared.classes_deriving(&["tornado.web.RequestHandler", "tornado.websocket.WebSocketHandler"]) {
         super::register_class(program, entries, &class, "tornado", &members, |name, scope| {
-            (HTTP_METHODS.contains(&name) || name == "on_message" || name == "open").then(|| {
-                let mut entry = EntryPoint::new("tornado");
-                entry.html_response = false;
-                let routes = routes.get(class.as_str()).map(Vec::as_slice).unwrap_or_default();
-                let info = &program.scopes[scope];
-                for (position, index) in positional_after(program, scope, 0).into_iter().enumerate() {
-                    let name = info.params[index].name.as_str();
-                    // Clean only when every route passes it a clean group (a named group by
-                    // its name, an unnamed one by its position).
-                    let clean = !routes.is_empty()
-                        && routes.iter().all(|groups| {
-                            let named = groups.iter().any(|(group, _)| group.is_some());
-                            let group =
-                                if named { groups.iter().find(|(group, _)| group.as_deref() == Some(name)) } else { groups.get(position) };
-                            group.is_some_and(|(_, pattern)| clean_converter(Some(&format!("re:{pattern}"))))
-                        });
-                    entry.params.push((index, if clean { Role::Clean } else { Role::Source }));
-                }
-                entry
-            })
+            // Every method: a helper writing the page decides by the headers it sets too.
+            let mut entry = EntryPoint::new("tornado");
+            entry.non_html_body = non_html_body(program, &class, scope);
+            if !(HTTP_METHODS.contains(&name) || name == "on_message" || name == "open") {
+                return Some(entry);
+            }
+            let routes = routes.get(class.as_str()).map(Vec::as_slice).unwrap_or_default();
+            let info = &program.scopes[scope];
+            for (position, index) in positional_after(program, scope, 0).into_iter().enumerate() {
+                let name = info.params[index].name.as_str();
+                // Clean only when every route passes it a clean group (a named group by
+                // its name, an unnamed one by its position).
+                let clean = !routes.is_empty()
+                    && routes.iter().all(|groups| {
+                        let named = groups.iter().any(|(group, _)| group.is_some());
+                        let group =
+                            if named { groups.iter().find(|(group, _)| group.as_deref() == Some(name)) } else { groups.get(position) };
+                        group.is_some_and(|(_, pattern)| clean_converter(Some(&format!("re:{pattern}"))))
+                    });
+                entry.params.push((index, if clean { Role::Clean } else { Role::Source }));
+            }
+            Some(entry)
         });
     }
+}
+
+/// Methods Tornado runs before every HTTP method: the headers they set hold for its response
+/// unless it sets its own.
+const BEFORE: &[&str] = &["set_default_headers", "prepare"];
+
+/// The methods setting a response header.
+const HEADER_METHODS: &[&str] = &["set_header", "add_header"];
+
+/// What the `Content-Type`s a method sets declare.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Declared {
+    /// No `Content-Type` set.
+    Nothing,
+    /// Only constant types, none of them HTML.
+    NotHtml,
+    /// HTML, a type that is not constant, or a header name that is not constant.
+    MaybeHtml,
+}
+
+impl Declared {
+    /// Both may run (in one method, or two methods it calls).
+    fn and(self, other: Declared) -> Declared {
+        match (self, other) {
+            (Declared::MaybeHtml, _) | (_, Declared::MaybeHtml) => Declared::MaybeHtml,
+            (Declared::NotHtml, _) | (_, Declared::NotHtml) => Declared::NotHtml,
+            _ => Declared::Nothing,
+        }
+    }
+
+    /// `later` runs after this: a type it sets replaces this one.
+    fn then(self, later: Declared) -> Declared {
+        if later == Declared::Nothing {
+            self
+        } else {
+            later
+        }
+    }
+}
+
+/// A method called on the receiver, with the keywords the call passes (`None`: any, through
+/// `**kwargs`).
+struct Called<'p> {
+    name: &'p str,
+    keywords: Option<Vec<&'p str>>,
+}
+
+/// The scope of method `name` as instances of `class` find it: the class's own, or the first
+/// workspace ancestor's.
+fn method_in(program: &Program<'_>, class: &str, name: &str) -> Option<usize> {
+    program.ancestors(class).iter().find_map(|ancestor| program.class(ancestor)?.methods.get(name).copied())
+}
+
+/// The default of the keyword a name is bound to, once, in `scope`'s body: `ct =
+/// kwargs.pop("set_content_type", "application/json")` (or `.get`) of the method's `**kwargs`
+/// parameter. `(keyword, default)`.
+fn keyword_default(program: &Program<'_>, scope: usize, name: &str) -> Option<(String, String)> {
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let mut bound = None;
+    let mut stack = vec![info.body];
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        if node.kind() != "identifier" || text_of(text, node) != name {
+            continue;
+        }
+        let Some(parent) = node.parent() else { continue };
+        let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|f| f.id() == node.id());
+        match parent.kind() {
+            // Bound twice: unknown.
+            "assignment" if is_field("left") && bound.replace(parent.child_by_field_name("right")?).is_some() => return None,
+            "assignment" => {}
+            // Bound another way ( by a loop, a pattern, `+=`, `:=`, `global`): unknown.
+            "augmented_assignment" if is_field("left") => return None,
+            "for_statement" | "for_in_clause" if is_field("left") => return None,
+            "named_expression" if is_field("name") => return None,
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "as_pattern_target" | "global_statement" | "nonlocal_statement" => {
+                return None
+            }
+            _ => {}
+        }
+    }
+    let call = bound.filter(|value| value.kind() == "call")?;
+    let (method, object) = call.child_by_field_name("function").and_then(|f| method_of(text, f))?;
+    let keywords = info.params.iter().find(|p| p.variadic && text_of(text, object) == p.name)?;
+    if !matches!(method, "pop" | "get") || object.kind() != "identifier" || text_of(text, object) != keywords.name {
+        return None;
+    }
+    let (positional, named) = call_arguments(text, call);
+    if positional.len() != 2 || !named.is_empty() {
+        return None;
+    }
+    Some((string_at(program, info.module, positional[0])?, string_at(program, info.module, positional[1])?))
+}
+
+/// The `Content-Type` set by `set_header`/`add_header` calls on the receiver in `scope`'s own
+/// body (nested definitions left out: they may not run), called with `passed` keywords (`None`:
+/// any), and the other methods it calls on the receiver.
+fn declared_in<'p>(program: &Program<'p>, scope: usize, passed: Option<&[&str]>) -> (Declared, Vec<Called<'p>>) {
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    let Some(receiver) = info.implicit_receiver.then(|| info.params.first()).flatten().map(|p| p.name.as_str()) else {
+        return (Declared::Nothing, Vec::new());
+    };
+    let mut declared = Declared::Nothing;
+    let mut called = Vec::new();
+    let mut stack = vec![info.body];
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+        if node.kind() != "call" {
+            continue;
+        }
+        let Some((method, object)) = node.child_by_field_name("function").and_then(|f| method_of(text, f)) else { continue };
+        if object.kind() != "identifier" || text_of(text, object) != receiver {
+            continue;
+        }
+        let (positional, keywords) = call_arguments(text, node);
+        if !HEADER_METHODS.contains(&method) {
+            let splat = node.field(&field::ARGUMENTS).is_some_and(|list| {
+                let mut cursor = list.walk();
+                let found = list.named_children(&mut cursor).any(|argument| argument.kind() == "dictionary_splat");
+                found
+            });
+            called.push(Called { name: method, keywords: (!splat).then(|| keywords.iter().map(|(k, _)| *k).collect()) });
+            continue;
+        }
+        let name = positional.first().copied().or_else(|| keywords.iter().find(|(k, _)| *k == "name").map(|(_, v)| *v));
+        let value = positional.get(1).copied().or_else(|| keywords.iter().find(|(k, _)| *k == "value").map(|(_, v)| *v));
+        let content_type = |value: Node<'_>| {
+            string_at(program, info.module, value).or_else(|| {
+                // A keyword's default, when the call passes no such keyword.
+                let (keyword, default) =
+                    (value.kind() == "identifier").then(|| keyword_default(program, scope, text_of(text, value)))??;
+                passed.is_some_and(|passed| !passed.contains(&keyword.as_str())).then_some(default)
+            })
+        };
+        let here = match name.and_then(|name| string_at(program, info.module, name)) {
+            None => Declared::MaybeHtml,
+            Some(name) if !name.eq_ignore_ascii_case("content-type") => continue,
+            Some(_) => match value.and_then(content_type) {
+                Some(content_type) if !super::is_html(&content_type) => Declared::NotHtml,
+                _ => Declared::MaybeHtml,
+            },
+        };
+        declared = declared.and(here);
+    }
+    (declared, called)
+}
+
+/// Whether the response of method `scope` of `class` is declared non-HTML. Tornado runs
+/// `set_default_headers` and `prepare` before an HTTP method and `finish()` after it (when the
+/// method did not): the last of these to set a `Content-Type` decides — the method's own (with
+/// those of the methods it calls on `self`, one level) replace the defaults, a workspace
+/// `finish` override replaces both — and it must be constant and not HTML.
+fn non_html_body(program: &Program<'_>, class: &str, scope: usize) -> bool {
+    let none: &[&str] = &[];
+    let declared = |name: &str, passed: Option<&[&str]>| {
+        method_in(program, class, name)
+            .filter(|&callee| callee != scope)
+            .map_or(Declared::Nothing, |callee| declared_in(program, callee, passed).0)
+    };
+    let before = BEFORE.iter().fold(Declared::Nothing, |sum, name| sum.and(declared(name, Some(none))));
+    // Its own keyword defaults hold (`finish(self, **kwargs)` setting `kwargs.pop("type",
+    // "application/json")`); a call on `self` passing that keyword decides in its caller.
+    let (mut during, called) = declared_in(program, scope, Some(none));
+    // Tornado's own `finish()`, when the method does not call it: no keywords.
+    let mut after = declared("finish", Some(none));
+    for call in &called {
+        let passed = call.keywords.as_deref();
+        if call.name == "finish" {
+            after = after.and(declared("finish", passed));
+        } else {
+            during = during.and(declared(call.name, passed));
+        }
+    }
+    before.then(during).then(after) == Declared::NotHtml
 }
 
 /// The groups of every route naming each handler class: `(pattern, Handler, …)` tuples and

@@ -92,6 +92,9 @@ impl<'p, 't> Analysis<'p, 't> {
         if sink.html_only && self.entries.of(self.scope).is_some_and(|entry| entry.non_html_body) {
             return false;
         }
+        if sink.html_declared && !self.entries.of(self.scope).is_some_and(|entry| entry.html_body) {
+            return false;
+        }
         if sink.shell_argv {
             let Some((first, _)) = positional.first() else { return false };
             if first.kind() != "list" {
@@ -114,6 +117,22 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         true
+    }
+
+    /// Whether `argument` is written as a dict: a dict display or comprehension, or a call of the
+    /// builtin `dict` (not a local name `dict`). A name holding a dict is not read (toward
+    /// findings).
+    fn is_dict_expression(&self, argument: Node<'t>) -> bool {
+        match argument.kind() {
+            "dictionary" | "dictionary_comprehension" => true,
+            "call" => argument.field(&field::FUNCTION).is_some_and(|function| {
+                function.kind() == "identifier"
+                    && self.text_of(function) == "dict"
+                    && !self.binds_locally("dict")
+                    && self.program.resolve_name(self.module, "dict").is_none_or(|r| r == "dict" || r == "builtins.dict")
+            }),
+            _ => false,
+        }
     }
 
     /// Whether `call`'s result is only the receiver of a call of one of `methods`
@@ -415,6 +434,9 @@ impl<'p, 't> Analysis<'p, 't> {
                 checked.push((*receiver_node, receiver_value.clone()));
             }
             for (argument, value) in checked {
+                if sink.dict_is_json && self.is_dict_expression(argument) {
+                    continue;
+                }
                 let value = if Some(sink.kind) == sink_kind_bit("NoSQL") && argument.kind() == "dictionary" {
                     self.operator_values(argument, state, depth)
                 } else {

@@ -880,8 +880,32 @@ impl<'p, 't> Analysis<'p, 't> {
                         }
                     }
                 }
-                // Writes into sinks by assignment (`[[sink]] stored_into`): `session[k] = v`,
-                // `response.headers[k] = v` — the object's reference decides, never its text.
+                // Writes into sinks by assignment: `[[sink]] assigned_to`, `resp.text = v`
+                // (`falcon.Response.text`: the object's reference and the attribute), and
+                // `stored_into` below.
+                if target.kind() == "attribute" && value.is_tainted() && !self.rules.sink_assignments.is_empty() {
+                    if let (Some(object), Some(attribute)) = (target.field(&field::OBJECT), target.field(&field::ATTRIBUTE)) {
+                        let object_value = self.eval(object, state, depth + 1);
+                        let sinks = object_value
+                            .reference
+                            .as_deref()
+                            .and_then(|r| self.rules.sink_assignments.get(&format!("{r}.{}", self.text_of(attribute))))
+                            .cloned()
+                            .unwrap_or_default();
+                        let target_text = short(self.text_of(target));
+                        for sink in sinks {
+                            if sink.html_declared && !self.entries.of(self.scope).is_some_and(|entry| entry.html_body) {
+                                continue;
+                            }
+                            if let Some(rule) = self.rules.rule_for(sink.kind) {
+                                let cwe = sink.cwe.unwrap_or(rule.cwe);
+                                self.hit(sink.kind, cwe, &value, target, target, &target_text);
+                            }
+                        }
+                    }
+                }
+                // `session[k] = v`, `response.headers[k] = v`: the object's reference decides,
+                // never its text.
                 if target.kind() == "subscript" && value.is_tainted() {
                     if let Some(base) = target.field(&field::VALUE) {
                         let base_value = self.eval(base, state, depth + 1);

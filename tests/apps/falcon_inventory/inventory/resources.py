@@ -43,3 +43,13 @@ class WebhookResource:
 class LegacyResource:
     def on_get(self, req, resp):
         raise falcon.HTTPFound(req.get_param("to"))
+
+
+class LabelResource:
+    def on_get(self, req, resp):
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = "<span class='label'>" + req.get_param("text") + "</span>"
+
+    def on_post(self, req, resp):
+        # No type set: sent as the app's default media type (JSON).
+        resp.text = req.get_param("text")

@@ -1,6 +1,6 @@
 import tornado.web
 
-from .handlers import ExportHandler, FetchHandler, LoginHandler, PageHandler, SearchHandler
+from .handlers import ExportHandler, FetchHandler, LoginHandler, PageHandler, PreviewHandler, SearchHandler
 
 
 def make_app():
@@ -11,6 +11,7 @@ def make_app():
             (r"/export/(?P<fmt>[a-z]+)", ExportHandler),
             tornado.web.url(r"/fetch", FetchHandler),
             (r"/login", LoginHandler),
+            (r"/preview", PreviewHandler),
         ],
         cookie_secret="change-me",
     )

@@ -41,3 +41,13 @@ class LoginHandler(tornado.web.RequestHandler):
     def post(self):
         self.set_secure_cookie("user", self.get_body_argument("user"))
         self.redirect(self.get_argument("next", "/"))
+
+
+class PreviewHandler(tornado.web.RequestHandler):
+    def get(self):
+        # Written as the page (`text/html`, Tornado's default).
+        self.write("<h1>" + self.get_argument("title") + "</h1>")
+
+    def post(self):
+        self.set_header("Content-Type", "text/plain; charset=UTF-8")
+        self.write(self.get_body_argument("text"))
