@@ -66,6 +66,7 @@ fixtures! {
     keyword_only_parameters => "keyword_only_parameters.py",
     lambda_called_later => "lambda_called_later.py",
     lambdas => "lambdas.py",
+    local_dispatch_table => "local_dispatch_table.py",
     loops => "loops.py",
     method_resolution_order => "method_resolution_order.py",
     method_through_class => "method_through_class.py",

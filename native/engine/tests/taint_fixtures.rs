@@ -631,6 +631,7 @@ fixtures! {
     interprocedural_named_lookups => "interprocedural/named_lookups.py",
     interprocedural_callbacks => "interprocedural/callbacks.py",
     interprocedural_lambdas => "interprocedural/lambdas.py",
+    interprocedural_local_dispatch_table => "interprocedural/local_dispatch_table.py",
     interprocedural_nested_functions => "interprocedural/nested_functions.py",
     interprocedural_python_flows => "interprocedural/python_flows.py",
     interprocedural_recursion => "interprocedural/recursion.py",
