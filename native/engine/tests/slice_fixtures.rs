@@ -76,6 +76,7 @@ fixtures! {
     parameterless_method => "parameterless_method.py",
     receivers => "receivers.py",
     super_calls => "super_calls.py",
+    super_in_nested_function => "super_in_nested_function.py",
     thin => "thin.py",
     variadic_parameters => "variadic_parameters.py",
 }

@@ -638,6 +638,7 @@ fixtures! {
     interprocedural_returned_function => "interprocedural/returned_function.py",
     interprocedural_subclass_override => "interprocedural/subclass_override.py",
     interprocedural_super_calls => "interprocedural/super_calls.py",
+    interprocedural_super_in_nested_function => "interprocedural/super_in_nested_function.py",
     interprocedural_two_levels => "interprocedural/two_levels.py",
     precision_aliases => "precision/aliases.py",
     precision_bound_later_in_a_loop => "precision/bound_later_in_a_loop.py",

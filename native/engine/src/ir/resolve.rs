@@ -301,15 +301,20 @@ pub struct Reached {
     /// The call makes an instance (runs `__init__` on it).
     pub constructor: bool,
     /// That object is `super()` (`super_class`): the method runs on the caller's own receiver
-    /// (its `self`, or `cls` in a classmethod), which each analysis names itself — the lowered
+    /// (its `self`, or `cls` in a classmethod; a nested function's first parameter), which
+    /// each analysis names itself — the lowered
     /// call site (cached by body text) knows no receiver name.
     pub own_receiver: bool,
 }
 
 /// The class whose bases `object` looks a method up in when it is `super()` in a method of a
 /// workspace class (that class), or `super(C, receiver)` there with `receiver` the method's
-/// own (`C`, a workspace class). Anything else (a nested function's `super()`, another object
-/// as the second argument, a `super` the module binds) is no `super()` here.
+/// own (`C`, a workspace class). A function (or lambda) nested in a method has the class too
+/// (`enclosing_class`: CPython gives it a `__class__` cell when it uses `super`), and its
+/// `super()` takes its *own* first parameter as the object (`binding::own_receiver`); one with
+/// no positional parameter fails at runtime and is no `super()` here. Anything else (another
+/// object as the second argument, `super(C, obj)` in a nested function, a `super` the module
+/// binds) is no `super()` here.
 pub fn super_class(program: &Program<'_>, scope: usize, object: Node<'_>) -> Option<String> {
     if object.kind() != "call" {
         return None;
@@ -317,7 +322,16 @@ pub fn super_class(program: &Program<'_>, scope: usize, object: Node<'_>) -> Opt
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let function = object.field(&field::FUNCTION).filter(|f| f.kind() == "identifier" && text_of(text, *f) == "super")?;
-    let own = info.class.as_ref().filter(|_| info.implicit_receiver)?;
+    let nested;
+    let own = match &info.class {
+        Some(own) if info.implicit_receiver => own,
+        Some(_) => return None,
+        None => {
+            info.params.first().filter(|first| !first.variadic && !first.keyword_only)?;
+            nested = enclosing_class(program, scope)?;
+            &nested
+        }
+    };
     if info.params.iter().any(|param| param.name == "super") || program.resolve_name(info.module, text_of(text, function)).is_some() {
         return None;
     }
@@ -333,6 +347,25 @@ pub fn super_class(program: &Program<'_>, scope: usize, object: Node<'_>) -> Opt
         }
         _ => None,
     }
+}
+
+/// Functions nested in one another that `enclosing_class` walks out of; deeper, no class.
+const MAX_ENCLOSING: usize = 16;
+
+/// The class a function nested in one of its methods (at any depth of functions and lambdas)
+/// is written in: the class of the first method around it (`qualified_name`'s prefixes). A
+/// module-level function, or one nested in a class nested in a function, has none.
+fn enclosing_class(program: &Program<'_>, scope: usize) -> Option<String> {
+    let mut name = program.scopes[scope].qualified_name.as_str();
+    for _ in 0..MAX_ENCLOSING {
+        let (around, _) = name.rsplit_once('.')?;
+        let info = &program.scopes[program.function(around)?];
+        if let Some(class) = &info.class {
+            return Some(class.clone());
+        }
+        name = &info.qualified_name;
+    }
+    None
 }
 
 /// The last part of a qualified name.
@@ -878,8 +911,62 @@ mod tests {
         // A library base; a second argument that is not the method's receiver.
         let expected = calls(&[("super().get", &[], true), ("super(Plain, a).get", &[], false)]);
         assert_eq!(resolved_calls(&files, "app.views.Plain.get"), expected);
-        // A nested function's `super()` is not resolved (its receiver is another scope's).
+        // A nested function with no parameter: `super()` fails at runtime, nothing resolves.
         assert_eq!(resolved_calls(&files, "app.views.Plain.get.inner"), calls(&[("super().get", &[], false)]));
+    }
+
+    #[test]
+    fn super_in_a_function_nested_in_a_method_runs_on_its_own_first_parameter() {
+        let app = format!(
+            "{BASES}
+
+class Handler(Base):
+    def get(self, a):
+        def inner(obj, b):
+            super().get(b)
+            super(Handler, obj).get(b)
+
+            def deeper(other):
+                super().proxy(other)
+
+        def bare():
+            super().get(a)
+
+        def spread(*args):
+            super().get(a)
+
+        def keyword(*, obj):
+            super().get(a)
+
+        inner(self, a)
+
+    @staticmethod
+    def static(a):
+        def helper(obj):
+            super().get(obj)
+
+
+def outside(obj):
+    def helper(other):
+        super().get(other)
+"
+        );
+        let files = [("app.py", app.as_str())];
+        // `super()` is `super(Handler, obj)`: the base's method, on `obj` (`own_receiver`). An
+        // explicit `super(Handler, obj)` in a nested function is left alone, as in a method
+        // with another object than its receiver.
+        let expected = calls(&[("super().get", &["app.Base.get"], true), ("super(Handler, obj).get", &[], false)]);
+        assert_eq!(resolved_calls(&files, "app.Handler.get.inner"), expected);
+        // Nested deeper, still the method's class.
+        assert_eq!(resolved_calls(&files, "app.Handler.get.inner.deeper"), calls(&[("super().proxy", &["app.Root.proxy"], true)]));
+        // No positional first parameter: `super()` fails at runtime.
+        for name in ["bare", "spread", "keyword"] {
+            assert_eq!(resolved_calls(&files, &format!("app.Handler.get.{name}")), calls(&[("super().get", &[], false)]), "{name}");
+        }
+        // Inside a staticmethod the class is known too (the cell is the class body's).
+        assert_eq!(resolved_calls(&files, "app.Handler.static.helper"), calls(&[("super().get", &["app.Base.get"], true)]));
+        // Outside any class: nothing.
+        assert_eq!(resolved_calls(&files, "app.outside.helper"), calls(&[("super().get", &[], false)]));
     }
 
     #[test]

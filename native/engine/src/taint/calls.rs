@@ -1680,6 +1680,19 @@ mod tests {
     }
 
     #[test]
+    fn taint_and_slicing_bind_super_in_a_function_nested_in_a_method_alike() {
+        let base =
+            "class Base:\n    def run(self, a, key=None):\n        os.system(a)\n        os.system(key)\n\n\nclass Mid(Base):\n    pass\n";
+        // `super()` in `inner` is `super(Handler, obj)`: `obj`, the nested function's own first
+        // parameter, is the receiver (`ir::resolve::super_class`), the arguments the rest.
+        let sub = "\n\nclass Handler(Mid):\n    def run(self, a, key=None):\n        def inner(obj):\n";
+        let source = format!("{SINKS}{base}{sub}{}            super().run(s0, key=s1)\n", sources(2, "            "));
+        let (slicing, taint) = bound_both_ways(&source, "app.Handler.run.inner", "app.Base.run");
+        assert_eq!(slicing, pairs(&[("obj", "self"), ("s0", "a"), ("s1", "key")]));
+        assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));
+    }
+
+    #[test]
     fn taint_and_slicing_bind_through_a_table_held_in_a_local_alike() {
         let callees = "def run(a, b=None):\n    os.system(a)\n    os.system(b)\n\n\ndef other(a, b=None):\n    os.system(a)\n";
         let expected = pairs(&[("s0", "a"), ("s1", "b")]);
