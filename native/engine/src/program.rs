@@ -585,12 +585,14 @@ pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>
     Some(value)
 }
 
-/// Whether `node` is a list, tuple, set or dict literal (or `frozenset`/`set`/`tuple` of one)
-/// whose elements (a dict's keys) are all constants.
-/// The entries of a dispatch table literal (see `ModuleInfo::dispatch_tables`): a dict, list or
-/// tuple whose values are all (dotted) names or lambdas (named by `lambda_name`), at most
-/// `MAX_DISPATCH_ENTRIES` of them.
-fn dispatch_table_of<'t>(text: &str, node: Node<'t>, lambda_name: &dyn Fn(Node<'t>) -> String) -> Option<Vec<(Option<String>, String)>> {
+/// The entries of a dispatch table literal (see `ModuleInfo::dispatch_tables`, and a
+/// function's own: `ir::resolve::table_locals`): a dict, list or tuple whose values are all
+/// (dotted) names or lambdas (named by `lambda_name`), at most `MAX_DISPATCH_ENTRIES` of them.
+pub(crate) fn dispatch_table_of<'t>(
+    text: &str,
+    node: Node<'t>,
+    lambda_name: &dyn Fn(Node<'t>) -> String,
+) -> Option<Vec<(Option<String>, String)>> {
     const MAX_DISPATCH_ENTRIES: usize = 256;
     if !matches!(node.kind(), "dictionary" | "list" | "tuple") || node.named_child_count() > MAX_DISPATCH_ENTRIES {
         return None;
@@ -618,6 +620,8 @@ fn dispatch_table_of<'t>(text: &str, node: Node<'t>, lambda_name: &dyn Fn(Node<'
     (!entries.is_empty()).then_some(entries)
 }
 
+/// Whether `node` is a list, tuple, set or dict literal (or `frozenset`/`set`/`tuple` of one)
+/// whose elements (a dict's keys) are all constants.
 pub fn is_constant_collection(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> bool {
     let node = match node.kind() {
         "call" => {

@@ -87,9 +87,15 @@ enum EdgeKind {
 }
 
 /// The scopes a call may run (`ir::resolve`, answering what names refer to from the syntax).
-/// `locals` are the scope's `local_references`.
-fn resolve_call<'t>(program: &Program<'_>, scope: usize, call: Node<'t>, locals: Option<&FxHashMap<String, String>>) -> Vec<usize> {
-    let syntactic = Syntactic { program, scope, locals };
+/// `locals` are the scope's `local_references`, `tables` its `table_locals`.
+fn resolve_call<'t>(
+    program: &Program<'_>,
+    scope: usize,
+    call: Node<'t>,
+    locals: Option<&FxHashMap<String, String>>,
+    tables: Option<&FxHashMap<String, resolve::TableEntries>>,
+) -> Vec<usize> {
+    let syntactic = Syntactic { program, scope, locals, tables };
     resolve::resolve_call(program, scope, call, &mut |node| syntactic.reference(node)).targets
 }
 
@@ -191,7 +197,9 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
     let mut right_nodes = nodes_spanning(info.body, &rights).into_iter();
     let bindings: Vec<(&str, Option<Node<'_>>)> =
         graph.bindings.iter().map(|(name, right)| (name.as_str(), right.and_then(|_| right_nodes.next().flatten()))).collect();
-    let locals = resolve::local_references(program, scope, bindings);
+    let scope_bindings = Bindings::of_scope(program.text(info.file), info.body);
+    let tables = resolve::table_locals(program, scope, &scope_bindings);
+    let locals = resolve::local_references(program, scope, Some(&tables), bindings);
     let sites: Vec<(usize, usize, (usize, usize))> = graph
         .call_sites
         .iter()
@@ -201,11 +209,11 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
     let ranges: Vec<(usize, usize)> = sites.iter().map(|&(_, _, (s, e))| (base + s, base + e)).collect();
     let mut calls = Vec::new();
     let mut reached = FxHashMap::default();
-    let class_locals = resolve::class_locals(program, scope, &Bindings::of_scope(program.text(info.file), info.body));
+    let class_locals = resolve::class_locals(program, scope, &scope_bindings);
     let local = |name: &str| resolve::Local::of(&class_locals, name, graph.assigns(name));
     for (&(step, index, _), node) in sites.iter().zip(nodes_spanning(info.body, &ranges)) {
         let Some(call) = node.and_then(call_spanned_by) else { continue };
-        let syntactic = Syntactic { program, scope, locals: Some(&locals) };
+        let syntactic = Syntactic { program, scope, locals: Some(&locals), tables: Some(&tables) };
         let resolved = resolve::resolve_call(program, scope, call, &mut |node| syntactic.reference(node));
         if resolved.targets.is_empty() {
             continue;
@@ -218,7 +226,7 @@ fn link_graph(program: &Program<'_>, scope: usize, graph: Arc<ScopeGraph>) -> Li
             calls.push((step, index, callee));
         }
     }
-    Linked { graph, calls, reached, locals }
+    Linked { graph, calls, reached, locals, tables }
 }
 
 /// A scope's graph linked into the program: its calls resolved, its locals bound.
@@ -232,6 +240,8 @@ struct Linked {
     reached: FxHashMap<(usize, usize), Reached>,
     /// Local names bound only one way, to what they refer to (`ir::resolve::local_references`).
     locals: FxHashMap<String, String>,
+    /// Dispatch tables held in locals (`ir::resolve::table_locals`).
+    tables: FxHashMap<String, resolve::TableEntries>,
 }
 
 impl Linked {
@@ -914,6 +924,14 @@ impl<'p, 't> Sdg<'p, 't> {
             }
         }
         let mut candidates: BTreeSet<usize> = BTreeSet::new();
+        // A lambda held in a table of the function around it (`handlers = {"a": lambda v: …}`;
+        // `ir::resolve::table_locals`) is called there, by no name: `handlers[key](…)`.
+        if info.kind == ScopeKind::Lambda {
+            let around = info.qualified_name.rsplit_once('.').and_then(|(around, _)| program.functions.get(around).copied());
+            if let Some(around) = around.filter(|&around| !self.extracted(around).tables.is_empty()) {
+                candidates.insert(around);
+            }
+        }
         for (file, names_here) in searched {
             let text = program.text(file);
             let root = program.files[file].document.root();
@@ -926,6 +944,14 @@ impl<'p, 't> Sdg<'p, 't> {
                     let within = innermost.map_or(root, |scope| program.scopes[scope].node);
                     let Some(expression) = callee_expression_at(within, text, at, at + name.len()) else { continue };
                     let Some(call) = enclosing_call(expression) else {
+                        // A value of a table the scope holds in a local (`{"echo": echo}`,
+                        // `ir::resolve::table_locals`): its calls `handlers[key](…)` may run it.
+                        if let Some(scope) = innermost.filter(|_| in_table_literal(expression)) {
+                            if !self.extracted(scope).tables.is_empty() {
+                                candidates.insert(scope);
+                            }
+                            continue;
+                        }
                         // `f = helper`: calls of `f` in that scope may resolve here.
                         if let Some(scope) = innermost.filter(|_| assigned_whole(expression)) {
                             if self.extracted(scope).locals.values().any(|bound| resolve::targets(program, bound, false).contains(&callee))
@@ -959,10 +985,13 @@ impl<'p, 't> Sdg<'p, 't> {
                                 "identifier" => function,
                                 _ => function.field(&field::OBJECT).filter(|o| o.kind() == "identifier")?,
                             };
-                            let locals = &self.extracted(scope).locals;
-                            locals.contains_key(text_of(text, head)).then(|| resolve_call(program, scope, call, Some(locals)))
+                            let linked = self.extracted(scope);
+                            linked
+                                .locals
+                                .contains_key(text_of(text, head))
+                                .then(|| resolve_call(program, scope, call, Some(&linked.locals), Some(&linked.tables)))
                         };
-                        if resolve_call(program, scope, call, None).contains(&callee)
+                        if resolve_call(program, scope, call, None, None).contains(&callee)
                             || through_local().is_some_and(|t| t.contains(&callee))
                         {
                             candidates.insert(scope);
@@ -1591,6 +1620,17 @@ fn named_expression_at<'t>(root: Node<'t>, text: &str, start: usize, end: usize)
 fn enclosing_call(expression: Node<'_>) -> Option<Node<'_>> {
     let call = expression.parent().filter(|p| p.kind() == "call")?;
     (call.field(&field::FUNCTION) == Some(expression)).then_some(call)
+}
+
+/// Whether `expression` is a value of a dict, list or tuple literal (an entry of a dispatch
+/// table: `ir::resolve::table_locals`).
+fn in_table_literal(expression: Node<'_>) -> bool {
+    let Some(parent) = expression.parent() else { return false };
+    match parent.kind() {
+        "pair" => parent.field(&field::VALUE) == Some(expression),
+        "list" | "tuple" => true,
+        _ => false,
+    }
 }
 
 /// Whether `expression` is the whole right side of an assignment (`f = helper`,

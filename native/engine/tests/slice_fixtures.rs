@@ -72,6 +72,7 @@ fixtures! {
     keyword_only_parameters => "keyword_only_parameters.py",
     lambda_called_later => "lambda_called_later.py",
     lambdas => "lambdas.py",
+    local_dispatch_table => "local_dispatch_table.py",
     loops => "loops.py",
     method_resolution_order => "method_resolution_order.py",
     method_through_class => "method_through_class.py",
@@ -81,6 +82,7 @@ fixtures! {
     parameterless_method => "parameterless_method.py",
     receivers => "receivers.py",
     super_calls => "super_calls.py",
+    super_in_nested_function => "super_in_nested_function.py",
     thin => "thin.py",
     variadic_parameters => "variadic_parameters.py",
 }

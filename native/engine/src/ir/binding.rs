@@ -70,7 +70,8 @@ pub fn receiver_of(program: &Program<'_>, callee: usize, reached: Reached) -> Re
 }
 
 /// The caller's parameter that is the object of a call on `super()` (`Reached::own_receiver`):
-/// its first, `self` (or `cls` in a classmethod). Each analysis passes it as the receiver (taint
+/// its first, `self` (or `cls` in a classmethod; a function nested in a method: its own first
+/// parameter, `resolve::super_class`). Each analysis passes it as the receiver (taint
 /// its value and path, slicing its place); the call's lowering, cached by body text, cannot.
 pub fn own_receiver<'p, 't>(program: &'p Program<'t>, caller: usize, reached: Reached) -> Option<&'p Param<'t>> {
     reached.own_receiver.then(|| program.scopes[caller].params.first()).flatten()

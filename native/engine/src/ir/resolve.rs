@@ -39,6 +39,10 @@ pub const GETATTR: &str = "getattr:";
 /// two (`join_references`), a module-level name bound to either of two classes.
 pub use crate::program::{alternatives, one_of, MAX_CANDIDATES, ONE_OF};
 
+/// A dispatch table's entries: each value's constant key (a dict's string key; `None`
+/// otherwise) with what the value refers to (`Program::dispatch_table`, `table_locals`).
+pub type TableEntries = Vec<(Option<String>, String)>;
+
 /// Calls nested as callees (`f()()`) resolved syntactically; deeper, the callee is unknown.
 pub const MAX_CALL_HEADS: usize = 8;
 /// Rounds of `local_references` (a chain of locals bound through one another this long).
@@ -153,19 +157,39 @@ pub fn subscript_reference(program: &Program<'_>, scope: usize, subscript: Node<
     candidates(program, object, computed_prefix(key, &constant_string))
 }
 
-/// `table[key]` of a dispatch table: the value a constant key names (when the table has it),
-/// else every value (`ONE_OF`).
-fn table_reference(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: Vec<(Option<String>, String)>) -> Option<String> {
-    let info = &program.scopes[scope];
-    let key = subscript.field(&field::SUBSCRIPT)?;
-    if let Some(Constant::Str(key)) = literal(program.text(info.file), key, &program.modules[info.module].constants) {
-        if let Some((_, value)) = entries.iter().find(|(known, _)| known.as_deref() == Some(key.as_str())) {
-            return Some(value.clone());
-        }
+/// `table[key]` of a module's dispatch table: the value a constant key names (when the table
+/// has it), else every value (`ONE_OF`).
+fn table_reference(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: TableEntries) -> Option<String> {
+    if let Some(value) = keyed_value(program, scope, subscript, &entries) {
+        return Some(value.to_string());
     }
     let mut values: Vec<String> = entries.into_iter().map(|(_, value)| value).collect();
     values.dedup();
     Some(format!("{ONE_OF}{}", values.join("|")))
+}
+
+/// `table[key]` of a table function `scope` holds in a local (`table_locals`): the value a
+/// constant key names (when the table has it), else any of them (`one_of`; past
+/// `MAX_CANDIDATES` of them, unknown: the call is unresolved, as any unknown callee's is).
+pub fn local_table_reference(
+    program: &Program<'_>,
+    scope: usize,
+    subscript: Node<'_>,
+    entries: &[(Option<String>, String)],
+) -> Option<String> {
+    if let Some(value) = keyed_value(program, scope, subscript, entries) {
+        return Some(value.to_string());
+    }
+    one_of(entries.iter().map(|(_, value)| value.as_str()))
+}
+
+/// The value of `entries` that `subscript`'s key names, when it is a constant string the table
+/// has.
+fn keyed_value<'e>(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: &'e [(Option<String>, String)]) -> Option<&'e str> {
+    let info = &program.scopes[scope];
+    let key = subscript.field(&field::SUBSCRIPT)?;
+    let Some(Constant::Str(key)) = literal(program.text(info.file), key, &program.modules[info.module].constants) else { return None };
+    entries.iter().find(|(known, _)| known.as_deref() == Some(key.as_str())).map(|(_, value)| value.as_str())
 }
 
 /// The constant start of a computed name (`"do_" + action` → `do_`; anything else: empty).
@@ -277,15 +301,20 @@ pub struct Reached {
     /// The call makes an instance (runs `__init__` on it).
     pub constructor: bool,
     /// That object is `super()` (`super_class`): the method runs on the caller's own receiver
-    /// (its `self`, or `cls` in a classmethod), which each analysis names itself — the lowered
+    /// (its `self`, or `cls` in a classmethod; a nested function's first parameter), which
+    /// each analysis names itself — the lowered
     /// call site (cached by body text) knows no receiver name.
     pub own_receiver: bool,
 }
 
 /// The class whose bases `object` looks a method up in when it is `super()` in a method of a
 /// workspace class (that class), or `super(C, receiver)` there with `receiver` the method's
-/// own (`C`, a workspace class). Anything else (a nested function's `super()`, another object
-/// as the second argument, a `super` the module binds) is no `super()` here.
+/// own (`C`, a workspace class). A function (or lambda) nested in a method has the class too
+/// (`enclosing_class`: CPython gives it a `__class__` cell when it uses `super`), and its
+/// `super()` takes its *own* first parameter as the object (`binding::own_receiver`); one with
+/// no positional parameter fails at runtime and is no `super()` here. Anything else (another
+/// object as the second argument, `super(C, obj)` in a nested function, a `super` the module
+/// binds) is no `super()` here.
 pub fn super_class(program: &Program<'_>, scope: usize, object: Node<'_>) -> Option<String> {
     if object.kind() != "call" {
         return None;
@@ -293,7 +322,16 @@ pub fn super_class(program: &Program<'_>, scope: usize, object: Node<'_>) -> Opt
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let function = object.field(&field::FUNCTION).filter(|f| f.kind() == "identifier" && text_of(text, *f) == "super")?;
-    let own = info.class.as_ref().filter(|_| info.implicit_receiver)?;
+    let nested;
+    let own = match &info.class {
+        Some(own) if info.implicit_receiver => own,
+        Some(_) => return None,
+        None => {
+            info.params.first().filter(|first| !first.variadic && !first.keyword_only)?;
+            nested = enclosing_class(program, scope)?;
+            &nested
+        }
+    };
     if info.params.iter().any(|param| param.name == "super") || program.resolve_name(info.module, text_of(text, function)).is_some() {
         return None;
     }
@@ -309,6 +347,25 @@ pub fn super_class(program: &Program<'_>, scope: usize, object: Node<'_>) -> Opt
         }
         _ => None,
     }
+}
+
+/// Functions nested in one another that `enclosing_class` walks out of; deeper, no class.
+const MAX_ENCLOSING: usize = 16;
+
+/// The class a function nested in one of its methods (at any depth of functions and lambdas)
+/// is written in: the class of the first method around it (`qualified_name`'s prefixes). A
+/// module-level function, or one nested in a class nested in a function, has none.
+fn enclosing_class(program: &Program<'_>, scope: usize) -> Option<String> {
+    let mut name = program.scopes[scope].qualified_name.as_str();
+    for _ in 0..MAX_ENCLOSING {
+        let (around, _) = name.rsplit_once('.')?;
+        let info = &program.scopes[program.function(around)?];
+        if let Some(class) = &info.class {
+            return Some(class.clone());
+        }
+        name = &info.qualified_name;
+    }
+    None
 }
 
 /// The last part of a qualified name.
@@ -512,6 +569,54 @@ pub fn class_locals(program: &Program<'_>, scope: usize, bindings: &Bindings<'_>
     found
 }
 
+/// The names function `scope` binds to a dispatch table of its own: one plain assignment (and
+/// no other binding, `Bindings::assigned_only_plainly`) of a dict, list or tuple literal whose
+/// values are all names or lambdas, as `ModuleInfo::dispatch_tables` at module level
+/// (`handlers = {"run": lambda v: run(v), "echo": echo}`), with the entries resolved: a lambda
+/// is its scope (`program::lambda_name`), a name a function nested in the scope or what the
+/// module makes it (as written when nothing does: a library's or a builtin's name). A value
+/// naming a parameter or another local of the scope leaves the table out: what that holds is
+/// not known here. Both analyses read a call `handlers[key](…)` through it
+/// (`local_table_reference`).
+pub fn table_locals(program: &Program<'_>, scope: usize, bindings: &Bindings<'_>) -> FxHashMap<String, TableEntries> {
+    let info = program.scopes[scope];
+    let mut found: FxHashMap<String, TableEntries> = FxHashMap::default();
+    if info.kind == crate::program::ScopeKind::Module {
+        return found;
+    }
+    let text = program.text(info.file);
+    'names: for (name, values) in bindings.assigned_only_plainly() {
+        let [value] = values else { continue };
+        if info.params.iter().any(|param| param.name == name) {
+            continue;
+        }
+        let Some(entries) = crate::program::dispatch_table_of(text, *value, &|lambda| crate::program::lambda_name(info, lambda)) else {
+            continue;
+        };
+        let mut resolved: TableEntries = Vec::with_capacity(entries.len());
+        for (key, written) in entries {
+            let head = written.split('.').next().unwrap_or("");
+            let nested = format!("{}.{written}", info.qualified_name);
+            let reference = if crate::program::is_lambda_name(&written) {
+                // A lambda nested too deep for a scope of its own: its calls are not known.
+                if program.function(&written).is_none() {
+                    continue 'names;
+                }
+                written
+            } else if program.function(&nested).is_some() {
+                nested
+            } else if info.params.iter().any(|param| param.name == head) || bindings.binds(head) {
+                continue 'names;
+            } else {
+                program.resolve_name(info.module, &written).unwrap_or(written)
+            };
+            resolved.push((key, reference));
+        }
+        found.insert(name.to_string(), resolved);
+    }
+    found
+}
+
 /// What expressions refer to, read from the syntax alone (slicing's answer to `reference_of`):
 /// the implicit receiver is its class, a local bound one way is what it was bound to
 /// (`local_references`), a name is a function nested in the scope or what imports, aliases
@@ -520,6 +625,8 @@ pub struct Syntactic<'a, 'p> {
     pub program: &'a Program<'p>,
     pub scope: usize,
     pub locals: Option<&'a FxHashMap<String, String>>,
+    /// The scope's dispatch tables held in locals (`table_locals`).
+    pub tables: Option<&'a FxHashMap<String, TableEntries>>,
 }
 
 impl Syntactic<'_, '_> {
@@ -527,8 +634,9 @@ impl Syntactic<'_, '_> {
         self.reference_within(node, 0)
     }
 
-    /// What the right side of an assignment refers to: a name, attribute or call's reference,
-    /// or either of a conditional expression's values (`A if flag else B`, `A() if flag else
+    /// What the right side of an assignment refers to: a name, attribute, call or subscript's
+    /// reference (`handlers[key]` of a dispatch table, `globals()[name]`), or either of a
+    /// conditional expression's values (`A if flag else B`, `A() if flag else
     /// B()`: `join_references`, as taint joins the two values).
     pub fn chosen(&self, right: Node<'_>) -> Option<String> {
         let mut found: Option<String> = None;
@@ -546,7 +654,7 @@ impl Syntactic<'_, '_> {
                     pending.extend([other, chosen]);
                     continue;
                 }
-                "call" | "identifier" | "attribute" => self.reference(node)?,
+                "call" | "identifier" | "attribute" | "subscript" => self.reference(node)?,
                 _ => return None,
             };
             found = Some(match found {
@@ -581,8 +689,14 @@ impl Syntactic<'_, '_> {
                 call_reference(program, self.scope, head, callee.as_deref(), &mut |argument| self.reference_within(argument, heads + 1))?
             }
             "subscript" if heads < MAX_CALL_HEADS => {
-                let object = self.reference_within(head.field(&field::VALUE)?, heads + 1)?;
-                subscript_reference(program, self.scope, head, &object)?
+                let value = head.field(&field::VALUE)?;
+                match self.local_table(value) {
+                    Some(entries) => local_table_reference(program, self.scope, head, entries)?,
+                    None => {
+                        let object = self.reference_within(value, heads + 1)?;
+                        subscript_reference(program, self.scope, head, &object)?
+                    }
+                }
             }
             _ => return None,
         };
@@ -590,6 +704,13 @@ impl Syntactic<'_, '_> {
             reference = member_reference(program, &reference, attribute);
         }
         Some(reference)
+    }
+
+    /// The entries of the table the scope holds in the local `value` names (`table_locals`).
+    fn local_table(&self, value: Node<'_>) -> Option<&[(Option<String>, String)]> {
+        let text = self.program.text(self.program.scopes[self.scope].file);
+        let tables = self.tables.filter(|_| value.kind() == "identifier")?;
+        tables.get(text_of(text, value)).map(Vec::as_slice)
     }
 
     fn name(&self, name: &str, node: Node<'_>) -> Option<String> {
@@ -618,10 +739,12 @@ impl Syntactic<'_, '_> {
 /// `mod = importlib.import_module("app.util")`. `bindings` lists every definition of a plain
 /// name in the scope with the right side of its assignment when it is a single-name one
 /// (`None` for any other binding: parameters, `for` targets, tuple targets, …). Names bound
-/// any other way, or to different references, are left out.
+/// any other way, or to different references, are left out. `tables`: the scope's
+/// `table_locals` (`f = handlers["run"]` is that entry).
 pub fn local_references<'t>(
     program: &Program<'_>,
     scope: usize,
+    tables: Option<&FxHashMap<String, TableEntries>>,
     bindings: impl IntoIterator<Item = (&'t str, Option<Node<'t>>)>,
 ) -> FxHashMap<String, String> {
     let bindings: Vec<(&str, Option<Node<'t>>)> = bindings.into_iter().collect();
@@ -629,7 +752,7 @@ pub fn local_references<'t>(
     // A binding may read another (`m = import_module("app"); f = getattr(m, "run")`): a few
     // rounds, each reading the names the previous one bound.
     for _ in 0..MAX_LOCAL_ROUNDS {
-        let syntactic = Syntactic { program, scope, locals: Some(&known) };
+        let syntactic = Syntactic { program, scope, locals: Some(&known), tables };
         let mut bound: FxHashMap<&str, Option<String>> = FxHashMap::default();
         for &(name, right) in &bindings {
             let value = right.and_then(|right| syntactic.chosen(right));
@@ -733,7 +856,7 @@ mod tests {
             if node.kind() != "call" || node.field(&field::FUNCTION).is_none_or(|f| f.kind() != "attribute") {
                 continue;
             }
-            let syntactic = Syntactic { program: &program, scope, locals: None };
+            let syntactic = Syntactic { program: &program, scope, locals: None, tables: None };
             let resolved = resolve_call(&program, scope, node, &mut |n| syntactic.reference(n));
             let reached = reached(&program, scope, node, &resolved, &|_| Local::Unbound);
             let targets = resolved.targets.iter().map(|&t| program.scopes[t].qualified_name.clone()).collect();
@@ -788,8 +911,62 @@ mod tests {
         // A library base; a second argument that is not the method's receiver.
         let expected = calls(&[("super().get", &[], true), ("super(Plain, a).get", &[], false)]);
         assert_eq!(resolved_calls(&files, "app.views.Plain.get"), expected);
-        // A nested function's `super()` is not resolved (its receiver is another scope's).
+        // A nested function with no parameter: `super()` fails at runtime, nothing resolves.
         assert_eq!(resolved_calls(&files, "app.views.Plain.get.inner"), calls(&[("super().get", &[], false)]));
+    }
+
+    #[test]
+    fn super_in_a_function_nested_in_a_method_runs_on_its_own_first_parameter() {
+        let app = format!(
+            "{BASES}
+
+class Handler(Base):
+    def get(self, a):
+        def inner(obj, b):
+            super().get(b)
+            super(Handler, obj).get(b)
+
+            def deeper(other):
+                super().proxy(other)
+
+        def bare():
+            super().get(a)
+
+        def spread(*args):
+            super().get(a)
+
+        def keyword(*, obj):
+            super().get(a)
+
+        inner(self, a)
+
+    @staticmethod
+    def static(a):
+        def helper(obj):
+            super().get(obj)
+
+
+def outside(obj):
+    def helper(other):
+        super().get(other)
+"
+        );
+        let files = [("app.py", app.as_str())];
+        // `super()` is `super(Handler, obj)`: the base's method, on `obj` (`own_receiver`). An
+        // explicit `super(Handler, obj)` in a nested function is left alone, as in a method
+        // with another object than its receiver.
+        let expected = calls(&[("super().get", &["app.Base.get"], true), ("super(Handler, obj).get", &[], false)]);
+        assert_eq!(resolved_calls(&files, "app.Handler.get.inner"), expected);
+        // Nested deeper, still the method's class.
+        assert_eq!(resolved_calls(&files, "app.Handler.get.inner.deeper"), calls(&[("super().proxy", &["app.Root.proxy"], true)]));
+        // No positional first parameter: `super()` fails at runtime.
+        for name in ["bare", "spread", "keyword"] {
+            assert_eq!(resolved_calls(&files, &format!("app.Handler.get.{name}")), calls(&[("super().get", &[], false)]), "{name}");
+        }
+        // Inside a staticmethod the class is known too (the cell is the class body's).
+        assert_eq!(resolved_calls(&files, "app.Handler.static.helper"), calls(&[("super().get", &["app.Base.get"], true)]));
+        // Outside any class: nothing.
+        assert_eq!(resolved_calls(&files, "app.outside.helper"), calls(&[("super().get", &[], false)]));
     }
 
     #[test]
@@ -822,9 +999,9 @@ mod tests {
         let body = program.scopes[scope].body;
         let statement = |at: u32| body.named_child(at).and_then(|s| s.named_child(0)).expect("a statement");
         let right = statement(0).field(&field::RIGHT);
-        let locals = local_references(&program, scope, [("either", right)]);
+        let locals = local_references(&program, scope, None, [("either", right)]);
         assert_eq!(locals.get("either").map(String::as_str), Some("one_of:app.C|app.C.Inner"));
-        let syntactic = Syntactic { program: &program, scope, locals: Some(&locals) };
+        let syntactic = Syntactic { program: &program, scope, locals: Some(&locals), tables: None };
         let constructed = resolve_call(&program, scope, statement(1), &mut |n| syntactic.reference(n));
         assert!(constructed.constructor);
         let init = |name: &str| program.method(name, "__init__");
@@ -833,6 +1010,61 @@ mod tests {
         assert_eq!(method.targets, vec![program.functions["app.C.run"]]);
         let local = |name: &str| if name == "either" { Local::Class } else { Local::Unbound };
         assert!(reached(&program, scope, statement(2), &method, &local).through_class);
+    }
+
+    #[test]
+    fn tables_held_in_locals_resolve_a_constant_key_to_its_entry_and_a_computed_one_to_all() {
+        let many: String = (0..=MAX_CANDIDATES).map(|i| format!("def c{i}(v):\n    pass\n\n\n")).collect();
+        let names: Vec<String> = (0..=MAX_CANDIDATES).map(|i| format!("c{i}")).collect();
+        let source = format!(
+            "import os\n\n\ndef run(v):\n    pass\n\n\ndef echo(v):\n    pass\n\n\n{many}def f(p, k):\n    plain = {{\"run\": run, \"echo\": echo}}\n    listed = [run, lambda v: v]\n    system = (os.system, echo)\n    by_param = {{\"a\": p}}\n    twice = {{\"run\": run}}\n    twice = {{\"echo\": echo}}\n    bound = [local]\n    local = run\n    looped = [run]\n    for looped in []:\n        pass\n\n    def inner(v):\n        pass\n\n    nested = {{\"inner\": inner}}\n    many = [{}]\n    plain[\"run\"](1)\n    plain[\"other\"](1)\n    plain[k](1)\n    listed[0](1)\n    nested[k](1)\n    many[k](1)\n    twice[\"run\"](1)\n",
+            names.join(", ")
+        );
+        let document = crate::parse::Document::new(source.clone());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let scope = program.functions["app.f"];
+        let body = program.scopes[scope].body;
+        let tables = table_locals(&program, scope, &Bindings::of_scope(&source, body));
+        let mut found: Vec<&str> = tables.keys().map(String::as_str).collect();
+        found.sort();
+        // Not a table: bound to a parameter's value, bound twice, holding a local, a `for` target.
+        assert_eq!(found, vec!["listed", "many", "nested", "plain", "system"]);
+        let entry = |key: Option<&str>, value: &str| (key.map(str::to_string), value.to_string());
+        assert_eq!(tables["plain"], vec![entry(Some("run"), "app.run"), entry(Some("echo"), "app.echo")]);
+        let lambda = &tables["listed"][1].1;
+        assert!(crate::program::is_lambda_name(lambda) && program.function(lambda).is_some(), "{lambda}");
+        // A library's function is its name (its rules match it); a nested function is the scope's.
+        assert_eq!(tables["system"], vec![entry(None, "os.system"), entry(None, "app.echo")]);
+        assert_eq!(tables["nested"], vec![entry(Some("inner"), "app.f.inner")]);
+        let syntactic = Syntactic { program: &program, scope, locals: None, tables: Some(&tables) };
+        let calls: Vec<Node<'_>> = {
+            let mut cursor = body.walk();
+            body.named_children(&mut cursor).filter_map(|statement| statement.named_child(0).filter(|node| node.kind() == "call")).collect()
+        };
+        let targets: Vec<Vec<&str>> = calls
+            .iter()
+            .map(|&call| {
+                let resolved = resolve_call(&program, scope, call, &mut |n| syntactic.reference(n));
+                resolved.targets.iter().map(|&t| program.scopes[t].qualified_name.as_str()).collect()
+            })
+            .collect();
+        assert_eq!(
+            targets,
+            vec![
+                vec!["app.run"],
+                // A key the table does not have: any entry.
+                vec!["app.echo", "app.run"],
+                vec!["app.echo", "app.run"],
+                // An index of a list: any entry (in the sorted order of `one_of`).
+                vec![lambda.as_str(), "app.run"],
+                vec!["app.f.inner"],
+                // Past `MAX_CANDIDATES` entries: unknown, as any unknown callee.
+                vec![],
+                // Bound twice: no table.
+                vec![],
+            ]
+        );
     }
 
     #[test]
@@ -859,11 +1091,11 @@ mod tests {
         let bindings: Vec<(&str, Option<Node<'_>>)> = (0..7)
             .map(|at| (text_of(source, statement(at).field(&field::LEFT).expect("a name")), statement(at).field(&field::RIGHT)))
             .collect();
-        let locals = local_references(&program, scope, bindings);
+        let locals = local_references(&program, scope, None, bindings);
         let mut found: Vec<(&str, &str)> = locals.iter().map(|(name, reference)| (name.as_str(), reference.as_str())).collect();
         found.sort();
         assert_eq!(found, vec![("branches", "one_of:app.A|app.B"), ("either", "one_of:app.A|app.B"), ("one", "app.A")]);
-        let syntactic = Syntactic { program: &program, scope, locals: Some(&locals) };
+        let syntactic = Syntactic { program: &program, scope, locals: Some(&locals), tables: None };
         let targets = |at: u32| {
             let resolved = resolve_call(&program, scope, statement(at), &mut |n| syntactic.reference(n));
             assert!(!resolved.constructor);

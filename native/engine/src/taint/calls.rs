@@ -282,6 +282,13 @@ impl<'p, 't> Analysis<'p, 't> {
         self.class_locals.get_or_insert_with(|| Arc::new(resolve::class_locals(program, scope, bindings))).clone()
     }
 
+    /// The dispatch tables this scope holds in locals (`ir::resolve::table_locals`), computed
+    /// once.
+    pub(super) fn table_locals(&mut self) -> Arc<FxHashMap<String, resolve::TableEntries>> {
+        let (program, scope, bindings) = (self.program, self.scope, &self.bindings);
+        self.table_locals.get_or_insert_with(|| Arc::new(resolve::table_locals(program, scope, bindings))).clone()
+    }
+
     /// Whether `path` lies under a library module imported by name (`sys.stderr` after `import
     /// sys`): a library module's state is not modelled, so what is written there (a message to
     /// `sys.stderr`) is never read back — by `sys.getfilesystemencoding()` either.
@@ -1469,13 +1476,14 @@ mod tests {
                 Some((&source[left.byte_range()], assignment.field(&crate::syntax::field::RIGHT)))
             })
             .collect();
-        let locals = resolve::local_references(&program, caller, bindings);
-        let syntactic = resolve::Syntactic { program: &program, scope: caller, locals: Some(&locals) };
+        let scope_bindings = crate::ir::bindings::Bindings::of_scope(source, program.scopes[caller].body);
+        let tables = resolve::table_locals(&program, caller, &scope_bindings);
+        let locals = resolve::local_references(&program, caller, Some(&tables), bindings);
+        let syntactic = resolve::Syntactic { program: &program, scope: caller, locals: Some(&locals), tables: Some(&tables) };
         let resolved = resolve::resolve_call(&program, caller, call, &mut |node| syntactic.reference(node));
         assert!(resolved.targets.contains(&callee_index), "the call resolves to the callee");
         let graph = crate::slice::graph::build_graph(&program, caller, &mut IrCache::default());
-        let class_locals =
-            resolve::class_locals(&program, caller, &crate::ir::bindings::Bindings::of_scope(source, program.scopes[caller].body));
+        let class_locals = resolve::class_locals(&program, caller, &scope_bindings);
         let local = |name: &str| resolve::Local::of(&class_locals, name, graph.assigns(name));
         let reached = resolve::reached(&program, caller, call, &resolved, &local);
         let receiver = crate::ir::binding::receiver_of(&program, callee_index, reached);
@@ -1691,6 +1699,42 @@ mod tests {
         let (slicing, taint) = bound_both_ways(&source, "app.view", "app.A.run");
         assert_eq!(slicing, pairs(&[("D", "self"), ("s0", "a")]));
         assert_eq!(taint, pairs(&[("s0", "a")]));
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_super_in_a_function_nested_in_a_method_alike() {
+        let base =
+            "class Base:\n    def run(self, a, key=None):\n        os.system(a)\n        os.system(key)\n\n\nclass Mid(Base):\n    pass\n";
+        // `super()` in `inner` is `super(Handler, obj)`: `obj`, the nested function's own first
+        // parameter, is the receiver (`ir::resolve::super_class`), the arguments the rest.
+        let sub = "\n\nclass Handler(Mid):\n    def run(self, a, key=None):\n        def inner(obj):\n";
+        let source = format!("{SINKS}{base}{sub}{}            super().run(s0, key=s1)\n", sources(2, "            "));
+        let (slicing, taint) = bound_both_ways(&source, "app.Handler.run.inner", "app.Base.run");
+        assert_eq!(slicing, pairs(&[("obj", "self"), ("s0", "a"), ("s1", "key")]));
+        assert_eq!(taint, pairs(&[("s0", "a"), ("s1", "key")]));
+    }
+
+    #[test]
+    fn taint_and_slicing_bind_through_a_table_held_in_a_local_alike() {
+        let callees = "def run(a, b=None):\n    os.system(a)\n    os.system(b)\n\n\ndef other(a, b=None):\n    os.system(a)\n";
+        let expected = pairs(&[("s0", "a"), ("s1", "b")]);
+        // A constant key: the entry it names (`ir::resolve::table_locals`).
+        let source = format!(
+            "{SINKS}{callees}\n\ndef view(k):\n{}    handlers = {{\"run\": run, \"other\": other}}\n    handlers[\"run\"](s0, b=s1)\n",
+            sources(2, "    ")
+        );
+        assert_eq!(bound_both_ways(&source, "app.view", "app.run"), (expected.clone(), expected.clone()));
+        // A computed key, a list: every entry.
+        let source =
+            format!("{SINKS}{callees}\n\ndef view(k):\n{}    handlers = [other, run]\n    handlers[k](s0, b=s1)\n", sources(2, "    "));
+        assert_eq!(bound_both_ways(&source, "app.view", "app.run"), (expected.clone(), expected));
+        // Read into a local first (`local_references` through the table).
+        let source = format!(
+            "{SINKS}{callees}\n\ndef view(k):\n{}    handlers = (other, run)\n    chosen = handlers[k]\n    chosen(s0)\n",
+            sources(1, "    ")
+        );
+        let expected = pairs(&[("s0", "a")]);
+        assert_eq!(bound_both_ways(&source, "app.view", "app.other"), (expected.clone(), expected));
     }
 
     #[test]

@@ -170,7 +170,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 let reference = dotted(self.text, function).map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name));
                 // A workspace function that guards its parameters when it returns true.
                 if polarity {
-                    let syntactic = Syntactic { program: self.program, scope: self.scope, locals: None };
+                    let syntactic = Syntactic { program: self.program, scope: self.scope, locals: None, tables: None };
                     let resolved = resolve::resolve_call(self.program, self.scope, condition, &mut |n| syntactic.reference(n));
                     if let Some(&callee) = resolved.targets.first() {
                         let guards = self.summaries.get(callee).map(|s| s.guards_when_true.clone()).unwrap_or_default();

@@ -112,6 +112,9 @@ struct Analysis<'p, 't> {
     /// The names the scope binds to classes only (`ir::resolve::class_locals`), read on the
     /// first method call that asks.
     class_locals: Option<Arc<FxHashMap<String, Vec<String>>>>,
+    /// The dispatch tables the scope holds in locals (`ir::resolve::table_locals`), read on
+    /// the first subscript of a name that asks.
+    table_locals: Option<Arc<FxHashMap<String, crate::ir::resolve::TableEntries>>>,
     is_route: bool,
     /// What this method returns is the context of this template (`EntryPoint::context_template`).
     context_template: Option<(String, crate::templates::Autoescape)>,
@@ -596,6 +599,7 @@ fn analyze_scope(
         return_guards: Vec::new(),
         bindings: Bindings::of_scope(program.text(info.file), info.body),
         class_locals: None,
+        table_locals: None,
         is_route: false,
         context_template: None,
         callees: FxHashSet::default(),

@@ -130,6 +130,13 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             "attribute" => self.eval_attribute(node, state, depth),
             "subscript" => {
+                // `handlers[key]` of a table the scope holds in a local: the entry a constant key
+                // names, else any (`ir::resolve::local_table_reference`), as slicing reads it.
+                let table = node.field(&field::VALUE).filter(|value| value.kind() == "identifier").and_then(|value| {
+                    let entries = self.table_locals();
+                    let entries = entries.get(self.text_of(value))?;
+                    Some(crate::ir::resolve::local_table_reference(self.program, self.scope, node, entries))
+                });
                 let path = self.path_of(node, state);
                 let mut outside = path.as_deref().and_then(|path| self.outside(path, node));
                 if let Some(path) = path.as_deref().filter(|path| state.values.contains_key(path)) {
@@ -139,6 +146,9 @@ impl<'p, 't> Analysis<'p, 't> {
                         if let Some(outside) = &outside {
                             value.absorb(outside);
                             value.constant = None;
+                        }
+                        if let Some(reference) = table {
+                            value.reference = reference.map(Into::into);
                         }
                         return value;
                     }
@@ -170,6 +180,9 @@ impl<'p, 't> Analysis<'p, 't> {
                             .or_else(|| crate::ir::resolve::subscript_reference(self.program, self.scope, node, r))
                     })
                     .map(Into::into);
+                if let Some(reference) = table {
+                    value.reference = reference.map(Into::into);
+                }
                 match &path {
                     Some(path) => add_labels_below(state, path, &mut value),
                     // A container read whole when its key is unknown.
