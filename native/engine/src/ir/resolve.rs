@@ -593,6 +593,9 @@ pub fn table_locals(program: &Program<'_>, scope: usize, bindings: &Bindings<'_>
         let Some(entries) = crate::program::dispatch_table_of(text, *value, &|lambda| crate::program::lambda_name(info, lambda)) else {
             continue;
         };
+        if !only_looked_up(text, info.body, name) {
+            continue;
+        }
         let mut resolved: TableEntries = Vec::with_capacity(entries.len());
         for (key, written) in entries {
             let head = written.split('.').next().unwrap_or("");
@@ -615,6 +618,46 @@ pub fn table_locals(program: &Program<'_>, scope: usize, bindings: &Bindings<'_>
         found.insert(name.to_string(), resolved);
     }
     found
+}
+
+/// Whether the scope (nested scopes included: a closure may change the table) uses `name` only
+/// to look an entry up (`name[key]`, not stored into or deleted), besides binding it once: a
+/// table given to a call, changed by a method (`handlers.update(…)`) or by a store
+/// (`handlers["x"] = f`) may hold entries its literal does not list, and then its look-ups
+/// stay unknown callees.
+fn only_looked_up(text: &str, body: Node<'_>, name: &str) -> bool {
+    let names_table = |node: Option<Node<'_>>| {
+        node.filter(|node| node.kind() == "subscript")
+            .and_then(|subscript| subscript.field(&field::VALUE))
+            .is_some_and(|value| value.kind() == "identifier" && text_of(text, value) == name)
+    };
+    let (mut occurrences, mut looked_up) = (0usize, 0usize);
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "identifier" if text_of(text, node) == name => occurrences += 1,
+            "subscript" if names_table(Some(node)) => looked_up += 1,
+            "assignment" | "augmented_assignment" if names_table(node.field(&field::LEFT)) => return false,
+            "delete_statement" => {
+                let mut cursor = node.walk();
+                if node.named_children(&mut cursor).any(|target| names_table(Some(target))) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        match node.kind() {
+            // `obj.name` and `f(name=…)` do not read the local.
+            "attribute" => stack.extend(node.field(&field::OBJECT)),
+            "keyword_argument" => stack.extend(node.field(&field::VALUE)),
+            _ => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+        }
+    }
+    // One occurrence is the binding's target.
+    occurrences == looked_up + 1
 }
 
 /// What expressions refer to, read from the syntax alone (slicing's answer to `reference_of`):
@@ -1017,7 +1060,7 @@ def outside(obj):
         let many: String = (0..=MAX_CANDIDATES).map(|i| format!("def c{i}(v):\n    pass\n\n\n")).collect();
         let names: Vec<String> = (0..=MAX_CANDIDATES).map(|i| format!("c{i}")).collect();
         let source = format!(
-            "import os\n\n\ndef run(v):\n    pass\n\n\ndef echo(v):\n    pass\n\n\n{many}def f(p, k):\n    plain = {{\"run\": run, \"echo\": echo}}\n    listed = [run, lambda v: v]\n    system = (os.system, echo)\n    by_param = {{\"a\": p}}\n    twice = {{\"run\": run}}\n    twice = {{\"echo\": echo}}\n    bound = [local]\n    local = run\n    looped = [run]\n    for looped in []:\n        pass\n\n    def inner(v):\n        pass\n\n    nested = {{\"inner\": inner}}\n    many = [{}]\n    plain[\"run\"](1)\n    plain[\"other\"](1)\n    plain[k](1)\n    listed[0](1)\n    nested[k](1)\n    many[k](1)\n    twice[\"run\"](1)\n",
+            "import os\n\n\ndef run(v):\n    pass\n\n\ndef echo(v):\n    pass\n\n\n{many}def f(p, k):\n    plain = {{\"run\": run, \"echo\": echo}}\n    listed = [run, lambda v: v]\n    system = (os.system, echo)\n    by_param = {{\"a\": p}}\n    twice = {{\"run\": run}}\n    twice = {{\"echo\": echo}}\n    bound = [local]\n    local = run\n    looped = [run]\n    for looped in []:\n        pass\n\n    def inner(v):\n        pass\n\n    nested = {{\"inner\": inner}}\n    many = [{}]\n    stored = {{\"run\": run}}\n    stored[\"x\"] = echo\n    given = [run]\n    size = len(given)\n    plain[\"run\"](1)\n    plain[\"other\"](1)\n    plain[k](1)\n    listed[0](1)\n    nested[k](1)\n    many[k](1)\n    twice[\"run\"](1)\n",
             names.join(", ")
         );
         let document = crate::parse::Document::new(source.clone());
@@ -1028,7 +1071,8 @@ def outside(obj):
         let tables = table_locals(&program, scope, &Bindings::of_scope(&source, body));
         let mut found: Vec<&str> = tables.keys().map(String::as_str).collect();
         found.sort();
-        // Not a table: bound to a parameter's value, bound twice, holding a local, a `for` target.
+        // Not a table: bound to a parameter's value, bound twice, holding a local, a `for` target,
+        // stored into (`stored["x"] = echo`), given to a call (`len(given)`: it may change it).
         assert_eq!(found, vec!["listed", "many", "nested", "plain", "system"]);
         let entry = |key: Option<&str>, value: &str| (key.map(str::to_string), value.to_string());
         assert_eq!(tables["plain"], vec![entry(Some("run"), "app.run"), entry(Some("echo"), "app.echo")]);
