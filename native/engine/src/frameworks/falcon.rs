@@ -57,13 +57,7 @@ fn may_be_html(program: &Program<'_>, module: usize, value: Node<'_>) -> bool {
 fn declares_html(program: &Program<'_>, scope: usize, response: &str) -> bool {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
-    let mut stack = vec![info.body];
-    while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
-            continue;
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
+    for node in super::own_nodes(info.body) {
         let on_response = |object: Option<Node<'_>>| object.is_some_and(|o| o.kind() == "identifier" && text_of(text, o) == response);
         match node.kind() {
             "assignment" => {

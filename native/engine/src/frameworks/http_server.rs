@@ -51,13 +51,7 @@ fn declared_in<'p>(program: &Program<'p>, scope: usize) -> (Declared, Vec<&'p st
     };
     let mut declared = Declared::Nothing;
     let mut called = Vec::new();
-    let mut stack = vec![info.body];
-    while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
-            continue;
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.children(&mut cursor));
+    for node in super::own_nodes(info.body) {
         if node.kind() != "call" {
             continue;
         }

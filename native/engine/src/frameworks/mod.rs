@@ -405,6 +405,21 @@ pub(crate) fn string_at(program: &Program<'_>, module: usize, node: Node<'_>) ->
 }
 
 /// Positional and keyword arguments of `call`.
+/// The nodes of a function's own body, depth first, leaving out nested `def`, `class` and
+/// `lambda` (they may not run when the function does).
+pub(crate) fn own_nodes<'t>(body: Node<'t>) -> impl Iterator<Item = Node<'t>> {
+    let mut stack = vec![body];
+    std::iter::from_fn(move || loop {
+        let node = stack.pop()?;
+        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        return Some(node);
+    })
+}
+
 pub(crate) fn call_arguments<'a, 't>(text: &'a str, call: Node<'t>) -> (Vec<Node<'t>>, Vec<(&'a str, Node<'t>)>) {
     let mut positional = Vec::new();
     let mut keywords = Vec::new();

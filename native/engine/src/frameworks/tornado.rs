@@ -115,13 +115,7 @@ fn keyword_default(program: &Program<'_>, scope: usize, name: &str) -> Option<(S
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let mut bound = None;
-    let mut stack = vec![info.body];
-    while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
-            continue;
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
+    for node in super::own_nodes(info.body) {
         if node.kind() != "identifier" || text_of(text, node) != name {
             continue;
         }
@@ -165,13 +159,7 @@ fn declared_in<'p>(program: &Program<'p>, scope: usize, passed: Option<&[&str]>)
     };
     let mut declared = Declared::Nothing;
     let mut called = Vec::new();
-    let mut stack = vec![info.body];
-    while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "function_definition" | "class_definition" | "lambda") {
-            continue;
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.children(&mut cursor));
+    for node in super::own_nodes(info.body) {
         if node.kind() != "call" {
             continue;
         }
