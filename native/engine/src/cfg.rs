@@ -34,15 +34,14 @@
 //!   compound statements become opaque steps (their inner code is not analysed).
 //! - Finally copies are bounded: past `MAX_FINALLY_COPY_DEPTH` nested copies, one shared copy
 //!   serves every completion (more paths, never fewer), counted in `Cfg::shared_finally_copies`.
+//! - One builder (`build_scope_cfg`), for slicing's `pdg.rs` and taint's `taint/mod.rs` alike.
 //! - Nested functions are not part of the enclosing scope's graph; a `def` is one
-//!   `Definition` step binding its name. So is a `class` in the CFG taint analyses
-//!   (`build_scope_cfg`); in slicing's (`build_slice_cfg`) the class body follows its
-//!   `Definition` step, inlined in the scope around it (a class body runs once, in order, where
-//!   the class statement stands), each of its steps naming its class (`Step::class`, an index
-//!   into `Cfg::classes`). The `Definition` step comes first so that it does not kill the class
+//!   `Definition` step binding its name. A `class` is a `Definition` step followed by its body,
+//!   inlined in the scope around it (a class body runs once, in order, where the class
+//!   statement stands), each of its steps naming its class (`Step::class`, an index into
+//!   `Cfg::classes`). The `Definition` step comes first so that it does not kill the class
 //!   attributes the body defines (`ir::lower::ClassNames`: `C.attr`).
-//! - Comprehensions and lambdas (`build_scope_cfg`, the one builder, for slicing's `pdg.rs`
-//!   and taint's `taint/mod.rs` alike): each is a nested scope with its own region of steps,
+//! - Comprehensions and lambdas: each is a nested scope with its own region of steps,
 //!   entered from the step holding it just before that step, as a call is: a comprehension's
 //!   `for` clauses are `ForTarget` loop headers (the innermost one is re-entered after each
 //!   element, an inner loop's exhaustion goes back to the loop around it, the outermost
@@ -65,11 +64,11 @@ pub struct Step<'t> {
     pub kind: StepKind,
     /// The syntax of the step: the statement, the condition expression, the clause, …
     pub node: Option<Node<'t>>,
-    /// The innermost class body the step lies in (`Cfg::classes`; slicing's CFG only).
+    /// The innermost class body the step lies in (`Cfg::classes`).
     pub class: Option<u32>,
 }
 
-/// A class body inlined in slicing's CFG (`build_slice_cfg`).
+/// A class body inlined in the CFG of the scope around it.
 #[derive(Clone, Debug)]
 pub struct ClassBody<'t> {
     /// The `class_definition`.
@@ -113,7 +112,7 @@ pub struct Cfg<'t> {
     /// Comprehensions and lambdas nested deeper than `MAX_NESTED_SCOPES`, evaluated whole by
     /// one `WholeNestedScope` step (every name inside read: more dependences, never fewer).
     pub flattened_scopes: usize,
-    /// Class bodies inlined (`build_slice_cfg`), outer ones before inner ones.
+    /// Class bodies inlined, outer ones before inner ones.
     pub classes: Vec<ClassBody<'t>>,
 }
 
@@ -334,8 +333,6 @@ struct Builder<'a, 't> {
     nested_depth: usize,
     /// The first step the last `step` call added: its nested scopes' region, or the step.
     entered: usize,
-    /// Whether class bodies are inlined after their `Definition` step (`build_slice_cfg`).
-    class_bodies: bool,
     classes: Vec<ClassBody<'t>>,
     /// The class bodies being built, innermost last (indices into `classes`).
     class_stack: Vec<u32>,
@@ -561,7 +558,7 @@ impl<'a, 't> Builder<'a, 't> {
             "function_definition" | "class_definition" | "decorated_definition" => {
                 let step = self.step(StepKind::Definition, node, &pending);
                 let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
-                match definition.field(&field::NAME).filter(|_| self.class_bodies && definition.kind() == "class_definition") {
+                match definition.field(&field::NAME).filter(|_| definition.kind() == "class_definition") {
                     Some(name) => self.class_body(definition, name, step, depth),
                     None => vec![normal(step)],
                 }
@@ -599,7 +596,7 @@ impl<'a, 't> Builder<'a, 't> {
         }
     }
 
-    /// A class body inlined after its `Definition` step `step` (`build_slice_cfg`).
+    /// A class body inlined after its `Definition` step `step`.
     fn class_body(&mut self, definition: Node<'t>, name: Node<'t>, step: usize, depth: usize) -> Pending {
         let name = &self.text[name.byte_range()];
         let prefix = match self.class_stack.last() {
@@ -909,22 +906,11 @@ pub(crate) fn add_virtual_exits(successors: &mut [Vec<Edge>]) {
 }
 
 /// The CFG of a scope's body (a function's `block`, or a `module` node; `text` is the file's
-/// text), with a region of steps for each comprehension and lambda (see the module
-/// invariants): the one CFG slicing and taint both analyse.
+/// text), with a region of steps for each comprehension and lambda and each class body
+/// inlined after its class statement's `Definition` step (see the module invariants): the one
+/// CFG slicing and taint both analyse.
 pub fn build_scope_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions) -> Cfg<'t> {
-    build(text, body, constants, false)
-}
-
-/// Slicing's CFG of a scope: `build_scope_cfg`'s, with each class body inlined after its
-/// class statement's `Definition` step (see the module invariants), so a class body's
-/// statements are steps of the scope around the class.
-pub fn build_slice_cfg<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions) -> Cfg<'t> {
-    build(text, body, constants, true)
-}
-
-fn build<'t>(text: &str, body: Node<'t>, constants: &dyn ConstantConditions, class_bodies: bool) -> Cfg<'t> {
     let mut builder = Builder {
-        class_bodies,
         classes: Vec::new(),
         class_stack: Vec::new(),
         nested_depth: 0,
@@ -1103,13 +1089,13 @@ mod tests {
         }
     }
 
-    /// Slicing's CFG runs a class body after its class statement's header, in the scope
-    /// around it (a nested class's body after its own header); taint's has the header only.
+    /// The CFG runs a class body after its class statement's header, in the scope around it
+    /// (a nested class's body after its own header), for slicing and taint alike.
     #[test]
-    fn slicing_inlines_class_bodies_after_their_header() {
+    fn class_bodies_are_inlined_after_their_header() {
         let source = "class A(B):\n    x = 1\n    class C:\n        y = x\n    def m(self):\n        return self.x\nuse(A)\n";
         let tree = crate::parse::parse(source);
-        let cfg = build_slice_cfg(source, tree.root_node(), &Literals);
+        let cfg = build_scope_cfg(source, tree.root_node(), &Literals);
         expect![[r#"
             0: ENTRY -> 2 ~1
             1: EXIT -> 
@@ -1125,15 +1111,6 @@ mod tests {
         assert_eq!(classes, [(2, "A"), (4, "A.C")]);
         let owners: Vec<Option<u32>> = cfg.steps.iter().map(|step| step.class).collect();
         assert_eq!(owners, [None, None, None, Some(0), Some(0), Some(1), Some(0), None]);
-        check_cfg(
-            source,
-            expect![[r#"
-                0: ENTRY -> 2 ~1
-                1: EXIT -> 
-                2: Definition `class A(B):` -> 3
-                3: Statement `use(A)` -> 1
-            "#]],
-        );
     }
 
     #[test]

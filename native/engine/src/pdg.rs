@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use crate::syntax::tree::Node;
 
-use crate::cfg::{build_slice_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
+use crate::cfg::{build_scope_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
 use crate::ir::effects::{scope_effects, Effects};
 use crate::ir::lower::{CallSite, ClassNames, IrCache, ScopeIr, StepKind};
 #[cfg(test)]
@@ -222,20 +222,11 @@ pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrC
     let info = &program.scopes[scope];
     let text = program.text(info.file);
     let constants = &program.modules[info.module].constants;
-    let cfg = build_slice_cfg(text, info.body, &ModuleConstants { text, constants });
+    let cfg = build_scope_cfg(text, info.body, &ModuleConstants { text, constants });
     let base = info.body.start_byte();
-    // Class bodies are inlined (`cfg::build_slice_cfg`): their names are the class's attributes.
-    let classes: Vec<ClassNames> = cfg
-        .classes
-        .iter()
-        .map(|class| {
-            let binds = match class.definition.field(&field::BODY) {
-                Some(body) => crate::ir::bindings::Bindings::of_scope(text, body).locals().map(str::to_string).collect(),
-                None => Default::default(),
-            };
-            ClassNames { prefix: class.prefix.clone(), binds }
-        })
-        .collect();
+    // Class bodies are inlined (`cfg::build_scope_cfg`): their names are the class's attributes.
+    let classes: Vec<ClassNames> =
+        cfg.classes.iter().map(|class| ClassNames::of_class(text, class.definition, class.prefix.clone())).collect();
     let sites: Vec<(StepKind, Node<'t>, Option<&ClassNames>)> =
         cfg.steps.iter().filter_map(|data| Some((data.kind, data.node?, data.class.map(|class| &classes[class as usize])))).collect();
     let ir = cache.scope_in_classes(text, info.body, &sites);

@@ -255,18 +255,34 @@ fn hash_shape(hasher: &mut sha2::Sha256, node: Node<'_>) {
 }
 
 /// SHA-256 of what a module body's analysis reads: its top-level statements in order
-/// (definitions by their names only). Not their places: cached results move with the text
-/// (`taint::rebase`), so an edit inside a function leaves its module's key unchanged.
+/// (function definitions by their names only; a class statement with its body, whose steps the
+/// module's CFG runs, `cfg::build_scope_cfg`, the methods in it by their names only). Not their
+/// places: cached results move with the text (`taint::rebase`), so an edit inside a function
+/// or a method leaves its module's key unchanged.
 fn module_text_hash(text: &str, node: Node<'_>, broken: bool) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
+    // Statements in order, depth-first: a class body's follow its class statement's header.
     let mut cursor = node.walk();
-    for statement in node.named_children(&mut cursor) {
+    let mut stack: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+    stack.reverse();
+    while let Some(statement) = stack.pop() {
         hasher.update(statement.kind_id().to_le_bytes());
         let definition = matches!(statement.kind(), "function_definition" | "class_definition" | "decorated_definition");
+        let inner = statement.field(&field::DEFINITION).unwrap_or(statement);
         let shown = if definition {
-            // A definition binds its name, nothing else (decorators and bodies are their scopes').
-            let inner = statement.field(&field::DEFINITION).unwrap_or(statement);
+            // A definition binds its name (decorators and bodies are their scopes'); a class's
+            // body statements follow.
+            if inner.kind() == "class_definition" {
+                if let Some(body) = inner.field(&field::BODY) {
+                    let mut body_cursor = body.walk();
+                    let first = stack.len();
+                    stack.extend(body.named_children(&mut body_cursor));
+                    stack[first..].reverse();
+                    // How many statements the body holds: where the class ends.
+                    hasher.update((stack.len() - first).to_le_bytes());
+                }
+            }
             inner.field(&field::NAME).unwrap_or(inner)
         } else {
             statement

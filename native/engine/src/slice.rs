@@ -964,7 +964,7 @@ impl<'p, 't> Sdg<'p, 't> {
                     // A call in a lambda is a call of the lambda's scope and of each scope
                     // around it whose CFG holds the lambda's region (`cfg::build_scope_cfg`):
                     // up to the innermost function or module body (a class body's lambdas are
-                    // its module's or function's, `cfg::build_slice_cfg`).
+                    // its module's or function's, `cfg::build_scope_cfg`).
                     let mut chain: Vec<usize> = Vec::new();
                     for &(_, end, scope) in by_start[..before].iter().rev() {
                         if at < end {
@@ -1094,7 +1094,7 @@ impl<'p, 't> Sdg<'p, 't> {
     }
 
     /// The class body's definitions of attribute `attribute` of `class` (its module body's
-    /// steps defining `C.attribute`, `cfg::build_slice_cfg` inlining class bodies), and the
+    /// steps defining `C.attribute`, `cfg::build_scope_cfg` inlining class bodies), and the
     /// module scope holding them. A class defined in a function has none found here.
     fn class_attribute_definitions(&self, class: &str, attribute: &str) -> Vec<SliceNode> {
         let Some(info) = self.program.class(class) else { return Vec::new() };

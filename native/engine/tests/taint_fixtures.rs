@@ -618,6 +618,7 @@ fixtures! {
     interprocedural_method_resolution_order => "interprocedural/method_resolution_order.py",
     interprocedural_method_through_class => "interprocedural/method_through_class.py",
     interprocedural_class_in_local => "interprocedural/class_in_local.py",
+    interprocedural_class_attributes => "interprocedural/class_attributes.py",
     interprocedural_instance_of_either_class => "interprocedural/instance_of_either_class.py",
     interprocedural_closures_and_module_state => "interprocedural/closures_and_module_state.py",
     interprocedural_constructor => "interprocedural/constructor.py",

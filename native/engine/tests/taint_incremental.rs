@@ -12,8 +12,11 @@
 //! - A name a package re-exports follows the package's `__init__` as it changes.
 //! - Changing a class's bases analyses its methods, its subclasses' methods and their callers.
 //! - Calls dispatched on names follow the candidates a module or a dispatch table gains or loses.
+//! - A class attribute that a class body or module-level code taints or cleans (`root = …` in
+//!   `class Conf`, `Conf.root = …`) analyses again what reads it by name, through `self`/`cls`
+//!   and in subclasses, in other files too.
 //! - Random edits at random places of several files (lambdas among them: module-level, in a
-//!   dispatch table, nested), several edits per change, broken text in
+//!   dispatch table, nested; class attributes), several edits per change, broken text in
 //!   between: incremental findings (steps included) equal a from-scratch analysis every time.
 
 use std::path::Path;
@@ -184,7 +187,66 @@ fn project() -> Vec<(&'static str, String)> {
         ("app/api.py", "import os\nfrom flask import request\nfrom app.models import Child\n\n\ndef store():\n    os.system(Child().save(request.args['q']))\n\n\ndef unrelated():\n    return 2\n".into()),
         ("app/lambdas.py", "import os\nfrom flask import request\n\nRUNNER = lambda c: os.system(c)\nTABLE = {'run': lambda c: os.system(c), 'echo': lambda c: c}\n\n\ndef view():\n    RUNNER(request.args['q'])\n    TABLE['run'](request.args['q'])\n    make = lambda p: lambda a: os.system(p + a)\n    make('ls ')(request.args['q'])\n".into()),
         ("app/guards.py", GUARDS.into()),
+        ("app/settings.py", SETTINGS.into()),
     ]
+}
+
+/// Class attributes (`cfg` inlines class bodies, `taint::env` reads `C.attr` through `self`,
+/// `cls` and the class's name): the random edits below taint and clean them.
+const SETTINGS: &str = "import os
+from flask import request
+
+
+class Settings:
+    root = 'srv'
+    mode = request.args['m']
+
+    def start(self):
+        os.system(self.root)
+
+    @classmethod
+    def mode_of(cls):
+        return cls.mode
+
+
+class Custom(Settings):
+    root = 'x'
+
+
+def view():
+    os.system(Settings.mode_of())
+    Custom().start()
+
+
+Settings.root = 'y'
+";
+
+/// A class attribute tainted in one file's class body (or by its module-level code) reaches the
+/// readers in another file — by name, through `self` in a subclass's method, through `cls` —
+/// and cleaning it again removes them: equal to scratch at every step.
+#[test]
+fn class_attributes_follow_the_class_bodies_and_module_code_that_store_them() {
+    let conf = "class Conf:\n    root = 'srv'\n    name = 'fixed'\n";
+    let readers = "import os\nfrom app.conf import Conf\n\n\nclass Runner(Conf):\n    def go(self):\n        os.system(self.root)\n\n    @classmethod\n    def named(cls):\n        os.system(cls.name)\n\n\ndef view():\n    os.system(Conf.root)\n    Runner().go()\n";
+    let mut workspace = workspace_of(&[("app/conf.py", conf.into()), ("app/readers.py", readers.into())]);
+    let (clean, _) = reanalyse(&mut workspace);
+    assert!(clean.is_empty(), "{clean:#?}");
+    // The class body stores request data under `root`: `Conf.root` and `self.root` read it.
+    let tainted = format!("from flask import request\n\n\n{}", conf.replace("root = 'srv'", "root = request.args['r']"));
+    workspace.update_file("app/conf.py", tainted, Some(2));
+    let (found, _) = reanalyse(&mut workspace);
+    let mut lines: Vec<usize> = found.iter().map(|finding| finding.sink.start_line).collect();
+    lines.sort_unstable();
+    assert_eq!(lines, [6, 14], "{found:#?}");
+    // Module-level code stores it under `name` instead: `cls.name` reads it.
+    let stored = format!("from flask import request\n\n\n{conf}\n\nConf.name = request.args['n']\n");
+    workspace.update_file("app/conf.py", stored, Some(3));
+    let (found, _) = reanalyse(&mut workspace);
+    let lines: Vec<usize> = found.iter().map(|finding| finding.sink.start_line).collect();
+    assert_eq!(lines, [10], "{found:#?}");
+    workspace.update_file("app/conf.py", conf.into(), Some(4));
+    let (again, _) = reanalyse(&mut workspace);
+    assert_eq!(again, clean);
 }
 
 #[test]
@@ -320,7 +382,8 @@ fn a_library_object_a_module_aliases_follows_the_alias_when_it_changes() {
 
 #[test]
 fn a_rename_analyses_the_functions_that_referenced_the_old_or_the_new_name() {
-    let files: Vec<(&str, String)> = project().into_iter().filter(|(path, _)| *path != "app/lambdas.py").collect();
+    let files: Vec<(&str, String)> =
+        project().into_iter().filter(|(path, _)| !["app/lambdas.py", "app/settings.py"].contains(path)).collect();
     let mut workspace = workspace_of(&files);
     let (before, _) = reanalyse(&mut workspace);
     assert_eq!(before.len(), 2, "index and store: {before:#?}");
@@ -368,6 +431,10 @@ const PIECES: &[&str] = &[
     "clean(",
     "lambda c: os.system(c)",
     "RUNNER(",
+    "    root = request.args['q']\n",
+    "Settings.root = request.args['r']\n",
+    "self.root",
+    "cls.",
     "lambda: ",
     "raise ValueError(x)\n    ",
     "return x\n    ",
@@ -380,7 +447,7 @@ const PIECES: &[&str] = &[
 
 /// (file, line, column, span lines, piece, second edit in the same change)
 fn edit_strategy() -> impl Strategy<Value = (usize, usize, usize, usize, usize, bool)> {
-    (0usize..6, 0usize..20, 0usize..30, 0usize..2, 0..PIECES.len(), any::<bool>())
+    (0usize..7, 0usize..20, 0usize..30, 0usize..2, 0..PIECES.len(), any::<bool>())
 }
 
 proptest! {

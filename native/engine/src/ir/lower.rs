@@ -12,7 +12,7 @@
 //! - Comprehensions and lambdas are nested scopes (`cfg::build_scope_cfg` gives them regions):
 //!   a site reads their result `$N` and does not look inside; their own names are `x@N`
 //!   (`Naming`), N the nested scope's offset in the body; an `Element` step defines `$N`.
-//! - A class body's steps (slicing's CFG inlines them: `cfg::build_slice_cfg`) are lowered
+//! - A class body's steps (the CFG inlines them: `cfg::build_scope_cfg`) are lowered
 //!   with their class's names (`ClassNames`): a name the body binds is the class attribute
 //!   `C.name` where it is defined, and both `C.name` and the name around the class where it is
 //!   read (before the body binds it, Python reads the global).
@@ -404,7 +404,7 @@ impl ScopeIr {
     }
 }
 
-/// How a class body's steps name the class's attributes (`cfg::build_slice_cfg` inlines class
+/// How a class body's steps name the class's attributes (`cfg::build_scope_cfg` inlines class
 /// bodies in the scope around them): a name the body binds (`ir::bindings`) is the attribute
 /// `prefix.name` of the class object (`prefix` its access path in that scope: `C`, or
 /// `Outer.Inner`).
@@ -415,7 +415,19 @@ pub struct ClassNames {
 }
 
 impl ClassNames {
-    fn owns(&self, key: &str) -> bool {
+    /// The names of the class body of `definition` (a `class_definition`), whose access path
+    /// in the scope around it is `prefix`.
+    pub fn of_class(text: &str, definition: Node<'_>, prefix: String) -> ClassNames {
+        let binds = match definition.field(&field::BODY) {
+            Some(body) => crate::ir::bindings::Bindings::of_scope(text, body).locals().map(str::to_string).collect(),
+            None => Default::default(),
+        };
+        ClassNames { prefix, binds }
+    }
+
+    /// Whether the variable of the place key `key` is one the class body binds (a class
+    /// attribute there).
+    pub fn owns(&self, key: &str) -> bool {
         let variable = key.split(['.', '[']).next().unwrap_or(key);
         self.binds.contains(variable)
     }

@@ -171,7 +171,7 @@ pub fn build_graph(program: &Program<'_>, scope: usize, ir: &mut IrCache) -> Sco
     let bound = sorted(&mut info.params.iter().map(|param| param.name.as_str()).chain(names.locals()));
     let assigned = sorted(&mut names.assigned());
     let mut control_dependences = control_dependences_of(&pdg.cfg);
-    // A class body's steps run when the class statement does (`cfg::build_slice_cfg` inlines
+    // A class body's steps run when the class statement does (`cfg::build_scope_cfg` inlines
     // the body after its `Definition` step): they depend on its header as on a condition.
     for (step, data) in pdg.cfg.steps.iter().enumerate() {
         if let Some(class) = data.class {

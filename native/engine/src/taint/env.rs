@@ -167,6 +167,12 @@ impl<'p, 't> Analysis<'p, 't> {
     /// `Program::ancestors`. Instances are not told apart: this is what a method's own source
     /// reads leave in the object, whichever object it is.
     pub(super) fn instance_owners(&self, class: &str) -> Vec<Arc<str>> {
+        self.class_family(class).into_iter().map(|owner| format!("{INSTANCE}{owner}").into()).collect()
+    }
+
+    /// The workspace classes an instance of `class` (or `class` itself, read through `cls`)
+    /// may be: the class, its ancestors and its subclasses (see `instance_owners`).
+    pub(super) fn class_family(&self, class: &str) -> Vec<String> {
         let mut owners: Vec<String> = self.program.ancestors(class).to_vec();
         let mut next = 0;
         let mut order: Vec<String> = vec![class.to_string()];
@@ -183,7 +189,48 @@ impl<'p, 't> Analysis<'p, 't> {
                 owners.push(subclass);
             }
         }
-        owners.into_iter().filter(|owner| self.program.class(owner).is_some()).map(|owner| format!("{INSTANCE}{owner}").into()).collect()
+        owners.retain(|owner| self.program.class(owner).is_some());
+        owners
+    }
+
+    /// Where the attributes of the workspace class `class` (its qualified name) live in the
+    /// `Env`: the module or function whose body holds the class statement (a class body's
+    /// names are that scope's `C.name`, `cfg` inlining class bodies), and the class's access
+    /// path there (`Config`, `Outer.Inner`).
+    pub(super) fn class_home(&self, class: &str) -> Option<(Arc<str>, String)> {
+        let mut prefix = class;
+        while let Some((head, _)) = prefix.rsplit_once('.') {
+            if self.program.function(head).is_some() || self.program.module_named(head).is_some() {
+                return Some((head.into(), class[head.len() + 1..].to_string()));
+            }
+            prefix = head;
+        }
+        None
+    }
+
+    /// Source taint stored under the class attribute `path` names (`self.root`, `cls.root`,
+    /// `obj.root["k"]`: its root an instance of `class`, or the class) in the class family
+    /// (`class_family`): what each class's body binds and what any scope stores into `C.root`
+    /// (`Config.root = x`), read where the class statement's scope keeps it (`class_home`). A
+    /// may-read: an instance's own store may hide the class attribute, and a subclass's body
+    /// may override it; both are read.
+    pub(super) fn class_attribute_value(&mut self, class: &str, path: &str, node: Node<'_>, whole: bool) -> Option<Value> {
+        let mut places: Vec<(Arc<str>, bool, String)> = Vec::new();
+        for member in self.class_family(class) {
+            let Some((owner, name)) = self.class_home(&member) else { continue };
+            let hash = place_hash(&owner, root_of(&name));
+            self.reads.insert(hash);
+            if self.env.roots.contains(&hash) {
+                places.push((owner, true, name));
+            }
+        }
+        if places.is_empty() {
+            return None;
+        }
+        let root = root_of(path);
+        let normalized = format!("{INSTANCE_ROOT}{}", &path[root.len()..]);
+        let value = self.env_value_within(&places, &normalized, whole)?;
+        Some(value.traced(&self.step(node, "assignment", format!("reads `{}` as the class stores it", short(path)))))
     }
 
     /// Source taint stored under `path` (`self.data["cmd"]`, `obj.data`) of an instance of
@@ -192,6 +239,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// of `obj.data.get("k")`: stores into `path` and its prefixes only, the longer read adds
     /// its own place).
     pub(super) fn instance_value(&mut self, class: &str, path: &str, node: Node<'_>, whole: bool) -> Option<Value> {
+        let attribute = self.class_attribute_value(class, path, node, whole);
         let owners = self.instance_owners(class);
         let mut any = false;
         for owner in &owners {
@@ -200,13 +248,21 @@ impl<'p, 't> Analysis<'p, 't> {
             any |= self.env.roots.contains(&hash);
         }
         if !any {
-            return None;
+            return attribute;
         }
         let root = root_of(path);
         let normalized = format!("{INSTANCE_ROOT}{}", &path[root.len()..]);
         let places: Vec<(Arc<str>, bool, String)> = owners.into_iter().map(|owner| (owner, true, INSTANCE_ROOT.to_string())).collect();
-        let value = self.env_value_within(&places, &normalized, whole)?;
-        Some(value.traced(&self.step(node, "assignment", format!("reads `{}` as stored by a method", short(path)))))
+        let value = self
+            .env_value_within(&places, &normalized, whole)
+            .map(|value| value.traced(&self.step(node, "assignment", format!("reads `{}` as stored by a method", short(path)))));
+        match (value, attribute) {
+            (Some(mut value), Some(attribute)) => {
+                value.absorb(&attribute);
+                Some(value)
+            }
+            (value, attribute) => value.or(attribute),
+        }
     }
 
     /// The enclosing functions (innermost first, classes skipped), then the module.
@@ -428,7 +484,10 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         if self.binds_locally(root) {
-            if scope.kind == ScopeKind::Module || (self.has_inner && self.read_by_inner_scopes(root)) {
+            // A class defined here: its methods read its attributes through `self`/`cls`
+            // (`class_attribute_value`), whether or not they name it.
+            let defines_class = || program.classes.contains_key(format!("{}.{root}", scope.qualified_name).as_str());
+            if scope.kind == ScopeKind::Module || (self.has_inner && self.read_by_inner_scopes(root)) || defines_class() {
                 return vec![((scope.qualified_name.as_str().into(), true), root.to_string())];
             }
             return Vec::new();

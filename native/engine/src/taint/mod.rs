@@ -67,7 +67,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::cfg::{build_scope_cfg, EdgeKind, NoConstants, ENTRY, EXIT};
 use crate::frameworks::{self, EntryPoints, Role};
 use crate::ir::bindings::Bindings;
-use crate::ir::lower::{Naming, StepKind};
+use crate::ir::lower::{ClassNames, Naming, StepKind};
 use crate::program::{dotted, text_of, Constant, Program, ScopeKind};
 use crate::rules::{RuleSet, SourceKind, ALL_KINDS};
 
@@ -152,6 +152,11 @@ struct Analysis<'p, 't> {
     /// (`cfg::build_scope_cfg`): the comprehension's own names are `x@N` (`ir::lower::Naming`),
     /// apart from this scope's `x`; free names and `:=` targets stay this scope's.
     naming: Option<Naming<'t, 't>>,
+    /// The names of each class body the scope's CFG inlines (`cfg::Cfg::classes`): a name a
+    /// class body binds is the class attribute `C.name` there (`ir::lower::ClassNames`).
+    class_names: Vec<ClassNames>,
+    /// The innermost class body the step being visited lies in (an index into `class_names`).
+    class_body: Option<usize>,
     /// Start bytes of the comprehensions whose regions this scope's CFG analyses: the step
     /// holding one reads its result (`nested_result`) instead of evaluating it. Others (inside
     /// a lambda, or past `cfg::MAX_NESTED_SCOPES`) are evaluated inside the step holding them.
@@ -334,6 +339,8 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         let cfg = build_scope_cfg(self.text, scope.body, &NoConstants);
         let (mut namings, skipped) = self.region_steps(&cfg);
+        self.class_names =
+            cfg.classes.iter().map(|class| ClassNames::of_class(self.text, class.definition, class.prefix.clone())).collect();
         self.incomplete.flattened_scopes += cfg.flattened_scopes as u32;
         self.has_inner = scope.kind != ScopeKind::Module
             && (self.enclosing.contains(&name_hash(&scope.qualified_name))
@@ -383,6 +390,7 @@ impl<'p, 't> Analysis<'p, 't> {
             // Lent to the visit (the transfer, then the guards on its edges) and given back at its
             // end: a step is visited many times.
             self.naming = namings[step].take();
+            self.class_body = cfg.steps[step].class.map(|class| class as usize);
             self.no_return_calls.clear();
             self.condition_constant = None;
             let depth_bounds_met = self.incomplete.expression_depth;
@@ -616,6 +624,8 @@ fn analyze_scope(
         consulted: FxHashMap::default(),
         constructed: None,
         naming: None,
+        class_names: Vec::new(),
+        class_body: None,
         regions: FxHashSet::default(),
         results_read: Vec::new(),
         no_return_calls: Vec::new(),

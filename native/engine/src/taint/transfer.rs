@@ -64,11 +64,25 @@ impl<'p, 't> Analysis<'p, 't> {
 
     /// `key`, the key of the place `node` denotes, its variable renamed when the step being
     /// visited lies in a comprehension's region that binds it (`Analysis::naming`).
+    /// In a class body, a variable the body binds is the class attribute (`class_key`).
     fn named_key(&self, key: String, node: Node<'_>) -> String {
-        match &self.naming {
+        let key = match &self.naming {
             Some(naming) => naming.renamed(key, node),
             None => key,
-        }
+        };
+        self.class_key(key)
+    }
+
+    /// `key` as the step being visited names it when it lies in a class body that binds its
+    /// variable: the class attribute (`C.key`, `ir::lower::ClassNames`, as slicing names it).
+    pub(super) fn class_key(&self, key: String) -> String {
+        self.class_attribute(&key).unwrap_or(key)
+    }
+
+    /// `class_key` of `key` where it differs: the class attribute.
+    pub(super) fn class_attribute(&self, key: &str) -> Option<String> {
+        let class = &self.class_names[self.class_body?];
+        class.owns(key).then(|| format!("{}.{key}", class.prefix))
     }
 
     /// The key of a comprehension's variable `identifier` names (`x@N`), if it names one.
@@ -113,9 +127,17 @@ impl<'p, 't> Analysis<'p, 't> {
                     // A comprehension's own variable: no other scope stores into it.
                     return value;
                 }
-                if let Some(outside) = self.outside(self.text_of(node), node) {
+                let name = self.text_of(node);
+                if let Some(outside) = self.outside(name, node) {
                     value.absorb(&outside);
                     value.constant = None;
+                }
+                // A class attribute: what other scopes stored into `C.name` too.
+                if let Some(key) = self.class_attribute(name) {
+                    if let Some(outside) = self.outside(&key, node) {
+                        value.absorb(&outside);
+                        value.constant = None;
+                    }
                 }
                 value
             }
@@ -380,6 +402,26 @@ impl<'p, 't> Analysis<'p, 't> {
             return value;
         }
         let name = self.text_of(node);
+        if let Some(key) = self.class_attribute(name) {
+            // In a class body that binds the name: the class attribute where the body bound it
+            // and, where it may not have yet, the name around the class (a may-read of both,
+            // as slicing reads it; the class body is no closure for the methods).
+            let outer = self.eval_name(node, name, state, whole);
+            let Some(mut value) = state.values.get(&key).cloned() else { return outer };
+            if whole {
+                add_labels_below(state, &key, &mut value);
+            }
+            if outer.is_tainted() {
+                value.absorb(&outer);
+                value.constant = None;
+            }
+            return value;
+        }
+        self.eval_name(node, name, state, whole)
+    }
+
+    /// A name read as the scope's own or around it (`eval_identifier` without class bodies).
+    fn eval_name(&mut self, node: Node<'t>, name: &'t str, state: &mut State, whole: bool) -> Value {
         if state.values.contains_key(name) {
             let mut value = state.values[name].clone();
             if whole {
@@ -858,7 +900,8 @@ impl<'p, 't> Analysis<'p, 't> {
         } else {
             element
         };
-        state.assign(self.text_of(name), element);
+        let key = self.class_key(self.text_of(name).to_string());
+        state.assign(&key, element);
     }
 
     pub(super) fn assign_target(&mut self, target: Node<'t>, value: Value, state: &mut State, depth: usize) {
@@ -1135,9 +1178,12 @@ impl<'p, 't> Analysis<'p, 't> {
             StepKind::Definition => {
                 let definition = if node.kind() == "decorated_definition" { node.field(&field::DEFINITION).unwrap_or(node) } else { node };
                 if let Some(name) = definition.field(&field::NAME) {
+                    // In a class body, a method or nested class: the class attribute `C.name`,
+                    // its qualified name under the class's.
+                    let key = self.class_key(self.text_of(name).to_string());
                     let scope_name = &self.program.scopes[self.scope].qualified_name;
-                    let qualified = format!("{scope_name}.{}", self.text_of(name));
-                    state.assign(self.text_of(name), Value::reference(qualified));
+                    let qualified = format!("{scope_name}.{key}");
+                    state.assign(&key, Value::reference(qualified));
                 }
             }
             StepKind::Element => self.element(node, state),
