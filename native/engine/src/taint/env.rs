@@ -103,6 +103,16 @@ impl Env {
     }
 }
 
+/// The `Env` places of a class family (`Analysis::family_places`).
+#[derive(Default)]
+pub(super) struct FamilyPlaces {
+    /// Per class of the family: the owner of its instances' attributes, `place_hash` of its root.
+    pub(super) instances: Vec<(Arc<str>, u64)>,
+    /// Per class of the family whose class statement's scope is known: that scope, the class's
+    /// access path there, `place_hash` of its root.
+    pub(super) class_homes: Vec<(Arc<str>, String, u64)>,
+}
+
 pub(super) type EnvEntrySignature = (String, bool, String, Vec<(Origin, u32, bool, Vec<(usize, usize, usize)>)>);
 
 /// The prefix of an `Env` owner holding the attributes of a class's instances
@@ -160,18 +170,14 @@ impl<'p, 't> Analysis<'p, 't> {
         (!self.bindings.rebinds(name)).then_some(name)
     }
 
-    /// The `Env` owners of the attributes of instances of `class` (source taint a method stores
-    /// into `self.<attr>`, read by every method and by `obj.<attr>` on an instance): the class,
+    /// The workspace classes an instance of `class` (or `class` itself, read through `cls`)
+    /// may be, whose `Env` owners (`instance:{class}`) hold the attributes of instances of
+    /// `class` (source taint a method stores into `self.<attr>`, read by every method and by
+    /// `obj.<attr>` on an instance), and whose class attributes those reads read: the class,
     /// its ancestors (a base's `setup` stores what a subclass's handler reads) and its subclasses
     /// (a subclass's method stores what a base's method reads), bounded like
     /// `Program::ancestors`. Instances are not told apart: this is what a method's own source
     /// reads leave in the object, whichever object it is.
-    pub(super) fn instance_owners(&self, class: &str) -> Vec<Arc<str>> {
-        self.class_family(class).into_iter().map(|owner| format!("{INSTANCE}{owner}").into()).collect()
-    }
-
-    /// The workspace classes an instance of `class` (or `class` itself, read through `cls`)
-    /// may be: the class, its ancestors and its subclasses (see `instance_owners`).
     pub(super) fn class_family(&self, class: &str) -> Vec<String> {
         let mut owners: Vec<String> = self.program.ancestors(class).to_vec();
         let mut next = 0;
@@ -191,6 +197,31 @@ impl<'p, 't> Analysis<'p, 't> {
         }
         owners.retain(|owner| self.program.class(owner).is_some());
         owners
+    }
+
+    /// The `Env` places the class family of `class` keeps its instances' and its classes'
+    /// attributes in (`class_family`, `class_home`), each with its hash, all recorded as read
+    /// (`Summary::reads`): computed once per analysis and class (a method reads `self.x` at
+    /// every visit of many steps).
+    pub(super) fn family_places(&mut self, class: &str) -> std::rc::Rc<FamilyPlaces> {
+        if let Some(known) = self.family_places.get(class) {
+            return known.clone();
+        }
+        let mut places = FamilyPlaces::default();
+        for member in self.class_family(class) {
+            let owner: Arc<str> = format!("{INSTANCE}{member}").into();
+            let hash = place_hash(&owner, INSTANCE_ROOT);
+            places.instances.push((owner, hash));
+            if let Some((owner, name)) = self.class_home(&member) {
+                let hash = place_hash(&owner, root_of(&name));
+                places.class_homes.push((owner, name, hash));
+            }
+        }
+        self.reads.extend(places.instances.iter().map(|(_, hash)| *hash));
+        self.reads.extend(places.class_homes.iter().map(|(_, _, hash)| *hash));
+        let places = std::rc::Rc::new(places);
+        self.family_places.insert(class.to_string(), places.clone());
+        places
     }
 
     /// Where the attributes of the workspace class `class` (its qualified name) live in the
@@ -215,15 +246,13 @@ impl<'p, 't> Analysis<'p, 't> {
     /// may-read: an instance's own store may hide the class attribute, and a subclass's body
     /// may override it; both are read.
     pub(super) fn class_attribute_value(&mut self, class: &str, path: &str, node: Node<'_>, whole: bool) -> Option<Value> {
-        let mut places: Vec<(Arc<str>, bool, String)> = Vec::new();
-        for member in self.class_family(class) {
-            let Some((owner, name)) = self.class_home(&member) else { continue };
-            let hash = place_hash(&owner, root_of(&name));
-            self.reads.insert(hash);
-            if self.env.roots.contains(&hash) {
-                places.push((owner, true, name));
-            }
-        }
+        let family = self.family_places(class);
+        let places: Vec<(Arc<str>, bool, String)> = family
+            .class_homes
+            .iter()
+            .filter(|(_, _, hash)| self.env.roots.contains(hash))
+            .map(|(owner, name, _)| (owner.clone(), true, name.clone()))
+            .collect();
         if places.is_empty() {
             return None;
         }
@@ -234,25 +263,20 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     /// Source taint stored under `path` (`self.data["cmd"]`, `obj.data`) of an instance of
-    /// `class`, as the methods of its class family left it (see `instance_owners`): `whole`,
+    /// `class`, as the methods of its class family left it (see `class_family`): `whole`,
     /// with what is stored below `path`; not `whole`, as the object of a longer read (`obj.data`
     /// of `obj.data.get("k")`: stores into `path` and its prefixes only, the longer read adds
     /// its own place).
     pub(super) fn instance_value(&mut self, class: &str, path: &str, node: Node<'_>, whole: bool) -> Option<Value> {
         let attribute = self.class_attribute_value(class, path, node, whole);
-        let owners = self.instance_owners(class);
-        let mut any = false;
-        for owner in &owners {
-            let hash = place_hash(owner, INSTANCE_ROOT);
-            self.reads.insert(hash);
-            any |= self.env.roots.contains(&hash);
-        }
-        if !any {
+        let family = self.family_places(class);
+        if !family.instances.iter().any(|(_, hash)| self.env.roots.contains(hash)) {
             return attribute;
         }
         let root = root_of(path);
         let normalized = format!("{INSTANCE_ROOT}{}", &path[root.len()..]);
-        let places: Vec<(Arc<str>, bool, String)> = owners.into_iter().map(|owner| (owner, true, INSTANCE_ROOT.to_string())).collect();
+        let places: Vec<(Arc<str>, bool, String)> =
+            family.instances.iter().map(|(owner, _)| (owner.clone(), true, INSTANCE_ROOT.to_string())).collect();
         let value = self
             .env_value_within(&places, &normalized, whole)
             .map(|value| value.traced(&self.step(node, "assignment", format!("reads `{}` as stored by a method", short(path)))));

@@ -157,6 +157,8 @@ struct Analysis<'p, 't> {
     class_names: Vec<ClassNames>,
     /// The innermost class body the step being visited lies in (an index into `class_names`).
     class_body: Option<usize>,
+    /// Per class read through `self`, `cls` or an instance: its family's `Env` places.
+    family_places: FxHashMap<String, std::rc::Rc<env::FamilyPlaces>>,
     /// Start bytes of the comprehensions whose regions this scope's CFG analyses: the step
     /// holding one reads its result (`nested_result`) instead of evaluating it. Others (inside
     /// a lambda, or past `cfg::MAX_NESTED_SCOPES`) are evaluated inside the step holding them.
@@ -626,6 +628,7 @@ fn analyze_scope(
         naming: None,
         class_names: Vec::new(),
         class_body: None,
+        family_places: FxHashMap::default(),
         regions: FxHashSet::default(),
         results_read: Vec::new(),
         no_return_calls: Vec::new(),
