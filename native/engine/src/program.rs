@@ -1377,15 +1377,16 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
     for (name, chain) in &module.instances {
         facts.push((name_lookup_hash(&instance_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(&chain.to_string())));
     }
-    let mut functions: FxHashMap<&str, (u64, usize)> = FxHashMap::default();
+    let mut functions: FxHashMap<&str, (u64, usize, u64)> = FxHashMap::default();
     for scope in scopes {
         let scope = &program.scopes[scope];
         if scope.kind == ScopeKind::Function {
-            let entry = functions.entry(scope.qualified_name.as_str()).or_insert((0, 0));
+            let entry = functions.entry(scope.qualified_name.as_str()).or_insert((0, 0, 0));
             entry.1 += 1;
             // The last definition is the one found (see `Program`); its text matters only
             // when another definition of the name could be found instead.
             entry.0 = u64::from_le_bytes(scope.text_hash[..8].try_into().expect("8 bytes"));
+            entry.2 ^= calling_convention_hash(program, scope);
         }
     }
     // The module's top-level functions as a set (`Program::module_functions`: dispatch on a
@@ -1401,8 +1402,8 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
     let mut hasher = rustc_hash::FxHasher::default();
     top_level.hash(&mut hasher);
     facts.push((name_lookup_hash(&functions_lookup(&module.name)), hasher.finish()));
-    for (name, (last, count)) in functions {
-        facts.push((name_lookup_hash(name), if count == 1 { 1 } else { last ^ count as u64 }));
+    for (name, (last, count, convention)) in functions {
+        facts.push((name_lookup_hash(name), if count == 1 { convention } else { last ^ count as u64 }));
     }
     for (name, class) in program.file_classes[file] {
         let mut hasher = rustc_hash::FxHasher::default();
@@ -1426,6 +1427,26 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
     facts.sort_unstable();
     facts.dedup();
     facts
+}
+
+/// What a call of function `scope` binds its arguments by, which its callers' analyses read
+/// (`ir::binding`) but its summary does not hold: its parameters' names and kinds, whether it
+/// takes a receiver, and its decorators' text (`@classmethod` makes the first parameter the
+/// class, `@staticmethod` takes none). A change of it is a change of the name's meaning, so the
+/// callers are analysed again (`taint_incremental.rs`,
+/// `a_method_that_becomes_a_classmethod_is_bound_again_in_its_callers`).
+fn calling_convention_hash(program: &Program<'_>, scope: &Scope<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let text = program.text(scope.file);
+    let mut hasher = rustc_hash::FxHasher::default();
+    scope.implicit_receiver.hash(&mut hasher);
+    for decorator in &scope.decorators {
+        text_of(text, *decorator).hash(&mut hasher);
+    }
+    for param in &scope.params {
+        (&param.name, param.variadic, param.keyword_only, param.positional_only, param.default.is_some()).hash(&mut hasher);
+    }
+    hasher.finish() | 1
 }
 
 /// The name under which `Program::import_fallback` records that no module's name starts with
