@@ -57,6 +57,7 @@ fixtures! {
     class_in_local => "class_in_local.py",
     comprehension_clauses => "comprehension_clauses.py",
     comprehension_values => "comprehension_values.py",
+    cooperative_super => "cooperative_super.py",
     early_return => "early_return.py",
     effects => "effects.py",
     effects_through_helpers => "effects_through_helpers.py",

@@ -373,17 +373,54 @@ fn simple_name(qualified: &str) -> &str {
     qualified.rsplit('.').next().unwrap_or(qualified)
 }
 
-/// The reference of `super().method` where `super()` starts after `class` (`super_class`): the
-/// method of the first of `class`'s ancestors after it (`Program::ancestors`, the order every
-/// method lookup here uses) that defines it among the workspace's classes, bases imported
-/// from other modules included. `None` when none does (a library base's method): the call
-/// stays unresolved.
-pub fn super_method(program: &Program<'_>, class: &str, method: &str) -> Option<String> {
-    program
-        .ancestors(class)
-        .iter()
-        .skip(1)
-        .find_map(|ancestor| program.class(ancestor.as_str())?.methods.contains_key(method).then(|| format!("{ancestor}.{method}")))
+/// Most classes `descendants` walks (a class and its subclasses, transitively); past it a
+/// `super()` call is left unresolved, as an unknown callee.
+pub const MAX_DESCENDANTS: usize = 64;
+
+/// `class` and its workspace subclasses, transitively, breadth first (`Program::subclasses`,
+/// recorded); `None` past `MAX_DESCENDANTS` of them.
+fn descendants<'p>(program: &'p Program<'_>, class: &'p str) -> Option<Vec<&'p str>> {
+    let mut order: Vec<&str> = vec![class];
+    let mut next = 0;
+    while next < order.len() {
+        for &subclass in program.subclasses(order[next]) {
+            if !order.contains(&subclass) {
+                if order.len() == MAX_DESCENDANTS {
+                    return None;
+                }
+                order.push(subclass);
+            }
+        }
+        next += 1;
+    }
+    Some(order)
+}
+
+/// The reference of `super().method` in a method of `own` (its class; a function nested in a
+/// method: that method's class) where `super()` starts after `after` (`super_class`: `own`
+/// itself, or `C` of `super(C, self)`). Python looks the method up in `type(self).__mro__`
+/// after `after`, and `self` may be an instance of `own` or of any workspace subclass of it
+/// (transitively, `descendants`): for each such class whose order (`Program::ancestors`, the
+/// one every method lookup here uses) holds `after`, the method of the first class after
+/// `after` that defines it among the workspace's classes (bases imported from other modules
+/// included) — a cooperative mixin's `super().save()` runs the next class's `save` in each
+/// class it is mixed into. The candidates joined (`one_of`, sorted); `None` when no class
+/// finds one (a library base's method: the call stays unresolved), past `MAX_CANDIDATES` of
+/// them or past `MAX_DESCENDANTS` subclasses (unknown, as any unknown callee).
+pub fn super_method(program: &Program<'_>, own: &str, after: &str, method: &str) -> Option<String> {
+    let next_after = |class: &str| {
+        let order = program.ancestors(class);
+        let at = order.iter().position(|ancestor| ancestor == after)?;
+        order[at + 1..]
+            .iter()
+            .find_map(|ancestor| program.class(ancestor.as_str())?.methods.contains_key(method).then(|| format!("{ancestor}.{method}")))
+    };
+    // `super(C, self)` with a `C` the method's class does not derive from: Python rejects the
+    // call unless `self` is a `C`; the classes deriving from `C` are what it may be then.
+    let root = if own == after || program.ancestors(own).iter().any(|ancestor| ancestor == after) { own } else { after };
+    let Some(class) = program.classes.get_key_value(root).map(|(&class, _)| class) else { return next_after(root) };
+    let found: Vec<String> = descendants(program, class)?.into_iter().filter_map(next_after).collect();
+    one_of(found.iter().map(String::as_str))
 }
 
 /// What a function binds a name to, as the analysis knows it (`reads_through_class`).
@@ -474,8 +511,10 @@ pub fn resolve_call<'t>(
                 return Resolved::default();
             };
             // `super().m(…)`: the base's `m`, whatever the analysis knows of `super()`.
-            if let Some(class) = super_class(program, scope, object) {
-                if let Some(reference) = super_method(program, &class, text_of(text, attribute)) {
+            if let Some(after) = super_class(program, scope, object) {
+                let info = &program.scopes[scope];
+                let own = info.class.clone().or_else(|| enclosing_class(program, scope)).unwrap_or_else(|| after.clone());
+                if let Some(reference) = super_method(program, &own, &after, text_of(text, attribute)) {
                     let targets = targets(program, &reference, false);
                     return Resolved { reference: Some(reference), targets, constructor: false };
                 }
@@ -956,6 +995,45 @@ mod tests {
         assert_eq!(resolved_calls(&files, "app.views.Plain.get"), expected);
         // A nested function with no parameter: `super()` fails at runtime, nothing resolves.
         assert_eq!(resolved_calls(&files, "app.views.Plain.get.inner"), calls(&[("super().get", &[], false)]));
+    }
+
+    #[test]
+    fn super_runs_the_next_class_of_every_subclass_order_the_method_may_run_in() {
+        // A diamond: `B.m`'s `super()` is `A.m` for a `B`, `C.m` for a `D` (`D, B, C, A`).
+        let diamond = "class A:\n    def m(self, x):\n        pass\n\n\nclass B(A):\n    def m(self, x):\n        super().m(x)\n\n\nclass C(A):\n    def m(self, x):\n        super().m(x)\n        super(C, self).m(x)\n\n\nclass D(B, C):\n    pass\n";
+        let files = [("app.py", diamond)];
+        assert_eq!(resolved_calls(&files, "app.B.m"), calls(&[("super().m", &["app.A.m", "app.C.m"], true)]));
+        // Past `C` every order finds `A.m`.
+        assert_eq!(
+            resolved_calls(&files, "app.C.m"),
+            calls(&[("super().m", &["app.A.m"], true), ("super(C, self).m", &["app.A.m"], true)])
+        );
+        // A mixin first: its own order (`AuditMixin, object`) finds nothing, a `Record`'s finds
+        // `Store.save`; a mixin used by two classes runs either next class's method; a class
+        // mixing it in last (`Plain(Store, AuditMixin)`) finds nothing past it.
+        let mixins = "class AuditMixin:\n    def save(self, data):\n        super().save(data)\n        super(AuditMixin, self).save(data)\n\n\nclass Store:\n    def save(self, data):\n        pass\n\n\nclass Archive:\n    def save(self, data):\n        pass\n\n\nclass Record(AuditMixin, Store):\n    pass\n\n\nclass Document(AuditMixin, Archive):\n    pass\n\n\nclass Plain(Store, AuditMixin):\n    pass\n\n\nclass Draft(Record):\n    pass\n";
+        let expected = calls(&[
+            ("super().save", &["app.Archive.save", "app.Store.save"], true),
+            ("super(AuditMixin, self).save", &["app.Archive.save", "app.Store.save"], true),
+        ]);
+        assert_eq!(resolved_calls(&[("app.py", mixins)], "app.AuditMixin.save"), expected);
+        // Subclasses in other modules, the mixin's module naming none of them.
+        let mixin = "class AuditMixin:\n    def save(self, data):\n        super().save(data)\n";
+        let store = "class Store:\n    def save(self, data):\n        pass\n";
+        let models = "from app.mixins import AuditMixin\nfrom app.store import Store\n\n\nclass Record(AuditMixin, Store):\n    pass\n";
+        let files = [("app/mixins.py", mixin), ("app/store.py", store), ("app/models.py", models)];
+        assert_eq!(resolved_calls(&files, "app.mixins.AuditMixin.save"), calls(&[("super().save", &["app.store.Store.save"], true)]));
+        // Mixed into more classes with different next classes than `MAX_CANDIDATES`: unknown,
+        // the call unresolved as any unknown callee's.
+        let many: String = (0..=MAX_CANDIDATES)
+            .map(|i| {
+                format!(
+                    "class Store{i}:\n    def save(self, data):\n        pass\n\n\nclass Record{i}(AuditMixin, Store{i}):\n    pass\n\n\n"
+                )
+            })
+            .collect();
+        let source = format!("{mixin}\n\n{many}");
+        assert_eq!(resolved_calls(&[("app.py", source.as_str())], "app.AuditMixin.save"), calls(&[("super().save", &[], true)]));
     }
 
     #[test]
