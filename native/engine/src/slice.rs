@@ -880,10 +880,13 @@ impl<'p, 't> Sdg<'p, 't> {
                 call_names.insert(own_name.clone());
                 // A dispatch table holding the function (`HANDLERS[kind](…)`), under every name
                 // it is bound to.
-                for (index, module) in program.modules.iter().enumerate() {
-                    for (table, entries) in &module.dispatch_tables {
-                        if entries.iter().any(|(_, value)| program.dispatch_entry(index, value) == info.qualified_name) {
-                            let qualified = format!("{}.{table}", module.name);
+                // Its entries are the literal's and those module-level stores add
+                // (`Program::dispatch_table`; a table changed otherwise resolves no call).
+                for module in &program.modules {
+                    for table in module.dispatch_tables.keys() {
+                        let qualified = format!("{}.{table}", module.name);
+                        let entries = program.dispatch_table(&qualified).unwrap_or_default();
+                        if entries.iter().any(|(_, value)| *value == info.qualified_name) {
                             call_names.insert(table.clone());
                             call_names.extend(bound_to.get(&qualified).into_iter().flatten().cloned());
                         }

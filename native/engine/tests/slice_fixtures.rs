@@ -77,6 +77,7 @@ fixtures! {
     loops => "loops.py",
     method_resolution_order => "method_resolution_order.py",
     method_through_class => "method_through_class.py",
+    module_dispatch_table_changed => "module_dispatch_table_changed.py",
     module_global_mutated => "module_global_mutated.py",
     module_level_class_choice => "module_level_class_choice.py",
     overrides => "overrides.py",

@@ -640,6 +640,7 @@ fixtures! {
     interprocedural_callbacks => "interprocedural/callbacks.py",
     interprocedural_lambdas => "interprocedural/lambdas.py",
     interprocedural_local_dispatch_table => "interprocedural/local_dispatch_table.py",
+    interprocedural_module_dispatch_table_changed => "interprocedural/module_dispatch_table_changed.py",
     interprocedural_nested_functions => "interprocedural/nested_functions.py",
     interprocedural_python_flows => "interprocedural/python_flows.py",
     interprocedural_recursion => "interprocedural/recursion.py",

@@ -157,15 +157,12 @@ pub fn subscript_reference(program: &Program<'_>, scope: usize, subscript: Node<
     candidates(program, object, computed_prefix(key, &constant_string))
 }
 
-/// `table[key]` of a module's dispatch table: the value a constant key names (when the table
-/// has it), else every value (`ONE_OF`).
+/// `table[key]` of a module's dispatch table (`Program::dispatch_table`: its literal's
+/// entries and those module-level stores add): the value a constant key names (when the table
+/// has it; each of them when stores give the key several), else every value (`one_of`; past
+/// `MAX_CANDIDATES` of them unknown, as for a table held in a local).
 fn table_reference(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: TableEntries) -> Option<String> {
-    if let Some(value) = keyed_value(program, scope, subscript, &entries) {
-        return Some(value.to_string());
-    }
-    let mut values: Vec<String> = entries.into_iter().map(|(_, value)| value).collect();
-    values.dedup();
-    Some(format!("{ONE_OF}{}", values.join("|")))
+    local_table_reference(program, scope, subscript, &entries)
 }
 
 /// `table[key]` of a table function `scope` holds in a local (`table_locals`): the value a
@@ -178,18 +175,18 @@ pub fn local_table_reference(
     entries: &[(Option<String>, String)],
 ) -> Option<String> {
     if let Some(value) = keyed_value(program, scope, subscript, entries) {
-        return Some(value.to_string());
+        return Some(value);
     }
     one_of(entries.iter().map(|(_, value)| value.as_str()))
 }
 
-/// The value of `entries` that `subscript`'s key names, when it is a constant string the table
-/// has.
-fn keyed_value<'e>(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: &'e [(Option<String>, String)]) -> Option<&'e str> {
+/// The value (`one_of` them, when several entries have it) of `entries` that `subscript`'s key
+/// names, when it is a constant string the table has.
+fn keyed_value(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: &[(Option<String>, String)]) -> Option<String> {
     let info = &program.scopes[scope];
     let key = subscript.field(&field::SUBSCRIPT)?;
     let Some(Constant::Str(key)) = literal(program.text(info.file), key, &program.modules[info.module].constants) else { return None };
-    entries.iter().find(|(known, _)| known.as_deref() == Some(key.as_str())).map(|(_, value)| value.as_str())
+    one_of(entries.iter().filter(|(known, _)| known.as_deref() == Some(key.as_str())).map(|(_, value)| value.as_str()))
 }
 
 /// The constant start of a computed name (`"do_" + action` → `do_`; anything else: empty).
@@ -1187,6 +1184,78 @@ def outside(obj):
                 vec![],
             ]
         );
+    }
+
+    #[test]
+    fn module_tables_changed_after_their_literal_add_stored_entries_or_resolve_nothing() {
+        let many: String = (0..=MAX_CANDIDATES).map(|i| format!("def c{i}(v):\n    pass\n\n\n")).collect();
+        let names: Vec<String> = (0..=MAX_CANDIDATES).map(|i| format!("c{i}")).collect();
+        let handlers = format!(
+            "from app.registry import register\n\n\ndef run(v):\n    pass\n\n\ndef echo(v):\n    pass\n\n\n{many}HANDLERS = {{\"run\": run}}\nHANDLERS[\"echo\"] = echo\nHANDLERS[\"lam\"] = lambda v: v\nSTORED = {{\"run\": run}}\nUPDATED = {{\"run\": run}}\nUPDATED.update(echo=echo)\nDELETED = {{\"run\": run, \"echo\": echo}}\ndel DELETED[\"echo\"]\nGIVEN = {{\"run\": run}}\nregister(GIVEN)\nREAD = {{\"run\": run, \"echo\": echo}}\nMANY = [{}]\nIMPORTED = {{\"run\": run}}\nATTRIBUTE = {{\"run\": run}}\nREBOUND = {{\"run\": run}}\n\n\ndef add(name, f):\n    STORED[name] = f\n\n\ndef reads(k):\n    if k in READ and READ.get(k):\n        for name in READ:\n            READ[name](1)\n",
+            names.join(", ")
+        );
+        let other = "import app.handlers as h\nfrom app.handlers import HANDLERS, IMPORTED\n\n\ndef extra(v):\n    pass\n\n\nHANDLERS[\"extra\"] = extra\n\n\ndef later(f):\n    IMPORTED[\"x\"] = f\n    h.ATTRIBUTE.setdefault(\"x\", f)\n\n\ndef rebind():\n    global REBOUND\n    REBOUND = {}\n";
+        let rebinding = "from app.handlers import REBOUND\n\n\ndef use(f):\n    alias = REBOUND\n    return alias\n";
+        let registry = "def register(table):\n    table[\"x\"] = print\n";
+        let caller = "from app.handlers import HANDLERS, STORED, UPDATED, DELETED, GIVEN, READ, MANY, IMPORTED, ATTRIBUTE, REBOUND\n\n\ndef f(k):\n    HANDLERS[\"echo\"](1)\n    HANDLERS[\"extra\"](1)\n    HANDLERS[k](1)\n    STORED[k](1)\n    UPDATED[k](1)\n    DELETED[k](1)\n    GIVEN[k](1)\n    READ[k](1)\n    MANY[k](1)\n    IMPORTED[k](1)\n    ATTRIBUTE[k](1)\n    REBOUND[k](1)\n";
+        let files = [
+            ("app/handlers.py", handlers.as_str()),
+            ("app/other.py", other),
+            ("app/rebinding.py", rebinding),
+            ("app/registry.py", registry),
+            ("app/caller.py", caller),
+        ];
+        let documents: Vec<(String, crate::parse::Document)> =
+            files.iter().map(|(path, text)| (path.to_string(), crate::parse::Document::new(text.to_string()))).collect();
+        let parts = crate::program::build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        let program = crate::program::Program::from_parts(&parts);
+        let scope = program.functions["app.caller.f"];
+        let body = program.scopes[scope].body;
+        let syntactic = Syntactic { program: &program, scope, locals: None, tables: None };
+        let mut cursor = body.walk();
+        let targets: Vec<Vec<&str>> = body
+            .named_children(&mut cursor)
+            .filter_map(|statement| statement.named_child(0).filter(|node| node.kind() == "call"))
+            .map(|call| {
+                let resolved = resolve_call(&program, scope, call, &mut |n| syntactic.reference(n));
+                resolved.targets.iter().map(|&t| program.scopes[t].qualified_name.as_str()).collect()
+            })
+            .collect();
+        let table = program.dispatch_table("app.handlers.HANDLERS").expect("a table");
+        let lambda =
+            table.iter().find(|(key, _)| key.as_deref() == Some("lam")).map(|(_, value)| value.clone()).expect("the stored lambda");
+        assert!(crate::program::is_lambda_name(&lambda) && program.function(&lambda).is_some(), "{lambda}");
+        assert_eq!(
+            targets,
+            vec![
+                // Module-level stores add entries, in the table's module or another.
+                vec!["app.handlers.echo"],
+                vec!["app.other.extra"],
+                vec![lambda.as_str(), "app.handlers.echo", "app.handlers.run", "app.other.extra"],
+                // Stored into in a function, updated, deleted from, given to a call: unknown.
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                // Only read (`in`, `get`, a loop, a look-up): its literal's entries.
+                vec!["app.handlers.echo", "app.handlers.run"],
+                // A computed key over more than `MAX_CANDIDATES` entries: unknown, as a local table.
+                vec![],
+                // Changed by an importer in a function, through a module attribute, bound again.
+                vec![],
+                vec![],
+                vec![],
+            ]
+        );
+        // The stores other modules make are part of their name facts, under the table's name.
+        let facts = |file: usize| {
+            let scopes = (0..program.scopes.len()).filter(|&s| program.scopes[s].file == file);
+            let (start, end) = (scopes.clone().min().unwrap_or(0), scopes.max().map_or(0, |m| m + 1));
+            crate::program::name_facts(&program, file, start..end)
+        };
+        let other_file = program.modules[program.module_index["app.other"]].file;
+        let changes = crate::program::name_lookup_hash("HANDLERS.<table-changes>");
+        assert!(facts(other_file).iter().any(|(name, _)| *name == changes));
     }
 
     #[test]
