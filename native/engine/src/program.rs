@@ -406,6 +406,9 @@ pub struct Program<'p> {
     /// `memoised_targets`' answers: the scopes a reference may denote when called
     /// (`ir::resolve::targets`), per reference, for closed (`[0]`) and open (`[1]`) references.
     targets: [std::sync::RwLock<FxHashMap<Box<str>, Targets>>; 2],
+    /// `memoised_super`'s answers: what `super().m` refers to, per (class, class it starts
+    /// after, method), with the name lookups finding it made (replayed on a hit).
+    supers: std::sync::RwLock<FxHashMap<Box<str>, Super>>,
     /// The directory file paths are relative to, when the program is of files on disk: other
     /// files of the project (an OpenAPI spec) are read from under it.
     pub root: Option<std::path::PathBuf>,
@@ -1041,6 +1044,7 @@ impl<'p> Program<'p> {
             subclasses: std::sync::OnceLock::new(),
             module_prefixes: std::sync::OnceLock::new(),
             table_index: std::sync::OnceLock::new(),
+            supers: std::sync::RwLock::new(FxHashMap::default()),
             reexports: Default::default(),
             ancestry: Default::default(),
             resolved: Vec::with_capacity(parts.len()),
@@ -1488,6 +1492,9 @@ struct Targets {
     scopes: Box<[usize]>,
     lookups: Box<[u64]>,
 }
+
+/// A memoised `Program::memoised_super`: the reference and the lookups (hashes) finding it made.
+type Super = (Option<String>, Box<[u64]>);
 
 /// A memoised `Program::ancestors`: the classes and the lookups (hashes) finding them made.
 struct Ancestry {
@@ -2095,6 +2102,23 @@ impl<'p> Program<'p> {
         let known = Targets { scopes: scopes.as_slice().into(), lookups: lookups.into_boxed_slice() };
         memo.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(reference.into(), known);
         scopes
+    }
+
+    /// What `super().method` in a method of `own`, starting after `after`, refers to
+    /// (`ir::resolve::super_method`), memoised per program with the name lookups `compute`
+    /// made (replayed on a hit, as for `memoised_targets`): every visit of a call on `super()`
+    /// asks, and the answer walks the class's subclasses.
+    pub fn memoised_super(&self, own: &str, after: &str, method: &str, compute: impl FnOnce() -> Option<String>) -> Option<String> {
+        let key = format!("{own}\n{after}\n{method}");
+        if let Some((reference, lookups)) = self.supers.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key.as_str()) {
+            lookups.iter().copied().for_each(note_lookup_hash);
+            return reference.clone();
+        }
+        let (reference, lookups) = record_name_lookups(compute);
+        lookups.iter().copied().for_each(note_lookup_hash);
+        let known = (reference.clone(), lookups.into_boxed_slice());
+        self.supers.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.into(), known);
+        reference
     }
 
     /// `resolve_name` of the first part `head` of a dotted name (computed, not memoised).

@@ -404,7 +404,14 @@ fn descendants<'p>(program: &'p Program<'_>, class: &'p str) -> Option<Vec<&'p s
 /// class it is mixed into. The candidates joined (`one_of`, sorted); `None` when no class
 /// finds one (a library base's method: the call stays unresolved), past `MAX_CANDIDATES` of
 /// them or past `MAX_DESCENDANTS` subclasses (unknown, as any unknown callee).
+///
+/// Memoised per program (`Program::memoised_super`).
 pub fn super_method(program: &Program<'_>, own: &str, after: &str, method: &str) -> Option<String> {
+    program.memoised_super(own, after, method, || find_super_method(program, own, after, method))
+}
+
+/// `super_method` computed (not memoised).
+fn find_super_method(program: &Program<'_>, own: &str, after: &str, method: &str) -> Option<String> {
     let next_after = |class: &str| {
         let order = program.ancestors(class);
         let at = order.iter().position(|ancestor| ancestor == after)?;
