@@ -82,6 +82,13 @@ pub struct ModuleInfo {
     /// value with its constant key (a dict's string key; `None` otherwise), the value as
     /// written (resolved where it is looked up: `Program::dispatch_table`).
     pub dispatch_tables: std::collections::BTreeMap<String, Vec<(Option<String>, String)>>,
+    /// What the file does to names that may be another module's dispatch table or its own
+    /// (`table_changes`): each name as the file reads it (qualified by its imports, or by the
+    /// module for its own tables) with the entry a module-level constant-key store adds
+    /// (`HANDLERS["x"] = f`: the key and the value as written), or `None` for any other change
+    /// (a store elsewhere or of another value, `del`, a mutating method, given to a call, bound
+    /// again, aliased, returned). Read by `Program::dispatch_table`.
+    pub table_changes: Vec<TableChange>,
     /// Of those aliases that are instances made with an `autoescape=` keyword (a Jinja
     /// `Environment`), the autoescaping it asks for, read syntactically (`templates`).
     pub autoescape: HashMap<String, crate::templates::Autoescape>,
@@ -393,6 +400,9 @@ pub struct Program<'p> {
     pub enclosing_functions: Vec<&'p str>,
     /// Class → the classes naming it as a base, sorted (built on first use).
     subclasses: std::sync::OnceLock<FxHashMap<&'p str, Vec<&'p str>>>,
+    /// What the modules do to the dispatch tables (`ModuleInfo::table_changes`), by table,
+    /// built on first use (`Program::table_index`).
+    table_index: std::sync::OnceLock<TableIndex>,
     /// Every dotted prefix of every module name (`a`, `a.b`, `a.b.c` for `a.b.c`), built on
     /// first use: the packages, namespace packages and modules an import may name.
     module_prefixes: std::sync::OnceLock<FxHashSet<&'p str>>,
@@ -412,6 +422,9 @@ pub struct Program<'p> {
     /// `memoised_targets`' answers: the scopes a reference may denote when called
     /// (`ir::resolve::targets`), per reference, for closed (`[0]`) and open (`[1]`) references.
     targets: [std::sync::RwLock<FxHashMap<Box<str>, Targets>>; 2],
+    /// `memoised_super`'s answers: what `super().m` refers to, per (class, class it starts
+    /// after, method), with the name lookups finding it made (replayed on a hit).
+    supers: std::sync::RwLock<FxHashMap<Box<str>, Super>>,
     /// The directory file paths are relative to, when the program is of files on disk: other
     /// files of the project (an OpenAPI spec) are read from under it.
     pub root: Option<std::path::PathBuf>,
@@ -599,6 +612,181 @@ pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>
         };
     }
     Some(value)
+}
+
+/// A change of a name that may be a dispatch table (`ModuleInfo::table_changes`): the name as
+/// the file reads it, and the entry a store adds (`None`: unknown entries).
+pub type TableChange = (String, Option<(Option<String>, String)>);
+
+/// The methods of a dict or list that change it (`ModuleInfo::table_changes`).
+const MUTATING_METHODS: [&str; 17] = [
+    "update",
+    "setdefault",
+    "pop",
+    "popitem",
+    "clear",
+    "append",
+    "extend",
+    "insert",
+    "remove",
+    "sort",
+    "reverse",
+    "__setitem__",
+    "__delitem__",
+    "__init__",
+    "__ior__",
+    "__iadd__",
+    "__imul__",
+];
+
+/// What the file does to names that may be dispatch tables (`ModuleInfo::table_changes`): one
+/// iterative walk of the whole tree (strings and comments skipped, import statements too). A
+/// name is a candidate when its head is imported (`from app import HANDLERS`, `import app` for
+/// `app.HANDLERS`) or is one of the module's own tables (`tables`); `top_bindings` are the
+/// top-level assignments that bind those (not changes). Occurrences that read the table leave
+/// it alone: a look-up (`HANDLERS[k]`), a method that only reads, `k in HANDLERS`, a loop over
+/// it, a call of it. A store `HANDLERS["x"] = f` (or `= lambda …`) outside any function or
+/// class adds the entry; anything else that may change it or let it escape is `None`.
+fn table_changes<'t>(
+    text: &str,
+    root: Node<'t>,
+    module: &str,
+    imports: &HashMap<String, String>,
+    tables: &std::collections::BTreeMap<String, Vec<(Option<String>, String)>>,
+    top_bindings: &[Node<'t>],
+) -> Vec<TableChange> {
+    let mut found: Vec<TableChange> = Vec::new();
+    if imports.is_empty() && tables.is_empty() {
+        return found;
+    }
+    let candidate = |node: Node<'_>| -> Option<String> {
+        let written = dotted(text, node)?;
+        let head = written.split('.').next().unwrap_or("");
+        if head == written && tables.contains_key(head) {
+            return Some(format!("{module}.{written}"));
+        }
+        imports.get(head).map(|qualified| format!("{qualified}{}", &written[head.len()..]))
+    };
+    // (node, whether it runs at module level: not in a function, lambda or class body).
+    let mut stack: Vec<(Node<'t>, bool)> = vec![(root, true)];
+    while let Some((node, top)) = stack.pop() {
+        let kind = node.kind();
+        match kind {
+            "string" | "comment" | "import_statement" | "import_from_statement" | "future_import_statement" => continue,
+            "identifier" | "attribute" if node.field_name() != Some("attribute") && node.field_name() != Some("name") => {
+                if let Some(name) = candidate(node) {
+                    if let Some(change) = table_change(text, root, module, node, top, top_bindings) {
+                        found.push((name, change));
+                    }
+                }
+            }
+            _ => {}
+        }
+        let inner = top && !matches!(kind, "function_definition" | "lambda" | "class_definition");
+        let mut cursor = node.walk();
+        match kind {
+            // `obj.name`: the object is an occurrence of its own (`app.HANDLERS.update`).
+            "attribute" => stack.extend(node.field(&field::OBJECT).map(|object| (object, inner))),
+            _ => stack.extend(node.named_children(&mut cursor).map(|child| (child, inner))),
+        }
+    }
+    found
+}
+
+/// What occurrence `node` of a name that may be a dispatch table does to it
+/// (`table_changes`): `None` when it leaves it alone, `Some(Some(entry))` for a module-level
+/// constant-key store of a name or lambda, `Some(None)` for any other change or escape.
+#[allow(clippy::option_option)]
+fn table_change<'t>(
+    text: &str,
+    root: Node<'t>,
+    module: &str,
+    node: Node<'t>,
+    top: bool,
+    top_bindings: &[Node<'_>],
+) -> Option<Option<(Option<String>, String)>> {
+    let parent = node.parent()?;
+    let field_name = node.field_name();
+    // Climbs out of target patterns (`a, t[k] = …`, `for t[k] in …`).
+    let target_of = |mut target: Node<'t>| -> Option<(Node<'t>, Option<&'static str>)> {
+        loop {
+            let up = target.parent()?;
+            if matches!(
+                up.kind(),
+                "expression_list" | "tuple" | "list" | "pattern_list" | "tuple_pattern" | "list_pattern" | "parenthesized_expression"
+            ) {
+                target = up;
+                continue;
+            }
+            return Some((up, target.field_name()));
+        }
+    };
+    let assigned = |up: Node<'t>, field: Option<&str>| {
+        matches!(
+            (up.kind(), field),
+            ("assignment" | "augmented_assignment" | "for_statement" | "for_in_clause", Some("left"))
+                | ("delete_statement", _)
+                | ("named_expression", Some("name"))
+                | ("as_pattern", Some("alias"))
+        )
+    };
+    match (parent.kind(), field_name) {
+        ("subscript", Some("value")) => {
+            let (up, field) = target_of(parent)?;
+            if !assigned(up, field) {
+                return None;
+            }
+            // `HANDLERS["x"] = f` at module level: an entry.
+            let direct = up.kind() == "assignment" && parent.parent() == Some(up) && top;
+            let key = parent.field(&field::SUBSCRIPT).and_then(|key| match literal(text, key, &HashMap::new()) {
+                Some(Constant::Str(key)) => Some(key),
+                _ => None,
+            });
+            let value = up.field(&field::RIGHT).and_then(|value| match value.kind() {
+                "identifier" | "attribute" => dotted(text, value),
+                "lambda" => Some(module_lambda_name(module, root, value)),
+                _ => None,
+            });
+            Some(match (direct, key, value) {
+                (true, Some(key), Some(value)) => Some((Some(key), value)),
+                _ => None,
+            })
+        }
+        ("attribute", Some("object")) => {
+            let method = parent.field(&field::ATTRIBUTE).map(|a| text_of(text, a))?;
+            MUTATING_METHODS.contains(&method).then_some(None)
+        }
+        ("argument_list" | "list_splat" | "dictionary_splat", _) | ("keyword_argument", Some("value")) => Some(None),
+        (
+            "return_statement"
+            | "yield"
+            | "list"
+            | "tuple"
+            | "set"
+            | "expression_list"
+            | "conditional_expression"
+            | "boolean_operator"
+            | "parenthesized_expression"
+            | "default_parameter"
+            | "typed_default_parameter",
+            _,
+        )
+        | ("pair", Some("value"))
+        | ("lambda", Some("body"))
+        | ("assignment", Some("right"))
+        | ("named_expression", Some("value")) => {
+            // A target pattern binds it again; anywhere else the table escapes.
+            Some(None)
+        }
+        _ => {
+            let (up, field) = target_of(node)?;
+            if !assigned(up, field) {
+                return None;
+            }
+            // The module's own binding of its table is no change.
+            (!top_bindings.contains(&up)).then_some(None)
+        }
+    }
 }
 
 /// The entries of a dispatch table literal (see `ModuleInfo::dispatch_tables`, and a
@@ -871,6 +1059,8 @@ impl<'p> Program<'p> {
             enclosing_functions: Vec::new(),
             subclasses: std::sync::OnceLock::new(),
             module_prefixes: std::sync::OnceLock::new(),
+            table_index: std::sync::OnceLock::new(),
+            supers: std::sync::RwLock::new(FxHashMap::default()),
             reexports: Default::default(),
             ancestry: Default::default(),
             resolved: Vec::with_capacity(parts.len()),
@@ -1063,13 +1253,18 @@ impl<'t> PartBuilder<'t> {
             .filter(|(_, (count, right))| *count == 1 && right.is_some_and(|right| is_constant_collection(text, right, &constants)))
             .map(|(name, _)| name.clone())
             .collect();
-        let dispatch_tables = assignments
+        let dispatch_tables: std::collections::BTreeMap<String, Vec<(Option<String>, String)>> = assignments
             .iter()
             .filter(|(_, (count, _))| *count == 1)
             .filter_map(|(name, (_, right))| {
                 Some((name.clone(), dispatch_table_of(text, (*right)?, &|lambda| module_lambda_name(&module_name, root, lambda))?))
             })
             .collect();
+        let top_bindings: Vec<Node<'t>> = dispatch_tables
+            .keys()
+            .filter_map(|name| assignments.get(name).and_then(|(_, right)| right.and_then(|right| right.parent())))
+            .collect();
+        let table_changes = table_changes(text, root, &module_name, &imports, &dispatch_tables, &top_bindings);
         let names_hash =
             ModuleInfo::hash_names(&imports, &constants, &aliases, &instances, &constant_collections, &dispatch_tables, &autoescape);
         let search_paths = sys_path::added_directories(text, root, &imports, path)
@@ -1089,6 +1284,7 @@ impl<'t> PartBuilder<'t> {
             instances,
             constant_collections,
             dispatch_tables,
+            table_changes,
             autoescape,
             is_package,
             search_paths,
@@ -1313,6 +1509,9 @@ struct Targets {
     lookups: Box<[u64]>,
 }
 
+/// A memoised `Program::memoised_super`: the reference and the lookups (hashes) finding it made.
+type Super = (Option<String>, Box<[u64]>);
+
 /// A memoised `Program::ancestors`: the classes and the lookups (hashes) finding them made.
 struct Ancestry {
     classes: Arc<[String]>,
@@ -1365,6 +1564,16 @@ pub fn name_facts(program: &Program<'_>, file: usize, scopes: std::ops::Range<us
         let mut hasher = rustc_hash::FxHasher::default();
         entries.hash(&mut hasher);
         facts.push((name_lookup_hash(&table_lookup(&format!("{}.{name}", module.name))), hasher.finish()));
+    }
+    let mut changes: std::collections::BTreeMap<&str, Vec<&TableChange>> = std::collections::BTreeMap::new();
+    for change in &module.table_changes {
+        changes.entry(change.0.rsplit('.').next().unwrap_or(&change.0)).or_default().push(change);
+    }
+    for (name, mut of_name) in changes {
+        of_name.sort();
+        let mut hasher = rustc_hash::FxHasher::default();
+        of_name.hash(&mut hasher);
+        facts.push((name_lookup_hash(&table_changes_lookup(name)), hasher.finish()));
     }
     for (name, target) in &module.imports {
         facts.push((name_lookup_hash(&reexport_lookup(&format!("{}.{name}", module.name))), name_lookup_hash(target)));
@@ -1471,6 +1680,24 @@ fn collection_lookup(reference: &str) -> String {
 /// (`Program::module_constant`); its fact is the hash of the constant.
 fn constant_lookup(reference: &str) -> String {
     format!("{reference}.<constant>")
+}
+
+/// Every module's changes of the dispatch tables (`ModuleInfo::table_changes`), resolved:
+/// per table (its qualified name), the entries stores add and whether anything else changes it;
+/// per table name (the last part), the name lookups resolving the changes of that name made
+/// (replayed by `Program::dispatch_table`, as `ancestors` replays its walk's).
+#[derive(Default)]
+struct TableIndex {
+    added: FxHashMap<String, Vec<(Option<String>, String)>>,
+    unknown: FxHashSet<String>,
+    lookups: FxHashMap<String, Vec<u64>>,
+}
+
+/// The name a look-up of the changes any module makes to a dispatch table called `name` (its
+/// last part) is recorded under; each file's fact is the hash of its changes of that name
+/// (`ModuleInfo::table_changes`), so a store added anywhere re-resolves the table's look-ups.
+fn table_changes_lookup(name: &str) -> String {
+    format!("{name}.<table-changes>")
 }
 
 /// The name a look-up of a dispatch table is recorded under (`Program::dispatch_table`).
@@ -1616,12 +1843,78 @@ impl<'p> Program<'p> {
     /// The dispatch table `reference` names (`app.views.HANDLERS`, see
     /// `ModuleInfo::dispatch_tables`): each entry's constant key and what its value refers to
     /// in the table's module (recorded under `table_lookup`).
+    ///
+    /// A table changed after its literal (`ModuleInfo::table_changes`, in any module) has the
+    /// entries module-level constant-key stores add (`HANDLERS["x"] = f`) as well; changed any
+    /// other way (a store in a function, `del`, `update(…)`, given to a call, bound again) it
+    /// may hold entries no one lists, and is no table here (`None`: its look-ups are unknown
+    /// callees). Recorded under `table_changes_lookup` too.
     pub fn dispatch_table(&self, reference: &str) -> Option<Vec<(Option<String>, String)>> {
         note_lookup(&table_lookup(reference));
         let (module, name) = reference.rsplit_once('.')?;
         let index = *self.module_index.get(module)?;
         let entries = self.modules[index].dispatch_tables.get(name)?;
-        Some(entries.iter().map(|(key, value)| (key.clone(), self.dispatch_entry(index, value))).collect())
+        note_lookup(&table_changes_lookup(name));
+        let changes = self.table_index();
+        changes.lookups.get(name).into_iter().flatten().copied().for_each(note_lookup_hash);
+        if changes.unknown.contains(reference) {
+            return None;
+        }
+        let mut found: Vec<(Option<String>, String)> =
+            entries.iter().map(|(key, value)| (key.clone(), self.dispatch_entry(index, value))).collect();
+        found.extend(changes.added.get(reference).into_iter().flatten().cloned());
+        Some(found)
+    }
+
+    /// The dispatch table `written` names as a module reads it (`app.HANDLERS`, or a package
+    /// re-exporting it), qualified where the table is defined.
+    fn table_named(&self, written: &str) -> Option<String> {
+        let defines = |reference: &str| {
+            reference.rsplit_once('.').is_some_and(|(module, name)| {
+                self.module_index.get(module).is_some_and(|&index| self.modules[index].dispatch_tables.contains_key(name))
+            })
+        };
+        if defines(written) {
+            return Some(written.to_string());
+        }
+        self.reexport_target(written).filter(|target| defines(target))
+    }
+
+    /// `TableIndex`, built on first use from every module's `table_changes` whose name's last
+    /// part is some table's name.
+    fn table_index(&self) -> &TableIndex {
+        self.table_index.get_or_init(|| {
+            let mut index = TableIndex::default();
+            let names: FxHashSet<&str> = self.modules.iter().flat_map(|module| module.dispatch_tables.keys().map(String::as_str)).collect();
+            if names.is_empty() {
+                return index;
+            }
+            for (module_index, module) in self.modules.iter().enumerate() {
+                for (written, change) in &module.table_changes {
+                    let last = written.rsplit('.').next().unwrap_or(written);
+                    if !names.contains(last) {
+                        continue;
+                    }
+                    let (resolved, lookups) = record_name_lookups(|| {
+                        let table = self.table_named(written)?;
+                        Some((table, change.as_ref().map(|(key, value)| (key.clone(), self.dispatch_entry(module_index, value)))))
+                    });
+                    index.lookups.entry(last.to_string()).or_default().extend(lookups);
+                    match resolved {
+                        Some((table, Some(entry))) => index.added.entry(table).or_default().push(entry),
+                        Some((table, None)) => {
+                            index.unknown.insert(table);
+                        }
+                        None => {}
+                    }
+                }
+            }
+            for lookups in index.lookups.values_mut() {
+                lookups.sort_unstable();
+                lookups.dedup();
+            }
+            index
+        })
     }
 
     /// What the value `value` of a dispatch table of module `index` refers to: a lambda's
@@ -1846,6 +2139,23 @@ impl<'p> Program<'p> {
         let known = Targets { scopes: scopes.as_slice().into(), lookups: lookups.into_boxed_slice() };
         memo.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(reference.into(), known);
         scopes
+    }
+
+    /// What `super().method` in a method of `own`, starting after `after`, refers to
+    /// (`ir::resolve::super_method`), memoised per program with the name lookups `compute`
+    /// made (replayed on a hit, as for `memoised_targets`): every visit of a call on `super()`
+    /// asks, and the answer walks the class's subclasses.
+    pub fn memoised_super(&self, own: &str, after: &str, method: &str, compute: impl FnOnce() -> Option<String>) -> Option<String> {
+        let key = format!("{own}\n{after}\n{method}");
+        if let Some((reference, lookups)) = self.supers.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key.as_str()) {
+            lookups.iter().copied().for_each(note_lookup_hash);
+            return reference.clone();
+        }
+        let (reference, lookups) = record_name_lookups(compute);
+        lookups.iter().copied().for_each(note_lookup_hash);
+        let known = (reference.clone(), lookups.into_boxed_slice());
+        self.supers.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.into(), known);
+        reference
     }
 
     /// `resolve_name` of the first part `head` of a dotted name (computed, not memoised).

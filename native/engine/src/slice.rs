@@ -821,7 +821,8 @@ impl<'p, 't> Sdg<'p, 't> {
         let method = info.class.is_some() && !info.qualified_name.ends_with(".__init__");
         let own_name = simple(&info.qualified_name);
         // Classes whose lookup of the method's name finds it (subclasses that do not override),
-        // and the classes it overrides a method of: `self.m()` there may dispatch to it.
+        // and the classes it overrides a method of: `self.m()` there may dispatch to it; and
+        // the classes before its class in a subclass's order: `super().m()` there may run it.
         let finding_classes: Vec<&str> = match &info.class {
             Some(own_class) => {
                 // A class whose lookup finds the method has its class among its ancestors:
@@ -836,6 +837,11 @@ impl<'p, 't> Sdg<'p, 't> {
                     if program.method(class, &own_name) == Some(callee) {
                         finding.push(class);
                     }
+                    // The classes before the method's in a subclass's order: a `super().m()`
+                    // there may run it (a cooperative mixin, `resolve::super_method`).
+                    let order = program.ancestors(class);
+                    let before = order.iter().position(|ancestor| ancestor == own_class).unwrap_or(0);
+                    finding.extend(order[..before].iter().filter_map(|a| program.classes.get_key_value(a.as_str())).map(|(&c, _)| c));
                     stack.extend(program.subclasses(class).iter().copied());
                 }
                 finding
@@ -874,10 +880,13 @@ impl<'p, 't> Sdg<'p, 't> {
                 call_names.insert(own_name.clone());
                 // A dispatch table holding the function (`HANDLERS[kind](…)`), under every name
                 // it is bound to.
-                for (index, module) in program.modules.iter().enumerate() {
-                    for (table, entries) in &module.dispatch_tables {
-                        if entries.iter().any(|(_, value)| program.dispatch_entry(index, value) == info.qualified_name) {
-                            let qualified = format!("{}.{table}", module.name);
+                // Its entries are the literal's and those module-level stores add
+                // (`Program::dispatch_table`; a table changed otherwise resolves no call).
+                for module in &program.modules {
+                    for table in module.dispatch_tables.keys() {
+                        let qualified = format!("{}.{table}", module.name);
+                        let entries = program.dispatch_table(&qualified).unwrap_or_default();
+                        if entries.iter().any(|(_, value)| *value == info.qualified_name) {
                             call_names.insert(table.clone());
                             call_names.extend(bound_to.get(&qualified).into_iter().flatten().cloned());
                         }
@@ -1855,7 +1864,10 @@ mod tests {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
         // FLOWSIGHT_CALLERS_CORPUS=DIR checks a corpus of your own as well (e.g. Django).
         let extra = std::env::var_os("FLOWSIGHT_CALLERS_CORPUS").map(PathBuf::from);
-        let corpora: Vec<PathBuf> = [fixtures.join("slice"), fixtures.join("taint")].into_iter().chain(extra).collect();
+        // `taint/crossfile` as a root of its own too: its packages import one another by the
+        // package's name (`pkg_mixin.audit`), which resolves only there.
+        let corpora: Vec<PathBuf> =
+            [fixtures.join("slice"), fixtures.join("taint"), fixtures.join("taint/crossfile")].into_iter().chain(extra).collect();
         for root in corpora {
             let corpus = root.display().to_string();
             let (documents, _) = load_documents(std::slice::from_ref(&root), &root);

@@ -351,6 +351,28 @@ fn a_name_a_package_reexports_follows_the_package_s_init() {
 }
 
 #[test]
+fn a_change_of_a_dispatch_table_in_another_file_re_resolves_its_look_ups() {
+    let table = "def quiet(command):\n    return 'true'\n\n\nHANDLERS = {'quiet': quiet}\n";
+    let view = "import os\n\nfrom flask import request\n\nfrom table import HANDLERS\n\n\ndef view():\n    os.system(HANDLERS[request.args['k']](request.args['c']))\n";
+    let plugin = |body: &str| format!("import os\n\nfrom table import HANDLERS\n\n\ndef shell(command):\n    return command\n\n\n{body}");
+    let mut workspace = workspace_of(&[("table.py", table.into()), ("view.py", view.into()), ("plugin.py", plugin("SHELL = 1\n"))]);
+    let (none, _) = reanalyse(&mut workspace);
+    assert!(none.is_empty(), "{none:?}");
+    // A module-level store in a third file adds an entry: the command reaches the sink.
+    workspace.update_file("plugin.py", plugin("HANDLERS['shell'] = shell\n"), Some(2));
+    let (found, _) = reanalyse(&mut workspace);
+    assert_eq!(found.len(), 1, "{found:?}");
+    // Gone again.
+    workspace.update_file("plugin.py", plugin("SHELL = 2\n"), Some(3));
+    let (none, _) = reanalyse(&mut workspace);
+    assert!(none.is_empty(), "{none:?}");
+    // Changed in a function: the look-up is an unknown callee, the argument flows through it.
+    workspace.update_file("plugin.py", plugin("def install():\n    HANDLERS.update(shell=shell)\n"), Some(4));
+    let (found, _) = reanalyse(&mut workspace);
+    assert_eq!(found.len(), 1, "{found:?}");
+}
+
+#[test]
 fn changing_an_imported_constant_analyses_the_functions_that_read_it() {
     let view = "from flask import Response, request\nfrom types_ import KIND\n\n\ndef view():\n    return Response(request.args['q'], mimetype=KIND)\n";
     let mut workspace = workspace_of(&[("app.py", view.into()), ("types_.py", "KIND = 'application/json'\n".into())]);

@@ -157,15 +157,12 @@ pub fn subscript_reference(program: &Program<'_>, scope: usize, subscript: Node<
     candidates(program, object, computed_prefix(key, &constant_string))
 }
 
-/// `table[key]` of a module's dispatch table: the value a constant key names (when the table
-/// has it), else every value (`ONE_OF`).
+/// `table[key]` of a module's dispatch table (`Program::dispatch_table`: its literal's
+/// entries and those module-level stores add): the value a constant key names (when the table
+/// has it; each of them when stores give the key several), else every value (`one_of`; past
+/// `MAX_CANDIDATES` of them unknown, as for a table held in a local).
 fn table_reference(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: TableEntries) -> Option<String> {
-    if let Some(value) = keyed_value(program, scope, subscript, &entries) {
-        return Some(value.to_string());
-    }
-    let mut values: Vec<String> = entries.into_iter().map(|(_, value)| value).collect();
-    values.dedup();
-    Some(format!("{ONE_OF}{}", values.join("|")))
+    local_table_reference(program, scope, subscript, &entries)
 }
 
 /// `table[key]` of a table function `scope` holds in a local (`table_locals`): the value a
@@ -178,18 +175,18 @@ pub fn local_table_reference(
     entries: &[(Option<String>, String)],
 ) -> Option<String> {
     if let Some(value) = keyed_value(program, scope, subscript, entries) {
-        return Some(value.to_string());
+        return Some(value);
     }
     one_of(entries.iter().map(|(_, value)| value.as_str()))
 }
 
-/// The value of `entries` that `subscript`'s key names, when it is a constant string the table
-/// has.
-fn keyed_value<'e>(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: &'e [(Option<String>, String)]) -> Option<&'e str> {
+/// The value (`one_of` them, when several entries have it) of `entries` that `subscript`'s key
+/// names, when it is a constant string the table has.
+fn keyed_value(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: &[(Option<String>, String)]) -> Option<String> {
     let info = &program.scopes[scope];
     let key = subscript.field(&field::SUBSCRIPT)?;
     let Some(Constant::Str(key)) = literal(program.text(info.file), key, &program.modules[info.module].constants) else { return None };
-    entries.iter().find(|(known, _)| known.as_deref() == Some(key.as_str())).map(|(_, value)| value.as_str())
+    one_of(entries.iter().filter(|(known, _)| known.as_deref() == Some(key.as_str())).map(|(_, value)| value.as_str()))
 }
 
 /// The constant start of a computed name (`"do_" + action` → `do_`; anything else: empty).
@@ -373,17 +370,61 @@ fn simple_name(qualified: &str) -> &str {
     qualified.rsplit('.').next().unwrap_or(qualified)
 }
 
-/// The reference of `super().method` where `super()` starts after `class` (`super_class`): the
-/// method of the first of `class`'s ancestors after it (`Program::ancestors`, the order every
-/// method lookup here uses) that defines it among the workspace's classes, bases imported
-/// from other modules included. `None` when none does (a library base's method): the call
-/// stays unresolved.
-pub fn super_method(program: &Program<'_>, class: &str, method: &str) -> Option<String> {
-    program
-        .ancestors(class)
-        .iter()
-        .skip(1)
-        .find_map(|ancestor| program.class(ancestor.as_str())?.methods.contains_key(method).then(|| format!("{ancestor}.{method}")))
+/// Most classes `descendants` walks (a class and its subclasses, transitively); past it a
+/// `super()` call is left unresolved, as an unknown callee.
+pub const MAX_DESCENDANTS: usize = 64;
+
+/// `class` and its workspace subclasses, transitively, breadth first (`Program::subclasses`,
+/// recorded); `None` past `MAX_DESCENDANTS` of them.
+fn descendants<'p>(program: &'p Program<'_>, class: &'p str) -> Option<Vec<&'p str>> {
+    let mut order: Vec<&str> = vec![class];
+    let mut next = 0;
+    while next < order.len() {
+        for &subclass in program.subclasses(order[next]) {
+            if !order.contains(&subclass) {
+                if order.len() == MAX_DESCENDANTS {
+                    return None;
+                }
+                order.push(subclass);
+            }
+        }
+        next += 1;
+    }
+    Some(order)
+}
+
+/// The reference of `super().method` in a method of `own` (its class; a function nested in a
+/// method: that method's class) where `super()` starts after `after` (`super_class`: `own`
+/// itself, or `C` of `super(C, self)`). Python looks the method up in `type(self).__mro__`
+/// after `after`, and `self` may be an instance of `own` or of any workspace subclass of it
+/// (transitively, `descendants`): for each such class whose order (`Program::ancestors`, the
+/// one every method lookup here uses) holds `after`, the method of the first class after
+/// `after` that defines it among the workspace's classes (bases imported from other modules
+/// included) — a cooperative mixin's `super().save()` runs the next class's `save` in each
+/// class it is mixed into. The candidates joined (`one_of`, sorted); `None` when no class
+/// finds one (a library base's method: the call stays unresolved), past `MAX_CANDIDATES` of
+/// them or past `MAX_DESCENDANTS` subclasses (unknown, as any unknown callee).
+///
+/// Memoised per program (`Program::memoised_super`).
+pub fn super_method(program: &Program<'_>, own: &str, after: &str, method: &str) -> Option<String> {
+    program.memoised_super(own, after, method, || find_super_method(program, own, after, method))
+}
+
+/// `super_method` computed (not memoised).
+fn find_super_method(program: &Program<'_>, own: &str, after: &str, method: &str) -> Option<String> {
+    let next_after = |class: &str| {
+        let order = program.ancestors(class);
+        let at = order.iter().position(|ancestor| ancestor == after)?;
+        order[at + 1..]
+            .iter()
+            .find_map(|ancestor| program.class(ancestor.as_str())?.methods.contains_key(method).then(|| format!("{ancestor}.{method}")))
+    };
+    // `super(C, self)` with a `C` the method's class does not derive from: Python rejects the
+    // call unless `self` is a `C`; the classes deriving from `C` are what it may be then.
+    let root = if own == after || program.ancestors(own).iter().any(|ancestor| ancestor == after) { own } else { after };
+    let Some(class) = program.classes.get_key_value(root).map(|(&class, _)| class) else { return next_after(root) };
+    let found: Vec<String> = descendants(program, class)?.into_iter().filter_map(next_after).collect();
+    one_of(found.iter().map(String::as_str))
 }
 
 /// What a function binds a name to, as the analysis knows it (`reads_through_class`).
@@ -474,8 +515,10 @@ pub fn resolve_call<'t>(
                 return Resolved::default();
             };
             // `super().m(…)`: the base's `m`, whatever the analysis knows of `super()`.
-            if let Some(class) = super_class(program, scope, object) {
-                if let Some(reference) = super_method(program, &class, text_of(text, attribute)) {
+            if let Some(after) = super_class(program, scope, object) {
+                let info = &program.scopes[scope];
+                let own = info.class.clone().or_else(|| enclosing_class(program, scope)).unwrap_or_else(|| after.clone());
+                if let Some(reference) = super_method(program, &own, &after, text_of(text, attribute)) {
                     let targets = targets(program, &reference, false);
                     return Resolved { reference: Some(reference), targets, constructor: false };
                 }
@@ -959,6 +1002,45 @@ mod tests {
     }
 
     #[test]
+    fn super_runs_the_next_class_of_every_subclass_order_the_method_may_run_in() {
+        // A diamond: `B.m`'s `super()` is `A.m` for a `B`, `C.m` for a `D` (`D, B, C, A`).
+        let diamond = "class A:\n    def m(self, x):\n        pass\n\n\nclass B(A):\n    def m(self, x):\n        super().m(x)\n\n\nclass C(A):\n    def m(self, x):\n        super().m(x)\n        super(C, self).m(x)\n\n\nclass D(B, C):\n    pass\n";
+        let files = [("app.py", diamond)];
+        assert_eq!(resolved_calls(&files, "app.B.m"), calls(&[("super().m", &["app.A.m", "app.C.m"], true)]));
+        // Past `C` every order finds `A.m`.
+        assert_eq!(
+            resolved_calls(&files, "app.C.m"),
+            calls(&[("super().m", &["app.A.m"], true), ("super(C, self).m", &["app.A.m"], true)])
+        );
+        // A mixin first: its own order (`AuditMixin, object`) finds nothing, a `Record`'s finds
+        // `Store.save`; a mixin used by two classes runs either next class's method; a class
+        // mixing it in last (`Plain(Store, AuditMixin)`) finds nothing past it.
+        let mixins = "class AuditMixin:\n    def save(self, data):\n        super().save(data)\n        super(AuditMixin, self).save(data)\n\n\nclass Store:\n    def save(self, data):\n        pass\n\n\nclass Archive:\n    def save(self, data):\n        pass\n\n\nclass Record(AuditMixin, Store):\n    pass\n\n\nclass Document(AuditMixin, Archive):\n    pass\n\n\nclass Plain(Store, AuditMixin):\n    pass\n\n\nclass Draft(Record):\n    pass\n";
+        let expected = calls(&[
+            ("super().save", &["app.Archive.save", "app.Store.save"], true),
+            ("super(AuditMixin, self).save", &["app.Archive.save", "app.Store.save"], true),
+        ]);
+        assert_eq!(resolved_calls(&[("app.py", mixins)], "app.AuditMixin.save"), expected);
+        // Subclasses in other modules, the mixin's module naming none of them.
+        let mixin = "class AuditMixin:\n    def save(self, data):\n        super().save(data)\n";
+        let store = "class Store:\n    def save(self, data):\n        pass\n";
+        let models = "from app.mixins import AuditMixin\nfrom app.store import Store\n\n\nclass Record(AuditMixin, Store):\n    pass\n";
+        let files = [("app/mixins.py", mixin), ("app/store.py", store), ("app/models.py", models)];
+        assert_eq!(resolved_calls(&files, "app.mixins.AuditMixin.save"), calls(&[("super().save", &["app.store.Store.save"], true)]));
+        // Mixed into more classes with different next classes than `MAX_CANDIDATES`: unknown,
+        // the call unresolved as any unknown callee's.
+        let many: String = (0..=MAX_CANDIDATES)
+            .map(|i| {
+                format!(
+                    "class Store{i}:\n    def save(self, data):\n        pass\n\n\nclass Record{i}(AuditMixin, Store{i}):\n    pass\n\n\n"
+                )
+            })
+            .collect();
+        let source = format!("{mixin}\n\n{many}");
+        assert_eq!(resolved_calls(&[("app.py", source.as_str())], "app.AuditMixin.save"), calls(&[("super().save", &[], true)]));
+    }
+
+    #[test]
     fn super_in_a_function_nested_in_a_method_runs_on_its_own_first_parameter() {
         let app = format!(
             "{BASES}
@@ -1109,6 +1191,78 @@ def outside(obj):
                 vec![],
             ]
         );
+    }
+
+    #[test]
+    fn module_tables_changed_after_their_literal_add_stored_entries_or_resolve_nothing() {
+        let many: String = (0..=MAX_CANDIDATES).map(|i| format!("def c{i}(v):\n    pass\n\n\n")).collect();
+        let names: Vec<String> = (0..=MAX_CANDIDATES).map(|i| format!("c{i}")).collect();
+        let handlers = format!(
+            "from app.registry import register\n\n\ndef run(v):\n    pass\n\n\ndef echo(v):\n    pass\n\n\n{many}HANDLERS = {{\"run\": run}}\nHANDLERS[\"echo\"] = echo\nHANDLERS[\"lam\"] = lambda v: v\nSTORED = {{\"run\": run}}\nUPDATED = {{\"run\": run}}\nUPDATED.update(echo=echo)\nDELETED = {{\"run\": run, \"echo\": echo}}\ndel DELETED[\"echo\"]\nGIVEN = {{\"run\": run}}\nregister(GIVEN)\nREAD = {{\"run\": run, \"echo\": echo}}\nMANY = [{}]\nIMPORTED = {{\"run\": run}}\nATTRIBUTE = {{\"run\": run}}\nREBOUND = {{\"run\": run}}\n\n\ndef add(name, f):\n    STORED[name] = f\n\n\ndef reads(k):\n    if k in READ and READ.get(k):\n        for name in READ:\n            READ[name](1)\n",
+            names.join(", ")
+        );
+        let other = "import app.handlers as h\nfrom app.handlers import HANDLERS, IMPORTED\n\n\ndef extra(v):\n    pass\n\n\nHANDLERS[\"extra\"] = extra\n\n\ndef later(f):\n    IMPORTED[\"x\"] = f\n    h.ATTRIBUTE.setdefault(\"x\", f)\n\n\ndef rebind():\n    global REBOUND\n    REBOUND = {}\n";
+        let rebinding = "from app.handlers import REBOUND\n\n\ndef use(f):\n    alias = REBOUND\n    return alias\n";
+        let registry = "def register(table):\n    table[\"x\"] = print\n";
+        let caller = "from app.handlers import HANDLERS, STORED, UPDATED, DELETED, GIVEN, READ, MANY, IMPORTED, ATTRIBUTE, REBOUND\n\n\ndef f(k):\n    HANDLERS[\"echo\"](1)\n    HANDLERS[\"extra\"](1)\n    HANDLERS[k](1)\n    STORED[k](1)\n    UPDATED[k](1)\n    DELETED[k](1)\n    GIVEN[k](1)\n    READ[k](1)\n    MANY[k](1)\n    IMPORTED[k](1)\n    ATTRIBUTE[k](1)\n    REBOUND[k](1)\n";
+        let files = [
+            ("app/handlers.py", handlers.as_str()),
+            ("app/other.py", other),
+            ("app/rebinding.py", rebinding),
+            ("app/registry.py", registry),
+            ("app/caller.py", caller),
+        ];
+        let documents: Vec<(String, crate::parse::Document)> =
+            files.iter().map(|(path, text)| (path.to_string(), crate::parse::Document::new(text.to_string()))).collect();
+        let parts = crate::program::build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        let program = crate::program::Program::from_parts(&parts);
+        let scope = program.functions["app.caller.f"];
+        let body = program.scopes[scope].body;
+        let syntactic = Syntactic { program: &program, scope, locals: None, tables: None };
+        let mut cursor = body.walk();
+        let targets: Vec<Vec<&str>> = body
+            .named_children(&mut cursor)
+            .filter_map(|statement| statement.named_child(0).filter(|node| node.kind() == "call"))
+            .map(|call| {
+                let resolved = resolve_call(&program, scope, call, &mut |n| syntactic.reference(n));
+                resolved.targets.iter().map(|&t| program.scopes[t].qualified_name.as_str()).collect()
+            })
+            .collect();
+        let table = program.dispatch_table("app.handlers.HANDLERS").expect("a table");
+        let lambda =
+            table.iter().find(|(key, _)| key.as_deref() == Some("lam")).map(|(_, value)| value.clone()).expect("the stored lambda");
+        assert!(crate::program::is_lambda_name(&lambda) && program.function(&lambda).is_some(), "{lambda}");
+        assert_eq!(
+            targets,
+            vec![
+                // Module-level stores add entries, in the table's module or another.
+                vec!["app.handlers.echo"],
+                vec!["app.other.extra"],
+                vec![lambda.as_str(), "app.handlers.echo", "app.handlers.run", "app.other.extra"],
+                // Stored into in a function, updated, deleted from, given to a call: unknown.
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                // Only read (`in`, `get`, a loop, a look-up): its literal's entries.
+                vec!["app.handlers.echo", "app.handlers.run"],
+                // A computed key over more than `MAX_CANDIDATES` entries: unknown, as a local table.
+                vec![],
+                // Changed by an importer in a function, through a module attribute, bound again.
+                vec![],
+                vec![],
+                vec![],
+            ]
+        );
+        // The stores other modules make are part of their name facts, under the table's name.
+        let facts = |file: usize| {
+            let scopes = (0..program.scopes.len()).filter(|&s| program.scopes[s].file == file);
+            let (start, end) = (scopes.clone().min().unwrap_or(0), scopes.max().map_or(0, |m| m + 1));
+            crate::program::name_facts(&program, file, start..end)
+        };
+        let other_file = program.modules[program.module_index["app.other"]].file;
+        let changes = crate::program::name_lookup_hash("HANDLERS.<table-changes>");
+        assert!(facts(other_file).iter().any(|(name, _)| *name == changes));
     }
 
     #[test]
