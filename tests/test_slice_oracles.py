@@ -61,6 +61,7 @@ def gen(a, b):
 class Holder:
     scale = 2
     offset = G + 1
+    limit = G + 5
     unused = 7
 
     def __init__(self, a):
@@ -70,8 +71,21 @@ class Holder:
         return a * self.scale + self.base + self.offset
 
 
+class Tight(Holder):
+    scale = 3
+    spare = 8
+
+
+def holder_scale(a):
+    return Holder.scale * a + Holder.limit
+
+
+def class_scale(kind, a):
+    return kind.scale + kind.offset * a
+
+
 """
-HELPER_NAMES = ("double_plus", "pick", "risky", "fill", "bump", "gen")
+HELPER_NAMES = ("double_plus", "pick", "risky", "fill", "bump", "gen", "holder_scale", "class_scale")
 SIMPLE = [
     "assign",
     "assign",
@@ -87,6 +101,11 @@ SIMPLE = [
     "holder",
     "holder_rebind",
     "holder_instance",
+    "holder_fields",
+    "holder_class_read",
+    "tight",
+    "tight_rebind",
+    "class_passed",
 ]
 
 
@@ -96,7 +115,10 @@ def statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False, in_try: b
     writing a global, generators), comprehensions (list, set, dict, generator; `if` clauses,
     two `for` clauses, a nested comprehension, `:=` binding in `main`, a variable named as one
     of `main`'s) and lambdas (called where they are made, or stored and called after a name
-    they read changed), if/for/while with
+    they read changed), classes (a constructor and a method called on the instance, attributes
+    read through the instance, the class rebound from `main` and shadowed by instance
+    attributes, `Holder.scale` read in a helper function, a subclass overriding a class
+    attribute, a class passed to a function reading its attributes), if/for/while with
     break/continue/early return, try with except/else/finally, with. Exceptions are raised
     only where a handler catches them and every loop terminates."""
     count = draw(st.integers(min_value=1, max_value=3 if depth else 6))
@@ -151,6 +173,16 @@ def statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False, in_try: b
             lines.append(f"Holder.scale = {a} + {k}")
         elif kind == "holder_instance":
             lines.extend([f"h{depth} = Holder({a})", f"h{depth}.scale = {b}", f"{target} = h{depth}.scaled({k})"])
+        elif kind == "holder_fields":
+            lines.extend([f"h{depth} = Holder({a})", f"{target} = h{depth}.limit + h{depth}.base * {k}"])
+        elif kind == "holder_class_read":
+            lines.append(f"{target} = holder_scale({a})")
+        elif kind == "tight":
+            lines.append(f"{target} = Tight({a}).scaled({b}) + Tight.scale")
+        elif kind == "tight_rebind":
+            lines.append(f"Tight.scale = {a} + {k}")
+        elif kind == "class_passed":
+            lines.append(f"{target} = class_scale(Holder if {a} > {k} else Tight, {b})")
         elif kind == "risky":
             lines.append(f"{target} = risky({a})")
         elif kind == "raise":
@@ -206,8 +238,9 @@ STRUCTURAL = re.compile(r"^(try:|finally:|else:|except\b.*:|global\b.*|def\b.*:)
 
 
 def reduce_to(source: str, keep: set[int]) -> str:
-    """The program with only the slice's lines inside functions and `Holder`'s class body:
-    other simple statements become `pass`, other `if`/`for`/`while`/`with` headers `if True:`;
+    """The program with only the slice's lines inside functions and the class bodies of `Holder`
+    and `Tight`: other simple statements become `pass`, other `if`/`for`/`while`/`with` headers
+    `if True:`;
     `try`/`except`/`else`/`finally`, `global` and methods' `def` lines stay (they are
     structure, not steps)."""
     lines = source.splitlines()
@@ -215,7 +248,7 @@ def reduce_to(source: str, keep: set[int]) -> str:
     in_function = False
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
-        if line.startswith(("def ", "class Holder")):
+        if line.startswith(("def ", "class Holder", "class Tight")):
             in_function = True
             reduced.append(line)
             continue

@@ -176,6 +176,87 @@ impl Effects {
     }
 }
 
+/// The attribute names each file may read from an instance, and in how many files each is:
+/// built on first use, a changed file scanned again (`cache.rs`).
+#[derive(Default)]
+struct InstanceReads {
+    per_file: Vec<Vec<Box<str>>>,
+    files_reading: FxHashMap<Box<str>, u32>,
+}
+
+impl InstanceReads {
+    /// Scans `file` (whose text is now `text`) again, if the names were built.
+    fn rescan(&mut self, file: usize, text: &str) {
+        let Some(old) = self.per_file.get_mut(file) else { return };
+        for name in std::mem::take(old) {
+            if let Some(files) = self.files_reading.get_mut(&name) {
+                *files -= 1;
+            }
+        }
+        let names = instance_read_names(text);
+        for name in &names {
+            *self.files_reading.entry(name.clone()).or_default() += 1;
+        }
+        self.per_file[file] = names;
+    }
+}
+
+/// The attribute names `text` may read from an instance other than through a method's
+/// receiver: `x.name` with `x` not `self`/`cls` (`obj.attr`, `make().attr`, `self.part.attr`,
+/// `Config.attr`; a store `obj.attr = …` counts too), and a string spelling an identifier
+/// (`getattr(obj, "attr")`). Comments and docstrings count: more names, never fewer.
+/// `getattr` with a computed name is not modelled (as for `self`, `ARCHITECTURE.md`).
+fn instance_read_names(text: &str) -> Vec<Box<str>> {
+    let bytes = text.as_bytes();
+    let is_identifier = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\\' | b'\n' | b'\r');
+    let mut names: Vec<Box<str>> = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        if byte == b'.' {
+            // The object before the dot, and the identifier after it.
+            let mut end = at;
+            while end > 0 && blank(bytes[end - 1]) {
+                end -= 1;
+            }
+            let mut start = end;
+            while start > 0 && is_identifier(bytes[start - 1]) {
+                start -= 1;
+            }
+            let receiver = matches!(&bytes[start..end], b"self" | b"cls") && (start == 0 || bytes[start - 1] != b'.');
+            let mut first = at + 1;
+            while first < bytes.len() && blank(bytes[first]) {
+                first += 1;
+            }
+            let mut last = first;
+            while last < bytes.len() && is_identifier(bytes[last]) {
+                last += 1;
+            }
+            if !receiver && last > first && !bytes[first].is_ascii_digit() {
+                names.extend(text.get(first..last).map(Into::into));
+            }
+            at = last.max(at + 1);
+        } else if byte == b'"' || byte == b'\'' {
+            let mut last = at + 1;
+            while last < bytes.len() && is_identifier(bytes[last]) {
+                last += 1;
+            }
+            if last > at + 1 && bytes.get(last) == Some(&byte) && !bytes[at + 1].is_ascii_digit() {
+                names.extend(text.get(at + 1..last).map(Into::into));
+                at = last + 1;
+            } else {
+                at += 1;
+            }
+        } else {
+            at += 1;
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// Byte offsets where `name` occurs as a whole identifier in `text`.
 fn identifier_occurrences(text: &str, name: &str) -> Vec<usize> {
     let bytes = text.as_bytes();
@@ -308,6 +389,8 @@ pub struct SliceCache {
     bound_names: OnceCell<FxHashMap<String, BTreeSet<String>>>,
     /// Name → files that may mention it (sorted).
     mentions: RefCell<FxHashMap<String, Arc<Vec<usize>>>>,
+    /// The attribute names code may read from instances (`Sdg::read_from_instances`).
+    instance_reads: RefCell<InstanceReads>,
     /// What the per-scope parts were computed for (`cache::Fingerprint`).
     fingerprint: cache::Fingerprint,
     graphs: RefCell<GraphCache>,
@@ -792,6 +875,74 @@ impl<'p, 't> Sdg<'p, 't> {
         files
     }
 
+    /// Whether some file may read attribute `attribute` of an instance other than through a
+    /// method's receiver (`instance_read_names`). The receiver's reads (`self.attr`) find
+    /// class-body definitions by `class_attribute_edges`; these are the reads a constructor
+    /// call must answer for (`class_read_reaches`).
+    fn read_from_instances(&self, attribute: &str) -> bool {
+        let mut reads = self.cache.instance_reads.borrow_mut();
+        if reads.per_file.is_empty() && !self.program.files.is_empty() {
+            reads.per_file = vec![Vec::new(); self.program.files.len()];
+            for file in 0..self.program.files.len() {
+                reads.rescan(file, self.program.text(file));
+            }
+        }
+        reads.files_reading.get(attribute).is_some_and(|&files| files > 0)
+    }
+
+    /// Whether `name`, read at step `step` of `scope`, is only called there (`Config(…)`, a
+    /// constructor call): every occurrence of the identifier in the step's text is followed
+    /// by an argument list or by an attribute (`Config.root`, a read of its own place) and not
+    /// preceded by a dot. Anything else (`f(Config)`, `x = Config`, `isinstance(o, Config)`,
+    /// a mention in a string) passes the class whole.
+    fn only_called(&self, scope: usize, step: usize, name: &str) -> bool {
+        let info = &self.program.scopes[scope];
+        let Some((start, end)) = self.extracted(scope).graph.steps[step].range() else { return false };
+        let body = info.body.start_byte();
+        let Some(text) = self.program.text(info.file).get(body + start..body + end) else { return false };
+        let bytes = text.as_bytes();
+        let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\\' | b'\n' | b'\r');
+        let occurrences = identifier_occurrences(text, name);
+        !occurrences.is_empty()
+            && occurrences.into_iter().all(|at| {
+                let next = bytes[at + name.len()..].iter().find(|b| !blank(b));
+                let previous = bytes[..at].iter().rev().find(|b| !blank(b));
+                matches!(next, Some(b'(' | b'.')) && previous != Some(&b'.')
+            })
+    }
+
+    /// Whether module body `module` defines class `name` (at its top level).
+    fn module_class(&self, module: usize, name: &str) -> bool {
+        let info = &self.program.scopes[module];
+        if info.kind != ScopeKind::Module {
+            return false;
+        }
+        let qualified = format!("{}.{name}", self.program.modules[info.module].name);
+        self.program.classes.contains_key(qualified.as_str())
+    }
+
+    /// Whether a read of `used`, whose base names a class of the module, depends on the
+    /// module's definition of `definition` (same base). `C.attr…` reads the definitions it
+    /// overlaps: the class statement (which reads the bases), `C.attr` in the class body,
+    /// module-level rebinding `C.attr = …`. `C` read whole reads every attribute, except
+    /// when the step only calls it (`called`, a constructor call): then the class statement
+    /// and rebinding of the name, the dunder attributes Python looks up implicitly
+    /// (`__init__`, `__new__`, `__eq__`, …), and the attributes some code may read from an
+    /// instance other than through a method's receiver (`read_from_instances`). What
+    /// `__init__`/`__new__` read is reached through the call's callee; what methods read
+    /// through `self`/`cls`, through `class_attribute_edges`.
+    fn class_read_reaches(&self, used: &str, called: bool, definition: &str) -> bool {
+        if used.len() != base_of(used).len() {
+            return overlaps(used, definition);
+        }
+        if !called || definition == used {
+            return true;
+        }
+        let rest = &definition[used.len()..];
+        let Some(attribute) = rest.strip_prefix('.').map(base_of) else { return true };
+        (attribute.starts_with("__") && attribute.ends_with("__")) || self.read_from_instances(attribute)
+    }
+
     /// A file's scopes by body start, (start, end, scope): the innermost scope holding an offset
     /// is the last one starting before it that has not ended. Built once per file (per callee,
     /// it made slicing a 20,000-function chain quadratic).
@@ -1214,7 +1365,7 @@ impl<'p, 't> Sdg<'p, 't> {
 
     /// Data dependences of `step` on definitions that one of `paths` overlaps, and the
     /// definitions outside the scope of the names among them.
-    fn data_edges_for(&self, scope: usize, step: usize, paths: &[String], edges: &mut Vec<(SliceNode, EdgeKind)>) {
+    fn data_edges_for<'a>(&'a self, scope: usize, step: usize, paths: &'a [String], edges: &mut Vec<(SliceNode, EdgeKind)>) {
         let pdg = self.pdg(scope);
         // Paths overlap only when their bases are equal: a step reading the names of a whole
         // call chain (2,000 functions) met every definition reaching it with every path.
@@ -1222,10 +1373,30 @@ impl<'p, 't> Sdg<'p, 't> {
         for path in paths {
             by_base.entry(base_of(path)).or_default().push(path);
         }
+        // Reads of the module's classes (`class_read_reaches`), each with whether the step only
+        // calls the class.
+        let mut classes: FxHashMap<&str, bool> = FxHashMap::default();
+        let mut class_read = |module: usize, head: &'a str| -> Option<bool> {
+            if let Some(&called) = classes.get(head) {
+                return Some(called);
+            }
+            if !self.module_class(module, head) {
+                return None;
+            }
+            let called = self.only_called(scope, step, head);
+            classes.insert(head, called);
+            Some(called)
+        };
+        let module_body = self.program.scopes[scope].kind == ScopeKind::Module;
         for &definition in &pdg.data_dependences[step] {
             let definition = &pdg.definitions[definition];
-            let Some(same_base) = by_base.get(base_of(&definition.path)) else { continue };
-            if same_base.iter().any(|path| overlaps(path, &definition.path)) {
+            let head = base_of(&definition.path);
+            let Some(same_base) = by_base.get(head) else { continue };
+            let reaches = match class_read(scope, head).filter(|_| module_body) {
+                Some(called) => same_base.iter().any(|path| self.class_read_reaches(path, called, &definition.path)),
+                None => same_base.iter().any(|path| overlaps(path, &definition.path)),
+            };
+            if reaches {
                 edges.extend(Self::definition_node(scope, definition).map(|node| (node, EdgeKind::Data)));
             }
         }
@@ -1241,8 +1412,12 @@ impl<'p, 't> Sdg<'p, 't> {
             }
             let Some(target) = self.nonlocal_target(scope, head) else { continue };
             let definitions = &self.pdg(target).definitions;
+            let class = class_read(target, head);
             for &definition in self.definitions_of(target, head) {
-                edges.extend(Self::definition_node(target, &definitions[definition]).map(|node| (node, EdgeKind::Data)));
+                let definition = &definitions[definition];
+                if class.is_none_or(|called| self.class_read_reaches(used, called, &definition.path)) {
+                    edges.extend(Self::definition_node(target, definition).map(|node| (node, EdgeKind::Data)));
+                }
             }
         }
     }
@@ -1342,8 +1517,28 @@ impl<'p, 't> Sdg<'p, 't> {
                 if let Some(module) = self.module_scope[info.module] {
                     let definitions = &self.pdg(module).definitions;
                     for name in &self.direct_effects(scope).read_globals {
+                        // A class is read as its own steps read it (`class_read_reaches`).
+                        let reads: Option<Vec<(&str, bool)>> = self.module_class(module, name).then(|| {
+                            let uses = &self.extracted(scope).graph.uses;
+                            let mut reads: Vec<(&str, bool)> = Vec::new();
+                            for (step, used) in uses.iter().enumerate() {
+                                for key in used.iter().filter(|key| base_of(key) == &**name) {
+                                    let called = key.len() == name.len() && self.only_called(scope, step, name);
+                                    if !reads.contains(&(key.as_str(), called)) {
+                                        reads.push((key.as_str(), called));
+                                    }
+                                }
+                            }
+                            reads
+                        });
                         for &definition in self.definitions_of(module, name) {
-                            edges.extend(Self::definition_node(module, &definitions[definition]).map(|node| (node, EdgeKind::Data)));
+                            let definition = &definitions[definition];
+                            let reached = reads.as_ref().is_none_or(|reads| {
+                                reads.iter().any(|&(used, called)| self.class_read_reaches(used, called, &definition.path))
+                            });
+                            if reached {
+                                edges.extend(Self::definition_node(module, definition).map(|node| (node, EdgeKind::Data)));
+                            }
                         }
                     }
                 }
@@ -1831,6 +2026,15 @@ mod tests {
     use super::*;
     use crate::program::build_parts;
     use crate::scan::load_documents;
+
+    /// The names a constructor call keeps (`Sdg::class_read_reaches`): attributes read off
+    /// anything but a method's receiver, stored too, or named by a string; not `self.x`/`cls.x`.
+    #[test]
+    fn instance_read_names_are_those_read_off_other_objects_than_the_receiver() {
+        let text = "v = obj.limit + self.scale + cls.offset + self.part.base\nc.depth = 1\ngetattr(o, \"title\") + Config .\\\n  root + 'a b' + x.2\n";
+        let names = instance_read_names(text);
+        assert_eq!(names.iter().map(|n| &**n).collect::<Vec<&str>>(), ["base", "depth", "limit", "root", "title"]);
+    }
 
     /// Lowered scopes are kept across edits by their text: after an edit inside one method,
     /// slicing again lowers that method (and the module body, whose text holds it) and reuses

@@ -170,6 +170,10 @@ impl Sdg<'_, '_> {
                 old_module_names.push((module, names));
             }
         }
+        // The attribute names the changed files may read from instances.
+        for &file in &files {
+            self.cache.instance_reads.get_mut().rescan(file, program.text(file));
+        }
         // Which files may mention each name asked about: the changed files asked again.
         for files_here in self.cache.mentions.get_mut().iter_mut() {
             let (name, listed) = files_here;
@@ -297,6 +301,7 @@ impl Sdg<'_, '_> {
         cache.solved_readers.get_mut().clear();
         cache.callers.get_mut().clear();
         cache.mentions.get_mut().clear();
+        *cache.instance_reads.get_mut() = Default::default();
         cache.bound_names = OnceCell::new();
         cache.module_names = cells(program.modules.len());
         cache.symbols = cells(program.files.len());
