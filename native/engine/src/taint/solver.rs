@@ -407,6 +407,16 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         let levels = call_graph_levels(self.summaries, &region);
         if super::debug_analysis() {
             eprintln!("levels of {} scopes: {:?}", region.len(), timer.elapsed());
+            // The recursive components the levels hold: how many, their members, the largest.
+            let mut sizes: Vec<usize> =
+                (0..levels.members.len()).filter(|&c| levels.recursive[c]).map(|c| levels.members[c].len()).collect();
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            eprintln!(
+                "recursive components: {} ({} scopes), largest {:?}",
+                sizes.len(),
+                sizes.iter().sum::<usize>(),
+                &sizes[..sizes.len().min(6)]
+            );
             self.log.between += timer.elapsed().as_secs_f64();
         }
         let top = levels.level.iter().copied().max().unwrap_or(0);
