@@ -374,6 +374,18 @@ fn simple_name(qualified: &str) -> &str {
 /// `super()` call is left unresolved, as an unknown callee.
 pub const MAX_DESCENDANTS: usize = 64;
 
+/// Most classes (a class and its subclasses, `descendants`) whose orders `super_method` joins
+/// when they do not all find what the class's own order finds; past it such a `super()` call
+/// is unknown, as past `MAX_CANDIDATES`. The candidates are one set per call site, whatever
+/// the receiver's class: a base with many subclasses, a few of which put another class after
+/// it, joins that class's method to every subclass's call graph, where it closes cycles no run
+/// takes as one (sympy: `AssocOp.__new__`'s `super().__new__` is `Basic.__new__` in the order
+/// of its 20 classes but `Min`'s and `Max`'s, where it is `Application.__new__`, whose
+/// `cls.eval` builds `Add`s and `Mul`s, whose `__new__` is `AssocOp.__new__` — a recursive
+/// component of 239 scopes, solved by widening, re-solved in a later sweep). Orders that all
+/// agree are joined at any count up to `MAX_DESCENDANTS` (one candidate: nothing to join).
+pub const MAX_COOPERATIVE_DESCENDANTS: usize = 16;
+
 /// `class` and its workspace subclasses, transitively, breadth first (`Program::subclasses`,
 /// recorded); `None` past `MAX_DESCENDANTS` of them.
 fn descendants<'p>(program: &'p Program<'_>, class: &'p str) -> Option<Vec<&'p str>> {
@@ -403,7 +415,9 @@ fn descendants<'p>(program: &'p Program<'_>, class: &'p str) -> Option<Vec<&'p s
 /// included) — a cooperative mixin's `super().save()` runs the next class's `save` in each
 /// class it is mixed into. The candidates joined (`one_of`, sorted); `None` when no class
 /// finds one (a library base's method: the call stays unresolved), past `MAX_CANDIDATES` of
-/// them or past `MAX_DESCENDANTS` subclasses (unknown, as any unknown callee).
+/// them, past `MAX_DESCENDANTS` subclasses, or past `MAX_COOPERATIVE_DESCENDANTS` of them when
+/// a subclass's order finds another method than the class's own (unknown, as any unknown
+/// callee: never fewer callees than a run may reach, only none known).
 ///
 /// Memoised per program (`Program::memoised_super`).
 pub fn super_method(program: &Program<'_>, own: &str, after: &str, method: &str) -> Option<String> {
@@ -423,7 +437,15 @@ fn find_super_method(program: &Program<'_>, own: &str, after: &str, method: &str
     // call unless `self` is a `C`; the classes deriving from `C` are what it may be then.
     let root = if own == after || program.ancestors(own).iter().any(|ancestor| ancestor == after) { own } else { after };
     let Some(class) = program.classes.get_key_value(root).map(|(&class, _)| class) else { return next_after(root) };
-    let found: Vec<String> = descendants(program, class)?.into_iter().filter_map(next_after).collect();
+    let classes = descendants(program, class)?;
+    let many = classes.len() > MAX_COOPERATIVE_DESCENDANTS;
+    let found: Vec<String> = classes.into_iter().filter_map(next_after).collect();
+    if many {
+        let own = next_after(root);
+        if found.iter().any(|candidate| own.as_deref() != Some(candidate.as_str())) {
+            return None;
+        }
+    }
     one_of(found.iter().map(String::as_str))
 }
 
@@ -1038,6 +1060,35 @@ mod tests {
             .collect();
         let source = format!("{mixin}\n\n{many}");
         assert_eq!(resolved_calls(&[("app.py", source.as_str())], "app.AuditMixin.save"), calls(&[("super().save", &[], true)]));
+    }
+
+    #[test]
+    fn super_in_a_base_of_many_subclasses_whose_orders_disagree_is_unknown() {
+        // sympy's shape: `Op.make`'s `super().make` is `Basic.make` for an `Op` and its plain
+        // subclasses, `Application.make` for a `Max(Op, Application)`, whose `cls.eval` may
+        // build any `Op` again — joined for every receiver, a cycle no run takes as one.
+        let bases = "class Basic:\n    def make(self, x):\n        return x\n\n\nclass Application(Basic):\n    def make(self, x):\n        self.eval(x)\n        return super().make(x)\n\n\nclass Op(Basic):\n    def make(self, x):\n        return super().make(x)\n\n\n";
+        let plain = |count: usize| -> String { (0..count).map(|i| format!("class Op{i}(Op):\n    pass\n\n\n")).collect() };
+        let max = "class Max(Op, Application):\n    pass\n";
+        // `Op`, its plain subclasses and `Max`: up to `MAX_COOPERATIVE_DESCENDANTS` classes,
+        // both next methods are candidates.
+        let source = format!("{bases}{}{max}", plain(MAX_COOPERATIVE_DESCENDANTS - 2));
+        assert_eq!(
+            resolved_calls(&[("app.py", source.as_str())], "app.Op.make"),
+            calls(&[("super().make", &["app.Application.make", "app.Basic.make"], true)])
+        );
+        // One class more: unknown, as past `MAX_CANDIDATES` (never fewer callees than a run
+        // may reach, only none known).
+        let source = format!("{bases}{}{max}", plain(MAX_COOPERATIVE_DESCENDANTS - 1));
+        assert_eq!(resolved_calls(&[("app.py", source.as_str())], "app.Op.make"), calls(&[("super().make", &[], true)]));
+        // Without `Max` every order agrees: resolved however many subclasses there are.
+        let source = format!("{bases}{}", plain(MAX_DESCENDANTS - 1));
+        assert_eq!(resolved_calls(&[("app.py", source.as_str())], "app.Op.make"), calls(&[("super().make", &["app.Basic.make"], true)]));
+        // A mixin (its own order finds nothing) mixed into more classes: unknown too.
+        let mixin = "class Mixin:\n    def make(self, x):\n        return super().make(x)\n\n\n";
+        let users: String = (0..MAX_COOPERATIVE_DESCENDANTS).map(|i| format!("class User{i}(Mixin, Basic):\n    pass\n\n\n")).collect();
+        let source = format!("{bases}{mixin}{users}");
+        assert_eq!(resolved_calls(&[("app.py", source.as_str())], "app.Mixin.make"), calls(&[("super().make", &[], true)]));
     }
 
     #[test]
