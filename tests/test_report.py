@@ -76,3 +76,20 @@ def test_columns_after_non_ascii_text_are_converted(tmp_path: Path) -> None:
     byte_column = "s = '😀'; ".encode().__len__()
     assert columns.utf16("app.py", 0, byte_column) == len("s = '") + 2 + len("'; ")
     assert columns.code_points("app.py", 0, byte_column) == len("s = '😀'; ")
+
+
+def test_every_bound_the_engine_counts_is_described_and_the_note_says_when_findings_may_be_missing(tmp_path: Path) -> None:
+    """Each bound `TaintAnalysis.stats` carries has a description; a note over bounds that err
+    toward more taint says so, and over one that may miss findings (a call with more candidate
+    callees than the bound, analysed as an unknown call) says it erred that way only where it could."""
+    import flowsight
+
+    (tmp_path / "app.py").write_text("def f(x):\n    return x\n")
+    stats = flowsight.analyze_taint([str(tmp_path)], root=str(tmp_path)).stats
+    counters = {"scopes", "reused", "analysed", "analyses", "rounds", "sweeps", "widened", "rebase_examined", "incomplete"}
+    assert set(stats) - counters == set(report.BOUNDS) - {"shared_finally_copies"}
+    merged = report.incomplete_note({"labels_merged": 2})
+    assert merged is not None and "erred toward more taint there:" in merged
+    bounded = report.incomplete_note({"labels_merged": 1, "callees_bounded": 1})
+    assert bounded is not None and "erred toward more taint where it could:" in bounded
+    assert report.BOUNDS["callees_bounded"] in bounded and "findings inside those callees may be missing" in bounded

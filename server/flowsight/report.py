@@ -152,9 +152,15 @@ BOUNDS = {
     "shared_finally_copies": "`finally` blocks nested too deep, one copy shared by several ways of leaving them (more paths)",
     "templates_unresolved": "templates rendered with a name and context keys both unknown, not followed (findings may be missing)",
     "fields_collapsed": "parameters whose callee read too many of their attributes apart, passed whole instead",
+    "callees_bounded": "functions calling something with too many possible callees, each such call treated as an unknown call (findings inside those callees may be missing)",
     "failed_scopes": "functions whose analysis failed (a bug of flowsight's; their findings may be missing)",
     "unfinished": "solver runs stopped with functions still changing (a bug of flowsight's)",
 }
+
+
+# The bounds that cannot err toward more taint: findings behind them may be missing (their
+# descriptions above say so).
+MAY_MISS_FINDINGS = {"templates_unresolved", "callees_bounded", "failed_scopes", "unfinished"}
 
 
 def analysis_bounds(stats: dict[str, int]) -> dict[str, int]:
@@ -168,7 +174,8 @@ def incomplete_note(stats: dict[str, int], toward: str = "more taint") -> str | 
     if not bounds:
         return None
     parts = "; ".join(f"{count} {BOUNDS[name]}" for name, count in bounds.items())
-    return f"note: the analysis met {sum(bounds.values())} bound(s) and erred toward {toward} there: {parts}."
+    where = "where it could" if MAY_MISS_FINDINGS.intersection(bounds) else "there"
+    return f"note: the analysis met {sum(bounds.values())} bound(s) and erred toward {toward} {where}: {parts}."
 
 
 def threat_model_tag(finding: Any) -> str:

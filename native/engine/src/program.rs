@@ -502,6 +502,26 @@ pub const ONE_OF: &str = "one_of:";
 /// by name apply, arguments flow into the result).
 pub const MAX_CANDIDATES: usize = 8;
 
+/// The name an analysis records as looked up when a reference it resolved had more candidates
+/// than a bound allows (`MAX_CANDIDATES` here, `ir::resolve::MAX_DESCENDANTS` and
+/// `MAX_COOPERATIVE_DESCENDANTS` for `super()`) and was left unknown: recorded as a lookup, it
+/// is replayed with the memoised answers that met it, so the analysis sees it on every hit
+/// (`candidates_bounded`; taint counts it, `Incomplete::callees_bounded`). No file's name facts
+/// hold it, so it never makes a scope stale.
+pub const CANDIDATES_BOUNDED_LOOKUP: &str = "<candidates past a bound>";
+
+/// Records, for the analysis running on this thread, that a reference was left unknown past a
+/// bound on its candidates (`CANDIDATES_BOUNDED_LOOKUP`).
+pub fn note_candidates_bounded() {
+    note_lookup(CANDIDATES_BOUNDED_LOOKUP);
+}
+
+/// Whether the lookups an analysis recorded (`record_name_lookups`, sorted) hold a reference
+/// left unknown past a bound on its candidates.
+pub fn candidates_bounded(lookups: &[u64]) -> bool {
+    lookups.binary_search(&name_lookup_hash(CANDIDATES_BOUNDED_LOOKUP)).is_ok()
+}
+
 /// The candidates a reference names: each of a `one_of:`, else the reference itself.
 pub fn alternatives(reference: &str) -> std::str::Split<'_, char> {
     reference.strip_prefix(ONE_OF).unwrap_or(reference).split('|')
@@ -516,7 +536,10 @@ pub fn one_of<'a>(candidates: impl IntoIterator<Item = &'a str>) -> Option<Strin
     match all.as_slice() {
         [] => None,
         [one] => Some(one.to_string()),
-        many if many.len() > MAX_CANDIDATES => None,
+        many if many.len() > MAX_CANDIDATES => {
+            note_candidates_bounded();
+            None
+        }
         many => Some(format!("{ONE_OF}{}", many.join("|"))),
     }
 }

@@ -576,6 +576,7 @@ fn add_stats(total: &mut AnalysisStats, other: &AnalysisStats) {
     total.limits.templates_unresolved += other.limits.templates_unresolved;
     total.limits.fields_collapsed += other.limits.fields_collapsed;
     total.limits.flattened_scopes += other.limits.flattened_scopes;
+    total.limits.callees_bounded += other.limits.callees_bounded;
     total.unfinished |= other.unfinished;
 }
 

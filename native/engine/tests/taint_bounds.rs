@@ -176,3 +176,37 @@ fn comprehensions_nested_past_the_cfg_bound_are_evaluated_whole_in_their_step() 
     assert_eq!(findings.iter().filter(|f| f.cwe == 78).count(), 1, "{findings:#?}");
     assert_eq!(stats.limits.flattened_scopes, 0, "{stats:?}");
 }
+
+#[test]
+fn a_call_with_more_candidate_callees_than_the_bound_is_an_unknown_call_and_counted() {
+    // A computed key over a dispatch table of 9 functions, one more than
+    // `program::MAX_CANDIDATES`: the call is unknown — the argument flows into its result (the
+    // sink after it is reached), the candidates' own sinks are not reached through it — and the
+    // view is counted in `callees_bounded`.
+    let handlers = |count: usize| -> String {
+        let mut text = String::from("import os\nfrom flask import Flask, request\n\napp = Flask(__name__)\n\n\n");
+        for index in 0..count {
+            text.push_str(&format!("def handler_{index}(value):\n    os.system(value)\n    return value\n\n\n"));
+        }
+        let entries: Vec<String> = (0..count).map(|index| format!("'h{index}': handler_{index}")).collect();
+        text.push_str(&format!("HANDLERS = {{{}}}\n\n\n", entries.join(", ")));
+        text.push_str("@app.route('/r')\ndef view():\n    result = HANDLERS[request.args['k']](request.args['q'])\n    os.popen(result)\n");
+        text
+    };
+    let text = handlers(9);
+    let popen = text.lines().position(|line| line == "    os.popen(result)").unwrap();
+    let (findings, stats) = analyse(&text);
+    let sink_lines = |findings: &[Finding]| -> Vec<usize> {
+        let mut lines: Vec<usize> = findings.iter().filter(|f| f.cwe == 78).map(|f| f.sink.start_line).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
+    };
+    assert_eq!(sink_lines(&findings), vec![popen], "only the sink after the unknown call: {findings:#?}");
+    assert_eq!(stats.limits.callees_bounded, 1, "{stats:?}");
+    assert!(stats.incomplete() >= 1);
+    // Within the bound every candidate is reached, nothing is counted.
+    let (findings, stats) = analyse(&handlers(8));
+    assert_eq!(sink_lines(&findings).len(), 9, "each handler's sink and the one after: {findings:#?}");
+    assert_eq!(stats.limits.callees_bounded, 0, "{stats:?}");
+}

@@ -132,7 +132,7 @@ pub struct TaintAnalysis {
 /// Analysis statistics as a dict: scopes, reused, analysed (scopes), analyses, rounds, sweeps, widened,
 /// rebase_examined (previous results examined for places an edit moved), and the
 /// bounds met — labels_merged, expression_depth, step_visits, trace_elided, failed_scopes, places_cut,
-/// templates_unresolved, fields_collapsed, flattened_scopes, unfinished — with their total `incomplete`.
+/// templates_unresolved, fields_collapsed, flattened_scopes, callees_bounded, unfinished — with their total `incomplete`.
 pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::collections::HashMap<&'static str, usize> {
     let mut dict = std::collections::HashMap::from([
         ("scopes", stats.scopes),
@@ -152,7 +152,7 @@ pub fn stats_to_dict(stats: &flowsight_engine::taint::AnalysisStats) -> std::col
 
 /// The taint analysis's bounds met, by the names `TaintAnalysis.stats` and a merge's
 /// `bounds` give them (one list, so a new bound is named once).
-pub fn bounds_by_name(limits: &flowsight_engine::taint::Incomplete) -> [(&'static str, u32); 9] {
+pub fn bounds_by_name(limits: &flowsight_engine::taint::Incomplete) -> [(&'static str, u32); 10] {
     [
         ("labels_merged", limits.labels_merged),
         ("expression_depth", limits.expression_depth),
@@ -163,6 +163,7 @@ pub fn bounds_by_name(limits: &flowsight_engine::taint::Incomplete) -> [(&'stati
         ("templates_unresolved", limits.templates_unresolved),
         ("fields_collapsed", limits.fields_collapsed),
         ("flattened_scopes", limits.flattened_scopes),
+        ("callees_bounded", limits.callees_bounded),
     ]
 }
 

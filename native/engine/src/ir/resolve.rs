@@ -395,6 +395,7 @@ fn descendants<'p>(program: &'p Program<'_>, class: &'p str) -> Option<Vec<&'p s
         for &subclass in program.subclasses(order[next]) {
             if !order.contains(&subclass) {
                 if order.len() == MAX_DESCENDANTS {
+                    crate::program::note_candidates_bounded();
                     return None;
                 }
                 order.push(subclass);
@@ -443,6 +444,7 @@ fn find_super_method(program: &Program<'_>, own: &str, after: &str, method: &str
     if many {
         let own = next_after(root);
         if found.iter().any(|candidate| own.as_deref() != Some(candidate.as_str())) {
+            crate::program::note_candidates_bounded();
             return None;
         }
     }

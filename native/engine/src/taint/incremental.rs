@@ -698,8 +698,9 @@ mod tests {
             templates_unresolved: 2,
             fields_collapsed: 3,
             flattened_scopes: 1,
+            callees_bounded: 2,
         };
-        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 33);
+        assert_eq!(AnalysisStats { limits, ..AnalysisStats::default() }.incomplete(), 35);
         assert_eq!(AnalysisStats { unfinished: true, ..AnalysisStats::default() }.incomplete(), 1);
     }
 }

@@ -641,9 +641,10 @@ fn analyze_scope(
             analysis.run();
         }))
     });
-    analysis.summary.lookups = lookups;
     let met = BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO));
     analysis.incomplete.add(&met);
+    analysis.incomplete.callees_bounded += u32::from(crate::program::candidates_bounded(&lookups));
+    analysis.summary.lookups = lookups;
     if outcome.is_err() {
         // Any name may matter to a failed scope: it is analysed again whenever names change.
         let summary = Summary { lookups: vec![ANY_NAME], ..Summary::default() };
@@ -652,8 +653,8 @@ fn analyze_scope(
     (analysis.summary, analysis.raw_findings, analysis.incomplete)
 }
 
-/// Where a bound degraded one scope's analysis. Every bound but `templates_unresolved` (see
-/// there) errs toward more taint (labels
+/// Where a bound degraded one scope's analysis. Every bound but `templates_unresolved` and
+/// `callees_bounded` (see there) errs toward more taint (labels
 /// merged keep the least cleared kinds, too-deep expressions read every name inside them), is
 /// counted here and reported (`AnalysisStats::incomplete`, the CLI's outputs, `flowsight/status`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -689,6 +690,13 @@ pub struct Incomplete {
     /// clauses guarding nothing (more taint, never less).
     #[serde(default)]
     pub flattened_scopes: u32,
+    /// Scopes that made a call whose callee candidates were past a bound
+    /// (`program::MAX_CANDIDATES`; for `super()`, `ir::resolve::MAX_DESCENDANTS` and
+    /// `MAX_COOPERATIVE_DESCENDANTS`): the call is an unknown callee's, its arguments flowing
+    /// into its result, but the candidates' own sinks are not reached through it (findings may
+    /// be missing, as for `templates_unresolved`).
+    #[serde(default)]
+    pub callees_bounded: u32,
 }
 
 impl Incomplete {
@@ -702,6 +710,7 @@ impl Incomplete {
         templates_unresolved: 0,
         fields_collapsed: 0,
         flattened_scopes: 0,
+        callees_bounded: 0,
     };
 
     pub fn add(&mut self, other: &Incomplete) {
@@ -714,6 +723,7 @@ impl Incomplete {
         self.templates_unresolved += other.templates_unresolved;
         self.fields_collapsed += other.fields_collapsed;
         self.flattened_scopes += other.flattened_scopes;
+        self.callees_bounded += other.callees_bounded;
     }
 
     pub fn total(&self) -> u32 {
@@ -726,6 +736,7 @@ impl Incomplete {
             + self.templates_unresolved
             + self.fields_collapsed
             + self.flattened_scopes
+            + self.callees_bounded
     }
 }
 
