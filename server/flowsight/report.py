@@ -152,7 +152,10 @@ BOUNDS = {
     "shared_finally_copies": "`finally` blocks nested too deep, one copy shared by several ways of leaving them (more paths)",
     "templates_unresolved": "templates rendered with a name and context keys both unknown, not followed (findings may be missing)",
     "fields_collapsed": "parameters whose callee read too many of their attributes apart, passed whole instead",
-    "callees_bounded": "functions calling something with too many possible callees, each such call treated as an unknown call (findings inside those callees may be missing)",
+    "callees_bounded": (
+        "functions calling something with too many possible callees, each such call treated as an unknown call"
+        " (findings inside those callees may be missing)"
+    ),
     "failed_scopes": "functions whose analysis failed (a bug of flowsight's; their findings may be missing)",
     "unfinished": "solver runs stopped with functions still changing (a bug of flowsight's)",
 }
