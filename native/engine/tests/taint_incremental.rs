@@ -589,3 +589,22 @@ fn a_method_that_stops_or_starts_being_a_classmethod_is_bound_again_in_its_calle
     let (again, _) = reanalyse(&mut workspace);
     assert_eq!(steps(&again), steps(&classmethod));
 }
+
+/// A workspace function that guards its parameter when it returns true (`Summary::guards_when_true`,
+/// read by the caller's condition) and stops guarding it, in another file: the caller, whose own
+/// text is unchanged, is analysed again and its finding appears; guarding again removes it.
+#[test]
+fn a_guard_function_that_stops_guarding_is_no_longer_a_guard_in_its_callers() {
+    let checks = "def is_safe(value):\n    return value.isdigit()\n";
+    let view = "import os\nfrom flask import request\nfrom app.checks import is_safe\n\n\ndef run():\n    value = request.args['q']\n    if is_safe(value):\n        os.system(value)\n";
+    let mut workspace = workspace_of(&[("app/checks.py", checks.into()), ("app/view.py", view.into())]);
+    let (guarded, _) = reanalyse(&mut workspace);
+    assert!(guarded.is_empty(), "`is_safe` guards `value`: {guarded:#?}");
+    workspace.update_file("app/checks.py", checks.replace("value.isdigit()", "len(value) > 0"), Some(2));
+    let (unguarded, stats) = reanalyse(&mut workspace);
+    assert_eq!(unguarded.len(), 1, "{unguarded:#?}");
+    assert!(stats.analysed >= 2, "`is_safe` and its caller `run`: {stats:?}");
+    workspace.update_file("app/checks.py", checks.into(), Some(3));
+    let (again, _) = reanalyse(&mut workspace);
+    assert!(again.is_empty(), "{again:#?}");
+}
