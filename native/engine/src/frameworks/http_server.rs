@@ -8,31 +8,10 @@
 //! `self.wfile.write` is none there. A `Content-Type` that is HTML, not constant, or never sent
 //! leaves the write a sink.
 
-use super::{call_arguments, method_of, own_methods, string_at, EntryPoint, EntryPoints, Role, Shared};
+use super::{call_arguments, method_of, own_methods, string_at, Declared, EntryPoint, EntryPoints, Role, Shared};
 use crate::program::{text_of, Program};
 
 const MEMBERS: &[&str] = &["path", "headers", "rfile", "requestline", "raw_requestline"];
-
-/// What a method's `send_header("Content-Type", …)` calls declare.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Declared {
-    /// No `Content-Type` sent.
-    Nothing,
-    /// Only constant types, none of them HTML.
-    NotHtml,
-    /// HTML, a type that is not constant, or a header name that is not constant.
-    MaybeHtml,
-}
-
-impl Declared {
-    fn and(self, other: Declared) -> Declared {
-        match (self, other) {
-            (Declared::MaybeHtml, _) | (_, Declared::MaybeHtml) => Declared::MaybeHtml,
-            (Declared::NotHtml, _) | (_, Declared::NotHtml) => Declared::NotHtml,
-            _ => Declared::Nothing,
-        }
-    }
-}
 
 /// Whether a media type (`text/html; charset=utf-8`) is rendered as a page.
 pub(crate) fn is_html(content_type: &str) -> bool {

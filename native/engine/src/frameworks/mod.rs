@@ -404,7 +404,38 @@ pub(crate) fn string_at(program: &Program<'_>, module: usize, node: Node<'_>) ->
     }
 }
 
-/// Positional and keyword arguments of `call`.
+/// What the `Content-Type` headers a handler method sets declare (`http_server`'s
+/// `send_header`, Tornado's `set_header`/`add_header`), combined over the methods it runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Declared {
+    /// No `Content-Type` set.
+    Nothing,
+    /// Only constant types, none of them HTML.
+    NotHtml,
+    /// HTML, a type that is not constant, or a header name that is not constant.
+    MaybeHtml,
+}
+
+impl Declared {
+    /// Both may run (in one method, or two methods it calls).
+    pub(crate) fn and(self, other: Declared) -> Declared {
+        match (self, other) {
+            (Declared::MaybeHtml, _) | (_, Declared::MaybeHtml) => Declared::MaybeHtml,
+            (Declared::NotHtml, _) | (_, Declared::NotHtml) => Declared::NotHtml,
+            _ => Declared::Nothing,
+        }
+    }
+
+    /// `later` runs after this: a type it sets replaces this one.
+    pub(crate) fn then(self, later: Declared) -> Declared {
+        if later == Declared::Nothing {
+            self
+        } else {
+            later
+        }
+    }
+}
+
 /// The nodes of a function's own body, depth first, leaving out nested `def`, `class` and
 /// `lambda` (they may not run when the function does).
 pub(crate) fn own_nodes<'t>(body: Node<'t>) -> impl Iterator<Item = Node<'t>> {
@@ -420,6 +451,7 @@ pub(crate) fn own_nodes<'t>(body: Node<'t>) -> impl Iterator<Item = Node<'t>> {
     })
 }
 
+/// Positional and keyword arguments of `call`.
 pub(crate) fn call_arguments<'a, 't>(text: &'a str, call: Node<'t>) -> (Vec<Node<'t>>, Vec<(&'a str, Node<'t>)>) {
     let mut positional = Vec::new();
     let mut keywords = Vec::new();

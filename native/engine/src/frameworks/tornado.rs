@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 
 use super::{
     call_arguments, clean_converter, method_of, modules_importing, positional_after, regex_groups, scope_at, scopes_of, string_at,
-    target_of, EntryPoint, EntryPoints, Role, Shared, Target, HTTP_METHODS,
+    target_of, Declared, EntryPoint, EntryPoints, Role, Shared, Target, HTTP_METHODS,
 };
 use crate::program::{text_of, Program};
 use crate::syntax::{field, FieldChild, MAX_STATEMENT_DEPTH};
@@ -63,37 +63,6 @@ const BEFORE: &[&str] = &["set_default_headers", "prepare"];
 
 /// The methods setting a response header.
 const HEADER_METHODS: &[&str] = &["set_header", "add_header"];
-
-/// What the `Content-Type`s a method sets declare.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Declared {
-    /// No `Content-Type` set.
-    Nothing,
-    /// Only constant types, none of them HTML.
-    NotHtml,
-    /// HTML, a type that is not constant, or a header name that is not constant.
-    MaybeHtml,
-}
-
-impl Declared {
-    /// Both may run (in one method, or two methods it calls).
-    fn and(self, other: Declared) -> Declared {
-        match (self, other) {
-            (Declared::MaybeHtml, _) | (_, Declared::MaybeHtml) => Declared::MaybeHtml,
-            (Declared::NotHtml, _) | (_, Declared::NotHtml) => Declared::NotHtml,
-            _ => Declared::Nothing,
-        }
-    }
-
-    /// `later` runs after this: a type it sets replaces this one.
-    fn then(self, later: Declared) -> Declared {
-        if later == Declared::Nothing {
-            self
-        } else {
-            later
-        }
-    }
-}
 
 /// A method called on the receiver, with the keywords the call passes (`None`: any, through
 /// `**kwargs`).
