@@ -411,20 +411,20 @@ pub struct Program<'p> {
     /// `reexport_target`'s answer per reference, with the name lookups its walk made: a hit
     /// replays them (`note_lookup_hash`), so a recording sees what a fresh walk would record.
     /// Sound because the tables it reads are fixed once the program is built.
-    reexports: std::sync::RwLock<FxHashMap<Box<str>, Reexport>>,
+    reexports: LookupMemo<Option<Box<str>>>,
     /// `ancestors`' answer per class, with the name lookups it made (replayed on a hit, as
     /// for `reexports`): every call of a method asks for its class's bases.
-    ancestry: std::sync::RwLock<FxHashMap<Box<str>, Ancestry>>,
+    ancestry: LookupMemo<Arc<[String]>>,
     /// `resolve_name`'s answer per module (by index) and first name of a dotted name, with the
     /// name lookups it made (replayed on a hit, as for `reexports`): every visit of every name
     /// and call resolves it again.
-    resolved: Vec<std::sync::RwLock<FxHashMap<Box<str>, Resolved>>>,
+    resolved: Vec<LookupMemo<Option<Box<str>>>>,
     /// `memoised_targets`' answers: the scopes a reference may denote when called
     /// (`ir::resolve::targets`), per reference, for closed (`[0]`) and open (`[1]`) references.
-    targets: [std::sync::RwLock<FxHashMap<Box<str>, Targets>>; 2],
+    targets: [LookupMemo<Box<[usize]>>; 2],
     /// `memoised_super`'s answers: what `super().m` refers to, per (class, class it starts
     /// after, method), with the name lookups finding it made (replayed on a hit).
-    supers: std::sync::RwLock<FxHashMap<Box<str>, Super>>,
+    supers: LookupMemo<Option<String>>,
     /// The directory file paths are relative to, when the program is of files on disk: other
     /// files of the project (an OpenAPI spec) are read from under it.
     pub root: Option<std::path::PathBuf>,
@@ -1083,7 +1083,7 @@ impl<'p> Program<'p> {
             subclasses: std::sync::OnceLock::new(),
             module_prefixes: std::sync::OnceLock::new(),
             table_index: std::sync::OnceLock::new(),
-            supers: std::sync::RwLock::new(FxHashMap::default()),
+            supers: Default::default(),
             reexports: Default::default(),
             ancestry: Default::default(),
             resolved: Vec::with_capacity(parts.len()),
@@ -1513,32 +1513,36 @@ fn note_lookup_hash(hash: u64) {
     });
 }
 
-/// A memoised `Program::reexport_target`: the target and the lookups (hashes) the walk made.
-struct Reexport {
-    target: Option<Box<str>>,
-    lookups: Box<[u64]>,
+/// Answers memoised per program and key, each with the name lookups (hashes) computing it
+/// made: a hit replays them (`note_lookup_hash`), so a recording sees what a fresh computation
+/// would record. Sound for answers that are functions of the program's tables, which are fixed
+/// once it is built (`reexport_target`, `resolve_name`, `ancestors`, `memoised_targets`,
+/// `memoised_super`).
+struct LookupMemo<V>(std::sync::RwLock<FxHashMap<Box<str>, Memoised<V>>>);
+
+/// A memoised answer and the lookups (hashes) computing it made.
+type Memoised<V> = (V, Box<[u64]>);
+
+impl<V> Default for LookupMemo<V> {
+    fn default() -> Self {
+        LookupMemo(std::sync::RwLock::new(FxHashMap::default()))
+    }
 }
 
-/// A memoised resolution of a first name in a module (`Program::resolve_name`): what the name
-/// stands for (the rest of a dotted name is appended to it) and the lookups (hashes) it made.
-struct Resolved {
-    qualified: Option<Box<str>>,
-    lookups: Box<[u64]>,
-}
-
-/// A memoised `Program::memoised_targets`: the scopes and the lookups (hashes) finding them made.
-struct Targets {
-    scopes: Box<[usize]>,
-    lookups: Box<[u64]>,
-}
-
-/// A memoised `Program::memoised_super`: the reference and the lookups (hashes) finding it made.
-type Super = (Option<String>, Box<[u64]>);
-
-/// A memoised `Program::ancestors`: the classes and the lookups (hashes) finding them made.
-struct Ancestry {
-    classes: Arc<[String]>,
-    lookups: Box<[u64]>,
+impl<V> LookupMemo<V> {
+    /// `answer` of the value memoised under `key`, computed by `compute` on a miss; the lookups
+    /// recorded either way.
+    fn get<R>(&self, key: &str, compute: impl FnOnce() -> V, answer: impl Fn(&V) -> R) -> R {
+        if let Some((value, lookups)) = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key) {
+            lookups.iter().copied().for_each(note_lookup_hash);
+            return answer(value);
+        }
+        let (value, lookups) = record_name_lookups(compute);
+        lookups.iter().copied().for_each(note_lookup_hash);
+        let result = answer(&value);
+        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.into(), (value, lookups.into_boxed_slice()));
+        result
+    }
 }
 
 /// Runs `work`, recording every name this thread looks up by name in any `Program` meanwhile
@@ -1987,20 +1991,11 @@ impl<'p> Program<'p> {
         if !self.module_prefixes().contains(reference.split('.').next().unwrap_or(reference)) {
             return None;
         }
-        let read = |memo: &FxHashMap<Box<str>, Reexport>| {
-            memo.get(reference).map(|known| {
-                known.lookups.iter().copied().for_each(note_lookup_hash);
-                known.target.as_deref().map(str::to_string)
-            })
-        };
-        if let Some(known) = read(&self.reexports.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
-            return known;
-        }
-        let (target, lookups) = record_name_lookups(|| self.walk_reexports(reference));
-        lookups.iter().copied().for_each(note_lookup_hash);
-        let known = Reexport { target: target.as_deref().map(Box::from), lookups: lookups.into_boxed_slice() };
-        self.reexports.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(reference.into(), known);
-        target
+        self.reexports.get(
+            reference,
+            || self.walk_reexports(reference).map(Box::<str>::from),
+            |target| target.as_deref().map(str::to_string),
+        )
     }
 
     /// `reexport_target` computed (not memoised).
@@ -2119,29 +2114,20 @@ impl<'p> Program<'p> {
     pub fn resolve_name(&self, module: usize, name: &str) -> Option<String> {
         let head = name.split('.').next().unwrap_or(name);
         let rest = &name[head.len()..];
-        let answer = |known: &Resolved| {
-            known.lookups.iter().copied().for_each(note_lookup_hash);
+        let answer = |qualified: &Option<Box<str>>| {
             // Either of several (`Impl = A if X else B`): the rest of each.
-            if let Some(qualified) = known.qualified.as_deref().filter(|q| q.starts_with(ONE_OF) && !rest.is_empty()) {
+            if let Some(qualified) = qualified.as_deref().filter(|q| q.starts_with(ONE_OF) && !rest.is_empty()) {
                 let members: Vec<String> = alternatives(qualified).map(|candidate| format!("{candidate}{rest}")).collect();
                 return one_of(members.iter().map(String::as_str));
             }
-            known.qualified.as_deref().map(|qualified| {
+            qualified.as_deref().map(|qualified| {
                 let mut resolved = String::with_capacity(qualified.len() + rest.len());
                 resolved.push_str(qualified);
                 resolved.push_str(rest);
                 resolved
             })
         };
-        let memo = &self.resolved[module];
-        if let Some(known) = memo.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(head) {
-            return answer(known);
-        }
-        let (qualified, lookups) = record_name_lookups(|| self.resolve_head(module, head));
-        let known = Resolved { qualified: qualified.map(String::into_boxed_str), lookups: lookups.into_boxed_slice() };
-        let resolved = answer(&known);
-        memo.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(head.into(), known);
-        resolved
+        self.resolved[module].get(head, || self.resolve_head(module, head).map(String::into_boxed_str), answer)
     }
 
     /// The scopes `compute` finds for `reference` (`ir::resolve::targets`, a function of the
@@ -2149,19 +2135,7 @@ impl<'p> Program<'p> {
     /// lookups computing them made, replayed on a hit (as `resolve_name` does): every visit of
     /// every call resolves its callee again.
     pub fn memoised_targets(&self, reference: &str, open: bool, compute: impl FnOnce() -> Vec<usize>) -> Vec<usize> {
-        let answer = |known: &Targets| {
-            known.lookups.iter().copied().for_each(note_lookup_hash);
-            known.scopes.to_vec()
-        };
-        let memo = &self.targets[usize::from(open)];
-        if let Some(known) = memo.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(reference) {
-            return answer(known);
-        }
-        let (scopes, lookups) = record_name_lookups(compute);
-        lookups.iter().copied().for_each(note_lookup_hash);
-        let known = Targets { scopes: scopes.as_slice().into(), lookups: lookups.into_boxed_slice() };
-        memo.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(reference.into(), known);
-        scopes
+        self.targets[usize::from(open)].get(reference, || compute().into_boxed_slice(), |scopes| scopes.to_vec())
     }
 
     /// What `super().method` in a method of `own`, starting after `after`, refers to
@@ -2169,16 +2143,7 @@ impl<'p> Program<'p> {
     /// made (replayed on a hit, as for `memoised_targets`): every visit of a call on `super()`
     /// asks, and the answer walks the class's subclasses.
     pub fn memoised_super(&self, own: &str, after: &str, method: &str, compute: impl FnOnce() -> Option<String>) -> Option<String> {
-        let key = format!("{own}\n{after}\n{method}");
-        if let Some((reference, lookups)) = self.supers.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key.as_str()) {
-            lookups.iter().copied().for_each(note_lookup_hash);
-            return reference.clone();
-        }
-        let (reference, lookups) = record_name_lookups(compute);
-        lookups.iter().copied().for_each(note_lookup_hash);
-        let known = (reference.clone(), lookups.into_boxed_slice());
-        self.supers.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.into(), known);
-        reference
+        self.supers.get(&format!("{own}\n{after}\n{method}"), compute, Option::clone)
     }
 
     /// `resolve_name` of the first part `head` of a dotted name (computed, not memoised).
@@ -2205,21 +2170,7 @@ impl<'p> Program<'p> {
     /// hit, so a recording sees what a fresh walk would record (`reexport_target` does the
     /// same). Sound because the class tables it reads are fixed once the program is built.
     pub fn ancestors(&self, class: &str) -> Arc<[String]> {
-        let read = |memo: &FxHashMap<Box<str>, Ancestry>| {
-            memo.get(class).map(|known| {
-                known.lookups.iter().copied().for_each(note_lookup_hash);
-                Arc::clone(&known.classes)
-            })
-        };
-        if let Some(known) = read(&self.ancestry.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
-            return known;
-        }
-        let (classes, lookups) = record_name_lookups(|| self.walk_ancestors(class));
-        lookups.iter().copied().for_each(note_lookup_hash);
-        let classes: Arc<[String]> = classes.into();
-        let known = Ancestry { classes: Arc::clone(&classes), lookups: lookups.into_boxed_slice() };
-        self.ancestry.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(class.into(), known);
-        classes
+        self.ancestry.get(class, || self.walk_ancestors(class).into(), Arc::clone)
     }
 
     /// `ancestors` computed (not memoised): Python's method resolution order, the C3
