@@ -32,19 +32,23 @@ pub const MAX_TEMPLATE_DEPTH: usize = 32;
 
 /// File extensions of template files, anywhere in the project.
 const TEMPLATE_EXTENSIONS: &[&str] = &["html", "htm", "jinja", "jinja2", "j2", "jhtml", "djhtml", "xhtml"];
-/// Further extensions that are templates only below a `templates` directory.
-const TEMPLATE_DIRECTORY_EXTENSIONS: &[&str] = &["txt", "xml", "svg", "tmpl", "tpl"];
+/// Further extensions that are templates only below a `templates` directory (or Bottle's `views`).
+const TEMPLATE_DIRECTORY_EXTENSIONS: &[&str] = &["txt", "xml", "svg", "tmpl", "tpl", "stpl", "thtml"];
+/// Directories below which `TEMPLATE_DIRECTORY_EXTENSIONS` are templates.
+const TEMPLATE_DIRECTORIES: &[&str] = &["templates", "views"];
+/// What Bottle appends to a template name without extension (`template("hello")`), in order.
+const BOTTLE_EXTENSIONS: &[&str] = &["tpl", "html", "thtml", "stpl"];
 /// Extensions Flask (and `select_autoescape`) autoescape.
 const AUTOESCAPED_EXTENSIONS: &[&str] = &["html", "htm", "xml", "xhtml", "svg"];
 
 /// Extensions of templates that write markup a browser runs (HTML, XHTML, XML, SVG): what they
 /// write unescaped is an XSS sink on the template's line.
-const MARKUP_EXTENSIONS: &[&str] = &["html", "htm", "xhtml", "xml", "svg", "jhtml", "djhtml"];
+const MARKUP_EXTENSIONS: &[&str] = &["html", "htm", "xhtml", "xml", "svg", "jhtml", "djhtml", "thtml"];
 /// Extensions that name the template language only (`page.jinja`, `mail.txt.j2`): the extension
 /// before it, if any, says what the template writes.
 const LANGUAGE_EXTENSIONS: &[&str] = &["jinja", "jinja2", "j2"];
 /// Extensions that say nothing of what a template writes: taken as markup (toward findings).
-const UNSPECIFIC_EXTENSIONS: &[&str] = &["tmpl", "tpl"];
+const UNSPECIFIC_EXTENSIONS: &[&str] = &["tmpl", "tpl", "stpl"];
 
 /// Whether the template named `name` (a loader's name or a path) writes markup, by its
 /// extension: `.html`, `.htm`, `.xhtml`, `.xml`, `.svg` (what `select_autoescape` and Flask
@@ -73,7 +77,7 @@ pub fn is_template_path(path: &std::path::Path) -> bool {
     let extension = extension.to_ascii_lowercase();
     TEMPLATE_EXTENSIONS.contains(&extension.as_str())
         || (TEMPLATE_DIRECTORY_EXTENSIONS.contains(&extension.as_str())
-            && path.components().any(|c| c.as_os_str().to_str().is_some_and(|name| name == "templates")))
+            && path.components().any(|c| c.as_os_str().to_str().is_some_and(|name| TEMPLATE_DIRECTORIES.contains(&name))))
 }
 
 /// Whether autoescaping is on when rendering a template, as the Python side configured it.
@@ -210,12 +214,25 @@ impl TemplateSet {
     }
 
     /// The template files `name` may be when rendered from the module at `from` (see the
-    /// module doc).
+    /// module doc). A name without extension that names no file is Bottle's: the first of its
+    /// extensions (`.tpl`, `.html`, `.thtml`, `.stpl`) that names one.
     pub fn resolve(&self, name: &str, from: &str) -> Vec<&TemplateFile> {
         let name = name.trim_start_matches("./").trim_start_matches('/');
         if name.is_empty() {
             return Vec::new();
         }
+        let found = self.resolve_exactly(name, from);
+        if !found.is_empty() || name.rsplit('/').next().is_some_and(|file| file.contains('.')) {
+            return found;
+        }
+        BOTTLE_EXTENSIONS
+            .iter()
+            .map(|extension| self.resolve_exactly(&format!("{name}.{extension}"), from))
+            .find(|found| !found.is_empty())
+            .unwrap_or_default()
+    }
+
+    fn resolve_exactly(&self, name: &str, from: &str) -> Vec<&TemplateFile> {
         let suffix = format!("/{name}");
         let candidates: Vec<(&str, &TemplateFile)> = self
             .files
@@ -401,6 +418,8 @@ mod tests {
         assert!(is_template_path(Path::new("mail.j2")));
         assert!(is_template_path(Path::new("app/templates/mail.txt")));
         assert!(!is_template_path(Path::new("requirements.txt")));
+        assert!(is_template_path(Path::new("app/views/hello.tpl")), "Bottle's views directory");
+        assert!(!is_template_path(Path::new("app/hello.tpl")));
         assert!(!is_template_path(Path::new("app/views.py")));
     }
 
@@ -423,6 +442,16 @@ mod tests {
         assert_eq!(paths("index.html", "tools/run.py"), ["blog/templates/index.html", "shop/templates/index.html"]);
         assert_eq!(paths("views/x.html", "main.py"), ["other/views/x.html"]);
         assert!(paths("missing.html", "shop/app.py").is_empty());
+    }
+
+    #[test]
+    fn a_name_without_extension_takes_bottles_extensions_in_order() {
+        let templates = set(&[("views/hello.html", ""), ("views/hello.tpl", ""), ("views/note.stpl", ""), ("views/x", "")]);
+        let paths = |name| templates.resolve(name, "app.py").iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+        assert_eq!(paths("hello"), ["views/hello.tpl"]);
+        assert_eq!(paths("note"), ["views/note.stpl"]);
+        assert_eq!(paths("x"), ["views/x"], "a file named so wins");
+        assert!(paths("hello.txt").is_empty(), "a name with an extension is taken as it is");
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //! `@web.middleware` (`async def m(request, handler)`): their first parameter is the request.
 
 use super::{
-    call_arguments, calls_named, decorator_call, method_of, modules_importing, reference, string_at, target_of, EntryPoint, EntryPoints,
-    Role, Shared, Target,
+    call_arguments, calls_named, decorated_template, method_of, modules_importing, reference, target_of, ContextTemplate, EntryPoint,
+    EntryPoints, Role, Shared, Target,
 };
 use crate::program::Program;
 use crate::syntax::tree::Node;
@@ -29,20 +29,12 @@ fn handler_entry(program: &Program<'_>, scope: usize) -> EntryPoint {
     if index < info.params.len() && !info.params[index].variadic {
         entry.params.push((index, Role::Reference(REQUEST.to_string())));
     }
-    entry.context_template = rendered_template(program, scope).map(|name| (name, Autoescape::Application));
+    entry.context_template = decorated_template(program, scope, &["aiohttp_jinja2.template"]).map(|(name, _)| ContextTemplate {
+        name,
+        autoescape: Autoescape::Application,
+        renderer: "@aiohttp_jinja2.template",
+    });
     entry
-}
-
-/// The template of `@aiohttp_jinja2.template("name")` on a handler.
-fn rendered_template(program: &Program<'_>, scope: usize) -> Option<String> {
-    let info = &program.scopes[scope];
-    info.decorators.iter().find_map(|decorator| {
-        let (callee, call) = decorator_call(*decorator)?;
-        (reference(program, info.module, callee)? == "aiohttp_jinja2.template").then_some(())?;
-        let (positional, keywords) = call_arguments(program.text(info.file), call);
-        let name = positional.first().copied().or_else(|| keywords.iter().find(|(k, _)| *k == "template_name").map(|(_, v)| *v))?;
-        string_at(program, info.module, name)
-    })
 }
 
 fn register(program: &Program<'_>, entries: &mut EntryPoints, target: Option<Target>) {

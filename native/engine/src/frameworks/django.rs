@@ -90,7 +90,9 @@ fn register_class(program: &Program<'_>, entries: &mut EntryPoints, class: &str,
         if name == "get_context_data" {
             // What it returns is the context of the class's template (`TemplateResponseMixin`).
             let template = template_name(program, class)?;
-            return Some(EntryPoint { context_template: Some((template, crate::templates::Autoescape::On)), ..EntryPoint::new("django") });
+            let context_template =
+                super::ContextTemplate { name: template, autoescape: crate::templates::Autoescape::On, renderer: "get_context_data" };
+            return Some(EntryPoint { context_template: Some(context_template), ..EntryPoint::new("django") });
         }
         (HTTP_METHODS.contains(&name) || ACTIONS.contains(&name) || decorated_action(scope)).then(|| view_entry(program, scope, drf, route))
     });

@@ -59,6 +59,15 @@ pub enum Role {
     Validated { clears: u32 },
 }
 
+/// The template a scope's returned value is the context of (`EntryPoint::context_template`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ContextTemplate {
+    pub name: String,
+    pub autoescape: crate::templates::Autoescape,
+    /// What renders it, as a path's step names it (`get_context_data`, `@view`).
+    pub renderer: &'static str,
+}
+
 /// One request handler (or a method of a handler class).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct EntryPoint {
@@ -73,10 +82,10 @@ pub struct EntryPoint {
     /// Attributes of the request that are constant here (`path` under the literal route
     /// `/about`): read from a `Reference` role, they carry no taint.
     pub constant_parts: Vec<&'static str>,
-    /// The template the value this method returns is the context of, with its autoescaping (a
-    /// Django class-based view's `get_context_data`, rendering the class's `template_name`; an
-    /// aiohttp handler decorated with `@aiohttp_jinja2.template(name)`).
-    pub context_template: Option<(String, crate::templates::Autoescape)>,
+    /// The template the value this method returns is the context of (a Django class-based
+    /// view's `get_context_data`, rendering the class's `template_name`; an aiohttp handler
+    /// decorated with `@aiohttp_jinja2.template(name)`; a Bottle view decorated with `@view(name)`).
+    pub context_template: Option<ContextTemplate>,
     /// The response this method writes is declared non-HTML (`http.server`: only constant
     /// non-HTML `Content-Type`s sent): `html_only` sinks are none here.
     pub non_html_body: bool,
@@ -490,6 +499,21 @@ pub(crate) fn instance_class(program: &Program<'_>, module: usize, name: &str) -
     let (owner, member) = imported.rsplit_once('.')?;
     let owner = program.module_named(owner)?;
     program.modules[owner].aliases.get(member).cloned()
+}
+
+/// The template a decorator on `scope` renders the scope's returned context with
+/// (`@aiohttp_jinja2.template("name")`, Bottle's `@view("name")`): its name (the first argument or
+/// `template_name=`) and which of `decorators` (qualified names) it is.
+pub(crate) fn decorated_template<'d>(program: &Program<'_>, scope: usize, decorators: &[&'d str]) -> Option<(String, &'d str)> {
+    let info = &program.scopes[scope];
+    info.decorators.iter().find_map(|decorator| {
+        let (callee, call) = decorator_call(*decorator)?;
+        let found = reference(program, info.module, callee)?;
+        let decorator = decorators.iter().find(|name| **name == found)?;
+        let (positional, keywords) = call_arguments(program.text(info.file), call);
+        let name = positional.first().copied().or_else(|| keywords.iter().find(|(k, _)| *k == "template_name").map(|(_, v)| *v))?;
+        Some((string_at(program, info.module, name)?, *decorator))
+    })
 }
 
 /// A decorator's call: (the callee expression, the call) for `@x.route(...)` / `@route(...)`.

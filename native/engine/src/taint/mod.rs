@@ -117,7 +117,7 @@ struct Analysis<'p, 't> {
     table_locals: Option<Arc<FxHashMap<String, crate::ir::resolve::TableEntries>>>,
     is_route: bool,
     /// What this method returns is the context of this template (`EntryPoint::context_template`).
-    context_template: Option<(String, crate::templates::Autoescape)>,
+    context_template: Option<crate::frameworks::ContextTemplate>,
     /// Sorted into `Summary::resolved_callees` at the end: its order never shows.
     callees: FxHashSet<usize>,
     /// Per callee scope, the descriptions of the `call` and `return` steps of a call through

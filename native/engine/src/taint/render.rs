@@ -300,11 +300,11 @@ impl<'p, 't> Analysis<'p, 't> {
         statement: Node<'t>,
         expression: Node<'t>,
         value: &Value,
-        (template, autoescape): (String, Autoescape),
+        template: crate::frameworks::ContextTemplate,
         state: &State,
     ) {
         let contexts = [(None, expression, value.clone())];
-        self.render_sites(statement, (Some(template), None), autoescape, "get_context_data", &contexts, state, 0);
+        self.render_sites(statement, (Some(template.name), None), template.autoescape, template.renderer, &contexts, state, 0);
     }
 
     /// Records a render site per tainted context value.

@@ -325,7 +325,7 @@ fn expression<'a>(tokens: &[Token<'a>]) -> Expression<'a> {
 }
 
 /// How filters applied left to right escape the value.
-fn filtering(filters: &[&str]) -> Filtering {
+fn filtering_of(filters: &[&str]) -> Filtering {
     filtering_with(filters, &|_| false, &|_| false)
 }
 
@@ -380,6 +380,65 @@ fn resolve(aliases: &Aliases, names: &[&str]) -> BTreeSet<String> {
     resolved
 }
 
+/// Functions of Tornado's template namespace that escape what they are given for HTML.
+const ESCAPING_FUNCTIONS: &[&str] = &["xhtml_escape", "escape", "url_escape"];
+
+/// Whether the expression is one call of an escaping function (`xhtml_escape(note)`).
+fn escaping_call(tokens: &[Token<'_>]) -> bool {
+    let [Token::Name(function), Token::Punct(b'('), .., Token::Punct(b')')] = tokens else { return false };
+    if !ESCAPING_FUNCTIONS.contains(function) {
+        return false;
+    }
+    // The parenthesis opened after the name closes at the last token.
+    let mut depth = 0usize;
+    for (index, token) in tokens.iter().enumerate().skip(1) {
+        match token {
+            Token::Punct(b'(') => depth += 1,
+            Token::Punct(b')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return index == tokens.len() - 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// One output (`{{ … }}`, Tornado's `{% raw … %}`) of the expression `tokens`: `filtering` when
+/// the tag itself decides it (unescaped), else what its filters (or an escaping call) decide.
+fn output(
+    tag: &Tag,
+    tokens: &[Token<'_>],
+    filtering: Option<Filtering>,
+    block: Block,
+    aliases: &Aliases,
+    current_macro: Option<&Macro>,
+) -> Output {
+    let read = expression(tokens);
+    let mut names: Vec<String> = resolve(aliases, &read.names).into_iter().collect();
+    let macro_reads = current_macro.map(|current| {
+        let reads: Vec<String> = current.params.iter().filter(|param| names.contains(param)).cloned().collect();
+        names.retain(|name| !current.params.contains(name));
+        (current.name.clone(), reads)
+    });
+    let filtering = filtering.unwrap_or_else(|| match filtering_of(&read.filters) {
+        Filtering::Default if escaping_call(tokens) => Filtering::Escaped,
+        decided => decided,
+    });
+    Output {
+        start: tag.start,
+        end: tag.end,
+        names,
+        filtering,
+        block,
+        macro_reads,
+        filters: read.filters.iter().zip(&read.filter_arguments).map(|(filter, arguments)| ((*filter).to_string(), *arguments)).collect(),
+        keyword_call: keyword_call(tokens),
+    }
+}
+
 /// Reads a template's text.
 pub fn parse(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
@@ -388,6 +447,7 @@ pub fn parse(text: &str) -> Parsed {
     let mut blocks: Vec<(&'static str, Block)> = Vec::new();
     // The macro whose body is being read (macros do not nest in Jinja).
     let mut current_macro: Option<Macro> = None;
+    let mut tornado_autoescape_off = false;
     let mut at = 0;
     while let Some(tag) = next_tag(text, at) {
         at = tag.end;
@@ -395,36 +455,23 @@ pub fn parse(text: &str) -> Parsed {
         match tag.kind {
             b'{' => {
                 let tokens = tokens(inner);
-                let read = expression(&tokens);
+                // Bottle's `{{!expr}}` writes the expression unescaped.
+                let unescaped = matches!(tokens.first(), Some(Token::Punct(b'!')));
+                let filtering = unescaped.then_some(Filtering::Safe);
                 let block = blocks.last().map_or(Block::Inherit, |(_, block)| *block);
-                let mut names: Vec<String> = resolve(&aliases, &read.names).into_iter().collect();
-                let macro_reads = current_macro.as_ref().map(|current| {
-                    let reads: Vec<String> = current.params.iter().filter(|param| names.contains(param)).cloned().collect();
-                    names.retain(|name| !current.params.contains(name));
-                    (current.name.clone(), reads)
-                });
                 parsed.macro_calls.extend(macro_calls(&tokens, &aliases));
-                parsed.outputs.push(Output {
-                    start: tag.start,
-                    end: tag.end,
-                    names,
-                    filtering: filtering(&read.filters),
-                    block,
-                    macro_reads,
-                    filters: read
-                        .filters
-                        .iter()
-                        .zip(&read.filter_arguments)
-                        .map(|(filter, arguments)| ((*filter).to_string(), *arguments))
-                        .collect(),
-                    keyword_call: keyword_call(&tokens),
-                });
+                parsed.outputs.push(output(&tag, &tokens, filtering, block, &aliases, current_macro.as_ref()));
             }
             b'%' => {
                 let tokens = tokens(inner);
                 let Some(Token::Name(keyword)) = tokens.first() else { continue };
                 let arguments = &tokens[1..];
                 match *keyword {
+                    // Tornado's `{% raw expr %}` writes the expression unescaped.
+                    "raw" if !arguments.is_empty() => {
+                        let block = blocks.last().map_or(Block::Inherit, |(_, block)| *block);
+                        parsed.outputs.push(output(&tag, arguments, Some(Filtering::Safe), block, &aliases, current_macro.as_ref()));
+                    }
                     "raw" | "verbatim" | "comment" => {
                         // Skip to the matching end tag: nothing inside is a tag.
                         let end = format!("end{keyword}");
@@ -435,6 +482,9 @@ pub fn parse(text: &str) -> Parsed {
                             }
                         }
                     }
+                    // Tornado's `{% autoescape None %}` turns escaping off for the whole file
+                    // (outputs before it too); it has no end tag.
+                    "autoescape" if matches!(arguments, [Token::Name("None")]) => tornado_autoescape_off = true,
                     "autoescape" => {
                         let on = !matches!(arguments.first(), Some(Token::Name("false" | "False" | "off")));
                         blocks.push(("endautoescape", if on { Block::On } else { Block::Off }));
@@ -521,6 +571,13 @@ pub fn parse(text: &str) -> Parsed {
                 }
             }
             _ => {}
+        }
+    }
+    if tornado_autoescape_off {
+        for output in &mut parsed.outputs {
+            if output.block == Block::Inherit {
+                output.block = Block::Off;
+            }
         }
     }
     parsed
@@ -703,12 +760,12 @@ mod tests {
 
     #[test]
     fn filters_apply_left_to_right() {
-        assert_eq!(filtering(&["e", "safe"]), Filtering::Escaped, "escaped, then marked safe: still escaped");
-        assert_eq!(filtering(&["safe", "e"]), Filtering::Safe, "escape leaves a safe value as it is");
-        assert_eq!(filtering(&["safe", "force_escape"]), Filtering::Escaped);
-        assert_eq!(filtering(&["upper", "safe"]), Filtering::Safe);
-        assert_eq!(filtering(&["length"]), Filtering::Escaped);
-        assert_eq!(filtering(&["default"]), Filtering::Default);
+        assert_eq!(filtering_of(&["e", "safe"]), Filtering::Escaped, "escaped, then marked safe: still escaped");
+        assert_eq!(filtering_of(&["safe", "e"]), Filtering::Safe, "escape leaves a safe value as it is");
+        assert_eq!(filtering_of(&["safe", "force_escape"]), Filtering::Escaped);
+        assert_eq!(filtering_of(&["upper", "safe"]), Filtering::Safe);
+        assert_eq!(filtering_of(&["length"]), Filtering::Escaped);
+        assert_eq!(filtering_of(&["default"]), Filtering::Default);
     }
 
     #[test]
@@ -736,6 +793,24 @@ mod tests {
         let found = outputs(text);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].1, ["c"]);
+    }
+
+    #[test]
+    fn tornado_raw_writes_unescaped_and_autoescape_none_turns_the_whole_file_off() {
+        let found = outputs("{{ a }}{% raw b.html %}{% autoescape None %}{{ xhtml_escape(c) }}{{ escape(d) + e }}");
+        assert_eq!(found[0], ("{{ a }}".to_string(), vec!["a".to_string()], Filtering::Default, Block::Off), "before the directive too");
+        assert_eq!(found[1], ("{% raw b.html %}".to_string(), vec!["b".to_string()], Filtering::Safe, Block::Off));
+        assert_eq!(found[2].2, Filtering::Escaped, "one call of an escaping function");
+        assert_eq!(found[3].2, Filtering::Default, "more than the escaping call");
+        assert_eq!(outputs("{% autoescape xhtml_escape %}{{ a }}")[0].3, Block::On);
+        assert_eq!(outputs("{{ a }}")[0].3, Block::Inherit);
+    }
+
+    #[test]
+    fn bottle_bang_writes_unescaped() {
+        let found = outputs("{{!name}}{{name}}{{ a != b }}");
+        assert_eq!(found.iter().map(|o| o.2).collect::<Vec<_>>(), [Filtering::Safe, Filtering::Default, Filtering::Default]);
+        assert_eq!(found[0].1, ["name"]);
     }
 
     #[test]
