@@ -7,7 +7,10 @@
 //! the responder's `resp.content_type`, absent the app's default media type (JSON): a page
 //! only where the responder declares an HTML type — `resp.content_type = falcon.MEDIA_HTML` (or
 //! `"text/html"`), `resp.set_header("Content-Type", …)` — or one that is not constant
-//! (`EntryPoint::html_body`, read by the pack's `html_declared` sink).
+//! (`EntryPoint::html_body`, read by the pack's `html_declared` sink). An application whose
+//! default media type may be HTML — `falcon.App(media_type=falcon.MEDIA_HTML)` (also `API`,
+//! `falcon.asgi.App`) or `app.resp_options.default_media_type = …` anywhere in the program — makes
+//! every responder's body a page.
 
 use super::{
     call_arguments, calls_named, modules_importing, positional_after, route_params, string_at, target_of, EntryPoint, EntryPoints, Role,
@@ -16,7 +19,38 @@ use super::{
 use crate::program::{text_of, Program};
 use crate::syntax::tree::Node;
 
-fn responder_entry(program: &Program<'_>, scope: usize, route: Option<&str>, asgi: bool) -> EntryPoint {
+/// Calls making a Falcon application.
+const APPLICATIONS: &[&str] = &["falcon.App", "falcon.API", "falcon.asgi.App"];
+
+/// Whether some application of the program is made or configured with a default media type
+/// that may be HTML (see the module doc).
+fn default_media_type_may_be_html(program: &Program<'_>, modules: &[usize]) -> bool {
+    modules.iter().any(|&module| {
+        let text = program.text(program.modules[module].file);
+        let made = calls_named(program, module, &["App", "API"]).into_iter().any(|(_, call)| {
+            let Some(callee) = call.child_by_field_name("function") else { return false };
+            if !super::reference(program, module, callee).is_some_and(|r| APPLICATIONS.contains(&r.as_str())) {
+                return false;
+            }
+            let (_, keywords) = call_arguments(text, call);
+            keywords.iter().any(|(keyword, value)| *keyword == "media_type" && may_be_html(program, module, *value))
+        });
+        made || super::scopes_of(program, module).into_iter().any(|scope| {
+            super::own_nodes(program.scopes[scope].body).any(|node| {
+                let Some(left) = node.child_by_field_name("left").filter(|l| node.kind() == "assignment" && l.kind() == "attribute") else {
+                    return false;
+                };
+                let attribute = left.child_by_field_name("attribute").map(|a| text_of(text, a));
+                let options = left.child_by_field_name("object").filter(|o| o.kind() == "attribute");
+                attribute == Some("default_media_type")
+                    && options.and_then(|o| o.child_by_field_name("attribute")).is_some_and(|a| text_of(text, a) == "resp_options")
+                    && node.child_by_field_name("right").is_none_or(|value| may_be_html(program, module, value))
+            })
+        })
+    })
+}
+
+fn responder_entry(program: &Program<'_>, scope: usize, route: Option<&str>, asgi: bool, html_by_default: bool) -> EntryPoint {
     let info = &program.scopes[scope];
     let mut entry = EntryPoint::new("falcon");
     let request = usize::from(info.implicit_receiver);
@@ -27,7 +61,7 @@ fn responder_entry(program: &Program<'_>, scope: usize, route: Option<&str>, asg
     if let Some(response) = info.params.get(request + 1).filter(|param| !param.variadic) {
         let class = if asgi { "falcon.asgi.Response" } else { "falcon.Response" };
         entry.params.push((request + 1, Role::Reference(class.to_string())));
-        entry.html_body = declares_html(program, scope, &response.name);
+        entry.html_body = declared_html(program, scope, &response.name).unwrap_or(html_by_default);
     }
     let params = route.map(route_params).unwrap_or_default();
     for index in positional_after(program, scope, 2) {
@@ -52,22 +86,25 @@ fn may_be_html(program: &Program<'_>, module: usize, value: Node<'_>) -> bool {
     }
 }
 
-/// Whether responder `scope` declares its response HTML (or a type that is not constant):
-/// `response.content_type = …` or `response.set_header("Content-Type", …)` in its own body.
-fn declares_html(program: &Program<'_>, scope: usize, response: &str) -> bool {
+/// What responder `scope` declares its response's type to be in its own body
+/// (`response.content_type = …`, `response.set_header("Content-Type", …)`): `Some(true)` when
+/// some declaration may be HTML (or is not constant), `Some(false)` when every one is another
+/// type, `None` without one (the application's default media type).
+fn declared_html(program: &Program<'_>, scope: usize, response: &str) -> Option<bool> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
+    let mut declared = None;
     for node in super::own_nodes(info.body) {
         let on_response = |object: Option<Node<'_>>| object.is_some_and(|o| o.kind() == "identifier" && text_of(text, o) == response);
         match node.kind() {
             "assignment" => {
                 let Some(left) = node.child_by_field_name("left").filter(|l| l.kind() == "attribute") else { continue };
                 let attribute = left.child_by_field_name("attribute").map(|a| text_of(text, a));
-                if attribute == Some("content_type")
-                    && on_response(left.child_by_field_name("object"))
-                    && node.child_by_field_name("right").is_none_or(|value| may_be_html(program, info.module, value))
-                {
-                    return true;
+                if attribute == Some("content_type") && on_response(left.child_by_field_name("object")) {
+                    if node.child_by_field_name("right").is_none_or(|value| may_be_html(program, info.module, value)) {
+                        return Some(true);
+                    }
+                    declared = Some(false);
                 }
             }
             "call" => {
@@ -78,9 +115,12 @@ fn declares_html(program: &Program<'_>, scope: usize, response: &str) -> bool {
                 let (positional, _) = call_arguments(text, node);
                 let name = positional.first().and_then(|&n| string_at(program, info.module, n));
                 match (name, positional.get(1)) {
-                    (None, _) => return true,
-                    (Some(name), Some(&value)) if name.eq_ignore_ascii_case("content-type") && may_be_html(program, info.module, value) => {
-                        return true
+                    (None, _) => return Some(true),
+                    (Some(name), Some(&value)) if name.eq_ignore_ascii_case("content-type") => {
+                        if may_be_html(program, info.module, value) {
+                            return Some(true);
+                        }
+                        declared = Some(false);
                     }
                     _ => {}
                 }
@@ -88,25 +128,27 @@ fn declares_html(program: &Program<'_>, scope: usize, response: &str) -> bool {
             _ => {}
         }
     }
-    false
+    declared
 }
 
-fn register(program: &Program<'_>, entries: &mut EntryPoints, class: &str, route: Option<&str>, asgi: bool) {
+fn register(program: &Program<'_>, entries: &mut EntryPoints, class: &str, route: Option<&str>, (asgi, html_by_default): (bool, bool)) {
     super::register_class(program, entries, class, "falcon", &[], |name, scope| {
-        name.starts_with("on_").then(|| responder_entry(program, scope, route, asgi))
+        name.starts_with("on_").then(|| responder_entry(program, scope, route, asgi, html_by_default))
     });
 }
 
 pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared: &Shared<'_, '_>) {
     let mut registered: Vec<String> = Vec::new();
-    for module in modules_importing(program, &["falcon"]) {
+    let modules = modules_importing(program, &["falcon"]);
+    let html_by_default = default_media_type_may_be_html(program, &modules);
+    for module in modules {
         let text = program.text(program.modules[module].file);
         let asgi = super::imports_any(program.modules[module], &["falcon.asgi"]);
         for (scope, call) in calls_named(program, module, &["add_route"]) {
             let (positional, _) = call_arguments(text, call);
             let route = positional.first().and_then(|&node| string_at(program, module, node));
             if let Some(Target::Class(class)) = positional.get(1).and_then(|&node| target_of(program, scope, node)) {
-                register(program, entries, &class, route.as_deref(), asgi);
+                register(program, entries, &class, route.as_deref(), (asgi, html_by_default));
                 registered.push(class);
             }
         }
@@ -121,7 +163,7 @@ pub(super) fn generate(program: &Program<'_>, entries: &mut EntryPoints, _shared
             .collect();
         classes.sort_unstable();
         for class in classes {
-            register(program, entries, class, None, asgi);
+            register(program, entries, class, None, (asgi, html_by_default));
         }
     }
 }
