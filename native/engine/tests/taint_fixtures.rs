@@ -770,6 +770,8 @@ fixtures! {
     templates_notes_app => "templates/notes/app.py",
     templates_notes_views_hello_tpl => "templates/notes/views/hello.tpl",
     templates_notes_views_legacy_html => "templates/notes/views/legacy.html",
+    templates_notes_views_layout_tpl => "templates/notes/views/layout.tpl",
+    templates_notes_views_list_tpl => "templates/notes/views/list.tpl",
     templates_notes_views_note_tpl => "templates/notes/views/note.tpl",
     templates_wiki_templates_diff_jinja2 => "templates/wiki/templates/diff.jinja2",
     templates_wiki_templates_history_jinja2 => "templates/wiki/templates/history.jinja2",

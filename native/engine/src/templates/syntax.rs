@@ -439,10 +439,39 @@ fn output(
     }
 }
 
+/// Bottle's SimpleTemplate code lines (`% …`): a loop's targets stand for what it iterates
+/// (`% for note in notes:`), `% include('row', …)` and `% rebase('base')` pull templates in.
+/// Read before the tags: a loop's names then stand for its iterable everywhere in the template
+/// (flow-insensitively, as `{% for %}`'s do after it: toward more).
+fn bottle_code_lines(text: &str, parsed: &mut Parsed, aliases: &mut Aliases) {
+    for line in text.lines() {
+        let Some(code) = line.trim_start().strip_prefix('%') else { continue };
+        let tokens = tokens(code);
+        match tokens.as_slice() {
+            [Token::Name("for"), arguments @ ..] => {
+                let Some(split) = arguments.iter().position(|t| *t == Token::Name("in")) else { continue };
+                let targets = expression(&arguments[..split]).names;
+                let sources = resolve(aliases, &expression(&arguments[split + 1..]).names);
+                for target in targets {
+                    aliases.entry(target.to_string()).or_default().extend(sources.iter().cloned());
+                }
+            }
+            [Token::Name("include"), Token::Punct(b'('), Token::Str(name), ..] => {
+                parsed.includes.push(Reference { name: (*name).to_string(), block: Block::Inherit });
+            }
+            [Token::Name("rebase"), Token::Punct(b'('), Token::Str(name), ..] if parsed.extends.is_none() => {
+                parsed.extends = Some((*name).to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Reads a template's text.
 pub fn parse(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
     let mut aliases = Aliases::default();
+    bottle_code_lines(text, &mut parsed, &mut aliases);
     // Open blocks that decide escaping, innermost last, with the tag name that closes them.
     let mut blocks: Vec<(&'static str, Block)> = Vec::new();
     // The macro whose body is being read (macros do not nest in Jinja).
@@ -804,6 +833,14 @@ mod tests {
         assert_eq!(found[3].2, Filtering::Default, "more than the escaping call");
         assert_eq!(outputs("{% autoescape xhtml_escape %}{{ a }}")[0].3, Block::On);
         assert_eq!(outputs("{{ a }}")[0].3, Block::Inherit);
+    }
+
+    #[test]
+    fn bottle_code_lines_bind_loop_names_and_pull_templates_in() {
+        let parsed = parse("% rebase('base')\n  % for note in notes:\n{{!note.body}}\n  % end\n% include('row', item=x)\n50 % off\n");
+        assert_eq!(parsed.outputs[0].names, ["notes"]);
+        assert_eq!(parsed.extends.as_deref(), Some("base"));
+        assert_eq!(parsed.includes, [Reference { name: "row".to_string(), block: Block::Inherit }]);
     }
 
     #[test]
