@@ -433,9 +433,10 @@ pub struct Program<'p> {
     pub templates: Option<std::sync::Arc<crate::templates::TemplateSet>>,
 }
 
-/// The autoescaping a constructor call's `autoescape=` keyword asks for: `True` on, a
-/// `select_autoescape(...)` call by extension, anything else off (toward more findings); `None`
-/// without the keyword.
+/// The autoescaping a constructor call's `autoescape=` keyword asks for: `True` or a non-empty
+/// string (Tornado's escaping function's name, `"xhtml_escape"`; truthy for Jinja) on, a
+/// `select_autoescape(...)` call by extension, anything else off (`None`, `False`, a value not
+/// known here: toward more findings); `None` without the keyword.
 pub fn autoescape_keyword(text: &str, call: Node<'_>) -> Option<crate::templates::Autoescape> {
     use crate::templates::Autoescape;
     let arguments = call.field(&field::ARGUMENTS)?;
@@ -447,6 +448,7 @@ pub fn autoescape_keyword(text: &str, call: Node<'_>) -> Option<crate::templates
     let value = keyword.field(&field::VALUE)?;
     Some(match value.kind() {
         "true" => Autoescape::On,
+        "string" if matches!(literal(text, value, &HashMap::new()), Some(Constant::Str(name)) if !name.is_empty()) => Autoescape::On,
         "call" if value.field(&field::FUNCTION).is_some_and(|f| text_of(text, f).ends_with("select_autoescape")) => Autoescape::ByExtension,
         _ => Autoescape::Off,
     })

@@ -803,6 +803,8 @@ fixtures! {
     falcon_options_app => "falcon_options/app.py",
     falcon_pages_app => "falcon_pages/app.py",
     falcon_pages_resources => "falcon_pages/resources.py",
+    tornado_pages_app => "tornado_pages/app.py",
+    tornado_pages_templates_welcome_html => "tornado_pages/templates/welcome.html",
     wrappers_context => "wrappers/context.py",
     wrappers_handlers => "wrappers/handlers.py",
     wrappers_payloads => "wrappers/payloads.py",

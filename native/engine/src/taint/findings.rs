@@ -125,7 +125,8 @@ fn candidates<'r, 'p>(
 ) -> (Vec<Candidate<'r, 'p>>, u32) {
     let mut result = Vec::new();
     let mut unresolved = 0;
-    let application = std::sync::OnceLock::new();
+    // By the setup packages the rendering module imports.
+    let mut application: FxHashMap<Vec<&str>, Autoescape> = FxHashMap::default();
     for finding in raw {
         let Some(site) = &finding.render else {
             result.push(Candidate { raw: finding, output: None });
@@ -135,7 +136,10 @@ fn candidates<'r, 'p>(
         let from = &program.files[finding.sink.0].path;
         let resolved;
         let site = if site.autoescape == Autoescape::Application {
-            let autoescape = *application.get_or_init(|| super::render::application_autoescape(program, rules));
+            // Files and modules share their indexes (`Program`).
+            let only = super::render::setup_packages_of(program, rules, finding.sink.0);
+            let autoescape =
+                *application.entry(only).or_insert_with_key(|only| super::render::application_autoescape(program, rules, only));
             resolved = RenderSite { autoescape, ..RenderSite::clone(site) };
             &resolved
         } else {

@@ -57,11 +57,33 @@ struct Parameter<'k> {
     keyword: &'k str,
 }
 
+/// The packages of the application setups (`[[template_objects]] application_setups`) that the
+/// module rendering a template imports: the frameworks whose application decides its
+/// escaping (`application_autoescape`). Empty when it imports none (a helper module): every setup
+/// decides.
+pub(super) fn setup_packages_of<'r>(
+    program: &crate::program::Program<'_>,
+    rules: &'r crate::rules::RuleSet,
+    module: usize,
+) -> Vec<&'r str> {
+    let mut packages: Vec<&str> = rules.template_objects.application_setups.iter().filter_map(|setup| setup.split('.').next()).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    packages.retain(|package| crate::frameworks::imports_any(program.modules[module], &[package]));
+    packages
+}
+
 /// The autoescaping of the application's template environment: what the program's setup calls
-/// (`[[template_objects]] application_setups`: aiohttp-jinja2's `setup`) ask for, the least
-/// escaping one winning (toward more findings); on without any.
-pub(super) fn application_autoescape(program: &crate::program::Program<'_>, rules: &crate::rules::RuleSet) -> Autoescape {
-    let setups = &rules.template_objects.application_setups;
+/// (`[[template_objects]] application_setups`: aiohttp-jinja2's `setup`, Tornado's `Application`)
+/// of the frameworks `only` (all when empty: `setup_packages_of`) ask for, the least escaping
+/// one winning (toward more findings); on without any.
+pub(super) fn application_autoescape(program: &crate::program::Program<'_>, rules: &crate::rules::RuleSet, only: &[&str]) -> Autoescape {
+    let setups: Vec<&String> = rules
+        .template_objects
+        .application_setups
+        .iter()
+        .filter(|setup| only.is_empty() || setup.split('.').next().is_some_and(|package| only.contains(&package)))
+        .collect();
     let mut result = Autoescape::On;
     if setups.is_empty() {
         return result;
@@ -80,7 +102,7 @@ pub(super) fn application_autoescape(program: &crate::program::Program<'_>, rule
         for (_, call) in crate::frameworks::calls_named(program, module, &names) {
             let Some(callee) = call.field(&field::FUNCTION) else { continue };
             let Some(reference) = crate::frameworks::reference(program, module, callee) else { continue };
-            if !setups.contains(&reference) {
+            if !setups.iter().any(|setup| **setup == reference) {
                 continue;
             }
             result = match (result, crate::program::autoescape_keyword(text, call).unwrap_or(Autoescape::On)) {
@@ -162,6 +184,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let Some((_, node, value)) = self.keyword_argument(keywords, "autoescape") else { return Autoescape::Off };
         match &value.constant {
             Some(Constant::Bool(true)) => Autoescape::On,
+            Some(Constant::Str(name)) if !name.is_empty() => Autoescape::On,
             Some(Constant::Bool(false)) => Autoescape::Off,
             _ if node.kind() == "call" && node.field(&field::FUNCTION).is_some_and(|f| self.text_of(f).ends_with("select_autoescape")) => {
                 Autoescape::ByExtension
