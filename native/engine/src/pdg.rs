@@ -10,8 +10,6 @@
 //!   the SDG can link them to call sites.
 //! - Expression walks use explicit stacks (no recursion on user-controlled depth).
 
-use std::collections::HashMap;
-
 use crate::syntax::tree::Node;
 
 use crate::cfg::{build_scope_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
@@ -172,7 +170,7 @@ pub fn control_dependences(successors: &[Vec<usize>], exit: usize) -> Vec<Vec<us
 /// Conditions decided by literals and module constants (`if False:`, `if DEBUG:`).
 pub struct ModuleConstants<'a> {
     pub text: &'a str,
-    pub constants: &'a HashMap<String, Constant>,
+    pub constants: &'a crate::program::ModuleConstants,
 }
 
 impl ConstantConditions for ModuleConstants<'_> {
@@ -761,7 +759,7 @@ mod tests {
                 .spawn(move || {
                     let tree = crate::parse::parse(&source);
                     let expression = tree.root_node().named_child(0).and_then(|s| s.named_child(0)).expect("an expression");
-                    literal(&source, expression, &HashMap::new())
+                    literal(&source, expression, &std::collections::HashMap::new())
                 })
                 .expect("thread starts")
                 .join()

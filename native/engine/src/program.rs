@@ -8,7 +8,7 @@
 //!   resolved stays unresolved and the analyses treat it conservatively.
 //! - Walks are iterative or bounded by `MAX_STATEMENT_DEPTH`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -68,7 +68,7 @@ pub struct ModuleInfo {
     /// Local name → qualified name (`request` → `flask.request`, `np` → `numpy`).
     pub imports: HashMap<String, String>,
     /// Module-level names assigned exactly once to a constant.
-    pub constants: HashMap<String, Constant>,
+    pub constants: ModuleConstants,
     /// Module-level names assigned exactly once to a reference (`run = subprocess.run`).
     pub aliases: HashMap<String, String>,
     /// Module-level names assigned exactly once to an object made from an import
@@ -571,7 +571,7 @@ fn class_alternatives(text: &str, root: Node<'_>, class_name: &dyn Fn(&str) -> O
         }
         Some(classes)
     };
-    let mut found: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    let mut found: HashMap<String, Option<Vec<String>>> = HashMap::default();
     let mut blocks = vec![(root, 0usize)];
     while let Some((block, depth)) = blocks.pop() {
         let mut cursor = block.walk();
@@ -612,8 +612,15 @@ fn class_alternatives(text: &str, root: Node<'_>, class_name: &dyn Fn(&str) -> O
         .collect()
 }
 
+/// A module's constants by name (`ModuleInfo::constants`).
+pub type ModuleConstants = HashMap<String, Constant>;
+
 /// Evaluates literal expressions (and module constants) to a constant.
-pub fn literal(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> Option<Constant> {
+pub fn literal<S: std::hash::BuildHasher>(
+    text: &str,
+    node: Node<'_>,
+    constants: &std::collections::HashMap<String, Constant, S>,
+) -> Option<Constant> {
     // Parentheses and signs peeled iteratively (`-(-(…1))` can nest arbitrarily deep).
     let mut signs: Vec<&str> = Vec::new();
     let mut current = node;
@@ -763,7 +770,7 @@ fn table_change<'t>(
             }
             // `HANDLERS["x"] = f` at module level: an entry.
             let direct = up.kind() == "assignment" && parent.parent() == Some(up) && top;
-            let key = parent.field(&field::SUBSCRIPT).and_then(|key| match literal(text, key, &HashMap::new()) {
+            let key = parent.field(&field::SUBSCRIPT).and_then(|key| match literal(text, key, &HashMap::default()) {
                 Some(Constant::Str(key)) => Some(key),
                 _ => None,
             });
@@ -831,7 +838,7 @@ pub(crate) fn dispatch_table_of<'t>(
     for child in node.named_children(&mut cursor) {
         let (key, value) = match child.kind() {
             "pair" => {
-                let key = child.field(&field::KEY).and_then(|key| match literal(text, key, &HashMap::new()) {
+                let key = child.field(&field::KEY).and_then(|key| match literal(text, key, &HashMap::default()) {
                     Some(Constant::Str(key)) => Some(key),
                     _ => None,
                 });
@@ -851,7 +858,11 @@ pub(crate) fn dispatch_table_of<'t>(
 
 /// Whether `node` is a list, tuple, set or dict literal (or `frozenset`/`set`/`tuple` of one)
 /// whose elements (a dict's keys) are all constants.
-pub fn is_constant_collection(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> bool {
+pub fn is_constant_collection<S: std::hash::BuildHasher>(
+    text: &str,
+    node: Node<'_>,
+    constants: &std::collections::HashMap<String, Constant, S>,
+) -> bool {
     let node = match node.kind() {
         "call" => {
             let wrapper = node.field(&field::FUNCTION).map(|f| text_of(text, f));
@@ -874,7 +885,11 @@ pub fn is_constant_collection(text: &str, node: Node<'_>, constants: &HashMap<St
 }
 
 /// A literal or constant name, without signs or parentheses.
-fn atom(text: &str, node: Node<'_>, constants: &HashMap<String, Constant>) -> Option<Constant> {
+fn atom<S: std::hash::BuildHasher>(
+    text: &str,
+    node: Node<'_>,
+    constants: &std::collections::HashMap<String, Constant, S>,
+) -> Option<Constant> {
     match node.kind() {
         "true" => Some(Constant::Bool(true)),
         "false" => Some(Constant::Bool(false)),
@@ -1029,8 +1044,8 @@ impl<'t> FileProgram<'t> {
             document,
             module: None,
             scopes: Vec::new(),
-            functions: HashMap::new(),
-            classes: HashMap::new(),
+            functions: HashMap::default(),
+            classes: HashMap::default(),
         };
         builder.add_module(file_index, module, is_package, &path, roots);
         let enclosing_functions = enclosing_functions(&builder.scopes, &builder.functions);
@@ -1165,11 +1180,11 @@ impl<'t> PartBuilder<'t> {
         let text = document.text();
         let root = document.root();
         let broken = root.has_error();
-        let mut imports = HashMap::new();
+        let mut imports = HashMap::default();
         collect_imports(text, root, &name, is_package, &mut imports);
         let module_name = name.clone();
         // Module-level constants and aliases: names assigned exactly once at the top level.
-        let mut assignments: HashMap<String, (usize, Option<Node<'t>>)> = HashMap::new();
+        let mut assignments: HashMap<String, (usize, Option<Node<'t>>)> = HashMap::default();
         let mut cursor = root.walk();
         for statement in root.named_children(&mut cursor) {
             if statement.kind() != "expression_statement" {
@@ -1198,10 +1213,10 @@ impl<'t> PartBuilder<'t> {
             }
         }
         let module_index = self.file_index;
-        let mut constants = HashMap::new();
-        let mut aliases = HashMap::new();
-        let mut constructed: HashMap<String, InstanceChain> = HashMap::new();
-        let mut autoescape = HashMap::new();
+        let mut constants = HashMap::default();
+        let mut aliases = HashMap::default();
+        let mut constructed: HashMap<String, InstanceChain> = HashMap::default();
+        let mut autoescape = HashMap::default();
         for (name, (count, right)) in &assignments {
             let Some(right) = right else { continue };
             if *count != 1 {
@@ -1212,7 +1227,7 @@ impl<'t> PartBuilder<'t> {
                 .flatten()
                 .and_then(|function| dotted(text, function))
                 .filter(|callee| callee.rsplit('.').next().is_some_and(|last| last.starts_with(|c: char| c.is_uppercase())));
-            if let Some(constant) = literal(text, *right, &HashMap::new()) {
+            if let Some(constant) = literal(text, *right, &HashMap::default()) {
                 constants.insert(name.clone(), constant);
             } else if let Some(callee) = instance_of {
                 // `session = requests.Session()`: the name refers to an instance of that class.
@@ -1398,7 +1413,7 @@ impl<'t> PartBuilder<'t> {
                         }
                         self.classes.insert(
                             qualified.clone(),
-                            ClassInfo { qualified_name: qualified.clone(), module: module_index, bases, methods: HashMap::new() },
+                            ClassInfo { qualified_name: qualified.clone(), module: module_index, bases, methods: HashMap::default() },
                         );
                         if let Some(body) = child.field(&field::BODY) {
                             stack.push((body, qualified.clone(), Some(qualified), depth + 1, Some(ClassHeader::of(child, body))));

@@ -11,7 +11,7 @@
 
 pub mod patterns;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::Deserialize;
 use sha2::Digest as _;
@@ -1462,7 +1462,7 @@ impl RuleSet {
     /// With several kinds, the first in the packs' order of kinds.
     pub fn source_object_kind(&self, reference: &str) -> Option<SourceKind> {
         let objects = self.source_objects.get_or_init(|| {
-            let mut objects: HashMap<String, SourceKind> = HashMap::new();
+            let mut objects: HashMap<String, SourceKind> = HashMap::default();
             for (attribute, kind) in &self.source_attributes {
                 let object = attribute.rsplit_once('.').map_or("", |(object, _)| object);
                 let found = objects.entry(object.to_string()).or_insert(*kind);

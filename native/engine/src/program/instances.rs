@@ -6,7 +6,7 @@
 //!
 //! Part of the program layer: it reads a module's syntax tree, its imports and aliases.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 use crate::syntax::tree::Node;
@@ -86,7 +86,7 @@ pub fn chain_of(
                     .filter(|arguments| arguments.named_child_count() == 1)
                     .and_then(|arguments| arguments.named_child(0))
                     .filter(|argument| argument.kind() != "keyword_argument")
-                    .and_then(|argument| match literal(text, argument, &HashMap::new()) {
+                    .and_then(|argument| match literal(text, argument, &HashMap::default()) {
                         Some(Constant::Str(value)) => Some(value),
                         _ => None,
                     });

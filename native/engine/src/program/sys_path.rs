@@ -7,7 +7,7 @@
 //! The analyses never run code: paths are evaluated from constant pieces only, and a piece
 //! that is not constant (an environment variable, a parameter) drops the whole argument.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::syntax::tree::Node;
 
@@ -26,7 +26,7 @@ pub fn added_directories(text: &str, root: Node<'_>, imports: &HashMap<String, S
         return Vec::new();
     }
     let evaluator = Evaluator { text, imports, file: components_of(file) };
-    let mut names: HashMap<String, Option<Components>> = HashMap::new();
+    let mut names: HashMap<String, Option<Components>> = HashMap::default();
     let mut found: Vec<String> = Vec::new();
     // Module-level statements in order, with the blocks of module-level `if`/`try`/`with`
     // (the usual `if __name__ == "__main__":` and `try: import x except ImportError:` spots).
@@ -119,7 +119,7 @@ impl Evaluator<'_> {
 
     /// A string literal's value.
     fn string(&self, node: Node<'_>) -> Option<String> {
-        match super::literal(self.text, node, &HashMap::new())? {
+        match super::literal(self.text, node, &HashMap::default())? {
             super::Constant::Str(literal) => Some(literal),
             _ => None,
         }
@@ -240,7 +240,7 @@ mod tests {
 
     fn added(file: &str, source: &str) -> Vec<String> {
         let document = crate::parse::Document::new(source.to_string());
-        let mut imports = HashMap::new();
+        let mut imports = HashMap::default();
         for line in source.lines() {
             if let Some(rest) = line.strip_prefix("import ") {
                 imports.insert(rest.trim().to_string(), rest.trim().to_string());

@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::program::Constant;
 use crate::rules::SourceKind;
 
-use super::path_key::PathKey;
+use super::path_key::{KeyText, PathKey};
 use super::Incomplete;
 
 /// Labels with source origins per value; past it, labels are merged (see `Value::add_label`).
@@ -468,15 +468,15 @@ pub(super) struct Values(imbl::OrdMap<PathKey, Arc<Value>>);
 
 impl Values {
     pub(super) fn get(&self, path: &str) -> Option<&Value> {
-        self.0.get(path).map(Arc::as_ref)
+        self.0.get(&KeyText(path)).map(Arc::as_ref)
     }
 
     pub(super) fn contains_key(&self, path: &str) -> bool {
-        self.0.contains_key(path)
+        self.0.contains_key(&KeyText(path))
     }
 
     pub(super) fn get_mut(&mut self, path: &str) -> Option<&mut Value> {
-        self.0.get_mut(path).map(Arc::make_mut)
+        self.0.get_mut(&KeyText(path)).map(Arc::make_mut)
     }
 
     pub(super) fn insert(&mut self, path: impl AsRef<str>, value: Value) {
@@ -484,7 +484,7 @@ impl Values {
     }
 
     pub(super) fn remove(&mut self, path: &str) -> Option<Value> {
-        self.0.remove(path).map(Arc::unwrap_or_clone)
+        self.0.remove(&KeyText(path)).map(Arc::unwrap_or_clone)
     }
 
     pub(super) fn len(&self) -> usize {
@@ -503,7 +503,7 @@ impl Values {
 
     /// The paths from `from` on, in order.
     pub(super) fn from(&self, from: &str) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.range::<_, str>((Bound::Included(from), Bound::Unbounded)).map(|(path, value)| (path.as_str(), value.as_ref()))
+        self.0.range::<_, KeyText>((Bound::Included(KeyText(from)), Bound::Unbounded)).map(|(path, value)| (path.as_str(), value.as_ref()))
     }
 }
 
@@ -655,7 +655,7 @@ impl State {
     fn keys_starting_with(&self, prefix: &str) -> Vec<PathKey> {
         self.values
             .0
-            .range::<_, str>((Bound::Included(prefix), Bound::Unbounded))
+            .range::<_, KeyText>((Bound::Included(KeyText(prefix)), Bound::Unbounded))
             .map(|(key, _)| key)
             .take_while(|key| key.as_str().starts_with(prefix))
             .copied()

@@ -96,7 +96,7 @@ struct Analysis<'p, 't> {
     file: usize,
     text: &'t str,
     module: usize,
-    constants: &'p HashMap<String, Constant>,
+    constants: &'p crate::program::ModuleConstants,
     // Outputs.
     summary: Summary,
     raw_findings: Vec<RawFinding>,
