@@ -448,7 +448,7 @@ pub fn autoescape_keyword(text: &str, call: Node<'_>) -> Option<crate::templates
     let value = keyword.field(&field::VALUE)?;
     Some(match value.kind() {
         "true" => Autoescape::On,
-        "string" if matches!(literal(text, value, &HashMap::new()), Some(Constant::Str(name)) if !name.is_empty()) => Autoescape::On,
+        "string" if matches!(literal(text, value, &HashMap::default()), Some(Constant::Str(name)) if !name.is_empty()) => Autoescape::On,
         "call" if value.field(&field::FUNCTION).is_some_and(|f| text_of(text, f).ends_with("select_autoescape")) => Autoescape::ByExtension,
         _ => Autoescape::Off,
     })
