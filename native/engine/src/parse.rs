@@ -15,12 +15,16 @@
 //!   that parsed. A document keeps its tree-sitter tree only while it is edited (created by
 //!   `Document::editable`, an editor's open document, or once `apply_edit` touched it) so the
 //!   next edit re-parses incrementally; a document made by `Document::new` (a file read from
-//!   disk) holds none, and an edit to it re-parses from scratch. A tree-sitter tree no longer
+//!   disk) holds none, and an edit to it re-parses from scratch. Its owner may let the tree go
+//!   at any time (`forget_tree_sitter_tree`: the workspace keeps trees only for the
+//!   `TREE_SITTER_TREES_KEPT` most recently edited documents); the next edit then re-parses
+//!   from scratch, giving the same tree. A tree-sitter tree no longer
 //!   needed is freed right away, or, for a text of `FREED_APART_FROM_BYTES` or more parsed
 //!   on a rayon pool, by another task of that pool (the parsing thread does not wait for it).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::sync::Mutex;
 
 use tree_sitter::{InputEdit, Language, Parser, Range, Tree};
 
@@ -248,6 +252,11 @@ pub fn recover_tree_sitter_definitions(text: &str, tree: &SyntaxTree) -> Vec<Tre
     })
 }
 
+/// `Document::editing` borrowed alone (the text stays readable meanwhile).
+fn kept_tree_mut(editing: &mut Mutex<Option<Tree>>) -> &mut Option<Tree> {
+    editing.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// One edit in byte offsets of the text it applies to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ByteEdit {
@@ -272,7 +281,9 @@ pub struct Document {
     line_index: LineIndex,
     /// The tree-sitter tree `tree` was converted from, kept only while the document is edited
     /// (see the module invariants); `edit`ed along with the text until the next `reparse`.
-    editing: Option<Tree>,
+    /// Behind a lock so that its owner can let it go while the document is shared
+    /// (`forget_tree_sitter_tree`, the workspace's most-recently-edited policy); uncontended.
+    editing: Mutex<Option<Tree>>,
     /// Set by `apply_edit` until the next `reparse`: the tree has been edited but not reparsed.
     tree_is_stale: bool,
     /// Whether the tree before the pending edits held syntax errors.
@@ -301,12 +312,30 @@ impl Document {
         clock.lap(steps::RECOVERY);
         let line_index = LineIndex::new(&text);
         clock.lap(steps::LINE_INDEX);
-        Document { text, tree, recovered, line_index, editing, tree_is_stale: false, edited_tree_had_errors: false }
+        Document { text, tree, recovered, line_index, editing: Mutex::new(editing), tree_is_stale: false, edited_tree_had_errors: false }
     }
 
     /// Whether the document holds a tree-sitter tree (it is being edited).
     pub fn keeps_tree_sitter_tree(&self) -> bool {
-        self.editing.is_some()
+        self.kept_tree().is_some()
+    }
+
+    /// Stops keeping the tree-sitter tree (the document is no longer among those being
+    /// edited): the compact tree, text and everything built on them stay as they are; the next
+    /// edit parses from scratch and keeps the new tree. Returns whether a tree was dropped.
+    pub fn forget_tree_sitter_tree(&self) -> bool {
+        let forgotten = self.kept_tree().take();
+        let dropped = forgotten.is_some();
+        if let Some(tree) = forgotten {
+            free_tree_sitter_tree(tree, self.text.len());
+        }
+        dropped
+    }
+
+    /// The kept tree-sitter tree (a poisoned lock still holds a whole tree: it is only ever
+    /// replaced or taken as a whole).
+    fn kept_tree(&self) -> std::sync::MutexGuard<'_, Option<Tree>> {
+        self.editing.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn text(&self) -> &str {
@@ -373,7 +402,7 @@ impl Document {
         self.line_index = LineIndex::new(&self.text);
         let new_end = start + new_text.len();
         let new_end_position = self.line_index.tree_sitter_point(new_end);
-        if let Some(tree) = &mut self.editing {
+        if let Some(tree) = kept_tree_mut(&mut self.editing) {
             tree.edit(&InputEdit {
                 start_byte: start,
                 old_end_byte: old_end,
@@ -394,8 +423,9 @@ impl Document {
         let shown = tree_sitter_input(&self.text);
         // Without a kept tree (a document read from disk) the parse is from scratch; the
         // document is being edited from now on, so it keeps the new tree.
-        let tree = match &self.editing {
-            Some(old) if !self.edited_tree_had_errors => {
+        let had_errors = self.edited_tree_had_errors;
+        let tree = match kept_tree_mut(&mut self.editing).as_ref() {
+            Some(old) if !had_errors => {
                 let incremental = parse_shown(&shown, Some(old));
                 if incremental.root_node().has_error() {
                     parse_shown(&shown, None)
@@ -407,7 +437,7 @@ impl Document {
         };
         self.tree = SyntaxTree::from_tree_sitter(&tree, &shown);
         drop(shown);
-        if let Some(old) = self.editing.replace(tree) {
+        if let Some(old) = kept_tree_mut(&mut self.editing).replace(tree) {
             free_tree_sitter_tree(old, self.text.len());
         }
         self.recovered = recover_definitions(&self.text, &self.tree);
@@ -416,7 +446,7 @@ impl Document {
 
     /// Replaces the whole text (a fresh parse; an edited document stays editable).
     pub fn replace(&mut self, text: String) {
-        *self = if self.editing.is_some() { Document::editable(text) } else { Document::new(text) };
+        *self = if self.keeps_tree_sitter_tree() { Document::editable(text) } else { Document::new(text) };
     }
 
     /// The tree as an S-expression (for tests and debugging).

@@ -4,6 +4,10 @@
 //! - After every call, each file's chunks equal `ChunkBuilder` run on a from-scratch parse of
 //!   the file's current text (incremental parsing is an optimisation, never a different answer).
 //! - A rejected call (stale version, unknown file) changes nothing.
+//! - At most `TREE_SITTER_TREES_KEPT` documents keep a tree-sitter tree: the most recently
+//!   opened (`update_file` with a version) or edited (`apply_edits`), listed in `trees_kept`
+//!   (`note_tree_kept`, called wherever a file's document is stored, edited or removed). The
+//!   others hold only their compact `SyntaxTree`; their next edit parses from scratch.
 //! - Paths are keys relative to the root with `/` separators; files outside the root are keyed
 //!   by their absolute path (their module name is their stem).
 //! - A file's program part, when present, was built from its current document (a new document
@@ -131,6 +135,13 @@ impl ProgramView {
     }
 }
 
+/// How many documents keep their tree-sitter tree for incremental re-parsing: the most
+/// recently opened (`update_file` with a version) or edited (`apply_edits`) ones, so memory
+/// does not grow with the number of documents ever opened. Another document's next edit
+/// parses from scratch (the same tree, a few milliseconds more for a big file) and makes it
+/// one of them again.
+pub const TREE_SITTER_TREES_KEPT: usize = 8;
+
 struct FileState {
     source: SharedDocument,
     version: Option<i64>,
@@ -153,6 +164,9 @@ pub struct Workspace {
     source_roots: SourceRoots,
     repository_chunk: Chunk,
     files: BTreeMap<String, FileState>,
+    /// The files whose documents keep a tree-sitter tree, least recently opened or edited
+    /// first: at most `TREE_SITTER_TREES_KEPT` (`note_tree_kept`).
+    trees_kept: std::collections::VecDeque<String>,
     /// What slices found (scope graphs, solved PDGs, call sites, effects), kept across edits:
     /// the next slice drops what the files changed since the last one touched
     /// (`slice::SliceCache`).
@@ -418,6 +432,7 @@ impl Workspace {
             repository,
             repository_chunk,
             files: BTreeMap::new(),
+            trees_kept: Default::default(),
             slice_cache: SliceCache::default(),
             slice_changed: Default::default(),
             ir_cache: IrCache::default(),
@@ -700,9 +715,27 @@ impl Workspace {
         extra_errors.extend(errors);
         let state = FileState { source: AnalysedDocument::unanalysed(document), version, chunks, errors: extra_errors };
         let before = self.files.insert(key.clone(), state).map(|state| state.chunks).unwrap_or_default();
+        self.note_tree_kept(&key);
         let diff = ChunkDiff::between(&before, &self.files[&key].chunks);
         self.index_diff(&key, &before, &diff);
         diff
+    }
+
+    /// After `key`'s document was stored, edited or removed: it becomes the most recently
+    /// edited of the documents keeping a tree-sitter tree if it keeps one (else it is none of
+    /// them), and the least recently edited beyond `TREE_SITTER_TREES_KEPT` let theirs go.
+    fn note_tree_kept(&mut self, key: &str) {
+        self.trees_kept.retain(|kept| kept != key);
+        if !self.files.get(key).is_some_and(|state| state.source.borrow_owner().keeps_tree_sitter_tree()) {
+            return;
+        }
+        self.trees_kept.push_back(key.to_string());
+        while self.trees_kept.len() > TREE_SITTER_TREES_KEPT {
+            let Some(oldest) = self.trees_kept.pop_front() else { break };
+            if let Some(state) = self.files.get(&oldest) {
+                state.source.borrow_owner().forget_tree_sitter_tree();
+            }
+        }
     }
 
     /// Reads the source roots again (`walk::source_roots`, after the root's packaging
@@ -738,7 +771,8 @@ impl Workspace {
     }
 
     /// Sets a file's whole text (from disk or an editor's `didOpen`). With a version (an
-    /// editor's open document) the document keeps its tree-sitter tree for incremental edits;
+    /// editor's open document) the document keeps its tree-sitter tree for incremental edits
+    /// (while it is among the `TREE_SITTER_TREES_KEPT` most recently opened or edited ones);
     /// without one (the text on disk, e.g. after `didClose`) it keeps none.
     pub fn update_file(&mut self, path: &str, text: String, version: Option<i64>) -> ChunkDiff {
         let key = self.key(path);
@@ -814,6 +848,7 @@ impl Workspace {
         let before = self.files.remove(&key).map(|state| state.chunks).unwrap_or_default();
         let empty = AnalysedDocument::unanalysed(Document::new(String::new()));
         self.files.insert(key.clone(), FileState { source: empty, version: None, chunks: Vec::new(), errors });
+        self.note_tree_kept(&key);
         let diff = ChunkDiff::between(&before, &[]);
         self.index_diff(&key, &before, &diff);
         diff
@@ -851,6 +886,7 @@ impl Workspace {
         let state = self.files.get_mut(&key).expect("checked above");
         document.reparse();
         state.source = AnalysedDocument::unanalysed(document);
+        self.note_tree_kept(&key);
         match changes.into_iter().reduce(TextChange::then) {
             Some(change) => self.note_change(&key, Some(change)),
             None => self.note_change(&key, Some(TextChange { start: 0, old_end: 0, new_end: 0 })),
@@ -881,6 +917,7 @@ impl Workspace {
         self.note_change(&key, None);
         self.slice_changed.insert(key.clone());
         let state = self.files.remove(&key).ok_or_else(|| EngineError::UnknownFile(key.clone()))?;
+        self.note_tree_kept(&key);
         let diff = ChunkDiff::between(&state.chunks, &[]);
         self.index_diff(&key, &state.chunks, &diff);
         Ok(diff)

@@ -233,7 +233,7 @@ fn node_ids_are_distinct_across_trees_and_stable_within_one() {
 /// ARCHITECTURE.md's invariant: no tree-sitter tree is kept for files nobody edits. Files read
 /// from disk and texts set without a version hold only their `SyntaxTree`; an editor's open
 /// document (a version) and a document once edited keep theirs for incremental re-parsing, until
-/// the text on disk replaces it.
+/// the text on disk replaces it (or, below, more recently edited documents take its place).
 #[test]
 fn tree_sitter_trees_are_kept_only_for_edited_documents() {
     use flowsight_engine::line_index::Encoding;
@@ -265,4 +265,62 @@ fn tree_sitter_trees_are_kept_only_for_edited_documents() {
     workspace.update_file("a.py", "def f(x):\n    return x\n".to_string(), None);
     assert!(!keeps(&workspace, "a.py"), "the text on disk (closed) drops the tree");
     std::fs::remove_dir_all(&directory).expect("removed");
+}
+
+/// ARCHITECTURE.md's invariant: memory does not grow with the number of documents ever opened.
+/// Only the `TREE_SITTER_TREES_KEPT` most recently opened or edited documents keep a tree-sitter
+/// tree; editing one that let its tree go parses it from scratch, which gives the same tree and,
+/// after analysis, the same findings as a workspace that never edited anything.
+#[test]
+fn only_the_most_recently_edited_documents_keep_a_tree_sitter_tree() {
+    use flowsight_engine::line_index::Encoding;
+    use flowsight_engine::parse::PositionEdit;
+    use flowsight_engine::rules::RuleSet;
+    use flowsight_engine::workspace::{Workspace, TREE_SITTER_TREES_KEPT};
+
+    let root = std::path::Path::new("/nonexistent-flowsight-root");
+    let opened = TREE_SITTER_TREES_KEPT + 4;
+    let path = |index: usize| format!("app/view_{index}.py");
+    let mut workspace = Workspace::new(root);
+    for index in 0..opened {
+        let text = format!("import os\nfrom flask import request\n\n\ndef view_{index}():\n    os.system(request.args['q'])\n");
+        workspace.update_file(&path(index), text, Some(1));
+    }
+    let keeping = |workspace: &Workspace| -> Vec<usize> {
+        (0..opened).filter(|&index| workspace.document(&path(index)).expect("opened").keeps_tree_sitter_tree()).collect()
+    };
+    assert_eq!(keeping(&workspace), (opened - TREE_SITTER_TREES_KEPT..opened).collect::<Vec<_>>(), "the most recently opened");
+    let rules = RuleSet::builtin();
+    assert_eq!(workspace.analyze_taint(&rules).len(), opened, "one finding per view");
+
+    // A line added above each sink, the first (long evicted) document first: each edit keeps
+    // the edited document's tree and lets the least recently edited one's go.
+    let line_above = |text: &str| PositionEdit { range: Some(((5, 0), (5, 0))), new_text: format!("    label = {}\n", text.len()) };
+    for index in 0..opened {
+        let before = workspace.document(&path(index)).expect("opened").text().to_string();
+        workspace.apply_edits(&path(index), 2, &[line_above(&before)], Encoding::Utf16).expect("edited");
+        let kept = keeping(&workspace);
+        assert!(kept.len() <= TREE_SITTER_TREES_KEPT && kept.contains(&index), "after editing {index}: {kept:?}");
+        let document = workspace.document(&path(index)).expect("edited");
+        assert_same_tree(&path(index), &parse_python(document.text(), None), document.tree());
+    }
+    // Editing a kept document again makes it the most recent: the next eviction takes another.
+    let oldest = keeping(&workspace)[0];
+    let text = workspace.document(&path(oldest)).expect("kept").text().to_string();
+    workspace.apply_edits(&path(oldest), 3, &[line_above(&text)], Encoding::Utf16).expect("edited");
+    workspace.update_file("app/extra.py", "x = 1\n".to_string(), Some(1));
+    let kept = keeping(&workspace);
+    assert!(kept.contains(&oldest) && !kept.contains(&(oldest + 1)), "{oldest} edited again, {} evicted: {kept:?}", oldest + 1);
+    // Closing (the text on disk) and removing take documents out of those keeping a tree.
+    workspace.update_file(&path(oldest), workspace.document(&path(oldest)).expect("kept").text().to_string(), None);
+    workspace.remove_file("app/extra.py").expect("removed");
+    assert!(keeping(&workspace).len() < TREE_SITTER_TREES_KEPT, "{:?}", keeping(&workspace));
+
+    let findings = workspace.analyze_taint(&rules);
+    let mut fresh = Workspace::new(root);
+    for index in 0..opened {
+        fresh.update_file(&path(index), workspace.document(&path(index)).expect("edited").text().to_string(), None);
+    }
+    assert_eq!(findings, fresh.analyze_taint(&rules), "edited and evicted documents analyse as fresh ones");
+    assert_eq!(findings.len(), opened);
 }
