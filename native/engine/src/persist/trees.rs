@@ -5,7 +5,8 @@
 //! A tree file is framed as every cache file (`framing`: magic, header, payload length, CRC-32,
 //! payload); the header holds the schema and flowsight versions, the grammar's fingerprint
 //! (`syntax::tree::grammar_fingerprint`), the text's SHA-256 and length and the node count; the
-//! payload is `SyntaxTree::to_records`, zstd-compressed.
+//! payload is `SyntaxTree::to_records` (byte planes), zstd-compressed. The header also names
+//! the records' layout (`LAYOUT`).
 //!
 //! Invariants:
 //! - Only trees without syntax errors are stored (`to_records`): a file with an `ERROR` or
@@ -41,9 +42,15 @@ const ZSTD_LEVEL: i32 = 1;
 /// damaged header never makes a reader allocate more than a real tree could need.
 const MAX_NODES_PER_BYTE: usize = 8;
 
+/// The layout of the records in a tree file, bumped when `SyntaxTree::to_records` changes (1:
+/// whole records; 2: byte planes). Apart from `SCHEMA_VERSION` so that it does not invalidate
+/// `analysis.bin`.
+const LAYOUT: u32 = 2;
+
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
 struct Header {
     schema: u32,
+    layout: u32,
     version: String,
     grammar: u64,
     text: [u8; 32],
@@ -54,6 +61,7 @@ struct Header {
 fn header(hash: &[u8; 32], text_len: usize, nodes: usize) -> Header {
     Header {
         schema: super::SCHEMA_VERSION,
+        layout: LAYOUT,
         version: super::FLOWSIGHT_VERSION.to_string(),
         grammar: grammar_fingerprint(),
         text: *hash,
@@ -207,6 +215,7 @@ mod tests {
         for foreign in [
             Header { schema: super::super::SCHEMA_VERSION + 1, ..header(&hash, TEXT.len(), nodes) },
             Header { version: "0.0.1-old".into(), ..header(&hash, TEXT.len(), nodes) },
+            Header { layout: LAYOUT - 1, ..header(&hash, TEXT.len(), nodes) },
             Header { grammar: grammar_fingerprint() ^ 1, ..header(&hash, TEXT.len(), nodes) },
             Header { nodes: nodes as u64 + 1, ..header(&hash, TEXT.len(), nodes) },
             Header { nodes: u64::MAX, ..header(&hash, TEXT.len(), nodes) },

@@ -248,21 +248,31 @@ impl SyntaxTree {
 pub const RECORD_BYTES: usize = 28;
 
 impl SyntaxTree {
-    /// The records of a tree without syntax errors, little-endian, `RECORD_BYTES` each (what
-    /// the scan's cache stores, `persist::trees`); None for a tree with an `ERROR` or `MISSING`
-    /// node (its recovered definitions and error characters are not stored: it is parsed).
+    /// The records of a tree without syntax errors, `RECORD_BYTES` little-endian bytes each, stored
+    /// as byte planes (byte k of every record, then byte k + 1: the same field's bytes of nearby
+    /// nodes side by side, which zstd compresses ~40 % smaller than whole records) — what the
+    /// scan's cache stores (`persist::trees`); None for a tree with an `ERROR` or `MISSING` node
+    /// (its recovered definitions and error characters are not stored: it is parsed).
     pub fn to_records(&self) -> Option<Vec<u8>> {
         if self.root_node().has_error() || !self.error_characters.is_empty() {
             return None;
         }
-        let mut bytes = Vec::with_capacity(self.nodes.len() * RECORD_BYTES);
-        for record in &self.nodes {
-            for value in [record.start, record.end, record.parent, record.first_child, record.child_count, record.named_child_count] {
-                bytes.extend_from_slice(&value.to_le_bytes());
+        let count = self.nodes.len();
+        let mut bytes = vec![0u8; count * RECORD_BYTES];
+        for (index, record) in self.nodes.iter().enumerate() {
+            let mut row = [0u8; RECORD_BYTES];
+            for (at, value) in [record.start, record.end, record.parent, record.first_child, record.child_count, record.named_child_count]
+                .into_iter()
+                .enumerate()
+            {
+                row[at * 4..at * 4 + 4].copy_from_slice(&value.to_le_bytes());
             }
-            bytes.extend_from_slice(&record.kind.to_le_bytes());
-            bytes.push(record.field);
-            bytes.push(record.flags);
+            row[24..26].copy_from_slice(&record.kind.to_le_bytes());
+            row[26] = record.field;
+            row[27] = record.flags;
+            for (plane, byte) in row.into_iter().enumerate() {
+                bytes[plane * count + index] = byte;
+            }
         }
         Some(bytes)
     }
@@ -282,18 +292,20 @@ impl SyntaxTree {
             return Err("too large");
         }
         let grammar = grammar();
-        let word = |record: &[u8], at: usize| u32::from_le_bytes([record[at], record[at + 1], record[at + 2], record[at + 3]]);
+        let word =
+            |record: &[u8; RECORD_BYTES], at: usize| u32::from_le_bytes([record[at], record[at + 1], record[at + 2], record[at + 3]]);
         let mut nodes: Vec<Record> = Vec::with_capacity(count);
         // Named children counted per parent, compared with each parent's stored count at the end.
         let mut named = vec![0u32; count];
-        for (index, record) in bytes.chunks_exact(RECORD_BYTES).enumerate() {
+        for index in 0..count {
+            let record: [u8; RECORD_BYTES] = std::array::from_fn(|plane| bytes[plane * count + index]);
             let record = Record {
-                start: word(record, 0),
-                end: word(record, 4),
-                parent: word(record, 8),
-                first_child: word(record, 12),
-                child_count: word(record, 16),
-                named_child_count: word(record, 20),
+                start: word(&record, 0),
+                end: word(&record, 4),
+                parent: word(&record, 8),
+                first_child: word(&record, 12),
+                child_count: word(&record, 16),
+                named_child_count: word(&record, 20),
                 kind: u16::from_le_bytes([record[24], record[25]]),
                 field: record[26],
                 flags: record[27],
