@@ -522,6 +522,7 @@ def cache_scan(root: Path, cache: Path | None) -> dict:
     seconds = time.perf_counter() - started
     ids = hashlib.sha256("\n".join(sorted(f.id for f in analysis.findings)).encode()).hexdigest()[:16]
     size = (cache / "analysis.bin").stat().st_size if cache is not None and (cache / "analysis.bin").exists() else 0
+    trees = sum(path.stat().st_size for path in (cache / "trees").iterdir()) if cache is not None and (cache / "trees").is_dir() else 0
     return {
         "seconds": seconds,
         "findings": len(analysis.findings),
@@ -534,6 +535,8 @@ def cache_scan(root: Path, cache: Path | None) -> dict:
         "reused_scopes": analysis.stats["reused"],
         "scopes": analysis.stats["scopes"],
         "cache_bytes": size,
+        "trees_bytes": trees,
+        "trees_loaded": analysis.cache.get("trees_loaded", 0),
     }
 
 
@@ -1038,7 +1041,11 @@ def suite_cache(root: Path, runs: int) -> dict:
         )
     print(table(rows))
     size_mb = changed["cache_bytes"] / 1e6
-    print(f"cache size: {size_mb:.1f} MB; findings identical to --no-cache: {verdict(same)}")
+    trees_mb = changed["trees_bytes"] / 1e6
+    print(
+        f"cache size: {size_mb:.1f} MB analysis.bin + {trees_mb:.1f} MB syntax trees (one file changed: "
+        f"{changed['trees_loaded']} files built from their stored tree); findings identical to --no-cache: {verdict(same)}"
+    )
     print(
         f"server, initialize answered → diagnostics of every file: {server_cold['seconds']:.2f} s without a cache, "
         f"{server_warm['seconds']:.2f} s restarted on it ({server_warm['published_files']} files published; target ≤ 0.3 s: "
@@ -1057,6 +1064,7 @@ def suite_cache(root: Path, runs: int) -> dict:
         "warm": warm,
         "one_changed": changed,
         "cache_mb": size_mb,
+        "trees_mb": trees_mb,
         "identical": same,
         "server_cold": server_cold,
         "server_restart": server_warm,

@@ -321,7 +321,8 @@ class TaintAnalysis:
     """The same keys as `Workspace.last_analysis`."""
     cache: dict[str, object]
     """What the persistent cache did (empty without `cache_dir`): notice (why an existing cache
-    was not used, or None), reused_scan, bytes_written, write_error, seconds."""
+    was not used, or None), reused_scan, bytes_written, write_error, seconds, trees_loaded (files
+    built from their stored syntax tree instead of parsed), trees_written."""
 
 class Merge:
     """`merge_exports`' result."""

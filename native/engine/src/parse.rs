@@ -88,9 +88,11 @@ pub mod steps {
     pub const RECOVERY: usize = 3;
     pub const LINE_INDEX: usize = 4;
     pub const PROBLEMS: usize = 5;
-    pub const NAMES: [&str; 6] = ["tree-sitter", "conversion", "freeing", "recovery", "line index", "problems"];
+    /// Reading, checking and decoding stored trees, and writing them (`persist::trees`).
+    pub const STORED_TREES: usize = 6;
+    pub const NAMES: [&str; 7] = ["tree-sitter", "conversion", "freeing", "recovery", "line index", "problems", "stored trees"];
 
-    static NANOS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+    static NANOS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
     static ENABLED: AtomicBool = AtomicBool::new(false);
 
     /// Steps are timed from now on.
@@ -295,6 +297,18 @@ impl Document {
     pub fn new(text: String) -> Document {
         let tree = parse(&text);
         Document::with_tree(text, tree, None)
+    }
+
+    /// A document nobody edits from the records `SyntaxTree::to_records` wrote for a parse of
+    /// exactly this text (the caller knows it by the text's hash: the scan's stored trees,
+    /// `persist::trees`), without parsing. Equal to `Document::new(text)`; records that are not
+    /// a valid tree for this text give the text back.
+    pub fn from_records(text: String, records: &[u8]) -> std::result::Result<Document, String> {
+        let lines = crate::syntax::tree::line_starts(&tree_sitter_input(&text));
+        match SyntaxTree::from_records(records, text.len(), lines) {
+            Ok(tree) => Ok(Document::with_tree(text, tree, None)),
+            Err(_) => Err(text),
+        }
     }
 
     /// A document an editor edits: its tree-sitter tree is kept for incremental re-parsing.

@@ -6,6 +6,11 @@
 //! (postcard: schema version, flowsight version, project root, rules fingerprint), then the
 //! payload length (u64 LE), its CRC-32 (u32 LE) and the payload (postcard `Snapshot`).
 //!
+//! Cache directory layout: `analysis.bin`; `published.bin` (a workspace's last published
+//! findings, below); `trees/` (a scan's syntax trees, one file per text hash: `trees`, with
+//! its own invariants — a tree is checked against its text and this build, and never changes a
+//! result); `search/` (the search index, `lexical/store.rs`).
+//!
 //! Invariants:
 //! - A cache is used only when its magic, schema version, flowsight version and project root
 //!   are this run's, its length and checksum match and it decodes into a consistent
@@ -24,6 +29,11 @@
 //! - A file's entry holds its text's SHA-256 and its text (zstd): an unchanged file is known by
 //!   its hash, a changed one gets an exact `TextChange` against its old text, so cached places
 //!   below the edit move instead of being recomputed.
+//! - The stored trees (`trees/`) are independent of `analysis.bin`: neither names the other, a
+//!   missing or damaged tree only costs a parse, and they are used whatever `analysis.bin` holds
+//!   (another rules' cache too), since a tree depends only on its text and the grammar.
+
+pub mod trees;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;

@@ -44,6 +44,9 @@ pub struct ScanResult {
     pub stats: AnalysisStats,
 }
 
+/// Per file of a scan: its document (None: not read) and what parsing reported.
+type ParsedFiles = Vec<(Option<Document>, Vec<FileError>)>;
+
 /// One loaded file: (relative path, document) unless it could not be read, and its errors.
 type LoadedFile = (Option<(String, Document)>, Vec<FileError>);
 
@@ -169,31 +172,69 @@ fn template_set(group: &[usize], templates: &[ReadTemplate]) -> Arc<TemplateSet>
 }
 
 /// Parses the texts read, largest first (the longest files do not end the run alone): per
-/// file, its document (None: not read) and what parsing reported.
-fn parse_files(files: &mut [ReadFile]) -> Vec<(Option<Document>, Vec<FileError>)> {
+/// file, its document (None: not read) and what parsing reported. With `stored` (a cache's
+/// `persist::trees` directory and each file's text hash), a file whose tree is stored is built
+/// from it instead of parsed, and a parsed file's tree is stored (`persist::trees`).
+fn parse_files(files: &mut [ReadFile], stored: Option<(&Path, &[Option<[u8; 32]>])>) -> (ParsedFiles, TreeCounts) {
     let mut texts: Vec<(usize, String)> =
         files.iter_mut().enumerate().filter_map(|(index, file)| Some((index, file.text.take()?))).collect();
     texts.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
     let files = &*files;
-    let parsed: Vec<(usize, Document, Vec<FileError>)> = pool().install(|| {
+    let parsed: Vec<(usize, Document, Vec<FileError>, TreeCounts)> = pool().install(|| {
         texts
             .into_par_iter()
             .with_max_len(1)
             .map(|(index, text)| {
-                let document = Document::new(text);
+                let mut counts = TreeCounts::default();
+                let stored = stored.and_then(|(trees, hashes)| Some((trees, hashes[index]?)));
+                let document = match stored {
+                    Some((trees, hash)) => {
+                        let mut clock = crate::parse::steps::Clock::start();
+                        let loaded = crate::persist::trees::load(trees, &hash, text);
+                        clock.lap(crate::parse::steps::STORED_TREES);
+                        match loaded {
+                            Ok(document) => {
+                                counts.loaded += 1;
+                                document
+                            }
+                            Err(text) => {
+                                let document = Document::new(text);
+                                let mut clock = crate::parse::steps::Clock::start();
+                                counts.written += usize::from(crate::persist::trees::store(trees, &hash, &document));
+                                clock.lap(crate::parse::steps::STORED_TREES);
+                                document
+                            }
+                        }
+                    }
+                    None => Document::new(text),
+                };
                 let shown = &files[index].shown;
                 let mut clock = crate::parse::steps::Clock::start();
                 let problems = parse_problems(shown, document.text(), document.line_index(), document.tree(), &Default::default());
                 clock.lap(crate::parse::steps::PROBLEMS);
-                (index, document, problems)
+                (index, document, problems, counts)
             })
             .collect()
     });
-    let mut result: Vec<(Option<Document>, Vec<FileError>)> = (0..files.len()).map(|_| (None, Vec::new())).collect();
-    for (index, document, problems) in parsed {
+    let mut result: ParsedFiles = (0..files.len()).map(|_| (None, Vec::new())).collect();
+    let mut total = TreeCounts::default();
+    for (index, document, problems, counts) in parsed {
         result[index] = (Some(document), problems);
+        total.loaded += counts.loaded;
+        total.written += counts.written;
     }
-    result
+    (result, total)
+}
+
+/// What a cached scan did with stored trees (`persist::trees`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TreeCounts {
+    /// Files built from their stored tree (not parsed).
+    pub loaded: usize,
+    /// Trees written (files parsed without syntax errors whose tree was not stored or not valid).
+    pub written: usize,
+    /// Trees removed: no file of the scan has their text.
+    pub removed: usize,
 }
 
 /// Which repositories are analysed together: a repository importing a top-level package that
@@ -266,6 +307,8 @@ pub struct CacheReport {
     pub bytes_written: Option<u64>,
     pub write_error: Option<String>,
     pub seconds: f64,
+    /// What was done with stored syntax trees (nothing when the stored result was returned).
+    pub trees: TreeCounts,
 }
 
 /// Analyses discovered repositories: each group of `analysis_groups` one program, groups in
@@ -315,8 +358,15 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
         report.reused_scan = true;
         return Ok((result, report));
     }
-    let parsed = parse_files(&mut files);
+    let trees = cache_dir.map(crate::persist::trees::trees_dir);
+    // Without the directory no tree is stored (and the scan parses every file, as without it).
+    let trees = trees.filter(|trees| std::fs::create_dir_all(trees).is_ok());
+    let (parsed, tree_counts) = parse_files(&mut files, trees.as_deref().map(|trees| (trees, hashes.as_slice())));
+    report.trees = tree_counts;
     phases.end("parse");
+    if crate::taint::debug_analysis() && trees.is_some() {
+        eprintln!("  stored trees: {} files built from their tree, {} trees written", tree_counts.loaded, tree_counts.written);
+    }
     let mut errors = discovered.errors.clone();
     // Per repository: (file index, document), in order.
     let mut documents: Vec<Vec<(usize, Document)>> = discovered.repositories.iter().map(|_| Vec::new()).collect();
@@ -449,6 +499,11 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
             Ok(bytes) => report.bytes_written = Some(bytes),
             Err(error) => report.write_error = Some(error),
         }
+        if let Some(trees) = &trees {
+            let keep: HashSet<[u8; 32]> = hashes.iter().flatten().copied().collect();
+            report.trees.removed = persist::trees::remove_unused(trees, &keep);
+        }
+        phases.end("cache write");
         report.seconds = started.elapsed().as_secs_f64();
         free_in_background(snapshot);
     } else {
@@ -592,7 +647,7 @@ pub fn export_repository(discovered: &Discovered, rules: &RuleSet, name: Option<
     };
     let mut files = read_repositories(discovered);
     let templates = read_templates(discovered);
-    let parsed = parse_files(&mut files);
+    let (parsed, _) = parse_files(&mut files, None);
     let mut errors = discovered.errors.clone();
     let mut documents: Vec<(usize, Document)> = Vec::new();
     for (index, (file, (document, problems))) in files.iter().zip(parsed).enumerate() {

@@ -9,6 +9,8 @@
 //!   project root are rebuilt with a one-line notice; a cache of other rules is rebuilt
 //!   silently; a crashed write (a truncated temporary file beside the cache) is never read.
 //!   None of them changes a result.
+//! - Stored syntax trees are used for unchanged files; a changed file is parsed and its tree
+//!   stored; a damaged or foreign tree file is parsed again and rewritten, results unchanged.
 //! - A change of threat models (part of the rules' fingerprint) invalidates the cache.
 //! - A scan of several repositories keeps one cache with each program's analysis: a program of
 //!   the same repositories is reused (in another scan of the same display root too).
@@ -24,7 +26,7 @@ use flowsight_engine::parse::{Document, PositionEdit};
 use flowsight_engine::persist::{self, Snapshot, StoredAnalysis};
 use flowsight_engine::program::{build_parts, Program};
 use flowsight_engine::rules::RuleSet;
-use flowsight_engine::scan::{scan_paths, scan_paths_cached, CacheReport, ScanResult};
+use flowsight_engine::scan::{scan_paths, scan_paths_cached, CacheReport, ScanResult, TreeCounts};
 use flowsight_engine::taint::{analyze_incrementally, analyze_incrementally_after, AnalysisCache, TextChange};
 use flowsight_engine::workspace::Workspace;
 use proptest::prelude::*;
@@ -395,6 +397,72 @@ fn the_cache_belongs_to_its_project_root() {
     assert!(report.notice.as_deref().is_some_and(|notice| notice.contains("another project root")), "{report:?}");
     std::fs::remove_dir_all(&root).unwrap();
     std::fs::remove_dir_all(&other).unwrap();
+}
+
+/// The stored trees (`persist::trees`): a cached scan builds unchanged files from them, parses
+/// and stores a changed file's, and rebuilds any tree file that is damaged or foreign — with
+/// the result of a scan without cache each time.
+#[test]
+fn stored_trees_are_used_for_unchanged_files_and_damaged_ones_are_rebuilt() {
+    let (root, cache) = scanned_project("trees");
+    let trees = persist::trees::trees_dir(&cache);
+    let stored = || {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&trees).unwrap().map(|entry| entry.unwrap().path()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(stored().len(), FILES.len(), "one tree per text");
+    // One file changed: the others are built from their trees, the changed one parsed and stored,
+    // its old tree removed.
+    let mut files = project_files();
+    files[0].1.push_str(
+        "
+def more():
+    run(request.args['m'])
+",
+    );
+    write_files(&root, &files);
+    let (cached, fresh, report) = scan_both(&root, &cache, &RuleSet::builtin());
+    assert_eq!(outcome(&cached), outcome(&fresh));
+    assert_eq!(report.trees, TreeCounts { loaded: FILES.len() - 1, written: 1, removed: 1 });
+    assert_eq!(stored().len(), FILES.len());
+    // Damaged tree files of one unchanged file, with the scan's stored result out of the way (an
+    // added file's text changes each time).
+    let tree_of = |text: &str| trees.join(persist::text_hash(text).iter().map(|byte| format!("{byte:02x}")).collect::<String>());
+    let (target, other) = (tree_of(&files[1].1), tree_of(&files[2].1));
+    let good = std::fs::read(&target).unwrap();
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x01;
+    // The header's first byte after the magic and its length is the schema (a postcard varint).
+    let mut other_schema = good.clone();
+    other_schema[20] = other_schema[20].wrapping_add(1);
+    let damages: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("random bytes", (0..good.len()).map(|i| (i * 131 % 251) as u8).collect()),
+        ("a flipped byte", flipped),
+        ("another text's tree", std::fs::read(&other).unwrap()),
+        ("another schema", other_schema),
+    ];
+    for (step, (what, bytes)) in damages.into_iter().enumerate() {
+        std::fs::write(&target, &bytes).unwrap();
+        std::fs::write(
+            root.join("app/added.py"),
+            format!(
+                "x = {step}
+"
+            ),
+        )
+        .unwrap();
+        let (cached, fresh, report) = scan_both(&root, &cache, &RuleSet::builtin());
+        assert_eq!(outcome(&cached), outcome(&fresh), "{what}");
+        assert!(report.notice.is_none(), "{what}: {report:?}");
+        // The damaged tree and the added file's are written; the other files' trees are used.
+        assert_eq!((report.trees.loaded, report.trees.written), (FILES.len() - 1, 2), "{what}: {report:?}");
+        assert_eq!(std::fs::read(&target).unwrap(), good, "{what}: rewritten");
+    }
+    std::fs::remove_dir_all(&root).unwrap();
 }
 
 /// A workspace (the server's core) over the files of `root`, using the cache in `cache`.

@@ -3,8 +3,13 @@
 //! positions, fields, parent, children, named children, siblings, lookups by field and by byte)
 //! and as an S-expression, on every fixture file and on broken inputs (unclosed brackets, NUL
 //! bytes, lone `\r`, deep nesting, recovered definitions).
+//!
+//! A tree stored as records (`SyntaxTree::to_records`, the scan's cache) and read back
+//! (`Document::from_records`) answers the same, node by node, on the same inputs; a tree with
+//! syntax errors is not stored; damaged records are refused or read as a consistent tree,
+//! never a panic.
 
-use flowsight_engine::parse::{parse, parse_python, recover_definitions, recover_tree_sitter_definitions};
+use flowsight_engine::parse::{parse, parse_python, recover_definitions, recover_tree_sitter_definitions, Document};
 use flowsight_engine::syntax::tree::{self, SyntaxTree};
 
 /// What identifies a node when comparing the two trees.
@@ -205,6 +210,107 @@ fn broken_inputs_convert_node_for_node() {
     for (name, text) in &cases {
         assert_same_parse(name, text);
     }
+}
+
+/// Stores `text`'s tree as records and reads it back: node by node the tree-sitter tree, or
+/// nothing stored when the text has syntax errors. Returns the nodes compared.
+fn assert_stored_tree_reads_back(name: &str, text: &str) -> usize {
+    let parsed = parse(text);
+    let Some(records) = parsed.to_records() else {
+        assert!(parsed.root_node().has_error(), "{name}: a tree without errors is stored");
+        return 0;
+    };
+    assert!(!parsed.root_node().has_error(), "{name}: a tree with errors is not stored");
+    let document = Document::from_records(text.to_string(), &records).unwrap_or_else(|_| panic!("{name}: records refused"));
+    assert!(document.recovered().is_empty() && !document.keeps_tree_sitter_tree());
+    assert_eq!(document.tree().to_records().as_deref(), Some(&records[..]), "{name}: records again");
+    let expected = parse_python(text, None);
+    assert_same_descendants(name, text, &expected, document.tree());
+    assert_same_tree(&format!("{name} (stored)"), &expected, document.tree())
+}
+
+#[test]
+fn stored_trees_read_back_node_for_node() {
+    let mut compared = 0;
+    for path in fixture_files() {
+        let text = String::from_utf8_lossy(&std::fs::read(&path).expect("readable")).into_owned();
+        compared += assert_stored_tree_reads_back(&path.display().to_string(), &text);
+    }
+    assert!(compared > 10_000, "only {compared} nodes compared");
+    let deep_calls = format!("x = {}1{}\n", "f(".repeat(300), ")".repeat(300));
+    for (name, text) in [
+        ("empty", String::new()),
+        ("nul bytes", "x = 1\0\ndef after():\n    pass\0\n\0".into()),
+        ("lone carriage returns", "import os\rdef f():\r    x = 1\r\n    return x\r".into()),
+        ("tabs and unicode", "def f():\n\tπ = 'é'\n\treturn π  # ü\n".into()),
+        ("deep calls", deep_calls),
+    ] {
+        assert!(assert_stored_tree_reads_back(name, &text) > 0, "{name}: stored");
+    }
+    for broken in ["x = [1, 2,\n", "def f(:\n    pass\n", "x = (\n\ndef f(a):\n    return a\n", "print((1)\n"] {
+        assert_eq!(assert_stored_tree_reads_back(broken, broken), 0, "{broken:?}: not stored");
+    }
+}
+
+/// Every node of `tree` reachable and within `text_len`, every child's parent its parent.
+fn assert_consistent(tree: &SyntaxTree, text_len: usize) {
+    let mut pending = vec![tree.root_node()];
+    let mut seen = 0;
+    while let Some(node) = pending.pop() {
+        seen += 1;
+        assert!(node.start_byte() <= node.end_byte() && node.end_byte() <= text_len);
+        let _ = (node.kind(), node.start_position(), node.end_position(), node.next_sibling(), node.prev_named_sibling(), node.to_sexp());
+        for i in 0..node.child_count() {
+            let child = node.child(i).expect("a child");
+            assert_eq!(child.parent(), Some(node));
+            pending.push(child);
+        }
+        assert_eq!(node.named_children(&mut node.walk()).count(), node.named_child_count());
+    }
+    assert_eq!(seen, tree.node_count(), "every node reachable once");
+}
+
+#[test]
+fn damaged_records_are_refused_or_consistent_never_a_panic() {
+    let text = "import os\n\n\nclass C(B):\n    def f(self, a, *b, **c):\n        return os.path.join(a, b[0], c['k'])\n";
+    let records = parse(text).to_records().expect("no syntax errors");
+    let lines = flowsight_engine::syntax::tree::line_starts(text.as_bytes());
+    let read = |bytes: &[u8]| SyntaxTree::from_records(bytes, text.len(), lines.clone());
+    assert!(read(&records).is_ok());
+    for length in 0..records.len() {
+        assert!(read(&records[..length]).is_err() || length % tree::RECORD_BYTES == 0, "{length} bytes");
+        if let Ok(tree) = read(&records[..length]) {
+            assert_consistent(&tree, text.len());
+        }
+    }
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut refused, mut accepted) = (0, 0);
+    for round in 0..4000 {
+        let mut damaged = records.clone();
+        // One to three bytes changed (a bit flipped, or a byte random), or a random record.
+        for _ in 0..1 + round % 3 {
+            let at = (next() as usize) % damaged.len();
+            damaged[at] = if round % 2 == 0 { damaged[at] ^ (1 << (next() % 8)) } else { next() as u8 };
+        }
+        match read(&damaged) {
+            Ok(tree) => {
+                accepted += 1;
+                assert_consistent(&tree, text.len());
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(refused > 1000, "{refused} refused, {accepted} accepted");
+    let random: Vec<u8> = (0..records.len()).map(|_| next() as u8).collect();
+    assert!(read(&random).is_err());
+    // Records over a shorter text: ranges outside it are refused.
+    assert!(SyntaxTree::from_records(&records, text.len() - 1, lines.clone()).is_err());
 }
 
 #[test]

@@ -125,7 +125,8 @@ pub struct TaintAnalysis {
     /// What the solver did and the bounds the results met (see `stats_to_dict`).
     stats: std::collections::HashMap<&'static str, usize>,
     /// What the persistent cache did: `notice` (why an existing cache was not used),
-    /// `reused_scan`, `bytes_written`, `write_error`, `seconds`; empty without a cache.
+    /// `reused_scan`, `bytes_written`, `write_error`, `seconds`, `trees_loaded` (files built from
+    /// their stored syntax tree), `trees_written`; empty without a cache.
     cache: std::collections::HashMap<&'static str, PyObject>,
 }
 
@@ -323,6 +324,8 @@ fn taint_analysis(
         cache.insert("bytes_written", report.bytes_written.into_pyobject(py)?.into_any().unbind());
         cache.insert("write_error", report.write_error.into_pyobject(py)?.into_any().unbind());
         cache.insert("seconds", report.seconds.into_pyobject(py)?.into_any().unbind());
+        cache.insert("trees_loaded", report.trees.loaded.into_pyobject(py)?.into_any().unbind());
+        cache.insert("trees_written", report.trees.written.into_pyobject(py)?.into_any().unbind());
     }
     Ok(TaintAnalysis {
         cache,

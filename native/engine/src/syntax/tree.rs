@@ -81,6 +81,23 @@ fn kind_name(kind: u16) -> &'static str {
     }
 }
 
+/// A fingerprint of the grammar's kind and field tables (names in id order): a stored tree is
+/// used only by a build whose grammar numbers kinds and fields the same way.
+pub fn grammar_fingerprint() -> u64 {
+    static FINGERPRINT: OnceLock<u64> = OnceLock::new();
+    *FINGERPRINT.get_or_init(|| {
+        // FNV-1a over the names, each followed by a NUL, kinds then fields.
+        let grammar = grammar();
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for name in grammar.kinds.iter().chain([&"\u{1}"]).chain(&grammar.fields) {
+            for byte in name.bytes().chain([0]) {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        hash
+    })
+}
+
 /// A grammar field's id for its name (`None`: the grammar has no such field).
 pub fn field_id_for_name(name: &str) -> Option<NonZeroU16> {
     let index = grammar().fields.iter().position(|field| *field == name)?;
@@ -224,6 +241,123 @@ impl SyntaxTree {
     fn point(&self, offset: u32) -> Point {
         let row = self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1);
         Point { row, column: (offset - self.line_starts[row]) as usize }
+    }
+}
+
+/// Bytes of one record in `SyntaxTree::to_records`.
+pub const RECORD_BYTES: usize = 28;
+
+impl SyntaxTree {
+    /// The records of a tree without syntax errors, `RECORD_BYTES` little-endian bytes each, stored
+    /// as byte planes (byte k of every record, then byte k + 1: the same field's bytes of nearby
+    /// nodes side by side, which zstd compresses ~40 % smaller than whole records) — what the
+    /// scan's cache stores (`persist::trees`); None for a tree with an `ERROR` or `MISSING` node
+    /// (its recovered definitions and error characters are not stored: it is parsed).
+    pub fn to_records(&self) -> Option<Vec<u8>> {
+        if self.root_node().has_error() || !self.error_characters.is_empty() {
+            return None;
+        }
+        let count = self.nodes.len();
+        let mut bytes = vec![0u8; count * RECORD_BYTES];
+        for (index, record) in self.nodes.iter().enumerate() {
+            let mut row = [0u8; RECORD_BYTES];
+            for (at, value) in [record.start, record.end, record.parent, record.first_child, record.child_count, record.named_child_count]
+                .into_iter()
+                .enumerate()
+            {
+                row[at * 4..at * 4 + 4].copy_from_slice(&value.to_le_bytes());
+            }
+            row[24..26].copy_from_slice(&record.kind.to_le_bytes());
+            row[26] = record.field;
+            row[27] = record.flags;
+            for (plane, byte) in row.into_iter().enumerate() {
+                bytes[plane * count + index] = byte;
+            }
+        }
+        Some(bytes)
+    }
+
+    /// The tree `to_records` wrote, over a text of `text_len` bytes whose rows (as tree-sitter
+    /// was shown it) start at `line_starts`. Validating: any bytes that are not a consistent
+    /// tree without syntax errors give `Err` (one line), never a panic — a known kind and field
+    /// per node, only the named and extra flags, byte ranges within the text, the root first,
+    /// each node's parent before it, every non-root node inside its parent's run of children
+    /// and the runs partitioning the nodes, and each named-children count exact.
+    pub fn from_records(bytes: &[u8], text_len: usize, line_starts: Arc<[u32]>) -> Result<SyntaxTree, &'static str> {
+        if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD_BYTES) {
+            return Err("not a whole number of records");
+        }
+        let count = bytes.len() / RECORD_BYTES;
+        if count >= NONE as usize || text_len > u32::MAX as usize {
+            return Err("too large");
+        }
+        let grammar = grammar();
+        let word =
+            |record: &[u8; RECORD_BYTES], at: usize| u32::from_le_bytes([record[at], record[at + 1], record[at + 2], record[at + 3]]);
+        let mut nodes: Vec<Record> = Vec::with_capacity(count);
+        // Named children counted per parent, compared with each parent's stored count at the end.
+        let mut named = vec![0u32; count];
+        for index in 0..count {
+            let record: [u8; RECORD_BYTES] = std::array::from_fn(|plane| bytes[plane * count + index]);
+            let record = Record {
+                start: word(&record, 0),
+                end: word(&record, 4),
+                parent: word(&record, 8),
+                first_child: word(&record, 12),
+                child_count: word(&record, 16),
+                named_child_count: word(&record, 20),
+                kind: u16::from_le_bytes([record[24], record[25]]),
+                field: record[26],
+                flags: record[27],
+            };
+            let index = index as u32;
+            if usize::from(record.kind) >= grammar.kinds.len() || usize::from(record.field) >= grammar.fields.len() {
+                return Err("unknown kind or field");
+            }
+            if record.flags & !(NAMED | EXTRA) != 0 {
+                return Err("syntax error flags");
+            }
+            if record.start > record.end || record.end as usize > text_len {
+                return Err("byte range outside the text");
+            }
+            if record.child_count == 0 {
+                if record.first_child != NONE || record.named_child_count != 0 {
+                    return Err("children of a leaf");
+                }
+            } else if record.first_child <= index
+                || u64::from(record.first_child) + u64::from(record.child_count) > count as u64
+                || record.named_child_count > record.child_count
+            {
+                return Err("children out of bounds");
+            }
+            if index == 0 {
+                if record.parent != NONE || record.field != 0 {
+                    return Err("the root has a parent");
+                }
+            } else {
+                let Some(parent) = nodes.get(record.parent as usize) else { return Err("a parent after its child") };
+                if parent.child_count == 0 || index < parent.first_child || index >= parent.first_child + parent.child_count {
+                    return Err("a node outside its parent's children");
+                }
+                if record.flags & NAMED != 0 {
+                    named[record.parent as usize] += 1;
+                }
+            }
+            nodes.push(record);
+        }
+        if nodes.iter().zip(&named).any(|(record, &counted)| record.named_child_count != counted) {
+            return Err("named children miscounted");
+        }
+        // Every non-root node lies in its parent's run: with as many children as non-root
+        // nodes, no run overlaps another.
+        if nodes.iter().map(|record| u64::from(record.child_count)).sum::<u64>() != count as u64 - 1 {
+            return Err("overlapping children");
+        }
+        if line_starts.first() != Some(&0) {
+            return Err("line starts");
+        }
+        let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
+        Ok(SyntaxTree { id_base: serial << 32, nodes, line_starts, error_characters: Vec::new() })
     }
 }
 
