@@ -430,3 +430,82 @@ fn only_the_most_recently_edited_documents_keep_a_tree_sitter_tree() {
     assert_eq!(findings, fresh.analyze_taint(&rules), "edited and evicted documents analyse as fresh ones");
     assert_eq!(findings.len(), opened);
 }
+
+/// `assert_same_tree` for trees with nodes of very many children (its per-child sibling and
+/// child lookups are quadratic there): every node's kind, range, counts, field and parent, each
+/// child through both cursors, and for the children of a node with more than 1,000 a sample of
+/// `child(i)`, `named_child(i)` and siblings.
+fn assert_same_wide_tree(name: &str, expected: &tree_sitter::Tree, actual: &SyntaxTree) -> usize {
+    assert_eq!(actual.root_node().to_sexp(), expected.root_node().to_sexp(), "{name}: to_sexp");
+    let mut pending = vec![(expected.root_node(), actual.root_node())];
+    let mut widest = 0;
+    while let Some((want, got)) = pending.pop() {
+        let at = format!("{name}: {want:?}");
+        assert_eq!(signature_of(Some(got)), signature_of_ts(Some(want)), "{at}: node");
+        assert_eq!(signature_of(got.parent()), signature_of_ts(want.parent()), "{at}: parent");
+        assert_eq!(got.child_count(), want.child_count(), "{at}: child_count");
+        assert_eq!(got.named_child_count(), want.named_child_count(), "{at}: named_child_count");
+        assert_eq!(got.child(want.child_count()), None, "{at}: child past the end");
+        assert_eq!(got.named_child(want.named_child_count() as u32), None, "{at}: named child past the end");
+        widest = widest.max(want.child_count());
+        let (mut want_cursor, mut got_cursor) = (want.walk(), got.walk());
+        if want_cursor.goto_first_child() {
+            assert!(got_cursor.goto_first_child(), "{at}: goto_first_child");
+            loop {
+                let (want_child, got_child) = (want_cursor.node(), got_cursor.node());
+                assert_eq!(got_cursor.field_name(), want_cursor.field_name(), "{at}: cursor field_name");
+                assert_eq!(got_child.field_name(), want_cursor.field_name(), "{at}: field in parent");
+                pending.push((want_child, got_child));
+                let moved = want_cursor.goto_next_sibling();
+                assert_eq!(got_cursor.goto_next_sibling(), moved, "{at}: goto_next_sibling");
+                if !moved {
+                    break;
+                }
+            }
+        }
+        let named: Vec<_> = got.named_children(&mut got.walk()).map(|n| signature_of(Some(n))).collect();
+        let want_named: Vec<_> = want.named_children(&mut want.walk()).map(|n| signature_of_ts(Some(n))).collect();
+        assert_eq!(named, want_named, "{at}: named_children");
+        if want.child_count() > 1_000 {
+            let (count, named_count) = (want.child_count(), want.named_child_count() as u32);
+            for i in [0, 1, count / 2, count - 2, count - 1] {
+                let (want_child, got_child) = (want.child(i), got.child(i));
+                assert_eq!(signature_of(got_child), signature_of_ts(want_child), "{at}: child({i})");
+                let (want_child, got_child) = (want_child.expect("in range"), got_child.expect("in range"));
+                assert_eq!(signature_of(got_child.next_sibling()), signature_of_ts(want_child.next_sibling()), "{at}: next_sibling({i})");
+                assert_eq!(signature_of(got_child.prev_sibling()), signature_of_ts(want_child.prev_sibling()), "{at}: prev_sibling({i})");
+            }
+            for i in [0, 1, named_count / 2, named_count - 1] {
+                assert_eq!(signature_of(got.named_child(i)), signature_of_ts(want.named_child(i)), "{at}: named_child({i})");
+            }
+            let end = want.end_byte() - 1;
+            let (mut want_cursor, mut got_cursor) = (want.walk(), got.walk());
+            assert_eq!(got_cursor.goto_first_child_for_byte(end), want_cursor.goto_first_child_for_byte(end), "{at}: child for {end}");
+        }
+    }
+    widest as usize
+}
+
+/// A record holds 16-bit child counts; a node with 65,535 children or more keeps its counts
+/// apart. Modules of 100,000, 65,535 and 65,534 statements and a list of 70,000 elements
+/// (139,999 children, 70,000 of them named: `named_child` scans) answer as tree-sitter's.
+#[test]
+fn nodes_with_more_than_65535_children_convert_node_for_node() {
+    let statements = |count: usize| (0..count).map(|i| format!("x{i} = {i}\n")).collect::<String>();
+    let list = format!("y = [{}]\n", (0..70_000).map(|i| i.to_string()).collect::<Vec<_>>().join(", "));
+    let cases = [
+        ("100,000 statements", statements(100_000), 100_000),
+        ("65,535 statements", statements(65_535), 65_535),
+        ("65,534 statements", statements(65_534), 65_534),
+        ("a list of 70,000 elements", list, 139_999 + 2),
+    ];
+    for (name, text, widest) in &cases {
+        let (expected, actual) = (parse_python(text, None), parse(text));
+        assert_eq!(assert_same_wide_tree(name, &expected, &actual), *widest, "{name}: the widest node's children");
+        // Stored (counts whole) and read back: the wide counts survive.
+        let records = actual.to_records().expect("no syntax errors: stored");
+        let document = Document::from_records(text.clone(), &records).unwrap_or_else(|_| panic!("{name}: records refused"));
+        assert_eq!(document.tree().to_records().as_deref(), Some(&records[..]), "{name}: records again");
+        assert_eq!(assert_same_wide_tree(name, &expected, document.tree()), *widest, "{name}: read back");
+    }
+}
