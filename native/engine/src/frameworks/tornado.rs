@@ -246,7 +246,8 @@ pub(crate) enum SettingValue {
     /// Not known: stored nowhere the analysis sees, or a value it cannot tell (a parameter, an
     /// attribute, a workspace function's result).
     Unknown,
-    /// Only values that are no environment (literals, instances of other classes).
+    /// Only values that are no environment (literals, instances of workspace classes deriving
+    /// from none).
     Other,
 }
 
@@ -347,8 +348,9 @@ fn stored_value(
             if environment {
                 return SettingValue::Environment(environment_autoescape(program, module, scope, value, depth));
             }
-            let library = program.module_named(reference.split('.').next().unwrap_or("")).is_none();
-            if program.class(&reference).is_some() || (library && reference.contains('.')) {
+            // A workspace class's instance is no environment; a function's result (a factory,
+            // the workspace's or a library's: a library class cannot be told from one) may be.
+            if program.class(&reference).is_some() {
                 SettingValue::Other
             } else {
                 SettingValue::Unknown
@@ -436,4 +438,44 @@ fn environment_autoescape(program: &Program<'_>, module: usize, scope: usize, ca
         }
     }
     found.unwrap_or(Autoescape::Off)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{setting_environment, SettingValue};
+    use crate::program::Program;
+    use crate::rules::RuleSet;
+    use crate::templates::Autoescape;
+
+    fn stored(files: &[(&str, &str)], key: &str) -> SettingValue {
+        let documents: Vec<(String, crate::parse::Document)> =
+            files.iter().map(|(path, text)| (path.to_string(), crate::parse::Document::new(text.to_string()))).collect();
+        let parts = crate::program::build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        let program = Program::from_parts(&parts);
+        setting_environment(&program, &RuleSet::builtin(), key)
+    }
+
+    #[test]
+    fn a_settings_key_holds_an_environment_something_else_or_what_the_analysis_cannot_tell() {
+        let app = "import tornado.web\nfrom jinja2 import Environment, select_autoescape\nfrom envs import make_env, Plain\n\n\n\
+                   def main(handlers, given):\n    options = {'autoescape': False}\n    plain = Environment(**options)\n    \
+                   settings = {'plain_env': plain, 'ext_env': Environment(autoescape=select_autoescape()), 'title': 'Hub'}\n    \
+                   settings['made_env'] = make_env()\n    settings['given_env'] = given\n    settings['plain'] = Plain()\n    \
+                   settings['both_env'] = Environment(autoescape=True)\n    \
+                   return tornado.web.Application(handlers, both_env=Environment(), **settings)\n";
+        let envs =
+            "from jinja2 import Environment\n\n\nclass Plain:\n    pass\n\n\ndef make_env():\n    return Environment(autoescape=True)\n";
+        let files = [("app.py", app), ("envs.py", envs)];
+        assert_eq!(stored(&files, "plain_env"), SettingValue::Environment(Autoescape::Off), "**options' autoescape");
+        assert_eq!(stored(&files, "ext_env"), SettingValue::Environment(Autoescape::ByExtension));
+        assert_eq!(stored(&files, "both_env"), SettingValue::Environment(Autoescape::Off), "of two, the least escaping");
+        assert_eq!(stored(&files, "title"), SettingValue::Other);
+        assert_eq!(stored(&files, "plain"), SettingValue::Other, "a workspace class's instance");
+        assert_eq!(stored(&files, "made_env"), SettingValue::Unknown, "a factory's result");
+        assert_eq!(stored(&files, "given_env"), SettingValue::Unknown, "a parameter");
+        assert_eq!(stored(&files, "nowhere_env"), SettingValue::Unknown, "stored nowhere");
+        let without_tornado = app.replace("import tornado.web\n", "");
+        let untouched = [("app.py", without_tornado.as_str()), ("envs.py", envs)];
+        assert_eq!(stored(&untouched, "plain_env"), SettingValue::Unknown, "only modules importing tornado store settings");
+    }
 }
