@@ -438,20 +438,25 @@ pub struct Program<'p> {
 /// `select_autoescape(...)` call by extension, anything else off (`None`, `False`, a value not
 /// known here: toward more findings); `None` without the keyword.
 pub fn autoescape_keyword(text: &str, call: Node<'_>) -> Option<crate::templates::Autoescape> {
-    use crate::templates::Autoescape;
     let arguments = call.field(&field::ARGUMENTS)?;
     let mut cursor = arguments.walk();
     let keyword = arguments
         .named_children(&mut cursor)
         .filter(|argument| argument.kind() == "keyword_argument")
         .find(|argument| argument.field(&field::NAME).is_some_and(|name| text_of(text, name) == "autoescape"))?;
-    let value = keyword.field(&field::VALUE)?;
-    Some(match value.kind() {
+    Some(autoescape_value(text, keyword.field(&field::VALUE)?))
+}
+
+/// The autoescaping a Jinja `autoescape=` value asks for: `True` or a non-empty string on,
+/// `select_autoescape(...)` by extension, anything else (undecided included) off.
+pub fn autoescape_value(text: &str, value: Node<'_>) -> crate::templates::Autoescape {
+    use crate::templates::Autoescape;
+    match value.kind() {
         "true" => Autoescape::On,
         "string" if matches!(literal(text, value, &HashMap::default()), Some(Constant::Str(name)) if !name.is_empty()) => Autoescape::On,
         "call" if value.field(&field::FUNCTION).is_some_and(|f| text_of(text, f).ends_with("select_autoescape")) => Autoescape::ByExtension,
         _ => Autoescape::Off,
-    })
+    }
 }
 
 pub fn text_of<'a>(text: &'a str, node: Node<'_>) -> &'a str {

@@ -194,6 +194,12 @@ pub struct TemplateObjectsSpec {
     /// `autoescape = "application"` renders (aiohttp-jinja2's `setup`).
     #[serde(default)]
     pub application_setups: Vec<String>,
+    /// An application's settings mapping as handlers read it (Tornado's
+    /// `RequestHandler.settings`): a constant key's value is what the application's setup
+    /// stores under that key, a Jinja2 environment there loading templates with its
+    /// autoescaping (resolved when render sites are joined: `frameworks::tornado::setting_environment`).
+    #[serde(default)]
+    pub application_settings: Vec<String>,
 }
 
 /// The loaded `[[template_objects]]` entries of every pack (`TemplateObjectsSpec`).
@@ -205,6 +211,7 @@ pub struct TemplateObjects {
     pub loader_methods: HashSet<String>,
     pub render_methods: HashSet<String>,
     pub application_setups: HashSet<String>,
+    pub application_settings: HashSet<String>,
 }
 
 /// An argument by position (receiver not counted) or keyword.
@@ -1340,12 +1347,21 @@ impl RuleSet {
     /// Adds a `[[template_objects]]` entry: qualified calls (`module.name`) and method names
     /// (no dot); an entry naming nothing is an error.
     fn add_template_objects(&mut self, file: &str, text: &str, spec: TemplateObjectsSpec) -> Result<()> {
-        let TemplateObjectsSpec { environments, templates, loaders, loader_methods, render_methods, application_setups } = spec;
+        let TemplateObjectsSpec {
+            environments,
+            templates,
+            loaders,
+            loader_methods,
+            render_methods,
+            application_setups,
+            application_settings,
+        } = spec;
         let calls = [
             ("environments", environments, &mut self.template_objects.environments),
             ("templates", templates, &mut self.template_objects.templates),
             ("loaders", loaders, &mut self.template_objects.loaders),
             ("application_setups", application_setups, &mut self.template_objects.application_setups),
+            ("application_settings", application_settings, &mut self.template_objects.application_settings),
         ];
         let mut named = 0;
         for (key, names, set) in calls {

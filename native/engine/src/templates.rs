@@ -120,6 +120,12 @@ pub struct RenderSite {
     /// Whether the context value is a form of a `[[template_markup]]` library (whose fields,
     /// called in a template, write escaped markup), as far as the analysis can tell.
     pub form: FormValue,
+    /// The application settings key whose Jinja2 environment loaded the template
+    /// (`self.settings["jinja2_env"]` in a Tornado handler): its `autoescape` is `Application`,
+    /// decided when the site is joined with the templates, by the environment the program
+    /// stores under that key (`frameworks::tornado::setting_environment`).
+    #[serde(default)]
+    pub setting: Option<String>,
 }
 
 /// What a context value is to a `[[template_markup]]` form library (see `TemplateModel`).
@@ -408,6 +414,7 @@ mod tests {
             autoescape,
             call: "render_template".into(),
             form: FormValue::Unknown,
+            setting: None,
         }
     }
 

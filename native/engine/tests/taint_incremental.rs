@@ -15,6 +15,9 @@
 //! - A class attribute that a class body or module-level code taints or cleans (`root = …` in
 //!   `class Conf`, `Conf.root = …`) analyses again what reads it by name, through `self`/`cls`
 //!   and in subclasses, in other files too.
+//! - The autoescaping of a Jinja2 environment a Tornado application keeps in its settings is
+//!   decided at the join: editing the app module's `autoescape=` makes the handler's template
+//!   finding appear and go without analysing the handler again.
 //! - Random edits at random places of several files (lambdas among them: module-level, in a
 //!   dispatch table, nested), several edits per change, broken text in
 //!   between: incremental findings (steps included) equal a from-scratch analysis every time.
@@ -607,4 +610,39 @@ fn a_guard_function_that_stops_guarding_is_no_longer_a_guard_in_its_callers() {
     workspace.update_file("app/checks.py", checks.into(), Some(3));
     let (again, _) = reanalyse(&mut workspace);
     assert!(again.is_empty(), "{again:#?}");
+}
+
+/// The findings of `workspace` analysed again, checked against a fresh workspace holding `files`
+/// (`from_scratch` copies Python files only: a template must be given), and the stats.
+fn reanalyse_with_templates(workspace: &mut Workspace, files: &[(&str, String)]) -> (Vec<Finding>, AnalysisStats) {
+    let findings = workspace.analyze_taint(&RuleSet::builtin());
+    assert_eq!(findings, workspace_of(files).analyze_taint(&RuleSet::builtin()), "incremental differs from scratch");
+    (findings, workspace.last_analysis())
+}
+
+#[test]
+fn the_autoescaping_of_an_environment_in_tornado_settings_follows_the_app_module() {
+    let handlers = "import tornado.web\n\n\nclass Page(tornado.web.RequestHandler):\n    def get(self):\n        \
+                    bio = self.get_argument('bio')\n        \
+                    self.write(self.settings['jinja2_env'].get_template('page.html').render(bio=bio))\n";
+    let app = |autoescape: &str| {
+        format!(
+            "import tornado.web\nfrom jinja2 import Environment\n\nfrom handlers import Page\n\n\n\
+             def make_app():\n    env = Environment(autoescape={autoescape})\n    \
+             return tornado.web.Application([('/', Page)], jinja2_env=env)\n"
+        )
+    };
+    let files = |autoescape: &str| {
+        vec![("handlers.py", handlers.to_string()), ("app.py", app(autoescape)), ("templates/page.html", "<p>{{ bio }}</p>\n".into())]
+    };
+    let mut workspace = workspace_of(&files("True"));
+    let (escaped, _) = reanalyse_with_templates(&mut workspace, &files("True"));
+    assert!(escaped.is_empty(), "{escaped:?}");
+    workspace.update_file("app.py", app("False"), Some(2));
+    let (found, stats) = reanalyse_with_templates(&mut workspace, &files("False"));
+    assert_eq!(found.iter().map(|f| (f.sink.path.as_str(), f.sink.start_line)).collect::<Vec<_>>(), [("templates/page.html", 0)]);
+    assert!(stats.analysed <= 2, "only the app module's scopes: {stats:?}");
+    workspace.update_file("app.py", app("True"), Some(3));
+    let (none, _) = reanalyse_with_templates(&mut workspace, &files("True"));
+    assert!(none.is_empty(), "{none:?}");
 }

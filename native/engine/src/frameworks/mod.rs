@@ -27,7 +27,7 @@ mod http_server;
 pub(crate) use http_server::is_html;
 mod pyramid;
 mod quart;
-mod tornado;
+pub(crate) mod tornado;
 mod wsgi;
 
 use std::cell::OnceCell;
@@ -602,7 +602,7 @@ pub(crate) fn scope_at(program: &Program<'_>, module: usize, scopes: &[usize], a
 }
 
 /// The module body's scope index (a file's scopes are contiguous, its module body first).
-fn module_scope(program: &Program<'_>, module: usize) -> usize {
+pub(crate) fn module_scope(program: &Program<'_>, module: usize) -> usize {
     scopes_of(program, module).start
 }
 

@@ -22,6 +22,7 @@ use super::{
 };
 use crate::program::{text_of, Program};
 use crate::syntax::{field, FieldChild, MAX_STATEMENT_DEPTH};
+use crate::templates::Autoescape;
 
 /// A route's groups: (name, pattern), in order.
 type Groups = Vec<(Option<String>, String)>;
@@ -233,4 +234,248 @@ fn route_tables(program: &Program<'_>) -> FxHashMap<String, Vec<Groups>> {
         }
     }
     routes
+}
+
+/// What a program stores under a key of a Tornado application's settings
+/// (`setting_environment`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SettingValue {
+    /// A Jinja2 environment (a call the packs name in `[[template_objects]] environments`, or of
+    /// a workspace class deriving from one) with this autoescaping: of several, the least.
+    Environment(Autoescape),
+    /// Not known: stored nowhere the analysis sees, or a value it cannot tell (a parameter, an
+    /// attribute, a workspace function's result).
+    Unknown,
+    /// Only values that are no environment (literals, instances of workspace classes deriving
+    /// from none).
+    Other,
+}
+
+/// Nesting levels followed from a stored value to the environment call it names (a name bound
+/// to a name bound to the call).
+const MAX_BINDINGS: usize = 4;
+
+/// What the program stores under `key` of an application's settings, read from the modules
+/// importing the packages of the packs' `application_settings` (Tornado): the keyword `key=` of
+/// a call (`Application(handlers, key=env)`, `dict(key=env)` later passed as `**settings`), a
+/// `"key": env` pair of a dict literal, and `x["key"] = env` (`settings`, `web_app.settings`).
+/// Any such store counts, whichever mapping it goes into: the key names the environment, the
+/// way the handlers read it. Read after the solver (`taint::findings`), like
+/// `render::application_autoescape`, so no function's analysis depends on it.
+pub(crate) fn setting_environment(program: &Program<'_>, rules: &crate::rules::RuleSet, key: &str) -> SettingValue {
+    let mut packages: Vec<&str> =
+        rules.template_objects.application_settings.iter().filter_map(|settings| settings.split('.').next()).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    let (mut environment, mut unknown, mut other) = (None, false, false);
+    for module in modules_importing(program, &packages) {
+        let file = program.modules[module].file;
+        let text = program.text(file);
+        if memchr::memmem::find(text.as_bytes(), key.as_bytes()).is_none() {
+            continue;
+        }
+        let scopes: Vec<usize> = scopes_of(program, module).collect();
+        let mut stack = vec![(program.files[file].document.root(), 0usize)];
+        while let Some((node, depth)) = stack.pop() {
+            let stored = match node.kind() {
+                "keyword_argument" => node
+                    .field(&field::NAME)
+                    .filter(|name| text_of(text, *name) == key && node.parent().is_some_and(|list| list.kind() == "argument_list"))
+                    .and_then(|_| node.field(&field::VALUE)),
+                "pair" => node
+                    .field(&field::KEY)
+                    .filter(|k| string_at(program, module, *k).as_deref() == Some(key))
+                    .and_then(|_| node.field(&field::VALUE)),
+                "assignment" => node
+                    .field(&field::LEFT)
+                    .filter(|left| left.kind() == "subscript")
+                    .and_then(|left| left.field(&field::SUBSCRIPT))
+                    .filter(|k| string_at(program, module, *k).as_deref() == Some(key))
+                    .and_then(|_| node.field(&field::RIGHT)),
+                _ => None,
+            };
+            if let Some(value) = stored {
+                let scope = scope_at(program, module, &scopes, node.start_byte());
+                match stored_value(program, rules, module, scope, value, 0) {
+                    SettingValue::Environment(autoescape) => {
+                        environment = Some(environment.map_or(autoescape, |known| least_escaping(known, autoescape)))
+                    }
+                    SettingValue::Unknown => unknown = true,
+                    SettingValue::Other => other = true,
+                }
+            }
+            if depth < MAX_STATEMENT_DEPTH * 4 {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor).map(|child| (child, depth + 1)));
+            }
+        }
+    }
+    match environment {
+        Some(autoescape) => SettingValue::Environment(autoescape),
+        None if other && !unknown => SettingValue::Other,
+        None => SettingValue::Unknown,
+    }
+}
+
+/// The less escaping of two autoescapings (toward more findings).
+fn least_escaping(a: Autoescape, b: Autoescape) -> Autoescape {
+    match (a, b) {
+        (Autoescape::Off | Autoescape::Application, _) | (_, Autoescape::Off | Autoescape::Application) => Autoescape::Off,
+        (Autoescape::ByExtension, _) | (_, Autoescape::ByExtension) => Autoescape::ByExtension,
+        _ => Autoescape::On,
+    }
+}
+
+/// What a stored value is: an environment call, a name bound to one in its scope (or the
+/// module's), a literal, or unknown.
+fn stored_value(
+    program: &Program<'_>,
+    rules: &crate::rules::RuleSet,
+    module: usize,
+    scope: usize,
+    value: Node<'_>,
+    depth: usize,
+) -> SettingValue {
+    let text = program.text(program.modules[module].file);
+    match value.kind() {
+        "call" => {
+            let Some(reference) = value.field(&field::FUNCTION).and_then(|callee| super::reference(program, module, callee)) else {
+                return SettingValue::Unknown;
+            };
+            let environments = &rules.template_objects.environments;
+            let environment = environments.contains(&reference)
+                || (program.class(&reference).is_some() && program.ancestors(&reference).iter().any(|a| environments.contains(a)));
+            if environment {
+                return SettingValue::Environment(environment_autoescape(program, module, scope, value, depth));
+            }
+            // A workspace class's instance is no environment; a function's result (a factory,
+            // the workspace's or a library's: a library class cannot be told from one) may be.
+            if program.class(&reference).is_some() {
+                SettingValue::Other
+            } else {
+                SettingValue::Unknown
+            }
+        }
+        "identifier" if depth < MAX_BINDINGS => {
+            let name = text_of(text, value);
+            let module_scope = super::module_scope(program, module);
+            for scope in [scope, module_scope] {
+                let bound = bindings(program, scope, name);
+                if !bound.is_empty() {
+                    let mut values = bound.into_iter().map(|bound| stored_value(program, rules, module, scope, bound, depth + 1));
+                    let first = values.next().unwrap_or(SettingValue::Unknown);
+                    return values.fold(first, |sum, next| match (sum, next) {
+                        (SettingValue::Environment(a), SettingValue::Environment(b)) => SettingValue::Environment(least_escaping(a, b)),
+                        (SettingValue::Environment(a), _) | (_, SettingValue::Environment(a)) => SettingValue::Environment(a),
+                        (SettingValue::Other, SettingValue::Other) => SettingValue::Other,
+                        _ => SettingValue::Unknown,
+                    });
+                }
+                if scope == module_scope {
+                    break;
+                }
+            }
+            SettingValue::Unknown
+        }
+        "string" | "concatenated_string" | "integer" | "float" | "true" | "false" | "none" | "list" | "tuple" | "set" | "dictionary" => {
+            SettingValue::Other
+        }
+        _ => SettingValue::Unknown,
+    }
+}
+
+/// The values `name = value` binds in `scope`'s own body (nested definitions left out).
+fn bindings<'t>(program: &Program<'t>, scope: usize, name: &str) -> Vec<Node<'t>> {
+    let info = &program.scopes[scope];
+    let text = program.text(info.file);
+    super::own_nodes(info.body)
+        .filter(|node| node.kind() == "assignment")
+        .filter(|node| node.field(&field::LEFT).is_some_and(|left| left.kind() == "identifier" && text_of(text, left) == name))
+        .filter_map(|node| node.field(&field::RIGHT))
+        .collect()
+}
+
+/// The autoescaping of an environment call: its `autoescape=`, else the `"autoescape"` entry
+/// of a `**options` it passes (a name bound in its scope to `dict(autoescape=…)` or
+/// `{"autoescape": …}`: jupyterhub's and jupyter_server's `**jinja_options`), else off
+/// (Jinja's default; an entry the analysis cannot read counts as off too).
+fn environment_autoescape(program: &Program<'_>, module: usize, scope: usize, call: Node<'_>, depth: usize) -> Autoescape {
+    let text = program.text(program.modules[module].file);
+    if let Some(asked) = crate::program::autoescape_keyword(text, call) {
+        return asked;
+    }
+    let Some(arguments) = call.field(&field::ARGUMENTS) else { return Autoescape::Off };
+    let mut cursor = arguments.walk();
+    let splats: Vec<Node<'_>> = arguments.named_children(&mut cursor).filter(|a| a.kind() == "dictionary_splat").collect();
+    let mut found = None;
+    for splat in splats {
+        let Some(inner) = splat.named_child(0) else { continue };
+        let options = match inner.kind() {
+            "identifier" if depth < MAX_BINDINGS => bindings(program, scope, text_of(text, inner)),
+            "call" | "dictionary" => vec![inner],
+            _ => Vec::new(),
+        };
+        for option in options {
+            let entry = match option.kind() {
+                "call" if option.field(&field::FUNCTION).is_some_and(|f| text_of(text, f) == "dict") => {
+                    crate::program::autoescape_keyword(text, option)
+                }
+                "dictionary" => {
+                    let mut cursor = option.walk();
+                    let pairs: Vec<Node<'_>> = option.named_children(&mut cursor).filter(|p| p.kind() == "pair").collect();
+                    pairs.into_iter().find_map(|pair| {
+                        let key = pair.field(&field::KEY)?;
+                        (string_at(program, module, key).as_deref() == Some("autoescape"))
+                            .then(|| pair.field(&field::VALUE).map(|v| crate::program::autoescape_value(text, v)))
+                            .flatten()
+                    })
+                }
+                _ => None,
+            };
+            if let Some(entry) = entry {
+                found = Some(found.map_or(entry, |known| least_escaping(known, entry)));
+            }
+        }
+    }
+    found.unwrap_or(Autoescape::Off)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{setting_environment, SettingValue};
+    use crate::program::Program;
+    use crate::rules::RuleSet;
+    use crate::templates::Autoescape;
+
+    fn stored(files: &[(&str, &str)], key: &str) -> SettingValue {
+        let documents: Vec<(String, crate::parse::Document)> =
+            files.iter().map(|(path, text)| (path.to_string(), crate::parse::Document::new(text.to_string()))).collect();
+        let parts = crate::program::build_parts(documents.iter().map(|(path, document)| (path.clone(), document)).collect());
+        let program = Program::from_parts(&parts);
+        setting_environment(&program, &RuleSet::builtin(), key)
+    }
+
+    #[test]
+    fn a_settings_key_holds_an_environment_something_else_or_what_the_analysis_cannot_tell() {
+        let app = "import tornado.web\nfrom jinja2 import Environment, select_autoescape\nfrom envs import make_env, Plain\n\n\n\
+                   def main(handlers, given):\n    options = {'autoescape': False}\n    plain = Environment(**options)\n    \
+                   settings = {'plain_env': plain, 'ext_env': Environment(autoescape=select_autoescape()), 'title': 'Hub'}\n    \
+                   settings['made_env'] = make_env()\n    settings['given_env'] = given\n    settings['plain'] = Plain()\n    \
+                   settings['both_env'] = Environment(autoescape=True)\n    \
+                   return tornado.web.Application(handlers, both_env=Environment(), **settings)\n";
+        let envs =
+            "from jinja2 import Environment\n\n\nclass Plain:\n    pass\n\n\ndef make_env():\n    return Environment(autoescape=True)\n";
+        let files = [("app.py", app), ("envs.py", envs)];
+        assert_eq!(stored(&files, "plain_env"), SettingValue::Environment(Autoescape::Off), "**options' autoescape");
+        assert_eq!(stored(&files, "ext_env"), SettingValue::Environment(Autoescape::ByExtension));
+        assert_eq!(stored(&files, "both_env"), SettingValue::Environment(Autoescape::Off), "of two, the least escaping");
+        assert_eq!(stored(&files, "title"), SettingValue::Other);
+        assert_eq!(stored(&files, "plain"), SettingValue::Other, "a workspace class's instance");
+        assert_eq!(stored(&files, "made_env"), SettingValue::Unknown, "a factory's result");
+        assert_eq!(stored(&files, "given_env"), SettingValue::Unknown, "a parameter");
+        assert_eq!(stored(&files, "nowhere_env"), SettingValue::Unknown, "stored nowhere");
+        let without_tornado = app.replace("import tornado.web\n", "");
+        let untouched = [("app.py", without_tornado.as_str()), ("envs.py", envs)];
+        assert_eq!(stored(&untouched, "plain_env"), SettingValue::Unknown, "only modules importing tornado store settings");
+    }
 }

@@ -316,7 +316,8 @@ impl<'p, 't> Analysis<'p, 't> {
         };
         // Jinja environments and templates carry their configuration in their reference (`render`);
         // their methods resolve as the library class's.
-        let known = known.map(super::render::without_configuration);
+        // An application's settings key (`self.settings["jinja2_env"]`) is no known class.
+        let known = known.filter(|r| super::render::application_setting(self.rules, r).is_none()).map(super::render::without_configuration);
         let mut resolved = resolve::resolve_call(self.program, self.scope, node, &mut |_| known.as_deref().map(str::to_string));
         let reference: Option<String> = resolved.reference.clone();
         if let Some(reference) = reference.as_deref() {
@@ -616,9 +617,9 @@ impl<'p, 't> Analysis<'p, 't> {
                     receiver_argument: receiver_argument.clone(),
                     fields: &mut fields,
                 };
-                let summary = self.apply_summary(target, node, &positional, &keywords, state, &mut result);
+                let (summary, returns_reference) = self.apply_summary(target, node, &positional, &keywords, state, &mut result);
                 result.stringy |= summary.returns_stringy;
-                returned.push(summary.returns_reference.clone());
+                returned.push(returns_reference);
             }
             result.reference = if resolved.constructor {
                 reference.as_deref().map(Into::into)
@@ -865,7 +866,7 @@ impl<'p, 't> Analysis<'p, 't> {
         keywords: &[(String, Node<'t>, Value)],
         state: &mut State,
         result: &mut Value,
-    ) -> &'p Summary {
+    ) -> (&'p Summary, Option<Arc<str>>) {
         let Target { scope, reached, receiver, receiver_argument, fields } = target;
         self.callees.insert(scope);
         let callee_scope = &self.program.scopes[scope];
@@ -1136,7 +1137,11 @@ impl<'p, 't> Analysis<'p, 't> {
                 state.add(place, &traced);
             }
         }
-        summary
+        // A template a helper loads by the name its parameter holds: the argument names it here.
+        let returns_reference = summary.returns_reference.as_ref().map(|reference| {
+            super::render::bound_template(reference, |param| exactly(param).map(|(_, value)| value.clone()).unwrap_or_default())
+        });
+        (summary, returns_reference)
     }
 
     /// The value of a constructor call `node`: `result` (what the instance itself carries) with

@@ -127,6 +127,8 @@ fn candidates<'r, 'p>(
     let mut unresolved = 0;
     // By the setup packages the rendering module imports.
     let mut application: FxHashMap<Vec<&str>, Autoescape> = FxHashMap::default();
+    // By the application settings key holding the environment.
+    let mut settings: FxHashMap<&str, crate::frameworks::tornado::SettingValue> = FxHashMap::default();
     for finding in raw {
         let Some(site) = &finding.render else {
             result.push(Candidate { raw: finding, output: None });
@@ -135,7 +137,24 @@ fn candidates<'r, 'p>(
         let Some(templates) = program.templates.as_deref() else { continue };
         let from = &program.files[finding.sink.0].path;
         let resolved;
-        let site = if site.autoescape == Autoescape::Application {
+        let site = if let Some(key) = site.setting.as_deref() {
+            // An environment kept in the application's settings: the one the program stores
+            // under the key. Not found, an unknown environment escapes (only `|safe`, `Markup`
+            // and the like are reported: `{{ x }}` would be every output of every template) and
+            // the site counts as unresolved; a key holding no environment renders nothing.
+            use crate::frameworks::tornado::{setting_environment, SettingValue};
+            let stored = *settings.entry(key).or_insert_with(|| setting_environment(program, rules, key));
+            let autoescape = match stored {
+                SettingValue::Environment(autoescape) => autoescape,
+                SettingValue::Unknown => {
+                    unresolved += 1;
+                    Autoescape::On
+                }
+                SettingValue::Other => continue,
+            };
+            resolved = RenderSite { autoescape, ..RenderSite::clone(site) };
+            &resolved
+        } else if site.autoescape == Autoescape::Application {
             // Files and modules share their indexes (`Program`).
             let only = super::render::setup_packages_of(program, rules, finding.sink.0);
             let autoescape =

@@ -146,10 +146,30 @@ fn autoescape_name(autoescape: Autoescape) -> &'static str {
     }
 }
 
-/// A configured reference's autoescaping and template (`name=` or `source=`).
+/// The key of an application's settings a reference reads (`tornado.web.RequestHandler.settings[setting=jinja2_env]`,
+/// made by a constant-key subscript of a pack's `application_settings`), if it is one.
+pub(super) fn application_setting<'r>(rules: &crate::rules::RuleSet, reference: &'r str) -> Option<&'r str> {
+    let (base, inside) = reference.split_once('[')?;
+    let key = inside.strip_prefix("setting=")?.strip_suffix(']')?;
+    rules.template_objects.application_settings.contains(base).then_some(key)
+}
+
+/// The reference a constant key `key` of an application's settings (a reference the packs name
+/// in `application_settings`) gives: the key carried for the environment it may hold. Keys with
+/// characters the reference format uses are not followed.
+pub(super) fn setting_reference(rules: &crate::rules::RuleSet, settings: &str, key: &str) -> Option<String> {
+    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    (plain && rules.template_objects.application_settings.contains(settings)).then(|| format!("{settings}[setting={key}]"))
+}
+
+/// A configured reference's autoescaping, the application setting whose environment loaded it
+/// (`setting=`) and template (`name=`, `param=`: the parameter of the loading function holding
+/// the name, or `source=`).
 struct Configuration<'r> {
     autoescape: Autoescape,
+    setting: Option<&'r str>,
     name: Option<&'r str>,
+    param: Option<usize>,
     source: Option<&'r str>,
 }
 
@@ -162,7 +182,15 @@ fn configuration(reference: &str) -> Option<Configuration<'_>> {
         "app" => Autoescape::Application,
         _ => Autoescape::Off,
     };
-    Some(Configuration { autoescape, name: rest.strip_prefix("name="), source: rest.strip_prefix("source=") })
+    let (setting, rest) = match rest.strip_prefix("setting=") {
+        Some(setting) => {
+            let (setting, rest) = setting.split_once(';').unwrap_or((setting, ""));
+            (Some(setting), rest)
+        }
+        None => (None, rest),
+    };
+    let param = rest.strip_prefix("param=").and_then(|param| param.parse().ok());
+    Some(Configuration { autoescape, setting, name: rest.strip_prefix("name="), param, source: rest.strip_prefix("source=") })
 }
 
 impl<'p, 't> Analysis<'p, 't> {
@@ -232,7 +260,7 @@ impl<'p, 't> Analysis<'p, 't> {
                 return Some(self.rendered_text(call.node, template, &contexts, state, depth));
             }
             let call_name = reference.rsplit('.').next().unwrap_or(reference);
-            self.render_sites(call.node, name, function.autoescape, call_name, &contexts, state, depth);
+            self.render_sites(call.node, name, (function.autoescape, None), call_name, &contexts, state, depth);
             return Some(Value::default());
         }
         let objects = &rules.template_objects;
@@ -256,13 +284,14 @@ impl<'p, 't> Analysis<'p, 't> {
         let template_name = || self.argument(Parameter { position: Some(0), keyword: "name" }, positional, keywords);
         if objects.loaders.contains(reference) {
             let name = template_name().and_then(|(_, value)| constant_string(value));
-            return Some(Value::reference(template_reference(DJANGO_TEMPLATE, Autoescape::On, name.as_deref())));
+            return Some(Value::reference(template_reference(DJANGO_TEMPLATE, Autoescape::On, None, (name, None))));
         }
         let method = call.method?;
         let (receiver_node, receiver) = call.receiver?;
         let receiver_reference = receiver.reference.as_deref()?;
         if objects.loader_methods.contains(method) {
             let base = without_configuration(receiver_reference.into());
+            let mut setting = None;
             let autoescape = if receiver_reference.ends_with(".jinja_env") {
                 Autoescape::ByExtension
             } else if objects.environments.contains(base.as_ref()) {
@@ -271,11 +300,17 @@ impl<'p, 't> Analysis<'p, 't> {
                     .then(|| self.program.modules[self.module].autoescape.get(self.text_of(receiver_node)))
                     .flatten();
                 configuration(receiver_reference).map(|c| c.autoescape).or(module_level.copied()).unwrap_or(Autoescape::Off)
+            } else if let Some(key) = application_setting(rules, receiver_reference) {
+                // An application's settings key: the environment stored there decides, when the
+                // sites are joined (`findings.rs`).
+                setting = Some(key);
+                Autoescape::Application
             } else {
                 return None;
             };
-            let name = template_name().and_then(|(_, value)| constant_string(value));
-            return Some(Value::reference(template_reference(JINJA_TEMPLATE, autoescape, name.as_deref())));
+            // A name the function's parameter holds: its callers' argument names it (`bound_template`).
+            let name = template_name().map_or((None, None), |(_, value)| self::template_name(Some(value)));
+            return Some(Value::reference(template_reference(JINJA_TEMPLATE, autoescape, setting, name)));
         }
         if objects.render_methods.contains(method) {
             let django = receiver_reference.starts_with(DJANGO_TEMPLATE);
@@ -306,8 +341,9 @@ impl<'p, 't> Analysis<'p, 't> {
                         let template = template.to_string();
                         return Some(self.rendered_text(call.node, &template, &contexts, state, depth));
                     }
-                    let name = (configured.name.map(str::to_string), None);
-                    self.render_sites(call.node, name, configured.autoescape, "render", &contexts, state, depth);
+                    let name = (configured.name.map(str::to_string), configured.param);
+                    let escaping = (configured.autoescape, configured.setting.map(str::to_string));
+                    self.render_sites(call.node, name, escaping, "render", &contexts, state, depth);
                 }
             }
             return Some(Value::default());
@@ -327,16 +363,18 @@ impl<'p, 't> Analysis<'p, 't> {
         state: &State,
     ) {
         let contexts = [(None, expression, value.clone())];
-        self.render_sites(statement, (Some(template.name), None), template.autoescape, template.renderer, &contexts, state, 0);
+        let escaping = (template.autoescape, None);
+        self.render_sites(statement, (Some(template.name), None), escaping, template.renderer, &contexts, state, 0);
     }
 
-    /// Records a render site per tainted context value.
+    /// Records a render site per tainted context value; `setting`: the application settings key
+    /// whose environment decides the (`Application`) autoescaping.
     #[allow(clippy::too_many_arguments)]
     fn render_sites(
         &mut self,
         call: Node<'t>,
         (template, template_param): (Option<String>, Option<usize>),
-        autoescape: Autoescape,
+        (autoescape, setting): (Autoescape, Option<String>),
         call_name: &str,
         contexts: &[Context<'t>],
         state: &State,
@@ -350,8 +388,15 @@ impl<'p, 't> Analysis<'p, 't> {
                     continue;
                 }
                 let form = self.form_value(&value);
-                let site =
-                    RenderSite { template: template.clone(), template_param, variable, autoescape, call: call_name.to_string(), form };
+                let site = RenderSite {
+                    template: template.clone(),
+                    template_param,
+                    variable,
+                    autoescape,
+                    call: call_name.to_string(),
+                    form,
+                    setting: setting.clone(),
+                };
                 self.hit_with(kind, cwe, &value, argument, call, call_name, Some(Arc::new(site)));
             }
         }
@@ -550,12 +595,39 @@ fn constant_string(value: &Value) -> Option<String> {
     }
 }
 
-fn template_reference(class: &str, autoescape: Autoescape, name: Option<&str>) -> String {
-    let autoescape = autoescape_name(autoescape);
-    match name {
-        Some(name) => format!("{class}[autoescape={autoescape};name={name}]"),
-        None => format!("{class}[autoescape={autoescape}]"),
+/// A loaded template's reference: its class, autoescaping, the application setting its
+/// environment came from, and its name (a constant, or the loading function's parameter).
+fn template_reference(
+    class: &str,
+    autoescape: Autoescape,
+    setting: Option<&str>,
+    (name, param): (Option<String>, Option<usize>),
+) -> String {
+    let mut reference = format!("{class}[autoescape={}", autoescape_name(autoescape));
+    if let Some(setting) = setting {
+        reference.push_str(";setting=");
+        reference.push_str(setting);
     }
+    match (name, param) {
+        (Some(name), _) => {
+            reference.push_str(";name=");
+            reference.push_str(&name);
+        }
+        (None, Some(param)) => reference.push_str(&format!(";param={param}")),
+        (None, None) => {}
+    }
+    reference.push(']');
+    reference
+}
+
+/// A Jinja template a helper returns, seen from a call of it: a name its parameter holds
+/// (`param=`) is the argument's — a constant names it, a parameter of the caller passes it on,
+/// anything else leaves it unknown (as `bound_site` does for render sites).
+pub(super) fn bound_template(reference: &Arc<str>, argument: impl FnOnce(usize) -> Value) -> Arc<str> {
+    let Some(configured) = configuration(reference).filter(|_| reference.starts_with(JINJA_TEMPLATE)) else { return Arc::clone(reference) };
+    let Some(param) = configured.param else { return Arc::clone(reference) };
+    let name = template_name(Some(&argument(param)));
+    template_reference(JINJA_TEMPLATE, configured.autoescape, configured.setting, name).into()
 }
 
 #[cfg(test)]

@@ -187,9 +187,10 @@ impl<'p, 't> Analysis<'p, 't> {
                 if let Some(stored) = path.as_deref().and_then(|path| self.instance_stores(path, node, state)) {
                     outside.get_or_insert_with(Value::default).absorb(&stored);
                 }
-                if let Some(index) = node.field(&field::SUBSCRIPT) {
-                    let _ = self.eval(index, state, depth + 1);
-                }
+                let key = node.field(&field::SUBSCRIPT).and_then(|index| match self.eval(index, state, depth + 1).constant {
+                    Some(Constant::Str(key)) => Some(key),
+                    _ => None,
+                });
                 let mut value = Value { labels: object.labels.clone(), stringy: false, ..Value::default() };
                 // `client["shop"]` of a `pymongo.MongoClient` is a database (`[[type]] members_of`);
                 // `globals()[name]` a function of the module (`ir::resolve::subscript_reference`).
@@ -204,6 +205,12 @@ impl<'p, 't> Analysis<'p, 't> {
                     .map(Into::into);
                 if let Some(reference) = table {
                     value.reference = reference.map(Into::into);
+                }
+                // `self.settings["jinja2_env"]` of a Tornado handler: the key carried, for the
+                // environment the application stores there (`render.rs`).
+                if value.reference.is_none() {
+                    let settings = object.reference.as_deref().zip(key.as_deref());
+                    value.reference = settings.and_then(|(r, key)| super::render::setting_reference(self.rules, r, key)).map(Into::into);
                 }
                 match &path {
                     Some(path) => add_labels_below(state, path, &mut value),
@@ -789,7 +796,9 @@ impl<'p, 't> Analysis<'p, 't> {
             None if path.is_some() => self.eval_object(object_node, state, depth + 1),
             None => self.eval(object_node, state, depth + 1),
         };
-        let reference = object.reference.as_deref().map(|r| member_reference(self.program, r, attribute));
+        // An application's settings key (`render.rs`) has no known members.
+        let known = object.reference.as_deref().filter(|r| super::render::application_setting(self.rules, r).is_none());
+        let reference = known.map(|r| member_reference(self.program, r, attribute));
         // Declared for the object's type, or for the library member it inherits
         // (`Model.query` of a class based on Flask-SQLAlchemy's `db.Model`).
         let typed = object
