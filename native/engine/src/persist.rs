@@ -47,9 +47,9 @@ use crate::taint::{AnalysisCache, AnalysisStats, Finding, TextChange};
 
 /// Bumped whenever the layout or any persisted type changes, or what the analysis computes for
 /// an unchanged function does (8: lambdas as scopes, parameter defaults, callbacks; 9: functions
-/// that never return), so a cache written by an older engine of the same release is rebuilt,
-/// not trusted.
-pub const SCHEMA_VERSION: u32 = 9;
+/// that never return; 10: Tornado, Bottle and Pyramid render sites, a render site's settings key),
+/// so a cache written by an older engine of the same release is rebuilt, not trusted.
+pub const SCHEMA_VERSION: u32 = 10;
 /// The version of flowsight that wrote a cache; another version's cache is rebuilt.
 pub const FLOWSIGHT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The cache file inside the cache directory.
