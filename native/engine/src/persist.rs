@@ -277,14 +277,23 @@ pub fn write_named(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<u64>
         let _ = std::fs::write(&ignore, "*\n");
     }
     remove_stale_temporaries(dir);
-    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let temporary = dir.join(format!("{name}{TEMP_SUFFIX}{}.{unique}", std::process::id()));
+    replace_file(dir, name, bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+static NEXT_TEMPORARY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Writes `bytes` as `dir/name` through a temporary file of its own (`name` + `TEMP_SUFFIX` +
+/// process id + a counter: unique among concurrent writers) renamed over it; the temporary
+/// file is removed when writing fails. No fsync (see `write_named`).
+pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let serial = NEXT_TEMPORARY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = dir.join(format!("{name}{TEMP_SUFFIX}{}.{serial}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temporary)?;
         file.write_all(bytes)?;
         drop(file);
-        std::fs::rename(&temporary, dir.join(name))?;
-        Ok(bytes.len() as u64)
+        std::fs::rename(&temporary, dir.join(name))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temporary);

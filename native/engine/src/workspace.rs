@@ -1121,6 +1121,11 @@ impl Workspace {
         self.files.keys().cloned().collect()
     }
 
+    /// Every template file with its text (`templates::is_template_path`).
+    pub fn template_files(&self) -> Vec<(String, String)> {
+        self.templates.versions().filter_map(|(key, _)| Some((key.clone(), self.templates.text(&key)?.to_string()))).collect()
+    }
+
     /// Every file with its version (None for files read from disk), in one call; template
     /// files included.
     pub fn versions(&self) -> Vec<(String, Option<i64>)> {

@@ -40,8 +40,12 @@ fn workspace_of(files: &[(&str, String)]) -> Workspace {
 }
 
 fn from_scratch(workspace: &Workspace) -> Vec<Finding> {
-    let files: Vec<(String, String)> =
-        workspace.files().into_iter().map(|path| (path.clone(), workspace.document(&path).unwrap().text().to_string())).collect();
+    let files: Vec<(String, String)> = workspace
+        .files()
+        .into_iter()
+        .map(|path| (path.clone(), workspace.document(&path).unwrap().text().to_string()))
+        .chain(workspace.template_files())
+        .collect();
     let mut fresh = Workspace::new(Path::new("/nonexistent-flowsight-root"));
     for (path, text) in files {
         fresh.update_file(&path, text, Some(1));
@@ -612,14 +616,6 @@ fn a_guard_function_that_stops_guarding_is_no_longer_a_guard_in_its_callers() {
     assert!(again.is_empty(), "{again:#?}");
 }
 
-/// The findings of `workspace` analysed again, checked against a fresh workspace holding `files`
-/// (`from_scratch` copies Python files only: a template must be given), and the stats.
-fn reanalyse_with_templates(workspace: &mut Workspace, files: &[(&str, String)]) -> (Vec<Finding>, AnalysisStats) {
-    let findings = workspace.analyze_taint(&RuleSet::builtin());
-    assert_eq!(findings, workspace_of(files).analyze_taint(&RuleSet::builtin()), "incremental differs from scratch");
-    (findings, workspace.last_analysis())
-}
-
 #[test]
 fn the_autoescaping_of_an_environment_in_tornado_settings_follows_the_app_module() {
     let handlers = "import tornado.web\n\n\nclass Page(tornado.web.RequestHandler):\n    def get(self):\n        \
@@ -632,17 +628,15 @@ fn the_autoescaping_of_an_environment_in_tornado_settings_follows_the_app_module
              return tornado.web.Application([('/', Page)], jinja2_env=env)\n"
         )
     };
-    let files = |autoescape: &str| {
-        vec![("handlers.py", handlers.to_string()), ("app.py", app(autoescape)), ("templates/page.html", "<p>{{ bio }}</p>\n".into())]
-    };
-    let mut workspace = workspace_of(&files("True"));
-    let (escaped, _) = reanalyse_with_templates(&mut workspace, &files("True"));
+    let files = [("handlers.py", handlers.to_string()), ("app.py", app("True")), ("templates/page.html", "<p>{{ bio }}</p>\n".into())];
+    let mut workspace = workspace_of(&files);
+    let (escaped, _) = reanalyse(&mut workspace);
     assert!(escaped.is_empty(), "{escaped:?}");
     workspace.update_file("app.py", app("False"), Some(2));
-    let (found, stats) = reanalyse_with_templates(&mut workspace, &files("False"));
+    let (found, stats) = reanalyse(&mut workspace);
     assert_eq!(found.iter().map(|f| (f.sink.path.as_str(), f.sink.start_line)).collect::<Vec<_>>(), [("templates/page.html", 0)]);
     assert!(stats.analysed <= 2, "only the app module's scopes: {stats:?}");
     workspace.update_file("app.py", app("True"), Some(3));
-    let (none, _) = reanalyse_with_templates(&mut workspace, &files("True"));
+    let (none, _) = reanalyse(&mut workspace);
     assert!(none.is_empty(), "{none:?}");
 }

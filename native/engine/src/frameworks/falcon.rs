@@ -35,18 +35,23 @@ fn default_media_type_may_be_html(program: &Program<'_>, modules: &[usize]) -> b
             let (_, keywords) = call_arguments(text, call);
             keywords.iter().any(|(keyword, value)| *keyword == "media_type" && may_be_html(program, module, *value))
         });
-        made || super::scopes_of(program, module).into_iter().any(|scope| {
-            super::own_nodes(program.scopes[scope].body).any(|node| {
-                let Some(left) = node.child_by_field_name("left").filter(|l| node.kind() == "assignment" && l.kind() == "attribute") else {
-                    return false;
-                };
-                let attribute = left.child_by_field_name("attribute").map(|a| text_of(text, a));
-                let options = left.child_by_field_name("object").filter(|o| o.kind() == "attribute");
-                attribute == Some("default_media_type")
-                    && options.and_then(|o| o.child_by_field_name("attribute")).is_some_and(|a| text_of(text, a) == "resp_options")
-                    && node.child_by_field_name("right").is_none_or(|value| may_be_html(program, module, value))
+        // Walked only where the text names the option: entry points are found again on every
+        // analysis (each edit).
+        let configures = || memchr::memmem::find(text.as_bytes(), b"default_media_type").is_some();
+        made || configures()
+            && super::scopes_of(program, module).into_iter().any(|scope| {
+                super::own_nodes(program.scopes[scope].body).any(|node| {
+                    let Some(left) = node.child_by_field_name("left").filter(|l| node.kind() == "assignment" && l.kind() == "attribute")
+                    else {
+                        return false;
+                    };
+                    let attribute = left.child_by_field_name("attribute").map(|a| text_of(text, a));
+                    let options = left.child_by_field_name("object").filter(|o| o.kind() == "attribute");
+                    attribute == Some("default_media_type")
+                        && options.and_then(|o| o.child_by_field_name("attribute")).is_some_and(|a| text_of(text, a) == "resp_options")
+                        && node.child_by_field_name("right").is_none_or(|value| may_be_html(program, module, value))
+                })
             })
-        })
     })
 }
 

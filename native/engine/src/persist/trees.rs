@@ -23,9 +23,7 @@
 //! - Trees no file of the last scan has are removed after it (`remove_unused`).
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -127,26 +125,12 @@ pub fn load(trees: &Path, hash: &[u8; 32], text: String) -> Result<Document, Str
     }
 }
 
-static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
-
 /// Stores the tree of `document` (whose text's SHA-256 is `hash`) in `trees` (created by the
 /// caller): a temporary file renamed to its name. Returns whether a tree was written (not for
 /// a tree with syntax errors, nor when writing failed: the file is parsed next time).
 pub fn store(trees: &Path, hash: &[u8; 32], document: &Document) -> bool {
     let Some(bytes) = encode(document.tree(), hash, document.text().len()) else { return false };
-    let name = hex(hash);
-    let temporary =
-        trees.join(format!("{name}{}{}.{}", super::TEMP_SUFFIX, std::process::id(), NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temporary)?;
-        file.write_all(&bytes)?;
-        drop(file);
-        std::fs::rename(&temporary, trees.join(&name))
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written.is_ok()
+    super::replace_file(trees, &hex(hash), &bytes).is_ok()
 }
 
 /// Removes from `trees` every tree whose text is not among `keep` (the hashes of a scan's
