@@ -173,6 +173,9 @@ impl<'p, 't> Analysis<'p, 't> {
                     let syntactic = Syntactic { program: self.program, scope: self.scope, locals: None, tables: None };
                     let resolved = resolve::resolve_call(self.program, self.scope, condition, &mut |n| syntactic.reference(n));
                     if let Some(&callee) = resolved.targets.first() {
+                        // A summary read is a callee (`Summary::resolved_callees`): its change
+                        // brings this scope back, and the solver orders it before this scope.
+                        self.callees.insert(callee);
                         let guards = self.summaries.get(callee).map(|s| s.guards_when_true.clone()).unwrap_or_default();
                         for (param, kinds) in guards {
                             if let Some(path) = arguments.get(param).and_then(|a| self.path_of(*a, state)) {
@@ -288,5 +291,19 @@ mod tests {
         let (summaries, _) = analyze_text("def safe(x):\n    return x.isdigit()\n");
         assert_eq!(summaries["app.safe"].guards_when_true.iter().map(|(param, _)| *param).collect::<Vec<_>>(), vec![0]);
         assert_eq!(findings("    if safe(c):\n        os.system(c)\n"), 0);
+    }
+
+    #[test]
+    fn a_helper_whose_guard_is_read_is_a_callee() {
+        // `view` reads `safe`'s summary for the guard on the true edge (resolved on its own,
+        // syntactically): `safe` is one of its callees, solved before it and bringing it back
+        // when it changes (`Summary::resolved_callees`, which every summary read must enter).
+        let text = "import os\nfrom flask import request\n\ndef safe(x):\n    return x.isdigit()\n\ndef view():\n    c = request.args['c']\n    if safe(c):\n        os.system(c)\n";
+        let document = crate::parse::Document::new(text.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = crate::program::Program::from_parts(&parts);
+        let (_, cache, _) = crate::taint::analyze_incrementally(&program, &crate::rules::RuleSet::builtin(), None);
+        let index = |name: &str| program.scopes.iter().position(|scope| &*scope.qualified_name == name).expect("a scope");
+        assert!(cache.summaries[index("app.view")].resolved_callees.contains(&index("app.safe")));
     }
 }

@@ -46,8 +46,10 @@ pub struct Summary {
     /// The steps inside the function of each of `param_flows` (where the argument is stored),
     /// shown on the paths through it.
     pub(super) param_flow_steps: Vec<(usize, String, usize, Vec<TraceStep>)>,
-    /// Parameters whose taint flows into the receiver (`self.items.append(p)`), unused for now
-    /// beyond the signature.
+    /// Every workspace scope whose summary the analysis read (calls applied through a summary,
+    /// `Role::Returns` dependencies, boolean guards), sorted: the call graph's edges, and all
+    /// an analysis depends on besides what a sweep holds fixed (program, rules, entry points,
+    /// `Env`).
     pub(super) resolved_callees: Vec<usize>,
     /// Source taint stored where other scopes read it (module-level names, closure variables).
     pub(super) exports: Vec<Export>,
