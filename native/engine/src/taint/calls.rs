@@ -374,7 +374,6 @@ impl<'p, 't> Analysis<'p, 't> {
         if let Some(value) = reference.as_deref().and_then(|r| self.call_lambda(r, &positional, &keywords, state, depth)) {
             return value;
         }
-        let callee_text = short(self.text_of(function));
         // `re.search(...)` is a module function, not a method: method-name sinks do not apply.
         let receiver_is_module = receiver.as_ref().is_some_and(|(node, _)| {
             node.kind() == "identifier"
@@ -415,6 +414,8 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        // The callee as findings name it: made only for a call with sinks (most calls have none).
+        let callee_text = if sinks.is_empty() { String::new() } else { short(self.text_of(function)) };
         for sink in &sinks {
             if !self.sink_applies(sink, &positional, &keywords) {
                 continue;
