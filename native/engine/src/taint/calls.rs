@@ -967,12 +967,27 @@ impl<'p, 't> Analysis<'p, 't> {
         let revisits = |steps: &[TraceStep]| steps.iter().any(|s| (s.file, s.start) == call_place);
         // One step for every value returned through this call (its description shared).
         let return_step = self.shared_step(node, "return", returned);
+        let return_place = (return_step.file, return_step.start, return_step.end);
         for (param, cleared, normalized, steps) in &summary.param_returns {
             if revisits(steps) {
                 continue;
             }
             let argument = argument_for(*param);
             for label in &argument.labels {
+                // A parameter's label that `add_label` would drop for one of the same key with a
+                // trace ranked no worse (`Label::merge`; a call visited again in a loop finds
+                // every one so) is not built: only the bounds its trace would meet are counted.
+                // (A source label may re-key the value, `add_label`: always added.)
+                if let Origin::Param(_) = label.origin {
+                    let key = (label.origin.clone(), label.cleared | cleared, label.normalized | normalized);
+                    let (rank, cuts) = label.trace.extended_rank(steps.len(), return_place);
+                    if result.labels.iter().find(|existing| existing.key() == key).is_some_and(|existing| existing.trace.rank() <= rank) {
+                        if cuts > 0 {
+                            note_bound(|met| met.trace_elided += cuts);
+                        }
+                        continue;
+                    }
+                }
                 let mut label = label.clone();
                 label.cleared |= cleared;
                 label.normalized |= normalized;

@@ -146,6 +146,21 @@ impl Trace {
         Trace::cut(all)
     }
 
+    /// What `self.extend(steps).push(last)` would be ranked (`rank`), for `steps.len() == count`
+    /// and `last` at `place`, and how many times building it would meet the `MAX_TRACE` bound
+    /// (each noted as `trace_elided`), without building it. A trace under the bound grows by a
+    /// step per step; one that outgrows it is cut to exactly `MAX_TRACE` steps, once in
+    /// `extend` and once more in the `push` (only the `push` when `extend` just reaches it).
+    pub(super) fn extended_rank(&self, count: usize, place: (usize, usize, usize)) -> ((usize, Option<(usize, usize, usize)>), u32) {
+        let total = self.0.as_ref().map_or(0, |node| node.length) + count + 1;
+        let cuts = match total {
+            _ if total <= MAX_TRACE => 0,
+            _ if total == MAX_TRACE + 1 => 1,
+            _ => 2,
+        };
+        ((total.min(MAX_TRACE), Some(place)), cuts)
+    }
+
     /// A trace of `steps` (more than `MAX_TRACE`): the first `TRACE_HEAD`, one `elided` step
     /// counting what it stands for, and the latest steps.
     fn cut(steps: Vec<TraceStep>) -> Trace {
@@ -873,6 +888,23 @@ mod tests {
         let steps = trace.push(step(100, "sink")).steps();
         assert_eq!(&*steps[TRACE_HEAD].description, "7 steps not shown");
         assert_eq!(steps.last().unwrap().kind, "sink");
+    }
+
+    #[test]
+    fn extended_rank_is_the_rank_and_the_bounds_met_of_extending_then_pushing() {
+        for length in [0, 1, 5, 30, MAX_TRACE - 2, MAX_TRACE - 1, MAX_TRACE] {
+            for count in [0, 1, 2, 3, 12, MAX_TRACE + 3] {
+                let trace = Trace::from_steps((0..length).map(|index| step(index, "assignment")).collect());
+                let steps: Vec<TraceStep> = (0..count).map(|index| step(100 + index, "call")).collect();
+                let last = step(500, "return");
+                BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));
+                let built = trace.extend(&steps).push(last.clone());
+                let met = BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO));
+                let (rank, cuts) = trace.extended_rank(count, (last.file, last.start, last.end));
+                assert_eq!(rank, built.rank(), "length {length}, {count} steps");
+                assert_eq!(cuts, met.trace_elided, "length {length}, {count} steps");
+            }
+        }
     }
 
     #[test]
