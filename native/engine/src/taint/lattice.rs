@@ -92,6 +92,10 @@ pub(super) struct TraceNode {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Trace(Option<Arc<TraceNode>>);
 
+/// The order `Label::merge` keeps the better of two traces by (`Trace::rank`): length, then
+/// where the last step is.
+pub(super) type TraceRank = (usize, Option<(usize, usize, usize)>);
+
 /// A trace is stored as its steps, first to last (`Trace::from_steps` rebuilds it).
 impl Serialize for Trace {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -151,7 +155,7 @@ impl Trace {
     /// (each noted as `trace_elided`), without building it. A trace under the bound grows by a
     /// step per step; one that outgrows it is cut to exactly `MAX_TRACE` steps, once in
     /// `extend` and once more in the `push` (only the `push` when `extend` just reaches it).
-    pub(super) fn extended_rank(&self, count: usize, place: (usize, usize, usize)) -> ((usize, Option<(usize, usize, usize)>), u32) {
+    pub(super) fn extended_rank(&self, count: usize, place: (usize, usize, usize)) -> (TraceRank, u32) {
         let total = self.0.as_ref().map_or(0, |node| node.length) + count + 1;
         let cuts = match total {
             _ if total <= MAX_TRACE => 0,
@@ -220,7 +224,7 @@ impl Trace {
         }
     }
 
-    pub(super) fn rank(&self) -> (usize, Option<(usize, usize, usize)>) {
+    pub(super) fn rank(&self) -> TraceRank {
         let length = self.0.as_ref().map_or(0, |node| node.length);
         (length, self.last_location())
     }
