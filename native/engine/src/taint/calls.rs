@@ -374,7 +374,6 @@ impl<'p, 't> Analysis<'p, 't> {
         if let Some(value) = reference.as_deref().and_then(|r| self.call_lambda(r, &positional, &keywords, state, depth)) {
             return value;
         }
-        let callee_text = short(self.text_of(function));
         // `re.search(...)` is a module function, not a method: method-name sinks do not apply.
         let receiver_is_module = receiver.as_ref().is_some_and(|(node, _)| {
             node.kind() == "identifier"
@@ -415,6 +414,8 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             }
         }
+        // The callee as findings name it: made only for a call with sinks (most calls have none).
+        let callee_text = if sinks.is_empty() { String::new() } else { short(self.text_of(function)) };
         for sink in &sinks {
             if !self.sink_applies(sink, &positional, &keywords) {
                 continue;
@@ -966,12 +967,27 @@ impl<'p, 't> Analysis<'p, 't> {
         let revisits = |steps: &[TraceStep]| steps.iter().any(|s| (s.file, s.start) == call_place);
         // One step for every value returned through this call (its description shared).
         let return_step = self.shared_step(node, "return", returned);
+        let return_place = (return_step.file, return_step.start, return_step.end);
         for (param, cleared, normalized, steps) in &summary.param_returns {
             if revisits(steps) {
                 continue;
             }
             let argument = argument_for(*param);
             for label in &argument.labels {
+                // A parameter's label that `add_label` would drop for one of the same key with a
+                // trace ranked no worse (`Label::merge`; a call visited again in a loop finds
+                // every one so) is not built: only the bounds its trace would meet are counted.
+                // (A source label may re-key the value, `add_label`: always added.)
+                if let Origin::Param(_) = label.origin {
+                    let key = (label.origin.clone(), label.cleared | cleared, label.normalized | normalized);
+                    let (rank, cuts) = label.trace.extended_rank(steps.len(), return_place);
+                    if result.labels.iter().find(|existing| existing.key() == key).is_some_and(|existing| existing.trace.rank() <= rank) {
+                        if cuts > 0 {
+                            note_bound(|met| met.trace_elided += cuts);
+                        }
+                        continue;
+                    }
+                }
                 let mut label = label.clone();
                 label.cleared |= cleared;
                 label.normalized |= normalized;

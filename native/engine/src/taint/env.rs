@@ -594,6 +594,13 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
             },
         );
+        // Owners in order, each one's paths in order (a state iterates so): the entries below
+        // come out sorted by (owner, by_owner, path), so sorting them by their leading
+        // (parameter, cleared, normalised) with a stable sort orders them as sorting whole
+        // tuples would, without comparing owner and path texts again (sympy's summaries hold
+        // thousands of entries).
+        let mut stored: Vec<(EnvKey, State)> = stored.into_iter().collect();
+        stored.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
         for ((owner, by_owner), state) in stored {
             // An instance's attributes hold only source taint here: a parameter stored into the
             // receiver reaches the caller's object through `Summary::param_flows` (`RECEIVER`),
@@ -619,8 +626,11 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         self.summary.exports.sort_by(|a, b| (&a.owner, a.by_owner, &a.path).cmp(&(&b.owner, b.by_owner, &b.path)));
-        // Equal entries are equal in every field: an unstable sort orders them as a stable one.
-        self.summary.param_exports.sort_unstable();
+        // Stable, by the leading fields only: the entries of one (parameter, cleared,
+        // normalised) keep their (owner, by_owner, path) order, so the whole tuples end sorted
+        // (equal ones adjacent, as `dedup` needs).
+        self.summary.param_exports.sort_by_key(|(param, cleared, normalized, ..)| (*param, *cleared, *normalized));
+        debug_assert!(self.summary.param_exports.is_sorted());
         self.summary.param_exports.dedup();
     }
 }

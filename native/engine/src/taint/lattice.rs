@@ -92,6 +92,10 @@ pub(super) struct TraceNode {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Trace(Option<Arc<TraceNode>>);
 
+/// The order `Label::merge` keeps the better of two traces by (`Trace::rank`): length, then
+/// where the last step is.
+pub(super) type TraceRank = (usize, Option<(usize, usize, usize)>);
+
 /// A trace is stored as its steps, first to last (`Trace::from_steps` rebuilds it).
 impl Serialize for Trace {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -144,6 +148,21 @@ impl Trace {
         all.extend_from_slice(steps);
         note_bound(|met| met.trace_elided += 1);
         Trace::cut(all)
+    }
+
+    /// What `self.extend(steps).push(last)` would be ranked (`rank`), for `steps.len() == count`
+    /// and `last` at `place`, and how many times building it would meet the `MAX_TRACE` bound
+    /// (each noted as `trace_elided`), without building it. A trace under the bound grows by a
+    /// step per step; one that outgrows it is cut to exactly `MAX_TRACE` steps, once in
+    /// `extend` and once more in the `push` (only the `push` when `extend` just reaches it).
+    pub(super) fn extended_rank(&self, count: usize, place: (usize, usize, usize)) -> (TraceRank, u32) {
+        let total = self.0.as_ref().map_or(0, |node| node.length) + count + 1;
+        let cuts = match total {
+            _ if total <= MAX_TRACE => 0,
+            _ if total == MAX_TRACE + 1 => 1,
+            _ => 2,
+        };
+        ((total.min(MAX_TRACE), Some(place)), cuts)
     }
 
     /// A trace of `steps` (more than `MAX_TRACE`): the first `TRACE_HEAD`, one `elided` step
@@ -205,7 +224,7 @@ impl Trace {
         }
     }
 
-    pub(super) fn rank(&self) -> (usize, Option<(usize, usize, usize)>) {
+    pub(super) fn rank(&self) -> TraceRank {
         let length = self.0.as_ref().map_or(0, |node| node.length);
         (length, self.last_location())
     }
@@ -487,6 +506,7 @@ impl Values {
         self.0.remove(&KeyText(path)).map(Arc::unwrap_or_clone)
     }
 
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.0.len()
     }
@@ -597,19 +617,42 @@ impl State {
     /// `other` (a value joined with itself is itself), so joining states that share most of
     /// their tree costs what differs.
     pub(super) fn join(&self, other: &State) -> State {
+        self.join_changing(other).0
+    }
+
+    /// `self.join(other)` when it is not the `same` state as `self`, `None` when it is (the
+    /// worklist's question: does this edge bring anything new?). One pass over what differs,
+    /// where `join_keeps`, then `join`, then `same` took three.
+    ///
+    /// Equivalent to `join` followed by `same`: the join differs from `self` only at the paths
+    /// it inserts, so it is not `same` exactly when it adds a path (the lengths differ) or
+    /// inserts a value that is not `same` as the one it replaces (a value identical to the one
+    /// it replaces is `same` as it, so the diff `same` walks skipping it changes nothing).
+    pub(super) fn join_if_changed(&self, other: &State) -> Option<State> {
+        let (joined, changed) = self.join_changing(other);
+        changed.then_some(joined)
+    }
+
+    /// `join`, and whether the result is not `same` as `self`.
+    fn join_changing(&self, other: &State) -> (State, bool) {
         let mut values = self.values.clone();
+        let mut changed = false;
         for item in self.values.0.diff(&other.values.0) {
             match item {
                 DiffItem::Update { old: (path, mine), new: (_, theirs) } => {
                     // A value that would come out of the join as it is stays (its path in the
                     // tree is not copied).
                     if !mine.join_keeps(theirs) {
-                        values.0.insert(*path, Arc::new(mine.join(theirs)));
+                        let joined = mine.join(theirs);
+                        changed |= !joined.same(mine);
+                        values.0.insert(*path, Arc::new(joined));
                     }
                 }
                 DiffItem::Remove(path, mine) => {
                     if mine.constant.is_some() || mine.reference.is_some() {
-                        values.0.insert(*path, Arc::new(mine.join(&Value::default())));
+                        let joined = mine.join(&Value::default());
+                        changed |= !joined.same(mine);
+                        values.0.insert(*path, Arc::new(joined));
                     }
                 }
                 DiffItem::Add(path, theirs) => {
@@ -621,12 +664,16 @@ impl State {
                         Arc::new(theirs.join(&Value::default()))
                     };
                     values.0.insert(*path, joined);
+                    changed = true;
                 }
             }
         }
-        State { values }
+        (State { values }, changed)
     }
 
+    /// Whether both hold the same paths with `same` values (`join_if_changed` answers it for a
+    /// join in the same pass).
+    #[cfg(test)]
     pub(super) fn same(&self, other: &State) -> bool {
         self.values.len() == other.values.len()
             && self
@@ -702,8 +749,9 @@ impl State {
 
     /// Whether `self.join(other)` would hold exactly `self`'s values (`Value::join_keeps` for
     /// each value the other changes, no path only one side has, but one of `self`'s that the
-    /// join with nothing keeps: no constant, no reference): what a step's state already holds
-    /// when an edge brings nothing new. One pass over what differs, building nothing.
+    /// join with nothing keeps: no constant, no reference). The worklist asks
+    /// `join_if_changed` instead; kept for the proptest that pins what `join` shares.
+    #[cfg(test)]
     pub(super) fn join_keeps(&self, other: &State) -> bool {
         self.values.0.diff(&other.values.0).all(|item| match item {
             DiffItem::Update { old: (_, mine), new: (_, theirs) } => mine.join_keeps(theirs),
@@ -714,7 +762,12 @@ impl State {
 
     /// The value at `path` including everything stored below it (a container read whole).
     pub(super) fn read_whole(&self, path: &str) -> Option<Value> {
-        let mut result: Option<Value> = self.values.get(path).cloned();
+        self.read_whole_from(path, self.values.get(path))
+    }
+
+    /// `read_whole` where the caller has already looked `path` up: `held` is `values.get(path)`.
+    pub(super) fn read_whole_from(&self, path: &str, held: Option<&Value>) -> Option<Value> {
+        let mut result: Option<Value> = held.cloned();
         // The keys that start with `path` are one contiguous range from `path` on (`path`
         // itself first); those below it go on with `.` or `[`.
         for (key, value) in self.values.from(path) {
@@ -839,6 +892,23 @@ mod tests {
         let steps = trace.push(step(100, "sink")).steps();
         assert_eq!(&*steps[TRACE_HEAD].description, "7 steps not shown");
         assert_eq!(steps.last().unwrap().kind, "sink");
+    }
+
+    #[test]
+    fn extended_rank_is_the_rank_and_the_bounds_met_of_extending_then_pushing() {
+        for length in [0, 1, 5, 30, MAX_TRACE - 2, MAX_TRACE - 1, MAX_TRACE] {
+            for count in [0, 1, 2, 3, 12, MAX_TRACE + 3] {
+                let trace = Trace::from_steps((0..length).map(|index| step(index, "assignment")).collect());
+                let steps: Vec<TraceStep> = (0..count).map(|index| step(100 + index, "call")).collect();
+                let last = step(500, "return");
+                BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));
+                let built = trace.extend(&steps).push(last.clone());
+                let met = BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO));
+                let (rank, cuts) = trace.extended_rank(count, (last.file, last.start, last.end));
+                assert_eq!(rank, built.rank(), "length {length}, {count} steps");
+                assert_eq!(cuts, met.trace_elided, "length {length}, {count} steps");
+            }
+        }
     }
 
     #[test]
@@ -1117,6 +1187,41 @@ mod tests {
                 }
             }
             prop_assert!(mine.join_keeps(&mine), "a state joined with itself is kept");
+        }
+
+        #[test]
+        fn a_state_join_if_changed_is_the_join_exactly_when_it_is_not_the_same_state(
+            mine in proptest::collection::vec((0usize..4, traced_value_strategy(), 0u8..3), 0..4),
+            theirs in proptest::collection::vec((0usize..4, traced_value_strategy(), 0u8..3), 0..4),
+        ) {
+            // Constants: none, an integer, a NaN (never equal to itself, so never `same`).
+            let build = |entries: &[(usize, Value, u8)], base: Option<&State>| {
+                let mut state = base.cloned().unwrap_or_default();
+                for (key, value, constant) in entries {
+                    let mut value = value.clone();
+                    value.constant = match constant {
+                        0 => None,
+                        1 => Some(Constant::Int(1)),
+                        _ => Some(Constant::Float(f64::NAN)),
+                    };
+                    state.values.insert(["a", "b", "c", "d"][*key], value);
+                }
+                state
+            };
+            let mine = build(&mine, None);
+            for theirs in [build(&theirs, Some(&mine)), build(&theirs, None), mine.clone()] {
+                let joined = mine.join(&theirs);
+                match mine.join_if_changed(&theirs) {
+                    None => prop_assert!(joined.same(&mine), "no join given: the join is the same state"),
+                    Some(changed) => {
+                        prop_assert!(!joined.same(&mine), "a join given: the join is not the same state");
+                        prop_assert_eq!(changed.values.len(), joined.values.len());
+                        for (path, value) in joined.values.iter() {
+                            prop_assert!(changed.values[path].identical(value) || matches!(value.constant, Some(Constant::Float(f)) if f.is_nan()));
+                        }
+                    }
+                }
+            }
         }
 
         #[test]

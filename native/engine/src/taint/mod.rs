@@ -464,15 +464,11 @@ impl<'p, 't> Analysis<'p, 't> {
                     });
                 }
                 let merged = match &states[edge.to] {
-                    // Nothing new along this edge: the join would be the state itself.
-                    Some(existing) if existing.join_keeps(&next) => continue,
-                    Some(existing) => {
-                        let joined = existing.join(&next);
-                        if joined.same(existing) {
-                            continue;
-                        }
-                        joined
-                    }
+                    // Nothing new along this edge (the join is the `same` state): not queued.
+                    Some(existing) => match existing.join_if_changed(&next) {
+                        Some(joined) => joined,
+                        None => continue,
+                    },
                     None => next,
                 };
                 states[edge.to] = Some(merged);

@@ -429,10 +429,11 @@ impl<'p, 't> Analysis<'p, 't> {
 
     /// A name read as the scope's own or around it (`eval_identifier` without class bodies).
     fn eval_name(&mut self, node: Node<'t>, name: &'t str, state: &mut State, whole: bool) -> Value {
-        if state.values.contains_key(name) {
-            let mut value = state.values[name].clone();
+        if let Some(held) = state.values.get(name) {
+            // One lookup for the name, and `read_whole` starting from the value found.
+            let mut value = held.clone();
             if whole {
-                if let Some(whole) = state.read_whole(name) {
+                if let Some(whole) = state.read_whole_from(name, Some(held)) {
                     for label in whole.labels {
                         value.add_label(label);
                     }
