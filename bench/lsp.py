@@ -9,6 +9,7 @@ JSON-RPC transport both ways)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,13 @@ async def wait(condition, timeout: float = 120.0) -> None:  # noqa: ANN001
         if time.perf_counter() > deadline:
             raise TimeoutError("the server did not answer in time")
         await asyncio.sleep(0.001)
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """The user and system CPU seconds process `pid` used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 def rss_mb(pid: int) -> float:
@@ -271,15 +279,24 @@ async def restart(root: Path) -> dict:
         )
     )
     started = time.perf_counter()
+    pid = client._server.pid  # type: ignore[attr-defined]
+    cpu_started = cpu_seconds(pid)
     client.initialized(types.InitializedParams())
     expected = sum(1 for _ in (root / "django").rglob("*.py"))
     analysed_at = None
+    indexing_cpu: tuple[float, float] | None = None
+    trees: dict = {}
     while analysed_at is None:
         status = await client.protocol.send_request_async("flowsight/status", {})
         folders = status.get("folders", []) if isinstance(status, dict) else getattr(status, "folders", [])
         analysis = status.get("lastAnalysis", {}) if isinstance(status, dict) else getattr(status, "lastAnalysis", {})
-        files = sum((f.get("files", 0) if isinstance(f, dict) else getattr(f, "files", 0)) for f in folders)
+        field = lambda folder, name, default: folder.get(name, default) if isinstance(folder, dict) else getattr(folder, name, default)  # noqa: E731
+        files = sum(field(f, "files", 0) for f in folders)
         scopes = analysis.get("scopes", 0) if isinstance(analysis, dict) else getattr(analysis, "scopes", 0)
+        if indexing_cpu is None and files >= expected:
+            # Every file is stored: the server's CPU from the initialize answer until indexing was done.
+            indexing_cpu = cpu_seconds(pid)
+            trees = {name: sum(field(field(f, "trees", {}) or {}, name, 0) for f in folders) for name in ("loaded", "written", "removed")}
         if files >= expected and scopes > 0:
             analysed_at = time.perf_counter()
         else:
@@ -299,6 +316,10 @@ async def restart(root: Path) -> dict:
         "startup_seconds": started - spawned,
         "background_done_seconds": analysed_at - started,
         "published_files": files,
+        # CPU seconds of the server process from the initialize answer until every file was indexed.
+        "indexing_user_cpu_seconds": indexing_cpu[0] - cpu_started[0] if indexing_cpu else 0.0,
+        "indexing_cpu_seconds": sum(indexing_cpu) - sum(cpu_started) if indexing_cpu else 0.0,
+        "trees": trees,
     }
 
 

@@ -1024,6 +1024,13 @@ def suite_cache(root: Path, runs: int) -> dict:
         shutil.rmtree(copy / ".flowsight-cache", ignore_errors=True)
         server_cold = run_worker("server_restart", copy)
         server_warm = run_worker("server_restart", copy)
+        # The server's indexing CPU after a restart, with the cache's stored trees removed first
+        # (every file parsed; the run stores them again) and with them, interleaved.
+        without_trees, with_trees = [], []
+        for _ in range(max(1, runs)):
+            shutil.rmtree(copy / ".flowsight-cache" / "trees", ignore_errors=True)
+            without_trees.append(run_worker("server_restart", copy))
+            with_trees.append(run_worker("server_restart", copy))
     same = cold["findings_digest"] == warm["findings_digest"] and changed["findings_digest"] == after_change["findings_digest"]
     rows = [("run", "median s", "min s", "ratio to cold", "parse s", "analysis s", "cache write s", "reused scopes")]
     for name, result in (("cold (--no-cache)", cold), ("warm, nothing changed", warm), ("one file changed", changed)):
@@ -1054,6 +1061,16 @@ def suite_cache(root: Path, runs: int) -> dict:
         f"indexing and analysis done in the background after {server_cold['background_done_seconds']:.2f} s / "
         f"{server_warm['background_done_seconds']:.2f} s"
     )
+    cpu = lambda samples, key: statistics.median(sample[key] for sample in samples)  # noqa: E731
+    loaded = lambda samples: statistics.median(sample.get("trees", {}).get("loaded", 0) for sample in samples)  # noqa: E731
+    print(
+        f"server restart, CPU of the server process from the initialize answer until every file was indexed (median of "
+        f"{len(with_trees)}): {cpu(without_trees, 'indexing_user_cpu_seconds'):.2f} user s "
+        f"({cpu(without_trees, 'indexing_cpu_seconds'):.2f} user+sys) without stored trees, "
+        f"{cpu(with_trees, 'indexing_user_cpu_seconds'):.2f} user s ({cpu(with_trees, 'indexing_cpu_seconds'):.2f} user+sys) "
+        f"with them ({loaded(with_trees):.0f} files built from their stored tree); diagnostics of every file after "
+        f"{cpu(without_trees, 'seconds'):.2f} s / {cpu(with_trees, 'seconds'):.2f} s"
+    )
     print(f"load average: {os.getloadavg()[0]:.1f}")
     print(
         f"targets: warm ≤ 0.3× cold: {verdict(warm['median_seconds'] <= 0.3 * cold['median_seconds'])}; "
@@ -1068,6 +1085,8 @@ def suite_cache(root: Path, runs: int) -> dict:
         "identical": same,
         "server_cold": server_cold,
         "server_restart": server_warm,
+        "server_restart_without_trees": without_trees,
+        "server_restart_with_trees": with_trees,
     }
 
 

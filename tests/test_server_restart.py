@@ -2,10 +2,15 @@
 the persistent cache (`published.bin`), exactly when that is valid for the files as they are
 now: the same files with the same texts (the editor's text for open documents), rules and
 flowsight version. Anything else — a file edited, added or removed, a damaged or half-written
-file — publishes nothing early, and the analysis after indexing publishes as without a cache."""
+file — publishes nothing early, and the analysis after indexing publishes as without a cache.
+Indexing after a restart builds each file from the syntax tree the last run stored in the cache
+(`trees/`) instead of parsing it (counted in `flowsight/status`); a damaged tree is parsed
+instead, with the same diagnostics."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import shutil
 import sys
 from pathlib import Path
@@ -147,6 +152,59 @@ def test_a_killed_writes_leftover_is_ignored(project: Path) -> None:
     assert restarted(project)[2] == cold
 
 
+TREES = "trees"
+
+
+def python_files(project: Path) -> list[Path]:
+    return sorted(path for path in project.rglob("*.py") if DIRECTORY_NAME not in path.parts)
+
+
+def indexed_again(project: Path) -> tuple[Session, dict[str, list[tuple]]]:
+    """A restarted session that indexes and analyses `project` (its cache on): the session and
+    its diagnostics by file, files without any left out."""
+    session = Session(publish=lambda uri, version, diagnostics: None)
+    folder = session.add_folder(project)
+    session.index_folder(folder)
+    _, results, problems = session.analyse()
+    assert problems == []
+    return session, {path: rendered(diagnostics) for _, path, _, _, diagnostics in results if diagnostics}
+
+
+def test_indexing_after_a_restart_builds_the_files_from_their_stored_trees(project: Path) -> None:
+    cold = cold_run(project)  # every file parsed; its persist stores their trees
+    trees = project / DIRECTORY_NAME / TREES
+    files = python_files(project)
+    assert len({path.read_bytes() for path in files}) == len(list(trees.iterdir())) == len(files)
+    session, again = indexed_again(project)
+    [stats] = [folder["trees"] for folder in session.status()["folders"]]
+    assert stats == {"loaded": len(files), "written": 0, "removed": 0}
+    assert again == cold
+    assert session.persist() > 0 and len(list(trees.iterdir())) == len(files), "nothing written or removed"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # truncated
+        lambda data: b"",  # empty
+        lambda data: bytes(byte ^ 0x20 for byte in data),  # every byte flipped
+        lambda data: data[:-3] + bytes([data[-3] ^ 0x01]) + data[-2:],  # a flipped byte in the payload
+    ],
+)
+def test_a_damaged_stored_tree_is_parsed_instead_with_the_same_diagnostics(project: Path, damage) -> None:  # noqa: ANN001
+    cold = cold_run(project)
+    tree = project / DIRECTORY_NAME / TREES / hashlib.sha256((project / "shop" / "views.py").read_bytes()).hexdigest()
+    good = tree.read_bytes()
+    tree.write_bytes(damage(good))
+    session, again = indexed_again(project)
+    [stats] = [folder["trees"] for folder in session.status()["folders"]]
+    assert stats["loaded"] == len(python_files(project)) - 1
+    assert again == cold
+    # The next cache write stores it again.
+    assert session.persist() > 0
+    assert tree.read_bytes() == good
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "flowsight", "serve"]))
 async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):
     project = tmp_path_factory.mktemp("restart") / "vulnerable_app"
@@ -192,5 +250,28 @@ async def test_a_restarted_server_publishes_the_cached_diagnostics_before_indexi
     # Every file's diagnostics came before indexing began, and they are the cold run's.
     indexing = events.index(("progress", "flowsight: indexing"))
     assert expected <= {uri for kind, uri in events[:indexing] if kind == "publish"}
+    by_file = {Path(uri.removeprefix("file://")).relative_to(project).as_posix(): rendered(d) for uri, d in client.diagnostics.items() if d}
+    assert by_file == cold
+
+
+async def test_a_restarted_server_indexes_from_the_stored_trees(client: LanguageClient) -> None:
+    project: Path = client.project  # type: ignore[attr-defined]
+    cold: dict[str, list[tuple]] = client.cold  # type: ignore[attr-defined]
+    files = python_files(project)
+    statuses: list = []
+
+    async def indexed() -> bool:
+        statuses.append(await client.protocol.send_request_async("flowsight/status", {}))
+        [folder] = statuses[-1].folders
+        return folder.files >= len(files) and statuses[-1].lastAnalysis.scopes > 0
+
+    deadline = asyncio.get_running_loop().time() + 20
+    while not await indexed():
+        assert asyncio.get_running_loop().time() < deadline, statuses[-1]
+        await asyncio.sleep(0.05)
+    [folder] = statuses[-1].folders
+    assert (folder.trees.loaded, folder.trees.written) == (len(files), 0)
+    expected = {(project / path).as_uri() for path in cold}
+    await wait_for(lambda: expected <= set(client.diagnostics))
     by_file = {Path(uri.removeprefix("file://")).relative_to(project).as_posix(): rendered(d) for uri, d in client.diagnostics.items() if d}
     assert by_file == cold

@@ -176,10 +176,15 @@ class Workspace:
         directories, and never through a link or a blocking open once resolved."""
     def load_files(self, paths: Sequence[str], within: Sequence[str] | None = None) -> list[ChunkDiff]:
         """`load_file` for each path, in order; reading and parsing run in parallel."""
-    def read_files(self, paths: Sequence[str], within: Sequence[str | Path] | None = None) -> ReadFiles:
+    def read_files(
+        self, paths: Sequence[str], within: Sequence[str | Path] | None = None, cache_dir: str | Path | None = None
+    ) -> ReadFiles:
         """Reads and parses `paths` in parallel, apart from the workspace: safe to call while
         another thread uses it (nothing of it is locked); `store_read_files` stores them. With
-        `within`, only files that resolve inside one of those directories are read."""
+        `within`, only files that resolve inside one of those directories are read. With
+        `cache_dir` (the persistent cache's directory, the one `set_cache_dir` gets), a file whose
+        text has a valid stored syntax tree there is built from it instead of parsed (a tree that
+        does not check is ignored; nothing is written)."""
     def store_read_files(self, read: ReadFiles, only: set[str] | None = None) -> list[ChunkDiff]:
         """Stores what `read_files` read, in its order (once; again raises ValueError); with
         `only`, just the files whose workspace keys it holds."""
@@ -233,6 +238,15 @@ class Workspace:
     def persist_cache(self) -> int | None:
         """Writes the persistent cache if the last analysis is of the current texts: bytes
         written, or None. Raises OSError when it cannot be written."""
+    def persist_trees(self) -> int | None:
+        """Stores the syntax trees of the texts the last `persist_cache` wrote that are not stored
+        yet (not those with syntax errors) and removes the trees this workspace wrote for texts
+        it no longer has (the first time also every tree no run used for 30 days): trees
+        written, or None when there was nothing to do. The workspace is locked only while the
+        documents are copied."""
+    def tree_stats(self) -> dict[str, int]:
+        """What was done with the cache's stored syntax trees: loaded (files built from their tree
+        by `read_files`), written and removed (`persist_trees`)."""
     def refresh_source_roots(self) -> bool:
         """Reads the source roots again (after the project's packaging configuration changed);
         when they changed, every module is named anew. Returns whether they changed."""

@@ -33,7 +33,7 @@ fn main() {
     }
     files.sort();
     let mut workspace = Workspace::new(&root);
-    workspace.store_read_files(read_files(&root, &files, &[]), None);
+    workspace.store_read_files(read_files(&root, &files, &[], None), None);
     let started = Instant::now();
     workspace.analyze_taint(&flowsight_engine::rules::RuleSet::builtin());
     eprintln!("analysis {:?}", started.elapsed());

@@ -226,16 +226,8 @@ fn parse_files(files: &mut [ReadFile], stored: Option<(&Path, &[Option<[u8; 32]>
     (result, total)
 }
 
-/// What a cached scan did with stored trees (`persist::trees`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TreeCounts {
-    /// Files built from their stored tree (not parsed).
-    pub loaded: usize,
-    /// Trees written (files parsed without syntax errors whose tree was not stored or not valid).
-    pub written: usize,
-    /// Trees removed: no file of the scan has their text.
-    pub removed: usize,
-}
+/// What a cached scan did with stored trees.
+pub use crate::persist::trees::TreeCounts;
 
 /// Which repositories are analysed together: a repository importing a top-level package that
 /// exactly one other repository provides (and it does not) joins that one's program, unless

@@ -42,6 +42,7 @@ use crate::lexical::{schema, LexicalIndex, SearchMode};
 use crate::line_index::Encoding;
 use crate::parse::{Document, PositionEdit};
 use crate::pdg::{summarize_pdg, PdgSummary};
+use crate::persist::trees::TreeCounts;
 use crate::program::{FileProgram, Program};
 use crate::rules::RuleSet;
 use crate::scopes::{occurrences_at, Occurrence};
@@ -195,6 +196,14 @@ pub struct Workspace {
     persisted_files: Vec<crate::persist::FileEntry>,
     /// Why the persisted cache was not used (once, for a notice).
     cache_notice: Option<String>,
+    /// Stored syntax trees (`persist::trees`): what was done with them (files built from one,
+    /// trees written and removed), the trees this workspace wrote (removed once no text of it
+    /// has them), whether the age bound was applied (once), and the documents of the last
+    /// persisted analysis whose trees `persist_trees_job` stores.
+    tree_counts: TreeCounts,
+    trees_written: std::collections::HashSet<[u8; 32]>,
+    trees_swept: bool,
+    pending_trees: Vec<([u8; 32], SharedDocument)>,
     /// Template files (`templates::is_template_path`), kept apart from the Python files.
     templates: TemplateFiles,
     /// The findings of the last analysis (written with the cache as what was published).
@@ -224,13 +233,18 @@ pub struct ReadFile {
     /// A template file's text (`templates::is_template_path`).
     pub template: Option<String>,
     pub errors: Vec<FileError>,
+    /// Whether `document` was built from its stored tree (`persist::trees`) instead of parsed.
+    pub from_stored_tree: bool,
 }
 
 /// Reads and parses `paths` (relative to `root`, or absolute) in parallel on the engine's
 /// pool, without a workspace: the expensive half of loading, done while the workspace serves
 /// others. Only files that resolve inside one of `within` are read (anywhere when empty; see
-/// `Workspace::load_file_within`).
-pub fn read_files(root: &Path, paths: &[String], within: &[PathBuf]) -> Vec<ReadFile> {
+/// `Workspace::load_file_within`). With `trees` (the persistent cache's `persist::trees::
+/// trees_dir`), a file whose text has a valid stored tree is built from it instead of parsed
+/// (a tree that does not check is ignored: the file is parsed); nothing is written there
+/// (`Workspace::persist_trees` does).
+pub fn read_files(root: &Path, paths: &[String], within: &[PathBuf], trees: Option<&Path>) -> Vec<ReadFile> {
     use rayon::prelude::*;
     crate::index::pool().install(|| {
         paths
@@ -240,12 +254,81 @@ pub fn read_files(root: &Path, paths: &[String], within: &[PathBuf]) -> Vec<Read
                 let key = relative_path(root, &absolute);
                 let (text, errors) = load_source_within(&absolute, &key, within);
                 if is_template_path(Path::new(&key)) {
-                    return ReadFile { key, document: None, template: text, errors: Vec::new() };
+                    return ReadFile { key, document: None, template: text, errors: Vec::new(), from_stored_tree: false };
                 }
-                ReadFile { key, document: text.map(Document::new), template: None, errors }
+                let (document, from_stored_tree) = match (text, trees) {
+                    (None, _) => (None, false),
+                    (Some(text), None) => (Some(Document::new(text)), false),
+                    (Some(text), Some(trees)) => {
+                        let hash = crate::persist::text_hash(&text);
+                        match crate::persist::trees::load(trees, &hash, text) {
+                            Ok(document) => (Some(document), true),
+                            Err(text) => (Some(Document::new(text)), false),
+                        }
+                    }
+                };
+                ReadFile { key, document, template: None, errors, from_stored_tree }
             })
             .collect()
     })
+}
+
+/// The trees a workspace stores and removes (`Workspace::persist_trees_job`): the documents
+/// (with their texts' hashes) of the last persisted analysis, copied under the caller's lock
+/// and written without it (`TreeStoreJob::write`).
+pub struct TreeStoreJob {
+    trees: PathBuf,
+    documents: Vec<([u8; 32], SharedDocument)>,
+    /// Trees this workspace wrote before; those no current text has are removed.
+    written_before: std::collections::HashSet<[u8; 32]>,
+    /// Whether to remove the trees unused for `persist::trees::MAX_UNUSED_AGE` too (once per workspace).
+    sweep: bool,
+}
+
+/// What `TreeStoreJob::write` did, for `Workspace::trees_stored`.
+pub struct TreesWritten {
+    written: std::collections::HashSet<[u8; 32]>,
+    counts: TreeCounts,
+}
+
+impl TreeStoreJob {
+    /// Stores the tree of every document whose tree is not stored yet (not those with syntax
+    /// errors, see `persist::trees::encode`), in parallel on the engine's pool, then removes the
+    /// trees this workspace wrote for texts it no longer has, and (the first time) the trees no
+    /// run used for `persist::trees::MAX_UNUSED_AGE`.
+    pub fn write(self) -> TreesWritten {
+        use crate::persist::trees;
+        use rayon::prelude::*;
+        let mut counts = TreeCounts::default();
+        if std::fs::create_dir_all(&self.trees).is_err() {
+            return TreesWritten { written: self.written_before, counts };
+        }
+        let stored = trees::stored(&self.trees);
+        let current: std::collections::HashSet<[u8; 32]> = self.documents.iter().map(|(hash, _)| *hash).collect();
+        let mut missing: Vec<&([u8; 32], SharedDocument)> =
+            self.documents.iter().filter(|(hash, _)| !stored.contains(&trees::hex(hash))).collect();
+        missing.sort_unstable_by_key(|(hash, _)| *hash);
+        missing.dedup_by_key(|(hash, _)| *hash);
+        let newly: Vec<[u8; 32]> = crate::index::pool().install(|| {
+            missing
+                .par_iter()
+                .filter(|(hash, document)| trees::store(&self.trees, hash, document.borrow_owner()))
+                .map(|(hash, _)| *hash)
+                .collect()
+        });
+        counts.written = newly.len();
+        let mut written = self.written_before;
+        written.extend(newly);
+        let gone: Vec<[u8; 32]> = written.iter().filter(|hash| !current.contains(*hash)).copied().collect();
+        for hash in gone {
+            written.remove(&hash);
+            counts.removed += usize::from(trees::remove(&self.trees, &hash));
+        }
+        if self.sweep {
+            counts.removed += trees::remove_unused(&self.trees, &current);
+        }
+        TreesWritten { written, counts }
+    }
 }
 
 /// The workspace's own pool, else the engine's (see `Workspace::set_threads`).
@@ -446,6 +529,10 @@ impl Workspace {
             cache_read: false,
             persisted_files: Vec::new(),
             cache_notice: None,
+            tree_counts: TreeCounts::default(),
+            trees_written: Default::default(),
+            trees_swept: false,
+            pending_trees: Vec::new(),
             templates: TemplateFiles::default(),
             last_findings: None,
             pool: None,
@@ -555,6 +642,8 @@ impl Workspace {
                     .collect()
             })
         };
+        // The trees of these texts are stored by `persist_trees_job` (outside the caller's lock).
+        self.pending_trees = current.iter().filter_map(|(path, _, hash, _)| Some((*hash, self.files.get(path)?.source.clone()))).collect();
         let mut hashes: Vec<(String, [u8; 32])> = current.iter().map(|(path, _, hash, _)| (path.clone(), *hash)).collect();
         // Template files too: the server lists them with the Python files, and a finding on a
         // template needs its text to be placed.
@@ -584,6 +673,40 @@ impl Workspace {
             syntax: self.syntax_errors_by_file(),
         };
         Ok(Some(written + crate::persist::save_published(&dir, &published, &self.root, &rules)?))
+    }
+
+    /// The stored syntax trees to write after `persist_cache` wrote the analysis (None when it
+    /// wrote nothing since the last job, or without a cache directory): the documents of the
+    /// texts it persisted, copied (shared) so that `TreeStoreJob::write` runs without the
+    /// caller's lock; `trees_stored` takes its result.
+    pub fn persist_trees_job(&mut self) -> Option<TreeStoreJob> {
+        let trees = crate::persist::trees::trees_dir(self.cache_dir.as_deref()?);
+        if self.pending_trees.is_empty() {
+            return None;
+        }
+        let sweep = !std::mem::replace(&mut self.trees_swept, true);
+        Some(TreeStoreJob { trees, documents: std::mem::take(&mut self.pending_trees), written_before: self.trees_written.clone(), sweep })
+    }
+
+    /// Takes what a `TreeStoreJob` did.
+    pub fn trees_stored(&mut self, written: TreesWritten) {
+        self.trees_written = written.written;
+        self.tree_counts.written += written.counts.written;
+        self.tree_counts.removed += written.counts.removed;
+    }
+
+    /// `persist_trees_job`, its write and `trees_stored` in one call: what this call did.
+    pub fn persist_trees(&mut self) -> Option<TreeCounts> {
+        let written = self.persist_trees_job()?.write();
+        let counts = written.counts;
+        self.trees_stored(written);
+        Some(counts)
+    }
+
+    /// What this workspace did with stored trees so far: files built from one (`read_files`
+    /// with the cache's trees), trees written and removed (`persist_trees`).
+    pub fn tree_counts(&self) -> TreeCounts {
+        self.tree_counts
     }
 
     /// The syntax errors of every file that has any, as published (positions in lines and
@@ -810,7 +933,8 @@ impl Workspace {
 
     /// `load_files` reading only files that resolve inside one of `within` (see `load_file_within`).
     pub fn load_files_within(&mut self, paths: &[String], within: &[PathBuf]) -> Vec<ChunkDiff> {
-        let read = read_files(&self.root, paths, within);
+        let trees = self.cache_dir.as_deref().map(crate::persist::trees::trees_dir);
+        let read = read_files(&self.root, paths, within, trees.as_deref());
         self.store_read_files(read, None)
     }
 
@@ -821,7 +945,10 @@ impl Workspace {
             .filter(|file| only.is_none_or(|keys| keys.contains(&file.key)))
             .map(|file| match is_template_path(Path::new(&file.key)) {
                 true => self.store_template(file.key, file.template),
-                false => self.store_loaded(file.key, file.document, file.errors),
+                false => {
+                    self.tree_counts.loaded += usize::from(file.from_stored_tree);
+                    self.store_loaded(file.key, file.document, file.errors)
+                }
             })
             .collect()
     }

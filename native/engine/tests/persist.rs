@@ -11,6 +11,13 @@
 //!   None of them changes a result.
 //! - Stored syntax trees are used for unchanged files; a changed file is parsed and its tree
 //!   stored; a damaged or foreign tree file is parsed again and rewritten, results unchanged.
+//!   A tree lives while runs use it: scans of two sub-directories keep each other's trees (a
+//!   scan of the whole project then parses nothing); a tree unused for
+//!   `persist::trees::MAX_UNUSED_AGE` is removed, a used one has its age reset.
+//! - A workspace (the server) indexes from the stored trees (`read_files` with the trees'
+//!   directory) and stores its texts' trees (`persist_trees`), removing those it wrote for texts
+//!   it no longer has; a damaged tree is parsed instead; the first edit of a document built from
+//!   a tree gives the chunks and findings of a fresh parse.
 //! - A change of threat models (part of the rules' fingerprint) invalidates the cache.
 //! - A scan of several repositories keeps one cache with each program's analysis: a program of
 //!   the same repositories is reused (in another scan of the same display root too).
@@ -424,8 +431,9 @@ def more():
     write_files(&root, &files);
     let (cached, fresh, report) = scan_both(&root, &cache, &RuleSet::builtin());
     assert_eq!(outcome(&cached), outcome(&fresh));
-    assert_eq!(report.trees, TreeCounts { loaded: FILES.len() - 1, written: 1, removed: 1 });
-    assert_eq!(stored().len(), FILES.len());
+    // The old text's tree stays until no run used it for `MAX_UNUSED_AGE`.
+    assert_eq!(report.trees, TreeCounts { loaded: FILES.len() - 1, written: 1, removed: 0 });
+    assert_eq!(stored().len(), FILES.len() + 1);
     // Damaged tree files of one unchanged file, with the scan's stored result out of the way (an
     // added file's text changes each time).
     let tree_of = |text: &str| trees.join(persist::text_hash(text).iter().map(|byte| format!("{byte:02x}")).collect::<String>());
@@ -531,5 +539,162 @@ fn a_workspace_restarted_from_its_cache_analyses_only_what_changed() {
     let mut fourth = workspace_at(&root, Some(&cache));
     assert_eq!(fourth.analyze_taint(&rules), restarted);
     assert!(fourth.take_cache_notice().is_some_and(|notice| notice.ends_with("rebuilt")));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// The tree file of `text` in `trees`.
+fn tree_file(trees: &Path, text: &str) -> PathBuf {
+    trees.join(persist::trees::hex(&persist::text_hash(text)))
+}
+
+/// Sets a file's modification time `days` days back.
+fn age_by_days(path: &Path, days: u64) {
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 24 * 60 * 60);
+    std::fs::File::options().write(true).open(path).unwrap().set_modified(when).unwrap();
+}
+
+fn modified(path: &Path) -> std::time::SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+/// Scans of `app/` and `lib/` (one project, one cache) keep each other's trees: the scan of the
+/// whole project then builds every file from a stored tree. A tree no run used for
+/// `MAX_UNUSED_AGE` is removed by the next scan that parses; one a scan loaded has its age reset.
+#[test]
+fn partial_scans_keep_each_others_trees_and_trees_unused_for_long_are_removed() {
+    assert_eq!(persist::trees::MAX_UNUSED_AGE.as_secs(), 30 * 24 * 60 * 60);
+    let root = scratch("partial");
+    let mut files = project_files();
+    let lib: Vec<(String, String)> =
+        files.iter().map(|(path, text)| (path.replacen("app/", "lib/", 1), format!("{text}\nLIB = 1\n"))).collect();
+    files.extend(lib);
+    write_files(&root, &files);
+    let cache = root.join(".flowsight-cache");
+    let trees = persist::trees::trees_dir(&cache);
+    let rules = RuleSet::builtin();
+    let scan = |target: &str| {
+        let paths = vec![root.join(target)];
+        let (cached, report) = scan_paths_cached(&paths, Some(&root), &rules, Some(&cache)).expect("scan");
+        assert_eq!(outcome(&cached), outcome(&scan_paths(&paths, Some(&root), &rules).expect("scan")), "{target}");
+        report.trees
+    };
+    assert_eq!(scan("app"), TreeCounts { loaded: 0, written: FILES.len(), removed: 0 });
+    assert_eq!(scan("lib"), TreeCounts { loaded: 0, written: FILES.len(), removed: 0 }, "app's trees kept");
+    assert_eq!(scan("app"), TreeCounts { loaded: FILES.len(), written: 0, removed: 0 }, "lib's trees kept");
+    assert_eq!(scan("."), TreeCounts { loaded: 2 * FILES.len(), written: 0, removed: 0 }, "nothing parsed");
+
+    // Ages: lib/'s trees 29 and 31 days unused, app/views.py's 31 days (but the next scan uses it).
+    let (young, old, used) =
+        (tree_file(&trees, &files[FILES.len()].1), tree_file(&trees, &files[FILES.len() + 1].1), tree_file(&trees, &files[0].1));
+    age_by_days(&young, 29);
+    age_by_days(&old, 31);
+    age_by_days(&used, 31);
+    // A scan of app/ with one file changed: it parses, loads the unchanged files' trees and
+    // removes the trees unused for 30 days that it does not use.
+    let mut changed = files.clone();
+    changed[1].1.push_str("\nEXTRA = 2\n");
+    write_files(&root, &changed[1..2]);
+    assert_eq!(scan("app"), TreeCounts { loaded: FILES.len() - 1, written: 1, removed: 1 });
+    assert!(!old.exists(), "unused for 31 days: removed");
+    assert!(young.exists(), "unused for 29 days: kept");
+    assert!(used.exists() && modified(&used).elapsed().unwrap() < persist::trees::REFRESH_AFTER, "loaded: its age is reset");
+    // A tree loaded within `REFRESH_AFTER` keeps its time (no write per run).
+    let recent = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options().write(true).open(&used).unwrap().set_modified(recent).unwrap();
+    write_files(&root, &files[1..2]);
+    assert_eq!(scan("app").loaded, FILES.len());
+    assert_eq!(modified(&used), recent);
+    // The removed tree's file is parsed again by the next scan of lib/, and stored.
+    assert_eq!(scan("lib"), TreeCounts { loaded: FILES.len() - 1, written: 1, removed: 0 });
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// The files of `root/app` as a workspace reads them, with the trees of `cache` if given.
+fn read_app(root: &Path, cache: Option<&Path>) -> Workspace {
+    let mut workspace = Workspace::new(root);
+    let mut paths: Vec<String> =
+        std::fs::read_dir(root.join("app")).unwrap().map(|entry| entry.unwrap().path().to_string_lossy().into_owned()).collect();
+    paths.sort();
+    let trees = cache.map(persist::trees::trees_dir);
+    let read = flowsight_engine::workspace::read_files(root, &paths, &[], trees.as_deref());
+    workspace.store_read_files(read, None);
+    workspace.set_cache_dir(cache.map(Path::to_path_buf));
+    workspace
+}
+
+/// The server's warm start: a workspace persisting its cache stores its texts' trees; a
+/// restarted one builds every file from them (same chunks and findings as parsing), parses a
+/// file whose tree is damaged, and the first edit of a document built from a tree (no
+/// tree-sitter tree: parsed from scratch, as a document beyond `TREE_SITTER_TREES_KEPT`) gives
+/// what a fresh parse gives. Trees it wrote for texts it no longer has are removed.
+#[test]
+fn a_restarted_workspace_builds_its_files_from_the_stored_trees() {
+    let root = scratch("workspace-trees");
+    write_files(&root, &project_files());
+    let cache = root.join(".flowsight-cache");
+    let trees = persist::trees::trees_dir(&cache);
+    let rules = RuleSet::builtin();
+    let paths: Vec<String> = FILES.iter().map(|(path, _)| path.to_string()).collect();
+    let chunks_of = |workspace: &Workspace| -> Vec<_> { paths.iter().map(|path| workspace.chunks(path).unwrap().to_vec()).collect() };
+
+    let mut first = read_app(&root, Some(&cache));
+    let findings = first.analyze_taint(&rules);
+    assert_eq!(first.tree_counts(), TreeCounts::default(), "no tree stored yet");
+    assert_eq!(first.persist_trees(), None, "nothing persisted yet");
+    assert!(first.persist_cache().unwrap().is_some());
+    assert_eq!(first.persist_trees(), Some(TreeCounts { loaded: 0, written: FILES.len(), removed: 0 }));
+    assert_eq!(first.persist_trees(), None, "once per persisted analysis");
+    let expected_chunks = chunks_of(&first);
+
+    // A restart: every file built from its tree, the same chunks and findings as parsing.
+    let mut second = read_app(&root, Some(&cache));
+    assert_eq!(second.tree_counts().loaded, FILES.len());
+    assert_eq!(chunks_of(&second), expected_chunks);
+    assert_eq!(second.analyze_taint(&rules), findings);
+    for path in &paths {
+        assert!(!second.document(path).unwrap().keeps_tree_sitter_tree(), "{path}");
+    }
+    // The first edit of such a document parses from scratch: the chunks and findings of a fresh
+    // parse of the edited text.
+    let edit = PositionEdit { range: Some(((9, 4), (9, 4))), new_text: "os.system(value)\n    ".to_string() };
+    second.apply_edits("app/helpers.py", 1, &[edit], Encoding::Utf8).unwrap();
+    let edited = second.document("app/helpers.py").unwrap().text().to_string();
+    let mut fresh = workspace_at(&root, None);
+    fresh.update_file("app/helpers.py", edited.clone(), Some(1));
+    assert_eq!(second.chunks("app/helpers.py").unwrap(), fresh.chunks("app/helpers.py").unwrap());
+    assert_eq!(second.document("app/helpers.py").unwrap().root().to_sexp(), Document::new(edited.clone()).root().to_sexp());
+    let after_edit = second.analyze_taint(&rules);
+    assert_eq!(after_edit, from_scratch(&root, "app/helpers.py", &edited, &rules));
+    assert!(after_edit.len() > findings.len());
+    // Persisting the edited text stores its tree; the trees this workspace wrote are all of
+    // texts it has (the disk's helpers.py tree was written by `first`: kept).
+    assert!(second.persist_cache().unwrap().is_some());
+    assert_eq!(second.persist_trees(), Some(TreeCounts { loaded: 0, written: 1, removed: 0 }));
+    assert!(tree_file(&trees, &edited).is_file() && tree_file(&trees, FILES[1].1).is_file());
+    // Another edit: the tree of the previous editor text, written by this workspace, goes.
+    let edit = PositionEdit { range: Some(((0, 0), (0, 0))), new_text: "# more\n".to_string() };
+    second.apply_edits("app/helpers.py", 2, &[edit], Encoding::Utf8).unwrap();
+    second.analyze_taint(&rules);
+    assert!(second.persist_cache().unwrap().is_some());
+    assert_eq!(second.persist_trees(), Some(TreeCounts { loaded: 0, written: 1, removed: 1 }));
+    assert!(!tree_file(&trees, &edited).exists() && tree_file(&trees, FILES[1].1).is_file());
+
+    // A damaged tree: that file is parsed, the others built from theirs; the same result.
+    let damaged = tree_file(&trees, FILES[2].1);
+    let bytes = std::fs::read(&damaged).unwrap();
+    for broken in [bytes[..bytes.len() / 2].to_vec(), b"flowsight-tree\0\0garbage".to_vec(), bytes.iter().map(|byte| byte ^ 0x20).collect()]
+    {
+        std::fs::write(&damaged, &broken).unwrap();
+        let mut third = read_app(&root, Some(&cache));
+        assert_eq!(third.tree_counts().loaded, FILES.len() - 1);
+        assert!(!damaged.exists(), "a tree that does not check is removed");
+        assert_eq!(chunks_of(&third), expected_chunks);
+        assert_eq!(third.analyze_taint(&rules), findings);
+        assert_eq!(third.take_cache_notice(), None);
+        // ... and written again with the next persist.
+        assert!(third.persist_cache().unwrap().is_some());
+        assert_eq!(third.persist_trees().map(|counts| counts.written), Some(1));
+        assert_eq!(std::fs::read(&damaged).unwrap(), bytes);
+    }
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -582,12 +582,21 @@ impl Workspace {
     }
 
     /// Reads and parses `paths` in parallel without the workspace's lock (GIL released); with
-    /// `within`, only files that resolve inside one of those directories.
-    #[pyo3(signature = (paths, within=None))]
-    fn read_files(&self, py: Python<'_>, paths: Vec<String>, within: Option<Vec<PathBuf>>) -> PyResult<ReadFiles> {
+    /// `within`, only files that resolve inside one of those directories; with `cache_dir` (the
+    /// persistent cache's directory), files whose stored tree is valid are built from it.
+    #[pyo3(signature = (paths, within=None, cache_dir=None))]
+    fn read_files(
+        &self,
+        py: Python<'_>,
+        paths: Vec<String>,
+        within: Option<Vec<PathBuf>>,
+        cache_dir: Option<PathBuf>,
+    ) -> PyResult<ReadFiles> {
         let root = PathBuf::from(&self.root);
         let within = within.unwrap_or_default();
-        let read = py.allow_threads(|| catch_panic(|| flowsight_engine::workspace::read_files(&root, &paths, &within)))?;
+        let trees = cache_dir.as_deref().map(flowsight_engine::persist::trees::trees_dir);
+        let read =
+            py.allow_threads(|| catch_panic(|| flowsight_engine::workspace::read_files(&root, &paths, &within, trees.as_deref())))?;
         Ok(ReadFiles { files: Mutex::new(Some(read)) })
     }
 
@@ -831,6 +840,31 @@ impl Workspace {
         let written = py.allow_threads(|| catch_panic(|| job.write()))?.map_err(pyo3::exceptions::PyOSError::new_err)?;
         self.with(py, |ws| ws.search_stored(token, written))?;
         Ok(Some(written.bytes))
+    }
+
+    /// Stores the syntax trees of the texts the last `persist_cache` wrote that are not stored
+    /// yet, and removes those this workspace wrote for texts it no longer has (the first time
+    /// also those unused for 30 days). The documents are copied under the workspace's lock, the
+    /// trees written without it. Returns the trees written, or None when there was nothing to do.
+    fn persist_trees(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        let Some(job) = self.with(py, |ws| ws.persist_trees_job())? else { return Ok(None) };
+        let written = py.allow_threads(|| catch_panic(|| job.write()))?;
+        Ok(Some(self.with(py, |ws| {
+            let before = ws.tree_counts().written;
+            ws.trees_stored(written);
+            ws.tree_counts().written - before
+        })?))
+    }
+
+    /// What was done with the cache's stored syntax trees: loaded (files built from their tree
+    /// instead of parsed), written, removed.
+    fn tree_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let counts = self.with(py, |ws| ws.tree_counts())?;
+        let dict = PyDict::new(py);
+        dict.set_item("loaded", counts.loaded)?;
+        dict.set_item("written", counts.written)?;
+        dict.set_item("removed", counts.removed)?;
+        Ok(dict)
     }
 
     /// How the search index came to be and what it holds: documents, indexed (by this process),

@@ -383,12 +383,17 @@ class Session:
                         folder.workspace.remove_file(key)
                         folder.syntax_stale.add(key)
                         folder.search_dirty.add(key)
+        # The persistent cache's directory (None: off): files whose stored syntax tree is valid
+        # are built from it instead of parsed, and the next analysis starts from its analysis.
+        directory = self.cache_directory(folder)
         # In batches read and parsed in parallel without the core's lock, then stored under it:
         # an analysis of the documents already open can run meanwhile, so open files get
         # diagnostics first, and requests wait at most for one batch to be stored.
         for start in range(0, len(files), INDEX_BATCH_FILES):
             batch = files[start : start + INDEX_BATCH_FILES]
-            read = folder.workspace.read_files([str(path) for path in batch], within=folder.readable_scopes())
+            read = folder.workspace.read_files(
+                [str(path) for path in batch], within=folder.readable_scopes(), cache_dir=None if directory is None else str(directory)
+            )
             waited = 0.0
             while self.analysis_waiting.is_set() and waited < 5.0:
                 time.sleep(0.005)
@@ -402,13 +407,18 @@ class Session:
                 folder.search_dirty.update(wanted)
         if not refresh:
             # Every file is loaded: the next analysis starts from the persistent cache.
-            # A package folder without a marker is rooted above itself: nothing is written there.
-            directory = cache_dir(folder.root, folder.config or ProjectConfig(), at_root=not folder.scopes)
             with self.lock:
                 folder.workspace.set_cache_dir(None if directory is None else str(directory))
                 folder.cache = directory
                 folder.loading = False
         return len(files)
+
+    def cache_directory(self, folder: Folder) -> Path | None:
+        """The folder's persistent cache directory (None: the cache is off): the one directory
+        indexing reads stored trees from, `set_cache_dir` gets and `published_again` reads. A
+        package folder without a marker is rooted above itself: its cache is in the user's cache
+        directory, nothing is written there."""
+        return cache_dir(folder.root, folder.config or ProjectConfig(), at_root=not folder.scopes)
 
     def folder_files(self, folder: Folder) -> list[Path]:
         """The folder's Python files and template files through the core's one file walker (ignore files, hidden
@@ -778,6 +788,9 @@ class Session:
             try:
                 with self.lock:
                     written += folder.workspace.persist_cache() or 0
+                # The syntax trees of the texts just persisted: copied under the core's own lock,
+                # written without any lock.
+                folder.workspace.persist_trees()
                 # The search index: copied under the core's own lock, written without any lock.
                 written += folder.workspace.persist_search_index() or 0
             except OSError as error:
@@ -897,7 +910,13 @@ class Session:
     def _status(self) -> dict:
         return {
             "folders": [
-                {"root": folder.root.as_uri(), "files": len(folder.workspace.files()), **({"loose": True} if folder.loose else {})}
+                {
+                    "root": folder.root.as_uri(),
+                    "files": len(folder.workspace.files()),
+                    # The cache's stored syntax trees: files built from one when indexing, trees written and removed.
+                    "trees": folder.workspace.tree_stats(),
+                    **({"loose": True} if folder.loose else {}),
+                }
                 for folder in self.folders
             ],
             # Documents whose text comes from the editor (a version) rather than from disk.
@@ -1096,7 +1115,7 @@ class Session:
         folder.modules = module_keys([folder.key(path) for path in files])
         if folder.loose:
             return files, None
-        directory = cache_dir(folder.root, folder.config or ProjectConfig(), at_root=not folder.scopes)
+        directory = self.cache_directory(folder)
         if directory is None:
             return files, None
         opened: dict[str, tuple[int | None, str]] = {}

@@ -20,10 +20,21 @@
 //!   scan writes one tree and rewrites nothing. Written to a temporary file and renamed, without
 //!   fsync: a crash may leave a temporary file (removed once old) or a damaged tree file, which
 //!   a later scan rejects and replaces; `analysis.bin` never refers to a tree.
-//! - Trees no file of the last scan has are removed after it (`remove_unused`).
+//! - Used by the scan and by the workspace (the server): `workspace::read_files` builds a file
+//!   from its tree, `Workspace::persist_trees` stores the trees of a workspace's texts.
+//! - A tree lives while runs use it: loading it (on the open handle) and storing it set its
+//!   modification time (a loaded tree's only when it is over `REFRESH_AFTER` old, as Go's build
+//!   cache does, so a run does not rewrite every inode); `remove_unused` removes the trees not
+//!   used for `MAX_UNUSED_AGE` (30 days) that the run does not use. So a scan of one
+//!   sub-directory keeps the trees of another's files (the same cache directory for the
+//!   project), and a file deleted or changed has its old tree removed 30 days later. The server
+//!   also removes at once the trees it wrote itself for texts it no longer has (an editor's
+//!   intermediate texts).
 
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +50,24 @@ const ZSTD_LEVEL: i32 = 1;
 /// A stored tree may hold at most this many nodes per byte of text (plus a few), so a
 /// damaged header never makes a reader allocate more than a real tree could need.
 const MAX_NODES_PER_BYTE: usize = 8;
+
+/// A stored tree that no run used (loaded or stored) for this long is removed by the next
+/// `remove_unused` (the cache's age bound: a tree used again is kept, whatever the run).
+pub const MAX_UNUSED_AGE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// A loaded tree's modification time is set again only when it is older than this: the age
+/// bound needs days, not seconds, and a run then does not write every tree's inode.
+pub const REFRESH_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// What was done with stored trees (`persist::trees`) by a cached scan or a workspace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TreeCounts {
+    /// Files built from their stored tree (not parsed).
+    pub loaded: usize,
+    /// Trees written (files parsed without syntax errors whose tree was not stored or not valid).
+    pub written: usize,
+    /// Trees removed (`remove_unused`, and a workspace's own trees of texts gone).
+    pub removed: usize,
+}
 
 /// The layout of the records in a tree file, bumped when `SyntaxTree::to_records` changes (1:
 /// whole records; 2: byte planes). Apart from `SCHEMA_VERSION` so that it does not invalidate
@@ -77,7 +106,8 @@ pub fn trees_dir(dir: &Path) -> PathBuf {
     dir.join(TREES_DIR)
 }
 
-fn hex(hash: &[u8; 32]) -> String {
+/// The file name of the tree of the text whose SHA-256 is `hash`.
+pub fn hex(hash: &[u8; 32]) -> String {
     hash.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -117,12 +147,31 @@ pub fn decode(bytes: &[u8], hash: &[u8; 32], text: String) -> Result<Document, (
 }
 
 /// The document of `text` (SHA-256 `hash`) from its stored tree in `trees` (a `trees_dir`), if
-/// one is there and valid; else the text back.
+/// one is there and valid; else the text back. A tree used is marked used now (its
+/// modification time, set on the open handle when over `REFRESH_AFTER` old; see `remove_unused`).
+/// A tree file that does not check is removed (the caller parses; a later store writes it anew).
 pub fn load(trees: &Path, hash: &[u8; 32], text: String) -> Result<Document, String> {
-    match std::fs::read(trees.join(hex(hash))) {
-        Ok(bytes) => decode(&bytes, hash, text).map_err(|(text, _)| text),
-        Err(_) => Err(text),
+    let path = trees.join(hex(hash));
+    let Ok(mut file) = std::fs::File::open(&path) else { return Err(text) };
+    let Ok(metadata) = file.metadata() else { return Err(text) };
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    if file.read_to_end(&mut bytes).is_err() {
+        return Err(text);
     }
+    let document = match decode(&bytes, hash, text) {
+        Ok(document) => document,
+        Err((text, _)) => {
+            let _ = std::fs::remove_file(&path);
+            return Err(text);
+        }
+    };
+    let now = SystemTime::now();
+    let stale = metadata.modified().ok().and_then(|modified| now.duration_since(modified).ok()).is_none_or(|age| age >= REFRESH_AFTER);
+    if stale {
+        // Best effort: a tree not refreshed is at worst removed and parsed again later.
+        let _ = file.set_modified(now);
+    }
+    Ok(document)
 }
 
 /// Stores the tree of `document` (whose text's SHA-256 is `hash`) in `trees` (created by the
@@ -133,24 +182,36 @@ pub fn store(trees: &Path, hash: &[u8; 32], document: &Document) -> bool {
     super::replace_file(trees, &hex(hash), &bytes).is_ok()
 }
 
-/// Removes from `trees` every tree whose text is not among `keep` (the hashes of a scan's
-/// files) and temporary files older than a few minutes (a concurrent writer's are left alone).
-/// Returns how many files were removed.
+/// The hashes of the trees stored in `trees` (by file name; nothing read).
+pub fn stored(trees: &Path) -> HashSet<String> {
+    let Ok(entries) = std::fs::read_dir(trees) else { return HashSet::new() };
+    entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.contains(super::TEMP_SUFFIX))
+        .collect()
+}
+
+/// Removes the tree of the text whose SHA-256 is `hash`, if stored; whether it was.
+pub fn remove(trees: &Path, hash: &[u8; 32]) -> bool {
+    std::fs::remove_file(trees.join(hex(hash))).is_ok()
+}
+
+/// Removes from `trees` every tree not used for `MAX_UNUSED_AGE` (by its modification time)
+/// whose text is not among `keep` (the hashes of a run's files: never removed), and temporary
+/// files older than a few minutes (a concurrent writer's are left alone). Returns how many
+/// files were removed.
 pub fn remove_unused(trees: &Path, keep: &HashSet<[u8; 32]>) -> usize {
     let Ok(entries) = std::fs::read_dir(trees) else { return 0 };
     let kept: HashSet<String> = keep.iter().map(hex).collect();
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
+        let age = || entry.metadata().and_then(|metadata| metadata.modified()).ok().and_then(|modified| modified.elapsed().ok());
         let remove = if name.contains(super::TEMP_SUFFIX) {
-            entry
-                .metadata()
-                .and_then(|metadata| metadata.modified())
-                .ok()
-                .and_then(|modified| modified.elapsed().ok())
-                .is_some_and(|age| age.as_secs() >= super::STALE_TEMP_SECONDS)
+            age().is_some_and(|age| age.as_secs() >= super::STALE_TEMP_SECONDS)
         } else {
-            !kept.contains(&name)
+            !kept.contains(&name) && age().is_some_and(|age| age >= MAX_UNUSED_AGE)
         };
         if remove && std::fs::remove_file(entry.path()).is_ok() {
             removed += 1;
