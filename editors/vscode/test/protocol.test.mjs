@@ -59,7 +59,13 @@ test("diagnostics, slice command and capabilities over stdio", async () => {
   assert.ok(filtered.results.length > 0 && filtered.results.every((result) => result.readsInput));
   // The status the "Show server status" command displays.
   const status = await connection.sendRequest("flowsight/status", {});
-  assert.deepEqual(status.folders, [{ root, files: 5 }]);
+  assert.equal(status.folders.length, 1);
+  const [folder] = status.folders;
+  assert.deepEqual([folder.root, folder.files], [root, 5]);
+  // The cache's stored syntax trees: files built from one, trees written and removed.
+  assert.deepEqual(Object.keys(folder.trees).sort(), ["loaded", "removed", "written"]);
+  assert.ok(Object.values(folder.trees).every((count) => Number.isInteger(count) && count >= 0));
+  assert.ok(folder.trees.loaded <= folder.files);
   assert.ok(status.lastAnalysis.scopes > 0);
   assert.ok(status.latencies.every((sample) => typeof sample.event === "string" && sample.milliseconds >= 0));
   await connection.sendRequest("shutdown");
