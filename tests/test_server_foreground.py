@@ -15,7 +15,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from conftest import REPOSITORY_ROOT
-from flowsight.server.foreground import imported_keys, module_keys
+from flowsight.server.foreground import Foreground, imported_keys, module_keys
+from flowsight.server.pending import PendingChange
 from test_lsp_server import accept_registrations, wait_for
 
 EXAMPLE = REPOSITORY_ROOT / "examples" / "vulnerable_app"
@@ -62,6 +63,38 @@ def test_imports_are_found_by_dotted_tails_whatever_the_source_roots() -> None:
     assert modules["mod"] == "tools/mod.py"  # the shortest path wins a tail two files share
     found = imported_keys(["pkg.mod.function", "pkg.sub.deep", "os.path", "pkg"], modules)
     assert found == {"src/pkg/mod.py", "src/pkg/sub/deep.py", "src/pkg/__init__.py"}
+
+
+def test_the_workspace_with_the_imports_takes_over_analysed_at_the_edits_made_while_it_was_built(tmp_path: Path) -> None:
+    # An edit served by the current workspace while `prepare` analyses the next one is applied
+    # and analysed on the next one before it takes over (off the lock): the analysis the
+    # takeover triggers then has nothing cold left, and an edit arriving meanwhile waits for none.
+    package = tmp_path / "big"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text(HELPERS)
+    (package / "view.py").write_text(VIEW)
+    foreground = Foreground(tmp_path)
+    foreground.pending.add("big/view.py", PendingChange(1, None, text=VIEW))
+    foreground.apply({"big/view.py"})
+    edited = VIEW + "\n# edited while the imports were analysed\n"
+    seen: list[str] = []
+
+    def analyse(workspace) -> None:  # noqa: ANN001 - a native Workspace
+        seen.append(workspace.text("big/view.py"))
+        if len(seen) == 1:
+            # An edit served meanwhile by the current workspace (the session's analysis job).
+            foreground.pending.add("big/view.py", PendingChange(2, None, text=edited))
+            assert foreground.apply({"big/view.py"}) == {"big/view.py"}
+        workspace.analyze_taint()
+
+    modules = module_keys(["big/__init__.py", "big/helpers.py", "big/view.py"])
+    assert foreground.prepare([str(tmp_path)], modules, analyse)
+    assert seen == [VIEW, edited], "the edit made while the imports were analysed is analysed before the takeover"
+    assert foreground.loaded == {"big/helpers.py"} and foreground.fresh
+    assert foreground.workspace is not None and foreground.workspace.text("big/view.py") == edited
+    assert foreground.workspace.version("big/view.py") == 2
+    assert foreground.replay is None
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "flowsight", "serve"]))

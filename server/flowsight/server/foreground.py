@@ -3,7 +3,8 @@ documents open in the editor and the files they import (one level), analysed on 
 own, so an open document's diagnostics follow an edit in what its neighbourhood costs, whatever
 the size of the workspace and whether the workspace analysis is running. A document just opened
 is analysed alone first; the workspace with its imports is built and analysed aside
-(`Foreground.prepare`) and takes over once it has caught up with the edits made meanwhile.
+(`Foreground.prepare`) and takes over once it has caught up with the edits made meanwhile
+(applied and analysed off the lock, so the takeover leaves no cold analysis for an edit to wait for).
 
 Invariants:
 - The foreground never replaces the workspace analysis: it publishes only open documents, only
@@ -30,6 +31,9 @@ from flowsight.server.pending import PendingChange, PendingChanges
 
 # Threads of the foreground's own pool (its workspace is small).
 THREADS = 1
+# Rounds in which `prepare` applies and analyses, off the lock, the edits made while it built
+# the next workspace (each round's analysis is incremental: it costs what those edits changed).
+CATCH_UP_ROUNDS = 3
 
 
 def module_keys(keys: list[str]) -> dict[str, str]:
@@ -137,6 +141,19 @@ class Foreground:
             if wanted:
                 following.load_files([str(self.root / key) for key in sorted(wanted)], within=readable)
             analyse(following)  # the cold part: imports analysed once, off the lock
+            # Catching up off the lock too: the edits made meanwhile are applied and analysed
+            # here, so the workspace takes over analysed at (nearly) the current text and the
+            # analysis after the takeover, which an edit arriving then waits for, has (nearly)
+            # nothing left to do.
+            for _ in range(CATCH_UP_ROUNDS):
+                with self.lock:
+                    replay, self.replay = self.replay or [], []
+                if not replay:
+                    break
+                for key, change in replay:
+                    if not apply_change(following, key, change):
+                        return False
+                analyse(following)
             with self.lock:
                 for key, change in self.replay or []:
                     if not apply_change(following, key, change):
