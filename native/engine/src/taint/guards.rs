@@ -4,7 +4,7 @@
 use crate::syntax::tree::Node;
 
 use crate::ir::resolve::{self, Syntactic};
-use crate::program::{dotted, is_constant_collection, literal, Constant};
+use crate::program::{dotted, is_constant_collection, literal, Constant, ScopeKind};
 use crate::rules::{patterns, sink_kind_bit, Guard, ALL_KINDS};
 use crate::syntax::{field, FieldChild};
 
@@ -167,11 +167,25 @@ impl<'p, 't> Analysis<'p, 't> {
                         }
                     }
                 }
-                let reference = dotted(self.text, function).map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name));
+                // A name a function binds itself (a parameter, an assignment) is the function its
+                // value refers to here, as for any call (`eval_call`), not the module's function
+                // of that name: `def view(is_allowed=permissive): if is_allowed(x):` guards nothing.
+                let bound_here = function.kind() == "identifier"
+                    && self.program.scopes[self.scope].kind != ScopeKind::Module
+                    && self.binds_locally(self.text_of(function));
+                let local_reference =
+                    bound_here.then(|| self.eval_identifier(function, state, true).reference.as_deref().map(str::to_string));
+                let reference = match &local_reference {
+                    Some(known) => known.clone(),
+                    None => dotted(self.text, function).map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name)),
+                };
                 // A workspace function that guards its parameters when it returns true.
                 if polarity {
                     let syntactic = Syntactic { program: self.program, scope: self.scope, locals: None, tables: None };
-                    let resolved = resolve::resolve_call(self.program, self.scope, condition, &mut |n| syntactic.reference(n));
+                    let resolved = match &local_reference {
+                        Some(known) => resolve::resolve_call(self.program, self.scope, condition, &mut |_| known.clone()),
+                        None => resolve::resolve_call(self.program, self.scope, condition, &mut |n| syntactic.reference(n)),
+                    };
                     if let Some(&callee) = resolved.targets.first() {
                         // A summary read is a callee (`Summary::resolved_callees`): its change
                         // brings this scope back, and the solver orders it before this scope.
