@@ -97,7 +97,20 @@ pub fn scan_paths_cached(
     rules: &RuleSet,
     cache_dir: Option<&Path>,
 ) -> Result<(ScanResult, CacheReport)> {
-    scan_repositories_cached(&discover(paths, root, &Excludes::default()), rules, cache_dir)
+    scan_paths_phased(paths, root, rules, cache_dir, &mut Phases::start())
+}
+
+/// `scan_paths_cached`, its phases (discovery first) accounted in `phases`.
+pub fn scan_paths_phased(
+    paths: &[PathBuf],
+    root: Option<&Path>,
+    rules: &RuleSet,
+    cache_dir: Option<&Path>,
+    phases: &mut Phases,
+) -> Result<(ScanResult, CacheReport)> {
+    let discovered = discover(paths, root, &Excludes::default());
+    phases.end("discover");
+    scan_repositories_phased(&discovered, rules, cache_dir, phases)
 }
 
 /// One file of a scan as read.
@@ -321,9 +334,18 @@ type Seed = (Option<AnalysisCache>, Option<HashSet<String>>, HashMap<String, Tex
 /// otherwise each program starts from the analysis stored for the same repositories (if any)
 /// and analyses only what changed. The result equals a scan without cache (tested).
 pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_dir: Option<&Path>) -> Result<(ScanResult, CacheReport)> {
+    scan_repositories_phased(discovered, rules, cache_dir, &mut Phases::start())
+}
+
+/// `scan_repositories_cached`, its phases accounted in `phases`.
+pub fn scan_repositories_phased(
+    discovered: &Discovered,
+    rules: &RuleSet,
+    cache_dir: Option<&Path>,
+    phases: &mut Phases,
+) -> Result<(ScanResult, CacheReport)> {
     use crate::persist::{self, Rejected, Snapshot, StoredAnalysis, StoredScan};
     let started = Instant::now();
-    let mut phases = Phases::start();
     let mut files = read_repositories(discovered);
     let templates = read_templates(discovered);
     phases.end("read");
@@ -348,6 +370,7 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
     {
         result.parse_seconds = started.elapsed().as_secs_f64();
         report.reused_scan = true;
+        phases.end("stored result");
         return Ok((result, report));
     }
     let trees = cache_dir.map(crate::persist::trees::trees_dir);
@@ -455,7 +478,13 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
                         }
                     }
                 }
-                (findings, result.stats, program.scopes.len(), cache)
+                let scopes = program.scopes.len();
+                let timer = Instant::now();
+                drop(program);
+                if crate::taint::debug_analysis() {
+                    eprintln!("  program dropped: wall {:.3}s", timer.elapsed().as_secs_f64());
+                }
+                (findings, result.stats, scopes, cache)
             })
             .collect()
     });
@@ -509,20 +538,28 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
     drop(programs);
     drop(parts);
     pool().spawn(move || documents.into_par_iter().flatten().for_each(drop));
+    phases.end("results");
     Ok((ScanResult { findings, errors, files, functions, parse_seconds, analysis_seconds, stats }, report))
 }
 
 /// With `FLOWSIGHT_DEBUG_ANALYSIS`: wall and process CPU seconds of each phase of a scan, and
 /// the CPU of each step of parsing, to stderr (CPU over wall shows how many cores were busy).
-struct Phases(Option<(Instant, f64)>);
+/// Started where the call starts (the Python module's `analyze_taint` before loading rules), so
+/// the phases account for the whole call: `total` prints the wall and CPU since the start.
+pub struct Phases {
+    /// The start, then the end of the last phase: (wall, process CPU seconds).
+    first: Option<(Instant, f64)>,
+    last: Option<(Instant, f64)>,
+}
 
 impl Phases {
-    fn start() -> Phases {
+    pub fn start() -> Phases {
         let enabled = crate::taint::debug_analysis();
         if enabled {
             crate::parse::steps::enable();
         }
-        Phases(enabled.then(|| (Instant::now(), Phases::cpu())))
+        let now = enabled.then(|| (Instant::now(), Phases::cpu()));
+        Phases { first: now, last: now }
     }
 
     fn cpu() -> f64 {
@@ -530,8 +567,9 @@ impl Phases {
         time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9
     }
 
-    fn end(&mut self, phase: &str) {
-        let Some((wall, cpu)) = self.0 else { return };
+    /// Prints the phase that ends now: its wall and process CPU since the last phase ended.
+    pub fn end(&mut self, phase: &str) {
+        let Some((wall, cpu)) = self.last else { return };
         let (now, cpu_now) = (Instant::now(), Phases::cpu());
         eprintln!("phase {phase}: wall {:.3}s, cpu {:.3}s", now.duration_since(wall).as_secs_f64(), cpu_now - cpu);
         if phase == "parse" {
@@ -539,7 +577,13 @@ impl Phases {
                 eprintln!("  parse step {step}: cpu {seconds:.3}s");
             }
         }
-        self.0 = Some((now, cpu_now));
+        self.last = Some((now, cpu_now));
+    }
+
+    /// Prints the wall and process CPU of `call` since the start (the sum of its phases).
+    pub fn total(&self, call: &str) {
+        let Some((wall, cpu)) = self.first else { return };
+        eprintln!("phases of {call}: wall {:.3}s, cpu {:.3}s", wall.elapsed().as_secs_f64(), Phases::cpu() - cpu);
     }
 }
 
