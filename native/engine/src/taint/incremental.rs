@@ -560,27 +560,19 @@ pub fn analyze_incrementally_after(
     // the summaries before the first sweep, and after every sweep that changed what some scope stores.
     let env = if reused > 0 { previous_env } else { Env::default() };
     let mut solver = solver::Solver::new(program, rules, (&enclosing, &entries), &mut summaries, &mut raw, &mut incomplete, &mut callers);
-    // The checks read only the program and the rules: run beside the solver, they use the core
-    // its serial stretches leave idle (levels, between sweeps, chains of one-scope batches)
-    // instead of running after it (sympy: ~0.1 s of wall on 2 cores).
-    let unchanged: Option<Vec<bool>> = changed_files.as_ref().map(|changed| changed.iter().map(|changed| !changed).collect());
-    let checks_run = || super::checks::run(program, rules, previous_checks, unchanged.as_deref());
-    let solve = || {
-        solver.solve(dirty, env, |summaries, env| {
-            let current = Env::collect(summaries);
-            let changed_roots = env.changed_roots(&current);
-            let readers: Vec<usize> = if changed_roots.is_empty() {
-                Vec::new()
-            } else {
-                (0..count).filter(|&scope| summaries[scope].reads.iter().any(|root| changed_roots.contains(root))).collect()
-            };
-            if debug_analysis() && !changed_roots.is_empty() {
-                eprintln!("env: {} names changed, {} readers", changed_roots.len(), readers.len());
-            }
-            (current, readers)
-        })
-    };
-    let (env, (check_findings, checks)) = rayon::join(solve, checks_run);
+    let env = solver.solve(dirty, env, |summaries, env| {
+        let current = Env::collect(summaries);
+        let changed_roots = env.changed_roots(&current);
+        let readers: Vec<usize> = if changed_roots.is_empty() {
+            Vec::new()
+        } else {
+            (0..count).filter(|&scope| summaries[scope].reads.iter().any(|root| changed_roots.contains(root))).collect()
+        };
+        if debug_analysis() && !changed_roots.is_empty() {
+            eprintln!("env: {} names changed, {} readers", changed_roots.len(), readers.len());
+        }
+        (current, readers)
+    });
     let (analysed, rounds, sweeps, widened, unfinished) =
         (solver.distinct_analysed(), solver.batches, solver.sweeps, solver.widened, solver.unfinished);
     let analyses = solver.analysed;
@@ -614,6 +606,11 @@ pub fn analyze_incrementally_after(
     if debug_analysis() {
         eprintln!("findings {:?}", timer.elapsed());
     }
+    // After the solver, not beside it: run beside it (`rayon::join`) they took the stretch
+    // between `findings` and `finalize` (≈ 0.1 s of sympy's wall) off the timeline but cost
+    // ≈ 2–3 % more CPU (sympy, 6 pairs at load 4–10; cause not analysed), more than they saved.
+    let unchanged: Option<Vec<bool>> = changed_files.as_ref().map(|changed| changed.iter().map(|changed| !changed).collect());
+    let (check_findings, checks) = super::checks::run(program, rules, previous_checks, unchanged.as_deref());
     if !check_findings.is_empty() {
         // A call a taint finding of the same CWE already reports (untrusted data into
         // `yaml.load`) gets that finding alone: it says the same and has the path.
