@@ -17,8 +17,12 @@ fn main() {
             _ => paths.push(arg.into()),
         }
     }
+    let mut phases = flowsight_engine::scan::Phases::start();
     let rules = flowsight_engine::rules::RuleSet::builtin();
-    let (result, report) = flowsight_engine::scan::scan_paths_cached(&paths, root.as_deref(), &rules, cache_dir.as_deref()).expect("scan");
+    phases.end("rules");
+    let (result, report) =
+        flowsight_engine::scan::scan_paths_phased(&paths, root.as_deref(), &rules, cache_dir.as_deref(), &mut phases).expect("scan");
+    phases.total("the scan");
     if cache_dir.is_some() {
         eprintln!("cache: {report:?}");
     }

@@ -90,9 +90,11 @@ pub mod steps {
     pub const PROBLEMS: usize = 5;
     /// Reading, checking and decoding stored trees, and writing them (`persist::trees`).
     pub const STORED_TREES: usize = 6;
-    pub const NAMES: [&str; 7] = ["tree-sitter", "conversion", "freeing", "recovery", "line index", "problems", "stored trees"];
+    /// Reading the file, when the parse reads it (a scan without cache: `scan::parse_files`).
+    pub const READ: usize = 7;
+    pub const NAMES: [&str; 8] = ["tree-sitter", "conversion", "freeing", "recovery", "line index", "problems", "stored trees", "read"];
 
-    static NANOS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
+    static NANOS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
     static ENABLED: AtomicBool = AtomicBool::new(false);
 
     /// Steps are timed from now on.

@@ -97,7 +97,20 @@ pub fn scan_paths_cached(
     rules: &RuleSet,
     cache_dir: Option<&Path>,
 ) -> Result<(ScanResult, CacheReport)> {
-    scan_repositories_cached(&discover(paths, root, &Excludes::default()), rules, cache_dir)
+    scan_paths_phased(paths, root, rules, cache_dir, &mut Phases::start())
+}
+
+/// `scan_paths_cached`, its phases (discovery first) accounted in `phases`.
+pub fn scan_paths_phased(
+    paths: &[PathBuf],
+    root: Option<&Path>,
+    rules: &RuleSet,
+    cache_dir: Option<&Path>,
+    phases: &mut Phases,
+) -> Result<(ScanResult, CacheReport)> {
+    let discovered = discover(paths, root, &Excludes::default());
+    phases.end("discover");
+    scan_repositories_phased(&discovered, rules, cache_dir, phases)
 }
 
 /// One file of a scan as read.
@@ -108,14 +121,20 @@ struct ReadFile {
     /// Relative to the display root: how results and the cache name it, and its key in a
     /// program of several repositories.
     shown: String,
-    /// None: not read (see `errors`); taken by `parse_files`.
+    /// The file on disk, while it is still to be read (`parse_files` reads it then).
+    unread: Option<PathBuf>,
+    /// Its length in bytes (its text's, or on disk while unread): the largest parse first.
+    size: u64,
+    /// None: not read (see `errors`) or not yet read (`unread`); taken by `parse_files`.
     text: Option<String>,
     errors: Vec<FileError>,
 }
 
-/// Reads every repository's files in parallel, in discovery order; errors name files relative
-/// to the display root.
-fn read_repositories(discovered: &Discovered) -> Vec<ReadFile> {
+/// Every repository's files in discovery order, read in parallel when `read`; otherwise left
+/// for `parse_files` to read (each file just before it parses it: no barrier between reading
+/// and parsing, where one core read while the other waited). Errors name files relative to the
+/// display root.
+fn read_repositories(discovered: &Discovered, read: bool) -> Vec<ReadFile> {
     let files: Vec<(usize, &PathBuf)> =
         discovered.repositories.iter().enumerate().flat_map(|(index, r)| r.files.iter().map(move |file| (index, file))).collect();
     pool().install(|| {
@@ -124,13 +143,22 @@ fn read_repositories(discovered: &Discovered) -> Vec<ReadFile> {
             .map(|&(repository, path)| {
                 let key = relative_path(&discovered.repositories[repository].root, path);
                 let shown = relative_path(&discovered.root, path);
-                // Only what resolves inside the repository is read (a link may point anywhere).
-                let boundary = [discovered.repositories[repository].root.clone()];
-                let (text, errors) = load_source_within(path, &shown, &boundary);
-                ReadFile { repository, key, shown, text, errors }
+                if !read {
+                    // Only an order: a file that cannot be read is reported when it is read.
+                    let size = std::fs::metadata(path).map_or(0, |metadata| metadata.len());
+                    return ReadFile { repository, key, shown, unread: Some(path.clone()), size, text: None, errors: Vec::new() };
+                }
+                let (text, errors) = read_within(discovered, repository, path, &shown);
+                let size = text.as_ref().map_or(0, |text| text.len() as u64);
+                ReadFile { repository, key, shown, unread: None, size, text, errors }
             })
             .collect()
     })
+}
+
+/// A file's text, read only if it resolves inside its repository (a link may point anywhere).
+fn read_within(discovered: &Discovered, repository: usize, path: &Path, shown: &str) -> (Option<String>, Vec<FileError>) {
+    load_source_within(path, shown, std::slice::from_ref(&discovered.repositories[repository].root))
 }
 
 /// One template file of a scan as read: its repository, its key (relative to the repository's
@@ -175,16 +203,35 @@ fn template_set(group: &[usize], templates: &[ReadTemplate]) -> Arc<TemplateSet>
 /// file, its document (None: not read) and what parsing reported. With `stored` (a cache's
 /// `persist::trees` directory and each file's text hash), a file whose tree is stored is built
 /// from it instead of parsed, and a parsed file's tree is stored (`persist::trees`).
-fn parse_files(files: &mut [ReadFile], stored: Option<(&Path, &[Option<[u8; 32]>])>) -> (ParsedFiles, TreeCounts) {
-    let mut texts: Vec<(usize, String)> =
-        files.iter_mut().enumerate().filter_map(|(index, file)| Some((index, file.text.take()?))).collect();
-    texts.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
-    let files = &*files;
-    let parsed: Vec<(usize, Document, Vec<FileError>, TreeCounts)> = pool().install(|| {
+fn parse_files(discovered: &Discovered, files: &mut [ReadFile], stored: Option<(&Path, &[Option<[u8; 32]>])>) -> (ParsedFiles, TreeCounts) {
+    // (file index, its text if read already)
+    let mut texts: Vec<(usize, Option<String>)> = files
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, file)| file.text.is_some() || file.unread.is_some())
+        .map(|(index, file)| (index, file.text.take()))
+        .collect();
+    texts.sort_by_key(|&(index, _)| std::cmp::Reverse(files[index].size));
+    let shared = &*files;
+    let parsed: Vec<ParsedFile> = pool().install(|| {
         texts
             .into_par_iter()
             .with_max_len(1)
             .map(|(index, text)| {
+                let file = &shared[index];
+                let mut clock = crate::parse::steps::Clock::start();
+                // What reading it here reported (a text not UTF-8 is read, with an error).
+                let (text, read_errors) = match (text, &file.unread) {
+                    (Some(text), _) => (text, Vec::new()),
+                    (None, Some(path)) => match read_within(discovered, file.repository, path, &file.shown) {
+                        (Some(text), errors) => {
+                            clock.lap(crate::parse::steps::READ);
+                            (text, errors)
+                        }
+                        (None, errors) => return (index, None, errors, Vec::new(), TreeCounts::default()),
+                    },
+                    (None, None) => unreachable!("only files read or to read are parsed"),
+                };
                 let mut counts = TreeCounts::default();
                 let stored = stored.and_then(|(trees, hashes)| Some((trees, hashes[index]?)));
                 let document = match stored {
@@ -208,23 +255,30 @@ fn parse_files(files: &mut [ReadFile], stored: Option<(&Path, &[Option<[u8; 32]>
                     }
                     None => Document::new(text),
                 };
-                let shown = &files[index].shown;
+                let shown = &file.shown;
                 let mut clock = crate::parse::steps::Clock::start();
                 let problems = parse_problems(shown, document.text(), document.line_index(), document.tree(), &Default::default());
                 clock.lap(crate::parse::steps::PROBLEMS);
-                (index, document, problems, counts)
+                (index, Some(document), read_errors, problems, counts)
             })
             .collect()
     });
     let mut result: ParsedFiles = (0..files.len()).map(|_| (None, Vec::new())).collect();
     let mut total = TreeCounts::default();
-    for (index, document, problems, counts) in parsed {
-        result[index] = (Some(document), problems);
+    for (index, document, read_errors, problems, counts) in parsed {
+        // A file read here reports its reading's errors where one read first does.
+        files[index].unread = None;
+        files[index].errors.extend(read_errors);
+        result[index] = (document, problems);
         total.loaded += counts.loaded;
         total.written += counts.written;
     }
     (result, total)
 }
+
+/// One file as `parse_files` left it: (file index, document, errors of reading it there, parse
+/// problems, what it did with stored trees).
+type ParsedFile = (usize, Option<Document>, Vec<FileError>, Vec<FileError>, TreeCounts);
 
 /// What a cached scan did with stored trees.
 pub use crate::persist::trees::TreeCounts;
@@ -321,10 +375,21 @@ type Seed = (Option<AnalysisCache>, Option<HashSet<String>>, HashMap<String, Tex
 /// otherwise each program starts from the analysis stored for the same repositories (if any)
 /// and analyses only what changed. The result equals a scan without cache (tested).
 pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_dir: Option<&Path>) -> Result<(ScanResult, CacheReport)> {
+    scan_repositories_phased(discovered, rules, cache_dir, &mut Phases::start())
+}
+
+/// `scan_repositories_cached`, its phases accounted in `phases`.
+pub fn scan_repositories_phased(
+    discovered: &Discovered,
+    rules: &RuleSet,
+    cache_dir: Option<&Path>,
+    phases: &mut Phases,
+) -> Result<(ScanResult, CacheReport)> {
     use crate::persist::{self, Rejected, Snapshot, StoredAnalysis, StoredScan};
     let started = Instant::now();
-    let mut phases = Phases::start();
-    let mut files = read_repositories(discovered);
+    // A cached scan hashes every text before it parses (an unchanged scan parses nothing);
+    // otherwise each file is read just before it is parsed.
+    let mut files = read_repositories(discovered, cache_dir.is_some());
     let templates = read_templates(discovered);
     phases.end("read");
     // A program's module names depend on its source roots: cached results are theirs too.
@@ -348,12 +413,13 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
     {
         result.parse_seconds = started.elapsed().as_secs_f64();
         report.reused_scan = true;
+        phases.end("stored result");
         return Ok((result, report));
     }
     let trees = cache_dir.map(crate::persist::trees::trees_dir);
     // Without the directory no tree is stored (and the scan parses every file, as without it).
     let trees = trees.filter(|trees| std::fs::create_dir_all(trees).is_ok());
-    let (parsed, tree_counts) = parse_files(&mut files, trees.as_deref().map(|trees| (trees, hashes.as_slice())));
+    let (parsed, tree_counts) = parse_files(discovered, &mut files, trees.as_deref().map(|trees| (trees, hashes.as_slice())));
     report.trees = tree_counts;
     phases.end("parse");
     if crate::taint::debug_analysis() && trees.is_some() {
@@ -455,7 +521,13 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
                         }
                     }
                 }
-                (findings, result.stats, program.scopes.len(), cache)
+                let scopes = program.scopes.len();
+                let timer = Instant::now();
+                drop(program);
+                if crate::taint::debug_analysis() {
+                    eprintln!("  program dropped: wall {:.3}s", timer.elapsed().as_secs_f64());
+                }
+                (findings, result.stats, scopes, cache)
             })
             .collect()
     });
@@ -505,24 +577,33 @@ pub fn scan_repositories_cached(discovered: &Discovered, rules: &RuleSet, cache_
     // The documents, freed on the pool in parallel after the result is returned: freeing
     // tree-sitter trees walked every node (~0.13 s of one core on Django, ~0.85 s on sympy) and
     // was the last single-threaded part of a scan; a `SyntaxTree` is a few allocations, the
-    // texts and line indexes remain. The programs borrow the trees: dropped first.
-    drop(programs);
+    // texts and line indexes remain. The programs borrow the trees: dropped first, here, on
+    // every core of the pool (their file programs' tables: ~15 ms of one core on sympy).
     drop(parts);
+    pool().install(|| programs.into_par_iter().for_each(|(_, members, _)| members.into_par_iter().for_each(drop)));
     pool().spawn(move || documents.into_par_iter().flatten().for_each(drop));
+    phases.end("results");
     Ok((ScanResult { findings, errors, files, functions, parse_seconds, analysis_seconds, stats }, report))
 }
 
 /// With `FLOWSIGHT_DEBUG_ANALYSIS`: wall and process CPU seconds of each phase of a scan, and
 /// the CPU of each step of parsing, to stderr (CPU over wall shows how many cores were busy).
-struct Phases(Option<(Instant, f64)>);
+/// Started where the call starts (the Python module's `analyze_taint` before loading rules), so
+/// the phases account for the whole call: `total` prints the wall and CPU since the start.
+pub struct Phases {
+    /// The start, then the end of the last phase: (wall, process CPU seconds).
+    first: Option<(Instant, f64)>,
+    last: Option<(Instant, f64)>,
+}
 
 impl Phases {
-    fn start() -> Phases {
+    pub fn start() -> Phases {
         let enabled = crate::taint::debug_analysis();
         if enabled {
             crate::parse::steps::enable();
         }
-        Phases(enabled.then(|| (Instant::now(), Phases::cpu())))
+        let now = enabled.then(|| (Instant::now(), Phases::cpu()));
+        Phases { first: now, last: now }
     }
 
     fn cpu() -> f64 {
@@ -530,8 +611,9 @@ impl Phases {
         time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9
     }
 
-    fn end(&mut self, phase: &str) {
-        let Some((wall, cpu)) = self.0 else { return };
+    /// Prints the phase that ends now: its wall and process CPU since the last phase ended.
+    pub fn end(&mut self, phase: &str) {
+        let Some((wall, cpu)) = self.last else { return };
         let (now, cpu_now) = (Instant::now(), Phases::cpu());
         eprintln!("phase {phase}: wall {:.3}s, cpu {:.3}s", now.duration_since(wall).as_secs_f64(), cpu_now - cpu);
         if phase == "parse" {
@@ -539,7 +621,13 @@ impl Phases {
                 eprintln!("  parse step {step}: cpu {seconds:.3}s");
             }
         }
-        self.0 = Some((now, cpu_now));
+        self.last = Some((now, cpu_now));
+    }
+
+    /// Prints the wall and process CPU of `call` since the start (the sum of its phases).
+    pub fn total(&self, call: &str) {
+        let Some((wall, cpu)) = self.first else { return };
+        eprintln!("phases of {call}: wall {:.3}s, cpu {:.3}s", wall.elapsed().as_secs_f64(), Phases::cpu() - cpu);
     }
 }
 
@@ -637,9 +725,9 @@ pub fn export_repository(discovered: &Discovered, rules: &RuleSet, name: Option<
             discovered.repositories.len()
         )));
     };
-    let mut files = read_repositories(discovered);
+    let mut files = read_repositories(discovered, false);
     let templates = read_templates(discovered);
-    let (parsed, _) = parse_files(&mut files, None);
+    let (parsed, _) = parse_files(discovered, &mut files, None);
     let mut errors = discovered.errors.clone();
     let mut documents: Vec<(usize, Document)> = Vec::new();
     for (index, (file, (document, problems))) in files.iter().zip(parsed).enumerate() {

@@ -698,3 +698,35 @@ fn a_restarted_workspace_builds_its_files_from_the_stored_trees() {
     }
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// A scan without a cache reads each file as it parses it (`scan::parse_files`), one with a
+/// cache reads every file first (to hash it): both report the files they cannot read, or read
+/// with problems, alike and in the same order, beside the same findings.
+#[test]
+#[cfg(unix)]
+fn files_read_while_parsing_report_the_errors_of_files_read_first() {
+    let root = scratch("unreadable");
+    let cache = root.join(".cache");
+    write_files(&root, &project_files());
+    let app = root.join("app");
+    std::os::unix::fs::symlink(app.join("missing-target.py"), app.join("dangling.py")).unwrap();
+    std::os::unix::fs::symlink(std::env::temp_dir().join("elsewhere.py"), app.join("outside.py")).unwrap();
+    std::fs::create_dir(app.join("folder.py")).unwrap();
+    std::fs::write(app.join("blob.py"), b"\x7fELF\x00\x00\x01\x02").unwrap();
+    std::fs::write(app.join("latin.py"), b"# caf\xe9\ndef latin():\n    return 1\n").unwrap();
+    std::fs::write(app.join("broken.py"), "def broken(:\n    pass\n").unwrap();
+    let (cached, fresh, _) = scan_both(&root, &cache, &RuleSet::builtin());
+    assert_eq!(outcome(&fresh), outcome(&cached));
+    let errors: Vec<(String, String)> = fresh.errors.iter().map(|error| (error.path.clone(), error.kind.as_str().to_string())).collect();
+    for (path, kind) in [
+        ("app/dangling.py", "io"),
+        ("app/outside.py", "io"),
+        ("app/blob.py", "binary"),
+        ("app/latin.py", "not_utf8"),
+        ("app/broken.py", "syntax"),
+    ] {
+        assert!(errors.contains(&(path.to_string(), kind.to_string())), "{path}: {kind} not in {errors:?}");
+    }
+    assert!(!fresh.findings.is_empty());
+    let _ = std::fs::remove_dir_all(&root);
+}

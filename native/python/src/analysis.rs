@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use flowsight_engine::error::EngineError;
 use flowsight_engine::rules::RuleSet;
-use flowsight_engine::scan::{scan_paths_cached, scan_repositories_cached, slice_paths, slice_statistics as engine_slice_statistics};
+use flowsight_engine::scan::{
+    scan_paths_phased, scan_repositories_phased, slice_paths, slice_statistics as engine_slice_statistics, Phases,
+};
 use flowsight_engine::taint::{Finding as EngineFinding, Location as EngineLocation};
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
@@ -280,13 +282,18 @@ fn analyze_taint(
     threat_models: Option<Vec<String>>,
     cache_dir: Option<PathBuf>,
 ) -> PyResult<TaintAnalysis> {
+    let mut phases = Phases::start();
     let result = py.allow_threads(|| {
         catch_panic(|| {
             let rules = load_rules(rules_file, &disabled_rules, threat_models.as_deref())?;
-            scan_paths_cached(&paths, root.as_deref(), &rules, cache_dir.as_deref())
+            phases.end("rules");
+            scan_paths_phased(&paths, root.as_deref(), &rules, cache_dir.as_deref(), &mut phases)
         })
     })?;
-    taint_analysis(py, result.map_err(to_py_err)?, cache_dir.is_some())
+    let analysis = taint_analysis(py, result.map_err(to_py_err)?, cache_dir.is_some());
+    phases.end("conversion");
+    phases.total("analyze_taint");
+    analysis
 }
 
 /// Analyses the repositories a `walk_files` found (each its own program unless one imports
@@ -302,13 +309,18 @@ fn analyze_discovered(
     cache_dir: Option<PathBuf>,
 ) -> PyResult<TaintAnalysis> {
     let discovered = &discovery.inner;
+    let mut phases = Phases::start();
     let result = py.allow_threads(|| {
         catch_panic(|| {
             let rules = load_rules(rules_file, &disabled_rules, threat_models.as_deref())?;
-            scan_repositories_cached(discovered, &rules, cache_dir.as_deref())
+            phases.end("rules");
+            scan_repositories_phased(discovered, &rules, cache_dir.as_deref(), &mut phases)
         })
     })?;
-    taint_analysis(py, result.map_err(to_py_err)?, cache_dir.is_some())
+    let analysis = taint_analysis(py, result.map_err(to_py_err)?, cache_dir.is_some());
+    phases.end("conversion");
+    phases.total("analyze_discovered");
+    analysis
 }
 
 /// A scan's result for Python; `cached`: a cache directory was given (else `cache` is empty).
