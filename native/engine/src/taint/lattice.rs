@@ -168,6 +168,16 @@ impl Trace {
         trace
     }
 
+    /// The empty trace, for a label whose steps nothing reads (a parameter's label stored
+    /// into another scope's state: `Summary::param_exports` holds no steps), where `push`
+    /// would have been: the bound that push would meet is counted (`trace_elided`) all the same.
+    pub(super) fn stepless_push(&self) -> Trace {
+        if self.0.as_ref().is_some_and(|node| node.length >= MAX_TRACE) {
+            note_bound(|met| met.trace_elided += 1);
+        }
+        Trace::default()
+    }
+
     /// A trace of `steps` as they are (already within `MAX_TRACE`: a trace's own steps).
     pub(super) fn from_steps(steps: Vec<TraceStep>) -> Trace {
         let mut trace = Trace::default();
@@ -932,6 +942,23 @@ mod tests {
         let steps = trace.push(step(100, "sink")).steps();
         assert_eq!(&*steps[TRACE_HEAD].description, "7 steps not shown");
         assert_eq!(steps.last().unwrap().kind, "sink");
+    }
+
+    #[test]
+    fn a_stepless_push_is_empty_and_counts_the_bound_as_a_push_does() {
+        for length in [0, 1, MAX_TRACE - 1, MAX_TRACE] {
+            let trace = Trace::from_steps((0..length).map(|index| step(index, "assignment")).collect());
+            let count = |push: &dyn Fn(&Trace) -> Trace| {
+                BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));
+                let pushed = push(&trace);
+                (pushed, BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO)).trace_elided)
+            };
+            let (pushed, pushed_met) = count(&|trace| trace.push(step(500, "call")));
+            let (stepless, stepless_met) = count(&|trace| trace.stepless_push());
+            assert_eq!(stepless_met, pushed_met, "length {length}");
+            assert_eq!(pushed_met, u32::from(length == MAX_TRACE));
+            assert!(stepless.steps().is_empty() && !pushed.steps().is_empty());
+        }
     }
 
     #[test]
