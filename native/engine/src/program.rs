@@ -1528,9 +1528,18 @@ fn note_lookup(name: &str) {
 
 /// Records a lookup already hashed (`name_lookup_hash`): a memoised answer's lookups replayed.
 fn note_lookup_hash(hash: u64) {
+    note_lookup_hashes(&[hash]);
+}
+
+/// `note_lookup_hash` of each of `hashes`, the thread's recording reached once for them all
+/// (a memo hit replays its lookups: one thread-local access per hit, not per lookup).
+fn note_lookup_hashes(hashes: &[u64]) {
+    if hashes.is_empty() {
+        return;
+    }
     NAME_LOOKUPS.with(|lookups| {
         if let Some(lookups) = lookups.borrow_mut().as_mut() {
-            lookups.insert(hash);
+            lookups.extend(hashes.iter().copied());
         }
     });
 }
@@ -1556,11 +1565,11 @@ impl<V> LookupMemo<V> {
     /// recorded either way.
     fn get<R>(&self, key: &str, compute: impl FnOnce() -> V, answer: impl Fn(&V) -> R) -> R {
         if let Some((value, lookups)) = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key) {
-            lookups.iter().copied().for_each(note_lookup_hash);
+            note_lookup_hashes(lookups);
             return answer(value);
         }
         let (value, lookups) = record_name_lookups(compute);
-        lookups.iter().copied().for_each(note_lookup_hash);
+        note_lookup_hashes(&lookups);
         let result = answer(&value);
         self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.into(), (value, lookups.into_boxed_slice()));
         result
@@ -1905,7 +1914,7 @@ impl<'p> Program<'p> {
         let entries = self.modules[index].dispatch_tables.get(name)?;
         note_lookup(&table_changes_lookup(name));
         let changes = self.table_index();
-        changes.lookups.get(name).into_iter().flatten().copied().for_each(note_lookup_hash);
+        note_lookup_hashes(changes.lookups.get(name).map_or(&[], Vec::as_slice));
         if changes.unknown.contains(reference) {
             return None;
         }

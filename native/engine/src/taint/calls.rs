@@ -1090,7 +1090,14 @@ impl<'p, 't> Analysis<'p, 't> {
                 let mut label = label.clone();
                 label.cleared |= cleared;
                 label.normalized |= normalized;
-                label.trace = label.trace.push(call_step.clone());
+                label.trace = match label.origin {
+                    // Of a parameter's label stored here, the summary keeps the key alone
+                    // (`collect_exports`: parameter, clearances, normalisation, place; no
+                    // steps), so its steps are not built (the bound a push would meet is
+                    // still counted).
+                    Origin::Param(_) => label.trace.stepless_push(),
+                    _ => label.trace.push(call_step.clone()),
+                };
                 value.add_label(label);
             }
             if !value.is_tainted() {
@@ -1450,6 +1457,38 @@ mod tests {
         assert_eq!((finding.cwe, finding.sink.start_line, finding.source.start_line), (78, 4, 10));
         assert!(finding.steps.iter().any(|step| step.kind == "argument" || step.kind == "call"), "{:#?}", finding.steps);
         assert_eq!(finding.steps.last().unwrap().kind, "sink");
+    }
+
+    #[test]
+    fn what_a_callee_stores_into_module_state_is_exported_by_key_for_a_parameter_and_with_its_steps_for_a_source() {
+        // A long way from `p` to the call (a trace past `MAX_TRACE`): the caller's entry is the
+        // callee's, its key alone (`Summary::param_exports` holds no steps).
+        let hops: String = (0..crate::taint::lattice::MAX_TRACE + 3).map(|i| format!("    p{} = p{i}\n", i + 1)).collect();
+        let last = crate::taint::lattice::MAX_TRACE + 3;
+        let text = format!(
+            "import os\nfrom flask import request\n\ndef store(v):\n    global SAVED\n    SAVED = v\n\n\
+             def relay(p0, q):\n{hops}    store(p{last})\n    store(q)\n\n\
+             def view():\n    store(request.args['c'])\n\ndef use():\n    os.system(SAVED)\n"
+        );
+        let (summaries, findings) = analyze_text(&text);
+        let keys = |name: &str| -> Vec<(usize, u32, bool, String, String)> {
+            summaries[name]
+                .param_exports
+                .iter()
+                .map(|(param, cleared, normalized, owner, _, path)| (*param, *cleared, *normalized, owner.to_string(), path.clone()))
+                .collect()
+        };
+        let stored = keys("app.store");
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        let (_, _, _, owner, path) = stored[0].clone();
+        assert_eq!(keys("app.relay"), vec![(0, 0, false, owner.clone(), path.clone()), (1, 0, false, owner, path)]);
+        // Source taint stored through the call keeps its steps, the call among them.
+        let export = summaries["app.view"].exports.iter().find(|export| export.path == "SAVED").expect("view's store");
+        let steps: Vec<&str> = export.value.labels[0].trace.steps().iter().map(|step| step.kind).collect();
+        assert_eq!(steps.first(), Some(&"source"), "{steps:?}");
+        assert!(steps.contains(&"call"), "{steps:?}");
+        let sink_line = text.lines().position(|line| line.contains("os.system")).unwrap();
+        assert_eq!(findings.iter().map(|f| (f.cwe, f.sink.start_line)).collect::<Vec<_>>(), vec![(78, sink_line)]);
     }
 
     /// What reaches which parameter at the last statement of `caller` (one call of `callee`),

@@ -123,9 +123,59 @@ impl Trace {
             return Trace(Some(Arc::new(TraceNode { step, previous: self.0.clone(), length: length + 1 })));
         }
         note_bound(|met| met.trace_elided += 1);
-        let mut steps = self.steps();
-        steps.push(step);
-        Trace::cut(steps)
+        match &self.0 {
+            Some(last) if length == MAX_TRACE => Trace::pushed_past_the_bound(last, step),
+            _ => {
+                let mut steps = self.steps();
+                steps.push(step);
+                Trace::cut(steps)
+            }
+        }
+    }
+
+    /// `Trace::cut` of the `MAX_TRACE` steps ending in `last` followed by `step`, without
+    /// copying the steps: the first `TRACE_HEAD` nodes are shared, the two steps after them
+    /// become one `elided` step (counting what they stand for, at the first one's place), and
+    /// the latest steps and `step` follow it. `push` past the bound meets this at every step
+    /// (`trace_elided`); the proptest `a_push_past_the_bound_is_the_cut_of_the_steps` pins it
+    /// to `cut`.
+    fn pushed_past_the_bound(last: &Arc<TraceNode>, step: TraceStep) -> Trace {
+        debug_assert_eq!(last.length, MAX_TRACE);
+        // The nodes after the two left out, latest first.
+        let mut tail: Vec<&TraceNode> = Vec::with_capacity(MAX_TRACE - TRACE_HEAD - 2);
+        let mut current: &TraceNode = last;
+        while current.length > TRACE_HEAD + 2 {
+            tail.push(current);
+            current = current.previous.as_deref().expect("a node's length counts its predecessors");
+        }
+        let second_left_out = current;
+        let first_left_out = second_left_out.previous.as_deref().expect("a node's length counts its predecessors");
+        let head = first_left_out.previous.clone();
+        let count = |s: &TraceStep| if s.kind == "elided" { elided_count(s) } else { 1 };
+        let left_out = count(&first_left_out.step) + count(&second_left_out.step);
+        let marker = TraceStep {
+            file: first_left_out.step.file,
+            start: first_left_out.step.start,
+            end: first_left_out.step.end,
+            kind: "elided",
+            description: format!("{left_out} steps not shown").into(),
+        };
+        let mut trace = Trace(Some(Arc::new(TraceNode { step: marker, previous: head, length: TRACE_HEAD + 1 })));
+        let kept = tail.into_iter().rev().map(|node| node.step.clone()).chain(std::iter::once(step));
+        for (index, kept) in kept.enumerate() {
+            trace = Trace(Some(Arc::new(TraceNode { step: kept, previous: trace.0.clone(), length: TRACE_HEAD + 2 + index })));
+        }
+        trace
+    }
+
+    /// The empty trace, for a label whose steps nothing reads (a parameter's label stored
+    /// into another scope's state: `Summary::param_exports` holds no steps), where `push`
+    /// would have been: the bound that push would meet is counted (`trace_elided`) all the same.
+    pub(super) fn stepless_push(&self) -> Trace {
+        if self.0.as_ref().is_some_and(|node| node.length >= MAX_TRACE) {
+            note_bound(|met| met.trace_elided += 1);
+        }
+        Trace::default()
     }
 
     /// A trace of `steps` as they are (already within `MAX_TRACE`: a trace's own steps).
@@ -895,6 +945,23 @@ mod tests {
     }
 
     #[test]
+    fn a_stepless_push_is_empty_and_counts_the_bound_as_a_push_does() {
+        for length in [0, 1, MAX_TRACE - 1, MAX_TRACE] {
+            let trace = Trace::from_steps((0..length).map(|index| step(index, "assignment")).collect());
+            let count = |push: &dyn Fn(&Trace) -> Trace| {
+                BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));
+                let pushed = push(&trace);
+                (pushed, BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO)).trace_elided)
+            };
+            let (pushed, pushed_met) = count(&|trace| trace.push(step(500, "call")));
+            let (stepless, stepless_met) = count(&|trace| trace.stepless_push());
+            assert_eq!(stepless_met, pushed_met, "length {length}");
+            assert_eq!(pushed_met, u32::from(length == MAX_TRACE));
+            assert!(stepless.steps().is_empty() && !pushed.steps().is_empty());
+        }
+    }
+
+    #[test]
     fn extended_rank_is_the_rank_and_the_bounds_met_of_extending_then_pushing() {
         for length in [0, 1, 5, 30, MAX_TRACE - 2, MAX_TRACE - 1, MAX_TRACE] {
             for count in [0, 1, 2, 3, 12, MAX_TRACE + 3] {
@@ -1098,7 +1165,50 @@ mod tests {
         keys
     }
 
+    /// A trace's steps: plain ones, and `elided` ones standing for `n` steps (a callee's
+    /// elided steps passed on, or the trace's own marker).
+    fn trace_steps_strategy() -> impl Strategy<Value = Vec<TraceStep>> {
+        proptest::collection::vec((0usize..1000, proptest::option::weighted(0.2, 1usize..200)), 0..MAX_TRACE + 30).prop_map(|steps| {
+            steps
+                .into_iter()
+                .map(|(start, elided)| match elided {
+                    Some(count) => {
+                        TraceStep { kind: "elided", description: format!("{count} steps not shown").into(), ..step(start, "call") }
+                    }
+                    None => step(start, "assignment"),
+                })
+                .collect()
+        })
+    }
+
     proptest! {
+        #[test]
+        fn a_push_past_the_bound_is_the_cut_of_the_steps(steps in trace_steps_strategy(), pushes in 1usize..5) {
+            // Built by pushes (cut at every push past the bound), then pushed further: each push
+            // at the bound shares the head instead of cutting the copied steps.
+            let mut trace = steps.iter().fold(Trace::default(), |trace, s| trace.push(s.clone()));
+            for index in 0..pushes {
+                let next = step(2000 + index, "call");
+                let mut expected = trace.steps();
+                expected.push(next.clone());
+                let expected = if expected.len() > MAX_TRACE { Trace::cut(expected).steps() } else { expected };
+                BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));
+                trace = trace.push(next);
+                let met = BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO));
+                prop_assert_eq!(met.trace_elided, u32::from(steps.len() + index >= MAX_TRACE), "a push at the bound is counted");
+                prop_assert_eq!(trace.steps(), expected);
+                // Each node's length is its position.
+                let mut lengths = Vec::new();
+                let mut current = trace.0.as_deref();
+                while let Some(node) = current {
+                    lengths.push(node.length);
+                    current = node.previous.as_deref();
+                }
+                lengths.reverse();
+                prop_assert_eq!(lengths, (1..=trace.steps().len()).collect::<Vec<_>>());
+            }
+        }
+
         #[test]
         fn value_join_is_commutative_associative_and_idempotent(a in value_strategy(), b in value_strategy(), c in value_strategy()) {
             prop_assert_eq!(keys(&a.join(&b)), keys(&b.join(&a)));
