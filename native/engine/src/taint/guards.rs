@@ -186,12 +186,27 @@ impl<'p, 't> Analysis<'p, 't> {
                         Some(known) => resolve::resolve_call(self.program, self.scope, condition, &mut |_| known.clone()),
                         None => resolve::resolve_call(self.program, self.scope, condition, &mut |n| syntactic.reference(n)),
                     };
-                    if let Some(&callee) = resolved.targets.first() {
-                        // A summary read is a callee (`Summary::resolved_callees`): its change
-                        // brings this scope back, and the solver orders it before this scope.
-                        self.callees.insert(callee);
-                        let guards = self.summaries.get(callee).map(|s| s.guards_when_true.clone()).unwrap_or_default();
-                        for (param, kinds) in guards {
+                    if !resolved.targets.is_empty() {
+                        // The call may run any of its targets (`self.allowed(x)`: any override):
+                        // it guards what every one of them guards.
+                        let mut guards: Option<Vec<(usize, u32)>> = None;
+                        for &callee in &resolved.targets {
+                            // A summary read is a callee (`Summary::resolved_callees`): its change
+                            // brings this scope back, and the solver orders it before this scope.
+                            self.callees.insert(callee);
+                            let these = self.summaries.get(callee).map(|s| s.guards_when_true.as_slice()).unwrap_or_default();
+                            guards = Some(match guards {
+                                None => these.to_vec(),
+                                Some(common) => common
+                                    .into_iter()
+                                    .filter_map(|(param, kinds)| {
+                                        let shared = these.iter().filter(|(p, _)| *p == param).fold(0, |acc, (_, k)| acc | k) & kinds;
+                                        (shared != 0).then_some((param, shared))
+                                    })
+                                    .collect(),
+                            });
+                        }
+                        for (param, kinds) in guards.unwrap_or_default() {
                             if let Some(path) = arguments.get(param).and_then(|a| self.path_of(*a, state)) {
                                 if let Some(value) = state.values.get(&path).cloned() {
                                     state.values.insert(path, value.cleared(kinds));
