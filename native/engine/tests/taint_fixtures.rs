@@ -672,6 +672,7 @@ fixtures! {
     precision_helper_guards => "precision/helper_guards.py",
     precision_shadowed_guard_helpers => "precision/shadowed_guard_helpers.py",
     precision_overridden_guard_helpers => "precision/overridden_guard_helpers.py",
+    precision_shadowed_constants => "precision/shadowed_constants.py",
     precision_list_indexes => "precision/list_indexes.py",
     precision_no_return_guards => "precision/no_return_guards.py",
     precision_loops_and_augmented => "precision/loops_and_augmented.py",

@@ -92,16 +92,29 @@ impl<'p, 't> Analysis<'p, 't> {
                 };
                 if operands.len() == 2 {
                     let (left, right) = (operands[0], operands[1]);
-                    // Equal to a constant, or in a collection of constants (an allow-list).
-                    let right_is_constant = literal(self.text, right, self.constants).is_some()
-                        || is_constant_collection(self.text, right, self.constants)
-                        || (right.kind() == "identifier" && self.names_constant_collection(self.text_of(right)));
+                    // Equal to a constant, or in a collection of constants (an allow-list). A
+                    // name the function binds itself (a parameter, an assignment) is its own
+                    // value here, never the module's constant of that name: a constant only if
+                    // that value is an untainted one.
+                    let bound_here = right.kind() == "identifier"
+                        && self.program.scopes[self.scope].kind != ScopeKind::Module
+                        && self.binds_locally(self.text_of(right));
+                    let (right_is_constant, constant) = if bound_here {
+                        let value = self.eval_identifier(right, state, true);
+                        let constant = value.constant.clone().filter(|_| !value.is_tainted());
+                        (constant.is_some(), constant)
+                    } else {
+                        let constant = literal(self.text, right, self.constants);
+                        let collection = is_constant_collection(self.text, right, self.constants)
+                            || (right.kind() == "identifier" && self.names_constant_collection(self.text_of(right)));
+                        (constant.is_some() || collection, constant)
+                    };
                     if right_is_constant {
                         if let Some(path) = self.path_of(left, state) {
                             let mut value = state.values.get(&path).cloned().unwrap_or_default();
                             value = value.cleared(ALL_KINDS);
                             if equality {
-                                value.constant = literal(self.text, right, self.constants);
+                                value.constant = constant;
                             }
                             state.values.insert(path, value);
                         }
