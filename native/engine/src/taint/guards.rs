@@ -96,10 +96,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     // name the function binds itself (a parameter, an assignment) is its own
                     // value here, never the module's constant of that name: a constant only if
                     // that value is an untainted one.
-                    let bound_here = right.kind() == "identifier"
-                        && self.program.scopes[self.scope].kind != ScopeKind::Module
-                        && self.binds_locally(self.text_of(right));
-                    let (right_is_constant, constant) = if bound_here {
+                    let (right_is_constant, constant) = if self.names_own_binding(right) {
                         let value = self.eval_identifier(right, state, true);
                         let constant = value.constant.clone().filter(|_| !value.is_tainted());
                         (constant.is_some(), constant)
@@ -183,21 +180,21 @@ impl<'p, 't> Analysis<'p, 't> {
                 // A name a function binds itself (a parameter, an assignment) is the function its
                 // value refers to here, as for any call (`eval_call`), not the module's function
                 // of that name: `def view(is_allowed=permissive): if is_allowed(x):` guards nothing.
-                let bound_here = function.kind() == "identifier"
-                    && self.program.scopes[self.scope].kind != ScopeKind::Module
-                    && self.binds_locally(self.text_of(function));
-                let local_reference =
-                    bound_here.then(|| self.eval_identifier(function, state, true).reference.as_deref().map(str::to_string));
+                let local_reference = self
+                    .names_own_binding(function)
+                    .then(|| self.eval_identifier(function, state, true).reference.as_deref().map(str::to_string));
                 let reference = match &local_reference {
                     Some(known) => known.clone(),
                     None => dotted(self.text, function).map(|name| self.program.resolve_name(self.module, &name).unwrap_or(name)),
                 };
                 // A workspace function that guards its parameters when it returns true.
                 if polarity {
-                    let syntactic = Syntactic { program: self.program, scope: self.scope, locals: None, tables: None };
                     let resolved = match &local_reference {
                         Some(known) => resolve::resolve_call(self.program, self.scope, condition, &mut |_| known.clone()),
-                        None => resolve::resolve_call(self.program, self.scope, condition, &mut |n| syntactic.reference(n)),
+                        None => {
+                            let syntactic = Syntactic { program: self.program, scope: self.scope, locals: None, tables: None };
+                            resolve::resolve_call(self.program, self.scope, condition, &mut |n| syntactic.reference(n))
+                        }
                     };
                     if !resolved.targets.is_empty() {
                         // The call may run any of its targets (`self.allowed(x)`: any override):
@@ -210,13 +207,7 @@ impl<'p, 't> Analysis<'p, 't> {
                             let these = self.summaries.get(callee).map(|s| s.guards_when_true.as_slice()).unwrap_or_default();
                             guards = Some(match guards {
                                 None => these.to_vec(),
-                                Some(common) => common
-                                    .into_iter()
-                                    .filter_map(|(param, kinds)| {
-                                        let shared = these.iter().filter(|(p, _)| *p == param).fold(0, |acc, (_, k)| acc | k) & kinds;
-                                        (shared != 0).then_some((param, shared))
-                                    })
-                                    .collect(),
+                                Some(common) => guards_in_common(common, these),
                             });
                         }
                         for (param, kinds) in guards.unwrap_or_default() {
@@ -242,6 +233,12 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             _ => {}
         }
+    }
+
+    /// Whether `node` is a name the function binds itself (a parameter, an assignment): there
+    /// it is its own value, never the module's function or constant of that name.
+    fn names_own_binding(&self, node: Node<'t>) -> bool {
+        node.kind() == "identifier" && self.program.scopes[self.scope].kind != ScopeKind::Module && self.binds_locally(self.text_of(node))
     }
 
     /// The name of a keyword argument node (`flags=re.M` → `flags`).
@@ -305,6 +302,18 @@ impl<'p, 't> Analysis<'p, 't> {
 fn guard_argument<'t>(guard: &Guard, arguments: &[Node<'t>], keyword_name: impl Fn(Node<'t>) -> Option<&'t str>) -> Option<Node<'t>> {
     let positional = guard.arg.and_then(|index| arguments.iter().filter(|a| keyword_name(**a).is_none()).nth(index).copied());
     positional.or_else(|| guard.keyword.as_deref().and_then(|name| arguments.iter().find(|a| keyword_name(**a) == Some(name)).copied()))
+}
+
+/// The clearances both `common` and `these` establish, per parameter (a guard every candidate,
+/// or every return, shares), in `common`'s order.
+pub(super) fn guards_in_common(common: Vec<(usize, u32)>, these: &[(usize, u32)]) -> Vec<(usize, u32)> {
+    common
+        .into_iter()
+        .filter_map(|(param, kinds)| {
+            let shared = these.iter().filter(|(p, _)| *p == param).fold(0, |acc, (_, k)| acc | k) & kinds;
+            (shared != 0).then_some((param, shared))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ pub use rebase::TextChange;
 pub use summary::Summary;
 use summary::ANY_NAME;
 
+#[cfg(test)]
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -528,19 +529,8 @@ impl<'p, 't> Analysis<'p, 't> {
             }
         }
         // A boolean guard: every (non-false) return establishes the same clearance.
-        if !self.return_guards.is_empty() {
-            let mut common: HashMap<usize, u32> = self.return_guards[0].iter().copied().collect();
-            for guards in &self.return_guards[1..] {
-                let these: HashMap<usize, u32> = guards.iter().copied().collect();
-                common.retain(|param, kinds| match these.get(param) {
-                    Some(other) => {
-                        *kinds &= other;
-                        *kinds != 0
-                    }
-                    None => false,
-                });
-            }
-            let mut guards: Vec<(usize, u32)> = common.into_iter().collect();
+        if let Some((first, rest)) = self.return_guards.split_first() {
+            let mut guards = rest.iter().fold(first.clone(), |common, these| guards::guards_in_common(common, these));
             guards.sort_unstable();
             self.summary.guards_when_true = guards;
         }
