@@ -925,8 +925,7 @@ impl<'p, 't> Analysis<'p, 't> {
         };
         // What the caller passes for each field parameter the summary names (`summary::FIELD`).
         static NO_SUMMARY: std::sync::LazyLock<Summary> = std::sync::LazyLock::new(Summary::default);
-        let summaries: &'p [Summary] = self.summaries;
-        let summary: &'p Summary = summaries.get(scope).unwrap_or(&NO_SUMMARY);
+        let summary: &'p Summary = self.summaries.get(scope).unwrap_or(&NO_SUMMARY);
         let mut field_arguments: FxHashMap<usize, Value> = FxHashMap::default();
         let named = summary.param_returns.iter().map(|entry| entry.0);
         let named = named.chain(summary.param_sinks.iter().map(|sink| sink.param));

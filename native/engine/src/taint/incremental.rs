@@ -560,6 +560,8 @@ pub fn analyze_incrementally_after(
     // the summaries before the first sweep, and after every sweep that changed what some scope stores.
     let env = if reused > 0 { previous_env } else { Env::default() };
     let mut solver = solver::Solver::new(program, rules, (&enclosing, &entries), &mut summaries, &mut raw, &mut incomplete, &mut callers);
+    // From scratch no call edge is known: callees are analysed as their callers read them.
+    solver.on_demand_first_sweep = reused == 0 && super::on_demand::enabled();
     let env = solver.solve(dirty, env, |summaries, env| {
         let current = Env::collect(summaries);
         let changed_roots = env.changed_roots(&current);

@@ -39,6 +39,7 @@ mod guards;
 mod incremental;
 mod lattice;
 mod no_return;
+mod on_demand;
 mod path_key;
 mod rebase;
 mod render;
@@ -90,7 +91,7 @@ type ExportGroup = (usize, u32, bool);
 struct Analysis<'p, 't> {
     program: &'p Program<'t>,
     rules: &'p RuleSet,
-    summaries: &'p [Summary],
+    summaries: on_demand::SummaryTable<'p, 't>,
     /// Request handlers and what their parameters are (`frameworks`).
     entries: &'p EntryPoints,
     scope: usize,
@@ -568,13 +569,20 @@ pub struct TaintResult {
     pub stats: AnalysisStats,
 }
 
-fn analyze_scope(
-    program: &Program<'_>,
-    rules: &RuleSet,
-    summaries: &[Summary],
-    entries: &EntryPoints,
-    env: &Env,
-    enclosing: &FxHashSet<u64>,
+/// What a scope whose analysis failed (panicked) gets: no flows, counted as failed. Any name
+/// may matter to it: it is analysed again whenever names change.
+fn failed_analysis() -> (Summary, Vec<RawFinding>, Incomplete) {
+    let summary = Summary { lookups: vec![ANY_NAME], ..Summary::default() };
+    (summary, Vec::new(), Incomplete { failed: 1, ..Incomplete::default() })
+}
+
+fn analyze_scope<'p, 't>(
+    program: &'p Program<'t>,
+    rules: &'p RuleSet,
+    summaries: on_demand::SummaryTable<'p, 't>,
+    entries: &'p EntryPoints,
+    env: &'p Env,
+    enclosing: &'p FxHashSet<u64>,
     scope: usize,
 ) -> (Summary, Vec<RawFinding>, Incomplete) {
     let info = &program.scopes[scope];
@@ -621,20 +629,19 @@ fn analyze_scope(
         condition_constant: None,
         incomplete: Incomplete::default(),
     };
-    BOUNDS_MET.with(|cell| cell.set(Incomplete::ZERO));
+    // An analysis may run nested in another's (`on_demand`): the outer one's bounds are kept.
+    let outer_met = BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO));
     let (outcome, lookups) = crate::program::record_name_lookups(|| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             analysis.run();
         }))
     });
-    let met = BOUNDS_MET.with(|cell| cell.replace(Incomplete::ZERO));
+    let met = BOUNDS_MET.with(|cell| cell.replace(outer_met));
     analysis.incomplete.add(&met);
     analysis.incomplete.callees_bounded += u32::from(crate::program::candidates_bounded(&lookups));
     analysis.summary.lookups = lookups;
     if outcome.is_err() {
-        // Any name may matter to a failed scope: it is analysed again whenever names change.
-        let summary = Summary { lookups: vec![ANY_NAME], ..Summary::default() };
-        return (summary, Vec::new(), Incomplete { failed: 1, ..Incomplete::default() });
+        return failed_analysis();
     }
     (analysis.summary, analysis.raw_findings, analysis.incomplete)
 }

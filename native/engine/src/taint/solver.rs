@@ -23,6 +23,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::FxHashMap;
 
 use super::lattice::TraceStep;
+use super::on_demand::{OnDemand, SummaryTable};
 use super::summary::ParamSink;
 use super::{analyze_scope, Env, Incomplete, RawFinding, Summary};
 use super::{busy, schedule};
@@ -30,7 +31,7 @@ use crate::program::Program;
 use crate::rules::RuleSet;
 
 /// Rounds of a recursive component after which its summaries only grow.
-const WIDEN_AFTER: usize = 3;
+pub(super) const WIDEN_AFTER: usize = 3;
 /// Analyses of one scope in one run after which its summary only grows (edges found late).
 const WIDEN_AFTER_ANALYSES: u32 = 8;
 /// Expected seconds of a scope's first analysis per byte of its body (sympy: ≈ 80 µs for a
@@ -245,6 +246,9 @@ pub(super) struct Solver<'a, 'p, 't> {
     pub widened: usize,
     /// Whether the run stopped at `MAX_SWEEPS` with scopes still dirty.
     pub unfinished: bool,
+    /// Whether the first sweep analyses callees on demand (`on_demand`): a run from scratch,
+    /// whose summaries are all empty and whose call edges are all unknown.
+    pub on_demand_first_sweep: bool,
     /// With `FLOWSIGHT_DEBUG_ANALYSIS`: seconds spent analysing each scope in this run.
     seconds: Vec<f64>,
     /// Wall seconds of each scope's last analysis in this run (0: none yet): what a batch
@@ -298,6 +302,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             analysed: 0,
             widened: 0,
             unfinished: false,
+            on_demand_first_sweep: false,
             seconds: if super::debug_analysis() { vec![0.0; count] } else { Vec::new() },
             last_cost: vec![0.0; count],
             log: busy::Log::default(),
@@ -370,7 +375,11 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
                     break;
                 }
                 self.sweeps += 1;
-                next = self.sweep(&env, dirty, &mut check_env);
+                next = if self.sweeps == 1 && self.on_demand_first_sweep {
+                    self.sweep_on_demand(&env, dirty, &mut check_env)
+                } else {
+                    self.sweep(&env, dirty, &mut check_env)
+                };
             }
             let between = std::time::Instant::now();
             if check_env {
@@ -560,6 +569,94 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         next_sweep
     }
 
+    /// The first sweep of a run from scratch: every scope of `work` analysed once, a callee
+    /// before its caller where the caller reads it first (`on_demand`). Returns the scopes whose
+    /// analysis read a summary still being analysed: the next sweep analyses them again.
+    fn sweep_on_demand(&mut self, env: &Env, mut work: Vec<usize>, check_env: &mut bool) -> Vec<usize> {
+        work.sort_unstable();
+        work.dedup();
+        let timed = super::debug_analysis();
+        let started = std::time::Instant::now();
+        self.batches += 1;
+        self.analysed += work.len();
+        let program = self.program;
+        let table = OnDemand::new(program, self.rules, (self.entries, env, self.enclosing), self.summaries, &work);
+        let expected = |&scope: &usize| {
+            let body = program.scopes[scope].body;
+            (body.end_byte() - body.start_byte()) as f64 * SECONDS_PER_BYTE
+        };
+        let spans: Vec<Option<busy::Span>> = schedule::run_batch(&work, expected, |&scope| {
+            let begun = timed.then(|| (std::time::Instant::now(), busy::thread_cpu()));
+            table.analyse_root(scope);
+            begun.map(|(wall, cpu)| busy::Span {
+                thread: rayon::current_thread_index().unwrap_or(0),
+                start: wall.duration_since(started).as_secs_f64(),
+                end: started.elapsed().as_secs_f64(),
+                cpu: busy::thread_cpu() - cpu,
+            })
+        });
+        if timed {
+            let reads = &table.stale_reads;
+            eprintln!(
+                "on-demand sweep: stale reads {} in cycles, {} of other threads' analyses, {} too deep",
+                reads.cycle.load(std::sync::atomic::Ordering::Relaxed),
+                reads.other_thread.load(std::sync::atomic::Ordering::Relaxed),
+                reads.too_deep.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
+        let results = table.into_results(&work);
+        let wall = started.elapsed().as_secs_f64();
+        let serial_started = timed.then(busy::thread_cpu);
+        let mut next_sweep = Vec::new();
+        let mut retired = Vec::with_capacity(results.len());
+        let (mut cpu, mut longest) = (0.0f64, 0.0f64);
+        for (scope, done) in results {
+            self.analyses[scope] += done.analyses;
+            self.analysed += done.analyses as usize - 1;
+            self.widened += usize::from(done.widened);
+            // At least a nanosecond: 0 means "never analysed".
+            self.last_cost[scope] = (done.seconds as f32).max(1e-9);
+            if timed {
+                self.seconds[scope] += done.seconds;
+                cpu += done.seconds;
+                longest = longest.max(done.seconds);
+            }
+            for &callee in &done.summary.resolved_callees {
+                if callee < self.callers.len() {
+                    self.callers[callee].insert(scope);
+                }
+            }
+            *check_env |= !done.summary.exports.is_empty() || !self.summaries[scope].exports.is_empty();
+            if done.stale {
+                next_sweep.push(scope);
+            }
+            retired.push((
+                std::mem::replace(&mut self.summaries[scope], done.summary),
+                std::mem::replace(&mut self.raw[scope], done.findings),
+            ));
+            self.incomplete[scope] = done.incomplete;
+        }
+        rayon::spawn(move || drop(retired));
+        if timed {
+            let spans: Vec<busy::Span> = spans.into_iter().flatten().collect();
+            let (preempted, tail, imbalance) = busy::where_idle(&spans, rayon::current_num_threads(), wall);
+            self.log.batches.push(busy::Batch {
+                sweep: self.sweeps,
+                level: 0,
+                iteration: 1,
+                scopes: work.len(),
+                wall,
+                cpu,
+                longest,
+                serial: serial_started.map_or(0.0, |cpu| busy::thread_cpu() - cpu),
+                preempted,
+                tail,
+                imbalance,
+            });
+        }
+        next_sweep
+    }
+
     /// Analyses `work` on the pool; beside each analysis, its widening (`iteration` of the
     /// components reset in `before`, or past `WIDEN_AFTER_ANALYSES`) and whether it changed,
     /// against the summaries as they were before the batch (they are written after it).
@@ -577,6 +674,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         for &scope in work {
             self.analyses[scope] += 1;
         }
+
         let (program, rules, enclosing, entries, summaries) = (self.program, self.rules, self.enclosing, self.entries, &*self.summaries);
         let (analyses, last_cost) = (&self.analyses, &self.last_cost);
         let timed = !self.seconds.is_empty();
@@ -591,7 +689,8 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         let results: Vec<(Analysed, f32, Option<busy::Span>)> = schedule::run_batch(work, expected, |&scope| {
             let clock = std::time::Instant::now();
             let begun = timed.then(|| (clock, busy::thread_cpu()));
-            let (summary, findings, mut incomplete) = analyze_scope(program, rules, summaries, entries, env, enclosing, scope);
+            let (summary, findings, mut incomplete) =
+                analyze_scope(program, rules, SummaryTable::Settled(summaries), entries, env, enclosing, scope);
             let old = &summaries[scope];
             let exports = !summary.exports.is_empty() || !old.exports.is_empty();
             let in_reset = before.contains_key(&scope);
@@ -792,6 +891,24 @@ mod tests {
         ) {
             let text = ring(size, &hops, sanitiser.map(|s| s % size), entry % size);
             proptest::prop_assert_eq!(solved(&text, false), solved(&text, true));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn the_on_demand_first_sweep_reaches_the_fixpoint_the_level_sweeps_reach(
+            size in 1usize..6,
+            hops in proptest::collection::vec(0usize..6, 0..4),
+            sanitiser in proptest::option::of(0usize..6),
+            entry in 0usize..6,
+        ) {
+            let text = ring(size, &hops, sanitiser.map(|s| s % size), entry % size);
+            let on_demand = solved(&text, false);
+            super::super::on_demand::DISABLED.with(|disabled| disabled.set(true));
+            let levels = solved(&text, false);
+            super::super::on_demand::DISABLED.with(|disabled| disabled.set(false));
+            proptest::prop_assert_eq!(on_demand, levels);
         }
     }
 
