@@ -13,6 +13,7 @@
 use crate::syntax::tree::Node;
 
 use crate::cfg::{build_scope_cfg, Cfg, ConstantConditions, Edge, EdgeKind, ENTRY, EXIT};
+use crate::ir::bindings::ScopeConstants;
 use crate::ir::effects::{scope_effects, Effects};
 use crate::ir::lower::{CallSite, ClassNames, IrCache, ScopeIr, StepKind};
 #[cfg(test)]
@@ -167,13 +168,15 @@ pub fn control_dependences(successors: &[Vec<usize>], exit: usize) -> Vec<Vec<us
     result
 }
 
-/// Conditions decided by literals and module constants (`if False:`, `if DEBUG:`).
-pub struct ModuleConstants<'a> {
+/// Conditions decided by literals and module constants (`if False:`, `if DEBUG:`), a name the
+/// function binds itself not one (`ir::bindings::ScopeConstants`: `def f(DEBUG): if DEBUG:`
+/// prunes nothing).
+pub struct ModuleConstants<'a, 't> {
     pub text: &'a str,
-    pub constants: &'a crate::program::ModuleConstants,
+    pub constants: ScopeConstants<'a, 't>,
 }
 
-impl ConstantConditions for ModuleConstants<'_> {
+impl ConstantConditions for ModuleConstants<'_, '_> {
     fn evaluate(&self, condition: Node<'_>) -> Option<bool> {
         // `not` peeled iteratively (`not not … x` can nest arbitrarily deep).
         let mut negated = false;
@@ -186,18 +189,18 @@ impl ConstantConditions for ModuleConstants<'_> {
     }
 }
 
-impl ModuleConstants<'_> {
+impl ModuleConstants<'_, '_> {
     fn evaluate_operand(&self, condition: Node<'_>) -> Option<bool> {
         match condition.kind() {
             "comparison_operator" => {
-                let left = literal(self.text, condition.named_child(0)?, self.constants)?;
-                let right = literal(self.text, condition.named_child(1)?, self.constants)?;
+                let left = literal(self.text, condition.named_child(0)?, &self.constants)?;
+                let right = literal(self.text, condition.named_child(1)?, &self.constants)?;
                 let mut cursor = condition.walk();
                 let operator = condition.children(&mut cursor).find(|c| !c.is_named()).map(|c| text_of(self.text, c))?;
                 Constant::compare(operator, &left, &right)
             }
             "binary_operator" => None,
-            _ => literal(self.text, condition, self.constants).map(|c| c.truthy()),
+            _ => literal(self.text, condition, &self.constants).map(|c| c.truthy()),
         }
     }
 }
@@ -219,8 +222,7 @@ pub fn extract_pdg<'t>(program: &Program<'t>, scope: usize) -> Pdg<'t> {
 pub fn extract_pdg_with<'t>(program: &Program<'t>, scope: usize, cache: &mut IrCache) -> Pdg<'t> {
     let info = &program.scopes[scope];
     let text = program.text(info.file);
-    let constants = &program.modules[info.module].constants;
-    let cfg = build_scope_cfg(text, info.body, &ModuleConstants { text, constants });
+    let cfg = build_scope_cfg(text, info.body, &ModuleConstants { text, constants: ScopeConstants::new(program, scope) });
     let base = info.body.start_byte();
     // Class bodies are inlined (`cfg::build_scope_cfg`): their names are the class's attributes.
     let classes: Vec<ClassNames> =
@@ -592,6 +594,24 @@ mod tests {
         let reaching: Vec<usize> = pdg.data_dependences[returned].iter().map(|&d| pdg.definitions[d].step).collect();
         assert!(reaching.len() >= 2, "{reaching:?}");
         assert_eq!(pdg.cut_places, 2, "one cut write, one cut read");
+    }
+
+    /// A condition on a name the function binds itself is not decided by the module's constant
+    /// of that name (`ir::bindings::ScopeConstants`): `def f(DEBUG): if DEBUG:` keeps both
+    /// branches; a function reading the module's `DEBUG` prunes the dead one.
+    #[test]
+    fn conditions_on_a_name_the_function_binds_are_not_the_modules_constant() {
+        let source = "DEBUG = False\ndef f(DEBUG):\n    if DEBUG:\n        x = 1\n    return 0\ndef g():\n    if DEBUG:\n        x = 1\n    return 0\n";
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = Program::from_parts(&parts);
+        let reached = |function: &str| {
+            let pdg = build_pdg(&program, program.functions[function]);
+            let body = pdg.cfg.steps.iter().position(|s| s.node.is_some_and(|n| &source[n.byte_range()] == "x = 1")).expect("x = 1");
+            pdg.cfg.successors.iter().flatten().any(|edge| edge.to == body && edge.executable())
+        };
+        assert!(reached("app.f"), "the parameter's branch is kept");
+        assert!(!reached("app.g"), "the module constant's dead branch is pruned");
     }
 
     /// Each step of function `f`'s PDG: its kind and first line, definitions (`!` strong) and uses.

@@ -620,12 +620,22 @@ fn class_alternatives(text: &str, root: Node<'_>, class_name: &dyn Fn(&str) -> O
 /// A module's constants by name (`ModuleInfo::constants`).
 pub type ModuleConstants = HashMap<String, Constant>;
 
-/// Evaluates literal expressions (and module constants) to a constant.
-pub fn literal<S: std::hash::BuildHasher>(
-    text: &str,
-    node: Node<'_>,
-    constants: &std::collections::HashMap<String, Constant, S>,
-) -> Option<Constant> {
+/// Where `literal` finds the constant an identifier means: a module's constants by name, or
+/// those as one scope reads them (`ir::bindings::ScopeConstants`: a name the function binds
+/// itself is never the module's constant of that name).
+pub trait ConstantNames {
+    /// The constant the identifier `identifier`, written `name`, means where it is read.
+    fn constant_named(&self, name: &str, identifier: Node<'_>) -> Option<&Constant>;
+}
+
+impl<S: std::hash::BuildHasher> ConstantNames for std::collections::HashMap<String, Constant, S> {
+    fn constant_named(&self, name: &str, _: Node<'_>) -> Option<&Constant> {
+        self.get(name)
+    }
+}
+
+/// Evaluates literal expressions (and the constants names mean, `ConstantNames`) to a constant.
+pub fn literal(text: &str, node: Node<'_>, constants: &(impl ConstantNames + ?Sized)) -> Option<Constant> {
     // Parentheses and signs peeled iteratively (`-(-(…1))` can nest arbitrarily deep).
     let mut signs: Vec<&str> = Vec::new();
     let mut current = node;
@@ -863,11 +873,7 @@ pub(crate) fn dispatch_table_of<'t>(
 
 /// Whether `node` is a list, tuple, set or dict literal (or `frozenset`/`set`/`tuple` of one)
 /// whose elements (a dict's keys) are all constants.
-pub fn is_constant_collection<S: std::hash::BuildHasher>(
-    text: &str,
-    node: Node<'_>,
-    constants: &std::collections::HashMap<String, Constant, S>,
-) -> bool {
+pub fn is_constant_collection(text: &str, node: Node<'_>, constants: &(impl ConstantNames + ?Sized)) -> bool {
     let node = match node.kind() {
         "call" => {
             let wrapper = node.field(&field::FUNCTION).map(|f| text_of(text, f));
@@ -890,11 +896,7 @@ pub fn is_constant_collection<S: std::hash::BuildHasher>(
 }
 
 /// A literal or constant name, without signs or parentheses.
-fn atom<S: std::hash::BuildHasher>(
-    text: &str,
-    node: Node<'_>,
-    constants: &std::collections::HashMap<String, Constant, S>,
-) -> Option<Constant> {
+fn atom(text: &str, node: Node<'_>, constants: &(impl ConstantNames + ?Sized)) -> Option<Constant> {
     match node.kind() {
         "true" => Some(Constant::Bool(true)),
         "false" => Some(Constant::Bool(false)),
@@ -919,7 +921,7 @@ fn atom<S: std::hash::BuildHasher>(
             let content = text.get(start.end_byte()..end.start_byte())?;
             Some(Constant::Str(content.to_string()))
         }
-        "identifier" => constants.get(text_of(text, node)).cloned(),
+        "identifier" => constants.constant_named(text_of(text, node), node).cloned(),
         _ => None,
     }
 }

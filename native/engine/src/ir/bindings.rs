@@ -19,11 +19,17 @@
 //!   slicing's "is this name a local" (`slice::ScopeGraph::binds`), taint's "may this name
 //!   still hold what the caller passed, the module defined or an import made" (`rebinds`),
 //!   both analyses' "is this object a class read through its name" (`resolve::reached`).
+//! - A name a function binds itself is never the module's constant of that name
+//!   (`names_own_binding`, the one notion of it; `ScopeConstants` is the module's constants as
+//!   a scope reads them, for `program::literal`): a parameter, an assignment, a `for`/`with`/
+//!   `except` target, a `:=`, a comprehension's or lambda's variable around the read. An
+//!   import is not (it binds what `Program::resolve_name` resolves, function-local imports
+//!   included), nor a name declared `global`/`nonlocal`.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::ir::lower::declared_names;
-use crate::program::text_of;
+use crate::program::{text_of, Constant, ConstantNames, Program, ScopeKind};
 use crate::syntax::tree::Node;
 use crate::syntax::{field, FieldChild};
 
@@ -273,6 +279,114 @@ impl<'t> Bindings<'t> {
     }
 }
 
+/// Whether the identifier `identifier`, read in the scope `scope` whose bindings are
+/// `bindings`, holds a value the code around it gives it, not what the module binds the name
+/// to: in a function (or lambda) a parameter or a name it assigns (`Bindings::assigns`), not
+/// declared `global`/`nonlocal`; anywhere, a variable of a comprehension or lambda around the
+/// read. An import is not (see the module). A module constant of that name is not what it
+/// means there (`ScopeConstants`), nor is a module's guard helper or allow-list (taint's
+/// `guards.rs`). A comprehension's variable counts in its whole comprehension, the first
+/// iterable (evaluated outside) included: there the name is only not known as a constant.
+pub fn names_own_binding(program: &Program<'_>, scope: usize, bindings: &Bindings<'_>, text: &str, identifier: Node<'_>) -> bool {
+    if identifier.kind() != "identifier" {
+        return false;
+    }
+    let name = text_of(text, identifier);
+    let info = &program.scopes[scope];
+    if info.kind != ScopeKind::Module
+        && !bindings.declares(name)
+        && (bindings.assigns(name) || info.params.iter().any(|param| param.name == name))
+    {
+        return true;
+    }
+    // Comprehensions and lambdas between the read and the scope's body.
+    let body = info.body.id();
+    let mut current = identifier;
+    while let Some(parent) = current.parent() {
+        if current.id() == body {
+            break;
+        }
+        let binds = match parent.kind() {
+            "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression" => {
+                let mut cursor = parent.walk();
+                let clauses: Vec<Node<'_>> = parent.named_children(&mut cursor).filter(|c| c.kind() == "for_in_clause").collect();
+                clauses.into_iter().filter_map(|clause| clause.field(&field::LEFT)).any(|target| target_binds(text, target, name))
+            }
+            "lambda" => parent.field(&field::PARAMETERS).is_some_and(|parameters| {
+                let mut cursor = parameters.walk();
+                let found = parameters.named_children(&mut cursor).any(|parameter| {
+                    let bound = match parameter.kind() {
+                        "identifier" => Some(parameter),
+                        "default_parameter" | "typed_default_parameter" => parameter.field(&field::NAME),
+                        _ => parameter.named_child(0),
+                    };
+                    bound.is_some_and(|bound| bound.kind() == "identifier" && text_of(text, bound) == name)
+                });
+                found
+            }),
+            _ => false,
+        };
+        if binds {
+            return true;
+        }
+        current = parent;
+    }
+    false
+}
+
+/// Whether the target `target` (a name, or a tuple or list of targets) binds `name`.
+fn target_binds(text: &str, target: Node<'_>, name: &str) -> bool {
+    let mut stack = vec![target];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "identifier" if text_of(text, node) == name => return true,
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "tuple"
+            | "list"
+            | "expression_list"
+            | "parenthesized_expression"
+            | "list_splat_pattern"
+            | "list_splat" => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A module's constants as the scope `scope` reads them (`program::ConstantNames`): a name the
+/// scope binds itself (`names_own_binding`) is no constant there. The scope's bindings are
+/// computed on the first read of a module constant's name (reads of other names cost nothing).
+pub struct ScopeConstants<'a, 't> {
+    program: &'a Program<'t>,
+    scope: usize,
+    bindings: std::cell::OnceCell<Bindings<'t>>,
+}
+
+impl<'a, 't> ScopeConstants<'a, 't> {
+    pub fn new(program: &'a Program<'t>, scope: usize) -> Self {
+        ScopeConstants { program, scope, bindings: std::cell::OnceCell::new() }
+    }
+}
+
+impl ConstantNames for ScopeConstants<'_, '_> {
+    fn constant_named(&self, name: &str, identifier: Node<'_>) -> Option<&Constant> {
+        let info = &self.program.scopes[self.scope];
+        let constant = self.program.modules[info.module].constants.get(name)?;
+        let text = self.program.text(info.file);
+        // A module body's names are all the module's own: only comprehensions and lambdas.
+        let bindings = self.bindings.get_or_init(|| match info.kind {
+            ScopeKind::Module => Bindings::default(),
+            _ => Bindings::of_scope(text, info.body),
+        });
+        (!names_own_binding(self.program, self.scope, bindings, text, identifier)).then_some(constant)
+    }
+}
+
 /// Whether `child` of the statement `parent` is an expression it evaluates (a condition, a
 /// `with` item's value, a match subject) rather than a block or clause holding statements.
 fn is_expression_part(parent: Node<'_>, child: Node<'_>) -> bool {
@@ -339,6 +453,49 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// Invariant (module docs): a name a function binds itself is never the module's constant
+    /// of that name, wherever `program::literal` reads it (`ScopeConstants`); an import, a
+    /// `global` declaration and a function binding nothing of that name keep the constant.
+    #[test]
+    fn a_name_the_function_binds_itself_is_never_the_modules_constant() {
+        let source = "KEY = 'title'\nKEY\n[KEY for KEY in ()]\n\ndef module_constant():\n    return KEY\n\ndef parameter(KEY):\n    return KEY\n\ndef assigned():\n    KEY = 'title'\n    return KEY\n\ndef loop(keys):\n    for KEY in keys:\n        return KEY\n\ndef walrus(k):\n    (KEY := k)\n    return KEY\n\ndef comprehension(keys):\n    return [KEY for KEY in keys]\n\ndef lambda_parameter():\n    return lambda KEY: KEY\n\ndef declared_global():\n    global KEY\n    return KEY\n\ndef imported():\n    from conf import KEY\n    return KEY\n";
+        let document = crate::parse::Document::new(source.to_string());
+        let parts = crate::program::build_parts(vec![("app.py".to_string(), &document)]);
+        let program = Program::from_parts(&parts);
+        let mut found: Vec<String> = Vec::new();
+        for (scope, info) in program.scopes.iter().enumerate().filter(|(_, info)| info.kind != ScopeKind::Lambda) {
+            let constants = ScopeConstants::new(&program, scope);
+            let mut stack = vec![info.body];
+            while let Some(node) = stack.pop() {
+                let parent = node.parent().map(|parent| parent.kind());
+                let read = matches!(parent, Some("return_statement" | "expression_statement" | "list_comprehension" | "lambda"));
+                if node.kind() == "identifier" && text_of(source, node) == "KEY" && read {
+                    let constant = crate::program::literal(source, node, &constants);
+                    found.push(format!("{}: {constant:?}", info.qualified_name));
+                }
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor).filter(|child| child.kind() != "function_definition"));
+            }
+        }
+        found.sort();
+        let title = "Some(Str(\"title\"))";
+        let expected: Vec<String> = vec![
+            "app.assigned: None".to_string(),
+            "app.comprehension: None".to_string(),
+            format!("app.declared_global: {title}"),
+            format!("app.imported: {title}"),
+            "app.lambda_parameter: None".to_string(),
+            "app.loop: None".to_string(),
+            format!("app.module_constant: {title}"),
+            "app.parameter: None".to_string(),
+            "app.walrus: None".to_string(),
+            // The module body: a comprehension's variable, then the module's own read.
+            "app: None".to_string(),
+            format!("app: {title}"),
+        ];
+        assert_eq!(found, expected);
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! - Nothing here recurses on user-controlled depth: attribute chains are walked iteratively,
 //!   nested call heads (`f()()()`) only `MAX_CALL_HEADS` deep.
 
-use crate::ir::bindings::Bindings;
+use crate::ir::bindings::{Bindings, ScopeConstants};
 use crate::syntax::tree::Node;
 use rustc_hash::FxHashMap;
 
@@ -110,9 +110,10 @@ pub fn call_reference<'t>(
     }
     let info = &program.scopes[scope];
     let text = program.text(info.file);
-    let constants = &program.modules[info.module].constants;
+    // A name the function binds itself is not the module's constant (`names_own_binding`).
+    let constants = ScopeConstants::new(program, scope);
     let arguments = call.field(&field::ARGUMENTS)?;
-    let constant_string = |node: Node<'_>| match literal(text, node, constants) {
+    let constant_string = |node: Node<'_>| match literal(text, node, &constants) {
         Some(Constant::Str(value)) => Some(value),
         _ => None,
     };
@@ -145,8 +146,8 @@ pub fn subscript_reference(program: &Program<'_>, scope: usize, subscript: Node<
     program.module_named(object)?;
     let info = &program.scopes[scope];
     let text = program.text(info.file);
-    let constants = &program.modules[info.module].constants;
-    let constant_string = |node: Node<'_>| match literal(text, node, constants) {
+    let constants = ScopeConstants::new(program, scope);
+    let constant_string = |node: Node<'_>| match literal(text, node, &constants) {
         Some(Constant::Str(value)) => Some(value),
         _ => None,
     };
@@ -185,7 +186,7 @@ pub fn local_table_reference(
 fn keyed_value(program: &Program<'_>, scope: usize, subscript: Node<'_>, entries: &[(Option<String>, String)]) -> Option<String> {
     let info = &program.scopes[scope];
     let key = subscript.field(&field::SUBSCRIPT)?;
-    let Some(Constant::Str(key)) = literal(program.text(info.file), key, &program.modules[info.module].constants) else { return None };
+    let Some(Constant::Str(key)) = literal(program.text(info.file), key, &ScopeConstants::new(program, scope)) else { return None };
     one_of(entries.iter().filter(|(known, _)| known.as_deref() == Some(key.as_str())).map(|(_, value)| value.as_str()))
 }
 

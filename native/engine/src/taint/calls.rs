@@ -100,7 +100,7 @@ impl<'p, 't> Analysis<'p, 't> {
             if first.kind() != "list" {
                 return false;
             }
-            let Some(program) = first.named_child(0).and_then(|p| literal(self.text, p, self.constants)) else { return false };
+            let Some(program) = first.named_child(0).and_then(|p| literal(self.text, p, self)) else { return false };
             let Constant::Str(program) = program else { return false };
             let base = program.rsplit('/').next().unwrap_or(&program);
             if !matches!(base, "sh" | "bash" | "zsh" | "dash" | "cmd" | "cmd.exe" | "powershell" | "pwsh") {
@@ -1316,7 +1316,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let mut cursor = dictionary.walk();
         let pairs: Vec<Node<'t>> = dictionary.named_children(&mut cursor).collect();
         for pair in pairs {
-            let key = pair.field(&field::KEY).and_then(|k| literal(self.text, k, self.constants));
+            let key = pair.field(&field::KEY).and_then(|k| literal(self.text, k, self));
             let value = pair.field(&field::VALUE).map(|v| self.eval(v, state, depth + 1)).unwrap_or_default();
             match key {
                 Some(Constant::Str(key)) if !key.starts_with('$') => {}

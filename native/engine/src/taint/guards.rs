@@ -4,7 +4,7 @@
 use crate::syntax::tree::Node;
 
 use crate::ir::resolve::{self, Syntactic};
-use crate::program::{dotted, is_constant_collection, literal, Constant, ScopeKind};
+use crate::program::{dotted, is_constant_collection, literal, Constant};
 use crate::rules::{patterns, sink_kind_bit, Guard, ALL_KINDS};
 use crate::syntax::{field, FieldChild};
 
@@ -101,8 +101,8 @@ impl<'p, 't> Analysis<'p, 't> {
                         let constant = value.constant.clone().filter(|_| !value.is_tainted());
                         (constant.is_some(), constant)
                     } else {
-                        let constant = literal(self.text, right, self.constants);
-                        let collection = is_constant_collection(self.text, right, self.constants)
+                        let constant = literal(self.text, right, self);
+                        let collection = is_constant_collection(self.text, right, self)
                             || (right.kind() == "identifier" && self.names_constant_collection(self.text_of(right)));
                         (constant.is_some() || collection, constant)
                     };
@@ -235,10 +235,11 @@ impl<'p, 't> Analysis<'p, 't> {
         }
     }
 
-    /// Whether `node` is a name the function binds itself (a parameter, an assignment): there
-    /// it is its own value, never the module's function or constant of that name.
-    fn names_own_binding(&self, node: Node<'t>) -> bool {
-        node.kind() == "identifier" && self.program.scopes[self.scope].kind != ScopeKind::Module && self.binds_locally(self.text_of(node))
+    /// Whether `node` is a name the function binds itself (a parameter, an assignment, a
+    /// comprehension's or lambda's variable; `ir::bindings::names_own_binding`): there it is its
+    /// own value, never the module's function or constant of that name.
+    pub(super) fn names_own_binding(&self, node: Node<'_>) -> bool {
+        crate::ir::bindings::names_own_binding(self.program, self.scope, &self.bindings, self.text, node)
     }
 
     /// The name of a keyword argument node (`flags=re.M` → `flags`).
@@ -262,11 +263,9 @@ impl<'p, 't> Analysis<'p, 't> {
             receiver.filter(|r| r.kind() == "identifier").and_then(|r| types::compiled_pattern(self.program, self.module, self.text_of(r)))
         } else {
             let spec = Guard { arg: pattern.arg, keyword: pattern.keyword.clone(), clears: 0, pattern: None };
-            guard_argument(&spec, arguments, |node| self.keyword_name(node)).and_then(|node| {
-                match literal(self.text, node, self.constants) {
-                    Some(Constant::Str(text)) => Some(text),
-                    _ => None,
-                }
+            guard_argument(&spec, arguments, |node| self.keyword_name(node)).and_then(|node| match literal(self.text, node, self) {
+                Some(Constant::Str(text)) => Some(text),
+                _ => None,
             })
         };
         let Some(source) = source else { return 0 };

@@ -556,7 +556,7 @@ impl<'p, 't> Analysis<'p, 't> {
 
     /// A string literal's value (no interpolation).
     fn string_literal(&self, node: Node<'t>) -> Option<String> {
-        match crate::program::literal(self.text, node, self.constants) {
+        match crate::program::literal(self.text, node, self) {
             Some(Constant::Str(value)) => Some(value),
             _ => None,
         }

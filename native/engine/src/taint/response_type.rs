@@ -73,7 +73,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// The content type `expression` sets on the response named `name`: `None` when it sets
     /// none, `Some(None)` when it sets one that is not a constant string.
     fn content_type_of(&self, expression: Node<'t>, name: &str) -> Option<Option<String>> {
-        let constant = |node: Option<Node<'t>>| match node.and_then(|n| literal(self.text, n, self.constants)) {
+        let constant = |node: Option<Node<'t>>| match node.and_then(|n| literal(self.text, n, self)) {
             Some(Constant::Str(value)) => Some(value),
             _ => None,
         };
@@ -140,7 +140,7 @@ impl<'p, 't> Analysis<'p, 't> {
                     stack.extend([*when_true, *when_false]);
                 }
                 "parenthesized_expression" => stack.extend(node.named_child(0)),
-                _ => match literal(self.text, node, self.constants) {
+                _ => match literal(self.text, node, self) {
                     Some(Constant::Str(content_type)) if !crate::frameworks::is_html(&content_type) => {}
                     _ => return false,
                 },
@@ -197,7 +197,7 @@ impl<'p, 't> Analysis<'p, 't> {
     /// A constant written in a headers literal: a literal, a module constant, or a constant
     /// another module defines and this one imports (`MIMETYPE_APP_JS`).
     fn header_constant(&self, node: Node<'t>) -> Option<Constant> {
-        if let Some(constant) = literal(self.text, node, self.constants) {
+        if let Some(constant) = literal(self.text, node, self) {
             return Some(constant);
         }
         let name = (node.kind() == "identifier").then(|| self.text_of(node))?;

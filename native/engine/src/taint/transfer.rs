@@ -35,6 +35,14 @@ const MAX_LAMBDA_NESTING: usize = 4;
 /// The type of a set display or comprehension (`[[type]] builtins.set` types `set()`).
 const SET_TYPE: &str = "builtins.set";
 
+/// The module's constants as this scope reads them: a name the function binds itself is never
+/// the module's constant of that name (`names_own_binding`, as `ir::bindings::ScopeConstants`).
+impl crate::program::ConstantNames for Analysis<'_, '_> {
+    fn constant_named(&self, name: &str, identifier: Node<'_>) -> Option<&Constant> {
+        self.constants.get(name).filter(|_| !self.names_own_binding(identifier))
+    }
+}
+
 impl<'p, 't> Analysis<'p, 't> {
     /// The access path an expression denotes exactly, if it is one (`x`, `self.x`, `d['k']`):
     /// the key of its `ir::place` place, keys known as constants here included.
@@ -92,7 +100,7 @@ impl<'p, 't> Analysis<'p, 't> {
 
     /// The constant a subscript key is: a literal, or a path holding a known constant.
     fn key_constant(&self, key: Node<'_>, state: &State, depth: usize) -> Option<Constant> {
-        literal(self.text, key, self.constants).or_else(|| {
+        literal(self.text, key, self).or_else(|| {
             let path = self.path_of_within(key, state, depth + 1)?;
             state.values.get(&path)?.constant.clone()
         })
@@ -141,11 +149,9 @@ impl<'p, 't> Analysis<'p, 't> {
                 }
                 value
             }
-            "true" | "false" | "none" | "integer" | "float" => {
-                literal(self.text, node, self.constants).map(Value::constant).unwrap_or_default()
-            }
+            "true" | "false" | "none" | "integer" | "float" => literal(self.text, node, self).map(Value::constant).unwrap_or_default(),
             "string" | "concatenated_string" => {
-                if let Some(constant) = literal(self.text, node, self.constants) {
+                if let Some(constant) = literal(self.text, node, self) {
                     return Value::constant(constant);
                 }
                 self.eval_string(node, state, depth)
@@ -281,7 +287,7 @@ impl<'p, 't> Analysis<'p, 't> {
             "unary_operator" => {
                 let operand = node.field(&field::ARGUMENT).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
                 let mut value = Value { labels: operand.labels, ..Value::default() };
-                value.constant = literal(self.text, node, self.constants);
+                value.constant = literal(self.text, node, self);
                 value
             }
             "conditional_expression" => {
@@ -441,12 +447,21 @@ impl<'p, 't> Analysis<'p, 't> {
             }
             return value;
         }
+        // A name the function binds itself that the state does not hold (a parameter holding
+        // nothing known, a read before the binding) is never the module's constant of that name,
+        // nor an imported one (`names_own_binding`; a function-local import is no own binding).
         if let Some(constant) = self.constants.get(name) {
+            if self.names_own_binding(node) {
+                return Value::default();
+            }
             return Value::constant(constant.clone());
         }
         if let Some(reference) = self.program.resolve_name(self.module, name) {
             // `from app.constants import MIMETYPE_JS`: another module's constant.
             if let Some(constant) = self.program.module_constant(&reference) {
+                if self.names_own_binding(node) {
+                    return Value::default();
+                }
                 return Value::constant(constant.clone());
             }
             // `from app.db import mongo`: an object another module made (`program::instances`).
@@ -1074,7 +1089,7 @@ impl<'p, 't> Analysis<'p, 't> {
                             base.absorb(&v);
                             continue;
                         }
-                        let key = pair.field(&field::KEY).and_then(|k| literal(self.text, k, self.constants));
+                        let key = pair.field(&field::KEY).and_then(|k| literal(self.text, k, self));
                         let v = pair.field(&field::VALUE).map(|n| self.eval(n, state, depth + 1)).unwrap_or_default();
                         match key {
                             Some(Constant::Str(k)) => elements.push((format!("{path}[{k:?}]"), v)),
