@@ -26,6 +26,7 @@ pub fn pool() -> &'static rayon::ThreadPool {
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
             .stack_size(WORKER_STACK_BYTES)
+            .start_handler(|_| crate::parse::mark_large_stack())
             .thread_name(|i| format!("flowsight-worker-{i}"))
             .build()
             .expect("creating the worker thread pool")

@@ -36,6 +36,22 @@ pub fn python_language() -> Language {
 }
 
 thread_local! {
+    /// Whether this thread was started with a large stack (`mark_large_stack`).
+    static LARGE_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Says that this thread has a large stack (the engine's pools: `index::WORKER_STACK_BYTES`),
+/// so work that recurses per nesting of its input or of its callees may go deeper on it.
+pub fn mark_large_stack() {
+    LARGE_STACK.with(|large| large.set(true));
+}
+
+/// Whether `mark_large_stack` was called on this thread.
+pub fn on_large_stack() -> bool {
+    LARGE_STACK.with(std::cell::Cell::get)
+}
+
+thread_local! {
     static PARSER: RefCell<Parser> = RefCell::new({
         let mut parser = Parser::new();
         parser

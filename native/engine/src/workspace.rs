@@ -563,6 +563,7 @@ impl Workspace {
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(threads.max(1))
                     .stack_size(crate::index::WORKER_STACK_BYTES)
+                    .start_handler(|_| crate::parse::mark_large_stack())
                     .thread_name(|i| format!("flowsight-own-{i}"))
                     .build()
                     .map_err(|error| error.to_string())?,

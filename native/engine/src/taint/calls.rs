@@ -618,8 +618,8 @@ impl<'p, 't> Analysis<'p, 't> {
                     receiver_argument: receiver_argument.clone(),
                     fields: &mut fields,
                 };
-                let (summary, returns_reference) = self.apply_summary(target, node, &positional, &keywords, state, &mut result);
-                result.stringy |= summary.returns_stringy;
+                let (returns_stringy, returns_reference) = self.apply_summary(target, node, &positional, &keywords, state, &mut result);
+                result.stringy |= returns_stringy;
                 returned.push(returns_reference);
             }
             result.reference = if resolved.constructor {
@@ -857,7 +857,8 @@ impl<'p, 't> Analysis<'p, 't> {
     }
 
     /// Applies the summary of workspace function `scope` at call `node`: return taint, sinks
-    /// reached inside (findings or this function's own summary), effects on arguments.
+    /// reached inside (findings or this function's own summary), effects on arguments. Returns
+    /// whether the callee returns a string and the template reference it returns.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn apply_summary(
         &mut self,
@@ -867,7 +868,7 @@ impl<'p, 't> Analysis<'p, 't> {
         keywords: &[(String, Node<'t>, Value)],
         state: &mut State,
         result: &mut Value,
-    ) -> (&'p Summary, Option<Arc<str>>) {
+    ) -> (bool, Option<Arc<str>>) {
         let Target { scope, reached, receiver, receiver_argument, fields } = target;
         self.callees.insert(scope);
         let callee_scope = &self.program.scopes[scope];
@@ -925,7 +926,8 @@ impl<'p, 't> Analysis<'p, 't> {
         };
         // What the caller passes for each field parameter the summary names (`summary::FIELD`).
         static NO_SUMMARY: std::sync::LazyLock<Summary> = std::sync::LazyLock::new(Summary::default);
-        let summary: &'p Summary = self.summaries.get(scope).unwrap_or(&NO_SUMMARY);
+        let summary = self.summaries.get(scope);
+        let summary: &Summary = summary.as_deref().unwrap_or(&NO_SUMMARY);
         let mut field_arguments: FxHashMap<usize, Value> = FxHashMap::default();
         let named = summary.param_returns.iter().map(|entry| entry.0);
         let named = named.chain(summary.param_sinks.iter().map(|sink| sink.param));
@@ -1163,7 +1165,7 @@ impl<'p, 't> Analysis<'p, 't> {
         let returns_reference = summary.returns_reference.as_ref().map(|reference| {
             super::render::bound_template(reference, |param| exactly(param).map(|(_, value)| value.clone()).unwrap_or_default())
         });
-        (summary, returns_reference)
+        (summary.returns_stringy, returns_reference)
     }
 
     /// The value of a constructor call `node`: `result` (what the instance itself carries) with

@@ -204,7 +204,8 @@ impl<'p, 't> Analysis<'p, 't> {
                             // A summary read is a callee (`Summary::resolved_callees`): its change
                             // brings this scope back, and the solver orders it before this scope.
                             self.callees.insert(callee);
-                            let these = self.summaries.get(callee).map(|s| s.guards_when_true.as_slice()).unwrap_or_default();
+                            let summary = self.summaries.get(callee);
+                            let these = summary.as_deref().map(|s| s.guards_when_true.as_slice()).unwrap_or_default();
                             guards = Some(match guards {
                                 None => these.to_vec(),
                                 Some(common) => guards_in_common(common, these),

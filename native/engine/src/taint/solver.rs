@@ -33,7 +33,7 @@ use crate::rules::RuleSet;
 /// Rounds of a recursive component after which its summaries only grow.
 pub(super) const WIDEN_AFTER: usize = 3;
 /// Analyses of one scope in one run after which its summary only grows (edges found late).
-const WIDEN_AFTER_ANALYSES: u32 = 8;
+pub(super) const WIDEN_AFTER_ANALYSES: u32 = 8;
 /// Expected seconds of a scope's first analysis per byte of its body (sympy: ≈ 80 µs for a
 /// function of ≈ 600 bytes). Only the order in which a batch starts its analyses depends on it.
 const SECONDS_PER_BYTE: f64 = 1.3e-7;
@@ -218,7 +218,7 @@ thread_local! {
 }
 
 /// Whether rounds after a component's first run their members in stages (`stages`).
-fn staged_rounds() -> bool {
+pub(super) fn staged_rounds() -> bool {
     #[cfg(test)]
     return !ONE_BATCH_PER_ROUND.with(std::cell::Cell::get);
     #[cfg(not(test))]
@@ -597,11 +597,16 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         });
         if timed {
             let reads = &table.stale_reads;
+            let count = |counter: &std::sync::atomic::AtomicUsize| counter.load(std::sync::atomic::Ordering::Relaxed);
             eprintln!(
-                "on-demand sweep: stale reads {} in cycles, {} of other threads' analyses, {} too deep",
-                reads.cycle.load(std::sync::atomic::Ordering::Relaxed),
-                reads.other_thread.load(std::sync::atomic::Ordering::Relaxed),
-                reads.too_deep.load(std::sync::atomic::Ordering::Relaxed)
+                "on-demand sweep: {} components solved ({} members); {} reads waited {} ms for other threads; stale reads: {} on the own stack, {} of other threads' analyses, {} too deep",
+                count(&reads.components),
+                count(&reads.members),
+                count(&reads.waits),
+                count(&reads.waited_micros) / 1000,
+                count(&reads.own_stack),
+                count(&reads.other_thread),
+                count(&reads.too_deep)
             );
         }
         let results = table.into_results(&work);
@@ -613,7 +618,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
         for (scope, done) in results {
             self.analyses[scope] += done.analyses;
             self.analysed += done.analyses as usize - 1;
-            self.widened += usize::from(done.widened);
+            self.widened += done.widened as usize;
             // At least a nanosecond: 0 means "never analysed".
             self.last_cost[scope] = (done.seconds as f32).max(1e-9);
             if timed {
@@ -748,44 +753,45 @@ fn stages(work: &[usize], levels: &Levels, summaries: &[Summary]) -> FxHashMap<u
     for component in components {
         let mut members = levels.members[component].clone();
         members.sort_unstable();
-        // 0: not visited, 1: on the search's stack, 2: done.
-        let mut state: FxHashMap<usize, u8> = members.iter().map(|&member| (member, 0)).collect();
-        let callees_of = |member: usize| -> Vec<usize> {
-            let mut callees: Vec<usize> = summaries[member]
-                .resolved_callees
-                .iter()
-                .copied()
-                .filter(|&callee| callee != member && members.binary_search(&callee).is_ok())
-                .collect();
-            callees.sort_unstable();
-            callees.dedup();
-            callees
-        };
-        for &root in &members {
-            if state[&root] != 0 {
-                continue;
-            }
-            state.insert(root, 1);
-            let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(root, callees_of(root), 0)];
-            while let Some((member, callees, next)) = stack.last_mut() {
-                if let Some(&callee) = callees.get(*next) {
-                    *next += 1;
-                    if state[&callee] == 0 {
-                        state.insert(callee, 1);
-                        let callees = callees_of(callee);
-                        stack.push((callee, callees, 0));
-                    }
-                    continue;
-                }
-                let member = *member;
-                let stage = callees.iter().filter(|callee| state[callee] == 2).map(|callee| stage_of[callee] + 1).max().unwrap_or(0);
-                stage_of.insert(member, stage);
-                state.insert(member, 2);
-                stack.pop();
-            }
-        }
+        component_stages(&members, |member| &summaries[member].resolved_callees, &mut stage_of);
     }
     stage_of
+}
+
+/// `stages` of one component's `members` (sorted), each member's callees read by `callees`.
+pub(super) fn component_stages<'s>(members: &[usize], callees: impl Fn(usize) -> &'s [usize], stage_of: &mut FxHashMap<usize, usize>) {
+    // 0: not visited, 1: on the search's stack, 2: done.
+    let mut state: FxHashMap<usize, u8> = members.iter().map(|&member| (member, 0)).collect();
+    let callees_of = |member: usize| -> Vec<usize> {
+        let mut callees: Vec<usize> =
+            callees(member).iter().copied().filter(|&callee| callee != member && members.binary_search(&callee).is_ok()).collect();
+        callees.sort_unstable();
+        callees.dedup();
+        callees
+    };
+    for &root in members {
+        if state[&root] != 0 {
+            continue;
+        }
+        state.insert(root, 1);
+        let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(root, callees_of(root), 0)];
+        while let Some((member, callees, next)) = stack.last_mut() {
+            if let Some(&callee) = callees.get(*next) {
+                *next += 1;
+                if state[&callee] == 0 {
+                    state.insert(callee, 1);
+                    let callees = callees_of(callee);
+                    stack.push((callee, callees, 0));
+                }
+                continue;
+            }
+            let member = *member;
+            let stage = callees.iter().filter(|callee| state[callee] == 2).map(|callee| stage_of[callee] + 1).max().unwrap_or(0);
+            stage_of.insert(member, stage);
+            state.insert(member, 2);
+            stack.pop();
+        }
+    }
 }
 
 /// Puts `caller` on the level it belongs to in this sweep, or in the next sweep if the levels
@@ -871,9 +877,16 @@ mod tests {
     /// Every scope's summary signature (what flows where) and the findings, paths left out:
     /// one order may reach a flow through a longer cycle first and keep showing that path.
     fn solved(text: &str, one_batch_per_round: bool) -> (Vec<(String, crate::taint::summary::SummarySignature)>, Vec<Found>) {
-        ONE_BATCH_PER_ROUND.with(|flag| flag.set(one_batch_per_round));
-        let (summaries, findings) = super::super::analyze_text(text);
-        ONE_BATCH_PER_ROUND.with(|flag| flag.set(false));
+        // On the engine's pool, whose threads nest on-demand analyses deep.
+        let disabled = super::super::on_demand::DISABLED.with(std::cell::Cell::get);
+        let (summaries, findings) = crate::index::pool().install(|| {
+            ONE_BATCH_PER_ROUND.with(|flag| flag.set(one_batch_per_round));
+            super::super::on_demand::DISABLED.with(|flag| flag.set(disabled));
+            let solved = super::super::analyze_text(text);
+            ONE_BATCH_PER_ROUND.with(|flag| flag.set(false));
+            super::super::on_demand::DISABLED.with(|flag| flag.set(false));
+            solved
+        });
         let mut signatures: Vec<_> = summaries.into_iter().map(|(name, summary)| (name, summary.signature())).collect();
         signatures.sort_by(|a, b| a.0.cmp(&b.0));
         let found = findings.into_iter().map(|finding| (finding.rule_id, finding.cwe, finding.source, finding.sink)).collect();
