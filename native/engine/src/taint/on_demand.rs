@@ -270,13 +270,9 @@ impl<'p, 't> OnDemand<'p, 't> {
         }
     }
 
-    /// Each scope of the sweep with its analyses, in the order of `sweep`.
-    pub fn into_results(self, sweep: &[usize]) -> Vec<(usize, Done)> {
-        let mut done = self.done;
-        sweep
-            .iter()
-            .map(|&scope| (scope, *done[scope].take().expect("every scope of the on-demand sweep is analysed before it ends")))
-            .collect()
+    /// Each scope's analyses, taken one at a time (`Done` boxed: none is copied whole).
+    pub fn into_results(self) -> impl Iterator<Item = (usize, Box<Done>)> {
+        self.done.into_iter().enumerate().filter_map(|(scope, done)| done.into_inner().map(|done| (scope, done)))
     }
 
     fn claim(&self, scope: usize) -> bool {

@@ -609,13 +609,13 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
                 count(&reads.too_deep)
             );
         }
-        let results = table.into_results(&work);
         let wall = started.elapsed().as_secs_f64();
         let serial_started = timed.then(busy::thread_cpu);
         let mut next_sweep = Vec::new();
-        let mut retired = Vec::with_capacity(results.len());
+        let mut retired = Vec::with_capacity(work.len());
         let (mut cpu, mut longest) = (0.0f64, 0.0f64);
-        for (scope, done) in results {
+        for (scope, done) in table.into_results() {
+            let done = *done;
             self.analyses[scope] += done.analyses;
             self.analysed += done.analyses as usize - 1;
             self.widened += done.widened as usize;
@@ -642,6 +642,9 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             self.incomplete[scope] = done.incomplete;
         }
         rayon::spawn(move || drop(retired));
+        // Every scope of the sweep ends done (`OnDemand::run`); one that did not would be
+        // analysed in the next sweep rather than left with no summary.
+        next_sweep.extend(work.iter().copied().filter(|&scope| self.analyses[scope] == 0));
         if timed {
             let spans: Vec<busy::Span> = spans.into_iter().flatten().collect();
             let (preempted, tail, imbalance) = busy::where_idle(&spans, rayon::current_num_threads(), wall);
