@@ -394,18 +394,36 @@ impl<'p, 't> OnDemand<'p, 't> {
             let at = stack.iter().rposition(|&member| member == scope).expect("a running scope is on the search stack");
             stack.split_off(at)
         });
-        if members.len() == 1 {
-            self.solve_alone(scope, first);
-            return;
-        }
         members.sort_unstable();
-        let mut firsts: FxHashMap<usize, (Round, Arc<Summary>)> = FIRST_ROUNDS.with(|rounds| {
-            let mut rounds = rounds.borrow_mut();
-            members.iter().filter_map(|member| rounds.remove(member).map(|round| (*member, round))).collect()
-        });
-        let summary = Arc::new(std::mem::take(&mut first.summary));
-        firsts.insert(scope, (first, summary));
-        self.solve_component(&members, firsts);
+        // Every member ends done, even if solving it fails: a thread waiting for one would
+        // otherwise wait forever.
+        let solved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if members.len() == 1 {
+                self.solve_alone(scope, first);
+                return;
+            }
+            let mut firsts: FxHashMap<usize, (Round, Arc<Summary>)> = FIRST_ROUNDS.with(|rounds| {
+                let mut rounds = rounds.borrow_mut();
+                members.iter().filter_map(|member| rounds.remove(member).map(|round| (*member, round))).collect()
+            });
+            let summary = Arc::new(std::mem::take(&mut first.summary));
+            firsts.insert(scope, (first, summary));
+            self.solve_component(&members, firsts);
+        }));
+        if solved.is_err() {
+            FIRST_ROUNDS.with(|rounds| {
+                let mut rounds = rounds.borrow_mut();
+                members.iter().for_each(|member| drop(rounds.remove(member)));
+            });
+            for &member in &members {
+                if self.done[member].get().is_none() {
+                    let (summary, findings, incomplete) = super::failed_analysis();
+                    let done = Done { summary, findings, incomplete, stale: true, seconds: 0.0, analyses: 1, widened: 0 };
+                    let _ = self.done[member].set(Box::new(done));
+                }
+                self.finish(member);
+            }
+        }
     }
 
     /// A component of one member: its first analysis, or, if it read itself, rounds until its
