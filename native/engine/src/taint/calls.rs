@@ -1113,11 +1113,11 @@ impl<'p, 't> Analysis<'p, 't> {
             let mut places = group.iter().peekable();
             while let Some((_, _, _, owner, by_owner, path)) = places.next() {
                 let exported = self.extra_exports.entry((owner.clone(), *by_owner)).or_default();
-                exported.add(path, &value);
+                exported.add(path.as_str(), &value);
                 while let Some((.., path)) =
                     places.next_if(|(.., next_owner, next_by_owner, _)| next_owner == owner && next_by_owner == by_owner)
                 {
-                    exported.add(path, &value);
+                    exported.add(path.as_str(), &value);
                 }
             }
         }
@@ -1476,7 +1476,9 @@ mod tests {
             summaries[name]
                 .param_exports
                 .iter()
-                .map(|(param, cleared, normalized, owner, _, path)| (*param, *cleared, *normalized, owner.to_string(), path.clone()))
+                .map(|(param, cleared, normalized, owner, _, path)| {
+                    (*param, *cleared, *normalized, owner.to_string(), path.as_str().to_string())
+                })
                 .collect()
         };
         let stored = keys("app.store");

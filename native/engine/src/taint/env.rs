@@ -611,12 +611,15 @@ impl<'p, 't> Analysis<'p, 't> {
                     continue;
                 }
                 let mut sources = Value::default();
+                // Interned: the place is shared by every entry naming it, across summaries.
+                let mut key = None;
                 for label in &value.labels {
                     match label.origin {
                         Origin::Source { .. } | Origin::Sources { .. } => sources.add_label(label.clone()),
                         Origin::Param(_) if instance => {}
                         Origin::Param(param) => {
-                            self.summary.param_exports.push((param, label.cleared, label.normalized, owner.clone(), by_owner, path.clone()))
+                            let key = *key.get_or_insert_with(|| super::path_key::PathKey::new(&path));
+                            self.summary.param_exports.push((param, label.cleared, label.normalized, owner.clone(), by_owner, key))
                         }
                     }
                 }

@@ -157,8 +157,8 @@ mod tests {
         field_param(param, attribute_hash(attribute)).expect("a slot")
     }
 
-    fn export(param: usize, path: &str) -> (usize, u32, bool, std::sync::Arc<str>, bool, String) {
-        (param, 0, false, "app.f".into(), true, path.to_string())
+    fn export(param: usize, path: &str) -> (usize, u32, bool, std::sync::Arc<str>, bool, crate::taint::path_key::PathKey) {
+        (param, 0, false, "app.f".into(), true, crate::taint::path_key::PathKey::new(path))
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub struct Summary {
     pub(super) exports: Vec<Export>,
     /// Parameter `.0` (with kinds `.1` cleared, normalised `.2`) is stored into path `.5` of
     /// env owner `(.3, .4)`: a caller stores its argument's taint there.
-    pub(super) param_exports: Vec<(usize, u32, bool, Arc<str>, bool, String)>,
+    pub(super) param_exports: Vec<(usize, u32, bool, Arc<str>, bool, super::path_key::PathKey)>,
     /// `place_hash` of every (owner, name) consulted in an `Env`: the scope is analysed again
     /// when an entry under one of them changes.
     pub(super) reads: Vec<u64>,
@@ -139,7 +139,7 @@ pub(super) type SummarySignature = (
     Vec<(usize, String, u32)>,
     Vec<(usize, u32)>,
     Vec<(usize, String, usize)>,
-    Vec<(usize, u32, bool, Arc<str>, bool, String)>,
+    Vec<(usize, u32, bool, Arc<str>, bool, super::path_key::PathKey)>,
     bool,
 );
 
@@ -268,12 +268,12 @@ mod tests {
     fn signature_does_not_depend_on_the_order_or_repetition_of_flows() {
         let a = Summary {
             param_flows: vec![(0, String::new(), 1), (1, "[\"k\"]".into(), 0)],
-            param_exports: vec![(0, 0, false, "m".into(), false, "X".into())],
+            param_exports: vec![(0, 0, false, "m".into(), false, crate::taint::path_key::PathKey::new("X"))],
             ..Summary::default()
         };
         let b = Summary {
             param_flows: vec![(1, "[\"k\"]".into(), 0), (0, String::new(), 1), (0, String::new(), 1)],
-            param_exports: vec![(0, 0, false, "m".into(), false, "X".into()); 2],
+            param_exports: vec![(0, 0, false, "m".into(), false, crate::taint::path_key::PathKey::new("X")); 2],
             ..Summary::default()
         };
         assert_eq!(a.signature(), b.signature());
