@@ -205,16 +205,7 @@ impl<'t> Bindings<'t> {
         while let Some(node) = stack.pop() {
             match node.kind() {
                 "identifier" => self.add(text_of(text, node), how),
-                "pattern_list"
-                | "tuple_pattern"
-                | "list_pattern"
-                | "tuple"
-                | "list"
-                | "expression_list"
-                | "parenthesized_expression"
-                | "list_splat_pattern"
-                | "list_splat"
-                | "as_pattern_target" => {
+                kind if is_target_group(kind) => {
                     let mut cursor = node.walk();
                     stack.extend(node.named_children(&mut cursor));
                 }
@@ -334,13 +325,12 @@ pub fn names_own_binding(program: &Program<'_>, scope: usize, bindings: &Binding
     false
 }
 
-/// Whether the target `target` (a name, or a tuple or list of targets) binds `name`.
-fn target_binds(text: &str, target: Node<'_>, name: &str) -> bool {
-    let mut stack = vec![target];
-    while let Some(node) = stack.pop() {
-        match node.kind() {
-            "identifier" if text_of(text, node) == name => return true,
-            "pattern_list"
+/// Whether a node of kind `kind` in a target groups further targets (`a, *b`, `[a, (b, c)]`,
+/// `with … as (a, b)`): the names inside it are bound, not read.
+fn is_target_group(kind: &str) -> bool {
+    matches!(
+        kind,
+        "pattern_list"
             | "tuple_pattern"
             | "list_pattern"
             | "tuple"
@@ -348,7 +338,18 @@ fn target_binds(text: &str, target: Node<'_>, name: &str) -> bool {
             | "expression_list"
             | "parenthesized_expression"
             | "list_splat_pattern"
-            | "list_splat" => {
+            | "list_splat"
+            | "as_pattern_target"
+    )
+}
+
+/// Whether the target `target` (a name, or a tuple or list of targets) binds `name`.
+fn target_binds(text: &str, target: Node<'_>, name: &str) -> bool {
+    let mut stack = vec![target];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "identifier" if text_of(text, node) == name => return true,
+            kind if is_target_group(kind) => {
                 let mut cursor = node.walk();
                 stack.extend(node.named_children(&mut cursor));
             }

@@ -896,30 +896,22 @@ mod tests {
         (signatures, found)
     }
 
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
-        #[test]
-        fn staged_rounds_reach_the_fixpoint_one_batch_per_round_reaches(
-            size in 2usize..6,
-            hops in proptest::collection::vec(0usize..6, 0..4),
-            sanitiser in proptest::option::of(0usize..6),
-            entry in 0usize..6,
-        ) {
-            let text = ring(size, &hops, sanitiser.map(|s| s % size), entry % size);
-            proptest::prop_assert_eq!(solved(&text, false), solved(&text, true));
-        }
+    /// Rings of 1–5 members (`ring`) with up to 4 further calls, maybe a sanitiser, any entry.
+    fn rings() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        (1usize..6, proptest::collection::vec(0usize..6, 0..4), proptest::option::of(0usize..6), 0usize..6)
+            .prop_map(|(size, hops, sanitiser, entry)| ring(size, &hops, sanitiser.map(|s| s % size), entry % size))
     }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
         #[test]
-        fn the_on_demand_first_sweep_reaches_the_fixpoint_the_level_sweeps_reach(
-            size in 1usize..6,
-            hops in proptest::collection::vec(0usize..6, 0..4),
-            sanitiser in proptest::option::of(0usize..6),
-            entry in 0usize..6,
-        ) {
-            let text = ring(size, &hops, sanitiser.map(|s| s % size), entry % size);
+        fn staged_rounds_reach_the_fixpoint_one_batch_per_round_reaches(text in rings()) {
+            proptest::prop_assert_eq!(solved(&text, false), solved(&text, true));
+        }
+
+        #[test]
+        fn the_on_demand_first_sweep_reaches_the_fixpoint_the_level_sweeps_reach(text in rings()) {
             let on_demand = solved(&text, false);
             super::super::on_demand::DISABLED.with(|disabled| disabled.set(true));
             let levels = solved(&text, false);
