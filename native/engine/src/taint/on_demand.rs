@@ -11,7 +11,7 @@
 //!   far: none, or its first analysis's).
 //! - A recursive component found so is solved there as the solver solves a component (rounds
 //!   from empty summaries, later rounds in `solver::component_stages`, widened past
-//!   `solver::WIDEN_AFTER` rounds); a component of one member that does not read itself keeps
+//!   `solver::widening_due`); a component of one member that does not read itself keeps
 //!   its first analysis. Its callers then read the solved summaries.
 //! - A read the search cannot account for — another thread's scope still being analysed, a
 //!   nesting past `MAX_NESTING`, a scope on the stack read outside a first analysis, past
@@ -111,9 +111,10 @@ pub(super) fn enabled() -> bool {
 /// This thread's own number (from 1; rayon's index is none outside a pool, and a batch runs
 /// on its calling thread too).
 fn this_thread() -> u32 {
-    static NEXT: AtomicU32 = AtomicU32::new(1);
+    static NEXT: AtomicU32 = AtomicU32::new(0);
     thread_local! {
-        static NUMBER: u32 = NEXT.fetch_add(1, Ordering::Relaxed) % SOLVING.max(2);
+        // Below the state bits, never `UNCLAIMED`.
+        static NUMBER: u32 = 1 + NEXT.fetch_add(1, Ordering::Relaxed) % (SOLVING - 1);
     }
     NUMBER.with(|number| *number)
 }
@@ -191,9 +192,9 @@ struct Round {
     seconds: f64,
 }
 
-/// Why reads were stale, counted for `FLOWSIGHT_DEBUG_ANALYSIS`.
+/// What the sweep did, counted for `FLOWSIGHT_DEBUG_ANALYSIS`: why reads were stale, components, waits.
 #[derive(Default)]
-pub(super) struct StaleReads {
+pub(super) struct Counts {
     /// A scope on the reader's own stack read outside a first analysis.
     pub own_stack: AtomicUsize,
     /// Another thread was analysing it.
@@ -228,7 +229,7 @@ pub(super) struct OnDemand<'p, 't> {
     /// Signalled (under `waits`) when a scope is done while a thread waits.
     done_signal: std::sync::Condvar,
     waiting: AtomicUsize,
-    pub stale_reads: StaleReads,
+    pub counts: Counts,
 }
 
 impl<'p, 't> OnDemand<'p, 't> {
@@ -259,7 +260,7 @@ impl<'p, 't> OnDemand<'p, 't> {
             waits: std::sync::Mutex::new(Waits::default()),
             done_signal: std::sync::Condvar::new(),
             waiting: AtomicUsize::new(0),
-            stale_reads: StaleReads::default(),
+            counts: Counts::default(),
         }
     }
 
@@ -307,7 +308,7 @@ impl<'p, 't> OnDemand<'p, 't> {
         if state == UNCLAIMED {
             let bound = if crate::parse::on_large_stack() { MAX_NESTING } else { MAX_NESTING_SMALL_STACK };
             if NESTING.with(Cell::get) >= bound {
-                return self.stale(&self.stale_reads.too_deep);
+                return self.stale(&self.counts.too_deep);
             }
             if self.claim(scope) {
                 self.run(scope);
@@ -328,9 +329,9 @@ impl<'p, 't> OnDemand<'p, 't> {
                 let first = FIRST_ROUNDS.with(|rounds| rounds.borrow().get(&scope).map(|(_, summary)| summary.clone()));
                 Some(shared_or_empty(first))
             }
-            _ if owner == this_thread() => self.stale(&self.stale_reads.own_stack),
+            _ if owner == this_thread() => self.stale(&self.counts.own_stack),
             _ if self.wait_for(scope, owner) => self.done[scope].get().map(|done| SummaryRef::Borrowed(&done.summary)),
-            _ => self.stale(&self.stale_reads.other_thread),
+            _ => self.stale(&self.counts.other_thread),
         }
     }
 
@@ -360,8 +361,8 @@ impl<'p, 't> OnDemand<'p, 't> {
         }
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         waits.waiting_on.remove(&me);
-        self.stale_reads.waits.fetch_add(1, Ordering::Relaxed);
-        self.stale_reads.waited_micros.fetch_add(started.elapsed().as_micros() as usize, Ordering::Relaxed);
+        self.counts.waits.fetch_add(1, Ordering::Relaxed);
+        self.counts.waited_micros.fetch_add(started.elapsed().as_micros() as usize, Ordering::Relaxed);
         true
     }
 
@@ -449,9 +450,8 @@ impl<'p, 't> OnDemand<'p, 't> {
                     last = next;
                     break;
                 }
-                if round + 1 > solver::WIDEN_AFTER || analyses > solver::WIDEN_AFTER_ANALYSES {
-                    next.summary = solver::widen(before, next.summary);
-                    next.incomplete.fields_collapsed += super::fields::compact_fields(&mut next.summary);
+                if solver::widening_due(Some(round + 1), analyses) {
+                    next.summary = solver::widened_summary(before, next.summary, &mut next.incomplete);
                     widened += 1;
                 }
                 let changed = next.summary.signature() != before.signature();
@@ -470,8 +470,8 @@ impl<'p, 't> OnDemand<'p, 't> {
     /// reset to empty summaries: a first round of every member against empty summaries, then
     /// rounds of the members a change reached, in stages, until no summary's signature changes.
     fn solve_component(&'p self, members: &[usize], firsts: FxHashMap<usize, (Round, Arc<Summary>)>) {
-        self.stale_reads.components.fetch_add(1, Ordering::Relaxed);
-        self.stale_reads.members.fetch_add(members.len(), Ordering::Relaxed);
+        self.counts.components.fetch_add(1, Ordering::Relaxed);
+        self.counts.members.fetch_add(members.len(), Ordering::Relaxed);
         let me = this_thread();
         for &member in members {
             self.claims[member].store(me | SOLVING, Ordering::Release);
@@ -534,11 +534,9 @@ impl<'p, 't> OnDemand<'p, 't> {
                     let count = analyses.entry(member).or_default();
                     *count += 1;
                     let old = visible_summary(member);
-                    let summary = if iteration > solver::WIDEN_AFTER || *count > solver::WIDEN_AFTER_ANALYSES {
+                    let summary = if solver::widening_due(Some(iteration), *count) {
                         *widened.entry(member).or_default() += 1;
-                        let mut summary = solver::widen(&old, summary);
-                        incomplete.fields_collapsed += super::fields::compact_fields(&mut summary);
-                        summary
+                        solver::widened_summary(&old, summary, &mut incomplete)
                     } else {
                         summary
                     };

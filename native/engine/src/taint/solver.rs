@@ -31,9 +31,9 @@ use crate::program::Program;
 use crate::rules::RuleSet;
 
 /// Rounds of a recursive component after which its summaries only grow.
-pub(super) const WIDEN_AFTER: usize = 3;
+const WIDEN_AFTER: usize = 3;
 /// Analyses of one scope in one run after which its summary only grows (edges found late).
-pub(super) const WIDEN_AFTER_ANALYSES: u32 = 8;
+const WIDEN_AFTER_ANALYSES: u32 = 8;
 /// Expected seconds of a scope's first analysis per byte of its body (sympy: ≈ 80 µs for a
 /// function of ≈ 600 bytes). Only the order in which a batch starts its analyses depends on it.
 const SECONDS_PER_BYTE: f64 = 1.3e-7;
@@ -105,6 +105,21 @@ pub(super) fn call_graph_levels(summaries: &[Summary], region: &[usize]) -> Leve
     }
     let level = component.iter().map(|&c| if c == usize::MAX { 0 } else { component_level[c] }).collect();
     Levels { component, level, members, recursive }
+}
+
+/// Whether a scope's new summary is joined with its old one (`widen`): from round
+/// `WIDEN_AFTER + 1` of a component solved from empty summaries (`component_round`), or past
+/// `WIDEN_AFTER_ANALYSES` analyses of the scope in the run.
+pub(super) fn widening_due(component_round: Option<usize>, analyses: u32) -> bool {
+    component_round.is_some_and(|round| round > WIDEN_AFTER) || analyses > WIDEN_AFTER_ANALYSES
+}
+
+/// `widen(old, new)` with its fields compacted again (the union may hold a parameter's fields
+/// past the bound again), counted in `incomplete`.
+pub(super) fn widened_summary(old: &Summary, new: Summary, incomplete: &mut Incomplete) -> Summary {
+    let mut summary = widen(old, new);
+    incomplete.fields_collapsed += super::fields::compact_fields(&mut summary);
+    summary
 }
 
 /// `old ⊔ new`: every flow of either, the clearances of both, the shorter trace of two equal
@@ -596,7 +611,7 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             })
         });
         if timed {
-            let reads = &table.stale_reads;
+            let reads = &table.counts;
             let count = |counter: &std::sync::atomic::AtomicUsize| counter.load(std::sync::atomic::Ordering::Relaxed);
             eprintln!(
                 "on-demand sweep: {} components solved ({} members); {} reads waited {} ms for other threads; stale reads: {} on the own stack, {} of other threads' analyses, {} too deep",
@@ -702,15 +717,8 @@ impl<'a, 'p, 't> Solver<'a, 'p, 't> {
             let old = &summaries[scope];
             let exports = !summary.exports.is_empty() || !old.exports.is_empty();
             let in_reset = before.contains_key(&scope);
-            let widened = (in_reset && iteration > WIDEN_AFTER) || analyses[scope] > WIDEN_AFTER_ANALYSES;
-            let summary = if widened {
-                // The union may hold a parameter's fields past the bound again.
-                let mut summary = widen(old, summary);
-                incomplete.fields_collapsed += super::fields::compact_fields(&mut summary);
-                summary
-            } else {
-                summary
-            };
+            let widened = widening_due(in_reset.then_some(iteration), analyses[scope]);
+            let summary = if widened { widened_summary(old, summary, &mut incomplete) } else { summary };
             let changed = if in_reset { summary.signature() != old.signature() } else { differs(old, &summary) };
             let span = begun.map(|(wall, cpu)| busy::Span {
                 thread: rayon::current_thread_index().unwrap_or(0),
